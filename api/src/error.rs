@@ -1,0 +1,304 @@
+//! The one error shape every api response uses, and the one table that maps each error code to
+//! an HTTP status.
+//!
+//! Domain code returns [`DomainError`], which knows nothing about HTTP; handlers return
+//! [`ApiError`]. Extractor failures (malformed JSON, bad path or query parameters), unknown
+//! routes and wrong methods are rendered through the same shape:
+//! `{"code": "snake_case", "message": "…", "request_id": "…"}` plus `details` where useful.
+//! Internal errors log their whole cause chain and tell the client only that something failed.
+
+use actix_web::{
+    HttpRequest, HttpResponse, ResponseError,
+    body::{BoxBody, MessageBody},
+    dev::ServiceResponse,
+    error::{JsonPayloadError, PathError, QueryPayloadError},
+    http::{StatusCode, header},
+    middleware::ErrorHandlerResponse,
+};
+use graphhook_domain::DomainError;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::request_id;
+
+/// Every error code the api returns. Codes are stable: clients match on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    BadRequest,
+    InvalidJson,
+    InvalidPath,
+    InvalidQuery,
+    ValidationFailed,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    NotReady,
+    ServiceUnavailable,
+    Internal,
+}
+
+impl Code {
+    /// The table: code → (status, wire name).
+    pub const fn spec(self) -> (StatusCode, &'static str) {
+        match self {
+            Code::BadRequest => (StatusCode::BAD_REQUEST, "bad_request"),
+            Code::InvalidJson => (StatusCode::BAD_REQUEST, "invalid_json"),
+            Code::InvalidPath => (StatusCode::BAD_REQUEST, "invalid_path"),
+            Code::InvalidQuery => (StatusCode::BAD_REQUEST, "invalid_query"),
+            Code::ValidationFailed => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Code::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Code::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Code::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Code::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            Code::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Code::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Code::Conflict => (StatusCode::CONFLICT, "conflict"),
+            Code::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            Code::ServiceUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+            Code::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        self.spec().0
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.spec().1
+    }
+
+    /// The code a bare status (from the framework, not from us) stands for.
+    fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Code::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Code::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Code::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+            StatusCode::UNAUTHORIZED => Code::Unauthorized,
+            StatusCode::FORBIDDEN => Code::Forbidden,
+            StatusCode::SERVICE_UNAVAILABLE => Code::ServiceUnavailable,
+            s if s.is_server_error() => Code::Internal,
+            _ => Code::BadRequest,
+        }
+    }
+}
+
+/// The wire shape of every error.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+    pub request_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: Code,
+    pub message: String,
+    pub details: Option<Value>,
+    source: Option<anyhow::Error>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+            source: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(Code::NotFound, format!("{what} not found"))
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(Code::ValidationFailed, message)
+    }
+
+    /// Something failed on our side: logged with its cause chain, reported without detail.
+    pub fn internal(source: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code: Code::Internal,
+            message: "an internal error occurred; quote the request_id when reporting it".into(),
+            details: None,
+            source: Some(source.into()),
+        }
+    }
+
+    pub fn unavailable(what: &str, source: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code: Code::ServiceUnavailable,
+            message: format!("{what} is temporarily unavailable; try again shortly"),
+            details: None,
+            source: Some(source.into()),
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code.as_str(),
+            message: self.message.clone(),
+            request_id: request_id::current().unwrap_or_default(),
+            details: self.details.clone(),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::NotFound(what) => ApiError::not_found(what),
+            DomainError::Invalid(message) => ApiError::validation(message),
+            DomainError::Conflict(message) => ApiError::new(Code::Conflict, message),
+            DomainError::Database(e) if is_pool_timeout(&e) => {
+                ApiError::unavailable("the database", e)
+            }
+            DomainError::Redis(e) => ApiError::unavailable("the queue", e),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+fn is_pool_timeout(err: &sea_orm::DbErr) -> bool {
+    matches!(err, sea_orm::DbErr::ConnectionAcquire(_))
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Some(source) = &self.source {
+            if self.code == Code::Internal {
+                tracing::error!(error = ?source, "request failed");
+            } else {
+                tracing::warn!(error = %format!("{source:#}"), code = self.code.as_str(), "request failed");
+            }
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if self.code == Code::Unauthorized {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(self.body())
+    }
+}
+
+/// Malformed or unacceptable JSON bodies.
+pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::ContentType => ApiError::new(
+            Code::UnsupportedMediaType,
+            "the request body must be JSON with content-type: application/json",
+        ),
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => ApiError::new(
+            Code::PayloadTooLarge,
+            format!("the request body exceeds {limit} bytes"),
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::validation(format!(
+            "the request body does not match the expected shape: {e}"
+        )),
+        JsonPayloadError::Deserialize(e) => ApiError::new(
+            Code::InvalidJson,
+            format!("the request body is not valid JSON: {e}"),
+        ),
+        other => ApiError::new(
+            Code::BadRequest,
+            format!("could not read the request body: {other}"),
+        ),
+    };
+    api.into()
+}
+
+pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    let message = match &err {
+        PathError::Deserialize(e) => format!("invalid path parameter: {e}"),
+        other => format!("invalid path parameter: {other}"),
+    };
+    ApiError::new(Code::InvalidPath, message).into()
+}
+
+pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let message = match &err {
+        QueryPayloadError::Deserialize(e) => format!("invalid query parameter: {e}"),
+        other => format!("invalid query parameter: {other}"),
+    };
+    ApiError::new(Code::InvalidQuery, message).into()
+}
+
+/// The safety net for error responses the framework produced without our shape (unknown routes,
+/// wrong methods, anything else): replaces a non-JSON body with the standard one, keeping the
+/// status and headers such as `Allow`.
+pub fn render_framework_error<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let code = Code::from_status(status);
+    let message = match code {
+        Code::NotFound => format!(
+            "no route for {} {}",
+            res.request().method(),
+            res.request().path()
+        ),
+        Code::MethodNotAllowed => {
+            format!(
+                "{} is not allowed on {}",
+                res.request().method(),
+                res.request().path()
+            )
+        }
+        _ => status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase(),
+    };
+    let body = ErrorBody {
+        code: code.as_str(),
+        message,
+        request_id: request_id::current().unwrap_or_default(),
+        details: None,
+    };
+    let (req, old) = res.into_parts();
+    let mut new = HttpResponse::build(status);
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            new.append_header((name.clone(), value.clone()));
+        }
+    }
+    let new: HttpResponse<BoxBody> = new.json(body);
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body(),
+    ))
+}

@@ -1,0 +1,16 @@
+//! Graphhook's HTTP api (actix-web) as a library: the binary runs it, and the tests spawn the
+//! real thing on port 0.
+//!
+//! `startup` builds the app and binds its listener; `error` owns the one JSON error shape;
+//! `request_id` tags every response and log line; `routes` holds one module per area with a
+//! `configure` function each; `extractors` authenticate before a handler runs.
+
+pub mod error;
+pub mod extractors;
+pub mod request_id;
+pub mod routes;
+pub mod startup;
+pub mod state;
+
+pub use startup::Application;
+pub use state::AppState;

@@ -1,0 +1,69 @@
+//! `/healthz` (the process is alive), `/readyz` (its dependencies answer) and `/metrics`.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use redis::AsyncCommands;
+use serde_json::json;
+
+use crate::{
+    error::{ApiError, Code},
+    state::AppState,
+};
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(healthz).service(readyz).service(metrics);
+}
+
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// 200 when Postgres and Redis both answer within a second; 503 naming the ones that do not.
+#[get("/readyz")]
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (postgres, redis) = futures::join!(check_postgres(&state), check_redis(&state));
+    let failing: Vec<&str> = [("postgres", &postgres), ("redis", &redis)]
+        .into_iter()
+        .filter(|(_, result)| result.is_err())
+        .map(|(name, _)| name)
+        .collect();
+    let show = |r: &Result<(), String>| match r {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => e.clone(),
+    };
+    let checks = json!({"postgres": show(&postgres), "redis": show(&redis)});
+    if failing.is_empty() {
+        return Ok(HttpResponse::Ok().json(json!({"status": "ready", "checks": checks})));
+    }
+    let message = format!("{} not reachable", failing.join(" and "));
+    Err(ApiError::new(Code::NotReady, message).with_details(json!({"checks": checks})))
+}
+
+async fn check_postgres(state: &AppState) -> Result<(), String> {
+    match tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("error: {e}")),
+        Err(_) => Err("timed out".to_owned()),
+    }
+}
+
+async fn check_redis(state: &AppState) -> Result<(), String> {
+    let mut conn = state.redis.clone();
+    let ping = async move { conn.ping::<String>().await };
+    match tokio::time::timeout(CHECK_TIMEOUT, ping).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("error: {e}")),
+        Err(_) => Err("timed out".to_owned()),
+    }
+}
+
+#[get("/metrics")]
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}

@@ -1,0 +1,13 @@
+//! Every route, one module per area; each exposes `configure`.
+
+pub mod admin;
+pub mod health;
+pub mod web_pages;
+
+use actix_web::web::ServiceConfig;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    health::configure(cfg);
+    web_pages::configure(cfg);
+    admin::configure(cfg);
+}

@@ -1,0 +1,107 @@
+//! Builds the api: connects to Postgres and Redis, binds its own listener (port 0 in tests) and
+//! returns a server the caller runs and stops.
+
+use std::{net::TcpListener, sync::Arc, time::Duration};
+
+use actix_web::{
+    App, HttpServer,
+    dev::{Server, ServerHandle},
+    middleware::{Compress, ErrorHandlers, from_fn},
+    web,
+};
+use anyhow::Context;
+use graphhook_domain::{Clock, Settings, db, jobs::Queues, redis_conn, telemetry};
+
+use crate::{error, request_id, routes, state::AppState};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, binds `api.listen` and prepares the server. Signals are not handled here: the
+    /// caller decides when to stop (see [`Application::handle`]).
+    pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let db = db::connect(&settings.database)
+            .await
+            .context("connecting to PostgreSQL")?;
+        let redis = redis_conn::connect(&settings.redis)
+            .await
+            .context("connecting to Redis")?;
+        let queues = Queues::new(&settings, redis.clone());
+        let state = AppState {
+            db,
+            redis,
+            queues,
+            settings: Arc::new(settings),
+            clock,
+            metrics: telemetry::metrics_handle(),
+        };
+        Self::build_with_state(state)
+    }
+
+    pub fn build_with_state(state: AppState) -> anyhow::Result<Self> {
+        let settings = state.settings.clone();
+        let listener = TcpListener::bind(settings.api.listen)
+            .with_context(|| format!("binding api.listen = {}", settings.api.listen))?;
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(state.clone());
+        let json_limit = settings.api.max_json_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(json_limit)
+                        .error_handler(error::json_error),
+                )
+                .app_data(web::PathConfig::default().error_handler(error::path_error))
+                .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .configure(routes::configure)
+                .default_service(web::to(not_found))
+                .wrap(Compress::default())
+                .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
+                .wrap(from_fn(request_id::middleware))
+        })
+        .disable_signals()
+        .shutdown_timeout(settings.api.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(10));
+        if settings.api.workers > 0 {
+            server = server.workers(settings.api.workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops the server: `handle.stop(true)` lets in-flight requests finish.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn not_found(
+    req: actix_web::HttpRequest,
+) -> Result<actix_web::HttpResponse, error::ApiError> {
+    Err(error::ApiError::new(
+        error::Code::NotFound,
+        format!("no route for {} {}", req.method(), req.path()),
+    ))
+}

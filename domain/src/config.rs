@@ -1,0 +1,519 @@
+//! Typed settings: defaults, then an optional TOML file, then `GRAPHHOOK__SECTION__KEY`
+//! environment variables, validated at start-up with an error that names the bad key.
+//!
+//! The defaults work on a machine with PostgreSQL and Redis on 127.0.0.1. Secret values
+//! (database and Redis URLs, which may carry passwords, and the operator token) are
+//! [`SecretString`]s, so `Debug` output and logs never show them.
+
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// `production` (the default) applies every safety rule; `development` (what `graphhook dev`
+/// and the tests use) allows loopback targets and talks to the emulator.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Production,
+    Development,
+}
+
+impl Mode {
+    pub fn is_development(self) -> bool {
+        self == Mode::Development
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub mode: Mode,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub api: ApiSettings,
+    pub worker: WorkerSettings,
+    pub admin: AdminSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://user:password@host:port/database`
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    /// How long a request waits for a pooled connection before it fails.
+    pub acquire_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: SecretString,
+    /// Every queue name and Redis key Graphhook writes starts with `{key_prefix}:`.
+    pub key_prefix: String,
+    pub response_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    pub listen: SocketAddr,
+    /// The URL under which Microsoft Graph and browsers reach the api.
+    pub public_base_url: String,
+    /// actix-web worker threads; 0 means one per core.
+    pub workers: usize,
+    pub max_json_bytes: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Where the worker serves its own `/healthz` and `/metrics`.
+    pub listen: SocketAddr,
+    /// Distinguishes this process's apalis workers from other processes'; default
+    /// `{hostname}-{pid}`.
+    pub instance: Option<String>,
+    /// Jobs run at once per queue in this process.
+    pub concurrency: usize,
+    /// How often an idle worker looks for new jobs.
+    pub poll_interval_ms: u64,
+    pub heartbeat_interval_secs: u64,
+    /// A worker silent for `heartbeat_interval_secs × missed_heartbeats` is dead and its jobs
+    /// are handed to others.
+    pub missed_heartbeats: usize,
+    /// How long a job may run before it is cancelled and retried.
+    pub job_timeout_secs: u64,
+    /// On shutdown, how long in-flight jobs get to finish.
+    pub shutdown_timeout_secs: u64,
+    /// Period of the maintenance tick (queue depths), in seconds.
+    pub tick_interval_secs: u64,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminSettings {
+    /// Bearer token for `/admin/v1`. Required in production; development falls back to
+    /// [`DEV_ADMIN_TOKEN`].
+    pub token: Option<SecretString>,
+}
+
+/// The operator token a development process uses when none is configured.
+pub const DEV_ADMIN_TOKEN: &str = "graphhook-dev-admin-token";
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// An `EnvFilter` directive, e.g. `info,graphhook_api=debug`. `RUST_LOG` wins when set.
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// JSON in production, readable text in development.
+    #[default]
+    Auto,
+    Json,
+    Pretty,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Production,
+            database: DatabaseSettings::default(),
+            redis: RedisSettings::default(),
+            api: ApiSettings::default(),
+            worker: WorkerSettings::default(),
+            admin: AdminSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("postgres://postgres@127.0.0.1:5432/graphhook"),
+            max_connections: 20,
+            min_connections: 1,
+            acquire_timeout_ms: 500,
+            connect_timeout_ms: 2_000,
+        }
+    }
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("redis://127.0.0.1:6379"),
+            key_prefix: "graphhook".to_owned(),
+            response_timeout_ms: 5_000,
+            connect_timeout_ms: 2_000,
+        }
+    }
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_base_url: "http://127.0.0.1:8080".to_owned(),
+            workers: 0,
+            max_json_bytes: 1024 * 1024,
+            shutdown_timeout_secs: 20,
+        }
+    }
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            instance: None,
+            concurrency: 8,
+            poll_interval_ms: 250,
+            heartbeat_interval_secs: 5,
+            missed_heartbeats: 3,
+            job_timeout_secs: 60,
+            shutdown_timeout_secs: 30,
+            tick_interval_secs: 15,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            filter: "info".to_owned(),
+            format: LogFormat::Auto,
+        }
+    }
+}
+
+/// A configuration problem, naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, message: impl Into<String>) -> Self {
+        Self {
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Where settings come from, lowest priority first.
+pub struct Sources<'a> {
+    pub file: Option<&'a Path>,
+    /// Read `GRAPHHOOK__…` variables from the process environment.
+    pub environment: bool,
+    /// Forces the mode (the `dev` subcommand forces development).
+    pub force_mode: Option<Mode>,
+}
+
+impl Settings {
+    /// Loads and validates settings.
+    pub fn load(sources: Sources<'_>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(file) = sources.file {
+            if !file.exists() {
+                return Err(ConfigError::new(
+                    "config file",
+                    format!("{} does not exist", file.display()),
+                ));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        if sources.environment {
+            figment = figment.merge(Env::prefixed("GRAPHHOOK__").split("__"));
+        }
+        if let Some(mode) = sources.force_mode {
+            figment = figment.merge(Serialized::default("mode", mode));
+        }
+        let settings: Settings = figment.extract().map_err(|e| {
+            let key = if e.path.is_empty() {
+                "settings".to_owned()
+            } else {
+                e.path.join(".")
+            };
+            ConfigError {
+                key,
+                message: e.kind.to_string(),
+            }
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let db = self.database.url.expose_secret();
+        let db_url = url::Url::parse(db)
+            .map_err(|e| ConfigError::new("database.url", format!("not a URL: {e}")))?;
+        if !matches!(db_url.scheme(), "postgres" | "postgresql") {
+            return Err(ConfigError::new(
+                "database.url",
+                "must start with postgres://",
+            ));
+        }
+        if db_url.path().trim_start_matches('/').is_empty() {
+            return Err(ConfigError::new("database.url", "must name a database"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::new(
+                "database.max_connections",
+                "must be at least 1",
+            ));
+        }
+        if self.database.min_connections > self.database.max_connections {
+            return Err(ConfigError::new(
+                "database.min_connections",
+                "must not exceed database.max_connections",
+            ));
+        }
+        if self.database.acquire_timeout_ms == 0 {
+            return Err(ConfigError::new(
+                "database.acquire_timeout_ms",
+                "must be at least 1",
+            ));
+        }
+        let redis = url::Url::parse(self.redis.url.expose_secret())
+            .map_err(|e| ConfigError::new("redis.url", format!("not a URL: {e}")))?;
+        if !matches!(redis.scheme(), "redis" | "rediss") {
+            return Err(ConfigError::new(
+                "redis.url",
+                "must start with redis:// or rediss://",
+            ));
+        }
+        let prefix = &self.redis.key_prefix;
+        if prefix.is_empty()
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(ConfigError::new(
+                "redis.key_prefix",
+                "must be non-empty and use only letters, digits, '_' and '-'",
+            ));
+        }
+        let base = url::Url::parse(&self.api.public_base_url)
+            .map_err(|e| ConfigError::new("api.public_base_url", format!("not a URL: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(ConfigError::new(
+                "api.public_base_url",
+                "must be an http(s) URL",
+            ));
+        }
+        if self.mode == Mode::Production && base.scheme() != "https" && !is_loopback_host(&base) {
+            return Err(ConfigError::new(
+                "api.public_base_url",
+                "must use https in production (Microsoft Graph only notifies https URLs)",
+            ));
+        }
+        if self.api.max_json_bytes < 1024 {
+            return Err(ConfigError::new(
+                "api.max_json_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if self.worker.concurrency == 0 {
+            return Err(ConfigError::new("worker.concurrency", "must be at least 1"));
+        }
+        if self.worker.poll_interval_ms == 0 {
+            return Err(ConfigError::new(
+                "worker.poll_interval_ms",
+                "must be at least 1",
+            ));
+        }
+        if self.worker.heartbeat_interval_secs == 0 {
+            return Err(ConfigError::new(
+                "worker.heartbeat_interval_secs",
+                "must be at least 1",
+            ));
+        }
+        if self.worker.missed_heartbeats == 0 {
+            return Err(ConfigError::new(
+                "worker.missed_heartbeats",
+                "must be at least 1",
+            ));
+        }
+        if self.worker.tick_interval_secs == 0 {
+            return Err(ConfigError::new(
+                "worker.tick_interval_secs",
+                "must be at least 1",
+            ));
+        }
+        if self.worker.job_timeout_secs == 0 {
+            return Err(ConfigError::new(
+                "worker.job_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        if let Some(instance) = &self.worker.instance
+            && (instance.is_empty()
+                || instance.contains(':')
+                || instance.contains(char::is_whitespace))
+        {
+            return Err(ConfigError::new(
+                "worker.instance",
+                "must be non-empty, without ':' or spaces",
+            ));
+        }
+        match &self.admin.token {
+            Some(token) if token.expose_secret().len() < 16 => {
+                return Err(ConfigError::new(
+                    "admin.token",
+                    "must be at least 16 characters",
+                ));
+            }
+            None if self.mode == Mode::Production => {
+                return Err(ConfigError::new(
+                    "admin.token",
+                    "is required in production mode",
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The operator token in force: the configured one, or the development fallback.
+    pub fn admin_token(&self) -> SecretString {
+        match &self.admin.token {
+            Some(token) => token.clone(),
+            None => SecretString::from(DEV_ADMIN_TOKEN),
+        }
+    }
+
+    /// This process's worker instance name.
+    pub fn worker_instance(&self) -> String {
+        self.worker.instance.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().replace([':', ' '], "-"))
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "host".to_owned());
+            format!("{host}-{}", std::process::id())
+        })
+    }
+
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.database.acquire_timeout_ms)
+    }
+}
+
+fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dev() -> Settings {
+        Settings {
+            mode: Mode::Development,
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn defaults_validate_in_development() {
+        assert!(dev().validate().is_ok());
+    }
+
+    #[test]
+    fn production_without_an_operator_token_names_the_key() {
+        let err = Settings::default().validate().err();
+        assert_eq!(err.map(|e| e.key), Some("admin.token".to_owned()));
+    }
+
+    #[test]
+    fn a_bad_database_url_names_the_key() {
+        let mut s = dev();
+        s.database.url = SecretString::from("mysql://x/y");
+        assert_eq!(
+            s.validate().err().map(|e| e.key),
+            Some("database.url".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_redis_prefix_with_a_colon_is_refused() {
+        let mut s = dev();
+        s.redis.key_prefix = "a:b".into();
+        assert_eq!(
+            s.validate().err().map(|e| e.key),
+            Some("redis.key_prefix".to_owned())
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug_output() {
+        let mut s = dev();
+        s.database.url = SecretString::from("postgres://u:hunter2@h/db");
+        s.admin.token = Some(SecretString::from("operator-token-1234567890"));
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("operator-token"), "{shown}");
+    }
+
+    #[test]
+    fn a_file_value_of_the_wrong_type_names_the_key() {
+        let dir = std::env::temp_dir().join(format!("graphhook-cfg-{}", uuid::Uuid::new_v4()));
+        let _ = std::fs::create_dir_all(&dir);
+        let file = dir.join("graphhook.toml");
+        let _ = std::fs::write(
+            &file,
+            "mode = \"development\"\n[worker]\nconcurrency = \"many\"\n",
+        );
+        let err = Settings::load(Sources {
+            file: Some(&file),
+            environment: false,
+            force_mode: None,
+        })
+        .err()
+        .map(|e| e.key);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(err, Some("worker.concurrency".to_owned()));
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_file_is_refused() {
+        let dir = std::env::temp_dir().join(format!("graphhook-cfg-{}", uuid::Uuid::new_v4()));
+        let _ = std::fs::create_dir_all(&dir);
+        let file = dir.join("graphhook.toml");
+        let _ = std::fs::write(&file, "mode = \"development\"\n[api]\nlisten_on = \"x\"\n");
+        let err = Settings::load(Sources {
+            file: Some(&file),
+            environment: false,
+            force_mode: None,
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        let message = err.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("listen_on"), "{message}");
+    }
+}

@@ -1,0 +1,8 @@
+//! sea-orm entities, one file per table, mirroring the migrations. Logic on top of them lives
+//! in the domain modules that own it (e.g. [`crate::audit`]); every tenant-owned query goes
+//! through a finder that takes the tenant id.
+
+pub mod api_key;
+pub mod audit_log;
+pub mod consent;
+pub mod tenant;

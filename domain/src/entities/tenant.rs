@@ -1,0 +1,53 @@
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tenants")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub entra_tenant_id: Uuid,
+    pub name: String,
+    pub status: TenantStatus,
+    pub status_reason: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+/// `pending` until consent is confirmed; `consent_revoked` when the token endpoint says consent
+/// is gone; `suspended` by an operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "active")]
+    Active,
+    #[sea_orm(string_value = "consent_revoked")]
+    ConsentRevoked,
+    #[sea_orm(string_value = "suspended")]
+    Suspended,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::consent::Entity")]
+    Consent,
+    #[sea_orm(has_many = "super::api_key::Entity")]
+    ApiKey,
+}
+
+impl Related<super::consent::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Consent.def()
+    }
+}
+
+impl Related<super::api_key::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ApiKey.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

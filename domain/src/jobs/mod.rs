@@ -1,0 +1,133 @@
+//! Job payloads, their queue names, and how jobs are put on Redis.
+//!
+//! Every job type names its queue explicitly ([`Job::QUEUE`]); the Redis queue is
+//! `{key_prefix}:{QUEUE}`, so a name never changes when code moves and every key a deployment
+//! (or a test) writes carries its prefix. Payloads carry ids, not data: Postgres is the truth.
+
+mod payloads;
+
+use std::time::Duration;
+
+use apalis::prelude::TaskBuilder;
+use apalis_redis::{Config as RedisQueueConfig, RedisStorage};
+use redis::aio::ConnectionManager;
+use serde::{Serialize, de::DeserializeOwned};
+
+pub use payloads::{Probe, QueueDepthsTick};
+
+use crate::config::Settings;
+
+/// A background job: a serializable payload bound to one queue.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
+    /// The queue's stable name, without the deployment prefix.
+    const QUEUE: &'static str;
+}
+
+/// Every queue the worker serves, for monitoring and draining.
+pub const ALL_QUEUES: &[&str] = &[Probe::QUEUE, QueueDepthsTick::QUEUE];
+
+/// How long an idempotency key (used to run a periodic tick once) is remembered.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("could not encode the job: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("could not push the job to Redis: {0}")]
+    Redis(#[from] apalis_redis::Error),
+}
+
+/// Pushes jobs and builds apalis storages, all under one key prefix.
+#[derive(Clone)]
+pub struct Queues {
+    prefix: String,
+    conn: ConnectionManager,
+    heartbeat: Duration,
+    missed_heartbeats: usize,
+    batch_size: usize,
+}
+
+impl std::fmt::Debug for Queues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queues")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Queues {
+    pub fn new(settings: &Settings, conn: ConnectionManager) -> Self {
+        Self {
+            prefix: settings.redis.key_prefix.clone(),
+            conn,
+            heartbeat: Duration::from_secs(settings.worker.heartbeat_interval_secs),
+            missed_heartbeats: settings.worker.missed_heartbeats,
+            batch_size: settings.worker.concurrency,
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// The full Redis queue name of a queue.
+    pub fn queue_name(&self, queue: &str) -> String {
+        format!("{}:{queue}", self.prefix)
+    }
+
+    /// The apalis-redis configuration of a queue. Heartbeats and the orphan timeout are set
+    /// explicitly (the crate's code default recovers a dead worker's jobs only after 5 minutes);
+    /// the batch size matches the concurrency so one worker does not hoard jobs.
+    pub fn config(&self, queue: &str) -> RedisQueueConfig {
+        RedisQueueConfig::default()
+            .queue(self.queue_name(queue))
+            .heartbeat_interval(self.heartbeat)
+            .missed_heartbeats(self.missed_heartbeats)
+            .batch_size(self.batch_size.max(1))
+            .idempotency_ttl(Some(IDEMPOTENCY_TTL))
+            .emit_events(false)
+    }
+
+    /// The apalis storage of a job type.
+    pub fn storage<J: Job>(&self) -> RedisStorage<J> {
+        RedisStorage::new(self.conn.clone()).with_config(self.config(J::QUEUE))
+    }
+
+    /// Pushes a job. A push right after a Redis connection drop can fail once while the
+    /// connection manager reconnects, so a failed push is tried once more.
+    #[tracing::instrument(skip_all, fields(queue = J::QUEUE))]
+    pub async fn push<J: Job>(&self, job: &J) -> Result<(), PushError> {
+        self.push_with_key(job, None).await.map(|_| ())
+    }
+
+    /// Pushes a job at most once per `key` while the key is remembered ([`IDEMPOTENCY_TTL`]).
+    /// Returns whether this call enqueued it.
+    #[tracing::instrument(skip_all, fields(queue = J::QUEUE, key))]
+    pub async fn push_unique<J: Job>(&self, job: &J, key: &str) -> Result<bool, PushError> {
+        self.push_with_key(job, Some(key)).await
+    }
+
+    async fn push_with_key<J: Job>(&self, job: &J, key: Option<&str>) -> Result<bool, PushError> {
+        let bytes = serde_json::to_vec(job)?;
+        let config = self.config(J::QUEUE);
+        let mut builder = TaskBuilder::new(bytes);
+        if let Some(key) = key {
+            builder = builder.idempotency_key(key);
+        }
+        let task = builder.build();
+        let mut conn = self.conn.clone();
+        let tasks = std::slice::from_ref(&task);
+        let result = match apalis_redis::queries::push_tasks(&mut conn, &config, tasks).await {
+            Ok(r) => r,
+            Err(first) => {
+                tracing::warn!(error = %first, "push failed, trying once more");
+                apalis_redis::queries::push_tasks(&mut conn, &config, tasks).await?
+            }
+        };
+        Ok(result.0 + result.1 > 0)
+    }
+}

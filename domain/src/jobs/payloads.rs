@@ -1,0 +1,33 @@
+//! The payload of each job type.
+
+use serde::{Deserialize, Serialize};
+
+use super::Job;
+use crate::ids::ProbeId;
+
+/// A synthetic job that checks the pipeline from the api through Redis to a worker: the worker
+/// records when it started and finished it (see [`crate::probe`]). `hold_ms` keeps it in flight
+/// for a while, which is how shutdown and recovery are exercised.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Probe {
+    pub id: ProbeId,
+    #[serde(default)]
+    pub hold_ms: u64,
+}
+
+impl Job for Probe {
+    const QUEUE: &'static str = "probe";
+}
+
+/// One tick of the periodic maintenance work: record the depth of every queue. Pushed by every
+/// worker process at each tick with the idempotency key `queue_depths:{tick}`, so it runs once
+/// per tick however many processes run.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct QueueDepthsTick {
+    /// Unix seconds of the tick, a multiple of the tick interval.
+    pub tick: i64,
+}
+
+impl Job for QueueDepthsTick {
+    const QUEUE: &'static str = "maintenance.queue_depths";
+}

@@ -1,0 +1,22 @@
+//! Graphhook's domain: everything the api, the worker and the tests agree on.
+//!
+//! It owns the typed configuration, the [`Clock`](clock::Clock) every time-dependent decision
+//! asks, typed ids, the sea-orm entities with their tenant-scoped finders, the job payloads and
+//! their queue names, and the domain error type. It knows nothing about HTTP.
+
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod ids;
+pub mod jobs;
+pub mod probe;
+pub mod redis_conn;
+pub mod secret;
+pub mod telemetry;
+
+pub use clock::Clock;
+pub use config::{Mode, Settings};
+pub use error::DomainError;

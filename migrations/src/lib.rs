@@ -1,0 +1,29 @@
+//! Graphhook's schema, one migration per file, each with a working `down`.
+//!
+//! Migrations are plain PostgreSQL: every tenant-owned table carries `tenant_id` with a foreign
+//! key and tenant-first indexes; timestamps are written by the application from its `Clock`,
+//! never defaulted to the database's `now()`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_tenants;
+mod m20261129_000002_create_consents;
+mod m20261129_000003_create_api_keys;
+mod m20261129_000004_create_audit_log;
+
+/// A fingerprint of the migration sources; changes whenever a migration is added or edited.
+pub const FINGERPRINT: &str = env!("GRAPHHOOK_MIGRATIONS_FINGERPRINT");
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261129_000001_create_tenants::Migration),
+            Box::new(m20261129_000002_create_consents::Migration),
+            Box::new(m20261129_000003_create_api_keys::Migration),
+            Box::new(m20261129_000004_create_audit_log::Migration),
+        ]
+    }
+}

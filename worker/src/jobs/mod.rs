@@ -1,0 +1,43 @@
+//! One module per job. Each exposes `run(payload, &JobContext, …)`: plain inputs, no apalis
+//! types, so tests call it directly; the apalis adapters live in [`crate::monitor`].
+
+pub mod probe;
+pub mod queue_depths;
+
+use apalis::prelude::{AbortError, BoxDynError};
+
+/// How a job failed: `Retry` hands it back to the queue to run again later; `Permanent` stops
+/// it (apalis-redis would otherwise retry every failure up to 25 times on its own).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0:#}")]
+    Retry(anyhow::Error),
+    #[error("{0:#}")]
+    Permanent(anyhow::Error),
+}
+
+impl From<graphhook_domain::DomainError> for JobError {
+    fn from(err: graphhook_domain::DomainError) -> Self {
+        if err.is_transient() {
+            JobError::Retry(err.into())
+        } else {
+            JobError::Permanent(err.into())
+        }
+    }
+}
+
+impl From<redis::RedisError> for JobError {
+    fn from(err: redis::RedisError) -> Self {
+        JobError::Retry(err.into())
+    }
+}
+
+impl JobError {
+    /// The error apalis understands.
+    pub fn into_apalis(self) -> BoxDynError {
+        match self {
+            JobError::Retry(e) => e.into(),
+            JobError::Permanent(e) => Box::new(AbortError::new(e)),
+        }
+    }
+}
