@@ -173,17 +173,13 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(what) => ApiError::not_found(what),
             DomainError::Invalid(message) => ApiError::validation(message),
             DomainError::Conflict(message) => ApiError::new(Code::Conflict, message),
-            DomainError::Database(e) if is_pool_timeout(&e) => {
+            DomainError::Database(e) if graphhook_domain::db::is_unavailable(&e) => {
                 ApiError::unavailable("the database", e)
             }
             DomainError::Redis(e) => ApiError::unavailable("the queue", e),
             other => ApiError::internal(other),
         }
     }
-}
-
-fn is_pool_timeout(err: &sea_orm::DbErr) -> bool {
-    matches!(err, sea_orm::DbErr::ConnectionAcquire(_))
 }
 
 impl ResponseError for ApiError {

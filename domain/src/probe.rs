@@ -11,11 +11,12 @@ use crate::{
     error::DomainResult,
     ids::ProbeId,
     jobs::{Probe, PushError, Queues},
+    redis_conn,
 };
 
 const TTL_SECS: i64 = 24 * 3600;
 /// The longest a probe may hold a worker.
-pub const MAX_HOLD_MS: u64 = 60_000;
+pub const MAX_HOLD_MS: u64 = 30_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,21 +61,25 @@ pub async fn queue(
 ) -> Result<ProbeStatus, ProbeError> {
     let id = ProbeId::new();
     let now = clock.now();
-    let mut conn = queues.connection();
     let k = key(queues.prefix(), id);
-    let _: () = redis::pipe()
-        .atomic()
-        .hset_multiple(
-            &k,
-            &[
-                ("state", "queued"),
-                ("queued_at", &now.to_rfc3339()),
-                ("hold_ms", &hold_ms.to_string()),
-            ],
-        )
-        .expire(&k, TTL_SECS)
-        .query_async(&mut conn)
-        .await?;
+    let queued_at = now.to_rfc3339();
+    let hold = hold_ms.to_string();
+    redis_conn::retry(|| {
+        let mut conn = queues.connection();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hset_multiple(
+                &k,
+                &[
+                    ("state", "queued"),
+                    ("queued_at", &queued_at),
+                    ("hold_ms", &hold),
+                ],
+            )
+            .expire(&k, TTL_SECS);
+        async move { pipe.query_async::<()>(&mut conn).await }
+    })
+    .await?;
     queues.push(&Probe { id, hold_ms }).await?;
     Ok(ProbeStatus {
         id,

@@ -26,3 +26,38 @@ pub async fn connect(settings: &RedisSettings) -> RedisResult<ConnectionManager>
 pub fn key(prefix: &str, rest: &str) -> String {
     format!("{prefix}:{rest}")
 }
+
+/// Attempts at an idempotent command whose connection dropped (about three seconds in all).
+const ATTEMPTS: u32 = 6;
+
+/// Runs an idempotent Redis operation, trying again while the connection is being
+/// re-established: right after a drop, the first commands fail while the connection manager
+/// reconnects.
+pub async fn retry<T, F, Fut>(mut op: F) -> RedisResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = RedisResult<T>>,
+{
+    let mut delay = Duration::from_millis(50);
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Ok(value) => return Ok(value),
+            Err(error) if attempt < ATTEMPTS && is_connection_error(&error) => {
+                tracing::warn!(%error, attempt, "redis command failed; trying again");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(1));
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Whether an error is about the connection rather than the command.
+pub fn is_connection_error(error: &redis::RedisError) -> bool {
+    error.is_io_error()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+        || error.is_timeout()
+}

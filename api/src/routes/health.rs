@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use redis::AsyncCommands;
 use serde_json::json;
 
@@ -14,16 +14,16 @@ use crate::{
 const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(healthz).service(readyz).service(metrics);
+    cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
+        .service(web::resource("/readyz").route(web::get().to(readyz)))
+        .service(web::resource("/metrics").route(web::get().to(metrics)));
 }
 
-#[get("/healthz")]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// 200 when Postgres and Redis both answer within a second; 503 naming the ones that do not.
-#[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let (postgres, redis) = futures::join!(check_postgres(&state), check_redis(&state));
     let failing: Vec<&str> = [("postgres", &postgres), ("redis", &redis)]
@@ -61,7 +61,6 @@ async fn check_redis(state: &AppState) -> Result<(), String> {
     }
 }
 
-#[get("/metrics")]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

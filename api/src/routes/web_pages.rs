@@ -1,13 +1,15 @@
 //! The static pages of `web/`, compiled into the binary so the api serves them from anywhere.
 
-use actix_web::{HttpResponse, get, http::header, web};
+use actix_web::{HttpResponse, http::header, web};
 
 const INDEX_HTML: &str = include_str!("../../../web/index.html");
 const DOCS_HTML: &str = include_str!("../../../web/docs.html");
 const STYLE_CSS: &str = include_str!("../../../web/style.css");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(index).service(docs).service(style);
+    cfg.service(web::resource("/").route(web::get().to(index)))
+        .service(web::resource("/docs").route(web::get().to(docs)))
+        .service(web::resource("/static/style.css").route(web::get().to(style)));
 }
 
 fn page(body: &'static str, content_type: &str) -> HttpResponse {
@@ -22,17 +24,14 @@ fn page(body: &'static str, content_type: &str) -> HttpResponse {
         .body(body)
 }
 
-#[get("/")]
 async fn index() -> HttpResponse {
     page(INDEX_HTML, "text/html; charset=utf-8")
 }
 
-#[get("/docs")]
 async fn docs() -> HttpResponse {
     page(DOCS_HTML, "text/html; charset=utf-8")
 }
 
-#[get("/static/style.css")]
 async fn style() -> HttpResponse {
     page(STYLE_CSS, "text/css; charset=utf-8")
 }

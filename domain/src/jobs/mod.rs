@@ -26,6 +26,9 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
 /// Every queue the worker serves, for monitoring and draining.
 pub const ALL_QUEUES: &[&str] = &[Probe::QUEUE, QueueDepthsTick::QUEUE];
 
+/// Attempts at a push before giving up (about three seconds of backoff in all).
+const PUSH_ATTEMPTS: u32 = 6;
+
 /// How long an idempotency key (used to run a periodic tick once) is remembered.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -97,8 +100,8 @@ impl Queues {
         RedisStorage::new(self.conn.clone()).with_config(self.config(J::QUEUE))
     }
 
-    /// Pushes a job. A push right after a Redis connection drop can fail once while the
-    /// connection manager reconnects, so a failed push is tried once more.
+    /// Pushes a job. A push right after a Redis connection drop fails while the connection
+    /// manager reconnects, so a failed push is tried again, for up to about three seconds.
     #[tracing::instrument(skip_all, fields(queue = J::QUEUE))]
     pub async fn push<J: Job>(&self, job: &J) -> Result<(), PushError> {
         self.push_with_key(job, None).await.map(|_| ())
@@ -121,13 +124,18 @@ impl Queues {
         let task = builder.build();
         let mut conn = self.conn.clone();
         let tasks = std::slice::from_ref(&task);
-        let result = match apalis_redis::queries::push_tasks(&mut conn, &config, tasks).await {
-            Ok(r) => r,
-            Err(first) => {
-                tracing::warn!(error = %first, "push failed, trying once more");
-                apalis_redis::queries::push_tasks(&mut conn, &config, tasks).await?
+        let mut delay = Duration::from_millis(50);
+        for attempt in 1.. {
+            match apalis_redis::queries::push_tasks(&mut conn, &config, tasks).await {
+                Ok((enqueued, scheduled)) => return Ok(enqueued + scheduled > 0),
+                Err(error) if attempt < PUSH_ATTEMPTS => {
+                    tracing::warn!(%error, attempt, "push failed; trying again");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+                Err(error) => return Err(error.into()),
             }
-        };
-        Ok(result.0 + result.1 > 0)
+        }
+        unreachable!("the loop returns on its last attempt")
     }
 }

@@ -1,6 +1,6 @@
 //! `GET /admin/v1/audit-log`: the audit log, newest first, one page at a time.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use graphhook_domain::{
     audit::{self, Page},
     entities::audit_log,
@@ -39,7 +39,6 @@ struct ListResponse {
     next_cursor: Option<AuditId>,
 }
 
-#[get("/audit-log")]
 pub async fn list(
     _operator: Operator,
     state: web::Data<AppState>,

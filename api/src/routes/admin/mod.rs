@@ -8,8 +8,8 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
-            .service(probes::create)
-            .service(probes::show)
-            .service(audit::list),
+            .service(web::resource("/probes").route(web::post().to(probes::create)))
+            .service(web::resource("/probes/{id}").route(web::get().to(probes::show)))
+            .service(web::resource("/audit-log").route(web::get().to(audit::list))),
     );
 }

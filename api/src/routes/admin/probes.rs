@@ -1,7 +1,7 @@
 //! Worker pipeline probes: `POST /admin/v1/probes` queues a job, `GET /admin/v1/probes/{id}`
 //! shows whether a worker started and finished it.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, web};
 use graphhook_domain::{
     audit::{self, Actor, NewEntry},
     ids::ProbeId,
@@ -20,7 +20,6 @@ pub struct CreateProbe {
     hold_ms: u64,
 }
 
-#[post("/probes")]
 pub async fn create(
     operator: Operator,
     state: web::Data<AppState>,
@@ -45,7 +44,6 @@ pub async fn create(
     Ok(HttpResponse::Accepted().json(status))
 }
 
-#[get("/probes/{id}")]
 pub async fn show(
     _operator: Operator,
     state: web::Data<AppState>,

@@ -1,0 +1,229 @@
+//! Every error, whoever produced it, has one JSON shape: `code`, `message`, `request_id`
+//! (matching the `x-request-id` header), and `details` only where useful.
+
+use graphhook_tests::{TestApp, app::ADMIN_TOKEN};
+use serde_json::Value;
+
+async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let header_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("x-request-id header");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    let body: Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body["request_id"], header_id.as_str(), "{body}");
+    let keys: Vec<&String> = body
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    for key in &keys {
+        assert!(
+            ["code", "message", "request_id", "details"].contains(&key.as_str()),
+            "unexpected key {key} in {body}"
+        );
+    }
+    body
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400_invalid_json() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/admin/v1/probes"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body("{\"hold_ms\": ")
+        .send()
+        .await
+        .expect("request");
+    let body = assert_error(response, 400, "invalid_json").await;
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not valid JSON")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn json_of_the_wrong_shape_is_a_422_naming_the_problem() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .admin_post_json("/admin/v1/probes", &serde_json::json!({"hold_ms": "soon"}))
+        .await;
+    let body = assert_error(response, 422, "validation_failed").await;
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("invalid type")),
+        "{body}"
+    );
+
+    let response = app
+        .admin_post_json("/admin/v1/probes", &serde_json::json!({"hold": 1}))
+        .await;
+    let body = assert_error(response, 422, "validation_failed").await;
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unknown field `hold`")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_without_json_content_type_is_a_415() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/admin/v1/probes"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .expect("request");
+    assert_error(response, 415, "unsupported_media_type").await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413() {
+    let app = TestApp::builder()
+        .settings(|s| s.api.max_json_bytes = 2048)
+        .spawn()
+        .await;
+    let padding = "x".repeat(4096);
+    let response = app
+        .client
+        .post(app.url("/admin/v1/probes"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body(format!("{{\"hold_ms\": 0, \"pad\": \"{padding}\"}}"))
+        .send()
+        .await
+        .expect("request");
+    assert_error(response, 413, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn a_malformed_path_parameter_is_a_400_invalid_path() {
+    let app = TestApp::spawn().await;
+    let body = assert_error(
+        app.admin_get("/admin/v1/probes/not-an-id").await,
+        400,
+        "invalid_path",
+    )
+    .await;
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains("prb_")),
+        "{body}"
+    );
+    // An id of another kind is refused the same way.
+    let tenant_id = "ten_0194c1a27b3c7d4e8f90123456789abc";
+    assert_error(
+        app.admin_get(&format!("/admin/v1/probes/{tenant_id}"))
+            .await,
+        400,
+        "invalid_path",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_malformed_query_parameter_is_a_400_invalid_query() {
+    let app = TestApp::spawn().await;
+    assert_error(
+        app.admin_get("/admin/v1/audit-log?limit=many").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_error(
+        app.admin_get("/admin/v1/audit-log?tenant_id=acme").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_error(
+        app.admin_get("/admin/v1/audit-log?colour=blue").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_error(
+        app.admin_get("/admin/v1/audit-log?limit=0").await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_route_is_a_404() {
+    let app = TestApp::spawn().await;
+    let body = assert_error(app.get("/no/such/route").await, 404, "not_found").await;
+    assert_eq!(body["message"], "no route for GET /no/such/route");
+    assert_error(
+        app.admin_get("/admin/v1/nothing-here").await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_known_route_with_the_wrong_method_is_a_405() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .delete(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_error(response, 405, "method_not_allowed").await;
+    let response = app
+        .client
+        .put(app.url("/admin/v1/probes"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("request");
+    let body = assert_error(response, 405, "method_not_allowed").await;
+    assert_eq!(body["message"], "PUT is not allowed on /admin/v1/probes");
+}
+
+#[tokio::test]
+async fn the_operator_api_refuses_missing_and_wrong_tokens() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/admin/v1/audit-log").await;
+    assert_eq!(
+        response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
+    assert_error(response, 401, "unauthorized").await;
+    let response = app
+        .client
+        .get(app.url("/admin/v1/audit-log"))
+        .bearer_auth("test-operator-token-0123456788")
+        .send()
+        .await
+        .expect("request");
+    assert_error(response, 401, "unauthorized").await;
+}

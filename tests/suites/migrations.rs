@@ -1,0 +1,151 @@
+use graphhook_domain::{config::DatabaseSettings, db, secret::SecretString};
+use graphhook_migrations::{Migrator, MigratorTrait};
+use graphhook_tests::database;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+async fn tables(db: &DatabaseConnection) -> Vec<String> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'seaql_migrations' ORDER BY tablename",
+        ))
+        .await
+        .expect("listing tables");
+    rows.iter()
+        .filter_map(|r| r.try_get::<String>("", "tablename").ok())
+        .collect()
+}
+
+fn settings_for(name: &str) -> DatabaseSettings {
+    DatabaseSettings {
+        url: SecretString::from(database::url_for(name)),
+        ..DatabaseSettings::default()
+    }
+}
+
+#[tokio::test]
+async fn migrations_go_up_down_and_up_again() {
+    let name = database::create_empty_database().await.expect("database");
+    let db = db::connect(&settings_for(&name)).await.expect("connect");
+    let expected = ["api_keys", "audit_log", "consents", "tenants"];
+
+    Migrator::up(&db, None).await.expect("up");
+    assert_eq!(tables(&db).await, expected);
+    assert!(
+        Migrator::get_pending_migrations(&db)
+            .await
+            .expect("status")
+            .is_empty()
+    );
+
+    // Up again is a no-op.
+    Migrator::up(&db, None).await.expect("up twice");
+    assert_eq!(tables(&db).await, expected);
+
+    Migrator::down(&db, Some(1)).await.expect("one down");
+    assert_eq!(tables(&db).await, ["api_keys", "consents", "tenants"]);
+
+    Migrator::down(&db, None).await.expect("all down");
+    assert!(tables(&db).await.is_empty(), "{:?}", tables(&db).await);
+    assert_eq!(
+        Migrator::get_pending_migrations(&db)
+            .await
+            .expect("status")
+            .len(),
+        Migrator::migrations().len()
+    );
+
+    Migrator::up(&db, None).await.expect("up again");
+    assert_eq!(tables(&db).await, expected);
+    db.close().await.ok();
+    database::drop_test_database(&name).await.expect("cleanup");
+}
+
+#[tokio::test]
+async fn the_database_is_created_when_missing_and_left_alone_when_present() {
+    let name = format!(
+        "gh_test_{}_{}",
+        chrono::Utc::now().timestamp(),
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let settings = settings_for(&name);
+    assert!(
+        db::create_database_if_missing(&settings)
+            .await
+            .expect("create"),
+        "created the first time"
+    );
+    assert!(
+        !db::create_database_if_missing(&settings)
+            .await
+            .expect("create again"),
+        "left alone the second time"
+    );
+    let db = db::connect(&settings)
+        .await
+        .expect("connect to the new database");
+    db.ping().await.expect("ping");
+    db.close().await.ok();
+    database::drop_test_database(&name).await.expect("cleanup");
+}
+
+#[tokio::test]
+async fn tenant_owned_rows_follow_their_tenant_and_statuses_are_checked() {
+    let name = database::create_test_database().await.expect("database");
+    let db = db::connect(&settings_for(&name)).await.expect("connect");
+    let exec = |sql: &'static str| db.execute_unprepared(sql);
+    exec("INSERT INTO tenants VALUES ('0194c1a2-7b3c-7d4e-8f90-000000000001', '11111111-1111-1111-1111-111111111111', 'Contoso', 'active', NULL, now(), now())")
+        .await
+        .expect("tenant");
+    exec("INSERT INTO consents VALUES ('0194c1a2-7b3c-7d4e-8f90-000000000002', '0194c1a2-7b3c-7d4e-8f90-000000000001', '[\"Mail.Read\"]', now(), NULL, NULL, now())")
+        .await
+        .expect("consent");
+    exec("INSERT INTO audit_log (id, tenant_id, actor_kind, action, created_at) VALUES ('0194c1a2-7b3c-7d4e-8f90-000000000003', '0194c1a2-7b3c-7d4e-8f90-000000000001', 'system', 'tenant.created', now())")
+        .await
+        .expect("audit");
+
+    // An unknown status and a second tenant with the same Entra id are refused.
+    assert!(
+        exec("UPDATE tenants SET status = 'sleeping'")
+            .await
+            .is_err()
+    );
+    assert!(
+        exec("INSERT INTO tenants VALUES ('0194c1a2-7b3c-7d4e-8f90-000000000009', '11111111-1111-1111-1111-111111111111', 'Again', 'active', NULL, now(), now())")
+            .await
+            .is_err()
+    );
+    // A consent for a tenant that does not exist is refused.
+    assert!(
+        exec("INSERT INTO consents VALUES ('0194c1a2-7b3c-7d4e-8f90-000000000004', '0194c1a2-7b3c-7d4e-8f90-00000000ffff', '[]', now(), NULL, NULL, now())")
+            .await
+            .is_err()
+    );
+
+    exec("DELETE FROM tenants").await.expect("delete tenant");
+    let count = |table: &'static str| {
+        let db = db.clone();
+        async move {
+            db.query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT count(*) AS n FROM {table}"),
+            ))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.try_get::<i64>("", "n").ok())
+        }
+    };
+    assert_eq!(
+        count("consents").await,
+        Some(0),
+        "consents go with their tenant"
+    );
+    assert_eq!(
+        count("audit_log").await,
+        Some(1),
+        "the audit log keeps the entry"
+    );
+    db.close().await.ok();
+    database::drop_test_database(&name).await.expect("cleanup");
+}

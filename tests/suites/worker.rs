@@ -1,0 +1,164 @@
+use std::time::Duration;
+
+use graphhook_tests::TestApp;
+use graphhook_worker::jobs::queue_depths;
+use serde_json::Value;
+
+#[tokio::test]
+async fn a_probe_queued_through_the_api_is_run_by_draining_the_queues() {
+    let app = TestApp::spawn().await;
+    let id = app.queue_probe(0).await;
+    assert_eq!(app.probe(&id).await["state"], "queued");
+
+    assert_eq!(app.drain_jobs().await, 1);
+    let probe = app.probe(&id).await;
+    assert_eq!(probe["state"], "completed", "{probe}");
+    assert_eq!(probe["runs"], 1);
+    assert_eq!(app.drain_jobs().await, 0, "nothing is left");
+
+    // The operator action is in the audit log.
+    let log: Value = app
+        .admin_get("/admin/v1/audit-log")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(log["data"][0]["action"], "probe.queued");
+    assert_eq!(log["data"][0]["target_id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_real_worker_runs_probes_and_serves_its_own_health_and_metrics() {
+    let mut app = TestApp::spawn().await;
+    let worker = app.start_worker().await;
+    let id = app.queue_probe(0).await;
+    let probe = app
+        .wait_for_probe(&id, "completed", Duration::from_secs(15))
+        .await;
+    assert!(
+        probe["worker"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("probe.")),
+        "{probe}"
+    );
+
+    let health = app
+        .client
+        .get(format!("http://127.0.0.1:{}/healthz", worker.http_port()))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status().as_u16(), 200);
+    let metrics = app
+        .client
+        .get(format!("http://127.0.0.1:{}/metrics", worker.http_port()))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(metrics.status().as_u16(), 200);
+    worker.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn stopping_a_worker_lets_the_job_in_flight_finish() {
+    let mut app = TestApp::spawn().await;
+    let worker = app.start_worker().await;
+    let id = app.queue_probe(1_500).await;
+    app.wait_for_probe(&id, "started", Duration::from_secs(15))
+        .await;
+
+    worker.stop().await.expect("clean stop");
+
+    let probe = app.probe(&id).await;
+    assert_eq!(
+        probe["state"], "completed",
+        "the in-flight job finished before the worker stopped: {probe}"
+    );
+    assert_eq!(probe["runs"], 1);
+    assert_eq!(
+        app.drain_jobs().await,
+        0,
+        "the job was acknowledged, not left to run again"
+    );
+}
+
+#[tokio::test]
+async fn after_its_redis_connections_are_killed_the_worker_still_runs_new_jobs() {
+    let mut app = TestApp::spawn().await;
+    let worker = app.start_worker().await;
+    let first = app.queue_probe(0).await;
+    app.wait_for_probe(&first, "completed", Duration::from_secs(15))
+        .await;
+
+    let killed = app.kill_redis_clients().await;
+    assert!(killed >= 1, "CLIENT KILL found the app's connections");
+
+    let second = app.queue_probe(0).await;
+    let probe = app
+        .wait_for_probe(&second, "completed", Duration::from_secs(30))
+        .await;
+    assert_eq!(probe["runs"], 1, "{probe}");
+    worker.stop().await.expect("clean stop");
+}
+
+#[tokio::test]
+async fn two_worker_processes_run_the_periodic_job_once_per_tick() {
+    let mut app = TestApp::spawn().await;
+    let first = app.start_worker().await;
+    let second = app.start_worker().await;
+    tokio::time::sleep(Duration::from_millis(4_500)).await;
+    first.stop().await.expect("first stops");
+    second.stop().await.expect("second stops");
+
+    let runs = app.redis_hash(&queue_depths::runs_key(&app.prefix)).await;
+    assert!(
+        runs.len() >= 3,
+        "at least three ticks ran in 4.5 s at one per second: {runs:?}"
+    );
+    for (tick, count) in &runs {
+        assert_eq!(count, "1", "tick {tick} ran {count} times: {runs:?}");
+    }
+    let mut ticks: Vec<i64> = runs.iter().filter_map(|(t, _)| t.parse().ok()).collect();
+    ticks.sort_unstable();
+    assert!(ticks.windows(2).all(|w| w[1] - w[0] >= 1), "{ticks:?}");
+}
+
+#[tokio::test]
+async fn the_queue_depths_job_records_what_waits() {
+    let app = TestApp::spawn().await;
+    app.queue_probe(0).await;
+    app.queue_probe(0).await;
+    let snapshot = queue_depths::run(
+        graphhook_domain::jobs::QueueDepthsTick { tick: 42 },
+        &app.jobs,
+    )
+    .await
+    .expect("queue depths");
+    assert_eq!(
+        snapshot.queues["probe"].scheduled + snapshot.queues["probe"].pending,
+        2,
+        "{snapshot:?}"
+    );
+    let latest = queue_depths::latest(&app.jobs)
+        .await
+        .expect("latest")
+        .expect("a snapshot");
+    assert_eq!(latest.tick, 42);
+}
+
+#[tokio::test]
+async fn flushing_redis_deletes_this_tests_keys_only() {
+    let app = TestApp::spawn().await;
+    let other = TestApp::spawn().await;
+    app.queue_probe(0).await;
+    other.queue_probe(0).await;
+    assert!(!app.redis_keys().await.is_empty());
+
+    app.flush_redis().await;
+    assert!(app.redis_keys().await.is_empty());
+    assert!(
+        !other.redis_keys().await.is_empty(),
+        "another test's keys survive"
+    );
+    assert_eq!(other.drain_jobs().await, 1);
+}
