@@ -452,6 +452,18 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_the_development_operator_token() {
+        let mut s = Settings::default();
+        s.admin.token = Some(SecretString::from(DEV_ADMIN_TOKEN));
+        assert_eq!(
+            s.validate().err().map(|e| e.key),
+            Some("admin.token".to_owned())
+        );
+        s.admin.token = Some(SecretString::from("a-real-operator-secret-0123"));
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
     fn a_bad_database_url_names_the_key() {
         let mut s = dev();
         s.database.url = SecretString::from("mysql://x/y");
