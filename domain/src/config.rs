@@ -384,6 +384,14 @@ impl Settings {
                     "must be at least 16 characters",
                 ));
             }
+            Some(token)
+                if self.mode == Mode::Production && token.expose_secret() == DEV_ADMIN_TOKEN =>
+            {
+                return Err(ConfigError::new(
+                    "admin.token",
+                    "is the public development token; set a secret one in production",
+                ));
+            }
             None if self.mode == Mode::Production => {
                 return Err(ConfigError::new(
                     "admin.token",
