@@ -522,6 +522,34 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn environment_variables_override_the_file_and_a_bad_one_names_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "graphhook.toml",
+                "mode = \"development\"\n[worker]\nconcurrency = 2\n",
+            )?;
+            jail.set_env("GRAPHHOOK__WORKER__CONCURRENCY", "3");
+            jail.set_env("GRAPHHOOK__API__PUBLIC_BASE_URL", "http://127.0.0.1:9999");
+            let file = Path::new("graphhook.toml");
+            let sources = || Sources {
+                file: Some(file),
+                environment: true,
+                force_mode: None,
+            };
+            let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
+            assert_eq!(settings.mode, Mode::Development);
+            assert_eq!(settings.worker.concurrency, 3);
+            assert_eq!(settings.api.public_base_url, "http://127.0.0.1:9999");
+
+            jail.set_env("GRAPHHOOK__API__LISTEN", "not-an-address");
+            let err = Settings::load(sources()).err().map(|e| e.key);
+            assert_eq!(err, Some("api.listen".to_owned()));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn an_unknown_key_in_a_file_is_refused() {
         let dir = std::env::temp_dir().join(format!("graphhook-cfg-{}", uuid::Uuid::new_v4()));
         let _ = std::fs::create_dir_all(&dir);

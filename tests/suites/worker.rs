@@ -162,3 +162,51 @@ async fn flushing_redis_deletes_this_tests_keys_only() {
     );
     assert_eq!(other.drain_jobs().await, 1);
 }
+
+#[tokio::test]
+async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
+    use graphhook_domain::jobs::{Job, Probe};
+    use graphhook_worker::jobs::finished;
+
+    let mut app = TestApp::spawn().await;
+    let worker = app.start_worker().await;
+    let id = app.queue_probe(0).await;
+    app.wait_for_probe(&id, "completed", Duration::from_secs(15))
+        .await;
+    worker.stop().await.expect("clean stop");
+    assert_eq!(
+        finished::count(&app.jobs, Probe::QUEUE)
+            .await
+            .expect("count"),
+        (1, 0)
+    );
+
+    // Younger than the cut-off: kept.
+    let kept = finished::trim(&app.jobs, finished::KEEP_DONE, finished::KEEP_DEAD)
+        .await
+        .expect("trim");
+    assert_eq!(kept, 0);
+    assert_eq!(
+        finished::count(&app.jobs, Probe::QUEUE)
+            .await
+            .expect("count"),
+        (1, 0)
+    );
+
+    // Older than a zero cut-off: its id, payload and metadata are gone.
+    let removed = finished::trim(&app.jobs, Duration::ZERO, Duration::ZERO)
+        .await
+        .expect("trim");
+    assert_eq!(removed, 1);
+    assert_eq!(
+        finished::count(&app.jobs, Probe::QUEUE)
+            .await
+            .expect("count"),
+        (0, 0)
+    );
+    let data_key = app.jobs.queues.config(Probe::QUEUE).job_data_hash();
+    assert!(
+        app.redis_hash(&data_key).await.is_empty(),
+        "no payload is left"
+    );
+}

@@ -1,6 +1,6 @@
-//! The periodic queue-depths job: counts what waits, runs and died in every queue, publishes
+//! The periodic maintenance job: counts what waits, runs and died in every queue, publishes
 //! the counts as gauges and stores a snapshot in Redis (`{prefix}:stats:queue_depths`) that any
-//! process can read. Each run is also counted per tick (`{prefix}:stats:queue_depths:runs`),
+//! process can read, then trims finished jobs (see [`super::finished`]). Each run is also counted per tick (`{prefix}:stats:queue_depths:runs`),
 //! which is how "once per tick, however many worker processes" is checked.
 
 use std::collections::BTreeMap;
@@ -31,6 +31,9 @@ pub struct Snapshot {
     pub tick: i64,
     pub recorded_at: chrono::DateTime<chrono::Utc>,
     pub queues: BTreeMap<String, Depth>,
+    /// Finished jobs this tick removed from Redis.
+    #[serde(default)]
+    pub trimmed: u64,
 }
 
 pub fn snapshot_key(prefix: &str) -> String {
@@ -58,7 +61,10 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
         }
         queues.insert((*queue).to_owned(), depth);
     }
+    let trimmed =
+        super::finished::trim(ctx, super::finished::KEEP_DONE, super::finished::KEEP_DEAD).await?;
     let snapshot = Snapshot {
+        trimmed,
         tick: job.tick,
         recorded_at: ctx.clock.now(),
         queues,
