@@ -1,1 +1,27 @@
-//! placeholder
+//! A local stand-in for the parts of Microsoft that Graphhook talks to: Entra ID (admin
+//! consent, client-credentials tokens, OpenID discovery, JWKS) and Microsoft Graph
+//! `/subscriptions` with its validation handshake. Like LocalStack for AWS, it lets the tests,
+//! `graphhook dev` and docker-compose run without a Microsoft tenant.
+//!
+//! It follows `graph-protocol.md` (the checklist in its §9): status codes, error bodies, token
+//! shapes and Graph's rules per resource. It keeps its own model of those rules, independent of
+//! the api's, so the two check each other. State lives in memory; time comes from the shared
+//! [`Clock`], so a test moves time for Graphhook and the emulator together. A control API under
+//! `/_emulator/…` (a path Microsoft never uses) sets up tenants and consent and exposes state.
+
+pub mod config;
+mod control;
+pub mod crypto;
+mod entra;
+mod graph;
+mod http;
+pub mod rules;
+mod server;
+pub mod state;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{Behaviour, EmulatorConfig};
+pub use graphhook_domain::Clock;
+pub use server::{Emulator, RunningEmulator};

@@ -1,0 +1,234 @@
+//! The emulator's configuration: our app registration, the tenants that exist, and switches for
+//! Microsoft behaviours that have varied over time (each defaults to today's behaviour).
+
+use std::{net::SocketAddr, path::Path};
+
+use figment::{
+    Figment,
+    providers::{Format, Toml},
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The default app registration's client id (Graphhook's app in the emulated Entra).
+pub const DEFAULT_CLIENT_ID: &str = "5f1c2b8e-0d3a-4c59-9a7e-3b6f0c1d2e4a";
+/// The default app registration's client secret.
+pub const DEFAULT_CLIENT_SECRET: &str = "graphhook-emulator-client-secret";
+/// The default demo tenant.
+pub const DEFAULT_TENANT_ID: &str = "c0a7e5d2-3b1f-4e6a-9d8c-7f2b1a0e9c34";
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmulatorConfig {
+    pub listen: SocketAddr,
+    /// The URL clients use to reach the emulator; Entra and Graph URLs are built from it.
+    /// Defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    pub app: AppConfig,
+    pub tenants: Vec<TenantConfig>,
+    pub behaviour: Behaviour,
+}
+
+/// Our app registration in the emulated Entra.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppConfig {
+    pub client_id: Uuid,
+    pub display_name: String,
+    pub secrets: Vec<SecretConfig>,
+    /// Certificates (PEM) whose private keys may sign client assertions.
+    pub certificates: Vec<String>,
+    /// Registered redirect URIs for admin consent.
+    pub redirect_uris: Vec<String>,
+    /// The application permissions the app requests; admin consent grants all of them.
+    pub roles: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretConfig {
+    pub value: String,
+    /// RFC 3339; a secret past it is refused with AADSTS7000222.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub id: Uuid,
+    /// A verified domain, e.g. `contoso.onmicrosoft.com`.
+    pub domain: String,
+    pub display_name: String,
+    /// Roles already granted by admin consent (none: the app is not in the tenant yet).
+    #[serde(default)]
+    pub consented_roles: Option<Vec<String>>,
+}
+
+/// What an admin-consent page visit does.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentMode {
+    /// Show the page: pick a tenant, Accept or Cancel.
+    #[default]
+    Interactive,
+    /// Accept at once and redirect (API tests).
+    AutoAccept,
+    /// Decline at once and redirect with the AADSTS65004 error.
+    AutoDecline,
+}
+
+/// What tokens look like during the propagation delay after a consent.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PropagationEffect {
+    /// Tokens are issued without `roles`.
+    #[default]
+    NoRoles,
+    /// The token endpoint answers AADSTS700016, as if the app were not in the tenant yet.
+    NotFound,
+}
+
+/// Expiry beyond a resource's maximum.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LifetimePolicy {
+    /// 400 `ExtensionError` "Subscription expiration can only be N minutes in the future."
+    #[default]
+    Reject,
+    /// Grant the maximum instead (Graph has sometimes granted less than asked).
+    Clamp,
+}
+
+/// Which `http://` notification URLs are accepted (Graph accepts only `https://`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpUrls {
+    #[default]
+    Never,
+    /// `http://` to loopback hosts (127.0.0.0/8, ::1, localhost).
+    Loopback,
+    /// Any `http://` URL (e.g. another container).
+    Any,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Behaviour {
+    pub consent_mode: ConsentMode,
+    /// Tenant chosen by `auto_accept` when the consent URL names `organizations` or `common`.
+    pub auto_accept_tenant: Option<Uuid>,
+    pub consent_propagation_secs: u64,
+    pub propagation_effect: PropagationEffect,
+    /// Lifetime of issued access tokens.
+    pub token_lifetime_secs: u64,
+    pub lifetime_policy: LifetimePolicy,
+    pub http_notification_urls: HttpUrls,
+    /// How long a validation request may take.
+    pub validation_timeout_ms: u64,
+    /// Fail every validation with "Subscription validation request timed out."
+    pub validation_always_times_out: bool,
+    /// 409 for a second subscription with the same resource and changeType.
+    pub reject_duplicates: bool,
+    /// Subscription API calls allowed per app per tenant in `rate_window_secs`.
+    pub rate_limit_per_app: u32,
+    /// Subscription API calls allowed per tenant across apps in `rate_window_secs`.
+    pub rate_limit_per_tenant: u32,
+    pub rate_window_secs: u64,
+    /// Directory (user, group) subscriptions per app per tenant.
+    pub directory_quota_per_app: usize,
+    /// Directory subscriptions per tenant across apps.
+    pub directory_quota_per_tenant: usize,
+    /// Outlook subscriptions per mailbox across apps.
+    pub mailbox_quota: usize,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8090)),
+            public_url: None,
+            app: AppConfig::default(),
+            tenants: vec![TenantConfig {
+                id: Uuid::parse_str(DEFAULT_TENANT_ID).unwrap_or_default(),
+                domain: "contoso.onmicrosoft.com".into(),
+                display_name: "Contoso".into(),
+                consented_roles: None,
+            }],
+            behaviour: Behaviour::default(),
+        }
+    }
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            client_id: Uuid::parse_str(DEFAULT_CLIENT_ID).unwrap_or_default(),
+            display_name: "Graphhook".into(),
+            secrets: vec![SecretConfig {
+                value: DEFAULT_CLIENT_SECRET.into(),
+                expires_at: None,
+            }],
+            certificates: Vec::new(),
+            redirect_uris: vec![
+                "http://127.0.0.1:8080/onboarding/callback".into(),
+                "http://localhost:8080/onboarding/callback".into(),
+            ],
+            roles: [
+                "Mail.Read",
+                "Calendars.Read",
+                "Contacts.Read",
+                "User.Read.All",
+                "Group.Read.All",
+                "Files.ReadWrite.All",
+                "Sites.ReadWrite.All",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Self {
+            consent_mode: ConsentMode::Interactive,
+            auto_accept_tenant: None,
+            consent_propagation_secs: 0,
+            propagation_effect: PropagationEffect::NoRoles,
+            token_lifetime_secs: 3599,
+            lifetime_policy: LifetimePolicy::Reject,
+            http_notification_urls: HttpUrls::Never,
+            validation_timeout_ms: 10_000,
+            validation_always_times_out: false,
+            reject_duplicates: true,
+            rate_limit_per_app: 5_000,
+            rate_limit_per_tenant: 10_000,
+            rate_window_secs: 20,
+            directory_quota_per_app: 100,
+            directory_quota_per_tenant: 1_000,
+            mailbox_quota: 1_000,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// Reads a TOML file (every key optional; the defaults fill the rest).
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        if !path.exists() {
+            anyhow::bail!("emulator config {} does not exist", path.display());
+        }
+        Figment::new()
+            .merge(Toml::file(path))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("emulator config {}: {e}", path.display()))
+    }
+
+    /// The base URL clients use.
+    pub fn base_url(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}

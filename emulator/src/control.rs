@@ -1,0 +1,279 @@
+//! The control API under `/_emulator` (a path Microsoft never serves): set up tenants and
+//! consent, revoke consent, look at and act on subscriptions, change behaviour switches.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    config::Behaviour, crypto::CertInfo, graph::body as graph_json, server::Data, state::AppSecret,
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/_emulator")
+            .service(web::resource("/state").route(web::get().to(state)))
+            .service(
+                web::resource("/tenants")
+                    .route(web::get().to(tenants))
+                    .route(web::post().to(add_tenant)),
+            )
+            .service(
+                web::resource("/tenants/{id}/consent")
+                    .route(web::post().to(grant_consent))
+                    .route(web::delete().to(revoke_consent)),
+            )
+            .service(
+                web::resource("/tenants/{id}/service-principal")
+                    .route(web::post().to(service_principal)),
+            )
+            .service(web::resource("/subscriptions").route(web::get().to(subscriptions)))
+            .service(
+                web::resource("/subscriptions/{id}").route(web::delete().to(remove_subscription)),
+            )
+            .service(
+                web::resource("/subscriptions/{id}/expire")
+                    .route(web::post().to(expire_subscription)),
+            )
+            .service(
+                web::resource("/behaviour")
+                    .route(web::get().to(behaviour))
+                    .route(web::patch().to(set_behaviour)),
+            )
+            .service(web::resource("/app/secrets").route(web::post().to(add_secret)))
+            .service(web::resource("/app/certificates").route(web::post().to(add_certificate)))
+            .service(web::resource("/app/redirect-uris").route(web::post().to(add_redirect_uri))),
+    );
+}
+
+fn not_found(what: &str) -> HttpResponse {
+    HttpResponse::NotFound().json(json!({"error": format!("{what} not found")}))
+}
+
+fn bad_request(message: impl Into<String>) -> HttpResponse {
+    HttpResponse::BadRequest().json(json!({"error": message.into()}))
+}
+
+async fn state(shared: Data) -> HttpResponse {
+    let world = shared.world();
+    HttpResponse::Ok().json(json!({
+        "baseUrl": shared.base_url,
+        "now": shared.clock.now(),
+        "app": world.app,
+        "tenants": world.tenants.values().collect::<Vec<_>>(),
+        "subscriptions": world.subscriptions.values().collect::<Vec<_>>(),
+        "behaviour": world.behaviour,
+    }))
+}
+
+async fn tenants(shared: Data) -> HttpResponse {
+    HttpResponse::Ok().json(shared.world().tenants.values().collect::<Vec<_>>())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTenant {
+    id: Option<Uuid>,
+    domain: Option<String>,
+    display_name: Option<String>,
+}
+
+async fn add_tenant(shared: Data, body: web::Json<NewTenant>) -> HttpResponse {
+    let body = body.into_inner();
+    let id = body.id.unwrap_or_else(Uuid::new_v4);
+    let short = id.simple().to_string();
+    let domain = body
+        .domain
+        .unwrap_or_else(|| format!("tenant{}.onmicrosoft.com", &short[..8]));
+    let name = body
+        .display_name
+        .unwrap_or_else(|| domain.split('.').next().unwrap_or("tenant").to_owned());
+    let mut world = shared.world();
+    if world
+        .tenants
+        .values()
+        .any(|t| t.id != id && t.domain.eq_ignore_ascii_case(&domain))
+    {
+        return bad_request(format!("domain {domain} belongs to another tenant"));
+    }
+    let tenant = world.add_tenant(id, domain, name).clone();
+    HttpResponse::Created().json(tenant)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Grant {
+    /// Defaults to every role the app requests.
+    roles: Option<Vec<String>>,
+    /// Defaults to now.
+    granted_at: Option<DateTime<Utc>>,
+}
+
+async fn grant_consent(
+    shared: Data,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<Grant>>,
+) -> HttpResponse {
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let now = shared.clock.now();
+    let mut world = shared.world();
+    let roles = body.roles.unwrap_or_else(|| world.app.roles.clone());
+    if !world.grant_consent(*id, roles, body.granted_at.unwrap_or(now)) {
+        return not_found("tenant");
+    }
+    if let Some(t) = world.tenants.get_mut(&id) {
+        t.revoked_at = None;
+    }
+    HttpResponse::Ok().json(&world.tenants[&*id])
+}
+
+#[derive(Deserialize)]
+struct RevokeQuery {
+    /// `service_principal` (default): the app is removed from the tenant, tokens fail with
+    /// AADSTS700016. `grants`: the app stays, tokens come without roles.
+    mode: Option<String>,
+}
+
+async fn revoke_consent(
+    shared: Data,
+    id: web::Path<Uuid>,
+    query: web::Query<RevokeQuery>,
+) -> HttpResponse {
+    let keep = match query.mode.as_deref() {
+        None | Some("service_principal") => false,
+        Some("grants") => true,
+        Some(other) => {
+            return bad_request(format!(
+                "unknown mode {other}; use service_principal or grants"
+            ));
+        }
+    };
+    let now = shared.clock.now();
+    let mut world = shared.world();
+    if !world.revoke_consent(*id, keep, now) {
+        return not_found("tenant");
+    }
+    HttpResponse::Ok().json(&world.tenants[&*id])
+}
+
+async fn service_principal(shared: Data, id: web::Path<Uuid>) -> HttpResponse {
+    let mut world = shared.world();
+    if !world.create_service_principal(*id) {
+        return not_found("tenant");
+    }
+    HttpResponse::Ok().json(&world.tenants[&*id])
+}
+
+async fn subscriptions(shared: Data) -> HttpResponse {
+    let now = shared.clock.now();
+    let mut world = shared.world();
+    world.purge_expired(now);
+    let all: Vec<_> = world
+        .subscriptions
+        .values()
+        .map(|s| json!({"subscription": graph_json::subscription(s), "state": s}))
+        .collect();
+    HttpResponse::Ok().json(all)
+}
+
+async fn remove_subscription(shared: Data, id: web::Path<Uuid>) -> HttpResponse {
+    match shared.world().subscriptions.remove(&id) {
+        Some(_) => HttpResponse::NoContent().finish(),
+        None => not_found("subscription"),
+    }
+}
+
+/// Expires a subscription now, as if its time had run out: Graph then deletes it.
+async fn expire_subscription(shared: Data, id: web::Path<Uuid>) -> HttpResponse {
+    let now = shared.clock.now();
+    let mut world = shared.world();
+    match world.subscriptions.get_mut(&id) {
+        Some(s) => {
+            s.expiration_date_time = now;
+            world.purge_expired(now);
+            HttpResponse::NoContent().finish()
+        }
+        None => not_found("subscription"),
+    }
+}
+
+async fn behaviour(shared: Data) -> HttpResponse {
+    HttpResponse::Ok().json(&shared.world().behaviour)
+}
+
+/// Merges the given switches into the current behaviour.
+async fn set_behaviour(shared: Data, body: web::Json<serde_json::Value>) -> HttpResponse {
+    let mut world = shared.world();
+    let mut current = match serde_json::to_value(&world.behaviour) {
+        Ok(v) => v,
+        Err(e) => return bad_request(e.to_string()),
+    };
+    let (Some(target), Some(patch)) = (current.as_object_mut(), body.as_object()) else {
+        return bad_request("expected a JSON object");
+    };
+    for (k, v) in patch {
+        if !target.contains_key(k) {
+            return bad_request(format!("unknown behaviour switch {k}"));
+        }
+        target.insert(k.clone(), v.clone());
+    }
+    match serde_json::from_value::<Behaviour>(current) {
+        Ok(behaviour) => {
+            world.behaviour = behaviour;
+            HttpResponse::Ok().json(&world.behaviour)
+        }
+        Err(e) => bad_request(e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSecret {
+    value: String,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+async fn add_secret(shared: Data, body: web::Json<NewSecret>) -> HttpResponse {
+    let body = body.into_inner();
+    let secret = AppSecret::new(body.value, body.expires_at);
+    let shown = json!({"id": secret.id, "hint": secret.hint, "expires_at": secret.expires_at});
+    shared.world().app.secrets.push(secret);
+    HttpResponse::Created().json(shown)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCertificate {
+    /// PEM, or base64 DER.
+    certificate: String,
+}
+
+async fn add_certificate(shared: Data, body: web::Json<NewCertificate>) -> HttpResponse {
+    match CertInfo::from_text(&body.certificate) {
+        Ok(cert) => {
+            let thumbprint = cert.thumbprint.clone();
+            shared.world().app.certificates.push(cert);
+            HttpResponse::Created().json(json!({"thumbprint": thumbprint}))
+        }
+        Err(e) => bad_request(e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewRedirect {
+    uri: String,
+}
+
+async fn add_redirect_uri(shared: Data, body: web::Json<NewRedirect>) -> HttpResponse {
+    if url::Url::parse(&body.uri).is_err() {
+        return bad_request("not an absolute URL");
+    }
+    let mut world = shared.world();
+    if !world.app.redirect_uris.contains(&body.uri) {
+        world.app.redirect_uris.push(body.uri.clone());
+    }
+    HttpResponse::Created().json(&world.app.redirect_uris)
+}

@@ -1,0 +1,168 @@
+//! OpenID discovery (v1 and v2, per tenant and `common`), signing keys, and the instance
+//! discovery MSAL calls first (§8.4).
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::server::Data;
+
+const TEMPLATE: &str = "{tenantid}";
+
+fn is_multi(tenant: &str) -> bool {
+    matches!(
+        tenant.to_ascii_lowercase().as_str(),
+        "common" | "organizations" | "consumers"
+    )
+}
+
+/// The tenant id as it appears in issuers: the GUID for a known tenant (also when named by
+/// domain), the `{tenantid}` template for `common`/`organizations`.
+fn issuer_tenant(shared: &Data, tenant: &str) -> Option<String> {
+    if is_multi(tenant) {
+        return Some(TEMPLATE.to_owned());
+    }
+    shared.world().find_tenant(tenant).map(|t| t.id.to_string())
+}
+
+fn not_found(shared: &Data, tenant: &str) -> HttpResponse {
+    crate::http::entra_error(
+        shared.clock.now(),
+        "invalid_tenant",
+        90002,
+        &format!(
+            "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+        ),
+    )
+}
+
+fn cached(body: serde_json::Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "max-age=86400, private"))
+        .content_type("application/json; charset=utf-8")
+        .json(body)
+}
+
+pub async fn openid_v2(shared: Data, tenant: web::Path<String>) -> HttpResponse {
+    let Some(tid) = issuer_tenant(&shared, &tenant) else {
+        return not_found(&shared, &tenant);
+    };
+    let base = &shared.base_url;
+    let path_tenant = if is_multi(&tenant) {
+        tenant.to_lowercase()
+    } else {
+        tid.clone()
+    };
+    cached(json!({
+        "token_endpoint": format!("{base}/{path_tenant}/oauth2/v2.0/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}/{path_tenant}/discovery/v2.0/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": format!("{base}/{tid}/v2.0"),
+        "request_uri_parameter_supported": false,
+        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+        "authorization_endpoint": format!("{base}/{path_tenant}/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": format!("{base}/{path_tenant}/oauth2/v2.0/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{base}/{path_tenant}/oauth2/v2.0/logout"),
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver", "oid", "roles"],
+        "kerberos_endpoint": format!("{base}/{path_tenant}/kerberos"),
+        "tenant_region_scope": if is_multi(&tenant) { serde_json::Value::Null } else { json!("WW") },
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    }))
+}
+
+pub async fn openid_v1(shared: Data, tenant: web::Path<String>) -> HttpResponse {
+    let Some(tid) = issuer_tenant(&shared, &tenant) else {
+        return not_found(&shared, &tenant);
+    };
+    let base = &shared.base_url;
+    let path_tenant = if is_multi(&tenant) {
+        tenant.to_lowercase()
+    } else {
+        tid.clone()
+    };
+    cached(json!({
+        "token_endpoint": format!("{base}/{path_tenant}/oauth2/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{base}/common/discovery/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+        "scopes_supported": ["openid"],
+        "issuer": format!("https://sts.windows.net/{tid}/"),
+        "microsoft_multi_refresh_token": true,
+        "authorization_endpoint": format!("{base}/{path_tenant}/oauth2/authorize"),
+        "device_authorization_endpoint": format!("{base}/{path_tenant}/oauth2/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{base}/{path_tenant}/oauth2/logout"),
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver", "oid", "roles"],
+        "check_session_iframe": format!("{base}/{path_tenant}/oauth2/checksession"),
+        "userinfo_endpoint": format!("{base}/{path_tenant}/openid/userinfo"),
+        "kerberos_endpoint": format!("{base}/{path_tenant}/kerberos"),
+        "tenant_region_scope": if is_multi(&tenant) { serde_json::Value::Null } else { json!("WW") },
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    }))
+}
+
+pub async fn keys_v2(shared: Data, tenant: web::Path<String>) -> HttpResponse {
+    let Some(tid) = issuer_tenant(&shared, &tenant) else {
+        return not_found(&shared, &tenant);
+    };
+    let issuer = format!("{}/{tid}/v2.0", shared.base_url);
+    cached(json!({"keys": [shared.key.jwk(Some(&issuer))]}))
+}
+
+pub async fn keys_v1(shared: Data, tenant: web::Path<String>) -> HttpResponse {
+    if issuer_tenant(&shared, &tenant).is_none() {
+        return not_found(&shared, &tenant);
+    }
+    cached(json!({"keys": [shared.key.jwk(None)]}))
+}
+
+#[derive(Deserialize)]
+pub struct InstanceQuery {
+    authorization_endpoint: Option<String>,
+}
+
+/// `GET /common/discovery/instance?api-version=1.1&authorization_endpoint=…`
+pub async fn instance(shared: Data, query: web::Query<InstanceQuery>) -> HttpResponse {
+    let base = &shared.base_url;
+    let host = url::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let authority = query
+        .authorization_endpoint
+        .clone()
+        .unwrap_or_else(|| format!("{base}/common/oauth2/authorize"));
+    let tenant = url::Url::parse(&authority)
+        .ok()
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut s| s.next().map(str::to_owned))
+        })
+        .unwrap_or_else(|| "common".to_owned());
+    HttpResponse::Ok().json(json!({
+        "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
+        "api-version": "1.1",
+        "metadata": [{
+            "preferred_network": host,
+            "preferred_cache": host,
+            "aliases": [host, "login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"],
+        }],
+    }))
+}

@@ -1,0 +1,435 @@
+//! The token endpoint, client-credentials grant (§8.2), issuing v1-shaped RS256 access tokens
+//! for Graph (§8.3). Credentials: a client secret (form or HTTP Basic) or a certificate client
+//! assertion (`private_key_jwt`), checked for signature, `x5t`, `aud`, `iss`/`sub` and time.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    config::PropagationEffect,
+    crypto::SigningKey,
+    http::entra_error,
+    server::{Data, Shared},
+};
+
+pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The claims of an app-only Graph access token (v1 shape).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub aud: String,
+    pub iss: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub aio: String,
+    pub app_displayname: String,
+    pub appid: String,
+    pub appidacr: String,
+    pub idp: String,
+    pub idtyp: String,
+    pub oid: String,
+    pub rh: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    pub sub: String,
+    pub tenant_region_scope: String,
+    pub tid: String,
+    pub uti: String,
+    pub ver: String,
+    pub xms_tcdt: i64,
+}
+
+/// Signs an access token for Graph.
+pub fn issue_access_token(
+    key: &SigningKey,
+    tenant: Uuid,
+    app_id: Uuid,
+    app_name: &str,
+    service_principal: Uuid,
+    roles: Option<Vec<String>>,
+    credential: &str,
+    now: DateTime<Utc>,
+    lifetime: Duration,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    let iss = format!("https://sts.windows.net/{tenant}/");
+    let claims = AccessTokenClaims {
+        aud: GRAPH_AUDIENCE.into(),
+        iss: iss.clone(),
+        iat: now.timestamp(),
+        nbf: now.timestamp(),
+        exp: (now + lifetime).timestamp(),
+        aio: Uuid::new_v4().simple().to_string(),
+        app_displayname: app_name.into(),
+        appid: app_id.to_string(),
+        appidacr: credential.into(),
+        idp: iss,
+        idtyp: "app".into(),
+        oid: service_principal.to_string(),
+        rh: format!("0.{}.", Uuid::new_v4().simple()),
+        roles,
+        sub: service_principal.to_string(),
+        tenant_region_scope: "WW".into(),
+        tid: tenant.to_string(),
+        uti: Uuid::new_v4().simple().to_string(),
+        ver: "1.0".into(),
+        xms_tcdt: (now - Duration::days(365)).timestamp(),
+    };
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some("JWT".into());
+    header.kid = Some(key.kid().to_owned());
+    header.x5t = Some(key.kid().to_owned());
+    jsonwebtoken::encode(&header, &claims, &key.encoding)
+}
+
+#[derive(Deserialize)]
+struct AssertionClaims {
+    aud: serde_json::Value,
+    iss: String,
+    sub: String,
+    exp: i64,
+    nbf: Option<i64>,
+}
+
+enum Credential {
+    Secret(String),
+    Assertion(String),
+}
+
+/// `client_id` and `client_secret` from `Authorization: Basic` (RFC 6749 §2.3.1).
+fn basic_auth(req: &HttpRequest) -> Option<(String, String)> {
+    let value = req.headers().get("authorization")?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
+}
+
+pub async fn token(
+    shared: Data,
+    req: HttpRequest,
+    tenant: web::Path<String>,
+    form: Option<web::Form<HashMap<String, String>>>,
+) -> HttpResponse {
+    let now = shared.clock.now();
+    let tenant = tenant.into_inner();
+    let mut form = form.map(web::Form::into_inner).unwrap_or_default();
+    let basic = basic_auth(&req);
+    if let Some((id, secret)) = &basic {
+        form.entry("client_id".into()).or_insert_with(|| id.clone());
+        form.entry("client_secret".into())
+            .or_insert_with(|| secret.clone());
+    }
+    let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+
+    let Some(grant_type) = field("grant_type") else {
+        return entra_error(
+            now,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'grant_type'.",
+        );
+    };
+    if grant_type != "client_credentials" {
+        return entra_error(
+            now,
+            "unsupported_grant_type",
+            70003,
+            &format!("The app requested an unsupported grant type '{grant_type}'."),
+        );
+    }
+    if matches!(
+        tenant.to_ascii_lowercase().as_str(),
+        "common" | "organizations" | "consumers"
+    ) {
+        return entra_error(
+            now,
+            "invalid_request",
+            90002,
+            &format!(
+                "Tenant '{tenant}' not found. The client credentials grant needs the customer's tenant id."
+            ),
+        );
+    }
+    let Some(tenant_id) = shared.world().find_tenant(&tenant).map(|t| t.id) else {
+        return entra_error(
+            now,
+            "invalid_request",
+            90002,
+            &format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
+    };
+    let Some(client_id) = field("client_id") else {
+        return entra_error(
+            now,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
+    };
+    let (app_id, app_name) = {
+        let world = shared.world();
+        (world.app.client_id, world.app.display_name.clone())
+    };
+    let not_found = || {
+        entra_error(
+            now,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
+        )
+    };
+    if Uuid::parse_str(client_id).ok() != Some(app_id) {
+        return not_found();
+    }
+    let scope = field("scope").unwrap_or_default();
+    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    let graph_default = [
+        format!("{GRAPH_AUDIENCE}/.default"),
+        format!("{GRAPH_APP_ID}/.default"),
+    ];
+    if scopes.len() == 1 && !scopes[0].ends_with("/.default") {
+        return entra_error(
+            now,
+            "invalid_scope",
+            1002012,
+            &format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        );
+    }
+    if scopes.len() != 1
+        || !graph_default
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(scopes[0]))
+    {
+        return entra_error(
+            now,
+            "invalid_scope",
+            70011,
+            &format!(
+                "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+            ),
+        );
+    }
+    let credential = match (
+        field("client_secret"),
+        field("client_assertion_type"),
+        field("client_assertion"),
+    ) {
+        (_, Some(ASSERTION_TYPE), Some(assertion)) => Credential::Assertion(assertion.to_owned()),
+        (_, Some(other), Some(_)) => {
+            return entra_error(
+                now,
+                "invalid_request",
+                50027,
+                &format!("The client_assertion_type '{other}' is not supported."),
+            );
+        }
+        (Some(secret), _, _) => Credential::Secret(secret.to_owned()),
+        _ => {
+            return entra_error(
+                now,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            );
+        }
+    };
+    let acr = match &credential {
+        Credential::Secret(secret) => match check_secret(&shared, secret, now) {
+            Ok(()) => "1",
+            Err(response) => return response,
+        },
+        Credential::Assertion(assertion) => {
+            match check_assertion(&shared, assertion, &tenant, client_id, now) {
+                Ok(()) => "2",
+                Err(response) => return response,
+            }
+        }
+    };
+
+    let (sp, behaviour) = {
+        let world = shared.world();
+        let sp = world
+            .tenants
+            .get(&tenant_id)
+            .and_then(|t| t.service_principal.clone());
+        (sp, world.behaviour.clone())
+    };
+    let Some(sp) = sp else { return not_found() };
+    let propagating = sp
+        .granted_at
+        .is_some_and(|at| now < at + Duration::seconds(behaviour.consent_propagation_secs as i64));
+    let roles = if propagating {
+        match behaviour.propagation_effect {
+            PropagationEffect::NotFound => return not_found(),
+            PropagationEffect::NoRoles => None,
+        }
+    } else if sp.roles.is_empty() {
+        None
+    } else {
+        Some(sp.roles.clone())
+    };
+    let lifetime = Duration::seconds(behaviour.token_lifetime_secs as i64);
+    let token = match issue_access_token(
+        &shared.key,
+        tenant_id,
+        app_id,
+        &app_name,
+        sp.object_id,
+        roles,
+        acr,
+        now,
+        lifetime,
+    ) {
+        Ok(token) => token,
+        Err(e) => return HttpResponse::InternalServerError().body(e.to_string()),
+    };
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store, no-cache"))
+        .insert_header(("pragma", "no-cache"))
+        .content_type("application/json; charset=utf-8")
+        .json(json!({
+            "token_type": "Bearer",
+            "expires_in": behaviour.token_lifetime_secs,
+            "ext_expires_in": behaviour.token_lifetime_secs,
+            "access_token": token,
+        }))
+}
+
+fn check_secret(shared: &Shared, presented: &str, now: DateTime<Utc>) -> Result<(), HttpResponse> {
+    let world = shared.world();
+    let matching = world
+        .app
+        .secrets
+        .iter()
+        .find(|s| graphhook_domain::secret::constant_time_eq(presented, &s.value));
+    match matching {
+        Some(secret) if secret.expires_at.is_some_and(|at| at <= now) => Err(entra_error(
+            now,
+            "invalid_client",
+            7000222,
+            &format!(
+                "The provided client secret keys for app '{}' are expired. Visit the Azure portal to create new keys for your app.",
+                world.app.client_id
+            ),
+        )),
+        Some(_) => Ok(()),
+        None => Err(entra_error(
+            now,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
+        )),
+    }
+}
+
+fn check_assertion(
+    shared: &Shared,
+    assertion: &str,
+    tenant: &str,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), HttpResponse> {
+    let invalid = |reason: &str| {
+        entra_error(
+            now,
+            "invalid_client",
+            700027,
+            &format!("Client assertion failed signature validation. [Reason - {reason}]"),
+        )
+    };
+    let header = jsonwebtoken::decode_header(assertion)
+        .map_err(|_| invalid("The assertion is not a well-formed JWT."))?;
+    let thumbprint = header
+        .x5t
+        .clone()
+        .ok_or_else(|| invalid("The assertion header has no x5t."))?;
+    let cert = {
+        let world = shared.world();
+        world
+            .app
+            .certificates
+            .iter()
+            .find(|c| c.thumbprint == thumbprint)
+            .cloned()
+    };
+    let cert = cert.ok_or_else(|| {
+        invalid(&format!(
+            "The key was not found., Thumbprint of key used by client: '{thumbprint}'"
+        ))
+    })?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.algorithms = vec![Algorithm::RS256, Algorithm::PS256];
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let data = jsonwebtoken::decode::<AssertionClaims>(
+        assertion,
+        &cert.decoding_key(),
+        &validation,
+    )
+    .map_err(|_| {
+        invalid("The signature of the client assertion does not match the registered certificate.")
+    })?;
+    let claims = data.claims;
+    let audiences: Vec<String> = match &claims.aud {
+        serde_json::Value::String(a) => vec![a.clone()],
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let accepted = [
+        shared.token_endpoint(tenant),
+        format!("{}/{tenant}/oauth2/token", shared.base_url),
+        format!("{}/{tenant}/v2.0", shared.base_url),
+    ];
+    if !audiences
+        .iter()
+        .any(|a| accepted.iter().any(|ok| ok.eq_ignore_ascii_case(a)))
+    {
+        return Err(invalid(&format!(
+            "The audience of the client assertion is not the token endpoint {}.",
+            accepted[0]
+        )));
+    }
+    if claims.iss != client_id || claims.sub != client_id {
+        return Err(invalid(
+            "The client assertion's iss and sub must be the client id.",
+        ));
+    }
+    let ts = now.timestamp();
+    if claims.exp <= ts || claims.nbf.is_some_and(|nbf| nbf > ts + 300) {
+        return Err(entra_error(
+            now,
+            "invalid_client",
+            700024,
+            "Client assertion is not within its valid time range.",
+        ));
+    }
+    Ok(())
+}

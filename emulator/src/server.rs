@@ -1,0 +1,132 @@
+//! Builds and runs the emulator's HTTP server.
+
+use std::{
+    net::TcpListener,
+    sync::{Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
+
+use actix_web::{App, HttpServer, dev::ServerHandle, web};
+use anyhow::Context;
+use graphhook_domain::Clock;
+
+use crate::{config::EmulatorConfig, control, crypto::SigningKey, entra, graph, state::World};
+
+/// What every handler reaches.
+pub struct Shared {
+    world: Mutex<World>,
+    pub clock: Clock,
+    pub key: SigningKey,
+    /// The base URL clients use (the "login.microsoftonline.com" and "graph.microsoft.com" of
+    /// the emulator).
+    pub base_url: String,
+    /// For validation requests: no redirects, no proxy from the environment.
+    pub http: reqwest::Client,
+}
+
+impl Shared {
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn token_endpoint(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/token", self.base_url)
+    }
+}
+
+pub type Data = web::Data<Shared>;
+
+pub struct Emulator {
+    config: EmulatorConfig,
+    clock: Clock,
+}
+
+/// A running emulator; dropping it does not stop it, [`RunningEmulator::stop`] does.
+pub struct RunningEmulator {
+    pub port: u16,
+    /// e.g. `http://127.0.0.1:8090`: the Entra authority and the Graph host.
+    pub base_url: String,
+    shared: Data,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Emulator {
+    pub fn new(config: EmulatorConfig, clock: Clock) -> Self {
+        Self { config, clock }
+    }
+
+    /// Binds `config.listen` (port 0 picks a free port) and starts serving.
+    pub async fn spawn(self) -> anyhow::Result<RunningEmulator> {
+        let listener = TcpListener::bind(self.config.listen)
+            .with_context(|| format!("binding the emulator to {}", self.config.listen))?;
+        let bound = listener.local_addr()?;
+        let base_url = self.config.base_url(bound);
+        let world = World::from_config(&self.config, self.clock.now())?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        let shared = web::Data::new(Shared {
+            world: Mutex::new(world),
+            clock: self.clock,
+            key: SigningKey::builtin()?,
+            base_url: base_url.clone(),
+            http,
+        });
+        let data = shared.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::FormConfig::default().limit(64 * 1024))
+                .app_data(web::JsonConfig::default().limit(1024 * 1024))
+                .configure(control::configure)
+                .configure(graph::configure)
+                .configure(entra::configure)
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(2)
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        let task = tokio::spawn(server);
+        tracing::info!(%base_url, "emulator listening");
+        Ok(RunningEmulator {
+            port: bound.port(),
+            base_url,
+            shared,
+            handle,
+            task,
+        })
+    }
+}
+
+impl RunningEmulator {
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    /// Runs a closure on the emulator's state (for tests and embedding).
+    pub fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+        f(&mut self.shared.world())
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.task.await;
+    }
+
+    /// Serves until the server stops.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task
+            .await
+            .context("emulator task")?
+            .context("emulator server")
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.handle.clone()
+    }
+}

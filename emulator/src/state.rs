@@ -1,0 +1,231 @@
+//! The emulator's in-memory world: the app registration, tenants with their service principal
+//! and consent, and Graph subscriptions.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{
+    config::{Behaviour, EmulatorConfig},
+    crypto::CertInfo,
+    rules::Kind,
+};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AppSecret {
+    #[serde(skip)]
+    pub value: String,
+    /// The secret's id (what Entra shows as "Secret ID", not its value).
+    pub id: Uuid,
+    pub hint: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AppRegistration {
+    pub client_id: Uuid,
+    pub display_name: String,
+    pub secrets: Vec<AppSecret>,
+    #[serde(serialize_with = "thumbprints")]
+    pub certificates: Vec<CertInfo>,
+    pub redirect_uris: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+fn thumbprints<S: serde::Serializer>(certs: &[CertInfo], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(certs.iter().map(|c| c.thumbprint.clone()))
+}
+
+/// The app's service principal in a tenant: it exists once an admin consented (or an operator
+/// of the emulator created it without grants).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePrincipal {
+    pub object_id: Uuid,
+    pub roles: Vec<String>,
+    pub granted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    pub id: Uuid,
+    pub domain: String,
+    pub display_name: String,
+    pub service_principal: Option<ServicePrincipal>,
+    /// When consent was last revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A Graph subscription as the emulator stores it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub application_id: Uuid,
+    pub creator_id: Uuid,
+    pub resource: String,
+    pub kind: Kind,
+    pub change_type: String,
+    pub client_state: Option<String>,
+    pub notification_url: String,
+    pub lifecycle_notification_url: Option<String>,
+    pub expiration_date_time: DateTime<Utc>,
+    pub include_resource_data: bool,
+    pub encryption_certificate: Option<String>,
+    pub encryption_certificate_id: Option<String>,
+    pub latest_supported_tls_version: String,
+    pub notification_url_app_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_authorized_at: DateTime<Utc>,
+    /// The mailbox of an Outlook resource (for its quota).
+    #[serde(skip)]
+    pub mailbox: Option<String>,
+}
+
+/// Everything the emulator holds.
+#[derive(Debug)]
+pub struct World {
+    pub app: AppRegistration,
+    pub tenants: BTreeMap<Uuid, Tenant>,
+    pub subscriptions: BTreeMap<Uuid, Subscription>,
+    pub behaviour: Behaviour,
+    /// Recent subscription-API calls, per (tenant, app), for throttling.
+    pub calls: BTreeMap<(Uuid, Uuid), VecDeque<DateTime<Utc>>>,
+}
+
+impl World {
+    pub fn from_config(config: &EmulatorConfig, now: DateTime<Utc>) -> anyhow::Result<Self> {
+        let certificates = config
+            .app
+            .certificates
+            .iter()
+            .map(|pem| CertInfo::from_text(pem))
+            .collect::<Result<Vec<_>, _>>()?;
+        let app = AppRegistration {
+            client_id: config.app.client_id,
+            display_name: config.app.display_name.clone(),
+            secrets: config
+                .app
+                .secrets
+                .iter()
+                .map(|s| AppSecret::new(s.value.clone(), s.expires_at))
+                .collect(),
+            certificates,
+            redirect_uris: config.app.redirect_uris.clone(),
+            roles: config.app.roles.clone(),
+        };
+        let mut world = Self {
+            app,
+            tenants: BTreeMap::new(),
+            subscriptions: BTreeMap::new(),
+            behaviour: config.behaviour.clone(),
+            calls: BTreeMap::new(),
+        };
+        for t in &config.tenants {
+            world.add_tenant(t.id, t.domain.clone(), t.display_name.clone());
+            if let Some(roles) = &t.consented_roles {
+                world.grant_consent(t.id, roles.clone(), now - Duration::days(1));
+            }
+        }
+        Ok(world)
+    }
+
+    pub fn add_tenant(&mut self, id: Uuid, domain: String, display_name: String) -> &Tenant {
+        self.tenants.entry(id).or_insert(Tenant {
+            id,
+            domain,
+            display_name,
+            service_principal: None,
+            revoked_at: None,
+        })
+    }
+
+    /// Finds a tenant by GUID or verified domain.
+    pub fn find_tenant(&self, id_or_domain: &str) -> Option<&Tenant> {
+        match Uuid::parse_str(id_or_domain) {
+            Ok(id) => self.tenants.get(&id),
+            Err(_) => self
+                .tenants
+                .values()
+                .find(|t| t.domain.eq_ignore_ascii_case(id_or_domain)),
+        }
+    }
+
+    /// Admin consent: the service principal exists (created if needed) with these roles.
+    pub fn grant_consent(&mut self, tenant: Uuid, roles: Vec<String>, at: DateTime<Utc>) -> bool {
+        let Some(t) = self.tenants.get_mut(&tenant) else {
+            return false;
+        };
+        let object_id = t
+            .service_principal
+            .as_ref()
+            .map(|sp| sp.object_id)
+            .unwrap_or_else(Uuid::new_v4);
+        t.service_principal = Some(ServicePrincipal {
+            object_id,
+            roles,
+            granted_at: Some(at),
+        });
+        true
+    }
+
+    /// A service principal without any granted permission.
+    pub fn create_service_principal(&mut self, tenant: Uuid) -> bool {
+        let Some(t) = self.tenants.get_mut(&tenant) else {
+            return false;
+        };
+        if t.service_principal.is_none() {
+            t.service_principal = Some(ServicePrincipal {
+                object_id: Uuid::new_v4(),
+                roles: Vec::new(),
+                granted_at: None,
+            });
+        }
+        true
+    }
+
+    /// Revokes consent: removes the service principal (tokens then fail with AADSTS700016), or
+    /// only its grants (tokens then carry no roles).
+    pub fn revoke_consent(
+        &mut self,
+        tenant: Uuid,
+        keep_service_principal: bool,
+        at: DateTime<Utc>,
+    ) -> bool {
+        let Some(t) = self.tenants.get_mut(&tenant) else {
+            return false;
+        };
+        if keep_service_principal {
+            if let Some(sp) = t.service_principal.as_mut() {
+                sp.roles.clear();
+                sp.granted_at = None;
+            }
+        } else {
+            t.service_principal = None;
+        }
+        t.revoked_at = Some(at);
+        true
+    }
+
+    /// Removes subscriptions whose expiration has passed: Graph deletes expired subscriptions.
+    pub fn purge_expired(&mut self, now: DateTime<Utc>) {
+        self.subscriptions
+            .retain(|_, s| s.expiration_date_time > now);
+    }
+}
+
+impl AppSecret {
+    pub fn new(value: String, expires_at: Option<DateTime<Utc>>) -> Self {
+        let hint: String = value.chars().take(3).collect();
+        Self {
+            value,
+            id: Uuid::new_v4(),
+            hint,
+            expires_at,
+        }
+    }
+}
