@@ -86,6 +86,8 @@ pub enum PropagationEffect {
     NoRoles,
     /// The token endpoint answers AADSTS700016, as if the app were not in the tenant yet.
     NotFound,
+    /// The token endpoint answers AADSTS65001, as if consent had not been given yet.
+    ConsentRequired,
 }
 
 /// Expiry beyond a resource's maximum.

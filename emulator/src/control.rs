@@ -15,6 +15,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/_emulator")
             .service(web::resource("/state").route(web::get().to(state)))
+            // The consent page's form posts here.
+            .service(web::resource("/consent/decide").route(web::post().to(crate::entra::decide)))
             .service(
                 web::resource("/tenants")
                     .route(web::get().to(tenants))

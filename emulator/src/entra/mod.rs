@@ -4,6 +4,7 @@ mod consent;
 mod discovery;
 mod token;
 
+pub use consent::decide;
 pub use token::AccessTokenClaims;
 
 use actix_web::web;

@@ -49,18 +49,34 @@ pub struct AccessTokenClaims {
     pub xms_tcdt: i64,
 }
 
+/// What an access token says.
+pub struct Grant<'a> {
+    pub tenant: Uuid,
+    pub app_id: Uuid,
+    pub app_name: &'a str,
+    pub service_principal: Uuid,
+    pub roles: Option<Vec<String>>,
+    /// `appidacr`: "1" for a secret, "2" for a certificate.
+    pub credential: &'a str,
+    pub now: DateTime<Utc>,
+    pub lifetime: Duration,
+}
+
 /// Signs an access token for Graph.
 pub fn issue_access_token(
     key: &SigningKey,
-    tenant: Uuid,
-    app_id: Uuid,
-    app_name: &str,
-    service_principal: Uuid,
-    roles: Option<Vec<String>>,
-    credential: &str,
-    now: DateTime<Utc>,
-    lifetime: Duration,
+    grant: Grant<'_>,
 ) -> Result<String, jsonwebtoken::errors::Error> {
+    let Grant {
+        tenant,
+        app_id,
+        app_name,
+        service_principal,
+        roles,
+        credential,
+        now,
+        lifetime,
+    } = grant;
     let iss = format!("https://sts.windows.net/{tenant}/");
     let claims = AccessTokenClaims {
         aud: GRAPH_AUDIENCE.into(),
@@ -284,6 +300,16 @@ pub async fn token(
     let roles = if propagating {
         match behaviour.propagation_effect {
             PropagationEffect::NotFound => return not_found(),
+            PropagationEffect::ConsentRequired => {
+                return entra_error(
+                    now,
+                    "invalid_grant",
+                    65001,
+                    &format!(
+                        "The user or administrator has not consented to use the application with ID '{client_id}' named '{app_name}'. Send an interactive authorization request for this user and resource."
+                    ),
+                );
+            }
             PropagationEffect::NoRoles => None,
         }
     } else if sp.roles.is_empty() {
@@ -292,17 +318,17 @@ pub async fn token(
         Some(sp.roles.clone())
     };
     let lifetime = Duration::seconds(behaviour.token_lifetime_secs as i64);
-    let token = match issue_access_token(
-        &shared.key,
-        tenant_id,
+    let grant = Grant {
+        tenant: tenant_id,
         app_id,
-        &app_name,
-        sp.object_id,
+        app_name: &app_name,
+        service_principal: sp.object_id,
         roles,
-        acr,
+        credential: acr,
         now,
         lifetime,
-    ) {
+    };
+    let token = match issue_access_token(&shared.key, grant) {
         Ok(token) => token,
         Err(e) => return HttpResponse::InternalServerError().body(e.to_string()),
     };

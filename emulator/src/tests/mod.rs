@@ -1,1 +1,9 @@
+//! The emulator's behaviour, end to end over HTTP. Expected bodies are copied from
+//! graph-protocol.md, with the section each comes from noted beside it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod consent;
+mod fixtures;
+mod harness;
+mod subscriptions;
+mod tokens;

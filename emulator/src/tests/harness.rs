@@ -1,0 +1,300 @@
+//! Spawns an emulator on port 0 with a manual clock, and receivers for the validation handshake.
+
+use std::{
+    net::TcpListener,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use graphhook_domain::Clock;
+use serde_json::{Value, json};
+use sha1::{Digest, Sha1};
+use uuid::Uuid;
+
+use crate::{
+    EmulatorConfig, RunningEmulator,
+    config::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID, HttpUrls, TenantConfig},
+    server::Emulator,
+};
+
+pub const APP_CERT: &str = include_str!("../testdata/app_cert.pem");
+pub const APP_KEY: &str = include_str!("../testdata/app_key.pem");
+pub const OTHER_KEY: &str = include_str!("../testdata/other_key.pem");
+/// A tenant whose admin has not consented.
+pub const NEW_TENANT: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
+pub const USER: &str = "8ee44408-0679-472c-bc2a-692812af3437";
+
+pub struct Emu {
+    pub emu: RunningEmulator,
+    pub client: reqwest::Client,
+    pub clock: Clock,
+}
+
+pub fn start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z")
+        .map(|t| t.to_utc())
+        .unwrap_or_default()
+}
+
+impl Emu {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(customize: impl FnOnce(&mut EmulatorConfig)) -> Self {
+        let mut config = EmulatorConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..EmulatorConfig::default()
+        };
+        config.tenants[0].consented_roles = Some(config.app.roles.clone());
+        config.tenants.push(TenantConfig {
+            id: Uuid::parse_str(NEW_TENANT).unwrap(),
+            domain: "fabrikam.onmicrosoft.com".into(),
+            display_name: "Fabrikam".into(),
+            consented_roles: None,
+        });
+        config.app.certificates.push(APP_CERT.to_owned());
+        config.behaviour.http_notification_urls = HttpUrls::Loopback;
+        config.behaviour.validation_timeout_ms = 1_000;
+        customize(&mut config);
+        let clock = Clock::manual(start());
+        let emu = Emulator::new(config, clock.clone())
+            .spawn()
+            .await
+            .expect("emulator starts");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self { emu, client, clock }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.emu.base_url)
+    }
+
+    pub async fn token_response(&self, tenant: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        self.client
+            .post(self.url(&format!("/{tenant}/oauth2/v2.0/token")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn secret_token_response(&self, tenant: &str) -> reqwest::Response {
+        self.token_response(
+            tenant,
+            &[
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("scope", "https://graph.microsoft.com/.default"),
+                ("client_secret", DEFAULT_CLIENT_SECRET),
+                ("grant_type", "client_credentials"),
+            ],
+        )
+        .await
+    }
+
+    /// An access token for the default (consented) tenant.
+    pub async fn token(&self) -> String {
+        self.token_for(DEFAULT_TENANT_ID).await
+    }
+
+    pub async fn token_for(&self, tenant: &str) -> String {
+        let response = self.secret_token_response(tenant).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn control(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .request(method, self.url(&format!("/_emulator{path}")));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn behaviour(&self, patch: Value) {
+        let response = self
+            .control(reqwest::Method::PATCH, "/behaviour", Some(patch))
+            .await;
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+
+    pub async fn graph(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .request(method, self.url(&format!("/v1.0{path}")))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn create(&self, token: &str, body: Value) -> reqwest::Response {
+        self.graph(reqwest::Method::POST, "/subscriptions", token, Some(body))
+            .await
+    }
+
+    /// An expiration `minutes` from the emulator's now, in Graph's 7-digit form.
+    pub fn expires_in(&self, minutes: i64) -> String {
+        format!(
+            "{}.0000000Z",
+            (self.clock.now() + chrono::Duration::minutes(minutes)).format("%Y-%m-%dT%H:%M:%S")
+        )
+    }
+}
+
+/// The claims of a JWT, read without checking it.
+pub fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// A client assertion (private_key_jwt) signed with `key_pem`, naming the test app
+/// certificate's thumbprint.
+pub fn assertion(emu: &Emu, key_pem: &str, audience: &str, exp_in_secs: i64) -> String {
+    let der = crate::crypto::pem_or_base64_to_der(APP_CERT).unwrap();
+    let thumbprint = URL_SAFE_NO_PAD.encode(Sha1::digest(&der));
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.x5t = Some(thumbprint);
+    let now = emu.clock.now().timestamp();
+    let claims = json!({
+        "aud": audience,
+        "iss": DEFAULT_CLIENT_ID,
+        "sub": DEFAULT_CLIENT_ID,
+        "jti": Uuid::new_v4().to_string(),
+        "nbf": now,
+        "exp": now + exp_in_secs,
+    });
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(key_pem.as_bytes()).unwrap();
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+/// How a receiver answers the validation handshake.
+#[derive(Clone, Copy, Debug)]
+pub enum Answer {
+    /// 200 with the form-decoded token: correct.
+    Echo,
+    /// 200 with the token as it appeared in the URL, still encoded.
+    EchoEncoded,
+    /// 202 with the decoded token.
+    Accepted,
+    /// Waits this long, then echoes.
+    Slow(u64),
+}
+
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub query: String,
+    pub content_type: Option<String>,
+}
+
+pub struct Receiver {
+    pub url: String,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Receiver {
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn answer(
+    req: HttpRequest,
+    state: web::Data<(Answer, Arc<Mutex<Vec<Seen>>>)>,
+) -> HttpResponse {
+    let (mode, seen) = (state.0, state.1.clone());
+    let query = req.query_string().to_owned();
+    seen.lock().unwrap().push(Seen {
+        method: req.method().to_string(),
+        query: query.clone(),
+        content_type: req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    });
+    let raw = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("validationToken="))
+        .unwrap_or_default()
+        .to_owned();
+    let decoded = url::form_urlencoded::parse(format!("t={raw}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    match mode {
+        Answer::Echo => HttpResponse::Ok().content_type("text/plain").body(decoded),
+        Answer::EchoEncoded => HttpResponse::Ok().content_type("text/plain").body(raw),
+        Answer::Accepted => HttpResponse::Accepted()
+            .content_type("text/plain")
+            .body(decoded),
+        Answer::Slow(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            HttpResponse::Ok().content_type("text/plain").body(decoded)
+        }
+    }
+}
+
+/// A local endpoint that answers validation requests in the given way.
+pub fn receiver(mode: Answer) -> Receiver {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let state = web::Data::new((mode, seen.clone()));
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .default_service(web::to(answer))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    Receiver {
+        url: format!("http://127.0.0.1:{port}/graph/notifications?route=t42"),
+        seen,
+    }
+}
+
+pub fn message_subscription(emu: &Emu, receiver: &Receiver) -> Value {
+    json!({
+        "changeType": "created,updated",
+        "notificationUrl": receiver.url,
+        "resource": format!("users/{USER}/mailFolders('inbox')/messages"),
+        "expirationDateTime": emu.expires_in(60),
+        "clientState": "secret-client-state",
+    })
+}
