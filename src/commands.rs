@@ -1,14 +1,17 @@
 //! The subcommands.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use graphhook_api::Application;
 use graphhook_domain::{
     Clock, Mode, Settings,
-    config::{DEV_ADMIN_TOKEN, Sources},
-    db, telemetry,
+    config::{self, DEV_ADMIN_TOKEN, Sources},
+    db,
+    secret::SecretString,
+    telemetry,
 };
+use graphhook_emulator::{Emulator, EmulatorConfig};
 use graphhook_migrations::{Migrator, MigratorTrait};
 use graphhook_worker::WorkerProcess;
 use secrecy::ExposeSecret;
@@ -139,14 +142,108 @@ pub async fn migrate_status(config: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub struct EmulatorOptions {
+    pub config: Option<PathBuf>,
+    pub listen: std::net::SocketAddr,
+    pub public_url: Option<String>,
+    pub http_notification_urls: Option<String>,
+    pub consent_mode: Option<String>,
+    pub redirect_uris: Vec<String>,
+}
+
+fn emulator_config(options: EmulatorOptions) -> anyhow::Result<EmulatorConfig> {
+    let mut config = match &options.config {
+        Some(path) => EmulatorConfig::from_file(path)?,
+        None => EmulatorConfig::default(),
+    };
+    config.listen = options.listen;
+    if options.public_url.is_some() {
+        config.public_url = options.public_url;
+    }
+    let quoted = |v: &str| serde_json::Value::String(v.to_owned());
+    if let Some(v) = &options.http_notification_urls {
+        config.behaviour.http_notification_urls = serde_json::from_value(quoted(v))?;
+    }
+    if let Some(v) = &options.consent_mode {
+        config.behaviour.consent_mode = serde_json::from_value(quoted(v))?;
+    }
+    for uri in options.redirect_uris {
+        if !config.app.redirect_uris.contains(&uri) {
+            config.app.redirect_uris.push(uri);
+        }
+    }
+    Ok(config)
+}
+
+#[allow(clippy::print_stdout)]
+pub async fn emulator(options: EmulatorOptions) -> anyhow::Result<()> {
+    telemetry::init_tracing(&Settings {
+        mode: Mode::Development,
+        ..Settings::default()
+    });
+    let config = emulator_config(options)?;
+    let client_id = config.app.client_id;
+    let running = Emulator::new(config, Clock::system()).spawn().await?;
+    println!(
+        "Microsoft Graph and Entra ID emulator on {}",
+        running.base_url
+    );
+    println!(
+        "  app client id  {client_id} (secret: {})",
+        graphhook_emulator::config::DEFAULT_CLIENT_SECRET
+    );
+    println!("  control api    {}/_emulator/state", running.base_url);
+    let handle = running.handle();
+    let task = tokio::spawn(running.wait());
+    shutdown_signal().await;
+    handle.stop(true).await;
+    task.await.context("emulator task")?
+}
+
+/// Points Microsoft at the emulator `dev` runs, unless configured otherwise.
+fn use_emulator(settings: &mut Settings, emulator_url: &str) {
+    let microsoft = &mut settings.microsoft;
+    if microsoft.authority_url == config::MICROSOFT_AUTHORITY {
+        microsoft.authority_url = emulator_url.to_owned();
+    }
+    if microsoft.graph_url == config::MICROSOFT_GRAPH {
+        microsoft.graph_url = format!("{emulator_url}/v1.0");
+    }
+    if microsoft.client_id.is_none() {
+        microsoft.client_id = Some(graphhook_emulator::config::DEFAULT_CLIENT_ID.to_owned());
+        microsoft.client_secret = Some(SecretString::from(
+            graphhook_emulator::config::DEFAULT_CLIENT_SECRET,
+        ));
+    }
+}
+
 #[allow(clippy::print_stdout)]
 pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
-    let settings = load(config, Some(Mode::Development))?;
+    let mut settings = load(config, Some(Mode::Development))?;
     let db = connect_migrated(&settings).await?;
     Migrator::up(&db, None)
         .await
         .context("applying migrations")?;
     db.close().await.ok();
+
+    let mut emulator_config = EmulatorConfig {
+        listen: settings.emulator.listen,
+        ..EmulatorConfig::default()
+    };
+    emulator_config.behaviour.http_notification_urls =
+        graphhook_emulator::config::HttpUrls::Loopback;
+    let callback = format!(
+        "{}/onboarding/callback",
+        settings.api.public_base_url.trim_end_matches('/')
+    );
+    if !emulator_config.app.redirect_uris.contains(&callback) {
+        emulator_config.app.redirect_uris.push(callback);
+    }
+    let emulator = Emulator::new(emulator_config, Clock::system())
+        .spawn()
+        .await?;
+    use_emulator(&mut settings, &emulator.base_url);
+
     let app = Application::build(settings.clone(), Clock::system()).await?;
     let worker = WorkerProcess::start(settings.clone(), Clock::system()).await?;
     let base = &settings.api.public_base_url;
@@ -161,9 +258,13 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
     println!("  api metrics    {base}/metrics");
     println!("  operator api   {base}/admin/v1{token_note}");
     println!(
-        "  worker health  http://{}/healthz (port {})",
+        "  worker health  http://{}:{}/healthz",
         settings.worker.listen.ip(),
         worker.http_port()
+    );
+    println!(
+        "  emulator       {} (Microsoft Graph and Entra ID; control api at /_emulator/state)",
+        emulator.base_url
     );
     println!(
         "  database       {}",
@@ -179,5 +280,6 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
         .await
         .context("api server task")?
         .context("api server")?;
+    emulator.stop().await;
     worker_result
 }

@@ -31,8 +31,32 @@ enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
-    /// Development mode: migrations, api and worker in one process against local services.
+    /// Development mode: migrations, the emulator, the api and the worker in one process.
     Dev,
+    /// Run the Microsoft Graph and Entra ID emulator on its own.
+    Emulator(EmulatorArgs),
+}
+
+#[derive(clap::Args)]
+struct EmulatorArgs {
+    /// An emulator TOML file (app registration, tenants, behaviour switches).
+    #[arg(long, env = "GRAPHHOOK_EMULATOR_CONFIG")]
+    emulator_config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: std::net::SocketAddr,
+    /// The URL clients use to reach the emulator (default: http://{listen}).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Which http:// notification URLs to accept: never (like Graph), loopback or any.
+    #[arg(long, value_parser = ["never", "loopback", "any"])]
+    http_notification_urls: Option<String>,
+    /// What the admin-consent page does: interactive, auto_accept or auto_decline.
+    #[arg(long, value_parser = ["interactive", "auto_accept", "auto_decline"])]
+    consent_mode: Option<String>,
+    /// Another redirect URI to register for admin consent (repeatable).
+    #[arg(long)]
+    redirect_uri: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -70,6 +94,17 @@ fn main() -> std::process::ExitCode {
             Command::Api => commands::api(config).await,
             Command::Worker => commands::worker(config).await,
             Command::Dev => commands::dev(config).await,
+            Command::Emulator(args) => {
+                let options = commands::EmulatorOptions {
+                    config: args.emulator_config,
+                    listen: args.listen,
+                    public_url: args.public_url,
+                    http_notification_urls: args.http_notification_urls,
+                    consent_mode: args.consent_mode,
+                    redirect_uris: args.redirect_uri,
+                };
+                commands::emulator(options).await
+            }
             Command::Migrate { action } => match action {
                 MigrateAction::Up => commands::migrate_up(config).await,
                 MigrateAction::Down { steps, all } => {

@@ -39,6 +39,8 @@ pub struct Settings {
     pub api: ApiSettings,
     pub worker: WorkerSettings,
     pub admin: AdminSettings,
+    pub microsoft: MicrosoftSettings,
+    pub emulator: EmulatorSettings,
     pub log: LogSettings,
 }
 
@@ -100,6 +102,55 @@ pub struct WorkerSettings {
     pub tick_interval_secs: u64,
 }
 
+/// Where Microsoft is, and who we are there. Production talks to Microsoft's hosts;
+/// `graphhook dev` points these at the emulator it starts.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MicrosoftSettings {
+    /// The Entra authority the api calls (token endpoint, discovery).
+    pub authority_url: String,
+    /// The authority browsers are sent to for admin consent, when it differs from
+    /// `authority_url` (e.g. containers reach the emulator under another name).
+    pub browser_authority_url: Option<String>,
+    /// Microsoft Graph, including the version.
+    pub graph_url: String,
+    /// Our app registration's client id.
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+}
+
+/// The emulator `graphhook dev` runs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmulatorSettings {
+    pub listen: SocketAddr,
+}
+
+impl Default for MicrosoftSettings {
+    fn default() -> Self {
+        Self {
+            authority_url: MICROSOFT_AUTHORITY.to_owned(),
+            browser_authority_url: None,
+            graph_url: MICROSOFT_GRAPH.to_owned(),
+            client_id: None,
+            client_secret: None,
+        }
+    }
+}
+
+impl Default for EmulatorSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8090)),
+        }
+    }
+}
+
+/// Microsoft's Entra authority.
+pub const MICROSOFT_AUTHORITY: &str = "https://login.microsoftonline.com";
+/// Microsoft Graph v1.0.
+pub const MICROSOFT_GRAPH: &str = "https://graph.microsoft.com/v1.0";
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminSettings {
@@ -138,6 +189,8 @@ impl Default for Settings {
             api: ApiSettings::default(),
             worker: WorkerSettings::default(),
             admin: AdminSettings::default(),
+            microsoft: MicrosoftSettings::default(),
+            emulator: EmulatorSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -376,6 +429,27 @@ impl Settings {
                 "worker.instance",
                 "must be non-empty, without ':' or spaces",
             ));
+        }
+        for (key, value) in [
+            (
+                "microsoft.authority_url",
+                Some(&self.microsoft.authority_url),
+            ),
+            (
+                "microsoft.browser_authority_url",
+                self.microsoft.browser_authority_url.as_ref(),
+            ),
+            ("microsoft.graph_url", Some(&self.microsoft.graph_url)),
+        ] {
+            let Some(value) = value else { continue };
+            let url = url::Url::parse(value)
+                .map_err(|e| ConfigError::new(key, format!("not a URL: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(ConfigError::new(key, "must be an http(s) URL"));
+            }
+            if self.mode == Mode::Production && url.scheme() != "https" {
+                return Err(ConfigError::new(key, "must use https in production"));
+            }
         }
         match &self.admin.token {
             Some(token) if token.expose_secret().len() < 16 => {

@@ -479,3 +479,43 @@ async fn openid_configuration_v1_and_v2_for_tenants_and_common() {
             .any(|a| a == "login.microsoftonline.com")
     );
 }
+
+#[actix_web::test]
+async fn the_example_config_file_loads() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("emulator.example.toml");
+    let config = crate::EmulatorConfig::from_file(&path).unwrap();
+    assert_eq!(config.tenants.len(), 2);
+    assert_eq!(config.app.secrets.len(), 2);
+    assert_eq!(
+        config.behaviour.http_notification_urls,
+        crate::config::HttpUrls::Loopback
+    );
+    let emu = crate::server::Emulator::new(
+        crate::EmulatorConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..config
+        },
+        graphhook_domain::Clock::manual(start()),
+    )
+    .spawn()
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}/{NEW_TENANT}/oauth2/v2.0/token", emu.base_url))
+        .form(&[
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", "graphhook-emulator-client-secret"),
+            ("scope", "https://graph.microsoft.com/.default"),
+            ("grant_type", "client_credentials"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    let roles = claims_of(body["access_token"].as_str().unwrap())["roles"].clone();
+    assert_eq!(
+        roles,
+        serde_json::json!(["User.Read.All", "Group.Read.All"])
+    );
+}
