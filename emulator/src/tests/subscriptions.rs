@@ -648,3 +648,97 @@ async fn the_control_api_shows_state_and_expires_or_deletes_subscriptions() {
     );
     assert_eq!(state["tenants"].as_array().unwrap().len(), 2);
 }
+
+#[actix_web::test]
+async fn tokens_for_another_audience_or_an_unknown_tenant_are_refused() {
+    let emu = Emu::spawn().await;
+    let key = crate::crypto::SigningKey::builtin().unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(key.kid().to_owned());
+    let now = emu.clock.now().timestamp();
+    let token = |aud: &str, tid: &str| {
+        let claims = json!({
+            "aud": aud, "iss": format!("https://sts.windows.net/{tid}/"), "iat": now, "nbf": now, "exp": now + 3600,
+            "aio": "x", "app_displayname": "Graphhook", "appid": crate::config::DEFAULT_CLIENT_ID, "appidacr": "1",
+            "idp": "x", "idtyp": "app", "oid": USER, "rh": "x", "roles": ["Mail.Read"], "sub": USER,
+            "tenant_region_scope": "WW", "tid": tid, "uti": "x", "ver": "1.0", "xms_tcdt": now,
+        });
+        jsonwebtoken::encode(&header, &claims, &key.encoding).unwrap()
+    };
+    let (status, code, message) = graph_error(
+        emu.graph(
+            Method::GET,
+            "/subscriptions",
+            &token("https://outlook.office.com", DEFAULT_TENANT_ID),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str(), message.as_str()),
+        (
+            401,
+            "InvalidAuthenticationToken",
+            "Access token validation failure. Invalid audience."
+        )
+    );
+    let unknown = "0f0f0f0f-0000-4000-8000-000000000000";
+    let (status, _, _) = graph_error(
+        emu.graph(
+            Method::GET,
+            "/subscriptions",
+            &token("https://graph.microsoft.com", unknown),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 401);
+    // The GUID audience of v1 tokens is accepted too.
+    let guid_aud = token("00000003-0000-0000-c000-000000000000", DEFAULT_TENANT_ID);
+    assert_eq!(
+        emu.graph(Method::GET, "/subscriptions", &guid_aud, None)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+}
+
+#[actix_web::test]
+async fn the_mailbox_quota_counts_outlook_subscriptions_per_mailbox() {
+    let emu = Emu::spawn().await;
+    emu.behaviour(json!({"mailbox_quota": 2})).await;
+    let token = emu.token().await;
+    let receiver = receiver(Answer::Echo);
+    let sub = |resource: String| json!({"changeType": "created", "notificationUrl": receiver.url, "resource": resource, "expirationDateTime": emu.expires_in(60)});
+    assert_eq!(
+        emu.create(&token, sub(format!("users/{USER}/messages")))
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    assert_eq!(
+        emu.create(&token, sub(format!("users/{USER}/events")))
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let (status, _, message) = graph_error(
+        emu.create(&token, sub(format!("users/{USER}/contacts")))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(message.contains("per mailbox (2)"), "{message}");
+    assert_eq!(
+        emu.create(&token, sub("users/another-user/contacts".into()))
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+}
