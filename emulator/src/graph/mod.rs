@@ -3,6 +3,7 @@
 
 mod auth;
 pub mod body;
+mod checks;
 mod subscriptions;
 mod throttle;
 pub mod validation;

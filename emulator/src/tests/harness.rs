@@ -298,3 +298,36 @@ pub fn message_subscription(emu: &Emu, receiver: &Receiver) -> Value {
         "clientState": "secret-client-state",
     })
 }
+
+/// Reads a Graph error, checking its §1.3 shape; returns status, code and message.
+pub async fn graph_error(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let request_id = response
+        .headers()
+        .get("request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        super::fixtures::shape(&body),
+        super::fixtures::shape_of(super::fixtures::GRAPH_ERROR),
+        "§1.3 shape: {body}"
+    );
+    assert_eq!(
+        body["error"]["innerError"]["request-id"]
+            .as_str()
+            .map(str::to_owned),
+        request_id
+    );
+    let date = body["error"]["innerError"]["date"].as_str().unwrap();
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%dT%H:%M:%S").is_ok()
+            && date.len() == 19,
+        "UTC without offset or fraction: {date}"
+    );
+    (
+        status,
+        body["error"]["code"].as_str().unwrap().to_owned(),
+        body["error"]["message"].as_str().unwrap().to_owned(),
+    )
+}

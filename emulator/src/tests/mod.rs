@@ -4,6 +4,8 @@
 
 mod consent;
 mod fixtures;
+mod graph_auth;
+mod handshake;
 mod harness;
 mod subscriptions;
 mod tokens;

@@ -1,0 +1,201 @@
+//! The rules a subscription must satisfy (§1.1, §6, §7): lifetime, URLs, certificate,
+//! duplicates and quotas.
+
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
+use chrono::{DateTime, Duration, Utc};
+
+use super::{
+    auth::Caller,
+    subscriptions::{bad_request, error},
+};
+use crate::{
+    config::{HttpUrls, LifetimePolicy},
+    crypto::CertInfo,
+    rules::Kind,
+    server::Shared,
+};
+
+/// Checks an expiration against the resource's maximum; returns the one to store.
+pub fn check_expiration(
+    req: &HttpRequest,
+    shared: &Shared,
+    kind: Kind,
+    rich: bool,
+    requested: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, HttpResponse> {
+    if requested <= now {
+        return Err(bad_request(
+            req,
+            shared,
+            "Subscription expiration must be in the future.",
+        ));
+    }
+    let max_minutes = kind.max_minutes(rich);
+    let max = now + Duration::minutes(max_minutes);
+    if requested <= max {
+        return Ok(requested);
+    }
+    match shared.world().behaviour.lifetime_policy {
+        LifetimePolicy::Clamp => Ok(max),
+        LifetimePolicy::Reject => Err(error(
+            req,
+            shared,
+            StatusCode::BAD_REQUEST,
+            "ExtensionError",
+            &format!("Subscription expiration can only be {max_minutes} minutes in the future."),
+        )),
+    }
+}
+
+/// Checks a notification or lifecycle URL: absolute, https (http only where configured).
+pub fn check_url(
+    req: &HttpRequest,
+    shared: &Shared,
+    name: &str,
+    value: &str,
+) -> Result<(), HttpResponse> {
+    let Ok(url) = url::Url::parse(value) else {
+        return Err(bad_request(
+            req,
+            shared,
+            &format!("The {name} is not a valid absolute URL."),
+        ));
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    let allowed = match url.scheme() {
+        "https" => true,
+        "http" => match shared.world().behaviour.http_notification_urls {
+            HttpUrls::Any => true,
+            HttpUrls::Loopback => loopback,
+            HttpUrls::Never => false,
+        },
+        _ => false,
+    };
+    if !allowed {
+        return Err(bad_request(
+            req,
+            shared,
+            &format!("Invalid {name}: only https URLs are supported."),
+        ));
+    }
+    Ok(())
+}
+
+pub fn check_certificate(
+    req: &HttpRequest,
+    shared: &Shared,
+    value: &str,
+) -> Result<(), HttpResponse> {
+    match CertInfo::from_text(value) {
+        Ok(cert) if (2048..=4096).contains(&cert.key_bits()) => Ok(()),
+        Ok(_) => Err(bad_request(
+            req,
+            shared,
+            "The encryptionCertificate key must be RSA with 2048 to 4096 bits.",
+        )),
+        Err(e) => Err(bad_request(
+            req,
+            shared,
+            &format!(
+                "The encryptionCertificate is not a valid base64-encoded X.509 certificate: {e}."
+            ),
+        )),
+    }
+}
+
+fn same_change_types(a: &str, b: &str) -> bool {
+    let mut x: Vec<&str> = a.split(',').map(str::trim).collect();
+    let mut y: Vec<&str> = b.split(',').map(str::trim).collect();
+    x.sort_unstable();
+    y.sort_unstable();
+    x == y
+}
+
+fn normalized(resource: &str) -> String {
+    resource.trim().trim_start_matches('/').to_lowercase()
+}
+
+pub fn check_duplicates_and_quotas(
+    req: &HttpRequest,
+    shared: &Shared,
+    caller: &Caller,
+    resource: &str,
+    change_type: &str,
+    kind: Kind,
+    mailbox: Option<&str>,
+) -> Result<(), HttpResponse> {
+    let world = shared.world();
+    let behaviour = world.behaviour.clone();
+    if behaviour.reject_duplicates
+        && let Some(existing) = world.subscriptions.values().find(|s| {
+            s.tenant_id == caller.tenant
+                && s.application_id == caller.app_id
+                && normalized(&s.resource) == normalized(resource)
+                && same_change_types(&s.change_type, change_type)
+        })
+    {
+        let id = existing.id;
+        drop(world);
+        return Err(error(
+            req,
+            shared,
+            StatusCode::CONFLICT,
+            "Conflict",
+            &format!("Subscription Id {id} already exists for the requested combination"),
+        ));
+    }
+    let quota = |message: String| {
+        error(
+            req,
+            shared,
+            StatusCode::FORBIDDEN,
+            "ExtensionError",
+            &message,
+        )
+    };
+    if kind.is_directory() {
+        let in_tenant = world
+            .subscriptions
+            .values()
+            .filter(|s| s.tenant_id == caller.tenant && s.kind.is_directory());
+        let per_tenant = in_tenant.clone().count();
+        let per_app = in_tenant
+            .filter(|s| s.application_id == caller.app_id)
+            .count();
+        if per_app >= behaviour.directory_quota_per_app {
+            drop(world);
+            return Err(quota(format!(
+                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions for directory resources per application per tenant ({}) has been reached]",
+                behaviour.directory_quota_per_app
+            )));
+        }
+        if per_tenant >= behaviour.directory_quota_per_tenant {
+            drop(world);
+            return Err(quota(format!(
+                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions for directory resources per tenant ({}) has been reached]",
+                behaviour.directory_quota_per_tenant
+            )));
+        }
+    }
+    if let Some(mailbox) = mailbox {
+        let count = world
+            .subscriptions
+            .values()
+            .filter(|s| s.tenant_id == caller.tenant && s.mailbox.as_deref() == Some(mailbox))
+            .count();
+        if count >= behaviour.mailbox_quota {
+            drop(world);
+            return Err(quota(format!(
+                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions per mailbox ({}) has been reached]",
+                behaviour.mailbox_quota
+            )));
+        }
+    }
+    Ok(())
+}

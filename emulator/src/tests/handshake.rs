@@ -1,0 +1,144 @@
+//! The validation handshake (§2) on create.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{fixtures, harness::*};
+
+#[actix_web::test]
+async fn create_runs_the_handshake_and_answers_201_with_graphs_fields() {
+    let emu = Emu::spawn().await;
+    let token = emu.token().await;
+    let receiver = receiver(Answer::Echo);
+    let response = emu
+        .create(&token, message_subscription(&emu, &receiver))
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        fixtures::shape(&body),
+        fixtures::shape_of(fixtures::CREATE_RESPONSE),
+        "{body}"
+    );
+    assert_eq!(body["changeType"], "created,updated");
+    assert_eq!(body["clientState"], "secret-client-state");
+    assert_eq!(
+        body["expirationDateTime"],
+        (emu.clock.now() + chrono::Duration::minutes(60))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    );
+    assert_eq!(body["latestSupportedTlsVersion"], "v1_2");
+
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 1, "one validation request");
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(
+        seen[0].content_type.as_deref(),
+        Some("text/plain; charset=utf-8")
+    );
+    assert!(
+        seen[0].query.starts_with(
+            "route=t42&validationToken=Validation%3A+Testing+client+application+reachability"
+        ),
+        "{}",
+        seen[0].query
+    );
+
+    let list: Value = emu
+        .graph(Method::GET, "/subscriptions", &token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list["@odata.context"],
+        serde_json::from_str::<Value>(fixtures::LIST_RESPONSE).unwrap()["@odata.context"]
+    );
+    assert_eq!(list["value"].as_array().unwrap().len(), 1);
+    let id = body["id"].as_str().unwrap();
+    let got = emu
+        .graph(Method::GET, &format!("/subscriptions/{id}"), &token, None)
+        .await;
+    assert_eq!(got.status().as_u16(), 200);
+}
+
+#[actix_web::test]
+async fn a_receiver_that_echoes_the_still_encoded_token_fails_validation() {
+    let emu = Emu::spawn().await;
+    let token = emu.token().await;
+    let receiver = receiver(Answer::EchoEncoded);
+    let (status, code, message) = graph_error(
+        emu.create(&token, message_subscription(&emu, &receiver))
+            .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "ValidationError"));
+    assert_eq!(
+        message,
+        "Subscription validation request failed. Response must exactly match validationToken query parameter."
+    );
+}
+
+#[actix_web::test]
+async fn a_202_to_the_handshake_fails_validation() {
+    let emu = Emu::spawn().await;
+    let token = emu.token().await;
+    let receiver = receiver(Answer::Accepted);
+    let (status, code, message) = graph_error(
+        emu.create(&token, message_subscription(&emu, &receiver))
+            .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "ValidationError"));
+    assert_eq!(
+        message,
+        "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request."
+    );
+}
+
+#[actix_web::test]
+async fn a_slow_or_unreachable_receiver_times_out() {
+    let emu = Emu::spawn().await;
+    let token = emu.token().await;
+    let slow = receiver(Answer::Slow(1_500));
+    let (status, code, message) =
+        graph_error(emu.create(&token, message_subscription(&emu, &slow)).await).await;
+    assert_eq!(
+        (status, code.as_str(), message.as_str()),
+        (
+            400,
+            "InvalidRequest",
+            "Subscription validation request timed out."
+        )
+    );
+
+    let mut body = message_subscription(&emu, &slow);
+    body["notificationUrl"] = json!("http://127.0.0.1:9/nothing-listens-here");
+    let (_, code, message) = graph_error(emu.create(&token, body).await).await;
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "InvalidRequest",
+            "Subscription validation request timed out."
+        )
+    );
+}
+
+#[actix_web::test]
+async fn the_lifecycle_url_is_validated_separately() {
+    let emu = Emu::spawn().await;
+    let token = emu.token().await;
+    let good = receiver(Answer::Echo);
+    let bad = receiver(Answer::Accepted);
+    let mut body = message_subscription(&emu, &good);
+    body["lifecycleNotificationUrl"] = json!(bad.url);
+    let (_, code, _) = graph_error(emu.create(&token, body.clone()).await).await;
+    assert_eq!(code, "ValidationError");
+    assert_eq!(good.seen().len(), 1);
+    assert_eq!(bad.seen().len(), 1);
+
+    body["lifecycleNotificationUrl"] = json!(format!("{}&kind=lifecycle", good.url));
+    assert_eq!(emu.create(&token, body).await.status().as_u16(), 201);
+    assert_eq!(good.seen().len(), 3, "two more requests, one per URL");
+}
