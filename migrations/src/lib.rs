@@ -6,6 +6,30 @@
 
 pub use sea_orm_migration::prelude::*;
 
+/// A migration written as plain SQL: `up` applies it, `down` reverts it exactly. The migration's
+/// name is its module's (file) name.
+macro_rules! sql_migration {
+    (up: $up:expr, down: $down:expr $(,)?) => {
+        use sea_orm_migration::prelude::*;
+
+        #[derive(DeriveMigrationName)]
+        pub struct Migration;
+
+        #[async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                manager.get_connection().execute_unprepared($up).await?;
+                Ok(())
+            }
+
+            async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                manager.get_connection().execute_unprepared($down).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
 mod m20261129_000001_create_tenants;
 mod m20261129_000002_create_consents;
 mod m20261129_000003_create_api_keys;

@@ -1,17 +1,7 @@
 //! API keys: a tenant's keys, stored as a public prefix and a SHA-256 hash of the secret.
 
-use sea_orm_migration::prelude::*;
-
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(
-                r#"
+sql_migration! {
+    up: r#"
 CREATE TABLE api_keys (
     id           uuid PRIMARY KEY,
     tenant_id    uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
@@ -26,16 +16,5 @@ CREATE TABLE api_keys (
 CREATE UNIQUE INDEX api_keys_prefix_key ON api_keys (prefix);
 CREATE INDEX api_keys_tenant_created_idx ON api_keys (tenant_id, created_at DESC);
 "#,
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared("DROP TABLE api_keys")
-            .await?;
-        Ok(())
-    }
+    down: "DROP TABLE api_keys",
 }

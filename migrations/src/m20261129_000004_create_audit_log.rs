@@ -1,17 +1,7 @@
 //! The audit log: who did what to which tenant resource, for operators and tenants to read.
 
-use sea_orm_migration::prelude::*;
-
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(
-                r#"
+sql_migration! {
+    up: r#"
 CREATE TABLE audit_log (
     id          uuid PRIMARY KEY,
     tenant_id   uuid REFERENCES tenants (id) ON DELETE SET NULL,
@@ -27,16 +17,5 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_tenant_created_idx ON audit_log (tenant_id, created_at DESC, id DESC);
 CREATE INDEX audit_log_created_idx ON audit_log (created_at DESC, id DESC);
 "#,
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared("DROP TABLE audit_log")
-            .await?;
-        Ok(())
-    }
+    down: "DROP TABLE audit_log",
 }
