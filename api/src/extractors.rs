@@ -54,3 +54,65 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }
+
+/// A tenant, authenticated by one of its API keys (`Authorization: Bearer ghk_…`). Missing,
+/// malformed, unknown and revoked keys get 401; a tenant that is not `active` gets 403.
+#[derive(Clone, Debug)]
+pub struct TenantAuth {
+    pub tenant: graphhook_domain::entities::tenant::Model,
+    pub key_id: graphhook_domain::ids::ApiKeyId,
+    pub request_id: Option<String>,
+}
+
+impl TenantAuth {
+    pub fn tenant_id(&self) -> graphhook_domain::ids::TenantId {
+        self.tenant.id.into()
+    }
+}
+
+impl FromRequest for TenantAuth {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate_tenant(&req).await })
+    }
+}
+
+async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> {
+    use graphhook_domain::{api_keys, entities::tenant::TenantStatus};
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))?;
+    let presented = bearer_token(req).ok_or_else(|| {
+        ApiError::new(
+            Code::Unauthorized,
+            "an API key is required: Authorization: Bearer <key>",
+        )
+    })?;
+    let (key, tenant) = match api_keys::authenticate(&state.db, &state.clock, presented).await? {
+        Ok(found) => found,
+        Err(error) => return Err(ApiError::new(Code::Unauthorized, error.to_string())),
+    };
+    if tenant.status != TenantStatus::Active {
+        let status = serde_json::to_value(tenant.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let reason = tenant
+            .status_reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        return Err(
+            ApiError::new(Code::Forbidden, format!("the tenant is {status}{reason}"))
+                .with_details(serde_json::json!({"tenant_status": status})),
+        );
+    }
+    Ok(TenantAuth {
+        tenant,
+        key_id: key.id.into(),
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+    })
+}

@@ -10,7 +10,9 @@ use actix_web::{
     web,
 };
 use anyhow::Context;
-use graphhook_domain::{Clock, Settings, db, jobs::Queues, redis_conn, telemetry};
+use graphhook_domain::{
+    Clock, Settings, db, jobs::Queues, microsoft::TokenBroker, redis_conn, telemetry,
+};
 
 use crate::{error, request_id, routes, state::AppState};
 
@@ -31,7 +33,9 @@ impl Application {
             .await
             .context("connecting to Redis")?;
         let queues = Queues::new(&settings, redis.clone());
+        let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
         let state = AppState {
+            broker,
             db,
             redis,
             queues,

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use graphhook_domain::{Clock, Settings, jobs::Queues, redis_conn::ConnectionManager};
+use graphhook_domain::{
+    Clock, Settings, jobs::Queues, microsoft::TokenBroker, redis_conn::ConnectionManager,
+};
 use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 
@@ -14,4 +16,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub metrics: PrometheusHandle,
+    /// Graph tokens per tenant, cached in this process.
+    pub broker: Arc<TokenBroker>,
 }

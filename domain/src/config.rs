@@ -40,6 +40,7 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub admin: AdminSettings,
     pub microsoft: MicrosoftSettings,
+    pub onboarding: OnboardingSettings,
     pub emulator: EmulatorSettings,
     pub log: LogSettings,
 }
@@ -117,7 +118,40 @@ pub struct MicrosoftSettings {
     /// Our app registration's client id.
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
+    /// A certificate (PEM) registered on the app, with its private key (PEM), to sign client
+    /// assertions instead of sending a secret.
+    pub client_certificate: Option<String>,
+    pub client_private_key: Option<SecretString>,
 }
+
+/// Tenant onboarding by admin consent.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OnboardingSettings {
+    /// Signs the consent `state` (HS256); at least 32 characters. Required in production;
+    /// development falls back to a fixed key.
+    pub state_key: Option<SecretString>,
+    /// How long an administrator has to finish consenting.
+    pub state_ttl_secs: u64,
+    /// How long to keep checking for newly granted roles after a consent (Entra takes a while).
+    pub verify_timeout_secs: u64,
+    /// The pause between checks.
+    pub verify_interval_secs: u64,
+}
+
+impl Default for OnboardingSettings {
+    fn default() -> Self {
+        Self {
+            state_key: None,
+            state_ttl_secs: 600,
+            verify_timeout_secs: 900,
+            verify_interval_secs: 15,
+        }
+    }
+}
+
+/// The state key a development process uses when none is configured.
+pub const DEV_STATE_KEY: &str = "graphhook-development-onboarding-state-key";
 
 /// The emulator `graphhook dev` runs.
 #[derive(Clone, Debug, Deserialize)]
@@ -134,6 +168,8 @@ impl Default for MicrosoftSettings {
             graph_url: MICROSOFT_GRAPH.to_owned(),
             client_id: None,
             client_secret: None,
+            client_certificate: None,
+            client_private_key: None,
         }
     }
 }
@@ -190,6 +226,7 @@ impl Default for Settings {
             worker: WorkerSettings::default(),
             admin: AdminSettings::default(),
             microsoft: MicrosoftSettings::default(),
+            onboarding: OnboardingSettings::default(),
             emulator: EmulatorSettings::default(),
             log: LogSettings::default(),
         }
@@ -451,6 +488,27 @@ impl Settings {
                 return Err(ConfigError::new(key, "must use https in production"));
             }
         }
+        match &self.onboarding.state_key {
+            Some(key) if key.expose_secret().len() < 32 => {
+                return Err(ConfigError::new(
+                    "onboarding.state_key",
+                    "must be at least 32 characters",
+                ));
+            }
+            None if self.mode == Mode::Production => {
+                return Err(ConfigError::new(
+                    "onboarding.state_key",
+                    "is required in production mode",
+                ));
+            }
+            _ => {}
+        }
+        if self.onboarding.verify_interval_secs == 0 {
+            return Err(ConfigError::new(
+                "onboarding.verify_interval_secs",
+                "must be at least 1",
+            ));
+        }
         match &self.admin.token {
             Some(token) if token.expose_secret().len() < 16 => {
                 return Err(ConfigError::new(
@@ -475,6 +533,14 @@ impl Settings {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The key that signs onboarding `state`: the configured one, or the development fallback.
+    pub fn onboarding_state_key(&self) -> SecretString {
+        self.onboarding
+            .state_key
+            .clone()
+            .unwrap_or_else(|| SecretString::from(DEV_STATE_KEY))
     }
 
     /// The operator token in force: the configured one, or the development fallback.
@@ -529,13 +595,20 @@ mod tests {
 
     #[test]
     fn production_without_an_operator_token_names_the_key() {
-        let err = Settings::default().validate().err();
+        let mut s = Settings::default();
+        s.onboarding.state_key = Some(SecretString::from(
+            "a-production-state-key-0123456789abcdef",
+        ));
+        let err = s.validate().err();
         assert_eq!(err.map(|e| e.key), Some("admin.token".to_owned()));
     }
 
     #[test]
     fn production_refuses_the_development_operator_token() {
         let mut s = Settings::default();
+        s.onboarding.state_key = Some(SecretString::from(
+            "a-production-state-key-0123456789abcdef",
+        ));
         s.admin.token = Some(SecretString::from(DEV_ADMIN_TOKEN));
         assert_eq!(
             s.validate().err().map(|e| e.key),
@@ -543,6 +616,16 @@ mod tests {
         );
         s.admin.token = Some(SecretString::from("a-real-operator-secret-0123"));
         assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn production_needs_an_onboarding_state_key() {
+        let mut s = Settings::default();
+        s.admin.token = Some(SecretString::from("a-real-operator-secret-0123"));
+        assert_eq!(
+            s.validate().err().map(|e| e.key),
+            Some("onboarding.state_key".to_owned())
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! asks, typed ids, the sea-orm entities with their tenant-scoped finders, the job payloads and
 //! their queue names, and the domain error type. It knows nothing about HTTP.
 
+pub mod api_keys;
 pub mod audit;
 pub mod clock;
 pub mod config;
@@ -12,10 +13,14 @@ pub mod entities;
 pub mod error;
 pub mod ids;
 pub mod jobs;
+pub mod microsoft;
+pub mod onboarding;
 pub mod probe;
 pub mod redis_conn;
 pub mod secret;
 pub mod telemetry;
+pub mod tenants;
+pub mod tls;
 
 pub use clock::Clock;
 pub use config::{Mode, Settings};

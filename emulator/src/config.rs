@@ -182,7 +182,6 @@ impl Default for AppConfig {
                 "User.Read.All",
                 "Group.Read.All",
                 "Files.ReadWrite.All",
-                "Sites.ReadWrite.All",
             ]
             .map(String::from)
             .to_vec(),

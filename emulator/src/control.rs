@@ -67,6 +67,7 @@ async fn state(shared: Data) -> HttpResponse {
         "tenants": world.tenants.values().collect::<Vec<_>>(),
         "subscriptions": world.subscriptions.values().collect::<Vec<_>>(),
         "behaviour": world.behaviour,
+        "tokenRequests": world.token_requests,
     }))
 }
 

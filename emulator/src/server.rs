@@ -62,6 +62,7 @@ impl Emulator {
             .with_context(|| format!("binding the emulator to {}", self.config.listen))?;
         let bound = listener.local_addr()?;
         let base_url = self.config.base_url(bound);
+        graphhook_domain::tls::install_crypto_provider();
         let world = World::from_config(&self.config, self.clock.now())?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

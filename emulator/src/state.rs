@@ -95,6 +95,8 @@ pub struct World {
     pub behaviour: Behaviour,
     /// Recent subscription-API calls, per (tenant, app), for throttling.
     pub calls: BTreeMap<(Uuid, Uuid), VecDeque<DateTime<Utc>>>,
+    /// Token-endpoint requests per tenant (as named in the URL), for tests and operators.
+    pub token_requests: BTreeMap<String, u64>,
 }
 
 impl World {
@@ -124,6 +126,7 @@ impl World {
             subscriptions: BTreeMap::new(),
             behaviour: config.behaviour.clone(),
             calls: BTreeMap::new(),
+            token_requests: BTreeMap::new(),
         };
         for t in &config.tenants {
             world.add_tenant(t.id, t.domain.clone(), t.display_name.clone());

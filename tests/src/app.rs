@@ -10,6 +10,10 @@ use graphhook_domain::{
     redis_conn::{self, ConnectionManager},
     secret::SecretString,
 };
+use graphhook_emulator::{
+    Emulator, EmulatorConfig, RunningEmulator,
+    config::{self as emulator_defaults, ConsentMode, HttpUrls},
+};
 use graphhook_worker::{JobContext, WorkerProcess};
 use redis::AsyncCommands;
 use sea_orm::DatabaseConnection;
@@ -98,15 +102,39 @@ impl TestAppBuilder {
         settings.worker.shutdown_timeout_secs = 10;
         settings.worker.tick_interval_secs = 1;
         settings.admin.token = Some(SecretString::from(ADMIN_TOKEN));
+
+        let start = DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")?.to_utc();
+        let clock = Clock::manual(start);
+
+        // The api's port is chosen first: the emulator must know the callback URL.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        settings.api.listen = SocketAddr::from(([127, 0, 0, 1], port));
+        settings.api.public_base_url = format!("http://127.0.0.1:{port}");
+        let mut emulator_config = EmulatorConfig {
+            listen: "127.0.0.1:0".parse()?,
+            ..EmulatorConfig::default()
+        };
+        emulator_config.behaviour.consent_mode = ConsentMode::AutoAccept;
+        emulator_config.behaviour.http_notification_urls = HttpUrls::Loopback;
+        emulator_config.app.redirect_uris =
+            vec![format!("http://127.0.0.1:{port}/onboarding/callback")];
+        let emulator = Emulator::new(emulator_config, clock.clone())
+            .spawn()
+            .await?;
+        settings.microsoft.authority_url = emulator.base_url.clone();
+        settings.microsoft.graph_url = format!("{}/v1.0", emulator.base_url);
+        settings.microsoft.client_id = Some(emulator_defaults::DEFAULT_CLIENT_ID.to_owned());
+        settings.microsoft.client_secret =
+            Some(SecretString::from(emulator_defaults::DEFAULT_CLIENT_SECRET));
+        settings.onboarding.verify_interval_secs = 1;
+        settings.onboarding.verify_timeout_secs = 5;
         for customize in self.customize {
             customize(&mut settings);
         }
         settings.validate()?;
-
-        let start = DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")?.to_utc();
-        let clock = Clock::manual(start);
         let app = Application::build(settings.clone(), clock.clone()).await?;
-        let port = app.port();
         tokio::spawn(app.run_until_stopped());
 
         // The test's own connections go straight to the servers, past the proxies.
@@ -133,6 +161,7 @@ impl TestAppBuilder {
             pg_proxy,
             redis_proxy,
             workers_started: 0,
+            emulator,
         })
     }
 }
@@ -155,6 +184,8 @@ pub struct TestApp {
     pub pg_proxy: TcpProxy,
     pub redis_proxy: TcpProxy,
     workers_started: usize,
+    /// The Microsoft Graph and Entra emulator this app talks to (same clock).
+    pub emulator: RunningEmulator,
 }
 
 impl TestApp {

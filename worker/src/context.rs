@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use graphhook_domain::{
-    Clock, Settings, db, jobs::Queues, redis_conn, redis_conn::ConnectionManager,
+    Clock, Settings, db, jobs::Queues, microsoft::TokenBroker, redis_conn,
+    redis_conn::ConnectionManager,
 };
 use sea_orm::DatabaseConnection;
 
@@ -15,6 +16,8 @@ pub struct JobContext {
     pub queues: Queues,
     pub clock: Clock,
     pub settings: Arc<Settings>,
+    /// Graph tokens per tenant, cached in this process.
+    pub broker: Arc<TokenBroker>,
 }
 
 impl JobContext {
@@ -26,12 +29,14 @@ impl JobContext {
             .await
             .context("connecting to Redis")?;
         let queues = Queues::new(&settings, redis.clone());
+        let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
         Ok(Self {
             db,
             redis,
             queues,
             clock,
             settings: Arc::new(settings),
+            broker,
         })
     }
 }

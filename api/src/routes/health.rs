@@ -35,7 +35,13 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         Ok(()) => "ok".to_owned(),
         Err(e) => e.clone(),
     };
-    let checks = json!({"postgres": show(&postgres), "redis": show(&redis)});
+    let mut checks = json!({"postgres": show(&postgres), "redis": show(&redis)});
+    // A wrong app credential is shown, but does not make the process unready: restarting it
+    // would not help, an operator must fix the configuration.
+    checks["microsoft"] = json!(match state.broker.configuration_problem() {
+        Some(problem) => format!("error: {problem}"),
+        None => "ok".to_owned(),
+    });
     if failing.is_empty() {
         return Ok(HttpResponse::Ok().json(json!({"status": "ready", "checks": checks})));
     }

@@ -2,6 +2,8 @@
 
 pub mod admin;
 pub mod health;
+pub mod onboarding;
+pub mod tenant;
 pub mod web_pages;
 
 use actix_web::web::ServiceConfig;
@@ -10,4 +12,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     health::configure(cfg);
     web_pages::configure(cfg);
     admin::configure(cfg);
+    onboarding::configure(cfg);
+    tenant::configure(cfg);
 }

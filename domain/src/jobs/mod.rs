@@ -13,7 +13,7 @@ use apalis_redis::{Config as RedisQueueConfig, RedisStorage};
 use redis::aio::ConnectionManager;
 use serde::{Serialize, de::DeserializeOwned};
 
-pub use payloads::{Probe, QueueDepthsTick};
+pub use payloads::{Probe, QueueDepthsTick, VerifyConsent};
 
 use crate::config::Settings;
 
@@ -24,7 +24,7 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
 }
 
 /// Every queue the worker serves, for monitoring and draining.
-pub const ALL_QUEUES: &[&str] = &[Probe::QUEUE, QueueDepthsTick::QUEUE];
+pub const ALL_QUEUES: &[&str] = &[Probe::QUEUE, QueueDepthsTick::QUEUE, VerifyConsent::QUEUE];
 
 /// Attempts at a push before giving up (about three seconds of backoff in all).
 const PUSH_ATTEMPTS: u32 = 6;
@@ -104,22 +104,36 @@ impl Queues {
     /// manager reconnects, so a failed push is tried again, for up to about three seconds.
     #[tracing::instrument(skip_all, fields(queue = J::QUEUE))]
     pub async fn push<J: Job>(&self, job: &J) -> Result<(), PushError> {
-        self.push_with_key(job, None).await.map(|_| ())
+        self.push_with_key(job, None, None).await.map(|_| ())
+    }
+
+    /// Pushes a job that runs no earlier than `delay` from now.
+    #[tracing::instrument(skip_all, fields(queue = J::QUEUE))]
+    pub async fn push_delayed<J: Job>(&self, job: &J, delay: Duration) -> Result<(), PushError> {
+        self.push_with_key(job, None, Some(delay)).await.map(|_| ())
     }
 
     /// Pushes a job at most once per `key` while the key is remembered ([`IDEMPOTENCY_TTL`]).
     /// Returns whether this call enqueued it.
     #[tracing::instrument(skip_all, fields(queue = J::QUEUE, key))]
     pub async fn push_unique<J: Job>(&self, job: &J, key: &str) -> Result<bool, PushError> {
-        self.push_with_key(job, Some(key)).await
+        self.push_with_key(job, Some(key), None).await
     }
 
-    async fn push_with_key<J: Job>(&self, job: &J, key: Option<&str>) -> Result<bool, PushError> {
+    async fn push_with_key<J: Job>(
+        &self,
+        job: &J,
+        key: Option<&str>,
+        delay: Option<Duration>,
+    ) -> Result<bool, PushError> {
         let bytes = serde_json::to_vec(job)?;
         let config = self.config(J::QUEUE);
         let mut builder = TaskBuilder::new(bytes);
         if let Some(key) = key {
             builder = builder.idempotency_key(key);
+        }
+        if let Some(delay) = delay {
+            builder = builder.run_after(delay);
         }
         let task = builder.build();
         let mut conn = self.conn.clone();

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Job;
-use crate::ids::ProbeId;
+use crate::ids::{ProbeId, TenantId};
 
 /// A synthetic job that checks the pipeline from the api through Redis to a worker: the worker
 /// records when it started and finished it (see [`crate::probe`]). `hold_ms` keeps it in flight
@@ -30,4 +30,16 @@ pub struct QueueDepthsTick {
 
 impl Job for QueueDepthsTick {
     const QUEUE: &'static str = "maintenance.queue_depths";
+}
+
+/// After an admin consent whose token carried no roles yet, checks again (Entra takes a while
+/// to grant new permissions) until the roles arrive or the attempts run out.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VerifyConsent {
+    pub tenant: TenantId,
+    pub attempt: u32,
+}
+
+impl Job for VerifyConsent {
+    const QUEUE: &'static str = "onboarding.verify_consent";
 }

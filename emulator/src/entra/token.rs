@@ -145,6 +145,11 @@ pub async fn token(
 ) -> HttpResponse {
     let now = shared.clock.now();
     let tenant = tenant.into_inner();
+    *shared
+        .world()
+        .token_requests
+        .entry(tenant.to_lowercase())
+        .or_default() += 1;
     let mut form = form.map(web::Form::into_inner).unwrap_or_default();
     let basic = basic_auth(&req);
     if let Some((id, secret)) = &basic {

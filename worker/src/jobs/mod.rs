@@ -4,6 +4,7 @@
 pub mod finished;
 pub mod probe;
 pub mod queue_depths;
+pub mod verify_consent;
 
 use apalis::prelude::{AbortError, BoxDynError};
 

@@ -1,0 +1,8 @@
+//! Talking to Microsoft: the application permissions Graphhook asks for, reading the claims of
+//! a Graph token, and the per-tenant token broker.
+
+pub mod claims;
+pub mod roles;
+pub mod tokens;
+
+pub use tokens::{TokenBroker, TokenError};

@@ -1,0 +1,254 @@
+//! Tenants and their consent: the finders every tenant-facing path uses, and the state changes
+//! consent brings (created, roles updated, consent revoked, consent restored).
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    audit::{self, Actor, NewEntry},
+    clock::Clock,
+    entities::{
+        consent,
+        tenant::{self, TenantStatus},
+    },
+    error::{DomainError, DomainResult},
+    ids::{ConsentId, TenantId},
+    microsoft::{TokenBroker, TokenError, roles, tokens::AccessToken},
+};
+
+pub async fn find<C: ConnectionTrait>(db: &C, id: TenantId) -> DomainResult<Option<tenant::Model>> {
+    Ok(tenant::Entity::find_by_id(id.uuid()).one(db).await?)
+}
+
+pub async fn find_by_entra_id<C: ConnectionTrait>(
+    db: &C,
+    entra_tenant_id: Uuid,
+) -> DomainResult<Option<tenant::Model>> {
+    Ok(tenant::Entity::find()
+        .filter(tenant::Column::EntraTenantId.eq(entra_tenant_id))
+        .one(db)
+        .await?)
+}
+
+/// The tenant's consent in force (not revoked), if any.
+pub async fn current_consent<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+) -> DomainResult<Option<consent::Model>> {
+    Ok(consent::Entity::find()
+        .filter(consent::Column::TenantId.eq(tenant.uuid()))
+        .filter(consent::Column::RevokedAt.is_null())
+        .order_by_desc(consent::Column::GrantedAt)
+        .one(db)
+        .await?)
+}
+
+pub fn granted_roles(consent: &consent::Model) -> Vec<String> {
+    serde_json::from_value(consent.granted_roles.clone()).unwrap_or_default()
+}
+
+/// What a token proved about a tenant: its Entra id and the roles granted to our app there.
+#[derive(Clone, Debug)]
+pub struct ConsentProof {
+    pub entra_tenant_id: Uuid,
+    pub roles: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub tenant: tenant::Model,
+    pub created: bool,
+    /// The product's roles the consent lacks.
+    pub missing_roles: Vec<&'static str>,
+}
+
+/// Records a proven consent: creates the tenant on its first consent, or updates the roles of
+/// the one that exists (a tenant is never created twice). A consent whose token carries no roles
+/// yet leaves a new tenant `pending`; one with roles makes it `active` (and restores a tenant
+/// whose consent had been revoked).
+#[tracing::instrument(skip_all, fields(entra_tenant = %proof.entra_tenant_id))]
+pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    clock: &Clock,
+    proof: &ConsentProof,
+    name: &str,
+    request_id: Option<String>,
+) -> DomainResult<Recorded> {
+    let txn = db.begin().await?;
+    let now = clock.now();
+    let existing = tenant::Entity::find()
+        .filter(tenant::Column::EntraTenantId.eq(proof.entra_tenant_id))
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let has_roles = !proof.roles.is_empty();
+    let (tenant, created, previous) = match existing {
+        Some(found) => {
+            let previous = found.status;
+            let mut active = found.into_active_model();
+            if has_roles && previous != TenantStatus::Suspended {
+                active.status = Set(TenantStatus::Active);
+                active.status_reason = Set(None);
+            }
+            active.updated_at = Set(now);
+            (active.update(&txn).await?, false, Some(previous))
+        }
+        None => {
+            let id = TenantId::new();
+            let model = tenant::ActiveModel {
+                id: Set(id.uuid()),
+                entra_tenant_id: Set(proof.entra_tenant_id),
+                name: Set(name.to_owned()),
+                status: Set(if has_roles {
+                    TenantStatus::Active
+                } else {
+                    TenantStatus::Pending
+                }),
+                status_reason: Set(
+                    (!has_roles).then(|| "waiting for Entra to grant the permissions".to_owned())
+                ),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            let inserted = tenant::Entity::insert(model)
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::column(tenant::Column::EntraTenantId)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+            if inserted == 0 {
+                // Another request created it a moment ago: let the caller try again.
+                txn.rollback().await?;
+                return Err(DomainError::Conflict(
+                    "the tenant is being created by another request".into(),
+                ));
+            }
+            let model = tenant::Entity::find_by_id(id.uuid())
+                .one(&txn)
+                .await?
+                .ok_or(DomainError::NotFound("tenant"))?;
+            (model, true, None)
+        }
+    };
+    let tenant_id = TenantId::from(tenant.id);
+    let roles_json = json!(proof.roles);
+    match current_consent(&txn, tenant_id).await? {
+        Some(consent) => {
+            let mut active = consent.into_active_model();
+            active.granted_roles = Set(roles_json.clone());
+            active.granted_at = Set(now);
+            active.update(&txn).await?;
+        }
+        None => {
+            consent::ActiveModel {
+                id: Set(ConsentId::new().uuid()),
+                tenant_id: Set(tenant.id),
+                granted_roles: Set(roles_json.clone()),
+                granted_at: Set(now),
+                revoked_at: Set(None),
+                revoked_reason: Set(None),
+                created_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    let action = match (created, previous) {
+        (true, _) => "tenant.created",
+        (false, Some(TenantStatus::ConsentRevoked)) if has_roles => "tenant.consent_restored",
+        _ => "tenant.consent_updated",
+    };
+    let entry = NewEntry::new(Actor::system("onboarding"), action)
+        .tenant(tenant_id)
+        .target("tenant", tenant_id)
+        .details(json!({"roles": proof.roles, "status": tenant.status}))
+        .request_id(request_id);
+    audit::record(&txn, clock, entry).await?;
+    txn.commit().await?;
+    let missing_roles = roles::missing(&proof.roles);
+    Ok(Recorded {
+        tenant,
+        created,
+        missing_roles,
+    })
+}
+
+/// Moves a tenant to `consent_revoked`: the token endpoint said the app or consent is gone.
+#[tracing::instrument(skip_all, fields(tenant = %tenant))]
+pub async fn mark_consent_revoked<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    clock: &Clock,
+    tenant: TenantId,
+    error: &TokenError,
+) -> DomainResult<()> {
+    let txn = db.begin().await?;
+    let now = clock.now();
+    let Some(found) = tenant::Entity::find_by_id(tenant.uuid())
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+    else {
+        return Err(DomainError::NotFound("tenant"));
+    };
+    if found.status == TenantStatus::ConsentRevoked {
+        txn.rollback().await?;
+        return Ok(());
+    }
+    let mut active = found.into_active_model();
+    active.status = Set(TenantStatus::ConsentRevoked);
+    active.status_reason = Set(Some(error.to_string()));
+    active.updated_at = Set(now);
+    active.update(&txn).await?;
+    if let Some(consent) = current_consent(&txn, tenant).await? {
+        let mut active = consent.into_active_model();
+        active.revoked_at = Set(Some(now));
+        active.revoked_reason = Set(Some(error.to_string()));
+        active.update(&txn).await?;
+    }
+    let entry = NewEntry::new(Actor::system("token-broker"), "tenant.consent_revoked")
+        .tenant(tenant)
+        .target("tenant", tenant)
+        .details(json!({"aadsts": error.aadsts(), "error": error.to_string()}));
+    audit::record(&txn, clock, entry).await?;
+    txn.commit().await?;
+    tracing::warn!(%error, "tenant consent revoked");
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+}
+
+/// A Graph token for a tenant. When the token endpoint says consent or the app is gone, the
+/// tenant moves to `consent_revoked` before the error is returned.
+pub async fn access_token<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    clock: &Clock,
+    broker: &TokenBroker,
+    tenant: &tenant::Model,
+    fresh: bool,
+) -> Result<AccessToken, AccessError> {
+    let result = if fresh {
+        broker.fresh_token(tenant.entra_tenant_id).await
+    } else {
+        broker.token(tenant.entra_tenant_id).await
+    };
+    match result {
+        Err(error @ TokenError::ConsentGone { .. }) => {
+            broker.forget(tenant.entra_tenant_id);
+            mark_consent_revoked(db, clock, TenantId::from(tenant.id), &error).await?;
+            Err(error.into())
+        }
+        other => Ok(other?),
+    }
+}
