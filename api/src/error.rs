@@ -247,8 +247,8 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
 }
 
 /// The safety net for error responses the framework produced without our shape (unknown routes,
-/// wrong methods, anything else): replaces a non-JSON body with the standard one, keeping the
-/// status and headers such as `Allow`.
+/// wrong methods, anything else): replaces a body that is neither our JSON nor one of our HTML
+/// pages with the standard one, keeping the status and headers such as `Allow`.
 pub fn render_framework_error<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
@@ -256,7 +256,8 @@ pub fn render_framework_error<B: MessageBody + 'static>(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    // Our JSON errors and our HTML pages (onboarding) are already what they should be.
     if is_json {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

@@ -403,3 +403,120 @@ impl Drop for TestApp {
         let _ = cleanup.join();
     }
 }
+
+/// The page and the API key (if shown) at the end of an onboarding.
+pub struct Onboarded {
+    pub status: u16,
+    pub page: String,
+    pub key: Option<String>,
+}
+
+impl TestApp {
+    /// A browser: keeps cookies, follows redirects.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap_or_else(|e| panic!("client: {e}"))
+    }
+
+    /// Runs the onboarding from the start form to the last page, following the real redirects
+    /// through the emulator's admin consent, with `browser`'s cookie jar.
+    pub async fn onboard_with(&self, browser: &reqwest::Client, company: &str) -> Onboarded {
+        let response = browser
+            .post(self.url("/onboarding/start"))
+            .form(&[("company_name", company)])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("onboarding: {e}"));
+        let status = response.status().as_u16();
+        let page = response.text().await.unwrap_or_default();
+        let key = extract_key(&page);
+        Onboarded { status, page, key }
+    }
+
+    pub async fn onboard(&self, company: &str) -> Onboarded {
+        self.onboard_with(&self.browser(), company).await
+    }
+
+    /// A call to the emulator's control api.
+    pub async fn emulator_control(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let mut request = self.client.request(
+            method,
+            format!("{}/_emulator{path}", self.emulator.base_url),
+        );
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("emulator {path}: {e}"));
+        assert!(
+            response.status().is_success(),
+            "emulator {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    /// A tenant api call with an API key.
+    pub async fn tenant_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self.client.request(method, self.url(path)).bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    pub async fn tenant_count(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        graphhook_domain::entities::tenant::Entity::find()
+            .count(&self.db)
+            .await
+            .unwrap_or_else(|e| panic!("count: {e}"))
+    }
+
+    pub async fn tenants(&self) -> Vec<graphhook_domain::entities::tenant::Model> {
+        use sea_orm::EntityTrait;
+        graphhook_domain::entities::tenant::Entity::find()
+            .all(&self.db)
+            .await
+            .unwrap_or_else(|e| panic!("tenants: {e}"))
+    }
+
+    /// The audit log's actions, oldest first.
+    pub async fn audit_actions(&self) -> Vec<String> {
+        use graphhook_domain::entities::audit_log;
+        use sea_orm::{EntityTrait, QueryOrder};
+        audit_log::Entity::find()
+            .order_by_asc(audit_log::Column::Id)
+            .all(&self.db)
+            .await
+            .unwrap_or_else(|e| panic!("audit: {e}"))
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+}
+
+/// The API key shown on the onboarding result page.
+pub fn extract_key(page: &str) -> Option<String> {
+    let start = page.find("id=\"api-key\">")? + "id=\"api-key\">".len();
+    let end = page[start..].find("</code>")? + start;
+    Some(page[start..end].to_owned())
+}

@@ -3,8 +3,10 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api_keys;
 mod errors;
 mod health;
 mod migrations;
+mod onboarding;
 mod web;
 mod worker;

@@ -1,0 +1,164 @@
+//! Tenant API keys: create, list, revoke; isolation between tenants.
+
+use graphhook_tests::TestApp;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
+
+/// Onboards Contoso and Fabrikam; returns their first keys.
+async fn two_tenants(app: &TestApp) -> (String, String) {
+    let contoso = app.onboard("Contoso").await.key.unwrap();
+    app.emulator_control(
+        Method::POST,
+        "/tenants",
+        Some(json!({"id": FABRIKAM, "domain": "fabrikam.onmicrosoft.com"})),
+    )
+    .await;
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"auto_accept_tenant": FABRIKAM})),
+    )
+    .await;
+    let fabrikam = app.onboard("Fabrikam").await.key.unwrap();
+    (contoso, fabrikam)
+}
+
+#[tokio::test]
+async fn keys_are_created_shown_once_listed_and_revoked() {
+    let app = TestApp::spawn().await;
+    let first = app.onboard("Contoso").await.key.unwrap();
+    let response = app
+        .tenant_request(
+            Method::POST,
+            "/api/v1/api-keys",
+            &first,
+            Some(json!({"name": "CI"})),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let created: Value = response.json().await.unwrap();
+    let second = created["key"].as_str().unwrap().to_owned();
+    assert!(second.starts_with(created["prefix"].as_str().unwrap()));
+    assert!(created["id"].as_str().unwrap().starts_with("key_"));
+
+    let list: Value = app
+        .tenant_request(Method::GET, "/api/v1/api-keys", &second, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let keys = list["data"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(
+        keys.iter().all(|k| k.get("key").is_none()),
+        "listing never shows a key"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k["name"] == "Default key" && k["last_used_at"].is_string())
+    );
+
+    let path = format!("/api/v1/api-keys/{}", created["id"].as_str().unwrap());
+    assert_eq!(
+        app.tenant_request(Method::DELETE, &path, &first, None)
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &second, None)
+        .await;
+    assert_eq!(response.status().as_u16(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "unauthorized");
+    assert_eq!(body["message"], "the API key was revoked");
+    assert_eq!(
+        app.tenant_request(Method::GET, "/api/v1/tenant", &first, None)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn missing_malformed_and_unknown_keys_get_401() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let response = app
+        .client
+        .get(app.url("/api/v1/tenant"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    for bad in [
+        "nope",
+        "ghk_short_x",
+        &format!("{key}x"),
+        &key.replace("ghk_", "ghk_Z"),
+    ] {
+        let response = app
+            .tenant_request(Method::GET, "/api/v1/tenant", bad, None)
+            .await;
+        assert_eq!(response.status().as_u16(), 401, "{bad}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "unauthorized");
+    }
+}
+
+#[tokio::test]
+async fn another_tenants_key_cannot_read_or_change_this_tenant() {
+    let app = TestApp::spawn().await;
+    let (contoso, fabrikam) = two_tenants(&app).await;
+    let mine: Value = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &fabrikam, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        mine["entra_tenant_id"], FABRIKAM,
+        "a key reads its own tenant only"
+    );
+
+    let contoso_keys: Value = app
+        .tenant_request(Method::GET, "/api/v1/api-keys", &contoso, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let contoso_key_id = contoso_keys["data"][0]["id"].as_str().unwrap().to_owned();
+    let fabrikam_keys: Value = app
+        .tenant_request(Method::GET, "/api/v1/api-keys", &fabrikam, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fabrikam_keys["data"].as_array().unwrap().len(), 1);
+    assert_ne!(fabrikam_keys["data"][0]["id"], contoso_key_id.as_str());
+
+    let response = app
+        .tenant_request(
+            Method::DELETE,
+            &format!("/api/v1/api-keys/{contoso_key_id}"),
+            &fabrikam,
+            None,
+        )
+        .await;
+    assert_eq!(
+        response.status().as_u16(),
+        404,
+        "another tenant's key is not found"
+    );
+    assert_eq!(
+        app.tenant_request(Method::GET, "/api/v1/tenant", &contoso, None)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+}

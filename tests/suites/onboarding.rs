@@ -1,0 +1,581 @@
+//! Onboarding by admin consent against the emulator, over HTTP, with a cookie jar.
+
+use graphhook_domain::entities::tenant::TenantStatus;
+use graphhook_emulator::config::DEFAULT_TENANT_ID;
+use graphhook_tests::TestApp;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
+
+#[tokio::test]
+async fn the_onboarding_page_lists_each_permission_in_plain_words() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/onboarding").await;
+    assert_eq!(response.status().as_u16(), 200);
+    let page = response.text().await.unwrap();
+    for role in graphhook_domain::microsoft::roles::PRODUCT_ROLES {
+        let description = role.description.replace('\'', "&#39;");
+        assert!(
+            page.contains(role.name) && page.contains(&description),
+            "{} is explained",
+            role.name
+        );
+    }
+    assert!(
+        page.contains("read and write"),
+        "the write permission is marked"
+    );
+    assert!(page.contains("<label for=\"company_name\">Company name</label>"));
+    assert!(page.contains(">Connect Microsoft 365</button>"));
+}
+
+#[tokio::test]
+async fn the_full_consent_flow_makes_an_active_tenant_whose_key_works() {
+    let app = TestApp::spawn().await;
+    let done = app.onboard("Contoso Ltd").await;
+    assert_eq!(done.status, 200, "{}", done.page);
+    assert!(
+        done.page.contains("Microsoft 365 connected"),
+        "{}",
+        done.page
+    );
+    let key = done.key.expect("the first API key is shown");
+    assert!(key.starts_with("ghk_"));
+
+    let tenants = app.tenants().await;
+    assert_eq!(tenants.len(), 1);
+    assert_eq!(tenants[0].status, TenantStatus::Active);
+    assert_eq!(tenants[0].entra_tenant_id.to_string(), DEFAULT_TENANT_ID);
+    assert_eq!(tenants[0].name, "Contoso Ltd");
+
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let tenant: Value = response.json().await.unwrap();
+    assert_eq!(tenant["status"], "active");
+    assert_eq!(tenant["entra_tenant_id"], DEFAULT_TENANT_ID);
+    assert!(
+        tenant["consent"]["granted_roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "Mail.Read")
+    );
+    assert_eq!(tenant["missing_roles"], json!([]));
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"tenant.created".to_owned())
+    );
+    // The key is stored hashed: its text is nowhere in the database.
+    let keys = graphhook_domain::api_keys::list(&app.db, tenants[0].id.into())
+        .await
+        .unwrap();
+    assert!(
+        keys.iter()
+            .all(|k| k.secret_hash.len() == 32 && key.starts_with(&k.prefix))
+    );
+}
+
+#[tokio::test]
+async fn missing_permissions_are_warned_about() {
+    let app = TestApp::spawn().await;
+    // The administrator consented, but Entra shows only some roles (set in the emulator).
+    app.emulator_control(
+        Method::POST,
+        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+        Some(json!({"roles": ["User.Read.All"]})),
+    )
+    .await;
+    let (browser, location) = started(&app).await;
+    let state = state_of(location.as_str());
+    let callback =
+        format!("/onboarding/callback?admin_consent=True&tenant={DEFAULT_TENANT_ID}&state={state}");
+    let page = browser
+        .get(app.url(&callback))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Some permissions Graphhook needs were not granted"),
+        "{page}"
+    );
+    assert!(page.contains("<code>Mail.Read</code>"));
+    assert!(!page.contains("<code>User.Read.All</code>"));
+}
+
+#[tokio::test]
+async fn the_emulators_interactive_consent_page_is_reached_through_the_redirect() {
+    let app = TestApp::spawn().await;
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"consent_mode": "interactive"})),
+    )
+    .await;
+    let browser = app.browser();
+    let response = browser
+        .post(app.url("/onboarding/start"))
+        .form(&[("company_name", "Contoso")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.url().as_str().starts_with(&app.emulator.base_url));
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("Permissions requested") && page.contains("Contoso"),
+        "{page}"
+    );
+}
+
+fn state_of(location: &str) -> String {
+    let url = url::Url::parse(location).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
+}
+
+/// A started onboarding: the consent URL and a client holding the browser cookie.
+async fn started(app: &TestApp) -> (reqwest::Client, url::Url) {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let browser = reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = browser
+        .post(app.url("/onboarding/start"))
+        .form(&[("company_name", "Contoso")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Lax")
+            && set_cookie.contains("Path=/onboarding"),
+        "{set_cookie}"
+    );
+    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    (browser, location)
+}
+
+#[tokio::test]
+async fn start_redirects_to_v2_admin_consent_with_a_signed_state() {
+    let app = TestApp::spawn().await;
+    let (_, location) = started(&app).await;
+    assert_eq!(location.path(), "/organizations/v2.0/adminconsent");
+    assert!(location.as_str().starts_with(&app.emulator.base_url));
+    let params: std::collections::HashMap<String, String> =
+        location.query_pairs().into_owned().collect();
+    assert_eq!(
+        params["client_id"],
+        graphhook_emulator::config::DEFAULT_CLIENT_ID
+    );
+    assert_eq!(params["redirect_uri"], app.url("/onboarding/callback"));
+    assert_eq!(params["scope"], "https://graph.microsoft.com/.default");
+    assert_eq!(params["state"].split('.').count(), 3, "a JWT");
+}
+
+#[tokio::test]
+async fn with_propagation_delay_the_tenant_is_pending_until_onboarding_completes() {
+    let app = TestApp::spawn().await;
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"consent_propagation_secs": 120})),
+    )
+    .await;
+    let done = app.onboard("Contoso").await;
+    assert!(done.page.contains("Setup is finishing"), "{}", done.page);
+    let key = done.key.expect("the key is shown at once");
+    assert_eq!(app.tenants().await[0].status, TenantStatus::Pending);
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
+        .await;
+    assert_eq!(response.status().as_u16(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "forbidden");
+    assert_eq!(body["details"]["tenant_status"], "pending");
+
+    // Entra catches up; the background check finishes the onboarding.
+    app.clock.advance(chrono::Duration::seconds(121));
+    assert!(app.drain_jobs().await >= 1);
+    assert_eq!(app.tenants().await[0].status, TenantStatus::Active);
+    let tenant: Value = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tenant["status"], "active");
+    assert_eq!(tenant["missing_roles"], json!([]));
+}
+
+#[tokio::test]
+async fn when_roles_never_arrive_the_background_check_gives_up_and_says_so() {
+    let app = TestApp::spawn().await;
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"consent_propagation_secs": 100000})),
+    )
+    .await;
+    app.onboard("Contoso").await;
+    app.drain_jobs().await;
+    assert_eq!(app.tenants().await[0].status, TenantStatus::Pending);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"onboarding.verification_gave_up".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_declined_consent_shows_its_page_and_creates_no_tenant() {
+    let app = TestApp::spawn().await;
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"consent_mode": "auto_decline"})),
+    )
+    .await;
+    let done = app.onboard("Contoso").await;
+    assert_eq!(done.status, 200);
+    assert!(done.page.contains("Consent was declined"), "{}", done.page);
+    assert!(done.page.contains("AADSTS65004"));
+    assert!(done.key.is_none());
+    assert_eq!(app.tenant_count().await, 0);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"onboarding.consent_failed".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn consent_required_and_other_errors_show_their_pages_escaped() {
+    let app = TestApp::spawn().await;
+    let (browser, location) = started(&app).await;
+    let state = state_of(location.as_str());
+    let mut url = url::Url::parse(&app.url("/onboarding/callback")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("error", "consent_required")
+        .append_pair(
+            "error_description",
+            "AADSTS65001: The user or administrator has not consented.\r\nTrace ID: x",
+        )
+        .append_pair("state", &state);
+    let page = browser.get(url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("An administrator needs to consent"), "{page}");
+    assert!(page.contains("AADSTS65001"));
+
+    let (browser, location) = started(&app).await;
+    let mut url = url::Url::parse(&app.url("/onboarding/callback")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("error", "server_error")
+        .append_pair(
+            "error_description",
+            "AADSTS50000: <script>alert(1)</script>",
+        )
+        .append_pair("state", &state_of(location.as_str()));
+    let page = browser.get(url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("AADSTS50000"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;") && !page.contains("<script>alert"),
+        "escaped: {page}"
+    );
+    assert_eq!(app.tenant_count().await, 0);
+}
+
+#[tokio::test]
+async fn forged_expired_replayed_and_cookieless_states_are_refused() {
+    let app = TestApp::spawn().await;
+    app.emulator_control(
+        Method::POST,
+        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+        None,
+    )
+    .await;
+    let callback = |state: &str| {
+        format!("/onboarding/callback?admin_consent=True&tenant={DEFAULT_TENANT_ID}&state={state}")
+    };
+
+    // Forged: the signature does not match.
+    let (browser, location) = started(&app).await;
+    let state = state_of(location.as_str());
+    let (head, _) = state.rsplit_once('.').unwrap();
+    let forged = format!("{head}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let page = browser
+        .get(app.url(&callback(&forged)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 400);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("not valid"), "{text}");
+
+    // Without the browser's cookie.
+    let stranger = reqwest::Client::new();
+    let page = stranger
+        .get(app.url(&callback(&state)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 400);
+    assert!(page.text().await.unwrap().contains("another browser"));
+
+    // Expired: the administrator took more than ten minutes.
+    let (browser, location) = started(&app).await;
+    app.clock.advance(chrono::Duration::minutes(11));
+    let page = browser
+        .get(app.url(&callback(&state_of(location.as_str()))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 400);
+    assert!(page.text().await.unwrap().contains("expired"));
+    assert_eq!(app.tenant_count().await, 0);
+
+    // Replayed: the same callback a second time, even with the cookie (which the first
+    // callback told the browser to drop).
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = plain
+        .post(app.url("/onboarding/start"))
+        .form(&[("company_name", "Contoso")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let state = state_of(response.headers()["location"].to_str().unwrap());
+    let first = plain
+        .get(app.url(&callback(&state)))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let second = plain
+        .get(app.url(&callback(&state)))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status().as_u16(), 400);
+    let text = second.text().await.unwrap();
+    assert!(text.contains("already used"), "{text}");
+    assert_eq!(app.tenant_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_callback_naming_another_tenant_without_consent_creates_nothing() {
+    let app = TestApp::spawn().await;
+    app.emulator_control(
+        Method::POST,
+        "/tenants",
+        Some(json!({"id": FABRIKAM, "domain": "fabrikam.onmicrosoft.com"})),
+    )
+    .await;
+    let (browser, location) = started(&app).await;
+    let url = format!(
+        "/onboarding/callback?admin_consent=True&tenant={FABRIKAM}&state={}",
+        state_of(location.as_str())
+    );
+    let response = browser.get(app.url(&url)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("could not confirm"), "{page}");
+    assert_eq!(app.tenant_count().await, 0);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"onboarding.unconfirmed".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn re_consent_keeps_one_tenant_and_updates_its_roles() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+
+    // Permissions shrink in Entra; checking again records it.
+    app.emulator_control(
+        Method::POST,
+        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+        Some(json!({"roles": ["User.Read.All"]})),
+    )
+    .await;
+    let verified: Value = app
+        .tenant_request(Method::POST, "/api/v1/tenant/verify", &key, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        verified["consent"]["granted_roles"],
+        json!(["User.Read.All"])
+    );
+    assert!(
+        verified["missing_roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "Mail.Read")
+    );
+
+    // The administrator consents again: still one tenant, all roles, no second first key.
+    let again = app.onboard("Contoso renamed").await;
+    assert!(again.page.contains("are updated"), "{}", again.page);
+    assert!(again.key.is_none());
+    let tenants = app.tenants().await;
+    assert_eq!(tenants.len(), 1);
+    assert_eq!(
+        tenants[0].name, "Contoso",
+        "the name is the tenant's, not the form's second time"
+    );
+    let tenant: Value = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tenant["missing_roles"], json!([]));
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_token_requests_make_one_call_to_the_token_endpoint() {
+    let app = TestApp::spawn().await;
+    app.emulator_control(
+        Method::POST,
+        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+        None,
+    )
+    .await;
+    let broker = std::sync::Arc::new(
+        graphhook_domain::microsoft::TokenBroker::new(&app.settings.microsoft, app.clock.clone())
+            .unwrap(),
+    );
+    let tenant: uuid::Uuid = DEFAULT_TENANT_ID.parse().unwrap();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let broker = broker.clone();
+            tokio::spawn(async move { broker.token(tenant).await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.unwrap().expect("a token"));
+    }
+    assert!(tokens.iter().all(|t| t.claims.tid == DEFAULT_TENANT_ID));
+    let state = app.emulator_control(Method::GET, "/state", None).await;
+    assert_eq!(
+        state["tokenRequests"][DEFAULT_TENANT_ID], 1,
+        "{}",
+        state["tokenRequests"]
+    );
+
+    // Close to expiry, the next request fetches a new one.
+    app.clock.advance(chrono::Duration::minutes(56));
+    broker.token(tenant).await.unwrap();
+    let state = app.emulator_control(Method::GET, "/state", None).await;
+    assert_eq!(state["tokenRequests"][DEFAULT_TENANT_ID], 2);
+}
+
+#[tokio::test]
+async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_fetch() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    app.emulator_control(
+        Method::DELETE,
+        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        app.tenants().await[0].status,
+        TenantStatus::Active,
+        "nothing happens until a token is needed"
+    );
+
+    let response = app
+        .tenant_request(Method::POST, "/api/v1/tenant/verify", &key, None)
+        .await;
+    assert_eq!(response.status().as_u16(), 409);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("AADSTS700016"),
+        "{body}"
+    );
+    let tenant = &app.tenants().await[0];
+    assert_eq!(tenant.status, TenantStatus::ConsentRevoked);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"tenant.consent_revoked".to_owned())
+    );
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
+        .await;
+    assert_eq!(response.status().as_u16(), 403);
+
+    // Consenting again restores it.
+    app.onboard("Contoso").await;
+    assert_eq!(app.tenants().await[0].status, TenantStatus::Active);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"tenant.consent_restored".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_configuration_error_is_shown_in_readiness_and_not_retried_in_a_loop() {
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.microsoft.client_secret = Some(graphhook_domain::secret::SecretString::from(
+                "the-secret-id-not-its-value",
+            ))
+        })
+        .spawn()
+        .await;
+    app.emulator_control(
+        Method::POST,
+        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+        None,
+    )
+    .await;
+    let done = app.onboard("Contoso").await;
+    assert_eq!(done.status, 400);
+    assert_eq!(app.tenant_count().await, 0);
+    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    assert!(
+        ready["checks"]["microsoft"]
+            .as_str()
+            .unwrap()
+            .contains("AADSTS7000215"),
+        "{ready}"
+    );
+    // A second attempt within the cool-down does not call the token endpoint again.
+    app.onboard("Contoso").await;
+    let state = app.emulator_control(Method::GET, "/state", None).await;
+    assert_eq!(state["tokenRequests"][DEFAULT_TENANT_ID], 1);
+}
