@@ -579,3 +579,52 @@ async fn a_configuration_error_is_shown_in_readiness_and_not_retried_in_a_loop()
     let state = app.emulator_control(Method::GET, "/state", None).await;
     assert_eq!(state["tokenRequests"][DEFAULT_TENANT_ID], 1);
 }
+
+#[tokio::test]
+async fn the_broker_can_authenticate_with_a_certificate_assertion() {
+    const CERT: &str = include_str!("../../emulator/src/testdata/app_cert.pem");
+    const KEY: &str = include_str!("../../emulator/src/testdata/app_key.pem");
+    const OTHER_KEY: &str = include_str!("../../emulator/src/testdata/other_key.pem");
+    let app = TestApp::spawn().await;
+    app.emulator_control(
+        Method::POST,
+        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+        None,
+    )
+    .await;
+    app.emulator_control(
+        Method::POST,
+        "/app/certificates",
+        Some(json!({"certificate": CERT})),
+    )
+    .await;
+    let tenant: uuid::Uuid = DEFAULT_TENANT_ID.parse().unwrap();
+
+    let mut microsoft = app.settings.microsoft.clone();
+    microsoft.client_secret = None;
+    microsoft.client_certificate = Some(CERT.to_owned());
+    microsoft.client_private_key = Some(graphhook_domain::secret::SecretString::from(KEY));
+    let broker =
+        graphhook_domain::microsoft::TokenBroker::new(&microsoft, app.clock.clone()).unwrap();
+    let token = broker.token(tenant).await.expect("a token by certificate");
+    assert!(token.claims.roles.iter().any(|r| r == "Mail.Read"));
+
+    // The wrong private key for the registered certificate is a configuration error.
+    microsoft.client_private_key = Some(graphhook_domain::secret::SecretString::from(OTHER_KEY));
+    let broker =
+        graphhook_domain::microsoft::TokenBroker::new(&microsoft, app.clock.clone()).unwrap();
+    let error = broker.token(tenant).await.expect_err("refused");
+    assert!(
+        matches!(
+            error,
+            graphhook_domain::microsoft::TokenError::Configuration { code: 700027, .. }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        broker
+            .configuration_problem()
+            .unwrap()
+            .contains("AADSTS700027")
+    );
+}
