@@ -10,6 +10,11 @@ use actix_web::{
     web,
 };
 use anyhow::Context;
+use graphhook_domain::webhooks::{
+    crypt::SecretBox,
+    sender::{Lookup, Sender, SystemLookup},
+    ssrf::Policy,
+};
 use graphhook_domain::{
     Clock, Settings, db, jobs::Queues, microsoft::TokenBroker, redis_conn, telemetry,
 };
@@ -26,6 +31,15 @@ impl Application {
     /// Connects, binds `api.listen` and prepares the server. Signals are not handled here: the
     /// caller decides when to stop (see [`Application::handle`]).
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        Self::build_with_lookup(settings, clock, Arc::new(SystemLookup)).await
+    }
+
+    /// As [`Application::build`], resolving webhook hosts with `lookup` (tests replace DNS).
+    pub async fn build_with_lookup(
+        settings: Settings,
+        clock: Clock,
+        lookup: Arc<dyn Lookup>,
+    ) -> anyhow::Result<Self> {
         let db = db::connect(&settings.database)
             .await
             .context("connecting to PostgreSQL")?;
@@ -34,8 +48,13 @@ impl Application {
             .context("connecting to Redis")?;
         let queues = Queues::new(&settings, redis.clone());
         let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
+        let sender = Arc::new(webhook_sender(&settings, lookup)?);
+        let secret_box = SecretBox::new(&settings.webhook_encryption_key())
+            .context("webhooks.encryption_key")?;
         let state = AppState {
             broker,
+            sender,
+            secret_box,
             db,
             redis,
             queues,
@@ -99,6 +118,29 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The webhook sender with the deployment's SSRF policy: loopback only in development, the
+/// operator's allow-list, https only in production.
+pub fn webhook_sender(settings: &Settings, lookup: Arc<dyn Lookup>) -> anyhow::Result<Sender> {
+    let allow_networks = settings
+        .webhooks
+        .allow_networks
+        .iter()
+        .map(|n| n.parse())
+        .collect::<Result<Vec<_>, _>>()
+        .context("webhooks.allow_networks")?;
+    let policy = Policy {
+        allow_loopback: settings.mode.is_development(),
+        allow_networks,
+        allow_hosts: settings.webhooks.allow_hosts.clone(),
+    };
+    Sender::new(
+        policy,
+        lookup,
+        !settings.mode.is_development(),
+        Duration::from_millis(settings.webhooks.connect_timeout_ms),
+    )
 }
 
 async fn not_found(

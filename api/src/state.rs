@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use graphhook_domain::webhooks::{crypt::SecretBox, sender::Sender};
 use graphhook_domain::{
     Clock, Settings, jobs::Queues, microsoft::TokenBroker, redis_conn::ConnectionManager,
 };
@@ -18,4 +19,22 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Graph tokens per tenant, cached in this process.
     pub broker: Arc<TokenBroker>,
+    /// The HTTP client for every outgoing webhook (SSRF rules applied at connect time).
+    pub sender: Arc<Sender>,
+    /// Encrypts endpoint secrets at rest.
+    pub secret_box: SecretBox,
+}
+
+impl AppState {
+    /// What endpoint operations need.
+    pub fn endpoint_deps(
+        &self,
+    ) -> graphhook_domain::endpoints::Deps<'_, sea_orm::DatabaseConnection> {
+        graphhook_domain::endpoints::Deps {
+            db: &self.db,
+            clock: &self.clock,
+            sender: &self.sender,
+            secret_box: &self.secret_box,
+        }
+    }
 }

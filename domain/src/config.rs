@@ -41,6 +41,7 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub microsoft: MicrosoftSettings,
     pub onboarding: OnboardingSettings,
+    pub webhooks: WebhookSettings,
     pub emulator: EmulatorSettings,
     pub log: LogSettings,
 }
@@ -150,6 +151,41 @@ impl Default for OnboardingSettings {
     }
 }
 
+/// Outgoing webhooks.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Encrypts endpoint secrets at rest: standard base64 of 32 random bytes. Required in
+    /// production; development falls back to a fixed key.
+    pub encryption_key: Option<SecretString>,
+    /// Networks (CIDR) webhooks may reach although they are not public.
+    pub allow_networks: Vec<String>,
+    /// Host names webhooks may reach without address checks.
+    pub allow_hosts: Vec<String>,
+    pub connect_timeout_ms: u64,
+    /// An endpoint's request timeout unless it sets its own (1–30 s).
+    pub default_timeout_secs: u64,
+    /// An endpoint's in-flight cap unless it sets its own.
+    pub default_max_in_flight: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            encryption_key: None,
+            allow_networks: Vec::new(),
+            allow_hosts: Vec::new(),
+            connect_timeout_ms: 5_000,
+            default_timeout_secs: 15,
+            default_max_in_flight: 64,
+        }
+    }
+}
+
+/// The secret-encryption key a development process uses when none is configured (base64 of 32
+/// bytes). Never use it in production: it is public.
+pub const DEV_ENCRYPTION_KEY: &str = "Z3JhcGhob29rLWRldmVsb3BtZW50LWtleS0wMDAwMDA=";
+
 /// The state key a development process uses when none is configured.
 pub const DEV_STATE_KEY: &str = "graphhook-development-onboarding-state-key";
 
@@ -227,6 +263,7 @@ impl Default for Settings {
             admin: AdminSettings::default(),
             microsoft: MicrosoftSettings::default(),
             onboarding: OnboardingSettings::default(),
+            webhooks: WebhookSettings::default(),
             emulator: EmulatorSettings::default(),
             log: LogSettings::default(),
         }
@@ -503,6 +540,41 @@ impl Settings {
             }
             _ => {}
         }
+        match &self.webhooks.encryption_key {
+            Some(key) if crate::webhooks::crypt::SecretBox::new(key).is_err() => {
+                return Err(ConfigError::new(
+                    "webhooks.encryption_key",
+                    "must be standard base64 of 32 bytes",
+                ));
+            }
+            None if self.mode == Mode::Production => {
+                return Err(ConfigError::new(
+                    "webhooks.encryption_key",
+                    "is required in production mode",
+                ));
+            }
+            _ => {}
+        }
+        for network in &self.webhooks.allow_networks {
+            if network.parse::<ipnet::IpNet>().is_err() {
+                return Err(ConfigError::new(
+                    "webhooks.allow_networks",
+                    format!("{network} is not a CIDR network"),
+                ));
+            }
+        }
+        if !(1..=30).contains(&self.webhooks.default_timeout_secs) {
+            return Err(ConfigError::new(
+                "webhooks.default_timeout_secs",
+                "must be between 1 and 30",
+            ));
+        }
+        if !(1..=1000).contains(&self.webhooks.default_max_in_flight) {
+            return Err(ConfigError::new(
+                "webhooks.default_max_in_flight",
+                "must be between 1 and 1000",
+            ));
+        }
         if self.onboarding.verify_interval_secs == 0 {
             return Err(ConfigError::new(
                 "onboarding.verify_interval_secs",
@@ -533,6 +605,14 @@ impl Settings {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The key that encrypts endpoint secrets: the configured one, or the development fallback.
+    pub fn webhook_encryption_key(&self) -> SecretString {
+        self.webhooks
+            .encryption_key
+            .clone()
+            .unwrap_or_else(|| SecretString::from(DEV_ENCRYPTION_KEY))
     }
 
     /// The key that signs onboarding `state`: the configured one, or the development fallback.
@@ -599,6 +679,9 @@ mod tests {
         s.onboarding.state_key = Some(SecretString::from(
             "a-production-state-key-0123456789abcdef",
         ));
+        s.webhooks.encryption_key = Some(SecretString::from(
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        ));
         let err = s.validate().err();
         assert_eq!(err.map(|e| e.key), Some("admin.token".to_owned()));
     }
@@ -608,6 +691,9 @@ mod tests {
         let mut s = Settings::default();
         s.onboarding.state_key = Some(SecretString::from(
             "a-production-state-key-0123456789abcdef",
+        ));
+        s.webhooks.encryption_key = Some(SecretString::from(
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         ));
         s.admin.token = Some(SecretString::from(DEV_ADMIN_TOKEN));
         assert_eq!(

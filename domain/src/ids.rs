@@ -104,6 +104,10 @@ typed_id!(
     /// A worker pipeline probe.
     ProbeId, "prb"
 );
+typed_id!(
+    /// A tenant's webhook endpoint.
+    EndpointId, "ep"
+);
 
 #[cfg(test)]
 mod tests {

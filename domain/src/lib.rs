@@ -9,8 +9,10 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod endpoints;
 pub mod entities;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod jobs;
 pub mod microsoft;
@@ -21,6 +23,7 @@ pub mod secret;
 pub mod telemetry;
 pub mod tenants;
 pub mod tls;
+pub mod webhooks;
 
 pub use clock::Clock;
 pub use config::{Mode, Settings};

@@ -34,6 +34,8 @@ mod m20261129_000001_create_tenants;
 mod m20261129_000002_create_consents;
 mod m20261129_000003_create_api_keys;
 mod m20261129_000004_create_audit_log;
+mod m20261129_000005_create_endpoints;
+mod m20261129_000006_create_operational_events;
 
 /// A fingerprint of the migration sources; changes whenever a migration is added or edited.
 pub const FINGERPRINT: &str = env!("GRAPHHOOK_MIGRATIONS_FINGERPRINT");
@@ -48,6 +50,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_create_consents::Migration),
             Box::new(m20261129_000003_create_api_keys::Migration),
             Box::new(m20261129_000004_create_audit_log::Migration),
+            Box::new(m20261129_000005_create_endpoints::Migration),
+            Box::new(m20261129_000006_create_operational_events::Migration),
         ]
     }
 }

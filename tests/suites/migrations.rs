@@ -27,7 +27,15 @@ fn settings_for(name: &str) -> DatabaseSettings {
 async fn migrations_go_up_down_and_up_again() {
     let name = database::create_empty_database().await.expect("database");
     let db = db::connect(&settings_for(&name)).await.expect("connect");
-    let expected = ["api_keys", "audit_log", "consents", "tenants"];
+    let expected = [
+        "api_keys",
+        "audit_log",
+        "consents",
+        "endpoint_secrets",
+        "endpoints",
+        "operational_events",
+        "tenants",
+    ];
 
     Migrator::up(&db, None).await.expect("up");
     assert_eq!(tables(&db).await, expected);
@@ -43,7 +51,17 @@ async fn migrations_go_up_down_and_up_again() {
     assert_eq!(tables(&db).await, expected);
 
     Migrator::down(&db, Some(1)).await.expect("one down");
-    assert_eq!(tables(&db).await, ["api_keys", "consents", "tenants"]);
+    assert_eq!(
+        tables(&db).await,
+        [
+            "api_keys",
+            "audit_log",
+            "consents",
+            "endpoint_secrets",
+            "endpoints",
+            "tenants"
+        ]
+    );
 
     Migrator::down(&db, None).await.expect("all down");
     assert!(tables(&db).await.is_empty(), "{:?}", tables(&db).await);

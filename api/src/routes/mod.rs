@@ -1,6 +1,7 @@
 //! Every route, one module per area; each exposes `configure`.
 
 pub mod admin;
+pub mod endpoints;
 pub mod health;
 pub mod onboarding;
 pub mod tenant;
@@ -14,4 +15,5 @@ pub fn configure(cfg: &mut ServiceConfig) {
     admin::configure(cfg);
     onboarding::configure(cfg);
     tenant::configure(cfg);
+    endpoints::configure(cfg);
 }

@@ -1,0 +1,176 @@
+//! Creating, changing and deleting endpoints. A new endpoint, or one whose URL changed, is
+//! verified at once; nothing else is sent to it until it passes.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, web};
+use graphhook_domain::{
+    endpoints::{
+        self, EndpointInput, EndpointPatch,
+        input::{
+            check_description, check_filter_types, check_headers, check_max_in_flight,
+            check_rate_limit, check_timeout,
+        },
+    },
+    ids::EndpointId,
+    webhooks::secrets::HmacSecret,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{EndpointView, input_error, url_error};
+use crate::{error::ApiError, extractors::TenantAuth, state::AppState};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEndpoint {
+    url: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    filter_types: Vec<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    timeout_secs: Option<u64>,
+    rate_limit_per_sec: Option<u32>,
+    max_in_flight: Option<u32>,
+    /// The tenant's own `whsec_…` secret; generated when absent.
+    secret: Option<String>,
+    /// Also sign with Ed25519 (`v1a`).
+    #[serde(default)]
+    ed25519: bool,
+}
+
+pub async fn create(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    body: web::Json<CreateEndpoint>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let url = state.sender.check_url(&body.url).await.map_err(url_error)?;
+    let settings = &state.settings.webhooks;
+    let input = EndpointInput {
+        url,
+        description: check_description(&body.description).map_err(input_error)?,
+        filter_types: check_filter_types(&body.filter_types).map_err(input_error)?,
+        headers: check_headers(&body.headers).map_err(input_error)?,
+        timeout_ms: check_timeout(body.timeout_secs.unwrap_or(settings.default_timeout_secs))
+            .map_err(input_error)?,
+        rate_limit_per_sec: body
+            .rate_limit_per_sec
+            .map(check_rate_limit)
+            .transpose()
+            .map_err(input_error)?,
+        max_in_flight: check_max_in_flight(
+            body.max_in_flight.unwrap_or(settings.default_max_in_flight),
+        )
+        .map_err(input_error)?,
+        ed25519: body.ed25519,
+    };
+    let secret = body
+        .secret
+        .as_deref()
+        .map(HmacSecret::parse)
+        .transpose()
+        .map_err(|e| {
+            ApiError::validation(format!("secret: {e}")).with_details(json!({"field": "secret"}))
+        })?;
+    let deps = state.endpoint_deps();
+    let (endpoint, secret) = endpoints::create(&deps, auth.tenant_id(), input, secret).await?;
+    let (endpoint, _) = endpoints::verify(&deps, endpoint).await?;
+    let mut view = serde_json::to_value(EndpointView::new(&endpoint, &state.secret_box)?)
+        .map_err(ApiError::internal)?;
+    view["secret"] = Value::String(secret.expose());
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEndpoint {
+    url: Option<String>,
+    description: Option<String>,
+    filter_types: Option<Vec<String>>,
+    headers: Option<BTreeMap<String, String>>,
+    timeout_secs: Option<u64>,
+    /// A number sets the limit; `null` removes it.
+    #[serde(default)]
+    rate_limit_per_sec: Option<Value>,
+    max_in_flight: Option<u32>,
+    enabled: Option<bool>,
+}
+
+pub async fn update(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    id: web::Path<EndpointId>,
+    body: web::Json<UpdateEndpoint>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let id = id.into_inner();
+    endpoints::find(&state.db, auth.tenant_id(), id).await?;
+    let url = match &body.url {
+        Some(url) => Some(state.sender.check_url(url).await.map_err(url_error)?),
+        None => None,
+    };
+    let rate_limit_per_sec = match body.rate_limit_per_sec {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::Number(n)) => {
+            let rate = n.as_u64().and_then(|r| u32::try_from(r).ok()).unwrap_or(0);
+            Some(Some(check_rate_limit(rate).map_err(input_error)?))
+        }
+        Some(_) => {
+            return Err(ApiError::validation(
+                "rate_limit_per_sec must be a number or null",
+            ));
+        }
+    };
+    let patch = EndpointPatch {
+        url,
+        description: body
+            .description
+            .as_deref()
+            .map(check_description)
+            .transpose()
+            .map_err(input_error)?,
+        filter_types: body
+            .filter_types
+            .as_deref()
+            .map(check_filter_types)
+            .transpose()
+            .map_err(input_error)?,
+        headers: body
+            .headers
+            .as_ref()
+            .map(check_headers)
+            .transpose()
+            .map_err(input_error)?,
+        timeout_ms: body
+            .timeout_secs
+            .map(check_timeout)
+            .transpose()
+            .map_err(input_error)?,
+        rate_limit_per_sec,
+        max_in_flight: body
+            .max_in_flight
+            .map(check_max_in_flight)
+            .transpose()
+            .map_err(input_error)?,
+        enabled: body.enabled,
+    };
+    let deps = state.endpoint_deps();
+    let (mut endpoint, url_changed) = endpoints::update(&deps, auth.tenant_id(), id, patch).await?;
+    if url_changed {
+        endpoint = endpoints::verify(&deps, endpoint).await?.0;
+    }
+    Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
+}
+
+pub async fn delete(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    id: web::Path<EndpointId>,
+) -> Result<HttpResponse, ApiError> {
+    endpoints::delete(&state.endpoint_deps(), auth.tenant_id(), id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,102 @@
+//! Secret rotation: the new secret signs from now on; old ones keep signing until their grace
+//! period ends (0–7 days, default 24 h); at most 10 old secrets are kept.
+
+use chrono::Duration;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
+use serde_json::json;
+
+use super::{Deps, context};
+use crate::{
+    entities::{endpoint, endpoint_secret},
+    error::{DomainError, DomainResult},
+    events,
+    ids::TenantId,
+    webhooks::secrets::HmacSecret,
+};
+
+pub const MAX_GRACE_SECS: i64 = 7 * 24 * 3600;
+const MAX_OLD_SECRETS: usize = 10;
+
+/// Every secret that signs now: the current one first, then old ones still in their grace.
+pub async fn live_hmac_secrets<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    endpoint: &endpoint::Model,
+) -> DomainResult<Vec<HmacSecret>> {
+    let now = deps.clock.now();
+    let rows = endpoint_secret::Entity::find()
+        .filter(endpoint_secret::Column::TenantId.eq(endpoint.tenant_id))
+        .filter(endpoint_secret::Column::EndpointId.eq(endpoint.id))
+        .order_by_desc(endpoint_secret::Column::CreatedAt)
+        .all(deps.db)
+        .await?;
+    let mut live: Vec<_> = rows
+        .into_iter()
+        .filter(|r| r.expires_at.is_none_or(|at| at > now))
+        .collect();
+    // The current secret (no expiry) first.
+    live.sort_by_key(|r| r.expires_at.is_some());
+    live.iter()
+        .map(|r| {
+            deps.secret_box
+                .open(&r.secret, &context(endpoint.id.into()))
+                .map(HmacSecret::from_bytes)
+                .map_err(|e| DomainError::internal("decrypting an endpoint secret", e))
+        })
+        .collect()
+}
+
+/// Rotates the endpoint's secret; returns the new one (to show once).
+pub async fn rotate<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    tenant: TenantId,
+    endpoint: &endpoint::Model,
+    grace: Duration,
+    new_secret: Option<HmacSecret>,
+) -> DomainResult<HmacSecret> {
+    if grace < Duration::zero() || grace.num_seconds() > MAX_GRACE_SECS {
+        return Err(DomainError::Invalid(
+            "grace_period_secs must be between 0 and 604800 (7 days)".into(),
+        ));
+    }
+    let now = deps.clock.now();
+    let rows = endpoint_secret::Entity::find()
+        .filter(endpoint_secret::Column::TenantId.eq(tenant.uuid()))
+        .filter(endpoint_secret::Column::EndpointId.eq(endpoint.id))
+        .order_by_desc(endpoint_secret::Column::CreatedAt)
+        .all(deps.db)
+        .await?;
+    for row in rows.iter().filter(|r| r.expires_at.is_none()) {
+        let mut active = row.clone().into_active_model();
+        active.expires_at = Set(Some(now + grace));
+        active.update(deps.db).await?;
+    }
+    // Keep at most ten old secrets, dropping expired ones first and then the oldest.
+    let mut old: Vec<_> = rows.into_iter().collect();
+    old.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    for (index, row) in old.iter().enumerate() {
+        let expired = row.expires_at.is_some_and(|at| at <= now);
+        if expired || index >= MAX_OLD_SECRETS {
+            endpoint_secret::Entity::delete_by_id(row.id)
+                .exec(deps.db)
+                .await?;
+        }
+    }
+    let secret = new_secret.unwrap_or_else(HmacSecret::generate);
+    endpoint_secret::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        tenant_id: Set(tenant.uuid()),
+        endpoint_id: Set(endpoint.id),
+        secret: Set(deps
+            .secret_box
+            .seal(secret.key(), &context(endpoint.id.into()))),
+        created_at: Set(now),
+        expires_at: Set(None),
+    }
+    .insert(deps.db)
+    .await?;
+    events::record(deps.db, deps.clock, tenant, Some(endpoint.id.into()), "endpoint.updated", json!({"endpointId": crate::ids::EndpointId::from(endpoint.id), "secretRotated": true, "graceSecs": grace.num_seconds()})).await?;
+    Ok(secret)
+}

@@ -1,0 +1,128 @@
+//! The event catalogue (DESIGN.md): every event type a tenant can receive, endpoint filters over
+//! it (`graph.message.*`), and recording operational events for the tenant.
+
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use serde_json::{Value, json};
+
+use crate::{
+    clock::Clock,
+    entities::operational_event,
+    error::DomainResult,
+    ids::{EndpointId, TenantId},
+};
+
+/// The resource kinds whose changes become `graph.<kind>.<change>` events.
+pub const KINDS: &[&str] = &[
+    "message",
+    "event",
+    "contact",
+    "user",
+    "group",
+    "conversation",
+    "drive_item",
+];
+
+const OTHER_TYPES: &[&str] = &[
+    "graph.subscription.reauthorization_required",
+    "graph.subscription.removed",
+    "graph.subscription.missed",
+    "graph.subscription.recreated",
+    "graph.subscription.renewal_failed",
+    "graph.subscription.paused",
+    "graph.subscription.resumed",
+    "tenant.consent_revoked",
+    "tenant.consent_restored",
+    "endpoint.created",
+    "endpoint.updated",
+    "endpoint.deleted",
+    "endpoint.disabled",
+    "endpoint.circuit_opened",
+    "endpoint.circuit_closed",
+    "message.attempt.failing",
+    "message.attempt.exhausted",
+    "message.attempt.recovered",
+];
+
+/// Every event type.
+pub fn catalogue() -> Vec<String> {
+    let mut types: Vec<String> = KINDS
+        .iter()
+        .flat_map(|k| ["created", "updated", "deleted"].map(|c| format!("graph.{k}.{c}")))
+        .collect();
+    types.extend(OTHER_TYPES.iter().map(|t| (*t).to_owned()));
+    types
+}
+
+/// Whether a filter pattern matches an event type: exact, `prefix.*`, or `*`.
+pub fn matches(pattern: &str, event_type: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some("") => true,
+        Some(prefix) => prefix.ends_with('.') && event_type.starts_with(prefix),
+        None => pattern == event_type,
+    }
+}
+
+/// Checks a filter pattern against the catalogue: it must match at least one event type.
+pub fn validate_pattern(pattern: &str) -> Result<(), String> {
+    let wildcard_ok = !pattern.contains('*')
+        || (pattern.ends_with('*')
+            && pattern.matches('*').count() == 1
+            && (pattern == "*" || pattern.ends_with(".*")));
+    if !wildcard_ok || !catalogue().iter().any(|t| matches(pattern, t)) {
+        return Err(format!(
+            "unknown event type or pattern '{pattern}': use a type from the catalogue (e.g. graph.message.created) or a prefix wildcard (e.g. graph.message.*)"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether an endpoint with these filters receives an event type (no filter: everything).
+pub fn wanted(filters: &[String], event_type: &str) -> bool {
+    filters.is_empty() || filters.iter().any(|f| matches(f, event_type))
+}
+
+/// Records an operational event for the tenant (delivered to its endpoints by the delivery
+/// engine, and readable through the api).
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    clock: &Clock,
+    tenant: TenantId,
+    endpoint: Option<EndpointId>,
+    event_type: &str,
+    data: Value,
+) -> DomainResult<()> {
+    let now = clock.now();
+    operational_event::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        tenant_id: Set(tenant.uuid()),
+        event_type: Set(event_type.to_owned()),
+        endpoint_id: Set(endpoint.map(|e| e.uuid())),
+        payload: Set(json!({"type": event_type, "timestamp": now, "data": data})),
+        created_at: Set(now),
+        delivered_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_exactly_or_by_prefix() {
+        assert!(matches("graph.message.*", "graph.message.created"));
+        assert!(!matches("graph.message.*", "graph.event.created"));
+        assert!(matches("*", "endpoint.created"));
+        assert!(matches("graph.user.updated", "graph.user.updated"));
+        assert!(!matches("graph.mess*", "graph.message.created"));
+        assert!(validate_pattern("graph.*").is_ok());
+        assert!(validate_pattern("graph.drive_item.updated").is_ok());
+        assert!(validate_pattern("graph.mail.*").is_err());
+        assert!(validate_pattern("graph.*.created").is_err());
+        assert!(wanted(&[], "graph.group.deleted"));
+        assert!(!wanted(&["endpoint.*".into()], "graph.group.deleted"));
+        assert_eq!(catalogue().len(), 21 + 18);
+    }
+}
