@@ -521,7 +521,7 @@ impl Settings {
             if !matches!(url.scheme(), "http" | "https") {
                 return Err(ConfigError::new(key, "must be an http(s) URL"));
             }
-            if self.mode == Mode::Production && url.scheme() != "https" {
+            if self.mode == Mode::Production && url.scheme() != "https" && !is_loopback_host(&url) {
                 return Err(ConfigError::new(key, "must use https in production"));
             }
         }

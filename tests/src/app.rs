@@ -5,6 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context;
 use chrono::DateTime;
 use graphhook_api::Application;
+use graphhook_domain::webhooks::sender::{Lookup, SystemLookup};
 use graphhook_domain::{
     Clock, Mode, Settings, db,
     redis_conn::{self, ConnectionManager},
@@ -18,6 +19,7 @@ use graphhook_worker::{JobContext, WorkerProcess};
 use redis::AsyncCommands;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
+use std::sync::Arc;
 
 use crate::{database, proxy::TcpProxy};
 
@@ -56,11 +58,18 @@ pub type Customize = Box<dyn FnOnce(&mut Settings) + Send>;
 #[derive(Default)]
 pub struct TestAppBuilder {
     customize: Vec<Customize>,
+    lookup: Option<Arc<dyn Lookup>>,
 }
 
 impl TestAppBuilder {
     pub fn settings(mut self, f: impl FnOnce(&mut Settings) + Send + 'static) -> Self {
         self.customize.push(Box::new(f));
+        self
+    }
+
+    /// Resolves webhook hosts with `lookup` instead of the system resolver.
+    pub fn lookup(mut self, lookup: Arc<dyn Lookup>) -> Self {
+        self.lookup = Some(lookup);
         self
     }
 
@@ -134,7 +143,8 @@ impl TestAppBuilder {
             customize(&mut settings);
         }
         settings.validate()?;
-        let app = Application::build(settings.clone(), clock.clone()).await?;
+        let lookup = self.lookup.unwrap_or_else(|| Arc::new(SystemLookup));
+        let app = Application::build_with_lookup(settings.clone(), clock.clone(), lookup).await?;
         tokio::spawn(app.run_until_stopped());
 
         // The test's own connections go straight to the servers, past the proxies.
@@ -401,6 +411,28 @@ impl Drop for TestApp {
             });
         });
         let _ = cleanup.join();
+    }
+}
+
+impl TestApp {
+    /// A tenant created directly (as a proven consent would), with an API key; no browser.
+    pub async fn create_tenant(&self, entra_tenant_id: &str, name: &str) -> String {
+        use graphhook_domain::{
+            api_keys, microsoft::roles::PRODUCT_ROLES, secret::ExposeSecret, tenants,
+        };
+        let proof = tenants::ConsentProof {
+            entra_tenant_id: entra_tenant_id
+                .parse()
+                .unwrap_or_else(|e| panic!("tenant id: {e}")),
+            roles: PRODUCT_ROLES.iter().map(|r| r.name.to_owned()).collect(),
+        };
+        let recorded = tenants::record_consent(&self.db, &self.clock, &proof, name, None)
+            .await
+            .unwrap_or_else(|e| panic!("tenant: {e}"));
+        let key = api_keys::create(&self.db, &self.clock, recorded.tenant.id.into(), "test")
+            .await
+            .unwrap_or_else(|e| panic!("key: {e}"));
+        key.key.expose_secret().to_owned()
     }
 }
 

@@ -6,9 +6,11 @@
 pub mod app;
 pub mod database;
 pub mod proxy;
+pub mod receiver;
 
 pub use app::{TestApp, TestAppBuilder};
 pub use proxy::TcpProxy;
+pub use receiver::{Mode, Receiver};
 
 /// Installs a test log subscriber once when `TEST_LOG` is set (e.g. `TEST_LOG=debug`).
 pub fn init_test_logging() {
@@ -22,4 +24,59 @@ pub fn init_test_logging() {
                 .try_init();
         }
     });
+}
+
+/// Logs captured in memory for the rest of this test process (nextest runs each test in a
+/// process of its own), at debug level for Graphhook's crates.
+pub fn capture_logs() -> CapturedLogs {
+    use std::sync::{Arc, Mutex};
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let writer = CapturedLogs(buffer.clone());
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "debug,sqlx=warn,hyper=warn,h2=warn,rustls=warn",
+        ))
+        .with_writer(writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _ = tracing::subscriber::set_global_default(subscriber);
+    writer
+}
+
+/// The captured log text.
+#[derive(Clone)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }

@@ -14,6 +14,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     web_pages::configure(cfg);
     admin::configure(cfg);
     onboarding::configure(cfg);
-    tenant::configure(cfg);
+    // The more specific /api/v1/endpoints scope first: actix does not fall through scopes.
     endpoints::configure(cfg);
+    tenant::configure(cfg);
 }

@@ -1,0 +1,153 @@
+//! A local webhook receiver for tests: records every request and answers as told (echo the
+//! verification challenge, a status, a redirect, or slowly).
+
+use std::{
+    net::TcpListener,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+/// How the receiver answers.
+#[derive(Clone, Debug)]
+pub enum Mode {
+    /// 200 with `{"challenge": …}` echoed for verification requests, 204 otherwise.
+    Echo,
+    /// Always this status with an empty body.
+    Status(u16),
+    /// 302 to this URL.
+    Redirect(String),
+    /// Waits, then echoes.
+    Slow(Duration),
+}
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn event_type(&self) -> String {
+        self.json()["type"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    mode: Mutex<Option<Mode>>,
+    received: Mutex<Vec<Received>>,
+}
+
+pub struct Receiver {
+    pub url: String,
+    shared: Arc<Shared>,
+}
+
+impl Receiver {
+    pub fn start(mode: Mode) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        let shared = Arc::new(Shared {
+            mode: Mutex::new(Some(mode)),
+            received: Mutex::new(Vec::new()),
+        });
+        let data = web::Data::from(shared.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(answer))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap_or_else(|e| panic!("listen: {e}"))
+        .run();
+        tokio::spawn(server);
+        Self {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            shared,
+        }
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        *self
+            .shared
+            .mode
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(mode);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.shared
+            .received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+async fn answer(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
+    let received = Received {
+        path: req.uri().to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body.to_vec(),
+    };
+    let challenge = received.json()["data"]["challenge"].clone();
+    shared
+        .received
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(received);
+    let mode = shared
+        .mode
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .unwrap_or(Mode::Echo);
+    let echo = |challenge: Value| {
+        if challenge.is_string() {
+            HttpResponse::Ok().json(json!({"challenge": challenge}))
+        } else {
+            HttpResponse::NoContent().finish()
+        }
+    };
+    match mode {
+        Mode::Echo => echo(challenge),
+        Mode::Status(status) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or_default())
+                .finish()
+        }
+        Mode::Redirect(to) => HttpResponse::Found()
+            .insert_header(("location", to))
+            .finish(),
+        Mode::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            echo(challenge)
+        }
+    }
+}
