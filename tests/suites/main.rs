@@ -4,10 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_keys;
+mod endpoint_security;
 mod endpoints;
 mod errors;
 mod health;
 mod migrations;
 mod onboarding;
+mod onboarding_state;
 mod web;
 mod worker;

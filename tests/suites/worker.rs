@@ -206,7 +206,8 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
     let removed = finished::trim(&app.jobs, Duration::ZERO, Duration::ZERO)
         .await
         .expect("trim");
-    assert_eq!(removed, 1);
+    // The probe, and any maintenance tick the worker finished meanwhile.
+    assert!(removed >= 1, "{removed}");
     assert_eq!(
         finished::count(&app.jobs, Probe::QUEUE)
             .await

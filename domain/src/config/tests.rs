@@ -1,0 +1,148 @@
+use super::*;
+
+fn dev() -> Settings {
+    Settings {
+        mode: Mode::Development,
+        ..Settings::default()
+    }
+}
+
+#[test]
+fn defaults_validate_in_development() {
+    assert!(dev().validate().is_ok());
+}
+
+#[test]
+fn production_without_an_operator_token_names_the_key() {
+    let mut s = Settings::default();
+    s.onboarding.state_key = Some(SecretString::from(
+        "a-production-state-key-0123456789abcdef",
+    ));
+    s.webhooks.encryption_key = Some(SecretString::from(
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    ));
+    let err = s.validate().err();
+    assert_eq!(err.map(|e| e.key), Some("admin.token".to_owned()));
+}
+
+#[test]
+fn production_refuses_the_development_operator_token() {
+    let mut s = Settings::default();
+    s.onboarding.state_key = Some(SecretString::from(
+        "a-production-state-key-0123456789abcdef",
+    ));
+    s.webhooks.encryption_key = Some(SecretString::from(
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    ));
+    s.admin.token = Some(SecretString::from(DEV_ADMIN_TOKEN));
+    assert_eq!(
+        s.validate().err().map(|e| e.key),
+        Some("admin.token".to_owned())
+    );
+    s.admin.token = Some(SecretString::from("a-real-operator-secret-0123"));
+    assert!(s.validate().is_ok());
+}
+
+#[test]
+fn production_needs_an_onboarding_state_key() {
+    let mut s = Settings::default();
+    s.admin.token = Some(SecretString::from("a-real-operator-secret-0123"));
+    assert_eq!(
+        s.validate().err().map(|e| e.key),
+        Some("onboarding.state_key".to_owned())
+    );
+}
+
+#[test]
+fn a_bad_database_url_names_the_key() {
+    let mut s = dev();
+    s.database.url = SecretString::from("mysql://x/y");
+    assert_eq!(
+        s.validate().err().map(|e| e.key),
+        Some("database.url".to_owned())
+    );
+}
+
+#[test]
+fn a_redis_prefix_with_a_colon_is_refused() {
+    let mut s = dev();
+    s.redis.key_prefix = "a:b".into();
+    assert_eq!(
+        s.validate().err().map(|e| e.key),
+        Some("redis.key_prefix".to_owned())
+    );
+}
+
+#[test]
+fn secrets_do_not_appear_in_debug_output() {
+    let mut s = dev();
+    s.database.url = SecretString::from("postgres://u:hunter2@h/db");
+    s.admin.token = Some(SecretString::from("operator-token-1234567890"));
+    let shown = format!("{s:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(!shown.contains("operator-token"), "{shown}");
+}
+
+#[test]
+fn a_file_value_of_the_wrong_type_names_the_key() {
+    let dir = std::env::temp_dir().join(format!("graphhook-cfg-{}", uuid::Uuid::new_v4()));
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("graphhook.toml");
+    let _ = std::fs::write(
+        &file,
+        "mode = \"development\"\n[worker]\nconcurrency = \"many\"\n",
+    );
+    let err = Settings::load(Sources {
+        file: Some(&file),
+        environment: false,
+        force_mode: None,
+    })
+    .err()
+    .map(|e| e.key);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(err, Some("worker.concurrency".to_owned()));
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+fn environment_variables_override_the_file_and_a_bad_one_names_its_key() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "graphhook.toml",
+            "mode = \"development\"\n[worker]\nconcurrency = 2\n",
+        )?;
+        jail.set_env("GRAPHHOOK__WORKER__CONCURRENCY", "3");
+        jail.set_env("GRAPHHOOK__API__PUBLIC_BASE_URL", "http://127.0.0.1:9999");
+        let file = Path::new("graphhook.toml");
+        let sources = || Sources {
+            file: Some(file),
+            environment: true,
+            force_mode: None,
+        };
+        let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
+        assert_eq!(settings.mode, Mode::Development);
+        assert_eq!(settings.worker.concurrency, 3);
+        assert_eq!(settings.api.public_base_url, "http://127.0.0.1:9999");
+
+        jail.set_env("GRAPHHOOK__API__LISTEN", "not-an-address");
+        let err = Settings::load(sources()).err().map(|e| e.key);
+        assert_eq!(err, Some("api.listen".to_owned()));
+        Ok(())
+    });
+}
+
+#[test]
+fn an_unknown_key_in_a_file_is_refused() {
+    let dir = std::env::temp_dir().join(format!("graphhook-cfg-{}", uuid::Uuid::new_v4()));
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("graphhook.toml");
+    let _ = std::fs::write(&file, "mode = \"development\"\n[api]\nlisten_on = \"x\"\n");
+    let err = Settings::load(Sources {
+        file: Some(&file),
+        environment: false,
+        force_mode: None,
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let message = err.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("listen_on"), "{message}");
+}
