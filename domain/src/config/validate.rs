@@ -1,0 +1,233 @@
+//! The checks settings must pass beyond their types; each failure names its key.
+
+use secrecy::ExposeSecret;
+
+use super::{ConfigError, DEV_ADMIN_TOKEN, Mode, Settings};
+
+impl Settings {
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let db = self.database.url.expose_secret();
+        let db_url = url::Url::parse(db)
+            .map_err(|e| ConfigError::new("database.url", format!("not a URL: {e}")))?;
+        if !matches!(db_url.scheme(), "postgres" | "postgresql") {
+            return Err(ConfigError::new(
+                "database.url",
+                "must start with postgres://",
+            ));
+        }
+        if db_url.path().trim_start_matches('/').is_empty() {
+            return Err(ConfigError::new("database.url", "must name a database"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::new(
+                "database.max_connections",
+                "must be at least 1",
+            ));
+        }
+        if self.database.min_connections > self.database.max_connections {
+            return Err(ConfigError::new(
+                "database.min_connections",
+                "must not exceed database.max_connections",
+            ));
+        }
+        if self.database.acquire_timeout_ms == 0 {
+            return Err(ConfigError::new(
+                "database.acquire_timeout_ms",
+                "must be at least 1",
+            ));
+        }
+        let redis = url::Url::parse(self.redis.url.expose_secret())
+            .map_err(|e| ConfigError::new("redis.url", format!("not a URL: {e}")))?;
+        if !matches!(redis.scheme(), "redis" | "rediss") {
+            return Err(ConfigError::new(
+                "redis.url",
+                "must start with redis:// or rediss://",
+            ));
+        }
+        let prefix = &self.redis.key_prefix;
+        if prefix.is_empty()
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(ConfigError::new(
+                "redis.key_prefix",
+                "must be non-empty and use only letters, digits, '_' and '-'",
+            ));
+        }
+        let base = url::Url::parse(&self.api.public_base_url)
+            .map_err(|e| ConfigError::new("api.public_base_url", format!("not a URL: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(ConfigError::new(
+                "api.public_base_url",
+                "must be an http(s) URL",
+            ));
+        }
+        if self.mode == Mode::Production && base.scheme() != "https" && !is_loopback_host(&base) {
+            return Err(ConfigError::new(
+                "api.public_base_url",
+                "must use https in production (Microsoft Graph only notifies https URLs)",
+            ));
+        }
+        if self.api.max_json_bytes < 1024 {
+            return Err(ConfigError::new(
+                "api.max_json_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if self.worker.concurrency == 0 {
+            return Err(ConfigError::new("worker.concurrency", "must be at least 1"));
+        }
+        if self.worker.poll_interval_ms == 0 {
+            return Err(ConfigError::new(
+                "worker.poll_interval_ms",
+                "must be at least 1",
+            ));
+        }
+        if self.worker.heartbeat_interval_secs == 0 {
+            return Err(ConfigError::new(
+                "worker.heartbeat_interval_secs",
+                "must be at least 1",
+            ));
+        }
+        if self.worker.missed_heartbeats == 0 {
+            return Err(ConfigError::new(
+                "worker.missed_heartbeats",
+                "must be at least 1",
+            ));
+        }
+        if self.worker.tick_interval_secs == 0 {
+            return Err(ConfigError::new(
+                "worker.tick_interval_secs",
+                "must be at least 1",
+            ));
+        }
+        if self.worker.job_timeout_secs == 0 {
+            return Err(ConfigError::new(
+                "worker.job_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        if let Some(instance) = &self.worker.instance
+            && (instance.is_empty()
+                || instance.contains(':')
+                || instance.contains(char::is_whitespace))
+        {
+            return Err(ConfigError::new(
+                "worker.instance",
+                "must be non-empty, without ':' or spaces",
+            ));
+        }
+        for (key, value) in [
+            (
+                "microsoft.authority_url",
+                Some(&self.microsoft.authority_url),
+            ),
+            (
+                "microsoft.browser_authority_url",
+                self.microsoft.browser_authority_url.as_ref(),
+            ),
+            ("microsoft.graph_url", Some(&self.microsoft.graph_url)),
+        ] {
+            let Some(value) = value else { continue };
+            let url = url::Url::parse(value)
+                .map_err(|e| ConfigError::new(key, format!("not a URL: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(ConfigError::new(key, "must be an http(s) URL"));
+            }
+            if self.mode == Mode::Production && url.scheme() != "https" && !is_loopback_host(&url) {
+                return Err(ConfigError::new(key, "must use https in production"));
+            }
+        }
+        match &self.onboarding.state_key {
+            Some(key) if key.expose_secret().len() < 32 => {
+                return Err(ConfigError::new(
+                    "onboarding.state_key",
+                    "must be at least 32 characters",
+                ));
+            }
+            None if self.mode == Mode::Production => {
+                return Err(ConfigError::new(
+                    "onboarding.state_key",
+                    "is required in production mode",
+                ));
+            }
+            _ => {}
+        }
+        match &self.webhooks.encryption_key {
+            Some(key) if crate::webhooks::crypt::SecretBox::new(key).is_err() => {
+                return Err(ConfigError::new(
+                    "webhooks.encryption_key",
+                    "must be standard base64 of 32 bytes",
+                ));
+            }
+            None if self.mode == Mode::Production => {
+                return Err(ConfigError::new(
+                    "webhooks.encryption_key",
+                    "is required in production mode",
+                ));
+            }
+            _ => {}
+        }
+        for network in &self.webhooks.allow_networks {
+            if network.parse::<ipnet::IpNet>().is_err() {
+                return Err(ConfigError::new(
+                    "webhooks.allow_networks",
+                    format!("{network} is not a CIDR network"),
+                ));
+            }
+        }
+        if !(1..=30).contains(&self.webhooks.default_timeout_secs) {
+            return Err(ConfigError::new(
+                "webhooks.default_timeout_secs",
+                "must be between 1 and 30",
+            ));
+        }
+        if !(1..=1000).contains(&self.webhooks.default_max_in_flight) {
+            return Err(ConfigError::new(
+                "webhooks.default_max_in_flight",
+                "must be between 1 and 1000",
+            ));
+        }
+        if self.onboarding.verify_interval_secs == 0 {
+            return Err(ConfigError::new(
+                "onboarding.verify_interval_secs",
+                "must be at least 1",
+            ));
+        }
+        match &self.admin.token {
+            Some(token) if token.expose_secret().len() < 16 => {
+                return Err(ConfigError::new(
+                    "admin.token",
+                    "must be at least 16 characters",
+                ));
+            }
+            Some(token)
+                if self.mode == Mode::Production && token.expose_secret() == DEV_ADMIN_TOKEN =>
+            {
+                return Err(ConfigError::new(
+                    "admin.token",
+                    "is the public development token; set a secret one in production",
+                ));
+            }
+            None if self.mode == Mode::Production => {
+                return Err(ConfigError::new(
+                    "admin.token",
+                    "is required in production mode",
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
