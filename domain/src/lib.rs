@@ -19,6 +19,7 @@ pub mod microsoft;
 pub mod onboarding;
 pub mod probe;
 pub mod redis_conn;
+pub mod resources;
 pub mod secret;
 pub mod telemetry;
 pub mod tenants;
