@@ -37,6 +37,7 @@ pub enum Code {
     MethodNotAllowed,
     Conflict,
     NotReady,
+    BadGateway,
     ServiceUnavailable,
     Internal,
 }
@@ -60,6 +61,7 @@ impl Code {
             Code::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Code::Conflict => (StatusCode::CONFLICT, "conflict"),
             Code::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            Code::BadGateway => (StatusCode::BAD_GATEWAY, "upstream_error"),
             Code::ServiceUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
             Code::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

@@ -10,6 +10,7 @@ use actix_web::{
     web,
 };
 use anyhow::Context;
+use graphhook_domain::microsoft::graph::GraphClient;
 use graphhook_domain::webhooks::{
     crypt::SecretBox,
     sender::{Lookup, Sender, SystemLookup},
@@ -51,7 +52,9 @@ impl Application {
         let sender = Arc::new(webhook_sender(&settings, lookup)?);
         let secret_box = SecretBox::new(&settings.webhook_encryption_key())
             .context("webhooks.encryption_key")?;
+        let graph = Arc::new(GraphClient::new(&settings.microsoft.graph_url)?);
         let state = AppState {
+            graph,
             broker,
             sender,
             secret_box,

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use graphhook_domain::microsoft::graph::GraphClient;
 use graphhook_domain::webhooks::{crypt::SecretBox, sender::Sender};
 use graphhook_domain::{
     Clock, Settings, jobs::Queues, microsoft::TokenBroker, redis_conn::ConnectionManager,
@@ -23,9 +24,24 @@ pub struct AppState {
     pub sender: Arc<Sender>,
     /// Encrypts endpoint secrets at rest.
     pub secret_box: SecretBox,
+    /// Microsoft Graph.
+    pub graph: Arc<GraphClient>,
 }
 
 impl AppState {
+    /// What subscription operations need.
+    pub fn subscription_deps(
+        &self,
+    ) -> graphhook_domain::subscriptions::Deps<'_, sea_orm::DatabaseConnection> {
+        graphhook_domain::subscriptions::Deps {
+            db: &self.db,
+            clock: &self.clock,
+            broker: &self.broker,
+            graph: &self.graph,
+            settings: &self.settings,
+        }
+    }
+
     /// What endpoint operations need.
     pub fn endpoint_deps(
         &self,

@@ -108,6 +108,10 @@ typed_id!(
     /// A tenant's webhook endpoint.
     EndpointId, "ep"
 );
+typed_id!(
+    /// A Graph subscription held for a tenant.
+    SubscriptionId, "sub"
+);
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,7 @@ pub mod probe;
 pub mod redis_conn;
 pub mod resources;
 pub mod secret;
+pub mod subscriptions;
 pub mod telemetry;
 pub mod tenants;
 pub mod tls;

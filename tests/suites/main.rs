@@ -11,5 +11,6 @@ mod health;
 mod migrations;
 mod onboarding;
 mod onboarding_state;
+mod subscriptions;
 mod web;
 mod worker;

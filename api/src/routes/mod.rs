@@ -2,8 +2,10 @@
 
 pub mod admin;
 pub mod endpoints;
+pub mod graph_receiver;
 pub mod health;
 pub mod onboarding;
+pub mod subscriptions;
 pub mod tenant;
 pub mod web_pages;
 
@@ -16,5 +18,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     onboarding::configure(cfg);
     // The more specific /api/v1/endpoints scope first: actix does not fall through scopes.
     endpoints::configure(cfg);
+    subscriptions::configure(cfg);
+    graph_receiver::configure(cfg);
     tenant::configure(cfg);
 }

@@ -42,6 +42,7 @@ pub struct Settings {
     pub microsoft: MicrosoftSettings,
     pub onboarding: OnboardingSettings,
     pub webhooks: WebhookSettings,
+    pub subscriptions: SubscriptionSettings,
     pub emulator: EmulatorSettings,
     pub log: LogSettings,
 }
@@ -147,6 +148,25 @@ impl Default for OnboardingSettings {
             state_ttl_secs: 600,
             verify_timeout_secs: 900,
             verify_interval_secs: 15,
+        }
+    }
+}
+
+/// Graph subscriptions held for tenants.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SubscriptionSettings {
+    /// Subscriptions one tenant may hold (Graphhook's own quota, beside Graph's).
+    pub max_per_tenant: usize,
+    /// A subscription is created this many minutes short of its kind's maximum lifetime.
+    pub lifetime_margin_minutes: i64,
+}
+
+impl Default for SubscriptionSettings {
+    fn default() -> Self {
+        Self {
+            max_per_tenant: 500,
+            lifetime_margin_minutes: 15,
         }
     }
 }
@@ -264,6 +284,7 @@ impl Default for Settings {
             microsoft: MicrosoftSettings::default(),
             onboarding: OnboardingSettings::default(),
             webhooks: WebhookSettings::default(),
+            subscriptions: SubscriptionSettings::default(),
             emulator: EmulatorSettings::default(),
             log: LogSettings::default(),
         }

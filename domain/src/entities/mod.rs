@@ -8,4 +8,5 @@ pub mod consent;
 pub mod endpoint;
 pub mod endpoint_secret;
 pub mod operational_event;
+pub mod subscription;
 pub mod tenant;

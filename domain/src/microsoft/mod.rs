@@ -2,6 +2,7 @@
 //! a Graph token, and the per-tenant token broker.
 
 pub mod claims;
+pub mod graph;
 pub mod roles;
 pub mod tokens;
 

@@ -1,0 +1,183 @@
+//! `/api/v1/subscriptions`: the Graph subscriptions Graphhook holds for the tenant.
+
+use actix_web::{HttpResponse, http::header, web};
+use chrono::{DateTime, Utc};
+use graphhook_domain::{
+    entities::subscription::{self, SubscriptionStatus},
+    ids::{EndpointId, SubscriptionId},
+    subscriptions::{self, CreateError, CreateRequest},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::{
+    error::{ApiError, Code},
+    extractors::TenantAuth,
+    state::AppState,
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1/subscriptions")
+            .service(
+                web::resource("")
+                    .route(web::post().to(create))
+                    .route(web::get().to(list)),
+            )
+            .service(
+                web::resource("/{id}")
+                    .route(web::get().to(show))
+                    .route(web::delete().to(delete)),
+            ),
+    );
+}
+
+#[derive(Serialize)]
+struct SubscriptionView {
+    id: SubscriptionId,
+    resource: String,
+    kind: String,
+    change_types: Vec<String>,
+    include_resource_data: bool,
+    /// `null`: every endpoint whose filter matches.
+    endpoint_ids: Option<Vec<EndpointId>>,
+    status: SubscriptionStatus,
+    expires_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<&subscription::Model> for SubscriptionView {
+    fn from(s: &subscription::Model) -> Self {
+        Self {
+            id: s.id.into(),
+            resource: s.resource.clone(),
+            kind: s.kind.clone(),
+            change_types: s.change_types.split(',').map(str::to_owned).collect(),
+            include_resource_data: s.include_resource_data,
+            endpoint_ids: s
+                .endpoint_ids
+                .clone()
+                .and_then(|v| serde_json::from_value(v).ok()),
+            status: s.status,
+            expires_at: s.expires_at,
+            last_error: s.last_error.clone(),
+            created_at: s.created_at,
+        }
+    }
+}
+
+/// Field names are snake_case like the rest of the api; Graph's camelCase names are accepted too.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSubscription {
+    resource: String,
+    #[serde(alias = "changeTypes")]
+    change_types: Vec<String>,
+    #[serde(default, alias = "includeResourceData")]
+    include_resource_data: bool,
+    #[serde(default, alias = "endpointIds")]
+    endpoint_ids: Option<Vec<EndpointId>>,
+}
+
+fn api_error(error: CreateError) -> ApiError {
+    match error {
+        CreateError::Resource(e) => ApiError::validation(e.to_string()),
+        e @ CreateError::MissingPermission { .. } => ApiError::new(Code::Forbidden, e.to_string()),
+        e @ CreateError::RichNotAvailable => ApiError::validation(e.to_string()),
+        e @ CreateError::UnknownEndpoint(_) => ApiError::validation(e.to_string()),
+        e @ (CreateError::TenantQuota(_) | CreateError::GraphQuota(_)) => {
+            ApiError::new(Code::Conflict, e.to_string())
+        }
+        CreateError::Throttled { retry_after } => ApiError::new(
+            Code::ServiceUnavailable,
+            "Microsoft Graph is throttling requests for this tenant; retry later",
+        )
+        .with_details(json!({"retry_after_secs": retry_after.unwrap_or(30)})),
+        e @ CreateError::ReceiverNotValidated(_) => ApiError::new(Code::BadGateway, e.to_string()),
+        e @ (CreateError::Refused(_) | CreateError::Unavailable(_)) => {
+            ApiError::new(Code::BadGateway, e.to_string())
+        }
+        CreateError::Access(graphhook_domain::tenants::AccessError::Token(e)) => {
+            ApiError::new(Code::BadGateway, format!("no token for the tenant: {e}"))
+        }
+        CreateError::Access(graphhook_domain::tenants::AccessError::Domain(e))
+        | CreateError::Domain(e) => e.into(),
+    }
+}
+
+fn with_retry_after(error: ApiError) -> actix_web::Error {
+    let retry = error
+        .details
+        .as_ref()
+        .and_then(|d| d["retry_after_secs"].as_u64());
+    let mut response = actix_web::ResponseError::error_response(&error);
+    if let Some(secs) = retry
+        && let Ok(value) = secs.to_string().parse()
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    actix_web::error::InternalError::from_response(error, response).into()
+}
+
+pub async fn create(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    body: web::Json<CreateSubscription>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let body = body.into_inner();
+    let request = CreateRequest {
+        resource: body.resource,
+        change_types: body.change_types,
+        include_resource_data: body.include_resource_data,
+        endpoint_ids: body.endpoint_ids,
+    };
+    match subscriptions::create(&state.subscription_deps(), &auth.tenant, request).await {
+        Ok(created) => Ok(HttpResponse::Created().json(SubscriptionView::from(&created))),
+        Err(error) => Err(with_retry_after(api_error(error))),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    cursor: Option<SubscriptionId>,
+    limit: Option<u16>,
+}
+
+pub async fn list(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = u64::from(query.limit.unwrap_or(50));
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::validation("limit must be between 1 and 200"));
+    }
+    let rows = subscriptions::list(&state.db, auth.tenant_id(), query.cursor, limit).await?;
+    let next_cursor = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|r| SubscriptionId::from(r.id)))
+        .flatten();
+    let data: Vec<SubscriptionView> = rows.iter().map(SubscriptionView::from).collect();
+    Ok(HttpResponse::Ok().json(json!({"data": data, "next_cursor": next_cursor})))
+}
+
+pub async fn show(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    id: web::Path<SubscriptionId>,
+) -> Result<HttpResponse, ApiError> {
+    let subscription = subscriptions::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(&subscription)))
+}
+
+pub async fn delete(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    id: web::Path<SubscriptionId>,
+) -> Result<HttpResponse, actix_web::Error> {
+    match subscriptions::delete(&state.subscription_deps(), &auth.tenant, id.into_inner()).await {
+        Ok(()) => Ok(HttpResponse::NoContent().finish()),
+        Err(error) => Err(with_retry_after(api_error(error))),
+    }
+}

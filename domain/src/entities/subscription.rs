@@ -1,0 +1,48 @@
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "subscriptions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// Graph's id, once Graph created it.
+    pub graph_id: Option<String>,
+    pub resource: String,
+    /// The resource kind (`message`, `user`, …).
+    pub kind: String,
+    /// Graph's `changeType`, e.g. `created,updated`.
+    pub change_types: String,
+    pub include_resource_data: bool,
+    /// SHA-256 of the `clientState` Graph echoes; the value itself is not stored.
+    pub client_state_hash: Vec<u8>,
+    /// The endpoints this subscription's events go to; `None`: every endpoint whose filter matches.
+    pub endpoint_ids: Option<Json>,
+    pub status: SubscriptionStatus,
+    pub expires_at: Option<DateTimeUtc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    #[sea_orm(string_value = "creating")]
+    Creating,
+    #[sea_orm(string_value = "active")]
+    Active,
+    #[sea_orm(string_value = "paused")]
+    Paused,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    #[sea_orm(string_value = "deleted")]
+    Deleted,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,153 @@
+//! The Microsoft Graph client: subscription calls with a tenant's token. Graph's base URL comes
+//! from configuration (the emulator in development and tests).
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use super::tokens::AccessToken;
+
+/// A subscription to create (§1.2).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSubscription<'a> {
+    pub change_type: &'a str,
+    pub notification_url: &'a str,
+    pub lifecycle_notification_url: &'a str,
+    pub resource: &'a str,
+    /// RFC 3339, UTC.
+    pub expiration_date_time: String,
+    pub client_state: &'a str,
+    pub latest_supported_tls_version: &'a str,
+}
+
+/// What Graphhook reads back from Graph's subscription.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphSubscription {
+    pub id: String,
+    pub expiration_date_time: String,
+    #[serde(default)]
+    pub resource: String,
+}
+
+/// Graph's error (§1.3), with the status and any `Retry-After`.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("Graph answered {status} {code}: {message}")]
+pub struct GraphError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum GraphCallError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("Microsoft Graph could not be reached: {0}")]
+    Unavailable(String),
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Debug)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl GraphClient {
+    pub fn new(base: &str) -> anyhow::Result<Self> {
+        crate::tls::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(5))
+            // Creating a subscription waits for Graph's validation handshake (up to 10 s).
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    async fn error_of(response: reqwest::Response) -> GraphCallError {
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        let body = response.bytes().await.unwrap_or_default();
+        let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(b) => (b.error.code, b.error.message),
+            Err(_) => (
+                String::new(),
+                String::from_utf8_lossy(&body).chars().take(300).collect(),
+            ),
+        };
+        GraphCallError::Graph(GraphError {
+            status,
+            code,
+            message,
+            retry_after,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(resource = subscription.resource))]
+    pub async fn create_subscription(
+        &self,
+        token: &AccessToken,
+        subscription: &NewSubscription<'_>,
+    ) -> Result<GraphSubscription, GraphCallError> {
+        let response = self
+            .http
+            .post(format!("{}/subscriptions", self.base))
+            .bearer_auth(token.token.expose_secret())
+            .json(subscription)
+            .send()
+            .await
+            .map_err(|e| GraphCallError::Unavailable(e.to_string()))?;
+        if response.status().as_u16() != 201 {
+            return Err(Self::error_of(response).await);
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| GraphCallError::Unavailable(format!("unreadable answer: {e}")))
+    }
+
+    /// Deletes a subscription; one Graph does not know (any more) counts as deleted.
+    #[tracing::instrument(skip_all, fields(id))]
+    pub async fn delete_subscription(
+        &self,
+        token: &AccessToken,
+        id: &str,
+    ) -> Result<(), GraphCallError> {
+        let response = self
+            .http
+            .delete(format!("{}/subscriptions/{id}", self.base))
+            .bearer_auth(token.token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| GraphCallError::Unavailable(e.to_string()))?;
+        match response.status().as_u16() {
+            204 | 200 | 404 => Ok(()),
+            _ => Err(Self::error_of(response).await),
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Graph subscriptions held for tenants: created synchronously at Graph in the tenant's name
+//! (as Graph's own create is), with Graphhook's receiver URLs and a random `clientState` stored
+//! hashed; deleted at Graph too. Every query is scoped to the tenant.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Duration};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    audit::{self, Actor, NewEntry},
+    clock::Clock,
+    config::Settings,
+    endpoints,
+    entities::{
+        subscription::{self, SubscriptionStatus},
+        tenant,
+    },
+    error::{DomainError, DomainResult},
+    ids::{EndpointId, SubscriptionId, TenantId},
+    microsoft::{
+        TokenBroker,
+        graph::{GraphCallError, GraphClient, GraphError, NewSubscription},
+    },
+    resources::{self, ResourceError},
+    tenants::{self, AccessError},
+};
+
+pub struct Deps<'a, C> {
+    pub db: &'a C,
+    pub clock: &'a Clock,
+    pub broker: &'a TokenBroker,
+    pub graph: &'a GraphClient,
+    pub settings: &'a Settings,
+}
+
+#[derive(Debug)]
+pub struct CreateRequest {
+    pub resource: String,
+    pub change_types: Vec<String>,
+    pub include_resource_data: bool,
+    pub endpoint_ids: Option<Vec<EndpointId>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Resource(#[from] ResourceError),
+    #[error(
+        "the tenant has not granted {permission}, which {kind} subscriptions need; an administrator must consent again (/onboarding) to grant it"
+    )]
+    MissingPermission {
+        permission: String,
+        kind: &'static str,
+    },
+    #[error(
+        "includeResourceData (rich notifications) is not available yet: Graphhook does not hold an encryption certificate for Graph"
+    )]
+    RichNotAvailable,
+    #[error("endpoint {0} does not exist")]
+    UnknownEndpoint(EndpointId),
+    #[error("the tenant already holds {0} subscriptions, Graphhook's limit per tenant")]
+    TenantQuota(usize),
+    #[error("Microsoft Graph's subscription quota is reached: {0}")]
+    GraphQuota(String),
+    #[error("Microsoft Graph is throttling requests for this tenant")]
+    Throttled { retry_after: Option<u64> },
+    #[error(
+        "Microsoft Graph could not validate Graphhook's notification receiver ({0}); this is on our side, try again later"
+    )]
+    ReceiverNotValidated(String),
+    #[error("Microsoft Graph refused the subscription: {0}")]
+    Refused(GraphError),
+    #[error("Microsoft Graph could not be reached: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+}
+
+fn hash(value: &str) -> Vec<u8> {
+    Sha256::digest(value.as_bytes()).to_vec()
+}
+
+/// Whether a presented `clientState` is the subscription's (constant time).
+pub fn client_state_matches(subscription: &subscription::Model, presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    hash(presented)
+        .ct_eq(&subscription.client_state_hash)
+        .into()
+}
+
+pub async fn find<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    id: SubscriptionId,
+) -> DomainResult<subscription::Model> {
+    subscription::Entity::find_by_id(id.uuid())
+        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
+        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound("subscription"))
+}
+
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    after: Option<SubscriptionId>,
+    limit: u64,
+) -> DomainResult<Vec<subscription::Model>> {
+    let mut query = subscription::Entity::find()
+        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
+        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted));
+    if let Some(after) = after {
+        query = query.filter(subscription::Column::Id.gt(after.uuid()));
+    }
+    Ok(query
+        .order_by_asc(subscription::Column::Id)
+        .limit(limit.clamp(1, 200))
+        .all(db)
+        .await?)
+}
+
+fn map_graph_error(error: GraphCallError) -> CreateError {
+    let error = match error {
+        GraphCallError::Unavailable(e) => return CreateError::Unavailable(e),
+        GraphCallError::Graph(e) => e,
+    };
+    let message = error.message.to_lowercase();
+    match error.status {
+        429 | 503 | 504 => CreateError::Throttled {
+            retry_after: error.retry_after,
+        },
+        403 if message.contains("maximum number") || message.contains("quota") => {
+            CreateError::GraphQuota(error.message)
+        }
+        400 if error.code.eq_ignore_ascii_case("ValidationError")
+            || message.contains("validation request") =>
+        {
+            CreateError::ReceiverNotValidated(error.message)
+        }
+        _ => CreateError::Refused(error),
+    }
+}
+
+/// Creates a subscription at Graph for the tenant and records it `active`.
+#[tracing::instrument(skip_all, fields(tenant = %tenant.id, resource = %request.resource))]
+pub async fn create<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    tenant: &tenant::Model,
+    request: CreateRequest,
+) -> Result<subscription::Model, CreateError> {
+    let tenant_id = TenantId::from(tenant.id);
+    let resource = resources::parse(&request.resource)?;
+    let spec = resources::spec(resource.kind);
+    let change_type = resources::change_types(resource.kind, &request.change_types)?;
+    if request.include_resource_data {
+        return Err(CreateError::RichNotAvailable);
+    }
+    let granted = tenants::current_consent(deps.db, tenant_id)
+        .await?
+        .map(|c| tenants::granted_roles(&c))
+        .unwrap_or_default();
+    let needed = spec.application.unwrap_or(&[]);
+    if !needed.iter().any(|p| granted.iter().any(|g| g == p)) {
+        return Err(CreateError::MissingPermission {
+            permission: needed.join(" or "),
+            kind: spec.name,
+        });
+    }
+    if let Some(ids) = &request.endpoint_ids {
+        for id in ids {
+            endpoints::find(deps.db, tenant_id, *id)
+                .await
+                .map_err(|e| match e {
+                    DomainError::NotFound(_) => CreateError::UnknownEndpoint(*id),
+                    other => CreateError::Domain(other),
+                })?;
+        }
+    }
+    let held = subscription::Entity::find()
+        .filter(subscription::Column::TenantId.eq(tenant.id))
+        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
+        .count(deps.db)
+        .await
+        .map_err(DomainError::from)? as usize;
+    if held >= deps.settings.subscriptions.max_per_tenant {
+        return Err(CreateError::TenantQuota(
+            deps.settings.subscriptions.max_per_tenant,
+        ));
+    }
+
+    let mut state = [0u8; 32];
+    rand::rng().fill_bytes(&mut state);
+    let client_state = URL_SAFE_NO_PAD.encode(state);
+    let now = deps.clock.now();
+    let lifetime = Duration::minutes(
+        spec.max_minutes - deps.settings.subscriptions.lifetime_margin_minutes.max(1),
+    );
+    let base = deps.settings.api.public_base_url.trim_end_matches('/');
+    let notification_url = format!("{base}/graph/notifications");
+    let lifecycle_url = format!("{base}/graph/lifecycle");
+    let token = tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await?;
+    let body = NewSubscription {
+        change_type: &change_type,
+        notification_url: &notification_url,
+        lifecycle_notification_url: &lifecycle_url,
+        resource: &resource.path,
+        expiration_date_time: (now + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        client_state: &client_state,
+        latest_supported_tls_version: "v1_2",
+    };
+    let created = deps
+        .graph
+        .create_subscription(&token, &body)
+        .await
+        .map_err(map_graph_error)?;
+    let expires_at = DateTime::parse_from_rfc3339(&created.expiration_date_time)
+        .map(|t| t.to_utc())
+        .unwrap_or(now + lifetime);
+    let id = SubscriptionId::new();
+    let model = subscription::ActiveModel {
+        id: Set(id.uuid()),
+        tenant_id: Set(tenant.id),
+        graph_id: Set(Some(created.id.clone())),
+        resource: Set(resource.path.clone()),
+        kind: Set(spec.name.to_owned()),
+        change_types: Set(change_type),
+        include_resource_data: Set(false),
+        client_state_hash: Set(hash(&client_state)),
+        endpoint_ids: Set(request.endpoint_ids.as_ref().map(|ids| json!(ids))),
+        status: Set(SubscriptionStatus::Active),
+        expires_at: Set(Some(expires_at)),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(deps.db)
+    .await
+    .map_err(DomainError::from)?;
+    let entry = NewEntry::new(Actor::system("subscriptions"), "subscription.created")
+        .tenant(tenant_id)
+        .target("subscription", id)
+        .details(json!({"graph_id": created.id, "resource": resource.path}));
+    audit::record(deps.db, deps.clock, entry).await?;
+    Ok(model)
+}
+
+/// Deletes a subscription at Graph (a subscription Graph no longer knows is fine) and here.
+pub async fn delete<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    tenant: &tenant::Model,
+    id: SubscriptionId,
+) -> Result<(), CreateError> {
+    let tenant_id = TenantId::from(tenant.id);
+    let subscription = find(deps.db, tenant_id, id).await?;
+    if let Some(graph_id) = &subscription.graph_id {
+        let token = tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await?;
+        deps.graph
+            .delete_subscription(&token, graph_id)
+            .await
+            .map_err(map_graph_error)?;
+    }
+    let mut active = subscription.into_active_model();
+    active.status = Set(SubscriptionStatus::Deleted);
+    active.updated_at = Set(deps.clock.now());
+    active.update(deps.db).await.map_err(DomainError::from)?;
+    let entry = NewEntry::new(Actor::system("subscriptions"), "subscription.deleted")
+        .tenant(tenant_id)
+        .target("subscription", id);
+    audit::record(deps.db, deps.clock, entry).await?;
+    Ok(())
+}

@@ -1,0 +1,533 @@
+//! Graph subscriptions through the tenant api, against the emulator.
+
+use graphhook_tests::TestApp;
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const USER: &str = "8ee44408-0679-472c-bc2a-692812af3437";
+
+async fn create(app: &TestApp, key: &str, body: Value) -> (u16, Value, Option<String>) {
+    let response = app
+        .tenant_request(Method::POST, "/api/v1/subscriptions", key, Some(body))
+        .await;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (
+        status,
+        response.json().await.unwrap_or(Value::Null),
+        retry_after,
+    )
+}
+
+/// The emulator's copy of a subscription, found by resource.
+async fn at_graph(app: &TestApp, resource: &str) -> Option<Value> {
+    let all = app
+        .emulator_control(Method::GET, "/subscriptions", None)
+        .await;
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["subscription"]["resource"] == resource)
+        .map(|s| s["subscription"].clone())
+}
+
+#[tokio::test]
+async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let cases = [
+        (
+            format!("users/{USER}/messages"),
+            vec!["created", "updated", "deleted"],
+            "message",
+            4_230,
+        ),
+        (
+            format!("users/{USER}/mailFolders('inbox')/messages"),
+            vec!["created"],
+            "message",
+            4_230,
+        ),
+        (
+            format!("users/{USER}/events"),
+            vec!["created", "updated"],
+            "event",
+            4_230,
+        ),
+        (
+            format!("users/{USER}/contacts"),
+            vec!["deleted"],
+            "contact",
+            4_230,
+        ),
+        (
+            "users".to_owned(),
+            vec!["updated", "deleted"],
+            "user",
+            41_760,
+        ),
+        ("groups".to_owned(), vec!["updated"], "group", 41_760),
+        (
+            "drives/b!drive1/root".to_owned(),
+            vec!["updated"],
+            "drive_item",
+            42_300,
+        ),
+        (
+            format!("users/{USER}/drive/root"),
+            vec!["updated"],
+            "drive_item",
+            42_300,
+        ),
+    ];
+    for (resource, change_types, kind, max_minutes) in cases {
+        let (status, created, _) = create(
+            &app,
+            &key,
+            json!({"resource": resource, "change_types": change_types}),
+        )
+        .await;
+        assert_eq!(status, 201, "{resource}: {created}");
+        assert_eq!(created["status"], "active");
+        assert_eq!(created["kind"], kind);
+        assert!(created["id"].as_str().unwrap().starts_with("sub_"));
+        let expected = app.clock.now() + chrono::Duration::minutes(max_minutes - 15);
+        assert_eq!(
+            created["expires_at"].as_str().unwrap(),
+            expected.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "{resource}"
+        );
+
+        let graph = at_graph(&app, &resource)
+            .await
+            .expect("the emulator holds it");
+        assert_eq!(graph["notificationUrl"], app.url("/graph/notifications"));
+        assert_eq!(
+            graph["lifecycleNotificationUrl"],
+            app.url("/graph/lifecycle")
+        );
+        assert_eq!(graph["changeType"], change_types.join(","));
+        let client_state = graph["clientState"].as_str().unwrap();
+        assert!(client_state.len() >= 32);
+        use sea_orm::EntityTrait;
+        let id: graphhook_domain::ids::SubscriptionId =
+            created["id"].as_str().unwrap().parse().unwrap();
+        let row = graphhook_domain::entities::subscription::Entity::find_by_id(id.uuid())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            row.client_state_hash,
+            Sha256::digest(client_state.as_bytes()).to_vec(),
+            "stored hashed"
+        );
+        assert_eq!(row.graph_id.as_deref(), graph["id"].as_str());
+        assert!(graphhook_domain::subscriptions::client_state_matches(
+            &row,
+            client_state
+        ));
+    }
+    let list: Value = app
+        .tenant_request(Method::GET, "/api/v1/subscriptions?limit=5", &key, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["data"].as_array().unwrap().len(), 5);
+    assert!(list["next_cursor"].is_string());
+}
+
+#[tokio::test]
+async fn graph_style_field_names_are_accepted_too() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let (status, created, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "changeTypes": ["updated"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["change_types"], json!(["updated"]));
+}
+
+#[tokio::test]
+async fn bad_requests_get_their_documented_errors() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["created"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("supported: updated, deleted"),
+        "{body}"
+    );
+
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "sites/s1/lists/l1", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("supported: users/{id}/messages"),
+        "{body}"
+    );
+
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "groups/g1/conversations", "change_types": ["created"]}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("delegated token"),
+        "{body}"
+    );
+
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "drives/d1/root/Documents", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("personal OneDrive"),
+        "{body}"
+    );
+
+    let (status, body, _) = create(&app, &key, json!({"resource": "users", "change_types": ["updated"], "endpoint_ids": ["ep_0194c1a27b3c7d4e8f90123456789abc"]})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        at_graph(&app, "users").await,
+        None,
+        "nothing was created at Graph"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_permission_is_a_403_naming_it() {
+    let app = TestApp::spawn().await;
+    // The tenant consented to users only.
+    let tenant: uuid::Uuid = graphhook_emulator::config::DEFAULT_TENANT_ID
+        .parse()
+        .unwrap();
+    let proof = graphhook_domain::tenants::ConsentProof {
+        entra_tenant_id: tenant,
+        roles: vec!["User.Read.All".into()],
+    };
+    let recorded =
+        graphhook_domain::tenants::record_consent(&app.db, &app.clock, &proof, "Contoso", None)
+            .await
+            .unwrap();
+    let key =
+        graphhook_domain::api_keys::create(&app.db, &app.clock, recorded.tenant.id.into(), "k")
+            .await
+            .unwrap();
+    let key = graphhook_domain::secret::ExposeSecret::expose_secret(&key.key).to_owned();
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": format!("users/{USER}/messages"), "change_types": ["created"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("Mail.Read") && message.contains("consent again"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"directory_quota_per_app": 1})),
+    )
+    .await;
+    assert_eq!(
+        create(
+            &app,
+            &key,
+            json!({"resource": "users", "change_types": ["updated"]})
+        )
+        .await
+        .0,
+        201
+    );
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "groups", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("conflict")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("(1)"),
+        "the limit is named: {body}"
+    );
+
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"rate_limit_per_app": 1, "directory_quota_per_app": 100})),
+    )
+    .await;
+    app.clock.advance(chrono::Duration::seconds(21));
+    assert_eq!(
+        create(
+            &app,
+            &key,
+            json!({"resource": "groups", "change_types": ["updated"]})
+        )
+        .await
+        .0,
+        201
+    );
+    let (status, body, retry_after) = create(
+        &app,
+        &key,
+        json!({"resource": format!("users/{USER}/events"), "change_types": ["created"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("service_unavailable")),
+        "{body}"
+    );
+    assert_eq!(retry_after.as_deref(), Some("20"));
+}
+
+#[tokio::test]
+async fn a_failed_validation_of_our_receiver_is_a_502() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"validation_always_times_out": true})),
+    )
+    .await;
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("upstream_error")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("notification receiver"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn our_quota_per_tenant_is_a_409() {
+    let app = TestApp::builder()
+        .settings(|s| s.subscriptions.max_per_tenant = 1)
+        .spawn()
+        .await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    assert_eq!(
+        create(
+            &app,
+            &key,
+            json!({"resource": "users", "change_types": ["updated"]})
+        )
+        .await
+        .0,
+        201
+    );
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "groups", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Graphhook's limit")
+    );
+}
+
+#[tokio::test]
+async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let (_, created, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["updated"]}),
+    )
+    .await;
+    let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
+    assert_eq!(
+        app.tenant_request(Method::DELETE, &path, &key, None)
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+    assert_eq!(at_graph(&app, "users").await, None);
+    assert_eq!(
+        app.tenant_request(Method::GET, &path, &key, None)
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+
+    let (_, created, _) = create(
+        &app,
+        &key,
+        json!({"resource": "groups", "change_types": ["updated"]}),
+    )
+    .await;
+    let graph_id = at_graph(&app, "groups").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.emulator_control(
+        Method::POST,
+        &format!("/subscriptions/{graph_id}/expire"),
+        None,
+    )
+    .await;
+    let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
+    assert_eq!(
+        app.tenant_request(Method::DELETE, &path, &key, None)
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+}
+
+#[tokio::test]
+async fn every_subscription_route_refuses_another_tenants_key() {
+    let app = TestApp::spawn().await;
+    let contoso = app.onboard("Contoso").await.key.unwrap();
+    let fabrikam = app
+        .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
+        .await;
+    let (_, created, _) = create(
+        &app,
+        &contoso,
+        json!({"resource": "users", "change_types": ["updated"]}),
+    )
+    .await;
+    let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
+    for method in [Method::GET, Method::DELETE] {
+        let response = app
+            .tenant_request(method.clone(), &path, &fabrikam, None)
+            .await;
+        assert_eq!(response.status().as_u16(), 404, "{method}");
+    }
+    let list: Value = app
+        .tenant_request(Method::GET, "/api/v1/subscriptions", &fabrikam, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(list["data"].as_array().unwrap().is_empty());
+    assert!(at_graph(&app, "users").await.is_some(), "still there");
+}
+
+#[tokio::test]
+async fn the_graph_receivers_answer_the_validation_handshake() {
+    let app = TestApp::spawn().await;
+    for path in ["/graph/notifications", "/graph/lifecycle"] {
+        let token = "Validation: Testing client application reachability for subscription Request-Id: 877cb92e";
+        let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        let response = app
+            .client
+            .post(app.url(&format!("{path}?route=x&validationToken={encoded}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        assert_eq!(
+            response.text().await.unwrap(),
+            token,
+            "the form-decoded token"
+        );
+
+        let batch = json!({"value": [{"subscriptionId": "s", "changeType": "created"}]});
+        assert_eq!(
+            app.client
+                .post(app.url(path))
+                .json(&batch)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            202
+        );
+        let bad = app
+            .client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body("{")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status().as_u16(), 400);
+    }
+}
