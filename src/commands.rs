@@ -142,6 +142,12 @@ pub async fn migrate_status(config: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[allow(clippy::print_stdout)]
+pub fn openapi() -> anyhow::Result<()> {
+    println!("{}", graphhook_api::openapi::document());
+    Ok(())
+}
+
 pub struct EmulatorOptions {
     pub config: Option<PathBuf>,
     pub listen: std::net::SocketAddr,

@@ -35,6 +35,8 @@ enum Command {
     Dev,
     /// Run the Microsoft Graph and Entra ID emulator on its own.
     Emulator(EmulatorArgs),
+    /// Print the tenant api's OpenAPI 3.1 document.
+    Openapi,
 }
 
 #[derive(clap::Args)]
@@ -95,6 +97,7 @@ fn main() -> std::process::ExitCode {
             Command::Api => commands::api(config).await,
             Command::Worker => commands::worker(config).await,
             Command::Dev => commands::dev(config).await,
+            Command::Openapi => commands::openapi(),
             Command::Emulator(args) => {
                 let options = commands::EmulatorOptions {
                     config: args.emulator_config,

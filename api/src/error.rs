@@ -92,12 +92,17 @@ impl Code {
 }
 
 /// The wire shape of every error.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"code": "not_found", "message": "endpoint not found", "request_id": "req_01a2254154d87379bb35cb2584dfe561"}))]
 pub struct ErrorBody {
+    /// A stable snake_case code.
+    #[schema(value_type = String)]
     pub code: &'static str,
     pub message: String,
+    /// Equals the `x-request-id` response header.
     pub request_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub details: Option<Value>,
 }
 

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod extractors;
+pub mod openapi;
 pub mod request_id;
 pub mod routes;
 pub mod startup;

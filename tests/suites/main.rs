@@ -11,6 +11,7 @@ mod health;
 mod migrations;
 mod onboarding;
 mod onboarding_state;
+mod openapi;
 mod subscriptions;
 mod web;
 mod worker;

@@ -7,6 +7,7 @@ pub mod health;
 pub mod onboarding;
 pub mod subscriptions;
 pub mod tenant;
+pub mod tenant_api;
 pub mod web_pages;
 
 use actix_web::web::ServiceConfig;
@@ -16,9 +17,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     web_pages::configure(cfg);
     admin::configure(cfg);
     onboarding::configure(cfg);
-    // The more specific /api/v1/endpoints scope first: actix does not fall through scopes.
-    endpoints::configure(cfg);
-    subscriptions::configure(cfg);
+    tenant_api::register(cfg);
+    crate::openapi::configure(cfg);
     graph_receiver::configure(cfg);
-    tenant::configure(cfg);
 }

@@ -3,12 +3,31 @@
 use actix_web::{HttpResponse, web};
 use chrono::Duration;
 use graphhook_domain::{endpoints, ids::EndpointId, webhooks::secrets::HmacSecret};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::EndpointView;
-use crate::{error::ApiError, extractors::TenantAuth, state::AppState};
+use crate::{
+    error::{ApiError, ErrorBody},
+    extractors::TenantAuth,
+    state::AppState,
+};
 
+/// Sends the ownership challenge again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/endpoints/{id}/verify",
+    operation_id = "endpoints_verify",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    responses(
+        (status = 200, description = "The endpoint, `active` if it answered", body = EndpointView),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn verify(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -19,6 +38,22 @@ pub async fn verify(
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
 }
 
+/// Sends one signed `endpoint.test` event now.
+#[utoipa::path(
+    post,
+    path = "/api/v1/endpoints/{id}/test",
+    operation_id = "endpoints_test",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    responses(
+        (status = 200, description = "What happened", body = TestResult),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+        (status = 409, description = "The endpoint is not active", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn test(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -26,19 +61,46 @@ pub async fn test(
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let (message_id, outcome) = endpoints::test_event(&state.endpoint_deps(), &endpoint).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "message_id": message_id,
-        "delivered": outcome.is_success(),
-        "status": outcome.status,
-        "duration_ms": outcome.duration_ms,
-        "response_headers": outcome.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
-        "response_body": outcome.body,
-        "error": outcome.error,
-    })))
+    Ok(HttpResponse::Ok().json(TestResult {
+        message_id,
+        delivered: outcome.is_success(),
+        status: outcome.status,
+        duration_ms: outcome.duration_ms,
+        response_headers: outcome.headers,
+        response_body: outcome.body,
+        error: outcome.error,
+    }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// What a test event did.
+#[derive(Serialize, ToSchema)]
+pub struct TestResult {
+    /// The test message's `webhook-id`.
+    message_id: String,
+    /// Whether the endpoint answered 2xx.
+    delivered: bool,
+    status: Option<u16>,
+    duration_ms: u64,
+    /// The response's headers, as `[name, value]` pairs.
+    response_headers: Vec<(String, String)>,
+    /// The first 64 KiB of the response body.
+    response_body: String,
+    /// When no response came back: `{"class": "refused" | "timeout" | "connect" | "tls" | "other", "message"}`.
+    #[schema(value_type = Option<Object>)]
+    error: Option<graphhook_domain::webhooks::sender::SendError>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RotatedSecret {
+    /// The new secret, shown once.
+    secret: String,
+    /// Until then the old secrets keep signing.
+    old_secrets_expire_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"grace_period_secs": 86400}))]
 pub struct Rotate {
     /// How long the old secret keeps signing (0–604800 s; default one day).
     grace_period_secs: Option<i64>,
@@ -46,6 +108,23 @@ pub struct Rotate {
     secret: Option<String>,
 }
 
+/// Rotates the signing secret; the old one keeps signing for the grace period.
+#[utoipa::path(
+    post,
+    path = "/api/v1/endpoints/{id}/secret/rotate",
+    operation_id = "endpoints_rotate",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    request_body(content = Option<Rotate>, description = "Optional"),
+    responses(
+        (status = 200, description = "The new secret, shown once", body = RotatedSecret),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+        (status = 422, description = "Invalid grace period or secret", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn rotate(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -71,8 +150,8 @@ pub async fn rotate(
     .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
-        .json(json!({
-            "secret": secret.expose(),
-            "old_secrets_expire_at": state.clock.now() + grace,
-        })))
+        .json(RotatedSecret {
+            secret: secret.expose(),
+            old_secrets_expire_at: state.clock.now() + grace,
+        }))
 }

@@ -1,10 +1,9 @@
 //! `/api/v1/endpoints`: a tenant's webhook endpoints.
 
-mod actions;
-mod read;
-mod write;
+pub(crate) mod actions;
+pub(crate) mod read;
+pub(crate) mod write;
 
-use actix_web::web;
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
     endpoints,
@@ -17,35 +16,18 @@ use serde_json::json;
 
 use crate::error::ApiError;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1/endpoints")
-            .service(
-                web::resource("")
-                    .route(web::post().to(write::create))
-                    .route(web::get().to(read::list)),
-            )
-            .service(
-                web::resource("/{id}")
-                    .route(web::get().to(read::show))
-                    .route(web::patch().to(write::update))
-                    .route(web::delete().to(write::delete)),
-            )
-            .service(web::resource("/{id}/verify").route(web::post().to(actions::verify)))
-            .service(web::resource("/{id}/test").route(web::post().to(actions::test)))
-            .service(web::resource("/{id}/secret").route(web::get().to(read::secret)))
-            .service(web::resource("/{id}/secret/rotate").route(web::post().to(actions::rotate)))
-            .service(web::resource("/{id}/public-key").route(web::get().to(read::public_key))),
-    );
-}
-
 /// An endpoint as the tenant sees it. Secrets are never part of it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EndpointView {
+    #[schema(value_type = String, example = "ep_01a2254154d971fa93ff63f9783c66c4")]
     id: EndpointId,
     url: String,
     description: String,
+    /// `pending_verification`, `active` or `disabled`.
+    #[schema(value_type = String, example = "active")]
     status: EndpointStatus,
+    /// `by_tenant`, `failing` or `gone` when disabled.
+    #[schema(value_type = Option<String>)]
     disabled_reason: Option<DisabledReason>,
     filter_types: Vec<String>,
     headers: std::collections::BTreeMap<String, String>,
@@ -81,6 +63,23 @@ impl EndpointView {
             updated_at: model.updated_at,
         })
     }
+}
+
+/// A new endpoint: the only answer that carries its secret, besides `GET …/secret`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedEndpoint {
+    #[serde(flatten)]
+    pub endpoint: EndpointView,
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub secret: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EndpointList {
+    pub data: Vec<EndpointView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<EndpointId>,
 }
 
 /// A refused URL, naming the rule that refused it.

@@ -3,20 +3,54 @@
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{endpoints, ids::EndpointId, webhooks::secrets::ed25519_public};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::EndpointView;
-use crate::{error::ApiError, extractors::TenantAuth, state::AppState};
+use super::{EndpointList, EndpointView};
+use crate::{
+    error::{ApiError, ErrorBody},
+    extractors::TenantAuth,
+    state::AppState,
+};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// The previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
     cursor: Option<EndpointId>,
+    /// 1 to 200, default 50.
     limit: Option<u16>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct SecretView {
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    secret: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicKeyView {
+    #[schema(example = "whpk_5V0Gm7yFv6jwgUZ5cWmkKjR9f0yYv3tKqAqTcXkXUac=")]
+    public_key: String,
+}
+
+/// Lists the tenant's endpoints, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/endpoints",
+    operation_id = "endpoints_list",
+    tag = "endpoints",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of endpoints", body = EndpointList),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -34,9 +68,23 @@ pub async fn list(
         .iter()
         .map(|r| EndpointView::new(r, &state.secret_box))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(json!({"data": data, "next_cursor": next_cursor})))
+    Ok(HttpResponse::Ok().json(EndpointList { data, next_cursor }))
 }
 
+/// One endpoint.
+#[utoipa::path(
+    get,
+    path = "/api/v1/endpoints/{id}",
+    operation_id = "endpoints_show",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    responses(
+        (status = 200, description = "The endpoint", body = EndpointView),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn show(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -46,6 +94,20 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
 }
 
+/// The endpoint's current signing secret: the one read of a secret after creation.
+#[utoipa::path(
+    get,
+    path = "/api/v1/endpoints/{id}/secret",
+    operation_id = "endpoints_secret",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    responses(
+        (status = 200, description = "The current secret", body = SecretView),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn secret(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -55,9 +117,25 @@ pub async fn secret(
     let secret = endpoints::current_secret(&state.endpoint_deps(), &endpoint).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
-        .json(json!({"secret": secret.expose()})))
+        .json(SecretView {
+            secret: secret.expose(),
+        }))
 }
 
+/// The Ed25519 public key that verifies the endpoint's `v1a` signatures.
+#[utoipa::path(
+    get,
+    path = "/api/v1/endpoints/{id}/public-key",
+    operation_id = "endpoints_public_key",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    responses(
+        (status = 200, description = "The public key", body = PublicKeyView),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 404, description = "No such endpoint, or it signs with HMAC only", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn public_key(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -66,5 +144,7 @@ pub async fn public_key(
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let key = endpoints::ed25519_key(&state.secret_box, &endpoint)?
         .ok_or_else(|| ApiError::not_found("Ed25519 key (the endpoint signs with HMAC only)"))?;
-    Ok(HttpResponse::Ok().json(json!({"public_key": ed25519_public(&key)})))
+    Ok(HttpResponse::Ok().json(PublicKeyView {
+        public_key: ed25519_public(&key),
+    }))
 }

@@ -18,11 +18,17 @@ use graphhook_domain::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{EndpointView, input_error, url_error};
-use crate::{error::ApiError, extractors::TenantAuth, state::AppState};
+use super::{CreatedEndpoint, EndpointView, input_error, url_error};
+use crate::{
+    error::{ApiError, ErrorBody},
+    extractors::TenantAuth,
+    state::AppState,
+};
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://hooks.example.com/graphhook", "filter_types": ["graph.message.*"], "timeout_secs": 15}))]
 pub struct CreateEndpoint {
     url: String,
     #[serde(default)]
@@ -41,6 +47,22 @@ pub struct CreateEndpoint {
     ed25519: bool,
 }
 
+/// Registers an endpoint, returns its secret once, and sends it the ownership challenge.
+#[utoipa::path(
+    post,
+    path = "/api/v1/endpoints",
+    operation_id = "endpoints_create",
+    tag = "endpoints",
+    request_body = CreateEndpoint,
+    responses(
+        (status = 201, description = "Registered; `active` if it answered the challenge", body = CreatedEndpoint),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        (status = 422, description = "A refused URL (the rule is named) or setting", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -78,14 +100,16 @@ pub async fn create(
     let deps = state.endpoint_deps();
     let (endpoint, secret) = endpoints::create(&deps, auth.tenant_id(), input, secret).await?;
     let (endpoint, _) = endpoints::verify(&deps, endpoint).await?;
-    let mut view = serde_json::to_value(EndpointView::new(&endpoint, &state.secret_box)?)
-        .map_err(ApiError::internal)?;
-    view["secret"] = Value::String(secret.expose());
+    let view = CreatedEndpoint {
+        endpoint: EndpointView::new(&endpoint, &state.secret_box)?,
+        secret: secret.expose(),
+    };
     Ok(HttpResponse::Created().json(view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"enabled": false}))]
 pub struct UpdateEndpoint {
     url: Option<String>,
     description: Option<String>,
@@ -94,11 +118,29 @@ pub struct UpdateEndpoint {
     timeout_secs: Option<u64>,
     /// A number sets the limit; `null` removes it.
     #[serde(default)]
+    #[schema(value_type = Option<u32>)]
     rate_limit_per_sec: Option<Value>,
     max_in_flight: Option<u32>,
     enabled: Option<bool>,
 }
 
+/// Changes an endpoint; a new URL is verified again. `"enabled": false` disables it.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/endpoints/{id}",
+    operation_id = "endpoints_update",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    request_body = UpdateEndpoint,
+    responses(
+        (status = 200, description = "The endpoint", body = EndpointView),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+        (status = 422, description = "A refused URL or setting", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn update(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -166,6 +208,21 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
 }
 
+/// Deletes an endpoint.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/endpoints/{id}",
+    operation_id = "endpoints_delete",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn delete(
     auth: TenantAuth,
     state: web::Data<AppState>,

@@ -10,37 +10,28 @@ use graphhook_domain::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use utoipa::{IntoParams, ToSchema};
+
 use crate::{
-    error::{ApiError, Code},
+    error::{ApiError, Code, ErrorBody},
     extractors::TenantAuth,
     state::AppState,
 };
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1/subscriptions")
-            .service(
-                web::resource("")
-                    .route(web::post().to(create))
-                    .route(web::get().to(list)),
-            )
-            .service(
-                web::resource("/{id}")
-                    .route(web::get().to(show))
-                    .route(web::delete().to(delete)),
-            ),
-    );
-}
-
-#[derive(Serialize)]
-struct SubscriptionView {
+/// A Graph subscription held for the tenant.
+#[derive(Serialize, ToSchema)]
+pub struct SubscriptionView {
+    #[schema(value_type = String, example = "sub_01a2254154d971fa93ff63f9783c66c4")]
     id: SubscriptionId,
     resource: String,
     kind: String,
     change_types: Vec<String>,
     include_resource_data: bool,
     /// `null`: every endpoint whose filter matches.
+    #[schema(value_type = Option<Vec<String>>)]
     endpoint_ids: Option<Vec<EndpointId>>,
+    /// `creating`, `active`, `paused`, `failed` or `deleted`.
+    #[schema(value_type = String, example = "active")]
     status: SubscriptionStatus,
     expires_at: Option<DateTime<Utc>>,
     last_error: Option<String>,
@@ -68,8 +59,17 @@ impl From<&subscription::Model> for SubscriptionView {
 }
 
 /// Field names are snake_case like the rest of the api; Graph's camelCase names are accepted too.
-#[derive(Debug, Deserialize)]
+#[derive(Serialize, ToSchema)]
+pub struct SubscriptionList {
+    data: Vec<SubscriptionView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(value_type = Option<String>)]
+    next_cursor: Option<SubscriptionId>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"resource": "users/8ee44408-0679-472c-bc2a-692812af3437/mailFolders('inbox')/messages", "change_types": ["created", "updated"]}))]
 pub struct CreateSubscription {
     resource: String,
     #[serde(alias = "changeTypes")]
@@ -77,6 +77,7 @@ pub struct CreateSubscription {
     #[serde(default, alias = "includeResourceData")]
     include_resource_data: bool,
     #[serde(default, alias = "endpointIds")]
+    #[schema(value_type = Option<Vec<String>>)]
     endpoint_ids: Option<Vec<EndpointId>>,
 }
 
@@ -120,6 +121,25 @@ fn with_retry_after(error: ApiError) -> actix_web::Error {
     actix_web::error::InternalError::from_response(error, response).into()
 }
 
+/// Creates a Microsoft Graph subscription in the tenant's name.
+#[utoipa::path(
+    post,
+    path = "/api/v1/subscriptions",
+    operation_id = "subscriptions_create",
+    tag = "subscriptions",
+    request_body = CreateSubscription,
+    responses(
+        (status = 201, description = "Created at Graph and active", body = SubscriptionView),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active, or has not granted the permission the resource needs", body = ErrorBody),
+        (status = 409, description = "Graph's or Graphhook's quota is reached (the limit is named)", body = ErrorBody),
+        (status = 422, description = "Unknown or delegated-only resource, wrong change type, unknown endpoint", body = ErrorBody),
+        (status = 502, description = "Graph refused, or could not validate Graphhook's receiver", body = ErrorBody),
+        (status = 503, description = "Graph is throttling; see Retry-After", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -138,13 +158,32 @@ pub async fn create(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// The previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
     cursor: Option<SubscriptionId>,
+    /// 1 to 200, default 50.
     limit: Option<u16>,
 }
 
+/// Lists the tenant's subscriptions, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriptions",
+    operation_id = "subscriptions_list",
+    tag = "subscriptions",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of subscriptions", body = SubscriptionList),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -159,9 +198,24 @@ pub async fn list(
         .then(|| rows.last().map(|r| SubscriptionId::from(r.id)))
         .flatten();
     let data: Vec<SubscriptionView> = rows.iter().map(SubscriptionView::from).collect();
-    Ok(HttpResponse::Ok().json(json!({"data": data, "next_cursor": next_cursor})))
+    Ok(HttpResponse::Ok().json(SubscriptionList { data, next_cursor }))
 }
 
+/// One subscription.
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriptions/{id}",
+    operation_id = "subscriptions_show",
+    tag = "subscriptions",
+    params(("id" = String, Path, description = "The subscription's id (`sub_…`)")),
+    responses(
+        (status = 200, description = "The subscription", body = SubscriptionView),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        (status = 404, description = "No such subscription for this tenant", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn show(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -171,6 +225,23 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(SubscriptionView::from(&subscription)))
 }
 
+/// Deletes a subscription, at Graph too.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/subscriptions/{id}",
+    operation_id = "subscriptions_delete",
+    tag = "subscriptions",
+    params(("id" = String, Path, description = "The subscription's id (`sub_…`)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        (status = 404, description = "No such subscription for this tenant", body = ErrorBody),
+        (status = 502, description = "Graph refused", body = ErrorBody),
+        (status = 503, description = "Graph is throttling; see Retry-After", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn delete(
     auth: TenantAuth,
     state: web::Data<AppState>,

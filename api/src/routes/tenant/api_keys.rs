@@ -10,23 +10,49 @@ use graphhook_domain::{
     secret::ExposeSecret,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::{error::ApiError, extractors::TenantAuth, state::AppState};
+use crate::{
+    error::{ApiError, ErrorBody},
+    extractors::TenantAuth,
+    state::AppState,
+};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "CI"}))]
 pub struct CreateKey {
+    /// 1 to 100 characters.
     name: String,
 }
 
-#[derive(Serialize)]
-struct KeyView {
+/// An API key, without its secret part.
+#[derive(Serialize, ToSchema)]
+pub struct KeyView {
+    #[schema(value_type = String, example = "key_01a2254154d971fa93ff63f9783c66c4")]
     id: ApiKeyId,
     name: String,
+    /// The key's public start.
+    #[schema(example = "ghk_gCRKo8veECn4")]
     prefix: String,
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A new key: the only time the whole key is shown.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    key_view: KeyView,
+    /// The whole key; store it now.
+    #[schema(example = "ghk_gCRKo8veECn4_YH0kqvuI8OpgYV0p3vTsZ0xt6SpqAr97lq3nY0cqYws")]
+    key: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KeyList {
+    data: Vec<KeyView>,
 }
 
 impl From<api_key::Model> for KeyView {
@@ -49,6 +75,21 @@ fn actor(auth: &TenantAuth) -> Actor {
     }
 }
 
+/// Creates an API key and returns it, once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/api-keys",
+    operation_id = "api_keys_create",
+    tag = "api keys",
+    request_body = CreateKey,
+    responses(
+        (status = 201, description = "The new key, shown once", body = CreatedKey),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        (status = 422, description = "Invalid name", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn create(
     auth: TenantAuth,
     state: web::Data<AppState>,
@@ -61,20 +102,47 @@ pub async fn create(
         .request_id(auth.request_id.clone());
     audit::record(&state.db, &state.clock, entry).await?;
     let key = created.key.expose_secret().to_owned();
-    let mut view =
-        serde_json::to_value(KeyView::from(created.model)).map_err(ApiError::internal)?;
-    if let Some(map) = view.as_object_mut() {
-        map.insert("key".into(), serde_json::Value::String(key));
-    }
-    Ok(HttpResponse::Created().json(view))
+    Ok(HttpResponse::Created().json(CreatedKey {
+        key_view: KeyView::from(created.model),
+        key,
+    }))
 }
 
+/// Lists the tenant's keys (never their secret part).
+#[utoipa::path(
+    get,
+    path = "/api/v1/api-keys",
+    operation_id = "api_keys_list",
+    tag = "api keys",
+    responses(
+        (status = 200, description = "The keys, newest first", body = KeyList),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn list(auth: TenantAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let keys = api_keys::list(&state.db, auth.tenant_id()).await?;
-    let data: Vec<KeyView> = keys.into_iter().map(KeyView::from).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({"data": data})))
+    Ok(HttpResponse::Ok().json(KeyList {
+        data: keys.into_iter().map(KeyView::from).collect(),
+    }))
 }
 
+/// Revokes a key.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/api-keys/{id}",
+    operation_id = "api_keys_revoke",
+    tag = "api keys",
+    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 404, description = "No such key for this tenant", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn revoke(
     auth: TenantAuth,
     state: web::Data<AppState>,

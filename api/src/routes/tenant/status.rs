@@ -3,45 +3,100 @@
 //! permissions, for example).
 
 use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
 use graphhook_domain::{
+    entities::tenant,
     ids::TenantId,
     microsoft::roles,
     tenants::{self, AccessError, ConsentProof},
 };
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::{
-    error::{ApiError, Code},
+    error::{ApiError, Code, ErrorBody},
     extractors::TenantAuth,
     state::AppState,
 };
 
-async fn view(
-    state: &AppState,
-    tenant: &graphhook_domain::entities::tenant::Model,
-) -> Result<serde_json::Value, ApiError> {
+#[derive(Serialize, ToSchema)]
+pub struct ConsentView {
+    pub granted_roles: Vec<String>,
+    pub granted_at: DateTime<Utc>,
+}
+
+/// The tenant as it sees itself.
+#[derive(Serialize, ToSchema)]
+pub struct TenantView {
+    #[schema(value_type = String, example = "ten_01a2254154d971fa93ff63f9783c66c4")]
+    pub id: TenantId,
+    pub name: String,
+    #[schema(value_type = String, example = "c0a7e5d2-3b1f-4e6a-9d8c-7f2b1a0e9c34")]
+    pub entra_tenant_id: uuid::Uuid,
+    /// `pending`, `active`, `consent_revoked` or `suspended`.
+    #[schema(value_type = String, example = "active")]
+    pub status: tenant::TenantStatus,
+    pub status_reason: Option<String>,
+    pub consent: Option<ConsentView>,
+    /// Permissions Graphhook needs that the consent lacks.
+    pub missing_roles: Vec<&'static str>,
+    pub created_at: DateTime<Utc>,
+}
+
+async fn view(state: &AppState, tenant: &tenant::Model) -> Result<TenantView, ApiError> {
     let id = TenantId::from(tenant.id);
     let consent = tenants::current_consent(&state.db, id).await?;
     let granted = consent
         .as_ref()
         .map(tenants::granted_roles)
         .unwrap_or_default();
-    Ok(json!({
-        "id": id,
-        "name": tenant.name,
-        "entra_tenant_id": tenant.entra_tenant_id,
-        "status": tenant.status,
-        "status_reason": tenant.status_reason,
-        "consent": consent.map(|c| json!({"granted_roles": granted, "granted_at": c.granted_at})),
-        "missing_roles": roles::missing(&granted),
-        "created_at": tenant.created_at,
-    }))
+    Ok(TenantView {
+        id,
+        name: tenant.name.clone(),
+        entra_tenant_id: tenant.entra_tenant_id,
+        status: tenant.status,
+        status_reason: tenant.status_reason.clone(),
+        missing_roles: roles::missing(&granted),
+        consent: consent.map(|c| ConsentView {
+            granted_roles: granted,
+            granted_at: c.granted_at,
+        }),
+        created_at: tenant.created_at,
+    })
 }
 
+/// The tenant, its consent and the permissions it is missing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenant",
+    operation_id = "tenant_show",
+    tag = "tenant",
+    responses(
+        (status = 200, description = "The tenant", body = TenantView),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn show(auth: TenantAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(view(&state, &auth.tenant).await?))
 }
 
+/// Checks the consent with Microsoft now and records the granted roles.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenant/verify",
+    operation_id = "tenant_verify",
+    tag = "tenant",
+    responses(
+        (status = 200, description = "The tenant, with the roles Microsoft shows now", body = TenantView),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        (status = 409, description = "Microsoft refused a token: consent was revoked", body = ErrorBody),
+        (status = 503, description = "Microsoft could not be reached", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn verify(
     auth: TenantAuth,
     state: web::Data<AppState>,

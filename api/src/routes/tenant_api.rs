@@ -1,0 +1,118 @@
+//! Every route of the tenant api, in one table. The same function registers them with actix and
+//! lists them, so the OpenAPI document can be checked against what the app really serves.
+
+use actix_web::{Route, http::Method, web};
+
+use super::{endpoints, subscriptions, tenant};
+
+/// Something routes are added to: actix's configuration, or a recorder.
+pub trait Register {
+    fn resource(&mut self, path: &'static str, routes: Vec<(Method, Route)>);
+}
+
+impl Register for web::ServiceConfig {
+    fn resource(&mut self, path: &'static str, routes: Vec<(Method, Route)>) {
+        let mut resource = web::resource(path);
+        for (_, route) in routes {
+            resource = resource.route(route);
+        }
+        self.service(resource);
+    }
+}
+
+/// Records `(method, path)` without registering anything.
+#[derive(Default)]
+pub struct Recorder(pub Vec<(Method, &'static str)>);
+
+impl Register for Recorder {
+    fn resource(&mut self, path: &'static str, routes: Vec<(Method, Route)>) {
+        self.0
+            .extend(routes.into_iter().map(|(method, _)| (method, path)));
+    }
+}
+
+pub fn register<R: Register>(r: &mut R) {
+    use endpoints::{actions, read, write};
+    use tenant::{api_keys, status};
+    r.resource(
+        "/api/v1/tenant",
+        vec![(Method::GET, web::get().to(status::show))],
+    );
+    r.resource(
+        "/api/v1/tenant/verify",
+        vec![(Method::POST, web::post().to(status::verify))],
+    );
+    r.resource(
+        "/api/v1/api-keys",
+        vec![
+            (Method::POST, web::post().to(api_keys::create)),
+            (Method::GET, web::get().to(api_keys::list)),
+        ],
+    );
+    r.resource(
+        "/api/v1/api-keys/{id}",
+        vec![(Method::DELETE, web::delete().to(api_keys::revoke))],
+    );
+    r.resource(
+        "/api/v1/endpoints",
+        vec![
+            (Method::POST, web::post().to(write::create)),
+            (Method::GET, web::get().to(read::list)),
+        ],
+    );
+    r.resource(
+        "/api/v1/endpoints/{id}",
+        vec![
+            (Method::GET, web::get().to(read::show)),
+            (Method::PATCH, web::patch().to(write::update)),
+            (Method::DELETE, web::delete().to(write::delete)),
+        ],
+    );
+    r.resource(
+        "/api/v1/endpoints/{id}/verify",
+        vec![(Method::POST, web::post().to(actions::verify))],
+    );
+    r.resource(
+        "/api/v1/endpoints/{id}/test",
+        vec![(Method::POST, web::post().to(actions::test))],
+    );
+    r.resource(
+        "/api/v1/endpoints/{id}/secret",
+        vec![(Method::GET, web::get().to(read::secret))],
+    );
+    r.resource(
+        "/api/v1/endpoints/{id}/secret/rotate",
+        vec![(Method::POST, web::post().to(actions::rotate))],
+    );
+    r.resource(
+        "/api/v1/endpoints/{id}/public-key",
+        vec![(Method::GET, web::get().to(read::public_key))],
+    );
+    r.resource(
+        "/api/v1/subscriptions",
+        vec![
+            (Method::POST, web::post().to(subscriptions::create)),
+            (Method::GET, web::get().to(subscriptions::list)),
+        ],
+    );
+    r.resource(
+        "/api/v1/subscriptions/{id}",
+        vec![
+            (Method::GET, web::get().to(subscriptions::show)),
+            (Method::DELETE, web::delete().to(subscriptions::delete)),
+        ],
+    );
+}
+
+/// The tenant api's routes as registered: `(METHOD, path)`.
+pub fn routes() -> Vec<(String, String)> {
+    let mut recorder = Recorder::default();
+    register(&mut recorder);
+    let mut routes: Vec<(String, String)> = recorder
+        .0
+        .into_iter()
+        .map(|(m, p)| (m.to_string(), p.to_owned()))
+        .collect();
+    routes.sort();
+    routes
+}
