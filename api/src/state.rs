@@ -39,6 +39,7 @@ impl AppState {
             broker: &self.broker,
             graph: &self.graph,
             settings: &self.settings,
+            secret_box: &self.secret_box,
         }
     }
 

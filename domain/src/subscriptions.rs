@@ -37,6 +37,7 @@ pub struct Deps<'a, C> {
     pub broker: &'a TokenBroker,
     pub graph: &'a GraphClient,
     pub settings: &'a Settings,
+    pub secret_box: &'a crate::webhooks::crypt::SecretBox,
 }
 
 #[derive(Debug)]
@@ -59,9 +60,9 @@ pub enum CreateError {
         kind: &'static str,
     },
     #[error(
-        "includeResourceData (rich notifications) is not available yet: Graphhook does not hold an encryption certificate for Graph"
+        "includeResourceData (rich notifications) is available for messages, events and contacts, not {0} resources"
     )]
-    RichNotAvailable,
+    RichNotAvailable(&'static str),
     #[error("endpoint {0} does not exist")]
     UnknownEndpoint(EndpointId),
     #[error("the tenant already holds {0} subscriptions, Graphhook's limit per tenant")]
@@ -161,9 +162,11 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     let resource = resources::parse(&request.resource)?;
     let spec = resources::spec(resource.kind);
     let change_type = resources::change_types(resource.kind, &request.change_types)?;
-    if request.include_resource_data {
-        return Err(CreateError::RichNotAvailable);
-    }
+    let rich_minutes = match (request.include_resource_data, spec.max_minutes_rich) {
+        (false, _) => None,
+        (true, Some(minutes)) => Some(minutes),
+        (true, None) => return Err(CreateError::RichNotAvailable(spec.name)),
+    };
     let granted = tenants::current_consent(deps.db, tenant_id)
         .await?
         .map(|c| tenants::granted_roles(&c))
@@ -201,9 +204,15 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     rand::rng().fill_bytes(&mut state);
     let client_state = URL_SAFE_NO_PAD.encode(state);
     let now = deps.clock.now();
-    let lifetime = Duration::minutes(
-        spec.max_minutes - deps.settings.subscriptions.lifetime_margin_minutes.max(1),
-    );
+    let max_minutes = rich_minutes.unwrap_or(spec.max_minutes);
+    let lifetime =
+        Duration::minutes(max_minutes - deps.settings.subscriptions.lifetime_margin_minutes.max(1));
+    let certificate = match rich_minutes {
+        Some(_) => Some(
+            crate::microsoft::certificates::current(deps.db, deps.clock, deps.secret_box).await?,
+        ),
+        None => None,
+    };
     let base = deps.settings.api.public_base_url.trim_end_matches('/');
     let notification_url = format!("{base}/graph/notifications");
     let lifecycle_url = format!("{base}/graph/lifecycle");
@@ -216,6 +225,9 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         expiration_date_time: (now + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         client_state: &client_state,
         latest_supported_tls_version: "v1_2",
+        include_resource_data: certificate.is_some(),
+        encryption_certificate: certificate.as_ref().map(|c| c.certificate_base64.as_str()),
+        encryption_certificate_id: certificate.as_ref().map(|c| c.label.as_str()),
     };
     let created = deps
         .graph
@@ -233,7 +245,8 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         resource: Set(resource.path.clone()),
         kind: Set(spec.name.to_owned()),
         change_types: Set(change_type),
-        include_resource_data: Set(false),
+        include_resource_data: Set(certificate.is_some()),
+        encryption_certificate_id: Set(certificate.as_ref().map(|c| c.label.clone())),
         client_state_hash: Set(hash(&client_state)),
         endpoint_ids: Set(request.endpoint_ids.as_ref().map(|ids| json!(ids))),
         status: Set(SubscriptionStatus::Active),

@@ -37,6 +37,7 @@ mod m20261129_000004_create_audit_log;
 mod m20261129_000005_create_endpoints;
 mod m20261129_000006_create_operational_events;
 mod m20261129_000007_create_subscriptions;
+mod m20261129_000008_create_encryption_certificates;
 
 /// A fingerprint of the migration sources; changes whenever a migration is added or edited.
 pub const FINGERPRINT: &str = env!("GRAPHHOOK_MIGRATIONS_FINGERPRINT");
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_create_endpoints::Migration),
             Box::new(m20261129_000006_create_operational_events::Migration),
             Box::new(m20261129_000007_create_subscriptions::Migration),
+            Box::new(m20261129_000008_create_encryption_certificates::Migration),
         ]
     }
 }

@@ -31,6 +31,7 @@ async fn migrations_go_up_down_and_up_again() {
         "api_keys",
         "audit_log",
         "consents",
+        "encryption_certificates",
         "endpoint_secrets",
         "endpoints",
         "operational_events",
@@ -38,7 +39,7 @@ async fn migrations_go_up_down_and_up_again() {
         "tenants",
     ];
     // The tables of the last migration.
-    let last = ["subscriptions"];
+    let last = ["encryption_certificates"];
 
     Migrator::up(&db, None).await.expect("up");
     assert_eq!(tables(&db).await, expected);

@@ -531,3 +531,96 @@ async fn the_graph_receivers_answer_the_validation_handshake() {
         assert_eq!(bad.status().as_u16(), 400);
     }
 }
+
+#[tokio::test]
+async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let resource = format!("users/{USER}/messages");
+    let (status, created, _) = create(
+        &app,
+        &key,
+        json!({"resource": resource, "change_types": ["created"], "include_resource_data": true}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["include_resource_data"], true);
+    let expected = app.clock.now() + chrono::Duration::minutes(1_440 - 15);
+    assert_eq!(
+        created["expires_at"].as_str().unwrap(),
+        expected.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "rich Outlook: 1 day"
+    );
+
+    let graph = at_graph(&app, &resource).await.unwrap();
+    assert_eq!(graph["includeResourceData"], true);
+    let label = graph["encryptionCertificateId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let certificate = graph["encryptionCertificate"].as_str().unwrap().to_owned();
+    let certificates: Value = app
+        .admin_get("/admin/v1/encryption-certificates")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(certificates["data"][0]["label"], label.as_str());
+    assert!(certificates["data"][0]["retired_at"].is_null());
+    let text = certificates.to_string();
+    assert!(
+        !text.contains("PRIVATE") && !text.contains(&certificate[..40]),
+        "no key material is listed"
+    );
+
+    // Our private key, stored encrypted, decrypts for that certificate.
+    let secret_box =
+        graphhook_domain::webhooks::crypt::SecretBox::new(&app.settings.webhook_encryption_key())
+            .unwrap();
+    let private =
+        graphhook_domain::microsoft::certificates::private_key(&app.db, &secret_box, &label)
+            .await
+            .unwrap()
+            .unwrap();
+    use rsa::pkcs8::DecodePrivateKey;
+    assert!(rsa::RsaPrivateKey::from_pkcs8_der(&private).is_ok());
+
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["updated"], "include_resource_data": true}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+
+    let rotated: Value = app
+        .admin_post_json("/admin/v1/encryption-certificates/rotate", &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let new_label = rotated["label"].as_str().unwrap().to_owned();
+    assert_ne!(new_label, label);
+    let events = format!("users/{USER}/events");
+    create(
+        &app,
+        &key,
+        json!({"resource": events, "change_types": ["created"], "includeResourceData": true}),
+    )
+    .await;
+    assert_eq!(
+        at_graph(&app, &events).await.unwrap()["encryptionCertificateId"],
+        new_label.as_str()
+    );
+    let certificates: Value = app
+        .admin_get("/admin/v1/encryption-certificates")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(certificates["data"].as_array().unwrap().len(), 2);
+    assert!(
+        certificates["data"][1]["retired_at"].is_string(),
+        "the old one is retired, and kept"
+    );
+}

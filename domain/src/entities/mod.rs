@@ -5,6 +5,7 @@
 pub mod api_key;
 pub mod audit_log;
 pub mod consent;
+pub mod encryption_certificate;
 pub mod endpoint;
 pub mod endpoint_secret;
 pub mod operational_event;

@@ -15,6 +15,8 @@ pub struct Model {
     /// Graph's `changeType`, e.g. `created,updated`.
     pub change_types: String,
     pub include_resource_data: bool,
+    /// The label of the certificate Graph encrypts this subscription's resource data with.
+    pub encryption_certificate_id: Option<String>,
     /// SHA-256 of the `clientState` Graph echoes; the value itself is not stored.
     pub client_state_hash: Vec<u8>,
     /// The endpoints this subscription's events go to; `None`: every endpoint whose filter matches.

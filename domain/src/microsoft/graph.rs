@@ -20,6 +20,12 @@ pub struct NewSubscription<'a> {
     pub expiration_date_time: String,
     pub client_state: &'a str,
     pub latest_supported_tls_version: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub include_resource_data: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_certificate: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_certificate_id: Option<&'a str>,
 }
 
 /// What Graphhook reads back from Graph's subscription.

@@ -1,6 +1,7 @@
 //! The operator api under `/admin/v1`, behind the operator token.
 
 mod audit;
+mod certificates;
 mod probes;
 
 use actix_web::web;
@@ -10,6 +11,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/admin/v1")
             .service(web::resource("/probes").route(web::post().to(probes::create)))
             .service(web::resource("/probes/{id}").route(web::get().to(probes::show)))
-            .service(web::resource("/audit-log").route(web::get().to(audit::list))),
+            .service(web::resource("/audit-log").route(web::get().to(audit::list)))
+            .service(
+                web::resource("/encryption-certificates").route(web::get().to(certificates::list)),
+            )
+            .service(
+                web::resource("/encryption-certificates/rotate")
+                    .route(web::post().to(certificates::rotate)),
+            ),
     );
 }

@@ -85,7 +85,7 @@ fn api_error(error: CreateError) -> ApiError {
     match error {
         CreateError::Resource(e) => ApiError::validation(e.to_string()),
         e @ CreateError::MissingPermission { .. } => ApiError::new(Code::Forbidden, e.to_string()),
-        e @ CreateError::RichNotAvailable => ApiError::validation(e.to_string()),
+        e @ CreateError::RichNotAvailable(_) => ApiError::validation(e.to_string()),
         e @ CreateError::UnknownEndpoint(_) => ApiError::validation(e.to_string()),
         e @ (CreateError::TenantQuota(_) | CreateError::GraphQuota(_)) => {
             ApiError::new(Code::Conflict, e.to_string())
