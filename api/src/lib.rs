@@ -8,6 +8,7 @@
 pub mod error;
 pub mod extractors;
 pub mod openapi;
+pub mod pagination;
 pub mod request_id;
 pub mod routes;
 pub mod startup;

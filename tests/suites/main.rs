@@ -12,6 +12,7 @@ mod migrations;
 mod onboarding;
 mod onboarding_state;
 mod openapi;
+mod subscription_errors;
 mod subscriptions;
 mod web;
 mod worker;

@@ -44,18 +44,13 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = u64::from(query.limit.unwrap_or(50));
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::validation("limit must be between 1 and 200"));
-    }
+    let limit = crate::pagination::limit(query.limit)?;
     let page = Page {
         before: query.cursor,
         limit,
     };
     let rows = audit::list_all(&state.db, query.tenant_id, &page).await?;
-    let next_cursor = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|r| AuditId::from(r.id)))
-        .flatten();
+    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| AuditId::from(r.id));
     let data = rows
         .into_iter()
         .map(|r| Entry {

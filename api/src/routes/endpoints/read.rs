@@ -56,14 +56,9 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = u64::from(query.limit.unwrap_or(50));
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::validation("limit must be between 1 and 200"));
-    }
+    let limit = crate::pagination::limit(query.limit)?;
     let rows = endpoints::list(&state.db, auth.tenant_id(), query.cursor, limit).await?;
-    let next_cursor = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|r| EndpointId::from(r.id)))
-        .flatten();
+    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| EndpointId::from(r.id));
     let data = rows
         .iter()
         .map(|r| EndpointView::new(r, &state.secret_box))

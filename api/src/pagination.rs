@@ -1,0 +1,20 @@
+//! Cursor pagination, the same for every list: `limit` (1–200, default 50) and `cursor` (the
+//! previous page's `next_cursor`, the last item's id).
+
+use crate::error::ApiError;
+
+/// The page size asked for, checked.
+pub fn limit(requested: Option<u16>) -> Result<u64, ApiError> {
+    let limit = u64::from(requested.unwrap_or(50));
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::validation("limit must be between 1 and 200"));
+    }
+    Ok(limit)
+}
+
+/// The cursor of the next page: the last item's id when the page is full.
+pub fn next_cursor<T, Id>(rows: &[T], limit: u64, id: impl Fn(&T) -> Id) -> Option<Id> {
+    (rows.len() as u64 == limit)
+        .then(|| rows.last().map(id))
+        .flatten()
+}

@@ -1,0 +1,250 @@
+//! Subscription errors: refused requests, missing permissions, and Graph's answers mapped.
+
+use graphhook_tests::TestApp;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::subscriptions::{USER, at_graph, create};
+
+#[tokio::test]
+async fn bad_requests_get_their_documented_errors() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["created"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("supported: updated, deleted"),
+        "{body}"
+    );
+
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "sites/s1/lists/l1", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("supported: users/{id}/messages"),
+        "{body}"
+    );
+
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "groups/g1/conversations", "change_types": ["created"]}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("delegated token"),
+        "{body}"
+    );
+
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "drives/d1/root/Documents", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("personal OneDrive"),
+        "{body}"
+    );
+
+    let (status, body, _) = create(&app, &key, json!({"resource": "users", "change_types": ["updated"], "endpoint_ids": ["ep_0194c1a27b3c7d4e8f90123456789abc"]})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        at_graph(&app, "users").await,
+        None,
+        "nothing was created at Graph"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_permission_is_a_403_naming_it() {
+    let app = TestApp::spawn().await;
+    // The tenant consented to users only.
+    let tenant: uuid::Uuid = graphhook_emulator::config::DEFAULT_TENANT_ID
+        .parse()
+        .unwrap();
+    let proof = graphhook_domain::tenants::ConsentProof {
+        entra_tenant_id: tenant,
+        roles: vec!["User.Read.All".into()],
+    };
+    let recorded =
+        graphhook_domain::tenants::record_consent(&app.db, &app.clock, &proof, "Contoso", None)
+            .await
+            .unwrap();
+    let key =
+        graphhook_domain::api_keys::create(&app.db, &app.clock, recorded.tenant.id.into(), "k")
+            .await
+            .unwrap();
+    let key = graphhook_domain::secret::ExposeSecret::expose_secret(&key.key).to_owned();
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": format!("users/{USER}/messages"), "change_types": ["created"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("Mail.Read") && message.contains("consent again"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"directory_quota_per_app": 1})),
+    )
+    .await;
+    assert_eq!(
+        create(
+            &app,
+            &key,
+            json!({"resource": "users", "change_types": ["updated"]})
+        )
+        .await
+        .0,
+        201
+    );
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "groups", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("conflict")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("(1)"),
+        "the limit is named: {body}"
+    );
+
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"rate_limit_per_app": 1, "directory_quota_per_app": 100})),
+    )
+    .await;
+    app.clock.advance(chrono::Duration::seconds(21));
+    assert_eq!(
+        create(
+            &app,
+            &key,
+            json!({"resource": "groups", "change_types": ["updated"]})
+        )
+        .await
+        .0,
+        201
+    );
+    let (status, body, retry_after) = create(
+        &app,
+        &key,
+        json!({"resource": format!("users/{USER}/events"), "change_types": ["created"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("service_unavailable")),
+        "{body}"
+    );
+    assert_eq!(retry_after.as_deref(), Some("20"));
+}
+
+#[tokio::test]
+async fn a_failed_validation_of_our_receiver_is_a_502() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"validation_always_times_out": true})),
+    )
+    .await;
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("upstream_error")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("notification receiver"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn our_quota_per_tenant_is_a_409() {
+    let app = TestApp::builder()
+        .settings(|s| s.subscriptions.max_per_tenant = 1)
+        .spawn()
+        .await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    assert_eq!(
+        create(
+            &app,
+            &key,
+            json!({"resource": "users", "change_types": ["updated"]})
+        )
+        .await
+        .0,
+        201
+    );
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "groups", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Graphhook's limit")
+    );
+}
