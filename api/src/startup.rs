@@ -14,7 +14,6 @@ use graphhook_domain::microsoft::graph::GraphClient;
 use graphhook_domain::webhooks::{
     crypt::SecretBox,
     sender::{Lookup, Sender, SystemLookup},
-    ssrf::Policy,
 };
 use graphhook_domain::{
     Clock, Settings, db, jobs::Queues, microsoft::TokenBroker, redis_conn, telemetry,
@@ -123,27 +122,9 @@ impl Application {
     }
 }
 
-/// The webhook sender with the deployment's SSRF policy: loopback only in development, the
-/// operator's allow-list, https only in production.
+/// The webhook sender with the deployment's SSRF policy.
 pub fn webhook_sender(settings: &Settings, lookup: Arc<dyn Lookup>) -> anyhow::Result<Sender> {
-    let allow_networks = settings
-        .webhooks
-        .allow_networks
-        .iter()
-        .map(|n| n.parse())
-        .collect::<Result<Vec<_>, _>>()
-        .context("webhooks.allow_networks")?;
-    let policy = Policy {
-        allow_loopback: settings.mode.is_development(),
-        allow_networks,
-        allow_hosts: settings.webhooks.allow_hosts.clone(),
-    };
-    Sender::new(
-        policy,
-        lookup,
-        !settings.mode.is_development(),
-        Duration::from_millis(settings.webhooks.connect_timeout_ms),
-    )
+    graphhook_domain::webhooks::sender::from_settings(settings, lookup)
 }
 
 async fn not_found(

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod deliveries;
 pub mod endpoints;
 pub mod entities;
 pub mod error;

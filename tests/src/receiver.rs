@@ -21,6 +21,8 @@ pub enum Mode {
     Redirect(String),
     /// Waits, then echoes.
     Slow(Duration),
+    /// This status with a `Retry-After` of so many seconds.
+    RetryAfter(u16, u64),
 }
 
 /// One request the receiver got.
@@ -145,6 +147,11 @@ async fn answer(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -
         Mode::Redirect(to) => HttpResponse::Found()
             .insert_header(("location", to))
             .finish(),
+        Mode::RetryAfter(status, secs) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or_default())
+                .insert_header(("retry-after", secs.to_string()))
+                .finish()
+        }
         Mode::Slow(delay) => {
             tokio::time::sleep(delay).await;
             echo(challenge)

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_keys;
+mod deliveries;
 mod endpoint_security;
 mod endpoints;
 mod errors;

@@ -29,17 +29,20 @@ async fn migrations_go_up_down_and_up_again() {
     let db = db::connect(&settings_for(&name)).await.expect("connect");
     let expected = [
         "api_keys",
+        "attempts",
         "audit_log",
         "consents",
+        "deliveries",
         "encryption_certificates",
         "endpoint_secrets",
         "endpoints",
+        "messages",
         "operational_events",
         "subscriptions",
         "tenants",
     ];
     // The tables of the last migration.
-    let last = ["encryption_certificates"];
+    let last = ["attempts", "deliveries", "messages"];
 
     Migrator::up(&db, None).await.expect("up");
     assert_eq!(tables(&db).await, expected);

@@ -75,11 +75,9 @@ async fn stopping_a_worker_lets_the_job_in_flight_finish() {
         "the in-flight job finished before the worker stopped: {probe}"
     );
     assert_eq!(probe["runs"], 1);
-    assert_eq!(
-        app.drain_jobs().await,
-        0,
-        "the job was acknowledged, not left to run again"
-    );
+    // Whatever else is queued (a maintenance tick), the probe was acknowledged, not left to run again.
+    app.drain_jobs().await;
+    assert_eq!(app.probe(&id).await["runs"], 1);
 }
 
 #[tokio::test]

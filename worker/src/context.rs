@@ -4,8 +4,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use graphhook_domain::{
-    Clock, Settings, db, jobs::Queues, microsoft::TokenBroker, redis_conn,
+    Clock, Settings, db,
+    jobs::Queues,
+    microsoft::TokenBroker,
+    redis_conn,
     redis_conn::ConnectionManager,
+    webhooks::{crypt::SecretBox, sender::Sender},
 };
 use sea_orm::DatabaseConnection;
 
@@ -18,10 +22,28 @@ pub struct JobContext {
     pub settings: Arc<Settings>,
     /// Graph tokens per tenant, cached in this process.
     pub broker: Arc<TokenBroker>,
+    /// The HTTP client for outgoing webhooks.
+    pub sender: Arc<Sender>,
+    /// Decrypts endpoint secrets.
+    pub secret_box: SecretBox,
 }
 
 impl JobContext {
     pub async fn connect(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        Self::connect_with_lookup(
+            settings,
+            clock,
+            Arc::new(graphhook_domain::webhooks::sender::SystemLookup),
+        )
+        .await
+    }
+
+    /// As [`JobContext::connect`], resolving webhook hosts with `lookup`.
+    pub async fn connect_with_lookup(
+        settings: Settings,
+        clock: Clock,
+        lookup: Arc<dyn graphhook_domain::webhooks::sender::Lookup>,
+    ) -> anyhow::Result<Self> {
         let db = db::connect(&settings.database)
             .await
             .context("connecting to PostgreSQL")?;
@@ -30,6 +52,11 @@ impl JobContext {
             .context("connecting to Redis")?;
         let queues = Queues::new(&settings, redis.clone());
         let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
+        let sender = Arc::new(graphhook_domain::webhooks::sender::from_settings(
+            &settings, lookup,
+        )?);
+        let secret_box = SecretBox::new(&settings.webhook_encryption_key())
+            .context("webhooks.encryption_key")?;
         Ok(Self {
             db,
             redis,
@@ -37,6 +64,19 @@ impl JobContext {
             clock,
             settings: Arc::new(settings),
             broker,
+            sender,
+            secret_box,
         })
+    }
+
+    /// What the delivery engine needs.
+    pub fn delivery_deps(&self) -> graphhook_domain::deliveries::Deps<'_, DatabaseConnection> {
+        graphhook_domain::deliveries::Deps {
+            db: &self.db,
+            clock: &self.clock,
+            sender: &self.sender,
+            secret_box: &self.secret_box,
+            queues: &self.queues,
+        }
     }
 }

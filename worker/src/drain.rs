@@ -6,7 +6,7 @@
 //! removes the job's data on success. A failing job stops the drain with its error.
 
 use anyhow::{Context, bail};
-use graphhook_domain::jobs::{ALL_QUEUES, Job, Probe, QueueDepthsTick, VerifyConsent};
+use graphhook_domain::jobs::{ALL_QUEUES, Deliver, Job, Probe, QueueDepthsTick, VerifyConsent};
 use redis::AsyncCommands;
 
 use crate::{context::JobContext, jobs};
@@ -73,6 +73,9 @@ async fn dispatch(ctx: &JobContext, queue: &str, data: &[u8]) -> anyhow::Result<
         Probe::QUEUE => jobs::probe::run(serde_json::from_slice(data)?, ctx, "drain").await?,
         QueueDepthsTick::QUEUE => {
             jobs::queue_depths::run(serde_json::from_slice(data)?, ctx).await?;
+        }
+        Deliver::QUEUE => {
+            jobs::deliver::run(serde_json::from_slice(data)?, ctx).await?;
         }
         VerifyConsent::QUEUE => {
             jobs::verify_consent::run(serde_json::from_slice(data)?, ctx).await?;

@@ -21,7 +21,7 @@ use std::{
 use apalis::prelude::*;
 use graphhook_domain::{
     Clock, Settings,
-    jobs::{Job, Probe, QueueDepthsTick, VerifyConsent},
+    jobs::{Deliver, Job, Probe, QueueDepthsTick, VerifyConsent},
 };
 use tokio::{sync::watch, task::JoinHandle};
 
@@ -149,6 +149,7 @@ fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> Monit
         })
         .shutdown_timeout(Duration::from_secs(settings.shutdown_timeout_secs));
     let monitor = register::<Probe, _, _>(monitor, ctx, instance, handle_probe);
+    let monitor = register::<Deliver, _, _>(monitor, ctx, instance, handle_deliver);
     let monitor = register::<VerifyConsent, _, _>(monitor, ctx, instance, handle_verify_consent);
     register::<QueueDepthsTick, _, _>(monitor, ctx, instance, handle_queue_depths)
 }
@@ -207,6 +208,17 @@ async fn handle_verify_consent(
     _worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
     jobs::verify_consent::run(job, &ctx)
+        .await
+        .map(|_| ())
+        .map_err(JobError::into_apalis)
+}
+
+async fn handle_deliver(
+    job: Deliver,
+    ctx: Data<JobContext>,
+    _worker: WorkerContext,
+) -> Result<(), BoxDynError> {
+    jobs::deliver::run(job, &ctx)
         .await
         .map(|_| ())
         .map_err(JobError::into_apalis)

@@ -337,7 +337,7 @@ impl Default for WorkerSettings {
             missed_heartbeats: 3,
             job_timeout_secs: 60,
             shutdown_timeout_secs: 30,
-            tick_interval_secs: 15,
+            tick_interval_secs: 2,
         }
     }
 }

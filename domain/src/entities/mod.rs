@@ -3,11 +3,14 @@
 //! through a finder that takes the tenant id.
 
 pub mod api_key;
+pub mod attempt;
 pub mod audit_log;
 pub mod consent;
+pub mod delivery;
 pub mod encryption_certificate;
 pub mod endpoint;
 pub mod endpoint_secret;
+pub mod message;
 pub mod operational_event;
 pub mod subscription;
 pub mod tenant;

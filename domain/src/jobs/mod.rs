@@ -13,7 +13,7 @@ use apalis_redis::{Config as RedisQueueConfig, RedisStorage};
 use redis::aio::ConnectionManager;
 use serde::{Serialize, de::DeserializeOwned};
 
-pub use payloads::{Probe, QueueDepthsTick, VerifyConsent};
+pub use payloads::{Deliver, Probe, QueueDepthsTick, VerifyConsent};
 
 use crate::config::Settings;
 
@@ -24,7 +24,12 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
 }
 
 /// Every queue the worker serves, for monitoring and draining.
-pub const ALL_QUEUES: &[&str] = &[Probe::QUEUE, QueueDepthsTick::QUEUE, VerifyConsent::QUEUE];
+pub const ALL_QUEUES: &[&str] = &[
+    Deliver::QUEUE,
+    Probe::QUEUE,
+    QueueDepthsTick::QUEUE,
+    VerifyConsent::QUEUE,
+];
 
 /// Attempts at a push before giving up (about three seconds of backoff in all).
 const PUSH_ATTEMPTS: u32 = 6;

@@ -43,3 +43,13 @@ pub struct VerifyConsent {
 impl Job for VerifyConsent {
     const QUEUE: &'static str = "onboarding.verify_consent";
 }
+
+/// One attempt of a delivery, when it is due.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Deliver {
+    pub delivery: uuid::Uuid,
+}
+
+impl Job for Deliver {
+    const QUEUE: &'static str = "deliveries";
+}

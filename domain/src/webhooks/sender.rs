@@ -316,6 +316,33 @@ impl Sender {
     }
 }
 
+/// The deployment's sender: loopback only in development, the operator's allow-list, https
+/// only in production.
+pub fn from_settings(
+    settings: &crate::Settings,
+    lookup: Arc<dyn Lookup>,
+) -> anyhow::Result<Sender> {
+    use anyhow::Context;
+    let allow_networks = settings
+        .webhooks
+        .allow_networks
+        .iter()
+        .map(|n| n.parse())
+        .collect::<Result<Vec<_>, _>>()
+        .context("webhooks.allow_networks")?;
+    let policy = Policy {
+        allow_loopback: settings.mode.is_development(),
+        allow_networks,
+        allow_hosts: settings.webhooks.allow_hosts.clone(),
+    };
+    Sender::new(
+        policy,
+        lookup,
+        !settings.mode.is_development(),
+        Duration::from_millis(settings.webhooks.connect_timeout_ms),
+    )
+}
+
 fn failed(class: ErrorClass, message: String, duration_ms: u64) -> Outcome {
     Outcome {
         status: None,

@@ -1,6 +1,7 @@
 //! One module per job. Each exposes `run(payload, &JobContext, …)`: plain inputs, no apalis
 //! types, so tests call it directly; the apalis adapters live in [`crate::monitor`].
 
+pub mod deliver;
 pub mod finished;
 pub mod probe;
 pub mod queue_depths;

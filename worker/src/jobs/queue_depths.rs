@@ -1,6 +1,7 @@
 //! The periodic maintenance job: counts what waits, runs and died in every queue, publishes
 //! the counts as gauges and stores a snapshot in Redis (`{prefix}:stats:queue_depths`) that any
-//! process can read, then trims finished jobs (see [`super::finished`]). Each run is also counted per tick (`{prefix}:stats:queue_depths:runs`),
+//! process can read, then trims finished jobs (see [`super::finished`]) and enqueues deliveries
+//! that are due (the sweeper). Each run is also counted per tick (`{prefix}:stats:queue_depths:runs`),
 //! which is how "once per tick, however many worker processes" is checked.
 
 use std::collections::BTreeMap;
@@ -61,8 +62,19 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
         }
         queues.insert((*queue).to_owned(), depth);
     }
-    let trimmed =
-        super::finished::trim(ctx, super::finished::KEEP_DONE, super::finished::KEEP_DEAD).await?;
+    // Trimming finished jobs once a minute is plenty.
+    let interval = ctx.settings.worker.tick_interval_secs.max(1) as i64;
+    let trimmed = if (job.tick / interval) % (60 / interval).max(1) == 0 {
+        super::finished::trim(ctx, super::finished::KEEP_DONE, super::finished::KEEP_DEAD).await?
+    } else {
+        0
+    };
+    // Deliveries due whose job is missing (Redis lost it, the enqueue failed) go back on the queue.
+    let swept =
+        graphhook_domain::deliveries::sweep_due(&ctx.db, &ctx.clock, &ctx.queues, 1_000).await?;
+    if swept > 0 {
+        tracing::info!(swept, "enqueued due deliveries");
+    }
     let snapshot = Snapshot {
         trimmed,
         tick: job.tick,

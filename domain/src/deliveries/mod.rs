@@ -1,0 +1,341 @@
+//! The delivery engine's core: turning an event into one delivery per matching endpoint, each
+//! attempt recorded, retries due in Postgres, and a sweeper that enqueues whatever is due, so a
+//! delivery survives a lost job (Redis flushed, worker killed) or a failed enqueue.
+
+pub mod schedule;
+
+use chrono::Duration;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    clock::Clock,
+    endpoints,
+    entities::{
+        attempt,
+        delivery::{self, DeliveryStatus},
+        endpoint::{self, DisabledReason, EndpointStatus},
+        message,
+    },
+    error::{DomainError, DomainResult},
+    events,
+    ids::{EndpointId, TenantId},
+    jobs::{Deliver, Queues},
+    webhooks::{crypt::SecretBox, new_message_id, sender::Sender},
+};
+
+/// What sending needs.
+pub struct Deps<'a, C> {
+    pub db: &'a C,
+    pub clock: &'a Clock,
+    pub sender: &'a Sender,
+    pub secret_box: &'a SecretBox,
+    pub queues: &'a Queues,
+}
+
+/// An event for a tenant.
+#[derive(Debug)]
+pub struct NewMessage {
+    pub tenant: TenantId,
+    pub event_type: String,
+    pub data: Value,
+    /// Only these endpoints; `None`: every active endpoint whose filter matches.
+    pub endpoint_ids: Option<Vec<EndpointId>>,
+}
+
+/// Why an attempt was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Scheduled,
+    Manual,
+    Recovery,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Scheduled => "scheduled",
+            Trigger::Manual => "manual",
+            Trigger::Recovery => "recovery",
+        }
+    }
+}
+
+fn idempotency_key(delivery: &delivery::Model) -> String {
+    format!("delivery:{}:{}", delivery.id, delivery.attempt_count)
+}
+
+/// Writes the message and its deliveries in one transaction, then enqueues the deliveries. A
+/// failed enqueue loses nothing: the sweeper finds the deliveries due.
+pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    new: NewMessage,
+) -> DomainResult<(message::Model, Vec<delivery::Model>)> {
+    let now = deps.clock.now();
+    let body = serde_json::to_vec(&json!({
+        "type": new.event_type,
+        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "data": new.data,
+    }))
+    .map_err(|e| DomainError::internal("encoding a message", e))?;
+    let txn = deps.db.begin().await?;
+    let message = message::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        tenant_id: Set(new.tenant.uuid()),
+        webhook_id: Set(new_message_id()),
+        event_type: Set(new.event_type.clone()),
+        payload: Set(Some(body)),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let candidates = endpoint::Entity::find()
+        .filter(endpoint::Column::TenantId.eq(new.tenant.uuid()))
+        .filter(endpoint::Column::Status.eq(EndpointStatus::Active))
+        .all(&txn)
+        .await?;
+    let mut deliveries = Vec::new();
+    for endpoint in candidates {
+        let wanted = match &new.endpoint_ids {
+            Some(ids) => ids.iter().any(|id| id.uuid() == endpoint.id),
+            None => events::wanted(&endpoints::filter_types(&endpoint), &new.event_type),
+        };
+        if !wanted {
+            continue;
+        }
+        let delivery = delivery::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            tenant_id: Set(new.tenant.uuid()),
+            message_id: Set(message.id),
+            endpoint_id: Set(endpoint.id),
+            status: Set(DeliveryStatus::Pending),
+            attempt_count: Set(0),
+            next_attempt_at: Set(Some(now)),
+            last_error: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        deliveries.push(delivery);
+    }
+    txn.commit().await?;
+    for delivery in &deliveries {
+        if let Err(error) = deps
+            .queues
+            .push_unique(
+                &Deliver {
+                    delivery: delivery.id,
+                },
+                &idempotency_key(delivery),
+            )
+            .await
+        {
+            tracing::warn!(%error, delivery = %delivery.id, "enqueue failed; the sweeper will deliver it");
+        }
+    }
+    Ok((message, deliveries))
+}
+
+/// What an attempt did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Attempted {
+    Delivered,
+    /// Failed; the next attempt is due then.
+    Retrying(chrono::DateTime<chrono::Utc>),
+    Exhausted,
+    /// The endpoint answered 410: it is disabled.
+    Gone,
+    /// Nothing was sent: not due, already done, or its endpoint is not active.
+    Skipped,
+}
+
+/// Makes one attempt of a delivery, if it is due (or asked for), and records it.
+#[tracing::instrument(skip(deps), fields(delivery = %delivery_id))]
+pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    delivery_id: uuid::Uuid,
+    trigger: Trigger,
+) -> DomainResult<Attempted> {
+    let now = deps.clock.now();
+    let txn = deps.db.begin().await?;
+    // One attempt at a time per delivery, whichever worker holds it.
+    let Some(delivery) = delivery::Entity::find_by_id(delivery_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+    else {
+        return Ok(Attempted::Skipped);
+    };
+    let due = delivery.next_attempt_at.is_some_and(|at| at <= now);
+    let open = matches!(
+        delivery.status,
+        DeliveryStatus::Pending | DeliveryStatus::Failed
+    );
+    if trigger == Trigger::Scheduled && !(open && due) {
+        return Ok(Attempted::Skipped);
+    }
+    let endpoint = endpoint::Entity::find_by_id(delivery.endpoint_id)
+        .one(&txn)
+        .await?;
+    let message = message::Entity::find_by_id(delivery.message_id)
+        .one(&txn)
+        .await?;
+    let (Some(endpoint), Some(message)) = (endpoint, message) else {
+        return Ok(Attempted::Skipped);
+    };
+    if endpoint.status != EndpointStatus::Active {
+        let mut active = delivery.into_active_model();
+        active.next_attempt_at = Set(None);
+        active.last_error = Set(Some("the endpoint is not active".into()));
+        active.updated_at = Set(now);
+        active.update(&txn).await?;
+        txn.commit().await?;
+        return Ok(Attempted::Skipped);
+    }
+    let Some(body) = message.payload.clone() else {
+        return Err(DomainError::Conflict(
+            "the message's payload was removed by retention".into(),
+        ));
+    };
+    let endpoint_deps = endpoints::Deps {
+        db: &txn,
+        clock: deps.clock,
+        sender: deps.sender,
+        secret_box: deps.secret_box,
+    };
+    let timeout = std::time::Duration::from_millis(endpoint.timeout_ms.max(1000) as u64);
+    let outcome = endpoints::send_signed(
+        &endpoint_deps,
+        &endpoint,
+        &message.webhook_id,
+        body,
+        timeout,
+    )
+    .await?;
+    let number = delivery.attempt_count + 1;
+    attempt::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        tenant_id: Set(delivery.tenant_id),
+        delivery_id: Set(delivery.id),
+        number: Set(number),
+        trigger: Set(trigger.as_str().to_owned()),
+        status_code: Set(outcome.status.map(i32::from)),
+        duration_ms: Set(outcome.duration_ms.min(i32::MAX as u64) as i32),
+        response_excerpt: Set((!outcome.body.is_empty()).then(|| outcome.body.clone())),
+        error_class: Set(outcome
+            .error
+            .as_ref()
+            .map(|e| format!("{:?}", e.class).to_lowercase())),
+        error: Set(outcome.error.as_ref().map(|e| e.message.clone())),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let retry_after = outcome
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, v)| schedule::retry_after(Some(v)));
+    let mut active = delivery.clone().into_active_model();
+    active.attempt_count = Set(number);
+    active.updated_at = Set(now);
+    let result = if outcome.is_success() {
+        active.status = Set(DeliveryStatus::Delivered);
+        active.next_attempt_at = Set(None);
+        active.last_error = Set(None);
+        Attempted::Delivered
+    } else if outcome.status == Some(410) {
+        active.status = Set(DeliveryStatus::Exhausted);
+        active.next_attempt_at = Set(None);
+        active.last_error = Set(Some(
+            "the endpoint answered 410 Gone and was disabled".into(),
+        ));
+        let mut gone = endpoint.clone().into_active_model();
+        gone.status = Set(EndpointStatus::Disabled);
+        gone.disabled_reason = Set(Some(DisabledReason::Gone));
+        gone.updated_at = Set(now);
+        gone.update(&txn).await?;
+        let tenant = TenantId::from(endpoint.tenant_id);
+        let id = EndpointId::from(endpoint.id);
+        events::record(
+            &txn,
+            deps.clock,
+            tenant,
+            Some(id),
+            "endpoint.disabled",
+            json!({"endpointId": id, "reason": "gone"}),
+        )
+        .await?;
+        Attempted::Gone
+    } else {
+        let error = match (&outcome.error, outcome.status) {
+            (Some(e), _) => e.message.clone(),
+            (None, Some(status)) => format!("the endpoint answered {status}"),
+            (None, None) => "no answer".to_owned(),
+        };
+        active.last_error = Set(Some(error));
+        match schedule::delay(number, schedule::random_unit()) {
+            Some(delay) => {
+                let wait = retry_after.map_or(delay, |r| r.max(delay));
+                let next = now + wait;
+                active.status = Set(DeliveryStatus::Failed);
+                active.next_attempt_at = Set(Some(next));
+                Attempted::Retrying(next)
+            }
+            None => {
+                active.status = Set(DeliveryStatus::Exhausted);
+                active.next_attempt_at = Set(None);
+                Attempted::Exhausted
+            }
+        }
+    };
+    active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// Enqueues every delivery that is due, once per attempt (an idempotency key per delivery and
+/// attempt count), however many sweepers run. Returns how many it enqueued.
+pub async fn sweep_due<C: ConnectionTrait>(
+    db: &C,
+    clock: &Clock,
+    queues: &Queues,
+    limit: u64,
+) -> DomainResult<usize> {
+    let due = delivery::Entity::find()
+        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::Failed]))
+        .filter(delivery::Column::NextAttemptAt.lte(clock.now()))
+        .order_by_asc(delivery::Column::NextAttemptAt)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut enqueued = 0;
+    for delivery in &due {
+        match queues
+            .push_unique(
+                &Deliver {
+                    delivery: delivery.id,
+                },
+                &idempotency_key(delivery),
+            )
+            .await
+        {
+            Ok(true) => enqueued += 1,
+            Ok(false) => {}
+            Err(error) => return Err(DomainError::internal("enqueueing a due delivery", error)),
+        }
+    }
+    if enqueued > 0 {
+        metrics::counter!("graphhook_sweeper_enqueued_total").increment(enqueued as u64);
+    }
+    Ok(enqueued)
+}
+
+/// The retry delay the schedule gives after `attempts` attempts, for callers that display it.
+pub fn nominal_delay(attempts: i32) -> Option<Duration> {
+    schedule::delay(attempts, 0.5)
+}

@@ -1,0 +1,322 @@
+//! The delivery engine against real Postgres, Redis and local receivers.
+
+use std::time::Duration;
+
+use graphhook_domain::{
+    deliveries::{self, Attempted, NewMessage, schedule::DELAYS_SECS},
+    entities::{attempt, delivery, delivery::DeliveryStatus, endpoint},
+    ids::TenantId,
+};
+use graphhook_tests::{Mode, Receiver, TestApp};
+use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+/// A tenant with one active endpoint on `receiver`; returns the tenant, the endpoint's secret.
+async fn tenant_with_endpoint(app: &TestApp, receiver: &Receiver) -> (TenantId, String) {
+    let key = app
+        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
+        .await;
+    let response = app
+        .tenant_request(
+            Method::POST,
+            "/api/v1/endpoints",
+            &key,
+            Some(json!({"url": receiver.url})),
+        )
+        .await;
+    let endpoint: Value = response.json().await.unwrap();
+    assert_eq!(endpoint["status"], "active", "{endpoint}");
+    let tenant = app.tenants().await[0].id.into();
+    (tenant, endpoint["secret"].as_str().unwrap().to_owned())
+}
+
+async fn message(
+    app: &TestApp,
+    tenant: TenantId,
+    n: u32,
+) -> (
+    graphhook_domain::entities::message::Model,
+    Vec<delivery::Model>,
+) {
+    let new = NewMessage {
+        tenant,
+        event_type: "graph.user.updated".into(),
+        data: json!({"n": n}),
+        endpoint_ids: None,
+    };
+    deliveries::create_message(&app.jobs.delivery_deps(), new)
+        .await
+        .unwrap()
+}
+
+async fn delivery_row(app: &TestApp, id: uuid::Uuid) -> delivery::Model {
+    delivery::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn verifies(received: &graphhook_tests::receiver::Received, secret: &str) -> bool {
+    let webhook = standardwebhooks::Webhook::new(secret).unwrap();
+    let id = received.header("webhook-id").unwrap();
+    let ts: i64 = received
+        .header("webhook-timestamp")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let expected = webhook.sign(id, ts, &received.body).unwrap();
+    received
+        .header("webhook-signature")
+        .unwrap()
+        .split(' ')
+        .any(|s| s == expected)
+}
+
+#[tokio::test]
+async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_id() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, secret) = tenant_with_endpoint(&app, &receiver).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let (message, deliveries) = message(&app, tenant, n).await;
+        assert_eq!(deliveries.len(), 1);
+        ids.push((message.webhook_id, deliveries[0].id));
+    }
+    assert_eq!(app.drain_jobs().await, 3);
+    let received: Vec<_> = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.event_type() == "graph.user.updated")
+        .collect();
+    assert_eq!(received.len(), 3);
+    for (webhook_id, delivery) in &ids {
+        let request = received
+            .iter()
+            .find(|r| r.header("webhook-id") == Some(webhook_id.as_str()))
+            .expect("delivered");
+        assert!(
+            verifies(request, &secret),
+            "the signature verifies with the endpoint's secret"
+        );
+        assert_eq!(
+            delivery_row(&app, *delivery).await.status,
+            DeliveryStatus::Delivered
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    receiver.set_mode(Mode::Status(500));
+    let (message, deliveries) = message(&app, tenant, 1).await;
+    let id = deliveries[0].id;
+    app.drain_jobs().await;
+    let mut last = app.clock.now();
+    for (index, base) in DELAYS_SECS.iter().enumerate() {
+        let row = delivery_row(&app, id).await;
+        assert_eq!(row.status, DeliveryStatus::Failed);
+        assert_eq!(row.attempt_count, index as i32 + 1);
+        let next = row.next_attempt_at.unwrap();
+        let gap = (next - last).num_milliseconds() as f64;
+        assert!(
+            gap >= *base as f64 * 800.0 && gap <= *base as f64 * 1200.0,
+            "retry {} after {gap} ms",
+            index + 1
+        );
+        // Not due yet: nothing is sent.
+        assert_eq!(
+            deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+                .await
+                .unwrap(),
+            0
+        );
+        app.clock.set(next);
+        last = next;
+        assert_eq!(
+            deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+                .await
+                .unwrap(),
+            0,
+            "enqueued once"
+        );
+        app.drain_jobs().await;
+    }
+    let row = delivery_row(&app, id).await;
+    assert_eq!(row.status, DeliveryStatus::Exhausted);
+    assert_eq!(row.attempt_count, 10);
+    let attempts = attempt::Entity::find()
+        .filter(attempt::Column::DeliveryId.eq(id))
+        .order_by_asc(attempt::Column::Number)
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(attempts.len(), 10);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.status_code == Some(500) && a.trigger == "scheduled")
+    );
+    let sent: Vec<_> = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.event_type() == "graph.user.updated")
+        .collect();
+    assert_eq!(sent.len(), 10);
+    assert!(
+        sent.iter()
+            .all(|r| r.header("webhook-id") == Some(message.webhook_id.as_str())),
+        "one webhook-id for every attempt"
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_obeyed() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    receiver.set_mode(Mode::RetryAfter(503, 3_600));
+    let (_, deliveries) = message(&app, tenant, 1).await;
+    let before = app.clock.now();
+    app.drain_jobs().await;
+    let row = delivery_row(&app, deliveries[0].id).await;
+    assert_eq!(row.status, DeliveryStatus::Failed);
+    assert!(
+        row.next_attempt_at.unwrap() >= before + chrono::Duration::seconds(3_600),
+        "{:?}",
+        row.next_attempt_at
+    );
+}
+
+#[tokio::test]
+async fn a_410_disables_the_endpoint_and_stops_the_delivery() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    receiver.set_mode(Mode::Status(410));
+    let (_, deliveries) = message(&app, tenant, 1).await;
+    app.drain_jobs().await;
+    let row = delivery_row(&app, deliveries[0].id).await;
+    assert_eq!(row.status, DeliveryStatus::Exhausted);
+    let endpoint = endpoint::Entity::find_by_id(row.endpoint_id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        endpoint.status,
+        graphhook_domain::entities::endpoint::EndpointStatus::Disabled
+    );
+    assert_eq!(
+        endpoint.disabled_reason,
+        Some(graphhook_domain::entities::endpoint::DisabledReason::Gone)
+    );
+    // Nothing more goes to it.
+    let (_, more) = message(&app, tenant, 2).await;
+    assert!(more.is_empty());
+}
+
+#[tokio::test]
+async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    receiver.set_mode(Mode::Slow(Duration::from_secs(3)));
+    let (message, deliveries) = message(&app, tenant, 1).await;
+    let id = deliveries[0].id;
+
+    // A worker dies mid-delivery: its attempt is cut off while the endpoint is answering.
+    let jobs = app.jobs.clone();
+    let attempt = tokio::spawn(async move {
+        deliveries::attempt(&jobs.delivery_deps(), id, deliveries::Trigger::Scheduled).await
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !receiver
+        .received()
+        .iter()
+        .any(|r| r.event_type() == "graph.user.updated")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the attempt started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    attempt.abort();
+    assert!(attempt.await.is_err(), "the attempt was killed");
+    // …and Redis loses the test's keys, queued job included.
+    app.flush_redis().await;
+    assert!(app.redis_keys().await.is_empty());
+
+    let row = delivery_row(&app, id).await;
+    assert_eq!(
+        (row.status, row.attempt_count),
+        (DeliveryStatus::Pending, 0),
+        "nothing was recorded"
+    );
+    receiver.set_mode(Mode::Echo);
+    assert_eq!(
+        deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+            .await
+            .unwrap(),
+        1,
+        "the sweeper finds it"
+    );
+    assert_eq!(app.drain_jobs().await, 1);
+    assert_eq!(
+        delivery_row(&app, id).await.status,
+        DeliveryStatus::Delivered
+    );
+    let sent: Vec<_> = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.event_type() == "graph.user.updated")
+        .collect();
+    assert_eq!(sent.len(), 2, "the cut-off attempt and the redelivery");
+    assert!(
+        sent.iter()
+            .all(|r| r.header("webhook-id") == Some(message.webhook_id.as_str())),
+        "the same webhook-id"
+    );
+    assert_eq!(
+        deliveries::attempt(
+            &app.jobs.delivery_deps(),
+            id,
+            deliveries::Trigger::Scheduled
+        )
+        .await
+        .unwrap(),
+        Attempted::Skipped
+    );
+}
+
+#[tokio::test]
+async fn the_maintenance_tick_runs_the_sweeper() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (_, deliveries) = message(&app, tenant, 1).await;
+    app.flush_redis().await;
+    graphhook_worker::jobs::queue_depths::run(
+        graphhook_domain::jobs::QueueDepthsTick { tick: 2 },
+        &app.jobs,
+    )
+    .await
+    .unwrap();
+    app.drain_jobs().await;
+    assert_eq!(
+        delivery_row(&app, deliveries[0].id).await.status,
+        DeliveryStatus::Delivered
+    );
+}
