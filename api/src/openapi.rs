@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::routes::{endpoints, subscriptions, tenant};
+use crate::routes::{endpoints, messages, subscriptions, tenant};
 
 struct ApiKeyAuth;
 
@@ -54,6 +54,12 @@ impl Modify for ApiKeyAuth {
         subscriptions::list,
         subscriptions::show,
         subscriptions::delete,
+        messages::list_messages,
+        messages::show_message,
+        messages::resend,
+        messages::list_deliveries,
+        messages::list_attempts,
+        messages::recover,
     ),
     modifiers(&ApiKeyAuth),
     tags(
@@ -61,6 +67,7 @@ impl Modify for ApiKeyAuth {
         (name = "api keys", description = "Keys for this API"),
         (name = "endpoints", description = "Where your events are delivered"),
         (name = "subscriptions", description = "Microsoft Graph subscriptions held for you"),
+        (name = "history", description = "Messages, deliveries and attempts; resend and recover"),
     )
 )]
 pub struct ApiDoc;

@@ -29,6 +29,19 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What the delivery engine needs.
+    pub fn delivery_deps(
+        &self,
+    ) -> graphhook_domain::deliveries::Deps<'_, sea_orm::DatabaseConnection> {
+        graphhook_domain::deliveries::Deps {
+            db: &self.db,
+            clock: &self.clock,
+            sender: &self.sender,
+            secret_box: &self.secret_box,
+            queues: &self.queues,
+        }
+    }
+
     /// What subscription operations need.
     pub fn subscription_deps(
         &self,

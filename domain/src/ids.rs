@@ -112,6 +112,18 @@ typed_id!(
     /// A Graph subscription held for a tenant.
     SubscriptionId, "sub"
 );
+typed_id!(
+    /// A message: one event for a tenant. Its text form is also the `webhook-id`.
+    MessageId, "msg"
+);
+typed_id!(
+    /// A message's delivery to one endpoint.
+    DeliveryId, "dlv"
+);
+typed_id!(
+    /// One attempt of a delivery.
+    AttemptId, "att"
+);
 
 #[cfg(test)]
 mod tests {

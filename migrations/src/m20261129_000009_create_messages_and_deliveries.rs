@@ -21,6 +21,7 @@ CREATE TABLE deliveries (
     status          text NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'exhausted')),
     attempt_count   integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz,
+    next_trigger    text NOT NULL DEFAULT 'scheduled' CHECK (next_trigger IN ('scheduled', 'manual', 'recovery')),
     last_error      text,
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,

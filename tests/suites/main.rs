@@ -9,6 +9,7 @@ mod endpoint_security;
 mod endpoints;
 mod errors;
 mod health;
+mod history;
 mod migrations;
 mod onboarding;
 mod onboarding_state;

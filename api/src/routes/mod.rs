@@ -4,6 +4,7 @@ pub mod admin;
 pub mod endpoints;
 pub mod graph_receiver;
 pub mod health;
+pub mod messages;
 pub mod onboarding;
 pub mod subscriptions;
 pub mod tenant;

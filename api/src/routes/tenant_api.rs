@@ -3,7 +3,7 @@
 
 use actix_web::{Route, http::Method, web};
 
-use super::{endpoints, subscriptions, tenant};
+use super::{endpoints, messages, subscriptions, tenant};
 
 /// Something routes are added to: actix's configuration, or a recorder.
 pub trait Register {
@@ -87,6 +87,30 @@ pub fn register<R: Register>(r: &mut R) {
     r.resource(
         "/api/v1/endpoints/{id}/public-key",
         vec![(Method::GET, web::get().to(read::public_key))],
+    );
+    r.resource(
+        "/api/v1/endpoints/{id}/recover",
+        vec![(Method::POST, web::post().to(messages::recover))],
+    );
+    r.resource(
+        "/api/v1/messages",
+        vec![(Method::GET, web::get().to(messages::list_messages))],
+    );
+    r.resource(
+        "/api/v1/messages/{id}",
+        vec![(Method::GET, web::get().to(messages::show_message))],
+    );
+    r.resource(
+        "/api/v1/messages/{id}/resend",
+        vec![(Method::POST, web::post().to(messages::resend))],
+    );
+    r.resource(
+        "/api/v1/deliveries",
+        vec![(Method::GET, web::get().to(messages::list_deliveries))],
+    );
+    r.resource(
+        "/api/v1/deliveries/{id}/attempts",
+        vec![(Method::GET, web::get().to(messages::list_attempts))],
     );
     r.resource(
         "/api/v1/subscriptions",

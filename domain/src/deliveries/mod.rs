@@ -2,6 +2,7 @@
 //! attempt recorded, retries due in Postgres, and a sweeper that enqueues whatever is due, so a
 //! delivery survives a lost job (Redis flushed, worker killed) or a failed enqueue.
 
+pub mod history;
 pub mod schedule;
 
 use chrono::Duration;
@@ -22,9 +23,9 @@ use crate::{
     },
     error::{DomainError, DomainResult},
     events,
-    ids::{EndpointId, TenantId},
+    ids::{EndpointId, MessageId, TenantId},
     jobs::{Deliver, Queues},
-    webhooks::{crypt::SecretBox, new_message_id, sender::Sender},
+    webhooks::{crypt::SecretBox, sender::Sender},
 };
 
 /// What sending needs.
@@ -55,7 +56,7 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Trigger::Scheduled => "scheduled",
             Trigger::Manual => "manual",
@@ -64,7 +65,7 @@ impl Trigger {
     }
 }
 
-fn idempotency_key(delivery: &delivery::Model) -> String {
+pub(crate) fn idempotency_key(delivery: &delivery::Model) -> String {
     format!("delivery:{}:{}", delivery.id, delivery.attempt_count)
 }
 
@@ -82,10 +83,12 @@ pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
     }))
     .map_err(|e| DomainError::internal("encoding a message", e))?;
     let txn = deps.db.begin().await?;
+    let message_id = MessageId::new();
     let message = message::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
+        id: Set(message_id.uuid()),
         tenant_id: Set(new.tenant.uuid()),
-        webhook_id: Set(new_message_id()),
+        // The message's id is its webhook-id: msg_ and a sortable unique id.
+        webhook_id: Set(message_id.to_string()),
         event_type: Set(new.event_type.clone()),
         payload: Set(Some(body)),
         created_at: Set(now),
@@ -114,6 +117,7 @@ pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
             status: Set(DeliveryStatus::Pending),
             attempt_count: Set(0),
             next_attempt_at: Set(Some(now)),
+            next_trigger: Set(Trigger::Scheduled.as_str().to_owned()),
             last_error: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
@@ -222,7 +226,7 @@ pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
         tenant_id: Set(delivery.tenant_id),
         delivery_id: Set(delivery.id),
         number: Set(number),
-        trigger: Set(trigger.as_str().to_owned()),
+        trigger: Set(delivery.next_trigger.clone()),
         status_code: Set(outcome.status.map(i32::from)),
         duration_ms: Set(outcome.duration_ms.min(i32::MAX as u64) as i32),
         response_excerpt: Set((!outcome.body.is_empty()).then(|| outcome.body.clone())),
@@ -242,6 +246,7 @@ pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
         .and_then(|(_, v)| schedule::retry_after(Some(v)));
     let mut active = delivery.clone().into_active_model();
     active.attempt_count = Set(number);
+    active.next_trigger = Set(Trigger::Scheduled.as_str().to_owned());
     active.updated_at = Set(now);
     let result = if outcome.is_success() {
         active.status = Set(DeliveryStatus::Delivered);

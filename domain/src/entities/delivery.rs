@@ -13,6 +13,8 @@ pub struct Model {
     pub attempt_count: i32,
     /// When the next attempt is due; `None` when none is planned.
     pub next_attempt_at: Option<DateTimeUtc>,
+    /// What the next attempt is recorded as: `scheduled`, `manual` (resend) or `recovery`.
+    pub next_trigger: String,
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

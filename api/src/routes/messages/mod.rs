@@ -1,0 +1,388 @@
+//! Delivery history and replay: `/api/v1/messages`, `/api/v1/deliveries`, a delivery's attempts,
+//! resending a message, and recovering an endpoint's failed deliveries.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use graphhook_domain::{
+    deliveries::history::{self, DeliveryFilter, MessageFilter},
+    entities::{attempt, delivery, message},
+    ids::{AttemptId, DeliveryId, EndpointId, MessageId},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    error::{ApiError, ErrorBody},
+    extractors::TenantAuth,
+    pagination,
+    state::AppState,
+};
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    /// Also the `webhook-id` of every request that carries it.
+    #[schema(value_type = String, example = "msg_01a2254154d971fa93ff63f9783c66c4")]
+    id: MessageId,
+    event_type: String,
+    /// The body sent (`{"type", "timestamp", "data"}`); `null` once retention removed it.
+    #[schema(value_type = Option<Object>)]
+    payload: Option<serde_json::Value>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<message::Model> for MessageView {
+    fn from(m: message::Model) -> Self {
+        Self {
+            id: m.id.into(),
+            event_type: m.event_type,
+            payload: m.payload.and_then(|p| serde_json::from_slice(&p).ok()),
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageList {
+    data: Vec<MessageView>,
+    #[schema(value_type = Option<String>)]
+    next_cursor: Option<MessageId>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryView {
+    #[schema(value_type = String, example = "dlv_01a2254154d971fa93ff63f9783c66c4")]
+    id: DeliveryId,
+    #[schema(value_type = String)]
+    message_id: MessageId,
+    #[schema(value_type = String)]
+    endpoint_id: EndpointId,
+    /// `pending`, `delivered`, `failed` (will retry) or `exhausted`.
+    #[schema(value_type = String, example = "delivered")]
+    status: delivery::DeliveryStatus,
+    attempt_count: i32,
+    next_attempt_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<delivery::Model> for DeliveryView {
+    fn from(d: delivery::Model) -> Self {
+        Self {
+            id: d.id.into(),
+            message_id: d.message_id.into(),
+            endpoint_id: d.endpoint_id.into(),
+            status: d.status,
+            attempt_count: d.attempt_count,
+            next_attempt_at: d.next_attempt_at,
+            last_error: d.last_error,
+            created_at: d.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    data: Vec<DeliveryView>,
+    #[schema(value_type = Option<String>)]
+    next_cursor: Option<DeliveryId>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttemptView {
+    #[schema(value_type = String, example = "att_01a2254154d971fa93ff63f9783c66c4")]
+    id: AttemptId,
+    number: i32,
+    /// `scheduled`, `manual` (resend) or `recovery`.
+    trigger: String,
+    status_code: Option<i32>,
+    duration_ms: i32,
+    /// The first 64 KiB of the response body.
+    response_excerpt: Option<String>,
+    /// When no response came back: `refused`, `timeout`, `connect`, `tls` or `other`.
+    error_class: Option<String>,
+    error: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<attempt::Model> for AttemptView {
+    fn from(a: attempt::Model) -> Self {
+        Self {
+            id: a.id.into(),
+            number: a.number,
+            trigger: a.trigger,
+            status_code: a.status_code,
+            duration_ms: a.duration_ms,
+            response_excerpt: a.response_excerpt,
+            error_class: a.error_class,
+            error: a.error,
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttemptList {
+    data: Vec<AttemptView>,
+    #[schema(value_type = Option<String>)]
+    next_cursor: Option<AttemptId>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MessagesQuery {
+    event_type: Option<String>,
+    /// Created at or after (RFC 3339).
+    since: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    until: Option<DateTime<Utc>>,
+    #[param(value_type = Option<String>)]
+    cursor: Option<MessageId>,
+    limit: Option<u16>,
+}
+
+/// Lists the tenant's messages, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages",
+    operation_id = "messages_list",
+    tag = "history",
+    params(MessagesQuery),
+    responses(
+        (status = 200, description = "A page of messages", body = MessageList),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list_messages(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    query: web::Query<MessagesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = pagination::limit(query.limit)?;
+    let filter = MessageFilter {
+        event_type: query.event_type,
+        since: query.since,
+        until: query.until,
+        after: query.cursor,
+    };
+    let rows = history::messages(&state.db, auth.tenant_id(), &filter, limit).await?;
+    let next_cursor = pagination::next_cursor(&rows, limit, |m| MessageId::from(m.id));
+    Ok(HttpResponse::Ok().json(MessageList {
+        data: rows.into_iter().map(MessageView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// One message, with its payload.
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages/{id}",
+    operation_id = "messages_show",
+    tag = "history",
+    params(("id" = String, Path, description = "The message's id (`msg_…`, its webhook-id)")),
+    responses(
+        (status = 200, description = "The message", body = MessageView),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 404, description = "No such message for this tenant", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn show_message(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    id: web::Path<MessageId>,
+) -> Result<HttpResponse, ApiError> {
+    let message = history::message(&state.db, auth.tenant_id(), id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(MessageView::from(message)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"endpoint_id": "ep_01a2254154d971fa93ff63f9783c66c4"}))]
+pub struct Resend {
+    #[schema(value_type = String)]
+    endpoint_id: EndpointId,
+}
+
+/// Sends a message again to one endpoint, with its original webhook-id (a `manual` attempt).
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages/{id}/resend",
+    operation_id = "messages_resend",
+    tag = "history",
+    params(("id" = String, Path, description = "The message's id (`msg_…`)")),
+    request_body = Resend,
+    responses(
+        (status = 202, description = "Queued; the attempt appears in the delivery's attempts", body = DeliveryView),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 404, description = "No such message or endpoint for this tenant", body = ErrorBody),
+        (status = 409, description = "The endpoint is not active, or the payload is gone", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn resend(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    id: web::Path<MessageId>,
+    body: web::Json<Resend>,
+) -> Result<HttpResponse, ApiError> {
+    let delivery = history::resend(
+        &state.delivery_deps(),
+        auth.tenant_id(),
+        id.into_inner(),
+        body.endpoint_id,
+    )
+    .await?;
+    Ok(HttpResponse::Accepted().json(DeliveryView::from(delivery)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveriesQuery {
+    #[param(value_type = Option<String>)]
+    endpoint_id: Option<EndpointId>,
+    #[param(value_type = Option<String>)]
+    message_id: Option<MessageId>,
+    /// `pending`, `delivered`, `failed` or `exhausted`.
+    #[param(value_type = Option<String>)]
+    status: Option<delivery::DeliveryStatus>,
+    event_type: Option<String>,
+    since: Option<DateTime<Utc>>,
+    #[param(value_type = Option<String>)]
+    cursor: Option<DeliveryId>,
+    limit: Option<u16>,
+}
+
+/// Lists the tenant's deliveries, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deliveries",
+    operation_id = "deliveries_list",
+    tag = "history",
+    params(DeliveriesQuery),
+    responses(
+        (status = 200, description = "A page of deliveries", body = DeliveryList),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list_deliveries(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    query: web::Query<DeliveriesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = pagination::limit(query.limit)?;
+    let filter = DeliveryFilter {
+        endpoint: query.endpoint_id,
+        message: query.message_id,
+        status: query.status,
+        event_type: query.event_type,
+        since: query.since,
+        after: query.cursor,
+    };
+    let rows = history::deliveries(&state.db, auth.tenant_id(), &filter, limit).await?;
+    let next_cursor = pagination::next_cursor(&rows, limit, |d| DeliveryId::from(d.id));
+    Ok(HttpResponse::Ok().json(DeliveryList {
+        data: rows.into_iter().map(DeliveryView::from).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AttemptsQuery {
+    #[param(value_type = Option<String>)]
+    cursor: Option<AttemptId>,
+    limit: Option<u16>,
+}
+
+/// A delivery's attempts, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deliveries/{id}/attempts",
+    operation_id = "deliveries_attempts",
+    tag = "history",
+    params(("id" = String, Path, description = "The delivery's id (`dlv_…`)"), AttemptsQuery),
+    responses(
+        (status = 200, description = "A page of attempts", body = AttemptList),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 404, description = "No such delivery for this tenant", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list_attempts(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    id: web::Path<DeliveryId>,
+    query: web::Query<AttemptsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = pagination::limit(query.limit)?;
+    let rows = history::attempts(
+        &state.db,
+        auth.tenant_id(),
+        id.into_inner(),
+        query.cursor,
+        limit,
+    )
+    .await?;
+    let next_cursor = pagination::next_cursor(&rows, limit, |a| AttemptId::from(a.id));
+    Ok(HttpResponse::Ok().json(AttemptList {
+        data: rows.into_iter().map(AttemptView::from).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"since": "2026-01-05T00:00:00Z"}))]
+pub struct Recover {
+    /// Deliveries created at or after this time.
+    since: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Recovered {
+    /// How many failed or exhausted deliveries were queued again.
+    recovered: usize,
+}
+
+/// Delivers again an endpoint's failed and exhausted deliveries since a time (`recovery` attempts).
+#[utoipa::path(
+    post,
+    path = "/api/v1/endpoints/{id}/recover",
+    operation_id = "endpoints_recover",
+    tag = "history",
+    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    request_body = Recover,
+    responses(
+        (status = 202, description = "Queued", body = Recovered),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+        (status = 409, description = "The endpoint is not active", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn recover(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    id: web::Path<EndpointId>,
+    body: web::Json<Recover>,
+) -> Result<HttpResponse, ApiError> {
+    let recovered = history::recover(
+        &state.delivery_deps(),
+        auth.tenant_id(),
+        id.into_inner(),
+        body.since,
+    )
+    .await?;
+    Ok(HttpResponse::Accepted().json(Recovered { recovered }))
+}

@@ -1,0 +1,266 @@
+//! Delivery history through the tenant api: lists, resend, recover, isolation.
+
+use graphhook_domain::{
+    deliveries::{self, NewMessage},
+    ids::TenantId,
+};
+use graphhook_tests::{Mode, Receiver, TestApp};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+struct Setup {
+    key: String,
+    tenant: TenantId,
+    endpoint: String,
+    receiver: Receiver,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let receiver = Receiver::start(Mode::Echo);
+    let key = app
+        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
+        .await;
+    let endpoint: Value = app
+        .tenant_request(
+            Method::POST,
+            "/api/v1/endpoints",
+            &key,
+            Some(json!({"url": receiver.url})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tenant = app.tenants().await[0].id.into();
+    Setup {
+        key,
+        tenant,
+        endpoint: endpoint["id"].as_str().unwrap().to_owned(),
+        receiver,
+    }
+}
+
+async fn send(app: &TestApp, tenant: TenantId, event_type: &str) -> String {
+    let new = NewMessage {
+        tenant,
+        event_type: event_type.into(),
+        data: json!({"x": 1}),
+        endpoint_ids: None,
+    };
+    let (message, _) = deliveries::create_message(&app.jobs.delivery_deps(), new)
+        .await
+        .unwrap();
+    message.webhook_id
+}
+
+async fn get(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
+    let response = app.tenant_request(Method::GET, path, key, None).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn messages_deliveries_and_attempts_are_listed_with_filters() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let first = send(&app, s.tenant, "graph.user.updated").await;
+    send(&app, s.tenant, "graph.group.deleted").await;
+    app.drain_jobs().await;
+
+    let (_, messages) = get(&app, &s.key, "/api/v1/messages").await;
+    assert_eq!(messages["data"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        messages["data"][0]["id"],
+        first.as_str(),
+        "a message's id is its webhook-id"
+    );
+    assert_eq!(messages["data"][0]["payload"]["type"], "graph.user.updated");
+    let (_, only) = get(
+        &app,
+        &s.key,
+        "/api/v1/messages?event_type=graph.group.deleted",
+    )
+    .await;
+    assert_eq!(only["data"].as_array().unwrap().len(), 1);
+    let (_, page) = get(&app, &s.key, "/api/v1/messages?limit=1").await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, next) = get(
+        &app,
+        &s.key,
+        &format!("/api/v1/messages?limit=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(next["data"][0]["event_type"], "graph.group.deleted");
+
+    let (_, deliveries) = get(
+        &app,
+        &s.key,
+        &format!(
+            "/api/v1/deliveries?endpoint_id={}&status=delivered",
+            s.endpoint
+        ),
+    )
+    .await;
+    assert_eq!(deliveries["data"].as_array().unwrap().len(), 2);
+    let (_, by_type) = get(
+        &app,
+        &s.key,
+        "/api/v1/deliveries?event_type=graph.user.updated",
+    )
+    .await;
+    assert_eq!(by_type["data"].as_array().unwrap().len(), 1);
+    let delivery = by_type["data"][0]["id"].as_str().unwrap();
+    let (_, attempts) = get(
+        &app,
+        &s.key,
+        &format!("/api/v1/deliveries/{delivery}/attempts"),
+    )
+    .await;
+    assert_eq!(attempts["data"][0]["trigger"], "scheduled");
+    assert_eq!(attempts["data"][0]["status_code"], 204);
+    let (status, _) = get(&app, &s.key, "/api/v1/deliveries?status=lost").await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let webhook_id = send(&app, s.tenant, "graph.user.updated").await;
+    app.drain_jobs().await;
+
+    let response = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/messages/{webhook_id}/resend"),
+            &s.key,
+            Some(json!({"endpoint_id": s.endpoint})),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 202);
+    let delivery: Value = response.json().await.unwrap();
+    app.drain_jobs().await;
+    let path = format!(
+        "/api/v1/deliveries/{}/attempts",
+        delivery["id"].as_str().unwrap()
+    );
+    let (_, attempts) = get(&app, &s.key, &path).await;
+    let triggers: Vec<&str> = attempts["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["trigger"].as_str().unwrap())
+        .collect();
+    assert_eq!(triggers, ["scheduled", "manual"]);
+
+    // Failures, then recovery.
+    s.receiver.set_mode(Mode::Status(500));
+    let failing = send(&app, s.tenant, "graph.user.updated").await;
+    app.drain_jobs().await;
+    s.receiver.set_mode(Mode::Echo);
+    let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
+    let response = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/endpoints/{}/recover", s.endpoint),
+            &s.key,
+            Some(json!({"since": since})),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 202);
+    assert_eq!(response.json::<Value>().await.unwrap()["recovered"], 1);
+    app.drain_jobs().await;
+    let (_, deliveries) = get(
+        &app,
+        &s.key,
+        &format!("/api/v1/deliveries?message_id={failing}"),
+    )
+    .await;
+    assert_eq!(deliveries["data"][0]["status"], "delivered");
+    let path = format!(
+        "/api/v1/deliveries/{}/attempts",
+        deliveries["data"][0]["id"].as_str().unwrap()
+    );
+    let (_, attempts) = get(&app, &s.key, &path).await;
+    let triggers: Vec<&str> = attempts["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["trigger"].as_str().unwrap())
+        .collect();
+    assert_eq!(triggers, ["scheduled", "recovery"]);
+
+    let sent: Vec<_> = s
+        .receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.event_type() == "graph.user.updated")
+        .collect();
+    let ids: Vec<&str> = sent.iter().filter_map(|r| r.header("webhook-id")).collect();
+    assert_eq!(
+        ids.iter().filter(|i| **i == webhook_id).count(),
+        2,
+        "the resend kept the webhook-id"
+    );
+    assert_eq!(
+        ids.iter().filter(|i| **i == failing).count(),
+        2,
+        "the recovery kept the webhook-id"
+    );
+}
+
+#[tokio::test]
+async fn another_tenant_cannot_list_resend_or_recover_this_tenants_messages() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let webhook_id = send(&app, s.tenant, "graph.user.updated").await;
+    app.drain_jobs().await;
+    let other = app
+        .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
+        .await;
+
+    for path in ["/api/v1/messages", "/api/v1/deliveries"] {
+        let (status, body) = get(&app, &other, path).await;
+        assert_eq!(status, 200);
+        assert!(body["data"].as_array().unwrap().is_empty(), "{path}");
+    }
+    let (status, _) = get(&app, &other, &format!("/api/v1/messages/{webhook_id}")).await;
+    assert_eq!(status, 404);
+    let (_, mine) = get(&app, &s.key, "/api/v1/deliveries").await;
+    let delivery = mine["data"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        get(
+            &app,
+            &other,
+            &format!("/api/v1/deliveries/{delivery}/attempts")
+        )
+        .await
+        .0,
+        404
+    );
+    let resend = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/messages/{webhook_id}/resend"),
+            &other,
+            Some(json!({"endpoint_id": s.endpoint})),
+        )
+        .await;
+    assert_eq!(resend.status().as_u16(), 404);
+    let recover = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/endpoints/{}/recover", s.endpoint),
+            &other,
+            Some(json!({"since": "2020-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(recover.status().as_u16(), 404);
+    let sent = s
+        .receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.event_type() == "graph.user.updated")
+        .count();
+    assert_eq!(sent, 1, "nothing was sent again");
+}
