@@ -344,3 +344,46 @@ pub async fn sweep_due<C: ConnectionTrait>(
 pub fn nominal_delay(attempts: i32) -> Option<Duration> {
     schedule::delay(attempts, 0.5)
 }
+
+/// Turns recorded operational events (`endpoint.*`, `tenant.*`, …) into messages for the
+/// tenant's endpoints whose filter includes them, oldest first. Returns how many.
+pub async fn publish_operational_events<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    limit: u64,
+) -> DomainResult<usize> {
+    use crate::entities::operational_event;
+    let txn = deps.db.begin().await?;
+    let pending = operational_event::Entity::find()
+        .filter(operational_event::Column::DeliveredAt.is_null())
+        .order_by_asc(operational_event::Column::CreatedAt)
+        .order_by_asc(operational_event::Column::Id)
+        .limit(limit)
+        .lock_with_behavior(
+            sea_orm::sea_query::LockType::Update,
+            sea_orm::sea_query::LockBehavior::SkipLocked,
+        )
+        .all(&txn)
+        .await?;
+    let count = pending.len();
+    let inner = Deps {
+        db: &txn,
+        clock: deps.clock,
+        sender: deps.sender,
+        secret_box: deps.secret_box,
+        queues: deps.queues,
+    };
+    for event in pending {
+        let new = NewMessage {
+            tenant: TenantId::from(event.tenant_id),
+            event_type: event.event_type.clone(),
+            data: event.payload.get("data").cloned().unwrap_or(Value::Null),
+            endpoint_ids: None,
+        };
+        create_message(&inner, new).await?;
+        let mut active = event.into_active_model();
+        active.delivered_at = Set(Some(deps.clock.now()));
+        active.update(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(count)
+}

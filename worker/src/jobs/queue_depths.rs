@@ -69,6 +69,12 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
     } else {
         0
     };
+    // Operational events become messages for the endpoints that want them.
+    let published =
+        graphhook_domain::deliveries::publish_operational_events(&ctx.delivery_deps(), 500).await?;
+    if published > 0 {
+        tracing::info!(published, "published operational events");
+    }
     // Deliveries due whose job is missing (Redis lost it, the enqueue failed) go back on the queue.
     let swept =
         graphhook_domain::deliveries::sweep_due(&ctx.db, &ctx.clock, &ctx.queues, 1_000).await?;
