@@ -264,3 +264,66 @@ async fn another_tenant_cannot_list_resend_or_recover_this_tenants_messages() {
         .count();
     assert_eq!(sent, 1, "nothing was sent again");
 }
+
+#[tokio::test]
+async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    s.receiver.set_mode(Mode::Status(503));
+    let response = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/endpoints/{}/test", s.endpoint),
+            &s.key,
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let test: Value = response.json().await.unwrap();
+    assert_eq!(test["delivered"], false);
+    assert_eq!(test["status"], 503);
+    let webhook_id = test["message_id"].as_str().unwrap().to_owned();
+
+    let (status, message) = get(&app, &s.key, &format!("/api/v1/messages/{webhook_id}")).await;
+    assert_eq!(status, 200, "{message}");
+    assert_eq!(message["event_type"], "endpoint.test");
+    let (_, failed) = get(
+        &app,
+        &s.key,
+        &format!("/api/v1/deliveries?message_id={webhook_id}"),
+    )
+    .await;
+    let delivery = &failed["data"][0];
+    assert_eq!(delivery["status"], "failed", "{failed}");
+    assert_eq!(delivery["attempt_count"], 1);
+    assert!(delivery["next_attempt_at"].is_string());
+
+    // The retry comes when it is due, with the same webhook-id.
+    s.receiver.set_mode(Mode::Echo);
+    let due = delivery["next_attempt_at"].as_str().unwrap();
+    app.clock
+        .set(chrono::DateTime::parse_from_rfc3339(due).unwrap().into());
+    deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+        .await
+        .unwrap();
+    app.drain_jobs().await;
+    let (_, retried) = get(
+        &app,
+        &s.key,
+        &format!("/api/v1/deliveries?message_id={webhook_id}"),
+    )
+    .await;
+    assert_eq!(retried["data"][0]["status"], "delivered", "{retried}");
+    let tests: Vec<_> = s
+        .receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.event_type() == "endpoint.test")
+        .collect();
+    assert_eq!(tests.len(), 2);
+    assert!(
+        tests
+            .iter()
+            .all(|r| r.header("webhook-id") == Some(webhook_id.as_str()))
+    );
+}

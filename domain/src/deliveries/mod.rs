@@ -25,7 +25,10 @@ use crate::{
     events,
     ids::{EndpointId, MessageId, TenantId},
     jobs::{Deliver, Queues},
-    webhooks::{crypt::SecretBox, sender::Sender},
+    webhooks::{
+        crypt::SecretBox,
+        sender::{Outcome, Sender},
+    },
 };
 
 /// What sending needs.
@@ -72,6 +75,15 @@ pub(crate) fn idempotency_key(delivery: &delivery::Model) -> String {
 /// Writes the message and its deliveries in one transaction, then enqueues the deliveries. A
 /// failed enqueue loses nothing: the sweeper finds the deliveries due.
 pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    new: NewMessage,
+) -> DomainResult<(message::Model, Vec<delivery::Model>)> {
+    let (message, deliveries) = write_message(deps, new).await?;
+    enqueue(deps, &deliveries).await;
+    Ok((message, deliveries))
+}
+
+async fn write_message<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     new: NewMessage,
 ) -> DomainResult<(message::Model, Vec<delivery::Model>)> {
@@ -127,7 +139,11 @@ pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
         deliveries.push(delivery);
     }
     txn.commit().await?;
-    for delivery in &deliveries {
+    Ok((message, deliveries))
+}
+
+async fn enqueue<C>(deps: &Deps<'_, C>, deliveries: &[delivery::Model]) {
+    for delivery in deliveries {
         if let Err(error) = deps
             .queues
             .push_unique(
@@ -141,8 +157,47 @@ pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
             tracing::warn!(%error, delivery = %delivery.id, "enqueue failed; the sweeper will deliver it");
         }
     }
-    Ok((message, deliveries))
 }
+
+/// What a test send did: the message's `webhook-id`, and the endpoint's answer.
+#[derive(Debug)]
+pub struct TestSent {
+    pub webhook_id: String,
+    pub attempted: Attempted,
+    pub outcome: Outcome,
+}
+
+/// Sends an `endpoint.test` message to one active endpoint now. It is an ordinary message: it
+/// is in the history, and if the endpoint fails it is retried on the schedule.
+pub async fn send_test<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    endpoint: &endpoint::Model,
+) -> DomainResult<TestSent> {
+    if endpoint.status != EndpointStatus::Active {
+        return Err(DomainError::Conflict(NOT_ACTIVE.into()));
+    }
+    let id = EndpointId::from(endpoint.id);
+    let new = NewMessage {
+        tenant: TenantId::from(endpoint.tenant_id),
+        event_type: "endpoint.test".into(),
+        data: json!({"endpointId": id, "message": "This is a test event from Graphhook."}),
+        endpoint_ids: Some(vec![id]),
+    };
+    let (message, deliveries) = write_message(deps, new).await?;
+    let Some(delivery) = deliveries.first() else {
+        return Err(DomainError::Conflict(NOT_ACTIVE.into()));
+    };
+    match attempt_with_outcome(deps, delivery.id, Trigger::Scheduled).await? {
+        (attempted, Some(outcome)) => Ok(TestSent {
+            webhook_id: message.webhook_id,
+            attempted,
+            outcome,
+        }),
+        (_, None) => Err(DomainError::Conflict(NOT_ACTIVE.into())),
+    }
+}
+
+const NOT_ACTIVE: &str = "the endpoint is not active: nothing is sent to it until it passes verification (and while it is disabled)";
 
 /// What an attempt did.
 #[derive(Debug, PartialEq, Eq)]
@@ -164,6 +219,15 @@ pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
     delivery_id: uuid::Uuid,
     trigger: Trigger,
 ) -> DomainResult<Attempted> {
+    Ok(attempt_with_outcome(deps, delivery_id, trigger).await?.0)
+}
+
+/// [`attempt`], with the endpoint's answer when something was sent.
+async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    delivery_id: uuid::Uuid,
+    trigger: Trigger,
+) -> DomainResult<(Attempted, Option<Outcome>)> {
     let now = deps.clock.now();
     let txn = deps.db.begin().await?;
     // One attempt at a time per delivery, whichever worker holds it.
@@ -172,7 +236,7 @@ pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
         .one(&txn)
         .await?
     else {
-        return Ok(Attempted::Skipped);
+        return Ok((Attempted::Skipped, None));
     };
     let due = delivery.next_attempt_at.is_some_and(|at| at <= now);
     let open = matches!(
@@ -180,7 +244,7 @@ pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
         DeliveryStatus::Pending | DeliveryStatus::Failed
     );
     if trigger == Trigger::Scheduled && !(open && due) {
-        return Ok(Attempted::Skipped);
+        return Ok((Attempted::Skipped, None));
     }
     let endpoint = endpoint::Entity::find_by_id(delivery.endpoint_id)
         .one(&txn)
@@ -189,7 +253,7 @@ pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
         .one(&txn)
         .await?;
     let (Some(endpoint), Some(message)) = (endpoint, message) else {
-        return Ok(Attempted::Skipped);
+        return Ok((Attempted::Skipped, None));
     };
     if endpoint.status != EndpointStatus::Active {
         let mut active = delivery.into_active_model();
@@ -198,7 +262,7 @@ pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
         active.updated_at = Set(now);
         active.update(&txn).await?;
         txn.commit().await?;
-        return Ok(Attempted::Skipped);
+        return Ok((Attempted::Skipped, None));
     }
     let Some(body) = message.payload.clone() else {
         return Err(DomainError::Conflict(
@@ -300,7 +364,7 @@ pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
     };
     active.update(&txn).await?;
     txn.commit().await?;
-    Ok(result)
+    Ok((result, Some(outcome)))
 }
 
 /// Enqueues every delivery that is due, once per attempt (an idempotency key per delivery and

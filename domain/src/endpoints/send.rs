@@ -117,24 +117,3 @@ pub async fn verify<C: ConnectionTrait>(
     active.updated_at = Set(now);
     Ok((active.update(deps.db).await?, outcome))
 }
-
-/// Sends one signed `endpoint.test` event now; only to an active endpoint.
-pub async fn test_event<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
-    endpoint: &endpoint::Model,
-) -> DomainResult<(String, Outcome)> {
-    if endpoint.status != EndpointStatus::Active {
-        return Err(DomainError::Conflict(
-            "the endpoint is not active: nothing is sent to it until it passes verification (and while it is disabled)".into(),
-        ));
-    }
-    let msg_id = new_message_id();
-    let body = event_body(
-        deps.clock.now(),
-        "endpoint.test",
-        json!({"endpointId": crate::ids::EndpointId::from(endpoint.id), "message": "This is a test event from Graphhook."}),
-    );
-    let timeout = Duration::from_millis(endpoint.timeout_ms.max(1000) as u64);
-    let outcome = send_signed(deps, endpoint, &msg_id, body, timeout).await?;
-    Ok((msg_id, outcome))
-}

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::Duration;
-use graphhook_domain::{endpoints, ids::EndpointId, webhooks::secrets::HmacSecret};
+use graphhook_domain::{deliveries, endpoints, ids::EndpointId, webhooks::secrets::HmacSecret};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -38,7 +38,8 @@ pub async fn verify(
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
 }
 
-/// Sends one signed `endpoint.test` event now.
+/// Sends one signed `endpoint.test` message now and reports the answer. The message is in the
+/// delivery history; if the endpoint fails, it is retried like any other.
 #[utoipa::path(
     post,
     path = "/api/v1/endpoints/{id}/test",
@@ -60,9 +61,10 @@ pub async fn test(
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
-    let (message_id, outcome) = endpoints::test_event(&state.endpoint_deps(), &endpoint).await?;
+    let sent = deliveries::send_test(&state.delivery_deps(), &endpoint).await?;
+    let outcome = sent.outcome;
     Ok(HttpResponse::Ok().json(TestResult {
-        message_id,
+        message_id: sent.webhook_id,
         delivered: outcome.is_success(),
         status: outcome.status,
         duration_ms: outcome.duration_ms,
