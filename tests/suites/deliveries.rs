@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 /// A tenant with one active endpoint on `receiver`; returns the tenant, the endpoint's secret.
-async fn tenant_with_endpoint(app: &TestApp, receiver: &Receiver) -> (TenantId, String) {
+pub(crate) async fn tenant_with_endpoint(app: &TestApp, receiver: &Receiver) -> (TenantId, String) {
     let key = app
         .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
         .await;
@@ -31,7 +31,7 @@ async fn tenant_with_endpoint(app: &TestApp, receiver: &Receiver) -> (TenantId, 
     (tenant, endpoint["secret"].as_str().unwrap().to_owned())
 }
 
-async fn message(
+pub(crate) async fn message(
     app: &TestApp,
     tenant: TenantId,
     n: u32,
@@ -50,7 +50,7 @@ async fn message(
         .unwrap()
 }
 
-async fn delivery_row(app: &TestApp, id: uuid::Uuid) -> delivery::Model {
+pub(crate) async fn delivery_row(app: &TestApp, id: uuid::Uuid) -> delivery::Model {
     delivery::Entity::find_by_id(id)
         .one(&app.db)
         .await
@@ -319,90 +319,4 @@ async fn the_maintenance_tick_runs_the_sweeper() {
         delivery_row(&app, deliveries[0].id).await.status,
         DeliveryStatus::Delivered
     );
-}
-
-async fn endpoint_with_filter(app: &TestApp, key: &str, url: &str, filter: &[&str]) -> String {
-    let response = app
-        .tenant_request(
-            Method::POST,
-            "/api/v1/endpoints",
-            key,
-            Some(json!({"url": url, "filter_types": filter})),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    let endpoint: Value = response.json().await.unwrap();
-    endpoint["id"].as_str().unwrap().to_owned()
-}
-
-async fn tick(app: &TestApp) {
-    graphhook_worker::jobs::queue_depths::run(
-        graphhook_domain::jobs::QueueDepthsTick { tick: 2 },
-        &app.jobs,
-    )
-    .await
-    .unwrap();
-    app.drain_jobs().await;
-}
-
-#[tokio::test]
-async fn operational_events_reach_only_the_owning_tenants_endpoints_that_want_them_once() {
-    let app = TestApp::spawn().await;
-    let ops = Receiver::start(Mode::Echo);
-    let mail = Receiver::start(Mode::Echo);
-    let foreign = Receiver::start(Mode::Echo);
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
-    let other = app
-        .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
-        .await;
-    endpoint_with_filter(&app, &other, &foreign.url, &["endpoint.*"]).await;
-    tick(&app).await;
-    let foreign_created = |r: &Receiver| {
-        r.received()
-            .iter()
-            .filter(|m| m.event_type() == "endpoint.created")
-            .count()
-    };
-    assert_eq!(foreign_created(&foreign), 1, "its own endpoint.created");
-
-    let ops_id = endpoint_with_filter(&app, &key, &ops.url, &["endpoint.*"]).await;
-    let mail_id = endpoint_with_filter(&app, &key, &mail.url, &["graph.message.*"]).await;
-    tick(&app).await;
-
-    let received = ops.received();
-    let created: Vec<String> = received
-        .iter()
-        .filter(|r| r.event_type() == "endpoint.created")
-        .map(|r| r.json()["data"]["endpointId"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(created, vec![ops_id.clone(), mail_id.clone()], "in order");
-    let only_verification = |r: &Receiver| {
-        r.received()
-            .iter()
-            .all(|m| m.event_type() == "endpoint.verification")
-    };
-    assert!(only_verification(&mail), "filtered out");
-    assert_eq!(
-        foreign_created(&foreign),
-        1,
-        "nothing from the other tenant"
-    );
-
-    // A second tick publishes nothing again.
-    tick(&app).await;
-    assert_eq!(ops.received().len(), received.len());
-
-    // The published events are messages in the tenant's history.
-    let response = app
-        .tenant_request(
-            Method::GET,
-            "/api/v1/messages?event_type=endpoint.created",
-            &key,
-            None,
-        )
-        .await;
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["data"].as_array().unwrap().len(), 2, "{body}");
 }

@@ -14,6 +14,7 @@ mod migrations;
 mod onboarding;
 mod onboarding_state;
 mod openapi;
+mod operational_events;
 mod subscription_errors;
 mod subscriptions;
 mod web;

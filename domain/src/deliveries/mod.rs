@@ -285,6 +285,7 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     let number = delivery.attempt_count + 1;
+    let prior_failures = consecutive_failures(&txn, delivery.id).await?;
     attempt::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         tenant_id: Set(delivery.tenant_id),
@@ -362,9 +363,65 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
             }
         }
     };
+    let trouble = match &result {
+        Attempted::Delivered if prior_failures >= FAILING_AFTER => {
+            Some("message.attempt.recovered")
+        }
+        Attempted::Retrying(_) if prior_failures + 1 == FAILING_AFTER => {
+            Some("message.attempt.failing")
+        }
+        Attempted::Exhausted => Some("message.attempt.exhausted"),
+        _ => None,
+    };
+    // Events about these events' own deliveries would feed themselves.
+    if let Some(event_type) =
+        trouble.filter(|_| !message.event_type.starts_with("message.attempt."))
+    {
+        let endpoint_id = EndpointId::from(endpoint.id);
+        events::record(
+            &txn,
+            deps.clock,
+            TenantId::from(delivery.tenant_id),
+            Some(endpoint_id),
+            event_type,
+            json!({
+                "endpointId": endpoint_id,
+                "messageId": message.webhook_id,
+                "eventType": message.event_type,
+                "deliveryId": crate::ids::DeliveryId::from(delivery.id),
+                "attempts": number,
+                "lastAttempt": {
+                    "timestamp": now,
+                    "statusCode": outcome.status,
+                    "error": outcome.error.as_ref().map(|e| e.message.clone()),
+                },
+            }),
+        )
+        .await?;
+    }
     active.update(&txn).await?;
     txn.commit().await?;
     Ok((result, Some(outcome)))
+}
+
+/// `message.attempt.failing` is recorded at this many failures in a row.
+pub const FAILING_AFTER: usize = 4;
+
+/// How many of the delivery's latest attempts failed in a row (counting up to the threshold).
+async fn consecutive_failures<C: ConnectionTrait>(
+    db: &C,
+    delivery_id: uuid::Uuid,
+) -> DomainResult<usize> {
+    let latest = attempt::Entity::find()
+        .filter(attempt::Column::DeliveryId.eq(delivery_id))
+        .order_by_desc(attempt::Column::Number)
+        .limit(FAILING_AFTER as u64)
+        .all(db)
+        .await?;
+    Ok(latest
+        .iter()
+        .take_while(|a| !a.status_code.is_some_and(|c| (200..300).contains(&c)))
+        .count())
 }
 
 /// Enqueues every delivery that is due, once per attempt (an idempotency key per delivery and

@@ -1,0 +1,238 @@
+//! Operational events (`endpoint.*`, `message.attempt.*`) delivered as messages.
+
+use graphhook_domain::{
+    deliveries,
+    entities::{delivery, delivery::DeliveryStatus},
+    ids::TenantId,
+};
+use graphhook_tests::{Mode, Receiver, TestApp};
+use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::deliveries::{delivery_row, message, tenant_with_endpoint};
+
+async fn endpoint_with_filter(app: &TestApp, key: &str, url: &str, filter: &[&str]) -> String {
+    let response = app
+        .tenant_request(
+            Method::POST,
+            "/api/v1/endpoints",
+            key,
+            Some(json!({"url": url, "filter_types": filter})),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let endpoint: Value = response.json().await.unwrap();
+    endpoint["id"].as_str().unwrap().to_owned()
+}
+
+async fn tick(app: &TestApp) {
+    graphhook_worker::jobs::queue_depths::run(
+        graphhook_domain::jobs::QueueDepthsTick { tick: 2 },
+        &app.jobs,
+    )
+    .await
+    .unwrap();
+    app.drain_jobs().await;
+}
+
+#[tokio::test]
+async fn operational_events_reach_only_the_owning_tenants_endpoints_that_want_them_once() {
+    let app = TestApp::spawn().await;
+    let ops = Receiver::start(Mode::Echo);
+    let mail = Receiver::start(Mode::Echo);
+    let foreign = Receiver::start(Mode::Echo);
+    let key = app
+        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
+        .await;
+    let other = app
+        .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
+        .await;
+    endpoint_with_filter(&app, &other, &foreign.url, &["endpoint.*"]).await;
+    tick(&app).await;
+    let foreign_created = |r: &Receiver| {
+        r.received()
+            .iter()
+            .filter(|m| m.event_type() == "endpoint.created")
+            .count()
+    };
+    assert_eq!(foreign_created(&foreign), 1, "its own endpoint.created");
+
+    let ops_id = endpoint_with_filter(&app, &key, &ops.url, &["endpoint.*"]).await;
+    let mail_id = endpoint_with_filter(&app, &key, &mail.url, &["graph.message.*"]).await;
+    tick(&app).await;
+
+    let received = ops.received();
+    let created: Vec<String> = received
+        .iter()
+        .filter(|r| r.event_type() == "endpoint.created")
+        .map(|r| r.json()["data"]["endpointId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(created, vec![ops_id.clone(), mail_id.clone()], "in order");
+    let only_verification = |r: &Receiver| {
+        r.received()
+            .iter()
+            .all(|m| m.event_type() == "endpoint.verification")
+    };
+    assert!(only_verification(&mail), "filtered out");
+    assert_eq!(
+        foreign_created(&foreign),
+        1,
+        "nothing from the other tenant"
+    );
+
+    // A second tick publishes nothing again.
+    tick(&app).await;
+    assert_eq!(ops.received().len(), received.len());
+
+    // The published events are messages in the tenant's history.
+    let response = app
+        .tenant_request(
+            Method::GET,
+            "/api/v1/messages?event_type=endpoint.created",
+            &key,
+            None,
+        )
+        .await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"].as_array().unwrap().len(), 2, "{body}");
+}
+
+/// Runs the delivery's retries as they fall due until it has made `attempts` attempts or ended.
+async fn retry_until(app: &TestApp, id: uuid::Uuid, attempts: i32) {
+    loop {
+        let row = delivery_row(app, id).await;
+        if row.status != DeliveryStatus::Failed || row.attempt_count >= attempts {
+            return;
+        }
+        app.clock.set(row.next_attempt_at.unwrap());
+        deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+            .await
+            .unwrap();
+        app.drain_jobs().await;
+    }
+}
+
+#[tokio::test]
+async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() {
+    let app = TestApp::spawn().await;
+    let flaky = Receiver::start(Mode::Echo);
+    let ops = Receiver::start(Mode::Echo);
+    let key = app
+        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
+        .await;
+    let flaky_id = endpoint_with_filter(&app, &key, &flaky.url, &["graph.*"]).await;
+    endpoint_with_filter(&app, &key, &ops.url, &["message.attempt.*"]).await;
+    let tenant: TenantId = app.tenants().await[0].id.into();
+    let trouble = |kind: &str| -> Vec<Value> {
+        ops.received()
+            .iter()
+            .filter(|r| r.event_type() == kind)
+            .map(|r| r.json()["data"].clone())
+            .collect()
+    };
+
+    flaky.set_mode(Mode::Status(500));
+    let (first, rows) = message(&app, tenant, 1).await;
+    app.drain_jobs().await;
+    retry_until(&app, rows[0].id, 3).await;
+    tick(&app).await;
+    assert!(trouble("message.attempt.failing").is_empty(), "3 failures");
+
+    retry_until(&app, rows[0].id, 4).await;
+    tick(&app).await;
+    let failing = trouble("message.attempt.failing");
+    assert_eq!(failing.len(), 1, "at the 4th failure");
+    assert_eq!(failing[0]["messageId"], first.webhook_id.as_str());
+    assert_eq!(failing[0]["endpointId"], flaky_id.as_str());
+    assert_eq!(failing[0]["attempts"], 4);
+    assert_eq!(failing[0]["lastAttempt"]["statusCode"], 500);
+
+    flaky.set_mode(Mode::Echo);
+    retry_until(&app, rows[0].id, 5).await;
+    assert_eq!(
+        delivery_row(&app, rows[0].id).await.status,
+        DeliveryStatus::Delivered
+    );
+    tick(&app).await;
+    let recovered = trouble("message.attempt.recovered");
+    assert_eq!(recovered.len(), 1);
+    assert_eq!(recovered[0]["messageId"], first.webhook_id.as_str());
+    assert_eq!(recovered[0]["attempts"], 5);
+
+    flaky.set_mode(Mode::Status(503));
+    let (second, rows) = message(&app, tenant, 2).await;
+    app.drain_jobs().await;
+    retry_until(&app, rows[0].id, i32::MAX).await;
+    assert_eq!(
+        delivery_row(&app, rows[0].id).await.status,
+        DeliveryStatus::Exhausted
+    );
+    tick(&app).await;
+    let exhausted = trouble("message.attempt.exhausted");
+    assert_eq!(exhausted.len(), 1);
+    assert_eq!(exhausted[0]["messageId"], second.webhook_id.as_str());
+    assert_eq!(exhausted[0]["attempts"], 10);
+    assert_eq!(
+        trouble("message.attempt.failing").len(),
+        2,
+        "one per delivery"
+    );
+    assert_eq!(trouble("message.attempt.recovered").len(), 1);
+    assert!(
+        flaky
+            .received()
+            .iter()
+            .all(|r| !r.event_type().starts_with("message.attempt.")),
+        "the filter kept them from the failing endpoint"
+    );
+}
+
+#[tokio::test]
+async fn trouble_with_a_trouble_event_raises_no_further_event() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    receiver.set_mode(Mode::Status(500));
+    let (_, rows) = message(&app, tenant, 1).await;
+    app.drain_jobs().await;
+    retry_until(&app, rows[0].id, 4).await;
+    tick(&app).await;
+    // The endpoint takes every event type, so the failing event goes to it, and fails too.
+    let event = graphhook_domain::entities::message::Entity::find()
+        .filter(
+            graphhook_domain::entities::message::Column::EventType.eq("message.attempt.failing"),
+        )
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the failing event is a message");
+    let failing = delivery::Entity::find()
+        .filter(delivery::Column::MessageId.eq(event.id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("for the endpoint");
+    retry_until(&app, failing.id, 6).await;
+    assert_eq!(delivery_row(&app, failing.id).await.attempt_count, 6);
+    tick(&app).await;
+    let about: Vec<String> = graphhook_domain::entities::operational_event::Entity::find()
+        .filter(
+            graphhook_domain::entities::operational_event::Column::EventType
+                .starts_with("message.attempt."),
+        )
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.payload["data"]["eventType"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        about.contains(&"graph.user.updated".to_owned()),
+        "{about:?}"
+    );
+    assert!(
+        about.iter().all(|t| !t.starts_with("message.attempt.")),
+        "{about:?}"
+    );
+}
