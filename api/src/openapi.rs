@@ -7,7 +7,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::routes::{endpoints, messages, subscriptions, tenant};
+use crate::routes::{endpoints, events, messages, subscriptions, tenant};
 
 struct ApiKeyAuth;
 
@@ -60,6 +60,7 @@ impl Modify for ApiKeyAuth {
         messages::list_deliveries,
         messages::list_attempts,
         messages::recover,
+        events::list,
     ),
     modifiers(&ApiKeyAuth),
     tags(
@@ -67,7 +68,7 @@ impl Modify for ApiKeyAuth {
         (name = "api keys", description = "Keys for this API"),
         (name = "endpoints", description = "Where your events are delivered"),
         (name = "subscriptions", description = "Microsoft Graph subscriptions held for you"),
-        (name = "history", description = "Messages, deliveries and attempts; resend and recover"),
+        (name = "history", description = "Messages, deliveries and attempts; resend and recover; operational events"),
     )
 )]
 pub struct ApiDoc;

@@ -1,14 +1,17 @@
 //! The event catalogue (DESIGN.md): every event type a tenant can receive, endpoint filters over
 //! it (`graph.message.*`), and recording operational events for the tenant.
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use serde_json::{Value, json};
 
 use crate::{
     clock::Clock,
     entities::operational_event,
     error::DomainResult,
-    ids::{EndpointId, TenantId},
+    ids::{EndpointId, EventId, TenantId},
 };
 
 /// The resource kinds whose changes become `graph.<kind>.<change>` events.
@@ -104,6 +107,39 @@ pub async fn record<C: ConnectionTrait>(
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// Which recorded operational events to list.
+#[derive(Debug, Default)]
+pub struct EventFilter {
+    pub event_type: Option<String>,
+    pub endpoint: Option<EndpointId>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub after: Option<EventId>,
+}
+
+/// The tenant's recorded operational events, oldest first.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    filter: &EventFilter,
+    limit: u64,
+) -> DomainResult<Vec<operational_event::Model>> {
+    use operational_event::Column;
+    let mut query = operational_event::Entity::find().filter(Column::TenantId.eq(tenant.uuid()));
+    if let Some(t) = &filter.event_type {
+        query = query.filter(Column::EventType.eq(t.clone()));
+    }
+    if let Some(endpoint) = filter.endpoint {
+        query = query.filter(Column::EndpointId.eq(endpoint.uuid()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(Column::CreatedAt.gte(since));
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(Column::Id.gt(after.uuid()));
+    }
+    Ok(query.order_by_asc(Column::Id).limit(limit).all(db).await?)
 }
 
 #[cfg(test)]

@@ -124,6 +124,10 @@ typed_id!(
     /// One attempt of a delivery.
     AttemptId, "att"
 );
+typed_id!(
+    /// An operational event recorded for a tenant.
+    EventId, "evt"
+);
 
 #[cfg(test)]
 mod tests {

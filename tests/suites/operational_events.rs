@@ -236,3 +236,66 @@ async fn trouble_with_a_trouble_event_raises_no_further_event() {
         "{about:?}"
     );
 }
+
+async fn events(app: &TestApp, key: &str, query: &str) -> (u16, Value) {
+    let response = app
+        .tenant_request(Method::GET, &format!("/api/v1/events{query}"), key, None)
+        .await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_tenant_lists_its_operational_events_even_with_no_endpoint_listening() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let key = app
+        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
+        .await;
+    let gone = endpoint_with_filter(&app, &key, &receiver.url, &["graph.*"]).await;
+    let other_receiver = Receiver::start(Mode::Echo);
+    endpoint_with_filter(&app, &key, &other_receiver.url, &["graph.*"]).await;
+    let tenant: TenantId = app.tenants().await[0].id.into();
+    receiver.set_mode(Mode::Status(410));
+    message(&app, tenant, 1).await;
+    app.drain_jobs().await;
+
+    let (status, disabled) = events(&app, &key, "?event_type=endpoint.disabled").await;
+    assert_eq!(status, 200, "{disabled}");
+    let data = disabled["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{disabled}");
+    assert!(data[0]["id"].as_str().unwrap().starts_with("evt_"));
+    assert_eq!(data[0]["endpoint_id"], gone.as_str());
+    assert_eq!(data[0]["payload"]["data"]["reason"], "gone");
+    assert!(data[0]["published_at"].is_null(), "not published yet");
+    tick(&app).await;
+    let (_, after) = events(&app, &key, "?event_type=endpoint.disabled").await;
+    assert!(after["data"][0]["published_at"].is_string(), "{after}");
+
+    // Filters and pages.
+    let (_, about_gone) = events(&app, &key, &format!("?endpoint_id={gone}")).await;
+    let types: Vec<&str> = about_gone["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["endpoint.created", "endpoint.disabled"]);
+    let (_, page) = events(&app, &key, "?limit=1").await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, rest) = events(&app, &key, &format!("?cursor={cursor}")).await;
+    assert_eq!(rest["data"].as_array().unwrap().len(), 2, "{rest}");
+    assert_eq!(events(&app, &key, "?limit=0").await.0, 422);
+    assert_eq!(events(&app, &key, "?colour=red").await.0, 400);
+
+    // Another tenant sees none of them.
+    let other = app
+        .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
+        .await;
+    let (status, theirs) = events(&app, &other, "").await;
+    assert_eq!(status, 200);
+    assert!(theirs["data"].as_array().unwrap().is_empty(), "{theirs}");
+    let (_, filtered) = events(&app, &other, &format!("?endpoint_id={gone}")).await;
+    assert!(filtered["data"].as_array().unwrap().is_empty());
+}

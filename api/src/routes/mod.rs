@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod endpoints;
+pub mod events;
 pub mod graph_receiver;
 pub mod health;
 pub mod messages;

@@ -3,7 +3,7 @@
 
 use actix_web::{Route, http::Method, web};
 
-use super::{endpoints, messages, subscriptions, tenant};
+use super::{endpoints, events, messages, subscriptions, tenant};
 
 /// Something routes are added to: actix's configuration, or a recorder.
 pub trait Register {
@@ -95,6 +95,10 @@ pub fn register<R: Register>(r: &mut R) {
     r.resource(
         "/api/v1/messages",
         vec![(Method::GET, web::get().to(messages::list_messages))],
+    );
+    r.resource(
+        "/api/v1/events",
+        vec![(Method::GET, web::get().to(events::list))],
     );
     r.resource(
         "/api/v1/messages/{id}",

@@ -151,6 +151,7 @@ pub struct MessagesQuery {
     responses(
         (status = 200, description = "A page of messages", body = MessageList),
         (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
         (status = 403, description = "The tenant is not active", body = ErrorBody),
     ),
@@ -268,6 +269,7 @@ pub struct DeliveriesQuery {
     responses(
         (status = 200, description = "A page of deliveries", body = DeliveryList),
         (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
         (status = 403, description = "The tenant is not active", body = ErrorBody),
     ),

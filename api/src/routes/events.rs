@@ -1,0 +1,107 @@
+//! `/api/v1/events`: the operational events recorded for the tenant (endpoint changes and
+//! health, delivery trouble), readable here even when no endpoint listens for them.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use graphhook_domain::{
+    entities::operational_event,
+    events::{self, EventFilter},
+    ids::{EndpointId, EventId},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    error::{ApiError, ErrorBody},
+    extractors::TenantAuth,
+    pagination,
+    state::AppState,
+};
+
+#[derive(Serialize, ToSchema)]
+pub struct EventView {
+    #[schema(value_type = String, example = "evt_01a2254154d971fa93ff63f9783c66c4")]
+    id: EventId,
+    #[schema(example = "endpoint.disabled")]
+    event_type: String,
+    /// The endpoint it is about, if any.
+    #[schema(value_type = Option<String>)]
+    endpoint_id: Option<EndpointId>,
+    /// What the endpoints receive: `{"type", "timestamp", "data"}`.
+    #[schema(value_type = Object)]
+    payload: serde_json::Value,
+    created_at: DateTime<Utc>,
+    /// When it became a message for the tenant's endpoints; `null` until then.
+    published_at: Option<DateTime<Utc>>,
+}
+
+impl From<operational_event::Model> for EventView {
+    fn from(e: operational_event::Model) -> Self {
+        Self {
+            id: e.id.into(),
+            event_type: e.event_type,
+            endpoint_id: e.endpoint_id.map(EndpointId::from),
+            payload: e.payload,
+            created_at: e.created_at,
+            published_at: e.delivered_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
+    data: Vec<EventView>,
+    #[schema(value_type = Option<String>)]
+    next_cursor: Option<EventId>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    event_type: Option<String>,
+    #[param(value_type = Option<String>)]
+    endpoint_id: Option<EndpointId>,
+    /// Recorded at or after (RFC 3339).
+    since: Option<DateTime<Utc>>,
+    #[param(value_type = Option<String>)]
+    cursor: Option<EventId>,
+    limit: Option<u16>,
+}
+
+/// Lists the tenant's operational events, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    operation_id = "events_list",
+    tag = "history",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "A page of events", body = EventList),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    query: web::Query<EventsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = pagination::limit(query.limit)?;
+    let filter = EventFilter {
+        event_type: query.event_type,
+        endpoint: query.endpoint_id,
+        since: query.since,
+        after: query.cursor,
+    };
+    let rows = events::list(&state.db, auth.tenant_id(), &filter, limit).await?;
+    let next_cursor = pagination::next_cursor(&rows, limit, |e| EventId::from(e.id));
+    Ok(HttpResponse::Ok().json(EventList {
+        data: rows.into_iter().map(EventView::from).collect(),
+        next_cursor,
+    }))
+}
