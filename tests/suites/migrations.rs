@@ -16,6 +16,19 @@ async fn tables(db: &DatabaseConnection) -> Vec<String> {
         .collect()
 }
 
+async fn columns(db: &DatabaseConnection, table: &str) -> Vec<String> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '{table}'"),
+        ))
+        .await
+        .expect("listing columns");
+    rows.iter()
+        .filter_map(|r| r.try_get::<String>("", "column_name").ok())
+        .collect()
+}
+
 fn settings_for(name: &str) -> DatabaseSettings {
     DatabaseSettings {
         url: SecretString::from(database::url_for(name)),
@@ -41,7 +54,7 @@ async fn migrations_go_up_down_and_up_again() {
         "subscriptions",
         "tenants",
     ];
-    // The tables of the last migration.
+    // The tables of the last migration that creates tables.
     let last = ["attempts", "deliveries", "messages"];
 
     Migrator::up(&db, None).await.expect("up");
@@ -57,7 +70,19 @@ async fn migrations_go_up_down_and_up_again() {
     Migrator::up(&db, None).await.expect("up twice");
     assert_eq!(tables(&db).await, expected);
 
+    assert!(
+        columns(&db, "endpoints")
+            .await
+            .contains(&"failing_since".to_owned())
+    );
     Migrator::down(&db, Some(1)).await.expect("one down");
+    assert_eq!(tables(&db).await, expected);
+    assert!(
+        !columns(&db, "endpoints")
+            .await
+            .contains(&"failing_since".to_owned())
+    );
+    Migrator::down(&db, Some(1)).await.expect("two down");
     let without_last: Vec<&str> = expected
         .iter()
         .copied()

@@ -299,3 +299,96 @@ async fn the_tenant_lists_its_operational_events_even_with_no_endpoint_listening
     let (_, filtered) = events(&app, &other, &format!("?endpoint_id={gone}")).await;
     assert!(filtered["data"].as_array().unwrap().is_empty());
 }
+
+async fn endpoint_row(app: &TestApp, id: &str) -> graphhook_domain::entities::endpoint::Model {
+    let id: graphhook_domain::ids::EndpointId = id.parse().unwrap();
+    graphhook_domain::entities::endpoint::Entity::find_by_id(id.uuid())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_five_days_without_a_success_is_disabled() {
+    use graphhook_domain::entities::endpoint::{DisabledReason, EndpointStatus};
+    let app = TestApp::spawn().await;
+    let dead = Receiver::start(Mode::Echo);
+    let flaky = Receiver::start(Mode::Echo);
+    let key = app
+        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
+        .await;
+    let dead_id = endpoint_with_filter(&app, &key, &dead.url, &["graph.*"]).await;
+    let flaky_id = endpoint_with_filter(&app, &key, &flaky.url, &["graph.*"]).await;
+    let tenant: TenantId = app.tenants().await[0].id.into();
+    let start = app.clock.now();
+    let day = chrono::Duration::days(1);
+    let send = |n| message(&app, tenant, n);
+
+    dead.set_mode(Mode::Status(500));
+    flaky.set_mode(Mode::Status(500));
+    send(1).await;
+    app.drain_jobs().await;
+    assert_eq!(
+        endpoint_row(&app, &dead_id).await.failing_since,
+        Some(start)
+    );
+
+    // A success a day later ends the flaky endpoint's failing period; its next failure starts one.
+    app.clock.set(start + day);
+    flaky.set_mode(Mode::Echo);
+    send(2).await;
+    app.drain_jobs().await;
+    assert_eq!(endpoint_row(&app, &flaky_id).await.failing_since, None);
+    flaky.set_mode(Mode::Status(500));
+    send(3).await;
+    app.drain_jobs().await;
+
+    // Just short of five days: still active.
+    app.clock.set(start + chrono::Duration::hours(119));
+    send(4).await;
+    app.drain_jobs().await;
+    assert_eq!(
+        endpoint_row(&app, &dead_id).await.status,
+        EndpointStatus::Active
+    );
+
+    app.clock.set(start + chrono::Duration::days(5));
+    send(5).await;
+    app.drain_jobs().await;
+    let dead_row = endpoint_row(&app, &dead_id).await;
+    assert_eq!(
+        (dead_row.status, dead_row.disabled_reason),
+        (EndpointStatus::Disabled, Some(DisabledReason::Failing))
+    );
+    assert_eq!(
+        endpoint_row(&app, &flaky_id).await.status,
+        EndpointStatus::Active,
+        "four days since its last success"
+    );
+    let (_, disabled) = events(&app, &key, "?event_type=endpoint.disabled").await;
+    let data = disabled["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{disabled}");
+    assert_eq!(data[0]["endpoint_id"], dead_id.as_str());
+    assert_eq!(data[0]["payload"]["data"]["reason"], "failing");
+
+    // Nothing more goes to it…
+    let (_, rows) = send(6).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        graphhook_domain::ids::EndpointId::from(rows[0].endpoint_id).to_string(),
+        flaky_id
+    );
+    // …until the tenant enables it again, with a fresh failing period.
+    let response = app
+        .tenant_request(
+            Method::PATCH,
+            &format!("/api/v1/endpoints/{dead_id}"),
+            &key,
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "active", "{body}");
+    assert_eq!(endpoint_row(&app, &dead_id).await.failing_since, None);
+}

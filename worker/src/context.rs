@@ -77,6 +77,10 @@ impl JobContext {
             sender: &self.sender,
             secret_box: &self.secret_box,
             queues: &self.queues,
+            auto_disable_after: chrono::Duration::hours(
+                i64::try_from(self.settings.webhooks.auto_disable_after_hours)
+                    .unwrap_or(i64::MAX / 3_600_000),
+            ),
         }
     }
 }

@@ -187,6 +187,8 @@ pub struct WebhookSettings {
     pub default_timeout_secs: u64,
     /// An endpoint's in-flight cap unless it sets its own.
     pub default_max_in_flight: u32,
+    /// An endpoint that has not succeeded for this long while failing is disabled (`failing`).
+    pub auto_disable_after_hours: u64,
 }
 
 impl Default for WebhookSettings {
@@ -198,6 +200,7 @@ impl Default for WebhookSettings {
             connect_timeout_ms: 5_000,
             default_timeout_secs: 15,
             default_max_in_flight: 64,
+            auto_disable_after_hours: 120,
         }
     }
 }

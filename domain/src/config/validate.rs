@@ -184,6 +184,12 @@ impl Settings {
                 "must be between 1 and 30",
             ));
         }
+        if !(1..=24 * 365).contains(&self.webhooks.auto_disable_after_hours) {
+            return Err(ConfigError::new(
+                "webhooks.auto_disable_after_hours",
+                "must be between 1 and 8760",
+            ));
+        }
         if !(1..=1000).contains(&self.webhooks.default_max_in_flight) {
             return Err(ConfigError::new(
                 "webhooks.default_max_in_flight",

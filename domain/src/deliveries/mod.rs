@@ -38,6 +38,8 @@ pub struct Deps<'a, C> {
     pub sender: &'a Sender,
     pub secret_box: &'a SecretBox,
     pub queues: &'a Queues,
+    /// How long an endpoint may fail without a success before it is disabled.
+    pub auto_disable_after: Duration,
 }
 
 /// An event for a tenant.
@@ -313,6 +315,16 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     active.attempt_count = Set(number);
     active.next_trigger = Set(Trigger::Scheduled.as_str().to_owned());
     active.updated_at = Set(now);
+    let mut auto_disabled = false;
+    if outcome.is_success() {
+        if endpoint.failing_since.is_some() {
+            let mut healthy = endpoint.clone().into_active_model();
+            healthy.failing_since = Set(None);
+            healthy.update(&txn).await?;
+        }
+    } else if outcome.status != Some(410) {
+        auto_disabled = note_failure(deps, &txn, &endpoint, now).await?;
+    }
     let result = if outcome.is_success() {
         active.status = Set(DeliveryStatus::Delivered);
         active.next_attempt_at = Set(None);
@@ -363,6 +375,10 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
             }
         }
     };
+    if auto_disabled {
+        // The endpoint is disabled: this delivery stops here, like the others waiting for it.
+        active.next_attempt_at = Set(None);
+    }
     let trouble = match &result {
         Attempted::Delivered if prior_failures >= FAILING_AFTER => {
             Some("message.attempt.recovered")
@@ -402,6 +418,42 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     active.update(&txn).await?;
     txn.commit().await?;
     Ok((result, Some(outcome)))
+}
+
+/// Starts or continues the endpoint's failing period; disables it (reason `failing`) once the
+/// period reaches `auto_disable_after`. Returns whether it disabled it.
+async fn note_failure<C: ConnectionTrait>(
+    deps: &Deps<'_, impl ConnectionTrait>,
+    txn: &C,
+    endpoint: &endpoint::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<bool> {
+    let Some(since) = endpoint.failing_since else {
+        let mut failing = endpoint.clone().into_active_model();
+        failing.failing_since = Set(Some(now));
+        failing.update(txn).await?;
+        return Ok(false);
+    };
+    if now - since < deps.auto_disable_after {
+        return Ok(false);
+    }
+    let mut disabled = endpoint.clone().into_active_model();
+    disabled.status = Set(EndpointStatus::Disabled);
+    disabled.disabled_reason = Set(Some(DisabledReason::Failing));
+    disabled.updated_at = Set(now);
+    disabled.update(txn).await?;
+    let id = EndpointId::from(endpoint.id);
+    events::record(
+        txn,
+        deps.clock,
+        TenantId::from(endpoint.tenant_id),
+        Some(id),
+        "endpoint.disabled",
+        json!({"endpointId": id, "reason": "failing", "failingSince": since}),
+    )
+    .await?;
+    tracing::warn!(endpoint = %id, %since, "endpoint disabled after failing without a success");
+    Ok(true)
 }
 
 /// `message.attempt.failing` is recorded at this many failures in a row.
@@ -492,6 +544,7 @@ pub async fn publish_operational_events<C: ConnectionTrait + TransactionTrait>(
         sender: deps.sender,
         secret_box: deps.secret_box,
         queues: deps.queues,
+        auto_disable_after: deps.auto_disable_after,
     };
     for event in pending {
         let new = NewMessage {

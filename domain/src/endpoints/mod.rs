@@ -105,6 +105,7 @@ pub async fn create<C: ConnectionTrait>(
         ed25519_key: Set(ed25519),
         verified_at: Set(None),
         verification_error: Set(None),
+        failing_since: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -187,6 +188,8 @@ pub async fn update<C: ConnectionTrait>(
                 EndpointStatus::PendingVerification
             });
             active.disabled_reason = Set(None);
+            // A fresh start: the failing period that disabled it does not count again.
+            active.failing_since = Set(None);
         }
         _ => {}
     }

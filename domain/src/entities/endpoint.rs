@@ -22,6 +22,8 @@ pub struct Model {
     pub ed25519_key: Option<Vec<u8>>,
     pub verified_at: Option<DateTimeUtc>,
     pub verification_error: Option<String>,
+    /// Since when every attempt has failed; `None` after a success.
+    pub failing_since: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
