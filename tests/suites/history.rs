@@ -327,3 +327,80 @@ async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
             .all(|r| r.header("webhook-id") == Some(webhook_id.as_str()))
     );
 }
+
+#[tokio::test]
+async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
+    use graphhook_domain::deliveries::retention::{self, Retention};
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let start = app.clock.now();
+    let tick = |n| {
+        graphhook_worker::jobs::queue_depths::run(
+            graphhook_domain::jobs::QueueDepthsTick { tick: n },
+            &app.jobs,
+        )
+    };
+    tick(0).await.unwrap();
+    let old = send(&app, s.tenant, "graph.user.updated").await;
+    let older = send(&app, s.tenant, "graph.user.updated").await;
+    app.drain_jobs().await;
+    app.clock.set(start + chrono::Duration::days(31));
+    let recent = send(&app, s.tenant, "graph.user.updated").await;
+    app.drain_jobs().await;
+
+    // Payloads past 30 days go (the endpoint.created event's and two more), in batches of one;
+    // attempts stay for 90 days.
+    let keep = Retention {
+        payloads: chrono::Duration::days(30),
+        attempts: chrono::Duration::days(90),
+    };
+    let removed = retention::apply(&app.db, &app.clock, keep, 1, 10)
+        .await
+        .unwrap();
+    assert_eq!((removed.payloads, removed.attempts), (3, 0));
+    for (id, kept) in [(&old, false), (&older, false), (&recent, true)] {
+        let (_, message) = get(&app, &s.key, &format!("/api/v1/messages/{id}")).await;
+        assert_eq!(message["payload"].is_object(), kept, "{message}");
+    }
+    let response = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/messages/{old}/resend"),
+            &s.key,
+            Some(json!({"endpoint_id": s.endpoint})),
+        )
+        .await;
+    assert_eq!(response.status(), 409, "nothing left to resend");
+    // At most `max_batches` batches of each kind a run.
+    app.clock.set(start + chrono::Duration::days(91));
+    let removed = retention::apply(&app.db, &app.clock, keep, 1, 1)
+        .await
+        .unwrap();
+    assert_eq!((removed.payloads, removed.attempts), (1, 1));
+
+    // The maintenance tick applies the configured retention (30 and 90 days).
+    tick(60).await.unwrap();
+    let (_, deliveries) = get(&app, &s.key, "/api/v1/deliveries").await;
+    let mut attempts = Vec::new();
+    for delivery in deliveries["data"].as_array().unwrap() {
+        let id = delivery["id"].as_str().unwrap();
+        let (_, list) = get(&app, &s.key, &format!("/api/v1/deliveries/{id}/attempts")).await;
+        attempts.push(list["data"].as_array().unwrap().len());
+    }
+    assert_eq!(
+        attempts,
+        [0, 0, 0, 1],
+        "only the recent message's attempt is left"
+    );
+    let (_, events) = get(&app, &s.key, "/api/v1/events").await;
+    assert!(
+        events["data"].as_array().unwrap().is_empty(),
+        "the published endpoint.created is gone: {events}"
+    );
+    let (_, messages) = get(&app, &s.key, "/api/v1/messages").await;
+    assert_eq!(
+        messages["data"].as_array().unwrap().len(),
+        4,
+        "messages themselves stay"
+    );
+}

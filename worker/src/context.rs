@@ -69,6 +69,15 @@ impl JobContext {
         })
     }
 
+    /// How long payloads and attempts are kept.
+    pub fn retention(&self) -> graphhook_domain::deliveries::retention::Retention {
+        let webhooks = &self.settings.webhooks;
+        graphhook_domain::deliveries::retention::Retention {
+            payloads: chrono::Duration::days(i64::from(webhooks.retention_payload_days)),
+            attempts: chrono::Duration::days(i64::from(webhooks.retention_attempt_days)),
+        }
+    }
+
     /// What the delivery engine needs.
     pub fn delivery_deps(&self) -> graphhook_domain::deliveries::Deps<'_, DatabaseConnection> {
         graphhook_domain::deliveries::Deps {

@@ -189,6 +189,10 @@ pub struct WebhookSettings {
     pub default_max_in_flight: u32,
     /// An endpoint that has not succeeded for this long while failing is disabled (`failing`).
     pub auto_disable_after_hours: u64,
+    /// Message payloads are removed after this many days.
+    pub retention_payload_days: u32,
+    /// Attempts (and published operational events) are removed after this many days.
+    pub retention_attempt_days: u32,
 }
 
 impl Default for WebhookSettings {
@@ -201,6 +205,8 @@ impl Default for WebhookSettings {
             default_timeout_secs: 15,
             default_max_in_flight: 64,
             auto_disable_after_hours: 120,
+            retention_payload_days: 30,
+            retention_attempt_days: 90,
         }
     }
 }

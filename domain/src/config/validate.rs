@@ -190,6 +190,20 @@ impl Settings {
                 "must be between 1 and 8760",
             ));
         }
+        for (key, days) in [
+            (
+                "webhooks.retention_payload_days",
+                self.webhooks.retention_payload_days,
+            ),
+            (
+                "webhooks.retention_attempt_days",
+                self.webhooks.retention_attempt_days,
+            ),
+        ] {
+            if !(1..=3650).contains(&days) {
+                return Err(ConfigError::new(key, "must be between 1 and 3650 days"));
+            }
+        }
         if !(1..=1000).contains(&self.webhooks.default_max_in_flight) {
             return Err(ConfigError::new(
                 "webhooks.default_max_in_flight",

@@ -3,6 +3,7 @@
 //! delivery survives a lost job (Redis flushed, worker killed) or a failed enqueue.
 
 pub mod history;
+pub mod retention;
 pub mod schedule;
 
 use chrono::Duration;
@@ -287,7 +288,7 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     let number = delivery.attempt_count + 1;
-    let prior_failures = consecutive_failures(&txn, delivery.id).await?;
+    let prior_failures = consecutive_failures(&txn, &delivery).await?;
     attempt::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         tenant_id: Set(delivery.tenant_id),
@@ -462,10 +463,11 @@ pub const FAILING_AFTER: usize = 4;
 /// How many of the delivery's latest attempts failed in a row (counting up to the threshold).
 async fn consecutive_failures<C: ConnectionTrait>(
     db: &C,
-    delivery_id: uuid::Uuid,
+    delivery: &delivery::Model,
 ) -> DomainResult<usize> {
     let latest = attempt::Entity::find()
-        .filter(attempt::Column::DeliveryId.eq(delivery_id))
+        .filter(attempt::Column::TenantId.eq(delivery.tenant_id))
+        .filter(attempt::Column::DeliveryId.eq(delivery.id))
         .order_by_desc(attempt::Column::Number)
         .limit(FAILING_AFTER as u64)
         .all(db)

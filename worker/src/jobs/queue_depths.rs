@@ -1,7 +1,8 @@
 //! The periodic maintenance job: counts what waits, runs and died in every queue, publishes
 //! the counts as gauges and stores a snapshot in Redis (`{prefix}:stats:queue_depths`) that any
-//! process can read, then trims finished jobs (see [`super::finished`]) and enqueues deliveries
-//! that are due (the sweeper). Each run is also counted per tick (`{prefix}:stats:queue_depths:runs`),
+//! process can read, then trims finished jobs (see [`super::finished`]) and applies retention
+//! (once a minute), publishes operational events and enqueues deliveries that are due (the
+//! sweeper). Each run is also counted per tick (`{prefix}:stats:queue_depths:runs`),
 //! which is how "once per tick, however many worker processes" is checked.
 
 use std::collections::BTreeMap;
@@ -64,11 +65,25 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
     }
     // Trimming finished jobs once a minute is plenty.
     let interval = ctx.settings.worker.tick_interval_secs.max(1) as i64;
-    let trimmed = if (job.tick / interval) % (60 / interval).max(1) == 0 {
+    let once_a_minute = (job.tick / interval) % (60 / interval).max(1) == 0;
+    let trimmed = if once_a_minute {
         super::finished::trim(ctx, super::finished::KEEP_DONE, super::finished::KEEP_DEAD).await?
     } else {
         0
     };
+    if once_a_minute {
+        let removed = graphhook_domain::deliveries::retention::apply(
+            &ctx.db,
+            &ctx.clock,
+            ctx.retention(),
+            1_000,
+            10,
+        )
+        .await?;
+        if removed != Default::default() {
+            tracing::info!(?removed, "removed what is past retention");
+        }
+    }
     // Operational events become messages for the endpoints that want them.
     let published =
         graphhook_domain::deliveries::publish_operational_events(&ctx.delivery_deps(), 500).await?;
