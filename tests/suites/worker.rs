@@ -218,3 +218,59 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
         "no payload is left"
     );
 }
+
+#[tokio::test]
+async fn a_real_worker_delivers_and_counts_its_attempts() {
+    let mut app = TestApp::spawn().await;
+    let receiver = graphhook_tests::Receiver::start(graphhook_tests::Mode::Echo);
+    let key = app
+        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
+        .await;
+    app.tenant_request(
+        reqwest::Method::POST,
+        "/api/v1/endpoints",
+        &key,
+        Some(serde_json::json!({"url": receiver.url})),
+    )
+    .await;
+    let worker = app.start_worker().await;
+    let tenant = app.tenants().await[0].id.into();
+    let new = graphhook_domain::deliveries::NewMessage {
+        tenant,
+        event_type: "graph.user.updated".into(),
+        data: serde_json::json!({}),
+        endpoint_ids: None,
+    };
+    graphhook_domain::deliveries::create_message(&app.jobs.delivery_deps(), new)
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !receiver
+        .received()
+        .iter()
+        .any(|r| r.event_type() == "graph.user.updated")
+    {
+        assert!(tokio::time::Instant::now() < deadline, "delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = app
+        .client
+        .get(format!("http://127.0.0.1:{}/metrics", worker.http_port()))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("graphhook_delivery_attempts_total{outcome=\"delivered\"}")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("graphhook_delivery_attempt_duration_seconds"),
+        "{metrics}"
+    );
+    worker.stop().await.expect("clean stop");
+}

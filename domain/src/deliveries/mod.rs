@@ -142,6 +142,7 @@ async fn write_message<C: ConnectionTrait + TransactionTrait>(
         deliveries.push(delivery);
     }
     txn.commit().await?;
+    metrics::counter!("graphhook_deliveries_created_total").increment(deliveries.len() as u64);
     Ok((message, deliveries))
 }
 
@@ -376,6 +377,16 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
             }
         }
     };
+    let outcome_label = match &result {
+        Attempted::Delivered => "delivered",
+        Attempted::Retrying(_) => "retrying",
+        Attempted::Exhausted => "exhausted",
+        Attempted::Gone => "gone",
+        Attempted::Skipped => "skipped",
+    };
+    metrics::counter!("graphhook_delivery_attempts_total", "outcome" => outcome_label).increment(1);
+    metrics::histogram!("graphhook_delivery_attempt_duration_seconds")
+        .record(outcome.duration_ms as f64 / 1000.0);
     if auto_disabled {
         // The endpoint is disabled: this delivery stops here, like the others waiting for it.
         active.next_attempt_at = Set(None);
