@@ -289,7 +289,12 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     let number = delivery.attempt_count + 1;
-    let prior_failures = consecutive_failures(&txn, &delivery).await?;
+    // A first attempt (the common case) has no history to read.
+    let prior_failures = if delivery.attempt_count == 0 {
+        0
+    } else {
+        consecutive_failures(&txn, &delivery).await?
+    };
     attempt::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         tenant_id: Set(delivery.tenant_id),
