@@ -146,3 +146,28 @@ fn an_unknown_key_in_a_file_is_refused() {
     let message = err.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("listen_on"), "{message}");
 }
+
+type Change = fn(&mut Settings);
+
+#[test]
+fn delivery_health_and_retention_bounds_name_the_key() {
+    let cases: [(Change, &str); 3] = [
+        (
+            |s| s.webhooks.auto_disable_after_hours = 0,
+            "webhooks.auto_disable_after_hours",
+        ),
+        (
+            |s| s.webhooks.retention_payload_days = 0,
+            "webhooks.retention_payload_days",
+        ),
+        (
+            |s| s.webhooks.retention_attempt_days = 4000,
+            "webhooks.retention_attempt_days",
+        ),
+    ];
+    for (change, key) in cases {
+        let mut s = dev();
+        change(&mut s);
+        assert_eq!(s.validate().err().map(|e| e.key), Some(key.to_owned()));
+    }
+}
