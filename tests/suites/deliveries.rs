@@ -58,20 +58,16 @@ pub(crate) async fn delivery_row(app: &TestApp, id: uuid::Uuid) -> delivery::Mod
         .unwrap()
 }
 
-fn verifies(received: &graphhook_tests::receiver::Received, secret: &str) -> bool {
-    let webhook = standardwebhooks::Webhook::new(secret).unwrap();
-    let id = received.header("webhook-id").unwrap();
-    let ts: i64 = received
-        .header("webhook-timestamp")
-        .unwrap()
-        .parse()
-        .unwrap();
-    let expected = webhook.sign(id, ts, &received.body).unwrap();
-    received
-        .header("webhook-signature")
-        .unwrap()
-        .split(' ')
-        .any(|s| s == expected)
+/// Runs the maintenance job for tick `n` (retention runs on whole minutes), then the jobs it
+/// queued.
+pub(crate) async fn tick(app: &TestApp, n: i64) {
+    graphhook_worker::jobs::queue_depths::run(
+        graphhook_domain::jobs::QueueDepthsTick { tick: n },
+        &app.jobs,
+    )
+    .await
+    .unwrap();
+    app.drain_jobs().await;
 }
 
 #[tokio::test]
@@ -98,7 +94,7 @@ async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_i
             .find(|r| r.header("webhook-id") == Some(webhook_id.as_str()))
             .expect("delivered");
         assert!(
-            verifies(request, &secret),
+            crate::endpoints::verifies_with(request, &secret),
             "the signature verifies with the endpoint's secret"
         );
         assert_eq!(
@@ -308,13 +304,7 @@ async fn the_maintenance_tick_runs_the_sweeper() {
     let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
     let (_, deliveries) = message(&app, tenant, 1).await;
     app.flush_redis().await;
-    graphhook_worker::jobs::queue_depths::run(
-        graphhook_domain::jobs::QueueDepthsTick { tick: 2 },
-        &app.jobs,
-    )
-    .await
-    .unwrap();
-    app.drain_jobs().await;
+    tick(&app, 2).await;
     assert_eq!(
         delivery_row(&app, deliveries[0].id).await.status,
         DeliveryStatus::Delivered

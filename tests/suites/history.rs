@@ -54,9 +54,7 @@ async fn send(app: &TestApp, tenant: TenantId, event_type: &str) -> String {
 }
 
 async fn get(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
-    let response = app.tenant_request(Method::GET, path, key, None).await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    crate::endpoints::call(app, Method::GET, path, key).await
 }
 
 #[tokio::test]
@@ -334,13 +332,7 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
     let start = app.clock.now();
-    let tick = |n| {
-        graphhook_worker::jobs::queue_depths::run(
-            graphhook_domain::jobs::QueueDepthsTick { tick: n },
-            &app.jobs,
-        )
-    };
-    tick(0).await.unwrap();
+    crate::deliveries::tick(&app, 0).await;
     let old = send(&app, s.tenant, "graph.user.updated").await;
     let older = send(&app, s.tenant, "graph.user.updated").await;
     app.drain_jobs().await;
@@ -379,7 +371,7 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
     assert_eq!((removed.payloads, removed.attempts), (1, 1));
 
     // The maintenance tick applies the configured retention (30 and 90 days).
-    tick(60).await.unwrap();
+    crate::deliveries::tick(&app, 60).await;
     let (_, deliveries) = get(&app, &s.key, "/api/v1/deliveries").await;
     let mut attempts = Vec::new();
     for delivery in deliveries["data"].as_array().unwrap() {

@@ -13,27 +13,14 @@ use serde_json::{Value, json};
 use crate::deliveries::{delivery_row, message, tenant_with_endpoint};
 
 async fn endpoint_with_filter(app: &TestApp, key: &str, url: &str, filter: &[&str]) -> String {
-    let response = app
-        .tenant_request(
-            Method::POST,
-            "/api/v1/endpoints",
-            key,
-            Some(json!({"url": url, "filter_types": filter})),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    let endpoint: Value = response.json().await.unwrap();
+    let (status, endpoint) =
+        crate::endpoints::create(app, key, json!({"url": url, "filter_types": filter})).await;
+    assert_eq!(status, 201, "{endpoint}");
     endpoint["id"].as_str().unwrap().to_owned()
 }
 
 async fn tick(app: &TestApp) {
-    graphhook_worker::jobs::queue_depths::run(
-        graphhook_domain::jobs::QueueDepthsTick { tick: 2 },
-        &app.jobs,
-    )
-    .await
-    .unwrap();
-    app.drain_jobs().await;
+    crate::deliveries::tick(app, 2).await;
 }
 
 #[tokio::test]
@@ -238,11 +225,7 @@ async fn trouble_with_a_trouble_event_raises_no_further_event() {
 }
 
 async fn events(app: &TestApp, key: &str, query: &str) -> (u16, Value) {
-    let response = app
-        .tenant_request(Method::GET, &format!("/api/v1/events{query}"), key, None)
-        .await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    crate::endpoints::call(app, Method::GET, &format!("/api/v1/events{query}"), key).await
 }
 
 #[tokio::test]

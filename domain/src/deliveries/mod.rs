@@ -343,22 +343,7 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
         active.last_error = Set(Some(
             "the endpoint answered 410 Gone and was disabled".into(),
         ));
-        let mut gone = endpoint.clone().into_active_model();
-        gone.status = Set(EndpointStatus::Disabled);
-        gone.disabled_reason = Set(Some(DisabledReason::Gone));
-        gone.updated_at = Set(now);
-        gone.update(&txn).await?;
-        let tenant = TenantId::from(endpoint.tenant_id);
-        let id = EndpointId::from(endpoint.id);
-        events::record(
-            &txn,
-            deps.clock,
-            tenant,
-            Some(id),
-            "endpoint.disabled",
-            json!({"endpointId": id, "reason": "gone"}),
-        )
-        .await?;
+        disable(&txn, deps.clock, &endpoint, DisabledReason::Gone, json!({})).await?;
         Attempted::Gone
     } else {
         let error = match (&outcome.error, outcome.status) {
@@ -454,23 +439,45 @@ async fn note_failure<C: ConnectionTrait>(
     if now - since < deps.auto_disable_after {
         return Ok(false);
     }
-    let mut disabled = endpoint.clone().into_active_model();
-    disabled.status = Set(EndpointStatus::Disabled);
-    disabled.disabled_reason = Set(Some(DisabledReason::Failing));
-    disabled.updated_at = Set(now);
-    disabled.update(txn).await?;
-    let id = EndpointId::from(endpoint.id);
-    events::record(
+    disable(
         txn,
         deps.clock,
+        endpoint,
+        DisabledReason::Failing,
+        json!({"failingSince": since}),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Disables the endpoint for `reason` and records `endpoint.disabled` (with `extra` in its data).
+async fn disable<C: ConnectionTrait>(
+    txn: &C,
+    clock: &Clock,
+    endpoint: &endpoint::Model,
+    reason: DisabledReason,
+    extra: Value,
+) -> DomainResult<()> {
+    let mut disabled = endpoint.clone().into_active_model();
+    disabled.status = Set(EndpointStatus::Disabled);
+    disabled.disabled_reason = Set(Some(reason));
+    disabled.updated_at = Set(clock.now());
+    disabled.update(txn).await?;
+    let id = EndpointId::from(endpoint.id);
+    let mut data = json!({"endpointId": id, "reason": reason});
+    if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), extra) {
+        data.extend(extra);
+    }
+    tracing::warn!(endpoint = %id, ?reason, "endpoint disabled");
+    events::record(
+        txn,
+        clock,
         TenantId::from(endpoint.tenant_id),
         Some(id),
         "endpoint.disabled",
-        json!({"endpointId": id, "reason": "failing", "failingSince": since}),
+        data,
     )
-    .await?;
-    tracing::warn!(endpoint = %id, %since, "endpoint disabled after failing without a success");
-    Ok(true)
+    .await
 }
 
 /// `message.attempt.failing` is recorded at this many failures in a row.
