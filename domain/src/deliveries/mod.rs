@@ -322,17 +322,13 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     active.attempt_count = Set(number);
     active.next_trigger = Set(Trigger::Scheduled.as_str().to_owned());
     active.updated_at = Set(now);
-    let mut auto_disabled = false;
-    if outcome.is_success() {
+    let result = if outcome.is_success() {
+        // A success ends the endpoint's failing period.
         if endpoint.failing_since.is_some() {
             let mut healthy = endpoint.clone().into_active_model();
             healthy.failing_since = Set(None);
             healthy.update(&txn).await?;
         }
-    } else if outcome.status != Some(410) {
-        auto_disabled = note_failure(deps, &txn, &endpoint, now).await?;
-    }
-    let result = if outcome.is_success() {
         active.status = Set(DeliveryStatus::Delivered);
         active.next_attempt_at = Set(None);
         active.last_error = Set(None);
@@ -352,7 +348,7 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
             (None, None) => "no answer".to_owned(),
         };
         active.last_error = Set(Some(error));
-        match schedule::delay(number, schedule::random_unit()) {
+        let result = match schedule::delay(number, schedule::random_unit()) {
             Some(delay) => {
                 let wait = retry_after.map_or(delay, |r| r.max(delay));
                 let next = now + wait;
@@ -365,7 +361,12 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
                 active.next_attempt_at = Set(None);
                 Attempted::Exhausted
             }
+        };
+        if note_failure(deps, &txn, &endpoint, now).await? {
+            // The endpoint is disabled: this delivery stops here, like the others waiting for it.
+            active.next_attempt_at = Set(None);
         }
+        result
     };
     let outcome_label = match &result {
         Attempted::Delivered => "delivered",
@@ -377,10 +378,6 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     metrics::counter!("graphhook_delivery_attempts_total", "outcome" => outcome_label).increment(1);
     metrics::histogram!("graphhook_delivery_attempt_duration_seconds")
         .record(outcome.duration_ms as f64 / 1000.0);
-    if auto_disabled {
-        // The endpoint is disabled: this delivery stops here, like the others waiting for it.
-        active.next_attempt_at = Set(None);
-    }
     let trouble = match &result {
         Attempted::Delivered if prior_failures >= FAILING_AFTER => {
             Some("message.attempt.recovered")
