@@ -47,6 +47,8 @@ impl Application {
             .await
             .context("connecting to Redis")?;
         let queues = Queues::new(&settings, redis.clone());
+        let flow =
+            graphhook_domain::deliveries::FlowControl::from_settings(&settings, redis.clone());
         let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
         let sender = Arc::new(webhook_sender(&settings, lookup)?);
         let secret_box = SecretBox::new(&settings.webhook_encryption_key())
@@ -60,6 +62,7 @@ impl Application {
             db,
             redis,
             queues,
+            flow,
             settings: Arc::new(settings),
             clock,
             metrics: telemetry::metrics_handle(),

@@ -15,6 +15,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub redis: ConnectionManager,
     pub queues: Queues,
+    /// Rate limits, in-flight caps and circuits of endpoints.
+    pub flow: graphhook_domain::deliveries::FlowControl,
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub metrics: PrometheusHandle,
@@ -39,6 +41,7 @@ impl AppState {
             sender: &self.sender,
             secret_box: &self.secret_box,
             queues: &self.queues,
+            flow: &self.flow,
             auto_disable_after: chrono::Duration::hours(
                 i64::try_from(self.settings.webhooks.auto_disable_after_hours)
                     .unwrap_or(i64::MAX / 3_600_000),

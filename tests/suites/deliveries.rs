@@ -261,13 +261,24 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
         (DeliveryStatus::Pending, 0),
         "nothing was recorded"
     );
+    // The attempt had claimed the delivery until its request would surely be over.
+    let claimed_until = row.next_attempt_at.unwrap();
+    assert!(claimed_until > app.clock.now() + chrono::Duration::seconds(15));
     receiver.set_mode(Mode::Echo);
     assert_eq!(
         deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
             .await
             .unwrap(),
+        0,
+        "not while the claim lasts"
+    );
+    app.clock.set(claimed_until);
+    assert_eq!(
+        deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+            .await
+            .unwrap(),
         1,
-        "the sweeper finds it"
+        "the sweeper finds it once the claim ran out"
     );
     assert_eq!(app.drain_jobs().await, 1);
     assert_eq!(

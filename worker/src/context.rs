@@ -18,6 +18,8 @@ pub struct JobContext {
     pub db: DatabaseConnection,
     pub redis: ConnectionManager,
     pub queues: Queues,
+    /// Rate limits, in-flight caps and circuits of endpoints.
+    pub flow: graphhook_domain::deliveries::FlowControl,
     pub clock: Clock,
     pub settings: Arc<Settings>,
     /// Graph tokens per tenant, cached in this process.
@@ -51,6 +53,8 @@ impl JobContext {
             .await
             .context("connecting to Redis")?;
         let queues = Queues::new(&settings, redis.clone());
+        let flow =
+            graphhook_domain::deliveries::FlowControl::from_settings(&settings, redis.clone());
         let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
         let sender = Arc::new(graphhook_domain::webhooks::sender::from_settings(
             &settings, lookup,
@@ -61,6 +65,7 @@ impl JobContext {
             db,
             redis,
             queues,
+            flow,
             clock,
             settings: Arc::new(settings),
             broker,
@@ -86,6 +91,7 @@ impl JobContext {
             sender: &self.sender,
             secret_box: &self.secret_box,
             queues: &self.queues,
+            flow: &self.flow,
             auto_disable_after: chrono::Duration::hours(
                 i64::try_from(self.settings.webhooks.auto_disable_after_hours)
                     .unwrap_or(i64::MAX / 3_600_000),

@@ -6,7 +6,13 @@
 //! removes the job's data on success. A failing job stops the drain with its error.
 
 use anyhow::{Context, bail};
-use graphhook_domain::jobs::{ALL_QUEUES, Deliver, Job, Probe, QueueDepthsTick, VerifyConsent};
+use graphhook_domain::{
+    deliveries::Lane,
+    jobs::{
+        ALL_QUEUES, Deliver, DeliverReplay, DeliverRetry, Job, Probe, QueueDepthsTick,
+        VerifyConsent,
+    },
+};
 use redis::AsyncCommands;
 
 use crate::{context::JobContext, jobs};
@@ -75,7 +81,16 @@ async fn dispatch(ctx: &JobContext, queue: &str, data: &[u8]) -> anyhow::Result<
             jobs::queue_depths::run(serde_json::from_slice(data)?, ctx).await?;
         }
         Deliver::QUEUE => {
-            jobs::deliver::run(serde_json::from_slice(data)?, ctx).await?;
+            let job: Deliver = serde_json::from_slice(data)?;
+            jobs::deliver::run(job.delivery, Lane::Live, ctx).await?;
+        }
+        DeliverRetry::QUEUE => {
+            let job: DeliverRetry = serde_json::from_slice(data)?;
+            jobs::deliver::run(job.delivery, Lane::Retry, ctx).await?;
+        }
+        DeliverReplay::QUEUE => {
+            let job: DeliverReplay = serde_json::from_slice(data)?;
+            jobs::deliver::run(job.delivery, Lane::Replay, ctx).await?;
         }
         VerifyConsent::QUEUE => {
             jobs::verify_consent::run(serde_json::from_slice(data)?, ctx).await?;

@@ -21,7 +21,8 @@ use std::{
 use apalis::prelude::*;
 use graphhook_domain::{
     Clock, Settings,
-    jobs::{Deliver, Job, Probe, QueueDepthsTick, VerifyConsent},
+    deliveries::Lane,
+    jobs::{Deliver, DeliverReplay, DeliverRetry, Job, Probe, QueueDepthsTick, VerifyConsent},
 };
 use tokio::{sync::watch, task::JoinHandle};
 
@@ -148,14 +149,43 @@ fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> Monit
             }
         })
         .shutdown_timeout(Duration::from_secs(settings.shutdown_timeout_secs));
-    let monitor = register::<Probe, _, _>(monitor, ctx, instance, handle_probe);
-    let monitor = register::<Deliver, _, _>(monitor, ctx, instance, handle_deliver);
-    let monitor = register::<VerifyConsent, _, _>(monitor, ctx, instance, handle_verify_consent);
-    register::<QueueDepthsTick, _, _>(monitor, ctx, instance, handle_queue_depths)
+    let general = settings.concurrency;
+    let monitor = register::<Probe, _, _>(monitor, ctx, instance, general, handle_probe);
+    // Each delivery lane has its own queue and capacity.
+    let monitor = register::<Deliver, _, _>(
+        monitor,
+        ctx,
+        instance,
+        settings.delivery_concurrency,
+        |job: Deliver, ctx, _| deliver(job.delivery, Lane::Live, ctx),
+    );
+    let monitor = register::<DeliverRetry, _, _>(
+        monitor,
+        ctx,
+        instance,
+        settings.retry_concurrency,
+        |job: DeliverRetry, ctx, _| deliver(job.delivery, Lane::Retry, ctx),
+    );
+    let monitor = register::<DeliverReplay, _, _>(
+        monitor,
+        ctx,
+        instance,
+        settings.replay_concurrency,
+        |job: DeliverReplay, ctx, _| deliver(job.delivery, Lane::Replay, ctx),
+    );
+    let monitor =
+        register::<VerifyConsent, _, _>(monitor, ctx, instance, general, handle_verify_consent);
+    register::<QueueDepthsTick, _, _>(monitor, ctx, instance, general, handle_queue_depths)
 }
 
 /// Registers the apalis worker of one job type.
-fn register<J, F, Fut>(monitor: Monitor, ctx: &JobContext, instance: &str, handler: F) -> Monitor
+fn register<J, F, Fut>(
+    monitor: Monitor,
+    ctx: &JobContext,
+    instance: &str,
+    concurrency: usize,
+    handler: F,
+) -> Monitor
 where
     J: Job,
     F: Fn(J, Data<JobContext>, WorkerContext) -> Fut + Clone + Send + Sync + 'static,
@@ -171,7 +201,7 @@ where
                     .storage::<J>()
                     .poll_with_interval(Duration::from_millis(settings.poll_interval_ms)),
             )
-            .concurrency(settings.concurrency)
+            .concurrency(concurrency)
             .timeout(Duration::from_secs(settings.job_timeout_secs))
             .catch_panic()
             .enable_tracing()
@@ -213,12 +243,12 @@ async fn handle_verify_consent(
         .map_err(JobError::into_apalis)
 }
 
-async fn handle_deliver(
-    job: Deliver,
+async fn deliver(
+    delivery: uuid::Uuid,
+    lane: Lane,
     ctx: Data<JobContext>,
-    _worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
-    jobs::deliver::run(job, &ctx)
+    jobs::deliver::run(delivery, lane, &ctx)
         .await
         .map(|_| ())
         .map_err(JobError::into_apalis)

@@ -89,8 +89,14 @@ pub struct WorkerSettings {
     /// Distinguishes this process's apalis workers from other processes'; default
     /// `{hostname}-{pid}`.
     pub instance: Option<String>,
-    /// Jobs run at once per queue in this process.
+    /// Jobs run at once per queue in this process (queues other than deliveries).
     pub concurrency: usize,
+    /// Delivery attempts run at once in this process, per lane: first attempts, retries, and
+    /// replays (resend, recover). Each lane has its own queue and capacity, so a replay or a
+    /// retry storm never delays first attempts.
+    pub delivery_concurrency: usize,
+    pub retry_concurrency: usize,
+    pub replay_concurrency: usize,
     /// How often an idle worker looks for new jobs.
     pub poll_interval_ms: u64,
     pub heartbeat_interval_secs: u64,
@@ -193,6 +199,15 @@ pub struct WebhookSettings {
     pub retention_payload_days: u32,
     /// Attempts (and published operational events) are removed after this many days.
     pub retention_attempt_days: u32,
+    /// An endpoint's circuit opens when at least `circuit_failure_percent` of at least
+    /// `circuit_min_attempts` attempts in the last `circuit_window_secs` failed.
+    pub circuit_window_secs: u64,
+    pub circuit_min_attempts: u32,
+    pub circuit_failure_percent: u32,
+    /// How long an open circuit waits before its probe; each failed probe doubles the wait, up
+    /// to `circuit_max_open_secs`.
+    pub circuit_open_secs: u64,
+    pub circuit_max_open_secs: u64,
 }
 
 impl Default for WebhookSettings {
@@ -207,6 +222,11 @@ impl Default for WebhookSettings {
             auto_disable_after_hours: 120,
             retention_payload_days: 30,
             retention_attempt_days: 90,
+            circuit_window_secs: 300,
+            circuit_min_attempts: 10,
+            circuit_failure_percent: 70,
+            circuit_open_secs: 60,
+            circuit_max_open_secs: 1800,
         }
     }
 }
@@ -341,6 +361,9 @@ impl Default for WorkerSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
             instance: None,
             concurrency: 8,
+            delivery_concurrency: 64,
+            retry_concurrency: 32,
+            replay_concurrency: 16,
             poll_interval_ms: 250,
             heartbeat_interval_secs: 5,
             missed_heartbeats: 3,

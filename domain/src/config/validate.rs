@@ -76,8 +76,18 @@ impl Settings {
                 "must be at least 1024",
             ));
         }
-        if self.worker.concurrency == 0 {
-            return Err(ConfigError::new("worker.concurrency", "must be at least 1"));
+        for (key, value) in [
+            ("worker.concurrency", self.worker.concurrency),
+            (
+                "worker.delivery_concurrency",
+                self.worker.delivery_concurrency,
+            ),
+            ("worker.retry_concurrency", self.worker.retry_concurrency),
+            ("worker.replay_concurrency", self.worker.replay_concurrency),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::new(key, "must be at least 1"));
+            }
         }
         if self.worker.poll_interval_ms == 0 {
             return Err(ConfigError::new(
@@ -208,6 +218,47 @@ impl Settings {
             return Err(ConfigError::new(
                 "webhooks.default_max_in_flight",
                 "must be between 1 and 1000",
+            ));
+        }
+        let w = &self.webhooks;
+        for (key, value, range) in [
+            (
+                "webhooks.circuit_window_secs",
+                w.circuit_window_secs,
+                10..=86_400,
+            ),
+            (
+                "webhooks.circuit_min_attempts",
+                u64::from(w.circuit_min_attempts),
+                1..=100_000,
+            ),
+            (
+                "webhooks.circuit_failure_percent",
+                u64::from(w.circuit_failure_percent),
+                1..=100,
+            ),
+            (
+                "webhooks.circuit_open_secs",
+                w.circuit_open_secs,
+                1..=86_400,
+            ),
+            (
+                "webhooks.circuit_max_open_secs",
+                w.circuit_max_open_secs,
+                1..=86_400,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                ));
+            }
+        }
+        if w.circuit_max_open_secs < w.circuit_open_secs {
+            return Err(ConfigError::new(
+                "webhooks.circuit_max_open_secs",
+                "must not be less than webhooks.circuit_open_secs",
             ));
         }
         if self.onboarding.verify_interval_secs == 0 {

@@ -9,7 +9,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use super::{Deps, Trigger, idempotency_key};
+use super::{Deps, Trigger, push_deliveries};
 use crate::{
     endpoints,
     entities::{
@@ -20,7 +20,6 @@ use crate::{
     },
     error::{DomainError, DomainResult},
     ids::{AttemptId, DeliveryId, EndpointId, MessageId, TenantId},
-    jobs::Deliver,
 };
 
 #[derive(Debug, Default)]
@@ -157,16 +156,7 @@ async fn requeue<C: ConnectionTrait>(
     active.next_trigger = Set(trigger.as_str().to_owned());
     active.updated_at = Set(deps.clock.now());
     let delivery = active.update(deps.db).await?;
-    if let Err(error) = deps
-        .queues
-        .push_unique(
-            &Deliver {
-                delivery: delivery.id,
-            },
-            &idempotency_key(&delivery),
-        )
-        .await
-    {
+    if let Err(error) = push_deliveries(deps.queues, std::slice::from_ref(&delivery)).await {
         tracing::warn!(%error, "enqueue failed; the sweeper will deliver it");
     }
     Ok(delivery)
@@ -239,8 +229,44 @@ pub async fn recover<C: ConnectionTrait>(
         .all(deps.db)
         .await?;
     let count = failed.len();
-    for delivery in failed {
-        requeue(deps, delivery, Trigger::Recovery).await?;
+    let now = deps.clock.now();
+    // In bulk: a recovery may cover many thousands of deliveries.
+    for chunk in failed.chunks(1_000) {
+        let ids: Vec<uuid::Uuid> = chunk.iter().map(|d| d.id).collect();
+        delivery::Entity::update_many()
+            .col_expr(
+                delivery::Column::Status,
+                sea_orm::sea_query::Expr::value(DeliveryStatus::Pending),
+            )
+            .col_expr(
+                delivery::Column::NextAttemptAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .col_expr(
+                delivery::Column::NextTrigger,
+                sea_orm::sea_query::Expr::value(Trigger::Recovery.as_str()),
+            )
+            .col_expr(
+                delivery::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(delivery::Column::TenantId.eq(tenant.uuid()))
+            .filter(delivery::Column::Id.is_in(ids))
+            .exec(deps.db)
+            .await?;
+        let requeued: Vec<delivery::Model> = chunk
+            .iter()
+            .cloned()
+            .map(|mut d| {
+                d.status = DeliveryStatus::Pending;
+                d.next_attempt_at = Some(now);
+                d.next_trigger = Trigger::Recovery.as_str().to_owned();
+                d
+            })
+            .collect();
+        if let Err(error) = push_deliveries(deps.queues, &requeued).await {
+            tracing::warn!(%error, "enqueue failed; the sweeper will deliver them");
+        }
     }
     Ok(count)
 }

@@ -2,9 +2,13 @@
 //! attempt recorded, retries due in Postgres, and a sweeper that enqueues whatever is due, so a
 //! delivery survives a lost job (Redis flushed, worker killed) or a failed enqueue.
 
+pub mod flow;
 pub mod history;
 pub mod retention;
 pub mod schedule;
+
+use flow::{Admission, CircuitChange};
+pub use flow::{FlowControl, Hold, Lane};
 
 use chrono::Duration;
 use sea_orm::{
@@ -25,7 +29,7 @@ use crate::{
     error::{DomainError, DomainResult},
     events,
     ids::{EndpointId, MessageId, TenantId},
-    jobs::{Deliver, Queues},
+    jobs::{Deliver, DeliverReplay, DeliverRetry, Queues},
     webhooks::{
         crypt::SecretBox,
         sender::{Outcome, Sender},
@@ -39,6 +43,8 @@ pub struct Deps<'a, C> {
     pub sender: &'a Sender,
     pub secret_box: &'a SecretBox,
     pub queues: &'a Queues,
+    /// Rate limits, in-flight caps and circuits, shared by every worker process.
+    pub flow: &'a FlowControl,
     /// How long an endpoint may fail without a success before it is disabled.
     pub auto_disable_after: Duration,
 }
@@ -71,8 +77,81 @@ impl Trigger {
     }
 }
 
+/// The key a delivery's job is pushed under: one job per delivery, attempt and due time, however
+/// many sweepers run. A delivery that is held back or claimed gets a new due time, so the
+/// sweeper can enqueue it again when that time comes.
 pub(crate) fn idempotency_key(delivery: &delivery::Model) -> String {
-    format!("delivery:{}:{}", delivery.id, delivery.attempt_count)
+    format!(
+        "delivery:{}:{}:{}",
+        delivery.id,
+        delivery.attempt_count,
+        delivery
+            .next_attempt_at
+            .map_or(0, |at| at.timestamp_millis())
+    )
+}
+
+impl Lane {
+    /// The lane a delivery's next attempt runs in.
+    pub fn of(delivery: &delivery::Model) -> Lane {
+        if delivery.next_trigger != Trigger::Scheduled.as_str() {
+            Lane::Replay
+        } else if delivery.attempt_count > 0 {
+            Lane::Retry
+        } else {
+            Lane::Live
+        }
+    }
+}
+
+/// Pushes the deliveries' jobs, each on its lane's queue and under its idempotency key.
+/// Returns how many were enqueued (a job already queued for the same attempt is not).
+pub async fn push_deliveries(
+    queues: &Queues,
+    deliveries: &[delivery::Model],
+) -> Result<usize, crate::jobs::PushError> {
+    let mut live = Vec::new();
+    let mut retry = Vec::new();
+    let mut replay = Vec::new();
+    for delivery in deliveries {
+        let key = idempotency_key(delivery);
+        let id = delivery.id;
+        match Lane::of(delivery) {
+            Lane::Live => live.push((Deliver { delivery: id }, key)),
+            Lane::Retry => retry.push((DeliverRetry { delivery: id }, key)),
+            Lane::Replay => replay.push((DeliverReplay { delivery: id }, key)),
+        }
+    }
+    let mut pushed = 0;
+    if !live.is_empty() {
+        pushed += queues.push_many_unique(&live).await?;
+    }
+    if !retry.is_empty() {
+        pushed += queues.push_many_unique(&retry).await?;
+    }
+    if !replay.is_empty() {
+        pushed += queues.push_many_unique(&replay).await?;
+    }
+    Ok(pushed)
+}
+
+/// Pushes one delivery's job on `lane` again after `delay` (no idempotency key: the job that
+/// holds the key is the one asking).
+pub async fn push_later(
+    queues: &Queues,
+    lane: Lane,
+    delivery: uuid::Uuid,
+    delay: std::time::Duration,
+) -> Result<(), crate::jobs::PushError> {
+    match lane {
+        Lane::Live => queues.push_delayed(&Deliver { delivery }, delay).await,
+        Lane::Retry => queues.push_delayed(&DeliverRetry { delivery }, delay).await,
+        Lane::Replay => {
+            queues
+                .push_delayed(&DeliverReplay { delivery }, delay)
+                .await
+        }
+    }
 }
 
 /// Writes the message and its deliveries in one transaction, then enqueues the deliveries. A
@@ -147,19 +226,8 @@ async fn write_message<C: ConnectionTrait + TransactionTrait>(
 }
 
 async fn enqueue<C>(deps: &Deps<'_, C>, deliveries: &[delivery::Model]) {
-    for delivery in deliveries {
-        if let Err(error) = deps
-            .queues
-            .push_unique(
-                &Deliver {
-                    delivery: delivery.id,
-                },
-                &idempotency_key(delivery),
-            )
-            .await
-        {
-            tracing::warn!(%error, delivery = %delivery.id, "enqueue failed; the sweeper will deliver it");
-        }
+    if let Err(error) = push_deliveries(deps.queues, deliveries).await {
+        tracing::warn!(%error, "enqueue failed; the sweeper will deliver them");
     }
 }
 
@@ -191,7 +259,7 @@ pub async fn send_test<C: ConnectionTrait + TransactionTrait>(
     let Some(delivery) = deliveries.first() else {
         return Err(DomainError::Conflict(NOT_ACTIVE.into()));
     };
-    match attempt_with_outcome(deps, delivery.id, Trigger::Scheduled).await? {
+    match attempt_with_outcome(deps, delivery.id, Trigger::Scheduled, false).await? {
         (attempted, Some(outcome)) => Ok(TestSent {
             webhook_id: message.webhook_id,
             attempted,
@@ -214,27 +282,51 @@ pub enum Attempted {
     Gone,
     /// Nothing was sent: not due, already done, or its endpoint is not active.
     Skipped,
+    /// Nothing was sent and no retry was spent: flow control holds the attempt back. For an
+    /// open circuit the delivery is due again when the circuit's wait ends (the sweeper picks
+    /// it up); otherwise the caller should try again after `retry_in`.
+    Held {
+        hold: Hold,
+        retry_in: Option<std::time::Duration>,
+    },
 }
 
-/// Makes one attempt of a delivery, if it is due (or asked for), and records it.
+/// Makes one attempt of a delivery, if it is due (or asked for) and flow control admits it,
+/// and records it.
 #[tracing::instrument(skip(deps), fields(delivery = %delivery_id))]
 pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     delivery_id: uuid::Uuid,
     trigger: Trigger,
 ) -> DomainResult<Attempted> {
-    Ok(attempt_with_outcome(deps, delivery_id, trigger).await?.0)
+    Ok(attempt_with_outcome(deps, delivery_id, trigger, true)
+        .await?
+        .0)
 }
 
-/// [`attempt`], with the endpoint's answer when something was sent.
+/// Extra time a claimed delivery stays out of the sweeper's reach beyond its request timeout:
+/// if the worker dies mid-attempt, the delivery is due again after this.
+const CLAIM_GRACE: Duration = Duration::seconds(60);
+
+/// How long an attempt held back by the in-flight cap waits before it asks again.
+const IN_FLIGHT_WAIT_MS: u64 = 200;
+
+/// [`attempt`], with the endpoint's answer when something was sent. `controlled: false` skips
+/// admission (a test send the tenant is waiting for); its outcome still feeds the circuit.
+///
+/// An attempt holds no database connection while it waits for the endpoint: a short
+/// transaction claims the delivery (its `next_attempt_at` moves past the request's timeout, so
+/// a killed worker's delivery comes due again), the request goes out, and a second short
+/// transaction records the outcome.
 async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     delivery_id: uuid::Uuid,
     trigger: Trigger,
+    controlled: bool,
 ) -> DomainResult<(Attempted, Option<Outcome>)> {
     let now = deps.clock.now();
     let txn = deps.db.begin().await?;
-    // One attempt at a time per delivery, whichever worker holds it.
+    // One claim at a time per delivery, whichever worker holds it.
     let Some(delivery) = delivery::Entity::find_by_id(delivery_id)
         .lock_exclusive()
         .one(&txn)
@@ -273,21 +365,161 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
             "the message's payload was removed by retention".into(),
         ));
     };
+    let timeout = std::time::Duration::from_millis(endpoint.timeout_ms.max(1000) as u64);
+    let lane = Lane::of(&delivery);
+    let lease = if controlled {
+        // The in-flight lease outlives the request a little, so a killed worker's lease ends.
+        let lease_for = timeout + std::time::Duration::from_secs(10);
+        match deps.flow.admit(&endpoint, lane, now, lease_for).await? {
+            Admission::Admitted(lease) => Some(lease),
+            Admission::Held(hold) => {
+                metrics::counter!("graphhook_delivery_holds_total", "reason" => hold.as_str())
+                    .increment(1);
+                let retry_in = match hold {
+                    Hold::CircuitOpen { until } => {
+                        // Waits in Postgres, without spending a retry; the sweeper wakes it.
+                        let mut active = delivery.into_active_model();
+                        active.next_attempt_at = Set(Some(until.max(now)));
+                        active.updated_at = Set(now);
+                        active.update(&txn).await?;
+                        txn.commit().await?;
+                        None
+                    }
+                    Hold::InFlight => Some(std::time::Duration::from_millis(
+                        IN_FLIGHT_WAIT_MS
+                            + (schedule::random_unit() * IN_FLIGHT_WAIT_MS as f64) as u64,
+                    )),
+                    Hold::RateLimited { retry_in } => Some(retry_in),
+                };
+                return Ok((Attempted::Held { hold, retry_in }, None));
+            }
+        }
+    } else {
+        None
+    };
+    // The claim: out of the sweeper's reach until the request is surely over.
+    let claimed = delivery.clone();
+    let mut claim = delivery.into_active_model();
+    claim.next_attempt_at = Set(Some(
+        now + Duration::from_std(timeout).unwrap_or_default() + CLAIM_GRACE,
+    ));
+    claim.updated_at = Set(now);
+    if let Err(error) = async {
+        claim.update(&txn).await?;
+        txn.commit().await
+    }
+    .await
+    {
+        if let Some(lease) = &lease {
+            let _ = deps.flow.release(lease).await;
+        }
+        return Err(error.into());
+    }
+    let in_flight = metrics::gauge!("graphhook_deliveries_in_flight", "lane" => lane.as_str());
+    in_flight.increment(1.0);
     let endpoint_deps = endpoints::Deps {
-        db: &txn,
+        db: deps.db,
         clock: deps.clock,
         sender: deps.sender,
         secret_box: deps.secret_box,
     };
-    let timeout = std::time::Duration::from_millis(endpoint.timeout_ms.max(1000) as u64);
-    let outcome = endpoints::send_signed(
+    let sent = endpoints::send_signed(
         &endpoint_deps,
         &endpoint,
         &message.webhook_id,
         body,
         timeout,
     )
-    .await?;
+    .await;
+    in_flight.decrement(1.0);
+    if let Some(lease) = &lease
+        && let Err(error) = deps.flow.release(lease).await
+    {
+        tracing::warn!(%error, "could not release the in-flight lease; it expires by itself");
+    }
+    let outcome = sent?;
+    let probe = lease.as_ref().is_some_and(|l| l.probe);
+    let circuit = match deps
+        .flow
+        .record(endpoint.id, probe, outcome.is_success(), deps.clock.now())
+        .await
+    {
+        Ok(change) => change,
+        Err(error) => {
+            tracing::warn!(%error, "could not record the outcome for the endpoint's circuit");
+            CircuitChange::Unchanged
+        }
+    };
+    let result = record_outcome(deps, &claimed, &message, &outcome, circuit).await?;
+    Ok((result, Some(outcome)))
+}
+
+/// Records a sent attempt and its consequences in one transaction.
+async fn record_outcome<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    claimed: &delivery::Model,
+    message: &message::Model,
+    outcome: &Outcome,
+    circuit: CircuitChange,
+) -> DomainResult<Attempted> {
+    let now = deps.clock.now();
+    let txn = deps.db.begin().await?;
+    let delivery = delivery::Entity::find_by_id(claimed.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let Some(delivery) = delivery.filter(|d| d.attempt_count == claimed.attempt_count) else {
+        // Another worker took the delivery over after this claim ran out; its record stands.
+        tracing::warn!(delivery = %claimed.id, "the claim ran out before the attempt ended; not recorded");
+        return Ok(Attempted::Skipped);
+    };
+    let Some(endpoint) = endpoint::Entity::find_by_id(delivery.endpoint_id)
+        .one(&txn)
+        .await?
+    else {
+        return Ok(Attempted::Skipped);
+    };
+    let endpoint_id = EndpointId::from(endpoint.id);
+    match circuit {
+        CircuitChange::Opened {
+            until,
+            attempts,
+            failed,
+        } => {
+            tracing::warn!(endpoint = %endpoint_id, %until, attempts, failed, "circuit opened");
+            events::record(
+                &txn,
+                deps.clock,
+                TenantId::from(endpoint.tenant_id),
+                Some(endpoint_id),
+                "endpoint.circuit_opened",
+                json!({
+                    "endpointId": endpoint_id,
+                    "state": "open",
+                    "until": until,
+                    "attempts": attempts,
+                    "failed": failed,
+                }),
+            )
+            .await?;
+        }
+        CircuitChange::Closed => {
+            tracing::info!(endpoint = %endpoint_id, "circuit closed");
+            events::record(
+                &txn,
+                deps.clock,
+                TenantId::from(endpoint.tenant_id),
+                Some(endpoint_id),
+                "endpoint.circuit_closed",
+                json!({"endpointId": endpoint_id, "state": "closed"}),
+            )
+            .await?;
+        }
+        CircuitChange::Reopened { until } => {
+            tracing::info!(endpoint = %endpoint_id, %until, "circuit probe failed; open again");
+        }
+        CircuitChange::Unchanged => {}
+    }
     let number = delivery.attempt_count + 1;
     // A first attempt (the common case) has no history to read.
     let prior_failures = if delivery.attempt_count == 0 {
@@ -339,7 +571,9 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
         active.last_error = Set(Some(
             "the endpoint answered 410 Gone and was disabled".into(),
         ));
-        disable(&txn, deps.clock, &endpoint, DisabledReason::Gone, json!({})).await?;
+        if endpoint.status == EndpointStatus::Active {
+            disable(&txn, deps.clock, &endpoint, DisabledReason::Gone, json!({})).await?;
+        }
         Attempted::Gone
     } else {
         let error = match (&outcome.error, outcome.status) {
@@ -362,7 +596,9 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
                 Attempted::Exhausted
             }
         };
-        if note_failure(deps, &txn, &endpoint, now).await? {
+        if endpoint.status == EndpointStatus::Active
+            && note_failure(deps, &txn, &endpoint, now).await?
+        {
             // The endpoint is disabled: this delivery stops here, like the others waiting for it.
             active.next_attempt_at = Set(None);
         }
@@ -373,7 +609,7 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
         Attempted::Retrying(_) => "retrying",
         Attempted::Exhausted => "exhausted",
         Attempted::Gone => "gone",
-        Attempted::Skipped => "skipped",
+        Attempted::Skipped | Attempted::Held { .. } => "skipped",
     };
     metrics::counter!("graphhook_delivery_attempts_total", "outcome" => outcome_label).increment(1);
     metrics::histogram!("graphhook_delivery_attempt_duration_seconds")
@@ -392,7 +628,6 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     if let Some(event_type) =
         trouble.filter(|_| !message.event_type.starts_with("message.attempt."))
     {
-        let endpoint_id = EndpointId::from(endpoint.id);
         events::record(
             &txn,
             deps.clock,
@@ -416,7 +651,7 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     }
     active.update(&txn).await?;
     txn.commit().await?;
-    Ok((result, Some(outcome)))
+    Ok(result)
 }
 
 /// Starts or continues the endpoint's failing period; disables it (reason `failing`) once the
@@ -513,22 +748,9 @@ pub async fn sweep_due<C: ConnectionTrait>(
         .limit(limit)
         .all(db)
         .await?;
-    let mut enqueued = 0;
-    for delivery in &due {
-        match queues
-            .push_unique(
-                &Deliver {
-                    delivery: delivery.id,
-                },
-                &idempotency_key(delivery),
-            )
-            .await
-        {
-            Ok(true) => enqueued += 1,
-            Ok(false) => {}
-            Err(error) => return Err(DomainError::internal("enqueueing a due delivery", error)),
-        }
-    }
+    let enqueued = push_deliveries(queues, &due)
+        .await
+        .map_err(|error| DomainError::internal("enqueueing due deliveries", error))?;
     if enqueued > 0 {
         metrics::counter!("graphhook_sweeper_enqueued_total").increment(enqueued as u64);
     }
@@ -566,6 +788,7 @@ pub async fn publish_operational_events<C: ConnectionTrait + TransactionTrait>(
         sender: deps.sender,
         secret_box: deps.secret_box,
         queues: deps.queues,
+        flow: deps.flow,
         auto_disable_after: deps.auto_disable_after,
     };
     for event in pending {

@@ -13,7 +13,7 @@ use apalis_redis::{Config as RedisQueueConfig, RedisStorage};
 use redis::aio::ConnectionManager;
 use serde::{Serialize, de::DeserializeOwned};
 
-pub use payloads::{Deliver, Probe, QueueDepthsTick, VerifyConsent};
+pub use payloads::{Deliver, DeliverReplay, DeliverRetry, Probe, QueueDepthsTick, VerifyConsent};
 
 use crate::config::Settings;
 
@@ -26,6 +26,8 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
 /// Every queue the worker serves, for monitoring and draining.
 pub const ALL_QUEUES: &[&str] = &[
     Deliver::QUEUE,
+    DeliverRetry::QUEUE,
+    DeliverReplay::QUEUE,
     Probe::QUEUE,
     QueueDepthsTick::QUEUE,
     VerifyConsent::QUEUE,
@@ -53,6 +55,8 @@ pub struct Queues {
     heartbeat: Duration,
     missed_heartbeats: usize,
     batch_size: usize,
+    /// The delivery lanes' batch sizes: live, retry, replay.
+    lane_batch_sizes: [usize; 3],
 }
 
 impl std::fmt::Debug for Queues {
@@ -71,6 +75,11 @@ impl Queues {
             heartbeat: Duration::from_secs(settings.worker.heartbeat_interval_secs),
             missed_heartbeats: settings.worker.missed_heartbeats,
             batch_size: settings.worker.concurrency,
+            lane_batch_sizes: [
+                settings.worker.delivery_concurrency,
+                settings.worker.retry_concurrency,
+                settings.worker.replay_concurrency,
+            ],
         }
     }
 
@@ -91,11 +100,17 @@ impl Queues {
     /// explicitly (the crate's code default recovers a dead worker's jobs only after 5 minutes);
     /// the batch size matches the concurrency so one worker does not hoard jobs.
     pub fn config(&self, queue: &str) -> RedisQueueConfig {
+        let batch_size = match queue {
+            Deliver::QUEUE => self.lane_batch_sizes[0],
+            DeliverRetry::QUEUE => self.lane_batch_sizes[1],
+            DeliverReplay::QUEUE => self.lane_batch_sizes[2],
+            _ => self.batch_size,
+        };
         RedisQueueConfig::default()
             .queue(self.queue_name(queue))
             .heartbeat_interval(self.heartbeat)
             .missed_heartbeats(self.missed_heartbeats)
-            .batch_size(self.batch_size.max(1))
+            .batch_size(batch_size.max(1))
             .idempotency_ttl(Some(IDEMPOTENCY_TTL))
             .emit_events(false)
     }
@@ -141,12 +156,42 @@ impl Queues {
             builder = builder.run_after(delay);
         }
         let task = builder.build();
+        let pushed = self
+            .push_tasks(&config, std::slice::from_ref(&task))
+            .await?;
+        Ok(pushed > 0)
+    }
+
+    /// Pushes many jobs at once, each at most once per key (see [`Queues::push_unique`]), in
+    /// chunks of a few hundred per round trip. Returns how many were enqueued.
+    #[tracing::instrument(skip_all, fields(queue = J::QUEUE, count = jobs.len()))]
+    pub async fn push_many_unique<J: Job>(&self, jobs: &[(J, String)]) -> Result<usize, PushError> {
+        let config = self.config(J::QUEUE);
+        let mut pushed = 0;
+        for chunk in jobs.chunks(500) {
+            let mut tasks = Vec::with_capacity(chunk.len());
+            for (job, key) in chunk {
+                tasks.push(
+                    TaskBuilder::new(serde_json::to_vec(job)?)
+                        .idempotency_key(key.as_str())
+                        .build(),
+                );
+            }
+            pushed += self.push_tasks(&config, &tasks).await?;
+        }
+        Ok(pushed)
+    }
+
+    async fn push_tasks(
+        &self,
+        config: &RedisQueueConfig,
+        tasks: &[apalis_redis::RedisTask],
+    ) -> Result<usize, PushError> {
         let mut conn = self.conn.clone();
-        let tasks = std::slice::from_ref(&task);
         let mut delay = Duration::from_millis(50);
         for attempt in 1.. {
-            match apalis_redis::queries::push_tasks(&mut conn, &config, tasks).await {
-                Ok((enqueued, scheduled)) => return Ok(enqueued + scheduled > 0),
+            match apalis_redis::queries::push_tasks(&mut conn, config, tasks).await {
+                Ok((enqueued, scheduled)) => return Ok((enqueued + scheduled) as usize),
                 Err(error) if attempt < PUSH_ATTEMPTS => {
                     tracing::warn!(%error, attempt, "push failed; trying again");
                     tokio::time::sleep(delay).await;

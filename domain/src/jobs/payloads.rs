@@ -44,7 +44,7 @@ impl Job for VerifyConsent {
     const QUEUE: &'static str = "onboarding.verify_consent";
 }
 
-/// One attempt of a delivery, when it is due.
+/// A first attempt of a delivery (the live lane).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Deliver {
     pub delivery: uuid::Uuid,
@@ -52,4 +52,24 @@ pub struct Deliver {
 
 impl Job for Deliver {
     const QUEUE: &'static str = "deliveries";
+}
+
+/// A retry of a delivery that failed before (the retry lane).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeliverRetry {
+    pub delivery: uuid::Uuid,
+}
+
+impl Job for DeliverRetry {
+    const QUEUE: &'static str = "deliveries.retry";
+}
+
+/// A resend or a recovery the tenant asked for (the replay lane).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeliverReplay {
+    pub delivery: uuid::Uuid,
+}
+
+impl Job for DeliverReplay {
+    const QUEUE: &'static str = "deliveries.replay";
 }
