@@ -43,6 +43,7 @@ impl Modify for ApiKeyAuth {
         endpoints::write::create,
         endpoints::read::list,
         endpoints::read::show,
+        endpoints::read::health,
         endpoints::write::update,
         endpoints::write::delete,
         endpoints::actions::verify,

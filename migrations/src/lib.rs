@@ -40,6 +40,7 @@ mod m20261129_000007_create_subscriptions;
 mod m20261129_000008_create_encryption_certificates;
 mod m20261129_000009_create_messages_and_deliveries;
 mod m20261129_000010_endpoint_health_and_retention;
+mod m20261129_000011_deliveries_by_endpoint;
 
 /// A fingerprint of the migration sources; changes whenever a migration is added or edited.
 pub const FINGERPRINT: &str = env!("GRAPHHOOK_MIGRATIONS_FINGERPRINT");
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_create_encryption_certificates::Migration),
             Box::new(m20261129_000009_create_messages_and_deliveries::Migration),
             Box::new(m20261129_000010_endpoint_health_and_retention::Migration),
+            Box::new(m20261129_000011_deliveries_by_endpoint::Migration),
         ]
     }
 }

@@ -28,6 +28,8 @@ pub enum Mode {
 /// One request the receiver got.
 #[derive(Clone, Debug)]
 pub struct Received {
+    /// When the request arrived.
+    pub at: std::time::Instant,
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -50,10 +52,11 @@ impl Received {
     }
 }
 
-#[derive(Default)]
 struct Shared {
     mode: Mutex<Option<Mode>>,
     received: Mutex<Vec<Received>>,
+    /// `true` while requests are held back (recorded, not answered).
+    held: tokio::sync::watch::Sender<bool>,
 }
 
 pub struct Receiver {
@@ -68,6 +71,7 @@ impl Receiver {
         let shared = Arc::new(Shared {
             mode: Mutex::new(Some(mode)),
             received: Mutex::new(Vec::new()),
+            held: tokio::sync::watch::Sender::new(false),
         });
         let data = web::Data::from(shared.clone());
         let server = HttpServer::new(move || {
@@ -95,6 +99,40 @@ impl Receiver {
             .unwrap_or_else(PoisonError::into_inner) = Some(mode);
     }
 
+    /// Holds back every answer from now on (requests are still recorded when they arrive).
+    pub fn hold(&self) {
+        self.shared.held.send_replace(true);
+    }
+
+    /// Answers the held requests and every later one.
+    pub fn release(&self) {
+        self.shared.held.send_replace(false);
+    }
+
+    /// How many requests arrived whose body has this event `type`.
+    pub fn count(&self, event_type: &str) -> usize {
+        self.received()
+            .iter()
+            .filter(|r| r.event_type() == event_type)
+            .count()
+    }
+
+    /// Waits until `n` requests of `event_type` arrived, for at most `within`.
+    pub async fn wait_for(&self, event_type: &str, n: usize, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let count = self.count(event_type);
+            if count >= n {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{count} of {n} {event_type} requests arrived within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared
             .received
@@ -106,6 +144,7 @@ impl Receiver {
 
 async fn answer(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
     let received = Received {
+        at: std::time::Instant::now(),
         path: req.uri().to_string(),
         headers: req
             .headers()
@@ -125,6 +164,8 @@ async fn answer(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(received);
+    let mut held = shared.held.subscribe();
+    let _ = held.wait_for(|held| !*held).await;
     let mode = shared
         .mode
         .lock()

@@ -8,6 +8,7 @@ mod deliveries;
 mod endpoint_security;
 mod endpoints;
 mod errors;
+mod flow_control;
 mod health;
 mod history;
 mod migrations;

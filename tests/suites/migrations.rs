@@ -29,6 +29,17 @@ async fn columns(db: &DatabaseConnection, table: &str) -> Vec<String> {
         .collect()
 }
 
+async fn has_index(db: &DatabaseConnection, name: &str) -> bool {
+    db.query_one_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "SELECT 1 AS found FROM pg_indexes WHERE indexname = $1",
+        [name.into()],
+    ))
+    .await
+    .expect("pg_indexes")
+    .is_some()
+}
+
 fn settings_for(name: &str) -> DatabaseSettings {
     DatabaseSettings {
         url: SecretString::from(database::url_for(name)),
@@ -75,14 +86,17 @@ async fn migrations_go_up_down_and_up_again() {
             .await
             .contains(&"failing_since".to_owned())
     );
+    assert!(has_index(&db, "deliveries_endpoint_idx").await);
     Migrator::down(&db, Some(1)).await.expect("one down");
+    assert!(!has_index(&db, "deliveries_endpoint_idx").await);
+    Migrator::down(&db, Some(1)).await.expect("two down");
     assert_eq!(tables(&db).await, expected);
     assert!(
         !columns(&db, "endpoints")
             .await
             .contains(&"failing_since".to_owned())
     );
-    Migrator::down(&db, Some(1)).await.expect("two down");
+    Migrator::down(&db, Some(1)).await.expect("three down");
     let without_last: Vec<&str> = expected
         .iter()
         .copied()

@@ -69,6 +69,10 @@ pub fn register<R: Register>(r: &mut R) {
         ],
     );
     r.resource(
+        "/api/v1/endpoints/{id}/health",
+        vec![(Method::GET, web::get().to(read::health))],
+    );
+    r.resource(
         "/api/v1/endpoints/{id}/verify",
         vec![(Method::POST, web::post().to(actions::verify))],
     );

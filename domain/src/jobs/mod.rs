@@ -33,6 +33,9 @@ pub const ALL_QUEUES: &[&str] = &[
     VerifyConsent::QUEUE,
 ];
 
+/// Due jobs moved to a ready list per round trip (see [`Queues::promote_due`]).
+const PROMOTE_CHUNK: usize = 500;
+
 /// Attempts at a push before giving up (about three seconds of backoff in all).
 const PUSH_ATTEMPTS: u32 = 6;
 
@@ -147,7 +150,6 @@ impl Queues {
         delay: Option<Duration>,
     ) -> Result<bool, PushError> {
         let bytes = serde_json::to_vec(job)?;
-        let config = self.config(J::QUEUE);
         let mut builder = TaskBuilder::new(bytes);
         if let Some(key) = key {
             builder = builder.idempotency_key(key);
@@ -157,7 +159,7 @@ impl Queues {
         }
         let task = builder.build();
         let pushed = self
-            .push_tasks(&config, std::slice::from_ref(&task))
+            .push_tasks(J::QUEUE, std::slice::from_ref(&task), delay.is_none())
             .await?;
         Ok(pushed > 0)
     }
@@ -166,7 +168,6 @@ impl Queues {
     /// chunks of a few hundred per round trip. Returns how many were enqueued.
     #[tracing::instrument(skip_all, fields(queue = J::QUEUE, count = jobs.len()))]
     pub async fn push_many_unique<J: Job>(&self, jobs: &[(J, String)]) -> Result<usize, PushError> {
-        let config = self.config(J::QUEUE);
         let mut pushed = 0;
         for chunk in jobs.chunks(500) {
             let mut tasks = Vec::with_capacity(chunk.len());
@@ -177,21 +178,72 @@ impl Queues {
                         .build(),
                 );
             }
-            pushed += self.push_tasks(&config, &tasks).await?;
+            pushed += self.push_tasks(J::QUEUE, &tasks, true).await?;
         }
         Ok(pushed)
     }
 
+    /// Moves due jobs of `queue` from its scheduled set to its ready list, a bounded number per
+    /// round trip, until none is left. Returns how many it moved.
+    ///
+    /// apalis-redis puts every pushed job in the scheduled set (due now or later), and a worker's
+    /// fetch moves *all* due ones at once with one Lua `unpack`, which fails beyond about 8,000
+    /// ids: a backlog that large would stop the queue. Every push of jobs due now, and every
+    /// maintenance tick, therefore moves due jobs over in chunks first.
+    pub async fn promote_due(&self, queue: &str) -> Result<usize, PushError> {
+        const PROMOTE: &str = r"
+local ids = redis.call('zrangebyscore', KEYS[1], 0, ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #ids > 0 then
+  redis.call('rpush', KEYS[2], unpack(ids))
+  redis.call('zrem', KEYS[1], unpack(ids))
+  redis.call('del', KEYS[3])
+  redis.call('lpush', KEYS[3], 1)
+end
+return #ids
+";
+        let config = self.config(queue);
+        let mut conn = self.conn.clone();
+        let script = redis::Script::new(PROMOTE);
+        let mut moved = 0;
+        loop {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            let n: usize = script
+                .key(config.scheduled_jobs_set())
+                .key(config.active_jobs_list())
+                .key(config.signal_list())
+                .arg(now)
+                .arg(PROMOTE_CHUNK)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(apalis_redis::Error::from)?;
+            moved += n;
+            if n < PROMOTE_CHUNK {
+                return Ok(moved);
+            }
+        }
+    }
+
+    /// Pushes built tasks of `queue`; `due_now`: none is delayed, so they are promoted at once.
     async fn push_tasks(
         &self,
-        config: &RedisQueueConfig,
+        queue: &str,
         tasks: &[apalis_redis::RedisTask],
+        due_now: bool,
     ) -> Result<usize, PushError> {
+        let config = &self.config(queue);
         let mut conn = self.conn.clone();
         let mut delay = Duration::from_millis(50);
         for attempt in 1.. {
             match apalis_redis::queries::push_tasks(&mut conn, config, tasks).await {
-                Ok((enqueued, scheduled)) => return Ok((enqueued + scheduled) as usize),
+                Ok((enqueued, scheduled)) => {
+                    if due_now {
+                        self.promote_due(queue).await?;
+                    }
+                    return Ok((enqueued + scheduled) as usize);
+                }
                 Err(error) if attempt < PUSH_ATTEMPTS => {
                     tracing::warn!(%error, attempt, "push failed; trying again");
                     tokio::time::sleep(delay).await;

@@ -2,7 +2,7 @@
 //! the counts as gauges and stores a snapshot in Redis (`{prefix}:stats:queue_depths`) that any
 //! process can read, then trims finished jobs (see [`super::finished`]) and applies retention
 //! (once a minute), publishes operational events and enqueues deliveries that are due (the
-//! sweeper). Each run is also counted per tick (`{prefix}:stats:queue_depths:runs`),
+//! sweeper), and publishes how many endpoints' circuits are open. Each run is also counted per tick (`{prefix}:stats:queue_depths:runs`),
 //! which is how "once per tick, however many worker processes" is checked.
 
 use std::collections::BTreeMap;
@@ -51,6 +51,11 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
     let mut conn = ctx.redis.clone();
     let mut queues = BTreeMap::new();
     for queue in ALL_QUEUES {
+        // Due jobs a worker's fetch would otherwise move all at once (see `promote_due`).
+        ctx.queues
+            .promote_due(queue)
+            .await
+            .map_err(|e| JobError::Retry(e.into()))?;
         let depth = measure(&mut conn, ctx, queue).await?;
         for (state, value) in [
             ("pending", depth.pending),
@@ -63,6 +68,7 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
         }
         queues.insert((*queue).to_owned(), depth);
     }
+    metrics::gauge!("graphhook_circuits_open").set(ctx.flow.open_circuits().await? as f64);
     // Trimming finished jobs once a minute is plenty.
     let interval = ctx.settings.worker.tick_interval_secs.max(1) as i64;
     let once_a_minute = (job.tick / interval) % (60 / interval).max(1) == 0;

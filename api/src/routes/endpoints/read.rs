@@ -24,6 +24,22 @@ pub struct ListQuery {
     limit: Option<u16>,
 }
 
+/// How an endpoint is doing right now: its circuit, what is in flight, and since when it fails.
+#[derive(Serialize, ToSchema)]
+pub struct HealthView {
+    /// `closed` (normal), `open` (nothing is sent until `circuit_until`, deliveries wait without
+    /// spending retries) or `half_open` (one probe decides).
+    #[schema(example = "closed")]
+    circuit: &'static str,
+    circuit_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Attempts to this endpoint in flight now, across every worker.
+    in_flight: u64,
+    max_in_flight: i32,
+    rate_limit_per_sec: Option<i32>,
+    /// Since when every attempt has failed; `null` after a success.
+    failing_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SecretView {
     #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
@@ -87,6 +103,52 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
+}
+
+/// The endpoint's health: circuit breaker state, attempts in flight, failing period.
+#[utoipa::path(
+    get,
+    path = "/api/v1/endpoints/{id}/health",
+    operation_id = "endpoints_health",
+    tag = "endpoints",
+    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    responses(
+        (status = 200, description = "The endpoint's health", body = HealthView),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn health(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    id: web::Path<EndpointId>,
+) -> Result<HttpResponse, ApiError> {
+    use graphhook_domain::deliveries::flow::CircuitState;
+    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
+    let circuit = state
+        .flow
+        .circuit(endpoint.id, state.clock.now())
+        .await
+        .map_err(graphhook_domain::DomainError::from)?;
+    let in_flight = state
+        .flow
+        .in_flight(endpoint.id)
+        .await
+        .map_err(graphhook_domain::DomainError::from)?;
+    let (circuit, circuit_until) = match circuit {
+        CircuitState::Closed => ("closed", None),
+        CircuitState::Open { until } => ("open", Some(until)),
+        CircuitState::HalfOpen => ("half_open", None),
+    };
+    Ok(HttpResponse::Ok().json(HealthView {
+        circuit,
+        circuit_until,
+        in_flight,
+        max_in_flight: endpoint.max_in_flight,
+        rate_limit_per_sec: endpoint.rate_limit_per_sec,
+        failing_since: endpoint.failing_since,
+    }))
 }
 
 /// The endpoint's current signing secret: the one read of a secret after creation.

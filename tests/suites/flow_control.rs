@@ -1,0 +1,317 @@
+//! Flow control across worker processes: in-flight caps, lanes, rate limits, the circuit
+//! breaker, with local receivers that can be held back.
+
+use std::time::Duration;
+
+use graphhook_domain::{
+    deliveries::{self, NewMessage},
+    entities::delivery::{self, DeliveryStatus},
+    ids::{EndpointId, TenantId},
+};
+use graphhook_tests::{Mode, Receiver, TestApp};
+use reqwest::Method;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::deliveries::{delivery_row, tick};
+
+const EVENT: &str = "graph.user.updated";
+
+/// A tenant and its API key.
+async fn tenant(app: &TestApp) -> (TenantId, String) {
+    let key = app
+        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
+        .await;
+    (app.tenants().await[0].id.into(), key)
+}
+
+/// An active endpoint on `receiver` for Graph events only, with `extra` fields.
+async fn endpoint(app: &TestApp, key: &str, receiver: &Receiver, extra: Value) -> EndpointId {
+    let mut body = json!({"url": receiver.url, "filter_types": ["graph.*"]});
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    let (status, endpoint) = crate::endpoints::create(app, key, body).await;
+    assert_eq!(
+        (status, endpoint["status"].as_str()),
+        (201, Some("active")),
+        "{endpoint}"
+    );
+    endpoint["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// A message of `event_type` for one endpoint only.
+async fn send_to(
+    app: &TestApp,
+    tenant: TenantId,
+    endpoint: EndpointId,
+    event_type: &str,
+    n: u32,
+) -> delivery::Model {
+    let new = NewMessage {
+        tenant,
+        event_type: event_type.into(),
+        data: json!({"n": n}),
+        endpoint_ids: Some(vec![endpoint]),
+    };
+    let (_, mut deliveries) = deliveries::create_message(&app.jobs.delivery_deps(), new)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 1);
+    deliveries.remove(0)
+}
+
+async fn health(app: &TestApp, key: &str, endpoint: EndpointId) -> Value {
+    let (status, health) = crate::endpoints::call(
+        app,
+        Method::GET,
+        &format!("/api/v1/endpoints/{endpoint}/health"),
+        key,
+    )
+    .await;
+    assert_eq!(status, 200, "{health}");
+    health
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_at_its_in_flight_cap_does_not_delay_another_endpoint() {
+    // Four attempts at once in this worker: without the cap, the slow endpoint's requests
+    // would take every one of them.
+    let mut app = TestApp::builder()
+        .settings(|s| s.worker.delivery_concurrency = 4)
+        .spawn()
+        .await;
+    let slow = Receiver::start(Mode::Echo);
+    let fast = Receiver::start(Mode::Echo);
+    let (tenant, key) = tenant(&app).await;
+    let slow_endpoint = endpoint(&app, &key, &slow, json!({"max_in_flight": 2})).await;
+    let fast_endpoint = endpoint(&app, &key, &fast, json!({})).await;
+    slow.hold();
+    for n in 0..8 {
+        send_to(&app, tenant, slow_endpoint, EVENT, n).await;
+    }
+    let worker = app.start_worker().await;
+    slow.wait_for(EVENT, 2, Duration::from_secs(10)).await;
+    assert_eq!(health(&app, &key, slow_endpoint).await["in_flight"], 2);
+
+    for n in 0..5 {
+        send_to(&app, tenant, fast_endpoint, EVENT, n).await;
+    }
+    fast.wait_for(EVENT, 5, Duration::from_secs(10)).await;
+    assert_eq!(
+        slow.count(EVENT),
+        2,
+        "the slow endpoint's two requests are still held and the other six wait their turn"
+    );
+
+    slow.release();
+    slow.wait_for(EVENT, 8, Duration::from_secs(20)).await;
+    worker.stop().await.unwrap();
+    assert_eq!(slow.count(EVENT), 8, "each once");
+}
+
+#[tokio::test]
+async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued() {
+    let mut app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, key) = tenant(&app).await;
+    let endpoint_id = endpoint(&app, &key, &receiver, json!({})).await;
+    // Ten thousand exhausted deliveries, written in one statement.
+    let now = app.clock.now().to_rfc3339();
+    app.db
+        .execute_unprepared(&format!(
+            r#"WITH m AS (
+                 INSERT INTO messages (id, tenant_id, webhook_id, event_type, payload, created_at)
+                 SELECT gen_random_uuid(), '{tenant}', 'msg_replay_' || g, '{EVENT}',
+                        convert_to('{{"type":"{EVENT}","data":{{"n":' || g || '}}}}', 'UTF8'),
+                        '{now}'::timestamptz
+                 FROM generate_series(1, 10000) g
+                 RETURNING id, created_at)
+               INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, status, attempt_count,
+                                       next_attempt_at, next_trigger, created_at, updated_at)
+               SELECT gen_random_uuid(), '{tenant}', m.id, '{endpoint}', 'exhausted', 1, NULL,
+                      'scheduled', m.created_at, m.created_at
+               FROM m"#,
+            tenant = tenant.uuid(),
+            endpoint = endpoint_id.uuid(),
+        ))
+        .await
+        .unwrap();
+    let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
+    let response = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/endpoints/{endpoint_id}/recover"),
+            &key,
+            Some(json!({"since": since})),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 202);
+    assert_eq!(response.json::<Value>().await.unwrap()["recovered"], 10_000);
+
+    let worker = app.start_worker().await;
+    receiver.wait_for(EVENT, 1, Duration::from_secs(10)).await;
+    let live = send_to(&app, tenant, endpoint_id, "graph.group.created", 0).await;
+    receiver
+        .wait_for("graph.group.created", 1, Duration::from_secs(10))
+        .await;
+    let replayed = receiver.count(EVENT);
+    let waiting = delivery::Entity::find()
+        .filter(delivery::Column::EndpointId.eq(endpoint_id.uuid()))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .count(&app.db)
+        .await
+        .unwrap();
+    worker.stop().await.unwrap();
+    assert!(
+        replayed < 10_000 && waiting > 0,
+        "the live delivery came while the replay was still running ({replayed} replayed, {waiting} waiting)"
+    );
+    assert_eq!(
+        delivery_row(&app, live.id).await.status,
+        DeliveryStatus::Delivered
+    );
+}
+
+#[tokio::test]
+async fn the_rate_limit_holds_across_two_worker_processes() {
+    let mut app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, key) = tenant(&app).await;
+    let endpoint_id = endpoint(&app, &key, &receiver, json!({"rate_limit_per_sec": 5})).await;
+    for n in 0..20 {
+        send_to(&app, tenant, endpoint_id, EVENT, n).await;
+    }
+    let first = app.start_worker().await;
+    let second = app.start_worker().await;
+    receiver.wait_for(EVENT, 20, Duration::from_secs(30)).await;
+    first.stop().await.unwrap();
+    second.stop().await.unwrap();
+
+    let mut arrivals: Vec<_> = receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.event_type() == EVENT)
+        .map(|r| r.at)
+        .collect();
+    arrivals.sort();
+    assert_eq!(arrivals.len(), 20, "each once");
+    // At most 5 in any second: any 6 consecutive arrivals span a second (less a margin for
+    // the network between the admission and the receiver).
+    for six in arrivals.windows(6) {
+        let span = six[5] - six[0];
+        assert!(
+            span >= Duration::from_millis(850),
+            "6 requests within {span:?}"
+        );
+    }
+    assert!(arrivals[19] - arrivals[0] >= Duration::from_millis(2_800));
+}
+
+#[tokio::test]
+async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, key) = tenant(&app).await;
+    let endpoint_id = endpoint(&app, &key, &receiver, json!({})).await;
+    receiver.set_mode(Mode::Status(500));
+    // Ten failures out of ten attempts: the circuit opens.
+    for n in 0..10 {
+        send_to(&app, tenant, endpoint_id, EVENT, n).await;
+    }
+    app.drain_jobs().await;
+    assert_eq!(receiver.count(EVENT), 10);
+    let opened = health(&app, &key, endpoint_id).await;
+    assert_eq!(opened["circuit"], "open", "{opened}");
+    let until: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(opened["circuit_until"].clone()).unwrap();
+    assert_eq!(until, app.clock.now() + chrono::Duration::seconds(60));
+    let (_, events) = crate::endpoints::call(
+        &app,
+        Method::GET,
+        "/api/v1/events?event_type=endpoint.circuit_opened",
+        &key,
+    )
+    .await;
+    let data = &events["data"][0]["payload"]["data"];
+    assert_eq!(
+        (
+            data["endpointId"].as_str(),
+            data["attempts"].as_u64(),
+            data["failed"].as_u64()
+        ),
+        (Some(endpoint_id.to_string().as_str()), Some(10), Some(10)),
+        "{events}"
+    );
+
+    // While open, new deliveries wait without an attempt.
+    let mut held = Vec::new();
+    for n in 10..13 {
+        held.push(send_to(&app, tenant, endpoint_id, EVENT, n).await);
+    }
+    app.drain_jobs().await;
+    assert_eq!(receiver.count(EVENT), 10, "nothing was sent");
+    for delivery in &held {
+        let row = delivery_row(&app, delivery.id).await;
+        assert_eq!(
+            (row.attempt_count, row.next_attempt_at),
+            (0, Some(until)),
+            "no retry spent; due when the circuit's wait ends"
+        );
+    }
+
+    // The wait ends: one probe; it fails, and the circuit opens for twice as long.
+    app.clock.set(until);
+    tick(&app, 1).await;
+    assert_eq!(receiver.count(EVENT), 11, "exactly one probe");
+    let reopened = health(&app, &key, endpoint_id).await;
+    assert_eq!(reopened["circuit"], "open", "{reopened}");
+    let until: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(reopened["circuit_until"].clone()).unwrap();
+    assert_eq!(until, app.clock.now() + chrono::Duration::seconds(120));
+
+    // The next probe succeeds: the circuit closes and everything held is delivered.
+    receiver.set_mode(Mode::Echo);
+    app.clock.set(until);
+    tick(&app, 2).await;
+    assert_eq!(health(&app, &key, endpoint_id).await["circuit"], "closed");
+    let delivered = delivery::Entity::find()
+        .filter(delivery::Column::EndpointId.eq(endpoint_id.uuid()))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Delivered))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(delivered, 13);
+    assert_eq!(
+        receiver.count(EVENT),
+        10 + 1 + 13,
+        "the first failures, one failed probe, one success each"
+    );
+    let (_, events) = crate::endpoints::call(
+        &app,
+        Method::GET,
+        "/api/v1/events?event_type=endpoint.circuit_closed",
+        &key,
+    )
+    .await;
+    assert_eq!(events["data"].as_array().map(Vec::len), Some(1), "{events}");
+}
+
+#[tokio::test]
+async fn another_tenant_cannot_read_an_endpoints_health() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (_, key) = tenant(&app).await;
+    let endpoint_id = endpoint(&app, &key, &receiver, json!({})).await;
+    let other = app
+        .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
+        .await;
+    let (status, body) = crate::endpoints::call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/endpoints/{endpoint_id}/health"),
+        &other,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+}
