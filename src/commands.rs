@@ -223,6 +223,14 @@ fn use_emulator(settings: &mut Settings, emulator_url: &str) {
     }
 }
 
+pub async fn bench_deliver(
+    config: Option<&Path>,
+    options: crate::bench::DeliverOptions,
+) -> anyhow::Result<()> {
+    let settings = load(config, Some(Mode::Development))?;
+    crate::bench::deliver(settings, options).await
+}
+
 #[allow(clippy::print_stdout)]
 pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
     let mut settings = load(config, Some(Mode::Development))?;

@@ -1,5 +1,6 @@
 //! `graphhook`: the one binary. It parses the subcommand and calls into the crates.
 
+mod bench;
 mod commands;
 
 use std::path::PathBuf;
@@ -37,6 +38,32 @@ enum Command {
     Emulator(EmulatorArgs),
     /// Print the tenant api's OpenAPI 3.1 document.
     Openapi,
+    /// Measure the service on this machine (in a database and Redis prefix of its own).
+    Bench {
+        #[command(subcommand)]
+        bench: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Push messages through the real delivery engine to a local receiver; print deliveries/s,
+    /// p50/p99 enqueue-to-delivery latency and peak RSS, next to a plain sender loop to the
+    /// same kind of receiver.
+    Deliver {
+        /// How many messages (one delivery each).
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        /// Endpoints the messages are spread over.
+        #[arg(long, default_value_t = 4)]
+        endpoints: usize,
+        /// Concurrent producers writing messages.
+        #[arg(long, default_value_t = 16)]
+        producers: usize,
+        /// Keep the benchmark's database instead of dropping it.
+        #[arg(long)]
+        keep_database: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -98,6 +125,23 @@ fn main() -> std::process::ExitCode {
             Command::Worker => commands::worker(config).await,
             Command::Dev => commands::dev(config).await,
             Command::Openapi => commands::openapi(),
+            Command::Bench {
+                bench:
+                    BenchCommand::Deliver {
+                        messages,
+                        endpoints,
+                        producers,
+                        keep_database,
+                    },
+            } => {
+                let options = bench::DeliverOptions {
+                    messages,
+                    endpoints,
+                    producers,
+                    keep_database,
+                };
+                commands::bench_deliver(config, options).await
+            }
             Command::Emulator(args) => {
                 let options = commands::EmulatorOptions {
                     config: args.emulator_config,
