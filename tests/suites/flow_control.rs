@@ -196,12 +196,13 @@ async fn the_rate_limit_holds_across_two_worker_processes() {
         .collect();
     arrivals.sort();
     assert_eq!(arrivals.len(), 20, "each once");
-    // At most 5 in any second: any 6 consecutive arrivals span a second (less a margin for
-    // the network between the admission and the receiver).
+    // At most 5 in any second: any 6 consecutive arrivals span a second, less a margin for the
+    // time between the admission and the receiver on a busy machine. (Unlimited, the 20 arrive
+    // within milliseconds.)
     for six in arrivals.windows(6) {
         let span = six[5] - six[0];
         assert!(
-            span >= Duration::from_millis(850),
+            span >= Duration::from_millis(700),
             "6 requests within {span:?}"
         );
     }

@@ -272,5 +272,12 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
         metrics.contains("graphhook_delivery_attempt_duration_seconds"),
         "{metrics}"
     );
+    // The attempt went out on the live lane, and nothing is in flight any more.
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "graphhook_deliveries_in_flight{lane=\"live\"} 0"),
+        "{metrics}"
+    );
     worker.stop().await.expect("clean stop");
 }

@@ -151,10 +151,34 @@ type Change = fn(&mut Settings);
 
 #[test]
 fn delivery_health_and_retention_bounds_name_the_key() {
-    let cases: [(Change, &str); 3] = [
+    let cases: [(Change, &str); 9] = [
         (
             |s| s.webhooks.auto_disable_after_hours = 0,
             "webhooks.auto_disable_after_hours",
+        ),
+        (
+            |s| s.webhooks.circuit_failure_percent = 101,
+            "webhooks.circuit_failure_percent",
+        ),
+        (
+            |s| s.webhooks.circuit_min_attempts = 0,
+            "webhooks.circuit_min_attempts",
+        ),
+        (
+            |s| s.webhooks.circuit_window_secs = 5,
+            "webhooks.circuit_window_secs",
+        ),
+        (
+            |s| s.webhooks.circuit_max_open_secs = 30,
+            "webhooks.circuit_max_open_secs",
+        ),
+        (
+            |s| s.worker.replay_concurrency = 0,
+            "worker.replay_concurrency",
+        ),
+        (
+            |s| s.worker.delivery_concurrency = 0,
+            "worker.delivery_concurrency",
         ),
         (
             |s| s.webhooks.retention_payload_days = 0,
