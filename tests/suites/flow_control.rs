@@ -196,17 +196,18 @@ async fn the_rate_limit_holds_across_two_worker_processes() {
         .collect();
     arrivals.sort();
     assert_eq!(arrivals.len(), 20, "each once");
-    // At most 5 in any second: any 6 consecutive arrivals span a second, less a margin for the
-    // time between the admission and the receiver on a busy machine. (Unlimited, the 20 arrive
-    // within milliseconds.)
+    // At most 5 in any second: any 6 consecutive admissions span a second; at the receiver
+    // less a margin for the time between admission and arrival on a busy machine. (Unlimited,
+    // the 20 arrive within a fraction of a second.)
     for six in arrivals.windows(6) {
         let span = six[5] - six[0];
         assert!(
-            span >= Duration::from_millis(700),
+            span >= Duration::from_millis(500),
             "6 requests within {span:?}"
         );
     }
-    assert!(arrivals[19] - arrivals[0] >= Duration::from_millis(2_800));
+    // Twenty at five a second take at least three seconds.
+    assert!(arrivals[19] - arrivals[0] >= Duration::from_millis(2_500));
 }
 
 #[tokio::test]

@@ -253,21 +253,29 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
         assert!(tokio::time::Instant::now() < deadline, "delivered");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let metrics = app
-        .client
-        .get(format!("http://127.0.0.1:{}/metrics", worker.http_port()))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics
+    // The attempt is counted once its outcome is recorded, just after the receiver answered.
+    let metrics = loop {
+        let metrics = app
+            .client
+            .get(format!("http://127.0.0.1:{}/metrics", worker.http_port()))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .unwrap();
+        let counted = metrics
             .lines()
-            .any(|l| l.starts_with("graphhook_delivery_attempts_total{outcome=\"delivered\"}")),
-        "{metrics}"
-    );
+            .any(|l| l.starts_with("graphhook_delivery_attempts_total{outcome=\"delivered\"}"));
+        if counted {
+            break metrics;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the attempt was counted: {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(
         metrics.contains("graphhook_delivery_attempt_duration_seconds"),
         "{metrics}"

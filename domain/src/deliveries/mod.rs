@@ -367,6 +367,23 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     };
     let timeout = std::time::Duration::from_millis(endpoint.timeout_ms.max(1000) as u64);
     let lane = Lane::of(&delivery);
+    // Everything but the request itself happens before admission, so what flow control admits
+    // goes out at once (a rate limit is then kept at the endpoint, not just in Redis).
+    let endpoint_deps = endpoints::Deps {
+        db: &txn,
+        clock: deps.clock,
+        sender: deps.sender,
+        secret_box: deps.secret_box,
+    };
+    let signed = endpoints::sign(&endpoint_deps, &endpoint, &message.webhook_id, body).await?;
+    // The claim: out of the sweeper's reach until the request is surely over.
+    let claimed = delivery.clone();
+    let mut claim = delivery.into_active_model();
+    claim.next_attempt_at = Set(Some(
+        now + Duration::from_std(timeout).unwrap_or_default() + CLAIM_GRACE,
+    ));
+    claim.updated_at = Set(now);
+    let mut claim = claim.update(&txn).await?.into_active_model();
     let lease = if controlled {
         // The in-flight lease outlives the request a little, so a killed worker's lease ends.
         let lease_for = timeout + std::time::Duration::from_secs(10);
@@ -378,13 +395,12 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
                 let retry_in = match hold {
                     Hold::CircuitOpen { until } => {
                         // Waits in Postgres, without spending a retry; the sweeper wakes it.
-                        let mut active = delivery.into_active_model();
-                        active.next_attempt_at = Set(Some(until.max(now)));
-                        active.updated_at = Set(now);
-                        active.update(&txn).await?;
+                        claim.next_attempt_at = Set(Some(until.max(now)));
+                        claim.update(&txn).await?;
                         txn.commit().await?;
                         None
                     }
+                    // The claim is rolled back: the delivery stays due as it was.
                     Hold::InFlight => Some(std::time::Duration::from_millis(
                         IN_FLIGHT_WAIT_MS
                             + (schedule::random_unit() * IN_FLIGHT_WAIT_MS as f64) as u64,
@@ -397,19 +413,7 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     } else {
         None
     };
-    // The claim: out of the sweeper's reach until the request is surely over.
-    let claimed = delivery.clone();
-    let mut claim = delivery.into_active_model();
-    claim.next_attempt_at = Set(Some(
-        now + Duration::from_std(timeout).unwrap_or_default() + CLAIM_GRACE,
-    ));
-    claim.updated_at = Set(now);
-    if let Err(error) = async {
-        claim.update(&txn).await?;
-        txn.commit().await
-    }
-    .await
-    {
+    if let Err(error) = txn.commit().await {
         if let Some(lease) = &lease {
             let _ = deps.flow.release(lease).await;
         }
@@ -417,27 +421,13 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     }
     let in_flight = metrics::gauge!("graphhook_deliveries_in_flight", "lane" => lane.as_str());
     in_flight.increment(1.0);
-    let endpoint_deps = endpoints::Deps {
-        db: deps.db,
-        clock: deps.clock,
-        sender: deps.sender,
-        secret_box: deps.secret_box,
-    };
-    let sent = endpoints::send_signed(
-        &endpoint_deps,
-        &endpoint,
-        &message.webhook_id,
-        body,
-        timeout,
-    )
-    .await;
+    let outcome = endpoints::send(deps.sender, signed, timeout).await;
     in_flight.decrement(1.0);
     if let Some(lease) = &lease
         && let Err(error) = deps.flow.release(lease).await
     {
         tracing::warn!(%error, "could not release the in-flight lease; it expires by itself");
     }
-    let outcome = sent?;
     let probe = lease.as_ref().is_some_and(|l| l.probe);
     let circuit = match deps
         .flow

@@ -8,7 +8,7 @@ mod send;
 
 pub use input::{EndpointInput, EndpointPatch, InputError, Limits};
 pub use secrets::{MAX_GRACE_SECS, live_hmac_secrets, rotate};
-pub use send::{send_signed, verify};
+pub use send::{Signed, send, send_signed, sign, verify};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,

@@ -20,14 +20,20 @@ use crate::{
 /// How long an endpoint has to answer the verification challenge.
 pub const VERIFICATION_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Signs `body` as message `msg_id` with every live secret and sends it to the endpoint.
-pub async fn send_signed<C: ConnectionTrait>(
+/// A request to an endpoint, signed and ready to go.
+pub struct Signed {
+    url: url::Url,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// Signs `body` as message `msg_id` with every live secret of the endpoint.
+pub async fn sign<C: ConnectionTrait>(
     deps: &Deps<'_, C>,
     endpoint: &endpoint::Model,
     msg_id: &str,
     body: Vec<u8>,
-    timeout: Duration,
-) -> DomainResult<Outcome> {
+) -> DomainResult<Signed> {
     let url = url::Url::parse(&endpoint.url)
         .map_err(|e| DomainError::internal("a stored endpoint URL", e))?;
     let keys: Vec<Vec<u8>> = live_hmac_secrets(deps, endpoint)
@@ -45,15 +51,39 @@ pub async fn send_signed<C: ConnectionTrait>(
         ("webhook-timestamp".to_owned(), timestamp.to_string()),
         ("webhook-signature".to_owned(), signature),
     ]);
-    Ok(deps
-        .sender
+    Ok(Signed {
+        url,
+        headers: request_headers,
+        body,
+    })
+}
+
+/// Sends a signed request.
+pub async fn send(
+    sender: &crate::webhooks::sender::Sender,
+    signed: Signed,
+    timeout: Duration,
+) -> Outcome {
+    sender
         .send(Request {
-            url: &url,
-            headers: request_headers,
-            body,
+            url: &signed.url,
+            headers: signed.headers,
+            body: signed.body,
             timeout,
         })
-        .await)
+        .await
+}
+
+/// Signs `body` as message `msg_id` with every live secret and sends it to the endpoint.
+pub async fn send_signed<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    endpoint: &endpoint::Model,
+    msg_id: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> DomainResult<Outcome> {
+    let signed = sign(deps, endpoint, msg_id, body).await?;
+    Ok(send(deps.sender, signed, timeout).await)
 }
 
 fn event_body(deps_now: chrono::DateTime<chrono::Utc>, event_type: &str, data: Value) -> Vec<u8> {
