@@ -113,6 +113,36 @@ pub enum HttpUrls {
     Any,
 }
 
+/// How `subscriptionExpirationDateTime` is written in notifications (§3.2: Graph's formats vary).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpirationFormat {
+    /// Each notification takes the next of the three below, in turn.
+    #[default]
+    Varied,
+    /// `2016-03-19T22:11:09.952Z`
+    Millis,
+    /// `2019-09-18T00:52:45.9696658+00:00`
+    Ticks,
+    /// `2021-12-31T16:16:44.9907405+05:30` (the same instant at a local offset)
+    LocalOffset,
+}
+
+/// How the `resource` of an Outlook notification is written (§3.2: casing and syntax vary).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceStyle {
+    /// `Users/{user}/Messages/{id}`, the most common form.
+    #[default]
+    Normalized,
+    /// `users/{user}@{tenant}/messages/{id}`, as in Microsoft's docs sample.
+    TenantQualified,
+    /// `Users('{user}')/messages('{id}')`
+    Keyed,
+    /// Each notification takes the next of the three, in turn.
+    Varied,
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Behaviour {
@@ -142,6 +172,15 @@ pub struct Behaviour {
     pub directory_quota_per_tenant: usize,
     /// Outlook subscriptions per mailbox across apps.
     pub mailbox_quota: usize,
+    /// How long a notification POST may take before it counts as failed (§3.3: 3 s).
+    pub delivery_timeout_ms: u64,
+    /// The most items one notification POST carries.
+    pub max_batch_items: usize,
+    /// Holds every delivery while true: notifications queue up and go out, batched, once it is
+    /// set back to false.
+    pub delivery_paused: bool,
+    pub expiration_format: ExpirationFormat,
+    pub resource_style: ResourceStyle,
 }
 
 impl Default for EmulatorConfig {
@@ -208,6 +247,11 @@ impl Default for Behaviour {
             directory_quota_per_app: 100,
             directory_quota_per_tenant: 1_000,
             mailbox_quota: 1_000,
+            delivery_timeout_ms: 3_000,
+            max_batch_items: 100,
+            delivery_paused: false,
+            expiration_format: ExpirationFormat::Varied,
+            resource_style: ResourceStyle::Normalized,
         }
     }
 }

@@ -1,5 +1,8 @@
 //! The control API under `/_emulator` (a path Microsoft never serves): set up tenants and
-//! consent, revoke consent, look at and act on subscriptions, change behaviour switches.
+//! consent, revoke consent, look at and act on subscriptions, change behaviour switches, make
+//! changes happen and inspect deliveries.
+
+mod deliveries;
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -8,7 +11,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    config::Behaviour, crypto::CertInfo, graph::body as graph_json, server::Data, state::AppSecret,
+    config::Behaviour,
+    crypto::CertInfo,
+    graph::body as graph_json,
+    server::Data,
+    state::{AppSecret, Ended},
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -46,7 +53,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/app/secrets").route(web::post().to(add_secret)))
             .service(web::resource("/app/certificates").route(web::post().to(add_certificate)))
-            .service(web::resource("/app/redirect-uris").route(web::post().to(add_redirect_uri))),
+            .service(web::resource("/app/redirect-uris").route(web::post().to(add_redirect_uri)))
+            .configure(deliveries::configure),
     );
 }
 
@@ -182,7 +190,7 @@ async fn subscriptions(shared: Data) -> HttpResponse {
 }
 
 async fn remove_subscription(shared: Data, id: web::Path<Uuid>) -> HttpResponse {
-    match shared.world().subscriptions.remove(&id) {
+    match shared.world().remove_subscription(*id, Ended::Deleted) {
         Some(_) => HttpResponse::NoContent().finish(),
         None => not_found("subscription"),
     }

@@ -1,13 +1,15 @@
 //! A local stand-in for the parts of Microsoft that Graphhook talks to: Entra ID (admin
 //! consent, client-credentials tokens, OpenID discovery, JWKS) and Microsoft Graph
-//! `/subscriptions` with its validation handshake. Like LocalStack for AWS, it lets the tests,
-//! `graphhook dev` and docker-compose run without a Microsoft tenant.
+//! `/subscriptions` with its validation handshake, and the change notifications Graph then
+//! delivers. Like LocalStack for AWS, it lets the tests, `graphhook dev` and docker-compose run
+//! without a Microsoft tenant.
 //!
 //! It follows `graph-protocol.md` (the checklist in its §9): status codes, error bodies, token
 //! shapes and Graph's rules per resource. It keeps its own model of those rules, independent of
 //! the api's, so the two check each other. State lives in memory; time comes from the shared
 //! [`Clock`], so a test moves time for Graphhook and the emulator together. A control API under
-//! `/_emulator/…` (a path Microsoft never uses) sets up tenants and consent and exposes state.
+//! `/_emulator/…` (a path Microsoft never uses) sets up tenants and consent, makes changes
+//! happen and exposes state, including every delivery attempt.
 
 // Handlers build Microsoft's exact error responses early and return them as their `Err`;
 // boxing every one would add noise without saving anything that matters in an emulator.
@@ -16,9 +18,11 @@
 pub mod config;
 mod control;
 pub mod crypto;
+pub mod delivery;
 mod entra;
 mod graph;
 mod http;
+mod notify;
 pub mod rules;
 mod server;
 pub mod state;

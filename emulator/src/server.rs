@@ -10,7 +10,9 @@ use actix_web::{App, HttpServer, dev::ServerHandle, web};
 use anyhow::Context;
 use graphhook_domain::Clock;
 
-use crate::{config::EmulatorConfig, control, crypto::SigningKey, entra, graph, state::World};
+use crate::{
+    config::EmulatorConfig, control, crypto::SigningKey, delivery, entra, graph, state::World,
+};
 
 /// What every handler reaches.
 pub struct Shared {
@@ -20,8 +22,11 @@ pub struct Shared {
     /// The base URL clients use (the "login.microsoftonline.com" and "graph.microsoft.com" of
     /// the emulator).
     pub base_url: String,
-    /// For validation requests: no redirects, no proxy from the environment.
+    /// For validation requests and notification POSTs: no redirects, no proxy from the
+    /// environment.
     pub http: reqwest::Client,
+    /// Wakes the delivery loop (notifications queued, a POST ended).
+    pub wake: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -49,6 +54,7 @@ pub struct RunningEmulator {
     shared: Data,
     handle: ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    deliveries: tokio::task::JoinHandle<()>,
 }
 
 impl Emulator {
@@ -75,6 +81,7 @@ impl Emulator {
             key: SigningKey::builtin()?,
             base_url: base_url.clone(),
             http,
+            wake: tokio::sync::Notify::new(),
         });
         let data = shared.clone();
         let server = HttpServer::new(move || {
@@ -93,6 +100,7 @@ impl Emulator {
         .run();
         let handle = server.handle();
         let task = tokio::spawn(server);
+        let deliveries = delivery::engine::spawn(shared.clone());
         tracing::info!(%base_url, "emulator listening");
         Ok(RunningEmulator {
             port: bound.port(),
@@ -100,6 +108,7 @@ impl Emulator {
             shared,
             handle,
             task,
+            deliveries,
         })
     }
 }
@@ -115,16 +124,20 @@ impl RunningEmulator {
     }
 
     pub async fn stop(self) {
+        self.deliveries.abort();
         self.handle.stop(true).await;
         let _ = self.task.await;
     }
 
     /// Serves until the server stops.
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.task
+        let result = self
+            .task
             .await
             .context("emulator task")?
-            .context("emulator server")
+            .context("emulator server");
+        self.deliveries.abort();
+        result
     }
 
     pub fn handle(&self) -> ServerHandle {

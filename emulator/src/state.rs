@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::{
     config::{Behaviour, EmulatorConfig},
     crypto::CertInfo,
+    delivery::Deliveries,
     rules::Kind,
 };
 
@@ -86,6 +87,16 @@ pub struct Subscription {
     pub mailbox: Option<String>,
 }
 
+/// Why a subscription no longer exists.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Ended {
+    /// Deleted by its app (or through the control API).
+    Deleted,
+    /// Its expiration passed.
+    Expired,
+}
+
 /// Everything the emulator holds.
 #[derive(Debug)]
 pub struct World {
@@ -97,6 +108,10 @@ pub struct World {
     pub calls: BTreeMap<(Uuid, Uuid), VecDeque<DateTime<Utc>>>,
     /// Token-endpoint requests per tenant (as named in the URL), for tests and operators.
     pub token_requests: BTreeMap<String, u64>,
+    /// Notifications waiting for delivery, and what happened to earlier ones.
+    pub delivery: Deliveries,
+    /// Subscriptions that no longer exist, and why (their notifications are dropped).
+    pub ended: BTreeMap<Uuid, Ended>,
 }
 
 impl World {
@@ -127,6 +142,8 @@ impl World {
             behaviour: config.behaviour.clone(),
             calls: BTreeMap::new(),
             token_requests: BTreeMap::new(),
+            delivery: Deliveries::default(),
+            ended: BTreeMap::new(),
         };
         for t in &config.tenants {
             world.add_tenant(t.id, t.domain.clone(), t.display_name.clone());
@@ -216,8 +233,22 @@ impl World {
 
     /// Removes subscriptions whose expiration has passed: Graph deletes expired subscriptions.
     pub fn purge_expired(&mut self, now: DateTime<Utc>) {
-        self.subscriptions
-            .retain(|_, s| s.expiration_date_time > now);
+        let expired: Vec<Uuid> = self
+            .subscriptions
+            .values()
+            .filter(|s| s.expiration_date_time <= now)
+            .map(|s| s.id)
+            .collect();
+        for id in expired {
+            self.remove_subscription(id, Ended::Expired);
+        }
+    }
+
+    /// Removes a subscription and remembers why; `None` if there was none.
+    pub fn remove_subscription(&mut self, id: Uuid, why: Ended) -> Option<Subscription> {
+        let removed = self.subscriptions.remove(&id)?;
+        self.ended.insert(id, why);
+        Some(removed)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::{
     http::{graph_error, graph_ok},
     rules,
     server::{Data, Shared},
-    state::Subscription,
+    state::{Ended, Subscription},
 };
 
 type Reply = Result<HttpResponse, HttpResponse>;
@@ -363,7 +363,7 @@ pub async fn delete(shared: Data, req: HttpRequest, id: web::Path<String>) -> Ht
         admit(&req, &shared).and_then(|caller| owned(&req, &shared, &caller, &id, "Delete"));
     match result {
         Ok(s) => {
-            shared.world().subscriptions.remove(&s.id);
+            shared.world().remove_subscription(s.id, Ended::Deleted);
             graph_ok(&req, StatusCode::NO_CONTENT).finish()
         }
         Err(response) => response,

@@ -7,5 +7,7 @@ mod fixtures;
 mod graph_auth;
 mod handshake;
 mod harness;
+mod inbox;
+mod notifications;
 mod subscriptions;
 mod tokens;

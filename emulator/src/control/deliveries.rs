@@ -1,0 +1,63 @@
+//! The control API's side of notifications: make changes happen, and see every delivery
+//! attempt, what is still waiting and what was dropped and why.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::bad_request;
+use crate::{
+    notify::{self, ChangeRequest},
+    server::Data,
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/changes").route(web::post().to(changes)))
+        .service(web::resource("/deliveries").route(web::get().to(deliveries)));
+}
+
+/// One change, or several made at once (their notifications for one URL can then share a POST).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Changes {
+    One(ChangeRequest),
+    Many(Vec<ChangeRequest>),
+}
+
+/// `POST /_emulator/changes`: 202 with the notifications queued (none when no subscription
+/// hears of the change).
+async fn changes(shared: Data, body: web::Json<Value>) -> HttpResponse {
+    let requests = match serde_json::from_value::<Changes>(body.into_inner()) {
+        Ok(Changes::One(one)) => vec![one],
+        Ok(Changes::Many(many)) => many,
+        Err(e) => return bad_request(format!("not a change or a list of changes: {e}")),
+    };
+    let now = shared.clock.now();
+    let result = notify::make_changes(&mut shared.world(), requests, now);
+    match result {
+        Ok(queued) => {
+            shared.wake.notify_one();
+            HttpResponse::Accepted().json(json!({"queued": queued}))
+        }
+        Err(message) => bad_request(message),
+    }
+}
+
+#[derive(Deserialize)]
+struct DeliveriesQuery {
+    /// Only this notification or lifecycle URL.
+    url: Option<String>,
+}
+
+/// `GET /_emulator/deliveries`: every attempt (URL, items, status, latency, retry number), the
+/// notifications still waiting, and those dropped with the reason.
+async fn deliveries(shared: Data, query: web::Query<DeliveriesQuery>) -> HttpResponse {
+    let world = shared.world();
+    let wanted = |url: &str| query.url.as_deref().is_none_or(|u| u == url);
+    let delivery = &world.delivery;
+    HttpResponse::Ok().json(json!({
+        "attempts": delivery.attempts.iter().filter(|a| wanted(&a.url)).collect::<Vec<_>>(),
+        "pending": delivery.pending.iter().filter(|p| wanted(&p.url)).collect::<Vec<_>>(),
+        "dropped": delivery.dropped.iter().filter(|d| wanted(&d.url)).collect::<Vec<_>>(),
+    }))
+}

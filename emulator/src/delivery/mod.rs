@@ -1,0 +1,181 @@
+//! Delivery of change and lifecycle notifications (graph-protocol.md §3, §4): the outbox of
+//! notifications waiting to be POSTed, the record of every attempt and of every notification
+//! that was dropped and why. The [`engine`] takes due notifications from here, batches them per
+//! URL and POSTs them; everything it decides is written back here, under the world's lock.
+
+pub(crate) mod engine;
+
+use std::collections::{BTreeSet, VecDeque};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// How many attempts and drops the log keeps (the oldest go first).
+const LOG_CAPACITY: usize = 10_000;
+
+/// What a queued notification is about.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Topic {
+    /// A change notification with its `changeType`.
+    Change(String),
+    /// A lifecycle notification with its `lifecycleEvent`.
+    Lifecycle(String),
+}
+
+/// One notification waiting for delivery (one item of a POST's `value`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pending {
+    /// The emulator's number for this notification; duplicates share the original's content
+    /// but get their own number.
+    pub seq: u64,
+    pub url: String,
+    pub subscription_id: Uuid,
+    pub tenant_id: Uuid,
+    /// The app that owns the subscription (the `aud` of a validation token).
+    pub app_id: Uuid,
+    pub topic: Topic,
+    /// The `resource` the item names, if any (lifecycle items have none).
+    pub resource: Option<String>,
+    /// The item exactly as it is POSTed.
+    pub item: Value,
+    /// How many attempts carried it before (0 for the first).
+    pub retry: u32,
+    /// When it was queued (emulator clock), the start of its retry horizon.
+    pub queued_at: DateTime<Utc>,
+    /// When it may be sent next (emulator clock).
+    pub due_at: DateTime<Utc>,
+}
+
+/// A notification as the log names it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemRef {
+    pub seq: u64,
+    pub subscription_id: Uuid,
+    pub tenant_id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle_event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    pub retry: u32,
+}
+
+impl From<&Pending> for ItemRef {
+    fn from(p: &Pending) -> Self {
+        let (change_type, lifecycle_event) = match &p.topic {
+            Topic::Change(c) => (Some(c.clone()), None),
+            Topic::Lifecycle(e) => (None, Some(e.clone())),
+        };
+        Self {
+            seq: p.seq,
+            subscription_id: p.subscription_id,
+            tenant_id: p.tenant_id,
+            change_type,
+            lifecycle_event,
+            resource: p.resource.clone(),
+            retry: p.retry,
+        }
+    }
+}
+
+/// One POST to a notification or lifecycle URL.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub id: u64,
+    pub url: String,
+    /// When it was sent (emulator clock).
+    pub at: DateTime<Utc>,
+    pub items: Vec<ItemRef>,
+    /// The highest retry number among its items (0: every item's first attempt).
+    pub retry: u32,
+    /// The receiver's status, if it answered in time.
+    pub status: Option<u16>,
+    /// Why there is no status: `timeout` or the connection error.
+    pub error: Option<String>,
+    /// Real time from sending to the answer (or to giving up).
+    pub latency_ms: u64,
+    /// A 2xx in time.
+    pub delivered: bool,
+}
+
+/// Why a notification was never delivered.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum DropReason {
+    /// The subscription was deleted before delivery.
+    SubscriptionDeleted,
+    /// The subscription expired before delivery.
+    SubscriptionExpired,
+    /// The attempt failed; retries come in a later part.
+    DeliveryFailed,
+    /// A lifecycle event for a subscription without `lifecycleNotificationUrl` (§4: none sent).
+    NoLifecycleUrl,
+}
+
+/// A notification given up on.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dropped {
+    pub at: DateTime<Utc>,
+    pub url: String,
+    pub item: ItemRef,
+    pub reason: DropReason,
+}
+
+/// The outbox and the log.
+#[derive(Debug, Default)]
+pub struct Deliveries {
+    next_seq: u64,
+    next_attempt: u64,
+    /// Waiting notifications, in the order they go out.
+    pub pending: Vec<Pending>,
+    /// URLs with a POST in flight: one at a time per URL.
+    pub in_flight: BTreeSet<String>,
+    pub attempts: VecDeque<Attempt>,
+    pub dropped: VecDeque<Dropped>,
+}
+
+impl Deliveries {
+    /// A fresh notification number.
+    pub fn next_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    pub fn enqueue(&mut self, pending: Pending) {
+        self.pending.push(pending);
+    }
+
+    pub fn drop_item(&mut self, at: DateTime<Utc>, item: &Pending, reason: DropReason) {
+        tracing::debug!(seq = item.seq, url = %item.url, ?reason, "notification dropped");
+        push_capped(
+            &mut self.dropped,
+            Dropped {
+                at,
+                url: item.url.clone(),
+                item: item.into(),
+                reason,
+            },
+        );
+    }
+
+    pub fn log_attempt(&mut self, mut attempt: Attempt) {
+        self.next_attempt += 1;
+        attempt.id = self.next_attempt;
+        push_capped(&mut self.attempts, attempt);
+    }
+}
+
+fn push_capped<T>(log: &mut VecDeque<T>, entry: T) {
+    if log.len() >= LOG_CAPACITY {
+        log.pop_front();
+    }
+    log.push_back(entry);
+}

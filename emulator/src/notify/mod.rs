@@ -1,0 +1,319 @@
+//! Changes made through the control API become change notifications (§3.2): one per changed
+//! item for every subscription that hears of it, in Graph's shape, queued for delivery to the
+//! subscription's notificationUrl.
+
+pub mod shape;
+
+use chrono::{DateTime, FixedOffset, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::{
+    config::{ExpirationFormat, ResourceStyle},
+    delivery::{Pending, Topic},
+    rules::{self, Kind},
+    state::{Subscription, World},
+};
+use shape::Target;
+
+/// The most items one change request may make.
+pub const MAX_COUNT: u32 = 10_000;
+
+/// A change to make happen: `count` items of `resource` in `tenant` are created, updated or
+/// deleted.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeRequest {
+    /// The tenant's GUID or verified domain.
+    pub tenant: String,
+    /// A collection (`users/{id}/messages`, `users`) or one item (`users/{id}`,
+    /// `users/{id}/messages/{messageId}`).
+    pub resource: String,
+    pub change_type: String,
+    /// How many items change (on one item: how many notifications it fires).
+    #[serde(default = "one")]
+    pub count: u32,
+    /// The item's properties (what a GET would return); `id` names the item.
+    #[serde(default)]
+    pub properties: Option<Map<String, Value>>,
+    /// Extra copies of every notification (§3.5: duplicates happen).
+    #[serde(default)]
+    pub duplicates: u32,
+    /// Deliver this request's notifications in reverse order (§3.5: no ordering guarantee).
+    #[serde(default)]
+    pub reorder: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A notification a change queued, as the control API reports it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Queued {
+    pub seq: u64,
+    pub subscription_id: Uuid,
+    pub url: String,
+    pub change_type: String,
+    pub resource: String,
+}
+
+impl From<&Pending> for Queued {
+    fn from(p: &Pending) -> Self {
+        let change_type = match &p.topic {
+            Topic::Change(c) | Topic::Lifecycle(c) => c.clone(),
+        };
+        Self {
+            seq: p.seq,
+            subscription_id: p.subscription_id,
+            url: p.url.clone(),
+            change_type,
+            resource: p.resource.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The change type a subscriber sees: users and groups report creation as `updated` (§1.1),
+/// drive roots and lists report every change as `updated`.
+fn seen_as(kind: Kind, change_type: &str) -> String {
+    let allowed = kind.change_types();
+    if allowed.contains(&change_type) {
+        change_type.to_owned()
+    } else if allowed == ["updated"] || (kind.is_directory() && change_type == "created") {
+        "updated".to_owned()
+    } else {
+        change_type.to_owned()
+    }
+}
+
+/// `subscriptionExpirationDateTime` in one of Graph's formats (§3.2).
+pub fn expiration(at: DateTime<Utc>, format: ExpirationFormat, seq: u64) -> String {
+    let format = match format {
+        ExpirationFormat::Varied => match seq % 3 {
+            0 => ExpirationFormat::Millis,
+            1 => ExpirationFormat::Ticks,
+            _ => ExpirationFormat::LocalOffset,
+        },
+        other => other,
+    };
+    let ticks = at.nanosecond() % 1_000_000_000 / 100;
+    match format {
+        ExpirationFormat::Ticks => format!("{}.{ticks:07}+00:00", at.format("%Y-%m-%dT%H:%M:%S")),
+        ExpirationFormat::LocalOffset => {
+            let Some(offset) = FixedOffset::east_opt(5 * 3600 + 30 * 60) else {
+                return at.to_rfc3339();
+            };
+            let local = at.with_timezone(&offset);
+            format!(
+                "{}.{ticks:07}{}",
+                local.format("%Y-%m-%dT%H:%M:%S"),
+                local.format("%:z")
+            )
+        }
+        ExpirationFormat::Millis | ExpirationFormat::Varied => {
+            at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        }
+    }
+}
+
+fn resource_style(style: ResourceStyle, seq: u64) -> ResourceStyle {
+    match style {
+        ResourceStyle::Varied => match seq % 3 {
+            0 => ResourceStyle::Normalized,
+            1 => ResourceStyle::TenantQualified,
+            _ => ResourceStyle::Keyed,
+        },
+        other => other,
+    }
+}
+
+/// The optional notification `id` Outlook sends (`lsgTZMr9KwAAA` in §3.2's sample).
+fn notification_id() -> String {
+    let raw = Uuid::new_v4().simple().to_string();
+    format!("{}AAA", &raw[..10])
+}
+
+/// A checked request.
+struct Planned {
+    tenant: Uuid,
+    target: Target,
+    request: ChangeRequest,
+}
+
+fn plan(world: &World, request: ChangeRequest) -> Result<Planned, String> {
+    let tenant = world
+        .find_tenant(&request.tenant)
+        .map(|t| t.id)
+        .ok_or_else(|| format!("tenant {} not found", request.tenant))?;
+    let target = Target::parse(&request.resource).ok_or_else(|| {
+        format!(
+            "resource {} is not a resource Graph notifies about",
+            request.resource
+        )
+    })?;
+    if !["created", "updated", "deleted"].contains(&request.change_type.as_str()) {
+        return Err(format!(
+            "changeType {} is not one of created, updated, deleted",
+            request.change_type
+        ));
+    }
+    if request.count == 0 || request.count > MAX_COUNT {
+        return Err(format!("count must be between 1 and {MAX_COUNT}"));
+    }
+    Ok(Planned {
+        tenant,
+        target,
+        request,
+    })
+}
+
+/// The subscriptions of a tenant that hear of a change, with their parsed resource.
+fn listeners<'a>(
+    world: &'a World,
+    tenant: Uuid,
+    target: &Target,
+    change_type: &str,
+    now: DateTime<Utc>,
+) -> Vec<&'a Subscription> {
+    world
+        .subscriptions
+        .values()
+        .filter(|s| s.tenant_id == tenant && s.expiration_date_time > now)
+        .filter(|s| s.change_type.split(',').any(|c| c.trim() == change_type))
+        .filter(|s| rules::parse_resource(&s.resource).is_some_and(|r| target.covered_by(&r)))
+        .collect()
+}
+
+/// Makes the changes happen: every request is checked first, then all their notifications are
+/// queued at once (so the ones for one URL can share a POST).
+pub fn make_changes(
+    world: &mut World,
+    requests: Vec<ChangeRequest>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Queued>, String> {
+    let planned = requests
+        .into_iter()
+        .map(|r| plan(world, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut queued = Vec::new();
+    for Planned {
+        tenant,
+        target,
+        request,
+    } in planned
+    {
+        let change_type = seen_as(target.kind, &request.change_type);
+        let subscriptions: Vec<Subscription> = listeners(world, tenant, &target, &change_type, now)
+            .into_iter()
+            .cloned()
+            .collect();
+        let mut items = Vec::new();
+        for _ in 0..request.count {
+            let id = target
+                .item_id
+                .clone()
+                .or_else(|| {
+                    request
+                        .properties
+                        .as_ref()
+                        .and_then(|p| p.get("id"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| target.new_item_id());
+            for subscription in &subscriptions {
+                let seq = world.delivery.next_seq();
+                let style = resource_style(world.behaviour.resource_style, seq);
+                let rendered = shape::render(&target, &id, tenant, style);
+                let mut item = Map::new();
+                if subscription.kind.is_outlook() {
+                    item.insert("id".into(), json!(notification_id()));
+                }
+                item.insert("subscriptionId".into(), json!(subscription.id));
+                item.insert(
+                    "subscriptionExpirationDateTime".into(),
+                    json!(expiration(
+                        subscription.expiration_date_time,
+                        world.behaviour.expiration_format,
+                        seq
+                    )),
+                );
+                if let Some(state) = &subscription.client_state {
+                    item.insert("clientState".into(), json!(state));
+                }
+                item.insert("changeType".into(), json!(change_type));
+                item.insert("resource".into(), json!(rendered.resource));
+                item.insert("tenantId".into(), json!(subscription.tenant_id));
+                item.insert("resourceData".into(), rendered.resource_data);
+                items.push(Pending {
+                    seq,
+                    url: subscription.notification_url.clone(),
+                    subscription_id: subscription.id,
+                    tenant_id: subscription.tenant_id,
+                    app_id: subscription.application_id,
+                    topic: Topic::Change(change_type.clone()),
+                    resource: Some(rendered.resource),
+                    item: Value::Object(item),
+                    retry: 0,
+                    queued_at: now,
+                    due_at: now,
+                });
+            }
+        }
+        if request.reorder {
+            items.reverse();
+        }
+        let originals = items.len();
+        for copy in 0..request.duplicates as usize * originals {
+            let mut duplicate = items[copy % originals].clone();
+            duplicate.seq = world.delivery.next_seq();
+            items.push(duplicate);
+        }
+        queued.extend(items.iter().map(Queued::from));
+        for item in items {
+            world.delivery.enqueue(item);
+        }
+    }
+    Ok(queued)
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn expirations_come_in_graphs_three_formats() {
+        let at = DateTime::parse_from_rfc3339("2019-09-18T00:52:45.9696658Z")
+            .map(|t| t.to_utc())
+            .unwrap_or_default();
+        assert_eq!(
+            expiration(at, ExpirationFormat::Millis, 0),
+            "2019-09-18T00:52:45.969Z"
+        );
+        assert_eq!(
+            expiration(at, ExpirationFormat::Ticks, 0),
+            "2019-09-18T00:52:45.9696658+00:00"
+        );
+        assert_eq!(
+            expiration(at, ExpirationFormat::LocalOffset, 0),
+            "2019-09-18T06:22:45.9696658+05:30"
+        );
+        for seq in 0..3 {
+            let text = expiration(at, ExpirationFormat::Varied, seq);
+            let parsed = DateTime::parse_from_rfc3339(&text).map(|t| t.to_utc());
+            assert_eq!(
+                parsed.ok().map(|t| t.timestamp_millis()),
+                Some(at.timestamp_millis())
+            );
+        }
+    }
+
+    #[test]
+    fn directory_creation_is_seen_as_an_update() {
+        assert_eq!(seen_as(Kind::User, "created"), "updated");
+        assert_eq!(seen_as(Kind::DriveItem, "deleted"), "updated");
+        assert_eq!(seen_as(Kind::Message, "created"), "created");
+    }
+}
