@@ -181,6 +181,13 @@ pub struct Behaviour {
     pub delivery_paused: bool,
     pub expiration_format: ExpirationFormat,
     pub resource_style: ResourceStyle,
+    /// The wait before the first retry of a failed notification; each later wait doubles
+    /// (§3.4: exponential backoff, schedule unpublished).
+    pub retry_initial_secs: u64,
+    /// The longest wait between two retries.
+    pub retry_max_interval_secs: u64,
+    /// How long after it was queued a notification is still retried (§3.4: 4 h), then dropped.
+    pub retry_horizon_secs: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -252,6 +259,9 @@ impl Default for Behaviour {
             delivery_paused: false,
             expiration_format: ExpirationFormat::Varied,
             resource_style: ResourceStyle::Normalized,
+            retry_initial_secs: 60,
+            retry_max_interval_secs: 3_600,
+            retry_horizon_secs: 4 * 3_600,
         }
     }
 }

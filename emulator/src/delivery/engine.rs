@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{Attempt, DropReason, ItemRef, Pending, Topic};
+use super::{Attempt, DropReason, ItemRef, Pending, RetrySchedule, Topic};
 use crate::{
     server::{Data, Shared},
     state::{Ended, World},
@@ -55,11 +55,18 @@ fn take_due(shared: &Shared) -> Vec<Batch> {
     guard.purge_expired(now);
     let world: &mut World = &mut guard;
     let max = world.behaviour.max_batch_items.max(1);
+    let schedule = RetrySchedule::from_behaviour(&world.behaviour);
     let mut batches: Vec<Batch> = Vec::new();
     let mut keep = Vec::new();
     for item in std::mem::take(&mut world.delivery.pending) {
         if item.due_at > now || world.delivery.in_flight.contains(&item.url) {
             keep.push(item);
+            continue;
+        }
+        if item.retry > 0 && now > item.queued_at + schedule.horizon {
+            world
+                .delivery
+                .drop_item(now, &item, DropReason::RetryHorizon);
             continue;
         }
         if !world.subscriptions.contains_key(&item.subscription_id) && !outlives_subscription(&item)
@@ -163,10 +170,9 @@ fn finish(
         delivered,
     });
     if !delivered {
-        for item in &batch.items {
-            world
-                .delivery
-                .drop_item(now, item, DropReason::DeliveryFailed);
+        let schedule = RetrySchedule::from_behaviour(&world.behaviour);
+        for item in batch.items {
+            world.delivery.retry(item, now, &schedule);
         }
     }
 }

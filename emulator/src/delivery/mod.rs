@@ -7,13 +7,39 @@ pub(crate) mod engine;
 
 use std::collections::{BTreeSet, VecDeque};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 /// How many attempts and drops the log keeps (the oldest go first).
 const LOG_CAPACITY: usize = 10_000;
+
+/// When failed notifications are tried again (§3.4).
+#[derive(Clone, Copy, Debug)]
+pub struct RetrySchedule {
+    pub initial: Duration,
+    pub max_interval: Duration,
+    pub horizon: Duration,
+}
+
+impl RetrySchedule {
+    pub fn from_behaviour(b: &crate::config::Behaviour) -> Self {
+        let secs = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000));
+        Self {
+            initial: secs(b.retry_initial_secs.max(1)),
+            max_interval: secs(b.retry_max_interval_secs.max(1)),
+            horizon: secs(b.retry_horizon_secs),
+        }
+    }
+
+    /// The wait before retry number `retry` (from 1): initial × 2^(retry-1), capped.
+    pub fn wait(&self, retry: u32) -> Duration {
+        let doublings = retry.saturating_sub(1).min(30);
+        let wait = self.initial * (1i32 << doublings);
+        wait.min(self.max_interval)
+    }
+}
 
 /// What a queued notification is about.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -113,8 +139,8 @@ pub enum DropReason {
     SubscriptionDeleted,
     /// The subscription expired before delivery.
     SubscriptionExpired,
-    /// The attempt failed; retries come in a later part.
-    DeliveryFailed,
+    /// Every attempt failed until the retry horizon (§3.4: 4 h) passed.
+    RetryHorizon,
     /// A lifecycle event for a subscription without `lifecycleNotificationUrl` (§4: none sent).
     NoLifecycleUrl,
 }
@@ -151,6 +177,19 @@ impl Deliveries {
 
     pub fn enqueue(&mut self, pending: Pending) {
         self.pending.push(pending);
+    }
+
+    /// Puts a failed notification back in the queue for its next attempt, or drops it when its
+    /// retry horizon has passed.
+    pub fn retry(&mut self, mut item: Pending, now: DateTime<Utc>, schedule: &RetrySchedule) {
+        let horizon = item.queued_at + schedule.horizon;
+        if now >= horizon {
+            self.drop_item(now, &item, DropReason::RetryHorizon);
+            return;
+        }
+        item.retry += 1;
+        item.due_at = (now + schedule.wait(item.retry)).min(horizon);
+        self.pending.push(item);
     }
 
     pub fn drop_item(&mut self, at: DateTime<Utc>, item: &Pending, reason: DropReason) {

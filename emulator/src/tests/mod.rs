@@ -9,5 +9,6 @@ mod handshake;
 mod harness;
 mod inbox;
 mod notifications;
+mod retries;
 mod subscriptions;
 mod tokens;
