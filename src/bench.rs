@@ -266,12 +266,14 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
         .exec(&db)
         .await?;
 
-    // The engine: a worker process, and producers writing messages as fast as they can.
+    // The engine: a worker process, and producers writing messages as fast as they can through
+    // connections of their own (as the api would, in its own process).
     let worker = WorkerProcess::start_with(ctx.clone())?;
+    let producer_ctx = JobContext::connect(settings.clone(), Clock::system()).await?;
     let started = Instant::now();
     let mut producers = Vec::new();
     for p in 0..options.producers {
-        let ctx = ctx.clone();
+        let ctx = producer_ctx.clone();
         let tally = tally.clone();
         let endpoint_ids = endpoint_ids.clone();
         let step = options.producers;
