@@ -187,7 +187,14 @@ pub struct Behaviour {
     /// The longest wait between two retries.
     pub retry_max_interval_secs: u64,
     /// How long after it was queued a notification is still retried (§3.4: 4 h), then dropped.
+    /// Notifications held for an unanswered reauthorization challenge are dropped after it too.
     pub retry_horizon_secs: u64,
+    /// How long deliveries continue after a `reauthorizationRequired` before they pause (§4).
+    pub reauthorization_grace_secs: u64,
+    /// Sends `reauthorizationRequired` by itself when a subscription's authorization (the
+    /// token behind it, `token_lifetime_secs` from its creation or last reauthorization) has
+    /// less than this left, and pauses deliveries when that token expires. 0: off.
+    pub reauthorization_lead_secs: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -262,6 +269,8 @@ impl Default for Behaviour {
             retry_initial_secs: 60,
             retry_max_interval_secs: 3_600,
             retry_horizon_secs: 4 * 3_600,
+            reauthorization_grace_secs: 600,
+            reauthorization_lead_secs: 0,
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::{
     config::Behaviour,
     crypto::CertInfo,
     graph::body as graph_json,
+    notify::lifecycle,
     server::Data,
     state::{AppSecret, Ended},
 };
@@ -165,6 +166,10 @@ async fn revoke_consent(
     let mut world = shared.world();
     if !world.revoke_consent(*id, keep, now) {
         return not_found("tenant");
+    }
+    // §4: an admin revoking the app's permission challenges every subscription.
+    if !lifecycle::consent_revoked(&mut world, *id, now).is_empty() {
+        shared.wake.notify_one();
     }
     HttpResponse::Ok().json(&world.tenants[&*id])
 }

@@ -82,6 +82,11 @@ pub struct Subscription {
     pub notification_url_app_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_authorized_at: DateTime<Utc>,
+    /// When a `reauthorizationRequired` went out that the app has not answered yet (by
+    /// `/reauthorize` or a PATCH).
+    pub reauthorization_required_at: Option<DateTime<Utc>>,
+    /// From when change notifications are held because that challenge went unanswered (§4).
+    pub paused_from: Option<DateTime<Utc>>,
     /// The mailbox of an Outlook resource (for its quota).
     #[serde(skip)]
     pub mailbox: Option<String>,
@@ -95,6 +100,8 @@ pub enum Ended {
     Deleted,
     /// Its expiration passed.
     Expired,
+    /// Graph removed it and said so with `subscriptionRemoved` (§4).
+    Removed,
 }
 
 /// Everything the emulator holds.
@@ -249,6 +256,20 @@ impl World {
         let removed = self.subscriptions.remove(&id)?;
         self.ended.insert(id, why);
         Some(removed)
+    }
+}
+
+impl Subscription {
+    /// The app answered a reauthorization challenge (or renewed): delivery resumes.
+    pub fn reauthorized(&mut self, now: DateTime<Utc>) {
+        self.last_authorized_at = now;
+        self.reauthorization_required_at = None;
+        self.paused_from = None;
+    }
+
+    /// Whether change notifications are held at `now`.
+    pub fn is_paused(&self, now: DateTime<Utc>) -> bool {
+        self.paused_from.is_some_and(|from| from <= now)
     }
 }
 

@@ -1,18 +1,23 @@
-//! The control API's side of notifications: make changes happen, and see every delivery
-//! attempt, what is still waiting and what was dropped and why.
+//! The control API's side of notifications: make changes and lifecycle events happen, and see
+//! every delivery attempt, what is still waiting and what was dropped and why.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::bad_request;
+use uuid::Uuid;
+
 use crate::{
-    notify::{self, ChangeRequest},
+    notify::{self, ChangeRequest, lifecycle},
     server::Data,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/changes").route(web::post().to(changes)))
+        .service(
+            web::resource("/subscriptions/{id}/lifecycle").route(web::post().to(lifecycle_event)),
+        )
         .service(web::resource("/deliveries").route(web::get().to(deliveries)));
 }
 
@@ -60,4 +65,34 @@ async fn deliveries(shared: Data, query: web::Query<DeliveriesQuery>) -> HttpRes
         "pending": delivery.pending.iter().filter(|p| wanted(&p.url)).collect::<Vec<_>>(),
         "dropped": delivery.dropped.iter().filter(|d| wanted(&d.url)).collect::<Vec<_>>(),
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecycleEvent {
+    /// `reauthorizationRequired`, `subscriptionRemoved`, `missed`, or any other name (Graph may
+    /// add events; receivers must ignore unknown ones).
+    event: String,
+}
+
+/// `POST /_emulator/subscriptions/{id}/lifecycle`: 202 with the notification queued for the
+/// lifecycle URL, or with none when the subscription has no lifecycle URL (§4).
+async fn lifecycle_event(
+    shared: Data,
+    id: web::Path<Uuid>,
+    body: web::Json<LifecycleEvent>,
+) -> HttpResponse {
+    let event = body.into_inner().event;
+    if event.is_empty() || !event.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return bad_request("event must be a camelCase name such as reauthorizationRequired");
+    }
+    let now = shared.clock.now();
+    let result = lifecycle::raise(&mut shared.world(), *id, &event, now, None);
+    match result {
+        Ok(queued) => {
+            shared.wake.notify_one();
+            HttpResponse::Accepted().json(json!({"queued": queued.into_iter().collect::<Vec<_>>()}))
+        }
+        Err(message) => HttpResponse::NotFound().json(json!({"error": message})),
+    }
 }

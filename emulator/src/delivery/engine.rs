@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Attempt, DropReason, ItemRef, Pending, RetrySchedule, Topic};
 use crate::{
+    notify::lifecycle,
     server::{Data, Shared},
     state::{Ended, World},
 };
@@ -49,10 +50,11 @@ fn outlives_subscription(item: &Pending) -> bool {
 fn take_due(shared: &Shared) -> Vec<Batch> {
     let now = shared.clock.now();
     let mut guard = shared.world();
+    guard.purge_expired(now);
+    lifecycle::tick(&mut guard, now);
     if guard.behaviour.delivery_paused || guard.delivery.pending.is_empty() {
         return Vec::new();
     }
-    guard.purge_expired(now);
     let world: &mut World = &mut guard;
     let max = world.behaviour.max_batch_items.max(1);
     let schedule = RetrySchedule::from_behaviour(&world.behaviour);
@@ -73,9 +75,25 @@ fn take_due(shared: &Shared) -> Vec<Batch> {
         {
             let reason = match world.ended.get(&item.subscription_id) {
                 Some(Ended::Expired) => DropReason::SubscriptionExpired,
+                Some(Ended::Removed) => DropReason::SubscriptionRemoved,
                 _ => DropReason::SubscriptionDeleted,
             };
             world.delivery.drop_item(now, &item, reason);
+            continue;
+        }
+        let paused = matches!(item.topic, Topic::Change(_))
+            && world
+                .subscriptions
+                .get(&item.subscription_id)
+                .is_some_and(|s| s.is_paused(now));
+        if paused {
+            if now >= item.queued_at + schedule.horizon {
+                world
+                    .delivery
+                    .drop_item(now, &item, DropReason::PausedTooLong);
+            } else {
+                keep.push(item);
+            }
             continue;
         }
         match batches.iter_mut().find(|b| b.url == item.url) {

@@ -139,6 +139,11 @@ pub enum DropReason {
     SubscriptionDeleted,
     /// The subscription expired before delivery.
     SubscriptionExpired,
+    /// Graph removed the subscription (`subscriptionRemoved`) before delivery.
+    SubscriptionRemoved,
+    /// Held while a reauthorization challenge went unanswered, until the horizon passed (§4:
+    /// notifications paused for more than 4 h are dropped).
+    PausedTooLong,
     /// Every attempt failed until the retry horizon (§3.4: 4 h) passed.
     RetryHorizon,
     /// A lifecycle event for a subscription without `lifecycleNotificationUrl` (§4: none sent).

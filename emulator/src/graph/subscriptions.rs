@@ -290,6 +290,8 @@ async fn create_inner(shared: &Shared, req: &HttpRequest, bytes: &[u8]) -> Reply
         notification_url_app_id: string(&map, "notificationUrlAppId"),
         created_at: now,
         last_authorized_at: now,
+        reauthorization_required_at: None,
+        paused_from: None,
         mailbox: parsed.mailbox,
     };
     // The handshakes ran without the lock: check the duplicate rule and quotas again.
@@ -377,7 +379,7 @@ pub async fn reauthorize(shared: Data, req: HttpRequest, id: web::Path<String>) 
         Ok(s) => {
             let now = shared.clock.now();
             if let Some(stored) = shared.world().subscriptions.get_mut(&s.id) {
-                stored.last_authorized_at = now;
+                stored.reauthorized(now);
             }
             graph_ok(&req, StatusCode::NO_CONTENT).finish()
         }
@@ -460,8 +462,8 @@ async fn update_inner(shared: &Shared, req: &HttpRequest, id: &str, bytes: &[u8]
             .map_err(|f| validation_error(req, shared, f))?;
         updated.notification_url = url;
     }
-    // A renewal also reauthorizes.
-    updated.last_authorized_at = now;
+    // A renewal also reauthorizes, and answers a pending reauthorization challenge.
+    updated.reauthorized(now);
     let mut world = shared.world();
     if !world.subscriptions.contains_key(&updated.id) {
         drop(world);

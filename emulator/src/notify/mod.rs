@@ -2,6 +2,7 @@
 //! item for every subscription that hears of it, in Graph's shape, queued for delivery to the
 //! subscription's notificationUrl.
 
+pub mod lifecycle;
 pub mod shape;
 
 use chrono::{DateTime, FixedOffset, Timelike, Utc};

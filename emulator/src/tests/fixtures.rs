@@ -93,3 +93,11 @@ pub const CHANGE_NOTIFICATION: &str = r##"{"value":[{"id":"lsgTZMr9KwAAA","subsc
  "resourceData":{"@odata.type":"#Microsoft.Graph.Message",
   "@odata.id":"Users/{user_guid}@{tenant_guid}/Messages/{long_id_string}",
   "@odata.etag":"W/\"CQAAABYAAADkrWGo7bouTKlsgTZMr9KwAAAUWRHf\"","id":"{long_id_string}"}}]}"##;
+
+/// §4, a lifecycle notification (Microsoft's docs sample).
+pub const LIFECYCLE_NOTIFICATION: &str = r#"{ "value": [ {
+    "lifecycleEvent": "reauthorizationRequired",
+    "subscriptionId": "e3898f08-5cd0-4a6a-80fc-6addbfb73b7b",
+    "subscriptionExpirationDateTime": "2019-09-18T00:52:45.9696658+00:00",
+    "clientState": "{secret client state}",
+    "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95" } ] }"#;

@@ -8,6 +8,7 @@ mod graph_auth;
 mod handshake;
 mod harness;
 mod inbox;
+mod lifecycle;
 mod notifications;
 mod retries;
 mod subscriptions;
