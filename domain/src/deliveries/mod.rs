@@ -14,6 +14,7 @@ use chrono::Duration;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    prelude::{DateTimeUtc, Expr},
 };
 use serde_json::{Value, json};
 
@@ -314,10 +315,12 @@ const IN_FLIGHT_WAIT_MS: u64 = 200;
 /// [`attempt`], with the endpoint's answer when something was sent. `controlled: false` skips
 /// admission (a test send the tenant is waiting for); its outcome still feeds the circuit.
 ///
-/// An attempt holds no database connection while it waits for the endpoint: a short
-/// transaction claims the delivery (its `next_attempt_at` moves past the request's timeout, so
-/// a killed worker's delivery comes due again), the request goes out, and a second short
-/// transaction records the outcome.
+/// An attempt holds no database connection, lock or transaction while it waits for the
+/// endpoint. It reads the delivery, signs the request, asks flow control, then claims the
+/// delivery in one conditional statement (its `next_attempt_at` moves past the request's
+/// timeout, so a killed worker's delivery comes due again; a second worker finds it claimed),
+/// sends, and records the outcome: a plain first-attempt success in one statement, anything
+/// else in one transaction.
 async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     delivery_id: uuid::Uuid,
@@ -325,11 +328,8 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     controlled: bool,
 ) -> DomainResult<(Attempted, Option<Outcome>)> {
     let now = deps.clock.now();
-    let txn = deps.db.begin().await?;
-    // One claim at a time per delivery, whichever worker holds it.
     let Some(delivery) = delivery::Entity::find_by_id(delivery_id)
-        .lock_exclusive()
-        .one(&txn)
+        .one(deps.db)
         .await?
     else {
         return Ok((Attempted::Skipped, None));
@@ -343,21 +343,27 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
         return Ok((Attempted::Skipped, None));
     }
     let endpoint = endpoint::Entity::find_by_id(delivery.endpoint_id)
-        .one(&txn)
+        .one(deps.db)
         .await?;
     let message = message::Entity::find_by_id(delivery.message_id)
-        .one(&txn)
+        .one(deps.db)
         .await?;
     let (Some(endpoint), Some(message)) = (endpoint, message) else {
         return Ok((Attempted::Skipped, None));
     };
     if endpoint.status != EndpointStatus::Active {
-        let mut active = delivery.into_active_model();
-        active.next_attempt_at = Set(None);
-        active.last_error = Set(Some("the endpoint is not active".into()));
-        active.updated_at = Set(now);
-        active.update(&txn).await?;
-        txn.commit().await?;
+        unchanged(&delivery)
+            .col_expr(
+                delivery::Column::NextAttemptAt,
+                Expr::value(Option::<DateTimeUtc>::None),
+            )
+            .col_expr(
+                delivery::Column::LastError,
+                Expr::value("the endpoint is not active"),
+            )
+            .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+            .exec(deps.db)
+            .await?;
         return Ok((Attempted::Skipped, None));
     }
     let Some(body) = message.payload.clone() else {
@@ -367,23 +373,13 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     };
     let timeout = std::time::Duration::from_millis(endpoint.timeout_ms.max(1000) as u64);
     let lane = Lane::of(&delivery);
-    // Everything but the request itself happens before admission, so what flow control admits
-    // goes out at once (a rate limit is then kept at the endpoint, not just in Redis).
     let endpoint_deps = endpoints::Deps {
-        db: &txn,
+        db: deps.db,
         clock: deps.clock,
         sender: deps.sender,
         secret_box: deps.secret_box,
     };
     let signed = endpoints::sign(&endpoint_deps, &endpoint, &message.webhook_id, body).await?;
-    // The claim: out of the sweeper's reach until the request is surely over.
-    let claimed = delivery.clone();
-    let mut claim = delivery.into_active_model();
-    claim.next_attempt_at = Set(Some(
-        now + Duration::from_std(timeout).unwrap_or_default() + CLAIM_GRACE,
-    ));
-    claim.updated_at = Set(now);
-    let mut claim = claim.update(&txn).await?.into_active_model();
     let lease = if controlled {
         // The in-flight lease outlives the request a little, so a killed worker's lease ends.
         let lease_for = timeout + std::time::Duration::from_secs(10);
@@ -395,12 +391,14 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
                 let retry_in = match hold {
                     Hold::CircuitOpen { until } => {
                         // Waits in Postgres, without spending a retry; the sweeper wakes it.
-                        claim.next_attempt_at = Set(Some(until.max(now)));
-                        claim.update(&txn).await?;
-                        txn.commit().await?;
+                        unchanged(&delivery)
+                            .col_expr(delivery::Column::NextAttemptAt, Expr::value(until.max(now)))
+                            .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+                            .exec(deps.db)
+                            .await?;
                         None
                     }
-                    // The claim is rolled back: the delivery stays due as it was.
+                    // Nothing changed: the delivery stays due as it was.
                     Hold::InFlight => Some(std::time::Duration::from_millis(
                         IN_FLIGHT_WAIT_MS
                             + (schedule::random_unit() * IN_FLIGHT_WAIT_MS as f64) as u64,
@@ -413,22 +411,40 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     } else {
         None
     };
-    if let Err(error) = txn.commit().await {
-        if let Some(lease) = &lease {
-            let _ = deps.flow.release(lease).await;
+    // The claim: out of the sweeper's reach until the request is surely over. Conditional on
+    // the delivery being as read, so exactly one worker wins it.
+    let claimed = unchanged(&delivery)
+        .col_expr(
+            delivery::Column::NextAttemptAt,
+            Expr::value(now + Duration::from_std(timeout).unwrap_or_default() + CLAIM_GRACE),
+        )
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+        .exec(deps.db)
+        .await;
+    let release = |lease: Option<flow::Lease>| async move {
+        if let Some(lease) = lease
+            && let Err(error) = deps.flow.release(&lease).await
+        {
+            tracing::warn!(%error, "could not release the in-flight lease; it expires by itself");
         }
-        return Err(error.into());
+    };
+    match claimed {
+        Ok(result) if result.rows_affected == 1 => {}
+        Ok(_) => {
+            release(lease).await;
+            return Ok((Attempted::Skipped, None));
+        }
+        Err(error) => {
+            release(lease).await;
+            return Err(error.into());
+        }
     }
     let in_flight = metrics::gauge!("graphhook_deliveries_in_flight", "lane" => lane.as_str());
     in_flight.increment(1.0);
     let outcome = endpoints::send(deps.sender, signed, timeout).await;
     in_flight.decrement(1.0);
-    if let Some(lease) = &lease
-        && let Err(error) = deps.flow.release(lease).await
-    {
-        tracing::warn!(%error, "could not release the in-flight lease; it expires by itself");
-    }
     let probe = lease.as_ref().is_some_and(|l| l.probe);
+    release(lease).await;
     let circuit = match deps
         .flow
         .record(endpoint.id, probe, outcome.is_success(), deps.clock.now())
@@ -440,8 +456,76 @@ async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
             CircuitChange::Unchanged
         }
     };
-    let result = record_outcome(deps, &claimed, &message, &outcome, circuit).await?;
+    let plain_success = outcome.is_success()
+        && delivery.attempt_count == 0
+        && circuit == CircuitChange::Unchanged
+        && endpoint.failing_since.is_none();
+    let result = if plain_success {
+        record_success(deps, &delivery, &outcome).await?
+    } else {
+        record_outcome(deps, &delivery, &message, &outcome, circuit).await?
+    };
     Ok((result, Some(outcome)))
+}
+
+/// An update of the delivery that applies only while it is still as `read` (same attempt count
+/// and status, still due at the same time): the guard that makes a claim win once.
+fn unchanged(read: &delivery::Model) -> sea_orm::UpdateMany<delivery::Entity> {
+    let mut update = delivery::Entity::update_many()
+        .filter(delivery::Column::Id.eq(read.id))
+        .filter(delivery::Column::AttemptCount.eq(read.attempt_count))
+        .filter(delivery::Column::Status.eq(read.status));
+    update = match read.next_attempt_at {
+        Some(at) => update.filter(delivery::Column::NextAttemptAt.eq(at)),
+        None => update.filter(delivery::Column::NextAttemptAt.is_null()),
+    };
+    update
+}
+
+/// Records a first attempt that succeeded, with nothing else to note, in one statement: the
+/// delivery becomes `delivered` and its attempt is inserted, or neither if another worker
+/// took the delivery over after this claim ran out.
+async fn record_success<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    claimed: &delivery::Model,
+    outcome: &Outcome,
+) -> DomainResult<Attempted> {
+    let now = deps.clock.now();
+    let backend = deps.db.get_database_backend();
+    let statement = sea_orm::Statement::from_sql_and_values(
+        backend,
+        r#"WITH d AS (
+             UPDATE deliveries
+                SET status = 'delivered', attempt_count = $1, next_attempt_at = NULL,
+                    next_trigger = 'scheduled', last_error = NULL, updated_at = $2
+              WHERE id = $3 AND attempt_count = $4 AND status IN ('pending', 'failed')
+             RETURNING id, tenant_id)
+           INSERT INTO attempts (id, tenant_id, delivery_id, number, trigger, status_code,
+                                 duration_ms, response_excerpt, error_class, error, created_at)
+           SELECT $5, d.tenant_id, d.id, $1, $6, $7, $8, $9, NULL, NULL, $2 FROM d"#,
+        [
+            (claimed.attempt_count + 1).into(),
+            now.into(),
+            claimed.id.into(),
+            claimed.attempt_count.into(),
+            uuid::Uuid::now_v7().into(),
+            claimed.next_trigger.clone().into(),
+            outcome.status.map(i32::from).into(),
+            (outcome.duration_ms.min(i32::MAX as u64) as i32).into(),
+            (!outcome.body.is_empty())
+                .then(|| outcome.body.clone())
+                .into(),
+        ],
+    );
+    let result = deps.db.execute_raw(statement).await?;
+    if result.rows_affected() == 0 {
+        tracing::warn!(delivery = %claimed.id, "the claim ran out before the attempt ended; not recorded");
+        return Ok(Attempted::Skipped);
+    }
+    metrics::counter!("graphhook_delivery_attempts_total", "outcome" => "delivered").increment(1);
+    metrics::histogram!("graphhook_delivery_attempt_duration_seconds")
+        .record(outcome.duration_ms as f64 / 1000.0);
+    Ok(Attempted::Delivered)
 }
 
 /// Records a sent attempt and its consequences in one transaction.
