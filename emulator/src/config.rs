@@ -195,6 +195,19 @@ pub struct Behaviour {
     /// token behind it, `token_lifetime_secs` from its creation or last reauthorization) has
     /// less than this left, and pauses deliveries when that token expires. 0: off.
     pub reauthorization_lead_secs: u64,
+    /// A notification POST slower than this counts as slow for throttling (§3.4: 2,900 ms).
+    pub slow_threshold_ms: u64,
+    /// Notifications a URL must have received in the window before its slow ratio counts.
+    pub throttle_min_samples: u64,
+    /// At this share of slow notifications (percent) a URL is throttled as slow…
+    pub slow_percent: u64,
+    /// …and at this share its notifications are dropped.
+    pub drop_percent: u64,
+    /// The counters reset every window (§3.4: 10 minutes).
+    pub throttle_window_secs: u64,
+    /// In the slow state, new notifications wait this long and failed ones are retried this far
+    /// apart (§3.4: 10 minutes).
+    pub slow_delay_secs: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -271,6 +284,12 @@ impl Default for Behaviour {
             retry_horizon_secs: 4 * 3_600,
             reauthorization_grace_secs: 600,
             reauthorization_lead_secs: 0,
+            slow_threshold_ms: 2_900,
+            throttle_min_samples: 100,
+            slow_percent: 10,
+            drop_percent: 15,
+            throttle_window_secs: 600,
+            slow_delay_secs: 600,
         }
     }
 }

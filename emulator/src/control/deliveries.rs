@@ -9,6 +9,7 @@ use super::bad_request;
 use uuid::Uuid;
 
 use crate::{
+    delivery::throttle::Thresholds,
     notify::{self, ChangeRequest, lifecycle},
     server::Data,
 };
@@ -55,15 +56,21 @@ struct DeliveriesQuery {
 }
 
 /// `GET /_emulator/deliveries`: every attempt (URL, items, status, latency, retry number), the
-/// notifications still waiting, and those dropped with the reason.
+/// notifications still waiting, those dropped with the reason, and each URL's throttling state.
 async fn deliveries(shared: Data, query: web::Query<DeliveriesQuery>) -> HttpResponse {
-    let world = shared.world();
+    let now = shared.clock.now();
+    let mut world = shared.world();
+    let thresholds = Thresholds::from_behaviour(&world.behaviour);
+    for endpoint in world.delivery.endpoints.values_mut() {
+        endpoint.roll(now, &thresholds);
+    }
     let wanted = |url: &str| query.url.as_deref().is_none_or(|u| u == url);
     let delivery = &world.delivery;
     HttpResponse::Ok().json(json!({
         "attempts": delivery.attempts.iter().filter(|a| wanted(&a.url)).collect::<Vec<_>>(),
         "pending": delivery.pending.iter().filter(|p| wanted(&p.url)).collect::<Vec<_>>(),
         "dropped": delivery.dropped.iter().filter(|d| wanted(&d.url)).collect::<Vec<_>>(),
+        "endpoints": delivery.endpoints.values().filter(|e| wanted(&e.url)).collect::<Vec<_>>(),
     }))
 }
 

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{Attempt, DropReason, ItemRef, Pending, RetrySchedule, Topic};
+use super::{
+    Attempt, DropReason, ItemRef, Pending, RetrySchedule, Topic,
+    throttle::{Endpoint, State, Thresholds},
+};
 use crate::{
     notify::lifecycle,
     server::{Data, Shared},
@@ -52,6 +55,8 @@ fn take_due(shared: &Shared) -> Vec<Batch> {
     let mut guard = shared.world();
     guard.purge_expired(now);
     lifecycle::tick(&mut guard, now);
+    let thresholds = Thresholds::from_behaviour(&guard.behaviour);
+    send_missed(&mut guard, now, &thresholds);
     if guard.behaviour.delivery_paused || guard.delivery.pending.is_empty() {
         return Vec::new();
     }
@@ -96,6 +101,10 @@ fn take_due(shared: &Shared) -> Vec<Batch> {
             }
             continue;
         }
+        if world.delivery.endpoint_state(&item.url, now, &thresholds) == State::Drop {
+            world.delivery.drop_item(now, &item, DropReason::Throttled);
+            continue;
+        }
         match batches.iter_mut().find(|b| b.url == item.url) {
             Some(batch) if batch.items.len() < max => batch.items.push(item),
             Some(_) => keep.push(item),
@@ -110,6 +119,26 @@ fn take_due(shared: &Shared) -> Vec<Batch> {
         world.delivery.in_flight.insert(batch.url.clone());
     }
     batches
+}
+
+/// Outlook subscriptions that lost notifications to throttling hear of it by a `missed`
+/// lifecycle notification (§3.4), at most once per throttling window.
+fn send_missed(world: &mut World, now: DateTime<Utc>, t: &Thresholds) {
+    for id in std::mem::take(&mut world.delivery.missed) {
+        let outlook = world
+            .subscriptions
+            .get(&id)
+            .is_some_and(|s| s.kind.is_outlook());
+        let recently = world
+            .delivery
+            .missed_sent
+            .get(&id)
+            .is_some_and(|at| now < *at + t.window);
+        if outlook && !recently {
+            world.delivery.missed_sent.insert(id, now);
+            let _ = lifecycle::raise(world, id, lifecycle::MISSED, now, None);
+        }
+    }
 }
 
 /// The POST body: `{"value": [...]}` (§3.1).
@@ -187,10 +216,27 @@ fn finish(
         latency_ms: u64::try_from(outcome.latency.as_millis()).unwrap_or(u64::MAX),
         delivered,
     });
+    // What the endpoint received (in time or not) counts toward its throttling.
+    let timed_out = outcome.error.as_deref() == Some("timeout");
+    if outcome.status.is_some() || timed_out {
+        let t = Thresholds::from_behaviour(&world.behaviour);
+        let slow = timed_out || outcome.latency > Duration::from_millis(t.slow_ms);
+        let items = batch.items.len() as u64;
+        let endpoint = world
+            .delivery
+            .endpoints
+            .entry(batch.url.clone())
+            .or_insert_with(|| Endpoint::new(&batch.url, now));
+        let before = endpoint.state;
+        endpoint.record(items, slow, now, &t);
+        if endpoint.state != before {
+            tracing::info!(url = %batch.url, state = ?endpoint.state, "endpoint throttling state");
+        }
+    }
     if !delivered {
-        let schedule = RetrySchedule::from_behaviour(&world.behaviour);
+        let behaviour = world.behaviour.clone();
         for item in batch.items {
-            world.delivery.retry(item, now, &schedule);
+            world.delivery.retry(item, now, &behaviour);
         }
     }
 }

@@ -4,13 +4,17 @@
 //! URL and POSTs them; everything it decides is written back here, under the world's lock.
 
 pub(crate) mod engine;
+pub mod throttle;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
+
+use crate::config::Behaviour;
+use throttle::{Endpoint, State, Thresholds};
 
 /// How many attempts and drops the log keeps (the oldest go first).
 const LOG_CAPACITY: usize = 10_000;
@@ -24,7 +28,7 @@ pub struct RetrySchedule {
 }
 
 impl RetrySchedule {
-    pub fn from_behaviour(b: &crate::config::Behaviour) -> Self {
+    pub fn from_behaviour(b: &Behaviour) -> Self {
         let secs = |s: u64| Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000));
         Self {
             initial: secs(b.retry_initial_secs.max(1)),
@@ -146,6 +150,8 @@ pub enum DropReason {
     PausedTooLong,
     /// Every attempt failed until the retry horizon (§3.4: 4 h) passed.
     RetryHorizon,
+    /// The URL was in the drop state of throttling (§3.4).
+    Throttled,
     /// A lifecycle event for a subscription without `lifecycleNotificationUrl` (§4: none sent).
     NoLifecycleUrl,
 }
@@ -171,6 +177,12 @@ pub struct Deliveries {
     pub in_flight: BTreeSet<String>,
     pub attempts: VecDeque<Attempt>,
     pub dropped: VecDeque<Dropped>,
+    /// Throttling counters and state per URL.
+    pub endpoints: BTreeMap<String, Endpoint>,
+    /// Subscriptions that lost a notification to throttling and are owed a `missed` (§3.4).
+    pub missed: BTreeSet<Uuid>,
+    /// When each subscription was last sent a `missed`.
+    pub missed_sent: BTreeMap<Uuid, DateTime<Utc>>,
 }
 
 impl Deliveries {
@@ -180,25 +192,58 @@ impl Deliveries {
         self.next_seq
     }
 
-    pub fn enqueue(&mut self, pending: Pending) {
+    /// The throttling state of a URL at `now`.
+    pub fn endpoint_state(&mut self, url: &str, now: DateTime<Utc>, t: &Thresholds) -> State {
+        match self.endpoints.get_mut(url) {
+            Some(endpoint) => {
+                endpoint.roll(now, t);
+                endpoint.state
+            }
+            None => State::Normal,
+        }
+    }
+
+    /// Queues a new notification, unless its URL is throttled: in the drop state it is dropped,
+    /// in the slow state it waits (§3.4). Returns whether it was queued.
+    pub fn enqueue(&mut self, mut pending: Pending, behaviour: &Behaviour) -> bool {
+        let t = Thresholds::from_behaviour(behaviour);
+        let now = pending.queued_at;
+        match self.endpoint_state(&pending.url, now, &t) {
+            State::Drop => {
+                self.drop_item(now, &pending, DropReason::Throttled);
+                return false;
+            }
+            State::Slow => pending.due_at = now + t.slow_delay,
+            State::Normal => {}
+        }
         self.pending.push(pending);
+        true
     }
 
     /// Puts a failed notification back in the queue for its next attempt, or drops it when its
     /// retry horizon has passed.
-    pub fn retry(&mut self, mut item: Pending, now: DateTime<Utc>, schedule: &RetrySchedule) {
+    pub fn retry(&mut self, mut item: Pending, now: DateTime<Utc>, behaviour: &Behaviour) {
+        let schedule = RetrySchedule::from_behaviour(behaviour);
         let horizon = item.queued_at + schedule.horizon;
         if now >= horizon {
             self.drop_item(now, &item, DropReason::RetryHorizon);
             return;
         }
         item.retry += 1;
-        item.due_at = (now + schedule.wait(item.retry)).min(horizon);
+        let t = Thresholds::from_behaviour(behaviour);
+        let wait = match self.endpoint_state(&item.url, now, &t) {
+            State::Slow => t.slow_delay,
+            _ => schedule.wait(item.retry),
+        };
+        item.due_at = (now + wait).min(horizon);
         self.pending.push(item);
     }
 
     pub fn drop_item(&mut self, at: DateTime<Utc>, item: &Pending, reason: DropReason) {
         tracing::debug!(seq = item.seq, url = %item.url, ?reason, "notification dropped");
+        if reason == DropReason::Throttled && matches!(item.topic, Topic::Change(_)) {
+            self.missed.insert(item.subscription_id);
+        }
         push_capped(
             &mut self.dropped,
             Dropped {

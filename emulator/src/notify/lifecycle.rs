@@ -17,13 +17,14 @@ use crate::{
 
 pub const REAUTHORIZATION_REQUIRED: &str = "reauthorizationRequired";
 pub const SUBSCRIPTION_REMOVED: &str = "subscriptionRemoved";
+pub const MISSED: &str = "missed";
 
 fn secs(s: u64) -> Duration {
     Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000))
 }
 
-/// Sends `event` about a subscription; `Ok(None)` when it has no lifecycle URL (recorded as
-/// dropped). `pause_from` overrides when an unanswered challenge pauses deliveries.
+/// Sends `event` about a subscription; `Ok(None)` when it has no lifecycle URL or that URL is
+/// throttled (recorded as dropped). `pause_from` overrides when an unanswered challenge pauses deliveries.
 pub fn raise(
     world: &mut World,
     subscription_id: Uuid,
@@ -82,8 +83,8 @@ pub fn raise(
         return Ok(None);
     }
     let queued = Queued::from(&pending);
-    world.delivery.enqueue(pending);
-    Ok(Some(queued))
+    let sent = world.delivery.enqueue(pending, &world.behaviour);
+    Ok(sent.then_some(queued))
 }
 
 /// Consent was revoked in a tenant: every subscription there is challenged.

@@ -188,7 +188,8 @@ fn listeners<'a>(
 }
 
 /// Makes the changes happen: every request is checked first, then all their notifications are
-/// queued at once (so the ones for one URL can share a POST).
+/// queued at once (so the ones for one URL can share a POST). Returns those queued; those for a
+/// URL in the drop state of throttling are dropped instead.
 pub fn make_changes(
     world: &mut World,
     requests: Vec<ChangeRequest>,
@@ -272,9 +273,11 @@ pub fn make_changes(
             duplicate.seq = world.delivery.next_seq();
             items.push(duplicate);
         }
-        queued.extend(items.iter().map(Queued::from));
         for item in items {
-            world.delivery.enqueue(item);
+            let listed = Queued::from(&item);
+            if world.delivery.enqueue(item, &world.behaviour) {
+                queued.push(listed);
+            }
         }
     }
     Ok(queued)

@@ -12,4 +12,5 @@ mod lifecycle;
 mod notifications;
 mod retries;
 mod subscriptions;
+mod throttling;
 mod tokens;
