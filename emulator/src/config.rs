@@ -143,6 +143,17 @@ pub enum ResourceStyle {
     Varied,
 }
 
+/// Which claim set validation tokens carry (§5.4: Graph has sent both).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenVersion {
+    /// `iss` `https://sts.windows.net/{tenant}/`, `appid`, `ver` 1.0 (the docs example).
+    V1,
+    /// `iss` `{authority}/{tenant}/v2.0`, `azp`, `ver` 2.0 (what current SDKs expect).
+    #[default]
+    V2,
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Behaviour {
@@ -208,6 +219,8 @@ pub struct Behaviour {
     /// In the slow state, new notifications wait this long and failed ones are retried this far
     /// apart (§3.4: 10 minutes).
     pub slow_delay_secs: u64,
+    /// The claim set of the validationTokens sent with rich notifications (§5.4).
+    pub validation_token_version: TokenVersion,
 }
 
 impl Default for EmulatorConfig {
@@ -290,6 +303,7 @@ impl Default for Behaviour {
             drop_percent: 15,
             throttle_window_secs: 600,
             slow_delay_secs: 600,
+            validation_token_version: TokenVersion::V2,
         }
     }
 }

@@ -6,15 +6,18 @@
 
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use super::{
     Attempt, DropReason, ItemRef, Pending, RetrySchedule, Topic,
     throttle::{Endpoint, State, Thresholds},
 };
 use crate::{
-    notify::lifecycle,
+    notify::{lifecycle, rich},
     server::{Data, Shared},
     state::{Ended, World},
 };
@@ -141,9 +144,31 @@ fn send_missed(world: &mut World, now: DateTime<Utc>, t: &Thresholds) {
     }
 }
 
-/// The POST body: `{"value": [...]}` (§3.1).
-fn envelope(items: &[Pending]) -> Value {
-    json!({"value": items.iter().map(|p| p.item.clone()).collect::<Vec<_>>()})
+/// The POST body: `{"value": [...]}`, plus `validationTokens` when an item carries
+/// `encryptedContent`: one per distinct (app, tenant) pair among the items (§3.1, §5.4).
+fn envelope(shared: &Shared, items: &[Pending]) -> Value {
+    let mut body = json!({"value": items.iter().map(|p| p.item.clone()).collect::<Vec<_>>()});
+    if !items
+        .iter()
+        .any(|p| p.item.get("encryptedContent").is_some())
+    {
+        return body;
+    }
+    let version = shared.world().behaviour.validation_token_version;
+    let now = shared.clock.now();
+    let pairs: BTreeSet<(Uuid, Uuid)> = items.iter().map(|p| (p.app_id, p.tenant_id)).collect();
+    let tokens: Vec<String> = pairs
+        .into_iter()
+        .filter_map(|(app, tenant)| {
+            rich::validation_token(&shared.key, version, &shared.base_url, app, tenant, now)
+                .inspect_err(|error| tracing::warn!(%error, "cannot sign a validation token"))
+                .ok()
+        })
+        .collect();
+    if let Some(map) = body.as_object_mut() {
+        map.insert("validationTokens".into(), json!(tokens));
+    }
+    body
 }
 
 /// How a POST ended.
@@ -163,7 +188,7 @@ impl Outcome {
 #[tracing::instrument(skip_all, fields(url = %batch.url, items = batch.items.len()))]
 async fn send(shared: Data, batch: Batch) {
     let timeout = Duration::from_millis(shared.world().behaviour.delivery_timeout_ms.max(1));
-    let body = envelope(&batch.items).to_string();
+    let body = envelope(&shared, &batch.items).to_string();
     let started = Instant::now();
     let sent_at = shared.clock.now();
     let request = shared

@@ -2,7 +2,9 @@
 //! item for every subscription that hears of it, in Graph's shape, queued for delivery to the
 //! subscription's notificationUrl.
 
+mod bodies;
 pub mod lifecycle;
+pub mod rich;
 pub mod shape;
 
 use chrono::{DateTime, FixedOffset, Timelike, Utc};
@@ -187,6 +189,35 @@ fn listeners<'a>(
         .collect()
 }
 
+/// `encryptedContent` for a rich subscription (§5.2), over a plausible body of the resource.
+fn encrypt(
+    subscription: &Subscription,
+    target: &Target,
+    rendered: &shape::Rendered,
+    request: &ChangeRequest,
+    now: DateTime<Utc>,
+) -> Option<Value> {
+    if !subscription.include_resource_data {
+        return None;
+    }
+    let certificate = subscription.encryption_certificate.as_deref()?;
+    let body = bodies::resource_body(
+        target,
+        rendered,
+        &subscription.resource,
+        request.properties.as_ref(),
+        now,
+    );
+    let certificate_id = subscription.encryption_certificate_id.as_deref();
+    match rich::encrypted_content(certificate, certificate_id, body.to_string().as_bytes()) {
+        Ok(content) => Some(content),
+        Err(error) => {
+            tracing::warn!(subscription = %subscription.id, %error, "cannot encrypt a rich notification");
+            None
+        }
+    }
+}
+
 /// Makes the changes happen: every request is checked first, then all their notifications are
 /// queued at once (so the ones for one URL can share a POST). Returns those queued; those for a
 /// URL in the drop state of throttling are dropped instead.
@@ -248,6 +279,9 @@ pub fn make_changes(
                 item.insert("changeType".into(), json!(change_type));
                 item.insert("resource".into(), json!(rendered.resource));
                 item.insert("tenantId".into(), json!(subscription.tenant_id));
+                if let Some(content) = encrypt(subscription, &target, &rendered, &request, now) {
+                    item.insert("encryptedContent".into(), content);
+                }
                 item.insert("resourceData".into(), rendered.resource_data);
                 items.push(Pending {
                     seq,

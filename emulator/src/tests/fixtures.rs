@@ -101,3 +101,12 @@ pub const LIFECYCLE_NOTIFICATION: &str = r#"{ "value": [ {
     "subscriptionExpirationDateTime": "2019-09-18T00:52:45.9696658+00:00",
     "clientState": "{secret client state}",
     "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95" } ] }"#;
+
+/// §5.2, `encryptedContent` (Microsoft's field names; values abridged).
+pub const ENCRYPTED_CONTENT: &str = r#"{"encryptedContent": {
+  "data": "<base64 ciphertext>",
+  "dataSignature": "<base64 HMAC-SHA256>",
+  "dataKey": "<base64 RSA-encrypted symmetric key>",
+  "encryptionCertificateId": "<your encryptionCertificateId>",
+  "encryptionCertificateThumbprint": "4B95353E086AD37196606ACF834A14532F03E6DB"
+}}"#;

@@ -11,6 +11,7 @@ mod inbox;
 mod lifecycle;
 mod notifications;
 mod retries;
+mod rich;
 mod subscriptions;
 mod throttling;
 mod tokens;
