@@ -193,13 +193,19 @@ where
 {
     let ctx = ctx.clone();
     let instance = instance.to_owned();
+    let settings = &ctx.settings.worker;
+    let poll_interval_ms = if J::QUEUE.starts_with(Deliver::QUEUE) {
+        settings.delivery_poll_interval_ms
+    } else {
+        settings.poll_interval_ms
+    };
     monitor.register(move |restarts| {
         let settings = &ctx.settings.worker;
         WorkerBuilder::new(worker_name(J::QUEUE, &instance, restarts))
             .backend(
                 ctx.queues
                     .storage::<J>()
-                    .poll_with_interval(Duration::from_millis(settings.poll_interval_ms)),
+                    .poll_with_interval(Duration::from_millis(poll_interval_ms)),
             )
             .concurrency(concurrency)
             .timeout(Duration::from_secs(settings.job_timeout_secs))

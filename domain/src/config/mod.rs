@@ -99,6 +99,9 @@ pub struct WorkerSettings {
     pub replay_concurrency: usize,
     /// How often an idle worker looks for new jobs.
     pub poll_interval_ms: u64,
+    /// The same for the delivery lanes: apalis fetches a batch per wake-up, so this bounds how
+    /// fast a lane can start attempts (at most its concurrency per interval).
+    pub delivery_poll_interval_ms: u64,
     pub heartbeat_interval_secs: u64,
     /// A worker silent for `heartbeat_interval_secs × missed_heartbeats` is dead and its jobs
     /// are handed to others.
@@ -365,6 +368,7 @@ impl Default for WorkerSettings {
             retry_concurrency: 32,
             replay_concurrency: 16,
             poll_interval_ms: 250,
+            delivery_poll_interval_ms: 20,
             heartbeat_interval_secs: 5,
             missed_heartbeats: 3,
             job_timeout_secs: 60,

@@ -89,6 +89,12 @@ impl Settings {
                 return Err(ConfigError::new(key, "must be at least 1"));
             }
         }
+        if self.worker.delivery_poll_interval_ms == 0 {
+            return Err(ConfigError::new(
+                "worker.delivery_poll_interval_ms",
+                "must be at least 1",
+            ));
+        }
         if self.worker.poll_interval_ms == 0 {
             return Err(ConfigError::new(
                 "worker.poll_interval_ms",
