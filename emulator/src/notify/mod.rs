@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     config::{ExpirationFormat, ResourceStyle},
-    delivery::{Pending, Topic},
+    delivery::{ItemRef, Pending, Topic},
     rules::{self, Kind},
     state::{Subscription, World},
 };
@@ -52,28 +52,20 @@ fn one() -> u32 {
     1
 }
 
-/// A notification a change queued, as the control API reports it.
+/// A notification a control call queued, as the control API reports it.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Queued {
-    pub seq: u64,
-    pub subscription_id: Uuid,
     pub url: String,
-    pub change_type: String,
-    pub resource: String,
+    #[serde(flatten)]
+    pub item: ItemRef,
 }
 
 impl From<&Pending> for Queued {
     fn from(p: &Pending) -> Self {
-        let change_type = match &p.topic {
-            Topic::Change(c) | Topic::Lifecycle(c) => c.clone(),
-        };
         Self {
-            seq: p.seq,
-            subscription_id: p.subscription_id,
             url: p.url.clone(),
-            change_type,
-            resource: p.resource.clone().unwrap_or_default(),
+            item: p.into(),
         }
     }
 }

@@ -95,7 +95,7 @@ impl Target {
             Kind::Message | Kind::Event | Kind::Contact => {
                 let mut bytes = Uuid::new_v4().as_bytes().to_vec();
                 bytes.extend_from_slice(Uuid::new_v4().as_bytes());
-                format!("AAMkAG{}=", STANDARD.encode(bytes).replace('/', "-"))
+                format!("AAMkAG{}", STANDARD.encode(bytes).replace('/', "-"))
             }
             Kind::ChatMessage => {
                 (1_600_000_000_000u64 + u64::from(Uuid::new_v4().as_u128() as u32)).to_string()
