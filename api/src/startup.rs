@@ -50,6 +50,12 @@ impl Application {
         let flow =
             graphhook_domain::deliveries::FlowControl::from_settings(&settings, redis.clone());
         let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
+        let inbox = graphhook_domain::ingest::Inbox::start(
+            db.clone(),
+            queues.clone(),
+            clock.clone(),
+            &settings.ingest,
+        );
         let sender = Arc::new(webhook_sender(&settings, lookup)?);
         let secret_box = SecretBox::new(&settings.webhook_encryption_key())
             .context("webhooks.encryption_key")?;
@@ -63,6 +69,7 @@ impl Application {
             redis,
             queues,
             flow,
+            inbox,
             settings: Arc::new(settings),
             clock,
             metrics: telemetry::metrics_handle(),

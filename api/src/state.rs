@@ -17,6 +17,8 @@ pub struct AppState {
     pub queues: Queues,
     /// Rate limits, in-flight caps and circuits of endpoints.
     pub flow: graphhook_domain::deliveries::FlowControl,
+    /// Where Graph's batches are written durably.
+    pub inbox: graphhook_domain::ingest::Inbox,
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub metrics: PrometheusHandle,

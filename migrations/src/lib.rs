@@ -41,6 +41,7 @@ mod m20261129_000008_create_encryption_certificates;
 mod m20261129_000009_create_messages_and_deliveries;
 mod m20261129_000010_endpoint_health_and_retention;
 mod m20261129_000011_deliveries_by_endpoint;
+mod m20261129_000012_create_inbound;
 
 /// A fingerprint of the migration sources; changes whenever a migration is added or edited.
 pub const FINGERPRINT: &str = env!("GRAPHHOOK_MIGRATIONS_FINGERPRINT");
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_create_messages_and_deliveries::Migration),
             Box::new(m20261129_000010_endpoint_health_and_retention::Migration),
             Box::new(m20261129_000011_deliveries_by_endpoint::Migration),
+            Box::new(m20261129_000012_create_inbound::Migration),
         ]
     }
 }

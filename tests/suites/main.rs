@@ -11,6 +11,7 @@ mod errors;
 mod flow_control;
 mod health;
 mod history;
+mod ingest;
 mod migrations;
 mod onboarding;
 mod onboarding_state;

@@ -9,8 +9,8 @@ use anyhow::{Context, bail};
 use graphhook_domain::{
     deliveries::Lane,
     jobs::{
-        ALL_QUEUES, Deliver, DeliverReplay, DeliverRetry, Job, Probe, QueueDepthsTick,
-        VerifyConsent,
+        ALL_QUEUES, Deliver, DeliverReplay, DeliverRetry, Job, Probe, ProcessInbound,
+        QueueDepthsTick, VerifyConsent,
     },
 };
 use redis::AsyncCommands;
@@ -91,6 +91,9 @@ async fn dispatch(ctx: &JobContext, queue: &str, data: &[u8]) -> anyhow::Result<
         DeliverReplay::QUEUE => {
             let job: DeliverReplay = serde_json::from_slice(data)?;
             jobs::deliver::run(job.delivery, Lane::Replay, ctx).await?;
+        }
+        ProcessInbound::QUEUE => {
+            jobs::ingest::run(serde_json::from_slice(data)?, ctx).await?;
         }
         VerifyConsent::QUEUE => {
             jobs::verify_consent::run(serde_json::from_slice(data)?, ctx).await?;

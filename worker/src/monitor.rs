@@ -22,7 +22,10 @@ use apalis::prelude::*;
 use graphhook_domain::{
     Clock, Settings,
     deliveries::Lane,
-    jobs::{Deliver, DeliverReplay, DeliverRetry, Job, Probe, QueueDepthsTick, VerifyConsent},
+    jobs::{
+        Deliver, DeliverReplay, DeliverRetry, Job, Probe, ProcessInbound, QueueDepthsTick,
+        VerifyConsent,
+    },
 };
 use tokio::{sync::watch, task::JoinHandle};
 
@@ -172,6 +175,18 @@ fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> Monit
         instance,
         settings.replay_concurrency,
         |job: DeliverReplay, ctx, _| deliver(job.delivery, Lane::Replay, ctx),
+    );
+    let monitor = register::<ProcessInbound, _, _>(
+        monitor,
+        ctx,
+        instance,
+        general,
+        |job: ProcessInbound, ctx: Data<JobContext>, _| async move {
+            jobs::ingest::run(job, &ctx)
+                .await
+                .map(|_| ())
+                .map_err(JobError::into_apalis)
+        },
     );
     let monitor =
         register::<VerifyConsent, _, _>(monitor, ctx, instance, general, handle_verify_consent);

@@ -1,21 +1,59 @@
 //! Where Microsoft Graph calls Graphhook: `POST /graph/notifications` and
 //! `POST /graph/lifecycle`. With `validationToken` in the query they answer Graph's handshake
-//! (§2): 200, `text/plain`, the form-decoded token. Otherwise they accept a well-formed
-//! notification batch with 202 (processing it is the ingest pipeline's job).
+//! (§2): 200, `text/plain`, the form-decoded token. Otherwise the request does nothing but read
+//! the body (413 above `ingest.max_body_bytes`), check cheaply that it is a notification
+//! collection (400 if not), and write it durably to the inbox; 202 once the row is committed,
+//! 503 if it could not be (Graph then retries). Everything else happens in the worker.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use futures::StreamExt;
+use graphhook_domain::entities::inbound_batch::BatchKind;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
-use crate::error::{ApiError, Code};
+use crate::{
+    error::{ApiError, Code},
+    state::AppState,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/graph/notifications").route(web::post().to(receive)))
-        .service(web::resource("/graph/lifecycle").route(web::post().to(receive)));
+    cfg.service(
+        web::resource("/graph/notifications").route(
+            web::post()
+                .to(|req, payload, state| receive(req, payload, state, BatchKind::Notifications)),
+        ),
+    )
+    .service(web::resource("/graph/lifecycle").route(
+        web::post().to(|req, payload, state| receive(req, payload, state, BatchKind::Lifecycle)),
+    ));
 }
 
+/// The cheap parse: a JSON object whose `value` is an array of objects, nothing decoded further.
 #[derive(Deserialize)]
-struct Batch {
-    value: Vec<serde_json::Value>,
+struct Collection {
+    value: Vec<IgnoredObject>,
+}
+
+struct IgnoredObject;
+
+impl<'de> Deserialize<'de> for IgnoredObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = IgnoredObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a notification object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(IgnoredObject)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 /// The form-decoded `validationToken`, if the query has one (`+` is a space).
@@ -25,21 +63,77 @@ fn validation_token(req: &HttpRequest) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-async fn receive(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+fn too_large(limit: usize) -> ApiError {
+    metrics::counter!("graphhook_ingest_rejected_total", "reason" => "too_large").increment(1);
+    ApiError::new(
+        Code::PayloadTooLarge,
+        format!("the body is larger than {limit} bytes"),
+    )
+}
+
+async fn receive(
+    req: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+    kind: BatchKind,
+) -> Result<HttpResponse, ApiError> {
     if let Some(token) = validation_token(&req) {
         return Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .body(token));
     }
-    match serde_json::from_slice::<Batch>(&body) {
-        Ok(batch) if !batch.value.is_empty() => Ok(HttpResponse::Accepted().finish()),
-        Ok(_) => Err(ApiError::new(
-            Code::ValidationFailed,
-            "the notification batch has no items",
-        )),
-        Err(e) => Err(ApiError::new(
-            Code::InvalidJson,
-            format!("not a notification batch: {e}"),
-        )),
+    metrics::counter!("graphhook_ingest_received_total", "kind" => kind.as_str()).increment(1);
+    let limit = state.settings.ingest.max_body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(too_large(limit));
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(4096).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(Code::BadRequest, format!("the body could not be read: {e}"))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    match serde_json::from_slice::<Collection>(&body) {
+        Ok(collection) if !collection.value.is_empty() => {}
+        Ok(_) => {
+            metrics::counter!("graphhook_ingest_rejected_total", "reason" => "empty").increment(1);
+            return Err(ApiError::new(
+                Code::ValidationFailed,
+                "the notification collection has no items",
+            ));
+        }
+        Err(e) => {
+            metrics::counter!("graphhook_ingest_rejected_total", "reason" => "malformed")
+                .increment(1);
+            return Err(ApiError::new(
+                Code::InvalidJson,
+                format!("not a notification collection: {e}"),
+            ));
+        }
+    }
+    match state.inbox.submit(kind, body.to_vec()).await {
+        Ok(_) => {
+            metrics::counter!("graphhook_ingest_acknowledged_total", "kind" => kind.as_str())
+                .increment(1);
+            Ok(HttpResponse::Accepted().finish())
+        }
+        Err(error) => {
+            tracing::warn!(%error, "an inbound batch could not be stored; Graph will retry");
+            metrics::counter!("graphhook_ingest_rejected_total", "reason" => "unavailable")
+                .increment(1);
+            Err(ApiError::new(
+                Code::ServiceUnavailable,
+                "the notification could not be stored; try again",
+            ))
+        }
     }
 }

@@ -42,6 +42,7 @@ pub struct Settings {
     pub microsoft: MicrosoftSettings,
     pub onboarding: OnboardingSettings,
     pub webhooks: WebhookSettings,
+    pub ingest: IngestSettings,
     pub subscriptions: SubscriptionSettings,
     pub emulator: EmulatorSettings,
     pub log: LogSettings,
@@ -176,6 +177,34 @@ impl Default for SubscriptionSettings {
         Self {
             max_per_tenant: 500,
             lifetime_margin_minutes: 15,
+        }
+    }
+}
+
+/// Receiving Graph's notifications.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Larger POSTs to `/graph/notifications` and `/graph/lifecycle` get 413.
+    pub max_body_bytes: usize,
+    /// How long a request waits for its batch to be durably written before it answers 503.
+    pub write_timeout_ms: u64,
+    /// Concurrent inbox writers; each writes everything waiting in one statement.
+    pub writers: usize,
+    /// A batch not processed this long after it arrived is queued again (its job was lost).
+    pub sweep_after_secs: u64,
+    /// Items already seen are remembered (re-deliveries dropped) for this long.
+    pub dedup_hours: u64,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 8 * 1024 * 1024,
+            write_timeout_ms: 1_500,
+            writers: 2,
+            sweep_after_secs: 30,
+            dedup_hours: 24,
         }
     }
 }
@@ -316,6 +345,7 @@ impl Default for Settings {
             microsoft: MicrosoftSettings::default(),
             onboarding: OnboardingSettings::default(),
             webhooks: WebhookSettings::default(),
+            ingest: IngestSettings::default(),
             subscriptions: SubscriptionSettings::default(),
             emulator: EmulatorSettings::default(),
             log: LogSettings::default(),

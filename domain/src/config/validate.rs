@@ -226,6 +226,27 @@ impl Settings {
                 "must be between 1 and 1000",
             ));
         }
+        let i = &self.ingest;
+        for (key, ok) in [
+            (
+                "ingest.max_body_bytes",
+                (1024..=256 * 1024 * 1024).contains(&i.max_body_bytes),
+            ),
+            (
+                "ingest.write_timeout_ms",
+                (10..=30_000).contains(&i.write_timeout_ms),
+            ),
+            ("ingest.writers", (1..=64).contains(&i.writers)),
+            (
+                "ingest.sweep_after_secs",
+                (1..=86_400).contains(&i.sweep_after_secs),
+            ),
+            ("ingest.dedup_hours", (4..=24 * 30).contains(&i.dedup_hours)),
+        ] {
+            if !ok {
+                return Err(ConfigError::new(key, "out of range (see the README)"));
+            }
+        }
         let w = &self.webhooks;
         for (key, value, range) in [
             (

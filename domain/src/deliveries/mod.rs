@@ -166,7 +166,7 @@ pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
     Ok((message, deliveries))
 }
 
-async fn write_message<C: ConnectionTrait + TransactionTrait>(
+pub(crate) async fn write_message<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     new: NewMessage,
 ) -> DomainResult<(message::Model, Vec<delivery::Model>)> {

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod encryption_certificate;
 pub mod endpoint;
 pub mod endpoint_secret;
+pub mod inbound_batch;
 pub mod message;
 pub mod operational_event;
 pub mod subscription;

@@ -13,7 +13,9 @@ use apalis_redis::{Config as RedisQueueConfig, RedisStorage};
 use redis::aio::ConnectionManager;
 use serde::{Serialize, de::DeserializeOwned};
 
-pub use payloads::{Deliver, DeliverReplay, DeliverRetry, Probe, QueueDepthsTick, VerifyConsent};
+pub use payloads::{
+    Deliver, DeliverReplay, DeliverRetry, Probe, ProcessInbound, QueueDepthsTick, VerifyConsent,
+};
 
 use crate::config::Settings;
 
@@ -28,6 +30,7 @@ pub const ALL_QUEUES: &[&str] = &[
     Deliver::QUEUE,
     DeliverRetry::QUEUE,
     DeliverReplay::QUEUE,
+    ProcessInbound::QUEUE,
     Probe::QUEUE,
     QueueDepthsTick::QUEUE,
     VerifyConsent::QUEUE,

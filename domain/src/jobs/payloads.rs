@@ -73,3 +73,13 @@ pub struct DeliverReplay {
 impl Job for DeliverReplay {
     const QUEUE: &'static str = "deliveries.replay";
 }
+
+/// Processing of one inbound batch (ingest).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProcessInbound {
+    pub batch: uuid::Uuid,
+}
+
+impl Job for ProcessInbound {
+    const QUEUE: &'static str = "ingest.batches";
+}

@@ -3,6 +3,7 @@
 
 pub mod deliver;
 pub mod finished;
+pub mod ingest;
 pub mod probe;
 pub mod queue_depths;
 pub mod verify_consent;

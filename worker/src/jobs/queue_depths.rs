@@ -90,6 +90,21 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
             tracing::info!(?removed, "removed what is past retention");
         }
     }
+    if once_a_minute {
+        let dedup =
+            chrono::Duration::hours(i64::try_from(ctx.settings.ingest.dedup_hours).unwrap_or(24));
+        graphhook_domain::ingest::process::prune(&ctx.db, &ctx.clock, dedup, 5_000).await?;
+    }
+    // Inbound batches whose processing job was lost go back on the queue.
+    let after = chrono::Duration::seconds(
+        i64::try_from(ctx.settings.ingest.sweep_after_secs).unwrap_or(30),
+    );
+    let requeued =
+        graphhook_domain::ingest::sweep_unprocessed(&ctx.db, &ctx.clock, &ctx.queues, after, 500)
+            .await?;
+    if requeued > 0 {
+        tracing::info!(requeued, "queued unprocessed inbound batches again");
+    }
     // Operational events become messages for the endpoints that want them.
     let published =
         graphhook_domain::deliveries::publish_operational_events(&ctx.delivery_deps(), 500).await?;

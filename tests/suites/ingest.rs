@@ -1,0 +1,303 @@
+//! Ingest end to end, with the emulator as Graph: a change at Graph reaches the tenant's
+//! receiver, signed; what is not ours is dropped; what we acknowledged is never lost.
+
+use std::time::Duration;
+
+use graphhook_domain::entities::inbound_batch;
+use graphhook_tests::{Mode, Receiver, TestApp};
+use reqwest::Method;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+use crate::subscriptions::USER;
+
+const TENANT: &str = graphhook_emulator::config::DEFAULT_TENANT_ID;
+
+/// An onboarded tenant with one endpoint on `receiver`: its API key and the endpoint's secret.
+async fn tenant_with_endpoint(app: &TestApp, receiver: &Receiver) -> (String, String) {
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let (status, endpoint) =
+        crate::endpoints::create(app, &key, json!({"url": receiver.url})).await;
+    assert_eq!(status, 201, "{endpoint}");
+    (key, endpoint["secret"].as_str().unwrap().to_owned())
+}
+
+async fn subscribe(app: &TestApp, key: &str, resource: &str, change_types: &[&str]) -> String {
+    let (status, created, _) = crate::subscriptions::create(
+        app,
+        key,
+        json!({"resource": resource, "change_types": change_types}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}
+
+async fn change(app: &TestApp, body: Value) {
+    app.emulator_control(Method::POST, "/changes", Some(body))
+        .await;
+}
+
+/// Runs queued jobs until `n` requests of `event_type` reached the receiver.
+async fn deliver_until(app: &TestApp, receiver: &Receiver, event_type: &str, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        app.drain_jobs().await;
+        let count = receiver.count(event_type);
+        if count >= n {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{count} of {n} {event_type} arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn post(app: &TestApp, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url(path))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_change_at_graph_reaches_the_tenant_signed_for_every_app_only_kind() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, secret) = tenant_with_endpoint(&app, &receiver).await;
+    let cases = [
+        (
+            format!("users/{USER}/messages"),
+            "created",
+            "graph.message.created",
+        ),
+        (
+            format!("users/{USER}/events"),
+            "updated",
+            "graph.event.updated",
+        ),
+        (
+            format!("users/{USER}/contacts"),
+            "deleted",
+            "graph.contact.deleted",
+        ),
+        ("users".to_owned(), "updated", "graph.user.updated"),
+        ("groups".to_owned(), "deleted", "graph.group.deleted"),
+        (
+            "drives/b!drive1/root".to_owned(),
+            "updated",
+            "graph.drive_item.updated",
+        ),
+    ];
+    for (resource, change_type, event_type) in &cases {
+        let id = subscribe(&app, &key, resource, &[change_type]).await;
+        change(
+            &app,
+            json!({"tenant": TENANT, "resource": resource, "changeType": change_type, "count": 1}),
+        )
+        .await;
+        deliver_until(&app, &receiver, event_type, 1).await;
+        let received = receiver
+            .received()
+            .into_iter()
+            .find(|r| r.event_type() == *event_type)
+            .unwrap();
+        assert!(
+            crate::endpoints::verifies_with(&received, &secret),
+            "{event_type} is signed with the endpoint's secret"
+        );
+        let data = &received.json()["data"];
+        assert_eq!(data["subscriptionId"], id.as_str(), "{data}");
+        assert_eq!(data["changeType"], *change_type);
+        assert_eq!(data["tenantId"], TENANT);
+        assert!(
+            data["resource"].is_string() && data["resourceData"].is_object(),
+            "{data}"
+        );
+    }
+    assert_eq!(
+        receiver.received().len(),
+        cases.len() + 1,
+        "each once (and the verification)"
+    );
+}
+
+#[tokio::test]
+async fn duplicates_from_graph_are_delivered_once() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    subscribe(&app, &key, &format!("users/{USER}/messages"), &["created"]).await;
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": format!("users/{USER}/messages"),
+               "changeType": "created", "count": 3, "duplicates": 1}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.message.created", 3).await;
+    // Graph sent six items: each of the three twice.
+    let items = |batches: Vec<inbound_batch::Model>| {
+        batches
+            .iter()
+            .map(|b| {
+                serde_json::from_slice::<Value>(&b.body).unwrap()["value"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .sum::<usize>()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while items(inbound_batch::Entity::find().all(&app.db).await.unwrap()) < 6 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "all six items arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.drain_jobs().await;
+    assert_eq!(receiver.count("graph.message.created"), 3);
+}
+
+#[tokio::test]
+async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    subscribe(&app, &key, "users", &["updated"]).await;
+    let graph_id = crate::subscriptions::at_graph(&app, "users").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let item = |subscription: &str, client_state: &str| {
+        json!({"subscriptionId": subscription, "clientState": client_state,
+               "changeType": "updated", "resource": format!("Users/{USER}"), "tenantId": TENANT,
+               "subscriptionExpirationDateTime": "2026-12-01T00:00:00Z",
+               "resourceData": {"@odata.type": "#Microsoft.Graph.User", "id": USER}})
+    };
+    // Wrong clientState on a real subscription; an unknown subscription.
+    let forged = json!({"value": [
+        item(&graph_id, "not-the-client-state"),
+        item("6f9619ff-8b86-d011-b42d-00cf4fc964ff", "whatever"),
+    ]});
+    let (status, _) = post(&app, "/graph/notifications", forged.to_string()).await;
+    assert_eq!(status, 202, "acknowledged like anything well-formed");
+    app.drain_jobs().await;
+    assert_eq!(receiver.count("graph.user.updated"), 0, "nothing delivered");
+    let batch = inbound_batch::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(batch.processed_at.is_some());
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"ingest.client_state_mismatch".to_owned())
+    );
+
+    // Bodies that are not notification collections, and one too large.
+    for (body, expected) in [
+        ("{", 400),
+        ("[]", 400),
+        ("{\"value\": 3}", 400),
+        ("{\"value\": [1, 2]}", 400),
+        ("{\"value\": []}", 422),
+    ] {
+        let (status, error) = post(&app, "/graph/notifications", body).await;
+        assert_eq!(status, expected, "{body}: {error}");
+        assert!(error["code"].is_string(), "{error}");
+    }
+    let huge = format!(
+        "{{\"value\": [{{\"x\": \"{}\"}}]}}",
+        "a".repeat(app.settings.ingest.max_body_bytes)
+    );
+    let (status, error) = post(&app, "/graph/lifecycle", huge).await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    assert_eq!(
+        inbound_batch::Entity::find().count(&app.db).await.unwrap(),
+        1,
+        "only the well-formed batch was stored"
+    );
+}
+
+#[tokio::test]
+async fn a_lifecycle_event_reaches_the_tenant() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let id = subscribe(&app, &key, &format!("users/{USER}/messages"), &["created"]).await;
+    let graph_id = crate::subscriptions::at_graph(&app, &format!("users/{USER}/messages"))
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.emulator_control(
+        Method::POST,
+        &format!("/subscriptions/{graph_id}/lifecycle"),
+        Some(json!({"event": "missed"})),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.subscription.missed", 1).await;
+    let received = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.subscription.missed")
+        .unwrap();
+    let data = &received.json()["data"];
+    assert_eq!(
+        (
+            data["subscriptionId"].as_str(),
+            data["lifecycleEvent"].as_str()
+        ),
+        (Some(id.as_str()), Some("missed"))
+    );
+}
+
+#[tokio::test]
+async fn an_acknowledged_batch_survives_lost_redis_keys_and_postgres_down_means_503() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    subscribe(&app, &key, "groups", &["updated"]).await;
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": "groups", "changeType": "updated", "count": 1}),
+    )
+    .await;
+    // Acknowledged (stored), then Redis loses every key of the test, the job included.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while inbound_batch::Entity::find().count(&app.db).await.unwrap() < 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the POST arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.flush_redis().await;
+    app.drain_jobs().await;
+    assert_eq!(receiver.count("graph.group.updated"), 0);
+    // The sweeper queues it again once it is overdue.
+    app.clock.advance(chrono::Duration::seconds(31));
+    crate::deliveries::tick(&app, 1).await;
+    assert_eq!(receiver.count("graph.group.updated"), 1);
+
+    // Postgres unreachable: 503, so Graph retries.
+    app.pg_proxy.cut();
+    let item = json!({"value": [{"subscriptionId": "x", "changeType": "updated"}]});
+    let (status, error) = post(&app, "/graph/notifications", item.to_string()).await;
+    app.pg_proxy.restore();
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (503, Some("service_unavailable"))
+    );
+}

@@ -1,0 +1,17 @@
+//! Processing of one inbound batch (see `graphhook_domain::ingest`). Trouble on our side
+//! (database, Redis) fails the job to run again; a batch processed twice delivers nothing twice.
+
+use graphhook_domain::{
+    ingest::process::{self, Processed},
+    jobs::ProcessInbound,
+};
+
+use super::JobError;
+use crate::context::JobContext;
+
+#[tracing::instrument(skip_all, fields(batch = %job.batch))]
+pub async fn run(job: ProcessInbound, ctx: &JobContext) -> Result<Processed, JobError> {
+    let processed = process::process_batch(&ctx.delivery_deps(), job.batch).await?;
+    tracing::debug!(?processed, "inbound batch processed");
+    Ok(processed)
+}
