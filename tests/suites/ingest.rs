@@ -301,3 +301,129 @@ async fn an_acknowledged_batch_survives_lost_redis_keys_and_postgres_down_means_
         (503, Some("service_unavailable"))
     );
 }
+
+#[tokio::test]
+async fn a_batch_mixing_two_tenants_reaches_each_only_with_its_own_items() {
+    const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
+    let app = TestApp::spawn().await;
+    let contoso_receiver = Receiver::start(Mode::Echo);
+    let fabrikam_receiver = Receiver::start(Mode::Echo);
+    let (contoso, _) = tenant_with_endpoint(&app, &contoso_receiver).await;
+    app.emulator_control(
+        Method::POST,
+        "/tenants",
+        Some(json!({"id": FABRIKAM, "domain": "fabrikam.onmicrosoft.com"})),
+    )
+    .await;
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"auto_accept_tenant": FABRIKAM})),
+    )
+    .await;
+    let fabrikam = app.onboard("Fabrikam").await.key.unwrap();
+    let (status, endpoint) =
+        crate::endpoints::create(&app, &fabrikam, json!({"url": fabrikam_receiver.url})).await;
+    assert_eq!(status, 201, "{endpoint}");
+    subscribe(&app, &contoso, "users", &["updated"]).await;
+    subscribe(&app, &fabrikam, "users", &["updated"]).await;
+
+    // One change call: Graph batches both tenants' notifications for our URL in one POST.
+    change(
+        &app,
+        json!([
+            {"tenant": TENANT, "resource": "users", "changeType": "updated", "count": 2},
+            {"tenant": FABRIKAM, "resource": "users", "changeType": "updated", "count": 3},
+        ]),
+    )
+    .await;
+    deliver_until(&app, &contoso_receiver, "graph.user.updated", 2).await;
+    deliver_until(&app, &fabrikam_receiver, "graph.user.updated", 3).await;
+    let batches = inbound_batch::Entity::find().all(&app.db).await.unwrap();
+    assert!(
+        batches.iter().any(|b| {
+            let body = String::from_utf8_lossy(&b.body);
+            body.contains(TENANT) && body.contains(FABRIKAM)
+        }),
+        "one POST carried both tenants' items"
+    );
+    for (receiver, tenant, n) in [
+        (&contoso_receiver, TENANT, 2),
+        (&fabrikam_receiver, FABRIKAM, 3),
+    ] {
+        let events: Vec<Value> = receiver
+            .received()
+            .iter()
+            .filter(|r| r.event_type() == "graph.user.updated")
+            .map(|r| r.json())
+            .collect();
+        assert_eq!(events.len(), n);
+        assert!(
+            events.iter().all(|e| e["data"]["tenantId"] == tenant),
+            "only its own items: {events:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_batch_delivers_each_item_once() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let resource = format!("users/{USER}/messages");
+    subscribe(&app, &key, &resource, &["created"]).await;
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": resource, "changeType": "created", "count": 40}),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let batch = loop {
+        if let Some(batch) = inbound_batch::Entity::find().one(&app.db).await.unwrap() {
+            break batch;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the POST arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Its job is lost, and the worker that processes it dies part way through.
+    app.flush_redis().await;
+    let jobs = app.jobs.clone();
+    let id = batch.id;
+    let worker = tokio::spawn(async move {
+        graphhook_domain::ingest::process::process_batch(&jobs.delivery_deps(), id).await
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let messages = graphhook_domain::entities::message::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap();
+        if messages >= 5 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "processing started");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    worker.abort();
+    assert!(worker.await.is_err(), "killed mid-batch");
+    let done = graphhook_domain::entities::message::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert!(done < 40, "part of the batch was processed ({done})");
+
+    // The sweeper queues the batch again; what was done is not done twice.
+    app.clock.advance(chrono::Duration::seconds(31));
+    crate::deliveries::tick(&app, 1).await;
+    deliver_until(&app, &receiver, "graph.message.created", 40).await;
+    let mut resources: Vec<String> = receiver
+        .received()
+        .iter()
+        .filter(|r| r.event_type() == "graph.message.created")
+        .map(|r| r.json()["data"]["resource"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(resources.len(), 40);
+    resources.sort();
+    resources.dedup();
+    assert_eq!(resources.len(), 40, "each item once");
+}
