@@ -4,6 +4,7 @@
 pub mod certificates;
 pub mod claims;
 pub mod graph;
+pub mod rich;
 pub mod roles;
 pub mod tokens;
 
