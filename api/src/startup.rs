@@ -70,6 +70,9 @@ impl Application {
             queues,
             flow,
             inbox,
+            sources: Arc::new(graphhook_domain::ingest::guard::SourceGuard::from_settings(
+                &settings.ingest,
+            )),
             settings: Arc::new(settings),
             clock,
             metrics: telemetry::metrics_handle(),

@@ -19,6 +19,8 @@ pub struct AppState {
     pub flow: graphhook_domain::deliveries::FlowControl,
     /// Where Graph's batches are written durably.
     pub inbox: graphhook_domain::ingest::Inbox,
+    /// The receivers' allow-list and per-address rate limit.
+    pub sources: Arc<graphhook_domain::ingest::guard::SourceGuard>,
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub metrics: PrometheusHandle,

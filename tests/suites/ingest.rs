@@ -390,7 +390,8 @@ async fn a_worker_killed_mid_batch_delivers_each_item_once() {
     let jobs = app.jobs.clone();
     let id = batch.id;
     let worker = tokio::spawn(async move {
-        graphhook_domain::ingest::process::process_batch(&jobs.delivery_deps(), id).await
+        graphhook_domain::ingest::process::process_batch(&jobs.delivery_deps(), &jobs.rich, id)
+            .await
     });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -426,4 +427,111 @@ async fn a_worker_killed_mid_batch_delivers_each_item_once() {
     resources.sort();
     resources.dedup();
     assert_eq!(resources.len(), 40, "each item once");
+}
+
+#[tokio::test]
+async fn a_rich_notification_is_delivered_decrypted_and_forgeries_are_not() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let resource = format!("users/{USER}/messages");
+    let (status, created, _) = crate::subscriptions::create(
+        &app,
+        &key,
+        json!({"resource": resource, "change_types": ["created"], "include_resource_data": true}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": resource, "changeType": "created",
+               "properties": {"subject": "Board minutes"}}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.message.created", 1).await;
+    let event = receiver.received()[1].json();
+    let content = &event["data"]["content"];
+    assert!(content.is_object(), "decrypted content: {event}");
+    assert_eq!(content["subject"], "Board minutes", "{content}");
+
+    // The same POST tampered with: the ciphertext, or the validation token.
+    let original: Value = serde_json::from_slice(
+        &inbound_batch::Entity::find()
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    let mut tampered = original.clone();
+    let data = tampered["value"][0]["encryptedContent"]["data"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let flipped = if data.starts_with('A') { "B" } else { "A" };
+    tampered["value"][0]["encryptedContent"]["data"] = json!(format!("{flipped}{}", &data[1..]));
+    let mut forged_token = original.clone();
+    let token = forged_token["validationTokens"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (head, _) = token.rsplit_once('.').unwrap();
+    forged_token["validationTokens"][0] = json!(format!("{head}.c2lnbmF0dXJl"));
+    forged_token["value"][0]["id"] = json!("another-notification-id");
+    for body in [tampered, forged_token] {
+        let (status, _) = post(&app, "/graph/notifications", body.to_string()).await;
+        assert_eq!(status, 202);
+    }
+    app.drain_jobs().await;
+    assert_eq!(
+        receiver.count("graph.message.created"),
+        1,
+        "nothing forged delivered"
+    );
+    let rejected = app
+        .audit_actions()
+        .await
+        .iter()
+        .filter(|a| *a == "ingest.rich_rejected")
+        .count();
+    assert_eq!(rejected, 2);
+}
+
+#[tokio::test]
+async fn the_receivers_refuse_addresses_outside_the_allow_list_and_floods() {
+    let app = TestApp::builder()
+        .settings(|s| s.ingest.max_requests_per_sec_per_address = 2)
+        .spawn()
+        .await;
+    let body = json!({"value": [{"subscriptionId": "x"}]}).to_string();
+    let started = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(post(&app, "/graph/notifications", body.clone()).await.0);
+    }
+    // Two a second: seven requests within two seconds touch at most three one-second windows,
+    // so at most six get through.
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(statuses[0], 202);
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 202 || *s == 429),
+        "{statuses:?}"
+    );
+
+    let listed = TestApp::builder()
+        .settings(|s| s.ingest.allow_networks = vec!["52.159.0.0/16".into()])
+        .spawn()
+        .await;
+    let (status, error) = post(&listed, "/graph/notifications", body).await;
+    assert_eq!((status, error["code"].as_str()), (403, Some("forbidden")));
+    // The validation handshake is not an inbox write; it answers from anywhere.
+    let response = listed
+        .client
+        .post(listed.url("/graph/notifications?validationToken=abc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
 }

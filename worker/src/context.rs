@@ -28,6 +28,8 @@ pub struct JobContext {
     pub sender: Arc<Sender>,
     /// Decrypts endpoint secrets.
     pub secret_box: SecretBox,
+    /// Verifies rich notifications (Entra's signing keys, cached in this process).
+    pub rich: Arc<graphhook_domain::ingest::process::Rich>,
 }
 
 impl JobContext {
@@ -56,6 +58,9 @@ impl JobContext {
         let flow =
             graphhook_domain::deliveries::FlowControl::from_settings(&settings, redis.clone());
         let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
+        let rich = Arc::new(graphhook_domain::ingest::process::Rich::from_settings(
+            &settings.microsoft,
+        )?);
         let sender = Arc::new(graphhook_domain::webhooks::sender::from_settings(
             &settings, lookup,
         )?);
@@ -71,6 +76,7 @@ impl JobContext {
             broker,
             sender,
             secret_box,
+            rich,
         })
     }
 

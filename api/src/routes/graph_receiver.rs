@@ -63,6 +63,45 @@ fn validation_token(req: &HttpRequest) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// The allow-list and the per-address rate limit, before the body is even read.
+fn check_source(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    use graphhook_domain::ingest::guard::Verdict;
+    let forwarded = state
+        .settings
+        .ingest
+        .trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
+        })
+        .flatten();
+    let Some(addr) = forwarded.or_else(|| req.peer_addr().map(|a| a.ip())) else {
+        return Ok(());
+    };
+    match state.sources.check(addr) {
+        Verdict::Allowed => Ok(()),
+        Verdict::NotAllowed => {
+            metrics::counter!("graphhook_ingest_rejected_total", "reason" => "not_allowed")
+                .increment(1);
+            Err(ApiError::new(
+                Code::Forbidden,
+                "this address may not send notifications",
+            ))
+        }
+        Verdict::RateLimited => {
+            metrics::counter!("graphhook_ingest_rejected_total", "reason" => "rate_limited")
+                .increment(1);
+            Err(ApiError::new(
+                Code::TooManyRequests,
+                "too many requests from this address; try again in a second",
+            ))
+        }
+    }
+}
+
 fn too_large(limit: usize) -> ApiError {
     metrics::counter!("graphhook_ingest_rejected_total", "reason" => "too_large").increment(1);
     ApiError::new(
@@ -83,6 +122,7 @@ async fn receive(
             .body(token));
     }
     metrics::counter!("graphhook_ingest_received_total", "kind" => kind.as_str()).increment(1);
+    check_source(&req, &state)?;
     let limit = state.settings.ingest.max_body_bytes;
     let declared = req
         .headers()

@@ -195,6 +195,12 @@ pub struct IngestSettings {
     pub sweep_after_secs: u64,
     /// Items already seen are remembered (re-deliveries dropped) for this long.
     pub dedup_hours: u64,
+    /// Only these networks (CIDR) may POST notifications; empty: any address.
+    pub allow_networks: Vec<String>,
+    /// Requests per second one source address may make (0: no limit); more get 429.
+    pub max_requests_per_sec_per_address: u32,
+    /// Take the source address from `X-Forwarded-For` (behind a trusted reverse proxy only).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for IngestSettings {
@@ -205,6 +211,9 @@ impl Default for IngestSettings {
             writers: 2,
             sweep_after_secs: 30,
             dedup_hours: 24,
+            allow_networks: Vec::new(),
+            max_requests_per_sec_per_address: 2_000,
+            trust_forwarded_for: false,
         }
     }
 }

@@ -247,6 +247,14 @@ impl Settings {
                 return Err(ConfigError::new(key, "out of range (see the README)"));
             }
         }
+        for network in &i.allow_networks {
+            if network.parse::<ipnet::IpNet>().is_err() {
+                return Err(ConfigError::new(
+                    "ingest.allow_networks",
+                    format!("{network} is not a CIDR network"),
+                ));
+            }
+        }
         let w = &self.webhooks;
         for (key, value, range) in [
             (

@@ -8,7 +8,7 @@
 //! again, delivers nothing twice. Different changes are never merged: the hash covers the whole
 //! item, so two real updates of one user are two events.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Set, Statement,
@@ -28,6 +28,7 @@ use crate::{
     },
     error::DomainResult,
     ids::{EndpointId, SubscriptionId, TenantId},
+    microsoft::rich::{DecryptionKey, EncryptedContent, Expected, JwksCache},
     subscriptions,
 };
 
@@ -47,6 +48,31 @@ pub struct Processed {
 #[derive(Deserialize)]
 struct Envelope {
     value: Vec<Value>,
+    #[serde(default, rename = "validationTokens")]
+    validation_tokens: Vec<String>,
+}
+
+/// What verifying rich notifications needs: Entra's signing keys (cached) and who we are.
+pub struct Rich {
+    pub jwks: std::sync::Arc<JwksCache>,
+    /// `None` without a configured client id: rich items cannot be verified, so are dropped.
+    pub expected: Option<Expected>,
+}
+
+impl Rich {
+    pub fn from_settings(settings: &crate::config::MicrosoftSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            jwks: std::sync::Arc::new(JwksCache::new(settings)?),
+            expected: Expected::from_settings(settings),
+        })
+    }
+}
+
+/// A batch's verdict on its validation tokens, and the decryption keys it needed.
+struct RichBatch {
+    /// The tenants the batch's valid tokens cover, or why they are not trusted.
+    tenants: Result<HashSet<uuid::Uuid>, &'static str>,
+    keys: HashMap<String, Option<DecryptionKey>>,
 }
 
 enum Outcome {
@@ -56,9 +82,10 @@ enum Outcome {
 }
 
 /// Processes the batch unless it was already; marks it processed.
-#[tracing::instrument(skip(deps), fields(batch = %batch_id))]
+#[tracing::instrument(skip(deps, rich), fields(batch = %batch_id))]
 pub async fn process_batch<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
+    rich: &Rich,
     batch_id: uuid::Uuid,
 ) -> DomainResult<Processed> {
     let Some(batch) = inbound_batch::Entity::find_by_id(batch_id)
@@ -71,8 +98,8 @@ pub async fn process_batch<C: ConnectionTrait + TransactionTrait>(
         return Ok(Processed::default());
     }
     let mut processed = Processed::default();
-    let items = match serde_json::from_slice::<Envelope>(&batch.body) {
-        Ok(envelope) => envelope.value,
+    let envelope = match serde_json::from_slice::<Envelope>(&batch.body) {
+        Ok(envelope) => envelope,
         Err(error) => {
             // The receiver's parse let it through, so this should not happen; keep the reason.
             tracing::warn!(%error, "an inbound batch is not a notification collection");
@@ -85,9 +112,31 @@ pub async fn process_batch<C: ConnectionTrait + TransactionTrait>(
             return Ok(processed);
         }
     };
+    // Every validation token of a POST is checked once, if any item is encrypted; one that
+    // fails makes the whole POST's rich items suspect.
+    let mut rich_batch = if envelope
+        .value
+        .iter()
+        .any(|i| i.get("encryptedContent").is_some())
+    {
+        Some(RichBatch {
+            tenants: verify_tokens(rich, &envelope.validation_tokens, deps.clock.now()).await,
+            keys: HashMap::new(),
+        })
+    } else {
+        None
+    };
     let mut routes = Routes::default();
-    for item in &items {
-        match handle_item(deps, &mut routes, item, batch.received_at).await? {
+    for item in &envelope.value {
+        match handle_item(
+            deps,
+            &mut routes,
+            rich_batch.as_mut(),
+            item,
+            batch.received_at,
+        )
+        .await?
+        {
             Outcome::Event { deliveries } => {
                 processed.events += 1;
                 processed.deliveries += deliveries;
@@ -180,9 +229,69 @@ fn lifecycle_event_type(event: &str) -> Option<&'static str> {
     }
 }
 
+async fn verify_tokens(
+    rich: &Rich,
+    tokens: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<HashSet<uuid::Uuid>, &'static str> {
+    let Some(expected) = &rich.expected else {
+        return Err("rich_unverifiable");
+    };
+    if tokens.is_empty() {
+        return Err("validation_token_missing");
+    }
+    match rich.jwks.validate(tokens, expected, now).await {
+        Ok(valid) => Ok(valid.into_iter().map(|t| t.tenant_id).collect()),
+        Err(error) => {
+            tracing::warn!(%error, "a validation token failed; the POST's rich items are dropped");
+            Err("validation_token_invalid")
+        }
+    }
+}
+
+/// The decrypted resource of a rich item, or why it is dropped.
+async fn decrypt_item<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    rich: &mut RichBatch,
+    item: &Value,
+) -> DomainResult<Result<Value, &'static str>> {
+    let tenants = match &rich.tenants {
+        Ok(tenants) => tenants,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let covered = item
+        .get("tenantId")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<uuid::Uuid>().ok())
+        .is_some_and(|t| tenants.contains(&t));
+    if !covered {
+        return Ok(Err("validation_token_missing"));
+    }
+    let Some(content) = item
+        .get("encryptedContent")
+        .cloned()
+        .and_then(|c| serde_json::from_value::<EncryptedContent>(c).ok())
+    else {
+        return Ok(Err("malformed"));
+    };
+    let label = content.encryption_certificate_id.clone();
+    if !rich.keys.contains_key(&label) {
+        let key = DecryptionKey::load(deps.db, deps.secret_box, &label).await?;
+        rich.keys.insert(label.clone(), key);
+    }
+    let Some(Some(key)) = rich.keys.get(&label) else {
+        return Ok(Err("unknown_certificate"));
+    };
+    Ok(key.decrypt(&content).map_err(|error| {
+        tracing::warn!(%error, "an encrypted item failed to decrypt; dropped");
+        "decryption_failed"
+    }))
+}
+
 async fn handle_item<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     routes: &mut Routes,
+    rich: Option<&mut RichBatch>,
     item: &Value,
     received_at: chrono::DateTime<chrono::Utc>,
 ) -> DomainResult<Outcome> {
@@ -240,9 +349,27 @@ async fn handle_item<C: ConnectionTrait + TransactionTrait>(
             )
         }
         None => {
-            if item.get("encryptedContent").is_some() {
-                return Ok(Outcome::Dropped("rich_unverified"));
-            }
+            let content = match (item.get("encryptedContent").is_some(), rich) {
+                (false, _) => None,
+                (true, Some(rich)) => match decrypt_item(deps, rich, item).await? {
+                    Ok(content) => Some(content),
+                    Err(reason) => {
+                        if reason != "unknown_certificate" {
+                            audit::record(
+                                deps.db,
+                                deps.clock,
+                                NewEntry::new(Actor::system("ingest"), "ingest.rich_rejected")
+                                    .tenant(tenant_id)
+                                    .target("subscription", subscription_id)
+                                    .details(json!({"reason": reason})),
+                            )
+                            .await?;
+                        }
+                        return Ok(Outcome::Dropped(reason));
+                    }
+                },
+                (true, None) => return Ok(Outcome::Dropped("malformed")),
+            };
             let change_type = item
                 .get("changeType")
                 .and_then(Value::as_str)
@@ -250,16 +377,17 @@ async fn handle_item<C: ConnectionTrait + TransactionTrait>(
             let Some(change_type) = change_type else {
                 return Ok(Outcome::Dropped("malformed"));
             };
-            (
-                format!("graph.{}.{change_type}", subscription.kind),
-                json!({
-                    "subscriptionId": subscription_id,
-                    "resource": item.get("resource"),
-                    "changeType": change_type,
-                    "resourceData": item.get("resourceData"),
-                    "tenantId": item.get("tenantId"),
-                }),
-            )
+            let mut data = json!({
+                "subscriptionId": subscription_id,
+                "resource": item.get("resource"),
+                "changeType": change_type,
+                "resourceData": item.get("resourceData"),
+                "tenantId": item.get("tenantId"),
+            });
+            if let (Some(content), Some(data)) = (content, data.as_object_mut()) {
+                data.insert("content".into(), content);
+            }
+            (format!("graph.{}.{change_type}", subscription.kind), data)
         }
     };
     let endpoint_ids: Option<Vec<EndpointId>> = subscription

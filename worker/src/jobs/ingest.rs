@@ -11,7 +11,7 @@ use crate::context::JobContext;
 
 #[tracing::instrument(skip_all, fields(batch = %job.batch))]
 pub async fn run(job: ProcessInbound, ctx: &JobContext) -> Result<Processed, JobError> {
-    let processed = process::process_batch(&ctx.delivery_deps(), job.batch).await?;
+    let processed = process::process_batch(&ctx.delivery_deps(), &ctx.rich, job.batch).await?;
     tracing::debug!(?processed, "inbound batch processed");
     Ok(processed)
 }
