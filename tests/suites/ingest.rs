@@ -535,3 +535,62 @@ async fn the_receivers_refuse_addresses_outside_the_allow_list_and_floods() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn two_updates_of_the_same_user_are_two_events() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    subscribe(&app, &key, "users", &["updated"]).await;
+    for _ in 0..2 {
+        change(
+            &app,
+            json!({"tenant": TENANT, "resource": format!("users/{USER}"), "changeType": "updated"}),
+        )
+        .await;
+    }
+    deliver_until(&app, &receiver, "graph.user.updated", 2).await;
+    let ids: Vec<Value> = receiver
+        .received()
+        .iter()
+        .filter(|r| r.event_type() == "graph.user.updated")
+        .map(|r| r.json()["data"]["resourceData"]["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(USER), json!(USER)], "the same user, twice");
+}
+
+#[tokio::test]
+async fn while_postgres_is_down_graph_gets_503_and_its_retry_delivers() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    subscribe(&app, &key, "groups", &["updated"]).await;
+    app.pg_proxy.cut();
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": "groups", "changeType": "updated"}),
+    )
+    .await;
+    // Graph's attempt is answered 503 (the emulator lists every attempt with its status).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let deliveries = app.emulator_control(Method::GET, "/deliveries", None).await;
+        let statuses: Vec<Value> = deliveries["attempts"]
+            .as_array()
+            .map(|a| a.iter().map(|a| a["status"].clone()).collect())
+            .unwrap_or_default();
+        if statuses.contains(&json!(503)) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Graph saw a 503: {deliveries}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.pg_proxy.restore();
+    assert_eq!(receiver.count("graph.group.updated"), 0);
+    // Graph retries after its backoff (on the shared clock), and this time it is stored.
+    app.clock.advance(chrono::Duration::minutes(2));
+    deliver_until(&app, &receiver, "graph.group.updated", 1).await;
+}
