@@ -98,7 +98,7 @@ impl Tally {
     }
 }
 
-fn percentiles(all: &mut [u64]) -> (Duration, Duration) {
+pub(crate) fn percentiles(all: &mut [u64]) -> (Duration, Duration) {
     if all.is_empty() {
         return (Duration::ZERO, Duration::ZERO);
     }
@@ -140,7 +140,7 @@ fn start_receiver(tally: Arc<Tally>) -> anyhow::Result<(String, actix_web::dev::
 }
 
 /// Peak and current resident memory of this process, in MiB (Linux).
-fn memory_mib() -> (f64, f64) {
+pub(crate) fn memory_mib() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -163,14 +163,7 @@ pub async fn deliver(mut settings: Settings, options: DeliverOptions) -> anyhow:
         settings.mode == Mode::Development,
         "the benchmark delivers to a loopback receiver: development mode only"
     );
-    // A database and a Redis prefix of its own.
-    let suffix = format!("bench_{}", std::process::id());
-    let mut url = url::Url::parse(settings.database.url.expose_secret())
-        .context("database.url is not a URL")?;
-    let db_name = format!("{}_{suffix}", url.path().trim_start_matches('/'));
-    url.set_path(&format!("/{db_name}"));
-    settings.database.url = SecretString::from(url.to_string());
-    settings.redis.key_prefix = format!("{}:{suffix}", settings.redis.key_prefix);
+    let (url, db_name) = isolate(&mut settings)?;
     settings.worker.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     db::create_database_if_missing(&settings.database).await?;
     let result = run(&settings, &options).await;
@@ -185,7 +178,24 @@ pub async fn deliver(mut settings: Settings, options: DeliverOptions) -> anyhow:
     Ok(())
 }
 
-async fn drop_database(settings: &Settings, url: &url::Url, name: &str) -> anyhow::Result<()> {
+/// Points `settings` at a database (`{database}_bench_{pid}`) and a Redis prefix of their own;
+/// returns the database's URL and name for [`drop_database`].
+pub(crate) fn isolate(settings: &mut Settings) -> anyhow::Result<(url::Url, String)> {
+    let suffix = format!("bench_{}", std::process::id());
+    let mut url = url::Url::parse(settings.database.url.expose_secret())
+        .context("database.url is not a URL")?;
+    let db_name = format!("{}_{suffix}", url.path().trim_start_matches('/'));
+    url.set_path(&format!("/{db_name}"));
+    settings.database.url = SecretString::from(url.to_string());
+    settings.redis.key_prefix = format!("{}:{suffix}", settings.redis.key_prefix);
+    Ok((url, db_name))
+}
+
+pub(crate) async fn drop_database(
+    settings: &Settings,
+    url: &url::Url,
+    name: &str,
+) -> anyhow::Result<()> {
     let mut admin = url.clone();
     admin.set_path("/postgres");
     let mut admin_settings = settings.database.clone();

@@ -231,6 +231,14 @@ pub async fn bench_deliver(
     crate::bench::deliver(settings, options).await
 }
 
+pub async fn bench_ingest(
+    config: Option<&Path>,
+    options: crate::bench_ingest::IngestOptions,
+) -> anyhow::Result<()> {
+    let settings = load(config, Some(Mode::Development))?;
+    crate::bench_ingest::ingest(settings, options).await
+}
+
 #[allow(clippy::print_stdout)]
 pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
     let mut settings = load(config, Some(Mode::Development))?;

@@ -1,6 +1,7 @@
 //! `graphhook`: the one binary. It parses the subcommand and calls into the crates.
 
 mod bench;
+mod bench_ingest;
 mod commands;
 
 use std::path::PathBuf;
@@ -60,6 +61,21 @@ enum BenchCommand {
         /// Concurrent producers writing messages.
         #[arg(long, default_value_t = 16)]
         producers: usize,
+        /// Keep the benchmark's database instead of dropping it.
+        #[arg(long)]
+        keep_database: bool,
+    },
+    /// Drive the real Graph receiver (each batch durably in Postgres before its 202) with
+    /// concurrent keep-alive clients, 1-item and 50-item batches; print requests/s and p50/p99
+    /// latency next to a bare actix-web handler answering 202, and check that every
+    /// acknowledged batch was stored.
+    Ingest {
+        /// How long each measured run lasts, in seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent clients, each on one keep-alive connection.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
         /// Keep the benchmark's database instead of dropping it.
         #[arg(long)]
         keep_database: bool,
@@ -141,6 +157,21 @@ fn main() -> std::process::ExitCode {
                     keep_database,
                 };
                 commands::bench_deliver(config, options).await
+            }
+            Command::Bench {
+                bench:
+                    BenchCommand::Ingest {
+                        seconds,
+                        connections,
+                        keep_database,
+                    },
+            } => {
+                let options = bench_ingest::IngestOptions {
+                    seconds,
+                    connections,
+                    keep_database,
+                };
+                commands::bench_ingest(config, options).await
             }
             Command::Emulator(args) => {
                 let options = commands::EmulatorOptions {
