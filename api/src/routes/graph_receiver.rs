@@ -160,7 +160,7 @@ async fn receive(
             ));
         }
     }
-    match state.inbox.submit(kind, body.to_vec()).await {
+    match state.inbox.submit(kind, Vec::from(body)).await {
         Ok(_) => {
             metrics::counter!("graphhook_ingest_acknowledged_total", "kind" => kind.as_str())
                 .increment(1);

@@ -118,27 +118,33 @@ async fn writer(
             group
         };
         let now = clock.now();
-        let ids: Vec<uuid::Uuid> = group.iter().map(|_| uuid::Uuid::now_v7()).collect();
-        let rows = group
-            .iter()
-            .zip(&ids)
-            .map(|(pending, id)| inbound_batch::ActiveModel {
-                id: sea_orm::Set(*id),
+        let count = group.len();
+        let mut ids = Vec::with_capacity(count);
+        let mut replies = Vec::with_capacity(count);
+        let mut rows = Vec::with_capacity(count);
+        // The bodies move into the statement: no copy of what may be megabytes.
+        for pending in group {
+            let id = uuid::Uuid::now_v7();
+            ids.push(id);
+            replies.push(pending.reply);
+            rows.push(inbound_batch::ActiveModel {
+                id: sea_orm::Set(id),
                 kind: sea_orm::Set(pending.kind),
-                body: sea_orm::Set(pending.body.clone()),
+                body: sea_orm::Set(pending.body),
                 received_at: sea_orm::Set(now),
                 processed_at: sea_orm::Set(None),
                 attempts: sea_orm::Set(0),
                 last_error: sea_orm::Set(None),
             });
+        }
         let written = inbound_batch::Entity::insert_many(rows)
             .exec_without_returning(&db)
             .await;
         match written {
             Ok(_) => {
-                metrics::histogram!("graphhook_ingest_group_size").record(group.len() as f64);
-                for (pending, id) in group.into_iter().zip(&ids) {
-                    let _ = pending.reply.send(Ok(*id));
+                metrics::histogram!("graphhook_ingest_group_size").record(count as f64);
+                for (reply, id) in replies.into_iter().zip(&ids) {
+                    let _ = reply.send(Ok(*id));
                 }
                 // The jobs are queued after the answers; a failed push is swept up later.
                 let queues = queues.clone();
@@ -153,11 +159,9 @@ async fn writer(
                 });
             }
             Err(error) => {
-                tracing::error!(%error, batches = group.len(), "could not write inbound batches");
-                for pending in group {
-                    let _ = pending
-                        .reply
-                        .send(Err(InboxError::Database(error.to_string())));
+                tracing::error!(%error, batches = count, "could not write inbound batches");
+                for reply in replies {
+                    let _ = reply.send(Err(InboxError::Database(error.to_string())));
                 }
             }
         }
