@@ -12,6 +12,7 @@ mod flow_control;
 mod health;
 mod history;
 mod ingest;
+mod ingest_durability;
 mod migrations;
 mod onboarding;
 mod onboarding_state;
