@@ -16,7 +16,7 @@
 //! Circuit times follow the service's clock (so tests can move time); leases and the rate window
 //! follow Redis' own clock, the same for every process.
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use chrono::{DateTime, TimeZone, Utc};
 use redis::{Script, aio::ConnectionManager};
@@ -231,6 +231,10 @@ end
 return {0, 0, total, failed}
 ";
 
+/// The scripts, hashed once (each call sends only the hash, and the text if Redis lacks it).
+static ADMIT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(ADMIT));
+static RECORD_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RECORD));
+
 fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
@@ -285,7 +289,7 @@ impl FlowControl {
         };
         let token = Uuid::now_v7().to_string();
         let mut conn = self.conn.clone();
-        let (verdict, value): (i64, i64) = Script::new(ADMIT)
+        let (verdict, value): (i64, i64) = ADMIT_SCRIPT
             .key(self.key(endpoint.id, "circuit"))
             .key(self.key(endpoint.id, "inflight"))
             .key(self.key(endpoint.id, "rate"))
@@ -333,7 +337,7 @@ impl FlowControl {
     ) -> Result<CircuitChange, redis::RedisError> {
         let window_ms = duration_ms(self.circuit.window).max(WINDOW_BUCKETS);
         let mut conn = self.conn.clone();
-        let (change, until, attempts, failed): (i64, i64, u64, u64) = Script::new(RECORD)
+        let (change, until, attempts, failed): (i64, i64, u64, u64) = RECORD_SCRIPT
             .key(self.key(endpoint, "circuit"))
             .key(self.key(endpoint, "window"))
             .key(self.open_set())

@@ -206,7 +206,9 @@ return #ids
 ";
         let config = self.config(queue);
         let mut conn = self.conn.clone();
-        let script = redis::Script::new(PROMOTE);
+        static SCRIPT: std::sync::LazyLock<redis::Script> =
+            std::sync::LazyLock::new(|| redis::Script::new(PROMOTE));
+        let script = &*SCRIPT;
         let mut moved = 0;
         loop {
             let now = std::time::SystemTime::now()
