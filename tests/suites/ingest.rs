@@ -212,6 +212,12 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
             .await
             .contains(&"ingest.client_state_mismatch".to_owned())
     );
+    // Each drop is counted by its reason (the api and the jobs run in this process).
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for reason in ["client_state_mismatch", "unknown_subscription"] {
+        let line = format!("graphhook_ingest_dropped_total{{reason=\"{reason}\"}} 1");
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
 
     // Bodies that are not notification collections, and one too large.
     for (body, expected) in [
