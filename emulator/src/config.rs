@@ -183,6 +183,11 @@ pub struct Behaviour {
     pub directory_quota_per_tenant: usize,
     /// Outlook subscriptions per mailbox across apps.
     pub mailbox_quota: usize,
+    /// Mailboxes an Exchange application access policy keeps the app out of (§6.2): Outlook
+    /// subscriptions on them are refused with 403 `ExtensionError` on create, get, update,
+    /// reauthorize and delete. Entries are compared, case-insensitively, with the user id (or
+    /// UPN) as written in the resource path `users/{id}/…`.
+    pub blocked_mailboxes: Vec<String>,
     /// How long a notification POST may take before it counts as failed (§3.3: 3 s).
     pub delivery_timeout_ms: u64,
     /// The most items one notification POST carries.
@@ -287,6 +292,7 @@ impl Default for Behaviour {
             directory_quota_per_app: 100,
             directory_quota_per_tenant: 1_000,
             mailbox_quota: 1_000,
+            blocked_mailboxes: Vec::new(),
             delivery_timeout_ms: 3_000,
             max_batch_items: 100,
             delivery_paused: false,
@@ -305,6 +311,19 @@ impl Default for Behaviour {
             slow_delay_secs: 600,
             validation_token_version: TokenVersion::V2,
         }
+    }
+}
+
+impl Behaviour {
+    /// Whether an access policy keeps the app out of this mailbox (`None`: not an Outlook
+    /// resource, never blocked).
+    pub fn blocks_mailbox(&self, mailbox: Option<&str>) -> bool {
+        mailbox.is_some_and(|mailbox| {
+            let mailbox = mailbox.to_lowercase();
+            self.blocked_mailboxes
+                .iter()
+                .any(|blocked| blocked.trim().to_lowercase() == mailbox)
+        })
     }
 }
 

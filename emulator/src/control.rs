@@ -1,8 +1,10 @@
 //! The control API under `/_emulator` (a path Microsoft never serves): set up tenants and
-//! consent, revoke consent, look at and act on subscriptions, change behaviour switches, make
-//! changes happen and inspect deliveries.
+//! consent, revoke consent, seed, look at and act on subscriptions, count the calls made to
+//! Graph's subscription API, change behaviour switches, make changes happen and inspect
+//! deliveries.
 
 mod deliveries;
+mod seed;
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -16,7 +18,7 @@ use crate::{
     graph::body as graph_json,
     notify::lifecycle,
     server::Data,
-    state::{AppSecret, Ended},
+    state::{AppSecret, Ended, calls::CallStats},
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,7 +41,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/tenants/{id}/service-principal")
                     .route(web::post().to(service_principal)),
             )
-            .service(web::resource("/subscriptions").route(web::get().to(subscriptions)))
+            .service(
+                web::resource("/subscriptions")
+                    .app_data(seed::json_config())
+                    .route(web::get().to(subscriptions))
+                    .route(web::post().to(seed::seed)),
+            )
             .service(
                 web::resource("/subscriptions/{id}").route(web::delete().to(remove_subscription)),
             )
@@ -51,6 +58,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/behaviour")
                     .route(web::get().to(behaviour))
                     .route(web::patch().to(set_behaviour)),
+            )
+            .service(
+                web::resource("/calls")
+                    .route(web::get().to(calls))
+                    .route(web::delete().to(reset_calls)),
             )
             .service(web::resource("/app/secrets").route(web::post().to(add_secret)))
             .service(web::resource("/app/certificates").route(web::post().to(add_certificate)))
@@ -213,6 +225,17 @@ async fn expire_subscription(shared: Data, id: web::Path<Uuid>) -> HttpResponse 
         }
         None => not_found("subscription"),
     }
+}
+
+/// Calls that reached Graph's subscription API: `{"total", "throttled", "byOperation",
+/// "byStatus"}`.
+async fn calls(shared: Data) -> HttpResponse {
+    HttpResponse::Ok().json(shared.world().call_stats.to_json())
+}
+
+async fn reset_calls(shared: Data) -> HttpResponse {
+    shared.world().call_stats = CallStats::default();
+    HttpResponse::NoContent().finish()
 }
 
 async fn behaviour(shared: Data) -> HttpResponse {

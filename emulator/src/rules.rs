@@ -3,6 +3,10 @@
 //! subscription may live. This is the emulator's own reading of the protocol, kept apart from
 //! the api's resource table on purpose.
 
+use chrono::{DateTime, Duration, Utc};
+
+use crate::config::LifetimePolicy;
+
 /// A kind of subscribable resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -228,6 +232,81 @@ pub fn unsupported_change_types(kind: Kind, change_type: &str) -> Vec<String> {
         .filter(|c| !kind.change_types().contains(c))
         .map(str::to_owned)
         .collect()
+}
+
+/// Parses a resource for an app-only subscription and checks its change types; the error is
+/// the message Graph's 400 carries.
+pub fn app_only_target(resource: &str, change_type: &str) -> Result<Resource, String> {
+    let Some(parsed) = parse_resource(resource) else {
+        return Err(format!(
+            "Resource '{resource}' is not supported for subscriptions."
+        ));
+    };
+    let kind = parsed.kind;
+    if parsed.delegated_only {
+        return Err(format!(
+            "Resource '{resource}' needs a signed-in user; application permissions cannot use 'me'."
+        ));
+    }
+    if kind.application_roles().is_none() {
+        return Err(format!(
+            "Subscriptions to '{resource}' are not supported with application permissions."
+        ));
+    }
+    let unsupported = unsupported_change_types(kind, change_type);
+    if !unsupported.is_empty() {
+        return Err(format!(
+            "ChangeType '{}' is not supported for resource '{resource}'. Supported change types: {}.",
+            unsupported.join(","),
+            kind.change_types().join(",")
+        ));
+    }
+    Ok(parsed)
+}
+
+/// Why an expiration is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LifetimeError {
+    Past,
+    /// Beyond the kind's maximum, under [`LifetimePolicy::Reject`].
+    TooLong {
+        max_minutes: i64,
+    },
+}
+
+impl LifetimeError {
+    /// Graph's message (§6.1, §7.2).
+    pub fn message(self) -> String {
+        match self {
+            LifetimeError::Past => "Subscription expiration must be in the future.".to_owned(),
+            LifetimeError::TooLong { max_minutes } => {
+                format!("Subscription expiration can only be {max_minutes} minutes in the future.")
+            }
+        }
+    }
+}
+
+/// The expiration to store for a requested one: it must be in the future, and beyond the kind's
+/// maximum it is refused or cut to the maximum, as the policy says.
+pub fn allowed_expiration(
+    kind: Kind,
+    include_resource_data: bool,
+    requested: DateTime<Utc>,
+    now: DateTime<Utc>,
+    policy: LifetimePolicy,
+) -> Result<DateTime<Utc>, LifetimeError> {
+    if requested <= now {
+        return Err(LifetimeError::Past);
+    }
+    let max_minutes = kind.max_minutes(include_resource_data);
+    let max = now + Duration::minutes(max_minutes);
+    if requested <= max {
+        return Ok(requested);
+    }
+    match policy {
+        LifetimePolicy::Clamp => Ok(max),
+        LifetimePolicy::Reject => Err(LifetimeError::TooLong { max_minutes }),
+    }
 }
 
 #[cfg(test)]

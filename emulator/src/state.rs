@@ -1,5 +1,7 @@
 //! The emulator's in-memory world: the app registration, tenants with their service principal
-//! and consent, and Graph subscriptions.
+//! and consent, Graph subscriptions, and counts of the calls made to them.
+
+pub mod calls;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -12,6 +14,7 @@ use crate::{
     crypto::CertInfo,
     delivery::Deliveries,
     rules::Kind,
+    state::calls::CallStats,
 };
 
 #[derive(Clone, Debug, Serialize)]
@@ -87,9 +90,33 @@ pub struct Subscription {
     pub reauthorization_required_at: Option<DateTime<Utc>>,
     /// From when change notifications are held because that challenge went unanswered (§4).
     pub paused_from: Option<DateTime<Utc>>,
-    /// The mailbox of an Outlook resource (for its quota).
+    /// The mailbox of an Outlook resource (for its quota and Exchange's access policy).
     #[serde(skip)]
     pub mailbox: Option<String>,
+    /// Successful `PATCH /subscriptions/{id}` calls (renewals, new URLs, key rotations). Shown
+    /// by the control API only; Graph's JSON has no such field.
+    pub renewals: u64,
+    /// Successful `POST /subscriptions/{id}/reauthorize` calls. Control API only, as above.
+    pub reauthorizations: u64,
+}
+
+/// What a new subscription is made of; everything else starts as Graph's defaults (no rich
+/// notifications, TLS 1.2, authorized now, no call counted yet).
+#[derive(Clone, Debug)]
+pub struct NewSubscription {
+    pub tenant_id: Uuid,
+    pub application_id: Uuid,
+    /// The service principal's object id in the tenant (app-only `creatorId`).
+    pub creator_id: Uuid,
+    pub resource: String,
+    pub kind: Kind,
+    /// The mailbox [`crate::rules::parse_resource`] found in an Outlook resource.
+    pub mailbox: Option<String>,
+    pub change_type: String,
+    pub notification_url: String,
+    pub lifecycle_notification_url: Option<String>,
+    pub client_state: Option<String>,
+    pub expiration_date_time: DateTime<Utc>,
 }
 
 /// Why a subscription no longer exists.
@@ -119,6 +146,8 @@ pub struct World {
     pub delivery: Deliveries,
     /// Subscriptions that no longer exist, and why (their notifications are dropped).
     pub ended: BTreeMap<Uuid, Ended>,
+    /// Calls that reached the subscription API, by operation and status.
+    pub call_stats: CallStats,
 }
 
 impl World {
@@ -151,6 +180,7 @@ impl World {
             token_requests: BTreeMap::new(),
             delivery: Deliveries::default(),
             ended: BTreeMap::new(),
+            call_stats: CallStats::default(),
         };
         for t in &config.tenants {
             world.add_tenant(t.id, t.domain.clone(), t.display_name.clone());
@@ -260,6 +290,35 @@ impl World {
 }
 
 impl Subscription {
+    /// A subscription with a fresh id, created at `now`.
+    pub fn new(new: NewSubscription, now: DateTime<Utc>) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            tenant_id: new.tenant_id,
+            application_id: new.application_id,
+            creator_id: new.creator_id,
+            resource: new.resource,
+            kind: new.kind,
+            change_type: new.change_type,
+            client_state: new.client_state,
+            notification_url: new.notification_url,
+            lifecycle_notification_url: new.lifecycle_notification_url,
+            expiration_date_time: new.expiration_date_time,
+            include_resource_data: false,
+            encryption_certificate: None,
+            encryption_certificate_id: None,
+            latest_supported_tls_version: "v1_2".to_owned(),
+            notification_url_app_id: None,
+            created_at: now,
+            last_authorized_at: now,
+            reauthorization_required_at: None,
+            paused_from: None,
+            mailbox: new.mailbox,
+            renewals: 0,
+            reauthorizations: 0,
+        }
+    }
+
     /// The app answered a reauthorization challenge (or renewed): delivery resumes.
     pub fn reauthorized(&mut self, now: DateTime<Utc>) {
         self.last_authorized_at = now;

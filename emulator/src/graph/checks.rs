@@ -1,18 +1,19 @@
 //! The rules a subscription must satisfy (§1.1, §6, §7): lifetime, URLs, certificate,
-//! duplicates and quotas.
+//! duplicates, quotas and Exchange's access policy.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::{
     auth::Caller,
-    subscriptions::{bad_request, error},
+    subscriptions::{bad_request, error, forbidden},
 };
 use crate::{
-    config::{HttpUrls, LifetimePolicy},
+    config::HttpUrls,
     crypto::CertInfo,
-    rules::Kind,
+    rules::{self, Kind, LifetimeError},
     server::Shared,
+    state::calls::Operation,
 };
 
 /// Checks an expiration against the resource's maximum; returns the one to store.
@@ -24,28 +25,31 @@ pub fn check_expiration(
     requested: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, HttpResponse> {
-    if requested <= now {
-        return Err(bad_request(
-            req,
-            shared,
-            "Subscription expiration must be in the future.",
-        ));
-    }
-    let max_minutes = kind.max_minutes(rich);
-    let max = now + Duration::minutes(max_minutes);
-    if requested <= max {
-        return Ok(requested);
-    }
-    match shared.world().behaviour.lifetime_policy {
-        LifetimePolicy::Clamp => Ok(max),
-        LifetimePolicy::Reject => Err(error(
+    let policy = shared.world().behaviour.lifetime_policy;
+    rules::allowed_expiration(kind, rich, requested, now, policy).map_err(|e| match e {
+        LifetimeError::Past => bad_request(req, shared, &e.message()),
+        LifetimeError::TooLong { .. } => error(
             req,
             shared,
             StatusCode::BAD_REQUEST,
             "ExtensionError",
-            &format!("Subscription expiration can only be {max_minutes} minutes in the future."),
-        )),
+            &e.message(),
+        ),
+    })
+}
+
+/// Exchange application access policy (§6.2): an Outlook subscription on a mailbox the app is
+/// kept out of is refused, whatever the operation.
+pub fn check_mailbox_access(
+    req: &HttpRequest,
+    shared: &Shared,
+    mailbox: Option<&str>,
+    operation: Operation,
+) -> Result<(), HttpResponse> {
+    if shared.world().behaviour.blocks_mailbox(mailbox) {
+        return Err(forbidden(req, shared, operation.graph_name()));
     }
+    Ok(())
 }
 
 /// Checks a notification or lifecycle URL: absolute, https (http only where configured).

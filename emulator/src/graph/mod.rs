@@ -4,6 +4,7 @@
 mod auth;
 pub mod body;
 mod checks;
+mod create;
 mod subscriptions;
 mod throttle;
 pub mod validation;
@@ -14,7 +15,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for version in ["v1.0", "beta"] {
         cfg.service(
             web::resource(format!("/{version}/subscriptions"))
-                .route(web::post().to(subscriptions::create))
+                .route(web::post().to(create::create))
                 .route(web::get().to(subscriptions::list)),
         )
         .service(

@@ -1,26 +1,26 @@
-//! `/subscriptions`: create, list, get, update (renew, new URL, key rotation), delete and
-//! reauthorize (§1.2), with the rules of §6 and §7.
+//! `/subscriptions/…`: list, get, update (renew, new URL, key rotation), delete and
+//! reauthorize (§1.2), with the rules of §6 and §7, and what every operation shares: Graph's
+//! errors, authentication and throttling, and counting each call. Create lives in `create.rs`.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
     auth::{Caller, authenticate},
     body,
-    checks::{check_certificate, check_duplicates_and_quotas, check_expiration, check_url},
+    checks::{check_certificate, check_expiration, check_mailbox_access, check_url},
     throttle,
     validation::{self, Failure},
 };
 use crate::{
     http::{graph_error, graph_ok},
-    rules,
     server::{Data, Shared},
-    state::{Ended, Subscription},
+    state::{Ended, Subscription, calls::Operation},
 };
 
-type Reply = Result<HttpResponse, HttpResponse>;
+pub(super) type Reply = Result<HttpResponse, HttpResponse>;
 
 pub(super) fn error(
     req: &HttpRequest,
@@ -42,7 +42,7 @@ pub(super) fn bad_request(req: &HttpRequest, shared: &Shared, message: &str) -> 
     )
 }
 
-fn forbidden(req: &HttpRequest, shared: &Shared, operation: &str) -> HttpResponse {
+pub(super) fn forbidden(req: &HttpRequest, shared: &Shared, operation: &str) -> HttpResponse {
     error(
         req,
         shared,
@@ -63,7 +63,7 @@ fn not_found(req: &HttpRequest, shared: &Shared) -> HttpResponse {
 }
 
 /// Authentication and throttling, common to every call.
-fn admit(req: &HttpRequest, shared: &Shared) -> Result<Caller, HttpResponse> {
+pub(super) fn admit(req: &HttpRequest, shared: &Shared) -> Result<Caller, HttpResponse> {
     let caller = authenticate(req, shared)?;
     let now = shared.clock.now();
     let mut world = shared.world();
@@ -87,7 +87,7 @@ fn admit(req: &HttpRequest, shared: &Shared) -> Result<Caller, HttpResponse> {
     Ok(caller)
 }
 
-fn parse_json(
+pub(super) fn parse_json(
     req: &HttpRequest,
     shared: &Shared,
     bytes: &[u8],
@@ -105,215 +105,48 @@ fn parse_json(
 }
 
 /// Parses Graph's DateTimeOffset (`2025-01-03T10:00:00.0000000Z`).
-fn parse_time(value: Option<&Value>) -> Option<DateTime<Utc>> {
+pub(super) fn parse_time(value: Option<&Value>) -> Option<DateTime<Utc>> {
     value
         .and_then(Value::as_str)
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.to_utc())
 }
 
-fn string(map: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+pub(super) fn string(map: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
     map.get(key)
         .and_then(Value::as_str)
         .map(str::to_owned)
         .filter(|s| !s.is_empty())
 }
 
-fn validation_error(req: &HttpRequest, shared: &Shared, failure: Failure) -> HttpResponse {
+pub(super) fn validation_error(
+    req: &HttpRequest,
+    shared: &Shared,
+    failure: Failure,
+) -> HttpResponse {
     error(req, shared, failure.status, failure.code, failure.message)
 }
 
-pub async fn create(shared: Data, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
-    match create_inner(&shared, &req, &bytes).await {
-        Ok(response) | Err(response) => response,
-    }
-}
-
-async fn create_inner(shared: &Shared, req: &HttpRequest, bytes: &[u8]) -> Reply {
-    let caller = admit(req, shared)?;
-    let now = shared.clock.now();
-    let map = parse_json(req, shared, bytes)?;
-    let required = |key: &str| {
-        string(&map, key).ok_or_else(|| {
-            bad_request(
-                req,
-                shared,
-                &format!("{key} is a required property for subscription creation"),
-            )
-        })
-    };
-    let change_type = required("changeType")?;
-    let notification_url = required("notificationUrl")?;
-    let resource = required("resource")?;
-    let expiration = parse_time(map.get("expirationDateTime")).ok_or_else(|| {
-        bad_request(
-            req,
-            shared,
-            "expirationDateTime is a required property for subscription creation",
-        )
-    })?;
-
-    let Some(parsed) = rules::parse_resource(&resource) else {
-        return Err(bad_request(
-            req,
-            shared,
-            &format!("Resource '{resource}' is not supported for subscriptions."),
-        ));
-    };
-    let kind = parsed.kind;
-    if parsed.delegated_only {
-        return Err(bad_request(
-            req,
-            shared,
-            &format!(
-                "Resource '{resource}' needs a signed-in user; application permissions cannot use 'me'."
-            ),
-        ));
-    }
-    let Some(roles) = kind.application_roles() else {
-        return Err(bad_request(
-            req,
-            shared,
-            &format!(
-                "Subscriptions to '{resource}' are not supported with application permissions."
-            ),
-        ));
-    };
-    let unsupported = rules::unsupported_change_types(kind, &change_type);
-    if !unsupported.is_empty() {
-        return Err(bad_request(
-            req,
-            shared,
-            &format!(
-                "ChangeType '{}' is not supported for resource '{resource}'. Supported change types: {}.",
-                unsupported.join(","),
-                kind.change_types().join(",")
-            ),
-        ));
-    }
-    if !caller.has_any_role(roles) {
-        return Err(forbidden(req, shared, "Create"));
-    }
-    let rich = map
-        .get("includeResourceData")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let expiration = check_expiration(req, shared, kind, rich, expiration, now)?;
-    let lifecycle_url = string(&map, "lifecycleNotificationUrl");
-    if kind.is_teams() && lifecycle_url.is_none() && expiration > now + Duration::hours(1) {
-        return Err(bad_request(
-            req,
-            shared,
-            "lifecycleNotificationUrl is a required property for subscription creation on this resource when the expirationDateTime value is set to greater than 1 hour.",
-        ));
-    }
-    let client_state = string(&map, "clientState");
-    if client_state
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > 128)
-    {
-        return Err(bad_request(
-            req,
-            shared,
-            "clientState must not be longer than 128 characters.",
-        ));
-    }
-    let certificate = string(&map, "encryptionCertificate");
-    let certificate_id = string(&map, "encryptionCertificateId");
-    if rich {
-        let Some(cert) = &certificate else {
-            return Err(bad_request(
-                req,
-                shared,
-                "encryptionCertificate is a required property when includeResourceData is true.",
-            ));
-        };
-        check_certificate(req, shared, cert)?;
-    }
-    if certificate_id
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > 128)
-    {
-        return Err(bad_request(
-            req,
-            shared,
-            "encryptionCertificateId must not be longer than 128 characters.",
-        ));
-    }
-    let tls = string(&map, "latestSupportedTlsVersion").unwrap_or_else(|| "v1_2".to_owned());
-    if !["v1_0", "v1_1", "v1_2", "v1_3"].contains(&tls.as_str()) {
-        return Err(bad_request(
-            req,
-            shared,
-            &format!("Invalid latestSupportedTlsVersion '{tls}'."),
-        ));
-    }
-    check_url(req, shared, "notificationUrl", &notification_url)?;
-    if let Some(url) = &lifecycle_url {
-        check_url(req, shared, "lifecycleNotificationUrl", url)?;
-    }
-    check_duplicates_and_quotas(
-        req,
-        shared,
-        &caller,
-        &resource,
-        &change_type,
-        kind,
-        parsed.mailbox.as_deref(),
-    )?;
-
-    validation::validate(shared, &notification_url)
-        .await
-        .map_err(|f| validation_error(req, shared, f))?;
-    if let Some(url) = &lifecycle_url {
-        validation::validate(shared, url)
-            .await
-            .map_err(|f| validation_error(req, shared, f))?;
-    }
-
-    let subscription = Subscription {
-        id: Uuid::new_v4(),
-        tenant_id: caller.tenant,
-        application_id: caller.app_id,
-        creator_id: caller.object_id,
-        resource,
-        kind,
-        change_type,
-        client_state,
-        notification_url,
-        lifecycle_notification_url: lifecycle_url,
-        expiration_date_time: expiration,
-        include_resource_data: rich,
-        encryption_certificate: certificate,
-        encryption_certificate_id: certificate_id,
-        latest_supported_tls_version: tls,
-        notification_url_app_id: string(&map, "notificationUrlAppId"),
-        created_at: now,
-        last_authorized_at: now,
-        reauthorization_required_at: None,
-        paused_from: None,
-        mailbox: parsed.mailbox,
-    };
-    // The handshakes ran without the lock: check the duplicate rule and quotas again.
-    check_duplicates_and_quotas(
-        req,
-        shared,
-        &caller,
-        &subscription.resource,
-        &subscription.change_type,
-        kind,
-        subscription.mailbox.as_deref(),
-    )?;
-    let body = body::entity(&shared.base_url, &subscription);
+/// Records the call in the statistics (`GET /_emulator/calls`) and passes its answer on.
+pub(super) fn counted(
+    shared: &Shared,
+    operation: Operation,
+    response: HttpResponse,
+) -> HttpResponse {
     shared
         .world()
-        .subscriptions
-        .insert(subscription.id, subscription);
-    Ok(graph_ok(req, StatusCode::CREATED).json(body))
+        .call_stats
+        .record(operation, response.status().as_u16());
+    response
 }
 
 pub async fn list(shared: Data, req: HttpRequest) -> HttpResponse {
-    let caller = match admit(&req, &shared) {
+    let response = list_inner(&shared, &req);
+    counted(&shared, Operation::List, response)
+}
+
+fn list_inner(shared: &Shared, req: &HttpRequest) -> HttpResponse {
+    let caller = match admit(req, shared) {
         Ok(caller) => caller,
         Err(response) => return response,
     };
@@ -324,18 +157,19 @@ pub async fn list(shared: Data, req: HttpRequest) -> HttpResponse {
         .filter(|s| s.tenant_id == caller.tenant && s.application_id == caller.app_id)
         .map(body::subscription)
         .collect();
-    graph_ok(&req, StatusCode::OK)
+    graph_ok(req, StatusCode::OK)
         .json(json!({"@odata.context": body::context(&shared.base_url, false), "value": value}))
 }
 
 /// The caller's subscription, or 404 (another app's or tenant's is invisible); 403 when the
-/// caller no longer holds the permission the resource needs.
+/// caller no longer holds the permission the resource needs, or an access policy keeps the app
+/// out of its mailbox.
 fn owned(
     req: &HttpRequest,
     shared: &Shared,
     caller: &Caller,
     id: &str,
-    operation: &str,
+    operation: Operation,
 ) -> Result<Subscription, HttpResponse> {
     let id = Uuid::parse_str(id).map_err(|_| not_found(req, shared))?;
     let found = shared
@@ -347,44 +181,55 @@ fn owned(
     let subscription = found.ok_or_else(|| not_found(req, shared))?;
     let roles = subscription.kind.application_roles().unwrap_or(&[]);
     if !caller.has_any_role(roles) {
-        return Err(forbidden(req, shared, operation));
+        return Err(forbidden(req, shared, operation.graph_name()));
     }
+    check_mailbox_access(req, shared, subscription.mailbox.as_deref(), operation)?;
     Ok(subscription)
 }
 
+/// Authenticates, throttles and finds the caller's subscription for `operation`.
+fn admit_owned(
+    req: &HttpRequest,
+    shared: &Shared,
+    id: &str,
+    operation: Operation,
+) -> Result<Subscription, HttpResponse> {
+    let caller = admit(req, shared)?;
+    owned(req, shared, &caller, id, operation)
+}
+
 pub async fn get(shared: Data, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let result = admit(&req, &shared).and_then(|caller| owned(&req, &shared, &caller, &id, "Get"));
-    match result {
+    let response = match admit_owned(&req, &shared, &id, Operation::Get) {
         Ok(s) => graph_ok(&req, StatusCode::OK).json(body::entity(&shared.base_url, &s)),
         Err(response) => response,
-    }
+    };
+    counted(&shared, Operation::Get, response)
 }
 
 pub async fn delete(shared: Data, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let result =
-        admit(&req, &shared).and_then(|caller| owned(&req, &shared, &caller, &id, "Delete"));
-    match result {
+    let response = match admit_owned(&req, &shared, &id, Operation::Delete) {
         Ok(s) => {
             shared.world().remove_subscription(s.id, Ended::Deleted);
             graph_ok(&req, StatusCode::NO_CONTENT).finish()
         }
         Err(response) => response,
-    }
+    };
+    counted(&shared, Operation::Delete, response)
 }
 
 pub async fn reauthorize(shared: Data, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let result =
-        admit(&req, &shared).and_then(|caller| owned(&req, &shared, &caller, &id, "Reauthorize"));
-    match result {
+    let response = match admit_owned(&req, &shared, &id, Operation::Reauthorize) {
         Ok(s) => {
             let now = shared.clock.now();
             if let Some(stored) = shared.world().subscriptions.get_mut(&s.id) {
                 stored.reauthorized(now);
+                stored.reauthorizations += 1;
             }
             graph_ok(&req, StatusCode::NO_CONTENT).finish()
         }
         Err(response) => response,
-    }
+    };
+    counted(&shared, Operation::Reauthorize, response)
 }
 
 const PATCHABLE: [&str; 4] = [
@@ -400,15 +245,15 @@ pub async fn update(
     id: web::Path<String>,
     bytes: web::Bytes,
 ) -> HttpResponse {
-    match update_inner(&shared, &req, &id, &bytes).await {
+    let response = match update_inner(&shared, &req, &id, &bytes).await {
         Ok(response) | Err(response) => response,
-    }
+    };
+    counted(&shared, Operation::Update, response)
 }
 
 async fn update_inner(shared: &Shared, req: &HttpRequest, id: &str, bytes: &[u8]) -> Reply {
-    let caller = admit(req, shared)?;
+    let current = admit_owned(req, shared, id, Operation::Update)?;
     let now = shared.clock.now();
-    let current = owned(req, shared, &caller, id, "Update")?;
     let map = parse_json(req, shared, bytes)?;
     if let Some(key) = map
         .keys()
@@ -465,10 +310,14 @@ async fn update_inner(shared: &Shared, req: &HttpRequest, id: &str, bytes: &[u8]
     // A renewal also reauthorizes, and answers a pending reauthorization challenge.
     updated.reauthorized(now);
     let mut world = shared.world();
-    if !world.subscriptions.contains_key(&updated.id) {
+    // The handshake ran without the lock: the subscription may have gone meanwhile, and calls
+    // counted meanwhile must not be lost.
+    let Some(stored) = world.subscriptions.get(&updated.id) else {
         drop(world);
         return Err(not_found(req, shared));
-    }
+    };
+    updated.renewals = stored.renewals + 1;
+    updated.reauthorizations = stored.reauthorizations;
     let body = body::entity(&shared.base_url, &updated);
     world.subscriptions.insert(updated.id, updated);
     Ok(graph_ok(req, StatusCode::OK).json(body))

@@ -2,7 +2,9 @@
 //! graph-protocol.md, with the section each comes from noted beside it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access_policy;
 mod consent;
+mod counters;
 mod fixtures;
 mod graph_auth;
 mod handshake;
@@ -12,6 +14,7 @@ mod lifecycle;
 mod notifications;
 mod retries;
 mod rich;
+mod seeding;
 mod subscriptions;
 mod throttling;
 mod tokens;

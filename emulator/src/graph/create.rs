@@ -1,0 +1,179 @@
+//! `POST /subscriptions` (§1.2): every rule of §1.1, §6 and §7 in Graph's order, then the
+//! validation handshake against each URL, then the subscription exists.
+
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use chrono::Duration;
+use serde_json::Value;
+
+use super::{
+    body,
+    checks::{
+        check_certificate, check_duplicates_and_quotas, check_expiration, check_mailbox_access,
+        check_url,
+    },
+    subscriptions::{
+        Reply, admit, bad_request, counted, forbidden, parse_json, parse_time, string,
+        validation_error,
+    },
+    validation,
+};
+use crate::{
+    http::graph_ok,
+    rules,
+    server::{Data, Shared},
+    state::{NewSubscription, Subscription, calls::Operation},
+};
+
+pub async fn create(shared: Data, req: HttpRequest, bytes: web::Bytes) -> HttpResponse {
+    let response = match create_inner(&shared, &req, &bytes).await {
+        Ok(response) | Err(response) => response,
+    };
+    counted(&shared, Operation::Create, response)
+}
+
+async fn create_inner(shared: &Shared, req: &HttpRequest, bytes: &[u8]) -> Reply {
+    let caller = admit(req, shared)?;
+    let now = shared.clock.now();
+    let map = parse_json(req, shared, bytes)?;
+    let required = |key: &str| {
+        string(&map, key).ok_or_else(|| {
+            bad_request(
+                req,
+                shared,
+                &format!("{key} is a required property for subscription creation"),
+            )
+        })
+    };
+    let change_type = required("changeType")?;
+    let notification_url = required("notificationUrl")?;
+    let resource = required("resource")?;
+    let expiration = parse_time(map.get("expirationDateTime")).ok_or_else(|| {
+        bad_request(
+            req,
+            shared,
+            "expirationDateTime is a required property for subscription creation",
+        )
+    })?;
+
+    let parsed = rules::app_only_target(&resource, &change_type)
+        .map_err(|message| bad_request(req, shared, &message))?;
+    let kind = parsed.kind;
+    if !caller.has_any_role(kind.application_roles().unwrap_or(&[])) {
+        return Err(forbidden(req, shared, Operation::Create.graph_name()));
+    }
+    check_mailbox_access(req, shared, parsed.mailbox.as_deref(), Operation::Create)?;
+    let rich = map
+        .get("includeResourceData")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let expiration = check_expiration(req, shared, kind, rich, expiration, now)?;
+    let lifecycle_url = string(&map, "lifecycleNotificationUrl");
+    if kind.is_teams() && lifecycle_url.is_none() && expiration > now + Duration::hours(1) {
+        return Err(bad_request(
+            req,
+            shared,
+            "lifecycleNotificationUrl is a required property for subscription creation on this resource when the expirationDateTime value is set to greater than 1 hour.",
+        ));
+    }
+    let client_state = string(&map, "clientState");
+    if client_state
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 128)
+    {
+        return Err(bad_request(
+            req,
+            shared,
+            "clientState must not be longer than 128 characters.",
+        ));
+    }
+    let certificate = string(&map, "encryptionCertificate");
+    let certificate_id = string(&map, "encryptionCertificateId");
+    if rich {
+        let Some(cert) = &certificate else {
+            return Err(bad_request(
+                req,
+                shared,
+                "encryptionCertificate is a required property when includeResourceData is true.",
+            ));
+        };
+        check_certificate(req, shared, cert)?;
+    }
+    if certificate_id
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 128)
+    {
+        return Err(bad_request(
+            req,
+            shared,
+            "encryptionCertificateId must not be longer than 128 characters.",
+        ));
+    }
+    let tls = string(&map, "latestSupportedTlsVersion").unwrap_or_else(|| "v1_2".to_owned());
+    if !["v1_0", "v1_1", "v1_2", "v1_3"].contains(&tls.as_str()) {
+        return Err(bad_request(
+            req,
+            shared,
+            &format!("Invalid latestSupportedTlsVersion '{tls}'."),
+        ));
+    }
+    check_url(req, shared, "notificationUrl", &notification_url)?;
+    if let Some(url) = &lifecycle_url {
+        check_url(req, shared, "lifecycleNotificationUrl", url)?;
+    }
+    check_duplicates_and_quotas(
+        req,
+        shared,
+        &caller,
+        &resource,
+        &change_type,
+        kind,
+        parsed.mailbox.as_deref(),
+    )?;
+
+    validation::validate(shared, &notification_url)
+        .await
+        .map_err(|f| validation_error(req, shared, f))?;
+    if let Some(url) = &lifecycle_url {
+        validation::validate(shared, url)
+            .await
+            .map_err(|f| validation_error(req, shared, f))?;
+    }
+
+    let new = NewSubscription {
+        tenant_id: caller.tenant,
+        application_id: caller.app_id,
+        creator_id: caller.object_id,
+        resource,
+        kind,
+        mailbox: parsed.mailbox,
+        change_type,
+        notification_url,
+        lifecycle_notification_url: lifecycle_url,
+        client_state,
+        expiration_date_time: expiration,
+    };
+    let subscription = Subscription {
+        include_resource_data: rich,
+        encryption_certificate: certificate,
+        encryption_certificate_id: certificate_id,
+        latest_supported_tls_version: tls,
+        notification_url_app_id: string(&map, "notificationUrlAppId"),
+        ..Subscription::new(new, now)
+    };
+    // The handshakes ran without the lock: check the duplicate rule and quotas again.
+    check_duplicates_and_quotas(
+        req,
+        shared,
+        &caller,
+        &subscription.resource,
+        &subscription.change_type,
+        kind,
+        subscription.mailbox.as_deref(),
+    )?;
+    let body = body::entity(&shared.base_url, &subscription);
+    shared
+        .world()
+        .subscriptions
+        .insert(subscription.id, subscription);
+    Ok(graph_ok(req, StatusCode::CREATED).json(body))
+}

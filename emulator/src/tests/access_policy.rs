@@ -1,0 +1,127 @@
+//! Exchange application access policies (§6.2): an app kept out of a mailbox gets 403
+//! `ExtensionError` on the Outlook subscriptions of that mailbox, in §7.2's form.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{counters::calls, harness::*};
+
+fn refused(operation: &str) -> String {
+    format!("Operation: {operation}; Exception: [Status Code: Forbidden; Reason: Forbidden]")
+}
+
+#[actix_web::test]
+async fn every_operation_on_a_blocked_mailboxs_subscription_is_forbidden() {
+    let emu = Emu::spawn().await;
+    let token = emu.token().await;
+    let rx = receiver(Answer::Echo);
+    let sub = |resource: String| json!({"changeType": "created", "notificationUrl": rx.url, "resource": resource, "expirationDateTime": emu.expires_in(60)});
+    let created: Value = emu
+        .create(&token, message_subscription(&emu, &rx))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/subscriptions/{}", created["id"].as_str().unwrap());
+    let elsewhere: Value = emu
+        .create(&token, sub("users/another-user/events".into()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let handshakes = rx.seen().len();
+
+    // The policy names the mailbox in other casing than the resource path.
+    emu.behaviour(json!({"blocked_mailboxes": [USER.to_uppercase()]}))
+        .await;
+    let renewal = json!({"expirationDateTime": emu.expires_in(120)});
+    for (method, path, body, operation) in [
+        (Method::GET, path.clone(), None, "Get"),
+        (Method::PATCH, path.clone(), Some(renewal), "Update"),
+        (
+            Method::POST,
+            format!("{path}/reauthorize"),
+            None,
+            "Reauthorize",
+        ),
+        (Method::DELETE, path.clone(), None, "Delete"),
+    ] {
+        let (status, code, message) =
+            graph_error(emu.graph(method, &path, &token, body).await).await;
+        assert_eq!(
+            (status, code.as_str(), message),
+            (403, "ExtensionError", refused(operation))
+        );
+    }
+    for resource in [
+        format!("users/{USER}/events"),
+        format!("users/{}/contactFolders/f1/contacts", USER.to_uppercase()),
+    ] {
+        let (status, code, message) = graph_error(emu.create(&token, sub(resource)).await).await;
+        assert_eq!(
+            (status, code.as_str(), message),
+            (403, "ExtensionError", refused("Create"))
+        );
+    }
+    assert_eq!(
+        rx.seen().len(),
+        handshakes,
+        "no handshake for a refused create"
+    );
+    let stats = calls(&emu).await;
+    assert_eq!(stats["byStatus"]["403"], 6, "{stats}");
+
+    // Nothing changed: the subscription is still there, neither renewed nor reauthorized.
+    let listed: Value = emu
+        .control(Method::GET, "/subscriptions", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["subscription"]["id"] == created["id"])
+        .unwrap();
+    assert_eq!(
+        (
+            &entry["state"]["renewals"],
+            &entry["state"]["reauthorizations"]
+        ),
+        (&json!(0), &json!(0))
+    );
+    assert_eq!(
+        entry["subscription"]["expirationDateTime"],
+        created["expirationDateTime"]
+    );
+
+    // Other mailboxes, and the user as a directory object, are not behind the policy.
+    let other = format!("/subscriptions/{}", elsewhere["id"].as_str().unwrap());
+    assert_eq!(
+        emu.graph(Method::GET, &other, &token, None)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    let user = json!({"changeType": "updated", "notificationUrl": rx.url, "resource": format!("users/{USER}"), "expirationDateTime": emu.expires_in(60)});
+    assert_eq!(emu.create(&token, user).await.status().as_u16(), 201);
+
+    // Lifting the policy gives access back.
+    emu.behaviour(json!({"blocked_mailboxes": []})).await;
+    assert_eq!(
+        emu.graph(Method::GET, &path, &token, None)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        emu.graph(Method::DELETE, &path, &token, None)
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+}
