@@ -95,7 +95,15 @@ async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> 
         Ok(found) => found,
         Err(error) => return Err(ApiError::new(Code::Unauthorized, error.to_string())),
     };
-    if tenant.status != TenantStatus::Active {
+    // A tenant whose consent was revoked may still read (its paused subscriptions, its
+    // history) while an administrator consents again; it changes nothing.
+    let reading = matches!(
+        *req.method(),
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD
+    );
+    let allowed = tenant.status == TenantStatus::Active
+        || (tenant.status == TenantStatus::ConsentRevoked && reading);
+    if !allowed {
         let status = serde_json::to_value(tenant.status)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))

@@ -55,6 +55,7 @@ impl Modify for ApiKeyAuth {
         subscriptions::list,
         subscriptions::show,
         subscriptions::delete,
+        subscriptions::actions,
         messages::list_messages,
         messages::show_message,
         messages::resend,

@@ -164,6 +164,10 @@ pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
         (false, Some(TenantStatus::ConsentRevoked)) if has_roles => "tenant.consent_restored",
         _ => "tenant.consent_updated",
     };
+    if action == "tenant.consent_restored" {
+        // Paused subscriptions come back: renewed (or recreated) by the upkeep right away.
+        crate::subscriptions::upkeep::resume_tenant(&txn, clock, tenant_id).await?;
+    }
     let entry = NewEntry::new(Actor::system("onboarding"), action)
         .tenant(tenant_id)
         .target("tenant", tenant_id)
@@ -211,6 +215,8 @@ pub async fn mark_consent_revoked<C: ConnectionTrait + TransactionTrait>(
         active.revoked_reason = Set(Some(error.to_string()));
         active.update(&txn).await?;
     }
+    // Nothing can be asked of Graph in the tenant's name any more.
+    crate::subscriptions::upkeep::pause_tenant(&txn, clock, tenant, &error.to_string()).await?;
     let entry = NewEntry::new(Actor::system("token-broker"), "tenant.consent_revoked")
         .tenant(tenant)
         .target("tenant", tenant)

@@ -13,6 +13,7 @@ mod health;
 mod history;
 mod ingest;
 mod ingest_durability;
+mod lifecycle;
 mod migrations;
 mod onboarding;
 mod onboarding_state;

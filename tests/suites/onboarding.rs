@@ -377,10 +377,22 @@ async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_
             .await
             .contains(&"tenant.consent_revoked".to_owned())
     );
+    // The tenant can still read its state; it cannot change anything.
     let response = app
         .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
         .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "consent_revoked", "{body}");
+    let response = app
+        .tenant_request(Method::POST, "/api/v1/tenant/verify", &key, None)
+        .await;
     assert_eq!(response.status().as_u16(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["details"]["tenant_status"], "consent_revoked",
+        "{body}"
+    );
 
     // Consenting again restores it.
     app.onboard("Contoso").await;

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use graphhook_domain::{
     Clock, Settings, db,
     jobs::Queues,
-    microsoft::TokenBroker,
+    microsoft::{TokenBroker, graph::GraphClient},
     redis_conn,
     redis_conn::ConnectionManager,
     webhooks::{crypt::SecretBox, sender::Sender},
@@ -24,6 +24,8 @@ pub struct JobContext {
     pub settings: Arc<Settings>,
     /// Graph tokens per tenant, cached in this process.
     pub broker: Arc<TokenBroker>,
+    /// Microsoft Graph's subscription API.
+    pub graph: Arc<GraphClient>,
     /// The HTTP client for outgoing webhooks.
     pub sender: Arc<Sender>,
     /// Decrypts endpoint secrets.
@@ -58,6 +60,7 @@ impl JobContext {
         let flow =
             graphhook_domain::deliveries::FlowControl::from_settings(&settings, redis.clone());
         let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
+        let graph = Arc::new(GraphClient::new(&settings.microsoft.graph_url)?);
         let rich = Arc::new(graphhook_domain::ingest::process::Rich::from_settings(
             &settings.microsoft,
         )?);
@@ -74,6 +77,7 @@ impl JobContext {
             clock,
             settings: Arc::new(settings),
             broker,
+            graph,
             sender,
             secret_box,
             rich,
@@ -86,6 +90,20 @@ impl JobContext {
         graphhook_domain::deliveries::retention::Retention {
             payloads: chrono::Duration::days(i64::from(webhooks.retention_payload_days)),
             attempts: chrono::Duration::days(i64::from(webhooks.retention_attempt_days)),
+        }
+    }
+
+    /// What acting on subscriptions needs.
+    pub fn subscription_deps(
+        &self,
+    ) -> graphhook_domain::subscriptions::Deps<'_, DatabaseConnection> {
+        graphhook_domain::subscriptions::Deps {
+            db: &self.db,
+            clock: &self.clock,
+            broker: &self.broker,
+            graph: &self.graph,
+            settings: &self.settings,
+            secret_box: &self.secret_box,
         }
     }
 

@@ -10,7 +10,7 @@ use graphhook_domain::{
     deliveries::Lane,
     jobs::{
         ALL_QUEUES, Deliver, DeliverReplay, DeliverRetry, Job, Probe, ProcessInbound,
-        QueueDepthsTick, VerifyConsent,
+        QueueDepthsTick, Upkeep, VerifyConsent,
     },
 };
 use redis::AsyncCommands;
@@ -94,6 +94,9 @@ async fn dispatch(ctx: &JobContext, queue: &str, data: &[u8]) -> anyhow::Result<
         }
         ProcessInbound::QUEUE => {
             jobs::ingest::run(serde_json::from_slice(data)?, ctx).await?;
+        }
+        Upkeep::QUEUE => {
+            jobs::upkeep::run(serde_json::from_slice(data)?, ctx).await?;
         }
         VerifyConsent::QUEUE => {
             jobs::verify_consent::run(serde_json::from_slice(data)?, ctx).await?;

@@ -23,7 +23,7 @@ use graphhook_domain::{
     Clock, Settings,
     deliveries::Lane,
     jobs::{
-        Deliver, DeliverReplay, DeliverRetry, Job, Probe, ProcessInbound, QueueDepthsTick,
+        Deliver, DeliverReplay, DeliverRetry, Job, Probe, ProcessInbound, QueueDepthsTick, Upkeep,
         VerifyConsent,
     },
 };
@@ -183,6 +183,18 @@ fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> Monit
         general,
         |job: ProcessInbound, ctx: Data<JobContext>, _| async move {
             jobs::ingest::run(job, &ctx)
+                .await
+                .map(|_| ())
+                .map_err(JobError::into_apalis)
+        },
+    );
+    let monitor = register::<Upkeep, _, _>(
+        monitor,
+        ctx,
+        instance,
+        general,
+        |job: Upkeep, ctx: Data<JobContext>, _| async move {
+            jobs::upkeep::run(job, &ctx)
                 .await
                 .map(|_| ())
                 .map_err(JobError::into_apalis)

@@ -134,6 +134,10 @@ pub fn register<R: Register>(r: &mut R) {
             (Method::DELETE, web::delete().to(subscriptions::delete)),
         ],
     );
+    r.resource(
+        "/api/v1/subscriptions/{id}/actions",
+        vec![(Method::GET, web::get().to(subscriptions::actions))],
+    );
 }
 
 /// The tenant api's routes as registered: `(METHOD, path)`.

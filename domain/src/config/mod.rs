@@ -170,6 +170,21 @@ pub struct SubscriptionSettings {
     pub max_per_tenant: usize,
     /// A subscription is created this many minutes short of its kind's maximum lifetime.
     pub lifetime_margin_minutes: i64,
+    /// A subscription is renewed when this share of its lifetime has passed…
+    pub renew_at_fraction: f64,
+    /// …give or take this share of its lifetime, at random, so renewals spread out.
+    pub renew_jitter_fraction: f64,
+    /// Renewals (and other upkeep) running at once per tenant, across all worker processes.
+    pub upkeep_per_tenant: u32,
+    /// Subscriptions the scheduler hands out per tick.
+    pub upkeep_batch: u32,
+    /// How long a worker holds a subscription it acts on before another may take it over.
+    pub upkeep_lease_secs: u64,
+    /// The first wait after a failed renewal; each later one doubles, up to `retry_max_secs`.
+    pub retry_initial_secs: u64,
+    pub retry_max_secs: u64,
+    /// The wait after Graph throttles (429) without a Retry-After.
+    pub throttle_default_secs: u64,
 }
 
 impl Default for SubscriptionSettings {
@@ -177,6 +192,14 @@ impl Default for SubscriptionSettings {
         Self {
             max_per_tenant: 500,
             lifetime_margin_minutes: 15,
+            renew_at_fraction: 0.6,
+            renew_jitter_fraction: 0.1,
+            upkeep_per_tenant: 4,
+            upkeep_batch: 1_000,
+            upkeep_lease_secs: 300,
+            retry_initial_secs: 30,
+            retry_max_secs: 1_800,
+            throttle_default_secs: 10,
         }
     }
 }

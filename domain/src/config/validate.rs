@@ -290,6 +290,56 @@ impl Settings {
                 ));
             }
         }
+        let s = &self.subscriptions;
+        for (key, value, range) in [
+            (
+                "subscriptions.upkeep_per_tenant",
+                u64::from(s.upkeep_per_tenant),
+                1..=1_000,
+            ),
+            (
+                "subscriptions.upkeep_batch",
+                u64::from(s.upkeep_batch),
+                1..=100_000,
+            ),
+            (
+                "subscriptions.upkeep_lease_secs",
+                s.upkeep_lease_secs,
+                10..=86_400,
+            ),
+            (
+                "subscriptions.retry_initial_secs",
+                s.retry_initial_secs,
+                1..=86_400,
+            ),
+            ("subscriptions.retry_max_secs", s.retry_max_secs, 1..=86_400),
+            (
+                "subscriptions.throttle_default_secs",
+                s.throttle_default_secs,
+                1..=3_600,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err(ConfigError::new(
+                    key,
+                    format!("must be between {} and {}", range.start(), range.end()),
+                ));
+            }
+        }
+        if !(0.2..=0.9).contains(&s.renew_at_fraction) {
+            return Err(ConfigError::new(
+                "subscriptions.renew_at_fraction",
+                "must be between 0.2 and 0.9",
+            ));
+        }
+        if !(0.0..=0.2).contains(&s.renew_jitter_fraction)
+            || s.renew_at_fraction + s.renew_jitter_fraction > 0.95
+        {
+            return Err(ConfigError::new(
+                "subscriptions.renew_jitter_fraction",
+                "must be between 0 and 0.2, and renew_at_fraction plus it at most 0.95",
+            ));
+        }
         if w.circuit_max_open_secs < w.circuit_open_secs {
             return Err(ConfigError::new(
                 "webhooks.circuit_max_open_secs",

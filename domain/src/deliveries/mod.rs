@@ -161,23 +161,26 @@ pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     new: NewMessage,
 ) -> DomainResult<(message::Model, Vec<delivery::Model>)> {
-    let (message, deliveries) = write_message(deps, new).await?;
+    let (message, deliveries) = write_message(deps.db, deps.clock, new).await?;
     enqueue(deps, &deliveries).await;
     Ok((message, deliveries))
 }
 
+/// Writes the message and its deliveries (due now) in one transaction (a savepoint when `db`
+/// is one); the caller enqueues them, or the sweeper does.
 pub(crate) async fn write_message<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+    db: &C,
+    clock: &Clock,
     new: NewMessage,
 ) -> DomainResult<(message::Model, Vec<delivery::Model>)> {
-    let now = deps.clock.now();
+    let now = clock.now();
     let body = serde_json::to_vec(&json!({
         "type": new.event_type,
         "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "data": new.data,
     }))
     .map_err(|e| DomainError::internal("encoding a message", e))?;
-    let txn = deps.db.begin().await?;
+    let txn = db.begin().await?;
     let message_id = MessageId::new();
     let message = message::ActiveModel {
         id: Set(message_id.uuid()),
@@ -256,7 +259,7 @@ pub async fn send_test<C: ConnectionTrait + TransactionTrait>(
         data: json!({"endpointId": id, "message": "This is a test event from Graphhook."}),
         endpoint_ids: Some(vec![id]),
     };
-    let (message, deliveries) = write_message(deps, new).await?;
+    let (message, deliveries) = write_message(deps.db, deps.clock, new).await?;
     let Some(delivery) = deliveries.first() else {
         return Err(DomainError::Conflict(NOT_ACTIVE.into()));
     };

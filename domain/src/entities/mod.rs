@@ -14,4 +14,5 @@ pub mod inbound_batch;
 pub mod message;
 pub mod operational_event;
 pub mod subscription;
+pub mod subscription_action;
 pub mod tenant;

@@ -26,6 +26,51 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the next renewal is scheduled.
+    pub renew_at: Option<DateTimeUtc>,
+    pub last_renewed_at: Option<DateTimeUtc>,
+    /// What the next upkeep does, and when: a renewal, or an action a lifecycle event or a
+    /// consent change asked for.
+    pub due_action: DueAction,
+    pub due_at: Option<DateTimeUtc>,
+    /// Bumped whenever an action is requested, so a worker finishing an older one keeps it.
+    pub action_version: i32,
+    /// Failed attempts at the due action in a row.
+    pub failures: i32,
+    /// Held by the worker acting on the subscription, until `lease_until`.
+    pub lease_token: Option<Uuid>,
+    pub lease_until: Option<DateTimeUtc>,
+    /// When the tenant was told that the subscription would expire before a renewal succeeds.
+    pub expiry_warned_at: Option<DateTimeUtc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
+pub enum DueAction {
+    /// PATCH a later expirationDateTime.
+    #[sea_orm(string_value = "renew")]
+    Renew,
+    /// POST /subscriptions/{id}/reauthorize (Graph sent reauthorizationRequired).
+    #[sea_orm(string_value = "reauthorize")]
+    Reauthorize,
+    /// Create it again at Graph (Graph removed it, or no longer knows it).
+    #[sea_orm(string_value = "recreate")]
+    Recreate,
+    /// Consent is back after a pause: renew, or recreate if Graph dropped it meanwhile.
+    #[sea_orm(string_value = "resume")]
+    Resume,
+}
+
+impl DueAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueAction::Renew => "renew",
+            DueAction::Reauthorize => "reauthorize",
+            DueAction::Recreate => "recreate",
+            DueAction::Resume => "resume",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]

@@ -23,7 +23,7 @@ use crate::{
     deliveries::{self, Deps, NewMessage},
     entities::{
         inbound_batch,
-        subscription::{self, SubscriptionStatus},
+        subscription::{self, DueAction, SubscriptionStatus},
         tenant,
     },
     error::DomainResult,
@@ -43,6 +43,8 @@ pub struct Processed {
     pub duplicates: usize,
     /// Items dropped, with the reason.
     pub dropped: Vec<&'static str>,
+    /// Lifecycle items that asked for an action on their subscription (reauthorize, recreate).
+    pub actions: usize,
 }
 
 #[derive(Deserialize)]
@@ -76,7 +78,7 @@ struct RichBatch {
 }
 
 enum Outcome {
-    Event { deliveries: usize },
+    Event { deliveries: usize, action: bool },
     Duplicate,
     Dropped(&'static str),
 }
@@ -137,8 +139,9 @@ pub async fn process_batch<C: ConnectionTrait + TransactionTrait>(
         )
         .await?
         {
-            Outcome::Event { deliveries } => {
+            Outcome::Event { deliveries, action } => {
                 processed.events += 1;
+                processed.actions += usize::from(action);
                 processed.deliveries += deliveries;
                 metrics::counter!("graphhook_ingest_items_total", "outcome" => "event")
                     .increment(1);
@@ -220,11 +223,16 @@ impl Routes {
     }
 }
 
-fn lifecycle_event_type(event: &str) -> Option<&'static str> {
+/// A lifecycle event's event type, and the action it asks of the upkeep (`missed` asks none
+/// beyond the event: the tenant resyncs).
+fn lifecycle_event_type(event: &str) -> Option<(&'static str, Option<DueAction>)> {
     match event {
-        "reauthorizationRequired" => Some("graph.subscription.reauthorization_required"),
-        "subscriptionRemoved" => Some("graph.subscription.removed"),
-        "missed" => Some("graph.subscription.missed"),
+        "reauthorizationRequired" => Some((
+            "graph.subscription.reauthorization_required",
+            Some(DueAction::Reauthorize),
+        )),
+        "subscriptionRemoved" => Some(("graph.subscription.removed", Some(DueAction::Recreate))),
+        "missed" => Some(("graph.subscription.missed", None)),
         _ => None,
     }
 }
@@ -331,12 +339,14 @@ async fn handle_item<C: ConnectionTrait + TransactionTrait>(
     {
         return Ok(Outcome::Dropped("tenant_mismatch"));
     }
+    let mut action = None;
     let (event_type, data) = match item.get("lifecycleEvent").and_then(Value::as_str) {
         Some(event) => {
-            let Some(event_type) = lifecycle_event_type(event) else {
+            let Some((event_type, wanted)) = lifecycle_event_type(event) else {
                 tracing::info!(event, "an unknown lifecycle event; ignored");
                 return Ok(Outcome::Dropped("unknown_lifecycle_event"));
             };
+            action = wanted.map(|a| (a, format!("lifecycle:{event}")));
             (
                 event_type.to_owned(),
                 json!({
@@ -412,17 +422,9 @@ async fn handle_item<C: ConnectionTrait + TransactionTrait>(
     if remembered.rows_affected() == 0 {
         return Ok(Outcome::Duplicate);
     }
-    let inner = Deps {
-        db: &txn,
-        clock: deps.clock,
-        sender: deps.sender,
-        secret_box: deps.secret_box,
-        queues: deps.queues,
-        flow: deps.flow,
-        auto_disable_after: deps.auto_disable_after,
-    };
     let (_, created) = deliveries::write_message(
-        &inner,
+        &txn,
+        deps.clock,
         NewMessage {
             tenant: tenant_id,
             event_type,
@@ -431,12 +433,20 @@ async fn handle_item<C: ConnectionTrait + TransactionTrait>(
         },
     )
     .await?;
+    // The action the event asks for is due in the same transaction: it cannot be lost.
+    let mut requested = false;
+    if let Some((action, trigger)) = &action {
+        requested =
+            subscriptions::upkeep::request(&txn, deps.clock, &subscription, *action, trigger)
+                .await?;
+    }
     txn.commit().await?;
     if let Err(error) = deliveries::push_deliveries(deps.queues, &created).await {
         tracing::warn!(%error, "enqueue failed; the sweeper will deliver them");
     }
     Ok(Outcome::Event {
         deliveries: created.len(),
+        action: requested,
     })
 }
 

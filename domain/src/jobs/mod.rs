@@ -14,7 +14,8 @@ use redis::aio::ConnectionManager;
 use serde::{Serialize, de::DeserializeOwned};
 
 pub use payloads::{
-    Deliver, DeliverReplay, DeliverRetry, Probe, ProcessInbound, QueueDepthsTick, VerifyConsent,
+    Deliver, DeliverReplay, DeliverRetry, Probe, ProcessInbound, QueueDepthsTick, Upkeep,
+    VerifyConsent,
 };
 
 use crate::config::Settings;
@@ -31,6 +32,7 @@ pub const ALL_QUEUES: &[&str] = &[
     DeliverRetry::QUEUE,
     DeliverReplay::QUEUE,
     ProcessInbound::QUEUE,
+    Upkeep::QUEUE,
     Probe::QUEUE,
     QueueDepthsTick::QUEUE,
     VerifyConsent::QUEUE,

@@ -83,3 +83,15 @@ pub struct ProcessInbound {
 impl Job for ProcessInbound {
     const QUEUE: &'static str = "ingest.batches";
 }
+
+/// Upkeep of one subscription (renew, reauthorize, recreate, resume), held by `lease` (see
+/// [`crate::subscriptions::upkeep`]). A job whose lease is gone does nothing.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Upkeep {
+    pub subscription: uuid::Uuid,
+    pub lease: uuid::Uuid,
+}
+
+impl Job for Upkeep {
+    const QUEUE: &'static str = "subscriptions.upkeep";
+}

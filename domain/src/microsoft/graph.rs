@@ -137,6 +137,52 @@ impl GraphClient {
             .map_err(|e| GraphCallError::Unavailable(format!("unreadable answer: {e}")))
     }
 
+    /// Renews a subscription: PATCH a new `expirationDateTime` (which also reauthorizes it).
+    /// Graph answers with the subscription, whose expiry may be earlier than asked.
+    #[tracing::instrument(skip_all, fields(id))]
+    pub async fn renew_subscription(
+        &self,
+        token: &AccessToken,
+        id: &str,
+        expiration: &str,
+    ) -> Result<GraphSubscription, GraphCallError> {
+        let response = self
+            .http
+            .patch(format!("{}/subscriptions/{id}", self.base))
+            .bearer_auth(token.token.expose_secret())
+            .json(&serde_json::json!({ "expirationDateTime": expiration }))
+            .send()
+            .await
+            .map_err(|e| GraphCallError::Unavailable(e.to_string()))?;
+        if response.status().as_u16() != 200 {
+            return Err(Self::error_of(response).await);
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| GraphCallError::Unavailable(format!("unreadable answer: {e}")))
+    }
+
+    /// Reauthorizes a subscription without changing its expiry (§1.2, §4).
+    #[tracing::instrument(skip_all, fields(id))]
+    pub async fn reauthorize_subscription(
+        &self,
+        token: &AccessToken,
+        id: &str,
+    ) -> Result<(), GraphCallError> {
+        let response = self
+            .http
+            .post(format!("{}/subscriptions/{id}/reauthorize", self.base))
+            .bearer_auth(token.token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| GraphCallError::Unavailable(e.to_string()))?;
+        match response.status().as_u16() {
+            204 | 200 => Ok(()),
+            _ => Err(Self::error_of(response).await),
+        }
+    }
+
     /// Deletes a subscription; one Graph does not know (any more) counts as deleted.
     #[tracing::instrument(skip_all, fields(id))]
     pub async fn delete_subscription(

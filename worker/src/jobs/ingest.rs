@@ -13,5 +13,9 @@ use crate::context::JobContext;
 pub async fn run(job: ProcessInbound, ctx: &JobContext) -> Result<Processed, JobError> {
     let processed = process::process_batch(&ctx.delivery_deps(), &ctx.rich, job.batch).await?;
     tracing::debug!(?processed, "inbound batch processed");
+    if processed.actions > 0 {
+        // Lifecycle events asked for actions: hand them out now rather than at the next tick.
+        super::upkeep::schedule(ctx, None, ctx.settings.subscriptions.upkeep_batch).await?;
+    }
     Ok(processed)
 }

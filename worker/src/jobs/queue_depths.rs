@@ -105,6 +105,21 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
     if requeued > 0 {
         tracing::info!(requeued, "queued unprocessed inbound batches again");
     }
+    // Subscriptions due for renewal (or another action) are handed out to workers.
+    let handed_out =
+        super::upkeep::schedule(ctx, None, ctx.settings.subscriptions.upkeep_batch).await?;
+    if handed_out > 0 {
+        tracing::info!(handed_out, "queued subscription upkeep");
+    }
+    if let Some(nearest) = graphhook_domain::subscriptions::upkeep::nearest_expiry(&ctx.db).await? {
+        let secs = (nearest - ctx.clock.now()).num_seconds() as f64;
+        metrics::gauge!("graphhook_subscription_nearest_expiry_seconds").set(secs);
+    }
+    if once_a_minute {
+        let before = ctx.clock.now()
+            - chrono::Duration::days(i64::from(ctx.settings.webhooks.retention_attempt_days));
+        graphhook_domain::subscriptions::upkeep::prune_history(&ctx.db, before, 5_000).await?;
+    }
     // Operational events become messages for the endpoints that want them.
     let published =
         graphhook_domain::deliveries::publish_operational_events(&ctx.delivery_deps(), 500).await?;

@@ -3,7 +3,10 @@
 use actix_web::{HttpResponse, http::header, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    entities::subscription::{self, SubscriptionStatus},
+    entities::{
+        subscription::{self, DueAction, SubscriptionStatus},
+        subscription_action,
+    },
     ids::{EndpointId, SubscriptionId},
     subscriptions::{self, CreateError, CreateRequest},
 };
@@ -33,7 +36,15 @@ pub struct SubscriptionView {
     /// `creating`, `active`, `paused`, `failed` or `deleted`.
     #[schema(value_type = String, example = "active")]
     status: SubscriptionStatus,
+    /// When Graph will delete it unless renewed (Graphhook renews it well before).
     expires_at: Option<DateTime<Utc>>,
+    /// When Graphhook renews it next.
+    renews_at: Option<DateTime<Utc>>,
+    last_renewed_at: Option<DateTime<Utc>>,
+    /// An action due besides the scheduled renewal (`reauthorize`, `recreate`, `resume`), if any.
+    #[schema(example = json!(null))]
+    pending_action: Option<String>,
+    /// Why it is `failed` or `paused`, or what the last renewal attempt ran into.
     last_error: Option<String>,
     created_at: DateTime<Utc>,
 }
@@ -52,6 +63,15 @@ impl From<&subscription::Model> for SubscriptionView {
                 .and_then(|v| serde_json::from_value(v).ok()),
             status: s.status,
             expires_at: s.expires_at,
+            renews_at: match (s.status, s.due_action) {
+                (SubscriptionStatus::Active, DueAction::Renew) => s.due_at,
+                (SubscriptionStatus::Active, _) => s.renew_at,
+                _ => None,
+            },
+            last_renewed_at: s.last_renewed_at,
+            pending_action: (s.status == SubscriptionStatus::Active
+                && s.due_action != DueAction::Renew)
+                .then(|| s.due_action.as_str().to_owned()),
             last_error: s.last_error.clone(),
             created_at: s.created_at,
         }
@@ -246,4 +266,92 @@ pub async fn delete(
         Ok(()) => Ok(HttpResponse::NoContent().finish()),
         Err(error) => Err(with_retry_after(api_error(error))),
     }
+}
+
+/// One lifecycle action on a subscription.
+#[derive(Serialize, ToSchema)]
+pub struct ActionView {
+    #[schema(value_type = String)]
+    id: uuid::Uuid,
+    /// `renew`, `reauthorize`, `recreate`, `resume`, `pause`.
+    #[schema(example = "renew")]
+    action: String,
+    /// What asked for it: `schedule`, `lifecycle:reauthorizationRequired`,
+    /// `lifecycle:subscriptionRemoved`, `not_found`, `consent_revoked`, `consent_restored`,
+    /// `request`, `retry`, `graph_refused`.
+    #[schema(example = "schedule")]
+    trigger: String,
+    /// `requested`, `succeeded` or `failed`.
+    #[schema(example = "succeeded")]
+    outcome: String,
+    /// Graph's subscription id after the action.
+    graph_subscription_id: Option<String>,
+    detail: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<&subscription_action::Model> for ActionView {
+    fn from(a: &subscription_action::Model) -> Self {
+        Self {
+            id: a.id,
+            action: a.action.clone(),
+            trigger: a.trigger.clone(),
+            outcome: a.outcome.clone(),
+            graph_subscription_id: a.graph_id.clone(),
+            detail: a.detail.clone(),
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActionList {
+    data: Vec<ActionView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(value_type = Option<String>)]
+    next_cursor: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActionQuery {
+    /// The previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
+    cursor: Option<uuid::Uuid>,
+    /// 1 to 200, default 50.
+    limit: Option<u16>,
+}
+
+/// The subscription's lifecycle history (renewals, reauthorizations, recreations, pauses),
+/// oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriptions/{id}/actions",
+    operation_id = "subscriptions_actions",
+    tag = "subscriptions",
+    params(("id" = String, Path, description = "The subscription's id (`sub_…`)"), ActionQuery),
+    responses(
+        (status = 200, description = "A page of the history", body = ActionList),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is suspended or pending", body = ErrorBody),
+        (status = 404, description = "No such subscription for this tenant", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn actions(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    id: web::Path<SubscriptionId>,
+    query: web::Query<ActionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = crate::pagination::limit(query.limit)?;
+    let id = id.into_inner();
+    subscriptions::find(&state.db, auth.tenant_id(), id).await?;
+    let rows = subscriptions::upkeep::history(&state.db, auth.tenant_id(), id, query.cursor, limit)
+        .await?;
+    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| r.id);
+    let data = rows.iter().map(ActionView::from).collect();
+    Ok(HttpResponse::Ok().json(ActionList { data, next_cursor }))
 }

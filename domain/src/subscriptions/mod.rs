@@ -1,9 +1,13 @@
 //! Graph subscriptions held for tenants: created synchronously at Graph in the tenant's name
 //! (as Graph's own create is), with Graphhook's receiver URLs and a random `clientState` stored
-//! hashed; deleted at Graph too. Every query is scoped to the tenant.
+//! hashed; deleted at Graph too. Every query is scoped to the tenant. Keeping them alive
+//! (renewal, reauthorization, recreation, consent changes) is [`upkeep`]'s.
+
+pub mod act;
+pub mod upkeep;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{DateTime, Duration};
+use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
@@ -18,14 +22,15 @@ use crate::{
     config::Settings,
     endpoints,
     entities::{
-        subscription::{self, SubscriptionStatus},
+        subscription::{self, DueAction, SubscriptionStatus},
         tenant,
     },
     error::{DomainError, DomainResult},
     ids::{EndpointId, SubscriptionId, TenantId},
     microsoft::{
         TokenBroker,
-        graph::{GraphCallError, GraphClient, GraphError, NewSubscription},
+        graph::{GraphCallError, GraphClient, GraphError, GraphSubscription, NewSubscription},
+        tokens::AccessToken,
     },
     resources::{self, ResourceError},
     tenants::{self, AccessError},
@@ -85,7 +90,7 @@ pub enum CreateError {
     Domain(#[from] DomainError),
 }
 
-fn hash(value: &str) -> Vec<u8> {
+pub(crate) fn hash(value: &str) -> Vec<u8> {
     Sha256::digest(value.as_bytes()).to_vec()
 }
 
@@ -200,60 +205,43 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         ));
     }
 
-    let mut state = [0u8; 32];
-    rand::rng().fill_bytes(&mut state);
-    let client_state = URL_SAFE_NO_PAD.encode(state);
-    let now = deps.clock.now();
-    let max_minutes = rich_minutes.unwrap_or(spec.max_minutes);
-    let lifetime =
-        Duration::minutes(max_minutes - deps.settings.subscriptions.lifetime_margin_minutes.max(1));
-    let certificate = match rich_minutes {
-        Some(_) => Some(
-            crate::microsoft::certificates::current(deps.db, deps.clock, deps.secret_box).await?,
-        ),
-        None => None,
-    };
-    let base = deps.settings.api.public_base_url.trim_end_matches('/');
-    let notification_url = format!("{base}/graph/notifications");
-    let lifecycle_url = format!("{base}/graph/lifecycle");
     let token = tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await?;
-    let body = NewSubscription {
-        change_type: &change_type,
-        notification_url: &notification_url,
-        lifecycle_notification_url: &lifecycle_url,
-        resource: &resource.path,
-        expiration_date_time: (now + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        client_state: &client_state,
-        latest_supported_tls_version: "v1_2",
-        include_resource_data: certificate.is_some(),
-        encryption_certificate: certificate.as_ref().map(|c| c.certificate_base64.as_str()),
-        encryption_certificate_id: certificate.as_ref().map(|c| c.label.as_str()),
-    };
-    let created = deps
-        .graph
-        .create_subscription(&token, &body)
-        .await
-        .map_err(map_graph_error)?;
-    let expires_at = DateTime::parse_from_rfc3339(&created.expiration_date_time)
-        .map(|t| t.to_utc())
-        .unwrap_or(now + lifetime);
+    let created = create_at_graph(
+        deps,
+        &token,
+        &resource.path,
+        &change_type,
+        rich_minutes.unwrap_or(spec.max_minutes),
+        rich_minutes.is_some(),
+    )
+    .await?;
+    let now = deps.clock.now();
     let id = SubscriptionId::new();
     let model = subscription::ActiveModel {
         id: Set(id.uuid()),
         tenant_id: Set(tenant.id),
-        graph_id: Set(Some(created.id.clone())),
+        graph_id: Set(Some(created.graph.id.clone())),
         resource: Set(resource.path.clone()),
         kind: Set(spec.name.to_owned()),
         change_types: Set(change_type),
-        include_resource_data: Set(certificate.is_some()),
-        encryption_certificate_id: Set(certificate.as_ref().map(|c| c.label.clone())),
-        client_state_hash: Set(hash(&client_state)),
+        include_resource_data: Set(created.certificate_label.is_some()),
+        encryption_certificate_id: Set(created.certificate_label.clone()),
+        client_state_hash: Set(hash(&created.client_state)),
         endpoint_ids: Set(request.endpoint_ids.as_ref().map(|ids| json!(ids))),
         status: Set(SubscriptionStatus::Active),
-        expires_at: Set(Some(expires_at)),
+        expires_at: Set(Some(created.expires_at)),
         last_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        renew_at: Set(Some(created.renew_at)),
+        last_renewed_at: Set(None),
+        due_action: Set(DueAction::Renew),
+        due_at: Set(Some(created.renew_at)),
+        action_version: Set(0),
+        failures: Set(0),
+        lease_token: Set(None),
+        lease_until: Set(None),
+        expiry_warned_at: Set(None),
     }
     .insert(deps.db)
     .await
@@ -261,9 +249,97 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     let entry = NewEntry::new(Actor::system("subscriptions"), "subscription.created")
         .tenant(tenant_id)
         .target("subscription", id)
-        .details(json!({"graph_id": created.id, "resource": resource.path}));
+        .details(json!({"graph_id": created.graph.id, "resource": resource.path}));
     audit::record(deps.db, deps.clock, entry).await?;
     Ok(model)
+}
+
+/// A subscription just created at Graph: Graph's answer, the `clientState` we gave it (to be
+/// stored hashed), the expiry Graph granted and when to renew it.
+pub(crate) struct AtGraph {
+    pub graph: GraphSubscription,
+    pub client_state: String,
+    pub certificate_label: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub renew_at: DateTime<Utc>,
+}
+
+/// How long Graphhook asks a subscription to live: its kind's maximum less the margin.
+pub(crate) fn lifetime(settings: &Settings, max_minutes: i64) -> Duration {
+    Duration::minutes(max_minutes - settings.subscriptions.lifetime_margin_minutes.max(1))
+        .max(Duration::minutes(max_minutes.clamp(1, 5)))
+}
+
+/// When to renew a subscription that expires at `expires_at`: `renew_at_fraction` of the time
+/// left, give or take `renew_jitter_fraction` of it (`unit` in 0..1 picks where).
+pub fn renew_time(
+    settings: &Settings,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    unit: f64,
+) -> DateTime<Utc> {
+    let left = (expires_at - now).num_milliseconds().max(0) as f64;
+    let s = &settings.subscriptions;
+    let fraction =
+        s.renew_at_fraction + s.renew_jitter_fraction * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
+    now + Duration::milliseconds((left * fraction) as i64)
+}
+
+/// Graph's expiry from its answer (the truth, it may be earlier than asked), else what was asked.
+pub(crate) fn granted_expiry(graph: &GraphSubscription, asked: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&graph.expiration_date_time)
+        .map(|t| t.to_utc())
+        .unwrap_or(asked)
+}
+
+/// Creates a subscription at Graph with our receivers and a fresh random `clientState`.
+pub(crate) async fn create_at_graph<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    token: &AccessToken,
+    resource: &str,
+    change_type: &str,
+    max_minutes: i64,
+    rich: bool,
+) -> Result<AtGraph, CreateError> {
+    let mut state = [0u8; 32];
+    rand::rng().fill_bytes(&mut state);
+    let client_state = URL_SAFE_NO_PAD.encode(state);
+    let now = deps.clock.now();
+    let asked = now + lifetime(deps.settings, max_minutes);
+    let certificate = match rich {
+        true => Some(
+            crate::microsoft::certificates::current(deps.db, deps.clock, deps.secret_box).await?,
+        ),
+        false => None,
+    };
+    let base = deps.settings.api.public_base_url.trim_end_matches('/');
+    let notification_url = format!("{base}/graph/notifications");
+    let lifecycle_url = format!("{base}/graph/lifecycle");
+    let body = NewSubscription {
+        change_type,
+        notification_url: &notification_url,
+        lifecycle_notification_url: &lifecycle_url,
+        resource,
+        expiration_date_time: asked.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        client_state: &client_state,
+        latest_supported_tls_version: "v1_2",
+        include_resource_data: certificate.is_some(),
+        encryption_certificate: certificate.as_ref().map(|c| c.certificate_base64.as_str()),
+        encryption_certificate_id: certificate.as_ref().map(|c| c.label.as_str()),
+    };
+    let graph = deps
+        .graph
+        .create_subscription(token, &body)
+        .await
+        .map_err(map_graph_error)?;
+    let expires_at = granted_expiry(&graph, asked);
+    Ok(AtGraph {
+        graph,
+        client_state,
+        certificate_label: certificate.map(|c| c.label),
+        expires_at,
+        renew_at: renew_time(deps.settings, now, expires_at, rand::random()),
+    })
 }
 
 /// Deletes a subscription at Graph (a subscription Graph no longer knows is fine) and here.

@@ -1,0 +1,568 @@
+//! Acting on a subscription handed out by [`super::upkeep::claim_due`]: renew it (PATCH a
+//! later expiry), reauthorize it, recreate it, or resume it after consent came back, and turn
+//! Graph's answer into the subscription's next state.
+//!
+//! - 404 (Graph no longer knows it; or the 400 `ErrorInvalidParameter` integrators see on PATCH)
+//!   → recreate it: new Graph id, new `clientState`, same Graphhook subscription,
+//!   `graph.subscription.recreated`.
+//! - 429 (and 503/504 with Retry-After) → the tenant's due upkeep waits for Retry-After; no
+//!   failure is counted.
+//! - 403 → only this subscription is `failed`, with Graph's reason (an Exchange access policy
+//!   on one mailbox, say).
+//! - A token error meaning consent is gone → the tenant is `consent_revoked` and its
+//!   subscriptions `paused` (done where the token is fetched).
+//! - Anything else → tried again with backoff; when the next try would come after the
+//!   subscription expires, `graph.subscription.renewal_failed` tells the tenant once.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait, Statement, TransactionSession, TransactionTrait};
+use serde_json::json;
+
+use super::{
+    AtGraph, CreateError, Deps, create_at_graph, granted_expiry, lifetime, renew_time,
+    upkeep::{Claimed, Recorded, emit, record, release},
+};
+use crate::{
+    entities::{
+        delivery,
+        subscription::{self, DueAction, SubscriptionStatus},
+        tenant::TenantStatus,
+    },
+    error::{DomainError, DomainResult},
+    microsoft::{TokenError, graph::GraphCallError, tokens::AccessToken},
+    resources,
+    tenants::{self, AccessError},
+};
+
+/// What acting on a claimed subscription came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Done {
+    Renewed,
+    Reauthorized,
+    Recreated,
+    /// Graph throttled the tenant: its upkeep waits.
+    Throttled,
+    /// Failed for now; tried again later.
+    Retrying,
+    /// Graph refused this subscription (403): it is `failed`.
+    Failed,
+    /// The tenant's consent is gone: its subscriptions are paused.
+    ConsentGone,
+    /// Nothing to do: the lease was lost, or the subscription or tenant is no longer active.
+    Skipped,
+}
+
+/// The result and the deliveries of the events it wrote, for the caller to enqueue.
+#[derive(Debug)]
+pub struct Upkept {
+    pub done: Done,
+    pub deliveries: Vec<delivery::Model>,
+}
+
+impl Upkept {
+    fn only(done: Done) -> Self {
+        Self {
+            done,
+            deliveries: Vec::new(),
+        }
+    }
+}
+
+enum Failure {
+    NotFound,
+    Throttled(Option<u64>),
+    Forbidden(String),
+    ConsentGone,
+    Transient(String),
+}
+
+impl From<GraphCallError> for Failure {
+    fn from(error: GraphCallError) -> Self {
+        let error = match error {
+            GraphCallError::Unavailable(e) => return Failure::Transient(e),
+            GraphCallError::Graph(e) => e,
+        };
+        match error.status {
+            404 => Failure::NotFound,
+            400 if error.code.eq_ignore_ascii_case("ErrorInvalidParameter") => Failure::NotFound,
+            429 => Failure::Throttled(error.retry_after),
+            503 | 504 if error.retry_after.is_some() => Failure::Throttled(error.retry_after),
+            403 => Failure::Forbidden(error.to_string()),
+            _ => Failure::Transient(error.to_string()),
+        }
+    }
+}
+
+fn from_create(error: CreateError) -> Result<Failure, DomainError> {
+    Ok(match error {
+        CreateError::Throttled { retry_after } => Failure::Throttled(retry_after),
+        CreateError::Refused(e) if e.status == 403 => Failure::Forbidden(e.to_string()),
+        e @ CreateError::GraphQuota(_) => Failure::Forbidden(e.to_string()),
+        CreateError::Access(AccessError::Token(TokenError::ConsentGone { .. })) => {
+            Failure::ConsentGone
+        }
+        CreateError::Access(AccessError::Domain(e)) | CreateError::Domain(e) => return Err(e),
+        other => Failure::Transient(other.to_string()),
+    })
+}
+
+enum Success {
+    Renewed { expires_at: DateTime<Utc> },
+    Reauthorized,
+    Recreated { at_graph: AtGraph, reason: String },
+}
+
+/// The longest lifetime Graph allows this subscription's kind (with resource data or not).
+fn max_minutes(subscription: &subscription::Model) -> i64 {
+    resources::parse(&subscription.resource)
+        .map(|r| {
+            let spec = resources::spec(r.kind);
+            match subscription.include_resource_data {
+                true => spec.max_minutes_rich.unwrap_or(spec.max_minutes),
+                false => spec.max_minutes,
+            }
+        })
+        .unwrap_or(60)
+}
+
+/// Acts on a claimed subscription. Every change is written only while the lease still holds.
+#[tracing::instrument(skip_all, fields(subscription = %claimed.subscription))]
+pub async fn run<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    claimed: &Claimed,
+) -> DomainResult<Upkept> {
+    let found = subscription::Entity::find_by_id(claimed.subscription)
+        .one(deps.db)
+        .await?;
+    let Some(subscription) = found.filter(|s| s.lease_token == Some(claimed.lease)) else {
+        return Ok(Upkept::only(Done::Skipped));
+    };
+    let tenant = tenants::find(deps.db, subscription.tenant_id.into()).await?;
+    let Some(tenant) = tenant.filter(|t| t.status == TenantStatus::Active) else {
+        release(deps.db, claimed).await?;
+        return Ok(Upkept::only(Done::Skipped));
+    };
+    if subscription.status != SubscriptionStatus::Active {
+        release(deps.db, claimed).await?;
+        return Ok(Upkept::only(Done::Skipped));
+    }
+    let action = subscription.due_action;
+    // Reauthorizing starts from a fresh token (§4); so does everything after a pause.
+    let fresh = action != DueAction::Renew;
+    let token = match tenants::access_token(deps.db, deps.clock, deps.broker, &tenant, fresh).await
+    {
+        Ok(token) => token,
+        Err(AccessError::Token(TokenError::ConsentGone { .. })) => {
+            return Ok(Upkept::only(Done::ConsentGone));
+        }
+        Err(AccessError::Token(error)) => {
+            let failure = Failure::Transient(format!("no token for the tenant: {error}"));
+            return failed(deps, &subscription, claimed, failure).await;
+        }
+        Err(AccessError::Domain(error)) => return Err(error),
+    };
+    let mut outcome = match action {
+        DueAction::Renew | DueAction::Resume => renew(deps, &token, &subscription).await,
+        DueAction::Reauthorize => reauthorize(deps, &token, &subscription).await,
+        DueAction::Recreate => recreate(deps, &token, &subscription, true, "removed").await?,
+    };
+    if matches!(outcome, Err(Failure::NotFound)) && action != DueAction::Recreate {
+        outcome = recreate(deps, &token, &subscription, false, "not_found").await?;
+    }
+    match outcome {
+        Ok(success) => succeeded(deps, &subscription, claimed, success).await,
+        Err(Failure::ConsentGone) => Ok(Upkept::only(Done::ConsentGone)),
+        Err(failure) => failed(deps, &subscription, claimed, failure).await,
+    }
+}
+
+async fn renew<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    token: &AccessToken,
+    subscription: &subscription::Model,
+) -> Result<Success, Failure> {
+    let Some(graph_id) = &subscription.graph_id else {
+        return Err(Failure::NotFound);
+    };
+    let asked = deps.clock.now() + lifetime(deps.settings, max_minutes(subscription));
+    let expiration = asked.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let graph = deps
+        .graph
+        .renew_subscription(token, graph_id, &expiration)
+        .await?;
+    Ok(Success::Renewed {
+        expires_at: granted_expiry(&graph, asked),
+    })
+}
+
+async fn reauthorize<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    token: &AccessToken,
+    subscription: &subscription::Model,
+) -> Result<Success, Failure> {
+    let Some(graph_id) = &subscription.graph_id else {
+        return Err(Failure::NotFound);
+    };
+    deps.graph.reauthorize_subscription(token, graph_id).await?;
+    Ok(Success::Reauthorized)
+}
+
+/// Creates the subscription again at Graph (after deleting what is left of it, when `tidy`).
+async fn recreate<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    token: &AccessToken,
+    subscription: &subscription::Model,
+    tidy: bool,
+    reason: &str,
+) -> DomainResult<Result<Success, Failure>> {
+    if tidy && let Some(graph_id) = &subscription.graph_id {
+        // Graph usually removed it already; one it still holds would make a duplicate.
+        if let Err(error) = deps.graph.delete_subscription(token, graph_id).await {
+            let failure = Failure::from(error);
+            if matches!(failure, Failure::Throttled(_)) {
+                return Ok(Err(failure));
+            }
+        }
+    }
+    let created = create_at_graph(
+        deps,
+        token,
+        &subscription.resource,
+        &subscription.change_types,
+        max_minutes(subscription),
+        subscription.include_resource_data,
+    )
+    .await;
+    Ok(match created {
+        Ok(at_graph) => Ok(Success::Recreated {
+            at_graph,
+            reason: reason.to_owned(),
+        }),
+        Err(error) => Err(from_create(error)?),
+    })
+}
+
+/// Writes a success: the new expiry (and Graph id), the next renewal, the lease given back;
+/// an action requested meanwhile stays due.
+async fn succeeded<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    subscription: &subscription::Model,
+    claimed: &Claimed,
+    success: Success,
+) -> DomainResult<Upkept> {
+    let now = deps.clock.now();
+    let action = subscription.due_action;
+    let (expires_at, renew_at, renewed_at, graph_id, state_hash) = match &success {
+        Success::Renewed { expires_at } => (
+            *expires_at,
+            renew_time(deps.settings, now, *expires_at, rand::random()),
+            Some(now),
+            None,
+            None,
+        ),
+        Success::Reauthorized => {
+            let expires_at = subscription.expires_at.unwrap_or(now);
+            let renew_at = subscription
+                .renew_at
+                .unwrap_or_else(|| renew_time(deps.settings, now, expires_at, rand::random()));
+            (expires_at, renew_at, None, None, None)
+        }
+        Success::Recreated { at_graph, .. } => (
+            at_graph.expires_at,
+            at_graph.renew_at,
+            Some(now),
+            Some(at_graph.graph.id.clone()),
+            Some(super::hash(&at_graph.client_state)),
+        ),
+    };
+    let txn = deps.db.begin().await?;
+    let updated = txn
+        .execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            r"UPDATE subscriptions
+                 SET expires_at = $3, renew_at = $4,
+                     last_renewed_at = coalesce($5, last_renewed_at),
+                     graph_id = coalesce($6, graph_id),
+                     client_state_hash = coalesce($7, client_state_hash),
+                     failures = 0, last_error = NULL, expiry_warned_at = NULL,
+                     due_action = CASE WHEN action_version = $8 THEN 'renew' ELSE due_action END,
+                     due_at = CASE WHEN action_version = $8 THEN $4 ELSE due_at END,
+                     lease_token = NULL, lease_until = NULL, updated_at = $9
+               WHERE id = $1 AND lease_token = $2 AND status = 'active'",
+            [
+                subscription.id.into(),
+                claimed.lease.into(),
+                expires_at.into(),
+                renew_at.into(),
+                renewed_at.into(),
+                graph_id.clone().into(),
+                state_hash.into(),
+                subscription.action_version.into(),
+                now.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        txn.rollback().await?;
+        tracing::warn!("the lease was lost before the result was written");
+        return Ok(Upkept::only(Done::Skipped));
+    }
+    let trigger = match action {
+        DueAction::Renew => "schedule",
+        _ => "request",
+    };
+    let graph_now = graph_id.as_deref().or(subscription.graph_id.as_deref());
+    let mut deliveries = Vec::new();
+    let done = match success {
+        Success::Renewed { .. } => {
+            record(
+                &txn,
+                deps.clock,
+                subscription,
+                Recorded {
+                    action: action.as_str(),
+                    trigger,
+                    outcome: "succeeded",
+                    graph_id: graph_now,
+                    detail: Some(format!("expires {}", expires_at.to_rfc3339())),
+                },
+            )
+            .await?;
+            Done::Renewed
+        }
+        Success::Reauthorized => {
+            record(
+                &txn,
+                deps.clock,
+                subscription,
+                Recorded {
+                    action: "reauthorize",
+                    trigger,
+                    outcome: "succeeded",
+                    graph_id: graph_now,
+                    detail: None,
+                },
+            )
+            .await?;
+            Done::Reauthorized
+        }
+        Success::Recreated { reason, .. } => {
+            record(
+                &txn,
+                deps.clock,
+                subscription,
+                Recorded {
+                    action: "recreate",
+                    trigger: if reason == "not_found" {
+                        "not_found"
+                    } else {
+                        trigger
+                    },
+                    outcome: "succeeded",
+                    graph_id: graph_now,
+                    detail: subscription
+                        .graph_id
+                        .as_ref()
+                        .map(|old| format!("replaces Graph subscription {old}")),
+                },
+            )
+            .await?;
+            deliveries.extend(
+                emit(
+                    &txn,
+                    deps.clock,
+                    subscription,
+                    "graph.subscription.recreated",
+                    json!({
+                        "reason": reason,
+                        "expirationDateTime": expires_at,
+                        "resyncRecommended": true,
+                    }),
+                )
+                .await?,
+            );
+            Done::Recreated
+        }
+    };
+    if action == DueAction::Resume {
+        deliveries.extend(
+            emit(
+                &txn,
+                deps.clock,
+                subscription,
+                "graph.subscription.resumed",
+                json!({"status": "active", "expirationDateTime": expires_at}),
+            )
+            .await?,
+        );
+    }
+    txn.commit().await?;
+    Ok(Upkept { done, deliveries })
+}
+
+/// The wait before the next try after `failures` failures in a row, with ±20 % jitter.
+fn backoff(deps_settings: &crate::Settings, failures: i32) -> Duration {
+    let s = &deps_settings.subscriptions;
+    let exp = u32::try_from(failures.clamp(0, 20)).unwrap_or(20);
+    let secs = s
+        .retry_initial_secs
+        .saturating_mul(1u64 << exp)
+        .min(s.retry_max_secs);
+    let jitter = 0.8 + 0.4 * rand::random::<f64>();
+    Duration::milliseconds((secs as f64 * 1000.0 * jitter) as i64)
+}
+
+async fn failed<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    subscription: &subscription::Model,
+    claimed: &Claimed,
+    failure: Failure,
+) -> DomainResult<Upkept> {
+    let now = deps.clock.now();
+    let action = subscription.due_action.as_str();
+    let backend = deps.db.get_database_backend();
+    match failure {
+        Failure::Throttled(retry_after) => {
+            let wait = retry_after.unwrap_or(deps.settings.subscriptions.throttle_default_secs);
+            let until = now + Duration::seconds(i64::try_from(wait).unwrap_or(60).max(1));
+            // Everything of the tenant's that would come due sooner waits as long.
+            let txn = deps.db.begin().await?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                r"UPDATE subscriptions SET due_at = $2
+                   WHERE tenant_id = $1 AND status = 'active' AND due_at < $2",
+                [subscription.tenant_id.into(), until.into()],
+            ))
+            .await?;
+            release(&txn, claimed).await?;
+            txn.commit().await?;
+            metrics::counter!("graphhook_graph_throttled_total").increment(1);
+            tracing::info!(wait, "Graph throttles the tenant; its upkeep waits");
+            Ok(Upkept::only(Done::Throttled))
+        }
+        Failure::Forbidden(reason) => {
+            let txn = deps.db.begin().await?;
+            let updated = txn
+                .execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    r"UPDATE subscriptions
+                         SET status = 'failed', last_error = $3, due_at = NULL,
+                             lease_token = NULL, lease_until = NULL, updated_at = $4
+                       WHERE id = $1 AND lease_token = $2",
+                    [
+                        subscription.id.into(),
+                        claimed.lease.into(),
+                        reason.clone().into(),
+                        now.into(),
+                    ],
+                ))
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                txn.rollback().await?;
+                return Ok(Upkept::only(Done::Skipped));
+            }
+            record(
+                &txn,
+                deps.clock,
+                subscription,
+                Recorded {
+                    action,
+                    trigger: "graph_refused",
+                    outcome: "failed",
+                    graph_id: subscription.graph_id.as_deref(),
+                    detail: Some(reason.clone()),
+                },
+            )
+            .await?;
+            let deliveries = emit(
+                &txn,
+                deps.clock,
+                subscription,
+                "graph.subscription.renewal_failed",
+                json!({"status": "failed", "error": reason, "expirationDateTime": subscription.expires_at}),
+            )
+            .await?;
+            txn.commit().await?;
+            tracing::warn!(%reason, "Graph refused the subscription; it is failed");
+            Ok(Upkept {
+                done: Done::Failed,
+                deliveries,
+            })
+        }
+        Failure::ConsentGone => Ok(Upkept::only(Done::ConsentGone)),
+        Failure::NotFound | Failure::Transient(_) => {
+            let error = match failure {
+                Failure::Transient(e) => e,
+                _ => "Graph no longer knows the subscription".to_owned(),
+            };
+            let next = now + backoff(deps.settings, subscription.failures);
+            let warn = subscription.expiry_warned_at.is_none()
+                && subscription.expires_at.is_none_or(|e| next >= e);
+            let txn = deps.db.begin().await?;
+            let updated = txn
+                .execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    r"UPDATE subscriptions
+                         SET failures = failures + 1, last_error = $3,
+                             due_at = CASE WHEN action_version = $4 THEN $5 ELSE due_at END,
+                             expiry_warned_at = CASE WHEN $6 THEN $7 ELSE expiry_warned_at END,
+                             lease_token = NULL, lease_until = NULL, updated_at = $7
+                       WHERE id = $1 AND lease_token = $2",
+                    [
+                        subscription.id.into(),
+                        claimed.lease.into(),
+                        error.clone().into(),
+                        subscription.action_version.into(),
+                        next.into(),
+                        warn.into(),
+                        now.into(),
+                    ],
+                ))
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                txn.rollback().await?;
+                return Ok(Upkept::only(Done::Skipped));
+            }
+            record(
+                &txn,
+                deps.clock,
+                subscription,
+                Recorded {
+                    action,
+                    trigger: "retry",
+                    outcome: "failed",
+                    graph_id: subscription.graph_id.as_deref(),
+                    detail: Some(format!("{error}; next try at {}", next.to_rfc3339())),
+                },
+            )
+            .await?;
+            let deliveries = match warn {
+                true => {
+                    emit(
+                        &txn,
+                        deps.clock,
+                        subscription,
+                        "graph.subscription.renewal_failed",
+                        json!({
+                            "status": "active",
+                            "error": error,
+                            "expirationDateTime": subscription.expires_at,
+                            "nextAttemptAt": next,
+                        }),
+                    )
+                    .await?
+                }
+                false => Vec::new(),
+            };
+            txn.commit().await?;
+            tracing::warn!(%error, failures = subscription.failures + 1, "upkeep failed; trying again later");
+            Ok(Upkept {
+                done: Done::Retrying,
+                deliveries,
+            })
+        }
+    }
+}

@@ -1,0 +1,588 @@
+//! Subscription upkeep against the emulator and the test clock: renewal across lifetimes,
+//! exactly one renewal per round with two workers, lifecycle actions, consent revoked and
+//! restored, a forbidden mailbox, and Graph's rate limit.
+
+use std::time::Duration;
+
+use graphhook_domain::{
+    entities::{
+        subscription::{self, SubscriptionStatus},
+        subscription_action,
+        tenant::{self, TenantStatus},
+    },
+    ids::SubscriptionId,
+};
+use graphhook_tests::{Mode, Receiver, TestApp};
+use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::ingest::{TENANT, change, subscribe, tenant_with_endpoint};
+
+/// A subscription's row, by its api id.
+async fn row(app: &TestApp, id: &str) -> subscription::Model {
+    subscription::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| SubscriptionId::from(s.id).to_string() == id)
+        .unwrap_or_else(|| panic!("no subscription {id}"))
+}
+
+/// A subscription's history: `(action, trigger, outcome)`, oldest first.
+async fn history(app: &TestApp, id: &str) -> Vec<(String, String, String)> {
+    let sub = row(app, id).await;
+    subscription_action::Entity::find()
+        .filter(subscription_action::Column::SubscriptionId.eq(sub.id))
+        .order_by_asc(subscription_action::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.action, a.trigger, a.outcome))
+        .collect()
+}
+
+/// The emulator's subscriptions: Graph id → the control listing's entry.
+async fn at_graph(app: &TestApp) -> Vec<Value> {
+    app.emulator_control(Method::GET, "/subscriptions", None)
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn graph_entry(app: &TestApp, graph_id: &str) -> Option<Value> {
+    at_graph(app)
+        .await
+        .into_iter()
+        .find(|s| s["subscription"]["id"] == graph_id)
+}
+
+/// One maintenance tick (hands out due upkeep, sweeps due deliveries) and every job it queued.
+async fn tick(app: &TestApp) {
+    let n = app.clock.now().timestamp();
+    crate::deliveries::tick(app, n).await;
+}
+
+/// Ticks until `done` holds, for at most 15 seconds.
+async fn settle_until<F, Fut>(app: &TestApp, what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        tick(app).await;
+        if done().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Ticks (the sweeper enqueues deliveries written without a job) until `n` requests of
+/// `event_type` reached the receiver.
+async fn deliver_until(app: &TestApp, receiver: &Receiver, event_type: &str, n: usize) {
+    settle_until(app, &format!("{n} {event_type}"), || async {
+        receiver.count(event_type) >= n
+    })
+    .await;
+}
+
+fn mailbox(n: usize) -> String {
+    format!("{n:08x}-0679-472c-bc2a-692812af3437")
+}
+
+#[tokio::test]
+async fn every_kind_stays_alive_across_several_lifetimes_without_the_tenant() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let user = crate::subscriptions::USER;
+    let cases = [
+        (format!("users/{user}/messages"), "created"),
+        (format!("users/{user}/events"), "created"),
+        (format!("users/{user}/contacts"), "created"),
+        ("users".to_owned(), "updated"),
+        ("groups".to_owned(), "updated"),
+        ("drives/b!drive1/root".to_owned(), "updated"),
+    ];
+    let mut subs = Vec::new();
+    for (resource, change_type) in &cases {
+        let id = subscribe(&app, &key, resource, &[change_type]).await;
+        let graph_id = row(&app, &id).await.graph_id.unwrap();
+        subs.push((id, graph_id));
+    }
+    // 90 days in 12-hour steps: three lifetimes of the longest-lived kind (drives, ~29 days)
+    // and thirty of the shortest (Outlook, ~70 hours).
+    for _ in 0..180 {
+        app.clock.advance(chrono::Duration::hours(12));
+        tick(&app).await;
+        let alive = at_graph(&app).await;
+        for (id, graph_id) in &subs {
+            assert!(
+                alive
+                    .iter()
+                    .any(|s| s["subscription"]["id"] == graph_id.as_str()),
+                "{id} expired at Graph at {}",
+                app.clock.now()
+            );
+        }
+    }
+    for (id, graph_id) in &subs {
+        let sub = row(&app, id).await;
+        assert_eq!(sub.status, SubscriptionStatus::Active);
+        assert_eq!(
+            sub.graph_id.as_ref(),
+            Some(graph_id),
+            "renewed, never recreated"
+        );
+        assert!(sub.expires_at.unwrap() > app.clock.now());
+        let renewals = history(&app, id)
+            .await
+            .iter()
+            .filter(|(a, t, o)| a == "renew" && t == "schedule" && o == "succeeded")
+            .count();
+        let at_graph = graph_entry(&app, graph_id).await.unwrap();
+        assert!(renewals >= 3, "{id} ({}): {renewals} renewals", sub.kind);
+        assert_eq!(
+            at_graph["state"]["renewals"].as_u64(),
+            Some(renewals as u64),
+            "one PATCH per renewal"
+        );
+    }
+    // Still delivering after all that.
+    for (resource, change_type) in &cases {
+        change(
+            &app,
+            json!({"tenant": TENANT, "resource": resource, "changeType": change_type, "count": 1}),
+        )
+        .await;
+    }
+    let mut expected = std::collections::HashMap::new();
+    for kind in ["message", "event", "contact", "user", "group", "drive_item"] {
+        let change_type = if matches!(kind, "user" | "group" | "drive_item") {
+            "updated"
+        } else {
+            "created"
+        };
+        *expected
+            .entry(format!("graph.{kind}.{change_type}"))
+            .or_insert(0) += 1;
+    }
+    for (event_type, n) in expected {
+        deliver_until(&app, &receiver, &event_type, n).await;
+    }
+}
+
+#[tokio::test]
+async fn two_workers_send_exactly_one_patch_per_subscription_per_round() {
+    let mut app = TestApp::builder()
+        .settings(|s| s.subscriptions.upkeep_per_tenant = 3)
+        .spawn()
+        .await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let mut subs = Vec::new();
+    for n in 0..12 {
+        let resource = format!("users/{}/messages", mailbox(n));
+        let id = subscribe(&app, &key, &resource, &["created"]).await;
+        subs.push(row(&app, &id).await.graph_id.unwrap());
+    }
+    let first = app.start_worker().await;
+    let second = app.start_worker().await;
+    for round in 1..=2u64 {
+        // Past every renewal time (50–70 % of ~70 hours), before any expiry.
+        app.clock.advance(chrono::Duration::hours(50));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let alive = at_graph(&app).await;
+            let renewed = subs
+                .iter()
+                .filter(|g| {
+                    alive.iter().any(|s| {
+                        s["subscription"]["id"] == g.as_str()
+                            && s["state"]["renewals"].as_u64() >= Some(round)
+                    })
+                })
+                .count();
+            if renewed == subs.len() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "round {round}: {renewed} of {} renewed",
+                subs.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Give a second PATCH every chance to happen before counting.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        for graph_id in &subs {
+            let entry = graph_entry(&app, graph_id).await.unwrap();
+            assert_eq!(
+                entry["state"]["renewals"].as_u64(),
+                Some(round),
+                "round {round}: {graph_id}"
+            );
+        }
+    }
+    first.stop().await.unwrap();
+    second.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_new_id() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let user = crate::subscriptions::USER;
+    let mail = subscribe(&app, &key, &format!("users/{user}/messages"), &["created"]).await;
+    let calendar = format!("users/{user}/events");
+    let events = subscribe(&app, &key, &calendar, &["created"]).await;
+    let mail_graph = row(&app, &mail).await.graph_id.unwrap();
+    let events_graph = row(&app, &events).await.graph_id.unwrap();
+
+    // reauthorizationRequired → POST /reauthorize, same Graph subscription.
+    app.emulator_control(
+        Method::POST,
+        &format!("/subscriptions/{mail_graph}/lifecycle"),
+        Some(json!({"event": "reauthorizationRequired"})),
+    )
+    .await;
+    settle_until(&app, "the reauthorization", || async {
+        history(&app, &mail).await.contains(&(
+            "reauthorize".into(),
+            "request".into(),
+            "succeeded".into(),
+        ))
+    })
+    .await;
+    let entry = graph_entry(&app, &mail_graph).await.unwrap();
+    assert_eq!(entry["state"]["reauthorizations"], 1);
+    assert_eq!(entry["state"]["renewals"], 0);
+    assert!(history(&app, &mail).await.contains(&(
+        "reauthorize".into(),
+        "lifecycle:reauthorizationRequired".into(),
+        "requested".into()
+    )));
+    deliver_until(
+        &app,
+        &receiver,
+        "graph.subscription.reauthorization_required",
+        1,
+    )
+    .await;
+
+    // subscriptionRemoved → a new Graph subscription for the same Graphhook subscription.
+    app.emulator_control(
+        Method::POST,
+        &format!("/subscriptions/{events_graph}/lifecycle"),
+        Some(json!({"event": "subscriptionRemoved"})),
+    )
+    .await;
+    settle_until(&app, "the recreation", || async {
+        row(&app, &events).await.graph_id.as_deref() != Some(events_graph.as_str())
+    })
+    .await;
+    let recreated = row(&app, &events).await;
+    let new_graph = recreated.graph_id.clone().unwrap();
+    assert_eq!(recreated.status, SubscriptionStatus::Active);
+    assert!(graph_entry(&app, &events_graph).await.is_none());
+    let entry = graph_entry(&app, &new_graph).await.unwrap();
+    assert_eq!(entry["subscription"]["resource"], calendar.as_str());
+    deliver_until(&app, &receiver, "graph.subscription.removed", 1).await;
+    deliver_until(&app, &receiver, "graph.subscription.recreated", 1).await;
+    let event = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.subscription.recreated")
+        .unwrap()
+        .json();
+    assert_eq!(event["data"]["subscriptionId"], events.as_str());
+    assert_eq!(event["data"]["reason"], "removed");
+
+    // Changes on the new Graph id reach the tenant, under the same subscription id.
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": calendar, "changeType": "created", "count": 1}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.event.created", 1).await;
+    let delivered = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.event.created")
+        .unwrap()
+        .json();
+    assert_eq!(delivered["data"]["subscriptionId"], events.as_str());
+
+    // missed → the event only; nothing is done at Graph.
+    let before = history(&app, &mail).await.len();
+    app.emulator_control(
+        Method::POST,
+        &format!("/subscriptions/{mail_graph}/lifecycle"),
+        Some(json!({"event": "missed"})),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.subscription.missed", 1).await;
+    tick(&app).await;
+    assert_eq!(history(&app, &mail).await.len(), before);
+
+    // The history is in the tenant api.
+    let response = app
+        .tenant_request(
+            Method::GET,
+            &format!("/api/v1/subscriptions/{events}/actions"),
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let actions: Vec<(&str, &str)> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap(),
+                a["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        vec![("recreate", "requested"), ("recreate", "succeeded")]
+    );
+    assert_eq!(body["data"][1]["graph_subscription_id"], new_graph.as_str());
+}
+
+#[tokio::test]
+async fn revoking_consent_pauses_and_consenting_again_resumes() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let user = crate::subscriptions::USER;
+    let subs = [
+        subscribe(&app, &key, &format!("users/{user}/messages"), &["created"]).await,
+        subscribe(&app, &key, "users", &["updated"]).await,
+    ];
+    // The admin removes the app: Graph challenges every subscription, the challenge asks for a
+    // fresh token, and the token endpoint says consent is gone.
+    app.emulator_control(Method::DELETE, &format!("/tenants/{TENANT}/consent"), None)
+        .await;
+    settle_until(&app, "the pause", || async {
+        let mut paused = 0;
+        for id in &subs {
+            paused += usize::from(row(&app, id).await.status == SubscriptionStatus::Paused);
+        }
+        paused == subs.len()
+    })
+    .await;
+    let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(tenant.status, TenantStatus::ConsentRevoked);
+    deliver_until(&app, &receiver, "graph.subscription.paused", 2).await;
+    deliver_until(&app, &receiver, "tenant.consent_revoked", 1).await;
+    // The tenant can still look (read-only) while consent is gone.
+    let response = app
+        .tenant_request(
+            Method::GET,
+            &format!("/api/v1/subscriptions/{}", subs[0]),
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let view: Value = response.json().await.unwrap();
+    assert_eq!(view["status"], "paused");
+    assert!(view["last_error"].as_str().unwrap().contains("AADSTS"));
+    let response = app
+        .tenant_request(
+            Method::POST,
+            "/api/v1/subscriptions",
+            &key,
+            Some(json!({"resource": "groups", "change_types": ["updated"]})),
+        )
+        .await;
+    assert_eq!(response.status(), 403, "no changes while consent is gone");
+
+    // The admin consents again: every paused subscription comes back.
+    let again = app.onboard("Contoso").await;
+    assert_eq!(again.status, 200, "{}", again.page);
+    settle_until(&app, "the resume", || async {
+        let mut resumed = 0;
+        for id in &subs {
+            let sub = row(&app, id).await;
+            resumed += usize::from(
+                sub.status == SubscriptionStatus::Active && sub.last_renewed_at.is_some(),
+            );
+        }
+        resumed == subs.len()
+    })
+    .await;
+    deliver_until(&app, &receiver, "tenant.consent_restored", 1).await;
+    deliver_until(&app, &receiver, "graph.subscription.resumed", 2).await;
+    for id in &subs {
+        let lines = history(&app, id).await;
+        assert!(lines.contains(&("pause".into(), "consent_revoked".into(), "succeeded".into())));
+        assert!(lines.contains(&(
+            "resume".into(),
+            "consent_restored".into(),
+            "requested".into()
+        )));
+        assert!(lines.contains(&("resume".into(), "request".into(), "succeeded".into())));
+        assert_eq!(row(&app, id).await.last_error, None);
+    }
+    // Notifications flow again.
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": format!("users/{user}/messages"), "changeType": "created", "count": 1}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.message.created", 1).await;
+}
+
+#[tokio::test]
+async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let blocked = mailbox(1);
+    let open = mailbox(2);
+    let blocked_sub = subscribe(
+        &app,
+        &key,
+        &format!("users/{blocked}/messages"),
+        &["created"],
+    )
+    .await;
+    let open_sub = subscribe(&app, &key, &format!("users/{open}/messages"), &["created"]).await;
+    let group_sub = subscribe(&app, &key, "groups", &["updated"]).await;
+    // An Exchange application access policy now excludes one mailbox.
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"blocked_mailboxes": [blocked]})),
+    )
+    .await;
+    app.clock.advance(chrono::Duration::hours(50));
+    settle_until(&app, "the renewals", || async {
+        row(&app, &blocked_sub).await.status == SubscriptionStatus::Failed
+            && row(&app, &open_sub).await.last_renewed_at.is_some()
+    })
+    .await;
+    let failed = row(&app, &blocked_sub).await;
+    assert!(
+        failed.last_error.as_deref().unwrap().contains("403"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        row(&app, &open_sub).await.status,
+        SubscriptionStatus::Active
+    );
+    assert_eq!(
+        row(&app, &group_sub).await.status,
+        SubscriptionStatus::Active
+    );
+    let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(tenant.status, TenantStatus::Active);
+    deliver_until(&app, &receiver, "graph.subscription.renewal_failed", 1).await;
+    let event = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.subscription.renewal_failed")
+        .unwrap()
+        .json();
+    assert_eq!(event["data"]["subscriptionId"], blocked_sub.as_str());
+    assert_eq!(event["data"]["status"], "failed");
+    // A failed subscription is left alone: no more calls for it.
+    app.clock.advance(chrono::Duration::hours(30));
+    tick(&app).await;
+    assert_eq!(
+        history(&app, &blocked_sub)
+            .await
+            .iter()
+            .filter(|(_, _, o)| o == "failed")
+            .count(),
+        1
+    );
+    let view: Value = app
+        .tenant_request(
+            Method::GET,
+            &format!("/api/v1/subscriptions/{blocked_sub}"),
+            &key,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["status"], "failed");
+    assert_eq!(view["renews_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn under_graphs_rate_limit_every_renewal_finishes_before_its_subscription_expires() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let mut subs = Vec::new();
+    for n in 0..20 {
+        let id = subscribe(
+            &app,
+            &key,
+            &format!("users/{}/messages", mailbox(n)),
+            &["created"],
+        )
+        .await;
+        let sub = row(&app, &id).await;
+        subs.push((id, sub.graph_id.unwrap(), sub.expires_at.unwrap()));
+    }
+    // Five subscription calls per 20 seconds for the app in this tenant.
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"rate_limit_per_app": 5, "rate_window_secs": 20})),
+    )
+    .await;
+    app.emulator_control(Method::DELETE, "/calls", None).await;
+    // Every renewal is due (50–70 % of the lifetime) and the window starts.
+    app.clock.advance(chrono::Duration::hours(50));
+    let mut steps = 0;
+    loop {
+        tick(&app).await;
+        let mut renewed = 0;
+        for (id, _, _) in &subs {
+            renewed += usize::from(row(&app, id).await.last_renewed_at.is_some());
+        }
+        if renewed == subs.len() {
+            break;
+        }
+        steps += 1;
+        assert!(steps < 600, "{renewed} of {} renewed", subs.len());
+        app.clock.advance(chrono::Duration::seconds(2));
+    }
+    let calls = app.emulator_control(Method::GET, "/calls", None).await;
+    assert!(calls["throttled"].as_u64().unwrap() > 0, "{calls}");
+    for (id, graph_id, expires_at) in &subs {
+        let sub = row(&app, id).await;
+        assert!(
+            sub.last_renewed_at.unwrap() < *expires_at,
+            "{id} renewed in time"
+        );
+        assert_eq!(sub.graph_id.as_ref(), Some(graph_id), "never recreated");
+        assert_eq!(sub.failures, 0, "throttling is not a failure");
+        let entry = graph_entry(&app, graph_id).await.unwrap();
+        assert_eq!(entry["state"]["renewals"], 1);
+    }
+    assert_eq!(
+        calls["byOperation"]["update"].as_u64().unwrap(),
+        calls["byStatus"]["200"].as_u64().unwrap_or(0) + calls["throttled"].as_u64().unwrap(),
+        "{calls}"
+    );
+}
