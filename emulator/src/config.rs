@@ -188,6 +188,9 @@ pub struct Behaviour {
     /// reauthorize and delete. Entries are compared, case-insensitively, with the user id (or
     /// UPN) as written in the resource path `users/{id}/…`.
     pub blocked_mailboxes: Vec<String>,
+    /// A subscription API outage: every subscription call (after authentication) answers this
+    /// status (e.g. 500, 503) with Graph's error body and no Retry-After. `None`: none.
+    pub outage_status: Option<u16>,
     /// How long a notification POST may take before it counts as failed (§3.3: 3 s).
     pub delivery_timeout_ms: u64,
     /// The most items one notification POST carries.
@@ -293,6 +296,7 @@ impl Default for Behaviour {
             directory_quota_per_tenant: 1_000,
             mailbox_quota: 1_000,
             blocked_mailboxes: Vec::new(),
+            outage_status: None,
             delivery_timeout_ms: 3_000,
             max_batch_items: 100,
             delivery_paused: false,

@@ -586,3 +586,102 @@ async fn under_graphs_rate_limit_every_renewal_finishes_before_its_subscription_
         "{calls}"
     );
 }
+
+#[tokio::test]
+async fn a_graph_outage_is_retried_with_backoff_and_the_tenant_warned_before_expiry() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let user = crate::subscriptions::USER;
+    let id = subscribe(&app, &key, &format!("users/{user}/messages"), &["created"]).await;
+    let first = row(&app, &id).await;
+    let expires_at = first.expires_at.unwrap();
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"outage_status": 500})),
+    )
+    .await;
+    app.clock.advance(chrono::Duration::hours(50));
+    let mut waits = Vec::new();
+    while app.clock.now() < expires_at {
+        tick(&app).await;
+        let sub = row(&app, &id).await;
+        if let Some(due) = sub.due_at
+            && due > app.clock.now()
+            && waits.last() != Some(&due)
+        {
+            waits.push(due);
+        }
+        app.clock.advance(chrono::Duration::minutes(10));
+    }
+    let sub = row(&app, &id).await;
+    assert_eq!(
+        sub.status,
+        SubscriptionStatus::Active,
+        "an outage fails nothing"
+    );
+    assert!(sub.failures >= 5, "{sub:?}");
+    assert!(
+        sub.last_error.as_deref().unwrap().contains("500"),
+        "{sub:?}"
+    );
+    // The waits grow: each retry comes later after the previous one than the one before.
+    let gaps: Vec<i64> = waits
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_seconds())
+        .collect();
+    assert!(gaps.len() >= 4, "{waits:?}");
+    assert!(gaps.last() > gaps.first(), "{gaps:?}");
+    deliver_until(&app, &receiver, "graph.subscription.renewal_failed", 1).await;
+    let warning = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.subscription.renewal_failed")
+        .unwrap()
+        .json();
+    assert_eq!(warning["data"]["subscriptionId"], id.as_str());
+    assert_eq!(warning["data"]["status"], "active");
+    assert_eq!(
+        receiver.count("graph.subscription.renewal_failed"),
+        1,
+        "the tenant is told once"
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("graphhook_subscription_actions_total{")
+                && l.contains("action=\"renew\"")
+                && l.contains("outcome=\"failed\"")),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("graphhook_subscription_nearest_expiry_seconds ")),
+        "{metrics}"
+    );
+
+    // Graph is back, but the subscription expired meanwhile: it is created again.
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"outage_status": null})),
+    )
+    .await;
+    app.clock.advance(chrono::Duration::hours(1));
+    settle_until(&app, "the recreation", || async {
+        row(&app, &id).await.graph_id != first.graph_id
+    })
+    .await;
+    let sub = row(&app, &id).await;
+    assert_eq!((sub.status, sub.failures), (SubscriptionStatus::Active, 0));
+    assert!(sub.expires_at.unwrap() > app.clock.now());
+    assert!(history(&app, &id).await.contains(&(
+        "recreate".into(),
+        "not_found".into(),
+        "succeeded".into()
+    )));
+    deliver_until(&app, &receiver, "graph.subscription.recreated", 1).await;
+}

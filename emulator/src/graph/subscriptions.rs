@@ -68,6 +68,20 @@ pub(super) fn admit(req: &HttpRequest, shared: &Shared) -> Result<Caller, HttpRe
     let now = shared.clock.now();
     let mut world = shared.world();
     world.purge_expired(now);
+    if let Some(status) = world
+        .behaviour
+        .outage_status
+        .and_then(|s| StatusCode::from_u16(s).ok())
+    {
+        drop(world);
+        return Err(error(
+            req,
+            shared,
+            status,
+            "serviceNotAvailable",
+            "The service is temporarily unavailable.",
+        ));
+    }
     if let Some(retry_after) = throttle::check(&mut world, caller.tenant, caller.app_id, now) {
         drop(world);
         let mut response = error(

@@ -125,3 +125,28 @@ async fn every_operation_on_a_blocked_mailboxs_subscription_is_forbidden() {
         204
     );
 }
+
+#[actix_web::test]
+async fn an_outage_answers_every_subscription_call_until_it_ends() {
+    let emu = Emu::spawn().await;
+    let token = emu.token().await;
+    let rx = receiver(Answer::Echo);
+    let created: Value = emu
+        .create(&token, message_subscription(&emu, &rx))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/subscriptions/{}", created["id"].as_str().unwrap());
+    emu.behaviour(json!({"outage_status": 503})).await;
+    let renewal = json!({"expirationDateTime": emu.expires_in(120)});
+    let (status, code, _) = graph_error(
+        emu.graph(Method::PATCH, &path, &token, Some(renewal.clone()))
+            .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (503, "serviceNotAvailable"));
+    emu.behaviour(json!({"outage_status": null})).await;
+    let response = emu.graph(Method::PATCH, &path, &token, Some(renewal)).await;
+    assert_eq!(response.status(), 200);
+}
