@@ -239,6 +239,14 @@ pub async fn bench_ingest(
     crate::bench_ingest::ingest(settings, options).await
 }
 
+pub async fn bench_renew(
+    config: Option<&Path>,
+    options: crate::bench_renew::RenewOptions,
+) -> anyhow::Result<()> {
+    let settings = load(config, Some(Mode::Development))?;
+    crate::bench_renew::renew(settings, options).await
+}
+
 #[allow(clippy::print_stdout)]
 pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
     let mut settings = load(config, Some(Mode::Development))?;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_ingest;
+mod bench_renew;
 mod commands;
 
 use std::path::PathBuf;
@@ -76,6 +77,27 @@ enum BenchCommand {
         /// Concurrent clients, each on one keep-alive connection.
         #[arg(long, default_value_t = 64)]
         connections: usize,
+        /// Keep the benchmark's database instead of dropping it.
+        #[arg(long)]
+        keep_database: bool,
+    },
+    /// Renew subscriptions across tenants through the real upkeep against an emulator with a
+    /// call-rate limit; print the time taken, the calls Graph received and the 429s, and check
+    /// that every renewal came once and before its subscription expired.
+    Renew {
+        /// How many subscriptions, all due at once.
+        #[arg(long, default_value_t = 10_000)]
+        subscriptions: usize,
+        /// Tenants they are spread over.
+        #[arg(long, default_value_t = 100)]
+        tenants: usize,
+        /// Subscription API calls the emulator allows per app per tenant per window (Graph:
+        /// 5,000 per 20 s).
+        #[arg(long, default_value_t = 40)]
+        rate_limit: u32,
+        /// The rate limit's window, in seconds.
+        #[arg(long, default_value_t = 5)]
+        window_secs: u64,
         /// Keep the benchmark's database instead of dropping it.
         #[arg(long)]
         keep_database: bool,
@@ -172,6 +194,25 @@ fn main() -> std::process::ExitCode {
                     keep_database,
                 };
                 commands::bench_ingest(config, options).await
+            }
+            Command::Bench {
+                bench:
+                    BenchCommand::Renew {
+                        subscriptions,
+                        tenants,
+                        rate_limit,
+                        window_secs,
+                        keep_database,
+                    },
+            } => {
+                let options = bench_renew::RenewOptions {
+                    subscriptions,
+                    tenants,
+                    rate_limit,
+                    window_secs,
+                    keep_database,
+                };
+                commands::bench_renew(config, options).await
             }
             Command::Emulator(args) => {
                 let options = commands::EmulatorOptions {
