@@ -19,6 +19,14 @@ UPDATE subscriptions
        due_at   = created_at + (expires_at - created_at) * 0.6
  WHERE expires_at IS NOT NULL;
 CREATE INDEX subscriptions_due_idx ON subscriptions (due_at) WHERE status = 'active';
+CREATE INDEX subscriptions_tenant_due_idx ON subscriptions (tenant_id, due_at) WHERE status = 'active';
+CREATE INDEX subscriptions_leased_idx ON subscriptions (tenant_id) WHERE lease_token IS NOT NULL;
+
+-- Graph throttled the tenant (429): its upkeep waits until then.
+CREATE TABLE graph_throttles (
+    tenant_id uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+    until     timestamptz NOT NULL
+);
 
 CREATE TABLE subscription_actions (
     id              uuid PRIMARY KEY,
@@ -35,7 +43,10 @@ CREATE INDEX subscription_actions_subscription_idx ON subscription_actions (subs
 CREATE INDEX subscription_actions_created_idx ON subscription_actions (created_at);
 "#,
     down: r#"
+DROP TABLE graph_throttles;
 DROP TABLE subscription_actions;
+DROP INDEX subscriptions_leased_idx;
+DROP INDEX subscriptions_tenant_due_idx;
 DROP INDEX subscriptions_due_idx;
 ALTER TABLE subscriptions
     DROP COLUMN renew_at,

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::{
     AtGraph, CreateError, Deps, create_at_graph, granted_expiry, lifetime, renew_time,
-    upkeep::{Claimed, Recorded, emit, record, release},
+    upkeep::{Claimed, Recorded, emit, record, release, throttle},
 };
 use crate::{
     entities::{
@@ -426,15 +426,9 @@ async fn failed<C: ConnectionTrait + TransactionTrait>(
         Failure::Throttled(retry_after) => {
             let wait = retry_after.unwrap_or(deps.settings.subscriptions.throttle_default_secs);
             let until = now + Duration::seconds(i64::try_from(wait).unwrap_or(60).max(1));
-            // Everything of the tenant's that would come due sooner waits as long.
+            // None of the tenant's upkeep is handed out before then; this one stays due.
             let txn = deps.db.begin().await?;
-            txn.execute_raw(Statement::from_sql_and_values(
-                backend,
-                r"UPDATE subscriptions SET due_at = $2
-                   WHERE tenant_id = $1 AND status = 'active' AND due_at < $2",
-                [subscription.tenant_id.into(), until.into()],
-            ))
-            .await?;
+            throttle(&txn, subscription.tenant_id, until).await?;
             release(&txn, claimed).await?;
             txn.commit().await?;
             metrics::counter!("graphhook_graph_throttled_total").increment(1);

@@ -50,15 +50,19 @@ pub async fn claim_due<C: ConnectionTrait>(
     let sql = r"
 WITH busy AS (
     SELECT tenant_id, count(*) AS n FROM subscriptions
-     WHERE lease_until > $1 AND ($5::uuid IS NULL OR tenant_id = $5)
+     WHERE lease_token IS NOT NULL AND lease_until > $1
+       AND ($5::uuid IS NULL OR tenant_id = $5)
      GROUP BY tenant_id
 ), ranked AS (
     SELECT s.id, s.tenant_id,
            row_number() OVER (PARTITION BY s.tenant_id ORDER BY s.due_at, s.id) AS rn
-      FROM subscriptions s JOIN tenants t ON t.id = s.tenant_id
+      FROM subscriptions s
+      JOIN tenants t ON t.id = s.tenant_id
+      LEFT JOIN graph_throttles g ON g.tenant_id = s.tenant_id
      WHERE s.status = 'active' AND t.status = 'active'
        AND s.due_at <= $1
        AND (s.lease_until IS NULL OR s.lease_until <= $1)
+       AND (g.until IS NULL OR g.until <= $1)
        AND ($5::uuid IS NULL OR s.tenant_id = $5)
 ), picked AS (
     SELECT r.id FROM ranked r LEFT JOIN busy b ON b.tenant_id = r.tenant_id
@@ -93,6 +97,22 @@ RETURNING s.id, s.lease_token";
         });
     }
     Ok(claimed)
+}
+
+/// Graph throttled the tenant: none of its upkeep is handed out before `until`.
+pub async fn throttle<C: ConnectionTrait>(
+    db: &C,
+    tenant: Uuid,
+    until: DateTime<Utc>,
+) -> DomainResult<()> {
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO graph_throttles (tenant_id, until) VALUES ($1, $2) \
+         ON CONFLICT (tenant_id) DO UPDATE SET until = greatest(graph_throttles.until, excluded.until)",
+        [tenant.into(), until.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Gives a lease back without changing anything else.
