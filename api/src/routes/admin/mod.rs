@@ -2,6 +2,7 @@
 
 mod audit;
 mod certificates;
+mod ops;
 mod probes;
 
 use actix_web::web;
@@ -12,6 +13,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/probes").route(web::post().to(probes::create)))
             .service(web::resource("/probes/{id}").route(web::get().to(probes::show)))
             .service(web::resource("/audit-log").route(web::get().to(audit::list)))
+            .service(web::resource("/queues").route(web::get().to(ops::queues)))
+            .service(web::resource("/deliveries/stats").route(web::get().to(ops::delivery_stats)))
+            .service(web::resource("/credential").route(web::get().to(ops::credential)))
             .service(
                 web::resource("/encryption-certificates").route(web::get().to(certificates::list)),
             )

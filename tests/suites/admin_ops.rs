@@ -1,0 +1,1 @@
+//! The operator api's operational views: queues, delivery statistics, the app credential.
