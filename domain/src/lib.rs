@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod microsoft;
 pub mod onboarding;
+pub mod ops;
 pub mod probe;
 pub mod redis_conn;
 pub mod resources;
