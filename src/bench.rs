@@ -241,6 +241,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
         status_reason: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        offboarded_at: Set(None),
     }
     .insert(&db)
     .await?;

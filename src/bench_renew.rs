@@ -106,6 +106,7 @@ async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<
             status_reason: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            offboarded_at: Set(None),
         })
         .exec(&db)
         .await?;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use graphhook_api::Application;
 use graphhook_domain::{
     Clock, Mode, Settings,
-    config::{self, DEV_ADMIN_TOKEN, Sources},
+    config::{self, DEV_ADMIN_SIGNING_KEY, Sources},
     db,
     secret::SecretString,
     telemetry,
@@ -223,6 +223,31 @@ fn use_emulator(settings: &mut Settings, emulator_url: &str) {
     }
 }
 
+/// Prints an operator token on stdout.
+#[allow(clippy::print_stdout)]
+pub fn admin_token(
+    config: Option<&Path>,
+    name: &str,
+    ttl: &str,
+    development: bool,
+) -> anyhow::Result<()> {
+    let settings = Settings::load(Sources {
+        file: config,
+        environment: true,
+        force_mode: development.then_some(Mode::Development),
+    })?;
+    let ttl = graphhook_domain::operators::parse_ttl(ttl)
+        .context("--ttl must be a number and a unit: s, m, h or d (e.g. 8h)")?;
+    let token = graphhook_domain::operators::mint(
+        &settings.admin_signing_key(),
+        name,
+        ttl,
+        Clock::system().now(),
+    )?;
+    println!("{token}");
+    Ok(())
+}
+
 pub async fn bench_deliver(
     config: Option<&Path>,
     options: crate::bench::DeliverOptions,
@@ -277,10 +302,17 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
     let app = Application::build(settings.clone(), Clock::system()).await?;
     let worker = WorkerProcess::start(settings.clone(), Clock::system()).await?;
     let base = &settings.api.public_base_url;
-    let token_note = if settings.admin.token.is_none() {
-        format!(" (operator token: {DEV_ADMIN_TOKEN})")
-    } else {
-        String::new()
+    let token_note = match settings.admin.signing_key {
+        None => match graphhook_domain::operators::mint(
+            &SecretString::from(DEV_ADMIN_SIGNING_KEY),
+            "developer",
+            chrono::Duration::days(7),
+            Clock::system().now(),
+        ) {
+            Ok(token) => format!(" (operator token for a week: {token})"),
+            Err(_) => String::new(),
+        },
+        Some(_) => " (graphhook admin token --name … mints operator tokens)".to_owned(),
     };
     println!("Graphhook is running in development mode. Ctrl-C stops it.");
     println!("  landing page   {base}/");

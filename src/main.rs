@@ -40,10 +40,32 @@ enum Command {
     Emulator(EmulatorArgs),
     /// Print the tenant api's OpenAPI 3.1 document.
     Openapi,
+    /// Operator tools.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Measure the service on this machine (in a database and Redis prefix of its own).
     Bench {
         #[command(subcommand)]
         bench: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Print an operator token (a JWT signed with admin.signing_key) for the admin api and the
+    /// console.
+    Token {
+        /// The operator's name, recorded with every action in the audit log.
+        #[arg(long)]
+        name: String,
+        /// How long it is valid: e.g. 30m, 8h, 7d (at most 90 days).
+        #[arg(long, default_value = "8h")]
+        ttl: String,
+        /// Use development settings (the development signing key unless one is configured).
+        #[arg(long)]
+        development: bool,
     },
 }
 
@@ -163,6 +185,14 @@ fn main() -> std::process::ExitCode {
             Command::Worker => commands::worker(config).await,
             Command::Dev => commands::dev(config).await,
             Command::Openapi => commands::openapi(),
+            Command::Admin {
+                action:
+                    AdminAction::Token {
+                        name,
+                        ttl,
+                        development,
+                    },
+            } => commands::admin_token(config, &name, &ttl, development),
             Command::Bench {
                 bench:
                     BenchCommand::Deliver {

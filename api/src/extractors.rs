@@ -3,7 +3,6 @@
 use std::future::{Ready, ready};
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
-use graphhook_domain::secret::{ExposeSecret, constant_time_eq};
 
 use crate::{
     error::{ApiError, Code},
@@ -11,9 +10,12 @@ use crate::{
     state::AppState,
 };
 
-/// An operator, authenticated by `Authorization: Bearer <admin token>`.
+/// An operator, authenticated by `Authorization: Bearer <operator token>` (a JWT signed with
+/// `admin.signing_key`, see `graphhook_domain::operators`).
 #[derive(Clone, Debug)]
 pub struct Operator {
+    /// The name the token carries; admin actions are audited under it.
+    pub name: String,
     pub request_id: Option<String>,
 }
 
@@ -36,14 +38,11 @@ fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
             "an operator token is required: Authorization: Bearer <token>",
         )
     })?;
-    let expected = state.settings.admin_token();
-    if !constant_time_eq(presented, expected.expose_secret()) {
-        return Err(ApiError::new(
-            Code::Unauthorized,
-            "the operator token is not valid",
-        ));
-    }
+    let key = state.settings.admin_signing_key();
+    let claims = graphhook_domain::operators::verify(&key, presented, state.clock.now())
+        .map_err(|e| ApiError::new(Code::Unauthorized, e.to_string()))?;
     Ok(Operator {
+        name: claims.sub,
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
     })
 }

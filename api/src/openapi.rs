@@ -37,6 +37,7 @@ impl Modify for ApiKeyAuth {
     paths(
         tenant::status::show,
         tenant::status::verify,
+        tenant::status::offboard,
         tenant::api_keys::create,
         tenant::api_keys::list,
         tenant::api_keys::revoke,

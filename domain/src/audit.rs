@@ -21,10 +21,11 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub fn operator() -> Self {
+    /// An operator, by the name their token carries.
+    pub fn operator(name: &str) -> Self {
         Self {
             kind: ActorKind::Operator,
-            id: None,
+            id: Some(name.to_owned()),
         }
     }
 

@@ -4,6 +4,7 @@
 //! asks, typed ids, the sea-orm entities with their tenant-scoped finders, the job payloads and
 //! their queue names, and the domain error type. It knows nothing about HTTP.
 
+pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod clock;
@@ -19,6 +20,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod microsoft;
 pub mod onboarding;
+pub mod operators;
 pub mod ops;
 pub mod probe;
 pub mod redis_conn;

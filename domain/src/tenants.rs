@@ -90,7 +90,9 @@ pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
         Some(found) => {
             let previous = found.status;
             let mut active = found.into_active_model();
-            if has_roles && previous != TenantStatus::Suspended {
+            // An operator's suspension, or an offboarding, is not lifted by consenting.
+            if has_roles && !matches!(previous, TenantStatus::Suspended | TenantStatus::Offboarded)
+            {
                 active.status = Set(TenantStatus::Active);
                 active.status_reason = Set(None);
             }
@@ -113,6 +115,7 @@ pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
                 ),
                 created_at: Set(now),
                 updated_at: Set(now),
+                offboarded_at: Set(None),
             };
             let inserted = tenant::Entity::insert(model)
                 .on_conflict(

@@ -43,6 +43,7 @@ mod m20261129_000010_endpoint_health_and_retention;
 mod m20261129_000011_deliveries_by_endpoint;
 mod m20261129_000012_create_inbound;
 mod m20261129_000013_subscription_lifecycle;
+mod m20261129_000014_tenant_offboarding;
 
 /// A fingerprint of the migration sources; changes whenever a migration is added or edited.
 pub const FINGERPRINT: &str = env!("GRAPHHOOK_MIGRATIONS_FINGERPRINT");
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000011_deliveries_by_endpoint::Migration),
             Box::new(m20261129_000012_create_inbound::Migration),
             Box::new(m20261129_000013_subscription_lifecycle::Migration),
+            Box::new(m20261129_000014_tenant_offboarding::Migration),
         ]
     }
 }

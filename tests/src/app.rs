@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use crate::{database, proxy::TcpProxy};
 
-pub const ADMIN_TOKEN: &str = "test-operator-token-0123456789";
+pub const ADMIN_SIGNING_KEY: &str = "test-operator-signing-key-0123456789abcdef";
 
 fn redis_server_url() -> String {
     std::env::var("GRAPHHOOK_TEST_REDIS_URL")
@@ -110,7 +110,7 @@ impl TestAppBuilder {
         settings.worker.missed_heartbeats = 3;
         settings.worker.shutdown_timeout_secs = 10;
         settings.worker.tick_interval_secs = 1;
-        settings.admin.token = Some(SecretString::from(ADMIN_TOKEN));
+        settings.admin.signing_key = Some(SecretString::from(ADMIN_SIGNING_KEY));
 
         let start = DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")?.to_utc();
         let clock = Clock::manual(start);
@@ -219,10 +219,25 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
+    /// An operator token for `test-operator`, valid for an hour from the app's clock.
+    pub fn operator_token(&self) -> String {
+        self.operator_token_for("test-operator")
+    }
+
+    pub fn operator_token_for(&self, name: &str) -> String {
+        graphhook_domain::operators::mint(
+            &SecretString::from(ADMIN_SIGNING_KEY),
+            name,
+            chrono::Duration::hours(1),
+            self.clock.now(),
+        )
+        .unwrap_or_else(|e| panic!("minting an operator token: {e}"))
+    }
+
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
-            .bearer_auth(ADMIN_TOKEN)
+            .bearer_auth(self.operator_token())
             .send()
             .await
             .unwrap_or_else(|e| panic!("GET {path}: {e}"))
@@ -231,7 +246,7 @@ impl TestApp {
     pub async fn admin_post_json(&self, path: &str, body: &Value) -> reqwest::Response {
         self.client
             .post(self.url(path))
-            .bearer_auth(ADMIN_TOKEN)
+            .bearer_auth(self.operator_token())
             .json(body)
             .send()
             .await

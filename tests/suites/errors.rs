@@ -1,7 +1,7 @@
 //! Every error, whoever produced it, has one JSON shape: `code`, `message`, `request_id`
 //! (matching the `x-request-id` header), and `details` only where useful.
 
-use graphhook_tests::{TestApp, app::ADMIN_TOKEN};
+use graphhook_tests::TestApp;
 use serde_json::Value;
 
 async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
@@ -44,7 +44,7 @@ async fn malformed_json_is_a_400_invalid_json() {
     let response = app
         .client
         .post(app.url("/admin/v1/probes"))
-        .bearer_auth(ADMIN_TOKEN)
+        .bearer_auth(app.operator_token())
         .header("content-type", "application/json")
         .body("{\"hold_ms\": ")
         .send()
@@ -91,7 +91,7 @@ async fn a_body_without_json_content_type_is_a_415() {
     let response = app
         .client
         .post(app.url("/admin/v1/probes"))
-        .bearer_auth(ADMIN_TOKEN)
+        .bearer_auth(app.operator_token())
         .header("content-type", "text/plain")
         .body("{}")
         .send()
@@ -110,7 +110,7 @@ async fn a_body_over_the_limit_is_a_413() {
     let response = app
         .client
         .post(app.url("/admin/v1/probes"))
-        .bearer_auth(ADMIN_TOKEN)
+        .bearer_auth(app.operator_token())
         .header("content-type", "application/json")
         .body(format!("{{\"hold_ms\": 0, \"pad\": \"{padding}\"}}"))
         .send()
@@ -198,7 +198,7 @@ async fn a_known_route_with_the_wrong_method_is_a_405() {
     let response = app
         .client
         .put(app.url("/admin/v1/probes"))
-        .bearer_auth(ADMIN_TOKEN)
+        .bearer_auth(app.operator_token())
         .send()
         .await
         .expect("request");

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use graphhook_tests::{TestApp, app::ADMIN_TOKEN};
+use graphhook_tests::TestApp;
 use serde_json::Value;
 
 #[tokio::test]
@@ -112,10 +112,11 @@ async fn when_the_database_hangs_waiting_requests_fail_fast_with_503() {
     // The first request takes the pool's only connection and hangs with the database.
     let client = app.client.clone();
     let url = app.url("/admin/v1/audit-log");
+    let token = app.operator_token();
     let stuck = tokio::spawn(async move {
         client
             .get(url)
-            .bearer_auth(ADMIN_TOKEN)
+            .bearer_auth(token)
             .timeout(Duration::from_secs(20))
             .send()
             .await
@@ -127,7 +128,7 @@ async fn when_the_database_hangs_waiting_requests_fail_fast_with_503() {
     let response = app
         .client
         .get(app.url("/admin/v1/audit-log"))
-        .bearer_auth(ADMIN_TOKEN)
+        .bearer_auth(app.operator_token())
         .timeout(Duration::from_secs(5))
         .send()
         .await

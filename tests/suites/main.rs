@@ -3,6 +3,7 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod admin_ops;
 mod api_keys;
 mod deliveries;

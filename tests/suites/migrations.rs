@@ -96,6 +96,19 @@ async fn migrations_go_up_down_and_up_again() {
             .await
             .contains(&"due_at".to_owned())
     );
+    assert!(
+        columns(&db, "tenants")
+            .await
+            .contains(&"offboarded_at".to_owned())
+    );
+    Migrator::down(&db, Some(1))
+        .await
+        .expect("the offboarding down");
+    assert!(
+        !columns(&db, "tenants")
+            .await
+            .contains(&"offboarded_at".to_owned())
+    );
     Migrator::down(&db, Some(1)).await.expect("the upkeep down");
     assert!(
         !columns(&db, "subscriptions")

@@ -36,7 +36,10 @@ pub fn register<R: Register>(r: &mut R) {
     use tenant::{api_keys, status};
     r.resource(
         "/api/v1/tenant",
-        vec![(Method::GET, web::get().to(status::show))],
+        vec![
+            (Method::GET, web::get().to(status::show)),
+            (Method::DELETE, web::delete().to(status::offboard)),
+        ],
     );
     r.resource(
         "/api/v1/tenant/verify",

@@ -336,16 +336,27 @@ pub const MICROSOFT_AUTHORITY: &str = "https://login.microsoftonline.com";
 /// Microsoft Graph v1.0.
 pub const MICROSOFT_GRAPH: &str = "https://graph.microsoft.com/v1.0";
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminSettings {
-    /// Bearer token for `/admin/v1`. Required in production; development falls back to
-    /// [`DEV_ADMIN_TOKEN`].
-    pub token: Option<SecretString>,
+    /// The key that signs operator tokens (JWTs minted by `graphhook admin token`), at least 32
+    /// characters. Required in production; development falls back to [`DEV_ADMIN_SIGNING_KEY`].
+    pub signing_key: Option<SecretString>,
+    /// How long an offboarded tenant's data is kept before it is removed.
+    pub offboarded_retention_days: u32,
 }
 
-/// The operator token a development process uses when none is configured.
-pub const DEV_ADMIN_TOKEN: &str = "graphhook-dev-admin-token";
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            signing_key: None,
+            offboarded_retention_days: 30,
+        }
+    }
+}
+
+/// The operator signing key a development process uses when none is configured.
+pub const DEV_ADMIN_SIGNING_KEY: &str = "graphhook-dev-operator-signing-key-not-secret";
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -525,11 +536,11 @@ impl Settings {
             .unwrap_or_else(|| SecretString::from(DEV_STATE_KEY))
     }
 
-    /// The operator token in force: the configured one, or the development fallback.
-    pub fn admin_token(&self) -> SecretString {
-        match &self.admin.token {
-            Some(token) => token.clone(),
-            None => SecretString::from(DEV_ADMIN_TOKEN),
+    /// The key operator tokens are signed with: the configured one, or the development fallback.
+    pub fn admin_signing_key(&self) -> SecretString {
+        match &self.admin.signing_key {
+            Some(key) => key.clone(),
+            None => SecretString::from(DEV_ADMIN_SIGNING_KEY),
         }
     }
 

@@ -13,7 +13,7 @@ fn defaults_validate_in_development() {
 }
 
 #[test]
-fn production_without_an_operator_token_names_the_key() {
+fn production_without_an_operator_signing_key_names_the_key() {
     let mut s = Settings::default();
     s.onboarding.state_key = Some(SecretString::from(
         "a-production-state-key-0123456789abcdef",
@@ -22,11 +22,11 @@ fn production_without_an_operator_token_names_the_key() {
         "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     ));
     let err = s.validate().err();
-    assert_eq!(err.map(|e| e.key), Some("admin.token".to_owned()));
+    assert_eq!(err.map(|e| e.key), Some("admin.signing_key".to_owned()));
 }
 
 #[test]
-fn production_refuses_the_development_operator_token() {
+fn production_refuses_the_development_operator_signing_key() {
     let mut s = Settings::default();
     s.onboarding.state_key = Some(SecretString::from(
         "a-production-state-key-0123456789abcdef",
@@ -34,19 +34,23 @@ fn production_refuses_the_development_operator_token() {
     s.webhooks.encryption_key = Some(SecretString::from(
         "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     ));
-    s.admin.token = Some(SecretString::from(DEV_ADMIN_TOKEN));
+    s.admin.signing_key = Some(SecretString::from(DEV_ADMIN_SIGNING_KEY));
     assert_eq!(
         s.validate().err().map(|e| e.key),
-        Some("admin.token".to_owned())
+        Some("admin.signing_key".to_owned())
     );
-    s.admin.token = Some(SecretString::from("a-real-operator-secret-0123"));
+    s.admin.signing_key = Some(SecretString::from(
+        "a-real-operator-signing-key-0123456789abcdef",
+    ));
     assert!(s.validate().is_ok());
 }
 
 #[test]
 fn production_needs_an_onboarding_state_key() {
     let mut s = Settings::default();
-    s.admin.token = Some(SecretString::from("a-real-operator-secret-0123"));
+    s.admin.signing_key = Some(SecretString::from(
+        "a-real-operator-signing-key-0123456789abcdef",
+    ));
     assert_eq!(
         s.validate().err().map(|e| e.key),
         Some("onboarding.state_key".to_owned())
@@ -77,7 +81,7 @@ fn a_redis_prefix_with_a_colon_is_refused() {
 fn secrets_do_not_appear_in_debug_output() {
     let mut s = dev();
     s.database.url = SecretString::from("postgres://u:hunter2@h/db");
-    s.admin.token = Some(SecretString::from("operator-token-1234567890"));
+    s.admin.signing_key = Some(SecretString::from("operator-token-1234567890"));
     let shown = format!("{s:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(!shown.contains("operator-token"), "{shown}");

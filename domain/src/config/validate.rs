@@ -2,7 +2,7 @@
 
 use secrecy::ExposeSecret;
 
-use super::{ConfigError, DEV_ADMIN_TOKEN, Mode, Settings};
+use super::{ConfigError, DEV_ADMIN_SIGNING_KEY, Mode, Settings};
 
 impl Settings {
     /// Checks what types alone cannot.
@@ -352,24 +352,25 @@ impl Settings {
                 "must be at least 1",
             ));
         }
-        match &self.admin.token {
-            Some(token) if token.expose_secret().len() < 16 => {
+        match &self.admin.signing_key {
+            Some(key) if key.expose_secret().len() < 32 => {
                 return Err(ConfigError::new(
-                    "admin.token",
-                    "must be at least 16 characters",
+                    "admin.signing_key",
+                    "must be at least 32 characters",
                 ));
             }
-            Some(token)
-                if self.mode == Mode::Production && token.expose_secret() == DEV_ADMIN_TOKEN =>
+            Some(key)
+                if self.mode == Mode::Production
+                    && key.expose_secret() == DEV_ADMIN_SIGNING_KEY =>
             {
                 return Err(ConfigError::new(
-                    "admin.token",
-                    "is the public development token; set a secret one in production",
+                    "admin.signing_key",
+                    "is the public development key; set a secret one in production",
                 ));
             }
             None if self.mode == Mode::Production => {
                 return Err(ConfigError::new(
-                    "admin.token",
+                    "admin.signing_key",
                     "is required in production mode",
                 ));
             }

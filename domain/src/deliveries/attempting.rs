@@ -23,6 +23,7 @@ use crate::{
         delivery::{self, DeliveryStatus},
         endpoint::{self, DisabledReason, EndpointStatus},
         message,
+        tenant::{self, TenantStatus},
     },
     error::{DomainError, DomainResult},
     events,
@@ -62,6 +63,10 @@ pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
         .await?
         .0)
 }
+
+/// The note on a delivery held while its tenant is suspended; resuming the tenant makes those
+/// due again.
+pub const HELD_WHILE_SUSPENDED: &str = "held while the tenant is suspended";
 
 /// Extra time a claimed delivery stays out of the sweeper's reach beyond its request timeout:
 /// if the worker dies mid-attempt, the delivery is due again after this.
@@ -119,6 +124,27 @@ pub(super) async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
                 delivery::Column::LastError,
                 Expr::value("the endpoint is not active"),
             )
+            .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+            .exec(deps.db)
+            .await?;
+        return Ok((Attempted::Skipped, None));
+    }
+    // A suspended tenant's deliveries wait for its resumption; an offboarded one's stop.
+    let tenant_status = tenant::Entity::find_by_id(delivery.tenant_id)
+        .one(deps.db)
+        .await?
+        .map(|t| t.status);
+    if let Some(status @ (TenantStatus::Suspended | TenantStatus::Offboarded)) = tenant_status {
+        let note = match status {
+            TenantStatus::Suspended => HELD_WHILE_SUSPENDED,
+            _ => "the tenant is offboarded",
+        };
+        unchanged(&delivery)
+            .col_expr(
+                delivery::Column::NextAttemptAt,
+                Expr::value(Option::<DateTimeUtc>::None),
+            )
+            .col_expr(delivery::Column::LastError, Expr::value(note))
             .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
             .exec(deps.db)
             .await?;

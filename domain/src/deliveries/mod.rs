@@ -9,7 +9,7 @@ pub mod retention;
 pub mod schedule;
 
 use attempting::attempt_with_outcome;
-pub use attempting::{Attempted, FAILING_AFTER, attempt};
+pub use attempting::{Attempted, FAILING_AFTER, HELD_WHILE_SUSPENDED, attempt};
 pub use flow::{FlowControl, Hold, Lane};
 
 use chrono::Duration;

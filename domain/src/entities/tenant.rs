@@ -12,10 +12,13 @@ pub struct Model {
     pub status_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the tenant was offboarded; its data is removed a retention window later.
+    pub offboarded_at: Option<DateTimeUtc>,
 }
 
 /// `pending` until consent is confirmed; `consent_revoked` when the token endpoint says consent
-/// is gone; `suspended` by an operator.
+/// is gone; `suspended` by an operator; `offboarded` (by an operator or the tenant) until its
+/// data is removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 #[serde(rename_all = "snake_case")]
@@ -28,6 +31,8 @@ pub enum TenantStatus {
     ConsentRevoked,
     #[sea_orm(string_value = "suspended")]
     Suspended,
+    #[sea_orm(string_value = "offboarded")]
+    Offboarded,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -138,7 +138,10 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         return Ok(Upkept::only(Done::Skipped));
     };
     let tenant = tenants::find(deps.db, subscription.tenant_id.into()).await?;
-    let Some(tenant) = tenant.filter(|t| t.status == TenantStatus::Active) else {
+    // A suspended tenant's subscriptions are kept alive for when it is resumed.
+    let Some(tenant) =
+        tenant.filter(|t| matches!(t.status, TenantStatus::Active | TenantStatus::Suspended))
+    else {
         release(deps.db, claimed).await?;
         return Ok(Upkept::only(Done::Skipped));
     };

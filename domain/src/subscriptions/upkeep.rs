@@ -59,7 +59,7 @@ WITH busy AS (
       FROM subscriptions s
       JOIN tenants t ON t.id = s.tenant_id
       LEFT JOIN graph_throttles g ON g.tenant_id = s.tenant_id
-     WHERE s.status = 'active' AND t.status = 'active'
+     WHERE s.status = 'active' AND t.status IN ('active', 'suspended')
        AND s.due_at <= $1
        AND (s.lease_until IS NULL OR s.lease_until <= $1)
        AND (g.until IS NULL OR g.until <= $1)

@@ -119,6 +119,13 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
         let before = ctx.clock.now()
             - chrono::Duration::days(i64::from(ctx.settings.webhooks.retention_attempt_days));
         graphhook_domain::subscriptions::upkeep::prune_history(&ctx.db, before, 5_000).await?;
+        let offboarded =
+            chrono::Duration::days(i64::from(ctx.settings.admin.offboarded_retention_days));
+        let removed =
+            graphhook_domain::admin::purge_offboarded(&ctx.db, &ctx.clock, offboarded).await?;
+        if removed > 0 {
+            tracing::info!(removed, "removed the data of offboarded tenants");
+        }
     }
     // Operational events become messages for the endpoints that want them.
     let published =

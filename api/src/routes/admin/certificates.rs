@@ -27,9 +27,12 @@ pub async fn rotate(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let current = certificates::rotate(&state.db, &state.clock, &state.secret_box).await?;
-    let entry = NewEntry::new(Actor::operator(), "encryption_certificate.rotated")
-        .target("encryption_certificate", &current.label)
-        .request_id(operator.request_id);
+    let entry = NewEntry::new(
+        Actor::operator(&operator.name),
+        "encryption_certificate.rotated",
+    )
+    .target("encryption_certificate", &current.label)
+    .request_id(operator.request_id);
     audit::record(&state.db, &state.clock, entry).await?;
     Ok(HttpResponse::Ok().json(json!({"label": current.label})))
 }

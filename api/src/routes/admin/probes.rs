@@ -36,7 +36,7 @@ pub async fn create(
             ProbeError::Push(e) => ApiError::unavailable("the job queue", e),
             ProbeError::Redis(e) => ApiError::unavailable("the job queue", e),
         })?;
-    let entry = NewEntry::new(Actor::operator(), "probe.queued")
+    let entry = NewEntry::new(Actor::operator(&operator.name), "probe.queued")
         .target("probe", status.id)
         .details(json!({"hold_ms": body.hold_ms}))
         .request_id(operator.request_id);

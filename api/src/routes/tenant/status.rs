@@ -133,3 +133,47 @@ pub async fn verify(
     .await?;
     Ok(HttpResponse::Ok().json(view(&state, &recorded.tenant).await?))
 }
+
+/// The confirmation `DELETE /api/v1/tenant` needs.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"confirm": "Contoso"}))]
+pub struct OffboardTenant {
+    /// The tenant's name, exactly as `GET /api/v1/tenant` shows it.
+    confirm: String,
+}
+
+/// Offboards the tenant: its Graph subscriptions are deleted at Graph, every API key (this one
+/// too) is revoked, deliveries stop, and its data is removed after the retention window.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tenant",
+    operation_id = "tenant_offboard",
+    tag = "tenant",
+    request_body = OffboardTenant,
+    responses(
+        (status = 200, description = "Offboarded: what was done, and when the data goes"),
+        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        (status = 422, description = "The confirmation does not match the tenant's name", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn offboard(
+    auth: TenantAuth,
+    state: web::Data<AppState>,
+    body: web::Json<OffboardTenant>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = graphhook_domain::audit::Actor {
+        kind: graphhook_domain::entities::audit_log::ActorKind::Tenant,
+        id: Some(auth.key_id.to_string()),
+    };
+    crate::routes::admin::tenants::offboard_confirmed(
+        &state,
+        &auth.tenant,
+        &body.confirm,
+        actor,
+        auth.request_id.clone(),
+    )
+    .await
+}

@@ -1,0 +1,464 @@
+//! What operators do to tenants and subscriptions: find tenants, suspend and resume them,
+//! offboard them (also what a tenant's own `DELETE /api/v1/tenant` does), list subscriptions
+//! across tenants and force a renewal. Every change is audited under the acting operator (or
+//! the tenant's key).
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionSession, TransactionTrait,
+    sea_query::{Expr, extension::postgres::PgExpr},
+};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    audit::{self, Actor, NewEntry},
+    clock::Clock,
+    deliveries::HELD_WHILE_SUSPENDED,
+    entities::{
+        api_key, endpoint,
+        subscription::{self, DueAction, SubscriptionStatus},
+        tenant::{self, TenantStatus},
+    },
+    error::{DomainError, DomainResult},
+    ids::{SubscriptionId, TenantId},
+    subscriptions::{self, upkeep},
+    tenants,
+};
+
+/// Which tenants to list.
+#[derive(Debug, Default)]
+pub struct TenantFilter {
+    /// Part of the name (any case), or the exact Entra tenant id.
+    pub search: Option<String>,
+    pub status: Option<TenantStatus>,
+    pub after: Option<Uuid>,
+}
+
+/// A tenant in the operator's list.
+#[derive(Debug)]
+pub struct TenantSummary {
+    pub tenant: tenant::Model,
+    pub subscriptions: u64,
+    pub endpoints: u64,
+}
+
+pub async fn list_tenants<C: ConnectionTrait>(
+    db: &C,
+    filter: &TenantFilter,
+    limit: u64,
+) -> DomainResult<Vec<TenantSummary>> {
+    let mut query = tenant::Entity::find();
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        query = match search.parse::<Uuid>() {
+            Ok(entra) => query.filter(tenant::Column::EntraTenantId.eq(entra)),
+            Err(_) => query.filter(
+                Expr::col(tenant::Column::Name).ilike(format!("%{}%", escape_like(search))),
+            ),
+        };
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(tenant::Column::Status.eq(status));
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(tenant::Column::Id.gt(after));
+    }
+    let tenants = query
+        .order_by_asc(tenant::Column::Id)
+        .limit(limit.clamp(1, 200))
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(tenants.len());
+    for tenant in tenants {
+        let subscriptions = subscription::Entity::find()
+            .filter(subscription::Column::TenantId.eq(tenant.id))
+            .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
+            .count(db)
+            .await?;
+        let endpoints = endpoint::Entity::find()
+            .filter(endpoint::Column::TenantId.eq(tenant.id))
+            .count(db)
+            .await?;
+        out.push(TenantSummary {
+            tenant,
+            subscriptions,
+            endpoints,
+        });
+    }
+    Ok(out)
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Deliveries of a tenant over the last day, and what waits.
+#[derive(Debug, Default, Serialize)]
+pub struct DeliveryHealth {
+    pub attempts_24h: i64,
+    pub succeeded_24h: i64,
+    pub failed_24h: i64,
+    /// Deliveries not yet delivered (pending, retrying, held).
+    pub open_deliveries: i64,
+    pub exhausted_24h: i64,
+}
+
+pub async fn delivery_health<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+) -> DomainResult<DeliveryHealth> {
+    let since = now - Duration::hours(24);
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            r"SELECT
+                (SELECT count(*) FROM attempts WHERE tenant_id = $1 AND created_at >= $2) AS attempts,
+                (SELECT count(*) FROM attempts WHERE tenant_id = $1 AND created_at >= $2
+                    AND status_code BETWEEN 200 AND 299) AS succeeded,
+                (SELECT count(*) FROM deliveries WHERE tenant_id = $1
+                    AND status IN ('pending', 'failed')) AS open,
+                (SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND status = 'exhausted'
+                    AND updated_at >= $2) AS exhausted",
+            [tenant.uuid().into(), since.into()],
+        ))
+        .await?;
+    let Some(row) = row else {
+        return Ok(DeliveryHealth::default());
+    };
+    let attempts: i64 = row.try_get("", "attempts")?;
+    let succeeded: i64 = row.try_get("", "succeeded")?;
+    Ok(DeliveryHealth {
+        attempts_24h: attempts,
+        succeeded_24h: succeeded,
+        failed_24h: attempts - succeeded,
+        open_deliveries: row.try_get("", "open")?,
+        exhausted_24h: row.try_get("", "exhausted")?,
+    })
+}
+
+/// The keys of a tenant, newest first (hashes are never shown).
+pub async fn api_keys<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+) -> DomainResult<Vec<api_key::Model>> {
+    Ok(api_key::Entity::find()
+        .filter(api_key::Column::TenantId.eq(tenant.uuid()))
+        .order_by_desc(api_key::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+async fn set_status<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    clock: &Clock,
+    id: TenantId,
+    allowed_from: &[TenantStatus],
+    to: TenantStatus,
+    reason: Option<String>,
+) -> DomainResult<(tenant::Model, TenantStatus)> {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    let txn = db.begin().await?;
+    let found = tenant::Entity::find_by_id(id.uuid())
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(DomainError::NotFound("tenant"))?;
+    let previous = found.status;
+    if !allowed_from.contains(&previous) {
+        txn.rollback().await?;
+        return Err(DomainError::Conflict(format!(
+            "the tenant is {}",
+            serde_json::to_value(previous)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        )));
+    }
+    let now = clock.now();
+    let mut active = found.into_active_model();
+    active.status = Set(to);
+    active.status_reason = Set(reason);
+    active.updated_at = Set(now);
+    if to == TenantStatus::Offboarded {
+        active.offboarded_at = Set(Some(now));
+    }
+    let updated = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok((updated, previous))
+}
+
+/// Suspends a tenant: its api calls get 403 and its deliveries wait (its subscriptions are
+/// still kept alive at Graph, and what Graph sends is still recorded).
+pub async fn suspend<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    clock: &Clock,
+    id: TenantId,
+    actor: Actor,
+    reason: &str,
+    request_id: Option<String>,
+) -> DomainResult<tenant::Model> {
+    let (tenant, previous) = set_status(
+        db,
+        clock,
+        id,
+        &[
+            TenantStatus::Active,
+            TenantStatus::Pending,
+            TenantStatus::ConsentRevoked,
+        ],
+        TenantStatus::Suspended,
+        Some(format!("suspended by an operator: {reason}")),
+    )
+    .await?;
+    let entry = NewEntry::new(actor, "tenant.suspended")
+        .tenant(id)
+        .target("tenant", id)
+        .details(json!({"reason": reason, "previous_status": previous}))
+        .request_id(request_id);
+    audit::record(db, clock, entry).await?;
+    Ok(tenant)
+}
+
+/// Resumes a suspended tenant: `active` again (or `consent_revoked`, when no consent is in
+/// force), and its held deliveries are due now.
+pub async fn resume<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    clock: &Clock,
+    id: TenantId,
+    actor: Actor,
+    request_id: Option<String>,
+) -> DomainResult<tenant::Model> {
+    let consented = tenants::current_consent(db, id).await?.is_some();
+    let (to, reason) = match consented {
+        true => (TenantStatus::Active, None),
+        false => (
+            TenantStatus::ConsentRevoked,
+            Some("no consent is in force; an administrator must consent again".to_owned()),
+        ),
+    };
+    let (tenant, _) = set_status(db, clock, id, &[TenantStatus::Suspended], to, reason).await?;
+    let now = clock.now();
+    let released = db
+        .execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            r"UPDATE deliveries SET next_attempt_at = $2, last_error = NULL, updated_at = $2
+               WHERE tenant_id = $1 AND status IN ('pending', 'failed')
+                 AND next_attempt_at IS NULL AND last_error = $3",
+            [id.uuid().into(), now.into(), HELD_WHILE_SUSPENDED.into()],
+        ))
+        .await?
+        .rows_affected();
+    let entry = NewEntry::new(actor, "tenant.resumed")
+        .tenant(id)
+        .target("tenant", id)
+        .details(json!({"status": tenant.status, "released_deliveries": released}))
+        .request_id(request_id);
+    audit::record(db, clock, entry).await?;
+    Ok(tenant)
+}
+
+/// What an offboarding did.
+#[derive(Debug, Default, Serialize)]
+pub struct Offboarded {
+    pub deleted_subscriptions: usize,
+    /// Subscriptions Graph could not be asked to delete (they expire there by themselves).
+    pub subscriptions_left_at_graph: usize,
+    pub revoked_keys: u64,
+    /// When the tenant's data is removed.
+    pub data_removed_after: Option<DateTime<Utc>>,
+}
+
+/// Offboards a tenant: no more api calls or deliveries, its Graph subscriptions deleted at
+/// Graph, its keys revoked; its data is removed after `retention`.
+pub async fn offboard<C: ConnectionTrait + TransactionTrait>(
+    deps: &subscriptions::Deps<'_, C>,
+    id: TenantId,
+    actor: Actor,
+    retention: Duration,
+    request_id: Option<String>,
+) -> DomainResult<Offboarded> {
+    let (tenant, previous) = set_status(
+        deps.db,
+        deps.clock,
+        id,
+        &[
+            TenantStatus::Active,
+            TenantStatus::Pending,
+            TenantStatus::ConsentRevoked,
+            TenantStatus::Suspended,
+        ],
+        TenantStatus::Offboarded,
+        Some("offboarded".to_owned()),
+    )
+    .await?;
+    let now = deps.clock.now();
+    let revoked_keys = api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(now))
+        .filter(api_key::Column::TenantId.eq(id.uuid()))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(deps.db)
+        .await?
+        .rows_affected;
+    let held = subscription::Entity::find()
+        .filter(subscription::Column::TenantId.eq(id.uuid()))
+        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
+        .all(deps.db)
+        .await?;
+    let mut report = Offboarded {
+        revoked_keys,
+        data_removed_after: Some(now + retention),
+        ..Offboarded::default()
+    };
+    // A token is only asked for if there is something to delete, and only if consent may
+    // still be in force.
+    let token = match (held.iter().any(|s| s.graph_id.is_some()), previous) {
+        (true, TenantStatus::Active | TenantStatus::Suspended) => {
+            tenants::access_token(deps.db, deps.clock, deps.broker, &tenant, false)
+                .await
+                .ok()
+        }
+        _ => None,
+    };
+    for sub in &held {
+        let deleted_at_graph = match (&sub.graph_id, &token) {
+            (None, _) => true,
+            (Some(graph_id), Some(token)) => deps
+                .graph
+                .delete_subscription(token, graph_id)
+                .await
+                .is_ok(),
+            (Some(_), None) => false,
+        };
+        if !deleted_at_graph {
+            report.subscriptions_left_at_graph += 1;
+        }
+        subscription::Entity::update_many()
+            .col_expr(subscription::Column::Status, Expr::value("deleted"))
+            .col_expr(
+                subscription::Column::DueAt,
+                Expr::value(None::<DateTime<Utc>>),
+            )
+            .col_expr(subscription::Column::UpdatedAt, Expr::value(now))
+            .filter(subscription::Column::Id.eq(sub.id))
+            .exec(deps.db)
+            .await?;
+        report.deleted_subscriptions += 1;
+    }
+    let entry = NewEntry::new(actor, "tenant.offboarded")
+        .tenant(id)
+        .target("tenant", id)
+        .details(json!({
+            "previous_status": previous,
+            "deleted_subscriptions": report.deleted_subscriptions,
+            "subscriptions_left_at_graph": report.subscriptions_left_at_graph,
+            "revoked_keys": report.revoked_keys,
+            "data_removed_after": report.data_removed_after,
+        }))
+        .request_id(request_id);
+    audit::record(deps.db, deps.clock, entry).await?;
+    Ok(report)
+}
+
+/// Removes the data of tenants offboarded longer than `retention` ago (every tenant-owned row
+/// goes with the tenant; audit entries stay, without their tenant). Returns how many tenants.
+pub async fn purge_offboarded<C: ConnectionTrait>(
+    db: &C,
+    clock: &Clock,
+    retention: Duration,
+) -> DomainResult<u64> {
+    let before = clock.now() - retention;
+    let gone = tenant::Entity::find()
+        .filter(tenant::Column::Status.eq(TenantStatus::Offboarded))
+        .filter(tenant::Column::OffboardedAt.lt(before))
+        .limit(50)
+        .all(db)
+        .await?;
+    for tenant in &gone {
+        audit::record(
+            db,
+            clock,
+            NewEntry::new(Actor::system("retention"), "tenant.data_removed")
+                .target("tenant", TenantId::from(tenant.id))
+                .details(json!({"entra_tenant_id": tenant.entra_tenant_id, "name": tenant.name})),
+        )
+        .await?;
+        tenant::Entity::delete_by_id(tenant.id).exec(db).await?;
+    }
+    Ok(gone.len() as u64)
+}
+
+/// Which subscriptions to list across tenants.
+#[derive(Debug, Default)]
+pub struct SubscriptionFilter {
+    pub tenant: Option<TenantId>,
+    pub status: Option<SubscriptionStatus>,
+    /// Only those expiring before this.
+    pub expiring_before: Option<DateTime<Utc>>,
+    pub after: Option<Uuid>,
+}
+
+pub async fn list_subscriptions<C: ConnectionTrait>(
+    db: &C,
+    filter: &SubscriptionFilter,
+    limit: u64,
+) -> DomainResult<Vec<subscription::Model>> {
+    let mut query = subscription::Entity::find();
+    if let Some(tenant) = filter.tenant {
+        query = query.filter(subscription::Column::TenantId.eq(tenant.uuid()));
+    }
+    match filter.status {
+        Some(status) => query = query.filter(subscription::Column::Status.eq(status)),
+        None => {
+            query = query.filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted));
+        }
+    }
+    if let Some(before) = filter.expiring_before {
+        query = query.filter(subscription::Column::ExpiresAt.lt(before));
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(subscription::Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(subscription::Column::Id)
+        .limit(limit.clamp(1, 200))
+        .all(db)
+        .await?)
+}
+
+/// Asks for a renewal of an active subscription now (the next tick hands it to a worker).
+pub async fn force_renew<C: ConnectionTrait>(
+    db: &C,
+    clock: &Clock,
+    id: SubscriptionId,
+    actor: Actor,
+    request_id: Option<String>,
+) -> DomainResult<subscription::Model> {
+    let sub = subscription::Entity::find_by_id(id.uuid())
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound("subscription"))?;
+    if !upkeep::request(db, clock, &sub, DueAction::Renew, "operator").await? {
+        return Err(DomainError::Conflict(
+            "only an active subscription can be renewed".into(),
+        ));
+    }
+    let entry = NewEntry::new(actor, "subscription.renewal_forced")
+        .tenant(TenantId::from(sub.tenant_id))
+        .target("subscription", id)
+        .request_id(request_id);
+    audit::record(db, clock, entry).await?;
+    Ok(subscription::Entity::find_by_id(id.uuid())
+        .one(db)
+        .await?
+        .unwrap_or(sub))
+}

@@ -1,0 +1,468 @@
+//! The operator api: operator tokens, tenants (find, inspect, suspend, resume, offboard),
+//! subscriptions across tenants and forced renewals, each audited under the operator's name;
+//! and the tenant's own offboarding.
+
+use std::time::Duration;
+
+use graphhook_domain::{
+    entities::{
+        audit_log,
+        subscription::{self, SubscriptionStatus},
+        tenant::{self, TenantStatus},
+    },
+    operators,
+    secret::SecretString,
+};
+use graphhook_tests::{Mode, Receiver, TestApp, app::ADMIN_SIGNING_KEY};
+use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::ingest::{TENANT, change, subscribe, tenant_with_endpoint};
+
+async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(app.operator_token_for("alice"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The latest audit entry with `action`: (actor kind, actor id).
+async fn audited(app: &TestApp, action: &str) -> Option<(audit_log::ActorKind, Option<String>)> {
+    audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq(action))
+        .order_by_desc(audit_log::Column::CreatedAt)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .map(|e| (e.actor_kind, e.actor_id))
+}
+
+async fn tick_until<F, Fut>(app: &TestApp, what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        crate::deliveries::tick(app, app.clock.now().timestamp()).await;
+        if done().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn operator_tokens_are_checked_and_actions_audited_under_the_operators_name() {
+    let app = TestApp::spawn().await;
+    let routes = [
+        (Method::GET, "/admin/v1/tenants"),
+        (Method::GET, "/admin/v1/subscriptions"),
+        (Method::GET, "/admin/v1/audit-log"),
+        (Method::GET, "/admin/v1/queues"),
+        (Method::GET, "/admin/v1/deliveries/stats"),
+        (Method::GET, "/admin/v1/credential"),
+        (Method::GET, "/admin/v1/encryption-certificates"),
+        (
+            Method::POST,
+            "/admin/v1/tenants/ten_01a2254154d971fa93ff63f9783c66c4/suspend",
+        ),
+        (
+            Method::POST,
+            "/admin/v1/subscriptions/sub_01a2254154d971fa93ff63f9783c66c4/renew",
+        ),
+    ];
+    let key = SecretString::from(ADMIN_SIGNING_KEY);
+    let expired = operators::mint(
+        &key,
+        "alice",
+        chrono::Duration::minutes(5),
+        app.clock.now() - chrono::Duration::minutes(10),
+    )
+    .unwrap();
+    let wrong_key = operators::mint(
+        &SecretString::from("another-signing-key-0123456789abcdef-xyz"),
+        "alice",
+        chrono::Duration::hours(1),
+        app.clock.now(),
+    )
+    .unwrap();
+    for (method, path) in &routes {
+        for (token, expected) in [
+            (None, "required"),
+            (Some(expired.as_str()), "expired"),
+            (Some(wrong_key.as_str()), "not valid"),
+            (
+                Some("ghk_a-tenant-key-is-not-an-operator-token"),
+                "not valid",
+            ),
+        ] {
+            let mut request = app.client.request(method.clone(), app.url(path));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 401, "{method} {path} with {token:?}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["code"], "unauthorized");
+            assert!(
+                body["message"].as_str().unwrap().contains(expected),
+                "{body}"
+            );
+        }
+    }
+    // A valid token works, and what it does carries its name.
+    let (status, _) = admin(&app, Method::POST, "/admin/v1/probes", Some(json!({}))).await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        audited(&app, "probe.queued").await,
+        Some((audit_log::ActorKind::Operator, Some("alice".into())))
+    );
+    let (status, log) = admin(&app, Method::GET, "/admin/v1/audit-log", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(log["data"][0]["actor_id"], "alice");
+}
+
+#[tokio::test]
+async fn operators_find_tenants_and_see_their_state() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let sub = subscribe(&app, &key, "users", &["updated"]).await;
+    let other = app
+        .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
+        .await;
+    let _ = other;
+
+    let (status, all) = admin(&app, Method::GET, "/admin/v1/tenants", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(all["data"].as_array().unwrap().len(), 2);
+    let (_, found) = admin(&app, Method::GET, "/admin/v1/tenants?search=cont", None).await;
+    let found = found["data"].as_array().unwrap().clone();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["name"], "Contoso");
+    assert_eq!(found[0]["subscriptions"], 1);
+    assert_eq!(found[0]["endpoints"], 1);
+    let (_, by_entra) = admin(
+        &app,
+        Method::GET,
+        &format!("/admin/v1/tenants?search={TENANT}"),
+        None,
+    )
+    .await;
+    assert_eq!(by_entra["data"][0]["name"], "Contoso");
+    let (_, suspended) = admin(
+        &app,
+        Method::GET,
+        "/admin/v1/tenants?status=suspended",
+        None,
+    )
+    .await;
+    assert_eq!(suspended["data"], json!([]));
+    let (status, bad) = admin(&app, Method::GET, "/admin/v1/tenants?status=sleeping", None).await;
+    assert_eq!(status, 400, "{bad}");
+
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": "users", "changeType": "updated", "count": 1}),
+    )
+    .await;
+    crate::ingest::deliver_until(&app, &receiver, "graph.user.updated", 1).await;
+    let id = found[0]["id"].as_str().unwrap();
+    let (status, detail) = admin(&app, Method::GET, &format!("/admin/v1/tenants/{id}"), None).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["tenant"]["status"], "active");
+    assert!(
+        detail["consent"]["roles"].as_array().unwrap().len() >= 5,
+        "{detail}"
+    );
+    assert_eq!(detail["api_keys"].as_array().unwrap().len(), 1);
+    assert!(detail["api_keys"][0]["prefix"].is_string());
+    assert!(detail["api_keys"][0].get("secret_hash").is_none());
+    assert_eq!(detail["endpoints"][0]["status"], "active");
+    assert_eq!(detail["subscriptions"][0]["id"], sub.as_str());
+    assert!(detail["subscriptions"][0]["expires_at"].is_string());
+    assert!(detail["delivery_health"]["attempts_24h"].as_i64().unwrap() >= 1);
+    let (status, _) = admin(
+        &app,
+        Method::GET,
+        "/admin/v1/tenants/ten_01a2254154d971fa93ff63f9783c66c4",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Subscriptions across tenants, and a forced renewal.
+    let (status, subs) = admin(
+        &app,
+        Method::GET,
+        "/admin/v1/subscriptions?expiring_within_hours=800",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(subs["data"][0]["id"], sub.as_str());
+    let (_, none) = admin(
+        &app,
+        Method::GET,
+        "/admin/v1/subscriptions?expiring_within_hours=1",
+        None,
+    )
+    .await;
+    assert_eq!(none["data"], json!([]));
+    let (status, renewing) = admin(
+        &app,
+        Method::POST,
+        &format!("/admin/v1/subscriptions/{sub}/renew"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202, "{renewing}");
+    assert_eq!(
+        audited(&app, "subscription.renewal_forced").await,
+        Some((audit_log::ActorKind::Operator, Some("alice".into())))
+    );
+    tick_until(&app, "the forced renewal", || async {
+        subscription::Entity::find()
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_renewed_at
+            .is_some()
+    })
+    .await;
+    let at_graph = app
+        .emulator_control(Method::GET, "/subscriptions", None)
+        .await;
+    assert_eq!(at_graph[0]["state"]["renewals"], 1);
+}
+
+#[tokio::test]
+async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resumed() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    subscribe(&app, &key, "users", &["updated"]).await;
+    let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let id = graphhook_domain::ids::TenantId::from(tenant.id).to_string();
+
+    let (status, _) = admin(
+        &app,
+        Method::POST,
+        &format!("/admin/v1/tenants/{id}/suspend"),
+        Some(json!({"reason": ""})),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, suspended) = admin(
+        &app,
+        Method::POST,
+        &format!("/admin/v1/tenants/{id}/suspend"),
+        Some(json!({"reason": "unpaid invoice"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{suspended}");
+    assert_eq!(suspended["status"], "suspended");
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
+        .await;
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("unpaid invoice"),
+        "{body}"
+    );
+    assert_eq!(
+        audited(&app, "tenant.suspended").await,
+        Some((audit_log::ActorKind::Operator, Some("alice".into())))
+    );
+    let (status, _) = admin(
+        &app,
+        Method::POST,
+        &format!("/admin/v1/tenants/{id}/suspend"),
+        Some(json!({"reason": "again"})),
+    )
+    .await;
+    assert_eq!(status, 409, "already suspended");
+
+    // What Graph sends meanwhile is kept, and waits.
+    let before = receiver.count("graph.user.updated");
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": "users", "changeType": "updated", "count": 1}),
+    )
+    .await;
+    tick_until(&app, "the held delivery", || async {
+        graphhook_domain::entities::delivery::Entity::find()
+            .filter(
+                graphhook_domain::entities::delivery::Column::LastError
+                    .eq(graphhook_domain::deliveries::HELD_WHILE_SUSPENDED),
+            )
+            .one(&app.db)
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    crate::deliveries::tick(&app, app.clock.now().timestamp()).await;
+    assert_eq!(
+        receiver.count("graph.user.updated"),
+        before,
+        "nothing delivered while suspended"
+    );
+
+    app.clock.advance(chrono::Duration::minutes(5));
+    let (status, resumed) = admin(
+        &app,
+        Method::POST,
+        &format!("/admin/v1/tenants/{id}/resume"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{resumed}");
+    assert_eq!(resumed["status"], "active");
+    tick_until(&app, "the delivery after resuming", || async {
+        receiver.count("graph.user.updated") > before
+    })
+    .await;
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        audited(&app, "tenant.resumed").await,
+        Some((audit_log::ActorKind::Operator, Some("alice".into())))
+    );
+}
+
+#[tokio::test]
+async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    subscribe(&app, &key, "users", &["updated"]).await;
+    subscribe(&app, &key, "groups", &["updated"]).await;
+    assert_eq!(
+        app.emulator_control(Method::GET, "/subscriptions", None)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let id = graphhook_domain::ids::TenantId::from(tenant.id).to_string();
+    let path = format!("/admin/v1/tenants/{id}/offboard");
+    let (status, _) = admin(
+        &app,
+        Method::POST,
+        &path,
+        Some(json!({"confirm": "contoso"})),
+    )
+    .await;
+    assert_eq!(status, 422, "the name must match exactly");
+    let (status, report) = admin(
+        &app,
+        Method::POST,
+        &path,
+        Some(json!({"confirm": "Contoso"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["deleted_subscriptions"], 2);
+    assert_eq!(report["subscriptions_left_at_graph"], 0);
+    assert_eq!(report["revoked_keys"], 1);
+    assert_eq!(
+        app.emulator_control(Method::GET, "/subscriptions", None)
+            .await,
+        json!([]),
+        "deleted at Graph"
+    );
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
+        .await;
+    assert_eq!(response.status(), 401, "the key is revoked");
+    assert_eq!(
+        audited(&app, "tenant.offboarded").await,
+        Some((audit_log::ActorKind::Operator, Some("alice".into())))
+    );
+    let subs = subscription::Entity::find().all(&app.db).await.unwrap();
+    assert!(subs.iter().all(|s| s.status == SubscriptionStatus::Deleted));
+    // Consenting again does not bring an offboarded tenant back.
+    app.onboard("Contoso").await;
+    let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(tenant.status, TenantStatus::Offboarded);
+
+    // The data stays for the retention window, then goes.
+    app.clock.advance(chrono::Duration::days(29));
+    crate::deliveries::tick(&app, 60 * 1_000).await;
+    assert!(tenant::Entity::find().one(&app.db).await.unwrap().is_some());
+    app.clock.advance(chrono::Duration::days(2));
+    crate::deliveries::tick(&app, 60 * 1_001).await;
+    assert!(tenant::Entity::find().one(&app.db).await.unwrap().is_none());
+    assert!(
+        subscription::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(audited(&app, "tenant.data_removed").await.is_some());
+    assert!(
+        audited(&app, "tenant.offboarded").await.is_some(),
+        "the audit log stays"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_can_offboard_itself_with_a_confirmation() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    subscribe(&app, &key, "users", &["updated"]).await;
+    for body in [json!({}), json!({"confirm": "Fabrikam"})] {
+        let response = app
+            .tenant_request(Method::DELETE, "/api/v1/tenant", &key, Some(body.clone()))
+            .await;
+        assert!(
+            [400, 422].contains(&response.status().as_u16()),
+            "{body}: {}",
+            response.status()
+        );
+    }
+    let response = app
+        .tenant_request(
+            Method::DELETE,
+            "/api/v1/tenant",
+            &key,
+            Some(json!({"confirm": "Contoso"})),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["deleted_subscriptions"], 1);
+    assert!(report["data_removed_after"].is_string());
+    assert_eq!(
+        app.emulator_control(Method::GET, "/subscriptions", None)
+            .await,
+        json!([])
+    );
+    let (kind, _) = audited(&app, "tenant.offboarded").await.unwrap();
+    assert_eq!(kind, audit_log::ActorKind::Tenant);
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
+        .await;
+    assert_eq!(response.status(), 401);
+}
