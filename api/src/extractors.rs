@@ -90,7 +90,19 @@ async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> 
             "an API key is required: Authorization: Bearer <key>",
         )
     })?;
-    let (key, tenant) = match api_keys::authenticate(&state.db, &state.clock, presented).await? {
+    // An API key, or a portal session made from one.
+    let found = if presented.starts_with("ghk_") {
+        api_keys::authenticate(&state.db, &state.clock, presented).await?
+    } else {
+        api_keys::sessions::authenticate(
+            &state.db,
+            &state.clock,
+            &state.settings.admin_signing_key(),
+            presented,
+        )
+        .await?
+    };
+    let (key, tenant) = match found {
         Ok(found) => found,
         Err(error) => return Err(ApiError::new(Code::Unauthorized, error.to_string())),
     };

@@ -171,3 +171,99 @@ pub async fn authenticate<C: ConnectionTrait>(
     };
     Ok(Ok((key, tenant)))
 }
+
+/// A portal session: a short-lived token the portal gets for an API key (the key itself stays
+/// out of the browser's storage). It is an HS256 JWT naming the key; every request checks
+/// that the key is still valid, so revoking the key ends its sessions.
+pub mod sessions {
+    use chrono::{DateTime, Duration, Utc};
+    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+    use sea_orm::{ConnectionTrait, EntityTrait};
+    use secrecy::{ExposeSecret, SecretString};
+    use serde::{Deserialize, Serialize};
+
+    use super::KeyError;
+    use crate::{
+        clock::Clock,
+        entities::{api_key, tenant},
+        error::DomainResult,
+    };
+
+    const AUDIENCE: &str = "graphhook-portal";
+    /// How long a portal session lasts.
+    pub const LIFETIME: Duration = Duration::minutes(30);
+
+    #[derive(Debug, Serialize, Deserialize)]
+    struct Claims {
+        /// The API key's id.
+        sub: uuid::Uuid,
+        aud: String,
+        exp: i64,
+        iat: i64,
+    }
+
+    /// The portal's key, derived from the operator signing key so that neither token can pass
+    /// for the other.
+    fn key(signing_key: &SecretString) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        Sha256::new()
+            .chain_update(b"graphhook portal session\0")
+            .chain_update(signing_key.expose_secret().as_bytes())
+            .finalize()
+            .to_vec()
+    }
+
+    /// A session token for an authenticated key, and when it expires.
+    pub fn mint(
+        signing_key: &SecretString,
+        api_key: &api_key::Model,
+        now: DateTime<Utc>,
+    ) -> Option<(String, DateTime<Utc>)> {
+        let expires_at = now + LIFETIME;
+        let claims = Claims {
+            sub: api_key.id,
+            aud: AUDIENCE.into(),
+            exp: expires_at.timestamp(),
+            iat: now.timestamp(),
+        };
+        let key = EncodingKey::from_secret(&key(signing_key)).ok()?;
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).ok()?;
+        Some((token, expires_at))
+    }
+
+    /// The key and tenant of a valid session token.
+    pub async fn authenticate<C: ConnectionTrait>(
+        db: &C,
+        clock: &Clock,
+        signing_key: &SecretString,
+        token: &str,
+    ) -> DomainResult<Result<(api_key::Model, tenant::Model), KeyError>> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.validate_exp = false;
+        let Ok(decoding) = DecodingKey::from_secret(&key(signing_key)) else {
+            return Ok(Err(KeyError::Unknown));
+        };
+        let Ok(data) = jsonwebtoken::decode::<Claims>(token, &decoding, &validation) else {
+            return Ok(Err(KeyError::Malformed));
+        };
+        let now = clock.now();
+        if data.claims.exp <= now.timestamp() {
+            return Ok(Err(KeyError::Expired));
+        }
+        let found = api_key::Entity::find_by_id(data.claims.sub)
+            .find_also_related(tenant::Entity)
+            .one(db)
+            .await?;
+        let Some((key, Some(tenant))) = found else {
+            return Ok(Err(KeyError::Unknown));
+        };
+        if key.revoked_at.is_some() {
+            return Ok(Err(KeyError::Revoked));
+        }
+        if key.expires_at.is_some_and(|at| at <= now) {
+            return Ok(Err(KeyError::Expired));
+        }
+        Ok(Ok((key, tenant)))
+    }
+}

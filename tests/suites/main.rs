@@ -21,6 +21,7 @@ mod onboarding;
 mod onboarding_state;
 mod openapi;
 mod operational_events;
+mod portal;
 mod subscription_errors;
 mod subscriptions;
 mod web;

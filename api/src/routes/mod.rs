@@ -7,6 +7,7 @@ pub mod graph_receiver;
 pub mod health;
 pub mod messages;
 pub mod onboarding;
+pub mod portal;
 pub mod subscriptions;
 pub mod tenant;
 pub mod tenant_api;
@@ -19,6 +20,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     web_pages::configure(cfg);
     admin::configure(cfg);
     onboarding::configure(cfg);
+    portal::configure(cfg);
     tenant_api::register(cfg);
     crate::openapi::configure(cfg);
     graph_receiver::configure(cfg);

@@ -6,10 +6,63 @@ const INDEX_HTML: &str = include_str!("../../../web/index.html");
 const DOCS_HTML: &str = include_str!("../../../web/docs.html");
 const STYLE_CSS: &str = include_str!("../../../web/style.css");
 
+/// The tenant portal and the operator console: plain HTML, CSS and JavaScript calling the
+/// tenant and admin apis from the same origin.
+const APPS: &[(&str, &str, &str)] = &[
+    (
+        "/portal",
+        include_str!("../../../web/portal.html"),
+        "text/html; charset=utf-8",
+    ),
+    (
+        "/static/portal.js",
+        include_str!("../../../web/portal.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/portal.css",
+        include_str!("../../../web/portal.css"),
+        "text/css; charset=utf-8",
+    ),
+    (
+        "/console",
+        include_str!("../../../web/console.html"),
+        "text/html; charset=utf-8",
+    ),
+    (
+        "/static/console.js",
+        include_str!("../../../web/console.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/console.css",
+        include_str!("../../../web/console.css"),
+        "text/css; charset=utf-8",
+    ),
+];
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(index)))
         .service(web::resource("/docs").route(web::get().to(docs)))
         .service(web::resource("/static/style.css").route(web::get().to(style)));
+    for (path, body, content_type) in APPS {
+        cfg.service(web::resource(*path).route(web::get().to(move || app(body, content_type))));
+    }
+}
+
+/// An app's file: never cached long (a new release must reach browsers at once), and its
+/// scripts may only talk to this origin.
+async fn app(body: &'static str, content_type: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .insert_header(("referrer-policy", "no-referrer"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ))
+        .body(body)
 }
 
 fn page(body: &'static str, content_type: &str) -> HttpResponse {

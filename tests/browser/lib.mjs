@@ -1,0 +1,147 @@
+// Shared by the browser tests: the running Graphhook (started by run.sh), Debian's Chromium
+// through playwright-core, screenshots into output/, a local webhook receiver, and onboarding a
+// tenant through the real consent flow (the emulator accepts it).
+
+import { createServer } from "node:http";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Where run.sh started Graphhook and its emulator, and an operator token it minted. */
+export const env = {
+  base: required("GRAPHHOOK_URL"),
+  emulator: required("EMULATOR_URL"),
+  operatorToken: required("OPERATOR_TOKEN"),
+  output: process.env.SCREENSHOTS ?? join(here, "output"),
+};
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: run the browser tests through tests/browser/run.sh`);
+  }
+  return value;
+}
+
+/** Headless Chromium with the flags this machine needs (no background networking). */
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
+  });
+}
+
+/** A page that fails the test on any uncaught script error or CSP violation. */
+export async function newPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (error) => page.errors.push(String(error)));
+  page.on("console", (message) => {
+    if (message.type() === "error") page.errors.push(message.text());
+  });
+  page.setDefaultTimeout(15_000);
+  return page;
+}
+
+let shot = 0;
+/** Saves a full-page screenshot as output/<test>-<nn>-<name>.png. */
+export async function screenshot(page, test, name) {
+  mkdirSync(env.output, { recursive: true });
+  shot += 1;
+  const file = join(env.output, `${test}-${String(shot).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/**
+ * A webhook receiver on 127.0.0.1: answers Graphhook's verification challenge, 200 to anything
+ * else (or `status` while it is set), and records every request.
+ */
+export async function startReceiver() {
+  const received = [];
+  const receiver = { received, status: 200, url: "" };
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      let json = null;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        json = null;
+      }
+      received.push({ headers: req.headers, body, json });
+      if (json?.type === "endpoint.verification") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ challenge: json.data.challenge }));
+        return;
+      }
+      res.writeHead(receiver.status);
+      res.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  receiver.url = `http://127.0.0.1:${server.address().port}/hooks`;
+  receiver.count = (type) => received.filter((r) => r.json?.type === type).length;
+  receiver.close = () => new Promise((resolve) => server.close(resolve));
+  return receiver;
+}
+
+/** The emulator's control api. */
+export async function emulator(method, path, body) {
+  const response = await fetch(`${env.emulator}/_emulator${path}`, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!response.ok) throw new Error(`emulator ${method} ${path}: ${response.status}`);
+  return response.status === 204 ? null : response.json();
+}
+
+/**
+ * Onboards a new tenant through the real consent flow in the browser (the emulator accepts
+ * for the tenant given) and returns the API key the result page shows once.
+ */
+export async function onboard(page, test, company, tenantId) {
+  await emulator("POST", "/tenants", {
+    id: tenantId,
+    domain: `${company.toLowerCase()}.onmicrosoft.com`,
+    display_name: company,
+  }).catch(() => null);
+  await emulator("PATCH", "/behaviour", {
+    consent_mode: "auto_accept",
+    auto_accept_tenant: tenantId,
+  });
+  await page.goto(`${env.base}/onboarding`);
+  await page.getByLabel("Company name").fill(company);
+  await page.getByRole("button", { name: "Connect Microsoft 365" }).click();
+  const key = page.locator("#api-key");
+  await key.waitFor();
+  await screenshot(page, test, "onboarded");
+  return (await key.textContent()).trim();
+}
+
+/** Polls `check` until it returns something truthy (or throws after `ms`). */
+export async function eventually(check, what, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

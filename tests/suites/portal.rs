@@ -1,0 +1,123 @@
+//! The portal's sign-in: an API key exchanged for a short-lived session token that works on
+//! the tenant api like the key, ends with the key, and is no operator token.
+
+use graphhook_tests::TestApp;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn sign_in(app: &TestApp, key: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/portal/session"))
+        .json(&json!({"api_key": key}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_an_hour() {
+    let app = TestApp::spawn().await;
+    let key = app
+        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
+        .await;
+    for bad in ["", "ghk_nonsense", "not-a-key"] {
+        let (status, body) = sign_in(&app, bad).await;
+        assert_eq!(status, 401, "{bad}: {body}");
+        assert_eq!(body["code"], "unauthorized");
+    }
+    let (status, session) = sign_in(&app, &key).await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(session["tenant"]["name"], "Contoso");
+    let token = session["token"].as_str().unwrap().to_owned();
+    assert!(!token.contains(&key) && !token.starts_with("ghk_"));
+
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &token, None)
+        .await;
+    assert_eq!(response.status(), 200);
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/endpoints", &token, None)
+        .await;
+    assert_eq!(response.status(), 200);
+    // It is not an operator token.
+    let response = app
+        .client
+        .get(app.url("/admin/v1/tenants"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    // A tampered token is refused.
+    let tampered = format!("{}x", &token[..token.len() - 1]);
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &tampered, None)
+        .await;
+    assert_eq!(response.status(), 401);
+
+    // Half an hour later it has expired.
+    app.clock.advance(chrono::Duration::minutes(31));
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &token, None)
+        .await;
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+
+    // Revoking the key ends its sessions.
+    let (_, session) = sign_in(&app, &key).await;
+    let token = session["token"].as_str().unwrap().to_owned();
+    let keys: Value = app
+        .tenant_request(Method::GET, "/api/v1/api-keys", &key, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key_id = keys["data"][0]["id"].as_str().unwrap();
+    let response = app
+        .tenant_request(
+            Method::DELETE,
+            &format!("/api/v1/api-keys/{key_id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let response = app
+        .tenant_request(Method::GET, "/api/v1/tenant", &token, None)
+        .await;
+    assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn the_apps_are_served_with_a_strict_content_security_policy() {
+    let app = TestApp::spawn().await;
+    for (path, kind) in [
+        ("/portal", "text/html"),
+        ("/static/portal.js", "text/javascript"),
+        ("/static/portal.css", "text/css"),
+        ("/console", "text/html"),
+        ("/static/console.js", "text/javascript"),
+        ("/static/console.css", "text/css"),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let headers = response.headers();
+        assert!(
+            headers["content-type"].to_str().unwrap().starts_with(kind),
+            "{path}"
+        );
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+            "{path}: {csp}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+}
