@@ -349,7 +349,7 @@ pub fn credential_status(settings: &MicrosoftSettings, now: DateTime<Utc>) -> Cr
         &settings.client_secret,
     ) {
         (Some(pem), Some(_), _) => match certificate_not_after(pem) {
-            Ok(expires_at) => certificate_status(expires_at, now),
+            Ok(expires_at) => expiry_status(CredentialKind::Certificate, expires_at, now),
             Err(error) => status(
                 CredentialKind::Certificate,
                 Some(format!(
@@ -358,7 +358,10 @@ pub fn credential_status(settings: &MicrosoftSettings, now: DateTime<Utc>) -> Cr
                 )),
             ),
         },
-        (_, _, Some(_)) => status(CredentialKind::Secret, None),
+        (_, _, Some(_)) => match settings.client_secret_expires_at {
+            Some(expires_at) => expiry_status(CredentialKind::Secret, expires_at, now),
+            None => status(CredentialKind::Secret, None),
+        },
         (Some(_), None, None) => status(
             CredentialKind::None,
             Some(
@@ -374,13 +377,25 @@ pub fn credential_status(settings: &MicrosoftSettings, now: DateTime<Utc>) -> Cr
     }
 }
 
-fn certificate_status(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> CredentialStatus {
+fn expiry_status(
+    kind: CredentialKind,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> CredentialStatus {
     let days_left = (expires_at - now).num_seconds().div_euclid(86_400);
-    const ACTION: &str =
-        "add a new one to the app registration and to microsoft.client_certificate";
+    let (what, action) = match kind {
+        CredentialKind::Secret => (
+            "client secret",
+            "add a new one to the app registration, then set microsoft.client_secret and microsoft.client_secret_expires_at",
+        ),
+        _ => (
+            "certificate",
+            "add a new one to the app registration and to microsoft.client_certificate",
+        ),
+    };
     let warning = if expires_at <= now {
         Some(format!(
-            "the app's certificate expired on {}; {ACTION}",
+            "the app's {what} expired on {}; {action}",
             expires_at.format("%Y-%m-%d %H:%M UTC")
         ))
     } else if days_left < WARN_DAYS {
@@ -389,12 +404,12 @@ fn certificate_status(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Credenti
             1 => "in 1 day".to_owned(),
             n => format!("in {n} days"),
         };
-        Some(format!("the app's certificate expires {when}; {ACTION}"))
+        Some(format!("the app's {what} expires {when}; {action}"))
     } else {
         None
     };
     CredentialStatus {
-        kind: CredentialKind::Certificate,
+        kind,
         expires_at: Some(expires_at),
         days_left: Some(days_left),
         warning,
@@ -568,6 +583,26 @@ mod tests {
             ..MicrosoftSettings::default()
         };
         assert_eq!(credential_status(&both, now()).kind, CredentialKind::Secret);
+    }
+
+    #[test]
+    fn a_secret_with_a_configured_expiry_is_warned_about_near_it() {
+        let secret = |at: &str| MicrosoftSettings {
+            client_secret: Some(SecretString::from("s3cret")),
+            client_secret_expires_at: Some(at.parse().unwrap()),
+            ..MicrosoftSettings::default()
+        };
+        let far = credential_status(&secret("2026-06-01T00:00:00Z"), now());
+        assert_eq!((far.kind, far.warning), (CredentialKind::Secret, None));
+        let near = credential_status(&secret("2026-01-15T00:00:00Z"), now());
+        assert_eq!(near.days_left, Some(9));
+        assert!(
+            near.warning
+                .as_deref()
+                .unwrap()
+                .starts_with("the app's client secret expires in 9 days"),
+            "{near:?}"
+        );
     }
 
     #[test]

@@ -130,6 +130,9 @@ pub struct MicrosoftSettings {
     /// Our app registration's client id.
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
+    /// When the client secret expires (Entra shows it on the app registration; Graphhook cannot
+    /// read it), so operators are warned in time.
+    pub client_secret_expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// A certificate (PEM) registered on the app, with its private key (PEM), to sign client
     /// assertions instead of sending a secret.
     pub client_certificate: Option<String>,
@@ -317,6 +320,7 @@ impl Default for MicrosoftSettings {
             graph_url: MICROSOFT_GRAPH.to_owned(),
             client_id: None,
             client_secret: None,
+            client_secret_expires_at: None,
             client_certificate: None,
             client_private_key: None,
         }

@@ -39,7 +39,7 @@ pub struct Snapshot {
 }
 
 pub fn snapshot_key(prefix: &str) -> String {
-    format!("{prefix}:stats:queue_depths")
+    graphhook_domain::ops::queue_depths_key(prefix)
 }
 
 pub fn runs_key(prefix: &str) -> String {
