@@ -142,9 +142,14 @@ pub async fn migrate_status(config: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints the tenant api's OpenAPI document, or with `admin` the operator api's.
 #[allow(clippy::print_stdout)]
-pub fn openapi() -> anyhow::Result<()> {
-    println!("{}", graphhook_api::openapi::document());
+pub fn openapi(admin: bool) -> anyhow::Result<()> {
+    let document = match admin {
+        true => graphhook_api::openapi::admin_document(),
+        false => graphhook_api::openapi::document(),
+    };
+    println!("{document}");
     Ok(())
 }
 

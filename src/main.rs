@@ -38,8 +38,12 @@ enum Command {
     Dev,
     /// Run the Microsoft Graph and Entra ID emulator on its own.
     Emulator(EmulatorArgs),
-    /// Print the tenant api's OpenAPI 3.1 document.
-    Openapi,
+    /// Print the tenant api's OpenAPI 3.1 document (or the operator api's, with --admin).
+    Openapi {
+        /// Print the operator (admin) api's document instead.
+        #[arg(long)]
+        admin: bool,
+    },
     /// Operator tools.
     Admin {
         #[command(subcommand)]
@@ -184,7 +188,7 @@ fn main() -> std::process::ExitCode {
             Command::Api => commands::api(config).await,
             Command::Worker => commands::worker(config).await,
             Command::Dev => commands::dev(config).await,
-            Command::Openapi => commands::openapi(),
+            Command::Openapi { admin } => commands::openapi(admin),
             Command::Admin {
                 action:
                     AdminAction::Token {

@@ -1,5 +1,6 @@
-//! The tenant api's OpenAPI 3.1 document, generated from the handlers' annotations, served at
-//! `/api/openapi.json`, with a page that renders it at `/api/docs`.
+//! The OpenAPI 3.1 documents, generated from the handlers' annotations: the tenant api's,
+//! served at `/api/openapi.json` with a page that renders it at `/api/docs`; and the operator
+//! api's, served at `/admin/openapi.json`. Reading either needs no credentials.
 
 use actix_web::{HttpResponse, web};
 use utoipa::{
@@ -7,7 +8,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::routes::{endpoints, events, messages, subscriptions, tenant};
+use crate::routes::{admin, endpoints, events, messages, subscriptions, tenant};
 
 struct ApiKeyAuth;
 
@@ -83,11 +84,74 @@ pub fn document() -> String {
         .unwrap_or_else(|_| "{}".to_owned())
 }
 
+struct OperatorTokenAuth;
+
+impl Modify for OperatorTokenAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "operator_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An operator token: a JWT signed with `admin.signing_key`, minted by `graphhook admin token --name <operator>`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Graphhook operator API",
+        description = "Run a Graphhook deployment: find, suspend, resume and offboard tenants; watch subscriptions, queues, deliveries and the app credential; probe the worker pipeline; read the audit log; rotate the encryption certificates. Every call needs an operator token and is audited under the operator's name. JSON names are snake_case; ids are typed and prefixed (`ten_`, `sub_`, `prb_`, `aud_`); lists use cursor pagination (`limit`, `cursor` → `next_cursor`); every error has the body `ErrorBody`."
+    ),
+    paths(
+        admin::tenants::list,
+        admin::tenant_detail::show,
+        admin::tenants::suspend,
+        admin::tenants::resume,
+        admin::tenants::offboard,
+        admin::subscriptions::list,
+        admin::subscriptions::renew,
+        admin::ops::queues,
+        admin::ops::delivery_stats,
+        admin::ops::credential,
+        admin::probes::create,
+        admin::probes::show,
+        admin::audit::list,
+        admin::certificates::list,
+        admin::certificates::rotate,
+    ),
+    modifiers(&OperatorTokenAuth),
+    tags(
+        (name = "tenants", description = "Tenants: their state, suspension, resumption and offboarding"),
+        (name = "subscriptions", description = "Microsoft Graph subscriptions across tenants"),
+        (name = "operations", description = "Queue depths and backlogs, delivery statistics, the app credential"),
+        (name = "probes", description = "Jobs that check the pipeline from the api to a worker"),
+        (name = "audit", description = "What operators, tenants and the system did"),
+        (name = "certificates", description = "The certificates Graph encrypts rich notifications with"),
+    )
+)]
+pub struct AdminApiDoc;
+
+/// The operator api's document as JSON.
+pub fn admin_document() -> String {
+    AdminApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+}
+
 const DOCS_HTML: &str = include_str!("../../web/api-docs.html");
 const DOCS_JS: &str = include_str!("../../web/api-docs.js");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/openapi.json").route(web::get().to(openapi_json)))
+        .service(web::resource("/admin/openapi.json").route(web::get().to(admin_openapi_json)))
         .service(web::resource("/api/docs").route(web::get().to(docs)))
         .service(web::resource("/static/api-docs.js").route(web::get().to(docs_js)));
 }
@@ -96,6 +160,12 @@ async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(document())
+}
+
+async fn admin_openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(admin_document())
 }
 
 async fn docs() -> HttpResponse {

@@ -1,4 +1,5 @@
-//! The tenant api's OpenAPI document: served, complete, and exactly the routes the app serves.
+//! The OpenAPI documents, the tenant api's and the operator api's: served, complete, and exactly
+//! the routes the app serves.
 
 use graphhook_tests::TestApp;
 use reqwest::Method;
@@ -119,4 +120,140 @@ async fn the_reference_page_renders_the_document() {
             .unwrap()
             .contains("fetch(\"/api/openapi.json\")")
     );
+}
+
+async fn admin_document(app: &TestApp) -> Value {
+    // Reading the document needs no operator token.
+    let response = app.get("/admin/openapi.json").await;
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.unwrap()
+}
+
+/// A request to the operator api, with `token` when given.
+async fn admin_request(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, String) {
+    let mut request = app.client.request(method.clone(), app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if matches!(method, Method::POST | Method::PATCH) {
+        request = request.json(&serde_json::json!({}));
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// `path` with made-up ids in place of its parameters.
+fn admin_concrete(path: &str) -> String {
+    path.replace(
+        "/tenants/{id}",
+        "/tenants/ten_0194c1a27b3c7d4e8f90123456789abc",
+    )
+    .replace(
+        "/subscriptions/{id}",
+        "/subscriptions/sub_0194c1a27b3c7d4e8f90123456789abc",
+    )
+    .replace(
+        "/probes/{id}",
+        "/probes/prb_0194c1a27b3c7d4e8f90123456789abc",
+    )
+}
+
+#[tokio::test]
+async fn the_admin_document_lists_exactly_the_admin_routes_the_app_registers() {
+    let app = TestApp::spawn().await;
+    let doc = admin_document(&app).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented = operations(&doc);
+    let registered = graphhook_api::routes::admin::routes();
+    assert_eq!(documented, registered);
+    assert!(registered.len() >= 15);
+    assert!(
+        registered
+            .iter()
+            .all(|(_, path)| path.starts_with("/admin/v1/")),
+        "{registered:?}"
+    );
+    let scheme = &doc["components"]["securitySchemes"]["operator_token"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+    assert_eq!(scheme["bearerFormat"], "JWT");
+}
+
+#[tokio::test]
+async fn every_admin_operation_requires_an_operator_token_and_documents_its_errors() {
+    let app = TestApp::spawn().await;
+    let doc = admin_document(&app).await;
+    for (method, path) in operations(&doc) {
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        assert_eq!(
+            op["security"][0]["operator_token"],
+            serde_json::json!([]),
+            "{method} {path} needs an operator token"
+        );
+        assert!(
+            op["operationId"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("admin_")),
+            "{method} {path}: operation id {}",
+            op["operationId"]
+        );
+        assert!(
+            op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
+                .as_str()
+                .is_some_and(|r| r.ends_with("/ErrorBody")),
+            "{method} {path} documents 401 with the error body"
+        );
+        assert!(
+            op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+            "{method} {path} has a summary"
+        );
+        if let Some(body) =
+            op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+        {
+            let name = body.rsplit('/').next().unwrap();
+            assert!(
+                doc["components"]["schemas"][name]["example"].is_object(),
+                "{name} has an example"
+            );
+        }
+
+        // As documented: without a token, 401.
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let concrete = admin_concrete(&path);
+        let (status, text) = admin_request(&app, method.clone(), &concrete, None).await;
+        assert_eq!(status, 401, "{method} {concrete} without a token: {text}");
+    }
+}
+
+#[tokio::test]
+async fn every_documented_admin_route_is_served() {
+    let app = TestApp::spawn().await;
+    let token = app.operator_token();
+    let doc = admin_document(&app).await;
+    for (method, path) in operations(&doc) {
+        // With made-up ids, a 404 for the resource (or a 400 for a missing body), never
+        // "no route".
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let concrete = admin_concrete(&path);
+        assert!(!concrete.contains('{'), "{concrete} has no parameter left");
+        let (status, text) = admin_request(&app, method.clone(), &concrete, Some(&token)).await;
+        assert_ne!(status, 405, "{method} {concrete}: {text}");
+        assert_ne!(status, 401, "{method} {concrete} takes the token: {text}");
+        assert!(
+            !text.contains("no route for"),
+            "{method} {concrete} is served: {text}"
+        );
+    }
+    // A GET the document lists answers with its documented 200.
+    let response = app.admin_get("/admin/v1/credential").await;
+    assert_eq!(response.status().as_u16(), 200);
 }

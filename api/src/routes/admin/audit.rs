@@ -7,38 +7,77 @@ use graphhook_domain::{
     ids::{AuditId, TenantId},
 };
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::{error::ApiError, extractors::Operator, state::AppState};
+use crate::{
+    error::{ApiError, ErrorBody},
+    extractors::Operator,
+    state::AppState,
+};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only what concerned this tenant (`ten_…`).
+    #[param(value_type = Option<String>)]
     tenant_id: Option<TenantId>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>)]
     cursor: Option<AuditId>,
+    /// 1 to 200, default 50.
     limit: Option<u16>,
 }
 
-#[derive(Serialize)]
-struct Entry {
+/// One audited action.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntry {
+    #[schema(value_type = String, example = "aud_0194c1a27b3c7d4e8f90123456789abc")]
     id: AuditId,
+    /// The tenant the action concerned; `null` for deployment-wide actions.
+    #[schema(value_type = Option<String>)]
     tenant_id: Option<TenantId>,
+    /// `operator`, `tenant` or `system`.
+    #[schema(value_type = String, example = "operator")]
     actor_kind: audit_log::ActorKind,
+    /// The operator's name, the tenant's API key id (`key_…`), or the system component.
+    #[schema(example = "alice")]
     actor_id: Option<String>,
+    #[schema(example = "tenant.suspended")]
     action: String,
+    #[schema(example = "tenant")]
     target_kind: Option<String>,
     target_id: Option<String>,
+    /// What the action was about, by action.
+    #[schema(value_type = Object)]
     details: serde_json::Value,
     request_id: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Serialize)]
-struct ListResponse {
-    data: Vec<Entry>,
+#[derive(Serialize, ToSchema)]
+pub struct AuditLogPage {
+    data: Vec<AuditEntry>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(value_type = Option<String>)]
     next_cursor: Option<AuditId>,
 }
 
+/// Lists the audit log, newest first.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/audit-log",
+    operation_id = "admin_audit_log",
+    tag = "audit",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of the audit log", body = AuditLogPage),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        (status = 422, description = "`limit` is not between 1 and 200", body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
 pub async fn list(
     _operator: Operator,
     state: web::Data<AppState>,
@@ -53,7 +92,7 @@ pub async fn list(
     let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| AuditId::from(r.id));
     let data = rows
         .into_iter()
-        .map(|r| Entry {
+        .map(|r| AuditEntry {
             id: r.id.into(),
             tenant_id: r.tenant_id.map(Into::into),
             actor_kind: r.actor_kind,
@@ -66,5 +105,5 @@ pub async fn list(
             created_at: r.created_at,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(ListResponse { data, next_cursor }))
+    Ok(HttpResponse::Ok().json(AuditLogPage { data, next_cursor }))
 }

@@ -2,26 +2,82 @@
 //! with. Listing shows labels and dates (never keys); rotating makes a new current one.
 
 use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
 use graphhook_domain::{
     audit::{self, Actor, NewEntry},
     microsoft::certificates,
 };
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::{error::ApiError, extractors::Operator, state::AppState};
+use crate::{
+    error::{ApiError, ErrorBody},
+    extractors::Operator,
+    state::AppState,
+};
 
+/// A certificate's label and dates; the key never leaves the database.
+#[derive(Serialize, ToSchema)]
+pub struct CertificateView {
+    /// The `encryptionCertificateId` Graph echoes in rich notifications.
+    label: String,
+    created_at: DateTime<Utc>,
+    /// When a newer certificate replaced it; `null` for the current one. A retired certificate
+    /// is kept to decrypt what was encrypted for it.
+    retired_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CertificateList {
+    data: Vec<CertificateView>,
+}
+
+/// The certificate now current.
+#[derive(Serialize, ToSchema)]
+pub struct RotatedCertificate {
+    label: String,
+}
+
+/// Lists the encryption certificates of rich subscriptions.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/encryption-certificates",
+    operation_id = "admin_certificates_list",
+    tag = "certificates",
+    responses(
+        (status = 200, description = "Every certificate, current and retired", body = CertificateList),
+        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
 pub async fn list(
     _operator: Operator,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let all = certificates::list(&state.db).await?;
-    let data: Vec<_> = all
+    let data = all
         .iter()
-        .map(|c| json!({"label": c.label, "created_at": c.created_at, "retired_at": c.retired_at}))
+        .map(|c| CertificateView {
+            label: c.label.clone(),
+            created_at: c.created_at,
+            retired_at: c.retired_at,
+        })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"data": data})))
+    Ok(HttpResponse::Ok().json(CertificateList { data }))
 }
 
+/// Makes a new encryption certificate current; the previous one is retired but kept.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/encryption-certificates/rotate",
+    operation_id = "admin_certificates_rotate",
+    tag = "certificates",
+    responses(
+        (status = 200, description = "The new current certificate", body = RotatedCertificate),
+        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
 pub async fn rotate(
     operator: Operator,
     state: web::Data<AppState>,
@@ -34,5 +90,7 @@ pub async fn rotate(
     .target("encryption_certificate", &current.label)
     .request_id(operator.request_id);
     audit::record(&state.db, &state.clock, entry).await?;
-    Ok(HttpResponse::Ok().json(json!({"label": current.label})))
+    Ok(HttpResponse::Ok().json(RotatedCertificate {
+        label: current.label,
+    }))
 }

@@ -230,7 +230,8 @@ pub struct CredentialView {
     /// `certificate`, `secret` or `none`: what token requests use.
     #[schema(value_type = String, example = "certificate")]
     kind: ops::CredentialKind,
-    /// A certificate's `notAfter`; `null` for a secret, whose expiry only Entra knows.
+    /// A certificate's `notAfter`, or a secret's configured `microsoft.client_secret_expires_at`;
+    /// `null` when unknown (a secret without that setting).
     expires_at: Option<DateTime<Utc>>,
     /// Whole days until `expires_at`, rounded down; negative once expired.
     days_left: Option<i64>,

@@ -2,24 +2,80 @@
 //! shows whether a worker started and finished it.
 
 use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
 use graphhook_domain::{
     audit::{self, Actor, NewEntry},
     ids::ProbeId,
-    probe::{self, MAX_HOLD_MS, ProbeError},
+    probe::{self, MAX_HOLD_MS, ProbeError, ProbeState, ProbeStatus},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
-use crate::{error::ApiError, extractors::Operator, state::AppState};
+use crate::{
+    error::{ApiError, ErrorBody},
+    extractors::Operator,
+    state::AppState,
+};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"hold_ms": 0}))]
 pub struct CreateProbe {
-    /// How long the job keeps a worker busy, in milliseconds.
+    /// How long the job keeps a worker busy, in milliseconds (at most 30000; default 0).
     #[serde(default)]
     hold_ms: u64,
 }
 
+/// A probe job and how far a worker took it.
+#[derive(Serialize, ToSchema)]
+pub struct ProbeView {
+    #[schema(value_type = String, example = "prb_0194c1a27b3c7d4e8f90123456789abc")]
+    id: ProbeId,
+    /// `queued`, `started` or `completed`.
+    #[schema(value_type = String, example = "completed")]
+    state: ProbeState,
+    hold_ms: u64,
+    queued_at: Option<DateTime<Utc>>,
+    started_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    /// The apalis worker that ran it.
+    worker: Option<String>,
+    /// How many times a worker started it (more than one after a worker died mid-run).
+    runs: u64,
+}
+
+impl From<ProbeStatus> for ProbeView {
+    fn from(s: ProbeStatus) -> Self {
+        Self {
+            id: s.id,
+            state: s.state,
+            hold_ms: s.hold_ms,
+            queued_at: s.queued_at,
+            started_at: s.started_at,
+            completed_at: s.completed_at,
+            worker: s.worker,
+            runs: s.runs,
+        }
+    }
+}
+
+/// Queues a probe job, to check the pipeline from the api through Redis to a worker.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/probes",
+    operation_id = "admin_probes_create",
+    tag = "probes",
+    request_body = CreateProbe,
+    responses(
+        (status = 202, description = "Queued", body = ProbeView),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        (status = 422, description = "`hold_ms` is above 30000", body = ErrorBody),
+        (status = 503, description = "The job queue is unavailable", body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
 pub async fn create(
     operator: Operator,
     state: web::Data<AppState>,
@@ -41,9 +97,24 @@ pub async fn create(
         .details(json!({"hold_ms": body.hold_ms}))
         .request_id(operator.request_id);
     audit::record(&state.db, &state.clock, entry).await?;
-    Ok(HttpResponse::Accepted().json(status))
+    Ok(HttpResponse::Accepted().json(ProbeView::from(status)))
 }
 
+/// Shows whether a worker started and completed a probe (kept for a day).
+#[utoipa::path(
+    get,
+    path = "/admin/v1/probes/{id}",
+    operation_id = "admin_probes_show",
+    tag = "probes",
+    params(("id" = String, Path, description = "The probe's id (`prb_…`)")),
+    responses(
+        (status = 200, description = "The probe", body = ProbeView),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        (status = 404, description = "No such probe, or older than a day", body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
 pub async fn show(
     _operator: Operator,
     state: web::Data<AppState>,
@@ -53,5 +124,5 @@ pub async fn show(
     let status = probe::get(&mut conn, state.queues.prefix(), id.into_inner())
         .await?
         .ok_or_else(|| ApiError::not_found("probe"))?;
-    Ok(HttpResponse::Ok().json(status))
+    Ok(HttpResponse::Ok().json(ProbeView::from(status)))
 }

@@ -1,28 +1,36 @@
-//! `/admin/v1/tenants` and `/admin/v1/subscriptions`: find tenants and see their state,
-//! suspend, resume and offboard them; subscriptions across tenants, and a forced renewal.
+//! `/admin/v1/tenants`: find tenants; suspend, resume and offboard them. One tenant in detail
+//! is `tenant_detail`'s.
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    admin::{self, SubscriptionFilter, TenantFilter},
+    admin::{self, Offboarded, TenantFilter},
     audit::Actor,
-    endpoints,
-    entities::{subscription::SubscriptionStatus, tenant, tenant::TenantStatus},
-    ids::{ApiKeyId, EndpointId, SubscriptionId, TenantId},
-    subscriptions, tenants,
+    entities::tenant::{self, TenantStatus},
+    ids::TenantId,
+    tenants,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::{error::ApiError, extractors::Operator, state::AppState};
+use crate::{
+    error::{ApiError, ErrorBody},
+    extractors::Operator,
+    state::AppState,
+};
 
 /// A tenant as operators see it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TenantView {
+    #[schema(value_type = String, example = "ten_0194c1a27b3c7d4e8f90123456789abc")]
     id: TenantId,
+    #[schema(value_type = String, example = "c0a7e5d2-3b1f-4e6a-9d8c-7f2b1a0e9c34")]
     entra_tenant_id: uuid::Uuid,
     name: String,
+    /// `pending`, `active`, `consent_revoked`, `suspended` or `offboarded`.
+    #[schema(value_type = String, example = "active")]
     status: TenantStatus,
+    /// Why it is not `active` (a suspension's reason, for one).
     status_reason: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -44,16 +52,55 @@ impl From<&tenant::Model> for TenantView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A tenant in the list, with its counts.
+#[derive(Serialize, ToSchema)]
+pub struct TenantSummaryView {
+    #[serde(flatten)]
+    tenant: TenantView,
+    /// Its subscriptions, `deleted` ones aside.
+    subscriptions: u64,
+    endpoints: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TenantList {
+    data: Vec<TenantSummaryView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(value_type = Option<String>)]
+    next_cursor: Option<TenantId>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Part of the name, or the exact Entra tenant id.
+    /// Part of the name (any case), or the exact Entra tenant id.
     search: Option<String>,
+    /// `pending`, `active`, `consent_revoked`, `suspended` or `offboarded`.
+    #[param(value_type = Option<String>)]
     status: Option<TenantStatus>,
+    /// The previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
     cursor: Option<TenantId>,
+    /// 1 to 200, default 50.
     limit: Option<u16>,
 }
 
+/// Finds tenants by name, Entra tenant id or status.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/tenants",
+    operation_id = "admin_tenants_list",
+    tag = "tenants",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of tenants, each with its counts of subscriptions and endpoints", body = TenantList),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        (status = 422, description = "`limit` is not between 1 and 200", body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
 pub async fn list(
     _operator: Operator,
     state: web::Data<AppState>,
@@ -67,88 +114,43 @@ pub async fn list(
     };
     let rows = admin::list_tenants(&state.db, &filter, limit).await?;
     let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| TenantId::from(r.tenant.id));
-    let data: Vec<Value> = rows
+    let data = rows
         .iter()
-        .map(|r| {
-            let mut view = json!(TenantView::from(&r.tenant));
-            view["subscriptions"] = json!(r.subscriptions);
-            view["endpoints"] = json!(r.endpoints);
-            view
+        .map(|r| TenantSummaryView {
+            tenant: TenantView::from(&r.tenant),
+            subscriptions: r.subscriptions,
+            endpoints: r.endpoints,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"data": data, "next_cursor": next_cursor})))
+    Ok(HttpResponse::Ok().json(TenantList { data, next_cursor }))
 }
 
-async fn find(state: &AppState, id: TenantId) -> Result<tenant::Model, ApiError> {
-    tenants::find(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("tenant"))
-}
-
-pub async fn show(
-    _operator: Operator,
-    state: web::Data<AppState>,
-    id: web::Path<TenantId>,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let tenant = find(&state, id).await?;
-    let consent = tenants::current_consent(&state.db, id).await?;
-    let keys = admin::api_keys(&state.db, id).await?;
-    let endpoint_rows = endpoints::list(&state.db, id, None, 200).await?;
-    let subscription_rows = subscriptions::list(&state.db, id, None, 200).await?;
-    let health = admin::delivery_health(&state.db, id, state.clock.now()).await?;
-    let body = json!({
-        "tenant": TenantView::from(&tenant),
-        "consent": consent.as_ref().map(|c| json!({
-            "roles": tenants::granted_roles(c),
-            "granted_at": c.granted_at,
-        })),
-        "api_keys": keys.iter().map(|k| json!({
-            "id": ApiKeyId::from(k.id),
-            "name": k.name,
-            "prefix": k.prefix,
-            "created_at": k.created_at,
-            "last_used_at": k.last_used_at,
-            "expires_at": k.expires_at,
-            "revoked_at": k.revoked_at,
-        })).collect::<Vec<_>>(),
-        "endpoints": endpoint_rows.iter().map(|e| json!({
-            "id": EndpointId::from(e.id),
-            "url": e.url,
-            "status": e.status,
-            "disabled_reason": e.disabled_reason,
-            "failing_since": e.failing_since,
-        })).collect::<Vec<_>>(),
-        "subscriptions": subscription_rows.iter().map(subscription_view).collect::<Vec<_>>(),
-        "delivery_health": health,
-    });
-    Ok(HttpResponse::Ok().json(body))
-}
-
-fn subscription_view(s: &graphhook_domain::entities::subscription::Model) -> Value {
-    json!({
-        "id": SubscriptionId::from(s.id),
-        "tenant_id": TenantId::from(s.tenant_id),
-        "kind": s.kind,
-        "resource": s.resource,
-        "status": s.status,
-        "expires_at": s.expires_at,
-        "renews_at": s.due_at,
-        "last_renewed_at": s.last_renewed_at,
-        "due_action": s.due_action,
-        "failures": s.failures,
-        "last_error": s.last_error,
-        "graph_subscription_id": s.graph_id,
-    })
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Unpaid invoices since March"}))]
 pub struct Suspend {
-    /// Why; shown to the tenant in its 403s and recorded in the audit log.
+    /// Why (1 to 500 characters); shown to the tenant in its 403s and recorded in the audit log.
     reason: String,
 }
 
+/// Suspends a tenant: its api calls get 403 and its deliveries wait.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{id}/suspend",
+    operation_id = "admin_tenants_suspend",
+    tag = "tenants",
+    params(("id" = String, Path, description = "The tenant's id (`ten_…`)")),
+    request_body = Suspend,
+    responses(
+        (status = 200, description = "Suspended", body = TenantView),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "The tenant is already suspended, or offboarded", body = ErrorBody),
+        (status = 422, description = "The reason is empty or longer than 500 characters", body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
 pub async fn suspend(
     operator: Operator,
     state: web::Data<AppState>,
@@ -171,6 +173,22 @@ pub async fn suspend(
     Ok(HttpResponse::Ok().json(TenantView::from(&tenant)))
 }
 
+/// Resumes a suspended tenant; its held deliveries are due at once.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{id}/resume",
+    operation_id = "admin_tenants_resume",
+    tag = "tenants",
+    params(("id" = String, Path, description = "The tenant's id (`ten_…`)")),
+    responses(
+        (status = 200, description = "`active` again, or `consent_revoked` when no consent is in force", body = TenantView),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "The tenant is not suspended", body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
 pub async fn resume(
     operator: Operator,
     state: web::Data<AppState>,
@@ -187,11 +205,40 @@ pub async fn resume(
     Ok(HttpResponse::Ok().json(TenantView::from(&tenant)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"confirm": "Contoso"}))]
 pub struct Offboard {
     /// The tenant's name, exactly, to confirm.
     confirm: String,
+}
+
+/// What an offboarding did.
+#[derive(Serialize, ToSchema)]
+pub struct OffboardedView {
+    deleted_subscriptions: usize,
+    /// Subscriptions Graph could not be asked to delete (they expire there by themselves).
+    subscriptions_left_at_graph: usize,
+    revoked_keys: u64,
+    /// When the tenant's data is removed.
+    data_removed_after: Option<DateTime<Utc>>,
+}
+
+impl From<Offboarded> for OffboardedView {
+    fn from(o: Offboarded) -> Self {
+        Self {
+            deleted_subscriptions: o.deleted_subscriptions,
+            subscriptions_left_at_graph: o.subscriptions_left_at_graph,
+            revoked_keys: o.revoked_keys,
+            data_removed_after: o.data_removed_after,
+        }
+    }
+}
+
+pub(super) async fn find(state: &AppState, id: TenantId) -> Result<tenant::Model, ApiError> {
+    tenants::find(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))
 }
 
 /// Checks the confirmation and offboards; shared with the tenant's own `DELETE /api/v1/tenant`.
@@ -217,9 +264,28 @@ pub(crate) async fn offboard_confirmed(
         request_id,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(report))
+    Ok(HttpResponse::Ok().json(OffboardedView::from(report)))
 }
 
+/// Offboards a tenant: its Graph subscriptions deleted, its keys revoked, its data removed
+/// after the retention window.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{id}/offboard",
+    operation_id = "admin_tenants_offboard",
+    tag = "tenants",
+    params(("id" = String, Path, description = "The tenant's id (`ten_…`)")),
+    request_body = Offboard,
+    responses(
+        (status = 200, description = "Offboarded: what was done, and when the data goes", body = OffboardedView),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+        (status = 409, description = "The tenant is already offboarded", body = ErrorBody),
+        (status = 422, description = "The confirmation does not match the tenant's name", body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
 pub async fn offboard(
     operator: Operator,
     state: web::Data<AppState>,
@@ -235,51 +301,4 @@ pub async fn offboard(
         operator.request_id,
     )
     .await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubscriptionQuery {
-    tenant_id: Option<TenantId>,
-    status: Option<SubscriptionStatus>,
-    /// Only those expiring within this many hours.
-    expiring_within_hours: Option<u32>,
-    cursor: Option<SubscriptionId>,
-    limit: Option<u16>,
-}
-
-pub async fn subscriptions(
-    _operator: Operator,
-    state: web::Data<AppState>,
-    query: web::Query<SubscriptionQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let limit = crate::pagination::limit(query.limit)?;
-    let filter = SubscriptionFilter {
-        tenant: query.tenant_id,
-        status: query.status,
-        expiring_before: query
-            .expiring_within_hours
-            .map(|h| state.clock.now() + chrono::Duration::hours(i64::from(h))),
-        after: query.cursor.map(|c| c.uuid()),
-    };
-    let rows = admin::list_subscriptions(&state.db, &filter, limit).await?;
-    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| SubscriptionId::from(r.id));
-    let data: Vec<Value> = rows.iter().map(subscription_view).collect();
-    Ok(HttpResponse::Ok().json(json!({"data": data, "next_cursor": next_cursor})))
-}
-
-pub async fn renew(
-    operator: Operator,
-    state: web::Data<AppState>,
-    id: web::Path<SubscriptionId>,
-) -> Result<HttpResponse, ApiError> {
-    let sub = admin::force_renew(
-        &state.db,
-        &state.clock,
-        id.into_inner(),
-        Actor::operator(&operator.name),
-        operator.request_id,
-    )
-    .await?;
-    Ok(HttpResponse::Accepted().json(subscription_view(&sub)))
 }

@@ -1,0 +1,159 @@
+//! `/admin/v1/subscriptions`: subscriptions across tenants, and a forced renewal.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use graphhook_domain::{
+    admin::{self, SubscriptionFilter},
+    audit::Actor,
+    entities::subscription::{self, DueAction, SubscriptionStatus},
+    ids::{SubscriptionId, TenantId},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    error::{ApiError, ErrorBody},
+    extractors::Operator,
+    state::AppState,
+};
+
+/// A subscription as operators see it: its upkeep state included.
+#[derive(Serialize, ToSchema)]
+pub struct SubscriptionView {
+    #[schema(value_type = String, example = "sub_0194c1a27b3c7d4e8f90123456789abc")]
+    id: SubscriptionId,
+    #[schema(value_type = String, example = "ten_0194c1a27b3c7d4e8f90123456789abc")]
+    tenant_id: TenantId,
+    /// The resource kind (`message`, `user`, …).
+    kind: String,
+    resource: String,
+    /// `creating`, `active`, `paused`, `failed` or `deleted`.
+    #[schema(value_type = String, example = "active")]
+    status: SubscriptionStatus,
+    /// When Graph deletes it unless renewed.
+    expires_at: Option<DateTime<Utc>>,
+    /// When the due action is taken next.
+    renews_at: Option<DateTime<Utc>>,
+    last_renewed_at: Option<DateTime<Utc>>,
+    /// What the next upkeep does: `renew`, `reauthorize`, `recreate` or `resume`.
+    #[schema(value_type = String, example = "renew")]
+    due_action: DueAction,
+    /// Failed attempts at the due action in a row.
+    failures: i32,
+    last_error: Option<String>,
+    /// Graph's id, once Graph created it.
+    graph_subscription_id: Option<String>,
+}
+
+impl From<&subscription::Model> for SubscriptionView {
+    fn from(s: &subscription::Model) -> Self {
+        Self {
+            id: s.id.into(),
+            tenant_id: s.tenant_id.into(),
+            kind: s.kind.clone(),
+            resource: s.resource.clone(),
+            status: s.status,
+            expires_at: s.expires_at,
+            renews_at: s.due_at,
+            last_renewed_at: s.last_renewed_at,
+            due_action: s.due_action,
+            failures: s.failures,
+            last_error: s.last_error.clone(),
+            graph_subscription_id: s.graph_id.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubscriptionList {
+    data: Vec<SubscriptionView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(value_type = Option<String>)]
+    next_cursor: Option<SubscriptionId>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only this tenant's (`ten_…`).
+    #[param(value_type = Option<String>)]
+    tenant_id: Option<TenantId>,
+    /// `creating`, `active`, `paused`, `failed` or `deleted`; without it, all but `deleted`.
+    #[param(value_type = Option<String>)]
+    status: Option<SubscriptionStatus>,
+    /// Only those expiring within this many hours.
+    expiring_within_hours: Option<u32>,
+    /// The previous page's `next_cursor`.
+    #[param(value_type = Option<String>)]
+    cursor: Option<SubscriptionId>,
+    /// 1 to 200, default 50.
+    limit: Option<u16>,
+}
+
+/// Lists subscriptions across tenants, oldest first.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/subscriptions",
+    operation_id = "admin_subscriptions_list",
+    tag = "subscriptions",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of subscriptions", body = SubscriptionList),
+        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        (status = 422, description = "`limit` is not between 1 and 200", body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
+pub async fn list(
+    _operator: Operator,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = crate::pagination::limit(query.limit)?;
+    let filter = SubscriptionFilter {
+        tenant: query.tenant_id,
+        status: query.status,
+        expiring_before: query
+            .expiring_within_hours
+            .map(|h| state.clock.now() + chrono::Duration::hours(i64::from(h))),
+        after: query.cursor.map(|c| c.uuid()),
+    };
+    let rows = admin::list_subscriptions(&state.db, &filter, limit).await?;
+    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| SubscriptionId::from(r.id));
+    let data = rows.iter().map(SubscriptionView::from).collect();
+    Ok(HttpResponse::Ok().json(SubscriptionList { data, next_cursor }))
+}
+
+/// Renews an active subscription now (the next upkeep tick hands it to a worker).
+#[utoipa::path(
+    post,
+    path = "/admin/v1/subscriptions/{id}/renew",
+    operation_id = "admin_subscriptions_renew",
+    tag = "subscriptions",
+    params(("id" = String, Path, description = "The subscription's id (`sub_…`)")),
+    responses(
+        (status = 202, description = "The renewal is due now", body = SubscriptionView),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        (status = 404, description = "No such subscription", body = ErrorBody),
+        (status = 409, description = "The subscription is not active", body = ErrorBody),
+    ),
+    security(("operator_token" = []))
+)]
+pub async fn renew(
+    operator: Operator,
+    state: web::Data<AppState>,
+    id: web::Path<SubscriptionId>,
+) -> Result<HttpResponse, ApiError> {
+    let sub = admin::force_renew(
+        &state.db,
+        &state.clock,
+        id.into_inner(),
+        Actor::operator(&operator.name),
+        operator.request_id,
+    )
+    .await?;
+    Ok(HttpResponse::Accepted().json(SubscriptionView::from(&sub)))
+}
