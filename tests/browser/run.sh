@@ -57,7 +57,7 @@ export OPERATOR_TOKEN CHROMIUM="${chromium}" SCREENSHOTS="${here}/output"
 rm -rf "${SCREENSHOTS}"
 status=0
 tests=("$@")
-if [ "${#tests[@]}" = 0 ]; then tests=(./*.test.mjs); fi
+if [ "${#tests[@]}" = 0 ]; then tests=("${here}"/*.test.mjs); fi
 (cd "${here}" && node --test --test-concurrency=1 "${tests[@]}") || status=$?
 if [ "${status}" != 0 ]; then
   echo "--- graphhook dev's log ---" >&2; tail -n 200 "${log}" >&2

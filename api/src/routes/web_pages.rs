@@ -44,7 +44,12 @@ const APPS: &[(&str, &str, &str)] = &[
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/").route(web::get().to(index)))
         .service(web::resource("/docs").route(web::get().to(docs)))
-        .service(web::resource("/static/style.css").route(web::get().to(style)));
+        .service(web::resource("/static/style.css").route(web::get().to(style)))
+        // Browsers ask for it on every page; there is none, and no error either.
+        .service(
+            web::resource("/favicon.ico")
+                .route(web::get().to(|| async { HttpResponse::NoContent().finish() })),
+        );
     for (path, body, content_type) in APPS {
         cfg.service(web::resource(*path).route(web::get().to(move || app(body, content_type))));
     }
