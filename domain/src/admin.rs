@@ -309,6 +309,19 @@ pub async fn offboard<C: ConnectionTrait + TransactionTrait>(
         .exec(deps.db)
         .await?
         .rows_affected;
+    // Nothing more is delivered.
+    deps.db
+        .execute_raw(Statement::from_sql_and_values(
+            deps.db.get_database_backend(),
+            r"UPDATE deliveries SET next_attempt_at = NULL, last_error = $2, updated_at = $3
+               WHERE tenant_id = $1 AND status IN ('pending', 'failed')",
+            [
+                id.uuid().into(),
+                "the tenant is offboarded".into(),
+                now.into(),
+            ],
+        ))
+        .await?;
     let held = subscription::Entity::find()
         .filter(subscription::Column::TenantId.eq(id.uuid()))
         .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))

@@ -16,6 +16,7 @@ mod history;
 mod ingest;
 mod ingest_durability;
 mod lifecycle;
+mod lifecycle_failures;
 mod migrations;
 mod onboarding;
 mod onboarding_state;

@@ -1,0 +1,254 @@
+//! Subscription upkeep when Graph refuses or struggles: a forbidden mailbox, Graph's rate
+//! limit, an outage.
+
+use graphhook_domain::entities::{
+    subscription::SubscriptionStatus,
+    tenant::{self, TenantStatus},
+};
+use graphhook_tests::{Mode, Receiver, TestApp};
+use reqwest::Method;
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+
+use crate::{
+    ingest::{subscribe, tenant_with_endpoint},
+    lifecycle::{deliver_until, graph_entry, history, mailbox, row, settle_until, tick},
+};
+
+#[tokio::test]
+async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let blocked = mailbox(1);
+    let open = mailbox(2);
+    let blocked_sub = subscribe(
+        &app,
+        &key,
+        &format!("users/{blocked}/messages"),
+        &["created"],
+    )
+    .await;
+    let open_sub = subscribe(&app, &key, &format!("users/{open}/messages"), &["created"]).await;
+    let group_sub = subscribe(&app, &key, "groups", &["updated"]).await;
+    // An Exchange application access policy now excludes one mailbox.
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"blocked_mailboxes": [blocked]})),
+    )
+    .await;
+    app.clock.advance(chrono::Duration::hours(50));
+    settle_until(&app, "the renewals", || async {
+        row(&app, &blocked_sub).await.status == SubscriptionStatus::Failed
+            && row(&app, &open_sub).await.last_renewed_at.is_some()
+    })
+    .await;
+    let failed = row(&app, &blocked_sub).await;
+    assert!(
+        failed.last_error.as_deref().unwrap().contains("403"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        row(&app, &open_sub).await.status,
+        SubscriptionStatus::Active
+    );
+    assert_eq!(
+        row(&app, &group_sub).await.status,
+        SubscriptionStatus::Active
+    );
+    let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(tenant.status, TenantStatus::Active);
+    deliver_until(&app, &receiver, "graph.subscription.renewal_failed", 1).await;
+    let event = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.subscription.renewal_failed")
+        .unwrap()
+        .json();
+    assert_eq!(event["data"]["subscriptionId"], blocked_sub.as_str());
+    assert_eq!(event["data"]["status"], "failed");
+    // A failed subscription is left alone: no more calls for it.
+    app.clock.advance(chrono::Duration::hours(30));
+    tick(&app).await;
+    assert_eq!(
+        history(&app, &blocked_sub)
+            .await
+            .iter()
+            .filter(|(_, _, o)| o == "failed")
+            .count(),
+        1
+    );
+    let view: Value = app
+        .tenant_request(
+            Method::GET,
+            &format!("/api/v1/subscriptions/{blocked_sub}"),
+            &key,
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["status"], "failed");
+    assert_eq!(view["renews_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn under_graphs_rate_limit_every_renewal_finishes_before_its_subscription_expires() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let mut subs = Vec::new();
+    for n in 0..20 {
+        let id = subscribe(
+            &app,
+            &key,
+            &format!("users/{}/messages", mailbox(n)),
+            &["created"],
+        )
+        .await;
+        let sub = row(&app, &id).await;
+        subs.push((id, sub.graph_id.unwrap(), sub.expires_at.unwrap()));
+    }
+    // Five subscription calls per 20 seconds for the app in this tenant.
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"rate_limit_per_app": 5, "rate_window_secs": 20})),
+    )
+    .await;
+    app.emulator_control(Method::DELETE, "/calls", None).await;
+    // Every renewal is due (50–70 % of the lifetime) and the window starts.
+    app.clock.advance(chrono::Duration::hours(50));
+    let mut steps = 0;
+    loop {
+        tick(&app).await;
+        let mut renewed = 0;
+        for (id, _, _) in &subs {
+            renewed += usize::from(row(&app, id).await.last_renewed_at.is_some());
+        }
+        if renewed == subs.len() {
+            break;
+        }
+        steps += 1;
+        assert!(steps < 600, "{renewed} of {} renewed", subs.len());
+        app.clock.advance(chrono::Duration::seconds(2));
+    }
+    let calls = app.emulator_control(Method::GET, "/calls", None).await;
+    assert!(calls["throttled"].as_u64().unwrap() > 0, "{calls}");
+    for (id, graph_id, expires_at) in &subs {
+        let sub = row(&app, id).await;
+        assert!(
+            sub.last_renewed_at.unwrap() < *expires_at,
+            "{id} renewed in time"
+        );
+        assert_eq!(sub.graph_id.as_ref(), Some(graph_id), "never recreated");
+        assert_eq!(sub.failures, 0, "throttling is not a failure");
+        let entry = graph_entry(&app, graph_id).await.unwrap();
+        assert_eq!(entry["state"]["renewals"], 1);
+    }
+    assert_eq!(
+        calls["byOperation"]["update"].as_u64().unwrap(),
+        calls["byStatus"]["200"].as_u64().unwrap_or(0) + calls["throttled"].as_u64().unwrap(),
+        "{calls}"
+    );
+}
+
+#[tokio::test]
+async fn a_graph_outage_is_retried_with_backoff_and_the_tenant_warned_before_expiry() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let user = crate::subscriptions::USER;
+    let id = subscribe(&app, &key, &format!("users/{user}/messages"), &["created"]).await;
+    let first = row(&app, &id).await;
+    let expires_at = first.expires_at.unwrap();
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"outage_status": 500})),
+    )
+    .await;
+    app.clock.advance(chrono::Duration::hours(50));
+    let mut waits = Vec::new();
+    while app.clock.now() < expires_at {
+        tick(&app).await;
+        let sub = row(&app, &id).await;
+        if let Some(due) = sub.due_at
+            && due > app.clock.now()
+            && waits.last() != Some(&due)
+        {
+            waits.push(due);
+        }
+        app.clock.advance(chrono::Duration::minutes(10));
+    }
+    let sub = row(&app, &id).await;
+    assert_eq!(
+        sub.status,
+        SubscriptionStatus::Active,
+        "an outage fails nothing"
+    );
+    assert!(sub.failures >= 5, "{sub:?}");
+    assert!(
+        sub.last_error.as_deref().unwrap().contains("500"),
+        "{sub:?}"
+    );
+    // The waits grow: each retry comes later after the previous one than the one before.
+    let gaps: Vec<i64> = waits
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_seconds())
+        .collect();
+    assert!(gaps.len() >= 4, "{waits:?}");
+    assert!(gaps.last() > gaps.first(), "{gaps:?}");
+    deliver_until(&app, &receiver, "graph.subscription.renewal_failed", 1).await;
+    let warning = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.subscription.renewal_failed")
+        .unwrap()
+        .json();
+    assert_eq!(warning["data"]["subscriptionId"], id.as_str());
+    assert_eq!(warning["data"]["status"], "active");
+    assert_eq!(
+        receiver.count("graph.subscription.renewal_failed"),
+        1,
+        "the tenant is told once"
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("graphhook_subscription_actions_total{")
+                && l.contains("action=\"renew\"")
+                && l.contains("outcome=\"failed\"")),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("graphhook_subscription_nearest_expiry_seconds ")),
+        "{metrics}"
+    );
+
+    // Graph is back, but the subscription expired meanwhile: it is created again.
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"outage_status": null})),
+    )
+    .await;
+    app.clock.advance(chrono::Duration::hours(1));
+    settle_until(&app, "the recreation", || async {
+        row(&app, &id).await.graph_id != first.graph_id
+    })
+    .await;
+    let sub = row(&app, &id).await;
+    assert_eq!((sub.status, sub.failures), (SubscriptionStatus::Active, 0));
+    assert!(sub.expires_at.unwrap() > app.clock.now());
+    assert!(history(&app, &id).await.contains(&(
+        "recreate".into(),
+        "not_found".into(),
+        "succeeded".into()
+    )));
+    deliver_until(&app, &receiver, "graph.subscription.recreated", 1).await;
+}
