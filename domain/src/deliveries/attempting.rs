@@ -105,15 +105,18 @@ pub(super) async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
     if trigger == Trigger::Scheduled && !(open && due) {
         return Ok((Attempted::Skipped, None));
     }
-    let endpoint = endpoint::Entity::find_by_id(delivery.endpoint_id)
+    // The endpoint with its tenant's status, in one query.
+    let found = endpoint::Entity::find_by_id(delivery.endpoint_id)
+        .find_also_related(tenant::Entity)
         .one(deps.db)
         .await?;
     let message = message::Entity::find_by_id(delivery.message_id)
         .one(deps.db)
         .await?;
-    let (Some(endpoint), Some(message)) = (endpoint, message) else {
+    let (Some((endpoint, tenant)), Some(message)) = (found, message) else {
         return Ok((Attempted::Skipped, None));
     };
+    let tenant_status = tenant.map(|t| t.status);
     if endpoint.status != EndpointStatus::Active {
         unchanged(&delivery)
             .col_expr(
@@ -130,10 +133,6 @@ pub(super) async fn attempt_with_outcome<C: ConnectionTrait + TransactionTrait>(
         return Ok((Attempted::Skipped, None));
     }
     // A suspended tenant's deliveries wait for its resumption; an offboarded one's stop.
-    let tenant_status = tenant::Entity::find_by_id(delivery.tenant_id)
-        .one(deps.db)
-        .await?
-        .map(|t| t.status);
     if let Some(status @ (TenantStatus::Suspended | TenantStatus::Offboarded)) = tenant_status {
         let note = match status {
             TenantStatus::Suspended => HELD_WHILE_SUSPENDED,
