@@ -100,10 +100,18 @@ async fn the_apps_are_served_with_a_strict_content_security_policy() {
     let app = TestApp::spawn().await;
     for (path, kind) in [
         ("/portal", "text/html"),
-        ("/static/portal.js", "text/javascript"),
+        ("/static/portal-core.js", "text/javascript"),
+        ("/static/portal-activity.js", "text/javascript"),
+        ("/static/portal-endpoints.js", "text/javascript"),
+        ("/static/portal-subscriptions.js", "text/javascript"),
+        ("/static/portal-tenant.js", "text/javascript"),
         ("/static/portal.css", "text/css"),
         ("/console", "text/html"),
-        ("/static/console.js", "text/javascript"),
+        ("/static/console-core.js", "text/javascript"),
+        ("/static/console-tables.js", "text/javascript"),
+        ("/static/console-subscriptions.js", "text/javascript"),
+        ("/static/console-tenants.js", "text/javascript"),
+        ("/static/console-operations.js", "text/javascript"),
         ("/static/console.css", "text/css"),
     ] {
         let response = app.get(path).await;

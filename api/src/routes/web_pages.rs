@@ -15,8 +15,28 @@ const APPS: &[(&str, &str, &str)] = &[
         "text/html; charset=utf-8",
     ),
     (
-        "/static/portal.js",
-        include_str!("../../../web/portal.js"),
+        "/static/portal-core.js",
+        include_str!("../../../web/portal-core.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/portal-activity.js",
+        include_str!("../../../web/portal-activity.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/portal-endpoints.js",
+        include_str!("../../../web/portal-endpoints.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/portal-subscriptions.js",
+        include_str!("../../../web/portal-subscriptions.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/portal-tenant.js",
+        include_str!("../../../web/portal-tenant.js"),
         "text/javascript; charset=utf-8",
     ),
     (
@@ -30,8 +50,28 @@ const APPS: &[(&str, &str, &str)] = &[
         "text/html; charset=utf-8",
     ),
     (
-        "/static/console.js",
-        include_str!("../../../web/console.js"),
+        "/static/console-core.js",
+        include_str!("../../../web/console-core.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/console-tables.js",
+        include_str!("../../../web/console-tables.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/console-subscriptions.js",
+        include_str!("../../../web/console-subscriptions.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/console-tenants.js",
+        include_str!("../../../web/console-tenants.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/console-operations.js",
+        include_str!("../../../web/console-operations.js"),
         "text/javascript; charset=utf-8",
     ),
     (

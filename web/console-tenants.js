@@ -1,0 +1,434 @@
+// The operator console's tenants: the searchable list, and a tenant with its consent, health,
+// subscriptions, endpoints and API keys, and the actions on it (suspend, resume, offboard).
+// Loaded after console-subscriptions.js (see console-core.js).
+"use strict";
+
+(() => {
+  const {
+    PAGE_SIZE,
+    main,
+    state,
+    h,
+    uid,
+    announce,
+    parseDate,
+    time,
+    timeInline,
+    number,
+    percent,
+    badge,
+    SignedOut,
+    api,
+    query,
+    errorBox,
+    startView,
+    live,
+    replaceHash,
+    scrollable,
+    headRow,
+    pagedTable,
+    tr,
+    numTd,
+    select,
+    field,
+    subscriptionsTable,
+  } = window.GraphhookConsole;
+
+  const TENANT_STATUSES = ["pending", "active", "consent_revoked", "suspended", "offboarded"];
+
+  // ---------------------------------------------------------------- Tenants
+
+  function viewTenants(params) {
+    const search = params.get("search") ?? "";
+    const status = params.get("status") ?? "";
+    state.tenantsHash = `#/tenants${query({ search, status })}`;
+    startView("Tenants");
+    const searchInput = h("input", { id: "tenant-search", type: "search", value: search, autocomplete: "off" });
+    const statusSelect = select("tenant-status", "Any status", TENANT_STATUSES, status);
+    const form = h(
+      "form",
+      { class: "filters", role: "search", "aria-label": "Find tenants" },
+      field("tenant-search", "Search", searchInput, "Part of the name, or the exact Entra tenant id."),
+      field("tenant-status", "Status", statusSelect),
+      h("div", { class: "field submit" }, h("button", { type: "submit" }, "Search")),
+    );
+    const results = h("section", { "aria-label": "Tenants found" });
+    main.append(form, results);
+
+    let filters = { search, status };
+    const list = pagedTable(results, {
+      what: "the tenants",
+      one: "tenant",
+      noun: "tenants",
+      className: "tenants",
+      caption: () =>
+        filters.search
+          ? `Tenants matching “${filters.search}”${filters.status ? `, ${filters.status.replace(/_/g, " ")}` : ""}`
+          : filters.status
+            ? `Tenants that are ${filters.status.replace(/_/g, " ")}`
+            : "All tenants",
+      empty: "No tenant matches.",
+      columns: [
+        { label: "Name" },
+        { label: "Status" },
+        { label: "Subscriptions", numeric: true },
+        { label: "Endpoints", numeric: true },
+        { label: "Entra tenant id" },
+        { label: "Created" },
+      ],
+      fetchPage: (cursor) =>
+        api(
+          "GET",
+          `/admin/v1/tenants${query({ search: filters.search, status: filters.status, limit: PAGE_SIZE, cursor })}`,
+        ),
+      row: (t) =>
+        tr(
+          h("a", { href: `#/tenants/${encodeURIComponent(t.id)}` }, t.name),
+          badge(t.status),
+          numTd(t.subscriptions),
+          numTd(t.endpoints),
+          h("code", null, t.entra_tenant_id),
+          time(t.created_at),
+        ),
+    });
+    const apply = (event) => {
+      event?.preventDefault();
+      filters = { search: searchInput.value.trim(), status: statusSelect.value };
+      state.tenantsHash = `#/tenants${query(filters)}`;
+      replaceHash(state.tenantsHash);
+      list.reload();
+    };
+    form.addEventListener("submit", apply);
+    statusSelect.addEventListener("change", apply);
+    list.reload();
+  }
+
+  // ---------------------------------------------------------------- a tenant
+
+  function viewTenant(id) {
+    const back = h(
+      "nav",
+      { class: "breadcrumb", "aria-label": "Breadcrumb" },
+      h("a", { href: state.tenantsHash }, "← Tenants"),
+    );
+    const { gen, heading } = startView("Tenant", back);
+    const notice = h("div", { class: "notices" });
+    const body = h("div", { "aria-busy": "true" }, h("p", { class: "muted" }, "Loading the tenant…"));
+    main.append(notice, body);
+
+    const load = async ({ focus = false } = {}) => {
+      let data;
+      try {
+        data = await api("GET", `/admin/v1/tenants/${encodeURIComponent(id)}`);
+      } catch (error) {
+        if (error instanceof SignedOut || !live(gen)) return;
+        body.removeAttribute("aria-busy");
+        body.replaceChildren(errorBox("Could not load the tenant", error, () => load()));
+        return;
+      }
+      if (!live(gen)) return;
+      body.removeAttribute("aria-busy");
+      heading.textContent = data.tenant.name;
+      document.title = `${data.tenant.name} — Graphhook console`;
+      body.replaceChildren(...tenantDetail(data, { reload: load, notice, heading }));
+      if (focus) heading.focus();
+    };
+    load();
+  }
+
+  function tenantDetail(data, ctx) {
+    const t = data.tenant;
+    const facts = h(
+      "dl",
+      { class: "facts" },
+      h("div", null, h("dt", null, "Status"), h("dd", null, h("span", { id: "tenant-status" }, badge(t.status)))),
+      t.status_reason ? h("div", { class: "wide" }, h("dt", null, "Why"), h("dd", { id: "tenant-status-reason" }, t.status_reason)) : null,
+      h("div", null, h("dt", null, "Graphhook id"), h("dd", null, h("code", null, t.id))),
+      h("div", null, h("dt", null, "Entra tenant id"), h("dd", null, h("code", null, t.entra_tenant_id))),
+      h("div", null, h("dt", null, "Created"), h("dd", null, time(t.created_at))),
+      h("div", null, h("dt", null, "Updated"), h("dd", null, time(t.updated_at))),
+      t.offboarded_at ? h("div", null, h("dt", null, "Offboarded"), h("dd", null, time(t.offboarded_at))) : null,
+    );
+    return [
+      facts,
+      h(
+        "p",
+        { class: "links" },
+        h("a", { href: `#/audit${query({ tenant_id: t.id })}` }, "Its audit log"),
+        " · ",
+        h("a", { href: `#/subscriptions${query({ tenant_id: t.id })}` }, "Its subscriptions, with filters"),
+      ),
+      tenantActions(t, ctx),
+      section("Consent", consentView(data.consent)),
+      section("Delivery health", healthView(data.delivery_health)),
+      section("Subscriptions", subscriptionsTable(data.subscriptions, { showTenant: false, caption: `Subscriptions of ${t.name}` })),
+      section("Endpoints", endpointsTable(data.endpoints, t.name)),
+      section("API keys", keysTable(data.api_keys, t.name)),
+    ];
+  }
+
+  function section(title, ...content) {
+    const id = uid("section");
+    return h("section", { "aria-labelledby": id }, h("h2", { id }, title), content);
+  }
+
+  function tenantActions(t, ctx) {
+    const panel = h("div", { class: "action-panel" });
+    const buttons = h("div", { class: "actions" });
+    const wrap = h("section", { "aria-labelledby": "actions-title" }, h("h2", { id: "actions-title" }, "Actions"), buttons, panel);
+
+    const expand = (opener) => {
+      for (const b of buttons.querySelectorAll("button[aria-expanded]")) b.setAttribute("aria-expanded", String(b === opener));
+    };
+    const done = async (message) => {
+      announce(message);
+      await ctx.reload({ focus: true });
+    };
+
+    if (["active", "pending", "consent_revoked"].includes(t.status)) {
+      const open = h("button", { type: "button", class: "danger", "aria-expanded": "false" }, "Suspend…");
+      open.addEventListener("click", () => {
+        expand(open);
+        panel.replaceChildren(suspendForm(t, { done, cancel: () => closePanel(panel, open) }));
+        panel.querySelector("textarea").focus();
+      });
+      buttons.append(open);
+    }
+    if (t.status === "suspended") {
+      const resume = h("button", { type: "button" }, "Resume");
+      resume.addEventListener("click", async () => {
+        resume.disabled = true;
+        try {
+          const updated = await api("POST", `/admin/v1/tenants/${encodeURIComponent(t.id)}/resume`);
+          await done(`${t.name} resumed; it is ${updated.status.replace(/_/g, " ")}.`);
+        } catch (error) {
+          if (error instanceof SignedOut) return;
+          resume.disabled = false;
+          panel.replaceChildren(errorBox("Could not resume", error));
+        }
+      });
+      buttons.append(resume);
+    }
+    if (t.status !== "offboarded") {
+      const open = h("button", { type: "button", class: "secondary danger-outline", "aria-expanded": "false" }, "Offboard…");
+      open.addEventListener("click", () => {
+        expand(open);
+        panel.replaceChildren(offboardForm(t, { ctx, cancel: () => closePanel(panel, open) }));
+        panel.querySelector("input").focus();
+      });
+      buttons.append(open);
+    } else {
+      buttons.append(h("p", { class: "muted" }, "This tenant is offboarded; nothing more can be done."));
+    }
+    return wrap;
+  }
+
+  function closePanel(panel, opener) {
+    panel.replaceChildren();
+    opener.setAttribute("aria-expanded", "false");
+    opener.focus();
+  }
+
+  function suspendForm(t, { done, cancel }) {
+    const reason = h("textarea", { id: "suspend-reason", name: "reason", rows: "3", maxlength: "500", required: true });
+    const problem = h("div");
+    const submit = h("button", { type: "submit", class: "danger" }, "Suspend tenant");
+    const form = h(
+      "form",
+      { id: "action-form", class: "panel", novalidate: true, "aria-labelledby": "suspend-title" },
+      h("h3", { id: "suspend-title" }, `Suspend ${t.name}`),
+      h(
+        "p",
+        null,
+        "Its api calls get 403 with this reason and its deliveries wait (no retry is spent) until it is resumed. " +
+          "Its subscriptions are still renewed and what Graph sends is still recorded.",
+      ),
+      field("suspend-reason", "Reason", reason, "Shown to the tenant in its 403s and kept in the audit log (at most 500 characters)."),
+      problem,
+      h("div", { class: "actions" }, submit, h("button", { type: "button", class: "secondary", onclick: cancel }, "Cancel")),
+    );
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") cancel();
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = reason.value.trim();
+      if (!text) {
+        problem.replaceChildren(h("p", { class: "alert", role: "alert" }, "Give a reason: the tenant sees it."));
+        reason.setAttribute("aria-invalid", "true");
+        reason.focus();
+        return;
+      }
+      submit.disabled = true;
+      try {
+        await api("POST", `/admin/v1/tenants/${encodeURIComponent(t.id)}/suspend`, { reason: text });
+        await done(`${t.name} suspended.`);
+      } catch (error) {
+        if (error instanceof SignedOut) return;
+        submit.disabled = false;
+        problem.replaceChildren(errorBox("Could not suspend", error));
+      }
+    });
+    return form;
+  }
+
+  function offboardForm(t, { ctx, cancel }) {
+    const confirm = h("input", { id: "offboard-confirm", name: "confirm", type: "text", autocomplete: "off", spellcheck: "false", required: true });
+    const problem = h("div");
+    const submit = h("button", { type: "submit", class: "danger" }, "Offboard tenant");
+    const form = h(
+      "form",
+      { id: "action-form", class: "panel", novalidate: true, "aria-labelledby": "offboard-title" },
+      h("h3", { id: "offboard-title" }, `Offboard ${t.name}`),
+      h(
+        "div",
+        { class: "alert" },
+        h(
+          "p",
+          null,
+          "This cannot be undone. Its Graph subscriptions are deleted at Graph, its API keys revoked and its deliveries stopped; " +
+            "consenting again does not bring it back; its data is removed after the retention period. The audit log keeps the record.",
+        ),
+      ),
+      field("offboard-confirm", `Type the tenant's name, ${t.name}, to confirm`, confirm),
+      problem,
+      h("div", { class: "actions" }, submit, h("button", { type: "button", class: "secondary", onclick: cancel }, "Cancel")),
+    );
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") cancel();
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (confirm.value !== t.name) {
+        problem.replaceChildren(h("p", { class: "alert", role: "alert" }, `Type ${t.name} exactly as shown to confirm.`));
+        confirm.setAttribute("aria-invalid", "true");
+        confirm.focus();
+        return;
+      }
+      submit.disabled = true;
+      let report;
+      try {
+        report = await api("POST", `/admin/v1/tenants/${encodeURIComponent(t.id)}/offboard`, { confirm: confirm.value });
+      } catch (error) {
+        if (error instanceof SignedOut) return;
+        submit.disabled = false;
+        problem.replaceChildren(errorBox("Could not offboard", error));
+        return;
+      }
+      ctx.notice.replaceChildren(
+        h(
+          "div",
+          { class: "note" },
+          h("p", null, h("strong", null, `${t.name} is offboarded.`)),
+          h(
+            "ul",
+            null,
+            h("li", null, `Subscriptions deleted at Graph: ${number(report.deleted_subscriptions)}`),
+            h("li", null, `Subscriptions left to expire at Graph: ${number(report.subscriptions_left_at_graph)}`),
+            h("li", null, `API keys revoked: ${number(report.revoked_keys)}`),
+            h("li", null, "Data removed after: ", time(report.data_removed_after)),
+          ),
+        ),
+      );
+      announce(`${t.name} offboarded.`);
+      await ctx.reload({ focus: true });
+    });
+    return form;
+  }
+
+  function consentView(consent) {
+    if (!consent) return h("p", null, "No consent is in force: an administrator of the tenant must consent again.");
+    return [
+      h(
+        "p",
+        null,
+        "Granted ",
+        timeInline(consent.granted_at),
+        ", with these application roles:",
+      ),
+      consent.roles.length
+        ? h("ul", { class: "roles" }, consent.roles.map((r) => h("li", null, h("code", null, r))))
+        : h("p", { class: "muted" }, "No roles."),
+    ];
+  }
+
+  function healthView(health) {
+    if (!health) return h("p", { class: "muted" }, "Not known.");
+    const rate = health.attempts_24h ? health.succeeded_24h / health.attempts_24h : null;
+    const item = (label, value, cls) => h("div", { class: cls }, h("dt", null, label), h("dd", null, value));
+    return h(
+      "dl",
+      { class: "facts figures" },
+      item("Attempts (24 h)", number(health.attempts_24h)),
+      item("Succeeded (24 h)", number(health.succeeded_24h)),
+      item("Failed (24 h)", number(health.failed_24h), health.failed_24h ? "warn" : null),
+      item("Success rate (24 h)", percent(rate)),
+      item("Open deliveries", number(health.open_deliveries)),
+      item("Exhausted (24 h)", number(health.exhausted_24h), health.exhausted_24h ? "warn" : null),
+    );
+  }
+
+  function endpointsTable(endpoints, name) {
+    if (!endpoints.length) return h("p", { class: "empty" }, "No endpoints.");
+    return scrollable(
+      h(
+        "table",
+        null,
+        h("caption", null, `Endpoints of ${name}`),
+        headRow([{ label: "URL" }, { label: "Status" }, { label: "Failing since" }]),
+        h(
+          "tbody",
+          null,
+          endpoints.map((e) =>
+            tr(
+              h("code", { class: "url" }, e.url),
+              [badge(e.status), e.disabled_reason ? ` (${e.disabled_reason.replace(/_/g, " ")})` : null],
+              time(e.failing_since),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function keysTable(keys, name) {
+    if (!keys.length) return h("p", { class: "empty" }, "No API keys.");
+    const now = Date.now();
+    const keyState = (k) => {
+      if (k.revoked_at) return [badge("revoked"), " ", time(k.revoked_at)];
+      if (k.expires_at && parseDate(k.expires_at)?.getTime() <= now) return badge("expired");
+      return badge("active");
+    };
+    return scrollable(
+      h(
+        "table",
+        null,
+        h("caption", null, `API keys of ${name} (prefixes only; secrets are never shown)`),
+        headRow([
+          { label: "Name" },
+          { label: "Prefix" },
+          { label: "State" },
+          { label: "Created" },
+          { label: "Last used" },
+          { label: "Expires" },
+        ]),
+        h(
+          "tbody",
+          null,
+          keys.map((k) =>
+            tr(
+              k.name || "(unnamed)",
+              h("code", null, k.prefix),
+              keyState(k),
+              time(k.created_at),
+              time(k.last_used_at, { empty: "never" }),
+              time(k.expires_at, { empty: "never" }),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  Object.assign(window.GraphhookConsole, { viewTenants, viewTenant });
+})();

@@ -1,0 +1,127 @@
+// The tenant portal's subscriptions: the list with each one's lifecycle history, and creating one
+// (resource kinds and patterns, change types, rich data, target endpoints). Loaded after
+// portal-endpoints.js (see portal-core.js).
+"use strict";
+(() => {
+  const {
+    views, h, fill, badge, time, field, select, table, heading, refreshButton, say, busy, confirmButton, api,
+    listAll, endpointsById, endpointName, refresh,
+  } = window.GraphhookPortal;
+
+  // The README's table of supported resource kinds (app-only).
+  const KINDS = [
+    { kind: "message", label: "Mail messages", rich: true, permission: "Mail.Read",
+      paths: ["users/{id}/messages", "users/{id}/mailFolders('inbox')/messages", "users/{id}/mailFolders/{id}/messages"],
+      changes: ["created", "updated", "deleted"] },
+    { kind: "event", label: "Calendar events", rich: true, permission: "Calendars.Read",
+      paths: ["users/{id}/events"], changes: ["created", "updated", "deleted"] },
+    { kind: "contact", label: "Contacts", rich: true, permission: "Contacts.Read",
+      paths: ["users/{id}/contacts", "users/{id}/contactFolders/{id}/contacts"], changes: ["created", "updated", "deleted"] },
+    { kind: "user", label: "Users", rich: false, permission: "User.Read.All",
+      paths: ["users", "users/{id}"], changes: ["updated", "deleted"] },
+    { kind: "group", label: "Groups", rich: false, permission: "Group.Read.All",
+      paths: ["groups", "groups/{id}", "groups/{id}/members", "groups/{id}/owners"], changes: ["updated", "deleted"] },
+    { kind: "drive_item", label: "OneDrive and SharePoint files", rich: false, permission: "Files.ReadWrite.All",
+      paths: ["drives/{id}/root", "users/{id}/drive/root"], changes: ["updated"] },
+  ];
+
+  // ---- Subscriptions -------------------------------------------------------------------------
+
+  async function viewSubscriptions() {
+    const [{ data: subs }, endpoints] = await Promise.all([listAll("/api/v1/subscriptions", {}, 5), endpointsById()]);
+    const rows = [];
+    for (const s of subs) {
+      const sid = encodeURIComponent(s.id);
+      const historyRow = h("tr", { class: "history", hidden: true }, h("td", { colspan: "8" }));
+      const toggle = h("button", { type: "button", class: "secondary small", "aria-expanded": "false", id: `hist-${s.id}` }, "History");
+      toggle.addEventListener("click", () => busy(toggle, "Loading…", async () => {
+        const open = toggle.getAttribute("aria-expanded") !== "true";
+        if (open) {
+          const { data } = await listAll(`/api/v1/subscriptions/${sid}/actions`, {}, 5);
+          historyRow.firstChild.replaceChildren(table(`Lifecycle history of ${s.resource}`, ["When", "Action", "Asked by", "Outcome", "Graph id", "Detail"],
+            data.map((a) => h("tr", {}, h("td", {}, time(a.created_at)), h("td", {}, a.action), h("td", {}, a.trigger.replaceAll("_", " ")),
+              h("td", {}, badge(a.outcome)), h("td", {}, h("code", { class: "url" }, a.graph_subscription_id || "—")), h("td", {}, a.detail || ""))),
+            "Nothing has happened to it yet."));
+        }
+        historyRow.hidden = !open;
+        toggle.setAttribute("aria-expanded", String(open));
+      }));
+      rows.push(h("tr", {},
+        h("th", { scope: "row" }, h("code", { class: "url" }, s.resource), h("div", { class: "muted" }, s.kind.replaceAll("_", " "),
+          s.include_resource_data ? " · with resource data" : "",
+          s.endpoint_ids ? ` · to ${s.endpoint_ids.map((e) => endpointName(endpoints, e)).join(", ")}` : "")),
+        h("td", {}, s.change_types.join(", ")),
+        h("td", {}, badge(s.status)),
+        h("td", {}, time(s.expires_at)),
+        h("td", {}, time(s.renews_at)),
+        h("td", {}, s.pending_action ? badge(s.pending_action, "warn") : h("span", { class: "muted" }, "none")),
+        h("td", {}, s.last_error ? h("span", { class: "error-text" }, s.last_error) : h("span", { class: "muted" }, "—")),
+        h("td", { class: "actions" }, toggle, confirmButton("Delete", "Delete at Graph too? ", "Yes, delete", async () => {
+          await api("DELETE", `/api/v1/subscriptions/${sid}`);
+          say(`Subscription for ${s.resource} deleted.`);
+          return refresh();
+        }, `del-${s.id}`, "small"))), historyRow);
+    }
+    return [
+      heading("Subscriptions", refreshButton()),
+      h("p", { class: "lead" }, "Graphhook renews these well before Microsoft Graph lets them expire, and repairs them when Graph asks."),
+      table("!Your subscriptions", ["Resource", "Change types", "Status", "Expires", "Next renewal", "Pending action", "Last error", ""],
+        rows, "No subscriptions yet: create one below."),
+      subscriptionForm([...endpoints.values()]),
+    ];
+  }
+
+  function subscriptionForm(endpoints) {
+    const kind = select("sub-kind", KINDS.map((k) => [k.kind, `${k.label} (${k.kind})`]), "user");
+    const resource = h("input", { type: "text", id: "sub-resource", required: true, spellcheck: "false" });
+    const patterns = h("div", { class: "patterns", id: "sub-patterns" });
+    const changes = h("fieldset", { class: "checks" });
+    const rich = h("input", { type: "checkbox", id: "sub-rich" });
+    const richHelp = h("p", { class: "help", id: "sub-rich-help" });
+    rich.setAttribute("aria-describedby", "sub-rich-help");
+    const targets = h("fieldset", { class: "checks" }, h("legend", {}, "Deliver to (optional)"),
+      endpoints.length ? endpoints.map((e) => h("label", { class: "check" }, h("input", { type: "checkbox", value: e.id }), ` ${e.description || e.url}`))
+        : h("p", { class: "help" }, "No endpoints yet."),
+      h("p", { class: "help" }, "None chosen: every endpoint whose event filter matches."));
+    function prefill() {
+      const spec = KINDS.find((k) => k.kind === kind.value);
+      resource.value = spec.paths[0];
+      fill(patterns, h("span", { class: "help" }, "Patterns: "), spec.paths.map((p) => h("button", {
+        type: "button", class: "link-button", "aria-label": `Use ${p}`,
+        onclick: () => { resource.value = p; resource.focus(); const at = p.indexOf("{id}"); if (at >= 0) resource.setSelectionRange(at, at + 4); },
+      }, h("code", {}, p))), h("span", { class: "help" }, ` Needs ${spec.permission}. Replace {id} with the user, folder, group or drive id.`));
+      fill(changes, h("legend", {}, "Change types"), spec.changes.map((c) =>
+        h("label", { class: "check" }, h("input", { type: "checkbox", value: c, checked: true }), ` ${c}`)));
+      rich.disabled = !spec.rich;
+      rich.checked = false;
+      richHelp.textContent = spec.rich ? "Notifications carry the changed item itself (encrypted in transit); such a subscription lives at most a day."
+        : "Not available for this kind.";
+    }
+    kind.addEventListener("change", prefill);
+    prefill();
+    const button = h("button", { type: "submit" }, "Create subscription");
+    const form = h("form", { class: "panel", novalidate: true, "aria-labelledby": "sub-title" },
+      h("h2", { id: "sub-title" }, "Create a subscription"),
+      field("Resource kind", kind), field("Resource", resource), patterns, changes,
+      h("div", { class: "field check" }, rich, h("label", { for: "sub-rich" }, "Include resource data"), richHelp),
+      targets, button);
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      busy(button, "Creating at Microsoft Graph…", async () => {
+        const changeTypes = [...changes.querySelectorAll("input:checked")].map((i) => i.value);
+        if (!resource.value.trim()) throw new Error("Enter the resource.");
+        if (!changeTypes.length) throw new Error("Choose at least one change type.");
+        const body = { resource: resource.value.trim(), change_types: changeTypes };
+        if (rich.checked) body.include_resource_data = true;
+        const chosen = [...targets.querySelectorAll("input:checked")].map((i) => i.value);
+        if (chosen.length) body.endpoint_ids = chosen;
+        const s = await api("POST", "/api/v1/subscriptions", body);
+        say(`Subscription for ${s.resource} is ${s.status}; it expires ${new Date(s.expires_at).toLocaleString()} unless renewed.`);
+        return refresh();
+      });
+    });
+    return form;
+  }
+
+  Object.assign(views, { subscriptions: viewSubscriptions });
+})();
