@@ -114,27 +114,45 @@ impl GraphClient {
         })
     }
 
+    /// Sends a request with the tenant's token; an answer with another status than `expected`
+    /// is Graph's error.
+    async fn call(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &AccessToken,
+        expected: &[u16],
+    ) -> Result<reqwest::Response, GraphCallError> {
+        let response = request
+            .bearer_auth(token.token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| GraphCallError::Unavailable(e.to_string()))?;
+        if !expected.contains(&response.status().as_u16()) {
+            return Err(Self::error_of(response).await);
+        }
+        Ok(response)
+    }
+
+    async fn subscription_of(
+        response: reqwest::Response,
+    ) -> Result<GraphSubscription, GraphCallError> {
+        response
+            .json()
+            .await
+            .map_err(|e| GraphCallError::Unavailable(format!("unreadable answer: {e}")))
+    }
+
     #[tracing::instrument(skip_all, fields(resource = subscription.resource))]
     pub async fn create_subscription(
         &self,
         token: &AccessToken,
         subscription: &NewSubscription<'_>,
     ) -> Result<GraphSubscription, GraphCallError> {
-        let response = self
+        let request = self
             .http
             .post(format!("{}/subscriptions", self.base))
-            .bearer_auth(token.token.expose_secret())
-            .json(subscription)
-            .send()
-            .await
-            .map_err(|e| GraphCallError::Unavailable(e.to_string()))?;
-        if response.status().as_u16() != 201 {
-            return Err(Self::error_of(response).await);
-        }
-        response
-            .json()
-            .await
-            .map_err(|e| GraphCallError::Unavailable(format!("unreadable answer: {e}")))
+            .json(subscription);
+        Self::subscription_of(self.call(request, token, &[201]).await?).await
     }
 
     /// Renews a subscription: PATCH a new `expirationDateTime` (which also reauthorizes it).
@@ -146,21 +164,11 @@ impl GraphClient {
         id: &str,
         expiration: &str,
     ) -> Result<GraphSubscription, GraphCallError> {
-        let response = self
+        let request = self
             .http
             .patch(format!("{}/subscriptions/{id}", self.base))
-            .bearer_auth(token.token.expose_secret())
-            .json(&serde_json::json!({ "expirationDateTime": expiration }))
-            .send()
-            .await
-            .map_err(|e| GraphCallError::Unavailable(e.to_string()))?;
-        if response.status().as_u16() != 200 {
-            return Err(Self::error_of(response).await);
-        }
-        response
-            .json()
-            .await
-            .map_err(|e| GraphCallError::Unavailable(format!("unreadable answer: {e}")))
+            .json(&serde_json::json!({ "expirationDateTime": expiration }));
+        Self::subscription_of(self.call(request, token, &[200]).await?).await
     }
 
     /// Reauthorizes a subscription without changing its expiry (§1.2, §4).
@@ -170,17 +178,10 @@ impl GraphClient {
         token: &AccessToken,
         id: &str,
     ) -> Result<(), GraphCallError> {
-        let response = self
+        let request = self
             .http
-            .post(format!("{}/subscriptions/{id}/reauthorize", self.base))
-            .bearer_auth(token.token.expose_secret())
-            .send()
-            .await
-            .map_err(|e| GraphCallError::Unavailable(e.to_string()))?;
-        match response.status().as_u16() {
-            204 | 200 => Ok(()),
-            _ => Err(Self::error_of(response).await),
-        }
+            .post(format!("{}/subscriptions/{id}/reauthorize", self.base));
+        self.call(request, token, &[204, 200]).await.map(|_| ())
     }
 
     /// Deletes a subscription; one Graph does not know (any more) counts as deleted.
@@ -190,16 +191,11 @@ impl GraphClient {
         token: &AccessToken,
         id: &str,
     ) -> Result<(), GraphCallError> {
-        let response = self
+        let request = self
             .http
-            .delete(format!("{}/subscriptions/{id}", self.base))
-            .bearer_auth(token.token.expose_secret())
-            .send()
+            .delete(format!("{}/subscriptions/{id}", self.base));
+        self.call(request, token, &[204, 200, 404])
             .await
-            .map_err(|e| GraphCallError::Unavailable(e.to_string()))?;
-        match response.status().as_u16() {
-            204 | 200 | 404 => Ok(()),
-            _ => Err(Self::error_of(response).await),
-        }
+            .map(|_| ())
     }
 }
