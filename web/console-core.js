@@ -353,8 +353,12 @@
     state.token = token;
     state.claims = decodeClaims(token);
     try {
-      // Cheap and read-only: proves the token before it is kept.
-      await api("GET", "/admin/v1/credential");
+      // Proves the token (and that it is not revoked) before it is kept; the server's answer
+      // names the operator.
+      const me = await api("GET", "/admin/v1/me");
+      if (me && typeof me.name === "string") {
+        state.claims = { ...(state.claims ?? {}), sub: me.name };
+      }
     } catch (error) {
       if (error instanceof SignedOut) return;
       state.token = null;

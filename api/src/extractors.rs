@@ -1,7 +1,5 @@
 //! Extractors that authenticate a caller before the handler runs.
 
-use std::future::{Ready, ready};
-
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 
 use crate::{
@@ -16,19 +14,22 @@ use crate::{
 pub struct Operator {
     /// The name the token carries; admin actions are audited under it.
     pub name: String,
+    /// The token's claims (its `jti` and expiry).
+    pub claims: std::sync::Arc<graphhook_domain::operators::OperatorClaims>,
     pub request_id: Option<String>,
 }
 
 impl FromRequest for Operator {
     type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await })
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
+async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))?;
@@ -41,8 +42,15 @@ fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
     let key = state.settings.admin_signing_key();
     let claims = graphhook_domain::operators::verify(&key, presented, state.clock.now())
         .map_err(|e| ApiError::new(Code::Unauthorized, e.to_string()))?;
+    if graphhook_domain::operators::is_revoked(&state.db, &claims.jti).await? {
+        return Err(ApiError::new(
+            Code::Unauthorized,
+            graphhook_domain::operators::TokenError::Revoked.to_string(),
+        ));
+    }
     Ok(Operator {
-        name: claims.sub,
+        name: claims.sub.clone(),
+        claims: std::sync::Arc::new(claims),
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
     })
 }

@@ -121,6 +121,8 @@ impl Modify for OperatorTokenAuth {
         admin::ops::queues,
         admin::ops::delivery_stats,
         admin::ops::credential,
+        admin::operators::me,
+        admin::operators::revoke,
         admin::probes::create,
         admin::probes::show,
         admin::audit::list,
@@ -133,6 +135,7 @@ impl Modify for OperatorTokenAuth {
         (name = "subscriptions", description = "Microsoft Graph subscriptions across tenants"),
         (name = "operations", description = "Queue depths and backlogs, delivery statistics, the app credential"),
         (name = "probes", description = "Jobs that check the pipeline from the api to a worker"),
+        (name = "operators", description = "Operator tokens: who a token names, revoking one"),
         (name = "audit", description = "What operators, tenants and the system did"),
         (name = "certificates", description = "The certificates Graph encrypts rich notifications with"),
     )

@@ -5,8 +5,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sea_orm::Statement;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+
+use crate::error::DomainResult;
 
 const ISSUER: &str = "graphhook";
 const AUDIENCE: &str = "graphhook-admin";
@@ -28,6 +31,8 @@ pub struct OperatorClaims {
 pub enum TokenError {
     #[error("the operator token has expired")]
     Expired,
+    #[error("the operator token was revoked")]
+    Revoked,
     #[error("the operator token is not valid")]
     Invalid,
     #[error("{0}")]
@@ -97,6 +102,59 @@ pub fn verify(
         return Err(TokenError::Invalid);
     }
     Ok(data.claims)
+}
+
+/// Whether a token (by its `jti`) was revoked.
+pub async fn is_revoked<C: sea_orm::ConnectionTrait>(db: &C, jti: &str) -> DomainResult<bool> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT 1 AS revoked FROM revoked_operator_tokens WHERE jti = $1",
+            [jti.into()],
+        ))
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Revokes a token before it expires. Returns whether it was not revoked already.
+pub async fn revoke<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    claims: &OperatorClaims,
+    revoked_by: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<bool> {
+    let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
+    let inserted = db
+        .execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "INSERT INTO revoked_operator_tokens (jti, operator, revoked_by, revoked_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (jti) DO NOTHING",
+            [
+                claims.jti.clone().into(),
+                claims.sub.clone().into(),
+                revoked_by.into(),
+                now.into(),
+                expires_at.into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Forgets revocations of tokens that have expired anyway.
+pub async fn prune_revoked<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+) -> DomainResult<u64> {
+    Ok(db
+        .execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "DELETE FROM revoked_operator_tokens WHERE expires_at < $1",
+            [now.into()],
+        ))
+        .await?
+        .rows_affected())
 }
 
 /// Parses a lifetime such as `30m`, `8h`, `7d` or `3600s`.

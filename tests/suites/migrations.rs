@@ -65,6 +65,7 @@ async fn migrations_go_up_down_and_up_again() {
         "inbound_items",
         "messages",
         "operational_events",
+        "revoked_operator_tokens",
         "subscription_actions",
         "subscriptions",
         "tenants",
@@ -103,6 +104,14 @@ async fn migrations_go_up_down_and_up_again() {
     );
     Migrator::down(&db, Some(1))
         .await
+        .expect("the token revocations down");
+    assert!(
+        !tables(&db)
+            .await
+            .contains(&"revoked_operator_tokens".to_owned())
+    );
+    Migrator::down(&db, Some(1))
+        .await
         .expect("the offboarding down");
     assert!(
         !columns(&db, "tenants")
@@ -123,7 +132,12 @@ async fn migrations_go_up_down_and_up_again() {
     let expected: Vec<&str> = expected
         .iter()
         .copied()
-        .filter(|t| !matches!(*t, "subscription_actions" | "graph_throttles"))
+        .filter(|t| {
+            !matches!(
+                *t,
+                "subscription_actions" | "graph_throttles" | "revoked_operator_tokens"
+            )
+        })
         .collect();
     Migrator::down(&db, Some(1)).await.expect("the inbox down");
     let without_inbox: Vec<&str> = expected
@@ -166,7 +180,7 @@ async fn migrations_go_up_down_and_up_again() {
             .await
             .contains(&"subscription_actions".to_owned())
     );
-    assert_eq!(tables(&db).await.len(), 16);
+    assert_eq!(tables(&db).await.len(), 17);
     db.close().await.ok();
     database::drop_test_database(&name).await.expect("cleanup");
 }

@@ -121,6 +121,7 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
         graphhook_domain::subscriptions::upkeep::prune_history(&ctx.db, before, 5_000).await?;
         let offboarded =
             chrono::Duration::days(i64::from(ctx.settings.admin.offboarded_retention_days));
+        graphhook_domain::operators::prune_revoked(&ctx.db, ctx.clock.now()).await?;
         let removed =
             graphhook_domain::admin::purge_offboarded(&ctx.db, &ctx.clock, offboarded).await?;
         if removed > 0 {

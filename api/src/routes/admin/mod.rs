@@ -4,6 +4,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod certificates;
+pub(crate) mod operators;
 pub(crate) mod ops;
 pub(crate) mod probes;
 pub(crate) mod subscriptions;
@@ -19,6 +20,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 pub fn register<R: Register>(r: &mut R) {
+    r.resource(
+        "/admin/v1/me",
+        vec![(Method::GET, web::get().to(operators::me))],
+    );
+    r.resource(
+        "/admin/v1/operator-tokens/revoke",
+        vec![(Method::POST, web::post().to(operators::revoke))],
+    );
     r.resource(
         "/admin/v1/tenants",
         vec![(Method::GET, web::get().to(tenants::list))],
