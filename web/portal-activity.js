@@ -38,16 +38,19 @@
     const eventType = q.get("event_type") || "";
     const endpointId = q.get("endpoint_id") || "";
     const status = q.get("status") || "";
-    const [messages, deliveries, endpoints] = await Promise.all([
-      listAll("/api/v1/messages", { since, event_type: eventType }),
-      listAll("/api/v1/deliveries", { since, event_type: eventType, endpoint_id: endpointId, status }),
+    // Newest first, filtered by the api; then the deliveries of those messages (none is older
+    // than the oldest message shown), with the same filters.
+    const [messages, endpoints] = await Promise.all([
+      listAll("/api/v1/messages", { since, event_type: eventType, endpoint_id: endpointId, status, order: "desc" }),
       endpointsById(),
     ]);
+    const shown = messages.data;
+    const oldest = shown.length ? shown[shown.length - 1].created_at : null;
+    const deliveries = oldest
+      ? await listAll("/api/v1/deliveries", { since: new Date(oldest) > new Date(since) ? oldest : since, event_type: eventType, endpoint_id: endpointId, status, order: "desc" })
+      : { data: [], truncated: false };
     const byMessage = new Map();
-    for (const d of deliveries.data) byMessage.set(d.message_id, [...(byMessage.get(d.message_id) || []), d]);
-    let shown = messages.data;
-    if (endpointId || status) shown = shown.filter((m) => byMessage.has(m.id));
-    shown = shown.slice().reverse();
+    for (const d of deliveries.data.slice().reverse()) byMessage.set(d.message_id, [...(byMessage.get(d.message_id) || []), d]);
     const eventInput = h("input", { type: "text", id: "q-event_type", list: "q-event-types", value: eventType, spellcheck: "false" });
     const rows = shown.map((m) => h("tr", {},
       h("td", {}, time(m.created_at)),
@@ -64,7 +67,7 @@
         ["Delivery status", select("q-status", [["", "Any status"], ["pending", "pending"], ["delivered", "delivered"],
           ["failed", "failed (will retry)"], ["exhausted", "exhausted"]], status)], ["Period", windowSelect(q)]]),
       h("datalist", { id: "q-event-types" }, CATALOGUE.map((t) => h("option", { value: t }))),
-      messages.truncated || deliveries.truncated ? h("p", { class: "note" }, "Only the oldest 2,000 of this period are listed: choose a shorter period or a filter.") : null,
+      messages.truncated || deliveries.truncated ? h("p", { class: "note" }, "Only the newest 2,000 of this period are listed: choose a shorter period or a filter.") : null,
       table(`!Messages (${shown.length})`, ["Created", "Event type", "Message id", "Deliveries", ""], rows, "No messages in this period."),
     ];
   }
@@ -154,10 +157,10 @@
     const eventType = q.get("event_type") || "";
     const endpointId = q.get("endpoint_id") || "";
     const [events, endpoints] = await Promise.all([
-      listAll("/api/v1/events", { since: sinceOf(q.get("window")), event_type: eventType, endpoint_id: endpointId }),
+      listAll("/api/v1/events", { since: sinceOf(q.get("window")), event_type: eventType, endpoint_id: endpointId, order: "desc" }),
       endpointsById(),
     ]);
-    const list = events.data.slice().reverse();
+    const list = events.data;
     const trouble = list.filter(isTrouble);
     return [
       heading("Operational events", refreshButton()),
@@ -168,7 +171,7 @@
           e.endpoint_id ? endpointName(endpoints, e.endpoint_id) : "", " — ", time(e.created_at), h("div", {}, summary(e.payload?.data)))))) : null,
       filterForm("events", [["Event type", select("q-event_type", [["", "Any event type"], ...OPERATIONAL.map((t) => [t, t])], eventType)],
         ["Endpoint", endpointSelect(q, endpoints)], ["Period", windowSelect(q)]]),
-      events.truncated ? h("p", { class: "note" }, "Only the oldest 2,000 of this period are listed: choose a shorter period or a filter.") : null,
+      events.truncated ? h("p", { class: "note" }, "Only the newest 2,000 of this period are listed: choose a shorter period or a filter.") : null,
       eventsTable(list, endpoints),
     ];
   }

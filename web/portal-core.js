@@ -232,7 +232,7 @@
     return json;
   }
 
-  /** Every page of a list (oldest first), up to `maxPages` of 200. */
+  /** Every page of a list, in its order (oldest first; newest first with `order: "desc"`), up to `maxPages` of 200. */
   async function listAll(path, params = {}, maxPages = 10) {
     const data = [];
     let cursor = null;

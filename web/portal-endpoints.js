@@ -54,7 +54,7 @@
     if (id) return viewEndpoint(id);
     const [{ data: endpoints }, { data: events }] = await Promise.all([
       listAll("/api/v1/endpoints", {}, 5),
-      listAll("/api/v1/events", { since: sinceOf("24h") }, 5),
+      listAll("/api/v1/events", { since: sinceOf("24h"), order: "desc" }, 5),
     ]);
     const health = await Promise.all(endpoints.slice(0, 50).map((e) =>
       api("GET", `/api/v1/endpoints/${encodeURIComponent(e.id)}/health`).catch(() => null)));
@@ -77,7 +77,7 @@
       attention.length || trouble.length ? h("section", { class: "alert attention", "aria-labelledby": "ep-attention" },
         h("h2", { id: "ep-attention" }, "Needs attention"),
         h("ul", {}, attention.map((t) => h("li", {}, t)),
-          trouble.slice(-5).reverse().map((e) => h("li", {}, h("strong", {}, e.event_type), " ",
+          trouble.slice(0, 5).map((e) => h("li", {}, h("strong", {}, e.event_type), " ",
             e.endpoint_id ? endpointName(byId, e.endpoint_id) : "", " — ", time(e.created_at)))),
         h("p", {}, h("a", { href: "#/events" }, "All operational events"))) : null,
       table("!Your endpoints", ["Endpoint", "Status", "Circuit", "Receives", ""], rows,
@@ -151,7 +151,7 @@
     const path = `/api/v1/endpoints/${encodeURIComponent(id)}`;
     const [e, health, { data: events }] = await Promise.all([
       api("GET", path), api("GET", `${path}/health`).catch(() => null),
-      listAll("/api/v1/events", { endpoint_id: id, since: sinceOf("7d") }, 2),
+      api("GET", `/api/v1/events?${new URLSearchParams({ endpoint_id: id, since: sinceOf("7d"), order: "desc", limit: "20" })}`),
     ]);
     const act = (label, doing, fn, cls = "secondary", btnId = undefined) => {
       const b = h("button", { type: "button", class: cls, id: btnId });
@@ -234,7 +234,7 @@
       h("section", { class: "panel", "aria-labelledby": "recover-title" }, h("h2", { id: "recover-title" }, "Deliver failed messages again"),
         h("p", { class: "help" }, "Everything this endpoint failed to take since then is sent again with its original webhook-id."), recover),
       h("section", { "aria-labelledby": "ep-events" }, h("h2", { id: "ep-events" }, "Operational events, last 7 days"),
-        eventsTable(events.slice(-20).reverse(), new Map([[e.id, e]])),
+        eventsTable(events, new Map([[e.id, e]])),
         h("p", {}, h("a", { href: `#/events?endpoint_id=${encodeURIComponent(e.id)}` }, "All events for this endpoint"))),
       endpointForm(e),
     ];

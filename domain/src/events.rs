@@ -2,13 +2,13 @@
 //! it (`graph.message.*`), and recording operational events for the tenant.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 
 use crate::{
     clock::Clock,
+    deliveries::history::Order,
     entities::operational_event,
     error::DomainResult,
     ids::{EndpointId, EventId, TenantId},
@@ -115,10 +115,12 @@ pub struct EventFilter {
     pub event_type: Option<String>,
     pub endpoint: Option<EndpointId>,
     pub since: Option<chrono::DateTime<chrono::Utc>>,
-    pub after: Option<EventId>,
+    pub order: Order,
+    /// The previous page's last id.
+    pub cursor: Option<EventId>,
 }
 
-/// The tenant's recorded operational events, oldest first.
+/// The tenant's recorded operational events, oldest first (or newest first: `Order::Desc`).
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     tenant: TenantId,
@@ -136,10 +138,10 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(since) = filter.since {
         query = query.filter(Column::CreatedAt.gte(since));
     }
-    if let Some(after) = filter.after {
-        query = query.filter(Column::Id.gt(after.uuid()));
-    }
-    Ok(query.order_by_asc(Column::Id).limit(limit).all(db).await?)
+    let query = filter
+        .order
+        .page(query, Column::Id, filter.cursor.map(|c| c.uuid()));
+    Ok(query.limit(limit).all(db).await?)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use graphhook_domain::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::messages::ListOrder;
 use crate::{
     error::{ApiError, ErrorBody},
     extractors::TenantAuth,
@@ -64,12 +65,17 @@ pub struct EventsQuery {
     endpoint_id: Option<EndpointId>,
     /// Recorded at or after (RFC 3339).
     since: Option<DateTime<Utc>>,
+    /// `asc` (oldest first, the default) or `desc` (newest first; `cursor` then pages back to
+    /// older events).
+    #[param(inline)]
+    order: Option<ListOrder>,
+    /// The previous page's `next_cursor`.
     #[param(value_type = Option<String>)]
     cursor: Option<EventId>,
     limit: Option<u16>,
 }
 
-/// Lists the tenant's operational events, oldest first.
+/// Lists the tenant's operational events, oldest first (newest first with `order=desc`).
 #[utoipa::path(
     get,
     path = "/api/v1/events",
@@ -96,7 +102,8 @@ pub async fn list(
         event_type: query.event_type,
         endpoint: query.endpoint_id,
         since: query.since,
-        after: query.cursor,
+        order: query.order.unwrap_or_default().into(),
+        cursor: query.cursor,
     };
     let rows = events::list(&state.db, auth.tenant_id(), &filter, limit).await?;
     let next_cursor = pagination::next_cursor(&rows, limit, |e| EventId::from(e.id));

@@ -22,12 +22,54 @@ use crate::{
     ids::{AttemptId, DeliveryId, EndpointId, MessageId, TenantId},
 };
 
+/// Which way a history list runs. Ids are UUIDv7, so by id is by creation: `Asc` is oldest
+/// first, `Desc` newest first. A cursor (the previous page's last id) continues in that
+/// direction: the next page has ids above it (`Asc`) or below it (`Desc`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    #[default]
+    Asc,
+    Desc,
+}
+
+impl Order {
+    /// Orders `query` by `id` this way, continuing after `cursor` (the previous page's last id).
+    pub fn page<Q, C>(self, query: Q, id: C, cursor: Option<uuid::Uuid>) -> Q
+    where
+        Q: QueryFilter + QueryOrder,
+        C: ColumnTrait,
+    {
+        match self {
+            Order::Asc => {
+                let query = match cursor {
+                    Some(cursor) => query.filter(id.gt(cursor)),
+                    None => query,
+                };
+                query.order_by_asc(id)
+            }
+            Order::Desc => {
+                let query = match cursor {
+                    Some(cursor) => query.filter(id.lt(cursor)),
+                    None => query,
+                };
+                query.order_by_desc(id)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct MessageFilter {
     pub event_type: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
-    pub after: Option<MessageId>,
+    /// Messages with a delivery to this endpoint (in `status`, when both are given).
+    pub endpoint: Option<EndpointId>,
+    /// Messages with at least one delivery in this status (to `endpoint`, when both are given).
+    pub status: Option<DeliveryStatus>,
+    pub order: Order,
+    /// The previous page's last id.
+    pub cursor: Option<MessageId>,
 }
 
 pub async fn messages<C: ConnectionTrait>(
@@ -46,14 +88,24 @@ pub async fn messages<C: ConnectionTrait>(
     if let Some(until) = filter.until {
         query = query.filter(message::Column::CreatedAt.lt(until));
     }
-    if let Some(after) = filter.after {
-        query = query.filter(message::Column::Id.gt(after.uuid()));
+    if filter.endpoint.is_some() || filter.status.is_some() {
+        // One delivery of the tenant's that matches both: to the endpoint, in the status.
+        let mut with = sea_orm::sea_query::Query::select();
+        with.column(delivery::Column::MessageId)
+            .from(delivery::Entity)
+            .and_where(delivery::Column::TenantId.eq(tenant.uuid()));
+        if let Some(e) = filter.endpoint {
+            with.and_where(delivery::Column::EndpointId.eq(e.uuid()));
+        }
+        if let Some(s) = filter.status {
+            with.and_where(delivery::Column::Status.eq(s));
+        }
+        query = query.filter(message::Column::Id.in_subquery(with.to_owned()));
     }
-    Ok(query
-        .order_by_asc(message::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    let query = filter
+        .order
+        .page(query, message::Column::Id, filter.cursor.map(|c| c.uuid()));
+    Ok(query.limit(limit).all(db).await?)
 }
 
 pub async fn message<C: ConnectionTrait>(
@@ -75,7 +127,9 @@ pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
     pub event_type: Option<String>,
     pub since: Option<DateTime<Utc>>,
-    pub after: Option<DeliveryId>,
+    pub order: Order,
+    /// The previous page's last id.
+    pub cursor: Option<DeliveryId>,
 }
 
 pub async fn deliveries<C: ConnectionTrait>(
@@ -108,14 +162,10 @@ pub async fn deliveries<C: ConnectionTrait>(
             .await?;
         query = query.filter(delivery::Column::MessageId.is_in(ids));
     }
-    if let Some(after) = filter.after {
-        query = query.filter(delivery::Column::Id.gt(after.uuid()));
-    }
-    Ok(query
-        .order_by_asc(delivery::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    let query = filter
+        .order
+        .page(query, delivery::Column::Id, filter.cursor.map(|c| c.uuid()));
+    Ok(query.limit(limit).all(db).await?)
 }
 
 /// A delivery's attempts, oldest first.

@@ -127,6 +127,26 @@ pub struct AttemptList {
     next_cursor: Option<AttemptId>,
 }
 
+/// Which way a history list runs (`/api/v1/messages`, `/api/v1/deliveries`, `/api/v1/events`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ListOrder {
+    /// Oldest first; `cursor` pages forward.
+    #[default]
+    Asc,
+    /// Newest first; `cursor` pages backward (the next page is older).
+    Desc,
+}
+
+impl From<ListOrder> for history::Order {
+    fn from(order: ListOrder) -> Self {
+        match order {
+            ListOrder::Asc => history::Order::Asc,
+            ListOrder::Desc => history::Order::Desc,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -136,12 +156,25 @@ pub struct MessagesQuery {
     since: Option<DateTime<Utc>>,
     /// Created before (RFC 3339).
     until: Option<DateTime<Utc>>,
+    /// Messages with a delivery to this endpoint (`ep_…`); with `status`, a delivery to it in
+    /// that status.
+    #[param(value_type = Option<String>)]
+    endpoint_id: Option<EndpointId>,
+    /// Messages with at least one delivery in this status: `pending`, `delivered`, `failed` or
+    /// `exhausted` (to `endpoint_id`, when given).
+    #[param(value_type = Option<String>)]
+    status: Option<delivery::DeliveryStatus>,
+    /// `asc` (oldest first, the default) or `desc` (newest first; `cursor` then pages back to
+    /// older messages).
+    #[param(inline)]
+    order: Option<ListOrder>,
+    /// The previous page's `next_cursor`.
     #[param(value_type = Option<String>)]
     cursor: Option<MessageId>,
     limit: Option<u16>,
 }
 
-/// Lists the tenant's messages, oldest first.
+/// Lists the tenant's messages, oldest first (newest first with `order=desc`).
 #[utoipa::path(
     get,
     path = "/api/v1/messages",
@@ -168,7 +201,10 @@ pub async fn list_messages(
         event_type: query.event_type,
         since: query.since,
         until: query.until,
-        after: query.cursor,
+        endpoint: query.endpoint_id,
+        status: query.status,
+        order: query.order.unwrap_or_default().into(),
+        cursor: query.cursor,
     };
     let rows = history::messages(&state.db, auth.tenant_id(), &filter, limit).await?;
     let next_cursor = pagination::next_cursor(&rows, limit, |m| MessageId::from(m.id));
@@ -254,12 +290,17 @@ pub struct DeliveriesQuery {
     status: Option<delivery::DeliveryStatus>,
     event_type: Option<String>,
     since: Option<DateTime<Utc>>,
+    /// `asc` (oldest first, the default) or `desc` (newest first; `cursor` then pages back to
+    /// older deliveries).
+    #[param(inline)]
+    order: Option<ListOrder>,
+    /// The previous page's `next_cursor`.
     #[param(value_type = Option<String>)]
     cursor: Option<DeliveryId>,
     limit: Option<u16>,
 }
 
-/// Lists the tenant's deliveries, oldest first.
+/// Lists the tenant's deliveries, oldest first (newest first with `order=desc`).
 #[utoipa::path(
     get,
     path = "/api/v1/deliveries",
@@ -288,7 +329,8 @@ pub async fn list_deliveries(
         status: query.status,
         event_type: query.event_type,
         since: query.since,
-        after: query.cursor,
+        order: query.order.unwrap_or_default().into(),
+        cursor: query.cursor,
     };
     let rows = history::deliveries(&state.db, auth.tenant_id(), &filter, limit).await?;
     let next_cursor = pagination::next_cursor(&rows, limit, |d| DeliveryId::from(d.id));
