@@ -278,11 +278,9 @@ async fn succeeded<C: ConnectionTrait + TransactionTrait>(
             Some(super::hash(&at_graph.client_state)),
         ),
     };
-    let txn = deps.db.begin().await?;
-    let updated = txn
-        .execute_raw(Statement::from_sql_and_values(
-            txn.get_database_backend(),
-            r"UPDATE subscriptions
+    let Some(txn) = under_lease(
+        deps.db,
+        r"UPDATE subscriptions
                  SET expires_at = $3, renew_at = $4,
                      last_renewed_at = coalesce($5, last_renewed_at),
                      graph_id = coalesce($6, graph_id),
@@ -292,25 +290,22 @@ async fn succeeded<C: ConnectionTrait + TransactionTrait>(
                      due_at = CASE WHEN action_version = $8 THEN $4 ELSE due_at END,
                      lease_token = NULL, lease_until = NULL, updated_at = $9
                WHERE id = $1 AND lease_token = $2 AND status = 'active'",
-            [
-                subscription.id.into(),
-                claimed.lease.into(),
-                expires_at.into(),
-                renew_at.into(),
-                renewed_at.into(),
-                graph_id.clone().into(),
-                state_hash.into(),
-                subscription.action_version.into(),
-                now.into(),
-            ],
-        ))
-        .await?
-        .rows_affected();
-    if updated == 0 {
-        txn.rollback().await?;
-        tracing::warn!("the lease was lost before the result was written");
+        vec![
+            subscription.id.into(),
+            claimed.lease.into(),
+            expires_at.into(),
+            renew_at.into(),
+            renewed_at.into(),
+            graph_id.clone().into(),
+            state_hash.into(),
+            subscription.action_version.into(),
+            now.into(),
+        ],
+    )
+    .await?
+    else {
         return Ok(Upkept::only(Done::Skipped));
-    }
+    };
     let trigger = match action {
         DueAction::Renew => "schedule",
         _ => "request",
@@ -404,6 +399,30 @@ async fn succeeded<C: ConnectionTrait + TransactionTrait>(
     Ok(Upkept { done, deliveries })
 }
 
+/// Begins a transaction with a write that holds only while the lease does (its SQL names the
+/// lease); `None`, rolled back, when the lease was lost meanwhile.
+async fn under_lease<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> DomainResult<Option<C::Transaction>> {
+    let txn = db.begin().await?;
+    let updated = txn
+        .execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            sql,
+            values,
+        ))
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        txn.rollback().await?;
+        tracing::warn!("the lease was lost before the result was written");
+        return Ok(None);
+    }
+    Ok(Some(txn))
+}
+
 /// The wait before the next try after `failures` failures in a row, with ±20 % jitter.
 fn backoff(deps_settings: &crate::Settings, failures: i32) -> Duration {
     let s = &deps_settings.subscriptions;
@@ -424,7 +443,6 @@ async fn failed<C: ConnectionTrait + TransactionTrait>(
 ) -> DomainResult<Upkept> {
     let now = deps.clock.now();
     let action = subscription.due_action.as_str();
-    let backend = deps.db.get_database_backend();
     match failure {
         Failure::Throttled(retry_after) => {
             let wait = retry_after.unwrap_or(deps.settings.subscriptions.throttle_default_secs);
@@ -439,27 +457,23 @@ async fn failed<C: ConnectionTrait + TransactionTrait>(
             Ok(Upkept::only(Done::Throttled))
         }
         Failure::Forbidden(reason) => {
-            let txn = deps.db.begin().await?;
-            let updated = txn
-                .execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    r"UPDATE subscriptions
+            let Some(txn) = under_lease(
+                deps.db,
+                r"UPDATE subscriptions
                          SET status = 'failed', last_error = $3, due_at = NULL,
                              lease_token = NULL, lease_until = NULL, updated_at = $4
                        WHERE id = $1 AND lease_token = $2",
-                    [
-                        subscription.id.into(),
-                        claimed.lease.into(),
-                        reason.clone().into(),
-                        now.into(),
-                    ],
-                ))
-                .await?
-                .rows_affected();
-            if updated == 0 {
-                txn.rollback().await?;
+                vec![
+                    subscription.id.into(),
+                    claimed.lease.into(),
+                    reason.clone().into(),
+                    now.into(),
+                ],
+            )
+            .await?
+            else {
                 return Ok(Upkept::only(Done::Skipped));
-            }
+            };
             record(
                 &txn,
                 deps.clock,
@@ -497,32 +511,28 @@ async fn failed<C: ConnectionTrait + TransactionTrait>(
             let next = now + backoff(deps.settings, subscription.failures);
             let warn = subscription.expiry_warned_at.is_none()
                 && subscription.expires_at.is_none_or(|e| next >= e);
-            let txn = deps.db.begin().await?;
-            let updated = txn
-                .execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    r"UPDATE subscriptions
+            let Some(txn) = under_lease(
+                deps.db,
+                r"UPDATE subscriptions
                          SET failures = failures + 1, last_error = $3,
                              due_at = CASE WHEN action_version = $4 THEN $5 ELSE due_at END,
                              expiry_warned_at = CASE WHEN $6 THEN $7 ELSE expiry_warned_at END,
                              lease_token = NULL, lease_until = NULL, updated_at = $7
                        WHERE id = $1 AND lease_token = $2",
-                    [
-                        subscription.id.into(),
-                        claimed.lease.into(),
-                        error.clone().into(),
-                        subscription.action_version.into(),
-                        next.into(),
-                        warn.into(),
-                        now.into(),
-                    ],
-                ))
-                .await?
-                .rows_affected();
-            if updated == 0 {
-                txn.rollback().await?;
+                vec![
+                    subscription.id.into(),
+                    claimed.lease.into(),
+                    error.clone().into(),
+                    subscription.action_version.into(),
+                    next.into(),
+                    warn.into(),
+                    now.into(),
+                ],
+            )
+            .await?
+            else {
                 return Ok(Upkept::only(Done::Skipped));
-            }
+            };
             record(
                 &txn,
                 deps.clock,
