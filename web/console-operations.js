@@ -28,7 +28,10 @@
     headRow,
     pagedTable,
     tr,
+    tenantCell,
     numTd,
+    field,
+    replaceHash,
   } = window.GraphhookConsole;
 
   // ---------------------------------------------------------------- Operations
@@ -356,28 +359,49 @@
     return list || request ? [list, request] : "—";
   }
 
+  /** What the audit log's `action` filter takes: an action, or a prefix ending in `.*`. */
+  const ACTION_FILTER = /^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$/;
+
   function viewAudit(params) {
     const tenantId = params.get("tenant_id") ?? "";
+    const action = params.get("action") ?? "";
+    const actor = params.get("actor") ?? "";
     startView("Audit log");
     const scope = tenantId
       ? h("p", { class: "note" }, "Only what concerned tenant ", h("a", { href: `#/tenants/${encodeURIComponent(tenantId)}` }, h("code", null, tenantId)), ". ", h("a", { href: "#/audit" }, "Show everything."))
       : h("p", { class: "muted" }, "Every audited action, newest first.");
+    const actionInput = h("input", { id: "audit-action", type: "search", autocomplete: "off", spellcheck: "false", value: action, placeholder: "tenant.*" });
+    const actorInput = h("input", { id: "audit-actor", type: "search", autocomplete: "off", spellcheck: "false", value: actor, placeholder: "alice" });
+    const form = h(
+      "form",
+      { class: "filters", "aria-label": "Filter the audit log" },
+      field("audit-action", "Action", actionInput, "An action (tenant.suspended), or every action under a prefix ending in .* (tenant.*)."),
+      field("audit-actor", "Actor", actorInput, "An operator's name, an API key id (key_…) or a system component, exactly."),
+      h("div", { class: "field submit" }, h("button", { type: "submit" }, "Apply")),
+    );
     const results = h("section", { "aria-label": "Audit log entries" });
-    main.append(scope, results);
-    pagedTable(results, {
+    main.append(scope, form, results);
+    let filters = { tenant_id: tenantId, action, actor };
+    const list = pagedTable(results, {
       what: "the audit log",
       one: "entry",
       noun: "entries",
       className: "audit",
-      caption: () => (tenantId ? `Audit log of tenant ${tenantId}, newest first` : "Audit log, newest first"),
-      empty: "Nothing has been audited yet.",
-      columns: [{ label: "When" }, { label: "Actor" }, { label: "Action" }, { label: "Target" }, { label: "Details" }],
-      fetchPage: (cursor) => api("GET", `/admin/v1/audit-log${query({ tenant_id: tenantId, limit: PAGE_SIZE, cursor })}`),
+      caption: () => {
+        const parts = [filters.tenant_id ? `Audit log of tenant ${filters.tenant_id}` : "Audit log"];
+        if (filters.action) parts.push(`action ${filters.action}`);
+        if (filters.actor) parts.push(`by ${filters.actor}`);
+        return `${parts.join(", ")}, newest first`;
+      },
+      empty: () => (filters.action || filters.actor ? "No entry matches." : "Nothing has been audited yet."),
+      columns: [{ label: "When" }, { label: "Actor" }, { label: "Action" }, { label: "Tenant" }, { label: "Target" }, { label: "Details" }],
+      fetchPage: (cursor) => api("GET", `/admin/v1/audit-log${query({ ...filters, limit: PAGE_SIZE, cursor })}`),
       row: (e) =>
         tr(
           time(e.created_at),
           h("td", { class: "actor" }, h("span", { class: "actor-kind" }, e.actor_kind), " ", e.actor_id ?? ""),
           h("code", { class: "action-name" }, e.action),
+          tenantCell(e.tenant_id, e.tenant_name),
           e.target_kind
             ? [
                 `${e.target_kind} `,
@@ -388,7 +412,31 @@
             : "—",
           h("td", null, detailsView(e)),
         ),
-    }).reload();
+    });
+    const invalid = (input, message) => {
+      announce(message);
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    };
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const actionValue = actionInput.value.trim();
+      const actorValue = actorInput.value.trim();
+      actionInput.removeAttribute("aria-invalid");
+      actorInput.removeAttribute("aria-invalid");
+      if (actionValue && !ACTION_FILTER.test(actionValue)) {
+        invalid(actionInput, "Action: give an action such as tenant.suspended, or a prefix ending in .* such as tenant.*.");
+        return;
+      }
+      if (actorValue.length > 200) {
+        invalid(actorInput, "Actor: at most 200 characters.");
+        return;
+      }
+      filters = { tenant_id: tenantId, action: actionValue, actor: actorValue };
+      replaceHash(`#/audit${query(filters)}`);
+      list.reload();
+    });
+    list.reload();
   }
 
   Object.assign(window.GraphhookConsole, { viewOperations, viewAudit });

@@ -21,6 +21,7 @@
     pagedTable,
     SKIP,
     tr,
+    tenantCell,
     numTd,
     select,
     field,
@@ -46,7 +47,7 @@
     const actionCell = h("td", { class: "action" });
     const row = tr(
       [h("code", null, s.resource), h("span", { class: "sub-kind" }, s.kind)],
-      showTenant ? h("a", { href: `#/tenants/${encodeURIComponent(s.tenant_id)}` }, h("code", null, s.tenant_id)) : SKIP,
+      showTenant ? tenantCell(s.tenant_id, s.tenant_name) : SKIP,
       badge(s.status),
       time(s.expires_at, { withRelative: true }),
       s.renews_at ? [s.due_action ? `${s.due_action.replace(/_/g, " ")} ` : "", time(s.renews_at, { withRelative: true })] : "—",

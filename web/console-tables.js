@@ -35,7 +35,8 @@
 
   /**
    * A table loaded page by page (`next_cursor`), with a "Load more" button. `fetch(cursor)`
-   * returns `{data, next_cursor}`; `row(item)` returns a <tr>. `reload()` starts again.
+   * returns `{data, next_cursor}`; `row(item)` returns a <tr>; `caption` is a function, `empty`
+   * a text or a function. `reload()` starts again.
    */
   function pagedTable(host, { caption, columns, row, fetchPage, empty, one, noun, className, what }) {
     let seq = 0;
@@ -73,7 +74,7 @@
         cursor = page.next_cursor ?? null;
         host.removeAttribute("aria-busy");
         if (first) {
-          host.replaceChildren(shown ? scrollable(table) : h("p", { class: "empty" }, empty));
+          host.replaceChildren(shown ? scrollable(table) : h("p", { class: "empty" }, typeof empty === "function" ? empty() : empty));
           if (shown) host.append(moreLine);
         }
         moreLine.hidden = !cursor;
@@ -111,6 +112,17 @@
     );
   }
 
+  /**
+   * A tenant in a table cell: its name, linked to its page, over its id; its id alone when the
+   * name is not known; "—" without a tenant (deployment-wide, or its data removed).
+   */
+  function tenantCell(id, name) {
+    if (!id) return "—";
+    const href = `#/tenants/${encodeURIComponent(id)}`;
+    if (!name) return h("a", { href }, h("code", null, id));
+    return [h("a", { href, class: "tenant-name" }, name), h("code", { class: "sub-kind" }, id)];
+  }
+
   function numTd(n) {
     return h("td", { class: "num" }, number(n));
   }
@@ -137,5 +149,5 @@
     );
   }
 
-  Object.assign(window.GraphhookConsole, { scrollable, headRow, pagedTable, SKIP, tr, numTd, select, field });
+  Object.assign(window.GraphhookConsole, { scrollable, headRow, pagedTable, SKIP, tr, tenantCell, numTd, select, field });
 })();

@@ -3,6 +3,8 @@
 //! across tenants and force a renewal. Every change is audited under the acting operator (or
 //! the tenant's key).
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -95,7 +97,8 @@ pub async fn list_tenants<C: ConnectionTrait>(
     Ok(out)
 }
 
-fn escape_like(text: &str) -> String {
+/// `text` for a `LIKE` pattern, matched literally (Postgres's default `\` escape).
+pub(crate) fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
@@ -420,11 +423,18 @@ pub struct SubscriptionFilter {
     pub after: Option<Uuid>,
 }
 
+/// A subscription in the operator's list, with its tenant's name.
+#[derive(Debug)]
+pub struct SubscriptionRow {
+    pub subscription: subscription::Model,
+    pub tenant_name: Option<String>,
+}
+
 pub async fn list_subscriptions<C: ConnectionTrait>(
     db: &C,
     filter: &SubscriptionFilter,
     limit: u64,
-) -> DomainResult<Vec<subscription::Model>> {
+) -> DomainResult<Vec<SubscriptionRow>> {
     let mut query = subscription::Entity::find();
     if let Some(tenant) = filter.tenant {
         query = query.filter(subscription::Column::TenantId.eq(tenant.uuid()));
@@ -441,11 +451,37 @@ pub async fn list_subscriptions<C: ConnectionTrait>(
     if let Some(after) = filter.after {
         query = query.filter(subscription::Column::Id.gt(after));
     }
-    Ok(query
+    let subscriptions = query
         .order_by_asc(subscription::Column::Id)
         .limit(limit.clamp(1, 200))
         .all(db)
-        .await?)
+        .await?;
+    let names = tenant_names(db, subscriptions.iter().map(|s| s.tenant_id)).await?;
+    Ok(subscriptions
+        .into_iter()
+        .map(|subscription| SubscriptionRow {
+            tenant_name: names.get(&subscription.tenant_id).cloned(),
+            subscription,
+        })
+        .collect())
+}
+
+/// The names of these tenants, in one query (those whose data is gone are missing).
+pub async fn tenant_names<C: ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> DomainResult<HashMap<Uuid, String>> {
+    let ids: BTreeSet<Uuid> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(tenant::Entity::find()
+        .filter(tenant::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect())
 }
 
 /// Asks for a renewal of an active subscription now (the next tick hands it to a worker).

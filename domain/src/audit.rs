@@ -8,7 +8,10 @@ use serde_json::Value;
 
 use crate::{
     clock::Clock,
-    entities::audit_log::{self, ActorKind},
+    entities::{
+        audit_log::{self, ActorKind},
+        tenant,
+    },
     error::DomainResult,
     ids::{AuditId, TenantId},
 };
@@ -116,17 +119,97 @@ pub struct Page {
     pub limit: u64,
 }
 
-/// Every entry, for operators.
+/// Which actions to list: one exactly, or every one under a prefix (`tenant.*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActionFilter {
+    Exact(String),
+    /// The prefix, its final dot included (`tenant.`).
+    Prefix(String),
+}
+
+impl ActionFilter {
+    /// Longest an action filter may be.
+    pub const MAX_LEN: usize = 100;
+
+    /// `tenant.suspended` (exact) or `tenant.*` (prefix): dot-separated words of lower-case
+    /// letters, digits and underscores, the prefix form ending in `.*`. `None` otherwise.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() > Self::MAX_LEN {
+            return None;
+        }
+        let (words, prefix) = match text.strip_suffix(".*") {
+            Some(words) => (words, true),
+            None => (text, false),
+        };
+        let valid = !words.is_empty()
+            && words.split('.').all(|word| {
+                !word.is_empty()
+                    && word
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            });
+        valid.then(|| match prefix {
+            true => Self::Prefix(format!("{words}.")),
+            false => Self::Exact(words.to_owned()),
+        })
+    }
+}
+
+/// Which entries operators list.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub tenant: Option<TenantId>,
+    pub action: Option<ActionFilter>,
+    /// The actor's id exactly (an operator's name, a `key_…`, a system component).
+    pub actor: Option<String>,
+}
+
+/// An entry as operators see it: with the name of its tenant, while the tenant's data exists.
+#[derive(Clone, Debug)]
+pub struct AuditRow {
+    pub entry: audit_log::Model,
+    pub tenant_name: Option<String>,
+}
+
+/// Every entry, for operators: the tenant's name joined in, one query a page.
 pub async fn list_all<C: ConnectionTrait>(
     db: &C,
-    tenant: Option<TenantId>,
+    filter: &AuditFilter,
     page: &Page,
-) -> DomainResult<Vec<audit_log::Model>> {
+) -> DomainResult<Vec<AuditRow>> {
     let mut query = audit_log::Entity::find();
-    if let Some(tenant) = tenant {
+    if let Some(tenant) = filter.tenant {
         query = query.filter(audit_log::Column::TenantId.eq(tenant.uuid()));
     }
-    paginate(db, query, page).await
+    match &filter.action {
+        Some(ActionFilter::Exact(action)) => {
+            query = query.filter(audit_log::Column::Action.eq(action.as_str()));
+        }
+        Some(ActionFilter::Prefix(prefix)) => {
+            let pattern = format!("{}%", crate::admin::escape_like(prefix));
+            query = query.filter(audit_log::Column::Action.like(pattern));
+        }
+        None => {}
+    }
+    if let Some(actor) = &filter.actor {
+        query = query.filter(audit_log::Column::ActorId.eq(actor.as_str()));
+    }
+    if let Some(before) = page.before {
+        query = query.filter(audit_log::Column::Id.lt(before.uuid()));
+    }
+    let rows = query
+        .order_by_desc(audit_log::Column::Id)
+        .limit(page.limit.clamp(1, 200))
+        .find_also_related(tenant::Entity)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(entry, tenant)| AuditRow {
+            entry,
+            tenant_name: tenant.map(|t| t.name),
+        })
+        .collect())
 }
 
 /// The entries of one tenant: the finder tenant-facing code uses.
@@ -152,4 +235,41 @@ async fn paginate<C: ConnectionTrait>(
         .limit(page.limit.clamp(1, 200))
         .all(db)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ActionFilter;
+
+    #[test]
+    fn action_filters_are_exact_or_a_prefix_ending_in_dot_star() {
+        assert_eq!(
+            ActionFilter::parse("tenant.suspended"),
+            Some(ActionFilter::Exact("tenant.suspended".into()))
+        );
+        assert_eq!(
+            ActionFilter::parse("operator_token.*"),
+            Some(ActionFilter::Prefix("operator_token.".into()))
+        );
+        assert_eq!(
+            ActionFilter::parse("a.b.*"),
+            Some(ActionFilter::Prefix("a.b.".into()))
+        );
+        for bad in [
+            "",
+            "*",
+            ".*",
+            "tenant*",
+            "tenant.",
+            "tenant..x",
+            "Tenant.x",
+            "tenant.*.x",
+            "ten ant",
+            "tenant.%",
+            "tenant.**",
+        ] {
+            assert_eq!(ActionFilter::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(ActionFilter::parse(&"a".repeat(101)), None);
+    }
 }

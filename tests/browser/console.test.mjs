@@ -1,6 +1,6 @@
 // The operator console in Chromium: sign in (a wrong token first), find a tenant onboarded
 // through the real consent flow, suspend and resume it (checked through the tenant api),
-// the operations page and its charts, and the audit log those actions left.
+// the operations page and its charts, and the audit log those actions left (filtered by actor).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -140,7 +140,10 @@ test("the operator console: sign in, find, suspend and resume a tenant, operatio
     // The subscriptions of every tenant, filtered.
     await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Subscriptions" }).click();
     await page.getByLabel("Status").selectOption("active");
-    await page.getByRole("table", { name: /active subscriptions/ }).getByRole("row", { name: /users/ }).waitFor();
+    const subscriptionRow = page.getByRole("table", { name: /active subscriptions/ }).getByRole("row", { name: /users/ });
+    await subscriptionRow.waitFor();
+    // The tenant shows by its name (linked to its page), not only by its id.
+    await subscriptionRow.getByRole("link", { name: "Tailspin" }).waitFor();
     await screenshot(page, "console", "subscriptions");
 
     // 6. Operations: queue depths, the delivery charts (with their text fallback), the credential.
@@ -177,7 +180,22 @@ test("the operator console: sign in, find, suspend and resume a tenant, operatio
     assert.ok((await suspendedRow.textContent()).includes(REASON));
     const actions = await audit.locator("code.action-name").allTextContents();
     assert.ok(actions.indexOf("tenant.resumed") < actions.indexOf("tenant.suspended"), "newest first");
+    // Each entry names its tenant.
+    assert.equal(await suspendedRow.getByRole("link", { name: "Tailspin" }).count(), 1);
     await screenshot(page, "console", "audit-log");
+
+    // Only what browser-test did: the actor filter (kept in the URL).
+    assert.ok((await audit.locator("td.actor").allTextContents()).some((a) => !a.includes("browser-test")), "others acted too");
+    await page.getByLabel("Actor", { exact: true }).fill("browser-test");
+    await page.getByRole("button", { name: "Apply" }).click();
+    const byOperator = page.getByRole("table", { name: /Audit log, by browser-test/ });
+    await byOperator.waitFor();
+    assert.match(page.url(), /#\/audit\?actor=browser-test$/);
+    const actors = await byOperator.locator("td.actor").allTextContents();
+    assert.ok(actors.length >= 3, `the suspension, the resumption and the renewal, not ${actors}`);
+    assert.ok(actors.every((a) => a.includes("browser-test")), actors.join(" | "));
+    assert.equal(await suspendedRow.count(), 1);
+    await screenshot(page, "console", "audit-log-by-actor");
 
     // Offboarding asks for the tenant's name: a wrong one is refused in the page, the right one
     // offboards it (its subscription deleted at Graph, its key revoked).

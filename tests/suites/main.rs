@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod admin_audit;
 mod admin_ops;
 mod api_keys;
 mod deliveries;

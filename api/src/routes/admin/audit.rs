@@ -1,8 +1,9 @@
-//! `GET /admin/v1/audit-log`: the audit log, newest first, one page at a time.
+//! `GET /admin/v1/audit-log`: the audit log, newest first, one page at a time, filtered by
+//! tenant, action (exact or a `prefix.*`) and actor.
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
-    audit::{self, Page},
+    audit::{self, ActionFilter, AuditFilter, Page},
     entities::audit_log,
     ids::{AuditId, TenantId},
 };
@@ -22,6 +23,14 @@ pub struct ListQuery {
     /// Only what concerned this tenant (`ten_…`).
     #[param(value_type = Option<String>)]
     tenant_id: Option<TenantId>,
+    /// Only this action (`tenant.suspended`), or every action under a prefix ending in `.*`
+    /// (`tenant.*`).
+    #[param(example = "tenant.*")]
+    action: Option<String>,
+    /// Only what this actor did: its `actor_id` exactly (an operator's name, a `key_…`, a
+    /// system component).
+    #[param(example = "alice")]
+    actor: Option<String>,
     /// The `next_cursor` of the previous page.
     #[param(value_type = Option<String>)]
     cursor: Option<AuditId>,
@@ -37,6 +46,10 @@ pub struct AuditEntry {
     /// The tenant the action concerned; `null` for deployment-wide actions.
     #[schema(value_type = Option<String>)]
     tenant_id: Option<TenantId>,
+    /// The tenant's name; `null` for deployment-wide actions and once the tenant's data was
+    /// removed.
+    #[schema(example = "Contoso")]
+    tenant_name: Option<String>,
     /// `operator`, `tenant` or `system`.
     #[schema(value_type = String, example = "operator")]
     actor_kind: audit_log::ActorKind,
@@ -63,7 +76,40 @@ pub struct AuditLogPage {
     next_cursor: Option<AuditId>,
 }
 
-/// Lists the audit log, newest first.
+/// The longest `actor` filter.
+const MAX_ACTOR_LEN: usize = 200;
+
+/// The filters of a query, checked.
+fn filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
+    let action = match query.action.as_deref() {
+        None => None,
+        Some(text) => Some(ActionFilter::parse(text).ok_or_else(|| {
+            ApiError::validation(
+                "action must be an action (tenant.suspended) or a prefix ending in .* (tenant.*)",
+            )
+        })?),
+    };
+    let actor = match query.actor.as_deref() {
+        None => None,
+        Some(actor)
+            if actor.trim().is_empty()
+                || actor.len() > MAX_ACTOR_LEN
+                || actor.chars().any(char::is_control) =>
+        {
+            return Err(ApiError::validation(format!(
+                "actor must be an actor id of 1 to {MAX_ACTOR_LEN} characters"
+            )));
+        }
+        Some(actor) => Some(actor.to_owned()),
+    };
+    Ok(AuditFilter {
+        tenant: query.tenant_id,
+        action,
+        actor,
+    })
+}
+
+/// Lists the audit log, newest first; filtered by tenant, action and actor.
 #[utoipa::path(
     get,
     path = "/admin/v1/audit-log",
@@ -74,7 +120,7 @@ pub struct AuditLogPage {
         (status = 200, description = "A page of the audit log", body = AuditLogPage),
         (status = 400, description = "Malformed query", body = ErrorBody),
         (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
-        (status = 422, description = "`limit` is not between 1 and 200", body = ErrorBody),
+        (status = 422, description = "`limit` out of range, or an invalid `action` or `actor`", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -84,26 +130,33 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
+    let filter = filter(&query)?;
     let page = Page {
         before: query.cursor,
         limit,
     };
-    let rows = audit::list_all(&state.db, query.tenant_id, &page).await?;
-    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| AuditId::from(r.id));
+    let rows = audit::list_all(&state.db, &filter, &page).await?;
+    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| AuditId::from(r.entry.id));
     let data = rows
         .into_iter()
-        .map(|r| AuditEntry {
-            id: r.id.into(),
-            tenant_id: r.tenant_id.map(Into::into),
-            actor_kind: r.actor_kind,
-            actor_id: r.actor_id,
-            action: r.action,
-            target_kind: r.target_kind,
-            target_id: r.target_id,
-            details: r.details,
-            request_id: r.request_id,
-            created_at: r.created_at,
-        })
+        .map(
+            |audit::AuditRow {
+                 entry: r,
+                 tenant_name,
+             }| AuditEntry {
+                id: r.id.into(),
+                tenant_id: r.tenant_id.map(Into::into),
+                tenant_name,
+                actor_kind: r.actor_kind,
+                actor_id: r.actor_id,
+                action: r.action,
+                target_kind: r.target_kind,
+                target_id: r.target_id,
+                details: r.details,
+                request_id: r.request_id,
+                created_at: r.created_at,
+            },
+        )
         .collect();
     Ok(HttpResponse::Ok().json(AuditLogPage { data, next_cursor }))
 }

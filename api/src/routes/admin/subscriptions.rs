@@ -17,13 +17,18 @@ use crate::{
     state::AppState,
 };
 
-/// A subscription as operators see it: its upkeep state included.
+/// A subscription as operators see it: its tenant's name and its upkeep state included.
 #[derive(Serialize, ToSchema)]
 pub struct SubscriptionView {
     #[schema(value_type = String, example = "sub_0194c1a27b3c7d4e8f90123456789abc")]
     id: SubscriptionId,
     #[schema(value_type = String, example = "ten_0194c1a27b3c7d4e8f90123456789abc")]
     tenant_id: TenantId,
+    /// The tenant's name: in the list across tenants and a renewal's answer (left out where
+    /// the tenant is the page's subject, as in a tenant's detail).
+    #[schema(example = "Contoso")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_name: Option<String>,
     /// The resource kind (`message`, `user`, …).
     kind: String,
     resource: String,
@@ -47,9 +52,16 @@ pub struct SubscriptionView {
 
 impl From<&subscription::Model> for SubscriptionView {
     fn from(s: &subscription::Model) -> Self {
+        Self::new(s, None)
+    }
+}
+
+impl SubscriptionView {
+    fn new(s: &subscription::Model, tenant_name: Option<String>) -> Self {
         Self {
             id: s.id.into(),
             tenant_id: s.tenant_id.into(),
+            tenant_name,
             kind: s.kind.clone(),
             resource: s.resource.clone(),
             status: s.status,
@@ -121,8 +133,12 @@ pub async fn list(
         after: query.cursor.map(|c| c.uuid()),
     };
     let rows = admin::list_subscriptions(&state.db, &filter, limit).await?;
-    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| SubscriptionId::from(r.id));
-    let data = rows.iter().map(SubscriptionView::from).collect();
+    let next_cursor =
+        crate::pagination::next_cursor(&rows, limit, |r| SubscriptionId::from(r.subscription.id));
+    let data = rows
+        .into_iter()
+        .map(|r| SubscriptionView::new(&r.subscription, r.tenant_name))
+        .collect();
     Ok(HttpResponse::Ok().json(SubscriptionList { data, next_cursor }))
 }
 
@@ -155,5 +171,8 @@ pub async fn renew(
         operator.request_id,
     )
     .await?;
-    Ok(HttpResponse::Accepted().json(SubscriptionView::from(&sub)))
+    let tenant_name = admin::tenant_names(&state.db, [sub.tenant_id])
+        .await?
+        .remove(&sub.tenant_id);
+    Ok(HttpResponse::Accepted().json(SubscriptionView::new(&sub, tenant_name)))
 }
