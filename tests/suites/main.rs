@@ -14,6 +14,7 @@ mod errors;
 mod flow_control;
 mod health;
 mod history;
+mod history_order;
 mod ingest;
 mod ingest_durability;
 mod lifecycle;
