@@ -323,6 +323,8 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
     println!("  landing page   {base}/");
     println!("  readiness      {base}/readyz");
     println!("  api metrics    {base}/metrics");
+    println!("  tenant portal  {base}/portal (sign in with an API key from onboarding)");
+    println!("  console        {base}/console (sign in with the operator token below)");
     println!("  operator api   {base}/admin/v1{token_note}");
     println!(
         "  worker health  http://{}:{}/healthz",
