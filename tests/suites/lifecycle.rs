@@ -447,3 +447,50 @@ async fn revoking_consent_pauses_and_consenting_again_resumes() {
     .await;
     deliver_until(&app, &receiver, "graph.message.created", 1).await;
 }
+
+#[tokio::test]
+async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let id = subscribe(&app, &key, "users", &["updated"]).await;
+    let graph_id = row(&app, &id).await.graph_id.unwrap();
+    app.clock.advance(chrono::Duration::days(21));
+    let now = app.clock.now();
+    let claimed = graphhook_domain::subscriptions::upkeep::claim_due(
+        &app.db,
+        now,
+        now + chrono::Duration::minutes(5),
+        4,
+        10,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let job = graphhook_domain::jobs::Upkeep {
+        subscription: claimed[0].subscription,
+        lease: claimed[0].lease,
+    };
+    // The queue delivers at least once: the same job may run twice, even at the same time.
+    let (first, second) = tokio::join!(
+        graphhook_worker::jobs::upkeep::run(job.clone(), &app.jobs),
+        graphhook_worker::jobs::upkeep::run(job.clone(), &app.jobs),
+    );
+    let mut done = [
+        format!("{:?}", first.unwrap()),
+        format!("{:?}", second.unwrap()),
+    ];
+    done.sort();
+    assert_eq!(done, ["Renewed".to_owned(), "Skipped".to_owned()]);
+    let entry = graph_entry(&app, &graph_id).await.unwrap();
+    assert_eq!(entry["state"]["renewals"], 1, "one PATCH");
+    // And once more after it finished: nothing.
+    let again = graphhook_worker::jobs::upkeep::run(job, &app.jobs)
+        .await
+        .unwrap();
+    assert_eq!(format!("{again:?}"), "Skipped");
+    assert_eq!(
+        graph_entry(&app, &graph_id).await.unwrap()["state"]["renewals"],
+        1
+    );
+}

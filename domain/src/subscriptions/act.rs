@@ -126,11 +126,37 @@ fn max_minutes(subscription: &subscription::Model) -> i64 {
 }
 
 /// Acts on a claimed subscription. Every change is written only while the lease still holds.
-#[tracing::instrument(skip_all, fields(subscription = %claimed.subscription))]
+#[tracing::instrument(skip_all, fields(subscription = %handed_out.subscription))]
 pub async fn run<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
-    claimed: &Claimed,
+    handed_out: &Claimed,
 ) -> DomainResult<Upkept> {
+    // The job's lease is used once: this run swaps it for a lease of its own (and extends it),
+    // so a second run of the same job (the queue delivers at least once, e.g. when a busy
+    // worker misses heartbeats) finds it gone and does nothing.
+    let now = deps.clock.now();
+    let lease_secs = i64::try_from(deps.settings.subscriptions.upkeep_lease_secs).unwrap_or(300);
+    let taken = deps
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            deps.db.get_database_backend(),
+            r"UPDATE subscriptions SET lease_token = gen_random_uuid(), lease_until = $3
+               WHERE id = $1 AND lease_token = $2
+           RETURNING lease_token",
+            [
+                handed_out.subscription.into(),
+                handed_out.lease.into(),
+                (now + Duration::seconds(lease_secs)).into(),
+            ],
+        ))
+        .await?;
+    let Some(taken) = taken else {
+        return Ok(Upkept::only(Done::Skipped));
+    };
+    let claimed = &Claimed {
+        subscription: handed_out.subscription,
+        lease: taken.try_get("", "lease_token")?,
+    };
     let found = subscription::Entity::find_by_id(claimed.subscription)
         .one(deps.db)
         .await?;
