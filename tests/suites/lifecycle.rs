@@ -494,3 +494,44 @@ async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
         1
     );
 }
+
+#[tokio::test]
+async fn upkeep_is_handed_out_at_most_a_few_per_tenant_at_once() {
+    use graphhook_domain::subscriptions::upkeep::{claim_due, release};
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    for n in 0..5 {
+        subscribe(
+            &app,
+            &key,
+            &format!("users/{}/messages", mailbox(n)),
+            &["created"],
+        )
+        .await;
+    }
+    app.clock.advance(chrono::Duration::hours(50));
+    let now = app.clock.now();
+    let lease = now + chrono::Duration::minutes(5);
+    let claim = |per_tenant: u32| claim_due(&app.db, now, lease, per_tenant, 100, None);
+
+    // Two at a time for the tenant, however often the scheduler asks.
+    let first = claim(2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(claim(2).await.unwrap().is_empty(), "both slots are taken");
+    // One finishes: one more is handed out, never one already held.
+    release(&app.db, &first[0]).await.unwrap();
+    let next = claim(2).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_ne!(next[0].subscription, first[1].subscription);
+    // With a higher limit the other three come; nothing is handed out twice.
+    let rest = claim(10).await.unwrap();
+    let mut all: Vec<_> = [first[1], next[0]]
+        .iter()
+        .chain(rest.iter())
+        .map(|c| c.subscription)
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 5, "every subscription is held, once each");
+    assert_eq!(rest.len(), 3);
+}

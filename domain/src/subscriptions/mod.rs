@@ -282,7 +282,7 @@ pub fn renew_time(
     let s = &settings.subscriptions;
     let fraction =
         s.renew_at_fraction + s.renew_jitter_fraction * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
-    now + Duration::milliseconds((left * fraction) as i64)
+    now + Duration::milliseconds((left * fraction).round() as i64)
 }
 
 /// Graph's expiry from its answer (the truth, it may be earlier than asked), else what was asked.
@@ -366,4 +366,34 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
         .target("subscription", id);
     audit::record(deps.db, deps.clock, entry).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn renewals_come_at_sixty_percent_of_the_lifetime_give_or_take_ten() {
+        let settings = Settings::default();
+        let now: DateTime<Utc> = "2026-01-05T09:00:00Z".parse().unwrap();
+        let expires = now + Duration::hours(100);
+        let at = |unit: f64| (renew_time(&settings, now, expires, unit) - now).num_minutes();
+        assert_eq!(at(0.0), 50 * 60);
+        assert_eq!(at(0.5), 60 * 60);
+        assert_eq!(at(1.0), 70 * 60);
+        // Out-of-range draws stay inside the window.
+        assert_eq!(at(-3.0), 50 * 60);
+        assert_eq!(at(7.0), 70 * 60);
+        // Renewals of subscriptions created together spread over the window.
+        let spread: std::collections::BTreeSet<i64> = (0..50).map(|_| at(rand::random())).collect();
+        assert!(spread.len() > 40, "{spread:?}");
+        assert!(spread.iter().all(|m| (50 * 60..=70 * 60).contains(m)));
+        // An expiry in the past renews now.
+        assert_eq!(
+            renew_time(&settings, now, now - Duration::hours(1), 0.5),
+            now
+        );
+    }
 }

@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// A subscription handed to a worker, and the lease it holds it by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Claimed {
     pub subscription: Uuid,
     pub lease: Uuid,
@@ -253,6 +253,20 @@ pub async fn emit<C: ConnectionTrait + sea_orm::TransactionTrait>(
     Ok(created)
 }
 
+/// A tenant's subscriptions in one status.
+async fn in_status<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    status: SubscriptionStatus,
+) -> DomainResult<Vec<subscription::Model>> {
+    Ok(subscription::Entity::find()
+        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
+        .filter(subscription::Column::Status.eq(status))
+        .order_by_asc(subscription::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// Consent is gone: every active subscription of the tenant is paused (Graph cannot be asked
 /// anything in its name), with `graph.subscription.paused` and `tenant.consent_revoked`.
 /// Runs inside the caller's transaction.
@@ -263,12 +277,7 @@ pub async fn pause_tenant<C: ConnectionTrait + sea_orm::TransactionTrait>(
     reason: &str,
 ) -> DomainResult<usize> {
     let now = clock.now();
-    let active = subscription::Entity::find()
-        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
-        .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
-        .order_by_asc(subscription::Column::Id)
-        .all(db)
-        .await?;
+    let active = in_status(db, tenant, SubscriptionStatus::Active).await?;
     subscription::Entity::update_many()
         .col_expr(subscription::Column::Status, Expr::value("paused"))
         .col_expr(subscription::Column::LastError, Expr::value(reason))
@@ -327,12 +336,7 @@ pub async fn resume_tenant<C: ConnectionTrait>(
     tenant: TenantId,
 ) -> DomainResult<usize> {
     let now = clock.now();
-    let paused = subscription::Entity::find()
-        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
-        .filter(subscription::Column::Status.eq(SubscriptionStatus::Paused))
-        .order_by_asc(subscription::Column::Id)
-        .all(db)
-        .await?;
+    let paused = in_status(db, tenant, SubscriptionStatus::Paused).await?;
     subscription::Entity::update_many()
         .col_expr(subscription::Column::Status, Expr::value("active"))
         .col_expr(
