@@ -41,31 +41,7 @@ async fn every_documented_route_is_served_and_documents_its_errors() {
         .await;
     let doc = document(&app).await;
     for (method, path) in operations(&doc) {
-        let op = &doc["paths"][&path][method.to_lowercase()];
-        assert_eq!(
-            op["security"][0]["api_key"],
-            serde_json::json!([]),
-            "{method} {path} needs a key"
-        );
-        assert!(
-            op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
-                .as_str()
-                .is_some_and(|r| r.ends_with("/ErrorBody")),
-            "{method} {path} documents 401 with the error body"
-        );
-        assert!(
-            op["summary"].as_str().is_some_and(|s| !s.is_empty()),
-            "{method} {path} has a summary"
-        );
-        if let Some(body) =
-            op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
-        {
-            let name = body.rsplit('/').next().unwrap();
-            assert!(
-                doc["components"]["schemas"][name]["example"].is_object(),
-                "{name} has an example"
-            );
-        }
+        documents_the_rules(&doc, &method, &path, "api_key");
 
         // The app answers it: with a made-up id, a 404 for the resource, never "no route".
         let concrete = path
@@ -193,12 +169,8 @@ async fn every_admin_operation_requires_an_operator_token_and_documents_its_erro
     let app = TestApp::spawn().await;
     let doc = admin_document(&app).await;
     for (method, path) in operations(&doc) {
+        documents_the_rules(&doc, &method, &path, "operator_token");
         let op = &doc["paths"][&path][method.to_lowercase()];
-        assert_eq!(
-            op["security"][0]["operator_token"],
-            serde_json::json!([]),
-            "{method} {path} needs an operator token"
-        );
         assert!(
             op["operationId"]
                 .as_str()
@@ -206,25 +178,6 @@ async fn every_admin_operation_requires_an_operator_token_and_documents_its_erro
             "{method} {path}: operation id {}",
             op["operationId"]
         );
-        assert!(
-            op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
-                .as_str()
-                .is_some_and(|r| r.ends_with("/ErrorBody")),
-            "{method} {path} documents 401 with the error body"
-        );
-        assert!(
-            op["summary"].as_str().is_some_and(|s| !s.is_empty()),
-            "{method} {path} has a summary"
-        );
-        if let Some(body) =
-            op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
-        {
-            let name = body.rsplit('/').next().unwrap();
-            assert!(
-                doc["components"]["schemas"][name]["example"].is_object(),
-                "{name} has an example"
-            );
-        }
 
         // As documented: without a token, 401.
         let method = Method::from_bytes(method.as_bytes()).unwrap();
@@ -256,4 +209,33 @@ async fn every_documented_admin_route_is_served() {
     // A GET the document lists answers with its documented 200.
     let response = app.admin_get("/admin/v1/credential").await;
     assert_eq!(response.status().as_u16(), 200);
+}
+
+/// The rules every documented operation keeps: it needs `scheme`, documents 401 with the error
+/// body, has a summary, and its request body (if any) has an example.
+fn documents_the_rules(doc: &Value, method: &str, path: &str, scheme: &str) {
+    let op = &doc["paths"][path][method.to_lowercase()];
+    assert_eq!(
+        op["security"][0][scheme],
+        serde_json::json!([]),
+        "{method} {path} needs {scheme}"
+    );
+    assert!(
+        op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("/ErrorBody")),
+        "{method} {path} documents 401 with the error body"
+    );
+    assert!(
+        op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+        "{method} {path} has a summary"
+    );
+    if let Some(body) = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+    {
+        let name = body.rsplit('/').next().unwrap();
+        assert!(
+            doc["components"]["schemas"][name]["example"].is_object(),
+            "{name} has an example"
+        );
+    }
 }
