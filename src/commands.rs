@@ -292,12 +292,15 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
     };
     emulator_config.behaviour.http_notification_urls =
         graphhook_emulator::config::HttpUrls::Loopback;
-    let callback = format!(
-        "{}/onboarding/callback",
-        settings.api.public_base_url.trim_end_matches('/')
-    );
-    if !emulator_config.app.redirect_uris.contains(&callback) {
-        emulator_config.app.redirect_uris.push(callback);
+    // The two places Entra sends the administrator back to: after signing in, after consent.
+    for path in ["/onboarding/signed-in", "/onboarding/callback"] {
+        let uri = format!(
+            "{}{path}",
+            settings.api.public_base_url.trim_end_matches('/')
+        );
+        if !emulator_config.app.redirect_uris.contains(&uri) {
+            emulator_config.app.redirect_uris.push(uri);
+        }
     }
     let emulator = Emulator::new(emulator_config, Clock::system())
         .spawn()

@@ -147,7 +147,7 @@ struct EmulatorArgs {
     /// What the admin-consent page does: interactive, auto_accept or auto_decline.
     #[arg(long, value_parser = ["interactive", "auto_accept", "auto_decline"])]
     consent_mode: Option<String>,
-    /// Another redirect URI to register for admin consent (repeatable).
+    /// Another redirect URI to register for sign-in and admin consent (repeatable).
     #[arg(long)]
     redirect_uri: Vec<String>,
 }

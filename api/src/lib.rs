@@ -5,6 +5,7 @@
 //! `request_id` tags every response and log line; `routes` holds one module per area with a
 //! `configure` function each; `extractors` authenticate before a handler runs.
 
+pub mod client_addr;
 pub mod error;
 pub mod extractors;
 pub mod openapi;

@@ -73,6 +73,15 @@ impl Application {
             sources: Arc::new(graphhook_domain::ingest::guard::SourceGuard::from_settings(
                 &settings.ingest,
             )),
+            client_addr: Arc::new(crate::client_addr::ClientAddress::from_settings(&settings)),
+            onboarding_starts: Arc::new(graphhook_domain::ingest::guard::SourceGuard::per_window(
+                Vec::new(),
+                settings.onboarding.max_starts_per_minute_per_address,
+                60,
+            )),
+            jwks: Arc::new(graphhook_domain::microsoft::rich::JwksCache::new(
+                &settings.microsoft,
+            )?),
             settings: Arc::new(settings),
             clock,
             metrics: telemetry::metrics_handle(),

@@ -21,6 +21,12 @@ pub struct AppState {
     pub inbox: graphhook_domain::ingest::Inbox,
     /// The receivers' allow-list and per-address rate limit.
     pub sources: Arc<graphhook_domain::ingest::guard::SourceGuard>,
+    /// Which address a request comes from (behind trusted proxies too).
+    pub client_addr: Arc<crate::client_addr::ClientAddress>,
+    /// Onboardings started per client address and minute.
+    pub onboarding_starts: Arc<graphhook_domain::ingest::guard::SourceGuard>,
+    /// Entra's signing keys, for administrators' id_tokens.
+    pub jwks: Arc<graphhook_domain::microsoft::rich::JwksCache>,
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub metrics: PrometheusHandle,

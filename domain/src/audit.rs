@@ -21,6 +21,9 @@ use crate::{
 pub struct Actor {
     pub kind: ActorKind,
     pub id: Option<String>,
+    /// A readable name beside the id (an administrator's username), kept in the entry's
+    /// details as `actor_name`.
+    pub name: Option<String>,
 }
 
 impl Actor {
@@ -29,6 +32,16 @@ impl Actor {
         Self {
             kind: ActorKind::Operator,
             id: Some(name.to_owned()),
+            name: None,
+        }
+    }
+
+    /// A Microsoft 365 administrator who signed in, by their Entra object id.
+    pub fn administrator(person: &crate::onboarding::Person) -> Self {
+        Self {
+            kind: ActorKind::Administrator,
+            id: Some(person.oid.to_string()),
+            name: Some(person.label()),
         }
     }
 
@@ -36,6 +49,7 @@ impl Actor {
         Self {
             kind: ActorKind::System,
             id: Some(component.to_owned()),
+            name: None,
         }
     }
 }
@@ -94,6 +108,10 @@ pub async fn record<C: ConnectionTrait>(
     entry: NewEntry,
 ) -> DomainResult<AuditId> {
     let id = AuditId::new();
+    let mut details = entry.details;
+    if let (Some(name), Value::Object(map)) = (entry.actor.name, &mut details) {
+        map.insert("actor_name".to_owned(), Value::String(name));
+    }
     audit_log::ActiveModel {
         id: Set(id.uuid()),
         tenant_id: Set(entry.tenant_id.map(|t| t.uuid())),
@@ -102,7 +120,7 @@ pub async fn record<C: ConnectionTrait>(
         action: Set(entry.action),
         target_kind: Set(entry.target_kind),
         target_id: Set(entry.target_id),
-        details: Set(entry.details),
+        details: Set(details),
         request_id: Set(entry.request_id),
         created_at: Set(clock.now()),
     }

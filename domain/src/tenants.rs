@@ -69,13 +69,15 @@ pub struct Recorded {
 /// Records a proven consent: creates the tenant on its first consent, or updates the roles of
 /// the one that exists (a tenant is never created twice). A consent whose token carries no roles
 /// yet leaves a new tenant `pending`; one with roles makes it `active` (and restores a tenant
-/// whose consent had been revoked).
+/// whose consent had been revoked). The audit entry names `actor`: the administrator who signed
+/// in and consented, the tenant's key that asked for a check, or the background check.
 #[tracing::instrument(skip_all, fields(entra_tenant = %proof.entra_tenant_id))]
 pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     clock: &Clock,
     proof: &ConsentProof,
     name: &str,
+    actor: Actor,
     request_id: Option<String>,
 ) -> DomainResult<Recorded> {
     let txn = db.begin().await?;
@@ -171,7 +173,7 @@ pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
         // Paused subscriptions come back: renewed (or recreated) by the upkeep right away.
         crate::subscriptions::upkeep::resume_tenant(&txn, clock, tenant_id).await?;
     }
-    let entry = NewEntry::new(Actor::system("onboarding"), action)
+    let entry = NewEntry::new(actor, action)
         .tenant(tenant_id)
         .target("tenant", tenant_id)
         .details(json!({"roles": proof.roles, "status": tenant.status}))

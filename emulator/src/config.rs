@@ -38,10 +38,14 @@ pub struct AppConfig {
     pub secrets: Vec<SecretConfig>,
     /// Certificates (PEM) whose private keys may sign client assertions.
     pub certificates: Vec<String>,
-    /// Registered redirect URIs for admin consent.
+    /// Registered redirect URIs for admin consent and sign-in.
     pub redirect_uris: Vec<String>,
     /// The application permissions the app requests; admin consent grants all of them.
     pub roles: Vec<String>,
+    /// The manifest's `groupMembershipClaims`: `None`, `SecurityGroup`, `DirectoryRole`,
+    /// `ApplicationGroup`, `All`, or several joined by commas. ID tokens carry `wids` (the
+    /// user's directory roles) only when it names `DirectoryRole` or `All`.
+    pub group_membership_claims: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -62,6 +66,24 @@ pub struct TenantConfig {
     /// Roles already granted by admin consent (none: the app is not in the tenant yet).
     #[serde(default)]
     pub consented_roles: Option<Vec<String>>,
+    /// The tenant's users. None: an admin (Global Administrator), a user without roles and an
+    /// app admin (Cloud Application Administrator), named after the domain.
+    #[serde(default)]
+    pub users: Option<Vec<UserConfig>>,
+}
+
+/// A user in a tenant's directory; also the body of `POST /_emulator/tenants/{id}/users`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// The object id (`oid`); random when absent.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    pub user_principal_name: String,
+    pub display_name: String,
+    /// Active directory roles, by role template id (see [`crate::directory_roles`]).
+    #[serde(default)]
+    pub roles: Vec<Uuid>,
 }
 
 /// What an admin-consent page visit does.
@@ -229,6 +251,12 @@ pub struct Behaviour {
     pub slow_delay_secs: u64,
     /// The claim set of the validationTokens sent with rich notifications (§5.4).
     pub validation_token_version: TokenVersion,
+    /// Signs this user (a UPN, case-insensitive, or an object id) in at once when the authorize
+    /// endpoint is visited, without the sign-in page: the unattended counterpart of
+    /// `consent_mode = "auto_accept"`. The URL's tenant must allow the user's tenant.
+    pub auto_sign_in_user: Option<String>,
+    /// How long an authorization code can be redeemed (Entra: about 10 minutes).
+    pub auth_code_lifetime_secs: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -242,6 +270,7 @@ impl Default for EmulatorConfig {
                 domain: "contoso.onmicrosoft.com".into(),
                 display_name: "Contoso".into(),
                 consented_roles: None,
+                users: None,
             }],
             behaviour: Behaviour::default(),
         }
@@ -261,6 +290,8 @@ impl Default for AppConfig {
             redirect_uris: vec![
                 "http://127.0.0.1:8080/onboarding/callback".into(),
                 "http://localhost:8080/onboarding/callback".into(),
+                "http://127.0.0.1:8080/onboarding/signed-in".into(),
+                "http://localhost:8080/onboarding/signed-in".into(),
             ],
             roles: [
                 "Mail.Read",
@@ -272,6 +303,7 @@ impl Default for AppConfig {
             ]
             .map(String::from)
             .to_vec(),
+            group_membership_claims: "DirectoryRole".into(),
         }
     }
 }
@@ -314,6 +346,8 @@ impl Default for Behaviour {
             throttle_window_secs: 600,
             slow_delay_secs: 600,
             validation_token_version: TokenVersion::V2,
+            auto_sign_in_user: None,
+            auth_code_lifetime_secs: 600,
         }
     }
 }

@@ -1,9 +1,10 @@
-//! The control API under `/_emulator` (a path Microsoft never serves): set up tenants and
-//! consent, revoke consent, seed, look at and act on subscriptions, count the calls made to
-//! Graph's subscription API, change behaviour switches, make changes happen and inspect
-//! deliveries.
+//! The control API under `/_emulator` (a path Microsoft never serves): set up tenants, their
+//! users and consent, revoke consent, seed, look at and act on subscriptions, count the calls
+//! made to Graph's subscription API, change behaviour switches and the app registration, make
+//! changes happen and inspect deliveries. The consent and sign-in pages' forms post here too.
 
 mod deliveries;
+mod directory;
 mod seed;
 
 use actix_web::{HttpResponse, web};
@@ -27,6 +28,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/state").route(web::get().to(state)))
             // The consent page's form posts here.
             .service(web::resource("/consent/decide").route(web::post().to(crate::entra::decide)))
+            // The sign-in page's form posts here.
+            .service(
+                web::resource("/sign-in/decide")
+                    .route(web::post().to(crate::entra::sign_in_decide)),
+            )
             .service(
                 web::resource("/tenants")
                     .route(web::get().to(tenants))
@@ -67,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/app/secrets").route(web::post().to(add_secret)))
             .service(web::resource("/app/certificates").route(web::post().to(add_certificate)))
             .service(web::resource("/app/redirect-uris").route(web::post().to(add_redirect_uri)))
+            .configure(directory::configure)
             .configure(deliveries::configure),
     );
 }

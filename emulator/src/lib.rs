@@ -1,5 +1,6 @@
 //! A local stand-in for the parts of Microsoft that Graphhook talks to: Entra ID (admin
-//! consent, client-credentials tokens, OpenID discovery, JWKS) and Microsoft Graph
+//! consent, OpenID Connect sign-in with the authorization code flow and PKCE, client-credentials
+//! tokens, OpenID discovery, JWKS) and Microsoft Graph
 //! `/subscriptions` with its validation handshake, and the change notifications Graph then
 //! delivers. Like LocalStack for AWS, it lets the tests, `graphhook dev` and docker-compose run
 //! without a Microsoft tenant.
@@ -19,6 +20,7 @@ pub mod config;
 mod control;
 pub mod crypto;
 pub mod delivery;
+pub mod directory_roles;
 mod entra;
 mod graph;
 mod http;
@@ -31,5 +33,6 @@ pub mod state;
 mod tests;
 
 pub use config::{Behaviour, EmulatorConfig};
+pub use entra::{AccessTokenClaims, IdTokenClaims};
 pub use graphhook_domain::Clock;
 pub use server::{Emulator, RunningEmulator};

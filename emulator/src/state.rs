@@ -1,9 +1,12 @@
-//! The emulator's in-memory world: the app registration, tenants with their service principal
-//! and consent, Graph subscriptions, and counts of the calls made to them.
+//! The emulator's in-memory world: the app registration, tenants with their users, service
+//! principal and consent, authorization codes waiting to be redeemed, Graph subscriptions, and
+//! counts of the calls made to them.
 
+pub mod auth_codes;
 pub mod calls;
+pub mod users;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -16,6 +19,9 @@ use crate::{
     rules::Kind,
     state::calls::CallStats,
 };
+
+pub use auth_codes::AuthCode;
+pub use users::User;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct AppSecret {
@@ -36,6 +42,18 @@ pub struct AppRegistration {
     pub certificates: Vec<CertInfo>,
     pub redirect_uris: Vec<String>,
     pub roles: Vec<String>,
+    /// The manifest's `groupMembershipClaims` (see [`AppRegistration::emits_wids`]).
+    pub group_membership_claims: String,
+}
+
+impl AppRegistration {
+    /// Whether ID tokens carry `wids`: `groupMembershipClaims` names `DirectoryRole` or `All`.
+    pub fn emits_wids(&self) -> bool {
+        self.group_membership_claims.split(',').any(|part| {
+            let part = part.trim();
+            part.eq_ignore_ascii_case("DirectoryRole") || part.eq_ignore_ascii_case("All")
+        })
+    }
 }
 
 fn thumbprints<S: serde::Serializer>(certs: &[CertInfo], s: S) -> Result<S::Ok, S::Error> {
@@ -61,6 +79,8 @@ pub struct Tenant {
     pub service_principal: Option<ServicePrincipal>,
     /// When consent was last revoked, if it was.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The people who can sign in to the tenant.
+    pub users: Vec<User>,
 }
 
 /// A Graph subscription as the emulator stores it.
@@ -148,6 +168,8 @@ pub struct World {
     pub ended: BTreeMap<Uuid, Ended>,
     /// Calls that reached the subscription API, by operation and status.
     pub call_stats: CallStats,
+    /// Authorization codes issued by the authorize endpoint, by code.
+    pub auth_codes: HashMap<String, AuthCode>,
 }
 
 impl World {
@@ -170,6 +192,7 @@ impl World {
             certificates,
             redirect_uris: config.app.redirect_uris.clone(),
             roles: config.app.roles.clone(),
+            group_membership_claims: config.app.group_membership_claims.clone(),
         };
         let mut world = Self {
             app,
@@ -181,9 +204,13 @@ impl World {
             delivery: Deliveries::default(),
             ended: BTreeMap::new(),
             call_stats: CallStats::default(),
+            auth_codes: HashMap::new(),
         };
         for t in &config.tenants {
             world.add_tenant(t.id, t.domain.clone(), t.display_name.clone());
+            if let Some(users) = &t.users {
+                world.replace_users(t.id, users)?;
+            }
             if let Some(roles) = &t.consented_roles {
                 world.grant_consent(t.id, roles.clone(), now - Duration::days(1));
             }
@@ -191,9 +218,12 @@ impl World {
         Ok(world)
     }
 
+    /// Adds a tenant (unless one with this id exists) with the default users
+    /// ([`users::default_users`]).
     pub fn add_tenant(&mut self, id: Uuid, domain: String, display_name: String) -> &Tenant {
-        self.tenants.entry(id).or_insert(Tenant {
+        self.tenants.entry(id).or_insert_with(|| Tenant {
             id,
+            users: users::default_users(&domain, &display_name),
             domain,
             display_name,
             service_principal: None,

@@ -45,6 +45,7 @@ mod m20261129_000012_create_inbound;
 mod m20261129_000013_subscription_lifecycle;
 mod m20261129_000014_tenant_offboarding;
 mod m20261129_000015_revoked_operator_tokens;
+mod m20261129_000016_audit_administrators;
 
 /// A fingerprint of the migration sources; changes whenever a migration is added or edited.
 pub const FINGERPRINT: &str = env!("GRAPHHOOK_MIGRATIONS_FINGERPRINT");
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000013_subscription_lifecycle::Migration),
             Box::new(m20261129_000014_tenant_offboarding::Migration),
             Box::new(m20261129_000015_revoked_operator_tokens::Migration),
+            Box::new(m20261129_000016_audit_administrators::Migration),
         ]
     }
 }

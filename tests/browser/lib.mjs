@@ -113,22 +113,28 @@ export async function emulator(method, path, body) {
 }
 
 /**
- * Onboards a new tenant through the real consent flow in the browser (the emulator accepts
- * for the tenant given) and returns the API key the result page shows once.
+ * Onboards a new tenant through the real flow in the browser: the emulator's sign-in page, where
+ * the tenant's seeded Global Administrator is picked, then admin consent (accepted by the
+ * emulator for the tenant the sign-in proved). Returns the API key the result page shows once.
  */
 export async function onboard(page, test, company, tenantId) {
+  const domain = `${company.toLowerCase()}.onmicrosoft.com`;
   await emulator("POST", "/tenants", {
     id: tenantId,
-    domain: `${company.toLowerCase()}.onmicrosoft.com`,
+    domain,
     display_name: company,
   }).catch(() => null);
   await emulator("PATCH", "/behaviour", {
     consent_mode: "auto_accept",
-    auto_accept_tenant: tenantId,
+    auto_sign_in_user: null,
   });
   await page.goto(`${env.base}/onboarding`);
   await page.getByLabel("Company name").fill(company);
   await page.getByRole("button", { name: "Connect Microsoft 365" }).click();
+  await page.getByRole("heading", { name: "Sign in to your account" }).waitFor();
+  await screenshot(page, test, "sign-in");
+  await page.getByLabel(new RegExp(`\\badmin@${domain.replaceAll(".", "\\.")}`)).check();
+  await page.getByRole("button", { name: "Sign in" }).click();
   const key = page.locator("#api-key");
   await key.waitFor();
   await screenshot(page, test, "onboarded");

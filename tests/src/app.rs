@@ -127,8 +127,12 @@ impl TestAppBuilder {
         };
         emulator_config.behaviour.consent_mode = ConsentMode::AutoAccept;
         emulator_config.behaviour.http_notification_urls = HttpUrls::Loopback;
-        emulator_config.app.redirect_uris =
-            vec![format!("http://127.0.0.1:{port}/onboarding/callback")];
+        emulator_config.app.redirect_uris = vec![
+            format!("http://127.0.0.1:{port}/onboarding/signed-in"),
+            format!("http://127.0.0.1:{port}/onboarding/callback"),
+        ];
+        // Contoso's Global Administrator signs in unless a test signs in someone else.
+        emulator_config.behaviour.auto_sign_in_user = Some(CONTOSO_ADMIN.to_owned());
         let emulator = Emulator::new(emulator_config, clock.clone())
             .spawn()
             .await?;
@@ -175,6 +179,9 @@ impl TestAppBuilder {
         })
     }
 }
+
+/// The seeded Global Administrator of the emulator's default tenant (Contoso).
+pub const CONTOSO_ADMIN: &str = "admin@contoso.onmicrosoft.com";
 
 pub struct TestApp {
     pub address: String,
@@ -441,9 +448,16 @@ impl TestApp {
                 .unwrap_or_else(|e| panic!("tenant id: {e}")),
             roles: PRODUCT_ROLES.iter().map(|r| r.name.to_owned()).collect(),
         };
-        let recorded = tenants::record_consent(&self.db, &self.clock, &proof, name, None)
-            .await
-            .unwrap_or_else(|e| panic!("tenant: {e}"));
+        let recorded = tenants::record_consent(
+            &self.db,
+            &self.clock,
+            &proof,
+            name,
+            graphhook_domain::audit::Actor::system("onboarding"),
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("tenant: {e}"));
         let key = api_keys::create(&self.db, &self.clock, recorded.tenant.id.into(), "test")
             .await
             .unwrap_or_else(|e| panic!("key: {e}"));
@@ -451,41 +465,7 @@ impl TestApp {
     }
 }
 
-/// The page and the API key (if shown) at the end of an onboarding.
-pub struct Onboarded {
-    pub status: u16,
-    pub page: String,
-    pub key: Option<String>,
-}
-
 impl TestApp {
-    /// A browser: keeps cookies, follows redirects.
-    pub fn browser(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap_or_else(|e| panic!("client: {e}"))
-    }
-
-    /// Runs the onboarding from the start form to the last page, following the real redirects
-    /// through the emulator's admin consent, with `browser`'s cookie jar.
-    pub async fn onboard_with(&self, browser: &reqwest::Client, company: &str) -> Onboarded {
-        let response = browser
-            .post(self.url("/onboarding/start"))
-            .form(&[("company_name", company)])
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("onboarding: {e}"));
-        let status = response.status().as_u16();
-        let page = response.text().await.unwrap_or_default();
-        let key = extract_key(&page);
-        Onboarded { status, page, key }
-    }
-
-    pub async fn onboard(&self, company: &str) -> Onboarded {
-        self.onboard_with(&self.browser(), company).await
-    }
-
     /// A call to the emulator's control api.
     pub async fn emulator_control(
         &self,
@@ -559,11 +539,4 @@ impl TestApp {
             .map(|e| e.action)
             .collect()
     }
-}
-
-/// The API key shown on the onboarding result page.
-pub fn extract_key(page: &str) -> Option<String> {
-    let start = page.find("id=\"api-key\">")? + "id=\"api-key\">".len();
-    let end = page[start..].find("</code>")? + start;
-    Some(page[start..end].to_owned())
 }

@@ -5,10 +5,12 @@
 
 pub mod app;
 pub mod database;
+pub mod onboarding;
 pub mod proxy;
 pub mod receiver;
 
-pub use app::{TestApp, TestAppBuilder};
+pub use app::{CONTOSO_ADMIN, TestApp, TestAppBuilder};
+pub use onboarding::Onboarded;
 pub use proxy::TcpProxy;
 pub use receiver::{Mode, Receiver};
 

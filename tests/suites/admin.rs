@@ -401,8 +401,9 @@ async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() 
     );
     let subs = subscription::Entity::find().all(&app.db).await.unwrap();
     assert!(subs.iter().all(|s| s.status == SubscriptionStatus::Deleted));
-    // Consenting again does not bring an offboarded tenant back.
-    app.onboard("Contoso").await;
+    // Its administrator signing in again does not bring an offboarded tenant back.
+    let again = app.onboard("Contoso").await;
+    assert!(again.page.contains("offboarded") && !again.page.contains("grant-again"));
     let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
     assert_eq!(tenant.status, TenantStatus::Offboarded);
 

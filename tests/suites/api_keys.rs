@@ -9,19 +9,11 @@ const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 /// Onboards Contoso and Fabrikam; returns their first keys.
 async fn two_tenants(app: &TestApp) -> (String, String) {
     let contoso = app.onboard("Contoso").await.key.unwrap();
-    app.emulator_control(
-        Method::POST,
-        "/tenants",
-        Some(json!({"id": FABRIKAM, "domain": "fabrikam.onmicrosoft.com"})),
-    )
-    .await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"auto_accept_tenant": FABRIKAM})),
-    )
-    .await;
-    let fabrikam = app.onboard("Fabrikam").await.key.unwrap();
+    let fabrikam = app
+        .onboard_tenant(FABRIKAM, "fabrikam.onmicrosoft.com", "Fabrikam")
+        .await
+        .key
+        .unwrap();
     (contoso, fabrikam)
 }
 

@@ -181,19 +181,11 @@ async fn another_tenants_key_gets_404_on_every_endpoint_route() {
     let app = TestApp::spawn().await;
     let contoso = app.onboard("Contoso").await.key.unwrap();
     let fabrikam_id = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
-    app.emulator_control(
-        Method::POST,
-        "/tenants",
-        Some(json!({"id": fabrikam_id, "domain": "fabrikam.onmicrosoft.com"})),
-    )
-    .await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"auto_accept_tenant": fabrikam_id})),
-    )
-    .await;
-    let fabrikam = app.onboard("Fabrikam").await.key.unwrap();
+    let fabrikam = app
+        .onboard_tenant(fabrikam_id, "fabrikam.onmicrosoft.com", "Fabrikam")
+        .await
+        .key
+        .unwrap();
     let receiver = Receiver::start(Mode::Echo);
     let (_, endpoint) = create(
         &app,

@@ -288,19 +288,11 @@ async fn a_batch_mixing_two_tenants_reaches_each_only_with_its_own_items() {
     let contoso_receiver = Receiver::start(Mode::Echo);
     let fabrikam_receiver = Receiver::start(Mode::Echo);
     let (contoso, _) = tenant_with_endpoint(&app, &contoso_receiver).await;
-    app.emulator_control(
-        Method::POST,
-        "/tenants",
-        Some(json!({"id": FABRIKAM, "domain": "fabrikam.onmicrosoft.com"})),
-    )
-    .await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"auto_accept_tenant": FABRIKAM})),
-    )
-    .await;
-    let fabrikam = app.onboard("Fabrikam").await.key.unwrap();
+    let fabrikam = app
+        .onboard_tenant(FABRIKAM, "fabrikam.onmicrosoft.com", "Fabrikam")
+        .await
+        .key
+        .unwrap();
     let (status, endpoint) =
         crate::endpoints::create(&app, &fabrikam, json!({"url": fabrikam_receiver.url})).await;
     assert_eq!(status, 201, "{endpoint}");

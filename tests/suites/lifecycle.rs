@@ -413,7 +413,7 @@ async fn revoking_consent_pauses_and_consenting_again_resumes() {
     assert_eq!(response.status(), 403, "no changes while consent is gone");
 
     // The admin consents again: every paused subscription comes back.
-    let again = app.onboard("Contoso").await;
+    let again = app.grant_consent_again().await;
     assert_eq!(again.status, 200, "{}", again.page);
     settle_until(&app, "the resume", || async {
         let mut resumed = 0;

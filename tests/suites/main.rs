@@ -21,6 +21,7 @@ mod lifecycle;
 mod lifecycle_failures;
 mod migrations;
 mod onboarding;
+mod onboarding_identity;
 mod onboarding_state;
 mod openapi;
 mod operational_events;

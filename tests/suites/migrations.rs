@@ -104,6 +104,9 @@ async fn migrations_go_up_down_and_up_again() {
     );
     Migrator::down(&db, Some(1))
         .await
+        .expect("the administrator actor down");
+    Migrator::down(&db, Some(1))
+        .await
         .expect("the token revocations down");
     assert!(
         !tables(&db)

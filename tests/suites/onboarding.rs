@@ -1,8 +1,8 @@
-//! Onboarding by admin consent against the emulator, over HTTP, with a cookie jar.
+//! Onboarding against the emulator, over HTTP, with a cookie jar: sign-in, then admin consent.
 
 use graphhook_domain::entities::tenant::TenantStatus;
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
-use graphhook_tests::TestApp;
+use graphhook_tests::{TestApp, onboarding::param};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -87,8 +87,9 @@ async fn missing_permissions_are_warned_about() {
         Some(json!({"roles": ["User.Read.All"]})),
     )
     .await;
-    let (browser, location) = started(&app).await;
-    let state = state_of(location.as_str());
+    // Signed in; Microsoft's redirect back from consent, with the state Graphhook sent.
+    let (browser, _, consent) = app.sign_in_for_consent().await;
+    let state = param(&consent, "state").unwrap();
     let callback =
         format!("/onboarding/callback?admin_consent=True&tenant={DEFAULT_TENANT_ID}&state={state}");
     let page = browser
@@ -124,6 +125,14 @@ async fn the_emulators_interactive_consent_page_is_reached_through_the_redirect(
         .await
         .unwrap();
     assert!(response.url().as_str().starts_with(&app.emulator.base_url));
+    assert!(
+        response
+            .url()
+            .path()
+            .ends_with(&format!("/{DEFAULT_TENANT_ID}/v2.0/adminconsent")),
+        "consent for the signed-in tenant: {}",
+        response.url()
+    );
     let page = response.text().await.unwrap();
     assert!(
         page.contains("Permissions requested") && page.contains("Contoso"),
@@ -131,58 +140,94 @@ async fn the_emulators_interactive_consent_page_is_reached_through_the_redirect(
     );
 }
 
-pub(crate) fn state_of(location: &str) -> String {
-    let url = url::Url::parse(location).unwrap();
-    url.query_pairs()
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.into_owned())
-        .unwrap()
-}
-
-/// A started onboarding: the consent URL and a client holding the browser cookie.
-pub(crate) async fn started(app: &TestApp) -> (reqwest::Client, url::Url) {
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let browser = reqwest::Client::builder()
-        .cookie_provider(jar)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = browser
+#[tokio::test]
+async fn the_emulators_sign_in_page_is_reached_through_the_redirect() {
+    let app = TestApp::spawn().await;
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"auto_sign_in_user": null})),
+    )
+    .await;
+    let response = app
+        .browser()
         .post(app.url("/onboarding/start"))
         .form(&[("company_name", "Contoso")])
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 303);
-    let set_cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        set_cookie.contains("HttpOnly")
-            && set_cookie.contains("SameSite=Lax")
-            && set_cookie.contains("Path=/onboarding"),
-        "{set_cookie}"
+    assert_eq!(
+        response.url().path(),
+        "/organizations/oauth2/v2.0/authorize"
     );
-    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
-    (browser, location)
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("admin@contoso.onmicrosoft.com")
+            && page.contains("user@contoso.onmicrosoft.com"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
-async fn start_redirects_to_v2_admin_consent_with_a_signed_state() {
+async fn start_sends_the_administrator_to_sign_in_with_pkce_and_a_nonce_then_to_consent_for_their_tenant()
+ {
     let app = TestApp::spawn().await;
-    let (_, location) = started(&app).await;
-    assert_eq!(location.path(), "/organizations/v2.0/adminconsent");
-    assert!(location.as_str().starts_with(&app.emulator.base_url));
+    let (_, jar, sign_in) = app.start_onboarding().await;
+    let cookie = app.onboarding_cookie(&jar).expect("the binding cookie");
+    assert!(cookie.starts_with("gh_onboarding="), "{cookie}");
+    assert!(sign_in.as_str().starts_with(&app.emulator.base_url));
+    assert_eq!(sign_in.path(), "/organizations/oauth2/v2.0/authorize");
     let params: std::collections::HashMap<String, String> =
-        location.query_pairs().into_owned().collect();
+        sign_in.query_pairs().into_owned().collect();
     assert_eq!(
         params["client_id"],
         graphhook_emulator::config::DEFAULT_CLIENT_ID
     );
-    assert_eq!(params["redirect_uri"], app.url("/onboarding/callback"));
-    assert_eq!(params["scope"], "https://graph.microsoft.com/.default");
+    assert_eq!(params["response_type"], "code");
+    assert_eq!(params["redirect_uri"], app.url("/onboarding/signed-in"));
+    assert_eq!(params["scope"], "openid profile email");
+    assert_eq!(params["code_challenge_method"], "S256");
+    assert_eq!(params["code_challenge"].len(), 43);
+    assert!(params["nonce"].len() >= 32);
     assert_eq!(params["state"].split('.').count(), 3, "a JWT");
+
+    let (_, _, consent) = app.sign_in_for_consent().await;
+    assert_eq!(
+        consent.path(),
+        format!("/{DEFAULT_TENANT_ID}/v2.0/adminconsent"),
+        "consent is asked of the signed-in tenant, never `organizations`"
+    );
+    assert_eq!(
+        param(&consent, "redirect_uri").unwrap(),
+        app.url("/onboarding/callback")
+    );
+    assert_eq!(
+        param(&consent, "scope").unwrap(),
+        "https://graph.microsoft.com/.default"
+    );
+    assert_eq!(param(&consent, "state").unwrap().split('.').count(), 3);
+    assert_eq!(
+        app.tenant_count().await,
+        0,
+        "nothing is created before consent"
+    );
+}
+
+#[tokio::test]
+async fn start_writes_nothing_to_redis_or_postgres_before_the_sign_in_returns() {
+    let app = TestApp::spawn().await;
+    let audit_before = app.audit_actions().await.len();
+    for _ in 0..5 {
+        app.start_onboarding().await;
+    }
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}:onboarding:*", app.prefix))
+        .query_async(&mut app.redis.clone())
+        .await
+        .unwrap();
+    assert_eq!(keys, Vec::<String>::new());
+    assert_eq!(app.audit_actions().await.len(), audit_before);
+    assert_eq!(app.tenant_count().await, 0);
 }
 
 #[tokio::test]
@@ -264,8 +309,8 @@ async fn a_declined_consent_shows_its_page_and_creates_no_tenant() {
 #[tokio::test]
 async fn consent_required_and_other_errors_show_their_pages_escaped() {
     let app = TestApp::spawn().await;
-    let (browser, location) = started(&app).await;
-    let state = state_of(location.as_str());
+    let (browser, _, consent) = app.sign_in_for_consent().await;
+    let state = param(&consent, "state").unwrap();
     let mut url = url::Url::parse(&app.url("/onboarding/callback")).unwrap();
     url.query_pairs_mut()
         .append_pair("error", "consent_required")
@@ -278,7 +323,7 @@ async fn consent_required_and_other_errors_show_their_pages_escaped() {
     assert!(page.contains("An administrator needs to consent"), "{page}");
     assert!(page.contains("AADSTS65001"));
 
-    let (browser, location) = started(&app).await;
+    let (browser, _, consent) = app.sign_in_for_consent().await;
     let mut url = url::Url::parse(&app.url("/onboarding/callback")).unwrap();
     url.query_pairs_mut()
         .append_pair("error", "server_error")
@@ -286,7 +331,7 @@ async fn consent_required_and_other_errors_show_their_pages_escaped() {
             "error_description",
             "AADSTS50000: <script>alert(1)</script>",
         )
-        .append_pair("state", &state_of(location.as_str()));
+        .append_pair("state", &param(&consent, "state").unwrap());
     let page = browser.get(url).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("AADSTS50000"), "{page}");
     assert!(
@@ -326,8 +371,9 @@ async fn re_consent_keeps_one_tenant_and_updates_its_roles() {
             .any(|r| r == "Mail.Read")
     );
 
-    // The administrator consents again: still one tenant, all roles, no second first key.
-    let again = app.onboard("Contoso renamed").await;
+    // The administrator signs in again, is told the tenant is connected, and consents again:
+    // still one tenant, all roles, no second first key.
+    let again = app.grant_consent_again().await;
     assert!(again.page.contains("are updated"), "{}", again.page);
     assert!(again.key.is_none());
     let tenants = app.tenants().await;
@@ -395,7 +441,7 @@ async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_
     );
 
     // Consenting again restores it.
-    app.onboard("Contoso").await;
+    app.grant_consent_again().await;
     assert_eq!(app.tenants().await[0].status, TenantStatus::Active);
     assert!(
         app.audit_actions()

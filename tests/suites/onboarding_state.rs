@@ -6,12 +6,12 @@ use graphhook_tests::TestApp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::onboarding::{started, state_of};
+use graphhook_tests::onboarding::param;
 
 const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 
 #[tokio::test]
-async fn forged_expired_replayed_and_cookieless_states_are_refused() {
+async fn forged_expired_replayed_cookieless_and_wrong_leg_states_are_refused() {
     let app = TestApp::spawn().await;
     app.emulator_control(
         Method::POST,
@@ -24,8 +24,8 @@ async fn forged_expired_replayed_and_cookieless_states_are_refused() {
     };
 
     // Forged: the signature does not match.
-    let (browser, location) = started(&app).await;
-    let state = state_of(location.as_str());
+    let (browser, _, consent) = app.sign_in_for_consent().await;
+    let state = param(&consent, "state").unwrap();
     let (head, _) = state.rsplit_once('.').unwrap();
     let forged = format!("{head}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     let page = browser
@@ -47,11 +47,21 @@ async fn forged_expired_replayed_and_cookieless_states_are_refused() {
     assert_eq!(page.status().as_u16(), 400);
     assert!(page.text().await.unwrap().contains("another browser"));
 
+    // The sign-in leg's state where the consent leg's belongs.
+    let (browser, _, sign_in) = app.start_onboarding().await;
+    let page = browser
+        .get(app.url(&callback(&param(&sign_in, "state").unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 400);
+    assert!(page.text().await.unwrap().contains("not valid"));
+
     // Expired: the administrator took more than ten minutes.
-    let (browser, location) = started(&app).await;
+    let (browser, _, consent) = app.sign_in_for_consent().await;
     app.clock.advance(chrono::Duration::minutes(11));
     let page = browser
-        .get(app.url(&callback(&state_of(location.as_str()))))
+        .get(app.url(&callback(&param(&consent, "state").unwrap())))
         .send()
         .await
         .unwrap();
@@ -61,24 +71,9 @@ async fn forged_expired_replayed_and_cookieless_states_are_refused() {
 
     // Replayed: the same callback a second time, even with the cookie (which the first
     // callback told the browser to drop).
-    let plain = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = plain
-        .post(app.url("/onboarding/start"))
-        .form(&[("company_name", "Contoso")])
-        .send()
-        .await
-        .unwrap();
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let state = state_of(response.headers()["location"].to_str().unwrap());
+    let (plain, jar, consent) = app.sign_in_for_consent().await;
+    let cookie = app.onboarding_cookie(&jar).unwrap();
+    let state = param(&consent, "state").unwrap();
     let first = plain
         .get(app.url(&callback(&state)))
         .header("cookie", &cookie)
@@ -99,18 +94,21 @@ async fn forged_expired_replayed_and_cookieless_states_are_refused() {
 }
 
 #[tokio::test]
-async fn a_callback_naming_another_tenant_without_consent_creates_nothing() {
+async fn a_signed_in_tenant_without_consent_is_not_onboarded() {
     let app = TestApp::spawn().await;
+    // Fabrikam's administrator signs in, but Microsoft's consent never happened: Graphhook
+    // asks the token endpoint and records nothing.
     app.emulator_control(
         Method::POST,
         "/tenants",
         Some(json!({"id": FABRIKAM, "domain": "fabrikam.onmicrosoft.com"})),
     )
     .await;
-    let (browser, location) = started(&app).await;
+    app.sign_in_as("admin@fabrikam.onmicrosoft.com").await;
+    let (browser, _, consent) = app.sign_in_for_consent().await;
     let url = format!(
         "/onboarding/callback?admin_consent=True&tenant={FABRIKAM}&state={}",
-        state_of(location.as_str())
+        param(&consent, "state").unwrap()
     );
     let response = browser.get(app.url(&url)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 400);
@@ -179,8 +177,10 @@ async fn a_configuration_error_is_shown_in_readiness_and_not_retried_in_a_loop()
         None,
     )
     .await;
+    // The sign-in's code redemption is the first call with the app's credential.
     let done = app.onboard("Contoso").await;
-    assert_eq!(done.status, 400);
+    assert_eq!(done.status, 503, "{}", done.page);
+    assert!(done.page.contains("misconfigured"), "{}", done.page);
     assert_eq!(app.tenant_count().await, 0);
     let ready: Value = app.get("/readyz").await.json().await.unwrap();
     assert!(
@@ -192,8 +192,9 @@ async fn a_configuration_error_is_shown_in_readiness_and_not_retried_in_a_loop()
     );
     // A second attempt within the cool-down does not call the token endpoint again.
     app.onboard("Contoso").await;
-    let state = app.emulator_control(Method::GET, "/state", None).await;
-    assert_eq!(state["tokenRequests"][DEFAULT_TENANT_ID], 1);
+    let requests = app.token_requests().await;
+    assert_eq!(requests.get("organizations"), Some(&1), "{requests:?}");
+    assert_eq!(requests.get(DEFAULT_TENANT_ID), None, "{requests:?}");
 }
 
 #[tokio::test]

@@ -93,10 +93,16 @@ async fn a_missing_permission_is_a_403_naming_it() {
         entra_tenant_id: tenant,
         roles: vec!["User.Read.All".into()],
     };
-    let recorded =
-        graphhook_domain::tenants::record_consent(&app.db, &app.clock, &proof, "Contoso", None)
-            .await
-            .unwrap();
+    let recorded = graphhook_domain::tenants::record_consent(
+        &app.db,
+        &app.clock,
+        &proof,
+        "Contoso",
+        graphhook_domain::audit::Actor::system("onboarding"),
+        None,
+    )
+    .await
+    .unwrap();
     let key =
         graphhook_domain::api_keys::create(&app.db, &app.clock, recorded.tenant.id.into(), "k")
             .await

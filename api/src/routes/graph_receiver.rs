@@ -66,19 +66,7 @@ fn validation_token(req: &HttpRequest) -> Option<String> {
 /// The allow-list and the per-address rate limit, before the body is even read.
 fn check_source(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     use graphhook_domain::ingest::guard::Verdict;
-    let forwarded = state
-        .settings
-        .ingest
-        .trust_forwarded_for
-        .then(|| {
-            req.headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
-        })
-        .flatten();
-    let Some(addr) = forwarded.or_else(|| req.peer_addr().map(|a| a.ip())) else {
+    let Some(addr) = state.client_addr.of(req) else {
         return Ok(());
     };
     match state.sources.check(addr) {

@@ -80,6 +80,11 @@ pub struct ApiSettings {
     pub workers: usize,
     pub max_json_bytes: usize,
     pub shutdown_timeout_secs: u64,
+    /// Reverse proxies (CIDR networks) whose `X-Forwarded-For` names the client: a request from
+    /// one of them is counted against the rightmost forwarded address that is not itself a
+    /// trusted proxy. Empty: the peer address is the client. Used by every per-address limit
+    /// (ingest, onboarding).
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -152,6 +157,8 @@ pub struct OnboardingSettings {
     pub verify_timeout_secs: u64,
     /// The pause between checks.
     pub verify_interval_secs: u64,
+    /// Onboardings one client address may start per minute (0: no limit); more get 429.
+    pub max_starts_per_minute_per_address: u32,
 }
 
 impl Default for OnboardingSettings {
@@ -161,6 +168,7 @@ impl Default for OnboardingSettings {
             state_ttl_secs: 600,
             verify_timeout_secs: 900,
             verify_interval_secs: 15,
+            max_starts_per_minute_per_address: 20,
         }
     }
 }
@@ -225,7 +233,8 @@ pub struct IngestSettings {
     pub allow_networks: Vec<String>,
     /// Requests per second one source address may make (0: no limit); more get 429.
     pub max_requests_per_sec_per_address: u32,
-    /// Take the source address from `X-Forwarded-For` (behind a trusted reverse proxy only).
+    /// Deprecated: set `api.trusted_proxies` to the proxies' networks instead. `true` trusts
+    /// `X-Forwarded-For` from any peer (as if `api.trusted_proxies` were every address).
     pub trust_forwarded_for: bool,
 }
 
@@ -431,6 +440,7 @@ impl Default for ApiSettings {
             workers: 0,
             max_json_bytes: 1024 * 1024,
             shutdown_timeout_secs: 20,
+            trusted_proxies: Vec::new(),
         }
     }
 }

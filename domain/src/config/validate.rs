@@ -255,6 +255,14 @@ impl Settings {
                 ));
             }
         }
+        for network in &self.api.trusted_proxies {
+            if network.parse::<ipnet::IpNet>().is_err() {
+                return Err(ConfigError::new(
+                    "api.trusted_proxies",
+                    format!("{network} is not a CIDR network"),
+                ));
+            }
+        }
         let w = &self.webhooks;
         for (key, value, range) in [
             (

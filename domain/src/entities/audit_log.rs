@@ -28,6 +28,9 @@ pub enum ActorKind {
     Tenant,
     #[sea_orm(string_value = "system")]
     System,
+    /// A Microsoft 365 administrator who signed in to onboard their organization (by `oid`).
+    #[sea_orm(string_value = "administrator")]
+    Administrator,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

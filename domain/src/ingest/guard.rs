@@ -1,6 +1,7 @@
 //! What protects the inbox from floods before anything is written: an optional allow-list of
 //! networks (Microsoft publishes the address ranges Graph's notifications come from) and a
-//! per-source-address rate limit, counted in this process in one-second windows.
+//! per-source-address rate limit, counted in this process in fixed windows (one second for
+//! ingest; onboarding starts count per minute with the same guard).
 
 use std::{
     collections::HashMap,
@@ -29,6 +30,7 @@ pub enum Verdict {
 pub struct SourceGuard {
     allowed: Vec<IpNet>,
     per_second: u32,
+    window_secs: u64,
     started: Instant,
     windows: Mutex<HashMap<IpAddr, (u64, u32)>>,
 }
@@ -57,9 +59,15 @@ impl SourceGuard {
 
     /// `allowed` empty: every address; `per_second` 0: no limit.
     pub fn new(allowed: Vec<IpNet>, per_second: u32) -> Self {
+        Self::per_window(allowed, per_second, 1)
+    }
+
+    /// At most `limit` requests per address in each window of `window_secs` (0: no limit).
+    pub fn per_window(allowed: Vec<IpNet>, limit: u32, window_secs: u64) -> Self {
         Self {
             allowed,
-            per_second,
+            per_second: limit,
+            window_secs: window_secs.max(1),
             started: Instant::now(),
             windows: Mutex::new(HashMap::new()),
         }
@@ -76,7 +84,7 @@ impl SourceGuard {
         if self.per_second == 0 {
             return Verdict::Allowed;
         }
-        let second = self.started.elapsed().as_secs();
+        let second = self.started.elapsed().as_secs() / self.window_secs;
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         if windows.len() >= MAX_TRACKED {
             windows.retain(|_, (s, _)| *s == second);

@@ -38,6 +38,9 @@ impl Job for QueueDepthsTick {
 pub struct VerifyConsent {
     pub tenant: TenantId,
     pub attempt: u32,
+    /// The administrator who consented: the audit entries of the check name them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub administrator: Option<crate::onboarding::Person>,
 }
 
 impl Job for VerifyConsent {

@@ -33,7 +33,7 @@ use super::claims::{GraphTokenClaims, read_unverified};
 use crate::{Clock, config::MicrosoftSettings};
 
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
-const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(super) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// AADSTS codes meaning the app is no longer in the tenant or consent is missing (§8.2).
 const CONSENT_GONE: &[u32] = &[700016, 7000229, 65001];
 /// AADSTS codes meaning our own credentials or request are wrong (§8.2).
@@ -129,7 +129,7 @@ impl std::fmt::Debug for AccessToken {
     }
 }
 
-enum Credential {
+pub(super) enum Credential {
     Secret(SecretString),
     Certificate {
         key: EncodingKey,
@@ -141,11 +141,11 @@ enum Credential {
 type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
 
 pub struct TokenBroker {
-    http: reqwest::Client,
-    authority: String,
-    client_id: Option<String>,
-    credential: Option<Credential>,
-    clock: Clock,
+    pub(super) http: reqwest::Client,
+    pub(super) authority: String,
+    pub(super) client_id: Option<String>,
+    pub(super) credential: Option<Credential>,
+    pub(super) clock: Clock,
     margin: Duration,
     slots: Mutex<HashMap<Uuid, Slot>>,
     config_problem: Mutex<Option<(TokenError, DateTime<Utc>)>>,
@@ -251,36 +251,43 @@ impl TokenBroker {
 
     async fn fetch(&self, tenant: Uuid) -> Result<AccessToken, TokenError> {
         let now = self.clock.now();
-        {
-            let problem = self
-                .config_problem
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some((error, at)) = problem.as_ref()
-                && now - *at < Duration::seconds(CONFIG_COOLDOWN_SECS)
-            {
-                return Err(error.clone());
-            }
+        if let Some(error) = self.recent_configuration_problem(now) {
+            return Err(error);
         }
         let result = self.request(tenant, now).await;
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) => e.kind(),
-        };
+        self.record_outcome(result.as_ref().err(), now);
+        result
+    }
+
+    /// A configuration error seen less than [`CONFIG_COOLDOWN_SECS`] ago: answered from memory
+    /// instead of asking the token endpoint again.
+    pub(super) fn recent_configuration_problem(&self, now: DateTime<Utc>) -> Option<TokenError> {
+        let problem = self
+            .config_problem
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        problem
+            .as_ref()
+            .filter(|(_, at)| now - *at < Duration::seconds(CONFIG_COOLDOWN_SECS))
+            .map(|(error, _)| error.clone())
+    }
+
+    /// Counts a token endpoint answer and remembers (or forgets) a configuration error.
+    pub(super) fn record_outcome(&self, error: Option<&TokenError>, now: DateTime<Utc>) {
+        let outcome = error.map_or("ok", TokenError::kind);
         metrics::counter!("graphhook_token_requests_total", "outcome" => outcome).increment(1);
         let mut problem = self
             .config_problem
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        match &result {
-            Err(e @ (TokenError::Configuration { .. } | TokenError::NotConfigured(_))) => {
+        match error {
+            Some(e @ (TokenError::Configuration { .. } | TokenError::NotConfigured(_))) => {
                 tracing::error!(error = %e, "the token endpoint refused our app's credentials");
                 *problem = Some((e.clone(), now));
             }
-            Ok(_) => *problem = None,
-            Err(e) => tracing::warn!(error = %e, "no token for the tenant"),
+            None => *problem = None,
+            Some(e) => tracing::warn!(error = %e, "no token"),
         }
-        result
     }
 
     async fn request(&self, tenant: Uuid, now: DateTime<Utc>) -> Result<AccessToken, TokenError> {
@@ -347,7 +354,7 @@ impl TokenBroker {
     }
 }
 
-fn classify(error: &EntraError) -> TokenError {
+pub(super) fn classify(error: &EntraError) -> TokenError {
     let code = error.error_codes.first().copied().unwrap_or(0);
     // The first line of the description, without the trace trailer.
     let message = error.error_description.lines().next().unwrap_or_default();
@@ -376,7 +383,7 @@ struct AssertionClaims<'a> {
     exp: i64,
 }
 
-fn client_assertion(
+pub(super) fn client_assertion(
     key: &EncodingKey,
     x5t: &str,
     x5t_s256: &str,
@@ -405,7 +412,7 @@ fn client_assertion(
 #[error("{0}")]
 pub struct HttpError(#[from] reqwest::Error);
 
-async fn send(
+pub(super) async fn send(
     http: reqwest::Client,
     request: oauth2::HttpRequest,
 ) -> Result<oauth2::HttpResponse, HttpError> {

@@ -5,13 +5,14 @@
 //! `error`, `error_description`, `error_uri`, `admin_consent=True` and `state`, but no `tenant`,
 //! on errors. An unregistered `redirect_uri` gets an error page, never a redirect.
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::redirects::{error_details, hidden, redirect, registered};
 use crate::{
     config::ConsentMode,
-    http::{aadsts_description, entra_error_page, escape_html},
+    http::{entra_error_page, escape_html},
     server::Data,
 };
 
@@ -43,17 +44,6 @@ pub async fn start_v2(
     query: web::Query<ConsentQuery>,
 ) -> HttpResponse {
     start(shared, tenant.into_inner(), query.into_inner(), Version::V2)
-}
-
-/// Whether `uri` is registered: exactly, or a registered URI with extra path segments.
-fn registered(registered: &[String], uri: &str) -> bool {
-    registered.iter().any(|r| {
-        uri == r || {
-            let base = r.trim_end_matches('/');
-            uri.strip_prefix(base)
-                .is_some_and(|rest| rest.starts_with('/') && !rest.contains(['?', '#']))
-        }
-    })
 }
 
 fn start(shared: Data, tenant: String, query: ConsentQuery, version: Version) -> HttpResponse {
@@ -146,22 +136,6 @@ struct Flow {
     scope: Option<String>,
 }
 
-fn redirect(uri: &str, params: &[(&str, &str)]) -> HttpResponse {
-    let mut url = match url::Url::parse(uri) {
-        Ok(url) => url,
-        Err(_) => return HttpResponse::BadRequest().body("invalid redirect_uri"),
-    };
-    {
-        let mut pairs = url.query_pairs_mut();
-        for (k, v) in params {
-            pairs.append_pair(k, v);
-        }
-    }
-    HttpResponse::Found()
-        .insert_header((header::LOCATION, url.to_string()))
-        .finish()
-}
-
 fn accept(shared: &Data, tenant: Uuid, flow: &Flow) -> HttpResponse {
     let now = shared.clock.now();
     {
@@ -202,15 +176,7 @@ fn error_redirect(
     message: &str,
     state: Option<&str>,
 ) -> HttpResponse {
-    let now = shared.clock.now();
-    let description = aadsts_description(
-        code,
-        message,
-        &Uuid::new_v4().to_string(),
-        &Uuid::new_v4().to_string(),
-        now,
-    );
-    let error_uri = format!("https://login.microsoftonline.com/error?code={code}");
+    let (description, error_uri) = error_details(shared.clock.now(), code, message);
     let mut params = vec![
         ("error", error),
         ("error_description", description.as_str()),
@@ -221,13 +187,6 @@ fn error_redirect(
         params.push(("state", state));
     }
     redirect(redirect_uri, &params)
-}
-
-fn hidden(name: &str, value: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
-        escape_html(value)
-    )
 }
 
 fn page(shared: &Data, named_tenant: Option<Uuid>, client_id: &str, flow: &Flow) -> HttpResponse {

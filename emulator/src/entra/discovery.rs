@@ -70,7 +70,7 @@ pub async fn openid_v2(shared: Data, tenant: web::Path<String>) -> HttpResponse 
         "http_logout_supported": true,
         "frontchannel_logout_supported": true,
         "end_session_endpoint": format!("{base}/{path_tenant}/oauth2/v2.0/logout"),
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver", "oid", "roles"],
+        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
         "kerberos_endpoint": format!("{base}/{path_tenant}/kerberos"),
         "tenant_region_scope": if is_multi(&tenant) { serde_json::Value::Null } else { json!("WW") },
         "cloud_instance_name": "microsoftonline.com",

@@ -1,11 +1,28 @@
-//! The emulated Entra ID: admin consent, the token endpoint, OpenID discovery and keys.
+//! The emulated Entra ID (§8):
+//!
+//! - admin consent, v1 and v2 (`/{tenant}/adminconsent`, `/{tenant}/v2.0/adminconsent`);
+//! - OpenID Connect sign-in: the authorize endpoint (`/{tenant}/oauth2/v2.0/authorize`, the
+//!   authorization code flow with PKCE and a nonce) and its sign-in page;
+//! - the token endpoint (`/{tenant}/oauth2/v2.0/token`): client credentials (app-only Graph
+//!   tokens) and authorization codes (an ID token and a delegated Graph token), with a client
+//!   secret or a certificate assertion;
+//! - OpenID discovery, the signing keys (JWKS) and MSAL's instance discovery.
 
+mod authorize;
+mod client_auth;
+mod code_grant;
 mod consent;
 mod discovery;
+mod redirects;
+mod scopes;
+mod sign_in_page;
 mod token;
+mod user_tokens;
 
 pub use consent::decide;
+pub use sign_in_page::decide as sign_in_decide;
 pub use token::AccessTokenClaims;
+pub use user_tokens::IdTokenClaims;
 
 use actix_web::web;
 
@@ -27,6 +44,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/{tenant}/discovery/keys").route(web::get().to(discovery::keys_v1)))
         .service(web::resource("/{tenant}/oauth2/v2.0/token").route(web::post().to(token::token)))
+        .service(
+            web::resource("/{tenant}/oauth2/v2.0/authorize")
+                .route(web::get().to(authorize::authorize)),
+        )
         .service(web::resource("/{tenant}/adminconsent").route(web::get().to(consent::start_v1)))
         .service(
             web::resource("/{tenant}/v2.0/adminconsent").route(web::get().to(consent::start_v2)),

@@ -1,17 +1,18 @@
-//! The token endpoint, client-credentials grant (§8.2), issuing v1-shaped RS256 access tokens
-//! for Graph (§8.3). Credentials: a client secret (form or HTTP Basic) or a certificate client
-//! assertion (`private_key_jwt`), checked for signature, `x5t`, `aud`, `iss`/`sub` and time.
+//! The token endpoint: it authenticates the client ([`super::client_auth`]) and dispatches on
+//! `grant_type`. The client-credentials grant (§8.2) lives here and issues v1-shaped RS256
+//! app-only access tokens for Graph (§8.3); the authorization-code grant of a sign-in is
+//! [`super::code_grant`].
 
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Duration, Utc};
-use jsonwebtoken::{Algorithm, Header, Validation};
+use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::{client_auth, code_grant};
 use crate::{
     config::PropagationEffect,
     crypto::SigningKey,
@@ -21,7 +22,6 @@ use crate::{
 
 pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
-const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The claims of an app-only Graph access token (v1 shape).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -107,36 +107,6 @@ pub fn issue_access_token(
     jsonwebtoken::encode(&header, &claims, &key.encoding)
 }
 
-#[derive(Deserialize)]
-struct AssertionClaims {
-    aud: serde_json::Value,
-    iss: String,
-    sub: String,
-    exp: i64,
-    nbf: Option<i64>,
-}
-
-enum Credential {
-    Secret(String),
-    Assertion(String),
-}
-
-/// `client_id` and `client_secret` from `Authorization: Basic` (RFC 6749 §2.3.1).
-fn basic_auth(req: &HttpRequest) -> Option<(String, String)> {
-    let value = req.headers().get("authorization")?.to_str().ok()?;
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))?;
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    let unescape = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-    };
-    Some((unescape(id)?, unescape(secret)?))
-}
-
 pub async fn token(
     shared: Data,
     req: HttpRequest,
@@ -151,30 +121,33 @@ pub async fn token(
         .entry(tenant.to_lowercase())
         .or_default() += 1;
     let mut form = form.map(web::Form::into_inner).unwrap_or_default();
-    let basic = basic_auth(&req);
-    if let Some((id, secret)) = &basic {
-        form.entry("client_id".into()).or_insert_with(|| id.clone());
-        form.entry("client_secret".into())
-            .or_insert_with(|| secret.clone());
-    }
-    let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
-
-    let Some(grant_type) = field("grant_type") else {
-        return entra_error(
+    client_auth::merge_basic_auth(&req, &mut form);
+    match form.get("grant_type").map(String::as_str) {
+        None | Some("") => entra_error(
             now,
             "invalid_request",
             900144,
             "The request body must contain the following parameter: 'grant_type'.",
-        );
-    };
-    if grant_type != "client_credentials" {
-        return entra_error(
+        ),
+        Some("client_credentials") => client_credentials(&shared, &tenant, &form, now),
+        Some("authorization_code") => code_grant::redeem(&shared, &tenant, &form, now),
+        Some(other) => entra_error(
             now,
             "unsupported_grant_type",
             70003,
-            &format!("The app requested an unsupported grant type '{grant_type}'."),
-        );
+            &format!("The app requested an unsupported grant type '{other}'."),
+        ),
     }
+}
+
+/// The client-credentials grant: an app-only token for the tenant named in the URL.
+fn client_credentials(
+    shared: &Shared,
+    tenant: &str,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> HttpResponse {
+    let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
     if matches!(
         tenant.to_ascii_lowercase().as_str(),
         "common" | "organizations" | "consumers"
@@ -188,7 +161,7 @@ pub async fn token(
             ),
         );
     }
-    let Some(tenant_id) = shared.world().find_tenant(&tenant).map(|t| t.id) else {
+    let Some(tenant_id) = shared.world().find_tenant(tenant).map(|t| t.id) else {
         return entra_error(
             now,
             "invalid_request",
@@ -253,41 +226,9 @@ pub async fn token(
             ),
         );
     }
-    let credential = match (
-        field("client_secret"),
-        field("client_assertion_type"),
-        field("client_assertion"),
-    ) {
-        (_, Some(ASSERTION_TYPE), Some(assertion)) => Credential::Assertion(assertion.to_owned()),
-        (_, Some(other), Some(_)) => {
-            return entra_error(
-                now,
-                "invalid_request",
-                50027,
-                &format!("The client_assertion_type '{other}' is not supported."),
-            );
-        }
-        (Some(secret), _, _) => Credential::Secret(secret.to_owned()),
-        _ => {
-            return entra_error(
-                now,
-                "invalid_client",
-                7000218,
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-            );
-        }
-    };
-    let acr = match &credential {
-        Credential::Secret(secret) => match check_secret(&shared, secret, now) {
-            Ok(()) => "1",
-            Err(response) => return response,
-        },
-        Credential::Assertion(assertion) => {
-            match check_assertion(&shared, assertion, &tenant, client_id, now) {
-                Ok(()) => "2",
-                Err(response) => return response,
-            }
-        }
+    let acr = match client_auth::authenticate(shared, form, tenant, client_id, now) {
+        Ok(acr) => acr,
+        Err(response) => return response,
     };
 
     let (sp, behaviour) = {
@@ -337,130 +278,19 @@ pub async fn token(
         Ok(token) => token,
         Err(e) => return HttpResponse::InternalServerError().body(e.to_string()),
     };
+    token_ok(json!({
+        "token_type": "Bearer",
+        "expires_in": behaviour.token_lifetime_secs,
+        "ext_expires_in": behaviour.token_lifetime_secs,
+        "access_token": token,
+    }))
+}
+
+/// A successful token response, with the headers Entra sends.
+pub(super) fn token_ok(body: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("cache-control", "no-store, no-cache"))
         .insert_header(("pragma", "no-cache"))
         .content_type("application/json; charset=utf-8")
-        .json(json!({
-            "token_type": "Bearer",
-            "expires_in": behaviour.token_lifetime_secs,
-            "ext_expires_in": behaviour.token_lifetime_secs,
-            "access_token": token,
-        }))
-}
-
-fn check_secret(shared: &Shared, presented: &str, now: DateTime<Utc>) -> Result<(), HttpResponse> {
-    let world = shared.world();
-    let matching = world
-        .app
-        .secrets
-        .iter()
-        .find(|s| graphhook_domain::secret::constant_time_eq(presented, &s.value));
-    match matching {
-        Some(secret) if secret.expires_at.is_some_and(|at| at <= now) => Err(entra_error(
-            now,
-            "invalid_client",
-            7000222,
-            &format!(
-                "The provided client secret keys for app '{}' are expired. Visit the Azure portal to create new keys for your app.",
-                world.app.client_id
-            ),
-        )),
-        Some(_) => Ok(()),
-        None => Err(entra_error(
-            now,
-            "invalid_client",
-            7000215,
-            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
-        )),
-    }
-}
-
-fn check_assertion(
-    shared: &Shared,
-    assertion: &str,
-    tenant: &str,
-    client_id: &str,
-    now: DateTime<Utc>,
-) -> Result<(), HttpResponse> {
-    let invalid = |reason: &str| {
-        entra_error(
-            now,
-            "invalid_client",
-            700027,
-            &format!("Client assertion failed signature validation. [Reason - {reason}]"),
-        )
-    };
-    let header = jsonwebtoken::decode_header(assertion)
-        .map_err(|_| invalid("The assertion is not a well-formed JWT."))?;
-    let thumbprint = header
-        .x5t
-        .clone()
-        .ok_or_else(|| invalid("The assertion header has no x5t."))?;
-    let cert = {
-        let world = shared.world();
-        world
-            .app
-            .certificates
-            .iter()
-            .find(|c| c.thumbprint == thumbprint)
-            .cloned()
-    };
-    let cert = cert.ok_or_else(|| {
-        invalid(&format!(
-            "The key was not found., Thumbprint of key used by client: '{thumbprint}'"
-        ))
-    })?;
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.algorithms = vec![Algorithm::RS256, Algorithm::PS256];
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    let data = jsonwebtoken::decode::<AssertionClaims>(
-        assertion,
-        &cert.decoding_key(),
-        &validation,
-    )
-    .map_err(|_| {
-        invalid("The signature of the client assertion does not match the registered certificate.")
-    })?;
-    let claims = data.claims;
-    let audiences: Vec<String> = match &claims.aud {
-        serde_json::Value::String(a) => vec![a.clone()],
-        serde_json::Value::Array(items) => items
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    };
-    let accepted = [
-        shared.token_endpoint(tenant),
-        format!("{}/{tenant}/oauth2/token", shared.base_url),
-        format!("{}/{tenant}/v2.0", shared.base_url),
-    ];
-    if !audiences
-        .iter()
-        .any(|a| accepted.iter().any(|ok| ok.eq_ignore_ascii_case(a)))
-    {
-        return Err(invalid(&format!(
-            "The audience of the client assertion is not the token endpoint {}.",
-            accepted[0]
-        )));
-    }
-    if claims.iss != client_id || claims.sub != client_id {
-        return Err(invalid(
-            "The client assertion's iss and sub must be the client id.",
-        ));
-    }
-    let ts = now.timestamp();
-    if claims.exp <= ts || claims.nbf.is_some_and(|nbf| nbf > ts + 300) {
-        return Err(entra_error(
-            now,
-            "invalid_client",
-            700024,
-            "Client assertion is not within its valid time range.",
-        ));
-    }
-    Ok(())
+        .json(body)
 }

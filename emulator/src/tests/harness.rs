@@ -55,6 +55,7 @@ impl Emu {
             domain: "fabrikam.onmicrosoft.com".into(),
             display_name: "Fabrikam".into(),
             consented_roles: None,
+            users: None,
         });
         config.app.certificates.push(APP_CERT.to_owned());
         config.behaviour.http_notification_urls = HttpUrls::Loopback;

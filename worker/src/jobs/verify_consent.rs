@@ -37,13 +37,19 @@ pub async fn run(job: VerifyConsent, ctx: &JobContext) -> Result<Outcome, JobErr
     let settings = &ctx.settings.onboarding;
     let interval = settings.verify_interval_secs.max(1);
     let max_attempts = settings.verify_timeout_secs.div_ceil(interval).max(1);
+    // The administrator who consented, when the job knows them (jobs queued before it did
+    // name the onboarding itself).
+    let actor = job
+        .administrator
+        .as_ref()
+        .map_or_else(|| Actor::system("onboarding"), Actor::administrator);
     match tenants::access_token(&ctx.db, &ctx.clock, &ctx.broker, &tenant, true).await {
         Ok(token) if !token.claims.roles.is_empty() => {
             let proof = ConsentProof {
                 entra_tenant_id: tenant.entra_tenant_id,
                 roles: token.claims.roles.clone(),
             };
-            tenants::record_consent(&ctx.db, &ctx.clock, &proof, &tenant.name, None).await?;
+            tenants::record_consent(&ctx.db, &ctx.clock, &proof, &tenant.name, actor, None).await?;
             tracing::info!("consent confirmed");
             return Ok(Outcome::Confirmed);
         }
@@ -59,19 +65,17 @@ pub async fn run(job: VerifyConsent, ctx: &JobContext) -> Result<Outcome, JobErr
         Err(AccessError::Domain(error)) => return Err(error.into()),
     }
     if u64::from(job.attempt) + 1 >= max_attempts {
-        let entry = NewEntry::new(
-            Actor::system("onboarding"),
-            "onboarding.verification_gave_up",
-        )
-        .tenant(job.tenant)
-        .target("tenant", job.tenant)
-        .details(json!({"attempts": job.attempt + 1}));
+        let entry = NewEntry::new(actor, "onboarding.verification_gave_up")
+            .tenant(job.tenant)
+            .target("tenant", job.tenant)
+            .details(json!({"attempts": job.attempt + 1}));
         audit::record(&ctx.db, &ctx.clock, entry).await?;
         return Ok(Outcome::Stopped);
     }
     let next = VerifyConsent {
         tenant: job.tenant,
         attempt: job.attempt + 1,
+        administrator: job.administrator.clone(),
     };
     ctx.queues
         .push_delayed(&next, Duration::from_secs(interval))

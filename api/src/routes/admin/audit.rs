@@ -50,10 +50,12 @@ pub struct AuditEntry {
     /// removed.
     #[schema(example = "Contoso")]
     tenant_name: Option<String>,
-    /// `operator`, `tenant` or `system`.
+    /// `operator`, `tenant`, `administrator` (a Microsoft 365 administrator who signed in to
+    /// onboard) or `system`.
     #[schema(value_type = String, example = "operator")]
     actor_kind: audit_log::ActorKind,
-    /// The operator's name, the tenant's API key id (`key_…`), or the system component.
+    /// The operator's name, the tenant's API key id (`key_…`), the administrator's Entra object
+    /// id, or the system component.
     #[schema(example = "alice")]
     actor_id: Option<String>,
     #[schema(example = "tenant.suspended")]

@@ -1,15 +1,17 @@
-//! `GET /onboarding/callback`: where Microsoft sends the administrator back.
+//! `GET /onboarding/callback`: where Microsoft sends the administrator back from admin consent.
 //!
-//! The `state` is checked first (signature, expiry, the browser's cookie, single use). An error
-//! redirect gets a page that says what happened, and is recorded. A success is never taken at
-//! its word: the `tenant` it names is proven by getting a client-credentials token for it and
-//! reading the token's `tid` and `roles`; only then is the tenant created or updated. When the
-//! token carries no roles yet (Entra is still propagating the consent), the tenant is `pending`
-//! and a background job finishes the onboarding.
+//! The consent `state` is checked first (signature, leg, expiry, the browser's cookie) and used
+//! up; it names the person who signed in and their tenant. A `tenant` in the redirect other than
+//! that one is refused before Entra is asked anything: a redirect proves nothing. An error
+//! redirect gets a page that says what happened, and is recorded. A success is proven by a
+//! client-credentials token for the signed-in tenant (its `tid` and `roles`); only then is the
+//! tenant created or updated, in the signed-in person's name. When the token carries no roles
+//! yet (Entra is still propagating the consent), the tenant is `pending` and a background job
+//! finishes the onboarding.
 
 use std::time::Duration;
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, cookie::Cookie, http::StatusCode, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::StatusCode, web};
 use graphhook_domain::{
     DomainError, api_keys,
     audit::{self, Actor, NewEntry},
@@ -17,7 +19,10 @@ use graphhook_domain::{
     ids::TenantId,
     jobs::VerifyConsent,
     microsoft::TokenError,
-    onboarding::{self, StateError},
+    onboarding::{
+        Person, StateError,
+        state::{self as onboarding_state, Phase},
+    },
     secret::ExposeSecret,
     tenants::{self, ConsentProof},
 };
@@ -26,7 +31,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    COOKIE,
+    COOKIE, answers, links,
     pages::{self, escape, paragraph},
 };
 use crate::{error::ApiError, request_id::RequestId, state::AppState};
@@ -41,58 +46,6 @@ pub struct CallbackQuery {
     error_subcode: Option<String>,
 }
 
-fn retry_link() -> String {
-    "    <p><a href=\"/onboarding\">Start again</a></p>\n".to_owned()
-}
-
-fn state_page(error: &StateError) -> HttpResponse {
-    let advice = match error {
-        StateError::Expired => "The link is only valid for a few minutes. Start again.",
-        StateError::WrongBrowser => {
-            "Finish the sign-in in the same browser where you started it, or start again."
-        }
-        StateError::Replayed => {
-            "This sign-in has already been completed. Start again to connect another tenant."
-        }
-        StateError::Invalid => "The link was changed or is not from Graphhook. Start again.",
-    };
-    let content = format!(
-        "{}{}{}",
-        paragraph(&format!("{}.", capitalize(&error.to_string()))),
-        paragraph(advice),
-        retry_link()
-    );
-    pages::message(
-        StatusCode::BAD_REQUEST,
-        "We could not finish connecting your tenant",
-        &content,
-    )
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
-}
-
-/// The AADSTS code at the start of an Entra error description.
-fn aadsts(description: &str) -> Option<u32> {
-    let rest = description.trim_start().strip_prefix("AADSTS")?;
-    rest.chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .ok()
-}
-
-fn clear_cookie() -> Cookie<'static> {
-    let mut cookie = Cookie::build(COOKIE, "").path("/onboarding").finish();
-    cookie.make_removal();
-    cookie
-}
-
 pub async fn callback(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -100,50 +53,81 @@ pub async fn callback(
 ) -> Result<HttpResponse, ApiError> {
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let query = query.into_inner();
+    let mut response = answer(&state, &req, query, request_id).await?;
+    response
+        .add_cookie(&links::clear_cookie())
+        .map_err(ApiError::internal)?;
+    Ok(response)
+}
+
+async fn answer(
+    state: &AppState,
+    req: &HttpRequest,
+    query: CallbackQuery,
+    request_id: Option<String>,
+) -> Result<HttpResponse, ApiError> {
     let Some(signed) = query.state.as_deref() else {
-        return Ok(state_page(&StateError::Invalid));
+        return Ok(answers::state_page(&StateError::Invalid));
     };
     let cookie = req.cookie(COOKIE).map(|c| c.value().to_owned());
-    let verified = onboarding::verify(
-        &state.redis,
-        state.queues.prefix(),
+    let claims = match onboarding_state::verify(
         &state.settings.onboarding_state_key(),
-        &state.clock,
+        state.clock.now(),
         signed,
         cookie.as_deref(),
-    )
-    .await
-    .map_err(|e| ApiError::unavailable("onboarding", e))?;
-    let claims = match verified {
+        Phase::Consent,
+    ) {
         Ok(claims) => claims,
         Err(error) => {
             tracing::warn!(%error, "onboarding callback refused");
-            return Ok(state_page(&error));
+            return Ok(answers::state_page(&error));
         }
     };
-    let mut response = if let Some(error) = query.error.as_deref() {
-        consent_error(
-            &state,
+    let Some(person) = claims.person.clone() else {
+        return Ok(answers::state_page(&StateError::Invalid));
+    };
+    let fresh =
+        onboarding_state::use_once(&state.redis, state.queues.prefix(), &state.clock, &claims)
+            .await
+            .map_err(|e| ApiError::unavailable("onboarding", e))?;
+    if !fresh {
+        return Ok(answers::state_page(&StateError::Replayed));
+    }
+    let actor = Actor::administrator(&person);
+    if let Some(named) = query.tenant.as_deref()
+        && Uuid::parse_str(named).ok() != Some(person.tid)
+    {
+        tracing::warn!(signed_in = %person.tid, named, "a consent return names another tenant");
+        let entry = NewEntry::new(actor, "onboarding.tenant_mismatch")
+            .details(json!({
+                "signed_in_tenant": person.tid,
+                "named_tenant": named.chars().take(100).collect::<String>(),
+            }))
+            .request_id(request_id);
+        audit::record(&state.db, &state.clock, entry).await?;
+        return Ok(unconfirmed(
+            "Microsoft's answer names another organization than the one you signed in to, so nothing was changed.",
+        ));
+    }
+    if let Some(error) = query.error.as_deref() {
+        return consent_error(
+            state,
             error,
             query.error_description.as_deref(),
             query.error_subcode.as_deref(),
-            &claims.company,
+            &person,
             request_id,
         )
-        .await?
-    } else if query
+        .await;
+    }
+    if query
         .admin_consent
         .as_deref()
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     {
-        consent_granted(&state, query.tenant.as_deref(), &claims.company, request_id).await?
-    } else {
-        state_page(&StateError::Invalid)
-    };
-    response
-        .add_cookie(&clear_cookie())
-        .map_err(ApiError::internal)?;
-    Ok(response)
+        return consent_granted(state, &person, &claims.company, request_id).await;
+    }
+    Ok(answers::state_page(&StateError::Invalid))
 }
 
 async fn consent_error(
@@ -151,13 +135,15 @@ async fn consent_error(
     error: &str,
     description: Option<&str>,
     subcode: Option<&str>,
-    company: &str,
+    person: &Person,
     request_id: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let description = description.unwrap_or_default();
-    let code = aadsts(description);
-    let entry = NewEntry::new(Actor::system("onboarding"), "onboarding.consent_failed")
-        .details(json!({"company": company, "error": error, "aadsts": code, "subcode": subcode}))
+    let code = answers::aadsts(description);
+    let error_text: String = error.chars().take(100).collect();
+    let subcode: Option<String> = subcode.map(|s| s.chars().take(100).collect());
+    let entry = NewEntry::new(Actor::administrator(person), "onboarding.consent_failed")
+        .details(json!({"entra_tenant_id": person.tid, "error": error_text, "aadsts": code, "subcode": subcode}))
         .request_id(request_id);
     audit::record(&state.db, &state.clock, entry).await?;
     let first_line = description.lines().next().unwrap_or_default();
@@ -188,26 +174,25 @@ async fn consent_error(
             escape(error)
         ));
     }
-    content.push_str(&retry_link());
+    content.push_str(&answers::retry_link());
     Ok(pages::message(StatusCode::OK, title, &content))
 }
 
 async fn consent_granted(
     state: &AppState,
-    tenant: Option<&str>,
+    person: &Person,
     company: &str,
     request_id: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(entra_tenant) = tenant.and_then(|t| Uuid::parse_str(t).ok()) else {
-        return Ok(unconfirmed("Microsoft did not say which tenant consented."));
-    };
-    // Prove the tenant: a token for it must exist, and must be for it.
+    let entra_tenant = person.tid;
+    let actor = Actor::administrator(person);
+    // Prove the consent: a token for the signed-in tenant must exist, and must be for it.
     let token = match state.broker.fresh_token(entra_tenant).await {
         Ok(token) => token,
         Err(error) => {
             tracing::warn!(%error, %entra_tenant, "consent could not be confirmed");
-            let entry = NewEntry::new(Actor::system("onboarding"), "onboarding.unconfirmed")
-                .details(json!({"company": company, "entra_tenant_id": entra_tenant, "aadsts": error.aadsts(), "error": error.to_string()}))
+            let entry = NewEntry::new(actor, "onboarding.unconfirmed")
+                .details(json!({"entra_tenant_id": entra_tenant, "aadsts": error.aadsts(), "error": error.to_string()}))
                 .request_id(request_id);
             audit::record(&state.db, &state.clock, entry).await?;
             return Ok(match error {
@@ -229,22 +214,21 @@ async fn consent_granted(
         entra_tenant_id: entra_tenant,
         roles: token.claims.roles.clone(),
     };
-    let recorded =
-        match tenants::record_consent(&state.db, &state.clock, &proof, company, request_id.clone())
-            .await
-        {
-            Err(DomainError::Conflict(_)) => {
-                tenants::record_consent(
-                    &state.db,
-                    &state.clock,
-                    &proof,
-                    company,
-                    request_id.clone(),
-                )
-                .await?
-            }
-            other => other?,
-        };
+    let record = || {
+        tenants::record_consent(
+            &state.db,
+            &state.clock,
+            &proof,
+            company,
+            actor.clone(),
+            request_id.clone(),
+        )
+    };
+    let recorded = match record().await {
+        // Another request created the tenant a moment ago: this one updates it.
+        Err(DomainError::Conflict(_)) => record().await?,
+        other => other?,
+    };
     let tenant_id = TenantId::from(recorded.tenant.id);
     let key = if recorded.created {
         Some(api_keys::create(&state.db, &state.clock, tenant_id, "Default key").await?)
@@ -260,13 +244,21 @@ async fn consent_granted(
                 &VerifyConsent {
                     tenant: tenant_id,
                     attempt: 0,
+                    administrator: Some(person.clone()),
                 },
                 delay,
             )
             .await
             .map_err(|e| ApiError::unavailable("the job queue", e))?;
     }
+    Ok(result_page(&recorded, key.as_ref(), pending))
+}
 
+fn result_page(
+    recorded: &tenants::Recorded,
+    key: Option<&api_keys::NewKey>,
+    pending: bool,
+) -> HttpResponse {
     let name = escape(&recorded.tenant.name);
     let mut content = String::new();
     if pending {
@@ -292,7 +284,7 @@ async fn consent_granted(
             "    <div class=\"alert\" role=\"alert\"><p>Some permissions Graphhook needs were not granted; notifications that need them will be refused:</p><ul>{list}</ul></div>\n"
         ));
     }
-    if let Some(key) = &key {
+    if let Some(key) = key {
         content.push_str(&format!(
             "    <h2>Your API key</h2>\n    <p>Give it to your developers. It is shown <strong>only once</strong>: copy it now.</p>\n    <code class=\"secret\" id=\"api-key\">{}</code>\n    <p>Use it as <code>Authorization: Bearer &lt;key&gt;</code> on the <a href=\"/docs\">tenant API</a>; create more keys there.</p>\n",
             escape(key.key.expose_secret())
@@ -305,11 +297,11 @@ async fn consent_granted(
     } else {
         "Microsoft 365 connected"
     };
-    Ok(pages::message(StatusCode::OK, title, &content))
+    pages::message(StatusCode::OK, title, &content)
 }
 
 fn unconfirmed(reason: &str) -> HttpResponse {
-    let content = format!("{}{}", paragraph(reason), retry_link());
+    let content = format!("{}{}", paragraph(reason), answers::retry_link());
     pages::message(
         StatusCode::BAD_REQUEST,
         "We could not confirm the consent",

@@ -1,17 +1,25 @@
-//! `GET /onboarding` shows what Graphhook will access; `POST /onboarding/start` signs a `state`,
-//! sets the binding cookie and sends the administrator to Microsoft's admin consent (303).
+//! `GET /onboarding` shows what Graphhook will access; `POST /onboarding/start` sends the
+//! administrator to sign in with Microsoft (303), with a signed `state`, a PKCE challenge and a
+//! nonce, and sets the binding cookie. Nothing is stored: the verifier and the nonce are derived
+//! from the state and the cookie. Starts are limited per client address.
 
 use actix_web::{
-    HttpResponse,
-    cookie::{Cookie, SameSite, time::Duration as CookieDuration},
-    http::{StatusCode, header},
+    HttpRequest, HttpResponse,
+    http::{
+        StatusCode,
+        header::{self, HeaderValue},
+    },
     web,
 };
 use chrono::Duration;
-use graphhook_domain::{microsoft::tokens::GRAPH_SCOPE, onboarding};
+use graphhook_domain::{
+    ingest::guard::Verdict,
+    microsoft::sign_in::{self, SignInRequest},
+    onboarding::state::{self as onboarding_state, Phase},
+};
 use serde::Deserialize;
 
-use super::{COOKIE, pages};
+use super::{links, pages};
 use crate::{error::ApiError, state::AppState};
 
 pub async fn page() -> HttpResponse {
@@ -24,46 +32,28 @@ pub struct StartForm {
     company_name: String,
 }
 
-/// The admin-consent URL (v2.0, `organizations`: any work or school tenant).
-pub fn consent_url(state: &AppState, signed_state: &str) -> Result<String, ApiError> {
-    let settings = &state.settings;
-    let authority = settings
-        .microsoft
-        .browser_authority_url
-        .as_deref()
-        .unwrap_or(&settings.microsoft.authority_url);
-    let client_id = settings.microsoft.client_id.as_deref().ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("microsoft.client_id is not configured"))
-    })?;
-    let mut url = url_parse(&format!(
-        "{}/organizations/v2.0/adminconsent",
-        authority.trim_end_matches('/')
-    ))?;
-    url.query_pairs_mut()
-        .append_pair("client_id", client_id)
-        .append_pair("redirect_uri", &callback_url(state))
-        .append_pair("scope", GRAPH_SCOPE)
-        .append_pair("state", signed_state);
-    Ok(url.to_string())
-}
-
-fn url_parse(text: &str) -> Result<url::Url, ApiError> {
-    url::Url::parse(text)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("microsoft.authority_url: {e}")))
-}
-
-pub fn callback_url(state: &AppState) -> String {
-    format!(
-        "{}/onboarding/callback",
-        state.settings.api.public_base_url.trim_end_matches('/')
-    )
-}
-
 pub async fn start(
     state: web::Data<AppState>,
+    req: HttpRequest,
     form: web::Form<StartForm>,
 ) -> Result<HttpResponse, ApiError> {
     let company = form.company_name.trim();
+    if let Some(addr) = state.client_addr.of(&req)
+        && state.onboarding_starts.check(addr) == Verdict::RateLimited
+    {
+        metrics::counter!("graphhook_onboarding_starts_refused_total").increment(1);
+        let mut response = pages::onboarding(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(
+                "Too many onboardings were started from your network in the last minute. Wait a minute, then try again.",
+            ),
+            company,
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return Ok(response);
+    }
     if company.is_empty() || company.chars().count() > 200 {
         return Ok(pages::onboarding(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -71,27 +61,32 @@ pub async fn start(
             company,
         ));
     }
+    let key = state.settings.onboarding_state_key();
     let ttl = Duration::seconds(state.settings.onboarding.state_ttl_secs as i64);
-    let started = onboarding::start(
-        &state.redis,
-        state.queues.prefix(),
-        &state.settings.onboarding_state_key(),
-        &state.clock,
+    let cookie = onboarding_state::new_cookie();
+    let (signed, claims) = onboarding_state::issue(
+        &key,
+        state.clock.now(),
         ttl,
+        Phase::SignIn,
         company,
+        &cookie,
+        None,
     )
-    .await
-    .map_err(|e| ApiError::unavailable("onboarding", e))?;
-    let location = consent_url(&state, &started.state)?;
-    let cookie = Cookie::build(COOKIE, started.cookie)
-        .path("/onboarding")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(!state.settings.mode.is_development())
-        .max_age(CookieDuration::seconds(ttl.num_seconds()))
-        .finish();
+    .map_err(ApiError::internal)?;
+    let location = sign_in::authorize_url(
+        links::browser_authority(&state),
+        links::client_id(&state)?,
+        SignInRequest {
+            redirect_uri: &links::signed_in_url(&state),
+            state: &signed,
+            nonce: &onboarding_state::nonce(&key, &claims, &cookie),
+            pkce_verifier: &onboarding_state::pkce_verifier(&key, &claims, &cookie),
+        },
+    )
+    .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
-        .cookie(cookie)
+        .cookie(links::cookie(&state, cookie, ttl.num_seconds()))
         .finish())
 }

@@ -72,6 +72,7 @@ fn actor(auth: &TenantAuth) -> Actor {
     Actor {
         kind: ActorKind::Tenant,
         id: Some(auth.key_id.to_string()),
+        name: None,
     }
 }
 

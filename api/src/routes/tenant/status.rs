@@ -128,6 +128,11 @@ pub async fn verify(
         &state.clock,
         &proof,
         &auth.tenant.name,
+        graphhook_domain::audit::Actor {
+            kind: graphhook_domain::entities::audit_log::ActorKind::Tenant,
+            id: Some(auth.key_id.to_string()),
+            name: None,
+        },
         auth.request_id.clone(),
     )
     .await?;
@@ -167,6 +172,7 @@ pub async fn offboard(
     let actor = graphhook_domain::audit::Actor {
         kind: graphhook_domain::entities::audit_log::ActorKind::Tenant,
         id: Some(auth.key_id.to_string()),
+        name: None,
     };
     crate::routes::admin::tenants::offboard_confirmed(
         &state,

@@ -21,7 +21,7 @@ use jsonwebtoken::Algorithm;
 mod decrypt;
 mod jwks;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod tokens;
 
 pub use self::{

@@ -265,6 +265,13 @@ impl Jwks {
         }
     }
 
+    /// The key named `kid`, with the issuer it was published for (v2 key sets).
+    pub(crate) fn key(&self, kid: &str) -> Option<(&DecodingKey, Option<&str>)> {
+        self.keys
+            .get(kid)
+            .map(|k| (&k.decoding, k.issuer.as_deref()))
+    }
+
     pub fn contains(&self, kid: &str) -> bool {
         self.keys.contains_key(kid)
     }

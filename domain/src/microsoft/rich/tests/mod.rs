@@ -14,21 +14,21 @@ mod decrypt;
 mod jwks;
 mod tokens;
 
-const CLIENT_ID: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
-const TENANT: &str = "2f4a9838-26b7-47ee-be60-ccc1fdec5953";
-const OTHER_TENANT: &str = "7a1b0d2c-3e4f-4a5b-8c6d-9e0f1a2b3c4d";
-const AUTHORITY: &str = "http://127.0.0.1:8090";
-const KID: &str = "emulator-key";
+pub(crate) const CLIENT_ID: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
+pub(crate) const TENANT: &str = "2f4a9838-26b7-47ee-be60-ccc1fdec5953";
+pub(crate) const OTHER_TENANT: &str = "7a1b0d2c-3e4f-4a5b-8c6d-9e0f1a2b3c4d";
+pub(crate) const AUTHORITY: &str = "http://127.0.0.1:8090";
+pub(crate) const KID: &str = "emulator-key";
 
 /// One RSA key pair with a certificate (as `certificates::generate` makes them), which both
 /// receives rich payloads and signs tokens, and a second key that is not Entra's.
-struct Keys {
-    certificate_der: Vec<u8>,
-    pkcs8_der: Vec<u8>,
-    signing: EncodingKey,
-    n: String,
-    e: String,
-    impostor: EncodingKey,
+pub(crate) struct Keys {
+    pub(crate) certificate_der: Vec<u8>,
+    pub(crate) pkcs8_der: Vec<u8>,
+    pub(crate) signing: EncodingKey,
+    pub(crate) n: String,
+    pub(crate) e: String,
+    pub(crate) impostor: EncodingKey,
 }
 
 fn pem_of(key: &rsa::RsaPrivateKey) -> EncodingKey {
@@ -37,7 +37,7 @@ fn pem_of(key: &rsa::RsaPrivateKey) -> EncodingKey {
     EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap()
 }
 
-static KEYS: LazyLock<Keys> = LazyLock::new(|| {
+pub(crate) static KEYS: LazyLock<Keys> = LazyLock::new(|| {
     use rsa::{pkcs8::DecodePrivateKey, traits::PublicKeyParts};
     let (certificate_der, pkcs8_der) = super::super::certificates::generate().unwrap();
     let key = rsa::RsaPrivateKey::from_pkcs8_der(&pkcs8_der).unwrap();
@@ -54,7 +54,7 @@ static KEYS: LazyLock<Keys> = LazyLock::new(|| {
 
 // -- validationTokens ----------------------------------------------------------------------
 
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(1_796_000_000, 0).unwrap()
 }
 
@@ -65,7 +65,7 @@ fn expected() -> Expected {
     }
 }
 
-fn jwk(kid: &str, issuer: Option<&str>) -> Value {
+pub(crate) fn jwk(kid: &str, issuer: Option<&str>) -> Value {
     let mut key = json!({"kty": "RSA", "use": "sig", "kid": kid, "x5t": kid,
                          "n": KEYS.n, "e": KEYS.e, "x5c": ["MIIB"]});
     if let Some(issuer) = issuer {
@@ -75,7 +75,7 @@ fn jwk(kid: &str, issuer: Option<&str>) -> Value {
 }
 
 /// The emulator's v2 key set: the key with its `{tenantid}` issuer template.
-fn jwks() -> Jwks {
+pub(crate) fn jwks() -> Jwks {
     let body = json!({"keys": [jwk(KID, Some(&format!("{AUTHORITY}/{{tenantid}}/v2.0")))]});
     Jwks::from_json(body.to_string().as_bytes()).unwrap()
 }
@@ -95,7 +95,7 @@ fn v1_claims(tenant: &str) -> Value {
            "appidacr": "2", "tid": tenant, "uti": "y", "ver": "1.0"})
 }
 
-fn sign_with(claims: &Value, kid: &str, key: &EncodingKey) -> String {
+pub(crate) fn sign_with(claims: &Value, kid: &str, key: &EncodingKey) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.typ = Some("JWT".into());
     header.kid = Some(kid.into());

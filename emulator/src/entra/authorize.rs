@@ -1,0 +1,338 @@
+//! The OpenID Connect authorize endpoint, `GET /{tenant}/oauth2/v2.0/authorize`: the start of
+//! the authorization code flow (with PKCE and a nonce) an app uses to sign a person in. The
+//! tenant segment is `organizations`, `common`, a tenant GUID or a verified domain, and decides
+//! whose users may sign in.
+//!
+//! As in Entra, a request that cannot be trusted to redirect (unknown client, unregistered
+//! `redirect_uri`, unknown tenant) gets an error page; every later error is a redirect to the
+//! `redirect_uri` with `error`, `error_description` (AADSTS code and trailer), `error_uri` and
+//! `state`. A valid request shows the sign-in page ([`super::sign_in_page`]), or signs the
+//! `auto_sign_in_user` in at once. Signing in stores a single-use authorization code and
+//! redirects with `code`, `state` and `session_state`. Only `response_mode=query` is emulated.
+
+use actix_web::{HttpResponse, web};
+use chrono::Duration;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    redirects::{error_details, redirect, registered},
+    scopes::Scopes,
+    sign_in_page,
+};
+use crate::{
+    http::entra_error_page,
+    server::{Data, Shared},
+    state::{
+        AuthCode, User,
+        auth_codes::{CodeChallengeMethod, new_code},
+    },
+};
+
+/// The authorize request's query (and the sign-in page's hidden fields).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct AuthorizeQuery {
+    pub client_id: Option<String>,
+    pub response_type: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub login_hint: Option<String>,
+    pub response_mode: Option<String>,
+}
+
+/// Whose users may sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// `organizations` or `common`: any tenant's.
+    AnyTenant,
+    /// The tenant the URL names.
+    Tenant(Uuid),
+}
+
+impl Audience {
+    pub fn allows(self, tenant: Uuid) -> bool {
+        match self {
+            Self::AnyTenant => true,
+            Self::Tenant(id) => id == tenant,
+        }
+    }
+}
+
+/// An authorize request that passed every check.
+#[derive(Clone, Debug)]
+pub struct SignInRequest {
+    /// The URL's tenant segment, as written.
+    pub segment: String,
+    pub audience: Audience,
+    pub client_id: Uuid,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<(String, CodeChallengeMethod)>,
+}
+
+pub async fn authorize(
+    shared: Data,
+    tenant: web::Path<String>,
+    query: web::Query<AuthorizeQuery>,
+) -> HttpResponse {
+    let query = query.into_inner();
+    let request = match check(&shared, &tenant, &query) {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    let auto_user = shared.world().behaviour.auto_sign_in_user.clone();
+    match auto_user {
+        Some(name) => auto_sign_in(&shared, &request, &name),
+        None if query.prompt.as_deref() == Some("none") => error_redirect(
+            &shared,
+            &request,
+            "login_required",
+            50058,
+            "A silent sign-in request was sent but no user is signed in. The cookies used to represent the user's session were not sent in the request to Azure AD.",
+            None,
+        ),
+        None => sign_in_page::page(&shared, &request, query.login_hint.as_deref()),
+    }
+}
+
+/// The checks an authorize request (or the sign-in page's form) must pass, in Entra's order.
+pub fn check(
+    shared: &Shared,
+    segment: &str,
+    query: &AuthorizeQuery,
+) -> Result<SignInRequest, HttpResponse> {
+    let now = shared.clock.now();
+    let (app_id, redirect_uris) = {
+        let world = shared.world();
+        (world.app.client_id, world.app.redirect_uris.clone())
+    };
+    let client_id = query.client_id.clone().unwrap_or_default();
+    if Uuid::parse_str(&client_id).ok() != Some(app_id) {
+        return Err(entra_error_page(
+            now,
+            700016,
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory '{segment}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
+        ));
+    }
+    let Some(redirect_uri) = query
+        .redirect_uri
+        .clone()
+        .filter(|uri| registered(&redirect_uris, uri))
+    else {
+        return Err(entra_error_page(
+            now,
+            50011,
+            &format!(
+                "The redirect URI '{}' specified in the request does not match the redirect URIs configured for the application '{client_id}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.",
+                query.redirect_uri.as_deref().unwrap_or_default()
+            ),
+        ));
+    };
+    let audience = if matches!(
+        segment.to_ascii_lowercase().as_str(),
+        "organizations" | "common"
+    ) {
+        Audience::AnyTenant
+    } else {
+        match shared.world().find_tenant(segment) {
+            Some(t) => Audience::Tenant(t.id),
+            None => {
+                return Err(entra_error_page(
+                    now,
+                    90002,
+                    &format!(
+                        "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+                    ),
+                ));
+            }
+        }
+    };
+    let mut request = SignInRequest {
+        segment: segment.to_owned(),
+        audience,
+        client_id: app_id,
+        redirect_uri,
+        scope: query.scope.clone().unwrap_or_default(),
+        state: query.state.clone(),
+        nonce: query.nonce.clone().filter(|n| !n.is_empty()),
+        code_challenge: None,
+    };
+    let fail = |error: &str, code: u32, message: &str| {
+        Err(error_redirect(shared, &request, error, code, message, None))
+    };
+    match query.response_type.as_deref() {
+        Some("code") => {}
+        None | Some("") => {
+            return fail(
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'response_type'.",
+            );
+        }
+        Some(other) => {
+            return fail(
+                "unsupported_response_type",
+                700054,
+                &format!(
+                    "response_type '{other}' is not enabled for the application. The emulated Entra ID supports the authorization code flow (response_type=code) only."
+                ),
+            );
+        }
+    }
+    match query.response_mode.as_deref() {
+        None | Some("query") => {}
+        Some(other) => {
+            return fail(
+                "invalid_request",
+                90023,
+                &format!(
+                    "The response_mode '{other}' is not supported by the emulated Entra ID, which returns the authorization response in the query string only (response_mode=query)."
+                ),
+            );
+        }
+    }
+    if request.scope.trim().is_empty() {
+        return fail(
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'scope'.",
+        );
+    }
+    if let Err(scope) = Scopes::parse(&request.scope) {
+        return fail(
+            "invalid_scope",
+            70011,
+            &format!(
+                "The provided value for the input parameter 'scope' is not valid. The scope '{scope}' does not exist: the emulated Entra ID issues user tokens for Microsoft Graph only."
+            ),
+        );
+    }
+    if let Some(challenge) = query.code_challenge.as_deref().filter(|c| !c.is_empty()) {
+        let Some(method) =
+            CodeChallengeMethod::parse(query.code_challenge_method.as_deref().unwrap_or("plain"))
+        else {
+            return fail(
+                "invalid_request",
+                50149,
+                "Invalid Code_Challenge_method parameter. The code_challenge_method must be 'S256' or 'plain'.",
+            );
+        };
+        if !(43..=128).contains(&challenge.len()) {
+            return fail(
+                "invalid_request",
+                501491,
+                "Invalid size of Code_Challenge parameter.",
+            );
+        }
+        request.code_challenge = Some((challenge.to_owned(), method));
+    }
+    Ok(request)
+}
+
+/// Signs in the `auto_sign_in_user`: a UPN or object id of a user the URL's tenant allows.
+fn auto_sign_in(shared: &Shared, request: &SignInRequest, name: &str) -> HttpResponse {
+    let now = shared.clock.now();
+    let (found, app_name, tenant_name) = {
+        let world = shared.world();
+        let tenant_name = match request.audience {
+            Audience::Tenant(id) => world.tenants.get(&id).map(|t| t.display_name.clone()),
+            Audience::AnyTenant => None,
+        };
+        (
+            world.find_user(name).map(|(t, u)| (t.id, u.clone())),
+            world.app.display_name.clone(),
+            tenant_name.unwrap_or_else(|| request.segment.clone()),
+        )
+    };
+    let segment = &request.segment;
+    match found {
+        Some((tenant, user)) if request.audience.allows(tenant) => {
+            sign_in(shared, request, tenant, &user)
+        }
+        Some((home, user)) => entra_error_page(
+            now,
+            50020,
+            &format!(
+                "User account '{}' from identity provider 'https://sts.windows.net/{home}/' does not exist in tenant '{tenant_name}' and cannot access the application '{}'({app_name}) in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Azure Active Directory user account.",
+                user.user_principal_name, request.client_id
+            ),
+        ),
+        None => entra_error_page(
+            now,
+            50034,
+            &format!(
+                "The user account {name} does not exist in the '{segment}' directory. To sign into this application, the account must be added to the directory."
+            ),
+        ),
+    }
+}
+
+/// Issues an authorization code for `user` and redirects back with it.
+pub fn sign_in(
+    shared: &Shared,
+    request: &SignInRequest,
+    tenant: Uuid,
+    user: &User,
+) -> HttpResponse {
+    let now = shared.clock.now();
+    let code = match new_code() {
+        Ok(code) => code,
+        Err(e) => return HttpResponse::InternalServerError().body(e.to_string()),
+    };
+    {
+        let mut world = shared.world();
+        let lifetime = Duration::seconds(world.behaviour.auth_code_lifetime_secs as i64);
+        let grant = AuthCode {
+            client_id: request.client_id,
+            redirect_uri: request.redirect_uri.clone(),
+            tenant_id: tenant,
+            user_id: user.id,
+            scope: request.scope.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            issued_at: now,
+            expires_at: now + lifetime,
+            redeemed: false,
+        };
+        world.store_auth_code(code.clone(), grant, now);
+    }
+    let session_state = Uuid::new_v4().to_string();
+    let mut params = vec![("code", code.as_str())];
+    if let Some(state) = &request.state {
+        params.push(("state", state));
+    }
+    params.push(("session_state", &session_state));
+    redirect(&request.redirect_uri, &params)
+}
+
+/// An error redirect to the request's `redirect_uri`; `subcode` adds `error_subcode` (e.g.
+/// `cancel`).
+pub fn error_redirect(
+    shared: &Shared,
+    request: &SignInRequest,
+    error: &str,
+    code: u32,
+    message: &str,
+    subcode: Option<&str>,
+) -> HttpResponse {
+    let (description, error_uri) = error_details(shared.clock.now(), code, message);
+    let mut params = vec![("error", error)];
+    if let Some(subcode) = subcode {
+        params.push(("error_subcode", subcode));
+    }
+    params.push(("error_description", &description));
+    params.push(("error_uri", &error_uri));
+    if let Some(state) = &request.state {
+        params.push(("state", state));
+    }
+    redirect(&request.redirect_uri, &params)
+}

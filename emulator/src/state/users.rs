@@ -1,0 +1,120 @@
+//! The people in each tenant's directory: who can sign in through the authorize endpoint, and
+//! which directory roles they hold (what an ID token's `wids` lists). Every tenant starts with
+//! an administrator, a user without roles and an app administrator, so an onboarding flow can
+//! be tried with each kind of person without setting anything up.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Tenant, World};
+use crate::{config::UserConfig, directory_roles};
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// The object id (`oid`).
+    pub id: Uuid,
+    pub display_name: String,
+    pub user_principal_name: String,
+    /// Active directory roles, by role template id.
+    pub roles: Vec<Uuid>,
+}
+
+impl User {
+    pub fn from_config(config: &UserConfig) -> Self {
+        Self {
+            id: config.id.unwrap_or_else(Uuid::new_v4),
+            display_name: config.display_name.clone(),
+            user_principal_name: config.user_principal_name.clone(),
+            roles: config.roles.clone(),
+        }
+    }
+
+    /// Whether `name` is this user's UPN (case-insensitive) or object id.
+    pub fn is_named(&self, name: &str) -> bool {
+        let name = name.trim();
+        self.user_principal_name.eq_ignore_ascii_case(name)
+            || Uuid::parse_str(name).is_ok_and(|id| id == self.id)
+    }
+}
+
+/// A new tenant's users: `admin@`, `user@` and `appadmin@` its domain.
+pub fn default_users(domain: &str, display_name: &str) -> Vec<User> {
+    [
+        (
+            "admin",
+            "Admin",
+            vec![directory_roles::GLOBAL_ADMINISTRATOR],
+        ),
+        ("user", "User", Vec::new()),
+        (
+            "appadmin",
+            "App Admin",
+            vec![directory_roles::CLOUD_APPLICATION_ADMINISTRATOR],
+        ),
+    ]
+    .into_iter()
+    .map(|(local, title, roles)| User {
+        id: Uuid::new_v4(),
+        display_name: format!("{display_name} {title}"),
+        user_principal_name: format!("{local}@{domain}"),
+        roles,
+    })
+    .collect()
+}
+
+/// Why a user could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum AddUserError {
+    #[error("tenant not found")]
+    NoTenant,
+    #[error("a user named {0} already exists")]
+    Duplicate(String),
+}
+
+impl World {
+    /// The tenant and user a UPN (case-insensitive) or object id names, in any tenant.
+    pub fn find_user(&self, name: &str) -> Option<(&Tenant, &User)> {
+        self.tenants
+            .values()
+            .find_map(|t| t.users.iter().find(|u| u.is_named(name)).map(|u| (t, u)))
+    }
+
+    /// A user of this tenant, by object id.
+    pub fn user(&self, tenant: Uuid, id: Uuid) -> Option<&User> {
+        self.tenants.get(&tenant)?.users.iter().find(|u| u.id == id)
+    }
+
+    /// Adds a user to a tenant. UPNs and object ids are unique across every tenant, as in
+    /// Entra (a UPN's domain belongs to one tenant).
+    pub fn add_user(&mut self, tenant: Uuid, config: &UserConfig) -> Result<User, AddUserError> {
+        if !self.tenants.contains_key(&tenant) {
+            return Err(AddUserError::NoTenant);
+        }
+        let user = User::from_config(config);
+        if self.find_user(&user.user_principal_name).is_some() {
+            return Err(AddUserError::Duplicate(user.user_principal_name));
+        }
+        if self.find_user(&user.id.to_string()).is_some() {
+            return Err(AddUserError::Duplicate(user.id.to_string()));
+        }
+        let t = self
+            .tenants
+            .get_mut(&tenant)
+            .ok_or(AddUserError::NoTenant)?;
+        t.users.push(user.clone());
+        Ok(user)
+    }
+
+    /// Replaces a tenant's users with the configured ones.
+    pub fn replace_users(&mut self, tenant: Uuid, users: &[UserConfig]) -> anyhow::Result<()> {
+        if let Some(t) = self.tenants.get_mut(&tenant) {
+            t.users.clear();
+        }
+        for config in users {
+            self.add_user(tenant, config)
+                .map_err(|e| anyhow::anyhow!("tenant {tenant}: {e}"))?;
+        }
+        Ok(())
+    }
+}
