@@ -187,7 +187,8 @@ pub(crate) fn isolate(settings: &mut Settings) -> anyhow::Result<(url::Url, Stri
     let db_name = format!("{}_{suffix}", url.path().trim_start_matches('/'));
     url.set_path(&format!("/{db_name}"));
     settings.database.url = SecretString::from(url.to_string());
-    settings.redis.key_prefix = format!("{}:{suffix}", settings.redis.key_prefix);
+    // `_`, not `:`: a prefix must pass validation when a child process loads it.
+    settings.redis.key_prefix = format!("{}_{suffix}", settings.redis.key_prefix);
     Ok((url, db_name))
 }
 
@@ -336,6 +337,9 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
     }
     let recorded = started.elapsed();
     let (peak_rss, rss) = memory_mib();
+    // A lane the watchdog had to restart under this load would be a misfire (or a real stall).
+    let lane_restarts = worker.lanes().restarts_total();
+    let worker_restarts = worker.health().restarts.load(Ordering::Relaxed);
     worker.stop().await?;
     let (p50, p99) = tally.percentiles();
     let attempts = graphhook_domain::entities::attempt::Entity::find()
@@ -432,6 +436,9 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
             received.as_secs_f64(),
             recorded.as_secs_f64(),
             tally.duplicates.load(Ordering::Relaxed)
+        ),
+        format!(
+            "worker: {lane_restarts} lane restarts by the watchdog, {worker_restarts} restarts after a worker died"
         ),
         format!(
             "peak RSS {peak_rss:.0} MiB (worker, api-less producers and receivers in this one process; {rss:.0} MiB at the end of the engine run)"

@@ -10,6 +10,7 @@ use graphhook_domain::{
     db,
     secret::SecretString,
     telemetry,
+    webhooks::crypt::SecretBox,
 };
 use graphhook_emulator::{Emulator, EmulatorConfig};
 use graphhook_migrations::{Migrator, MigratorTrait};
@@ -27,7 +28,7 @@ fn load(config: Option<&Path>, force_mode: Option<Mode>) -> anyhow::Result<Setti
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -119,6 +120,26 @@ pub async fn migrate_down(config: Option<&Path>, steps: Option<u32>) -> anyhow::
     let db = db::connect(&settings.database)
         .await
         .context("connecting to PostgreSQL")?;
+    let applied = Migrator::get_applied_migrations(&db).await?;
+    let reverted = applied
+        .iter()
+        .rev()
+        .take(steps.map_or(usize::MAX, |n| n as usize));
+    if reverted
+        .into_iter()
+        .any(|m| m.name() == graphhook_migrations::ENCRYPT_ENDPOINT_HEADERS)
+    {
+        // The older schema keeps custom headers in plain text; SQL cannot decrypt them.
+        let secret_box = SecretBox::new(&settings.webhook_encryption_key())
+            .context("webhooks.encryption_key")?;
+        let unsealed = graphhook_domain::endpoints::headers::unseal_all(&db, &secret_box)
+            .await
+            .context("writing custom endpoint headers back in plain text")?;
+        tracing::info!(
+            unsealed,
+            "custom endpoint headers written back in plain text for the older schema"
+        );
+    }
     Migrator::down(&db, steps)
         .await
         .context("reverting migrations")?;
@@ -241,8 +262,7 @@ pub fn admin_token(
         environment: true,
         force_mode: development.then_some(Mode::Development),
     })?;
-    let ttl = graphhook_domain::operators::parse_ttl(ttl)
-        .context("--ttl must be a number and a unit: s, m, h or d (e.g. 8h)")?;
+    let ttl = graphhook_domain::operators::parse_ttl(ttl).map_err(anyhow::Error::msg)?;
     let token = graphhook_domain::operators::mint(
         &settings.admin_signing_key(),
         name,
@@ -261,12 +281,38 @@ pub async fn bench_deliver(
     crate::bench::deliver(settings, options).await
 }
 
+/// Development settings for a benchmark that serves requests, logging warnings only unless
+/// `GRAPHHOOK__LOG__FILTER` or `RUST_LOG` asks for more: the api's line per request would cost
+/// the process being measured CPU (and fill the terminal).
+fn load_quiet(config: Option<&Path>) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(Sources {
+        file: config,
+        environment: true,
+        force_mode: Some(Mode::Development),
+    })?;
+    if std::env::var_os("GRAPHHOOK__LOG__FILTER").is_none()
+        && std::env::var_os("RUST_LOG").is_none()
+    {
+        settings.log.filter = "warn".to_owned();
+    }
+    telemetry::init_tracing(&settings);
+    Ok(settings)
+}
+
 pub async fn bench_ingest(
     config: Option<&Path>,
     options: crate::bench_ingest::IngestOptions,
 ) -> anyhow::Result<()> {
-    let settings = load(config, Some(Mode::Development))?;
+    let settings = load_quiet(config)?;
     crate::bench_ingest::ingest(settings, options).await
+}
+
+pub async fn bench_pipeline(
+    config: Option<&Path>,
+    options: crate::bench_pipeline::PipelineOptions,
+) -> anyhow::Result<()> {
+    let settings = load_quiet(config)?;
+    crate::bench_pipeline::pipeline(settings, options).await
 }
 
 pub async fn bench_renew(

@@ -1,11 +1,13 @@
 //! `graphhook`: the one binary. It parses the subcommand and calls into the crates.
 
 mod bench;
+mod bench_http;
 mod bench_ingest;
+mod bench_pipeline;
 mod bench_renew;
 mod commands;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -93,9 +95,9 @@ enum BenchCommand {
         keep_database: bool,
     },
     /// Drive the real Graph receiver (each batch durably in Postgres before its 202) with
-    /// concurrent keep-alive clients, 1-item and 50-item batches; print requests/s and p50/p99
-    /// latency next to a bare actix-web handler answering 202, and check that every
-    /// acknowledged batch was stored.
+    /// concurrent keep-alive clients, 1-item and 50-item batches, with Postgres over TLS and
+    /// without; print requests/s and p50/p99 latency next to a bare actix-web handler
+    /// answering 202, and check that every acknowledged batch was stored.
     Ingest {
         /// How long each measured run lasts, in seconds.
         #[arg(long, default_value_t = 10)]
@@ -103,10 +105,20 @@ enum BenchCommand {
         /// Concurrent clients, each on one keep-alive connection.
         #[arg(long, default_value_t = 64)]
         connections: usize,
+        /// Also load each server open loop at this many requests per second (latency below
+        /// saturation).
+        #[arg(long)]
+        rate: Option<f64>,
         /// Keep the benchmark's database instead of dropping it.
         #[arg(long)]
         keep_database: bool,
     },
+    /// Run the api and the workers as separate processes, POST Graph change notifications for
+    /// real subscriptions of several tenants, and receive the signed webhooks at local
+    /// endpoints: print notifications/s end to end and p50/p99 latency at saturation and open
+    /// loop below it, peak memory and connections per endpoint; fail unless every acknowledged
+    /// notification arrived exactly once per endpoint.
+    Pipeline(PipelineArgs),
     /// Renew subscriptions across tenants through the real upkeep against an emulator with a
     /// call-rate limit; print the time taken, the calls Graph received and the 429s, and check
     /// that every renewal came once and before its subscription expired.
@@ -128,6 +140,65 @@ enum BenchCommand {
         #[arg(long)]
         keep_database: bool,
     },
+}
+
+#[derive(clap::Args)]
+struct PipelineArgs {
+    /// A short run for CI: at most 100 notifications a run, one tenant, two endpoints, one
+    /// worker, a few seconds (the other flags still apply on top).
+    #[arg(long)]
+    smoke: bool,
+    /// Tenants, each with one subscription [default: 4; --smoke: 1].
+    #[arg(long)]
+    tenants: Option<usize>,
+    /// Endpoints per tenant; every notification goes to each [default: 2].
+    #[arg(long)]
+    endpoints: Option<usize>,
+    /// Worker processes [default: 1].
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Notifications per POST [default: 1].
+    #[arg(long)]
+    items: Option<usize>,
+    /// How long each run sends, in seconds [default: 10; --smoke: 2].
+    #[arg(long)]
+    seconds: Option<u64>,
+    /// The generator's keep-alive connections to the api [default: 32; --smoke: 4].
+    #[arg(long)]
+    connections: Option<usize>,
+    /// Closed loop: notifications sent and not yet arrived everywhere, at most
+    /// [default: 2000; --smoke: 100].
+    #[arg(long)]
+    window: Option<usize>,
+    /// Also run open loop at this many notifications per second.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Keep the benchmark's database instead of dropping it.
+    #[arg(long)]
+    keep_database: bool,
+}
+
+impl PipelineArgs {
+    fn options(self, config: Option<PathBuf>) -> bench_pipeline::PipelineOptions {
+        let smoke = self.smoke;
+        let pick = |value: Option<usize>, full: usize, short: usize| {
+            value.unwrap_or(if smoke { short } else { full })
+        };
+        bench_pipeline::PipelineOptions {
+            tenants: pick(self.tenants, 4, 1),
+            endpoints: pick(self.endpoints, 2, 2),
+            workers: pick(self.workers, 1, 1),
+            items: pick(self.items, 1, 1),
+            seconds: self.seconds.unwrap_or(if smoke { 2 } else { 10 }),
+            connections: pick(self.connections, 32, 4),
+            window: pick(self.window, 2_000, 100),
+            rate: self.rate,
+            limit: smoke.then_some(100),
+            smoke,
+            keep_database: self.keep_database,
+            config,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -219,15 +290,23 @@ fn main() -> std::process::ExitCode {
                     BenchCommand::Ingest {
                         seconds,
                         connections,
+                        rate,
                         keep_database,
                     },
             } => {
                 let options = bench_ingest::IngestOptions {
                     seconds,
                     connections,
+                    rate,
                     keep_database,
                 };
                 commands::bench_ingest(config, options).await
+            }
+            Command::Bench {
+                bench: BenchCommand::Pipeline(args),
+            } => {
+                let options = args.options(config.map(Path::to_path_buf));
+                commands::bench_pipeline(config, options).await
             }
             Command::Bench {
                 bench:

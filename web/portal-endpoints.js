@@ -38,6 +38,11 @@
     return { el, values: () => { add(input.value); input.value = ""; return [...values]; } };
   }
 
+  // Custom header values are stored encrypted and the api shows each as this mask. Sent back
+  // unchanged it keeps the stored value, so the form shows the mask and sends it back as it is
+  // unless the tenant types a new value.
+  const MASK = "********";
+
   function parseHeaders(text) {
     const headers = {};
     for (const line of text.split("\n").map((l) => l.trim()).filter(Boolean)) {
@@ -92,8 +97,8 @@
     const url = h("input", { type: "url", id: `${prefix}-url`, required: true, value: e.url || "", placeholder: "https://hooks.example.com/graphhook" });
     const description = h("input", { type: "text", id: `${prefix}-description`, maxlength: "500", value: e.description || "" });
     const filters = chipInput(`${prefix}-filters`, "Event types", e.filter_types);
-    const headers = h("textarea", { id: `${prefix}-headers`, rows: "3", spellcheck: "false" },
-      Object.entries(e.headers || {}).map(([k, v]) => `${k}: ${v}`).join("\n"));
+    const headers = h("textarea", { id: `${prefix}-headers`, rows: "3", spellcheck: "false", autocomplete: "off" },
+      Object.keys(e.headers || {}).map((k) => `${k}: ${MASK}`).join("\n"));
     const timeout = h("input", { type: "number", id: `${prefix}-timeout`, min: "1", max: "30", value: e.timeout_secs || "" });
     const rate = h("input", { type: "number", id: `${prefix}-rate`, min: "1", value: e.rate_limit_per_sec || "" });
     const inflight = h("input", { type: "number", id: `${prefix}-inflight`, min: "1", value: existing ? e.max_in_flight : "" });
@@ -106,7 +111,10 @@
       field("Description (optional)", description),
       filters.el,
       h("details", {}, h("summary", {}, "More options"),
-        field("Custom headers (optional)", headers, "One per line, Name: value. Hop-by-hop, content and webhook-* headers are refused."),
+        field("Custom headers (optional)", headers, (existing
+          ? `One per line, Name: value. Values are stored encrypted and never shown: a line left as ${MASK} keeps its value; type a new value to replace it, delete the line to remove the header.`
+          : "One per line, Name: value (e.g. Authorization: Bearer …). Values are stored encrypted and never shown again.")
+          + " Hop-by-hop, content and webhook-* headers are refused."),
         h("div", { class: "grid3" }, field("Timeout (seconds, 1–30)", timeout), field("Rate limit (requests/s)", rate),
           field("Most requests in flight", inflight)),
         ed25519 ? h("div", { class: "field check" }, ed25519, h("label", { for: "ep-ed25519" }, "Also sign with Ed25519 (v1a)")) : null),

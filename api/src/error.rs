@@ -186,9 +186,27 @@ impl From<DomainError> for ApiError {
                 ApiError::unavailable("the database", e)
             }
             DomainError::Redis(e) => ApiError::unavailable("the queue", e),
+            // A database that went away under a step reported as internal is still a 503.
+            other if database_unavailable_within(&other) => {
+                ApiError::unavailable("the database", other)
+            }
             other => ApiError::internal(other),
         }
     }
+}
+
+/// Whether an error's cause chain holds a database error that means unavailable.
+fn database_unavailable_within(err: &DomainError) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = cause {
+        if let Some(db) = current.downcast_ref::<sea_orm::DbErr>()
+            && graphhook_domain::db::is_unavailable(db)
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 impl ResponseError for ApiError {
@@ -207,6 +225,14 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if self.code == Code::Unauthorized {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        // Unavailable is temporary (a database restarting, a queue reconnecting): say when to
+        // come back. Handlers that know better (Graph's throttling) replace it.
+        if self.code == Code::ServiceUnavailable {
+            response.insert_header((
+                header::RETRY_AFTER,
+                graphhook_domain::db::RETRY_AFTER.as_secs().to_string(),
+            ));
         }
         response.json(self.body())
     }

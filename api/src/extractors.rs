@@ -42,7 +42,13 @@ async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
     let key = state.settings.admin_signing_key();
     let claims = graphhook_domain::operators::verify(&key, presented, state.clock.now())
         .map_err(|e| ApiError::new(Code::Unauthorized, e.to_string()))?;
-    if graphhook_domain::operators::is_revoked(&state.db, &claims.jti).await? {
+    // The first statement of most requests: after a database restart it may meet a dead
+    // pooled connection, and a read is safe to run again (on a fresh one).
+    let revoked = graphhook_domain::db::retry_read(|| {
+        graphhook_domain::operators::is_revoked(&state.db, &claims.jti)
+    })
+    .await?;
+    if revoked {
         return Err(ApiError::new(
             Code::Unauthorized,
             graphhook_domain::operators::TokenError::Revoked.to_string(),
@@ -98,18 +104,18 @@ async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> 
             "an API key is required: Authorization: Bearer <key>",
         )
     })?;
-    // An API key, or a portal session made from one.
-    let found = if presented.starts_with("ghk_") {
-        api_keys::authenticate(&state.db, &state.clock, presented).await?
-    } else {
-        api_keys::sessions::authenticate(
-            &state.db,
-            &state.clock,
-            &state.settings.admin_signing_key(),
-            presented,
-        )
-        .await?
-    };
+    // An API key, or a portal session made from one. The first statement of every tenant
+    // request: after a database restart it may meet a dead pooled connection. It reads (and
+    // at most sets the key's last use to now), so it is safe to run again on a fresh one.
+    let signing_key = state.settings.admin_signing_key();
+    let found = graphhook_domain::db::retry_read(|| async {
+        if presented.starts_with("ghk_") {
+            api_keys::authenticate(&state.db, &state.clock, presented).await
+        } else {
+            api_keys::sessions::authenticate(&state.db, &state.clock, &signing_key, presented).await
+        }
+    })
+    .await?;
     let (key, tenant) = match found {
         Ok(found) => found,
         Err(error) => return Err(ApiError::new(Code::Unauthorized, error.to_string())),

@@ -3,8 +3,11 @@
 //!
 //! `startup` builds the app and binds its listener; `error` owns the one JSON error shape;
 //! `request_id` tags every response and log line; `routes` holds one module per area with a
-//! `configure` function each; `extractors` authenticate before a handler runs.
+//! `configure` function each; `extractors` authenticate before a handler runs; `body` and
+//! `bounded` parse what callers send into values the rest can rely on.
 
+pub mod body;
+pub mod bounded;
 pub mod client_addr;
 pub mod error;
 pub mod extractors;

@@ -59,6 +59,17 @@ impl Application {
         let sender = Arc::new(webhook_sender(&settings, lookup)?);
         let secret_box = SecretBox::new(&settings.webhook_encryption_key())
             .context("webhooks.encryption_key")?;
+        // Rows from before custom headers were encrypted: once, at the first start after the
+        // upgrade (later starts find none). Concurrent starts are safe.
+        let sealed = graphhook_domain::endpoints::headers::seal_plain(&db, &secret_box)
+            .await
+            .context("encrypting custom endpoint headers stored in plain text")?;
+        if sealed > 0 {
+            tracing::info!(
+                sealed,
+                "encrypted custom endpoint headers stored in plain text"
+            );
+        }
         let graph = Arc::new(GraphClient::new(&settings.microsoft.graph_url)?);
         let state = AppState {
             graph,

@@ -48,9 +48,9 @@ pub async fn create<C: ConnectionTrait>(
     name: &str,
 ) -> DomainResult<NewKey> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(DomainError::Invalid(
-            "name must be 1 to 100 characters".into(),
+            "name must be 1 to 100 characters on one line".into(),
         ));
     }
     // The id part avoids `_` and `-` so the key splits unambiguously.
@@ -137,7 +137,12 @@ pub async fn authenticate<C: ConnectionTrait>(
     let Some((id_part, secret)) = rest.split_once('_') else {
         return Ok(Err(KeyError::Malformed));
     };
-    if id_part.len() != ID_CHARS || secret.is_empty() || presented.len() > 200 {
+    // The id part is looked up, so it must be what `create` writes: ASCII letters and digits.
+    if id_part.len() != ID_CHARS
+        || !id_part.bytes().all(|b| b.is_ascii_alphanumeric())
+        || secret.is_empty()
+        || presented.len() > 200
+    {
         return Ok(Err(KeyError::Malformed));
     }
     let prefix = format!("{PREFIX}{id_part}");

@@ -10,7 +10,7 @@ pub enum DomainError {
     #[error("{0}")]
     Conflict(String),
     #[error("database error")]
-    Database(#[from] sea_orm::DbErr),
+    Database(#[source] sea_orm::DbErr),
     #[error("redis error")]
     Redis(#[from] redis::RedisError),
     #[error("{context}")]
@@ -19,6 +19,15 @@ pub enum DomainError {
         #[source]
         source: anyhow::Error,
     },
+}
+
+/// Every database error a domain function meets passes here, so this is where a dead pooled
+/// connection is noticed (see [`crate::db::observe`]).
+impl From<sea_orm::DbErr> for DomainError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        crate::db::observe(&err);
+        Self::Database(err)
+    }
 }
 
 impl DomainError {

@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod connect_error;
 pub mod db;
 pub mod deliveries;
 pub mod endpoints;

@@ -2,6 +2,10 @@
 //! `graphhook admin token --name … --ttl …`, carrying the operator's name (`sub`). Every admin
 //! action is audited under that name. Expiry is checked against the [`Clock`], not the system
 //! time, so tests can move it.
+//!
+//! No token lives longer than [`MAX_TTL`], whoever signed it: one whose `exp − iat` is longer,
+//! that has no `iat`, or that claims to be issued in the future is refused, so a token minted
+//! with the key by other means cannot outlive the rule either.
 
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -15,6 +19,8 @@ const ISSUER: &str = "graphhook";
 const AUDIENCE: &str = "graphhook-admin";
 /// The longest a token may live.
 pub const MAX_TTL: Duration = Duration::days(90);
+/// How far ahead of our clock a token's `iat` may be (the minting host's clock may run ahead).
+const MAX_CLOCK_SKEW_SECS: i64 = 60;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct OperatorClaims {
@@ -37,6 +43,12 @@ pub enum TokenError {
     Invalid,
     #[error("{0}")]
     BadRequest(String),
+}
+
+/// Whether a token id (`jti`) is acceptable: 1 to 100 characters, none of them a control
+/// character (the revocation table holds no more).
+pub fn valid_token_id(jti: &str) -> bool {
+    !jti.is_empty() && jti.chars().count() <= 100 && !jti.chars().any(char::is_control)
 }
 
 /// Whether a name is acceptable: 1 to 64 letters, digits, spaces and `.`, `_`, `-`, `@`.
@@ -88,20 +100,27 @@ pub fn verify(
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
     // Expiry is the Clock's business (below).
     validation.validate_exp = false;
     let key = DecodingKey::from_secret(key.expose_secret().as_bytes())
         .map_err(|_| TokenError::Invalid)?;
     let data = jsonwebtoken::decode::<OperatorClaims>(token, &key, &validation)
         .map_err(|_| TokenError::Invalid)?;
-    if data.claims.exp <= now.timestamp() {
-        return Err(TokenError::Expired);
-    }
-    if !valid_name(&data.claims.sub) {
+    let claims = data.claims;
+    let lifetime = claims.exp.saturating_sub(claims.iat);
+    if lifetime > MAX_TTL.num_seconds()
+        || claims.iat > now.timestamp().saturating_add(MAX_CLOCK_SKEW_SECS)
+    {
         return Err(TokenError::Invalid);
     }
-    Ok(data.claims)
+    if claims.exp <= now.timestamp() {
+        return Err(TokenError::Expired);
+    }
+    if !valid_name(&claims.sub) || !valid_token_id(&claims.jti) {
+        return Err(TokenError::Invalid);
+    }
+    Ok(claims)
 }
 
 /// Whether a token (by its `jti`) was revoked.
@@ -157,17 +176,26 @@ pub async fn prune_revoked<C: sea_orm::ConnectionTrait>(
         .rows_affected())
 }
 
-/// Parses a lifetime such as `30m`, `8h`, `7d` or `3600s`.
-pub fn parse_ttl(text: &str) -> Option<Duration> {
+/// Parses a lifetime such as `30m`, `8h`, `7d` or `3600s`, more than 0 and at most
+/// [`MAX_TTL`]; the error says what is wrong.
+pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
-    let n: i64 = number.parse().ok()?;
-    match unit {
-        "s" => Some(Duration::seconds(n)),
-        "m" => Some(Duration::minutes(n)),
-        "h" => Some(Duration::hours(n)),
-        "d" => Some(Duration::days(n)),
-        _ => None,
+    let malformed = || format!("'{text}' is not a number and a unit: s, m, h or d (e.g. 8h)");
+    let split = text.char_indices().last().map_or(0, |(at, _)| at);
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().map_err(|_| malformed())?;
+    let ttl = match unit {
+        "s" => Duration::try_seconds(n),
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        _ => return Err(malformed()),
+    };
+    match ttl {
+        Some(ttl) if ttl > Duration::zero() && ttl <= MAX_TTL => Ok(ttl),
+        _ => Err(format!(
+            "--ttl {text} is out of range: a token lives more than 0 and at most 90 days (90d)"
+        )),
     }
 }
 
@@ -207,10 +235,68 @@ mod tests {
         assert!(mint(&k, "", Duration::hours(1), now).is_err());
         assert!(mint(&k, "<script>", Duration::hours(1), now).is_err());
         assert!(mint(&k, "bob", Duration::days(91), now).is_err());
-        assert_eq!(parse_ttl("8h"), Some(Duration::hours(8)));
-        assert_eq!(parse_ttl("30m"), Some(Duration::minutes(30)));
-        assert_eq!(parse_ttl("7d"), Some(Duration::days(7)));
-        assert_eq!(parse_ttl("h"), None);
-        assert_eq!(parse_ttl("12x"), None);
+        assert_eq!(parse_ttl("8h"), Ok(Duration::hours(8)));
+        assert_eq!(parse_ttl("30m"), Ok(Duration::minutes(30)));
+        assert_eq!(parse_ttl("7d"), Ok(Duration::days(7)));
+        assert_eq!(parse_ttl("90d"), Ok(MAX_TTL));
+        for malformed in ["h", "12x", "", "8é", "d8"] {
+            let error = parse_ttl(malformed).unwrap_err();
+            assert!(
+                error.contains("a number and a unit"),
+                "{malformed}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_ttl_beyond_90_days_is_refused_with_the_limit_and_never_panics() {
+        for ttl in [
+            "91d",
+            "2161h",
+            "7776001s",
+            "3650d",
+            "0s",
+            "-1d",
+            "9223372036854775807d",
+            "106751991167301d",
+            "9223372036854775807s",
+        ] {
+            let error = parse_ttl(ttl).unwrap_err();
+            assert!(error.contains("at most 90 days"), "{ttl}: {error}");
+        }
+    }
+
+    /// A token signed with the key but with claims `mint` would never write.
+    fn forged(k: &SecretString, iat: Option<i64>, exp: i64) -> String {
+        let mut claims = serde_json::json!({
+            "sub": "mallory", "iss": ISSUER, "aud": AUDIENCE, "exp": exp, "jti": "j-1",
+        });
+        if let Some(iat) = iat {
+            claims["iat"] = iat.into();
+        }
+        let key = EncodingKey::from_secret(k.expose_secret().as_bytes()).unwrap();
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+    }
+
+    #[test]
+    fn a_token_living_longer_than_90_days_or_without_iat_is_refused() {
+        let k = key("an-operator-signing-key-0123456789abcdef");
+        let now = Utc::now();
+        let at = now.timestamp();
+        let day = 24 * 3600;
+        assert!(verify(&k, &forged(&k, Some(at), at + 90 * day), now).is_ok());
+        for (what, token) in [
+            ("ten years", forged(&k, Some(at), at + 3650 * day)),
+            ("a second too long", forged(&k, Some(at), at + 90 * day + 1)),
+            ("iat long ago", forged(&k, Some(at - 200 * day), at + day)),
+            ("no iat", forged(&k, None, at + 3600)),
+            ("iat ahead", forged(&k, Some(at + 3600), at + 7200)),
+        ] {
+            assert_eq!(
+                verify(&k, &token, now).unwrap_err(),
+                TokenError::Invalid,
+                "{what}"
+            );
+        }
     }
 }

@@ -5,21 +5,47 @@
 use std::time::Duration;
 
 pub use redis::aio::ConnectionManager;
-use redis::{Client, RedisResult, aio::ConnectionManagerConfig};
+use redis::{AsyncConnectionConfig, Client, RedisResult, aio::ConnectionManagerConfig};
 use secrecy::ExposeSecret;
 
-use crate::config::RedisSettings;
+use crate::{
+    config::RedisSettings,
+    connect_error::{ConnectError, Service},
+};
 
+/// Connects. One connection (and a PING) is tried first, within `connect_timeout_ms`, so that an
+/// unreachable server fails fast with its (masked) URL and the cause, rather than after the
+/// connection manager's retries with the bare library error.
 #[tracing::instrument(skip_all)]
-pub async fn connect(settings: &RedisSettings) -> RedisResult<ConnectionManager> {
+pub async fn connect(settings: &RedisSettings) -> Result<ConnectionManager, ConnectError> {
+    let url = settings.url.expose_secret();
+    let timeout = Duration::from_millis(settings.connect_timeout_ms);
+    let failed = |e: redis::RedisError| ConnectError::redis(url, &e, timeout);
+    let client = Client::open(url).map_err(failed)?;
+    let probe = async {
+        let attempt = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout));
+        let mut connection = client
+            .get_multiplexed_async_connection_with_config(&attempt)
+            .await?;
+        redis::cmd("PING").query_async::<()>(&mut connection).await
+    };
+    // The attempt's own timeouts bound it; this one bounds the name lookup too.
+    match tokio::time::timeout(timeout + Duration::from_millis(100), probe).await {
+        Err(_) => return Err(ConnectError::timed_out(Service::Redis, url, timeout)),
+        Ok(Err(e)) => return Err(failed(e)),
+        Ok(Ok(())) => {}
+    }
     let config = ConnectionManagerConfig::new()
         .set_response_timeout(Some(Duration::from_millis(settings.response_timeout_ms)))
-        .set_connection_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)))
+        .set_connection_timeout(Some(timeout))
         .set_number_of_retries(3)
         .set_max_delay(Duration::from_secs(2));
-    Client::open(settings.url.expose_secret())?
+    client
         .get_connection_manager_with_config(config)
         .await
+        .map_err(failed)
 }
 
 /// A key under this deployment's prefix.

@@ -46,9 +46,15 @@ mod m20261129_000013_subscription_lifecycle;
 mod m20261129_000014_tenant_offboarding;
 mod m20261129_000015_revoked_operator_tokens;
 mod m20261129_000016_audit_administrators;
+mod m20261129_000017_subscription_reconciliation;
+mod m20261129_000018_encrypt_endpoint_headers;
 
 /// A fingerprint of the migration sources; changes whenever a migration is added or edited.
 pub const FINGERPRINT: &str = env!("GRAPHHOOK_MIGRATIONS_FINGERPRINT");
+
+/// The migration that encrypted custom endpoint headers: reverting it needs them written back
+/// in plain text first, which only the application can do (see its module).
+pub const ENCRYPT_ENDPOINT_HEADERS: &str = "m20261129_000018_encrypt_endpoint_headers";
 
 pub struct Migrator;
 
@@ -72,6 +78,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000014_tenant_offboarding::Migration),
             Box::new(m20261129_000015_revoked_operator_tokens::Migration),
             Box::new(m20261129_000016_audit_administrators::Migration),
+            Box::new(m20261129_000017_subscription_reconciliation::Migration),
+            Box::new(m20261129_000018_encrypt_endpoint_headers::Migration),
         ]
     }
 }

@@ -94,12 +94,9 @@ async fn registration_refuses_non_public_addresses_and_names_the_rule() {
         "{body}"
     );
     let (_, body) = create(&app, &key, json!({"url": "https://localhost/"})).await;
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("localhost resolves to"),
-        "{body}"
+    assert_eq!(
+        body["message"], "url: localhost resolves to a non-public address",
+        "which address a name resolves to is not said: {body}"
     );
     let (_, body) = create(&app, &key, json!({"url": "http://93.184.216.34/"})).await;
     assert!(
@@ -149,8 +146,59 @@ async fn a_name_that_resolves_to_a_private_address_at_send_time_is_refused_at_co
     assert_eq!(endpoint["status"], "pending_verification");
     let error = endpoint["verification_error"].as_str().unwrap();
     assert!(
-        error.contains("169.254.169.254") && error.contains("link-local"),
+        error.contains("rebind.test resolves to a non-public address"),
         "refused at connect: {error}"
+    );
+    assert!(
+        !error.contains("169.254") && !error.contains("link-local"),
+        "which address is not said: {error}"
+    );
+}
+
+/// Answers `internal.test` with an address inside the operator's network.
+struct Internal;
+
+impl Lookup for Internal {
+    fn lookup(&self, host: String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> {
+        let answer = if host == "internal.test" {
+            Ok(vec![IpAddr::from([10, 0, 0, 5])])
+        } else {
+            Err(std::io::Error::other("unknown host"))
+        };
+        Box::pin(async move { answer })
+    }
+}
+
+#[tokio::test]
+async fn a_refused_name_is_not_told_which_address_it_resolves_to() {
+    let app = TestApp::builder()
+        .settings(production)
+        .lookup(Arc::new(Internal))
+        .spawn()
+        .await;
+    let key = app
+        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
+        .await;
+    let (status, body) = create(&app, &key, json!({"url": "https://internal.test/hook"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["message"],
+        "url: internal.test resolves to a non-public address"
+    );
+    assert_eq!(body["details"]["rule"], "a non-public address");
+    let text = body.to_string();
+    for hint in ["10.0.0.5", "10.0.0.0", "private"] {
+        assert!(!text.contains(hint), "{hint} in {text}");
+    }
+    // An address the tenant typed itself is named, with its rule.
+    let (status, body) = create(&app, &key, json!({"url": "https://10.0.0.5/hook"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["details"]["rule"]
+            .as_str()
+            .unwrap()
+            .contains("10.0.0.0/8"),
+        "{body}"
     );
 }
 

@@ -67,6 +67,7 @@ async fn migrations_go_up_down_and_up_again() {
         "operational_events",
         "revoked_operator_tokens",
         "subscription_actions",
+        "subscription_reconciliations",
         "subscriptions",
         "tenants",
     ];
@@ -102,6 +103,29 @@ async fn migrations_go_up_down_and_up_again() {
             .await
             .contains(&"offboarded_at".to_owned())
     );
+    assert!(
+        columns(&db, "endpoints")
+            .await
+            .contains(&"headers_sealed".to_owned())
+    );
+    Migrator::down(&db, Some(1))
+        .await
+        .expect("the encrypted endpoint headers down");
+    assert!(
+        !columns(&db, "endpoints")
+            .await
+            .contains(&"headers_sealed".to_owned())
+    );
+    assert!(has_index(&db, "subscriptions_creating_idx").await);
+    Migrator::down(&db, Some(1))
+        .await
+        .expect("the reconciliation down");
+    assert!(
+        !tables(&db)
+            .await
+            .contains(&"subscription_reconciliations".to_owned())
+    );
+    assert!(!has_index(&db, "subscriptions_creating_idx").await);
     Migrator::down(&db, Some(1))
         .await
         .expect("the administrator actor down");
@@ -138,7 +162,10 @@ async fn migrations_go_up_down_and_up_again() {
         .filter(|t| {
             !matches!(
                 *t,
-                "subscription_actions" | "graph_throttles" | "revoked_operator_tokens"
+                "subscription_actions"
+                    | "graph_throttles"
+                    | "revoked_operator_tokens"
+                    | "subscription_reconciliations"
             )
         })
         .collect();
@@ -183,7 +210,7 @@ async fn migrations_go_up_down_and_up_again() {
             .await
             .contains(&"subscription_actions".to_owned())
     );
-    assert_eq!(tables(&db).await.len(), 17);
+    assert_eq!(tables(&db).await.len(), 18);
     db.close().await.ok();
     database::drop_test_database(&name).await.expect("cleanup");
 }

@@ -194,7 +194,7 @@ async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
 }
 
 #[tokio::test]
-async fn a_failed_validation_of_our_receiver_is_a_502() {
+async fn a_failed_validation_of_our_receiver_is_a_502_naming_the_url_graph_tried() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
     app.emulator_control(
@@ -214,13 +214,27 @@ async fn a_failed_validation_of_our_receiver_is_a_502() {
         (502, Some("upstream_error")),
         "{body}"
     );
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("notification receiver"), "{body}");
+    // Almost always the public URL is not reachable from Graph: the message names what Graph
+    // tried and the setting it comes from, so the operator knows what to fix.
     assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("notification receiver"),
-        "{body}"
+        message.contains(&app.url("/graph/notifications")),
+        "{message}"
     );
+    assert!(message.contains("api.public_base_url"), "{message}");
+    assert!(
+        !message.contains("on our side, try again later"),
+        "{message}"
+    );
+    // Nothing is left behind: no subscription, the quota slot given back.
+    let list: serde_json::Value = app
+        .tenant_request(Method::GET, "/api/v1/subscriptions", &key, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["data"], json!([]), "{list}");
 }
 
 #[tokio::test]

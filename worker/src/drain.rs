@@ -10,7 +10,7 @@ use graphhook_domain::{
     deliveries::Lane,
     jobs::{
         ALL_QUEUES, Deliver, DeliverReplay, DeliverRetry, Job, Probe, ProcessInbound,
-        QueueDepthsTick, Upkeep, VerifyConsent,
+        QueueDepthsTick, Reconcile, Upkeep, VerifyConsent,
     },
 };
 use redis::AsyncCommands;
@@ -97,6 +97,9 @@ async fn dispatch(ctx: &JobContext, queue: &str, data: &[u8]) -> anyhow::Result<
         }
         Upkeep::QUEUE => {
             jobs::upkeep::run(serde_json::from_slice(data)?, ctx).await?;
+        }
+        Reconcile::QUEUE => {
+            jobs::reconcile::run(serde_json::from_slice(data)?, ctx).await?;
         }
         VerifyConsent::QUEUE => {
             jobs::verify_consent::run(serde_json::from_slice(data)?, ctx).await?;

@@ -1,4 +1,6 @@
-//! The worker's own `/healthz` and `/metrics`, on `worker.listen`.
+//! The worker's own `/healthz` and `/metrics`, on `worker.listen`. `/healthz` fails (503) while
+//! a job worker has been given up on, or while a lane is stalled (see [`crate::watchdog`]): both
+//! mean jobs wait that this process does not run.
 
 use std::{net::TcpListener, sync::Arc, sync::atomic::Ordering};
 
@@ -7,17 +9,19 @@ use anyhow::Context;
 use graphhook_domain::{Settings, telemetry};
 use serde_json::json;
 
-use crate::monitor::Health;
+use crate::{monitor::Health, watchdog::Lanes};
 
 struct State {
     instance: String,
     health: Arc<Health>,
+    lanes: Arc<Lanes>,
 }
 
 pub fn serve(
     settings: &Settings,
     instance: &str,
     health: Arc<Health>,
+    lanes: Arc<Lanes>,
 ) -> anyhow::Result<(Server, u16)> {
     let listener = TcpListener::bind(settings.worker.listen)
         .with_context(|| format!("binding worker.listen = {}", settings.worker.listen))?;
@@ -25,6 +29,7 @@ pub fn serve(
     let state = web::Data::new(State {
         instance: instance.to_owned(),
         health,
+        lanes,
     });
     let server = HttpServer::new(move || {
         App::new()
@@ -48,6 +53,19 @@ async fn healthz(state: web::Data<State>) -> HttpResponse {
             "message": "a job worker kept failing and was given up on; restart this process",
             "instance": state.instance,
             "restarts": restarts,
+        }));
+    }
+    let stalled = state.lanes.stalled();
+    if !stalled.is_empty() {
+        return HttpResponse::ServiceUnavailable().json(json!({
+            "code": "lane_stalled",
+            "message": format!(
+                "job lanes made no progress while work waited and are being restarted: {}",
+                stalled.join(", ")
+            ),
+            "instance": state.instance,
+            "restarts": restarts,
+            "stalled_lanes": stalled,
         }));
     }
     HttpResponse::Ok()

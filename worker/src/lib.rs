@@ -3,8 +3,9 @@
 //! `jobs` holds one module per job with a plain `run` function that tests can call directly;
 //! `monitor` wires them to apalis workers with explicit queue names and the settings that keep
 //! apalis-redis alive through restarts and Redis blips; `ticker` schedules periodic work once
-//! per tick across any number of processes; `http` serves the worker's `/healthz` and
-//! `/metrics`; `drain` runs queued jobs deterministically for tests.
+//! per tick across any number of processes; `watchdog` restarts a lane (a queue's worker) that
+//! stops making progress without dying; `http` serves the worker's `/healthz` and `/metrics`;
+//! `drain` runs queued jobs deterministically for tests.
 
 pub mod context;
 pub mod drain;
@@ -12,6 +13,7 @@ pub mod http;
 pub mod jobs;
 pub mod monitor;
 pub mod ticker;
+pub mod watchdog;
 
 pub use context::JobContext;
 pub use monitor::WorkerProcess;

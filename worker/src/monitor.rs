@@ -7,7 +7,9 @@
 //!   worker: after a Redis connection drop the fetch loop dies, and a restart under the same
 //!   name is refused while the old name still looks alive;
 //! - heartbeats and the orphan timeout are explicit (see `Queues::config`);
-//! - shutdown stops fetching and lets in-flight jobs finish within `shutdown_timeout_secs`.
+//! - shutdown stops fetching and lets in-flight jobs finish within `shutdown_timeout_secs`;
+//! - a worker can also stop without dying (a fetch that never returns): every lane is watched,
+//!   and one that makes no progress while work waits is restarted (see [`crate::watchdog`]).
 
 use std::{
     future::Future,
@@ -19,12 +21,13 @@ use std::{
 };
 
 use apalis::prelude::*;
+use apalis_redis::RedisStorage;
 use graphhook_domain::{
     Clock, Settings,
     deliveries::Lane,
     jobs::{
-        Deliver, DeliverReplay, DeliverRetry, Job, Probe, ProcessInbound, QueueDepthsTick, Upkeep,
-        VerifyConsent,
+        Deliver, DeliverReplay, DeliverRetry, Job, Probe, ProcessInbound, QueueDepthsTick,
+        Reconcile, Upkeep, VerifyConsent,
     },
 };
 use tokio::{sync::watch, task::JoinHandle};
@@ -34,6 +37,7 @@ use crate::{
     http,
     jobs::{self, JobError},
     ticker,
+    watchdog::{self, LaneConnection, Lanes, TrackJobsLayer, Watched},
 };
 
 /// After this many restarts of one worker, it is left dead and the process reports unhealthy,
@@ -53,6 +57,7 @@ pub struct WorkerProcess {
     stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
     health: Arc<Health>,
+    lanes: Arc<Lanes>,
 }
 
 impl WorkerProcess {
@@ -64,12 +69,14 @@ impl WorkerProcess {
     pub fn start_with(ctx: JobContext) -> anyhow::Result<Self> {
         let instance = ctx.settings.worker_instance();
         let health = Arc::new(Health::default());
-        let (server, http_port) = http::serve(&ctx.settings, &instance, health.clone())?;
+        let (monitor, lanes) = build_monitor(&ctx, &instance, health.clone());
+        let (server, http_port) =
+            http::serve(&ctx.settings, &instance, health.clone(), lanes.clone())?;
         let server_handle = server.handle();
         let server_task = tokio::spawn(server);
         let (stop, stopped) = watch::channel(false);
         let ticker = tokio::spawn(ticker::run(ctx.clone(), stopped.clone()));
-        let monitor = build_monitor(&ctx, &instance, health.clone());
+        let watchdog = tokio::spawn(watchdog::run(ctx.clone(), lanes.clone(), stopped.clone()));
         tracing::info!(%instance, http_port, "worker started");
         let task = tokio::spawn(async move {
             let signal = async move {
@@ -79,6 +86,7 @@ impl WorkerProcess {
             };
             let result = monitor.run_with_signal(signal).await;
             let _ = ticker.await;
+            let _ = watchdog.await;
             server_handle.stop(true).await;
             let _ = server_task.await;
             tracing::info!("worker stopped");
@@ -89,6 +97,7 @@ impl WorkerProcess {
             stop,
             task,
             health,
+            lanes,
         })
     }
 
@@ -98,6 +107,11 @@ impl WorkerProcess {
 
     pub fn health(&self) -> &Health {
         &self.health
+    }
+
+    /// The lanes (one per queue) and what the watchdog did to them.
+    pub fn lanes(&self) -> &Lanes {
+        &self.lanes
     }
 
     /// Asks the worker to stop without waiting.
@@ -131,55 +145,45 @@ pub fn worker_name(queue: &str, instance: &str, restarts: usize) -> String {
     format!("{queue}.{instance}.r{restarts}")
 }
 
-fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> Monitor {
+fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> (Monitor, Arc<Lanes>) {
     let settings = &ctx.settings.worker;
-    let restart_health = health.clone();
     let monitor = Monitor::new()
-        .should_restart(move |worker, error| {
-            let restarts = restart_health.restarts.fetch_add(1, Ordering::Relaxed) + 1;
-            metrics::counter!("graphhook_worker_restarts_total").increment(1);
-            if worker.restarts() >= MAX_RESTARTS {
-                tracing::error!(worker = worker.name(), %error, "worker keeps dying; giving up on it");
-                restart_health.gave_up.store(true, Ordering::Relaxed);
-                return false;
-            }
-            tracing::warn!(worker = worker.name(), %error, restarts, "worker died; restarting it");
-            true
-        })
         .on_event(|worker, event| {
             if let Event::Error(error) = event {
                 tracing::warn!(worker = worker.name(), %error, "worker error");
             }
         })
         .shutdown_timeout(Duration::from_secs(settings.shutdown_timeout_secs));
+    let mut lanes = Lanes::default();
     let general = settings.concurrency;
-    let monitor = register::<Probe, _, _>(monitor, ctx, instance, general, handle_probe);
+    let at = &mut Registration {
+        ctx,
+        instance,
+        lanes: &mut lanes,
+    };
+    let monitor = register::<Probe, _, _>(monitor, at, general, handle_probe);
     // Each delivery lane has its own queue and capacity.
     let monitor = register::<Deliver, _, _>(
         monitor,
-        ctx,
-        instance,
+        at,
         settings.delivery_concurrency,
         |job: Deliver, ctx, _| deliver(job.delivery, Lane::Live, ctx),
     );
     let monitor = register::<DeliverRetry, _, _>(
         monitor,
-        ctx,
-        instance,
+        at,
         settings.retry_concurrency,
         |job: DeliverRetry, ctx, _| deliver(job.delivery, Lane::Retry, ctx),
     );
     let monitor = register::<DeliverReplay, _, _>(
         monitor,
-        ctx,
-        instance,
+        at,
         settings.replay_concurrency,
         |job: DeliverReplay, ctx, _| deliver(job.delivery, Lane::Replay, ctx),
     );
     let monitor = register::<ProcessInbound, _, _>(
         monitor,
-        ctx,
-        instance,
+        at,
         general,
         |job: ProcessInbound, ctx: Data<JobContext>, _| async move {
             jobs::ingest::run(job, &ctx)
@@ -190,8 +194,7 @@ fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> Monit
     );
     let monitor = register::<Upkeep, _, _>(
         monitor,
-        ctx,
-        instance,
+        at,
         general,
         |job: Upkeep, ctx: Data<JobContext>, _| async move {
             jobs::upkeep::run(job, &ctx)
@@ -200,16 +203,59 @@ fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> Monit
                 .map_err(JobError::into_apalis)
         },
     );
-    let monitor =
-        register::<VerifyConsent, _, _>(monitor, ctx, instance, general, handle_verify_consent);
-    register::<QueueDepthsTick, _, _>(monitor, ctx, instance, general, handle_queue_depths)
+    let monitor = register::<Reconcile, _, _>(
+        monitor,
+        at,
+        general,
+        |job: Reconcile, ctx: Data<JobContext>, _| async move {
+            jobs::reconcile::run(job, &ctx)
+                .await
+                .map(|_| ())
+                .map_err(JobError::into_apalis)
+        },
+    );
+    let monitor = register::<VerifyConsent, _, _>(monitor, at, general, handle_verify_consent);
+    let monitor = register::<QueueDepthsTick, _, _>(monitor, at, general, handle_queue_depths);
+    let lanes = Arc::new(lanes);
+    let restart_lanes = lanes.clone();
+    // Every registered worker shares this callback, set once all are registered.
+    let monitor = monitor.should_restart(move |worker, error| {
+        let by_watchdog = restart_lanes.stopped_by_watchdog(worker.name());
+        let restarts = if by_watchdog {
+            health.restarts.load(Ordering::Relaxed)
+        } else {
+            metrics::counter!("graphhook_worker_restarts_total").increment(1);
+            health.restarts.fetch_add(1, Ordering::Relaxed) + 1
+        };
+        if worker.restarts() >= MAX_RESTARTS {
+            tracing::error!(worker = worker.name(), %error, "worker keeps dying; giving up on it");
+            health.gave_up.store(true, Ordering::Relaxed);
+            return false;
+        }
+        if by_watchdog {
+            tracing::info!(
+                worker = worker.name(),
+                "starting a new worker for the lane the watchdog stopped"
+            );
+        } else {
+            tracing::warn!(worker = worker.name(), %error, restarts, "worker died; restarting it");
+        }
+        true
+    });
+    (monitor, lanes)
 }
 
-/// Registers the apalis worker of one job type.
+/// What registering a lane needs.
+struct Registration<'a> {
+    ctx: &'a JobContext,
+    instance: &'a str,
+    lanes: &'a mut Lanes,
+}
+
+/// Registers the apalis worker of one job type: its lane, watched (see [`crate::watchdog`]).
 fn register<J, F, Fut>(
     monitor: Monitor,
-    ctx: &JobContext,
-    instance: &str,
+    at: &mut Registration<'_>,
     concurrency: usize,
     handler: F,
 ) -> Monitor
@@ -218,8 +264,9 @@ where
     F: Fn(J, Data<JobContext>, WorkerContext) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), BoxDynError>> + Send + 'static,
 {
-    let ctx = ctx.clone();
-    let instance = instance.to_owned();
+    let ctx = at.ctx.clone();
+    let instance = at.instance.to_owned();
+    let lane = at.lanes.add(J::QUEUE, concurrency);
     let settings = &ctx.settings.worker;
     let poll_interval_ms = if J::QUEUE.starts_with(Deliver::QUEUE) {
         settings.delivery_poll_interval_ms
@@ -228,13 +275,15 @@ where
     };
     monitor.register(move |restarts| {
         let settings = &ctx.settings.worker;
-        WorkerBuilder::new(worker_name(J::QUEUE, &instance, restarts))
-            .backend(
-                ctx.queues
-                    .storage::<J>()
-                    .poll_with_interval(Duration::from_millis(poll_interval_ms)),
-            )
+        let name = worker_name(J::QUEUE, &instance, restarts);
+        let connection = LaneConnection::new(ctx.queues.connection(), lane.clone());
+        let storage = RedisStorage::<J, LaneConnection>::new(connection)
+            .with_config(ctx.queues.config(J::QUEUE))
+            .poll_with_interval(Duration::from_millis(poll_interval_ms));
+        WorkerBuilder::new(name.clone())
+            .backend(Watched::new(storage, lane.clone(), &name))
             .concurrency(concurrency)
+            .layer(TrackJobsLayer::new(lane.clone()))
             .timeout(Duration::from_secs(settings.job_timeout_secs))
             .catch_panic()
             .enable_tracing()

@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::messages::ListOrder;
 use crate::{
+    bounded::{FilterText, Timestamp},
     error::{ApiError, ErrorBody},
     extractors::TenantAuth,
     pagination,
@@ -60,11 +61,13 @@ pub struct EventList {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
-    event_type: Option<String>,
+    #[param(value_type = Option<String>)]
+    event_type: Option<FilterText>,
     #[param(value_type = Option<String>)]
     endpoint_id: Option<EndpointId>,
-    /// Recorded at or after (RFC 3339).
-    since: Option<DateTime<Utc>>,
+    /// Recorded at or after (RFC 3339, years 1970 to 9999).
+    #[param(value_type = Option<DateTime<Utc>>)]
+    since: Option<Timestamp>,
     /// `asc` (oldest first, the default) or `desc` (newest first; `cursor` then pages back to
     /// older events).
     #[param(inline)]
@@ -84,7 +87,7 @@ pub struct EventsQuery {
     params(EventsQuery),
     responses(
         (status = 200, description = "A page of events", body = EventList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
         (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
         (status = 403, description = "The tenant is not active", body = ErrorBody),
@@ -99,9 +102,9 @@ pub async fn list(
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
     let filter = EventFilter {
-        event_type: query.event_type,
+        event_type: query.event_type.map(FilterText::into_inner),
         endpoint: query.endpoint_id,
-        since: query.since,
+        since: query.since.map(Timestamp::get),
         order: query.order.unwrap_or_default().into(),
         cursor: query.cursor,
     };

@@ -1,9 +1,11 @@
 //! Where Microsoft Graph calls Graphhook: `POST /graph/notifications` and
 //! `POST /graph/lifecycle`. With `validationToken` in the query they answer Graph's handshake
-//! (§2): 200, `text/plain`, the form-decoded token. Otherwise the request does nothing but read
-//! the body (413 above `ingest.max_body_bytes`), check cheaply that it is a notification
-//! collection (400 if not), and write it durably to the inbox; 202 once the row is committed,
-//! 503 if it could not be (Graph then retries). Everything else happens in the worker.
+//! (§2): 200, `text/plain`, the form-decoded token, with `x-content-type-options: nosniff` (the
+//! body is whatever the caller put in the query, so no browser may take it for HTML).
+//! Otherwise the request does nothing but read the body (413 above `ingest.max_body_bytes`),
+//! check cheaply that it is a notification collection (400 if not), and write it durably to
+//! the inbox; 202 once the row is committed, 503 if it could not be (Graph then retries).
+//! Everything else happens in the worker.
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use futures::StreamExt;
@@ -107,6 +109,7 @@ async fn receive(
     if let Some(token) = validation_token(&req) {
         return Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .body(token));
     }
     metrics::counter!("graphhook_ingest_received_total", "kind" => kind.as_str()).increment(1);

@@ -118,6 +118,9 @@ pub struct WorkerSettings {
     pub shutdown_timeout_secs: u64,
     /// Period of the maintenance tick (queue depths), in seconds.
     pub tick_interval_secs: u64,
+    /// A lane (the jobs of one queue in this process) that makes no progress for this long
+    /// while work waits is restarted by the watchdog (see `graphhook_worker::watchdog`).
+    pub watchdog_stall_secs: u64,
 }
 
 /// Where Microsoft is, and who we are there. Production talks to Microsoft's hosts;
@@ -196,6 +199,11 @@ pub struct SubscriptionSettings {
     pub retry_max_secs: u64,
     /// The wait after Graph throttles (429) without a Retry-After.
     pub throttle_default_secs: u64,
+    /// How often each tenant's subscriptions at Graph are compared with Graphhook's rows (the
+    /// reconciler; a tenant with a create stuck in `creating` is taken on sooner).
+    pub reconcile_interval_secs: u64,
+    /// Tenants the scheduler hands to the reconciler per tick.
+    pub reconcile_batch: u32,
 }
 
 impl Default for SubscriptionSettings {
@@ -211,6 +219,8 @@ impl Default for SubscriptionSettings {
             retry_initial_secs: 30,
             retry_max_secs: 1_800,
             throttle_default_secs: 10,
+            reconcile_interval_secs: 3_600,
+            reconcile_batch: 50,
         }
     }
 }
@@ -461,6 +471,7 @@ impl Default for WorkerSettings {
             job_timeout_secs: 60,
             shutdown_timeout_secs: 30,
             tick_interval_secs: 2,
+            watchdog_stall_secs: 60,
         }
     }
 }
@@ -575,6 +586,7 @@ impl Settings {
     }
 }
 
+mod secrets;
 mod validate;
 
 #[cfg(test)]

@@ -12,49 +12,110 @@ fn defaults_validate_in_development() {
     assert!(dev().validate().is_ok());
 }
 
-#[test]
-fn production_without_an_operator_signing_key_names_the_key() {
+/// Production settings with every secret it requires.
+fn production() -> Settings {
     let mut s = Settings::default();
+    s.admin.signing_key = Some(SecretString::from(
+        "a-real-operator-signing-key-0123456789abcdef",
+    ));
     s.onboarding.state_key = Some(SecretString::from(
         "a-production-state-key-0123456789abcdef",
     ));
     s.webhooks.encryption_key = Some(SecretString::from(
         "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     ));
+    s.microsoft.client_id = Some("5f1c2b8e-0d3a-4c59-9a7e-3b6f0c1d2e4a".to_owned());
+    s.microsoft.client_secret = Some(SecretString::from("a-client-secret"));
+    s
+}
+
+#[test]
+fn production_with_every_secret_validates() {
+    assert!(production().validate().is_ok());
+}
+
+#[test]
+fn production_without_an_operator_signing_key_names_the_key() {
+    let mut s = production();
+    s.admin.signing_key = None;
     let err = s.validate().err();
     assert_eq!(err.map(|e| e.key), Some("admin.signing_key".to_owned()));
 }
 
 #[test]
 fn production_refuses_the_development_operator_signing_key() {
-    let mut s = Settings::default();
-    s.onboarding.state_key = Some(SecretString::from(
-        "a-production-state-key-0123456789abcdef",
-    ));
-    s.webhooks.encryption_key = Some(SecretString::from(
-        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-    ));
+    let mut s = production();
     s.admin.signing_key = Some(SecretString::from(DEV_ADMIN_SIGNING_KEY));
     assert_eq!(
         s.validate().err().map(|e| e.key),
         Some("admin.signing_key".to_owned())
     );
-    s.admin.signing_key = Some(SecretString::from(
-        "a-real-operator-signing-key-0123456789abcdef",
-    ));
-    assert!(s.validate().is_ok());
 }
 
 #[test]
 fn production_needs_an_onboarding_state_key() {
-    let mut s = Settings::default();
-    s.admin.signing_key = Some(SecretString::from(
-        "a-real-operator-signing-key-0123456789abcdef",
-    ));
+    let mut s = production();
+    s.onboarding.state_key = None;
     assert_eq!(
         s.validate().err().map(|e| e.key),
         Some("onboarding.state_key".to_owned())
     );
+}
+
+#[test]
+fn production_reports_every_missing_secret_at_once_with_what_to_set() {
+    let s = Settings::default();
+    let err = s.validate().expect_err("production without secrets");
+    assert_eq!(
+        err.key,
+        "admin.signing_key, onboarding.state_key, webhooks.encryption_key, \
+         microsoft.client_id, microsoft.client_secret"
+    );
+    let text = err.to_string();
+    for variable in [
+        "GRAPHHOOK__ADMIN__SIGNING_KEY",
+        "GRAPHHOOK__ONBOARDING__STATE_KEY",
+        "GRAPHHOOK__WEBHOOKS__ENCRYPTION_KEY",
+        "GRAPHHOOK__MICROSOFT__CLIENT_ID",
+        "GRAPHHOOK__MICROSOFT__CLIENT_SECRET",
+    ] {
+        assert!(text.contains(variable), "{variable} in: {text}");
+    }
+    assert!(text.contains("5 secrets need attention"), "{text}");
+    // Development has fallbacks for all of them.
+    assert!(dev().validate().is_ok());
+}
+
+#[test]
+fn a_malformed_secret_is_reported_with_the_missing_ones() {
+    let mut s = Settings::default();
+    s.webhooks.encryption_key = Some(SecretString::from("too short"));
+    s.microsoft.client_id = Some("5f1c2b8e-0d3a-4c59-9a7e-3b6f0c1d2e4a".to_owned());
+    s.microsoft.client_certificate = Some("-----BEGIN CERTIFICATE-----".to_owned());
+    let err = s.validate().expect_err("bad secrets");
+    assert_eq!(
+        err.key,
+        "admin.signing_key, onboarding.state_key, webhooks.encryption_key, \
+         microsoft.client_private_key"
+    );
+    assert!(err.message.contains("standard base64 of 32 bytes"), "{err}");
+    assert!(
+        !err.message.contains("too short"),
+        "a secret's value is never shown: {err}"
+    );
+}
+
+#[test]
+fn production_accepts_a_client_certificate_instead_of_a_client_secret() {
+    let mut s = production();
+    s.microsoft.client_secret = None;
+    assert_eq!(
+        s.validate().err().map(|e| e.key),
+        Some("microsoft.client_secret".to_owned())
+    );
+    s.microsoft.client_certificate = Some("-----BEGIN CERTIFICATE-----".to_owned());
+    s.microsoft.client_private_key = Some(SecretString::from("-----BEGIN PRIVATE KEY-----"));
+    assert!(s.validate().is_ok());
 }
 
 #[test]
@@ -155,7 +216,7 @@ type Change = fn(&mut Settings);
 
 #[test]
 fn delivery_health_and_retention_bounds_name_the_key() {
-    let cases: [(Change, &str); 9] = [
+    let cases: [(Change, &str); 11] = [
         (
             |s| s.webhooks.auto_disable_after_hours = 0,
             "webhooks.auto_disable_after_hours",
@@ -183,6 +244,17 @@ fn delivery_health_and_retention_bounds_name_the_key() {
         (
             |s| s.worker.delivery_concurrency = 0,
             "worker.delivery_concurrency",
+        ),
+        (
+            |s| s.worker.watchdog_stall_secs = 1,
+            "worker.watchdog_stall_secs",
+        ),
+        (
+            |s| {
+                s.worker.heartbeat_interval_secs = 30;
+                s.worker.watchdog_stall_secs = 45;
+            },
+            "worker.watchdog_stall_secs",
         ),
         (
             |s| s.webhooks.retention_payload_days = 0,

@@ -2,11 +2,13 @@
 
 use secrecy::ExposeSecret;
 
-use super::{ConfigError, DEV_ADMIN_SIGNING_KEY, Mode, Settings};
+use super::{ConfigError, Mode, Settings};
 
 impl Settings {
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        // First, and all of them at once (see `secrets`).
+        self.check_secrets()?;
         let db = self.database.url.expose_secret();
         let db_url = url::Url::parse(db)
             .map_err(|e| ConfigError::new("database.url", format!("not a URL: {e}")))?;
@@ -119,6 +121,16 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        // A busy lane reaches Redis once per heartbeat; the stall window must hold at least two.
+        let stall = self.worker.watchdog_stall_secs;
+        if !(2..=3600).contains(&stall)
+            || stall < self.worker.heartbeat_interval_secs.saturating_mul(2)
+        {
+            return Err(ConfigError::new(
+                "worker.watchdog_stall_secs",
+                "must be between 2 and 3600, and at least twice worker.heartbeat_interval_secs",
+            ));
+        }
         if self.worker.job_timeout_secs == 0 {
             return Err(ConfigError::new(
                 "worker.job_timeout_secs",
@@ -155,36 +167,6 @@ impl Settings {
             if self.mode == Mode::Production && url.scheme() != "https" && !is_loopback_host(&url) {
                 return Err(ConfigError::new(key, "must use https in production"));
             }
-        }
-        match &self.onboarding.state_key {
-            Some(key) if key.expose_secret().len() < 32 => {
-                return Err(ConfigError::new(
-                    "onboarding.state_key",
-                    "must be at least 32 characters",
-                ));
-            }
-            None if self.mode == Mode::Production => {
-                return Err(ConfigError::new(
-                    "onboarding.state_key",
-                    "is required in production mode",
-                ));
-            }
-            _ => {}
-        }
-        match &self.webhooks.encryption_key {
-            Some(key) if crate::webhooks::crypt::SecretBox::new(key).is_err() => {
-                return Err(ConfigError::new(
-                    "webhooks.encryption_key",
-                    "must be standard base64 of 32 bytes",
-                ));
-            }
-            None if self.mode == Mode::Production => {
-                return Err(ConfigError::new(
-                    "webhooks.encryption_key",
-                    "is required in production mode",
-                ));
-            }
-            _ => {}
         }
         for network in &self.webhooks.allow_networks {
             if network.parse::<ipnet::IpNet>().is_err() {
@@ -326,6 +308,16 @@ impl Settings {
                 s.throttle_default_secs,
                 1..=3_600,
             ),
+            (
+                "subscriptions.reconcile_interval_secs",
+                s.reconcile_interval_secs,
+                60..=7 * 86_400,
+            ),
+            (
+                "subscriptions.reconcile_batch",
+                u64::from(s.reconcile_batch),
+                1..=10_000,
+            ),
         ] {
             if !range.contains(&value) {
                 return Err(ConfigError::new(
@@ -359,30 +351,6 @@ impl Settings {
                 "onboarding.verify_interval_secs",
                 "must be at least 1",
             ));
-        }
-        match &self.admin.signing_key {
-            Some(key) if key.expose_secret().len() < 32 => {
-                return Err(ConfigError::new(
-                    "admin.signing_key",
-                    "must be at least 32 characters",
-                ));
-            }
-            Some(key)
-                if self.mode == Mode::Production
-                    && key.expose_secret() == DEV_ADMIN_SIGNING_KEY =>
-            {
-                return Err(ConfigError::new(
-                    "admin.signing_key",
-                    "is the public development key; set a secret one in production",
-                ));
-            }
-            None if self.mode == Mode::Production => {
-                return Err(ConfigError::new(
-                    "admin.signing_key",
-                    "is required in production mode",
-                ));
-            }
-            _ => {}
         }
         Ok(())
     }

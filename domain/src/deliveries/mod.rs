@@ -299,6 +299,33 @@ pub async fn sweep_due<C: ConnectionTrait>(
     Ok(enqueued)
 }
 
+/// Whether a delivery whose next attempt belongs to `lane` is due: work that lane's jobs are
+/// waiting to do (the worker's watchdog asks when it cannot see the lane's queue in Redis).
+pub async fn due_in_lane<C: ConnectionTrait>(
+    db: &C,
+    clock: &Clock,
+    lane: Lane,
+) -> DomainResult<bool> {
+    let scheduled = Trigger::Scheduled.as_str();
+    let query = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Id)
+        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::Failed]))
+        .filter(delivery::Column::NextAttemptAt.lte(clock.now()));
+    // The same split as `Lane::of`.
+    let query = match lane {
+        Lane::Replay => query.filter(delivery::Column::NextTrigger.ne(scheduled)),
+        Lane::Retry => query
+            .filter(delivery::Column::NextTrigger.eq(scheduled))
+            .filter(delivery::Column::AttemptCount.gt(0)),
+        Lane::Live => query
+            .filter(delivery::Column::NextTrigger.eq(scheduled))
+            .filter(delivery::Column::AttemptCount.eq(0)),
+    };
+    let due: Option<uuid::Uuid> = query.limit(1).into_tuple().one(db).await?;
+    Ok(due.is_some())
+}
+
 /// The retry delay the schedule gives after `attempts` attempts, for callers that display it.
 pub fn nominal_delay(attempts: i32) -> Option<Duration> {
     schedule::delay(attempts, 0.5)

@@ -75,6 +75,17 @@ pub fn check_description(description: &str) -> Result<String, InputError> {
     if description.chars().count() > 500 {
         return Err(invalid("description", "must be at most 500 characters"));
     }
+    // Postgres text cannot hold NUL; other control characters have no place in a description
+    // either (line breaks and tabs do).
+    if description
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(invalid(
+            "description",
+            "must not contain control characters other than line breaks and tabs",
+        ));
+    }
     Ok(description.to_owned())
 }
 
@@ -187,5 +198,18 @@ mod tests {
         assert!(check_rate_limit(0).is_err());
         assert!(check_max_in_flight(1001).is_err());
         assert!(check_filter_types(&["graph.nope.*".into()]).is_err());
+    }
+
+    #[test]
+    fn a_description_is_at_most_500_characters_without_control_characters() {
+        assert_eq!(
+            check_description("  Orders\n\tsync  ").unwrap(),
+            "Orders\n\tsync"
+        );
+        assert!(check_description(&"é".repeat(500)).is_ok());
+        assert!(check_description(&"é".repeat(501)).is_err());
+        for bad in ["a\u{0}b", "\u{1b}[31m", "x\u{7f}"] {
+            assert_eq!(check_description(bad).unwrap_err().field, "description");
+        }
     }
 }

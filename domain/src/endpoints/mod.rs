@@ -1,13 +1,14 @@
 //! Tenant endpoints: registration with URL and SSRF checks, settings within bounds, secrets
-//! encrypted at rest with rotation, ownership verification, and the signed requests sent to
-//! them. Every query is scoped to the tenant.
+//! and custom headers encrypted at rest (secrets with rotation), ownership verification, and
+//! the signed requests sent to them. Every query is scoped to the tenant.
 
+pub mod headers;
 pub mod input;
 mod secrets;
 mod send;
 
 pub use input::{EndpointInput, EndpointPatch, InputError, Limits};
-pub use secrets::{MAX_GRACE_SECS, live_hmac_secrets, rotate};
+pub use secrets::{DEFAULT_GRACE_SECS, MAX_GRACE_SECS, grace_period, live_hmac_secrets, rotate};
 pub use send::{Signed, send, send_signed, sign, verify};
 
 use sea_orm::{
@@ -86,6 +87,7 @@ pub async fn create<C: ConnectionTrait>(
     let now = deps.clock.now();
     let id = EndpointId::new();
     let secret = secret.unwrap_or_else(HmacSecret::generate);
+    let sealed_headers = headers::seal(deps.secret_box, id, &input.headers);
     let ed25519 = input.ed25519.then(|| {
         deps.secret_box
             .seal(&generate_ed25519().to_bytes(), &context(id))
@@ -98,7 +100,8 @@ pub async fn create<C: ConnectionTrait>(
         status: Set(EndpointStatus::PendingVerification),
         disabled_reason: Set(None),
         filter_types: Set(json!(input.filter_types)),
-        headers: Set(json!(input.headers)),
+        headers: Set(sealed_headers.0),
+        headers_sealed: Set(sealed_headers.1),
         timeout_ms: Set(input.timeout_ms),
         rate_limit_per_sec: Set(input.rate_limit_per_sec),
         max_in_flight: Set(input.max_in_flight),
@@ -148,6 +151,12 @@ pub async fn update<C: ConnectionTrait>(
         .is_some_and(|u| u.as_str() != current.url);
     let was_verified = current.verified_at.is_some();
     let status = current.status;
+    // Headers still in plain text (written by the previous version) are sealed now too.
+    let headers = match patch.headers {
+        Some(headers) => Some(headers),
+        None if current.headers != json!({}) => Some(headers::read(deps.secret_box, &current)?),
+        None => None,
+    };
     let mut active = current.into_active_model();
     if let Some(url) = patch.url.filter(|_| url_changed) {
         active.url = Set(url.to_string());
@@ -163,8 +172,10 @@ pub async fn update<C: ConnectionTrait>(
     if let Some(filter_types) = patch.filter_types {
         active.filter_types = Set(json!(filter_types));
     }
-    if let Some(headers) = patch.headers {
-        active.headers = Set(json!(headers));
+    if let Some(headers) = headers {
+        let (plain, sealed) = headers::seal(deps.secret_box, id, &headers);
+        active.headers = Set(plain);
+        active.headers_sealed = Set(sealed);
     }
     if let Some(timeout_ms) = patch.timeout_ms {
         active.timeout_ms = Set(timeout_ms);
@@ -268,11 +279,4 @@ pub fn ed25519_key(
 
 pub fn filter_types(endpoint: &endpoint::Model) -> Vec<String> {
     serde_json::from_value(endpoint.filter_types.clone()).unwrap_or_default()
-}
-
-pub fn headers(endpoint: &endpoint::Model) -> Vec<(String, String)> {
-    serde_json::from_value::<std::collections::BTreeMap<String, String>>(endpoint.headers.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .collect()
 }

@@ -18,7 +18,24 @@ use crate::{
 };
 
 pub const MAX_GRACE_SECS: i64 = 7 * 24 * 3600;
+pub const DEFAULT_GRACE_SECS: i64 = 24 * 3600;
 const MAX_OLD_SECRETS: usize = 10;
+
+fn grace_out_of_range() -> DomainError {
+    DomainError::Invalid(format!(
+        "grace_period_secs must be between 0 and {MAX_GRACE_SECS} (7 days)"
+    ))
+}
+
+/// A grace period given in seconds, checked before it becomes a `Duration`: one cannot hold
+/// every `i64` of seconds, and building it from one out of its range panics.
+pub fn grace_period(secs: i64) -> DomainResult<Duration> {
+    if (0..=MAX_GRACE_SECS).contains(&secs) {
+        Ok(Duration::seconds(secs))
+    } else {
+        Err(grace_out_of_range())
+    }
+}
 
 /// Every secret that signs now: the current one first, then old ones still in their grace.
 pub async fn live_hmac_secrets<C: ConnectionTrait>(
@@ -57,9 +74,7 @@ pub async fn rotate<C: ConnectionTrait>(
     new_secret: Option<HmacSecret>,
 ) -> DomainResult<HmacSecret> {
     if grace < Duration::zero() || grace.num_seconds() > MAX_GRACE_SECS {
-        return Err(DomainError::Invalid(
-            "grace_period_secs must be between 0 and 604800 (7 days)".into(),
-        ));
+        return Err(grace_out_of_range());
     }
     let now = deps.clock.now();
     let rows = endpoint_secret::Entity::find()
@@ -99,4 +114,27 @@ pub async fn rotate<C: ConnectionTrait>(
     .await?;
     events::record(deps.db, deps.clock, tenant, Some(endpoint.id.into()), "endpoint.updated", json!({"endpointId": crate::ids::EndpointId::from(endpoint.id), "secretRotated": true, "graceSecs": grace.num_seconds()})).await?;
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grace_period_is_zero_to_seven_days_and_never_panics() {
+        assert_eq!(grace_period(0).unwrap(), Duration::zero());
+        assert_eq!(grace_period(MAX_GRACE_SECS).unwrap(), Duration::days(7));
+        for secs in [
+            -1,
+            MAX_GRACE_SECS + 1,
+            9_223_372_036_854_776,
+            1 << 62,
+            -(1 << 62),
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let error = grace_period(secs).unwrap_err().to_string();
+            assert!(error.contains("between 0 and 604800"), "{secs}: {error}");
+        }
+    }
 }

@@ -44,7 +44,9 @@ pub async fn sign<C: ConnectionTrait>(
     let ed25519 = ed25519_key(deps.secret_box, endpoint)?;
     let timestamp = deps.clock.now().timestamp();
     let signature = signature_header(&keys, ed25519.as_ref(), msg_id, timestamp, &body);
-    let mut request_headers = headers(endpoint);
+    let mut request_headers: Vec<(String, String)> = headers::read(deps.secret_box, endpoint)?
+        .into_iter()
+        .collect();
     request_headers.extend([
         ("content-type".to_owned(), "application/json".to_owned()),
         ("webhook-id".to_owned(), msg_id.to_owned()),

@@ -13,8 +13,11 @@ pub struct Model {
     pub disabled_reason: Option<DisabledReason>,
     /// Event-type patterns (`graph.message.*`); empty means every event.
     pub filter_types: Json,
-    /// Custom headers sent with every request, as a JSON object.
+    /// Custom headers in plain text, as a JSON object: only in rows written before headers
+    /// were encrypted (empty once sealed; see `endpoints::headers`).
     pub headers: Json,
+    /// Custom headers sent with every request: a JSON object, encrypted. `None`: no headers.
+    pub headers_sealed: Option<Vec<u8>>,
     pub timeout_ms: i32,
     pub rate_limit_per_sec: Option<i32>,
     pub max_in_flight: i32,

@@ -159,6 +159,9 @@ async fn writer(
                 });
             }
             Err(error) => {
+                // Not written again here: a statement that reached a dying connection may have
+                // committed. The requests answer 503 and Graph retries (on fresh connections).
+                crate::db::observe(&error);
                 tracing::error!(%error, batches = count, "could not write inbound batches");
                 for reply in replies {
                     let _ = reply.send(Err(InboxError::Database(error.to_string())));
@@ -166,6 +169,20 @@ async fn writer(
             }
         }
     }
+}
+
+/// Whether an inbound batch waits to be processed (the worker's watchdog asks when it cannot see
+/// the processing queue in Redis).
+pub async fn unprocessed_exists(db: &DatabaseConnection) -> DomainResult<bool> {
+    let waiting: Option<uuid::Uuid> = inbound_batch::Entity::find()
+        .select_only()
+        .column(inbound_batch::Column::Id)
+        .filter(inbound_batch::Column::ProcessedAt.is_null())
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(waiting.is_some())
 }
 
 /// Queues again the batches not processed `after` their arrival (their job was lost: Redis

@@ -14,8 +14,8 @@ use redis::aio::ConnectionManager;
 use serde::{Serialize, de::DeserializeOwned};
 
 pub use payloads::{
-    Deliver, DeliverReplay, DeliverRetry, Probe, ProcessInbound, QueueDepthsTick, Upkeep,
-    VerifyConsent,
+    Deliver, DeliverReplay, DeliverRetry, Probe, ProcessInbound, QueueDepthsTick, Reconcile,
+    Upkeep, VerifyConsent,
 };
 
 use crate::config::Settings;
@@ -33,6 +33,7 @@ pub const ALL_QUEUES: &[&str] = &[
     DeliverReplay::QUEUE,
     ProcessInbound::QUEUE,
     Upkeep::QUEUE,
+    Reconcile::QUEUE,
     Probe::QUEUE,
     QueueDepthsTick::QUEUE,
     VerifyConsent::QUEUE,

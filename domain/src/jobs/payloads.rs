@@ -98,3 +98,14 @@ pub struct Upkeep {
 impl Job for Upkeep {
     const QUEUE: &'static str = "subscriptions.upkeep";
 }
+
+/// Comparison of one tenant's Graph subscriptions with its rows: orphans deleted, creates stuck
+/// in `creating` given up (see [`crate::subscriptions::reconcile`]). Safe to run twice.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Reconcile {
+    pub tenant: TenantId,
+}
+
+impl Job for Reconcile {
+    const QUEUE: &'static str = "subscriptions.reconcile";
+}

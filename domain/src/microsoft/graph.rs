@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::tokens::AccessToken;
 
+/// The longest `Retry-After` from Graph that is honoured (seconds).
+const MAX_RETRY_AFTER_SECS: u64 = 86_400;
+
 /// A subscription to create (§1.2).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,7 +39,29 @@ pub struct GraphSubscription {
     pub expiration_date_time: String,
     #[serde(default)]
     pub resource: String,
+    #[serde(default)]
+    pub change_type: String,
+    /// Which deployment it delivers to (the reconciler touches only its own).
+    #[serde(default)]
+    pub notification_url: Option<String>,
+    /// Graph echoes it in the app's own listings, but the docs do not promise it (§1.1).
+    #[serde(default)]
+    pub client_state: Option<String>,
+    #[serde(default)]
+    pub include_resource_data: Option<bool>,
 }
+
+/// One page of `GET /subscriptions` (§1.2 List).
+#[derive(Deserialize)]
+struct SubscriptionPage {
+    #[serde(default)]
+    value: Vec<GraphSubscription>,
+    #[serde(default, rename = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+/// Pages of a listing followed at most; Graph documents no paging for it at all.
+const MAX_LIST_PAGES: usize = 100;
 
 /// Graph's error (§1.3), with the status and any `Retry-After`.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -97,7 +122,9 @@ impl GraphClient {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            // A day at most: Graph's number is not ours to trust with a timer's arithmetic.
+            .map(|secs| secs.min(MAX_RETRY_AFTER_SECS));
         let body = response.bytes().await.unwrap_or_default();
         let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(b) => (b.error.code, b.error.message),
@@ -153,6 +180,38 @@ impl GraphClient {
             .post(format!("{}/subscriptions", self.base))
             .json(subscription);
         Self::subscription_of(self.call(request, token, &[201]).await?).await
+    }
+
+    /// Every subscription this app holds in the token's tenant (app-only: only the app's own),
+    /// following `@odata.nextLink` when Graph pages, but only on Graph's own base URL (the
+    /// tenant's token goes nowhere else).
+    #[tracing::instrument(skip_all)]
+    pub async fn list_subscriptions(
+        &self,
+        token: &AccessToken,
+    ) -> Result<Vec<GraphSubscription>, GraphCallError> {
+        let mut all = Vec::new();
+        let mut url = format!("{}/subscriptions", self.base);
+        for _ in 0..MAX_LIST_PAGES {
+            let response = self.call(self.http.get(&url), token, &[200]).await?;
+            let page: SubscriptionPage = response
+                .json()
+                .await
+                .map_err(|e| GraphCallError::Unavailable(format!("unreadable answer: {e}")))?;
+            all.extend(page.value);
+            match page.next_link {
+                Some(next) if next.starts_with(&format!("{}/", self.base)) => url = next,
+                Some(next) => {
+                    return Err(GraphCallError::Unavailable(format!(
+                        "the listing's next page is not on Graph's base URL: {next}"
+                    )));
+                }
+                None => return Ok(all),
+            }
+        }
+        Err(GraphCallError::Unavailable(format!(
+            "the listing has more than {MAX_LIST_PAGES} pages"
+        )))
     }
 
     /// Renews a subscription: PATCH a new `expirationDateTime` (which also reauthorizes it).

@@ -1,28 +1,32 @@
 //! Graph subscriptions held for tenants: created synchronously at Graph in the tenant's name
-//! (as Graph's own create is), with Graphhook's receiver URLs and a random `clientState` stored
-//! hashed; deleted at Graph too. Every query is scoped to the tenant. Keeping them alive
-//! (renewal, reauthorization, recreation, consent changes) is [`upkeep`]'s.
+//! (as Graph's own create is; see [`create`] for how that stays crash-safe), with Graphhook's
+//! receiver URLs and a random `clientState` stored hashed; deleted at Graph too. Every query is
+//! scoped to the tenant. Keeping them alive (renewal, reauthorization, recreation, consent
+//! changes) is [`upkeep`]'s; finding Graph subscriptions that no row holds is [`reconcile`]'s.
 
 pub mod act;
+mod create;
+mod input;
+pub mod reconcile;
 pub mod upkeep;
+
+pub use create::create;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::{
     audit::{self, Actor, NewEntry},
     clock::Clock,
     config::Settings,
-    endpoints,
     entities::{
-        subscription::{self, DueAction, SubscriptionStatus},
+        subscription::{self, SubscriptionStatus},
         tenant,
     },
     error::{DomainError, DomainResult},
@@ -32,7 +36,7 @@ use crate::{
         graph::{GraphCallError, GraphClient, GraphError, GraphSubscription, NewSubscription},
         tokens::AccessToken,
     },
-    resources::{self, ResourceError},
+    resources::ResourceError,
     tenants::{self, AccessError},
 };
 
@@ -57,6 +61,9 @@ pub struct CreateRequest {
 pub enum CreateError {
     #[error(transparent)]
     Resource(#[from] ResourceError),
+    /// An input past its bounds (too long, too many).
+    #[error("{0}")]
+    Invalid(String),
     #[error(
         "the tenant has not granted {permission}, which {kind} subscriptions need; an administrator must consent again (/onboarding) to grant it"
     )]
@@ -76,10 +83,19 @@ pub enum CreateError {
     GraphQuota(String),
     #[error("Microsoft Graph is throttling requests for this tenant")]
     Throttled { retry_after: Option<u64> },
+    /// Graph allows one subscription per resource and change types (§1.2 Duplicates).
+    /// `existing`: the tenant's subscription that holds the combination, when it is one.
+    #[error("{}", duplicate_message(*existing, graph_id.as_deref()))]
+    Duplicate {
+        existing: Option<SubscriptionId>,
+        graph_id: Option<String>,
+    },
+    /// Graph's validation handshake against our receiver failed: almost always because
+    /// `api.public_base_url` is not reachable from Graph, so the message names what Graph tried.
     #[error(
-        "Microsoft Graph could not validate Graphhook's notification receiver ({0}); this is on our side, try again later"
+        "Microsoft Graph could not validate Graphhook's notification receiver at {url} ({graph}); Graph must be able to reach that URL from the internet, and it is built from the api.public_base_url setting of this Graphhook deployment, which its operator has to correct"
     )]
-    ReceiverNotValidated(String),
+    ReceiverNotValidated { url: String, graph: String },
     #[error("Microsoft Graph refused the subscription: {0}")]
     Refused(GraphError),
     #[error("Microsoft Graph could not be reached: {0}")]
@@ -88,6 +104,41 @@ pub enum CreateError {
     Access(#[from] AccessError),
     #[error(transparent)]
     Domain(#[from] DomainError),
+}
+
+fn duplicate_message(existing: Option<SubscriptionId>, graph_id: Option<&str>) -> String {
+    match existing {
+        Some(id) => format!(
+            "this tenant already has subscription {id} for this resource and change types, and Microsoft Graph allows only one per combination; one subscription can deliver to several endpoints (endpoint_ids lists them; without endpoint_ids every endpoint whose filter matches receives its events), so use {id}, or delete it and create one whose endpoint_ids names every endpoint"
+        ),
+        None => format!(
+            "Microsoft Graph already holds a subscription for this resource and change types{} that is not one of this tenant's Graphhook subscriptions (another deployment sharing the app registration may hold it), and it allows only one per combination",
+            graph_id.map(|id| format!(" ({id})")).unwrap_or_default()
+        ),
+    }
+}
+
+/// Where Graph sends this deployment's change notifications; the reconciler recognises the
+/// deployment's Graph subscriptions by it.
+pub fn notification_url(settings: &Settings) -> String {
+    format!(
+        "{}/graph/notifications",
+        settings.api.public_base_url.trim_end_matches('/')
+    )
+}
+
+fn lifecycle_url(settings: &Settings) -> String {
+    format!(
+        "{}/graph/lifecycle",
+        settings.api.public_base_url.trim_end_matches('/')
+    )
+}
+
+/// A fresh random `clientState` (§1.1: at most 128 characters; this is 43).
+pub(crate) fn new_client_state() -> String {
+    let mut state = [0u8; 32];
+    rand::rng().fill_bytes(&mut state);
+    URL_SAFE_NO_PAD.encode(state)
 }
 
 pub(crate) fn hash(value: &str) -> Vec<u8> {
@@ -134,7 +185,8 @@ pub async fn list<C: ConnectionTrait>(
         .await?)
 }
 
-fn map_graph_error(error: GraphCallError) -> CreateError {
+/// Graph's answer as a create error; `receiver` is the notification URL Graph was given.
+fn map_graph_error(error: GraphCallError, receiver: &str) -> CreateError {
     let error = match error {
         GraphCallError::Unavailable(e) => return CreateError::Unavailable(e),
         GraphCallError::Graph(e) => e,
@@ -150,114 +202,28 @@ fn map_graph_error(error: GraphCallError) -> CreateError {
         400 if error.code.eq_ignore_ascii_case("ValidationError")
             || message.contains("validation request") =>
         {
-            CreateError::ReceiverNotValidated(error.message)
+            CreateError::ReceiverNotValidated {
+                url: receiver.to_owned(),
+                graph: error.message,
+            }
         }
+        // "Subscription Id <id> already exists for the requested combination" (as recalled).
+        409 => CreateError::Duplicate {
+            existing: None,
+            graph_id: error
+                .message
+                .split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+                .find(|word| uuid::Uuid::parse_str(word).is_ok())
+                .map(str::to_owned),
+        },
         _ => CreateError::Refused(error),
     }
 }
 
-/// Creates a subscription at Graph for the tenant and records it `active`.
-#[tracing::instrument(skip_all, fields(tenant = %tenant.id, resource = %request.resource))]
-pub async fn create<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    tenant: &tenant::Model,
-    request: CreateRequest,
-) -> Result<subscription::Model, CreateError> {
-    let tenant_id = TenantId::from(tenant.id);
-    let resource = resources::parse(&request.resource)?;
-    let spec = resources::spec(resource.kind);
-    let change_type = resources::change_types(resource.kind, &request.change_types)?;
-    let rich_minutes = match (request.include_resource_data, spec.max_minutes_rich) {
-        (false, _) => None,
-        (true, Some(minutes)) => Some(minutes),
-        (true, None) => return Err(CreateError::RichNotAvailable(spec.name)),
-    };
-    let granted = tenants::current_consent(deps.db, tenant_id)
-        .await?
-        .map(|c| tenants::granted_roles(&c))
-        .unwrap_or_default();
-    let needed = spec.application.unwrap_or(&[]);
-    if !needed.iter().any(|p| granted.iter().any(|g| g == p)) {
-        return Err(CreateError::MissingPermission {
-            permission: needed.join(" or "),
-            kind: spec.name,
-        });
-    }
-    if let Some(ids) = &request.endpoint_ids {
-        for id in ids {
-            endpoints::find(deps.db, tenant_id, *id)
-                .await
-                .map_err(|e| match e {
-                    DomainError::NotFound(_) => CreateError::UnknownEndpoint(*id),
-                    other => CreateError::Domain(other),
-                })?;
-        }
-    }
-    let held = subscription::Entity::find()
-        .filter(subscription::Column::TenantId.eq(tenant.id))
-        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
-        .count(deps.db)
-        .await
-        .map_err(DomainError::from)? as usize;
-    if held >= deps.settings.subscriptions.max_per_tenant {
-        return Err(CreateError::TenantQuota(
-            deps.settings.subscriptions.max_per_tenant,
-        ));
-    }
-
-    let token = tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await?;
-    let created = create_at_graph(
-        deps,
-        &token,
-        &resource.path,
-        &change_type,
-        rich_minutes.unwrap_or(spec.max_minutes),
-        rich_minutes.is_some(),
-    )
-    .await?;
-    let now = deps.clock.now();
-    let id = SubscriptionId::new();
-    let model = subscription::ActiveModel {
-        id: Set(id.uuid()),
-        tenant_id: Set(tenant.id),
-        graph_id: Set(Some(created.graph.id.clone())),
-        resource: Set(resource.path.clone()),
-        kind: Set(spec.name.to_owned()),
-        change_types: Set(change_type),
-        include_resource_data: Set(created.certificate_label.is_some()),
-        encryption_certificate_id: Set(created.certificate_label.clone()),
-        client_state_hash: Set(hash(&created.client_state)),
-        endpoint_ids: Set(request.endpoint_ids.as_ref().map(|ids| json!(ids))),
-        status: Set(SubscriptionStatus::Active),
-        expires_at: Set(Some(created.expires_at)),
-        last_error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        renew_at: Set(Some(created.renew_at)),
-        last_renewed_at: Set(None),
-        due_action: Set(DueAction::Renew),
-        due_at: Set(Some(created.renew_at)),
-        action_version: Set(0),
-        failures: Set(0),
-        lease_token: Set(None),
-        lease_until: Set(None),
-        expiry_warned_at: Set(None),
-    }
-    .insert(deps.db)
-    .await
-    .map_err(DomainError::from)?;
-    let entry = NewEntry::new(Actor::system("subscriptions"), "subscription.created")
-        .tenant(tenant_id)
-        .target("subscription", id)
-        .details(json!({"graph_id": created.graph.id, "resource": resource.path}));
-    audit::record(deps.db, deps.clock, entry).await?;
-    Ok(model)
-}
-
-/// A subscription just created at Graph: Graph's answer, the `clientState` we gave it (to be
+/// A subscription just created at Graph: Graph's id for it, the `clientState` we gave it (to be
 /// stored hashed), the expiry Graph granted and when to renew it.
 pub(crate) struct AtGraph {
-    pub graph: GraphSubscription,
+    pub graph_id: String,
     pub client_state: String,
     pub certificate_label: Option<String>,
     pub expires_at: DateTime<Utc>,
@@ -292,7 +258,8 @@ pub(crate) fn granted_expiry(graph: &GraphSubscription, asked: DateTime<Utc>) ->
         .unwrap_or(asked)
 }
 
-/// Creates a subscription at Graph with our receivers and a fresh random `clientState`.
+/// Creates a subscription at Graph with our receivers and the given `clientState` (see
+/// [`new_client_state`]).
 pub(crate) async fn create_at_graph<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     token: &AccessToken,
@@ -300,10 +267,8 @@ pub(crate) async fn create_at_graph<C: ConnectionTrait + TransactionTrait>(
     change_type: &str,
     max_minutes: i64,
     rich: bool,
+    client_state: String,
 ) -> Result<AtGraph, CreateError> {
-    let mut state = [0u8; 32];
-    rand::rng().fill_bytes(&mut state);
-    let client_state = URL_SAFE_NO_PAD.encode(state);
     let now = deps.clock.now();
     let asked = now + lifetime(deps.settings, max_minutes);
     let certificate = match rich {
@@ -312,9 +277,8 @@ pub(crate) async fn create_at_graph<C: ConnectionTrait + TransactionTrait>(
         ),
         false => None,
     };
-    let base = deps.settings.api.public_base_url.trim_end_matches('/');
-    let notification_url = format!("{base}/graph/notifications");
-    let lifecycle_url = format!("{base}/graph/lifecycle");
+    let notification_url = notification_url(deps.settings);
+    let lifecycle_url = lifecycle_url(deps.settings);
     let body = NewSubscription {
         change_type,
         notification_url: &notification_url,
@@ -331,10 +295,10 @@ pub(crate) async fn create_at_graph<C: ConnectionTrait + TransactionTrait>(
         .graph
         .create_subscription(token, &body)
         .await
-        .map_err(map_graph_error)?;
+        .map_err(|e| map_graph_error(e, &notification_url))?;
     let expires_at = granted_expiry(&graph, asked);
     Ok(AtGraph {
-        graph,
+        graph_id: graph.id,
         client_state,
         certificate_label: certificate.map(|c| c.label),
         expires_at,
@@ -355,7 +319,7 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
         deps.graph
             .delete_subscription(&token, graph_id)
             .await
-            .map_err(map_graph_error)?;
+            .map_err(|e| map_graph_error(e, &notification_url(deps.settings)))?;
     }
     let mut active = subscription.into_active_model();
     active.status = Set(SubscriptionStatus::Deleted);

@@ -24,6 +24,10 @@ use super::ssrf::{Policy, Refusal};
 /// How many bytes of a response body are kept.
 pub const EXCERPT_BYTES: usize = 64 * 1024;
 
+/// The longest endpoint URL, in characters, as written back by the URL parser (the endpoints
+/// table holds no more).
+pub const MAX_URL_CHARS: usize = 2048;
+
 /// Name resolution, replaceable in tests.
 pub trait Lookup: Send + Sync + 'static {
     fn lookup(&self, host: String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>>;
@@ -77,7 +81,11 @@ impl Resolve for SsrfResolver {
             }
             if allowed.is_empty() {
                 let error: Box<dyn std::error::Error + Send + Sync> = match refusal {
-                    Some(r) => Box::new(RefusedAtConnect(format!("{host} resolves to {r}"))),
+                    Some(r) => {
+                        // The tenant learns only that the name is refused, not where it leads.
+                        tracing::debug!(%host, address = %r.address, rule = %r.rule, "refused at connect");
+                        Box::new(RefusedAtConnect(format!("{host} resolves to {NON_PUBLIC}")))
+                    }
                     None => format!("{host} does not resolve").into(),
                 };
                 return Err(error);
@@ -92,11 +100,17 @@ impl Resolve for SsrfResolver {
 #[error("{0}")]
 struct RefusedAtConnect(String);
 
+/// What a tenant is told of a host name that resolves to a refused address: which address,
+/// and so which of the operator's internal names exist and where they lead, stays unsaid.
+const NON_PUBLIC: &str = "a non-public address";
+
 /// Why a URL may not be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum UrlRefusal {
     #[error("not a valid absolute URL")]
     Invalid,
+    #[error("URLs longer than {MAX_URL_CHARS} characters are not allowed")]
+    TooLong,
     #[error("only http and https URLs are allowed")]
     Scheme,
     #[error("https is required")]
@@ -105,10 +119,22 @@ pub enum UrlRefusal {
     Credentials,
     #[error("{0}")]
     Address(Refusal),
-    #[error("{host} resolves to {refusal}")]
+    /// The refusal is kept for logs; the message does not show it.
+    #[error("{host} resolves to {NON_PUBLIC}")]
     Resolves { host: String, refusal: Refusal },
     #[error("{0} does not resolve")]
     Unresolvable(String),
+}
+
+impl UrlRefusal {
+    /// The rule that refused the URL, as the tenant may read it.
+    pub fn rule(&self) -> String {
+        match self {
+            UrlRefusal::Address(refusal) => refusal.rule.clone(),
+            UrlRefusal::Resolves { .. } => NON_PUBLIC.to_owned(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// How an attempt failed, when no HTTP response came back.
@@ -200,7 +226,14 @@ impl Sender {
     /// Checks a URL as registration does: scheme, credentials, and every address it names or
     /// resolves to now.
     pub async fn check_url(&self, text: &str) -> Result<Url, UrlRefusal> {
+        // Checked before parsing too, so no time is spent on an absurd one.
+        if text.len() > 4 * MAX_URL_CHARS {
+            return Err(UrlRefusal::TooLong);
+        }
         let url = Url::parse(text).map_err(|_| UrlRefusal::Invalid)?;
+        if url.as_str().chars().count() > MAX_URL_CHARS {
+            return Err(UrlRefusal::TooLong);
+        }
         match url.scheme() {
             "https" => {}
             "http" if self.https_only => return Err(UrlRefusal::HttpsRequired),
@@ -236,12 +269,13 @@ impl Sender {
                     return Err(UrlRefusal::Unresolvable(host));
                 }
                 for ip in addresses {
-                    self.policy
-                        .check(ip)
-                        .map_err(|refusal| UrlRefusal::Resolves {
+                    self.policy.check(ip).map_err(|refusal| {
+                        tracing::debug!(%host, address = %refusal.address, rule = %refusal.rule, "endpoint URL refused");
+                        UrlRefusal::Resolves {
                             host: host.clone(),
                             refusal,
-                        })?;
+                        }
+                    })?;
                 }
                 Ok(url)
             }
@@ -436,7 +470,56 @@ mod tests {
             .await;
         let error = outcome.error.expect("refused");
         assert_eq!(error.class, ErrorClass::Refused, "{}", error.message);
-        assert!(error.message.contains("loopback"), "{}", error.message);
+        assert!(
+            error
+                .message
+                .contains("rebind.example resolves to a non-public address"),
+            "{}",
+            error.message
+        );
+        assert!(
+            !error.message.contains("127.0.0.1") && !error.message.contains("loopback"),
+            "which address is not said: {}",
+            error.message
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_name_is_not_told_which_address_and_long_urls_are_refused() {
+        let lookup = Arc::new(Rebinding(Mutex::new(vec!["10.0.0.5".parse().unwrap()])));
+        let sender = Sender::new(Policy::default(), lookup, false, Duration::from_secs(2)).unwrap();
+        let refusal = sender
+            .check_url("http://internal.example/hook")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "internal.example resolves to a non-public address"
+        );
+        assert_eq!(refusal.rule(), "a non-public address");
+        let literal = sender.check_url("http://10.0.0.5/").await.unwrap_err();
+        assert!(literal.rule().contains("10.0.0.0/8"), "{literal}");
+
+        let url = |len: usize| {
+            let base = "http://93.184.216.34/?q=";
+            format!("{base}{}", "a".repeat(len - base.len()))
+        };
+        let lookup = Arc::new(Rebinding(Mutex::new(vec![
+            "93.184.216.34".parse().unwrap(),
+        ])));
+        let sender = Sender::new(Policy::default(), lookup, false, Duration::from_secs(2)).unwrap();
+        assert!(sender.check_url(&url(MAX_URL_CHARS)).await.is_ok());
+        for len in [MAX_URL_CHARS + 1, 100 * MAX_URL_CHARS] {
+            assert_eq!(
+                sender.check_url(&url(len)).await,
+                Err(UrlRefusal::TooLong),
+                "{len}"
+            );
+        }
+        // Percent-encoding lengthens a URL; the stored form is what counts.
+        let accents = format!("http://93.184.216.34/{}", "é".repeat(400));
+        assert!(accents.chars().count() < MAX_URL_CHARS);
+        assert_eq!(sender.check_url(&accents).await, Err(UrlRefusal::TooLong));
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@ pub mod finished;
 pub mod ingest;
 pub mod probe;
 pub mod queue_depths;
+pub mod reconcile;
 pub mod upkeep;
 pub mod verify_consent;
 

@@ -2,7 +2,8 @@
 //! the counts as gauges and stores a snapshot in Redis (`{prefix}:stats:queue_depths`) that any
 //! process can read, then trims finished jobs (see [`super::finished`]) and applies retention
 //! (once a minute), publishes operational events and enqueues deliveries that are due (the
-//! sweeper), and publishes how many endpoints' circuits are open. Each run is also counted per tick (`{prefix}:stats:queue_depths:runs`),
+//! sweeper), hands out subscription upkeep and reconciliation, and publishes how many
+//! endpoints' circuits are open. Each run is also counted per tick (`{prefix}:stats:queue_depths:runs`),
 //! which is how "once per tick, however many worker processes" is checked.
 
 use std::collections::BTreeMap;
@@ -110,6 +111,12 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
         super::upkeep::schedule(ctx, None, ctx.settings.subscriptions.upkeep_batch).await?;
     if handed_out > 0 {
         tracing::info!(handed_out, "queued subscription upkeep");
+    }
+    // Tenants whose Graph subscriptions are due to be compared with their rows.
+    let reconciling =
+        super::reconcile::schedule(ctx, ctx.settings.subscriptions.reconcile_batch).await?;
+    if reconciling > 0 {
+        tracing::debug!(reconciling, "queued subscription reconciliation");
     }
     if let Some(nearest) = graphhook_domain::subscriptions::upkeep::nearest_expiry(&ctx.db).await? {
         let secs = (nearest - ctx.clock.now()).num_seconds() as f64;

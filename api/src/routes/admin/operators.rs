@@ -97,7 +97,7 @@ pub async fn revoke(
                 }
             }
         }
-        (None, Some(id)) if !id.trim().is_empty() && id.len() <= 100 => OperatorClaims {
+        (None, Some(id)) if operators::valid_token_id(id.trim()) => OperatorClaims {
             sub: String::new(),
             iss: String::new(),
             aud: String::new(),
@@ -106,7 +106,9 @@ pub async fn revoke(
             jti: id.trim().to_owned(),
         },
         _ => {
-            return Err(ApiError::validation("give either token or token_id"));
+            return Err(ApiError::validation(
+                "give either token or token_id (1 to 100 characters on one line)",
+            ));
         }
     };
     let revoked = operators::revoke(&state.db, &claims, &operator.name, now).await?;

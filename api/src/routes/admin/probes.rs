@@ -13,6 +13,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::{
+    body::Object,
     error::{ApiError, ErrorBody},
     extractors::Operator,
     state::AppState,
@@ -71,7 +72,7 @@ impl From<ProbeStatus> for ProbeView {
         (status = 202, description = "Queued", body = ProbeView),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
-        (status = 422, description = "`hold_ms` is above 30000", body = ErrorBody),
+        (status = 422, description = "The body is not an object of this shape, or `hold_ms` is above 30000", body = ErrorBody),
         (status = 503, description = "The job queue is unavailable", body = ErrorBody),
     ),
     security(("operator_token" = []))
@@ -79,8 +80,9 @@ impl From<ProbeStatus> for ProbeView {
 pub async fn create(
     operator: Operator,
     state: web::Data<AppState>,
-    body: web::Json<CreateProbe>,
+    body: web::Json<Object<CreateProbe>>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner().into_inner();
     if body.hold_ms > MAX_HOLD_MS {
         return Err(ApiError::validation(format!(
             "hold_ms must be at most {MAX_HOLD_MS}"

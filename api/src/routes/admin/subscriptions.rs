@@ -94,7 +94,7 @@ pub struct ListQuery {
     /// `creating`, `active`, `paused`, `failed` or `deleted`; without it, all but `deleted`.
     #[param(value_type = Option<String>)]
     status: Option<SubscriptionStatus>,
-    /// Only those expiring within this many hours.
+    /// Only those expiring within this many hours (0 to 8760, a year).
     expiring_within_hours: Option<u32>,
     /// The previous page's `next_cursor`.
     #[param(value_type = Option<String>)]
@@ -102,6 +102,10 @@ pub struct ListQuery {
     /// 1 to 200, default 50.
     limit: Option<u16>,
 }
+
+/// The widest `expiring_within_hours`: a year, far beyond any Graph subscription's lifetime,
+/// and small enough that adding it to now stays a valid time.
+const MAX_EXPIRING_WITHIN_HOURS: u32 = 24 * 365;
 
 /// Lists subscriptions across tenants, oldest first.
 #[utoipa::path(
@@ -114,7 +118,7 @@ pub struct ListQuery {
         (status = 200, description = "A page of subscriptions", body = SubscriptionList),
         (status = 400, description = "Malformed query", body = ErrorBody),
         (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
-        (status = 422, description = "`limit` is not between 1 and 200", body = ErrorBody),
+        (status = 422, description = "`limit` is not between 1 and 200, or `expiring_within_hours` above 8760", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -124,12 +128,22 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
+    let within = query
+        .expiring_within_hours
+        .map(|hours| {
+            if hours <= MAX_EXPIRING_WITHIN_HOURS {
+                Ok(chrono::Duration::hours(i64::from(hours)))
+            } else {
+                Err(ApiError::validation(format!(
+                    "expiring_within_hours must be between 0 and {MAX_EXPIRING_WITHIN_HOURS} (a year)"
+                )))
+            }
+        })
+        .transpose()?;
     let filter = SubscriptionFilter {
         tenant: query.tenant_id,
         status: query.status,
-        expiring_before: query
-            .expiring_within_hours
-            .map(|h| state.clock.now() + chrono::Duration::hours(i64::from(h))),
+        expiring_before: within.map(|within| state.clock.now() + within),
         after: query.cursor.map(|c| c.uuid()),
     };
     let rows = admin::list_subscriptions(&state.db, &filter, limit).await?;

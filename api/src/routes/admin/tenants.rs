@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
+    bounded::FilterText,
     error::{ApiError, ErrorBody},
     extractors::Operator,
     state::AppState,
@@ -75,7 +76,8 @@ pub struct TenantList {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Part of the name (any case), or the exact Entra tenant id.
-    search: Option<String>,
+    #[param(value_type = Option<String>)]
+    search: Option<FilterText>,
     /// `pending`, `active`, `consent_revoked`, `suspended` or `offboarded`.
     #[param(value_type = Option<String>)]
     status: Option<TenantStatus>,
@@ -108,7 +110,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
     let filter = TenantFilter {
-        search: query.search.clone(),
+        search: query.search.clone().map(FilterText::into_inner),
         status: query.status,
         after: query.cursor.map(|c| c.uuid()),
     };
@@ -129,7 +131,8 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Unpaid invoices since March"}))]
 pub struct Suspend {
-    /// Why (1 to 500 characters); shown to the tenant in its 403s and recorded in the audit log.
+    /// Why (1 to 500 characters, on one line); shown to the tenant in its 403s and recorded in
+    /// the audit log.
     reason: String,
 }
 
@@ -147,7 +150,7 @@ pub struct Suspend {
         (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The tenant is already suspended, or offboarded", body = ErrorBody),
-        (status = 422, description = "The reason is empty or longer than 500 characters", body = ErrorBody),
+        (status = 422, description = "The reason is empty, longer than 500 characters or not on one line", body = ErrorBody),
     ),
     security(("operator_token" = []))
 )]
@@ -158,8 +161,10 @@ pub async fn suspend(
     body: web::Json<Suspend>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.reason.trim();
-    if reason.is_empty() || reason.len() > 500 {
-        return Err(ApiError::validation("reason must be 1 to 500 characters"));
+    if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+        return Err(ApiError::validation(
+            "reason must be 1 to 500 characters on one line",
+        ));
     }
     let tenant = admin::suspend(
         &state.db,

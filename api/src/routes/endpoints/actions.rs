@@ -1,13 +1,14 @@
 //! Actions on an endpoint: verify its ownership again, send a test event, rotate its secret.
 
 use actix_web::{HttpResponse, web};
-use chrono::Duration;
 use graphhook_domain::{deliveries, endpoints, ids::EndpointId, webhooks::secrets::HmacSecret};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::EndpointView;
 use crate::{
+    body::OptionalJson,
     error::{ApiError, ErrorBody},
     extractors::TenantAuth,
     state::AppState,
@@ -100,12 +101,15 @@ pub struct RotatedSecret {
     old_secrets_expire_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// The optional body of a rotation: no body means the defaults; a body must be this object.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"grace_period_secs": 86400}))]
 pub struct Rotate {
-    /// How long the old secret keeps signing (0–604800 s; default one day).
-    grace_period_secs: Option<i64>,
+    /// How long the old secret keeps signing (0–604800 s, 7 days; default one day).
+    // Read wider than `i64`, so that any integer out of range gets the range in its error.
+    #[schema(value_type = Option<i64>)]
+    grace_period_secs: Option<i128>,
     /// The tenant's own new `whsec_…` secret; generated when absent.
     secret: Option<String>,
 }
@@ -117,13 +121,15 @@ pub struct Rotate {
     operation_id = "endpoints_rotate",
     tag = "endpoints",
     params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
-    request_body(content = Option<Rotate>, description = "Optional"),
+    request_body(content = Option<Rotate>, description = "Optional: without a body, a generated secret and a day's grace; a body must be this JSON object"),
     responses(
         (status = 200, description = "The new secret, shown once", body = RotatedSecret),
+        (status = 400, description = "A body that is not JSON", body = ErrorBody),
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
         (status = 403, description = "The tenant is not active", body = ErrorBody),
         (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
-        (status = 422, description = "Invalid grace period or secret", body = ErrorBody),
+        (status = 415, description = "A body that is not sent as `application/json`", body = ErrorBody),
+        (status = 422, description = "A body that is not the object above, or a grace period or secret out of range", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -131,9 +137,9 @@ pub async fn rotate(
     auth: TenantAuth,
     state: web::Data<AppState>,
     id: web::Path<EndpointId>,
-    body: Option<web::Json<Rotate>>,
+    body: OptionalJson<Rotate>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let body = body.into_inner().unwrap_or_default();
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let new_secret = body
         .secret
@@ -141,7 +147,13 @@ pub async fn rotate(
         .map(HmacSecret::parse)
         .transpose()
         .map_err(|e| ApiError::validation(format!("secret: {e}")))?;
-    let grace = Duration::seconds(body.grace_period_secs.unwrap_or(24 * 3600));
+    let secs = body
+        .grace_period_secs
+        .map_or(endpoints::DEFAULT_GRACE_SECS, |secs| {
+            i64::try_from(secs).unwrap_or(if secs < 0 { i64::MIN } else { i64::MAX })
+        });
+    let grace = endpoints::grace_period(secs)
+        .map_err(|e| ApiError::from(e).with_details(json!({"field": "grace_period_secs"})))?;
     let secret = endpoints::rotate(
         &state.endpoint_deps(),
         auth.tenant_id(),

@@ -16,7 +16,8 @@ use serde_json::json;
 
 use crate::error::ApiError;
 
-/// An endpoint as the tenant sees it. Secrets are never part of it.
+/// An endpoint as the tenant sees it. Secrets are never part of it, and custom headers only by
+/// name.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct EndpointView {
     #[schema(value_type = String, example = "ep_01a2254154d971fa93ff63f9783c66c4")]
@@ -30,6 +31,10 @@ pub struct EndpointView {
     #[schema(value_type = Option<String>)]
     disabled_reason: Option<DisabledReason>,
     filter_types: Vec<String>,
+    /// The custom headers' names (lower case), every value masked as `********`: values are
+    /// stored encrypted and never shown. Sending `********` back as a value in a change keeps
+    /// the stored one.
+    #[schema(example = json!({"authorization": "********"}))]
     headers: std::collections::BTreeMap<String, String>,
     timeout_secs: i32,
     rate_limit_per_sec: Option<i32>,
@@ -52,7 +57,7 @@ impl EndpointView {
             status: model.status,
             disabled_reason: model.disabled_reason,
             filter_types: endpoints::filter_types(model),
-            headers: endpoints::headers(model).into_iter().collect(),
+            headers: endpoints::headers::masked(secret_box, model)?,
             timeout_secs: model.timeout_ms / 1000,
             rate_limit_per_sec: model.rate_limit_per_sec,
             max_in_flight: model.max_in_flight,
@@ -84,11 +89,7 @@ pub struct EndpointList {
 
 /// A refused URL, naming the rule that refused it.
 pub fn url_error(refusal: UrlRefusal) -> ApiError {
-    let rule = match &refusal {
-        UrlRefusal::Address(r) => r.rule.clone(),
-        UrlRefusal::Resolves { refusal, .. } => refusal.rule.clone(),
-        other => other.to_string(),
-    };
+    let rule = refusal.rule();
     ApiError::validation(format!("url: {refusal}"))
         .with_details(json!({"field": "url", "rule": rule}))
 }

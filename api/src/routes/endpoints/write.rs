@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use graphhook_domain::{
     endpoints::{
         self, EndpointInput, EndpointPatch,
+        headers::{Headers, unmask},
         input::{
             check_description, check_filter_types, check_headers, check_max_in_flight,
             check_rate_limit, check_timeout,
@@ -35,6 +36,7 @@ pub struct CreateEndpoint {
     description: String,
     #[serde(default)]
     filter_types: Vec<String>,
+    /// Sent with every request (e.g. `Authorization`); stored encrypted and shown masked.
     #[serde(default)]
     headers: BTreeMap<String, String>,
     timeout_secs: Option<u64>,
@@ -75,7 +77,9 @@ pub async fn create(
         url,
         description: check_description(&body.description).map_err(input_error)?,
         filter_types: check_filter_types(&body.filter_types).map_err(input_error)?,
-        headers: check_headers(&body.headers).map_err(input_error)?,
+        headers: check_headers(&body.headers)
+            .and_then(|h| unmask(h, &Headers::new()))
+            .map_err(input_error)?,
         timeout_ms: check_timeout(body.timeout_secs.unwrap_or(settings.default_timeout_secs))
             .map_err(input_error)?,
         rate_limit_per_sec: body
@@ -114,6 +118,8 @@ pub struct UpdateEndpoint {
     url: Option<String>,
     description: Option<String>,
     filter_types: Option<Vec<String>>,
+    /// Replaces every custom header; a header left out is removed. A value of `********` (as
+    /// the endpoint shows it) keeps the stored value of that header.
     headers: Option<BTreeMap<String, String>>,
     timeout_secs: Option<u64>,
     /// A number sets the limit; `null` removes it.
@@ -149,7 +155,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let id = id.into_inner();
-    endpoints::find(&state.db, auth.tenant_id(), id).await?;
+    let current = endpoints::find(&state.db, auth.tenant_id(), id).await?;
     let url = match &body.url {
         Some(url) => Some(state.sender.check_url(url).await.map_err(url_error)?),
         None => None,
@@ -181,12 +187,17 @@ pub async fn update(
             .map(check_filter_types)
             .transpose()
             .map_err(input_error)?,
-        headers: body
-            .headers
-            .as_ref()
-            .map(check_headers)
-            .transpose()
-            .map_err(input_error)?,
+        headers: match body.headers.as_ref() {
+            Some(headers) => {
+                let stored = endpoints::headers::read(&state.secret_box, &current)?;
+                Some(
+                    check_headers(headers)
+                        .and_then(|h| unmask(h, &stored))
+                        .map_err(input_error)?,
+                )
+            }
+            None => None,
+        },
         timeout_ms: body
             .timeout_secs
             .map(check_timeout)

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
+    bounded::{FilterText, Timestamp},
     error::{ApiError, ErrorBody},
     extractors::TenantAuth,
     pagination,
@@ -151,11 +152,14 @@ impl From<ListOrder> for history::Order {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
-    event_type: Option<String>,
-    /// Created at or after (RFC 3339).
-    since: Option<DateTime<Utc>>,
-    /// Created before (RFC 3339).
-    until: Option<DateTime<Utc>>,
+    #[param(value_type = Option<String>)]
+    event_type: Option<FilterText>,
+    /// Created at or after (RFC 3339, years 1970 to 9999).
+    #[param(value_type = Option<DateTime<Utc>>)]
+    since: Option<Timestamp>,
+    /// Created before (RFC 3339, years 1970 to 9999).
+    #[param(value_type = Option<DateTime<Utc>>)]
+    until: Option<Timestamp>,
     /// Messages with a delivery to this endpoint (`ep_…`); with `status`, a delivery to it in
     /// that status.
     #[param(value_type = Option<String>)]
@@ -183,7 +187,7 @@ pub struct MessagesQuery {
     params(MessagesQuery),
     responses(
         (status = 200, description = "A page of messages", body = MessageList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
         (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
         (status = 403, description = "The tenant is not active", body = ErrorBody),
@@ -198,9 +202,9 @@ pub async fn list_messages(
     let query = query.into_inner();
     let limit = pagination::limit(query.limit)?;
     let filter = MessageFilter {
-        event_type: query.event_type,
-        since: query.since,
-        until: query.until,
+        event_type: query.event_type.map(FilterText::into_inner),
+        since: query.since.map(Timestamp::get),
+        until: query.until.map(Timestamp::get),
         endpoint: query.endpoint_id,
         status: query.status,
         order: query.order.unwrap_or_default().into(),
@@ -288,8 +292,11 @@ pub struct DeliveriesQuery {
     /// `pending`, `delivered`, `failed` or `exhausted`.
     #[param(value_type = Option<String>)]
     status: Option<delivery::DeliveryStatus>,
-    event_type: Option<String>,
-    since: Option<DateTime<Utc>>,
+    #[param(value_type = Option<String>)]
+    event_type: Option<FilterText>,
+    /// Created at or after (RFC 3339, years 1970 to 9999).
+    #[param(value_type = Option<DateTime<Utc>>)]
+    since: Option<Timestamp>,
     /// `asc` (oldest first, the default) or `desc` (newest first; `cursor` then pages back to
     /// older deliveries).
     #[param(inline)]
@@ -309,7 +316,7 @@ pub struct DeliveriesQuery {
     params(DeliveriesQuery),
     responses(
         (status = 200, description = "A page of deliveries", body = DeliveryList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
         (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
         (status = 403, description = "The tenant is not active", body = ErrorBody),
@@ -327,8 +334,8 @@ pub async fn list_deliveries(
         endpoint: query.endpoint_id,
         message: query.message_id,
         status: query.status,
-        event_type: query.event_type,
-        since: query.since,
+        event_type: query.event_type.map(FilterText::into_inner),
+        since: query.since.map(Timestamp::get),
         order: query.order.unwrap_or_default().into(),
         cursor: query.cursor,
     };
@@ -389,8 +396,9 @@ pub async fn list_attempts(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"since": "2026-01-05T00:00:00Z"}))]
 pub struct Recover {
-    /// Deliveries created at or after this time.
-    since: DateTime<Utc>,
+    /// Deliveries created at or after this time (years 1970 to 9999).
+    #[schema(value_type = DateTime<Utc>)]
+    since: Timestamp,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -412,6 +420,7 @@ pub struct Recovered {
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
         (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
         (status = 409, description = "The endpoint is not active", body = ErrorBody),
+        (status = 422, description = "`since` is missing, or not an RFC 3339 time within the years 1970 to 9999", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -425,7 +434,7 @@ pub async fn recover(
         &state.delivery_deps(),
         auth.tenant_id(),
         id.into_inner(),
-        body.since,
+        body.since.get(),
     )
     .await?;
     Ok(HttpResponse::Accepted().json(Recovered { recovered }))

@@ -54,10 +54,11 @@ pub async fn start(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         return Ok(response);
     }
-    if company.is_empty() || company.chars().count() > 200 {
+    if company.is_empty() || company.chars().count() > 200 || company.chars().any(char::is_control)
+    {
         return Ok(pages::onboarding(
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Enter your company name (at most 200 characters)."),
+            Some("Enter your company name on one line (at most 200 characters)."),
             company,
         ));
     }

@@ -104,6 +104,14 @@ pub struct CreateSubscription {
 fn api_error(error: CreateError) -> ApiError {
     match error {
         CreateError::Resource(e) => ApiError::validation(e.to_string()),
+        CreateError::Invalid(message) => ApiError::validation(message),
+        ref e @ CreateError::Duplicate {
+            existing,
+            ref graph_id,
+        } => ApiError::new(Code::Conflict, e.to_string()).with_details(json!({
+            "existing_subscription_id": existing.map(|id| id.to_string()),
+            "graph_subscription_id": graph_id,
+        })),
         e @ CreateError::MissingPermission { .. } => ApiError::new(Code::Forbidden, e.to_string()),
         e @ CreateError::RichNotAvailable(_) => ApiError::validation(e.to_string()),
         e @ CreateError::UnknownEndpoint(_) => ApiError::validation(e.to_string()),
@@ -115,7 +123,9 @@ fn api_error(error: CreateError) -> ApiError {
             "Microsoft Graph is throttling requests for this tenant; retry later",
         )
         .with_details(json!({"retry_after_secs": retry_after.unwrap_or(30)})),
-        e @ CreateError::ReceiverNotValidated(_) => ApiError::new(Code::BadGateway, e.to_string()),
+        e @ CreateError::ReceiverNotValidated { .. } => {
+            ApiError::new(Code::BadGateway, e.to_string())
+        }
         e @ (CreateError::Refused(_) | CreateError::Unavailable(_)) => {
             ApiError::new(Code::BadGateway, e.to_string())
         }
@@ -153,10 +163,11 @@ fn with_retry_after(error: ApiError) -> actix_web::Error {
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
         (status = 403, description = "The tenant is not active, or has not granted the permission the resource needs", body = ErrorBody),
-        (status = 409, description = "Graph's or Graphhook's quota is reached (the limit is named)", body = ErrorBody),
-        (status = 422, description = "Unknown or delegated-only resource, wrong change type, unknown endpoint", body = ErrorBody),
-        (status = 502, description = "Graph refused, or could not validate Graphhook's receiver", body = ErrorBody),
-        (status = 503, description = "Graph is throttling; see Retry-After", body = ErrorBody),
+        (status = 409, description = "Graph's or Graphhook's quota is reached (the limit is named); or Graph already holds a subscription for this resource and change types (one per combination): `details.existing_subscription_id` names the tenant's subscription that holds it (`null` when it is not one of the tenant's), and one subscription can deliver to several endpoints (`endpoint_ids`); or it was deleted while Graph created it", body = ErrorBody,
+            example = json!({"code": "conflict", "message": "this tenant already has subscription sub_01a2254154d971fa93ff63f9783c66c4 for this resource and change types, …", "request_id": "req_01a2254154d87379bb35cb2584dfe561", "details": {"existing_subscription_id": "sub_01a2254154d971fa93ff63f9783c66c4", "graph_subscription_id": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07"}})),
+        (status = 422, description = "Unknown or delegated-only resource, wrong change type, unknown endpoint, or an input past its bounds (`resource` over 1,000 characters or with control characters, more than 3 `change_types`, more than 100 `endpoint_ids`)", body = ErrorBody),
+        (status = 502, description = "Graph refused; or Graph could not validate Graphhook's receiver, whose URL (built from the deployment's `api.public_base_url`) the message names", body = ErrorBody),
+        (status = 503, description = "Graph is throttling (see Retry-After), or the database is unavailable", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]

@@ -23,7 +23,8 @@ mod failed;
 use failed::failed;
 
 use super::{
-    AtGraph, CreateError, Deps, create_at_graph, granted_expiry, lifetime, renew_time,
+    AtGraph, CreateError, Deps, create_at_graph, granted_expiry, lifetime, new_client_state,
+    renew_time,
     upkeep::{Claimed, Recorded, emit, record, release},
 };
 use crate::{
@@ -264,6 +265,7 @@ async fn recreate<C: ConnectionTrait + TransactionTrait>(
         &subscription.change_types,
         max_minutes(subscription),
         subscription.include_resource_data,
+        new_client_state(),
     )
     .await;
     Ok(match created {
@@ -304,7 +306,7 @@ async fn succeeded<C: ConnectionTrait + TransactionTrait>(
             at_graph.expires_at,
             at_graph.renew_at,
             Some(now),
-            Some(at_graph.graph.id.clone()),
+            Some(at_graph.graph_id.clone()),
             Some(super::hash(&at_graph.client_state)),
         ),
     };

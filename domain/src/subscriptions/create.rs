@@ -1,0 +1,297 @@
+//! Creating a subscription without ever leaving a Graph subscription that nothing holds.
+//!
+//! Graph's create is synchronous and cannot share a transaction with our insert, so the row
+//! comes first:
+//! 1. every input is checked ([`super::input`]) before anything is written or Graph is called;
+//! 2. under a per-tenant advisory lock, one transaction counts the tenant's subscriptions and
+//!    inserts the new one as `creating`: the quota holds however many creates race, and the
+//!    row holds its slot while Graph works;
+//! 3. Graph creates it (running its validation handshake against our receiver);
+//! 4. the row becomes `active` with Graph's id and expiry, but only while it is still
+//!    `creating` (the reconciler may have given it up, the tenant may have deleted it).
+//!
+//! When Graph refuses, the row is removed. When the row cannot be completed (Postgres went away
+//! after Graph's 201), Graph's subscription is deleted at once and the row removed, as far as
+//! that is possible; what a crash leaves behind, the reconciler ([`super::reconcile`]) resolves.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    Statement, TransactionSession, TransactionTrait,
+};
+use serde_json::json;
+
+use super::{
+    AtGraph, CreateError, CreateRequest, Deps, create_at_graph, hash,
+    input::{self, Checked},
+    new_client_state,
+};
+use crate::{
+    audit::{self, Actor, NewEntry},
+    endpoints,
+    entities::{
+        subscription::{self, DueAction, SubscriptionStatus},
+        tenant,
+    },
+    error::{DomainError, DomainResult},
+    ids::{SubscriptionId, TenantId},
+    microsoft::tokens::AccessToken,
+    tenants,
+};
+
+/// The first key of the per-tenant advisory lock that serializes creates (the second is
+/// derived from the tenant). Two-key advisory locks never collide with one-key ones.
+const CREATE_LOCK: i32 = 0x5355_4253; // "SUBS"
+
+fn lock_key(tenant: TenantId) -> i32 {
+    let (high, low) = tenant.uuid().as_u64_pair();
+    let folded = high ^ low;
+    ((folded >> 32) as u32 ^ folded as u32) as i32
+}
+
+/// Creates a subscription at Graph for the tenant and records it `active`.
+#[tracing::instrument(skip_all, fields(tenant = %tenant.id))]
+pub async fn create<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    tenant: &tenant::Model,
+    request: CreateRequest,
+) -> Result<subscription::Model, CreateError> {
+    let tenant_id = TenantId::from(tenant.id);
+    let checked = input::check(request)?;
+    let granted = tenants::current_consent(deps.db, tenant_id)
+        .await?
+        .map(|c| tenants::granted_roles(&c))
+        .unwrap_or_default();
+    let needed = checked.spec.application.unwrap_or(&[]);
+    if !needed.iter().any(|p| granted.iter().any(|g| g == p)) {
+        return Err(CreateError::MissingPermission {
+            permission: needed.join(" or "),
+            kind: checked.spec.name,
+        });
+    }
+    for id in checked.endpoint_ids.iter().flatten() {
+        endpoints::find(deps.db, tenant_id, *id)
+            .await
+            .map_err(|e| match e {
+                DomainError::NotFound(_) => CreateError::UnknownEndpoint(*id),
+                other => CreateError::Domain(other),
+            })?;
+    }
+    let token = tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await?;
+
+    let client_state = new_client_state();
+    let row = reserve(deps, tenant_id, &checked, &client_state).await?;
+    let created = match create_at_graph(
+        deps,
+        &token,
+        &checked.resource.path,
+        &checked.change_type,
+        checked.max_minutes,
+        checked.rich,
+        client_state,
+    )
+    .await
+    {
+        Ok(created) => created,
+        Err(error) => {
+            give_back(deps.db, row.id).await;
+            return Err(match error {
+                CreateError::Duplicate { graph_id, .. } => CreateError::Duplicate {
+                    existing: holder(deps.db, tenant_id, graph_id.as_deref(), &checked).await?,
+                    graph_id,
+                },
+                other => other,
+            });
+        }
+    };
+    match complete(deps, tenant_id, &row, &created).await {
+        Ok(Some(model)) => Ok(model),
+        Ok(None) => {
+            abandon(deps, &token, &created.graph_id, row.id).await;
+            Err(CreateError::Domain(DomainError::Conflict(
+                "the subscription was deleted (or given up) while Microsoft Graph created it; Graph's copy was deleted too".to_owned(),
+            )))
+        }
+        Err(error) => {
+            // The write may have committed with only its acknowledgement lost.
+            if let Ok(Some(done)) = subscription::Entity::find_by_id(row.id)
+                .filter(subscription::Column::GraphId.eq(created.graph_id.as_str()))
+                .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
+                .one(deps.db)
+                .await
+            {
+                return Ok(done);
+            }
+            abandon(deps, &token, &created.graph_id, row.id).await;
+            Err(error.into())
+        }
+    }
+}
+
+/// Counts the tenant's subscriptions and inserts the new one as `creating`, in one transaction
+/// under the tenant's lock.
+async fn reserve<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    tenant: TenantId,
+    checked: &Checked,
+    client_state: &str,
+) -> Result<subscription::Model, CreateError> {
+    let txn = deps.db.begin().await.map_err(DomainError::from)?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        [CREATE_LOCK.into(), lock_key(tenant).into()],
+    ))
+    .await
+    .map_err(DomainError::from)?;
+    let held = subscription::Entity::find()
+        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
+        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
+        .count(&txn)
+        .await
+        .map_err(DomainError::from)?;
+    let limit = deps.settings.subscriptions.max_per_tenant;
+    if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
+        txn.rollback().await.map_err(DomainError::from)?;
+        return Err(CreateError::TenantQuota(limit));
+    }
+    let now = deps.clock.now();
+    let row = subscription::ActiveModel {
+        id: Set(SubscriptionId::new().uuid()),
+        tenant_id: Set(tenant.uuid()),
+        graph_id: Set(None),
+        resource: Set(checked.resource.path.clone()),
+        kind: Set(checked.spec.name.to_owned()),
+        change_types: Set(checked.change_type.clone()),
+        include_resource_data: Set(checked.rich),
+        encryption_certificate_id: Set(None),
+        client_state_hash: Set(hash(client_state)),
+        endpoint_ids: Set(checked.endpoint_ids.as_ref().map(|ids| json!(ids))),
+        status: Set(SubscriptionStatus::Creating),
+        expires_at: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        renew_at: Set(None),
+        last_renewed_at: Set(None),
+        due_action: Set(DueAction::Renew),
+        due_at: Set(None),
+        action_version: Set(0),
+        failures: Set(0),
+        lease_token: Set(None),
+        lease_until: Set(None),
+        expiry_warned_at: Set(None),
+    }
+    .insert(&txn)
+    .await
+    .map_err(DomainError::from)?;
+    txn.commit().await.map_err(DomainError::from)?;
+    Ok(row)
+}
+
+/// Makes the `creating` row `active` with what Graph granted, and audits it; `None` when the
+/// row is no longer `creating`.
+async fn complete<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    tenant: TenantId,
+    row: &subscription::Model,
+    created: &AtGraph,
+) -> DomainResult<Option<subscription::Model>> {
+    let txn = deps.db.begin().await?;
+    let completed = subscription::Entity::update_many()
+        .set(subscription::ActiveModel {
+            graph_id: Set(Some(created.graph_id.clone())),
+            include_resource_data: Set(created.certificate_label.is_some()),
+            encryption_certificate_id: Set(created.certificate_label.clone()),
+            status: Set(SubscriptionStatus::Active),
+            expires_at: Set(Some(created.expires_at)),
+            updated_at: Set(deps.clock.now()),
+            renew_at: Set(Some(created.renew_at)),
+            due_at: Set(Some(created.renew_at)),
+            ..Default::default()
+        })
+        .filter(subscription::Column::Id.eq(row.id))
+        .filter(subscription::Column::Status.eq(SubscriptionStatus::Creating))
+        .exec_with_returning(&txn)
+        .await?;
+    let Some(model) = completed.into_iter().next() else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    let entry = NewEntry::new(Actor::system("subscriptions"), "subscription.created")
+        .tenant(tenant)
+        .target("subscription", SubscriptionId::from(row.id))
+        .details(json!({"graph_id": created.graph_id, "resource": row.resource}));
+    audit::record(&txn, deps.clock, entry).await?;
+    txn.commit().await?;
+    Ok(Some(model))
+}
+
+/// Removes a row that never became a subscription (Graph refused, or it was abandoned). A
+/// failure is only logged: the reconciler removes rows stuck in `creating`.
+async fn give_back<C: ConnectionTrait>(db: &C, id: uuid::Uuid) {
+    let removed = subscription::Entity::delete_many()
+        .filter(subscription::Column::Id.eq(id))
+        .filter(subscription::Column::Status.eq(SubscriptionStatus::Creating))
+        .exec(db)
+        .await;
+    if let Err(error) = removed {
+        tracing::warn!(%error, subscription = %SubscriptionId::from(id), "could not remove a row stuck in creating; the reconciler will");
+    }
+}
+
+/// Deletes at Graph a subscription whose row could not be completed, then the row.
+async fn abandon<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    token: &AccessToken,
+    graph_id: &str,
+    row: uuid::Uuid,
+) {
+    if let Err(error) = deps.graph.delete_subscription(token, graph_id).await {
+        tracing::warn!(%error, graph_id, "could not delete a Graph subscription whose row was not completed; the reconciler will");
+    }
+    give_back(deps.db, row).await;
+}
+
+/// The tenant's subscription that holds what Graph called a duplicate: by Graph's id when its
+/// message names one; else (or when that is a create of the same combination still waiting for
+/// Graph) by the same resource and change types.
+async fn holder<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    graph_id: Option<&str>,
+    checked: &Checked,
+) -> DomainResult<Option<SubscriptionId>> {
+    let mine = || {
+        subscription::Entity::find()
+            .filter(subscription::Column::TenantId.eq(tenant.uuid()))
+            .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
+    };
+    if let Some(graph_id) = graph_id
+        && let Some(found) = mine()
+            .filter(subscription::Column::GraphId.eq(graph_id))
+            .one(db)
+            .await?
+    {
+        return Ok(Some(found.id.into()));
+    }
+    let mut same = mine()
+        .filter(subscription::Column::Resource.eq(checked.resource.path.as_str()))
+        .filter(subscription::Column::ChangeTypes.eq(checked.change_type.as_str()));
+    if graph_id.is_some() {
+        same = same.filter(subscription::Column::Status.eq(SubscriptionStatus::Creating));
+    }
+    Ok(same.one(db).await?.map(|s| s.id.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_tenant_has_its_own_lock_key_and_keeps_it() {
+        let one = TenantId::new();
+        let other = TenantId::new();
+        assert_eq!(lock_key(one), lock_key(one));
+        assert_ne!(lock_key(one), lock_key(other));
+    }
+}

@@ -1,0 +1,150 @@
+//! The two ways `graphhook bench ingest` loads a server: closed loop (each connection sends its
+//! next request as soon as the last is answered, which finds the ceiling) and open loop (a
+//! request due every 1/rate s whatever the answers, which measures latency below saturation;
+//! a request sent late counts its wait, so a generator falling behind cannot hide latency).
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+
+use crate::bench_http::{LATE, connect, scheduled, send};
+
+/// What one run of the load generator saw.
+#[derive(Default)]
+pub(super) struct Load {
+    /// Requests answered 202.
+    pub accepted: u64,
+    /// Any other answer, by status.
+    pub other: BTreeMap<u16, u64>,
+    /// Latency of every request answered 202, in ns.
+    pub latencies: Vec<u64>,
+    /// Open loop: requests that went out more than [`LATE`] after they were due.
+    pub late: u64,
+    pub elapsed: Duration,
+}
+
+impl Load {
+    fn merge(&mut self, other: Load) {
+        self.accepted += other.accepted;
+        self.late += other.late;
+        for (status, n) in other.other {
+            *self.other.entry(status).or_default() += n;
+        }
+        self.latencies.extend(other.latencies);
+    }
+
+    pub fn rate(&self) -> f64 {
+        self.accepted as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn non_202(&self) -> u64 {
+        self.other.values().sum()
+    }
+
+    pub fn others(&self) -> String {
+        if self.other.is_empty() {
+            return "none".into();
+        }
+        self.other
+            .iter()
+            .map(|(status, n)| format!("{n}×{status}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn record(&mut self, status: u16, latency: Duration) {
+        if status == 202 {
+            self.accepted += 1;
+            self.latencies
+                .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
+        } else {
+            *self.other.entry(status).or_default() += 1;
+        }
+    }
+}
+
+/// How a run paces its requests.
+#[derive(Clone, Copy)]
+pub(super) enum Pace {
+    /// Each connection back to back.
+    Closed,
+    /// One request due every 1/rate s (requests per second), on whichever connection is free.
+    Open(f64),
+}
+
+/// `connections` clients, each on one keep-alive connection, sending `request` for `duration`.
+pub(super) async fn drive(
+    port: u16,
+    request: Arc<[u8]>,
+    connections: usize,
+    duration: Duration,
+    pace: Pace,
+) -> anyhow::Result<Load> {
+    let started = Instant::now();
+    let start = tokio::time::Instant::now();
+    let deadline = start + duration;
+    let total = match pace {
+        Pace::Closed => u64::MAX,
+        Pace::Open(rate) => (rate * duration.as_secs_f64()).ceil() as u64,
+    };
+    let next = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let request = request.clone();
+        let next = next.clone();
+        clients.push(tokio::spawn(async move {
+            let mut stream = connect(port).await?;
+            let mut buf = Vec::with_capacity(4096);
+            let mut load = Load {
+                latencies: Vec::with_capacity(1 << 14),
+                ..Load::default()
+            };
+            loop {
+                let due = match pace {
+                    Pace::Closed => {
+                        let now = tokio::time::Instant::now();
+                        if now >= deadline {
+                            break;
+                        }
+                        now
+                    }
+                    Pace::Open(rate) => {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= total {
+                            break;
+                        }
+                        let due = scheduled(start, rate, i);
+                        tokio::time::sleep_until(due).await;
+                        if due.elapsed() > LATE {
+                            load.late += 1;
+                        }
+                        due
+                    }
+                };
+                let status = send(&mut stream, &mut buf, &request).await?;
+                load.record(status, due.elapsed());
+            }
+            anyhow::Ok(load)
+        }));
+    }
+    let mut load = Load::default();
+    let mut failure = None;
+    for client in clients {
+        match client.await.context("client task") {
+            Ok(Ok(part)) => load.merge(part),
+            Ok(Err(error)) | Err(error) => failure = Some(error),
+        }
+    }
+    load.elapsed = started.elapsed();
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(load),
+    }
+}

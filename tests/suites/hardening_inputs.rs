@@ -1,0 +1,367 @@
+//! Values at and past the edge of their range: each gets a 4xx in the one error shape (never a
+//! 5xx, never a dropped connection), and nothing changes.
+
+use graphhook_tests::{Mode, Receiver, TestApp};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::endpoints::{call, create};
+
+/// Checks a 4xx in the one error shape and returns its body.
+pub(crate) async fn refused(response: reqwest::Response, status: u16, code: &str) -> Value {
+    let actual = response.status().as_u16();
+    let header_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body["request_id"].as_str(), header_id.as_deref(), "{body}");
+    body
+}
+
+/// A tenant with one active endpoint: (app, API key, endpoint id, receiver).
+async fn with_endpoint() -> (TestApp, String, String, Receiver) {
+    let app = TestApp::spawn().await;
+    let key = app
+        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
+        .await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (status, endpoint) = create(&app, &key, json!({"url": receiver.url})).await;
+    assert_eq!(status, 201, "{endpoint}");
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    (app, key, id, receiver)
+}
+
+async fn current_secret(app: &TestApp, key: &str, id: &str) -> Value {
+    let (status, body) = call(
+        app,
+        Method::GET,
+        &format!("/api/v1/endpoints/{id}/secret"),
+        key,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["secret"].clone()
+}
+
+/// POSTs a raw body to the rotate route.
+async fn rotate_raw(
+    app: &TestApp,
+    key: &str,
+    id: &str,
+    content_type: Option<&str>,
+    body: &'static [u8],
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url(&format!("/api/v1/endpoints/{id}/secret/rotate")))
+        .bearer_auth(key)
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    request
+        .send()
+        .await
+        .expect("an answer, not a dropped connection")
+}
+
+#[tokio::test]
+async fn a_grace_period_outside_zero_to_a_week_is_a_422_and_the_connection_stays_open() {
+    let (app, key, id, _receiver) = with_endpoint().await;
+    let before = current_secret(&app, &key, &id).await;
+    let path = format!("/api/v1/endpoints/{id}/secret/rotate");
+    for grace in [
+        json!(9_223_372_036_854_776_i64),
+        json!(1_i64 << 62),
+        json!(-(1_i64 << 62)),
+        json!(i64::MAX),
+        json!(i64::MIN),
+        json!(604_801),
+        json!(-1),
+        json!(9_223_372_036_854_775_808_u64),
+    ] {
+        let response = app
+            .client
+            .post(app.url(&path))
+            .bearer_auth(&key)
+            .json(&json!({"grace_period_secs": grace}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("grace {grace}: the connection was dropped: {e}"));
+        let body = refused(response, 422, "validation_failed").await;
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("grace_period_secs"),
+            "{grace}: the message names the field: {body}"
+        );
+    }
+    assert_eq!(
+        current_secret(&app, &key, &id).await,
+        before,
+        "nothing was rotated"
+    );
+    // At the edges, it rotates.
+    for grace in [0, 604_800] {
+        let response = app
+            .tenant_request(
+                Method::POST,
+                &path,
+                &key,
+                Some(json!({"grace_period_secs": grace})),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 200, "grace {grace}");
+    }
+}
+
+#[tokio::test]
+async fn a_rotate_body_that_is_present_must_be_a_json_object() {
+    let (app, key, id, _receiver) = with_endpoint().await;
+    let before = current_secret(&app, &key, &id).await;
+    let json = Some("application/json");
+    refused(
+        rotate_raw(&app, &key, &id, json, b"\x00").await,
+        400,
+        "invalid_json",
+    )
+    .await;
+    refused(
+        rotate_raw(&app, &key, &id, json, b"{\"grace_period_secs\": ").await,
+        400,
+        "invalid_json",
+    )
+    .await;
+    refused(
+        rotate_raw(&app, &key, &id, json, b"[]").await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    refused(
+        rotate_raw(&app, &key, &id, json, b"{\"grace\": 5}").await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    refused(
+        rotate_raw(
+            &app,
+            &key,
+            &id,
+            Some("text/plain"),
+            b"{\"grace_period_secs\": 0}",
+        )
+        .await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    assert_eq!(
+        current_secret(&app, &key, &id).await,
+        before,
+        "nothing was rotated"
+    );
+
+    // No body at all: the defaults (a day's grace).
+    let response = rotate_raw(&app, &key, &id, None, b"").await;
+    assert_eq!(response.status().as_u16(), 200);
+    let rotated: Value = response.json().await.unwrap();
+    assert_eq!(
+        rotated["old_secrets_expire_at"],
+        json!(app.clock.now() + chrono::Duration::days(1)),
+        "{rotated}"
+    );
+    assert_ne!(current_secret(&app, &key, &id).await, before);
+}
+
+#[tokio::test]
+async fn an_endpoint_url_longer_than_2048_characters_is_a_422_naming_the_limit() {
+    let (app, key, id, receiver) = with_endpoint().await;
+    let padded = |len: usize| {
+        let base = format!("{}?pad=", receiver.url);
+        format!("{base}{}", "a".repeat(len - base.len()))
+    };
+    let (status, body) = create(&app, &key, json!({"url": padded(2049)})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "validation_failed");
+    assert_eq!(body["details"]["field"], "url");
+    assert!(body["message"].as_str().unwrap().contains("2048"), "{body}");
+    let response = app
+        .tenant_request(
+            Method::PATCH,
+            &format!("/api/v1/endpoints/{id}"),
+            &key,
+            Some(json!({"url": padded(100_000)})),
+        )
+        .await;
+    let body = refused(response, 422, "validation_failed").await;
+    assert_eq!(body["details"]["field"], "url");
+    let (status, body) = create(&app, &key, json!({"url": padded(2048)})).await;
+    assert_eq!(status, 201, "exactly at the limit: {body}");
+}
+
+#[tokio::test]
+async fn strings_the_database_cannot_hold_are_a_422_naming_the_field() {
+    let (app, key, id, _receiver) = with_endpoint().await;
+    let (status, body) = create(
+        &app,
+        &key,
+        json!({"url": "http://127.0.0.1:9/", "description": "a\u{0}b"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["details"]["field"], "description", "{body}");
+    let response = app
+        .tenant_request(
+            Method::PATCH,
+            &format!("/api/v1/endpoints/{id}"),
+            &key,
+            Some(json!({"description": "\u{0}"})),
+        )
+        .await;
+    let body = refused(response, 422, "validation_failed").await;
+    assert_eq!(body["details"]["field"], "description", "{body}");
+    for name in ["ci\u{0}", &"k".repeat(101), " "] {
+        let response = app
+            .tenant_request(
+                Method::POST,
+                "/api/v1/api-keys",
+                &key,
+                Some(json!({"name": name})),
+            )
+            .await;
+        refused(response, 422, "validation_failed").await;
+    }
+
+    let response = app
+        .client
+        .post(app.url("/portal/session"))
+        .json(&json!({"api_key": "ghk_abc\u{0}defghijk_secret"}))
+        .send()
+        .await
+        .unwrap();
+    refused(response, 401, "unauthorized").await;
+    let response = app
+        .client
+        .post(app.url("/onboarding/start"))
+        .form(&[("company_name", "Contoso\u{0}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        422,
+        "the company name is asked for again"
+    );
+
+    let tenant = app.tenants().await.remove(0);
+    let tenant_id = graphhook_domain::ids::TenantId::from(tenant.id);
+    let response = app
+        .admin_post_json(
+            &format!("/admin/v1/tenants/{tenant_id}/suspend"),
+            &json!({"reason": "unpaid\u{0}"}),
+        )
+        .await;
+    refused(response, 422, "validation_failed").await;
+    let response = app
+        .admin_post_json(
+            "/admin/v1/operator-tokens/revoke",
+            &json!({"token_id": "jti\u{0}"}),
+        )
+        .await;
+    refused(response, 422, "validation_failed").await;
+    assert_eq!(
+        app.tenants().await[0].status,
+        tenant.status,
+        "the tenant was not suspended"
+    );
+}
+
+#[tokio::test]
+async fn list_filters_outside_what_the_database_compares_are_a_400() {
+    let (app, key, id, _receiver) = with_endpoint().await;
+    let ancient = "-4714-11-23T00:00:00Z";
+    for query in [
+        format!("/api/v1/messages?since={ancient}"),
+        format!("/api/v1/messages?until={ancient}"),
+        format!("/api/v1/deliveries?since={ancient}"),
+        format!("/api/v1/events?since={ancient}"),
+        "/api/v1/messages?since=1969-12-31T23:59:59Z".to_owned(),
+        "/api/v1/events?since=0001-01-01T00:00:00Z".to_owned(),
+        "/api/v1/messages?event_type=%00".to_owned(),
+        "/api/v1/deliveries?event_type=a%00b".to_owned(),
+        "/api/v1/events?event_type=%00".to_owned(),
+    ] {
+        let response = app.tenant_request(Method::GET, &query, &key, None).await;
+        let body = refused(response, 400, "invalid_query").await;
+        assert!(
+            body["message"].as_str().unwrap().contains("invalid query"),
+            "{query}: {body}"
+        );
+    }
+    let response = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/endpoints/{id}/recover"),
+            &key,
+            Some(json!({"since": ancient})),
+        )
+        .await;
+    refused(response, 422, "validation_failed").await;
+    refused(
+        app.admin_get("/admin/v1/tenants?search=%00").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    // Inside the range, the lists answer.
+    for query in [
+        "/api/v1/messages?since=1970-01-01T00:00:00Z&until=9999-12-31T23:59:59Z",
+        "/api/v1/deliveries?since=2026-01-01T00:00:00Z",
+        "/api/v1/events?since=2026-01-01T00:00:00%2B02:00",
+    ] {
+        let response = app.tenant_request(Method::GET, query, &key, None).await;
+        assert_eq!(response.status().as_u16(), 200, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn the_admin_api_bounds_its_query_and_wants_an_object_body() {
+    let app = TestApp::spawn().await;
+    for hours in ["2147483648", "4294967295", "8761"] {
+        let response = app
+            .admin_get(&format!(
+                "/admin/v1/subscriptions?expiring_within_hours={hours}"
+            ))
+            .await;
+        let body = refused(response, 422, "validation_failed").await;
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("expiring_within_hours"),
+            "{body}"
+        );
+    }
+    let response = app
+        .admin_get("/admin/v1/subscriptions?expiring_within_hours=8760")
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+
+    for body in [json!([]), json!([5]), json!(7), json!("x")] {
+        let response = app.admin_post_json("/admin/v1/probes", &body).await;
+        let error = refused(response, 422, "validation_failed").await;
+        assert!(
+            error["message"].as_str().unwrap().contains("object"),
+            "{body}: {error}"
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! Creating subscriptions keeps its promises under pressure: the per-tenant quota holds when
+//! many creates race, inputs past their bounds are refused before Graph is called, and Graph's
+//! duplicate rule is answered as the tenant's conflict, naming the subscription it already has.
+
+use graphhook_domain::entities::subscription::{self, SubscriptionStatus};
+use graphhook_tests::{Mode, Receiver, TestApp};
+use reqwest::Method;
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+
+use crate::{lifecycle::mailbox, subscriptions::create};
+
+/// What the emulator holds: Graph's JSON of every subscription.
+pub(crate) async fn held_at_graph(app: &TestApp) -> Vec<Value> {
+    app.emulator_control(Method::GET, "/subscriptions", None)
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s["subscription"].clone())
+        .collect()
+}
+
+/// Every subscription row, whatever its status.
+pub(crate) async fn rows(app: &TestApp) -> Vec<subscription::Model> {
+    subscription::Entity::find().all(&app.db).await.unwrap()
+}
+
+#[tokio::test]
+async fn twelve_creates_at_once_make_exactly_the_tenants_quota() {
+    let app = TestApp::builder()
+        .settings(|s| s.subscriptions.max_per_tenant = 3)
+        .spawn()
+        .await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let creates = (0..12).map(|n| {
+        create(
+            &app,
+            &key,
+            json!({"resource": format!("users/{}/messages", mailbox(n)), "change_types": ["created"]}),
+        )
+    });
+    let answers = futures::future::join_all(creates).await;
+
+    let created = answers
+        .iter()
+        .filter(|(status, _, _)| *status == 201)
+        .count();
+    assert_eq!(created, 3, "{answers:?}");
+    for (status, body, _) in answers.iter().filter(|(status, _, _)| *status != 201) {
+        assert_eq!((*status, body["code"].as_str()), (409, Some("conflict")));
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("Graphhook's limit"),
+            "{body}"
+        );
+    }
+    assert_eq!(held_at_graph(&app).await.len(), 3);
+    let live: Vec<_> = rows(&app)
+        .await
+        .into_iter()
+        .filter(|r| r.status != SubscriptionStatus::Deleted)
+        .collect();
+    assert_eq!(live.len(), 3, "{live:?}");
+    assert!(live.iter().all(|r| r.status == SubscriptionStatus::Active));
+}
+
+#[tokio::test]
+async fn inputs_past_their_bounds_are_refused_before_graph_is_called() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let receiver = Receiver::start(Mode::Echo);
+    let (status, endpoint) =
+        crate::endpoints::create(&app, &key, json!({"url": receiver.url})).await;
+    assert_eq!(status, 201, "{endpoint}");
+    let endpoint = endpoint["id"].as_str().unwrap();
+
+    let long = format!("users/{}/messages", "a".repeat(100_000));
+    let cases = [
+        (
+            json!({"resource": long, "change_types": ["created"]}),
+            "resource",
+        ),
+        (
+            json!({"resource": format!("users/{}/messages", "a".repeat(990)), "change_types": ["created"]}),
+            "resource",
+        ),
+        (
+            json!({"resource": "users/u1\n/messages", "change_types": ["created"]}),
+            "resource",
+        ),
+        (
+            json!({"resource": "users", "change_types": vec!["updated"; 1_000]}),
+            "change_types",
+        ),
+        (
+            json!({"resource": "users", "change_types": ["x".repeat(100_000)]}),
+            "change_types",
+        ),
+        (
+            json!({"resource": "users", "change_types": ["updated"], "endpoint_ids": vec![endpoint; 101]}),
+            "endpoint_ids",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, answer, _) = create(&app, &key, body).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{field}: {answer}"
+        );
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.contains(field), "{message}");
+        assert!(message.len() < 600, "the input is not echoed: {message}");
+    }
+    assert_eq!(held_at_graph(&app).await, Vec::<Value>::new());
+    assert!(rows(&app).await.is_empty());
+
+    // Within the bounds, repeated endpoint ids are one endpoint.
+    let (status, created, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["updated"], "endpoint_ids": vec![endpoint; 100]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["endpoint_ids"], json!([endpoint]));
+}
+
+#[tokio::test]
+async fn a_duplicate_at_graph_is_a_409_naming_the_subscription_the_tenant_has() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let (status, first, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["updated", "deleted"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{first}");
+    let first_id = first["id"].as_str().unwrap();
+
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["deleted", "updated"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("conflict")),
+        "{body}"
+    );
+    assert_eq!(body["details"]["existing_subscription_id"], first_id);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains(first_id), "{message}");
+    assert!(message.contains("endpoint_ids"), "{message}");
+
+    // The refused create left nothing behind: one subscription, the quota slot given back.
+    let list: Value = app
+        .tenant_request(Method::GET, "/api/v1/subscriptions", &key, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec![first_id]);
+    assert_eq!(rows(&app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_duplicate_graph_holds_for_another_deployment_is_a_409_without_an_id() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    crate::subscription_reconciler::seed(
+        &app,
+        "groups",
+        "updated",
+        "https://staging.example.com/graph/notifications",
+        None,
+    )
+    .await;
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "groups", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("conflict")),
+        "{body}"
+    );
+    assert_eq!(body["details"]["existing_subscription_id"], Value::Null);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not one of this tenant's"),
+        "{body}"
+    );
+    assert!(rows(&app).await.is_empty());
+}

@@ -1,0 +1,343 @@
+//! No Graph subscription outlives its row: a create shows as `creating` while Graph works and
+//! deleting it meanwhile leaves nothing at Graph; a create that loses Postgres right after
+//! Graph's 201 leaves nothing behind once the reconciler ran; and the reconciler deletes only
+//! this deployment's subscriptions that no row holds and that are older than an upkeep lease.
+
+use std::{
+    net::TcpListener,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use chrono::Duration;
+use graphhook_domain::{
+    entities::subscription::{self, DueAction, SubscriptionStatus},
+    ids::SubscriptionId,
+    resources,
+};
+use graphhook_emulator::config::DEFAULT_TENANT_ID;
+use graphhook_tests::TestApp;
+use reqwest::Method;
+use sea_orm::{ActiveModelTrait, Set};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::{Notify, mpsc};
+
+use crate::{
+    lifecycle::{mailbox, tick},
+    subscription_integrity::{held_at_graph, rows},
+    subscriptions::create,
+};
+
+/// Puts a subscription at the emulator as if the app had created it just now (expiring after
+/// its kind's lifetime less Graphhook's margin, as Graphhook asks); returns its Graph id.
+pub(crate) async fn seed(
+    app: &TestApp,
+    resource: &str,
+    change_type: &str,
+    notification_url: &str,
+    client_state: Option<&str>,
+) -> String {
+    let kind = resources::parse(resource).unwrap().kind;
+    let minutes =
+        resources::spec(kind).max_minutes - app.settings.subscriptions.lifetime_margin_minutes;
+    let expires = app.clock.now() + Duration::minutes(minutes);
+    let seeded = app
+        .emulator_control(
+            Method::POST,
+            "/subscriptions",
+            Some(json!({
+                "tenant": DEFAULT_TENANT_ID,
+                "subscriptions": [{
+                    "resource": resource,
+                    "changeType": change_type,
+                    "notificationUrl": notification_url,
+                    "clientState": client_state,
+                    "expirationDateTime": expires.to_rfc3339(),
+                }],
+            })),
+        )
+        .await;
+    seeded["ids"][0].as_str().unwrap().to_owned()
+}
+
+fn past_the_lease(app: &TestApp) -> Duration {
+    Duration::seconds(app.settings.subscriptions.upkeep_lease_secs as i64 + 60)
+}
+
+/// Graph's side of the validation handshake, answered by the test: it echoes the token, and
+/// holds the first lifecycle URL's handshake (the last step before Graph's 201) until the test
+/// says go.
+struct Handshakes {
+    base_url: String,
+    arrived: mpsc::UnboundedReceiver<()>,
+    go: Arc<Notify>,
+}
+
+struct Gate {
+    armed: AtomicBool,
+    arrived: mpsc::UnboundedSender<()>,
+    go: Arc<Notify>,
+}
+
+async fn answer(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
+    let token = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(name, _)| name == "validationToken")
+        .map(|(_, value)| value.into_owned());
+    let Some(token) = token else {
+        return HttpResponse::Accepted().finish();
+    };
+    if req.path() == "/graph/lifecycle" && gate.armed.swap(false, Ordering::SeqCst) {
+        let _ = gate.arrived.send(());
+        gate.go.notified().await;
+    }
+    HttpResponse::Ok().content_type("text/plain").body(token)
+}
+
+impl Handshakes {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (arrived, arrived_rx) = mpsc::unbounded_channel();
+        let go = Arc::new(Notify::new());
+        let gate = web::Data::new(Gate {
+            armed: AtomicBool::new(true),
+            arrived,
+            go: go.clone(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(gate.clone())
+                .default_service(web::to(answer))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        Self {
+            base_url: format!("http://127.0.0.1:{port}"),
+            arrived: arrived_rx,
+            go,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_reconciled() {
+    let mut handshakes = Handshakes::start();
+    let base = handshakes.base_url.clone();
+    let app = TestApp::builder()
+        .settings(move |s| s.api.public_base_url = base)
+        .spawn()
+        .await;
+    app.emulator_control(
+        Method::POST,
+        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+        None,
+    )
+    .await;
+    let key = app.create_tenant(DEFAULT_TENANT_ID, "Contoso").await;
+
+    let request = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["updated"]}),
+    );
+    let cut = async {
+        handshakes.arrived.recv().await;
+        // Graph has validated both URLs and is about to answer 201: Postgres goes away.
+        app.pg_proxy.cut();
+        handshakes.go.notify_one();
+    };
+    let ((status, body, _), ()) = tokio::join!(request, cut);
+    assert_eq!(status, 503, "{body}");
+    app.pg_proxy.restore();
+    // Graph's subscription was deleted at once; the row could not be, and holds its slot.
+    assert_eq!(held_at_graph(&app).await, Vec::<Value>::new());
+    let stuck = rows(&app).await;
+    assert_eq!(stuck.len(), 1);
+    assert_eq!(stuck[0].status, SubscriptionStatus::Creating);
+    // A create may take seconds: within a lease the row is left alone.
+    tick(&app).await;
+    assert_eq!(rows(&app).await, stuck);
+
+    app.clock.advance(past_the_lease(&app));
+    tick(&app).await;
+    assert_eq!(
+        held_at_graph(&app).await,
+        Vec::<Value>::new(),
+        "no orphan at Graph"
+    );
+    assert_eq!(rows(&app).await, Vec::new(), "no row stuck in creating");
+
+    // The tenant can create it now.
+    let (status, body, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves_nothing() {
+    let mut handshakes = Handshakes::start();
+    let base = handshakes.base_url.clone();
+    let app = TestApp::builder()
+        .settings(move |s| s.api.public_base_url = base)
+        .spawn()
+        .await;
+    app.emulator_control(
+        Method::POST,
+        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+        None,
+    )
+    .await;
+    let key = app.create_tenant(DEFAULT_TENANT_ID, "Contoso").await;
+
+    let request = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["updated"]}),
+    );
+    let meanwhile = async {
+        handshakes.arrived.recv().await;
+        let list: Value = app
+            .tenant_request(Method::GET, "/api/v1/subscriptions", &key, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["data"][0]["status"], "creating", "{list}");
+        let id = list["data"][0]["id"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/subscriptions/{id}");
+        let deleted = app.tenant_request(Method::DELETE, &path, &key, None).await;
+        assert_eq!(deleted.status().as_u16(), 204);
+        handshakes.go.notify_one();
+        path
+    };
+    let ((status, body, _), path) = tokio::join!(request, meanwhile);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("conflict")),
+        "{body}"
+    );
+    assert_eq!(held_at_graph(&app).await, Vec::<Value>::new());
+    let shown = app.tenant_request(Method::GET, &path, &key, None).await;
+    assert_eq!(shown.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_row_holds() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let ours = app.url("/graph/notifications");
+    let staging = "https://staging.example.com/graph/notifications";
+
+    // Held by a row.
+    let (status, held, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{held}");
+    // Ours, and no row holds it.
+    let orphan = seed(&app, "groups", "updated", &ours, Some("lost")).await;
+    // Another deployment's (staging shares the app registration).
+    let foreign = seed(
+        &app,
+        &format!("users/{}/messages", mailbox(1)),
+        "created",
+        staging,
+        None,
+    )
+    .await;
+    // A create that died after Graph's 201: its row is still `creating`.
+    let state = "state-of-a-create-that-died";
+    let stuck_graph = seed(
+        &app,
+        &format!("users/{}/events", mailbox(2)),
+        "created",
+        &ours,
+        Some(state),
+    )
+    .await;
+    let tenant = app.tenants().await[0].id;
+    let stuck_row = SubscriptionId::new();
+    let now = app.clock.now();
+    subscription::ActiveModel {
+        id: Set(stuck_row.uuid()),
+        tenant_id: Set(tenant),
+        graph_id: Set(None),
+        resource: Set(format!("users/{}/events", mailbox(2))),
+        kind: Set("event".into()),
+        change_types: Set("created".into()),
+        include_resource_data: Set(false),
+        encryption_certificate_id: Set(None),
+        client_state_hash: Set(Sha256::digest(state.as_bytes()).to_vec()),
+        endpoint_ids: Set(None),
+        status: Set(SubscriptionStatus::Creating),
+        expires_at: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        renew_at: Set(None),
+        last_renewed_at: Set(None),
+        due_action: Set(DueAction::Renew),
+        due_at: Set(None),
+        action_version: Set(0),
+        failures: Set(0),
+        lease_token: Set(None),
+        lease_until: Set(None),
+        expiry_warned_at: Set(None),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+
+    app.clock.advance(past_the_lease(&app));
+    // Ours, without a row, but younger than a lease: a create may still be completing it.
+    let young = seed(&app, "drives/b!drive1/root", "updated", &ours, None).await;
+    tick(&app).await;
+
+    let remaining: Vec<String> = held_at_graph(&app)
+        .await
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect();
+    let held_graph_id = crate::lifecycle::row(&app, held["id"].as_str().unwrap())
+        .await
+        .graph_id
+        .unwrap();
+    for kept in [&held_graph_id, &foreign, &young] {
+        assert!(remaining.contains(kept), "{kept} kept: {remaining:?}");
+    }
+    for gone in [&orphan, &stuck_graph] {
+        assert!(!remaining.contains(gone), "{gone} deleted: {remaining:?}");
+    }
+    assert_eq!(remaining.len(), 3, "{remaining:?}");
+
+    let left = rows(&app).await;
+    assert_eq!(left.len(), 1, "the stuck row is gone: {left:?}");
+    assert_eq!(left[0].status, SubscriptionStatus::Active);
+    let audit = app.audit_actions().await;
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| *a == "subscription.orphan_deleted")
+            .count(),
+        2,
+        "{audit:?}"
+    );
+    assert!(
+        audit.contains(&"subscription.creation_abandoned".to_owned()),
+        "{audit:?}"
+    );
+}

@@ -1,0 +1,44 @@
+//! The reconciler (see `graphhook_domain::subscriptions::reconcile`): each maintenance tick
+//! hands out the tenants that are due, and a job per tenant compares its Graph subscriptions
+//! with its rows. Graph calls stay out of the tick, so a slow Graph never delays it.
+
+use graphhook_domain::{
+    jobs::Reconcile,
+    subscriptions::reconcile::{self, Reconciled},
+};
+
+use super::JobError;
+use crate::context::JobContext;
+
+/// Hands out up to `limit` tenants due for reconciliation and queues a job for each. A push
+/// that fails costs those tenants their turn until they are due again.
+pub async fn schedule(ctx: &JobContext, limit: u32) -> Result<usize, JobError> {
+    let now = ctx.clock.now();
+    let tenants = reconcile::claim_due(&ctx.db, &ctx.settings, now, limit).await?;
+    if tenants.is_empty() {
+        return Ok(0);
+    }
+    let jobs: Vec<(Reconcile, String)> = tenants
+        .iter()
+        .map(|tenant| {
+            (
+                Reconcile { tenant: *tenant },
+                format!("reconcile:{tenant}:{}", now.timestamp()),
+            )
+        })
+        .collect();
+    ctx.queues
+        .push_many_unique(&jobs)
+        .await
+        .map_err(|e| JobError::Retry(e.into()))?;
+    Ok(tenants.len())
+}
+
+#[tracing::instrument(skip_all, fields(tenant = %job.tenant))]
+pub async fn run(job: Reconcile, ctx: &JobContext) -> Result<Reconciled, JobError> {
+    let done = reconcile::run(&ctx.subscription_deps(), job.tenant).await?;
+    if done != Reconciled::default() {
+        tracing::info!(?done, "reconciled the tenant's subscriptions");
+    }
+    Ok(done)
+}
