@@ -15,7 +15,7 @@ test("custom headers are shown masked and the mask saved back keeps their values
   const receiver = await startReceiver();
   try {
     const onboarding = await newPage(browser);
-    const key = await onboard(onboarding, "headers", "Tailspin", TENANT);
+    const key = await onboard(onboarding, "headers", "Litware", TENANT);
     await onboarding.context().close();
     const page = await newPage(browser);
     await page.goto(`${env.base}/portal`);
