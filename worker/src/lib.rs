@@ -13,6 +13,7 @@ pub mod http;
 pub mod jobs;
 pub mod monitor;
 pub mod ticker;
+pub mod wake;
 pub mod watchdog;
 
 pub use context::JobContext;

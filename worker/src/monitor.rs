@@ -1,8 +1,8 @@
 //! The worker process: one apalis worker per queue, a ticker, and a small HTTP server.
 //!
 //! apalis 1.0 on Redis needs care, and each setting here answers a failure seen with it:
-//! - every storage polls (`poll_with_interval`): without it an idle worker notices new jobs
-//!   only at its next heartbeat;
+//! - every storage polls on an interval and on a wake-up (see [`crate::wake`]): without either
+//!   an idle worker notices new jobs only at its next heartbeat;
 //! - worker names are `{queue}.{instance}.r{restarts}` and `should_restart` restarts a dead
 //!   worker: after a Redis connection drop the fetch loop dies, and a restart under the same
 //!   name is refused while the old name still looks alive;
@@ -21,6 +21,7 @@ use std::{
 };
 
 use apalis::prelude::*;
+use apalis_core::backend::ext::poll_strategy::Strategy;
 use apalis_redis::RedisStorage;
 use graphhook_domain::{
     Clock, Settings,
@@ -37,6 +38,7 @@ use crate::{
     http,
     jobs::{self, JobError},
     ticker,
+    wake::{self, WakeUp, Wakeups},
     watchdog::{self, LaneConnection, Lanes, TrackJobsLayer, Watched},
 };
 
@@ -69,7 +71,7 @@ impl WorkerProcess {
     pub fn start_with(ctx: JobContext) -> anyhow::Result<Self> {
         let instance = ctx.settings.worker_instance();
         let health = Arc::new(Health::default());
-        let (monitor, lanes) = build_monitor(&ctx, &instance, health.clone());
+        let (monitor, lanes, wakeups) = build_monitor(&ctx, &instance, health.clone());
         let (server, http_port) =
             http::serve(&ctx.settings, &instance, health.clone(), lanes.clone())?;
         let server_handle = server.handle();
@@ -77,6 +79,7 @@ impl WorkerProcess {
         let (stop, stopped) = watch::channel(false);
         let ticker = tokio::spawn(ticker::run(ctx.clone(), stopped.clone()));
         let watchdog = tokio::spawn(watchdog::run(ctx.clone(), lanes.clone(), stopped.clone()));
+        let wake = tokio::spawn(wake::listen(ctx.clone(), wakeups, stopped.clone()));
         tracing::info!(%instance, http_port, "worker started");
         let task = tokio::spawn(async move {
             let signal = async move {
@@ -87,6 +90,7 @@ impl WorkerProcess {
             let result = monitor.run_with_signal(signal).await;
             let _ = ticker.await;
             let _ = watchdog.await;
+            let _ = wake.await;
             server_handle.stop(true).await;
             let _ = server_task.await;
             tracing::info!("worker stopped");
@@ -145,7 +149,11 @@ pub fn worker_name(queue: &str, instance: &str, restarts: usize) -> String {
     format!("{queue}.{instance}.r{restarts}")
 }
 
-fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> (Monitor, Arc<Lanes>) {
+fn build_monitor(
+    ctx: &JobContext,
+    instance: &str,
+    health: Arc<Health>,
+) -> (Monitor, Arc<Lanes>, Arc<Wakeups>) {
     let settings = &ctx.settings.worker;
     let monitor = Monitor::new()
         .on_event(|worker, event| {
@@ -155,11 +163,13 @@ fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> (Moni
         })
         .shutdown_timeout(Duration::from_secs(settings.shutdown_timeout_secs));
     let mut lanes = Lanes::default();
+    let mut wakeups = Wakeups::default();
     let general = settings.concurrency;
     let at = &mut Registration {
         ctx,
         instance,
         lanes: &mut lanes,
+        wakeups: &mut wakeups,
     };
     let monitor = register::<Probe, _, _>(monitor, at, general, handle_probe);
     // Each delivery lane has its own queue and capacity.
@@ -217,6 +227,7 @@ fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> (Moni
     let monitor = register::<VerifyConsent, _, _>(monitor, at, general, handle_verify_consent);
     let monitor = register::<QueueDepthsTick, _, _>(monitor, at, general, handle_queue_depths);
     let lanes = Arc::new(lanes);
+    let wakeups = Arc::new(wakeups);
     let restart_lanes = lanes.clone();
     // Every registered worker shares this callback, set once all are registered.
     let monitor = monitor.should_restart(move |worker, error| {
@@ -242,7 +253,7 @@ fn build_monitor(ctx: &JobContext, instance: &str, health: Arc<Health>) -> (Moni
         }
         true
     });
-    (monitor, lanes)
+    (monitor, lanes, wakeups)
 }
 
 /// What registering a lane needs.
@@ -250,6 +261,7 @@ struct Registration<'a> {
     ctx: &'a JobContext,
     instance: &'a str,
     lanes: &'a mut Lanes,
+    wakeups: &'a mut Wakeups,
 }
 
 /// Registers the apalis worker of one job type: its lane, watched (see [`crate::watchdog`]).
@@ -267,6 +279,7 @@ where
     let ctx = at.ctx.clone();
     let instance = at.instance.to_owned();
     let lane = at.lanes.add(J::QUEUE, concurrency);
+    let wake = at.wakeups.add(J::QUEUE);
     let settings = &ctx.settings.worker;
     let poll_interval_ms = if J::QUEUE.starts_with(Deliver::QUEUE) {
         settings.delivery_poll_interval_ms
@@ -279,7 +292,12 @@ where
         let connection = LaneConnection::new(ctx.queues.connection(), lane.clone());
         let storage = RedisStorage::<J, LaneConnection>::new(connection)
             .with_config(ctx.queues.config(J::QUEUE))
-            .poll_with_interval(Duration::from_millis(poll_interval_ms));
+            // A wake-up fetches at once; the interval is the fallback (see [`crate::wake`]).
+            .poll_with_strategy(
+                Strategy::new()
+                    .apply(WakeUp::new(wake.clone()))
+                    .interval(Duration::from_millis(poll_interval_ms)),
+            );
         WorkerBuilder::new(name.clone())
             .backend(Watched::new(storage, lane.clone(), &name))
             .concurrency(concurrency)

@@ -100,6 +100,12 @@ impl Queues {
         self.conn.clone()
     }
 
+    /// The pub/sub channel on which the names of queues that just received due jobs are
+    /// published, so idle workers fetch at once rather than at their next poll.
+    pub fn wake_channel(&self) -> String {
+        format!("{}:wake", self.prefix)
+    }
+
     /// The full Redis queue name of a queue.
     pub fn queue_name(&self, queue: &str) -> String {
         format!("{}:{queue}", self.prefix)
@@ -195,7 +201,8 @@ impl Queues {
     /// apalis-redis puts every pushed job in the scheduled set (due now or later), and a worker's
     /// fetch moves *all* due ones at once with one Lua `unpack`, which fails beyond about 8,000
     /// ids: a backlog that large would stop the queue. Every push of jobs due now, and every
-    /// maintenance tick, therefore moves due jobs over in chunks first.
+    /// maintenance tick, therefore moves due jobs over in chunks first. Jobs moved also wake the
+    /// queue's idle workers: the script publishes the queue's name on [`Queues::wake_channel`].
     pub async fn promote_due(&self, queue: &str) -> Result<usize, PushError> {
         const PROMOTE: &str = r"
 local ids = redis.call('zrangebyscore', KEYS[1], 0, ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -204,6 +211,7 @@ if #ids > 0 then
   redis.call('zrem', KEYS[1], unpack(ids))
   redis.call('del', KEYS[3])
   redis.call('lpush', KEYS[3], 1)
+  redis.call('publish', KEYS[4], ARGV[3])
 end
 return #ids
 ";
@@ -222,8 +230,10 @@ return #ids
                 .key(config.scheduled_jobs_set())
                 .key(config.active_jobs_list())
                 .key(config.signal_list())
+                .key(self.wake_channel())
                 .arg(now)
                 .arg(PROMOTE_CHUNK)
+                .arg(queue)
                 .invoke_async(&mut conn)
                 .await
                 .map_err(apalis_redis::Error::from)?;
