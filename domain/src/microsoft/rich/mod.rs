@@ -22,7 +22,7 @@ mod decrypt;
 mod jwks;
 #[cfg(test)]
 pub(crate) mod tests;
-mod tokens;
+pub(crate) mod tokens;
 
 pub use self::{
     decrypt::{DecryptionKey, EncryptedContent, decrypt, thumbprint},

@@ -100,30 +100,12 @@ fn validate_token(
     now: DateTime<Utc>,
 ) -> Result<ValidatedToken, RichError> {
     // 1. Signature.
-    let header =
-        jsonwebtoken::decode_header(token).map_err(|e| RichError::MalformedToken(e.to_string()))?;
-    if header.alg != Algorithm::RS256 {
-        return Err(RichError::Algorithm(header.alg));
-    }
-    let kid = header
-        .kid
-        .ok_or_else(|| RichError::MalformedToken("no kid in the header".into()))?;
-    let key = keys
-        .keys
-        .get(&kid)
-        .ok_or_else(|| RichError::UnknownKid(kid.clone()))?;
-    let mut validation = Validation::new(Algorithm::RS256);
-    // Every claim is checked below, against the caller's clock rather than the wall clock.
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
-        .map_err(|e| match e.kind() {
-            ErrorKind::InvalidSignature => RichError::Signature,
-            _ => RichError::MalformedToken(e.to_string()),
-        })?
-        .claims;
+    let (claims, key_issuer) = decode_rs256::<Claims>(token, keys).map_err(|e| match e {
+        SignedTokenError::Malformed(m) => RichError::MalformedToken(m),
+        SignedTokenError::Algorithm(a) => RichError::Algorithm(a),
+        SignedTokenError::UnknownKid(k) => RichError::UnknownKid(k),
+        SignedTokenError::Signature => RichError::Signature,
+    })?;
 
     // 2. Lifetime.
     let now = now.timestamp();
@@ -166,10 +148,10 @@ fn validate_token(
     }
     // Entra's "signing-key issuer" check: a key published for one issuer (say, the personal
     // accounts tenant) does not vouch for another tenant's tokens.
-    if let Some(key_issuer) = &key.issuer
+    if let Some(key_issuer) = key_issuer
         && !v2_issuers.contains(&key_issuer.replace("{tenantid}", &tid))
     {
-        return Err(RichError::KeyIssuer(key_issuer.clone()));
+        return Err(RichError::KeyIssuer(key_issuer.to_owned()));
     }
 
     // 5. Publisher: Microsoft Graph Change Tracking.
@@ -189,6 +171,48 @@ fn validate_token(
         audience,
         version,
     })
+}
+
+/// Why an RS256 token's signature could not be checked.
+#[derive(Debug)]
+pub(crate) enum SignedTokenError {
+    Malformed(String),
+    Algorithm(Algorithm),
+    UnknownKid(String),
+    Signature,
+}
+
+/// Decodes an RS256 JWT whose signature verifies with the key its `kid` names, and returns its
+/// claims with the issuer that key was published for. No claim is checked: every caller checks
+/// lifetime, audience and issuer itself, against its own clock.
+pub(crate) fn decode_rs256<'k, C: serde::de::DeserializeOwned>(
+    token: &str,
+    keys: &'k Jwks,
+) -> Result<(C, Option<&'k str>), SignedTokenError> {
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|e| SignedTokenError::Malformed(e.to_string()))?;
+    if header.alg != Algorithm::RS256 {
+        return Err(SignedTokenError::Algorithm(header.alg));
+    }
+    let kid = header
+        .kid
+        .ok_or_else(|| SignedTokenError::Malformed("no kid in the header".into()))?;
+    let key = keys
+        .keys
+        .get(&kid)
+        .ok_or_else(|| SignedTokenError::UnknownKid(kid.clone()))?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    let claims = jsonwebtoken::decode::<C>(token, &key.decoding, &validation)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => SignedTokenError::Signature,
+            _ => SignedTokenError::Malformed(e.to_string()),
+        })?
+        .claims;
+    Ok((claims, key.issuer.as_deref()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,13 +287,6 @@ impl Jwks {
         for (kid, key) in other.keys {
             self.keys.entry(kid).or_insert(key);
         }
-    }
-
-    /// The key named `kid`, with the issuer it was published for (v2 key sets).
-    pub(crate) fn key(&self, kid: &str) -> Option<(&DecodingKey, Option<&str>)> {
-        self.keys
-            .get(kid)
-            .map(|k| (&k.decoding, k.issuer.as_deref()))
     }
 
     pub fn contains(&self, kid: &str) -> bool {
