@@ -192,6 +192,37 @@ pub(crate) fn isolate(settings: &mut Settings) -> anyhow::Result<(url::Url, Stri
     Ok((url, db_name))
 }
 
+/// What a benchmark prints, and why it fails (an acknowledged item lost or duplicated).
+pub(crate) struct Report {
+    pub lines: Vec<String>,
+    pub failure: Option<String>,
+}
+
+/// The end of a benchmark run: drops its database and Redis prefix (unless kept), prints the
+/// report, and fails when the run failed or the report says why it must.
+#[allow(clippy::print_stdout)]
+pub(crate) async fn conclude(
+    settings: &Settings,
+    url: &url::Url,
+    db_name: &str,
+    keep_database: bool,
+    result: anyhow::Result<Report>,
+) -> anyhow::Result<()> {
+    if keep_database {
+        println!("kept database {db_name}");
+    } else {
+        drop_database(settings, url, db_name).await?;
+    }
+    let report = result?;
+    for line in &report.lines {
+        println!("{line}");
+    }
+    if let Some(failure) = report.failure {
+        anyhow::bail!(failure);
+    }
+    Ok(())
+}
+
 pub(crate) async fn drop_database(
     settings: &Settings,
     url: &url::Url,

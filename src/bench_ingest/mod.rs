@@ -29,7 +29,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::{
-    bench::{drop_database, isolate, memory_mib},
+    bench::{Report, conclude, isolate, memory_mib},
     bench_http::{request_bytes, start_bare},
 };
 use load::{Load, Pace, drive};
@@ -63,25 +63,7 @@ pub async fn ingest(mut settings: Settings, options: IngestOptions) -> anyhow::R
     settings.ingest.max_requests_per_sec_per_address = 0;
     db::create_database_if_missing(&settings.database).await?;
     let result = run(&settings, &options).await;
-    if !options.keep_database {
-        drop_database(&settings, &url, &db_name).await?;
-    } else {
-        println!("kept database {db_name}");
-    }
-    let report = result?;
-    for line in &report.lines {
-        println!("{line}");
-    }
-    if let Some(failure) = report.failure {
-        anyhow::bail!(failure);
-    }
-    Ok(())
-}
-
-struct Report {
-    lines: Vec<String>,
-    /// Set when an acknowledged batch is missing from Postgres.
-    failure: Option<String>,
+    conclude(&settings, &url, &db_name, options.keep_database, result).await
 }
 
 /// One way the api reaches Postgres.

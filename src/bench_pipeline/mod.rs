@@ -32,7 +32,7 @@ use graphhook_worker::JobContext;
 use secrecy::ExposeSecret;
 
 use crate::{
-    bench::{drop_database, isolate, memory_mib},
+    bench::{Report, conclude, isolate, memory_mib},
     bench_http::start_bare,
 };
 use children::{Children, free_port};
@@ -114,25 +114,7 @@ pub async fn pipeline(mut settings: Settings, options: PipelineOptions) -> anyho
         result = run(&settings, &options) => result,
         _ = crate::commands::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
     };
-    if !options.keep_database {
-        drop_database(&settings, &url, &db_name).await?;
-    } else {
-        println!("kept database {db_name}");
-    }
-    let report = result?;
-    for line in &report.lines {
-        println!("{line}");
-    }
-    if let Some(failure) = report.failure {
-        anyhow::bail!(failure);
-    }
-    Ok(())
-}
-
-struct Report {
-    lines: Vec<String>,
-    /// Set when a notification was lost or duplicated.
-    failure: Option<String>,
+    conclude(&settings, &url, &db_name, options.keep_database, result).await
 }
 
 async fn run(settings: &Settings, options: &PipelineOptions) -> anyhow::Result<Report> {
