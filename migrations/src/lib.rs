@@ -48,6 +48,7 @@ mod m20261129_000015_revoked_operator_tokens;
 mod m20261129_000016_audit_administrators;
 mod m20261129_000017_subscription_reconciliation;
 mod m20261129_000018_encrypt_endpoint_headers;
+mod m20261207_000019_delivery_engine;
 
 /// A fingerprint of the migration sources; changes whenever a migration is added or edited.
 pub const FINGERPRINT: &str = env!("GRAPHHOOK_MIGRATIONS_FINGERPRINT");
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000016_audit_administrators::Migration),
             Box::new(m20261129_000017_subscription_reconciliation::Migration),
             Box::new(m20261129_000018_encrypt_endpoint_headers::Migration),
+            Box::new(m20261207_000019_delivery_engine::Migration),
         ]
     }
 }

@@ -108,6 +108,21 @@ async fn migrations_go_up_down_and_up_again() {
             .await
             .contains(&"headers_sealed".to_owned())
     );
+    assert!(has_index(&db, "deliveries_endpoint_due_idx").await);
+    assert!(
+        columns(&db, "endpoints")
+            .await
+            .contains(&"retry_schedule".to_owned())
+    );
+    Migrator::down(&db, Some(1))
+        .await
+        .expect("the delivery engine down");
+    assert!(!has_index(&db, "deliveries_endpoint_due_idx").await);
+    assert!(
+        !columns(&db, "endpoints")
+            .await
+            .contains(&"retry_schedule".to_owned())
+    );
     Migrator::down(&db, Some(1))
         .await
         .expect("the encrypted endpoint headers down");

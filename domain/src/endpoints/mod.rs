@@ -109,6 +109,7 @@ pub async fn create<C: ConnectionTrait>(
         verified_at: Set(None),
         verification_error: Set(None),
         failing_since: Set(None),
+        retry_schedule: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -27,6 +27,9 @@ pub struct Model {
     pub verification_error: Option<String>,
     /// Since when every attempt has failed; `None` after a success.
     pub failing_since: Option<DateTimeUtc>,
+    /// The endpoint's own retry schedule: the delays (seconds) before attempts 2, 3, …;
+    /// `None`: the deployment's schedule.
+    pub retry_schedule: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
