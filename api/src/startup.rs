@@ -76,6 +76,7 @@ impl Application {
             broker,
             sender,
             secret_box,
+            signing: Arc::default(),
             db,
             redis,
             queues,

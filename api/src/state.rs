@@ -36,6 +36,8 @@ pub struct AppState {
     pub sender: Arc<Sender>,
     /// Encrypts endpoint secrets at rest.
     pub secret_box: SecretBox,
+    /// Endpoints' decrypted signing material, for the test sends this process makes.
+    pub signing: Arc<graphhook_domain::deliveries::SigningCache>,
     /// Microsoft Graph.
     pub graph: Arc<GraphClient>,
 }
@@ -52,6 +54,7 @@ impl AppState {
             secret_box: &self.secret_box,
             queues: &self.queues,
             flow: &self.flow,
+            signing: &self.signing,
             auto_disable_after: chrono::Duration::hours(
                 i64::try_from(self.settings.webhooks.auto_disable_after_hours)
                     .unwrap_or(i64::MAX / 3_600_000),

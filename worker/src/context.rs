@@ -30,6 +30,8 @@ pub struct JobContext {
     pub sender: Arc<Sender>,
     /// Decrypts endpoint secrets.
     pub secret_box: SecretBox,
+    /// Endpoints' decrypted signing material (see `deliveries::send`).
+    pub signing: Arc<graphhook_domain::deliveries::SigningCache>,
     /// Verifies rich notifications (Entra's signing keys, cached in this process).
     pub rich: Arc<graphhook_domain::ingest::process::Rich>,
 }
@@ -80,6 +82,7 @@ impl JobContext {
             graph,
             sender,
             secret_box,
+            signing: Arc::default(),
             rich,
         })
     }
@@ -116,6 +119,7 @@ impl JobContext {
             secret_box: &self.secret_box,
             queues: &self.queues,
             flow: &self.flow,
+            signing: &self.signing,
             auto_disable_after: chrono::Duration::hours(
                 i64::try_from(self.settings.webhooks.auto_disable_after_hours)
                     .unwrap_or(i64::MAX / 3_600_000),

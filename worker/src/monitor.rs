@@ -177,19 +177,19 @@ fn build_monitor(
         monitor,
         at,
         settings.delivery_concurrency,
-        |job: Deliver, ctx, _| deliver(job.delivery, Lane::Live, ctx),
+        |job: Deliver, ctx, _| deliver(job.endpoint, Lane::Live, ctx),
     );
     let monitor = register::<DeliverRetry, _, _>(
         monitor,
         at,
         settings.retry_concurrency,
-        |job: DeliverRetry, ctx, _| deliver(job.delivery, Lane::Retry, ctx),
+        |job: DeliverRetry, ctx, _| deliver(job.endpoint, Lane::Retry, ctx),
     );
     let monitor = register::<DeliverReplay, _, _>(
         monitor,
         at,
         settings.replay_concurrency,
-        |job: DeliverReplay, ctx, _| deliver(job.delivery, Lane::Replay, ctx),
+        |job: DeliverReplay, ctx, _| deliver(job.endpoint, Lane::Replay, ctx),
     );
     let monitor = register::<ProcessInbound, _, _>(
         monitor,
@@ -344,11 +344,11 @@ async fn handle_verify_consent(
 }
 
 async fn deliver(
-    delivery: uuid::Uuid,
+    endpoint: uuid::Uuid,
     lane: Lane,
     ctx: Data<JobContext>,
 ) -> Result<(), BoxDynError> {
-    jobs::deliver::run(delivery, lane, &ctx)
+    jobs::deliver::run(endpoint, lane, &ctx)
         .await
         .map(|_| ())
         .map_err(JobError::into_apalis)

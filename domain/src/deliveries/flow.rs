@@ -1,6 +1,7 @@
 //! Flow control and endpoint health, shared by every worker process through Redis.
 //!
-//! Before an attempt, [`FlowControl::admit`] decides in one Lua script whether it may go now:
+//! Before a batch of attempts to one endpoint, [`FlowControl::admit`] decides in one Lua script
+//! how many of them may go now:
 //! - the endpoint's **circuit** (`closed`, `open`, `half_open`): while open, nothing is sent;
 //!   when its wait is over, exactly one attempt is admitted as the probe (`half_open`);
 //! - its **in-flight cap**: a sorted set of leases (score = expiry), so a lease of a killed
@@ -8,8 +9,8 @@
 //!   other half for first attempts;
 //! - its **rate limit**: a sliding one-second window of admissions, exact across processes.
 //!
-//! After the attempt, [`FlowControl::release`] frees the lease and [`FlowControl::record`] feeds
-//! the outcome to the circuit: it opens when at least `failure_percent` of at least
+//! After the batch, [`FlowControl::release`] frees its leases and [`FlowControl::record`] feeds
+//! the outcomes to the circuit, each in one call: it opens when at least `failure_percent` of at least
 //! `min_attempts` attempts in the window failed, a failed probe opens it again for twice as
 //! long (up to a maximum), a successful probe closes it.
 //!
@@ -87,13 +88,21 @@ impl std::fmt::Debug for FlowControl {
     }
 }
 
-/// An admitted attempt's hold on the endpoint's capacity.
+/// Admitted attempts' hold on the endpoint's capacity: one place in its in-flight cap each.
 #[derive(Debug)]
 pub struct Lease {
     endpoint: Uuid,
     token: String,
-    /// This attempt is the half-open circuit's probe.
+    /// How many attempts the lease admits.
+    pub count: usize,
+    /// The one attempt admitted is the half-open circuit's probe.
     pub probe: bool,
+}
+
+impl Lease {
+    fn members(&self) -> impl Iterator<Item = String> + '_ {
+        (1..=self.count).map(|i| format!("{}:{i}", self.token))
+    }
 }
 
 /// Why an attempt must wait.
@@ -119,7 +128,9 @@ impl Hold {
 
 #[derive(Debug)]
 pub enum Admission {
-    Admitted(Lease),
+    /// Some attempts may go (at least one); `rest` says why the others, if any, must wait.
+    Admitted { lease: Lease, rest: Option<Hold> },
+    /// None may go.
     Held(Hold),
 }
 
@@ -152,46 +163,62 @@ pub enum CircuitState {
 
 const ADMIT: &str = r"
 local now = tonumber(ARGV[1])
+local want = tonumber(ARGV[7])
 local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
 local probe = 0
 if state == 'open' then
   local open_until = tonumber(redis.call('HGET', KEYS[1], 'until'))
-  if now < open_until then return {1, open_until} end
+  if now < open_until then return {1, open_until, 0, 0} end
   probe = 1
 elseif state == 'half_open' then
   local probe_until = tonumber(redis.call('HGET', KEYS[1], 'probe_until'))
-  if now < probe_until then return {1, probe_until} end
+  if now < probe_until then return {1, probe_until, 0, 0} end
   probe = 1
 end
+if probe == 1 then want = 1 end
 local t = redis.call('TIME')
 local real = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', real)
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return {2, 0} end
+local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[2])
+if free <= 0 then return {2, 0, 0, 0} end
+local n = math.min(want, free)
+local short, wait = 0, 0
+if n < want then short = 2 end
 local limit = tonumber(ARGV[3])
 if limit > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', real - 1000)
-  if redis.call('ZCARD', KEYS[3]) >= limit then
+  local room = limit - redis.call('ZCARD', KEYS[3])
+  if room <= 0 then
     local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-    return {3, tonumber(oldest[2]) + 1000 - real}
+    return {3, tonumber(oldest[2]) + 1000 - real, 0, 0}
   end
-  redis.call('ZADD', KEYS[3], real, ARGV[4])
+  if room < n then
+    n = room
+    short = 3
+  end
+  for i = 1, n do redis.call('ZADD', KEYS[3], real, ARGV[4] .. ':' .. i) end
   redis.call('PEXPIRE', KEYS[3], 2000)
+  if short == 3 then
+    local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+    wait = tonumber(oldest[2]) + 1000 - real
+  end
 end
-redis.call('ZADD', KEYS[2], real + tonumber(ARGV[5]), ARGV[4])
+for i = 1, n do redis.call('ZADD', KEYS[2], real + tonumber(ARGV[5]), ARGV[4] .. ':' .. i) end
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) + 1000)
 if probe == 1 then
   redis.call('HSET', KEYS[1], 'state', 'half_open', 'probe_until', now + tonumber(ARGV[6]))
 end
-return {0, probe}
+return {0, probe, n, short * 1000000000 + wait}
 ";
 
 const RECORD: &str = r"
 local now = tonumber(ARGV[1])
-local ok = ARGV[2] == '1'
+local ok_n = tonumber(ARGV[2])
+local fail_n = tonumber(ARGV[11])
 local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
 if state == 'half_open' then
   if ARGV[3] ~= '1' then return {0, 0, 0, 0} end
-  if ok then
+  if fail_n == 0 then
     redis.call('DEL', KEYS[1], KEYS[2])
     redis.call('SREM', KEYS[3], ARGV[10])
     return {3, 0, 0, 0}
@@ -205,8 +232,8 @@ if state == 'open' then return {0, 0, 0, 0} end
 local bucket_ms = tonumber(ARGV[4])
 local buckets = tonumber(ARGV[5])
 local bucket = math.floor(now / bucket_ms)
-redis.call('HINCRBY', KEYS[2], 't:' .. bucket, 1)
-if not ok then redis.call('HINCRBY', KEYS[2], 'f:' .. bucket, 1) end
+redis.call('HINCRBY', KEYS[2], 't:' .. bucket, ok_n + fail_n)
+if fail_n > 0 then redis.call('HINCRBY', KEYS[2], 'f:' .. bucket, fail_n) end
 redis.call('PEXPIRE', KEYS[2], bucket_ms * (buckets + 1))
 local fields = redis.call('HGETALL', KEYS[2])
 local total, failed = 0, 0
@@ -273,12 +300,14 @@ impl FlowControl {
         format!("{}:flow:open_circuits", self.prefix)
     }
 
-    /// Admits an attempt to `endpoint` on `lane` now, or says why it must wait. An admitted
-    /// attempt holds its lease for at most `lease` unless released sooner.
+    /// Admits up to `want` attempts to `endpoint` on `lane` now, or says why none may go. The
+    /// admitted attempts hold their places for at most `lease` unless released sooner. A
+    /// half-open circuit admits one attempt, its probe.
     pub async fn admit(
         &self,
         endpoint: &endpoint::Model,
         lane: Lane,
+        want: usize,
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Admission, redis::RedisError> {
@@ -289,7 +318,7 @@ impl FlowControl {
         };
         let token = Uuid::now_v7().to_string();
         let mut conn = self.conn.clone();
-        let (verdict, value): (i64, i64) = ADMIT_SCRIPT
+        let (verdict, value, count, rest): (i64, i64, i64, i64) = ADMIT_SCRIPT
             .key(self.key(endpoint.id, "circuit"))
             .key(self.key(endpoint.id, "inflight"))
             .key(self.key(endpoint.id, "rate"))
@@ -299,14 +328,25 @@ impl FlowControl {
             .arg(&token)
             .arg(duration_ms(lease))
             .arg(duration_ms(lease))
+            .arg(want.max(1))
             .invoke_async(&mut conn)
             .await?;
         Ok(match verdict {
-            0 => Admission::Admitted(Lease {
-                endpoint: endpoint.id,
-                token,
-                probe: value == 1,
-            }),
+            0 => Admission::Admitted {
+                lease: Lease {
+                    endpoint: endpoint.id,
+                    token,
+                    count: usize::try_from(count).unwrap_or(0),
+                    probe: value == 1,
+                },
+                rest: match rest / 1_000_000_000 {
+                    2 => Some(Hold::InFlight),
+                    3 => Some(Hold::RateLimited {
+                        retry_in: Duration::from_millis((rest % 1_000_000_000).max(1) as u64),
+                    }),
+                    _ => None,
+                },
+            },
             1 => Admission::Held(Hold::CircuitOpen {
                 until: from_millis(value),
             }),
@@ -317,22 +357,27 @@ impl FlowControl {
         })
     }
 
-    /// Frees an admitted attempt's place in the in-flight cap.
+    /// Frees admitted attempts' places in the in-flight cap.
     pub async fn release(&self, lease: &Lease) -> Result<(), redis::RedisError> {
+        if lease.count == 0 {
+            return Ok(());
+        }
         let mut conn = self.conn.clone();
         redis::cmd("ZREM")
             .arg(self.key(lease.endpoint, "inflight"))
-            .arg(&lease.token)
+            .arg(lease.members().collect::<Vec<_>>())
             .query_async(&mut conn)
             .await
     }
 
-    /// Feeds an attempt's outcome to the endpoint's circuit.
+    /// Feeds a batch's outcomes (`succeeded` and `failed` attempts) to the endpoint's circuit;
+    /// `probe`: the batch was the half-open circuit's one probe.
     pub async fn record(
         &self,
         endpoint: Uuid,
         probe: bool,
-        success: bool,
+        succeeded: usize,
+        failed: usize,
         now: DateTime<Utc>,
     ) -> Result<CircuitChange, redis::RedisError> {
         let window_ms = duration_ms(self.circuit.window).max(WINDOW_BUCKETS);
@@ -342,7 +387,7 @@ impl FlowControl {
             .key(self.key(endpoint, "window"))
             .key(self.open_set())
             .arg(millis(now))
-            .arg(u8::from(success))
+            .arg(succeeded)
             .arg(u8::from(probe))
             .arg(window_ms / WINDOW_BUCKETS)
             .arg(WINDOW_BUCKETS)
@@ -351,6 +396,7 @@ impl FlowControl {
             .arg(duration_ms(self.circuit.open))
             .arg(duration_ms(self.circuit.max_open))
             .arg(endpoint.to_string())
+            .arg(failed)
             .invoke_async(&mut conn)
             .await?;
         let change = match change {

@@ -1,36 +1,49 @@
-//! The delivery engine's core: turning an event into one delivery per matching endpoint, each
-//! attempt recorded, retries due in Postgres, and a sweeper that enqueues whatever is due, so a
-//! delivery survives a lost job (Redis flushed, worker killed) or a failed enqueue.
+//! The delivery engine. An event for a tenant becomes a message and one delivery per endpoint
+//! that wants it ([`messages`]); Postgres holds every delivery and when its next attempt is
+//! due. Workers take an endpoint's due deliveries in batches, one file per step:
+//!
+//! 1. [`enqueue`]: one job per endpoint and lane asks a worker for a batch (live first
+//!    attempts, retries, replays; each lane its own queue and capacity); a sweeper pushes the
+//!    job of anything due whose job went missing (Redis flushed, worker killed);
+//! 2. [`claim`]: many due deliveries of the endpoint claimed in one statement, with their
+//!    messages;
+//! 3. [`flow`]: flow control asked once for the batch (circuit, in-flight cap, rate limit);
+//! 4. [`send`]: signed with the endpoint's cached material and sent concurrently over pooled
+//!    connections;
+//! 5. [`record`]: outcomes recorded (plain successes of the batch in one statement), with the
+//!    retry [`schedule`], the failing period, auto-disable and events;
+//!
+//! [`batch`] runs the steps in order.
 
-mod attempting;
+pub mod batch;
+pub mod claim;
+pub mod enqueue;
 pub mod flow;
 pub mod history;
+pub mod messages;
+mod record;
 pub mod retention;
 pub mod schedule;
-
-use attempting::attempt_with_outcome;
-pub use attempting::{Attempted, FAILING_AFTER, HELD_WHILE_SUSPENDED, attempt};
-pub use flow::{FlowControl, Hold, Lane};
+pub mod send;
 
 use chrono::Duration;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
-};
-use serde_json::{Value, json};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde_json::Value;
+
+pub use batch::HELD_WHILE_SUSPENDED;
+pub use enqueue::{due_in_lane, push_deliveries, sweep_due};
+pub use flow::{FlowControl, Hold, Lane};
+pub(crate) use messages::write_message;
+pub use messages::{TestSent, create_message, publish_operational_events, send_test};
+pub use record::FAILING_AFTER;
+pub use send::SigningCache;
 
 use crate::{
     clock::Clock,
-    endpoints,
-    entities::{
-        delivery::{self, DeliveryStatus},
-        endpoint::{self, EndpointStatus},
-        message,
-    },
-    error::{DomainError, DomainResult},
-    events,
-    ids::{EndpointId, MessageId, TenantId},
-    jobs::{Deliver, DeliverReplay, DeliverRetry, Queues},
+    entities::delivery,
+    error::DomainResult,
+    ids::{EndpointId, TenantId},
+    jobs::Queues,
     webhooks::{
         crypt::SecretBox,
         sender::{Outcome, Sender},
@@ -46,6 +59,8 @@ pub struct Deps<'a, C> {
     pub queues: &'a Queues,
     /// Rate limits, in-flight caps and circuits, shared by every worker process.
     pub flow: &'a FlowControl,
+    /// Endpoints' decrypted signing material, kept by this process.
+    pub signing: &'a SigningCache,
     /// How long an endpoint may fail without a success before it is disabled.
     pub auto_disable_after: Duration,
 }
@@ -78,20 +93,6 @@ impl Trigger {
     }
 }
 
-/// The key a delivery's job is pushed under: one job per delivery, attempt and due time, however
-/// many sweepers run. A delivery that is held back or claimed gets a new due time, so the
-/// sweeper can enqueue it again when that time comes.
-pub(crate) fn idempotency_key(delivery: &delivery::Model) -> String {
-    format!(
-        "delivery:{}:{}:{}",
-        delivery.id,
-        delivery.attempt_count,
-        delivery
-            .next_attempt_at
-            .map_or(0, |at| at.timestamp_millis())
-    )
-}
-
 impl Lane {
     /// The lane a delivery's next attempt runs in.
     pub fn of(delivery: &delivery::Model) -> Lane {
@@ -105,273 +106,100 @@ impl Lane {
     }
 }
 
-/// Pushes the deliveries' jobs, each on its lane's queue and under its idempotency key.
-/// Returns how many were enqueued (a job already queued for the same attempt is not).
-pub async fn push_deliveries(
-    queues: &Queues,
-    deliveries: &[delivery::Model],
-) -> Result<usize, crate::jobs::PushError> {
-    let mut live = Vec::new();
-    let mut retry = Vec::new();
-    let mut replay = Vec::new();
-    for delivery in deliveries {
-        let key = idempotency_key(delivery);
-        let id = delivery.id;
-        match Lane::of(delivery) {
-            Lane::Live => live.push((Deliver { delivery: id }, key)),
-            Lane::Retry => retry.push((DeliverRetry { delivery: id }, key)),
-            Lane::Replay => replay.push((DeliverReplay { delivery: id }, key)),
-        }
-    }
-    let mut pushed = 0;
-    if !live.is_empty() {
-        pushed += queues.push_many_unique(&live).await?;
-    }
-    if !retry.is_empty() {
-        pushed += queues.push_many_unique(&retry).await?;
-    }
-    if !replay.is_empty() {
-        pushed += queues.push_many_unique(&replay).await?;
-    }
-    Ok(pushed)
+/// What an attempt did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Attempted {
+    Delivered,
+    /// Failed; the next attempt is due then.
+    Retrying(chrono::DateTime<chrono::Utc>),
+    Exhausted,
+    /// The endpoint answered 410: it is disabled.
+    Gone,
+    /// Nothing was sent: not due, already done, or its endpoint is not active.
+    Skipped,
+    /// Nothing was sent and no retry was spent: flow control holds the attempt back. For an
+    /// open circuit the delivery is due again when the circuit's wait ends (the sweeper picks
+    /// it up); otherwise the caller should try again after `retry_in`.
+    Held {
+        hold: Hold,
+        retry_in: Option<std::time::Duration>,
+    },
 }
 
-/// Pushes one delivery's job on `lane` again after `delay` (no idempotency key: the job that
-/// holds the key is the one asking).
-pub async fn push_later(
-    queues: &Queues,
-    lane: Lane,
-    delivery: uuid::Uuid,
-    delay: std::time::Duration,
-) -> Result<(), crate::jobs::PushError> {
-    match lane {
-        Lane::Live => queues.push_delayed(&Deliver { delivery }, delay).await,
-        Lane::Retry => queues.push_delayed(&DeliverRetry { delivery }, delay).await,
-        Lane::Replay => {
-            queues
-                .push_delayed(&DeliverReplay { delivery }, delay)
-                .await
+impl Attempted {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Attempted::Delivered => "delivered",
+            Attempted::Retrying(_) => "retrying",
+            Attempted::Exhausted => "exhausted",
+            Attempted::Gone => "gone",
+            Attempted::Skipped | Attempted::Held { .. } => "skipped",
         }
     }
 }
 
-/// Writes the message and its deliveries in one transaction, then enqueues the deliveries. A
-/// failed enqueue loses nothing: the sweeper finds the deliveries due.
-pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
+/// Makes one attempt of one delivery, if it is due and flow control admits it, and records it:
+/// a batch of one.
+pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
-    new: NewMessage,
-) -> DomainResult<(message::Model, Vec<delivery::Model>)> {
-    let (message, deliveries) = write_message(deps.db, deps.clock, new).await?;
-    enqueue(deps, &deliveries).await;
-    Ok((message, deliveries))
+    delivery_id: uuid::Uuid,
+    trigger: Trigger,
+) -> DomainResult<Attempted> {
+    debug_assert_eq!(trigger, Trigger::Scheduled, "attempts are made when due");
+    Ok(attempt_one(deps, delivery_id, true).await?.0)
 }
 
-/// Writes the message and its deliveries (due now) in one transaction (a savepoint when `db`
-/// is one); the caller enqueues them, or the sweeper does.
-pub(crate) async fn write_message<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    clock: &Clock,
-    new: NewMessage,
-) -> DomainResult<(message::Model, Vec<delivery::Model>)> {
-    let now = clock.now();
-    let body = serde_json::to_vec(&json!({
-        "type": new.event_type,
-        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "data": new.data,
-    }))
-    .map_err(|e| DomainError::internal("encoding a message", e))?;
-    let txn = db.begin().await?;
-    let message_id = MessageId::new();
-    let message = message::ActiveModel {
-        id: Set(message_id.uuid()),
-        tenant_id: Set(new.tenant.uuid()),
-        // The message's id is its webhook-id: msg_ and a sortable unique id.
-        webhook_id: Set(message_id.to_string()),
-        event_type: Set(new.event_type.clone()),
-        payload: Set(Some(body)),
-        created_at: Set(now),
-    }
-    .insert(&txn)
+/// [`attempt`], with the endpoint's answer when something was sent; `controlled: false` skips
+/// flow control.
+async fn attempt_one<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    delivery_id: uuid::Uuid,
+    controlled: bool,
+) -> DomainResult<(Attempted, Option<Outcome>)> {
+    let options = batch::Options {
+        controlled,
+        limit: 1,
+    };
+    let done = batch::run(deps, claim::Selector::Delivery(delivery_id), options).await?;
+    Ok(done
+        .results
+        .into_iter()
+        .next()
+        .map_or((Attempted::Skipped, None), |(_, attempted, outcome)| {
+            (attempted, outcome)
+        }))
+}
+
+/// Claims, sends and records one batch of an endpoint's due deliveries on `lane`, as large as
+/// the lane's share of the endpoint's in-flight cap allows (up to [`batch::MAX_BATCH`]).
+pub async fn deliver_batch<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    endpoint: uuid::Uuid,
+    lane: Lane,
+) -> DomainResult<batch::Batch> {
+    let cap = deps.signing.max_in_flight(endpoint).unwrap_or(16).max(1);
+    let limit = match lane {
+        Lane::Live => cap,
+        Lane::Retry | Lane::Replay => cap.div_ceil(2),
+    };
+    let batch = batch::run(
+        deps,
+        claim::Selector::Endpoint { endpoint, lane },
+        batch::Options {
+            controlled: true,
+            limit,
+        },
+    )
     .await?;
-    let candidates = endpoint::Entity::find()
-        .filter(endpoint::Column::TenantId.eq(new.tenant.uuid()))
-        .filter(endpoint::Column::Status.eq(EndpointStatus::Active))
-        .all(&txn)
-        .await?;
-    let mut deliveries = Vec::new();
-    for endpoint in candidates {
-        let wanted = match &new.endpoint_ids {
-            Some(ids) => ids.iter().any(|id| id.uuid() == endpoint.id),
-            None => events::wanted(&endpoints::filter_types(&endpoint), &new.event_type),
-        };
-        if !wanted {
-            continue;
-        }
-        let delivery = delivery::ActiveModel {
-            id: Set(uuid::Uuid::now_v7()),
-            tenant_id: Set(new.tenant.uuid()),
-            message_id: Set(message.id),
-            endpoint_id: Set(endpoint.id),
-            status: Set(DeliveryStatus::Pending),
-            attempt_count: Set(0),
-            next_attempt_at: Set(Some(now)),
-            next_trigger: Set(Trigger::Scheduled.as_str().to_owned()),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        deliveries.push(delivery);
+    if let Some(delay) = batch.again_in
+        && let Err(error) = enqueue::push_endpoint(deps.queues, endpoint, lane, Some(delay)).await
+    {
+        tracing::warn!(%error, "could not ask for a later batch; the sweeper will");
     }
-    txn.commit().await?;
-    metrics::counter!("graphhook_deliveries_created_total").increment(deliveries.len() as u64);
-    Ok((message, deliveries))
-}
-
-async fn enqueue<C>(deps: &Deps<'_, C>, deliveries: &[delivery::Model]) {
-    if let Err(error) = push_deliveries(deps.queues, deliveries).await {
-        tracing::warn!(%error, "enqueue failed; the sweeper will deliver them");
-    }
-}
-
-/// What a test send did: the message's `webhook-id`, and the endpoint's answer.
-#[derive(Debug)]
-pub struct TestSent {
-    pub webhook_id: String,
-    pub attempted: Attempted,
-    pub outcome: Outcome,
-}
-
-/// Sends an `endpoint.test` message to one active endpoint now. It is an ordinary message: it
-/// is in the history, and if the endpoint fails it is retried on the schedule.
-pub async fn send_test<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    endpoint: &endpoint::Model,
-) -> DomainResult<TestSent> {
-    if endpoint.status != EndpointStatus::Active {
-        return Err(DomainError::Conflict(NOT_ACTIVE.into()));
-    }
-    let id = EndpointId::from(endpoint.id);
-    let new = NewMessage {
-        tenant: TenantId::from(endpoint.tenant_id),
-        event_type: "endpoint.test".into(),
-        data: json!({"endpointId": id, "message": "This is a test event from Graphhook."}),
-        endpoint_ids: Some(vec![id]),
-    };
-    let (message, deliveries) = write_message(deps.db, deps.clock, new).await?;
-    let Some(delivery) = deliveries.first() else {
-        return Err(DomainError::Conflict(NOT_ACTIVE.into()));
-    };
-    match attempt_with_outcome(deps, delivery.id, Trigger::Scheduled, false).await? {
-        (attempted, Some(outcome)) => Ok(TestSent {
-            webhook_id: message.webhook_id,
-            attempted,
-            outcome,
-        }),
-        (_, None) => Err(DomainError::Conflict(NOT_ACTIVE.into())),
-    }
-}
-
-const NOT_ACTIVE: &str = "the endpoint is not active: nothing is sent to it until it passes verification (and while it is disabled)";
-
-/// Enqueues every delivery that is due, once per attempt (an idempotency key per delivery and
-/// attempt count), however many sweepers run. Returns how many it enqueued.
-pub async fn sweep_due<C: ConnectionTrait>(
-    db: &C,
-    clock: &Clock,
-    queues: &Queues,
-    limit: u64,
-) -> DomainResult<usize> {
-    let due = delivery::Entity::find()
-        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::Failed]))
-        .filter(delivery::Column::NextAttemptAt.lte(clock.now()))
-        .order_by_asc(delivery::Column::NextAttemptAt)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let enqueued = push_deliveries(queues, &due)
-        .await
-        .map_err(|error| DomainError::internal("enqueueing due deliveries", error))?;
-    if enqueued > 0 {
-        metrics::counter!("graphhook_sweeper_enqueued_total").increment(enqueued as u64);
-    }
-    Ok(enqueued)
-}
-
-/// Whether a delivery whose next attempt belongs to `lane` is due: work that lane's jobs are
-/// waiting to do (the worker's watchdog asks when it cannot see the lane's queue in Redis).
-pub async fn due_in_lane<C: ConnectionTrait>(
-    db: &C,
-    clock: &Clock,
-    lane: Lane,
-) -> DomainResult<bool> {
-    let scheduled = Trigger::Scheduled.as_str();
-    let query = delivery::Entity::find()
-        .select_only()
-        .column(delivery::Column::Id)
-        .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::Failed]))
-        .filter(delivery::Column::NextAttemptAt.lte(clock.now()));
-    // The same split as `Lane::of`.
-    let query = match lane {
-        Lane::Replay => query.filter(delivery::Column::NextTrigger.ne(scheduled)),
-        Lane::Retry => query
-            .filter(delivery::Column::NextTrigger.eq(scheduled))
-            .filter(delivery::Column::AttemptCount.gt(0)),
-        Lane::Live => query
-            .filter(delivery::Column::NextTrigger.eq(scheduled))
-            .filter(delivery::Column::AttemptCount.eq(0)),
-    };
-    let due: Option<uuid::Uuid> = query.limit(1).into_tuple().one(db).await?;
-    Ok(due.is_some())
+    Ok(batch)
 }
 
 /// The retry delay the schedule gives after `attempts` attempts, for callers that display it.
 pub fn nominal_delay(attempts: i32) -> Option<Duration> {
     schedule::delay(attempts, 0.5)
-}
-
-/// Turns recorded operational events (`endpoint.*`, `tenant.*`, …) into messages for the
-/// tenant's endpoints whose filter includes them, oldest first. Returns how many.
-pub async fn publish_operational_events<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    limit: u64,
-) -> DomainResult<usize> {
-    use crate::entities::operational_event;
-    let txn = deps.db.begin().await?;
-    let pending = operational_event::Entity::find()
-        .filter(operational_event::Column::DeliveredAt.is_null())
-        .order_by_asc(operational_event::Column::CreatedAt)
-        .order_by_asc(operational_event::Column::Id)
-        .limit(limit)
-        .lock_with_behavior(
-            sea_orm::sea_query::LockType::Update,
-            sea_orm::sea_query::LockBehavior::SkipLocked,
-        )
-        .all(&txn)
-        .await?;
-    let count = pending.len();
-    let inner = Deps {
-        db: &txn,
-        clock: deps.clock,
-        sender: deps.sender,
-        secret_box: deps.secret_box,
-        queues: deps.queues,
-        flow: deps.flow,
-        auto_disable_after: deps.auto_disable_after,
-    };
-    for event in pending {
-        let new = NewMessage {
-            tenant: TenantId::from(event.tenant_id),
-            event_type: event.event_type.clone(),
-            data: event.payload.get("data").cloned().unwrap_or(Value::Null),
-            endpoint_ids: None,
-        };
-        create_message(&inner, new).await?;
-        let mut active = event.into_active_model();
-        active.delivered_at = Set(Some(deps.clock.now()));
-        active.update(&txn).await?;
-    }
-    txn.commit().await?;
-    Ok(count)
 }

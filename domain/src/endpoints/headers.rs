@@ -39,16 +39,31 @@ fn context(id: EndpointId) -> Vec<u8> {
 
 /// The endpoint's headers, decrypted: what is sent with every request.
 pub fn read(secret_box: &SecretBox, endpoint: &endpoint::Model) -> DomainResult<Headers> {
-    let plain = plain(&endpoint.headers);
+    read_columns(
+        secret_box,
+        endpoint.id,
+        &endpoint.headers,
+        endpoint.headers_sealed.as_deref(),
+    )
+}
+
+/// [`read`] from the two columns alone.
+fn read_columns(
+    secret_box: &SecretBox,
+    id: uuid::Uuid,
+    headers: &Value,
+    sealed: Option<&[u8]>,
+) -> DomainResult<Headers> {
+    let plain = plain(headers);
     // Non-empty plain text was written by the previous version, after any sealed value.
     if !plain.is_empty() {
         return Ok(plain);
     }
-    let Some(sealed) = &endpoint.headers_sealed else {
+    let Some(sealed) = sealed else {
         return Ok(Headers::new());
     };
     let bytes = secret_box
-        .open(sealed, &context(endpoint.id.into()))
+        .open(sealed, &context(id.into()))
         .map_err(|e| DomainError::internal("decrypting an endpoint's headers", e))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| DomainError::internal("an endpoint's decrypted headers", e))
@@ -143,27 +158,36 @@ pub async fn seal_plain<C: ConnectionTrait>(db: &C, secret_box: &SecretBox) -> D
 
 /// Writes every endpoint's headers back in plain text and removes the sealed values: what
 /// reverting the migration that introduced them needs (SQL cannot decrypt). Returns how many.
+/// It reads only the columns that migration knows, so it works whatever later migrations were
+/// reverted before it.
 pub async fn unseal_all<C: ConnectionTrait>(db: &C, secret_box: &SecretBox) -> DomainResult<usize> {
     let mut unsealed = 0;
     loop {
-        let rows = endpoint::Entity::find()
+        let rows: Vec<(uuid::Uuid, Value, Option<Vec<u8>>)> = endpoint::Entity::find()
+            .select_only()
+            .columns([
+                endpoint::Column::Id,
+                endpoint::Column::Headers,
+                endpoint::Column::HeadersSealed,
+            ])
             .filter(endpoint::Column::HeadersSealed.is_not_null())
             .order_by_asc(endpoint::Column::Id)
             .limit(BATCH)
+            .into_tuple()
             .all(db)
             .await?;
         if rows.is_empty() {
             return Ok(unsealed);
         }
-        for row in &rows {
-            let headers = read(secret_box, row)?;
+        for (id, plain_headers, sealed) in &rows {
+            let headers = read_columns(secret_box, *id, plain_headers, sealed.as_deref())?;
             endpoint::Entity::update_many()
                 .col_expr(endpoint::Column::Headers, Expr::value(json!(headers)))
                 .col_expr(
                     endpoint::Column::HeadersSealed,
                     Expr::value(None::<Vec<u8>>),
                 )
-                .filter(endpoint::Column::Id.eq(row.id))
+                .filter(endpoint::Column::Id.eq(*id))
                 .exec(db)
                 .await?;
             unsealed += 1;

@@ -8,7 +8,10 @@ mod secrets;
 mod send;
 
 pub use input::{EndpointInput, EndpointPatch, InputError, Limits};
-pub use secrets::{DEFAULT_GRACE_SECS, MAX_GRACE_SECS, grace_period, live_hmac_secrets, rotate};
+pub use secrets::{
+    DEFAULT_GRACE_SECS, MAX_GRACE_SECS, grace_period, live_hmac_secrets, rotate,
+    sealed_hmac_secrets,
+};
 pub use send::{Signed, send, send_signed, sign, verify};
 
 use sea_orm::{

@@ -65,6 +65,30 @@ pub async fn live_hmac_secrets<C: ConnectionTrait>(
         .collect()
 }
 
+/// Every secret of the endpoint that has not ended yet, decrypted, the current one first, each
+/// with the end of its grace (the caller drops those that ended since).
+pub async fn sealed_hmac_secrets<C: ConnectionTrait>(
+    db: &C,
+    secret_box: &crate::webhooks::crypt::SecretBox,
+    endpoint: &endpoint::Model,
+) -> DomainResult<Vec<(Vec<u8>, Option<chrono::DateTime<chrono::Utc>>)>> {
+    let mut rows = endpoint_secret::Entity::find()
+        .filter(endpoint_secret::Column::TenantId.eq(endpoint.tenant_id))
+        .filter(endpoint_secret::Column::EndpointId.eq(endpoint.id))
+        .order_by_desc(endpoint_secret::Column::CreatedAt)
+        .all(db)
+        .await?;
+    rows.sort_by_key(|r| r.expires_at.is_some());
+    rows.iter()
+        .map(|r| {
+            secret_box
+                .open(&r.secret, &context(endpoint.id.into()))
+                .map(|key| (key, r.expires_at))
+                .map_err(|e| DomainError::internal("decrypting an endpoint secret", e))
+        })
+        .collect()
+}
+
 /// Rotates the endpoint's secret; returns the new one (to show once).
 pub async fn rotate<C: ConnectionTrait>(
     deps: &Deps<'_, C>,

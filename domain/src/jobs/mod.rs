@@ -48,6 +48,9 @@ const PUSH_ATTEMPTS: u32 = 6;
 /// How long an idempotency key (used to run a periodic tick once) is remembered.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 
+/// How long a delivery lane's idempotency key (an endpoint's job waits) is remembered.
+pub const DELIVERY_KEY_TTL: Duration = Duration::from_secs(60);
+
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     #[error("could not encode the job: {0}")]
@@ -121,12 +124,19 @@ impl Queues {
             DeliverReplay::QUEUE => self.lane_batch_sizes[2],
             _ => self.batch_size,
         };
+        // A delivery lane's key says an endpoint's job waits: its job forgets it when it runs,
+        // and it ends by itself soon, so a job lost with Redis is pushed again by the sweeper.
+        let idempotency_ttl = if queue.starts_with(Deliver::QUEUE) {
+            DELIVERY_KEY_TTL
+        } else {
+            IDEMPOTENCY_TTL
+        };
         RedisQueueConfig::default()
             .queue(self.queue_name(queue))
             .heartbeat_interval(self.heartbeat)
             .missed_heartbeats(self.missed_heartbeats)
             .batch_size(batch_size.max(1))
-            .idempotency_ttl(Some(IDEMPOTENCY_TTL))
+            .idempotency_ttl(Some(idempotency_ttl))
             .emit_events(false)
     }
 
@@ -195,6 +205,18 @@ impl Queues {
         Ok(pushed)
     }
 
+    /// Forgets an idempotency key of `queue`, so the next push under it enqueues again.
+    pub async fn forget_key(&self, queue: &str, key: &str) -> Result<(), PushError> {
+        let config = self.config(queue);
+        let mut conn = self.conn.clone();
+        let () = redis::cmd("DEL")
+            .arg(format!("{}:{key}", config.idempotency_key_set()))
+            .query_async(&mut conn)
+            .await
+            .map_err(apalis_redis::Error::from)?;
+        Ok(())
+    }
+
     /// Moves due jobs of `queue` from its scheduled set to its ready list, a bounded number per
     /// round trip, until none is left. Returns how many it moved.
     ///
@@ -257,7 +279,7 @@ return #ids
         for attempt in 1.. {
             match apalis_redis::queries::push_tasks(&mut conn, config, tasks).await {
                 Ok((enqueued, scheduled)) => {
-                    if due_now {
+                    if due_now && enqueued + scheduled > 0 {
                         self.promote_due(queue).await?;
                     }
                     return Ok((enqueued + scheduled) as usize);

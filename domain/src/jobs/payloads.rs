@@ -47,30 +47,30 @@ impl Job for VerifyConsent {
     const QUEUE: &'static str = "onboarding.verify_consent";
 }
 
-/// A first attempt of a delivery (the live lane).
+/// A batch of first attempts to an endpoint (the live lane).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Deliver {
-    pub delivery: uuid::Uuid,
+    pub endpoint: uuid::Uuid,
 }
 
 impl Job for Deliver {
     const QUEUE: &'static str = "deliveries";
 }
 
-/// A retry of a delivery that failed before (the retry lane).
+/// A batch of retries to an endpoint (the retry lane).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeliverRetry {
-    pub delivery: uuid::Uuid,
+    pub endpoint: uuid::Uuid,
 }
 
 impl Job for DeliverRetry {
     const QUEUE: &'static str = "deliveries.retry";
 }
 
-/// A resend or a recovery the tenant asked for (the replay lane).
+/// A batch of resends and recoveries to an endpoint (the replay lane).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeliverReplay {
-    pub delivery: uuid::Uuid,
+    pub endpoint: uuid::Uuid,
 }
 
 impl Job for DeliverReplay {

@@ -1,30 +1,27 @@
-//! One attempt of a delivery, on its lane. An endpoint's failure is recorded and scheduled in
-//! Postgres, not a failed job: apalis-redis would otherwise retry it on its own. Only trouble on
-//! our side (database, Redis) fails the job, to run again. An attempt flow control holds back
-//! briefly (in-flight cap, rate limit) is pushed again for later on the same lane; one held by
-//! an open circuit waits in Postgres for the sweeper.
+//! A batch of attempts to one endpoint, on its lane (see `graphhook_domain::deliveries`). The
+//! job forgets its idempotency key first, so deliveries made due from then on push a new job.
+//! An endpoint's failure is recorded and scheduled in Postgres, not a failed job: apalis-redis
+//! would otherwise retry it on its own. Only trouble on our side (database, Redis) fails the
+//! job, to run again. A batch flow control holds back briefly (in-flight cap, rate limit) asks
+//! for a later one on the same lane; one held by an open circuit waits in Postgres for the
+//! sweeper.
 
-use graphhook_domain::deliveries::{self, Attempted, Lane, Trigger};
+use graphhook_domain::deliveries::{self, Lane, batch::Batch, enqueue};
 
 use super::JobError;
 use crate::context::JobContext;
 
-#[tracing::instrument(skip_all, fields(delivery = %delivery, lane = lane.as_str()))]
-pub async fn run(
-    delivery: uuid::Uuid,
-    lane: Lane,
-    ctx: &JobContext,
-) -> Result<Attempted, JobError> {
-    let attempted = deliveries::attempt(&ctx.delivery_deps(), delivery, Trigger::Scheduled).await?;
-    if let Attempted::Held {
-        retry_in: Some(delay),
-        ..
-    } = &attempted
-    {
-        deliveries::push_later(&ctx.queues, lane, delivery, *delay)
-            .await
-            .map_err(|e| JobError::Retry(e.into()))?;
-    }
-    tracing::debug!(?attempted, "delivery attempt");
-    Ok(attempted)
+#[tracing::instrument(level = "debug", skip_all, fields(endpoint = %endpoint, lane = lane.as_str()))]
+pub async fn run(endpoint: uuid::Uuid, lane: Lane, ctx: &JobContext) -> Result<Batch, JobError> {
+    enqueue::forget_pushed(&ctx.queues, endpoint, lane)
+        .await
+        .map_err(|e| JobError::Retry(e.into()))?;
+    let batch = deliveries::deliver_batch(&ctx.delivery_deps(), endpoint, lane).await?;
+    tracing::debug!(
+        claimed = batch.results.len(),
+        sent = batch.sent(),
+        full = batch.full,
+        "delivery batch"
+    );
+    Ok(batch)
 }

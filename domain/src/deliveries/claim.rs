@@ -1,0 +1,179 @@
+//! Step 1: claiming due deliveries, many in one statement.
+//!
+//! A claim moves each delivery's `next_attempt_at` past the end of its request (the endpoint's
+//! timeout plus a grace), so the sweeper and other workers leave it alone while it is attempted,
+//! and a killed worker's delivery comes due again by itself. Rows are taken with
+//! `FOR UPDATE SKIP LOCKED` and the due condition is checked again under the lock, so two
+//! workers never claim the same delivery. The claim returns what sending needs: the message's
+//! `webhook-id` and payload, read in the same statement.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, Statement, Value};
+
+use super::{Lane, Trigger};
+use crate::error::DomainResult;
+
+/// What a batch is made of.
+#[derive(Clone, Copy, Debug)]
+pub enum Selector {
+    /// The due deliveries of one endpoint whose next attempt belongs to `lane`, oldest first.
+    Endpoint { endpoint: uuid::Uuid, lane: Lane },
+    /// One delivery, if it is due.
+    Delivery(uuid::Uuid),
+}
+
+/// A claimed delivery with its message.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub id: uuid::Uuid,
+    pub tenant_id: uuid::Uuid,
+    pub endpoint_id: uuid::Uuid,
+    pub attempt_count: i32,
+    /// `pending` or `failed`.
+    pub status: String,
+    pub next_trigger: String,
+    /// When it was due before the claim (restored if it is not attempted after all).
+    pub was_due: DateTime<Utc>,
+    pub webhook_id: String,
+    pub event_type: String,
+    /// `None`: removed by retention.
+    pub payload: Option<Vec<u8>>,
+}
+
+impl Claimed {
+    pub fn lane(&self) -> Lane {
+        if self.next_trigger != Trigger::Scheduled.as_str() {
+            Lane::Replay
+        } else if self.attempt_count > 0 {
+            Lane::Retry
+        } else {
+            Lane::Live
+        }
+    }
+}
+
+/// The lane's condition on a delivery row (the same split as [`Lane::of`]).
+pub(crate) fn lane_condition(lane: Lane) -> &'static str {
+    match lane {
+        Lane::Live => "next_trigger = 'scheduled' AND attempt_count = 0",
+        Lane::Retry => "next_trigger = 'scheduled' AND attempt_count > 0",
+        Lane::Replay => "next_trigger <> 'scheduled'",
+    }
+}
+
+/// Claims up to `limit` due deliveries until `until`. Returns them oldest due first.
+pub async fn claim<C: ConnectionTrait>(
+    db: &C,
+    selector: Selector,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: usize,
+) -> DomainResult<Vec<Claimed>> {
+    let (which, key): (String, Value) = match selector {
+        Selector::Endpoint { endpoint, lane } => (
+            format!("endpoint_id = $1 AND {}", lane_condition(lane)),
+            endpoint.into(),
+        ),
+        Selector::Delivery(id) => ("id = $1".to_owned(), id.into()),
+    };
+    let sql = format!(
+        r#"WITH due AS (
+             SELECT id, next_attempt_at AS was_due FROM deliveries
+              WHERE {which} AND status IN ('pending', 'failed') AND next_attempt_at <= $2
+              ORDER BY next_attempt_at, id
+              LIMIT $3
+                FOR UPDATE SKIP LOCKED),
+           claimed AS (
+             UPDATE deliveries d SET next_attempt_at = $4, updated_at = $2
+               FROM due WHERE d.id = due.id
+             RETURNING d.id, d.tenant_id, d.endpoint_id, d.message_id, d.attempt_count,
+                       d.status, d.next_trigger, due.was_due)
+           SELECT c.id, c.tenant_id, c.endpoint_id, c.attempt_count, c.status, c.next_trigger,
+                  c.was_due, m.webhook_id, m.event_type, m.payload
+             FROM claimed c JOIN messages m ON m.id = c.message_id
+            ORDER BY c.was_due, c.id"#
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            [
+                key,
+                now.into(),
+                i64::try_from(limit).unwrap_or(i64::MAX).into(),
+                until.into(),
+            ],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Claimed {
+                id: row.try_get("", "id")?,
+                tenant_id: row.try_get("", "tenant_id")?,
+                endpoint_id: row.try_get("", "endpoint_id")?,
+                attempt_count: row.try_get("", "attempt_count")?,
+                status: row.try_get("", "status")?,
+                next_trigger: row.try_get("", "next_trigger")?,
+                was_due: row.try_get("", "was_due")?,
+                webhook_id: row.try_get("", "webhook_id")?,
+                event_type: row.try_get("", "event_type")?,
+                payload: row.try_get("", "payload")?,
+            })
+        })
+        .collect()
+}
+
+/// What becomes of claimed deliveries that are not attempted after all.
+pub enum Unclaim<'a> {
+    /// Due again as before (held back by the in-flight cap or the rate limit).
+    Restore,
+    /// Due at this time (the circuit is open until then).
+    DueAt(DateTime<Utc>),
+    /// Not due until something changes, with a note (endpoint not active, tenant suspended,
+    /// payload removed).
+    Park(&'a str),
+}
+
+/// Gives claimed deliveries back, each only while it is still under this claim (`until`).
+pub async fn unclaim<C: ConnectionTrait>(
+    db: &C,
+    claimed: &[Claimed],
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    how: Unclaim<'_>,
+) -> DomainResult<()> {
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = claimed
+        .iter()
+        .map(|c| serde_json::json!({"id": c.id, "was_due": c.was_due}))
+        .collect();
+    let (set, extra): (&str, Option<Value>) = match how {
+        Unclaim::Restore => ("next_attempt_at = r.was_due", None),
+        Unclaim::DueAt(at) => ("next_attempt_at = $4", Some(at.into())),
+        Unclaim::Park(note) => (
+            "next_attempt_at = NULL, last_error = $4",
+            Some(note.to_owned().into()),
+        ),
+    };
+    let sql = format!(
+        r#"UPDATE deliveries d SET {set}, updated_at = $3
+             FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, was_due timestamptz)
+            WHERE d.id = r.id AND d.next_attempt_at = $2
+              AND d.status IN ('pending', 'failed')"#
+    );
+    let mut values: Vec<Value> = vec![
+        serde_json::Value::Array(rows).into(),
+        until.into(),
+        now.into(),
+    ];
+    values.extend(extra);
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        values,
+    ))
+    .await?;
+    Ok(())
+}
