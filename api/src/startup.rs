@@ -10,6 +10,7 @@ use actix_web::{
     web,
 };
 use anyhow::Context;
+use graphhook_domain::deliveries::schedule::Schedule;
 use graphhook_domain::microsoft::graph::GraphClient;
 use graphhook_domain::webhooks::{
     crypt::SecretBox,
@@ -71,8 +72,11 @@ impl Application {
             );
         }
         let graph = Arc::new(GraphClient::new(&settings.microsoft.graph_url)?);
+        let retry_schedule =
+            Schedule::from_settings(&settings.webhooks).context("webhooks.retry_schedule_secs")?;
         let state = AppState {
             graph,
+            retry_schedule,
             broker,
             sender,
             secret_box,

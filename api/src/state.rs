@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use graphhook_domain::deliveries::schedule::Schedule;
 use graphhook_domain::microsoft::graph::GraphClient;
 use graphhook_domain::webhooks::{crypt::SecretBox, sender::Sender};
 use graphhook_domain::{
@@ -40,6 +41,8 @@ pub struct AppState {
     pub signing: Arc<graphhook_domain::deliveries::SigningCache>,
     /// Microsoft Graph.
     pub graph: Arc<GraphClient>,
+    /// The deployment's retry schedule (`webhooks.retry_schedule_secs`).
+    pub retry_schedule: Schedule,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
                 i64::try_from(self.settings.webhooks.auto_disable_after_hours)
                     .unwrap_or(i64::MAX / 3_600_000),
             ),
+            retry_schedule: &self.retry_schedule,
         }
     }
 

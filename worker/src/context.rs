@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use graphhook_domain::{
     Clock, Settings, db,
+    deliveries::schedule::Schedule,
     jobs::Queues,
     microsoft::{TokenBroker, graph::GraphClient},
     redis_conn,
@@ -34,6 +35,8 @@ pub struct JobContext {
     pub signing: Arc<graphhook_domain::deliveries::SigningCache>,
     /// Verifies rich notifications (Entra's signing keys, cached in this process).
     pub rich: Arc<graphhook_domain::ingest::process::Rich>,
+    /// The deployment's retry schedule (`webhooks.retry_schedule_secs`).
+    pub retry_schedule: Schedule,
 }
 
 impl JobContext {
@@ -71,6 +74,8 @@ impl JobContext {
         )?);
         let secret_box = SecretBox::new(&settings.webhook_encryption_key())
             .context("webhooks.encryption_key")?;
+        let retry_schedule =
+            Schedule::from_settings(&settings.webhooks).context("webhooks.retry_schedule_secs")?;
         Ok(Self {
             db,
             redis,
@@ -84,6 +89,7 @@ impl JobContext {
             secret_box,
             signing: Arc::default(),
             rich,
+            retry_schedule,
         })
     }
 
@@ -124,6 +130,7 @@ impl JobContext {
                 i64::try_from(self.settings.webhooks.auto_disable_after_hours)
                     .unwrap_or(i64::MAX / 3_600_000),
             ),
+            retry_schedule: &self.retry_schedule,
         }
     }
 }

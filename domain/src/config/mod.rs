@@ -294,6 +294,8 @@ pub struct WebhookSettings {
     /// to `circuit_max_open_secs`.
     pub circuit_open_secs: u64,
     pub circuit_max_open_secs: u64,
+    /// The delays (seconds) before attempts 2, 3, … unless an endpoint sets its own.
+    pub retry_schedule_secs: Vec<i64>,
 }
 
 impl Default for WebhookSettings {
@@ -313,6 +315,7 @@ impl Default for WebhookSettings {
             circuit_failure_percent: 70,
             circuit_open_secs: 60,
             circuit_max_open_secs: 1800,
+            retry_schedule_secs: crate::deliveries::schedule::DELAYS_SECS.to_vec(),
         }
     }
 }

@@ -271,3 +271,60 @@ fn delivery_health_and_retention_bounds_name_the_key() {
         assert_eq!(s.validate().err().map(|e| e.key), Some(key.to_owned()));
     }
 }
+
+#[test]
+fn the_retry_schedule_has_one_to_twenty_delays_of_a_second_to_a_day() {
+    assert_eq!(
+        dev().webhooks.retry_schedule_secs,
+        [5, 300, 1_800, 7_200, 18_000, 36_000, 50_400, 72_000, 86_400]
+    );
+    let mut s = dev();
+    s.webhooks.retry_schedule_secs = vec![1; 20];
+    assert!(s.validate().is_ok());
+    s.webhooks.retry_schedule_secs = vec![86_400];
+    assert!(s.validate().is_ok());
+    for bad in [vec![], vec![1; 21], vec![0], vec![-5], vec![60, 86_401]] {
+        let mut s = dev();
+        s.webhooks.retry_schedule_secs = bad.clone();
+        let err = s.validate().err();
+        assert_eq!(
+            err.as_ref().map(|e| e.key.as_str()),
+            Some("webhooks.retry_schedule_secs"),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+fn the_retry_schedule_is_read_from_the_file_and_the_environment() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "graphhook.toml",
+            "mode = \"development\"\n[webhooks]\nretry_schedule_secs = [10, 60]\n",
+        )?;
+        let file = Path::new("graphhook.toml");
+        let sources = || Sources {
+            file: Some(file),
+            environment: true,
+            force_mode: None,
+        };
+        let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
+        assert_eq!(settings.webhooks.retry_schedule_secs, [10, 60]);
+
+        jail.set_env(
+            "GRAPHHOOK__WEBHOOKS__RETRY_SCHEDULE_SECS",
+            "[30, 300, 3600]",
+        );
+        let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
+        assert_eq!(settings.webhooks.retry_schedule_secs, [30, 300, 3_600]);
+
+        jail.set_env("GRAPHHOOK__WEBHOOKS__RETRY_SCHEDULE_SECS", "[30, 0]");
+        let err = Settings::load(sources()).err().map(|e| e.key);
+        assert_eq!(err, Some("webhooks.retry_schedule_secs".to_owned()));
+        jail.set_env("GRAPHHOOK__WEBHOOKS__RETRY_SCHEDULE_SECS", "soon");
+        let err = Settings::load(sources()).err().map(|e| e.key);
+        assert_eq!(err, Some("webhooks.retry_schedule_secs".to_owned()));
+        Ok(())
+    });
+}

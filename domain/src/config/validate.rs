@@ -340,6 +340,12 @@ impl Settings {
                 "must be between 0 and 0.2, and renew_at_fraction plus it at most 0.95",
             ));
         }
+        if let Err(e) = crate::deliveries::schedule::Schedule::from_settings(w) {
+            return Err(ConfigError::new(
+                "webhooks.retry_schedule_secs",
+                e.to_string(),
+            ));
+        }
         if w.circuit_max_open_secs < w.circuit_open_secs {
             return Err(ConfigError::new(
                 "webhooks.circuit_max_open_secs",

@@ -171,6 +171,7 @@ pub async fn publish_operational_events<C: ConnectionTrait + TransactionTrait>(
         flow: deps.flow,
         signing: deps.signing,
         auto_disable_after: deps.auto_disable_after,
+        retry_schedule: deps.retry_schedule,
     };
     for event in pending {
         let new = NewMessage {

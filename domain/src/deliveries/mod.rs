@@ -63,6 +63,8 @@ pub struct Deps<'a, C> {
     pub signing: &'a SigningCache,
     /// How long an endpoint may fail without a success before it is disabled.
     pub auto_disable_after: Duration,
+    /// The deployment's retry schedule, for endpoints without one of their own.
+    pub retry_schedule: &'a schedule::Schedule,
 }
 
 /// An event for a tenant.
@@ -199,7 +201,7 @@ pub async fn deliver_batch<C: ConnectionTrait + TransactionTrait>(
     Ok(batch)
 }
 
-/// The retry delay the schedule gives after `attempts` attempts, for callers that display it.
-pub fn nominal_delay(attempts: i32) -> Option<Duration> {
-    schedule::delay(attempts, 0.5)
+/// The retry delay `schedule` gives after `attempts` attempts, for callers that display it.
+pub fn nominal_delay(schedule: &schedule::Schedule, attempts: i32) -> Option<Duration> {
+    schedule.delay(attempts, 0.5)
 }

@@ -218,7 +218,8 @@ pub(super) async fn record_outcome<C: ConnectionTrait + TransactionTrait>(
             (None, None) => "no answer".to_owned(),
         };
         active.last_error = Set(Some(error));
-        let result = match schedule::delay(number, schedule::random_unit()) {
+        let retries = schedule::Schedule::for_endpoint(&endpoint, deps.retry_schedule);
+        let result = match retries.delay(number, schedule::random_unit()) {
             Some(delay) => {
                 let wait = retry_after.map_or(delay, |r| r.max(delay));
                 let next = now + wait;
