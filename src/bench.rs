@@ -295,6 +295,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
             rate_limit_per_sec: None,
             max_in_flight: 1000,
             ed25519: false,
+            retry_schedule: None,
         };
         let (model, secret) = endpoints::create(&endpoint_deps, tenant, input, None).await?;
         let mut active = model.clone().into_active_model();

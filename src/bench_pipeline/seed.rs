@@ -65,6 +65,7 @@ pub(super) async fn seed(
                 max_in_flight: i32::try_from(ctx.settings.webhooks.default_max_in_flight)
                     .unwrap_or(i32::MAX),
                 ed25519: false,
+                retry_schedule: None,
             };
             let (model, secret) = endpoints::create(&deps, tenant, input, None).await?;
             let mut active = model.into_active_model();

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
-use crate::events;
+use crate::{deliveries::schedule::Schedule, events};
 
 /// Bounds and defaults of endpoint settings.
 #[derive(Clone, Copy, Debug)]
@@ -23,6 +23,8 @@ pub struct EndpointInput {
     pub rate_limit_per_sec: Option<i32>,
     pub max_in_flight: i32,
     pub ed25519: bool,
+    /// `None`: the deployment's schedule.
+    pub retry_schedule: Option<Schedule>,
 }
 
 #[derive(Debug, Default)]
@@ -35,6 +37,8 @@ pub struct EndpointPatch {
     pub rate_limit_per_sec: Option<Option<i32>>,
     pub max_in_flight: Option<i32>,
     pub enabled: Option<bool>,
+    /// `Some(None)` returns to the deployment's schedule.
+    pub retry_schedule: Option<Option<Schedule>>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -161,6 +165,11 @@ pub fn check_max_in_flight(max: u32) -> Result<i32, InputError> {
     Ok(max as i32)
 }
 
+/// An endpoint's own retry schedule: 1 to 20 delays, each 1 to 86400 seconds.
+pub fn check_retry_schedule(delays_secs: &[i64]) -> Result<Schedule, InputError> {
+    Schedule::new(delays_secs).map_err(|e| invalid("retry_schedule", e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +207,16 @@ mod tests {
         assert!(check_rate_limit(0).is_err());
         assert!(check_max_in_flight(1001).is_err());
         assert!(check_filter_types(&["graph.nope.*".into()]).is_err());
+        assert_eq!(
+            check_retry_schedule(&[10, 20]).map(|s| s.max_attempts()),
+            Ok(3)
+        );
+        for bad in [&[][..], &[0], &[-1], &[86_401], &[5; 21]] {
+            assert_eq!(
+                check_retry_schedule(bad).unwrap_err().field,
+                "retry_schedule"
+            );
+        }
     }
 
     #[test]

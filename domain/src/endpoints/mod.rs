@@ -112,7 +112,7 @@ pub async fn create<C: ConnectionTrait>(
         verified_at: Set(None),
         verification_error: Set(None),
         failing_since: Set(None),
-        retry_schedule: Set(None),
+        retry_schedule: Set(input.retry_schedule.map(|s| s.to_json())),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -189,6 +189,9 @@ pub async fn update<C: ConnectionTrait>(
     }
     if let Some(max) = patch.max_in_flight {
         active.max_in_flight = Set(max);
+    }
+    if let Some(schedule) = patch.retry_schedule {
+        active.retry_schedule = Set(schedule.map(|s| s.to_json()));
     }
     match patch.enabled {
         Some(false) => {
@@ -283,4 +286,12 @@ pub fn ed25519_key(
 
 pub fn filter_types(endpoint: &endpoint::Model) -> Vec<String> {
     serde_json::from_value(endpoint.filter_types.clone()).unwrap_or_default()
+}
+
+/// The endpoint's own retry schedule (seconds), `None` when it follows the deployment's.
+pub fn retry_schedule(endpoint: &endpoint::Model) -> Option<Vec<i64>> {
+    let stored = endpoint.retry_schedule.as_ref().filter(|v| !v.is_null())?;
+    crate::deliveries::schedule::Schedule::from_json(stored)
+        .ok()
+        .map(|s| s.delays_secs().to_vec())
 }

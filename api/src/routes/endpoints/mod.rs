@@ -2,6 +2,7 @@
 
 pub(crate) mod actions;
 pub(crate) mod read;
+mod retry_schedule;
 pub(crate) mod write;
 
 use chrono::{DateTime, Utc};
@@ -39,6 +40,10 @@ pub struct EndpointView {
     timeout_secs: i32,
     rate_limit_per_sec: Option<i32>,
     max_in_flight: i32,
+    /// The endpoint's own retry schedule: the delays (seconds) before attempts 2, 3, …;
+    /// `null`: it follows the deployment's.
+    #[schema(example = json!([10, 60, 600, 3600]))]
+    retry_schedule: Option<Vec<i64>>,
     /// `whpk_…` when requests also carry an Ed25519 (`v1a`) signature.
     ed25519_public_key: Option<String>,
     verified_at: Option<DateTime<Utc>>,
@@ -61,6 +66,7 @@ impl EndpointView {
             timeout_secs: model.timeout_ms / 1000,
             rate_limit_per_sec: model.rate_limit_per_sec,
             max_in_flight: model.max_in_flight,
+            retry_schedule: endpoints::retry_schedule(model),
             ed25519_public_key: ed25519.as_ref().map(ed25519_public),
             verified_at: model.verified_at,
             verification_error: model.verification_error.clone(),

@@ -10,7 +10,7 @@ use graphhook_domain::{
         headers::{Headers, unmask},
         input::{
             check_description, check_filter_types, check_headers, check_max_in_flight,
-            check_rate_limit, check_timeout,
+            check_rate_limit, check_retry_schedule, check_timeout,
         },
     },
     ids::EndpointId,
@@ -19,7 +19,11 @@ use graphhook_domain::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{CreatedEndpoint, EndpointView, input_error, url_error};
+use super::{
+    CreatedEndpoint, EndpointView, input_error,
+    retry_schedule::{Delays, present},
+    url_error,
+};
 use crate::{
     error::{ApiError, ErrorBody},
     extractors::TenantAuth,
@@ -29,7 +33,7 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"url": "https://hooks.example.com/graphhook", "filter_types": ["graph.message.*"], "timeout_secs": 15}))]
+#[schema(example = json!({"url": "https://hooks.example.com/graphhook", "filter_types": ["graph.message.*"], "timeout_secs": 15, "retry_schedule": [10, 60, 600, 3600]}))]
 pub struct CreateEndpoint {
     url: String,
     #[serde(default)]
@@ -47,6 +51,11 @@ pub struct CreateEndpoint {
     /// Also sign with Ed25519 (`v1a`).
     #[serde(default)]
     ed25519: bool,
+    /// The delays (whole seconds) before attempts 2, 3, … of a failed delivery: 1 to 20 of
+    /// them, each 1 to 86400, each with ±20 % jitter; after the last the delivery is
+    /// `exhausted`. Absent or `null`: the deployment's schedule.
+    #[schema(value_type = Option<Vec<i64>>, min_items = 1, max_items = 20, example = json!([10, 60, 600, 3600]))]
+    retry_schedule: Option<Delays>,
 }
 
 /// Registers an endpoint, returns its secret once, and sends it the ownership challenge.
@@ -92,6 +101,12 @@ pub async fn create(
         )
         .map_err(input_error)?,
         ed25519: body.ed25519,
+        retry_schedule: body
+            .retry_schedule
+            .as_ref()
+            .map(|d| check_retry_schedule(d.as_slice()))
+            .transpose()
+            .map_err(input_error)?,
     };
     let secret = body
         .secret
@@ -128,6 +143,12 @@ pub struct UpdateEndpoint {
     rate_limit_per_sec: Option<Value>,
     max_in_flight: Option<u32>,
     enabled: Option<bool>,
+    /// An array of delays (as on creation) replaces the endpoint's retry schedule; `null`
+    /// returns it to the deployment's. Deliveries already waiting keep their next attempt's due
+    /// time; the delays after it follow the new schedule.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<i64>>, min_items = 1, max_items = 20, example = json!([10, 60, 600]))]
+    retry_schedule: Option<Option<Delays>>,
 }
 
 /// Changes an endpoint; a new URL is verified again. `"enabled": false` disables it.
@@ -210,6 +231,13 @@ pub async fn update(
             .transpose()
             .map_err(input_error)?,
         enabled: body.enabled,
+        retry_schedule: match &body.retry_schedule {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(delays)) => Some(Some(
+                check_retry_schedule(delays.as_slice()).map_err(input_error)?,
+            )),
+        },
     };
     let deps = state.endpoint_deps();
     let (mut endpoint, url_changed) = endpoints::update(&deps, auth.tenant_id(), id, patch).await?;
