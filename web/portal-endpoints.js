@@ -1,6 +1,6 @@
 // The tenant portal's endpoints: the list with what needs attention, registering and changing one
-// (event type chips, custom headers), and an endpoint's page (verify, test, enable or disable,
-// secrets, recovery, health). Loaded after portal-activity.js (see portal-core.js).
+// (event type chips, custom headers, retry schedule), and an endpoint's page (verify, test, enable
+// or disable, secrets, recovery, health). Loaded after portal-activity.js (see portal-core.js).
 "use strict";
 (() => {
   const {
@@ -53,6 +53,31 @@
     return headers;
   }
 
+  /** Retry delays typed as seconds, comma-separated; empty: the deployment's schedule (null). */
+  function parseSchedule(text) {
+    const parts = text.split(/[\s,]+/).filter(Boolean);
+    if (!parts.length) return null;
+    if (parts.length > 20) throw new Error("Retry schedule: at most 20 delays.");
+    return parts.map((p) => {
+      if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 86400) {
+        throw new Error(`Retry schedule: "${p}" is not a delay of 1 to 86400 seconds.`);
+      }
+      return Number(p);
+    });
+  }
+
+  /** 300 → "5 min": the largest unit that divides the delay. */
+  function span(secs) {
+    if (secs % 3600 === 0) return `${secs / 3600} h`;
+    if (secs % 60 === 0) return `${secs / 60} min`;
+    return `${secs} s`;
+  }
+
+  function scheduleText(schedule) {
+    return schedule ? `${schedule.map(span).join(", ")} (${schedule.length + 1} attempts in all)`
+      : "the deployment's default";
+  }
+
   // ---- Endpoints -----------------------------------------------------------------------------
 
   async function viewEndpoints({ id }) {
@@ -102,6 +127,8 @@
     const timeout = h("input", { type: "number", id: `${prefix}-timeout`, min: "1", max: "30", value: e.timeout_secs || "" });
     const rate = h("input", { type: "number", id: `${prefix}-rate`, min: "1", value: e.rate_limit_per_sec || "" });
     const inflight = h("input", { type: "number", id: `${prefix}-inflight`, min: "1", value: existing ? e.max_in_flight : "" });
+    const retries = h("input", { type: "text", id: `${prefix}-retries`, inputmode: "numeric", autocomplete: "off",
+      spellcheck: "false", value: (e.retry_schedule || []).join(", "), placeholder: "e.g. 10, 60, 600, 3600" });
     const ed25519 = existing ? null : h("input", { type: "checkbox", id: "ep-ed25519" });
     const button = h("button", { type: "submit" }, existing ? "Save changes" : "Register endpoint");
     const form = h("form", { class: "panel", novalidate: true, "aria-labelledby": `${prefix}-title` },
@@ -117,6 +144,9 @@
           + " Hop-by-hop, content and webhook-* headers are refused."),
         h("div", { class: "grid3" }, field("Timeout (seconds, 1–30)", timeout), field("Rate limit (requests/s)", rate),
           field("Most requests in flight", inflight)),
+        field("Retry schedule (optional)", retries, "The delays in seconds before each retry of a failed delivery, " +
+          "comma-separated (1–20 delays of 1–86400 s, each ±20 %); after the last one the delivery is exhausted. " +
+          "Empty: the deployment's default schedule."),
         ed25519 ? h("div", { class: "field check" }, ed25519, h("label", { for: "ep-ed25519" }, "Also sign with Ed25519 (v1a)")) : null),
       button);
     form.addEventListener("submit", (ev) => {
@@ -129,6 +159,9 @@
         if (rate.value) body.rate_limit_per_sec = Number(rate.value);
         else if (existing && e.rate_limit_per_sec) body.rate_limit_per_sec = null;
         if (inflight.value) body.max_in_flight = Number(inflight.value);
+        const schedule = parseSchedule(retries.value);
+        if (schedule) body.retry_schedule = schedule;
+        else if (existing && e.retry_schedule) body.retry_schedule = null;
         if (existing) {
           if (body.url === e.url) delete body.url;
           const saved = await api("PATCH", `/api/v1/endpoints/${encodeURIComponent(e.id)}`, body);
@@ -231,6 +264,7 @@
         ["Receives", e.filter_types.length ? e.filter_types.map((t) => h("code", { class: "tag" }, t)) : "every event type"],
         ["Custom headers", Object.keys(e.headers).length ? Object.keys(e.headers).join(", ") : "none"],
         ["Timeout", `${e.timeout_secs} s`], ["Rate limit", e.rate_limit_per_sec ? `${e.rate_limit_per_sec}/s` : "none"],
+        ["Retry schedule", scheduleText(e.retry_schedule)],
         ["Verified", time(e.verified_at)], ["Created", time(e.created_at)], ["Updated", time(e.updated_at)],
         e.ed25519_public_key ? ["Ed25519 public key", h("code", { class: "url" }, e.ed25519_public_key)] : null,
       ])),
