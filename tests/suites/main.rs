@@ -30,6 +30,7 @@ mod onboarding_state;
 mod openapi;
 mod operational_events;
 mod portal;
+mod retry_schedule;
 mod startup_errors;
 mod subscription_errors;
 mod subscription_integrity;
