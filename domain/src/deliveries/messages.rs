@@ -1,16 +1,18 @@
 //! Messages: an event for a tenant becomes one message (its `webhook-id` and payload) and one
 //! delivery per endpoint that wants it, written together and handed to the workers.
 
+use std::collections::HashMap;
+
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TransactionSession, TransactionTrait,
 };
 use serde_json::{Value, json};
 
 use super::{Attempted, Deps, NewMessage, Trigger, attempt_one, enqueue::push_deliveries};
 use crate::{
     clock::Clock,
-    endpoints,
     entities::{
         delivery::{self, DeliveryStatus},
         endpoint::{self, EndpointStatus},
@@ -33,67 +35,125 @@ pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
     Ok((message, deliveries))
 }
 
-/// Writes the message and its deliveries (due now) in one transaction (a savepoint when `db`
-/// is one); the caller enqueues them, or the sweeper does.
-pub(crate) async fn write_message<C: ConnectionTrait + TransactionTrait>(
+/// Writes the message and its deliveries (due now) in one statement; the caller enqueues them,
+/// or the sweeper does.
+pub(crate) async fn write_message<C: ConnectionTrait>(
     db: &C,
     clock: &Clock,
     new: NewMessage,
 ) -> DomainResult<(message::Model, Vec<delivery::Model>)> {
+    let mut written = write_messages(db, clock, vec![new]).await?;
+    written
+        .pop()
+        .ok_or_else(|| DomainError::internal("writing a message", anyhow::anyhow!("no row")))
+}
+
+/// Writes many messages and all their deliveries (due now) in one statement, after reading each
+/// tenant's active endpoints once. Returns them in the order given.
+pub(crate) async fn write_messages<C: ConnectionTrait>(
+    db: &C,
+    clock: &Clock,
+    news: Vec<NewMessage>,
+) -> DomainResult<Vec<(message::Model, Vec<delivery::Model>)>> {
     let now = clock.now();
-    let body = serde_json::to_vec(&json!({
-        "type": new.event_type,
-        "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "data": new.data,
-    }))
-    .map_err(|e| DomainError::internal("encoding a message", e))?;
-    let txn = db.begin().await?;
-    let message_id = MessageId::new();
-    let message = message::ActiveModel {
-        id: Set(message_id.uuid()),
-        tenant_id: Set(new.tenant.uuid()),
-        // The message's id is its webhook-id: msg_ and a sortable unique id.
-        webhook_id: Set(message_id.to_string()),
-        event_type: Set(new.event_type.clone()),
-        payload: Set(Some(body)),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    let candidates = endpoint::Entity::find()
-        .filter(endpoint::Column::TenantId.eq(new.tenant.uuid()))
-        .filter(endpoint::Column::Status.eq(EndpointStatus::Active))
-        .all(&txn)
-        .await?;
-    let mut deliveries = Vec::new();
-    for endpoint in candidates {
-        let wanted = match &new.endpoint_ids {
-            Some(ids) => ids.iter().any(|id| id.uuid() == endpoint.id),
-            None => events::wanted(&endpoints::filter_types(&endpoint), &new.event_type),
+    let mut candidates: HashMap<uuid::Uuid, Vec<(uuid::Uuid, Vec<String>)>> = HashMap::new();
+    let mut written = Vec::with_capacity(news.len());
+    for new in news {
+        let tenant = new.tenant.uuid();
+        if !candidates.contains_key(&tenant) {
+            let active: Vec<(uuid::Uuid, Value)> = endpoint::Entity::find()
+                .select_only()
+                .columns([endpoint::Column::Id, endpoint::Column::FilterTypes])
+                .filter(endpoint::Column::TenantId.eq(tenant))
+                .filter(endpoint::Column::Status.eq(EndpointStatus::Active))
+                .into_tuple()
+                .all(db)
+                .await?;
+            let active = active
+                .into_iter()
+                .map(|(id, filters)| (id, serde_json::from_value(filters).unwrap_or_default()))
+                .collect();
+            candidates.insert(tenant, active);
+        }
+        let body = serde_json::to_vec(&json!({
+            "type": new.event_type,
+            "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "data": new.data,
+        }))
+        .map_err(|e| DomainError::internal("encoding a message", e))?;
+        let message_id = MessageId::new();
+        let message = message::Model {
+            id: message_id.uuid(),
+            tenant_id: tenant,
+            // The message's id is its webhook-id: msg_ and a sortable unique id.
+            webhook_id: message_id.to_string(),
+            event_type: new.event_type,
+            payload: Some(body),
+            created_at: now,
         };
-        if !wanted {
-            continue;
-        }
-        let delivery = delivery::ActiveModel {
-            id: Set(uuid::Uuid::now_v7()),
-            tenant_id: Set(new.tenant.uuid()),
-            message_id: Set(message.id),
-            endpoint_id: Set(endpoint.id),
-            status: Set(DeliveryStatus::Pending),
-            attempt_count: Set(0),
-            next_attempt_at: Set(Some(now)),
-            next_trigger: Set(Trigger::Scheduled.as_str().to_owned()),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        deliveries.push(delivery);
+        let deliveries: Vec<delivery::Model> = candidates[&tenant]
+            .iter()
+            .filter(|(id, filters)| match &new.endpoint_ids {
+                Some(ids) => ids.iter().any(|wanted| wanted.uuid() == *id),
+                None => events::wanted(filters, &message.event_type),
+            })
+            .map(|(endpoint, _)| delivery::Model {
+                id: uuid::Uuid::now_v7(),
+                tenant_id: tenant,
+                message_id: message.id,
+                endpoint_id: *endpoint,
+                status: DeliveryStatus::Pending,
+                attempt_count: 0,
+                next_attempt_at: Some(now),
+                next_trigger: Trigger::Scheduled.as_str().to_owned(),
+                last_error: None,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        written.push((message, deliveries));
     }
-    txn.commit().await?;
-    metrics::counter!("graphhook_deliveries_created_total").increment(deliveries.len() as u64);
-    Ok((message, deliveries))
+    let messages: Vec<Value> = written
+        .iter()
+        .map(|(m, _)| {
+            json!({
+                "id": m.id,
+                "tenant_id": m.tenant_id,
+                "webhook_id": m.webhook_id,
+                "event_type": m.event_type,
+                "payload": BASE64.encode(m.payload.as_deref().unwrap_or_default()),
+            })
+        })
+        .collect();
+    let deliveries: Vec<Value> = written
+        .iter()
+        .flat_map(|(_, ds)| ds)
+        .map(|d| json!({"id": d.id, "tenant_id": d.tenant_id, "message_id": d.message_id, "endpoint_id": d.endpoint_id}))
+        .collect();
+    let count = deliveries.len();
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        r#"WITH m AS (
+             INSERT INTO messages (id, tenant_id, webhook_id, event_type, payload, created_at)
+             SELECT r.id, r.tenant_id, r.webhook_id, r.event_type, decode(r.payload, 'base64'), $3
+               FROM jsonb_to_recordset($1::jsonb)
+                    AS r(id uuid, tenant_id uuid, webhook_id text, event_type text, payload text))
+           INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, status, attempt_count,
+                                   next_attempt_at, next_trigger, last_error, created_at,
+                                   updated_at)
+           SELECT r.id, r.tenant_id, r.message_id, r.endpoint_id, 'pending', 0, $3, 'scheduled',
+                  NULL, $3, $3
+             FROM jsonb_to_recordset($2::jsonb)
+                  AS r(id uuid, tenant_id uuid, message_id uuid, endpoint_id uuid)"#,
+        [
+            Value::Array(messages).into(),
+            Value::Array(deliveries).into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    metrics::counter!("graphhook_deliveries_created_total").increment(count as u64);
+    Ok(written)
 }
 
 async fn enqueue<C>(deps: &Deps<'_, C>, deliveries: &[delivery::Model]) {
@@ -162,29 +222,29 @@ pub async fn publish_operational_events<C: ConnectionTrait + TransactionTrait>(
         .all(&txn)
         .await?;
     let count = pending.len();
-    let inner = Deps {
-        db: &txn,
-        clock: deps.clock,
-        sender: deps.sender,
-        secret_box: deps.secret_box,
-        queues: deps.queues,
-        flow: deps.flow,
-        signing: deps.signing,
-        auto_disable_after: deps.auto_disable_after,
-        retry_schedule: deps.retry_schedule,
-    };
-    for event in pending {
-        let new = NewMessage {
+    if count == 0 {
+        return Ok(0);
+    }
+    let news = pending
+        .iter()
+        .map(|event| NewMessage {
             tenant: TenantId::from(event.tenant_id),
             event_type: event.event_type.clone(),
             data: event.payload.get("data").cloned().unwrap_or(Value::Null),
             endpoint_ids: None,
-        };
-        create_message(&inner, new).await?;
-        let mut active = event.into_active_model();
-        active.delivered_at = Set(Some(deps.clock.now()));
-        active.update(&txn).await?;
-    }
+        })
+        .collect();
+    let written = write_messages(&txn, deps.clock, news).await?;
+    operational_event::Entity::update_many()
+        .col_expr(
+            operational_event::Column::DeliveredAt,
+            sea_orm::sea_query::Expr::value(deps.clock.now()),
+        )
+        .filter(operational_event::Column::Id.is_in(pending.iter().map(|e| e.id)))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
+    let deliveries: Vec<delivery::Model> = written.into_iter().flat_map(|(_, d)| d).collect();
+    enqueue(deps, &deliveries).await;
     Ok(count)
 }
