@@ -40,6 +40,8 @@ pub struct DeliverOptions {
     pub messages: usize,
     pub endpoints: usize,
     pub producers: usize,
+    /// Messages each producer hands the engine at once.
+    pub batch: usize,
     pub keep_database: bool,
 }
 
@@ -321,19 +323,23 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
         let tally = tally.clone();
         let endpoint_ids = endpoint_ids.clone();
         let step = options.producers;
+        let batch = options.batch.max(1);
         producers.push(tokio::spawn(async move {
             let deps = ctx.delivery_deps();
             let mut seq = p;
             while seq < n {
-                tally.sent[seq].store(tally.now_ns(), Ordering::Release);
-                let new = NewMessage {
-                    tenant,
-                    event_type: "graph.user.updated".into(),
-                    data: json!({"seq": seq, "id": uuid::Uuid::now_v7()}),
-                    endpoint_ids: Some(vec![endpoint_ids[seq % endpoint_ids.len()]]),
-                };
-                deliveries::create_message(&deps, new).await?;
-                seq += step;
+                let mut news = Vec::with_capacity(batch);
+                while seq < n && news.len() < batch {
+                    tally.sent[seq].store(tally.now_ns(), Ordering::Release);
+                    news.push(NewMessage {
+                        tenant,
+                        event_type: "graph.user.updated".into(),
+                        data: json!({"seq": seq, "id": uuid::Uuid::now_v7()}),
+                        endpoint_ids: Some(vec![endpoint_ids[seq % endpoint_ids.len()]]),
+                    });
+                    seq += step;
+                }
+                deliveries::create_messages(&deps, news).await?;
             }
             anyhow::Ok(())
         }));
@@ -440,8 +446,11 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let lines = vec![
         format!(
-            "graphhook bench deliver: {n} messages, {} endpoint(s), {} producers, {} delivery workers (lane concurrency)",
-            options.endpoints, options.producers, concurrency
+            "graphhook bench deliver: {n} messages, {} endpoint(s), {} producers handing over {} message(s) at a time, {} delivery workers (lane concurrency)",
+            options.endpoints,
+            options.producers,
+            options.batch.max(1),
+            concurrency
         ),
         format!(
             "{:<34} {:>12} {:>14} {:>14}",

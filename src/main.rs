@@ -90,6 +90,10 @@ enum BenchCommand {
         /// Concurrent producers writing messages.
         #[arg(long, default_value_t = 16)]
         producers: usize,
+        /// Messages a producer hands the engine at once (written in one statement, as the
+        /// items of one inbound batch are).
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
         /// Keep the benchmark's database instead of dropping it.
         #[arg(long)]
         keep_database: bool,
@@ -274,6 +278,7 @@ fn main() -> std::process::ExitCode {
                         messages,
                         endpoints,
                         producers,
+                        batch,
                         keep_database,
                     },
             } => {
@@ -281,6 +286,7 @@ fn main() -> std::process::ExitCode {
                     messages,
                     endpoints,
                     producers,
+                    batch,
                     keep_database,
                 };
                 commands::bench_deliver(config, options).await

@@ -35,6 +35,21 @@ pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
     Ok((message, deliveries))
 }
 
+/// Writes many messages and their deliveries in one statement, then enqueues the deliveries
+/// (one job per endpoint). Returns them in the order given.
+pub async fn create_messages<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    news: Vec<NewMessage>,
+) -> DomainResult<Vec<(message::Model, Vec<delivery::Model>)>> {
+    let written = write_messages(deps.db, deps.clock, news).await?;
+    let deliveries: Vec<delivery::Model> = written
+        .iter()
+        .flat_map(|(_, d)| d.iter().cloned())
+        .collect();
+    enqueue(deps, &deliveries).await;
+    Ok(written)
+}
+
 /// Writes the message and its deliveries (due now) in one statement; the caller enqueues them,
 /// or the sweeper does.
 pub(crate) async fn write_message<C: ConnectionTrait>(
@@ -60,7 +75,7 @@ pub(crate) async fn write_messages<C: ConnectionTrait>(
     let mut written = Vec::with_capacity(news.len());
     for new in news {
         let tenant = new.tenant.uuid();
-        if !candidates.contains_key(&tenant) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = candidates.entry(tenant) {
             let active: Vec<(uuid::Uuid, Value)> = endpoint::Entity::find()
                 .select_only()
                 .columns([endpoint::Column::Id, endpoint::Column::FilterTypes])
@@ -73,7 +88,7 @@ pub(crate) async fn write_messages<C: ConnectionTrait>(
                 .into_iter()
                 .map(|(id, filters)| (id, serde_json::from_value(filters).unwrap_or_default()))
                 .collect();
-            candidates.insert(tenant, active);
+            slot.insert(active);
         }
         let body = serde_json::to_vec(&json!({
             "type": new.event_type,
