@@ -9,6 +9,7 @@ mod admin_ops;
 mod api_keys;
 mod database_restart;
 mod deliveries;
+mod delivery_engine;
 mod endpoint_headers;
 mod endpoint_security;
 mod endpoints;

@@ -1,0 +1,260 @@
+//! The batch delivery engine across worker processes: changes to an endpoint reach every
+//! process before its next attempt, and one tenant's backlog does not hold up another's.
+
+use std::time::{Duration, Instant};
+
+use graphhook_domain::{
+    deliveries::{self, NewMessage},
+    entities::delivery::{self, DeliveryStatus},
+    ids::{EndpointId, TenantId},
+};
+use graphhook_tests::{Mode, Receiver, TestApp, receiver::Received};
+use reqwest::Method;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::endpoints::verifies_with;
+
+const EVENT: &str = "graph.user.updated";
+const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
+
+/// A tenant, its id and API key.
+async fn tenant(app: &TestApp, entra: &str, name: &str) -> (TenantId, String) {
+    let key = app.create_tenant(entra, name).await;
+    let id = app
+        .tenants()
+        .await
+        .into_iter()
+        .find(|t| t.name == name)
+        .expect("the tenant")
+        .id;
+    (id.into(), key)
+}
+
+/// An active endpoint on `receiver` with `extra` fields; its id and secret.
+async fn endpoint(
+    app: &TestApp,
+    key: &str,
+    receiver: &Receiver,
+    extra: Value,
+) -> (EndpointId, String) {
+    let mut body = json!({"url": receiver.url, "filter_types": ["graph.*"]});
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    let (status, created) = crate::endpoints::create(app, key, body).await;
+    assert_eq!(
+        (status, created["status"].as_str()),
+        (201, Some("active")),
+        "{created}"
+    );
+    (
+        created["id"].as_str().unwrap().parse().unwrap(),
+        created["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn send(app: &TestApp, tenant: TenantId, endpoint: EndpointId, event_type: &str, n: u32) {
+    let new = NewMessage {
+        tenant,
+        event_type: event_type.into(),
+        data: json!({"n": n}),
+        endpoint_ids: Some(vec![endpoint]),
+    };
+    deliveries::create_message(&app.jobs.delivery_deps(), new)
+        .await
+        .unwrap();
+}
+
+/// What arrived at `receiver` after `since`.
+fn arrived_after(receiver: &Receiver, since: Instant) -> Vec<Received> {
+    receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.at > since && r.event_type() == EVENT)
+        .collect()
+}
+
+async fn patch(app: &TestApp, key: &str, endpoint: EndpointId, body: Value) {
+    let response = app
+        .tenant_request(
+            Method::PATCH,
+            &format!("/api/v1/endpoints/{endpoint}"),
+            key,
+            Some(body),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+/// Attempts admitted before a change returned may still arrive just after it; this is longer
+/// than any of them takes on a loaded machine.
+const IN_FLIGHT_MARGIN: Duration = Duration::from_millis(400);
+
+#[tokio::test]
+async fn a_rotation_a_url_change_and_a_disable_reach_both_worker_processes_before_their_next_attempt()
+ {
+    let mut app = TestApp::spawn().await;
+    let (tenant, key) = tenant(
+        &app,
+        graphhook_emulator::config::DEFAULT_TENANT_ID,
+        "Contoso",
+    )
+    .await;
+    let first = Receiver::start(Mode::Echo);
+    let second = Receiver::start(Mode::Echo);
+    // Four a second: deliveries stay waiting while the endpoint changes under them.
+    let (id, old_secret) = endpoint(&app, &key, &first, json!({"rate_limit_per_sec": 4})).await;
+    let workers = [app.start_worker().await, app.start_worker().await];
+    for n in 0..60 {
+        send(&app, tenant, id, EVENT, n).await;
+    }
+    first.wait_for(EVENT, 4, Duration::from_secs(10)).await;
+    assert!(
+        first
+            .received()
+            .iter()
+            .filter(|r| r.event_type() == EVENT)
+            .all(|r| verifies_with(r, &old_secret))
+    );
+
+    // A rotation without grace: from now on only the new secret signs.
+    let rotate = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/endpoints/{id}/secret/rotate"),
+            &key,
+            Some(json!({"grace_period_secs": 0})),
+        )
+        .await;
+    assert_eq!(rotate.status().as_u16(), 200);
+    let new_secret = rotate.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rotated = Instant::now() + IN_FLIGHT_MARGIN;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let after_rotation = arrived_after(&first, rotated);
+    assert!(
+        after_rotation.len() >= 2,
+        "deliveries went on after the rotation"
+    );
+    for received in &after_rotation {
+        assert!(
+            verifies_with(received, &new_secret),
+            "signed with the new secret"
+        );
+        assert!(
+            !verifies_with(received, &old_secret),
+            "not with the old one"
+        );
+    }
+
+    // A new URL: nothing more goes to the old one.
+    patch(&app, &key, id, json!({"url": second.url})).await;
+    let moved = Instant::now() + IN_FLIGHT_MARGIN;
+    second.wait_for(EVENT, 2, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(
+        arrived_after(&first, moved).is_empty(),
+        "the old URL got requests after the change"
+    );
+    assert!(
+        arrived_after(&second, moved)
+            .iter()
+            .all(|r| verifies_with(r, &new_secret))
+    );
+
+    // Disabled: no attempt at all.
+    patch(&app, &key, id, json!({"enabled": false})).await;
+    let disabled = Instant::now() + IN_FLIGHT_MARGIN;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(
+        arrived_after(&second, disabled).is_empty(),
+        "a disabled endpoint got requests"
+    );
+    for worker in workers {
+        worker.stop().await.unwrap();
+    }
+    let waiting = delivery::Entity::find()
+        .filter(delivery::Column::EndpointId.eq(id.uuid()))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        waiting > 0,
+        "deliveries were still waiting when it was disabled"
+    );
+}
+
+#[tokio::test]
+async fn another_tenants_replay_of_ten_thousand_does_not_hold_up_a_live_delivery() {
+    let mut app = TestApp::spawn().await;
+    let (busy, busy_key) = tenant(
+        &app,
+        graphhook_emulator::config::DEFAULT_TENANT_ID,
+        "Contoso",
+    )
+    .await;
+    let (quiet, quiet_key) = tenant(&app, FABRIKAM, "Fabrikam").await;
+    let busy_receiver = Receiver::start(Mode::Echo);
+    let quiet_receiver = Receiver::start(Mode::Echo);
+    let (busy_endpoint, _) = endpoint(&app, &busy_key, &busy_receiver, json!({})).await;
+    let (quiet_endpoint, _) = endpoint(&app, &quiet_key, &quiet_receiver, json!({})).await;
+    // Ten thousand exhausted deliveries of the busy tenant, written in one statement.
+    let now = app.clock.now().to_rfc3339();
+    app.db
+        .execute_unprepared(&format!(
+            r#"WITH m AS (
+                 INSERT INTO messages (id, tenant_id, webhook_id, event_type, payload, created_at)
+                 SELECT gen_random_uuid(), '{tenant}', 'msg_replay_' || g, '{EVENT}',
+                        convert_to('{{"type":"{EVENT}","data":{{"n":' || g || '}}}}', 'UTF8'),
+                        '{now}'::timestamptz
+                 FROM generate_series(1, 10000) g
+                 RETURNING id, created_at)
+               INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, status, attempt_count,
+                                       next_attempt_at, next_trigger, created_at, updated_at)
+               SELECT gen_random_uuid(), '{tenant}', m.id, '{endpoint}', 'exhausted', 1, NULL,
+                      'scheduled', m.created_at, m.created_at
+               FROM m"#,
+            tenant = busy.uuid(),
+            endpoint = busy_endpoint.uuid(),
+        ))
+        .await
+        .unwrap();
+    let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
+    let response = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/endpoints/{busy_endpoint}/recover"),
+            &busy_key,
+            Some(json!({"since": since})),
+        )
+        .await;
+    assert_eq!(response.json::<Value>().await.unwrap()["recovered"], 10_000);
+
+    let worker = app.start_worker().await;
+    busy_receiver
+        .wait_for(EVENT, 1, Duration::from_secs(10))
+        .await;
+    let replayed_before = busy_receiver.count(EVENT);
+    send(&app, quiet, quiet_endpoint, "graph.group.created", 0).await;
+    quiet_receiver
+        .wait_for("graph.group.created", 1, Duration::from_secs(10))
+        .await;
+    let replayed_meanwhile = busy_receiver.count(EVENT) - replayed_before;
+    let waiting = delivery::Entity::find()
+        .filter(delivery::Column::EndpointId.eq(busy_endpoint.uuid()))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .count(&app.db)
+        .await
+        .unwrap();
+    worker.stop().await.unwrap();
+    // By order of arrival: the live delivery overtook the replay's backlog rather than queueing
+    // behind it.
+    assert!(
+        waiting > 0 && replayed_meanwhile < 1_000,
+        "the live delivery came while {waiting} replays still waited, after {replayed_meanwhile} of them"
+    );
+}
