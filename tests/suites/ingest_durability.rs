@@ -6,7 +6,7 @@ use std::time::Duration;
 use graphhook_domain::entities::inbound_batch;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use reqwest::Method;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, TransactionTrait};
 use serde_json::{Value, json};
 
 use crate::{
@@ -70,8 +70,18 @@ async fn a_worker_killed_mid_batch_delivers_each_item_once() {
         assert!(tokio::time::Instant::now() < deadline, "the POST arrived");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    // Its job is lost, and the worker that processes it dies part way through.
+    // Its job is lost, and the worker that processes it dies part way through: the batch's row
+    // is held by another transaction, so the processing stops at its last statement (marking
+    // the batch processed), with every item and message written but not committed.
     app.flush_redis().await;
+    let blocker = app.db.begin().await.unwrap();
+    blocker
+        .execute_unprepared(&format!(
+            "SELECT 1 FROM inbound_batches WHERE id = '{}' FOR UPDATE",
+            batch.id
+        ))
+        .await
+        .unwrap();
     let jobs = app.jobs.clone();
     let id = batch.id;
     let worker = tokio::spawn(async move {
@@ -80,23 +90,36 @@ async fn a_worker_killed_mid_batch_delivers_each_item_once() {
     });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let messages = graphhook_domain::entities::message::Entity::find()
-            .count(&app.db)
+        let waiting = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock' AND query LIKE 'UPDATE \"inbound_batches\"%'",
+            ))
             .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
             .unwrap();
-        if messages >= 5 {
+        if waiting > 0 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "processing started");
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "processing reached its last statement"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     worker.abort();
     assert!(worker.await.is_err(), "killed mid-batch");
+    blocker.rollback().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let done = graphhook_domain::entities::message::Entity::find()
         .count(&app.db)
         .await
         .unwrap();
-    assert!(done < 40, "part of the batch was processed ({done})");
+    assert_eq!(done, 0, "nothing of the killed processing was committed");
 
     // The sweeper queues the batch again; what was done is not done twice.
     app.clock.advance(chrono::Duration::seconds(31));

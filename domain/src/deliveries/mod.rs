@@ -33,10 +33,10 @@ use serde_json::Value;
 pub use batch::HELD_WHILE_SUSPENDED;
 pub use enqueue::{due_in_lane, push_deliveries, sweep_due};
 pub use flow::{FlowControl, Hold, Lane};
-pub(crate) use messages::write_message;
 pub use messages::{
     TestSent, create_message, create_messages, publish_operational_events, send_test,
 };
+pub(crate) use messages::{write_message, write_messages};
 pub use record::FAILING_AFTER;
 pub use send::SigningCache;
 

@@ -8,6 +8,7 @@
 //! turned into events, so a batch processed twice delivers nothing twice.
 
 pub mod guard;
+mod item;
 pub mod process;
 
 use std::{sync::Arc, time::Duration};
@@ -149,11 +150,14 @@ async fn writer(
                 // The jobs are queued after the answers; a failed push is swept up later.
                 let queues = queues.clone();
                 tokio::spawn(async move {
-                    let jobs: Vec<(ProcessInbound, String)> = ids
-                        .iter()
-                        .map(|id| (ProcessInbound { batch: *id }, format!("inbound:{id}")))
-                        .collect();
-                    if let Err(error) = queues.push_many_unique(&jobs).await {
+                    // One job for the group: its batches are processed together.
+                    let first = ids[0];
+                    let job = ProcessInbound {
+                        batch: first,
+                        more: ids[1..].to_vec(),
+                    };
+                    if let Err(error) = queues.push_unique(&job, &format!("inbound:{first}")).await
+                    {
                         tracing::warn!(%error, "could not queue inbound batches; the sweeper will");
                     }
                 });
@@ -213,7 +217,10 @@ pub async fn sweep_unprocessed(
         .iter()
         .map(|id| {
             (
-                ProcessInbound { batch: *id },
+                ProcessInbound {
+                    batch: *id,
+                    more: Vec::new(),
+                },
                 format!("inbound:{id}:{minute}"),
             )
         })

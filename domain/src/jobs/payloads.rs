@@ -77,10 +77,13 @@ impl Job for DeliverReplay {
     const QUEUE: &'static str = "deliveries.replay";
 }
 
-/// Processing of one inbound batch (ingest).
+/// Processing of inbound batches (ingest): `batch` and the others written with it, processed
+/// together.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ProcessInbound {
     pub batch: uuid::Uuid,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<uuid::Uuid>,
 }
 
 impl Job for ProcessInbound {

@@ -1,4 +1,5 @@
-//! Processing of one inbound batch (see `graphhook_domain::ingest`). Trouble on our side
+//! Processing of inbound batches, those a receiver wrote together (see
+//! `graphhook_domain::ingest`). Trouble on our side
 //! (database, Redis) fails the job to run again; a batch processed twice delivers nothing twice.
 
 use graphhook_domain::{
@@ -9,9 +10,11 @@ use graphhook_domain::{
 use super::JobError;
 use crate::context::JobContext;
 
-#[tracing::instrument(skip_all, fields(batch = %job.batch))]
+#[tracing::instrument(skip_all, fields(batch = %job.batch, more = job.more.len()))]
 pub async fn run(job: ProcessInbound, ctx: &JobContext) -> Result<Processed, JobError> {
-    let processed = process::process_batch(&ctx.delivery_deps(), &ctx.rich, job.batch).await?;
+    let mut ids = job.more;
+    ids.push(job.batch);
+    let processed = process::process_batches(&ctx.delivery_deps(), &ctx.rich, &ids).await?;
     tracing::debug!(?processed, "inbound batch processed");
     if processed.actions > 0 {
         // Lifecycle events asked for actions: hand them out now rather than at the next tick.
