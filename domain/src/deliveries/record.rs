@@ -60,8 +60,9 @@ pub(super) async fn record_delivered<C: ConnectionTrait>(
                     next_attempt_at = NULL, next_trigger = 'scheduled', last_error = NULL,
                     updated_at = $2
                FROM r
-              WHERE deliveries.id = r.id AND deliveries.attempt_count = r.attempt_count
-                AND deliveries.status IN ('pending', 'failed')
+              WHERE deliveries.id = ANY($3::uuid[]) AND deliveries.id = r.id
+                AND deliveries.attempt_count = r.attempt_count
+                AND deliveries.status NOT IN ('delivered', 'exhausted')
              RETURNING deliveries.id, deliveries.tenant_id, r.attempt_count, r.attempt_id,
                        r.trigger, r.status_code, r.duration_ms, r.excerpt)
            INSERT INTO attempts (id, tenant_id, delivery_id, number, trigger, status_code,
@@ -69,7 +70,11 @@ pub(super) async fn record_delivered<C: ConnectionTrait>(
            SELECT d.attempt_id, d.tenant_id, d.id, d.attempt_count + 1, d.trigger, d.status_code,
                   d.duration_ms, d.excerpt, NULL, NULL, $2 FROM d
            RETURNING delivery_id"#,
-        [Value::Array(rows).into(), now.into()],
+        [
+            Value::Array(rows).into(),
+            now.into(),
+            super::claim::uuid_array(delivered.iter().map(|(c, _)| c.id)).into(),
+        ],
     );
     let recorded = deps.db.query_all_raw(statement).await?;
     let ids = recorded
