@@ -82,15 +82,15 @@ async fn dispatch(ctx: &JobContext, queue: &str, data: &[u8]) -> anyhow::Result<
         }
         Deliver::QUEUE => {
             let job: Deliver = serde_json::from_slice(data)?;
-            jobs::deliver::run(job.endpoint, Lane::Live, ctx).await?;
+            jobs::deliver::run(job.tenant, Lane::Live, ctx).await?;
         }
         DeliverRetry::QUEUE => {
             let job: DeliverRetry = serde_json::from_slice(data)?;
-            jobs::deliver::run(job.endpoint, Lane::Retry, ctx).await?;
+            jobs::deliver::run(job.tenant, Lane::Retry, ctx).await?;
         }
         DeliverReplay::QUEUE => {
             let job: DeliverReplay = serde_json::from_slice(data)?;
-            jobs::deliver::run(job.endpoint, Lane::Replay, ctx).await?;
+            jobs::deliver::run(job.tenant, Lane::Replay, ctx).await?;
         }
         ProcessInbound::QUEUE => {
             jobs::ingest::run(serde_json::from_slice(data)?, ctx).await?;

@@ -177,19 +177,19 @@ fn build_monitor(
         monitor,
         at,
         settings.delivery_concurrency,
-        |job: Deliver, ctx, _| deliver(job.endpoint, Lane::Live, ctx),
+        |job: Deliver, ctx, _| deliver(job.tenant, Lane::Live, ctx),
     );
     let monitor = register::<DeliverRetry, _, _>(
         monitor,
         at,
         settings.retry_concurrency,
-        |job: DeliverRetry, ctx, _| deliver(job.endpoint, Lane::Retry, ctx),
+        |job: DeliverRetry, ctx, _| deliver(job.tenant, Lane::Retry, ctx),
     );
     let monitor = register::<DeliverReplay, _, _>(
         monitor,
         at,
         settings.replay_concurrency,
-        |job: DeliverReplay, ctx, _| deliver(job.endpoint, Lane::Replay, ctx),
+        |job: DeliverReplay, ctx, _| deliver(job.tenant, Lane::Replay, ctx),
     );
     let monitor = register::<ProcessInbound, _, _>(
         monitor,
@@ -343,12 +343,8 @@ async fn handle_verify_consent(
         .map_err(JobError::into_apalis)
 }
 
-async fn deliver(
-    endpoint: uuid::Uuid,
-    lane: Lane,
-    ctx: Data<JobContext>,
-) -> Result<(), BoxDynError> {
-    jobs::deliver::run(endpoint, lane, &ctx)
+async fn deliver(tenant: uuid::Uuid, lane: Lane, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+    jobs::deliver::run(tenant, lane, &ctx)
         .await
         .map(|_| ())
         .map_err(JobError::into_apalis)

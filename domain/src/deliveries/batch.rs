@@ -13,12 +13,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use super::{
-    Attempted, Deps, Hold,
+    Attempted, Deps, Hold, Lane,
     claim::{self, Claimed, Selector, Unclaim},
     enqueue,
     flow::{Admission, CircuitChange},
-    record, schedule,
-    send::{self, EndpointNow},
+    record, schedule, send,
 };
 use crate::{
     entities::{endpoint::EndpointStatus, tenant::TenantStatus},
@@ -37,6 +36,9 @@ const CLAIM_FOR_SECS: i64 = 30 + 60;
 
 /// How long a batch held back by the in-flight cap waits before it asks again.
 const IN_FLIGHT_WAIT_MS: u64 = 200;
+
+/// How long deliveries wait while their endpoint's new URL is verified.
+const VERIFICATION_WAIT_SECS: i64 = 2;
 
 /// The most deliveries one batch claims.
 pub const MAX_BATCH: usize = 64;
@@ -68,7 +70,8 @@ pub struct Options {
     pub limit: usize,
 }
 
-/// Claims, sends and records one batch of `selector`'s due deliveries.
+/// Claims, sends and records one batch of `selector`'s due deliveries: each endpoint's share
+/// of the batch is admitted, sent and recorded on its own, all at once.
 #[tracing::instrument(level = "debug", skip(deps))]
 pub async fn run<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
@@ -82,27 +85,117 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
     let Some(first) = claimed.first() else {
         return Ok(Batch::default());
     };
+    let (lane, again) = match selector {
+        Selector::Tenant { tenant, lane } => (lane, Some((tenant, lane))),
+        Selector::Delivery(_) => (first.lane(), None),
+    };
     let mut batch = Batch {
-        full: claimed.len() == limit && matches!(selector, Selector::Endpoint { .. }),
+        full: claimed.len() == limit && again.is_some(),
         ..Batch::default()
     };
     if batch.full
-        && let Selector::Endpoint { endpoint, lane } = selector
-        && let Err(error) = enqueue::push_endpoint(deps.queues, endpoint, lane, None).await
+        && let Some((tenant, lane)) = again
+        && let Err(error) = enqueue::push_tenant(deps.queues, tenant, lane, None).await
     {
         tracing::warn!(%error, "could not ask for the next batch; the sweeper will");
     }
-    let lane = match selector {
-        Selector::Endpoint { lane, .. } => lane,
-        Selector::Delivery(_) => first.lane(),
-    };
+    // Each endpoint's deliveries, in claim order.
+    let mut groups: Vec<Vec<Claimed>> = Vec::new();
+    for delivery in claimed {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].endpoint_id == delivery.endpoint_id)
+        {
+            Some(group) => group.push(delivery),
+            None => groups.push(vec![delivery]),
+        }
+    }
+    let at = Claim { now, until, lane };
+    let parts = futures::future::join_all(
+        groups
+            .into_iter()
+            .map(|group| one_endpoint(deps, group, at, options)),
+    )
+    .await;
+    let mut more_now = false;
+    let mut sent = Vec::new();
+    for part in parts {
+        let part = part?;
+        batch.results.extend(part.results);
+        batch.again_in = match (batch.again_in, part.again_in) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        more_now |= part.more_now;
+        sent.extend(part.sent);
+    }
+    batch.results.extend(record_all(deps, sent).await?);
+    if more_now
+        && !batch.full
+        && let Some((tenant, lane)) = again
+        && let Err(error) = enqueue::push_tenant(deps.queues, tenant, lane, None).await
+    {
+        tracing::warn!(%error, "could not ask for the next batch; the sweeper will");
+    }
+    Ok(batch)
+}
+
+/// When and on which lane a batch claimed.
+#[derive(Clone, Copy)]
+struct Claim {
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    lane: Lane,
+}
+
+/// What one endpoint's share of a batch did.
+#[derive(Default)]
+struct Part {
+    /// What was not sent (held, parked).
+    results: Vec<(uuid::Uuid, Attempted, Option<Outcome>)>,
+    /// What was sent, to be recorded with the rest of the batch.
+    sent: Option<Sent>,
+    again_in: Option<Duration>,
+    /// A probe closed the circuit: the deliveries it kept waiting are due now.
+    more_now: bool,
+}
+
+/// One endpoint's sent attempts and their outcomes.
+struct Sent {
+    /// The endpoint was not in a failing period.
+    healthy: bool,
+    /// What the outcomes did to its circuit.
+    circuit: CircuitChange,
+    attempts: Vec<(Claimed, Outcome)>,
+}
+
+/// Reads the endpoint, asks flow control, sends and records one endpoint's claimed deliveries.
+async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    claimed: Vec<Claimed>,
+    at: Claim,
+    options: Options,
+) -> DomainResult<Part> {
+    let Claim { now, until, lane } = at;
+    let mut batch = Part::default();
     let skipped = |claimed: &[Claimed]| -> Vec<(uuid::Uuid, Attempted, Option<Outcome>)> {
         claimed
             .iter()
             .map(|c| (c.id, Attempted::Skipped, None))
             .collect()
     };
-    let endpoint = send::endpoint_now(deps.db, first.endpoint_id).await?;
+    let endpoint = send::endpoint_now(deps.db, claimed[0].endpoint_id).await?;
+    if endpoint
+        .as_ref()
+        .is_some_and(|e| e.endpoint.status == EndpointStatus::PendingVerification)
+    {
+        // Its URL is being verified (a new URL is checked before it is used): the deliveries
+        // wait a moment, spending no attempt, and go to the verified URL.
+        let after = now + chrono::Duration::seconds(VERIFICATION_WAIT_SECS);
+        claim::unclaim(deps.db, &claimed, until, now, Unclaim::DueAt(after)).await?;
+        batch.results = skipped(&claimed);
+        return Ok(batch);
+    }
     let park = match &endpoint {
         None => Some("the endpoint is gone"),
         Some(e) if e.endpoint.status != EndpointStatus::Active => {
@@ -234,19 +327,17 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
             } => Unclaim::DueAt(open_until.max(now)),
             _ => Unclaim::Restore,
         };
-        let closed = circuit == CircuitChange::Closed;
+        batch.more_now = circuit == CircuitChange::Closed;
         claim::unclaim(deps.db, &waiting, until, now, how).await?;
-        if closed
-            && let Selector::Endpoint { endpoint: id, lane } = selector
-            && let Err(error) = enqueue::push_endpoint(deps.queues, id, lane, None).await
-        {
-            tracing::warn!(%error, "could not ask for the next batch; the sweeper will");
-        }
         batch
             .results
             .extend(waiting.drain(..).map(|c| (c.id, Attempted::Skipped, None)));
     }
-    record_all(deps, &endpoint, go, outcomes, circuit, &mut batch).await?;
+    batch.sent = Some(Sent {
+        healthy: endpoint.endpoint.failing_since.is_none(),
+        circuit,
+        attempts: go.into_iter().zip(outcomes).collect(),
+    });
     Ok(batch)
 }
 
@@ -276,47 +367,54 @@ async fn hold_back<C: ConnectionTrait>(
     Ok(again)
 }
 
-/// Records the outcomes: plain first-attempt successes together, the rest one by one (the first
-/// of them carries the circuit's change).
+/// Records the outcomes of every endpoint of the batch: plain first-attempt successes together
+/// in one statement, the rest one by one (the first of an endpoint's carries its circuit's
+/// change).
 async fn record_all<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
-    endpoint: &EndpointNow,
-    sent: Vec<Claimed>,
-    outcomes: Vec<Outcome>,
-    mut circuit: CircuitChange,
-    batch: &mut Batch,
-) -> DomainResult<()> {
-    let healthy = endpoint.endpoint.failing_since.is_none();
-    let unchanged = circuit == CircuitChange::Unchanged;
-    let plain: Vec<bool> = sent
-        .iter()
-        .zip(&outcomes)
-        .map(|(c, o)| o.is_success() && c.attempt_count == 0 && unchanged && healthy)
-        .collect();
+    sent: Vec<Sent>,
+) -> DomainResult<Vec<(uuid::Uuid, Attempted, Option<Outcome>)>> {
+    let plain = |group: &Sent, claimed: &Claimed, outcome: &Outcome| {
+        outcome.is_success()
+            && claimed.attempt_count == 0
+            && group.circuit == CircuitChange::Unchanged
+            && group.healthy
+    };
     let delivered: Vec<(&Claimed, &Outcome)> = sent
         .iter()
-        .zip(&outcomes)
-        .zip(&plain)
-        .filter(|(_, plain)| **plain)
-        .map(|(pair, _)| pair)
+        .flat_map(|group| {
+            group
+                .attempts
+                .iter()
+                .filter(|(c, o)| plain(group, c, o))
+                .map(|(c, o)| (c, o))
+        })
         .collect();
     let recorded = record::record_delivered(deps, &delivered).await?;
-    for ((claimed, outcome), plain) in sent.iter().zip(outcomes).zip(plain) {
-        let attempted = if plain {
-            if recorded.contains(&claimed.id) {
-                Attempted::Delivered
+    let mut results = Vec::new();
+    for group in sent {
+        let mut circuit = group.circuit;
+        let is_plain: Vec<bool> = group
+            .attempts
+            .iter()
+            .map(|(c, o)| plain(&group, c, o))
+            .collect();
+        for ((claimed, outcome), plain) in group.attempts.into_iter().zip(is_plain) {
+            let attempted = if plain {
+                if recorded.contains(&claimed.id) {
+                    Attempted::Delivered
+                } else {
+                    Attempted::Skipped
+                }
             } else {
-                Attempted::Skipped
-            }
-        } else {
-            // The first one records the circuit's change.
-            let change = std::mem::replace(&mut circuit, CircuitChange::Unchanged);
-            record::record_outcome(deps, claimed, &outcome, change).await?
-        };
-        tracing::debug!(delivery = %claimed.id, ?attempted, status = ?outcome.status, "attempt");
-        batch.results.push((claimed.id, attempted, Some(outcome)));
+                let change = std::mem::replace(&mut circuit, CircuitChange::Unchanged);
+                record::record_outcome(deps, &claimed, &outcome, change).await?
+            };
+            tracing::debug!(delivery = %claimed.id, ?attempted, status = ?outcome.status, "attempt");
+            results.push((claimed.id, attempted, Some(outcome)));
+        }
     }
-    Ok(())
+    Ok(results)
 }
 
 /// `at` without its nanoseconds beyond the microsecond, as Postgres stores it.

@@ -16,8 +16,8 @@ use crate::error::DomainResult;
 /// What a batch is made of.
 #[derive(Clone, Copy, Debug)]
 pub enum Selector {
-    /// The due deliveries of one endpoint whose next attempt belongs to `lane`, oldest first.
-    Endpoint { endpoint: uuid::Uuid, lane: Lane },
+    /// The due deliveries of one tenant whose next attempt belongs to `lane`, oldest first.
+    Tenant { tenant: uuid::Uuid, lane: Lane },
     /// One delivery, if it is due.
     Delivery(uuid::Uuid),
 }
@@ -70,15 +70,15 @@ pub async fn claim<C: ConnectionTrait>(
     limit: usize,
 ) -> DomainResult<Vec<Claimed>> {
     let (which, key): (String, Value) = match selector {
-        // The endpoint's due deliveries come from its partial index (the status condition
-        // is the index's); one delivery by its key, with a status condition the planner does
-        // not read as a reason to scan the due index as well.
-        Selector::Endpoint { endpoint, lane } => (
+        // The tenant's due deliveries come from its partial index (the status condition is
+        // the index's); one delivery by its key, with a status condition the planner does not
+        // read as a reason to scan the due index as well.
+        Selector::Tenant { tenant, lane } => (
             format!(
-                "endpoint_id = $1 AND {} AND status IN ('pending', 'failed')",
+                "tenant_id = $1 AND {} AND status IN ('pending', 'failed')",
                 lane_condition(lane)
             ),
-            endpoint.into(),
+            tenant.into(),
         ),
         Selector::Delivery(id) => (
             "id = $1 AND status NOT IN ('delivered', 'exhausted')".to_owned(),

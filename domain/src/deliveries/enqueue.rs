@@ -1,14 +1,14 @@
-//! Asking workers for batches: one job per endpoint and lane.
+//! Asking workers for batches: one job per tenant and lane.
 //!
-//! A delivery lane's job names an endpoint, not a delivery: running it claims a batch of that
-//! endpoint's due deliveries in the lane. Whoever makes deliveries due (a new message, a
-//! resend, a recovery, the sweeper) pushes the job under the idempotency key
-//! `endpoint:{id}`, so an endpoint has at most one such job waiting per lane however many
-//! deliveries arrive. A job forgets its key before it claims, so a delivery made due after the
-//! claim pushes a new job: no wake-up is lost. A full batch asks for the next one at once, so
-//! one endpoint's backlog is worked through one batch at a time and other endpoints' jobs run
-//! in between (fairness within a lane). The key ends by itself after a minute, so a job lost
-//! with its key (Redis flushed) is pushed again by the sweeper.
+//! A delivery lane's job names a tenant, not a delivery: running it claims a batch of that
+//! tenant's due deliveries in the lane (a message's fan-out to several endpoints is one batch).
+//! Whoever makes deliveries due (a new message, a resend, a recovery, the sweeper) pushes the
+//! job under the idempotency key `tenant:{id}`, so a tenant has at most one such job waiting per
+//! lane however many deliveries arrive. A job forgets its key before it claims, so a delivery
+//! made due after the claim pushes a new job: no wake-up is lost. A full batch asks for the next
+//! one at once, so one tenant's backlog is worked through one batch at a time and other
+//! tenants' jobs run in between (fairness within a lane). The key ends by itself after a
+//! minute, so a job lost with its key (Redis flushed) is pushed again by the sweeper.
 
 use std::time::Duration;
 
@@ -22,9 +22,9 @@ use crate::{
     jobs::{Deliver, DeliverReplay, DeliverRetry, Job, PushError, Queues},
 };
 
-/// The idempotency key of an endpoint's job in a lane's queue.
-fn key(endpoint: uuid::Uuid) -> String {
-    format!("endpoint:{endpoint}")
+/// The idempotency key of a tenant's job in a lane's queue.
+fn key(tenant: uuid::Uuid) -> String {
+    format!("tenant:{tenant}")
 }
 
 /// The queue of a lane.
@@ -36,47 +36,45 @@ pub fn queue(lane: Lane) -> &'static str {
     }
 }
 
-/// Pushes the jobs of the deliveries' endpoints, each on the lane of its delivery's next
-/// attempt, once per endpoint and lane. Returns how many jobs were enqueued (one already
-/// waiting is not pushed again).
+/// Pushes the jobs of the deliveries' tenants, each on the lane of its delivery's next attempt,
+/// once per tenant and lane. Returns how many jobs were enqueued (one already waiting is not
+/// pushed again).
 pub async fn push_deliveries(
     queues: &Queues,
     deliveries: &[delivery::Model],
 ) -> Result<usize, PushError> {
     let targets: Vec<(uuid::Uuid, Lane)> = deliveries
         .iter()
-        .map(|d| (d.endpoint_id, Lane::of(d)))
+        .map(|d| (d.tenant_id, Lane::of(d)))
         .collect();
-    push_endpoints(queues, &targets).await
+    push_tenants(queues, &targets).await
 }
 
-/// Pushes one job per distinct endpoint and lane of `targets`, unless one is waiting.
-pub async fn push_endpoints(
+/// Pushes one job per distinct tenant and lane of `targets`, unless one is waiting.
+pub async fn push_tenants(
     queues: &Queues,
     targets: &[(uuid::Uuid, Lane)],
 ) -> Result<usize, PushError> {
     let mut by_lane: [Vec<uuid::Uuid>; 3] = Default::default();
-    for (endpoint, lane) in targets {
+    for (tenant, lane) in targets {
         let list = &mut by_lane[lane_index(*lane)];
-        if !list.contains(endpoint) {
-            list.push(*endpoint);
+        if !list.contains(tenant) {
+            list.push(*tenant);
         }
     }
     let mut pushed = 0;
-    for (lane, endpoints) in [Lane::Live, Lane::Retry, Lane::Replay]
+    for (lane, tenants) in [Lane::Live, Lane::Retry, Lane::Replay]
         .into_iter()
         .zip(by_lane)
     {
-        if endpoints.is_empty() {
+        if tenants.is_empty() {
             continue;
         }
         pushed += match lane {
-            Lane::Live => push_unique(queues, &endpoints, |endpoint| Deliver { endpoint }).await?,
-            Lane::Retry => {
-                push_unique(queues, &endpoints, |endpoint| DeliverRetry { endpoint }).await?
-            }
+            Lane::Live => push_unique(queues, &tenants, |tenant| Deliver { tenant }).await?,
+            Lane::Retry => push_unique(queues, &tenants, |tenant| DeliverRetry { tenant }).await?,
             Lane::Replay => {
-                push_unique(queues, &endpoints, |endpoint| DeliverReplay { endpoint }).await?
+                push_unique(queues, &tenants, |tenant| DeliverReplay { tenant }).await?
             }
         };
     }
@@ -93,41 +91,41 @@ fn lane_index(lane: Lane) -> usize {
 
 async fn push_unique<J: Job>(
     queues: &Queues,
-    endpoints: &[uuid::Uuid],
+    tenants: &[uuid::Uuid],
     job: impl Fn(uuid::Uuid) -> J,
 ) -> Result<usize, PushError> {
-    let jobs: Vec<(J, String)> = endpoints.iter().map(|e| (job(*e), key(*e))).collect();
+    let jobs: Vec<(J, String)> = tenants.iter().map(|t| (job(*t), key(*t))).collect();
     queues.push_many_unique(&jobs).await
 }
 
-/// Pushes an endpoint's job on `lane` whatever is waiting: now (the next batch of a full one)
-/// or after `delay` (flow control held the batch back).
-pub async fn push_endpoint(
+/// Pushes a tenant's job on `lane` whatever is waiting: now (the next batch of a full one) or
+/// after `delay` (flow control held some of the batch back).
+pub async fn push_tenant(
     queues: &Queues,
-    endpoint: uuid::Uuid,
+    tenant: uuid::Uuid,
     lane: Lane,
     delay: Option<Duration>,
 ) -> Result<(), PushError> {
     match (lane, delay) {
-        (Lane::Live, None) => queues.push(&Deliver { endpoint }).await,
-        (Lane::Retry, None) => queues.push(&DeliverRetry { endpoint }).await,
-        (Lane::Replay, None) => queues.push(&DeliverReplay { endpoint }).await,
-        (Lane::Live, Some(d)) => queues.push_delayed(&Deliver { endpoint }, d).await,
-        (Lane::Retry, Some(d)) => queues.push_delayed(&DeliverRetry { endpoint }, d).await,
-        (Lane::Replay, Some(d)) => queues.push_delayed(&DeliverReplay { endpoint }, d).await,
+        (Lane::Live, None) => queues.push(&Deliver { tenant }).await,
+        (Lane::Retry, None) => queues.push(&DeliverRetry { tenant }).await,
+        (Lane::Replay, None) => queues.push(&DeliverReplay { tenant }).await,
+        (Lane::Live, Some(d)) => queues.push_delayed(&Deliver { tenant }, d).await,
+        (Lane::Retry, Some(d)) => queues.push_delayed(&DeliverRetry { tenant }, d).await,
+        (Lane::Replay, Some(d)) => queues.push_delayed(&DeliverReplay { tenant }, d).await,
     }
 }
 
-/// Forgets that an endpoint's job waits on `lane` (its job does this before it claims).
+/// Forgets that a tenant's job waits on `lane` (its job does this before it claims).
 pub async fn forget_pushed(
     queues: &Queues,
-    endpoint: uuid::Uuid,
+    tenant: uuid::Uuid,
     lane: Lane,
 ) -> Result<(), PushError> {
-    queues.forget_key(queue(lane), &key(endpoint)).await
+    queues.forget_key(queue(lane), &key(tenant)).await
 }
 
-/// Pushes the job of every endpoint and lane with a due delivery (a job lost with Redis, a
+/// Pushes the job of every tenant and lane with a due delivery (a job lost with Redis, a
 /// failed push, a retry come due, a claim that ran out), at most `limit` of them. Returns how
 /// many jobs it enqueued.
 pub async fn sweep_due<C: ConnectionTrait>(
@@ -139,7 +137,7 @@ pub async fn sweep_due<C: ConnectionTrait>(
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
-            r#"SELECT endpoint_id,
+            r#"SELECT tenant_id,
                       CASE WHEN next_trigger <> 'scheduled' THEN 2
                            WHEN attempt_count > 0 THEN 1 ELSE 0 END AS lane
                  FROM deliveries
@@ -154,15 +152,15 @@ pub async fn sweep_due<C: ConnectionTrait>(
         .await?;
     let mut targets = Vec::with_capacity(rows.len());
     for row in rows {
-        let endpoint: uuid::Uuid = row.try_get("", "endpoint_id")?;
+        let tenant: uuid::Uuid = row.try_get("", "tenant_id")?;
         let lane = match row.try_get::<i32>("", "lane")? {
             2 => Lane::Replay,
             1 => Lane::Retry,
             _ => Lane::Live,
         };
-        targets.push((endpoint, lane));
+        targets.push((tenant, lane));
     }
-    let enqueued = push_endpoints(queues, &targets)
+    let enqueued = push_tenants(queues, &targets)
         .await
         .map_err(|error| DomainError::internal("enqueueing due deliveries", error))?;
     if enqueued > 0 {

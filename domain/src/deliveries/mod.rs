@@ -1,13 +1,15 @@
 //! The delivery engine. An event for a tenant becomes a message and one delivery per endpoint
 //! that wants it ([`messages`]); Postgres holds every delivery and when its next attempt is
-//! due. Workers take an endpoint's due deliveries in batches, one file per step:
+//! due. Workers take a tenant's due deliveries in batches, each endpoint's share admitted, sent
+//! and recorded on its own and all at once, one file per step:
 //!
-//! 1. [`enqueue`]: one job per endpoint and lane asks a worker for a batch (live first
+//! 1. [`enqueue`]: one job per tenant and lane asks a worker for a batch (live first
 //!    attempts, retries, replays; each lane its own queue and capacity); a sweeper pushes the
 //!    job of anything due whose job went missing (Redis flushed, worker killed);
-//! 2. [`claim`]: many due deliveries of the endpoint claimed in one statement, with their
+//! 2. [`claim`]: many due deliveries of the tenant claimed in one statement, with their
 //!    messages;
-//! 3. [`flow`]: flow control asked once for the batch (circuit, in-flight cap, rate limit);
+//! 3. [`flow`]: flow control asked once per endpoint of the batch (circuit, in-flight cap, rate
+//!    limit);
 //! 4. [`send`]: signed with the endpoint's cached material and sent concurrently over pooled
 //!    connections;
 //! 5. [`record`]: outcomes recorded (plain successes of the batch in one statement), with the
@@ -174,21 +176,21 @@ async fn attempt_one<C: ConnectionTrait + TransactionTrait>(
         }))
 }
 
-/// Claims, sends and records one batch of an endpoint's due deliveries on `lane`, as large as
-/// the lane's share of the endpoint's in-flight cap allows (up to [`batch::MAX_BATCH`]).
+/// Claims, sends and records one batch of a tenant's due deliveries on `lane`: up to
+/// [`batch::MAX_BATCH`] for first attempts, half that for retries and replays (which may use
+/// only half of an endpoint's in-flight cap).
 pub async fn deliver_batch<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
-    endpoint: uuid::Uuid,
+    tenant: uuid::Uuid,
     lane: Lane,
 ) -> DomainResult<batch::Batch> {
-    let cap = deps.signing.max_in_flight(endpoint).unwrap_or(16).max(1);
     let limit = match lane {
-        Lane::Live => cap,
-        Lane::Retry | Lane::Replay => cap.div_ceil(2),
+        Lane::Live => batch::MAX_BATCH,
+        Lane::Retry | Lane::Replay => batch::MAX_BATCH / 2,
     };
     let batch = batch::run(
         deps,
-        claim::Selector::Endpoint { endpoint, lane },
+        claim::Selector::Tenant { tenant, lane },
         batch::Options {
             controlled: true,
             limit,
@@ -196,7 +198,7 @@ pub async fn deliver_batch<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     if let Some(delay) = batch.again_in
-        && let Err(error) = enqueue::push_endpoint(deps.queues, endpoint, lane, Some(delay)).await
+        && let Err(error) = enqueue::push_tenant(deps.queues, tenant, lane, Some(delay)).await
     {
         tracing::warn!(%error, "could not ask for a later batch; the sweeper will");
     }

@@ -81,7 +81,6 @@ pub async fn endpoint_now<C: ConnectionTrait>(
 /// One endpoint's decrypted signing material.
 struct Material {
     version: String,
-    max_in_flight: usize,
     loaded: Instant,
     url: url::Url,
     headers: Vec<(String, String)>,
@@ -105,12 +104,6 @@ impl std::fmt::Debug for SigningCache {
 impl SigningCache {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// The endpoint's in-flight cap as last seen, if this process has sent to it lately.
-    pub fn max_in_flight(&self, id: uuid::Uuid) -> Option<usize> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get(&id).map(|m| m.max_in_flight)
     }
 
     fn get(&self, id: uuid::Uuid, version: &str) -> Option<Arc<Material>> {
@@ -145,7 +138,6 @@ impl SigningCache {
         let hmac = endpoints::sealed_hmac_secrets(db, secret_box, endpoint).await?;
         let material = Arc::new(Material {
             version: now.version.clone(),
-            max_in_flight: usize::try_from(endpoint.max_in_flight).unwrap_or(1),
             loaded: Instant::now(),
             url,
             headers: endpoints::headers::read(secret_box, endpoint)?

@@ -47,30 +47,30 @@ impl Job for VerifyConsent {
     const QUEUE: &'static str = "onboarding.verify_consent";
 }
 
-/// A batch of first attempts to an endpoint (the live lane).
+/// A batch of a tenant's first attempts (the live lane).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Deliver {
-    pub endpoint: uuid::Uuid,
+    pub tenant: uuid::Uuid,
 }
 
 impl Job for Deliver {
     const QUEUE: &'static str = "deliveries";
 }
 
-/// A batch of retries to an endpoint (the retry lane).
+/// A batch of a tenant's retries (the retry lane).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeliverRetry {
-    pub endpoint: uuid::Uuid,
+    pub tenant: uuid::Uuid,
 }
 
 impl Job for DeliverRetry {
     const QUEUE: &'static str = "deliveries.retry";
 }
 
-/// A batch of resends and recoveries to an endpoint (the replay lane).
+/// A batch of a tenant's resends and recoveries (the replay lane).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DeliverReplay {
-    pub endpoint: uuid::Uuid,
+    pub tenant: uuid::Uuid,
 }
 
 impl Job for DeliverReplay {

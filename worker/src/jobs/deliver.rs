@@ -1,4 +1,4 @@
-//! A batch of attempts to one endpoint, on its lane (see `graphhook_domain::deliveries`). The
+//! A batch of one tenant's attempts, on its lane (see `graphhook_domain::deliveries`). The
 //! job forgets its idempotency key first, so deliveries made due from then on push a new job.
 //! An endpoint's failure is recorded and scheduled in Postgres, not a failed job: apalis-redis
 //! would otherwise retry it on its own. Only trouble on our side (database, Redis) fails the
@@ -11,12 +11,12 @@ use graphhook_domain::deliveries::{self, Lane, batch::Batch, enqueue};
 use super::JobError;
 use crate::context::JobContext;
 
-#[tracing::instrument(level = "debug", skip_all, fields(endpoint = %endpoint, lane = lane.as_str()))]
-pub async fn run(endpoint: uuid::Uuid, lane: Lane, ctx: &JobContext) -> Result<Batch, JobError> {
-    enqueue::forget_pushed(&ctx.queues, endpoint, lane)
+#[tracing::instrument(level = "debug", skip_all, fields(tenant = %tenant, lane = lane.as_str()))]
+pub async fn run(tenant: uuid::Uuid, lane: Lane, ctx: &JobContext) -> Result<Batch, JobError> {
+    enqueue::forget_pushed(&ctx.queues, tenant, lane)
         .await
         .map_err(|e| JobError::Retry(e.into()))?;
-    let batch = deliveries::deliver_batch(&ctx.delivery_deps(), endpoint, lane).await?;
+    let batch = deliveries::deliver_batch(&ctx.delivery_deps(), tenant, lane).await?;
     tracing::debug!(
         claimed = batch.results.len(),
         sent = batch.sent(),
