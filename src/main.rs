@@ -90,9 +90,9 @@ enum BenchCommand {
         /// Concurrent producers writing messages.
         #[arg(long, default_value_t = 16)]
         producers: usize,
-        /// Messages a producer hands the engine at once (written in one statement, as the
-        /// items of one inbound batch are).
-        #[arg(long, default_value_t = 1)]
+        /// Messages a producer hands the engine at once (written in one statement, as ingest
+        /// writes the items of a group of inbound batches); 1 measures one message at a time.
+        #[arg(long, default_value_t = 20)]
         batch: usize,
         /// Keep the benchmark's database instead of dropping it.
         #[arg(long)]

@@ -10,7 +10,7 @@ use graphhook_domain::{
 };
 use graphhook_tests::{Mode, Receiver, TestApp, receiver::Received};
 use reqwest::Method;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::endpoints::verifies_with;
@@ -152,6 +152,9 @@ async fn a_rotation_a_url_change_and_a_disable_reach_both_worker_processes_befor
 
     // A new URL: nothing more goes to the old one.
     patch(&app, &key, id, json!({"url": second.url})).await;
+    // A batch that met the endpoint while its new URL was being verified gave its deliveries
+    // back for two seconds of the service's clock (a manual one here).
+    app.clock.advance(chrono::Duration::seconds(3));
     let moved = Instant::now() + IN_FLIGHT_MARGIN;
     second.wait_for(EVENT, 2, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
@@ -202,27 +205,8 @@ async fn another_tenants_replay_of_ten_thousand_does_not_hold_up_a_live_delivery
     let quiet_receiver = Receiver::start(Mode::Echo);
     let (busy_endpoint, _) = endpoint(&app, &busy_key, &busy_receiver, json!({})).await;
     let (quiet_endpoint, _) = endpoint(&app, &quiet_key, &quiet_receiver, json!({})).await;
-    // Ten thousand exhausted deliveries of the busy tenant, written in one statement.
-    let now = app.clock.now().to_rfc3339();
-    app.db
-        .execute_unprepared(&format!(
-            r#"WITH m AS (
-                 INSERT INTO messages (id, tenant_id, webhook_id, event_type, payload, created_at)
-                 SELECT gen_random_uuid(), '{tenant}', 'msg_replay_' || g, '{EVENT}',
-                        convert_to('{{"type":"{EVENT}","data":{{"n":' || g || '}}}}', 'UTF8'),
-                        '{now}'::timestamptz
-                 FROM generate_series(1, 10000) g
-                 RETURNING id, created_at)
-               INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, status, attempt_count,
-                                       next_attempt_at, next_trigger, created_at, updated_at)
-               SELECT gen_random_uuid(), '{tenant}', m.id, '{endpoint}', 'exhausted', 1, NULL,
-                      'scheduled', m.created_at, m.created_at
-               FROM m"#,
-            tenant = busy.uuid(),
-            endpoint = busy_endpoint.uuid(),
-        ))
-        .await
-        .unwrap();
+    // Ten thousand exhausted deliveries of the busy tenant.
+    crate::flow_control::seed_exhausted(&app, busy, busy_endpoint, 10_000).await;
     let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
     let response = app
         .tenant_request(

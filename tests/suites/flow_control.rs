@@ -110,13 +110,9 @@ async fn a_slow_endpoint_at_its_in_flight_cap_does_not_delay_another_endpoint() 
     assert_eq!(slow.count(EVENT), 8, "each once");
 }
 
-#[tokio::test]
-async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued() {
-    let mut app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, key) = tenant(&app).await;
-    let endpoint_id = endpoint(&app, &key, &receiver, json!({})).await;
-    // Ten thousand exhausted deliveries, written in one statement.
+/// `n` exhausted deliveries of `tenant` to `endpoint` (event `EVENT`), written in one statement:
+/// what a recovery then replays.
+pub(crate) async fn seed_exhausted(app: &TestApp, tenant: TenantId, endpoint: EndpointId, n: u32) {
     let now = app.clock.now().to_rfc3339();
     app.db
         .execute_unprepared(&format!(
@@ -125,7 +121,7 @@ async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued(
                  SELECT gen_random_uuid(), '{tenant}', 'msg_replay_' || g, '{EVENT}',
                         convert_to('{{"type":"{EVENT}","data":{{"n":' || g || '}}}}', 'UTF8'),
                         '{now}'::timestamptz
-                 FROM generate_series(1, 10000) g
+                 FROM generate_series(1, {n}) g
                  RETURNING id, created_at)
                INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, status, attempt_count,
                                        next_attempt_at, next_trigger, created_at, updated_at)
@@ -133,10 +129,19 @@ async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued(
                       'scheduled', m.created_at, m.created_at
                FROM m"#,
             tenant = tenant.uuid(),
-            endpoint = endpoint_id.uuid(),
+            endpoint = endpoint.uuid(),
         ))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued() {
+    let mut app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, key) = tenant(&app).await;
+    let endpoint_id = endpoint(&app, &key, &receiver, json!({})).await;
+    seed_exhausted(&app, tenant, endpoint_id, 10_000).await;
     let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
     let response = app
         .tenant_request(

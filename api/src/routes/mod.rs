@@ -16,6 +16,9 @@ pub mod web_pages;
 use actix_web::web::ServiceConfig;
 
 pub fn configure(cfg: &mut ServiceConfig) {
+    // Graph's POSTs first: the hottest routes are matched before any pattern with a parameter
+    // is tried (routes are tried in the order they are registered).
+    graph_receiver::configure(cfg);
     health::configure(cfg);
     web_pages::configure(cfg);
     admin::configure(cfg);
@@ -23,5 +26,4 @@ pub fn configure(cfg: &mut ServiceConfig) {
     portal::configure(cfg);
     tenant_api::register(cfg);
     crate::openapi::configure(cfg);
-    graph_receiver::configure(cfg);
 }
