@@ -242,3 +242,47 @@ async fn another_tenants_replay_of_ten_thousand_does_not_hold_up_a_live_delivery
         "the live delivery came while {waiting} replays still waited, after {replayed_meanwhile} of them"
     );
 }
+
+#[tokio::test]
+async fn an_endpoint_with_a_backlog_at_its_cap_does_not_starve_the_same_tenants_other_endpoints() {
+    let mut app = TestApp::spawn().await;
+    let (tenant, key) = tenant(
+        &app,
+        graphhook_emulator::config::DEFAULT_TENANT_ID,
+        "Contoso",
+    )
+    .await;
+    let slow = Receiver::start(Mode::Echo);
+    let fast = Receiver::start(Mode::Echo);
+    let (slow_endpoint, _) = endpoint(&app, &key, &slow, json!({"max_in_flight": 2})).await;
+    let (fast_endpoint, _) = endpoint(&app, &key, &fast, json!({})).await;
+    slow.hold();
+    // Far more waiting for the slow endpoint than a batch holds, all older than the fast one's.
+    let backlog = (0..2_000)
+        .map(|n| NewMessage {
+            tenant,
+            event_type: EVENT.into(),
+            data: json!({"n": n}),
+            endpoint_ids: Some(vec![slow_endpoint]),
+        })
+        .collect();
+    deliveries::create_messages(&app.jobs.delivery_deps(), backlog)
+        .await
+        .unwrap();
+    let worker = app.start_worker().await;
+    slow.wait_for(EVENT, 2, Duration::from_secs(10)).await;
+    // The fast endpoint's deliveries are younger than the whole backlog.
+    app.clock.advance(chrono::Duration::seconds(1));
+    for n in 0..5 {
+        send(&app, tenant, fast_endpoint, "graph.group.created", n).await;
+    }
+    fast.wait_for("graph.group.created", 5, Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        slow.count(EVENT),
+        2,
+        "the slow endpoint's two requests are still held and its backlog waits"
+    );
+    slow.release();
+    worker.stop().await.unwrap();
+}

@@ -108,7 +108,7 @@ async fn migrations_go_up_down_and_up_again() {
             .await
             .contains(&"headers_sealed".to_owned())
     );
-    assert!(has_index(&db, "deliveries_tenant_due_idx").await);
+    assert!(has_index(&db, "deliveries_endpoint_due_idx").await);
     assert!(
         columns(&db, "endpoints")
             .await
@@ -117,7 +117,7 @@ async fn migrations_go_up_down_and_up_again() {
     Migrator::down(&db, Some(1))
         .await
         .expect("the delivery engine down");
-    assert!(!has_index(&db, "deliveries_tenant_due_idx").await);
+    assert!(!has_index(&db, "deliveries_endpoint_due_idx").await);
     assert!(
         !columns(&db, "endpoints")
             .await

@@ -49,9 +49,9 @@ pub struct Batch {
     /// What each claimed delivery came to, in claim order, with the endpoint's answer when
     /// something was sent.
     pub results: Vec<(uuid::Uuid, Attempted, Option<Outcome>)>,
-    /// The batch was full: more may be due, and another batch was asked for at once.
+    /// The batch was full: more may be due.
     pub full: bool,
-    /// Flow control held some back: another batch should run after this.
+    /// Flow control held some back: they are due again after this.
     pub again_in: Option<Duration>,
 }
 
@@ -93,12 +93,6 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         full: claimed.len() == limit && again.is_some(),
         ..Batch::default()
     };
-    if batch.full
-        && let Some((tenant, lane)) = again
-        && let Err(error) = enqueue::push_tenant(deps.queues, tenant, lane, None).await
-    {
-        tracing::warn!(%error, "could not ask for the next batch; the sweeper will");
-    }
     // Each endpoint's deliveries, in claim order.
     let mut groups: Vec<Vec<Claimed>> = Vec::new();
     for delivery in claimed {
@@ -130,12 +124,25 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         sent.extend(part.sent);
     }
     batch.results.extend(record_all(deps, sent).await?);
-    if more_now
-        && !batch.full
-        && let Some((tenant, lane)) = again
-        && let Err(error) = enqueue::push_tenant(deps.queues, tenant, lane, None).await
-    {
-        tracing::warn!(%error, "could not ask for the next batch; the sweeper will");
+    // At most one next job: at once when this batch was full and went out (more may be due) or
+    // a probe closed its circuit; later when flow control held some back; none otherwise. A
+    // batch held back entirely does not ask again at once, or a held endpoint with a backlog
+    // would keep jobs spinning.
+    let progressed = batch
+        .results
+        .iter()
+        .any(|(_, _, outcome)| outcome.is_some());
+    if let Some((tenant, lane)) = again {
+        let next = if (batch.full && progressed) || more_now {
+            Some(None)
+        } else {
+            batch.again_in.map(Some)
+        };
+        if let Some(delay) = next
+            && let Err(error) = enqueue::push_tenant(deps.queues, tenant, lane, delay).await
+        {
+            tracing::warn!(%error, "could not ask for the next batch; the sweeper will");
+        }
     }
     Ok(batch)
 }

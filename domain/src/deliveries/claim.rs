@@ -69,29 +69,41 @@ pub async fn claim<C: ConnectionTrait>(
     until: DateTime<Utc>,
     limit: usize,
 ) -> DomainResult<Vec<Claimed>> {
-    let (which, key): (String, Value) = match selector {
-        // The tenant's due deliveries come from its partial index (the status condition is
-        // the index's); one delivery by its key, with a status condition the planner does not
-        // read as a reason to scan the due index as well.
+    // A tenant's due deliveries, taken round-robin over its endpoints: the oldest of each
+    // endpoint first, then the second oldest of each, and so on. An endpoint with a backlog
+    // (held back by its in-flight cap, say) cannot fill a batch on its own and starve the
+    // tenant's other endpoints. Each endpoint's rows come from its partial index (the status
+    // condition is the index's); one delivery comes by its key, with a status condition the
+    // planner does not read as a reason to scan the due index as well.
+    let (due, key): (String, Value) = match selector {
         Selector::Tenant { tenant, lane } => (
             format!(
-                "tenant_id = $1 AND {} AND status IN ('pending', 'failed')",
+                r#"SELECT d.id, d.was_due FROM endpoints e
+                   CROSS JOIN LATERAL (
+                     SELECT x.id, x.was_due, row_number() OVER (ORDER BY x.was_due) AS turn
+                       FROM (SELECT id, next_attempt_at AS was_due FROM deliveries
+                              WHERE endpoint_id = e.id AND tenant_id = $1 AND {}
+                                AND status IN ('pending', 'failed') AND next_attempt_at <= $2
+                              ORDER BY next_attempt_at
+                              LIMIT $3
+                                FOR UPDATE SKIP LOCKED) x) d
+                  WHERE e.tenant_id = $1
+                  ORDER BY d.turn, d.was_due
+                  LIMIT $3"#,
                 lane_condition(lane)
             ),
             tenant.into(),
         ),
         Selector::Delivery(id) => (
-            "id = $1 AND status NOT IN ('delivered', 'exhausted')".to_owned(),
+            "SELECT id, next_attempt_at AS was_due FROM deliveries \
+              WHERE id = $1 AND status NOT IN ('delivered', 'exhausted') \
+                AND next_attempt_at <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED"
+                .to_owned(),
             id.into(),
         ),
     };
     let sql = format!(
-        r#"WITH due AS (
-             SELECT id, next_attempt_at AS was_due FROM deliveries
-              WHERE {which} AND next_attempt_at <= $2
-              ORDER BY next_attempt_at
-              LIMIT $3
-                FOR UPDATE SKIP LOCKED),
+        r#"WITH due AS ({due}),
            claimed AS (
              UPDATE deliveries d SET next_attempt_at = $4, updated_at = $2
                FROM due WHERE d.id = due.id

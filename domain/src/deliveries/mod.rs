@@ -188,7 +188,7 @@ pub async fn deliver_batch<C: ConnectionTrait + TransactionTrait>(
         Lane::Live => batch::MAX_BATCH,
         Lane::Retry | Lane::Replay => batch::MAX_BATCH / 2,
     };
-    let batch = batch::run(
+    batch::run(
         deps,
         claim::Selector::Tenant { tenant, lane },
         batch::Options {
@@ -196,13 +196,7 @@ pub async fn deliver_batch<C: ConnectionTrait + TransactionTrait>(
             limit,
         },
     )
-    .await?;
-    if let Some(delay) = batch.again_in
-        && let Err(error) = enqueue::push_tenant(deps.queues, tenant, lane, Some(delay)).await
-    {
-        tracing::warn!(%error, "could not ask for a later batch; the sweeper will");
-    }
-    Ok(batch)
+    .await
 }
 
 /// The retry delay `schedule` gives after `attempts` attempts, for callers that display it.
