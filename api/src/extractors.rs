@@ -81,6 +81,11 @@ impl TenantAuth {
     pub fn tenant_id(&self) -> graphhook_domain::ids::TenantId {
         self.tenant.id.into()
     }
+
+    /// Who acts, for the audit log: the tenant, by the API key it used.
+    pub fn actor(&self) -> graphhook_domain::audit::Actor {
+        graphhook_domain::audit::Actor::api_key(self.key_id)
+    }
 }
 
 impl FromRequest for TenantAuth {

@@ -45,6 +45,15 @@ impl Actor {
         }
     }
 
+    /// A tenant, by the API key it used.
+    pub fn api_key(key: crate::ids::ApiKeyId) -> Self {
+        Self {
+            kind: ActorKind::Tenant,
+            id: Some(key.to_string()),
+            name: None,
+        }
+    }
+
     pub fn system(component: &str) -> Self {
         Self {
             kind: ActorKind::System,

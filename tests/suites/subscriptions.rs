@@ -381,3 +381,42 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
         "the old one is retired, and kept"
     );
 }
+
+#[tokio::test]
+async fn creating_and_deleting_are_audited_under_the_api_key_that_did_it() {
+    use graphhook_domain::entities::audit_log::{self, ActorKind};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let keys: Value = app
+        .tenant_request(Method::GET, "/api/v1/api-keys", &key, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key_id = keys["data"][0]["id"].as_str().unwrap().to_owned();
+    assert!(key_id.starts_with("key_"), "{keys}");
+    let (_, created, _) = create(
+        &app,
+        &key,
+        json!({"resource": "users", "change_types": ["updated"]}),
+    )
+    .await;
+    let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
+    let deleted = app.tenant_request(Method::DELETE, &path, &key, None).await;
+    assert_eq!(deleted.status().as_u16(), 204);
+    for action in ["subscription.created", "subscription.deleted"] {
+        let entry = audit_log::Entity::find()
+            .filter(audit_log::Column::Action.eq(action))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{action} audited"));
+        assert_eq!(
+            (entry.actor_kind, entry.actor_id.as_deref()),
+            (ActorKind::Tenant, Some(key_id.as_str())),
+            "{action}"
+        );
+    }
+}

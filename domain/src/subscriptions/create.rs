@@ -54,6 +54,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     tenant: &tenant::Model,
     request: CreateRequest,
+    actor: Actor,
 ) -> Result<subscription::Model, CreateError> {
     let tenant_id = TenantId::from(tenant.id);
     let checked = input::check(request)?;
@@ -103,7 +104,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
             });
         }
     };
-    match complete(deps, tenant_id, &row, &created).await {
+    match complete(deps, tenant_id, &row, &created, actor).await {
         Ok(Some(model)) => Ok(model),
         Ok(None) => {
             abandon(deps, &token, &created.graph_id, row.id).await;
@@ -195,6 +196,7 @@ async fn complete<C: ConnectionTrait + TransactionTrait>(
     tenant: TenantId,
     row: &subscription::Model,
     created: &AtGraph,
+    actor: Actor,
 ) -> DomainResult<Option<subscription::Model>> {
     let txn = deps.db.begin().await?;
     let completed = subscription::Entity::update_many()
@@ -217,7 +219,7 @@ async fn complete<C: ConnectionTrait + TransactionTrait>(
         txn.rollback().await?;
         return Ok(None);
     };
-    let entry = NewEntry::new(Actor::system("subscriptions"), "subscription.created")
+    let entry = NewEntry::new(actor, "subscription.created")
         .tenant(tenant)
         .target("subscription", SubscriptionId::from(row.id))
         .details(json!({"graph_id": created.graph_id, "resource": row.resource}));

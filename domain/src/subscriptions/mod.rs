@@ -311,6 +311,7 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     tenant: &tenant::Model,
     id: SubscriptionId,
+    actor: Actor,
 ) -> Result<(), CreateError> {
     let tenant_id = TenantId::from(tenant.id);
     let subscription = find(deps.db, tenant_id, id).await?;
@@ -325,7 +326,7 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
     active.status = Set(SubscriptionStatus::Deleted);
     active.updated_at = Set(deps.clock.now());
     active.update(deps.db).await.map_err(DomainError::from)?;
-    let entry = NewEntry::new(Actor::system("subscriptions"), "subscription.deleted")
+    let entry = NewEntry::new(actor, "subscription.deleted")
         .tenant(tenant_id)
         .target("subscription", id);
     audit::record(deps.db, deps.clock, entry).await?;

@@ -183,7 +183,14 @@ pub async fn create(
         include_resource_data: body.include_resource_data,
         endpoint_ids: body.endpoint_ids,
     };
-    match subscriptions::create(&state.subscription_deps(), &auth.tenant, request).await {
+    match subscriptions::create(
+        &state.subscription_deps(),
+        &auth.tenant,
+        request,
+        auth.actor(),
+    )
+    .await
+    {
         Ok(created) => Ok(HttpResponse::Created().json(SubscriptionView::from(&created))),
         Err(error) => Err(with_retry_after(api_error(error))),
     }
@@ -273,7 +280,14 @@ pub async fn delete(
     state: web::Data<AppState>,
     id: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    match subscriptions::delete(&state.subscription_deps(), &auth.tenant, id.into_inner()).await {
+    match subscriptions::delete(
+        &state.subscription_deps(),
+        &auth.tenant,
+        id.into_inner(),
+        auth.actor(),
+    )
+    .await
+    {
         Ok(()) => Ok(HttpResponse::NoContent().finish()),
         Err(error) => Err(with_retry_after(api_error(error))),
     }

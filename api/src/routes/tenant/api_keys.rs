@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use graphhook_domain::{
     api_keys,
     audit::{self, Actor, NewEntry},
-    entities::{api_key, audit_log::ActorKind},
+    entities::api_key,
     ids::ApiKeyId,
     secret::ExposeSecret,
 };
@@ -69,11 +69,7 @@ impl From<api_key::Model> for KeyView {
 }
 
 fn actor(auth: &TenantAuth) -> Actor {
-    Actor {
-        kind: ActorKind::Tenant,
-        id: Some(auth.key_id.to_string()),
-        name: None,
-    }
+    auth.actor()
 }
 
 /// Creates an API key and returns it, once.

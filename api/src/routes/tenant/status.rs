@@ -128,11 +128,7 @@ pub async fn verify(
         &state.clock,
         &proof,
         &auth.tenant.name,
-        graphhook_domain::audit::Actor {
-            kind: graphhook_domain::entities::audit_log::ActorKind::Tenant,
-            id: Some(auth.key_id.to_string()),
-            name: None,
-        },
+        auth.actor(),
         auth.request_id.clone(),
     )
     .await?;
@@ -169,11 +165,7 @@ pub async fn offboard(
     state: web::Data<AppState>,
     body: web::Json<OffboardTenant>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = graphhook_domain::audit::Actor {
-        kind: graphhook_domain::entities::audit_log::ActorKind::Tenant,
-        id: Some(auth.key_id.to_string()),
-        name: None,
-    };
+    let actor = auth.actor();
     crate::routes::admin::tenants::offboard_confirmed(
         &state,
         &auth.tenant,
