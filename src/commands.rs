@@ -18,11 +18,23 @@ use graphhook_worker::WorkerProcess;
 use secrecy::ExposeSecret;
 
 fn load(config: Option<&Path>, force_mode: Option<Mode>) -> anyhow::Result<Settings> {
-    let settings = Settings::load(Sources {
-        file: config,
-        environment: true,
-        force_mode,
-    })?;
+    load_needing(config, force_mode, None)
+}
+
+/// [`load`] for a command that uses only the production secrets in `needed`.
+fn load_needing(
+    config: Option<&Path>,
+    force_mode: Option<Mode>,
+    needed: Option<&[&str]>,
+) -> anyhow::Result<Settings> {
+    let settings = Settings::load_needing(
+        Sources {
+            file: config,
+            environment: true,
+            force_mode,
+        },
+        needed,
+    )?;
     telemetry::init_tracing(&settings);
     Ok(settings)
 }
@@ -105,7 +117,7 @@ async fn connect_migrated(settings: &Settings) -> anyhow::Result<sea_orm::Databa
 }
 
 pub async fn migrate_up(config: Option<&Path>) -> anyhow::Result<()> {
-    let settings = load(config, None)?;
+    let settings = load_needing(config, None, Some(&[]))?;
     let db = connect_migrated(&settings).await?;
     let pending = Migrator::get_pending_migrations(&db).await?.len();
     Migrator::up(&db, None)
@@ -116,7 +128,8 @@ pub async fn migrate_up(config: Option<&Path>) -> anyhow::Result<()> {
 }
 
 pub async fn migrate_down(config: Option<&Path>, steps: Option<u32>) -> anyhow::Result<()> {
-    let settings = load(config, None)?;
+    // Reverting the headers' encryption decrypts them.
+    let settings = load_needing(config, None, Some(&["webhooks.encryption_key"]))?;
     let db = db::connect(&settings.database)
         .await
         .context("connecting to PostgreSQL")?;
@@ -149,7 +162,7 @@ pub async fn migrate_down(config: Option<&Path>, steps: Option<u32>) -> anyhow::
 
 #[allow(clippy::print_stdout)]
 pub async fn migrate_status(config: Option<&Path>) -> anyhow::Result<()> {
-    let settings = load(config, None)?;
+    let settings = load_needing(config, None, Some(&[]))?;
     let db = db::connect(&settings.database)
         .await
         .context("connecting to PostgreSQL")?;
@@ -257,11 +270,14 @@ pub fn admin_token(
     ttl: &str,
     development: bool,
 ) -> anyhow::Result<()> {
-    let settings = Settings::load(Sources {
-        file: config,
-        environment: true,
-        force_mode: development.then_some(Mode::Development),
-    })?;
+    let settings = Settings::load_needing(
+        Sources {
+            file: config,
+            environment: true,
+            force_mode: development.then_some(Mode::Development),
+        },
+        Some(&["admin.signing_key"]),
+    )?;
     let ttl = graphhook_domain::operators::parse_ttl(ttl).map_err(anyhow::Error::msg)?;
     let token = graphhook_domain::operators::mint(
         &settings.admin_signing_key(),

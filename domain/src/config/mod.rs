@@ -517,6 +517,14 @@ pub struct Sources<'a> {
 impl Settings {
     /// Loads and validates settings.
     pub fn load(sources: Sources<'_>) -> Result<Self, ConfigError> {
+        Self::load_needing(sources, None)
+    }
+
+    /// [`Settings::load`] for a command that uses only the production secrets in `needed`.
+    pub fn load_needing(
+        sources: Sources<'_>,
+        needed: Option<&[&str]>,
+    ) -> Result<Self, ConfigError> {
         let mut figment = Figment::new();
         if let Some(file) = sources.file {
             if !file.exists() {
@@ -544,7 +552,7 @@ impl Settings {
                 message: e.kind.to_string(),
             }
         })?;
-        settings.validate()?;
+        settings.validate_needing(needed)?;
         Ok(settings)
     }
 

@@ -9,6 +9,8 @@ use super::{ConfigError, DEV_ADMIN_SIGNING_KEY, Mode, Settings};
 struct Problem {
     key: &'static str,
     message: String,
+    /// Missing (rather than unusable): only what a command needs must be there.
+    missing: bool,
 }
 
 fn env_var(key: &str) -> String {
@@ -22,6 +24,7 @@ fn missing(key: &'static str, what: &str) -> Problem {
             "is required in production mode: {what} (set {} or `{key}` in the settings file)",
             env_var(key)
         ),
+        missing: true,
     }
 }
 
@@ -29,6 +32,7 @@ fn invalid(key: &'static str, message: &str) -> Problem {
     Problem {
         key,
         message: message.to_owned(),
+        missing: false,
     }
 }
 
@@ -36,7 +40,11 @@ impl Settings {
     /// Every missing or unusable production secret, in one error whose `key` lists them all
     /// (comma-separated) and whose message says, per secret, what to set. Malformed secrets are
     /// refused in every mode; missing ones only in production (development has fallbacks).
-    pub(super) fn check_secrets(&self) -> Result<(), ConfigError> {
+    ///
+    /// `needed`: the secrets the command at hand uses (`None`: all of them); production asks
+    /// only for those (`graphhook migrate status` needs none, `graphhook admin token` only
+    /// `admin.signing_key`).
+    pub(super) fn check_secrets(&self, needed: Option<&[&str]>) -> Result<(), ConfigError> {
         let production = self.mode == Mode::Production;
         let mut problems = Vec::new();
 
@@ -108,10 +116,13 @@ impl Settings {
             _ => {}
         }
 
+        if let Some(needed) = needed {
+            problems.retain(|p| !p.missing || needed.contains(&p.key));
+        }
         match problems.len() {
             0 => Ok(()),
             1 => {
-                let Problem { key, message } = problems.remove(0);
+                let Problem { key, message, .. } = problems.remove(0);
                 Err(ConfigError::new(key, message))
             }
             n => {

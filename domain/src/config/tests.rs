@@ -328,3 +328,27 @@ fn the_retry_schedule_is_read_from_the_file_and_the_environment() {
         Ok(())
     });
 }
+
+#[test]
+fn a_command_is_asked_only_for_the_production_secrets_it_uses() {
+    let bare = Settings::default();
+    assert_eq!(bare.mode, Mode::Production);
+    // `migrate status` needs none; everything else is still checked.
+    assert!(bare.validate_needing(Some(&[])).is_ok());
+    assert!(bare.validate().is_err());
+    // `admin token` needs the operator signing key, and only that.
+    let err = bare
+        .validate_needing(Some(&["admin.signing_key"]))
+        .unwrap_err();
+    assert_eq!(err.key, "admin.signing_key");
+    let mut keyed = Settings::default();
+    keyed.admin.signing_key = Some(SecretString::from(
+        "a-real-operator-signing-key-0123456789abcdef",
+    ));
+    assert!(keyed.validate_needing(Some(&["admin.signing_key"])).is_ok());
+    // A secret that is set must be usable, needed or not.
+    let mut malformed = Settings::default();
+    malformed.onboarding.state_key = Some(SecretString::from("short"));
+    let err = malformed.validate_needing(Some(&[])).unwrap_err();
+    assert_eq!(err.key, "onboarding.state_key");
+}

@@ -7,8 +7,14 @@ use super::{ConfigError, Mode, Settings};
 impl Settings {
     /// Checks what types alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_needing(None)
+    }
+
+    /// [`Settings::validate`], asking in production only for the secrets in `needed` (`None`:
+    /// all of them); a secret that is set must be usable whatever the command.
+    pub fn validate_needing(&self, needed: Option<&[&str]>) -> Result<(), ConfigError> {
         // First, and all of them at once (see `secrets`).
-        self.check_secrets()?;
+        self.check_secrets(needed)?;
         let db = self.database.url.expose_secret();
         let db_url = url::Url::parse(db)
             .map_err(|e| ConfigError::new("database.url", format!("not a URL: {e}")))?;
