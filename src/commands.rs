@@ -371,42 +371,32 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
 
     let app = Application::build(settings.clone(), Clock::system()).await?;
     let worker = WorkerProcess::start(settings.clone(), Clock::system()).await?;
-    let base = &settings.api.public_base_url;
-    let token_note = match settings.admin.signing_key {
+    let token = match settings.admin.signing_key {
         None => match graphhook_domain::operators::mint(
             &SecretString::from(DEV_ADMIN_SIGNING_KEY),
             "developer",
             chrono::Duration::days(7),
             Clock::system().now(),
         ) {
-            Ok(token) => format!(" (operator token for a week: {token})"),
-            Err(_) => String::new(),
+            Ok(token) => format!("{token}  (for a week)"),
+            Err(_) => "graphhook admin token --name <you> --development".to_owned(),
         },
-        Some(_) => " (graphhook admin token --name … mints operator tokens)".to_owned(),
+        Some(_) => "graphhook admin token --name <you>  (with these settings)".to_owned(),
     };
-    println!("Graphhook is running in development mode. Ctrl-C stops it.");
-    println!("  landing page   {base}/");
-    println!("  readiness      {base}/readyz");
-    println!("  api metrics    {base}/metrics");
-    println!("  tenant portal  {base}/portal (sign in with an API key from onboarding)");
-    println!("  console        {base}/console (sign in with the operator token below)");
-    println!("  operator api   {base}/admin/v1{token_note}");
-    println!(
-        "  worker health  http://{}:{}/healthz",
-        settings.worker.listen.ip(),
-        worker.http_port()
-    );
-    println!(
-        "  emulator       {} (Microsoft Graph and Entra ID; control api at /_emulator/state)",
-        emulator.base_url
-    );
-    println!(
-        "  database       {}",
-        graphhook_domain::secret::redact_url(settings.database.url.expose_secret())
-    );
     let handle = app.handle();
     let server = tokio::spawn(app.run_until_stopped());
-    shutdown_signal().await;
+    // Listening for Ctrl-C and SIGTERM from now on: the api already answers.
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    // The banner comes last, below the start-up lines of the worker's lanes and the server.
+    let stopped = tokio::select! {
+        () = &mut stop => true,
+        () = tokio::time::sleep(std::time::Duration::from_millis(300)) => false,
+    };
+    if !stopped {
+        print_banner(&settings, &emulator.base_url, worker.http_port(), &token);
+        stop.await;
+    }
     println!("Stopping…");
     handle.stop(true).await;
     let worker_result = worker.stop().await;
@@ -416,4 +406,37 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
         .context("api server")?;
     emulator.stop().await;
     worker_result
+}
+
+/// What `graphhook dev` runs, where.
+#[allow(clippy::print_stdout)]
+fn print_banner(settings: &Settings, emulator: &str, worker_port: u16, token: &str) {
+    let base = &settings.api.public_base_url;
+    println!();
+    println!("Graphhook is running in development mode. Ctrl-C stops it.");
+    println!();
+    println!("  landing page      {base}/");
+    println!(
+        "  onboarding        {base}/onboarding  (connect a Microsoft 365 tenant: the emulator's)"
+    );
+    println!("  tenant portal     {base}/portal  (sign in with the API key onboarding shows)");
+    println!("  operator console  {base}/console  (sign in with the operator token below)");
+    println!("  API reference     {base}/api/docs  (OpenAPI: {base}/api/openapi.json)");
+    println!("  operator api      {base}/admin/v1  (OpenAPI: {base}/admin/openapi.json)");
+    println!("  guide             {base}/docs");
+    println!("  readiness         {base}/readyz  (metrics: {base}/metrics)");
+    println!(
+        "  worker health     http://{}:{worker_port}/healthz",
+        settings.worker.listen.ip(),
+    );
+    println!(
+        "  emulator          {emulator}  (Microsoft Graph and Entra ID; control api at /_emulator/state)"
+    );
+    println!(
+        "  database          {}",
+        graphhook_domain::secret::redact_url(settings.database.url.expose_secret())
+    );
+    println!();
+    println!("  operator token    {token}");
+    println!();
 }

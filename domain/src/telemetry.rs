@@ -13,7 +13,17 @@ use crate::config::{LogFormat, Settings};
 
 /// Installs the global tracing subscriber. Calling it again is harmless (the first one stays).
 pub fn init_tracing(settings: &Settings) {
+    // Applying migrations is a line per migration at `info`, and PostgreSQL's notices about
+    // what already exists another; unless asked for (by `RUST_LOG`, or by naming them in
+    // `log.filter`), only their warnings show.
+    let mut configured = settings.log.filter.clone();
+    for quiet in ["sea_orm_migration", "sqlx::postgres::notice"] {
+        if !configured.contains(quiet) {
+            configured.push_str(&format!(",{quiet}=warn"));
+        }
+    }
     let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&configured))
         .or_else(|_| EnvFilter::try_new(&settings.log.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let json = match settings.log.format {
