@@ -30,6 +30,19 @@ fn redis_server_url() -> String {
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// A free port for the api, below Linux's ephemeral range (32768–60999): the port is free when
+/// chosen and bound a moment later, and in between an outgoing connection (the proxies' to
+/// PostgreSQL and Redis, any test's) could take a port of that range, never one of these.
+fn api_port() -> anyhow::Result<u16> {
+    for _ in 0..200 {
+        let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free port for the api between 20000 and 32000")
+}
+
 fn socket_of(url: &str, default_port: u16) -> anyhow::Result<SocketAddr> {
     let parsed = url::Url::parse(url)?;
     let host = parsed.host_str().context("URL without host")?;
@@ -116,9 +129,7 @@ impl TestAppBuilder {
         let clock = Clock::manual(start);
 
         // The api's port is chosen first: the emulator must know the callback URL.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = api_port()?;
         settings.api.listen = SocketAddr::from(([127, 0, 0, 1], port));
         settings.api.public_base_url = format!("http://127.0.0.1:{port}");
         let mut emulator_config = EmulatorConfig {
