@@ -87,7 +87,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
     };
     let (lane, again) = match selector {
         Selector::Tenant { tenant, lane } => (lane, Some((tenant, lane))),
-        Selector::Delivery(_) => (first.lane(), None),
+        Selector::Delivery(_) | Selector::Reserved(_) => (first.lane(), None),
     };
     let mut batch = Batch {
         full: claimed.len() == limit && again.is_some(),

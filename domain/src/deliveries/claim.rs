@@ -20,6 +20,8 @@ pub enum Selector {
     Tenant { tenant: uuid::Uuid, lane: Lane },
     /// One delivery, if it is due.
     Delivery(uuid::Uuid),
+    /// One delivery its writer reserved (due later, so that no worker takes it): a test send.
+    Reserved(uuid::Uuid),
 }
 
 /// A claimed delivery with its message.
@@ -98,6 +100,13 @@ pub async fn claim<C: ConnectionTrait>(
             "SELECT id, next_attempt_at AS was_due FROM deliveries \
               WHERE id = $1 AND status NOT IN ('delivered', 'exhausted') \
                 AND next_attempt_at <= $2 LIMIT $3 FOR UPDATE SKIP LOCKED"
+                .to_owned(),
+            id.into(),
+        ),
+        Selector::Reserved(id) => (
+            "SELECT id, next_attempt_at AS was_due FROM deliveries \
+              WHERE id = $1 AND status NOT IN ('delivered', 'exhausted') \
+                AND next_attempt_at > $2 LIMIT $3 FOR UPDATE SKIP LOCKED"
                 .to_owned(),
             id.into(),
         ),

@@ -70,7 +70,19 @@ pub(crate) async fn write_messages<C: ConnectionTrait>(
     clock: &Clock,
     news: Vec<NewMessage>,
 ) -> DomainResult<Vec<(message::Model, Vec<delivery::Model>)>> {
+    write_messages_due(db, clock, news, None).await
+}
+
+/// [`write_messages`], the deliveries due at `due` (`None`: now). A test send reserves its
+/// delivery this way (due later, so no worker claims it) and attempts it at once itself.
+async fn write_messages_due<C: ConnectionTrait>(
+    db: &C,
+    clock: &Clock,
+    news: Vec<NewMessage>,
+    due: Option<chrono::DateTime<chrono::Utc>>,
+) -> DomainResult<Vec<(message::Model, Vec<delivery::Model>)>> {
     let now = clock.now();
+    let due = due.unwrap_or(now);
     let mut candidates: HashMap<uuid::Uuid, Vec<(uuid::Uuid, Vec<String>)>> = HashMap::new();
     let mut written = Vec::with_capacity(news.len());
     for new in news {
@@ -119,7 +131,7 @@ pub(crate) async fn write_messages<C: ConnectionTrait>(
                 endpoint_id: *endpoint,
                 status: DeliveryStatus::Pending,
                 attempt_count: 0,
-                next_attempt_at: Some(now),
+                next_attempt_at: Some(due),
                 next_trigger: Trigger::Scheduled.as_str().to_owned(),
                 last_error: None,
                 created_at: now,
@@ -156,7 +168,7 @@ pub(crate) async fn write_messages<C: ConnectionTrait>(
            INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, status, attempt_count,
                                    next_attempt_at, next_trigger, last_error, created_at,
                                    updated_at)
-           SELECT r.id, r.tenant_id, r.message_id, r.endpoint_id, 'pending', 0, $3, 'scheduled',
+           SELECT r.id, r.tenant_id, r.message_id, r.endpoint_id, 'pending', 0, $4, 'scheduled',
                   NULL, $3, $3
              FROM jsonb_to_recordset($2::jsonb)
                   AS r(id uuid, tenant_id uuid, message_id uuid, endpoint_id uuid)"#,
@@ -164,6 +176,7 @@ pub(crate) async fn write_messages<C: ConnectionTrait>(
             Value::Array(messages).into(),
             Value::Array(deliveries).into(),
             now.into(),
+            due.into(),
         ],
     ))
     .await?;
@@ -201,11 +214,23 @@ pub async fn send_test<C: ConnectionTrait + TransactionTrait>(
         data: json!({"endpointId": id, "message": "This is a test event from Graphhook."}),
         endpoint_ids: Some(vec![id]),
     };
-    let (message, deliveries) = write_message(deps.db, deps.clock, new).await?;
+    // Reserved for this request: due only later, so no worker takes it meanwhile (and if this
+    // process dies, it is due then and delivered as any other).
+    let reserved = deps.clock.now() + chrono::Duration::seconds(90);
+    let (message, deliveries) = write_messages_due(deps.db, deps.clock, vec![new], Some(reserved))
+        .await?
+        .pop()
+        .ok_or_else(|| DomainError::internal("writing a message", anyhow::anyhow!("no row")))?;
     let Some(delivery) = deliveries.first() else {
         return Err(DomainError::Conflict(NOT_ACTIVE.into()));
     };
-    match attempt_one(deps, delivery.id, false).await? {
+    match attempt_one(
+        deps,
+        crate::deliveries::claim::Selector::Reserved(delivery.id),
+        false,
+    )
+    .await?
+    {
         (attempted, Some(outcome)) => Ok(TestSent {
             webhook_id: message.webhook_id,
             attempted,

@@ -152,21 +152,25 @@ pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
     trigger: Trigger,
 ) -> DomainResult<Attempted> {
     debug_assert_eq!(trigger, Trigger::Scheduled, "attempts are made when due");
-    Ok(attempt_one(deps, delivery_id, true).await?.0)
+    Ok(
+        attempt_one(deps, claim::Selector::Delivery(delivery_id), true)
+            .await?
+            .0,
+    )
 }
 
 /// [`attempt`], with the endpoint's answer when something was sent; `controlled: false` skips
 /// flow control.
 async fn attempt_one<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
-    delivery_id: uuid::Uuid,
+    selector: claim::Selector,
     controlled: bool,
 ) -> DomainResult<(Attempted, Option<Outcome>)> {
     let options = batch::Options {
         controlled,
         limit: 1,
     };
-    let done = batch::run(deps, claim::Selector::Delivery(delivery_id), options).await?;
+    let done = batch::run(deps, selector, options).await?;
     Ok(done
         .results
         .into_iter()
