@@ -179,12 +179,7 @@ async fn a_rotation_a_url_change_and_a_disable_reach_both_worker_processes_befor
     for worker in workers {
         worker.stop().await.unwrap();
     }
-    let waiting = delivery::Entity::find()
-        .filter(delivery::Column::EndpointId.eq(id.uuid()))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-        .count(&app.db)
-        .await
-        .unwrap();
+    let waiting = crate::flow_control::pending(&app, id).await;
     assert!(
         waiting > 0,
         "deliveries were still waiting when it was disabled"
@@ -207,16 +202,10 @@ async fn another_tenants_replay_of_ten_thousand_does_not_hold_up_a_live_delivery
     let (quiet_endpoint, _) = endpoint(&app, &quiet_key, &quiet_receiver, json!({})).await;
     // Ten thousand exhausted deliveries of the busy tenant.
     crate::flow_control::seed_exhausted(&app, busy, busy_endpoint, 10_000).await;
-    let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
-    let response = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/endpoints/{busy_endpoint}/recover"),
-            &busy_key,
-            Some(json!({"since": since})),
-        )
-        .await;
-    assert_eq!(response.json::<Value>().await.unwrap()["recovered"], 10_000);
+    assert_eq!(
+        crate::flow_control::recover(&app, &busy_key, busy_endpoint).await,
+        10_000
+    );
 
     let worker = app.start_worker().await;
     busy_receiver
@@ -228,12 +217,7 @@ async fn another_tenants_replay_of_ten_thousand_does_not_hold_up_a_live_delivery
         .wait_for("graph.group.created", 1, Duration::from_secs(10))
         .await;
     let replayed_meanwhile = busy_receiver.count(EVENT) - replayed_before;
-    let waiting = delivery::Entity::find()
-        .filter(delivery::Column::EndpointId.eq(busy_endpoint.uuid()))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-        .count(&app.db)
-        .await
-        .unwrap();
+    let waiting = crate::flow_control::pending(&app, busy_endpoint).await;
     worker.stop().await.unwrap();
     // By order of arrival: the live delivery overtook the replay's backlog rather than queueing
     // behind it.

@@ -110,6 +110,34 @@ async fn a_slow_endpoint_at_its_in_flight_cap_does_not_delay_another_endpoint() 
     assert_eq!(slow.count(EVENT), 8, "each once");
 }
 
+/// Asks for the recovery of the endpoint's failed and exhausted deliveries of the last hour (202);
+/// returns how many.
+pub(crate) async fn recover(app: &TestApp, key: &str, endpoint: EndpointId) -> u64 {
+    let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
+    let response = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/endpoints/{endpoint}/recover"),
+            key,
+            Some(json!({"since": since})),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 202);
+    response.json::<Value>().await.unwrap()["recovered"]
+        .as_u64()
+        .unwrap()
+}
+
+/// How many of the endpoint's deliveries are pending.
+pub(crate) async fn pending(app: &TestApp, endpoint: EndpointId) -> u64 {
+    delivery::Entity::find()
+        .filter(delivery::Column::EndpointId.eq(endpoint.uuid()))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .count(&app.db)
+        .await
+        .unwrap()
+}
+
 /// `n` exhausted deliveries of `tenant` to `endpoint` (event `EVENT`), written in one statement:
 /// what a recovery then replays.
 pub(crate) async fn seed_exhausted(app: &TestApp, tenant: TenantId, endpoint: EndpointId, n: u32) {
@@ -142,17 +170,7 @@ async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued(
     let (tenant, key) = tenant(&app).await;
     let endpoint_id = endpoint(&app, &key, &receiver, json!({})).await;
     seed_exhausted(&app, tenant, endpoint_id, 10_000).await;
-    let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
-    let response = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/endpoints/{endpoint_id}/recover"),
-            &key,
-            Some(json!({"since": since})),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 202);
-    assert_eq!(response.json::<Value>().await.unwrap()["recovered"], 10_000);
+    assert_eq!(recover(&app, &key, endpoint_id).await, 10_000);
 
     let worker = app.start_worker().await;
     receiver.wait_for(EVENT, 1, Duration::from_secs(10)).await;
@@ -161,12 +179,7 @@ async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued(
         .wait_for("graph.group.created", 1, Duration::from_secs(10))
         .await;
     let replayed = receiver.count(EVENT);
-    let waiting = delivery::Entity::find()
-        .filter(delivery::Column::EndpointId.eq(endpoint_id.uuid()))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-        .count(&app.db)
-        .await
-        .unwrap();
+    let waiting = pending(&app, endpoint_id).await;
     worker.stop().await.unwrap();
     assert!(
         replayed < 10_000 && waiting > 0,
