@@ -31,8 +31,6 @@ pub struct Claimed {
     pub tenant_id: uuid::Uuid,
     pub endpoint_id: uuid::Uuid,
     pub attempt_count: i32,
-    /// `pending` or `failed`.
-    pub status: String,
     pub next_trigger: String,
     /// When it was due before the claim (restored if it is not attempted after all).
     pub was_due: DateTime<Utc>,
@@ -142,7 +140,6 @@ pub async fn claim<C: ConnectionTrait>(
                 tenant_id: row.try_get("", "tenant_id")?,
                 endpoint_id: row.try_get("", "endpoint_id")?,
                 attempt_count: row.try_get("", "attempt_count")?,
-                status: row.try_get("", "status")?,
                 next_trigger: row.try_get("", "next_trigger")?,
                 was_due: row.try_get("", "was_due")?,
                 webhook_id: row.try_get("", "webhook_id")?,

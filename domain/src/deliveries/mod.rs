@@ -202,8 +202,3 @@ pub async fn deliver_batch<C: ConnectionTrait + TransactionTrait>(
     )
     .await
 }
-
-/// The retry delay `schedule` gives after `attempts` attempts, for callers that display it.
-pub fn nominal_delay(schedule: &schedule::Schedule, attempts: i32) -> Option<Duration> {
-    schedule.delay(attempts, 0.5)
-}

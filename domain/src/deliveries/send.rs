@@ -102,10 +102,6 @@ impl std::fmt::Debug for SigningCache {
 }
 
 impl SigningCache {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     fn get(&self, id: uuid::Uuid, version: &str) -> Option<Arc<Material>> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
