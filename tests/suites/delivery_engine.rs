@@ -5,12 +5,10 @@ use std::time::{Duration, Instant};
 
 use graphhook_domain::{
     deliveries::{self, NewMessage},
-    entities::delivery::{self, DeliveryStatus},
     ids::{EndpointId, TenantId},
 };
 use graphhook_tests::{Mode, Receiver, TestApp, receiver::Received};
 use reqwest::Method;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::endpoints::verifies_with;
