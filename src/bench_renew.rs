@@ -166,6 +166,9 @@ async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<
                 lease_token: Set(None),
                 lease_until: Set(None),
                 expiry_warned_at: Set(None),
+                connection_id: Set(None),
+                graph_tenant_id: Set(None),
+                requested_resource: Set(None),
             })
             .collect();
         for chunk in rows.chunks(1_000) {

@@ -259,6 +259,8 @@ fn use_emulator(settings: &mut Settings, emulator_url: &str) {
         microsoft.client_secret = Some(SecretString::from(
             graphhook_emulator::config::DEFAULT_CLIENT_SECRET,
         ));
+        // The emulator's app registration accepts personal accounts.
+        microsoft.personal_accounts = true;
     }
 }
 
@@ -354,8 +356,13 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
     };
     emulator_config.behaviour.http_notification_urls =
         graphhook_emulator::config::HttpUrls::Loopback;
-    // The two places Entra sends the administrator back to: after signing in, after consent.
-    for path in ["/onboarding/signed-in", "/onboarding/callback"] {
+    // Where Entra sends people back to: an administrator after signing in and after consent, a
+    // connected user after signing in.
+    for path in [
+        "/onboarding/signed-in",
+        "/onboarding/callback",
+        "/connections/callback",
+    ] {
         let uri = format!(
             "{}{path}",
             settings.api.public_base_url.trim_end_matches('/')

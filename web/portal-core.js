@@ -24,10 +24,11 @@
     ...GRAPH_KINDS.flatMap((k) => ["created", "updated", "deleted"].map((c) => `graph.${k}.${c}`)),
     "graph.subscription.reauthorization_required", "graph.subscription.removed", "graph.subscription.missed",
     "graph.subscription.recreated", "graph.subscription.renewal_failed", "graph.subscription.paused",
-    "graph.subscription.resumed", "tenant.consent_revoked", "tenant.consent_restored", ...OPERATIONAL,
+    "graph.subscription.resumed", "tenant.consent_revoked", "tenant.consent_restored",
+    "connection.reauthorization_required", "connection.restored", ...OPERATIONAL,
   ];
   const PATTERNS = ["*", "graph.*", ...GRAPH_KINDS.map((k) => `graph.${k}.*`), "graph.subscription.*",
-    "tenant.*", "endpoint.*", "message.attempt.*", "message.*"];
+    "tenant.*", "connection.*", "endpoint.*", "message.attempt.*", "message.*"];
   const WINDOWS = [["1h", "Last hour", 3600e3], ["24h", "Last 24 hours", 864e5], ["7d", "Last 7 days", 7 * 864e5],
     ["30d", "Last 30 days", 30 * 864e5]];
   const TONES = {

@@ -8,7 +8,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::routes::{admin, endpoints, events, messages, subscriptions, tenant};
+use crate::routes::{admin, connections, endpoints, events, messages, subscriptions, tenant};
 
 struct ApiKeyAuth;
 
@@ -33,7 +33,7 @@ impl Modify for ApiKeyAuth {
 #[openapi(
     info(
         title = "Graphhook tenant API",
-        description = "Register webhook endpoints and Microsoft Graph subscriptions for your Microsoft 365 tenant. JSON names are snake_case; ids are typed and prefixed (`ten_`, `key_`, `ep_`, `sub_`); lists use cursor pagination (`limit`, `cursor` → `next_cursor`); every error has the body `ErrorBody`."
+        description = "Register webhook endpoints and Microsoft Graph subscriptions for your Microsoft 365 tenant. JSON names are snake_case; ids are typed and prefixed (`ten_`, `key_`, `ep_`, `sub_`, `conn_`); lists use cursor pagination (`limit`, `cursor` → `next_cursor`); every error has the body `ErrorBody`."
     ),
     paths(
         tenant::status::show,
@@ -58,6 +58,11 @@ impl Modify for ApiKeyAuth {
         subscriptions::show,
         subscriptions::delete,
         subscriptions::actions,
+        connections::create,
+        connections::list,
+        connections::show,
+        connections::delete,
+        connections::reconnect,
         messages::list_messages,
         messages::show_message,
         messages::resend,
@@ -72,6 +77,7 @@ impl Modify for ApiKeyAuth {
         (name = "api keys", description = "Keys for this API"),
         (name = "endpoints", description = "Where your events are delivered"),
         (name = "subscriptions", description = "Microsoft Graph subscriptions held for you"),
+        (name = "connections", description = "Microsoft users connected to your tenant, for the subscriptions Graph allows only in a signed-in user's name (group conversations, personal OneDrive, `me/…`)"),
         (name = "history", description = "Messages, deliveries and attempts; resend and recover; operational events"),
     )
 )]

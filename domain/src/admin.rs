@@ -20,7 +20,9 @@ use crate::{
     clock::Clock,
     deliveries::HELD_WHILE_SUSPENDED,
     entities::{
-        api_key, endpoint,
+        api_key,
+        connection::{self, ConnectionStatus},
+        endpoint,
         subscription::{self, DueAction, SubscriptionStatus},
         tenant::{self, TenantStatus},
     },
@@ -277,6 +279,8 @@ pub struct Offboarded {
     /// Subscriptions Graph could not be asked to delete (they expire there by themselves).
     pub subscriptions_left_at_graph: usize,
     pub revoked_keys: u64,
+    /// Connected users whose connections ended.
+    pub deleted_connections: u64,
     /// When the tenant's data is removed.
     pub data_removed_after: Option<DateTime<Utc>>,
 }
@@ -346,7 +350,20 @@ pub async fn offboard<C: ConnectionTrait + TransactionTrait>(
         _ => None,
     };
     for sub in &held {
-        let deleted_at_graph = match (&sub.graph_id, &token) {
+        // A connection's subscription is deleted with its user's token, while it works.
+        let user_token = match (&sub.graph_id, sub.connection_id) {
+            (Some(_), Some(connection)) => {
+                crate::connections::tokens::access_token(deps, connection, false)
+                    .await
+                    .ok()
+            }
+            _ => None,
+        };
+        let token = match sub.connection_id {
+            Some(_) => user_token.as_ref(),
+            None => token.as_ref(),
+        };
+        let deleted_at_graph = match (&sub.graph_id, token) {
             (None, _) => true,
             (Some(graph_id), Some(token)) => deps
                 .graph
@@ -370,12 +387,33 @@ pub async fn offboard<C: ConnectionTrait + TransactionTrait>(
             .await?;
         report.deleted_subscriptions += 1;
     }
+    // Its users' connections end: their tokens are forgotten.
+    let ended = connection::Entity::update_many()
+        .col_expr(connection::Column::Status, Expr::value("deleted"))
+        .col_expr(
+            connection::Column::RefreshToken,
+            Expr::value(None::<Vec<u8>>),
+        )
+        .col_expr(
+            connection::Column::AccessToken,
+            Expr::value(None::<Vec<u8>>),
+        )
+        .col_expr(connection::Column::UpdatedAt, Expr::value(now))
+        .filter(connection::Column::TenantId.eq(id.uuid()))
+        .filter(connection::Column::Status.ne(ConnectionStatus::Deleted))
+        .exec_with_returning(deps.db)
+        .await?;
+    for ended in &ended {
+        deps.broker.forget_connection(ended.id);
+    }
+    report.deleted_connections = ended.len() as u64;
     let entry = NewEntry::new(actor, "tenant.offboarded")
         .tenant(id)
         .target("tenant", id)
         .details(json!({
             "previous_status": previous,
             "deleted_subscriptions": report.deleted_subscriptions,
+            "deleted_connections": report.deleted_connections,
             "subscriptions_left_at_graph": report.subscriptions_left_at_graph,
             "revoked_keys": report.revoked_keys,
             "data_removed_after": report.data_removed_after,

@@ -45,6 +45,15 @@ impl Actor {
         }
     }
 
+    /// A Microsoft user who connected their account to a tenant, by their Entra object id.
+    pub fn user(person: &crate::onboarding::Person) -> Self {
+        Self {
+            kind: ActorKind::User,
+            id: Some(person.oid.to_string()),
+            name: Some(person.label()),
+        }
+    }
+
     /// A tenant, by the API key it used.
     pub fn api_key(key: crate::ids::ApiKeyId) -> Self {
         Self {

@@ -35,6 +35,8 @@ const OTHER_TYPES: &[&str] = &[
     "graph.subscription.resumed",
     "tenant.consent_revoked",
     "tenant.consent_restored",
+    "connection.reauthorization_required",
+    "connection.restored",
     "endpoint.created",
     "endpoint.updated",
     "endpoint.deleted",
@@ -161,6 +163,6 @@ mod tests {
         assert!(validate_pattern("graph.*.created").is_err());
         assert!(wanted(&[], "graph.group.deleted"));
         assert!(!wanted(&["endpoint.*".into()], "graph.group.deleted"));
-        assert_eq!(catalogue().len(), 21 + 18);
+        assert_eq!(catalogue().len(), 21 + 20);
     }
 }

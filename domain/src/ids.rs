@@ -109,6 +109,10 @@ typed_id!(
     EndpointId, "ep"
 );
 typed_id!(
+    /// A Microsoft user connected to a tenant (delegated access).
+    ConnectionId, "conn"
+);
+typed_id!(
     /// A Graph subscription held for a tenant.
     SubscriptionId, "sub"
 );

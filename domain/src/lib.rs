@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod connect_error;
+pub mod connections;
 pub mod db;
 pub mod deliveries;
 pub mod endpoints;

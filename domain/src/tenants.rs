@@ -236,6 +236,12 @@ pub async fn mark_consent_revoked<C: ConnectionTrait + TransactionTrait>(
 pub enum AccessError {
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// A connection's user must connect again (or the connection is not active).
+    #[error("connection {connection} cannot be used until its user connects again: {reason}")]
+    Reauthorize {
+        connection: crate::ids::ConnectionId,
+        reason: String,
+    },
     #[error(transparent)]
     Domain(#[from] DomainError),
 }

@@ -106,6 +106,9 @@ pub(super) async fn seed(
             lease_token: Set(None),
             lease_until: Set(None),
             expiry_warned_at: Set(None),
+            connection_id: Set(None),
+            graph_tenant_id: Set(None),
+            requested_resource: Set(None),
         }
         .insert(db)
         .await?;

@@ -141,6 +141,7 @@ impl TestAppBuilder {
         emulator_config.app.redirect_uris = vec![
             format!("http://127.0.0.1:{port}/onboarding/signed-in"),
             format!("http://127.0.0.1:{port}/onboarding/callback"),
+            format!("http://127.0.0.1:{port}/connections/callback"),
         ];
         // Contoso's Global Administrator signs in unless a test signs in someone else.
         emulator_config.behaviour.auto_sign_in_user = Some(CONTOSO_ADMIN.to_owned());
@@ -152,6 +153,7 @@ impl TestAppBuilder {
         settings.microsoft.client_id = Some(emulator_defaults::DEFAULT_CLIENT_ID.to_owned());
         settings.microsoft.client_secret =
             Some(SecretString::from(emulator_defaults::DEFAULT_CLIENT_SECRET));
+        settings.microsoft.personal_accounts = true;
         settings.onboarding.verify_interval_secs = 1;
         settings.onboarding.verify_timeout_secs = 5;
         for customize in self.customize {

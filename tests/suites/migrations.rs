@@ -55,6 +55,7 @@ async fn migrations_go_up_down_and_up_again() {
         "api_keys",
         "attempts",
         "audit_log",
+        "connections",
         "consents",
         "deliveries",
         "encryption_certificates",
@@ -74,6 +75,7 @@ async fn migrations_go_up_down_and_up_again() {
     // The tables of the last migration that creates tables.
     let last = ["attempts", "deliveries", "messages"];
 
+    let expected_all = expected;
     Migrator::up(&db, None).await.expect("up");
     assert_eq!(tables(&db).await, expected);
     assert!(
@@ -114,6 +116,22 @@ async fn migrations_go_up_down_and_up_again() {
             .await
             .contains(&"retry_schedule".to_owned())
     );
+    assert!(
+        columns(&db, "subscriptions")
+            .await
+            .contains(&"connection_id".to_owned())
+    );
+    Migrator::down(&db, Some(1))
+        .await
+        .expect("the connections down");
+    assert!(!tables(&db).await.contains(&"connections".to_owned()));
+    for column in ["connection_id", "graph_tenant_id", "requested_resource"] {
+        assert!(
+            !columns(&db, "subscriptions")
+                .await
+                .contains(&column.to_owned())
+        );
+    }
     Migrator::down(&db, Some(1))
         .await
         .expect("the delivery engine down");
@@ -181,6 +199,7 @@ async fn migrations_go_up_down_and_up_again() {
                     | "graph_throttles"
                     | "revoked_operator_tokens"
                     | "subscription_reconciliations"
+                    | "connections"
             )
         })
         .collect();
@@ -225,7 +244,7 @@ async fn migrations_go_up_down_and_up_again() {
             .await
             .contains(&"subscription_actions".to_owned())
     );
-    assert_eq!(tables(&db).await.len(), 18);
+    assert_eq!(tables(&db).await, expected_all);
     db.close().await.ok();
     database::drop_test_database(&name).await.expect("cleanup");
 }

@@ -297,6 +297,9 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
         lease_token: Set(None),
         lease_until: Set(None),
         expiry_warned_at: Set(None),
+        connection_id: Set(None),
+        graph_tenant_id: Set(None),
+        requested_resource: Set(None),
     }
     .insert(&app.db)
     .await

@@ -1,6 +1,7 @@
 //! Every route, one module per area; each exposes `configure`.
 
 pub mod admin;
+pub mod connections;
 pub mod endpoints;
 pub mod events;
 pub mod graph_receiver;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     web_pages::configure(cfg);
     admin::configure(cfg);
     onboarding::configure(cfg);
+    connections::callback::configure(cfg);
     portal::configure(cfg);
     tenant_api::register(cfg);
     crate::openapi::configure(cfg);

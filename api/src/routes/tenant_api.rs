@@ -3,7 +3,7 @@
 
 use actix_web::{Route, http::Method, web};
 
-use super::{endpoints, events, messages, subscriptions, tenant};
+use super::{connections, endpoints, events, messages, subscriptions, tenant};
 
 /// Something routes are added to: actix's configuration, or a recorder.
 pub trait Register {
@@ -136,6 +136,24 @@ pub fn register<R: Register>(r: &mut R) {
             (Method::GET, web::get().to(subscriptions::show)),
             (Method::DELETE, web::delete().to(subscriptions::delete)),
         ],
+    );
+    r.resource(
+        "/api/v1/connections",
+        vec![
+            (Method::POST, web::post().to(connections::create)),
+            (Method::GET, web::get().to(connections::list)),
+        ],
+    );
+    r.resource(
+        "/api/v1/connections/{id}",
+        vec![
+            (Method::GET, web::get().to(connections::show)),
+            (Method::DELETE, web::delete().to(connections::delete)),
+        ],
+    );
+    r.resource(
+        "/api/v1/connections/{id}/reconnect",
+        vec![(Method::POST, web::post().to(connections::reconnect))],
     );
     r.resource(
         "/api/v1/subscriptions/{id}/actions",

@@ -141,6 +141,9 @@ pub struct MicrosoftSettings {
     /// assertions instead of sending a secret.
     pub client_certificate: Option<String>,
     pub client_private_key: Option<SecretString>,
+    /// Whether personal Microsoft accounts may be connected (the app registration's
+    /// `signInAudience` must then be `AzureADandPersonalMicrosoftAccount`).
+    pub personal_accounts: bool,
 }
 
 /// Tenant onboarding by admin consent.
@@ -341,6 +344,7 @@ impl Default for MicrosoftSettings {
             client_secret_expires_at: None,
             client_certificate: None,
             client_private_key: None,
+            personal_accounts: false,
         }
     }
 }

@@ -31,6 +31,9 @@ pub enum ActorKind {
     /// A Microsoft 365 administrator who signed in to onboard their organization (by `oid`).
     #[sea_orm(string_value = "administrator")]
     Administrator,
+    /// A Microsoft user who connected their account to a tenant (by `oid`).
+    #[sea_orm(string_value = "user")]
+    User,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@
 pub mod api_key;
 pub mod attempt;
 pub mod audit_log;
+pub mod connection;
 pub mod consent;
 pub mod delivery;
 pub mod encryption_certificate;

@@ -42,6 +42,14 @@ pub struct Model {
     pub lease_until: Option<DateTimeUtc>,
     /// When the tenant was told that the subscription would expire before a renewal succeeds.
     pub expiry_warned_at: Option<DateTimeUtc>,
+    /// The delegated connection whose user's token holds it; `None`: app-only.
+    pub connection_id: Option<Uuid>,
+    /// The Entra tenant Graph notifies it under, when not the tenant's own (a personal account's
+    /// subscriptions are notified under the consumers tenant).
+    pub graph_tenant_id: Option<Uuid>,
+    /// What the tenant asked for, when Graph was given something else (`resource`): a
+    /// SharePoint site's drive resolved to `drives/{id}/root`.
+    pub requested_resource: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]

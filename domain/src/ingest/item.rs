@@ -19,7 +19,7 @@ use crate::{
         tenant,
     },
     error::DomainResult,
-    ids::{EndpointId, SubscriptionId, TenantId},
+    ids::{ConnectionId, EndpointId, SubscriptionId, TenantId},
     microsoft::rich::{DecryptionKey, EncryptedContent},
     subscriptions,
 };
@@ -194,8 +194,12 @@ pub(super) async fn prepare<C: ConnectionTrait>(
     let Some(tenant) = routes.tenant(deps.db, subscription.tenant_id).await? else {
         return Ok(Err("unknown_subscription"));
     };
+    // A personal account's subscription is notified under the consumers tenant.
+    let notified_under = subscription
+        .graph_tenant_id
+        .unwrap_or(tenant.entra_tenant_id);
     if let Some(item_tenant) = item.get("tenantId").and_then(Value::as_str)
-        && !item_tenant.eq_ignore_ascii_case(&tenant.entra_tenant_id.to_string())
+        && !item_tenant.eq_ignore_ascii_case(&notified_under.to_string())
     {
         return Ok(Err("tenant_mismatch"));
     }
@@ -256,6 +260,11 @@ pub(super) async fn prepare<C: ConnectionTrait>(
             });
             if let (Some(content), Some(data)) = (content, data.as_object_mut()) {
                 data.insert("content".into(), content);
+            }
+            if let (Some(connection), Some(data)) =
+                (subscription.connection_id, data.as_object_mut())
+            {
+                data.insert("connectionId".into(), json!(ConnectionId::from(connection)));
             }
             (format!("graph.{}.{change_type}", subscription.kind), data)
         }

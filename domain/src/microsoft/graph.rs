@@ -257,4 +257,31 @@ impl GraphClient {
             .await
             .map(|_| ())
     }
+
+    /// The id of a SharePoint site's document library: the default one (`GET
+    /// /sites/{site}/drive`), or the named one checked to belong to the site (`GET
+    /// /sites/{site}/drives/{drive}`).
+    #[tracing::instrument(skip_all, fields(site))]
+    pub async fn site_drive(
+        &self,
+        token: &AccessToken,
+        site: &str,
+        drive: Option<&str>,
+    ) -> Result<String, GraphCallError> {
+        // Ids are checked by the resource parser to hold only characters a path may carry.
+        let url = match drive {
+            None => format!("{}/sites/{site}/drive", self.base),
+            Some(drive) => format!("{}/sites/{site}/drives/{drive}", self.base),
+        };
+        #[derive(Deserialize)]
+        struct Drive {
+            id: String,
+        }
+        let response = self.call(self.http.get(url), token, &[200]).await?;
+        let drive: Drive = response
+            .json()
+            .await
+            .map_err(|e| GraphCallError::Unavailable(format!("unreadable answer: {e}")))?;
+        Ok(drive.id)
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod certificates;
 pub mod claims;
+pub mod delegated;
 pub mod graph;
 pub mod id_token;
 pub mod rich;

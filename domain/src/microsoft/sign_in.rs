@@ -33,7 +33,7 @@ pub struct IdTokenField {
 
 impl ExtraTokenFields for IdTokenField {}
 
-type SignInClient = oauth2::Client<
+pub(super) type SignInClient = oauth2::Client<
     EntraError,
     StandardTokenResponse<IdTokenField, BasicTokenType>,
     BasicTokenIntrospectionResponse,
@@ -63,15 +63,32 @@ fn client(
     client_id: &str,
     redirect_uri: &str,
 ) -> Result<SignInClient, TokenError> {
+    client_at(
+        "organizations",
+        browser_authority,
+        authority,
+        client_id,
+        redirect_uri,
+    )
+}
+
+/// A client for one authority segment (`organizations`, `consumers`).
+pub(super) fn client_at(
+    segment: &str,
+    browser_authority: &str,
+    authority: &str,
+    client_id: &str,
+    redirect_uri: &str,
+) -> Result<SignInClient, TokenError> {
     let bad =
         |what: &str, e: &dyn std::fmt::Display| TokenError::NotConfigured(format!("{what}: {e}"));
     let auth_url = AuthUrl::new(format!(
-        "{}/organizations/oauth2/v2.0/authorize",
+        "{}/{segment}/oauth2/v2.0/authorize",
         browser_authority.trim_end_matches('/')
     ))
     .map_err(|e| bad("microsoft.browser_authority_url", &e))?;
     let token_url = TokenUrl::new(format!(
-        "{}/organizations/oauth2/v2.0/token",
+        "{}/{segment}/oauth2/v2.0/token",
         authority.trim_end_matches('/')
     ))
     .map_err(|e| bad("microsoft.authority_url", &e))?;

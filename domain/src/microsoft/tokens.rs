@@ -138,7 +138,7 @@ pub(super) enum Credential {
     },
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
+pub(crate) type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
 
 pub struct TokenBroker {
     pub(super) http: reqwest::Client,
@@ -148,6 +148,8 @@ pub struct TokenBroker {
     pub(super) clock: Clock,
     margin: Duration,
     slots: Mutex<HashMap<Uuid, Slot>>,
+    /// Connected users' tokens, per connection (see [`crate::connections::tokens`]).
+    connection_slots: Mutex<HashMap<Uuid, Slot>>,
     config_problem: Mutex<Option<(TokenError, DateTime<Utc>)>>,
 }
 
@@ -196,6 +198,7 @@ impl TokenBroker {
             clock,
             margin: Duration::minutes(5),
             slots: Mutex::new(HashMap::new()),
+            connection_slots: Mutex::new(HashMap::new()),
             config_problem: Mutex::new(None),
         })
     }
@@ -228,6 +231,28 @@ impl TokenBroker {
         let token = self.fetch(tenant).await;
         *cached = token.as_ref().ok().cloned();
         token
+    }
+
+    /// The in-process slot of a connection's access token: one task at a time refreshes it.
+    pub(crate) fn connection_slot(&self, connection: Uuid) -> Slot {
+        let mut slots = self
+            .connection_slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        slots.entry(connection).or_default().clone()
+    }
+
+    /// Forgets a connection's token (deleted, or its user must connect again).
+    pub fn forget_connection(&self, connection: Uuid) {
+        self.connection_slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&connection);
+    }
+
+    /// How long before expiry a cached token is replaced.
+    pub(crate) fn margin(&self) -> Duration {
+        self.margin
     }
 
     /// Forgets a tenant's token (e.g. when its consent was revoked).

@@ -27,14 +27,16 @@ use super::{
 };
 use crate::{
     audit::{self, Actor, NewEntry},
-    endpoints,
+    connections, endpoints,
     entities::{
+        connection::{self, Account, ConnectionStatus},
         subscription::{self, DueAction, SubscriptionStatus},
         tenant,
     },
     error::{DomainError, DomainResult},
-    ids::{SubscriptionId, TenantId},
-    microsoft::tokens::AccessToken,
+    ids::{ConnectionId, SubscriptionId, TenantId},
+    microsoft::{graph::GraphCallError, tokens::AccessToken},
+    resources::{Access, Kind, ResourceError},
     tenants,
 };
 
@@ -57,18 +59,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     actor: Actor,
 ) -> Result<subscription::Model, CreateError> {
     let tenant_id = TenantId::from(tenant.id);
-    let checked = input::check(request)?;
-    let granted = tenants::current_consent(deps.db, tenant_id)
-        .await?
-        .map(|c| tenants::granted_roles(&c))
-        .unwrap_or_default();
-    let needed = checked.spec.application.unwrap_or(&[]);
-    if !needed.iter().any(|p| granted.iter().any(|g| g == p)) {
-        return Err(CreateError::MissingPermission {
-            permission: needed.join(" or "),
-            kind: checked.spec.name,
-        });
-    }
+    let mut checked = input::check(request)?;
     for id in checked.endpoint_ids.iter().flatten() {
         endpoints::find(deps.db, tenant_id, *id)
             .await
@@ -77,10 +68,47 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
                 other => CreateError::Domain(other),
             })?;
     }
-    let token = tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await?;
+    let via = match checked.connection_id {
+        None => {
+            app_only(deps, tenant_id, &checked).await?;
+            None
+        }
+        Some(id) => Some(through_connection(deps, tenant_id, id, &checked).await?),
+    };
+    let token = match &via {
+        None => tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await?,
+        Some(connection) => connections::tokens::access_token(deps, connection.id, false).await?,
+    };
+    let requested = match checked.resource.site.clone() {
+        None => None,
+        Some(site) => {
+            let drive = deps
+                .graph
+                .site_drive(&token, &site.site, site.drive.as_deref())
+                .await
+                .map_err(|e| match e {
+                    GraphCallError::Graph(e) if e.status == 404 => CreateError::SiteNotFound {
+                        resource: checked.resource.path.clone(),
+                        graph: e.message,
+                    },
+                    other => super::map_graph_error(other, &super::notification_url(deps.settings)),
+                })?;
+            let asked =
+                std::mem::replace(&mut checked.resource.path, format!("drives/{drive}/root"));
+            Some(asked)
+        }
+    };
+    let holder_columns = Holder {
+        connection_id: via.as_ref().map(|c| c.id),
+        graph_tenant_id: via
+            .as_ref()
+            .filter(|c| c.account == Account::Personal)
+            .and_then(|c| c.user_tenant_id),
+        requested_resource: requested,
+    };
 
     let client_state = new_client_state();
-    let row = reserve(deps, tenant_id, &checked, &client_state).await?;
+    let row = reserve(deps, tenant_id, &checked, &client_state, holder_columns).await?;
     let created = match create_at_graph(
         deps,
         &token,
@@ -128,6 +156,108 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     }
 }
 
+/// What holds a subscription besides its tenant: the connection whose user's token created it,
+/// the Entra tenant Graph notifies it under, and what the tenant asked for when Graph was
+/// given something else.
+struct Holder {
+    connection_id: Option<uuid::Uuid>,
+    graph_tenant_id: Option<uuid::Uuid>,
+    requested_resource: Option<String>,
+}
+
+/// An app-only subscription: the resource allows one, and the tenant granted its permission.
+async fn app_only<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    tenant: TenantId,
+    checked: &Checked,
+) -> Result<(), CreateError> {
+    let path = || checked.resource.path.clone();
+    match checked.resource.access {
+        Access::Delegated => {
+            let what = match checked.spec.kind {
+                Kind::Conversation => "group conversations",
+                _ => "the signed-in user's own data",
+            };
+            return Err(ResourceError::DelegatedOnly(path(), what).into());
+        }
+        Access::Personal => return Err(ResourceError::PersonalOnly(path()).into()),
+        Access::Any => {}
+    }
+    let granted = tenants::current_consent(deps.db, tenant)
+        .await?
+        .map(|c| tenants::granted_roles(&c))
+        .unwrap_or_default();
+    let needed = checked.spec.application.unwrap_or(&[]);
+    if !needed.iter().any(|p| granted.iter().any(|g| g == p)) {
+        return Err(CreateError::MissingPermission {
+            permission: needed.join(" or "),
+            kind: checked.spec.name,
+        });
+    }
+    Ok(())
+}
+
+/// A subscription through a connection: active, of an account that may hold the resource, and
+/// granted the delegated permission it needs.
+async fn through_connection<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    tenant: TenantId,
+    id: ConnectionId,
+    checked: &Checked,
+) -> Result<connection::Model, CreateError> {
+    let found = connections::find(deps.db, tenant, id)
+        .await
+        .map_err(|e| match e {
+            DomainError::NotFound(_) => CreateError::UnknownConnection(id),
+            other => CreateError::Domain(other),
+        })?;
+    if found.status != ConnectionStatus::Active {
+        return Err(CreateError::ConnectionNotActive {
+            id,
+            status: found.status.as_str(),
+        });
+    }
+    let app_only_hint = "; subscribe to it app-only (without connection_id)";
+    if checked.resource.site.is_some() {
+        return Err(CreateError::NotThroughConnection {
+            kind: "SharePoint site drive",
+            account: found.account.as_str(),
+            hint: app_only_hint,
+        });
+    }
+    if checked.resource.access == Access::Personal && found.account == Account::Work {
+        return Err(ResourceError::PersonalOnly(checked.resource.path.clone()).into());
+    }
+    let needed = match found.account {
+        Account::Work => checked.spec.delegated,
+        Account::Personal => checked.spec.personal,
+    };
+    let Some(needed) = needed else {
+        return Err(CreateError::NotThroughConnection {
+            kind: checked.spec.name,
+            account: found.account.as_str(),
+            hint: if checked.spec.application.is_some() {
+                app_only_hint
+            } else {
+                ""
+            },
+        });
+    };
+    let broader = format!("{needed}.All");
+    let granted = found.granted_scopes.as_deref().unwrap_or_default();
+    if !granted
+        .split_whitespace()
+        .any(|g| g.eq_ignore_ascii_case(needed) || g.eq_ignore_ascii_case(&broader))
+    {
+        return Err(CreateError::MissingScope {
+            id,
+            scope: needed,
+            kind: checked.spec.name,
+        });
+    }
+    Ok(found)
+}
+
 /// Counts the tenant's subscriptions and inserts the new one as `creating`, in one transaction
 /// under the tenant's lock.
 async fn reserve<C: ConnectionTrait + TransactionTrait>(
@@ -135,6 +265,7 @@ async fn reserve<C: ConnectionTrait + TransactionTrait>(
     tenant: TenantId,
     checked: &Checked,
     client_state: &str,
+    holder: Holder,
 ) -> Result<subscription::Model, CreateError> {
     let txn = deps.db.begin().await.map_err(DomainError::from)?;
     txn.execute_raw(Statement::from_sql_and_values(
@@ -181,6 +312,9 @@ async fn reserve<C: ConnectionTrait + TransactionTrait>(
         lease_token: Set(None),
         lease_until: Set(None),
         expiry_warned_at: Set(None),
+        connection_id: Set(holder.connection_id),
+        graph_tenant_id: Set(holder.graph_tenant_id),
+        requested_resource: Set(holder.requested_resource),
     }
     .insert(&txn)
     .await

@@ -5,7 +5,7 @@
 
 use super::{CreateError, CreateRequest};
 use crate::{
-    ids::EndpointId,
+    ids::{ConnectionId, EndpointId},
     resources::{self, KindSpec, Resource},
 };
 
@@ -30,6 +30,7 @@ pub(super) struct Checked {
     pub rich: bool,
     /// Each endpoint once, in the order given.
     pub endpoint_ids: Option<Vec<EndpointId>>,
+    pub connection_id: Option<ConnectionId>,
 }
 
 fn invalid(message: String) -> CreateError {
@@ -98,6 +99,7 @@ pub(super) fn check(request: CreateRequest) -> Result<Checked, CreateError> {
         max_minutes,
         rich: request.include_resource_data,
         endpoint_ids,
+        connection_id: request.connection_id,
     })
 }
 
@@ -113,6 +115,7 @@ mod tests {
             change_types: change_types.iter().map(|c| (*c).to_owned()).collect(),
             include_resource_data: false,
             endpoint_ids: None,
+            connection_id: None,
         }
     }
 

@@ -30,7 +30,7 @@ use crate::{
         tenant,
     },
     error::{DomainError, DomainResult},
-    ids::{EndpointId, SubscriptionId, TenantId},
+    ids::{ConnectionId, EndpointId, SubscriptionId, TenantId},
     microsoft::{
         TokenBroker,
         graph::{GraphCallError, GraphClient, GraphError, GraphSubscription, NewSubscription},
@@ -55,6 +55,8 @@ pub struct CreateRequest {
     pub change_types: Vec<String>,
     pub include_resource_data: bool,
     pub endpoint_ids: Option<Vec<EndpointId>>,
+    /// The connected user whose token holds it; `None`: app-only.
+    pub connection_id: Option<ConnectionId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,34 @@ pub enum CreateError {
     RichNotAvailable(&'static str),
     #[error("endpoint {0} does not exist")]
     UnknownEndpoint(EndpointId),
+    #[error("connection {0} does not exist")]
+    UnknownConnection(ConnectionId),
+    #[error(
+        "connection {id} is {status}; {}",
+        if *status == "pending" { "its user has not signed in yet" } else { "its user must connect again (POST /api/v1/connections/{id}/reconnect)" }
+    )]
+    ConnectionNotActive {
+        id: ConnectionId,
+        status: &'static str,
+    },
+    #[error(
+        "{kind} resources cannot be subscribed to through a {account} account's connection{hint}"
+    )]
+    NotThroughConnection {
+        kind: &'static str,
+        account: &'static str,
+        hint: &'static str,
+    },
+    #[error(
+        "connection {id} has not been granted {scope}, which {kind} subscriptions need; connect again with kinds including {kind} (POST /api/v1/connections/{id}/reconnect asks for the connection's kinds)"
+    )]
+    MissingScope {
+        id: ConnectionId,
+        scope: &'static str,
+        kind: &'static str,
+    },
+    #[error("the SharePoint site or drive in '{resource}' was not found: {graph}")]
+    SiteNotFound { resource: String, graph: String },
     #[error("the tenant already holds {0} subscriptions, Graphhook's limit per tenant")]
     TenantQuota(usize),
     #[error("Microsoft Graph's subscription quota is reached: {0}")]
@@ -306,6 +336,20 @@ pub(crate) async fn create_at_graph<C: ConnectionTrait + TransactionTrait>(
     })
 }
 
+/// The token Graph is asked with about a subscription: its connection's user's, or the
+/// tenant's app-only token.
+pub(crate) async fn token_for<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    tenant: &tenant::Model,
+    subscription: &subscription::Model,
+    fresh: bool,
+) -> Result<AccessToken, AccessError> {
+    match subscription.connection_id {
+        Some(id) => crate::connections::tokens::access_token(deps, id, fresh).await,
+        None => tenants::access_token(deps.db, deps.clock, deps.broker, tenant, fresh).await,
+    }
+}
+
 /// Deletes a subscription at Graph (a subscription Graph no longer knows is fine) and here.
 pub async fn delete<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
@@ -316,7 +360,7 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
     let tenant_id = TenantId::from(tenant.id);
     let subscription = find(deps.db, tenant_id, id).await?;
     if let Some(graph_id) = &subscription.graph_id {
-        let token = tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await?;
+        let token = token_for(deps, tenant, &subscription, false).await?;
         deps.graph
             .delete_subscription(&token, graph_id)
             .await

@@ -200,7 +200,9 @@ async fn listing<C: ConnectionTrait + TransactionTrait>(
     let token = match tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await {
         Ok(token) => token,
         Err(tenants::AccessError::Domain(error)) => return Err(error),
-        Err(tenants::AccessError::Token(error)) => {
+        Err(
+            error @ (tenants::AccessError::Token(_) | tenants::AccessError::Reauthorize { .. }),
+        ) => {
             tracing::warn!(%error, "no token to reconcile the tenant's subscriptions");
             return Ok(None);
         }

@@ -235,6 +235,12 @@ pub async fn emit<C: ConnectionTrait + sea_orm::TransactionTrait>(
     if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
         data.extend(extra);
     }
+    if let (Some(data), Some(connection)) = (data.as_object_mut(), subscription.connection_id) {
+        data.insert(
+            "connectionId".into(),
+            json!(crate::ids::ConnectionId::from(connection)),
+        );
+    }
     let endpoint_ids: Option<Vec<EndpointId>> = subscription
         .endpoint_ids
         .clone()
@@ -326,6 +332,16 @@ pub async fn pause_tenant<C: ConnectionTrait + sea_orm::TransactionTrait>(
     Ok(active.len())
 }
 
+/// App-only subscriptions, and those of connections whose user is still connected (the others
+/// wait for their user: [`crate::connections::lifecycle::restored`]).
+fn held_by_active_connection() -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(subscription::Column::ConnectionId.is_null())
+        .add(Expr::cust(
+            "subscriptions.connection_id IN (SELECT id FROM connections WHERE status = 'active')",
+        ))
+}
+
 /// Consent is back: every paused subscription of the tenant becomes active with `resume` due
 /// now (renewed, or recreated if Graph dropped it meanwhile; `graph.subscription.resumed` when
 /// that succeeds), and `tenant.consent_restored` is recorded. Runs inside the caller's
@@ -336,7 +352,13 @@ pub async fn resume_tenant<C: ConnectionTrait>(
     tenant: TenantId,
 ) -> DomainResult<usize> {
     let now = clock.now();
-    let paused = in_status(db, tenant, SubscriptionStatus::Paused).await?;
+    let paused: Vec<subscription::Model> = subscription::Entity::find()
+        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
+        .filter(subscription::Column::Status.eq(SubscriptionStatus::Paused))
+        .filter(held_by_active_connection())
+        .order_by_asc(subscription::Column::Id)
+        .all(db)
+        .await?;
     subscription::Entity::update_many()
         .col_expr(subscription::Column::Status, Expr::value("active"))
         .col_expr(
@@ -352,6 +374,7 @@ pub async fn resume_tenant<C: ConnectionTrait>(
         .col_expr(subscription::Column::UpdatedAt, Expr::value(now))
         .filter(subscription::Column::TenantId.eq(tenant.uuid()))
         .filter(subscription::Column::Status.eq(SubscriptionStatus::Paused))
+        .filter(held_by_active_connection())
         .exec(db)
         .await?;
     events::record(

@@ -61,7 +61,9 @@ pub async fn run(job: VerifyConsent, ctx: &JobContext) -> Result<Outcome, JobErr
             tracing::warn!(%error, "consent is gone");
             return Ok(Outcome::Stopped);
         }
-        Err(AccessError::Token(error)) => tracing::warn!(%error, "could not check the consent"),
+        Err(error @ (AccessError::Token(_) | AccessError::Reauthorize { .. })) => {
+            tracing::warn!(%error, "could not check the consent");
+        }
         Err(AccessError::Domain(error)) => return Err(error.into()),
     }
     if u64::from(job.attempt) + 1 >= max_attempts {

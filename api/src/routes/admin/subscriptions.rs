@@ -6,7 +6,7 @@ use graphhook_domain::{
     admin::{self, SubscriptionFilter},
     audit::Actor,
     entities::subscription::{self, DueAction, SubscriptionStatus},
-    ids::{SubscriptionId, TenantId},
+    ids::{ConnectionId, SubscriptionId, TenantId},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -48,6 +48,9 @@ pub struct SubscriptionView {
     last_error: Option<String>,
     /// Graph's id, once Graph created it.
     graph_subscription_id: Option<String>,
+    /// The connected user whose delegated token holds it; `null`: app-only.
+    #[schema(value_type = Option<String>)]
+    connection_id: Option<ConnectionId>,
 }
 
 impl From<&subscription::Model> for SubscriptionView {
@@ -72,6 +75,7 @@ impl SubscriptionView {
             failures: s.failures,
             last_error: s.last_error.clone(),
             graph_subscription_id: s.graph_id.clone(),
+            connection_id: s.connection_id.map(ConnectionId::from),
         }
     }
 }

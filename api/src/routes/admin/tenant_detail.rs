@@ -1,11 +1,12 @@
 //! `GET /admin/v1/tenants/{id}`: one tenant with everything an operator looks at first: its
-//! consent, API keys (never secrets), endpoints, subscriptions and delivery health.
+//! consent, API keys (never secrets), endpoints, subscriptions, connected users and delivery
+//! health.
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
     admin::{self, DeliveryHealth},
-    endpoints,
+    connections, endpoints,
     entities::{
         api_key, consent,
         endpoint::{self, DisabledReason, EndpointStatus},
@@ -17,6 +18,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{subscriptions::SubscriptionView, tenants::TenantView};
+use crate::routes::connections::ConnectionView;
 use crate::{
     error::{ApiError, ErrorBody},
     extractors::Operator,
@@ -132,10 +134,13 @@ pub struct TenantDetail {
     endpoints: Vec<EndpointSummaryView>,
     /// The first 200.
     subscriptions: Vec<SubscriptionView>,
+    /// Connected Microsoft users (the first 200); never their tokens.
+    connections: Vec<ConnectionView>,
     delivery_health: DeliveryHealthView,
 }
 
-/// Shows a tenant: its consent, API keys, endpoints, subscriptions and delivery health.
+/// Shows a tenant: its consent, API keys, endpoints, subscriptions, connections and delivery
+/// health.
 #[utoipa::path(
     get,
     path = "/admin/v1/tenants/{id}",
@@ -161,6 +166,7 @@ pub async fn show(
     let keys = admin::api_keys(&state.db, id).await?;
     let endpoint_rows = endpoints::list(&state.db, id, None, 200).await?;
     let subscription_rows = subscriptions::list(&state.db, id, None, 200).await?;
+    let connection_rows = connections::list(&state.db, id, None, 200).await?;
     let health = admin::delivery_health(&state.db, id, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(TenantDetail {
         tenant: TenantView::from(&tenant),
@@ -174,6 +180,7 @@ pub async fn show(
             .iter()
             .map(SubscriptionView::from)
             .collect(),
+        connections: connection_rows.iter().map(ConnectionView::from).collect(),
         delivery_health: health.into(),
     }))
 }

@@ -6,7 +6,7 @@
 mod answers;
 mod callback;
 mod links;
-mod pages;
+pub(crate) mod pages;
 mod signed_in;
 mod start;
 

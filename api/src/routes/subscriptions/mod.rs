@@ -7,7 +7,7 @@ use graphhook_domain::{
         subscription::{self, DueAction, SubscriptionStatus},
         subscription_action,
     },
-    ids::{EndpointId, SubscriptionId},
+    ids::{ConnectionId, EndpointId, SubscriptionId},
     subscriptions::{self, CreateError, CreateRequest},
 };
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,14 @@ use crate::{
 pub struct SubscriptionView {
     #[schema(value_type = String, example = "sub_01a2254154d971fa93ff63f9783c66c4")]
     id: SubscriptionId,
+    /// What the tenant asked for.
     resource: String,
+    /// What Graph was given, when it differs from `resource` (a SharePoint site's drive is
+    /// subscribed to as `drives/{id}/root`).
+    graph_resource: Option<String>,
+    /// The connection whose user's delegated token holds it; `null`: app-only.
+    #[schema(value_type = Option<String>)]
+    connection_id: Option<ConnectionId>,
     kind: String,
     change_types: Vec<String>,
     include_resource_data: bool,
@@ -53,7 +60,12 @@ impl From<&subscription::Model> for SubscriptionView {
     fn from(s: &subscription::Model) -> Self {
         Self {
             id: s.id.into(),
-            resource: s.resource.clone(),
+            resource: s
+                .requested_resource
+                .clone()
+                .unwrap_or_else(|| s.resource.clone()),
+            graph_resource: s.requested_resource.as_ref().map(|_| s.resource.clone()),
+            connection_id: s.connection_id.map(ConnectionId::from),
             kind: s.kind.clone(),
             change_types: s.change_types.split(',').map(str::to_owned).collect(),
             include_resource_data: s.include_resource_data,
@@ -99,6 +111,11 @@ pub struct CreateSubscription {
     #[serde(default, alias = "endpointIds")]
     #[schema(value_type = Option<Vec<String>>)]
     endpoint_ids: Option<Vec<EndpointId>>,
+    /// A connected user whose delegated token holds the subscription (required for group
+    /// conversations, personal OneDrive folders and `me/…` resources); omitted: app-only.
+    #[serde(default, alias = "connectionId")]
+    #[schema(value_type = Option<String>, example = "conn_01a2254154d971fa93ff63f9783c66c4")]
+    connection_id: Option<ConnectionId>,
 }
 
 fn api_error(error: CreateError) -> ApiError {
@@ -132,6 +149,15 @@ fn api_error(error: CreateError) -> ApiError {
         CreateError::Access(graphhook_domain::tenants::AccessError::Token(e)) => {
             ApiError::new(Code::BadGateway, format!("no token for the tenant: {e}"))
         }
+        CreateError::Access(e @ graphhook_domain::tenants::AccessError::Reauthorize { .. }) => {
+            ApiError::new(Code::Conflict, e.to_string())
+        }
+        e @ CreateError::UnknownConnection(_) => ApiError::validation(e.to_string()),
+        e @ (CreateError::ConnectionNotActive { .. } | CreateError::SiteNotFound { .. }) => {
+            ApiError::new(Code::Conflict, e.to_string())
+        }
+        e @ CreateError::NotThroughConnection { .. } => ApiError::validation(e.to_string()),
+        e @ CreateError::MissingScope { .. } => ApiError::new(Code::Forbidden, e.to_string()),
         CreateError::Access(graphhook_domain::tenants::AccessError::Domain(e))
         | CreateError::Domain(e) => e.into(),
     }
@@ -182,6 +208,7 @@ pub async fn create(
         change_types: body.change_types,
         include_resource_data: body.include_resource_data,
         endpoint_ids: body.endpoint_ids,
+        connection_id: body.connection_id,
     };
     match subscriptions::create(
         &state.subscription_deps(),

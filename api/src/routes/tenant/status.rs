@@ -117,6 +117,9 @@ pub async fn verify(
                     format!("Microsoft refused a token for this tenant: {error}"),
                 ));
             }
+            Err(error @ AccessError::Reauthorize { .. }) => {
+                return Err(ApiError::new(Code::Conflict, error.to_string()));
+            }
             Err(AccessError::Domain(error)) => return Err(error.into()),
         };
     let proof = ConsentProof {

@@ -103,9 +103,9 @@ fn from_create(error: CreateError) -> Result<Failure, DomainError> {
         CreateError::Throttled { retry_after } => Failure::Throttled(retry_after),
         CreateError::Refused(e) if e.status == 403 => Failure::Forbidden(e.to_string()),
         e @ CreateError::GraphQuota(_) => Failure::Forbidden(e.to_string()),
-        CreateError::Access(AccessError::Token(TokenError::ConsentGone { .. })) => {
-            Failure::ConsentGone
-        }
+        CreateError::Access(
+            AccessError::Token(TokenError::ConsentGone { .. }) | AccessError::Reauthorize { .. },
+        ) => Failure::ConsentGone,
         CreateError::Access(AccessError::Domain(e)) | CreateError::Domain(e) => return Err(e),
         other => Failure::Transient(other.to_string()),
     })
@@ -183,10 +183,13 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
     let action = subscription.due_action;
     // Reauthorizing starts from a fresh token (§4); so does everything after a pause.
     let fresh = action != DueAction::Renew;
-    let token = match tenants::access_token(deps.db, deps.clock, deps.broker, &tenant, fresh).await
-    {
+    let token = match super::token_for(deps, &tenant, &subscription, fresh).await {
         Ok(token) => token,
-        Err(AccessError::Token(TokenError::ConsentGone { .. })) => {
+        // The tenant's consent, or the connection's user, is gone: the subscription was paused
+        // where the token was refused.
+        Err(
+            AccessError::Token(TokenError::ConsentGone { .. }) | AccessError::Reauthorize { .. },
+        ) => {
             return Ok(Upkept::only(Done::ConsentGone));
         }
         Err(AccessError::Token(error)) => {

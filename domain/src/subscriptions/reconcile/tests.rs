@@ -51,6 +51,9 @@ fn row(resource: &str, status: SubscriptionStatus, state: &str) -> subscription:
         lease_token: None,
         lease_until: None,
         expiry_warned_at: None,
+        connection_id: None,
+        graph_tenant_id: None,
+        requested_resource: None,
     }
 }
 
