@@ -14,6 +14,7 @@ mod inbox;
 mod lifecycle;
 mod notifications;
 mod oidc_client;
+mod personal;
 mod refresh_tokens;
 mod retries;
 mod rich;
