@@ -5,6 +5,7 @@
 mod access_policy;
 mod consent;
 mod counters;
+mod delegated;
 mod directory_users;
 mod fixtures;
 mod graph_auth;
