@@ -1,5 +1,5 @@
 //! The drives a relay looks up before subscribing to a drive's root: `GET /me/drive` for a
-//! signed-in user (a personal OneDrive's stable id) and `GET /sites/{site-id}/drive` and
+//! signed-in user with a Files permission (a personal OneDrive's stable id) and `GET /sites/{site-id}/drive` and
 //! `GET /sites/{site-id}/drives/{drive-id}` for a SharePoint site's document library (app-only
 //! with a Sites or Files role). Nothing is stored: ids are derived from the user or site id
 //! ([`crate::state::personal`]). A site id containing `missing` (any case) is a site that does
@@ -19,6 +19,14 @@ use crate::{
 const SITE_READERS: [&str; 4] = [
     "Sites.Read.All",
     "Sites.ReadWrite.All",
+    "Files.Read.All",
+    "Files.ReadWrite.All",
+];
+
+/// Delegated permissions that may read the signed-in user's drive.
+const FILE_READERS: [&str; 4] = [
+    "Files.Read",
+    "Files.ReadWrite",
     "Files.Read.All",
     "Files.ReadWrite.All",
 ];
@@ -43,6 +51,15 @@ pub async fn my_drive(shared: Data, req: HttpRequest) -> HttpResponse {
             "/me request is only valid with delegated authentication flow.",
         );
     };
+    if !who.has_any_scope(&FILE_READERS) {
+        return graph_error(
+            &req,
+            now,
+            StatusCode::FORBIDDEN,
+            "accessDenied",
+            "Access denied",
+        );
+    }
     let (id, drive_type) = if who.personal {
         (personal_drive_id(who.user.id), "personal")
     } else {

@@ -18,7 +18,7 @@ use crate::{
     config::{ExpirationFormat, ResourceStyle},
     delivery::{ItemRef, Pending, Topic},
     rules::{self, Kind},
-    state::{Subscription, World},
+    state::{Subscription, World, is_consumers, personal::personal_drive_id},
 };
 use shape::Target;
 
@@ -151,24 +151,16 @@ fn resolved(world: &World, tenant: Uuid, target: &Target) -> Vec<Target> {
         .filter(|s| s.eq_ignore_ascii_case("users"))
         .and_then(|_| original.get(1))
         .and_then(|name| {
-            world
-                .user(tenant, Uuid::parse_str(name).unwrap_or_default())
-                .or_else(|| {
-                    world
-                        .tenants
-                        .get(&tenant)?
-                        .users
-                        .iter()
-                        .find(|u| u.is_named(name))
-                })
+            let users = &world.tenants.get(&tenant)?.users;
+            users.iter().find(|u| u.is_named(name))
         });
     let Some(user) = user else {
         return Vec::new();
     };
     let rest = original[2..].join("/");
     let mut paths = vec![format!("users/{}/{rest}", user.id)];
-    if target.kind == Kind::DriveItem && crate::state::is_consumers(tenant) {
-        let drive = crate::state::personal::personal_drive_id(user.id);
+    if target.kind == Kind::DriveItem && is_consumers(tenant) {
+        let drive = personal_drive_id(user.id);
         let below = original[3..].join("/");
         paths.push(format!("drives/{drive}/{below}"));
     }

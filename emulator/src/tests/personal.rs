@@ -234,6 +234,18 @@ async fn a_personal_drive_folder_subscription_hears_changes_with_the_consumers_t
     assert_eq!(drive["owner"]["user"]["id"], ALICE_ID.to_string());
     assert_eq!(drive["owner"]["user"]["displayName"], "Alice Personal");
     assert_eq!(drive_id.len(), 16);
+    let without_files = user_tokens(&emu, ALICE_UPN, "consumers", "Mail.Read").await;
+    let (status, code, _) = graph_error(
+        emu.graph(
+            Method::GET,
+            "/me/drive",
+            without_files["access_token"].as_str().unwrap(),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (403, "accessDenied"));
 
     let inbox = inbox();
     let create = |resource: String, change_type: &str, minutes: i64| {
