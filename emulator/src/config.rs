@@ -46,7 +46,39 @@ pub struct AppConfig {
     /// `ApplicationGroup`, `All`, or several joined by commas. ID tokens carry `wids` (the
     /// user's directory roles) only when it names `DirectoryRole` or `All`.
     pub group_membership_claims: String,
+    /// Who may sign in: `AzureADMultipleOrgs` (work and school accounts of any organization) or
+    /// `AzureADandPersonalMicrosoftAccount` (those and personal Microsoft accounts).
+    pub sign_in_audience: SignInAudience,
+    /// The delegated Graph permissions the registration lists (what `.default` means in a
+    /// sign-in, and what admin consent grants tenant-wide).
+    pub delegated_permissions: Vec<String>,
 }
+
+/// The app registration's `signInAudience`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum SignInAudience {
+    AzureADMultipleOrgs,
+    #[default]
+    AzureADandPersonalMicrosoftAccount,
+}
+
+impl SignInAudience {
+    /// Whether personal Microsoft accounts may sign in.
+    pub fn allows_personal(self) -> bool {
+        self == Self::AzureADandPersonalMicrosoftAccount
+    }
+}
+
+/// The delegated permissions a new app registration lists.
+pub const DEFAULT_DELEGATED_PERMISSIONS: [&str; 7] = [
+    "User.Read",
+    "Mail.Read",
+    "Calendars.Read",
+    "Contacts.Read",
+    "Group.Read.All",
+    "Files.ReadWrite",
+    "Files.ReadWrite.All",
+];
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -257,6 +289,11 @@ pub struct Behaviour {
     pub auto_sign_in_user: Option<String>,
     /// How long an authorization code can be redeemed (Entra: about 10 minutes).
     pub auth_code_lifetime_secs: u64,
+    /// A refresh token can be redeemed once only: reusing one answers AADSTS70000. Off, a
+    /// rotated refresh token stays valid (as Entra's do for a while).
+    pub strict_refresh_tokens: bool,
+    /// How long after it was issued a refresh token expires (AADSTS700082; Entra: 90 days).
+    pub refresh_token_lifetime_secs: u64,
 }
 
 impl Default for EmulatorConfig {
@@ -304,6 +341,8 @@ impl Default for AppConfig {
             .map(String::from)
             .to_vec(),
             group_membership_claims: "DirectoryRole".into(),
+            sign_in_audience: SignInAudience::default(),
+            delegated_permissions: DEFAULT_DELEGATED_PERMISSIONS.map(String::from).to_vec(),
         }
     }
 }
@@ -348,6 +387,8 @@ impl Default for Behaviour {
             validation_token_version: TokenVersion::V2,
             auto_sign_in_user: None,
             auth_code_lifetime_secs: 600,
+            strict_refresh_tokens: false,
+            refresh_token_lifetime_secs: 90 * 24 * 3_600,
         }
     }
 }

@@ -6,6 +6,7 @@
 mod deliveries;
 mod directory;
 mod seed;
+mod sessions;
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ use crate::{
     graph::body as graph_json,
     notify::lifecycle,
     server::Data,
-    state::{AppSecret, Ended, calls::CallStats},
+    state::{AppSecret, Ended, calls::CallStats, is_consumers, refresh::RefreshStats},
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -74,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/app/certificates").route(web::post().to(add_certificate)))
             .service(web::resource("/app/redirect-uris").route(web::post().to(add_redirect_uri)))
             .configure(directory::configure)
+            .configure(sessions::configure)
             .configure(deliveries::configure),
     );
 }
@@ -138,6 +140,8 @@ async fn add_tenant(shared: Data, body: web::Json<NewTenant>) -> HttpResponse {
 struct Grant {
     /// Defaults to every role the app requests.
     roles: Option<Vec<String>>,
+    /// Delegated permissions granted tenant-wide; defaults to the app's, as they are now.
+    delegated_permissions: Option<Vec<String>>,
     /// Defaults to now.
     granted_at: Option<DateTime<Utc>>,
 }
@@ -148,10 +152,16 @@ async fn grant_consent(
     body: Option<web::Json<Grant>>,
 ) -> HttpResponse {
     let body = body.map(web::Json::into_inner).unwrap_or_default();
+    if is_consumers(*id) {
+        return bad_request(NOT_AN_ORGANIZATION);
+    }
     let now = shared.clock.now();
     let mut world = shared.world();
     let roles = body.roles.unwrap_or_else(|| world.app.roles.clone());
-    if !world.grant_consent(*id, roles, body.granted_at.unwrap_or(now)) {
+    let delegated = body
+        .delegated_permissions
+        .unwrap_or_else(|| world.app.delegated_permissions.clone());
+    if !world.grant_consent_with(*id, roles, delegated, body.granted_at.unwrap_or(now)) {
         return not_found("tenant");
     }
     if let Some(t) = world.tenants.get_mut(&id) {
@@ -193,7 +203,13 @@ async fn revoke_consent(
     HttpResponse::Ok().json(&world.tenants[&*id])
 }
 
+/// Why the consumers tenant gets no consent and no service principal.
+const NOT_AN_ORGANIZATION: &str = "the consumers tenant (personal Microsoft accounts) is not an organization: admin consent and service principals are not possible there";
+
 async fn service_principal(shared: Data, id: web::Path<Uuid>) -> HttpResponse {
+    if is_consumers(*id) {
+        return bad_request(NOT_AN_ORGANIZATION);
+    }
     let mut world = shared.world();
     if !world.create_service_principal(*id) {
         return not_found("tenant");
@@ -235,13 +251,23 @@ async fn expire_subscription(shared: Data, id: web::Path<Uuid>) -> HttpResponse 
 }
 
 /// Calls that reached Graph's subscription API: `{"total", "throttled", "byOperation",
-/// "byStatus"}`.
+/// "byStatus"}`, plus the token endpoint's refresh-token grants: `refresh_token_grants`,
+/// `refresh_token_grants_succeeded` and `refresh_token_grants_by_user` (by object id).
 async fn calls(shared: Data) -> HttpResponse {
-    HttpResponse::Ok().json(shared.world().call_stats.to_json())
+    let world = shared.world();
+    let mut stats = world.call_stats.to_json();
+    if let (Some(map), serde_json::Value::Object(refresh)) =
+        (stats.as_object_mut(), world.refresh_stats.to_json())
+    {
+        map.extend(refresh);
+    }
+    HttpResponse::Ok().json(stats)
 }
 
 async fn reset_calls(shared: Data) -> HttpResponse {
-    shared.world().call_stats = CallStats::default();
+    let mut world = shared.world();
+    world.call_stats = CallStats::default();
+    world.refresh_stats = RefreshStats::default();
     HttpResponse::NoContent().finish()
 }
 

@@ -77,6 +77,17 @@ pub fn aadsts_description(
 
 /// A token-endpoint error (§8.2). `invalid_client` errors come with 401.
 pub fn entra_error(now: DateTime<Utc>, error: &str, code: u32, message: &str) -> HttpResponse {
+    entra_error_with(now, error, code, message, &[])
+}
+
+/// [`entra_error`] with extra string fields (e.g. `suberror`).
+pub fn entra_error_with(
+    now: DateTime<Utc>,
+    error: &str,
+    code: u32,
+    message: &str,
+    extra: &[(&str, &str)],
+) -> HttpResponse {
     let status = if error == "invalid_client" {
         StatusCode::UNAUTHORIZED
     } else {
@@ -84,19 +95,23 @@ pub fn entra_error(now: DateTime<Utc>, error: &str, code: u32, message: &str) ->
     };
     let trace_id = Uuid::new_v4().to_string();
     let correlation_id = Uuid::new_v4().to_string();
+    let mut body = json!({
+        "error": error,
+        "error_description": aadsts_description(code, message, &trace_id, &correlation_id, now),
+        "error_codes": [code],
+        "timestamp": entra_timestamp(now),
+        "trace_id": trace_id,
+        "correlation_id": correlation_id,
+        "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
+    });
+    for (key, value) in extra {
+        body[*key] = json!(value);
+    }
     HttpResponse::build(status)
         .insert_header(("cache-control", "no-store, no-cache"))
         .insert_header(("pragma", "no-cache"))
         .content_type("application/json; charset=utf-8")
-        .json(json!({
-            "error": error,
-            "error_description": aadsts_description(code, message, &trace_id, &correlation_id, now),
-            "error_codes": [code],
-            "timestamp": entra_timestamp(now),
-            "trace_id": trace_id,
-            "correlation_id": correlation_id,
-            "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
-        }))
+        .json(body)
 }
 
 /// Escapes text for HTML.

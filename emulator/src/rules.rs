@@ -59,14 +59,15 @@ impl Kind {
                 Pattern(&["groups", "*", "members"]),
                 Pattern(&["groups", "*", "owners"]),
             ],
-            Kind::GroupConversation => &[
-                Pattern(&["groups", "*", "conversations"]),
-                Pattern(&["groups(*", "conversations"]),
-            ],
+            Kind::GroupConversation => &[Pattern(&["groups", "*", "conversations"])],
             Kind::DriveItem => &[
                 Pattern(&["drives", "*", "root"]),
                 Pattern(&["users", "*", "drive", "root"]),
                 Pattern(&["me", "drive", "root"]),
+                // A folder: personal OneDrive only (delegated).
+                Pattern(&["drives", "*", "items", "*"]),
+                Pattern(&["users", "*", "drive", "items", "*"]),
+                Pattern(&["me", "drive", "items", "*"]),
             ],
             Kind::List => &[Pattern(&["sites", "*", "lists", "*"])],
             Kind::ChatMessage => &[
@@ -138,6 +139,27 @@ impl Kind {
         }
     }
 
+    /// Delegated permissions that allow a subscription for a signed-in user, work or school
+    /// (`personal` false) or personal; `None` where Graph does not support it for that kind of
+    /// account (§6.2, D and MSA columns).
+    pub fn delegated_scopes(self, personal: bool) -> Option<&'static [&'static str]> {
+        match (self, personal) {
+            (Kind::Message, _) => Some(&["Mail.ReadBasic", "Mail.Read"]),
+            (Kind::Event, _) => Some(&["Calendars.Read"]),
+            (Kind::Contact, _) => Some(&["Contacts.Read"]),
+            (Kind::TodoTask, _) => Some(&["Tasks.ReadWrite"]),
+            (Kind::DriveItem, true) => Some(&["Files.ReadWrite"]),
+            (Kind::DriveItem, false) => Some(&["Files.ReadWrite.All"]),
+            (Kind::User, false) => Some(&["User.Read.All"]),
+            (Kind::Group | Kind::GroupConversation, false) => Some(&["Group.Read.All"]),
+            (Kind::List, false) => Some(&["Sites.ReadWrite.All"]),
+            (Kind::ChatMessage, false) => Some(&["ChannelMessage.Read.All", "Chat.Read"]),
+            (Kind::Presence, false) => Some(&["Presence.Read.All"]),
+            (Kind::SecurityAlert, false) => Some(&["SecurityEvents.ReadWrite.All"]),
+            _ => None,
+        }
+    }
+
     /// The maximum lifetime in minutes (§6.1, current values).
     pub fn max_minutes(self, include_resource_data: bool) -> i64 {
         match self {
@@ -194,9 +216,18 @@ pub fn parse_resource(resource: &str) -> Option<Resource> {
     {
         return None;
     }
-    let segments: Vec<String> = path.split('/').map(str::to_lowercase).collect();
+    let mut segments: Vec<String> = path.split('/').map(str::to_lowercase).collect();
     if segments.iter().any(String::is_empty) {
         return None;
+    }
+    // `groups('{id}')/…` is `groups/{id}/…`.
+    if let Some(id) = segments
+        .first()
+        .and_then(|s| s.strip_prefix("groups("))
+        .and_then(|s| s.strip_suffix(')'))
+    {
+        let id = id.trim_matches('\'').to_owned();
+        segments.splice(0..1, ["groups".to_owned(), id]);
     }
     for kind in Kind::ALL {
         if kind.patterns().iter().any(|p| matches(p, &segments)) {
@@ -253,6 +284,29 @@ pub fn app_only_target(resource: &str, change_type: &str) -> Result<Resource, St
             "Subscriptions to '{resource}' are not supported with application permissions."
         ));
     }
+    if parsed.is_drive_folder() {
+        return Err(format!(
+            "Resource '{resource}' is not supported for subscriptions: OneDrive for Business and SharePoint support subscriptions to the root folder only."
+        ));
+    }
+    check_change_types(&parsed, resource, change_type)?;
+    Ok(parsed)
+}
+
+impl Resource {
+    /// A drive folder other than the root (`…/items/{id}`).
+    pub fn is_drive_folder(&self) -> bool {
+        self.kind == Kind::DriveItem && self.segments.iter().any(|s| s == "items")
+    }
+}
+
+/// The change types must be ones the kind allows; the error is Graph's 400 message.
+pub fn check_change_types(
+    parsed: &Resource,
+    resource: &str,
+    change_type: &str,
+) -> Result<(), String> {
+    let kind = parsed.kind;
     let unsupported = unsupported_change_types(kind, change_type);
     if !unsupported.is_empty() {
         return Err(format!(
@@ -261,7 +315,7 @@ pub fn app_only_target(resource: &str, change_type: &str) -> Result<Resource, St
             kind.change_types().join(",")
         ));
     }
-    Ok(parsed)
+    Ok(())
 }
 
 /// Why an expiration is refused.
@@ -329,6 +383,8 @@ mod unit {
             ("users/abc?$select=displayName", Kind::User),
             ("groups/g1/members", Kind::Group),
             ("groups('g1')/conversations", Kind::GroupConversation),
+            ("groups/g1/conversations", Kind::GroupConversation),
+            ("me/drive/items/F1", Kind::DriveItem),
             ("drives/d1/root", Kind::DriveItem),
             ("users/abc/drive/root", Kind::DriveItem),
             ("sites/s1/lists/l1", Kind::List),
@@ -347,6 +403,7 @@ mod unit {
             "users/abc/calendar",
             "https://graph.microsoft.com/v1.0/users",
             "drives/d1/root/folder",
+            "drives/d1/items",
             "users//messages",
         ] {
             assert_eq!(parse_resource(path), None, "{path}");

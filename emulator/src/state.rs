@@ -4,6 +4,8 @@
 
 pub mod auth_codes;
 pub mod calls;
+pub mod personal;
+pub mod refresh;
 pub mod users;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -13,14 +15,16 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    config::{Behaviour, EmulatorConfig},
+    config::{Behaviour, EmulatorConfig, SignInAudience},
     crypto::CertInfo,
     delivery::Deliveries,
     rules::Kind,
-    state::calls::CallStats,
+    state::{calls::CallStats, refresh::RefreshStats},
 };
 
 pub use auth_codes::AuthCode;
+pub use personal::{CONSUMERS_TENANT, is_consumers};
+pub use refresh::RefreshToken;
 pub use users::User;
 
 #[derive(Clone, Debug, Serialize)]
@@ -44,6 +48,9 @@ pub struct AppRegistration {
     pub roles: Vec<String>,
     /// The manifest's `groupMembershipClaims` (see [`AppRegistration::emits_wids`]).
     pub group_membership_claims: String,
+    pub sign_in_audience: SignInAudience,
+    /// The delegated Graph permissions the registration lists.
+    pub delegated_permissions: Vec<String>,
 }
 
 impl AppRegistration {
@@ -67,6 +74,9 @@ fn thumbprints<S: serde::Serializer>(certs: &[CertInfo], s: S) -> Result<S::Ok, 
 pub struct ServicePrincipal {
     pub object_id: Uuid,
     pub roles: Vec<String>,
+    /// Delegated permissions an admin granted for every user of the tenant (the app's
+    /// delegated permissions as they were at the last admin consent).
+    pub delegated_grants: Vec<String>,
     pub granted_at: Option<DateTime<Utc>>,
 }
 
@@ -93,6 +103,12 @@ pub struct Subscription {
     pub creator_id: Uuid,
     pub resource: String,
     pub kind: Kind,
+    /// The signed-in user, for a subscription created with a delegated token.
+    pub delegated_user: Option<Uuid>,
+    /// The path changes are matched against when it is not `resource` as written: a delegated
+    /// `me/…` resolved to the user (`users/{oid}/messages`, `drives/{driveId}/root`).
+    #[serde(skip)]
+    pub match_resource: Option<String>,
     pub change_type: String,
     pub client_state: Option<String>,
     pub notification_url: String,
@@ -132,6 +148,10 @@ pub struct NewSubscription {
     pub kind: Kind,
     /// The mailbox [`crate::rules::parse_resource`] found in an Outlook resource.
     pub mailbox: Option<String>,
+    /// The signed-in user of a delegated subscription (then `creator_id` is that user).
+    pub delegated_user: Option<Uuid>,
+    /// See [`Subscription::match_resource`].
+    pub match_resource: Option<String>,
     pub change_type: String,
     pub notification_url: String,
     pub lifecycle_notification_url: Option<String>,
@@ -170,6 +190,10 @@ pub struct World {
     pub call_stats: CallStats,
     /// Authorization codes issued by the authorize endpoint, by code.
     pub auth_codes: HashMap<String, AuthCode>,
+    /// Refresh tokens issued by the token endpoint, by token.
+    pub refresh_tokens: HashMap<String, RefreshToken>,
+    /// Refresh-token grants asked for (shown by `GET /_emulator/calls`).
+    pub refresh_stats: RefreshStats,
 }
 
 impl World {
@@ -193,6 +217,8 @@ impl World {
             redirect_uris: config.app.redirect_uris.clone(),
             roles: config.app.roles.clone(),
             group_membership_claims: config.app.group_membership_claims.clone(),
+            sign_in_audience: config.app.sign_in_audience,
+            delegated_permissions: config.app.delegated_permissions.clone(),
         };
         let mut world = Self {
             app,
@@ -205,7 +231,12 @@ impl World {
             ended: BTreeMap::new(),
             call_stats: CallStats::default(),
             auth_codes: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            refresh_stats: RefreshStats::default(),
         };
+        world
+            .tenants
+            .insert(CONSUMERS_TENANT, personal::consumers_tenant());
         for t in &config.tenants {
             world.add_tenant(t.id, t.domain.clone(), t.display_name.clone());
             if let Some(users) = &t.users {
@@ -242,8 +273,25 @@ impl World {
         }
     }
 
-    /// Admin consent: the service principal exists (created if needed) with these roles.
+    /// Admin consent: the service principal exists (created if needed) with these roles and,
+    /// tenant-wide, the app's delegated permissions as they are now. Not in the consumers
+    /// tenant, which is no organization.
     pub fn grant_consent(&mut self, tenant: Uuid, roles: Vec<String>, at: DateTime<Utc>) -> bool {
+        let delegated = self.app.delegated_permissions.clone();
+        self.grant_consent_with(tenant, roles, delegated, at)
+    }
+
+    /// [`World::grant_consent`] with the delegated permissions given.
+    pub fn grant_consent_with(
+        &mut self,
+        tenant: Uuid,
+        roles: Vec<String>,
+        delegated_grants: Vec<String>,
+        at: DateTime<Utc>,
+    ) -> bool {
+        if is_consumers(tenant) {
+            return false;
+        }
         let Some(t) = self.tenants.get_mut(&tenant) else {
             return false;
         };
@@ -255,6 +303,7 @@ impl World {
         t.service_principal = Some(ServicePrincipal {
             object_id,
             roles,
+            delegated_grants,
             granted_at: Some(at),
         });
         true
@@ -262,6 +311,9 @@ impl World {
 
     /// A service principal without any granted permission.
     pub fn create_service_principal(&mut self, tenant: Uuid) -> bool {
+        if is_consumers(tenant) {
+            return false;
+        }
         let Some(t) = self.tenants.get_mut(&tenant) else {
             return false;
         };
@@ -269,6 +321,7 @@ impl World {
             t.service_principal = Some(ServicePrincipal {
                 object_id: Uuid::new_v4(),
                 roles: Vec::new(),
+                delegated_grants: Vec::new(),
                 granted_at: None,
             });
         }
@@ -289,6 +342,7 @@ impl World {
         if keep_service_principal {
             if let Some(sp) = t.service_principal.as_mut() {
                 sp.roles.clear();
+                sp.delegated_grants.clear();
                 sp.granted_at = None;
             }
         } else {
@@ -329,6 +383,8 @@ impl Subscription {
             creator_id: new.creator_id,
             resource: new.resource,
             kind: new.kind,
+            delegated_user: new.delegated_user,
+            match_resource: new.match_resource,
             change_type: new.change_type,
             client_state: new.client_state,
             notification_url: new.notification_url,

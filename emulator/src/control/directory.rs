@@ -1,13 +1,18 @@
 //! The directory side of the control API: users who can sign in (`POST
-//! /_emulator/tenants/{id}/users`) and the app registration's manifest settings that shape
-//! their tokens (`PATCH /_emulator/app`).
+//! /_emulator/tenants/{id}/users`, the consumers tenant's id for personal accounts) and the app
+//! registration's settings that shape their sign-in and tokens (`PATCH /_emulator/app`:
+//! `group_membership_claims`, `sign_in_audience`, `delegated_permissions`).
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{bad_request, not_found};
-use crate::{config::UserConfig, server::Data, state::users::AddUserError};
+use crate::{
+    config::{SignInAudience, UserConfig},
+    server::Data,
+    state::users::AddUserError,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/tenants/{id}/users").route(web::post().to(add_user)))
@@ -31,6 +36,10 @@ async fn add_user(shared: Data, id: web::Path<Uuid>, body: web::Json<UserConfig>
 #[serde(deny_unknown_fields)]
 struct AppPatch {
     group_membership_claims: Option<String>,
+    /// `AzureADMultipleOrgs` or `AzureADandPersonalMicrosoftAccount`.
+    sign_in_audience: Option<String>,
+    /// The delegated Graph permissions the registration lists (replaces the list).
+    delegated_permissions: Option<Vec<String>>,
 }
 
 const MEMBERSHIP_CLAIMS: [&str; 5] = [
@@ -56,9 +65,36 @@ async fn patch_app(shared: Data, body: web::Json<AppPatch>) -> HttpResponse {
             ));
         }
     }
+    let audience = match body.sign_in_audience.as_deref() {
+        None => None,
+        Some("AzureADMultipleOrgs") => Some(SignInAudience::AzureADMultipleOrgs),
+        Some("AzureADandPersonalMicrosoftAccount") => {
+            Some(SignInAudience::AzureADandPersonalMicrosoftAccount)
+        }
+        Some(other) => {
+            return bad_request(format!(
+                "sign_in_audience: unknown value '{other}'; use AzureADMultipleOrgs or AzureADandPersonalMicrosoftAccount"
+            ));
+        }
+    };
+    if let Some(permissions) = &body.delegated_permissions
+        && let Some(bad) = permissions
+            .iter()
+            .find(|p| p.trim().is_empty() || p.contains(char::is_whitespace))
+    {
+        return bad_request(format!(
+            "delegated_permissions: '{bad}' is not a permission name such as Mail.Read"
+        ));
+    }
     let mut world = shared.world();
     if let Some(claims) = body.group_membership_claims {
         world.app.group_membership_claims = claims;
+    }
+    if let Some(audience) = audience {
+        world.app.sign_in_audience = audience;
+    }
+    if let Some(permissions) = body.delegated_permissions {
+        world.app.delegated_permissions = permissions;
     }
     HttpResponse::Ok().json(&world.app)
 }

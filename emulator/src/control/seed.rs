@@ -96,6 +96,8 @@ impl SeedSubscription {
             resource: self.resource,
             kind: parsed.kind,
             mailbox: parsed.mailbox,
+            delegated_user: None,
+            match_resource: None,
             change_type: self.change_type,
             notification_url: self.notification_url,
             lifecycle_notification_url: self.lifecycle_notification_url,

@@ -1,7 +1,9 @@
 //! The OpenID Connect authorize endpoint, `GET /{tenant}/oauth2/v2.0/authorize`: the start of
 //! the authorization code flow (with PKCE and a nonce) an app uses to sign a person in. The
-//! tenant segment is `organizations`, `common`, a tenant GUID or a verified domain, and decides
-//! whose users may sign in.
+//! tenant segment is `organizations` (work and school accounts), `consumers` (personal
+//! Microsoft accounts), `common` (both), a tenant GUID or a verified domain, and decides whose
+//! users may sign in. Once the user is known, [`super::permissions`] decides which delegated
+//! Graph permissions the code grants.
 //!
 //! As in Entra, a request that cannot be trusted to redirect (unknown client, unregistered
 //! `redirect_uri`, unknown tenant) gets an error page; every later error is a redirect to the
@@ -16,6 +18,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
+    permissions::{self, Refusal},
     redirects::{error_details, redirect, registered},
     scopes::Scopes,
     sign_in_page,
@@ -24,8 +27,9 @@ use crate::{
     http::entra_error_page,
     server::{Data, Shared},
     state::{
-        AuthCode, User,
+        AuthCode, CONSUMERS_TENANT, User, World,
         auth_codes::{CodeChallengeMethod, new_code},
+        is_consumers,
     },
 };
 
@@ -48,18 +52,39 @@ pub struct AuthorizeQuery {
 /// Whose users may sign in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Audience {
-    /// `organizations` or `common`: any tenant's.
-    AnyTenant,
-    /// The tenant the URL names.
+    /// `organizations`: any organization's (not personal accounts).
+    Organizations,
+    /// `consumers`: personal Microsoft accounts only.
+    Consumers,
+    /// `common`: everyone.
+    Common,
+    /// The tenant the URL names (the consumers tenant's id acts as `consumers`).
     Tenant(Uuid),
 }
 
 impl Audience {
+    /// The audience a URL's tenant segment names; `None` for an unknown tenant.
+    pub fn of_segment(world: &World, segment: &str) -> Option<Self> {
+        match segment.to_ascii_lowercase().as_str() {
+            "organizations" => Some(Self::Organizations),
+            "consumers" => Some(Self::Consumers),
+            "common" => Some(Self::Common),
+            _ => world.find_tenant(segment).map(|t| Self::Tenant(t.id)),
+        }
+    }
+
     pub fn allows(self, tenant: Uuid) -> bool {
         match self {
-            Self::AnyTenant => true,
+            Self::Organizations => !is_consumers(tenant),
+            Self::Consumers => is_consumers(tenant),
+            Self::Common => true,
             Self::Tenant(id) => id == tenant,
         }
+    }
+
+    /// Only personal accounts can sign in here.
+    pub fn consumers_only(self) -> bool {
+        matches!(self, Self::Consumers | Self::Tenant(CONSUMERS_TENANT))
     }
 }
 
@@ -137,24 +162,15 @@ pub fn check(
             ),
         ));
     };
-    let audience = if matches!(
-        segment.to_ascii_lowercase().as_str(),
-        "organizations" | "common"
-    ) {
-        Audience::AnyTenant
-    } else {
-        match shared.world().find_tenant(segment) {
-            Some(t) => Audience::Tenant(t.id),
-            None => {
-                return Err(entra_error_page(
-                    now,
-                    90002,
-                    &format!(
-                        "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
-                    ),
-                ));
-            }
-        }
+    let found = Audience::of_segment(&shared.world(), segment);
+    let Some(audience) = found else {
+        return Err(entra_error_page(
+            now,
+            90002,
+            &format!(
+                "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        ));
     };
     let mut request = SignInRequest {
         segment: segment.to_owned(),
@@ -169,6 +185,11 @@ pub fn check(
     let fail = |error: &str, code: u32, message: &str| {
         Err(error_redirect(shared, &request, error, code, message, None))
     };
+    let personal_allowed = shared.world().app.sign_in_audience.allows_personal();
+    if audience.consumers_only() && !personal_allowed {
+        let refusal = permissions::not_enabled_for_consumers();
+        return fail(refusal.error, refusal.code, &refusal.message);
+    }
     match query.response_type.as_deref() {
         Some("code") => {}
         None | Some("") => {
@@ -245,7 +266,7 @@ fn auto_sign_in(shared: &Shared, request: &SignInRequest, name: &str) -> HttpRes
         let world = shared.world();
         let tenant_name = match request.audience {
             Audience::Tenant(id) => world.tenants.get(&id).map(|t| t.display_name.clone()),
-            Audience::AnyTenant => None,
+            _ => None,
         };
         (
             world.find_user(name).map(|(t, u)| (t.id, u.clone())),
@@ -258,6 +279,22 @@ fn auto_sign_in(shared: &Shared, request: &SignInRequest, name: &str) -> HttpRes
         Some((tenant, user)) if request.audience.allows(tenant) => {
             sign_in(shared, request, tenant, &user)
         }
+        Some((home, user)) if is_consumers(home) => entra_error_page(
+            now,
+            500200,
+            &format!(
+                "User account '{}' is a personal Microsoft account. Personal Microsoft accounts are not supported for this application unless explicitly invited to an organization. Try signing out and signing back in with an organizational account.",
+                user.user_principal_name
+            ),
+        ),
+        Some((_, user)) if request.audience.consumers_only() => entra_error_page(
+            now,
+            50034,
+            &format!(
+                "The user account {} does not exist in the 'consumers' directory: only personal Microsoft accounts can sign in here.",
+                user.user_principal_name
+            ),
+        ),
         Some((home, user)) => entra_error_page(
             now,
             50020,
@@ -276,7 +313,17 @@ fn auto_sign_in(shared: &Shared, request: &SignInRequest, name: &str) -> HttpRes
     }
 }
 
-/// Issues an authorization code for `user` and redirects back with it.
+/// The permissions `user` of `tenant` gets for the request, or why none.
+fn admit(world: &World, request: &SignInRequest, tenant: Uuid) -> Result<Vec<String>, Refusal> {
+    if is_consumers(tenant) && !world.app.sign_in_audience.allows_personal() {
+        return Err(permissions::not_enabled_for_consumers());
+    }
+    let scopes = Scopes::parse(&request.scope).unwrap_or_default();
+    permissions::decide(world, tenant, &scopes)
+}
+
+/// Issues an authorization code for `user` and redirects back with it, or redirects with the
+/// error when the user cannot have what the request asks for.
 pub fn sign_in(
     shared: &Shared,
     request: &SignInRequest,
@@ -284,6 +331,20 @@ pub fn sign_in(
     user: &User,
 ) -> HttpResponse {
     let now = shared.clock.now();
+    let admitted = admit(&shared.world(), request, tenant);
+    let granted = match admitted {
+        Ok(granted) => granted,
+        Err(refusal) => {
+            return error_redirect(
+                shared,
+                request,
+                refusal.error,
+                refusal.code,
+                &refusal.message,
+                None,
+            );
+        }
+    };
     let code = match new_code() {
         Ok(code) => code,
         Err(e) => return HttpResponse::InternalServerError().body(e.to_string()),
@@ -297,6 +358,7 @@ pub fn sign_in(
             tenant_id: tenant,
             user_id: user.id,
             scope: request.scope.clone(),
+            granted,
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
             issued_at: now,

@@ -4,7 +4,8 @@
 //! (any attempt that reaches it uses it up, so a wrong PKCE verifier also burns it), be unexpired,
 //! belong to this client and tenant and come with the same `redirect_uri`, and the
 //! `code_verifier` must answer the PKCE challenge when the authorize request sent one. The
-//! answer holds a delegated Graph access token and, when `openid` was asked for, an ID token.
+//! answer holds a delegated Graph access token, an ID token when `openid` was asked for and a
+//! refresh token when `offline_access` was ([`answer`], shared with the refresh grant).
 
 use std::collections::HashMap;
 
@@ -20,7 +21,11 @@ use super::{
     token::token_ok,
     user_tokens::{SignedIn, issue_delegated_access_token, issue_id_token},
 };
-use crate::{http::entra_error, server::Shared, state::AuthCode};
+use crate::{
+    http::entra_error,
+    server::Shared,
+    state::{AuthCode, RefreshToken, User, refresh::new_refresh_token},
+};
 
 pub fn redeem(
     shared: &Shared,
@@ -37,25 +42,16 @@ pub fn redeem(
             &format!("The request body must contain the following parameter: '{name}'."),
         )
     };
-    let audience = if matches!(
-        segment.to_ascii_lowercase().as_str(),
-        "organizations" | "common"
-    ) {
-        Audience::AnyTenant
-    } else {
-        match shared.world().find_tenant(segment) {
-            Some(t) => Audience::Tenant(t.id),
-            None => {
-                return entra_error(
-                    now,
-                    "invalid_request",
-                    90002,
-                    &format!(
-                        "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
-                    ),
-                );
-            }
-        }
+    let found = Audience::of_segment(&shared.world(), segment);
+    let Some(audience) = found else {
+        return entra_error(
+            now,
+            "invalid_request",
+            90002,
+            &format!(
+                "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
     };
     let Some(client_id) = field("client_id") else {
         return missing("client_id");
@@ -157,13 +153,16 @@ fn tokens(
     acr: &str,
     now: DateTime<Utc>,
 ) -> HttpResponse {
-    let (user, wids, lifetime_secs) = {
-        let world = shared.world();
-        (
-            world.user(grant.tenant_id, grant.user_id).cloned(),
-            world.app.emits_wids(),
-            world.behaviour.token_lifetime_secs,
-        )
+    // An interactive sign-in satisfies whatever interaction the user's refreshes needed.
+    let user = {
+        let mut world = shared.world();
+        match world.user_mut(grant.tenant_id, &grant.user_id.to_string()) {
+            Some(user) => {
+                user.interaction_required = None;
+                Some(user.clone())
+            }
+            None => None,
+        }
     };
     let Some(user) = user else {
         return entra_error(
@@ -173,19 +172,66 @@ fn tokens(
             "The provided value for the 'code' parameter is not valid. The user no longer exists.",
         );
     };
-    let scopes = Scopes::parse(&grant.scope).unwrap_or_default();
-    let granted = scopes.granted();
+    answer(
+        shared,
+        &Issue {
+            tenant: grant.tenant_id,
+            user: &user,
+            client_id: grant.client_id,
+            app_name,
+            acr,
+            scope: &grant.scope,
+            scp: &grant.granted,
+            granted: &grant.granted,
+            nonce: grant.nonce.as_deref(),
+            now,
+        },
+    )
+}
+
+/// What a token answer for a signed-in user is made of.
+pub(super) struct Issue<'a> {
+    pub tenant: Uuid,
+    pub user: &'a User,
+    pub client_id: Uuid,
+    pub app_name: &'a str,
+    /// `appidacr`.
+    pub acr: &'a str,
+    /// The sign-in's `scope` as sent: its OpenID Connect scopes decide the ID token, the
+    /// `email` claim and the refresh token.
+    pub scope: &'a str,
+    /// The Graph permissions this access token carries.
+    pub scp: &'a [String],
+    /// The Graph permissions of the grant (what a new refresh token keeps).
+    pub granted: &'a [String],
+    pub nonce: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+/// The token response: `token_type`, `scope`, `expires_in`, `ext_expires_in`,
+/// `access_token`, plus `refresh_token` (with `offline_access`) and `id_token` (with `openid`).
+pub(super) fn answer(shared: &Shared, issue: &Issue<'_>) -> HttpResponse {
+    let (wids, lifetime_secs, generation) = {
+        let world = shared.world();
+        (
+            world.app.emits_wids(),
+            world.behaviour.token_lifetime_secs,
+            issue.user.session_generation,
+        )
+    };
+    let scopes = Scopes::parse(issue.scope).unwrap_or_default();
+    let granted = scopes.granted(issue.scp);
     let signed_in = SignedIn {
-        tenant: grant.tenant_id,
-        user: &user,
-        app_id: grant.client_id,
-        app_name,
-        credential: acr,
+        tenant: issue.tenant,
+        user: issue.user,
+        app_id: issue.client_id,
+        app_name: issue.app_name,
+        credential: issue.acr,
         scp: &granted,
-        nonce: grant.nonce.as_deref(),
+        nonce: issue.nonce,
         email: scopes.has("email"),
         wids,
-        now,
+        now: issue.now,
     };
     let issued = issue_delegated_access_token(
         &shared.key,
@@ -210,7 +256,30 @@ fn tokens(
         "ext_expires_in": lifetime_secs,
         "access_token": access_token,
     });
-    if let (Some(id_token), Some(map)) = (id_token, body.as_object_mut()) {
+    let Some(map) = body.as_object_mut() else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    if scopes.has("offline_access") {
+        let refresh_token = match new_refresh_token() {
+            Ok(token) => token,
+            Err(e) => return HttpResponse::InternalServerError().body(e.to_string()),
+        };
+        let grant = RefreshToken {
+            client_id: issue.client_id,
+            tenant_id: issue.tenant,
+            user_id: issue.user.id,
+            scope: issue.scope.to_owned(),
+            granted: issue.granted.to_vec(),
+            issued_at: issue.now,
+            generation,
+            used: false,
+        };
+        shared
+            .world()
+            .store_refresh_token(refresh_token.clone(), grant, issue.now);
+        map.insert("refresh_token".into(), json!(refresh_token));
+    }
+    if let Some(id_token) = id_token {
         map.insert("id_token".into(), json!(id_token));
     }
     token_ok(body)

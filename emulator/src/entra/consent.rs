@@ -14,6 +14,7 @@ use crate::{
     config::ConsentMode,
     http::{entra_error_page, escape_html},
     server::Data,
+    state::is_consumers,
 };
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +92,13 @@ fn start(shared: Data, tenant: String, query: ConsentQuery, version: Version) ->
     if !multi && named_tenant.is_none() {
         return entra_error_page(now, 90002, &format!("Tenant '{tenant}' not found."));
     }
+    if named_tenant.is_some_and(is_consumers) {
+        return entra_error_page(
+            now,
+            90023,
+            "Admin consent is not supported for the consumers tenant: personal Microsoft accounts cannot consent for an organization. Use /organizations or the organization's tenant id.",
+        );
+    }
     let state = query.state;
     let scope = query.scope;
     if version == Version::V2 && scope.as_deref().is_none_or(str::is_empty) {
@@ -113,9 +121,11 @@ fn start(shared: Data, tenant: String, query: ConsentQuery, version: Version) ->
         ConsentMode::AutoAccept => {
             let single = {
                 let world = shared.world();
-                (world.tenants.len() == 1)
-                    .then(|| world.tenants.keys().next().copied())
-                    .flatten()
+                let mut organizations = world.tenants.keys().filter(|t| !is_consumers(**t));
+                match (organizations.next(), organizations.next()) {
+                    (Some(only), None) => Some(*only),
+                    _ => None,
+                }
             };
             match named_tenant.or(auto_tenant).or(single) {
                 Some(tenant) => accept(&shared, tenant, &flow),
@@ -194,7 +204,7 @@ fn page(shared: &Data, named_tenant: Option<Uuid>, client_id: &str, flow: &Flow)
     let tenants: Vec<_> = world
         .tenants
         .values()
-        .filter(|t| named_tenant.is_none_or(|id| id == t.id))
+        .filter(|t| named_tenant.is_none_or(|id| id == t.id) && !is_consumers(t.id))
         .collect();
     let options: String = tenants
         .iter()
@@ -279,7 +289,7 @@ pub async fn decide(shared: Data, form: web::Form<Decision>) -> HttpResponse {
     }
     match form
         .tenant
-        .filter(|t| shared.world().tenants.contains_key(t))
+        .filter(|t| !is_consumers(*t) && shared.world().tenants.contains_key(t))
     {
         Some(tenant) => accept(&shared, tenant, &flow),
         None => entra_error_page(now, 90002, "Choose an organization."),

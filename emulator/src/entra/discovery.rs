@@ -9,10 +9,12 @@ use crate::server::Data;
 
 const TEMPLATE: &str = "{tenantid}";
 
+/// `consumers` is not one of them: it names the personal accounts' tenant (`9188040d-…`),
+/// whose documents carry its own issuer, as Entra's do.
 fn is_multi(tenant: &str) -> bool {
     matches!(
         tenant.to_ascii_lowercase().as_str(),
-        "common" | "organizations" | "consumers"
+        "common" | "organizations"
     )
 }
 

@@ -4,8 +4,10 @@
 //! - OpenID Connect sign-in: the authorize endpoint (`/{tenant}/oauth2/v2.0/authorize`, the
 //!   authorization code flow with PKCE and a nonce) and its sign-in page;
 //! - the token endpoint (`/{tenant}/oauth2/v2.0/token`): client credentials (app-only Graph
-//!   tokens) and authorization codes (an ID token and a delegated Graph token), with a client
-//!   secret or a certificate assertion;
+//!   tokens), authorization codes (an ID token, a delegated Graph token and, with
+//!   `offline_access`, a refresh token) and refresh tokens, with a client secret or a
+//!   certificate assertion;
+//! - personal Microsoft accounts (the `consumers` tenant) and delegated consent;
 //! - OpenID discovery, the signing keys (JWKS) and MSAL's instance discovery.
 
 mod authorize;
@@ -13,13 +15,16 @@ mod client_auth;
 mod code_grant;
 mod consent;
 mod discovery;
+mod permissions;
 mod redirects;
+mod refresh_grant;
 mod scopes;
 mod sign_in_page;
 mod token;
 mod user_tokens;
 
 pub use consent::decide;
+pub use refresh_grant::interaction;
 pub use sign_in_page::decide as sign_in_decide;
 pub use token::AccessTokenClaims;
 pub use user_tokens::IdTokenClaims;

@@ -1,8 +1,8 @@
 //! The `scope` of a sign-in: OpenID Connect scopes (`openid`, `profile`, `email`,
 //! `offline_access`) plus delegated Graph permissions, written bare (`User.Read`) or with
 //! Graph's resource prefix. Graph is the only resource the emulator issues user tokens for, so
-//! another resource's scope is refused. With no Graph permission asked for, the access token
-//! gets `User.Read`, as Entra's does for a plain OIDC sign-in.
+//! another resource's scope is refused. `.default` asks for the app registration's delegated
+//! permissions; which of those asked for are granted is [`super::permissions`]' decision.
 
 use super::token::{GRAPH_APP_ID, GRAPH_AUDIENCE};
 
@@ -15,6 +15,8 @@ pub struct Scopes {
     oidc: Vec<&'static str>,
     /// Delegated Graph permissions, without the resource prefix.
     graph: Vec<String>,
+    /// `.default` was asked for.
+    default: bool,
 }
 
 impl Scopes {
@@ -41,12 +43,10 @@ impl Scopes {
                     }
                 }
             };
-            // `.default` asks for the app's configured delegated permissions: User.Read here.
-            let permission = if permission == ".default" {
-                "User.Read"
-            } else {
-                permission
-            };
+            if permission.eq_ignore_ascii_case(".default") {
+                parsed.default = true;
+                continue;
+            }
             if !permission.is_empty() && !parsed.graph.iter().any(|p| p == permission) {
                 parsed.graph.push(permission.to_owned());
             }
@@ -61,17 +61,23 @@ impl Scopes {
         self.oidc.contains(&oidc_scope)
     }
 
-    /// What a token response's `scope` and the access token's `scp` list: the Graph
-    /// permissions, then `openid`, `profile` and `email` as asked for. `offline_access` is left
-    /// out: the emulator issues no refresh tokens.
-    pub fn granted(&self) -> String {
-        let graph = if self.graph.is_empty() {
-            vec!["User.Read".to_owned()]
-        } else {
-            self.graph.clone()
-        };
+    /// The Graph permissions named (without `.default`).
+    pub fn graph(&self) -> &[String] {
+        &self.graph
+    }
+
+    /// Whether `.default` was asked for.
+    pub fn asks_default(&self) -> bool {
+        self.default
+    }
+
+    /// What a token response's `scope` and the access token's `scp` list: the granted Graph
+    /// permissions, then `openid`, `profile` and `email` as asked for (`offline_access` is left
+    /// out).
+    pub fn granted(&self, graph: &[String]) -> String {
         graph
-            .into_iter()
+            .iter()
+            .cloned()
             .chain(
                 self.oidc
                     .iter()
@@ -91,10 +97,16 @@ mod unit {
     fn graph_permissions_come_first_and_oidc_scopes_follow_in_a_fixed_order() {
         let scopes =
             Scopes::parse("email openid https://graph.microsoft.com/User.Read profile").unwrap();
-        assert_eq!(scopes.granted(), "User.Read openid profile email");
-        assert!(scopes.has("openid") && scopes.has("email"));
+        assert_eq!(scopes.graph(), ["User.Read"]);
         assert_eq!(
-            Scopes::parse("openid offline_access").unwrap().granted(),
+            scopes.granted(&["User.Read".to_owned()]),
+            "User.Read openid profile email"
+        );
+        assert!(scopes.has("openid") && scopes.has("email"));
+        let offline = Scopes::parse("openid offline_access .default").unwrap();
+        assert!(offline.has("offline_access") && offline.asks_default());
+        assert_eq!(
+            offline.granted(&["User.Read".to_owned()]),
             "User.Read openid"
         );
         assert_eq!(

@@ -1,7 +1,7 @@
 //! The token endpoint: it authenticates the client ([`super::client_auth`]) and dispatches on
 //! `grant_type`. The client-credentials grant (§8.2) lives here and issues v1-shaped RS256
 //! app-only access tokens for Graph (§8.3); the authorization-code grant of a sign-in is
-//! [`super::code_grant`].
+//! [`super::code_grant`] and the refresh-token grant [`super::refresh_grant`].
 
 use std::collections::HashMap;
 
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{client_auth, code_grant};
+use super::{client_auth, code_grant, refresh_grant};
 use crate::{
     config::PropagationEffect,
     crypto::SigningKey,
@@ -131,6 +131,7 @@ pub async fn token(
         ),
         Some("client_credentials") => client_credentials(&shared, &tenant, &form, now),
         Some("authorization_code") => code_grant::redeem(&shared, &tenant, &form, now),
+        Some("refresh_token") => refresh_grant::redeem(&shared, &tenant, &form, now),
         Some(other) => entra_error(
             now,
             "unsupported_grant_type",

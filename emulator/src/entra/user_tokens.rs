@@ -11,7 +11,11 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::token::{GRAPH_APP_ID, GRAPH_AUDIENCE};
-use crate::{crypto::SigningKey, directory_roles, state::User};
+use crate::{
+    crypto::SigningKey,
+    directory_roles,
+    state::{User, is_consumers},
+};
 
 /// How long ID tokens live (Entra: one hour).
 const ID_TOKEN_LIFETIME_SECS: i64 = 3600;
@@ -134,7 +138,9 @@ pub fn issue_id_token(
         tid: signed_in.tenant.to_string(),
         uti: opaque(),
         ver: "2.0".into(),
-        wids: signed_in.wids.then(|| directory_roles::wids(&user.roles)),
+        // Personal accounts hold no directory roles.
+        wids: (signed_in.wids && !is_consumers(signed_in.tenant))
+            .then(|| directory_roles::wids(&user.roles)),
     };
     jsonwebtoken::encode(&header(key), &claims, &key.encoding)
 }
@@ -171,7 +177,11 @@ pub fn issue_delegated_access_token(
         upn: &user.user_principal_name,
         uti: opaque(),
         ver: "1.0",
-        wids: directory_roles::wids(&user.roles),
+        wids: if is_consumers(signed_in.tenant) {
+            Vec::new()
+        } else {
+            directory_roles::wids(&user.roles)
+        },
     };
     let mut header = header(key);
     header.x5t = Some(key.kid().to_owned());

@@ -1,26 +1,75 @@
 //! Bearer-token checks as Graph makes them: a token signed by the (emulated) Entra, for Graph's
-//! audience, within its lifetime, for a tenant that exists.
+//! audience, within its lifetime, for a tenant that exists. An app-only token speaks for the
+//! app's service principal with its `roles`; a delegated token (`scp`) for a signed-in user,
+//! work or school or personal (tenant `9188040d-…`).
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
 use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::{entra::AccessTokenClaims, http::graph_error, server::Shared};
+use crate::{
+    http::graph_error,
+    server::Shared,
+    state::{User, is_consumers},
+};
 
 /// The app and tenant a valid token speaks for.
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub tenant: Uuid,
     pub app_id: Uuid,
-    /// The service principal's object id (the subscription's `creatorId`).
+    /// The service principal's object id, or the signed-in user's (the subscription's
+    /// `creatorId`).
     pub object_id: Uuid,
+    /// Application permissions (app-only tokens).
     pub roles: Vec<String>,
+    /// The signed-in user of a delegated token.
+    pub delegated: Option<Delegated>,
+}
+
+/// What a delegated token says about its user.
+#[derive(Clone, Debug)]
+pub struct Delegated {
+    pub user: User,
+    /// The `scp` permissions.
+    pub scopes: Vec<String>,
+    /// A personal Microsoft account (tenant `9188040d-…`).
+    pub personal: bool,
 }
 
 impl Caller {
     pub fn has_any_role(&self, roles: &[&str]) -> bool {
         self.roles.iter().any(|r| roles.contains(&r.as_str()))
     }
+
+    /// The signed-in user's id, for a delegated token.
+    pub fn user_id(&self) -> Option<Uuid> {
+        self.delegated.as_ref().map(|d| d.user.id)
+    }
+}
+
+impl Delegated {
+    pub fn has_any_scope(&self, scopes: &[&str]) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| scopes.iter().any(|w| w.eq_ignore_ascii_case(s)))
+    }
+}
+
+/// The claims Graph reads from either kind of access token.
+#[derive(Deserialize)]
+struct Claims {
+    aud: String,
+    exp: i64,
+    nbf: i64,
+    tid: String,
+    appid: String,
+    oid: String,
+    #[serde(default)]
+    roles: Option<Vec<String>>,
+    #[serde(default)]
+    scp: Option<String>,
 }
 
 pub fn authenticate(req: &HttpRequest, shared: &Shared) -> Result<Caller, HttpResponse> {
@@ -62,11 +111,9 @@ pub fn authenticate(req: &HttpRequest, shared: &Shared) -> Result<Caller, HttpRe
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    let Ok(data) = jsonwebtoken::decode::<AccessTokenClaims>(
-        token,
-        &shared.key.cert.decoding_key(),
-        &validation,
-    ) else {
+    let Ok(data) =
+        jsonwebtoken::decode::<Claims>(token, &shared.key.cert.decoding_key(), &validation)
+    else {
         return Err(unauthorized("Access token validation failure."));
     };
     let claims = data.claims;
@@ -103,10 +150,27 @@ pub fn authenticate(req: &HttpRequest, shared: &Shared) -> Result<Caller, HttpRe
             "Access token validation failure. Invalid tenant.",
         ));
     }
+    let delegated = match claims.scp {
+        None => None,
+        Some(scp) => {
+            let user = shared.world().user(tenant, object_id).cloned();
+            let Some(user) = user else {
+                return Err(unauthorized(
+                    "Access token validation failure. The user does not exist.",
+                ));
+            };
+            Some(Delegated {
+                user,
+                scopes: scp.split_whitespace().map(str::to_owned).collect(),
+                personal: is_consumers(tenant),
+            })
+        }
+    };
     Ok(Caller {
         tenant,
         app_id,
         object_id,
         roles: claims.roles.unwrap_or_default(),
+        delegated,
     })
 }

@@ -140,6 +140,7 @@ pub fn check_duplicates_and_quotas(
         && let Some(existing) = world.subscriptions.values().find(|s| {
             s.tenant_id == caller.tenant
                 && s.application_id == caller.app_id
+                && s.delegated_user == caller.user_id()
                 && normalized(&s.resource) == normalized(resource)
                 && same_change_types(&s.change_type, change_type)
         })

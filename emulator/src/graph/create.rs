@@ -1,5 +1,6 @@
 //! `POST /subscriptions` (§1.2): every rule of §1.1, §6 and §7 in Graph's order, then the
-//! validation handshake against each URL, then the subscription exists.
+//! validation handshake against each URL, then the subscription exists. A delegated token's
+//! resource is checked by [`super::delegated`], an app-only token's here.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::Duration;
@@ -11,6 +12,7 @@ use super::{
         check_certificate, check_duplicates_and_quotas, check_expiration, check_mailbox_access,
         check_url,
     },
+    delegated,
     subscriptions::{
         Reply, admit, bad_request, counted, forbidden, parse_json, parse_time, string,
         validation_error,
@@ -19,7 +21,7 @@ use super::{
 };
 use crate::{
     http::graph_ok,
-    rules,
+    rules::{self, Kind},
     server::{Data, Shared},
     state::{NewSubscription, Subscription, calls::Operation},
 };
@@ -55,13 +57,26 @@ async fn create_inner(shared: &Shared, req: &HttpRequest, bytes: &[u8]) -> Reply
         )
     })?;
 
-    let parsed = rules::app_only_target(&resource, &change_type)
-        .map_err(|message| bad_request(req, shared, &message))?;
+    let (parsed, match_resource) = match &caller.delegated {
+        Some(who) => {
+            let target = delegated::target(req, shared, who, &resource, &change_type)?;
+            (target.parsed, target.match_resource)
+        }
+        None => {
+            // §6.2: application access to group conversations is not supported.
+            if rules::parse_resource(&resource).is_some_and(|r| r.kind == Kind::GroupConversation) {
+                return Err(forbidden(req, shared, Operation::Create.graph_name()));
+            }
+            let parsed = rules::app_only_target(&resource, &change_type)
+                .map_err(|message| bad_request(req, shared, &message))?;
+            if !caller.has_any_role(parsed.kind.application_roles().unwrap_or(&[])) {
+                return Err(forbidden(req, shared, Operation::Create.graph_name()));
+            }
+            check_mailbox_access(req, shared, parsed.mailbox.as_deref(), Operation::Create)?;
+            (parsed, None)
+        }
+    };
     let kind = parsed.kind;
-    if !caller.has_any_role(kind.application_roles().unwrap_or(&[])) {
-        return Err(forbidden(req, shared, Operation::Create.graph_name()));
-    }
-    check_mailbox_access(req, shared, parsed.mailbox.as_deref(), Operation::Create)?;
     let rich = map
         .get("includeResourceData")
         .and_then(Value::as_bool)
@@ -146,6 +161,8 @@ async fn create_inner(shared: &Shared, req: &HttpRequest, bytes: &[u8]) -> Reply
         resource,
         kind,
         mailbox: parsed.mailbox,
+        delegated_user: caller.user_id(),
+        match_resource,
         change_type,
         notification_url,
         lifecycle_notification_url: lifecycle_url,

@@ -1,10 +1,13 @@
 //! The emulated Microsoft Graph: `/v1.0/subscriptions` (and `/beta/subscriptions`) with bearer
-//! checks, Graph's rules per resource, quotas, throttling and the validation handshake.
+//! checks (app-only and delegated), Graph's rules per resource, quotas, throttling and the
+//! validation handshake; and the drive lookups a relay makes before subscribing to a drive.
 
 mod auth;
 pub mod body;
 mod checks;
 mod create;
+mod delegated;
+mod drives;
 mod subscriptions;
 mod throttle;
 pub mod validation;
@@ -27,6 +30,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource(format!("/{version}/subscriptions/{{id}}/reauthorize"))
                 .route(web::post().to(subscriptions::reauthorize)),
+        )
+        .service(
+            web::resource(format!("/{version}/me/drive")).route(web::get().to(drives::my_drive)),
+        )
+        .service(
+            web::resource(format!("/{version}/sites/{{site}}/drive"))
+                .route(web::get().to(drives::site_default_drive)),
+        )
+        .service(
+            web::resource(format!("/{version}/sites/{{site}}/drives/{{drive}}"))
+                .route(web::get().to(drives::site_drive_by_id)),
         );
     }
 }

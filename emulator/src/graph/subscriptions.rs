@@ -169,6 +169,8 @@ fn list_inner(shared: &Shared, req: &HttpRequest) -> HttpResponse {
         .subscriptions
         .values()
         .filter(|s| s.tenant_id == caller.tenant && s.application_id == caller.app_id)
+        // A signed-in user sees their own subscriptions; the app sees all of its tenant's.
+        .filter(|s| caller.delegated.is_none() || s.delegated_user == caller.user_id())
         .map(body::subscription)
         .collect();
     graph_ok(req, StatusCode::OK)
@@ -177,7 +179,8 @@ fn list_inner(shared: &Shared, req: &HttpRequest) -> HttpResponse {
 
 /// The caller's subscription, or 404 (another app's or tenant's is invisible); 403 when the
 /// caller no longer holds the permission the resource needs, or an access policy keeps the app
-/// out of its mailbox.
+/// out of its mailbox. A delegated subscription belongs to its user: another user's token, or
+/// an app-only token for anything but a GET, gets 403.
 fn owned(
     req: &HttpRequest,
     shared: &Shared,
@@ -193,12 +196,27 @@ fn owned(
         .filter(|s| s.tenant_id == caller.tenant && s.application_id == caller.app_id)
         .cloned();
     let subscription = found.ok_or_else(|| not_found(req, shared))?;
-    let roles = subscription.kind.application_roles().unwrap_or(&[]);
-    if !caller.has_any_role(roles) {
-        return Err(forbidden(req, shared, operation.graph_name()));
+    let refused = || forbidden(req, shared, operation.graph_name());
+    match (&caller.delegated, subscription.delegated_user) {
+        (Some(who), Some(owner)) => {
+            let needed = subscription.kind.delegated_scopes(who.personal);
+            if who.user.id != owner || !needed.is_some_and(|n| who.has_any_scope(n)) {
+                return Err(refused());
+            }
+            Ok(subscription)
+        }
+        (Some(_), None) => Err(refused()),
+        (None, Some(_)) if operation != Operation::Get => Err(refused()),
+        (None, Some(_)) => Ok(subscription),
+        (None, None) => {
+            let roles = subscription.kind.application_roles().unwrap_or(&[]);
+            if !caller.has_any_role(roles) {
+                return Err(refused());
+            }
+            check_mailbox_access(req, shared, subscription.mailbox.as_deref(), operation)?;
+            Ok(subscription)
+        }
     }
-    check_mailbox_access(req, shared, subscription.mailbox.as_deref(), operation)?;
-    Ok(subscription)
 }
 
 /// Authenticates, throttles and finds the caller's subscription for `operation`.

@@ -1,6 +1,8 @@
 //! Changes made through the control API become change notifications (§3.2): one per changed
 //! item for every subscription that hears of it, in Graph's shape, queued for delivery to the
-//! subscription's notificationUrl.
+//! subscription's notificationUrl. Delegated subscriptions (`me/messages`, a personal
+//! `me/drive/root`) hear of changes to the signed-in user's own resources, whichever way the
+//! change names the user (object id, UPN, or a personal user's drive id).
 
 mod bodies;
 pub mod lifecycle;
@@ -16,7 +18,7 @@ use crate::{
     config::{ExpirationFormat, ResourceStyle},
     delivery::{ItemRef, Pending, Topic},
     rules::{self, Kind},
-    state::{Subscription, World},
+    state::{Subscription, World, is_consumers, personal::personal_drive_id},
 };
 use shape::Target;
 
@@ -134,7 +136,39 @@ fn notification_id() -> String {
 struct Planned {
     tenant: Uuid,
     target: Target,
+    /// The target as delegated subscriptions' resolved paths name it (see [`resolved`]).
+    resolved: Vec<Target>,
     request: ChangeRequest,
+}
+
+/// The paths a change's target also goes by for delegated subscriptions: `users/{UPN}/…` as
+/// `users/{object id}/…`, and a personal user's `users/{id}/drive/…` as
+/// `drives/{drive id}/…`.
+fn resolved(world: &World, tenant: Uuid, target: &Target) -> Vec<Target> {
+    let original = &target.original;
+    let user = original
+        .first()
+        .filter(|s| s.eq_ignore_ascii_case("users"))
+        .and_then(|_| original.get(1))
+        .and_then(|name| {
+            let users = &world.tenants.get(&tenant)?.users;
+            users.iter().find(|u| u.is_named(name))
+        });
+    let Some(user) = user else {
+        return Vec::new();
+    };
+    let rest = original[2..].join("/");
+    let mut paths = vec![format!("users/{}/{rest}", user.id)];
+    if target.kind == Kind::DriveItem && is_consumers(tenant) {
+        let drive = personal_drive_id(user.id);
+        let below = original[3..].join("/");
+        paths.push(format!("drives/{drive}/{below}"));
+    }
+    let mut targets: Vec<Target> = paths.iter().filter_map(|p| Target::parse(p)).collect();
+    for t in &mut targets {
+        t.item_id = target.item_id.clone();
+    }
+    targets
 }
 
 fn plan(world: &World, request: ChangeRequest) -> Result<Planned, String> {
@@ -157,9 +191,11 @@ fn plan(world: &World, request: ChangeRequest) -> Result<Planned, String> {
     if request.count == 0 || request.count > MAX_COUNT {
         return Err(format!("count must be between 1 and {MAX_COUNT}"));
     }
+    let resolved = resolved(world, tenant, &target);
     Ok(Planned {
         tenant,
         target,
+        resolved,
         request,
     })
 }
@@ -167,17 +203,24 @@ fn plan(world: &World, request: ChangeRequest) -> Result<Planned, String> {
 /// The subscriptions of a tenant that hear of a change, with their parsed resource.
 fn listeners<'a>(
     world: &'a World,
-    tenant: Uuid,
-    target: &Target,
+    planned: &Planned,
     change_type: &str,
     now: DateTime<Utc>,
 ) -> Vec<&'a Subscription> {
+    let hears = |s: &Subscription| match &s.match_resource {
+        Some(path) => rules::parse_resource(path).is_some_and(|r| {
+            std::iter::once(&planned.target)
+                .chain(&planned.resolved)
+                .any(|t| t.covered_by(&r))
+        }),
+        None => rules::parse_resource(&s.resource).is_some_and(|r| planned.target.covered_by(&r)),
+    };
     world
         .subscriptions
         .values()
-        .filter(|s| s.tenant_id == tenant && s.expiration_date_time > now)
+        .filter(|s| s.tenant_id == planned.tenant && s.expiration_date_time > now)
         .filter(|s| s.change_type.split(',').any(|c| c.trim() == change_type))
-        .filter(|s| rules::parse_resource(&s.resource).is_some_and(|r| target.covered_by(&r)))
+        .filter(|s| hears(s))
         .collect()
 }
 
@@ -223,17 +266,18 @@ pub fn make_changes(
         .map(|r| plan(world, r))
         .collect::<Result<Vec<_>, _>>()?;
     let mut queued = Vec::new();
-    for Planned {
-        tenant,
-        target,
-        request,
-    } in planned
-    {
-        let change_type = seen_as(target.kind, &request.change_type);
-        let subscriptions: Vec<Subscription> = listeners(world, tenant, &target, &change_type, now)
+    for plan in planned {
+        let change_type = seen_as(plan.target.kind, &plan.request.change_type);
+        let subscriptions: Vec<Subscription> = listeners(world, &plan, &change_type, now)
             .into_iter()
             .cloned()
             .collect();
+        let Planned {
+            tenant,
+            target,
+            request,
+            ..
+        } = plan;
         let mut items = Vec::new();
         for _ in 0..request.count {
             let id = target

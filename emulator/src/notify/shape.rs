@@ -78,6 +78,10 @@ impl Target {
             Kind::Message | Kind::Event | Kind::Contact => {
                 !has_folder(s) && without_folder(t) == *s
             }
+            // A drive's root hears of changes in any of its folders.
+            Kind::DriveItem => {
+                s.len() == 3 && s[0] == "drives" && s[2] == "root" && t.get(..2) == s.get(..2)
+            }
             Kind::ChatMessage => {
                 s.last().is_some_and(|l| l == "getallmessages")
                     && match s.first().map(String::as_str) {
@@ -96,6 +100,11 @@ impl Target {
                 let mut bytes = Uuid::new_v4().as_bytes().to_vec();
                 bytes.extend_from_slice(Uuid::new_v4().as_bytes());
                 format!("AAMkAG{}", STANDARD.encode(bytes).replace('/', "-"))
+            }
+            Kind::GroupConversation => {
+                let mut bytes = Uuid::new_v4().as_bytes().to_vec();
+                bytes.extend_from_slice(&Uuid::new_v4().as_bytes()[..8]);
+                format!("AAQkAG{}", STANDARD.encode(bytes).replace('/', "-"))
             }
             Kind::ChatMessage => {
                 (1_600_000_000_000u64 + u64::from(Uuid::new_v4().as_u128() as u32)).to_string()
@@ -350,6 +359,14 @@ mod unit {
         assert!(covers("users", "users"));
         assert!(!covers("users/u2", "users/u1"));
         assert!(covers("groups/g1", "groups/g1/members"));
+        assert!(covers(
+            "groups('g1')/conversations",
+            "groups/g1/conversations"
+        ));
+        assert!(covers("drives/d1/root", "drives/d1/items/f1"));
+        assert!(covers("drives/d1/items/f1", "drives/d1/items/f1"));
+        assert!(!covers("drives/d1/items/f1", "drives/d1/root"));
+        assert!(!covers("drives/d2/root", "drives/d1/items/f1"));
         assert!(!covers("users", "users/u1/messages"));
         assert!(covers(
             "teams/getAllMessages",

@@ -57,6 +57,8 @@ pub struct AuthCode {
     pub user_id: Uuid,
     /// The authorize request's `scope`, as sent.
     pub scope: String,
+    /// The Graph permissions the sign-in granted, by their registered names.
+    pub granted: Vec<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<(String, CodeChallengeMethod)>,
     pub issued_at: DateTime<Utc>,

@@ -3,6 +3,7 @@
 //! an administrator, a user without roles and an app administrator, so an onboarding flow can
 //! be tried with each kind of person without setting anything up.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -18,6 +19,17 @@ pub struct User {
     pub user_principal_name: String,
     /// Active directory roles, by role template id.
     pub roles: Vec<Uuid>,
+    /// Bumped when the user's sessions are revoked: refresh tokens of an earlier generation
+    /// are refused (AADSTS50173).
+    #[serde(skip)]
+    pub session_generation: u64,
+    /// When sessions were last revoked (Graph's `signInSessionsValidFromDateTime`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in_sessions_valid_from: Option<DateTime<Utc>>,
+    /// The AADSTS code (50076 or 53003) every refresh of this user's tokens fails with until
+    /// it is cleared or the user signs in interactively again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interaction_required: Option<u32>,
 }
 
 impl User {
@@ -27,6 +39,9 @@ impl User {
             display_name: config.display_name.clone(),
             user_principal_name: config.user_principal_name.clone(),
             roles: config.roles.clone(),
+            session_generation: 0,
+            sign_in_sessions_valid_from: None,
+            interaction_required: None,
         }
     }
 
@@ -59,6 +74,9 @@ pub fn default_users(domain: &str, display_name: &str) -> Vec<User> {
         display_name: format!("{display_name} {title}"),
         user_principal_name: format!("{local}@{domain}"),
         roles,
+        session_generation: 0,
+        sign_in_sessions_valid_from: None,
+        interaction_required: None,
     })
     .collect()
 }
@@ -83,6 +101,15 @@ impl World {
     /// A user of this tenant, by object id.
     pub fn user(&self, tenant: Uuid, id: Uuid) -> Option<&User> {
         self.tenants.get(&tenant)?.users.iter().find(|u| u.id == id)
+    }
+
+    /// A user of this tenant, by UPN or object id, to change.
+    pub fn user_mut(&mut self, tenant: Uuid, name: &str) -> Option<&mut User> {
+        self.tenants
+            .get_mut(&tenant)?
+            .users
+            .iter_mut()
+            .find(|u| u.is_named(name))
     }
 
     /// Adds a user to a tenant. UPNs and object ids are unique across every tenant, as in

@@ -178,6 +178,9 @@ async fn call_statistics_count_every_answer_of_the_subscription_api_until_reset(
             "throttled": 2,
             "byOperation": {"create": 2, "list": 4, "get": 2, "update": 2, "delete": 1, "reauthorize": 1},
             "byStatus": {"200": 3, "201": 1, "204": 2, "400": 1, "401": 1, "403": 0, "404": 1, "409": 1, "429": 2},
+            "refresh_token_grants": 0,
+            "refresh_token_grants_succeeded": 0,
+            "refresh_token_grants_by_user": {},
         })
     );
 

@@ -5,6 +5,7 @@
 mod access_policy;
 mod consent;
 mod counters;
+mod delegated;
 mod directory_users;
 mod fixtures;
 mod graph_auth;
@@ -14,6 +15,8 @@ mod inbox;
 mod lifecycle;
 mod notifications;
 mod oidc_client;
+mod personal;
+mod refresh_tokens;
 mod retries;
 mod rich;
 mod seeding;

@@ -201,3 +201,41 @@ pub fn wids(claims: &Value) -> Vec<String> {
         .map(|w| w.as_str().unwrap().to_owned())
         .collect()
 }
+
+/// Where the browser goes back to after `user` signs in through `tenant`'s authorize endpoint
+/// asking for `scope` (a code, or an error).
+pub async fn sign_in_back(emu: &Emu, user: &str, tenant: &str, scope: &str) -> url::Url {
+    emu.behaviour(json!({"auto_sign_in_user": user})).await;
+    let response = get(emu, &authorize_url(emu, tenant, &[("scope", Some(scope))])).await;
+    location(&response)
+}
+
+/// Signs `user` in through `tenant` asking for `scope` and redeems the code there: the token
+/// response's body.
+pub async fn user_tokens(emu: &Emu, user: &str, tenant: &str, scope: &str) -> Value {
+    let code = code_with(emu, user, tenant, &[("scope", Some(scope))]).await;
+    tokens(redeem(emu, tenant, &code, &[]).await).await
+}
+
+/// A refresh-token grant at `tenant` with the client secret, plus `extra` form fields.
+pub async fn refresh(
+    emu: &Emu,
+    tenant: &str,
+    refresh_token: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = vec![
+        ("client_id", DEFAULT_CLIENT_ID),
+        ("client_secret", DEFAULT_CLIENT_SECRET),
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    form.extend_from_slice(extra);
+    emu.token_response(tenant, &form).await
+}
+
+/// A token error's body, checking its status.
+pub async fn token_error(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    response.json().await.unwrap()
+}

@@ -78,7 +78,7 @@ async fn resource_and_change_type_rules_follow_graph() {
         ("drives/b!abc/root", "updated,deleted"),
         ("users/abc/calendar", "updated"),
         ("me/messages", "created"),
-        ("groups/g1/conversations", "created"),
+        ("drives/b!abc/items/folder1", "updated"),
         ("https://graph.microsoft.com/v1.0/users", "updated"),
     ] {
         let (status, code, _) =
@@ -89,6 +89,17 @@ async fn resource_and_change_type_rules_follow_graph() {
             "{resource} {change_type}"
         );
     }
+    // §6.2: application access to group conversations is not supported.
+    let (status, code, message) = graph_error(
+        emu.create(&token, create("groups/g1/conversations", "created"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (403, "ExtensionError"),
+        "{message}"
+    );
     for (resource, change_type) in [
         ("/users/abc/events", "created,updated,deleted"),
         ("drives/b!abc/root", "updated"),
@@ -361,7 +372,8 @@ async fn the_control_api_shows_state_and_expires_or_deletes_subscriptions() {
         state["app"]["secrets"][0].get("value").is_none(),
         "secret values are never shown"
     );
-    assert_eq!(state["tenants"].as_array().unwrap().len(), 2);
+    // Contoso, Fabrikam and the built-in consumers tenant of personal accounts.
+    assert_eq!(state["tenants"].as_array().unwrap().len(), 3);
 }
 
 #[actix_web::test]

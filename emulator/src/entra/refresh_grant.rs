@@ -1,0 +1,308 @@
+//! The token endpoint's refresh-token grant: a new access token for a signed-in user without
+//! the user. The client authenticates as for the other grants; the tenant segment may be
+//! `common`, `organizations` (work and school accounts), `consumers` (personal accounts) or
+//! the user's tenant. The token is refused when it was never issued (or issued to another
+//! client), was already used under `strict_refresh_tokens` (AADSTS70000), has expired
+//! (AADSTS700082), was revoked with the user's sessions (AADSTS50173), when the user must
+//! interact first (`interaction_required`, AADSTS50076 or 53003), or when the tenant no longer
+//! grants the permissions it carries (AADSTS65001). `scope` may only narrow the grant. Every
+//! success rotates the refresh token; the answer is shaped as the code grant's.
+
+use std::collections::HashMap;
+
+use actix_web::HttpResponse;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use uuid::Uuid;
+
+use super::{
+    authorize::Audience,
+    client_auth,
+    code_grant::{Issue, answer},
+    permissions,
+    scopes::Scopes,
+};
+use crate::{
+    http::{entra_error, entra_error_with},
+    server::Shared,
+    state::{RefreshToken, User, is_consumers},
+};
+
+/// Graph's application id, which Entra names in MFA errors.
+const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
+
+pub fn redeem(
+    shared: &Shared,
+    segment: &str,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> HttpResponse {
+    shared.world().refresh_stats.total += 1;
+    let response = redeem_inner(shared, segment, form, now);
+    if response.status().is_success() {
+        shared.world().refresh_stats.succeeded += 1;
+    }
+    response
+}
+
+fn invalid_grant(now: DateTime<Utc>, code: u32, message: &str) -> HttpResponse {
+    entra_error(now, "invalid_grant", code, message)
+}
+
+fn redeem_inner(
+    shared: &Shared,
+    segment: &str,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> HttpResponse {
+    let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let missing = |name: &str| {
+        entra_error(
+            now,
+            "invalid_request",
+            900144,
+            &format!("The request body must contain the following parameter: '{name}'."),
+        )
+    };
+    let found = Audience::of_segment(&shared.world(), segment);
+    let Some(audience) = found else {
+        return entra_error(
+            now,
+            "invalid_request",
+            90002,
+            &format!(
+                "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        );
+    };
+    let Some(client_id) = field("client_id") else {
+        return missing("client_id");
+    };
+    let (app_id, app_name) = {
+        let world = shared.world();
+        (world.app.client_id, world.app.display_name.clone())
+    };
+    if Uuid::parse_str(client_id).ok() != Some(app_id) {
+        return entra_error(
+            now,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory '{segment}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
+        );
+    }
+    let acr = match client_auth::authenticate(shared, form, segment, client_id, now) {
+        Ok(acr) => acr,
+        Err(response) => return response,
+    };
+    let Some(presented) = field("refresh_token") else {
+        return missing("refresh_token");
+    };
+    let narrowed = match field("scope").map(Scopes::parse) {
+        None => None,
+        Some(Ok(scopes)) => Some(scopes),
+        Some(Err(scope)) => {
+            return entra_error(
+                now,
+                "invalid_scope",
+                70011,
+                &format!(
+                    "The provided value for the input parameter 'scope' is not valid. The scope '{scope}' does not exist: the emulated Entra ID issues user tokens for Microsoft Graph only."
+                ),
+            );
+        }
+    };
+    let presented = Presented {
+        token: presented,
+        app_id,
+        audience,
+        segment,
+        narrowed: narrowed.as_ref(),
+    };
+    let (grant, user, scp) = match check(shared, &presented, now) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    answer(
+        shared,
+        &Issue {
+            tenant: grant.tenant_id,
+            user: &user,
+            client_id: app_id,
+            app_name: &app_name,
+            acr,
+            scope: &grant.scope,
+            scp: &scp,
+            granted: &grant.granted,
+            nonce: None,
+            now,
+        },
+    )
+}
+
+/// A refresh request's token and what it is checked against.
+struct Presented<'a> {
+    token: &'a str,
+    app_id: Uuid,
+    audience: Audience,
+    segment: &'a str,
+    /// The request's `scope`, if any.
+    narrowed: Option<&'a Scopes>,
+}
+
+/// Finds the refresh token and checks it, in Entra's order, then marks it used; counts the
+/// request for its user. `Ok` has the grant, its user and the permissions the new access
+/// token carries (`scope` may only narrow the grant; `.default` or none means all of it).
+fn check(
+    shared: &Shared,
+    presented: &Presented<'_>,
+    now: DateTime<Utc>,
+) -> Result<(RefreshToken, User, Vec<String>), HttpResponse> {
+    let Presented {
+        token: presented,
+        app_id,
+        audience,
+        segment,
+        narrowed,
+    } = *presented;
+    let mut world = shared.world();
+    let not_valid = |detail: &str| {
+        invalid_grant(
+            now,
+            70000,
+            &format!(
+                "The provided value for the input parameter 'refresh_token' or 'assertion' is not valid.{detail}"
+            ),
+        )
+    };
+    let Some(grant) = world.refresh_tokens.get(presented).cloned() else {
+        return Err(invalid_grant(
+            now,
+            9002313,
+            "Invalid request. Request is malformed or invalid.",
+        ));
+    };
+    *world
+        .refresh_stats
+        .by_user
+        .entry(grant.user_id)
+        .or_default() += 1;
+    if grant.client_id != app_id {
+        return Err(not_valid(
+            " The refresh token was issued to another client.",
+        ));
+    }
+    if !audience.allows(grant.tenant_id) {
+        return Err(if is_consumers(grant.tenant_id) {
+            invalid_grant(
+                now,
+                500200,
+                "The refresh token belongs to a personal Microsoft account. Personal Microsoft accounts are not supported at this endpoint: use /consumers or /common.",
+            )
+        } else {
+            not_valid(&format!(
+                " The refresh token belongs to a work or school account, which cannot be used at '{segment}'."
+            ))
+        });
+    }
+    if grant.used && world.behaviour.strict_refresh_tokens {
+        return Err(not_valid(""));
+    }
+    let lifetime = Duration::seconds(
+        i64::try_from(world.behaviour.refresh_token_lifetime_secs).unwrap_or(i64::MAX / 4_000),
+    );
+    let issued = grant.issued_at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    if now >= grant.issued_at + lifetime {
+        let secs = lifetime.num_seconds();
+        return Err(invalid_grant(
+            now,
+            700082,
+            &format!(
+                "The refresh token has expired due to inactivity. The token was issued on {issued} and was inactive for {}.{:02}:{:02}:{:02}.",
+                secs / 86_400,
+                secs % 86_400 / 3_600,
+                secs % 3_600 / 60,
+                secs % 60
+            ),
+        ));
+    }
+    let Some(user) = world.user(grant.tenant_id, grant.user_id).cloned() else {
+        return Err(not_valid(" The user no longer exists."));
+    };
+    if user.session_generation != grant.generation {
+        let valid_from = user
+            .sign_in_sessions_valid_from
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+            .unwrap_or_default();
+        return Err(invalid_grant(
+            now,
+            50173,
+            &format!(
+                "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '{issued}' and the TokensValidFrom date (before which tokens are not valid) for this user is '{valid_from}'."
+            ),
+        ));
+    }
+    if let Some(code) = user.interaction_required {
+        drop(world);
+        return Err(interaction_required(now, code));
+    }
+    if !is_consumers(grant.tenant_id)
+        && permissions::lacks_admin_grant(&world, grant.tenant_id, &grant.granted)
+    {
+        let message = permissions::consent_required(&world).message;
+        return Err(invalid_grant(now, 65001, &message));
+    }
+    let scp = match narrowed {
+        Some(scopes) if !scopes.graph().is_empty() && !scopes.asks_default() => {
+            let mut scp = Vec::new();
+            for asked in scopes.graph() {
+                let Some(granted) = grant.granted.iter().find(|g| g.eq_ignore_ascii_case(asked))
+                else {
+                    let message = permissions::consent_required(&world).message;
+                    return Err(invalid_grant(now, 65001, &message));
+                };
+                scp.push(granted.clone());
+            }
+            scp
+        }
+        _ => grant.granted.clone(),
+    };
+    if let Some(stored) = world.refresh_tokens.get_mut(presented) {
+        stored.used = true;
+    }
+    Ok((grant, user, scp))
+}
+
+/// The texts of the interactions the emulator can require, with Entra's `suberror`.
+pub fn interaction(code: u32) -> Option<(String, &'static str)> {
+    match code {
+        50076 => Some((
+            format!(
+                "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{GRAPH}'."
+            ),
+            "basic_action",
+        )),
+        53003 => Some((
+            "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.".to_owned(),
+            "message_only",
+        )),
+        _ => None,
+    }
+}
+
+/// 400 `interaction_required` with the code and Entra's `suberror`.
+fn interaction_required(now: DateTime<Utc>, code: u32) -> HttpResponse {
+    let (message, suberror) = interaction(code).unwrap_or_else(|| {
+        (
+            "The user must sign in interactively.".to_owned(),
+            "basic_action",
+        )
+    });
+    entra_error_with(
+        now,
+        "interaction_required",
+        code,
+        &message,
+        &[("suberror", suberror)],
+    )
+}
