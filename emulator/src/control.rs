@@ -1,7 +1,8 @@
 //! The control API under `/_emulator` (a path Microsoft never serves): set up tenants, their
-//! users and consent, revoke consent, seed, look at and act on subscriptions, count the calls
-//! made to Graph's subscription API, change behaviour switches and the app registration, make
-//! changes happen and inspect deliveries. The consent and sign-in pages' forms post here too.
+//! users and consent, revoke consent or a user's sessions, require interaction, seed, look at
+//! and act on subscriptions, count the calls made to Graph's subscription API and the refresh
+//! grants, change behaviour switches and the app registration, make changes happen and inspect
+//! deliveries. The consent and sign-in pages' forms post here too.
 
 mod deliveries;
 mod directory;

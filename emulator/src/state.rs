@@ -1,6 +1,7 @@
 //! The emulator's in-memory world: the app registration, tenants with their users, service
-//! principal and consent, authorization codes waiting to be redeemed, Graph subscriptions, and
-//! counts of the calls made to them.
+//! principal and consent (the built-in consumers tenant of personal accounts among them),
+//! authorization codes waiting to be redeemed, refresh tokens, Graph subscriptions, and counts
+//! of the calls made to them.
 
 pub mod auth_codes;
 pub mod calls;
