@@ -4,8 +4,9 @@
 //
 // The portal is several plain scripts, loaded in order with `defer` and sharing one object,
 // window.GraphhookPortal: this one (DOM helpers, the session and the api, sign-in, routing) comes
-// first, then portal-activity.js, portal-endpoints.js, portal-subscriptions.js and
-// portal-tenant.js, which add their views. The portal starts once all have run (DOMContentLoaded).
+// first, then portal-activity.js, portal-endpoints.js, portal-connections.js,
+// portal-subscriptions.js and portal-tenant.js, which add their views. The portal starts once all
+// have run (DOMContentLoaded).
 "use strict";
 (() => {
   const SESSION = "graphhook.portal.session";

@@ -30,6 +30,11 @@ const APPS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
     ),
     (
+        "/static/portal-connections.js",
+        include_str!("../../../web/portal-connections.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
         "/static/portal-subscriptions.js",
         include_str!("../../../web/portal-subscriptions.js"),
         "text/javascript; charset=utf-8",
