@@ -46,7 +46,13 @@
   function subscriptionRow(s, { showTenant }) {
     const actionCell = h("td", { class: "action" });
     const row = tr(
-      [h("code", null, s.resource), h("span", { class: "sub-kind" }, s.kind)],
+      [
+        h("code", null, s.resource),
+        h("span", { class: "sub-kind" }, s.kind),
+        s.connection_id
+          ? h("span", { class: "sub-kind" }, "through connection ", h("code", null, s.connection_id))
+          : null,
+      ],
       showTenant ? tenantCell(s.tenant_id, s.tenant_name) : SKIP,
       badge(s.status),
       time(s.expires_at, { withRelative: true }),

@@ -1,6 +1,6 @@
 // The operator console's tenants: the searchable list, and a tenant with its consent, health,
-// subscriptions, endpoints and API keys, and the actions on it (suspend, resume, offboard).
-// Loaded after console-subscriptions.js (see console-core.js).
+// subscriptions, connections, endpoints and API keys, and the actions on it (suspend, resume,
+// offboard). Loaded after console-subscriptions.js (see console-core.js).
 "use strict";
 
 (() => {
@@ -162,6 +162,7 @@
       section("Consent", consentView(data.consent)),
       section("Delivery health", healthView(data.delivery_health)),
       section("Subscriptions", subscriptionsTable(data.subscriptions, { showTenant: false, caption: `Subscriptions of ${t.name}` })),
+      section("Connections", connectionsTable(data.connections ?? [], t.name)),
       section("Endpoints", endpointsTable(data.endpoints, t.name)),
       section("API keys", keysTable(data.api_keys, t.name)),
     ];
@@ -384,6 +385,44 @@
               h("code", { class: "url" }, e.url),
               [badge(e.status), e.disabled_reason ? ` (${e.disabled_reason.replace(/_/g, " ")})` : null],
               time(e.failing_since),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  /** The Microsoft users connected to the tenant, whose delegated tokens hold some subscriptions. */
+  function connectionsTable(connections, name) {
+    if (!connections.length) return h("p", { class: "empty" }, "No connected users.");
+    return scrollable(
+      h(
+        "table",
+        { class: "connections" },
+        h("caption", null, `Connections of ${name} (connected Microsoft users; tokens are never shown)`),
+        headRow([
+          { label: "User" },
+          { label: "Account" },
+          { label: "Status" },
+          { label: "Connected" },
+          { label: "Refreshed" },
+          { label: "Last error" },
+        ]),
+        h(
+          "tbody",
+          null,
+          connections.map((c) =>
+            tr(
+              [
+                c.display_name || c.username || h("span", { class: "muted" }, "not signed in yet"),
+                c.username && c.display_name ? h("span", { class: "sub-kind" }, c.username) : null,
+                h("span", { class: "sub-kind" }, h("code", null, c.id)),
+              ],
+              c.account,
+              badge(c.status),
+              time(c.connected_at),
+              time(c.refreshed_at),
+              c.last_error ? h("span", { class: "error-text" }, c.last_error) : "—",
             ),
           ),
         ),
