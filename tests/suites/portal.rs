@@ -104,6 +104,7 @@ async fn the_apps_are_served_with_a_strict_content_security_policy() {
         ("/static/portal-activity.js", "text/javascript"),
         ("/static/portal-endpoints.js", "text/javascript"),
         ("/static/portal-subscriptions.js", "text/javascript"),
+        ("/static/portal-connections.js", "text/javascript"),
         ("/static/portal-tenant.js", "text/javascript"),
         ("/static/portal.css", "text/css"),
         ("/console", "text/html"),

@@ -1,0 +1,360 @@
+//! A connection over time, against the emulator and the test clock: refresh-token revocation
+//! and interaction required pause its subscriptions until its user connects again; rotating
+//! refresh tokens (strict: a used one is worthless) carry subscriptions across lifetimes, also
+//! with two worker processes and with two brokers refreshing at once; deleting a connection
+//! deletes its subscriptions at Graph; SharePoint site drives resolve app-only.
+
+use std::time::Duration;
+
+use graphhook_domain::{
+    connections,
+    entities::{
+        connection::{self, ConnectionStatus},
+        subscription::SubscriptionStatus,
+    },
+    microsoft::TokenBroker,
+    subscriptions::Deps,
+};
+use graphhook_tests::{Mode, Receiver, TestApp};
+use reqwest::Method;
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+
+use crate::{
+    connections::{CONTOSO_USER, GROUP, connect, connection, follow, subscribe_through},
+    ingest::{TENANT, change, tenant_with_endpoint},
+    lifecycle::{at_graph, deliver_until, history, row, settle_until},
+};
+
+/// `POST /api/v1/connections/{id}/reconnect`.
+pub(crate) async fn reconnect(app: &TestApp, key: &str, id: &str) -> (u16, Value) {
+    let response = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/connections/{id}/reconnect"),
+            key,
+            None,
+        )
+        .await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn strict_refresh_tokens(app: &TestApp) {
+    app.emulator_control(
+        Method::PATCH,
+        "/behaviour",
+        Some(json!({"strict_refresh_tokens": true})),
+    )
+    .await;
+}
+
+/// The token endpoint's refresh-token grants: (all, succeeded).
+async fn refresh_grants(app: &TestApp) -> (u64, u64) {
+    let calls = app.emulator_control(Method::GET, "/calls", None).await;
+    let count = |name: &str| {
+        calls[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {name} in {calls}"))
+    };
+    (
+        count("refresh_token_grants"),
+        count("refresh_token_grants_succeeded"),
+    )
+}
+
+async fn the_connection(app: &TestApp) -> connection::Model {
+    connection::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A tenant with an endpoint, `user` connected for conversations, and a subscription to
+/// `GROUP`'s conversations: (key, connection id, subscription id).
+async fn conversation_setup(app: &TestApp, receiver: &Receiver) -> (String, String, String) {
+    let (key, _) = tenant_with_endpoint(app, receiver).await;
+    let id = connect(app, &key, "work", &["conversation"], CONTOSO_USER).await;
+    let (status, created) = subscribe_through(
+        app,
+        &key,
+        &id,
+        &format!("groups/{GROUP}/conversations"),
+        &["created"],
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    (key, id, created["id"].as_str().unwrap().to_owned())
+}
+
+/// Moves the clock to the subscription's next renewal and lets the upkeep run.
+async fn renew_time(app: &TestApp, sub: &str) {
+    let due = row(app, sub).await.due_at.unwrap();
+    app.clock.set(due + chrono::Duration::seconds(1));
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_again() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, id, sub) = conversation_setup(&app, &receiver).await;
+    app.emulator_control(
+        Method::POST,
+        &format!("/tenants/{TENANT}/users/{CONTOSO_USER}/revoke-sessions"),
+        None,
+    )
+    .await;
+    renew_time(&app, &sub).await;
+    settle_until(&app, "the pause", || async {
+        row(&app, &sub).await.status == SubscriptionStatus::Paused
+    })
+    .await;
+    let (_, shown) = connection(&app, &key, &id).await;
+    assert_eq!(shown["status"], "reauthorization_required", "{shown}");
+    assert!(
+        shown["last_error"].as_str().unwrap().contains("50173"),
+        "{shown}"
+    );
+    deliver_until(&app, &receiver, "connection.reauthorization_required", 1).await;
+    deliver_until(&app, &receiver, "graph.subscription.paused", 1).await;
+    let told = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "connection.reauthorization_required")
+        .unwrap();
+    assert_eq!(told.json()["data"]["connectionId"], id.as_str());
+    assert_eq!(told.json()["data"]["pausedSubscriptions"], 1);
+    assert!(history(&app, &sub).await.contains(&(
+        "pause".into(),
+        "connection_reauthorization_required".into(),
+        "succeeded".into()
+    )));
+
+    // The same user connects again: the subscription resumes and notifications flow.
+    let (status, again) = reconnect(&app, &key, &id).await;
+    assert_eq!(status, 200, "{again}");
+    let (status, page) = follow(
+        &app,
+        again["authorization_url"].as_str().unwrap(),
+        CONTOSO_USER,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("resuming"), "{page}");
+    settle_until(&app, "the resume", || async {
+        history(&app, &sub)
+            .await
+            .iter()
+            .any(|(action, _, outcome)| action == "resume" && outcome == "succeeded")
+    })
+    .await;
+    deliver_until(&app, &receiver, "connection.restored", 1).await;
+    deliver_until(&app, &receiver, "graph.subscription.resumed", 1).await;
+    assert_eq!(row(&app, &sub).await.status, SubscriptionStatus::Active);
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": format!("groups/{GROUP}/conversations"), "changeType": "created"}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.conversation.created", 1).await;
+}
+
+#[tokio::test]
+async fn interaction_required_asks_the_user_to_connect_again() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, id, sub) = conversation_setup(&app, &receiver).await;
+    app.emulator_control(
+        Method::POST,
+        &format!("/tenants/{TENANT}/users/{CONTOSO_USER}/require-interaction"),
+        Some(json!({"code": 50076})),
+    )
+    .await;
+    renew_time(&app, &sub).await;
+    settle_until(&app, "the pause", || async {
+        row(&app, &sub).await.status == SubscriptionStatus::Paused
+    })
+    .await;
+    let (_, shown) = connection(&app, &key, &id).await;
+    assert_eq!(shown["status"], "reauthorization_required");
+    let reason = shown["last_error"].as_str().unwrap();
+    assert!(
+        reason.contains("interaction_required") && reason.contains("50076"),
+        "{reason}"
+    );
+    deliver_until(&app, &receiver, "connection.reauthorization_required", 1).await;
+}
+
+#[tokio::test]
+async fn rotating_refresh_tokens_carry_subscriptions_across_lifetimes() {
+    let app = TestApp::spawn().await;
+    strict_refresh_tokens(&app).await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (_, _, sub) = conversation_setup(&app, &receiver).await;
+    let first_expiry = row(&app, &sub).await.expires_at.unwrap();
+    let before = refresh_grants(&app).await;
+    for round in 1..=4 {
+        let renewed_before = row(&app, &sub).await.last_renewed_at;
+        renew_time(&app, &sub).await;
+        settle_until(&app, "a renewal", || async {
+            row(&app, &sub).await.last_renewed_at != renewed_before
+        })
+        .await;
+        let now = row(&app, &sub).await;
+        assert_eq!(now.status, SubscriptionStatus::Active, "round {round}");
+        assert_eq!(the_connection(&app).await.status, ConnectionStatus::Active);
+    }
+    // Four renewals, hours apart: each needed a fresh token from a rotated refresh token, and
+    // the subscription now lives well past its first lifetime.
+    let after = refresh_grants(&app).await;
+    assert!(after.1 >= before.1 + 4, "{before:?} → {after:?}");
+    assert_eq!(after.0 - before.0, after.1 - before.1, "no refresh failed");
+    assert!(row(&app, &sub).await.expires_at.unwrap() > first_expiry + chrono::Duration::days(4));
+}
+
+#[tokio::test]
+async fn two_brokers_refreshing_one_connection_at_once_never_lose_the_rotated_token() {
+    let app = TestApp::spawn().await;
+    strict_refresh_tokens(&app).await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (_, _, _) = conversation_setup(&app, &receiver).await;
+    let id = the_connection(&app).await.id;
+    // Two processes' brokers, each with its own memory, asking for fresh tokens together.
+    let other = TokenBroker::new(&app.settings.microsoft, app.clock.clone()).unwrap();
+    let one = app.jobs.subscription_deps();
+    let two = Deps {
+        broker: &other,
+        ..app.jobs.subscription_deps()
+    };
+    let before = refresh_grants(&app).await;
+    let asks = (0..6).map(|i| {
+        let deps = if i % 2 == 0 { &one } else { &two };
+        connections::tokens::access_token(deps, id, true)
+    });
+    let results = futures::future::join_all(asks).await;
+    for result in &results {
+        assert!(result.is_ok(), "{result:?}");
+    }
+    let after = refresh_grants(&app).await;
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1),
+        (6, 6),
+        "one refresh after another, none refused"
+    );
+    assert_eq!(the_connection(&app).await.status, ConnectionStatus::Active);
+    // And the last rotated token still works.
+    assert!(
+        connections::tokens::access_token(&one, id, true)
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn two_worker_processes_renew_a_connections_subscriptions_without_losing_its_token() {
+    let mut app = TestApp::spawn().await;
+    strict_refresh_tokens(&app).await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, id, first) = conversation_setup(&app, &receiver).await;
+    let mut subs = vec![first];
+    for n in 1..4 {
+        let (status, created) = subscribe_through(
+            &app,
+            &key,
+            &id,
+            &format!("groups/{}/conversations", uuid::Uuid::from_u128(n)),
+            &["created"],
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        subs.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let _one = app.start_worker().await;
+    let _two = app.start_worker().await;
+    let mut latest = app.clock.now();
+    for sub in &subs {
+        latest = latest.max(row(&app, sub).await.due_at.unwrap());
+    }
+    app.clock.set(latest + chrono::Duration::seconds(1));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut renewed = 0;
+        for sub in &subs {
+            renewed += usize::from(row(&app, sub).await.last_renewed_at.is_some());
+        }
+        if renewed == subs.len() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{renewed} renewed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(the_connection(&app).await.status, ConnectionStatus::Active);
+    for sub in &subs {
+        assert_eq!(row(&app, sub).await.status, SubscriptionStatus::Active);
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_connection_deletes_its_subscriptions_at_graph() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, id, sub) = conversation_setup(&app, &receiver).await;
+    assert_eq!(at_graph(&app).await.len(), 1);
+    let response = app
+        .tenant_request(
+            Method::DELETE,
+            &format!("/api/v1/connections/{id}"),
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(at_graph(&app).await.len(), 0, "deleted at Graph");
+    assert_eq!(row(&app, &sub).await.status, SubscriptionStatus::Deleted);
+    let (status, _) = connection(&app, &key, &id).await;
+    assert_eq!(status, 404);
+    let stored = the_connection(&app).await;
+    assert_eq!((stored.refresh_token, stored.access_token), (None, None));
+}
+
+#[tokio::test]
+async fn a_sharepoint_site_drive_is_resolved_and_delivers_app_only() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let site = "contoso.sharepoint.com,2c3b1a4e-0000-4000-8000-000000000001,7d1e5f0a-0000-4000-8000-000000000002";
+    let asked = format!("sites/{site}/drive/root");
+    let (status, created, _) = crate::subscriptions::create(
+        &app,
+        &key,
+        json!({"resource": asked, "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["resource"], asked.as_str());
+    let graph_resource = created["graph_resource"].as_str().unwrap().to_owned();
+    assert!(
+        graph_resource.starts_with("drives/") && graph_resource.ends_with("/root"),
+        "{created}"
+    );
+    assert_eq!(created["connection_id"], Value::Null);
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": graph_resource, "changeType": "updated"}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.drive_item.updated", 1).await;
+
+    let (status, refused, _) = crate::subscriptions::create(
+        &app,
+        &key,
+        json!({"resource": "sites/missing-site/drive/root", "change_types": ["updated"]}),
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("not found"),
+        "{refused}"
+    );
+}

@@ -1,0 +1,486 @@
+//! Delegated connections end to end, with the emulator as Entra and Graph: a Microsoft user
+//! connects through the authorization URL the tenant api returns, and subscriptions Graph
+//! allows only in a signed-in user's name (group conversations, personal OneDrive folders,
+//! `me/…`) deliver verified webhooks; who may connect, and what a connection may hold.
+
+use graphhook_domain::{
+    entities::connection::{self, ConnectionStatus},
+    webhooks::crypt::SecretBox,
+};
+use graphhook_tests::{CONTOSO_ADMIN, Mode, Receiver, TestApp};
+use reqwest::Method;
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+
+use crate::{
+    endpoints::verifies_with,
+    ingest::{TENANT, change, deliver_until, tenant_with_endpoint},
+};
+
+pub(crate) const CONTOSO_USER: &str = "user@contoso.onmicrosoft.com";
+pub(crate) const ALICE: &str = "alice@outlook.com";
+pub(crate) const CONSUMERS: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+pub(crate) const GROUP: &str = "02bd9fd6-8f93-4758-87c3-1fb73740a315";
+
+/// `POST /api/v1/connections`: the status and body.
+pub(crate) async fn start(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
+    let response = app
+        .tenant_request(Method::POST, "/api/v1/connections", key, Some(body))
+        .await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A browser opens `url` signed in to the emulator as `user`: the final page's status and text.
+pub(crate) async fn follow(app: &TestApp, url: &str, user: &str) -> (u16, String) {
+    app.sign_in_as(user).await;
+    let response = app.browser().get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    let page = response.text().await.unwrap();
+    app.sign_in_as(CONTOSO_ADMIN).await;
+    (status, page)
+}
+
+/// Connects `user` for `kinds` (`account`: work or personal): the connection's id.
+pub(crate) async fn connect(
+    app: &TestApp,
+    key: &str,
+    account: &str,
+    kinds: &[&str],
+    user: &str,
+) -> String {
+    let (status, started) = start(app, key, json!({"account": account, "kinds": kinds})).await;
+    assert_eq!(status, 201, "{started}");
+    assert_eq!(started["status"], "pending");
+    let url = started["authorization_url"].as_str().unwrap();
+    let (status, page) = follow(app, url, user).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Connected"), "{page}");
+    started["id"].as_str().unwrap().to_owned()
+}
+
+/// `GET /api/v1/connections/{id}`.
+pub(crate) async fn connection(app: &TestApp, key: &str, id: &str) -> (u16, Value) {
+    let response = app
+        .tenant_request(Method::GET, &format!("/api/v1/connections/{id}"), key, None)
+        .await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// `POST /api/v1/subscriptions` through a connection: the status and body.
+pub(crate) async fn subscribe_through(
+    app: &TestApp,
+    key: &str,
+    connection: &str,
+    resource: &str,
+    change_types: &[&str],
+) -> (u16, Value) {
+    let (status, body, _) = crate::subscriptions::create(
+        app,
+        key,
+        json!({"resource": resource, "change_types": change_types, "connection_id": connection}),
+    )
+    .await;
+    (status, body)
+}
+
+/// A user's object id, from the emulator's directory.
+pub(crate) async fn user_id(app: &TestApp, upn: &str) -> String {
+    let tenants = app.emulator_control(Method::GET, "/tenants", None).await;
+    tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["users"].as_array().cloned().unwrap_or_default())
+        .find(|u| u["userPrincipalName"].as_str() == Some(upn))
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("no user {upn}: {tenants}"))
+}
+
+#[tokio::test]
+async fn a_work_user_connects_and_a_group_conversation_subscription_delivers_verified_webhooks() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, secret) = tenant_with_endpoint(&app, &receiver).await;
+    let id = connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
+    let (status, shown) = connection(&app, &key, &id).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["status"], "active");
+    assert_eq!(shown["account"], "work");
+    assert_eq!(shown["username"], CONTOSO_USER);
+    assert_eq!(shown["user_tenant_id"], TENANT);
+    assert_eq!(shown["user_id"], user_id(&app, CONTOSO_USER).await);
+    assert!(
+        shown["granted_scopes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Group.Read.All")),
+        "{shown}"
+    );
+
+    let resource = format!("groups/{GROUP}/conversations");
+    let (status, created) =
+        subscribe_through(&app, &key, &id, &resource, &["created", "updated"]).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["kind"], "conversation");
+    assert_eq!(created["connection_id"], id.as_str());
+
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": resource, "changeType": "created"}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.conversation.created", 1).await;
+    let webhook = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.conversation.created")
+        .unwrap();
+    assert!(verifies_with(&webhook, &secret));
+    let data = &webhook.json()["data"];
+    assert_eq!(data["connectionId"], id.as_str(), "{data}");
+    assert_eq!(data["subscriptionId"], created["id"]);
+}
+
+#[tokio::test]
+async fn a_personal_account_connects_and_a_onedrive_folder_subscription_delivers() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, secret) = tenant_with_endpoint(&app, &receiver).await;
+    let id = connect(&app, &key, "personal", &["drive_item"], ALICE).await;
+    let (_, shown) = connection(&app, &key, &id).await;
+    assert_eq!(shown["account"], "personal");
+    assert_eq!(shown["user_tenant_id"], CONSUMERS, "{shown}");
+    assert_eq!(shown["username"], ALICE);
+
+    // A folder (not only the root) of a personal OneDrive.
+    let (status, created) =
+        subscribe_through(&app, &key, &id, "me/drive/items/FOLDER1", &["updated"]).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["kind"], "drive_item");
+    change(
+        &app,
+        json!({"tenant": CONSUMERS, "resource": format!("users/{ALICE}/drive/items/FOLDER1"), "changeType": "updated"}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.drive_item.updated", 1).await;
+    let webhook = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.drive_item.updated")
+        .unwrap();
+    assert!(verifies_with(&webhook, &secret));
+    assert_eq!(webhook.json()["data"]["tenantId"], CONSUMERS);
+    assert_eq!(webhook.json()["data"]["connectionId"], id.as_str());
+}
+
+#[tokio::test]
+async fn my_mail_through_a_connection_delivers_and_another_users_mailbox_is_refused() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, secret) = tenant_with_endpoint(&app, &receiver).await;
+    let id = connect(&app, &key, "work", &["message", "event"], CONTOSO_USER).await;
+    let (status, created) = subscribe_through(&app, &key, &id, "me/messages", &["created"]).await;
+    assert_eq!(status, 201, "{created}");
+    let me = user_id(&app, CONTOSO_USER).await;
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": format!("users/{me}/messages"), "changeType": "created"}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.message.created", 1).await;
+    let webhook = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.message.created")
+        .unwrap();
+    assert!(verifies_with(&webhook, &secret));
+
+    // A delegated token reaches only the signed-in user's own mailbox.
+    let admin = user_id(&app, CONTOSO_ADMIN).await;
+    let (status, refused) = subscribe_through(
+        &app,
+        &key,
+        &id,
+        &format!("users/{admin}/events"),
+        &["created"],
+    )
+    .await;
+    assert_eq!(status, 502, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("Forbidden"),
+        "{refused}"
+    );
+    // The connection was not asked for contacts: Graphhook names the permission.
+    let (status, refused) = subscribe_through(&app, &key, &id, "me/contacts", &["created"]).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("Contacts.Read"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn only_the_tenants_own_organization_connects_and_a_link_works_once() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    app.onboard_tenant(
+        "a9e8e0b7-0d5e-4c2b-9e51-0f3f2f9b7a11",
+        "fabrikam.onmicrosoft.com",
+        "Fabrikam",
+    )
+    .await;
+    let (status, started) = start(&app, &key, json!({"kinds": ["conversation"]})).await;
+    assert_eq!(status, 201, "{started}");
+    let url = started["authorization_url"].as_str().unwrap().to_owned();
+    let id = started["id"].as_str().unwrap().to_owned();
+    let (status, page) = follow(&app, &url, "user@fabrikam.onmicrosoft.com").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("another organization"), "{page}");
+    let (_, shown) = connection(&app, &key, &id).await;
+    assert_eq!(shown["status"], "pending", "{shown}");
+    assert_eq!(shown["user_id"], Value::Null);
+    // The link was used up: not even the right user gets in with it now.
+    let (status, page) = follow(&app, &url, CONTOSO_USER).await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("already used"), "{page}");
+    // A personal account cannot take a work connection either.
+    let (_, again) = crate::connection_lifecycle::reconnect(&app, &key, &id).await;
+    let (status, page) = follow(&app, again["authorization_url"].as_str().unwrap(), ALICE).await;
+    assert!(status >= 400, "{page}");
+}
+
+#[tokio::test]
+async fn refresh_tokens_are_sealed_in_the_row_and_never_answered_or_logged() {
+    let logs = graphhook_tests::capture_logs();
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let id = connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
+    // A refresh (with rotation) goes through the logs too.
+    let first = connection::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    graphhook_domain::connections::tokens::access_token(
+        &app.jobs.subscription_deps(),
+        first.id,
+        true,
+    )
+    .await
+    .unwrap();
+    let row = connection::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(row.refresh_token, first.refresh_token, "rotated");
+    assert_eq!(row.status, ConnectionStatus::Active);
+    let sealed = row.refresh_token.clone().unwrap();
+    let secret_box = SecretBox::new(&app.settings.webhook_encryption_key()).unwrap();
+    let context = format!("connection:{}:refresh", row.id);
+    let plain = String::from_utf8(secret_box.open(&sealed, context.as_bytes()).unwrap()).unwrap();
+    assert!(plain.len() >= 32, "a refresh token was stored");
+    let needle = plain.as_bytes();
+    assert!(
+        !sealed.windows(needle.len()).any(|w| w == needle),
+        "the row holds the refresh token in the clear"
+    );
+    // Bound to its row: another connection's context does not open it.
+    assert!(
+        secret_box
+            .open(
+                &sealed,
+                format!("connection:{}:refresh", uuid::Uuid::new_v4()).as_bytes()
+            )
+            .is_err()
+    );
+    let access = secret_box
+        .open(
+            row.access_token.as_deref().unwrap(),
+            format!("connection:{}:access", row.id).as_bytes(),
+        )
+        .unwrap();
+    let access = String::from_utf8(access).unwrap();
+    let text = logs.text();
+    assert!(text.contains("connection"), "the logs were captured");
+    assert!(!text.contains(&plain), "a refresh token was logged");
+    assert!(!text.contains(&access), "an access token was logged");
+    for path in [
+        format!("/api/v1/connections/{id}"),
+        "/api/v1/connections".to_owned(),
+    ] {
+        let response = app.tenant_request(Method::GET, &path, &key, None).await;
+        let text = response.text().await.unwrap();
+        assert!(!text.contains(&plain), "{path} shows the refresh token");
+        assert!(!text.contains("refresh_token"), "{path}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn what_a_connection_may_hold_is_checked_before_graph_is_asked() {
+    let app = TestApp::spawn().await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    for (body, needle) in [
+        (
+            json!({"account": "personal", "kinds": ["conversation"]}),
+            "conversation cannot",
+        ),
+        (json!({"kinds": ["user"]}), "app-only"),
+        (json!({"kinds": []}), "at least one"),
+        (
+            json!({"kinds": ["conversation"], "login_hint": "a\u{7}b"}),
+            "login_hint",
+        ),
+    ] {
+        let (status, refused) = start(&app, &key, body.clone()).await;
+        assert_eq!(status, 422, "{body}: {refused}");
+        assert!(
+            refused["message"].as_str().unwrap().contains(needle),
+            "{body}: {refused}"
+        );
+    }
+    // A delegated-only resource without a connection names what to do.
+    let (status, refused, _) = crate::subscriptions::create(
+        &app,
+        &key,
+        json!({"resource": format!("groups/{GROUP}/conversations"), "change_types": ["created"]}),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("connection_id"),
+        "{refused}"
+    );
+    // A pending connection holds nothing yet.
+    let (_, pending) = start(&app, &key, json!({"kinds": ["conversation"]})).await;
+    let (status, refused) = subscribe_through(
+        &app,
+        &key,
+        pending["id"].as_str().unwrap(),
+        &format!("groups/{GROUP}/conversations"),
+        &["created"],
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("not signed in")
+    );
+}
+
+#[tokio::test]
+async fn a_deployment_without_personal_accounts_says_so() {
+    let app = TestApp::builder()
+        .settings(|s| s.microsoft.personal_accounts = false)
+        .spawn()
+        .await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let (status, refused) = start(
+        &app,
+        &key,
+        json!({"account": "personal", "kinds": ["drive_item"]}),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("not enabled for personal Microsoft accounts"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn another_tenant_cannot_see_change_or_use_a_connection() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let id = connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
+    let other = app
+        .onboard_tenant(
+            "a9e8e0b7-0d5e-4c2b-9e51-0f3f2f9b7a11",
+            "fabrikam.onmicrosoft.com",
+            "Fabrikam",
+        )
+        .await
+        .key
+        .unwrap();
+    let (status, _) = connection(&app, &other, &id).await;
+    assert_eq!(status, 404);
+    let response = app
+        .tenant_request(
+            Method::DELETE,
+            &format!("/api/v1/connections/{id}"),
+            &other,
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    let response = app
+        .tenant_request(
+            Method::POST,
+            &format!("/api/v1/connections/{id}/reconnect"),
+            &other,
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    let (status, refused) = subscribe_through(
+        &app,
+        &other,
+        &id,
+        &format!("groups/{GROUP}/conversations"),
+        &["created"],
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    let listed = app
+        .tenant_request(Method::GET, "/api/v1/connections", &other, None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"], json!([]));
+    let (_, mine) = connection(&app, &key, &id).await;
+    assert_eq!(mine["status"], "active");
+}
+
+#[tokio::test]
+async fn a_user_whose_organization_has_not_granted_the_permission_is_told_an_administrator_must_approve()
+ {
+    let app = TestApp::spawn().await;
+    // Onboarded while the app registration did not yet ask for Group.Read.All delegated.
+    let narrow = json!({"delegated_permissions": ["User.Read", "Mail.Read", "Calendars.Read", "Contacts.Read", "Files.ReadWrite"]});
+    app.emulator_control(Method::PATCH, "/app", Some(narrow))
+        .await;
+    let key = app.onboard("Contoso").await.key.unwrap();
+    let wide = json!({"delegated_permissions": ["User.Read", "Mail.Read", "Calendars.Read", "Contacts.Read", "Files.ReadWrite", "Files.ReadWrite.All", "Group.Read.All"]});
+    app.emulator_control(Method::PATCH, "/app", Some(wide))
+        .await;
+    let (_, started) = start(&app, &key, json!({"kinds": ["conversation"]})).await;
+    let (status, page) = follow(
+        &app,
+        started["authorization_url"].as_str().unwrap(),
+        CONTOSO_USER,
+    )
+    .await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("An administrator must approve"), "{page}");
+    assert!(page.contains("65001"), "{page}");
+    // An administrator grants consent again; the user connects.
+    let again = app.grant_consent_again().await;
+    assert_eq!(again.status, 200, "{}", again.page);
+    connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
+}
