@@ -1,8 +1,9 @@
 //! A connection over time, against the emulator and the test clock: refresh-token revocation
 //! and interaction required pause its subscriptions until its user connects again; rotating
 //! refresh tokens (strict: a used one is worthless) carry subscriptions across lifetimes, also
-//! with two worker processes and with two brokers refreshing at once; deleting a connection
-//! deletes its subscriptions at Graph; SharePoint site drives resolve app-only.
+//! with two worker processes and with two brokers refreshing at once; lifecycle events are
+//! answered with the user's token; deleting a connection, or offboarding its tenant, deletes its
+//! subscriptions at Graph; SharePoint site drives resolve app-only.
 
 use std::time::Duration;
 
@@ -357,4 +358,84 @@ async fn a_sharepoint_site_drive_is_resolved_and_delivers_app_only() {
         refused["message"].as_str().unwrap().contains("not found"),
         "{refused}"
     );
+}
+
+#[tokio::test]
+async fn lifecycle_events_reauthorize_and_recreate_with_the_users_token() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (_, _, sub) = conversation_setup(&app, &receiver).await;
+    let user = crate::connections::user_id(&app, CONTOSO_USER).await;
+    let graph_id = row(&app, &sub).await.graph_id.unwrap();
+    app.emulator_control(
+        Method::POST,
+        &format!("/subscriptions/{graph_id}/lifecycle"),
+        Some(json!({"event": "reauthorizationRequired"})),
+    )
+    .await;
+    settle_until(&app, "the reauthorization", || async {
+        history(&app, &sub).await.contains(&(
+            "reauthorize".into(),
+            "request".into(),
+            "succeeded".into(),
+        ))
+    })
+    .await;
+    let entry = crate::lifecycle::graph_entry(&app, &graph_id)
+        .await
+        .unwrap();
+    assert_eq!(entry["state"]["reauthorizations"], 1);
+
+    app.emulator_control(
+        Method::POST,
+        &format!("/subscriptions/{graph_id}/lifecycle"),
+        Some(json!({"event": "subscriptionRemoved"})),
+    )
+    .await;
+    settle_until(&app, "the recreation", || async {
+        row(&app, &sub).await.graph_id.as_deref() != Some(graph_id.as_str())
+    })
+    .await;
+    let recreated = row(&app, &sub).await;
+    assert_eq!(recreated.status, SubscriptionStatus::Active);
+    let entry = crate::lifecycle::graph_entry(&app, &recreated.graph_id.unwrap())
+        .await
+        .unwrap();
+    // Graph created it again in the user's name (an app-only create of a conversation fails).
+    assert_eq!(entry["subscription"]["creatorId"], user.as_str(), "{entry}");
+    deliver_until(&app, &receiver, "graph.subscription.recreated", 1).await;
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": format!("groups/{GROUP}/conversations"), "changeType": "created"}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.conversation.created", 1).await;
+}
+
+#[tokio::test]
+async fn offboarding_deletes_a_connections_subscriptions_at_graph_and_ends_it() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _, sub) = conversation_setup(&app, &receiver).await;
+    assert_eq!(at_graph(&app).await.len(), 1);
+    let response = app
+        .tenant_request(
+            Method::DELETE,
+            "/api/v1/tenant",
+            &key,
+            Some(json!({"confirm": "Contoso"})),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["deleted_connections"], 1, "{report}");
+    assert_eq!(
+        at_graph(&app).await.len(),
+        0,
+        "deleted at Graph with the user's token"
+    );
+    assert_eq!(row(&app, &sub).await.status, SubscriptionStatus::Deleted);
+    let stored = the_connection(&app).await;
+    assert_eq!(stored.status, ConnectionStatus::Deleted);
+    assert_eq!((stored.refresh_token, stored.access_token), (None, None));
 }

@@ -225,6 +225,8 @@ pub struct OffboardedView {
     /// Subscriptions Graph could not be asked to delete (they expire there by themselves).
     subscriptions_left_at_graph: usize,
     revoked_keys: u64,
+    /// Connected users whose connections ended (their tokens forgotten).
+    deleted_connections: u64,
     /// When the tenant's data is removed.
     data_removed_after: Option<DateTime<Utc>>,
 }
@@ -235,6 +237,7 @@ impl From<Offboarded> for OffboardedView {
             deleted_subscriptions: o.deleted_subscriptions,
             subscriptions_left_at_graph: o.subscriptions_left_at_graph,
             revoked_keys: o.revoked_keys,
+            deleted_connections: o.deleted_connections,
             data_removed_after: o.data_removed_after,
         }
     }
