@@ -50,6 +50,7 @@ mod m20261129_000017_subscription_reconciliation;
 mod m20261129_000018_encrypt_endpoint_headers;
 mod m20261207_000019_delivery_engine;
 mod m20261207_000020_connections;
+mod m20261207_000021_dedup_windows;
 
 /// A fingerprint of the migration sources; changes whenever a migration is added or edited.
 pub const FINGERPRINT: &str = env!("GRAPHHOOK_MIGRATIONS_FINGERPRINT");
@@ -84,6 +85,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000018_encrypt_endpoint_headers::Migration),
             Box::new(m20261207_000019_delivery_engine::Migration),
             Box::new(m20261207_000020_connections::Migration),
+            Box::new(m20261207_000021_dedup_windows::Migration),
         ]
     }
 }

@@ -121,6 +121,19 @@ async fn migrations_go_up_down_and_up_again() {
             .await
             .contains(&"connection_id".to_owned())
     );
+    assert!(
+        columns(&db, "inbound_items")
+            .await
+            .contains(&"remember_until".to_owned())
+    );
+    Migrator::down(&db, Some(1))
+        .await
+        .expect("the dedup windows down");
+    assert!(
+        !columns(&db, "inbound_items")
+            .await
+            .contains(&"remember_until".to_owned())
+    );
     Migrator::down(&db, Some(1))
         .await
         .expect("the connections down");

@@ -67,7 +67,7 @@ impl JobContext {
         let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
         let graph = Arc::new(GraphClient::new(&settings.microsoft.graph_url)?);
         let rich = Arc::new(graphhook_domain::ingest::process::Rich::from_settings(
-            &settings.microsoft,
+            &settings,
         )?);
         let sender = Arc::new(graphhook_domain::webhooks::sender::from_settings(
             &settings, lookup,

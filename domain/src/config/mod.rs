@@ -236,8 +236,13 @@ pub struct IngestSettings {
     pub writers: usize,
     /// A batch not processed this long after it arrived is queued again (its job was lost).
     pub sweep_after_secs: u64,
-    /// Items already seen are remembered (re-deliveries dropped) for this long.
+    /// Items that carry an identity (a notification `id`, or `resourceData.@odata.etag`) are
+    /// remembered (Graph's re-deliveries dropped) for this long: Graph retries for 4 hours.
     pub dedup_hours: u64,
+    /// Items without an identity are remembered only this long (a change firing several
+    /// notifications, a retry after a lost acknowledgement): a second real change that is byte
+    /// for byte the same as the first must not be dropped.
+    pub dedup_anonymous_secs: u64,
     /// Only these networks (CIDR) may POST notifications; empty: any address.
     pub allow_networks: Vec<String>,
     /// Requests per second one source address may make (0: no limit); more get 429.
@@ -254,7 +259,8 @@ impl Default for IngestSettings {
             write_timeout_ms: 1_500,
             writers: 2,
             sweep_after_secs: 30,
-            dedup_hours: 24,
+            dedup_hours: 4,
+            dedup_anonymous_secs: 120,
             allow_networks: Vec::new(),
             max_requests_per_sec_per_address: 2_000,
             trust_forwarded_for: false,

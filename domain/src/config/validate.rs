@@ -229,7 +229,11 @@ impl Settings {
                 "ingest.sweep_after_secs",
                 (1..=86_400).contains(&i.sweep_after_secs),
             ),
-            ("ingest.dedup_hours", (4..=24 * 30).contains(&i.dedup_hours)),
+            ("ingest.dedup_hours", (1..=24 * 30).contains(&i.dedup_hours)),
+            (
+                "ingest.dedup_anonymous_secs",
+                i.dedup_anonymous_secs <= 24 * 3600,
+            ),
         ] {
             if !ok {
                 return Err(ConfigError::new(key, "out of range (see the README)"));

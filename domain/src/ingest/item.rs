@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::process::Rich;
+use super::{fields, process::Rich};
 use crate::{
     audit::{self, Actor, NewEntry},
     deliveries::{Deps, NewMessage},
@@ -29,6 +29,9 @@ pub(super) struct Prepared {
     pub subscription: subscription::Model,
     /// Covers the whole item (per subscription): Graph's re-deliveries have the same.
     pub hash: Vec<u8>,
+    /// Whether the item carries an identity (a notification `id`, or its resource's
+    /// `@odata.etag`): such an item is remembered for Graph's whole retry horizon.
+    pub identified: bool,
     pub received_at: chrono::DateTime<chrono::Utc>,
     pub message: NewMessage,
     /// The upkeep action a lifecycle item asks for, with its trigger.
@@ -219,6 +222,7 @@ pub(super) async fn prepare<C: ConnectionTrait>(
                     "lifecycleEvent": event,
                     "tenantId": item.get("tenantId"),
                     "subscriptionExpirationDateTime": item.get("subscriptionExpirationDateTime"),
+                    "subscriptionExpiresAt": fields::normalized_time(item.get("subscriptionExpirationDateTime")),
                 }),
             )
         }
@@ -253,11 +257,22 @@ pub(super) async fn prepare<C: ConnectionTrait>(
             };
             let mut data = json!({
                 "subscriptionId": subscription_id,
+                "id": item.get("id"),
                 "resource": item.get("resource"),
+                "resourceIds": item
+                    .get("resource")
+                    .and_then(Value::as_str)
+                    .and_then(fields::resource_ids),
                 "changeType": change_type,
                 "resourceData": item.get("resourceData"),
                 "tenantId": item.get("tenantId"),
+                "subscriptionExpirationDateTime": item.get("subscriptionExpirationDateTime"),
+                "subscriptionExpiresAt": fields::normalized_time(item.get("subscriptionExpirationDateTime")),
             });
+            if let Some(data) = data.as_object_mut() {
+                // Graph's fields that this notification did not carry are left out.
+                data.retain(|_, v| !v.is_null());
+            }
             if let (Some(content), Some(data)) = (content, data.as_object_mut()) {
                 data.insert("content".into(), content);
             }
@@ -274,9 +289,18 @@ pub(super) async fn prepare<C: ConnectionTrait>(
         .clone()
         .and_then(|ids| serde_json::from_value(ids).ok());
     let hash = Sha256::digest(serde_json::to_vec(item).unwrap_or_default()).to_vec();
+    let identified = item
+        .get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|id| !id.is_empty())
+        || item
+            .pointer("/resourceData/@odata.etag")
+            .and_then(Value::as_str)
+            .is_some_and(|etag| !etag.is_empty());
     Ok(Ok(Prepared {
         subscription,
         hash,
+        identified,
         received_at,
         message: NewMessage {
             tenant: tenant_id,

@@ -7,6 +7,7 @@
 //! ([`process::process_batch`]) handles every item on its own, and remembers which items it
 //! turned into events, so a batch processed twice delivers nothing twice.
 
+mod fields;
 pub mod guard;
 mod item;
 pub mod process;

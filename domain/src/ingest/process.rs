@@ -50,18 +50,40 @@ struct Envelope {
     validation_tokens: Vec<String>,
 }
 
-/// What verifying rich notifications needs: Entra's signing keys (cached) and who we are.
+/// What verifying rich notifications needs: Entra's signing keys (cached) and who we are; and
+/// how long items are remembered.
 pub struct Rich {
     pub jwks: std::sync::Arc<JwksCache>,
     /// `None` without a configured client id: rich items cannot be verified, so are dropped.
     pub expected: Option<Expected>,
+    pub dedup: Dedup,
+}
+
+/// How long an item is remembered, so that Graph's re-delivery of it is dropped: an item that
+/// carries an identity for Graph's retry horizon, one without only briefly (a second real
+/// change can be byte for byte the same as the first).
+#[derive(Clone, Copy, Debug)]
+pub struct Dedup {
+    pub identified: chrono::Duration,
+    pub anonymous: chrono::Duration,
+}
+
+impl Dedup {
+    pub fn from_settings(settings: &crate::config::IngestSettings) -> Self {
+        let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
+        Self {
+            identified: secs(settings.dedup_hours.saturating_mul(3600)),
+            anonymous: secs(settings.dedup_anonymous_secs),
+        }
+    }
 }
 
 impl Rich {
-    pub fn from_settings(settings: &crate::config::MicrosoftSettings) -> anyhow::Result<Self> {
+    pub fn from_settings(settings: &crate::config::Settings) -> anyhow::Result<Self> {
         Ok(Self {
-            jwks: std::sync::Arc::new(JwksCache::new(settings)?),
-            expected: Expected::from_settings(settings),
+            jwks: std::sync::Arc::new(JwksCache::new(&settings.microsoft)?),
+            expected: Expected::from_settings(&settings.microsoft),
+            dedup: Dedup::from_settings(&settings.ingest),
         })
     }
 }
@@ -125,6 +147,16 @@ pub async fn process_batches<C: ConnectionTrait + TransactionTrait>(
             match item::prepare(deps, &mut routes, rich_batch.as_mut(), value, received_at).await? {
                 Ok(item) => prepared.push(item),
                 Err(reason) => {
+                    // Graph's subscription id and the reason; never the clientState.
+                    tracing::info!(
+                        reason,
+                        graph_subscription = value
+                            .get("subscriptionId")
+                            .and_then(serde_json::Value::as_str)
+                            .map(|id| id.chars().take(64).collect::<String>())
+                            .unwrap_or_default(),
+                        "a notification item was dropped"
+                    );
                     processed.dropped.push(reason);
                     metrics::counter!("graphhook_ingest_items_total", "outcome" => "dropped")
                         .increment(1);
@@ -144,7 +176,7 @@ pub async fn process_batches<C: ConnectionTrait + TransactionTrait>(
         return Ok(processed);
     }
     let txn = deps.db.begin().await?;
-    let fresh = remember(&txn, &prepared).await?;
+    let fresh = remember(&txn, &prepared, rich.dedup).await?;
     let mut news = Vec::new();
     let mut actions = Vec::new();
     for (item, fresh) in prepared.into_iter().zip(fresh) {
@@ -197,30 +229,46 @@ pub async fn process_batches<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Records the items' hashes in one statement; says which of them were new (the first of two
-/// equal items in one go is).
-async fn remember<C: ConnectionTrait>(txn: &C, items: &[Prepared]) -> DomainResult<Vec<bool>> {
+/// equal items in one go is). An item seen before is new again once its window has passed.
+async fn remember<C: ConnectionTrait>(
+    txn: &C,
+    items: &[Prepared],
+    dedup: Dedup,
+) -> DomainResult<Vec<bool>> {
     if items.is_empty() {
         return Ok(Vec::new());
     }
     let rows: Vec<Value> = items
         .iter()
         .map(|i| {
+            let window = match i.identified {
+                true => dedup.identified,
+                false => dedup.anonymous,
+            };
             serde_json::json!({
                 "subscription_id": i.subscription.id,
                 "item_hash": BASE64.encode(&i.hash),
                 "tenant_id": i.subscription.tenant_id,
                 "received_at": i.received_at,
+                "remember_until": i.received_at + window,
             })
         })
         .collect();
+    // One row per item (DO UPDATE may not touch a row twice); a row whose window has passed is
+    // taken over by the new sighting, which is then new.
     let inserted = txn
         .query_all_raw(Statement::from_sql_and_values(
             txn.get_database_backend(),
-            "INSERT INTO inbound_items (subscription_id, item_hash, tenant_id, received_at) \
-             SELECT r.subscription_id, decode(r.item_hash, 'base64'), r.tenant_id, r.received_at \
+            "INSERT INTO inbound_items (subscription_id, item_hash, tenant_id, received_at, remember_until) \
+             SELECT DISTINCT ON (r.subscription_id, r.item_hash) \
+                    r.subscription_id, decode(r.item_hash, 'base64'), r.tenant_id, r.received_at, r.remember_until \
                FROM jsonb_to_recordset($1::jsonb) \
-                    AS r(subscription_id uuid, item_hash text, tenant_id uuid, received_at timestamptz) \
-             ON CONFLICT DO NOTHING RETURNING subscription_id, item_hash",
+                    AS r(subscription_id uuid, item_hash text, tenant_id uuid, received_at timestamptz, \
+                         remember_until timestamptz) \
+             ON CONFLICT (subscription_id, item_hash) DO UPDATE \
+                SET received_at = EXCLUDED.received_at, remember_until = EXCLUDED.remember_until \
+              WHERE inbound_items.remember_until <= EXCLUDED.received_at \
+             RETURNING subscription_id, item_hash",
             [Value::Array(rows).into()],
         ))
         .await?;
@@ -261,8 +309,8 @@ async fn mark<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Forgets the items seen longer ago than `dedup`, and processed batches as old, in batches of
-/// `batch` rows. Returns how many rows it removed.
+/// Forgets the items whose window has passed, and batches processed longer ago than `dedup`,
+/// in batches of `batch` rows. Returns how many rows it removed.
 pub async fn prune<C: ConnectionTrait>(
     db: &C,
     clock: &crate::Clock,
@@ -275,8 +323,8 @@ pub async fn prune<C: ConnectionTrait>(
         .execute_raw(Statement::from_sql_and_values(
             backend,
             "DELETE FROM inbound_items WHERE ctid IN \
-             (SELECT ctid FROM inbound_items WHERE received_at < $1 LIMIT $2)",
-            [before.into(), (batch as i64).into()],
+             (SELECT ctid FROM inbound_items WHERE remember_until < $1 LIMIT $2)",
+            [clock.now().into(), (batch as i64).into()],
         ))
         .await?
         .rows_affected();

@@ -1,0 +1,142 @@
+//! What a change event carries beside Graph's own fields: the ids its `resource` names
+//! (`resourceIds`, whichever form Graph wrote the path in) and the subscription's expiry
+//! normalized to RFC 3339 UTC (`subscriptionExpiresAt`), with Graph's strings kept as they came;
+//! and a dropped item leaves an `info` line naming Graph's subscription and why, never its
+//! clientState.
+
+use graphhook_tests::{Mode, Receiver, TestApp};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::{
+    ingest::{TENANT, change, deliver_until, post, subscribe, tenant_with_endpoint},
+    lifecycle::{graph_entry, row},
+    subscriptions::USER,
+};
+
+#[tokio::test]
+async fn a_change_event_names_its_resources_ids_and_a_normalized_expiry_beside_graphs_fields() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let sub = subscribe(&app, &key, &format!("users/{USER}/messages"), &["created"]).await;
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": format!("users/{USER}/messages"), "changeType": "created"}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.message.created", 1).await;
+    let data = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.message.created")
+        .unwrap()
+        .json()["data"]
+        .clone();
+    let resource = data["resource"].as_str().unwrap();
+    let message_id = data["resourceData"]["id"].as_str().unwrap();
+    assert!(resource.contains(message_id), "{data}");
+    assert_eq!(
+        data["resourceIds"],
+        json!({"userId": USER, "messageId": message_id}),
+        "{data}"
+    );
+    // Graph's own string is kept; the normalized one is the same instant in UTC.
+    let graph = data["subscriptionExpirationDateTime"].as_str().unwrap();
+    let normalized = data["subscriptionExpiresAt"].as_str().unwrap();
+    assert!(normalized.ends_with('Z'), "{normalized}");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(graph).unwrap(),
+        chrono::DateTime::parse_from_rfc3339(normalized).unwrap()
+    );
+
+    // A lifecycle event carries the normalized expiry too.
+    let graph_id = row(&app, &sub).await.graph_id.unwrap();
+    assert!(graph_entry(&app, &graph_id).await.is_some());
+    app.emulator_control(
+        Method::POST,
+        &format!("/subscriptions/{graph_id}/lifecycle"),
+        Some(json!({"event": "missed"})),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.subscription.missed", 1).await;
+    let missed = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.subscription.missed")
+        .unwrap()
+        .json();
+    assert!(
+        missed["data"]["subscriptionExpiresAt"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{missed}"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_item_is_logged_with_its_subscription_and_reason_but_not_its_client_state() {
+    let logs = graphhook_tests::capture_logs();
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    subscribe(&app, &key, "users", &["updated"]).await;
+    let graph_id = crate::subscriptions::at_graph(&app, "users").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let forged_state = "forged-client-state-7d1e5f0a";
+    let body = json!({"value": [{
+        "subscriptionId": graph_id, "clientState": forged_state, "changeType": "updated",
+        "resource": format!("Users/{USER}"), "tenantId": TENANT,
+        "subscriptionExpirationDateTime": "2026-12-01T00:00:00Z",
+        "resourceData": {"@odata.type": "#Microsoft.Graph.User", "id": USER}}]});
+    let (status, _) = post(&app, "/graph/notifications", body.to_string()).await;
+    assert_eq!(status, 202);
+    app.drain_jobs().await;
+    let text = logs.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("a notification item was dropped"))
+        .unwrap_or_else(|| panic!("no drop line in {text}"));
+    assert!(line.contains(" INFO "), "{line}");
+    assert!(line.contains("client_state_mismatch"), "{line}");
+    assert!(line.contains(&graph_id), "{line}");
+    assert!(!text.contains(forged_state), "the clientState was logged");
+}
+
+#[tokio::test]
+async fn a_removed_subscriptions_removed_event_is_written_before_its_recreated_event() {
+    use graphhook_domain::entities::message;
+    use sea_orm::{EntityTrait, QueryOrder};
+
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let sub = subscribe(&app, &key, &format!("users/{USER}/events"), &["created"]).await;
+    let graph_id = row(&app, &sub).await.graph_id.unwrap();
+    app.emulator_control(
+        Method::POST,
+        &format!("/subscriptions/{graph_id}/lifecycle"),
+        Some(json!({"event": "subscriptionRemoved"})),
+    )
+    .await;
+    crate::lifecycle::deliver_until(&app, &receiver, "graph.subscription.recreated", 1).await;
+    let messages = message::Entity::find()
+        .order_by_asc(message::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let position = |event_type: &str| {
+        messages
+            .iter()
+            .position(|m| m.event_type == event_type)
+            .unwrap_or_else(|| panic!("no {event_type}"))
+    };
+    let (removed, recreated) = (
+        position("graph.subscription.removed"),
+        position("graph.subscription.recreated"),
+    );
+    assert!(removed < recreated, "message ids: removed first");
+    assert!(messages[removed].created_at <= messages[recreated].created_at);
+}
