@@ -69,7 +69,7 @@ async fn an_expiry_above_the_maximum_is_rejected_with_graphs_message_or_clamped(
 
 #[actix_web::test]
 async fn resource_and_change_type_rules_follow_graph() {
-    let emu = Emu::spawn().await;
+    let emu = Emu::spawn_with(accept_unknown_users).await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
     let create = |resource: &str, change_type: &str| json!({"changeType": change_type, "notificationUrl": receiver.url, "resource": resource, "expirationDateTime": emu.expires_in(60)});
@@ -119,7 +119,7 @@ async fn resource_and_change_type_rules_follow_graph() {
 
 #[actix_web::test]
 async fn duplicates_get_409_and_bad_fields_get_400() {
-    let emu = Emu::spawn().await;
+    let emu = Emu::spawn_with(accept_unknown_users).await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
     let body = message_subscription(&emu, &receiver);
@@ -378,7 +378,7 @@ async fn the_control_api_shows_state_and_expires_or_deletes_subscriptions() {
 
 #[actix_web::test]
 async fn the_mailbox_quota_counts_outlook_subscriptions_per_mailbox() {
-    let emu = Emu::spawn().await;
+    let emu = Emu::spawn_with(accept_unknown_users).await;
     emu.behaviour(json!({"mailbox_quota": 2})).await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
