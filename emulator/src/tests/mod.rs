@@ -10,6 +10,7 @@ mod directory_users;
 mod entra_formats;
 mod fixtures;
 mod graph_auth;
+mod graph_formats;
 mod handshake;
 mod harness;
 mod inbox;

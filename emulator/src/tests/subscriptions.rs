@@ -62,7 +62,7 @@ async fn an_expiry_above_the_maximum_is_rejected_with_graphs_message_or_clamped(
     assert_eq!(response.status().as_u16(), 201);
     let created: Value = response.json().await.unwrap();
     let max = (emu.clock.now() + chrono::Duration::minutes(4_230))
-        .format("%Y-%m-%dT%H:%M:%SZ")
+        .format("%Y-%m-%dT%H:%M:%S.0000000Z")
         .to_string();
     assert_eq!(created["expirationDateTime"], max);
 }
@@ -217,7 +217,7 @@ async fn renew_update_reauthorize_delete_and_expiry() {
     assert_eq!(
         renewed["expirationDateTime"],
         (emu.clock.now() + chrono::Duration::minutes(4_000))
-            .format("%Y-%m-%dT%H:%M:%SZ")
+            .format("%Y-%m-%dT%H:%M:%S.0000000Z")
             .to_string()
     );
     assert_eq!(rx.seen().len(), 1, "a renewal does not validate again");
