@@ -21,6 +21,7 @@ mod personal;
 mod refresh_tokens;
 mod retries;
 mod rich;
+mod rich_bodies;
 mod seeding;
 mod sign_in;
 mod sign_in_errors;
