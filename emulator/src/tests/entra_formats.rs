@@ -37,11 +37,14 @@ fn strict_description(body: &Value) -> String {
     message.to_owned()
 }
 
+/// A token request: the tenant in the URL, the form, the AADSTS code, the exact message if known.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u64, Option<&'a str>);
+
 #[actix_web::test]
 async fn every_token_error_description_has_exactly_entras_four_lines() {
     let emu = Emu::spawn().await;
     let graph = "https://graph.microsoft.com/.default";
-    let cases: [(&str, Vec<(&str, &str)>, u64, Option<&str>); 7] = [
+    let cases: [Case; 7] = [
         (
             "common",
             vec![
