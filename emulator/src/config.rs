@@ -167,6 +167,42 @@ pub enum HttpUrls {
     Any,
 }
 
+/// Subscriptions to a user's mailbox or OneDrive when the user is not in the tenant's directory.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownUsers {
+    /// Graph's behaviour: 404 `ExtensionError` "Operation: Create; Exception: [Status Code:
+    /// NotFound; Reason: The requested user '{user}@{tenant}' is invalid.]".
+    #[default]
+    Refuse,
+    /// Any user id or UPN is accepted (many mailboxes without adding their users).
+    Accept,
+}
+
+/// Which `error` a declined admin consent redirects with (§8.1 lists three).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentDeclineError {
+    /// What Entra really sends (Obs): `error=access_denied`.
+    #[default]
+    AccessDenied,
+    /// The v1 docs: "The admin canceled the request".
+    PermissionDenied,
+    /// The v2 docs: consent is required (AADSTS65004).
+    ConsentRequired,
+}
+
+impl ConsentDeclineError {
+    /// The redirect's `error` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessDenied => "access_denied",
+            Self::PermissionDenied => "permission_denied",
+            Self::ConsentRequired => "consent_required",
+        }
+    }
+}
+
 /// How `subscriptionExpirationDateTime` is written in notifications (§3.2: Graph's formats vary).
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -212,6 +248,9 @@ pub enum TokenVersion {
 #[serde(default, deny_unknown_fields)]
 pub struct Behaviour {
     pub consent_mode: ConsentMode,
+    /// The `error` of the redirect when consent is declined (the page's Cancel, or
+    /// `consent_mode = "auto_decline"`).
+    pub consent_decline_error: ConsentDeclineError,
     /// Tenant chosen by `auto_accept` when the consent URL names `organizations` or `common`.
     pub auto_accept_tenant: Option<Uuid>,
     pub consent_propagation_secs: u64,
@@ -242,6 +281,10 @@ pub struct Behaviour {
     /// reauthorize and delete. Entries are compared, case-insensitively, with the user id (or
     /// UPN) as written in the resource path `users/{id}/…`.
     pub blocked_mailboxes: Vec<String>,
+    /// App-only subscriptions to `users/{id or UPN}/messages|events|contacts|mailFolders…` or
+    /// `users/{id}/drive/root` naming a user not in the tenant's directory: `refuse` (Graph)
+    /// or `accept`.
+    pub unknown_users: UnknownUsers,
     /// A subscription API outage: every subscription call (after authentication) answers this
     /// status (e.g. 500, 503) with Graph's error body and no Retry-After. `None`: none.
     pub outage_status: Option<u16>,
@@ -351,6 +394,7 @@ impl Default for Behaviour {
     fn default() -> Self {
         Self {
             consent_mode: ConsentMode::Interactive,
+            consent_decline_error: ConsentDeclineError::AccessDenied,
             auto_accept_tenant: None,
             consent_propagation_secs: 0,
             propagation_effect: PropagationEffect::NoRoles,
@@ -367,6 +411,7 @@ impl Default for Behaviour {
             directory_quota_per_tenant: 1_000,
             mailbox_quota: 1_000,
             blocked_mailboxes: Vec::new(),
+            unknown_users: UnknownUsers::Refuse,
             outage_status: None,
             delivery_timeout_ms: 3_000,
             max_batch_items: 100,

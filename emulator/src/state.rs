@@ -16,7 +16,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    config::{Behaviour, EmulatorConfig, SignInAudience},
+    config::{Behaviour, DEFAULT_TENANT_ID, EmulatorConfig, SignInAudience},
     crypto::CertInfo,
     delivery::Deliveries,
     rules::Kind,
@@ -92,6 +92,10 @@ pub struct Tenant {
     pub revoked_at: Option<DateTime<Utc>>,
     /// The people who can sign in to the tenant.
     pub users: Vec<User>,
+    /// Users removed from the directory (`DELETE /_emulator/tenants/{id}/users/{user}`): Graph
+    /// then fails the Outlook subscriptions on their mailboxes (§1.2, §7.2).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed_users: Vec<User>,
 }
 
 /// A Graph subscription as the emulator stores it.
@@ -240,8 +244,14 @@ impl World {
             .insert(CONSUMERS_TENANT, personal::consumers_tenant());
         for t in &config.tenants {
             world.add_tenant(t.id, t.domain.clone(), t.display_name.clone());
-            if let Some(users) = &t.users {
-                world.replace_users(t.id, users)?;
+            match &t.users {
+                Some(users) => world.replace_users(t.id, users)?,
+                None if t.id.to_string() == DEFAULT_TENANT_ID => {
+                    world
+                        .add_user(t.id, &users::contoso_mailbox_user())
+                        .map_err(|e| anyhow::anyhow!("tenant {}: {e}", t.id))?;
+                }
+                None => {}
             }
             if let Some(roles) = &t.consented_roles {
                 world.grant_consent(t.id, roles.clone(), now - Duration::days(1));
@@ -260,6 +270,7 @@ impl World {
             display_name,
             service_principal: None,
             revoked_at: None,
+            removed_users: Vec::new(),
         })
     }
 

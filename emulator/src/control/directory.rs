@@ -1,5 +1,7 @@
 //! The directory side of the control API: users who can sign in (`POST
-//! /_emulator/tenants/{id}/users`, the consumers tenant's id for personal accounts) and the app
+//! /_emulator/tenants/{id}/users`, the consumers tenant's id for personal accounts), removing
+//! one (`DELETE /_emulator/tenants/{id}/users/{user id or UPN}`: Graph then fails the Outlook
+//! subscriptions on their mailbox, see `graph::checks`) and the app
 //! registration's settings that shape their sign-in and tokens (`PATCH /_emulator/app`:
 //! `group_membership_claims`, `sign_in_audience`, `delegated_permissions`).
 
@@ -16,6 +18,7 @@ use crate::{
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/tenants/{id}/users").route(web::post().to(add_user)))
+        .service(web::resource("/tenants/{id}/users/{user}").route(web::delete().to(remove_user)))
         .service(web::resource("/app").route(web::patch().to(patch_app)));
 }
 
@@ -29,6 +32,20 @@ async fn add_user(shared: Data, id: web::Path<Uuid>, body: web::Json<UserConfig>
         Ok(user) => HttpResponse::Created().json(user),
         Err(AddUserError::NoTenant) => not_found("tenant"),
         Err(e @ AddUserError::Duplicate(_)) => bad_request(e.to_string()),
+    }
+}
+
+/// Removes a user from the tenant's directory → 200 with the user removed; 404 when the
+/// tenant or the user is unknown.
+async fn remove_user(shared: Data, path: web::Path<(Uuid, String)>) -> HttpResponse {
+    let (tenant, user) = path.into_inner();
+    let mut world = shared.world();
+    if !world.tenants.contains_key(&tenant) {
+        return not_found("tenant");
+    }
+    match world.remove_user(tenant, &user) {
+        Some(removed) => HttpResponse::Ok().json(removed),
+        None => not_found("user"),
     }
 }
 

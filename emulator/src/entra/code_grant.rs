@@ -94,7 +94,7 @@ pub fn redeem(
     if grant.client_id != app_id || !audience.allows(grant.tenant_id) {
         return invalid(
             70000,
-            "The provided value for the 'code' parameter is not valid. The code was issued to another client or for another tenant.",
+            "The provided value for the 'code' parameter is not valid.",
         );
     }
     if grant.redirect_uri != redirect_uri {
@@ -169,7 +169,7 @@ fn tokens(
             now,
             "invalid_grant",
             70000,
-            "The provided value for the 'code' parameter is not valid. The user no longer exists.",
+            "The provided value for the 'code' parameter is not valid.",
         );
     };
     answer(

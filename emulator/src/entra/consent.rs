@@ -4,6 +4,11 @@
 //! `admin_consent=True` (capital T), `tenant` and `state` on success (plus `scope` on v2), and
 //! `error`, `error_description`, `error_uri`, `admin_consent=True` and `state`, but no `tenant`,
 //! on errors. An unregistered `redirect_uri` gets an error page, never a redirect.
+//!
+//! A declined consent (the page's Cancel, or `consent_mode = "auto_decline"`) redirects with
+//! AADSTS65004 and the `error` that `consent_decline_error` picks among §8.1's three:
+//! `access_denied` (default, what Entra really sends), `permission_denied` (the v1 docs: the
+//! admin canceled the request) or `consent_required` (the v2 docs).
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -168,10 +173,11 @@ fn accept(shared: &Data, tenant: Uuid, flow: &Flow) -> HttpResponse {
 }
 
 fn decline(shared: &Data, flow: &Flow) -> HttpResponse {
+    let error = shared.world().behaviour.consent_decline_error;
     error_redirect(
         shared,
         &flow.redirect_uri,
-        "access_denied",
+        error.as_str(),
         65004,
         "User declined to consent to access the app.",
         flow.state.as_deref(),

@@ -1,5 +1,8 @@
 //! OpenID discovery (v1 and v2, per tenant and `common`), signing keys, and the instance
-//! discovery MSAL calls first (§8.4).
+//! discovery MSAL calls first (§8.4). The documents carry every field §8.4 lists, and
+//! `claims_supported` as Entra's v1 and v2 documents list it; instance discovery names the
+//! emulator's host with the public cloud's aliases (`login.microsoftonline.com`,
+//! `login.windows.net`, `login.microsoft.com`, `sts.windows.net`), then the national clouds.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -8,6 +11,75 @@ use serde_json::json;
 use crate::server::Data;
 
 const TEMPLATE: &str = "{tenantid}";
+
+/// `claims_supported` of Entra's v2.0 document, in its order.
+pub const CLAIMS_V2: [&str; 19] = [
+    "sub",
+    "iss",
+    "cloud_instance_name",
+    "cloud_instance_host_name",
+    "cloud_graph_host_name",
+    "msgraph_host",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "acr",
+    "nonce",
+    "preferred_username",
+    "name",
+    "tid",
+    "ver",
+    "at_hash",
+    "c_hash",
+    "email",
+];
+
+/// `claims_supported` of Entra's v1 document, in its order.
+pub const CLAIMS_V1: [&str; 17] = [
+    "sub",
+    "iss",
+    "cloud_instance_name",
+    "cloud_instance_host_name",
+    "cloud_graph_host_name",
+    "msgraph_host",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "acr",
+    "amr",
+    "nonce",
+    "email",
+    "given_name",
+    "family_name",
+    "nickname",
+];
+
+/// The other clouds instance discovery lists after the public one: `(preferred_network,
+/// preferred_cache, aliases)`, as Entra's answer has them.
+const NATIONAL_CLOUDS: [(&str, &str, &[&str]); 4] = [
+    (
+        "login.partner.microsoftonline.cn",
+        "login.partner.microsoftonline.cn",
+        &["login.partner.microsoftonline.cn", "login.chinacloudapi.cn"],
+    ),
+    (
+        "login.microsoftonline.de",
+        "login.microsoftonline.de",
+        &["login.microsoftonline.de"],
+    ),
+    (
+        "login.microsoftonline.us",
+        "login.microsoftonline.us",
+        &["login.microsoftonline.us", "login.usgovcloudapi.net"],
+    ),
+    (
+        "login-us.microsoftonline.com",
+        "login-us.microsoftonline.com",
+        &["login-us.microsoftonline.com"],
+    ),
+];
 
 /// `consumers` is not one of them: it names the personal accounts' tenant (`9188040d-…`),
 /// whose documents carry its own issuer, as Entra's do.
@@ -72,7 +144,7 @@ pub async fn openid_v2(shared: Data, tenant: web::Path<String>) -> HttpResponse 
         "http_logout_supported": true,
         "frontchannel_logout_supported": true,
         "end_session_endpoint": format!("{base}/{path_tenant}/oauth2/v2.0/logout"),
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+        "claims_supported": CLAIMS_V2,
         "kerberos_endpoint": format!("{base}/{path_tenant}/kerberos"),
         "tenant_region_scope": if is_multi(&tenant) { serde_json::Value::Null } else { json!("WW") },
         "cloud_instance_name": "microsoftonline.com",
@@ -108,7 +180,7 @@ pub async fn openid_v1(shared: Data, tenant: web::Path<String>) -> HttpResponse 
         "http_logout_supported": true,
         "frontchannel_logout_supported": true,
         "end_session_endpoint": format!("{base}/{path_tenant}/oauth2/logout"),
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "tid", "ver", "oid", "roles"],
+        "claims_supported": CLAIMS_V1,
         "check_session_iframe": format!("{base}/{path_tenant}/oauth2/checksession"),
         "userinfo_endpoint": format!("{base}/{path_tenant}/openid/userinfo"),
         "kerberos_endpoint": format!("{base}/{path_tenant}/kerberos"),
@@ -158,13 +230,22 @@ pub async fn instance(shared: Data, query: web::Query<InstanceQuery>) -> HttpRes
                 .and_then(|mut s| s.next().map(str::to_owned))
         })
         .unwrap_or_else(|| "common".to_owned());
-    HttpResponse::Ok().json(json!({
-        "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
-        "api-version": "1.1",
-        "metadata": [{
-            "preferred_network": host,
-            "preferred_cache": host,
-            "aliases": [host, "login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"],
-        }],
-    }))
+    // The emulator's host stands where Entra's public cloud does, with its aliases, so a
+    // client's cache treats them as one; the national clouds follow as Entra lists them.
+    let mut metadata = vec![json!({
+        "preferred_network": host,
+        "preferred_cache": host,
+        "aliases": [host, "login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"],
+    })];
+    metadata.extend(NATIONAL_CLOUDS.iter().map(|(network, cache, aliases)| {
+        json!({"preferred_network": network, "preferred_cache": cache, "aliases": aliases})
+    }));
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "max-age=86400, private"))
+        .content_type("application/json; charset=utf-8")
+        .json(json!({
+            "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
+            "api-version": "1.1",
+            "metadata": metadata,
+        }))
 }

@@ -107,7 +107,7 @@ fn redeem_inner(
                 "invalid_scope",
                 70011,
                 &format!(
-                    "The provided value for the input parameter 'scope' is not valid. The scope '{scope}' does not exist: the emulated Entra ID issues user tokens for Microsoft Graph only."
+                    "The provided value for the input parameter 'scope' is not valid. The scope '{scope}' does not exist."
                 ),
             );
         }

@@ -158,7 +158,7 @@ fn client_credentials(
             "invalid_request",
             90002,
             &format!(
-                "Tenant '{tenant}' not found. The client credentials grant needs the customer's tenant id."
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
             ),
         );
     }

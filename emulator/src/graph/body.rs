@@ -1,4 +1,7 @@
 //! The JSON representation of a subscription, with exactly the fields of §1.2's create response.
+//! Every response that carries a subscription (create, get, list, PATCH) writes
+//! `expirationDateTime` the way Graph echoes it, with seven fractional digits
+//! (`2016-11-20T18:23:45.9356913Z`, as in Microsoft's samples), whatever the request had.
 
 use serde_json::{Value, json};
 
@@ -13,9 +16,11 @@ pub fn context(base: &str, entity: bool) -> String {
     }
 }
 
-/// Graph writes `expirationDateTime` as `2025-01-03T10:00:00Z`.
+/// Graph writes `expirationDateTime` as .NET's round-trip format in UTC: seven fractional
+/// digits (100 ns ticks, the rest truncated) and `Z`, e.g. `2025-01-03T10:00:00.0000000Z`.
 pub fn date_time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    let ticks = chrono::Timelike::nanosecond(&t) % 1_000_000_000 / 100;
+    format!("{}.{ticks:07}Z", t.format("%Y-%m-%dT%H:%M:%S"))
 }
 
 pub fn subscription(s: &Subscription) -> Value {

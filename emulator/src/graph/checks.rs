@@ -1,17 +1,36 @@
 //! The rules a subscription must satisfy (§1.1, §6, §7): lifetime, URLs, certificate,
-//! duplicates, quotas and Exchange's access policy.
+//! duplicates, quotas, Exchange's access policy, and that the mailbox or OneDrive a resource
+//! names belongs to a user of the tenant's directory.
+//!
+//! Unknown users (behaviour `unknown_users`, default `refuse`). An app-only create on
+//! `users/{id or UPN}/messages|events|contacts|mailFolders…|contactFolders…` or
+//! `users/{id}/drive/root` naming a user the tenant's directory does not have answers
+//! 404 `ExtensionError` "Operation: Create; Exception: [Status Code: NotFound; Reason: The
+//! requested user '{user}@{tenant id}' is invalid.]": the form graph-protocol.md §7.2 records
+//! for a mailbox owner Graph cannot find (we chose it over `ResourceNotFound`, which §7.2 keeps
+//! for unknown subscription ids). `accept` creates them, as the emulator used to. Add users
+//! with `POST /_emulator/tenants/{id}/users`.
+//!
+//! Removed mailbox owners (`DELETE /_emulator/tenants/{id}/users/{user}`): the subscriptions
+//! stay (a list still shows them, as observed), but GET answers 500 `ExtensionError` "There was
+//! an error processing a storage extension." (§1.2; 500 is the status observed with that
+//! message, OneDrive/onedrive-api-docs#869, graph-protocol.md gives none), and DELETE, PATCH
+//! and reauthorize answer 404 `ExtensionError` "Operation: Delete; Exception: [Status Code:
+//! NotFound; Reason: The requested user '{user}@{tenant id}' is invalid.]" (§7.2; `Update` or
+//! `Reauthorize` for the others). They go when they expire.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::{
     auth::Caller,
     subscriptions::{bad_request, error, forbidden},
 };
 use crate::{
-    config::HttpUrls,
+    config::{HttpUrls, UnknownUsers},
     crypto::CertInfo,
-    rules::{self, Kind, LifetimeError},
+    rules::{self, Kind, LifetimeError, Resource},
     server::Shared,
     state::calls::Operation,
 };
@@ -48,6 +67,57 @@ pub fn check_mailbox_access(
 ) -> Result<(), HttpResponse> {
     if shared.world().behaviour.blocks_mailbox(mailbox) {
         return Err(forbidden(req, shared, operation.graph_name()));
+    }
+    Ok(())
+}
+
+/// The user whose mailbox or OneDrive a resource names (`users/{id or UPN}/…`), as written.
+pub fn named_user(parsed: &Resource) -> Option<&str> {
+    let by_user = parsed.segments.first().is_some_and(|s| s == "users");
+    let drive =
+        parsed.kind == Kind::DriveItem && parsed.segments.get(2).is_some_and(|s| s == "drive");
+    (by_user && (parsed.kind.is_outlook() || drive))
+        .then(|| parsed.segments.get(1).map(String::as_str))
+        .flatten()
+}
+
+/// 404 `ExtensionError`: the user named in the resource is not (or no longer) in the tenant.
+pub fn user_invalid(
+    req: &HttpRequest,
+    shared: &Shared,
+    operation: Operation,
+    user: &str,
+    tenant: Uuid,
+) -> HttpResponse {
+    error(
+        req,
+        shared,
+        StatusCode::NOT_FOUND,
+        "ExtensionError",
+        &format!(
+            "Operation: {}; Exception: [Status Code: NotFound; Reason: The requested user '{user}@{tenant}' is invalid.]",
+            operation.graph_name()
+        ),
+    )
+}
+
+/// Refuses a create on the mailbox or OneDrive of a user the tenant does not have, unless
+/// `unknown_users = "accept"`.
+pub fn check_user_exists(
+    req: &HttpRequest,
+    shared: &Shared,
+    tenant: Uuid,
+    parsed: &Resource,
+) -> Result<(), HttpResponse> {
+    let Some(user) = named_user(parsed) else {
+        return Ok(());
+    };
+    let refused = {
+        let world = shared.world();
+        world.behaviour.unknown_users == UnknownUsers::Refuse && !world.has_user(tenant, user)
+    };
+    if refused {
+        return Err(user_invalid(req, shared, Operation::Create, user, tenant));
     }
     Ok(())
 }

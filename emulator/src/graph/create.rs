@@ -10,7 +10,7 @@ use super::{
     body,
     checks::{
         check_certificate, check_duplicates_and_quotas, check_expiration, check_mailbox_access,
-        check_url,
+        check_url, check_user_exists,
     },
     delegated,
     subscriptions::{
@@ -72,6 +72,7 @@ async fn create_inner(shared: &Shared, req: &HttpRequest, bytes: &[u8]) -> Reply
             if !caller.has_any_role(parsed.kind.application_roles().unwrap_or(&[])) {
                 return Err(forbidden(req, shared, Operation::Create.graph_name()));
             }
+            check_user_exists(req, shared, caller.tenant, &parsed)?;
             check_mailbox_access(req, shared, parsed.mailbox.as_deref(), Operation::Create)?;
             (parsed, None)
         }

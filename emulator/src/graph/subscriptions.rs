@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{
     auth::{Caller, authenticate},
     body,
-    checks::{check_certificate, check_expiration, check_mailbox_access, check_url},
+    checks::{check_certificate, check_expiration, check_mailbox_access, check_url, user_invalid},
     throttle,
     validation::{self, Failure},
 };
@@ -219,7 +219,9 @@ fn owned(
     }
 }
 
-/// Authenticates, throttles and finds the caller's subscription for `operation`.
+/// Authenticates, throttles and finds the caller's subscription for `operation`; a
+/// subscription whose mailbox owner was removed from the directory fails as Graph's do
+/// (see [`super::checks`]).
 fn admit_owned(
     req: &HttpRequest,
     shared: &Shared,
@@ -227,7 +229,22 @@ fn admit_owned(
     operation: Operation,
 ) -> Result<Subscription, HttpResponse> {
     let caller = admit(req, shared)?;
-    owned(req, shared, &caller, id, operation)
+    let subscription = owned(req, shared, &caller, id, operation)?;
+    if let Some(mailbox) = subscription.mailbox.as_deref()
+        && shared.world().was_removed(subscription.tenant_id, mailbox)
+    {
+        return Err(match operation {
+            Operation::Get => error(
+                req,
+                shared,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ExtensionError",
+                "There was an error processing a storage extension.",
+            ),
+            _ => user_invalid(req, shared, operation, mailbox, subscription.tenant_id),
+        });
+    }
+    Ok(subscription)
 }
 
 pub async fn get(shared: Data, req: HttpRequest, id: web::Path<String>) -> HttpResponse {

@@ -1,22 +1,24 @@
 //! Plausible resource bodies for rich notifications (§5.3 step 4): what a GET of the changed
 //! item would return. Outlook sends only the properties the subscription's `$select` names,
-//! with `@odata.type` annotations on date-times (`"receivedDateTime@odata.type":
-//! "#DateTimeOffset"`); Teams sends a whole chatMessage with `@odata.context`. The change's own
-//! `properties` override the made-up ones.
+//! annotated and ordered as Exchange writes them (see [`super::outlook`]); Teams sends a whole
+//! chatMessage with `@odata.context`. The change's own `properties` override the made-up ones.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::shape::{Rendered, Target};
+use super::{
+    outlook,
+    shape::{Rendered, Target},
+};
 use crate::rules::Kind;
 
-/// The `$select` list of a subscription's resource, lower-cased.
+/// The `$select` list of a subscription's resource, as written.
 fn selected(subscription_resource: &str) -> Option<Vec<String>> {
     let query = subscription_resource.split_once('?')?.1;
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         key.eq_ignore_ascii_case("$select")
-            .then(|| value.split(',').map(|s| s.trim().to_lowercase()).collect())
+            .then(|| value.split(',').map(|s| s.trim().to_owned()).collect())
     })
 }
 
@@ -81,17 +83,32 @@ fn made_up(target: &Target, id: &str, now: &str) -> (Map<String, Value>, &'stati
     }
 }
 
-/// The body for one subscription: its `$select` applies to Outlook resources.
+/// The JSON text of the body for one subscription: Outlook items as [`outlook::write`]
+/// writes them (the subscription's `$select` applies), other resources as a GET returns them.
 pub fn resource_body(
     target: &Target,
     rendered: &Rendered,
     subscription_resource: &str,
     properties: Option<&Map<String, Value>>,
     now: DateTime<Utc>,
-) -> Value {
+) -> String {
     let id = rendered.resource_data["id"].as_str().unwrap_or_default();
     let written = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let (mut fields, dates) = made_up(target, id, &written);
+    let schema = match target.kind {
+        Kind::Message => Some(outlook::MESSAGE),
+        Kind::Event => Some(outlook::EVENT),
+        Kind::Contact => Some(outlook::CONTACT),
+        _ => None,
+    };
+    if let Some(schema) = schema {
+        fields.insert("id".into(), json!(id));
+        if let Some(properties) = properties {
+            fields.extend(properties.clone());
+        }
+        let select = selected(subscription_resource);
+        return outlook::write(schema, &fields, select.as_deref());
+    }
     if let Some(properties) = properties {
         fields.extend(properties.clone());
     }
@@ -113,19 +130,8 @@ pub fn resource_body(
             }
         }
     }
-    let select = if target.kind.is_outlook() {
-        selected(subscription_resource)
-    } else {
-        None
-    };
     for (name, value) in fields {
         if name == "id" {
-            continue;
-        }
-        if select
-            .as_ref()
-            .is_some_and(|s| !s.contains(&name.to_lowercase()))
-        {
             continue;
         }
         if dates.contains(&name.as_str()) {
@@ -133,7 +139,7 @@ pub fn resource_body(
         }
         body.insert(name, value);
     }
-    Value::Object(body)
+    Value::Object(body).to_string()
 }
 
 #[cfg(test)]
@@ -143,7 +149,7 @@ mod unit {
     use crate::{config::ResourceStyle, notify::shape::render};
 
     #[test]
-    fn outlook_bodies_keep_only_the_selected_properties_with_date_annotations() {
+    fn outlook_bodies_keep_only_the_selected_properties_in_schema_order() {
         let target = Target::parse("users/u1/messages").unwrap();
         let rendered = render(
             &target,
@@ -159,26 +165,9 @@ mod unit {
             properties.as_object(),
             DateTime::<Utc>::UNIX_EPOCH,
         );
-        let mut keys: Vec<&str> = body
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        keys.sort_unstable();
         assert_eq!(
-            keys,
-            [
-                "@odata.etag",
-                "@odata.id",
-                "@odata.type",
-                "id",
-                "receivedDateTime",
-                "receivedDateTime@odata.type",
-                "subject"
-            ]
+            body,
+            r##"{"receivedDateTime@odata.type":"#DateTimeOffset","receivedDateTime":"1970-01-01T00:00:00Z","subject":"Hello"}"##
         );
-        assert_eq!(body["subject"], "Hello");
-        assert_eq!(body["receivedDateTime@odata.type"], "#DateTimeOffset");
     }
 }

@@ -6,6 +6,7 @@
 
 mod bodies;
 pub mod lifecycle;
+mod outlook;
 pub mod rich;
 pub mod shape;
 
@@ -244,7 +245,7 @@ fn encrypt(
         now,
     );
     let certificate_id = subscription.encryption_certificate_id.as_deref();
-    match rich::encrypted_content(certificate, certificate_id, body.to_string().as_bytes()) {
+    match rich::encrypted_content(certificate, certificate_id, body.as_bytes()) {
         Ok(content) => Some(content),
         Err(error) => {
             tracing::warn!(subscription = %subscription.id, %error, "cannot encrypt a rich notification");

@@ -52,6 +52,7 @@ pub fn consumers_tenant() -> Tenant {
         display_name: CONSUMERS_NAME.to_owned(),
         service_principal: None,
         revoked_at: None,
+        removed_users: Vec::new(),
         users: vec![User {
             id: ALICE_ID,
             display_name: ALICE_NAME.to_owned(),

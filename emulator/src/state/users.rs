@@ -1,7 +1,10 @@
 //! The people in each tenant's directory: who can sign in through the authorize endpoint, and
 //! which directory roles they hold (what an ID token's `wids` lists). Every tenant starts with
 //! an administrator, a user without roles and an app administrator, so an onboarding flow can
-//! be tried with each kind of person without setting anything up.
+//! be tried with each kind of person without setting anything up. The default tenant, Contoso,
+//! also has a mailbox user, Adele Vance (`adelev@contoso.onmicrosoft.com`, id
+//! `8ee44408-0679-472c-bc2a-692812af3437`, no role): Graph refuses subscriptions to mailboxes
+//! of users it cannot find (see `unknown_users`), and hers is the one the docs' examples use.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -81,6 +84,19 @@ pub fn default_users(domain: &str, display_name: &str) -> Vec<User> {
     .collect()
 }
 
+/// Contoso's mailbox user: the mailbox of the docs' examples (§1.2).
+pub const CONTOSO_MAILBOX_USER: &str = "8ee44408-0679-472c-bc2a-692812af3437";
+
+/// Adele Vance, Contoso's mailbox user without a directory role.
+pub fn contoso_mailbox_user() -> UserConfig {
+    UserConfig {
+        id: Uuid::parse_str(CONTOSO_MAILBOX_USER).ok(),
+        user_principal_name: "adelev@contoso.onmicrosoft.com".to_owned(),
+        display_name: "Adele Vance".to_owned(),
+        roles: Vec::new(),
+    }
+}
+
 /// Why a user could not be added.
 #[derive(Debug, thiserror::Error)]
 pub enum AddUserError {
@@ -129,8 +145,33 @@ impl World {
             .tenants
             .get_mut(&tenant)
             .ok_or(AddUserError::NoTenant)?;
+        t.removed_users
+            .retain(|r| r.id != user.id && !r.is_named(&user.user_principal_name));
         t.users.push(user.clone());
         Ok(user)
+    }
+
+    /// Removes a user (by UPN or object id) from a tenant's directory; `None` if there was none.
+    pub fn remove_user(&mut self, tenant: Uuid, name: &str) -> Option<User> {
+        let t = self.tenants.get_mut(&tenant)?;
+        let index = t.users.iter().position(|u| u.is_named(name))?;
+        let user = t.users.remove(index);
+        t.removed_users.push(user.clone());
+        Some(user)
+    }
+
+    /// Whether `name` (a UPN or object id, as a resource path writes it) is a user of the tenant.
+    pub fn has_user(&self, tenant: Uuid, name: &str) -> bool {
+        self.tenants
+            .get(&tenant)
+            .is_some_and(|t| t.users.iter().any(|u| u.is_named(name)))
+    }
+
+    /// Whether `name` was a user of the tenant and was removed (and not added again).
+    pub fn was_removed(&self, tenant: Uuid, name: &str) -> bool {
+        self.tenants
+            .get(&tenant)
+            .is_some_and(|t| t.removed_users.iter().any(|u| u.is_named(name)))
     }
 
     /// Replaces a tenant's users with the configured ones.

@@ -12,7 +12,7 @@ fn refused(operation: &str) -> String {
 
 #[actix_web::test]
 async fn every_operation_on_a_blocked_mailboxs_subscription_is_forbidden() {
-    let emu = Emu::spawn().await;
+    let emu = Emu::spawn_with(accept_unknown_users).await;
     let token = emu.token().await;
     let rx = receiver(Answer::Echo);
     let sub = |resource: String| json!({"changeType": "created", "notificationUrl": rx.url, "resource": resource, "expirationDateTime": emu.expires_in(60)});

@@ -226,3 +226,73 @@ async fn an_unknown_client_id_gets_an_error_page() {
     assert_eq!(response.status().as_u16(), 400);
     assert!(response.text().await.unwrap().contains("AADSTS700016"));
 }
+
+/// §8.1's documented `error` values, chosen by `consent_decline_error`: the page's Cancel and
+/// `auto_decline` both redirect with it, the rest of the error redirect unchanged.
+#[actix_web::test]
+async fn declines_redirect_with_permission_denied_or_consent_required_when_switched() {
+    let emu = Emu::spawn().await;
+    let cancel = || async {
+        emu.client
+            .post(emu.url("/_emulator/consent/decide"))
+            .form(&[
+                ("tenant", NEW_TENANT),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("redirect_uri", CALLBACK),
+                ("state", "st"),
+                ("decision", "cancel"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    };
+    for error in ["permission_denied", "consent_required", "access_denied"] {
+        emu.behaviour(
+            serde_json::json!({"consent_decline_error": error, "consent_mode": "interactive"}),
+        )
+        .await;
+        let cancelled = location(&cancel().await);
+        assert_eq!(param(&cancelled, "error").as_deref(), Some(error));
+        assert_eq!(param(&cancelled, "tenant"), None);
+        assert_eq!(param(&cancelled, "state").as_deref(), Some("st"));
+
+        emu.behaviour(serde_json::json!({"consent_mode": "auto_decline"}))
+            .await;
+        let response = emu
+            .client
+            .get(consent_url(&emu, DEFAULT_TENANT_ID, false, CALLBACK))
+            .send()
+            .await
+            .unwrap();
+        let url = location(&response);
+        let names: Vec<String> = params(&url).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            names,
+            [
+                "error",
+                "error_description",
+                "error_uri",
+                "admin_consent",
+                "state"
+            ]
+        );
+        assert_eq!(param(&url, "error").as_deref(), Some(error));
+        assert!(
+            param(&url, "error_description").unwrap().starts_with(
+                "AADSTS65004: User declined to consent to access the app.\r\nTrace ID: "
+            )
+        );
+        assert_eq!(
+            param(&url, "error_uri").as_deref(),
+            Some("https://login.microsoftonline.com/error?code=65004")
+        );
+    }
+    let unknown = emu
+        .control(
+            reqwest::Method::PATCH,
+            "/behaviour",
+            Some(serde_json::json!({"consent_decline_error": "nope"})),
+        )
+        .await;
+    assert_eq!(unknown.status().as_u16(), 400);
+}

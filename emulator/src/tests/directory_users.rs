@@ -115,7 +115,10 @@ async fn every_tenant_starts_with_three_users_unless_its_config_lists_its_own() 
             ),
         ]
     );
-    assert_eq!(users_of("contoso.onmicrosoft.com").len(), 3);
+    // Contoso's defaults and its mailbox user, Adele Vance, last.
+    let contoso = users_of("contoso.onmicrosoft.com");
+    assert_eq!(contoso.len(), 4);
+    assert_eq!(contoso[3].0, "adelev@contoso.onmicrosoft.com");
     let fabrikam = users_of("fabrikam.onmicrosoft.com");
     assert_eq!(fabrikam.len(), 1);
     assert_eq!(fabrikam[0].0, "ceo@fabrikam.onmicrosoft.com");

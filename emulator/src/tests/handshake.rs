@@ -25,7 +25,7 @@ async fn create_runs_the_handshake_and_answers_201_with_graphs_fields() {
     assert_eq!(
         body["expirationDateTime"],
         (emu.clock.now() + chrono::Duration::minutes(60))
-            .format("%Y-%m-%dT%H:%M:%SZ")
+            .format("%Y-%m-%dT%H:%M:%S.0000000Z")
             .to_string()
     );
     assert_eq!(body["latestSupportedTlsVersion"], "v1_2");

@@ -290,6 +290,12 @@ pub fn receiver(mode: Answer) -> Receiver {
     }
 }
 
+/// For tests whose mailboxes are made up (`users/abc/…`) or belong to another tenant's user:
+/// Graph's refusal of users it cannot find (`unknown_users`) is not what they are about.
+pub fn accept_unknown_users(config: &mut EmulatorConfig) {
+    config.behaviour.unknown_users = crate::config::UnknownUsers::Accept;
+}
+
 pub fn message_subscription(emu: &Emu, receiver: &Receiver) -> Value {
     json!({
         "changeType": "created,updated",

@@ -151,7 +151,7 @@ async fn a_change_reaches_only_the_subscriptions_that_hear_of_it() {
 
 #[actix_web::test]
 async fn two_subscriptions_on_one_url_share_a_batch_across_tenants() {
-    let emu = Emu::spawn().await;
+    let emu = Emu::spawn_with(accept_unknown_users).await;
     emu.control(
         Method::POST,
         &format!("/tenants/{NEW_TENANT}/consent"),

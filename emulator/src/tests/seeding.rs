@@ -106,7 +106,7 @@ async fn seeded_subscriptions_belong_to_the_app_in_the_tenant_and_skip_the_hands
     assert_eq!(
         first["expirationDateTime"],
         (emu.clock.now() + chrono::Duration::minutes(4_230))
-            .format("%Y-%m-%dT%H:%M:%SZ")
+            .format("%Y-%m-%dT%H:%M:%S.0000000Z")
             .to_string()
     );
     let second: Value = emu
@@ -238,7 +238,7 @@ async fn seeding_refuses_an_unknown_tenant_one_without_the_app_and_bad_subscript
     assert_eq!(
         seeded[0]["subscription"]["expirationDateTime"],
         (emu.clock.now() + chrono::Duration::minutes(41_760))
-            .format("%Y-%m-%dT%H:%M:%SZ")
+            .format("%Y-%m-%dT%H:%M:%S.0000000Z")
             .to_string()
     );
 

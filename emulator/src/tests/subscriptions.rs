@@ -62,14 +62,14 @@ async fn an_expiry_above_the_maximum_is_rejected_with_graphs_message_or_clamped(
     assert_eq!(response.status().as_u16(), 201);
     let created: Value = response.json().await.unwrap();
     let max = (emu.clock.now() + chrono::Duration::minutes(4_230))
-        .format("%Y-%m-%dT%H:%M:%SZ")
+        .format("%Y-%m-%dT%H:%M:%S.0000000Z")
         .to_string();
     assert_eq!(created["expirationDateTime"], max);
 }
 
 #[actix_web::test]
 async fn resource_and_change_type_rules_follow_graph() {
-    let emu = Emu::spawn().await;
+    let emu = Emu::spawn_with(accept_unknown_users).await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
     let create = |resource: &str, change_type: &str| json!({"changeType": change_type, "notificationUrl": receiver.url, "resource": resource, "expirationDateTime": emu.expires_in(60)});
@@ -119,7 +119,7 @@ async fn resource_and_change_type_rules_follow_graph() {
 
 #[actix_web::test]
 async fn duplicates_get_409_and_bad_fields_get_400() {
-    let emu = Emu::spawn().await;
+    let emu = Emu::spawn_with(accept_unknown_users).await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
     let body = message_subscription(&emu, &receiver);
@@ -217,7 +217,7 @@ async fn renew_update_reauthorize_delete_and_expiry() {
     assert_eq!(
         renewed["expirationDateTime"],
         (emu.clock.now() + chrono::Duration::minutes(4_000))
-            .format("%Y-%m-%dT%H:%M:%SZ")
+            .format("%Y-%m-%dT%H:%M:%S.0000000Z")
             .to_string()
     );
     assert_eq!(rx.seen().len(), 1, "a renewal does not validate again");
@@ -378,7 +378,7 @@ async fn the_control_api_shows_state_and_expires_or_deletes_subscriptions() {
 
 #[actix_web::test]
 async fn the_mailbox_quota_counts_outlook_subscriptions_per_mailbox() {
-    let emu = Emu::spawn().await;
+    let emu = Emu::spawn_with(accept_unknown_users).await;
     emu.behaviour(json!({"mailbox_quota": 2})).await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);

@@ -1,0 +1,231 @@
+//! Users Graph cannot find (§1.2, §7.2): a subscription to the mailbox or OneDrive of a user
+//! who is not in the tenant's directory is refused (unless `unknown_users = "accept"`), and a
+//! mailbox owner removed from the directory leaves subscriptions Graph can no longer get or
+//! delete.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::harness::*;
+use crate::config::DEFAULT_TENANT_ID;
+
+const GHOST: &str = "00000007-0679-472c-bc2a-692812af3437";
+
+fn on(emu: &Emu, rx: &Receiver, resource: &str) -> Value {
+    json!({"changeType": "updated", "notificationUrl": rx.url, "resource": resource,
+           "expirationDateTime": emu.expires_in(60)})
+}
+
+fn invalid_user(operation: &str, user: &str) -> String {
+    format!(
+        "Operation: {operation}; Exception: [Status Code: NotFound; Reason: The requested user '{user}@{DEFAULT_TENANT_ID}' is invalid.]"
+    )
+}
+
+#[actix_web::test]
+async fn contoso_has_adele_vances_mailbox() {
+    let emu = Emu::spawn().await;
+    let tenants: Value = emu
+        .control(Method::GET, "/tenants", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let adele = tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == DEFAULT_TENANT_ID)
+        .and_then(|t| {
+            t["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["id"] == USER)
+        })
+        .cloned()
+        .expect("Contoso has the mailbox user");
+    assert_eq!(adele["userPrincipalName"], "adelev@contoso.onmicrosoft.com");
+    assert_eq!(adele["displayName"], "Adele Vance");
+    assert_eq!(adele["roles"], json!([]));
+}
+
+#[actix_web::test]
+async fn a_mailbox_or_drive_of_an_unknown_user_is_refused_unless_accepted() {
+    let emu = Emu::spawn().await;
+    let token = emu.token().await;
+    let rx = receiver(Answer::Echo);
+    let mut created = json!({"changeType": "created", "notificationUrl": rx.url,
+        "resource": format!("users/{GHOST}/messages"), "expirationDateTime": emu.expires_in(60)});
+    for resource in [
+        format!("users/{GHOST}/messages"),
+        format!("users/{GHOST}/mailFolders('inbox')/messages"),
+        format!("users/{GHOST}/events"),
+        format!("users/{GHOST}/contacts"),
+        "users/$U/messages".to_owned(),
+    ] {
+        created["resource"] = json!(resource);
+        let (status, code, message) = graph_error(emu.create(&token, created.clone()).await).await;
+        let user = resource.split('/').nth(1).unwrap().to_lowercase();
+        assert_eq!(
+            (status, code.as_str(), message),
+            (404, "ExtensionError", invalid_user("Create", &user)),
+            "{resource}"
+        );
+    }
+    let drive = on(&emu, &rx, &format!("users/{GHOST}/drive/root"));
+    let (status, code, _) = graph_error(emu.create(&token, drive.clone()).await).await;
+    assert_eq!((status, code.as_str()), (404, "ExtensionError"));
+    assert!(rx.seen().is_empty(), "refused before the handshake");
+
+    // Known users, by id or UPN, are fine.
+    for resource in [
+        format!("users/{USER}/messages"),
+        "users/AdeleV@contoso.onmicrosoft.com/events".to_owned(),
+    ] {
+        created["resource"] = json!(resource);
+        assert_eq!(
+            emu.create(&token, created.clone()).await.status().as_u16(),
+            201
+        );
+    }
+    // A user added through the control API has a mailbox at once.
+    let added = emu
+        .control(
+            Method::POST,
+            &format!("/tenants/{DEFAULT_TENANT_ID}/users"),
+            Some(
+                json!({"id": GHOST, "user_principal_name": "ghost@contoso.onmicrosoft.com",
+                        "display_name": "Ghost"}),
+            ),
+        )
+        .await;
+    assert_eq!(added.status().as_u16(), 201);
+    created["resource"] = json!(format!("users/{GHOST}/contacts"));
+    assert_eq!(
+        emu.create(&token, created.clone()).await.status().as_u16(),
+        201
+    );
+
+    // `accept`: any mailbox, as before.
+    emu.behaviour(json!({"unknown_users": "accept"})).await;
+    created["resource"] = json!("users/00000042-0679-472c-bc2a-692812af3437/messages");
+    assert_eq!(emu.create(&token, created).await.status().as_u16(), 201);
+}
+
+#[actix_web::test]
+async fn unknown_users_is_a_behaviour_switch() {
+    let emu = Emu::spawn_with(|c| {
+        c.behaviour.unknown_users = crate::config::UnknownUsers::Accept;
+    })
+    .await;
+    let behaviour: Value = emu
+        .control(Method::GET, "/behaviour", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(behaviour["unknown_users"], "accept");
+    let response = emu
+        .control(
+            Method::PATCH,
+            "/behaviour",
+            Some(json!({"unknown_users": "maybe"})),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 400);
+    emu.behaviour(json!({"unknown_users": "refuse"})).await;
+}
+
+#[actix_web::test]
+async fn a_removed_mailbox_owner_leaves_subscriptions_graph_cannot_get_or_delete() {
+    let emu = Emu::spawn().await;
+    let token = emu.token().await;
+    let rx = receiver(Answer::Echo);
+    let created: Value = emu
+        .create(&token, message_subscription(&emu, &rx))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/subscriptions/{}", created["id"].as_str().unwrap());
+
+    let removed = emu
+        .control(
+            Method::DELETE,
+            &format!("/tenants/{DEFAULT_TENANT_ID}/users/{USER}"),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status().as_u16(), 200);
+    let again = emu
+        .control(
+            Method::DELETE,
+            &format!("/tenants/{DEFAULT_TENANT_ID}/users/{USER}"),
+            None,
+        )
+        .await;
+    assert_eq!(again.status().as_u16(), 404);
+
+    // §1.2 GET (Obs): the storage extension error.
+    let (status, code, message) =
+        graph_error(emu.graph(Method::GET, &path, &token, None).await).await;
+    assert_eq!(
+        (status, code.as_str(), message.as_str()),
+        (
+            500,
+            "ExtensionError",
+            "There was an error processing a storage extension."
+        )
+    );
+    // §1.2 / §7.2 DELETE (Obs): 404 naming the user and the tenant.
+    let (status, code, message) =
+        graph_error(emu.graph(Method::DELETE, &path, &token, None).await).await;
+    assert_eq!(
+        (status, code.as_str(), message),
+        (404, "ExtensionError", invalid_user("Delete", USER))
+    );
+    let renewal = json!({"expirationDateTime": emu.expires_in(120)});
+    let (status, _, message) =
+        graph_error(emu.graph(Method::PATCH, &path, &token, Some(renewal)).await).await;
+    assert_eq!((status, message), (404, invalid_user("Update", USER)));
+    // The list still shows it (Obs), and new subscriptions on the mailbox are refused.
+    let listed: Value = emu
+        .graph(Method::GET, "/subscriptions", &token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["value"].as_array().unwrap().len(), 1);
+    let mut body = message_subscription(&emu, &rx);
+    body["changeType"] = json!("created");
+    let (status, _, message) = graph_error(emu.create(&token, body.clone()).await).await;
+    assert_eq!((status, message), (404, invalid_user("Create", USER)));
+
+    // Back in the directory, the mailbox works again.
+    let restored = emu
+        .control(
+            Method::POST,
+            &format!("/tenants/{DEFAULT_TENANT_ID}/users"),
+            Some(
+                json!({"id": USER, "user_principal_name": "adelev@contoso.onmicrosoft.com",
+                        "display_name": "Adele Vance"}),
+            ),
+        )
+        .await;
+    assert_eq!(restored.status().as_u16(), 201);
+    assert_eq!(
+        emu.graph(Method::GET, &path, &token, None)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        emu.graph(Method::DELETE, &path, &token, None)
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+}
