@@ -140,3 +140,39 @@ async fn a_removed_subscriptions_removed_event_is_written_before_its_recreated_e
     assert!(removed < recreated, "message ids: removed first");
     assert!(messages[removed].created_at <= messages[recreated].created_at);
 }
+
+#[tokio::test]
+async fn resource_data_reaches_the_tenant_as_the_bytes_graph_sent() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    subscribe(&app, &key, "users", &["updated"]).await;
+    let graph = crate::subscriptions::at_graph(&app, "users").await.unwrap();
+    // Not in alphabetical order, as Graph writes it.
+    let resource_data = format!(
+        r##"{{"@odata.type":"#Microsoft.Graph.User","@odata.id":"Users/{USER}","id":"{USER}","organizationId":"{TENANT}","sequenceNumber":42}}"##
+    );
+    let body = format!(
+        r#"{{"value":[{{"subscriptionId":"{}","clientState":"{}","changeType":"updated","resource":"Users/{USER}","tenantId":"{TENANT}","subscriptionExpirationDateTime":"2026-12-31T00:00:00.0000000Z","resourceData":{resource_data}}}]}}"#,
+        graph["id"].as_str().unwrap(),
+        graph["clientState"].as_str().unwrap()
+    );
+    let (status, _) = post(&app, "/graph/notifications", body).await;
+    assert_eq!(status, 202);
+    deliver_until(&app, &receiver, "graph.user.updated", 1).await;
+    let webhook = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.user.updated")
+        .unwrap();
+    let text = String::from_utf8(webhook.body.clone()).unwrap();
+    assert!(text.contains(&resource_data), "{text}");
+    assert!(
+        text.contains(r#""subscriptionExpirationDateTime":"2026-12-31T00:00:00.0000000Z""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""subscriptionExpiresAt":"2026-12-31T00:00:00Z""#),
+        "{text}"
+    );
+}

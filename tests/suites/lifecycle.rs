@@ -99,6 +99,20 @@ pub(crate) fn mailbox(n: usize) -> String {
     format!("{n:08x}-0679-472c-bc2a-692812af3437")
 }
 
+/// Makes `mailbox(n)` of each `n` a user of Contoso's directory: Graph refuses a subscription
+/// to a mailbox it does not know.
+pub(crate) async fn add_mailboxes(app: &TestApp, ns: impl IntoIterator<Item = usize>) {
+    for n in ns {
+        app.emulator_control(
+            Method::POST,
+            &format!("/tenants/{TENANT}/users"),
+            Some(json!({"id": mailbox(n), "user_principal_name": format!("mailbox{n}@contoso.onmicrosoft.com"),
+                        "display_name": format!("Mailbox {n}")})),
+        )
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn every_kind_stays_alive_across_several_lifetimes_without_the_tenant() {
     let app = TestApp::spawn().await;
@@ -188,6 +202,7 @@ async fn two_workers_send_exactly_one_patch_per_subscription_per_round() {
         .spawn()
         .await;
     let key = app.onboard("Contoso").await.key.unwrap();
+    add_mailboxes(&app, 0..12).await;
     let mut subs = Vec::new();
     for n in 0..12 {
         let resource = format!("users/{}/messages", mailbox(n));
@@ -500,6 +515,7 @@ async fn upkeep_is_handed_out_at_most_a_few_per_tenant_at_once() {
     use graphhook_domain::subscriptions::upkeep::{claim_due, release};
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
+    add_mailboxes(&app, 0..5).await;
     for n in 0..5 {
         subscribe(
             &app,

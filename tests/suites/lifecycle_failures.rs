@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 
 use crate::{
     ingest::{subscribe, tenant_with_endpoint},
-    lifecycle::{deliver_until, graph_entry, history, mailbox, row, settle_until, tick},
+    lifecycle::{
+        add_mailboxes, deliver_until, graph_entry, history, mailbox, row, settle_until, tick,
+    },
 };
 
 #[tokio::test]
@@ -20,6 +22,7 @@ async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
     let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    add_mailboxes(&app, 1..=2).await;
     let blocked = mailbox(1);
     let open = mailbox(2);
     let blocked_sub = subscribe(
@@ -98,6 +101,7 @@ async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
 async fn under_graphs_rate_limit_every_renewal_finishes_before_its_subscription_expires() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
+    add_mailboxes(&app, 0..20).await;
     let mut subs = Vec::new();
     for n in 0..20 {
         let id = subscribe(

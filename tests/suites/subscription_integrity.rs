@@ -34,6 +34,7 @@ async fn twelve_creates_at_once_make_exactly_the_tenants_quota() {
         .spawn()
         .await;
     let key = app.onboard("Contoso").await.key.unwrap();
+    crate::lifecycle::add_mailboxes(&app, 0..12).await;
     let creates = (0..12).map(|n| {
         create(
             &app,
