@@ -332,6 +332,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
                 while seq < n && news.len() < batch {
                     tally.sent[seq].store(tally.now_ns(), Ordering::Release);
                     news.push(NewMessage {
+                        verbatim: Vec::new(),
                         tenant,
                         event_type: "graph.user.updated".into(),
                         data: json!({"seq": seq, "id": uuid::Uuid::now_v7()}),

@@ -79,15 +79,60 @@ impl Modify for ApiKeyAuth {
         (name = "subscriptions", description = "Microsoft Graph subscriptions held for you"),
         (name = "connections", description = "Microsoft users connected to your tenant, for the subscriptions Graph allows only in a signed-in user's name (group conversations, personal OneDrive, `me/…`)"),
         (name = "history", description = "Messages, deliveries and attempts; resend and recover; operational events"),
+        (name = "webhooks", description = "What your endpoints receive: one Standard Webhooks POST per event, its `data` per type (the `webhooks` section)"),
     )
 )]
 pub struct ApiDoc;
 
-/// The document as JSON.
+/// The document as JSON, with a `webhooks` section describing every event a tenant's endpoints
+/// receive (from the event catalogue).
 pub fn document() -> String {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned())
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    if let Some(doc) = doc.as_object_mut() {
+        doc.insert("webhooks".to_owned(), webhooks());
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// One entry per event type: the Standard Webhooks request Graphhook sends, and its payload.
+fn webhooks() -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let header = |name: &str, description: &str| {
+        json!({"name": name, "in": "header", "required": true, "schema": {"type": "string"},
+               "description": description})
+    };
+    let mut hooks = Map::new();
+    for event in graphhook_domain::event_catalogue::all() {
+        let fields: Map<String, Value> = event
+            .fields
+            .iter()
+            .map(|(name, description)| ((*name).to_owned(), json!({"description": description})))
+            .collect();
+        hooks.insert(
+            event.name.clone(),
+            json!({"post": {
+                "operationId": format!("webhook_{}", event.name.replace('.', "_")),
+                "summary": event.summary,
+                "tags": ["webhooks"],
+                "parameters": [
+                    header("webhook-id", "the message id (`msg_…`), the same on every retry"),
+                    header("webhook-timestamp", "seconds since the epoch"),
+                    header("webhook-signature", "`v1,<base64 HMAC-SHA256>`, space-separated (one per live secret during a rotation's grace period), plus `v1a,<base64 Ed25519>` for endpoints that asked for it"),
+                ],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["type", "timestamp", "data"],
+                    "properties": {
+                        "type": {"type": "string", "const": event.name},
+                        "timestamp": {"type": "string", "format": "date-time"},
+                        "data": {"type": "object", "properties": fields},
+                    },
+                }}}},
+                "responses": {"2XX": {"description": "Received; anything else is retried"}},
+            }}),
+        );
+    }
+    Value::Object(hooks)
 }
 
 struct OperatorTokenAuth;

@@ -1,5 +1,5 @@
-//! The event catalogue (DESIGN.md): every event type a tenant can receive, endpoint filters over
-//! it (`graph.message.*`), and recording operational events for the tenant.
+//! Endpoint filters over the event catalogue ([`crate::event_catalogue`]; `graph.message.*`),
+//! and recording operational events for the tenant.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -14,48 +14,12 @@ use crate::{
     ids::{EndpointId, EventId, TenantId},
 };
 
-/// The resource kinds whose changes become `graph.<kind>.<change>` events.
-pub const KINDS: &[&str] = &[
-    "message",
-    "event",
-    "contact",
-    "user",
-    "group",
-    "conversation",
-    "drive_item",
-];
-
-const OTHER_TYPES: &[&str] = &[
-    "graph.subscription.reauthorization_required",
-    "graph.subscription.removed",
-    "graph.subscription.missed",
-    "graph.subscription.recreated",
-    "graph.subscription.renewal_failed",
-    "graph.subscription.paused",
-    "graph.subscription.resumed",
-    "tenant.consent_revoked",
-    "tenant.consent_restored",
-    "connection.reauthorization_required",
-    "connection.restored",
-    "endpoint.created",
-    "endpoint.updated",
-    "endpoint.deleted",
-    "endpoint.disabled",
-    "endpoint.circuit_opened",
-    "endpoint.circuit_closed",
-    "message.attempt.failing",
-    "message.attempt.exhausted",
-    "message.attempt.recovered",
-];
-
-/// Every event type.
+/// Every event type (from [`crate::event_catalogue`]).
 pub fn catalogue() -> Vec<String> {
-    let mut types: Vec<String> = KINDS
-        .iter()
-        .flat_map(|k| ["created", "updated", "deleted"].map(|c| format!("graph.{k}.{c}")))
-        .collect();
-    types.extend(OTHER_TYPES.iter().map(|t| (*t).to_owned()));
-    types
+    crate::event_catalogue::all()
+        .into_iter()
+        .map(|t| t.name)
+        .collect()
 }
 
 /// Whether a filter pattern matches an event type: exact, `prefix.*`, or `*`.

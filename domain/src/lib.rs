@@ -16,6 +16,7 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod entities;
 pub mod error;
+pub mod event_catalogue;
 pub mod events;
 pub mod ids;
 pub mod ingest;

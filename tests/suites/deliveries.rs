@@ -40,6 +40,7 @@ pub(crate) async fn message(
     Vec<delivery::Model>,
 ) {
     let new = NewMessage {
+        verbatim: Vec::new(),
         tenant,
         event_type: "graph.user.updated".into(),
         data: json!({"n": n}),

@@ -54,6 +54,7 @@ async fn endpoint(
 
 async fn send(app: &TestApp, tenant: TenantId, endpoint: EndpointId, event_type: &str, n: u32) {
     let new = NewMessage {
+        verbatim: Vec::new(),
         tenant,
         event_type: event_type.into(),
         data: json!({"n": n}),
@@ -242,6 +243,7 @@ async fn an_endpoint_with_a_backlog_at_its_cap_does_not_starve_the_same_tenants_
     // Far more waiting for the slow endpoint than a batch holds, all older than the fast one's.
     let backlog = (0..2_000)
         .map(|n| NewMessage {
+            verbatim: Vec::new(),
             tenant,
             event_type: EVENT.into(),
             data: json!({"n": n}),

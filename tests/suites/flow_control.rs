@@ -49,6 +49,7 @@ async fn send_to(
     n: u32,
 ) -> delivery::Model {
     let new = NewMessage {
+        verbatim: Vec::new(),
         tenant,
         event_type: event_type.into(),
         data: json!({"n": n}),

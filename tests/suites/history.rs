@@ -42,6 +42,7 @@ pub(crate) async fn setup(app: &TestApp) -> Setup {
 
 pub(crate) async fn send(app: &TestApp, tenant: TenantId, event_type: &str) -> String {
     let new = NewMessage {
+        verbatim: Vec::new(),
         tenant,
         event_type: event_type.into(),
         data: json!({"x": 1}),

@@ -176,3 +176,40 @@ async fn resource_data_reaches_the_tenant_as_the_bytes_graph_sent() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn decrypted_content_reaches_the_tenant_as_the_bytes_graph_encrypted() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let resource = format!("users/{USER}/messages");
+    let (status, created, _) = crate::subscriptions::create(
+        &app,
+        &key,
+        json!({"resource": resource, "change_types": ["created"], "include_resource_data": true}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    change(
+        &app,
+        json!({"tenant": TENANT, "resource": resource, "changeType": "created",
+               "properties": {"subject": "Café’s minutes"}}),
+    )
+    .await;
+    deliver_until(&app, &receiver, "graph.message.created", 1).await;
+    let webhook = receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == "graph.message.created")
+        .unwrap();
+    let text = String::from_utf8(webhook.body.clone()).unwrap();
+    // Exchange escapes non-ASCII characters; a re-serialization would write them as UTF-8.
+    assert!(
+        text.to_lowercase().contains(r"caf\u00e9\u2019s minutes"),
+        "{text}"
+    );
+    assert_eq!(
+        webhook.json()["data"]["content"]["subject"],
+        "Café’s minutes"
+    );
+}

@@ -239,3 +239,37 @@ fn documents_the_rules(doc: &Value, method: &str, path: &str, scheme: &str) {
         );
     }
 }
+
+#[tokio::test]
+async fn the_webhooks_section_and_the_readme_describe_every_event_type_of_the_catalogue() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    let hooks = doc["webhooks"].as_object().unwrap();
+    let catalogue = graphhook_domain::event_catalogue::all();
+    let mut documented: Vec<&String> = hooks.keys().collect();
+    documented.sort();
+    let mut names: Vec<&String> = catalogue.iter().map(|t| &t.name).collect();
+    names.sort();
+    assert_eq!(documented, names);
+    for event in &catalogue {
+        let post = &hooks[&event.name]["post"];
+        let schema = &post["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(schema["properties"]["type"]["const"], event.name.as_str());
+        let data = schema["properties"]["data"]["properties"]
+            .as_object()
+            .unwrap();
+        for (field, _) in &event.fields {
+            assert!(data.contains_key(*field), "{}: {field}", event.name);
+        }
+        assert!(post["parameters"].to_string().contains("webhook-signature"));
+    }
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    for event in &catalogue {
+        assert!(
+            readme.contains(&format!("| `{}` |", event.name)),
+            "the README's event table lacks {}",
+            event.name
+        );
+    }
+}

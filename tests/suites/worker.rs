@@ -236,6 +236,7 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
     let worker = app.start_worker().await;
     let tenant = app.tenants().await[0].id.into();
     let new = graphhook_domain::deliveries::NewMessage {
+        verbatim: Vec::new(),
         tenant,
         event_type: "graph.user.updated".into(),
         data: serde_json::json!({}),

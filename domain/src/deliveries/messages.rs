@@ -102,12 +102,7 @@ async fn write_messages_due<C: ConnectionTrait>(
                 .collect();
             slot.insert(active);
         }
-        let body = serde_json::to_vec(&json!({
-            "type": new.event_type,
-            "timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "data": new.data,
-        }))
-        .map_err(|e| DomainError::internal("encoding a message", e))?;
+        let body = encode(&new, now).map_err(|e| DomainError::internal("encoding a message", e))?;
         let message_id = MessageId::new();
         let message = message::Model {
             id: message_id.uuid(),
@@ -209,6 +204,7 @@ pub async fn send_test<C: ConnectionTrait + TransactionTrait>(
     }
     let id = EndpointId::from(endpoint.id);
     let new = NewMessage {
+        verbatim: Vec::new(),
         tenant: TenantId::from(endpoint.tenant_id),
         event_type: "endpoint.test".into(),
         data: json!({"endpointId": id, "message": "This is a test event from Graphhook."}),
@@ -268,6 +264,7 @@ pub async fn publish_operational_events<C: ConnectionTrait + TransactionTrait>(
     let news = pending
         .iter()
         .map(|event| NewMessage {
+            verbatim: Vec::new(),
             tenant: TenantId::from(event.tenant_id),
             event_type: event.event_type.clone(),
             data: event.payload.get("data").cloned().unwrap_or(Value::Null),
@@ -287,4 +284,80 @@ pub async fn publish_operational_events<C: ConnectionTrait + TransactionTrait>(
     let deliveries: Vec<delivery::Model> = written.into_iter().flat_map(|(_, d)| d).collect();
     enqueue(deps, &deliveries).await;
     Ok(count)
+}
+
+/// A message's payload, `{"type", "timestamp", "data"}`, with `data`'s verbatim members written
+/// as they came.
+fn encode(new: &NewMessage, now: chrono::DateTime<chrono::Utc>) -> serde_json::Result<Vec<u8>> {
+    let mut data = serde_json::to_string(&new.data)?;
+    if !new.verbatim.is_empty() {
+        // `data` is an object (`{…}`): its members, then the verbatim ones, then the `}`.
+        if !data.starts_with('{') {
+            data = "{}".to_owned();
+        }
+        data.pop();
+        for (name, raw) in &new.verbatim {
+            if data.len() > 1 {
+                data.push(',');
+            }
+            data.push_str(&serde_json::to_string(name)?);
+            data.push(':');
+            data.push_str(raw.get());
+        }
+        data.push('}');
+    }
+    #[derive(serde::Serialize)]
+    struct Payload<'a> {
+        #[serde(rename = "type")]
+        event_type: &'a str,
+        timestamp: String,
+        data: &'a serde_json::value::RawValue,
+    }
+    let data = serde_json::value::RawValue::from_string(data)?;
+    serde_json::to_vec(&Payload {
+        event_type: &new.event_type,
+        timestamp: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        data: &data,
+    })
+}
+
+#[cfg(test)]
+mod encoding {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn verbatim_members_are_written_byte_for_byte_after_the_others() {
+        let raw = |s: &str| serde_json::value::RawValue::from_string(s.to_owned()).unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let new = NewMessage {
+            tenant: crate::ids::TenantId::new(),
+            event_type: "graph.message.created".into(),
+            data: json!({"subscriptionId": "sub_1", "changeType": "created"}),
+            verbatim: vec![
+                (
+                    "resourceData",
+                    raw(r##"{"id":"m","@odata.type":"#Microsoft.Graph.Message","n":1.50}"##),
+                ),
+                ("content", raw(r#"{"subject":"Caf\u00e9"}"#)),
+            ],
+            endpoint_ids: None,
+        };
+        assert_eq!(
+            String::from_utf8(encode(&new, now).unwrap()).unwrap(),
+            r##"{"type":"graph.message.created","timestamp":"2026-12-07T10:00:00Z","data":{"subscriptionId":"sub_1","changeType":"created","resourceData":{"id":"m","@odata.type":"#Microsoft.Graph.Message","n":1.50},"content":{"subject":"Caf\u00e9"}}}"##
+        );
+        let empty = NewMessage {
+            data: json!({}),
+            ..new
+        };
+        assert!(
+            String::from_utf8(encode(&empty, now).unwrap())
+                .unwrap()
+                .contains(r#""data":{"resourceData":{"#)
+        );
+    }
 }

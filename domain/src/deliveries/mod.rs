@@ -77,6 +77,9 @@ pub struct NewMessage {
     pub tenant: TenantId,
     pub event_type: String,
     pub data: Value,
+    /// Members of `data` written exactly as they came (Graph's `resourceData` and decrypted
+    /// `content`: its key order, number formats and escapes), after `data`'s own.
+    pub verbatim: Vec<(&'static str, Box<serde_json::value::RawValue>)>,
     /// Only these endpoints; `None`: every active endpoint whose filter matches.
     pub endpoint_ids: Option<Vec<EndpointId>>,
 }

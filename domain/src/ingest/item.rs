@@ -7,7 +7,8 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ConnectionTrait, EntityTrait};
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::{Value, json, value::RawValue};
 use sha2::{Digest, Sha256};
 
 use super::{fields, process::Rich};
@@ -124,7 +125,7 @@ async fn decrypt_item<C: ConnectionTrait>(
     deps: &Deps<'_, C>,
     rich: &mut RichBatch,
     item: &Value,
-) -> DomainResult<Result<Value, &'static str>> {
+) -> DomainResult<Result<Box<RawValue>, &'static str>> {
     let tenants = match &rich.tenants {
         Ok(tenants) => tenants,
         Err(reason) => return Ok(Err(reason)),
@@ -152,10 +153,17 @@ async fn decrypt_item<C: ConnectionTrait>(
     let Some(Some(key)) = rich.keys.get(&label) else {
         return Ok(Err("unknown_certificate"));
     };
-    Ok(key.decrypt(&content).map_err(|error| {
+    Ok(key.decrypt_raw(&content).map_err(|error| {
         tracing::warn!(%error, "an encrypted item failed to decrypt; dropped");
         "decryption_failed"
     }))
+}
+
+/// An item's `resourceData` as the bytes Graph sent.
+#[derive(Deserialize)]
+struct RawParts<'a> {
+    #[serde(borrow, default, rename = "resourceData")]
+    resource_data: Option<&'a RawValue>,
 }
 
 /// Checks and routes one item: what it becomes, or why it is dropped.
@@ -164,6 +172,7 @@ pub(super) async fn prepare<C: ConnectionTrait>(
     routes: &mut Routes,
     rich: Option<&mut RichBatch>,
     item: &Value,
+    raw: Option<&RawValue>,
     received_at: chrono::DateTime<chrono::Utc>,
 ) -> DomainResult<Result<Prepared, &'static str>> {
     let Some(graph_id) = item.get("subscriptionId").and_then(Value::as_str) else {
@@ -207,6 +216,7 @@ pub(super) async fn prepare<C: ConnectionTrait>(
         return Ok(Err("tenant_mismatch"));
     }
     let mut action = None;
+    let mut verbatim = Vec::new();
     let (event_type, data) = match item.get("lifecycleEvent").and_then(Value::as_str) {
         Some(event) => {
             let Some((event_type, wanted)) = lifecycle_event_type(event) else {
@@ -273,8 +283,17 @@ pub(super) async fn prepare<C: ConnectionTrait>(
                 // Graph's fields that this notification did not carry are left out.
                 data.retain(|_, v| !v.is_null());
             }
-            if let (Some(content), Some(data)) = (content, data.as_object_mut()) {
-                data.insert("content".into(), content);
+            // Graph's JSON goes on as Graph wrote it.
+            let raw_resource_data = raw
+                .and_then(|r| serde_json::from_str::<RawParts>(r.get()).ok())
+                .and_then(|p| p.resource_data)
+                .filter(|r| r.get() != "null");
+            if let (Some(resource_data), Some(data)) = (raw_resource_data, data.as_object_mut()) {
+                data.shift_remove("resourceData");
+                verbatim.push(("resourceData", resource_data.to_owned()));
+            }
+            if let Some(content) = content {
+                verbatim.push(("content", content));
             }
             if let (Some(connection), Some(data)) =
                 (subscription.connection_id, data.as_object_mut())
@@ -288,7 +307,10 @@ pub(super) async fn prepare<C: ConnectionTrait>(
         .endpoint_ids
         .clone()
         .and_then(|ids| serde_json::from_value(ids).ok());
-    let hash = Sha256::digest(serde_json::to_vec(item).unwrap_or_default()).to_vec();
+    let hash = match raw {
+        Some(raw) => Sha256::digest(raw.get().as_bytes()).to_vec(),
+        None => Sha256::digest(serde_json::to_vec(item).unwrap_or_default()).to_vec(),
+    };
     let identified = item
         .get("id")
         .and_then(Value::as_str)
@@ -306,6 +328,7 @@ pub(super) async fn prepare<C: ConnectionTrait>(
             tenant: tenant_id,
             event_type,
             data,
+            verbatim,
             endpoint_ids,
         },
         action,

@@ -43,6 +43,13 @@ pub struct Processed {
     pub actions: usize,
 }
 
+/// The same body, each item as the bytes Graph sent.
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(borrow)]
+    value: Vec<&'a serde_json::value::RawValue>,
+}
+
 #[derive(Deserialize)]
 struct Envelope {
     value: Vec<Value>,
@@ -142,9 +149,22 @@ pub async fn process_batches<C: ConnectionTrait + TransactionTrait>(
         } else {
             None
         };
-        for value in &envelope.value {
+        let raws = serde_json::from_slice::<RawEnvelope>(&batch.body)
+            .map(|e| e.value)
+            .unwrap_or_default();
+        for (n, value) in envelope.value.iter().enumerate() {
             let received_at = batch.received_at;
-            match item::prepare(deps, &mut routes, rich_batch.as_mut(), value, received_at).await? {
+            let raw = raws.get(n).copied();
+            match item::prepare(
+                deps,
+                &mut routes,
+                rich_batch.as_mut(),
+                value,
+                raw,
+                received_at,
+            )
+            .await?
+            {
                 Ok(item) => prepared.push(item),
                 Err(reason) => {
                     // Graph's subscription id and the reason; never the clientState.

@@ -249,6 +249,7 @@ pub async fn emit<C: ConnectionTrait + sea_orm::TransactionTrait>(
         db,
         clock,
         NewMessage {
+            verbatim: Vec::new(),
             tenant: TenantId::from(subscription.tenant_id),
             event_type: event_type.to_owned(),
             data,

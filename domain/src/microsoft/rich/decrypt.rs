@@ -92,6 +92,15 @@ impl DecryptionKey {
     ///
     /// The thumbprint is checked first, so a payload for another certificate fails cleanly.
     pub fn decrypt(&self, content: &EncryptedContent) -> Result<serde_json::Value, RichError> {
+        let raw = self.decrypt_raw(content)?;
+        serde_json::from_str(raw.get()).map_err(|e| RichError::Json(format!("{:?}", e.classify())))
+    }
+
+    /// [`Self::decrypt`], the JSON kept as the bytes Graph encrypted (checked to be JSON).
+    pub fn decrypt_raw(
+        &self,
+        content: &EncryptedContent,
+    ) -> Result<Box<serde_json::value::RawValue>, RichError> {
         let got = content.encryption_certificate_thumbprint.trim();
         if !got.eq_ignore_ascii_case(&self.thumbprint) {
             return Err(RichError::Thumbprint {
@@ -125,7 +134,9 @@ impl DecryptionKey {
             .decrypt_padded_vec::<Pkcs7>(&data)
             .map_err(|_| RichError::Padding)?;
         // Only the error's category and position: its text could quote the plaintext.
-        serde_json::from_slice(&plaintext).map_err(|e| {
+        let text = String::from_utf8(plaintext)
+            .map_err(|_| RichError::Json("the plaintext is not UTF-8".to_owned()))?;
+        serde_json::value::RawValue::from_string(text).map_err(|e| {
             RichError::Json(format!(
                 "{:?} at line {} column {}",
                 e.classify(),
