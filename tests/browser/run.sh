@@ -17,7 +17,10 @@ if [ ! -x "${chromium}" ]; then
   echo "Chromium is missing: apt-get install -y chromium (or set CHROMIUM)" >&2
   exit 1
 fi
-(cd "${root}" && cargo build --locked --bin graphhook)
+# `.ci/run` builds the binary once for all its steps and says so.
+if [ -z "${GRAPHHOOK_BINARY_BUILT:-}" ]; then
+  (cd "${root}" && cargo build --locked --bin graphhook)
+fi
 if [ ! -d "${here}/node_modules/playwright-core" ]; then
   (cd "${here}" && npm ci --no-audit --no-fund)
 fi
