@@ -98,8 +98,10 @@ pub fn scopes_for(account: Account, kinds: &[String]) -> Result<Vec<String>, Con
             .iter()
             .find(|s| s.name == name.trim())
             .ok_or_else(|| {
+                // Named back only in part: the input is the caller's and unbounded.
+                let shown: String = name.chars().take(40).collect();
                 ConnectionError::Invalid(format!(
-                    "kinds: unknown resource kind '{name}'; use conversation, drive_item, message, event or contact"
+                    "kinds: unknown resource kind '{shown}'; use conversation, drive_item, message, event or contact"
                 ))
             })?;
         let scope = match account {
@@ -376,6 +378,11 @@ mod tests {
             ));
         }
         assert!(scopes_for(Account::Work, &[]).is_err());
+        let long = scopes_for(Account::Work, &["x".repeat(100_000)]).unwrap_err();
+        assert!(
+            long.to_string().len() < 200,
+            "the input is not echoed whole"
+        );
     }
 
     #[test]
