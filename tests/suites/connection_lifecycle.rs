@@ -126,6 +126,23 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
         .unwrap();
     assert_eq!(told.json()["data"]["connectionId"], id.as_str());
     assert_eq!(told.json()["data"]["pausedSubscriptions"], 1);
+    // Nothing new is made through it meanwhile; the answer names the call that fixes it.
+    let (status, refused) = subscribe_through(
+        &app,
+        &key,
+        &id,
+        &format!("groups/{}/conversations", uuid::Uuid::from_u128(7)),
+        &["created"],
+    )
+    .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("POST /api/v1/connections/{id}/reconnect")),
+        "{refused}"
+    );
     assert!(history(&app, &sub).await.contains(&(
         "pause".into(),
         "connection_reauthorization_required".into(),

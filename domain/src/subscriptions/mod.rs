@@ -81,10 +81,7 @@ pub enum CreateError {
     UnknownEndpoint(EndpointId),
     #[error("connection {0} does not exist")]
     UnknownConnection(ConnectionId),
-    #[error(
-        "connection {id} is {status}; {}",
-        if *status == "pending" { "its user has not signed in yet" } else { "its user must connect again (POST /api/v1/connections/{id}/reconnect)" }
-    )]
+    #[error("connection {id} is {status}; {}", not_active_hint(*id, status))]
     ConnectionNotActive {
         id: ConnectionId,
         status: &'static str,
@@ -134,6 +131,13 @@ pub enum CreateError {
     Access(#[from] AccessError),
     #[error(transparent)]
     Domain(#[from] DomainError),
+}
+
+fn not_active_hint(id: ConnectionId, status: &str) -> String {
+    match status {
+        "pending" => "its user has not signed in yet".to_owned(),
+        _ => format!("its user must connect again (POST /api/v1/connections/{id}/reconnect)"),
+    }
 }
 
 fn duplicate_message(existing: Option<SubscriptionId>, graph_id: Option<&str>) -> String {
