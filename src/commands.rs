@@ -194,6 +194,7 @@ pub struct EmulatorOptions {
     pub http_notification_urls: Option<String>,
     pub consent_mode: Option<String>,
     pub redirect_uris: Vec<String>,
+    pub deliver_via: Vec<String>,
 }
 
 fn emulator_config(options: EmulatorOptions) -> anyhow::Result<EmulatorConfig> {
@@ -212,6 +213,7 @@ fn emulator_config(options: EmulatorOptions) -> anyhow::Result<EmulatorConfig> {
     if let Some(v) = &options.consent_mode {
         config.behaviour.consent_mode = serde_json::from_value(quoted(v))?;
     }
+    config.deliver_via.extend(options.deliver_via);
     for uri in options.redirect_uris {
         if !config.app.redirect_uris.contains(&uri) {
             config.app.redirect_uris.push(uri);

@@ -225,6 +225,11 @@ struct EmulatorArgs {
     /// Another redirect URI to register for sign-in and admin consent (repeatable).
     #[arg(long)]
     redirect_uri: Vec<String>,
+    /// FROM=TO: Graph's requests (validation, notifications) for URLs starting with FROM go to
+    /// TO instead, e.g. http://127.0.0.1:8080=http://api:8080 in the compose network
+    /// (repeatable).
+    #[arg(long)]
+    deliver_via: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -341,6 +346,7 @@ fn main() -> std::process::ExitCode {
                     http_notification_urls: args.http_notification_urls,
                     consent_mode: args.consent_mode,
                     redirect_uris: args.redirect_uri,
+                    deliver_via: args.deliver_via,
                 };
                 commands::emulator(options).await
             }

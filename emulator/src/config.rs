@@ -24,6 +24,12 @@ pub struct EmulatorConfig {
     /// The URL clients use to reach the emulator; Entra and Graph URLs are built from it.
     /// Defaults to `http://{listen}`.
     pub public_url: Option<String>,
+    /// Where Graph's outbound requests (validation, notifications, lifecycle events) really go:
+    /// `FROM=TO` sends a request for a URL that starts with `FROM` to `TO` followed by the rest
+    /// of the URL. The URL the subscription holds is unchanged. For networks where the name
+    /// Graphhook gives Graph is not the name the emulator reaches it by (in the compose stack,
+    /// the browser's `http://127.0.0.1:8080` is the `api` container).
+    pub deliver_via: Vec<String>,
     pub app: AppConfig,
     pub tenants: Vec<TenantConfig>,
     pub behaviour: Behaviour,
@@ -344,6 +350,7 @@ impl Default for EmulatorConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8090)),
             public_url: None,
+            deliver_via: Vec::new(),
             app: AppConfig::default(),
             tenants: vec![TenantConfig {
                 id: Uuid::parse_str(DEFAULT_TENANT_ID).unwrap_or_default(),
@@ -464,6 +471,20 @@ impl EmulatorConfig {
     }
 
     /// The base URL clients use.
+    /// `deliver_via` as (from, to) prefixes; an entry without `=` or with an empty side is an
+    /// error that names it.
+    pub fn delivery_routes(&self) -> anyhow::Result<Vec<(String, String)>> {
+        self.deliver_via
+            .iter()
+            .map(|rule| match rule.split_once('=') {
+                Some((from, to)) if !from.is_empty() && !to.is_empty() => {
+                    Ok((from.to_owned(), to.to_owned()))
+                }
+                _ => anyhow::bail!("deliver_via {rule:?}: expected FROM=TO (two URL prefixes)"),
+            })
+            .collect()
+    }
+
     pub fn base_url(&self, bound: SocketAddr) -> String {
         self.public_url
             .clone()

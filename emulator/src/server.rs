@@ -25,11 +25,23 @@ pub struct Shared {
     /// For validation requests and notification POSTs: no redirects, no proxy from the
     /// environment.
     pub http: reqwest::Client,
+    /// `EmulatorConfig::deliver_via`, parsed.
+    pub delivery_routes: Vec<(String, String)>,
     /// Wakes the delivery loop (notifications queued, a POST ended).
     pub wake: tokio::sync::Notify,
 }
 
 impl Shared {
+    /// Where a request Graph sends to `url` really goes (`deliver_via`).
+    pub fn outbound_url(&self, url: &str) -> String {
+        for (from, to) in &self.delivery_routes {
+            if let Some(rest) = url.strip_prefix(from.as_str()) {
+                return format!("{to}{rest}");
+            }
+        }
+        url.to_owned()
+    }
+
     pub fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -70,6 +82,7 @@ impl Emulator {
         let base_url = self.config.base_url(bound);
         graphhook_domain::tls::install_crypto_provider();
         let world = World::from_config(&self.config, self.clock.now())?;
+        let delivery_routes = self.config.delivery_routes()?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -81,6 +94,7 @@ impl Emulator {
             key: SigningKey::builtin()?,
             base_url: base_url.clone(),
             http,
+            delivery_routes,
             wake: tokio::sync::Notify::new(),
         });
         let data = shared.clone();

@@ -41,7 +41,21 @@ impl Settings {
             figment = figment.merge(Toml::file(file));
         }
         if sources.environment {
-            figment = figment.merge(Env::prefixed("GRAPHHOOK__").split("__"));
+            // An empty variable counts as unset, so a deployment tool that always passes a
+            // variable (compose's `${VAR:-}`) leaves the default or the production check in
+            // charge instead of setting an empty value.
+            let empty: Vec<String> = std::env::vars_os()
+                .filter_map(|(name, value)| {
+                    let name = name.into_string().ok()?;
+                    let rest = name.strip_prefix("GRAPHHOOK__")?;
+                    value.is_empty().then(|| rest.to_ascii_uppercase())
+                })
+                .collect();
+            figment = figment.merge(
+                Env::prefixed("GRAPHHOOK__")
+                    .filter(move |key| !empty.contains(&key.as_str().to_ascii_uppercase()))
+                    .split("__"),
+            );
         }
         if let Some(mode) = sources.force_mode {
             figment = figment.merge(Serialized::default("mode", mode));

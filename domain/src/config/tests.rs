@@ -198,6 +198,45 @@ fn environment_variables_override_the_file_and_a_bad_one_names_its_key() {
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+fn an_empty_variable_counts_as_unset() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "graphhook.toml",
+            "mode = \"production\"\n[worker]\nconcurrency = 2\n",
+        )?;
+        // What compose passes for a secret the operator did not set: `${VAR:-}`.
+        jail.set_env("GRAPHHOOK__WORKER__CONCURRENCY", "");
+        jail.set_env("GRAPHHOOK__ONBOARDING__STATE_KEY", "");
+        jail.set_env("GRAPHHOOK__MICROSOFT__BROWSER_AUTHORITY_URL", "");
+        let file = Path::new("graphhook.toml");
+        let err = Settings::load(Sources {
+            file: Some(file),
+            environment: true,
+            force_mode: None,
+        })
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        // Missing, as if never set, rather than "must be at least 32 characters".
+        assert!(
+            err.contains("onboarding.state_key") && err.contains("is required in production"),
+            "{err}"
+        );
+        let settings = Settings::load(Sources {
+            file: Some(file),
+            environment: true,
+            force_mode: Some(Mode::Development),
+        })
+        .map_err(|e| e.to_string())?;
+        assert_eq!(settings.worker.concurrency, 2, "the file's value stands");
+        assert!(settings.onboarding.state_key.is_none());
+        assert!(settings.microsoft.browser_authority_url.is_none());
+        Ok(())
+    });
+}
+
+#[test]
 fn an_unknown_key_in_a_file_is_refused() {
     let dir = std::env::temp_dir().join(format!("graphhook-cfg-{}", uuid::Uuid::new_v4()));
     let _ = std::fs::create_dir_all(&dir);

@@ -193,7 +193,7 @@ async fn send(shared: Data, batch: Batch) {
     let sent_at = shared.clock.now();
     let request = shared
         .http
-        .post(&batch.url)
+        .post(shared.outbound_url(&batch.url))
         .header("content-type", "application/json; charset=utf-8")
         .timeout(timeout)
         .body(body)

@@ -64,7 +64,7 @@ pub async fn validate(shared: &Shared, url: &str) -> Result<(), Failure> {
     let token = new_token();
     let request = shared
         .http
-        .post(url_with_token(url, &token))
+        .post(url_with_token(&shared.outbound_url(url), &token))
         .header("content-type", "text/plain; charset=utf-8")
         .timeout(timeout)
         .send();

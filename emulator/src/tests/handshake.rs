@@ -142,3 +142,45 @@ async fn the_lifecycle_url_is_validated_separately() {
     assert_eq!(emu.create(&token, body).await.status().as_u16(), 201);
     assert_eq!(good.seen().len(), 3, "two more requests, one per URL");
 }
+
+#[actix_web::test]
+async fn deliver_via_sends_graphs_requests_for_a_url_to_where_it_really_is() {
+    let receiver = receiver(Answer::Echo);
+    let real = receiver.url.split("/graph/").next().unwrap().to_owned();
+    let emu = Emu::spawn_with(|config| {
+        config.behaviour.http_notification_urls = crate::config::HttpUrls::Any;
+        config.deliver_via = vec![format!("http://api.invalid:8080={real}")];
+    })
+    .await;
+    let token = emu.token().await;
+    let mut body = message_subscription(&emu, &receiver);
+    body["notificationUrl"] = json!("http://api.invalid:8080/graph/notifications?route=t42");
+    let response = emu.create(&token, body).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(
+        created["notificationUrl"], "http://api.invalid:8080/graph/notifications?route=t42",
+        "the subscription keeps the URL it was given"
+    );
+    let seen = receiver.seen();
+    assert_eq!(
+        seen.len(),
+        1,
+        "the validation request reached the real host"
+    );
+    assert!(seen[0].query.starts_with("route=t42&validationToken="));
+}
+
+#[test]
+fn deliver_via_entries_need_both_sides() {
+    let mut config = crate::config::EmulatorConfig::default();
+    config.deliver_via = vec!["http://a=http://b".into()];
+    assert_eq!(
+        config.delivery_routes().unwrap(),
+        vec![("http://a".to_owned(), "http://b".to_owned())]
+    );
+    for bad in ["http://a", "=http://b", "http://a="] {
+        config.deliver_via = vec![bad.into()];
+        assert!(config.delivery_routes().is_err(), "{bad}");
+    }
+}
