@@ -8,6 +8,7 @@ use graphhook_domain::{
     Clock, Mode, Settings,
     config::{self, DEV_ADMIN_SIGNING_KEY, Sources},
     db,
+    microsoft::preflight,
     secret::SecretString,
     telemetry,
     webhooks::crypt::SecretBox,
@@ -63,9 +64,95 @@ pub(crate) async fn shutdown_signal() {
 
 pub async fn api(config: Option<&Path>) -> anyhow::Result<()> {
     let settings = load(config, None)?;
-    let app = Application::build(settings, Clock::system()).await?;
+    let app = Application::build(settings.clone(), Clock::system()).await?;
     tracing::info!(port = app.port(), "api listening");
+    tokio::spawn(log_microsoft_checks(settings));
     serve_api(app).await
+}
+
+/// The start-up checks of Microsoft (reachable, credential accepted), logged; problems are
+/// errors, and the process runs on (see `graphhook_domain::microsoft::preflight`).
+async fn log_microsoft_checks(settings: Settings) {
+    let tenant = match db::connect(&settings.database).await {
+        Ok(db) => {
+            let tenant = preflight::CredentialTenant::choose(&settings, Some(&db)).await;
+            db.close().await.ok();
+            tenant
+        }
+        Err(_) => preflight::CredentialTenant::choose(&settings, None).await,
+    };
+    preflight::log(&preflight::microsoft(&settings, Clock::system(), tenant).await);
+}
+
+/// `graphhook check`: the settings, PostgreSQL and its migrations, and Microsoft, as `api` and
+/// `worker` would use them; prints a line per check and fails if any has a problem.
+#[allow(clippy::print_stdout)]
+pub async fn check(config: Option<&Path>) -> anyhow::Result<()> {
+    let line =
+        |check: &str, level: &str, message: &str| println!("{check:<18} {level:<8} {message}");
+    let settings = match Settings::load(Sources {
+        file: config,
+        environment: true,
+        force_mode: None,
+    }) {
+        Ok(settings) => settings,
+        Err(error) => {
+            line("configuration", "problem", &error.to_string());
+            anyhow::bail!("the configuration is not usable");
+        }
+    };
+    let mode = match settings.mode {
+        Mode::Production => "production",
+        Mode::Development => "development",
+    };
+    line("configuration", "ok", &format!("valid for {mode} mode"));
+    let mut problems = 0;
+    let tenant = match db::connect(&settings.database).await {
+        Ok(db) => {
+            match Migrator::get_pending_migrations(&db).await {
+                Ok(pending) if pending.is_empty() => {
+                    line("database", "ok", "reachable, every migration applied");
+                }
+                Ok(pending) => {
+                    problems += 1;
+                    line(
+                        "database",
+                        "problem",
+                        &format!(
+                            "{} migrations pending: run `graphhook migrate up`",
+                            pending.len()
+                        ),
+                    );
+                }
+                Err(error) => {
+                    problems += 1;
+                    line(
+                        "database",
+                        "problem",
+                        &format!("migrations unreadable: {error}"),
+                    );
+                }
+            }
+            let tenant = preflight::CredentialTenant::choose(&settings, Some(&db)).await;
+            db.close().await.ok();
+            tenant
+        }
+        Err(error) => {
+            problems += 1;
+            line("database", "problem", &error.to_string());
+            preflight::CredentialTenant::choose(&settings, None).await
+        }
+    };
+    for finding in preflight::microsoft(&settings, Clock::system(), tenant).await {
+        if finding.level == preflight::Level::Problem {
+            problems += 1;
+        }
+        line(finding.check, finding.level.as_str(), &finding.message);
+    }
+    if problems > 0 {
+        anyhow::bail!("{problems} problem(s) found");
+    }
+    Ok(())
 }
 
 async fn serve_api(app: Application) -> anyhow::Result<()> {
@@ -83,7 +170,8 @@ async fn serve_api(app: Application) -> anyhow::Result<()> {
 
 pub async fn worker(config: Option<&Path>) -> anyhow::Result<()> {
     let settings = load(config, None)?;
-    let worker = WorkerProcess::start(settings, Clock::system()).await?;
+    let worker = WorkerProcess::start(settings.clone(), Clock::system()).await?;
+    tokio::spawn(log_microsoft_checks(settings));
     tokio::select! {
         _ = shutdown_signal() => worker.stop().await,
         // The worker ends by itself only if every job worker gave up.

@@ -31,6 +31,9 @@ enum Command {
     Api,
     /// Run background jobs.
     Worker,
+    /// Check the settings, the database and Microsoft (reachable, credential accepted) as `api`
+    /// and `worker` would use them; exits 1 on any problem.
+    Check,
     /// Manage the database schema.
     Migrate {
         #[command(subcommand)]
@@ -267,6 +270,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Api => commands::api(config).await,
             Command::Worker => commands::worker(config).await,
+            Command::Check => commands::check(config).await,
             Command::Dev => commands::dev(config).await,
             Command::Openapi { admin } => commands::openapi(admin),
             Command::Admin {

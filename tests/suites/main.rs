@@ -36,6 +36,7 @@ mod onboarding_state;
 mod openapi;
 mod operational_events;
 mod portal;
+mod preflight;
 mod retry_schedule;
 mod startup_errors;
 mod subscription_errors;

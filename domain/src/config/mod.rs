@@ -133,6 +133,10 @@ pub struct MicrosoftSettings {
     pub graph_url: String,
     /// Our app registration's client id.
     pub client_id: Option<String>,
+    /// The app registration's own directory (its "Directory (tenant) ID"): start-up and
+    /// `graphhook check` ask Entra for a token there to prove the credential before any tenant
+    /// has onboarded. Without it they use an onboarded tenant, or skip that check.
+    pub home_tenant_id: Option<uuid::Uuid>,
     pub client_secret: Option<SecretString>,
     /// When the client secret expires (Entra shows it on the app registration; Graphhook cannot
     /// read it), so operators are warned in time.
@@ -348,6 +352,7 @@ impl Default for MicrosoftSettings {
             client_id: None,
             client_secret: None,
             client_secret_expires_at: None,
+            home_tenant_id: None,
             client_certificate: None,
             client_private_key: None,
             personal_accounts: false,

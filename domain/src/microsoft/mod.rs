@@ -7,6 +7,7 @@ pub mod claims;
 pub mod delegated;
 pub mod graph;
 pub mod id_token;
+pub mod preflight;
 pub mod rich;
 pub mod roles;
 pub mod sign_in;

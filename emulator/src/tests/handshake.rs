@@ -173,8 +173,10 @@ async fn deliver_via_sends_graphs_requests_for_a_url_to_where_it_really_is() {
 
 #[test]
 fn deliver_via_entries_need_both_sides() {
-    let mut config = crate::config::EmulatorConfig::default();
-    config.deliver_via = vec!["http://a=http://b".into()];
+    let mut config = crate::config::EmulatorConfig {
+        deliver_via: vec!["http://a=http://b".into()],
+        ..Default::default()
+    };
     assert_eq!(
         config.delivery_routes().unwrap(),
         vec![("http://a".to_owned(), "http://b".to_owned())]
