@@ -283,6 +283,7 @@ pub struct EmulatorOptions {
     pub consent_mode: Option<String>,
     pub redirect_uris: Vec<String>,
     pub deliver_via: Vec<String>,
+    pub state_file: Option<PathBuf>,
 }
 
 fn emulator_config(options: EmulatorOptions) -> anyhow::Result<EmulatorConfig> {
@@ -307,6 +308,9 @@ fn emulator_config(options: EmulatorOptions) -> anyhow::Result<EmulatorConfig> {
             config.app.redirect_uris.push(uri);
         }
     }
+    if options.state_file.is_some() {
+        config.state_file = options.state_file;
+    }
     Ok(config)
 }
 
@@ -328,6 +332,9 @@ pub async fn emulator(options: EmulatorOptions) -> anyhow::Result<()> {
         graphhook_emulator::config::DEFAULT_CLIENT_SECRET
     );
     println!("  control api    {}/_emulator/state", running.base_url);
+    if let Some(file) = running.state_file() {
+        println!("  state file     {}", file.display());
+    }
     let handle = running.handle();
     let task = tokio::spawn(running.wait());
     shutdown_signal().await;
