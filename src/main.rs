@@ -6,6 +6,7 @@ mod bench_ingest;
 mod bench_pipeline;
 mod bench_renew;
 mod commands;
+mod dev_state;
 
 use std::path::{Path, PathBuf};
 
