@@ -283,6 +283,7 @@ pub struct EmulatorOptions {
     pub consent_mode: Option<String>,
     pub redirect_uris: Vec<String>,
     pub deliver_via: Vec<String>,
+    pub state_file: Option<PathBuf>,
 }
 
 fn emulator_config(options: EmulatorOptions) -> anyhow::Result<EmulatorConfig> {
@@ -307,6 +308,9 @@ fn emulator_config(options: EmulatorOptions) -> anyhow::Result<EmulatorConfig> {
             config.app.redirect_uris.push(uri);
         }
     }
+    if options.state_file.is_some() {
+        config.state_file = options.state_file;
+    }
     Ok(config)
 }
 
@@ -328,6 +332,9 @@ pub async fn emulator(options: EmulatorOptions) -> anyhow::Result<()> {
         graphhook_emulator::config::DEFAULT_CLIENT_SECRET
     );
     println!("  control api    {}/_emulator/state", running.base_url);
+    if let Some(file) = running.state_file() {
+        println!("  state file     {}", file.display());
+    }
     let handle = running.handle();
     let task = tokio::spawn(running.wait());
     shutdown_signal().await;
@@ -435,6 +442,11 @@ pub async fn bench_renew(
 pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
     let mut settings = load(config, Some(Mode::Development))?;
     let db = connect_migrated(&settings).await?;
+    // Nothing applied yet: a new database, which an emulator world saved before must not meet.
+    let new_database = Migrator::get_applied_migrations(&db)
+        .await
+        .context("reading the applied migrations")?
+        .is_empty();
     Migrator::up(&db, None)
         .await
         .context("applying migrations")?;
@@ -442,6 +454,7 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
 
     let mut emulator_config = EmulatorConfig {
         listen: settings.emulator.listen,
+        state_file: crate::dev_state::prepare(&settings, new_database)?,
         ..EmulatorConfig::default()
     };
     emulator_config.behaviour.http_notification_urls =
@@ -491,7 +504,13 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
         () = tokio::time::sleep(std::time::Duration::from_millis(300)) => false,
     };
     if !stopped {
-        print_banner(&settings, &emulator.base_url, worker.http_port(), &token);
+        print_banner(
+            &settings,
+            &emulator.base_url,
+            emulator.state_file(),
+            worker.http_port(),
+            &token,
+        );
         stop.await;
     }
     println!("Stopping…");
@@ -507,7 +526,13 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
 
 /// What `graphhook dev` runs, where.
 #[allow(clippy::print_stdout)]
-fn print_banner(settings: &Settings, emulator: &str, worker_port: u16, token: &str) {
+fn print_banner(
+    settings: &Settings,
+    emulator: &str,
+    emulator_state: Option<&Path>,
+    worker_port: u16,
+    token: &str,
+) {
     let base = &settings.api.public_base_url;
     println!();
     println!("Graphhook is running in development mode. Ctrl-C stops it.");
@@ -529,6 +554,12 @@ fn print_banner(settings: &Settings, emulator: &str, worker_port: u16, token: &s
     println!(
         "  emulator          {emulator}  (Microsoft Graph and Entra ID; control api at /_emulator/state)"
     );
+    if let Some(file) = emulator_state {
+        println!(
+            "  emulator state    {}  (its world across restarts)",
+            file.display()
+        );
+    }
     println!(
         "  database          {}",
         graphhook_domain::secret::redact_url(settings.database.url.expose_secret())

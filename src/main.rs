@@ -6,6 +6,7 @@ mod bench_ingest;
 mod bench_pipeline;
 mod bench_renew;
 mod commands;
+mod dev_state;
 
 use std::path::{Path, PathBuf};
 
@@ -233,6 +234,10 @@ struct EmulatorArgs {
     /// (repeatable).
     #[arg(long)]
     deliver_via: Vec<String>,
+    /// Keep the emulator's world in this file across restarts (read on start, written within
+    /// a second of a change and on stop).
+    #[arg(long, env = "GRAPHHOOK_EMULATOR_STATE_FILE")]
+    state_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -351,6 +356,7 @@ fn main() -> std::process::ExitCode {
                     consent_mode: args.consent_mode,
                     redirect_uris: args.redirect_uri,
                     deliver_via: args.deliver_via,
+                    state_file: args.state_file,
                 };
                 commands::emulator(options).await
             }

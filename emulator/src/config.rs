@@ -1,7 +1,10 @@
 //! The emulator's configuration: our app registration, the tenants that exist, and switches for
 //! Microsoft behaviours that have varied over time (each defaults to today's behaviour).
 
-use std::{net::SocketAddr, path::Path};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 use figment::{
     Figment,
@@ -33,6 +36,10 @@ pub struct EmulatorConfig {
     pub app: AppConfig,
     pub tenants: Vec<TenantConfig>,
     pub behaviour: Behaviour,
+    /// Where the world is kept across restarts (see [`crate::persist`]): read on start when it
+    /// exists, written within a second of a change and on stop. None: the world lives in
+    /// memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 /// Our app registration in the emulated Entra.
@@ -360,6 +367,7 @@ impl Default for EmulatorConfig {
                 users: None,
             }],
             behaviour: Behaviour::default(),
+            state_file: None,
         }
     }
 }

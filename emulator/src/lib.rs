@@ -10,7 +10,8 @@
 //! the api's, so the two check each other. State lives in memory; time comes from the shared
 //! [`Clock`], so a test moves time for Graphhook and the emulator together. A control API under
 //! `/_emulator/…` (a path Microsoft never uses) sets up tenants and consent, makes changes
-//! happen and exposes state, including every delivery attempt.
+//! happen and exposes state, including every delivery attempt. With a state file
+//! ([`persist`]) the world outlives the process.
 
 // Handlers build Microsoft's exact error responses early and return them as their `Err`;
 // boxing every one would add noise without saving anything that matters in an emulator.
@@ -25,6 +26,7 @@ mod entra;
 mod graph;
 mod http;
 mod notify;
+pub mod persist;
 pub mod rules;
 mod server;
 pub mod state;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::config::LifetimePolicy;
 
 /// A kind of subscribable resource.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Kind {
     Message,

@@ -2,7 +2,12 @@
 
 use std::{
     net::TcpListener,
-    sync::{Mutex, MutexGuard, PoisonError},
+    ops::{Deref, DerefMut},
+    path::Path,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -11,7 +16,12 @@ use anyhow::Context;
 use graphhook_domain::Clock;
 
 use crate::{
-    config::EmulatorConfig, control, crypto::SigningKey, delivery, entra, graph, state::World,
+    config::EmulatorConfig,
+    control,
+    crypto::SigningKey,
+    delivery, entra, graph,
+    persist::{self, StateFile},
+    state::World,
 };
 
 /// What every handler reaches.
@@ -29,6 +39,29 @@ pub struct Shared {
     pub delivery_routes: Vec<(String, String)>,
     /// Wakes the delivery loop (notifications queued, a POST ended).
     pub wake: tokio::sync::Notify,
+    /// Whether the world may have changed since the state file's saver last looked.
+    changed: AtomicBool,
+}
+
+/// The locked world; taking it to change it marks it changed, for the state file.
+pub struct WorldGuard<'a> {
+    world: MutexGuard<'a, World>,
+    changed: &'a AtomicBool,
+}
+
+impl Deref for WorldGuard<'_> {
+    type Target = World;
+
+    fn deref(&self) -> &World {
+        &self.world
+    }
+}
+
+impl DerefMut for WorldGuard<'_> {
+    fn deref_mut(&mut self) -> &mut World {
+        self.changed.store(true, Ordering::Release);
+        &mut self.world
+    }
 }
 
 impl Shared {
@@ -42,8 +75,27 @@ impl Shared {
         url.to_owned()
     }
 
-    pub fn world(&self) -> MutexGuard<'_, World> {
+    pub fn world(&self) -> WorldGuard<'_> {
+        WorldGuard {
+            world: self.world_unmarked(),
+            changed: &self.changed,
+        }
+    }
+
+    /// The world, without marking it changed. For the delivery loop, which takes it every few
+    /// milliseconds and mostly changes what is not saved (queues, attempts, throttling): it
+    /// calls [`Shared::mark_changed`] when it changes what is. And for the saver itself.
+    pub fn world_unmarked(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn mark_changed(&self) {
+        self.changed.store(true, Ordering::Release);
+    }
+
+    /// Whether the world may have changed since the last call.
+    pub fn take_changed(&self) -> bool {
+        self.changed.swap(false, Ordering::AcqRel)
     }
 
     pub fn token_endpoint(&self, tenant: &str) -> String {
@@ -67,6 +119,13 @@ pub struct RunningEmulator {
     handle: ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     deliveries: tokio::task::JoinHandle<()>,
+    state: Option<Saving>,
+}
+
+/// The state file and the task that saves to it.
+struct Saving {
+    file: Arc<StateFile>,
+    saver: tokio::task::JoinHandle<()>,
 }
 
 impl Emulator {
@@ -83,6 +142,13 @@ impl Emulator {
         graphhook_domain::tls::install_crypto_provider();
         let world = World::from_config(&self.config, self.clock.now())?;
         let delivery_routes = self.config.delivery_routes()?;
+        let (file, world) = match self.config.state_file.clone() {
+            Some(path) => {
+                let (file, world) = StateFile::open(path, world);
+                (Some(Arc::new(file)), world)
+            }
+            None => (None, world),
+        };
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -96,6 +162,8 @@ impl Emulator {
             http,
             delivery_routes,
             wake: tokio::sync::Notify::new(),
+            // The first round of the saver writes a missing or outdated file.
+            changed: AtomicBool::new(true),
         });
         let data = shared.clone();
         let server = HttpServer::new(move || {
@@ -115,6 +183,10 @@ impl Emulator {
         let handle = server.handle();
         let task = tokio::spawn(server);
         let deliveries = delivery::engine::spawn(shared.clone());
+        let state = file.map(|file| Saving {
+            saver: persist::spawn_saver(shared.clone(), file.clone()),
+            file,
+        });
         tracing::info!(%base_url, "emulator listening");
         Ok(RunningEmulator {
             port: bound.port(),
@@ -123,6 +195,7 @@ impl Emulator {
             handle,
             task,
             deliveries,
+            state,
         })
     }
 }
@@ -137,24 +210,51 @@ impl RunningEmulator {
         f(&mut self.shared.world())
     }
 
+    /// Where the world is saved, if anywhere.
+    pub fn state_file(&self) -> Option<&Path> {
+        self.state.as_ref().map(|s| s.file.path())
+    }
+
+    /// Saves the world now if it differs from the state file; whether it wrote (false too
+    /// without a state file).
+    pub async fn save_state(&self) -> anyhow::Result<bool> {
+        match &self.state {
+            Some(state) => save(&self.shared, &state.file).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Stops serving, then saves the world a last time.
     pub async fn stop(self) {
         self.deliveries.abort();
         self.handle.stop(true).await;
         let _ = self.task.await;
+        final_save(&self.shared, self.state).await;
     }
 
-    /// Serves until the server stops.
+    /// Serves until the server stops, then saves the world a last time.
     pub async fn wait(self) -> anyhow::Result<()> {
-        let result = self
-            .task
-            .await
-            .context("emulator task")?
-            .context("emulator server");
+        let result = self.task.await;
         self.deliveries.abort();
-        result
+        final_save(&self.shared, self.state).await;
+        result.context("emulator task")?.context("emulator server")
     }
 
     pub fn handle(&self) -> ServerHandle {
         self.handle.clone()
+    }
+}
+
+async fn save(shared: &Data, file: &Arc<StateFile>) -> anyhow::Result<bool> {
+    let (shared, file) = (shared.clone(), file.clone());
+    tokio::task::spawn_blocking(move || file.save(&shared)).await?
+}
+
+async fn final_save(shared: &Data, state: Option<Saving>) {
+    let Some(state) = state else { return };
+    state.saver.abort();
+    if let Err(error) = save(shared, &state.file).await {
+        tracing::warn!(file = %state.file.path().display(), error = %format!("{error:#}"),
+            "cannot save the emulator state on stop");
     }
 }

@@ -365,16 +365,19 @@ impl World {
     }
 
     /// Removes subscriptions whose expiration has passed: Graph deletes expired subscriptions.
-    pub fn purge_expired(&mut self, now: DateTime<Utc>) {
+    /// Whether it removed any.
+    pub fn purge_expired(&mut self, now: DateTime<Utc>) -> bool {
         let expired: Vec<Uuid> = self
             .subscriptions
             .values()
             .filter(|s| s.expiration_date_time <= now)
             .map(|s| s.id)
             .collect();
+        let any = !expired.is_empty();
         for id in expired {
             self.remove_subscription(id, Ended::Expired);
         }
+        any
     }
 
     /// Removes a subscription and remembers why; `None` if there was none.

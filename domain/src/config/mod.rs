@@ -5,7 +5,7 @@
 //! (database and Redis URLs, which may carry passwords, and the operator token) are
 //! [`SecretString`]s, so `Debug` output and logs never show them.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -341,6 +341,11 @@ pub const DEV_STATE_KEY: &str = "graphhook-development-onboarding-state-key";
 #[serde(default, deny_unknown_fields)]
 pub struct EmulatorSettings {
     pub listen: SocketAddr,
+    /// Whether `dev` keeps the emulator's world in a state file across restarts.
+    pub persist: bool,
+    /// That file. None: `emulator-{database name}.json` in `$XDG_STATE_HOME/graphhook` (or
+    /// `~/.local/state/graphhook`, or the temporary directory without a home).
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for MicrosoftSettings {
@@ -364,6 +369,8 @@ impl Default for EmulatorSettings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8090)),
+            persist: true,
+            state_file: None,
         }
     }
 }

@@ -392,3 +392,32 @@ fn a_command_is_asked_only_for_the_production_secrets_it_uses() {
     let err = malformed.validate_needing(Some(&[])).unwrap_err();
     assert_eq!(err.key, "onboarding.state_key");
 }
+
+#[test]
+#[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+fn the_emulators_state_file_is_on_by_default_and_can_be_moved_or_turned_off() {
+    figment::Jail::expect_with(|jail| {
+        let sources = || Sources {
+            file: None,
+            environment: true,
+            force_mode: Some(Mode::Development),
+        };
+        let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
+        assert!(settings.emulator.persist);
+        assert_eq!(settings.emulator.state_file, None, "derived by dev");
+
+        jail.set_env("GRAPHHOOK__EMULATOR__STATE_FILE", "/tmp/emulator.json");
+        jail.set_env("GRAPHHOOK__EMULATOR__PERSIST", "false");
+        let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
+        assert_eq!(
+            settings.emulator.state_file.as_deref(),
+            Some(Path::new("/tmp/emulator.json"))
+        );
+        assert!(!settings.emulator.persist);
+
+        jail.set_env("GRAPHHOOK__EMULATOR__STATE_FILE", "/");
+        let err = Settings::load(sources()).err().map(|e| e.key);
+        assert_eq!(err, Some("emulator.state_file".to_owned()));
+        Ok(())
+    });
+}

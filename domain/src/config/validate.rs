@@ -362,6 +362,14 @@ impl Settings {
                 "must not be less than webhooks.circuit_open_secs",
             ));
         }
+        if let Some(file) = &self.emulator.state_file
+            && file.file_name().is_none()
+        {
+            return Err(ConfigError::new(
+                "emulator.state_file",
+                "must name a file (set emulator.persist = false to keep no file)",
+            ));
+        }
         if self.onboarding.verify_interval_secs == 0 {
             return Err(ConfigError::new(
                 "onboarding.verify_interval_secs",

@@ -55,9 +55,13 @@ fn outlives_subscription(item: &Pending) -> bool {
 /// Takes what is due, drops what may no longer be sent, and marks the URLs in flight.
 fn take_due(shared: &Shared) -> Vec<Batch> {
     let now = shared.clock.now();
-    let mut guard = shared.world();
-    guard.purge_expired(now);
-    lifecycle::tick(&mut guard, now);
+    // Unmarked: this runs every tick; it says so itself when it changes what is saved.
+    let mut guard = shared.world_unmarked();
+    let purged = guard.purge_expired(now);
+    let challenged = lifecycle::tick(&mut guard, now);
+    if purged || challenged {
+        shared.mark_changed();
+    }
     let thresholds = Thresholds::from_behaviour(&guard.behaviour);
     send_missed(&mut guard, now, &thresholds);
     if guard.behaviour.delivery_paused || guard.delivery.pending.is_empty() {
@@ -216,7 +220,8 @@ async fn send(shared: Data, batch: Batch) {
     };
     tracing::debug!(status = ?outcome.status, error = ?outcome.error, "notification POST");
     let now = shared.clock.now();
-    finish(&mut shared.world(), batch, sent_at, &outcome, now);
+    // Only the queues, attempts and throttling change: nothing that is saved.
+    finish(&mut shared.world_unmarked(), batch, sent_at, &outcome, now);
     shared.wake.notify_one();
 }
 

@@ -4,14 +4,14 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::World;
 
 /// How the code verifier is compared with the challenge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CodeChallengeMethod {
     /// The verifier is the challenge.
     Plain,
@@ -46,8 +46,8 @@ impl CodeChallengeMethod {
     }
 }
 
-/// An issued authorization code's grant.
-#[derive(Clone, Debug)]
+/// An issued authorization code's grant (saved as it is in the emulator's state file).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuthCode {
     pub client_id: Uuid,
     /// The authorize request's `redirect_uri`, which the redemption must repeat.

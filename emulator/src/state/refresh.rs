@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::World;
 
-/// An issued refresh token's grant.
-#[derive(Clone, Debug)]
+/// An issued refresh token's grant (saved as it is in the emulator's state file).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RefreshToken {
     pub client_id: Uuid,
     pub tenant_id: Uuid,

@@ -45,6 +45,11 @@ impl Emu {
     }
 
     pub async fn spawn_with(customize: impl FnOnce(&mut EmulatorConfig)) -> Self {
+        Self::spawn_on(Clock::manual(start()), customize).await
+    }
+
+    /// [`Emu::spawn_with`] on a given clock (an emulator restarted where another stopped).
+    pub async fn spawn_on(clock: Clock, customize: impl FnOnce(&mut EmulatorConfig)) -> Self {
         let mut config = EmulatorConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             ..EmulatorConfig::default()
@@ -61,7 +66,6 @@ impl Emu {
         config.behaviour.http_notification_urls = HttpUrls::Loopback;
         config.behaviour.validation_timeout_ms = 1_000;
         customize(&mut config);
-        let clock = Clock::manual(start());
         let emu = Emulator::new(config, clock.clone())
             .spawn()
             .await

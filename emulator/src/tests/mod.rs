@@ -17,6 +17,7 @@ mod inbox;
 mod lifecycle;
 mod notifications;
 mod oidc_client;
+mod persistence;
 mod personal;
 mod refresh_tokens;
 mod retries;
