@@ -68,6 +68,21 @@ export async function screenshot(page, test, name) {
 }
 
 /**
+ * Where `locator`'s element ends against the window and its table's scrolling box: a control
+ * is fully visible when `right <= window` and the table does not overflow (`overflow` 0).
+ */
+export async function placement(locator) {
+  return locator.evaluate((node) => {
+    const wrap = node.closest(".table-wrap");
+    return {
+      right: node.getBoundingClientRect().right,
+      window: window.innerWidth,
+      overflow: wrap ? wrap.scrollWidth - wrap.clientWidth : 0,
+    };
+  });
+}
+
+/**
  * A webhook receiver on 127.0.0.1: answers Graphhook's verification challenge, 200 to anything
  * else (or `status` while it is set), and records every request.
  */
