@@ -58,12 +58,15 @@ export async function newPage(browser) {
 }
 
 let shot = 0;
-/** Saves a full-page screenshot as output/<test>-<nn>-<name>.png. */
-export async function screenshot(page, test, name) {
+/**
+ * Saves a screenshot as output/<test>-<nn>-<name>.png: of the whole page, or of the window only
+ * with `{ fullPage: false }` (for very long pages).
+ */
+export async function screenshot(page, test, name, { fullPage = true } = {}) {
   mkdirSync(env.output, { recursive: true });
   shot += 1;
   const file = join(env.output, `${test}-${String(shot).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   return file;
 }
 
