@@ -32,6 +32,12 @@ const PAGES: &[(&str, &str, &str)] = &[
         include_str!("../../../web/api-docs-text.js"),
         "text/javascript; charset=utf-8",
     ),
+    // The onboarding's result page (served by the onboarding, never cached) loads it.
+    (
+        "/static/onboarding-key.js",
+        include_str!("../../../web/onboarding-key.js"),
+        "text/javascript; charset=utf-8",
+    ),
 ];
 
 /// One page renders both OpenAPI documents: `(path, title, document)`.
