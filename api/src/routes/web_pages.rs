@@ -1,5 +1,5 @@
 //! The static pages of `web/`, compiled into the binary so the api serves them from anywhere:
-//! the public pages (landing, guide, the API references) and the two apps (the
+//! the public pages (landing, guide, service status, the API references) and the two apps (the
 //! tenant portal and the operator console). The onboarding fills its own pages from `web/`
 //! templates (`routes::onboarding::pages`).
 
@@ -16,6 +16,16 @@ const PAGES: &[(&str, &str, &str)] = &[
         "/docs",
         include_str!("../../../web/docs.html"),
         "text/html; charset=utf-8",
+    ),
+    (
+        "/status",
+        include_str!("../../../web/status.html"),
+        "text/html; charset=utf-8",
+    ),
+    (
+        "/static/status.js",
+        include_str!("../../../web/status.js"),
+        "text/javascript; charset=utf-8",
     ),
     (
         "/static/style.css",
