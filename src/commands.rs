@@ -544,9 +544,13 @@ fn print_banner(
     println!("  tenant portal     {base}/portal  (sign in with the API key onboarding shows)");
     println!("  operator console  {base}/console  (sign in with the operator token below)");
     println!("  API reference     {base}/api/docs  (OpenAPI: {base}/api/openapi.json)");
-    println!("  operator api      {base}/admin/v1  (OpenAPI: {base}/admin/openapi.json)");
+    println!(
+        "  operator api      {base}/admin/v1  (reference: {base}/admin/docs; OpenAPI: {base}/admin/openapi.json)"
+    );
     println!("  guide             {base}/docs");
-    println!("  readiness         {base}/readyz  (metrics: {base}/metrics)");
+    println!(
+        "  service status    {base}/status  (for machines: {base}/readyz; metrics: {base}/metrics)"
+    );
     println!(
         "  worker health     http://{}:{worker_port}/healthz",
         settings.worker.listen.ip(),

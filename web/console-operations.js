@@ -400,7 +400,8 @@
         tr(
           time(e.created_at),
           h("td", { class: "actor" }, h("span", { class: "actor-kind" }, e.actor_kind), " ", e.actor_id ?? ""),
-          h("code", { class: "action-name" }, e.action),
+          // It may break after a dot or an underscore only (tenant.<wbr>suspended).
+          h("code", { class: "action-name" }, e.action.split(/(?<=[._])/).flatMap((part, i) => (i ? [h("wbr"), part] : [part]))),
           tenantCell(e.tenant_id, e.tenant_name),
           e.target_kind
             ? [

@@ -90,15 +90,15 @@
     const trouble = connections.filter((c) => c.status === NEEDS_USER);
     const rows = connections.map((c) => h("tr", { class: c.status === NEEDS_USER ? "trouble" : null },
       h("th", { scope: "row" }, h("strong", {}, who(c)),
-        c.username && c.username !== who(c) ? h("div", {}, c.username) : null,
-        h("div", { class: "muted" }, h("code", {}, c.id))),
+        c.username && c.username !== who(c) ? h("div", { class: "breakable" }, c.username) : null,
+        h("div", { class: "muted breakable" }, h("code", {}, c.id))),
       h("td", {}, c.account),
       h("td", {}, statusBadge(c)),
       h("td", {}, scopes(c)),
       h("td", {}, time(c.connected_at)),
       h("td", {}, time(c.refreshed_at)),
-      h("td", {}, c.last_error ? h("span", { class: "error-text" }, c.last_error) : h("span", { class: "muted" }, "—")),
-      h("td", { class: "actions" }, actions(c))));
+      h("td", {}, c.last_error ? h("span", { class: "error-text breakable" }, c.last_error) : h("span", { class: "muted" }, "—")),
+      h("td", {}, h("div", { class: "actions" }, actions(c)))));
     return [
       heading("Connections", refreshButton()),
       h("p", { class: "lead" }, "Microsoft users connected to this tenant. Graph allows some subscriptions only in a " +

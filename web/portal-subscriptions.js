@@ -65,12 +65,12 @@
         h("td", {}, time(s.expires_at)),
         h("td", {}, time(s.renews_at)),
         h("td", {}, s.pending_action ? badge(s.pending_action, "warn") : h("span", { class: "muted" }, "none")),
-        h("td", {}, s.last_error ? h("span", { class: "error-text" }, s.last_error) : h("span", { class: "muted" }, "—")),
-        h("td", { class: "actions" }, toggle, confirmButton("Delete", "Delete at Graph too? ", "Yes, delete", async () => {
+        h("td", {}, s.last_error ? h("span", { class: "error-text breakable" }, s.last_error) : h("span", { class: "muted" }, "—")),
+        h("td", {}, h("div", { class: "actions" }, toggle, confirmButton("Delete", "Delete at Graph too? ", "Yes, delete", async () => {
           await api("DELETE", `/api/v1/subscriptions/${sid}`);
           say(`Subscription for ${s.resource} deleted.`);
           return refresh();
-        }, `del-${s.id}`, "small"))), historyRow);
+        }, `del-${s.id}`, "small")))), historyRow);
     }
     return [
       heading("Subscriptions", refreshButton()),

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 documents, generated from the handlers' annotations: the tenant api's,
-//! served at `/api/openapi.json` with a page that renders it at `/api/docs`; and the operator
-//! api's, served at `/admin/openapi.json`. Reading either needs no credentials.
+//! served at `/api/openapi.json`, and the operator api's, served at `/admin/openapi.json`.
+//! Reading either needs no credentials; one page renders both (`/api/docs`, `/admin/docs`, in
+//! `routes::web_pages`).
 
 use actix_web::{HttpResponse, web};
 use utoipa::{
@@ -200,14 +201,9 @@ pub fn admin_document() -> String {
         .unwrap_or_else(|_| "{}".to_owned())
 }
 
-const DOCS_HTML: &str = include_str!("../../web/api-docs.html");
-const DOCS_JS: &str = include_str!("../../web/api-docs.js");
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/openapi.json").route(web::get().to(openapi_json)))
-        .service(web::resource("/admin/openapi.json").route(web::get().to(admin_openapi_json)))
-        .service(web::resource("/api/docs").route(web::get().to(docs)))
-        .service(web::resource("/static/api-docs.js").route(web::get().to(docs_js)));
+        .service(web::resource("/admin/openapi.json").route(web::get().to(admin_openapi_json)));
 }
 
 async fn openapi_json() -> HttpResponse {
@@ -220,20 +216,4 @@ async fn admin_openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(admin_document())
-}
-
-async fn docs() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((
-            "content-security-policy",
-            "default-src 'self'; style-src 'self'; script-src 'self'",
-        ))
-        .body(DOCS_HTML)
-}
-
-async fn docs_js() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .body(DOCS_JS)
 }

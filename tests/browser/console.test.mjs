@@ -1,11 +1,12 @@
 // The operator console in Chromium: sign in (a wrong token first), find a tenant onboarded
 // through the real consent flow, suspend and resume it (checked through the tenant api),
-// the operations page and its charts, and the audit log those actions left (filtered by actor).
+// the operations page and its charts, and the audit log those actions left (filtered by actor,
+// every column visible at 1280 px).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { env, eventually, launch, newPage, onboard, screenshot, startReceiver } from "./lib.mjs";
+import { env, eventually, launch, newPage, onboard, placement, screenshot, startReceiver } from "./lib.mjs";
 
 const TENANT = "6f0d3c2a-8b47-4e15-9a3c-d2e71b5f4a08";
 const REASON = "Unpaid invoice INV-2291 (browser test)";
@@ -182,6 +183,12 @@ test("the operator console: sign in, find, suspend and resume a tenant, operatio
     assert.ok(actions.indexOf("tenant.resumed") < actions.indexOf("tenant.suspended"), "newest first");
     // Each entry names its tenant.
     assert.equal(await suspendedRow.getByRole("link", { name: "Tailspin" }).count(), 1);
+    // At 1280 px every entry's Details is whole: within the window, and the table fits its box.
+    for (const details of await audit.locator("tbody td:last-child").all()) {
+      const { right, window, overflow } = await placement(details);
+      assert.ok(right <= window, `Details ends at ${right} px, in a ${window} px window`);
+      assert.equal(overflow, 0, "the audit log does not scroll sideways");
+    }
     await screenshot(page, "console", "audit-log");
 
     // Only what browser-test did: the actor filter (kept in the URL).

@@ -1,7 +1,8 @@
 // Shared by the browser tests: the running Graphhook (started by run.sh), Debian's Chromium
-// through playwright-core, screenshots into output/, a local webhook receiver, and onboarding a
-// tenant through the real consent flow (the emulator accepts it).
+// through playwright-core, screenshots into output/, checks that a page fits the window, a local
+// webhook receiver, and onboarding a tenant through the real consent flow (the emulator accepts it).
 
+import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -58,13 +59,59 @@ export async function newPage(browser) {
 }
 
 let shot = 0;
-/** Saves a full-page screenshot as output/<test>-<nn>-<name>.png. */
-export async function screenshot(page, test, name) {
+/**
+ * Saves a screenshot as output/<test>-<nn>-<name>.png: of the whole page, or of the window only
+ * with `{ fullPage: false }` (for very long pages).
+ */
+export async function screenshot(page, test, name, { fullPage = true } = {}) {
   mkdirSync(env.output, { recursive: true });
   shot += 1;
   const file = join(env.output, `${test}-${String(shot).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   return file;
+}
+
+/** The widths public pages must fit: a phone's (390 px) and a laptop's (1280 px). */
+export const WIDTHS = [390, 1280];
+
+/**
+ * Asserts that the page, as it is now, scrolls sideways at none of `WIDTHS` (neither the document
+ * nor the body is wider than the window: tables and code scroll inside their own box), and saves
+ * a screenshot at each. The window is resized, the page is not reloaded (a result page can be
+ * shown once only). Leaves the window at 1280 px.
+ */
+export async function fitsEveryWidth(page, test, name, { fullPage = true } = {}) {
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: 844 });
+    const sizes = await page.evaluate(() => ({
+      window: window.innerWidth,
+      document: document.documentElement.scrollWidth,
+      body: document.body.scrollWidth,
+    }));
+    if (sizes.document > sizes.window || sizes.body > sizes.window) {
+      await screenshot(page, test, `${name}-${width}px-overflows`, { fullPage });
+    }
+    assert.equal(sizes.window, width);
+    assert.ok(sizes.document <= sizes.window, `${name} at ${width} px: the document is ${sizes.document} px wide`);
+    assert.ok(sizes.body <= sizes.window, `${name} at ${width} px: the body is ${sizes.body} px wide`);
+    await screenshot(page, test, `${name}-${width}px`, { fullPage });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+/**
+ * Where `locator`'s element ends against the window and its table's scrolling box: a control
+ * is fully visible when `right <= window` and the table does not overflow (`overflow` 0).
+ */
+export async function placement(locator) {
+  return locator.evaluate((node) => {
+    const wrap = node.closest(".table-wrap");
+    return {
+      right: node.getBoundingClientRect().right,
+      window: window.innerWidth,
+      overflow: wrap ? wrap.scrollWidth - wrap.clientWidth : 0,
+    };
+  });
 }
 
 /**

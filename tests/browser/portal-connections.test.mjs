@@ -1,12 +1,13 @@
 // The portal's connections, end to end through its UI: a tenant onboarded through the real
 // consent flow connects a work account (the sign-in link the portal shows, opened as the
 // emulator's user of that tenant), sees the connection active, subscribes to a group's
-// conversations through it, finds it in the operator console, and deletes it with its
-// subscriptions.
+// conversations through it, finds it in the operator console, sees it need its user again once
+// Microsoft revokes the user's sessions (its Reconnect button in full view at 1280 px), restores
+// it with the new link, and deletes it with its subscriptions.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { emulator, env, eventually, launch, newPage, onboard, screenshot } from "./lib.mjs";
+import { emulator, env, eventually, launch, newPage, onboard, placement, screenshot } from "./lib.mjs";
 
 const TENANT = "5d7a1c3e-9b24-4f86-a0e1-3c8f6b2d9e47";
 const COMPANY = "Fabrikam";
@@ -16,10 +17,11 @@ const GROUP = "02bd9fd6-8f93-4758-87c3-1fb73740a315";
 const RESOURCE = `groups/${GROUP}/conversations`;
 
 /** The tenant api, called with the tenant's own key. */
-async function call(key, method, path) {
+async function call(key, method, path, body) {
   const response = await fetch(`${env.base}/api/v1${path}`, {
     method,
-    headers: { authorization: `Bearer ${key}` },
+    headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
   });
   return { status: response.status, body: await response.json().catch(() => null) };
 }
@@ -34,8 +36,9 @@ async function refreshUntil(page, locator, what) {
   }, what);
 }
 
-test("a tenant connects a user, subscribes through the connection, and deletes it", async () => {
+test("a tenant connects a user, subscribes through it, restores it when it needs its user again, and deletes it", async () => {
   const browser = await launch();
+  const { token_lifetime_secs: lifetime } = await emulator("GET", "/behaviour");
   try {
     // 1. Onboarding gives an API key; the portal's page is a page of its own.
     const onboarding = await newPage(browser);
@@ -69,10 +72,12 @@ test("a tenant connects a user, subscribes through the connection, and deletes i
     assert.match(id, /^conn_/);
     await screenshot(page, "connections", "pending");
 
-    // 3. The user opens the link: the emulator signs them in at once, Graphhook says so.
+    // 3. The user opens the link: the emulator signs them in at once, Graphhook says so. Their
+    // access tokens live two minutes, less than Graphhook's five-minute margin: every use of the
+    // connection refreshes them (step 7 needs that).
     const visitor = await newPage(browser);
     try {
-      await emulator("PATCH", "/behaviour", { auto_sign_in_user: USER });
+      await emulator("PATCH", "/behaviour", { auto_sign_in_user: USER, token_lifetime_secs: 120 });
       await visitor.goto(url);
       await visitor.getByRole("heading", { name: "Connected" }).waitFor();
     } finally {
@@ -124,7 +129,42 @@ test("a tenant connects a user, subscribes through the connection, and deletes i
     assert.deepEqual(operator.errors, []);
     await operator.context().close();
 
-    // 7. Delete the connection: it asks first, and takes its subscription with it.
+    // 7. Microsoft revokes the user's sessions: the next use of the connection (a second
+    // subscription) fails its refresh, and the connection needs its user again.
+    await emulator("POST", `/tenants/${TENANT}/users/${USER}/revoke-sessions`);
+    const refused = await call(key, "POST", "/subscriptions", {
+      resource: RESOURCE, change_types: ["updated"], connection_id: id,
+    });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    await emulator("PATCH", "/behaviour", { token_lifetime_secs: lifetime });
+    await nav.getByRole("link", { name: "Connections" }).click();
+    await page.getByRole("heading", { name: "Connections", level: 1 }).waitFor();
+    await row.getByText("reauthorization required", { exact: true }).waitFor();
+    await page.getByRole("heading", { name: "Needs its user again" }).waitFor();
+    // At 1280 px its row's Reconnect is in full view, and the table does not scroll sideways.
+    const again = row.getByRole("button", { name: `Reconnect ${COMPANY} User` });
+    const { right, window, overflow } = await placement(again);
+    assert.ok(right <= window, `Reconnect ends at ${right} px, in a ${window} px window`);
+    assert.equal(overflow, 0, "the connections table does not scroll sideways");
+    await screenshot(page, "connections", "needs-its-user");
+
+    // Reconnect gives a new link; the same user signs in with it and the connection is active.
+    await again.click();
+    await page.getByRole("heading", { name: `Sign-in link to restore ${COMPANY} User` }).waitFor();
+    const restore = (await page.locator("#auth-url").textContent()).trim();
+    const returning = await newPage(browser);
+    try {
+      await emulator("PATCH", "/behaviour", { auto_sign_in_user: USER });
+      await returning.goto(restore);
+      await returning.getByRole("heading", { name: "Connected" }).waitFor();
+    } finally {
+      await emulator("PATCH", "/behaviour", { auto_sign_in_user: null });
+    }
+    await returning.context().close();
+    await refreshUntil(page, row.getByText("active", { exact: true }), "the connection is active again");
+    await screenshot(page, "connections", "restored");
+
+    // 8. Delete the connection: it asks first, and takes its subscription with it.
     await nav.getByRole("link", { name: "Connections" }).click();
     await page.getByRole("heading", { name: "Connections", level: 1 }).waitFor();
     await row.getByRole("button", { name: "Delete" }).click();
@@ -138,9 +178,10 @@ test("a tenant connects a user, subscribes through the connection, and deletes i
     assert.deepEqual(left, [], "its subscriptions are deleted too");
     await screenshot(page, "connections", "deleted");
 
-    // 8. No script error and no CSP violation on the way.
+    // 9. No script error and no CSP violation on the way.
     assert.deepEqual(page.errors, []);
   } finally {
+    await emulator("PATCH", "/behaviour", { token_lifetime_secs: lifetime, auto_sign_in_user: null });
     await browser.close();
   }
 });

@@ -40,6 +40,17 @@ async fn the_full_consent_flow_makes_an_active_tenant_whose_key_works() {
     );
     let key = done.key.expect("the first API key is shown");
     assert!(key.starts_with("ghk_"));
+    // A button copies it (a script file: the page's policy refuses inline code); the page leads
+    // on to the portal.
+    assert!(done.page.contains("id=\"copy-key\""), "{}", done.page);
+    assert!(
+        done.page
+            .contains("<script src=\"/static/onboarding-key.js\"></script>")
+    );
+    assert!(done.page.contains("href=\"/portal\""));
+    let script = app.get("/static/onboarding-key.js").await;
+    assert_eq!(script.status().as_u16(), 200);
+    assert!(script.text().await.unwrap().contains("navigator.clipboard"));
 
     let tenants = app.tenants().await;
     assert_eq!(tenants.len(), 1);

@@ -81,21 +81,42 @@ async fn every_documented_route_is_served_and_documents_its_errors() {
 }
 
 #[tokio::test]
-async fn the_reference_page_renders_the_document() {
+async fn one_reference_page_renders_each_document() {
     let app = TestApp::spawn().await;
-    let page = app.get("/api/docs").await;
-    assert_eq!(page.status().as_u16(), 200);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("/static/api-docs.js") && html.contains("/api/openapi.json"));
-    let script = app.get("/static/api-docs.js").await;
-    assert_eq!(script.status().as_u16(), 200);
-    assert!(
-        script
-            .text()
-            .await
+    for (path, document) in [
+        ("/api/docs", "/api/openapi.json"),
+        ("/admin/docs", "/admin/openapi.json"),
+    ] {
+        let page = app.get(path).await;
+        assert_eq!(page.status().as_u16(), 200, "{path}");
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
             .unwrap()
-            .contains("fetch(\"/api/openapi.json\")")
-    );
+            .to_owned();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+            "{path}: {csp}"
+        );
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(&format!("data-document=\"{document}\"")),
+            "{path}: {html}"
+        );
+        assert!(html.contains("/static/api-docs-text.js") && html.contains("/static/api-docs.js"));
+        assert!(!html.contains("{{"), "{path}: every placeholder is filled");
+    }
+    for script in ["/static/api-docs.js", "/static/api-docs-text.js"] {
+        let response = app.get(script).await;
+        assert_eq!(response.status().as_u16(), 200, "{script}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/javascript")
+        );
+    }
+    let script = app.get("/static/api-docs.js").await.text().await.unwrap();
+    assert!(script.contains("root.dataset.document"));
 }
 
 async fn admin_document(app: &TestApp) -> Value {

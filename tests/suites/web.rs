@@ -13,10 +13,22 @@ async fn the_landing_page_says_what_graphhook_is_and_links_onwards() {
     assert_eq!(content_type.as_deref(), Some("text/html; charset=utf-8"));
     let html = response.text().await.unwrap_or_default();
     assert!(html.contains("Microsoft Graph"), "{html}");
-    assert!(
-        html.contains("href=\"/docs\""),
-        "the page links to the API documentation"
-    );
+    for page in [
+        "/onboarding",
+        "/portal",
+        "/console",
+        "/docs",
+        "/api/docs",
+        "/admin/docs",
+        "/status",
+    ] {
+        assert!(
+            html.contains(&format!("href=\"{page}\"")),
+            "the landing page links to {page}"
+        );
+        let response = app.get(page).await;
+        assert_eq!(response.status().as_u16(), 200, "{page}");
+    }
     assert!(html.contains("href=\"/static/style.css\""));
 
     let css = app.get("/static/style.css").await;
@@ -28,4 +40,26 @@ async fn the_landing_page_says_what_graphhook_is_and_links_onwards() {
         docs.contains("/admin/v1/probes"),
         "the docs describe the operator api"
     );
+}
+
+#[tokio::test]
+async fn the_status_page_is_for_people_and_readyz_stays_json() {
+    let app = TestApp::spawn().await;
+    let page = app.get("/status").await;
+    assert_eq!(page.status().as_u16(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<script src=\"/static/status.js\"></script>"));
+    let script = app.get("/static/status.js").await;
+    assert_eq!(script.status().as_u16(), 200);
+    assert!(script.text().await.unwrap().contains("fetch(\"/readyz\""));
+
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status().as_u16(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
 }

@@ -1,10 +1,65 @@
-//! The static pages of `web/`, compiled into the binary so the api serves them from anywhere.
+//! The static pages of `web/`, compiled into the binary so the api serves them from anywhere:
+//! the public pages (landing, guide, service status, the API references) and the two apps (the
+//! tenant portal and the operator console). The onboarding fills its own pages from `web/`
+//! templates (`routes::onboarding::pages`).
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpResponse, body::MessageBody, http::header, web};
 
-const INDEX_HTML: &str = include_str!("../../../web/index.html");
-const DOCS_HTML: &str = include_str!("../../../web/docs.html");
-const STYLE_CSS: &str = include_str!("../../../web/style.css");
+/// The public pages and what they load: anyone may read them, and browsers may cache them.
+const PAGES: &[(&str, &str, &str)] = &[
+    (
+        "/",
+        include_str!("../../../web/index.html"),
+        "text/html; charset=utf-8",
+    ),
+    (
+        "/docs",
+        include_str!("../../../web/docs.html"),
+        "text/html; charset=utf-8",
+    ),
+    (
+        "/status",
+        include_str!("../../../web/status.html"),
+        "text/html; charset=utf-8",
+    ),
+    (
+        "/static/status.js",
+        include_str!("../../../web/status.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/style.css",
+        include_str!("../../../web/style.css"),
+        "text/css; charset=utf-8",
+    ),
+    (
+        "/static/api-docs.js",
+        include_str!("../../../web/api-docs.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/static/api-docs-text.js",
+        include_str!("../../../web/api-docs-text.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    // The onboarding's result page (served by the onboarding, never cached) loads it.
+    (
+        "/static/onboarding-key.js",
+        include_str!("../../../web/onboarding-key.js"),
+        "text/javascript; charset=utf-8",
+    ),
+];
+
+/// One page renders both OpenAPI documents: `(path, title, document)`.
+const REFERENCES: &[(&str, &str, &str)] = &[
+    ("/api/docs", "Tenant API reference", "/api/openapi.json"),
+    (
+        "/admin/docs",
+        "Operator API reference",
+        "/admin/openapi.json",
+    ),
+];
+const REFERENCE_HTML: &str = include_str!("../../../web/api-docs.html");
 
 /// The tenant portal and the operator console: plain HTML, CSS and JavaScript calling the
 /// tenant and admin apis from the same origin.
@@ -87,14 +142,22 @@ const APPS: &[(&str, &str, &str)] = &[
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/").route(web::get().to(index)))
-        .service(web::resource("/docs").route(web::get().to(docs)))
-        .service(web::resource("/static/style.css").route(web::get().to(style)))
-        // Browsers ask for it on every page; there is none, and no error either.
-        .service(
-            web::resource("/favicon.ico")
-                .route(web::get().to(|| async { HttpResponse::NoContent().finish() })),
+    for &(path, body, content_type) in PAGES {
+        cfg.service(
+            web::resource(path)
+                .route(web::get().to(move || async move { page(body, content_type) })),
         );
+    }
+    for &(path, title, document) in REFERENCES {
+        cfg.service(web::resource(path).route(web::get().to(move || async move {
+            page(reference(path, title, document), "text/html; charset=utf-8")
+        })));
+    }
+    // Browsers ask for it on every page; there is none, and no error either.
+    cfg.service(
+        web::resource("/favicon.ico")
+            .route(web::get().to(|| async { HttpResponse::NoContent().finish() })),
+    );
     for (path, body, content_type) in APPS {
         cfg.service(web::resource(*path).route(web::get().to(move || app(body, content_type))));
     }
@@ -115,7 +178,8 @@ async fn app(body: &'static str, content_type: &'static str) -> HttpResponse {
         .body(body)
 }
 
-fn page(body: &'static str, content_type: &str) -> HttpResponse {
+/// A public page's file: cached for a few minutes, its scripts only from this origin.
+fn page(body: impl MessageBody + 'static, content_type: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
@@ -127,14 +191,18 @@ fn page(body: &'static str, content_type: &str) -> HttpResponse {
         .body(body)
 }
 
-async fn index() -> HttpResponse {
-    page(INDEX_HTML, "text/html; charset=utf-8")
-}
-
-async fn docs() -> HttpResponse {
-    page(DOCS_HTML, "text/html; charset=utf-8")
-}
-
-async fn style() -> HttpResponse {
-    page(STYLE_CSS, "text/css; charset=utf-8")
+/// The reference page for one document; the values are this module's constants, not input.
+fn reference(path: &str, title: &str, document: &str) -> String {
+    let current = |of: &str| {
+        if of == path {
+            " aria-current=\"page\""
+        } else {
+            ""
+        }
+    };
+    REFERENCE_HTML
+        .replace("{{title}}", title)
+        .replace("{{document}}", document)
+        .replace("{{tenant_current}}", current("/api/docs"))
+        .replace("{{admin_current}}", current("/admin/docs"))
 }

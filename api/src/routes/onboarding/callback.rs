@@ -254,6 +254,9 @@ async fn consent_granted(
     Ok(result_page(&recorded, key.as_ref(), pending))
 }
 
+/// Where the administrator (or the developers they hand the key to) go from here.
+const NEXT_STEPS: &str = "    <h2>Next</h2>\n    <ul class=\"next\">\n      <li><a href=\"/portal\">Open the tenant portal</a>: sign in with the API key to register endpoints and subscriptions.</li>\n      <li><a href=\"/api/docs\">API reference</a> and <a href=\"/docs\">guide</a>: the same through the tenant API.</li>\n    </ul>\n";
+
 fn result_page(
     recorded: &tenants::Recorded,
     key: Option<&api_keys::NewKey>,
@@ -285,13 +288,15 @@ fn result_page(
         ));
     }
     if let Some(key) = key {
+        // The copy button works through a script file: the page's CSP refuses inline scripts.
         content.push_str(&format!(
-            "    <h2>Your API key</h2>\n    <p>Give it to your developers. It is shown <strong>only once</strong>: copy it now.</p>\n    <code class=\"secret\" id=\"api-key\">{}</code>\n    <p>Use it as <code>Authorization: Bearer &lt;key&gt;</code> on the <a href=\"/docs\">tenant API</a>; create more keys there.</p>\n",
+            "    <h2>Your API key</h2>\n    <p>Give it to your developers. It is shown <strong>only once</strong>: copy it now.</p>\n    <code class=\"secret\" id=\"api-key\">{}</code>\n    <p class=\"actions\"><button type=\"button\" id=\"copy-key\" hidden>Copy the key</button> <span id=\"copy-status\" role=\"status\"></span></p>\n    <script src=\"/static/onboarding-key.js\"></script>\n    <p>Use it as <code>Authorization: Bearer &lt;key&gt;</code> on the tenant API; create more keys there.</p>\n",
             escape(key.key.expose_secret())
         ));
     } else {
         content.push_str("    <p>Your existing API keys keep working.</p>\n");
     }
+    content.push_str(NEXT_STEPS);
     let title = if pending {
         "Almost there"
     } else {
