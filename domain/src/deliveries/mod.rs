@@ -23,6 +23,7 @@ pub mod enqueue;
 pub mod flow;
 pub mod history;
 pub mod messages;
+mod outcome;
 mod record;
 pub mod retention;
 pub mod schedule;

@@ -10,12 +10,11 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::{Attempted, Deps, Trigger, claim::Claimed, flow::CircuitChange, schedule};
+use super::{Attempted, Deps, Trigger, claim::Claimed, flow::CircuitChange, outcome, schedule};
 use crate::{
     clock::Clock,
     entities::{
-        attempt,
-        delivery::{self, DeliveryStatus},
+        attempt, delivery,
         endpoint::{self, DisabledReason, EndpointStatus},
     },
     error::DomainResult,
@@ -96,7 +95,8 @@ pub(super) async fn record_delivered<C: ConnectionTrait>(
     Ok(ids)
 }
 
-/// Records a sent attempt and its consequences in one transaction.
+/// Records a sent attempt and its consequences in one transaction: loads the facts under the
+/// delivery's row lock, lets [`outcome::decide`] decide, and writes the decision.
 pub(super) async fn record_outcome<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     claimed: &Claimed,
@@ -120,150 +120,32 @@ pub(super) async fn record_outcome<C: ConnectionTrait + TransactionTrait>(
     else {
         return Ok(Attempted::Skipped);
     };
-    let endpoint_id = EndpointId::from(endpoint.id);
-    match circuit {
-        CircuitChange::Opened {
-            until,
-            attempts,
-            failed,
-        } => {
-            tracing::warn!(endpoint = %endpoint_id, %until, attempts, failed, "circuit opened");
-            events::record(
-                &txn,
-                deps.clock,
-                TenantId::from(endpoint.tenant_id),
-                Some(endpoint_id),
-                "endpoint.circuit_opened",
-                json!({
-                    "endpointId": endpoint_id,
-                    "state": "open",
-                    "until": until,
-                    "attempts": attempts,
-                    "failed": failed,
-                }),
-            )
-            .await?;
-        }
-        CircuitChange::Closed => {
-            tracing::info!(endpoint = %endpoint_id, "circuit closed");
-            events::record(
-                &txn,
-                deps.clock,
-                TenantId::from(endpoint.tenant_id),
-                Some(endpoint_id),
-                "endpoint.circuit_closed",
-                json!({"endpointId": endpoint_id, "state": "closed"}),
-            )
-            .await?;
-        }
-        CircuitChange::Reopened { until } => {
-            tracing::info!(endpoint = %endpoint_id, %until, "circuit probe failed; open again");
-        }
-        CircuitChange::Unchanged => {}
-    }
+    record_circuit(&txn, deps.clock, &endpoint, circuit).await?;
     let number = delivery.attempt_count + 1;
-    // A first attempt (the common case) has no history to read.
-    let prior_failures = if delivery.attempt_count == 0 {
-        0
-    } else {
-        consecutive_failures(&txn, &delivery).await?
+    // Read before this attempt is written. A first attempt (the common case) has no history.
+    let prior_failures = match delivery.attempt_count {
+        0 => 0,
+        _ => consecutive_failures(&txn, &delivery).await?,
     };
-    attempt::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        tenant_id: Set(delivery.tenant_id),
-        delivery_id: Set(delivery.id),
-        number: Set(number),
-        trigger: Set(delivery.next_trigger.clone()),
-        status_code: Set(outcome.status.map(i32::from)),
-        duration_ms: Set(outcome.duration_ms.min(i32::MAX as u64) as i32),
-        response_excerpt: Set((!outcome.body.is_empty()).then(|| outcome.body.clone())),
-        error_class: Set(outcome
-            .error
-            .as_ref()
-            .map(|e| format!("{:?}", e.class).to_lowercase())),
-        error: Set(outcome.error.as_ref().map(|e| e.message.clone())),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    let retry_after = outcome
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-        .and_then(|(_, v)| schedule::retry_after(Some(v)));
-    let mut active = delivery.clone().into_active_model();
-    active.attempt_count = Set(number);
-    active.next_trigger = Set(Trigger::Scheduled.as_str().to_owned());
-    active.updated_at = Set(now);
-    let result = if outcome.is_success() {
-        // A success ends the endpoint's failing period.
-        if endpoint.failing_since.is_some() {
-            let mut healthy = endpoint.clone().into_active_model();
-            healthy.failing_since = Set(None);
-            healthy.update(&txn).await?;
-        }
-        active.status = Set(DeliveryStatus::Delivered);
-        active.next_attempt_at = Set(None);
-        active.last_error = Set(None);
-        Attempted::Delivered
-    } else if outcome.status == Some(410) {
-        active.status = Set(DeliveryStatus::Exhausted);
-        active.next_attempt_at = Set(None);
-        active.last_error = Set(Some(
-            "the endpoint answered 410 Gone and was disabled".into(),
-        ));
-        if endpoint.status == EndpointStatus::Active {
-            disable(&txn, deps.clock, &endpoint, DisabledReason::Gone, json!({})).await?;
-        }
-        Attempted::Gone
-    } else {
-        let error = match (&outcome.error, outcome.status) {
-            (Some(e), _) => e.message.clone(),
-            (None, Some(status)) => format!("the endpoint answered {status}"),
-            (None, None) => "no answer".to_owned(),
-        };
-        active.last_error = Set(Some(error));
-        let retries = schedule::Schedule::for_endpoint(&endpoint, deps.retry_schedule);
-        let result = match retries.delay(number, schedule::random_unit()) {
-            Some(delay) => {
-                let wait = retry_after.map_or(delay, |r| r.max(delay));
-                let next = now + wait;
-                active.status = Set(DeliveryStatus::Failed);
-                active.next_attempt_at = Set(Some(next));
-                Attempted::Retrying(next)
-            }
-            None => {
-                active.status = Set(DeliveryStatus::Exhausted);
-                active.next_attempt_at = Set(None);
-                Attempted::Exhausted
-            }
-        };
-        if endpoint.status == EndpointStatus::Active
-            && note_failure(deps, &txn, &endpoint, now).await?
-        {
-            // The endpoint is disabled: this delivery stops here, like the others waiting for it.
-            active.next_attempt_at = Set(None);
-        }
-        result
-    };
-    metrics::counter!("graphhook_delivery_attempts_total", "outcome" => result.label())
+    insert_attempt(&txn, &delivery, outcome, now).await?;
+    let decision = outcome::decide(&outcome::Facts {
+        outcome,
+        now,
+        prior_failures,
+        retry_delay: schedule::Schedule::for_endpoint(&endpoint, deps.retry_schedule)
+            .delay(number, schedule::random_unit()),
+        endpoint_active: endpoint.status == EndpointStatus::Active,
+        failing_since: endpoint.failing_since,
+        auto_disable_after: deps.auto_disable_after,
+        event_type: &claimed.event_type,
+    });
+    apply_to_endpoint(&txn, deps.clock, &endpoint, decision.endpoint, now).await?;
+    metrics::counter!("graphhook_delivery_attempts_total", "outcome" => decision.result.label())
         .increment(1);
     metrics::histogram!("graphhook_delivery_attempt_duration_seconds")
         .record(outcome.duration_ms as f64 / 1000.0);
-    let trouble = match &result {
-        Attempted::Delivered if prior_failures >= FAILING_AFTER => {
-            Some("message.attempt.recovered")
-        }
-        Attempted::Retrying(_) if prior_failures + 1 == FAILING_AFTER => {
-            Some("message.attempt.failing")
-        }
-        Attempted::Exhausted => Some("message.attempt.exhausted"),
-        _ => None,
-    };
-    // Events about these events' own deliveries would feed themselves.
-    if let Some(event_type) =
-        trouble.filter(|_| !claimed.event_type.starts_with("message.attempt."))
-    {
+    if let Some(event_type) = decision.event {
+        let endpoint_id = EndpointId::from(endpoint.id);
         events::record(
             &txn,
             deps.clock,
@@ -285,37 +167,110 @@ pub(super) async fn record_outcome<C: ConnectionTrait + TransactionTrait>(
         )
         .await?;
     }
+    let mut active = delivery.into_active_model();
+    active.attempt_count = Set(number);
+    active.next_trigger = Set(Trigger::Scheduled.as_str().to_owned());
+    active.updated_at = Set(now);
+    active.status = Set(decision.status);
+    active.next_attempt_at = Set(decision.next_attempt_at);
+    active.last_error = Set(decision.last_error);
     active.update(&txn).await?;
     txn.commit().await?;
-    Ok(result)
+    Ok(decision.result)
 }
 
-/// Starts or continues the endpoint's failing period; disables it (reason `failing`) once the
-/// period reaches `auto_disable_after`. Returns whether it disabled it.
-async fn note_failure<C: ConnectionTrait>(
-    deps: &Deps<'_, impl ConnectionTrait>,
+/// The attempt's row: what was sent, what came back.
+async fn insert_attempt<C: ConnectionTrait>(
     txn: &C,
-    endpoint: &endpoint::Model,
+    delivery: &delivery::Model,
+    outcome: &Outcome,
     now: chrono::DateTime<chrono::Utc>,
-) -> DomainResult<bool> {
-    let Some(since) = endpoint.failing_since else {
-        let mut failing = endpoint.clone().into_active_model();
-        failing.failing_since = Set(Some(now));
-        failing.update(txn).await?;
-        return Ok(false);
-    };
-    if now - since < deps.auto_disable_after {
-        return Ok(false);
+) -> DomainResult<()> {
+    attempt::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        tenant_id: Set(delivery.tenant_id),
+        delivery_id: Set(delivery.id),
+        number: Set(delivery.attempt_count + 1),
+        trigger: Set(delivery.next_trigger.clone()),
+        status_code: Set(outcome.status.map(i32::from)),
+        duration_ms: Set(outcome.duration_ms.min(i32::MAX as u64) as i32),
+        response_excerpt: Set((!outcome.body.is_empty()).then(|| outcome.body.clone())),
+        error_class: Set(outcome
+            .error
+            .as_ref()
+            .map(|e| format!("{:?}", e.class).to_lowercase())),
+        error: Set(outcome.error.as_ref().map(|e| e.message.clone())),
+        created_at: Set(now),
     }
-    disable(
-        txn,
-        deps.clock,
-        endpoint,
-        DisabledReason::Failing,
-        json!({"failingSince": since}),
-    )
+    .insert(txn)
     .await?;
-    Ok(true)
+    Ok(())
+}
+
+/// The endpoint's circuit events: opened, closed (a failed probe only logs).
+async fn record_circuit<C: ConnectionTrait>(
+    txn: &C,
+    clock: &Clock,
+    endpoint: &endpoint::Model,
+    circuit: CircuitChange,
+) -> DomainResult<()> {
+    let endpoint_id = EndpointId::from(endpoint.id);
+    let (event_type, data) = match circuit {
+        CircuitChange::Opened {
+            until,
+            attempts,
+            failed,
+        } => {
+            tracing::warn!(endpoint = %endpoint_id, %until, attempts, failed, "circuit opened");
+            let data = json!({
+                "endpointId": endpoint_id,
+                "state": "open",
+                "until": until,
+                "attempts": attempts,
+                "failed": failed,
+            });
+            ("endpoint.circuit_opened", data)
+        }
+        CircuitChange::Closed => {
+            tracing::info!(endpoint = %endpoint_id, "circuit closed");
+            let data = json!({"endpointId": endpoint_id, "state": "closed"});
+            ("endpoint.circuit_closed", data)
+        }
+        CircuitChange::Reopened { until } => {
+            tracing::info!(endpoint = %endpoint_id, %until, "circuit probe failed; open again");
+            return Ok(());
+        }
+        CircuitChange::Unchanged => return Ok(()),
+    };
+    let tenant = TenantId::from(endpoint.tenant_id);
+    events::record(txn, clock, tenant, Some(endpoint_id), event_type, data).await
+}
+
+/// Writes [`outcome::EndpointStep`].
+async fn apply_to_endpoint<C: ConnectionTrait>(
+    txn: &C,
+    clock: &Clock,
+    endpoint: &endpoint::Model,
+    step: outcome::EndpointStep,
+    now: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<()> {
+    use outcome::EndpointStep;
+    let failing_since = match step {
+        EndpointStep::Unchanged => return Ok(()),
+        EndpointStep::Healthy => None,
+        EndpointStep::StartFailing => Some(now),
+        EndpointStep::DisableGone => {
+            return disable(txn, clock, endpoint, DisabledReason::Gone, json!({})).await;
+        }
+        EndpointStep::DisableFailing { since } => {
+            let extra = json!({"failingSince": since});
+            return disable(txn, clock, endpoint, DisabledReason::Failing, extra).await;
+        }
+    };
+    let mut active = endpoint.clone().into_active_model();
+    active.failing_since = Set(failing_since);
+    active.update(txn).await?;
+    Ok(())
 }
 
 /// Disables the endpoint for `reason` and records `endpoint.disabled` (with `extra` in its data).
@@ -348,8 +303,7 @@ async fn disable<C: ConnectionTrait>(
     .await
 }
 
-/// `message.attempt.failing` is recorded at this many failures in a row.
-pub const FAILING_AFTER: usize = 4;
+pub use super::outcome::FAILING_AFTER;
 
 /// How many of the delivery's latest attempts failed in a row (counting up to the threshold).
 async fn consecutive_failures<C: ConnectionTrait>(

@@ -16,15 +16,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait, Statement, TransactionSession, TransactionTrait};
-use serde_json::json;
 
 mod failed;
+mod success;
 
 use failed::failed;
 
 use super::{
     AtGraph, CreateError, Deps, create_at_graph, granted_expiry, lifetime, new_client_state,
-    renew_time,
     upkeep::{Claimed, Recorded, emit, record, release},
 };
 use crate::{
@@ -280,8 +279,9 @@ async fn recreate<C: ConnectionTrait + TransactionTrait>(
     })
 }
 
-/// Writes a success: the new expiry (and Graph id), the next renewal, the lease given back;
-/// an action requested meanwhile stays due.
+/// Writes a success as [`success::plan`] decides it: the new expiry (and Graph id), the next
+/// renewal, the lease given back (an action requested meanwhile stays due), the log line and
+/// the events.
 async fn succeeded<C: ConnectionTrait + TransactionTrait>(
     deps: &Deps<'_, C>,
     subscription: &subscription::Model,
@@ -289,30 +289,7 @@ async fn succeeded<C: ConnectionTrait + TransactionTrait>(
     success: Success,
 ) -> DomainResult<Upkept> {
     let now = deps.clock.now();
-    let action = subscription.due_action;
-    let (expires_at, renew_at, renewed_at, graph_id, state_hash) = match &success {
-        Success::Renewed { expires_at } => (
-            *expires_at,
-            renew_time(deps.settings, now, *expires_at, rand::random()),
-            Some(now),
-            None,
-            None,
-        ),
-        Success::Reauthorized => {
-            let expires_at = subscription.expires_at.unwrap_or(now);
-            let renew_at = subscription
-                .renew_at
-                .unwrap_or_else(|| renew_time(deps.settings, now, expires_at, rand::random()));
-            (expires_at, renew_at, None, None, None)
-        }
-        Success::Recreated { at_graph, .. } => (
-            at_graph.expires_at,
-            at_graph.renew_at,
-            Some(now),
-            Some(at_graph.graph_id.clone()),
-            Some(super::hash(&at_graph.client_state)),
-        ),
-    };
+    let plan = success::plan(deps.settings, subscription, &success, now, rand::random());
     let Some(txn) = under_lease(
         deps.db,
         r"UPDATE subscriptions
@@ -328,11 +305,11 @@ async fn succeeded<C: ConnectionTrait + TransactionTrait>(
         vec![
             subscription.id.into(),
             claimed.lease.into(),
-            expires_at.into(),
-            renew_at.into(),
-            renewed_at.into(),
-            graph_id.clone().into(),
-            state_hash.into(),
+            plan.expires_at.into(),
+            plan.renew_at.into(),
+            plan.renewed_at.into(),
+            plan.graph_id.clone().into(),
+            plan.client_state.as_deref().map(super::hash).into(),
             subscription.action_version.into(),
             now.into(),
         ],
@@ -341,97 +318,26 @@ async fn succeeded<C: ConnectionTrait + TransactionTrait>(
     else {
         return Ok(Upkept::only(Done::Skipped));
     };
-    let trigger = match action {
-        DueAction::Renew => "schedule",
-        _ => "request",
+    let line = Recorded {
+        action: plan.action,
+        trigger: plan.trigger,
+        outcome: "succeeded",
+        graph_id: plan
+            .graph_id
+            .as_deref()
+            .or(subscription.graph_id.as_deref()),
+        detail: plan.detail.clone(),
     };
-    let graph_now = graph_id.as_deref().or(subscription.graph_id.as_deref());
+    record(&txn, deps.clock, subscription, line).await?;
     let mut deliveries = Vec::new();
-    let done = match success {
-        Success::Renewed { .. } => {
-            record(
-                &txn,
-                deps.clock,
-                subscription,
-                Recorded {
-                    action: action.as_str(),
-                    trigger,
-                    outcome: "succeeded",
-                    graph_id: graph_now,
-                    detail: Some(format!("expires {}", expires_at.to_rfc3339())),
-                },
-            )
-            .await?;
-            Done::Renewed
-        }
-        Success::Reauthorized => {
-            record(
-                &txn,
-                deps.clock,
-                subscription,
-                Recorded {
-                    action: "reauthorize",
-                    trigger,
-                    outcome: "succeeded",
-                    graph_id: graph_now,
-                    detail: None,
-                },
-            )
-            .await?;
-            Done::Reauthorized
-        }
-        Success::Recreated { reason, .. } => {
-            record(
-                &txn,
-                deps.clock,
-                subscription,
-                Recorded {
-                    action: "recreate",
-                    trigger: if reason == "not_found" {
-                        "not_found"
-                    } else {
-                        trigger
-                    },
-                    outcome: "succeeded",
-                    graph_id: graph_now,
-                    detail: subscription
-                        .graph_id
-                        .as_ref()
-                        .map(|old| format!("replaces Graph subscription {old}")),
-                },
-            )
-            .await?;
-            deliveries.extend(
-                emit(
-                    &txn,
-                    deps.clock,
-                    subscription,
-                    "graph.subscription.recreated",
-                    json!({
-                        "reason": reason,
-                        "expirationDateTime": expires_at,
-                        "resyncRecommended": true,
-                    }),
-                )
-                .await?,
-            );
-            Done::Recreated
-        }
-    };
-    if action == DueAction::Resume {
-        deliveries.extend(
-            emit(
-                &txn,
-                deps.clock,
-                subscription,
-                "graph.subscription.resumed",
-                json!({"status": "active", "expirationDateTime": expires_at}),
-            )
-            .await?,
-        );
+    for (event_type, data) in plan.events {
+        deliveries.extend(emit(&txn, deps.clock, subscription, event_type, data).await?);
     }
     txn.commit().await?;
-    Ok(Upkept { done, deliveries })
+    Ok(Upkept {
+        done: plan.done,
+        deliveries,
+    })
 }
 
 /// Begins a transaction with a write that holds only while the lease does (its SQL names the
