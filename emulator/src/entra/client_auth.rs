@@ -101,7 +101,7 @@ fn check_secret(shared: &Shared, presented: &str, now: DateTime<Utc>) -> Result<
         .app
         .secrets
         .iter()
-        .find(|s| graphhook_domain::secret::constant_time_eq(presented, &s.value));
+        .find(|s| graphhook_platform::secret::constant_time_eq(presented, &s.value));
     match matching {
         Some(secret) if secret.expires_at.is_some_and(|at| at <= now) => Err(entra_error(
             now,

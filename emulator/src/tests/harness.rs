@@ -9,7 +9,7 @@ use std::{
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use graphhook_domain::Clock;
+use graphhook_platform::Clock;
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 use uuid::Uuid;

@@ -495,7 +495,7 @@ async fn the_example_config_file_loads() {
             listen: "127.0.0.1:0".parse().unwrap(),
             ..config
         },
-        graphhook_domain::Clock::manual(start()),
+        graphhook_platform::Clock::manual(start()),
     )
     .spawn()
     .await
