@@ -99,11 +99,7 @@ async fn verify_with_published_keys(emu: &Emu, token: &str) -> String {
         .iter()
         .find(|k| k["kid"] == kid.as_str())
         .expect("the token's kid is published");
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-        key["n"].as_str().unwrap(),
-        key["e"].as_str().unwrap(),
-    )
-    .unwrap();
+    let decoding = jwk_decoding_key(&key);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.validate_exp = false;
     validation.validate_aud = false;

@@ -90,11 +90,7 @@ async fn verify(emu: &Emu, token: &str, keys_path: &str, issuer: &str) -> Value 
         .iter()
         .find(|k| k["kid"] == kid.as_str())
         .expect("the token's kid is in the JWKS");
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-        key["n"].as_str().unwrap(),
-        key["e"].as_str().unwrap(),
-    )
-    .unwrap();
+    let decoding = jwk_decoding_key(&key);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     // Time is checked below against the emulator's clock, not the wall clock.
     validation.validate_exp = false;
