@@ -68,15 +68,7 @@ async fn successful_patches_and_reauthorizations_are_counted_in_the_control_list
         400
     );
     for _ in 0..2 {
-        let reauthorized = emu
-            .graph(
-                Method::POST,
-                &format!("{}/reauthorize", sub.path),
-                &sub.token,
-                None,
-            )
-            .await;
-        assert_eq!(reauthorized.status().as_u16(), 204);
+        assert_eq!(emu.reauthorize(&sub.id, &sub.token).await, 204);
     }
 
     let entry = listing_entry(&emu, &sub.id).await;

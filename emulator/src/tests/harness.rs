@@ -81,6 +81,18 @@ impl Emu {
         format!("{}{path}", self.emu.base_url)
     }
 
+    /// The JSON body of an unauthenticated GET, whatever its status.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn token_response(&self, tenant: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let body: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
@@ -204,6 +216,12 @@ impl Emu {
             .unwrap()
     }
 
+    /// The status of `POST /subscriptions/{id}/reauthorize`.
+    pub async fn reauthorize(&self, id: &str, token: &str) -> u16 {
+        let path = format!("/subscriptions/{id}/reauthorize");
+        self.graph_status(reqwest::Method::POST, &path, token).await
+    }
+
     /// The status of a Graph call without a body.
     pub async fn graph_status(&self, method: reqwest::Method, path: &str, token: &str) -> u16 {
         self.graph(method, path, token, None)
@@ -272,6 +290,16 @@ pub fn tenant_entry<'a>(tenants: &'a Value, id: &str) -> &'a Value {
         .iter()
         .find(|t| t["id"] == id)
         .unwrap()
+}
+
+/// The key with this id in a published JWKS.
+pub fn published_jwk<'a>(keys: &'a Value, kid: &str) -> &'a Value {
+    keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid)
+        .expect("the token's kid is published")
 }
 
 /// The RSA key of a published JWK.

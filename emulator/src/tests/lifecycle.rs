@@ -208,30 +208,14 @@ async fn revoking_consent_challenges_and_reauthorizing_releases_the_held_notific
     assert!(setup.notifications.received().is_empty());
 
     // Without the permission, /reauthorize is refused; with it again, it releases them.
-    let refused = emu
-        .graph(
-            Method::POST,
-            &format!("/subscriptions/{}/reauthorize", setup.id()),
-            &emu.token().await,
-            None,
-        )
-        .await;
-    assert_eq!(refused.status().as_u16(), 403);
+    assert_eq!(emu.reauthorize(setup.id(), &emu.token().await).await, 403);
     emu.control(
         Method::POST,
         &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
         None,
     )
     .await;
-    let reauthorized = emu
-        .graph(
-            Method::POST,
-            &format!("/subscriptions/{}/reauthorize", setup.id()),
-            &emu.token().await,
-            None,
-        )
-        .await;
-    assert_eq!(reauthorized.status().as_u16(), 204);
+    assert_eq!(emu.reauthorize(setup.id(), &emu.token().await).await, 204);
     let posts = setup.notifications.wait_for_posts(1).await;
     assert_eq!(posts[0].body["value"][0]["changeType"], "created");
     let state = setup.state().await;

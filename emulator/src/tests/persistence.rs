@@ -93,12 +93,7 @@ async fn verify_with_published_keys(emu: &Emu, token: &str) -> String {
     )
     .await;
     let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
-    let key = keys["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .expect("the token's kid is published");
+    let key = published_jwk(&keys, &kid);
     let decoding = jwk_decoding_key(&key);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.validate_exp = false;

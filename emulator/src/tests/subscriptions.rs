@@ -251,15 +251,7 @@ async fn renew_update_reauthorize_delete_and_expiry() {
     .await;
     assert_eq!(code, "ValidationError");
 
-    let reauthorized = emu
-        .graph(
-            Method::POST,
-            &format!("{}/reauthorize", sub.path),
-            &sub.token,
-            None,
-        )
-        .await;
-    assert_eq!(reauthorized.status().as_u16(), 204);
+    assert_eq!(emu.reauthorize(&sub.id, &sub.token).await, 204);
 
     // Graph deletes a subscription once it expires.
     emu.clock.advance(chrono::Duration::minutes(4_001));

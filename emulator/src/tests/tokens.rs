@@ -62,15 +62,7 @@ async fn a_secret_gets_a_v1_graph_token_with_the_consented_roles() {
 async fn the_token_is_signed_by_the_key_in_the_jwks() {
     let emu = Emu::spawn().await;
     let token = emu.token().await;
-    let keys: Value = emu
-        .client
-        .get(emu.url("/common/discovery/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys = emu.get_json("/common/discovery/keys").await;
     let key = &keys["keys"][0];
     assert_eq!(key["kty"], "RSA");
     assert_eq!(key["use"], "sig");
@@ -84,15 +76,9 @@ async fn the_token_is_signed_by_the_key_in_the_jwks() {
     validation.set_audience(&["https://graph.microsoft.com"]);
     assert!(jsonwebtoken::decode::<Value>(&token, &decoding, &validation).is_ok());
 
-    let v2: Value = emu
-        .client
-        .get(emu.url(&format!("/{DEFAULT_TENANT_ID}/discovery/v2.0/keys")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v2 = emu
+        .get_json(&format!("/{DEFAULT_TENANT_ID}/discovery/v2.0/keys"))
+        .await;
     assert_eq!(
         v2["keys"][0]["issuer"],
         format!("{}/{DEFAULT_TENANT_ID}/v2.0", emu.emu.base_url)
@@ -450,7 +436,7 @@ async fn openid_configuration_v1_and_v2_for_tenants_and_common() {
         format!("https://sts.windows.net/{DEFAULT_TENANT_ID}/")
     );
 
-    let instance: Value = emu.client.get(emu.url(&format!("/common/discovery/instance?api-version=1.1&authorization_endpoint={}/common/oauth2/v2.0/authorize", emu.emu.base_url))).send().await.unwrap().json().await.unwrap();
+    let instance = emu.get_json(&format!("/common/discovery/instance?api-version=1.1&authorization_endpoint={}/common/oauth2/v2.0/authorize", emu.emu.base_url)).await;
     assert_eq!(
         instance["tenant_discovery_endpoint"],
         format!(
