@@ -140,7 +140,7 @@ pub async fn verified_id_token(emu: &Emu, id_token: &str, tid: &str) -> Value {
         .iter()
         .find(|k| Some(k["kid"].as_str().unwrap()) == header.kid.as_deref())
         .expect("the token's kid is in the JWKS");
-    let decoding = jwk_decoding_key(&key);
+    let decoding = jwk_decoding_key(key);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     // The emulator's clock is not the wall clock; lifetimes are checked by the tests.
     validation.validate_exp = false;

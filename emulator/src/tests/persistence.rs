@@ -94,7 +94,7 @@ async fn verify_with_published_keys(emu: &Emu, token: &str) -> String {
     .await;
     let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
     let key = published_jwk(&keys, &kid);
-    let decoding = jwk_decoding_key(&key);
+    let decoding = jwk_decoding_key(key);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.validate_exp = false;
     validation.validate_aud = false;

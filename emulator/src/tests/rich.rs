@@ -77,7 +77,7 @@ async fn verify(emu: &Emu, token: &str, keys_path: &str, issuer: &str) -> Value 
     let keys = emu.get_json(keys_path).await;
     let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
     let key = published_jwk(&keys, &kid);
-    let decoding = jwk_decoding_key(&key);
+    let decoding = jwk_decoding_key(key);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     // Time is checked below against the emulator's clock, not the wall clock.
     validation.validate_exp = false;

@@ -70,7 +70,7 @@ async fn the_token_is_signed_by_the_key_in_the_jwks() {
     assert!(key.get("alg").is_none());
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(Some(key["kid"].as_str().unwrap().to_owned()), header.kid);
-    let decoding = jwk_decoding_key(&key);
+    let decoding = jwk_decoding_key(key);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.validate_exp = false;
     validation.set_audience(&["https://graph.microsoft.com"]);
