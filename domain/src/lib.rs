@@ -7,7 +7,6 @@
 pub mod admin;
 pub mod api_keys;
 pub mod audit;
-pub mod clock;
 pub mod config;
 pub mod connect_error;
 pub mod connections;
@@ -32,8 +31,11 @@ pub mod secret;
 pub mod subscriptions;
 pub mod telemetry;
 pub mod tenants;
-pub mod tls;
 pub mod webhooks;
+
+// The clock and the TLS setup live in `graphhook-platform`, which the emulator shares without
+// linking the domain; they stay reachable at their old paths.
+pub use graphhook_platform::{clock, tls};
 
 pub use clock::Clock;
 pub use config::{Mode, Settings};

@@ -3,17 +3,9 @@
 //! Secrets travel as [`SecretString`] so that `Debug` and logs never show them; comparisons of a
 //! presented secret with a stored one are constant-time.
 
+/// Shared with the emulator, which checks client secrets and PKCE challenges the same way.
+pub use graphhook_platform::secret::constant_time_eq;
 pub use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
-/// Compares two secrets in constant time with respect to their contents and lengths: both are
-/// hashed first, so the comparison always looks at 32 bytes.
-pub fn constant_time_eq(presented: &str, expected: &str) -> bool {
-    let a = Sha256::digest(presented.as_bytes());
-    let b = Sha256::digest(expected.as_bytes());
-    a.as_slice().ct_eq(b.as_slice()).into()
-}
 
 /// A URL that may carry a password, shown with the password replaced by `***`: the one in
 /// its user information, and a `password` query parameter (PostgreSQL URLs may carry it there).
@@ -49,14 +41,6 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn equal_secrets_compare_equal_and_others_do_not() {
-        assert!(constant_time_eq("s3cret", "s3cret"));
-        assert!(!constant_time_eq("s3cret", "s3cres"));
-        assert!(!constant_time_eq("s3cret", "s3cret-longer"));
-        assert!(!constant_time_eq("", "x"));
-    }
 
     #[test]
     fn redacted_urls_hide_the_password_only() {

@@ -36,5 +36,5 @@ mod tests;
 
 pub use config::{Behaviour, EmulatorConfig};
 pub use entra::{AccessTokenClaims, IdTokenClaims};
-pub use graphhook_domain::Clock;
+pub use graphhook_platform::Clock;
 pub use server::{Emulator, RunningEmulator};

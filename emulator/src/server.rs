@@ -13,7 +13,7 @@ use std::{
 
 use actix_web::{App, HttpServer, dev::ServerHandle, web};
 use anyhow::Context;
-use graphhook_domain::Clock;
+use graphhook_platform::Clock;
 
 use crate::{
     config::EmulatorConfig,
@@ -139,7 +139,7 @@ impl Emulator {
             .with_context(|| format!("binding the emulator to {}", self.config.listen))?;
         let bound = listener.local_addr()?;
         let base_url = self.config.base_url(bound);
-        graphhook_domain::tls::install_crypto_provider();
+        graphhook_platform::tls::install_crypto_provider();
         let world = World::from_config(&self.config, self.clock.now())?;
         let delivery_routes = self.config.delivery_routes()?;
         let (file, world) = match self.config.state_file.clone() {

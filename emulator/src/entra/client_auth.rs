@@ -10,6 +10,9 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
+use uuid::Uuid;
+
+use super::authorize::Audience;
 use crate::{http::entra_error, server::Shared};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -23,6 +26,87 @@ pub fn merge_basic_auth(req: &HttpRequest, form: &mut HashMap<String, String>) {
     }
 }
 
+/// A form field, `None` when absent or empty (Entra treats both alike).
+pub fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    form.get(name).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+/// AADSTS900144: a required form field is missing.
+pub fn missing(now: DateTime<Utc>, name: &str) -> HttpResponse {
+    entra_error(
+        now,
+        "invalid_request",
+        900144,
+        &format!("The request body must contain the following parameter: '{name}'."),
+    )
+}
+
+/// AADSTS90002: the tenant segment names no tenant this grant can use.
+pub fn tenant_not_found(now: DateTime<Utc>, segment: &str) -> HttpResponse {
+    entra_error(
+        now,
+        "invalid_request",
+        90002,
+        &format!(
+            "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+        ),
+    )
+}
+
+/// AADSTS700016: `client_id` is not the registered app.
+pub fn unknown_client(now: DateTime<Utc>, client_id: &str, segment: &str) -> HttpResponse {
+    entra_error(
+        now,
+        "unauthorized_client",
+        700016,
+        &format!(
+            "Application with identifier '{client_id}' was not found in the directory '{segment}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+        ),
+    )
+}
+
+/// The client of a grant on behalf of a user (authorization code, refresh token), once it has
+/// proven who it is.
+pub struct UserGrantClient {
+    /// Which tenants the tenant segment lets the grant's user come from.
+    pub audience: Audience,
+    pub app_id: Uuid,
+    pub app_name: String,
+    /// `appidacr`.
+    pub acr: &'static str,
+}
+
+/// What the user grants check first, in Entra's order: the tenant segment, `client_id`, that it
+/// is the registered app, and the client's credential.
+pub fn user_grant_client(
+    shared: &Shared,
+    segment: &str,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<UserGrantClient, HttpResponse> {
+    let found = Audience::of_segment(&shared.world(), segment);
+    let Some(audience) = found else {
+        return Err(tenant_not_found(now, segment));
+    };
+    let Some(client_id) = field(form, "client_id") else {
+        return Err(missing(now, "client_id"));
+    };
+    let (app_id, app_name) = {
+        let world = shared.world();
+        (world.app.client_id, world.app.display_name.clone())
+    };
+    if Uuid::parse_str(client_id).ok() != Some(app_id) {
+        return Err(unknown_client(now, client_id, segment));
+    }
+    let acr = authenticate(shared, form, segment, client_id, now)?;
+    Ok(UserGrantClient {
+        audience,
+        app_id,
+        app_name,
+        acr,
+    })
+}
+
 /// Checks the client's credential in the form; `Ok` carries `appidacr`: "1" for a secret, "2"
 /// for a certificate.
 pub fn authenticate(
@@ -32,7 +116,7 @@ pub fn authenticate(
     client_id: &str,
     now: DateTime<Utc>,
 ) -> Result<&'static str, HttpResponse> {
-    let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let field = |name: &str| field(form, name);
     let credential = match (
         field("client_secret"),
         field("client_assertion_type"),
@@ -101,7 +185,7 @@ fn check_secret(shared: &Shared, presented: &str, now: DateTime<Utc>) -> Result<
         .app
         .secrets
         .iter()
-        .find(|s| graphhook_domain::secret::constant_time_eq(presented, &s.value));
+        .find(|s| graphhook_platform::secret::constant_time_eq(presented, &s.value));
     match matching {
         Some(secret) if secret.expires_at.is_some_and(|at| at <= now) => Err(entra_error(
             now,

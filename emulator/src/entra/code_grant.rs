@@ -15,7 +15,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    authorize::Audience,
     client_auth,
     scopes::Scopes,
     token::token_ok,
@@ -33,47 +32,12 @@ pub fn redeem(
     form: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> HttpResponse {
-    let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
-    let missing = |name: &str| {
-        entra_error(
-            now,
-            "invalid_request",
-            900144,
-            &format!("The request body must contain the following parameter: '{name}'."),
-        )
-    };
-    let found = Audience::of_segment(&shared.world(), segment);
-    let Some(audience) = found else {
-        return entra_error(
-            now,
-            "invalid_request",
-            90002,
-            &format!(
-                "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
-            ),
-        );
-    };
-    let Some(client_id) = field("client_id") else {
-        return missing("client_id");
-    };
-    let (app_id, app_name) = {
-        let world = shared.world();
-        (world.app.client_id, world.app.display_name.clone())
-    };
-    if Uuid::parse_str(client_id).ok() != Some(app_id) {
-        return entra_error(
-            now,
-            "unauthorized_client",
-            700016,
-            &format!(
-                "Application with identifier '{client_id}' was not found in the directory '{segment}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
-            ),
-        );
-    }
-    let acr = match client_auth::authenticate(shared, form, segment, client_id, now) {
-        Ok(acr) => acr,
+    let client = match client_auth::user_grant_client(shared, segment, form, now) {
+        Ok(client) => client,
         Err(response) => return response,
     };
+    let field = |name: &str| client_auth::field(form, name);
+    let missing = |name: &str| client_auth::missing(now, name);
     let Some(code) = field("code") else {
         return missing("code");
     };
@@ -91,7 +55,7 @@ pub fn redeem(
             "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
         );
     }
-    if grant.client_id != app_id || !audience.allows(grant.tenant_id) {
+    if grant.client_id != client.app_id || !client.audience.allows(grant.tenant_id) {
         return invalid(
             70000,
             "The provided value for the 'code' parameter is not valid.",
@@ -120,7 +84,7 @@ pub fn redeem(
             );
         }
     }
-    tokens(shared, &grant, &app_name, acr, now)
+    tokens(shared, &grant, &client.app_name, client.acr, now)
 }
 
 /// Looks the code up and uses it up.

@@ -12,49 +12,14 @@ use crate::server::Data;
 
 const TEMPLATE: &str = "{tenantid}";
 
-/// `claims_supported` of Entra's v2.0 document, in its order.
-pub const CLAIMS_V2: [&str; 19] = [
-    "sub",
-    "iss",
-    "cloud_instance_name",
-    "cloud_instance_host_name",
-    "cloud_graph_host_name",
-    "msgraph_host",
-    "aud",
-    "exp",
-    "iat",
-    "auth_time",
-    "acr",
-    "nonce",
-    "preferred_username",
-    "name",
-    "tid",
-    "ver",
-    "at_hash",
-    "c_hash",
-    "email",
-];
+/// `claims_supported` of Entra's v2.0 document, in its order, space-separated.
+const CLAIMS_V2: &str = "sub iss cloud_instance_name cloud_instance_host_name cloud_graph_host_name \
+    msgraph_host aud exp iat auth_time acr nonce preferred_username name tid ver at_hash \
+    c_hash email";
 
-/// `claims_supported` of Entra's v1 document, in its order.
-pub const CLAIMS_V1: [&str; 17] = [
-    "sub",
-    "iss",
-    "cloud_instance_name",
-    "cloud_instance_host_name",
-    "cloud_graph_host_name",
-    "msgraph_host",
-    "aud",
-    "exp",
-    "iat",
-    "auth_time",
-    "acr",
-    "amr",
-    "nonce",
-    "email",
-    "given_name",
-    "family_name",
-    "nickname",
-];
+/// `claims_supported` of Entra's v1 document, in its order, space-separated.
+const CLAIMS_V1: &str = "sub iss cloud_instance_name cloud_instance_host_name cloud_graph_host_name \
+    msgraph_host aud exp iat auth_time acr amr nonce email given_name family_name nickname";
 
 /// The other clouds instance discovery lists after the public one: `(preferred_network,
 /// preferred_cache, aliases)`, as Entra's answer has them.
@@ -110,6 +75,65 @@ fn not_found(shared: &Data, tenant: &str) -> HttpResponse {
     )
 }
 
+/// The paths of an OpenID configuration: where the emulator is, the tenant as issuers name it,
+/// and as endpoint paths do (a multi-tenant segment stays as asked, in lower case; a tenant named
+/// by domain becomes its GUID).
+struct Names<'a> {
+    base: &'a str,
+    tid: String,
+    path: String,
+}
+
+/// The version's own part of a document: its token endpoint, its key set, and the fields that
+/// follow those.
+type Own = (String, String, serde_json::Value);
+
+/// An OpenID configuration: the fields v1 and v2 open with, the version's own, then those they
+/// both end with, in Entra's order.
+fn openid_document(
+    shared: &Data,
+    tenant: &str,
+    own: impl FnOnce(&Names<'_>) -> Own,
+) -> HttpResponse {
+    let Some(tid) = issuer_tenant(shared, tenant) else {
+        return not_found(shared, tenant);
+    };
+    let path = if is_multi(tenant) {
+        tenant.to_lowercase()
+    } else {
+        tid.clone()
+    };
+    let base = shared.base_url.as_str();
+    let (token_endpoint, jwks_uri, own) = own(&Names {
+        base,
+        tid,
+        path: path.clone(),
+    });
+    let mut body = json!({
+        "token_endpoint": token_endpoint,
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": jwks_uri,
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    let tail = json!({
+        "kerberos_endpoint": format!("{base}/{path}/kerberos"),
+        "tenant_region_scope": if is_multi(tenant) { serde_json::Value::Null } else { json!("WW") },
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    });
+    if let (Some(map), serde_json::Value::Object(own), serde_json::Value::Object(tail)) =
+        (body.as_object_mut(), own, tail)
+    {
+        map.extend(own);
+        map.extend(tail);
+    }
+    cached(body)
+}
+
 fn cached(body: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("cache-control", "max-age=86400, private"))
@@ -118,78 +142,48 @@ fn cached(body: serde_json::Value) -> HttpResponse {
 }
 
 pub async fn openid_v2(shared: Data, tenant: web::Path<String>) -> HttpResponse {
-    let Some(tid) = issuer_tenant(&shared, &tenant) else {
-        return not_found(&shared, &tenant);
-    };
-    let base = &shared.base_url;
-    let path_tenant = if is_multi(&tenant) {
-        tenant.to_lowercase()
-    } else {
-        tid.clone()
-    };
-    cached(json!({
-        "token_endpoint": format!("{base}/{path_tenant}/oauth2/v2.0/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "jwks_uri": format!("{base}/{path_tenant}/discovery/v2.0/keys"),
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": format!("{base}/{tid}/v2.0"),
-        "request_uri_parameter_supported": false,
-        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
-        "authorization_endpoint": format!("{base}/{path_tenant}/oauth2/v2.0/authorize"),
-        "device_authorization_endpoint": format!("{base}/{path_tenant}/oauth2/v2.0/devicecode"),
-        "http_logout_supported": true,
-        "frontchannel_logout_supported": true,
-        "end_session_endpoint": format!("{base}/{path_tenant}/oauth2/v2.0/logout"),
-        "claims_supported": CLAIMS_V2,
-        "kerberos_endpoint": format!("{base}/{path_tenant}/kerberos"),
-        "tenant_region_scope": if is_multi(&tenant) { serde_json::Value::Null } else { json!("WW") },
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net",
-    }))
+    openid_document(&shared, &tenant, |Names { base, tid, path }| {
+        (
+            format!("{base}/{path}/oauth2/v2.0/token"),
+            format!("{base}/{path}/discovery/v2.0/keys"),
+            json!({
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "issuer": format!("{base}/{tid}/v2.0"),
+                "request_uri_parameter_supported": false,
+                "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+                "authorization_endpoint": format!("{base}/{path}/oauth2/v2.0/authorize"),
+                "device_authorization_endpoint": format!("{base}/{path}/oauth2/v2.0/devicecode"),
+                "http_logout_supported": true,
+                "frontchannel_logout_supported": true,
+                "end_session_endpoint": format!("{base}/{path}/oauth2/v2.0/logout"),
+                "claims_supported": CLAIMS_V2.split_whitespace().collect::<Vec<_>>(),
+            }),
+        )
+    })
 }
 
 pub async fn openid_v1(shared: Data, tenant: web::Path<String>) -> HttpResponse {
-    let Some(tid) = issuer_tenant(&shared, &tenant) else {
-        return not_found(&shared, &tenant);
-    };
-    let base = &shared.base_url;
-    let path_tenant = if is_multi(&tenant) {
-        tenant.to_lowercase()
-    } else {
-        tid.clone()
-    };
-    cached(json!({
-        "token_endpoint": format!("{base}/{path_tenant}/oauth2/token"),
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-        "jwks_uri": format!("{base}/common/discovery/keys"),
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
-        "scopes_supported": ["openid"],
-        "issuer": format!("https://sts.windows.net/{tid}/"),
-        "microsoft_multi_refresh_token": true,
-        "authorization_endpoint": format!("{base}/{path_tenant}/oauth2/authorize"),
-        "device_authorization_endpoint": format!("{base}/{path_tenant}/oauth2/devicecode"),
-        "http_logout_supported": true,
-        "frontchannel_logout_supported": true,
-        "end_session_endpoint": format!("{base}/{path_tenant}/oauth2/logout"),
-        "claims_supported": CLAIMS_V1,
-        "check_session_iframe": format!("{base}/{path_tenant}/oauth2/checksession"),
-        "userinfo_endpoint": format!("{base}/{path_tenant}/openid/userinfo"),
-        "kerberos_endpoint": format!("{base}/{path_tenant}/kerberos"),
-        "tenant_region_scope": if is_multi(&tenant) { serde_json::Value::Null } else { json!("WW") },
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net",
-    }))
+    openid_document(&shared, &tenant, |Names { base, tid, path }| {
+        (
+            format!("{base}/{path}/oauth2/token"),
+            format!("{base}/common/discovery/keys"),
+            json!({
+                "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+                "scopes_supported": ["openid"],
+                "issuer": format!("https://sts.windows.net/{tid}/"),
+                "microsoft_multi_refresh_token": true,
+                "authorization_endpoint": format!("{base}/{path}/oauth2/authorize"),
+                "device_authorization_endpoint": format!("{base}/{path}/oauth2/devicecode"),
+                "http_logout_supported": true,
+                "frontchannel_logout_supported": true,
+                "end_session_endpoint": format!("{base}/{path}/oauth2/logout"),
+                "claims_supported": CLAIMS_V1.split_whitespace().collect::<Vec<_>>(),
+                "check_session_iframe": format!("{base}/{path}/oauth2/checksession"),
+                "userinfo_endpoint": format!("{base}/{path}/openid/userinfo"),
+            }),
+        )
+    })
 }
 
 pub async fn keys_v2(shared: Data, tenant: web::Path<String>) -> HttpResponse {
@@ -240,12 +234,9 @@ pub async fn instance(shared: Data, query: web::Query<InstanceQuery>) -> HttpRes
     metadata.extend(NATIONAL_CLOUDS.iter().map(|(network, cache, aliases)| {
         json!({"preferred_network": network, "preferred_cache": cache, "aliases": aliases})
     }));
-    HttpResponse::Ok()
-        .insert_header(("cache-control", "max-age=86400, private"))
-        .content_type("application/json; charset=utf-8")
-        .json(json!({
-            "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
-            "api-version": "1.1",
-            "metadata": metadata,
-        }))
+    cached(json!({
+        "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
+        "api-version": "1.1",
+        "metadata": metadata,
+    }))
 }

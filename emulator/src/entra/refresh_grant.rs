@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{
     authorize::Audience,
-    client_auth,
+    client_auth::{self, UserGrantClient},
     code_grant::{Issue, answer},
     permissions,
     scopes::Scopes,
@@ -54,47 +54,18 @@ fn redeem_inner(
     form: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> HttpResponse {
-    let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
-    let missing = |name: &str| {
-        entra_error(
-            now,
-            "invalid_request",
-            900144,
-            &format!("The request body must contain the following parameter: '{name}'."),
-        )
-    };
-    let found = Audience::of_segment(&shared.world(), segment);
-    let Some(audience) = found else {
-        return entra_error(
-            now,
-            "invalid_request",
-            90002,
-            &format!(
-                "Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
-            ),
-        );
-    };
-    let Some(client_id) = field("client_id") else {
-        return missing("client_id");
-    };
-    let (app_id, app_name) = {
-        let world = shared.world();
-        (world.app.client_id, world.app.display_name.clone())
-    };
-    if Uuid::parse_str(client_id).ok() != Some(app_id) {
-        return entra_error(
-            now,
-            "unauthorized_client",
-            700016,
-            &format!(
-                "Application with identifier '{client_id}' was not found in the directory '{segment}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
-            ),
-        );
-    }
-    let acr = match client_auth::authenticate(shared, form, segment, client_id, now) {
-        Ok(acr) => acr,
+    let field = |name: &str| client_auth::field(form, name);
+    let missing = |name: &str| client_auth::missing(now, name);
+    let client = match client_auth::user_grant_client(shared, segment, form, now) {
+        Ok(client) => client,
         Err(response) => return response,
     };
+    let UserGrantClient {
+        audience,
+        app_id,
+        app_name,
+        acr,
+    } = client;
     let Some(presented) = field("refresh_token") else {
         return missing("refresh_token");
     };

@@ -148,52 +148,24 @@ fn client_credentials(
     form: &HashMap<String, String>,
     now: DateTime<Utc>,
 ) -> HttpResponse {
-    let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let field = |name: &str| client_auth::field(form, name);
     if matches!(
         tenant.to_ascii_lowercase().as_str(),
         "common" | "organizations" | "consumers"
     ) {
-        return entra_error(
-            now,
-            "invalid_request",
-            90002,
-            &format!(
-                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
-            ),
-        );
+        return client_auth::tenant_not_found(now, tenant);
     }
     let Some(tenant_id) = shared.world().find_tenant(tenant).map(|t| t.id) else {
-        return entra_error(
-            now,
-            "invalid_request",
-            90002,
-            &format!(
-                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
-            ),
-        );
+        return client_auth::tenant_not_found(now, tenant);
     };
     let Some(client_id) = field("client_id") else {
-        return entra_error(
-            now,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'client_id'.",
-        );
+        return client_auth::missing(now, "client_id");
     };
     let (app_id, app_name) = {
         let world = shared.world();
         (world.app.client_id, world.app.display_name.clone())
     };
-    let not_found = || {
-        entra_error(
-            now,
-            "unauthorized_client",
-            700016,
-            &format!(
-                "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
-            ),
-        )
-    };
+    let not_found = || client_auth::unknown_client(now, client_id, tenant);
     if Uuid::parse_str(client_id).ok() != Some(app_id) {
         return not_found();
     }

@@ -42,7 +42,7 @@ impl CodeChallengeMethod {
             Self::Plain => verifier.to_owned(),
             Self::S256 => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
         };
-        graphhook_domain::secret::constant_time_eq(&derived, challenge)
+        graphhook_platform::secret::constant_time_eq(&derived, challenge)
     }
 }
 

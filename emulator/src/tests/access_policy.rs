@@ -2,7 +2,7 @@
 //! `ExtensionError` on the Outlook subscriptions of that mailbox, in §7.2's form.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{counters::calls, harness::*};
 
@@ -16,19 +16,13 @@ async fn every_operation_on_a_blocked_mailboxs_subscription_is_forbidden() {
     let token = emu.token().await;
     let rx = receiver(Answer::Echo);
     let sub = |resource: String| json!({"changeType": "created", "notificationUrl": rx.url, "resource": resource, "expirationDateTime": emu.expires_in(60)});
-    let created: Value = emu
-        .create(&token, message_subscription(&emu, &rx))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = emu
+        .create_json(&token, message_subscription(&emu, &rx))
+        .await;
     let path = format!("/subscriptions/{}", created["id"].as_str().unwrap());
-    let elsewhere: Value = emu
-        .create(&token, sub("users/another-user/events".into()))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let elsewhere = emu
+        .create_json(&token, sub("users/another-user/events".into()))
+        .await;
     let handshakes = rx.seen().len();
 
     // The policy names the mailbox in other casing than the resource path.
@@ -57,7 +51,7 @@ async fn every_operation_on_a_blocked_mailboxs_subscription_is_forbidden() {
         format!("users/{USER}/events"),
         format!("users/{}/contactFolders/f1/contacts", USER.to_uppercase()),
     ] {
-        let (status, code, message) = graph_error(emu.create(&token, sub(resource)).await).await;
+        let (status, code, message) = emu.create_error(&token, sub(resource)).await;
         assert_eq!(
             (status, code.as_str(), message),
             (403, "ExtensionError", refused("Create"))
@@ -72,12 +66,7 @@ async fn every_operation_on_a_blocked_mailboxs_subscription_is_forbidden() {
     assert_eq!(stats["byStatus"]["403"], 6, "{stats}");
 
     // Nothing changed: the subscription is still there, neither renewed nor reauthorized.
-    let listed: Value = emu
-        .control(Method::GET, "/subscriptions", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = emu.control_json(Method::GET, "/subscriptions", None).await;
     let entry = listed
         .as_array()
         .unwrap()
@@ -98,55 +87,31 @@ async fn every_operation_on_a_blocked_mailboxs_subscription_is_forbidden() {
 
     // Other mailboxes, and the user as a directory object, are not behind the policy.
     let other = format!("/subscriptions/{}", elsewhere["id"].as_str().unwrap());
-    assert_eq!(
-        emu.graph(Method::GET, &other, &token, None)
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(emu.graph_status(Method::GET, &other, &token).await, 200);
     let user = json!({"changeType": "updated", "notificationUrl": rx.url, "resource": format!("users/{USER}"), "expirationDateTime": emu.expires_in(60)});
     assert_eq!(emu.create(&token, user).await.status().as_u16(), 201);
 
     // Lifting the policy gives access back.
     emu.behaviour(json!({"blocked_mailboxes": []})).await;
-    assert_eq!(
-        emu.graph(Method::GET, &path, &token, None)
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
-    assert_eq!(
-        emu.graph(Method::DELETE, &path, &token, None)
-            .await
-            .status()
-            .as_u16(),
-        204
-    );
+    assert_eq!(emu.graph_status(Method::GET, &path, &token).await, 200);
+    assert_eq!(emu.graph_status(Method::DELETE, &path, &token).await, 204);
 }
 
 #[actix_web::test]
 async fn an_outage_answers_every_subscription_call_until_it_ends() {
     let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let rx = receiver(Answer::Echo);
-    let created: Value = emu
-        .create(&token, message_subscription(&emu, &rx))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let path = format!("/subscriptions/{}", created["id"].as_str().unwrap());
+    let sub = emu.subscribed().await;
     emu.behaviour(json!({"outage_status": 503})).await;
     let renewal = json!({"expirationDateTime": emu.expires_in(120)});
     let (status, code, _) = graph_error(
-        emu.graph(Method::PATCH, &path, &token, Some(renewal.clone()))
+        emu.graph(Method::PATCH, &sub.path, &sub.token, Some(renewal.clone()))
             .await,
     )
     .await;
     assert_eq!((status, code.as_str()), (503, "serviceNotAvailable"));
     emu.behaviour(json!({"outage_status": null})).await;
-    let response = emu.graph(Method::PATCH, &path, &token, Some(renewal)).await;
+    let response = emu
+        .graph(Method::PATCH, &sub.path, &sub.token, Some(renewal))
+        .await;
     assert_eq!(response.status(), 200);
 }

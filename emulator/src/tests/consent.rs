@@ -40,18 +40,62 @@ fn consent_url(emu: &Emu, tenant: &str, v2: bool, redirect: &str) -> String {
     url.to_string()
 }
 
+/// The interactive page's decision for Fabrikam, posted as its form does (`state` is `st`).
+async fn decide(emu: &Emu, decision: &str) -> reqwest::Response {
+    emu.client
+        .post(emu.url("/_emulator/consent/decide"))
+        .form(&[
+            ("tenant", NEW_TENANT),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("redirect_uri", CALLBACK),
+            ("state", "st"),
+            ("decision", decision),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The answer to a consent request with the emulator's `consent_mode` set first.
+async fn consent_in_mode(
+    emu: &Emu,
+    mode: &str,
+    tenant: &str,
+    v2: bool,
+    redirect: &str,
+) -> reqwest::Response {
+    emu.behaviour(serde_json::json!({"consent_mode": mode}))
+        .await;
+    emu.client
+        .get(consent_url(emu, tenant, v2, redirect))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Where consent redirects under `auto_decline`, once its parameters are checked to be Entra's,
+/// in Entra's order.
+async fn auto_declined(emu: &Emu, v2: bool) -> url::Url {
+    let response = consent_in_mode(emu, "auto_decline", DEFAULT_TENANT_ID, v2, CALLBACK).await;
+    let url = location(&response);
+    let names: Vec<String> = params(&url).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        names,
+        [
+            "error",
+            "error_description",
+            "error_uri",
+            "admin_consent",
+            "state"
+        ]
+    );
+    url
+}
+
 #[actix_web::test]
 async fn auto_accept_redirects_with_capital_t_true_the_tenant_and_state() {
     let emu = Emu::spawn().await;
-    emu.behaviour(serde_json::json!({"consent_mode": "auto_accept"}))
-        .await;
-
-    let response = emu
-        .client
-        .get(consent_url(&emu, NEW_TENANT, false, CALLBACK))
-        .send()
-        .await
-        .unwrap();
+    let response = consent_in_mode(&emu, "auto_accept", NEW_TENANT, false, CALLBACK).await;
     let url = location(&response);
     assert!(url.as_str().starts_with(CALLBACK));
     assert_eq!(param(&url, "admin_consent").as_deref(), Some("True"));
@@ -90,26 +134,7 @@ async fn auto_accept_redirects_with_capital_t_true_the_tenant_and_state() {
 #[actix_web::test]
 async fn a_declined_consent_redirects_with_an_aadsts_error_and_no_tenant() {
     let emu = Emu::spawn().await;
-    emu.behaviour(serde_json::json!({"consent_mode": "auto_decline"}))
-        .await;
-    let response = emu
-        .client
-        .get(consent_url(&emu, DEFAULT_TENANT_ID, true, CALLBACK))
-        .send()
-        .await
-        .unwrap();
-    let url = location(&response);
-    let names: Vec<String> = params(&url).into_iter().map(|(k, _)| k).collect();
-    assert_eq!(
-        names,
-        [
-            "error",
-            "error_description",
-            "error_uri",
-            "admin_consent",
-            "state"
-        ]
-    );
+    let url = auto_declined(&emu, true).await;
     assert_eq!(param(&url, "error").as_deref(), Some("access_denied"));
     let description = param(&url, "error_description").unwrap();
     assert!(
@@ -130,19 +155,14 @@ async fn a_declined_consent_redirects_with_an_aadsts_error_and_no_tenant() {
 #[actix_web::test]
 async fn an_unregistered_redirect_uri_gets_an_error_page_never_a_redirect() {
     let emu = Emu::spawn().await;
-    emu.behaviour(serde_json::json!({"consent_mode": "auto_accept"}))
-        .await;
-    let response = emu
-        .client
-        .get(consent_url(
-            &emu,
-            DEFAULT_TENANT_ID,
-            false,
-            "https://attacker.example/steal",
-        ))
-        .send()
-        .await
-        .unwrap();
+    let response = consent_in_mode(
+        &emu,
+        "auto_accept",
+        DEFAULT_TENANT_ID,
+        false,
+        "https://attacker.example/steal",
+    )
+    .await;
     assert_eq!(response.status().as_u16(), 400);
     assert!(response.headers().get("location").is_none());
     let page = response.text().await.unwrap();
@@ -194,26 +214,9 @@ async fn the_interactive_page_offers_tenants_and_its_accept_and_cancel_redirect(
     assert!(page.contains("value=\"accept\"") && page.contains("value=\"cancel\""));
     assert!(page.contains("<label for="), "radio buttons have labels");
 
-    let decide = |decision: &'static str| {
-        let emu = &emu;
-        async move {
-            emu.client
-                .post(emu.url("/_emulator/consent/decide"))
-                .form(&[
-                    ("tenant", NEW_TENANT),
-                    ("client_id", DEFAULT_CLIENT_ID),
-                    ("redirect_uri", CALLBACK),
-                    ("state", "st"),
-                    ("decision", decision),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    let accepted = location(&decide("accept").await);
+    let accepted = location(&decide(&emu, "accept").await);
     assert_eq!(param(&accepted, "tenant").as_deref(), Some(NEW_TENANT));
-    let cancelled = location(&decide("cancel").await);
+    let cancelled = location(&decide(&emu, "cancel").await);
     assert_eq!(param(&cancelled, "error").as_deref(), Some("access_denied"));
     assert_eq!(param(&cancelled, "tenant"), None);
 }
@@ -232,50 +235,17 @@ async fn an_unknown_client_id_gets_an_error_page() {
 #[actix_web::test]
 async fn declines_redirect_with_permission_denied_or_consent_required_when_switched() {
     let emu = Emu::spawn().await;
-    let cancel = || async {
-        emu.client
-            .post(emu.url("/_emulator/consent/decide"))
-            .form(&[
-                ("tenant", NEW_TENANT),
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("redirect_uri", CALLBACK),
-                ("state", "st"),
-                ("decision", "cancel"),
-            ])
-            .send()
-            .await
-            .unwrap()
-    };
     for error in ["permission_denied", "consent_required", "access_denied"] {
         emu.behaviour(
             serde_json::json!({"consent_decline_error": error, "consent_mode": "interactive"}),
         )
         .await;
-        let cancelled = location(&cancel().await);
+        let cancelled = location(&decide(&emu, "cancel").await);
         assert_eq!(param(&cancelled, "error").as_deref(), Some(error));
         assert_eq!(param(&cancelled, "tenant"), None);
         assert_eq!(param(&cancelled, "state").as_deref(), Some("st"));
 
-        emu.behaviour(serde_json::json!({"consent_mode": "auto_decline"}))
-            .await;
-        let response = emu
-            .client
-            .get(consent_url(&emu, DEFAULT_TENANT_ID, false, CALLBACK))
-            .send()
-            .await
-            .unwrap();
-        let url = location(&response);
-        let names: Vec<String> = params(&url).into_iter().map(|(k, _)| k).collect();
-        assert_eq!(
-            names,
-            [
-                "error",
-                "error_description",
-                "error_uri",
-                "admin_consent",
-                "state"
-            ]
-        );
+        let url = auto_declined(&emu, false).await;
         assert_eq!(param(&url, "error").as_deref(), Some(error));
         assert!(
             param(&url, "error_description").unwrap().starts_with(
@@ -287,12 +257,13 @@ async fn declines_redirect_with_permission_denied_or_consent_required_when_switc
             Some("https://login.microsoftonline.com/error?code=65004")
         );
     }
-    let unknown = emu
-        .control(
+    assert_eq!(
+        emu.control_status(
             reqwest::Method::PATCH,
             "/behaviour",
-            Some(serde_json::json!({"consent_decline_error": "nope"})),
+            Some(serde_json::json!({"consent_decline_error": "nope"}))
         )
-        .await;
-    assert_eq!(unknown.status().as_u16(), 400);
+        .await,
+        400
+    );
 }

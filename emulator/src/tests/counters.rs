@@ -7,12 +7,7 @@ use serde_json::{Value, json};
 use super::harness::*;
 
 async fn listing_entry(emu: &Emu, id: &str) -> Value {
-    let all: Value = emu
-        .control(Method::GET, "/subscriptions", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let all = emu.control_json(Method::GET, "/subscriptions", None).await;
     all.as_array()
         .unwrap()
         .iter()
@@ -34,17 +29,8 @@ fn has_counters(subscription: &Value) -> bool {
 #[actix_web::test]
 async fn successful_patches_and_reauthorizations_are_counted_in_the_control_listing_only() {
     let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let rx = receiver(Answer::Echo);
-    let created: Value = emu
-        .create(&token, message_subscription(&emu, &rx))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    let path = format!("/subscriptions/{id}");
-    let entry = listing_entry(&emu, &id).await;
+    let sub = emu.subscribed().await;
+    let entry = listing_entry(&emu, &sub.id).await;
     assert_eq!(
         (
             &entry["state"]["renewals"],
@@ -53,7 +39,7 @@ async fn successful_patches_and_reauthorizations_are_counted_in_the_control_list
         (&json!(0), &json!(0))
     );
 
-    let patch = |body: Value| emu.graph(Method::PATCH, &path, &token, Some(body));
+    let patch = |body: Value| emu.graph(Method::PATCH, &sub.path, &sub.token, Some(body));
     for minutes in [120, 240] {
         let renewed = patch(json!({"expirationDateTime": emu.expires_in(minutes)})).await;
         assert_eq!(renewed.status().as_u16(), 200);
@@ -82,13 +68,10 @@ async fn successful_patches_and_reauthorizations_are_counted_in_the_control_list
         400
     );
     for _ in 0..2 {
-        let reauthorized = emu
-            .graph(Method::POST, &format!("{path}/reauthorize"), &token, None)
-            .await;
-        assert_eq!(reauthorized.status().as_u16(), 204);
+        assert_eq!(emu.reauthorize(&sub.id, &sub.token).await, 204);
     }
 
-    let entry = listing_entry(&emu, &id).await;
+    let entry = listing_entry(&emu, &sub.id).await;
     assert_eq!(
         (
             &entry["state"]["renewals"],
@@ -100,20 +83,14 @@ async fn successful_patches_and_reauthorizations_are_counted_in_the_control_list
     assert!(!has_counters(&entry["subscription"]), "{entry}");
 
     // Graph's own JSON never shows them.
-    let got: Value = emu
-        .graph(Method::GET, &path, &token, None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(got["id"], id.as_str());
+    let got = emu
+        .graph_json(Method::GET, &sub.path, &sub.token, None)
+        .await;
+    assert_eq!(got["id"], sub.id.as_str());
     assert!(!has_counters(&got), "{got}");
-    let listed: Value = emu
-        .graph(Method::GET, "/subscriptions", &token, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = emu
+        .graph_json(Method::GET, "/subscriptions", &sub.token, None)
+        .await;
     assert!(!has_counters(&listed["value"][0]), "{listed}");
 }
 
@@ -184,8 +161,10 @@ async fn call_statistics_count_every_answer_of_the_subscription_api_until_reset(
         })
     );
 
-    let reset = emu.control(Method::DELETE, "/calls", None).await;
-    assert_eq!(reset.status().as_u16(), 204);
+    assert_eq!(
+        emu.control_status(Method::DELETE, "/calls", None).await,
+        204
+    );
     let after = calls(&emu).await;
     assert_eq!(
         (&after["total"], &after["throttled"]),

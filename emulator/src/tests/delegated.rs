@@ -15,6 +15,11 @@ async fn access_token(emu: &Emu, user: &str, scope: &str) -> String {
     body["access_token"].as_str().unwrap().to_owned()
 }
 
+/// Where Fabrikam's user lands after signing in for `openid Group.Read.All`.
+async fn fabrikam_group_sign_in(emu: &Emu) -> url::Url {
+    sign_in_back(emu, FABRIKAM_USER, "organizations", "openid Group.Read.All").await
+}
+
 #[actix_web::test]
 async fn admin_permissions_need_the_tenant_wide_grant_as_it_was_at_consent() {
     let emu = Emu::spawn().await;
@@ -26,13 +31,7 @@ async fn admin_permissions_need_the_tenant_wide_grant_as_it_was_at_consent() {
         "openid Mail.Read Files.ReadWrite",
     )
     .await;
-    let back = sign_in_back(
-        &emu,
-        FABRIKAM_USER,
-        "organizations",
-        "openid Group.Read.All",
-    )
-    .await;
+    let back = fabrikam_group_sign_in(&emu).await;
     assert_eq!(param(&back, "error").as_deref(), Some("consent_required"));
     assert_eq!(param(&back, "state").as_deref(), Some(STATE));
     let expected = format!(
@@ -49,21 +48,16 @@ async fn admin_permissions_need_the_tenant_wide_grant_as_it_was_at_consent() {
         .into_iter()
         .filter(|p| *p != "Group.Read.All")
         .collect();
-    let patched = emu
-        .control(
+    assert_eq!(
+        emu.control_status(
             Method::PATCH,
             "/app",
-            Some(json!({"delegated_permissions": without})),
+            Some(json!({"delegated_permissions": without}))
         )
-        .await;
-    assert_eq!(patched.status().as_u16(), 200);
-    let back = sign_in_back(
-        &emu,
-        FABRIKAM_USER,
-        "organizations",
-        "openid Group.Read.All",
-    )
-    .await;
+        .await,
+        200
+    );
+    let back = fabrikam_group_sign_in(&emu).await;
     assert_eq!(
         param(&back, "error").as_deref(),
         Some("invalid_scope"),
@@ -74,16 +68,13 @@ async fn admin_permissions_need_the_tenant_wide_grant_as_it_was_at_consent() {
             .unwrap()
             .starts_with("AADSTS650053:")
     );
-    let consented: Value = emu
-        .control(
+    let consented = emu
+        .control_json(
             Method::POST,
             &format!("/tenants/{NEW_TENANT}/consent"),
             None,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         consented["servicePrincipal"]["delegatedGrants"],
         json!(without)
@@ -95,13 +86,7 @@ async fn admin_permissions_need_the_tenant_wide_grant_as_it_was_at_consent() {
         Some(json!({"delegated_permissions": crate::config::DEFAULT_DELEGATED_PERMISSIONS})),
     )
     .await;
-    let back = sign_in_back(
-        &emu,
-        FABRIKAM_USER,
-        "organizations",
-        "openid Group.Read.All",
-    )
-    .await;
+    let back = fabrikam_group_sign_in(&emu).await;
     assert_eq!(param(&back, "error").as_deref(), Some("consent_required"));
     emu.control(
         Method::POST,
@@ -128,13 +113,7 @@ async fn admin_permissions_need_the_tenant_wide_grant_as_it_was_at_consent() {
         None,
     )
     .await;
-    let back = sign_in_back(
-        &emu,
-        FABRIKAM_USER,
-        "organizations",
-        "openid Group.Read.All",
-    )
-    .await;
+    let back = fabrikam_group_sign_in(&emu).await;
     assert_eq!(param(&back, "error").as_deref(), Some("consent_required"));
 }
 
@@ -163,22 +142,18 @@ async fn a_delegated_mail_subscription_reaches_only_the_users_own_mailbox() {
             ),
         )
         .await;
-    let (status, code, message) = graph_error(
-        emu.create(&token, create(format!("users/{admin}/messages"), "created"))
-            .await,
-    )
-    .await;
+    let (status, code, message) = emu
+        .create_error(&token, create(format!("users/{admin}/messages"), "created"))
+        .await;
     assert_eq!((status, code.as_str()), (403, "ExtensionError"));
     assert_eq!(
         message,
         "Operation: Create; Exception: [Status Code: Forbidden; Reason: Forbidden]"
     );
     // Events need Calendars.Read, which this token does not hold.
-    let (status, _, message) = graph_error(
-        emu.create(&token, create("me/events".into(), "created"))
-            .await,
-    )
-    .await;
+    let (status, _, message) = emu
+        .create_error(&token, create("me/events".into(), "created"))
+        .await;
     assert_eq!(status, 403);
     assert!(message.contains("Calendars.Read"), "{message}");
 
@@ -228,18 +203,13 @@ async fn group_conversations_need_a_delegated_group_read_all() {
                "resource": "groups('g1')/conversations", "expirationDateTime": emu.expires_in(minutes)})
     };
     let app_only = emu.token().await;
-    let (status, code, _) = graph_error(emu.create(&app_only, create(60)).await).await;
+    let (status, code, _) = emu.create_error(&app_only, create(60)).await;
     assert_eq!((status, code.as_str()), (403, "ExtensionError"));
     let mail_only = access_token(&emu, CONTOSO_USER, "Mail.Read").await;
-    assert_eq!(
-        graph_error(emu.create(&mail_only, create(60)).await)
-            .await
-            .0,
-        403
-    );
+    assert_eq!(emu.create_error(&mail_only, create(60)).await.0, 403);
 
     let token = access_token(&emu, CONTOSO_USER, "openid Group.Read.All").await;
-    let (status, _, message) = graph_error(emu.create(&token, create(4_231)).await).await;
+    let (status, _, message) = emu.create_error(&token, create(4_231)).await;
     assert_eq!(status, 400);
     assert_eq!(
         message,
@@ -311,12 +281,9 @@ async fn only_its_user_may_change_a_delegated_subscription() {
         let emu = &emu;
         let token = token.to_owned();
         async move {
-            let list: Value = emu
-                .graph(Method::GET, "/subscriptions", &token, None)
-                .await
-                .json()
-                .await
-                .unwrap();
+            let list = emu
+                .graph_json(Method::GET, "/subscriptions", &token, None)
+                .await;
             list["value"].as_array().unwrap().len()
         }
     };
@@ -356,12 +323,9 @@ async fn a_site_drive_is_found_by_site_id_and_its_root_subscribed_app_only() {
     );
     assert_eq!(drive_id, crate::state::personal::site_drive_id(site));
     // Deterministic, and another site has another drive.
-    let again: Value = emu
-        .graph(Method::GET, &format!("/sites/{site}/drive"), &token, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let again = emu
+        .graph_json(Method::GET, &format!("/sites/{site}/drive"), &token, None)
+        .await;
     assert_eq!(again["id"], drive_id.as_str());
     let by_id = emu
         .graph(
@@ -373,17 +337,14 @@ async fn a_site_drive_is_found_by_site_id_and_its_root_subscribed_app_only() {
         .await;
     assert_eq!(by_id.status().as_u16(), 200);
     let other_site = "4a6c0d1e-5b2f-4c3d-8e9f-0a1b2c3d4e5f";
-    let other: Value = emu
-        .graph(
+    let other = emu
+        .graph_json(
             Method::GET,
             &format!("/sites/{other_site}/drive"),
             &token,
             None,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_ne!(other["id"], drive_id.as_str());
     let (status, code, _) = graph_error(
         emu.graph(

@@ -1,7 +1,7 @@
 //! Bearer tokens, tenant isolation and throttling on Graph (§1.2, §1.3).
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::harness::*;
 use crate::config::DEFAULT_TENANT_ID;
@@ -26,10 +26,8 @@ async fn bearer_tokens_are_checked() {
     tampered.pop();
     tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
     assert_eq!(
-        emu.graph(Method::GET, "/subscriptions", &tampered, None)
-            .await
-            .status()
-            .as_u16(),
+        emu.graph_status(Method::GET, "/subscriptions", &tampered)
+            .await,
         401
     );
 
@@ -91,10 +89,8 @@ async fn tokens_for_another_audience_or_an_unknown_tenant_are_refused() {
     // The GUID audience of v1 tokens is accepted too.
     let guid_aud = token("00000003-0000-0000-c000-000000000000", DEFAULT_TENANT_ID);
     assert_eq!(
-        emu.graph(Method::GET, "/subscriptions", &guid_aud, None)
-            .await
-            .status()
-            .as_u16(),
+        emu.graph_status(Method::GET, "/subscriptions", &guid_aud)
+            .await,
         200
     );
 }
@@ -111,41 +107,20 @@ async fn an_app_only_caller_sees_only_its_own_tenants_subscriptions() {
     let contoso = emu.token().await;
     let fabrikam = emu.token_for(NEW_TENANT).await;
     let receiver = receiver(Answer::Echo);
-    let created: Value = emu
-        .create(&contoso, message_subscription(&emu, &receiver))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = emu
+        .create_json(&contoso, message_subscription(&emu, &receiver))
+        .await;
     let path = format!("/subscriptions/{}", created["id"].as_str().unwrap());
+    assert_eq!(emu.graph_status(Method::GET, &path, &fabrikam).await, 404);
     assert_eq!(
-        emu.graph(Method::GET, &path, &fabrikam, None)
-            .await
-            .status()
-            .as_u16(),
+        emu.graph_status(Method::DELETE, &path, &fabrikam).await,
         404
     );
-    assert_eq!(
-        emu.graph(Method::DELETE, &path, &fabrikam, None)
-            .await
-            .status()
-            .as_u16(),
-        404
-    );
-    let list: Value = emu
-        .graph(Method::GET, "/subscriptions", &fabrikam, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = emu
+        .graph_json(Method::GET, "/subscriptions", &fabrikam, None)
+        .await;
     assert!(list["value"].as_array().unwrap().is_empty());
-    assert_eq!(
-        emu.graph(Method::GET, &path, &contoso, None)
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(emu.graph_status(Method::GET, &path, &contoso).await, 200);
 }
 
 #[actix_web::test]
@@ -156,10 +131,8 @@ async fn above_the_configured_rate_graph_answers_429_with_retry_after() {
     let token = emu.token().await;
     for _ in 0..3 {
         assert_eq!(
-            emu.graph(Method::GET, "/subscriptions", &token, None)
-                .await
-                .status()
-                .as_u16(),
+            emu.graph_status(Method::GET, "/subscriptions", &token)
+                .await,
             200
         );
     }
@@ -170,10 +143,8 @@ async fn above_the_configured_rate_graph_answers_429_with_retry_after() {
 
     emu.clock.advance(chrono::Duration::seconds(21));
     assert_eq!(
-        emu.graph(Method::GET, "/subscriptions", &token, None)
-            .await
-            .status()
-            .as_u16(),
+        emu.graph_status(Method::GET, "/subscriptions", &token)
+            .await,
         200
     );
 }

@@ -49,12 +49,7 @@ async fn every_subscription_response_writes_seven_fractional_digits() {
     let id = created["id"].as_str().unwrap().to_owned();
     let path = format!("/subscriptions/{id}");
 
-    let got: Value = emu
-        .graph(Method::GET, &path, &token, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got = emu.graph_json(Method::GET, &path, &token, None).await;
     assert_eq!(got["expirationDateTime"], expected.as_str(), "get");
 
     // A request with ticks is echoed to the tick.
@@ -71,12 +66,9 @@ async fn every_subscription_response_writes_seven_fractional_digits() {
     let patched: Value = patched.json().await.unwrap();
     assert_eq!(patched["expirationDateTime"], renewal.as_str(), "PATCH");
 
-    let listed: Value = emu
-        .graph(Method::GET, "/subscriptions", &token, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = emu
+        .graph_json(Method::GET, "/subscriptions", &token, None)
+        .await;
     let value = listed["value"].as_array().unwrap();
     assert_eq!(value.len(), 1);
     assert_eq!(value[0]["expirationDateTime"], renewal.as_str(), "list");
@@ -100,7 +92,7 @@ async fn a_clamped_expiration_is_written_with_seven_digits_too() {
     let rx = receiver(Answer::Echo);
     let mut body = message_subscription(&emu, &rx);
     body["expirationDateTime"] = json!(with_ticks(&emu, 10_000));
-    let created: Value = emu.create(&token, body).await.json().await.unwrap();
+    let created = emu.create_json(&token, body).await;
     let text = created["expirationDateTime"].as_str().unwrap();
     assert!(is_seven_digit_utc(text), "{text}");
 }

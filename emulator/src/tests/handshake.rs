@@ -45,12 +45,9 @@ async fn create_runs_the_handshake_and_answers_201_with_graphs_fields() {
         seen[0].query
     );
 
-    let list: Value = emu
-        .graph(Method::GET, "/subscriptions", &token, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = emu
+        .graph_json(Method::GET, "/subscriptions", &token, None)
+        .await;
     assert_eq!(
         list["@odata.context"],
         serde_json::from_str::<Value>(fixtures::LIST_RESPONSE).unwrap()["@odata.context"]
@@ -63,36 +60,30 @@ async fn create_runs_the_handshake_and_answers_201_with_graphs_fields() {
     assert_eq!(got.status().as_u16(), 200);
 }
 
-#[actix_web::test]
-async fn a_receiver_that_echoes_the_still_encoded_token_fails_validation() {
+/// The message of the 400 `ValidationError` a creation gets when its receiver answers so.
+async fn failed_validation(answer: Answer) -> String {
     let emu = Emu::spawn().await;
     let token = emu.token().await;
-    let receiver = receiver(Answer::EchoEncoded);
-    let (status, code, message) = graph_error(
-        emu.create(&token, message_subscription(&emu, &receiver))
-            .await,
-    )
-    .await;
+    let receiver = receiver(answer);
+    let (status, code, message) = emu
+        .create_error(&token, message_subscription(&emu, &receiver))
+        .await;
     assert_eq!((status, code.as_str()), (400, "ValidationError"));
+    message
+}
+
+#[actix_web::test]
+async fn a_receiver_that_echoes_the_still_encoded_token_fails_validation() {
     assert_eq!(
-        message,
+        failed_validation(Answer::EchoEncoded).await,
         "Subscription validation request failed. Response must exactly match validationToken query parameter."
     );
 }
 
 #[actix_web::test]
 async fn a_202_to_the_handshake_fails_validation() {
-    let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let receiver = receiver(Answer::Accepted);
-    let (status, code, message) = graph_error(
-        emu.create(&token, message_subscription(&emu, &receiver))
-            .await,
-    )
-    .await;
-    assert_eq!((status, code.as_str()), (400, "ValidationError"));
     assert_eq!(
-        message,
+        failed_validation(Answer::Accepted).await,
         "Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request."
     );
 }
@@ -102,8 +93,9 @@ async fn a_slow_or_unreachable_receiver_times_out() {
     let emu = Emu::spawn().await;
     let token = emu.token().await;
     let slow = receiver(Answer::Slow(1_500));
-    let (status, code, message) =
-        graph_error(emu.create(&token, message_subscription(&emu, &slow)).await).await;
+    let (status, code, message) = emu
+        .create_error(&token, message_subscription(&emu, &slow))
+        .await;
     assert_eq!(
         (status, code.as_str(), message.as_str()),
         (
@@ -115,7 +107,7 @@ async fn a_slow_or_unreachable_receiver_times_out() {
 
     let mut body = message_subscription(&emu, &slow);
     body["notificationUrl"] = json!("http://127.0.0.1:9/nothing-listens-here");
-    let (_, code, message) = graph_error(emu.create(&token, body).await).await;
+    let (_, code, message) = emu.create_error(&token, body).await;
     assert_eq!(
         (code.as_str(), message.as_str()),
         (
@@ -133,7 +125,7 @@ async fn the_lifecycle_url_is_validated_separately() {
     let bad = receiver(Answer::Accepted);
     let mut body = message_subscription(&emu, &good);
     body["lifecycleNotificationUrl"] = json!(bad.url);
-    let (_, code, _) = graph_error(emu.create(&token, body.clone()).await).await;
+    let (_, code, _) = emu.create_error(&token, body.clone()).await;
     assert_eq!(code, "ValidationError");
     assert_eq!(good.seen().len(), 1);
     assert_eq!(bad.seen().len(), 1);

@@ -9,7 +9,7 @@ use std::{
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use graphhook_domain::Clock;
+use graphhook_platform::Clock;
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 use uuid::Uuid;
@@ -81,6 +81,18 @@ impl Emu {
         format!("{}{path}", self.emu.base_url)
     }
 
+    /// The JSON body of an unauthenticated GET, whatever its status.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn token_response(&self, tenant: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let body: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
@@ -134,6 +146,32 @@ impl Emu {
         request.send().await.unwrap()
     }
 
+    /// The body of a control call, whatever its status.
+    pub async fn control_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        self.control(method, path, body).await.json().await.unwrap()
+    }
+
+    /// The status of a control call.
+    pub async fn control_status(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> u16 {
+        self.control(method, path, body).await.status().as_u16()
+    }
+
+    /// The status of a bodiless control call on `/tenants/{tenant}/{what}`.
+    pub async fn tenant_call(&self, method: reqwest::Method, tenant: &str, what: &str) -> u16 {
+        self.control_status(method, &format!("/tenants/{tenant}/{what}"), None)
+            .await
+    }
+
     pub async fn behaviour(&self, patch: Value) {
         let response = self
             .control(reqwest::Method::PATCH, "/behaviour", Some(patch))
@@ -163,9 +201,48 @@ impl Emu {
         request.send().await.unwrap()
     }
 
+    /// The body of a Graph call, whatever its status.
+    pub async fn graph_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Value {
+        self.graph(method, path, token, body)
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The status of `POST /subscriptions/{id}/reauthorize`.
+    pub async fn reauthorize(&self, id: &str, token: &str) -> u16 {
+        let path = format!("/subscriptions/{id}/reauthorize");
+        self.graph_status(reqwest::Method::POST, &path, token).await
+    }
+
+    /// The status of a Graph call without a body.
+    pub async fn graph_status(&self, method: reqwest::Method, path: &str, token: &str) -> u16 {
+        self.graph(method, path, token, None)
+            .await
+            .status()
+            .as_u16()
+    }
+
     pub async fn create(&self, token: &str, body: Value) -> reqwest::Response {
         self.graph(reqwest::Method::POST, "/subscriptions", token, Some(body))
             .await
+    }
+
+    /// The body of a subscription creation, whatever its status.
+    pub async fn create_json(&self, token: &str, body: Value) -> Value {
+        self.create(token, body).await.json().await.unwrap()
+    }
+
+    /// A subscription creation that fails, read as [`graph_error`] does.
+    pub async fn create_error(&self, token: &str, body: Value) -> (u16, String, String) {
+        graph_error(self.create(token, body).await).await
     }
 
     /// An expiration `minutes` from the emulator's now, in Graph's 7-digit form.
@@ -175,6 +252,63 @@ impl Emu {
             (self.clock.now() + chrono::Duration::minutes(minutes)).format("%Y-%m-%dT%H:%M:%S")
         )
     }
+}
+
+/// A message subscription created with an app token, its receiver echoing the handshake.
+pub struct Subscribed {
+    pub token: String,
+    pub rx: Receiver,
+    pub id: String,
+    /// `/subscriptions/{id}`.
+    pub path: String,
+}
+
+impl Emu {
+    /// Creates a message subscription in the default tenant; panics when it has no id.
+    pub async fn subscribed(&self) -> Subscribed {
+        let token = self.token().await;
+        let rx = receiver(Answer::Echo);
+        let created = self
+            .create_json(&token, message_subscription(self, &rx))
+            .await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let path = format!("/subscriptions/{id}");
+        Subscribed {
+            token,
+            rx,
+            id,
+            path,
+        }
+    }
+}
+
+/// The tenant with this id in the control api's `/tenants` listing.
+pub fn tenant_entry<'a>(tenants: &'a Value, id: &str) -> &'a Value {
+    tenants
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap()
+}
+
+/// The key with this id in a published JWKS.
+pub fn published_jwk<'a>(keys: &'a Value, kid: &str) -> &'a Value {
+    keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid)
+        .expect("the token's kid is published")
+}
+
+/// The RSA key of a published JWK.
+pub fn jwk_decoding_key(key: &Value) -> jsonwebtoken::DecodingKey {
+    jsonwebtoken::DecodingKey::from_rsa_components(
+        key["n"].as_str().unwrap(),
+        key["e"].as_str().unwrap(),
+    )
+    .unwrap()
 }
 
 /// The claims of a JWT, read without checking it.

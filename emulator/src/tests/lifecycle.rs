@@ -149,14 +149,15 @@ async fn without_a_lifecycle_url_no_lifecycle_notification_is_sent() {
         )
         .await["id"]
         .clone();
-    let response = emu
-        .control(
+    assert_eq!(
+        emu.control_status(
             Method::POST,
             &format!("/subscriptions/{}/lifecycle", id.as_str().unwrap()),
-            Some(json!({"event": "missed"})),
+            Some(json!({"event": "missed"}))
         )
-        .await;
-    assert_eq!(response.status().as_u16(), 202);
+        .await,
+        202
+    );
     let deliveries = emu.deliveries().await;
     assert_eq!(deliveries["dropped"][0]["reason"], "noLifecycleUrl");
     assert_eq!(deliveries["dropped"][0]["item"]["lifecycleEvent"], "missed");
@@ -183,14 +184,11 @@ async fn revoking_consent_challenges_and_reauthorizing_releases_the_held_notific
     )
     .await;
 
-    let revoked = emu
-        .control(
-            Method::DELETE,
-            &format!("/tenants/{DEFAULT_TENANT_ID}/consent?mode=grants"),
-            None,
-        )
-        .await;
-    assert_eq!(revoked.status().as_u16(), 200);
+    assert_eq!(
+        emu.tenant_call(Method::DELETE, DEFAULT_TENANT_ID, "consent?mode=grants")
+            .await,
+        200
+    );
     let posts = setup.lifecycle.wait_for_posts(1).await;
     assert_eq!(
         posts[0].body["value"][0]["lifecycleEvent"],
@@ -210,30 +208,14 @@ async fn revoking_consent_challenges_and_reauthorizing_releases_the_held_notific
     assert!(setup.notifications.received().is_empty());
 
     // Without the permission, /reauthorize is refused; with it again, it releases them.
-    let refused = emu
-        .graph(
-            Method::POST,
-            &format!("/subscriptions/{}/reauthorize", setup.id()),
-            &emu.token().await,
-            None,
-        )
-        .await;
-    assert_eq!(refused.status().as_u16(), 403);
+    assert_eq!(emu.reauthorize(setup.id(), &emu.token().await).await, 403);
     emu.control(
         Method::POST,
         &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
         None,
     )
     .await;
-    let reauthorized = emu
-        .graph(
-            Method::POST,
-            &format!("/subscriptions/{}/reauthorize", setup.id()),
-            &emu.token().await,
-            None,
-        )
-        .await;
-    assert_eq!(reauthorized.status().as_u16(), 204);
+    assert_eq!(emu.reauthorize(setup.id(), &emu.token().await).await, 204);
     let posts = setup.notifications.wait_for_posts(1).await;
     assert_eq!(posts[0].body["value"][0]["changeType"], "created");
     let state = setup.state().await;

@@ -140,11 +140,7 @@ pub async fn verified_id_token(emu: &Emu, id_token: &str, tid: &str) -> Value {
         .iter()
         .find(|k| Some(k["kid"].as_str().unwrap()) == header.kid.as_deref())
         .expect("the token's kid is in the JWKS");
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-        key["n"].as_str().unwrap(),
-        key["e"].as_str().unwrap(),
-    )
-    .unwrap();
+    let decoding = jwk_decoding_key(key);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     // The emulator's clock is not the wall clock; lifetimes are checked by the tests.
     validation.validate_exp = false;
@@ -157,12 +153,9 @@ pub async fn verified_id_token(emu: &Emu, id_token: &str, tid: &str) -> Value {
 
 /// A user's object id, from the control API.
 pub async fn user_id(emu: &Emu, upn: &str) -> String {
-    let tenants: Value = emu
-        .control(reqwest::Method::GET, "/tenants", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tenants = emu
+        .control_json(reqwest::Method::GET, "/tenants", None)
+        .await;
     tenants
         .as_array()
         .unwrap()

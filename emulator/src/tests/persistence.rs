@@ -34,7 +34,7 @@ impl Drop for Scratch {
     }
 }
 
-async fn spawn_saving(file: &Path, clock: graphhook_domain::Clock) -> Emu {
+async fn spawn_saving(file: &Path, clock: graphhook_platform::Clock) -> Emu {
     let file = file.to_owned();
     Emu::spawn_on(clock, move |config| config.state_file = Some(file)).await
 }
@@ -93,17 +93,8 @@ async fn verify_with_published_keys(emu: &Emu, token: &str) -> String {
     )
     .await;
     let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
-    let key = keys["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .expect("the token's kid is published");
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-        key["n"].as_str().unwrap(),
-        key["e"].as_str().unwrap(),
-    )
-    .unwrap();
+    let key = published_jwk(&keys, &kid);
+    let decoding = jwk_decoding_key(key);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.validate_exp = false;
     validation.validate_aud = false;
@@ -114,7 +105,7 @@ async fn verify_with_published_keys(emu: &Emu, token: &str) -> String {
 #[actix_web::test]
 async fn a_restarted_emulator_carries_on_with_the_world_it_saved() {
     let scratch = Scratch::new();
-    let clock = graphhook_domain::Clock::manual(start());
+    let clock = graphhook_platform::Clock::manual(start());
     let before = spawn_saving(&scratch.file(), clock.clone()).await;
     let pat = seed_northwind(&before).await;
     let token = before.token_for(NORTHWIND).await;
@@ -206,7 +197,7 @@ async fn a_damaged_or_foreign_state_file_starts_a_fresh_world() {
         json!({"format": snapshot::FORMAT + 1, "anything": []}).to_string(),
     ] {
         std::fs::write(&file, &contents).unwrap();
-        let emu = spawn_saving(&file, graphhook_domain::Clock::manual(start())).await;
+        let emu = spawn_saving(&file, graphhook_platform::Clock::manual(start())).await;
         assert_eq!(
             tenant_of(&emu, NEW_TENANT).await["displayName"],
             "Fabrikam",
@@ -237,7 +228,7 @@ async fn an_unchanged_world_is_not_written_again() {
             meta.modified().unwrap(),
         )
     };
-    let emu = spawn_saving(&file, graphhook_domain::Clock::manual(start())).await;
+    let emu = spawn_saving(&file, graphhook_platform::Clock::manual(start())).await;
     // Something of every kind that is saved: a tenant with users and consent, a certificate
     // (the harness registers one), a subscription, an authorization code and refresh token.
     seed_northwind(&emu).await;
@@ -268,7 +259,7 @@ async fn an_unchanged_world_is_not_written_again() {
 
     // A restart on it with nothing new reads every part back as it was: no rewrite either.
     emu.emu.stop().await;
-    let emu = spawn_saving(&file, graphhook_domain::Clock::manual(start())).await;
+    let emu = spawn_saving(&file, graphhook_platform::Clock::manual(start())).await;
     assert!(!emu.emu.save_state().await.unwrap());
     assert_eq!(written(&file), first);
 
@@ -288,7 +279,7 @@ async fn an_unchanged_world_is_not_written_again() {
 async fn the_configuration_adds_what_the_file_lacks_and_sets_the_behaviour() {
     let scratch = Scratch::new();
     let file = scratch.file();
-    let clock = graphhook_domain::Clock::manual(start());
+    let clock = graphhook_platform::Clock::manual(start());
     let before = spawn_saving(&file, clock.clone()).await;
     seed_northwind(&before).await;
     let added = json!({"uri": "http://127.0.0.1:7000/added-at-run-time"});

@@ -18,18 +18,8 @@ async fn organizations_admits_work_accounts_consumers_personal_ones_and_common_b
     let emu = Emu::spawn().await;
     assert_eq!(CONSUMERS_TENANT.to_string(), CONSUMERS);
     // Alice is seeded in the consumers tenant ("Microsoft Accounts").
-    let tenants: Value = emu
-        .control(Method::GET, "/tenants", None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let consumers = tenants
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == CONSUMERS)
-        .unwrap();
+    let tenants = emu.control_json(Method::GET, "/tenants", None).await;
+    let consumers = tenant_entry(&tenants, CONSUMERS);
     assert_eq!(consumers["domain"], "consumers");
     assert_eq!(consumers["displayName"], "Microsoft Accounts");
     assert_eq!(consumers["users"][0]["userPrincipalName"], ALICE_UPN);
@@ -205,14 +195,15 @@ async fn the_consumers_tenant_is_no_organization() {
     .await;
     assert_eq!(response.status().as_u16(), 400, "an error page, no consent");
     // More personal users can be added.
-    let added = emu
-        .control(
+    assert_eq!(
+        emu.control_status(
             Method::POST,
             &format!("/tenants/{CONSUMERS}/users"),
-            Some(json!({"user_principal_name": "bob@hotmail.com", "display_name": "Bob"})),
+            Some(json!({"user_principal_name": "bob@hotmail.com", "display_name": "Bob"}))
         )
-        .await;
-    assert_eq!(added.status().as_u16(), 201);
+        .await,
+        201
+    );
     user_tokens(&emu, "bob@hotmail.com", "consumers", "openid").await;
 }
 
@@ -222,12 +213,7 @@ async fn a_personal_drive_folder_subscription_hears_changes_with_the_consumers_t
     let body = user_tokens(&emu, ALICE_UPN, "consumers", "openid Files.ReadWrite").await;
     let token = body["access_token"].as_str().unwrap().to_owned();
 
-    let drive: Value = emu
-        .graph(Method::GET, "/me/drive", &token, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let drive = emu.graph_json(Method::GET, "/me/drive", &token, None).await;
     let drive_id = personal_drive_id(ALICE_ID);
     assert_eq!(drive["id"], drive_id);
     assert_eq!(drive["driveType"], "personal");
@@ -289,11 +275,9 @@ async fn a_personal_drive_folder_subscription_hears_changes_with_the_consumers_t
         ("groups/g1/conversations".to_owned(), "created", 60, 400),
         ("me/messages".to_owned(), "created", 60, 403),
     ] {
-        let (got, _, message) = graph_error(
-            emu.create(&token, create(resource.clone(), change_type, minutes))
-                .await,
-        )
-        .await;
+        let (got, _, message) = emu
+            .create_error(&token, create(resource.clone(), change_type, minutes))
+            .await;
         assert_eq!(got, status, "{resource}: {message}");
     }
 

@@ -19,6 +19,17 @@ async fn calls(emu: &Emu) -> Value {
         .unwrap()
 }
 
+/// A refresh token for Contoso's user, from a sign-in asking for `scope`.
+async fn contoso_refresh_token(emu: &Emu, scope: &str) -> String {
+    let grant = user_tokens(emu, CONTOSO_USER, "organizations", scope).await;
+    grant["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// The successful answer to refreshing `token` at `organizations`.
+async fn refreshed(emu: &Emu, token: &str) -> Value {
+    tokens(refresh(emu, "organizations", token, &[]).await).await
+}
+
 fn description(body: &Value) -> &str {
     body["error_description"].as_str().unwrap()
 }
@@ -45,7 +56,7 @@ async fn offline_access_gives_a_refresh_token_that_rotates_and_may_narrow_the_sc
     assert_eq!(first_access["scp"], "Mail.Read Calendars.Read openid");
 
     emu.clock.advance(Duration::minutes(50));
-    let second = tokens(refresh(&emu, "organizations", &old, &[]).await).await;
+    let second = refreshed(&emu, &old).await;
     let new = second["refresh_token"].as_str().unwrap();
     assert_ne!(new, old, "rotated");
     assert!(second["id_token"].is_string(), "openid was in the grant");
@@ -100,17 +111,10 @@ async fn offline_access_gives_a_refresh_token_that_rotates_and_may_narrow_the_sc
 #[actix_web::test]
 async fn a_reused_refresh_token_works_by_default_and_fails_in_strict_mode() {
     let emu = Emu::spawn().await;
-    let grant = user_tokens(
-        &emu,
-        CONTOSO_USER,
-        "organizations",
-        "offline_access Mail.Read",
-    )
-    .await;
-    let old = grant["refresh_token"].as_str().unwrap().to_owned();
-    tokens(refresh(&emu, "organizations", &old, &[]).await).await;
+    let old = contoso_refresh_token(&emu, "offline_access Mail.Read").await;
+    refreshed(&emu, &old).await;
     // Entra keeps a rotated refresh token valid for a while.
-    let again = tokens(refresh(&emu, "organizations", &old, &[]).await).await;
+    let again = refreshed(&emu, &old).await;
     let latest = again["refresh_token"].as_str().unwrap().to_owned();
 
     emu.behaviour(json!({"strict_refresh_tokens": true})).await;
@@ -120,7 +124,7 @@ async fn a_reused_refresh_token_works_by_default_and_fails_in_strict_mode() {
     assert!(description(&refused).starts_with(
         "AADSTS70000: The provided value for the input parameter 'refresh_token' or 'assertion' is not valid."
     ));
-    let rotated = tokens(refresh(&emu, "organizations", &latest, &[]).await).await;
+    let rotated = refreshed(&emu, &latest).await;
     assert_eq!(
         token_error(refresh(&emu, "organizations", &latest, &[]).await, 400).await["error_codes"],
         json!([70000]),
@@ -141,16 +145,9 @@ async fn a_reused_refresh_token_works_by_default_and_fails_in_strict_mode() {
 #[actix_web::test]
 async fn refresh_tokens_expire_90_days_after_issue_on_the_shared_clock() {
     let emu = Emu::spawn().await;
-    let grant = user_tokens(
-        &emu,
-        CONTOSO_USER,
-        "organizations",
-        "offline_access Mail.Read",
-    )
-    .await;
-    let token = grant["refresh_token"].as_str().unwrap().to_owned();
+    let token = contoso_refresh_token(&emu, "offline_access Mail.Read").await;
     emu.clock.advance(Duration::days(89));
-    let renewed = tokens(refresh(&emu, "organizations", &token, &[]).await).await;
+    let renewed = refreshed(&emu, &token).await;
     emu.clock.advance(Duration::days(1));
     let expired = token_error(refresh(&emu, "organizations", &token, &[]).await, 400).await;
     assert_eq!(expired["error"], "invalid_grant");
@@ -162,7 +159,7 @@ async fn refresh_tokens_expire_90_days_after_issue_on_the_shared_clock() {
     );
     // The rotated one was issued a day later: still valid until its own 90 days.
     let newer = renewed["refresh_token"].as_str().unwrap();
-    tokens(refresh(&emu, "organizations", newer, &[]).await).await;
+    refreshed(&emu, newer).await;
 
     emu.behaviour(json!({"refresh_token_lifetime_secs": 60}))
         .await;
@@ -225,32 +222,33 @@ async fn revoking_a_users_sessions_invalidates_their_refresh_tokens() {
     )
     .await;
     // The user may be named by UPN; an unknown one is 404.
-    let by_upn = emu
-        .control(
+    assert_eq!(
+        emu.control_status(
             Method::POST,
             "/tenants/contoso.onmicrosoft.com/users/USER@contoso.onmicrosoft.com/revoke-sessions",
-            None,
+            None
         )
-        .await;
-    assert_eq!(by_upn.status().as_u16(), 204);
-    let unknown = emu
-        .control(
+        .await,
+        204
+    );
+    assert_eq!(
+        emu.control_status(
             Method::POST,
             &format!(
                 "/tenants/{DEFAULT_TENANT_ID}/users/nobody@contoso.onmicrosoft.com/revoke-sessions"
             ),
-            None,
+            None
         )
-        .await;
-    assert_eq!(unknown.status().as_u16(), 404);
+        .await,
+        404
+    );
 }
 
 #[actix_web::test]
 async fn required_interaction_fails_refreshes_until_cleared_or_signed_in_again() {
     let emu = Emu::spawn().await;
     let scope = "offline_access Mail.Read";
-    let grant = user_tokens(&emu, CONTOSO_USER, "organizations", scope).await;
-    let token = grant["refresh_token"].as_str().unwrap().to_owned();
+    let token = contoso_refresh_token(&emu, scope).await;
     let path = format!("/tenants/{DEFAULT_TENANT_ID}/users/{CONTOSO_USER}/require-interaction");
     for (code, suberror, text) in [
         (
@@ -264,23 +262,24 @@ async fn required_interaction_fails_refreshes_until_cleared_or_signed_in_again()
             "AADSTS53003: Access has been blocked by Conditional Access policies.",
         ),
     ] {
-        let set = emu
-            .control(Method::POST, &path, Some(json!({"code": code})))
-            .await;
-        assert_eq!(set.status().as_u16(), 204);
+        assert_eq!(
+            emu.control_status(Method::POST, &path, Some(json!({"code": code})))
+                .await,
+            204
+        );
         let refused = token_error(refresh(&emu, "organizations", &token, &[]).await, 400).await;
         assert_eq!(refused["error"], "interaction_required");
         assert_eq!(refused["error_codes"], json!([code]));
         assert_eq!(refused["suberror"], suberror);
         assert!(description(&refused).starts_with(text), "{refused}");
-        let cleared = emu.control(Method::DELETE, &path, None).await;
-        assert_eq!(cleared.status().as_u16(), 204);
-        tokens(refresh(&emu, "organizations", &token, &[]).await).await;
+        assert_eq!(emu.control_status(Method::DELETE, &path, None).await, 204);
+        refreshed(&emu, &token).await;
     }
-    let unsupported = emu
-        .control(Method::POST, &path, Some(json!({"code": 12345})))
-        .await;
-    assert_eq!(unsupported.status().as_u16(), 400);
+    assert_eq!(
+        emu.control_status(Method::POST, &path, Some(json!({"code": 12345})))
+            .await,
+        400
+    );
 
     // An interactive sign-in (its code redeemed) satisfies the interaction too.
     emu.control(Method::POST, &path, Some(json!({"code": 50076})))
@@ -290,29 +289,19 @@ async fn required_interaction_fails_refreshes_until_cleared_or_signed_in_again()
         "interaction_required"
     );
     user_tokens(&emu, CONTOSO_USER, "organizations", scope).await;
-    tokens(refresh(&emu, "organizations", &token, &[]).await).await;
+    refreshed(&emu, &token).await;
 }
 
 #[actix_web::test]
 async fn a_refresh_needing_admin_granted_permissions_fails_once_consent_is_revoked() {
     let emu = Emu::spawn().await;
-    let grant = user_tokens(
-        &emu,
-        CONTOSO_USER,
-        "organizations",
-        "offline_access Group.Read.All",
-    )
-    .await;
-    let token = grant["refresh_token"].as_str().unwrap().to_owned();
-    tokens(refresh(&emu, "organizations", &token, &[]).await).await;
-    let revoked = emu
-        .control(
-            Method::DELETE,
-            &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-            None,
-        )
-        .await;
-    assert_eq!(revoked.status().as_u16(), 200);
+    let token = contoso_refresh_token(&emu, "offline_access Group.Read.All").await;
+    refreshed(&emu, &token).await;
+    assert_eq!(
+        emu.tenant_call(Method::DELETE, DEFAULT_TENANT_ID, "consent")
+            .await,
+        200
+    );
     let refused = token_error(refresh(&emu, "organizations", &token, &[]).await, 400).await;
     assert_eq!(refused["error"], "invalid_grant");
     assert_eq!(refused["error_codes"], json!([65001]));

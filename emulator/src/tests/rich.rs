@@ -74,27 +74,10 @@ pub(super) fn decrypt_text(content: &Value) -> String {
 
 /// Verifies a validation token against the JWKS at `keys_path`; returns its claims.
 async fn verify(emu: &Emu, token: &str, keys_path: &str, issuer: &str) -> Value {
-    let keys: Value = emu
-        .client
-        .get(emu.url(keys_path))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys = emu.get_json(keys_path).await;
     let kid = jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
-    let key = keys["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .expect("the token's kid is in the JWKS");
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-        key["n"].as_str().unwrap(),
-        key["e"].as_str().unwrap(),
-    )
-    .unwrap();
+    let key = published_jwk(&keys, &kid);
+    let decoding = jwk_decoding_key(key);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     // Time is checked below against the emulator's clock, not the wall clock.
     validation.validate_exp = false;

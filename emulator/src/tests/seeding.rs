@@ -109,33 +109,22 @@ async fn seeded_subscriptions_belong_to_the_app_in_the_tenant_and_skip_the_hands
             .format("%Y-%m-%dT%H:%M:%S.0000000Z")
             .to_string()
     );
-    let second: Value = emu
-        .graph(
+    let second = emu
+        .graph_json(
             Method::GET,
             &format!("/subscriptions/{}", ids[1]),
             &token,
             None,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(second["resource"], "users");
-    let listed: Value = emu
-        .graph(Method::GET, "/subscriptions", &token, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = emu
+        .graph_json(Method::GET, "/subscriptions", &token, None)
+        .await;
     assert_eq!(listed["value"].as_array().unwrap().len(), 102);
 
     // Seeding is not a call to Graph: nothing counted, no rate budget used.
-    let calls: Value = emu
-        .control(Method::GET, "/calls", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let calls = emu.control_json(Method::GET, "/calls", None).await;
     assert_eq!(calls["byOperation"]["create"], 0);
 
     // Renewing a seeded subscription works like renewing any other.
@@ -255,18 +244,8 @@ async fn seeding_refuses_an_unknown_tenant_one_without_the_app_and_bad_subscript
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    let tenants: Value = emu
-        .control(Method::GET, "/tenants", None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let fabrikam = tenants
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == NEW_TENANT)
-        .unwrap();
+    let tenants = emu.control_json(Method::GET, "/tenants", None).await;
+    let fabrikam = tenant_entry(&tenants, NEW_TENANT);
     let entry = listing(&emu)
         .await
         .into_iter()

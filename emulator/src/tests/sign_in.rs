@@ -152,14 +152,15 @@ async fn wids_follow_the_users_roles_and_the_apps_group_membership_claims() {
     assert_eq!(response.status().as_u16(), 200);
     assert!(!wids(&id_token(CONTOSO_ADMIN).await).is_empty());
 
-    let response = emu
-        .control(
+    assert_eq!(
+        emu.control_status(
             Method::PATCH,
             "/app",
-            Some(json!({"group_membership_claims": "Everything"})),
+            Some(json!({"group_membership_claims": "Everything"}))
         )
-        .await;
-    assert_eq!(response.status().as_u16(), 400);
+        .await,
+        400
+    );
 }
 
 #[actix_web::test]
@@ -266,12 +267,7 @@ async fn codes_redeem_at_organizations_but_client_credentials_still_do_not() {
     let refused = refusal(emu.secret_token_response("organizations").await).await;
     assert_eq!(refused, (400, "invalid_request".to_owned(), 90002));
 
-    let state: Value = emu
-        .control(Method::GET, "/state", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let state = emu.control_json(Method::GET, "/state", None).await;
     assert_eq!(
         state["tokenRequests"]["organizations"], 2,
         "both are counted"

@@ -17,11 +17,9 @@ async fn a_token_without_the_needed_role_gets_403_on_create() {
     .await;
     let token = emu.token_for(NEW_TENANT).await;
     let receiver = receiver(Answer::Echo);
-    let (status, code, message) = graph_error(
-        emu.create(&token, message_subscription(&emu, &receiver))
-            .await,
-    )
-    .await;
+    let (status, code, message) = emu
+        .create_error(&token, message_subscription(&emu, &receiver))
+        .await;
     assert_eq!((status, code.as_str()), (403, "ExtensionError"));
     assert_eq!(
         message,
@@ -43,7 +41,7 @@ async fn an_expiry_above_the_maximum_is_rejected_with_graphs_message_or_clamped(
     let receiver = receiver(Answer::Echo);
     let mut body = message_subscription(&emu, &receiver);
     body["expirationDateTime"] = json!(emu.expires_in(4_231));
-    let (status, code, message) = graph_error(emu.create(&token, body.clone()).await).await;
+    let (status, code, message) = emu.create_error(&token, body.clone()).await;
     assert_eq!((status, code.as_str()), (400, "ExtensionError"));
     assert_eq!(
         message,
@@ -51,10 +49,7 @@ async fn an_expiry_above_the_maximum_is_rejected_with_graphs_message_or_clamped(
     );
 
     body["expirationDateTime"] = json!(emu.expires_in(-1));
-    assert_eq!(
-        graph_error(emu.create(&token, body.clone()).await).await.0,
-        400
-    );
+    assert_eq!(emu.create_error(&token, body.clone()).await.0, 400);
 
     emu.behaviour(json!({"lifetime_policy": "clamp"})).await;
     body["expirationDateTime"] = json!(emu.expires_in(10_000));
@@ -81,8 +76,9 @@ async fn resource_and_change_type_rules_follow_graph() {
         ("drives/b!abc/items/folder1", "updated"),
         ("https://graph.microsoft.com/v1.0/users", "updated"),
     ] {
-        let (status, code, _) =
-            graph_error(emu.create(&token, create(resource, change_type)).await).await;
+        let (status, code, _) = emu
+            .create_error(&token, create(resource, change_type))
+            .await;
         assert_eq!(
             (status, code.as_str()),
             (400, "InvalidRequest"),
@@ -90,11 +86,9 @@ async fn resource_and_change_type_rules_follow_graph() {
         );
     }
     // §6.2: application access to group conversations is not supported.
-    let (status, code, message) = graph_error(
-        emu.create(&token, create("groups/g1/conversations", "created"))
-            .await,
-    )
-    .await;
+    let (status, code, message) = emu
+        .create_error(&token, create("groups/g1/conversations", "created"))
+        .await;
     assert_eq!(
         (status, code.as_str()),
         (403, "ExtensionError"),
@@ -123,37 +117,34 @@ async fn duplicates_get_409_and_bad_fields_get_400() {
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
     let body = message_subscription(&emu, &receiver);
-    let first: Value = emu.create(&token, body.clone()).await.json().await.unwrap();
-    let (status, _, message) = graph_error(emu.create(&token, body.clone()).await).await;
+    let first = emu.create_json(&token, body.clone()).await;
+    let (status, _, message) = emu.create_error(&token, body.clone()).await;
     assert_eq!(status, 409);
     assert!(message.contains(first["id"].as_str().unwrap()), "{message}");
 
     let mut long_state = body.clone();
     long_state["resource"] = json!("users/other/messages");
     long_state["clientState"] = json!("x".repeat(129));
-    assert_eq!(
-        graph_error(emu.create(&token, long_state).await).await.0,
-        400
-    );
+    assert_eq!(emu.create_error(&token, long_state).await.0, 400);
 
     let mut plain_http = body.clone();
     plain_http["resource"] = json!("users/other/messages");
     plain_http["notificationUrl"] = json!("http://relay.example.com/graph");
-    let (_, _, message) = graph_error(emu.create(&token, plain_http).await).await;
+    let (_, _, message) = emu.create_error(&token, plain_http).await;
     assert!(message.contains("https"), "{message}");
 
     let mut rich = body.clone();
     rich["resource"] = json!("users/other/messages");
     rich["includeResourceData"] = json!(true);
     assert_eq!(
-        graph_error(emu.create(&token, rich.clone()).await).await.0,
+        emu.create_error(&token, rich.clone()).await.0,
         400,
         "rich needs a certificate"
     );
     rich["encryptionCertificate"] = json!(APP_CERT);
     rich["encryptionCertificateId"] = json!("key-1");
     rich["expirationDateTime"] = json!(emu.expires_in(1_441));
-    let (_, _, message) = graph_error(emu.create(&token, rich.clone()).await).await;
+    let (_, _, message) = emu.create_error(&token, rich.clone()).await;
     assert_eq!(
         message, "Subscription expiration can only be 1440 minutes in the future.",
         "rich Outlook: 1 day"
@@ -166,7 +157,7 @@ async fn duplicates_get_409_and_bad_fields_get_400() {
         .as_object_mut()
         .unwrap()
         .remove("expirationDateTime");
-    let (_, _, message) = graph_error(emu.create(&token, missing).await).await;
+    let (_, _, message) = emu.create_error(&token, missing).await;
     assert_eq!(
         message,
         "expirationDateTime is a required property for subscription creation"
@@ -183,7 +174,7 @@ async fn teams_subscriptions_over_an_hour_need_a_lifecycle_url() {
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
     let body = json!({"changeType": "created", "notificationUrl": receiver.url, "resource": "teams/getAllMessages", "expirationDateTime": emu.expires_in(120)});
-    let (_, _, message) = graph_error(emu.create(&token, body).await).await;
+    let (_, _, message) = emu.create_error(&token, body).await;
     assert_eq!(
         message,
         "lifecycleNotificationUrl is a required property for subscription creation on this resource when the expirationDateTime value is set to greater than 1 hour."
@@ -193,22 +184,13 @@ async fn teams_subscriptions_over_an_hour_need_a_lifecycle_url() {
 #[actix_web::test]
 async fn renew_update_reauthorize_delete_and_expiry() {
     let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let rx = receiver(Answer::Echo);
-    let created: Value = emu
-        .create(&token, message_subscription(&emu, &rx))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    let path = format!("/subscriptions/{id}");
+    let sub = emu.subscribed().await;
 
     let renewed = emu
         .graph(
             Method::PATCH,
-            &path,
-            &token,
+            &sub.path,
+            &sub.token,
             Some(json!({"expirationDateTime": emu.expires_in(4_000)})),
         )
         .await;
@@ -220,13 +202,13 @@ async fn renew_update_reauthorize_delete_and_expiry() {
             .format("%Y-%m-%dT%H:%M:%S.0000000Z")
             .to_string()
     );
-    assert_eq!(rx.seen().len(), 1, "a renewal does not validate again");
+    assert_eq!(sub.rx.seen().len(), 1, "a renewal does not validate again");
 
     let (status, _, _) = graph_error(
         emu.graph(
             Method::PATCH,
-            &path,
-            &token,
+            &sub.path,
+            &sub.token,
             Some(json!({"resource": "users"})),
         )
         .await,
@@ -236,9 +218,9 @@ async fn renew_update_reauthorize_delete_and_expiry() {
     let (status, _, _) = graph_error(
         emu.graph(
             Method::PATCH,
-            &path,
-            &token,
-            Some(json!({"lifecycleNotificationUrl": rx.url})),
+            &sub.path,
+            &sub.token,
+            Some(json!({"lifecycleNotificationUrl": sub.rx.url})),
         )
         .await,
     )
@@ -249,8 +231,8 @@ async fn renew_update_reauthorize_delete_and_expiry() {
     let updated = emu
         .graph(
             Method::PATCH,
-            &path,
-            &token,
+            &sub.path,
+            &sub.token,
             Some(json!({"notificationUrl": moved.url})),
         )
         .await;
@@ -260,8 +242,8 @@ async fn renew_update_reauthorize_delete_and_expiry() {
     let (_, code, _) = graph_error(
         emu.graph(
             Method::PATCH,
-            &path,
-            &token,
+            &sub.path,
+            &sub.token,
             Some(json!({"notificationUrl": refused.url})),
         )
         .await,
@@ -269,42 +251,24 @@ async fn renew_update_reauthorize_delete_and_expiry() {
     .await;
     assert_eq!(code, "ValidationError");
 
-    let reauthorized = emu
-        .graph(Method::POST, &format!("{path}/reauthorize"), &token, None)
-        .await;
-    assert_eq!(reauthorized.status().as_u16(), 204);
+    assert_eq!(emu.reauthorize(&sub.id, &sub.token).await, 204);
 
     // Graph deletes a subscription once it expires.
     emu.clock.advance(chrono::Duration::minutes(4_001));
     let fresh = emu.token().await;
     let (status, code, message) =
-        graph_error(emu.graph(Method::GET, &path, &fresh, None).await).await;
+        graph_error(emu.graph(Method::GET, &sub.path, &fresh, None).await).await;
     assert_eq!(
         (status, code.as_str(), message.as_str()),
         (404, "ResourceNotFound", "The object was not found.")
     );
 
-    let again: Value = emu
-        .create(&fresh, message_subscription(&emu, &rx))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let again = emu
+        .create_json(&fresh, message_subscription(&emu, &sub.rx))
+        .await;
     let path = format!("/subscriptions/{}", again["id"].as_str().unwrap());
-    assert_eq!(
-        emu.graph(Method::DELETE, &path, &fresh, None)
-            .await
-            .status()
-            .as_u16(),
-        204
-    );
-    assert_eq!(
-        emu.graph(Method::DELETE, &path, &fresh, None)
-            .await
-            .status()
-            .as_u16(),
-        404
-    );
+    assert_eq!(emu.graph_status(Method::DELETE, &path, &fresh).await, 204);
+    assert_eq!(emu.graph_status(Method::DELETE, &path, &fresh).await, 404);
 }
 
 #[actix_web::test]
@@ -316,7 +280,7 @@ async fn directory_quotas_give_403_naming_the_limit() {
     let users = json!({"changeType": "updated", "notificationUrl": receiver.url, "resource": "users", "expirationDateTime": emu.expires_in(60)});
     assert_eq!(emu.create(&token, users).await.status().as_u16(), 201);
     let groups = json!({"changeType": "updated", "notificationUrl": receiver.url, "resource": "groups", "expirationDateTime": emu.expires_in(60)});
-    let (status, _, message) = graph_error(emu.create(&token, groups).await).await;
+    let (status, _, message) = emu.create_error(&token, groups).await;
     assert_eq!(status, 403);
     assert!(
         message.contains("per application per tenant (1)"),
@@ -329,45 +293,28 @@ async fn the_control_api_shows_state_and_expires_or_deletes_subscriptions() {
     let emu = Emu::spawn().await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
-    let created: Value = emu
-        .create(&token, message_subscription(&emu, &receiver))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = emu
+        .create_json(&token, message_subscription(&emu, &receiver))
+        .await;
     let id = created["id"].as_str().unwrap();
 
-    let all: Value = emu
-        .control(Method::GET, "/subscriptions", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let all = emu.control_json(Method::GET, "/subscriptions", None).await;
     assert_eq!(all[0]["subscription"]["id"], id);
     assert_eq!(all[0]["state"]["tenantId"], DEFAULT_TENANT_ID);
     assert_eq!(all[0]["state"]["kind"], "message");
 
     assert_eq!(
-        emu.control(Method::POST, &format!("/subscriptions/{id}/expire"), None)
-            .await
-            .status()
-            .as_u16(),
+        emu.control_status(Method::POST, &format!("/subscriptions/{id}/expire"), None)
+            .await,
         204
     );
     assert_eq!(
-        emu.graph(Method::GET, &format!("/subscriptions/{id}"), &token, None)
-            .await
-            .status()
-            .as_u16(),
+        emu.graph_status(Method::GET, &format!("/subscriptions/{id}"), &token)
+            .await,
         404
     );
 
-    let state: Value = emu
-        .control(Method::GET, "/state", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let state = emu.control_json(Method::GET, "/state", None).await;
     assert!(
         state["app"]["secrets"][0].get("value").is_none(),
         "secret values are never shown"
@@ -397,11 +344,9 @@ async fn the_mailbox_quota_counts_outlook_subscriptions_per_mailbox() {
             .as_u16(),
         201
     );
-    let (status, _, message) = graph_error(
-        emu.create(&token, sub(format!("users/{USER}/contacts")))
-            .await,
-    )
-    .await;
+    let (status, _, message) = emu
+        .create_error(&token, sub(format!("users/{USER}/contacts")))
+        .await;
     assert_eq!(status, 403);
     assert!(message.contains("per mailbox (2)"), "{message}");
     assert_eq!(

@@ -62,15 +62,7 @@ async fn a_secret_gets_a_v1_graph_token_with_the_consented_roles() {
 async fn the_token_is_signed_by_the_key_in_the_jwks() {
     let emu = Emu::spawn().await;
     let token = emu.token().await;
-    let keys: Value = emu
-        .client
-        .get(emu.url("/common/discovery/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys = emu.get_json("/common/discovery/keys").await;
     let key = &keys["keys"][0];
     assert_eq!(key["kty"], "RSA");
     assert_eq!(key["use"], "sig");
@@ -78,25 +70,15 @@ async fn the_token_is_signed_by_the_key_in_the_jwks() {
     assert!(key.get("alg").is_none());
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(Some(key["kid"].as_str().unwrap().to_owned()), header.kid);
-    let decoding = jsonwebtoken::DecodingKey::from_rsa_components(
-        key["n"].as_str().unwrap(),
-        key["e"].as_str().unwrap(),
-    )
-    .unwrap();
+    let decoding = jwk_decoding_key(key);
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.validate_exp = false;
     validation.set_audience(&["https://graph.microsoft.com"]);
     assert!(jsonwebtoken::decode::<Value>(&token, &decoding, &validation).is_ok());
 
-    let v2: Value = emu
-        .client
-        .get(emu.url(&format!("/{DEFAULT_TENANT_ID}/discovery/v2.0/keys")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v2 = emu
+        .get_json(&format!("/{DEFAULT_TENANT_ID}/discovery/v2.0/keys"))
+        .await;
     assert_eq!(
         v2["keys"][0]["issuer"],
         format!("{}/{DEFAULT_TENANT_ID}/v2.0", emu.emu.base_url)
@@ -314,14 +296,11 @@ async fn an_expired_secret_gets_7000222_and_basic_auth_works() {
 #[actix_web::test]
 async fn a_service_principal_without_grants_gets_a_token_without_roles() {
     let emu = Emu::spawn().await;
-    let response = emu
-        .control(
-            reqwest::Method::POST,
-            &format!("/tenants/{NEW_TENANT}/service-principal"),
-            None,
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        emu.tenant_call(reqwest::Method::POST, NEW_TENANT, "service-principal")
+            .await,
+        200
+    );
     let token = emu.token_for(NEW_TENANT).await;
     assert!(
         payload(&token).get("roles").is_none(),
@@ -334,14 +313,11 @@ async fn during_the_propagation_delay_tokens_lack_roles_or_fail() {
     let emu = Emu::spawn().await;
     emu.behaviour(serde_json::json!({"consent_propagation_secs": 120}))
         .await;
-    let granted = emu
-        .control(
-            reqwest::Method::POST,
-            &format!("/tenants/{NEW_TENANT}/consent"),
-            None,
-        )
-        .await;
-    assert_eq!(granted.status().as_u16(), 200);
+    assert_eq!(
+        emu.tenant_call(reqwest::Method::POST, NEW_TENANT, "consent")
+            .await,
+        200
+    );
     assert!(
         payload(&emu.token_for(NEW_TENANT).await)
             .get("roles")
@@ -376,14 +352,11 @@ async fn during_the_propagation_delay_tokens_lack_roles_or_fail() {
 async fn revoking_consent_makes_the_token_endpoint_answer_700016() {
     let emu = Emu::spawn().await;
     emu.token().await;
-    let response = emu
-        .control(
-            reqwest::Method::DELETE,
-            &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-            None,
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        emu.tenant_call(reqwest::Method::DELETE, DEFAULT_TENANT_ID, "consent")
+            .await,
+        200
+    );
     let (status, body) = error_of(emu.secret_token_response(DEFAULT_TENANT_ID).await).await;
     assert_eq!(
         (status, body["error_codes"][0].as_u64()),
@@ -463,7 +436,7 @@ async fn openid_configuration_v1_and_v2_for_tenants_and_common() {
         format!("https://sts.windows.net/{DEFAULT_TENANT_ID}/")
     );
 
-    let instance: Value = emu.client.get(emu.url(&format!("/common/discovery/instance?api-version=1.1&authorization_endpoint={}/common/oauth2/v2.0/authorize", emu.emu.base_url))).send().await.unwrap().json().await.unwrap();
+    let instance = emu.get_json(&format!("/common/discovery/instance?api-version=1.1&authorization_endpoint={}/common/oauth2/v2.0/authorize", emu.emu.base_url)).await;
     assert_eq!(
         instance["tenant_discovery_endpoint"],
         format!(
@@ -495,7 +468,7 @@ async fn the_example_config_file_loads() {
             listen: "127.0.0.1:0".parse().unwrap(),
             ..config
         },
-        graphhook_domain::Clock::manual(start()),
+        graphhook_platform::Clock::manual(start()),
     )
     .spawn()
     .await

@@ -25,12 +25,7 @@ fn invalid_user(operation: &str, user: &str) -> String {
 #[actix_web::test]
 async fn contoso_has_adele_vances_mailbox() {
     let emu = Emu::spawn().await;
-    let tenants: Value = emu
-        .control(Method::GET, "/tenants", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tenants = emu.control_json(Method::GET, "/tenants", None).await;
     let adele = tenants
         .as_array()
         .unwrap()
@@ -65,7 +60,7 @@ async fn a_mailbox_or_drive_of_an_unknown_user_is_refused_unless_accepted() {
         "users/$U/messages".to_owned(),
     ] {
         created["resource"] = json!(resource);
-        let (status, code, message) = graph_error(emu.create(&token, created.clone()).await).await;
+        let (status, code, message) = emu.create_error(&token, created.clone()).await;
         let user = resource.split('/').nth(1).unwrap().to_lowercase();
         assert_eq!(
             (status, code.as_str(), message),
@@ -74,7 +69,7 @@ async fn a_mailbox_or_drive_of_an_unknown_user_is_refused_unless_accepted() {
         );
     }
     let drive = on(&emu, &rx, &format!("users/{GHOST}/drive/root"));
-    let (status, code, _) = graph_error(emu.create(&token, drive.clone()).await).await;
+    let (status, code, _) = emu.create_error(&token, drive.clone()).await;
     assert_eq!((status, code.as_str()), (404, "ExtensionError"));
     assert!(rx.seen().is_empty(), "refused before the handshake");
 
@@ -90,17 +85,18 @@ async fn a_mailbox_or_drive_of_an_unknown_user_is_refused_unless_accepted() {
         );
     }
     // A user added through the control API has a mailbox at once.
-    let added = emu
-        .control(
+    assert_eq!(
+        emu.control_status(
             Method::POST,
             &format!("/tenants/{DEFAULT_TENANT_ID}/users"),
             Some(
                 json!({"id": GHOST, "user_principal_name": "ghost@contoso.onmicrosoft.com",
                         "display_name": "Ghost"}),
-            ),
+            )
         )
-        .await;
-    assert_eq!(added.status().as_u16(), 201);
+        .await,
+        201
+    );
     created["resource"] = json!(format!("users/{GHOST}/contacts"));
     assert_eq!(
         emu.create(&token, created.clone()).await.status().as_u16(),
@@ -119,45 +115,34 @@ async fn unknown_users_is_a_behaviour_switch() {
         c.behaviour.unknown_users = crate::config::UnknownUsers::Accept;
     })
     .await;
-    let behaviour: Value = emu
-        .control(Method::GET, "/behaviour", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let behaviour = emu.control_json(Method::GET, "/behaviour", None).await;
     assert_eq!(behaviour["unknown_users"], "accept");
-    let response = emu
-        .control(
+    assert_eq!(
+        emu.control_status(
             Method::PATCH,
             "/behaviour",
-            Some(json!({"unknown_users": "maybe"})),
+            Some(json!({"unknown_users": "maybe"}))
         )
-        .await;
-    assert_eq!(response.status().as_u16(), 400);
+        .await,
+        400
+    );
     emu.behaviour(json!({"unknown_users": "refuse"})).await;
 }
 
 #[actix_web::test]
 async fn a_removed_mailbox_owner_leaves_subscriptions_graph_cannot_get_or_delete() {
     let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let rx = receiver(Answer::Echo);
-    let created: Value = emu
-        .create(&token, message_subscription(&emu, &rx))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let path = format!("/subscriptions/{}", created["id"].as_str().unwrap());
+    let sub = emu.subscribed().await;
 
-    let removed = emu
-        .control(
+    assert_eq!(
+        emu.control_status(
             Method::DELETE,
             &format!("/tenants/{DEFAULT_TENANT_ID}/users/{USER}"),
-            None,
+            None
         )
-        .await;
-    assert_eq!(removed.status().as_u16(), 200);
+        .await,
+        200
+    );
     let again = emu
         .control(
             Method::DELETE,
@@ -169,7 +154,7 @@ async fn a_removed_mailbox_owner_leaves_subscriptions_graph_cannot_get_or_delete
 
     // §1.2 GET (Obs): the storage extension error.
     let (status, code, message) =
-        graph_error(emu.graph(Method::GET, &path, &token, None).await).await;
+        graph_error(emu.graph(Method::GET, &sub.path, &sub.token, None).await).await;
     assert_eq!(
         (status, code.as_str(), message.as_str()),
         (
@@ -180,52 +165,48 @@ async fn a_removed_mailbox_owner_leaves_subscriptions_graph_cannot_get_or_delete
     );
     // §1.2 / §7.2 DELETE (Obs): 404 naming the user and the tenant.
     let (status, code, message) =
-        graph_error(emu.graph(Method::DELETE, &path, &token, None).await).await;
+        graph_error(emu.graph(Method::DELETE, &sub.path, &sub.token, None).await).await;
     assert_eq!(
         (status, code.as_str(), message),
         (404, "ExtensionError", invalid_user("Delete", USER))
     );
     let renewal = json!({"expirationDateTime": emu.expires_in(120)});
-    let (status, _, message) =
-        graph_error(emu.graph(Method::PATCH, &path, &token, Some(renewal)).await).await;
+    let (status, _, message) = graph_error(
+        emu.graph(Method::PATCH, &sub.path, &sub.token, Some(renewal))
+            .await,
+    )
+    .await;
     assert_eq!((status, message), (404, invalid_user("Update", USER)));
     // The list still shows it (Obs), and new subscriptions on the mailbox are refused.
-    let listed: Value = emu
-        .graph(Method::GET, "/subscriptions", &token, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = emu
+        .graph_json(Method::GET, "/subscriptions", &sub.token, None)
+        .await;
     assert_eq!(listed["value"].as_array().unwrap().len(), 1);
-    let mut body = message_subscription(&emu, &rx);
+    let mut body = message_subscription(&emu, &sub.rx);
     body["changeType"] = json!("created");
-    let (status, _, message) = graph_error(emu.create(&token, body.clone()).await).await;
+    let (status, _, message) = emu.create_error(&sub.token, body.clone()).await;
     assert_eq!((status, message), (404, invalid_user("Create", USER)));
 
     // Back in the directory, the mailbox works again.
-    let restored = emu
-        .control(
+    assert_eq!(
+        emu.control_status(
             Method::POST,
             &format!("/tenants/{DEFAULT_TENANT_ID}/users"),
             Some(
                 json!({"id": USER, "user_principal_name": "adelev@contoso.onmicrosoft.com",
                         "display_name": "Adele Vance"}),
-            ),
+            )
         )
-        .await;
-    assert_eq!(restored.status().as_u16(), 201);
+        .await,
+        201
+    );
     assert_eq!(
-        emu.graph(Method::GET, &path, &token, None)
-            .await
-            .status()
-            .as_u16(),
+        emu.graph_status(Method::GET, &sub.path, &sub.token).await,
         200
     );
     assert_eq!(
-        emu.graph(Method::DELETE, &path, &token, None)
-            .await
-            .status()
-            .as_u16(),
+        emu.graph_status(Method::DELETE, &sub.path, &sub.token)
+            .await,
         204
     );
 }
