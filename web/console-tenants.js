@@ -33,6 +33,7 @@
     field,
     subscriptionsTable,
   } = window.GraphhookConsole;
+  const { term } = window.GraphhookWeb;
 
   const TENANT_STATUSES = ["pending", "active", "consent_revoked", "suspended", "offboarded"];
 
@@ -141,13 +142,13 @@
     const facts = h(
       "dl",
       { class: "facts" },
-      h("div", null, h("dt", null, "Status"), h("dd", null, h("span", { id: "tenant-status" }, badge(t.status)))),
+      term("Status", h("span", { id: "tenant-status" }, badge(t.status))),
       t.status_reason ? h("div", { class: "wide" }, h("dt", null, "Why"), h("dd", { id: "tenant-status-reason" }, t.status_reason)) : null,
-      h("div", null, h("dt", null, "Graphhook id"), h("dd", null, h("code", null, t.id))),
-      h("div", null, h("dt", null, "Entra tenant id"), h("dd", null, h("code", null, t.entra_tenant_id))),
-      h("div", null, h("dt", null, "Created"), h("dd", null, time(t.created_at))),
-      h("div", null, h("dt", null, "Updated"), h("dd", null, time(t.updated_at))),
-      t.offboarded_at ? h("div", null, h("dt", null, "Offboarded"), h("dd", null, time(t.offboarded_at))) : null,
+      term("Graphhook id", h("code", null, t.id)),
+      term("Entra tenant id", h("code", null, t.entra_tenant_id)),
+      term("Created", time(t.created_at)),
+      term("Updated", time(t.updated_at)),
+      t.offboarded_at ? term("Offboarded", time(t.offboarded_at)) : null,
     );
     return [
       facts,
@@ -356,16 +357,15 @@
   function healthView(health) {
     if (!health) return h("p", { class: "muted" }, "Not known.");
     const rate = health.attempts_24h ? health.succeeded_24h / health.attempts_24h : null;
-    const item = (label, value, cls) => h("div", { class: cls }, h("dt", null, label), h("dd", null, value));
     return h(
       "dl",
       { class: "facts figures" },
-      item("Attempts (24 h)", number(health.attempts_24h)),
-      item("Succeeded (24 h)", number(health.succeeded_24h)),
-      item("Failed (24 h)", number(health.failed_24h), health.failed_24h ? "warn" : null),
-      item("Success rate (24 h)", percent(rate)),
-      item("Open deliveries", number(health.open_deliveries)),
-      item("Exhausted (24 h)", number(health.exhausted_24h), health.exhausted_24h ? "warn" : null),
+      term("Attempts (24 h)", number(health.attempts_24h)),
+      term("Succeeded (24 h)", number(health.succeeded_24h)),
+      term("Failed (24 h)", number(health.failed_24h), health.failed_24h ? "warn" : null),
+      term("Success rate (24 h)", percent(rate)),
+      term("Open deliveries", number(health.open_deliveries)),
+      term("Exhausted (24 h)", number(health.exhausted_24h), health.exhausted_24h ? "warn" : null),
     );
   }
 
