@@ -50,6 +50,11 @@
     return el;
   }
 
+  /** A snake_case code as words: "pending_verification" → "pending verification". */
+  function words(code) {
+    return String(code ?? "").replaceAll("_", " ");
+  }
+
   /** One term of a <dl>: its name and its value, in a <div> (of class `cls`). */
   function term(name, value, cls) {
     return h("div", { class: cls }, h("dt", null, name), h("dd", null, value));
@@ -148,6 +153,6 @@
   }
 
   window.GraphhookWeb = {
-    h, svg, fill, term, field, select, scrollable, headRow, markNav, Unreachable, request, relativeTime, parseRoute,
+    h, svg, fill, words, term, field, select, scrollable, headRow, markNav, Unreachable, request, relativeTime, parseRoute,
   };
 })();

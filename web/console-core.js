@@ -14,7 +14,7 @@
 
 (() => {
   const app = (window.GraphhookConsole = {});
-  const { h, svg, markNav, request, Unreachable, relativeTime, parseRoute } = window.GraphhookWeb;
+  const { h, svg, markNav, request, Unreachable, relativeTime, parseRoute, words } = window.GraphhookWeb;
   const TOKEN_KEY = "graphhook.operatorToken";
   const PAGE_SIZE = 50;
 
@@ -107,7 +107,7 @@
   }
 
   function badge(status) {
-    return h("span", { class: `badge s-${status}` }, String(status ?? "—").replace(/_/g, " "));
+    return h("span", { class: `badge s-${status}` }, words(status ?? "—"));
   }
 
   // ---------------------------------------------------------------- the operator token

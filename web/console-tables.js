@@ -14,7 +14,7 @@
     describeError,
     errorBox,
   } = window.GraphhookConsole;
-  const { scrollable, headRow } = window.GraphhookWeb;
+  const { scrollable, headRow, words } = window.GraphhookWeb;
   const common = window.GraphhookWeb;
 
   // ---------------------------------------------------------------- tables
@@ -115,7 +115,7 @@
 
   /** A select with an "any" option first. */
   function select(id, anyLabel, values, selected) {
-    const options = [["", anyLabel], ...values.map((v) => [v, v.replace(/_/g, " ")])];
+    const options = [["", anyLabel], ...values.map((v) => [v, words(v)])];
     return common.select(id, options, selected, { name: id });
   }
 

@@ -33,7 +33,7 @@
     field,
     subscriptionsTable,
   } = window.GraphhookConsole;
-  const { term } = window.GraphhookWeb;
+  const { term, words } = window.GraphhookWeb;
 
   const TENANT_STATUSES = ["pending", "active", "consent_revoked", "suspended", "offboarded"];
 
@@ -64,9 +64,9 @@
       className: "tenants",
       caption: () =>
         filters.search
-          ? `Tenants matching “${filters.search}”${filters.status ? `, ${filters.status.replace(/_/g, " ")}` : ""}`
+          ? `Tenants matching “${filters.search}”${filters.status ? `, ${words(filters.status)}` : ""}`
           : filters.status
-            ? `Tenants that are ${filters.status.replace(/_/g, " ")}`
+            ? `Tenants that are ${words(filters.status)}`
             : "All tenants",
       empty: "No tenant matches.",
       columns: [
@@ -202,7 +202,7 @@
         resume.disabled = true;
         try {
           const updated = await api("POST", `/admin/v1/tenants/${encodeURIComponent(t.id)}/resume`);
-          await done(`${t.name} resumed; it is ${updated.status.replace(/_/g, " ")}.`);
+          await done(`${t.name} resumed; it is ${words(updated.status)}.`);
         } catch (error) {
           if (error instanceof SignedOut) return;
           resume.disabled = false;
@@ -383,7 +383,7 @@
           endpoints.map((e) =>
             tr(
               h("code", { class: "url" }, e.url),
-              [badge(e.status), e.disabled_reason ? ` (${e.disabled_reason.replace(/_/g, " ")})` : null],
+              [badge(e.status), e.disabled_reason ? ` (${words(e.disabled_reason)})` : null],
               time(e.failing_since),
             ),
           ),

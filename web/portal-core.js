@@ -38,7 +38,7 @@
     bad: ["disabled", "exhausted", "open", "failed", "consent_revoked", "suspended", "deleted"],
   };
 
-  const { h, fill, term, field, select, scrollable, headRow, markNav, request, relativeTime, parseRoute } = window.GraphhookWeb;
+  const { h, fill, term, field, select, scrollable, headRow, markNav, request, relativeTime, parseRoute, words } = window.GraphhookWeb;
   const $ = (id) => document.getElementById(id);
   let generation = 0;
   let expiryTimer = null;
@@ -52,7 +52,7 @@
 
   function badge(text, tone) {
     const t = tone || Object.keys(TONES).find((k) => TONES[k].includes(text)) || "info";
-    return h("span", { class: `badge ${t}` }, String(text).replaceAll("_", " "));
+    return h("span", { class: `badge ${t}` }, words(text));
   }
 
   function time(iso) {
@@ -219,7 +219,7 @@
         h("p", {}, "Microsoft no longer lets Graphhook act for this tenant, so its subscriptions are paused and changes " +
           "are refused. An administrator must consent again: "), h("a", { href: "/onboarding" }, "Connect Microsoft 365 again")));
     } else if (tenant.status !== "active") {
-      banner.append(h("div", { class: "alert banner" }, h("p", {}, `This tenant is ${tenant.status.replaceAll("_", " ")}`,
+      banner.append(h("div", { class: "alert banner" }, h("p", {}, `This tenant is ${words(tenant.status)}`,
         tenant.status_reason ? `: ${tenant.status_reason}` : ".")));
     }
     return tenant;
