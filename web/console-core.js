@@ -6,16 +6,16 @@
 // textContent (never innerHTML), and charts are SVG built with createElementNS.
 //
 // The console is several plain scripts, loaded in order with `defer` and sharing one object,
-// window.GraphhookConsole: this one (the api, the session and sign-in, routing, DOM helpers and
-// formatting) comes first, then console-tables.js, console-subscriptions.js, console-tenants.js
-// and console-operations.js, which add their views. The console starts once all have run
-// (DOMContentLoaded).
+// window.GraphhookConsole: this one (the api, the session and sign-in, routing and formatting;
+// the DOM helpers shared with the portal come from common.js, loaded before it) comes first,
+// then console-tables.js, console-subscriptions.js, console-tenants.js and console-operations.js,
+// which add their views. The console starts once all have run (DOMContentLoaded).
 "use strict";
 
 (() => {
   const app = (window.GraphhookConsole = {});
+  const { h, svg, markNav, request, Unreachable, relativeTime, parseRoute, words } = window.GraphhookWeb;
   const TOKEN_KEY = "graphhook.operatorToken";
-  const SVG_NS = "http://www.w3.org/2000/svg";
   const PAGE_SIZE = 50;
 
   const main = document.getElementById("main");
@@ -35,40 +35,6 @@
   };
 
   // ---------------------------------------------------------------- DOM helpers
-
-  function setAttrs(el, attrs) {
-    if (!attrs) return;
-    for (const [name, value] of Object.entries(attrs)) {
-      if (value === undefined || value === null || value === false) continue;
-      if (name.startsWith("on") && typeof value === "function") {
-        el.addEventListener(name.slice(2), value);
-      } else {
-        el.setAttribute(name, value === true ? "" : String(value));
-      }
-    }
-  }
-
-  function appendAll(el, children) {
-    for (const child of children.flat(Infinity)) {
-      if (child === undefined || child === null || child === false) continue;
-      el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return el;
-  }
-
-  /** An HTML element: h("p", {class: "note"}, "text", child, …). Text is always text. */
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    setAttrs(el, attrs);
-    return appendAll(el, children);
-  }
-
-  /** An SVG element. */
-  function svg(tag, attrs, ...children) {
-    const el = document.createElementNS(SVG_NS, tag);
-    setAttrs(el, attrs);
-    return appendAll(el, children);
-  }
 
   let ids = 0;
   function uid(prefix) {
@@ -103,21 +69,10 @@
     return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
   }
 
-  const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
   /** "in 2 days", "5 minutes ago". */
   function relative(iso) {
     const date = parseDate(iso);
-    if (!date) return "";
-    const seconds = (date.getTime() - Date.now()) / 1000;
-    const units = [
-      ["day", 86400],
-      ["hour", 3600],
-      ["minute", 60],
-    ];
-    for (const [unit, size] of units) {
-      if (Math.abs(seconds) >= size) return relativeFormat.format(Math.round(seconds / size), unit);
-    }
-    return relativeFormat.format(Math.round(seconds), "second");
+    return date ? relativeTime(date, "en") : "";
   }
 
   /** A <time> element; `withRelative` adds "in 2 days" below it. */
@@ -152,7 +107,7 @@
   }
 
   function badge(status) {
-    return h("span", { class: `badge s-${status}` }, String(status ?? "—").replace(/_/g, " "));
+    return h("span", { class: `badge s-${status}` }, words(status ?? "—"));
   }
 
   // ---------------------------------------------------------------- the operator token
@@ -219,28 +174,13 @@
       renderSignIn("Sign in with an operator token.");
       throw new SignedOut("signed out");
     }
-    const headers = { authorization: `Bearer ${state.token}`, accept: "application/json" };
-    if (body !== undefined) headers["content-type"] = "application/json";
     let response;
+    let data;
     try {
-      response = await fetch(path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        cache: "no-store",
-        credentials: "omit",
-      });
+      ({ response, data } = await request(method, path, { body, token: state.token, credentials: "omit" }));
     } catch (error) {
+      if (!(error instanceof Unreachable)) throw error;
       throw new ApiError(0, "network", `the server could not be reached (${error.message})`, null);
-    }
-    const text = await response.text();
-    let data = null;
-    if (text) {
-      try {
-        data = JSON.parse(text);
-      } catch {
-        data = null;
-      }
     }
     if (response.status === 401) {
       const message = data?.message ?? "the operator token was refused";
@@ -386,26 +326,7 @@
   // ---------------------------------------------------------------- routing
 
   function parseHash() {
-    const raw = location.hash.startsWith("#/") ? location.hash.slice(2) : "";
-    const [path, search = ""] = raw.split("?");
-    const parts = path
-      .split("/")
-      .filter(Boolean)
-      .map((p) => {
-        try {
-          return decodeURIComponent(p);
-        } catch {
-          return p;
-        }
-      });
-    return { parts, params: new URLSearchParams(search) };
-  }
-
-  function markNav(view) {
-    for (const link of nav.querySelectorAll("a[data-view]")) {
-      if (link.dataset.view === view) link.setAttribute("aria-current", "page");
-      else link.removeAttribute("aria-current");
-    }
+    return parseRoute(location.hash.startsWith("#/") ? location.hash.slice(2) : "");
   }
 
   /** Starts a view: clears <main>, sets the heading and title; returns its generation. */
@@ -433,7 +354,7 @@
     showSignedIn();
     const { parts, params } = parseHash();
     const [view = "tenants", id] = parts;
-    markNav(view);
+    markNav(nav.querySelectorAll("a[data-view]"), "view", view);
     switch (view) {
       case "tenants":
         if (id) app.viewTenant(id);

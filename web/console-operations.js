@@ -33,6 +33,7 @@
     field,
     replaceHash,
   } = window.GraphhookConsole;
+  const { term } = window.GraphhookWeb;
 
   // ---------------------------------------------------------------- Operations
 
@@ -131,7 +132,6 @@
 
   function windowCard(w) {
     const label = w.window === "1h" ? "Last hour" : w.window === "24h" ? "Last 24 hours" : w.window;
-    const item = (name, value, cls) => h("div", { class: cls }, h("dt", null, name), h("dd", null, value));
     return h(
       "div",
       { class: "window" },
@@ -139,13 +139,13 @@
       h(
         "dl",
         { class: "facts figures" },
-        item("Attempts", number(w.attempts)),
-        item("Succeeded", number(w.succeeded)),
-        item("Failed", number(w.failed), w.failed ? "warn" : null),
-        item("Success rate", percent(w.success_rate)),
-        item("Latency p50", millis(w.latency_ms?.p50)),
-        item("Latency p95", millis(w.latency_ms?.p95)),
-        item("Latency p99", millis(w.latency_ms?.p99)),
+        term("Attempts", number(w.attempts)),
+        term("Succeeded", number(w.succeeded)),
+        term("Failed", number(w.failed), w.failed ? "warn" : null),
+        term("Success rate", percent(w.success_rate)),
+        term("Latency p50", millis(w.latency_ms?.p50)),
+        term("Latency p95", millis(w.latency_ms?.p95)),
+        term("Latency p99", millis(w.latency_ms?.p99)),
       ),
     );
   }
@@ -315,7 +315,6 @@
   }
 
   function credentialView(c) {
-    const item = (name, value) => h("div", null, h("dt", null, name), h("dd", null, value));
     return [
       c.warning
         ? h("div", { class: "alert", id: "credential-warning" }, h("p", null, h("strong", null, "Needs attention: "), c.warning))
@@ -327,9 +326,9 @@
       h(
         "dl",
         { class: "facts" },
-        item("Kind", c.kind),
-        item("Expires", c.expires_at ? time(c.expires_at, { withRelative: true }) : c.kind === "secret" ? "not configured (microsoft.client_secret_expires_at)" : "—"),
-        item("Days left", c.days_left === null || c.days_left === undefined ? "—" : number(c.days_left)),
+        term("Kind", c.kind),
+        term("Expires", c.expires_at ? time(c.expires_at, { withRelative: true }) : c.kind === "secret" ? "not configured (microsoft.client_secret_expires_at)" : "—"),
+        term("Days left", c.days_left === null || c.days_left === undefined ? "—" : number(c.days_left)),
       ),
     ];
   }

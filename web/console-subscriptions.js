@@ -26,6 +26,7 @@
     select,
     field,
   } = window.GraphhookConsole;
+  const { words } = window.GraphhookWeb;
 
   const SUBSCRIPTION_STATUSES = ["creating", "active", "paused", "failed", "deleted"];
 
@@ -56,7 +57,7 @@
       showTenant ? tenantCell(s.tenant_id, s.tenant_name) : SKIP,
       badge(s.status),
       time(s.expires_at, { withRelative: true }),
-      s.renews_at ? [s.due_action ? `${s.due_action.replace(/_/g, " ")} ` : "", time(s.renews_at, { withRelative: true })] : "—",
+      s.renews_at ? [s.due_action ? `${words(s.due_action)} ` : "", time(s.renews_at, { withRelative: true })] : "—",
       time(s.last_renewed_at, { empty: "never" }),
       numTd(s.failures),
       s.last_error ? h("span", { class: "error-text" }, s.last_error) : "—",

@@ -14,24 +14,10 @@
     describeError,
     errorBox,
   } = window.GraphhookConsole;
+  const { scrollable, headRow, words } = window.GraphhookWeb;
+  const common = window.GraphhookWeb;
 
   // ---------------------------------------------------------------- tables
-
-  function scrollable(table) {
-    return h("div", { class: "table-wrap" }, table);
-  }
-
-  function headRow(columns) {
-    return h(
-      "thead",
-      null,
-      h(
-        "tr",
-        null,
-        columns.map((c) => h("th", { scope: "col", class: c.numeric ? "num" : null }, c.label)),
-      ),
-    );
-  }
 
   /**
    * A table loaded page by page (`next_cursor`), with a "Load more" button. `fetch(cursor)`
@@ -129,24 +115,12 @@
 
   /** A select with an "any" option first. */
   function select(id, anyLabel, values, selected) {
-    return h(
-      "select",
-      { id, name: id },
-      h("option", { value: "" }, anyLabel),
-      values.map((v) => h("option", { value: v, selected: v === selected }, v.replace(/_/g, " "))),
-    );
+    const options = [["", anyLabel], ...values.map((v) => [v, words(v)])];
+    return common.select(id, options, selected, { name: id });
   }
 
   function field(id, label, control, help) {
-    const helpId = help ? `${id}-help` : null;
-    if (helpId) control.setAttribute("aria-describedby", helpId);
-    return h(
-      "div",
-      { class: "field" },
-      h("label", { for: id }, label),
-      control,
-      help ? h("p", { class: "help", id: helpId }, help) : null,
-    );
+    return common.field(label, control, help, id);
   }
 
   Object.assign(window.GraphhookConsole, { scrollable, headRow, pagedTable, SKIP, tr, tenantCell, numTd, select, field });

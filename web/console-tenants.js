@@ -33,6 +33,7 @@
     field,
     subscriptionsTable,
   } = window.GraphhookConsole;
+  const { term, words } = window.GraphhookWeb;
 
   const TENANT_STATUSES = ["pending", "active", "consent_revoked", "suspended", "offboarded"];
 
@@ -63,9 +64,9 @@
       className: "tenants",
       caption: () =>
         filters.search
-          ? `Tenants matching “${filters.search}”${filters.status ? `, ${filters.status.replace(/_/g, " ")}` : ""}`
+          ? `Tenants matching “${filters.search}”${filters.status ? `, ${words(filters.status)}` : ""}`
           : filters.status
-            ? `Tenants that are ${filters.status.replace(/_/g, " ")}`
+            ? `Tenants that are ${words(filters.status)}`
             : "All tenants",
       empty: "No tenant matches.",
       columns: [
@@ -141,13 +142,13 @@
     const facts = h(
       "dl",
       { class: "facts" },
-      h("div", null, h("dt", null, "Status"), h("dd", null, h("span", { id: "tenant-status" }, badge(t.status)))),
+      term("Status", h("span", { id: "tenant-status" }, badge(t.status))),
       t.status_reason ? h("div", { class: "wide" }, h("dt", null, "Why"), h("dd", { id: "tenant-status-reason" }, t.status_reason)) : null,
-      h("div", null, h("dt", null, "Graphhook id"), h("dd", null, h("code", null, t.id))),
-      h("div", null, h("dt", null, "Entra tenant id"), h("dd", null, h("code", null, t.entra_tenant_id))),
-      h("div", null, h("dt", null, "Created"), h("dd", null, time(t.created_at))),
-      h("div", null, h("dt", null, "Updated"), h("dd", null, time(t.updated_at))),
-      t.offboarded_at ? h("div", null, h("dt", null, "Offboarded"), h("dd", null, time(t.offboarded_at))) : null,
+      term("Graphhook id", h("code", null, t.id)),
+      term("Entra tenant id", h("code", null, t.entra_tenant_id)),
+      term("Created", time(t.created_at)),
+      term("Updated", time(t.updated_at)),
+      t.offboarded_at ? term("Offboarded", time(t.offboarded_at)) : null,
     );
     return [
       facts,
@@ -201,7 +202,7 @@
         resume.disabled = true;
         try {
           const updated = await api("POST", `/admin/v1/tenants/${encodeURIComponent(t.id)}/resume`);
-          await done(`${t.name} resumed; it is ${updated.status.replace(/_/g, " ")}.`);
+          await done(`${t.name} resumed; it is ${words(updated.status)}.`);
         } catch (error) {
           if (error instanceof SignedOut) return;
           resume.disabled = false;
@@ -356,16 +357,15 @@
   function healthView(health) {
     if (!health) return h("p", { class: "muted" }, "Not known.");
     const rate = health.attempts_24h ? health.succeeded_24h / health.attempts_24h : null;
-    const item = (label, value, cls) => h("div", { class: cls }, h("dt", null, label), h("dd", null, value));
     return h(
       "dl",
       { class: "facts figures" },
-      item("Attempts (24 h)", number(health.attempts_24h)),
-      item("Succeeded (24 h)", number(health.succeeded_24h)),
-      item("Failed (24 h)", number(health.failed_24h), health.failed_24h ? "warn" : null),
-      item("Success rate (24 h)", percent(rate)),
-      item("Open deliveries", number(health.open_deliveries)),
-      item("Exhausted (24 h)", number(health.exhausted_24h), health.exhausted_24h ? "warn" : null),
+      term("Attempts (24 h)", number(health.attempts_24h)),
+      term("Succeeded (24 h)", number(health.succeeded_24h)),
+      term("Failed (24 h)", number(health.failed_24h), health.failed_24h ? "warn" : null),
+      term("Success rate (24 h)", percent(rate)),
+      term("Open deliveries", number(health.open_deliveries)),
+      term("Exhausted (24 h)", number(health.exhausted_24h), health.exhausted_24h ? "warn" : null),
     );
   }
 
@@ -383,7 +383,7 @@
           endpoints.map((e) =>
             tr(
               h("code", { class: "url" }, e.url),
-              [badge(e.status), e.disabled_reason ? ` (${e.disabled_reason.replace(/_/g, " ")})` : null],
+              [badge(e.status), e.disabled_reason ? ` (${words(e.disabled_reason)})` : null],
               time(e.failing_since),
             ),
           ),

@@ -3,10 +3,10 @@
 // sessionStorage. Every piece of tenant data goes into the page through textContent, never markup.
 //
 // The portal is several plain scripts, loaded in order with `defer` and sharing one object,
-// window.GraphhookPortal: this one (DOM helpers, the session and the api, sign-in, routing) comes
-// first, then portal-activity.js, portal-endpoints.js, portal-connections.js,
-// portal-subscriptions.js and portal-tenant.js, which add their views. The portal starts once all
-// have run (DOMContentLoaded).
+// window.GraphhookPortal: this one (the session and the api, sign-in, routing; the DOM helpers
+// shared with the console come from common.js, loaded before it) comes first, then
+// portal-activity.js, portal-endpoints.js, portal-connections.js, portal-subscriptions.js and
+// portal-tenant.js, which add their views. The portal starts once all have run (DOMContentLoaded).
 "use strict";
 (() => {
   const SESSION = "graphhook.portal.session";
@@ -38,6 +38,7 @@
     bad: ["disabled", "exhausted", "open", "failed", "consent_revoked", "suspended", "deleted"],
   };
 
+  const { h, fill, term, field, select, scrollable, headRow, markNav, request, relativeTime, parseRoute, words } = window.GraphhookWeb;
   const $ = (id) => document.getElementById(id);
   let generation = 0;
   let expiryTimer = null;
@@ -49,65 +50,28 @@
 
   // ---- DOM helpers ---------------------------------------------------------------------------
 
-  /** An element: attributes (on* become listeners) and children (strings become text nodes). */
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "class") el.className = value;
-      else if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
-      else el.setAttribute(name, value === true ? "" : String(value));
-    }
-    for (const child of children.flat(Infinity)) {
-      if (child === null || child === undefined || child === false) continue;
-      el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return el;
-  }
-
-  /** Replaces an element's children (arrays flattened, nulls skipped). */
-  function fill(el, ...children) {
-    el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
-    return el;
-  }
-
   function badge(text, tone) {
     const t = tone || Object.keys(TONES).find((k) => TONES[k].includes(text)) || "info";
-    return h("span", { class: `badge ${t}` }, String(text).replaceAll("_", " "));
+    return h("span", { class: `badge ${t}` }, words(text));
   }
 
   function time(iso) {
     if (!iso) return h("span", { class: "muted" }, "—");
     const d = new Date(iso);
-    const diff = (d.getTime() - Date.now()) / 1000;
-    const units = [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
-    const [unit, secs] = units.find(([, s]) => Math.abs(diff) >= s) || units[3];
-    const rel = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }).format(Math.round(diff / secs), unit);
+    const rel = relativeTime(d);
     return h("time", { datetime: iso, title: iso },
       d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }), h("span", { class: "muted" }, ` (${rel})`));
   }
 
-  function field(label, input, help) {
-    if (!input.id) input.id = `f-${Math.random().toString(36).slice(2, 10)}`;
-    if (help) input.setAttribute("aria-describedby", `${input.id}-help`);
-    return h("div", { class: "field" }, h("label", { for: input.id }, label), input,
-      help ? h("p", { class: "help", id: `${input.id}-help` }, help) : null);
-  }
-
-  function select(id, options, value) {
-    return h("select", { id }, options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
-  }
-
   function table(caption, headers, rows, empty) {
     if (!rows.length) return h("p", { class: "empty" }, empty);
-    return h("div", { class: "table-wrap" }, h("table", {},
+    return scrollable(h("table", {},
       h("caption", { class: caption.startsWith("!") ? "sr-only" : "" }, caption.replace(/^!/, "")),
-      h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows)));
+      headRow(headers), h("tbody", {}, rows)));
   }
 
   function props(pairs) {
-    return h("dl", { class: "props" }, pairs.filter(Boolean).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
+    return h("dl", { class: "props" }, pairs.filter(Boolean).map(([k, v]) => term(k, v)));
   }
 
   function heading(title, ...tools) {
@@ -207,27 +171,16 @@
       endSession("Your session ended. Sign in again.");
       throw new SessionEnded();
     }
-    const init = { method, cache: "no-store", headers: { authorization: `Bearer ${s.token}`, accept: "application/json" } };
-    if (body !== undefined) {
-      init.headers["content-type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
     let response;
+    let json;
     try {
-      response = await fetch(path, init);
+      ({ response, data: json } = await request(method, path, { body, token: s.token }));
     } catch {
       throw new ApiError(0, { message: "Graphhook could not be reached. Check your connection and try again." });
     }
     if (response.status === 401) {
       endSession("Your session ended. Sign in again.");
       throw new SessionEnded();
-    }
-    const text = await response.text();
-    let json = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
     }
     if (response.status === 403 && json?.details?.tenant_status && path !== "/api/v1/tenant") loadTenant().catch(() => null);
     if (!response.ok) throw new ApiError(response.status, json || { message: `The request failed (HTTP ${response.status}).` });
@@ -266,7 +219,7 @@
         h("p", {}, "Microsoft no longer lets Graphhook act for this tenant, so its subscriptions are paused and changes " +
           "are refused. An administrator must consent again: "), h("a", { href: "/onboarding" }, "Connect Microsoft 365 again")));
     } else if (tenant.status !== "active") {
-      banner.append(h("div", { class: "alert banner" }, h("p", {}, `This tenant is ${tenant.status.replaceAll("_", " ")}`,
+      banner.append(h("div", { class: "alert banner" }, h("p", {}, `This tenant is ${words(tenant.status)}`,
         tenant.status_reason ? `: ${tenant.status_reason}` : ".")));
     }
     return tenant;
@@ -303,9 +256,7 @@
       const key = input.value.trim();
       if (!key) return fail(new Error("Enter your API key."));
       await busy(button, "Signing in…", async () => {
-        const response = await fetch("/portal/session", { method: "POST", cache: "no-store",
-          headers: { "content-type": "application/json" }, body: JSON.stringify({ api_key: key }) });
-        const body = await response.json().catch(() => null);
+        const { response, data: body } = await request("POST", "/portal/session", { body: { api_key: key } });
         if (!response.ok) throw new ApiError(response.status, body || { message: `Sign-in failed (HTTP ${response.status}).` });
         input.value = "";
         sessionStorage.setItem(SESSION, JSON.stringify({ token: body.token, expires_at: body.expires_at }));
@@ -339,9 +290,8 @@
   // ---- Routing -------------------------------------------------------------------------------
 
   function route() {
-    const [path, query] = location.hash.replace(/^#\/?/, "").split("?");
-    const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
-    return { name: parts[0] || "endpoints", id: parts[1], query: new URLSearchParams(query || "") };
+    const { parts, params } = parseRoute(location.hash.replace(/^#\/?/, ""));
+    return { name: parts[0] || "endpoints", id: parts[1], query: params };
   }
 
   function refresh() {
@@ -353,10 +303,7 @@
     const my = ++generation;
     const r = route();
     const view = VIEWS[r.name] || VIEWS.endpoints;
-    for (const a of document.querySelectorAll("#portal-nav a")) {
-      if (a.dataset.route === r.name) a.setAttribute("aria-current", "page");
-      else a.removeAttribute("aria-current");
-    }
+    markNav(document.querySelectorAll("#portal-nav a"), "route", r.name);
     const focused = document.activeElement?.id;
     const main = $("main");
     if (focus) main.replaceChildren(h("p", { class: "muted" }, "Loading…"));

@@ -7,6 +7,7 @@
     CATALOGUE, PATTERNS, isTrouble, state, views, h, badge, time, field, select, table, props, heading,
     refreshButton, say, busy, confirmButton, api, listAll, sinceOf, endpointName, refresh, eventsTable,
   } = window.GraphhookPortal;
+  const { words } = window.GraphhookWeb;
 
   /** Event type chips: type, then Enter or a comma; typed text left over counts too. */
   function chipInput(id, label, initial) {
@@ -92,12 +93,12 @@
     const byId = new Map(endpoints.map((e) => [e.id, e]));
     const attention = [];
     endpoints.forEach((e, i) => {
-      if (e.status === "disabled") attention.push(`${e.url} is disabled (${(e.disabled_reason || "").replaceAll("_", " ")}): it receives nothing.`);
+      if (e.status === "disabled") attention.push(`${e.url} is disabled (${words(e.disabled_reason)}): it receives nothing.`);
       if (health[i]?.circuit === "open") attention.push(`${e.url}: circuit open, deliveries wait until ${new Date(health[i].circuit_until).toLocaleString()}.`);
     });
     const rows = endpoints.map((e, i) => h("tr", {},
       h("th", { scope: "row" }, h("code", { class: "url" }, e.url), e.description ? h("div", { class: "muted" }, e.description) : null),
-      h("td", {}, badge(e.status), e.disabled_reason ? h("div", { class: "muted" }, e.disabled_reason.replaceAll("_", " ")) : null,
+      h("td", {}, badge(e.status), e.disabled_reason ? h("div", { class: "muted" }, words(e.disabled_reason)) : null,
         e.verification_error ? h("div", { class: "error-text" }, e.verification_error) : null),
       h("td", {}, health[i] ? badge(health[i].circuit) : h("span", { class: "muted" }, "unknown")),
       h("td", {}, e.filter_types.length ? e.filter_types.map((t) => h("code", { class: "tag" }, t)) : h("span", { class: "muted" }, "every event")),
@@ -165,7 +166,7 @@
         if (existing) {
           if (body.url === e.url) delete body.url;
           const saved = await api("PATCH", `/api/v1/endpoints/${encodeURIComponent(e.id)}`, body);
-          say(`Saved. The endpoint is ${saved.status.replaceAll("_", " ")}.`);
+          say(`Saved. The endpoint is ${words(saved.status)}.`);
           return refresh();
         }
         if (ed25519.checked) body.ed25519 = true;
@@ -218,7 +219,7 @@
       h("p", {}, h("a", { href: "#/endpoints" }, "← All endpoints")),
       heading("Endpoint", refreshButton()),
       h("p", {}, h("code", { class: "url big" }, e.url), " ", badge(e.status)),
-      e.status === "disabled" ? h("p", { class: "alert" }, `Disabled (${(e.disabled_reason || "").replaceAll("_", " ")}): it receives nothing until it is enabled again.`) : null,
+      e.status === "disabled" ? h("p", { class: "alert" }, `Disabled (${words(e.disabled_reason)}): it receives nothing until it is enabled again.`) : null,
       e.verification_error ? h("p", { class: "alert" }, `Verification failed: ${e.verification_error}`) : null,
       health?.circuit === "open" ? h("p", { class: "alert" }, "Circuit open: deliveries wait until ", time(health.circuit_until), " without spending retries.") : null,
       h("div", { class: "actions bar" },
@@ -238,7 +239,7 @@
         }, "secondary", "ep-test"),
         act(e.status === "disabled" ? "Enable" : "Disable", "Saving…", async () => {
           const r = await api("PATCH", path, { enabled: e.status === "disabled" });
-          say(`The endpoint is ${r.status.replaceAll("_", " ")}.`);
+          say(`The endpoint is ${words(r.status)}.`);
           return refresh();
         }, "secondary", "ep-toggle"),
         act("Show current secret", "Reading…", async () => {

@@ -7,6 +7,7 @@
     views, h, fill, badge, time, field, select, table, heading, refreshButton, say, busy, confirmButton, api,
     listAll, endpointsById, endpointName, refresh, connectionsById, connectionName,
   } = window.GraphhookPortal;
+  const { words } = window.GraphhookWeb;
 
   // The README's table of supported resource kinds: `paths` app-only (or through a connection),
   // `delegated` only through a connection (`personal`: a personal account's).
@@ -44,7 +45,7 @@
         if (open) {
           const { data } = await listAll(`/api/v1/subscriptions/${sid}/actions`, {}, 5);
           historyRow.firstChild.replaceChildren(table(`Lifecycle history of ${s.resource}`, ["When", "Action", "Asked by", "Outcome", "Graph id", "Detail"],
-            data.map((a) => h("tr", {}, h("td", {}, time(a.created_at)), h("td", {}, a.action), h("td", {}, a.trigger.replaceAll("_", " ")),
+            data.map((a) => h("tr", {}, h("td", {}, time(a.created_at)), h("td", {}, a.action), h("td", {}, words(a.trigger)),
               h("td", {}, badge(a.outcome)), h("td", {}, h("code", { class: "url" }, a.graph_subscription_id || "—")), h("td", {}, a.detail || ""))),
             "Nothing has happened to it yet."));
         }
@@ -52,7 +53,7 @@
         toggle.setAttribute("aria-expanded", String(open));
       }));
       rows.push(h("tr", {},
-        h("th", { scope: "row" }, h("code", { class: "url" }, s.resource), h("div", { class: "muted" }, s.kind.replaceAll("_", " "),
+        h("th", { scope: "row" }, h("code", { class: "url" }, s.resource), h("div", { class: "muted" }, words(s.kind),
           s.include_resource_data ? " · with resource data" : "",
           s.endpoint_ids ? ` · to ${s.endpoint_ids.map((e) => endpointName(endpoints, e)).join(", ")}` : ""),
           s.graph_resource ? h("div", { class: "muted" }, "At Graph: ", h("code", { class: "url" }, s.graph_resource)) : null,

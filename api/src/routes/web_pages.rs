@@ -62,8 +62,13 @@ const REFERENCES: &[(&str, &str, &str)] = &[
 const REFERENCE_HTML: &str = include_str!("../../../web/api-docs.html");
 
 /// The tenant portal and the operator console: plain HTML, CSS and JavaScript calling the
-/// tenant and admin apis from the same origin.
+/// tenant and admin apis from the same origin, with the helpers both use in `common.js`.
 const APPS: &[(&str, &str, &str)] = &[
+    (
+        "/static/common.js",
+        include_str!("../../../web/common.js"),
+        "text/javascript; charset=utf-8",
+    ),
     (
         "/portal",
         include_str!("../../../web/portal.html"),
@@ -205,4 +210,50 @@ fn reference(path: &str, title: &str, document: &str) -> String {
         .replace("{{document}}", document)
         .replace("{{tenant_current}}", current("/api/docs"))
         .replace("{{admin_current}}", current("/admin/docs"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{APPS, PAGES};
+
+    /// Every `/static/…` file a page names, in the order it names them.
+    fn static_files(html: &str) -> Vec<&str> {
+        html.split("\"/static/")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect()
+    }
+
+    #[test]
+    fn every_static_file_the_apps_load_is_served() {
+        let served: Vec<&str> = APPS.iter().chain(PAGES).map(|(path, ..)| *path).collect();
+        for (page, html, _) in APPS.iter().filter(|(_, _, t)| t.starts_with("text/html")) {
+            for file in static_files(html) {
+                assert!(
+                    served.contains(&format!("/static/{file}").as_str()),
+                    "{page} loads /static/{file}, which is not served"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_portal_and_the_console_load_the_shared_script_before_their_own() {
+        for (page, own) in [
+            ("/portal", "portal-core.js"),
+            ("/console", "console-core.js"),
+        ] {
+            let html = APPS
+                .iter()
+                .find(|(path, ..)| *path == page)
+                .map(|(_, html, _)| *html);
+            let files = static_files(html.unwrap_or_default());
+            let common = files.iter().position(|f| *f == "common.js");
+            let core = files.iter().position(|f| *f == own);
+            assert!(
+                matches!((common, core), (Some(c), Some(o)) if c < o),
+                "{page} must load common.js before {own}: {files:?}"
+            );
+        }
+    }
 }

@@ -421,3 +421,5 @@ fn the_emulators_state_file_is_on_by_default_and_can_be_moved_or_turned_off() {
         Ok(())
     });
 }
+
+mod sections;
