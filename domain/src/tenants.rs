@@ -8,6 +8,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+mod on_consent;
+
 use crate::{
     audit::{self, Actor, NewEntry},
     clock::Clock,
@@ -87,19 +89,16 @@ pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
         .lock_exclusive()
         .one(&txn)
         .await?;
-    let has_roles = !proof.roles.is_empty();
-    let (tenant, created, previous) = match existing {
+    let decision = on_consent::decide(existing.as_ref().map(|t| t.status), !proof.roles.is_empty());
+    let (tenant, created) = match existing {
         Some(found) => {
-            let previous = found.status;
             let mut active = found.into_active_model();
-            // An operator's suspension, or an offboarding, is not lifted by consenting.
-            if has_roles && !matches!(previous, TenantStatus::Suspended | TenantStatus::Offboarded)
-            {
-                active.status = Set(TenantStatus::Active);
+            if let Some(status) = decision.status {
+                active.status = Set(status);
                 active.status_reason = Set(None);
             }
             active.updated_at = Set(now);
-            (active.update(&txn).await?, false, Some(previous))
+            (active.update(&txn).await?, false)
         }
         None => {
             let id = TenantId::new();
@@ -107,14 +106,8 @@ pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
                 id: Set(id.uuid()),
                 entra_tenant_id: Set(proof.entra_tenant_id),
                 name: Set(name.to_owned()),
-                status: Set(if has_roles {
-                    TenantStatus::Active
-                } else {
-                    TenantStatus::Pending
-                }),
-                status_reason: Set(
-                    (!has_roles).then(|| "waiting for Entra to grant the permissions".to_owned())
-                ),
+                status: Set(decision.status.unwrap_or(TenantStatus::Pending)),
+                status_reason: Set(decision.status_reason.map(str::to_owned)),
                 created_at: Set(now),
                 updated_at: Set(now),
                 offboarded_at: Set(None),
@@ -138,7 +131,7 @@ pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
                 .one(&txn)
                 .await?
                 .ok_or(DomainError::NotFound("tenant"))?;
-            (model, true, None)
+            (model, true)
         }
     };
     let tenant_id = TenantId::from(tenant.id);
@@ -164,16 +157,11 @@ pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
             .await?;
         }
     }
-    let action = match (created, previous) {
-        (true, _) => "tenant.created",
-        (false, Some(TenantStatus::ConsentRevoked)) if has_roles => "tenant.consent_restored",
-        _ => "tenant.consent_updated",
-    };
-    if action == "tenant.consent_restored" {
+    if decision.resume_subscriptions {
         // Paused subscriptions come back: renewed (or recreated) by the upkeep right away.
         crate::subscriptions::upkeep::resume_tenant(&txn, clock, tenant_id).await?;
     }
-    let entry = NewEntry::new(actor, action)
+    let entry = NewEntry::new(actor, decision.action)
         .tenant(tenant_id)
         .target("tenant", tenant_id)
         .details(json!({"roles": proof.roles, "status": tenant.status}))
