@@ -5,20 +5,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use graphhook_api::Application;
 use graphhook_domain::{
-    Clock, Mode, Settings,
-    config::{self, DEV_ADMIN_SIGNING_KEY, Sources},
-    db,
-    microsoft::preflight,
-    secret::SecretString,
-    telemetry,
-    webhooks::crypt::SecretBox,
+    Clock, Mode, Settings, config::Sources, db, telemetry, webhooks::crypt::SecretBox,
 };
 use graphhook_emulator::{Emulator, EmulatorConfig};
 use graphhook_migrations::{Migrator, MigratorTrait};
 use graphhook_worker::WorkerProcess;
-use secrecy::ExposeSecret;
 
-fn load(config: Option<&Path>, force_mode: Option<Mode>) -> anyhow::Result<Settings> {
+pub(crate) fn load(config: Option<&Path>, force_mode: Option<Mode>) -> anyhow::Result<Settings> {
     load_needing(config, force_mode, None)
 }
 
@@ -66,93 +59,8 @@ pub async fn api(config: Option<&Path>) -> anyhow::Result<()> {
     let settings = load(config, None)?;
     let app = Application::build(settings.clone(), Clock::system()).await?;
     tracing::info!(port = app.port(), "api listening");
-    tokio::spawn(log_microsoft_checks(settings));
+    tokio::spawn(crate::check::log_microsoft_checks(settings));
     serve_api(app).await
-}
-
-/// The start-up checks of Microsoft (reachable, credential accepted), logged; problems are
-/// errors, and the process runs on (see `graphhook_domain::microsoft::preflight`).
-async fn log_microsoft_checks(settings: Settings) {
-    let tenant = match db::connect(&settings.database).await {
-        Ok(db) => {
-            let tenant = preflight::CredentialTenant::choose(&settings, Some(&db)).await;
-            db.close().await.ok();
-            tenant
-        }
-        Err(_) => preflight::CredentialTenant::choose(&settings, None).await,
-    };
-    preflight::log(&preflight::microsoft(&settings, Clock::system(), tenant).await);
-}
-
-/// `graphhook check`: the settings, PostgreSQL and its migrations, and Microsoft, as `api` and
-/// `worker` would use them; prints a line per check and fails if any has a problem.
-#[allow(clippy::print_stdout)]
-pub async fn check(config: Option<&Path>) -> anyhow::Result<()> {
-    let line =
-        |check: &str, level: &str, message: &str| println!("{check:<18} {level:<8} {message}");
-    let settings = match Settings::load(Sources {
-        file: config,
-        environment: true,
-        force_mode: None,
-    }) {
-        Ok(settings) => settings,
-        Err(error) => {
-            line("configuration", "problem", &error.to_string());
-            anyhow::bail!("the configuration is not usable");
-        }
-    };
-    let mode = match settings.mode {
-        Mode::Production => "production",
-        Mode::Development => "development",
-    };
-    line("configuration", "ok", &format!("valid for {mode} mode"));
-    let mut problems = 0;
-    let tenant = match db::connect(&settings.database).await {
-        Ok(db) => {
-            match Migrator::get_pending_migrations(&db).await {
-                Ok(pending) if pending.is_empty() => {
-                    line("database", "ok", "reachable, every migration applied");
-                }
-                Ok(pending) => {
-                    problems += 1;
-                    line(
-                        "database",
-                        "problem",
-                        &format!(
-                            "{} migrations pending: run `graphhook migrate up`",
-                            pending.len()
-                        ),
-                    );
-                }
-                Err(error) => {
-                    problems += 1;
-                    line(
-                        "database",
-                        "problem",
-                        &format!("migrations unreadable: {error}"),
-                    );
-                }
-            }
-            let tenant = preflight::CredentialTenant::choose(&settings, Some(&db)).await;
-            db.close().await.ok();
-            tenant
-        }
-        Err(error) => {
-            problems += 1;
-            line("database", "problem", &error.to_string());
-            preflight::CredentialTenant::choose(&settings, None).await
-        }
-    };
-    for finding in preflight::microsoft(&settings, Clock::system(), tenant).await {
-        if finding.level == preflight::Level::Problem {
-            problems += 1;
-        }
-        line(finding.check, finding.level.as_str(), &finding.message);
-    }
-    if problems > 0 {
-        anyhow::bail!("{problems} problem(s) found");
-    }
-    Ok(())
 }
 
 async fn serve_api(app: Application) -> anyhow::Result<()> {
@@ -171,7 +79,7 @@ async fn serve_api(app: Application) -> anyhow::Result<()> {
 pub async fn worker(config: Option<&Path>) -> anyhow::Result<()> {
     let settings = load(config, None)?;
     let worker = WorkerProcess::start(settings.clone(), Clock::system()).await?;
-    tokio::spawn(log_microsoft_checks(settings));
+    tokio::spawn(crate::check::log_microsoft_checks(settings));
     tokio::select! {
         _ = shutdown_signal() => worker.stop().await,
         // The worker ends by itself only if every job worker gave up.
@@ -192,7 +100,9 @@ async fn wait_forever(worker: &WorkerProcess) -> anyhow::Result<()> {
     }
 }
 
-async fn connect_migrated(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
+pub(crate) async fn connect_migrated(
+    settings: &Settings,
+) -> anyhow::Result<sea_orm::DatabaseConnection> {
     if db::create_database_if_missing(&settings.database)
         .await
         .context("creating the database")?
@@ -342,25 +252,6 @@ pub async fn emulator(options: EmulatorOptions) -> anyhow::Result<()> {
     task.await.context("emulator task")?
 }
 
-/// Points Microsoft at the emulator `dev` runs, unless configured otherwise.
-fn use_emulator(settings: &mut Settings, emulator_url: &str) {
-    let microsoft = &mut settings.microsoft;
-    if microsoft.authority_url == config::MICROSOFT_AUTHORITY {
-        microsoft.authority_url = emulator_url.to_owned();
-    }
-    if microsoft.graph_url == config::MICROSOFT_GRAPH {
-        microsoft.graph_url = format!("{emulator_url}/v1.0");
-    }
-    if microsoft.client_id.is_none() {
-        microsoft.client_id = Some(graphhook_emulator::config::DEFAULT_CLIENT_ID.to_owned());
-        microsoft.client_secret = Some(SecretString::from(
-            graphhook_emulator::config::DEFAULT_CLIENT_SECRET,
-        ));
-        // The emulator's app registration accepts personal accounts.
-        microsoft.personal_accounts = true;
-    }
-}
-
 /// Prints an operator token on stdout.
 #[allow(clippy::print_stdout)]
 pub fn admin_token(
@@ -436,139 +327,4 @@ pub async fn bench_renew(
 ) -> anyhow::Result<()> {
     let settings = load(config, Some(Mode::Development))?;
     crate::bench_renew::renew(settings, options).await
-}
-
-#[allow(clippy::print_stdout)]
-pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
-    let mut settings = load(config, Some(Mode::Development))?;
-    let db = connect_migrated(&settings).await?;
-    // Nothing applied yet: a new database, which an emulator world saved before must not meet.
-    let new_database = Migrator::get_applied_migrations(&db)
-        .await
-        .context("reading the applied migrations")?
-        .is_empty();
-    Migrator::up(&db, None)
-        .await
-        .context("applying migrations")?;
-    db.close().await.ok();
-
-    let mut emulator_config = EmulatorConfig {
-        listen: settings.emulator.listen,
-        state_file: crate::dev_state::prepare(&settings, new_database)?,
-        ..EmulatorConfig::default()
-    };
-    emulator_config.behaviour.http_notification_urls =
-        graphhook_emulator::config::HttpUrls::Loopback;
-    // Where Entra sends people back to: an administrator after signing in and after consent, a
-    // connected user after signing in.
-    for path in [
-        "/onboarding/signed-in",
-        "/onboarding/callback",
-        "/connections/callback",
-    ] {
-        let uri = format!(
-            "{}{path}",
-            settings.api.public_base_url.trim_end_matches('/')
-        );
-        if !emulator_config.app.redirect_uris.contains(&uri) {
-            emulator_config.app.redirect_uris.push(uri);
-        }
-    }
-    let emulator = Emulator::new(emulator_config, Clock::system())
-        .spawn()
-        .await?;
-    use_emulator(&mut settings, &emulator.base_url);
-
-    let app = Application::build(settings.clone(), Clock::system()).await?;
-    let worker = WorkerProcess::start(settings.clone(), Clock::system()).await?;
-    let token = match settings.admin.signing_key {
-        None => match graphhook_domain::operators::mint(
-            &SecretString::from(DEV_ADMIN_SIGNING_KEY),
-            "developer",
-            chrono::Duration::days(7),
-            Clock::system().now(),
-        ) {
-            Ok(token) => format!("{token}  (for a week)"),
-            Err(_) => "graphhook admin token --name <you> --development".to_owned(),
-        },
-        Some(_) => "graphhook admin token --name <you>  (with these settings)".to_owned(),
-    };
-    let handle = app.handle();
-    let server = tokio::spawn(app.run_until_stopped());
-    // Listening for Ctrl-C and SIGTERM from now on: the api already answers.
-    let stop = shutdown_signal();
-    tokio::pin!(stop);
-    // The banner comes last, below the start-up lines of the worker's lanes and the server.
-    let stopped = tokio::select! {
-        () = &mut stop => true,
-        () = tokio::time::sleep(std::time::Duration::from_millis(300)) => false,
-    };
-    if !stopped {
-        print_banner(
-            &settings,
-            &emulator.base_url,
-            emulator.state_file(),
-            worker.http_port(),
-            &token,
-        );
-        stop.await;
-    }
-    println!("Stopping…");
-    handle.stop(true).await;
-    let worker_result = worker.stop().await;
-    server
-        .await
-        .context("api server task")?
-        .context("api server")?;
-    emulator.stop().await;
-    worker_result
-}
-
-/// What `graphhook dev` runs, where.
-#[allow(clippy::print_stdout)]
-fn print_banner(
-    settings: &Settings,
-    emulator: &str,
-    emulator_state: Option<&Path>,
-    worker_port: u16,
-    token: &str,
-) {
-    let base = &settings.api.public_base_url;
-    println!();
-    println!("Graphhook is running in development mode. Ctrl-C stops it.");
-    println!();
-    println!("  landing page      {base}/");
-    println!(
-        "  onboarding        {base}/onboarding  (connect a Microsoft 365 tenant: the emulator's)"
-    );
-    println!("  tenant portal     {base}/portal  (sign in with the API key onboarding shows)");
-    println!("  operator console  {base}/console  (sign in with the operator token below)");
-    println!("  API reference     {base}/api/docs  (OpenAPI: {base}/api/openapi.json)");
-    println!(
-        "  operator api      {base}/admin/v1  (reference: {base}/admin/docs; OpenAPI: {base}/admin/openapi.json)"
-    );
-    println!("  guide             {base}/docs");
-    println!(
-        "  service status    {base}/status  (for machines: {base}/readyz; metrics: {base}/metrics)"
-    );
-    println!(
-        "  worker health     http://{}:{worker_port}/healthz",
-        settings.worker.listen.ip(),
-    );
-    println!(
-        "  emulator          {emulator}  (Microsoft Graph and Entra ID; control api at /_emulator/state)"
-    );
-    if let Some(file) = emulator_state {
-        println!(
-            "  emulator state    {}  (its world across restarts)",
-            file.display()
-        );
-    }
-    println!(
-        "  database          {}",
-        graphhook_domain::secret::redact_url(settings.database.url.expose_secret())
-    );
-    println!();
-    println!("  operator token    {token}");
-    println!();
 }

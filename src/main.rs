@@ -5,7 +5,9 @@ mod bench_http;
 mod bench_ingest;
 mod bench_pipeline;
 mod bench_renew;
+mod check;
 mod commands;
+mod dev;
 mod dev_state;
 
 use std::path::{Path, PathBuf};
@@ -275,8 +277,8 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Api => commands::api(config).await,
             Command::Worker => commands::worker(config).await,
-            Command::Check => commands::check(config).await,
-            Command::Dev => commands::dev(config).await,
+            Command::Check => check::run(config).await,
+            Command::Dev => dev::dev(config).await,
             Command::Openapi { admin } => commands::openapi(admin),
             Command::Admin {
                 action:

@@ -420,92 +420,6 @@ pub enum LogFormat {
     Pretty,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            mode: Mode::Production,
-            database: DatabaseSettings::default(),
-            redis: RedisSettings::default(),
-            api: ApiSettings::default(),
-            worker: WorkerSettings::default(),
-            admin: AdminSettings::default(),
-            microsoft: MicrosoftSettings::default(),
-            onboarding: OnboardingSettings::default(),
-            webhooks: WebhookSettings::default(),
-            ingest: IngestSettings::default(),
-            subscriptions: SubscriptionSettings::default(),
-            emulator: EmulatorSettings::default(),
-            log: LogSettings::default(),
-        }
-    }
-}
-
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        Self {
-            url: SecretString::from("postgres://postgres@127.0.0.1:5432/graphhook"),
-            max_connections: 20,
-            min_connections: 1,
-            acquire_timeout_ms: 500,
-            connect_timeout_ms: 2_000,
-        }
-    }
-}
-
-impl Default for RedisSettings {
-    fn default() -> Self {
-        Self {
-            url: SecretString::from("redis://127.0.0.1:6379"),
-            key_prefix: "graphhook".to_owned(),
-            response_timeout_ms: 5_000,
-            connect_timeout_ms: 2_000,
-        }
-    }
-}
-
-impl Default for ApiSettings {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_base_url: "http://127.0.0.1:8080".to_owned(),
-            workers: 0,
-            max_json_bytes: 1024 * 1024,
-            shutdown_timeout_secs: 20,
-            trusted_proxies: Vec::new(),
-        }
-    }
-}
-
-impl Default for WorkerSettings {
-    fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
-            instance: None,
-            concurrency: 8,
-            delivery_concurrency: 64,
-            retry_concurrency: 32,
-            replay_concurrency: 16,
-            poll_interval_ms: 250,
-            delivery_poll_interval_ms: 20,
-            heartbeat_interval_secs: 5,
-            missed_heartbeats: 3,
-            job_timeout_secs: 60,
-            shutdown_timeout_secs: 30,
-            tick_interval_secs: 2,
-            watchdog_stall_secs: 60,
-        }
-    }
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self {
-            filter: "info".to_owned(),
-            format: LogFormat::Auto,
-        }
-    }
-}
-
 /// A configuration problem, naming the key at fault.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {key}: {message}")]
@@ -565,6 +479,7 @@ impl Settings {
     }
 }
 
+mod defaults;
 mod load;
 mod secrets;
 mod validate;
