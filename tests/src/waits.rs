@@ -87,3 +87,17 @@ pub async fn until_history_has(
     })
     .await;
 }
+
+/// Drains queued jobs until a request of `event_type` reached the receiver: the first one.
+pub async fn drained_first(
+    app: &TestApp,
+    receiver: &Receiver,
+    event_type: &str,
+) -> crate::receiver::Received {
+    drain_until(app, receiver, event_type, 1).await;
+    receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == event_type)
+        .unwrap_or_else(|| panic!("no {event_type}"))
+}

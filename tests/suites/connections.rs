@@ -7,7 +7,9 @@ use graphhook_domain::{
     entities::connection::{self, ConnectionStatus},
     webhooks::crypt::SecretBox,
 };
-use graphhook_tests::{CONTOSO_ADMIN, Mode, Receiver, TestApp, fixtures::onboarded_receiving};
+use graphhook_tests::{
+    CONTOSO_ADMIN, Mode, Receiver, TestApp, fixtures::onboarded_receiving, waits::drained_first,
+};
 use graphhook_tests::{
     Tenant, TenantWithEndpoint,
     client::create_subscription,
@@ -18,7 +20,6 @@ use graphhook_tests::{
     fixtures::{TENANT, verifies_with},
     graph::{change, user_id},
     tenant_with_endpoint,
-    waits::drain_until,
 };
 use reqwest::Method;
 use sea_orm::EntityTrait;
@@ -58,12 +59,7 @@ async fn a_work_user_connects_and_a_group_conversation_subscription_delivers_ver
         json!({"tenant": TENANT, "resource": resource, "changeType": "created"}),
     )
     .await;
-    drain_until(&app, &receiver, "graph.conversation.created", 1).await;
-    let webhook = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.conversation.created")
-        .unwrap();
+    let webhook = drained_first(&app, &receiver, "graph.conversation.created").await;
     assert!(verifies_with(&webhook, &secret));
     let data = &webhook.json()["data"];
     assert_eq!(data["connectionId"], id.as_str(), "{data}");
@@ -92,12 +88,7 @@ async fn a_personal_account_connects_and_a_onedrive_folder_subscription_delivers
         json!({"tenant": CONSUMERS, "resource": format!("users/{ALICE}/drive/items/FOLDER1"), "changeType": "updated"}),
     )
     .await;
-    drain_until(&app, &receiver, "graph.drive_item.updated", 1).await;
-    let webhook = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.drive_item.updated")
-        .unwrap();
+    let webhook = drained_first(&app, &receiver, "graph.drive_item.updated").await;
     assert!(verifies_with(&webhook, &secret));
     assert_eq!(webhook.json()["data"]["tenantId"], CONSUMERS);
     assert_eq!(webhook.json()["data"]["connectionId"], id.as_str());
@@ -118,12 +109,7 @@ async fn my_mail_through_a_connection_delivers_and_another_users_mailbox_is_refu
         json!({"tenant": TENANT, "resource": format!("users/{me}/messages"), "changeType": "created"}),
     )
     .await;
-    drain_until(&app, &receiver, "graph.message.created", 1).await;
-    let webhook = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.message.created")
-        .unwrap();
+    let webhook = drained_first(&app, &receiver, "graph.message.created").await;
     assert!(verifies_with(&webhook, &secret));
 
     // A delegated token reaches only the signed-in user's own mailbox.

@@ -92,19 +92,23 @@ async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> (u16, Value) 
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
-async fn custom_headers_are_stored_encrypted_shown_masked_and_sent_in_full() {
+/// A fresh app with Contoso (written directly) and an endpoint on a fresh receiver, created
+/// with `headers`: the app, the API key, the receiver, and the creation's status and body.
+async fn contoso_with_headers(headers: Value) -> (TestApp, String, Receiver, (u16, Value)) {
     let app = TestApp::spawn().await;
     let key = app
         .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
         .await;
     let receiver = Receiver::start(Mode::Echo);
-    let (status, created) = create_endpoint(
-        &app,
-        &key,
-        json!({"url": receiver.url, "headers": {"Authorization": TOKEN, "X-Team": "blue"}}),
-    )
-    .await;
+    let created =
+        create_endpoint(&app, &key, json!({"url": receiver.url, "headers": headers})).await;
+    (app, key, receiver, created)
+}
+
+#[tokio::test]
+async fn custom_headers_are_stored_encrypted_shown_masked_and_sent_in_full() {
+    let (app, key, receiver, (status, created)) =
+        contoso_with_headers(json!({"Authorization": TOKEN, "X-Team": "blue"})).await;
     assert_eq!(status, 201, "{created}");
     let masked = json!({"authorization": MASK, "x-team": MASK});
     assert_eq!(created["headers"], masked);
@@ -131,17 +135,8 @@ async fn custom_headers_are_stored_encrypted_shown_masked_and_sent_in_full() {
 
 #[tokio::test]
 async fn the_mask_sent_back_keeps_a_header_and_a_new_value_replaces_it() {
-    let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (_, created) = create_endpoint(
-        &app,
-        &key,
-        json!({"url": receiver.url, "headers": {"Authorization": TOKEN, "X-Team": "blue"}}),
-    )
-    .await;
+    let (app, key, receiver, (_, created)) =
+        contoso_with_headers(json!({"Authorization": TOKEN, "X-Team": "blue"})).await;
     let id = created["id"].as_str().unwrap().to_owned();
 
     // What a client does: GET, change one header, PATCH them all back.
@@ -304,17 +299,8 @@ async fn reverting_the_migration_needs_the_headers_written_back_in_plain_text_fi
     use graphhook_domain::{endpoints::headers, webhooks::crypt::SecretBox};
     use graphhook_migrations::{ENCRYPT_ENDPOINT_HEADERS, Migrator, MigratorTrait};
 
-    let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (_, created) = create_endpoint(
-        &app,
-        &key,
-        json!({"url": receiver.url, "headers": {"Authorization": TOKEN}}),
-    )
-    .await;
+    let (app, key, receiver, (_, created)) =
+        contoso_with_headers(json!({"Authorization": TOKEN})).await;
     let id = created["id"].as_str().unwrap().to_owned();
     // Down to just before the migration, as `graphhook migrate down --steps N` would.
     let applied = Migrator::get_applied_migrations(&app.db).await.unwrap();

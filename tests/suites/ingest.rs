@@ -6,7 +6,7 @@ use std::time::Duration;
 use graphhook_domain::entities::inbound_batch;
 use graphhook_tests::{
     Mode, Receiver, TestApp, fixtures::onboarded_receiving, fixtures::rich_message_delivered,
-    graph::lifecycle_event,
+    graph::lifecycle_event, waits::drained_first,
 };
 use graphhook_tests::{
     Tenant, TenantWithEndpoint,
@@ -197,12 +197,7 @@ async fn a_lifecycle_event_reaches_the_tenant() {
         .unwrap()
         .to_owned();
     lifecycle_event(&app, &graph_id, "missed").await;
-    drain_until(&app, &receiver, "graph.subscription.missed", 1).await;
-    let received = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.subscription.missed")
-        .unwrap();
+    let received = drained_first(&app, &receiver, "graph.subscription.missed").await;
     let data = &received.json()["data"];
     assert_eq!(
         (

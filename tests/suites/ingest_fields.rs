@@ -6,7 +6,7 @@
 
 use graphhook_tests::{
     Mode, Receiver, TestApp, fixtures::onboarded_receiving, fixtures::rich_message_delivered,
-    graph::lifecycle_event,
+    graph::lifecycle_event, waits::drained_first,
 };
 use graphhook_tests::{
     client::{post_body, subscribe},
@@ -143,12 +143,7 @@ async fn resource_data_reaches_the_tenant_as_the_bytes_graph_sent() {
     );
     let (status, _) = post_body(&app, "/graph/notifications", body).await;
     assert_eq!(status, 202);
-    drain_until(&app, &receiver, "graph.user.updated", 1).await;
-    let webhook = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.user.updated")
-        .unwrap();
+    let webhook = drained_first(&app, &receiver, "graph.user.updated").await;
     let text = String::from_utf8(webhook.body.clone()).unwrap();
     assert!(text.contains(&resource_data), "{text}");
     assert!(
