@@ -163,3 +163,10 @@ pub async fn lifecycle_event(app: &TestApp, graph_id: &str, event: &str) {
     )
     .await;
 }
+
+/// The tenant `entra` consents to the app at Entra: with the product's roles when `body` is
+/// `None`, or as `body` says (e.g. `{"roles": [...]}`).
+pub async fn consent(app: &TestApp, entra: &str, body: Option<Value>) {
+    app.emulator_control(Method::POST, &format!("/tenants/{entra}/consent"), body)
+        .await;
+}

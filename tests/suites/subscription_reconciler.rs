@@ -21,6 +21,7 @@ use graphhook_emulator::config::DEFAULT_TENANT_ID;
 use graphhook_tests::TestApp;
 use graphhook_tests::{
     client::create_subscription,
+    graph::consent,
     graph::{held_at_graph, mailbox, seed_at_graph, subscription_row, subscription_rows},
     waits::tick,
 };
@@ -101,12 +102,7 @@ async fn behind(handshakes: &Handshakes) -> (TestApp, String) {
         .settings(move |s| s.api.public_base_url = base)
         .spawn()
         .await;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-        None,
-    )
-    .await;
+    consent(&app, DEFAULT_TENANT_ID, None).await;
     let key = app.create_tenant(DEFAULT_TENANT_ID, "Contoso").await;
     (app, key)
 }
