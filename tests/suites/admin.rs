@@ -99,7 +99,7 @@ async fn operator_tokens_are_checked_and_actions_audited_under_the_operators_nam
     // A valid token works, and what it does carries its name.
     let (status, _) = app
         .as_operator_named("alice")
-        .call(Method::POST, "/admin/v1/probes", Some(json!({})))
+        .post_json("/admin/v1/probes", json!({}))
         .await;
     assert_eq!(status, 202);
     assert_eq!(
@@ -108,7 +108,7 @@ async fn operator_tokens_are_checked_and_actions_audited_under_the_operators_nam
     );
     let (status, log) = app
         .as_operator_named("alice")
-        .call(Method::GET, "/admin/v1/audit-log", None)
+        .get("/admin/v1/audit-log")
         .await;
     assert_eq!(status, 200);
     assert_eq!(log["data"][0]["actor_id"], "alice");
@@ -125,13 +125,13 @@ async fn operators_find_tenants_and_see_their_state() {
 
     let (status, all) = app
         .as_operator_named("alice")
-        .call(Method::GET, "/admin/v1/tenants", None)
+        .get("/admin/v1/tenants")
         .await;
     assert_eq!(status, 200);
     assert_eq!(all["data"].as_array().unwrap().len(), 2);
     let (_, found) = app
         .as_operator_named("alice")
-        .call(Method::GET, "/admin/v1/tenants?search=cont", None)
+        .get("/admin/v1/tenants?search=cont")
         .await;
     let found = found["data"].as_array().unwrap().clone();
     assert_eq!(found.len(), 1, "{found:?}");
@@ -140,21 +140,17 @@ async fn operators_find_tenants_and_see_their_state() {
     assert_eq!(found[0]["endpoints"], 1);
     let (_, by_entra) = app
         .as_operator_named("alice")
-        .call(
-            Method::GET,
-            &format!("/admin/v1/tenants?search={TENANT}"),
-            None,
-        )
+        .get(&format!("/admin/v1/tenants?search={TENANT}"))
         .await;
     assert_eq!(by_entra["data"][0]["name"], "Contoso");
     let (_, suspended) = app
         .as_operator_named("alice")
-        .call(Method::GET, "/admin/v1/tenants?status=suspended", None)
+        .get("/admin/v1/tenants?status=suspended")
         .await;
     assert_eq!(suspended["data"], json!([]));
     let (status, bad) = app
         .as_operator_named("alice")
-        .call(Method::GET, "/admin/v1/tenants?status=sleeping", None)
+        .get("/admin/v1/tenants?status=sleeping")
         .await;
     assert_eq!(status, 400, "{bad}");
 
@@ -167,7 +163,7 @@ async fn operators_find_tenants_and_see_their_state() {
     let id = found[0]["id"].as_str().unwrap();
     let (status, detail) = app
         .as_operator_named("alice")
-        .call(Method::GET, &format!("/admin/v1/tenants/{id}"), None)
+        .get(&format!("/admin/v1/tenants/{id}"))
         .await;
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["tenant"]["status"], "active");
@@ -184,32 +180,20 @@ async fn operators_find_tenants_and_see_their_state() {
     assert!(detail["delivery_health"]["attempts_24h"].as_i64().unwrap() >= 1);
     let (status, _) = app
         .as_operator_named("alice")
-        .call(
-            Method::GET,
-            "/admin/v1/tenants/ten_01a2254154d971fa93ff63f9783c66c4",
-            None,
-        )
+        .get("/admin/v1/tenants/ten_01a2254154d971fa93ff63f9783c66c4")
         .await;
     assert_eq!(status, 404);
 
     // Subscriptions across tenants, and a forced renewal.
     let (status, subs) = app
         .as_operator_named("alice")
-        .call(
-            Method::GET,
-            "/admin/v1/subscriptions?expiring_within_hours=800",
-            None,
-        )
+        .get("/admin/v1/subscriptions?expiring_within_hours=800")
         .await;
     assert_eq!(status, 200);
     assert_eq!(subs["data"][0]["id"], sub.as_str());
     let (_, none) = app
         .as_operator_named("alice")
-        .call(
-            Method::GET,
-            "/admin/v1/subscriptions?expiring_within_hours=1",
-            None,
-        )
+        .get("/admin/v1/subscriptions?expiring_within_hours=1")
         .await;
     assert_eq!(none["data"], json!([]));
     let (status, renewing) = app
@@ -250,19 +234,17 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
 
     let (status, _) = app
         .as_operator_named("alice")
-        .call(
-            Method::POST,
+        .post_json(
             &format!("/admin/v1/tenants/{id}/suspend"),
-            Some(json!({"reason": ""})),
+            json!({"reason": ""}),
         )
         .await;
     assert_eq!(status, 422);
     let (status, suspended) = app
         .as_operator_named("alice")
-        .call(
-            Method::POST,
+        .post_json(
             &format!("/admin/v1/tenants/{id}/suspend"),
-            Some(json!({"reason": "unpaid invoice"})),
+            json!({"reason": "unpaid invoice"}),
         )
         .await;
     assert_eq!(status, 200, "{suspended}");
@@ -283,10 +265,9 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
     );
     let (status, _) = app
         .as_operator_named("alice")
-        .call(
-            Method::POST,
+        .post_json(
             &format!("/admin/v1/tenants/{id}/suspend"),
-            Some(json!({"reason": "again"})),
+            json!({"reason": "again"}),
         )
         .await;
     assert_eq!(status, 409, "already suspended");
@@ -361,12 +342,12 @@ async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() 
     let path = format!("/admin/v1/tenants/{id}/offboard");
     let (status, _) = app
         .as_operator_named("alice")
-        .call(Method::POST, &path, Some(json!({"confirm": "contoso"})))
+        .post_json(&path, json!({"confirm": "contoso"}))
         .await;
     assert_eq!(status, 422, "the name must match exactly");
     let (status, report) = app
         .as_operator_named("alice")
-        .call(Method::POST, &path, Some(json!({"confirm": "Contoso"})))
+        .post_json(&path, json!({"confirm": "Contoso"}))
         .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["deleted_subscriptions"], 2);

@@ -14,7 +14,7 @@ const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 async fn audit_log(app: &TestApp, query: &str) -> Value {
     let (status, page) = app
         .as_operator_named("alice")
-        .call(Method::GET, &format!("/admin/v1/audit-log?{query}"), None)
+        .get(&format!("/admin/v1/audit-log?{query}"))
         .await;
     assert_eq!(status, 200, "{query}: {page}");
     page
@@ -54,7 +54,7 @@ async fn subscription_rows_carry_their_tenants_name() {
 
     let (status, subs) = app
         .as_operator_named("alice")
-        .call(Method::GET, "/admin/v1/subscriptions", None)
+        .get("/admin/v1/subscriptions")
         .await;
     assert_eq!(status, 200, "{subs}");
     assert_eq!(subs["data"].as_array().unwrap().len(), 1, "{subs}");
@@ -83,16 +83,15 @@ async fn audit_entries_carry_the_tenants_name_until_its_data_is_removed() {
     let fabrikam = tenant_id(&app, "Fabrikam").await;
     let (status, _) = app
         .as_operator_named("alice")
-        .call(
-            Method::POST,
+        .post_json(
             &format!("/admin/v1/tenants/{fabrikam}/suspend"),
-            Some(json!({"reason": "unpaid invoice"})),
+            json!({"reason": "unpaid invoice"}),
         )
         .await;
     assert_eq!(status, 200);
     let (status, _) = app
         .as_operator_named("alice")
-        .call(Method::POST, "/admin/v1/probes", Some(json!({})))
+        .post_json("/admin/v1/probes", json!({}))
         .await;
     assert_eq!(status, 202);
 
@@ -111,10 +110,9 @@ async fn audit_entries_carry_the_tenants_name_until_its_data_is_removed() {
     // Offboarded, its name is still there; once its data is removed, it is not.
     let (status, report) = app
         .as_operator_named("alice")
-        .call(
-            Method::POST,
+        .post_json(
             &format!("/admin/v1/tenants/{fabrikam}/offboard"),
-            Some(json!({"confirm": "Fabrikam"})),
+            json!({"confirm": "Fabrikam"}),
         )
         .await;
     assert_eq!(status, 200, "{report}");
@@ -166,10 +164,7 @@ async fn the_audit_log_is_filtered_by_action_prefix_and_actor_with_the_tenant_an
         ),
         ("alice", "/admin/v1/probes".to_owned(), json!({})),
     ] {
-        let (status, answer) = app
-            .as_operator_named(operator)
-            .call(Method::POST, &path, Some(body))
-            .await;
+        let (status, answer) = app.as_operator_named(operator).post_json(&path, body).await;
         assert!([200, 202].contains(&status), "{path}: {answer}");
     }
 
@@ -291,7 +286,7 @@ async fn bad_audit_log_filters_are_refused() {
     ] {
         let (status, body) = app
             .as_operator_named("alice")
-            .call(Method::GET, &format!("/admin/v1/audit-log?{query}"), None)
+            .get(&format!("/admin/v1/audit-log?{query}"))
             .await;
         assert_eq!(status, expected, "{query}: {body}");
         assert_eq!(body["code"], code, "{query}: {body}");
