@@ -255,22 +255,15 @@ impl TestApp {
     }
 
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(self.operator_token())
-            .send()
+        self.as_operator()
+            .send(reqwest::Method::GET, path, None)
             .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
     pub async fn admin_post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(self.operator_token())
-            .json(body)
-            .send()
+        self.as_operator()
+            .send(reqwest::Method::POST, path, Some(body.clone()))
             .await
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 
     /// Queues a probe through the operator api and returns its id.

@@ -4,12 +4,21 @@
 //! Jobs can be drained deterministically, or run by real worker processes started in-process.
 
 pub mod app;
+pub mod client;
+pub mod connections;
 pub mod database;
+pub mod errors;
+pub mod fixtures;
+pub mod graph;
 pub mod onboarding;
 pub mod proxy;
 pub mod receiver;
+pub mod replay;
+pub mod waits;
 
 pub use app::{CONTOSO_ADMIN, TestApp, TestAppBuilder};
+pub use client::{OperatorClient, TenantClient};
+pub use fixtures::{Tenant, TenantWithEndpoint, tenant_with_endpoint};
 pub use onboarding::Onboarded;
 pub use proxy::TcpProxy;
 pub use receiver::{Mode, Receiver};

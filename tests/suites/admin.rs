@@ -13,25 +13,18 @@ use graphhook_domain::{
     operators,
     secret::SecretString,
 };
-use graphhook_tests::{Mode, Receiver, TestApp, app::ADMIN_SIGNING_KEY};
+use graphhook_tests::{
+    TestApp, app::ADMIN_SIGNING_KEY, fixtures::onboarded_receiving, waits::settle_until,
+};
+use graphhook_tests::{
+    client::subscribe,
+    fixtures::TENANT,
+    graph::change,
+    waits::{drain_until, tick_at},
+};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
-
-use crate::ingest::{TENANT, change, subscribe, tenant_with_endpoint};
-
-async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = app
-        .client
-        .request(method, app.url(path))
-        .bearer_auth(app.operator_token_for("alice"));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 /// The latest audit entry with `action`: (actor kind, actor id).
 async fn audited(app: &TestApp, action: &str) -> Option<(audit_log::ActorKind, Option<String>)> {
@@ -42,25 +35,6 @@ async fn audited(app: &TestApp, action: &str) -> Option<(audit_log::ActorKind, O
         .await
         .unwrap()
         .map(|e| (e.actor_kind, e.actor_id))
-}
-
-async fn tick_until<F, Fut>(app: &TestApp, what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        crate::deliveries::tick(app, app.clock.now().timestamp()).await;
-        if done().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never happened: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]
@@ -123,54 +97,61 @@ async fn operator_tokens_are_checked_and_actions_audited_under_the_operators_nam
         }
     }
     // A valid token works, and what it does carries its name.
-    let (status, _) = admin(&app, Method::POST, "/admin/v1/probes", Some(json!({}))).await;
+    let (status, _) = app
+        .as_operator_named("alice")
+        .post_json("/admin/v1/probes", json!({}))
+        .await;
     assert_eq!(status, 202);
     assert_eq!(
         audited(&app, "probe.queued").await,
         Some((audit_log::ActorKind::Operator, Some("alice".into())))
     );
-    let (status, log) = admin(&app, Method::GET, "/admin/v1/audit-log", None).await;
+    let (status, log) = app
+        .as_operator_named("alice")
+        .get("/admin/v1/audit-log")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(log["data"][0]["actor_id"], "alice");
 }
 
 #[tokio::test]
 async fn operators_find_tenants_and_see_their_state() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     let sub = subscribe(&app, &key, "users", &["updated"]).await;
     let other = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
     let _ = other;
 
-    let (status, all) = admin(&app, Method::GET, "/admin/v1/tenants", None).await;
+    let (status, all) = app
+        .as_operator_named("alice")
+        .get("/admin/v1/tenants")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(all["data"].as_array().unwrap().len(), 2);
-    let (_, found) = admin(&app, Method::GET, "/admin/v1/tenants?search=cont", None).await;
+    let (_, found) = app
+        .as_operator_named("alice")
+        .get("/admin/v1/tenants?search=cont")
+        .await;
     let found = found["data"].as_array().unwrap().clone();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["name"], "Contoso");
     assert_eq!(found[0]["subscriptions"], 1);
     assert_eq!(found[0]["endpoints"], 1);
-    let (_, by_entra) = admin(
-        &app,
-        Method::GET,
-        &format!("/admin/v1/tenants?search={TENANT}"),
-        None,
-    )
-    .await;
+    let (_, by_entra) = app
+        .as_operator_named("alice")
+        .get(&format!("/admin/v1/tenants?search={TENANT}"))
+        .await;
     assert_eq!(by_entra["data"][0]["name"], "Contoso");
-    let (_, suspended) = admin(
-        &app,
-        Method::GET,
-        "/admin/v1/tenants?status=suspended",
-        None,
-    )
-    .await;
+    let (_, suspended) = app
+        .as_operator_named("alice")
+        .get("/admin/v1/tenants?status=suspended")
+        .await;
     assert_eq!(suspended["data"], json!([]));
-    let (status, bad) = admin(&app, Method::GET, "/admin/v1/tenants?status=sleeping", None).await;
+    let (status, bad) = app
+        .as_operator_named("alice")
+        .get("/admin/v1/tenants?status=sleeping")
+        .await;
     assert_eq!(status, 400, "{bad}");
 
     change(
@@ -178,9 +159,12 @@ async fn operators_find_tenants_and_see_their_state() {
         json!({"tenant": TENANT, "resource": "users", "changeType": "updated", "count": 1}),
     )
     .await;
-    crate::ingest::deliver_until(&app, &receiver, "graph.user.updated", 1).await;
+    drain_until(&app, &receiver, "graph.user.updated", 1).await;
     let id = found[0]["id"].as_str().unwrap();
-    let (status, detail) = admin(&app, Method::GET, &format!("/admin/v1/tenants/{id}"), None).await;
+    let (status, detail) = app
+        .as_operator_named("alice")
+        .get(&format!("/admin/v1/tenants/{id}"))
+        .await;
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["tenant"]["status"], "active");
     assert!(
@@ -194,46 +178,38 @@ async fn operators_find_tenants_and_see_their_state() {
     assert_eq!(detail["subscriptions"][0]["id"], sub.as_str());
     assert!(detail["subscriptions"][0]["expires_at"].is_string());
     assert!(detail["delivery_health"]["attempts_24h"].as_i64().unwrap() >= 1);
-    let (status, _) = admin(
-        &app,
-        Method::GET,
-        "/admin/v1/tenants/ten_01a2254154d971fa93ff63f9783c66c4",
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .as_operator_named("alice")
+        .get("/admin/v1/tenants/ten_01a2254154d971fa93ff63f9783c66c4")
+        .await;
     assert_eq!(status, 404);
 
     // Subscriptions across tenants, and a forced renewal.
-    let (status, subs) = admin(
-        &app,
-        Method::GET,
-        "/admin/v1/subscriptions?expiring_within_hours=800",
-        None,
-    )
-    .await;
+    let (status, subs) = app
+        .as_operator_named("alice")
+        .get("/admin/v1/subscriptions?expiring_within_hours=800")
+        .await;
     assert_eq!(status, 200);
     assert_eq!(subs["data"][0]["id"], sub.as_str());
-    let (_, none) = admin(
-        &app,
-        Method::GET,
-        "/admin/v1/subscriptions?expiring_within_hours=1",
-        None,
-    )
-    .await;
+    let (_, none) = app
+        .as_operator_named("alice")
+        .get("/admin/v1/subscriptions?expiring_within_hours=1")
+        .await;
     assert_eq!(none["data"], json!([]));
-    let (status, renewing) = admin(
-        &app,
-        Method::POST,
-        &format!("/admin/v1/subscriptions/{sub}/renew"),
-        None,
-    )
-    .await;
+    let (status, renewing) = app
+        .as_operator_named("alice")
+        .call(
+            Method::POST,
+            &format!("/admin/v1/subscriptions/{sub}/renew"),
+            None,
+        )
+        .await;
     assert_eq!(status, 202, "{renewing}");
     assert_eq!(
         audited(&app, "subscription.renewal_forced").await,
         Some((audit_log::ActorKind::Operator, Some("alice".into())))
     );
-    tick_until(&app, "the forced renewal", || async {
+    settle_until(&app, "the forced renewal", || async {
         subscription::Entity::find()
             .one(&app.db)
             .await
@@ -251,28 +227,26 @@ async fn operators_find_tenants_and_see_their_state() {
 
 #[tokio::test]
 async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resumed() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
     let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
     let id = graphhook_domain::ids::TenantId::from(tenant.id).to_string();
 
-    let (status, _) = admin(
-        &app,
-        Method::POST,
-        &format!("/admin/v1/tenants/{id}/suspend"),
-        Some(json!({"reason": ""})),
-    )
-    .await;
+    let (status, _) = app
+        .as_operator_named("alice")
+        .post_json(
+            &format!("/admin/v1/tenants/{id}/suspend"),
+            json!({"reason": ""}),
+        )
+        .await;
     assert_eq!(status, 422);
-    let (status, suspended) = admin(
-        &app,
-        Method::POST,
-        &format!("/admin/v1/tenants/{id}/suspend"),
-        Some(json!({"reason": "unpaid invoice"})),
-    )
-    .await;
+    let (status, suspended) = app
+        .as_operator_named("alice")
+        .post_json(
+            &format!("/admin/v1/tenants/{id}/suspend"),
+            json!({"reason": "unpaid invoice"}),
+        )
+        .await;
     assert_eq!(status, 200, "{suspended}");
     assert_eq!(suspended["status"], "suspended");
     let response = app
@@ -280,6 +254,7 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
         .await;
     assert_eq!(response.status(), 403);
     let body: Value = response.json().await.unwrap();
+    // Under test: the tenant is told the operator's reason, which only the message carries.
     assert!(
         body["message"].as_str().unwrap().contains("unpaid invoice"),
         "{body}"
@@ -288,13 +263,13 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
         audited(&app, "tenant.suspended").await,
         Some((audit_log::ActorKind::Operator, Some("alice".into())))
     );
-    let (status, _) = admin(
-        &app,
-        Method::POST,
-        &format!("/admin/v1/tenants/{id}/suspend"),
-        Some(json!({"reason": "again"})),
-    )
-    .await;
+    let (status, _) = app
+        .as_operator_named("alice")
+        .post_json(
+            &format!("/admin/v1/tenants/{id}/suspend"),
+            json!({"reason": "again"}),
+        )
+        .await;
     assert_eq!(status, 409, "already suspended");
 
     // What Graph sends meanwhile is kept, and waits.
@@ -304,7 +279,7 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
         json!({"tenant": TENANT, "resource": "users", "changeType": "updated", "count": 1}),
     )
     .await;
-    tick_until(&app, "the held delivery", || async {
+    settle_until(&app, "the held delivery", || async {
         graphhook_domain::entities::delivery::Entity::find()
             .filter(
                 graphhook_domain::entities::delivery::Column::LastError
@@ -317,7 +292,7 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    crate::deliveries::tick(&app, app.clock.now().timestamp()).await;
+    tick_at(&app, app.clock.now().timestamp()).await;
     assert_eq!(
         receiver.count("graph.user.updated"),
         before,
@@ -325,16 +300,17 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
     );
 
     app.clock.advance(chrono::Duration::minutes(5));
-    let (status, resumed) = admin(
-        &app,
-        Method::POST,
-        &format!("/admin/v1/tenants/{id}/resume"),
-        None,
-    )
-    .await;
+    let (status, resumed) = app
+        .as_operator_named("alice")
+        .call(
+            Method::POST,
+            &format!("/admin/v1/tenants/{id}/resume"),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{resumed}");
     assert_eq!(resumed["status"], "active");
-    tick_until(&app, "the delivery after resuming", || async {
+    settle_until(&app, "the delivery after resuming", || async {
         receiver.count("graph.user.updated") > before
     })
     .await;
@@ -350,9 +326,7 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
 
 #[tokio::test]
 async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, _receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
     subscribe(&app, &key, "groups", &["updated"]).await;
     assert_eq!(
@@ -366,21 +340,15 @@ async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() 
     let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
     let id = graphhook_domain::ids::TenantId::from(tenant.id).to_string();
     let path = format!("/admin/v1/tenants/{id}/offboard");
-    let (status, _) = admin(
-        &app,
-        Method::POST,
-        &path,
-        Some(json!({"confirm": "contoso"})),
-    )
-    .await;
+    let (status, _) = app
+        .as_operator_named("alice")
+        .post_json(&path, json!({"confirm": "contoso"}))
+        .await;
     assert_eq!(status, 422, "the name must match exactly");
-    let (status, report) = admin(
-        &app,
-        Method::POST,
-        &path,
-        Some(json!({"confirm": "Contoso"})),
-    )
-    .await;
+    let (status, report) = app
+        .as_operator_named("alice")
+        .post_json(&path, json!({"confirm": "Contoso"}))
+        .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["deleted_subscriptions"], 2);
     assert_eq!(report["subscriptions_left_at_graph"], 0);
@@ -409,10 +377,10 @@ async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() 
 
     // The data stays for the retention window, then goes.
     app.clock.advance(chrono::Duration::days(29));
-    crate::deliveries::tick(&app, 60 * 1_000).await;
+    tick_at(&app, 60 * 1_000).await;
     assert!(tenant::Entity::find().one(&app.db).await.unwrap().is_some());
     app.clock.advance(chrono::Duration::days(2));
-    crate::deliveries::tick(&app, 60 * 1_001).await;
+    tick_at(&app, 60 * 1_001).await;
     assert!(tenant::Entity::find().one(&app.db).await.unwrap().is_none());
     assert!(
         subscription::Entity::find()

@@ -2,44 +2,20 @@
 //! the audit log filtered by action (exact or `prefix.*`) and actor, with the tenant and paging.
 
 use graphhook_domain::{entities::tenant, ids::TenantId};
-use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{TestApp, fixtures::onboarded_receiving};
+use graphhook_tests::{client::subscribe, waits::tick_at};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::ingest::{subscribe, tenant_with_endpoint};
-
 const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 
 /// A call to the operator api as `operator`.
-async fn admin_as(
-    app: &TestApp,
-    operator: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app
-        .client
-        .request(method, app.url(path))
-        .bearer_auth(app.operator_token_for(operator));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn audit_log(app: &TestApp, query: &str) -> Value {
-    let (status, page) = admin_as(
-        app,
-        "alice",
-        Method::GET,
-        &format!("/admin/v1/audit-log?{query}"),
-        None,
-    )
-    .await;
+    let (status, page) = app
+        .as_operator_named("alice")
+        .get(&format!("/admin/v1/audit-log?{query}"))
+        .await;
     assert_eq!(status, 200, "{query}: {page}");
     page
 }
@@ -72,14 +48,14 @@ async fn tenant_id(app: &TestApp, name: &str) -> String {
 
 #[tokio::test]
 async fn subscription_rows_carry_their_tenants_name() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, _receiver, key) = onboarded_receiving().await;
     let sub = subscribe(&app, &key, "users", &["updated"]).await;
     app.create_tenant(FABRIKAM, "Fabrikam").await;
 
-    let (status, subs) =
-        admin_as(&app, "alice", Method::GET, "/admin/v1/subscriptions", None).await;
+    let (status, subs) = app
+        .as_operator_named("alice")
+        .get("/admin/v1/subscriptions")
+        .await;
     assert_eq!(status, 200, "{subs}");
     assert_eq!(subs["data"].as_array().unwrap().len(), 1, "{subs}");
     assert_eq!(subs["data"][0]["id"], sub.as_str());
@@ -88,14 +64,14 @@ async fn subscription_rows_carry_their_tenants_name() {
         subs["data"][0]["tenant_id"],
         tenant_id(&app, "Contoso").await.as_str()
     );
-    let (status, renewing) = admin_as(
-        &app,
-        "alice",
-        Method::POST,
-        &format!("/admin/v1/subscriptions/{sub}/renew"),
-        None,
-    )
-    .await;
+    let (status, renewing) = app
+        .as_operator_named("alice")
+        .call(
+            Method::POST,
+            &format!("/admin/v1/subscriptions/{sub}/renew"),
+            None,
+        )
+        .await;
     assert_eq!(status, 202, "{renewing}");
     assert_eq!(renewing["tenant_name"], "Contoso");
 }
@@ -105,23 +81,18 @@ async fn audit_entries_carry_the_tenants_name_until_its_data_is_removed() {
     let app = TestApp::spawn().await;
     app.create_tenant(FABRIKAM, "Fabrikam").await;
     let fabrikam = tenant_id(&app, "Fabrikam").await;
-    let (status, _) = admin_as(
-        &app,
-        "alice",
-        Method::POST,
-        &format!("/admin/v1/tenants/{fabrikam}/suspend"),
-        Some(json!({"reason": "unpaid invoice"})),
-    )
-    .await;
+    let (status, _) = app
+        .as_operator_named("alice")
+        .post_json(
+            &format!("/admin/v1/tenants/{fabrikam}/suspend"),
+            json!({"reason": "unpaid invoice"}),
+        )
+        .await;
     assert_eq!(status, 200);
-    let (status, _) = admin_as(
-        &app,
-        "alice",
-        Method::POST,
-        "/admin/v1/probes",
-        Some(json!({})),
-    )
-    .await;
+    let (status, _) = app
+        .as_operator_named("alice")
+        .post_json("/admin/v1/probes", json!({}))
+        .await;
     assert_eq!(status, 202);
 
     let page = audit_log(&app, "").await;
@@ -137,19 +108,18 @@ async fn audit_entries_carry_the_tenants_name_until_its_data_is_removed() {
     assert_eq!(page["data"][1]["tenant_id"], fabrikam.as_str());
 
     // Offboarded, its name is still there; once its data is removed, it is not.
-    let (status, report) = admin_as(
-        &app,
-        "alice",
-        Method::POST,
-        &format!("/admin/v1/tenants/{fabrikam}/offboard"),
-        Some(json!({"confirm": "Fabrikam"})),
-    )
-    .await;
+    let (status, report) = app
+        .as_operator_named("alice")
+        .post_json(
+            &format!("/admin/v1/tenants/{fabrikam}/offboard"),
+            json!({"confirm": "Fabrikam"}),
+        )
+        .await;
     assert_eq!(status, 200, "{report}");
     let page = audit_log(&app, "action=tenant.offboarded").await;
     assert_eq!(page["data"][0]["tenant_name"], "Fabrikam");
     app.clock.advance(chrono::Duration::days(31));
-    crate::deliveries::tick(&app, 60 * 1_000).await;
+    tick_at(&app, 60 * 1_000).await;
     assert!(tenant::Entity::find().one(&app.db).await.unwrap().is_none());
     let page = audit_log(&app, "action=tenant.*").await;
     let found = entries(&page);
@@ -194,7 +164,7 @@ async fn the_audit_log_is_filtered_by_action_prefix_and_actor_with_the_tenant_an
         ),
         ("alice", "/admin/v1/probes".to_owned(), json!({})),
     ] {
-        let (status, answer) = admin_as(&app, operator, Method::POST, &path, Some(body)).await;
+        let (status, answer) = app.as_operator_named(operator).post_json(&path, body).await;
         assert!([200, 202].contains(&status), "{path}: {answer}");
     }
 
@@ -314,14 +284,10 @@ async fn bad_audit_log_filters_are_refused() {
         ("actor=alice&operator=alice", 400, "invalid_query"),
         ("actor=alice&limit=0", 422, "validation_failed"),
     ] {
-        let (status, body) = admin_as(
-            &app,
-            "alice",
-            Method::GET,
-            &format!("/admin/v1/audit-log?{query}"),
-            None,
-        )
-        .await;
+        let (status, body) = app
+            .as_operator_named("alice")
+            .get(&format!("/admin/v1/audit-log?{query}"))
+            .await;
         assert_eq!(status, expected, "{query}: {body}");
         assert_eq!(body["code"], code, "{query}: {body}");
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));

@@ -12,18 +12,16 @@ use graphhook_domain::{
     jobs::ALL_QUEUES,
 };
 use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{
+    Tenant,
+    client::create_subscription,
+    fixtures::{FABRIKAM, USER, active_endpoint, message},
+    tenant_with_endpoint,
+    waits::tick_at,
+};
 use graphhook_worker::jobs::queue_depths;
-use reqwest::Method;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
-
-const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
-
-async fn admin_json(app: &TestApp, path: &str) -> Value {
-    let response = app.admin_get(path).await;
-    assert_eq!(response.status().as_u16(), 200, "GET {path}");
-    response.json().await.unwrap()
-}
 
 fn time(value: &Value) -> DateTime<Utc> {
     value
@@ -31,37 +29,6 @@ fn time(value: &Value) -> DateTime<Utc> {
         .unwrap_or_else(|| panic!("not a time: {value}"))
         .parse()
         .unwrap()
-}
-
-/// A tenant named `name` with one active endpoint on `receiver`.
-async fn tenant_with_endpoint(
-    app: &TestApp,
-    entra_tenant_id: &str,
-    name: &str,
-    receiver: &Receiver,
-) -> TenantId {
-    let key = app.create_tenant(entra_tenant_id, name).await;
-    add_endpoint(app, &key, receiver).await;
-    let tenant = app
-        .tenants()
-        .await
-        .into_iter()
-        .find(|t| t.name == name)
-        .unwrap();
-    tenant.id.into()
-}
-
-async fn add_endpoint(app: &TestApp, key: &str, receiver: &Receiver) {
-    let response = app
-        .tenant_request(
-            Method::POST,
-            "/api/v1/endpoints",
-            key,
-            Some(json!({"url": receiver.url})),
-        )
-        .await;
-    let endpoint: Value = response.json().await.unwrap();
-    assert_eq!(endpoint["status"], "active", "{endpoint}");
 }
 
 #[tokio::test]
@@ -91,7 +58,7 @@ async fn every_operations_route_requires_an_operator_token() {
 async fn queues_show_the_workers_snapshot_and_what_waits_in_postgres() {
     let app = TestApp::spawn().await;
 
-    let before = admin_json(&app, "/admin/v1/queues").await;
+    let before = app.as_operator().get_ok("/admin/v1/queues").await;
     assert_eq!(
         before,
         json!({
@@ -106,9 +73,9 @@ async fn queues_show_the_workers_snapshot_and_what_waits_in_postgres() {
     // Two probes wait when the maintenance tick counts.
     app.queue_probe(0).await;
     app.queue_probe(0).await;
-    crate::deliveries::tick(&app, 7).await;
+    tick_at(&app, 7).await;
     let recorded = queue_depths::latest(&app.jobs).await.unwrap().unwrap();
-    let body = admin_json(&app, "/admin/v1/queues").await;
+    let body = app.as_operator().get_ok("/admin/v1/queues").await;
     assert_eq!(time(&body["recorded_at"]), app.clock.now());
     let queues = body["queues"].as_object().unwrap();
     assert_eq!(queues.len(), ALL_QUEUES.len(), "{body}");
@@ -131,12 +98,12 @@ async fn queues_show_the_workers_snapshot_and_what_waits_in_postgres() {
     // A tenant onboarded through consent (subscriptions need Graph tokens), with an endpoint.
     let receiver = Receiver::start(Mode::Echo);
     let key = app.onboard("Contoso").await.key.unwrap();
-    add_endpoint(&app, &key, &receiver).await;
+    active_endpoint(&app, &key, json!({"url": receiver.url})).await;
     let tenant: TenantId = app.tenants().await[0].id.into();
     let now = app.clock.now();
     let mut rows = Vec::new();
     for n in 0..4 {
-        let (_, deliveries) = crate::deliveries::message(&app, tenant, n).await;
+        let (_, deliveries) = message(&app, tenant, n).await;
         rows.push(deliveries[0].clone());
     }
     let change = |row: &delivery::Model, status, next: Option<DateTime<Utc>>| {
@@ -184,10 +151,10 @@ async fn queues_show_the_workers_snapshot_and_what_waits_in_postgres() {
     }
 
     // A subscription: active, its renewal not yet due.
-    let (status, created, _) = crate::subscriptions::create(
+    let (status, created, _) = create_subscription(
         &app,
         &key,
-        json!({"resource": format!("users/{}/messages", crate::subscriptions::USER),
+        json!({"resource": format!("users/{}/messages", USER),
                "change_types": ["created"]}),
     )
     .await;
@@ -199,7 +166,7 @@ async fn queues_show_the_workers_snapshot_and_what_waits_in_postgres() {
         .unwrap();
     assert_eq!(time(&created["expires_at"]), row.expires_at.unwrap());
 
-    let body = admin_json(&app, "/admin/v1/queues").await;
+    let body = app.as_operator().get_ok("/admin/v1/queues").await;
     assert_eq!(body["sweeper"]["deliveries_due"], 2, "{body}");
     assert_eq!(
         time(&body["sweeper"]["oldest_due_at"]),
@@ -220,7 +187,7 @@ async fn queues_show_the_workers_snapshot_and_what_waits_in_postgres() {
     let mut active = row.into_active_model();
     active.due_at = Set(Some(now - Duration::seconds(1)));
     active.update(&app.db).await.unwrap();
-    let body = admin_json(&app, "/admin/v1/queues").await;
+    let body = app.as_operator().get_ok("/admin/v1/queues").await;
     assert_eq!(body["subscriptions"]["due"], 1, "{body}");
 }
 
@@ -263,16 +230,16 @@ fn window<'a>(body: &'a Value, name: &str) -> &'a Value {
 async fn delivery_stats_count_successes_and_latencies_per_window_and_tenant() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let contoso = tenant_with_endpoint(
-        &app,
-        graphhook_emulator::config::DEFAULT_TENANT_ID,
-        "Contoso",
-        &receiver,
-    )
-    .await;
-    let fabrikam = tenant_with_endpoint(&app, FABRIKAM, "Fabrikam", &receiver).await;
+    let contoso = tenant_with_endpoint(&app, Tenant::CONTOSO, &receiver)
+        .await
+        .tenant;
+    let fabrikam = Tenant::Direct {
+        entra: FABRIKAM,
+        name: "Fabrikam",
+    };
+    let fabrikam = tenant_with_endpoint(&app, fabrikam, &receiver).await.tenant;
 
-    let empty = admin_json(&app, "/admin/v1/deliveries/stats").await;
+    let empty = app.as_operator().get_ok("/admin/v1/deliveries/stats").await;
     for name in ["1h", "24h"] {
         let w = window(&empty, name);
         assert_eq!(w["attempts"], 0, "{w}");
@@ -288,11 +255,11 @@ async fn delivery_stats_count_successes_and_latencies_per_window_and_tenant() {
     let now = app.clock.now();
 
     // Fabrikam: one real delivery, answered 204 by the receiver.
-    crate::deliveries::message(&app, fabrikam, 0).await;
+    message(&app, fabrikam, 0).await;
     assert_eq!(app.drain_jobs().await, 1);
 
     // Contoso: attempts recorded directly, at known times, outcomes and durations.
-    let (_, deliveries) = crate::deliveries::message(&app, contoso, 1).await;
+    let (_, deliveries) = message(&app, contoso, 1).await;
     let d = &deliveries[0];
     let minutes = Duration::minutes;
     attempt(&app, d, minutes(10), Some(200), 100).await; // 09:20
@@ -305,7 +272,7 @@ async fn delivery_stats_count_successes_and_latencies_per_window_and_tenant() {
     attempt(&app, d, Duration::hours(25), Some(200), 10).await; // yesterday 08:30: too old
 
     let path = format!("/admin/v1/deliveries/stats?tenant_id={contoso}");
-    let body = admin_json(&app, &path).await;
+    let body = app.as_operator().get_ok(&path).await;
     assert_eq!(
         window(&body, "1h"),
         &json!({
@@ -355,7 +322,7 @@ async fn delivery_stats_count_successes_and_latencies_per_window_and_tenant() {
 
     // Fabrikam's own figures hold its real attempt only.
     let path = format!("/admin/v1/deliveries/stats?tenant_id={fabrikam}");
-    let body = admin_json(&app, &path).await;
+    let body = app.as_operator().get_ok(&path).await;
     let hour = window(&body, "1h");
     assert_eq!(hour["attempts"], 1, "{hour}");
     assert_eq!(hour["succeeded"], 1, "{hour}");
@@ -364,7 +331,7 @@ async fn delivery_stats_count_successes_and_latencies_per_window_and_tenant() {
     assert_eq!(body["series"][23]["attempts"], 1, "{body}");
 
     // Every tenant: both.
-    let all = admin_json(&app, "/admin/v1/deliveries/stats").await;
+    let all = app.as_operator().get_ok("/admin/v1/deliveries/stats").await;
     let hour = window(&all, "1h");
     assert_eq!(
         (&hour["attempts"], &hour["succeeded"]),
@@ -388,7 +355,7 @@ async fn delivery_stats_count_successes_and_latencies_per_window_and_tenant() {
 async fn the_test_apps_secret_has_no_expiry_to_report() {
     let app = TestApp::spawn().await;
     assert_eq!(
-        admin_json(&app, "/admin/v1/credential").await,
+        app.as_operator().get_ok("/admin/v1/credential").await,
         json!({"kind": "secret", "expires_at": null, "days_left": null, "warning": null})
     );
 }
@@ -419,7 +386,7 @@ async fn a_certificate_credential_reports_its_expiry() {
         })
         .spawn()
         .await;
-    let body = admin_json(&app, "/admin/v1/credential").await;
+    let body = app.as_operator().get_ok("/admin/v1/credential").await;
     assert_eq!(body["kind"], "certificate", "{body}");
     let expires_at = time(&body["expires_at"]);
     assert!(expires_at > app.clock.now() + Duration::days(30), "{body}");

@@ -16,30 +16,22 @@ use graphhook_domain::{
     microsoft::TokenBroker,
     subscriptions::Deps,
 };
-use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{
+    Mode, Receiver, TestApp, fixtures::onboarded_receiving, graph::lifecycle_event,
+    waits::until_history_has,
+};
+use graphhook_tests::{
+    Tenant,
+    client::create_subscription,
+    connections::{CONTOSO_USER, GROUP, connect, connection, follow, reconnect, subscribe_through},
+    fixtures::TENANT,
+    graph::{change, graph_entries, graph_entry, subscription_history, subscription_row, user_id},
+    tenant_with_endpoint,
+    waits::{deliver_until, settle_until},
+};
 use reqwest::Method;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
-
-use crate::{
-    connections::{CONTOSO_USER, GROUP, connect, connection, follow, subscribe_through},
-    ingest::{TENANT, change, tenant_with_endpoint},
-    lifecycle::{at_graph, deliver_until, history, row, settle_until},
-};
-
-/// `POST /api/v1/connections/{id}/reconnect`.
-pub(crate) async fn reconnect(app: &TestApp, key: &str, id: &str) -> (u16, Value) {
-    let response = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/connections/{id}/reconnect"),
-            key,
-            None,
-        )
-        .await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn strict_refresh_tokens(app: &TestApp) {
     app.emulator_control(
@@ -75,7 +67,9 @@ async fn the_connection(app: &TestApp) -> connection::Model {
 /// A tenant with an endpoint, `user` connected for conversations, and a subscription to
 /// `GROUP`'s conversations: (key, connection id, subscription id).
 async fn conversation_setup(app: &TestApp, receiver: &Receiver) -> (String, String, String) {
-    let (key, _) = tenant_with_endpoint(app, receiver).await;
+    let key = tenant_with_endpoint(app, Tenant::Onboarded, receiver)
+        .await
+        .key;
     let id = connect(app, &key, "work", &["conversation"], CONTOSO_USER).await;
     let (status, created) = subscribe_through(
         app,
@@ -91,7 +85,7 @@ async fn conversation_setup(app: &TestApp, receiver: &Receiver) -> (String, Stri
 
 /// Moves the clock to the subscription's next renewal and lets the upkeep run.
 async fn renew_time(app: &TestApp, sub: &str) {
-    let due = row(app, sub).await.due_at.unwrap();
+    let due = subscription_row(app, sub).await.due_at.unwrap();
     app.clock.set(due + chrono::Duration::seconds(1));
 }
 
@@ -108,7 +102,7 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
     .await;
     renew_time(&app, &sub).await;
     settle_until(&app, "the pause", || async {
-        row(&app, &sub).await.status == SubscriptionStatus::Paused
+        subscription_row(&app, &sub).await.status == SubscriptionStatus::Paused
     })
     .await;
     let (_, shown) = connection(&app, &key, &id).await;
@@ -143,7 +137,7 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
             .contains(&format!("POST /api/v1/connections/{id}/reconnect")),
         "{refused}"
     );
-    assert!(history(&app, &sub).await.contains(&(
+    assert!(subscription_history(&app, &sub).await.contains(&(
         "pause".into(),
         "connection_reauthorization_required".into(),
         "succeeded".into()
@@ -161,7 +155,7 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("resuming"), "{page}");
     settle_until(&app, "the resume", || async {
-        history(&app, &sub)
+        subscription_history(&app, &sub)
             .await
             .iter()
             .any(|(action, _, outcome)| action == "resume" && outcome == "succeeded")
@@ -169,7 +163,10 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
     .await;
     deliver_until(&app, &receiver, "connection.restored", 1).await;
     deliver_until(&app, &receiver, "graph.subscription.resumed", 1).await;
-    assert_eq!(row(&app, &sub).await.status, SubscriptionStatus::Active);
+    assert_eq!(
+        subscription_row(&app, &sub).await.status,
+        SubscriptionStatus::Active
+    );
     change(
         &app,
         json!({"tenant": TENANT, "resource": format!("groups/{GROUP}/conversations"), "changeType": "created"}),
@@ -191,7 +188,7 @@ async fn interaction_required_asks_the_user_to_connect_again() {
     .await;
     renew_time(&app, &sub).await;
     settle_until(&app, "the pause", || async {
-        row(&app, &sub).await.status == SubscriptionStatus::Paused
+        subscription_row(&app, &sub).await.status == SubscriptionStatus::Paused
     })
     .await;
     let (_, shown) = connection(&app, &key, &id).await;
@@ -210,16 +207,16 @@ async fn rotating_refresh_tokens_carry_subscriptions_across_lifetimes() {
     strict_refresh_tokens(&app).await;
     let receiver = Receiver::start(Mode::Echo);
     let (_, _, sub) = conversation_setup(&app, &receiver).await;
-    let first_expiry = row(&app, &sub).await.expires_at.unwrap();
+    let first_expiry = subscription_row(&app, &sub).await.expires_at.unwrap();
     let before = refresh_grants(&app).await;
     for round in 1..=4 {
-        let renewed_before = row(&app, &sub).await.last_renewed_at;
+        let renewed_before = subscription_row(&app, &sub).await.last_renewed_at;
         renew_time(&app, &sub).await;
         settle_until(&app, "a renewal", || async {
-            row(&app, &sub).await.last_renewed_at != renewed_before
+            subscription_row(&app, &sub).await.last_renewed_at != renewed_before
         })
         .await;
-        let now = row(&app, &sub).await;
+        let now = subscription_row(&app, &sub).await;
         assert_eq!(now.status, SubscriptionStatus::Active, "round {round}");
         assert_eq!(the_connection(&app).await.status, ConnectionStatus::Active);
     }
@@ -228,7 +225,10 @@ async fn rotating_refresh_tokens_carry_subscriptions_across_lifetimes() {
     let after = refresh_grants(&app).await;
     assert!(after.1 >= before.1 + 4, "{before:?} → {after:?}");
     assert_eq!(after.0 - before.0, after.1 - before.1, "no refresh failed");
-    assert!(row(&app, &sub).await.expires_at.unwrap() > first_expiry + chrono::Duration::days(4));
+    assert!(
+        subscription_row(&app, &sub).await.expires_at.unwrap()
+            > first_expiry + chrono::Duration::days(4)
+    );
 }
 
 #[tokio::test]
@@ -292,14 +292,14 @@ async fn two_worker_processes_renew_a_connections_subscriptions_without_losing_i
     let _two = app.start_worker().await;
     let mut latest = app.clock.now();
     for sub in &subs {
-        latest = latest.max(row(&app, sub).await.due_at.unwrap());
+        latest = latest.max(subscription_row(&app, sub).await.due_at.unwrap());
     }
     app.clock.set(latest + chrono::Duration::seconds(1));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let mut renewed = 0;
         for sub in &subs {
-            renewed += usize::from(row(&app, sub).await.last_renewed_at.is_some());
+            renewed += usize::from(subscription_row(&app, sub).await.last_renewed_at.is_some());
         }
         if renewed == subs.len() {
             break;
@@ -309,7 +309,10 @@ async fn two_worker_processes_renew_a_connections_subscriptions_without_losing_i
     }
     assert_eq!(the_connection(&app).await.status, ConnectionStatus::Active);
     for sub in &subs {
-        assert_eq!(row(&app, sub).await.status, SubscriptionStatus::Active);
+        assert_eq!(
+            subscription_row(&app, sub).await.status,
+            SubscriptionStatus::Active
+        );
     }
 }
 
@@ -318,7 +321,7 @@ async fn deleting_a_connection_deletes_its_subscriptions_at_graph() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
     let (key, id, sub) = conversation_setup(&app, &receiver).await;
-    assert_eq!(at_graph(&app).await.len(), 1);
+    assert_eq!(graph_entries(&app).await.len(), 1);
     let response = app
         .tenant_request(
             Method::DELETE,
@@ -328,8 +331,11 @@ async fn deleting_a_connection_deletes_its_subscriptions_at_graph() {
         )
         .await;
     assert_eq!(response.status(), 204);
-    assert_eq!(at_graph(&app).await.len(), 0, "deleted at Graph");
-    assert_eq!(row(&app, &sub).await.status, SubscriptionStatus::Deleted);
+    assert_eq!(graph_entries(&app).await.len(), 0, "deleted at Graph");
+    assert_eq!(
+        subscription_row(&app, &sub).await.status,
+        SubscriptionStatus::Deleted
+    );
     let (status, _) = connection(&app, &key, &id).await;
     assert_eq!(status, 404);
     let stored = the_connection(&app).await;
@@ -338,12 +344,10 @@ async fn deleting_a_connection_deletes_its_subscriptions_at_graph() {
 
 #[tokio::test]
 async fn a_sharepoint_site_drive_is_resolved_and_delivers_app_only() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     let site = "contoso.sharepoint.com,2c3b1a4e-0000-4000-8000-000000000001,7d1e5f0a-0000-4000-8000-000000000002";
     let asked = format!("sites/{site}/drive/root");
-    let (status, created, _) = crate::subscriptions::create(
+    let (status, created, _) = create_subscription(
         &app,
         &key,
         json!({"resource": asked, "change_types": ["updated"]}),
@@ -364,7 +368,7 @@ async fn a_sharepoint_site_drive_is_resolved_and_delivers_app_only() {
     .await;
     deliver_until(&app, &receiver, "graph.drive_item.updated", 1).await;
 
-    let (status, refused, _) = crate::subscriptions::create(
+    let (status, refused, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "sites/missing-site/drive/root", "change_types": ["updated"]}),
@@ -382,40 +386,21 @@ async fn lifecycle_events_reauthorize_and_recreate_with_the_users_token() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
     let (_, _, sub) = conversation_setup(&app, &receiver).await;
-    let user = crate::connections::user_id(&app, CONTOSO_USER).await;
-    let graph_id = row(&app, &sub).await.graph_id.unwrap();
-    app.emulator_control(
-        Method::POST,
-        &format!("/subscriptions/{graph_id}/lifecycle"),
-        Some(json!({"event": "reauthorizationRequired"})),
-    )
-    .await;
-    settle_until(&app, "the reauthorization", || async {
-        history(&app, &sub).await.contains(&(
-            "reauthorize".into(),
-            "request".into(),
-            "succeeded".into(),
-        ))
-    })
-    .await;
-    let entry = crate::lifecycle::graph_entry(&app, &graph_id)
-        .await
-        .unwrap();
+    let user = user_id(&app, CONTOSO_USER).await;
+    let graph_id = subscription_row(&app, &sub).await.graph_id.unwrap();
+    lifecycle_event(&app, &graph_id, "reauthorizationRequired").await;
+    until_history_has(&app, &sub, "reauthorize", "request", "succeeded").await;
+    let entry = graph_entry(&app, &graph_id).await.unwrap();
     assert_eq!(entry["state"]["reauthorizations"], 1);
 
-    app.emulator_control(
-        Method::POST,
-        &format!("/subscriptions/{graph_id}/lifecycle"),
-        Some(json!({"event": "subscriptionRemoved"})),
-    )
-    .await;
+    lifecycle_event(&app, &graph_id, "subscriptionRemoved").await;
     settle_until(&app, "the recreation", || async {
-        row(&app, &sub).await.graph_id.as_deref() != Some(graph_id.as_str())
+        subscription_row(&app, &sub).await.graph_id.as_deref() != Some(graph_id.as_str())
     })
     .await;
-    let recreated = row(&app, &sub).await;
+    let recreated = subscription_row(&app, &sub).await;
     assert_eq!(recreated.status, SubscriptionStatus::Active);
-    let entry = crate::lifecycle::graph_entry(&app, &recreated.graph_id.unwrap())
+    let entry = graph_entry(&app, &recreated.graph_id.unwrap())
         .await
         .unwrap();
     // Graph created it again in the user's name (an app-only create of a conversation fails).
@@ -434,7 +419,7 @@ async fn offboarding_deletes_a_connections_subscriptions_at_graph_and_ends_it() 
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
     let (key, _, sub) = conversation_setup(&app, &receiver).await;
-    assert_eq!(at_graph(&app).await.len(), 1);
+    assert_eq!(graph_entries(&app).await.len(), 1);
     let response = app
         .tenant_request(
             Method::DELETE,
@@ -447,11 +432,14 @@ async fn offboarding_deletes_a_connections_subscriptions_at_graph_and_ends_it() 
     let report: Value = response.json().await.unwrap();
     assert_eq!(report["deleted_connections"], 1, "{report}");
     assert_eq!(
-        at_graph(&app).await.len(),
+        graph_entries(&app).await.len(),
         0,
         "deleted at Graph with the user's token"
     );
-    assert_eq!(row(&app, &sub).await.status, SubscriptionStatus::Deleted);
+    assert_eq!(
+        subscription_row(&app, &sub).await.status,
+        SubscriptionStatus::Deleted
+    );
     let stored = the_connection(&app).await;
     assert_eq!(stored.status, ConnectionStatus::Deleted);
     assert_eq!((stored.refresh_token, stored.access_token), (None, None));

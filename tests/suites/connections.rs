@@ -7,102 +7,30 @@ use graphhook_domain::{
     entities::connection::{self, ConnectionStatus},
     webhooks::crypt::SecretBox,
 };
-use graphhook_tests::{CONTOSO_ADMIN, Mode, Receiver, TestApp};
+use graphhook_tests::{
+    CONTOSO_ADMIN, Mode, Receiver, TestApp, fixtures::onboarded_receiving, waits::drained_first,
+};
+use graphhook_tests::{
+    Tenant, TenantWithEndpoint,
+    client::create_subscription,
+    connections::{
+        ALICE, CONSUMERS, CONTOSO_USER, GROUP, connect, connection, follow, reconnect, start,
+        subscribe_through,
+    },
+    fixtures::{TENANT, verifies_with},
+    graph::{change, user_id},
+    tenant_with_endpoint,
+};
 use reqwest::Method;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
-
-use crate::{
-    endpoints::verifies_with,
-    ingest::{TENANT, change, deliver_until, tenant_with_endpoint},
-};
-
-pub(crate) const CONTOSO_USER: &str = "user@contoso.onmicrosoft.com";
-pub(crate) const ALICE: &str = "alice@outlook.com";
-pub(crate) const CONSUMERS: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
-pub(crate) const GROUP: &str = "02bd9fd6-8f93-4758-87c3-1fb73740a315";
-
-/// `POST /api/v1/connections`: the status and body.
-pub(crate) async fn start(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .tenant_request(Method::POST, "/api/v1/connections", key, Some(body))
-        .await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// A browser opens `url` signed in to the emulator as `user`: the final page's status and text.
-pub(crate) async fn follow(app: &TestApp, url: &str, user: &str) -> (u16, String) {
-    app.sign_in_as(user).await;
-    let response = app.browser().get(url).send().await.unwrap();
-    let status = response.status().as_u16();
-    let page = response.text().await.unwrap();
-    app.sign_in_as(CONTOSO_ADMIN).await;
-    (status, page)
-}
-
-/// Connects `user` for `kinds` (`account`: work or personal): the connection's id.
-pub(crate) async fn connect(
-    app: &TestApp,
-    key: &str,
-    account: &str,
-    kinds: &[&str],
-    user: &str,
-) -> String {
-    let (status, started) = start(app, key, json!({"account": account, "kinds": kinds})).await;
-    assert_eq!(status, 201, "{started}");
-    assert_eq!(started["status"], "pending");
-    let url = started["authorization_url"].as_str().unwrap();
-    let (status, page) = follow(app, url, user).await;
-    assert_eq!(status, 200, "{page}");
-    assert!(page.contains("Connected"), "{page}");
-    started["id"].as_str().unwrap().to_owned()
-}
-
-/// `GET /api/v1/connections/{id}`.
-pub(crate) async fn connection(app: &TestApp, key: &str, id: &str) -> (u16, Value) {
-    let response = app
-        .tenant_request(Method::GET, &format!("/api/v1/connections/{id}"), key, None)
-        .await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// `POST /api/v1/subscriptions` through a connection: the status and body.
-pub(crate) async fn subscribe_through(
-    app: &TestApp,
-    key: &str,
-    connection: &str,
-    resource: &str,
-    change_types: &[&str],
-) -> (u16, Value) {
-    let (status, body, _) = crate::subscriptions::create(
-        app,
-        key,
-        json!({"resource": resource, "change_types": change_types, "connection_id": connection}),
-    )
-    .await;
-    (status, body)
-}
-
-/// A user's object id, from the emulator's directory.
-pub(crate) async fn user_id(app: &TestApp, upn: &str) -> String {
-    let tenants = app.emulator_control(Method::GET, "/tenants", None).await;
-    tenants
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["users"].as_array().cloned().unwrap_or_default())
-        .find(|u| u["userPrincipalName"].as_str() == Some(upn))
-        .map(|u| u["id"].as_str().unwrap().to_owned())
-        .unwrap_or_else(|| panic!("no user {upn}: {tenants}"))
-}
 
 #[tokio::test]
 async fn a_work_user_connects_and_a_group_conversation_subscription_delivers_verified_webhooks() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (key, secret) = tenant_with_endpoint(&app, &receiver).await;
+    let TenantWithEndpoint { key, secret, .. } =
+        tenant_with_endpoint(&app, Tenant::Onboarded, &receiver).await;
     let id = connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
     let (status, shown) = connection(&app, &key, &id).await;
     assert_eq!(status, 200, "{shown}");
@@ -131,12 +59,7 @@ async fn a_work_user_connects_and_a_group_conversation_subscription_delivers_ver
         json!({"tenant": TENANT, "resource": resource, "changeType": "created"}),
     )
     .await;
-    deliver_until(&app, &receiver, "graph.conversation.created", 1).await;
-    let webhook = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.conversation.created")
-        .unwrap();
+    let webhook = drained_first(&app, &receiver, "graph.conversation.created").await;
     assert!(verifies_with(&webhook, &secret));
     let data = &webhook.json()["data"];
     assert_eq!(data["connectionId"], id.as_str(), "{data}");
@@ -147,7 +70,8 @@ async fn a_work_user_connects_and_a_group_conversation_subscription_delivers_ver
 async fn a_personal_account_connects_and_a_onedrive_folder_subscription_delivers() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (key, secret) = tenant_with_endpoint(&app, &receiver).await;
+    let TenantWithEndpoint { key, secret, .. } =
+        tenant_with_endpoint(&app, Tenant::Onboarded, &receiver).await;
     let id = connect(&app, &key, "personal", &["drive_item"], ALICE).await;
     let (_, shown) = connection(&app, &key, &id).await;
     assert_eq!(shown["account"], "personal");
@@ -164,12 +88,7 @@ async fn a_personal_account_connects_and_a_onedrive_folder_subscription_delivers
         json!({"tenant": CONSUMERS, "resource": format!("users/{ALICE}/drive/items/FOLDER1"), "changeType": "updated"}),
     )
     .await;
-    deliver_until(&app, &receiver, "graph.drive_item.updated", 1).await;
-    let webhook = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.drive_item.updated")
-        .unwrap();
+    let webhook = drained_first(&app, &receiver, "graph.drive_item.updated").await;
     assert!(verifies_with(&webhook, &secret));
     assert_eq!(webhook.json()["data"]["tenantId"], CONSUMERS);
     assert_eq!(webhook.json()["data"]["connectionId"], id.as_str());
@@ -179,7 +98,8 @@ async fn a_personal_account_connects_and_a_onedrive_folder_subscription_delivers
 async fn my_mail_through_a_connection_delivers_and_another_users_mailbox_is_refused() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (key, secret) = tenant_with_endpoint(&app, &receiver).await;
+    let TenantWithEndpoint { key, secret, .. } =
+        tenant_with_endpoint(&app, Tenant::Onboarded, &receiver).await;
     let id = connect(&app, &key, "work", &["message", "event"], CONTOSO_USER).await;
     let (status, created) = subscribe_through(&app, &key, &id, "me/messages", &["created"]).await;
     assert_eq!(status, 201, "{created}");
@@ -189,12 +109,7 @@ async fn my_mail_through_a_connection_delivers_and_another_users_mailbox_is_refu
         json!({"tenant": TENANT, "resource": format!("users/{me}/messages"), "changeType": "created"}),
     )
     .await;
-    deliver_until(&app, &receiver, "graph.message.created", 1).await;
-    let webhook = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.message.created")
-        .unwrap();
+    let webhook = drained_first(&app, &receiver, "graph.message.created").await;
     assert!(verifies_with(&webhook, &secret));
 
     // A delegated token reaches only the signed-in user's own mailbox.
@@ -249,7 +164,7 @@ async fn only_the_tenants_own_organization_connects_and_a_link_works_once() {
     assert_eq!(status, 400, "{page}");
     assert!(page.contains("already used"), "{page}");
     // A personal account cannot take a work connection either.
-    let (_, again) = crate::connection_lifecycle::reconnect(&app, &key, &id).await;
+    let (_, again) = reconnect(&app, &key, &id).await;
     let (status, page) = follow(&app, again["authorization_url"].as_str().unwrap(), ALICE).await;
     assert!(status >= 400, "{page}");
 }
@@ -257,9 +172,7 @@ async fn only_the_tenants_own_organization_connects_and_a_link_works_once() {
 #[tokio::test]
 async fn refresh_tokens_are_sealed_in_the_row_and_never_answered_or_logged() {
     let logs = graphhook_tests::capture_logs();
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, _receiver, key) = onboarded_receiving().await;
     let id = connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
     // A refresh (with rotation) goes through the logs too.
     let first = connection::Entity::find()
@@ -326,6 +239,8 @@ async fn refresh_tokens_are_sealed_in_the_row_and_never_answered_or_logged() {
 async fn what_a_connection_may_hold_is_checked_before_graph_is_asked() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
+    // Connection errors carry no `details`: the message is what names the rule a request
+    // broke, so each case checks the part of it that says which.
     for (body, needle) in [
         (
             json!({"account": "personal", "kinds": ["conversation"]}),
@@ -346,7 +261,7 @@ async fn what_a_connection_may_hold_is_checked_before_graph_is_asked() {
         );
     }
     // A delegated-only resource without a connection names what to do.
-    let (status, refused, _) = crate::subscriptions::create(
+    let (status, refused, _) = create_subscription(
         &app,
         &key,
         json!({"resource": format!("groups/{GROUP}/conversations"), "change_types": ["created"]}),
@@ -404,9 +319,7 @@ async fn a_deployment_without_personal_accounts_says_so() {
 
 #[tokio::test]
 async fn another_tenant_cannot_see_change_or_use_a_connection() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, _receiver, key) = onboarded_receiving().await;
     let id = connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
     let other = app
         .onboard_tenant(

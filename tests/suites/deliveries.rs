@@ -3,79 +3,24 @@
 use std::time::Duration;
 
 use graphhook_domain::{
-    deliveries::{self, Attempted, NewMessage, schedule::DELAYS_SECS},
-    entities::{attempt, delivery, delivery::DeliveryStatus, endpoint},
-    ids::TenantId,
+    deliveries::{self, Attempted, schedule::DELAYS_SECS},
+    entities::{attempt, delivery::DeliveryStatus, endpoint},
 };
-use graphhook_tests::{Mode, Receiver, TestApp};
-use reqwest::Method;
+use graphhook_tests::{Mode, Receiver, TestApp, fixtures::contoso_receiving};
+use graphhook_tests::{
+    Tenant, TenantWithEndpoint,
+    fixtures::{delivery_row, message, verifies_with},
+    tenant_with_endpoint,
+    waits::tick_at,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::{Value, json};
-
-/// A tenant with one active endpoint on `receiver`; returns the tenant, the endpoint's secret.
-pub(crate) async fn tenant_with_endpoint(app: &TestApp, receiver: &Receiver) -> (TenantId, String) {
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
-    let response = app
-        .tenant_request(
-            Method::POST,
-            "/api/v1/endpoints",
-            &key,
-            Some(json!({"url": receiver.url})),
-        )
-        .await;
-    let endpoint: Value = response.json().await.unwrap();
-    assert_eq!(endpoint["status"], "active", "{endpoint}");
-    let tenant = app.tenants().await[0].id.into();
-    (tenant, endpoint["secret"].as_str().unwrap().to_owned())
-}
-
-pub(crate) async fn message(
-    app: &TestApp,
-    tenant: TenantId,
-    n: u32,
-) -> (
-    graphhook_domain::entities::message::Model,
-    Vec<delivery::Model>,
-) {
-    let new = NewMessage {
-        verbatim: Vec::new(),
-        tenant,
-        event_type: "graph.user.updated".into(),
-        data: json!({"n": n}),
-        endpoint_ids: None,
-    };
-    deliveries::create_message(&app.jobs.delivery_deps(), new)
-        .await
-        .unwrap()
-}
-
-pub(crate) async fn delivery_row(app: &TestApp, id: uuid::Uuid) -> delivery::Model {
-    delivery::Entity::find_by_id(id)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-/// Runs the maintenance job for tick `n` (retention runs on whole minutes), then the jobs it
-/// queued.
-pub(crate) async fn tick(app: &TestApp, n: i64) {
-    graphhook_worker::jobs::queue_depths::run(
-        graphhook_domain::jobs::QueueDepthsTick { tick: n },
-        &app.jobs,
-    )
-    .await
-    .unwrap();
-    app.drain_jobs().await;
-}
 
 #[tokio::test]
 async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_id() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (tenant, secret) = tenant_with_endpoint(&app, &receiver).await;
+    let TenantWithEndpoint { tenant, secret, .. } =
+        tenant_with_endpoint(&app, Tenant::CONTOSO, &receiver).await;
     let mut ids = Vec::new();
     for n in 0..3 {
         let (message, deliveries) = message(&app, tenant, n).await;
@@ -96,7 +41,7 @@ async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_i
             .find(|r| r.header("webhook-id") == Some(webhook_id.as_str()))
             .expect("delivered");
         assert!(
-            crate::endpoints::verifies_with(request, &secret),
+            verifies_with(request, &secret),
             "the signature verifies with the endpoint's secret"
         );
         assert_eq!(
@@ -108,9 +53,7 @@ async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_i
 
 #[tokio::test]
 async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, tenant) = contoso_receiving().await;
     receiver.set_mode(Mode::Status(500));
     let (message, deliveries) = message(&app, tenant, 1).await;
     let id = deliveries[0].id;
@@ -181,9 +124,7 @@ async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
 
 #[tokio::test]
 async fn retry_after_is_obeyed() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, tenant) = contoso_receiving().await;
     receiver.set_mode(Mode::RetryAfter(503, 3_600));
     let (_, deliveries) = message(&app, tenant, 1).await;
     let before = app.clock.now();
@@ -199,9 +140,7 @@ async fn retry_after_is_obeyed() {
 
 #[tokio::test]
 async fn a_410_disables_the_endpoint_and_stops_the_delivery() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, tenant) = contoso_receiving().await;
     receiver.set_mode(Mode::Status(410));
     let (_, deliveries) = message(&app, tenant, 1).await;
     app.drain_jobs().await;
@@ -227,9 +166,7 @@ async fn a_410_disables_the_endpoint_and_stops_the_delivery() {
 
 #[tokio::test]
 async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, tenant) = contoso_receiving().await;
     receiver.set_mode(Mode::Slow(Duration::from_secs(3)));
     let (message, deliveries) = message(&app, tenant, 1).await;
     let id = deliveries[0].id;
@@ -312,12 +249,10 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
 
 #[tokio::test]
 async fn the_maintenance_tick_runs_the_sweeper() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, _receiver, tenant) = contoso_receiving().await;
     let (_, deliveries) = message(&app, tenant, 1).await;
     app.flush_redis().await;
-    tick(&app, 2).await;
+    tick_at(&app, 2).await;
     assert_eq!(
         delivery_row(&app, deliveries[0].id).await.status,
         DeliveryStatus::Delivered

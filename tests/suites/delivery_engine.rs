@@ -7,62 +7,30 @@ use graphhook_domain::{
     deliveries::{self, NewMessage},
     ids::{EndpointId, TenantId},
 };
-use graphhook_tests::{Mode, Receiver, TestApp, receiver::Received};
+use graphhook_tests::{
+    Mode, Receiver, TestApp,
+    fixtures::write_message,
+    fixtures::{FABRIKAM, direct_tenant, graph_endpoint},
+    receiver::Received,
+};
+use graphhook_tests::{
+    fixtures::verifies_with,
+    replay::{pending, recover, seed_exhausted},
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::endpoints::verifies_with;
-
 const EVENT: &str = "graph.user.updated";
-const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
-
-/// A tenant, its id and API key.
-async fn tenant(app: &TestApp, entra: &str, name: &str) -> (TenantId, String) {
-    let key = app.create_tenant(entra, name).await;
-    let id = app
-        .tenants()
-        .await
-        .into_iter()
-        .find(|t| t.name == name)
-        .expect("the tenant")
-        .id;
-    (id.into(), key)
-}
-
-/// An active endpoint on `receiver` with `extra` fields; its id and secret.
-async fn endpoint(
-    app: &TestApp,
-    key: &str,
-    receiver: &Receiver,
-    extra: Value,
-) -> (EndpointId, String) {
-    let mut body = json!({"url": receiver.url, "filter_types": ["graph.*"]});
-    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
-        body.extend(extra);
-    }
-    let (status, created) = crate::endpoints::create(app, key, body).await;
-    assert_eq!(
-        (status, created["status"].as_str()),
-        (201, Some("active")),
-        "{created}"
-    );
-    (
-        created["id"].as_str().unwrap().parse().unwrap(),
-        created["secret"].as_str().unwrap().to_owned(),
-    )
-}
 
 async fn send(app: &TestApp, tenant: TenantId, endpoint: EndpointId, event_type: &str, n: u32) {
-    let new = NewMessage {
-        verbatim: Vec::new(),
+    write_message(
+        app,
         tenant,
-        event_type: event_type.into(),
-        data: json!({"n": n}),
-        endpoint_ids: Some(vec![endpoint]),
-    };
-    deliveries::create_message(&app.jobs.delivery_deps(), new)
-        .await
-        .unwrap();
+        event_type,
+        json!({"n": n}),
+        Some(vec![endpoint]),
+    )
+    .await;
 }
 
 /// What arrived at `receiver` after `since`.
@@ -94,7 +62,7 @@ const IN_FLIGHT_MARGIN: Duration = Duration::from_millis(400);
 async fn a_rotation_a_url_change_and_a_disable_reach_both_worker_processes_before_their_next_attempt()
  {
     let mut app = TestApp::spawn().await;
-    let (tenant, key) = tenant(
+    let (tenant, key) = direct_tenant(
         &app,
         graphhook_emulator::config::DEFAULT_TENANT_ID,
         "Contoso",
@@ -103,7 +71,8 @@ async fn a_rotation_a_url_change_and_a_disable_reach_both_worker_processes_befor
     let first = Receiver::start(Mode::Echo);
     let second = Receiver::start(Mode::Echo);
     // Four a second: deliveries stay waiting while the endpoint changes under them.
-    let (id, old_secret) = endpoint(&app, &key, &first, json!({"rate_limit_per_sec": 4})).await;
+    let (id, old_secret) =
+        graph_endpoint(&app, &key, &first, json!({"rate_limit_per_sec": 4})).await;
     let workers = [app.start_worker().await, app.start_worker().await];
     for n in 0..60 {
         send(&app, tenant, id, EVENT, n).await;
@@ -178,7 +147,7 @@ async fn a_rotation_a_url_change_and_a_disable_reach_both_worker_processes_befor
     for worker in workers {
         worker.stop().await.unwrap();
     }
-    let waiting = crate::flow_control::pending(&app, id).await;
+    let waiting = pending(&app, id).await;
     assert!(
         waiting > 0,
         "deliveries were still waiting when it was disabled"
@@ -188,23 +157,20 @@ async fn a_rotation_a_url_change_and_a_disable_reach_both_worker_processes_befor
 #[tokio::test]
 async fn another_tenants_replay_of_ten_thousand_does_not_hold_up_a_live_delivery() {
     let mut app = TestApp::spawn().await;
-    let (busy, busy_key) = tenant(
+    let (busy, busy_key) = direct_tenant(
         &app,
         graphhook_emulator::config::DEFAULT_TENANT_ID,
         "Contoso",
     )
     .await;
-    let (quiet, quiet_key) = tenant(&app, FABRIKAM, "Fabrikam").await;
+    let (quiet, quiet_key) = direct_tenant(&app, FABRIKAM, "Fabrikam").await;
     let busy_receiver = Receiver::start(Mode::Echo);
     let quiet_receiver = Receiver::start(Mode::Echo);
-    let (busy_endpoint, _) = endpoint(&app, &busy_key, &busy_receiver, json!({})).await;
-    let (quiet_endpoint, _) = endpoint(&app, &quiet_key, &quiet_receiver, json!({})).await;
+    let (busy_endpoint, _) = graph_endpoint(&app, &busy_key, &busy_receiver, json!({})).await;
+    let (quiet_endpoint, _) = graph_endpoint(&app, &quiet_key, &quiet_receiver, json!({})).await;
     // Ten thousand exhausted deliveries of the busy tenant.
-    crate::flow_control::seed_exhausted(&app, busy, busy_endpoint, 10_000).await;
-    assert_eq!(
-        crate::flow_control::recover(&app, &busy_key, busy_endpoint).await,
-        10_000
-    );
+    seed_exhausted(&app, busy, busy_endpoint, 10_000).await;
+    assert_eq!(recover(&app, &busy_key, busy_endpoint).await, 10_000);
 
     let worker = app.start_worker().await;
     busy_receiver
@@ -216,7 +182,7 @@ async fn another_tenants_replay_of_ten_thousand_does_not_hold_up_a_live_delivery
         .wait_for("graph.group.created", 1, Duration::from_secs(10))
         .await;
     let replayed_meanwhile = busy_receiver.count(EVENT) - replayed_before;
-    let waiting = crate::flow_control::pending(&app, busy_endpoint).await;
+    let waiting = pending(&app, busy_endpoint).await;
     worker.stop().await.unwrap();
     // By order of arrival: the live delivery overtook the replay's backlog rather than queueing
     // behind it.
@@ -229,7 +195,7 @@ async fn another_tenants_replay_of_ten_thousand_does_not_hold_up_a_live_delivery
 #[tokio::test]
 async fn an_endpoint_with_a_backlog_at_its_cap_does_not_starve_the_same_tenants_other_endpoints() {
     let mut app = TestApp::spawn().await;
-    let (tenant, key) = tenant(
+    let (tenant, key) = direct_tenant(
         &app,
         graphhook_emulator::config::DEFAULT_TENANT_ID,
         "Contoso",
@@ -237,8 +203,8 @@ async fn an_endpoint_with_a_backlog_at_its_cap_does_not_starve_the_same_tenants_
     .await;
     let slow = Receiver::start(Mode::Echo);
     let fast = Receiver::start(Mode::Echo);
-    let (slow_endpoint, _) = endpoint(&app, &key, &slow, json!({"max_in_flight": 2})).await;
-    let (fast_endpoint, _) = endpoint(&app, &key, &fast, json!({})).await;
+    let (slow_endpoint, _) = graph_endpoint(&app, &key, &slow, json!({"max_in_flight": 2})).await;
+    let (fast_endpoint, _) = graph_endpoint(&app, &key, &fast, json!({})).await;
     slow.hold();
     // Far more waiting for the slow endpoint than a batch holds, all older than the fast one's.
     let backlog = (0..2_000)

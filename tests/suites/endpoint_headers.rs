@@ -4,11 +4,13 @@
 use graphhook_api::Application;
 use graphhook_domain::ids::EndpointId;
 use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{
+    client::{create_endpoint, tenant_call},
+    fixtures::message,
+};
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
-
-use crate::endpoints::{call, create};
 
 const MASK: &str = "********";
 const TOKEN: &str = "Bearer tok-3f9a1c77e2b84d05";
@@ -50,7 +52,7 @@ async fn test_event(
     id: &str,
     receiver: &Receiver,
 ) -> graphhook_tests::receiver::Received {
-    let (status, body) = call(
+    let (status, body) = tenant_call(
         app,
         Method::POST,
         &format!("/api/v1/endpoints/{id}/test"),
@@ -68,7 +70,7 @@ async fn delivery(
     n: u32,
 ) -> graphhook_tests::receiver::Received {
     let tenant = app.tenants().await[0].id.into();
-    crate::deliveries::message(app, tenant, n).await;
+    message(app, tenant, n).await;
     app.drain_jobs().await;
     receiver
         .received()
@@ -90,27 +92,31 @@ async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> (u16, Value) 
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
-async fn custom_headers_are_stored_encrypted_shown_masked_and_sent_in_full() {
+/// A fresh app with Contoso (written directly) and an endpoint on a fresh receiver, created
+/// with `headers`: the app, the API key, the receiver, and the creation's status and body.
+async fn contoso_with_headers(headers: Value) -> (TestApp, String, Receiver, (u16, Value)) {
     let app = TestApp::spawn().await;
     let key = app
         .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
         .await;
     let receiver = Receiver::start(Mode::Echo);
-    let (status, created) = create(
-        &app,
-        &key,
-        json!({"url": receiver.url, "headers": {"Authorization": TOKEN, "X-Team": "blue"}}),
-    )
-    .await;
+    let created =
+        create_endpoint(&app, &key, json!({"url": receiver.url, "headers": headers})).await;
+    (app, key, receiver, created)
+}
+
+#[tokio::test]
+async fn custom_headers_are_stored_encrypted_shown_masked_and_sent_in_full() {
+    let (app, key, receiver, (status, created)) =
+        contoso_with_headers(json!({"Authorization": TOKEN, "X-Team": "blue"})).await;
     assert_eq!(status, 201, "{created}");
     let masked = json!({"authorization": MASK, "x-team": MASK});
     assert_eq!(created["headers"], masked);
     let id = created["id"].as_str().unwrap().to_owned();
 
-    let (_, shown) = call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
+    let (_, shown) = tenant_call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
     assert_eq!(shown["headers"], masked);
-    let (_, list) = call(&app, Method::GET, "/api/v1/endpoints", &key).await;
+    let (_, list) = tenant_call(&app, Method::GET, "/api/v1/endpoints", &key).await;
     assert_eq!(list["data"][0]["headers"], masked);
     assert!(!list.to_string().contains(TOKEN));
 
@@ -129,21 +135,12 @@ async fn custom_headers_are_stored_encrypted_shown_masked_and_sent_in_full() {
 
 #[tokio::test]
 async fn the_mask_sent_back_keeps_a_header_and_a_new_value_replaces_it() {
-    let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (_, created) = create(
-        &app,
-        &key,
-        json!({"url": receiver.url, "headers": {"Authorization": TOKEN, "X-Team": "blue"}}),
-    )
-    .await;
+    let (app, key, receiver, (_, created)) =
+        contoso_with_headers(json!({"Authorization": TOKEN, "X-Team": "blue"})).await;
     let id = created["id"].as_str().unwrap().to_owned();
 
     // What a client does: GET, change one header, PATCH them all back.
-    let (_, shown) = call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
+    let (_, shown) = tenant_call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
     let mut headers = shown["headers"].clone();
     headers["x-team"] = json!("green");
     let (status, patched) = patch(&app, &key, &id, json!({"headers": headers})).await;
@@ -187,7 +184,7 @@ async fn the_mask_sent_back_keeps_a_header_and_a_new_value_replaces_it() {
         error["message"].as_str().unwrap().contains("x-new"),
         "{error}"
     );
-    let (status, error) = create(
+    let (status, error) = create_endpoint(
         &app,
         &key,
         json!({"url": receiver.url, "headers": {"Authorization": MASK}}),
@@ -212,7 +209,7 @@ async fn another_tenant_cannot_see_or_reuse_an_endpoints_headers() {
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
     let receiver = Receiver::start(Mode::Echo);
-    let (_, created) = create(
+    let (_, created) = create_endpoint(
         &app,
         &contoso,
         json!({"url": receiver.url, "headers": {"Authorization": TOKEN}}),
@@ -220,7 +217,7 @@ async fn another_tenant_cannot_see_or_reuse_an_endpoints_headers() {
     .await;
     let id = created["id"].as_str().unwrap().to_owned();
 
-    let (status, _) = call(
+    let (status, _) = tenant_call(
         &app,
         Method::GET,
         &format!("/api/v1/endpoints/{id}"),
@@ -228,7 +225,7 @@ async fn another_tenant_cannot_see_or_reuse_an_endpoints_headers() {
     )
     .await;
     assert_eq!(status, 404);
-    let (_, list) = call(&app, Method::GET, "/api/v1/endpoints", &fabrikam).await;
+    let (_, list) = tenant_call(&app, Method::GET, "/api/v1/endpoints", &fabrikam).await;
     assert_eq!(list["data"], json!([]));
     let (status, _) = patch(
         &app,
@@ -240,7 +237,7 @@ async fn another_tenant_cannot_see_or_reuse_an_endpoints_headers() {
     assert_eq!(status, 404);
 
     // Fabrikam's own endpoint cannot borrow Contoso's value through the mask.
-    let (_, own) = create(&app, &fabrikam, json!({"url": receiver.url})).await;
+    let (_, own) = create_endpoint(&app, &fabrikam, json!({"url": receiver.url})).await;
     let own_id = own["id"].as_str().unwrap();
     let (status, _) = patch(
         &app,
@@ -262,7 +259,7 @@ async fn headers_stored_in_plain_text_before_the_upgrade_are_sent_and_encrypted_
         .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
         .await;
     let receiver = Receiver::start(Mode::Echo);
-    let (_, created) = create(&app, &key, json!({"url": receiver.url})).await;
+    let (_, created) = create_endpoint(&app, &key, json!({"url": receiver.url})).await;
     let id = created["id"].as_str().unwrap().to_owned();
     // The row as the previous version wrote it: headers in plain text.
     let legacy = "Bearer legacy-7d2e5b9a0c41";
@@ -278,7 +275,7 @@ async fn headers_stored_in_plain_text_before_the_upgrade_are_sent_and_encrypted_
         .unwrap();
 
     // Until the next start it is read as it is: masked, and sent.
-    let (_, shown) = call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
+    let (_, shown) = tenant_call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
     assert_eq!(shown["headers"], json!({"authorization": MASK}));
     let sent = test_event(&app, &key, &id, &receiver).await;
     assert_eq!(sent.header("authorization"), Some(legacy));
@@ -293,7 +290,7 @@ async fn headers_stored_in_plain_text_before_the_upgrade_are_sent_and_encrypted_
     assert_no_plaintext(&stored_row(&app, &id).await, legacy);
     let sent = test_event(&app, &key, &id, &receiver).await;
     assert_eq!(sent.header("authorization"), Some(legacy));
-    let (_, shown) = call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
+    let (_, shown) = tenant_call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
     assert_eq!(shown["headers"], json!({"authorization": MASK}));
 }
 
@@ -302,17 +299,8 @@ async fn reverting_the_migration_needs_the_headers_written_back_in_plain_text_fi
     use graphhook_domain::{endpoints::headers, webhooks::crypt::SecretBox};
     use graphhook_migrations::{ENCRYPT_ENDPOINT_HEADERS, Migrator, MigratorTrait};
 
-    let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (_, created) = create(
-        &app,
-        &key,
-        json!({"url": receiver.url, "headers": {"Authorization": TOKEN}}),
-    )
-    .await;
+    let (app, key, receiver, (_, created)) =
+        contoso_with_headers(json!({"Authorization": TOKEN})).await;
     let id = created["id"].as_str().unwrap().to_owned();
     // Down to just before the migration, as `graphhook migrate down --steps N` would.
     let applied = Migrator::get_applied_migrations(&app.db).await.unwrap();

@@ -4,46 +4,19 @@ use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{
+    client::{create_endpoint, tenant_call},
+    fixtures::verifies_with,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-pub(crate) async fn create(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .tenant_request(Method::POST, "/api/v1/endpoints", key, Some(body))
-        .await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
-
-pub(crate) async fn call(app: &TestApp, method: Method, path: &str, key: &str) -> (u16, Value) {
-    let response = app.tenant_request(method, path, key, None).await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// The `v1` signatures of a request, verified with the Standard Webhooks reference library.
-pub(crate) fn verifies_with(received: &graphhook_tests::receiver::Received, secret: &str) -> bool {
-    let webhook = standardwebhooks::Webhook::new(secret).unwrap();
-    let id = received.header("webhook-id").unwrap();
-    let timestamp: i64 = received
-        .header("webhook-timestamp")
-        .unwrap()
-        .parse()
-        .unwrap();
-    let expected = webhook.sign(id, timestamp, &received.body).unwrap();
-    received
-        .header("webhook-signature")
-        .unwrap()
-        .split(' ')
-        .any(|s| s == expected)
-}
 
 #[tokio::test]
 async fn an_endpoint_becomes_active_only_when_it_echoes_the_challenge_and_gets_nothing_before() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
     let receiver = Receiver::start(Mode::Status(200));
-    let (status, endpoint) = create(&app, &key, json!({"url": receiver.url})).await;
+    let (status, endpoint) = create_endpoint(&app, &key, json!({"url": receiver.url})).await;
     assert_eq!(status, 201, "{endpoint}");
     assert_eq!(endpoint["status"], "pending_verification");
     assert!(
@@ -70,7 +43,7 @@ async fn an_endpoint_becomes_active_only_when_it_echoes_the_challenge_and_gets_n
         "the challenge is signed"
     );
 
-    let (status, body) = call(
+    let (status, body) = tenant_call(
         &app,
         Method::POST,
         &format!("/api/v1/endpoints/{id}/test"),
@@ -85,7 +58,7 @@ async fn an_endpoint_becomes_active_only_when_it_echoes_the_challenge_and_gets_n
     );
 
     receiver.set_mode(Mode::Echo);
-    let (status, verified) = call(
+    let (status, verified) = tenant_call(
         &app,
         Method::POST,
         &format!("/api/v1/endpoints/{id}/verify"),
@@ -97,7 +70,7 @@ async fn an_endpoint_becomes_active_only_when_it_echoes_the_challenge_and_gets_n
     assert!(verified["verified_at"].is_string());
     assert!(verified["verification_error"].is_null());
 
-    let (status, test) = call(
+    let (status, test) = tenant_call(
         &app,
         Method::POST,
         &format!("/api/v1/endpoints/{id}/test"),
@@ -118,7 +91,7 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
     let receiver = Receiver::start(Mode::Echo);
-    let (_, endpoint) = create(
+    let (_, endpoint) = create_endpoint(
         &app,
         &key,
         json!({"url": receiver.url, "headers": {"X-Api-Key": "abc"}}),
@@ -129,7 +102,7 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
     let old = endpoint["secret"].as_str().unwrap().to_owned();
     assert!(old.starts_with("whsec_") && STANDARD.decode(&old[6..]).unwrap().len() == 32);
 
-    call(
+    tenant_call(
         &app,
         Method::POST,
         &format!("/api/v1/endpoints/{id}/test"),
@@ -166,7 +139,7 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
         .unwrap()
         .to_owned();
     assert_ne!(new, old);
-    let (_, current) = call(
+    let (_, current) = tenant_call(
         &app,
         Method::GET,
         &format!("/api/v1/endpoints/{id}/secret"),
@@ -179,7 +152,7 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
         "the documented read returns the current secret"
     );
 
-    call(
+    tenant_call(
         &app,
         Method::POST,
         &format!("/api/v1/endpoints/{id}/test"),
@@ -201,7 +174,7 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
     );
 
     app.clock.advance(chrono::Duration::seconds(3601));
-    call(
+    tenant_call(
         &app,
         Method::POST,
         &format!("/api/v1/endpoints/{id}/test"),
@@ -222,7 +195,7 @@ async fn an_endpoint_can_also_sign_with_ed25519_and_bring_its_own_secret() {
     let key = app.onboard("Contoso").await.key.unwrap();
     let receiver = Receiver::start(Mode::Echo);
     let own = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let (status, endpoint) = create(
+    let (status, endpoint) = create_endpoint(
         &app,
         &key,
         json!({"url": receiver.url, "ed25519": true, "secret": own}),
@@ -231,7 +204,7 @@ async fn an_endpoint_can_also_sign_with_ed25519_and_bring_its_own_secret() {
     assert_eq!(status, 201, "{endpoint}");
     assert_eq!(endpoint["secret"], own);
     let id = endpoint["id"].as_str().unwrap();
-    let (_, public) = call(
+    let (_, public) = tenant_call(
         &app,
         Method::GET,
         &format!("/api/v1/endpoints/{id}/public-key"),
@@ -268,7 +241,7 @@ async fn an_endpoint_can_also_sign_with_ed25519_and_bring_its_own_secret() {
             .is_ok()
     );
 
-    let (status, body) = create(
+    let (status, body) = create_endpoint(
         &app,
         &key,
         json!({"url": receiver.url, "secret": "whsec_c2hvcnQ="}),
@@ -284,7 +257,7 @@ async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant()
     let receiver = Receiver::start(Mode::Echo);
     let mut ids = Vec::new();
     for i in 0..3 {
-        let (_, e) = create(
+        let (_, e) = create_endpoint(
             &app,
             &key,
             json!({"url": format!("{}?n={i}", receiver.url), "filter_types": ["graph.message.*"]}),
@@ -292,10 +265,10 @@ async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant()
         .await;
         ids.push(e["id"].as_str().unwrap().to_owned());
     }
-    let (_, page) = call(&app, Method::GET, "/api/v1/endpoints?limit=2", &key).await;
+    let (_, page) = tenant_call(&app, Method::GET, "/api/v1/endpoints?limit=2", &key).await;
     assert_eq!(page["data"].as_array().unwrap().len(), 2);
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
-    let (_, rest) = call(
+    let (_, rest) = tenant_call(
         &app,
         Method::GET,
         &format!("/api/v1/endpoints?limit=2&cursor={cursor}"),
@@ -317,7 +290,7 @@ async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant()
     assert_eq!(updated["disabled_reason"], "by_tenant");
     assert_eq!(updated["timeout_secs"], 5);
     assert_eq!(updated["rate_limit_per_sec"], 10);
-    let (status, _) = call(&app, Method::POST, &format!("{path}/test"), &key).await;
+    let (status, _) = tenant_call(&app, Method::POST, &format!("{path}/test"), &key).await;
     assert_eq!(status, 409, "a disabled endpoint gets nothing");
     let enabled: Value = app
         .tenant_request(Method::PATCH, &path, &key, Some(json!({"enabled": true})))
@@ -352,7 +325,7 @@ async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant()
             .as_u16(),
         204
     );
-    assert_eq!(call(&app, Method::GET, &path, &key).await.0, 404);
+    assert_eq!(tenant_call(&app, Method::GET, &path, &key).await.0, 404);
     use sea_orm::{EntityTrait, QueryOrder};
     let events: Vec<String> = graphhook_domain::entities::operational_event::Entity::find()
         .order_by_asc(graphhook_domain::entities::operational_event::Column::Id)
@@ -380,10 +353,11 @@ async fn a_slow_endpoint_times_out_within_its_timeout() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
     let receiver = Receiver::start(Mode::Echo);
-    let (_, endpoint) = create(&app, &key, json!({"url": receiver.url, "timeout_secs": 1})).await;
+    let (_, endpoint) =
+        create_endpoint(&app, &key, json!({"url": receiver.url, "timeout_secs": 1})).await;
     let id = endpoint["id"].as_str().unwrap();
     receiver.set_mode(Mode::Slow(Duration::from_millis(2_500)));
-    let (status, test) = call(
+    let (status, test) = tenant_call(
         &app,
         Method::POST,
         &format!("/api/v1/endpoints/{id}/test"),

@@ -1,42 +1,7 @@
 //! Every error, whoever produced it, has one JSON shape: `code`, `message`, `request_id`
 //! (matching the `x-request-id` header), and `details` only where useful.
 
-use graphhook_tests::TestApp;
-use serde_json::Value;
-
-async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status");
-    let header_id = response
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .expect("x-request-id header");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    assert_eq!(content_type.as_deref(), Some("application/json"));
-    let body: Value = response.json().await.expect("a JSON body");
-    assert_eq!(body["code"], code, "{body}");
-    assert!(
-        body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    assert_eq!(body["request_id"], header_id.as_str(), "{body}");
-    let keys: Vec<&String> = body
-        .as_object()
-        .map(|o| o.keys().collect())
-        .unwrap_or_default();
-    for key in &keys {
-        assert!(
-            ["code", "message", "request_id", "details"].contains(&key.as_str()),
-            "unexpected key {key} in {body}"
-        );
-    }
-    body
-}
+use graphhook_tests::{TestApp, errors::assert_error};
 
 #[tokio::test]
 async fn malformed_json_is_a_400_invalid_json() {
@@ -51,6 +16,7 @@ async fn malformed_json_is_a_400_invalid_json() {
         .await
         .expect("request");
     let body = assert_error(response, 400, "invalid_json").await;
+    // Framework errors carry no `details`: the message is what tells the client what is wrong.
     assert!(
         body["message"]
             .as_str()
@@ -66,6 +32,7 @@ async fn json_of_the_wrong_shape_is_a_422_naming_the_problem() {
         .admin_post_json("/admin/v1/probes", &serde_json::json!({"hold_ms": "soon"}))
         .await;
     let body = assert_error(response, 422, "validation_failed").await;
+    // Under test: the message names the problem (there are no `details` to name it).
     assert!(
         body["message"]
             .as_str()
@@ -128,6 +95,7 @@ async fn a_malformed_path_parameter_is_a_400_invalid_path() {
         "invalid_path",
     )
     .await;
+    // Under test: the message says which kind of id the path takes.
     assert!(
         body["message"].as_str().is_some_and(|m| m.contains("prb_")),
         "{body}"
@@ -146,36 +114,23 @@ async fn a_malformed_path_parameter_is_a_400_invalid_path() {
 #[tokio::test]
 async fn a_malformed_query_parameter_is_a_400_invalid_query() {
     let app = TestApp::spawn().await;
-    assert_error(
-        app.admin_get("/admin/v1/audit-log?limit=many").await,
-        400,
-        "invalid_query",
-    )
-    .await;
-    assert_error(
-        app.admin_get("/admin/v1/audit-log?tenant_id=acme").await,
-        400,
-        "invalid_query",
-    )
-    .await;
-    assert_error(
-        app.admin_get("/admin/v1/audit-log?colour=blue").await,
-        400,
-        "invalid_query",
-    )
-    .await;
-    assert_error(
-        app.admin_get("/admin/v1/audit-log?limit=0").await,
-        422,
-        "validation_failed",
-    )
-    .await;
+    let cases = [
+        ("limit=many", 400, "invalid_query"),
+        ("tenant_id=acme", 400, "invalid_query"),
+        ("colour=blue", 400, "invalid_query"),
+        ("limit=0", 422, "validation_failed"),
+    ];
+    for (query, status, code) in cases {
+        let response = app.admin_get(&format!("/admin/v1/audit-log?{query}")).await;
+        assert_error(response, status, code).await;
+    }
 }
 
 #[tokio::test]
 async fn an_unknown_route_is_a_404() {
     let app = TestApp::spawn().await;
     let body = assert_error(app.get("/no/such/route").await, 404, "not_found").await;
+    // Under test: the message names the method and path that matched no route.
     assert_eq!(body["message"], "no route for GET /no/such/route");
     assert_error(
         app.admin_get("/admin/v1/nothing-here").await,
@@ -203,6 +158,7 @@ async fn a_known_route_with_the_wrong_method_is_a_405() {
         .await
         .expect("request");
     let body = assert_error(response, 405, "method_not_allowed").await;
+    // Under test: the message names the method refused and the route.
     assert_eq!(body["message"], "PUT is not allowed on /admin/v1/probes");
 }
 

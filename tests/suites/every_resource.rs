@@ -3,21 +3,23 @@
 //! emulator, and a webhook at the tenant's endpoint whose Standard Webhooks signature verifies.
 
 use graphhook_tests::{Mode, Receiver, TestApp};
-use serde_json::json;
-
-use crate::{
+use graphhook_tests::{
+    Tenant, TenantWithEndpoint,
+    client::create_subscription,
     connections::{ALICE, CONSUMERS, CONTOSO_USER, GROUP, connect},
-    endpoints::verifies_with,
-    ingest::{TENANT, change, tenant_with_endpoint},
-    lifecycle::deliver_until,
-    subscriptions::USER,
+    fixtures::{TENANT, USER, verifies_with},
+    graph::change,
+    tenant_with_endpoint,
+    waits::deliver_until,
 };
+use serde_json::json;
 
 #[tokio::test]
 async fn every_resource_of_the_brief_reaches_the_endpoint_as_a_verified_webhook() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (key, secret) = tenant_with_endpoint(&app, &receiver).await;
+    let TenantWithEndpoint { key, secret, .. } =
+        tenant_with_endpoint(&app, Tenant::Onboarded, &receiver).await;
     let work = connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
     let personal = connect(&app, &key, "personal", &["drive_item"], ALICE).await;
     let site = "contoso.sharepoint.com,5b1e2c3d-0000-4000-8000-000000000003,6c2f3d4e-0000-4000-8000-000000000004";
@@ -73,7 +75,7 @@ async fn every_resource_of_the_brief_reaches_the_endpoint_as_a_verified_webhook(
         ),
     ];
     for (name, request, at_graph, event_type) in cases {
-        let (status, created, _) = crate::subscriptions::create(&app, &key, request).await;
+        let (status, created, _) = create_subscription(&app, &key, request).await;
         assert_eq!(status, 201, "{name}: {created}");
         let subscription = created["id"].as_str().unwrap().to_owned();
         let at_graph = match at_graph {

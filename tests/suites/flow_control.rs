@@ -4,41 +4,25 @@
 use std::time::Duration;
 
 use graphhook_domain::{
-    deliveries::{self, NewMessage},
     entities::delivery::{self, DeliveryStatus},
     ids::{EndpointId, TenantId},
 };
-use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{
+    Mode, Receiver, TestApp,
+    fixtures::write_message,
+    fixtures::{TENANT, direct_tenant, graph_endpoint},
+};
+use graphhook_tests::{
+    client::tenant_call,
+    fixtures::delivery_row,
+    replay::{pending, recover, seed_exhausted},
+    waits::tick_at,
+};
 use reqwest::Method;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::deliveries::{delivery_row, tick};
-
 const EVENT: &str = "graph.user.updated";
-
-/// A tenant and its API key.
-async fn tenant(app: &TestApp) -> (TenantId, String) {
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
-    (app.tenants().await[0].id.into(), key)
-}
-
-/// An active endpoint on `receiver` for Graph events only, with `extra` fields.
-async fn endpoint(app: &TestApp, key: &str, receiver: &Receiver, extra: Value) -> EndpointId {
-    let mut body = json!({"url": receiver.url, "filter_types": ["graph.*"]});
-    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
-        body.extend(extra);
-    }
-    let (status, endpoint) = crate::endpoints::create(app, key, body).await;
-    assert_eq!(
-        (status, endpoint["status"].as_str()),
-        (201, Some("active")),
-        "{endpoint}"
-    );
-    endpoint["id"].as_str().unwrap().parse().unwrap()
-}
 
 /// A message of `event_type` for one endpoint only.
 async fn send_to(
@@ -48,22 +32,20 @@ async fn send_to(
     event_type: &str,
     n: u32,
 ) -> delivery::Model {
-    let new = NewMessage {
-        verbatim: Vec::new(),
+    let (_, mut deliveries) = write_message(
+        app,
         tenant,
-        event_type: event_type.into(),
-        data: json!({"n": n}),
-        endpoint_ids: Some(vec![endpoint]),
-    };
-    let (_, mut deliveries) = deliveries::create_message(&app.jobs.delivery_deps(), new)
-        .await
-        .unwrap();
+        event_type,
+        json!({"n": n}),
+        Some(vec![endpoint]),
+    )
+    .await;
     assert_eq!(deliveries.len(), 1);
     deliveries.remove(0)
 }
 
 async fn health(app: &TestApp, key: &str, endpoint: EndpointId) -> Value {
-    let (status, health) = crate::endpoints::call(
+    let (status, health) = tenant_call(
         app,
         Method::GET,
         &format!("/api/v1/endpoints/{endpoint}/health"),
@@ -84,9 +66,11 @@ async fn a_slow_endpoint_at_its_in_flight_cap_does_not_delay_another_endpoint() 
         .await;
     let slow = Receiver::start(Mode::Echo);
     let fast = Receiver::start(Mode::Echo);
-    let (tenant, key) = tenant(&app).await;
-    let slow_endpoint = endpoint(&app, &key, &slow, json!({"max_in_flight": 2})).await;
-    let fast_endpoint = endpoint(&app, &key, &fast, json!({})).await;
+    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
+    let slow_endpoint = graph_endpoint(&app, &key, &slow, json!({"max_in_flight": 2}))
+        .await
+        .0;
+    let fast_endpoint = graph_endpoint(&app, &key, &fast, json!({})).await.0;
     slow.hold();
     for n in 0..8 {
         send_to(&app, tenant, slow_endpoint, EVENT, n).await;
@@ -111,65 +95,12 @@ async fn a_slow_endpoint_at_its_in_flight_cap_does_not_delay_another_endpoint() 
     assert_eq!(slow.count(EVENT), 8, "each once");
 }
 
-/// Asks for the recovery of the endpoint's failed and exhausted deliveries of the last hour (202);
-/// returns how many.
-pub(crate) async fn recover(app: &TestApp, key: &str, endpoint: EndpointId) -> u64 {
-    let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
-    let response = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/endpoints/{endpoint}/recover"),
-            key,
-            Some(json!({"since": since})),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 202);
-    response.json::<Value>().await.unwrap()["recovered"]
-        .as_u64()
-        .unwrap()
-}
-
-/// How many of the endpoint's deliveries are pending.
-pub(crate) async fn pending(app: &TestApp, endpoint: EndpointId) -> u64 {
-    delivery::Entity::find()
-        .filter(delivery::Column::EndpointId.eq(endpoint.uuid()))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-        .count(&app.db)
-        .await
-        .unwrap()
-}
-
-/// `n` exhausted deliveries of `tenant` to `endpoint` (event `EVENT`), written in one statement:
-/// what a recovery then replays.
-pub(crate) async fn seed_exhausted(app: &TestApp, tenant: TenantId, endpoint: EndpointId, n: u32) {
-    let now = app.clock.now().to_rfc3339();
-    app.db
-        .execute_unprepared(&format!(
-            r#"WITH m AS (
-                 INSERT INTO messages (id, tenant_id, webhook_id, event_type, payload, created_at)
-                 SELECT gen_random_uuid(), '{tenant}', 'msg_replay_' || g, '{EVENT}',
-                        convert_to('{{"type":"{EVENT}","data":{{"n":' || g || '}}}}', 'UTF8'),
-                        '{now}'::timestamptz
-                 FROM generate_series(1, {n}) g
-                 RETURNING id, created_at)
-               INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, status, attempt_count,
-                                       next_attempt_at, next_trigger, created_at, updated_at)
-               SELECT gen_random_uuid(), '{tenant}', m.id, '{endpoint}', 'exhausted', 1, NULL,
-                      'scheduled', m.created_at, m.created_at
-               FROM m"#,
-            tenant = tenant.uuid(),
-            endpoint = endpoint.uuid(),
-        ))
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued() {
     let mut app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (tenant, key) = tenant(&app).await;
-    let endpoint_id = endpoint(&app, &key, &receiver, json!({})).await;
+    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
+    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({})).await.0;
     seed_exhausted(&app, tenant, endpoint_id, 10_000).await;
     assert_eq!(recover(&app, &key, endpoint_id).await, 10_000);
 
@@ -196,8 +127,10 @@ async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued(
 async fn the_rate_limit_holds_across_two_worker_processes() {
     let mut app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (tenant, key) = tenant(&app).await;
-    let endpoint_id = endpoint(&app, &key, &receiver, json!({"rate_limit_per_sec": 5})).await;
+    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
+    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({"rate_limit_per_sec": 5}))
+        .await
+        .0;
     for n in 0..20 {
         send_to(&app, tenant, endpoint_id, EVENT, n).await;
     }
@@ -233,8 +166,8 @@ async fn the_rate_limit_holds_across_two_worker_processes() {
 async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (tenant, key) = tenant(&app).await;
-    let endpoint_id = endpoint(&app, &key, &receiver, json!({})).await;
+    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
+    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({})).await.0;
     receiver.set_mode(Mode::Status(500));
     // Ten failures out of ten attempts: the circuit opens.
     for n in 0..10 {
@@ -247,7 +180,7 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
     let until: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(opened["circuit_until"].clone()).unwrap();
     assert_eq!(until, app.clock.now() + chrono::Duration::seconds(60));
-    let (_, events) = crate::endpoints::call(
+    let (_, events) = tenant_call(
         &app,
         Method::GET,
         "/api/v1/events?event_type=endpoint.circuit_opened",
@@ -283,7 +216,7 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
 
     // The wait ends: one probe; it fails, and the circuit opens for twice as long.
     app.clock.set(until);
-    tick(&app, 1).await;
+    tick_at(&app, 1).await;
     assert_eq!(receiver.count(EVENT), 11, "exactly one probe");
     let reopened = health(&app, &key, endpoint_id).await;
     assert_eq!(reopened["circuit"], "open", "{reopened}");
@@ -294,7 +227,7 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
     // The next probe succeeds: the circuit closes and everything held is delivered.
     receiver.set_mode(Mode::Echo);
     app.clock.set(until);
-    tick(&app, 2).await;
+    tick_at(&app, 2).await;
     assert_eq!(health(&app, &key, endpoint_id).await["circuit"], "closed");
     let delivered = delivery::Entity::find()
         .filter(delivery::Column::EndpointId.eq(endpoint_id.uuid()))
@@ -308,7 +241,7 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
         10 + 1 + 13,
         "the first failures, one failed probe, one success each"
     );
-    let (_, events) = crate::endpoints::call(
+    let (_, events) = tenant_call(
         &app,
         Method::GET,
         "/api/v1/events?event_type=endpoint.circuit_closed",
@@ -322,12 +255,12 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
 async fn another_tenant_cannot_read_an_endpoints_health() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (_, key) = tenant(&app).await;
-    let endpoint_id = endpoint(&app, &key, &receiver, json!({})).await;
+    let (_, key) = direct_tenant(&app, TENANT, "Contoso").await;
+    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({})).await.0;
     let other = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
-    let (status, body) = crate::endpoints::call(
+    let (status, body) = tenant_call(
         &app,
         Method::GET,
         &format!("/api/v1/endpoints/{endpoint_id}/health"),

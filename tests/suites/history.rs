@@ -1,72 +1,24 @@
 //! Delivery history through the tenant api: lists, resend, recover, isolation.
 
-use graphhook_domain::{
-    deliveries::{self, NewMessage},
-    ids::TenantId,
+use graphhook_domain::deliveries::{self};
+use graphhook_tests::{Mode, TestApp};
+use graphhook_tests::{
+    client::tenant_get,
+    fixtures::{send_event, setup},
+    waits::tick_at,
 };
-use graphhook_tests::{Mode, Receiver, TestApp};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-pub(crate) struct Setup {
-    pub(crate) key: String,
-    pub(crate) tenant: TenantId,
-    pub(crate) endpoint: String,
-    pub(crate) receiver: Receiver,
-}
-
-pub(crate) async fn setup(app: &TestApp) -> Setup {
-    let receiver = Receiver::start(Mode::Echo);
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
-    let endpoint: Value = app
-        .tenant_request(
-            Method::POST,
-            "/api/v1/endpoints",
-            &key,
-            Some(json!({"url": receiver.url})),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let tenant = app.tenants().await[0].id.into();
-    Setup {
-        key,
-        tenant,
-        endpoint: endpoint["id"].as_str().unwrap().to_owned(),
-        receiver,
-    }
-}
-
-pub(crate) async fn send(app: &TestApp, tenant: TenantId, event_type: &str) -> String {
-    let new = NewMessage {
-        verbatim: Vec::new(),
-        tenant,
-        event_type: event_type.into(),
-        data: json!({"x": 1}),
-        endpoint_ids: None,
-    };
-    let (message, _) = deliveries::create_message(&app.jobs.delivery_deps(), new)
-        .await
-        .unwrap();
-    message.webhook_id
-}
-
-pub(crate) async fn get(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
-    crate::endpoints::call(app, Method::GET, path, key).await
-}
 
 #[tokio::test]
 async fn messages_deliveries_and_attempts_are_listed_with_filters() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
-    let first = send(&app, s.tenant, "graph.user.updated").await;
-    send(&app, s.tenant, "graph.group.deleted").await;
+    let first = send_event(&app, s.tenant, "graph.user.updated").await;
+    send_event(&app, s.tenant, "graph.group.deleted").await;
     app.drain_jobs().await;
 
-    let (_, messages) = get(&app, &s.key, "/api/v1/messages").await;
+    let (_, messages) = tenant_get(&app, &s.key, "/api/v1/messages").await;
     assert_eq!(messages["data"].as_array().unwrap().len(), 2);
     assert_eq!(
         messages["data"][0]["id"],
@@ -74,16 +26,16 @@ async fn messages_deliveries_and_attempts_are_listed_with_filters() {
         "a message's id is its webhook-id"
     );
     assert_eq!(messages["data"][0]["payload"]["type"], "graph.user.updated");
-    let (_, only) = get(
+    let (_, only) = tenant_get(
         &app,
         &s.key,
         "/api/v1/messages?event_type=graph.group.deleted",
     )
     .await;
     assert_eq!(only["data"].as_array().unwrap().len(), 1);
-    let (_, page) = get(&app, &s.key, "/api/v1/messages?limit=1").await;
+    let (_, page) = tenant_get(&app, &s.key, "/api/v1/messages?limit=1").await;
     let cursor = page["next_cursor"].as_str().unwrap();
-    let (_, next) = get(
+    let (_, next) = tenant_get(
         &app,
         &s.key,
         &format!("/api/v1/messages?limit=1&cursor={cursor}"),
@@ -91,7 +43,7 @@ async fn messages_deliveries_and_attempts_are_listed_with_filters() {
     .await;
     assert_eq!(next["data"][0]["event_type"], "graph.group.deleted");
 
-    let (_, deliveries) = get(
+    let (_, deliveries) = tenant_get(
         &app,
         &s.key,
         &format!(
@@ -101,7 +53,7 @@ async fn messages_deliveries_and_attempts_are_listed_with_filters() {
     )
     .await;
     assert_eq!(deliveries["data"].as_array().unwrap().len(), 2);
-    let (_, by_type) = get(
+    let (_, by_type) = tenant_get(
         &app,
         &s.key,
         "/api/v1/deliveries?event_type=graph.user.updated",
@@ -109,7 +61,7 @@ async fn messages_deliveries_and_attempts_are_listed_with_filters() {
     .await;
     assert_eq!(by_type["data"].as_array().unwrap().len(), 1);
     let delivery = by_type["data"][0]["id"].as_str().unwrap();
-    let (_, attempts) = get(
+    let (_, attempts) = tenant_get(
         &app,
         &s.key,
         &format!("/api/v1/deliveries/{delivery}/attempts"),
@@ -117,7 +69,7 @@ async fn messages_deliveries_and_attempts_are_listed_with_filters() {
     .await;
     assert_eq!(attempts["data"][0]["trigger"], "scheduled");
     assert_eq!(attempts["data"][0]["status_code"], 204);
-    let (status, _) = get(&app, &s.key, "/api/v1/deliveries?status=lost").await;
+    let (status, _) = tenant_get(&app, &s.key, "/api/v1/deliveries?status=lost").await;
     assert_eq!(status, 400);
 }
 
@@ -125,7 +77,7 @@ async fn messages_deliveries_and_attempts_are_listed_with_filters() {
 async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
-    let webhook_id = send(&app, s.tenant, "graph.user.updated").await;
+    let webhook_id = send_event(&app, s.tenant, "graph.user.updated").await;
     app.drain_jobs().await;
 
     let response = app
@@ -143,7 +95,7 @@ async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
         "/api/v1/deliveries/{}/attempts",
         delivery["id"].as_str().unwrap()
     );
-    let (_, attempts) = get(&app, &s.key, &path).await;
+    let (_, attempts) = tenant_get(&app, &s.key, &path).await;
     let triggers: Vec<&str> = attempts["data"]
         .as_array()
         .unwrap()
@@ -154,7 +106,7 @@ async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
 
     // Failures, then recovery.
     s.receiver.set_mode(Mode::Status(500));
-    let failing = send(&app, s.tenant, "graph.user.updated").await;
+    let failing = send_event(&app, s.tenant, "graph.user.updated").await;
     app.drain_jobs().await;
     s.receiver.set_mode(Mode::Echo);
     let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
@@ -169,7 +121,7 @@ async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
     assert_eq!(response.status().as_u16(), 202);
     assert_eq!(response.json::<Value>().await.unwrap()["recovered"], 1);
     app.drain_jobs().await;
-    let (_, deliveries) = get(
+    let (_, deliveries) = tenant_get(
         &app,
         &s.key,
         &format!("/api/v1/deliveries?message_id={failing}"),
@@ -180,7 +132,7 @@ async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
         "/api/v1/deliveries/{}/attempts",
         deliveries["data"][0]["id"].as_str().unwrap()
     );
-    let (_, attempts) = get(&app, &s.key, &path).await;
+    let (_, attempts) = tenant_get(&app, &s.key, &path).await;
     let triggers: Vec<&str> = attempts["data"]
         .as_array()
         .unwrap()
@@ -212,23 +164,23 @@ async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
 async fn another_tenant_cannot_list_resend_or_recover_this_tenants_messages() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
-    let webhook_id = send(&app, s.tenant, "graph.user.updated").await;
+    let webhook_id = send_event(&app, s.tenant, "graph.user.updated").await;
     app.drain_jobs().await;
     let other = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
 
     for path in ["/api/v1/messages", "/api/v1/deliveries"] {
-        let (status, body) = get(&app, &other, path).await;
+        let (status, body) = tenant_get(&app, &other, path).await;
         assert_eq!(status, 200);
         assert!(body["data"].as_array().unwrap().is_empty(), "{path}");
     }
-    let (status, _) = get(&app, &other, &format!("/api/v1/messages/{webhook_id}")).await;
+    let (status, _) = tenant_get(&app, &other, &format!("/api/v1/messages/{webhook_id}")).await;
     assert_eq!(status, 404);
-    let (_, mine) = get(&app, &s.key, "/api/v1/deliveries").await;
+    let (_, mine) = tenant_get(&app, &s.key, "/api/v1/deliveries").await;
     let delivery = mine["data"][0]["id"].as_str().unwrap();
     assert_eq!(
-        get(
+        tenant_get(
             &app,
             &other,
             &format!("/api/v1/deliveries/{delivery}/attempts")
@@ -283,10 +235,11 @@ async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
     assert_eq!(test["status"], 503);
     let webhook_id = test["message_id"].as_str().unwrap().to_owned();
 
-    let (status, message) = get(&app, &s.key, &format!("/api/v1/messages/{webhook_id}")).await;
+    let (status, message) =
+        tenant_get(&app, &s.key, &format!("/api/v1/messages/{webhook_id}")).await;
     assert_eq!(status, 200, "{message}");
     assert_eq!(message["event_type"], "endpoint.test");
-    let (_, failed) = get(
+    let (_, failed) = tenant_get(
         &app,
         &s.key,
         &format!("/api/v1/deliveries?message_id={webhook_id}"),
@@ -306,7 +259,7 @@ async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
         .await
         .unwrap();
     app.drain_jobs().await;
-    let (_, retried) = get(
+    let (_, retried) = tenant_get(
         &app,
         &s.key,
         &format!("/api/v1/deliveries?message_id={webhook_id}"),
@@ -333,12 +286,12 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
     let start = app.clock.now();
-    crate::deliveries::tick(&app, 0).await;
-    let old = send(&app, s.tenant, "graph.user.updated").await;
-    let older = send(&app, s.tenant, "graph.user.updated").await;
+    tick_at(&app, 0).await;
+    let old = send_event(&app, s.tenant, "graph.user.updated").await;
+    let older = send_event(&app, s.tenant, "graph.user.updated").await;
     app.drain_jobs().await;
     app.clock.set(start + chrono::Duration::days(31));
-    let recent = send(&app, s.tenant, "graph.user.updated").await;
+    let recent = send_event(&app, s.tenant, "graph.user.updated").await;
     app.drain_jobs().await;
 
     // Payloads past 30 days go (the endpoint.created event's and two more), in batches of one;
@@ -352,7 +305,7 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
         .unwrap();
     assert_eq!((removed.payloads, removed.attempts), (3, 0));
     for (id, kept) in [(&old, false), (&older, false), (&recent, true)] {
-        let (_, message) = get(&app, &s.key, &format!("/api/v1/messages/{id}")).await;
+        let (_, message) = tenant_get(&app, &s.key, &format!("/api/v1/messages/{id}")).await;
         assert_eq!(message["payload"].is_object(), kept, "{message}");
     }
     let response = app
@@ -372,12 +325,13 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
     assert_eq!((removed.payloads, removed.attempts), (1, 1));
 
     // The maintenance tick applies the configured retention (30 and 90 days).
-    crate::deliveries::tick(&app, 60).await;
-    let (_, deliveries) = get(&app, &s.key, "/api/v1/deliveries").await;
+    tick_at(&app, 60).await;
+    let (_, deliveries) = tenant_get(&app, &s.key, "/api/v1/deliveries").await;
     let mut attempts = Vec::new();
     for delivery in deliveries["data"].as_array().unwrap() {
         let id = delivery["id"].as_str().unwrap();
-        let (_, list) = get(&app, &s.key, &format!("/api/v1/deliveries/{id}/attempts")).await;
+        let (_, list) =
+            tenant_get(&app, &s.key, &format!("/api/v1/deliveries/{id}/attempts")).await;
         attempts.push(list["data"].as_array().unwrap().len());
     }
     assert_eq!(
@@ -385,12 +339,12 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
         [0, 0, 0, 1],
         "only the recent message's attempt is left"
     );
-    let (_, events) = get(&app, &s.key, "/api/v1/events").await;
+    let (_, events) = tenant_get(&app, &s.key, "/api/v1/events").await;
     assert!(
         events["data"].as_array().unwrap().is_empty(),
         "the published endpoint.created is gone: {events}"
     );
-    let (_, messages) = get(&app, &s.key, "/api/v1/messages").await;
+    let (_, messages) = tenant_get(&app, &s.key, "/api/v1/messages").await;
     assert_eq!(
         messages["data"].as_array().unwrap().len(),
         4,

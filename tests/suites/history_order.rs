@@ -3,10 +3,12 @@
 
 use graphhook_domain::ids::TenantId;
 use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{
+    client::tenant_get,
+    fixtures::{send_event, setup},
+};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-use crate::history::{get, send, setup};
 
 async fn create_endpoint(app: &TestApp, key: &str, body: Value) -> String {
     let response = app
@@ -35,7 +37,7 @@ async fn pages(app: &TestApp, key: &str, path: &str) -> (Vec<String>, usize) {
             Some(c) => format!("{path}{separator}cursor={c}"),
             None => path.to_owned(),
         };
-        let (status, page) = get(app, key, &url).await;
+        let (status, page) = tenant_get(app, key, &url).await;
         assert_eq!(status, 200, "{url}: {page}");
         let page_ids = ids(&page);
         all.extend(page_ids.iter().cloned());
@@ -64,21 +66,21 @@ async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
         .await;
     }
     for event_type in ["graph.user.updated", "graph.group.deleted"].repeat(3) {
-        send(&app, s.tenant, event_type).await;
+        send_event(&app, s.tenant, event_type).await;
     }
     app.drain_jobs().await;
 
     for list in ["/api/v1/messages", "/api/v1/deliveries", "/api/v1/events"] {
-        let (_, everything) = get(&app, &s.key, &format!("{list}?limit=200")).await;
+        let (_, everything) = tenant_get(&app, &s.key, &format!("{list}?limit=200")).await;
         let oldest_first = ids(&everything);
         assert!(oldest_first.len() >= 4, "{list}: {everything}");
         let mut sorted = oldest_first.clone();
         sorted.sort();
         assert_eq!(sorted, oldest_first, "{list}: by id is oldest first");
-        let (_, asc) = get(&app, &s.key, &format!("{list}?limit=200&order=asc")).await;
+        let (_, asc) = tenant_get(&app, &s.key, &format!("{list}?limit=200&order=asc")).await;
         assert_eq!(ids(&asc), oldest_first, "{list}: asc is the default");
 
-        let (_, newest) = get(&app, &s.key, &format!("{list}?order=desc&limit=200")).await;
+        let (_, newest) = tenant_get(&app, &s.key, &format!("{list}?order=desc&limit=200")).await;
         let newest_first: Vec<String> = oldest_first.iter().rev().cloned().collect();
         assert_eq!(ids(&newest), newest_first, "{list}");
         assert!(newest["next_cursor"].is_null());
@@ -92,7 +94,7 @@ async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
         assert_eq!(paged, oldest_first, "{list}");
         // A cursor from the middle: only older items follow.
         let middle = &newest_first[1];
-        let (_, older) = get(
+        let (_, older) = tenant_get(
             &app,
             &s.key,
             &format!("{list}?order=desc&limit=200&cursor={middle}"),
@@ -102,7 +104,7 @@ async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
     }
 
     // With the other filters.
-    let (_, users) = get(
+    let (_, users) = tenant_get(
         &app,
         &s.key,
         "/api/v1/messages?order=desc&event_type=graph.user.updated&limit=2",
@@ -123,7 +125,7 @@ async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
     )
     .await;
     assert_eq!(rest.len(), 3);
-    let (_, created) = get(
+    let (_, created) = tenant_get(
         &app,
         &s.key,
         "/api/v1/events?order=desc&event_type=endpoint.created&limit=1",
@@ -140,7 +142,7 @@ async fn a_bad_order_is_a_query_error() {
     let s = setup(&app).await;
     for list in ["/api/v1/messages", "/api/v1/deliveries", "/api/v1/events"] {
         for order in ["sideways", "DESC", ""] {
-            let (status, body) = get(&app, &s.key, &format!("{list}?order={order}")).await;
+            let (status, body) = tenant_get(&app, &s.key, &format!("{list}?order={order}")).await;
             assert_eq!(status, 400, "{list}?order={order}: {body}");
             assert_eq!(body["code"], "invalid_query", "{body}");
             assert!(body["message"].is_string(), "{body}");
@@ -160,9 +162,9 @@ async fn messages_are_filtered_by_endpoint_and_delivery_status() {
     )
     .await;
     failing.set_mode(Mode::Status(500));
-    let user = send(&app, s.tenant, "graph.user.updated").await;
-    let group = send(&app, s.tenant, "graph.group.deleted").await;
-    let later = send(&app, s.tenant, "graph.group.created").await;
+    let user = send_event(&app, s.tenant, "graph.user.updated").await;
+    let group = send_event(&app, s.tenant, "graph.group.deleted").await;
+    let later = send_event(&app, s.tenant, "graph.group.created").await;
     app.drain_jobs().await;
 
     let all = || vec![user.clone(), group.clone(), later.clone()];
@@ -192,10 +194,10 @@ async fn messages_are_filtered_by_endpoint_and_delivery_status() {
         ),
     ];
     for (query, expected) in cases {
-        let (status, page) = get(&app, &s.key, &format!("/api/v1/messages?{query}")).await;
+        let (status, page) = tenant_get(&app, &s.key, &format!("/api/v1/messages?{query}")).await;
         assert_eq!(status, 200, "{query}: {page}");
         assert_eq!(ids(&page), expected, "{query}");
-        let (_, desc) = get(
+        let (_, desc) = tenant_get(
             &app,
             &s.key,
             &format!("/api/v1/messages?{query}&order=desc"),
@@ -215,7 +217,7 @@ async fn messages_are_filtered_by_endpoint_and_delivery_status() {
     assert_eq!(count, 3, "two full pages, then an empty one");
 
     for bad in ["status=lost", "endpoint_id=nope"] {
-        let (status, body) = get(&app, &s.key, &format!("/api/v1/messages?{bad}")).await;
+        let (status, body) = tenant_get(&app, &s.key, &format!("/api/v1/messages?{bad}")).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["code"], "invalid_query", "{body}");
     }
@@ -241,8 +243,8 @@ async fn another_tenants_history_never_appears_in_either_order_or_filter() {
     let mut mine = Vec::new();
     let mut theirs = Vec::new();
     for _ in 0..3 {
-        mine.push(send(&app, s.tenant, "graph.user.updated").await);
-        theirs.push(send(&app, other_tenant, "graph.user.updated").await);
+        mine.push(send_event(&app, s.tenant, "graph.user.updated").await);
+        theirs.push(send_event(&app, other_tenant, "graph.user.updated").await);
     }
     app.drain_jobs().await;
 
@@ -270,7 +272,7 @@ async fn another_tenants_history_never_appears_in_either_order_or_filter() {
             .await;
             assert_eq!(filtered, expected, "{order}");
             // The other tenant's endpoint matches nothing here.
-            let (status, none) = get(
+            let (status, none) = tenant_get(
                 &app,
                 key,
                 &format!("/api/v1/messages?order={order}&endpoint_id={foreign_endpoint}"),
@@ -286,7 +288,7 @@ async fn another_tenants_history_never_appears_in_either_order_or_filter() {
             )
             .await;
             assert_eq!(deliveries.len(), 3);
-            let (_, listed) = get(
+            let (_, listed) = tenant_get(
                 &app,
                 key,
                 &format!("/api/v1/deliveries?order={order}&limit=200"),
@@ -304,13 +306,13 @@ async fn another_tenants_history_never_appears_in_either_order_or_filter() {
             );
             for id in &deliveries {
                 let (status, _) =
-                    get(&app, key, &format!("/api/v1/deliveries/{id}/attempts")).await;
+                    tenant_get(&app, key, &format!("/api/v1/deliveries/{id}/attempts")).await;
                 assert_eq!(status, 200, "the delivery is this tenant's");
             }
             let (events, _) =
                 pages(&app, key, &format!("/api/v1/events?order={order}&limit=1")).await;
             assert_eq!(events.len(), 1, "only its own endpoint.created");
-            let (_, event) = get(&app, key, "/api/v1/events").await;
+            let (_, event) = tenant_get(&app, key, "/api/v1/events").await;
             assert_eq!(event["data"][0]["endpoint_id"], endpoint.as_str());
         }
     }

@@ -4,84 +4,27 @@
 use std::time::Duration;
 
 use graphhook_domain::entities::inbound_batch;
-use graphhook_tests::{Mode, Receiver, TestApp};
-use reqwest::Method;
+use graphhook_tests::{
+    Mode, Receiver, TestApp, fixtures::onboarded_receiving, fixtures::rich_message_delivered,
+    graph::lifecycle_event, waits::drained_first,
+};
+use graphhook_tests::{
+    Tenant, TenantWithEndpoint,
+    client::{create_endpoint, post_body, subscribe},
+    fixtures::{TENANT, USER, verifies_with},
+    graph::{change, graph_subscription},
+    tenant_with_endpoint,
+    waits::drain_until,
+};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
-
-use crate::subscriptions::USER;
-
-pub(crate) const TENANT: &str = graphhook_emulator::config::DEFAULT_TENANT_ID;
-
-/// An onboarded tenant with one endpoint on `receiver`: its API key and the endpoint's secret.
-pub(crate) async fn tenant_with_endpoint(app: &TestApp, receiver: &Receiver) -> (String, String) {
-    let key = app.onboard("Contoso").await.key.unwrap();
-    let (status, endpoint) =
-        crate::endpoints::create(app, &key, json!({"url": receiver.url})).await;
-    assert_eq!(status, 201, "{endpoint}");
-    (key, endpoint["secret"].as_str().unwrap().to_owned())
-}
-
-pub(crate) async fn subscribe(
-    app: &TestApp,
-    key: &str,
-    resource: &str,
-    change_types: &[&str],
-) -> String {
-    let (status, created, _) = crate::subscriptions::create(
-        app,
-        key,
-        json!({"resource": resource, "change_types": change_types}),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    created["id"].as_str().unwrap().to_owned()
-}
-
-pub(crate) async fn change(app: &TestApp, body: Value) {
-    app.emulator_control(Method::POST, "/changes", Some(body))
-        .await;
-}
-
-/// Runs queued jobs until `n` requests of `event_type` reached the receiver.
-pub(crate) async fn deliver_until(app: &TestApp, receiver: &Receiver, event_type: &str, n: usize) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        app.drain_jobs().await;
-        let count = receiver.count(event_type);
-        if count >= n {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{count} of {n} {event_type} arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-pub(crate) async fn post(
-    app: &TestApp,
-    path: &str,
-    body: impl Into<reqwest::Body>,
-) -> (u16, Value) {
-    let response = app
-        .client
-        .post(app.url(path))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn a_change_at_graph_reaches_the_tenant_signed_for_every_app_only_kind() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (key, secret) = tenant_with_endpoint(&app, &receiver).await;
+    let TenantWithEndpoint { key, secret, .. } =
+        tenant_with_endpoint(&app, Tenant::Onboarded, &receiver).await;
     let cases = [
         (
             format!("users/{USER}/messages"),
@@ -113,14 +56,14 @@ async fn a_change_at_graph_reaches_the_tenant_signed_for_every_app_only_kind() {
             json!({"tenant": TENANT, "resource": resource, "changeType": change_type, "count": 1}),
         )
         .await;
-        deliver_until(&app, &receiver, event_type, 1).await;
+        drain_until(&app, &receiver, event_type, 1).await;
         let received = receiver
             .received()
             .into_iter()
             .find(|r| r.event_type() == *event_type)
             .unwrap();
         assert!(
-            crate::endpoints::verifies_with(&received, &secret),
+            verifies_with(&received, &secret),
             "{event_type} is signed with the endpoint's secret"
         );
         let data = &received.json()["data"];
@@ -141,9 +84,7 @@ async fn a_change_at_graph_reaches_the_tenant_signed_for_every_app_only_kind() {
 
 #[tokio::test]
 async fn duplicates_from_graph_are_delivered_once() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, &format!("users/{USER}/messages"), &["created"]).await;
     change(
         &app,
@@ -151,7 +92,7 @@ async fn duplicates_from_graph_are_delivered_once() {
                "changeType": "created", "count": 3, "duplicates": 1}),
     )
     .await;
-    deliver_until(&app, &receiver, "graph.message.created", 3).await;
+    drain_until(&app, &receiver, "graph.message.created", 3).await;
     // Graph sent six items: each of the three twice.
     let items = |batches: Vec<inbound_batch::Model>| {
         batches
@@ -178,11 +119,9 @@ async fn duplicates_from_graph_are_delivered_once() {
 
 #[tokio::test]
 async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
-    let graph_id = crate::subscriptions::at_graph(&app, "users").await.unwrap()["id"]
+    let graph_id = graph_subscription(&app, "users").await.unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -197,7 +136,7 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
         item(&graph_id, "not-the-client-state"),
         item("6f9619ff-8b86-d011-b42d-00cf4fc964ff", "whatever"),
     ]});
-    let (status, _) = post(&app, "/graph/notifications", forged.to_string()).await;
+    let (status, _) = post_body(&app, "/graph/notifications", forged.to_string()).await;
     assert_eq!(status, 202, "acknowledged like anything well-formed");
     app.drain_jobs().await;
     assert_eq!(receiver.count("graph.user.updated"), 0, "nothing delivered");
@@ -227,7 +166,7 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
         ("{\"value\": [1, 2]}", 400),
         ("{\"value\": []}", 422),
     ] {
-        let (status, error) = post(&app, "/graph/notifications", body).await;
+        let (status, error) = post_body(&app, "/graph/notifications", body).await;
         assert_eq!(status, expected, "{body}: {error}");
         assert!(error["code"].is_string(), "{error}");
     }
@@ -235,7 +174,7 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
         "{{\"value\": [{{\"x\": \"{}\"}}]}}",
         "a".repeat(app.settings.ingest.max_body_bytes)
     );
-    let (status, error) = post(&app, "/graph/lifecycle", huge).await;
+    let (status, error) = post_body(&app, "/graph/lifecycle", huge).await;
     assert_eq!(
         (status, error["code"].as_str()),
         (413, Some("payload_too_large"))
@@ -249,28 +188,16 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
 
 #[tokio::test]
 async fn a_lifecycle_event_reaches_the_tenant() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     let id = subscribe(&app, &key, &format!("users/{USER}/messages"), &["created"]).await;
-    let graph_id = crate::subscriptions::at_graph(&app, &format!("users/{USER}/messages"))
+    let graph_id = graph_subscription(&app, &format!("users/{USER}/messages"))
         .await
         .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    app.emulator_control(
-        Method::POST,
-        &format!("/subscriptions/{graph_id}/lifecycle"),
-        Some(json!({"event": "missed"})),
-    )
-    .await;
-    deliver_until(&app, &receiver, "graph.subscription.missed", 1).await;
-    let received = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.subscription.missed")
-        .unwrap();
+    lifecycle_event(&app, &graph_id, "missed").await;
+    let received = drained_first(&app, &receiver, "graph.subscription.missed").await;
     let data = &received.json()["data"];
     assert_eq!(
         (
@@ -287,14 +214,16 @@ async fn a_batch_mixing_two_tenants_reaches_each_only_with_its_own_items() {
     let app = TestApp::spawn().await;
     let contoso_receiver = Receiver::start(Mode::Echo);
     let fabrikam_receiver = Receiver::start(Mode::Echo);
-    let (contoso, _) = tenant_with_endpoint(&app, &contoso_receiver).await;
+    let contoso = tenant_with_endpoint(&app, Tenant::Onboarded, &contoso_receiver)
+        .await
+        .key;
     let fabrikam = app
         .onboard_tenant(FABRIKAM, "fabrikam.onmicrosoft.com", "Fabrikam")
         .await
         .key
         .unwrap();
     let (status, endpoint) =
-        crate::endpoints::create(&app, &fabrikam, json!({"url": fabrikam_receiver.url})).await;
+        create_endpoint(&app, &fabrikam, json!({"url": fabrikam_receiver.url})).await;
     assert_eq!(status, 201, "{endpoint}");
     subscribe(&app, &contoso, "users", &["updated"]).await;
     subscribe(&app, &fabrikam, "users", &["updated"]).await;
@@ -308,8 +237,8 @@ async fn a_batch_mixing_two_tenants_reaches_each_only_with_its_own_items() {
         ]),
     )
     .await;
-    deliver_until(&app, &contoso_receiver, "graph.user.updated", 2).await;
-    deliver_until(&app, &fabrikam_receiver, "graph.user.updated", 3).await;
+    drain_until(&app, &contoso_receiver, "graph.user.updated", 2).await;
+    drain_until(&app, &fabrikam_receiver, "graph.user.updated", 3).await;
     let batches = inbound_batch::Entity::find().all(&app.db).await.unwrap();
     assert!(
         batches.iter().any(|b| {
@@ -340,22 +269,7 @@ async fn a_batch_mixing_two_tenants_reaches_each_only_with_its_own_items() {
 async fn a_rich_notification_is_delivered_decrypted_and_forgeries_are_not() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
-    let resource = format!("users/{USER}/messages");
-    let (status, created, _) = crate::subscriptions::create(
-        &app,
-        &key,
-        json!({"resource": resource, "change_types": ["created"], "include_resource_data": true}),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    change(
-        &app,
-        json!({"tenant": TENANT, "resource": resource, "changeType": "created",
-               "properties": {"subject": "Board minutes"}}),
-    )
-    .await;
-    deliver_until(&app, &receiver, "graph.message.created", 1).await;
+    rich_message_delivered(&app, &receiver, "Board minutes").await;
     let event = receiver.received()[1].json();
     let content = &event["data"]["content"];
     assert!(content.is_object(), "decrypted content: {event}");
@@ -387,7 +301,7 @@ async fn a_rich_notification_is_delivered_decrypted_and_forgeries_are_not() {
     forged_token["validationTokens"][0] = json!(format!("{head}.c2lnbmF0dXJl"));
     forged_token["value"][0]["id"] = json!("another-notification-id");
     for body in [tampered, forged_token] {
-        let (status, _) = post(&app, "/graph/notifications", body.to_string()).await;
+        let (status, _) = post_body(&app, "/graph/notifications", body.to_string()).await;
         assert_eq!(status, 202);
     }
     app.drain_jobs().await;
@@ -415,7 +329,11 @@ async fn the_receivers_refuse_addresses_outside_the_allow_list_and_floods() {
     let started = std::time::Instant::now();
     let mut statuses = Vec::new();
     for _ in 0..7 {
-        statuses.push(post(&app, "/graph/notifications", body.clone()).await.0);
+        statuses.push(
+            post_body(&app, "/graph/notifications", body.clone())
+                .await
+                .0,
+        );
     }
     // Two a second: seven requests within two seconds touch at most three one-second windows,
     // so at most six get through.
@@ -431,7 +349,7 @@ async fn the_receivers_refuse_addresses_outside_the_allow_list_and_floods() {
         .settings(|s| s.ingest.allow_networks = vec!["52.159.0.0/16".into()])
         .spawn()
         .await;
-    let (status, error) = post(&listed, "/graph/notifications", body).await;
+    let (status, error) = post_body(&listed, "/graph/notifications", body).await;
     assert_eq!((status, error["code"].as_str()), (403, Some("forbidden")));
     // The validation handshake is not an inbox write; it answers from anywhere.
     let response = listed
@@ -445,9 +363,7 @@ async fn the_receivers_refuse_addresses_outside_the_allow_list_and_floods() {
 
 #[tokio::test]
 async fn two_updates_of_the_same_user_are_two_events() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
     for _ in 0..2 {
         change(
@@ -456,7 +372,7 @@ async fn two_updates_of_the_same_user_are_two_events() {
         )
         .await;
     }
-    deliver_until(&app, &receiver, "graph.user.updated", 2).await;
+    drain_until(&app, &receiver, "graph.user.updated", 2).await;
     let ids: Vec<Value> = receiver
         .received()
         .iter()

@@ -6,14 +6,15 @@
 use std::time::Duration;
 
 use graphhook_domain::entities::inbound_batch;
-use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{TestApp, fixtures::onboarded_receiving};
+use graphhook_tests::{
+    client::{post_body, subscribe},
+    fixtures::{TENANT, USER},
+    graph::graph_subscription,
+    waits::drain_until,
+};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-
-use crate::{
-    ingest::{TENANT, deliver_until, post, subscribe, tenant_with_endpoint},
-    subscriptions::USER,
-};
 
 /// Waits until `n` inbound batches are processed.
 async fn processed(app: &TestApp, n: u64) {
@@ -38,7 +39,7 @@ async fn processed(app: &TestApp, n: u64) {
 
 /// A user's change as Graph posts it, for the `users` subscription Graph holds.
 async fn user_changed(app: &TestApp) -> Value {
-    let graph = crate::subscriptions::at_graph(app, "users").await.unwrap();
+    let graph = graph_subscription(app, "users").await.unwrap();
     json!({"value": [{
         "subscriptionId": graph["id"], "clientState": graph["clientState"],
         "subscriptionExpirationDateTime": graph["expirationDateTime"],
@@ -50,20 +51,18 @@ async fn user_changed(app: &TestApp) -> Value {
 
 #[tokio::test]
 async fn an_identical_real_change_an_hour_later_is_delivered_and_a_quick_repeat_is_not() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
     // Graph gives users no etag and (usually) no notification id: two changes of one user
     // are byte for byte the same item.
     let body = user_changed(&app).await.to_string();
-    let (status, _) = post(&app, "/graph/notifications", body.clone()).await;
+    let (status, _) = post_body(&app, "/graph/notifications", body.clone()).await;
     assert_eq!(status, 202);
-    deliver_until(&app, &receiver, "graph.user.updated", 1).await;
+    drain_until(&app, &receiver, "graph.user.updated", 1).await;
 
     // The same POST again a moment later (a retry after a lost acknowledgement): dropped.
     app.clock.advance(chrono::Duration::seconds(30));
-    let (status, _) = post(&app, "/graph/notifications", body.clone()).await;
+    let (status, _) = post_body(&app, "/graph/notifications", body.clone()).await;
     assert_eq!(status, 202);
     processed(&app, 2).await;
     app.drain_jobs().await;
@@ -71,26 +70,24 @@ async fn an_identical_real_change_an_hour_later_is_delivered_and_a_quick_repeat_
 
     // An hour later the user changes again: the same bytes, a real change, delivered.
     app.clock.advance(chrono::Duration::hours(1));
-    let (status, _) = post(&app, "/graph/notifications", body).await;
+    let (status, _) = post_body(&app, "/graph/notifications", body).await;
     assert_eq!(status, 202);
-    deliver_until(&app, &receiver, "graph.user.updated", 2).await;
+    drain_until(&app, &receiver, "graph.user.updated", 2).await;
 }
 
 #[tokio::test]
 async fn an_item_with_an_identity_is_remembered_for_hours() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
     let mut body = user_changed(&app).await;
     body["value"][0]["id"] = json!("lsgTZMr9KwAAA");
     let body = body.to_string();
-    let (status, _) = post(&app, "/graph/notifications", body.clone()).await;
+    let (status, _) = post_body(&app, "/graph/notifications", body.clone()).await;
     assert_eq!(status, 202);
-    deliver_until(&app, &receiver, "graph.user.updated", 1).await;
+    drain_until(&app, &receiver, "graph.user.updated", 1).await;
     // Graph re-delivering it within its retry horizon (4 hours) is dropped.
     app.clock.advance(chrono::Duration::hours(3));
-    let (status, _) = post(&app, "/graph/notifications", body).await;
+    let (status, _) = post_body(&app, "/graph/notifications", body).await;
     assert_eq!(status, 202);
     processed(&app, 2).await;
     app.drain_jobs().await;

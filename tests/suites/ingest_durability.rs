@@ -4,21 +4,20 @@
 use std::time::Duration;
 
 use graphhook_domain::entities::inbound_batch;
-use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::fixtures::onboarded_receiving;
+use graphhook_tests::{
+    client::{post_body, subscribe},
+    fixtures::{TENANT, USER},
+    graph::change,
+    waits::{drain_until, tick_at},
+};
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::{
-    ingest::{TENANT, change, deliver_until, post, subscribe, tenant_with_endpoint},
-    subscriptions::USER,
-};
-
 #[tokio::test]
 async fn an_acknowledged_batch_survives_lost_redis_keys_and_postgres_down_means_503() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "groups", &["updated"]).await;
     change(
         &app,
@@ -36,13 +35,13 @@ async fn an_acknowledged_batch_survives_lost_redis_keys_and_postgres_down_means_
     assert_eq!(receiver.count("graph.group.updated"), 0);
     // The sweeper queues it again once it is overdue.
     app.clock.advance(chrono::Duration::seconds(31));
-    crate::deliveries::tick(&app, 1).await;
+    tick_at(&app, 1).await;
     assert_eq!(receiver.count("graph.group.updated"), 1);
 
     // Postgres unreachable: 503, so Graph retries.
     app.pg_proxy.cut();
     let item = json!({"value": [{"subscriptionId": "x", "changeType": "updated"}]});
-    let (status, error) = post(&app, "/graph/notifications", item.to_string()).await;
+    let (status, error) = post_body(&app, "/graph/notifications", item.to_string()).await;
     app.pg_proxy.restore();
     assert_eq!(
         (status, error["code"].as_str()),
@@ -52,9 +51,7 @@ async fn an_acknowledged_batch_survives_lost_redis_keys_and_postgres_down_means_
 
 #[tokio::test]
 async fn a_worker_killed_mid_batch_delivers_each_item_once() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     let resource = format!("users/{USER}/messages");
     subscribe(&app, &key, &resource, &["created"]).await;
     change(
@@ -123,8 +120,8 @@ async fn a_worker_killed_mid_batch_delivers_each_item_once() {
 
     // The sweeper queues the batch again; what was done is not done twice.
     app.clock.advance(chrono::Duration::seconds(31));
-    crate::deliveries::tick(&app, 1).await;
-    deliver_until(&app, &receiver, "graph.message.created", 40).await;
+    tick_at(&app, 1).await;
+    drain_until(&app, &receiver, "graph.message.created", 40).await;
     let mut resources: Vec<String> = receiver
         .received()
         .iter()
@@ -139,9 +136,7 @@ async fn a_worker_killed_mid_batch_delivers_each_item_once() {
 
 #[tokio::test]
 async fn while_postgres_is_down_graph_gets_503_and_its_retry_delivers() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "groups", &["updated"]).await;
     app.pg_proxy.cut();
     change(

@@ -4,28 +4,28 @@
 //! and a dropped item leaves an `info` line naming Graph's subscription and why, never its
 //! clientState.
 
-use graphhook_tests::{Mode, Receiver, TestApp};
-use reqwest::Method;
-use serde_json::json;
-
-use crate::{
-    ingest::{TENANT, change, deliver_until, post, subscribe, tenant_with_endpoint},
-    lifecycle::{graph_entry, row},
-    subscriptions::USER,
+use graphhook_tests::{
+    Mode, Receiver, TestApp, fixtures::onboarded_receiving, fixtures::rich_message_delivered,
+    graph::lifecycle_event, waits::drained_first,
 };
+use graphhook_tests::{
+    client::{post_body, subscribe},
+    fixtures::{TENANT, USER},
+    graph::{change, graph_entry, graph_subscription, subscription_row},
+    waits::{deliver_until, drain_until},
+};
+use serde_json::json;
 
 #[tokio::test]
 async fn a_change_event_names_its_resources_ids_and_a_normalized_expiry_beside_graphs_fields() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     let sub = subscribe(&app, &key, &format!("users/{USER}/messages"), &["created"]).await;
     change(
         &app,
         json!({"tenant": TENANT, "resource": format!("users/{USER}/messages"), "changeType": "created"}),
     )
     .await;
-    deliver_until(&app, &receiver, "graph.message.created", 1).await;
+    drain_until(&app, &receiver, "graph.message.created", 1).await;
     let data = receiver
         .received()
         .into_iter()
@@ -51,15 +51,10 @@ async fn a_change_event_names_its_resources_ids_and_a_normalized_expiry_beside_g
     );
 
     // A lifecycle event carries the normalized expiry too.
-    let graph_id = row(&app, &sub).await.graph_id.unwrap();
+    let graph_id = subscription_row(&app, &sub).await.graph_id.unwrap();
     assert!(graph_entry(&app, &graph_id).await.is_some());
-    app.emulator_control(
-        Method::POST,
-        &format!("/subscriptions/{graph_id}/lifecycle"),
-        Some(json!({"event": "missed"})),
-    )
-    .await;
-    deliver_until(&app, &receiver, "graph.subscription.missed", 1).await;
+    lifecycle_event(&app, &graph_id, "missed").await;
+    drain_until(&app, &receiver, "graph.subscription.missed", 1).await;
     let missed = receiver
         .received()
         .into_iter()
@@ -77,11 +72,9 @@ async fn a_change_event_names_its_resources_ids_and_a_normalized_expiry_beside_g
 #[tokio::test]
 async fn a_dropped_item_is_logged_with_its_subscription_and_reason_but_not_its_client_state() {
     let logs = graphhook_tests::capture_logs();
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, _receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
-    let graph_id = crate::subscriptions::at_graph(&app, "users").await.unwrap()["id"]
+    let graph_id = graph_subscription(&app, "users").await.unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -91,7 +84,7 @@ async fn a_dropped_item_is_logged_with_its_subscription_and_reason_but_not_its_c
         "resource": format!("Users/{USER}"), "tenantId": TENANT,
         "subscriptionExpirationDateTime": "2026-12-01T00:00:00Z",
         "resourceData": {"@odata.type": "#Microsoft.Graph.User", "id": USER}}]});
-    let (status, _) = post(&app, "/graph/notifications", body.to_string()).await;
+    let (status, _) = post_body(&app, "/graph/notifications", body.to_string()).await;
     assert_eq!(status, 202);
     app.drain_jobs().await;
     let text = logs.text();
@@ -110,18 +103,11 @@ async fn a_removed_subscriptions_removed_event_is_written_before_its_recreated_e
     use graphhook_domain::entities::message;
     use sea_orm::{EntityTrait, QueryOrder};
 
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     let sub = subscribe(&app, &key, &format!("users/{USER}/events"), &["created"]).await;
-    let graph_id = row(&app, &sub).await.graph_id.unwrap();
-    app.emulator_control(
-        Method::POST,
-        &format!("/subscriptions/{graph_id}/lifecycle"),
-        Some(json!({"event": "subscriptionRemoved"})),
-    )
-    .await;
-    crate::lifecycle::deliver_until(&app, &receiver, "graph.subscription.recreated", 1).await;
+    let graph_id = subscription_row(&app, &sub).await.graph_id.unwrap();
+    lifecycle_event(&app, &graph_id, "subscriptionRemoved").await;
+    deliver_until(&app, &receiver, "graph.subscription.recreated", 1).await;
     let messages = message::Entity::find()
         .order_by_asc(message::Column::Id)
         .all(&app.db)
@@ -143,11 +129,9 @@ async fn a_removed_subscriptions_removed_event_is_written_before_its_recreated_e
 
 #[tokio::test]
 async fn resource_data_reaches_the_tenant_as_the_bytes_graph_sent() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
-    let graph = crate::subscriptions::at_graph(&app, "users").await.unwrap();
+    let graph = graph_subscription(&app, "users").await.unwrap();
     // Not in alphabetical order, as Graph writes it.
     let resource_data = format!(
         r##"{{"@odata.type":"#Microsoft.Graph.User","@odata.id":"Users/{USER}","id":"{USER}","organizationId":"{TENANT}","sequenceNumber":42}}"##
@@ -157,14 +141,9 @@ async fn resource_data_reaches_the_tenant_as_the_bytes_graph_sent() {
         graph["id"].as_str().unwrap(),
         graph["clientState"].as_str().unwrap()
     );
-    let (status, _) = post(&app, "/graph/notifications", body).await;
+    let (status, _) = post_body(&app, "/graph/notifications", body).await;
     assert_eq!(status, 202);
-    deliver_until(&app, &receiver, "graph.user.updated", 1).await;
-    let webhook = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.user.updated")
-        .unwrap();
+    let webhook = drained_first(&app, &receiver, "graph.user.updated").await;
     let text = String::from_utf8(webhook.body.clone()).unwrap();
     assert!(text.contains(&resource_data), "{text}");
     assert!(
@@ -181,22 +160,7 @@ async fn resource_data_reaches_the_tenant_as_the_bytes_graph_sent() {
 async fn decrypted_content_reaches_the_tenant_as_the_bytes_graph_encrypted() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
-    let resource = format!("users/{USER}/messages");
-    let (status, created, _) = crate::subscriptions::create(
-        &app,
-        &key,
-        json!({"resource": resource, "change_types": ["created"], "include_resource_data": true}),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    change(
-        &app,
-        json!({"tenant": TENANT, "resource": resource, "changeType": "created",
-               "properties": {"subject": "Café’s minutes"}}),
-    )
-    .await;
-    deliver_until(&app, &receiver, "graph.message.created", 1).await;
+    rich_message_delivered(&app, &receiver, "Café’s minutes").await;
     let webhook = receiver
         .received()
         .into_iter()

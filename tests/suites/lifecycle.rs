@@ -4,121 +4,30 @@
 
 use std::time::Duration;
 
-use graphhook_domain::{
-    entities::{
-        subscription::{self, SubscriptionStatus},
-        subscription_action,
-        tenant::{self, TenantStatus},
-    },
-    ids::SubscriptionId,
+use graphhook_domain::entities::{
+    subscription::SubscriptionStatus,
+    tenant::{self, TenantStatus},
 };
-use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{
+    TestApp, fixtures::onboarded_receiving, graph::lifecycle_event, waits::until_history_has,
+};
+use graphhook_tests::{
+    client::subscribe,
+    fixtures::{TENANT, USER},
+    graph::{
+        add_mailboxes, change, graph_entries, graph_entry, mailbox, subscription_history,
+        subscription_row,
+    },
+    waits::{deliver_until, settle_until, tick},
+};
 use reqwest::Method;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
-
-use crate::ingest::{TENANT, change, subscribe, tenant_with_endpoint};
-
-/// A subscription's row, by its api id.
-pub(crate) async fn row(app: &TestApp, id: &str) -> subscription::Model {
-    subscription::Entity::find()
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| SubscriptionId::from(s.id).to_string() == id)
-        .unwrap_or_else(|| panic!("no subscription {id}"))
-}
-
-/// A subscription's history: `(action, trigger, outcome)`, oldest first.
-pub(crate) async fn history(app: &TestApp, id: &str) -> Vec<(String, String, String)> {
-    let sub = row(app, id).await;
-    subscription_action::Entity::find()
-        .filter(subscription_action::Column::SubscriptionId.eq(sub.id))
-        .order_by_asc(subscription_action::Column::Id)
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| (a.action, a.trigger, a.outcome))
-        .collect()
-}
-
-/// The emulator's subscriptions: Graph id → the control listing's entry.
-pub(crate) async fn at_graph(app: &TestApp) -> Vec<Value> {
-    app.emulator_control(Method::GET, "/subscriptions", None)
-        .await
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-pub(crate) async fn graph_entry(app: &TestApp, graph_id: &str) -> Option<Value> {
-    at_graph(app)
-        .await
-        .into_iter()
-        .find(|s| s["subscription"]["id"] == graph_id)
-}
-
-/// One maintenance tick (hands out due upkeep, sweeps due deliveries) and every job it queued.
-pub(crate) async fn tick(app: &TestApp) {
-    let n = app.clock.now().timestamp();
-    crate::deliveries::tick(app, n).await;
-}
-
-/// Ticks until `done` holds, for at most 15 seconds.
-pub(crate) async fn settle_until<F, Fut>(app: &TestApp, what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        tick(app).await;
-        if done().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never happened: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Ticks (the sweeper enqueues deliveries written without a job) until `n` requests of
-/// `event_type` reached the receiver.
-pub(crate) async fn deliver_until(app: &TestApp, receiver: &Receiver, event_type: &str, n: usize) {
-    settle_until(app, &format!("{n} {event_type}"), || async {
-        receiver.count(event_type) >= n
-    })
-    .await;
-}
-
-pub(crate) fn mailbox(n: usize) -> String {
-    format!("{n:08x}-0679-472c-bc2a-692812af3437")
-}
-
-/// Makes `mailbox(n)` of each `n` a user of Contoso's directory: Graph refuses a subscription
-/// to a mailbox it does not know.
-pub(crate) async fn add_mailboxes(app: &TestApp, ns: impl IntoIterator<Item = usize>) {
-    for n in ns {
-        app.emulator_control(
-            Method::POST,
-            &format!("/tenants/{TENANT}/users"),
-            Some(json!({"id": mailbox(n), "user_principal_name": format!("mailbox{n}@contoso.onmicrosoft.com"),
-                        "display_name": format!("Mailbox {n}")})),
-        )
-        .await;
-    }
-}
 
 #[tokio::test]
 async fn every_kind_stays_alive_across_several_lifetimes_without_the_tenant() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
-    let user = crate::subscriptions::USER;
+    let (app, receiver, key) = onboarded_receiving().await;
+    let user = USER;
     let cases = [
         (format!("users/{user}/messages"), "created"),
         (format!("users/{user}/events"), "created"),
@@ -130,7 +39,7 @@ async fn every_kind_stays_alive_across_several_lifetimes_without_the_tenant() {
     let mut subs = Vec::new();
     for (resource, change_type) in &cases {
         let id = subscribe(&app, &key, resource, &[change_type]).await;
-        let graph_id = row(&app, &id).await.graph_id.unwrap();
+        let graph_id = subscription_row(&app, &id).await.graph_id.unwrap();
         subs.push((id, graph_id));
     }
     // 90 days in 12-hour steps: three lifetimes of the longest-lived kind (drives, ~29 days)
@@ -138,7 +47,7 @@ async fn every_kind_stays_alive_across_several_lifetimes_without_the_tenant() {
     for _ in 0..180 {
         app.clock.advance(chrono::Duration::hours(12));
         tick(&app).await;
-        let alive = at_graph(&app).await;
+        let alive = graph_entries(&app).await;
         for (id, graph_id) in &subs {
             assert!(
                 alive
@@ -150,7 +59,7 @@ async fn every_kind_stays_alive_across_several_lifetimes_without_the_tenant() {
         }
     }
     for (id, graph_id) in &subs {
-        let sub = row(&app, id).await;
+        let sub = subscription_row(&app, id).await;
         assert_eq!(sub.status, SubscriptionStatus::Active);
         assert_eq!(
             sub.graph_id.as_ref(),
@@ -158,7 +67,7 @@ async fn every_kind_stays_alive_across_several_lifetimes_without_the_tenant() {
             "renewed, never recreated"
         );
         assert!(sub.expires_at.unwrap() > app.clock.now());
-        let renewals = history(&app, id)
+        let renewals = subscription_history(&app, id)
             .await
             .iter()
             .filter(|(a, t, o)| a == "renew" && t == "schedule" && o == "succeeded")
@@ -207,7 +116,7 @@ async fn two_workers_send_exactly_one_patch_per_subscription_per_round() {
     for n in 0..12 {
         let resource = format!("users/{}/messages", mailbox(n));
         let id = subscribe(&app, &key, &resource, &["created"]).await;
-        subs.push(row(&app, &id).await.graph_id.unwrap());
+        subs.push(subscription_row(&app, &id).await.graph_id.unwrap());
     }
     let first = app.start_worker().await;
     let second = app.start_worker().await;
@@ -216,7 +125,7 @@ async fn two_workers_send_exactly_one_patch_per_subscription_per_round() {
         app.clock.advance(chrono::Duration::hours(50));
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let alive = at_graph(&app).await;
+            let alive = graph_entries(&app).await;
             let renewed = subs
                 .iter()
                 .filter(|g| {
@@ -253,35 +162,21 @@ async fn two_workers_send_exactly_one_patch_per_subscription_per_round() {
 
 #[tokio::test]
 async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_new_id() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
-    let user = crate::subscriptions::USER;
+    let (app, receiver, key) = onboarded_receiving().await;
+    let user = USER;
     let mail = subscribe(&app, &key, &format!("users/{user}/messages"), &["created"]).await;
     let calendar = format!("users/{user}/events");
     let events = subscribe(&app, &key, &calendar, &["created"]).await;
-    let mail_graph = row(&app, &mail).await.graph_id.unwrap();
-    let events_graph = row(&app, &events).await.graph_id.unwrap();
+    let mail_graph = subscription_row(&app, &mail).await.graph_id.unwrap();
+    let events_graph = subscription_row(&app, &events).await.graph_id.unwrap();
 
     // reauthorizationRequired → POST /reauthorize, same Graph subscription.
-    app.emulator_control(
-        Method::POST,
-        &format!("/subscriptions/{mail_graph}/lifecycle"),
-        Some(json!({"event": "reauthorizationRequired"})),
-    )
-    .await;
-    settle_until(&app, "the reauthorization", || async {
-        history(&app, &mail).await.contains(&(
-            "reauthorize".into(),
-            "request".into(),
-            "succeeded".into(),
-        ))
-    })
-    .await;
+    lifecycle_event(&app, &mail_graph, "reauthorizationRequired").await;
+    until_history_has(&app, &mail, "reauthorize", "request", "succeeded").await;
     let entry = graph_entry(&app, &mail_graph).await.unwrap();
     assert_eq!(entry["state"]["reauthorizations"], 1);
     assert_eq!(entry["state"]["renewals"], 0);
-    assert!(history(&app, &mail).await.contains(&(
+    assert!(subscription_history(&app, &mail).await.contains(&(
         "reauthorize".into(),
         "lifecycle:reauthorizationRequired".into(),
         "requested".into()
@@ -295,17 +190,12 @@ async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_n
     .await;
 
     // subscriptionRemoved → a new Graph subscription for the same Graphhook subscription.
-    app.emulator_control(
-        Method::POST,
-        &format!("/subscriptions/{events_graph}/lifecycle"),
-        Some(json!({"event": "subscriptionRemoved"})),
-    )
-    .await;
+    lifecycle_event(&app, &events_graph, "subscriptionRemoved").await;
     settle_until(&app, "the recreation", || async {
-        row(&app, &events).await.graph_id.as_deref() != Some(events_graph.as_str())
+        subscription_row(&app, &events).await.graph_id.as_deref() != Some(events_graph.as_str())
     })
     .await;
-    let recreated = row(&app, &events).await;
+    let recreated = subscription_row(&app, &events).await;
     let new_graph = recreated.graph_id.clone().unwrap();
     assert_eq!(recreated.status, SubscriptionStatus::Active);
     assert!(graph_entry(&app, &events_graph).await.is_none());
@@ -338,16 +228,11 @@ async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_n
     assert_eq!(delivered["data"]["subscriptionId"], events.as_str());
 
     // missed → the event only; nothing is done at Graph.
-    let before = history(&app, &mail).await.len();
-    app.emulator_control(
-        Method::POST,
-        &format!("/subscriptions/{mail_graph}/lifecycle"),
-        Some(json!({"event": "missed"})),
-    )
-    .await;
+    let before = subscription_history(&app, &mail).await.len();
+    lifecycle_event(&app, &mail_graph, "missed").await;
     deliver_until(&app, &receiver, "graph.subscription.missed", 1).await;
     tick(&app).await;
-    assert_eq!(history(&app, &mail).await.len(), before);
+    assert_eq!(subscription_history(&app, &mail).await.len(), before);
 
     // The history is in the tenant api.
     let response = app
@@ -380,10 +265,8 @@ async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_n
 
 #[tokio::test]
 async fn revoking_consent_pauses_and_consenting_again_resumes() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
-    let user = crate::subscriptions::USER;
+    let (app, receiver, key) = onboarded_receiving().await;
+    let user = USER;
     let subs = [
         subscribe(&app, &key, &format!("users/{user}/messages"), &["created"]).await,
         subscribe(&app, &key, "users", &["updated"]).await,
@@ -395,7 +278,8 @@ async fn revoking_consent_pauses_and_consenting_again_resumes() {
     settle_until(&app, "the pause", || async {
         let mut paused = 0;
         for id in &subs {
-            paused += usize::from(row(&app, id).await.status == SubscriptionStatus::Paused);
+            paused +=
+                usize::from(subscription_row(&app, id).await.status == SubscriptionStatus::Paused);
         }
         paused == subs.len()
     })
@@ -433,7 +317,7 @@ async fn revoking_consent_pauses_and_consenting_again_resumes() {
     settle_until(&app, "the resume", || async {
         let mut resumed = 0;
         for id in &subs {
-            let sub = row(&app, id).await;
+            let sub = subscription_row(&app, id).await;
             resumed += usize::from(
                 sub.status == SubscriptionStatus::Active && sub.last_renewed_at.is_some(),
             );
@@ -444,7 +328,7 @@ async fn revoking_consent_pauses_and_consenting_again_resumes() {
     deliver_until(&app, &receiver, "tenant.consent_restored", 1).await;
     deliver_until(&app, &receiver, "graph.subscription.resumed", 2).await;
     for id in &subs {
-        let lines = history(&app, id).await;
+        let lines = subscription_history(&app, id).await;
         assert!(lines.contains(&("pause".into(), "consent_revoked".into(), "succeeded".into())));
         assert!(lines.contains(&(
             "resume".into(),
@@ -452,7 +336,7 @@ async fn revoking_consent_pauses_and_consenting_again_resumes() {
             "requested".into()
         )));
         assert!(lines.contains(&("resume".into(), "request".into(), "succeeded".into())));
-        assert_eq!(row(&app, id).await.last_error, None);
+        assert_eq!(subscription_row(&app, id).await.last_error, None);
     }
     // Notifications flow again.
     change(
@@ -468,7 +352,7 @@ async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
     let id = subscribe(&app, &key, "users", &["updated"]).await;
-    let graph_id = row(&app, &id).await.graph_id.unwrap();
+    let graph_id = subscription_row(&app, &id).await.graph_id.unwrap();
     app.clock.advance(chrono::Duration::days(21));
     let now = app.clock.now();
     let claimed = graphhook_domain::subscriptions::upkeep::claim_due(

@@ -5,23 +5,20 @@ use graphhook_domain::entities::{
     subscription::SubscriptionStatus,
     tenant::{self, TenantStatus},
 };
-use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{TestApp, fixtures::onboarded_receiving};
+use graphhook_tests::{
+    client::subscribe,
+    fixtures::USER,
+    graph::{add_mailboxes, graph_entry, mailbox, subscription_history, subscription_row},
+    waits::{deliver_until, settle_until, tick},
+};
 use reqwest::Method;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
-use crate::{
-    ingest::{subscribe, tenant_with_endpoint},
-    lifecycle::{
-        add_mailboxes, deliver_until, graph_entry, history, mailbox, row, settle_until, tick,
-    },
-};
-
 #[tokio::test]
 async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, key) = onboarded_receiving().await;
     add_mailboxes(&app, 1..=2).await;
     let blocked = mailbox(1);
     let open = mailbox(2);
@@ -43,21 +40,24 @@ async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
     .await;
     app.clock.advance(chrono::Duration::hours(50));
     settle_until(&app, "the renewals", || async {
-        row(&app, &blocked_sub).await.status == SubscriptionStatus::Failed
-            && row(&app, &open_sub).await.last_renewed_at.is_some()
+        subscription_row(&app, &blocked_sub).await.status == SubscriptionStatus::Failed
+            && subscription_row(&app, &open_sub)
+                .await
+                .last_renewed_at
+                .is_some()
     })
     .await;
-    let failed = row(&app, &blocked_sub).await;
+    let failed = subscription_row(&app, &blocked_sub).await;
     assert!(
         failed.last_error.as_deref().unwrap().contains("403"),
         "{failed:?}"
     );
     assert_eq!(
-        row(&app, &open_sub).await.status,
+        subscription_row(&app, &open_sub).await.status,
         SubscriptionStatus::Active
     );
     assert_eq!(
-        row(&app, &group_sub).await.status,
+        subscription_row(&app, &group_sub).await.status,
         SubscriptionStatus::Active
     );
     let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
@@ -75,7 +75,7 @@ async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
     app.clock.advance(chrono::Duration::hours(30));
     tick(&app).await;
     assert_eq!(
-        history(&app, &blocked_sub)
+        subscription_history(&app, &blocked_sub)
             .await
             .iter()
             .filter(|(_, _, o)| o == "failed")
@@ -111,7 +111,7 @@ async fn under_graphs_rate_limit_every_renewal_finishes_before_its_subscription_
             &["created"],
         )
         .await;
-        let sub = row(&app, &id).await;
+        let sub = subscription_row(&app, &id).await;
         subs.push((id, sub.graph_id.unwrap(), sub.expires_at.unwrap()));
     }
     // Five subscription calls per 20 seconds for the app in this tenant.
@@ -129,7 +129,7 @@ async fn under_graphs_rate_limit_every_renewal_finishes_before_its_subscription_
         tick(&app).await;
         let mut renewed = 0;
         for (id, _, _) in &subs {
-            renewed += usize::from(row(&app, id).await.last_renewed_at.is_some());
+            renewed += usize::from(subscription_row(&app, id).await.last_renewed_at.is_some());
         }
         if renewed == subs.len() {
             break;
@@ -141,7 +141,7 @@ async fn under_graphs_rate_limit_every_renewal_finishes_before_its_subscription_
     let calls = app.emulator_control(Method::GET, "/calls", None).await;
     assert!(calls["throttled"].as_u64().unwrap() > 0, "{calls}");
     for (id, graph_id, expires_at) in &subs {
-        let sub = row(&app, id).await;
+        let sub = subscription_row(&app, id).await;
         assert!(
             sub.last_renewed_at.unwrap() < *expires_at,
             "{id} renewed in time"
@@ -161,12 +161,10 @@ async fn under_graphs_rate_limit_every_renewal_finishes_before_its_subscription_
 
 #[tokio::test]
 async fn a_graph_outage_is_retried_with_backoff_and_the_tenant_warned_before_expiry() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _) = tenant_with_endpoint(&app, &receiver).await;
-    let user = crate::subscriptions::USER;
+    let (app, receiver, key) = onboarded_receiving().await;
+    let user = USER;
     let id = subscribe(&app, &key, &format!("users/{user}/messages"), &["created"]).await;
-    let first = row(&app, &id).await;
+    let first = subscription_row(&app, &id).await;
     let expires_at = first.expires_at.unwrap();
     app.emulator_control(
         Method::PATCH,
@@ -178,7 +176,7 @@ async fn a_graph_outage_is_retried_with_backoff_and_the_tenant_warned_before_exp
     let mut waits = Vec::new();
     while app.clock.now() < expires_at {
         tick(&app).await;
-        let sub = row(&app, &id).await;
+        let sub = subscription_row(&app, &id).await;
         if let Some(due) = sub.due_at
             && due > app.clock.now()
             && waits.last() != Some(&due)
@@ -187,7 +185,7 @@ async fn a_graph_outage_is_retried_with_backoff_and_the_tenant_warned_before_exp
         }
         app.clock.advance(chrono::Duration::minutes(10));
     }
-    let sub = row(&app, &id).await;
+    let sub = subscription_row(&app, &id).await;
     assert_eq!(
         sub.status,
         SubscriptionStatus::Active,
@@ -244,13 +242,13 @@ async fn a_graph_outage_is_retried_with_backoff_and_the_tenant_warned_before_exp
     .await;
     app.clock.advance(chrono::Duration::hours(1));
     settle_until(&app, "the recreation", || async {
-        row(&app, &id).await.graph_id != first.graph_id
+        subscription_row(&app, &id).await.graph_id != first.graph_id
     })
     .await;
-    let sub = row(&app, &id).await;
+    let sub = subscription_row(&app, &id).await;
     assert_eq!((sub.status, sub.failures), (SubscriptionStatus::Active, 0));
     assert!(sub.expires_at.unwrap() > app.clock.now());
-    assert!(history(&app, &id).await.contains(&(
+    assert!(subscription_history(&app, &id).await.contains(&(
         "recreate".into(),
         "not_found".into(),
         "succeeded".into()

@@ -89,43 +89,23 @@ async fn migrations_go_up_down_and_up_again() {
     Migrator::up(&db, None).await.expect("up twice");
     assert_eq!(tables(&db).await, expected);
 
-    assert!(
-        columns(&db, "endpoints")
-            .await
-            .contains(&"failing_since".to_owned())
-    );
-    assert!(has_index(&db, "deliveries_endpoint_idx").await);
-    assert!(
-        columns(&db, "subscriptions")
-            .await
-            .contains(&"due_at".to_owned())
-    );
-    assert!(
-        columns(&db, "tenants")
-            .await
-            .contains(&"offboarded_at".to_owned())
-    );
-    assert!(
-        columns(&db, "endpoints")
-            .await
-            .contains(&"headers_sealed".to_owned())
-    );
-    assert!(has_index(&db, "deliveries_endpoint_due_idx").await);
-    assert!(
-        columns(&db, "endpoints")
-            .await
-            .contains(&"retry_schedule".to_owned())
-    );
-    assert!(
-        columns(&db, "subscriptions")
-            .await
-            .contains(&"connection_id".to_owned())
-    );
-    assert!(
-        columns(&db, "inbound_items")
-            .await
-            .contains(&"remember_until".to_owned())
-    );
+    for (table, column) in [
+        ("endpoints", "failing_since"),
+        ("subscriptions", "due_at"),
+        ("tenants", "offboarded_at"),
+        ("endpoints", "headers_sealed"),
+        ("endpoints", "retry_schedule"),
+        ("subscriptions", "connection_id"),
+        ("inbound_items", "remember_until"),
+    ] {
+        assert!(
+            columns(&db, table).await.contains(&column.to_owned()),
+            "{table}.{column}"
+        );
+    }
+    for index in ["deliveries_endpoint_idx", "deliveries_endpoint_due_idx"] {
+        assert!(has_index(&db, index).await, "{index}");
+    }
     Migrator::down(&db, Some(1))
         .await
         .expect("the dedup windows down");

@@ -2,7 +2,7 @@
 
 use graphhook_domain::entities::tenant::TenantStatus;
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
-use graphhook_tests::{TestApp, onboarding::param};
+use graphhook_tests::{TestApp, graph::consent, onboarding::param};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -92,9 +92,9 @@ async fn the_full_consent_flow_makes_an_active_tenant_whose_key_works() {
 async fn missing_permissions_are_warned_about() {
     let app = TestApp::spawn().await;
     // The administrator consented, but Entra shows only some roles (set in the emulator).
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+    consent(
+        &app,
+        DEFAULT_TENANT_ID,
         Some(json!({"roles": ["User.Read.All"]})),
     )
     .await;
@@ -358,9 +358,9 @@ async fn re_consent_keeps_one_tenant_and_updates_its_roles() {
     let key = app.onboard("Contoso").await.key.unwrap();
 
     // Permissions shrink in Entra; checking again records it.
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+    consent(
+        &app,
+        DEFAULT_TENANT_ID,
         Some(json!({"roles": ["User.Read.All"]})),
     )
     .await;

@@ -7,6 +7,7 @@ use graphhook_domain::entities::audit_log::{self, ActorKind};
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
 use graphhook_tests::{
     CONTOSO_ADMIN, TestApp,
+    graph::consent,
     onboarding::{location, param},
 };
 use reqwest::Method;
@@ -153,9 +154,9 @@ async fn an_existing_tenant_is_regranted_by_an_administrator_without_a_key_and_n
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
     // Consent shrinks in Entra and the tenant's key records it.
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
+    consent(
+        &app,
+        DEFAULT_TENANT_ID,
         Some(json!({"roles": ["User.Read.All"]})),
     )
     .await;

@@ -2,7 +2,7 @@
 //! token fetches, configuration errors, certificate credentials.
 
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
-use graphhook_tests::TestApp;
+use graphhook_tests::{TestApp, graph::consent};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -13,12 +13,7 @@ const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 #[tokio::test]
 async fn forged_expired_replayed_cookieless_and_wrong_leg_states_are_refused() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-        None,
-    )
-    .await;
+    consent(&app, DEFAULT_TENANT_ID, None).await;
     let callback = |state: &str| {
         format!("/onboarding/callback?admin_consent=True&tenant={DEFAULT_TENANT_ID}&state={state}")
     };
@@ -125,12 +120,7 @@ async fn a_signed_in_tenant_without_consent_is_not_onboarded() {
 #[tokio::test]
 async fn a_hundred_concurrent_token_requests_make_one_call_to_the_token_endpoint() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-        None,
-    )
-    .await;
+    consent(&app, DEFAULT_TENANT_ID, None).await;
     let broker = std::sync::Arc::new(
         graphhook_domain::microsoft::TokenBroker::new(&app.settings.microsoft, app.clock.clone())
             .unwrap(),
@@ -171,12 +161,7 @@ async fn a_configuration_error_is_shown_in_readiness_and_not_retried_in_a_loop()
         })
         .spawn()
         .await;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-        None,
-    )
-    .await;
+    consent(&app, DEFAULT_TENANT_ID, None).await;
     // The sign-in's code redemption is the first call with the app's credential.
     let done = app.onboard("Contoso").await;
     assert_eq!(done.status, 503, "{}", done.page);
@@ -203,12 +188,7 @@ async fn the_broker_can_authenticate_with_a_certificate_assertion() {
     const KEY: &str = include_str!("../../emulator/src/testdata/app_key.pem");
     const OTHER_KEY: &str = include_str!("../../emulator/src/testdata/other_key.pem");
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-        None,
-    )
-    .await;
+    consent(&app, DEFAULT_TENANT_ID, None).await;
     app.emulator_control(
         Method::POST,
         "/app/certificates",

@@ -5,22 +5,25 @@ use graphhook_domain::{
     entities::{delivery, delivery::DeliveryStatus},
     ids::TenantId,
 };
-use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{Mode, Receiver, TestApp, fixtures::contoso_receiving};
+use graphhook_tests::{
+    client::{create_endpoint, tenant_call},
+    fixtures::{delivery_row, message},
+    waits::tick_at,
+};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::deliveries::{delivery_row, message, tenant_with_endpoint};
-
 async fn endpoint_with_filter(app: &TestApp, key: &str, url: &str, filter: &[&str]) -> String {
     let (status, endpoint) =
-        crate::endpoints::create(app, key, json!({"url": url, "filter_types": filter})).await;
+        create_endpoint(app, key, json!({"url": url, "filter_types": filter})).await;
     assert_eq!(status, 201, "{endpoint}");
     endpoint["id"].as_str().unwrap().to_owned()
 }
 
 async fn tick(app: &TestApp) {
-    crate::deliveries::tick(app, 2).await;
+    tick_at(app, 2).await;
 }
 
 #[tokio::test]
@@ -177,9 +180,7 @@ async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() 
 
 #[tokio::test]
 async fn trouble_with_a_trouble_event_raises_no_further_event() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    let (app, receiver, tenant) = contoso_receiving().await;
     receiver.set_mode(Mode::Status(500));
     let (_, rows) = message(&app, tenant, 1).await;
     app.drain_jobs().await;
@@ -225,7 +226,7 @@ async fn trouble_with_a_trouble_event_raises_no_further_event() {
 }
 
 async fn events(app: &TestApp, key: &str, query: &str) -> (u16, Value) {
-    crate::endpoints::call(app, Method::GET, &format!("/api/v1/events{query}"), key).await
+    tenant_call(app, Method::GET, &format!("/api/v1/events{query}"), key).await
 }
 
 #[tokio::test]

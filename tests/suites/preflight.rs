@@ -6,8 +6,7 @@ use graphhook_domain::{
     secret::SecretString,
 };
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
-use graphhook_tests::TestApp;
-use reqwest::Method;
+use graphhook_tests::{TestApp, graph::consent};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -22,19 +21,10 @@ fn finding<'a>(findings: &'a [Finding], check: &str) -> &'a Finding {
         .unwrap_or_else(|| panic!("no {check} finding in {findings:?}"))
 }
 
-async fn consent(app: &TestApp) {
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-        Some(json!({})),
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn a_working_deployment_passes_every_check() {
     let app = TestApp::spawn().await;
-    consent(&app).await;
+    consent(&app, DEFAULT_TENANT_ID, Some(json!({}))).await;
     let findings = preflight::microsoft(
         &app.settings,
         app.clock.clone(),
@@ -55,7 +45,7 @@ async fn a_working_deployment_passes_every_check() {
 #[tokio::test]
 async fn a_wrong_secret_is_named_with_entras_own_words() {
     let app = TestApp::spawn().await;
-    consent(&app).await;
+    consent(&app, DEFAULT_TENANT_ID, Some(json!({}))).await;
     let mut settings = app.settings.clone();
     settings.microsoft.client_secret = Some(SecretString::from("not-the-secret"));
     let findings = preflight::microsoft(
@@ -125,7 +115,7 @@ async fn the_credential_is_tried_at_home_else_at_an_onboarded_tenant_else_skippe
     // Consent withdrawn at the onboarded tenant: that says nothing about the credential.
     let findings = preflight::microsoft(&app.settings, app.clock.clone(), chosen).await;
     assert_eq!(finding(&findings, "credential").level, Level::Skipped);
-    consent(&app).await;
+    consent(&app, DEFAULT_TENANT_ID, Some(json!({}))).await;
     let findings = preflight::microsoft(&app.settings, app.clock.clone(), chosen).await;
     assert_eq!(finding(&findings, "credential").level, Level::Ok);
 

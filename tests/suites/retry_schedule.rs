@@ -7,15 +7,14 @@ use graphhook_domain::{
     ids::TenantId,
 };
 use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{
+    client::{create_endpoint, tenant_call},
+    errors::refused,
+    fixtures::{delivery_row, message},
+};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-
-use crate::{
-    deliveries::{delivery_row, message},
-    endpoints::{call, create},
-    hardening_inputs::refused,
-};
 
 const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 
@@ -52,20 +51,20 @@ async fn an_endpoints_retry_schedule_is_set_read_back_changed_and_cleared_with_n
     let app = TestApp::spawn().await;
     let key = contoso(&app).await;
     let receiver = Receiver::start(Mode::Echo);
-    let (status, plain) = create(&app, &key, json!({"url": receiver.url})).await;
+    let (status, plain) = create_endpoint(&app, &key, json!({"url": receiver.url})).await;
     assert_eq!(status, 201, "{plain}");
     assert_eq!(plain["retry_schedule"], Value::Null, "{plain}");
 
     let url = format!("{}?own=1", receiver.url);
     let body = json!({"url": url, "retry_schedule": [10, 20]});
-    let (status, own) = create(&app, &key, body).await;
+    let (status, own) = create_endpoint(&app, &key, body).await;
     assert_eq!(status, 201, "{own}");
     assert_eq!(own["retry_schedule"], json!([10, 20]));
     let id = own["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/endpoints/{id}");
-    let (_, shown) = call(&app, Method::GET, &path, &key).await;
+    let (_, shown) = tenant_call(&app, Method::GET, &path, &key).await;
     assert_eq!(shown["retry_schedule"], json!([10, 20]));
-    let (_, list) = call(&app, Method::GET, "/api/v1/endpoints", &key).await;
+    let (_, list) = tenant_call(&app, Method::GET, "/api/v1/endpoints", &key).await;
     let listed: Vec<&Value> = list["data"]
         .as_array()
         .unwrap()
@@ -92,7 +91,7 @@ async fn an_endpoints_retry_schedule_is_set_read_back_changed_and_cleared_with_n
     assert_eq!(response.status(), 200);
     let cleared: Value = response.json().await.unwrap();
     assert_eq!(cleared["retry_schedule"], Value::Null, "{cleared}");
-    let (_, shown) = call(&app, Method::GET, &path, &key).await;
+    let (_, shown) = tenant_call(&app, Method::GET, &path, &key).await;
     assert_eq!(shown["retry_schedule"], Value::Null);
     assert_eq!(stored(&app, &id).await, None, "NULL in the row");
 
@@ -131,7 +130,7 @@ async fn a_bad_retry_schedule_is_a_422_in_the_one_error_shape_and_changes_nothin
     let key = contoso(&app).await;
     let receiver = Receiver::start(Mode::Echo);
     let body = json!({"url": receiver.url, "retry_schedule": [30]});
-    let (status, endpoint) = create(&app, &key, body).await;
+    let (status, endpoint) = create_endpoint(&app, &key, body).await;
     assert_eq!(status, 201, "{endpoint}");
     let id = endpoint["id"].as_str().unwrap().to_owned();
 
@@ -166,7 +165,7 @@ async fn a_bad_retry_schedule_is_a_422_in_the_one_error_shape_and_changes_nothin
             );
         }
     }
-    let (_, list) = call(&app, Method::GET, "/api/v1/endpoints", &key).await;
+    let (_, list) = tenant_call(&app, Method::GET, "/api/v1/endpoints", &key).await;
     let data = list["data"].as_array().unwrap();
     assert_eq!(
         data.len(),
@@ -199,7 +198,7 @@ async fn another_tenant_cannot_change_an_endpoints_retry_schedule() {
     let fabrikam = app.create_tenant(FABRIKAM, "Fabrikam").await;
     let receiver = Receiver::start(Mode::Echo);
     let body = json!({"url": receiver.url, "retry_schedule": [10, 20]});
-    let (_, endpoint) = create(&app, &key, body).await;
+    let (_, endpoint) = create_endpoint(&app, &key, body).await;
     let id = endpoint["id"].as_str().unwrap().to_owned();
 
     for body in [
@@ -210,9 +209,9 @@ async fn another_tenant_cannot_change_an_endpoints_retry_schedule() {
         refused(response, 404, "not_found").await;
     }
     let path = format!("/api/v1/endpoints/{id}");
-    let (status, _) = call(&app, Method::GET, &path, &fabrikam).await;
+    let (status, _) = tenant_call(&app, Method::GET, &path, &fabrikam).await;
     assert_eq!(status, 404);
-    let (_, mine) = call(&app, Method::GET, &path, &key).await;
+    let (_, mine) = tenant_call(&app, Method::GET, &path, &key).await;
     assert_eq!(mine["retry_schedule"], json!([10, 20]));
     assert_eq!(stored(&app, &id).await, Some(json!([10, 20])));
 }
@@ -220,7 +219,7 @@ async fn another_tenant_cannot_change_an_endpoints_retry_schedule() {
 /// Registers an active endpoint on `receiver` with `body`'s settings; returns its id.
 async fn endpoint_on(app: &TestApp, key: &str, url: &str, mut body: Value) -> String {
     body["url"] = json!(url);
-    let (status, endpoint) = create(app, key, body).await;
+    let (status, endpoint) = create_endpoint(app, key, body).await;
     assert_eq!(
         (status, &endpoint["status"]),
         (201, &json!("active")),

@@ -2,30 +2,14 @@
 //! many creates race, inputs past their bounds are refused before Graph is called, and Graph's
 //! duplicate rule is answered as the tenant's conflict, naming the subscription it already has.
 
-use graphhook_domain::entities::subscription::{self, SubscriptionStatus};
+use graphhook_domain::entities::subscription::SubscriptionStatus;
 use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{
+    client::{create_endpoint, create_subscription},
+    graph::{add_mailboxes, held_at_graph, mailbox, seed_at_graph, subscription_rows},
+};
 use reqwest::Method;
-use sea_orm::EntityTrait;
 use serde_json::{Value, json};
-
-use crate::{lifecycle::mailbox, subscriptions::create};
-
-/// What the emulator holds: Graph's JSON of every subscription.
-pub(crate) async fn held_at_graph(app: &TestApp) -> Vec<Value> {
-    app.emulator_control(Method::GET, "/subscriptions", None)
-        .await
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| s["subscription"].clone())
-        .collect()
-}
-
-/// Every subscription row, whatever its status.
-pub(crate) async fn rows(app: &TestApp) -> Vec<subscription::Model> {
-    subscription::Entity::find().all(&app.db).await.unwrap()
-}
 
 #[tokio::test]
 async fn twelve_creates_at_once_make_exactly_the_tenants_quota() {
@@ -34,9 +18,9 @@ async fn twelve_creates_at_once_make_exactly_the_tenants_quota() {
         .spawn()
         .await;
     let key = app.onboard("Contoso").await.key.unwrap();
-    crate::lifecycle::add_mailboxes(&app, 0..12).await;
+    add_mailboxes(&app, 0..12).await;
     let creates = (0..12).map(|n| {
-        create(
+        create_subscription(
             &app,
             &key,
             json!({"resource": format!("users/{}/messages", mailbox(n)), "change_types": ["created"]}),
@@ -60,7 +44,7 @@ async fn twelve_creates_at_once_make_exactly_the_tenants_quota() {
         );
     }
     assert_eq!(held_at_graph(&app).await.len(), 3);
-    let live: Vec<_> = rows(&app)
+    let live: Vec<_> = subscription_rows(&app)
         .await
         .into_iter()
         .filter(|r| r.status != SubscriptionStatus::Deleted)
@@ -74,8 +58,7 @@ async fn inputs_past_their_bounds_are_refused_before_graph_is_called() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
     let receiver = Receiver::start(Mode::Echo);
-    let (status, endpoint) =
-        crate::endpoints::create(&app, &key, json!({"url": receiver.url})).await;
+    let (status, endpoint) = create_endpoint(&app, &key, json!({"url": receiver.url})).await;
     assert_eq!(status, 201, "{endpoint}");
     let endpoint = endpoint["id"].as_str().unwrap();
 
@@ -107,7 +90,7 @@ async fn inputs_past_their_bounds_are_refused_before_graph_is_called() {
         ),
     ];
     for (body, field) in cases {
-        let (status, answer, _) = create(&app, &key, body).await;
+        let (status, answer, _) = create_subscription(&app, &key, body).await;
         assert_eq!(
             (status, answer["code"].as_str()),
             (422, Some("validation_failed")),
@@ -118,10 +101,10 @@ async fn inputs_past_their_bounds_are_refused_before_graph_is_called() {
         assert!(message.len() < 600, "the input is not echoed: {message}");
     }
     assert_eq!(held_at_graph(&app).await, Vec::<Value>::new());
-    assert!(rows(&app).await.is_empty());
+    assert!(subscription_rows(&app).await.is_empty());
 
     // Within the bounds, repeated endpoint ids are one endpoint.
-    let (status, created, _) = create(
+    let (status, created, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "users", "change_types": ["updated"], "endpoint_ids": vec![endpoint; 100]}),
@@ -135,7 +118,7 @@ async fn inputs_past_their_bounds_are_refused_before_graph_is_called() {
 async fn a_duplicate_at_graph_is_a_409_naming_the_subscription_the_tenant_has() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
-    let (status, first, _) = create(
+    let (status, first, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "users", "change_types": ["updated", "deleted"]}),
@@ -144,7 +127,7 @@ async fn a_duplicate_at_graph_is_a_409_naming_the_subscription_the_tenant_has() 
     assert_eq!(status, 201, "{first}");
     let first_id = first["id"].as_str().unwrap();
 
-    let (status, body, _) = create(
+    let (status, body, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "users", "change_types": ["deleted", "updated"]}),
@@ -174,14 +157,14 @@ async fn a_duplicate_at_graph_is_a_409_naming_the_subscription_the_tenant_has() 
         .filter_map(|s| s["id"].as_str())
         .collect();
     assert_eq!(ids, vec![first_id]);
-    assert_eq!(rows(&app).await.len(), 1);
+    assert_eq!(subscription_rows(&app).await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_duplicate_graph_holds_for_another_deployment_is_a_409_without_an_id() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
-    crate::subscription_reconciler::seed(
+    seed_at_graph(
         &app,
         "groups",
         "updated",
@@ -189,7 +172,7 @@ async fn a_duplicate_graph_holds_for_another_deployment_is_a_409_without_an_id()
         None,
     )
     .await;
-    let (status, body, _) = create(
+    let (status, body, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "groups", "change_types": ["updated"]}),
@@ -208,5 +191,5 @@ async fn a_duplicate_graph_holds_for_another_deployment_is_a_409_without_an_id()
             .contains("not one of this tenant's"),
         "{body}"
     );
-    assert!(rows(&app).await.is_empty());
+    assert!(subscription_rows(&app).await.is_empty());
 }

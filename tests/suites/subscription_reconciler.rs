@@ -16,53 +16,20 @@ use chrono::Duration;
 use graphhook_domain::{
     entities::subscription::{self, DueAction, SubscriptionStatus},
     ids::SubscriptionId,
-    resources,
 };
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
 use graphhook_tests::TestApp;
+use graphhook_tests::{
+    client::create_subscription,
+    graph::consent,
+    graph::{held_at_graph, mailbox, seed_at_graph, subscription_row, subscription_rows},
+    waits::tick,
+};
 use reqwest::Method;
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, mpsc};
-
-use crate::{
-    lifecycle::{mailbox, tick},
-    subscription_integrity::{held_at_graph, rows},
-    subscriptions::create,
-};
-
-/// Puts a subscription at the emulator as if the app had created it just now (expiring after
-/// its kind's lifetime less Graphhook's margin, as Graphhook asks); returns its Graph id.
-pub(crate) async fn seed(
-    app: &TestApp,
-    resource: &str,
-    change_type: &str,
-    notification_url: &str,
-    client_state: Option<&str>,
-) -> String {
-    let kind = resources::parse(resource).unwrap().kind;
-    let minutes =
-        resources::spec(kind).max_minutes - app.settings.subscriptions.lifetime_margin_minutes;
-    let expires = app.clock.now() + Duration::minutes(minutes);
-    let seeded = app
-        .emulator_control(
-            Method::POST,
-            "/subscriptions",
-            Some(json!({
-                "tenant": DEFAULT_TENANT_ID,
-                "subscriptions": [{
-                    "resource": resource,
-                    "changeType": change_type,
-                    "notificationUrl": notification_url,
-                    "clientState": client_state,
-                    "expirationDateTime": expires.to_rfc3339(),
-                }],
-            })),
-        )
-        .await;
-    seeded["ids"][0].as_str().unwrap().to_owned()
-}
 
 fn past_the_lease(app: &TestApp) -> Duration {
     Duration::seconds(app.settings.subscriptions.upkeep_lease_secs as i64 + 60)
@@ -127,23 +94,24 @@ impl Handshakes {
     }
 }
 
-#[tokio::test]
-async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_reconciled() {
-    let mut handshakes = Handshakes::start();
+/// An app whose public URLs lead to `handshakes`, with Contoso consented at Graph and written
+/// directly: the app and Contoso's API key.
+async fn behind(handshakes: &Handshakes) -> (TestApp, String) {
     let base = handshakes.base_url.clone();
     let app = TestApp::builder()
         .settings(move |s| s.api.public_base_url = base)
         .spawn()
         .await;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-        None,
-    )
-    .await;
+    consent(&app, DEFAULT_TENANT_ID, None).await;
     let key = app.create_tenant(DEFAULT_TENANT_ID, "Contoso").await;
+    (app, key)
+}
 
-    let request = create(
+#[tokio::test]
+async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_reconciled() {
+    let mut handshakes = Handshakes::start();
+    let (app, key) = behind(&handshakes).await;
+    let request = create_subscription(
         &app,
         &key,
         json!({"resource": "users", "change_types": ["updated"]}),
@@ -159,12 +127,12 @@ async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_rec
     app.pg_proxy.restore();
     // Graph's subscription was deleted at once; the row could not be, and holds its slot.
     assert_eq!(held_at_graph(&app).await, Vec::<Value>::new());
-    let stuck = rows(&app).await;
+    let stuck = subscription_rows(&app).await;
     assert_eq!(stuck.len(), 1);
     assert_eq!(stuck[0].status, SubscriptionStatus::Creating);
     // A create may take seconds: within a lease the row is left alone.
     tick(&app).await;
-    assert_eq!(rows(&app).await, stuck);
+    assert_eq!(subscription_rows(&app).await, stuck);
 
     app.clock.advance(past_the_lease(&app));
     tick(&app).await;
@@ -173,10 +141,14 @@ async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_rec
         Vec::<Value>::new(),
         "no orphan at Graph"
     );
-    assert_eq!(rows(&app).await, Vec::new(), "no row stuck in creating");
+    assert_eq!(
+        subscription_rows(&app).await,
+        Vec::new(),
+        "no row stuck in creating"
+    );
 
     // The tenant can create it now.
-    let (status, body, _) = create(
+    let (status, body, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "users", "change_types": ["updated"]}),
@@ -188,20 +160,8 @@ async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_rec
 #[tokio::test]
 async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves_nothing() {
     let mut handshakes = Handshakes::start();
-    let base = handshakes.base_url.clone();
-    let app = TestApp::builder()
-        .settings(move |s| s.api.public_base_url = base)
-        .spawn()
-        .await;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-        None,
-    )
-    .await;
-    let key = app.create_tenant(DEFAULT_TENANT_ID, "Contoso").await;
-
-    let request = create(
+    let (app, key) = behind(&handshakes).await;
+    let request = create_subscription(
         &app,
         &key,
         json!({"resource": "users", "change_types": ["updated"]}),
@@ -241,7 +201,7 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
     let staging = "https://staging.example.com/graph/notifications";
 
     // Held by a row.
-    let (status, held, _) = create(
+    let (status, held, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "users", "change_types": ["updated"]}),
@@ -249,9 +209,9 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
     .await;
     assert_eq!(status, 201, "{held}");
     // Ours, and no row holds it.
-    let orphan = seed(&app, "groups", "updated", &ours, Some("lost")).await;
+    let orphan = seed_at_graph(&app, "groups", "updated", &ours, Some("lost")).await;
     // Another deployment's (staging shares the app registration).
-    let foreign = seed(
+    let foreign = seed_at_graph(
         &app,
         &format!("users/{}/messages", mailbox(1)),
         "created",
@@ -261,7 +221,7 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
     .await;
     // A create that died after Graph's 201: its row is still `creating`.
     let state = "state-of-a-create-that-died";
-    let stuck_graph = seed(
+    let stuck_graph = seed_at_graph(
         &app,
         &format!("users/{}/events", mailbox(2)),
         "created",
@@ -307,7 +267,7 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
 
     app.clock.advance(past_the_lease(&app));
     // Ours, without a row, but younger than a lease: a create may still be completing it.
-    let young = seed(&app, "drives/b!drive1/root", "updated", &ours, None).await;
+    let young = seed_at_graph(&app, "drives/b!drive1/root", "updated", &ours, None).await;
     tick(&app).await;
 
     let remaining: Vec<String> = held_at_graph(&app)
@@ -315,7 +275,7 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
         .iter()
         .filter_map(|s| s["id"].as_str().map(str::to_owned))
         .collect();
-    let held_graph_id = crate::lifecycle::row(&app, held["id"].as_str().unwrap())
+    let held_graph_id = subscription_row(&app, held["id"].as_str().unwrap())
         .await
         .graph_id
         .unwrap();
@@ -327,7 +287,7 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
     }
     assert_eq!(remaining.len(), 3, "{remaining:?}");
 
-    let left = rows(&app).await;
+    let left = subscription_rows(&app).await;
     assert_eq!(left.len(), 1, "the stuck row is gone: {left:?}");
     assert_eq!(left[0].status, SubscriptionStatus::Active);
     let audit = app.audit_actions().await;

@@ -1,40 +1,10 @@
 //! Graph subscriptions through the tenant api, against the emulator.
 
 use graphhook_tests::TestApp;
+use graphhook_tests::{client::create_subscription, fixtures::USER, graph::graph_subscription};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-
-pub(crate) const USER: &str = "8ee44408-0679-472c-bc2a-692812af3437";
-
-pub(crate) async fn create(app: &TestApp, key: &str, body: Value) -> (u16, Value, Option<String>) {
-    let response = app
-        .tenant_request(Method::POST, "/api/v1/subscriptions", key, Some(body))
-        .await;
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (
-        status,
-        response.json().await.unwrap_or(Value::Null),
-        retry_after,
-    )
-}
-
-/// The emulator's copy of a subscription, found by resource.
-pub(crate) async fn at_graph(app: &TestApp, resource: &str) -> Option<Value> {
-    let all = app
-        .emulator_control(Method::GET, "/subscriptions", None)
-        .await;
-    all.as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["subscription"]["resource"] == resource)
-        .map(|s| s["subscription"].clone())
-}
 
 #[tokio::test]
 async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() {
@@ -86,7 +56,7 @@ async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() 
         ),
     ];
     for (resource, change_types, kind, max_minutes) in cases {
-        let (status, created, _) = create(
+        let (status, created, _) = create_subscription(
             &app,
             &key,
             json!({"resource": resource, "change_types": change_types}),
@@ -103,7 +73,7 @@ async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() 
             "{resource}"
         );
 
-        let graph = at_graph(&app, &resource)
+        let graph = graph_subscription(&app, &resource)
             .await
             .expect("the emulator holds it");
         assert_eq!(graph["notificationUrl"], app.url("/graph/notifications"));
@@ -147,7 +117,7 @@ async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() 
 async fn graph_style_field_names_are_accepted_too() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
-    let (status, created, _) = create(
+    let (status, created, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "users", "changeTypes": ["updated"]}),
@@ -161,7 +131,7 @@ async fn graph_style_field_names_are_accepted_too() {
 async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
-    let (_, created, _) = create(
+    let (_, created, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "users", "change_types": ["updated"]}),
@@ -175,7 +145,7 @@ async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
             .as_u16(),
         204
     );
-    assert_eq!(at_graph(&app, "users").await, None);
+    assert_eq!(graph_subscription(&app, "users").await, None);
     assert_eq!(
         app.tenant_request(Method::GET, &path, &key, None)
             .await
@@ -184,13 +154,13 @@ async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
         404
     );
 
-    let (_, created, _) = create(
+    let (_, created, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "groups", "change_types": ["updated"]}),
     )
     .await;
-    let graph_id = at_graph(&app, "groups").await.unwrap()["id"]
+    let graph_id = graph_subscription(&app, "groups").await.unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -217,7 +187,7 @@ async fn every_subscription_route_refuses_another_tenants_key() {
     let fabrikam = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
-    let (_, created, _) = create(
+    let (_, created, _) = create_subscription(
         &app,
         &contoso,
         json!({"resource": "users", "change_types": ["updated"]}),
@@ -237,7 +207,10 @@ async fn every_subscription_route_refuses_another_tenants_key() {
         .await
         .unwrap();
     assert!(list["data"].as_array().unwrap().is_empty());
-    assert!(at_graph(&app, "users").await.is_some(), "still there");
+    assert!(
+        graph_subscription(&app, "users").await.is_some(),
+        "still there"
+    );
 }
 
 #[tokio::test]
@@ -294,7 +267,7 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
     let resource = format!("users/{USER}/messages");
-    let (status, created, _) = create(
+    let (status, created, _) = create_subscription(
         &app,
         &key,
         json!({"resource": resource, "change_types": ["created"], "include_resource_data": true}),
@@ -309,7 +282,7 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
         "rich Outlook: 1 day"
     );
 
-    let graph = at_graph(&app, &resource).await.unwrap();
+    let graph = graph_subscription(&app, &resource).await.unwrap();
     assert_eq!(graph["includeResourceData"], true);
     let label = graph["encryptionCertificateId"]
         .as_str()
@@ -342,7 +315,7 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
     use rsa::pkcs8::DecodePrivateKey;
     assert!(rsa::RsaPrivateKey::from_pkcs8_der(&private).is_ok());
 
-    let (status, body, _) = create(
+    let (status, body, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "users", "change_types": ["updated"], "include_resource_data": true}),
@@ -359,14 +332,14 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
     let new_label = rotated["label"].as_str().unwrap().to_owned();
     assert_ne!(new_label, label);
     let events = format!("users/{USER}/events");
-    create(
+    create_subscription(
         &app,
         &key,
         json!({"resource": events, "change_types": ["created"], "includeResourceData": true}),
     )
     .await;
     assert_eq!(
-        at_graph(&app, &events).await.unwrap()["encryptionCertificateId"],
+        graph_subscription(&app, &events).await.unwrap()["encryptionCertificateId"],
         new_label.as_str()
     );
     let certificates: Value = app
@@ -397,7 +370,7 @@ async fn creating_and_deleting_are_audited_under_the_api_key_that_did_it() {
         .unwrap();
     let key_id = keys["data"][0]["id"].as_str().unwrap().to_owned();
     assert!(key_id.starts_with("key_"), "{keys}");
-    let (_, created, _) = create(
+    let (_, created, _) = create_subscription(
         &app,
         &key,
         json!({"resource": "users", "change_types": ["updated"]}),

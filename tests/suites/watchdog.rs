@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use graphhook_tests::{Mode, Receiver, TestApp, TestAppBuilder};
+use graphhook_tests::{Tenant, fixtures::message, tenant_with_endpoint};
 use graphhook_worker::{WorkerProcess, watchdog::Fault};
 use serde_json::Value;
-
-use crate::deliveries::{message, tenant_with_endpoint};
 
 /// A short stall window (with a heartbeat short enough for it), so a stall is seen in seconds.
 fn watched() -> TestAppBuilder {
@@ -77,7 +76,9 @@ async fn a_delivery_lane_stalled_on_redis_is_reported_restarted_and_delivers_onc
         .spawn()
         .await;
     let receiver = Receiver::start(Mode::Echo);
-    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    let tenant = tenant_with_endpoint(&app, Tenant::CONTOSO, &receiver)
+        .await
+        .tenant;
     let worker = app.start_worker().await;
     let probe = app.queue_probe(0).await;
     app.wait_for_probe(&probe, "completed", Duration::from_secs(30))
@@ -112,7 +113,9 @@ async fn a_delivery_lane_stalled_on_redis_is_reported_restarted_and_delivers_onc
 async fn a_delivery_lane_that_stops_taking_jobs_is_restarted_and_the_waiting_delivery_goes_out() {
     let mut app = watched().spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let (tenant, _) = tenant_with_endpoint(&app, &receiver).await;
+    let tenant = tenant_with_endpoint(&app, Tenant::CONTOSO, &receiver)
+        .await
+        .tenant;
     let worker = app.start_worker().await;
     wait_for_health(&app, &worker, 200, Duration::from_secs(30)).await;
 

@@ -1,0 +1,189 @@
+//! Typed callers of the two apis: [`TenantClient`] (an API key) and [`OperatorClient`] (an
+//! operator token), so a suite says who calls and what, not how a request is built.
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::TestApp;
+
+/// A status and the JSON body (`Null` when there is none).
+pub type Answer = (u16, Value);
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// The tenant api, called with one API key.
+pub struct TenantClient<'a> {
+    app: &'a TestApp,
+    key: String,
+}
+
+impl TestApp {
+    /// The tenant api as the holder of `key`.
+    pub fn as_tenant(&self, key: &str) -> TenantClient<'_> {
+        TenantClient {
+            app: self,
+            key: key.to_owned(),
+        }
+    }
+
+    /// The operator api as `test-operator`.
+    pub fn as_operator(&self) -> OperatorClient<'_> {
+        self.as_operator_named("test-operator")
+    }
+
+    /// The operator api as the operator `name`.
+    pub fn as_operator_named(&self, name: &str) -> OperatorClient<'_> {
+        OperatorClient {
+            app: self,
+            token: self.operator_token_for(name),
+        }
+    }
+}
+
+impl TenantClient<'_> {
+    /// The raw response, for tests that look at headers.
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+        self.app.tenant_request(method, path, &self.key, body).await
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        answer(self.send(method, path, body).await).await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch_json(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// `POST /api/v1/endpoints`.
+    pub async fn create_endpoint(&self, body: Value) -> Answer {
+        self.post_json("/api/v1/endpoints", body).await
+    }
+
+    /// `POST /api/v1/subscriptions`: the status, the body and any `retry-after`.
+    pub async fn create_subscription(&self, body: Value) -> (u16, Value, Option<String>) {
+        let response = self
+            .send(Method::POST, "/api/v1/subscriptions", Some(body))
+            .await;
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let (status, body) = answer(response).await;
+        (status, body, retry_after)
+    }
+
+    /// A subscription to `resource` for `change_types`, created (201); its id.
+    pub async fn subscribe(&self, resource: &str, change_types: &[&str]) -> String {
+        let (status, created, _) = self
+            .create_subscription(
+                serde_json::json!({"resource": resource, "change_types": change_types}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        created["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("subscription without id: {created}"))
+            .to_owned()
+    }
+}
+
+/// The operator api, called with one operator's token.
+pub struct OperatorClient<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl OperatorClient<'_> {
+    /// The raw response, for tests that look at headers.
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+        let mut request = self
+            .app
+            .client
+            .request(method, self.app.url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        answer(self.send(method, path, body).await).await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// A `GET` that must answer 200: its body.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(body)).await
+    }
+}
+
+/// `POST /api/v1/endpoints` with `key`.
+pub async fn create_endpoint(app: &TestApp, key: &str, body: Value) -> Answer {
+    app.as_tenant(key).create_endpoint(body).await
+}
+
+/// `POST /api/v1/subscriptions` with `key`: the status, the body and any `retry-after`.
+pub async fn create_subscription(
+    app: &TestApp,
+    key: &str,
+    body: Value,
+) -> (u16, Value, Option<String>) {
+    app.as_tenant(key).create_subscription(body).await
+}
+
+/// A tenant api call without a body.
+pub async fn tenant_call(app: &TestApp, method: Method, path: &str, key: &str) -> Answer {
+    app.as_tenant(key).call(method, path, None).await
+}
+
+/// A tenant api `GET`.
+pub async fn tenant_get(app: &TestApp, key: &str, path: &str) -> Answer {
+    app.as_tenant(key).get(path).await
+}
+
+/// A subscription to `resource` for `change_types`, created (201); its id.
+pub async fn subscribe(app: &TestApp, key: &str, resource: &str, change_types: &[&str]) -> String {
+    app.as_tenant(key).subscribe(resource, change_types).await
+}
+
+/// `body` posted as JSON to `path` without credentials (as Graph posts notifications).
+pub async fn post_body(app: &TestApp, path: &str, body: impl Into<reqwest::Body>) -> Answer {
+    let response = app
+        .client
+        .post(app.url(path))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    answer(response).await
+}

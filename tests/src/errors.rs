@@ -1,0 +1,74 @@
+//! Checks of the one error shape: a status, a stable `code`, a non-empty `message`, the
+//! `request_id` of the response header, and `details` where the api gives them.
+
+use serde_json::Value;
+
+/// Checks an error in the one shape, strictly: the status, `application/json`, the `code`, a
+/// non-empty `message`, the `request_id` of the header, and no key besides `details`.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let header_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no x-request-id header"));
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    let body: Value = response
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("not a JSON body: {e}"));
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body["request_id"], header_id.as_str(), "{body}");
+    let keys: Vec<&String> = body
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    for key in &keys {
+        assert!(
+            ["code", "message", "request_id", "details"].contains(&key.as_str()),
+            "unexpected key {key} in {body}"
+        );
+    }
+    body
+}
+
+/// Checks a 4xx in the one error shape and returns its body.
+pub async fn refused(response: reqwest::Response, status: u16, code: &str) -> Value {
+    let actual = response.status().as_u16();
+    let header_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body["request_id"].as_str(), header_id.as_deref(), "{body}");
+    body
+}
+
+/// Checks an error body's `code` and the `details.field` it names.
+pub fn assert_field(body: &Value, code: &str, field: &str) {
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["details"]["field"], field, "{body}");
+}
+
+/// Checks an error body's `code`, `details.field` and `details.rule`.
+pub fn assert_rule(body: &Value, code: &str, field: &str, rule: &str) {
+    assert_field(body, code, field);
+    assert_eq!(body["details"]["rule"], rule, "{body}");
+}

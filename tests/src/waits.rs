@@ -1,0 +1,103 @@
+//! Deterministic waits: run the maintenance tick or the queued jobs until what a test waits
+//! for has happened, within a bound that fails the test rather than hanging it.
+
+use std::time::Duration;
+
+use crate::{Receiver, TestApp};
+
+const WITHIN: Duration = Duration::from_secs(15);
+
+/// Runs the maintenance job for tick `n` (retention runs on whole minutes), then the jobs it
+/// queued.
+pub async fn tick_at(app: &TestApp, n: i64) {
+    graphhook_worker::jobs::queue_depths::run(
+        graphhook_domain::jobs::QueueDepthsTick { tick: n },
+        &app.jobs,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("tick {n}: {e:#}"));
+    app.drain_jobs().await;
+}
+
+/// One maintenance tick at the clock's second (hands out due upkeep, sweeps due deliveries)
+/// and every job it queued.
+pub async fn tick(app: &TestApp) {
+    tick_at(app, app.clock.now().timestamp()).await;
+}
+
+/// Ticks until `done` holds, for at most 15 seconds.
+pub async fn settle_until<F, Fut>(app: &TestApp, what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    loop {
+        tick(app).await;
+        if done().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Ticks (the sweeper enqueues deliveries written without a job) until `n` requests of
+/// `event_type` reached the receiver.
+pub async fn deliver_until(app: &TestApp, receiver: &Receiver, event_type: &str, n: usize) {
+    settle_until(app, &format!("{n} {event_type}"), || async {
+        receiver.count(event_type) >= n
+    })
+    .await;
+}
+
+/// Runs queued jobs (no tick) until `n` requests of `event_type` reached the receiver.
+pub async fn drain_until(app: &TestApp, receiver: &Receiver, event_type: &str, n: usize) {
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    loop {
+        app.drain_jobs().await;
+        let count = receiver.count(event_type);
+        if count >= n {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{count} of {n} {event_type} arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Ticks until the history of subscription `id` holds `(action, trigger, outcome)`.
+pub async fn until_history_has(
+    app: &TestApp,
+    id: &str,
+    action: &str,
+    trigger: &str,
+    outcome: &str,
+) {
+    let entry = (action.to_owned(), trigger.to_owned(), outcome.to_owned());
+    settle_until(app, &format!("{action} {trigger} {outcome}"), || async {
+        crate::graph::subscription_history(app, id)
+            .await
+            .contains(&entry)
+    })
+    .await;
+}
+
+/// Drains queued jobs until a request of `event_type` reached the receiver: the first one.
+pub async fn drained_first(
+    app: &TestApp,
+    receiver: &Receiver,
+    event_type: &str,
+) -> crate::receiver::Received {
+    drain_until(app, receiver, event_type, 1).await;
+    receiver
+        .received()
+        .into_iter()
+        .find(|r| r.event_type() == event_type)
+        .unwrap_or_else(|| panic!("no {event_type}"))
+}
