@@ -66,7 +66,8 @@ pub async fn list_tenants<C: ConnectionTrait>(
         query = match search.parse::<Uuid>() {
             Ok(entra) => query.filter(tenant::Column::EntraTenantId.eq(entra)),
             Err(_) => query.filter(
-                Expr::col(tenant::Column::Name).ilike(format!("%{}%", escape_like(search))),
+                Expr::col(tenant::Column::Name)
+                    .ilike(format!("%{}%", crate::paging::escape_like(search))),
             ),
         };
     }
@@ -99,13 +100,6 @@ pub async fn list_tenants<C: ConnectionTrait>(
         });
     }
     Ok(out)
-}
-
-/// `text` for a `LIKE` pattern, matched literally (Postgres's default `\` escape).
-pub(crate) fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// Deliveries of a tenant over the last day, and what waits.

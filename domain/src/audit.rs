@@ -222,7 +222,7 @@ pub async fn list_all<C: ConnectionTrait>(
             query = query.filter(audit_log::Column::Action.eq(action.as_str()));
         }
         Some(ActionFilter::Prefix(prefix)) => {
-            let pattern = format!("{}%", crate::admin::escape_like(prefix));
+            let pattern = format!("{}%", crate::paging::escape_like(prefix));
             query = query.filter(audit_log::Column::Action.like(pattern));
         }
         None => {}

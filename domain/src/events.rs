@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 
 use crate::{
     clock::Clock,
-    deliveries::history::Order,
     entities::operational_event,
     error::DomainResult,
     ids::{EndpointId, EventId, TenantId},
+    paging::Order,
 };
 
 /// Every event type (from [`crate::event_catalogue`]).

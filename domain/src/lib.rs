@@ -24,6 +24,7 @@ pub mod microsoft;
 pub mod onboarding;
 pub mod operators;
 pub mod ops;
+pub mod paging;
 pub mod probe;
 pub mod redis_conn;
 pub mod resources;

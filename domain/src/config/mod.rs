@@ -324,10 +324,15 @@ impl Default for WebhookSettings {
             circuit_failure_percent: 70,
             circuit_open_secs: 60,
             circuit_max_open_secs: 1800,
-            retry_schedule_secs: crate::deliveries::schedule::DELAYS_SECS.to_vec(),
+            retry_schedule_secs: DEFAULT_RETRY_DELAYS_SECS.to_vec(),
         }
     }
 }
+
+/// The deployment's retry schedule unless configured: the delays before attempts 2 to 10, in
+/// seconds.
+pub const DEFAULT_RETRY_DELAYS_SECS: [i64; 9] =
+    [5, 300, 1_800, 7_200, 18_000, 36_000, 50_400, 72_000, 86_400];
 
 /// The secret-encryption key a development process uses when none is configured (base64 of 32
 /// bytes). Never use it in production: it is public.

@@ -22,41 +22,7 @@ use crate::{
     ids::{AttemptId, DeliveryId, EndpointId, MessageId, TenantId},
 };
 
-/// Which way a history list runs. Ids are UUIDv7, so by id is by creation: `Asc` is oldest
-/// first, `Desc` newest first. A cursor (the previous page's last id) continues in that
-/// direction: the next page has ids above it (`Asc`) or below it (`Desc`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Order {
-    #[default]
-    Asc,
-    Desc,
-}
-
-impl Order {
-    /// Orders `query` by `id` this way, continuing after `cursor` (the previous page's last id).
-    pub fn page<Q, C>(self, query: Q, id: C, cursor: Option<uuid::Uuid>) -> Q
-    where
-        Q: QueryFilter + QueryOrder,
-        C: ColumnTrait,
-    {
-        match self {
-            Order::Asc => {
-                let query = match cursor {
-                    Some(cursor) => query.filter(id.gt(cursor)),
-                    None => query,
-                };
-                query.order_by_asc(id)
-            }
-            Order::Desc => {
-                let query = match cursor {
-                    Some(cursor) => query.filter(id.lt(cursor)),
-                    None => query,
-                };
-                query.order_by_desc(id)
-            }
-        }
-    }
-}
+pub use crate::paging::Order;
 
 #[derive(Debug, Default)]
 pub struct MessageFilter {

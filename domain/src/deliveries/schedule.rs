@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use crate::entities::endpoint;
 
-/// The default delays before attempts 2 to 10, in seconds.
-pub const DELAYS_SECS: [i64; 9] = [5, 300, 1_800, 7_200, 18_000, 36_000, 50_400, 72_000, 86_400];
+/// The default delays before attempts 2 to 10, in seconds (the default of
+/// `webhooks.retry_schedule_secs`).
+pub use crate::config::DEFAULT_RETRY_DELAYS_SECS as DELAYS_SECS;
 
 /// A schedule has at most this many delays (so at most 21 attempts)…
 pub const MAX_DELAYS: usize = 20;
