@@ -7,11 +7,9 @@
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ConnectionTrait, EntityTrait};
-use serde::Deserialize;
 use serde_json::{Value, json, value::RawValue};
-use sha2::{Digest, Sha256};
 
-use super::{fields, process::Rich};
+use super::{process::Rich, shape};
 use crate::{
     audit::{self, Actor, NewEntry},
     deliveries::{Deps, NewMessage},
@@ -20,7 +18,7 @@ use crate::{
         tenant,
     },
     error::DomainResult,
-    ids::{ConnectionId, EndpointId, SubscriptionId, TenantId},
+    ids::{EndpointId, SubscriptionId, TenantId},
     microsoft::rich::{DecryptionKey, EncryptedContent},
     subscriptions,
 };
@@ -86,20 +84,6 @@ impl Routes {
     }
 }
 
-/// A lifecycle event's event type, and the action it asks of the upkeep (`missed` asks none
-/// beyond the event: the tenant resyncs).
-fn lifecycle_event_type(event: &str) -> Option<(&'static str, Option<DueAction>)> {
-    match event {
-        "reauthorizationRequired" => Some((
-            "graph.subscription.reauthorization_required",
-            Some(DueAction::Reauthorize),
-        )),
-        "subscriptionRemoved" => Some(("graph.subscription.removed", Some(DueAction::Recreate))),
-        "missed" => Some(("graph.subscription.missed", None)),
-        _ => None,
-    }
-}
-
 pub(super) async fn verify_tokens(
     rich: &Rich,
     tokens: &[String],
@@ -159,13 +143,6 @@ async fn decrypt_item<C: ConnectionTrait>(
     }))
 }
 
-/// An item's `resourceData` as the bytes Graph sent.
-#[derive(Deserialize)]
-struct RawParts<'a> {
-    #[serde(borrow, default, rename = "resourceData")]
-    resource_data: Option<&'a RawValue>,
-}
-
 /// Checks and routes one item: what it becomes, or why it is dropped.
 pub(super) async fn prepare<C: ConnectionTrait>(
     deps: &Deps<'_, C>,
@@ -215,27 +192,8 @@ pub(super) async fn prepare<C: ConnectionTrait>(
     {
         return Ok(Err("tenant_mismatch"));
     }
-    let mut action = None;
-    let mut verbatim = Vec::new();
-    let (event_type, data) = match item.get("lifecycleEvent").and_then(Value::as_str) {
-        Some(event) => {
-            let Some((event_type, wanted)) = lifecycle_event_type(event) else {
-                tracing::info!(event, "an unknown lifecycle event; ignored");
-                return Ok(Err("unknown_lifecycle_event"));
-            };
-            action = wanted.map(|a| (a, format!("lifecycle:{event}")));
-            (
-                event_type.to_owned(),
-                json!({
-                    "subscriptionId": subscription_id,
-                    "resource": subscription.resource,
-                    "lifecycleEvent": event,
-                    "tenantId": item.get("tenantId"),
-                    "subscriptionExpirationDateTime": item.get("subscriptionExpirationDateTime"),
-                    "subscriptionExpiresAt": fields::normalized_time(item.get("subscriptionExpirationDateTime")),
-                }),
-            )
-        }
+    let shaped = match item.get("lifecycleEvent").and_then(Value::as_str) {
+        Some(event) => shape::lifecycle(item, &subscription, event),
         None => {
             let content = match (item.get("encryptedContent").is_some(), rich) {
                 (false, _) => None,
@@ -243,82 +201,30 @@ pub(super) async fn prepare<C: ConnectionTrait>(
                     Ok(content) => Some(content),
                     Err(reason) => {
                         if reason != "unknown_certificate" {
-                            audit::record(
-                                deps.db,
-                                deps.clock,
+                            let entry =
                                 NewEntry::new(Actor::system("ingest"), "ingest.rich_rejected")
                                     .tenant(tenant_id)
                                     .target("subscription", subscription_id)
-                                    .details(json!({"reason": reason})),
-                            )
-                            .await?;
+                                    .details(json!({"reason": reason}));
+                            audit::record(deps.db, deps.clock, entry).await?;
                         }
                         return Ok(Err(reason));
                     }
                 },
                 (true, None) => return Ok(Err("malformed")),
             };
-            let change_type = item
-                .get("changeType")
-                .and_then(Value::as_str)
-                .filter(|c| matches!(*c, "created" | "updated" | "deleted"));
-            let Some(change_type) = change_type else {
-                return Ok(Err("malformed"));
-            };
-            let mut data = json!({
-                "subscriptionId": subscription_id,
-                "id": item.get("id"),
-                "resource": item.get("resource"),
-                "resourceIds": item
-                    .get("resource")
-                    .and_then(Value::as_str)
-                    .and_then(fields::resource_ids),
-                "changeType": change_type,
-                "resourceData": item.get("resourceData"),
-                "tenantId": item.get("tenantId"),
-                "subscriptionExpirationDateTime": item.get("subscriptionExpirationDateTime"),
-                "subscriptionExpiresAt": fields::normalized_time(item.get("subscriptionExpirationDateTime")),
-            });
-            if let Some(data) = data.as_object_mut() {
-                // Graph's fields that this notification did not carry are left out.
-                data.retain(|_, v| !v.is_null());
-            }
-            // Graph's JSON goes on as Graph wrote it.
-            let raw_resource_data = raw
-                .and_then(|r| serde_json::from_str::<RawParts>(r.get()).ok())
-                .and_then(|p| p.resource_data)
-                .filter(|r| r.get() != "null");
-            if let (Some(resource_data), Some(data)) = (raw_resource_data, data.as_object_mut()) {
-                data.shift_remove("resourceData");
-                verbatim.push(("resourceData", resource_data.to_owned()));
-            }
-            if let Some(content) = content {
-                verbatim.push(("content", content));
-            }
-            if let (Some(connection), Some(data)) =
-                (subscription.connection_id, data.as_object_mut())
-            {
-                data.insert("connectionId".into(), json!(ConnectionId::from(connection)));
-            }
-            (format!("graph.{}.{change_type}", subscription.kind), data)
+            shape::change(item, raw, &subscription, content)
         }
+    };
+    let shaped = match shaped {
+        Ok(shaped) => shaped,
+        Err(reason) => return Ok(Err(reason)),
     };
     let endpoint_ids: Option<Vec<EndpointId>> = subscription
         .endpoint_ids
         .clone()
         .and_then(|ids| serde_json::from_value(ids).ok());
-    let hash = match raw {
-        Some(raw) => Sha256::digest(raw.get().as_bytes()).to_vec(),
-        None => Sha256::digest(serde_json::to_vec(item).unwrap_or_default()).to_vec(),
-    };
-    let identified = item
-        .get("id")
-        .and_then(Value::as_str)
-        .is_some_and(|id| !id.is_empty())
-        || item
-            .pointer("/resourceData/@odata.etag")
-            .and_then(Value::as_str)
-            .is_some_and(|etag| !etag.is_empty());
+    let (hash, identified) = shape::identity(item, raw);
     Ok(Ok(Prepared {
         subscription,
         hash,
@@ -326,11 +232,11 @@ pub(super) async fn prepare<C: ConnectionTrait>(
         received_at,
         message: NewMessage {
             tenant: tenant_id,
-            event_type,
-            data,
-            verbatim,
+            event_type: shaped.event_type,
+            data: shaped.data,
+            verbatim: shaped.verbatim,
             endpoint_ids,
         },
-        action,
+        action: shaped.action,
     }))
 }

@@ -20,6 +20,9 @@ use sea_orm::{ConnectionTrait, EntityTrait, Statement, TransactionSession, Trans
 mod failed;
 mod success;
 
+#[cfg(test)]
+pub(crate) use success::tests_support;
+
 use failed::failed;
 
 use super::{

@@ -112,7 +112,7 @@ pub(super) fn plan(
 
 /// A subscription row for the upkeep decisions' unit tests.
 #[cfg(test)]
-pub(super) mod tests_support {
+pub(crate) mod tests_support {
     use chrono::{DateTime, Duration, Utc};
 
     use crate::entities::subscription::{self, DueAction, SubscriptionStatus};
