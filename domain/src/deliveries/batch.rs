@@ -16,14 +16,10 @@ use super::{
     Attempted, Deps, Hold, Lane,
     claim::{self, Claimed, Selector, Unclaim},
     enqueue,
-    flow::{Admission, CircuitChange},
+    flow::{self, Admission, CircuitChange},
     record, schedule, send,
 };
-use crate::{
-    entities::{endpoint::EndpointStatus, tenant::TenantStatus},
-    error::DomainResult,
-    webhooks::sender::Outcome,
-};
+use crate::{error::DomainResult, webhooks::sender::Outcome};
 
 /// The note on a delivery held while its tenant is suspended; resuming the tenant makes those
 /// due again.
@@ -42,6 +38,8 @@ const VERIFICATION_WAIT_SECS: i64 = 2;
 
 /// The most deliveries one batch claims.
 pub const MAX_BATCH: usize = 64;
+
+mod gate;
 
 /// What a batch did.
 #[derive(Debug, Default)]
@@ -185,41 +183,22 @@ async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
 ) -> DomainResult<Part> {
     let Claim { now, until, lane } = at;
     let mut batch = Part::default();
-    let skipped = |claimed: &[Claimed]| -> Vec<(uuid::Uuid, Attempted, Option<Outcome>)> {
-        claimed
-            .iter()
-            .map(|c| (c.id, Attempted::Skipped, None))
-            .collect()
-    };
     let endpoint = send::endpoint_now(deps.db, claimed[0].endpoint_id).await?;
-    if endpoint
+    let statuses = endpoint
         .as_ref()
-        .is_some_and(|e| e.endpoint.status == EndpointStatus::PendingVerification)
-    {
-        // Its URL is being verified (a new URL is checked before it is used): the deliveries
-        // wait a moment, spending no attempt, and go to the verified URL.
-        let after = now + chrono::Duration::seconds(VERIFICATION_WAIT_SECS);
-        claim::unclaim(deps.db, &claimed, until, now, Unclaim::DueAt(after)).await?;
-        batch.results = skipped(&claimed);
-        return Ok(batch);
-    }
-    let park = match &endpoint {
-        None => Some("the endpoint is gone"),
-        Some(e) if e.endpoint.status != EndpointStatus::Active => {
-            Some("the endpoint is not active")
+        .map(|e| (e.endpoint.status, e.tenant_status));
+    let endpoint = match (endpoint, gate::decide(statuses, now)) {
+        (Some(endpoint), gate::Gate::Go) => endpoint,
+        (_, gate) => {
+            let how = match gate {
+                gate::Gate::Wait(how) => how,
+                // Only a missing endpoint has no statuses, and that waits.
+                gate::Gate::Go => Unclaim::Park("the endpoint is gone"),
+            };
+            claim::unclaim(deps.db, &claimed, until, now, how).await?;
+            batch.results = skipped(&claimed);
+            return Ok(batch);
         }
-        Some(e) => match e.tenant_status {
-            // A suspended tenant's deliveries wait for its resumption; an offboarded one's stop.
-            Some(TenantStatus::Suspended) => Some(HELD_WHILE_SUSPENDED),
-            Some(TenantStatus::Offboarded) => Some("the tenant is offboarded"),
-            _ => None,
-        },
-    };
-    let (Some(endpoint), None) = (endpoint, park) else {
-        let note = park.unwrap_or_default();
-        claim::unclaim(deps.db, &claimed, until, now, Unclaim::Park(note)).await?;
-        batch.results = skipped(&claimed);
-        return Ok(batch);
     };
     let (sendable, removed): (Vec<Claimed>, Vec<Claimed>) =
         claimed.into_iter().partition(|c| c.payload.is_some());
@@ -232,53 +211,16 @@ async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
         return Ok(batch);
     }
     let timeout = Duration::from_millis(endpoint.endpoint.timeout_ms.max(1000) as u64);
-    let (lease, go, mut waiting) = if options.controlled {
-        // The in-flight lease outlives the requests a little, so a killed worker's lease ends.
-        let lease_for = timeout + Duration::from_secs(10);
-        let admission = deps
-            .flow
-            .admit(&endpoint.endpoint, lane, sendable.len(), now, lease_for)
-            .await?;
-        match admission {
-            Admission::Held(hold) => {
-                let again_in = hold_back(deps, &sendable, until, now, hold).await?;
-                batch.again_in = again_in;
-                batch.results.extend(sendable.iter().map(|c| {
-                    (
-                        c.id,
-                        Attempted::Held {
-                            hold,
-                            retry_in: again_in,
-                        },
-                        None,
-                    )
-                }));
-                return Ok(batch);
-            }
-            Admission::Admitted { lease, rest } => {
-                let mut go = sendable;
-                let waiting = go.split_off(lease.count.min(go.len()));
-                if let Some(hold) = rest.filter(|_| !waiting.is_empty()) {
-                    batch.again_in = hold_back(deps, &waiting, until, now, hold).await?;
-                    batch.results.extend(waiting.iter().map(|c| {
-                        (
-                            c.id,
-                            Attempted::Held {
-                                hold,
-                                retry_in: batch.again_in,
-                            },
-                            None,
-                        )
-                    }));
-                    (Some(lease), go, Vec::new())
-                } else {
-                    // The rest of a probe's batch waits for the probe's outcome.
-                    (Some(lease), go, waiting)
-                }
-            }
-        }
-    } else {
-        (None, sendable, Vec::new())
+    let admitted = match options.controlled {
+        true => admit(deps, &endpoint, sendable, at, timeout, &mut batch).await?,
+        false => Some(Admitted {
+            lease: None,
+            go: sendable,
+            waiting: Vec::new(),
+        }),
+    };
+    let Some(Admitted { lease, go, waiting }) = admitted else {
+        return Ok(batch);
     };
     let in_flight = metrics::gauge!("graphhook_deliveries_in_flight", "lane" => lane.as_str());
     in_flight.increment(go.len() as f64);
@@ -308,37 +250,12 @@ async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
             return Err(error);
         }
     };
-    let succeeded = outcomes.iter().filter(|o| o.is_success()).count();
-    let circuit = match deps
-        .flow
-        .record(
-            endpoint.endpoint.id,
-            probe,
-            succeeded,
-            outcomes.len() - succeeded,
-            deps.clock.now(),
-        )
-        .await
-    {
-        Ok(change) => change,
-        Err(error) => {
-            tracing::warn!(%error, "could not record the outcomes for the endpoint's circuit");
-            CircuitChange::Unchanged
-        }
-    };
+    let circuit = record_circuit(deps, &endpoint, probe, &outcomes).await;
     if !waiting.is_empty() {
-        let how = match circuit {
-            CircuitChange::Reopened { until: open_until }
-            | CircuitChange::Opened {
-                until: open_until, ..
-            } => Unclaim::DueAt(open_until.max(now)),
-            _ => Unclaim::Restore,
-        };
-        batch.more_now = circuit == CircuitChange::Closed;
+        let (how, more_now) = gate::after_probe(circuit, now);
+        batch.more_now = more_now;
         claim::unclaim(deps.db, &waiting, until, now, how).await?;
-        batch
-            .results
-            .extend(waiting.drain(..).map(|c| (c.id, Attempted::Skipped, None)));
+        batch.results.extend(skipped(&waiting));
     }
     batch.sent = Some(Sent {
         healthy: endpoint.endpoint.failing_since.is_none(),
@@ -348,8 +265,97 @@ async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
     Ok(batch)
 }
 
-/// Gives back deliveries flow control held, and says when to ask again (`None`: the open
-/// circuit's wait is in Postgres, where the sweeper finds it).
+fn skipped(claimed: &[Claimed]) -> Vec<(uuid::Uuid, Attempted, Option<Outcome>)> {
+    claimed
+        .iter()
+        .map(|c| (c.id, Attempted::Skipped, None))
+        .collect()
+}
+
+/// What flow control lets go now: the lease, the deliveries to send, and those of a probe's
+/// batch that wait for its outcome.
+struct Admitted {
+    lease: Option<flow::Lease>,
+    go: Vec<Claimed>,
+    waiting: Vec<Claimed>,
+}
+
+/// Asks flow control; what it holds back is given back (and noted in `batch`). `None`: nothing
+/// goes now.
+async fn admit<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    endpoint: &send::EndpointNow,
+    sendable: Vec<Claimed>,
+    at: Claim,
+    timeout: Duration,
+    batch: &mut Part,
+) -> DomainResult<Option<Admitted>> {
+    let Claim { now, until, lane } = at;
+    // The in-flight lease outlives the requests a little, so a killed worker's lease ends.
+    let lease_for = timeout + Duration::from_secs(10);
+    let admission = deps
+        .flow
+        .admit(&endpoint.endpoint, lane, sendable.len(), now, lease_for)
+        .await?;
+    let held = |claimed: &[Claimed], hold: Hold, retry_in: Option<Duration>| {
+        claimed
+            .iter()
+            .map(|c| (c.id, Attempted::Held { hold, retry_in }, None))
+            .collect::<Vec<_>>()
+    };
+    match admission {
+        Admission::Held(hold) => {
+            batch.again_in = hold_back(deps, &sendable, until, now, hold).await?;
+            batch.results.extend(held(&sendable, hold, batch.again_in));
+            Ok(None)
+        }
+        Admission::Admitted { lease, rest } => {
+            let mut go = sendable;
+            let waiting = go.split_off(lease.count.min(go.len()));
+            match rest.filter(|_| !waiting.is_empty()) {
+                Some(hold) => {
+                    batch.again_in = hold_back(deps, &waiting, until, now, hold).await?;
+                    batch.results.extend(held(&waiting, hold, batch.again_in));
+                    Ok(Some(Admitted {
+                        lease: Some(lease),
+                        go,
+                        waiting: Vec::new(),
+                    }))
+                }
+                // The rest of a probe's batch waits for the probe's outcome.
+                None => Ok(Some(Admitted {
+                    lease: Some(lease),
+                    go,
+                    waiting,
+                })),
+            }
+        }
+    }
+}
+
+/// Tells the endpoint's circuit what the attempts did.
+async fn record_circuit<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    endpoint: &send::EndpointNow,
+    probe: bool,
+    outcomes: &[Outcome],
+) -> CircuitChange {
+    let succeeded = outcomes.iter().filter(|o| o.is_success()).count();
+    let failed = outcomes.len() - succeeded;
+    let now = deps.clock.now();
+    match deps
+        .flow
+        .record(endpoint.endpoint.id, probe, succeeded, failed, now)
+        .await
+    {
+        Ok(change) => change,
+        Err(error) => {
+            tracing::warn!(%error, "could not record the outcomes for the endpoint's circuit");
+            CircuitChange::Unchanged
+        }
+    }
+}
+
 async fn hold_back<C: ConnectionTrait>(
     deps: &Deps<'_, C>,
     held: &[Claimed],

@@ -151,6 +151,7 @@ pub async fn claim<C: ConnectionTrait>(
 }
 
 /// What becomes of claimed deliveries that are not attempted after all.
+#[derive(Debug, PartialEq, Eq)]
 pub enum Unclaim<'a> {
     /// Due again as before (held back by the in-flight cap or the rate limit).
     Restore,
