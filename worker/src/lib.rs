@@ -11,6 +11,7 @@ pub mod context;
 pub mod drain;
 pub mod http;
 pub mod jobs;
+pub mod maintenance;
 pub mod monitor;
 pub mod ticker;
 pub mod wake;

@@ -1,10 +1,9 @@
 //! The periodic maintenance job: counts what waits, runs and died in every queue, publishes
-//! the counts as gauges and stores a snapshot in Redis (`{prefix}:stats:queue_depths`) that any
-//! process can read, then trims finished jobs (see [`super::finished`]) and applies retention
-//! (once a minute), publishes operational events and enqueues deliveries that are due (the
-//! sweeper), hands out subscription upkeep and reconciliation, and publishes how many
-//! endpoints' circuits are open. Each run is also counted per tick (`{prefix}:stats:queue_depths:runs`),
-//! which is how "once per tick, however many worker processes" is checked.
+//! the counts as gauges, runs the chores that are due (see [`crate::maintenance`]: sweepers,
+//! retention, upkeep hand-outs, gauges) and stores a snapshot in Redis
+//! (`{prefix}:stats:queue_depths`) that any process can read. Each run is also counted per tick
+//! (`{prefix}:stats:queue_depths:runs`), which is how "once per tick, however many worker
+//! processes" is checked.
 
 use std::collections::BTreeMap;
 
@@ -69,84 +68,11 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
         }
         queues.insert((*queue).to_owned(), depth);
     }
-    metrics::gauge!("graphhook_circuits_open").set(ctx.flow.open_circuits().await? as f64);
-    // Trimming finished jobs once a minute is plenty.
-    let interval = ctx.settings.worker.tick_interval_secs.max(1) as i64;
-    let once_a_minute = (job.tick / interval) % (60 / interval).max(1) == 0;
-    let trimmed = if once_a_minute {
-        super::finished::trim(ctx, super::finished::KEEP_DONE, super::finished::KEEP_DEAD).await?
-    } else {
-        0
-    };
-    if once_a_minute {
-        let removed = graphhook_domain::deliveries::retention::apply(
-            &ctx.db,
-            &ctx.clock,
-            ctx.retention(),
-            1_000,
-            10,
-        )
-        .await?;
-        if removed != Default::default() {
-            tracing::info!(?removed, "removed what is past retention");
-        }
-    }
-    if once_a_minute {
-        let dedup =
-            chrono::Duration::hours(i64::try_from(ctx.settings.ingest.dedup_hours).unwrap_or(24));
-        graphhook_domain::ingest::process::prune(&ctx.db, &ctx.clock, dedup, 5_000).await?;
-    }
-    // Inbound batches whose processing job was lost go back on the queue.
-    let after = chrono::Duration::seconds(
-        i64::try_from(ctx.settings.ingest.sweep_after_secs).unwrap_or(30),
-    );
-    let requeued =
-        graphhook_domain::ingest::sweep_unprocessed(&ctx.db, &ctx.clock, &ctx.queues, after, 500)
-            .await?;
-    if requeued > 0 {
-        tracing::info!(requeued, "queued unprocessed inbound batches again");
-    }
-    // Subscriptions due for renewal (or another action) are handed out to workers.
-    let handed_out =
-        super::upkeep::schedule(ctx, None, ctx.settings.subscriptions.upkeep_batch).await?;
-    if handed_out > 0 {
-        tracing::info!(handed_out, "queued subscription upkeep");
-    }
-    // Tenants whose Graph subscriptions are due to be compared with their rows.
-    let reconciling =
-        super::reconcile::schedule(ctx, ctx.settings.subscriptions.reconcile_batch).await?;
-    if reconciling > 0 {
-        tracing::debug!(reconciling, "queued subscription reconciliation");
-    }
-    if let Some(nearest) = graphhook_domain::subscriptions::upkeep::nearest_expiry(&ctx.db).await? {
-        let secs = (nearest - ctx.clock.now()).num_seconds() as f64;
-        metrics::gauge!("graphhook_subscription_nearest_expiry_seconds").set(secs);
-    }
-    if once_a_minute {
-        let before = ctx.clock.now()
-            - chrono::Duration::days(i64::from(ctx.settings.webhooks.retention_attempt_days));
-        graphhook_domain::subscriptions::upkeep::prune_history(&ctx.db, before, 5_000).await?;
-        let offboarded =
-            chrono::Duration::days(i64::from(ctx.settings.admin.offboarded_retention_days));
-        graphhook_domain::operators::prune_revoked(&ctx.db, ctx.clock.now()).await?;
-        let removed =
-            graphhook_domain::admin::purge_offboarded(&ctx.db, &ctx.clock, offboarded).await?;
-        if removed > 0 {
-            tracing::info!(removed, "removed the data of offboarded tenants");
-        }
-    }
-    // Operational events become messages for the endpoints that want them.
-    let published =
-        graphhook_domain::deliveries::publish_operational_events(&ctx.delivery_deps(), 500).await?;
-    if published > 0 {
-        tracing::info!(published, "published operational events");
-    }
-    // Deliveries due whose job is missing (Redis lost it, the enqueue failed) go back on the queue.
-    let swept =
-        graphhook_domain::deliveries::sweep_due(&ctx.db, &ctx.clock, &ctx.queues, 1_000).await?;
-    if swept > 0 {
-        tracing::info!(swept, "enqueued due deliveries");
-    }
+    let done = crate::maintenance::run(ctx, job.tick).await?;
+    let trimmed = done
+        .iter()
+        .find(|(name, _)| *name == "finished")
+        .map_or(0, |(_, count)| *count);
     let snapshot = Snapshot {
         trimmed,
         tick: job.tick,

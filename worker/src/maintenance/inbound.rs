@@ -1,0 +1,13 @@
+//! Inbound batches whose processing job was lost go back on the queue.
+
+use crate::{context::JobContext, jobs::JobError};
+
+pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
+    let after = chrono::Duration::seconds(
+        i64::try_from(ctx.settings.ingest.sweep_after_secs).unwrap_or(30),
+    );
+    let requeued =
+        graphhook_domain::ingest::sweep_unprocessed(&ctx.db, &ctx.clock, &ctx.queues, after, 500)
+            .await?;
+    Ok(requeued as u64)
+}

@@ -1,0 +1,15 @@
+//! Removes message payloads, attempts and delivered operational events past retention.
+
+use crate::{context::JobContext, jobs::JobError};
+
+pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
+    let removed = graphhook_domain::deliveries::retention::apply(
+        &ctx.db,
+        &ctx.clock,
+        ctx.retention(),
+        1_000,
+        10,
+    )
+    .await?;
+    Ok(removed.payloads + removed.attempts + removed.events)
+}

@@ -1,0 +1,11 @@
+//! Removes subscription upkeep history older than the attempts' retention.
+
+use crate::{context::JobContext, jobs::JobError};
+
+pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
+    let before = ctx.clock.now()
+        - chrono::Duration::days(i64::from(ctx.settings.webhooks.retention_attempt_days));
+    let removed =
+        graphhook_domain::subscriptions::upkeep::prune_history(&ctx.db, before, 5_000).await?;
+    Ok(removed)
+}
