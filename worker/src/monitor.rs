@@ -164,13 +164,24 @@ fn build_monitor(
         .shutdown_timeout(Duration::from_secs(settings.shutdown_timeout_secs));
     let mut lanes = Lanes::default();
     let mut wakeups = Wakeups::default();
-    let general = settings.concurrency;
     let at = &mut Registration {
         ctx,
         instance,
         lanes: &mut lanes,
         wakeups: &mut wakeups,
     };
+    let monitor = register_lanes(monitor, at);
+    let lanes = Arc::new(lanes);
+    let wakeups = Arc::new(wakeups);
+    let monitor = restart_policy(monitor, lanes.clone(), health);
+    (monitor, lanes, wakeups)
+}
+
+/// Registers every queue's lane: the delivery lanes with their own capacities, the others with
+/// `worker.concurrency`.
+fn register_lanes(monitor: Monitor, at: &mut Registration<'_>) -> Monitor {
+    let settings = &at.ctx.settings.worker;
+    let general = settings.concurrency;
     let monitor = register::<Probe, _, _>(monitor, at, general, handle_probe);
     // Each delivery lane has its own queue and capacity.
     let monitor = register::<Deliver, _, _>(
@@ -225,12 +236,13 @@ fn build_monitor(
         },
     );
     let monitor = register::<VerifyConsent, _, _>(monitor, at, general, handle_verify_consent);
-    let monitor = register::<QueueDepthsTick, _, _>(monitor, at, general, handle_queue_depths);
-    let lanes = Arc::new(lanes);
-    let wakeups = Arc::new(wakeups);
-    let restart_lanes = lanes.clone();
+    register::<QueueDepthsTick, _, _>(monitor, at, general, handle_queue_depths)
+}
+
+/// Restarts a worker that died (or that the watchdog stopped), up to [`MAX_RESTARTS`].
+fn restart_policy(monitor: Monitor, restart_lanes: Arc<Lanes>, health: Arc<Health>) -> Monitor {
     // Every registered worker shares this callback, set once all are registered.
-    let monitor = monitor.should_restart(move |worker, error| {
+    monitor.should_restart(move |worker, error| {
         let by_watchdog = restart_lanes.stopped_by_watchdog(worker.name());
         let restarts = if by_watchdog {
             health.restarts.load(Ordering::Relaxed)
@@ -252,8 +264,7 @@ fn build_monitor(
             tracing::warn!(worker = worker.name(), %error, restarts, "worker died; restarting it");
         }
         true
-    });
-    (monitor, lanes, wakeups)
+    })
 }
 
 /// What registering a lane needs.

@@ -32,7 +32,14 @@ impl Register for Recorder {
 }
 
 pub fn register<R: Register>(r: &mut R) {
-    use endpoints::{actions, read, write};
+    tenant_routes(r);
+    endpoint_routes(r);
+    history_routes(r);
+    subscription_routes(r);
+}
+
+/// The tenant itself and its API keys.
+fn tenant_routes<R: Register>(r: &mut R) {
     use tenant::{api_keys, status};
     r.resource(
         "/api/v1/tenant",
@@ -56,6 +63,11 @@ pub fn register<R: Register>(r: &mut R) {
         "/api/v1/api-keys/{id}",
         vec![(Method::DELETE, web::delete().to(api_keys::revoke))],
     );
+}
+
+/// Endpoints: registration, verification, secrets, health.
+fn endpoint_routes<R: Register>(r: &mut R) {
+    use endpoints::{actions, read, write};
     r.resource(
         "/api/v1/endpoints",
         vec![
@@ -95,6 +107,10 @@ pub fn register<R: Register>(r: &mut R) {
         "/api/v1/endpoints/{id}/public-key",
         vec![(Method::GET, web::get().to(read::public_key))],
     );
+}
+
+/// Messages, deliveries, attempts and operational events: history and replay.
+fn history_routes<R: Register>(r: &mut R) {
     r.resource(
         "/api/v1/endpoints/{id}/recover",
         vec![(Method::POST, web::post().to(messages::recover))],
@@ -123,6 +139,10 @@ pub fn register<R: Register>(r: &mut R) {
         "/api/v1/deliveries/{id}/attempts",
         vec![(Method::GET, web::get().to(messages::list_attempts))],
     );
+}
+
+/// Subscriptions and the connections some of them go through.
+fn subscription_routes<R: Register>(r: &mut R) {
     r.resource(
         "/api/v1/subscriptions",
         vec![

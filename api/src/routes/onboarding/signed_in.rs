@@ -98,36 +98,10 @@ async fn answer(
         return Ok(answers::state_page(&StateError::Invalid));
     };
 
-    let verifier = onboarding_state::pkce_verifier(&key, &claims, &cookie);
-    let token = match state
-        .broker
-        .redeem_sign_in_code(code, &links::signed_in_url(state), &verifier)
-        .await
-    {
-        Ok(token) => token,
-        Err(error) => {
-            tracing::warn!(%error, "the sign-in code could not be redeemed");
-            return Ok(answers::redemption_failed(&error));
-        }
+    let signed_in = match identify(state, code, &key, &claims, &cookie).await? {
+        Ok(signed_in) => signed_in,
+        Err(page) => return Ok(page),
     };
-    let nonce = onboarding_state::nonce(&key, &claims, &cookie);
-    let authorities = [state.settings.microsoft.authority_url.clone()];
-    let expected = Expected {
-        client_id: links::client_id(state)?,
-        authorities: &authorities,
-        nonce: &nonce,
-    };
-    let signed_in =
-        match id_token::validate_with(&state.jwks, &token, &expected, state.clock.now()).await {
-            Ok(signed_in) => signed_in,
-            Err(error) => {
-                tracing::warn!(%error, "an id_token was refused");
-                return Ok(answers::sign_in_unverified(
-                    "Microsoft's answer could not be verified, so nothing was changed.",
-                    StatusCode::BAD_REQUEST,
-                ));
-            }
-        };
     let person = signed_in.person.clone();
     if signed_in.wids.is_none() {
         tracing::error!(
@@ -144,9 +118,61 @@ async fn answer(
         return Ok(answers::not_an_administrator(&person, &onboarding_url));
     }
 
+    to_consent(state, &key, &claims, cookie, &person).await
+}
+
+/// Redeems the code with the PKCE verifier only this browser can derive and validates the
+/// id_token; a page that says what went wrong otherwise.
+async fn identify(
+    state: &AppState,
+    code: &str,
+    key: &graphhook_domain::secret::SecretString,
+    claims: &onboarding_state::StateClaims,
+    cookie: &str,
+) -> Result<Result<id_token::SignedIn, HttpResponse>, ApiError> {
+    let verifier = onboarding_state::pkce_verifier(key, claims, cookie);
+    let token = match state
+        .broker
+        .redeem_sign_in_code(code, &links::signed_in_url(state), &verifier)
+        .await
+    {
+        Ok(token) => token,
+        Err(error) => {
+            tracing::warn!(%error, "the sign-in code could not be redeemed");
+            return Ok(Err(answers::redemption_failed(&error)));
+        }
+    };
+    let nonce = onboarding_state::nonce(key, claims, cookie);
+    let authorities = [state.settings.microsoft.authority_url.clone()];
+    let expected = Expected {
+        client_id: links::client_id(state)?,
+        authorities: &authorities,
+        nonce: &nonce,
+    };
+    match id_token::validate_with(&state.jwks, &token, &expected, state.clock.now()).await {
+        Ok(signed_in) => Ok(Ok(signed_in)),
+        Err(error) => {
+            tracing::warn!(%error, "an id_token was refused");
+            Ok(Err(answers::sign_in_unverified(
+                "Microsoft's answer could not be verified, so nothing was changed.",
+                StatusCode::BAD_REQUEST,
+            )))
+        }
+    }
+}
+
+/// Sends the administrator on to admin consent for their own tenant, with a consent `state`
+/// that names them (or shows that the tenant is already onboarded).
+async fn to_consent(
+    state: &AppState,
+    key: &graphhook_domain::secret::SecretString,
+    claims: &onboarding_state::StateClaims,
+    cookie: String,
+    person: &Person,
+) -> Result<HttpResponse, ApiError> {
     let ttl = Duration::seconds(state.settings.onboarding.state_ttl_secs as i64);
     let (consent_state, _) = onboarding_state::issue(
-        &key,
+        key,
         state.clock.now(),
         ttl,
         Phase::Consent,
@@ -163,7 +189,7 @@ async fn answer(
             .cookie(keep_cookie)
             .finish()),
         Some(tenant) => {
-            let mut response = already_onboarded(&person, &tenant, &consent_url);
+            let mut response = already_onboarded(person, &tenant, &consent_url);
             if tenant.status != TenantStatus::Offboarded {
                 response
                     .add_cookie(&keep_cookie)
