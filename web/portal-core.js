@@ -15,21 +15,30 @@
   ]);
   /** Whether an operational event is trouble the tenant should see first (not its own doing). */
   const isTrouble = (e) => TROUBLE.has(e.event_type) && e.payload?.data?.reason !== "by_tenant";
-  const OPERATIONAL = [
-    "endpoint.created", "endpoint.updated", "endpoint.deleted", "endpoint.disabled",
-    "endpoint.circuit_opened", "endpoint.circuit_closed",
-    "message.attempt.failing", "message.attempt.exhausted", "message.attempt.recovered",
-  ];
-  const GRAPH_KINDS = ["message", "event", "contact", "user", "group", "conversation", "drive_item"];
-  const CATALOGUE = [
-    ...GRAPH_KINDS.flatMap((k) => ["created", "updated", "deleted"].map((c) => `graph.${k}.${c}`)),
-    "graph.subscription.reauthorization_required", "graph.subscription.removed", "graph.subscription.missed",
-    "graph.subscription.recreated", "graph.subscription.renewal_failed", "graph.subscription.paused",
-    "graph.subscription.resumed", "tenant.consent_revoked", "tenant.consent_restored",
-    "connection.reauthorization_required", "connection.restored", ...OPERATIONAL,
-  ];
-  const PATTERNS = ["*", "graph.*", ...GRAPH_KINDS.map((k) => `graph.${k}.*`), "graph.subscription.*",
-    "tenant.*", "connection.*", "endpoint.*", "message.attempt.*", "message.*"];
+  // The event types come from the api's OpenAPI document, whose `webhooks` section is generated
+  // from the service's own event catalogue: the portal keeps no copy. Filled before the first
+  // view renders (the arrays are shared, so the views see them filled).
+  const CATALOGUE = [];
+  /** Operational events: what Graphhook itself records about endpoints and deliveries. */
+  const OPERATIONAL = [];
+  const OPERATIONAL_PREFIXES = ["endpoint.", "message.attempt."];
+  /** Filter patterns: `*`, then every prefix of an event type followed by `.*`. */
+  const PATTERNS = ["*"];
+  async function loadCatalogue() {
+    if (CATALOGUE.length) return;
+    const response = await fetch("/api/openapi.json", { headers: { accept: "application/json" } });
+    if (!response.ok) throw new Error(`the event catalogue could not be read (${response.status})`);
+    const types = Object.keys((await response.json()).webhooks || {});
+    CATALOGUE.push(...types);
+    OPERATIONAL.push(...types.filter((t) => OPERATIONAL_PREFIXES.some((p) => t.startsWith(p))));
+    for (const type of types) {
+      const parts = type.split(".");
+      for (let i = 1; i < parts.length; i += 1) {
+        const pattern = `${parts.slice(0, i).join(".")}.*`;
+        if (!PATTERNS.includes(pattern)) PATTERNS.push(pattern);
+      }
+    }
+  }
   const WINDOWS = [["1h", "Last hour", 3600e3], ["24h", "Last 24 hours", 864e5], ["7d", "Last 7 days", 7 * 864e5],
     ["30d", "Last 30 days", 30 * 864e5]];
   const TONES = {
@@ -278,7 +287,7 @@
     $("who").hidden = false;
     $("portal-nav").hidden = false;
     try {
-      await loadTenant();
+      await Promise.all([loadTenant(), loadCatalogue()]);
     } catch (error) {
       fail(error);
     }

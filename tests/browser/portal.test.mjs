@@ -52,6 +52,16 @@ test("a tenant signs in, registers an endpoint, subscribes, and follows and rese
     assert.ok(!stored.includes(key), "the API key is not kept in the browser");
     assert.ok(!page.url().includes("ghk_"), "the key is not in the URL");
     await screenshot(page, "portal", "signed-in");
+    // The event-type suggestions come from the api's catalogue (its OpenAPI webhooks section).
+    const catalogue = Object.keys((await (await fetch(`${env.base}/api/openapi.json`)).json()).webhooks);
+    assert.ok(catalogue.includes("graph.message.created"), "the api's catalogue");
+    const suggested = await page.locator("datalist[id$='-filters-options']").first()
+      .locator("option").evaluateAll((options) => options.map((o) => o.value));
+    for (const type of catalogue) assert.ok(suggested.includes(type), `${type} is suggested`);
+    for (const pattern of ["*", "graph.*", "graph.message.*", "graph.subscription.*", "message.attempt.*"]) {
+      assert.ok(suggested.includes(pattern), `${pattern} is suggested`);
+    }
+    assert.equal(new Set(suggested).size, suggested.length, "each suggestion once");
 
     // 3. Register the receiver; it answers the challenge and becomes active.
     await page.getByLabel("Endpoint URL").fill(receiver.url);
