@@ -119,7 +119,8 @@ fn event(name: &str, summary: &str, fields: Vec<Field>) -> EventType {
     }
 }
 
-/// Every event type, in the catalogue's order.
+/// Every event type, in the catalogue's order: Graph's changes, the subscriptions' lives, the
+/// tenant's consent and its connections, then Graphhook's own operational events.
 pub fn all() -> Vec<EventType> {
     let mut types: Vec<EventType> = KINDS
         .iter()
@@ -133,7 +134,15 @@ pub fn all() -> Vec<EventType> {
             })
         })
         .collect();
-    types.extend([
+    types.extend(subscription_events());
+    types.extend(consent_events());
+    types.extend(operational_events());
+    types
+}
+
+/// A Graph subscription's life: Graph's lifecycle events and what Graphhook did about them.
+fn subscription_events() -> Vec<EventType> {
+    vec![
         event(
             "graph.subscription.reauthorization_required",
             "Graph asked for reauthorization; Graphhook reauthorizes the subscription.",
@@ -180,7 +189,10 @@ pub fn all() -> Vec<EventType> {
                 SUBSCRIPTION,
                 &[
                     ("status", "`paused`"),
-                    ("reason", "`consent_revoked` or `connection_reauthorization_required`"),
+                    (
+                        "reason",
+                        "`consent_revoked` or `connection_reauthorization_required`",
+                    ),
                 ],
             ),
         ),
@@ -192,6 +204,12 @@ pub fn all() -> Vec<EventType> {
                 &[("status", "`active`"), ("expirationDateTime", "its expiry")],
             ),
         ),
+    ]
+}
+
+/// The organization's consent and its connected users.
+fn consent_events() -> Vec<EventType> {
+    vec![
         event(
             "tenant.consent_revoked",
             "The organization's consent is gone; every subscription is paused.",
@@ -211,7 +229,10 @@ pub fn all() -> Vec<EventType> {
             with(
                 CONNECTION,
                 &[
-                    ("reason", "what Entra answered (e.g. invalid_grant, interaction_required)"),
+                    (
+                        "reason",
+                        "what Entra answered (e.g. invalid_grant, interaction_required)",
+                    ),
                     ("pausedSubscriptions", "how many were paused"),
                     ("reconnect", "the call that makes a new sign-in link"),
                 ],
@@ -222,13 +243,27 @@ pub fn all() -> Vec<EventType> {
             "The user connected again; their paused subscriptions resume.",
             with(CONNECTION, &[("resumingSubscriptions", "how many resume")]),
         ),
-        event("endpoint.created", "An endpoint was registered.", ENDPOINT.to_vec()),
+    ]
+}
+
+/// What Graphhook records about endpoints and deliveries.
+fn operational_events() -> Vec<EventType> {
+    vec![
+        event(
+            "endpoint.created",
+            "An endpoint was registered.",
+            ENDPOINT.to_vec(),
+        ),
         event(
             "endpoint.updated",
             "An endpoint changed (or its secret was rotated: `secretRotated`, `graceSecs`).",
             ENDPOINT.to_vec(),
         ),
-        event("endpoint.deleted", "An endpoint was deleted.", ENDPOINT.to_vec()),
+        event(
+            "endpoint.deleted",
+            "An endpoint was deleted.",
+            ENDPOINT.to_vec(),
+        ),
         event(
             "endpoint.disabled",
             "An endpoint was disabled (`reason`: by_tenant, failing, gone).",
@@ -268,8 +303,7 @@ pub fn all() -> Vec<EventType> {
             "A delivery succeeded after failing.",
             ATTEMPT.to_vec(),
         ),
-    ]);
-    types
+    ]
 }
 
 #[cfg(test)]

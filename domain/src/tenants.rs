@@ -100,63 +100,16 @@ pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
             active.updated_at = Set(now);
             (active.update(&txn).await?, false)
         }
-        None => {
-            let id = TenantId::new();
-            let model = tenant::ActiveModel {
-                id: Set(id.uuid()),
-                entra_tenant_id: Set(proof.entra_tenant_id),
-                name: Set(name.to_owned()),
-                status: Set(decision.status.unwrap_or(TenantStatus::Pending)),
-                status_reason: Set(decision.status_reason.map(str::to_owned)),
-                created_at: Set(now),
-                updated_at: Set(now),
-                offboarded_at: Set(None),
-            };
-            let inserted = tenant::Entity::insert(model)
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::column(tenant::Column::EntraTenantId)
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(&txn)
-                .await?;
-            if inserted == 0 {
-                // Another request created it a moment ago: let the caller try again.
+        None => match insert_tenant(&txn, proof, name, &decision, now).await {
+            Ok(tenant) => (tenant, true),
+            Err(error) => {
                 txn.rollback().await?;
-                return Err(DomainError::Conflict(
-                    "the tenant is being created by another request".into(),
-                ));
+                return Err(error);
             }
-            let model = tenant::Entity::find_by_id(id.uuid())
-                .one(&txn)
-                .await?
-                .ok_or(DomainError::NotFound("tenant"))?;
-            (model, true)
-        }
+        },
     };
     let tenant_id = TenantId::from(tenant.id);
-    let roles_json = json!(proof.roles);
-    match current_consent(&txn, tenant_id).await? {
-        Some(consent) => {
-            let mut active = consent.into_active_model();
-            active.granted_roles = Set(roles_json.clone());
-            active.granted_at = Set(now);
-            active.update(&txn).await?;
-        }
-        None => {
-            consent::ActiveModel {
-                id: Set(ConsentId::new().uuid()),
-                tenant_id: Set(tenant.id),
-                granted_roles: Set(roles_json.clone()),
-                granted_at: Set(now),
-                revoked_at: Set(None),
-                revoked_reason: Set(None),
-                created_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-        }
-    }
+    upsert_consent(&txn, &tenant, &proof.roles, now).await?;
     if decision.resume_subscriptions {
         // Paused subscriptions come back: renewed (or recreated) by the upkeep right away.
         crate::subscriptions::upkeep::resume_tenant(&txn, clock, tenant_id).await?;
@@ -174,6 +127,78 @@ pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
         created,
         missing_roles,
     })
+}
+
+/// A tenant's first consent creates it. Another request creating it at the same moment is a
+/// conflict the caller may retry.
+async fn insert_tenant<C: ConnectionTrait>(
+    txn: &C,
+    proof: &ConsentProof,
+    name: &str,
+    decision: &on_consent::ConsentDecision,
+    now: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<tenant::Model> {
+    let id = TenantId::new();
+    let model = tenant::ActiveModel {
+        id: Set(id.uuid()),
+        entra_tenant_id: Set(proof.entra_tenant_id),
+        name: Set(name.to_owned()),
+        status: Set(decision.status.unwrap_or(TenantStatus::Pending)),
+        status_reason: Set(decision.status_reason.map(str::to_owned)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        offboarded_at: Set(None),
+    };
+    let inserted = tenant::Entity::insert(model)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(tenant::Column::EntraTenantId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    if inserted == 0 {
+        // Another request created it a moment ago: let the caller try again.
+        return Err(DomainError::Conflict(
+            "the tenant is being created by another request".into(),
+        ));
+    }
+    tenant::Entity::find_by_id(id.uuid())
+        .one(txn)
+        .await?
+        .ok_or(DomainError::NotFound("tenant"))
+}
+
+/// Records the roles the consent grants: on the tenant's consent in force, or a new one.
+async fn upsert_consent<C: ConnectionTrait>(
+    txn: &C,
+    tenant: &tenant::Model,
+    roles: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<()> {
+    let roles_json = json!(roles);
+    match current_consent(txn, TenantId::from(tenant.id)).await? {
+        Some(consent) => {
+            let mut active = consent.into_active_model();
+            active.granted_roles = Set(roles_json.clone());
+            active.granted_at = Set(now);
+            active.update(txn).await?;
+        }
+        None => {
+            consent::ActiveModel {
+                id: Set(ConsentId::new().uuid()),
+                tenant_id: Set(tenant.id),
+                granted_roles: Set(roles_json.clone()),
+                granted_at: Set(now),
+                revoked_at: Set(None),
+                revoked_reason: Set(None),
+                created_at: Set(now),
+            }
+            .insert(txn)
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Moves a tenant to `consent_revoked`: the token endpoint said the app or consent is gone.

@@ -46,8 +46,35 @@ impl Settings {
     /// `admin.signing_key`).
     pub(super) fn check_secrets(&self, needed: Option<&[&str]>) -> Result<(), ConfigError> {
         let production = self.mode == Mode::Production;
-        let mut problems = Vec::new();
+        let mut problems = self.key_problems(production);
+        problems.extend(self.microsoft_problems(production));
+        if let Some(needed) = needed {
+            problems.retain(|p| !p.missing || needed.contains(&p.key));
+        }
+        match problems.len() {
+            0 => Ok(()),
+            1 => {
+                let Problem { key, message, .. } = problems.remove(0);
+                Err(ConfigError::new(key, message))
+            }
+            n => {
+                let keys: Vec<&str> = problems.iter().map(|p| p.key).collect();
+                let lines: Vec<String> = problems
+                    .iter()
+                    .map(|p| format!("\n  - {}: {}", p.key, p.message))
+                    .collect();
+                Err(ConfigError::new(
+                    &keys.join(", "),
+                    format!("{n} secrets need attention:{}", lines.concat()),
+                ))
+            }
+        }
+    }
 
+    /// Graphhook's own keys: the operator-token signing key, the onboarding state key, the
+    /// encryption key.
+    fn key_problems(&self, production: bool) -> Vec<Problem> {
+        let mut problems = Vec::new();
         match &self.admin.signing_key {
             Some(key) if key.expose_secret().len() < 32 => problems.push(invalid(
                 "admin.signing_key",
@@ -89,6 +116,12 @@ impl Settings {
             )),
             _ => {}
         }
+        problems
+    }
+
+    /// The app registration's id and credential.
+    fn microsoft_problems(&self, production: bool) -> Vec<Problem> {
+        let mut problems = Vec::new();
         let microsoft = &self.microsoft;
         if production && microsoft.client_id.is_none() {
             problems.push(missing(
@@ -115,27 +148,6 @@ impl Settings {
             )),
             _ => {}
         }
-
-        if let Some(needed) = needed {
-            problems.retain(|p| !p.missing || needed.contains(&p.key));
-        }
-        match problems.len() {
-            0 => Ok(()),
-            1 => {
-                let Problem { key, message, .. } = problems.remove(0);
-                Err(ConfigError::new(key, message))
-            }
-            n => {
-                let keys: Vec<&str> = problems.iter().map(|p| p.key).collect();
-                let lines: Vec<String> = problems
-                    .iter()
-                    .map(|p| format!("\n  - {}: {}", p.key, p.message))
-                    .collect();
-                Err(ConfigError::new(
-                    &keys.join(", "),
-                    format!("{n} secrets need attention:{}", lines.concat()),
-                ))
-            }
-        }
+        problems
     }
 }
