@@ -63,26 +63,7 @@ pub async fn offboard<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     let now = deps.clock.now();
-    let revoked_keys = api_key::Entity::update_many()
-        .col_expr(api_key::Column::RevokedAt, Expr::value(now))
-        .filter(api_key::Column::TenantId.eq(id.uuid()))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .exec(deps.db)
-        .await?
-        .rows_affected;
-    // Nothing more is delivered.
-    deps.db
-        .execute_raw(Statement::from_sql_and_values(
-            deps.db.get_database_backend(),
-            r"UPDATE deliveries SET next_attempt_at = NULL, last_error = $2, updated_at = $3
-               WHERE tenant_id = $1 AND status IN ('pending', 'failed')",
-            [
-                id.uuid().into(),
-                "the tenant is offboarded".into(),
-                now.into(),
-            ],
-        ))
-        .await?;
+    let revoked_keys = revoke_and_stop(deps.db, id, now).await?;
     let held = subscription::Entity::find()
         .filter(subscription::Column::TenantId.eq(id.uuid()))
         .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
@@ -93,17 +74,73 @@ pub async fn offboard<C: ConnectionTrait + TransactionTrait>(
         data_removed_after: Some(now + retention),
         ..Offboarded::default()
     };
+    delete_subscriptions(deps, &tenant, previous, &held, now, &mut report).await?;
+    report.deleted_connections = end_connections(deps, id, now).await?;
+    let entry = NewEntry::new(actor, "tenant.offboarded")
+        .tenant(id)
+        .target("tenant", id)
+        .details(json!({
+            "previous_status": previous,
+            "deleted_subscriptions": report.deleted_subscriptions,
+            "deleted_connections": report.deleted_connections,
+            "subscriptions_left_at_graph": report.subscriptions_left_at_graph,
+            "revoked_keys": report.revoked_keys,
+            "data_removed_after": report.data_removed_after,
+        }))
+        .request_id(request_id);
+    audit::record(deps.db, deps.clock, entry).await?;
+    Ok(report)
+}
+
+/// Revokes the tenant's keys and stops its deliveries; returns how many keys were revoked.
+async fn revoke_and_stop<C: ConnectionTrait>(
+    db: &C,
+    id: TenantId,
+    now: DateTime<Utc>,
+) -> DomainResult<u64> {
+    let revoked_keys = api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(now))
+        .filter(api_key::Column::TenantId.eq(id.uuid()))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    // Nothing more is delivered.
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        r"UPDATE deliveries SET next_attempt_at = NULL, last_error = $2, updated_at = $3
+               WHERE tenant_id = $1 AND status IN ('pending', 'failed')",
+        [
+            id.uuid().into(),
+            "the tenant is offboarded".into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    Ok(revoked_keys)
+}
+
+/// Deletes the tenant's subscriptions at Graph (with the tenant's token, or a connection's
+/// user's) and here, counting those Graph may still hold.
+async fn delete_subscriptions<C: ConnectionTrait + TransactionTrait>(
+    deps: &subscriptions::Deps<'_, C>,
+    tenant: &crate::entities::tenant::Model,
+    previous: TenantStatus,
+    held: &[subscription::Model],
+    now: DateTime<Utc>,
+    report: &mut Offboarded,
+) -> DomainResult<()> {
     // A token is only asked for if there is something to delete, and only if consent may
     // still be in force.
     let token = match (held.iter().any(|s| s.graph_id.is_some()), previous) {
         (true, TenantStatus::Active | TenantStatus::Suspended) => {
-            tenants::access_token(deps.db, deps.clock, deps.broker, &tenant, false)
+            tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false)
                 .await
                 .ok()
         }
         _ => None,
     };
-    for sub in &held {
+    for sub in held {
         // A connection's subscription is deleted with its user's token, while it works.
         let user_token = match (&sub.graph_id, sub.connection_id) {
             (Some(_), Some(connection)) => {
@@ -141,6 +178,15 @@ pub async fn offboard<C: ConnectionTrait + TransactionTrait>(
             .await?;
         report.deleted_subscriptions += 1;
     }
+    Ok(())
+}
+
+/// Ends the tenant's users' connections and forgets their tokens; returns how many.
+async fn end_connections<C: ConnectionTrait + TransactionTrait>(
+    deps: &subscriptions::Deps<'_, C>,
+    id: TenantId,
+    now: DateTime<Utc>,
+) -> DomainResult<u64> {
     // Its users' connections end: their tokens are forgotten.
     let ended = connection::Entity::update_many()
         .col_expr(connection::Column::Status, Expr::value("deleted"))
@@ -160,21 +206,7 @@ pub async fn offboard<C: ConnectionTrait + TransactionTrait>(
     for ended in &ended {
         deps.broker.forget_connection(ended.id);
     }
-    report.deleted_connections = ended.len() as u64;
-    let entry = NewEntry::new(actor, "tenant.offboarded")
-        .tenant(id)
-        .target("tenant", id)
-        .details(json!({
-            "previous_status": previous,
-            "deleted_subscriptions": report.deleted_subscriptions,
-            "deleted_connections": report.deleted_connections,
-            "subscriptions_left_at_graph": report.subscriptions_left_at_graph,
-            "revoked_keys": report.revoked_keys,
-            "data_removed_after": report.data_removed_after,
-        }))
-        .request_id(request_id);
-    audit::record(deps.db, deps.clock, entry).await?;
-    Ok(report)
+    Ok(ended.len() as u64)
 }
 
 /// Removes the data of tenants offboarded longer than `retention` ago (every tenant-owned row

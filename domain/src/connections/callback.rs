@@ -11,7 +11,7 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, FromQueryResult, Set, Statement,
     TransactionSession, TransactionTrait,
 };
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::{lifecycle, seal_context, state_hash};
@@ -24,7 +24,7 @@ use crate::{
     error::DomainError,
     ids::{ConnectionId, TenantId},
     microsoft::{
-        delegated::{CONSUMERS_TENANT, DelegatedError},
+        delegated::{CONSUMERS_TENANT, DelegatedError, DelegatedTokens},
         id_token::{self, Expected},
         rich::JwksCache,
     },
@@ -89,6 +89,109 @@ async fn take_state<C: ConnectionTrait>(
     Ok(connection::Model::from_query_result(&row, "").map_err(DomainError::from)?)
 }
 
+/// Whether this person may complete this connection: a personal connection takes a personal
+/// account, a work one an account of the tenant's own organization, and a reconnection the same
+/// user as before.
+fn may_connect(
+    pending: &connection::Model,
+    organization: uuid::Uuid,
+    person: &Person,
+) -> Result<(), CallbackError> {
+    let label = person.label();
+    match pending.account {
+        Account::Personal if person.tid != CONSUMERS_TENANT => {
+            return Err(CallbackError::NotPersonal(label));
+        }
+        Account::Work if person.tid == CONSUMERS_TENANT => {
+            return Err(CallbackError::NotWork(label));
+        }
+        Account::Work if person.tid != organization => {
+            tracing::warn!(tid = %person.tid, "a user of another organization tried to connect");
+            return Err(CallbackError::OtherOrganization(label));
+        }
+        _ => {}
+    }
+    if let Some(before) = pending.user_object_id
+        && before != person.oid
+    {
+        let expected_user = pending
+            .username
+            .clone()
+            .unwrap_or_else(|| before.to_string());
+        return Err(CallbackError::OtherUser(label, expected_user));
+    }
+    Ok(())
+}
+
+/// The person the `id_token` names, once it is validated like onboarding's (signature, issuer,
+/// audience, this sign-in's nonce, lifetime).
+async fn signed_in_person<C>(
+    deps: &Deps<'_, C>,
+    jwks: &JwksCache,
+    pending: &connection::Model,
+    id_token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Person, CallbackError> {
+    let id_token = id_token.ok_or_else(|| CallbackError::Unverified("no id_token".into()))?;
+    let client_id = deps
+        .settings
+        .microsoft
+        .client_id
+        .as_deref()
+        .unwrap_or_default();
+    let authorities = [deps.settings.microsoft.authority_url.clone()];
+    let nonce = pending.auth_nonce.clone().unwrap_or_default();
+    let expected = Expected {
+        client_id,
+        authorities: &authorities,
+        nonce: &nonce,
+    };
+    Ok(id_token::validate_with(jwks, id_token, &expected, now)
+        .await
+        .map_err(|e| CallbackError::Unverified(e.to_string()))?
+        .person)
+}
+
+/// The connection, active: the user's identity, the granted scopes, the tokens sealed, the
+/// sign-in's one-time values gone.
+fn activated<C>(
+    deps: &Deps<'_, C>,
+    pending: connection::Model,
+    person: &Person,
+    tokens: &DelegatedTokens,
+    refresh: &SecretString,
+    now: DateTime<Utc>,
+) -> connection::ActiveModel {
+    let id = pending.id;
+    let previous_was_pending = pending.status == ConnectionStatus::Pending;
+    let mut active: connection::ActiveModel = pending.into();
+    active.status = Set(ConnectionStatus::Active);
+    active.user_object_id = Set(Some(person.oid));
+    active.user_tenant_id = Set(Some(person.tid));
+    active.username = Set(person.username.clone());
+    active.display_name = Set(person.name.clone());
+    active.granted_scopes = Set(Some(tokens.scopes.join(" ")));
+    active.refresh_token = Set(Some(deps.secret_box.seal(
+        refresh.expose_secret().as_bytes(),
+        &seal_context(id, "refresh"),
+    )));
+    active.access_token = Set(Some(deps.secret_box.seal(
+        tokens.access_token.expose_secret().as_bytes(),
+        &seal_context(id, "access"),
+    )));
+    active.access_expires_at = Set(Some(tokens.expires_at));
+    active.refreshed_at = Set(Some(now));
+    active.auth_verifier = Set(None);
+    active.auth_nonce = Set(None);
+    active.auth_expires_at = Set(None);
+    active.last_error = Set(None);
+    active.updated_at = Set(now);
+    if previous_was_pending {
+        active.connected_at = Set(Some(now));
+    }
+    active
+}
+
 /// Completes a connection from Entra's answer (see the module documentation).
 #[tracing::instrument(skip_all)]
 pub async fn complete<C: ConnectionTrait + TransactionTrait>(
@@ -128,50 +231,8 @@ pub async fn complete<C: ConnectionTrait + TransactionTrait>(
             DelegatedError::Reauthorize { .. } => CallbackError::Refused(e.to_string()),
             DelegatedError::Token(e) => CallbackError::Refused(e.to_string()),
         })?;
-    let id_token = tokens
-        .id_token
-        .as_deref()
-        .ok_or_else(|| CallbackError::Unverified("no id_token".into()))?;
-    let client_id = deps
-        .settings
-        .microsoft
-        .client_id
-        .as_deref()
-        .unwrap_or_default();
-    let authorities = [deps.settings.microsoft.authority_url.clone()];
-    let nonce = pending.auth_nonce.clone().unwrap_or_default();
-    let expected = Expected {
-        client_id,
-        authorities: &authorities,
-        nonce: &nonce,
-    };
-    let person = id_token::validate_with(jwks, id_token, &expected, now)
-        .await
-        .map_err(|e| CallbackError::Unverified(e.to_string()))?
-        .person;
-    let label = person.label();
-    match pending.account {
-        Account::Personal if person.tid != CONSUMERS_TENANT => {
-            return Err(CallbackError::NotPersonal(label));
-        }
-        Account::Work if person.tid == CONSUMERS_TENANT => {
-            return Err(CallbackError::NotWork(label));
-        }
-        Account::Work if person.tid != tenant.entra_tenant_id => {
-            tracing::warn!(tid = %person.tid, "a user of another organization tried to connect");
-            return Err(CallbackError::OtherOrganization(label));
-        }
-        _ => {}
-    }
-    if let Some(before) = pending.user_object_id
-        && before != person.oid
-    {
-        let expected_user = pending
-            .username
-            .clone()
-            .unwrap_or_else(|| before.to_string());
-        return Err(CallbackError::OtherUser(label, expected_user));
-    }
+    let person = signed_in_person(deps, jwks, &pending, tokens.id_token.as_deref(), now).await?;
+    may_connect(&pending, tenant.entra_tenant_id, &person)?;
     let refresh = tokens
         .refresh_token
         .as_ref()
@@ -179,31 +240,7 @@ pub async fn complete<C: ConnectionTrait + TransactionTrait>(
 
     let txn = deps.db.begin().await.map_err(DomainError::from)?;
     let previous = pending.status;
-    let mut active: connection::ActiveModel = pending.into();
-    active.status = Set(ConnectionStatus::Active);
-    active.user_object_id = Set(Some(person.oid));
-    active.user_tenant_id = Set(Some(person.tid));
-    active.username = Set(person.username.clone());
-    active.display_name = Set(person.name.clone());
-    active.granted_scopes = Set(Some(tokens.scopes.join(" ")));
-    active.refresh_token = Set(Some(deps.secret_box.seal(
-        refresh.expose_secret().as_bytes(),
-        &seal_context(id, "refresh"),
-    )));
-    active.access_token = Set(Some(deps.secret_box.seal(
-        tokens.access_token.expose_secret().as_bytes(),
-        &seal_context(id, "access"),
-    )));
-    active.access_expires_at = Set(Some(tokens.expires_at));
-    active.refreshed_at = Set(Some(now));
-    active.auth_verifier = Set(None);
-    active.auth_nonce = Set(None);
-    active.auth_expires_at = Set(None);
-    active.last_error = Set(None);
-    active.updated_at = Set(now);
-    if previous == ConnectionStatus::Pending {
-        active.connected_at = Set(Some(now));
-    }
+    let active = activated(deps, pending, &person, &tokens, refresh, now);
     let model = active.update(&txn).await.map_err(DomainError::from)?;
     let resumed = match previous {
         ConnectionStatus::ReauthorizationRequired => {

@@ -25,7 +25,11 @@ use crate::{
     entities::connection::{self, ConnectionStatus},
     error::DomainError,
     ids::ConnectionId,
-    microsoft::{claims::GraphTokenClaims, delegated::DelegatedError, tokens::AccessToken},
+    microsoft::{
+        claims::GraphTokenClaims,
+        delegated::{DelegatedError, DelegatedTokens},
+        tokens::AccessToken,
+    },
     subscriptions::Deps,
     tenants::AccessError,
 };
@@ -77,6 +81,43 @@ fn token(
             oid: found.user_object_id.map(|o| o.to_string()),
         },
     }
+}
+
+/// Counts a refresh by its outcome (`graphhook_connection_refreshes_total`).
+fn count_refresh(outcome: &'static str) {
+    metrics::counter!("graphhook_connection_refreshes_total", "outcome" => outcome).increment(1);
+}
+
+/// Writes a refresh's answer under the row lock: the rotated refresh token and the new access
+/// token (both sealed), the granted scopes.
+async fn store_refreshed<C: ConnectionTrait>(
+    deps: &Deps<'_, impl ConnectionTrait>,
+    txn: &C,
+    found: &connection::Model,
+    tokens: &DelegatedTokens,
+    now: DateTime<Utc>,
+) -> Result<(), AccessError> {
+    let id = found.id;
+    let mut active: connection::ActiveModel = found.clone().into();
+    if let Some(rotated) = &tokens.refresh_token {
+        active.refresh_token = Set(Some(deps.secret_box.seal(
+            rotated.expose_secret().as_bytes(),
+            &seal_context(id, "refresh"),
+        )));
+    }
+    active.access_token = Set(Some(deps.secret_box.seal(
+        tokens.access_token.expose_secret().as_bytes(),
+        &seal_context(id, "access"),
+    )));
+    active.access_expires_at = Set(Some(tokens.expires_at));
+    active.refreshed_at = Set(Some(now));
+    if !tokens.scopes.is_empty() {
+        active.granted_scopes = Set(Some(tokens.scopes.join(" ")));
+    }
+    active.last_error = Set(None);
+    active.updated_at = Set(now);
+    active.update(txn).await.map_err(DomainError::from)?;
+    Ok(())
 }
 
 /// The connection's access token: from this process's memory, else from the row, else
@@ -140,28 +181,9 @@ pub async fn access_token<C: ConnectionTrait + TransactionTrait>(
         .await;
     match answer {
         Ok(tokens) => {
-            let mut active: connection::ActiveModel = found.clone().into();
-            if let Some(rotated) = &tokens.refresh_token {
-                active.refresh_token = Set(Some(deps.secret_box.seal(
-                    rotated.expose_secret().as_bytes(),
-                    &seal_context(id, "refresh"),
-                )));
-            }
-            active.access_token = Set(Some(deps.secret_box.seal(
-                tokens.access_token.expose_secret().as_bytes(),
-                &seal_context(id, "access"),
-            )));
-            active.access_expires_at = Set(Some(tokens.expires_at));
-            active.refreshed_at = Set(Some(now));
-            if !tokens.scopes.is_empty() {
-                active.granted_scopes = Set(Some(tokens.scopes.join(" ")));
-            }
-            active.last_error = Set(None);
-            active.updated_at = Set(now);
-            active.update(&txn).await.map_err(DomainError::from)?;
+            store_refreshed(deps, &txn, &found, &tokens, now).await?;
             txn.commit().await.map_err(DomainError::from)?;
-            metrics::counter!("graphhook_connection_refreshes_total", "outcome" => "ok")
-                .increment(1);
+            count_refresh("ok");
             let fresh = token(&found, tokens.access_token, tokens.expires_at);
             *cached = Some(fresh.clone());
             Ok(fresh)
@@ -174,15 +196,13 @@ pub async fn access_token<C: ConnectionTrait + TransactionTrait>(
             let reason = format!("{error}, AADSTS{code}: {message}");
             lifecycle::reauthorization_required(&txn, deps.clock, &found, &reason).await?;
             txn.commit().await.map_err(DomainError::from)?;
-            metrics::counter!("graphhook_connection_refreshes_total", "outcome" => "reauthorize")
-                .increment(1);
+            count_refresh("reauthorize");
             *cached = None;
             Err(reauthorize(id, reason))
         }
         Err(DelegatedError::Token(error)) => {
             txn.rollback().await.map_err(DomainError::from)?;
-            metrics::counter!("graphhook_connection_refreshes_total", "outcome" => "error")
-                .increment(1);
+            count_refresh("error");
             Err(AccessError::Token(error))
         }
     }

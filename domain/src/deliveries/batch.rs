@@ -222,25 +222,8 @@ async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
     let Some(Admitted { lease, go, waiting }) = admitted else {
         return Ok(batch);
     };
-    let in_flight = metrics::gauge!("graphhook_deliveries_in_flight", "lane" => lane.as_str());
-    in_flight.increment(go.len() as f64);
-    let sent = send::send_all(
-        deps.db,
-        deps.signing,
-        deps.secret_box,
-        deps.sender,
-        &endpoint,
-        &go,
-        deps.clock.now(),
-    )
-    .await;
-    in_flight.decrement(go.len() as f64);
     let probe = lease.as_ref().is_some_and(|l| l.probe);
-    if let Some(lease) = &lease
-        && let Err(error) = deps.flow.release(lease).await
-    {
-        tracing::warn!(%error, "could not release the in-flight leases; they expire by themselves");
-    }
+    let sent = send_admitted(deps, &endpoint, &go, lease.as_ref(), lane).await;
     let outcomes = match sent {
         Ok(outcomes) => outcomes,
         Err(error) => {
@@ -263,6 +246,36 @@ async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
         attempts: go.into_iter().zip(outcomes).collect(),
     });
     Ok(batch)
+}
+
+/// Sends the admitted deliveries (counted in flight meanwhile) and gives the in-flight lease
+/// back.
+async fn send_admitted<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    endpoint: &send::EndpointNow,
+    go: &[Claimed],
+    lease: Option<&flow::Lease>,
+    lane: Lane,
+) -> DomainResult<Vec<Outcome>> {
+    let in_flight = metrics::gauge!("graphhook_deliveries_in_flight", "lane" => lane.as_str());
+    in_flight.increment(go.len() as f64);
+    let sent = send::send_all(
+        deps.db,
+        deps.signing,
+        deps.secret_box,
+        deps.sender,
+        endpoint,
+        go,
+        deps.clock.now(),
+    )
+    .await;
+    in_flight.decrement(go.len() as f64);
+    if let Some(lease) = lease
+        && let Err(error) = deps.flow.release(lease).await
+    {
+        tracing::warn!(%error, "could not release the in-flight leases; they expire by themselves");
+    }
+    sent
 }
 
 fn skipped(claimed: &[Claimed]) -> Vec<(uuid::Uuid, Attempted, Option<Outcome>)> {

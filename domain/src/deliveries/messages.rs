@@ -135,6 +135,18 @@ async fn write_messages_due<C: ConnectionTrait>(
             .collect();
         written.push((message, deliveries));
     }
+    let count = insert_all(db, &written, now, due).await?;
+    metrics::counter!("graphhook_deliveries_created_total").increment(count as u64);
+    Ok(written)
+}
+
+/// Inserts the messages and their deliveries in one statement; returns how many deliveries.
+async fn insert_all<C: ConnectionTrait>(
+    db: &C,
+    written: &[(message::Model, Vec<delivery::Model>)],
+    now: chrono::DateTime<chrono::Utc>,
+    due: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<usize> {
     let messages: Vec<Value> = written
         .iter()
         .map(|(m, _)| {
@@ -175,8 +187,7 @@ async fn write_messages_due<C: ConnectionTrait>(
         ],
     ))
     .await?;
-    metrics::counter!("graphhook_deliveries_created_total").increment(count as u64);
-    Ok(written)
+    Ok(count)
 }
 
 async fn enqueue<C>(deps: &Deps<'_, C>, deliveries: &[delivery::Model]) {

@@ -143,15 +143,14 @@ async fn decrypt_item<C: ConnectionTrait>(
     }))
 }
 
-/// Checks and routes one item: what it becomes, or why it is dropped.
-pub(super) async fn prepare<C: ConnectionTrait>(
+/// The item's subscription, once the item has proved it belongs to it: a known, live
+/// subscription, the `clientState` it was given (compared in constant time; a mismatch is
+/// audited), and the tenant Graph notifies it under.
+async fn route<C: ConnectionTrait>(
     deps: &Deps<'_, C>,
     routes: &mut Routes,
-    rich: Option<&mut RichBatch>,
     item: &Value,
-    raw: Option<&RawValue>,
-    received_at: chrono::DateTime<chrono::Utc>,
-) -> DomainResult<Result<Prepared, &'static str>> {
+) -> DomainResult<Result<subscription::Model, &'static str>> {
     let Some(graph_id) = item.get("subscriptionId").and_then(Value::as_str) else {
         return Ok(Err("malformed"));
     };
@@ -161,19 +160,18 @@ pub(super) async fn prepare<C: ConnectionTrait>(
     if subscription.status == SubscriptionStatus::Deleted {
         return Ok(Err("subscription_deleted"));
     }
-    let tenant_id = TenantId::from(subscription.tenant_id);
-    let subscription_id = SubscriptionId::from(subscription.id);
     let presented = item
         .get("clientState")
         .and_then(Value::as_str)
         .unwrap_or_default();
     if !subscriptions::client_state_matches(&subscription, presented) {
+        let subscription_id = SubscriptionId::from(subscription.id);
         tracing::warn!(subscription = %subscription_id, "an item's clientState does not match; dropped");
         audit::record(
             deps.db,
             deps.clock,
             NewEntry::new(Actor::system("ingest"), "ingest.client_state_mismatch")
-                .tenant(tenant_id)
+                .tenant(TenantId::from(subscription.tenant_id))
                 .target("subscription", subscription_id),
         )
         .await?;
@@ -192,6 +190,24 @@ pub(super) async fn prepare<C: ConnectionTrait>(
     {
         return Ok(Err("tenant_mismatch"));
     }
+    Ok(Ok(subscription))
+}
+
+/// Checks and routes one item: what it becomes, or why it is dropped.
+pub(super) async fn prepare<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    routes: &mut Routes,
+    rich: Option<&mut RichBatch>,
+    item: &Value,
+    raw: Option<&RawValue>,
+    received_at: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<Result<Prepared, &'static str>> {
+    let subscription = match route(deps, routes, item).await? {
+        Ok(subscription) => subscription,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let tenant_id = TenantId::from(subscription.tenant_id);
+    let subscription_id = SubscriptionId::from(subscription.id);
     let shaped = match item.get("lifecycleEvent").and_then(Value::as_str) {
         Some(event) => shape::lifecycle(item, &subscription, event),
         None => {

@@ -104,6 +104,103 @@ pub async fn process_batch<C: ConnectionTrait + TransactionTrait>(
     process_batches(deps, rich, &[batch_id]).await
 }
 
+/// Checks and routes one inbound batch's items into `prepared` (dropped ones are counted in
+/// `processed`); `false` when the batch is not a notification collection (it is marked so).
+async fn prepare_batch<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    rich: &Rich,
+    batch: inbound_batch::Model,
+    routes: &mut Routes,
+    prepared: &mut Vec<Prepared>,
+    processed: &mut Processed,
+) -> DomainResult<bool> {
+    let envelope = match serde_json::from_slice::<Envelope>(&batch.body) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            // The receiver's parse let it through, so this should not happen; keep the reason.
+            tracing::warn!(%error, "an inbound batch is not a notification collection");
+            let reason = format!("not a notification collection: {error}");
+            mark(deps, batch, Some(reason)).await?;
+            return Ok(false);
+        }
+    };
+    // Every validation token of a POST is checked once, if any item is encrypted; one that
+    // fails makes the whole POST's rich items suspect.
+    let mut rich_batch = if envelope
+        .value
+        .iter()
+        .any(|i| i.get("encryptedContent").is_some())
+    {
+        Some(RichBatch {
+            tenants: item::verify_tokens(rich, &envelope.validation_tokens, deps.clock.now()).await,
+            keys: HashMap::new(),
+        })
+    } else {
+        None
+    };
+    let raws = serde_json::from_slice::<RawEnvelope>(&batch.body)
+        .map(|e| e.value)
+        .unwrap_or_default();
+    for (n, value) in envelope.value.iter().enumerate() {
+        let received_at = batch.received_at;
+        let raw = raws.get(n).copied();
+        match item::prepare(deps, routes, rich_batch.as_mut(), value, raw, received_at).await? {
+            Ok(item) => prepared.push(item),
+            Err(reason) => {
+                // Graph's subscription id and the reason; never the clientState.
+                tracing::info!(
+                    reason,
+                    graph_subscription = value
+                        .get("subscriptionId")
+                        .and_then(serde_json::Value::as_str)
+                        .map(|id| id.chars().take(64).collect::<String>())
+                        .unwrap_or_default(),
+                    "a notification item was dropped"
+                );
+                processed.dropped.push(reason);
+                metrics::counter!("graphhook_ingest_items_total", "outcome" => "dropped")
+                    .increment(1);
+                metrics::counter!("graphhook_ingest_dropped_total", "reason" => reason)
+                    .increment(1);
+            }
+        }
+    }
+    let lag = (deps.clock.now() - batch.received_at)
+        .num_milliseconds()
+        .max(0) as f64
+        / 1000.0;
+    metrics::histogram!("graphhook_ingest_processing_lag_seconds").record(lag);
+    Ok(true)
+}
+
+/// The batches are processed: they are not handed out again.
+async fn mark_processed<C: ConnectionTrait>(
+    txn: &C,
+    done: Vec<uuid::Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> DomainResult<()> {
+    inbound_batch::Entity::update_many()
+        .col_expr(
+            inbound_batch::Column::ProcessedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            inbound_batch::Column::Attempts,
+            sea_orm::sea_query::ExprTrait::add(
+                sea_orm::sea_query::Expr::col(inbound_batch::Column::Attempts),
+                1,
+            ),
+        )
+        .col_expr(
+            inbound_batch::Column::LastError,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .filter(inbound_batch::Column::Id.is_in(done))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// Processes those of the batches not processed yet, all in one transaction; marks them
 /// processed.
 #[tracing::instrument(level = "debug", skip(deps, rich))]
@@ -124,73 +221,19 @@ pub async fn process_batches<C: ConnectionTrait + TransactionTrait>(
     let mut prepared: Vec<Prepared> = Vec::new();
     let mut done = Vec::with_capacity(batches.len());
     for batch in batches {
-        let envelope = match serde_json::from_slice::<Envelope>(&batch.body) {
-            Ok(envelope) => envelope,
-            Err(error) => {
-                // The receiver's parse let it through, so this should not happen; keep the reason.
-                tracing::warn!(%error, "an inbound batch is not a notification collection");
-                let reason = format!("not a notification collection: {error}");
-                mark(deps, batch, Some(reason)).await?;
-                continue;
-            }
-        };
-        // Every validation token of a POST is checked once, if any item is encrypted; one that
-        // fails makes the whole POST's rich items suspect.
-        let mut rich_batch = if envelope
-            .value
-            .iter()
-            .any(|i| i.get("encryptedContent").is_some())
+        let id = batch.id;
+        if prepare_batch(
+            deps,
+            rich,
+            batch,
+            &mut routes,
+            &mut prepared,
+            &mut processed,
+        )
+        .await?
         {
-            Some(RichBatch {
-                tenants: item::verify_tokens(rich, &envelope.validation_tokens, deps.clock.now())
-                    .await,
-                keys: HashMap::new(),
-            })
-        } else {
-            None
-        };
-        let raws = serde_json::from_slice::<RawEnvelope>(&batch.body)
-            .map(|e| e.value)
-            .unwrap_or_default();
-        for (n, value) in envelope.value.iter().enumerate() {
-            let received_at = batch.received_at;
-            let raw = raws.get(n).copied();
-            match item::prepare(
-                deps,
-                &mut routes,
-                rich_batch.as_mut(),
-                value,
-                raw,
-                received_at,
-            )
-            .await?
-            {
-                Ok(item) => prepared.push(item),
-                Err(reason) => {
-                    // Graph's subscription id and the reason; never the clientState.
-                    tracing::info!(
-                        reason,
-                        graph_subscription = value
-                            .get("subscriptionId")
-                            .and_then(serde_json::Value::as_str)
-                            .map(|id| id.chars().take(64).collect::<String>())
-                            .unwrap_or_default(),
-                        "a notification item was dropped"
-                    );
-                    processed.dropped.push(reason);
-                    metrics::counter!("graphhook_ingest_items_total", "outcome" => "dropped")
-                        .increment(1);
-                    metrics::counter!("graphhook_ingest_dropped_total", "reason" => reason)
-                        .increment(1);
-                }
-            }
+            done.push(id);
         }
-        let lag = (deps.clock.now() - batch.received_at)
-            .num_milliseconds()
-            .max(0) as f64
-            / 1000.0;
-        metrics::histogram!("graphhook_ingest_processing_lag_seconds").record(lag);
-        done.push(batch.id);
     }
     if done.is_empty() {
         return Ok(processed);
@@ -220,25 +263,7 @@ pub async fn process_batches<C: ConnectionTrait + TransactionTrait>(
             processed.actions += 1;
         }
     }
-    inbound_batch::Entity::update_many()
-        .col_expr(
-            inbound_batch::Column::ProcessedAt,
-            sea_orm::sea_query::Expr::value(deps.clock.now()),
-        )
-        .col_expr(
-            inbound_batch::Column::Attempts,
-            sea_orm::sea_query::ExprTrait::add(
-                sea_orm::sea_query::Expr::col(inbound_batch::Column::Attempts),
-                1,
-            ),
-        )
-        .col_expr(
-            inbound_batch::Column::LastError,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
-        )
-        .filter(inbound_batch::Column::Id.is_in(done))
-        .exec(&txn)
-        .await?;
+    mark_processed(&txn, done, deps.clock.now()).await?;
     txn.commit().await?;
     let deliveries: Vec<delivery::Model> = written.into_iter().flat_map(|(_, d)| d).collect();
     processed.deliveries = deliveries.len();

@@ -143,6 +143,37 @@ enum Grant<'a> {
     },
 }
 
+/// What Entra answered, kept: the tokens, when the access token expires, and the Graph
+/// permissions it was granted.
+fn delegated_tokens(
+    response: &oauth2::StandardTokenResponse<
+        super::sign_in::IdTokenField,
+        oauth2::basic::BasicTokenType,
+    >,
+    now: DateTime<Utc>,
+) -> DelegatedTokens {
+    let lifetime = response
+        .expires_in()
+        .unwrap_or(StdDuration::from_secs(3599));
+    DelegatedTokens {
+        access_token: SecretString::from(response.access_token().secret().to_owned()),
+        expires_at: now + Duration::from_std(lifetime).unwrap_or(Duration::hours(1)),
+        refresh_token: response
+            .refresh_token()
+            .map(|t| SecretString::from(t.secret().to_owned())),
+        id_token: response.extra_fields().id_token.clone(),
+        scopes: response
+            .scopes()
+            .map(|scopes| {
+                scopes
+                    .iter()
+                    .filter_map(|s| graph_permission(s.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
 impl TokenBroker {
     /// Redeems a connection's sign-in code (with its PKCE verifier and our credential).
     #[tracing::instrument(skip_all, fields(segment))]
@@ -266,28 +297,7 @@ impl TokenBroker {
             }
         };
         match response {
-            Ok(response) => {
-                let lifetime = response
-                    .expires_in()
-                    .unwrap_or(StdDuration::from_secs(3599));
-                Ok(DelegatedTokens {
-                    access_token: SecretString::from(response.access_token().secret().to_owned()),
-                    expires_at: now + Duration::from_std(lifetime).unwrap_or(Duration::hours(1)),
-                    refresh_token: response
-                        .refresh_token()
-                        .map(|t| SecretString::from(t.secret().to_owned())),
-                    id_token: response.extra_fields().id_token.clone(),
-                    scopes: response
-                        .scopes()
-                        .map(|scopes| {
-                            scopes
-                                .iter()
-                                .filter_map(|s| graph_permission(s.as_str()))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                })
-            }
+            Ok(response) => Ok(delegated_tokens(&response, now)),
             Err(RequestTokenError::ServerResponse(error)) => Err(classify_delegated(&error)),
             Err(RequestTokenError::Request(e)) => {
                 Err(TokenError::Unavailable(e.to_string()).into())

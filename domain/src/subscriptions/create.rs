@@ -79,25 +79,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         None => tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await?,
         Some(connection) => connections::tokens::access_token(deps, connection.id, false).await?,
     };
-    let requested = match checked.resource.site.clone() {
-        None => None,
-        Some(site) => {
-            let drive = deps
-                .graph
-                .site_drive(&token, &site.site, site.drive.as_deref())
-                .await
-                .map_err(|e| match e {
-                    GraphCallError::Graph(e) if e.status == 404 => CreateError::SiteNotFound {
-                        resource: checked.resource.path.clone(),
-                        graph: e.message,
-                    },
-                    other => super::map_graph_error(other, &super::notification_url(deps.settings)),
-                })?;
-            let asked =
-                std::mem::replace(&mut checked.resource.path, format!("drives/{drive}/root"));
-            Some(asked)
-        }
-    };
+    let requested = resolve_site(deps, &token, &mut checked).await?;
     let holder_columns = Holder {
         connection_id: via.as_ref().map(|c| c.id),
         graph_tenant_id: via
@@ -132,10 +114,52 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
             });
         }
     };
-    match complete(deps, tenant_id, &row, &created, actor).await {
+    finish(deps, tenant_id, &row, &created, actor, &token).await
+}
+
+/// A SharePoint site's drive (`sites/{id}/drive[s/{id}]/root`) is resolved to its drive id, which
+/// is what Graph subscribes to; returns what the tenant asked for, when it was such a path.
+async fn resolve_site<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    token: &AccessToken,
+    checked: &mut Checked,
+) -> Result<Option<String>, CreateError> {
+    Ok(match checked.resource.site.clone() {
+        None => None,
+        Some(site) => {
+            let drive = deps
+                .graph
+                .site_drive(token, &site.site, site.drive.as_deref())
+                .await
+                .map_err(|e| match e {
+                    GraphCallError::Graph(e) if e.status == 404 => CreateError::SiteNotFound {
+                        resource: checked.resource.path.clone(),
+                        graph: e.message,
+                    },
+                    other => super::map_graph_error(other, &super::notification_url(deps.settings)),
+                })?;
+            let asked =
+                std::mem::replace(&mut checked.resource.path, format!("drives/{drive}/root"));
+            Some(asked)
+        }
+    })
+}
+
+/// Writes Graph's answer to the reserved row. When that cannot be done, Graph's copy is deleted
+/// so no subscription is left that Graphhook does not know (unless the write did commit and
+/// only its acknowledgement was lost).
+async fn finish<C: ConnectionTrait + TransactionTrait>(
+    deps: &Deps<'_, C>,
+    tenant_id: TenantId,
+    row: &subscription::Model,
+    created: &AtGraph,
+    actor: Actor,
+    token: &AccessToken,
+) -> Result<subscription::Model, CreateError> {
+    match complete(deps, tenant_id, row, created, actor).await {
         Ok(Some(model)) => Ok(model),
         Ok(None) => {
-            abandon(deps, &token, &created.graph_id, row.id).await;
+            abandon(deps, token, &created.graph_id, row.id).await;
             Err(CreateError::Domain(DomainError::Conflict(
                 "the subscription was deleted (or given up) while Microsoft Graph created it; Graph's copy was deleted too".to_owned(),
             )))
@@ -150,7 +174,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
             {
                 return Ok(done);
             }
-            abandon(deps, &token, &created.graph_id, row.id).await;
+            abandon(deps, token, &created.graph_id, row.id).await;
             Err(error.into())
         }
     }
