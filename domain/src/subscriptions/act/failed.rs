@@ -151,21 +151,35 @@ async fn fail<C: ConnectionTrait + TransactionTrait>(
     else {
         return Ok(Upkept::only(Done::Skipped));
     };
+    let detail = reason.to_owned();
+    let failure = (Done::Failed, "graph_refused", detail);
+    log_and_tell(deps, txn, subscription, failure, Some(event)).await
+}
+
+/// The upkeep log line of a failure and, when given, the `graph.subscription.renewal_failed`
+/// event, written with the failure's own change (`txn`), then committed.
+async fn log_and_tell<T: ConnectionTrait + TransactionTrait + TransactionSession>(
+    deps: &Deps<'_, impl ConnectionTrait>,
+    txn: T,
+    subscription: &subscription::Model,
+    (done, trigger, detail): (Done, &'static str, String),
+    event: Option<Value>,
+) -> DomainResult<Upkept> {
     let line = Recorded {
         action: subscription.due_action.as_str(),
-        trigger: "graph_refused",
+        trigger,
         outcome: "failed",
         graph_id: subscription.graph_id.as_deref(),
-        detail: Some(reason.to_owned()),
+        detail: Some(detail),
     };
     record(&txn, deps.clock, subscription, line).await?;
-    let event_type = "graph.subscription.renewal_failed";
-    let deliveries = emit(&txn, deps.clock, subscription, event_type, event).await?;
+    let mut deliveries = Vec::new();
+    if let Some(event) = event {
+        let event_type = "graph.subscription.renewal_failed";
+        deliveries = emit(&txn, deps.clock, subscription, event_type, event).await?;
+    }
     txn.commit().await?;
-    Ok(Upkept {
-        done: Done::Failed,
-        deliveries,
-    })
+    Ok(Upkept { done, deliveries })
 }
 
 async fn retry<C: ConnectionTrait + TransactionTrait>(
@@ -199,24 +213,15 @@ async fn retry<C: ConnectionTrait + TransactionTrait>(
     else {
         return Ok(Upkept::only(Done::Skipped));
     };
-    let line = Recorded {
-        action: subscription.due_action.as_str(),
-        trigger: "retry",
-        outcome: "failed",
-        graph_id: subscription.graph_id.as_deref(),
-        detail: Some(format!("{error}; next try at {}", next.to_rfc3339())),
-    };
-    record(&txn, deps.clock, subscription, line).await?;
-    let mut deliveries = Vec::new();
-    if let Some(event) = event {
-        let event_type = "graph.subscription.renewal_failed";
-        deliveries = emit(&txn, deps.clock, subscription, event_type, event).await?;
-    }
-    txn.commit().await?;
-    Ok(Upkept {
-        done: Done::Retrying,
-        deliveries,
-    })
+    let detail = format!("{error}; next try at {}", next.to_rfc3339());
+    log_and_tell(
+        deps,
+        txn,
+        subscription,
+        (Done::Retrying, "retry", detail),
+        event,
+    )
+    .await
 }
 
 #[cfg(test)]
