@@ -15,17 +15,18 @@ use std::{
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use graphhook_domain::{
-    Clock, Mode, Settings, db,
-    deliveries::{self, NewMessage},
-    endpoints::{self, EndpointInput},
-    entities::{
+    Clock, Mode, Settings,
+    delivery::endpoints::{self, EndpointInput},
+    delivery::engine::{self, NewMessage},
+    delivery::webhooks::{sender::Request, signing::signature_header},
+    platform::db,
+    platform::entities::{
         delivery::{self, DeliveryStatus},
         endpoint::EndpointStatus,
         tenant::{self, TenantStatus},
     },
-    ids::{EndpointId, TenantId},
-    secret::SecretString,
-    webhooks::{sender::Request, signing::signature_header},
+    platform::ids::{EndpointId, TenantId},
+    platform::secret::SecretString,
 };
 use graphhook_migrations::{Migrator, MigratorTrait};
 use graphhook_worker::{JobContext, WorkerProcess};
@@ -244,7 +245,7 @@ pub(crate) async fn drop_database(
         ))
         .await?;
     admin.close().await.ok();
-    let mut redis = graphhook_domain::redis_conn::connect(&settings.redis).await?;
+    let mut redis = graphhook_domain::platform::redis_conn::connect(&settings.redis).await?;
     let pattern = format!("{}:*", settings.redis.key_prefix);
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(&pattern)
@@ -308,7 +309,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
         secrets.push(secret.key().to_vec());
     }
     // The endpoint.created events are not part of the measurement.
-    graphhook_domain::entities::operational_event::Entity::delete_many()
+    graphhook_domain::platform::entities::operational_event::Entity::delete_many()
         .exec(&db)
         .await?;
 
@@ -340,7 +341,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
                     });
                     seq += step;
                 }
-                deliveries::create_messages(&deps, news).await?;
+                engine::create_messages(&deps, news).await?;
             }
             anyhow::Ok(())
         }));
@@ -381,7 +382,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
     let worker_restarts = worker.health().restarts.load(Ordering::Relaxed);
     worker.stop().await?;
     let (p50, p99) = tally.percentiles();
-    let attempts = graphhook_domain::entities::attempt::Entity::find()
+    let attempts = graphhook_domain::platform::entities::attempt::Entity::find()
         .count(&db)
         .await?;
     let engine_rate = n as f64 / recorded.as_secs_f64();

@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use graphhook_domain::{
-    Clock, Mode, Settings, db,
-    entities::{
+    Clock, Mode, Settings,
+    platform::db,
+    platform::entities::{
         subscription::{self, DueAction, SubscriptionStatus},
         tenant::{self, TenantStatus},
     },
-    secret::SecretString,
+    platform::secret::SecretString,
 };
 use graphhook_emulator::{Emulator, EmulatorConfig, config as emulator_defaults};
 use graphhook_migrations::{Migrator, MigratorTrait};

@@ -2,11 +2,13 @@
 
 use std::path::Path;
 
-use graphhook_domain::{Clock, Mode, Settings, config::Sources, db, microsoft::preflight};
+use graphhook_domain::{
+    Clock, Mode, Settings, graph::microsoft::preflight, platform::config::Sources, platform::db,
+};
 use graphhook_migrations::{Migrator, MigratorTrait};
 
 /// The start-up checks of Microsoft (reachable, credential accepted), logged; problems are
-/// errors, and the process runs on (see `graphhook_domain::microsoft::preflight`).
+/// errors, and the process runs on (see `graphhook_domain::graph::microsoft::preflight`).
 pub(crate) async fn log_microsoft_checks(settings: Settings) {
     let tenant = match db::connect(&settings.database).await {
         Ok(db) => {

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use graphhook_api::Application;
 use graphhook_domain::{
-    Clock, Mode, Settings, config::Sources, db, telemetry, webhooks::crypt::SecretBox,
+    Clock, Mode, Settings, delivery::webhooks::crypt::SecretBox, platform::config::Sources,
+    platform::db, platform::telemetry,
 };
 use graphhook_emulator::{Emulator, EmulatorConfig};
 use graphhook_migrations::{Migrator, MigratorTrait};
@@ -143,7 +144,7 @@ pub async fn migrate_down(config: Option<&Path>, steps: Option<u32>) -> anyhow::
         // The older schema keeps custom headers in plain text; SQL cannot decrypt them.
         let secret_box = SecretBox::new(&settings.webhook_encryption_key())
             .context("webhooks.encryption_key")?;
-        let unsealed = graphhook_domain::endpoints::headers::unseal_all(&db, &secret_box)
+        let unsealed = graphhook_domain::delivery::endpoints::headers::unseal_all(&db, &secret_box)
             .await
             .context("writing custom endpoint headers back in plain text")?;
         tracing::info!(
@@ -268,8 +269,8 @@ pub fn admin_token(
         },
         Some(&["admin.signing_key"]),
     )?;
-    let ttl = graphhook_domain::operators::parse_ttl(ttl).map_err(anyhow::Error::msg)?;
-    let token = graphhook_domain::operators::mint(
+    let ttl = graphhook_domain::operator::tokens::parse_ttl(ttl).map_err(anyhow::Error::msg)?;
+    let token = graphhook_domain::operator::tokens::mint(
         &settings.admin_signing_key(),
         name,
         ttl,

@@ -7,8 +7,8 @@ use anyhow::Context;
 use graphhook_api::Application;
 use graphhook_domain::{
     Clock, Mode, Settings,
-    config::{self, DEV_ADMIN_SIGNING_KEY},
-    secret::SecretString,
+    platform::config::{self, DEV_ADMIN_SIGNING_KEY},
+    platform::secret::SecretString,
 };
 use graphhook_emulator::{Emulator, EmulatorConfig};
 use graphhook_migrations::{Migrator, MigratorTrait};
@@ -61,7 +61,7 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
     let app = Application::build(settings.clone(), Clock::system()).await?;
     let worker = WorkerProcess::start(settings.clone(), Clock::system()).await?;
     let token = match settings.admin.signing_key {
-        None => match graphhook_domain::operators::mint(
+        None => match graphhook_domain::operator::tokens::mint(
             &SecretString::from(DEV_ADMIN_SIGNING_KEY),
             "developer",
             chrono::Duration::days(7),
@@ -145,7 +145,7 @@ fn print_banner(
     }
     println!(
         "  database          {}",
-        graphhook_domain::secret::redact_url(settings.database.url.expose_secret())
+        graphhook_domain::platform::secret::redact_url(settings.database.url.expose_secret())
     );
     println!();
     println!("  operator token    {token}");

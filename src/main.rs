@@ -261,7 +261,7 @@ enum MigrateAction {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    graphhook_domain::tls::install_crypto_provider();
+    graphhook_domain::platform::tls::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

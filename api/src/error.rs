@@ -182,7 +182,7 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(what) => ApiError::not_found(what),
             DomainError::Invalid(message) => ApiError::validation(message),
             DomainError::Conflict(message) => ApiError::new(Code::Conflict, message),
-            DomainError::Database(e) if graphhook_domain::db::is_unavailable(&e) => {
+            DomainError::Database(e) if graphhook_domain::platform::db::is_unavailable(&e) => {
                 ApiError::unavailable("the database", e)
             }
             DomainError::Redis(e) => ApiError::unavailable("the queue", e),
@@ -200,7 +200,7 @@ fn database_unavailable_within(err: &DomainError) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(current) = cause {
         if let Some(db) = current.downcast_ref::<sea_orm::DbErr>()
-            && graphhook_domain::db::is_unavailable(db)
+            && graphhook_domain::platform::db::is_unavailable(db)
         {
             return true;
         }
@@ -231,7 +231,9 @@ impl ResponseError for ApiError {
         if self.code == Code::ServiceUnavailable {
             response.insert_header((
                 header::RETRY_AFTER,
-                graphhook_domain::db::RETRY_AFTER.as_secs().to_string(),
+                graphhook_domain::platform::db::RETRY_AFTER
+                    .as_secs()
+                    .to_string(),
             ));
         }
         response.json(self.body())

@@ -9,13 +9,13 @@ use crate::{
 };
 
 /// An operator, authenticated by `Authorization: Bearer <operator token>` (a JWT signed with
-/// `admin.signing_key`, see `graphhook_domain::operators`).
+/// `admin.signing_key`, see `graphhook_domain::operator::tokens`).
 #[derive(Clone, Debug)]
 pub struct Operator {
     /// The name the token carries; admin actions are audited under it.
     pub name: String,
     /// The token's claims (its `jti` and expiry).
-    pub claims: std::sync::Arc<graphhook_domain::operators::OperatorClaims>,
+    pub claims: std::sync::Arc<graphhook_domain::operator::tokens::OperatorClaims>,
     pub request_id: Option<String>,
 }
 
@@ -40,18 +40,18 @@ async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
         )
     })?;
     let key = state.settings.admin_signing_key();
-    let claims = graphhook_domain::operators::verify(&key, presented, state.clock.now())
+    let claims = graphhook_domain::operator::tokens::verify(&key, presented, state.clock.now())
         .map_err(|e| ApiError::new(Code::Unauthorized, e.to_string()))?;
     // The first statement of most requests: after a database restart it may meet a dead
     // pooled connection, and a read is safe to run again (on a fresh one).
-    let revoked = graphhook_domain::db::retry_read(|| {
-        graphhook_domain::operators::is_revoked(&state.db, &claims.jti)
+    let revoked = graphhook_domain::platform::db::retry_read(|| {
+        graphhook_domain::operator::tokens::is_revoked(&state.db, &claims.jti)
     })
     .await?;
     if revoked {
         return Err(ApiError::new(
             Code::Unauthorized,
-            graphhook_domain::operators::TokenError::Revoked.to_string(),
+            graphhook_domain::operator::tokens::TokenError::Revoked.to_string(),
         ));
     }
     Ok(Operator {
@@ -72,19 +72,19 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 /// malformed, unknown and revoked keys get 401; a tenant that is not `active` gets 403.
 #[derive(Clone, Debug)]
 pub struct TenantAuth {
-    pub tenant: graphhook_domain::entities::tenant::Model,
-    pub key_id: graphhook_domain::ids::ApiKeyId,
+    pub tenant: graphhook_domain::platform::entities::tenant::Model,
+    pub key_id: graphhook_domain::platform::ids::ApiKeyId,
     pub request_id: Option<String>,
 }
 
 impl TenantAuth {
-    pub fn tenant_id(&self) -> graphhook_domain::ids::TenantId {
+    pub fn tenant_id(&self) -> graphhook_domain::platform::ids::TenantId {
         self.tenant.id.into()
     }
 
     /// Who acts, for the audit log: the tenant, by the API key it used.
-    pub fn actor(&self) -> graphhook_domain::audit::Actor {
-        graphhook_domain::audit::Actor::api_key(self.key_id)
+    pub fn actor(&self) -> graphhook_domain::operator::audit::Actor {
+        graphhook_domain::operator::audit::Actor::api_key(self.key_id)
     }
 }
 
@@ -99,7 +99,7 @@ impl FromRequest for TenantAuth {
 }
 
 async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> {
-    use graphhook_domain::{api_keys, entities::tenant::TenantStatus};
+    use graphhook_domain::{platform::entities::tenant::TenantStatus, tenancy::api_keys};
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))?;
@@ -113,7 +113,7 @@ async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> 
     // request: after a database restart it may meet a dead pooled connection. It reads (and
     // at most sets the key's last use to now), so it is safe to run again on a fresh one.
     let signing_key = state.settings.admin_signing_key();
-    let found = graphhook_domain::db::retry_read(|| async {
+    let found = graphhook_domain::platform::db::retry_read(|| async {
         if presented.starts_with("ghk_") {
             api_keys::authenticate(&state.db, &state.clock, presented).await
         } else {

@@ -103,7 +103,7 @@ fn webhooks() -> serde_json::Value {
                "description": description})
     };
     let mut hooks = Map::new();
-    for event in graphhook_domain::event_catalogue::all() {
+    for event in graphhook_domain::delivery::event_catalogue::all() {
         let fields: Map<String, Value> = event
             .fields
             .iter()

@@ -10,14 +10,15 @@ use actix_web::{
     web,
 };
 use anyhow::Context;
-use graphhook_domain::deliveries::schedule::Schedule;
-use graphhook_domain::microsoft::graph::GraphClient;
-use graphhook_domain::webhooks::{
+use graphhook_domain::delivery::engine::schedule::Schedule;
+use graphhook_domain::delivery::webhooks::{
     crypt::SecretBox,
     sender::{Lookup, Sender, SystemLookup},
 };
+use graphhook_domain::graph::microsoft::graph::GraphClient;
 use graphhook_domain::{
-    Clock, Settings, db, jobs::Queues, microsoft::TokenBroker, redis_conn, telemetry,
+    Clock, Settings, graph::microsoft::TokenBroker, platform::db, platform::jobs::Queues,
+    platform::redis_conn, platform::telemetry,
 };
 
 use crate::{error, request_id, routes, state::AppState};
@@ -48,10 +49,12 @@ impl Application {
             .await
             .context("connecting to Redis")?;
         let queues = Queues::new(&settings, redis.clone());
-        let flow =
-            graphhook_domain::deliveries::FlowControl::from_settings(&settings, redis.clone());
+        let flow = graphhook_domain::delivery::engine::FlowControl::from_settings(
+            &settings,
+            redis.clone(),
+        );
         let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
-        let inbox = graphhook_domain::ingest::Inbox::start(
+        let inbox = graphhook_domain::graph::ingest::Inbox::start(
             db.clone(),
             queues.clone(),
             clock.clone(),
@@ -62,7 +65,7 @@ impl Application {
             .context("webhooks.encryption_key")?;
         // Rows from before custom headers were encrypted: once, at the first start after the
         // upgrade (later starts find none). Concurrent starts are safe.
-        let sealed = graphhook_domain::endpoints::headers::seal_plain(&db, &secret_box)
+        let sealed = graphhook_domain::delivery::endpoints::headers::seal_plain(&db, &secret_box)
             .await
             .context("encrypting custom endpoint headers stored in plain text")?;
         if sealed > 0 {
@@ -86,16 +89,20 @@ impl Application {
             queues,
             flow,
             inbox,
-            sources: Arc::new(graphhook_domain::ingest::guard::SourceGuard::from_settings(
-                &settings.ingest,
-            )),
+            sources: Arc::new(
+                graphhook_domain::graph::ingest::guard::SourceGuard::from_settings(
+                    &settings.ingest,
+                ),
+            ),
             client_addr: Arc::new(crate::client_addr::ClientAddress::from_settings(&settings)),
-            onboarding_starts: Arc::new(graphhook_domain::ingest::guard::SourceGuard::per_window(
-                Vec::new(),
-                settings.onboarding.max_starts_per_minute_per_address,
-                60,
-            )),
-            jwks: Arc::new(graphhook_domain::microsoft::rich::JwksCache::new(
+            onboarding_starts: Arc::new(
+                graphhook_domain::graph::ingest::guard::SourceGuard::per_window(
+                    Vec::new(),
+                    settings.onboarding.max_starts_per_minute_per_address,
+                    60,
+                ),
+            ),
+            jwks: Arc::new(graphhook_domain::graph::microsoft::rich::JwksCache::new(
                 &settings.microsoft,
             )?),
             settings: Arc::new(settings),
@@ -162,7 +169,7 @@ impl Application {
 
 /// The webhook sender with the deployment's SSRF policy.
 pub fn webhook_sender(settings: &Settings, lookup: Arc<dyn Lookup>) -> anyhow::Result<Sender> {
-    graphhook_domain::webhooks::sender::from_settings(settings, lookup)
+    graphhook_domain::delivery::webhooks::sender::from_settings(settings, lookup)
 }
 
 async fn not_found(

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use graphhook_domain::deliveries::schedule::Schedule;
-use graphhook_domain::microsoft::graph::GraphClient;
-use graphhook_domain::webhooks::{crypt::SecretBox, sender::Sender};
+use graphhook_domain::delivery::engine::schedule::Schedule;
+use graphhook_domain::delivery::webhooks::{crypt::SecretBox, sender::Sender};
+use graphhook_domain::graph::microsoft::graph::GraphClient;
 use graphhook_domain::{
-    Clock, Settings, jobs::Queues, microsoft::TokenBroker, redis_conn::ConnectionManager,
+    Clock, Settings, graph::microsoft::TokenBroker, platform::jobs::Queues,
+    platform::redis_conn::ConnectionManager,
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
@@ -17,17 +18,17 @@ pub struct AppState {
     pub redis: ConnectionManager,
     pub queues: Queues,
     /// Rate limits, in-flight caps and circuits of endpoints.
-    pub flow: graphhook_domain::deliveries::FlowControl,
+    pub flow: graphhook_domain::delivery::engine::FlowControl,
     /// Where Graph's batches are written durably.
-    pub inbox: graphhook_domain::ingest::Inbox,
+    pub inbox: graphhook_domain::graph::ingest::Inbox,
     /// The receivers' allow-list and per-address rate limit.
-    pub sources: Arc<graphhook_domain::ingest::guard::SourceGuard>,
+    pub sources: Arc<graphhook_domain::graph::ingest::guard::SourceGuard>,
     /// Which address a request comes from (behind trusted proxies too).
     pub client_addr: Arc<crate::client_addr::ClientAddress>,
     /// Onboardings started per client address and minute.
-    pub onboarding_starts: Arc<graphhook_domain::ingest::guard::SourceGuard>,
+    pub onboarding_starts: Arc<graphhook_domain::graph::ingest::guard::SourceGuard>,
     /// Entra's signing keys, for administrators' id_tokens.
-    pub jwks: Arc<graphhook_domain::microsoft::rich::JwksCache>,
+    pub jwks: Arc<graphhook_domain::graph::microsoft::rich::JwksCache>,
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub metrics: PrometheusHandle,
@@ -38,7 +39,7 @@ pub struct AppState {
     /// Encrypts endpoint secrets at rest.
     pub secret_box: SecretBox,
     /// Endpoints' decrypted signing material, for the test sends this process makes.
-    pub signing: Arc<graphhook_domain::deliveries::SigningCache>,
+    pub signing: Arc<graphhook_domain::delivery::engine::SigningCache>,
     /// Microsoft Graph.
     pub graph: Arc<GraphClient>,
     /// The deployment's retry schedule (`webhooks.retry_schedule_secs`).
@@ -49,8 +50,8 @@ impl AppState {
     /// What the delivery engine needs.
     pub fn delivery_deps(
         &self,
-    ) -> graphhook_domain::deliveries::Deps<'_, sea_orm::DatabaseConnection> {
-        graphhook_domain::deliveries::Deps {
+    ) -> graphhook_domain::delivery::engine::Deps<'_, sea_orm::DatabaseConnection> {
+        graphhook_domain::delivery::engine::Deps {
             db: &self.db,
             clock: &self.clock,
             sender: &self.sender,
@@ -69,8 +70,8 @@ impl AppState {
     /// What subscription operations need.
     pub fn subscription_deps(
         &self,
-    ) -> graphhook_domain::subscriptions::Deps<'_, sea_orm::DatabaseConnection> {
-        graphhook_domain::subscriptions::Deps {
+    ) -> graphhook_domain::graph::subscriptions::Deps<'_, sea_orm::DatabaseConnection> {
+        graphhook_domain::graph::subscriptions::Deps {
             db: &self.db,
             clock: &self.clock,
             broker: &self.broker,
@@ -83,8 +84,8 @@ impl AppState {
     /// What endpoint operations need.
     pub fn endpoint_deps(
         &self,
-    ) -> graphhook_domain::endpoints::Deps<'_, sea_orm::DatabaseConnection> {
-        graphhook_domain::endpoints::Deps {
+    ) -> graphhook_domain::delivery::endpoints::Deps<'_, sea_orm::DatabaseConnection> {
+        graphhook_domain::delivery::endpoints::Deps {
             db: &self.db,
             clock: &self.clock,
             sender: &self.sender,

@@ -20,8 +20,8 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use graphhook_api::Application;
 use graphhook_domain::{
-    Clock, Mode, Settings, config::DatabaseSettings, db, entities::inbound_batch,
-    secret::SecretString,
+    Clock, Mode, Settings, platform::config::DatabaseSettings, platform::db,
+    platform::entities::inbound_batch, platform::secret::SecretString,
 };
 use graphhook_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};

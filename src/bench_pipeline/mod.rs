@@ -26,7 +26,7 @@ use std::{
 };
 
 use anyhow::Context;
-use graphhook_domain::{Clock, Mode, Settings, db};
+use graphhook_domain::{Clock, Mode, Settings, platform::db};
 use graphhook_migrations::{Migrator, MigratorTrait};
 use graphhook_worker::JobContext;
 use secrecy::ExposeSecret;

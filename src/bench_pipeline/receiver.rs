@@ -16,7 +16,7 @@ use std::{
 
 use actix_web::{HttpRequest, HttpResponse, HttpServer, dev::Extensions, web};
 use anyhow::Context;
-use graphhook_domain::webhooks::secrets::HmacSecret;
+use graphhook_domain::delivery::webhooks::secrets::HmacSecret;
 
 use super::{EVENT_TYPE, ledger::Ledger, load::seq_of};
 

@@ -5,15 +5,15 @@
 //! subscriptions are not due for upkeep, so the workers make no Graph calls for them.
 
 use graphhook_domain::{
-    endpoints::{self, EndpointInput},
-    entities::{
+    delivery::endpoints::{self, EndpointInput},
+    delivery::webhooks::secrets::HmacSecret,
+    platform::entities::{
         endpoint::EndpointStatus,
         operational_event,
         subscription::{self, DueAction, SubscriptionStatus},
         tenant::{self, TenantStatus},
     },
-    ids::TenantId,
-    webhooks::secrets::HmacSecret,
+    platform::ids::TenantId,
 };
 use graphhook_worker::JobContext;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};

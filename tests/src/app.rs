@@ -5,11 +5,12 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context;
 use chrono::DateTime;
 use graphhook_api::Application;
-use graphhook_domain::webhooks::sender::{Lookup, SystemLookup};
+use graphhook_domain::delivery::webhooks::sender::{Lookup, SystemLookup};
 use graphhook_domain::{
-    Clock, Mode, Settings, db,
-    redis_conn::{self, ConnectionManager},
-    secret::SecretString,
+    Clock, Mode, Settings,
+    platform::db,
+    platform::redis_conn::{self, ConnectionManager},
+    platform::secret::SecretString,
 };
 use graphhook_emulator::{
     Emulator, EmulatorConfig, RunningEmulator,
@@ -245,7 +246,7 @@ impl TestApp {
     }
 
     pub fn operator_token_for(&self, name: &str) -> String {
-        graphhook_domain::operators::mint(
+        graphhook_domain::operator::tokens::mint(
             &SecretString::from(ADMIN_SIGNING_KEY),
             name,
             chrono::Duration::hours(1),
@@ -428,7 +429,7 @@ impl Drop for TestApp {
             runtime.block_on(async move {
                 // A connection of this thread's own: the test's may be bound to a runtime that
                 // is shutting down.
-                let settings = graphhook_domain::config::RedisSettings {
+                let settings = graphhook_domain::platform::config::RedisSettings {
                     url: SecretString::from(redis_url),
                     ..Default::default()
                 };
@@ -446,7 +447,8 @@ impl TestApp {
     /// A tenant created directly (as a proven consent would), with an API key; no browser.
     pub async fn create_tenant(&self, entra_tenant_id: &str, name: &str) -> String {
         use graphhook_domain::{
-            api_keys, microsoft::roles::PRODUCT_ROLES, secret::ExposeSecret, tenants,
+            graph::microsoft::roles::PRODUCT_ROLES, platform::secret::ExposeSecret,
+            tenancy::api_keys, tenancy::tenants,
         };
         let proof = tenants::ConsentProof {
             entra_tenant_id: entra_tenant_id
@@ -459,7 +461,7 @@ impl TestApp {
             &self.clock,
             &proof,
             name,
-            graphhook_domain::audit::Actor::system("onboarding"),
+            graphhook_domain::operator::audit::Actor::system("onboarding"),
             None,
         )
         .await
@@ -518,15 +520,15 @@ impl TestApp {
 
     pub async fn tenant_count(&self) -> u64 {
         use sea_orm::{EntityTrait, PaginatorTrait};
-        graphhook_domain::entities::tenant::Entity::find()
+        graphhook_domain::platform::entities::tenant::Entity::find()
             .count(&self.db)
             .await
             .unwrap_or_else(|e| panic!("count: {e}"))
     }
 
-    pub async fn tenants(&self) -> Vec<graphhook_domain::entities::tenant::Model> {
+    pub async fn tenants(&self) -> Vec<graphhook_domain::platform::entities::tenant::Model> {
         use sea_orm::EntityTrait;
-        graphhook_domain::entities::tenant::Entity::find()
+        graphhook_domain::platform::entities::tenant::Entity::find()
             .all(&self.db)
             .await
             .unwrap_or_else(|e| panic!("tenants: {e}"))
@@ -534,7 +536,7 @@ impl TestApp {
 
     /// The audit log's actions, oldest first.
     pub async fn audit_actions(&self) -> Vec<String> {
-        use graphhook_domain::entities::audit_log;
+        use graphhook_domain::platform::entities::audit_log;
         use sea_orm::{EntityTrait, QueryOrder};
         audit_log::Entity::find()
             .order_by_asc(audit_log::Column::Id)

@@ -8,7 +8,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use graphhook_domain::db::quote_ident;
+use graphhook_domain::platform::db::quote_ident;
 use graphhook_migrations::{FINGERPRINT, Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
 

@@ -2,9 +2,9 @@
 //! would write them, delivery rows, and the checks that a delivery verifies.
 
 use graphhook_domain::{
-    deliveries::{self, NewMessage},
-    entities::{delivery, message},
-    ids::{EndpointId, TenantId},
+    delivery::engine::{self, NewMessage},
+    platform::entities::{delivery, message},
+    platform::ids::{EndpointId, TenantId},
 };
 use serde_json::{Value, json};
 
@@ -133,7 +133,7 @@ pub async fn write_message(
         data,
         endpoint_ids: endpoints,
     };
-    deliveries::create_message(&app.jobs.delivery_deps(), new)
+    engine::create_message(&app.jobs.delivery_deps(), new)
         .await
         .unwrap_or_else(|e| panic!("writing a message: {e}"))
 }

@@ -3,9 +3,9 @@
 
 use chrono::Duration;
 use graphhook_domain::{
-    entities::{subscription, subscription_action},
-    ids::SubscriptionId,
-    resources,
+    graph::resources,
+    platform::entities::{subscription, subscription_action},
+    platform::ids::SubscriptionId,
 };
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};

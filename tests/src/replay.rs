@@ -2,8 +2,8 @@
 //! replays them, and how many are still pending.
 
 use graphhook_domain::{
-    entities::delivery::{self, DeliveryStatus},
-    ids::{EndpointId, TenantId},
+    platform::entities::delivery::{self, DeliveryStatus},
+    platform::ids::{EndpointId, TenantId},
 };
 use reqwest::Method;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};

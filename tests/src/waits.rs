@@ -11,7 +11,7 @@ const WITHIN: Duration = Duration::from_secs(15);
 /// queued.
 pub async fn tick_at(app: &TestApp, n: i64) {
     graphhook_worker::jobs::queue_depths::run(
-        graphhook_domain::jobs::QueueDepthsTick { tick: n },
+        graphhook_domain::platform::jobs::QueueDepthsTick { tick: n },
         &app.jobs,
     )
     .await

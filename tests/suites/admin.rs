@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use graphhook_domain::{
-    entities::{
+    operator::tokens,
+    platform::entities::{
         audit_log,
         subscription::{self, SubscriptionStatus},
         tenant::{self, TenantStatus},
     },
-    operators,
-    secret::SecretString,
+    platform::secret::SecretString,
 };
 use graphhook_tests::{
     TestApp, app::ADMIN_SIGNING_KEY, fixtures::onboarded_receiving, waits::settle_until,
@@ -58,14 +58,14 @@ async fn operator_tokens_are_checked_and_actions_audited_under_the_operators_nam
         ),
     ];
     let key = SecretString::from(ADMIN_SIGNING_KEY);
-    let expired = operators::mint(
+    let expired = tokens::mint(
         &key,
         "alice",
         chrono::Duration::minutes(5),
         app.clock.now() - chrono::Duration::minutes(10),
     )
     .unwrap();
-    let wrong_key = operators::mint(
+    let wrong_key = tokens::mint(
         &SecretString::from("another-signing-key-0123456789abcdef-xyz"),
         "alice",
         chrono::Duration::hours(1),
@@ -230,7 +230,7 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
     let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
     let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
-    let id = graphhook_domain::ids::TenantId::from(tenant.id).to_string();
+    let id = graphhook_domain::platform::ids::TenantId::from(tenant.id).to_string();
 
     let (status, _) = app
         .as_operator_named("alice")
@@ -280,10 +280,10 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
     )
     .await;
     settle_until(&app, "the held delivery", || async {
-        graphhook_domain::entities::delivery::Entity::find()
+        graphhook_domain::platform::entities::delivery::Entity::find()
             .filter(
-                graphhook_domain::entities::delivery::Column::LastError
-                    .eq(graphhook_domain::deliveries::HELD_WHILE_SUSPENDED),
+                graphhook_domain::platform::entities::delivery::Column::LastError
+                    .eq(graphhook_domain::delivery::engine::HELD_WHILE_SUSPENDED),
             )
             .one(&app.db)
             .await
@@ -338,7 +338,7 @@ async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() 
         2
     );
     let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
-    let id = graphhook_domain::ids::TenantId::from(tenant.id).to_string();
+    let id = graphhook_domain::platform::ids::TenantId::from(tenant.id).to_string();
     let path = format!("/admin/v1/tenants/{id}/offboard");
     let (status, _) = app
         .as_operator_named("alice")

@@ -1,7 +1,7 @@
 //! What the operator console reads: tenant names on subscription rows and audit entries, and
 //! the audit log filtered by action (exact or `prefix.*`) and actor, with the tenant and paging.
 
-use graphhook_domain::{entities::tenant, ids::TenantId};
+use graphhook_domain::{platform::entities::tenant, platform::ids::TenantId};
 use graphhook_tests::{TestApp, fixtures::onboarded_receiving};
 use graphhook_tests::{client::subscribe, waits::tick_at};
 use reqwest::Method;

@@ -2,14 +2,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use graphhook_domain::{
-    entities::{
+    platform::entities::{
         attempt,
         delivery::{self, DeliveryStatus},
         inbound_batch::{self, BatchKind},
         subscription,
     },
-    ids::TenantId,
-    jobs::ALL_QUEUES,
+    platform::ids::TenantId,
+    platform::jobs::ALL_QUEUES,
 };
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
@@ -376,7 +376,7 @@ fn pem(label: &str, der: &[u8]) -> String {
 
 #[tokio::test]
 async fn a_certificate_credential_reports_its_expiry() {
-    let (certificate, key) = graphhook_domain::microsoft::certificates::generate().unwrap();
+    let (certificate, key) = graphhook_domain::graph::microsoft::certificates::generate().unwrap();
     let certificate = pem("CERTIFICATE", &certificate);
     let key = pem("PRIVATE KEY", &key);
     let app = TestApp::builder()

@@ -8,13 +8,13 @@
 use std::time::Duration;
 
 use graphhook_domain::{
-    connections,
-    entities::{
+    graph::microsoft::TokenBroker,
+    graph::subscriptions::Deps,
+    platform::entities::{
         connection::{self, ConnectionStatus},
         subscription::SubscriptionStatus,
     },
-    microsoft::TokenBroker,
-    subscriptions::Deps,
+    tenancy::connections,
 };
 use graphhook_tests::{
     Mode, Receiver, TestApp, fixtures::onboarded_receiving, graph::lifecycle_event,

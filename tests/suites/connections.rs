@@ -4,8 +4,8 @@
 //! `me/…`) deliver verified webhooks; who may connect, and what a connection may hold.
 
 use graphhook_domain::{
-    entities::connection::{self, ConnectionStatus},
-    webhooks::crypt::SecretBox,
+    delivery::webhooks::crypt::SecretBox,
+    platform::entities::connection::{self, ConnectionStatus},
 };
 use graphhook_tests::{
     CONTOSO_ADMIN, Mode, Receiver, TestApp, fixtures::onboarded_receiving, waits::drained_first,
@@ -180,7 +180,7 @@ async fn refresh_tokens_are_sealed_in_the_row_and_never_answered_or_logged() {
         .await
         .unwrap()
         .unwrap();
-    graphhook_domain::connections::tokens::access_token(
+    graphhook_domain::tenancy::connections::tokens::access_token(
         &app.jobs.subscription_deps(),
         first.id,
         true,

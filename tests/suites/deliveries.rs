@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use graphhook_domain::{
-    deliveries::{self, Attempted, schedule::DELAYS_SECS},
-    entities::{attempt, delivery::DeliveryStatus, endpoint},
+    delivery::engine::{self, Attempted, schedule::DELAYS_SECS},
+    platform::entities::{attempt, delivery::DeliveryStatus, endpoint},
 };
 use graphhook_tests::{Mode, Receiver, TestApp, fixtures::contoso_receiving};
 use graphhook_tests::{
@@ -72,7 +72,7 @@ async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
         );
         // Not due yet: nothing is sent.
         assert_eq!(
-            deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+            engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
                 .await
                 .unwrap(),
             0
@@ -80,13 +80,13 @@ async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
         app.clock.set(next);
         last = next;
         assert_eq!(
-            deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+            engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
                 .await
                 .unwrap(),
             1
         );
         assert_eq!(
-            deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+            engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
                 .await
                 .unwrap(),
             0,
@@ -153,11 +153,11 @@ async fn a_410_disables_the_endpoint_and_stops_the_delivery() {
         .unwrap();
     assert_eq!(
         endpoint.status,
-        graphhook_domain::entities::endpoint::EndpointStatus::Disabled
+        graphhook_domain::platform::entities::endpoint::EndpointStatus::Disabled
     );
     assert_eq!(
         endpoint.disabled_reason,
-        Some(graphhook_domain::entities::endpoint::DisabledReason::Gone)
+        Some(graphhook_domain::platform::entities::endpoint::DisabledReason::Gone)
     );
     // Nothing more goes to it.
     let (_, more) = message(&app, tenant, 2).await;
@@ -174,7 +174,7 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
     // A worker dies mid-delivery: its attempt is cut off while the endpoint is answering.
     let jobs = app.jobs.clone();
     let attempt = tokio::spawn(async move {
-        deliveries::attempt(&jobs.delivery_deps(), id, deliveries::Trigger::Scheduled).await
+        engine::attempt(&jobs.delivery_deps(), id, engine::Trigger::Scheduled).await
     });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !receiver
@@ -205,7 +205,7 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
     assert!(claimed_until > app.clock.now() + chrono::Duration::seconds(15));
     receiver.set_mode(Mode::Echo);
     assert_eq!(
-        deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+        engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
             .await
             .unwrap(),
         0,
@@ -213,7 +213,7 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
     );
     app.clock.set(claimed_until);
     assert_eq!(
-        deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+        engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
             .await
             .unwrap(),
         1,
@@ -236,13 +236,9 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
         "the same webhook-id"
     );
     assert_eq!(
-        deliveries::attempt(
-            &app.jobs.delivery_deps(),
-            id,
-            deliveries::Trigger::Scheduled
-        )
-        .await
-        .unwrap(),
+        engine::attempt(&app.jobs.delivery_deps(), id, engine::Trigger::Scheduled)
+            .await
+            .unwrap(),
         Attempted::Skipped
     );
 }

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use graphhook_domain::{
-    deliveries::{self, NewMessage},
-    ids::{EndpointId, TenantId},
+    delivery::engine::{self, NewMessage},
+    platform::ids::{EndpointId, TenantId},
 };
 use graphhook_tests::{
     Mode, Receiver, TestApp,
@@ -216,7 +216,7 @@ async fn an_endpoint_with_a_backlog_at_its_cap_does_not_starve_the_same_tenants_
             endpoint_ids: Some(vec![slow_endpoint]),
         })
         .collect();
-    deliveries::create_messages(&app.jobs.delivery_deps(), backlog)
+    engine::create_messages(&app.jobs.delivery_deps(), backlog)
         .await
         .unwrap();
     let worker = app.start_worker().await;

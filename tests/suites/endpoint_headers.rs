@@ -2,7 +2,7 @@
 //! shown masked, kept when the mask is sent back, and still sent in full with every request.
 
 use graphhook_api::Application;
-use graphhook_domain::ids::EndpointId;
+use graphhook_domain::platform::ids::EndpointId;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
     client::{create_endpoint, tenant_call},
@@ -296,7 +296,7 @@ async fn headers_stored_in_plain_text_before_the_upgrade_are_sent_and_encrypted_
 
 #[tokio::test]
 async fn reverting_the_migration_needs_the_headers_written_back_in_plain_text_first() {
-    use graphhook_domain::{endpoints::headers, webhooks::crypt::SecretBox};
+    use graphhook_domain::{delivery::endpoints::headers, delivery::webhooks::crypt::SecretBox};
     use graphhook_migrations::{ENCRYPT_ENDPOINT_HEADERS, Migrator, MigratorTrait};
 
     let (app, key, receiver, (_, created)) =

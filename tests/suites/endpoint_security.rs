@@ -4,7 +4,7 @@ use std::{net::IpAddr, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use futures::future::BoxFuture;
-use graphhook_domain::webhooks::sender::Lookup;
+use graphhook_domain::delivery::webhooks::sender::Lookup;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
     client::{create_endpoint, tenant_call},
@@ -58,7 +58,7 @@ const REFUSED: &[&str] = &[
 ];
 
 fn production(s: &mut graphhook_domain::Settings) {
-    use graphhook_domain::{Mode as RunMode, secret::SecretString};
+    use graphhook_domain::{Mode as RunMode, platform::secret::SecretString};
     s.mode = RunMode::Production;
     s.onboarding.state_key = Some(SecretString::from(
         "a-production-state-key-0123456789abcdef",
@@ -351,7 +351,7 @@ async fn secrets_never_appear_in_responses_after_creation_nor_in_logs() {
 
     // The database holds them encrypted only.
     use sea_orm::EntityTrait;
-    let rows = graphhook_domain::entities::endpoint_secret::Entity::find()
+    let rows = graphhook_domain::platform::entities::endpoint_secret::Entity::find()
         .all(&app.db)
         .await
         .unwrap();

@@ -327,14 +327,15 @@ async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant()
     );
     assert_eq!(tenant_call(&app, Method::GET, &path, &key).await.0, 404);
     use sea_orm::{EntityTrait, QueryOrder};
-    let events: Vec<String> = graphhook_domain::entities::operational_event::Entity::find()
-        .order_by_asc(graphhook_domain::entities::operational_event::Column::Id)
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event_type)
-        .collect();
+    let events: Vec<String> =
+        graphhook_domain::platform::entities::operational_event::Entity::find()
+            .order_by_asc(graphhook_domain::platform::entities::operational_event::Column::Id)
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event_type)
+            .collect();
     for expected in [
         "endpoint.created",
         "endpoint.disabled",

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use graphhook_domain::{
-    entities::delivery::{self, DeliveryStatus},
-    ids::{EndpointId, TenantId},
+    platform::entities::delivery::{self, DeliveryStatus},
+    platform::ids::{EndpointId, TenantId},
 };
 use graphhook_tests::{
     Mode, Receiver, TestApp,

@@ -248,7 +248,7 @@ async fn strings_the_database_cannot_hold_are_a_422_naming_the_field() {
     );
 
     let tenant = app.tenants().await.remove(0);
-    let tenant_id = graphhook_domain::ids::TenantId::from(tenant.id);
+    let tenant_id = graphhook_domain::platform::ids::TenantId::from(tenant.id);
     let response = app
         .admin_post_json(
             &format!("/admin/v1/tenants/{tenant_id}/suspend"),

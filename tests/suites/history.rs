@@ -1,6 +1,6 @@
 //! Delivery history through the tenant api: lists, resend, recover, isolation.
 
-use graphhook_domain::deliveries::{self};
+use graphhook_domain::delivery::engine::{self};
 use graphhook_tests::{Mode, TestApp};
 use graphhook_tests::{
     client::tenant_get,
@@ -255,7 +255,7 @@ async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
     let due = delivery["next_attempt_at"].as_str().unwrap();
     app.clock
         .set(chrono::DateTime::parse_from_rfc3339(due).unwrap().into());
-    deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+    engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
         .await
         .unwrap();
     app.drain_jobs().await;
@@ -282,7 +282,7 @@ async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
 
 #[tokio::test]
 async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
-    use graphhook_domain::deliveries::retention::{self, Retention};
+    use graphhook_domain::delivery::engine::retention::{self, Retention};
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
     let start = app.clock.now();

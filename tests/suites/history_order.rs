@@ -1,7 +1,7 @@
 //! History lists newest first (`order=desc`, the cursor paging backwards) and messages
 //! filtered by endpoint and delivery status, tenant-scoped.
 
-use graphhook_domain::ids::TenantId;
+use graphhook_domain::platform::ids::TenantId;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
     client::tenant_get,

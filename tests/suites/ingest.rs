@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use graphhook_domain::entities::inbound_batch;
+use graphhook_domain::platform::entities::inbound_batch;
 use graphhook_tests::{
     Mode, Receiver, TestApp, fixtures::onboarded_receiving, fixtures::rich_message_delivered,
     graph::lifecycle_event, waits::drained_first,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use graphhook_domain::entities::inbound_batch;
+use graphhook_domain::platform::entities::inbound_batch;
 use graphhook_tests::{TestApp, fixtures::onboarded_receiving};
 use graphhook_tests::{
     client::{post_body, subscribe},

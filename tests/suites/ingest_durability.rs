@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use graphhook_domain::entities::inbound_batch;
+use graphhook_domain::platform::entities::inbound_batch;
 use graphhook_tests::fixtures::onboarded_receiving;
 use graphhook_tests::{
     client::{post_body, subscribe},
@@ -82,8 +82,12 @@ async fn a_worker_killed_mid_batch_delivers_each_item_once() {
     let jobs = app.jobs.clone();
     let id = batch.id;
     let worker = tokio::spawn(async move {
-        graphhook_domain::ingest::process::process_batch(&jobs.delivery_deps(), &jobs.rich, id)
-            .await
+        graphhook_domain::graph::ingest::process::process_batch(
+            &jobs.delivery_deps(),
+            &jobs.rich,
+            id,
+        )
+        .await
     });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -112,7 +116,7 @@ async fn a_worker_killed_mid_batch_delivers_each_item_once() {
     assert!(worker.await.is_err(), "killed mid-batch");
     blocker.rollback().await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let done = graphhook_domain::entities::message::Entity::find()
+    let done = graphhook_domain::platform::entities::message::Entity::find()
         .count(&app.db)
         .await
         .unwrap();

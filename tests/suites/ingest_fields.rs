@@ -100,7 +100,7 @@ async fn a_dropped_item_is_logged_with_its_subscription_and_reason_but_not_its_c
 
 #[tokio::test]
 async fn a_removed_subscriptions_removed_event_is_written_before_its_recreated_event() {
-    use graphhook_domain::entities::message;
+    use graphhook_domain::platform::entities::message;
     use sea_orm::{EntityTrait, QueryOrder};
 
     let (app, receiver, key) = onboarded_receiving().await;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use graphhook_domain::entities::{
+use graphhook_domain::platform::entities::{
     subscription::SubscriptionStatus,
     tenant::{self, TenantStatus},
 };
@@ -355,7 +355,7 @@ async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
     let graph_id = subscription_row(&app, &id).await.graph_id.unwrap();
     app.clock.advance(chrono::Duration::days(21));
     let now = app.clock.now();
-    let claimed = graphhook_domain::subscriptions::upkeep::claim_due(
+    let claimed = graphhook_domain::graph::subscriptions::upkeep::claim_due(
         &app.db,
         now,
         now + chrono::Duration::minutes(5),
@@ -366,7 +366,7 @@ async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
     .await
     .unwrap();
     assert_eq!(claimed.len(), 1);
-    let job = graphhook_domain::jobs::Upkeep {
+    let job = graphhook_domain::platform::jobs::Upkeep {
         subscription: claimed[0].subscription,
         lease: claimed[0].lease,
     };
@@ -396,7 +396,7 @@ async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
 
 #[tokio::test]
 async fn upkeep_is_handed_out_at_most_a_few_per_tenant_at_once() {
-    use graphhook_domain::subscriptions::upkeep::{claim_due, release};
+    use graphhook_domain::graph::subscriptions::upkeep::{claim_due, release};
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
     add_mailboxes(&app, 0..5).await;

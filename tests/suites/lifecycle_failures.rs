@@ -1,7 +1,7 @@
 //! Subscription upkeep when Graph refuses or struggles: a forbidden mailbox, Graph's rate
 //! limit, an outage.
 
-use graphhook_domain::entities::{
+use graphhook_domain::platform::entities::{
     subscription::SubscriptionStatus,
     tenant::{self, TenantStatus},
 };

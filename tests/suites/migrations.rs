@@ -1,4 +1,6 @@
-use graphhook_domain::{config::DatabaseSettings, db, secret::SecretString};
+use graphhook_domain::{
+    platform::config::DatabaseSettings, platform::db, platform::secret::SecretString,
+};
 use graphhook_migrations::{Migrator, MigratorTrait};
 use graphhook_tests::database;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};

@@ -1,6 +1,6 @@
 //! Onboarding against the emulator, over HTTP, with a cookie jar: sign-in, then admin consent.
 
-use graphhook_domain::entities::tenant::TenantStatus;
+use graphhook_domain::platform::entities::tenant::TenantStatus;
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
 use graphhook_tests::{TestApp, graph::consent, onboarding::param};
 use reqwest::Method;
@@ -12,7 +12,7 @@ async fn the_onboarding_page_lists_each_permission_in_plain_words() {
     let response = app.get("/onboarding").await;
     assert_eq!(response.status().as_u16(), 200);
     let page = response.text().await.unwrap();
-    for role in graphhook_domain::microsoft::roles::PRODUCT_ROLES {
+    for role in graphhook_domain::graph::microsoft::roles::PRODUCT_ROLES {
         let description = role.description.replace('\'', "&#39;");
         assert!(
             page.contains(role.name) && page.contains(&description),
@@ -79,7 +79,7 @@ async fn the_full_consent_flow_makes_an_active_tenant_whose_key_works() {
             .contains(&"tenant.created".to_owned())
     );
     // The key is stored hashed: its text is nowhere in the database.
-    let keys = graphhook_domain::api_keys::list(&app.db, tenants[0].id.into())
+    let keys = graphhook_domain::tenancy::api_keys::list(&app.db, tenants[0].id.into())
         .await
         .unwrap();
     assert!(

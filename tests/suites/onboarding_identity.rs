@@ -3,7 +3,7 @@
 //! tenant that sign-in proved. A redirect's `tenant`, a swapped code or a replayed id_token
 //! prove nothing.
 
-use graphhook_domain::entities::audit_log::{self, ActorKind};
+use graphhook_domain::platform::entities::audit_log::{self, ActorKind};
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
 use graphhook_tests::{
     CONTOSO_ADMIN, TestApp,

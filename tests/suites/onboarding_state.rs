@@ -122,8 +122,11 @@ async fn a_hundred_concurrent_token_requests_make_one_call_to_the_token_endpoint
     let app = TestApp::spawn().await;
     consent(&app, DEFAULT_TENANT_ID, None).await;
     let broker = std::sync::Arc::new(
-        graphhook_domain::microsoft::TokenBroker::new(&app.settings.microsoft, app.clock.clone())
-            .unwrap(),
+        graphhook_domain::graph::microsoft::TokenBroker::new(
+            &app.settings.microsoft,
+            app.clock.clone(),
+        )
+        .unwrap(),
     );
     let tenant: uuid::Uuid = DEFAULT_TENANT_ID.parse().unwrap();
     let tasks: Vec<_> = (0..100)
@@ -155,9 +158,10 @@ async fn a_hundred_concurrent_token_requests_make_one_call_to_the_token_endpoint
 async fn a_configuration_error_is_shown_in_readiness_and_not_retried_in_a_loop() {
     let app = TestApp::builder()
         .settings(|s| {
-            s.microsoft.client_secret = Some(graphhook_domain::secret::SecretString::from(
-                "the-secret-id-not-its-value",
-            ))
+            s.microsoft.client_secret =
+                Some(graphhook_domain::platform::secret::SecretString::from(
+                    "the-secret-id-not-its-value",
+                ))
         })
         .spawn()
         .await;
@@ -200,21 +204,26 @@ async fn the_broker_can_authenticate_with_a_certificate_assertion() {
     let mut microsoft = app.settings.microsoft.clone();
     microsoft.client_secret = None;
     microsoft.client_certificate = Some(CERT.to_owned());
-    microsoft.client_private_key = Some(graphhook_domain::secret::SecretString::from(KEY));
+    microsoft.client_private_key =
+        Some(graphhook_domain::platform::secret::SecretString::from(KEY));
     let broker =
-        graphhook_domain::microsoft::TokenBroker::new(&microsoft, app.clock.clone()).unwrap();
+        graphhook_domain::graph::microsoft::TokenBroker::new(&microsoft, app.clock.clone())
+            .unwrap();
     let token = broker.token(tenant).await.expect("a token by certificate");
     assert!(token.claims.roles.iter().any(|r| r == "Mail.Read"));
 
     // The wrong private key for the registered certificate is a configuration error.
-    microsoft.client_private_key = Some(graphhook_domain::secret::SecretString::from(OTHER_KEY));
+    microsoft.client_private_key = Some(graphhook_domain::platform::secret::SecretString::from(
+        OTHER_KEY,
+    ));
     let broker =
-        graphhook_domain::microsoft::TokenBroker::new(&microsoft, app.clock.clone()).unwrap();
+        graphhook_domain::graph::microsoft::TokenBroker::new(&microsoft, app.clock.clone())
+            .unwrap();
     let error = broker.token(tenant).await.expect_err("refused");
     assert!(
         matches!(
             error,
-            graphhook_domain::microsoft::TokenError::Configuration { code: 700027, .. }
+            graphhook_domain::graph::microsoft::TokenError::Configuration { code: 700027, .. }
         ),
         "{error:?}"
     );

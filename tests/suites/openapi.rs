@@ -266,7 +266,7 @@ async fn the_webhooks_section_and_the_readme_describe_every_event_type_of_the_ca
     let app = TestApp::spawn().await;
     let doc = document(&app).await;
     let hooks = doc["webhooks"].as_object().unwrap();
-    let catalogue = graphhook_domain::event_catalogue::all();
+    let catalogue = graphhook_domain::delivery::event_catalogue::all();
     let mut documented: Vec<&String> = hooks.keys().collect();
     documented.sort();
     let mut names: Vec<&String> = catalogue.iter().map(|t| &t.name).collect();

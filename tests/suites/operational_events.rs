@@ -1,9 +1,9 @@
 //! Operational events (`endpoint.*`, `message.attempt.*`) delivered as messages.
 
 use graphhook_domain::{
-    deliveries,
-    entities::{delivery, delivery::DeliveryStatus},
-    ids::TenantId,
+    delivery::engine,
+    platform::entities::{delivery, delivery::DeliveryStatus},
+    platform::ids::TenantId,
 };
 use graphhook_tests::{Mode, Receiver, TestApp, fixtures::contoso_receiving};
 use graphhook_tests::{
@@ -96,7 +96,7 @@ async fn retry_until(app: &TestApp, id: uuid::Uuid, attempts: i32) {
             return;
         }
         app.clock.set(row.next_attempt_at.unwrap());
-        deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+        engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
             .await
             .unwrap();
         app.drain_jobs().await;
@@ -187,9 +187,10 @@ async fn trouble_with_a_trouble_event_raises_no_further_event() {
     retry_until(&app, rows[0].id, 4).await;
     tick(&app).await;
     // The endpoint takes every event type, so the failing event goes to it, and fails too.
-    let event = graphhook_domain::entities::message::Entity::find()
+    let event = graphhook_domain::platform::entities::message::Entity::find()
         .filter(
-            graphhook_domain::entities::message::Column::EventType.eq("message.attempt.failing"),
+            graphhook_domain::platform::entities::message::Column::EventType
+                .eq("message.attempt.failing"),
         )
         .one(&app.db)
         .await
@@ -204,17 +205,18 @@ async fn trouble_with_a_trouble_event_raises_no_further_event() {
     retry_until(&app, failing.id, 6).await;
     assert_eq!(delivery_row(&app, failing.id).await.attempt_count, 6);
     tick(&app).await;
-    let about: Vec<String> = graphhook_domain::entities::operational_event::Entity::find()
-        .filter(
-            graphhook_domain::entities::operational_event::Column::EventType
-                .starts_with("message.attempt."),
-        )
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.payload["data"]["eventType"].as_str().unwrap().to_owned())
-        .collect();
+    let about: Vec<String> =
+        graphhook_domain::platform::entities::operational_event::Entity::find()
+            .filter(
+                graphhook_domain::platform::entities::operational_event::Column::EventType
+                    .starts_with("message.attempt."),
+            )
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.payload["data"]["eventType"].as_str().unwrap().to_owned())
+            .collect();
     assert!(
         about.contains(&"graph.user.updated".to_owned()),
         "{about:?}"
@@ -284,9 +286,12 @@ async fn the_tenant_lists_its_operational_events_even_with_no_endpoint_listening
     assert!(filtered["data"].as_array().unwrap().is_empty());
 }
 
-async fn endpoint_row(app: &TestApp, id: &str) -> graphhook_domain::entities::endpoint::Model {
-    let id: graphhook_domain::ids::EndpointId = id.parse().unwrap();
-    graphhook_domain::entities::endpoint::Entity::find_by_id(id.uuid())
+async fn endpoint_row(
+    app: &TestApp,
+    id: &str,
+) -> graphhook_domain::platform::entities::endpoint::Model {
+    let id: graphhook_domain::platform::ids::EndpointId = id.parse().unwrap();
+    graphhook_domain::platform::entities::endpoint::Entity::find_by_id(id.uuid())
         .one(&app.db)
         .await
         .unwrap()
@@ -295,7 +300,7 @@ async fn endpoint_row(app: &TestApp, id: &str) -> graphhook_domain::entities::en
 
 #[tokio::test]
 async fn an_endpoint_failing_for_five_days_without_a_success_is_disabled() {
-    use graphhook_domain::entities::endpoint::{DisabledReason, EndpointStatus};
+    use graphhook_domain::platform::entities::endpoint::{DisabledReason, EndpointStatus};
     let app = TestApp::spawn().await;
     let dead = Receiver::start(Mode::Echo);
     let flaky = Receiver::start(Mode::Echo);
@@ -360,7 +365,7 @@ async fn an_endpoint_failing_for_five_days_without_a_success_is_disabled() {
     let (_, rows) = send(6).await;
     assert_eq!(rows.len(), 1);
     assert_eq!(
-        graphhook_domain::ids::EndpointId::from(rows[0].endpoint_id).to_string(),
+        graphhook_domain::platform::ids::EndpointId::from(rows[0].endpoint_id).to_string(),
         flaky_id
     );
     // …until the tenant enables it again, with a fresh failing period.

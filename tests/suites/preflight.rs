@@ -2,8 +2,8 @@
 //! each finding says what works and what to change.
 
 use graphhook_domain::{
-    microsoft::preflight::{self, CredentialTenant, Finding, Level},
-    secret::SecretString,
+    graph::microsoft::preflight::{self, CredentialTenant, Finding, Level},
+    platform::secret::SecretString,
 };
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
 use graphhook_tests::{TestApp, graph::consent};

@@ -2,9 +2,9 @@
 //! (`retry_schedule`), set through the api and followed by the delivery engine.
 
 use graphhook_domain::{
-    deliveries,
-    entities::{attempt, delivery::DeliveryStatus, endpoint},
-    ids::TenantId,
+    delivery::engine,
+    platform::entities::{attempt, delivery::DeliveryStatus, endpoint},
+    platform::ids::TenantId,
 };
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
@@ -35,7 +35,7 @@ async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> reqwest::Resp
 
 async fn stored(app: &TestApp, id: &str) -> Option<Value> {
     let uuid = id
-        .parse::<graphhook_domain::ids::EndpointId>()
+        .parse::<graphhook_domain::platform::ids::EndpointId>()
         .unwrap()
         .uuid();
     endpoint::Entity::find_by_id(uuid)
@@ -250,7 +250,7 @@ async fn fails_through(app: &TestApp, deliveries: &[uuid::Uuid], delays: &[i64])
             );
             latest = latest.max(next);
         }
-        let sweep = || deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100);
+        let sweep = || engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100);
         assert_eq!(sweep().await.unwrap(), 0, "not due yet");
         app.clock.set(latest);
         attempted_at = latest;
@@ -273,7 +273,7 @@ async fn fails_through(app: &TestApp, deliveries: &[uuid::Uuid], delays: &[i64])
     }
     // Nothing is left to send.
     app.clock.advance(chrono::Duration::days(3));
-    let swept = deliveries::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100);
+    let swept = engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100);
     assert_eq!(swept.await.unwrap(), 0);
 }
 

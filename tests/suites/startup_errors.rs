@@ -5,7 +5,7 @@
 use std::{future::Future, time::Duration};
 
 use graphhook_api::Application;
-use graphhook_domain::{Clock, Mode, Settings, db, secret::SecretString};
+use graphhook_domain::{Clock, Mode, Settings, platform::db, platform::secret::SecretString};
 use graphhook_tests::{TcpProxy, database};
 use graphhook_worker::WorkerProcess;
 

@@ -59,25 +59,29 @@ async fn a_missing_permission_is_a_403_naming_it() {
     let tenant: uuid::Uuid = graphhook_emulator::config::DEFAULT_TENANT_ID
         .parse()
         .unwrap();
-    let proof = graphhook_domain::tenants::ConsentProof {
+    let proof = graphhook_domain::tenancy::tenants::ConsentProof {
         entra_tenant_id: tenant,
         roles: vec!["User.Read.All".into()],
     };
-    let recorded = graphhook_domain::tenants::record_consent(
+    let recorded = graphhook_domain::tenancy::tenants::record_consent(
         &app.db,
         &app.clock,
         &proof,
         "Contoso",
-        graphhook_domain::audit::Actor::system("onboarding"),
+        graphhook_domain::operator::audit::Actor::system("onboarding"),
         None,
     )
     .await
     .unwrap();
-    let key =
-        graphhook_domain::api_keys::create(&app.db, &app.clock, recorded.tenant.id.into(), "k")
-            .await
-            .unwrap();
-    let key = graphhook_domain::secret::ExposeSecret::expose_secret(&key.key).to_owned();
+    let key = graphhook_domain::tenancy::api_keys::create(
+        &app.db,
+        &app.clock,
+        recorded.tenant.id.into(),
+        "k",
+    )
+    .await
+    .unwrap();
+    let key = graphhook_domain::platform::secret::ExposeSecret::expose_secret(&key.key).to_owned();
     let (status, body, _) = create_subscription(
         &app,
         &key,

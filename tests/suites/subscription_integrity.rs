@@ -2,7 +2,7 @@
 //! many creates race, inputs past their bounds are refused before Graph is called, and Graph's
 //! duplicate rule is answered as the tenant's conflict, naming the subscription it already has.
 
-use graphhook_domain::entities::subscription::SubscriptionStatus;
+use graphhook_domain::platform::entities::subscription::SubscriptionStatus;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
     client::{create_endpoint, create_subscription},

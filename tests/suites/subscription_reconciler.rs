@@ -14,8 +14,8 @@ use std::{
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use chrono::Duration;
 use graphhook_domain::{
-    entities::subscription::{self, DueAction, SubscriptionStatus},
-    ids::SubscriptionId,
+    platform::entities::subscription::{self, DueAction, SubscriptionStatus},
+    platform::ids::SubscriptionId,
 };
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
 use graphhook_tests::TestApp;

@@ -85,9 +85,9 @@ async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() 
         let client_state = graph["clientState"].as_str().unwrap();
         assert!(client_state.len() >= 32);
         use sea_orm::EntityTrait;
-        let id: graphhook_domain::ids::SubscriptionId =
+        let id: graphhook_domain::platform::ids::SubscriptionId =
             created["id"].as_str().unwrap().parse().unwrap();
-        let row = graphhook_domain::entities::subscription::Entity::find_by_id(id.uuid())
+        let row = graphhook_domain::platform::entities::subscription::Entity::find_by_id(id.uuid())
             .one(&app.db)
             .await
             .unwrap()
@@ -98,10 +98,7 @@ async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() 
             "stored hashed"
         );
         assert_eq!(row.graph_id.as_deref(), graph["id"].as_str());
-        assert!(graphhook_domain::subscriptions::client_state_matches(
-            &row,
-            client_state
-        ));
+        assert!(graphhook_domain::graph::subscriptions::client_state_matches(&row, client_state));
     }
     let list: Value = app
         .tenant_request(Method::GET, "/api/v1/subscriptions?limit=5", &key, None)
@@ -304,11 +301,12 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
     );
 
     // Our private key, stored encrypted, decrypts for that certificate.
-    let secret_box =
-        graphhook_domain::webhooks::crypt::SecretBox::new(&app.settings.webhook_encryption_key())
-            .unwrap();
+    let secret_box = graphhook_domain::delivery::webhooks::crypt::SecretBox::new(
+        &app.settings.webhook_encryption_key(),
+    )
+    .unwrap();
     let private =
-        graphhook_domain::microsoft::certificates::private_key(&app.db, &secret_box, &label)
+        graphhook_domain::graph::microsoft::certificates::private_key(&app.db, &secret_box, &label)
             .await
             .unwrap()
             .unwrap();
@@ -357,7 +355,7 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
 
 #[tokio::test]
 async fn creating_and_deleting_are_audited_under_the_api_key_that_did_it() {
-    use graphhook_domain::entities::audit_log::{self, ActorKind};
+    use graphhook_domain::platform::entities::audit_log::{self, ActorKind};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let app = TestApp::spawn().await;

@@ -136,7 +136,7 @@ async fn the_queue_depths_job_records_what_waits() {
     app.queue_probe(0).await;
     app.queue_probe(0).await;
     let snapshot = queue_depths::run(
-        graphhook_domain::jobs::QueueDepthsTick { tick: 42 },
+        graphhook_domain::platform::jobs::QueueDepthsTick { tick: 42 },
         &app.jobs,
     )
     .await
@@ -172,7 +172,7 @@ async fn flushing_redis_deletes_this_tests_keys_only() {
 
 #[tokio::test]
 async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
-    use graphhook_domain::jobs::{Job, Probe};
+    use graphhook_domain::platform::jobs::{Job, Probe};
     use graphhook_worker::jobs::finished;
 
     let mut app = TestApp::spawn().await;
@@ -235,14 +235,14 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
     .await;
     let worker = app.start_worker().await;
     let tenant = app.tenants().await[0].id.into();
-    let new = graphhook_domain::deliveries::NewMessage {
+    let new = graphhook_domain::delivery::engine::NewMessage {
         verbatim: Vec::new(),
         tenant,
         event_type: "graph.user.updated".into(),
         data: serde_json::json!({}),
         endpoint_ids: None,
     };
-    graphhook_domain::deliveries::create_message(&app.jobs.delivery_deps(), new)
+    graphhook_domain::delivery::engine::create_message(&app.jobs.delivery_deps(), new)
         .await
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);

@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use graphhook_domain::{
-    Clock, Settings, db,
-    deliveries::schedule::Schedule,
-    jobs::Queues,
-    microsoft::{TokenBroker, graph::GraphClient},
-    redis_conn,
-    redis_conn::ConnectionManager,
-    webhooks::{crypt::SecretBox, sender::Sender},
+    Clock, Settings,
+    delivery::engine::schedule::Schedule,
+    delivery::webhooks::{crypt::SecretBox, sender::Sender},
+    graph::microsoft::{TokenBroker, graph::GraphClient},
+    platform::db,
+    platform::jobs::Queues,
+    platform::redis_conn,
+    platform::redis_conn::ConnectionManager,
 };
 use sea_orm::DatabaseConnection;
 
@@ -20,7 +21,7 @@ pub struct JobContext {
     pub redis: ConnectionManager,
     pub queues: Queues,
     /// Rate limits, in-flight caps and circuits of endpoints.
-    pub flow: graphhook_domain::deliveries::FlowControl,
+    pub flow: graphhook_domain::delivery::engine::FlowControl,
     pub clock: Clock,
     pub settings: Arc<Settings>,
     /// Graph tokens per tenant, cached in this process.
@@ -31,10 +32,10 @@ pub struct JobContext {
     pub sender: Arc<Sender>,
     /// Decrypts endpoint secrets.
     pub secret_box: SecretBox,
-    /// Endpoints' decrypted signing material (see `deliveries::send`).
-    pub signing: Arc<graphhook_domain::deliveries::SigningCache>,
+    /// Endpoints' decrypted signing material (see `engine::send`).
+    pub signing: Arc<graphhook_domain::delivery::engine::SigningCache>,
     /// Verifies rich notifications (Entra's signing keys, cached in this process).
-    pub rich: Arc<graphhook_domain::ingest::process::Rich>,
+    pub rich: Arc<graphhook_domain::graph::ingest::process::Rich>,
     /// The deployment's retry schedule (`webhooks.retry_schedule_secs`).
     pub retry_schedule: Schedule,
 }
@@ -44,7 +45,7 @@ impl JobContext {
         Self::connect_with_lookup(
             settings,
             clock,
-            Arc::new(graphhook_domain::webhooks::sender::SystemLookup),
+            Arc::new(graphhook_domain::delivery::webhooks::sender::SystemLookup),
         )
         .await
     }
@@ -53,7 +54,7 @@ impl JobContext {
     pub async fn connect_with_lookup(
         settings: Settings,
         clock: Clock,
-        lookup: Arc<dyn graphhook_domain::webhooks::sender::Lookup>,
+        lookup: Arc<dyn graphhook_domain::delivery::webhooks::sender::Lookup>,
     ) -> anyhow::Result<Self> {
         let db = db::connect(&settings.database)
             .await
@@ -62,14 +63,15 @@ impl JobContext {
             .await
             .context("connecting to Redis")?;
         let queues = Queues::new(&settings, redis.clone());
-        let flow =
-            graphhook_domain::deliveries::FlowControl::from_settings(&settings, redis.clone());
+        let flow = graphhook_domain::delivery::engine::FlowControl::from_settings(
+            &settings,
+            redis.clone(),
+        );
         let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
         let graph = Arc::new(GraphClient::new(&settings.microsoft.graph_url)?);
-        let rich = Arc::new(graphhook_domain::ingest::process::Rich::from_settings(
-            &settings,
-        )?);
-        let sender = Arc::new(graphhook_domain::webhooks::sender::from_settings(
+        let rich =
+            Arc::new(graphhook_domain::graph::ingest::process::Rich::from_settings(&settings)?);
+        let sender = Arc::new(graphhook_domain::delivery::webhooks::sender::from_settings(
             &settings, lookup,
         )?);
         let secret_box = SecretBox::new(&settings.webhook_encryption_key())
@@ -94,9 +96,9 @@ impl JobContext {
     }
 
     /// How long payloads and attempts are kept.
-    pub fn retention(&self) -> graphhook_domain::deliveries::retention::Retention {
+    pub fn retention(&self) -> graphhook_domain::delivery::engine::retention::Retention {
         let webhooks = &self.settings.webhooks;
-        graphhook_domain::deliveries::retention::Retention {
+        graphhook_domain::delivery::engine::retention::Retention {
             payloads: chrono::Duration::days(i64::from(webhooks.retention_payload_days)),
             attempts: chrono::Duration::days(i64::from(webhooks.retention_attempt_days)),
         }
@@ -105,8 +107,8 @@ impl JobContext {
     /// What acting on subscriptions needs.
     pub fn subscription_deps(
         &self,
-    ) -> graphhook_domain::subscriptions::Deps<'_, DatabaseConnection> {
-        graphhook_domain::subscriptions::Deps {
+    ) -> graphhook_domain::graph::subscriptions::Deps<'_, DatabaseConnection> {
+        graphhook_domain::graph::subscriptions::Deps {
             db: &self.db,
             clock: &self.clock,
             broker: &self.broker,
@@ -117,8 +119,10 @@ impl JobContext {
     }
 
     /// What the delivery engine needs.
-    pub fn delivery_deps(&self) -> graphhook_domain::deliveries::Deps<'_, DatabaseConnection> {
-        graphhook_domain::deliveries::Deps {
+    pub fn delivery_deps(
+        &self,
+    ) -> graphhook_domain::delivery::engine::Deps<'_, DatabaseConnection> {
+        graphhook_domain::delivery::engine::Deps {
             db: &self.db,
             clock: &self.clock,
             sender: &self.sender,

@@ -7,8 +7,8 @@
 
 use anyhow::{Context, bail};
 use graphhook_domain::{
-    deliveries::Lane,
-    jobs::{
+    delivery::engine::Lane,
+    platform::jobs::{
         ALL_QUEUES, Deliver, DeliverReplay, DeliverRetry, Job, Probe, ProcessInbound,
         QueueDepthsTick, Reconcile, Upkeep, VerifyConsent,
     },

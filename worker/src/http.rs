@@ -6,7 +6,7 @@ use std::{net::TcpListener, sync::Arc, sync::atomic::Ordering};
 
 use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
 use anyhow::Context;
-use graphhook_domain::{Settings, telemetry};
+use graphhook_domain::{Settings, platform::telemetry};
 use serde_json::json;
 
 use crate::{monitor::Health, watchdog::Lanes};

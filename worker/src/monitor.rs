@@ -25,8 +25,8 @@ use apalis_core::backend::ext::poll_strategy::Strategy;
 use apalis_redis::RedisStorage;
 use graphhook_domain::{
     Clock, Settings,
-    deliveries::Lane,
-    jobs::{
+    delivery::engine::Lane,
+    platform::jobs::{
         Deliver, DeliverReplay, DeliverRetry, Job, Probe, ProcessInbound, QueueDepthsTick,
         Reconcile, Upkeep, VerifyConsent,
     },

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use graphhook_domain::jobs::QueueDepthsTick;
+use graphhook_domain::platform::jobs::QueueDepthsTick;
 use tokio::sync::watch;
 
 use crate::context::JobContext;

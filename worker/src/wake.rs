@@ -3,7 +3,7 @@
 //! apalis fetches when its poll strategy fires; an interval alone puts up to
 //! `worker.poll_interval_ms` (250 ms on the ingest queue) between a notification's 202 and the
 //! start of its processing. Every push of jobs due now moves them to the ready list with one
-//! Lua script ([`graphhook_domain::jobs::Queues::promote_due`]), which also publishes the
+//! Lua script ([`graphhook_domain::platform::jobs::Queues::promote_due`]), which also publishes the
 //! queue's name on `{prefix}:wake`. Each worker process subscribes to that channel once and
 //! fires the lane's [`WakeUp`] strategy, beside the interval, which stays as the fallback: a
 //! wake-up lost (no subscriber yet, a dropped connection) costs one interval, never a job.
@@ -20,7 +20,7 @@ use std::{
 
 use apalis_core::backend::ext::poll_strategy::{PollSnapshot, PollStrategy};
 use futures::{StreamExt, task::AtomicWaker};
-use graphhook_domain::secret::ExposeSecret;
+use graphhook_domain::platform::secret::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::context::JobContext;

@@ -4,9 +4,9 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    entities::operational_event,
-    events::{self, EventFilter},
-    ids::{EndpointId, EventId},
+    delivery::events::{self, EventFilter},
+    platform::entities::operational_event,
+    platform::ids::{EndpointId, EventId},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

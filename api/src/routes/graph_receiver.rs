@@ -9,7 +9,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use futures::StreamExt;
-use graphhook_domain::entities::inbound_batch::BatchKind;
+use graphhook_domain::platform::entities::inbound_batch::BatchKind;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
@@ -67,7 +67,7 @@ fn validation_token(req: &HttpRequest) -> Option<String> {
 
 /// The allow-list and the per-address rate limit, before the body is even read.
 fn check_source(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    use graphhook_domain::ingest::guard::Verdict;
+    use graphhook_domain::graph::ingest::guard::Verdict;
     let Some(addr) = state.client_addr.of(req) else {
         return Ok(());
     };

@@ -3,7 +3,9 @@
 //! need not stay in the browser. The key travels in the body, never in a URL.
 
 use actix_web::{HttpResponse, web};
-use graphhook_domain::{api_keys, entities::tenant::TenantStatus, ids::TenantId};
+use graphhook_domain::{
+    platform::entities::tenant::TenantStatus, platform::ids::TenantId, tenancy::api_keys,
+};
 use serde::Deserialize;
 use serde_json::json;
 

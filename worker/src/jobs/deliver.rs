@@ -1,4 +1,4 @@
-//! A batch of one tenant's attempts, on its lane (see `graphhook_domain::deliveries`). The
+//! A batch of one tenant's attempts, on its lane (see `graphhook_domain::delivery::engine`). The
 //! job forgets its idempotency key first, so deliveries made due from then on push a new job.
 //! An endpoint's failure is recorded and scheduled in Postgres, not a failed job: apalis-redis
 //! would otherwise retry it on its own. Only trouble on our side (database, Redis) fails the
@@ -6,7 +6,7 @@
 //! for a later one on the same lane; one held by an open circuit waits in Postgres for the
 //! sweeper.
 
-use graphhook_domain::deliveries::{self, Lane, batch::Batch, enqueue};
+use graphhook_domain::delivery::engine::{self, Lane, batch::Batch, enqueue};
 
 use super::JobError;
 use crate::context::JobContext;
@@ -16,7 +16,7 @@ pub async fn run(tenant: uuid::Uuid, lane: Lane, ctx: &JobContext) -> Result<Bat
     enqueue::forget_pushed(&ctx.queues, tenant, lane)
         .await
         .map_err(|e| JobError::Retry(e.into()))?;
-    let batch = deliveries::deliver_batch(&ctx.delivery_deps(), tenant, lane).await?;
+    let batch = engine::deliver_batch(&ctx.delivery_deps(), tenant, lane).await?;
     tracing::debug!(
         claimed = batch.results.len(),
         sent = batch.sent(),

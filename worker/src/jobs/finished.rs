@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use graphhook_domain::jobs::ALL_QUEUES;
+use graphhook_domain::platform::jobs::ALL_QUEUES;
 use redis::AsyncCommands;
 
 use super::JobError;

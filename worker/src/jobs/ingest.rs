@@ -1,10 +1,10 @@
 //! Processing of inbound batches, those a receiver wrote together (see
-//! `graphhook_domain::ingest`). Trouble on our side
+//! `graphhook_domain::graph::ingest`). Trouble on our side
 //! (database, Redis) fails the job to run again; a batch processed twice delivers nothing twice.
 
 use graphhook_domain::{
-    ingest::process::{self, Processed},
-    jobs::ProcessInbound,
+    graph::ingest::process::{self, Processed},
+    platform::jobs::ProcessInbound,
 };
 
 use super::JobError;

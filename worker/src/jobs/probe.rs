@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use graphhook_domain::{jobs::Probe, probe};
+use graphhook_domain::{operator::probe, platform::jobs::Probe};
 
 use super::JobError;
 use crate::context::JobContext;

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use graphhook_domain::jobs::{ALL_QUEUES, QueueDepthsTick};
+use graphhook_domain::platform::jobs::{ALL_QUEUES, QueueDepthsTick};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +39,7 @@ pub struct Snapshot {
 }
 
 pub fn snapshot_key(prefix: &str) -> String {
-    graphhook_domain::ops::queue_depths_key(prefix)
+    graphhook_domain::operator::ops::queue_depths_key(prefix)
 }
 
 pub fn runs_key(prefix: &str) -> String {
@@ -92,7 +92,7 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
 }
 
 async fn measure(
-    conn: &mut graphhook_domain::redis_conn::ConnectionManager,
+    conn: &mut graphhook_domain::platform::redis_conn::ConnectionManager,
     ctx: &JobContext,
     queue: &str,
 ) -> Result<Depth, JobError> {

@@ -1,10 +1,10 @@
-//! The reconciler (see `graphhook_domain::subscriptions::reconcile`): each maintenance tick
+//! The reconciler (see `graphhook_domain::graph::subscriptions::reconcile`): each maintenance tick
 //! hands out the tenants that are due, and a job per tenant compares its Graph subscriptions
 //! with its rows. Graph calls stay out of the tick, so a slow Graph never delays it.
 
 use graphhook_domain::{
-    jobs::Reconcile,
-    subscriptions::reconcile::{self, Reconciled},
+    graph::subscriptions::reconcile::{self, Reconciled},
+    platform::jobs::Reconcile,
 };
 
 use super::JobError;

@@ -1,15 +1,15 @@
-//! Subscription upkeep (see `graphhook_domain::subscriptions::upkeep`): the scheduler that
+//! Subscription upkeep (see `graphhook_domain::graph::subscriptions::upkeep`): the scheduler that
 //! hands due subscriptions out, with a lease, as jobs; and the job that acts on one. When a job
 //! is done, the tenant's next due subscription is handed out at once, so a tenant's backlog
 //! flows at its concurrency limit instead of one batch per tick.
 
 use graphhook_domain::{
-    deliveries,
-    jobs::Upkeep,
-    subscriptions::{
+    delivery::engine,
+    graph::subscriptions::{
         act::{self, Done},
         upkeep::{self, Claimed},
     },
+    platform::jobs::Upkeep,
 };
 
 use sea_orm::EntityTrait;
@@ -67,7 +67,7 @@ pub async fn run(job: Upkeep, ctx: &JobContext) -> Result<Done, JobError> {
     };
     let upkept = act::run(&ctx.subscription_deps(), &claimed).await?;
     if !upkept.deliveries.is_empty()
-        && let Err(error) = deliveries::push_deliveries(&ctx.queues, &upkept.deliveries).await
+        && let Err(error) = engine::push_deliveries(&ctx.queues, &upkept.deliveries).await
     {
         tracing::warn!(%error, "enqueue failed; the sweeper will deliver them");
     }
@@ -76,11 +76,13 @@ pub async fn run(job: Upkeep, ctx: &JobContext) -> Result<Done, JobError> {
         upkept.done,
         Done::Renewed | Done::Reauthorized | Done::Recreated | Done::Retrying | Done::Failed
     ) {
-        let tenant = graphhook_domain::entities::subscription::Entity::find_by_id(job.subscription)
-            .one(&ctx.db)
-            .await
-            .map_err(graphhook_domain::DomainError::from)?
-            .map(|s| s.tenant_id);
+        let tenant = graphhook_domain::platform::entities::subscription::Entity::find_by_id(
+            job.subscription,
+        )
+        .one(&ctx.db)
+        .await
+        .map_err(graphhook_domain::DomainError::from)?
+        .map(|s| s.tenant_id);
         if let Some(tenant) = tenant {
             schedule(ctx, Some(tenant), 1).await?;
         }

@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use graphhook_domain::{
-    audit::{self, Actor, NewEntry},
-    entities::tenant::TenantStatus,
-    jobs::VerifyConsent,
-    tenants::{self, AccessError, ConsentProof},
+    operator::audit::{self, Actor, NewEntry},
+    platform::entities::tenant::TenantStatus,
+    platform::jobs::VerifyConsent,
+    tenancy::tenants::{self, AccessError, ConsentProof},
 };
 use serde_json::json;
 

@@ -4,6 +4,7 @@ use crate::{context::JobContext, jobs::JobError};
 
 pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
     let swept =
-        graphhook_domain::deliveries::sweep_due(&ctx.db, &ctx.clock, &ctx.queues, 1_000).await?;
+        graphhook_domain::delivery::engine::sweep_due(&ctx.db, &ctx.clock, &ctx.queues, 1_000)
+            .await?;
     Ok(swept as u64)
 }

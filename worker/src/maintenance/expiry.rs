@@ -4,7 +4,9 @@
 use crate::{context::JobContext, jobs::JobError};
 
 pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
-    if let Some(nearest) = graphhook_domain::subscriptions::upkeep::nearest_expiry(&ctx.db).await? {
+    if let Some(nearest) =
+        graphhook_domain::graph::subscriptions::upkeep::nearest_expiry(&ctx.db).await?
+    {
         let secs = (nearest - ctx.clock.now()).num_seconds() as f64;
         metrics::gauge!("graphhook_subscription_nearest_expiry_seconds").set(secs);
     }

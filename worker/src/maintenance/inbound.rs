@@ -6,8 +6,13 @@ pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
     let after = chrono::Duration::seconds(
         i64::try_from(ctx.settings.ingest.sweep_after_secs).unwrap_or(30),
     );
-    let requeued =
-        graphhook_domain::ingest::sweep_unprocessed(&ctx.db, &ctx.clock, &ctx.queues, after, 500)
-            .await?;
+    let requeued = graphhook_domain::graph::ingest::sweep_unprocessed(
+        &ctx.db,
+        &ctx.clock,
+        &ctx.queues,
+        after,
+        500,
+    )
+    .await?;
     Ok(requeued as u64)
 }

@@ -6,6 +6,7 @@ pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
     let offboarded =
         chrono::Duration::days(i64::from(ctx.settings.admin.offboarded_retention_days));
     let removed =
-        graphhook_domain::admin::purge_offboarded(&ctx.db, &ctx.clock, offboarded).await?;
+        graphhook_domain::operator::admin::purge_offboarded(&ctx.db, &ctx.clock, offboarded)
+            .await?;
     Ok(removed as u64)
 }

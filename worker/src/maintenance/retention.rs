@@ -3,7 +3,7 @@
 use crate::{context::JobContext, jobs::JobError};
 
 pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
-    let removed = graphhook_domain::deliveries::retention::apply(
+    let removed = graphhook_domain::delivery::engine::retention::apply(
         &ctx.db,
         &ctx.clock,
         ctx.retention(),

@@ -6,6 +6,7 @@ pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
     let before = ctx.clock.now()
         - chrono::Duration::days(i64::from(ctx.settings.webhooks.retention_attempt_days));
     let removed =
-        graphhook_domain::subscriptions::upkeep::prune_history(&ctx.db, before, 5_000).await?;
+        graphhook_domain::graph::subscriptions::upkeep::prune_history(&ctx.db, before, 5_000)
+            .await?;
     Ok(removed)
 }

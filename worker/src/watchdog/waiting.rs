@@ -8,9 +8,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use graphhook_domain::{
-    deliveries::{self, Lane},
-    ingest,
-    jobs::{Deliver, DeliverReplay, DeliverRetry, Job, ProcessInbound},
+    delivery::engine::{self, Lane},
+    graph::ingest,
+    platform::jobs::{Deliver, DeliverReplay, DeliverRetry, Job, ProcessInbound},
 };
 
 use crate::context::JobContext;
@@ -65,7 +65,7 @@ pub(crate) async fn waiting_in_postgres(
     };
     let query = async {
         match source {
-            Source::Deliveries(lane) => deliveries::due_in_lane(&ctx.db, &ctx.clock, lane).await,
+            Source::Deliveries(lane) => engine::due_in_lane(&ctx.db, &ctx.clock, lane).await,
             Source::Inbound => ingest::unprocessed_exists(&ctx.db).await,
         }
     };

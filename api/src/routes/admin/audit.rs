@@ -3,9 +3,9 @@
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
-    audit::{self, ActionFilter, AuditFilter, Page},
-    entities::audit_log,
-    ids::{AuditId, TenantId},
+    operator::audit::{self, ActionFilter, AuditFilter, Page},
+    platform::entities::audit_log,
+    platform::ids::{AuditId, TenantId},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

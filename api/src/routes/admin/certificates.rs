@@ -4,8 +4,8 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    audit::{self, Actor, NewEntry},
-    microsoft::certificates,
+    graph::microsoft::certificates,
+    operator::audit::{self, Actor, NewEntry},
 };
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -5,8 +5,8 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    audit::{self, Actor, NewEntry},
-    operators::{self, OperatorClaims},
+    operator::audit::{self, Actor, NewEntry},
+    operator::tokens::{self, OperatorClaims},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -83,9 +83,9 @@ pub async fn revoke(
     let claims = match (&body.token, &body.token_id) {
         (Some(token), None) => {
             let key = state.settings.admin_signing_key();
-            match operators::verify(&key, token, now) {
+            match tokens::verify(&key, token, now) {
                 Ok(claims) => claims,
-                Err(operators::TokenError::Expired) => {
+                Err(tokens::TokenError::Expired) => {
                     return Ok(HttpResponse::Ok().json(
                         json!({"revoked": false, "reason": "the token has expired already"}),
                     ));
@@ -97,12 +97,12 @@ pub async fn revoke(
                 }
             }
         }
-        (None, Some(id)) if operators::valid_token_id(id.trim()) => OperatorClaims {
+        (None, Some(id)) if tokens::valid_token_id(id.trim()) => OperatorClaims {
             sub: String::new(),
             iss: String::new(),
             aud: String::new(),
             iat: now.timestamp(),
-            exp: (now + operators::MAX_TTL).timestamp(),
+            exp: (now + tokens::MAX_TTL).timestamp(),
             jti: id.trim().to_owned(),
         },
         _ => {
@@ -111,7 +111,7 @@ pub async fn revoke(
             ));
         }
     };
-    let revoked = operators::revoke(&state.db, &claims, &operator.name, now).await?;
+    let revoked = tokens::revoke(&state.db, &claims, &operator.name, now).await?;
     let entry = NewEntry::new(Actor::operator(&operator.name), "operator_token.revoked")
         .target("operator_token", &claims.jti)
         .details(json!({"operator": claims.sub, "newly_revoked": revoked}))

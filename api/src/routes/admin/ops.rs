@@ -1,12 +1,12 @@
 //! Operational views for operators: queue depths and backlogs, delivery success and latency,
-//! the app credential's expiry. The figures are `graphhook_domain::ops`'; the views here give
+//! the app credential's expiry. The figures are `graphhook_domain::operator::ops`'; the views here give
 //! them their wire names and their OpenAPI schemas.
 
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use graphhook_domain::{ids::TenantId, ops};
+use graphhook_domain::{operator::ops, platform::ids::TenantId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

@@ -4,9 +4,9 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    audit::{self, Actor, NewEntry},
-    ids::ProbeId,
-    probe::{self, MAX_HOLD_MS, ProbeError, ProbeState, ProbeStatus},
+    operator::audit::{self, Actor, NewEntry},
+    operator::probe::{self, MAX_HOLD_MS, ProbeError, ProbeState, ProbeStatus},
+    platform::ids::ProbeId,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -3,10 +3,10 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    admin::{self, SubscriptionFilter},
-    audit::Actor,
-    entities::subscription::{self, DueAction, SubscriptionStatus},
-    ids::{ConnectionId, SubscriptionId, TenantId},
+    operator::admin::{self, SubscriptionFilter},
+    operator::audit::Actor,
+    platform::entities::subscription::{self, DueAction, SubscriptionStatus},
+    platform::ids::{ConnectionId, SubscriptionId, TenantId},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -5,14 +5,16 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    admin::{self, DeliveryHealth},
-    connections, endpoints,
-    entities::{
+    delivery::endpoints,
+    graph::subscriptions,
+    operator::admin::{self, DeliveryHealth},
+    platform::entities::{
         api_key, consent,
         endpoint::{self, DisabledReason, EndpointStatus},
     },
-    ids::{ApiKeyId, EndpointId, TenantId},
-    subscriptions, tenants,
+    platform::ids::{ApiKeyId, EndpointId, TenantId},
+    tenancy::connections,
+    tenancy::tenants,
 };
 use serde::Serialize;
 use utoipa::ToSchema;

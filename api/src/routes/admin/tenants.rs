@@ -4,11 +4,11 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    admin::{self, Offboarded, TenantFilter},
-    audit::Actor,
-    entities::tenant::{self, TenantStatus},
-    ids::TenantId,
-    tenants,
+    operator::admin::{self, Offboarded, TenantFilter},
+    operator::audit::Actor,
+    platform::entities::tenant::{self, TenantStatus},
+    platform::ids::TenantId,
+    tenancy::tenants,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

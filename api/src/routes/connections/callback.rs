@@ -1,9 +1,9 @@
 //! `GET /connections/callback`: where Entra sends a connecting user back. The domain proves
-//! everything ([`graphhook_domain::connections::callback`]); this page tells the user, in
+//! everything ([`graphhook_domain::tenancy::connections::callback`]); this page tells the user, in
 //! words, what happened and what to do, and never shows a token.
 
 use actix_web::{HttpResponse, http::StatusCode, web};
-use graphhook_domain::connections::callback::{self, CallbackError};
+use graphhook_domain::tenancy::connections::callback::{self, CallbackError};
 use serde::Deserialize;
 
 use crate::{

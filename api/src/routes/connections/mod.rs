@@ -8,9 +8,9 @@ pub mod callback;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    connections::{self, ConnectionError, StartRequest, Started, lifecycle},
-    entities::connection::{self, Account, ConnectionStatus},
-    ids::ConnectionId,
+    platform::entities::connection::{self, Account, ConnectionStatus},
+    platform::ids::ConnectionId,
+    tenancy::connections::{self, ConnectionError, StartRequest, Started, lifecycle},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -1,7 +1,10 @@
 //! Actions on an endpoint: verify its ownership again, send a test event, rotate its secret.
 
 use actix_web::{HttpResponse, web};
-use graphhook_domain::{deliveries, endpoints, ids::EndpointId, webhooks::secrets::HmacSecret};
+use graphhook_domain::{
+    delivery::endpoints, delivery::engine, delivery::webhooks::secrets::HmacSecret,
+    platform::ids::EndpointId,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -62,7 +65,7 @@ pub async fn test(
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
-    let sent = deliveries::send_test(&state.delivery_deps(), &endpoint).await?;
+    let sent = engine::send_test(&state.delivery_deps(), &endpoint).await?;
     let outcome = sent.outcome;
     Ok(HttpResponse::Ok().json(TestResult {
         message_id: sent.webhook_id,
@@ -90,7 +93,7 @@ pub struct TestResult {
     response_body: String,
     /// When no response came back: `{"class": "refused" | "timeout" | "connect" | "tls" | "other", "message"}`.
     #[schema(value_type = Option<Object>)]
-    error: Option<graphhook_domain::webhooks::sender::SendError>,
+    error: Option<graphhook_domain::delivery::webhooks::sender::SendError>,
 }
 
 #[derive(Serialize, ToSchema)]

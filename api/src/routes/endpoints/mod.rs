@@ -7,10 +7,10 @@ pub(crate) mod write;
 
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    endpoints,
-    entities::endpoint::{self, DisabledReason, EndpointStatus},
-    ids::EndpointId,
-    webhooks::{crypt::SecretBox, secrets::ed25519_public, sender::UrlRefusal},
+    delivery::endpoints,
+    delivery::webhooks::{crypt::SecretBox, secrets::ed25519_public, sender::UrlRefusal},
+    platform::entities::endpoint::{self, DisabledReason, EndpointStatus},
+    platform::ids::EndpointId,
 };
 use serde::Serialize;
 use serde_json::json;

@@ -2,7 +2,9 @@
 //! public key.
 
 use actix_web::{HttpResponse, web};
-use graphhook_domain::{endpoints, ids::EndpointId, webhooks::secrets::ed25519_public};
+use graphhook_domain::{
+    delivery::endpoints, delivery::webhooks::secrets::ed25519_public, platform::ids::EndpointId,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -124,7 +126,7 @@ pub async fn health(
     state: web::Data<AppState>,
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    use graphhook_domain::deliveries::flow::CircuitState;
+    use graphhook_domain::delivery::engine::flow::CircuitState;
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let circuit = state
         .flow

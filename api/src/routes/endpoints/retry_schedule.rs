@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use graphhook_domain::deliveries::schedule::MAX_DELAYS;
+use graphhook_domain::delivery::engine::schedule::MAX_DELAYS;
 use serde::{
     Deserialize, Deserializer,
     de::{self, IgnoredAny, SeqAccess, Visitor},

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
-    endpoints::{
+    delivery::endpoints::{
         self, EndpointInput, EndpointPatch,
         headers::{Headers, unmask},
         input::{
@@ -13,8 +13,8 @@ use graphhook_domain::{
             check_rate_limit, check_retry_schedule, check_timeout,
         },
     },
-    ids::EndpointId,
-    webhooks::secrets::HmacSecret,
+    delivery::webhooks::secrets::HmacSecret,
+    platform::ids::EndpointId,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -4,9 +4,9 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    deliveries::history::{self, DeliveryFilter, MessageFilter},
-    entities::{attempt, delivery, message},
-    ids::{AttemptId, DeliveryId, EndpointId, MessageId},
+    delivery::engine::history::{self, DeliveryFilter, MessageFilter},
+    platform::entities::{attempt, delivery, message},
+    platform::ids::{AttemptId, DeliveryId, EndpointId, MessageId},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

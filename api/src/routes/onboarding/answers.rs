@@ -5,11 +5,11 @@
 
 use actix_web::{HttpResponse, http::StatusCode};
 use graphhook_domain::{
-    microsoft::{
+    graph::microsoft::{
         TokenError,
         id_token::{GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR},
     },
-    onboarding::{Person, StateError},
+    tenancy::onboarding::{Person, StateError},
 };
 
 use super::pages::{self, escape, paragraph};

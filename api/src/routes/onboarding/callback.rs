@@ -13,18 +13,19 @@ use std::time::Duration;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::StatusCode, web};
 use graphhook_domain::{
-    DomainError, api_keys,
-    audit::{self, Actor, NewEntry},
-    entities::tenant::TenantStatus,
-    ids::TenantId,
-    jobs::VerifyConsent,
-    microsoft::TokenError,
-    onboarding::{
+    DomainError,
+    graph::microsoft::TokenError,
+    operator::audit::{self, Actor, NewEntry},
+    platform::entities::tenant::TenantStatus,
+    platform::ids::TenantId,
+    platform::jobs::VerifyConsent,
+    platform::secret::ExposeSecret,
+    tenancy::api_keys,
+    tenancy::onboarding::{
         Person, StateError,
         state::{self as onboarding_state, Phase},
     },
-    secret::ExposeSecret,
-    tenants::{self, ConsentProof},
+    tenancy::tenants::{self, ConsentProof},
 };
 use serde::Deserialize;
 use serde_json::json;

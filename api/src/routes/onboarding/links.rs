@@ -3,7 +3,7 @@
 //! the binding cookie.
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
-use graphhook_domain::microsoft::tokens::GRAPH_SCOPE;
+use graphhook_domain::graph::microsoft::tokens::GRAPH_SCOPE;
 use uuid::Uuid;
 
 use super::COOKIE;

@@ -1,7 +1,7 @@
 //! The onboarding pages, filled from `web/` templates. Every value put into a page is escaped.
 
 use actix_web::{HttpResponse, http::StatusCode};
-use graphhook_domain::microsoft::roles::PRODUCT_ROLES;
+use graphhook_domain::graph::microsoft::roles::PRODUCT_ROLES;
 
 const ONBOARDING: &str = include_str!("../../../../web/onboarding.html");
 const PAGE: &str = include_str!("../../../../web/page.html");

@@ -11,13 +11,13 @@
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, http::header, web};
 use chrono::Duration;
 use graphhook_domain::{
-    entities::tenant::TenantStatus,
-    microsoft::id_token::{self, Expected},
-    onboarding::{
+    graph::microsoft::id_token::{self, Expected},
+    platform::entities::tenant::TenantStatus,
+    tenancy::onboarding::{
         Person, StateError,
         state::{self as onboarding_state, Phase},
     },
-    tenants,
+    tenancy::tenants,
 };
 use serde::Deserialize;
 
@@ -126,7 +126,7 @@ async fn answer(
 async fn identify(
     state: &AppState,
     code: &str,
-    key: &graphhook_domain::secret::SecretString,
+    key: &graphhook_domain::platform::secret::SecretString,
     claims: &onboarding_state::StateClaims,
     cookie: &str,
 ) -> Result<Result<id_token::SignedIn, HttpResponse>, ApiError> {
@@ -165,7 +165,7 @@ async fn identify(
 /// that names them (or shows that the tenant is already onboarded).
 async fn to_consent(
     state: &AppState,
-    key: &graphhook_domain::secret::SecretString,
+    key: &graphhook_domain::platform::secret::SecretString,
     claims: &onboarding_state::StateClaims,
     cookie: String,
     person: &Person,
@@ -204,7 +204,7 @@ async fn to_consent(
 /// be granted again (roles added to the app since, or revoked by mistake).
 fn already_onboarded(
     person: &Person,
-    tenant: &graphhook_domain::entities::tenant::Model,
+    tenant: &graphhook_domain::platform::entities::tenant::Model,
     consent_url: &str,
 ) -> HttpResponse {
     let name = escape(&tenant.name);

@@ -13,9 +13,9 @@ use actix_web::{
 };
 use chrono::Duration;
 use graphhook_domain::{
-    ingest::guard::Verdict,
-    microsoft::sign_in::{self, SignInRequest},
-    onboarding::state::{self as onboarding_state, Phase},
+    graph::ingest::guard::Verdict,
+    graph::microsoft::sign_in::{self, SignInRequest},
+    tenancy::onboarding::state::{self as onboarding_state, Phase},
 };
 use serde::Deserialize;
 

@@ -3,12 +3,12 @@
 use actix_web::{HttpResponse, http::header, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    entities::{
+    graph::subscriptions::{self, CreateError, CreateRequest},
+    platform::entities::{
         subscription::{self, DueAction, SubscriptionStatus},
         subscription_action,
     },
-    ids::{ConnectionId, EndpointId, SubscriptionId},
-    subscriptions::{self, CreateError, CreateRequest},
+    platform::ids::{ConnectionId, EndpointId, SubscriptionId},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -146,19 +146,19 @@ fn api_error(error: CreateError) -> ApiError {
         e @ (CreateError::Refused(_) | CreateError::Unavailable(_)) => {
             ApiError::new(Code::BadGateway, e.to_string())
         }
-        CreateError::Access(graphhook_domain::tenants::AccessError::Token(e)) => {
+        CreateError::Access(graphhook_domain::tenancy::tenants::AccessError::Token(e)) => {
             ApiError::new(Code::BadGateway, format!("no token for the tenant: {e}"))
         }
-        CreateError::Access(e @ graphhook_domain::tenants::AccessError::Reauthorize { .. }) => {
-            ApiError::new(Code::Conflict, e.to_string())
-        }
+        CreateError::Access(
+            e @ graphhook_domain::tenancy::tenants::AccessError::Reauthorize { .. },
+        ) => ApiError::new(Code::Conflict, e.to_string()),
         e @ CreateError::UnknownConnection(_) => ApiError::validation(e.to_string()),
         e @ (CreateError::ConnectionNotActive { .. } | CreateError::SiteNotFound { .. }) => {
             ApiError::new(Code::Conflict, e.to_string())
         }
         e @ CreateError::NotThroughConnection { .. } => ApiError::validation(e.to_string()),
         e @ CreateError::MissingScope { .. } => ApiError::new(Code::Forbidden, e.to_string()),
-        CreateError::Access(graphhook_domain::tenants::AccessError::Domain(e))
+        CreateError::Access(graphhook_domain::tenancy::tenants::AccessError::Domain(e))
         | CreateError::Domain(e) => e.into(),
     }
 }

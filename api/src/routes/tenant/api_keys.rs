@@ -3,11 +3,11 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    api_keys,
-    audit::{self, Actor, NewEntry},
-    entities::api_key,
-    ids::ApiKeyId,
-    secret::ExposeSecret,
+    operator::audit::{self, Actor, NewEntry},
+    platform::entities::api_key,
+    platform::ids::ApiKeyId,
+    platform::secret::ExposeSecret,
+    tenancy::api_keys,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

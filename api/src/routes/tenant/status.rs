@@ -5,10 +5,10 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    entities::tenant,
-    ids::TenantId,
-    microsoft::roles,
-    tenants::{self, AccessError, ConsentProof},
+    graph::microsoft::roles,
+    platform::entities::tenant,
+    platform::ids::TenantId,
+    tenancy::tenants::{self, AccessError, ConsentProof},
 };
 use serde::Serialize;
 use utoipa::ToSchema;

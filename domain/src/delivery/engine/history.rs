@@ -1,0 +1,288 @@
+//! What the tenant sees of its deliveries, and what it can ask again: lists of messages,
+//! deliveries and attempts (all scoped to the tenant), resending a message to an endpoint, and
+//! recovering an endpoint's failed deliveries since a time. Both keep the message's
+//! `webhook-id` and are recorded as `manual` and `recovery` attempts.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::{Deps, Trigger, push_deliveries};
+use crate::{
+    delivery::endpoints,
+    platform::entities::{
+        attempt,
+        delivery::{self, DeliveryStatus},
+        endpoint::EndpointStatus,
+        message,
+    },
+    platform::error::{DomainError, DomainResult},
+    platform::ids::{AttemptId, DeliveryId, EndpointId, MessageId, TenantId},
+};
+
+pub use crate::platform::paging::Order;
+
+#[derive(Debug, Default)]
+pub struct MessageFilter {
+    pub event_type: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Messages with a delivery to this endpoint (in `status`, when both are given).
+    pub endpoint: Option<EndpointId>,
+    /// Messages with at least one delivery in this status (to `endpoint`, when both are given).
+    pub status: Option<DeliveryStatus>,
+    pub order: Order,
+    /// The previous page's last id.
+    pub cursor: Option<MessageId>,
+}
+
+pub async fn messages<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    filter: &MessageFilter,
+    limit: u64,
+) -> DomainResult<Vec<message::Model>> {
+    let mut query = message::Entity::find().filter(message::Column::TenantId.eq(tenant.uuid()));
+    if let Some(t) = &filter.event_type {
+        query = query.filter(message::Column::EventType.eq(t.clone()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(message::Column::CreatedAt.gte(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(message::Column::CreatedAt.lt(until));
+    }
+    if filter.endpoint.is_some() || filter.status.is_some() {
+        // One delivery of the tenant's that matches both: to the endpoint, in the status.
+        let mut with = sea_orm::sea_query::Query::select();
+        with.column(delivery::Column::MessageId)
+            .from(delivery::Entity)
+            .and_where(delivery::Column::TenantId.eq(tenant.uuid()));
+        if let Some(e) = filter.endpoint {
+            with.and_where(delivery::Column::EndpointId.eq(e.uuid()));
+        }
+        if let Some(s) = filter.status {
+            with.and_where(delivery::Column::Status.eq(s));
+        }
+        query = query.filter(message::Column::Id.in_subquery(with.to_owned()));
+    }
+    let query = filter
+        .order
+        .page(query, message::Column::Id, filter.cursor.map(|c| c.uuid()));
+    Ok(query.limit(limit).all(db).await?)
+}
+
+pub async fn message<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    id: MessageId,
+) -> DomainResult<message::Model> {
+    message::Entity::find_by_id(id.uuid())
+        .filter(message::Column::TenantId.eq(tenant.uuid()))
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound("message"))
+}
+
+#[derive(Debug, Default)]
+pub struct DeliveryFilter {
+    pub endpoint: Option<EndpointId>,
+    pub message: Option<MessageId>,
+    pub status: Option<DeliveryStatus>,
+    pub event_type: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub order: Order,
+    /// The previous page's last id.
+    pub cursor: Option<DeliveryId>,
+}
+
+pub async fn deliveries<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    filter: &DeliveryFilter,
+    limit: u64,
+) -> DomainResult<Vec<delivery::Model>> {
+    let mut query = delivery::Entity::find().filter(delivery::Column::TenantId.eq(tenant.uuid()));
+    if let Some(e) = filter.endpoint {
+        query = query.filter(delivery::Column::EndpointId.eq(e.uuid()));
+    }
+    if let Some(m) = filter.message {
+        query = query.filter(delivery::Column::MessageId.eq(m.uuid()));
+    }
+    if let Some(s) = filter.status {
+        query = query.filter(delivery::Column::Status.eq(s));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(delivery::Column::CreatedAt.gte(since));
+    }
+    if let Some(t) = &filter.event_type {
+        let ids: Vec<uuid::Uuid> = message::Entity::find()
+            .select_only()
+            .column(message::Column::Id)
+            .filter(message::Column::TenantId.eq(tenant.uuid()))
+            .filter(message::Column::EventType.eq(t.clone()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        query = query.filter(delivery::Column::MessageId.is_in(ids));
+    }
+    let query = filter
+        .order
+        .page(query, delivery::Column::Id, filter.cursor.map(|c| c.uuid()));
+    Ok(query.limit(limit).all(db).await?)
+}
+
+/// A delivery's attempts, oldest first.
+pub async fn attempts<C: ConnectionTrait>(
+    db: &C,
+    tenant: TenantId,
+    delivery: DeliveryId,
+    after: Option<AttemptId>,
+    limit: u64,
+) -> DomainResult<Vec<attempt::Model>> {
+    // The delivery must be the tenant's.
+    delivery::Entity::find_by_id(delivery.uuid())
+        .filter(delivery::Column::TenantId.eq(tenant.uuid()))
+        .one(db)
+        .await?
+        .ok_or(DomainError::NotFound("delivery"))?;
+    let mut query = attempt::Entity::find()
+        .filter(attempt::Column::TenantId.eq(tenant.uuid()))
+        .filter(attempt::Column::DeliveryId.eq(delivery.uuid()));
+    if let Some(after) = after {
+        query = query.filter(attempt::Column::Id.gt(after.uuid()));
+    }
+    Ok(query
+        .order_by_asc(attempt::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+async fn requeue<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    delivery: delivery::Model,
+    trigger: Trigger,
+) -> DomainResult<delivery::Model> {
+    let mut active = delivery.into_active_model();
+    active.status = Set(DeliveryStatus::Pending);
+    active.next_attempt_at = Set(Some(deps.clock.now()));
+    active.next_trigger = Set(trigger.as_str().to_owned());
+    active.updated_at = Set(deps.clock.now());
+    let delivery = active.update(deps.db).await?;
+    if let Err(error) = push_deliveries(deps.queues, std::slice::from_ref(&delivery)).await {
+        tracing::warn!(%error, "enqueue failed; the sweeper will deliver it");
+    }
+    Ok(delivery)
+}
+
+/// Sends a message again to one of the tenant's active endpoints (a `manual` attempt).
+pub async fn resend<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    tenant: TenantId,
+    message_id: MessageId,
+    endpoint_id: EndpointId,
+) -> DomainResult<delivery::Model> {
+    let message = message(deps.db, tenant, message_id).await?;
+    let endpoint = endpoints::find(deps.db, tenant, endpoint_id).await?;
+    if endpoint.status != EndpointStatus::Active {
+        return Err(DomainError::Conflict("the endpoint is not active".into()));
+    }
+    if message.payload.is_none() {
+        return Err(DomainError::Conflict(
+            "the message's payload was removed by retention".into(),
+        ));
+    }
+    let existing = delivery::Entity::find()
+        .filter(delivery::Column::TenantId.eq(tenant.uuid()))
+        .filter(delivery::Column::MessageId.eq(message.id))
+        .filter(delivery::Column::EndpointId.eq(endpoint.id))
+        .one(deps.db)
+        .await?;
+    let delivery = match existing {
+        Some(delivery) => delivery,
+        None => {
+            let now = deps.clock.now();
+            delivery::ActiveModel {
+                id: Set(DeliveryId::new().uuid()),
+                tenant_id: Set(tenant.uuid()),
+                message_id: Set(message.id),
+                endpoint_id: Set(endpoint.id),
+                status: Set(DeliveryStatus::Pending),
+                attempt_count: Set(0),
+                next_attempt_at: Set(Some(now)),
+                next_trigger: Set(Trigger::Manual.as_str().to_owned()),
+                last_error: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(deps.db)
+            .await?
+        }
+    };
+    requeue(deps, delivery, Trigger::Manual).await
+}
+
+/// Delivers again every failed or exhausted delivery of an endpoint created since `since`
+/// (`recovery` attempts). Returns how many.
+pub async fn recover<C: ConnectionTrait>(
+    deps: &Deps<'_, C>,
+    tenant: TenantId,
+    endpoint_id: EndpointId,
+    since: DateTime<Utc>,
+) -> DomainResult<usize> {
+    let endpoint = endpoints::find(deps.db, tenant, endpoint_id).await?;
+    if endpoint.status != EndpointStatus::Active {
+        return Err(DomainError::Conflict("the endpoint is not active".into()));
+    }
+    let failed = delivery::Entity::find()
+        .filter(delivery::Column::TenantId.eq(tenant.uuid()))
+        .filter(delivery::Column::EndpointId.eq(endpoint.id))
+        .filter(delivery::Column::Status.is_in([DeliveryStatus::Failed, DeliveryStatus::Exhausted]))
+        .filter(delivery::Column::CreatedAt.gte(since))
+        .all(deps.db)
+        .await?;
+    let count = failed.len();
+    let now = deps.clock.now();
+    // In bulk: a recovery may cover many thousands of deliveries.
+    for chunk in failed.chunks(1_000) {
+        let ids: Vec<uuid::Uuid> = chunk.iter().map(|d| d.id).collect();
+        delivery::Entity::update_many()
+            .col_expr(
+                delivery::Column::Status,
+                sea_orm::sea_query::Expr::value(DeliveryStatus::Pending),
+            )
+            .col_expr(
+                delivery::Column::NextAttemptAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .col_expr(
+                delivery::Column::NextTrigger,
+                sea_orm::sea_query::Expr::value(Trigger::Recovery.as_str()),
+            )
+            .col_expr(
+                delivery::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(delivery::Column::TenantId.eq(tenant.uuid()))
+            .filter(delivery::Column::Id.is_in(ids))
+            .exec(deps.db)
+            .await?;
+        let requeued: Vec<delivery::Model> = chunk
+            .iter()
+            .cloned()
+            .map(|mut d| {
+                d.status = DeliveryStatus::Pending;
+                d.next_attempt_at = Some(now);
+                d.next_trigger = Trigger::Recovery.as_str().to_owned();
+                d
+            })
+            .collect();
+        if let Err(error) = push_deliveries(deps.queues, &requeued).await {
+            tracing::warn!(%error, "enqueue failed; the sweeper will deliver them");
+        }
+    }
+    Ok(count)
+}

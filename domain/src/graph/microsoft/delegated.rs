@@ -1,0 +1,376 @@
+//! A connected user's tokens (delegated access, graph-protocol.md §6.2): the authorization URL
+//! a user signs in through (`organizations` for work/school accounts, `consumers` for personal
+//! ones; PKCE S256, a nonce, `offline_access` and the Graph permissions the chosen resources
+//! need), the code's redemption, and the refresh-token grant that keeps the connection alive.
+//! Entra rotates refresh tokens: every answer may carry a new one, which the caller must store
+//! before it uses the access token.
+//!
+//! Errors that only the user can fix (`invalid_grant`: revoked, expired, password changed,
+//! consent withdrawn; `interaction_required`: MFA or Conditional Access) are
+//! [`DelegatedError::Reauthorize`]; everything else is a [`TokenError`] as for app-only tokens.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use oauth2::{
+    AuthorizationCode, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RefreshToken,
+    RequestTokenError, Scope, TokenResponse,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{
+    sign_in::{SignInClient, SignInRequest, client_at},
+    tokens::{
+        ASSERTION_TYPE, Credential, TokenBroker, TokenError, classify, client_assertion, send,
+    },
+};
+
+/// Graph's resource prefix for delegated scopes.
+pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com/";
+/// What every connection's sign-in asks for besides Graph permissions.
+pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+/// Entra's tenant of personal Microsoft accounts: the `tid` of their tokens.
+pub const CONSUMERS_TENANT: uuid::Uuid = uuid::uuid!("9188040d-6c67-4c5b-b112-36a304b66dad");
+
+/// What the token endpoint gave for a connected user.
+pub struct DelegatedTokens {
+    pub access_token: SecretString,
+    pub expires_at: DateTime<Utc>,
+    /// A new refresh token (Entra rotates them); `None` when the answer carried none.
+    pub refresh_token: Option<SecretString>,
+    pub id_token: Option<String>,
+    /// The Graph permissions granted, without the resource prefix.
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for DelegatedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DelegatedTokens")
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DelegatedError {
+    /// Only the user can fix it by connecting again (`invalid_grant`, `interaction_required`).
+    #[error("{error}, AADSTS{code}: {message}")]
+    Reauthorize {
+        error: String,
+        code: u32,
+        message: String,
+    },
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
+/// The URL a user is sent to, to connect: `{authority}/{segment}/oauth2/v2.0/authorize` with
+/// `offline_access`, the OpenID scopes and `scopes` (bare Graph permission names).
+pub fn authorize_url(
+    browser_authority: &str,
+    segment: &str,
+    client_id: &str,
+    request: SignInRequest<'_>,
+    scopes: &[String],
+    login_hint: Option<&str>,
+) -> Result<String, TokenError> {
+    let client = client_at(
+        segment,
+        browser_authority,
+        browser_authority,
+        client_id,
+        request.redirect_uri,
+    )?;
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
+        request.pkce_verifier.to_owned(),
+    ));
+    let state = request.state.to_owned();
+    let mut builder = client
+        .authorize_url(|| CsrfToken::new(state))
+        .add_scopes(OIDC_SCOPES.map(|s| Scope::new(s.to_owned())))
+        .add_scopes(
+            scopes
+                .iter()
+                .map(|s| Scope::new(format!("{GRAPH_RESOURCE}{s}"))),
+        )
+        .set_pkce_challenge(challenge)
+        .add_extra_param("nonce", request.nonce)
+        .add_extra_param("response_mode", "query")
+        .add_extra_param("prompt", "select_account");
+    if let Some(hint) = login_hint {
+        builder = builder.add_extra_param("login_hint", hint);
+    }
+    Ok(builder.url().0.to_string())
+}
+
+/// A granted scope without Graph's resource prefix; `None` for the OpenID ones.
+fn graph_permission(scope: &str) -> Option<String> {
+    let bare = scope
+        .strip_prefix(GRAPH_RESOURCE)
+        .or_else(|| scope.strip_prefix("00000003-0000-0000-c000-000000000000/"))
+        .unwrap_or(scope);
+    (!OIDC_SCOPES.iter().any(|o| o.eq_ignore_ascii_case(bare)) && !bare.is_empty())
+        .then(|| bare.to_owned())
+}
+
+/// Entra's errors that only the user can fix.
+fn classify_delegated(error: &super::tokens::EntraError) -> DelegatedError {
+    if matches!(
+        error.error.as_str(),
+        "invalid_grant" | "interaction_required" | "consent_required" | "login_required"
+    ) {
+        let code = error.error_codes.first().copied().unwrap_or(0);
+        let line = error.error_description.lines().next().unwrap_or_default();
+        let message = line.split_once(": ").map_or(line, |(_, m)| m).to_owned();
+        return DelegatedError::Reauthorize {
+            error: error.error.clone(),
+            code,
+            message,
+        };
+    }
+    DelegatedError::Token(classify(error))
+}
+
+enum Grant<'a> {
+    Code {
+        code: &'a str,
+        verifier: &'a str,
+    },
+    Refresh {
+        token: &'a SecretString,
+        scopes: &'a [String],
+    },
+}
+
+/// What Entra answered, kept: the tokens, when the access token expires, and the Graph
+/// permissions it was granted.
+fn delegated_tokens(
+    response: &oauth2::StandardTokenResponse<
+        super::sign_in::IdTokenField,
+        oauth2::basic::BasicTokenType,
+    >,
+    now: DateTime<Utc>,
+) -> DelegatedTokens {
+    let lifetime = response
+        .expires_in()
+        .unwrap_or(StdDuration::from_secs(3599));
+    DelegatedTokens {
+        access_token: SecretString::from(response.access_token().secret().to_owned()),
+        expires_at: now + Duration::from_std(lifetime).unwrap_or(Duration::hours(1)),
+        refresh_token: response
+            .refresh_token()
+            .map(|t| SecretString::from(t.secret().to_owned())),
+        id_token: response.extra_fields().id_token.clone(),
+        scopes: response
+            .scopes()
+            .map(|scopes| {
+                scopes
+                    .iter()
+                    .filter_map(|s| graph_permission(s.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+impl TokenBroker {
+    /// Redeems a connection's sign-in code (with its PKCE verifier and our credential).
+    #[tracing::instrument(skip_all, fields(segment))]
+    pub async fn redeem_connection_code(
+        &self,
+        segment: &str,
+        code: &str,
+        redirect_uri: &str,
+        pkce_verifier: &str,
+    ) -> Result<DelegatedTokens, DelegatedError> {
+        let grant = Grant::Code {
+            code,
+            verifier: pkce_verifier,
+        };
+        self.delegated(segment, redirect_uri, grant).await
+    }
+
+    /// Exchanges a connection's refresh token for a new access token (and refresh token).
+    #[tracing::instrument(skip_all, fields(segment))]
+    pub async fn refresh_connection(
+        &self,
+        segment: &str,
+        redirect_uri: &str,
+        refresh_token: &SecretString,
+        scopes: &[String],
+    ) -> Result<DelegatedTokens, DelegatedError> {
+        let grant = Grant::Refresh {
+            token: refresh_token,
+            scopes,
+        };
+        self.delegated(segment, redirect_uri, grant).await
+    }
+
+    async fn delegated(
+        &self,
+        segment: &str,
+        redirect_uri: &str,
+        grant: Grant<'_>,
+    ) -> Result<DelegatedTokens, DelegatedError> {
+        let now = self.clock.now();
+        if let Some(error) = self.recent_configuration_problem(now) {
+            return Err(error.into());
+        }
+        let result = self
+            .request_delegated(segment, redirect_uri, grant, now)
+            .await;
+        let as_token_error = match &result {
+            Err(DelegatedError::Token(e)) => Some(e),
+            _ => None,
+        };
+        self.record_outcome(as_token_error, now);
+        result
+    }
+
+    async fn request_delegated(
+        &self,
+        segment: &str,
+        redirect_uri: &str,
+        grant: Grant<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<DelegatedTokens, DelegatedError> {
+        let client_id = self
+            .client_id
+            .clone()
+            .ok_or_else(|| TokenError::NotConfigured("microsoft.client_id is not set".into()))?;
+        let credential = self.credential.as_ref().ok_or_else(|| {
+            TokenError::NotConfigured(
+                "set microsoft.client_secret, or microsoft.client_certificate and microsoft.client_private_key".into(),
+            )
+        })?;
+        let mut client: SignInClient = client_at(
+            segment,
+            &self.authority,
+            &self.authority,
+            &client_id,
+            redirect_uri,
+        )?;
+        let token_url = format!("{}/{segment}/oauth2/v2.0/token", self.authority);
+        let assertion = match credential {
+            Credential::Secret(secret) => {
+                client =
+                    client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
+                None
+            }
+            Credential::Certificate { key, x5t, x5t_s256 } => Some(client_assertion(
+                key, x5t, x5t_s256, &client_id, &token_url, now,
+            )?),
+        };
+        let extra = |name: &'static str, value: &str| (name, value.to_owned());
+        let mut params = Vec::new();
+        if let Some(assertion) = &assertion {
+            params.push(extra("client_assertion_type", ASSERTION_TYPE));
+            params.push(extra("client_assertion", assertion));
+        }
+        let http = self.http.clone();
+        let sender = |req| send(http.clone(), req);
+        let response = match grant {
+            Grant::Code { code, verifier } => {
+                let mut request = client
+                    .exchange_code(AuthorizationCode::new(code.to_owned()))
+                    .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
+                for (name, value) in params {
+                    request = request.add_extra_param(name, value);
+                }
+                request.request_async(&sender).await
+            }
+            Grant::Refresh { token, scopes } => {
+                let refresh = RefreshToken::new(token.expose_secret().to_owned());
+                let mut request = client
+                    .exchange_refresh_token(&refresh)
+                    .add_scopes(OIDC_SCOPES.map(|s| Scope::new(s.to_owned())))
+                    .add_scopes(
+                        scopes
+                            .iter()
+                            .map(|s| Scope::new(format!("{GRAPH_RESOURCE}{s}"))),
+                    );
+                for (name, value) in params {
+                    request = request.add_extra_param(name, value);
+                }
+                request.request_async(&sender).await
+            }
+        };
+        match response {
+            Ok(response) => Ok(delegated_tokens(&response, now)),
+            Err(RequestTokenError::ServerResponse(error)) => Err(classify_delegated(&error)),
+            Err(RequestTokenError::Request(e)) => {
+                Err(TokenError::Unavailable(e.to_string()).into())
+            }
+            Err(RequestTokenError::Parse(e, _)) => {
+                Err(TokenError::Unavailable(format!("unreadable answer: {e}")).into())
+            }
+            Err(RequestTokenError::Other(e)) => Err(TokenError::Unavailable(e).into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::graph::microsoft::tokens::EntraError;
+
+    #[test]
+    fn a_connection_url_asks_for_offline_access_and_graph_permissions_at_its_authority() {
+        let url = authorize_url(
+            "https://login.example",
+            "consumers",
+            "client",
+            SignInRequest {
+                redirect_uri: "https://graphhook.example/connections/callback",
+                state: "s",
+                nonce: "n",
+                pkce_verifier: &"v".repeat(43),
+            },
+            &["Files.ReadWrite".to_owned()],
+            Some("alice@outlook.com"),
+        )
+        .unwrap();
+        let url = url::Url::parse(&url).unwrap();
+        assert_eq!(url.path(), "/consumers/oauth2/v2.0/authorize");
+        let params: HashMap<String, String> = url.query_pairs().into_owned().collect();
+        assert_eq!(
+            params["scope"],
+            "openid profile email offline_access https://graph.microsoft.com/Files.ReadWrite"
+        );
+        assert_eq!(params["login_hint"], "alice@outlook.com");
+        assert_eq!(params["code_challenge_method"], "S256");
+    }
+
+    #[test]
+    fn only_the_errors_a_user_can_fix_ask_for_reauthorization() {
+        let error = |error: &str, code: u32| EntraError {
+            error: error.into(),
+            error_description: format!("AADSTS{code}: Something.\r\nTrace ID: x"),
+            error_codes: vec![code],
+        };
+        for (name, code) in [("invalid_grant", 50173), ("interaction_required", 50076)] {
+            assert_eq!(
+                classify_delegated(&error(name, code)),
+                DelegatedError::Reauthorize {
+                    error: name.into(),
+                    code,
+                    message: "Something.".into()
+                }
+            );
+        }
+        assert!(matches!(
+            classify_delegated(&error("invalid_client", 7000222)),
+            DelegatedError::Token(TokenError::Configuration { .. })
+        ));
+        assert_eq!(
+            graph_permission("https://graph.microsoft.com/Mail.Read").as_deref(),
+            Some("Mail.Read")
+        );
+        assert_eq!(graph_permission("offline_access"), None);
+    }
+}
