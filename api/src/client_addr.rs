@@ -72,7 +72,6 @@ impl ClientAddress {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use actix_web::test::TestRequest;
 

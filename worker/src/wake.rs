@@ -124,7 +124,6 @@ async fn subscribe(ctx: &JobContext, channel: &str, wakeups: &Wakeups) -> redis:
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use futures::task::noop_waker_ref;
 

@@ -334,7 +334,6 @@ fn encode(new: &NewMessage, now: chrono::DateTime<chrono::Utc>) -> serde_json::R
 
 #[cfg(test)]
 mod encoding {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
 

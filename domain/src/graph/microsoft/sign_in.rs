@@ -205,7 +205,6 @@ impl TokenBroker {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use std::collections::HashMap;
 

@@ -105,7 +105,6 @@ pub(super) fn check(request: CreateRequest) -> Result<Checked, CreateError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
 

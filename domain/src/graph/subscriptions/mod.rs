@@ -384,7 +384,6 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
 

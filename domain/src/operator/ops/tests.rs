@@ -1,7 +1,5 @@
 //! The operational views' pure parts: credential expiry, the hourly series, the snapshot.
 
-#![allow(clippy::unwrap_used)]
-
 use secrecy::SecretString;
 
 use super::*;

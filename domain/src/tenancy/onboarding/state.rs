@@ -211,7 +211,6 @@ pub fn nonce(key: &SecretString, claims: &StateClaims, cookie: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
 
