@@ -270,3 +270,6 @@ pub async fn complete<C: ConnectionTrait + TransactionTrait>(
         resumed,
     })
 }
+
+#[cfg(test)]
+mod tests;
