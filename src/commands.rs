@@ -282,10 +282,10 @@ pub fn admin_token(
 
 pub async fn bench_deliver(
     config: Option<&Path>,
-    options: crate::bench::DeliverOptions,
+    options: crate::bench_deliver::DeliverOptions,
 ) -> anyhow::Result<()> {
     let settings = load(config, Some(Mode::Development))?;
-    crate::bench::deliver(settings, options).await
+    crate::bench_deliver::deliver(settings, options).await
 }
 
 /// Development settings for a benchmark that serves requests, logging warnings only unless

@@ -4,7 +4,6 @@
 //! a request sent late counts its wait, so a generator falling behind cannot hide latency).
 
 use std::{
-    collections::BTreeMap,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -12,9 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::Context;
-
-use crate::bench_http::{LATE, connect, scheduled, send};
+use crate::bench_http::{Refused, connect, gather, send, wait_until_due};
 
 /// What one run of the load generator saw.
 #[derive(Default)]
@@ -22,7 +19,7 @@ pub(super) struct Load {
     /// Requests answered 202.
     pub accepted: u64,
     /// Any other answer, by status.
-    pub other: BTreeMap<u16, u64>,
+    pub other: Refused,
     /// Latency of every request answered 202, in ns.
     pub latencies: Vec<u64>,
     /// Open loop: requests that went out more than [`LATE`] after they were due.
@@ -34,29 +31,12 @@ impl Load {
     fn merge(&mut self, other: Load) {
         self.accepted += other.accepted;
         self.late += other.late;
-        for (status, n) in other.other {
-            *self.other.entry(status).or_default() += n;
-        }
+        self.other.merge(other.other);
         self.latencies.extend(other.latencies);
     }
 
     pub fn rate(&self) -> f64 {
         self.accepted as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    pub fn non_202(&self) -> u64 {
-        self.other.values().sum()
-    }
-
-    pub fn others(&self) -> String {
-        if self.other.is_empty() {
-            return "none".into();
-        }
-        self.other
-            .iter()
-            .map(|(status, n)| format!("{n}×{status}"))
-            .collect::<Vec<_>>()
-            .join(", ")
     }
 
     fn record(&mut self, status: u16, latency: Duration) {
@@ -65,7 +45,7 @@ impl Load {
             self.latencies
                 .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
         } else {
-            *self.other.entry(status).or_default() += 1;
+            self.other.add(status);
         }
     }
 }
@@ -120,11 +100,8 @@ pub(super) async fn drive(
                         if i >= total {
                             break;
                         }
-                        let due = scheduled(start, rate, i);
-                        tokio::time::sleep_until(due).await;
-                        if due.elapsed() > LATE {
-                            load.late += 1;
-                        }
+                        let (due, late) = wait_until_due(start, rate, i).await;
+                        load.late += u64::from(late);
                         due
                     }
                 };
@@ -134,17 +111,7 @@ pub(super) async fn drive(
             anyhow::Ok(load)
         }));
     }
-    let mut load = Load::default();
-    let mut failure = None;
-    for client in clients {
-        match client.await.context("client task") {
-            Ok(Ok(part)) => load.merge(part),
-            Ok(Err(error)) | Err(error) => failure = Some(error),
-        }
-    }
+    let mut load = gather(clients, Load::merge).await?;
     load.elapsed = started.elapsed();
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(load),
-    }
+    Ok(load)
 }

@@ -221,23 +221,16 @@ async fn measure(
     ))
 }
 
-async fn run(settings: &Settings, options: &IngestOptions) -> anyhow::Result<Report> {
-    let db = db::connect(&settings.database).await?;
-    Migrator::up(&db, None).await.context("migrations")?;
-    let warm_up = Duration::from_secs(options.seconds.div_ceil(5).min(2));
-    let mut batches = Vec::new();
-    for items in [1usize, 50] {
-        batches.push(Batch {
-            items,
-            body: graph_batch(items)?,
-            bare: None,
-            ingest: Vec::new(),
-        });
-    }
-
+/// The ceiling: each batch size against a bare actix-web server that answers 202 at once.
+async fn measure_bare(
+    settings: &Settings,
+    batches: &mut [Batch],
+    options: &IngestOptions,
+    warm_up: Duration,
+) -> anyhow::Result<()> {
     let (bare_port, bare) = start_bare(settings.api.workers, settings.ingest.max_body_bytes)?;
     let mut bare_result = Ok(());
-    for batch in &mut batches {
+    for batch in batches.iter_mut() {
         match measure(
             bare_port,
             "bare actix-web (202)".into(),
@@ -255,8 +248,17 @@ async fn run(settings: &Settings, options: &IngestOptions) -> anyhow::Result<Rep
         }
     }
     bare.stop(true).await;
-    bare_result?;
+    bare_result
+}
 
+/// Each batch size against the real api, once per link to Postgres; returns the batches it
+/// acknowledged and whether each link is encrypted.
+async fn measure_ingest(
+    settings: &Settings,
+    batches: &mut [Batch],
+    options: &IngestOptions,
+    warm_up: Duration,
+) -> anyhow::Result<(u64, Vec<(&'static str, bool)>)> {
     let url = url::Url::parse(settings.database.url.expose_secret())
         .context("database.url is not a URL")?;
     let mut acknowledged = 0u64;
@@ -272,7 +274,7 @@ async fn run(settings: &Settings, options: &IngestOptions) -> anyhow::Result<Rep
         let task = tokio::spawn(app.run_until_stopped());
         let server = format!("ingest, {} (durable, then 202)", link.label);
         let mut result = Ok(());
-        for batch in &mut batches {
+        for batch in batches.iter_mut() {
             match measure(port, server.clone(), &batch.body, options, warm_up).await {
                 Ok((measured, accepted)) => {
                     acknowledged += accepted;
@@ -290,6 +292,25 @@ async fn run(settings: &Settings, options: &IngestOptions) -> anyhow::Result<Rep
             .context("api server")?;
         result?;
     }
+    Ok((acknowledged, tls))
+}
+
+async fn run(settings: &Settings, options: &IngestOptions) -> anyhow::Result<Report> {
+    let db = db::connect(&settings.database).await?;
+    Migrator::up(&db, None).await.context("migrations")?;
+    let warm_up = Duration::from_secs(options.seconds.div_ceil(5).min(2));
+    let mut batches = Vec::new();
+    for items in [1usize, 50] {
+        batches.push(Batch {
+            items,
+            body: graph_batch(items)?,
+            bare: None,
+            ingest: Vec::new(),
+        });
+    }
+
+    measure_bare(settings, &mut batches, options, warm_up).await?;
+    let (acknowledged, tls) = measure_ingest(settings, &mut batches, options, warm_up).await?;
     // The jobs are queued just after the answers: let the last pushes land before the prefix
     // is deleted.
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -82,11 +82,11 @@ pub(super) fn lines(
                 "  (gave up waiting: see below)".to_owned()
             }
         ));
-        if !phase.sent.refused.is_empty() {
+        if phase.sent.refused.total() > 0 {
             lines.push(format!(
                 "{:<36} answers other than 202: {}",
                 "",
-                phase.sent.refused_text()
+                phase.sent.refused.text()
             ));
         }
     }
