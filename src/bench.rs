@@ -1,11 +1,25 @@
 //! What every `graphhook bench` shares: a database and Redis key prefix of the run's own,
-//! dropped at the end; the report it prints; latency percentiles and the process's memory.
+//! dropped at the end; the report it prints; latency percentiles and the process's memory; and
+//! the rows it seeds as onboarding and the api would leave them.
 
 use std::time::Duration;
 
 use anyhow::Context;
-use graphhook_domain::{Settings, platform::db, platform::secret::SecretString};
-use sea_orm::ConnectionTrait;
+use chrono::{DateTime, Utc};
+use graphhook_domain::{
+    Settings,
+    delivery::endpoints::{self, EndpointInput},
+    delivery::webhooks::secrets::HmacSecret,
+    platform::db,
+    platform::entities::{
+        endpoint::EndpointStatus,
+        subscription::{self, DueAction, SubscriptionStatus},
+        tenant::{self, TenantStatus},
+    },
+    platform::ids::{EndpointId, TenantId},
+    platform::secret::SecretString,
+};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, IntoActiveModel, Set};
 use secrecy::ExposeSecret;
 
 pub(crate) fn percentiles(all: &mut [u64]) -> (Duration, Duration) {
@@ -108,4 +122,93 @@ pub(crate) async fn drop_database(
         let _: () = redis::cmd("DEL").arg(chunk).query_async(&mut redis).await?;
     }
     Ok(())
+}
+
+/// An active tenant as onboarding leaves one.
+pub(crate) fn active_tenant(
+    id: uuid::Uuid,
+    entra_tenant: uuid::Uuid,
+    name: String,
+    now: DateTime<Utc>,
+) -> tenant::ActiveModel {
+    tenant::ActiveModel {
+        id: Set(id),
+        entra_tenant_id: Set(entra_tenant),
+        name: Set(name),
+        status: Set(TenantStatus::Active),
+        status_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        offboarded_at: Set(None),
+    }
+}
+
+/// An endpoint created through the domain (its secret sealed as usual) and marked verified and
+/// active; returns its id and secret.
+pub(crate) async fn active_endpoint(
+    deps: &endpoints::Deps<'_, DatabaseConnection>,
+    tenant: TenantId,
+    url: url::Url,
+    description: String,
+    max_in_flight: i32,
+) -> anyhow::Result<(EndpointId, HmacSecret)> {
+    let input = EndpointInput {
+        url,
+        description,
+        filter_types: Vec::new(),
+        headers: Default::default(),
+        timeout_ms: 15_000,
+        rate_limit_per_sec: None,
+        max_in_flight,
+        ed25519: false,
+        retry_schedule: None,
+    };
+    let (model, secret) = endpoints::create(deps, tenant, input, None).await?;
+    let id = EndpointId::from(model.id);
+    let mut active = model.into_active_model();
+    active.status = Set(EndpointStatus::Active);
+    active.verified_at = Set(Some(deps.clock.now()));
+    active.update(deps.db).await?;
+    Ok((id, secret))
+}
+
+/// An active subscription to `resource`'s created messages, as the api leaves one, expiring at
+/// `expires_at` and not due for upkeep; a benchmark sets the upkeep fields it needs.
+pub(crate) fn message_subscription(
+    tenant_id: uuid::Uuid,
+    graph_id: String,
+    resource: String,
+    client_state_hash: Vec<u8>,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> subscription::ActiveModel {
+    subscription::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        tenant_id: Set(tenant_id),
+        graph_id: Set(Some(graph_id)),
+        resource: Set(resource),
+        kind: Set("message".into()),
+        change_types: Set("created".into()),
+        include_resource_data: Set(false),
+        encryption_certificate_id: Set(None),
+        client_state_hash: Set(client_state_hash),
+        endpoint_ids: Set(None),
+        status: Set(SubscriptionStatus::Active),
+        expires_at: Set(Some(expires_at)),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        renew_at: Set(None),
+        last_renewed_at: Set(None),
+        due_action: Set(DueAction::Renew),
+        due_at: Set(None),
+        action_version: Set(0),
+        failures: Set(0),
+        lease_token: Set(None),
+        lease_until: Set(None),
+        expiry_warned_at: Set(None),
+        connection_id: Set(None),
+        graph_tenant_id: Set(None),
+        requested_resource: Set(None),
+    }
 }

@@ -16,26 +16,23 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use graphhook_domain::{
     Clock, Mode, Settings,
-    delivery::endpoints::{self, EndpointInput},
+    delivery::endpoints,
     delivery::engine::{self, NewMessage},
     delivery::webhooks::{sender::Request, signing::signature_header},
     platform::db,
-    platform::entities::{
-        delivery::{self, DeliveryStatus},
-        endpoint::EndpointStatus,
-        tenant::{self, TenantStatus},
-    },
+    platform::entities::delivery::{self, DeliveryStatus},
     platform::ids::{EndpointId, TenantId},
 };
 use graphhook_migrations::{Migrator, MigratorTrait};
 use graphhook_worker::{JobContext, WorkerProcess};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
 };
 use serde_json::json;
 
-use crate::bench::{Report, conclude, isolate, memory_mib, percentiles};
+use crate::bench::{
+    Report, active_endpoint, active_tenant, conclude, isolate, memory_mib, percentiles,
+};
 
 pub struct DeliverOptions {
     pub messages: usize,
@@ -228,18 +225,9 @@ async fn seed(
 ) -> anyhow::Result<(TenantId, Vec<EndpointId>, Vec<Vec<u8>>)> {
     let now = chrono::Utc::now();
     let tenant = TenantId::new();
-    tenant::ActiveModel {
-        id: Set(tenant.uuid()),
-        entra_tenant_id: Set(uuid::Uuid::new_v4()),
-        name: Set("Benchmark".into()),
-        status: Set(TenantStatus::Active),
-        status_reason: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        offboarded_at: Set(None),
-    }
-    .insert(db)
-    .await?;
+    active_tenant(tenant.uuid(), uuid::Uuid::new_v4(), "Benchmark".into(), now)
+        .insert(db)
+        .await?;
     let endpoint_deps = endpoints::Deps {
         db,
         clock: &ctx.clock,
@@ -249,23 +237,10 @@ async fn seed(
     let mut endpoint_ids = Vec::new();
     let mut secrets = Vec::new();
     for i in 0..endpoints {
-        let input = EndpointInput {
-            url: url::Url::parse(receiver_url)?,
-            description: format!("benchmark receiver {i}"),
-            filter_types: Vec::new(),
-            headers: Default::default(),
-            timeout_ms: 15_000,
-            rate_limit_per_sec: None,
-            max_in_flight: 1000,
-            ed25519: false,
-            retry_schedule: None,
-        };
-        let (model, secret) = endpoints::create(&endpoint_deps, tenant, input, None).await?;
-        let mut active = model.clone().into_active_model();
-        active.status = Set(EndpointStatus::Active);
-        active.verified_at = Set(Some(now));
-        active.update(db).await?;
-        endpoint_ids.push(EndpointId::from(model.id));
+        let url = url::Url::parse(receiver_url)?;
+        let description = format!("benchmark receiver {i}");
+        let (id, secret) = active_endpoint(&endpoint_deps, tenant, url, description, 1000).await?;
+        endpoint_ids.push(id);
         secrets.push(secret.key().to_vec());
     }
     // The endpoint.created events are not part of the measurement.
