@@ -229,6 +229,19 @@ async fn start_children(
     Ok((children, api_port))
 }
 
+/// The generator's own ceiling: the same POSTs to a server that only answers 202.
+async fn measure_ceiling<'a>(
+    settings: &Settings,
+    options: &PipelineOptions,
+    run: impl FnOnce(u16) -> Run<'a>,
+) -> anyhow::Result<Sent> {
+    let (bare_port, bare) = start_bare(settings.api.workers, settings.ingest.max_body_bytes)?;
+    let scratch = Arc::new(Ledger::new(options.endpoints, options.window));
+    let ceiling = load::drive(&run(bare_port), &scratch).await;
+    bare.stop(true).await;
+    ceiling
+}
+
 async fn measure(
     settings: &Settings,
     options: &PipelineOptions,
@@ -249,13 +262,10 @@ async fn measure(
         limit: options.limit,
     };
 
-    // The generator's own ceiling: the same POSTs to a server that only answers 202.
-    let (bare_port, bare) = start_bare(settings.api.workers, settings.ingest.max_body_bytes)?;
-    let scratch = Arc::new(Ledger::new(options.endpoints, options.window));
-    let ceiling = load::drive(&run(0, bare_port, Pace::Unbounded, seconds), &scratch).await;
-    bare.stop(true).await;
-    let ceiling = ceiling?;
-    drop(scratch);
+    let ceiling = measure_ceiling(settings, options, |port| {
+        run(0, port, Pace::Unbounded, seconds)
+    })
+    .await?;
 
     let mut phases = Vec::new();
     // Saturation: closed loop, the window full all the time; the warm-up fills the pipeline.
@@ -283,14 +293,7 @@ async fn measure(
         saturation > 0.0,
         "no notification arrived at every endpoint in the closed-loop run"
     );
-    let mut rates = vec![
-        ("50 % of saturation".to_owned(), saturation * 0.5),
-        ("80 % of saturation".to_owned(), saturation * 0.8),
-    ];
-    if let Some(rate) = options.rate {
-        rates.push(("--rate".to_owned(), rate));
-    }
-    for (name, rate) in rates {
+    for (name, rate) in open_loop_rates(saturation, options.rate) {
         let index = phases.len() + 1;
         let from = ledger.now();
         let phase = run_phase(
@@ -325,6 +328,18 @@ async fn measure(
         lines: report::lines(options, &measured, &verdict),
         failure,
     })
+}
+
+/// The open-loop runs below saturation, and at `--rate` if asked for.
+fn open_loop_rates(saturation: f64, asked: Option<f64>) -> Vec<(String, f64)> {
+    let mut rates = vec![
+        ("50 % of saturation".to_owned(), saturation * 0.5),
+        ("80 % of saturation".to_owned(), saturation * 0.8),
+    ];
+    if let Some(rate) = asked {
+        rates.push(("--rate".to_owned(), rate));
+    }
+    rates
 }
 
 /// Sends one run, waits until it has arrived, and reads its figures from `from` (ns) on.
