@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    Settings,
+    Mode, Settings,
     delivery::endpoints::{self, EndpointInput},
     delivery::webhooks::secrets::HmacSecret,
     platform::db,
@@ -48,9 +48,24 @@ pub(crate) fn memory_mib() -> (f64, f64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
+/// Checks that a benchmark that `does` something on loopback ports runs in development mode,
+/// then gives it a database and Redis prefix of its own ([`isolate`]) and creates the database.
+pub(crate) async fn isolated(
+    settings: &mut Settings,
+    does: &str,
+) -> anyhow::Result<(url::Url, String)> {
+    anyhow::ensure!(
+        settings.mode == Mode::Development,
+        "the benchmark {does}: development mode only"
+    );
+    let isolated = isolate(settings)?;
+    db::create_database_if_missing(&settings.database).await?;
+    Ok(isolated)
+}
+
 /// Points `settings` at a database (`{database}_bench_{pid}`) and a Redis prefix of their own;
 /// returns the database's URL and name for [`drop_database`].
-pub(crate) fn isolate(settings: &mut Settings) -> anyhow::Result<(url::Url, String)> {
+fn isolate(settings: &mut Settings) -> anyhow::Result<(url::Url, String)> {
     let suffix = format!("bench_{}", std::process::id());
     let mut url = url::Url::parse(settings.database.url.expose_secret())
         .context("database.url is not a URL")?;

@@ -15,7 +15,7 @@ use std::{
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use graphhook_domain::{
-    Clock, Mode, Settings,
+    Clock, Settings,
     delivery::endpoints,
     delivery::engine::{self, NewMessage},
     delivery::webhooks::{sender::Request, signing::signature_header},
@@ -31,7 +31,7 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::bench::{
-    Report, active_endpoint, active_tenant, conclude, isolate, memory_mib, percentiles,
+    Report, active_endpoint, active_tenant, conclude, isolated, memory_mib, percentiles,
 };
 
 pub struct DeliverOptions {
@@ -132,13 +132,8 @@ pub async fn deliver(mut settings: Settings, options: DeliverOptions) -> anyhow:
         options.messages > 0 && options.endpoints > 0 && options.producers > 0,
         "--messages, --endpoints and --producers must be at least 1"
     );
-    anyhow::ensure!(
-        settings.mode == Mode::Development,
-        "the benchmark delivers to a loopback receiver: development mode only"
-    );
-    let (url, db_name) = isolate(&mut settings)?;
     settings.worker.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    db::create_database_if_missing(&settings.database).await?;
+    let (url, db_name) = isolated(&mut settings, "delivers to a loopback receiver").await?;
     let result = run(&settings, &options).await;
     conclude(&settings, &url, &db_name, options.keep_database, result).await
 }

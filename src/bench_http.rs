@@ -177,20 +177,65 @@ impl Refused {
     }
 }
 
-/// Awaits every client task of a run and merges what each saw; a failed client fails the run,
-/// but only once all have finished.
-pub(crate) async fn gather<T: Default>(
-    clients: Vec<tokio::task::JoinHandle<anyhow::Result<T>>>,
-    merge: impl Fn(&mut T, T),
-) -> anyhow::Result<T> {
-    let mut all = T::default();
+/// What a load generator's clients saw of a run.
+#[derive(Default)]
+pub(crate) struct Answers {
+    /// Requests answered 202.
+    pub accepted: u64,
+    /// Any other answer, by status.
+    pub refused: Refused,
+    /// From sending (open loop: from when it was due) to the 202, in ns, of every accepted
+    /// request.
+    pub latencies: Vec<u64>,
+    /// Open loop: requests that went out more than [`LATE`] after they were due.
+    pub late: u64,
+    pub elapsed: Duration,
+}
+
+impl Answers {
+    pub fn record(&mut self, status: u16, latency: Duration) {
+        if status == 202 {
+            self.accepted += 1;
+            self.latencies
+                .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
+        } else {
+            self.refused.add(status);
+        }
+    }
+
+    fn merge(&mut self, other: Answers) {
+        self.accepted += other.accepted;
+        self.late += other.late;
+        self.refused.merge(other.refused);
+        self.latencies.extend(other.latencies);
+    }
+
+    /// Requests sent and answered.
+    pub fn sent(&self) -> u64 {
+        self.accepted + self.refused.total()
+    }
+
+    /// Requests accepted per second.
+    pub fn rate(&self) -> f64 {
+        self.accepted as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Awaits every client task of a run started at `started` and merges what each saw; a failed
+/// client fails the run, but only once all have finished.
+pub(crate) async fn gather(
+    clients: Vec<tokio::task::JoinHandle<anyhow::Result<Answers>>>,
+    started: std::time::Instant,
+) -> anyhow::Result<Answers> {
+    let mut all = Answers::default();
     let mut failure = None;
     for client in clients {
         match client.await.context("client task") {
-            Ok(Ok(part)) => merge(&mut all, part),
+            Ok(Ok(part)) => all.merge(part),
             Ok(Err(error)) | Err(error) => failure = Some(error),
         }
     }
+    all.elapsed = started.elapsed();
     match failure {
         Some(error) => Err(error),
         None => Ok(all),

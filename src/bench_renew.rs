@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    Clock, Mode, Settings,
+    Clock, Settings,
     platform::db,
     platform::entities::{subscription, tenant},
     platform::secret::SecretString,
@@ -23,7 +23,7 @@ use graphhook_worker::{JobContext, WorkerProcess};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
-use crate::bench::{Report, active_tenant, conclude, isolate, memory_mib, message_subscription};
+use crate::bench::{Report, active_tenant, conclude, isolated, memory_mib, message_subscription};
 
 pub struct RenewOptions {
     pub subscriptions: usize,
@@ -39,13 +39,8 @@ pub async fn renew(mut settings: Settings, options: RenewOptions) -> anyhow::Res
         options.subscriptions > 0 && options.tenants > 0 && options.rate_limit > 0,
         "--subscriptions, --tenants and --rate-limit must be at least 1"
     );
-    anyhow::ensure!(
-        settings.mode == Mode::Development,
-        "the benchmark runs an emulator on a loopback port: development mode only"
-    );
-    let (url, db_name) = isolate(&mut settings)?;
     settings.worker.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    db::create_database_if_missing(&settings.database).await?;
+    let (url, db_name) = isolated(&mut settings, "runs an emulator on a loopback port").await?;
     let result = run(&mut settings, &options).await;
     conclude(&settings, &url, &db_name, options.keep_database, result).await
 }

@@ -18,6 +18,7 @@ mod dev_state;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
+use graphhook_domain::Mode;
 
 #[derive(Parser)]
 #[command(
@@ -346,7 +347,7 @@ async fn run_bench(bench: BenchCommand, config: Option<&Path>) -> anyhow::Result
                 batch,
                 keep_database,
             };
-            commands::bench_deliver(config, options).await
+            bench_deliver::deliver(commands::load(config, Some(Mode::Development))?, options).await
         }
         BenchCommand::Ingest {
             seconds,
@@ -360,11 +361,11 @@ async fn run_bench(bench: BenchCommand, config: Option<&Path>) -> anyhow::Result
                 rate,
                 keep_database,
             };
-            commands::bench_ingest(config, options).await
+            bench_ingest::ingest(commands::load_quiet(config)?, options).await
         }
         BenchCommand::Pipeline(args) => {
             let options = args.options(config.map(Path::to_path_buf));
-            commands::bench_pipeline(config, options).await
+            bench_pipeline::pipeline(commands::load_quiet(config)?, options).await
         }
         BenchCommand::Renew {
             subscriptions,
@@ -380,7 +381,7 @@ async fn run_bench(bench: BenchCommand, config: Option<&Path>) -> anyhow::Result
                 window_secs,
                 keep_database,
             };
-            commands::bench_renew(config, options).await
+            bench_renew::renew(commands::load(config, Some(Mode::Development))?, options).await
         }
     }
 }

@@ -11,44 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::bench_http::{Refused, connect, gather, send, wait_until_due};
-
-/// What one run of the load generator saw.
-#[derive(Default)]
-pub(super) struct Load {
-    /// Requests answered 202.
-    pub accepted: u64,
-    /// Any other answer, by status.
-    pub other: Refused,
-    /// Latency of every request answered 202, in ns.
-    pub latencies: Vec<u64>,
-    /// Open loop: requests that went out more than [`LATE`] after they were due.
-    pub late: u64,
-    pub elapsed: Duration,
-}
-
-impl Load {
-    fn merge(&mut self, other: Load) {
-        self.accepted += other.accepted;
-        self.late += other.late;
-        self.other.merge(other.other);
-        self.latencies.extend(other.latencies);
-    }
-
-    pub fn rate(&self) -> f64 {
-        self.accepted as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    fn record(&mut self, status: u16, latency: Duration) {
-        if status == 202 {
-            self.accepted += 1;
-            self.latencies
-                .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
-        } else {
-            self.other.add(status);
-        }
-    }
-}
+use crate::bench_http::{Answers, connect, gather, send, wait_until_due};
 
 /// How a run paces its requests.
 #[derive(Clone, Copy)]
@@ -66,7 +29,7 @@ pub(super) async fn drive(
     connections: usize,
     duration: Duration,
     pace: Pace,
-) -> anyhow::Result<Load> {
+) -> anyhow::Result<Answers> {
     let started = Instant::now();
     let start = tokio::time::Instant::now();
     let deadline = start + duration;
@@ -82,9 +45,9 @@ pub(super) async fn drive(
         clients.push(tokio::spawn(async move {
             let mut stream = connect(port).await?;
             let mut buf = Vec::with_capacity(4096);
-            let mut load = Load {
+            let mut load = Answers {
                 latencies: Vec::with_capacity(1 << 14),
-                ..Load::default()
+                ..Answers::default()
             };
             loop {
                 let due = match pace {
@@ -111,7 +74,5 @@ pub(super) async fn drive(
             anyhow::Ok(load)
         }));
     }
-    let mut load = gather(clients, Load::merge).await?;
-    load.elapsed = started.elapsed();
-    Ok(load)
+    gather(clients, started).await
 }

@@ -20,7 +20,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use graphhook_api::Application;
 use graphhook_domain::{
-    Clock, Mode, Settings, platform::config::DatabaseSettings, platform::db,
+    Clock, Settings, platform::config::DatabaseSettings, platform::db,
     platform::entities::inbound_batch, platform::secret::SecretString,
 };
 use graphhook_migrations::{Migrator, MigratorTrait};
@@ -29,10 +29,10 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::{
-    bench::{Report, conclude, isolate, memory_mib},
-    bench_http::{request_bytes, start_bare},
+    bench::{Report, conclude, isolated, memory_mib},
+    bench_http::{Answers, request_bytes, start_bare},
 };
-use load::{Load, Pace, drive};
+use load::{Pace, drive};
 
 pub struct IngestOptions {
     pub seconds: u64,
@@ -52,16 +52,11 @@ pub async fn ingest(mut settings: Settings, options: IngestOptions) -> anyhow::R
         options.rate.is_none_or(|r| r.is_finite() && r > 0.0),
         "--rate must be a positive number of requests per second"
     );
-    anyhow::ensure!(
-        settings.mode == Mode::Development,
-        "the benchmark runs the api on a loopback port: development mode only"
-    );
-    let (url, db_name) = isolate(&mut settings)?;
     settings.api.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     // Every client comes from 127.0.0.1: the per-address limit would answer most of them 429,
     // and it is the write path, not the limiter, that is measured.
     settings.ingest.max_requests_per_sec_per_address = 0;
-    db::create_database_if_missing(&settings.database).await?;
+    let (url, db_name) = isolated(&mut settings, "runs the api on a loopback port").await?;
     let result = run(&settings, &options).await;
     conclude(&settings, &url, &db_name, options.keep_database, result).await
 }
@@ -165,8 +160,8 @@ fn graph_batch(items: usize) -> anyhow::Result<Vec<u8>> {
 /// A server's runs at one batch size.
 struct Measured {
     server: String,
-    closed: Load,
-    open: Option<Load>,
+    closed: Answers,
+    open: Option<Answers>,
 }
 
 /// Every server's runs at one batch size.

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use graphhook_domain::Settings;
 
-use super::{Batch, IngestOptions, Measured, load::Load};
+use super::{Batch, IngestOptions, Measured};
 use crate::bench::percentiles;
+use crate::bench_http::Answers;
 
 pub(super) struct Summary<'a> {
     pub settings: &'a Settings,
@@ -33,7 +34,7 @@ fn label(items: usize) -> String {
     }
 }
 
-fn row(items: usize, server: &str, load: &mut Load, open: bool) -> String {
+fn row(items: usize, server: &str, load: &mut Answers, open: bool) -> String {
     let (p50, p99) = percentiles(&mut load.latencies);
     let mut line = format!(
         "{:<10} {:<38} {:>11.0} {:>11.0} {:>9.2} {:>9.2} {:>8}",
@@ -43,7 +44,7 @@ fn row(items: usize, server: &str, load: &mut Load, open: bool) -> String {
         load.rate() * items as f64,
         ms(p50),
         ms(p99),
-        load.other.total()
+        load.refused.total()
     );
     if open {
         line.push_str(&format!(" {:>6}", load.late));
@@ -147,8 +148,8 @@ fn closed_loop_rows(batch: &mut Batch) -> Vec<String> {
     for measured in batch.bare.iter_mut().chain(batch.ingest.iter_mut()) {
         let Measured { server, closed, .. } = measured;
         lines.push(row(items, server, closed, false));
-        if closed.other.total() > 0 {
-            others.push(format!("{} {}", short(server), closed.other.text()));
+        if closed.refused.total() > 0 {
+            others.push(format!("{} {}", short(server), closed.refused.text()));
         }
     }
     let ratios = batch

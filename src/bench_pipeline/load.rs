@@ -20,7 +20,7 @@ use std::{
 use anyhow::Context;
 
 use super::{Subscription, ledger::Ledger};
-use crate::bench_http::{Refused, connect, gather, request_bytes, send, wait_until_due};
+use crate::bench_http::{Answers, connect, gather, request_bytes, send, wait_until_due};
 
 const PATH: &str = "/graph/notifications";
 
@@ -93,28 +93,6 @@ pub(super) struct Run<'a> {
     pub limit: Option<u64>,
 }
 
-/// What the generator saw of a run.
-#[derive(Default)]
-pub(super) struct Sent {
-    pub posts: u64,
-    /// Answers other than 202, by status.
-    pub refused: Refused,
-    /// POST to 202, in ns, of every acknowledged POST.
-    pub ack_latencies: Vec<u64>,
-    /// Open loop: POSTs that went out more than [`LATE`] after they were due.
-    pub late: u64,
-    pub elapsed: Duration,
-}
-
-impl Sent {
-    fn merge(&mut self, other: Sent) {
-        self.posts += other.posts;
-        self.late += other.late;
-        self.refused.merge(other.refused);
-        self.ack_latencies.extend(other.ack_latencies);
-    }
-}
-
 /// What every client of a run shares.
 struct Plan {
     index: usize,
@@ -132,7 +110,7 @@ struct Plan {
     padding: String,
 }
 
-pub(super) async fn drive(run: &Run<'_>, ledger: &Arc<Ledger>) -> anyhow::Result<Sent> {
+pub(super) async fn drive(run: &Run<'_>, ledger: &Arc<Ledger>) -> anyhow::Result<Answers> {
     anyhow::ensure!(!run.subscriptions.is_empty(), "no subscriptions to notify");
     let started = Instant::now();
     let start = tokio::time::Instant::now();
@@ -161,17 +139,15 @@ pub(super) async fn drive(run: &Run<'_>, ledger: &Arc<Ledger>) -> anyhow::Result
     let clients = (0..run.connections)
         .map(|_| tokio::spawn(client(plan.clone())))
         .collect();
-    let mut sent = gather(clients, Sent::merge).await?;
-    sent.elapsed = started.elapsed();
-    Ok(sent)
+    gather(clients, started).await
 }
 
 /// One client on its own keep-alive connection, POSTing until the run's time or POSTs are
 /// used up.
-async fn client(plan: Arc<Plan>) -> anyhow::Result<Sent> {
+async fn client(plan: Arc<Plan>) -> anyhow::Result<Answers> {
     let mut stream = connect(plan.port).await?;
     let mut buf = Vec::with_capacity(4096);
-    let mut sent = Sent::default();
+    let mut sent = Answers::default();
     loop {
         let open = matches!(plan.pace, Pace::Open(_));
         if tokio::time::Instant::now() >= plan.deadline && !open {
@@ -196,14 +172,8 @@ async fn client(plan: Arc<Plan>) -> anyhow::Result<Sent> {
         let body = body(subscription, seqs.clone(), &plan.padding);
         let request = request_bytes(plan.port, PATH, &body);
         let status = send(&mut stream, &mut buf, &request).await?;
-        sent.posts += 1;
         plan.ledger.answered(seqs, status == 202);
-        if status == 202 {
-            sent.ack_latencies
-                .push(u64::try_from(due.elapsed().as_nanos()).unwrap_or(u64::MAX));
-        } else {
-            sent.refused.add(status);
-        }
+        sent.record(status, due.elapsed());
     }
     Ok(sent)
 }
@@ -214,7 +184,7 @@ async fn client(plan: Arc<Plan>) -> anyhow::Result<Sent> {
 async fn wait_for_turn(
     plan: &Plan,
     post: u64,
-    sent: &mut Sent,
+    sent: &mut Answers,
 ) -> anyhow::Result<Option<tokio::time::Instant>> {
     Ok(Some(match plan.pace {
         Pace::Open(rate) => {

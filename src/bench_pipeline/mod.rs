@@ -26,18 +26,18 @@ use std::{
 };
 
 use anyhow::Context;
-use graphhook_domain::{Clock, Mode, Settings, platform::db};
+use graphhook_domain::{Clock, Settings, platform::db};
 use graphhook_migrations::{Migrator, MigratorTrait};
 use graphhook_worker::JobContext;
 use secrecy::ExposeSecret;
 
 use crate::{
-    bench::{Report, conclude, isolate, memory_mib},
-    bench_http::start_bare,
+    bench::{Report, conclude, isolated, memory_mib},
+    bench_http::{Answers, start_bare},
 };
 use children::{Children, free_port};
 use ledger::{Ledger, RunFigures};
-use load::{Pace, Run, Sent};
+use load::{Pace, Run};
 use receiver::{Listeners, Receivers};
 
 /// The event type the generator's notifications become (Outlook message, created).
@@ -103,12 +103,7 @@ pub async fn pipeline(mut settings: Settings, options: PipelineOptions) -> anyho
         options.rate.is_none_or(|r| r.is_finite() && r > 0.0),
         "--rate must be a positive number of notifications per second"
     );
-    anyhow::ensure!(
-        settings.mode == Mode::Development,
-        "the benchmark delivers to loopback receivers: development mode only"
-    );
-    let (url, db_name) = isolate(&mut settings)?;
-    db::create_database_if_missing(&settings.database).await?;
+    let (url, db_name) = isolated(&mut settings, "delivers to loopback receivers").await?;
     // Ctrl-C ends the run (its children with it) and still drops the database.
     let result = tokio::select! {
         result = run(&settings, &options) => result,
@@ -144,7 +139,7 @@ struct Phase {
     name: String,
     /// Notifications per second asked for (open loop).
     offered: Option<f64>,
-    sent: Sent,
+    sent: Answers,
     figures: RunFigures,
     /// TCP connections the receivers accepted during the run and its drain.
     connections: u64,
@@ -154,7 +149,7 @@ struct Phase {
 
 /// Everything `measure` found, for the report.
 struct Measured {
-    ceiling: Sent,
+    ceiling: Answers,
     phases: Vec<Phase>,
     connections: Vec<u64>,
     rss: Vec<(String, f64)>,
@@ -234,7 +229,7 @@ async fn measure_ceiling<'a>(
     settings: &Settings,
     options: &PipelineOptions,
     run: impl FnOnce(u16) -> Run<'a>,
-) -> anyhow::Result<Sent> {
+) -> anyhow::Result<Answers> {
     let (bare_port, bare) = start_bare(settings.api.workers, settings.ingest.max_body_bytes)?;
     let scratch = Arc::new(Ledger::new(options.endpoints, options.window));
     let ceiling = load::drive(&run(bare_port), &scratch).await;

@@ -33,7 +33,7 @@ fn phase_table(measured: &Measured) -> Vec<String> {
         "conns"
     ));
     for phase in &measured.phases {
-        let (a50, a99) = ack_percentiles(&phase.sent.ack_latencies);
+        let (a50, a99) = ack_percentiles(&phase.sent.latencies);
         let figures = &phase.figures;
         lines.push(format!(
             "{:<36} {:>9} {:>9.0} {:>9.1} {:>9.1} {:>8.2} {:>8.2} {:>8} {:>8} {:>6} {:>6}{}",
@@ -88,8 +88,8 @@ pub(super) fn lines(
         options.window,
     )];
     let ceiling = &measured.ceiling;
-    let (c50, c99) = ack_percentiles(&ceiling.ack_latencies);
-    let posts_per_sec = ceiling.posts as f64 / ceiling.elapsed.as_secs_f64().max(1e-9);
+    let (c50, c99) = ack_percentiles(&ceiling.latencies);
+    let posts_per_sec = ceiling.sent() as f64 / ceiling.elapsed.as_secs_f64().max(1e-9);
     lines.push(format!(
         "generator ceiling (the same POSTs to a bare actix-web server answering 202): {posts_per_sec:.0} POSTs/s, {:.0} notifications/s, p50 {:.2} ms, p99 {:.2} ms",
         posts_per_sec * options.items as f64,
