@@ -7,7 +7,7 @@
 //! responses only): it shares the machine's cores with the servers it measures, so the less
 //! CPU it spends per request, the more of the machine they get, as with `wrk`.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use actix_web::{HttpResponse, HttpServer, web};
 use anyhow::Context;
@@ -131,4 +131,113 @@ pub(crate) const LATE: Duration = Duration::from_millis(5);
 /// When the `i`-th request of an open-loop run at `rate` requests/s is due, after `start`.
 pub(crate) fn scheduled(start: tokio::time::Instant, rate: f64, i: u64) -> tokio::time::Instant {
     start + Duration::from_secs_f64(i as f64 / rate.max(1e-9))
+}
+
+/// Sleeps until the `i`-th request of an open-loop run at `rate` requests/s is due; returns
+/// when that was and whether the request goes out [`LATE`].
+pub(crate) async fn wait_until_due(
+    start: tokio::time::Instant,
+    rate: f64,
+    i: u64,
+) -> (tokio::time::Instant, bool) {
+    let due = scheduled(start, rate, i);
+    tokio::time::sleep_until(due).await;
+    (due, due.elapsed() > LATE)
+}
+
+/// Answers other than 202, by status.
+#[derive(Default)]
+pub(crate) struct Refused(BTreeMap<u16, u64>);
+
+impl Refused {
+    pub fn add(&mut self, status: u16) {
+        *self.0.entry(status).or_default() += 1;
+    }
+
+    pub fn merge(&mut self, other: Refused) {
+        for (status, n) in other.0 {
+            *self.0.entry(status).or_default() += n;
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+
+    /// `3×503, 1×500`, or `none`.
+    pub fn text(&self) -> String {
+        if self.0.is_empty() {
+            return "none".into();
+        }
+        self.0
+            .iter()
+            .map(|(status, n)| format!("{n}×{status}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// What a load generator's clients saw of a run.
+#[derive(Default)]
+pub(crate) struct Answers {
+    /// Requests answered 202.
+    pub accepted: u64,
+    /// Any other answer, by status.
+    pub refused: Refused,
+    /// From sending (open loop: from when it was due) to the 202, in ns, of every accepted
+    /// request.
+    pub latencies: Vec<u64>,
+    /// Open loop: requests that went out more than [`LATE`] after they were due.
+    pub late: u64,
+    pub elapsed: Duration,
+}
+
+impl Answers {
+    pub fn record(&mut self, status: u16, latency: Duration) {
+        if status == 202 {
+            self.accepted += 1;
+            self.latencies
+                .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
+        } else {
+            self.refused.add(status);
+        }
+    }
+
+    fn merge(&mut self, other: Answers) {
+        self.accepted += other.accepted;
+        self.late += other.late;
+        self.refused.merge(other.refused);
+        self.latencies.extend(other.latencies);
+    }
+
+    /// Requests sent and answered.
+    pub fn sent(&self) -> u64 {
+        self.accepted + self.refused.total()
+    }
+
+    /// Requests accepted per second.
+    pub fn rate(&self) -> f64 {
+        self.accepted as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Awaits every client task of a run started at `started` and merges what each saw; a failed
+/// client fails the run, but only once all have finished.
+pub(crate) async fn gather(
+    clients: Vec<tokio::task::JoinHandle<anyhow::Result<Answers>>>,
+    started: std::time::Instant,
+) -> anyhow::Result<Answers> {
+    let mut all = Answers::default();
+    let mut failure = None;
+    for client in clients {
+        match client.await.context("client task") {
+            Ok(Ok(part)) => all.merge(part),
+            Ok(Err(error)) | Err(error) => failure = Some(error),
+        }
+    }
+    all.elapsed = started.elapsed();
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(all),
+    }
 }

@@ -10,22 +10,20 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    Clock, Mode, Settings,
+    Clock, Settings,
     platform::db,
-    platform::entities::{
-        subscription::{self, DueAction, SubscriptionStatus},
-        tenant::{self, TenantStatus},
-    },
+    platform::entities::{subscription, tenant},
     platform::secret::SecretString,
 };
-use graphhook_emulator::{Emulator, EmulatorConfig, config as emulator_defaults};
+use graphhook_emulator::{Emulator, EmulatorConfig, RunningEmulator, config as emulator_defaults};
 use graphhook_migrations::{Migrator, MigratorTrait};
 use graphhook_worker::{JobContext, WorkerProcess};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
-use crate::bench::{drop_database, isolate, memory_mib};
+use crate::bench::{Report, active_tenant, conclude, isolated, memory_mib, message_subscription};
 
 pub struct RenewOptions {
     pub subscriptions: usize,
@@ -36,33 +34,24 @@ pub struct RenewOptions {
     pub keep_database: bool,
 }
 
-#[allow(clippy::print_stdout)]
 pub async fn renew(mut settings: Settings, options: RenewOptions) -> anyhow::Result<()> {
     anyhow::ensure!(
         options.subscriptions > 0 && options.tenants > 0 && options.rate_limit > 0,
         "--subscriptions, --tenants and --rate-limit must be at least 1"
     );
-    anyhow::ensure!(
-        settings.mode == Mode::Development,
-        "the benchmark runs an emulator on a loopback port: development mode only"
-    );
-    let (url, db_name) = isolate(&mut settings)?;
     settings.worker.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    db::create_database_if_missing(&settings.database).await?;
+    let (url, db_name) = isolated(&mut settings, "runs an emulator on a loopback port").await?;
     let result = run(&mut settings, &options).await;
-    if !options.keep_database {
-        drop_database(&settings, &url, &db_name).await?;
-    } else {
-        println!("kept database {db_name}");
-    }
-    for line in result? {
-        println!("{line}");
-    }
-    Ok(())
+    conclude(&settings, &url, &db_name, options.keep_database, result).await
 }
 
-async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<Vec<String>> {
-    let clock = Clock::system();
+/// An emulator allowing `options.rate_limit` calls per window per app per tenant (twice that
+/// per tenant), which `settings` now point at.
+async fn start_emulator(
+    settings: &mut Settings,
+    options: &RenewOptions,
+    clock: &Clock,
+) -> anyhow::Result<RunningEmulator> {
     let mut config = EmulatorConfig {
         listen: "127.0.0.1:0".parse()?,
         ..EmulatorConfig::default()
@@ -76,6 +65,12 @@ async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<
     settings.microsoft.client_id = Some(emulator_defaults::DEFAULT_CLIENT_ID.to_owned());
     settings.microsoft.client_secret =
         Some(SecretString::from(emulator_defaults::DEFAULT_CLIENT_SECRET));
+    Ok(emulator)
+}
+
+async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<Report> {
+    let clock = Clock::system();
+    let emulator = start_emulator(settings, options, &clock).await?;
     let db = db::connect(&settings.database).await?;
     Migrator::up(&db, None).await.context("migrations")?;
     let http = reqwest::Client::new();
@@ -88,95 +83,16 @@ async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<
     let per_tenant = options.subscriptions.div_ceil(options.tenants);
     let mut seeded = 0;
     for t in 0..options.tenants {
-        let entra = uuid::Uuid::new_v4();
-        emulator.with_world(|world| {
-            world.add_tenant(
-                entra,
-                format!("bench{t}.onmicrosoft.com"),
-                format!("bench{t}"),
-            );
-            let roles = world.app.roles.clone();
-            world.grant_consent(entra, roles, now);
-        });
-        let tenant_id = uuid::Uuid::now_v7();
-        tenant::Entity::insert(tenant::ActiveModel {
-            id: Set(tenant_id),
-            entra_tenant_id: Set(entra),
-            name: Set(format!("bench{t}")),
-            status: Set(TenantStatus::Active),
-            status_reason: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            offboarded_at: Set(None),
-        })
-        .exec(&db)
-        .await?;
         let count = per_tenant.min(options.subscriptions - seeded);
-        if count == 0 {
-            continue;
-        }
-        let resources: Vec<String> = (0..count)
-            .map(|_| format!("users/{}/messages", uuid::Uuid::new_v4()))
-            .collect();
-        let body = json!({
-            "tenant": entra,
-            "subscriptions": resources.iter().map(|r| json!({
-                "resource": r,
-                "changeType": "created",
-                "notificationUrl": "https://graphhook.invalid/graph/notifications",
-                "lifecycleNotificationUrl": "https://graphhook.invalid/graph/lifecycle",
-                "expirationDateTime": expires_at.to_rfc3339(),
-            })).collect::<Vec<_>>(),
-        });
-        let answer: Value = http
-            .post(format!("{control}/subscriptions"))
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let ids = answer["ids"]
-            .as_array()
-            .context("the emulator's seed answer has no ids")?;
-        let rows: Vec<subscription::ActiveModel> = ids
-            .iter()
-            .zip(&resources)
-            .map(|(graph_id, resource)| subscription::ActiveModel {
-                id: Set(uuid::Uuid::now_v7()),
-                tenant_id: Set(tenant_id),
-                graph_id: Set(graph_id.as_str().map(str::to_owned)),
-                resource: Set(resource.clone()),
-                kind: Set("message".into()),
-                change_types: Set("created".into()),
-                include_resource_data: Set(false),
-                encryption_certificate_id: Set(None),
-                client_state_hash: Set(vec![0; 32]),
-                endpoint_ids: Set(None),
-                status: Set(SubscriptionStatus::Active),
-                expires_at: Set(Some(expires_at)),
-                last_error: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                renew_at: Set(Some(now)),
-                last_renewed_at: Set(None),
-                due_action: Set(DueAction::Renew),
-                due_at: Set(Some(now)),
-                action_version: Set(0),
-                failures: Set(0),
-                lease_token: Set(None),
-                lease_until: Set(None),
-                expiry_warned_at: Set(None),
-                connection_id: Set(None),
-                graph_tenant_id: Set(None),
-                requested_resource: Set(None),
-            })
-            .collect();
-        for chunk in rows.chunks(1_000) {
-            subscription::Entity::insert_many(chunk.to_vec())
-                .exec(&db)
-                .await?;
-        }
+        let seeding = Seeding {
+            emulator: &emulator,
+            db: &db,
+            http: &http,
+            control: &control,
+            now,
+            expires_at,
+        };
+        seed_tenant(&seeding, t, count).await?;
         seeded += count;
     }
     let _ = http.delete(format!("{control}/calls")).send().await?;
@@ -185,20 +101,7 @@ async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<
     let ctx = JobContext::connect(settings.clone(), clock.clone()).await?;
     let started = Instant::now();
     let worker = WorkerProcess::start_with(ctx)?;
-    let deadline = Instant::now() + Duration::from_secs(900);
-    let renewed_filter =
-        || subscription::Entity::find().filter(subscription::Column::LastRenewedAt.is_not_null());
-    loop {
-        let renewed = renewed_filter().count(&db).await? as usize;
-        if renewed >= seeded {
-            break;
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "only {renewed} of {seeded} renewed within 15 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    await_renewed(&db, seeded).await?;
     let elapsed = started.elapsed();
     worker.stop().await?;
     let calls: Value = http
@@ -207,7 +110,7 @@ async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<
         .await?
         .json()
         .await?;
-    let late = renewed_filter()
+    let late = renewed()
         .filter(subscription::Column::LastRenewedAt.gte(expires_at))
         .count(&db)
         .await?;
@@ -226,9 +129,130 @@ async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<
         patches == seeded as u64,
         "{patches} successful PATCHes for {seeded} subscriptions"
     );
+    Ok(Report {
+        lines: lines(settings, options, seeded, elapsed, &calls, failed),
+        failure: None,
+    })
+}
+
+/// Where and when the tenants are seeded.
+struct Seeding<'a> {
+    emulator: &'a RunningEmulator,
+    db: &'a DatabaseConnection,
+    http: &'a reqwest::Client,
+    control: &'a str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+/// Tenant `t`, consented at the emulator and active here, with `count` subscriptions at both.
+async fn seed_tenant(seeding: &Seeding<'_>, t: usize, count: usize) -> anyhow::Result<()> {
+    let Seeding {
+        emulator,
+        db,
+        http,
+        control,
+        now,
+        expires_at,
+    } = *seeding;
+    let entra = uuid::Uuid::new_v4();
+    emulator.with_world(|world| {
+        world.add_tenant(
+            entra,
+            format!("bench{t}.onmicrosoft.com"),
+            format!("bench{t}"),
+        );
+        let roles = world.app.roles.clone();
+        world.grant_consent(entra, roles, now);
+    });
+    let tenant_id = uuid::Uuid::now_v7();
+    tenant::Entity::insert(active_tenant(tenant_id, entra, format!("bench{t}"), now))
+        .exec(db)
+        .await?;
+    if count == 0 {
+        return Ok(());
+    }
+    let resources: Vec<String> = (0..count)
+        .map(|_| format!("users/{}/messages", uuid::Uuid::new_v4()))
+        .collect();
+    let body = json!({
+        "tenant": entra,
+        "subscriptions": resources.iter().map(|r| json!({
+            "resource": r,
+            "changeType": "created",
+            "notificationUrl": "https://graphhook.invalid/graph/notifications",
+            "lifecycleNotificationUrl": "https://graphhook.invalid/graph/lifecycle",
+            "expirationDateTime": expires_at.to_rfc3339(),
+        })).collect::<Vec<_>>(),
+    });
+    let answer: Value = http
+        .post(format!("{control}/subscriptions"))
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let ids = answer["ids"]
+        .as_array()
+        .context("the emulator's seed answer has no ids")?;
+    let rows: Vec<subscription::ActiveModel> = ids
+        .iter()
+        .zip(&resources)
+        .map(|(graph_id, resource)| subscription::ActiveModel {
+            graph_id: Set(graph_id.as_str().map(str::to_owned)),
+            renew_at: Set(Some(now)),
+            due_at: Set(Some(now)),
+            ..message_subscription(
+                tenant_id,
+                String::new(),
+                resource.clone(),
+                vec![0; 32],
+                expires_at,
+                now,
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(1_000) {
+        subscription::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The subscriptions renewed at least once.
+fn renewed() -> sea_orm::Select<subscription::Entity> {
+    subscription::Entity::find().filter(subscription::Column::LastRenewedAt.is_not_null())
+}
+
+/// Waits until all `seeded` subscriptions were renewed, for 15 minutes at most.
+async fn await_renewed(db: &DatabaseConnection, seeded: usize) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(900);
+    loop {
+        let renewed = renewed().count(db).await? as usize;
+        if renewed >= seeded {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {renewed} of {seeded} renewed within 15 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn lines(
+    settings: &Settings,
+    options: &RenewOptions,
+    seeded: usize,
+    elapsed: Duration,
+    calls: &Value,
+    failed: u64,
+) -> Vec<String> {
     let (peak, _) = memory_mib();
     let s = &settings.subscriptions;
-    Ok(vec![
+    vec![
         format!(
             "renew: {seeded} subscriptions across {} tenants, emulator limit {} calls per {} s per app per tenant, upkeep {} per tenant, worker concurrency {}",
             options.tenants,
@@ -254,5 +278,5 @@ async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<
                 / (f64::from(options.rate_limit) * options.tenants as f64)
         ),
         format!("  peak RSS {peak:.0} MiB (worker and emulator in one process)"),
-    ])
+    ]
 }

@@ -280,18 +280,10 @@ pub fn admin_token(
     Ok(())
 }
 
-pub async fn bench_deliver(
-    config: Option<&Path>,
-    options: crate::bench::DeliverOptions,
-) -> anyhow::Result<()> {
-    let settings = load(config, Some(Mode::Development))?;
-    crate::bench::deliver(settings, options).await
-}
-
 /// Development settings for a benchmark that serves requests, logging warnings only unless
 /// `GRAPHHOOK__LOG__FILTER` or `RUST_LOG` asks for more: the api's line per request would cost
 /// the process being measured CPU (and fill the terminal).
-fn load_quiet(config: Option<&Path>) -> anyhow::Result<Settings> {
+pub(crate) fn load_quiet(config: Option<&Path>) -> anyhow::Result<Settings> {
     let mut settings = Settings::load(Sources {
         file: config,
         environment: true,
@@ -304,28 +296,4 @@ fn load_quiet(config: Option<&Path>) -> anyhow::Result<Settings> {
     }
     telemetry::init_tracing(&settings);
     Ok(settings)
-}
-
-pub async fn bench_ingest(
-    config: Option<&Path>,
-    options: crate::bench_ingest::IngestOptions,
-) -> anyhow::Result<()> {
-    let settings = load_quiet(config)?;
-    crate::bench_ingest::ingest(settings, options).await
-}
-
-pub async fn bench_pipeline(
-    config: Option<&Path>,
-    options: crate::bench_pipeline::PipelineOptions,
-) -> anyhow::Result<()> {
-    let settings = load_quiet(config)?;
-    crate::bench_pipeline::pipeline(settings, options).await
-}
-
-pub async fn bench_renew(
-    config: Option<&Path>,
-    options: crate::bench_renew::RenewOptions,
-) -> anyhow::Result<()> {
-    let settings = load(config, Some(Mode::Development))?;
-    crate::bench_renew::renew(settings, options).await
 }

@@ -1,6 +1,11 @@
 //! `graphhook`: the one binary. It parses the subcommand and calls into the crates.
 
+// A function longer than clippy.toml's `too-many-lines-threshold` is split into steps that
+// say what they do; tests may run long.
+#![cfg_attr(not(test), deny(clippy::too_many_lines))]
+
 mod bench;
+mod bench_deliver;
 mod bench_http;
 mod bench_ingest;
 mod bench_pipeline;
@@ -13,6 +18,7 @@ mod dev_state;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
+use graphhook_domain::Mode;
 
 #[derive(Parser)]
 #[command(
@@ -273,110 +279,109 @@ fn main() -> std::process::ExitCode {
         }
     };
     let config = cli.config.as_deref();
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Api => commands::api(config).await,
-            Command::Worker => commands::worker(config).await,
-            Command::Check => check::run(config).await,
-            Command::Dev => dev::dev(config).await,
-            Command::Openapi { admin } => commands::openapi(admin),
-            Command::Admin {
-                action:
-                    AdminAction::Token {
-                        name,
-                        ttl,
-                        development,
-                    },
-            } => commands::admin_token(config, &name, &ttl, development),
-            Command::Bench {
-                bench:
-                    BenchCommand::Deliver {
-                        messages,
-                        endpoints,
-                        producers,
-                        batch,
-                        keep_database,
-                    },
-            } => {
-                let options = bench::DeliverOptions {
-                    messages,
-                    endpoints,
-                    producers,
-                    batch,
-                    keep_database,
-                };
-                commands::bench_deliver(config, options).await
-            }
-            Command::Bench {
-                bench:
-                    BenchCommand::Ingest {
-                        seconds,
-                        connections,
-                        rate,
-                        keep_database,
-                    },
-            } => {
-                let options = bench_ingest::IngestOptions {
-                    seconds,
-                    connections,
-                    rate,
-                    keep_database,
-                };
-                commands::bench_ingest(config, options).await
-            }
-            Command::Bench {
-                bench: BenchCommand::Pipeline(args),
-            } => {
-                let options = args.options(config.map(Path::to_path_buf));
-                commands::bench_pipeline(config, options).await
-            }
-            Command::Bench {
-                bench:
-                    BenchCommand::Renew {
-                        subscriptions,
-                        tenants,
-                        rate_limit,
-                        window_secs,
-                        keep_database,
-                    },
-            } => {
-                let options = bench_renew::RenewOptions {
-                    subscriptions,
-                    tenants,
-                    rate_limit,
-                    window_secs,
-                    keep_database,
-                };
-                commands::bench_renew(config, options).await
-            }
-            Command::Emulator(args) => {
-                let options = commands::EmulatorOptions {
-                    config: args.emulator_config,
-                    listen: args.listen,
-                    public_url: args.public_url,
-                    http_notification_urls: args.http_notification_urls,
-                    consent_mode: args.consent_mode,
-                    redirect_uris: args.redirect_uri,
-                    deliver_via: args.deliver_via,
-                    state_file: args.state_file,
-                };
-                commands::emulator(options).await
-            }
-            Command::Migrate { action } => match action {
-                MigrateAction::Up => commands::migrate_up(config).await,
-                MigrateAction::Down { steps, all } => {
-                    commands::migrate_down(config, if all { None } else { Some(steps) }).await
-                }
-                MigrateAction::Status => commands::migrate_status(config).await,
-            },
-        }
-    });
+    let result = runtime.block_on(run(cli.command, config));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = ?error, "graphhook failed");
             eprintln!("graphhook: {error:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the subcommand.
+async fn run(command: Command, config: Option<&Path>) -> anyhow::Result<()> {
+    match command {
+        Command::Api => commands::api(config).await,
+        Command::Worker => commands::worker(config).await,
+        Command::Check => check::run(config).await,
+        Command::Dev => dev::dev(config).await,
+        Command::Openapi { admin } => commands::openapi(admin),
+        Command::Admin {
+            action:
+                AdminAction::Token {
+                    name,
+                    ttl,
+                    development,
+                },
+        } => commands::admin_token(config, &name, &ttl, development),
+        Command::Bench { bench } => run_bench(bench, config).await,
+        Command::Emulator(args) => {
+            let options = commands::EmulatorOptions {
+                config: args.emulator_config,
+                listen: args.listen,
+                public_url: args.public_url,
+                http_notification_urls: args.http_notification_urls,
+                consent_mode: args.consent_mode,
+                redirect_uris: args.redirect_uri,
+                deliver_via: args.deliver_via,
+                state_file: args.state_file,
+            };
+            commands::emulator(options).await
+        }
+        Command::Migrate { action } => match action {
+            MigrateAction::Up => commands::migrate_up(config).await,
+            MigrateAction::Down { steps, all } => {
+                commands::migrate_down(config, if all { None } else { Some(steps) }).await
+            }
+            MigrateAction::Status => commands::migrate_status(config).await,
+        },
+    }
+}
+
+/// Runs a benchmark.
+async fn run_bench(bench: BenchCommand, config: Option<&Path>) -> anyhow::Result<()> {
+    match bench {
+        BenchCommand::Deliver {
+            messages,
+            endpoints,
+            producers,
+            batch,
+            keep_database,
+        } => {
+            let options = bench_deliver::DeliverOptions {
+                messages,
+                endpoints,
+                producers,
+                batch,
+                keep_database,
+            };
+            bench_deliver::deliver(commands::load(config, Some(Mode::Development))?, options).await
+        }
+        BenchCommand::Ingest {
+            seconds,
+            connections,
+            rate,
+            keep_database,
+        } => {
+            let options = bench_ingest::IngestOptions {
+                seconds,
+                connections,
+                rate,
+                keep_database,
+            };
+            bench_ingest::ingest(commands::load_quiet(config)?, options).await
+        }
+        BenchCommand::Pipeline(args) => {
+            let options = args.options(config.map(Path::to_path_buf));
+            bench_pipeline::pipeline(commands::load_quiet(config)?, options).await
+        }
+        BenchCommand::Renew {
+            subscriptions,
+            tenants,
+            rate_limit,
+            window_secs,
+            keep_database,
+        } => {
+            let options = bench_renew::RenewOptions {
+                subscriptions,
+                tenants,
+                rate_limit,
+                window_secs,
+                keep_database,
+            };
+            bench_renew::renew(commands::load(config, Some(Mode::Development))?, options).await
         }
     }
 }

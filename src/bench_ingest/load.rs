@@ -4,7 +4,6 @@
 //! a request sent late counts its wait, so a generator falling behind cannot hide latency).
 
 use std::{
-    collections::BTreeMap,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -12,63 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::Context;
-
-use crate::bench_http::{LATE, connect, scheduled, send};
-
-/// What one run of the load generator saw.
-#[derive(Default)]
-pub(super) struct Load {
-    /// Requests answered 202.
-    pub accepted: u64,
-    /// Any other answer, by status.
-    pub other: BTreeMap<u16, u64>,
-    /// Latency of every request answered 202, in ns.
-    pub latencies: Vec<u64>,
-    /// Open loop: requests that went out more than [`LATE`] after they were due.
-    pub late: u64,
-    pub elapsed: Duration,
-}
-
-impl Load {
-    fn merge(&mut self, other: Load) {
-        self.accepted += other.accepted;
-        self.late += other.late;
-        for (status, n) in other.other {
-            *self.other.entry(status).or_default() += n;
-        }
-        self.latencies.extend(other.latencies);
-    }
-
-    pub fn rate(&self) -> f64 {
-        self.accepted as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    pub fn non_202(&self) -> u64 {
-        self.other.values().sum()
-    }
-
-    pub fn others(&self) -> String {
-        if self.other.is_empty() {
-            return "none".into();
-        }
-        self.other
-            .iter()
-            .map(|(status, n)| format!("{n}×{status}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    fn record(&mut self, status: u16, latency: Duration) {
-        if status == 202 {
-            self.accepted += 1;
-            self.latencies
-                .push(u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX));
-        } else {
-            *self.other.entry(status).or_default() += 1;
-        }
-    }
-}
+use crate::bench_http::{Answers, connect, gather, send, wait_until_due};
 
 /// How a run paces its requests.
 #[derive(Clone, Copy)]
@@ -86,7 +29,7 @@ pub(super) async fn drive(
     connections: usize,
     duration: Duration,
     pace: Pace,
-) -> anyhow::Result<Load> {
+) -> anyhow::Result<Answers> {
     let started = Instant::now();
     let start = tokio::time::Instant::now();
     let deadline = start + duration;
@@ -102,9 +45,9 @@ pub(super) async fn drive(
         clients.push(tokio::spawn(async move {
             let mut stream = connect(port).await?;
             let mut buf = Vec::with_capacity(4096);
-            let mut load = Load {
+            let mut load = Answers {
                 latencies: Vec::with_capacity(1 << 14),
-                ..Load::default()
+                ..Answers::default()
             };
             loop {
                 let due = match pace {
@@ -120,11 +63,8 @@ pub(super) async fn drive(
                         if i >= total {
                             break;
                         }
-                        let due = scheduled(start, rate, i);
-                        tokio::time::sleep_until(due).await;
-                        if due.elapsed() > LATE {
-                            load.late += 1;
-                        }
+                        let (due, late) = wait_until_due(start, rate, i).await;
+                        load.late += u64::from(late);
                         due
                     }
                 };
@@ -134,17 +74,5 @@ pub(super) async fn drive(
             anyhow::Ok(load)
         }));
     }
-    let mut load = Load::default();
-    let mut failure = None;
-    for client in clients {
-        match client.await.context("client task") {
-            Ok(Ok(part)) => load.merge(part),
-            Ok(Err(error)) | Err(error) => failure = Some(error),
-        }
-    }
-    load.elapsed = started.elapsed();
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(load),
-    }
+    gather(clients, started).await
 }

@@ -20,7 +20,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use graphhook_api::Application;
 use graphhook_domain::{
-    Clock, Mode, Settings, platform::config::DatabaseSettings, platform::db,
+    Clock, Settings, platform::config::DatabaseSettings, platform::db,
     platform::entities::inbound_batch, platform::secret::SecretString,
 };
 use graphhook_migrations::{Migrator, MigratorTrait};
@@ -29,10 +29,10 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::{
-    bench::{Report, conclude, isolate, memory_mib},
-    bench_http::{request_bytes, start_bare},
+    bench::{Report, conclude, isolated, memory_mib},
+    bench_http::{Answers, request_bytes, start_bare},
 };
-use load::{Load, Pace, drive};
+use load::{Pace, drive};
 
 pub struct IngestOptions {
     pub seconds: u64,
@@ -52,16 +52,11 @@ pub async fn ingest(mut settings: Settings, options: IngestOptions) -> anyhow::R
         options.rate.is_none_or(|r| r.is_finite() && r > 0.0),
         "--rate must be a positive number of requests per second"
     );
-    anyhow::ensure!(
-        settings.mode == Mode::Development,
-        "the benchmark runs the api on a loopback port: development mode only"
-    );
-    let (url, db_name) = isolate(&mut settings)?;
     settings.api.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     // Every client comes from 127.0.0.1: the per-address limit would answer most of them 429,
     // and it is the write path, not the limiter, that is measured.
     settings.ingest.max_requests_per_sec_per_address = 0;
-    db::create_database_if_missing(&settings.database).await?;
+    let (url, db_name) = isolated(&mut settings, "runs the api on a loopback port").await?;
     let result = run(&settings, &options).await;
     conclude(&settings, &url, &db_name, options.keep_database, result).await
 }
@@ -165,8 +160,8 @@ fn graph_batch(items: usize) -> anyhow::Result<Vec<u8>> {
 /// A server's runs at one batch size.
 struct Measured {
     server: String,
-    closed: Load,
-    open: Option<Load>,
+    closed: Answers,
+    open: Option<Answers>,
 }
 
 /// Every server's runs at one batch size.
@@ -221,23 +216,16 @@ async fn measure(
     ))
 }
 
-async fn run(settings: &Settings, options: &IngestOptions) -> anyhow::Result<Report> {
-    let db = db::connect(&settings.database).await?;
-    Migrator::up(&db, None).await.context("migrations")?;
-    let warm_up = Duration::from_secs(options.seconds.div_ceil(5).min(2));
-    let mut batches = Vec::new();
-    for items in [1usize, 50] {
-        batches.push(Batch {
-            items,
-            body: graph_batch(items)?,
-            bare: None,
-            ingest: Vec::new(),
-        });
-    }
-
+/// The ceiling: each batch size against a bare actix-web server that answers 202 at once.
+async fn measure_bare(
+    settings: &Settings,
+    batches: &mut [Batch],
+    options: &IngestOptions,
+    warm_up: Duration,
+) -> anyhow::Result<()> {
     let (bare_port, bare) = start_bare(settings.api.workers, settings.ingest.max_body_bytes)?;
     let mut bare_result = Ok(());
-    for batch in &mut batches {
+    for batch in batches.iter_mut() {
         match measure(
             bare_port,
             "bare actix-web (202)".into(),
@@ -255,8 +243,17 @@ async fn run(settings: &Settings, options: &IngestOptions) -> anyhow::Result<Rep
         }
     }
     bare.stop(true).await;
-    bare_result?;
+    bare_result
+}
 
+/// Each batch size against the real api, once per link to Postgres; returns the batches it
+/// acknowledged and whether each link is encrypted.
+async fn measure_ingest(
+    settings: &Settings,
+    batches: &mut [Batch],
+    options: &IngestOptions,
+    warm_up: Duration,
+) -> anyhow::Result<(u64, Vec<(&'static str, bool)>)> {
     let url = url::Url::parse(settings.database.url.expose_secret())
         .context("database.url is not a URL")?;
     let mut acknowledged = 0u64;
@@ -272,7 +269,7 @@ async fn run(settings: &Settings, options: &IngestOptions) -> anyhow::Result<Rep
         let task = tokio::spawn(app.run_until_stopped());
         let server = format!("ingest, {} (durable, then 202)", link.label);
         let mut result = Ok(());
-        for batch in &mut batches {
+        for batch in batches.iter_mut() {
             match measure(port, server.clone(), &batch.body, options, warm_up).await {
                 Ok((measured, accepted)) => {
                     acknowledged += accepted;
@@ -290,6 +287,25 @@ async fn run(settings: &Settings, options: &IngestOptions) -> anyhow::Result<Rep
             .context("api server")?;
         result?;
     }
+    Ok((acknowledged, tls))
+}
+
+async fn run(settings: &Settings, options: &IngestOptions) -> anyhow::Result<Report> {
+    let db = db::connect(&settings.database).await?;
+    Migrator::up(&db, None).await.context("migrations")?;
+    let warm_up = Duration::from_secs(options.seconds.div_ceil(5).min(2));
+    let mut batches = Vec::new();
+    for items in [1usize, 50] {
+        batches.push(Batch {
+            items,
+            body: graph_batch(items)?,
+            bare: None,
+            ingest: Vec::new(),
+        });
+    }
+
+    measure_bare(settings, &mut batches, options, warm_up).await?;
+    let (acknowledged, tls) = measure_ingest(settings, &mut batches, options, warm_up).await?;
     // The jobs are queued just after the answers: let the last pushes land before the prefix
     // is deleted.
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use graphhook_domain::Settings;
 
-use super::{Batch, IngestOptions, Measured, load::Load};
+use super::{Batch, IngestOptions, Measured};
 use crate::bench::percentiles;
+use crate::bench_http::Answers;
 
 pub(super) struct Summary<'a> {
     pub settings: &'a Settings,
@@ -33,7 +34,7 @@ fn label(items: usize) -> String {
     }
 }
 
-fn row(items: usize, server: &str, load: &mut Load, open: bool) -> String {
+fn row(items: usize, server: &str, load: &mut Answers, open: bool) -> String {
     let (p50, p99) = percentiles(&mut load.latencies);
     let mut line = format!(
         "{:<10} {:<38} {:>11.0} {:>11.0} {:>9.2} {:>9.2} {:>8}",
@@ -43,7 +44,7 @@ fn row(items: usize, server: &str, load: &mut Load, open: bool) -> String {
         load.rate() * items as f64,
         ms(p50),
         ms(p99),
-        load.non_202()
+        load.refused.total()
     );
     if open {
         line.push_str(&format!(" {:>6}", load.late));
@@ -65,29 +66,8 @@ fn header(open: bool) -> String {
 pub(super) fn lines(summary: &mut Summary<'_>) -> Vec<String> {
     let settings = summary.settings;
     let options = summary.options;
-    let workers = if settings.api.workers > 0 {
-        settings.api.workers.to_string()
-    } else {
-        format!(
-            "{} (one per core)",
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        )
-    };
-    let tls = summary
-        .tls
-        .iter()
-        .map(|(label, encrypted)| {
-            format!(
-                "{label}: Postgres sees the connection {}",
-                if *encrypted {
-                    "encrypted"
-                } else {
-                    "in the clear"
-                }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
+    let workers = api_workers(settings);
+    let tls = tls_line(summary.tls);
     let mut lines = vec![
         format!(
             "graphhook bench ingest: {} keep-alive connections, {} s per run after {} s of warm-up, {workers} api workers, ingest.writers = {}",
@@ -101,35 +81,7 @@ pub(super) fn lines(summary: &mut Summary<'_>) -> Vec<String> {
         header(false),
     ];
     for batch in summary.batches.iter_mut() {
-        let items = batch.items;
-        let size = batch.body.len();
-        let bare_rate = batch.bare.as_ref().map_or(0.0, |b| b.closed.rate());
-        let mut others = Vec::new();
-        for measured in batch.bare.iter_mut().chain(batch.ingest.iter_mut()) {
-            let Measured { server, closed, .. } = measured;
-            lines.push(row(items, server, closed, false));
-            if closed.non_202() > 0 {
-                others.push(format!("{} {}", short(server), closed.others()));
-            }
-        }
-        let ratios = batch
-            .ingest
-            .iter()
-            .map(|m| {
-                let link = short(&m.server).trim_start_matches("ingest, ");
-                format!("{link} {:.2}×", m.closed.rate() / bare_rate.max(1e-9))
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let others = if others.is_empty() {
-            "none".to_owned()
-        } else {
-            others.join("; ")
-        };
-        lines.push(format!(
-            "{:<10} ingest / bare: {ratios} ({size} bytes a request; other answers: {others})",
-            ""
-        ));
+        lines.extend(closed_loop_rows(batch));
     }
     if let Some(rate) = options.rate {
         lines.push(format!(
@@ -153,6 +105,70 @@ pub(super) fn lines(summary: &mut Summary<'_>) -> Vec<String> {
     lines.push(format!(
         "peak RSS {:.0} MiB (api, baseline server and clients in this one process)",
         summary.peak_rss
+    ));
+    lines
+}
+
+/// The api's worker count as the report names it.
+fn api_workers(settings: &Settings) -> String {
+    if settings.api.workers > 0 {
+        settings.api.workers.to_string()
+    } else {
+        format!(
+            "{} (one per core)",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        )
+    }
+}
+
+/// Whether each of the api's links to Postgres is encrypted.
+fn tls_line(tls: &[(&'static str, bool)]) -> String {
+    tls.iter()
+        .map(|(label, encrypted)| {
+            format!(
+                "{label}: Postgres sees the connection {}",
+                if *encrypted {
+                    "encrypted"
+                } else {
+                    "in the clear"
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One batch size's closed-loop rows, then how ingest compares with the bare server.
+fn closed_loop_rows(batch: &mut Batch) -> Vec<String> {
+    let mut lines = Vec::new();
+    let items = batch.items;
+    let size = batch.body.len();
+    let bare_rate = batch.bare.as_ref().map_or(0.0, |b| b.closed.rate());
+    let mut others = Vec::new();
+    for measured in batch.bare.iter_mut().chain(batch.ingest.iter_mut()) {
+        let Measured { server, closed, .. } = measured;
+        lines.push(row(items, server, closed, false));
+        if closed.refused.total() > 0 {
+            others.push(format!("{} {}", short(server), closed.refused.text()));
+        }
+    }
+    let ratios = batch
+        .ingest
+        .iter()
+        .map(|m| {
+            let link = short(&m.server).trim_start_matches("ingest, ");
+            format!("{link} {:.2}×", m.closed.rate() / bare_rate.max(1e-9))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let others = if others.is_empty() {
+        "none".to_owned()
+    } else {
+        others.join("; ")
+    };
+    lines.push(format!(
+        "{:<10} ingest / bare: {ratios} ({size} bytes a request; other answers: {others})",
+        ""
     ));
     lines
 }

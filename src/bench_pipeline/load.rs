@@ -10,7 +10,6 @@
 //! loop at a notification rate, latency counted from when each POST was due.
 
 use std::{
-    collections::BTreeMap,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -21,7 +20,7 @@ use std::{
 use anyhow::Context;
 
 use super::{Subscription, ledger::Ledger};
-use crate::bench_http::{LATE, connect, request_bytes, scheduled, send};
+use crate::bench_http::{Answers, connect, gather, request_bytes, send, wait_until_due};
 
 const PATH: &str = "/graph/notifications";
 
@@ -94,46 +93,27 @@ pub(super) struct Run<'a> {
     pub limit: Option<u64>,
 }
 
-/// What the generator saw of a run.
-#[derive(Default)]
-pub(super) struct Sent {
-    pub posts: u64,
-    /// Answers other than 202, by status.
-    pub refused: BTreeMap<u16, u64>,
-    /// POST to 202, in ns, of every acknowledged POST.
-    pub ack_latencies: Vec<u64>,
-    /// Open loop: POSTs that went out more than [`LATE`] after they were due.
-    pub late: u64,
-    pub elapsed: Duration,
+/// What every client of a run shares.
+struct Plan {
+    index: usize,
+    port: u16,
+    pace: Pace,
+    items: u64,
+    start: tokio::time::Instant,
+    deadline: tokio::time::Instant,
+    /// POSTs the run sends at most.
+    posts_due: u64,
+    /// The next POST's number, taken by whichever client is free.
+    next: AtomicU64,
+    ledger: Arc<Ledger>,
+    subscriptions: Vec<Subscription>,
+    padding: String,
 }
 
-impl Sent {
-    fn merge(&mut self, other: Sent) {
-        self.posts += other.posts;
-        self.late += other.late;
-        for (status, n) in other.refused {
-            *self.refused.entry(status).or_default() += n;
-        }
-        self.ack_latencies.extend(other.ack_latencies);
-    }
-
-    pub fn refused_text(&self) -> String {
-        if self.refused.is_empty() {
-            return "none".into();
-        }
-        self.refused
-            .iter()
-            .map(|(status, n)| format!("{n}×{status}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-pub(super) async fn drive(run: &Run<'_>, ledger: &Arc<Ledger>) -> anyhow::Result<Sent> {
+pub(super) async fn drive(run: &Run<'_>, ledger: &Arc<Ledger>) -> anyhow::Result<Answers> {
     anyhow::ensure!(!run.subscriptions.is_empty(), "no subscriptions to notify");
     let started = Instant::now();
     let start = tokio::time::Instant::now();
-    let deadline = start + run.duration;
     let items = run.items as u64;
     let limit = run.limit.unwrap_or(u64::MAX);
     let posts_due = match run.pace {
@@ -143,83 +123,86 @@ pub(super) async fn drive(run: &Run<'_>, ledger: &Arc<Ledger>) -> anyhow::Result
         }
         Pace::Window | Pace::Unbounded => limit.div_ceil(items),
     };
-    let padding: Arc<str> = "A".repeat(MESSAGE_ID_PADDING).into();
-    let next = Arc::new(AtomicU64::new(0));
-    let subscriptions: Arc<[Subscription]> = run.subscriptions.into();
-    let mut clients = Vec::with_capacity(run.connections);
-    for _ in 0..run.connections {
-        let (next, ledger, padding) = (next.clone(), ledger.clone(), padding.clone());
-        let subscriptions = subscriptions.clone();
-        let (index, port, pace) = (run.index, run.port, run.pace);
-        clients.push(tokio::spawn(async move {
-            let mut stream = connect(port).await?;
-            let mut buf = Vec::with_capacity(4096);
-            let mut sent = Sent::default();
-            loop {
-                if tokio::time::Instant::now() >= deadline && !matches!(pace, Pace::Open(_)) {
-                    break;
-                }
-                let post = next.fetch_add(1, Ordering::Relaxed);
-                if post >= posts_due {
-                    break;
-                }
-                let due = match pace {
-                    Pace::Open(rate) => {
-                        let due = scheduled(start, rate / items as f64, post);
-                        tokio::time::sleep_until(due).await;
-                        if due.elapsed() > LATE {
-                            sent.late += 1;
-                        }
-                        due
-                    }
-                    Pace::Window => {
-                        let places = u32::try_from(items).unwrap_or(u32::MAX);
-                        match tokio::time::timeout_at(deadline, ledger.window.acquire_many(places))
-                            .await
-                        {
-                            Ok(permit) => permit.context("the window closed")?.forget(),
-                            Err(_) => break,
-                        }
-                        tokio::time::Instant::now()
-                    }
-                    Pace::Unbounded => tokio::time::Instant::now(),
-                };
-                let subscription = &subscriptions[(post % subscriptions.len() as u64) as usize];
-                let seqs = ledger.issue(
-                    index,
-                    subscription.tenant,
-                    items as usize,
-                    ledger.ns(due.into_std()),
-                    matches!(pace, Pace::Window),
-                );
-                let request =
-                    request_bytes(port, PATH, &body(subscription, seqs.clone(), &padding));
-                let status = send(&mut stream, &mut buf, &request).await?;
-                sent.posts += 1;
-                ledger.answered(seqs, status == 202);
-                if status == 202 {
-                    sent.ack_latencies
-                        .push(u64::try_from(due.elapsed().as_nanos()).unwrap_or(u64::MAX));
-                } else {
-                    *sent.refused.entry(status).or_default() += 1;
-                }
-            }
-            anyhow::Ok(sent)
-        }));
-    }
-    let mut sent = Sent::default();
-    let mut failure = None;
-    for client in clients {
-        match client.await.context("generator task") {
-            Ok(Ok(part)) => sent.merge(part),
-            Ok(Err(error)) | Err(error) => failure = Some(error),
+    let plan = Arc::new(Plan {
+        index: run.index,
+        port: run.port,
+        pace: run.pace,
+        items,
+        start,
+        deadline: start + run.duration,
+        posts_due,
+        next: AtomicU64::new(0),
+        ledger: ledger.clone(),
+        subscriptions: run.subscriptions.to_vec(),
+        padding: "A".repeat(MESSAGE_ID_PADDING),
+    });
+    let clients = (0..run.connections)
+        .map(|_| tokio::spawn(client(plan.clone())))
+        .collect();
+    gather(clients, started).await
+}
+
+/// One client on its own keep-alive connection, POSTing until the run's time or POSTs are
+/// used up.
+async fn client(plan: Arc<Plan>) -> anyhow::Result<Answers> {
+    let mut stream = connect(plan.port).await?;
+    let mut buf = Vec::with_capacity(4096);
+    let mut sent = Answers::default();
+    loop {
+        let open = matches!(plan.pace, Pace::Open(_));
+        if tokio::time::Instant::now() >= plan.deadline && !open {
+            break;
         }
+        let post = plan.next.fetch_add(1, Ordering::Relaxed);
+        if post >= plan.posts_due {
+            break;
+        }
+        let Some(due) = wait_for_turn(&plan, post, &mut sent).await? else {
+            break;
+        };
+        let subscriptions = &plan.subscriptions;
+        let subscription = &subscriptions[(post % subscriptions.len() as u64) as usize];
+        let seqs = plan.ledger.issue(
+            plan.index,
+            subscription.tenant,
+            plan.items as usize,
+            plan.ledger.ns(due.into_std()),
+            matches!(plan.pace, Pace::Window),
+        );
+        let body = body(subscription, seqs.clone(), &plan.padding);
+        let request = request_bytes(plan.port, PATH, &body);
+        let status = send(&mut stream, &mut buf, &request).await?;
+        plan.ledger.answered(seqs, status == 202);
+        sent.record(status, due.elapsed());
     }
-    sent.elapsed = started.elapsed();
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(sent),
-    }
+    Ok(sent)
+}
+
+/// Waits as the pace says before POST number `post`: until it is due (open loop), or until the
+/// window has room for its items; returns when its latency counts from, `None` when the run
+/// ended while waiting.
+async fn wait_for_turn(
+    plan: &Plan,
+    post: u64,
+    sent: &mut Answers,
+) -> anyhow::Result<Option<tokio::time::Instant>> {
+    Ok(Some(match plan.pace {
+        Pace::Open(rate) => {
+            let (due, late) = wait_until_due(plan.start, rate / plan.items as f64, post).await;
+            sent.late += u64::from(late);
+            due
+        }
+        Pace::Window => {
+            let places = u32::try_from(plan.items).unwrap_or(u32::MAX);
+            let acquire = plan.ledger.window.acquire_many(places);
+            match tokio::time::timeout_at(plan.deadline, acquire).await {
+                Ok(permit) => permit.context("the window closed")?.forget(),
+                Err(_) => return Ok(None),
+            }
+            tokio::time::Instant::now()
+        }
+        Pace::Unbounded => tokio::time::Instant::now(),
+    }))
 }
 
 #[cfg(test)]

@@ -26,18 +26,18 @@ use std::{
 };
 
 use anyhow::Context;
-use graphhook_domain::{Clock, Mode, Settings, platform::db};
+use graphhook_domain::{Clock, Settings, platform::db};
 use graphhook_migrations::{Migrator, MigratorTrait};
 use graphhook_worker::JobContext;
 use secrecy::ExposeSecret;
 
 use crate::{
-    bench::{Report, conclude, isolate, memory_mib},
-    bench_http::start_bare,
+    bench::{Report, conclude, isolated, memory_mib},
+    bench_http::{Answers, start_bare},
 };
 use children::{Children, free_port};
 use ledger::{Ledger, RunFigures};
-use load::{Pace, Run, Sent};
+use load::{Pace, Run};
 use receiver::{Listeners, Receivers};
 
 /// The event type the generator's notifications become (Outlook message, created).
@@ -103,12 +103,7 @@ pub async fn pipeline(mut settings: Settings, options: PipelineOptions) -> anyho
         options.rate.is_none_or(|r| r.is_finite() && r > 0.0),
         "--rate must be a positive number of notifications per second"
     );
-    anyhow::ensure!(
-        settings.mode == Mode::Development,
-        "the benchmark delivers to loopback receivers: development mode only"
-    );
-    let (url, db_name) = isolate(&mut settings)?;
-    db::create_database_if_missing(&settings.database).await?;
+    let (url, db_name) = isolated(&mut settings, "delivers to loopback receivers").await?;
     // Ctrl-C ends the run (its children with it) and still drops the database.
     let result = tokio::select! {
         result = run(&settings, &options) => result,
@@ -144,7 +139,7 @@ struct Phase {
     name: String,
     /// Notifications per second asked for (open loop).
     offered: Option<f64>,
-    sent: Sent,
+    sent: Answers,
     figures: RunFigures,
     /// TCP connections the receivers accepted during the run and its drain.
     connections: u64,
@@ -154,7 +149,7 @@ struct Phase {
 
 /// Everything `measure` found, for the report.
 struct Measured {
-    ceiling: Sent,
+    ceiling: Answers,
     phases: Vec<Phase>,
     connections: Vec<u64>,
     rss: Vec<(String, f64)>,
@@ -229,6 +224,19 @@ async fn start_children(
     Ok((children, api_port))
 }
 
+/// The generator's own ceiling: the same POSTs to a server that only answers 202.
+async fn measure_ceiling<'a>(
+    settings: &Settings,
+    options: &PipelineOptions,
+    run: impl FnOnce(u16) -> Run<'a>,
+) -> anyhow::Result<Answers> {
+    let (bare_port, bare) = start_bare(settings.api.workers, settings.ingest.max_body_bytes)?;
+    let scratch = Arc::new(Ledger::new(options.endpoints, options.window));
+    let ceiling = load::drive(&run(bare_port), &scratch).await;
+    bare.stop(true).await;
+    ceiling
+}
+
 async fn measure(
     settings: &Settings,
     options: &PipelineOptions,
@@ -249,13 +257,10 @@ async fn measure(
         limit: options.limit,
     };
 
-    // The generator's own ceiling: the same POSTs to a server that only answers 202.
-    let (bare_port, bare) = start_bare(settings.api.workers, settings.ingest.max_body_bytes)?;
-    let scratch = Arc::new(Ledger::new(options.endpoints, options.window));
-    let ceiling = load::drive(&run(0, bare_port, Pace::Unbounded, seconds), &scratch).await;
-    bare.stop(true).await;
-    let ceiling = ceiling?;
-    drop(scratch);
+    let ceiling = measure_ceiling(settings, options, |port| {
+        run(0, port, Pace::Unbounded, seconds)
+    })
+    .await?;
 
     let mut phases = Vec::new();
     // Saturation: closed loop, the window full all the time; the warm-up fills the pipeline.
@@ -283,14 +288,7 @@ async fn measure(
         saturation > 0.0,
         "no notification arrived at every endpoint in the closed-loop run"
     );
-    let mut rates = vec![
-        ("50 % of saturation".to_owned(), saturation * 0.5),
-        ("80 % of saturation".to_owned(), saturation * 0.8),
-    ];
-    if let Some(rate) = options.rate {
-        rates.push(("--rate".to_owned(), rate));
-    }
-    for (name, rate) in rates {
+    for (name, rate) in open_loop_rates(saturation, options.rate) {
         let index = phases.len() + 1;
         let from = ledger.now();
         let phase = run_phase(
@@ -325,6 +323,18 @@ async fn measure(
         lines: report::lines(options, &measured, &verdict),
         failure,
     })
+}
+
+/// The open-loop runs below saturation, and at `--rate` if asked for.
+fn open_loop_rates(saturation: f64, asked: Option<f64>) -> Vec<(String, f64)> {
+    let mut rates = vec![
+        ("50 % of saturation".to_owned(), saturation * 0.5),
+        ("80 % of saturation".to_owned(), saturation * 0.8),
+    ];
+    if let Some(rate) = asked {
+        rates.push(("--rate".to_owned(), rate));
+    }
+    rates
 }
 
 /// Sends one run, waits until it has arrived, and reads its figures from `from` (ns) on.

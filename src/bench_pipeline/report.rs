@@ -15,35 +15,9 @@ fn ack_percentiles(latencies: &[u64]) -> (Duration, Duration) {
     percentiles(&mut latencies)
 }
 
-pub(super) fn lines(
-    options: &PipelineOptions,
-    measured: &Measured,
-    verdict: &Verdict,
-) -> Vec<String> {
-    let mut lines = vec![format!(
-        "graphhook bench pipeline{}: {} tenant(s) × {} endpoint(s), {} worker process(es), {} notification(s) per POST, {} connections, {} s per run{}, closed-loop window {}",
-        if options.smoke { " --smoke" } else { "" },
-        options.tenants,
-        options.endpoints,
-        options.workers,
-        options.items,
-        options.connections,
-        options.seconds,
-        options
-            .limit
-            .map(|l| format!(" (at most {l} notifications)"))
-            .unwrap_or_default(),
-        options.window,
-    )];
-    let ceiling = &measured.ceiling;
-    let (c50, c99) = ack_percentiles(&ceiling.ack_latencies);
-    let posts_per_sec = ceiling.posts as f64 / ceiling.elapsed.as_secs_f64().max(1e-9);
-    lines.push(format!(
-        "generator ceiling (the same POSTs to a bare actix-web server answering 202): {posts_per_sec:.0} POSTs/s, {:.0} notifications/s, p50 {:.2} ms, p99 {:.2} ms",
-        posts_per_sec * options.items as f64,
-        ms(c50),
-        ms(c99)
-    ));
+/// The runs' table: a row per run, and what other answers it got.
+fn phase_table(measured: &Measured) -> Vec<String> {
+    let mut lines = Vec::new();
     lines.push(format!(
         "{:<36} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6}",
         "run",
@@ -59,7 +33,7 @@ pub(super) fn lines(
         "conns"
     ));
     for phase in &measured.phases {
-        let (a50, a99) = ack_percentiles(&phase.sent.ack_latencies);
+        let (a50, a99) = ack_percentiles(&phase.sent.latencies);
         let figures = &phase.figures;
         lines.push(format!(
             "{:<36} {:>9} {:>9.0} {:>9.1} {:>9.1} {:>8.2} {:>8.2} {:>8} {:>8} {:>6} {:>6}{}",
@@ -82,14 +56,47 @@ pub(super) fn lines(
                 "  (gave up waiting: see below)".to_owned()
             }
         ));
-        if !phase.sent.refused.is_empty() {
+        if phase.sent.refused.total() > 0 {
             lines.push(format!(
                 "{:<36} answers other than 202: {}",
                 "",
-                phase.sent.refused_text()
+                phase.sent.refused.text()
             ));
         }
     }
+    lines
+}
+
+pub(super) fn lines(
+    options: &PipelineOptions,
+    measured: &Measured,
+    verdict: &Verdict,
+) -> Vec<String> {
+    let mut lines = vec![format!(
+        "graphhook bench pipeline{}: {} tenant(s) × {} endpoint(s), {} worker process(es), {} notification(s) per POST, {} connections, {} s per run{}, closed-loop window {}",
+        if options.smoke { " --smoke" } else { "" },
+        options.tenants,
+        options.endpoints,
+        options.workers,
+        options.items,
+        options.connections,
+        options.seconds,
+        options
+            .limit
+            .map(|l| format!(" (at most {l} notifications)"))
+            .unwrap_or_default(),
+        options.window,
+    )];
+    let ceiling = &measured.ceiling;
+    let (c50, c99) = ack_percentiles(&ceiling.latencies);
+    let posts_per_sec = ceiling.sent() as f64 / ceiling.elapsed.as_secs_f64().max(1e-9);
+    lines.push(format!(
+        "generator ceiling (the same POSTs to a bare actix-web server answering 202): {posts_per_sec:.0} POSTs/s, {:.0} notifications/s, p50 {:.2} ms, p99 {:.2} ms",
+        posts_per_sec * options.items as f64,
+        ms(c50),
+        ms(c99)
+    ));
+    lines.extend(phase_table(measured));
     lines.push(
         "  notif./s: notifications that reached every endpoint of their tenant, per second from the run's start (the closed loop's: after its warm-up) to the last arrival; p50/p99: from the POST (open loop: from when it was due) to each webhook's arrival, the closed loop's being mostly its window's queue; ack: POST to 202; late: open-loop POSTs sent over 5 ms after due; conns: TCP connections the receivers accepted".into(),
     );

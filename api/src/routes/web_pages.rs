@@ -1,7 +1,8 @@
 //! The static pages of `web/`, compiled into the binary so the api serves them from anywhere:
 //! the public pages (landing, guide, service status, the API references) and the two apps (the
-//! tenant portal and the operator console). The onboarding fills its own pages from `web/`
-//! templates (`routes::onboarding::pages`).
+//! tenant portal and the operator console). Every public page but the landing page is its own
+//! `<main>` on one shared layout ([`on_layout`]), which the onboarding's pages
+//! (`routes::onboarding::pages`) use too.
 
 use actix_web::{HttpResponse, body::MessageBody, http::header, web};
 
@@ -10,16 +11,6 @@ const PAGES: &[(&str, &str, &str)] = &[
     (
         "/",
         include_str!("../../../web/index.html"),
-        "text/html; charset=utf-8",
-    ),
-    (
-        "/docs",
-        include_str!("../../../web/docs.html"),
-        "text/html; charset=utf-8",
-    ),
-    (
-        "/status",
-        include_str!("../../../web/status.html"),
         "text/html; charset=utf-8",
     ),
     (
@@ -49,6 +40,60 @@ const PAGES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
     ),
 ];
+
+/// The guide and the status page, each on the shared layout: `(path, title, navigation, main)`.
+const LAID_OUT: &[(&str, &str, Nav, &str)] = &[
+    (
+        "/docs",
+        "API guide",
+        NAV_REFERENCES,
+        include_str!("../../../web/docs.html"),
+    ),
+    (
+        "/status",
+        "Service status",
+        NAV,
+        include_str!("../../../web/status.html"),
+    ),
+];
+
+/// The shell every public page but the landing page shares (`web/layout.html`): the head,
+/// the skip link and the site header with the main navigation. A page's own file
+/// (`web/docs.html`, …) holds its `<main>`, footer and scripts.
+const LAYOUT: &str = include_str!("../../../web/layout.html");
+
+/// Main navigation links: `(href, label)`.
+pub(crate) type Nav = &'static [(&'static str, &'static str)];
+
+/// The navigation of the guide and the API references.
+const NAV_REFERENCES: Nav = &[
+    ("/docs", "Guide"),
+    ("/api/docs", "API reference"),
+    ("/admin/docs", "Operator API reference"),
+];
+
+/// The navigation of the other pages.
+pub(crate) const NAV: Nav = &[("/docs", "Guide"), ("/api/docs", "API reference")];
+
+/// `main` on the layout, titled `title` (HTML, already escaped), the link to `current` marked
+/// as the current page. `main` goes in last, so placeholders in it are left for the caller.
+pub(crate) fn on_layout(title: &str, nav: Nav, current: &str, main: &str) -> String {
+    let links: Vec<String> = nav
+        .iter()
+        .map(|(href, label)| {
+            let marked = if *href == current {
+                " aria-current=\"page\""
+            } else {
+                ""
+            };
+            format!("        <li><a href=\"{href}\"{marked}>{label}</a></li>")
+        })
+        .collect();
+    LAYOUT
+        .replace("{{title}}", title)
+        .replace("{{nav}}", &links.join("\n"))
+        .replace("{{main}}", main)
+}
 
 /// One page renders both OpenAPI documents: `(path, title, document)`.
 const REFERENCES: &[(&str, &str, &str)] = &[
@@ -153,6 +198,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(move || async move { page(body, content_type) })),
         );
     }
+    for &(path, title, nav, main) in LAID_OUT {
+        let body = on_layout(title, nav, path, main);
+        cfg.service(web::resource(path).route(web::get().to(move || {
+            let body = body.clone();
+            async move { page(body, "text/html; charset=utf-8") }
+        })));
+    }
     for &(path, title, document) in REFERENCES {
         cfg.service(web::resource(path).route(web::get().to(move || async move {
             page(reference(path, title, document), "text/html; charset=utf-8")
@@ -198,18 +250,8 @@ fn page(body: impl MessageBody + 'static, content_type: &str) -> HttpResponse {
 
 /// The reference page for one document; the values are this module's constants, not input.
 fn reference(path: &str, title: &str, document: &str) -> String {
-    let current = |of: &str| {
-        if of == path {
-            " aria-current=\"page\""
-        } else {
-            ""
-        }
-    };
-    REFERENCE_HTML
-        .replace("{{title}}", title)
-        .replace("{{document}}", document)
-        .replace("{{tenant_current}}", current("/api/docs"))
-        .replace("{{admin_current}}", current("/admin/docs"))
+    let main = REFERENCE_HTML.replace("{{title}}", title);
+    on_layout(title, NAV_REFERENCES, path, &main).replace("{{document}}", document)
 }
 
 #[cfg(test)]

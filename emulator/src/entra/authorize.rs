@@ -133,6 +133,48 @@ pub fn check(
     segment: &str,
     query: &AuthorizeQuery,
 ) -> Result<SignInRequest, HttpResponse> {
+    let (client_id, redirect_uri, audience) = check_trusted(shared, segment, query)?;
+    let mut request = SignInRequest {
+        segment: segment.to_owned(),
+        audience,
+        client_id,
+        redirect_uri,
+        scope: query.scope.clone().unwrap_or_default(),
+        state: query.state.clone(),
+        nonce: query.nonce.clone().filter(|n| !n.is_empty()),
+        code_challenge: None,
+    };
+    let personal_allowed = shared.world().app.sign_in_audience.allows_personal();
+    let checked = if audience.consumers_only() && !personal_allowed {
+        Err(permissions::not_enabled_for_consumers())
+    } else {
+        check_response_kind(query)
+            .and_then(|()| check_scope(&request.scope))
+            .and_then(|()| check_code_challenge(query))
+    };
+    match checked {
+        Ok(challenge) => {
+            request.code_challenge = challenge;
+            Ok(request)
+        }
+        Err(refusal) => Err(error_redirect(
+            shared,
+            &request,
+            refusal.error,
+            refusal.code,
+            &refusal.message,
+            None,
+        )),
+    }
+}
+
+/// The checks whose failure is an error page rather than a redirect, since the redirect could
+/// not be trusted: the client, its `redirect_uri` and the tenant.
+fn check_trusted(
+    shared: &Shared,
+    segment: &str,
+    query: &AuthorizeQuery,
+) -> Result<(Uuid, String, Audience), HttpResponse> {
     let now = shared.clock.now();
     let (app_id, redirect_uris) = {
         let world = shared.world();
@@ -172,91 +214,95 @@ pub fn check(
             ),
         ));
     };
-    let mut request = SignInRequest {
-        segment: segment.to_owned(),
-        audience,
-        client_id: app_id,
-        redirect_uri,
-        scope: query.scope.clone().unwrap_or_default(),
-        state: query.state.clone(),
-        nonce: query.nonce.clone().filter(|n| !n.is_empty()),
-        code_challenge: None,
-    };
-    let fail = |error: &str, code: u32, message: &str| {
-        Err(error_redirect(shared, &request, error, code, message, None))
-    };
-    let personal_allowed = shared.world().app.sign_in_audience.allows_personal();
-    if audience.consumers_only() && !personal_allowed {
-        let refusal = permissions::not_enabled_for_consumers();
-        return fail(refusal.error, refusal.code, &refusal.message);
+    Ok((app_id, redirect_uri, audience))
+}
+
+/// A refusal redirected back to the app.
+fn refusal(error: &'static str, code: u32, message: impl Into<String>) -> Refusal {
+    Refusal {
+        error,
+        code,
+        message: message.into(),
     }
+}
+
+/// `response_type` must be `code` and `response_mode` (if given) `query`.
+fn check_response_kind(query: &AuthorizeQuery) -> Result<(), Refusal> {
     match query.response_type.as_deref() {
         Some("code") => {}
         None | Some("") => {
-            return fail(
+            return Err(refusal(
                 "invalid_request",
                 900144,
                 "The request body must contain the following parameter: 'response_type'.",
-            );
+            ));
         }
         Some(other) => {
-            return fail(
+            return Err(refusal(
                 "unsupported_response_type",
                 700054,
-                &format!(
+                format!(
                     "response_type '{other}' is not enabled for the application. The emulated Entra ID supports the authorization code flow (response_type=code) only."
                 ),
-            );
+            ));
         }
     }
     match query.response_mode.as_deref() {
-        None | Some("query") => {}
-        Some(other) => {
-            return fail(
-                "invalid_request",
-                90023,
-                &format!(
-                    "The response_mode '{other}' is not supported by the emulated Entra ID, which returns the authorization response in the query string only (response_mode=query)."
-                ),
-            );
-        }
+        None | Some("query") => Ok(()),
+        Some(other) => Err(refusal(
+            "invalid_request",
+            90023,
+            format!(
+                "The response_mode '{other}' is not supported by the emulated Entra ID, which returns the authorization response in the query string only (response_mode=query)."
+            ),
+        )),
     }
-    if request.scope.trim().is_empty() {
-        return fail(
+}
+
+/// The scope must be present and name Graph permissions only.
+fn check_scope(scope: &str) -> Result<(), Refusal> {
+    if scope.trim().is_empty() {
+        return Err(refusal(
             "invalid_request",
             900144,
             "The request body must contain the following parameter: 'scope'.",
-        );
+        ));
     }
-    if let Err(scope) = Scopes::parse(&request.scope) {
-        return fail(
+    match Scopes::parse(scope) {
+        Ok(_) => Ok(()),
+        Err(scope) => Err(refusal(
             "invalid_scope",
             70011,
-            &format!(
+            format!(
                 "The provided value for the input parameter 'scope' is not valid. The scope '{scope}' does not exist: the emulated Entra ID issues user tokens for Microsoft Graph only."
             ),
-        );
+        )),
     }
-    if let Some(challenge) = query.code_challenge.as_deref().filter(|c| !c.is_empty()) {
-        let Some(method) =
-            CodeChallengeMethod::parse(query.code_challenge_method.as_deref().unwrap_or("plain"))
-        else {
-            return fail(
-                "invalid_request",
-                50149,
-                "Invalid Code_Challenge_method parameter. The code_challenge_method must be 'S256' or 'plain'.",
-            );
-        };
-        if !(43..=128).contains(&challenge.len()) {
-            return fail(
-                "invalid_request",
-                501491,
-                "Invalid size of Code_Challenge parameter.",
-            );
-        }
-        request.code_challenge = Some((challenge.to_owned(), method));
+}
+
+/// The PKCE challenge, if one is sent: a known method and 43 to 128 characters.
+fn check_code_challenge(
+    query: &AuthorizeQuery,
+) -> Result<Option<(String, CodeChallengeMethod)>, Refusal> {
+    let Some(challenge) = query.code_challenge.as_deref().filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let method = query.code_challenge_method.as_deref().unwrap_or("plain");
+    let Some(method) = CodeChallengeMethod::parse(method) else {
+        return Err(refusal(
+            "invalid_request",
+            50149,
+            "Invalid Code_Challenge_method parameter. The code_challenge_method must be 'S256' or 'plain'.",
+        ));
+    };
+    if !(43..=128).contains(&challenge.len()) {
+        return Err(refusal(
+            "invalid_request",
+            501491,
+            "Invalid size of Code_Challenge parameter.",
+        ));
     }
-    Ok(request)
+    Ok(Some((challenge.to_owned(), method)))
 }
 
 /// Signs in the `auto_sign_in_user`: a UPN or object id of a user the URL's tenant allows.

@@ -85,25 +85,10 @@ fn start(shared: Data, tenant: String, query: ConsentQuery, version: Version) ->
             ),
         );
     };
-    let multi = matches!(
-        tenant.to_ascii_lowercase().as_str(),
-        "common" | "organizations"
-    );
-    let named_tenant = if multi {
-        None
-    } else {
-        shared.world().find_tenant(&tenant).map(|t| t.id)
+    let named_tenant = match named_tenant(&shared, &tenant) {
+        Ok(named) => named,
+        Err(page) => return page,
     };
-    if !multi && named_tenant.is_none() {
-        return entra_error_page(now, 90002, &format!("Tenant '{tenant}' not found."));
-    }
-    if named_tenant.is_some_and(is_consumers) {
-        return entra_error_page(
-            now,
-            90023,
-            "Admin consent is not supported for the consumers tenant: personal Microsoft accounts cannot consent for an organization. Use /organizations or the organization's tenant id.",
-        );
-    }
     let state = query.state;
     let scope = query.scope;
     if version == Version::V2 && scope.as_deref().is_none_or(str::is_empty) {
@@ -123,25 +108,56 @@ fn start(shared: Data, tenant: String, query: ConsentQuery, version: Version) ->
     };
     match mode {
         ConsentMode::AutoDecline => decline(&shared, &flow),
-        ConsentMode::AutoAccept => {
-            let single = {
-                let world = shared.world();
-                let mut organizations = world.tenants.keys().filter(|t| !is_consumers(**t));
-                match (organizations.next(), organizations.next()) {
-                    (Some(only), None) => Some(*only),
-                    _ => None,
-                }
-            };
-            match named_tenant.or(auto_tenant).or(single) {
-                Some(tenant) => accept(&shared, tenant, &flow),
-                None => entra_error_page(
-                    now,
-                    90002,
-                    "No tenant to consent in: name one in the URL or set auto_accept_tenant.",
-                ),
-            }
-        }
+        ConsentMode::AutoAccept => match named_tenant
+            .or(auto_tenant)
+            .or_else(|| only_organization(&shared))
+        {
+            Some(tenant) => accept(&shared, tenant, &flow),
+            None => entra_error_page(
+                now,
+                90002,
+                "No tenant to consent in: name one in the URL or set auto_accept_tenant.",
+            ),
+        },
         ConsentMode::Interactive => page(&shared, named_tenant, &client_id, &flow),
+    }
+}
+
+/// The tenant the URL names, `None` for `common` and `organizations`; an error page for an
+/// unknown tenant or the consumers tenant, where no administrator can consent.
+fn named_tenant(shared: &Data, tenant: &str) -> Result<Option<Uuid>, HttpResponse> {
+    let now = shared.clock.now();
+    let multi = matches!(
+        tenant.to_ascii_lowercase().as_str(),
+        "common" | "organizations"
+    );
+    if multi {
+        return Ok(None);
+    }
+    let Some(named) = shared.world().find_tenant(tenant).map(|t| t.id) else {
+        return Err(entra_error_page(
+            now,
+            90002,
+            &format!("Tenant '{tenant}' not found."),
+        ));
+    };
+    if is_consumers(named) {
+        return Err(entra_error_page(
+            now,
+            90023,
+            "Admin consent is not supported for the consumers tenant: personal Microsoft accounts cannot consent for an organization. Use /organizations or the organization's tenant id.",
+        ));
+    }
+    Ok(Some(named))
+}
+
+/// The organization an auto-accepted consent goes to when the emulator holds only one.
+fn only_organization(shared: &Data) -> Option<Uuid> {
+    let world = shared.world();
+    let mut organizations = world.tenants.keys().filter(|t| !is_consumers(**t));
+    match (organizations.next(), organizations.next()) {
+        (Some(only), None) => Some(*only),
+        _ => None,
     }
 }
 

@@ -182,37 +182,11 @@ fn check(
     let lifetime = Duration::seconds(
         i64::try_from(world.behaviour.refresh_token_lifetime_secs).unwrap_or(i64::MAX / 4_000),
     );
-    let issued = grant.issued_at.to_rfc3339_opts(SecondsFormat::Micros, true);
-    if now >= grant.issued_at + lifetime {
-        let secs = lifetime.num_seconds();
-        return Err(invalid_grant(
-            now,
-            700082,
-            &format!(
-                "The refresh token has expired due to inactivity. The token was issued on {issued} and was inactive for {}.{:02}:{:02}:{:02}.",
-                secs / 86_400,
-                secs % 86_400 / 3_600,
-                secs % 3_600 / 60,
-                secs % 60
-            ),
-        ));
-    }
+    check_not_expired(&grant, lifetime, now)?;
     let Some(user) = world.user(grant.tenant_id, grant.user_id).cloned() else {
         return Err(not_valid(" The user no longer exists."));
     };
-    if user.session_generation != grant.generation {
-        let valid_from = user
-            .sign_in_sessions_valid_from
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
-            .unwrap_or_default();
-        return Err(invalid_grant(
-            now,
-            50173,
-            &format!(
-                "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '{issued}' and the TokensValidFrom date (before which tokens are not valid) for this user is '{valid_from}'."
-            ),
-        ));
-    }
+    check_not_revoked(&grant, &user, now)?;
     if let Some(code) = user.interaction_required {
         drop(world);
         return Err(interaction_required(now, code));
@@ -223,25 +197,78 @@ fn check(
         let message = permissions::consent_required(&world).message;
         return Err(invalid_grant(now, 65001, &message));
     }
-    let scp = match narrowed {
-        Some(scopes) if !scopes.graph().is_empty() && !scopes.asks_default() => {
-            let mut scp = Vec::new();
-            for asked in scopes.graph() {
-                let Some(granted) = grant.granted.iter().find(|g| g.eq_ignore_ascii_case(asked))
-                else {
-                    let message = permissions::consent_required(&world).message;
-                    return Err(invalid_grant(now, 65001, &message));
-                };
-                scp.push(granted.clone());
-            }
-            scp
-        }
-        _ => grant.granted.clone(),
-    };
+    let scp = narrowed_permissions(&grant, narrowed)
+        .ok_or_else(|| invalid_grant(now, 65001, &permissions::consent_required(&world).message))?;
     if let Some(stored) = world.refresh_tokens.get_mut(presented) {
         stored.used = true;
     }
     Ok((grant, user, scp))
+}
+
+/// AADSTS700082 once the refresh token has been unused for its whole lifetime.
+fn check_not_expired(
+    grant: &RefreshToken,
+    lifetime: Duration,
+    now: DateTime<Utc>,
+) -> Result<(), HttpResponse> {
+    if now < grant.issued_at + lifetime {
+        return Ok(());
+    }
+    let issued = grant.issued_at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let secs = lifetime.num_seconds();
+    Err(invalid_grant(
+        now,
+        700082,
+        &format!(
+            "The refresh token has expired due to inactivity. The token was issued on {issued} and was inactive for {}.{:02}:{:02}:{:02}.",
+            secs / 86_400,
+            secs % 86_400 / 3_600,
+            secs % 3_600 / 60,
+            secs % 60
+        ),
+    ))
+}
+
+/// AADSTS50173 when the user's sessions were revoked since the token was issued.
+fn check_not_revoked(
+    grant: &RefreshToken,
+    user: &User,
+    now: DateTime<Utc>,
+) -> Result<(), HttpResponse> {
+    if user.session_generation == grant.generation {
+        return Ok(());
+    }
+    let issued = grant.issued_at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let valid_from = user
+        .sign_in_sessions_valid_from
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    Err(invalid_grant(
+        now,
+        50173,
+        &format!(
+            "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '{issued}' and the TokensValidFrom date (before which tokens are not valid) for this user is '{valid_from}'."
+        ),
+    ))
+}
+
+/// The permissions the new access token carries: the request's `scope` may only narrow the
+/// grant (`.default` or none means all of it); `None` when it asks for one not granted.
+fn narrowed_permissions(grant: &RefreshToken, narrowed: Option<&Scopes>) -> Option<Vec<String>> {
+    match narrowed {
+        Some(scopes) if !scopes.graph().is_empty() && !scopes.asks_default() => scopes
+            .graph()
+            .iter()
+            .map(|asked| {
+                grant
+                    .granted
+                    .iter()
+                    .find(|g| g.eq_ignore_ascii_case(asked))
+                    .cloned()
+            })
+            .collect(),
+        _ => Some(grant.granted.clone()),
+    }
 }
 
 /// The texts of the interactions the emulator can require, with Entra's `suberror`.

@@ -14,10 +14,11 @@ use uuid::Uuid;
 
 use super::{client_auth, code_grant, refresh_grant};
 use crate::{
-    config::PropagationEffect,
+    config::{Behaviour, PropagationEffect},
     crypto::SigningKey,
     http::entra_error,
     server::{Data, Shared},
+    state::ServicePrincipal,
 };
 
 pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
@@ -141,6 +142,59 @@ pub async fn token(
     }
 }
 
+/// A client-credentials `scope` must be exactly Graph's `/.default`.
+fn check_app_scope(scope: &str, now: DateTime<Utc>) -> Result<(), HttpResponse> {
+    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    let graph_default = [
+        format!("{GRAPH_AUDIENCE}/.default"),
+        format!("{GRAPH_APP_ID}/.default"),
+    ];
+    if scopes.len() == 1 && !scopes[0].ends_with("/.default") {
+        return Err(entra_error(
+            now,
+            "invalid_scope",
+            1002012,
+            &format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        ));
+    }
+    if scopes.len() != 1
+        || !graph_default
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(scopes[0]))
+    {
+        return Err(entra_error(
+            now,
+            "invalid_scope",
+            70011,
+            &format!(
+                "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The app roles the token carries: the service principal's, or while a fresh consent is
+/// still propagating, what `propagation_effect` says (`Err` for a refusal).
+fn app_roles(
+    sp: &ServicePrincipal,
+    behaviour: &Behaviour,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<String>>, PropagationEffect> {
+    let propagating = sp
+        .granted_at
+        .is_some_and(|at| now < at + Duration::seconds(behaviour.consent_propagation_secs as i64));
+    if propagating {
+        return match behaviour.propagation_effect {
+            PropagationEffect::NoRoles => Ok(None),
+            refusal => Err(refusal),
+        };
+    }
+    Ok((!sp.roles.is_empty()).then(|| sp.roles.clone()))
+}
+
 /// The client-credentials grant: an app-only token for the tenant named in the URL.
 fn client_credentials(
     shared: &Shared,
@@ -170,34 +224,8 @@ fn client_credentials(
         return not_found();
     }
     let scope = field("scope").unwrap_or_default();
-    let scopes: Vec<&str> = scope.split_whitespace().collect();
-    let graph_default = [
-        format!("{GRAPH_AUDIENCE}/.default"),
-        format!("{GRAPH_APP_ID}/.default"),
-    ];
-    if scopes.len() == 1 && !scopes[0].ends_with("/.default") {
-        return entra_error(
-            now,
-            "invalid_scope",
-            1002012,
-            &format!(
-                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
-            ),
-        );
-    }
-    if scopes.len() != 1
-        || !graph_default
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(scopes[0]))
-    {
-        return entra_error(
-            now,
-            "invalid_scope",
-            70011,
-            &format!(
-                "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
-            ),
-        );
+    if let Err(response) = check_app_scope(scope, now) {
+        return response;
     }
     let acr = match client_auth::authenticate(shared, form, tenant, client_id, now) {
         Ok(acr) => acr,
@@ -213,28 +241,19 @@ fn client_credentials(
         (sp, world.behaviour.clone())
     };
     let Some(sp) = sp else { return not_found() };
-    let propagating = sp
-        .granted_at
-        .is_some_and(|at| now < at + Duration::seconds(behaviour.consent_propagation_secs as i64));
-    let roles = if propagating {
-        match behaviour.propagation_effect {
-            PropagationEffect::NotFound => return not_found(),
-            PropagationEffect::ConsentRequired => {
-                return entra_error(
-                    now,
-                    "invalid_grant",
-                    65001,
-                    &format!(
-                        "The user or administrator has not consented to use the application with ID '{client_id}' named '{app_name}'. Send an interactive authorization request for this user and resource."
-                    ),
-                );
-            }
-            PropagationEffect::NoRoles => None,
+    let roles = match app_roles(&sp, &behaviour, now) {
+        Ok(roles) => roles,
+        Err(PropagationEffect::ConsentRequired) => {
+            return entra_error(
+                now,
+                "invalid_grant",
+                65001,
+                &format!(
+                    "The user or administrator has not consented to use the application with ID '{client_id}' named '{app_name}'. Send an interactive authorization request for this user and resource."
+                ),
+            );
         }
-    } else if sp.roles.is_empty() {
-        None
-    } else {
-        Some(sp.roles.clone())
+        Err(_) => return not_found(),
     };
     let lifetime = Duration::seconds(behaviour.token_lifetime_secs as i64);
     let grant = Grant {

@@ -4,6 +4,7 @@
 //! work or school or personal (tenant `9188040d-…`).
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -74,7 +75,7 @@ struct Claims {
 
 pub fn authenticate(req: &HttpRequest, shared: &Shared) -> Result<Caller, HttpResponse> {
     let now = shared.clock.now();
-    let unauthorized = |message: &str| {
+    caller(req, shared, now).map_err(|message| {
         graph_error(
             req,
             now,
@@ -82,82 +83,29 @@ pub fn authenticate(req: &HttpRequest, shared: &Shared) -> Result<Caller, HttpRe
             "InvalidAuthenticationToken",
             message,
         )
-    };
-    let header = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let token = header
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-        .unwrap_or_default();
-    if token.is_empty() {
-        return Err(unauthorized("Access token is empty."));
-    }
-    let Ok(head) = jsonwebtoken::decode_header(token) else {
-        return Err(unauthorized(
-            "IDX14100: JWT is not well formed, there are no dots (.).",
-        ));
-    };
-    if head.kid.as_deref() != Some(shared.key.kid()) {
-        return Err(unauthorized(
-            "Access token validation failure. Invalid signing key.",
-        ));
-    }
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    let Ok(data) =
-        jsonwebtoken::decode::<Claims>(token, &shared.key.cert.decoding_key(), &validation)
-    else {
-        return Err(unauthorized("Access token validation failure."));
-    };
-    let claims = data.claims;
-    let audiences = [
-        "https://graph.microsoft.com",
-        "https://graph.microsoft.com/",
-        "00000003-0000-0000-c000-000000000000",
-    ];
-    if !audiences.contains(&claims.aud.as_str()) {
-        return Err(unauthorized(
-            "Access token validation failure. Invalid audience.",
-        ));
-    }
-    let ts = now.timestamp();
-    if claims.exp <= ts {
-        return Err(unauthorized(
-            "Lifetime validation failed, the token is expired.",
-        ));
-    }
-    if claims.nbf > ts + 300 {
-        return Err(unauthorized(
-            "Lifetime validation failed, the token is not yet valid.",
-        ));
-    }
+    })
+}
+
+/// Who the request's token names, or why it is refused.
+fn caller(req: &HttpRequest, shared: &Shared, now: DateTime<Utc>) -> Result<Caller, &'static str> {
+    let claims = verified_claims(bearer_token(req), shared)?;
+    check_audience_and_lifetime(&claims, now)?;
     let (Ok(tenant), Ok(app_id), Ok(object_id)) = (
         Uuid::parse_str(&claims.tid),
         Uuid::parse_str(&claims.appid),
         Uuid::parse_str(&claims.oid),
     ) else {
-        return Err(unauthorized("Access token validation failure."));
+        return Err("Access token validation failure.");
     };
     if !shared.world().tenants.contains_key(&tenant) {
-        return Err(unauthorized(
-            "Access token validation failure. Invalid tenant.",
-        ));
+        return Err("Access token validation failure. Invalid tenant.");
     }
     let delegated = match claims.scp {
         None => None,
         Some(scp) => {
             let user = shared.world().user(tenant, object_id).cloned();
             let Some(user) = user else {
-                return Err(unauthorized(
-                    "Access token validation failure. The user does not exist.",
-                ));
+                return Err("Access token validation failure. The user does not exist.");
             };
             Some(Delegated {
                 user,
@@ -173,4 +121,59 @@ pub fn authenticate(req: &HttpRequest, shared: &Shared) -> Result<Caller, HttpRe
         roles: claims.roles.unwrap_or_default(),
         delegated,
     })
+}
+
+/// The `Authorization: Bearer` token, empty when there is none.
+fn bearer_token(req: &HttpRequest) -> &str {
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .unwrap_or_default()
+}
+
+/// The token's claims once its signature verifies against the emulator's key.
+fn verified_claims(token: &str, shared: &Shared) -> Result<Claims, &'static str> {
+    if token.is_empty() {
+        return Err("Access token is empty.");
+    }
+    let Ok(head) = jsonwebtoken::decode_header(token) else {
+        return Err("IDX14100: JWT is not well formed, there are no dots (.).");
+    };
+    if head.kid.as_deref() != Some(shared.key.kid()) {
+        return Err("Access token validation failure. Invalid signing key.");
+    }
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Claims>(token, &shared.key.cert.decoding_key(), &validation)
+        .map(|data| data.claims)
+        .map_err(|_| "Access token validation failure.")
+}
+
+/// The token must be for Graph and within its lifetime (five minutes' skew on `nbf`).
+fn check_audience_and_lifetime(claims: &Claims, now: DateTime<Utc>) -> Result<(), &'static str> {
+    let audiences = [
+        "https://graph.microsoft.com",
+        "https://graph.microsoft.com/",
+        "00000003-0000-0000-c000-000000000000",
+    ];
+    if !audiences.contains(&claims.aud.as_str()) {
+        return Err("Access token validation failure. Invalid audience.");
+    }
+    let ts = now.timestamp();
+    if claims.exp <= ts {
+        return Err("Lifetime validation failed, the token is expired.");
+    }
+    if claims.nbf > ts + 300 {
+        return Err("Lifetime validation failed, the token is not yet valid.");
+    }
+    Ok(())
 }

@@ -254,6 +254,79 @@ fn encrypt(
     }
 }
 
+/// One changed item, seen by every subscription that listens.
+struct Change<'a> {
+    tenant: Uuid,
+    target: &'a Target,
+    request: &'a ChangeRequest,
+    change_type: &'a str,
+    id: String,
+}
+
+/// The changed item's id: the one the resource names, the one its properties give, or a new one.
+fn item_id(target: &Target, request: &ChangeRequest) -> String {
+    target
+        .item_id
+        .clone()
+        .or_else(|| {
+            request
+                .properties
+                .as_ref()
+                .and_then(|p| p.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| target.new_item_id())
+}
+
+/// The notification `subscription` gets for the change, ready to queue.
+fn pending(
+    world: &mut World,
+    change: &Change<'_>,
+    subscription: &Subscription,
+    now: DateTime<Utc>,
+) -> Pending {
+    let seq = world.delivery.next_seq();
+    let style = resource_style(world.behaviour.resource_style, seq);
+    let rendered = shape::render(change.target, &change.id, change.tenant, style);
+    let mut item = Map::new();
+    if subscription.kind.is_outlook() {
+        item.insert("id".into(), json!(notification_id()));
+    }
+    item.insert("subscriptionId".into(), json!(subscription.id));
+    item.insert(
+        "subscriptionExpirationDateTime".into(),
+        json!(expiration(
+            subscription.expiration_date_time,
+            world.behaviour.expiration_format,
+            seq
+        )),
+    );
+    if let Some(state) = &subscription.client_state {
+        item.insert("clientState".into(), json!(state));
+    }
+    item.insert("changeType".into(), json!(change.change_type));
+    item.insert("resource".into(), json!(rendered.resource));
+    item.insert("tenantId".into(), json!(subscription.tenant_id));
+    if let Some(content) = encrypt(subscription, change.target, &rendered, change.request, now) {
+        item.insert("encryptedContent".into(), content);
+    }
+    item.insert("resourceData".into(), rendered.resource_data);
+    Pending {
+        seq,
+        url: subscription.notification_url.clone(),
+        subscription_id: subscription.id,
+        tenant_id: subscription.tenant_id,
+        app_id: subscription.application_id,
+        topic: Topic::Change(change.change_type.to_owned()),
+        resource: Some(rendered.resource),
+        item: Value::Object(item),
+        retry: 0,
+        queued_at: now,
+        due_at: now,
+    }
+}
+
 /// Makes the changes happen: every request is checked first, then all their notifications are
 /// queued at once (so the ones for one URL can share a POST). Returns those queued; those for a
 /// URL in the drop state of throttling are dropped instead.
@@ -281,58 +354,15 @@ pub fn make_changes(
         } = plan;
         let mut items = Vec::new();
         for _ in 0..request.count {
-            let id = target
-                .item_id
-                .clone()
-                .or_else(|| {
-                    request
-                        .properties
-                        .as_ref()
-                        .and_then(|p| p.get("id"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
-                .unwrap_or_else(|| target.new_item_id());
+            let change = Change {
+                tenant,
+                target: &target,
+                request: &request,
+                change_type: &change_type,
+                id: item_id(&target, &request),
+            };
             for subscription in &subscriptions {
-                let seq = world.delivery.next_seq();
-                let style = resource_style(world.behaviour.resource_style, seq);
-                let rendered = shape::render(&target, &id, tenant, style);
-                let mut item = Map::new();
-                if subscription.kind.is_outlook() {
-                    item.insert("id".into(), json!(notification_id()));
-                }
-                item.insert("subscriptionId".into(), json!(subscription.id));
-                item.insert(
-                    "subscriptionExpirationDateTime".into(),
-                    json!(expiration(
-                        subscription.expiration_date_time,
-                        world.behaviour.expiration_format,
-                        seq
-                    )),
-                );
-                if let Some(state) = &subscription.client_state {
-                    item.insert("clientState".into(), json!(state));
-                }
-                item.insert("changeType".into(), json!(change_type));
-                item.insert("resource".into(), json!(rendered.resource));
-                item.insert("tenantId".into(), json!(subscription.tenant_id));
-                if let Some(content) = encrypt(subscription, &target, &rendered, &request, now) {
-                    item.insert("encryptedContent".into(), content);
-                }
-                item.insert("resourceData".into(), rendered.resource_data);
-                items.push(Pending {
-                    seq,
-                    url: subscription.notification_url.clone(),
-                    subscription_id: subscription.id,
-                    tenant_id: subscription.tenant_id,
-                    app_id: subscription.application_id,
-                    topic: Topic::Change(change_type.clone()),
-                    resource: Some(rendered.resource),
-                    item: Value::Object(item),
-                    retry: 0,
-                    queued_at: now,
-                    due_at: now,
-                });
+                items.push(pending(world, &change, subscription, now));
             }
         }
         if request.reorder {

@@ -169,162 +169,144 @@ fn etag() -> String {
     )
 }
 
+/// How Graph names a changed item: its `resource` path, `@odata.id`, `@odata.type`, an
+/// `@odata.etag` for Outlook items and one more property for directory objects.
+struct Named {
+    resource: String,
+    odata_id: String,
+    odata_type: String,
+    etag: Option<String>,
+    extra: Option<(&'static str, String)>,
+}
+
+impl Named {
+    /// An item whose `@odata.id` is its resource path.
+    fn at(path: String, odata_type: &str) -> Self {
+        Self {
+            resource: path.clone(),
+            odata_id: path,
+            odata_type: odata_type.to_owned(),
+            etag: None,
+            extra: None,
+        }
+    }
+}
+
 /// Writes the item as Graph does for its kind. `style` applies to Outlook resources, which
 /// Graph writes in several ways; it is never [`ResourceStyle::Varied`] here.
 pub fn render(target: &Target, id: &str, tenant: Uuid, style: ResourceStyle) -> Rendered {
-    let original = &target.original;
-    let joined = original.join("/");
-    let (resource, odata_id, odata_type, etag, extra) = match target.kind {
-        Kind::Message | Kind::Event | Kind::Contact => {
-            let user = original.get(1).cloned().unwrap_or_default();
-            let (plural, type_name) = match target.kind {
-                Kind::Message => ("Messages", "Message"),
-                Kind::Event => ("Events", "Event"),
-                _ => ("Contacts", "Contact"),
-            };
-            let lower = plural.to_lowercase();
-            let (resource, odata_id, odata_type) = match style {
-                ResourceStyle::TenantQualified => (
-                    format!("users/{user}@{tenant}/{lower}/{id}"),
-                    format!("Users/{user}@{tenant}/{plural}/{id}"),
-                    format!("#Microsoft.Graph.{type_name}"),
-                ),
-                ResourceStyle::Keyed => {
-                    let path = format!("Users('{user}')/{lower}('{id}')");
-                    (
-                        path.clone(),
-                        path,
-                        format!("#microsoft.graph.{}", type_name.to_lowercase()),
-                    )
-                }
-                ResourceStyle::Normalized | ResourceStyle::Varied => {
-                    let path = format!("Users/{user}/{plural}/{id}");
-                    (path.clone(), path, format!("#Microsoft.Graph.{type_name}"))
-                }
-            };
-            (resource, odata_id, odata_type, Some(etag()), None)
-        }
+    let joined = target.original.join("/");
+    let named = match target.kind {
+        Kind::Message | Kind::Event | Kind::Contact => outlook_item(target, id, tenant, style),
         Kind::User | Kind::Group => {
             let (plural, type_name) = if target.kind == Kind::User {
-                ("Users", "User")
+                ("Users", "#Microsoft.Graph.User")
             } else {
-                ("Groups", "Group")
+                ("Groups", "#Microsoft.Graph.Group")
             };
-            let path = format!("{plural}/{id}");
-            (
-                path.clone(),
-                path,
-                format!("#Microsoft.Graph.{type_name}"),
-                None,
-                Some(("organizationId", tenant.to_string())),
-            )
+            Named {
+                extra: Some(("organizationId", tenant.to_string())),
+                ..Named::at(format!("{plural}/{id}"), type_name)
+            }
         }
         Kind::GroupConversation => {
-            let group = key_after(original, "groups");
-            let path = format!("groups('{group}')/conversations('{id}')");
-            (
-                path.clone(),
-                path,
-                "#Microsoft.Graph.Conversation".into(),
-                None,
-                None,
+            let group = key_after(&target.original, "groups");
+            Named::at(
+                format!("groups('{group}')/conversations('{id}')"),
+                "#Microsoft.Graph.Conversation",
             )
         }
-        Kind::ChatMessage => {
-            // A change "to getAllMessages" happens in some channel or chat: make one up.
-            let any = target
-                .segments
-                .last()
-                .is_some_and(|s| s == "getallmessages");
-            let key = |name: &str| {
-                if any {
-                    Uuid::new_v4().to_string()
-                } else {
-                    key_after(original, name)
-                }
-            };
-            let path = if original
-                .first()
-                .is_some_and(|s| s.eq_ignore_ascii_case("teams"))
-            {
-                format!(
-                    "teams('{}')/channels('{}')/messages('{id}')",
-                    key("teams"),
-                    key("channels")
-                )
-            } else {
-                format!("chats('{}')/messages('{id}')", key("chats"))
-            };
-            (
-                path.clone(),
-                path,
-                "#Microsoft.Graph.chatMessage".into(),
-                None,
-                None,
-            )
-        }
-        Kind::Presence => {
-            let path = format!("communications/presences('{id}')");
-            (
-                path.clone(),
-                path,
-                "#Microsoft.Graph.presence".into(),
-                None,
-                None,
-            )
-        }
-        Kind::DriveItem | Kind::List => {
-            let type_name = if target.kind == Kind::List {
-                "#Microsoft.Graph.List"
-            } else {
-                "#Microsoft.Graph.DriveItem"
-            };
-            (joined.clone(), joined, type_name.into(), None, None)
-        }
-        Kind::CallRecord => {
-            let path = format!("communications/callRecords/{id}");
-            (
-                path.clone(),
-                path,
-                "#microsoft.graph.callrecord".into(),
-                None,
-                None,
-            )
-        }
-        Kind::SecurityAlert => {
-            let path = format!("security/alerts/{id}");
-            (
-                path.clone(),
-                path,
-                "#Microsoft.Graph.alert".into(),
-                None,
-                None,
-            )
-        }
-        Kind::TodoTask => {
-            let path = format!("{joined}/{id}");
-            (
-                path.clone(),
-                path,
-                "#Microsoft.Graph.todoTask".into(),
-                None,
-                None,
-            )
-        }
+        Kind::ChatMessage => Named::at(
+            chat_message_path(target, id),
+            "#Microsoft.Graph.chatMessage",
+        ),
+        Kind::Presence => Named::at(
+            format!("communications/presences('{id}')"),
+            "#Microsoft.Graph.presence",
+        ),
+        Kind::DriveItem => Named::at(joined, "#Microsoft.Graph.DriveItem"),
+        Kind::List => Named::at(joined, "#Microsoft.Graph.List"),
+        Kind::CallRecord => Named::at(
+            format!("communications/callRecords/{id}"),
+            "#microsoft.graph.callrecord",
+        ),
+        Kind::SecurityAlert => Named::at(format!("security/alerts/{id}"), "#Microsoft.Graph.alert"),
+        Kind::TodoTask => Named::at(format!("{joined}/{id}"), "#Microsoft.Graph.todoTask"),
     };
     let mut data = Map::new();
-    data.insert("@odata.type".into(), json!(odata_type));
-    data.insert("@odata.id".into(), json!(odata_id));
-    if let Some(etag) = etag {
+    data.insert("@odata.type".into(), json!(named.odata_type));
+    data.insert("@odata.id".into(), json!(named.odata_id));
+    if let Some(etag) = named.etag {
         data.insert("@odata.etag".into(), json!(etag));
     }
     data.insert("id".into(), json!(id));
-    if let Some((key, value)) = extra {
+    if let Some((key, value)) = named.extra {
         data.insert(key.into(), json!(value));
     }
     Rendered {
-        resource,
+        resource: named.resource,
         resource_data: Value::Object(data),
+    }
+}
+
+/// A message, event or contact, written in `style`.
+fn outlook_item(target: &Target, id: &str, tenant: Uuid, style: ResourceStyle) -> Named {
+    let user = target.original.get(1).cloned().unwrap_or_default();
+    let (plural, type_name) = match target.kind {
+        Kind::Message => ("Messages", "Message"),
+        Kind::Event => ("Events", "Event"),
+        _ => ("Contacts", "Contact"),
+    };
+    let lower = plural.to_lowercase();
+    let named = match style {
+        ResourceStyle::TenantQualified => Named {
+            resource: format!("users/{user}@{tenant}/{lower}/{id}"),
+            odata_id: format!("Users/{user}@{tenant}/{plural}/{id}"),
+            odata_type: format!("#Microsoft.Graph.{type_name}"),
+            etag: None,
+            extra: None,
+        },
+        ResourceStyle::Keyed => Named::at(
+            format!("Users('{user}')/{lower}('{id}')"),
+            &format!("#microsoft.graph.{}", type_name.to_lowercase()),
+        ),
+        ResourceStyle::Normalized | ResourceStyle::Varied => Named::at(
+            format!("Users/{user}/{plural}/{id}"),
+            &format!("#Microsoft.Graph.{type_name}"),
+        ),
+    };
+    Named {
+        etag: Some(etag()),
+        ..named
+    }
+}
+
+/// A chat or channel message's path. A change "to getAllMessages" happens in some channel or
+/// chat: make one up.
+fn chat_message_path(target: &Target, id: &str) -> String {
+    let original = &target.original;
+    let any = target
+        .segments
+        .last()
+        .is_some_and(|s| s == "getallmessages");
+    let key = |name: &str| {
+        if any {
+            Uuid::new_v4().to_string()
+        } else {
+            key_after(original, name)
+        }
+    };
+    if original
+        .first()
+        .is_some_and(|s| s.eq_ignore_ascii_case("teams"))
+    {
+        format!(
+            "teams('{}')/channels('{}')/messages('{id}')",
+            key("teams"),
+            key("channels")
+        )
+    } else {
+        format!("chats('{}')/messages('{id}')", key("chats"))
     }
 }
 

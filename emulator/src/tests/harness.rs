@@ -407,14 +407,30 @@ async fn answer(
 
 /// A local endpoint that answers validation requests in the given way.
 pub fn receiver(mode: Answer) -> Receiver {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    Receiver {
+        url: serve((mode, seen.clone()), answer),
+        seen,
+    }
+}
+
+/// Serves `handler`, with `state` as its app data, on a port of its own; returns the
+/// notification URL a test gives Graph.
+pub fn serve<S, F, Args>(state: S, handler: F) -> String
+where
+    S: Send + Sync + 'static,
+    F: actix_web::Handler<Args> + Clone + Send + 'static,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let state = web::Data::new((mode, seen.clone()));
+    let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .default_service(web::to(answer))
+            .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
+            .default_service(web::to(handler.clone()))
     })
     .workers(1)
     .disable_signals()
@@ -422,10 +438,7 @@ pub fn receiver(mode: Answer) -> Receiver {
     .unwrap()
     .run();
     tokio::spawn(server);
-    Receiver {
-        url: format!("http://127.0.0.1:{port}/graph/notifications?route=t42"),
-        seen,
-    }
+    format!("http://127.0.0.1:{port}/graph/notifications?route=t42")
 }
 
 /// For tests whose mailboxes are made up (`users/abc/…`) or belong to another tenant's user:

@@ -4,15 +4,14 @@
 //! a status and a delay chosen by the request's number.
 
 use std::{
-    net::TcpListener,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::harness::Emu;
+use super::harness::{Emu, serve};
 
 /// Chooses the answer to the n-th notification POST (from 0): status and delay in ms.
 pub type Script = Arc<dyn Fn(usize) -> (u16, u64) + Send + Sync>;
@@ -99,25 +98,10 @@ pub fn inbox() -> Inbox {
 
 /// A receiver answering the n-th notification POST with `script(n)`.
 pub fn inbox_with(script: impl Fn(usize) -> (u16, u64) + Send + Sync + 'static) -> Inbox {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let received = Arc::new(Mutex::new(Vec::new()));
     let script: Script = Arc::new(script);
-    let state = web::Data::new((script, received.clone()));
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
-            .default_service(web::to(answer))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
     Inbox {
-        url: format!("http://127.0.0.1:{port}/graph/notifications?route=t42"),
+        url: serve((script, received.clone()), answer),
         received,
     }
 }

@@ -227,6 +227,20 @@ pub async fn refresh(
     emu.token_response(tenant, &form).await
 }
 
+/// Refreshes the refresh token in `grant` (a token response's body) at `tenant`: the
+/// successful answer's body.
+pub async fn refresh_ok(emu: &Emu, tenant: &str, grant: &Value) -> Value {
+    let token = grant["refresh_token"].as_str().unwrap();
+    tokens(refresh(emu, tenant, token, &[]).await).await
+}
+
+/// Refreshes the refresh token in `grant` at `tenant`: the refusal's body, checking it is a
+/// 400.
+pub async fn refresh_refused(emu: &Emu, tenant: &str, grant: &Value) -> Value {
+    let token = grant["refresh_token"].as_str().unwrap();
+    token_error(refresh(emu, tenant, token, &[]).await, 400).await
+}
+
 /// A token error's body, checking its status.
 pub async fn token_error(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status);

@@ -156,21 +156,9 @@ async fn personal_accounts_consent_for_themselves_but_get_no_all_permissions() {
     );
 
     // Personal tokens refresh at consumers and common, not at organizations.
-    let token = body["refresh_token"].as_str().unwrap();
-    let renewed = tokens(refresh(&emu, "consumers", token, &[]).await).await;
-    let token = renewed["refresh_token"].as_str().unwrap();
-    let renewed = tokens(refresh(&emu, "common", token, &[]).await).await;
-    let refused = token_error(
-        refresh(
-            &emu,
-            "organizations",
-            renewed["refresh_token"].as_str().unwrap(),
-            &[],
-        )
-        .await,
-        400,
-    )
-    .await;
+    let renewed = refresh_ok(&emu, "consumers", &body).await;
+    let renewed = refresh_ok(&emu, "common", &renewed).await;
+    let refused = refresh_refused(&emu, "organizations", &renewed).await;
     assert_eq!(refused["error"], "invalid_grant");
 }
 

@@ -130,16 +130,7 @@ async fn a_reused_refresh_token_works_by_default_and_fails_in_strict_mode() {
         json!([70000]),
         "used once, then refused"
     );
-    tokens(
-        refresh(
-            &emu,
-            "organizations",
-            rotated["refresh_token"].as_str().unwrap(),
-            &[],
-        )
-        .await,
-    )
-    .await;
+    refresh_ok(&emu, "organizations", &rotated).await;
 }
 
 #[actix_web::test]
@@ -183,44 +174,16 @@ async fn revoking_a_users_sessions_invalidates_their_refresh_tokens() {
         )
         .await;
     assert_eq!(revoked.status().as_u16(), 204);
-    let refused = token_error(
-        refresh(
-            &emu,
-            "organizations",
-            mine["refresh_token"].as_str().unwrap(),
-            &[],
-        )
-        .await,
-        400,
-    )
-    .await;
+    let refused = refresh_refused(&emu, "organizations", &mine).await;
     assert_eq!(refused["error"], "invalid_grant");
     assert_eq!(refused["error_codes"], json!([50173]));
     assert!(description(&refused).starts_with(
         "AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password."
     ));
     // Another user's tokens are untouched; a new sign-in gets a working token.
-    tokens(
-        refresh(
-            &emu,
-            "organizations",
-            others["refresh_token"].as_str().unwrap(),
-            &[],
-        )
-        .await,
-    )
-    .await;
+    refresh_ok(&emu, "organizations", &others).await;
     let fresh = user_tokens(&emu, CONTOSO_USER, "organizations", scope).await;
-    tokens(
-        refresh(
-            &emu,
-            "organizations",
-            fresh["refresh_token"].as_str().unwrap(),
-            &[],
-        )
-        .await,
-    )
-    .await;
+    refresh_ok(&emu, "organizations", &fresh).await;
     // The user may be named by UPN; an unknown one is 404.
     assert_eq!(
         emu.control_status(

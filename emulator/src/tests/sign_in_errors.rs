@@ -18,32 +18,23 @@ async fn requests_that_cannot_be_trusted_to_redirect_get_error_pages() {
     let emu = Emu::spawn().await;
     emu.behaviour(json!({"auto_sign_in_user": CONTOSO_ADMIN}))
         .await;
-    let unknown_client = authorize_url(
-        &emu,
-        DEFAULT_TENANT_ID,
-        &[("client_id", Some("11111111-2222-3333-4444-555555555555"))],
-    );
-    assert!(
-        error_page(&emu, &unknown_client)
-            .await
-            .contains("AADSTS700016")
-    );
-    let unregistered = authorize_url(
-        &emu,
-        DEFAULT_TENANT_ID,
-        &[("redirect_uri", Some("https://attacker.example/steal"))],
-    );
-    assert!(
-        error_page(&emu, &unregistered)
-            .await
-            .contains("AADSTS50011")
-    );
-    let unknown_tenant = authorize_url(&emu, "0f0f0f0f-0000-4000-8000-000000000000", &[]);
-    assert!(
-        error_page(&emu, &unknown_tenant)
-            .await
-            .contains("AADSTS90002")
-    );
+    let cases: [(&str, &[(&str, Option<&str>)], &str); 3] = [
+        (
+            DEFAULT_TENANT_ID,
+            &[("client_id", Some("11111111-2222-3333-4444-555555555555"))],
+            "AADSTS700016",
+        ),
+        (
+            DEFAULT_TENANT_ID,
+            &[("redirect_uri", Some("https://attacker.example/steal"))],
+            "AADSTS50011",
+        ),
+        ("0f0f0f0f-0000-4000-8000-000000000000", &[], "AADSTS90002"),
+    ];
+    for (tenant, overrides, code) in cases {
+        let page = error_page(&emu, &authorize_url(&emu, tenant, overrides)).await;
+        assert!(page.contains(code), "{code}: {page}");
+    }
 }
 
 #[actix_web::test]

@@ -1,7 +1,9 @@
-//! The onboarding pages, filled from `web/` templates. Every value put into a page is escaped.
+//! The onboarding pages, filled from `web/` templates on the public pages' layout. Every value put into a page is escaped.
 
 use actix_web::{HttpResponse, http::StatusCode};
 use graphhook_domain::graph::microsoft::roles::PRODUCT_ROLES;
+
+use crate::routes::web_pages::{NAV, on_layout};
 
 const ONBOARDING: &str = include_str!("../../../../web/onboarding.html");
 const PAGE: &str = include_str!("../../../../web/page.html");
@@ -44,7 +46,7 @@ pub fn onboarding(status: StatusCode, error: Option<&str>, company: &str) -> Htt
     let error = error
         .map(|e| format!("      <p class=\"alert\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
-    let body = ONBOARDING
+    let body = on_layout("Connect Microsoft 365", NAV, "", ONBOARDING)
         .replace("{{permissions}}", permissions.trim_end())
         .replace("{{error}}", &error)
         .replace("{{company}}", &escape(company));
@@ -53,10 +55,11 @@ pub fn onboarding(status: StatusCode, error: Option<&str>, company: &str) -> Htt
 
 /// A page with a title and prepared (already escaped) HTML content.
 pub fn message(status: StatusCode, title: &str, content_html: &str) -> HttpResponse {
+    let title = escape(title);
+    let main = PAGE.replace("{{title}}", &title);
     html(
         status,
-        PAGE.replace("{{title}}", &escape(title))
-            .replace("{{content}}", content_html),
+        on_layout(&title, NAV, "", &main).replace("{{content}}", content_html),
     )
 }
 
