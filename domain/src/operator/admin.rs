@@ -177,13 +177,16 @@ async fn set_status<C: ConnectionTrait + TransactionTrait>(
     let previous = found.status;
     if !allowed_from.contains(&previous) {
         txn.rollback().await?;
-        return Err(DomainError::Conflict(format!(
-            "the tenant is {}",
-            serde_json::to_value(previous)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        )));
+        return Err(DomainError::conflict(
+            "tenant_status",
+            format!(
+                "the tenant is {}",
+                serde_json::to_value(previous)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
+        ));
     }
     let now = clock.now();
     let mut active = found.into_active_model();
@@ -352,8 +355,9 @@ pub async fn force_renew<C: ConnectionTrait>(
         .await?
         .ok_or(DomainError::NotFound("subscription"))?;
     if !upkeep::request(db, clock, &sub, DueAction::Renew, "operator").await? {
-        return Err(DomainError::Conflict(
-            "only an active subscription can be renewed".into(),
+        return Err(DomainError::conflict(
+            "subscription_not_active",
+            "only an active subscription can be renewed",
         ));
     }
     let entry = NewEntry::new(actor, "subscription.renewal_forced")

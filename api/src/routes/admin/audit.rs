@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
+    DomainError,
     operator::audit::{self, ActionFilter, AuditFilter, Page},
     platform::entities::audit_log,
     platform::ids::{AuditId, TenantId},
@@ -82,11 +83,11 @@ pub struct AuditLogPage {
 const MAX_ACTOR_LEN: usize = 200;
 
 /// The filters of a query, checked.
-fn filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
+fn filter(query: &ListQuery) -> Result<AuditFilter, DomainError> {
     let action = match query.action.as_deref() {
         None => None,
         Some(text) => Some(ActionFilter::parse(text).ok_or_else(|| {
-            ApiError::validation(
+            DomainError::invalid(
                 "action must be an action (tenant.suspended) or a prefix ending in .* (tenant.*)",
             )
         })?),
@@ -98,7 +99,7 @@ fn filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
                 || actor.len() > MAX_ACTOR_LEN
                 || actor.chars().any(char::is_control) =>
         {
-            return Err(ApiError::validation(format!(
+            return Err(DomainError::invalid(format!(
                 "actor must be an actor id of 1 to {MAX_ACTOR_LEN} characters"
             )));
         }

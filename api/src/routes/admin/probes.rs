@@ -4,8 +4,9 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
+    DomainError,
     operator::audit::{self, Actor, NewEntry},
-    operator::probe::{self, MAX_HOLD_MS, ProbeError, ProbeState, ProbeStatus},
+    operator::probe::{self, MAX_HOLD_MS, ProbeState, ProbeStatus},
     platform::ids::ProbeId,
 };
 use serde::{Deserialize, Serialize};
@@ -84,16 +85,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner().into_inner();
     if body.hold_ms > MAX_HOLD_MS {
-        return Err(ApiError::validation(format!(
-            "hold_ms must be at most {MAX_HOLD_MS}"
-        )));
+        return Err(DomainError::invalid(format!("hold_ms must be at most {MAX_HOLD_MS}")).into());
     }
-    let status = probe::queue(&state.queues, &state.clock, body.hold_ms)
-        .await
-        .map_err(|e| match e {
-            ProbeError::Push(e) => ApiError::unavailable("the job queue", e),
-            ProbeError::Redis(e) => ApiError::unavailable("the job queue", e),
-        })?;
+    let status = probe::queue(&state.queues, &state.clock, body.hold_ms).await?;
     let entry = NewEntry::new(Actor::operator(&operator.name), "probe.queued")
         .target("probe", status.id)
         .details(json!({"hold_ms": body.hold_ms}))
@@ -125,6 +119,6 @@ pub async fn show(
     let mut conn = state.redis.clone();
     let status = probe::get(&mut conn, state.queues.prefix(), id.into_inner())
         .await?
-        .ok_or_else(|| ApiError::not_found("probe"))?;
+        .ok_or_else(|| DomainError::NotFound("probe"))?;
     Ok(HttpResponse::Ok().json(ProbeView::from(status)))
 }

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
+    DomainError,
     operator::admin::{self, SubscriptionFilter},
     operator::audit::Actor,
     platform::entities::subscription::{self, DueAction, SubscriptionStatus},
@@ -138,7 +139,7 @@ pub async fn list(
             if hours <= MAX_EXPIRING_WITHIN_HOURS {
                 Ok(chrono::Duration::hours(i64::from(hours)))
             } else {
-                Err(ApiError::validation(format!(
+                Err(DomainError::invalid(format!(
                     "expiring_within_hours must be between 0 and {MAX_EXPIRING_WITHIN_HOURS} (a year)"
                 )))
             }

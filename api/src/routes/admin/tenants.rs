@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
+    DomainError,
     operator::admin::{self, Offboarded, TenantFilter},
     operator::audit::Actor,
     platform::entities::tenant::{self, TenantStatus},
@@ -162,9 +163,7 @@ pub async fn suspend(
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
-        return Err(ApiError::validation(
-            "reason must be 1 to 500 characters on one line",
-        ));
+        return Err(DomainError::invalid("reason must be 1 to 500 characters on one line").into());
     }
     let tenant = admin::suspend(
         &state.db,
@@ -243,10 +242,10 @@ impl From<Offboarded> for OffboardedView {
     }
 }
 
-pub(super) async fn find(state: &AppState, id: TenantId) -> Result<tenant::Model, ApiError> {
+pub(super) async fn find(state: &AppState, id: TenantId) -> Result<tenant::Model, DomainError> {
     tenants::find(&state.db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("tenant"))
+        .ok_or_else(|| DomainError::NotFound("tenant"))
 }
 
 /// Checks the confirmation and offboards; shared with the tenant's own `DELETE /api/v1/tenant`.
@@ -258,9 +257,10 @@ pub(crate) async fn offboard_confirmed(
     request_id: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     if confirm != tenant.name {
-        return Err(ApiError::validation(
+        return Err(DomainError::invalid(
             "to offboard, confirm with the tenant's name exactly as shown",
-        ));
+        )
+        .into());
     }
     let retention =
         chrono::Duration::days(i64::from(state.settings.admin.offboarded_retention_days));

@@ -10,13 +10,13 @@ use chrono::{DateTime, Utc};
 use graphhook_domain::{
     platform::entities::connection::{self, Account, ConnectionStatus},
     platform::ids::ConnectionId,
-    tenancy::connections::{self, ConnectionError, StartRequest, Started, lifecycle},
+    tenancy::connections::{self, StartRequest, Started, lifecycle},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    error::{ApiError, Code, ErrorBody},
+    error::{ApiError, ErrorBody},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -122,19 +122,6 @@ pub struct CreateConnection {
     login_hint: Option<String>,
 }
 
-fn api_error(error: ConnectionError) -> ApiError {
-    match error {
-        e @ (ConnectionError::Invalid(_) | ConnectionError::PersonalAccountsDisabled) => {
-            ApiError::validation(e.to_string())
-        }
-        ConnectionError::NotConfigured(message) => ApiError::new(
-            Code::ServiceUnavailable,
-            format!("the deployment's Microsoft settings are incomplete: {message}"),
-        ),
-        ConnectionError::Domain(e) => e.into(),
-    }
-}
-
 /// Starts connecting a Microsoft user: a `pending` connection and the URL the user signs in at.
 #[utoipa::path(
     post,
@@ -168,8 +155,7 @@ pub async fn create(
         request,
         auth.actor(),
     )
-    .await
-    .map_err(api_error)?;
+    .await?;
     Ok(HttpResponse::Created().json(StartedView::from(started)))
 }
 
@@ -294,7 +280,6 @@ pub async fn reconnect(
         id.into_inner(),
         auth.actor(),
     )
-    .await
-    .map_err(api_error)?;
+    .await?;
     Ok(HttpResponse::Ok().json(StartedView::from(started)))
 }

@@ -2,11 +2,11 @@
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
-    delivery::endpoints, delivery::engine, delivery::webhooks::secrets::HmacSecret,
+    DomainError, delivery::endpoints, delivery::engine, delivery::webhooks::secrets::HmacSecret,
     platform::ids::EndpointId,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+
 use utoipa::ToSchema;
 
 use super::EndpointView;
@@ -149,14 +149,13 @@ pub async fn rotate(
         .as_deref()
         .map(HmacSecret::parse)
         .transpose()
-        .map_err(|e| ApiError::validation(format!("secret: {e}")))?;
+        .map_err(|e| DomainError::invalid(format!("secret: {e}")))?;
     let secs = body
         .grace_period_secs
         .map_or(endpoints::DEFAULT_GRACE_SECS, |secs| {
             i64::try_from(secs).unwrap_or(if secs < 0 { i64::MIN } else { i64::MAX })
         });
-    let grace = endpoints::grace_period(secs)
-        .map_err(|e| ApiError::from(e).with_details(json!({"field": "grace_period_secs"})))?;
+    let grace = endpoints::grace_period(secs)?;
     let secret = endpoints::rotate(
         &state.endpoint_deps(),
         auth.tenant_id(),

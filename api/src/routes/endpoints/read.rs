@@ -3,7 +3,8 @@
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
-    delivery::endpoints, delivery::webhooks::secrets::ed25519_public, platform::ids::EndpointId,
+    DomainError, delivery::endpoints, delivery::webhooks::secrets::ed25519_public,
+    platform::ids::EndpointId,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -202,7 +203,7 @@ pub async fn public_key(
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let key = endpoints::ed25519_key(&state.secret_box, &endpoint)?
-        .ok_or_else(|| ApiError::not_found("Ed25519 key (the endpoint signs with HMAC only)"))?;
+        .ok_or_else(|| DomainError::NotFound("Ed25519 key (the endpoint signs with HMAC only)"))?;
     Ok(HttpResponse::Ok().json(PublicKeyView {
         public_key: ed25519_public(&key),
     }))

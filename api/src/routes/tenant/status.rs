@@ -5,6 +5,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
+    DomainError,
     graph::microsoft::roles,
     platform::entities::tenant,
     platform::ids::TenantId,
@@ -14,7 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    error::{ApiError, Code, ErrorBody},
+    error::{ApiError, ErrorBody},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -107,18 +108,21 @@ pub async fn verify(
         {
             Ok(token) => token,
             Err(AccessError::Token(error)) => {
-                let code = if error.aadsts().is_some() {
-                    Code::Conflict
+                let message = format!("Microsoft refused a token for this tenant: {error}");
+                // An AADSTS answer is the tenant's doing (consent, a disabled app); anything
+                // else is Microsoft being unreachable for now.
+                return Err(if error.aadsts().is_some() {
+                    DomainError::conflict("token_refused", message)
                 } else {
-                    Code::ServiceUnavailable
-                };
-                return Err(ApiError::new(
-                    code,
-                    format!("Microsoft refused a token for this tenant: {error}"),
-                ));
+                    DomainError::Unavailable {
+                        message,
+                        source: None,
+                    }
+                }
+                .into());
             }
             Err(error @ AccessError::Reauthorize { .. }) => {
-                return Err(ApiError::new(Code::Conflict, error.to_string()));
+                return Err(DomainError::conflict("reauthorize", error.to_string()).into());
             }
             Err(AccessError::Domain(error)) => return Err(error.into()),
         };

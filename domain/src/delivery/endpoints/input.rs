@@ -48,6 +48,12 @@ pub struct InputError {
     pub message: String,
 }
 
+impl From<InputError> for crate::DomainError {
+    fn from(error: InputError) -> Self {
+        crate::DomainError::invalid_field(error.field, error.to_string())
+    }
+}
+
 fn invalid(field: &'static str, message: impl Into<String>) -> InputError {
     InputError {
         field,
