@@ -7,8 +7,8 @@ use actix_web::{HttpResponse, web};
 use graphhook_domain::{
     DomainError,
     delivery::endpoints::{
-        self, EndpointInput, EndpointPatch,
-        headers::{Headers, unmask},
+        self, EndpointInput, EndpointPatch, Limits, RawEndpoint,
+        headers::unmask,
         input::{
             check_description, check_filter_types, check_headers, check_max_in_flight,
             check_rate_limit, check_retry_schedule, check_timeout,
@@ -81,24 +81,22 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let url = state.sender.check_url(&body.url).await?;
-    let settings = &state.settings.webhooks;
-    let input = EndpointInput {
-        url,
-        description: check_description(&body.description)?,
-        filter_types: check_filter_types(&body.filter_types)?,
-        headers: check_headers(&body.headers).and_then(|h| unmask(h, &Headers::new()))?,
-        timeout_ms: check_timeout(body.timeout_secs.unwrap_or(settings.default_timeout_secs))?,
-        rate_limit_per_sec: body.rate_limit_per_sec.map(check_rate_limit).transpose()?,
-        max_in_flight: check_max_in_flight(
-            body.max_in_flight.unwrap_or(settings.default_max_in_flight),
-        )?,
+    let raw = RawEndpoint {
+        description: &body.description,
+        filter_types: &body.filter_types,
+        headers: &body.headers,
+        timeout_secs: body.timeout_secs,
+        rate_limit_per_sec: body.rate_limit_per_sec,
+        max_in_flight: body.max_in_flight,
         ed25519: body.ed25519,
-        retry_schedule: body
-            .retry_schedule
-            .as_ref()
-            .map(|d| check_retry_schedule(d.as_slice()))
-            .transpose()?,
+        retry_schedule: body.retry_schedule.as_ref().map(|d| d.as_slice()),
     };
+    let settings = &state.settings.webhooks;
+    let limits = Limits {
+        default_timeout_secs: settings.default_timeout_secs,
+        default_max_in_flight: settings.default_max_in_flight,
+    };
+    let input = EndpointInput::parse(url, raw, limits)?;
     let secret = body
         .secret
         .as_deref()
