@@ -112,6 +112,27 @@ pub struct ErrorBody {
     pub details: Option<Value>,
 }
 
+/// What every tenant api operation may answer before its handler runs (see
+/// [`crate::extractors::TenantAuth`]): documented once, so every operation says it alike.
+#[derive(utoipa::IntoResponses)]
+pub enum KeyRefusals {
+    #[response(
+        status = 401,
+        description = "Missing, malformed, unknown or revoked API key"
+    )]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "The tenant is not active")]
+    Forbidden(ErrorBody),
+}
+
+/// What every operator api operation may answer before its handler runs (see
+/// [`crate::extractors::Operator`]).
+#[derive(utoipa::IntoResponses)]
+pub enum OperatorRefusals {
+    #[response(status = 401, description = "Missing or invalid operator token")]
+    Unauthorized(ErrorBody),
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     code: Code,
@@ -147,10 +168,6 @@ impl ApiError {
     fn with_details(mut self, details: Option<Value>) -> Self {
         self.details = details.map(Box::new);
         self
-    }
-
-    pub fn code(&self) -> Code {
-        self.code
     }
 
     /// Something failed on our side: logged with its cause chain, reported without detail.

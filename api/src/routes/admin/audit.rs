@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::AppState,
 };
@@ -122,7 +122,7 @@ fn filter(query: &ListQuery) -> Result<AuditFilter, DomainError> {
     responses(
         (status = 200, description = "A page of the audit log", body = AuditLogPage),
         (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 422, description = "`limit` out of range, or an invalid `action` or `actor`", body = ErrorBody),
     ),
     security(("operator_token" = []))

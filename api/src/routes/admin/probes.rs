@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::{
     body::Object,
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::AppState,
 };
@@ -72,7 +72,7 @@ impl From<ProbeStatus> for ProbeView {
     responses(
         (status = 202, description = "Queued", body = ProbeView),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 422, description = "The body is not an object of this shape, or `hold_ms` is above 30000", body = ErrorBody),
         (status = 503, description = "The job queue is unavailable", body = ErrorBody),
     ),
@@ -106,7 +106,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The probe", body = ProbeView),
         (status = 400, description = "Malformed id", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 404, description = "No such probe, or older than a day", body = ErrorBody),
     ),
     security(("operator_token" = []))

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     bounded::FilterText,
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::AppState,
 };
@@ -99,7 +99,7 @@ pub struct ListQuery {
     responses(
         (status = 200, description = "A page of tenants, each with its counts of subscriptions and endpoints", body = TenantList),
         (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 422, description = "`limit` is not between 1 and 200", body = ErrorBody),
     ),
     security(("operator_token" = []))
@@ -148,7 +148,7 @@ pub struct Suspend {
     responses(
         (status = 200, description = "Suspended", body = TenantView),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The tenant is already suspended, or offboarded", body = ErrorBody),
         (status = 422, description = "The reason is empty, longer than 500 characters or not on one line", body = ErrorBody),
@@ -183,7 +183,7 @@ pub async fn suspend(
     responses(
         (status = 200, description = "`active` again, or `consent_revoked` when no consent is in force", body = TenantView),
         (status = 400, description = "Malformed id", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The tenant is not suspended", body = ErrorBody),
     ),
@@ -283,7 +283,7 @@ pub(crate) async fn offboard_confirmed(
     responses(
         (status = 200, description = "Offboarded: what was done, and when the data goes", body = OffboardedView),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The tenant is already offboarded", body = ErrorBody),
         (status = 422, description = "The confirmation does not match the tenant's name", body = ErrorBody),

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -132,8 +132,7 @@ pub struct CreateConnection {
     responses(
         (status = 201, description = "Pending: send the user to `authorization_url`", body = StartedView),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 422, description = "Unknown kind, a kind this account type cannot hold, too many kinds, a bad login_hint, or personal accounts are not enabled on this deployment", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -180,8 +179,7 @@ pub struct ListQuery {
     responses(
         (status = 200, description = "A page of connections", body = ConnectionList),
         (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -206,8 +204,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The connection's id (`conn_…`)")),
     responses(
         (status = 200, description = "The connection", body = ConnectionView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such connection for this tenant", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -231,8 +228,7 @@ pub async fn show(
     params(("id" = String, Path, description = "The connection's id (`conn_…`)")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such connection for this tenant", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -262,8 +258,7 @@ pub async fn delete(
     params(("id" = String, Path, description = "The connection's id (`conn_…`)")),
     responses(
         (status = 200, description = "Send the user to `authorization_url`", body = StartedView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such connection for this tenant", body = ErrorBody),
         (status = 422, description = "Personal accounts are no longer enabled on this deployment", body = ErrorBody),
     ),

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{EndpointList, EndpointView};
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -65,8 +65,7 @@ pub struct PublicKeyView {
     responses(
         (status = 200, description = "A page of endpoints", body = EndpointList),
         (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]

@@ -25,7 +25,7 @@ use super::{
     retry_schedule::{Delays, present},
 };
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -68,8 +68,7 @@ pub struct CreateEndpoint {
     responses(
         (status = 201, description = "Registered; `active` if it answered the challenge", body = CreatedEndpoint),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 422, description = "A refused URL (the rule is named) or setting", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -148,8 +147,7 @@ pub struct UpdateEndpoint {
     request_body = UpdateEndpoint,
     responses(
         (status = 200, description = "The endpoint", body = EndpointView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
         (status = 422, description = "A refused URL or setting", body = ErrorBody),
     ),
@@ -225,8 +223,7 @@ pub async fn update(
     params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
     ),
     security(("api_key" = []))

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -181,8 +181,7 @@ pub struct ListQuery {
     responses(
         (status = 200, description = "A page of subscriptions", body = SubscriptionList),
         (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -207,8 +206,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The subscription's id (`sub_…`)")),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such subscription for this tenant", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -231,8 +229,7 @@ pub async fn show(
     params(("id" = String, Path, description = "The subscription's id (`sub_…`)")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such subscription for this tenant", body = ErrorBody),
         (status = 502, description = "Graph refused", body = ErrorBody),
         (status = 503, description = "Graph is throttling; see Retry-After", body = ErrorBody),

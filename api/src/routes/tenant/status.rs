@@ -15,7 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -74,8 +74,7 @@ async fn view(state: &AppState, tenant: &tenant::Model) -> Result<TenantView, Ap
     tag = "tenant",
     responses(
         (status = 200, description = "The tenant", body = TenantView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -91,8 +90,7 @@ pub async fn show(auth: TenantAuth, state: web::Data<AppState>) -> Result<HttpRe
     tag = "tenant",
     responses(
         (status = 200, description = "The tenant, with the roles Microsoft shows now", body = TenantView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 409, description = "Microsoft refused a token: consent was revoked", body = ErrorBody),
         (status = 503, description = "Microsoft could not be reached", body = ErrorBody),
     ),
@@ -161,8 +159,7 @@ pub struct OffboardTenant {
     request_body = OffboardTenant,
     responses(
         (status = 200, description = "Offboarded: what was done, and when the data goes"),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 422, description = "The confirmation does not match the tenant's name", body = ErrorBody),
     ),
     security(("api_key" = []))
