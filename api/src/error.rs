@@ -2,7 +2,10 @@
 //! an HTTP status.
 //!
 //! Domain code returns [`DomainError`], which knows nothing about HTTP; handlers return
-//! [`ApiError`]. Extractor failures (malformed JSON, bad path or query parameters), unknown
+//! [`ApiError`], and build one only from a domain error (through `?`) or through the named
+//! constructors here, for what only the http edge knows. [`ApiError`]'s `From<DomainError>` is
+//! the one place that turns a kind of refusal into a status, a code, `details` and headers.
+//! Extractor failures (malformed JSON, bad path or query parameters), unknown
 //! routes and wrong methods are rendered through the same shape:
 //! `{"code": "snake_case", "message": "…", "request_id": "…"}` plus `details` where useful.
 //! Internal errors log their whole cause chain and tell the client only that something failed.
@@ -15,9 +18,10 @@ use actix_web::{
     http::{StatusCode, header},
     middleware::ErrorHandlerResponse,
 };
-use graphhook_domain::DomainError;
+use graphhook_domain::{DomainError, platform::error::Facts};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::time::Duration;
 
 use crate::request_id;
 
@@ -108,11 +112,35 @@ pub struct ErrorBody {
     pub details: Option<Value>,
 }
 
+/// What every tenant api operation may answer before its handler runs (see
+/// [`crate::extractors::TenantAuth`]): documented once, so every operation says it alike.
+#[derive(utoipa::IntoResponses)]
+pub enum KeyRefusals {
+    #[response(
+        status = 401,
+        description = "Missing, malformed, unknown or revoked API key"
+    )]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "The tenant is not active")]
+    Forbidden(ErrorBody),
+}
+
+/// What every operator api operation may answer before its handler runs (see
+/// [`crate::extractors::Operator`]).
+#[derive(utoipa::IntoResponses)]
+pub enum OperatorRefusals {
+    #[response(status = 401, description = "Missing or invalid operator token")]
+    Unauthorized(ErrorBody),
+}
+
 #[derive(Debug)]
 pub struct ApiError {
-    pub code: Code,
-    pub message: String,
-    pub details: Option<Value>,
+    code: Code,
+    message: String,
+    /// Boxed: most errors have none, and every `Result` carries the error's size.
+    details: Option<Box<Value>>,
+    /// Sent as the `Retry-After` header (503s without one get the default).
+    retry_after: Option<Duration>,
     source: Option<anyhow::Error>,
 }
 
@@ -124,46 +152,71 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The errors only the http edge knows (authentication, reading a body, routing, readiness);
+/// everything else arrives as a [`DomainError`].
 impl ApiError {
-    pub fn new(code: Code, message: impl Into<String>) -> Self {
+    fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
             source: None,
         }
     }
 
-    pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+    fn with_details(mut self, details: Option<Value>) -> Self {
+        self.details = details.map(Box::new);
         self
-    }
-
-    pub fn not_found(what: &str) -> Self {
-        Self::new(Code::NotFound, format!("{what} not found"))
-    }
-
-    pub fn validation(message: impl Into<String>) -> Self {
-        Self::new(Code::ValidationFailed, message)
     }
 
     /// Something failed on our side: logged with its cause chain, reported without detail.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
         Self {
-            code: Code::Internal,
-            message: "an internal error occurred; quote the request_id when reporting it".into(),
-            details: None,
             source: Some(source.into()),
+            ..Self::new(
+                Code::Internal,
+                "an internal error occurred; quote the request_id when reporting it",
+            )
         }
     }
 
-    pub fn unavailable(what: &str, source: impl Into<anyhow::Error>) -> Self {
+    fn unavailable(what: &str, source: impl Into<anyhow::Error>) -> Self {
         Self {
-            code: Code::ServiceUnavailable,
-            message: format!("{what} is temporarily unavailable; try again shortly"),
-            details: None,
             source: Some(source.into()),
+            ..Self::new(
+                Code::ServiceUnavailable,
+                format!("{what} is temporarily unavailable; try again shortly"),
+            )
         }
+    }
+
+    /// Missing or refused credentials.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(Code::Unauthorized, message)
+    }
+
+    /// Too many requests from one caller.
+    pub fn rate_limited(message: impl Into<String>) -> Self {
+        Self::new(Code::TooManyRequests, message)
+    }
+
+    pub fn payload_too_large(message: impl Into<String>) -> Self {
+        Self::new(Code::PayloadTooLarge, message)
+    }
+
+    /// A request body that could not be read at all.
+    pub fn unreadable_body(message: impl Into<String>) -> Self {
+        Self::new(Code::BadRequest, message)
+    }
+
+    pub fn invalid_json(message: impl Into<String>) -> Self {
+        Self::new(Code::InvalidJson, message)
+    }
+
+    /// The service cannot take traffic yet; `checks` says what is missing.
+    pub fn not_ready(message: impl Into<String>, checks: Value) -> Self {
+        Self::new(Code::NotReady, message).with_details(Some(json!({ "checks": checks })))
     }
 
     fn body(&self) -> ErrorBody {
@@ -171,17 +224,42 @@ impl ApiError {
             code: self.code.as_str(),
             message: self.message.clone(),
             request_id: request_id::current().unwrap_or_default(),
-            details: self.details.clone(),
+            details: self.details.as_deref().cloned(),
         }
     }
 }
 
+/// The one mapping from domain errors to HTTP: each kind of refusal to its code, its
+/// structured facts to `details`, and a throttle's wait to `Retry-After`.
 impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
         match err {
-            DomainError::NotFound(what) => ApiError::not_found(what),
-            DomainError::Invalid(message) => ApiError::validation(message),
-            DomainError::Conflict(message) => ApiError::new(Code::Conflict, message),
+            DomainError::NotFound(what) => Self::new(Code::NotFound, format!("{what} not found")),
+            DomainError::Invalid {
+                field,
+                rule,
+                message,
+            } => Self::new(Code::ValidationFailed, message)
+                .with_details(invalid_details(field, rule)),
+            DomainError::Conflict { message, facts, .. } => {
+                Self::new(Code::Conflict, message).with_details(facts_details(facts))
+            }
+            DomainError::Forbidden { message, facts } => {
+                Self::new(Code::Forbidden, message).with_details(facts_details(facts))
+            }
+            DomainError::Throttled {
+                message,
+                retry_after,
+            } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(Code::ServiceUnavailable, message)
+                    .with_details(Some(json!({"retry_after_secs": retry_after.as_secs()})))
+            },
+            DomainError::Upstream { message } => Self::new(Code::BadGateway, message),
+            DomainError::Unavailable { message, source } => Self {
+                source,
+                ..Self::new(Code::ServiceUnavailable, message)
+            },
             DomainError::Database(e) if graphhook_domain::platform::db::is_unavailable(&e) => {
                 ApiError::unavailable("the database", e)
             }
@@ -193,6 +271,48 @@ impl From<DomainError> for ApiError {
             other => ApiError::internal(other),
         }
     }
+}
+
+/// Errors of one domain step that read as a [`DomainError`] render as that one.
+macro_rules! through_domain {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<$error> for ApiError {
+            fn from(error: $error) -> Self {
+                DomainError::from(error).into()
+            }
+        }
+    )*};
+}
+
+through_domain!(
+    graphhook_domain::graph::subscriptions::CreateError,
+    graphhook_domain::tenancy::connections::ConnectionError,
+    graphhook_domain::operator::probe::ProbeError,
+    graphhook_domain::delivery::endpoints::InputError,
+    graphhook_domain::delivery::webhooks::sender::UrlRefusal,
+);
+
+/// A refused input's `details`: the field and the rule, where known.
+fn invalid_details(field: Option<&'static str>, rule: Option<String>) -> Option<Value> {
+    let mut details = serde_json::Map::new();
+    if let Some(field) = field {
+        details.insert("field".into(), field.into());
+    }
+    if let Some(rule) = rule {
+        details.insert("rule".into(), rule.into());
+    }
+    (!details.is_empty()).then_some(Value::Object(details))
+}
+
+fn facts_details(facts: Facts) -> Option<Value> {
+    (!facts.is_empty()).then(|| {
+        Value::Object(
+            facts
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value.map_or(Value::Null, Value::from)))
+                .collect(),
+        )
+    })
 }
 
 /// Whether an error's cause chain holds a database error that means unavailable.
@@ -207,6 +327,14 @@ fn database_unavailable_within(err: &DomainError) -> bool {
         cause = current.source();
     }
     false
+}
+
+/// Requests for paths no route serves.
+pub async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        Code::NotFound,
+        format!("no route for {} {}", req.method(), req.path()),
+    ))
 }
 
 impl ResponseError for ApiError {
@@ -226,15 +354,13 @@ impl ResponseError for ApiError {
         if self.code == Code::Unauthorized {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        // Unavailable is temporary (a database restarting, a queue reconnecting): say when to
-        // come back. Handlers that know better (Graph's throttling) replace it.
+        // Unavailable is temporary (a database restarting, a queue reconnecting, Graph
+        // throttling): say when to come back.
         if self.code == Code::ServiceUnavailable {
-            response.insert_header((
-                header::RETRY_AFTER,
-                graphhook_domain::platform::db::RETRY_AFTER
-                    .as_secs()
-                    .to_string(),
-            ));
+            let wait = self
+                .retry_after
+                .unwrap_or(graphhook_domain::platform::db::RETRY_AFTER);
+            response.insert_header((header::RETRY_AFTER, wait.as_secs().to_string()));
         }
         response.json(self.body())
     }
@@ -252,9 +378,10 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
             Code::PayloadTooLarge,
             format!("the request body exceeds {limit} bytes"),
         ),
-        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::validation(format!(
-            "the request body does not match the expected shape: {e}"
-        )),
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::new(
+            Code::ValidationFailed,
+            format!("the request body does not match the expected shape: {e}"),
+        ),
         JsonPayloadError::Deserialize(e) => ApiError::new(
             Code::InvalidJson,
             format!("the request body is not valid JSON: {e}"),

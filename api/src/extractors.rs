@@ -2,11 +2,9 @@
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 
-use crate::{
-    error::{ApiError, Code},
-    request_id::RequestId,
-    state::AppState,
-};
+use graphhook_domain::DomainError;
+
+use crate::{error::ApiError, request_id::RequestId, state::AppState};
 
 /// An operator, authenticated by `Authorization: Bearer <operator token>` (a JWT signed with
 /// `admin.signing_key`, see `graphhook_domain::operator::tokens`).
@@ -30,18 +28,13 @@ impl FromRequest for Operator {
 }
 
 async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))?;
+    let state = app_state(req)?;
     let presented = bearer_token(req).ok_or_else(|| {
-        ApiError::new(
-            Code::Unauthorized,
-            "an operator token is required: Authorization: Bearer <token>",
-        )
+        ApiError::unauthorized("an operator token is required: Authorization: Bearer <token>")
     })?;
     let key = state.settings.admin_signing_key();
     let claims = graphhook_domain::operator::tokens::verify(&key, presented, state.clock.now())
-        .map_err(|e| ApiError::new(Code::Unauthorized, e.to_string()))?;
+        .map_err(|e| ApiError::unauthorized(e.to_string()))?;
     // The first statement of most requests: after a database restart it may meet a dead
     // pooled connection, and a read is safe to run again (on a fresh one).
     let revoked = graphhook_domain::platform::db::retry_read(|| {
@@ -49,8 +42,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
     })
     .await?;
     if revoked {
-        return Err(ApiError::new(
-            Code::Unauthorized,
+        return Err(ApiError::unauthorized(
             graphhook_domain::operator::tokens::TokenError::Revoked.to_string(),
         ));
     }
@@ -59,6 +51,11 @@ async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
         claims: std::sync::Arc::new(claims),
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
     })
+}
+
+fn app_state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))
 }
 
 /// The token of an `Authorization: Bearer …` header.
@@ -100,14 +97,9 @@ impl FromRequest for TenantAuth {
 
 async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> {
     use graphhook_domain::{platform::entities::tenant::TenantStatus, tenancy::api_keys};
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))?;
+    let state = app_state(req)?;
     let presented = bearer_token(req).ok_or_else(|| {
-        ApiError::new(
-            Code::Unauthorized,
-            "an API key is required: Authorization: Bearer <key>",
-        )
+        ApiError::unauthorized("an API key is required: Authorization: Bearer <key>")
     })?;
     // An API key, or a portal session made from one. The first statement of every tenant
     // request: after a database restart it may meet a dead pooled connection. It reads (and
@@ -123,7 +115,7 @@ async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> 
     .await?;
     let (key, tenant) = match found {
         Ok(found) => found,
-        Err(error) => return Err(ApiError::new(Code::Unauthorized, error.to_string())),
+        Err(error) => return Err(ApiError::unauthorized(error.to_string())),
     };
     // A tenant whose consent was revoked may still read (its paused subscriptions, its
     // history) while an administrator consents again; it changes nothing.
@@ -143,10 +135,11 @@ async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> 
             .as_deref()
             .map(|r| format!(": {r}"))
             .unwrap_or_default();
-        return Err(
-            ApiError::new(Code::Forbidden, format!("the tenant is {status}{reason}"))
-                .with_details(serde_json::json!({"tenant_status": status})),
-        );
+        return Err(DomainError::Forbidden {
+            message: format!("the tenant is {status}{reason}"),
+            facts: vec![("tenant_status", Some(status))],
+        }
+        .into());
     }
     Ok(TenantAuth {
         tenant,

@@ -1,13 +1,13 @@
 //! Cursor pagination, the same for every list: `limit` (1–200, default 50) and `cursor` (the
 //! previous page's `next_cursor`, the last item's id).
 
-use crate::error::ApiError;
+use graphhook_domain::DomainError;
 
 /// The page size asked for, checked.
-pub fn limit(requested: Option<u16>) -> Result<u64, ApiError> {
+pub fn limit(requested: Option<u16>) -> Result<u64, DomainError> {
     let limit = u64::from(requested.unwrap_or(50));
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::validation("limit must be between 1 and 200"));
+        return Err(DomainError::invalid("limit must be between 1 and 200"));
     }
     Ok(limit)
 }

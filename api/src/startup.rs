@@ -130,7 +130,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .configure(routes::configure)
-                .default_service(web::to(not_found))
+                .default_service(web::to(error::no_route))
                 .wrap(Compress::default())
                 .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
                 .wrap(from_fn(request_id::middleware))
@@ -170,13 +170,4 @@ impl Application {
 /// The webhook sender with the deployment's SSRF policy.
 pub fn webhook_sender(settings: &Settings, lookup: Arc<dyn Lookup>) -> anyhow::Result<Sender> {
     graphhook_domain::delivery::webhooks::sender::from_settings(settings, lookup)
-}
-
-async fn not_found(
-    req: actix_web::HttpRequest,
-) -> Result<actix_web::HttpResponse, error::ApiError> {
-    Err(error::ApiError::new(
-        error::Code::NotFound,
-        format!("no route for {} {}", req.method(), req.path()),
-    ))
 }

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::messages::ListOrder;
 use crate::{
     bounded::{FilterText, Timestamp},
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     pagination,
     state::AppState,
@@ -89,8 +89,7 @@ pub struct EventsQuery {
         (status = 200, description = "A page of events", body = EventList),
         (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
         (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]

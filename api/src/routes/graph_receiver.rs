@@ -9,14 +9,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use futures::StreamExt;
-use graphhook_domain::platform::entities::inbound_batch::BatchKind;
+use graphhook_domain::{DomainError, platform::entities::inbound_batch::BatchKind};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::{
-    error::{ApiError, Code},
-    state::AppState,
-};
+use crate::{error::ApiError, state::AppState};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -76,16 +73,12 @@ fn check_source(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
         Verdict::NotAllowed => {
             metrics::counter!("graphhook_ingest_rejected_total", "reason" => "not_allowed")
                 .increment(1);
-            Err(ApiError::new(
-                Code::Forbidden,
-                "this address may not send notifications",
-            ))
+            Err(DomainError::forbidden("this address may not send notifications").into())
         }
         Verdict::RateLimited => {
             metrics::counter!("graphhook_ingest_rejected_total", "reason" => "rate_limited")
                 .increment(1);
-            Err(ApiError::new(
-                Code::TooManyRequests,
+            Err(ApiError::rate_limited(
                 "too many requests from this address; try again in a second",
             ))
         }
@@ -94,10 +87,7 @@ fn check_source(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
 
 fn too_large(limit: usize) -> ApiError {
     metrics::counter!("graphhook_ingest_rejected_total", "reason" => "too_large").increment(1);
-    ApiError::new(
-        Code::PayloadTooLarge,
-        format!("the body is larger than {limit} bytes"),
-    )
+    ApiError::payload_too_large(format!("the body is larger than {limit} bytes"))
 }
 
 async fn receive(
@@ -125,9 +115,8 @@ async fn receive(
     }
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(4096).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::new(Code::BadRequest, format!("the body could not be read: {e}"))
-        })?;
+        let chunk = chunk
+            .map_err(|e| ApiError::unreadable_body(format!("the body could not be read: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large(limit));
         }
@@ -137,18 +126,14 @@ async fn receive(
         Ok(collection) if !collection.value.is_empty() => {}
         Ok(_) => {
             metrics::counter!("graphhook_ingest_rejected_total", "reason" => "empty").increment(1);
-            return Err(ApiError::new(
-                Code::ValidationFailed,
-                "the notification collection has no items",
-            ));
+            return Err(DomainError::invalid("the notification collection has no items").into());
         }
         Err(e) => {
             metrics::counter!("graphhook_ingest_rejected_total", "reason" => "malformed")
                 .increment(1);
-            return Err(ApiError::new(
-                Code::InvalidJson,
-                format!("not a notification collection: {e}"),
-            ));
+            return Err(ApiError::invalid_json(format!(
+                "not a notification collection: {e}"
+            )));
         }
     }
     match state.inbox.submit(kind, Vec::from(body)).await {
@@ -161,10 +146,11 @@ async fn receive(
             tracing::warn!(%error, "an inbound batch could not be stored; Graph will retry");
             metrics::counter!("graphhook_ingest_rejected_total", "reason" => "unavailable")
                 .increment(1);
-            Err(ApiError::new(
-                Code::ServiceUnavailable,
-                "the notification could not be stored; try again",
-            ))
+            Err(DomainError::Unavailable {
+                message: "the notification could not be stored; try again".to_owned(),
+                source: None,
+            }
+            .into())
         }
     }
 }

@@ -6,10 +6,7 @@ use actix_web::{HttpResponse, web};
 use redis::AsyncCommands;
 use serde_json::json;
 
-use crate::{
-    error::{ApiError, Code},
-    state::AppState,
-};
+use crate::{error::ApiError, state::AppState};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -46,7 +43,7 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         return Ok(HttpResponse::Ok().json(json!({"status": "ready", "checks": checks})));
     }
     let message = format!("{} not reachable", failing.join(" and "));
-    Err(ApiError::new(Code::NotReady, message).with_details(json!({"checks": checks})))
+    Err(ApiError::not_ready(message, checks))
 }
 
 async fn check_postgres(state: &AppState) -> Result<(), String> {

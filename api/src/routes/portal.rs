@@ -4,15 +4,13 @@
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
-    platform::entities::tenant::TenantStatus, platform::ids::TenantId, tenancy::api_keys,
+    DomainError, platform::entities::tenant::TenantStatus, platform::ids::TenantId,
+    tenancy::api_keys,
 };
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{
-    error::{ApiError, Code},
-    state::AppState,
-};
+use crate::{error::ApiError, state::AppState};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/portal/session").route(web::post().to(session)));
@@ -31,17 +29,16 @@ async fn session(
     let presented = body.api_key.trim();
     let (key, tenant) = match api_keys::authenticate(&state.db, &state.clock, presented).await? {
         Ok(found) => found,
-        Err(error) => return Err(ApiError::new(Code::Unauthorized, error.to_string())),
+        Err(error) => return Err(ApiError::unauthorized(error.to_string())),
     };
     if !matches!(
         tenant.status,
         TenantStatus::Active | TenantStatus::ConsentRevoked
     ) {
         let reason = tenant.status_reason.clone().unwrap_or_default();
-        return Err(ApiError::new(
-            Code::Forbidden,
-            format!("this tenant cannot sign in now: {reason}"),
-        ));
+        return Err(
+            DomainError::forbidden(format!("this tenant cannot sign in now: {reason}")).into(),
+        );
     }
     let (token, expires_at) =
         api_keys::sessions::mint(&state.settings.admin_signing_key(), &key, state.clock.now())

@@ -1,7 +1,7 @@
 //! Every route of the tenant api, in one table. The same function registers them with actix and
 //! lists them, so the OpenAPI document can be checked against what the app really serves.
 
-use actix_web::{Route, http::Method, web};
+use actix_web::{FromRequest, Handler, Responder, Route, http::Method, web};
 
 use super::{connections, endpoints, events, messages, subscriptions, tenant};
 
@@ -24,6 +24,37 @@ impl Register for web::ServiceConfig {
 #[derive(Default)]
 pub struct Recorder(pub Vec<(Method, &'static str)>);
 
+impl Recorder {
+    /// The routes a register function adds: `(METHOD, path)`, sorted.
+    pub fn routes(register: impl FnOnce(&mut Self)) -> Vec<(String, String)> {
+        let mut recorder = Self::default();
+        register(&mut recorder);
+        let mut routes: Vec<(String, String)> = recorder
+            .0
+            .into_iter()
+            .map(|(m, p)| (m.to_string(), p.to_owned()))
+            .collect();
+        routes.sort();
+        routes
+    }
+}
+
+/// `get(handler)` and its kin: a route of one method, with the method named for the recorder.
+macro_rules! method_routes {
+    ($($name:ident => $method:ident),* $(,)?) => {$(
+        pub fn $name<F, Args>(handler: F) -> (Method, Route)
+        where
+            F: Handler<Args>,
+            Args: FromRequest + 'static,
+            F::Output: Responder + 'static,
+        {
+            (Method::$method, web::route().method(Method::$method).to(handler))
+        }
+    )*};
+}
+
+method_routes!(get => GET, post => POST, patch => PATCH, delete => DELETE);
+
 impl Register for Recorder {
     fn resource(&mut self, path: &'static str, routes: Vec<(Method, Route)>) {
         self.0
@@ -43,26 +74,14 @@ fn tenant_routes<R: Register>(r: &mut R) {
     use tenant::{api_keys, status};
     r.resource(
         "/api/v1/tenant",
-        vec![
-            (Method::GET, web::get().to(status::show)),
-            (Method::DELETE, web::delete().to(status::offboard)),
-        ],
+        vec![get(status::show), delete(status::offboard)],
     );
-    r.resource(
-        "/api/v1/tenant/verify",
-        vec![(Method::POST, web::post().to(status::verify))],
-    );
+    r.resource("/api/v1/tenant/verify", vec![post(status::verify)]);
     r.resource(
         "/api/v1/api-keys",
-        vec![
-            (Method::POST, web::post().to(api_keys::create)),
-            (Method::GET, web::get().to(api_keys::list)),
-        ],
+        vec![post(api_keys::create), get(api_keys::list)],
     );
-    r.resource(
-        "/api/v1/api-keys/{id}",
-        vec![(Method::DELETE, web::delete().to(api_keys::revoke))],
-    );
+    r.resource("/api/v1/api-keys/{id}", vec![delete(api_keys::revoke)]);
 }
 
 /// Endpoints: registration, verification, secrets, health.
@@ -70,42 +89,23 @@ fn endpoint_routes<R: Register>(r: &mut R) {
     use endpoints::{actions, read, write};
     r.resource(
         "/api/v1/endpoints",
-        vec![
-            (Method::POST, web::post().to(write::create)),
-            (Method::GET, web::get().to(read::list)),
-        ],
+        vec![post(write::create), get(read::list)],
     );
     r.resource(
         "/api/v1/endpoints/{id}",
-        vec![
-            (Method::GET, web::get().to(read::show)),
-            (Method::PATCH, web::patch().to(write::update)),
-            (Method::DELETE, web::delete().to(write::delete)),
-        ],
+        vec![get(read::show), patch(write::update), delete(write::delete)],
     );
-    r.resource(
-        "/api/v1/endpoints/{id}/health",
-        vec![(Method::GET, web::get().to(read::health))],
-    );
-    r.resource(
-        "/api/v1/endpoints/{id}/verify",
-        vec![(Method::POST, web::post().to(actions::verify))],
-    );
-    r.resource(
-        "/api/v1/endpoints/{id}/test",
-        vec![(Method::POST, web::post().to(actions::test))],
-    );
-    r.resource(
-        "/api/v1/endpoints/{id}/secret",
-        vec![(Method::GET, web::get().to(read::secret))],
-    );
+    r.resource("/api/v1/endpoints/{id}/health", vec![get(read::health)]);
+    r.resource("/api/v1/endpoints/{id}/verify", vec![post(actions::verify)]);
+    r.resource("/api/v1/endpoints/{id}/test", vec![post(actions::test)]);
+    r.resource("/api/v1/endpoints/{id}/secret", vec![get(read::secret)]);
     r.resource(
         "/api/v1/endpoints/{id}/secret/rotate",
-        vec![(Method::POST, web::post().to(actions::rotate))],
+        vec![post(actions::rotate)],
     );
     r.resource(
         "/api/v1/endpoints/{id}/public-key",
-        vec![(Method::GET, web::get().to(read::public_key))],
+        vec![get(read::public_key)],
     );
 }
 
@@ -113,31 +113,16 @@ fn endpoint_routes<R: Register>(r: &mut R) {
 fn history_routes<R: Register>(r: &mut R) {
     r.resource(
         "/api/v1/endpoints/{id}/recover",
-        vec![(Method::POST, web::post().to(messages::recover))],
+        vec![post(messages::recover)],
     );
-    r.resource(
-        "/api/v1/messages",
-        vec![(Method::GET, web::get().to(messages::list_messages))],
-    );
-    r.resource(
-        "/api/v1/events",
-        vec![(Method::GET, web::get().to(events::list))],
-    );
-    r.resource(
-        "/api/v1/messages/{id}",
-        vec![(Method::GET, web::get().to(messages::show_message))],
-    );
-    r.resource(
-        "/api/v1/messages/{id}/resend",
-        vec![(Method::POST, web::post().to(messages::resend))],
-    );
-    r.resource(
-        "/api/v1/deliveries",
-        vec![(Method::GET, web::get().to(messages::list_deliveries))],
-    );
+    r.resource("/api/v1/messages", vec![get(messages::list_messages)]);
+    r.resource("/api/v1/events", vec![get(events::list)]);
+    r.resource("/api/v1/messages/{id}", vec![get(messages::show_message)]);
+    r.resource("/api/v1/messages/{id}/resend", vec![post(messages::resend)]);
+    r.resource("/api/v1/deliveries", vec![get(messages::list_deliveries)]);
     r.resource(
         "/api/v1/deliveries/{id}/attempts",
-        vec![(Method::GET, web::get().to(messages::list_attempts))],
+        vec![get(messages::list_attempts)],
     );
 }
 
@@ -145,51 +130,31 @@ fn history_routes<R: Register>(r: &mut R) {
 fn subscription_routes<R: Register>(r: &mut R) {
     r.resource(
         "/api/v1/subscriptions",
-        vec![
-            (Method::POST, web::post().to(subscriptions::create)),
-            (Method::GET, web::get().to(subscriptions::list)),
-        ],
+        vec![post(subscriptions::create), get(subscriptions::list)],
     );
     r.resource(
         "/api/v1/subscriptions/{id}",
-        vec![
-            (Method::GET, web::get().to(subscriptions::show)),
-            (Method::DELETE, web::delete().to(subscriptions::delete)),
-        ],
+        vec![get(subscriptions::show), delete(subscriptions::delete)],
     );
     r.resource(
         "/api/v1/connections",
-        vec![
-            (Method::POST, web::post().to(connections::create)),
-            (Method::GET, web::get().to(connections::list)),
-        ],
+        vec![post(connections::create), get(connections::list)],
     );
     r.resource(
         "/api/v1/connections/{id}",
-        vec![
-            (Method::GET, web::get().to(connections::show)),
-            (Method::DELETE, web::delete().to(connections::delete)),
-        ],
+        vec![get(connections::show), delete(connections::delete)],
     );
     r.resource(
         "/api/v1/connections/{id}/reconnect",
-        vec![(Method::POST, web::post().to(connections::reconnect))],
+        vec![post(connections::reconnect)],
     );
     r.resource(
         "/api/v1/subscriptions/{id}/actions",
-        vec![(Method::GET, web::get().to(subscriptions::actions))],
+        vec![get(subscriptions::actions)],
     );
 }
 
 /// The tenant api's routes as registered: `(METHOD, path)`.
 pub fn routes() -> Vec<(String, String)> {
-    let mut recorder = Recorder::default();
-    register(&mut recorder);
-    let mut routes: Vec<(String, String)> = recorder
-        .0
-        .into_iter()
-        .map(|(m, p)| (m.to_string(), p.to_owned()))
-        .collect();
-    routes.sort();
-    routes
+    Recorder::routes(register)
 }

@@ -177,13 +177,16 @@ async fn set_status<C: ConnectionTrait + TransactionTrait>(
     let previous = found.status;
     if !allowed_from.contains(&previous) {
         txn.rollback().await?;
-        return Err(DomainError::Conflict(format!(
-            "the tenant is {}",
-            serde_json::to_value(previous)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        )));
+        return Err(DomainError::conflict(
+            "tenant_status",
+            format!(
+                "the tenant is {}",
+                serde_json::to_value(previous)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
+        ));
     }
     let now = clock.now();
     let mut active = found.into_active_model();
@@ -198,8 +201,26 @@ async fn set_status<C: ConnectionTrait + TransactionTrait>(
     Ok((updated, previous))
 }
 
+/// The longest reason for a suspension.
+const MAX_REASON_CHARS: usize = 500;
+
+/// A suspension's reason, trimmed: it is shown to the tenant in its 403s, so on one line.
+fn suspension_reason(reason: &str) -> DomainResult<&str> {
+    let reason = reason.trim();
+    if reason.is_empty()
+        || reason.chars().count() > MAX_REASON_CHARS
+        || reason.chars().any(char::is_control)
+    {
+        return Err(DomainError::invalid(format!(
+            "reason must be 1 to {MAX_REASON_CHARS} characters on one line"
+        )));
+    }
+    Ok(reason)
+}
+
 /// Suspends a tenant: its api calls get 403 and its deliveries wait (its subscriptions are
-/// still kept alive at Graph, and what Graph sends is still recorded).
+/// still kept alive at Graph, and what Graph sends is still recorded). The reason is checked
+/// first (see [`suspension_reason`]).
 pub async fn suspend<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     clock: &Clock,
@@ -208,6 +229,7 @@ pub async fn suspend<C: ConnectionTrait + TransactionTrait>(
     reason: &str,
     request_id: Option<String>,
 ) -> DomainResult<tenant::Model> {
+    let reason = suspension_reason(reason)?;
     let (tenant, previous) = set_status(
         db,
         clock,
@@ -352,8 +374,9 @@ pub async fn force_renew<C: ConnectionTrait>(
         .await?
         .ok_or(DomainError::NotFound("subscription"))?;
     if !upkeep::request(db, clock, &sub, DueAction::Renew, "operator").await? {
-        return Err(DomainError::Conflict(
-            "only an active subscription can be renewed".into(),
+        return Err(DomainError::conflict(
+            "subscription_not_active",
+            "only an active subscription can be renewed",
         ));
     }
     let entry = NewEntry::new(actor, "subscription.renewal_forced")

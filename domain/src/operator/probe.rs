@@ -52,6 +52,13 @@ pub enum ProbeError {
     Redis(#[from] redis::RedisError),
 }
 
+/// A probe that cannot be queued: the job queue is unavailable.
+impl From<ProbeError> for crate::DomainError {
+    fn from(error: ProbeError) -> Self {
+        crate::DomainError::unavailable("the job queue", error)
+    }
+}
+
 /// Records a new probe and queues its job.
 #[tracing::instrument(skip_all)]
 pub async fn queue(

@@ -49,8 +49,8 @@ pub async fn create<C: ConnectionTrait>(
 ) -> DomainResult<NewKey> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(DomainError::Invalid(
-            "name must be 1 to 100 characters on one line".into(),
+        return Err(DomainError::invalid(
+            "name must be 1 to 100 characters on one line",
         ));
     }
     // The id part avoids `_` and `-` so the key splits unambiguously.

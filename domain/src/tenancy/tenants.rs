@@ -22,6 +22,10 @@ use crate::{
     platform::ids::{ConsentId, TenantId},
 };
 
+/// The [`DomainError::Conflict`] rule of a tenant another request is creating at the same moment:
+/// the caller may try again.
+pub const BEING_CREATED: &str = "tenant_being_created";
+
 pub async fn find<C: ConnectionTrait>(db: &C, id: TenantId) -> DomainResult<Option<tenant::Model>> {
     Ok(tenant::Entity::find_by_id(id.uuid()).one(db).await?)
 }
@@ -159,8 +163,9 @@ async fn insert_tenant<C: ConnectionTrait>(
         .await?;
     if inserted == 0 {
         // Another request created it a moment ago: let the caller try again.
-        return Err(DomainError::Conflict(
-            "the tenant is being created by another request".into(),
+        return Err(DomainError::conflict(
+            BEING_CREATED,
+            "the tenant is being created by another request",
         ));
     }
     tenant::Entity::find_by_id(id.uuid())

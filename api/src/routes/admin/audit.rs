@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
+    DomainError,
     operator::audit::{self, ActionFilter, AuditFilter, Page},
     platform::entities::audit_log,
     platform::ids::{AuditId, TenantId},
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::AppState,
 };
@@ -82,11 +83,11 @@ pub struct AuditLogPage {
 const MAX_ACTOR_LEN: usize = 200;
 
 /// The filters of a query, checked.
-fn filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
+fn filter(query: &ListQuery) -> Result<AuditFilter, DomainError> {
     let action = match query.action.as_deref() {
         None => None,
         Some(text) => Some(ActionFilter::parse(text).ok_or_else(|| {
-            ApiError::validation(
+            DomainError::invalid(
                 "action must be an action (tenant.suspended) or a prefix ending in .* (tenant.*)",
             )
         })?),
@@ -98,7 +99,7 @@ fn filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
                 || actor.len() > MAX_ACTOR_LEN
                 || actor.chars().any(char::is_control) =>
         {
-            return Err(ApiError::validation(format!(
+            return Err(DomainError::invalid(format!(
                 "actor must be an actor id of 1 to {MAX_ACTOR_LEN} characters"
             )));
         }
@@ -121,7 +122,7 @@ fn filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
     responses(
         (status = 200, description = "A page of the audit log", body = AuditLogPage),
         (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 422, description = "`limit` out of range, or an invalid `action` or `actor`", body = ErrorBody),
     ),
     security(("operator_token" = []))

@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, OperatorRefusals},
     extractors::Operator,
     state::AppState,
 };
@@ -46,7 +46,7 @@ pub struct RotatedCertificate {
     tag = "certificates",
     responses(
         (status = 200, description = "Every certificate, current and retired", body = CertificateList),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
     ),
     security(("operator_token" = []))
 )]
@@ -74,7 +74,7 @@ pub async fn list(
     tag = "certificates",
     responses(
         (status = 200, description = "The new current certificate", body = RotatedCertificate),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
     ),
     security(("operator_token" = []))
 )]

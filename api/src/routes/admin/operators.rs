@@ -5,6 +5,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
+    DomainError,
     operator::audit::{self, Actor, NewEntry},
     operator::tokens::{self, OperatorClaims},
 };
@@ -91,9 +92,10 @@ pub async fn revoke(
                     ));
                 }
                 Err(_) => {
-                    return Err(ApiError::validation(
+                    return Err(DomainError::invalid(
                         "token is not an operator token signed by this deployment",
-                    ));
+                    )
+                    .into());
                 }
             }
         }
@@ -106,9 +108,10 @@ pub async fn revoke(
             jti: id.trim().to_owned(),
         },
         _ => {
-            return Err(ApiError::validation(
+            return Err(DomainError::invalid(
                 "give either token or token_id (1 to 100 characters on one line)",
-            ));
+            )
+            .into());
         }
     };
     let revoked = tokens::revoke(&state.db, &claims, &operator.name, now).await?;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::AppState,
 };
@@ -72,7 +72,7 @@ pub struct QueuesView {
     tag = "operations",
     responses(
         (status = 200, description = "Queue depths and backlogs", body = QueuesView),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 503, description = "Postgres or Redis is unavailable", body = ErrorBody),
     ),
     security(("operator_token" = []))
@@ -182,7 +182,7 @@ pub struct DeliveryStatsView {
     responses(
         (status = 200, description = "The last hour, the last day, and the day hour by hour", body = DeliveryStatsView),
         (status = 400, description = "Malformed query (e.g. a tenant id that is not `ten_…`)", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 503, description = "Postgres is unavailable", body = ErrorBody),
     ),
     security(("operator_token" = []))
@@ -248,7 +248,7 @@ pub struct CredentialView {
     tag = "operations",
     responses(
         (status = 200, description = "The app credential in use and its expiry", body = CredentialView),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
     ),
     security(("operator_token" = []))
 )]

@@ -4,8 +4,9 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
+    DomainError,
     operator::audit::{self, Actor, NewEntry},
-    operator::probe::{self, MAX_HOLD_MS, ProbeError, ProbeState, ProbeStatus},
+    operator::probe::{self, MAX_HOLD_MS, ProbeState, ProbeStatus},
     platform::ids::ProbeId,
 };
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::{
     body::Object,
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::AppState,
 };
@@ -71,7 +72,7 @@ impl From<ProbeStatus> for ProbeView {
     responses(
         (status = 202, description = "Queued", body = ProbeView),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 422, description = "The body is not an object of this shape, or `hold_ms` is above 30000", body = ErrorBody),
         (status = 503, description = "The job queue is unavailable", body = ErrorBody),
     ),
@@ -84,16 +85,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner().into_inner();
     if body.hold_ms > MAX_HOLD_MS {
-        return Err(ApiError::validation(format!(
-            "hold_ms must be at most {MAX_HOLD_MS}"
-        )));
+        return Err(DomainError::invalid(format!("hold_ms must be at most {MAX_HOLD_MS}")).into());
     }
-    let status = probe::queue(&state.queues, &state.clock, body.hold_ms)
-        .await
-        .map_err(|e| match e {
-            ProbeError::Push(e) => ApiError::unavailable("the job queue", e),
-            ProbeError::Redis(e) => ApiError::unavailable("the job queue", e),
-        })?;
+    let status = probe::queue(&state.queues, &state.clock, body.hold_ms).await?;
     let entry = NewEntry::new(Actor::operator(&operator.name), "probe.queued")
         .target("probe", status.id)
         .details(json!({"hold_ms": body.hold_ms}))
@@ -112,7 +106,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The probe", body = ProbeView),
         (status = 400, description = "Malformed id", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 404, description = "No such probe, or older than a day", body = ErrorBody),
     ),
     security(("operator_token" = []))
@@ -125,6 +119,6 @@ pub async fn show(
     let mut conn = state.redis.clone();
     let status = probe::get(&mut conn, state.queues.prefix(), id.into_inner())
         .await?
-        .ok_or_else(|| ApiError::not_found("probe"))?;
+        .ok_or_else(|| DomainError::NotFound("probe"))?;
     Ok(HttpResponse::Ok().json(ProbeView::from(status)))
 }

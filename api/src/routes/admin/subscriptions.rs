@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
+    DomainError,
     operator::admin::{self, SubscriptionFilter},
     operator::audit::Actor,
     platform::entities::subscription::{self, DueAction, SubscriptionStatus},
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::AppState,
 };
@@ -121,7 +122,7 @@ const MAX_EXPIRING_WITHIN_HOURS: u32 = 24 * 365;
     responses(
         (status = 200, description = "A page of subscriptions", body = SubscriptionList),
         (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 422, description = "`limit` is not between 1 and 200, or `expiring_within_hours` above 8760", body = ErrorBody),
     ),
     security(("operator_token" = []))
@@ -138,7 +139,7 @@ pub async fn list(
             if hours <= MAX_EXPIRING_WITHIN_HOURS {
                 Ok(chrono::Duration::hours(i64::from(hours)))
             } else {
-                Err(ApiError::validation(format!(
+                Err(DomainError::invalid(format!(
                     "expiring_within_hours must be between 0 and {MAX_EXPIRING_WITHIN_HOURS} (a year)"
                 )))
             }
@@ -170,7 +171,7 @@ pub async fn list(
     responses(
         (status = 202, description = "The renewal is due now", body = SubscriptionView),
         (status = 400, description = "Malformed id", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 404, description = "No such subscription", body = ErrorBody),
         (status = 409, description = "The subscription is not active", body = ErrorBody),
     ),

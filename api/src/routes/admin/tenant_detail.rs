@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 use super::{subscriptions::SubscriptionView, tenants::TenantView};
 use crate::routes::connections::ConnectionView;
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::AppState,
 };
@@ -152,7 +152,7 @@ pub struct TenantDetail {
     responses(
         (status = 200, description = "The tenant", body = TenantDetail),
         (status = 400, description = "Malformed id", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 404, description = "No such tenant", body = ErrorBody),
     ),
     security(("operator_token" = []))

@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
+    DomainError,
     operator::admin::{self, Offboarded, TenantFilter},
     operator::audit::Actor,
     platform::entities::tenant::{self, TenantStatus},
@@ -15,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     bounded::FilterText,
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::AppState,
 };
@@ -98,7 +99,7 @@ pub struct ListQuery {
     responses(
         (status = 200, description = "A page of tenants, each with its counts of subscriptions and endpoints", body = TenantList),
         (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 422, description = "`limit` is not between 1 and 200", body = ErrorBody),
     ),
     security(("operator_token" = []))
@@ -147,7 +148,7 @@ pub struct Suspend {
     responses(
         (status = 200, description = "Suspended", body = TenantView),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The tenant is already suspended, or offboarded", body = ErrorBody),
         (status = 422, description = "The reason is empty, longer than 500 characters or not on one line", body = ErrorBody),
@@ -160,18 +161,12 @@ pub async fn suspend(
     id: web::Path<TenantId>,
     body: web::Json<Suspend>,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
-        return Err(ApiError::validation(
-            "reason must be 1 to 500 characters on one line",
-        ));
-    }
     let tenant = admin::suspend(
         &state.db,
         &state.clock,
         id.into_inner(),
         Actor::operator(&operator.name),
-        reason,
+        &body.reason,
         operator.request_id,
     )
     .await?;
@@ -188,7 +183,7 @@ pub async fn suspend(
     responses(
         (status = 200, description = "`active` again, or `consent_revoked` when no consent is in force", body = TenantView),
         (status = 400, description = "Malformed id", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The tenant is not suspended", body = ErrorBody),
     ),
@@ -243,10 +238,10 @@ impl From<Offboarded> for OffboardedView {
     }
 }
 
-pub(super) async fn find(state: &AppState, id: TenantId) -> Result<tenant::Model, ApiError> {
+pub(super) async fn find(state: &AppState, id: TenantId) -> Result<tenant::Model, DomainError> {
     tenants::find(&state.db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("tenant"))
+        .ok_or_else(|| DomainError::NotFound("tenant"))
 }
 
 /// Checks the confirmation and offboards; shared with the tenant's own `DELETE /api/v1/tenant`.
@@ -258,9 +253,10 @@ pub(crate) async fn offboard_confirmed(
     request_id: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     if confirm != tenant.name {
-        return Err(ApiError::validation(
+        return Err(DomainError::invalid(
             "to offboard, confirm with the tenant's name exactly as shown",
-        ));
+        )
+        .into());
     }
     let retention =
         chrono::Duration::days(i64::from(state.settings.admin.offboarded_retention_days));
@@ -287,7 +283,7 @@ pub(crate) async fn offboard_confirmed(
     responses(
         (status = 200, description = "Offboarded: what was done, and when the data goes", body = OffboardedView),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid operator token", body = ErrorBody),
+        OperatorRefusals,
         (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The tenant is already offboarded", body = ErrorBody),
         (status = 422, description = "The confirmation does not match the tenant's name", body = ErrorBody),

@@ -10,13 +10,13 @@ use chrono::{DateTime, Utc};
 use graphhook_domain::{
     platform::entities::connection::{self, Account, ConnectionStatus},
     platform::ids::ConnectionId,
-    tenancy::connections::{self, ConnectionError, StartRequest, Started, lifecycle},
+    tenancy::connections::{self, StartRequest, Started, lifecycle},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    error::{ApiError, Code, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -122,19 +122,6 @@ pub struct CreateConnection {
     login_hint: Option<String>,
 }
 
-fn api_error(error: ConnectionError) -> ApiError {
-    match error {
-        e @ (ConnectionError::Invalid(_) | ConnectionError::PersonalAccountsDisabled) => {
-            ApiError::validation(e.to_string())
-        }
-        ConnectionError::NotConfigured(message) => ApiError::new(
-            Code::ServiceUnavailable,
-            format!("the deployment's Microsoft settings are incomplete: {message}"),
-        ),
-        ConnectionError::Domain(e) => e.into(),
-    }
-}
-
 /// Starts connecting a Microsoft user: a `pending` connection and the URL the user signs in at.
 #[utoipa::path(
     post,
@@ -145,8 +132,7 @@ fn api_error(error: ConnectionError) -> ApiError {
     responses(
         (status = 201, description = "Pending: send the user to `authorization_url`", body = StartedView),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 422, description = "Unknown kind, a kind this account type cannot hold, too many kinds, a bad login_hint, or personal accounts are not enabled on this deployment", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -168,8 +154,7 @@ pub async fn create(
         request,
         auth.actor(),
     )
-    .await
-    .map_err(api_error)?;
+    .await?;
     Ok(HttpResponse::Created().json(StartedView::from(started)))
 }
 
@@ -194,8 +179,7 @@ pub struct ListQuery {
     responses(
         (status = 200, description = "A page of connections", body = ConnectionList),
         (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -220,8 +204,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The connection's id (`conn_…`)")),
     responses(
         (status = 200, description = "The connection", body = ConnectionView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such connection for this tenant", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -245,8 +228,7 @@ pub async fn show(
     params(("id" = String, Path, description = "The connection's id (`conn_…`)")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such connection for this tenant", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -276,8 +258,7 @@ pub async fn delete(
     params(("id" = String, Path, description = "The connection's id (`conn_…`)")),
     responses(
         (status = 200, description = "Send the user to `authorization_url`", body = StartedView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such connection for this tenant", body = ErrorBody),
         (status = 422, description = "Personal accounts are no longer enabled on this deployment", body = ErrorBody),
     ),
@@ -294,7 +275,6 @@ pub async fn reconnect(
         id.into_inner(),
         auth.actor(),
     )
-    .await
-    .map_err(api_error)?;
+    .await?;
     Ok(HttpResponse::Ok().json(StartedView::from(started)))
 }

@@ -2,17 +2,17 @@
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
-    delivery::endpoints, delivery::engine, delivery::webhooks::secrets::HmacSecret,
+    DomainError, delivery::endpoints, delivery::engine, delivery::webhooks::secrets::HmacSecret,
     platform::ids::EndpointId,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+
 use utoipa::ToSchema;
 
 use super::EndpointView;
 use crate::{
     body::OptionalJson,
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -26,8 +26,7 @@ use crate::{
     params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
     responses(
         (status = 200, description = "The endpoint, `active` if it answered", body = EndpointView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -52,8 +51,7 @@ pub async fn verify(
     params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
     responses(
         (status = 200, description = "What happened", body = TestResult),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
         (status = 409, description = "The endpoint is not active", body = ErrorBody),
     ),
@@ -128,8 +126,7 @@ pub struct Rotate {
     responses(
         (status = 200, description = "The new secret, shown once", body = RotatedSecret),
         (status = 400, description = "A body that is not JSON", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
         (status = 415, description = "A body that is not sent as `application/json`", body = ErrorBody),
         (status = 422, description = "A body that is not the object above, or a grace period or secret out of range", body = ErrorBody),
@@ -149,14 +146,13 @@ pub async fn rotate(
         .as_deref()
         .map(HmacSecret::parse)
         .transpose()
-        .map_err(|e| ApiError::validation(format!("secret: {e}")))?;
+        .map_err(|e| DomainError::invalid(format!("secret: {e}")))?;
     let secs = body
         .grace_period_secs
         .map_or(endpoints::DEFAULT_GRACE_SECS, |secs| {
             i64::try_from(secs).unwrap_or(if secs < 0 { i64::MIN } else { i64::MAX })
         });
-    let grace = endpoints::grace_period(secs)
-        .map_err(|e| ApiError::from(e).with_details(json!({"field": "grace_period_secs"})))?;
+    let grace = endpoints::grace_period(secs)?;
     let secret = endpoints::rotate(
         &state.endpoint_deps(),
         auth.tenant_id(),

@@ -8,12 +8,11 @@ pub(crate) mod write;
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
     delivery::endpoints,
-    delivery::webhooks::{crypt::SecretBox, secrets::ed25519_public, sender::UrlRefusal},
+    delivery::webhooks::{crypt::SecretBox, secrets::ed25519_public},
     platform::entities::endpoint::{self, DisabledReason, EndpointStatus},
     platform::ids::EndpointId,
 };
 use serde::Serialize;
-use serde_json::json;
 
 use crate::error::ApiError;
 
@@ -91,15 +90,4 @@ pub struct EndpointList {
     /// Pass as `cursor` for the next page; `null` on the last.
     #[schema(value_type = Option<String>)]
     pub next_cursor: Option<EndpointId>,
-}
-
-/// A refused URL, naming the rule that refused it.
-pub fn url_error(refusal: UrlRefusal) -> ApiError {
-    let rule = refusal.rule();
-    ApiError::validation(format!("url: {refusal}"))
-        .with_details(json!({"field": "url", "rule": rule}))
-}
-
-pub fn input_error(error: endpoints::InputError) -> ApiError {
-    ApiError::validation(error.to_string()).with_details(json!({"field": error.field}))
 }

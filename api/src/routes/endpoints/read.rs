@@ -3,14 +3,15 @@
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
-    delivery::endpoints, delivery::webhooks::secrets::ed25519_public, platform::ids::EndpointId,
+    DomainError, delivery::endpoints, delivery::webhooks::secrets::ed25519_public,
+    platform::ids::EndpointId,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{EndpointList, EndpointView};
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -64,8 +65,7 @@ pub struct PublicKeyView {
     responses(
         (status = 200, description = "A page of endpoints", body = EndpointList),
         (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -202,7 +202,7 @@ pub async fn public_key(
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let key = endpoints::ed25519_key(&state.secret_box, &endpoint)?
-        .ok_or_else(|| ApiError::not_found("Ed25519 key (the endpoint signs with HMAC only)"))?;
+        .ok_or_else(|| DomainError::NotFound("Ed25519 key (the endpoint signs with HMAC only)"))?;
     Ok(HttpResponse::Ok().json(PublicKeyView {
         public_key: ed25519_public(&key),
     }))

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
+    DomainError,
     delivery::endpoints::{
-        self, EndpointInput, EndpointPatch,
-        headers::{Headers, unmask},
+        self, EndpointInput, EndpointPatch, Limits, RawEndpoint,
+        headers::unmask,
         input::{
             check_description, check_filter_types, check_headers, check_max_in_flight,
             check_rate_limit, check_retry_schedule, check_timeout,
@@ -17,15 +18,14 @@ use graphhook_domain::{
     platform::ids::EndpointId,
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{
-    CreatedEndpoint, EndpointView, input_error,
+    CreatedEndpoint, EndpointView,
     retry_schedule::{Delays, present},
-    url_error,
 };
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -68,8 +68,7 @@ pub struct CreateEndpoint {
     responses(
         (status = 201, description = "Registered; `active` if it answered the challenge", body = CreatedEndpoint),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 422, description = "A refused URL (the rule is named) or setting", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -80,42 +79,29 @@ pub async fn create(
     body: web::Json<CreateEndpoint>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let url = state.sender.check_url(&body.url).await.map_err(url_error)?;
-    let settings = &state.settings.webhooks;
-    let input = EndpointInput {
-        url,
-        description: check_description(&body.description).map_err(input_error)?,
-        filter_types: check_filter_types(&body.filter_types).map_err(input_error)?,
-        headers: check_headers(&body.headers)
-            .and_then(|h| unmask(h, &Headers::new()))
-            .map_err(input_error)?,
-        timeout_ms: check_timeout(body.timeout_secs.unwrap_or(settings.default_timeout_secs))
-            .map_err(input_error)?,
-        rate_limit_per_sec: body
-            .rate_limit_per_sec
-            .map(check_rate_limit)
-            .transpose()
-            .map_err(input_error)?,
-        max_in_flight: check_max_in_flight(
-            body.max_in_flight.unwrap_or(settings.default_max_in_flight),
-        )
-        .map_err(input_error)?,
+    let url = state.sender.check_url(&body.url).await?;
+    let raw = RawEndpoint {
+        description: &body.description,
+        filter_types: &body.filter_types,
+        headers: &body.headers,
+        timeout_secs: body.timeout_secs,
+        rate_limit_per_sec: body.rate_limit_per_sec,
+        max_in_flight: body.max_in_flight,
         ed25519: body.ed25519,
-        retry_schedule: body
-            .retry_schedule
-            .as_ref()
-            .map(|d| check_retry_schedule(d.as_slice()))
-            .transpose()
-            .map_err(input_error)?,
+        retry_schedule: body.retry_schedule.as_ref().map(|d| d.as_slice()),
     };
+    let settings = &state.settings.webhooks;
+    let limits = Limits {
+        default_timeout_secs: settings.default_timeout_secs,
+        default_max_in_flight: settings.default_max_in_flight,
+    };
+    let input = EndpointInput::parse(url, raw, limits)?;
     let secret = body
         .secret
         .as_deref()
         .map(HmacSecret::parse)
         .transpose()
-        .map_err(|e| {
-            ApiError::validation(format!("secret: {e}")).with_details(json!({"field": "secret"}))
-        })?;
+        .map_err(|e| DomainError::invalid_field("secret", format!("secret: {e}")))?;
     let deps = state.endpoint_deps();
     let (endpoint, secret) = endpoints::create(&deps, auth.tenant_id(), input, secret).await?;
     let (endpoint, _) = endpoints::verify(&deps, endpoint).await?;
@@ -161,8 +147,7 @@ pub struct UpdateEndpoint {
     request_body = UpdateEndpoint,
     responses(
         (status = 200, description = "The endpoint", body = EndpointView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
         (status = 422, description = "A refused URL or setting", body = ErrorBody),
     ),
@@ -178,7 +163,7 @@ pub async fn update(
     let id = id.into_inner();
     let current = endpoints::find(&state.db, auth.tenant_id(), id).await?;
     let url = match &body.url {
-        Some(url) => Some(state.sender.check_url(url).await.map_err(url_error)?),
+        Some(url) => Some(state.sender.check_url(url).await?),
         None => None,
     };
     let rate_limit_per_sec = match body.rate_limit_per_sec {
@@ -186,12 +171,10 @@ pub async fn update(
         Some(Value::Null) => Some(None),
         Some(Value::Number(n)) => {
             let rate = n.as_u64().and_then(|r| u32::try_from(r).ok()).unwrap_or(0);
-            Some(Some(check_rate_limit(rate).map_err(input_error)?))
+            Some(Some(check_rate_limit(rate)?))
         }
         Some(_) => {
-            return Err(ApiError::validation(
-                "rate_limit_per_sec must be a number or null",
-            ));
+            return Err(DomainError::invalid("rate_limit_per_sec must be a number or null").into());
         }
     };
     let patch = EndpointPatch {
@@ -200,43 +183,27 @@ pub async fn update(
             .description
             .as_deref()
             .map(check_description)
-            .transpose()
-            .map_err(input_error)?,
+            .transpose()?,
         filter_types: body
             .filter_types
             .as_deref()
             .map(check_filter_types)
-            .transpose()
-            .map_err(input_error)?,
+            .transpose()?,
         headers: match body.headers.as_ref() {
             Some(headers) => {
                 let stored = endpoints::headers::read(&state.secret_box, &current)?;
-                Some(
-                    check_headers(headers)
-                        .and_then(|h| unmask(h, &stored))
-                        .map_err(input_error)?,
-                )
+                Some(check_headers(headers).and_then(|h| unmask(h, &stored))?)
             }
             None => None,
         },
-        timeout_ms: body
-            .timeout_secs
-            .map(check_timeout)
-            .transpose()
-            .map_err(input_error)?,
+        timeout_ms: body.timeout_secs.map(check_timeout).transpose()?,
         rate_limit_per_sec,
-        max_in_flight: body
-            .max_in_flight
-            .map(check_max_in_flight)
-            .transpose()
-            .map_err(input_error)?,
+        max_in_flight: body.max_in_flight.map(check_max_in_flight).transpose()?,
         enabled: body.enabled,
         retry_schedule: match &body.retry_schedule {
             None => None,
             Some(None) => Some(None),
-            Some(Some(delays)) => Some(Some(
-                check_retry_schedule(delays.as_slice()).map_err(input_error)?,
-            )),
+            Some(Some(delays)) => Some(Some(check_retry_schedule(delays.as_slice())?)),
         },
     };
     let deps = state.endpoint_deps();
@@ -256,8 +223,7 @@ pub async fn update(
     params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
     ),
     security(("api_key" = []))

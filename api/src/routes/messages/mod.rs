@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     bounded::{FilterText, Timestamp},
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     pagination,
     state::AppState,
@@ -189,8 +189,7 @@ pub struct MessagesQuery {
         (status = 200, description = "A page of messages", body = MessageList),
         (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
         (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -318,8 +317,7 @@ pub struct DeliveriesQuery {
         (status = 200, description = "A page of deliveries", body = DeliveryList),
         (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
         (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]

@@ -90,7 +90,7 @@ async fn answer(
     let fresh =
         onboarding_state::use_once(&state.redis, state.queues.prefix(), &state.clock, &claims)
             .await
-            .map_err(|e| ApiError::unavailable("onboarding", e))?;
+            .map_err(|e| DomainError::unavailable("onboarding", e))?;
     if !fresh {
         return Ok(answers::state_page(&StateError::Replayed));
     }
@@ -227,7 +227,10 @@ async fn consent_granted(
     };
     let recorded = match record().await {
         // Another request created the tenant a moment ago: this one updates it.
-        Err(DomainError::Conflict(_)) => record().await?,
+        Err(DomainError::Conflict {
+            rule: tenants::BEING_CREATED,
+            ..
+        }) => record().await?,
         other => other?,
     };
     let tenant_id = TenantId::from(recorded.tenant.id);
@@ -250,7 +253,7 @@ async fn consent_granted(
                 delay,
             )
             .await
-            .map_err(|e| ApiError::unavailable("the job queue", e))?;
+            .map_err(|e| DomainError::unavailable("the job queue", e))?;
     }
     Ok(result_page(&recorded, key.as_ref(), pending))
 }

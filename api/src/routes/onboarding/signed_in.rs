@@ -11,6 +11,7 @@
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, http::header, web};
 use chrono::Duration;
 use graphhook_domain::{
+    DomainError,
     graph::microsoft::id_token::{self, Expected},
     platform::entities::tenant::TenantStatus,
     tenancy::onboarding::{
@@ -78,7 +79,7 @@ async fn answer(
     let fresh =
         onboarding_state::use_once(&state.redis, state.queues.prefix(), &state.clock, &claims)
             .await
-            .map_err(|e| ApiError::unavailable("onboarding", e))?;
+            .map_err(|e| DomainError::unavailable("onboarding", e))?;
     if !fresh {
         return Ok(answers::state_page(&StateError::Replayed));
     }

@@ -1,9 +1,9 @@
 //! `/api/v1/subscriptions`: the Graph subscriptions Graphhook holds for the tenant.
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    graph::subscriptions::{self, CreateError, CreateRequest},
+    graph::subscriptions::{self, CreateRequest},
     platform::entities::{
         subscription::{self, DueAction, SubscriptionStatus},
         subscription_action,
@@ -11,12 +11,11 @@ use graphhook_domain::{
     platform::ids::{ConnectionId, EndpointId, SubscriptionId},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    error::{ApiError, Code, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -118,65 +117,6 @@ pub struct CreateSubscription {
     connection_id: Option<ConnectionId>,
 }
 
-fn api_error(error: CreateError) -> ApiError {
-    match error {
-        CreateError::Resource(e) => ApiError::validation(e.to_string()),
-        CreateError::Invalid(message) => ApiError::validation(message),
-        ref e @ CreateError::Duplicate {
-            existing,
-            ref graph_id,
-        } => ApiError::new(Code::Conflict, e.to_string()).with_details(json!({
-            "existing_subscription_id": existing.map(|id| id.to_string()),
-            "graph_subscription_id": graph_id,
-        })),
-        e @ CreateError::MissingPermission { .. } => ApiError::new(Code::Forbidden, e.to_string()),
-        e @ CreateError::RichNotAvailable(_) => ApiError::validation(e.to_string()),
-        e @ CreateError::UnknownEndpoint(_) => ApiError::validation(e.to_string()),
-        e @ (CreateError::TenantQuota(_) | CreateError::GraphQuota(_)) => {
-            ApiError::new(Code::Conflict, e.to_string())
-        }
-        CreateError::Throttled { retry_after } => ApiError::new(
-            Code::ServiceUnavailable,
-            "Microsoft Graph is throttling requests for this tenant; retry later",
-        )
-        .with_details(json!({"retry_after_secs": retry_after.unwrap_or(30)})),
-        e @ CreateError::ReceiverNotValidated { .. } => {
-            ApiError::new(Code::BadGateway, e.to_string())
-        }
-        e @ (CreateError::Refused(_) | CreateError::Unavailable(_)) => {
-            ApiError::new(Code::BadGateway, e.to_string())
-        }
-        CreateError::Access(graphhook_domain::tenancy::tenants::AccessError::Token(e)) => {
-            ApiError::new(Code::BadGateway, format!("no token for the tenant: {e}"))
-        }
-        CreateError::Access(
-            e @ graphhook_domain::tenancy::tenants::AccessError::Reauthorize { .. },
-        ) => ApiError::new(Code::Conflict, e.to_string()),
-        e @ CreateError::UnknownConnection(_) => ApiError::validation(e.to_string()),
-        e @ (CreateError::ConnectionNotActive { .. } | CreateError::SiteNotFound { .. }) => {
-            ApiError::new(Code::Conflict, e.to_string())
-        }
-        e @ CreateError::NotThroughConnection { .. } => ApiError::validation(e.to_string()),
-        e @ CreateError::MissingScope { .. } => ApiError::new(Code::Forbidden, e.to_string()),
-        CreateError::Access(graphhook_domain::tenancy::tenants::AccessError::Domain(e))
-        | CreateError::Domain(e) => e.into(),
-    }
-}
-
-fn with_retry_after(error: ApiError) -> actix_web::Error {
-    let retry = error
-        .details
-        .as_ref()
-        .and_then(|d| d["retry_after_secs"].as_u64());
-    let mut response = actix_web::ResponseError::error_response(&error);
-    if let Some(secs) = retry
-        && let Ok(value) = secs.to_string().parse()
-    {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    actix_web::error::InternalError::from_response(error, response).into()
-}
-
 /// Creates a Microsoft Graph subscription in the tenant's name.
 #[utoipa::path(
     post,
@@ -201,7 +141,7 @@ pub async fn create(
     auth: TenantAuth,
     state: web::Data<AppState>,
     body: web::Json<CreateSubscription>,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let request = CreateRequest {
         resource: body.resource,
@@ -210,17 +150,14 @@ pub async fn create(
         endpoint_ids: body.endpoint_ids,
         connection_id: body.connection_id,
     };
-    match subscriptions::create(
+    let created = subscriptions::create(
         &state.subscription_deps(),
         &auth.tenant,
         request,
         auth.actor(),
     )
-    .await
-    {
-        Ok(created) => Ok(HttpResponse::Created().json(SubscriptionView::from(&created))),
-        Err(error) => Err(with_retry_after(api_error(error))),
-    }
+    .await?;
+    Ok(HttpResponse::Created().json(SubscriptionView::from(&created)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -244,8 +181,7 @@ pub struct ListQuery {
     responses(
         (status = 200, description = "A page of subscriptions", body = SubscriptionList),
         (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -270,8 +206,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The subscription's id (`sub_…`)")),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such subscription for this tenant", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -294,8 +229,7 @@ pub async fn show(
     params(("id" = String, Path, description = "The subscription's id (`sub_…`)")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such subscription for this tenant", body = ErrorBody),
         (status = 502, description = "Graph refused", body = ErrorBody),
         (status = 503, description = "Graph is throttling; see Retry-After", body = ErrorBody),
@@ -306,18 +240,15 @@ pub async fn delete(
     auth: TenantAuth,
     state: web::Data<AppState>,
     id: web::Path<SubscriptionId>,
-) -> Result<HttpResponse, actix_web::Error> {
-    match subscriptions::delete(
+) -> Result<HttpResponse, ApiError> {
+    subscriptions::delete(
         &state.subscription_deps(),
         &auth.tenant,
         id.into_inner(),
         auth.actor(),
     )
-    .await
-    {
-        Ok(()) => Ok(HttpResponse::NoContent().finish()),
-        Err(error) => Err(with_retry_after(api_error(error))),
-    }
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// One lifecycle action on a subscription.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -81,8 +81,7 @@ fn actor(auth: &TenantAuth) -> Actor {
     request_body = CreateKey,
     responses(
         (status = 201, description = "The new key, shown once", body = CreatedKey),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 422, description = "Invalid name", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -113,8 +112,7 @@ pub async fn create(
     tag = "api keys",
     responses(
         (status = 200, description = "The keys, newest first", body = KeyList),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]

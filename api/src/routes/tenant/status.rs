@@ -5,6 +5,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
+    DomainError,
     graph::microsoft::roles,
     platform::entities::tenant,
     platform::ids::TenantId,
@@ -14,7 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    error::{ApiError, Code, ErrorBody},
+    error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::AppState,
 };
@@ -73,8 +74,7 @@ async fn view(state: &AppState, tenant: &tenant::Model) -> Result<TenantView, Ap
     tag = "tenant",
     responses(
         (status = 200, description = "The tenant", body = TenantView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -90,8 +90,7 @@ pub async fn show(auth: TenantAuth, state: web::Data<AppState>) -> Result<HttpRe
     tag = "tenant",
     responses(
         (status = 200, description = "The tenant, with the roles Microsoft shows now", body = TenantView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 409, description = "Microsoft refused a token: consent was revoked", body = ErrorBody),
         (status = 503, description = "Microsoft could not be reached", body = ErrorBody),
     ),
@@ -107,18 +106,21 @@ pub async fn verify(
         {
             Ok(token) => token,
             Err(AccessError::Token(error)) => {
-                let code = if error.aadsts().is_some() {
-                    Code::Conflict
+                let message = format!("Microsoft refused a token for this tenant: {error}");
+                // An AADSTS answer is the tenant's doing (consent, a disabled app); anything
+                // else is Microsoft being unreachable for now.
+                return Err(if error.aadsts().is_some() {
+                    DomainError::conflict("token_refused", message)
                 } else {
-                    Code::ServiceUnavailable
-                };
-                return Err(ApiError::new(
-                    code,
-                    format!("Microsoft refused a token for this tenant: {error}"),
-                ));
+                    DomainError::Unavailable {
+                        message,
+                        source: None,
+                    }
+                }
+                .into());
             }
             Err(error @ AccessError::Reauthorize { .. }) => {
-                return Err(ApiError::new(Code::Conflict, error.to_string()));
+                return Err(DomainError::conflict("reauthorize", error.to_string()).into());
             }
             Err(AccessError::Domain(error)) => return Err(error.into()),
         };
@@ -157,8 +159,7 @@ pub struct OffboardTenant {
     request_body = OffboardTenant,
     responses(
         (status = 200, description = "Offboarded: what was done, and when the data goes"),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is not active", body = ErrorBody),
+        KeyRefusals,
         (status = 422, description = "The confirmation does not match the tenant's name", body = ErrorBody),
     ),
     security(("api_key" = []))

@@ -27,6 +27,43 @@ pub struct EndpointInput {
     pub retry_schedule: Option<Schedule>,
 }
 
+/// A new endpoint's settings as the tenant wrote them, before any check; `None`: the
+/// deployment's default.
+#[derive(Debug)]
+pub struct RawEndpoint<'a> {
+    pub description: &'a str,
+    pub filter_types: &'a [String],
+    pub headers: &'a BTreeMap<String, String>,
+    pub timeout_secs: Option<u64>,
+    pub rate_limit_per_sec: Option<u32>,
+    pub max_in_flight: Option<u32>,
+    pub ed25519: bool,
+    pub retry_schedule: Option<&'a [i64]>,
+}
+
+impl EndpointInput {
+    /// Checks a new endpoint's settings one by one, in the order the tenant reads them,
+    /// filling in the deployment's defaults. The URL comes checked already: that check asks
+    /// the network policy (and DNS).
+    pub fn parse(url: Url, raw: RawEndpoint<'_>, limits: Limits) -> Result<Self, InputError> {
+        Ok(Self {
+            url,
+            description: check_description(raw.description)?,
+            filter_types: check_filter_types(raw.filter_types)?,
+            // Nothing is stored yet, so a masked value has nothing to stand for.
+            headers: check_headers(raw.headers)
+                .and_then(|h| super::headers::unmask(h, &BTreeMap::new()))?,
+            timeout_ms: check_timeout(raw.timeout_secs.unwrap_or(limits.default_timeout_secs))?,
+            rate_limit_per_sec: raw.rate_limit_per_sec.map(check_rate_limit).transpose()?,
+            max_in_flight: check_max_in_flight(
+                raw.max_in_flight.unwrap_or(limits.default_max_in_flight),
+            )?,
+            ed25519: raw.ed25519,
+            retry_schedule: raw.retry_schedule.map(check_retry_schedule).transpose()?,
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct EndpointPatch {
     pub url: Option<Url>,
@@ -46,6 +83,12 @@ pub struct EndpointPatch {
 pub struct InputError {
     pub field: &'static str,
     pub message: String,
+}
+
+impl From<InputError> for crate::DomainError {
+    fn from(error: InputError) -> Self {
+        crate::DomainError::invalid_field(error.field, error.to_string())
+    }
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> InputError {

@@ -7,7 +7,7 @@ pub mod input;
 mod secrets;
 mod send;
 
-pub use input::{EndpointInput, EndpointPatch, InputError, Limits};
+pub use input::{EndpointInput, EndpointPatch, InputError, Limits, RawEndpoint};
 pub use secrets::{
     DEFAULT_GRACE_SECS, MAX_GRACE_SECS, grace_period, live_hmac_secrets, rotate,
     sealed_hmac_secrets,

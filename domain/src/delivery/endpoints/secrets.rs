@@ -22,9 +22,10 @@ pub const DEFAULT_GRACE_SECS: i64 = 24 * 3600;
 const MAX_OLD_SECRETS: usize = 10;
 
 fn grace_out_of_range() -> DomainError {
-    DomainError::Invalid(format!(
-        "grace_period_secs must be between 0 and {MAX_GRACE_SECS} (7 days)"
-    ))
+    DomainError::invalid_field(
+        "grace_period_secs",
+        format!("grace_period_secs must be between 0 and {MAX_GRACE_SECS} (7 days)"),
+    )
 }
 
 /// A grace period given in seconds, checked before it becomes a `Duration`: one cannot hold

@@ -188,11 +188,15 @@ pub async fn resend<C: ConnectionTrait>(
     let message = message(deps.db, tenant, message_id).await?;
     let endpoint = endpoints::find(deps.db, tenant, endpoint_id).await?;
     if endpoint.status != EndpointStatus::Active {
-        return Err(DomainError::Conflict("the endpoint is not active".into()));
+        return Err(DomainError::conflict(
+            "endpoint_not_active",
+            "the endpoint is not active",
+        ));
     }
     if message.payload.is_none() {
-        return Err(DomainError::Conflict(
-            "the message's payload was removed by retention".into(),
+        return Err(DomainError::conflict(
+            "payload_removed",
+            "the message's payload was removed by retention",
         ));
     }
     let existing = delivery::Entity::find()
@@ -235,7 +239,10 @@ pub async fn recover<C: ConnectionTrait>(
 ) -> DomainResult<usize> {
     let endpoint = endpoints::find(deps.db, tenant, endpoint_id).await?;
     if endpoint.status != EndpointStatus::Active {
-        return Err(DomainError::Conflict("the endpoint is not active".into()));
+        return Err(DomainError::conflict(
+            "endpoint_not_active",
+            "the endpoint is not active",
+        ));
     }
     let failed = delivery::Entity::find()
         .filter(delivery::Column::TenantId.eq(tenant.uuid()))

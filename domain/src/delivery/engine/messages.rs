@@ -211,7 +211,7 @@ pub async fn send_test<C: ConnectionTrait + TransactionTrait>(
     endpoint: &endpoint::Model,
 ) -> DomainResult<TestSent> {
     if endpoint.status != EndpointStatus::Active {
-        return Err(DomainError::Conflict(NOT_ACTIVE.into()));
+        return Err(DomainError::conflict("endpoint_not_active", NOT_ACTIVE));
     }
     let id = EndpointId::from(endpoint.id);
     let new = NewMessage {
@@ -229,7 +229,7 @@ pub async fn send_test<C: ConnectionTrait + TransactionTrait>(
         .pop()
         .ok_or_else(|| DomainError::internal("writing a message", anyhow::anyhow!("no row")))?;
     let Some(delivery) = deliveries.first() else {
-        return Err(DomainError::Conflict(NOT_ACTIVE.into()));
+        return Err(DomainError::conflict("endpoint_not_active", NOT_ACTIVE));
     };
     match attempt_one(
         deps,
@@ -243,7 +243,7 @@ pub async fn send_test<C: ConnectionTrait + TransactionTrait>(
             attempted,
             outcome,
         }),
-        (_, None) => Err(DomainError::Conflict(NOT_ACTIVE.into())),
+        (_, None) => Err(DomainError::conflict("endpoint_not_active", NOT_ACTIVE)),
     }
 }
 

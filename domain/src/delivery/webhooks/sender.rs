@@ -137,6 +137,17 @@ impl UrlRefusal {
     }
 }
 
+/// A refused URL is a refused `url` input, naming the rule that refused it.
+impl From<UrlRefusal> for crate::DomainError {
+    fn from(refusal: UrlRefusal) -> Self {
+        crate::DomainError::Invalid {
+            field: Some("url"),
+            rule: Some(refusal.rule()),
+            message: format!("url: {refusal}"),
+        }
+    }
+}
+
 /// How an attempt failed, when no HTTP response came back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

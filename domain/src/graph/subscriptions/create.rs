@@ -161,8 +161,9 @@ async fn finish<C: ConnectionTrait + TransactionTrait>(
         Ok(Some(model)) => Ok(model),
         Ok(None) => {
             abandon(deps, token, &created.graph_id, row.id).await;
-            Err(CreateError::Domain(DomainError::Conflict(
-                "the subscription was deleted (or given up) while Microsoft Graph created it; Graph's copy was deleted too".to_owned(),
+            Err(CreateError::Domain(DomainError::conflict(
+                "deleted_during_create",
+                "the subscription was deleted (or given up) while Microsoft Graph created it; Graph's copy was deleted too",
             )))
         }
         Err(error) => {

@@ -8,6 +8,7 @@ pub mod act;
 mod create;
 mod input;
 pub mod reconcile;
+mod refusal;
 pub mod upkeep;
 
 pub use create::create;

@@ -63,6 +63,21 @@ pub enum ConnectionError {
     Domain(#[from] DomainError),
 }
 
+impl From<ConnectionError> for DomainError {
+    fn from(error: ConnectionError) -> Self {
+        match error {
+            e @ (ConnectionError::Invalid(_) | ConnectionError::PersonalAccountsDisabled) => {
+                DomainError::invalid(e.to_string())
+            }
+            ConnectionError::NotConfigured(message) => DomainError::Unavailable {
+                message: format!("the deployment's Microsoft settings are incomplete: {message}"),
+                source: None,
+            },
+            ConnectionError::Domain(e) => e,
+        }
+    }
+}
+
 /// What `POST /api/v1/connections` asks for.
 #[derive(Debug)]
 pub struct StartRequest {
