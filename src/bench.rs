@@ -14,6 +14,7 @@ use std::{
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
+use graphhook_domain::Services;
 use graphhook_domain::{
     Clock, Mode, Settings,
     delivery::endpoints::{self, EndpointInput},
@@ -29,7 +30,7 @@ use graphhook_domain::{
     platform::secret::SecretString,
 };
 use graphhook_migrations::{Migrator, MigratorTrait};
-use graphhook_worker::{JobContext, WorkerProcess};
+use graphhook_worker::WorkerProcess;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, Set,
@@ -261,7 +262,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
     let n = options.messages;
     let db = db::connect(&settings.database).await?;
     Migrator::up(&db, None).await.context("migrations")?;
-    let ctx = JobContext::connect(settings.clone(), Clock::system()).await?;
+    let ctx = Services::connect(settings.clone(), Clock::system()).await?;
 
     // A tenant with active endpoints on the engine's receiver.
     let tally = Arc::new(Tally::new(n));
@@ -280,12 +281,6 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
     }
     .insert(&db)
     .await?;
-    let endpoint_deps = endpoints::Deps {
-        db: &db,
-        clock: &ctx.clock,
-        sender: &ctx.sender,
-        secret_box: &ctx.secret_box,
-    };
     let mut endpoint_ids = Vec::new();
     let mut secrets = Vec::new();
     for i in 0..options.endpoints {
@@ -300,7 +295,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
             ed25519: false,
             retry_schedule: None,
         };
-        let (model, secret) = endpoints::create(&endpoint_deps, tenant, input, None).await?;
+        let (model, secret) = endpoints::create(&ctx, tenant, input, None).await?;
         let mut active = model.clone().into_active_model();
         active.status = Set(EndpointStatus::Active);
         active.verified_at = Set(Some(now));
@@ -316,7 +311,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
     // The engine: a worker process, and producers writing messages as fast as they can through
     // connections of their own (as the api would, in its own process).
     let worker = WorkerProcess::start_with(ctx.clone())?;
-    let producer_ctx = JobContext::connect(settings.clone(), Clock::system()).await?;
+    let producer_ctx = Services::connect(settings.clone(), Clock::system()).await?;
     let started = Instant::now();
     let mut producers = Vec::new();
     for p in 0..options.producers {
@@ -326,7 +321,6 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
         let step = options.producers;
         let batch = options.batch.max(1);
         producers.push(tokio::spawn(async move {
-            let deps = ctx.delivery_deps();
             let mut seq = p;
             while seq < n {
                 let mut news = Vec::with_capacity(batch);
@@ -341,7 +335,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Ve
                     });
                     seq += step;
                 }
-                engine::create_messages(&deps, news).await?;
+                engine::create_messages(&ctx, news).await?;
             }
             anyhow::Ok(())
         }));

@@ -10,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use graphhook_domain::Services;
 use graphhook_domain::{
     Clock, Mode, Settings,
     platform::db,
@@ -21,7 +22,7 @@ use graphhook_domain::{
 };
 use graphhook_emulator::{Emulator, EmulatorConfig, config as emulator_defaults};
 use graphhook_migrations::{Migrator, MigratorTrait};
-use graphhook_worker::{JobContext, WorkerProcess};
+use graphhook_worker::WorkerProcess;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
@@ -182,7 +183,7 @@ async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<
     let _ = http.delete(format!("{control}/calls")).send().await?;
 
     // The upkeep: one worker process, ticking as in production.
-    let ctx = JobContext::connect(settings.clone(), clock.clone()).await?;
+    let ctx = Services::connect(settings.clone(), clock.clone()).await?;
     let started = Instant::now();
     let worker = WorkerProcess::start_with(ctx)?;
     let deadline = Instant::now() + Duration::from_secs(900);

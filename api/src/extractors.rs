@@ -5,7 +5,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::heade
 use crate::{
     error::{ApiError, Code},
     request_id::RequestId,
-    state::AppState,
+    state::Services,
 };
 
 /// An operator, authenticated by `Authorization: Bearer <operator token>` (a JWT signed with
@@ -31,7 +31,7 @@ impl FromRequest for Operator {
 
 async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
     let state = req
-        .app_data::<web::Data<AppState>>()
+        .app_data::<web::Data<Services>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))?;
     let presented = bearer_token(req).ok_or_else(|| {
         ApiError::new(
@@ -101,7 +101,7 @@ impl FromRequest for TenantAuth {
 async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> {
     use graphhook_domain::{platform::entities::tenant::TenantStatus, tenancy::api_keys};
     let state = req
-        .app_data::<web::Data<AppState>>()
+        .app_data::<web::Data<Services>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))?;
     let presented = bearer_token(req).ok_or_else(|| {
         ApiError::new(

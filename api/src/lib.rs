@@ -23,4 +23,4 @@ pub mod startup;
 pub mod state;
 
 pub use startup::Application;
-pub use state::AppState;
+pub use state::Services;

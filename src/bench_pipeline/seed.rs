@@ -4,6 +4,7 @@
 //! the generator keeps (only its SHA-256 is stored, as for a real subscription). The
 //! subscriptions are not due for upkeep, so the workers make no Graph calls for them.
 
+use graphhook_domain::Services;
 use graphhook_domain::{
     delivery::endpoints::{self, EndpointInput},
     delivery::webhooks::secrets::HmacSecret,
@@ -15,7 +16,6 @@ use graphhook_domain::{
     },
     platform::ids::TenantId,
 };
-use graphhook_worker::JobContext;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use sha2::{Digest, Sha256};
 
@@ -24,19 +24,13 @@ use super::Subscription;
 /// `tenants` tenants with `per_tenant` endpoints each, the i-th endpoint (across tenants) at
 /// `urls[i]`; returns the subscriptions and every endpoint's secret, in the same order.
 pub(super) async fn seed(
-    ctx: &JobContext,
+    ctx: &Services,
     tenants: usize,
     per_tenant: usize,
     urls: &[url::Url],
 ) -> anyhow::Result<(Vec<Subscription>, Vec<HmacSecret>)> {
     let db = &ctx.db;
     let now = ctx.clock.now();
-    let deps = endpoints::Deps {
-        db,
-        clock: &ctx.clock,
-        sender: &ctx.sender,
-        secret_box: &ctx.secret_box,
-    };
     let mut subscriptions = Vec::with_capacity(tenants);
     let mut secrets = Vec::with_capacity(urls.len());
     for t in 0..tenants {
@@ -67,7 +61,7 @@ pub(super) async fn seed(
                 ed25519: false,
                 retry_schedule: None,
             };
-            let (model, secret) = endpoints::create(&deps, tenant, input, None).await?;
+            let (model, secret) = endpoints::create(ctx, tenant, input, None).await?;
             let mut active = model.into_active_model();
             active.status = Set(EndpointStatus::Active);
             active.verified_at = Set(Some(now));

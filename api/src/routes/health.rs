@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::{
     error::{ApiError, Code},
-    state::AppState,
+    state::{ApiLocal, Services},
 };
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
@@ -24,7 +24,7 @@ async fn healthz() -> HttpResponse {
 }
 
 /// 200 when Postgres and Redis both answer within a second; 503 naming the ones that do not.
-async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn readyz(state: web::Data<Services>) -> Result<HttpResponse, ApiError> {
     let (postgres, redis) = futures::join!(check_postgres(&state), check_redis(&state));
     let failing: Vec<&str> = [("postgres", &postgres), ("redis", &redis)]
         .into_iter()
@@ -49,7 +49,7 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(Code::NotReady, message).with_details(json!({"checks": checks})))
 }
 
-async fn check_postgres(state: &AppState) -> Result<(), String> {
+async fn check_postgres(state: &Services) -> Result<(), String> {
     match tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(format!("error: {e}")),
@@ -57,7 +57,7 @@ async fn check_postgres(state: &AppState) -> Result<(), String> {
     }
 }
 
-async fn check_redis(state: &AppState) -> Result<(), String> {
+async fn check_redis(state: &Services) -> Result<(), String> {
     let mut conn = state.redis.clone();
     let ping = async move { conn.ping::<String>().await };
     match tokio::time::timeout(CHECK_TIMEOUT, ping).await {
@@ -67,8 +67,8 @@ async fn check_redis(state: &AppState) -> Result<(), String> {
     }
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+async fn metrics(local: web::Data<ApiLocal>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(local.metrics.render())
 }

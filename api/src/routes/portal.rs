@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::{
     error::{ApiError, Code},
-    state::AppState,
+    state::Services,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,7 +25,7 @@ pub struct SignIn {
 }
 
 async fn session(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = body.api_key.trim();

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     error::{ApiError, ErrorBody},
     extractors::Operator,
-    state::AppState,
+    state::Services,
 };
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -128,7 +128,7 @@ fn filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
 )]
 pub async fn list(
     _operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;

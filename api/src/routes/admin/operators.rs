@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::{
     error::{ApiError, ErrorBody},
     extractors::Operator,
-    state::AppState,
+    state::Services,
 };
 
 /// The operator a token names.
@@ -76,7 +76,7 @@ pub struct Revoke {
 )]
 pub async fn revoke(
     operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<Revoke>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();

@@ -17,7 +17,7 @@ use crate::{
     bounded::FilterText,
     error::{ApiError, ErrorBody},
     extractors::Operator,
-    state::AppState,
+    state::Services,
 };
 
 /// A tenant as operators see it.
@@ -105,7 +105,7 @@ pub struct ListQuery {
 )]
 pub async fn list(
     _operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
@@ -156,7 +156,7 @@ pub struct Suspend {
 )]
 pub async fn suspend(
     operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<TenantId>,
     body: web::Json<Suspend>,
 ) -> Result<HttpResponse, ApiError> {
@@ -196,7 +196,7 @@ pub async fn suspend(
 )]
 pub async fn resume(
     operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<TenantId>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = admin::resume(
@@ -243,7 +243,7 @@ impl From<Offboarded> for OffboardedView {
     }
 }
 
-pub(super) async fn find(state: &AppState, id: TenantId) -> Result<tenant::Model, ApiError> {
+pub(super) async fn find(state: &Services, id: TenantId) -> Result<tenant::Model, ApiError> {
     tenants::find(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("tenant"))
@@ -251,7 +251,7 @@ pub(super) async fn find(state: &AppState, id: TenantId) -> Result<tenant::Model
 
 /// Checks the confirmation and offboards; shared with the tenant's own `DELETE /api/v1/tenant`.
 pub(crate) async fn offboard_confirmed(
-    state: &AppState,
+    state: &Services,
     tenant: &tenant::Model,
     confirm: &str,
     actor: Actor,
@@ -264,14 +264,7 @@ pub(crate) async fn offboard_confirmed(
     }
     let retention =
         chrono::Duration::days(i64::from(state.settings.admin.offboarded_retention_days));
-    let report = admin::offboard(
-        &state.subscription_deps(),
-        tenant.id.into(),
-        actor,
-        retention,
-        request_id,
-    )
-    .await?;
+    let report = admin::offboard(state, tenant.id.into(), actor, retention, request_id).await?;
     Ok(HttpResponse::Ok().json(OffboardedView::from(report)))
 }
 
@@ -296,7 +289,7 @@ pub(crate) async fn offboard_confirmed(
 )]
 pub async fn offboard(
     operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<TenantId>,
     body: web::Json<Offboard>,
 ) -> Result<HttpResponse, ApiError> {

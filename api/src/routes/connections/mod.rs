@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     error::{ApiError, Code, ErrorBody},
     extractors::TenantAuth,
-    state::AppState,
+    state::Services,
 };
 
 /// A connected Microsoft user. Tokens are never shown.
@@ -153,7 +153,7 @@ fn api_error(error: ConnectionError) -> ApiError {
 )]
 pub async fn create(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<CreateConnection>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -162,14 +162,9 @@ pub async fn create(
         kinds: body.kinds,
         login_hint: body.login_hint,
     };
-    let started = connections::start(
-        &state.subscription_deps(),
-        &auth.tenant,
-        request,
-        auth.actor(),
-    )
-    .await
-    .map_err(api_error)?;
+    let started = connections::start(&state, &auth.tenant, request, auth.actor())
+        .await
+        .map_err(api_error)?;
     Ok(HttpResponse::Created().json(StartedView::from(started)))
 }
 
@@ -201,7 +196,7 @@ pub struct ListQuery {
 )]
 pub async fn list(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
@@ -228,7 +223,7 @@ pub async fn list(
 )]
 pub async fn show(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
     let found = connections::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
@@ -253,16 +248,10 @@ pub async fn show(
 )]
 pub async fn delete(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    lifecycle::delete(
-        &state.subscription_deps(),
-        &auth.tenant,
-        id.into_inner(),
-        auth.actor(),
-    )
-    .await?;
+    lifecycle::delete(&state, &auth.tenant, id.into_inner(), auth.actor()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -285,16 +274,11 @@ pub async fn delete(
 )]
 pub async fn reconnect(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    let started = connections::reconnect(
-        &state.subscription_deps(),
-        &auth.tenant,
-        id.into_inner(),
-        auth.actor(),
-    )
-    .await
-    .map_err(api_error)?;
+    let started = connections::reconnect(&state, &auth.tenant, id.into_inner(), auth.actor())
+        .await
+        .map_err(api_error)?;
     Ok(HttpResponse::Ok().json(StartedView::from(started)))
 }

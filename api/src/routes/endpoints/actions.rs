@@ -14,7 +14,7 @@ use crate::{
     body::OptionalJson,
     error::{ApiError, ErrorBody},
     extractors::TenantAuth,
-    state::AppState,
+    state::Services,
 };
 
 /// Sends the ownership challenge again.
@@ -34,11 +34,11 @@ use crate::{
 )]
 pub async fn verify(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
-    let (endpoint, _) = endpoints::verify(&state.endpoint_deps(), endpoint).await?;
+    let (endpoint, _) = endpoints::verify(&state, endpoint).await?;
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
 }
 
@@ -61,11 +61,11 @@ pub async fn verify(
 )]
 pub async fn test(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
-    let sent = engine::send_test(&state.delivery_deps(), &endpoint).await?;
+    let sent = engine::send_test(&state, &endpoint).await?;
     let outcome = sent.outcome;
     Ok(HttpResponse::Ok().json(TestResult {
         message_id: sent.webhook_id,
@@ -138,7 +138,7 @@ pub struct Rotate {
 )]
 pub async fn rotate(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
     body: OptionalJson<Rotate>,
 ) -> Result<HttpResponse, ApiError> {
@@ -157,14 +157,7 @@ pub async fn rotate(
         });
     let grace = endpoints::grace_period(secs)
         .map_err(|e| ApiError::from(e).with_details(json!({"field": "grace_period_secs"})))?;
-    let secret = endpoints::rotate(
-        &state.endpoint_deps(),
-        auth.tenant_id(),
-        &endpoint,
-        grace,
-        new_secret,
-    )
-    .await?;
+    let secret = endpoints::rotate(&state, auth.tenant_id(), &endpoint, grace, new_secret).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(RotatedSecret {

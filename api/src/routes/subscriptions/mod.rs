@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     error::{ApiError, Code, ErrorBody},
     extractors::TenantAuth,
-    state::AppState,
+    state::Services,
 };
 
 /// A Graph subscription held for the tenant.
@@ -199,7 +199,7 @@ fn with_retry_after(error: ApiError) -> actix_web::Error {
 )]
 pub async fn create(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<CreateSubscription>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let body = body.into_inner();
@@ -210,14 +210,7 @@ pub async fn create(
         endpoint_ids: body.endpoint_ids,
         connection_id: body.connection_id,
     };
-    match subscriptions::create(
-        &state.subscription_deps(),
-        &auth.tenant,
-        request,
-        auth.actor(),
-    )
-    .await
-    {
+    match subscriptions::create(&state, &auth.tenant, request, auth.actor()).await {
         Ok(created) => Ok(HttpResponse::Created().json(SubscriptionView::from(&created))),
         Err(error) => Err(with_retry_after(api_error(error))),
     }
@@ -251,7 +244,7 @@ pub struct ListQuery {
 )]
 pub async fn list(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
@@ -278,7 +271,7 @@ pub async fn list(
 )]
 pub async fn show(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
     let subscription = subscriptions::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
@@ -304,17 +297,10 @@ pub async fn show(
 )]
 pub async fn delete(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    match subscriptions::delete(
-        &state.subscription_deps(),
-        &auth.tenant,
-        id.into_inner(),
-        auth.actor(),
-    )
-    .await
-    {
+    match subscriptions::delete(&state, &auth.tenant, id.into_inner(), auth.actor()).await {
         Ok(()) => Ok(HttpResponse::NoContent().finish()),
         Err(error) => Err(with_retry_after(api_error(error))),
     }
@@ -394,7 +380,7 @@ pub struct ActionQuery {
 )]
 pub async fn actions(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<SubscriptionId>,
     query: web::Query<ActionQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::{
     error::{ApiError, Code, ErrorBody},
     extractors::TenantAuth,
-    state::AppState,
+    state::Services,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -43,7 +43,7 @@ pub struct TenantView {
     pub created_at: DateTime<Utc>,
 }
 
-async fn view(state: &AppState, tenant: &tenant::Model) -> Result<TenantView, ApiError> {
+async fn view(state: &Services, tenant: &tenant::Model) -> Result<TenantView, ApiError> {
     let id = TenantId::from(tenant.id);
     let consent = tenants::current_consent(&state.db, id).await?;
     let granted = consent
@@ -78,7 +78,7 @@ async fn view(state: &AppState, tenant: &tenant::Model) -> Result<TenantView, Ap
     ),
     security(("api_key" = []))
 )]
-pub async fn show(auth: TenantAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn show(auth: TenantAuth, state: web::Data<Services>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(view(&state, &auth.tenant).await?))
 }
 
@@ -99,7 +99,7 @@ pub async fn show(auth: TenantAuth, state: web::Data<AppState>) -> Result<HttpRe
 )]
 pub async fn verify(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let token =
         match tenants::access_token(&state.db, &state.clock, &state.broker, &auth.tenant, true)
@@ -165,7 +165,7 @@ pub struct OffboardTenant {
 )]
 pub async fn offboard(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<OffboardTenant>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.actor();
