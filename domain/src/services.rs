@@ -4,9 +4,11 @@
 //! the retry schedule). Domain operations take `&Services` (and a transaction where they must
 //! run on one) instead of each asking for its own list of parts.
 //!
-//! Only parts the domain owns live here. What just one process needs beside it stays in that
-//! process: the api's ingest inbox, receiver guards, client-address rules and metrics handle
-//! (`graphhook_api::state::ApiLocal`).
+//! Only parts the domain owns live here, even where one process alone uses them (the checks of
+//! rich notifications are the worker's, and cost the api nothing: they share the cache of
+//! Entra's keys its sign-ins use). What belongs to one process's own side stays in that
+//! process: the api's ingest inbox (a writer task), receiver and onboarding guards,
+//! client-address rules and metrics handle (`graphhook_api::state::ApiLocal`).
 //!
 //! This file names only the modules that define the parts, never one that takes `&Services`,
 //! so holding them makes no import cycle.
