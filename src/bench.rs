@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    Mode, Settings,
+    Mode, Services, Settings,
     delivery::endpoints::{self, EndpointInput},
     delivery::webhooks::secrets::HmacSecret,
     platform::db,
@@ -19,7 +19,7 @@ use graphhook_domain::{
     platform::ids::{EndpointId, TenantId},
     platform::secret::SecretString,
 };
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set};
 use secrecy::ExposeSecret;
 
 pub(crate) fn percentiles(all: &mut [u64]) -> (Duration, Duration) {
@@ -161,7 +161,7 @@ pub(crate) fn active_tenant(
 /// An endpoint created through the domain (its secret sealed as usual) and marked verified and
 /// active; returns its id and secret.
 pub(crate) async fn active_endpoint(
-    deps: &endpoints::Deps<'_, DatabaseConnection>,
+    services: &Services,
     tenant: TenantId,
     url: url::Url,
     description: String,
@@ -178,12 +178,12 @@ pub(crate) async fn active_endpoint(
         ed25519: false,
         retry_schedule: None,
     };
-    let (model, secret) = endpoints::create(deps, tenant, input, None).await?;
+    let (model, secret) = endpoints::create(services, tenant, input, None).await?;
     let id = EndpointId::from(model.id);
     let mut active = model.into_active_model();
     active.status = Set(EndpointStatus::Active);
-    active.verified_at = Set(Some(deps.clock.now()));
-    active.update(deps.db).await?;
+    active.verified_at = Set(Some(services.clock.now()));
+    active.update(&services.db).await?;
     Ok((id, secret))
 }
 

@@ -15,8 +15,7 @@ use std::{
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use graphhook_domain::{
-    Clock, Settings,
-    delivery::endpoints,
+    Clock, Services, Settings,
     delivery::engine::{self, NewMessage},
     delivery::webhooks::{sender::Request, signing::signature_header},
     platform::db,
@@ -24,7 +23,7 @@ use graphhook_domain::{
     platform::ids::{EndpointId, TenantId},
 };
 use graphhook_migrations::{Migrator, MigratorTrait};
-use graphhook_worker::{JobContext, WorkerProcess};
+use graphhook_worker::WorkerProcess;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
 };
@@ -142,7 +141,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Re
     let n = options.messages;
     let db = db::connect(&settings.database).await?;
     Migrator::up(&db, None).await.context("migrations")?;
-    let ctx = JobContext::connect(settings.clone(), Clock::system()).await?;
+    let ctx = Services::connect(settings.clone(), Clock::system()).await?;
 
     let tally = Arc::new(Tally::new(n));
     let (receiver_url, receiver) = start_receiver(tally.clone())?;
@@ -151,7 +150,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Re
     // The engine: a worker process, and producers writing messages as fast as they can through
     // connections of their own (as the api would, in its own process).
     let worker = WorkerProcess::start_with(ctx.clone())?;
-    let producer_ctx = JobContext::connect(settings.clone(), Clock::system()).await?;
+    let producer_ctx = Services::connect(settings.clone(), Clock::system()).await?;
     let started = Instant::now();
     produce(&producer_ctx, &tally, tenant, &endpoint_ids, options).await?;
     let produced = started.elapsed();
@@ -214,7 +213,7 @@ async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Re
 /// A tenant with `endpoints` active endpoints on the receiver; returns their ids and secrets.
 async fn seed(
     db: &DatabaseConnection,
-    ctx: &JobContext,
+    ctx: &Services,
     receiver_url: &str,
     endpoints: usize,
 ) -> anyhow::Result<(TenantId, Vec<EndpointId>, Vec<Vec<u8>>)> {
@@ -223,18 +222,12 @@ async fn seed(
     active_tenant(tenant.uuid(), uuid::Uuid::new_v4(), "Benchmark".into(), now)
         .insert(db)
         .await?;
-    let endpoint_deps = endpoints::Deps {
-        db,
-        clock: &ctx.clock,
-        sender: &ctx.sender,
-        secret_box: &ctx.secret_box,
-    };
     let mut endpoint_ids = Vec::new();
     let mut secrets = Vec::new();
     for i in 0..endpoints {
         let url = url::Url::parse(receiver_url)?;
         let description = format!("benchmark receiver {i}");
-        let (id, secret) = active_endpoint(&endpoint_deps, tenant, url, description, 1000).await?;
+        let (id, secret) = active_endpoint(ctx, tenant, url, description, 1000).await?;
         endpoint_ids.push(id);
         secrets.push(secret.key().to_vec());
     }
@@ -248,7 +241,7 @@ async fn seed(
 /// Hands every message to the engine from `options.producers` tasks, each taking every
 /// producers-th sequence number, `options.batch` at a time.
 async fn produce(
-    ctx: &JobContext,
+    ctx: &Services,
     tally: &Arc<Tally>,
     tenant: TenantId,
     endpoint_ids: &[EndpointId],
@@ -263,7 +256,6 @@ async fn produce(
         let step = options.producers;
         let batch = options.batch.max(1);
         producers.push(tokio::spawn(async move {
-            let deps = ctx.delivery_deps();
             let mut seq = p;
             while seq < n {
                 let mut news = Vec::with_capacity(batch);
@@ -278,7 +270,7 @@ async fn produce(
                     });
                     seq += step;
                 }
-                engine::create_messages(&deps, news).await?;
+                engine::create_messages(&ctx, news).await?;
             }
             anyhow::Ok(())
         }));
@@ -327,7 +319,7 @@ async fn await_recorded(
 /// The ceiling: the same signed requests from a plain loop of `concurrency` senders, no
 /// queue, no database, to a receiver of its own. Returns the time taken and what arrived.
 async fn baseline(
-    ctx: &JobContext,
+    ctx: &Services,
     concurrency: usize,
     secrets: Vec<Vec<u8>>,
     n: usize,
@@ -367,7 +359,7 @@ async fn baseline(
 
 /// One signed request, as the engine would send message `seq`.
 async fn send_signed(
-    ctx: &JobContext,
+    ctx: &Services,
     url: &url::Url,
     key: &[Vec<u8>],
     seq: usize,

@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    Clock, Settings,
+    Clock, Services, Settings,
     platform::db,
     platform::entities::{subscription, tenant},
     platform::secret::SecretString,
 };
 use graphhook_emulator::{Emulator, EmulatorConfig, RunningEmulator, config as emulator_defaults};
 use graphhook_migrations::{Migrator, MigratorTrait};
-use graphhook_worker::{JobContext, WorkerProcess};
+use graphhook_worker::WorkerProcess;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
@@ -98,7 +98,7 @@ async fn run(settings: &mut Settings, options: &RenewOptions) -> anyhow::Result<
     let _ = http.delete(format!("{control}/calls")).send().await?;
 
     // The upkeep: one worker process, ticking as in production.
-    let ctx = JobContext::connect(settings.clone(), clock.clone()).await?;
+    let ctx = Services::connect(settings.clone(), clock.clone()).await?;
     let started = Instant::now();
     let worker = WorkerProcess::start_with(ctx)?;
     await_renewed(&db, seeded).await?;

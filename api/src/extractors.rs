@@ -4,7 +4,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::heade
 
 use graphhook_domain::DomainError;
 
-use crate::{error::ApiError, request_id::RequestId, state::AppState};
+use crate::{error::ApiError, request_id::RequestId, state::Services};
 
 /// An operator, authenticated by `Authorization: Bearer <operator token>` (a JWT signed with
 /// `admin.signing_key`, see `graphhook_domain::operator::tokens`).
@@ -53,8 +53,8 @@ async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
     })
 }
 
-fn app_state(req: &HttpRequest) -> Result<&web::Data<AppState>, ApiError> {
-    req.app_data::<web::Data<AppState>>()
+fn app_state(req: &HttpRequest) -> Result<&web::Data<Services>, ApiError> {
+    req.app_data::<web::Data<Services>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))
 }
 

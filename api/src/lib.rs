@@ -4,7 +4,8 @@
 //! `startup` builds the app and binds its listener; `error` owns the one JSON error shape;
 //! `request_id` tags every response and log line; `routes` holds one module per area with a
 //! `configure` function each; `extractors` authenticate before a handler runs; `body` and
-//! `bounded` parse what callers send into values the rest can rely on.
+//! `bounded` parse what callers send into values the rest can rely on; `state` is what handlers
+//! reach (the domain's `Services`, and `ApiLocal`, this process's own parts).
 
 // A function longer than clippy.toml's `too-many-lines-threshold` is split into steps that
 // say what they do; tests may run long.
@@ -23,4 +24,4 @@ pub mod startup;
 pub mod state;
 
 pub use startup::Application;
-pub use state::AppState;
+pub use state::ApiLocal;

@@ -10,23 +10,15 @@ use actix_web::{
     web,
 };
 use anyhow::Context;
-use graphhook_domain::delivery::engine::schedule::Schedule;
-use graphhook_domain::delivery::webhooks::{
-    crypt::SecretBox,
-    sender::{Lookup, Sender, SystemLookup},
-};
-use graphhook_domain::graph::microsoft::graph::GraphClient;
-use graphhook_domain::{
-    Clock, Settings, graph::microsoft::TokenBroker, platform::db, platform::jobs::Queues,
-    platform::redis_conn, platform::telemetry,
-};
+use graphhook_domain::delivery::webhooks::sender::{Lookup, SystemLookup};
+use graphhook_domain::{Clock, Services, Settings};
 
-use crate::{error, request_id, routes, state::AppState};
+use crate::{error, request_id, routes, state::ApiLocal};
 
 pub struct Application {
     port: u16,
     server: Server,
-    state: AppState,
+    services: Services,
 }
 
 impl Application {
@@ -42,86 +34,38 @@ impl Application {
         clock: Clock,
         lookup: Arc<dyn Lookup>,
     ) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database)
-            .await
-            .context("connecting to PostgreSQL")?;
-        let redis = redis_conn::connect(&settings.redis)
-            .await
-            .context("connecting to Redis")?;
-        let queues = Queues::new(&settings, redis.clone());
-        let flow = graphhook_domain::delivery::engine::FlowControl::from_settings(
-            &settings,
-            redis.clone(),
-        );
-        let broker = Arc::new(TokenBroker::new(&settings.microsoft, clock.clone())?);
-        let inbox = graphhook_domain::graph::ingest::Inbox::start(
-            db.clone(),
-            queues.clone(),
-            clock.clone(),
-            &settings.ingest,
-        );
-        let sender = Arc::new(webhook_sender(&settings, lookup)?);
-        let secret_box = SecretBox::new(&settings.webhook_encryption_key())
-            .context("webhooks.encryption_key")?;
+        let services = Services::connect_with_lookup(settings, clock, lookup).await?;
         // Rows from before custom headers were encrypted: once, at the first start after the
         // upgrade (later starts find none). Concurrent starts are safe.
-        let sealed = graphhook_domain::delivery::endpoints::headers::seal_plain(&db, &secret_box)
-            .await
-            .context("encrypting custom endpoint headers stored in plain text")?;
+        let sealed = graphhook_domain::delivery::endpoints::headers::seal_plain(
+            &services.db,
+            &services.secret_box,
+        )
+        .await
+        .context("encrypting custom endpoint headers stored in plain text")?;
         if sealed > 0 {
             tracing::info!(
                 sealed,
                 "encrypted custom endpoint headers stored in plain text"
             );
         }
-        let graph = Arc::new(GraphClient::new(&settings.microsoft.graph_url)?);
-        let retry_schedule =
-            Schedule::from_settings(&settings.webhooks).context("webhooks.retry_schedule_secs")?;
-        let state = AppState {
-            graph,
-            retry_schedule,
-            broker,
-            sender,
-            secret_box,
-            signing: Arc::default(),
-            db,
-            redis,
-            queues,
-            flow,
-            inbox,
-            sources: Arc::new(
-                graphhook_domain::graph::ingest::guard::SourceGuard::from_settings(
-                    &settings.ingest,
-                ),
-            ),
-            client_addr: Arc::new(crate::client_addr::ClientAddress::from_settings(&settings)),
-            onboarding_starts: Arc::new(
-                graphhook_domain::graph::ingest::guard::SourceGuard::per_window(
-                    Vec::new(),
-                    settings.onboarding.max_starts_per_minute_per_address,
-                    60,
-                ),
-            ),
-            jwks: Arc::new(graphhook_domain::graph::microsoft::rich::JwksCache::new(
-                &settings.microsoft,
-            )?),
-            settings: Arc::new(settings),
-            clock,
-            metrics: telemetry::metrics_handle(),
-        };
-        Self::build_with_state(state)
+        Self::build_with_services(services)
     }
 
-    pub fn build_with_state(state: AppState) -> anyhow::Result<Self> {
-        let settings = state.settings.clone();
+    /// Binds `api.listen` and prepares the server on `services` already connected; this
+    /// process's own parts ([`ApiLocal`]) are started here.
+    pub fn build_with_services(services: Services) -> anyhow::Result<Self> {
+        let settings = services.settings.clone();
         let listener = TcpListener::bind(settings.api.listen)
             .with_context(|| format!("binding api.listen = {}", settings.api.listen))?;
         let port = listener.local_addr()?.port();
-        let data = web::Data::new(state.clone());
+        let data = web::Data::new(services.clone());
+        let local = web::Data::new(ApiLocal::start(&services));
         let json_limit = settings.api.max_json_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(local.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(json_limit)
@@ -145,7 +89,7 @@ impl Application {
         Ok(Self {
             port,
             server,
-            state,
+            services,
         })
     }
 
@@ -153,8 +97,8 @@ impl Application {
         self.port
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// Stops the server: `handle.stop(true)` lets in-flight requests finish.
@@ -165,9 +109,4 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
-}
-
-/// The webhook sender with the deployment's SSRF policy.
-pub fn webhook_sender(settings: &Settings, lookup: Arc<dyn Lookup>) -> anyhow::Result<Sender> {
-    graphhook_domain::delivery::webhooks::sender::from_settings(settings, lookup)
 }

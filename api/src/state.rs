@@ -1,95 +1,51 @@
-//! What every handler can reach.
+//! What every handler can reach: the domain's [`Services`] (built by `Services::connect`, the
+//! same as the worker's), and beside it [`ApiLocal`], what only the api process holds.
+//!
+//! `ApiLocal` holds what belongs to this process's HTTP side rather than to the domain: the
+//! ingest inbox's writer task (started here, the worker has none), the receivers' and
+//! onboarding's per-address guards, the rules for a request's client address and the metrics
+//! handle `/metrics` renders. Handlers that need it take `web::Data<ApiLocal>` too.
 
 use std::sync::Arc;
 
-use graphhook_domain::delivery::engine::schedule::Schedule;
-use graphhook_domain::delivery::webhooks::{crypt::SecretBox, sender::Sender};
-use graphhook_domain::graph::microsoft::graph::GraphClient;
-use graphhook_domain::{
-    Clock, Settings, graph::microsoft::TokenBroker, platform::jobs::Queues,
-    platform::redis_conn::ConnectionManager,
-};
+pub use graphhook_domain::Services;
+use graphhook_domain::graph::ingest::{Inbox, guard::SourceGuard};
 use metrics_exporter_prometheus::PrometheusHandle;
-use sea_orm::DatabaseConnection;
 
+/// The api process's own parts, beside [`Services`].
 #[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub redis: ConnectionManager,
-    pub queues: Queues,
-    /// Rate limits, in-flight caps and circuits of endpoints.
-    pub flow: graphhook_domain::delivery::engine::FlowControl,
+pub struct ApiLocal {
     /// Where Graph's batches are written durably.
-    pub inbox: graphhook_domain::graph::ingest::Inbox,
+    pub inbox: Inbox,
     /// The receivers' allow-list and per-address rate limit.
-    pub sources: Arc<graphhook_domain::graph::ingest::guard::SourceGuard>,
+    pub sources: Arc<SourceGuard>,
     /// Which address a request comes from (behind trusted proxies too).
     pub client_addr: Arc<crate::client_addr::ClientAddress>,
     /// Onboardings started per client address and minute.
-    pub onboarding_starts: Arc<graphhook_domain::graph::ingest::guard::SourceGuard>,
-    /// Entra's signing keys, for administrators' id_tokens.
-    pub jwks: Arc<graphhook_domain::graph::microsoft::rich::JwksCache>,
-    pub settings: Arc<Settings>,
-    pub clock: Clock,
+    pub onboarding_starts: Arc<SourceGuard>,
     pub metrics: PrometheusHandle,
-    /// Graph tokens per tenant, cached in this process.
-    pub broker: Arc<TokenBroker>,
-    /// The HTTP client for every outgoing webhook (SSRF rules applied at connect time).
-    pub sender: Arc<Sender>,
-    /// Encrypts endpoint secrets at rest.
-    pub secret_box: SecretBox,
-    /// Endpoints' decrypted signing material, for the test sends this process makes.
-    pub signing: Arc<graphhook_domain::delivery::engine::SigningCache>,
-    /// Microsoft Graph.
-    pub graph: Arc<GraphClient>,
-    /// The deployment's retry schedule (`webhooks.retry_schedule_secs`).
-    pub retry_schedule: Schedule,
 }
 
-impl AppState {
-    /// What the delivery engine needs.
-    pub fn delivery_deps(
-        &self,
-    ) -> graphhook_domain::delivery::engine::Deps<'_, sea_orm::DatabaseConnection> {
-        graphhook_domain::delivery::engine::Deps {
-            db: &self.db,
-            clock: &self.clock,
-            sender: &self.sender,
-            secret_box: &self.secret_box,
-            queues: &self.queues,
-            flow: &self.flow,
-            signing: &self.signing,
-            auto_disable_after: chrono::Duration::hours(
-                i64::try_from(self.settings.webhooks.auto_disable_after_hours)
-                    .unwrap_or(i64::MAX / 3_600_000),
+impl ApiLocal {
+    /// Starts the inbox's writer on `services`' pool and queues, and builds the guards from
+    /// the settings.
+    pub fn start(services: &Services) -> Self {
+        let settings = &services.settings;
+        Self {
+            inbox: Inbox::start(
+                services.db.clone(),
+                services.queues.clone(),
+                services.clock.clone(),
+                &settings.ingest,
             ),
-            retry_schedule: &self.retry_schedule,
-        }
-    }
-
-    /// What subscription operations need.
-    pub fn subscription_deps(
-        &self,
-    ) -> graphhook_domain::graph::subscriptions::Deps<'_, sea_orm::DatabaseConnection> {
-        graphhook_domain::graph::subscriptions::Deps {
-            db: &self.db,
-            clock: &self.clock,
-            broker: &self.broker,
-            graph: &self.graph,
-            settings: &self.settings,
-            secret_box: &self.secret_box,
-        }
-    }
-
-    /// What endpoint operations need.
-    pub fn endpoint_deps(
-        &self,
-    ) -> graphhook_domain::delivery::endpoints::Deps<'_, sea_orm::DatabaseConnection> {
-        graphhook_domain::delivery::endpoints::Deps {
-            db: &self.db,
-            clock: &self.clock,
-            sender: &self.sender,
-            secret_box: &self.secret_box,
+            sources: Arc::new(SourceGuard::from_settings(&settings.ingest)),
+            client_addr: Arc::new(crate::client_addr::ClientAddress::from_settings(settings)),
+            onboarding_starts: Arc::new(SourceGuard::per_window(
+                Vec::new(),
+                settings.onboarding.max_starts_per_minute_per_address,
+                60,
+            )),
+            metrics: graphhook_domain::platform::telemetry::metrics_handle(),
         }
     }
 }

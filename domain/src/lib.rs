@@ -12,8 +12,10 @@ pub mod delivery;
 pub mod graph;
 pub mod operator;
 pub mod platform;
+pub mod services;
 pub mod tenancy;
 
 pub use platform::clock::Clock;
 pub use platform::config::{Mode, Settings};
 pub use platform::error::DomainError;
+pub use services::Services;

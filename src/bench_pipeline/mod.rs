@@ -26,9 +26,8 @@ use std::{
 };
 
 use anyhow::Context;
-use graphhook_domain::{Clock, Settings, platform::db};
+use graphhook_domain::{Clock, Services, Settings, platform::db};
 use graphhook_migrations::{Migrator, MigratorTrait};
-use graphhook_worker::JobContext;
 use secrecy::ExposeSecret;
 
 use crate::{
@@ -116,7 +115,7 @@ async fn run(settings: &Settings, options: &PipelineOptions) -> anyhow::Result<R
     let db = db::connect(&settings.database).await?;
     Migrator::up(&db, None).await.context("migrations")?;
     db.close().await.ok();
-    let ctx = JobContext::connect(settings.clone(), Clock::system()).await?;
+    let ctx = Services::connect(settings.clone(), Clock::system()).await?;
     let listeners = Listeners::bind(options.tenants * options.endpoints)?;
     let urls = listeners
         .ports

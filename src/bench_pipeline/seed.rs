@@ -4,13 +4,12 @@
 //! the generator keeps (only its SHA-256 is stored, as for a real subscription). The
 //! subscriptions are not due for upkeep, so the workers make no Graph calls for them.
 
+use graphhook_domain::Services;
 use graphhook_domain::{
-    delivery::endpoints,
     delivery::webhooks::secrets::HmacSecret,
     platform::entities::{operational_event, subscription},
     platform::ids::TenantId,
 };
-use graphhook_worker::JobContext;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use sha2::{Digest, Sha256};
 
@@ -20,19 +19,13 @@ use crate::bench::{active_endpoint, active_tenant, message_subscription};
 /// `tenants` tenants with `per_tenant` endpoints each, the i-th endpoint (across tenants) at
 /// `urls[i]`; returns the subscriptions and every endpoint's secret, in the same order.
 pub(super) async fn seed(
-    ctx: &JobContext,
+    ctx: &Services,
     tenants: usize,
     per_tenant: usize,
     urls: &[url::Url],
 ) -> anyhow::Result<(Vec<Subscription>, Vec<HmacSecret>)> {
     let db = &ctx.db;
     let now = ctx.clock.now();
-    let deps = endpoints::Deps {
-        db,
-        clock: &ctx.clock,
-        sender: &ctx.sender,
-        secret_box: &ctx.secret_box,
-    };
     let mut subscriptions = Vec::with_capacity(tenants);
     let mut secrets = Vec::with_capacity(urls.len());
     for t in 0..tenants {
@@ -46,8 +39,7 @@ pub(super) async fn seed(
         for e in 0..per_tenant {
             let url = urls[t * per_tenant + e].clone();
             let description = format!("benchmark receiver {t}.{e}");
-            let (_, secret) =
-                active_endpoint(&deps, tenant, url, description, max_in_flight).await?;
+            let (_, secret) = active_endpoint(ctx, tenant, url, description, max_in_flight).await?;
             secrets.push(secret);
         }
         let graph_id = uuid::Uuid::new_v4().to_string();

@@ -5,6 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context;
 use chrono::DateTime;
 use graphhook_api::Application;
+use graphhook_domain::Services;
 use graphhook_domain::delivery::webhooks::sender::{Lookup, SystemLookup};
 use graphhook_domain::{
     Clock, Mode, Settings,
@@ -16,7 +17,7 @@ use graphhook_emulator::{
     Emulator, EmulatorConfig, RunningEmulator,
     config::{self as emulator_defaults, ConsentMode, HttpUrls},
 };
-use graphhook_worker::{JobContext, WorkerProcess};
+use graphhook_worker::WorkerProcess;
 use redis::AsyncCommands;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
@@ -169,7 +170,7 @@ impl TestAppBuilder {
         let mut direct = settings.clone();
         direct.database.url = SecretString::from(db_url.clone());
         direct.redis.url = SecretString::from(redis_url.clone());
-        let jobs = JobContext::connect(direct.clone(), clock.clone()).await?;
+        let services = Services::connect(direct.clone(), clock.clone()).await?;
         let db = db::connect(&direct.database).await?;
         let redis = redis_conn::connect(&direct.redis).await?;
 
@@ -183,7 +184,7 @@ impl TestAppBuilder {
             clock,
             db,
             redis,
-            jobs,
+            services,
             prefix,
             db_name,
             pg_proxy,
@@ -208,8 +209,9 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// A direct Redis connection (not through the proxy).
     pub redis: ConnectionManager,
-    /// Job context on direct connections, for draining.
-    pub jobs: JobContext,
+    /// The processes' services on direct connections: for draining jobs and calling the
+    /// domain directly.
+    pub services: Services,
     pub prefix: String,
     pub db_name: String,
     pub pg_proxy: TcpProxy,
@@ -303,7 +305,7 @@ impl TestApp {
 
     /// Runs every queued job in this process until nothing is left; returns how many ran.
     pub async fn drain_jobs(&self) -> usize {
-        match graphhook_worker::drain::drain(&self.jobs).await {
+        match graphhook_worker::drain::drain(&self.services).await {
             Ok(n) => n,
             Err(e) => panic!("draining jobs: {e:#}"),
         }

@@ -133,7 +133,7 @@ pub async fn write_message(
         data,
         endpoint_ids: endpoints,
     };
-    engine::create_message(&app.jobs.delivery_deps(), new)
+    engine::create_message(&app.services, new)
         .await
         .unwrap_or_else(|e| panic!("writing a message: {e}"))
 }

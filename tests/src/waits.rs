@@ -12,7 +12,7 @@ const WITHIN: Duration = Duration::from_secs(15);
 pub async fn tick_at(app: &TestApp, n: i64) {
     graphhook_worker::jobs::queue_depths::run(
         graphhook_domain::platform::jobs::QueueDepthsTick { tick: n },
-        &app.jobs,
+        &app.services,
     )
     .await
     .unwrap_or_else(|e| panic!("tick {n}: {e:#}"));

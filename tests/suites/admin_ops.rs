@@ -74,7 +74,7 @@ async fn queues_show_the_workers_snapshot_and_what_waits_in_postgres() {
     app.queue_probe(0).await;
     app.queue_probe(0).await;
     tick_at(&app, 7).await;
-    let recorded = queue_depths::latest(&app.jobs).await.unwrap().unwrap();
+    let recorded = queue_depths::latest(&app.services).await.unwrap().unwrap();
     let body = app.as_operator().get_ok("/admin/v1/queues").await;
     assert_eq!(time(&body["recorded_at"]), app.clock.now());
     let queues = body["queues"].as_object().unwrap();

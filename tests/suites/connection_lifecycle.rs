@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use graphhook_domain::{
+    Services,
     graph::microsoft::TokenBroker,
-    graph::subscriptions::Deps,
     platform::entities::{
         connection::{self, ConnectionStatus},
         subscription::SubscriptionStatus,
@@ -240,15 +240,15 @@ async fn two_brokers_refreshing_one_connection_at_once_never_lose_the_rotated_to
     let id = the_connection(&app).await.id;
     // Two processes' brokers, each with its own memory, asking for fresh tokens together.
     let other = TokenBroker::new(&app.settings.microsoft, app.clock.clone()).unwrap();
-    let one = app.jobs.subscription_deps();
-    let two = Deps {
-        broker: &other,
-        ..app.jobs.subscription_deps()
+    let one = app.services.clone();
+    let two = Services {
+        broker: std::sync::Arc::new(other),
+        ..app.services.clone()
     };
     let before = refresh_grants(&app).await;
     let asks = (0..6).map(|i| {
-        let deps = if i % 2 == 0 { &one } else { &two };
-        connections::tokens::access_token(deps, id, true)
+        let services = if i % 2 == 0 { &one } else { &two };
+        connections::tokens::access_token(services, id, true)
     });
     let results = futures::future::join_all(asks).await;
     for result in &results {

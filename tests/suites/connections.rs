@@ -180,13 +180,9 @@ async fn refresh_tokens_are_sealed_in_the_row_and_never_answered_or_logged() {
         .await
         .unwrap()
         .unwrap();
-    graphhook_domain::tenancy::connections::tokens::access_token(
-        &app.jobs.subscription_deps(),
-        first.id,
-        true,
-    )
-    .await
-    .unwrap();
+    graphhook_domain::tenancy::connections::tokens::access_token(&app.services, first.id, true)
+        .await
+        .unwrap();
     let row = connection::Entity::find()
         .one(&app.db)
         .await

@@ -72,7 +72,7 @@ async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
         );
         // Not due yet: nothing is sent.
         assert_eq!(
-            engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+            engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
                 .await
                 .unwrap(),
             0
@@ -80,13 +80,13 @@ async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
         app.clock.set(next);
         last = next;
         assert_eq!(
-            engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+            engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
                 .await
                 .unwrap(),
             1
         );
         assert_eq!(
-            engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+            engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
                 .await
                 .unwrap(),
             0,
@@ -172,10 +172,9 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
     let id = deliveries[0].id;
 
     // A worker dies mid-delivery: its attempt is cut off while the endpoint is answering.
-    let jobs = app.jobs.clone();
-    let attempt = tokio::spawn(async move {
-        engine::attempt(&jobs.delivery_deps(), id, engine::Trigger::Scheduled).await
-    });
+    let jobs = app.services.clone();
+    let attempt =
+        tokio::spawn(async move { engine::attempt(&jobs, id, engine::Trigger::Scheduled).await });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !receiver
         .received()
@@ -205,7 +204,7 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
     assert!(claimed_until > app.clock.now() + chrono::Duration::seconds(15));
     receiver.set_mode(Mode::Echo);
     assert_eq!(
-        engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+        engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
             .await
             .unwrap(),
         0,
@@ -213,7 +212,7 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
     );
     app.clock.set(claimed_until);
     assert_eq!(
-        engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+        engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
             .await
             .unwrap(),
         1,
@@ -236,7 +235,7 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
         "the same webhook-id"
     );
     assert_eq!(
-        engine::attempt(&app.jobs.delivery_deps(), id, engine::Trigger::Scheduled)
+        engine::attempt(&app.services, id, engine::Trigger::Scheduled)
             .await
             .unwrap(),
         Attempted::Skipped

@@ -216,7 +216,7 @@ async fn an_endpoint_with_a_backlog_at_its_cap_does_not_starve_the_same_tenants_
             endpoint_ids: Some(vec![slow_endpoint]),
         })
         .collect();
-    engine::create_messages(&app.jobs.delivery_deps(), backlog)
+    engine::create_messages(&app.services, backlog)
         .await
         .unwrap();
     let worker = app.start_worker().await;

@@ -255,7 +255,7 @@ async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
     let due = delivery["next_attempt_at"].as_str().unwrap();
     app.clock
         .set(chrono::DateTime::parse_from_rfc3339(due).unwrap().into());
-    engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+    engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
         .await
         .unwrap();
     app.drain_jobs().await;

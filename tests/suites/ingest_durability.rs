@@ -79,15 +79,10 @@ async fn a_worker_killed_mid_batch_delivers_each_item_once() {
         ))
         .await
         .unwrap();
-    let jobs = app.jobs.clone();
+    let jobs = app.services.clone();
     let id = batch.id;
     let worker = tokio::spawn(async move {
-        graphhook_domain::graph::ingest::process::process_batch(
-            &jobs.delivery_deps(),
-            &jobs.rich,
-            id,
-        )
-        .await
+        graphhook_domain::graph::ingest::process::process_batch(&jobs, id).await
     });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {

@@ -372,8 +372,8 @@ async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
     };
     // The queue delivers at least once: the same job may run twice, even at the same time.
     let (first, second) = tokio::join!(
-        graphhook_worker::jobs::upkeep::run(job.clone(), &app.jobs),
-        graphhook_worker::jobs::upkeep::run(job.clone(), &app.jobs),
+        graphhook_worker::jobs::upkeep::run(job.clone(), &app.services),
+        graphhook_worker::jobs::upkeep::run(job.clone(), &app.services),
     );
     let mut done = [
         format!("{:?}", first.unwrap()),
@@ -384,7 +384,7 @@ async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
     let entry = graph_entry(&app, &graph_id).await.unwrap();
     assert_eq!(entry["state"]["renewals"], 1, "one PATCH");
     // And once more after it finished: nothing.
-    let again = graphhook_worker::jobs::upkeep::run(job, &app.jobs)
+    let again = graphhook_worker::jobs::upkeep::run(job, &app.services)
         .await
         .unwrap();
     assert_eq!(format!("{again:?}"), "Skipped");

@@ -96,7 +96,7 @@ async fn retry_until(app: &TestApp, id: uuid::Uuid, attempts: i32) {
             return;
         }
         app.clock.set(row.next_attempt_at.unwrap());
-        engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100)
+        engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
             .await
             .unwrap();
         app.drain_jobs().await;

@@ -250,7 +250,7 @@ async fn fails_through(app: &TestApp, deliveries: &[uuid::Uuid], delays: &[i64])
             );
             latest = latest.max(next);
         }
-        let sweep = || engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100);
+        let sweep = || engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100);
         assert_eq!(sweep().await.unwrap(), 0, "not due yet");
         app.clock.set(latest);
         attempted_at = latest;
@@ -273,7 +273,7 @@ async fn fails_through(app: &TestApp, deliveries: &[uuid::Uuid], delays: &[i64])
     }
     // Nothing is left to send.
     app.clock.advance(chrono::Duration::days(3));
-    let swept = engine::sweep_due(&app.db, &app.clock, &app.jobs.queues, 100);
+    let swept = engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100);
     assert_eq!(swept.await.unwrap(), 0);
 }
 

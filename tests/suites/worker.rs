@@ -137,7 +137,7 @@ async fn the_queue_depths_job_records_what_waits() {
     app.queue_probe(0).await;
     let snapshot = queue_depths::run(
         graphhook_domain::platform::jobs::QueueDepthsTick { tick: 42 },
-        &app.jobs,
+        &app.services,
     )
     .await
     .expect("queue depths");
@@ -146,7 +146,7 @@ async fn the_queue_depths_job_records_what_waits() {
         2,
         "{snapshot:?}"
     );
-    let latest = queue_depths::latest(&app.jobs)
+    let latest = queue_depths::latest(&app.services)
         .await
         .expect("latest")
         .expect("a snapshot");
@@ -182,37 +182,37 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
         .await;
     worker.stop().await.expect("clean stop");
     assert_eq!(
-        finished::count(&app.jobs, Probe::QUEUE)
+        finished::count(&app.services, Probe::QUEUE)
             .await
             .expect("count"),
         (1, 0)
     );
 
     // Younger than the cut-off: kept.
-    let kept = finished::trim(&app.jobs, finished::KEEP_DONE, finished::KEEP_DEAD)
+    let kept = finished::trim(&app.services, finished::KEEP_DONE, finished::KEEP_DEAD)
         .await
         .expect("trim");
     assert_eq!(kept, 0);
     assert_eq!(
-        finished::count(&app.jobs, Probe::QUEUE)
+        finished::count(&app.services, Probe::QUEUE)
             .await
             .expect("count"),
         (1, 0)
     );
 
     // Older than a zero cut-off: its id, payload and metadata are gone.
-    let removed = finished::trim(&app.jobs, Duration::ZERO, Duration::ZERO)
+    let removed = finished::trim(&app.services, Duration::ZERO, Duration::ZERO)
         .await
         .expect("trim");
     // The probe, and any maintenance tick the worker finished meanwhile.
     assert!(removed >= 1, "{removed}");
     assert_eq!(
-        finished::count(&app.jobs, Probe::QUEUE)
+        finished::count(&app.services, Probe::QUEUE)
             .await
             .expect("count"),
         (0, 0)
     );
-    let data_key = app.jobs.queues.config(Probe::QUEUE).job_data_hash();
+    let data_key = app.services.queues.config(Probe::QUEUE).job_data_hash();
     assert!(
         app.redis_hash(&data_key).await.is_empty(),
         "no payload is left"
@@ -242,7 +242,7 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
         data: serde_json::json!({}),
         endpoint_ids: None,
     };
-    graphhook_domain::delivery::engine::create_message(&app.jobs.delivery_deps(), new)
+    graphhook_domain::delivery::engine::create_message(&app.services, new)
         .await
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);

@@ -15,10 +15,12 @@ use graphhook_domain::{
 };
 use redis::AsyncCommands;
 
-use crate::{context::JobContext, jobs};
+use graphhook_domain::Services;
+
+use crate::jobs;
 
 /// Runs everything queued; returns how many jobs ran.
-pub async fn drain(ctx: &JobContext) -> anyhow::Result<usize> {
+pub async fn drain(ctx: &Services) -> anyhow::Result<usize> {
     let mut ran = 0;
     loop {
         let mut ran_this_pass = 0;
@@ -38,7 +40,7 @@ pub async fn drain(ctx: &JobContext) -> anyhow::Result<usize> {
     }
 }
 
-async fn claim_next(ctx: &JobContext, queue: &str) -> anyhow::Result<Option<(String, Vec<u8>)>> {
+async fn claim_next(ctx: &Services, queue: &str) -> anyhow::Result<Option<(String, Vec<u8>)>> {
     let config = ctx.queues.config(queue);
     let mut conn = ctx.redis.clone();
     loop {
@@ -63,7 +65,7 @@ async fn claim_next(ctx: &JobContext, queue: &str) -> anyhow::Result<Option<(Str
     }
 }
 
-async fn forget(ctx: &JobContext, queue: &str, id: &str) -> anyhow::Result<()> {
+async fn forget(ctx: &Services, queue: &str, id: &str) -> anyhow::Result<()> {
     let config = ctx.queues.config(queue);
     let mut conn = ctx.redis.clone();
     let _: () = redis::pipe()
@@ -74,7 +76,7 @@ async fn forget(ctx: &JobContext, queue: &str, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn dispatch(ctx: &JobContext, queue: &str, data: &[u8]) -> anyhow::Result<()> {
+async fn dispatch(ctx: &Services, queue: &str, data: &[u8]) -> anyhow::Result<()> {
     match queue {
         Probe::QUEUE => jobs::probe::run(serde_json::from_slice(data)?, ctx, "drain").await?,
         QueueDepthsTick::QUEUE => {

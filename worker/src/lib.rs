@@ -11,7 +11,6 @@
 // say what they do; tests may run long.
 #![cfg_attr(not(test), deny(clippy::too_many_lines))]
 
-pub mod context;
 pub mod drain;
 pub mod http;
 pub mod jobs;
@@ -21,5 +20,4 @@ pub mod ticker;
 pub mod wake;
 pub mod watchdog;
 
-pub use context::JobContext;
 pub use monitor::WorkerProcess;

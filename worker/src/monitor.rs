@@ -24,7 +24,7 @@ use apalis::prelude::*;
 use apalis_core::backend::ext::poll_strategy::Strategy;
 use apalis_redis::RedisStorage;
 use graphhook_domain::{
-    Clock, Settings,
+    Clock, Services, Settings,
     delivery::engine::Lane,
     platform::jobs::{
         Deliver, DeliverReplay, DeliverRetry, Job, Probe, ProcessInbound, QueueDepthsTick,
@@ -34,7 +34,6 @@ use graphhook_domain::{
 use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{
-    context::JobContext,
     http,
     jobs::{self, JobError},
     ticker,
@@ -64,11 +63,11 @@ pub struct WorkerProcess {
 
 impl WorkerProcess {
     pub async fn start(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let ctx = JobContext::connect(settings, clock).await?;
+        let ctx = Services::connect(settings, clock).await?;
         Self::start_with(ctx)
     }
 
-    pub fn start_with(ctx: JobContext) -> anyhow::Result<Self> {
+    pub fn start_with(ctx: Services) -> anyhow::Result<Self> {
         let instance = ctx.settings.worker_instance();
         let health = Arc::new(Health::default());
         let (monitor, lanes, wakeups) = build_monitor(&ctx, &instance, health.clone());
@@ -150,7 +149,7 @@ pub fn worker_name(queue: &str, instance: &str, restarts: usize) -> String {
 }
 
 fn build_monitor(
-    ctx: &JobContext,
+    ctx: &Services,
     instance: &str,
     health: Arc<Health>,
 ) -> (Monitor, Arc<Lanes>, Arc<Wakeups>) {
@@ -206,7 +205,7 @@ fn register_lanes(monitor: Monitor, at: &mut Registration<'_>) -> Monitor {
         monitor,
         at,
         general,
-        |job: ProcessInbound, ctx: Data<JobContext>, _| async move {
+        |job: ProcessInbound, ctx: Data<Services>, _| async move {
             jobs::ingest::run(job, &ctx)
                 .await
                 .map(|_| ())
@@ -217,7 +216,7 @@ fn register_lanes(monitor: Monitor, at: &mut Registration<'_>) -> Monitor {
         monitor,
         at,
         general,
-        |job: Upkeep, ctx: Data<JobContext>, _| async move {
+        |job: Upkeep, ctx: Data<Services>, _| async move {
             jobs::upkeep::run(job, &ctx)
                 .await
                 .map(|_| ())
@@ -228,7 +227,7 @@ fn register_lanes(monitor: Monitor, at: &mut Registration<'_>) -> Monitor {
         monitor,
         at,
         general,
-        |job: Reconcile, ctx: Data<JobContext>, _| async move {
+        |job: Reconcile, ctx: Data<Services>, _| async move {
             jobs::reconcile::run(job, &ctx)
                 .await
                 .map(|_| ())
@@ -269,7 +268,7 @@ fn restart_policy(monitor: Monitor, restart_lanes: Arc<Lanes>, health: Arc<Healt
 
 /// What registering a lane needs.
 struct Registration<'a> {
-    ctx: &'a JobContext,
+    ctx: &'a Services,
     instance: &'a str,
     lanes: &'a mut Lanes,
     wakeups: &'a mut Wakeups,
@@ -284,7 +283,7 @@ fn register<J, F, Fut>(
 ) -> Monitor
 where
     J: Job,
-    F: Fn(J, Data<JobContext>, WorkerContext) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(J, Data<Services>, WorkerContext) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), BoxDynError>> + Send + 'static,
 {
     let ctx = at.ctx.clone();
@@ -324,7 +323,7 @@ where
 
 async fn handle_probe(
     job: Probe,
-    ctx: Data<JobContext>,
+    ctx: Data<Services>,
     worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
     jobs::probe::run(job, &ctx, worker.name())
@@ -334,7 +333,7 @@ async fn handle_probe(
 
 async fn handle_queue_depths(
     job: QueueDepthsTick,
-    ctx: Data<JobContext>,
+    ctx: Data<Services>,
     _worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
     jobs::queue_depths::run(job, &ctx)
@@ -345,7 +344,7 @@ async fn handle_queue_depths(
 
 async fn handle_verify_consent(
     job: VerifyConsent,
-    ctx: Data<JobContext>,
+    ctx: Data<Services>,
     _worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
     jobs::verify_consent::run(job, &ctx)
@@ -354,7 +353,7 @@ async fn handle_verify_consent(
         .map_err(JobError::into_apalis)
 }
 
-async fn deliver(tenant: uuid::Uuid, lane: Lane, ctx: Data<JobContext>) -> Result<(), BoxDynError> {
+async fn deliver(tenant: uuid::Uuid, lane: Lane, ctx: Data<Services>) -> Result<(), BoxDynError> {
     jobs::deliver::run(tenant, lane, &ctx)
         .await
         .map(|_| ())

@@ -10,9 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use graphhook_domain::platform::jobs::QueueDepthsTick;
 use tokio::sync::watch;
 
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
-pub async fn run(ctx: JobContext, mut stopped: watch::Receiver<bool>) {
+pub async fn run(ctx: Services, mut stopped: watch::Receiver<bool>) {
     let period = ctx.settings.worker.tick_interval_secs.max(1);
     loop {
         let now = SystemTime::now()

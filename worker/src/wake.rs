@@ -23,7 +23,7 @@ use futures::{StreamExt, task::AtomicWaker};
 use graphhook_domain::platform::secret::ExposeSecret;
 use tokio::sync::watch;
 
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
 /// One lane's pending wake-up and the poller waiting for it.
 #[derive(Debug, Default)]
@@ -83,7 +83,7 @@ impl Wakeups {
 }
 
 /// Listens on the wake-up channel until `stopped`, subscribing again after a lost connection.
-pub async fn listen(ctx: JobContext, wakeups: Arc<Wakeups>, mut stopped: watch::Receiver<bool>) {
+pub async fn listen(ctx: Services, wakeups: Arc<Wakeups>, mut stopped: watch::Receiver<bool>) {
     let channel = ctx.queues.wake_channel();
     let mut backoff = Duration::from_millis(100);
     while !*stopped.borrow() {
@@ -102,7 +102,7 @@ pub async fn listen(ctx: JobContext, wakeups: Arc<Wakeups>, mut stopped: watch::
     }
 }
 
-async fn subscribe(ctx: &JobContext, channel: &str, wakeups: &Wakeups) -> redis::RedisResult<()> {
+async fn subscribe(ctx: &Services, channel: &str, wakeups: &Wakeups) -> redis::RedisResult<()> {
     let client = redis::Client::open(ctx.settings.redis.url.expose_secret())?;
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(channel).await?;

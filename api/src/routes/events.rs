@@ -17,7 +17,7 @@ use crate::{
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     pagination,
-    state::AppState,
+    state::Services,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -95,7 +95,7 @@ pub struct EventsQuery {
 )]
 pub async fn list(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();

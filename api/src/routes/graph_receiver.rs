@@ -13,18 +13,18 @@ use graphhook_domain::{DomainError, platform::entities::inbound_batch::BatchKind
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::ApiError,
+    state::{ApiLocal, Services},
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/graph/notifications").route(
-            web::post()
-                .to(|req, payload, state| receive(req, payload, state, BatchKind::Notifications)),
-        ),
-    )
-    .service(web::resource("/graph/lifecycle").route(
-        web::post().to(|req, payload, state| receive(req, payload, state, BatchKind::Lifecycle)),
-    ));
+    cfg.service(web::resource("/graph/notifications").route(web::post().to(
+        |req, payload, state, local| receive(req, payload, state, local, BatchKind::Notifications),
+    )))
+    .service(web::resource("/graph/lifecycle").route(web::post().to(
+        |req, payload, state, local| receive(req, payload, state, local, BatchKind::Lifecycle),
+    )));
 }
 
 /// The cheap parse: a JSON object whose `value` is an array of objects, nothing decoded further.
@@ -63,12 +63,12 @@ fn validation_token(req: &HttpRequest) -> Option<String> {
 }
 
 /// The allow-list and the per-address rate limit, before the body is even read.
-fn check_source(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+fn check_source(req: &HttpRequest, local: &ApiLocal) -> Result<(), ApiError> {
     use graphhook_domain::graph::ingest::guard::Verdict;
-    let Some(addr) = state.client_addr.of(req) else {
+    let Some(addr) = local.client_addr.of(req) else {
         return Ok(());
     };
-    match state.sources.check(addr) {
+    match local.sources.check(addr) {
         Verdict::Allowed => Ok(()),
         Verdict::NotAllowed => {
             metrics::counter!("graphhook_ingest_rejected_total", "reason" => "not_allowed")
@@ -93,7 +93,8 @@ fn too_large(limit: usize) -> ApiError {
 async fn receive(
     req: HttpRequest,
     mut payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
+    local: web::Data<ApiLocal>,
     kind: BatchKind,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(token) = validation_token(&req) {
@@ -103,7 +104,7 @@ async fn receive(
             .body(token));
     }
     metrics::counter!("graphhook_ingest_received_total", "kind" => kind.as_str()).increment(1);
-    check_source(&req, &state)?;
+    check_source(&req, &local)?;
     let limit = state.settings.ingest.max_body_bytes;
     let declared = req
         .headers()
@@ -136,7 +137,7 @@ async fn receive(
             )));
         }
     }
-    match state.inbox.submit(kind, Vec::from(body)).await {
+    match local.inbox.submit(kind, Vec::from(body)).await {
         Ok(_) => {
             metrics::counter!("graphhook_ingest_acknowledged_total", "kind" => kind.as_str())
                 .increment(1);

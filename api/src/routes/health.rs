@@ -6,7 +6,10 @@ use actix_web::{HttpResponse, web};
 use redis::AsyncCommands;
 use serde_json::json;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::ApiError,
+    state::{ApiLocal, Services},
+};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -21,7 +24,7 @@ async fn healthz() -> HttpResponse {
 }
 
 /// 200 when Postgres and Redis both answer within a second; 503 naming the ones that do not.
-async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn readyz(state: web::Data<Services>) -> Result<HttpResponse, ApiError> {
     let (postgres, redis) = futures::join!(check_postgres(&state), check_redis(&state));
     let failing: Vec<&str> = [("postgres", &postgres), ("redis", &redis)]
         .into_iter()
@@ -46,7 +49,7 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_ready(message, checks))
 }
 
-async fn check_postgres(state: &AppState) -> Result<(), String> {
+async fn check_postgres(state: &Services) -> Result<(), String> {
     match tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(format!("error: {e}")),
@@ -54,7 +57,7 @@ async fn check_postgres(state: &AppState) -> Result<(), String> {
     }
 }
 
-async fn check_redis(state: &AppState) -> Result<(), String> {
+async fn check_redis(state: &Services) -> Result<(), String> {
     let mut conn = state.redis.clone();
     let ping = async move { conn.ping::<String>().await };
     match tokio::time::timeout(CHECK_TIMEOUT, ping).await {
@@ -64,8 +67,8 @@ async fn check_redis(state: &AppState) -> Result<(), String> {
     }
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+async fn metrics(local: web::Data<ApiLocal>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(local.metrics.render())
 }

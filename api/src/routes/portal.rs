@@ -10,7 +10,7 @@ use graphhook_domain::{
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, state::Services};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/portal/session").route(web::post().to(session)));
@@ -23,7 +23,7 @@ pub struct SignIn {
 }
 
 async fn session(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
     let presented = body.api_key.trim();

@@ -9,14 +9,14 @@
 use graphhook_domain::delivery::engine::{self, Lane, batch::Batch, enqueue};
 
 use super::JobError;
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
 #[tracing::instrument(level = "debug", skip_all, fields(tenant = %tenant, lane = lane.as_str()))]
-pub async fn run(tenant: uuid::Uuid, lane: Lane, ctx: &JobContext) -> Result<Batch, JobError> {
+pub async fn run(tenant: uuid::Uuid, lane: Lane, ctx: &Services) -> Result<Batch, JobError> {
     enqueue::forget_pushed(&ctx.queues, tenant, lane)
         .await
         .map_err(|e| JobError::Retry(e.into()))?;
-    let batch = engine::deliver_batch(&ctx.delivery_deps(), tenant, lane).await?;
+    let batch = engine::deliver_batch(ctx, tenant, lane).await?;
     tracing::debug!(
         claimed = batch.results.len(),
         sent = batch.sent(),

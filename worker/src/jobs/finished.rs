@@ -9,7 +9,7 @@ use graphhook_domain::platform::jobs::ALL_QUEUES;
 use redis::AsyncCommands;
 
 use super::JobError;
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
 /// How long a completed job stays in Redis.
 pub const KEEP_DONE: Duration = Duration::from_secs(24 * 3600);
@@ -20,7 +20,7 @@ const BATCH: usize = 500;
 
 /// Removes finished jobs older than the given ages from every queue; returns how many.
 pub async fn trim(
-    ctx: &JobContext,
+    ctx: &Services,
     keep_done: Duration,
     keep_dead: Duration,
 ) -> Result<u64, JobError> {
@@ -46,7 +46,7 @@ pub async fn trim(
 }
 
 async fn trim_set(
-    ctx: &JobContext,
+    ctx: &Services,
     config: &apalis_redis::Config,
     set: &str,
     cutoff: u64,
@@ -92,7 +92,7 @@ async fn trim_set(
 }
 
 /// How many finished jobs a queue holds (for tests and operators).
-pub async fn count(ctx: &JobContext, queue: &str) -> Result<(u64, u64), JobError> {
+pub async fn count(ctx: &Services, queue: &str) -> Result<(u64, u64), JobError> {
     let config = ctx.queues.config(queue);
     let mut conn = ctx.redis.clone();
     let done: u64 = conn.scard(config.done_jobs_set()).await?;

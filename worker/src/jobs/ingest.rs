@@ -8,13 +8,13 @@ use graphhook_domain::{
 };
 
 use super::JobError;
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
 #[tracing::instrument(skip_all, fields(batch = %job.batch, more = job.more.len()))]
-pub async fn run(job: ProcessInbound, ctx: &JobContext) -> Result<Processed, JobError> {
+pub async fn run(job: ProcessInbound, ctx: &Services) -> Result<Processed, JobError> {
     let mut ids = job.more;
     ids.push(job.batch);
-    let processed = process::process_batches(&ctx.delivery_deps(), &ctx.rich, &ids).await?;
+    let processed = process::process_batches(ctx, &ids).await?;
     tracing::debug!(?processed, "inbound batch processed");
     if processed.actions > 0 {
         // Lifecycle events asked for actions: hand them out now rather than at the next tick.

@@ -1,4 +1,4 @@
-//! One module per job. Each exposes `run(payload, &JobContext, …)`: plain inputs, no apalis
+//! One module per job. Each exposes `run(payload, &Services, …)`: plain inputs, no apalis
 //! types, so tests call it directly; the apalis adapters live in [`crate::monitor`].
 
 pub mod deliver;

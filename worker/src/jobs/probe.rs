@@ -6,10 +6,10 @@ use std::time::Duration;
 use graphhook_domain::{operator::probe, platform::jobs::Probe};
 
 use super::JobError;
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
 #[tracing::instrument(skip_all, fields(probe = %job.id))]
-pub async fn run(job: Probe, ctx: &JobContext, worker: &str) -> Result<(), JobError> {
+pub async fn run(job: Probe, ctx: &Services, worker: &str) -> Result<(), JobError> {
     let mut conn = ctx.redis.clone();
     let prefix = ctx.queues.prefix();
     probe::mark_started(&mut conn, prefix, job.id, worker, ctx.clock.now()).await?;

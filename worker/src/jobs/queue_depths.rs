@@ -12,7 +12,7 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
 use super::JobError;
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
 const KEEP_SECS: i64 = 24 * 3600;
 
@@ -47,7 +47,7 @@ pub fn runs_key(prefix: &str) -> String {
 }
 
 #[tracing::instrument(skip_all, fields(tick = job.tick))]
-pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, JobError> {
+pub async fn run(job: QueueDepthsTick, ctx: &Services) -> Result<Snapshot, JobError> {
     let mut conn = ctx.redis.clone();
     let mut queues = BTreeMap::new();
     for queue in ALL_QUEUES {
@@ -93,7 +93,7 @@ pub async fn run(job: QueueDepthsTick, ctx: &JobContext) -> Result<Snapshot, Job
 
 async fn measure(
     conn: &mut graphhook_domain::platform::redis_conn::ConnectionManager,
-    ctx: &JobContext,
+    ctx: &Services,
     queue: &str,
 ) -> Result<Depth, JobError> {
     let config = ctx.queues.config(queue);
@@ -115,7 +115,7 @@ async fn measure(
 }
 
 /// The last snapshot, if one was recorded in the past day.
-pub async fn latest(ctx: &JobContext) -> Result<Option<Snapshot>, JobError> {
+pub async fn latest(ctx: &Services) -> Result<Option<Snapshot>, JobError> {
     let mut conn = ctx.redis.clone();
     let json: Option<String> = conn.get(snapshot_key(ctx.queues.prefix())).await?;
     Ok(json.and_then(|j| serde_json::from_str(&j).ok()))

@@ -8,11 +8,11 @@ use graphhook_domain::{
 };
 
 use super::JobError;
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
 /// Hands out up to `limit` tenants due for reconciliation and queues a job for each. A push
 /// that fails costs those tenants their turn until they are due again.
-pub async fn schedule(ctx: &JobContext, limit: u32) -> Result<usize, JobError> {
+pub async fn schedule(ctx: &Services, limit: u32) -> Result<usize, JobError> {
     let now = ctx.clock.now();
     let tenants = reconcile::claim_due(&ctx.db, &ctx.settings, now, limit).await?;
     if tenants.is_empty() {
@@ -35,8 +35,8 @@ pub async fn schedule(ctx: &JobContext, limit: u32) -> Result<usize, JobError> {
 }
 
 #[tracing::instrument(skip_all, fields(tenant = %job.tenant))]
-pub async fn run(job: Reconcile, ctx: &JobContext) -> Result<Reconciled, JobError> {
-    let done = reconcile::run(&ctx.subscription_deps(), job.tenant).await?;
+pub async fn run(job: Reconcile, ctx: &Services) -> Result<Reconciled, JobError> {
+    let done = reconcile::run(ctx, job.tenant).await?;
     if done != Reconciled::default() {
         tracing::info!(?done, "reconciled the tenant's subscriptions");
     }

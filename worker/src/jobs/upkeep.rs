@@ -15,11 +15,11 @@ use graphhook_domain::{
 use sea_orm::EntityTrait;
 
 use super::JobError;
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
 /// Hands out what is due (of one tenant, or of all) and queues a job for each. Returns how many.
 pub async fn schedule(
-    ctx: &JobContext,
+    ctx: &Services,
     tenant: Option<uuid::Uuid>,
     limit: u32,
 ) -> Result<usize, JobError> {
@@ -60,12 +60,12 @@ pub async fn schedule(
 }
 
 #[tracing::instrument(skip_all, fields(subscription = %job.subscription))]
-pub async fn run(job: Upkeep, ctx: &JobContext) -> Result<Done, JobError> {
+pub async fn run(job: Upkeep, ctx: &Services) -> Result<Done, JobError> {
     let claimed = Claimed {
         subscription: job.subscription,
         lease: job.lease,
     };
-    let upkept = act::run(&ctx.subscription_deps(), &claimed).await?;
+    let upkept = act::run(ctx, &claimed).await?;
     if !upkept.deliveries.is_empty()
         && let Err(error) = engine::push_deliveries(&ctx.queues, &upkept.deliveries).await
     {

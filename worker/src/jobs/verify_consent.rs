@@ -14,7 +14,7 @@ use graphhook_domain::{
 use serde_json::json;
 
 use super::JobError;
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -27,7 +27,7 @@ pub enum Outcome {
 }
 
 #[tracing::instrument(skip_all, fields(tenant = %job.tenant, attempt = job.attempt))]
-pub async fn run(job: VerifyConsent, ctx: &JobContext) -> Result<Outcome, JobError> {
+pub async fn run(job: VerifyConsent, ctx: &Services) -> Result<Outcome, JobError> {
     let Some(tenant) = tenants::find(&ctx.db, job.tenant).await? else {
         return Ok(Outcome::Stopped);
     };

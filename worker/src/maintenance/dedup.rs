@@ -1,8 +1,10 @@
 //! Forgets inbound items whose deduplication window has passed.
 
-use crate::{context::JobContext, jobs::JobError};
+use graphhook_domain::Services;
 
-pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
+use crate::jobs::JobError;
+
+pub async fn run(ctx: &Services) -> Result<u64, JobError> {
     let dedup =
         chrono::Duration::hours(i64::try_from(ctx.settings.ingest.dedup_hours).unwrap_or(24));
     let pruned =

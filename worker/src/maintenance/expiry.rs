@@ -1,9 +1,11 @@
 //! Publishes how soon the nearest subscription expires
 //! (`graphhook_subscription_nearest_expiry_seconds`).
 
-use crate::{context::JobContext, jobs::JobError};
+use graphhook_domain::Services;
 
-pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
+use crate::jobs::JobError;
+
+pub async fn run(ctx: &Services) -> Result<u64, JobError> {
     if let Some(nearest) =
         graphhook_domain::graph::subscriptions::upkeep::nearest_expiry(&ctx.db).await?
     {

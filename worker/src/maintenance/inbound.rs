@@ -1,8 +1,10 @@
 //! Inbound batches whose processing job was lost go back on the queue.
 
-use crate::{context::JobContext, jobs::JobError};
+use graphhook_domain::Services;
 
-pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
+use crate::jobs::JobError;
+
+pub async fn run(ctx: &Services) -> Result<u64, JobError> {
     let after = chrono::Duration::seconds(
         i64::try_from(ctx.settings.ingest.sweep_after_secs).unwrap_or(30),
     );

@@ -22,7 +22,9 @@
 
 use std::{future::Future, pin::Pin};
 
-use crate::{context::JobContext, jobs::JobError};
+use graphhook_domain::Services;
+
+use crate::jobs::JobError;
 
 mod circuits;
 mod dedup;
@@ -57,7 +59,7 @@ impl Every {
 }
 
 type Run =
-    for<'a> fn(&'a JobContext) -> Pin<Box<dyn Future<Output = Result<u64, JobError>> + Send + 'a>>;
+    for<'a> fn(&'a Services) -> Pin<Box<dyn Future<Output = Result<u64, JobError>> + Send + 'a>>;
 
 /// One chore: its name, how often it runs, what it does (returning how many things it did),
 /// and the line logged when that is more than none.
@@ -131,7 +133,7 @@ pub const CHORES: [Chore; 13] = [
 ];
 
 /// Runs the chores due at `tick`, in the table's order; returns what each did.
-pub async fn run(ctx: &JobContext, tick: i64) -> Result<Vec<(&'static str, u64)>, JobError> {
+pub async fn run(ctx: &Services, tick: i64) -> Result<Vec<(&'static str, u64)>, JobError> {
     let interval = ctx.settings.worker.tick_interval_secs;
     let mut done = Vec::new();
     for chore in CHORES.iter().filter(|c| c.every.due(tick, interval)) {

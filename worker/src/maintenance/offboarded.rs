@@ -1,8 +1,10 @@
 //! Removes the data of tenants offboarded longer than `admin.offboarded_retention_days` ago.
 
-use crate::{context::JobContext, jobs::JobError};
+use graphhook_domain::Services;
 
-pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
+use crate::jobs::JobError;
+
+pub async fn run(ctx: &Services) -> Result<u64, JobError> {
     let offboarded =
         chrono::Duration::days(i64::from(ctx.settings.admin.offboarded_retention_days));
     let removed =

@@ -1,8 +1,10 @@
 //! Removes message payloads, attempts and delivered operational events past retention.
 
-use crate::{context::JobContext, jobs::JobError};
+use graphhook_domain::Services;
 
-pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
+use crate::jobs::JobError;
+
+pub async fn run(ctx: &Services) -> Result<u64, JobError> {
     let removed = graphhook_domain::delivery::engine::retention::apply(
         &ctx.db,
         &ctx.clock,

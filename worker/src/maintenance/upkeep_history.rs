@@ -1,8 +1,10 @@
 //! Removes subscription upkeep history older than the attempts' retention.
 
-use crate::{context::JobContext, jobs::JobError};
+use graphhook_domain::Services;
 
-pub async fn run(ctx: &JobContext) -> Result<u64, JobError> {
+use crate::jobs::JobError;
+
+pub async fn run(ctx: &Services) -> Result<u64, JobError> {
     let before = ctx.clock.now()
         - chrono::Duration::days(i64::from(ctx.settings.webhooks.retention_attempt_days));
     let removed =

@@ -44,13 +44,13 @@ pub use lane::{Fault, Lanes};
 pub(crate) use lane::{LaneState, Signals};
 pub(crate) use wrap::{LaneConnection, TrackJobsLayer, Watched};
 
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
 /// How long one check waits for Redis or Postgres.
 const ASK_WITHIN: Duration = Duration::from_secs(2);
 
 /// Watches `lanes` until `stopped` turns true.
-pub(crate) async fn run(ctx: JobContext, lanes: Arc<Lanes>, mut stopped: watch::Receiver<bool>) {
+pub(crate) async fn run(ctx: Services, lanes: Arc<Lanes>, mut stopped: watch::Receiver<bool>) {
     let settings = &ctx.settings.worker;
     let limits = Limits {
         stall: settings.watchdog_stall_secs.saturating_mul(1000),
@@ -137,7 +137,7 @@ impl fmt::Display for Stall {
 }
 
 async fn check(
-    ctx: &JobContext,
+    ctx: &Services,
     lane: &LaneState,
     watch: &mut Watch,
     ready: Option<u64>,
@@ -178,7 +178,7 @@ async fn check(
 }
 
 async fn judge(
-    ctx: &JobContext,
+    ctx: &Services,
     lane: &LaneState,
     watch: &Watch,
     signals: &Signals,
@@ -243,7 +243,7 @@ fn restart(lane: &LaneState, watch: &mut Watch, signals: &Signals, stall: &Stall
 
 /// Hands the jobs of workers the watchdog ended back to their queue (tried again at the next
 /// check if Redis does not answer).
-async fn release_held_jobs(ctx: &JobContext, lane: &LaneState) {
+async fn release_held_jobs(ctx: &Services, lane: &LaneState) {
     for worker in lane.tripped() {
         match waiting::release(ctx, lane.queue, &worker, ASK_WITHIN).await {
             Ok(released) => {

@@ -13,11 +13,11 @@ use graphhook_domain::{
     platform::jobs::{Deliver, DeliverReplay, DeliverRetry, Job, ProcessInbound},
 };
 
-use crate::context::JobContext;
+use graphhook_domain::Services;
 
 /// Jobs ready now per queue (in `queues`' order), or `None` if Redis did not answer `within`.
 pub(crate) async fn ready_in_redis(
-    ctx: &JobContext,
+    ctx: &Services,
     queues: &[&'static str],
     within: Duration,
 ) -> Option<Vec<u64>> {
@@ -48,7 +48,7 @@ pub(crate) async fn ready_in_redis(
 
 /// Whether Postgres shows work waiting for the lane of `queue`; `None` where it cannot tell.
 pub(crate) async fn waiting_in_postgres(
-    ctx: &JobContext,
+    ctx: &Services,
     queue: &str,
     within: Duration,
 ) -> Option<bool> {
@@ -83,7 +83,7 @@ pub(crate) async fn waiting_in_postgres(
 /// (as apalis does for a worker whose heartbeat expired, without waiting for that). Returns how
 /// many jobs went back.
 pub(crate) async fn release(
-    ctx: &JobContext,
+    ctx: &Services,
     queue: &str,
     worker: &str,
     within: Duration,

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
-    state::AppState,
+    state::Services,
 };
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -129,7 +129,7 @@ fn filter(query: &ListQuery) -> Result<AuditFilter, DomainError> {
 )]
 pub async fn list(
     _operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;

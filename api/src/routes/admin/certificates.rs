@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::{
     error::{ApiError, OperatorRefusals},
     extractors::Operator,
-    state::AppState,
+    state::Services,
 };
 
 /// A certificate's label and dates; the key never leaves the database.
@@ -52,7 +52,7 @@ pub struct RotatedCertificate {
 )]
 pub async fn list(
     _operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let all = certificates::list(&state.db).await?;
     let data = all
@@ -80,7 +80,7 @@ pub async fn list(
 )]
 pub async fn rotate(
     operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let current = certificates::rotate(&state.db, &state.clock, &state.secret_box).await?;
     let entry = NewEntry::new(

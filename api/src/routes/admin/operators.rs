@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::{
     error::{ApiError, ErrorBody},
     extractors::Operator,
-    state::AppState,
+    state::Services,
 };
 
 /// The operator a token names.
@@ -77,7 +77,7 @@ pub struct Revoke {
 )]
 pub async fn revoke(
     operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<Revoke>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.clock.now();

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
-    state::AppState,
+    state::Services,
 };
 
 /// One queue's jobs by state.
@@ -79,7 +79,7 @@ pub struct QueuesView {
 )]
 pub async fn queues(
     _operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let (snapshot, backlogs) = futures::try_join!(
         ops::queue_snapshot(&state.redis, state.queues.prefix()),
@@ -189,7 +189,7 @@ pub struct DeliveryStatsView {
 )]
 pub async fn delivery_stats(
     _operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let stats = ops::delivery_stats(&state.db, state.clock.now(), query.tenant_id).await?;
@@ -254,7 +254,7 @@ pub struct CredentialView {
 )]
 pub async fn credential(
     _operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let status = ops::credential_status(&state.settings.microsoft, state.clock.now());
     Ok(HttpResponse::Ok().json(CredentialView {

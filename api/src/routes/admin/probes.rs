@@ -17,7 +17,7 @@ use crate::{
     body::Object,
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
-    state::AppState,
+    state::Services,
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -80,7 +80,7 @@ impl From<ProbeStatus> for ProbeView {
 )]
 pub async fn create(
     operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<Object<CreateProbe>>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner().into_inner();
@@ -113,7 +113,7 @@ pub async fn create(
 )]
 pub async fn show(
     _operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<ProbeId>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.redis.clone();

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
-    state::AppState,
+    state::Services,
 };
 
 /// A subscription as operators see it: its tenant's name and its upkeep state included.
@@ -129,7 +129,7 @@ const MAX_EXPIRING_WITHIN_HOURS: u32 = 24 * 365;
 )]
 pub async fn list(
     _operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
@@ -179,7 +179,7 @@ pub async fn list(
 )]
 pub async fn renew(
     operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
     let sub = admin::force_renew(

@@ -24,7 +24,7 @@ use crate::routes::connections::ConnectionView;
 use crate::{
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
-    state::AppState,
+    state::Services,
 };
 
 /// The consent in force.
@@ -159,7 +159,7 @@ pub struct TenantDetail {
 )]
 pub async fn show(
     _operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<TenantId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();

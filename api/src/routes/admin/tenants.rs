@@ -18,7 +18,7 @@ use crate::{
     bounded::FilterText,
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
-    state::AppState,
+    state::Services,
 };
 
 /// A tenant as operators see it.
@@ -106,7 +106,7 @@ pub struct ListQuery {
 )]
 pub async fn list(
     _operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
@@ -157,7 +157,7 @@ pub struct Suspend {
 )]
 pub async fn suspend(
     operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<TenantId>,
     body: web::Json<Suspend>,
 ) -> Result<HttpResponse, ApiError> {
@@ -191,7 +191,7 @@ pub async fn suspend(
 )]
 pub async fn resume(
     operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<TenantId>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = admin::resume(
@@ -238,7 +238,7 @@ impl From<Offboarded> for OffboardedView {
     }
 }
 
-pub(super) async fn find(state: &AppState, id: TenantId) -> Result<tenant::Model, DomainError> {
+pub(super) async fn find(state: &Services, id: TenantId) -> Result<tenant::Model, DomainError> {
     tenants::find(&state.db, id)
         .await?
         .ok_or_else(|| DomainError::NotFound("tenant"))
@@ -246,7 +246,7 @@ pub(super) async fn find(state: &AppState, id: TenantId) -> Result<tenant::Model
 
 /// Checks the confirmation and offboards; shared with the tenant's own `DELETE /api/v1/tenant`.
 pub(crate) async fn offboard_confirmed(
-    state: &AppState,
+    state: &Services,
     tenant: &tenant::Model,
     confirm: &str,
     actor: Actor,
@@ -260,14 +260,7 @@ pub(crate) async fn offboard_confirmed(
     }
     let retention =
         chrono::Duration::days(i64::from(state.settings.admin.offboarded_retention_days));
-    let report = admin::offboard(
-        &state.subscription_deps(),
-        tenant.id.into(),
-        actor,
-        retention,
-        request_id,
-    )
-    .await?;
+    let report = admin::offboard(state, tenant.id.into(), actor, retention, request_id).await?;
     Ok(HttpResponse::Ok().json(OffboardedView::from(report)))
 }
 
@@ -292,7 +285,7 @@ pub(crate) async fn offboard_confirmed(
 )]
 pub async fn offboard(
     operator: Operator,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<TenantId>,
     body: web::Json<Offboard>,
 ) -> Result<HttpResponse, ApiError> {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::{
     routes::onboarding::pages::{self, paragraph},
-    state::AppState,
+    state::Services,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -77,7 +77,7 @@ fn entra_error(error: &str, description: &str) -> HttpResponse {
     )
 }
 
-pub async fn callback(state: web::Data<AppState>, query: web::Query<Query>) -> HttpResponse {
+pub async fn callback(state: web::Data<Services>, query: web::Query<Query>) -> HttpResponse {
     let query = query.into_inner();
     fn bounded(v: &Option<String>) -> Option<&str> {
         v.as_deref()
@@ -96,7 +96,7 @@ pub async fn callback(state: web::Data<AppState>, query: web::Query<Query>) -> H
             &["The page was opened without the values Microsoft sends back. Open your connection link again.".to_owned()],
         );
     };
-    match callback::complete(&state.subscription_deps(), &state.jwks, signed, code).await {
+    match callback::complete(&state, signed, code).await {
         Ok(done) => {
             let who = done.person.label();
             let mut lines = vec![format!(

@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
-    state::AppState,
+    state::Services,
 };
 
 /// A connected Microsoft user. Tokens are never shown.
@@ -139,7 +139,7 @@ pub struct CreateConnection {
 )]
 pub async fn create(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<CreateConnection>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -148,13 +148,7 @@ pub async fn create(
         kinds: body.kinds,
         login_hint: body.login_hint,
     };
-    let started = connections::start(
-        &state.subscription_deps(),
-        &auth.tenant,
-        request,
-        auth.actor(),
-    )
-    .await?;
+    let started = connections::start(&state, &auth.tenant, request, auth.actor()).await?;
     Ok(HttpResponse::Created().json(StartedView::from(started)))
 }
 
@@ -185,7 +179,7 @@ pub struct ListQuery {
 )]
 pub async fn list(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
@@ -211,7 +205,7 @@ pub async fn list(
 )]
 pub async fn show(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
     let found = connections::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
@@ -235,16 +229,10 @@ pub async fn show(
 )]
 pub async fn delete(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    lifecycle::delete(
-        &state.subscription_deps(),
-        &auth.tenant,
-        id.into_inner(),
-        auth.actor(),
-    )
-    .await?;
+    lifecycle::delete(&state, &auth.tenant, id.into_inner(), auth.actor()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -266,15 +254,10 @@ pub async fn delete(
 )]
 pub async fn reconnect(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    let started = connections::reconnect(
-        &state.subscription_deps(),
-        &auth.tenant,
-        id.into_inner(),
-        auth.actor(),
-    )
-    .await?;
+    let started =
+        connections::reconnect(&state, &auth.tenant, id.into_inner(), auth.actor()).await?;
     Ok(HttpResponse::Ok().json(StartedView::from(started)))
 }

@@ -14,7 +14,7 @@ use crate::{
     body::OptionalJson,
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
-    state::AppState,
+    state::Services,
 };
 
 /// Sends the ownership challenge again.
@@ -33,11 +33,11 @@ use crate::{
 )]
 pub async fn verify(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
-    let (endpoint, _) = endpoints::verify(&state.endpoint_deps(), endpoint).await?;
+    let (endpoint, _) = endpoints::verify(&state, endpoint).await?;
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
 }
 
@@ -59,11 +59,11 @@ pub async fn verify(
 )]
 pub async fn test(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
-    let sent = engine::send_test(&state.delivery_deps(), &endpoint).await?;
+    let sent = engine::send_test(&state, &endpoint).await?;
     let outcome = sent.outcome;
     Ok(HttpResponse::Ok().json(TestResult {
         message_id: sent.webhook_id,
@@ -135,7 +135,7 @@ pub struct Rotate {
 )]
 pub async fn rotate(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
     body: OptionalJson<Rotate>,
 ) -> Result<HttpResponse, ApiError> {
@@ -153,14 +153,7 @@ pub async fn rotate(
             i64::try_from(secs).unwrap_or(if secs < 0 { i64::MIN } else { i64::MAX })
         });
     let grace = endpoints::grace_period(secs)?;
-    let secret = endpoints::rotate(
-        &state.endpoint_deps(),
-        auth.tenant_id(),
-        &endpoint,
-        grace,
-        new_secret,
-    )
-    .await?;
+    let secret = endpoints::rotate(&state, auth.tenant_id(), &endpoint, grace, new_secret).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(RotatedSecret {

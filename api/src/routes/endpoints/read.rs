@@ -13,7 +13,7 @@ use super::{EndpointList, EndpointView};
 use crate::{
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
-    state::AppState,
+    state::Services,
 };
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -71,7 +71,7 @@ pub struct PublicKeyView {
 )]
 pub async fn list(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
@@ -100,7 +100,7 @@ pub async fn list(
 )]
 pub async fn show(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
@@ -123,7 +123,7 @@ pub async fn show(
 )]
 pub async fn health(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     use graphhook_domain::delivery::engine::flow::CircuitState;
@@ -169,11 +169,11 @@ pub async fn health(
 )]
 pub async fn secret(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
-    let secret = endpoints::current_secret(&state.endpoint_deps(), &endpoint).await?;
+    let secret = endpoints::current_secret(&state, &endpoint).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(SecretView {
@@ -197,7 +197,7 @@ pub async fn secret(
 )]
 pub async fn public_key(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;

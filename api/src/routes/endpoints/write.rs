@@ -27,7 +27,7 @@ use super::{
 use crate::{
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
-    state::AppState,
+    state::Services,
 };
 use utoipa::ToSchema;
 
@@ -75,7 +75,7 @@ pub struct CreateEndpoint {
 )]
 pub async fn create(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<CreateEndpoint>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -102,9 +102,8 @@ pub async fn create(
         .map(HmacSecret::parse)
         .transpose()
         .map_err(|e| DomainError::invalid_field("secret", format!("secret: {e}")))?;
-    let deps = state.endpoint_deps();
-    let (endpoint, secret) = endpoints::create(&deps, auth.tenant_id(), input, secret).await?;
-    let (endpoint, _) = endpoints::verify(&deps, endpoint).await?;
+    let (endpoint, secret) = endpoints::create(&state, auth.tenant_id(), input, secret).await?;
+    let (endpoint, _) = endpoints::verify(&state, endpoint).await?;
     let view = CreatedEndpoint {
         endpoint: EndpointView::new(&endpoint, &state.secret_box)?,
         secret: secret.expose(),
@@ -155,7 +154,7 @@ pub struct UpdateEndpoint {
 )]
 pub async fn update(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
     body: web::Json<UpdateEndpoint>,
 ) -> Result<HttpResponse, ApiError> {
@@ -206,10 +205,10 @@ pub async fn update(
             Some(Some(delays)) => Some(Some(check_retry_schedule(delays.as_slice())?)),
         },
     };
-    let deps = state.endpoint_deps();
-    let (mut endpoint, url_changed) = endpoints::update(&deps, auth.tenant_id(), id, patch).await?;
+    let (mut endpoint, url_changed) =
+        endpoints::update(&state, auth.tenant_id(), id, patch).await?;
     if url_changed {
-        endpoint = endpoints::verify(&deps, endpoint).await?.0;
+        endpoint = endpoints::verify(&state, endpoint).await?.0;
     }
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
 }
@@ -230,9 +229,9 @@ pub async fn update(
 )]
 pub async fn delete(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    endpoints::delete(&state.endpoint_deps(), auth.tenant_id(), id.into_inner()).await?;
+    endpoints::delete(&state, auth.tenant_id(), id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

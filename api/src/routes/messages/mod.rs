@@ -16,7 +16,7 @@ use crate::{
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     pagination,
-    state::AppState,
+    state::Services,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -195,7 +195,7 @@ pub struct MessagesQuery {
 )]
 pub async fn list_messages(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<MessagesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -233,7 +233,7 @@ pub async fn list_messages(
 )]
 pub async fn show_message(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<MessageId>,
 ) -> Result<HttpResponse, ApiError> {
     let message = history::message(&state.db, auth.tenant_id(), id.into_inner()).await?;
@@ -266,17 +266,12 @@ pub struct Resend {
 )]
 pub async fn resend(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<MessageId>,
     body: web::Json<Resend>,
 ) -> Result<HttpResponse, ApiError> {
-    let delivery = history::resend(
-        &state.delivery_deps(),
-        auth.tenant_id(),
-        id.into_inner(),
-        body.endpoint_id,
-    )
-    .await?;
+    let delivery =
+        history::resend(&state, auth.tenant_id(), id.into_inner(), body.endpoint_id).await?;
     Ok(HttpResponse::Accepted().json(DeliveryView::from(delivery)))
 }
 
@@ -323,7 +318,7 @@ pub struct DeliveriesQuery {
 )]
 pub async fn list_deliveries(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<DeliveriesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -370,7 +365,7 @@ pub struct AttemptsQuery {
 )]
 pub async fn list_attempts(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<DeliveryId>,
     query: web::Query<AttemptsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -424,16 +419,11 @@ pub struct Recovered {
 )]
 pub async fn recover(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<EndpointId>,
     body: web::Json<Recover>,
 ) -> Result<HttpResponse, ApiError> {
-    let recovered = history::recover(
-        &state.delivery_deps(),
-        auth.tenant_id(),
-        id.into_inner(),
-        body.since.get(),
-    )
-    .await?;
+    let recovered =
+        history::recover(&state, auth.tenant_id(), id.into_inner(), body.since.get()).await?;
     Ok(HttpResponse::Accepted().json(Recovered { recovered }))
 }

@@ -35,7 +35,7 @@ use super::{
     COOKIE, answers, links,
     pages::{self, escape, paragraph},
 };
-use crate::{error::ApiError, request_id::RequestId, state::AppState};
+use crate::{error::ApiError, request_id::RequestId, state::Services};
 
 #[derive(Debug, Deserialize)]
 pub struct CallbackQuery {
@@ -48,7 +48,7 @@ pub struct CallbackQuery {
 }
 
 pub async fn callback(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -62,7 +62,7 @@ pub async fn callback(
 }
 
 async fn answer(
-    state: &AppState,
+    state: &Services,
     req: &HttpRequest,
     query: CallbackQuery,
     request_id: Option<String>,
@@ -132,7 +132,7 @@ async fn answer(
 }
 
 async fn consent_error(
-    state: &AppState,
+    state: &Services,
     error: &str,
     description: Option<&str>,
     subcode: Option<&str>,
@@ -180,7 +180,7 @@ async fn consent_error(
 }
 
 async fn consent_granted(
-    state: &AppState,
+    state: &Services,
     person: &Person,
     company: &str,
     request_id: Option<String>,

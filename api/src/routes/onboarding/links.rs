@@ -7,24 +7,24 @@ use graphhook_domain::graph::microsoft::tokens::GRAPH_SCOPE;
 use uuid::Uuid;
 
 use super::COOKIE;
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, state::Services};
 
-fn base(state: &AppState) -> &str {
+fn base(state: &Services) -> &str {
     state.settings.api.public_base_url.trim_end_matches('/')
 }
 
 /// Where the sign-in returns.
-pub fn signed_in_url(state: &AppState) -> String {
+pub fn signed_in_url(state: &Services) -> String {
     format!("{}/onboarding/signed-in", base(state))
 }
 
 /// Where admin consent returns.
-pub fn callback_url(state: &AppState) -> String {
+pub fn callback_url(state: &Services) -> String {
     format!("{}/onboarding/callback", base(state))
 }
 
 /// The authority browsers are sent to.
-pub fn browser_authority(state: &AppState) -> &str {
+pub fn browser_authority(state: &Services) -> &str {
     let microsoft = &state.settings.microsoft;
     microsoft
         .browser_authority_url
@@ -33,7 +33,7 @@ pub fn browser_authority(state: &AppState) -> &str {
         .trim_end_matches('/')
 }
 
-pub fn client_id(state: &AppState) -> Result<&str, ApiError> {
+pub fn client_id(state: &Services) -> Result<&str, ApiError> {
     state
         .settings
         .microsoft
@@ -43,7 +43,7 @@ pub fn client_id(state: &AppState) -> Result<&str, ApiError> {
 }
 
 /// Admin consent (v2.0) asked of the signed-in person's own tenant, never `organizations`.
-pub fn consent_url(state: &AppState, tenant: Uuid, signed_state: &str) -> Result<String, ApiError> {
+pub fn consent_url(state: &Services, tenant: Uuid, signed_state: &str) -> Result<String, ApiError> {
     let mut url = url::Url::parse(&format!(
         "{}/{tenant}/v2.0/adminconsent",
         browser_authority(state)
@@ -58,7 +58,7 @@ pub fn consent_url(state: &AppState, tenant: Uuid, signed_state: &str) -> Result
 }
 
 /// The binding cookie, living as long as the state it binds.
-pub fn cookie(state: &AppState, value: String, ttl_secs: i64) -> Cookie<'static> {
+pub fn cookie(state: &Services, value: String, ttl_secs: i64) -> Cookie<'static> {
     Cookie::build(COOKIE, value)
         .path("/onboarding")
         .http_only(true)

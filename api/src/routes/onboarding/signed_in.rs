@@ -26,7 +26,7 @@ use super::{
     COOKIE, answers, links,
     pages::{self, escape, paragraph},
 };
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, state::Services};
 
 #[derive(Debug, Deserialize)]
 pub struct SignedInQuery {
@@ -38,7 +38,7 @@ pub struct SignedInQuery {
 }
 
 pub async fn signed_in(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     req: HttpRequest,
     query: web::Query<SignedInQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -53,7 +53,7 @@ pub async fn signed_in(
 }
 
 async fn answer(
-    state: &AppState,
+    state: &Services,
     req: &HttpRequest,
     query: SignedInQuery,
 ) -> Result<HttpResponse, ApiError> {
@@ -125,7 +125,7 @@ async fn answer(
 /// Redeems the code with the PKCE verifier only this browser can derive and validates the
 /// id_token; a page that says what went wrong otherwise.
 async fn identify(
-    state: &AppState,
+    state: &Services,
     code: &str,
     key: &graphhook_domain::platform::secret::SecretString,
     claims: &onboarding_state::StateClaims,
@@ -165,7 +165,7 @@ async fn identify(
 /// Sends the administrator on to admin consent for their own tenant, with a consent `state`
 /// that names them (or shows that the tenant is already onboarded).
 async fn to_consent(
-    state: &AppState,
+    state: &Services,
     key: &graphhook_domain::platform::secret::SecretString,
     claims: &onboarding_state::StateClaims,
     cookie: String,

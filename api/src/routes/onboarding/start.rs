@@ -20,7 +20,10 @@ use graphhook_domain::{
 use serde::Deserialize;
 
 use super::{links, pages};
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::ApiError,
+    state::{ApiLocal, Services},
+};
 
 pub async fn page() -> HttpResponse {
     pages::onboarding(StatusCode::OK, None, "")
@@ -33,13 +36,14 @@ pub struct StartForm {
 }
 
 pub async fn start(
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
+    local: web::Data<ApiLocal>,
     req: HttpRequest,
     form: web::Form<StartForm>,
 ) -> Result<HttpResponse, ApiError> {
     let company = form.company_name.trim();
-    if let Some(addr) = state.client_addr.of(&req)
-        && state.onboarding_starts.check(addr) == Verdict::RateLimited
+    if let Some(addr) = local.client_addr.of(&req)
+        && local.onboarding_starts.check(addr) == Verdict::RateLimited
     {
         metrics::counter!("graphhook_onboarding_starts_refused_total").increment(1);
         let mut response = pages::onboarding(

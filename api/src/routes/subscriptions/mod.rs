@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
-    state::AppState,
+    state::Services,
 };
 
 /// A Graph subscription held for the tenant.
@@ -139,7 +139,7 @@ pub struct CreateSubscription {
 )]
 pub async fn create(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<CreateSubscription>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -150,13 +150,7 @@ pub async fn create(
         endpoint_ids: body.endpoint_ids,
         connection_id: body.connection_id,
     };
-    let created = subscriptions::create(
-        &state.subscription_deps(),
-        &auth.tenant,
-        request,
-        auth.actor(),
-    )
-    .await?;
+    let created = subscriptions::create(&state, &auth.tenant, request, auth.actor()).await?;
     Ok(HttpResponse::Created().json(SubscriptionView::from(&created)))
 }
 
@@ -187,7 +181,7 @@ pub struct ListQuery {
 )]
 pub async fn list(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
@@ -213,7 +207,7 @@ pub async fn list(
 )]
 pub async fn show(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
     let subscription = subscriptions::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
@@ -238,16 +232,10 @@ pub async fn show(
 )]
 pub async fn delete(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
-    subscriptions::delete(
-        &state.subscription_deps(),
-        &auth.tenant,
-        id.into_inner(),
-        auth.actor(),
-    )
-    .await?;
+    subscriptions::delete(&state, &auth.tenant, id.into_inner(), auth.actor()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -325,7 +313,7 @@ pub struct ActionQuery {
 )]
 pub async fn actions(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<SubscriptionId>,
     query: web::Query<ActionQuery>,
 ) -> Result<HttpResponse, ApiError> {

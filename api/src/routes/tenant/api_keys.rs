@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::{
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
-    state::AppState,
+    state::Services,
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -88,7 +88,7 @@ fn actor(auth: &TenantAuth) -> Actor {
 )]
 pub async fn create(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<CreateKey>,
 ) -> Result<HttpResponse, ApiError> {
     let created = api_keys::create(&state.db, &state.clock, auth.tenant_id(), &body.name).await?;
@@ -116,7 +116,7 @@ pub async fn create(
     ),
     security(("api_key" = []))
 )]
-pub async fn list(auth: TenantAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list(auth: TenantAuth, state: web::Data<Services>) -> Result<HttpResponse, ApiError> {
     let keys = api_keys::list(&state.db, auth.tenant_id()).await?;
     Ok(HttpResponse::Ok().json(KeyList {
         data: keys.into_iter().map(KeyView::from).collect(),
@@ -140,7 +140,7 @@ pub async fn list(auth: TenantAuth, state: web::Data<AppState>) -> Result<HttpRe
 )]
 pub async fn revoke(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     id: web::Path<ApiKeyId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use crate::{
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
-    state::AppState,
+    state::Services,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -44,7 +44,7 @@ pub struct TenantView {
     pub created_at: DateTime<Utc>,
 }
 
-async fn view(state: &AppState, tenant: &tenant::Model) -> Result<TenantView, ApiError> {
+async fn view(state: &Services, tenant: &tenant::Model) -> Result<TenantView, ApiError> {
     let id = TenantId::from(tenant.id);
     let consent = tenants::current_consent(&state.db, id).await?;
     let granted = consent
@@ -78,7 +78,7 @@ async fn view(state: &AppState, tenant: &tenant::Model) -> Result<TenantView, Ap
     ),
     security(("api_key" = []))
 )]
-pub async fn show(auth: TenantAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn show(auth: TenantAuth, state: web::Data<Services>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(view(&state, &auth.tenant).await?))
 }
 
@@ -98,7 +98,7 @@ pub async fn show(auth: TenantAuth, state: web::Data<AppState>) -> Result<HttpRe
 )]
 pub async fn verify(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let token =
         match tenants::access_token(&state.db, &state.clock, &state.broker, &auth.tenant, true)
@@ -166,7 +166,7 @@ pub struct OffboardTenant {
 )]
 pub async fn offboard(
     auth: TenantAuth,
-    state: web::Data<AppState>,
+    state: web::Data<Services>,
     body: web::Json<OffboardTenant>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.actor();

@@ -25,24 +25,15 @@ use crate::{
     delivery::webhooks::{
         crypt::SecretBox,
         secrets::{HmacSecret, generate_ed25519},
-        sender::Sender,
     },
-    platform::clock::Clock,
     platform::entities::{
         endpoint::{self, DisabledReason, EndpointStatus},
         endpoint_secret,
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{EndpointId, TenantId},
+    services::Services,
 };
-
-/// What endpoint operations need.
-pub struct Deps<'a, C> {
-    pub db: &'a C,
-    pub clock: &'a Clock,
-    pub sender: &'a Sender,
-    pub secret_box: &'a SecretBox,
-}
 
 /// The tenant's endpoint, or `NotFound` (also for another tenant's).
 pub async fn find<C: ConnectionTrait>(
@@ -81,18 +72,19 @@ fn context(id: EndpointId) -> Vec<u8> {
 
 /// Registers an endpoint (its URL already checked by the caller) with a generated or the
 /// tenant's own secret; returns it with the secret to show once.
-pub async fn create<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn create(
+    services: &Services,
     tenant: TenantId,
     input: EndpointInput,
     secret: Option<HmacSecret>,
 ) -> DomainResult<(endpoint::Model, HmacSecret)> {
-    let now = deps.clock.now();
+    let now = services.clock.now();
     let id = EndpointId::new();
     let secret = secret.unwrap_or_else(HmacSecret::generate);
-    let sealed_headers = headers::seal(deps.secret_box, id, &input.headers);
+    let sealed_headers = headers::seal(&services.secret_box, id, &input.headers);
     let ed25519 = input.ed25519.then(|| {
-        deps.secret_box
+        services
+            .secret_box
             .seal(&generate_ed25519().to_bytes(), &context(id))
     });
     let model = endpoint::ActiveModel {
@@ -116,21 +108,21 @@ pub async fn create<C: ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(deps.db)
+    .insert(&services.db)
     .await?;
     endpoint_secret::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         tenant_id: Set(tenant.uuid()),
         endpoint_id: Set(id.uuid()),
-        secret: Set(deps.secret_box.seal(secret.key(), &context(id))),
+        secret: Set(services.secret_box.seal(secret.key(), &context(id))),
         created_at: Set(now),
         expires_at: Set(None),
     }
-    .insert(deps.db)
+    .insert(&services.db)
     .await?;
     events::record(
-        deps.db,
-        deps.clock,
+        &services.db,
+        &services.clock,
         tenant,
         Some(id),
         "endpoint.created",
@@ -142,13 +134,13 @@ pub async fn create<C: ConnectionTrait>(
 
 /// Applies a change. A new URL needs verifying again; disabling is the tenant's choice
 /// (`by_tenant`); enabling returns to `active` if the endpoint was verified.
-pub async fn update<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn update(
+    services: &Services,
     tenant: TenantId,
     id: EndpointId,
     patch: EndpointPatch,
 ) -> DomainResult<(endpoint::Model, bool)> {
-    let current = find(deps.db, tenant, id).await?;
+    let current = find(&services.db, tenant, id).await?;
     let url_changed = patch
         .url
         .as_ref()
@@ -158,7 +150,9 @@ pub async fn update<C: ConnectionTrait>(
     // Headers still in plain text (written by the previous version) are sealed now too.
     let headers = match patch.headers {
         Some(headers) => Some(headers),
-        None if current.headers != json!({}) => Some(headers::read(deps.secret_box, &current)?),
+        None if current.headers != json!({}) => {
+            Some(headers::read(&services.secret_box, &current)?)
+        }
         None => None,
     };
     let mut active = current.into_active_model();
@@ -177,7 +171,7 @@ pub async fn update<C: ConnectionTrait>(
         active.filter_types = Set(json!(filter_types));
     }
     if let Some(headers) = headers {
-        let (plain, sealed) = headers::seal(deps.secret_box, id, &headers);
+        let (plain, sealed) = headers::seal(&services.secret_box, id, &headers);
         active.headers = Set(plain);
         active.headers_sealed = Set(sealed);
     }
@@ -211,8 +205,8 @@ pub async fn update<C: ConnectionTrait>(
         }
         _ => {}
     }
-    active.updated_at = Set(deps.clock.now());
-    let updated = active.update(deps.db).await?;
+    active.updated_at = Set(services.clock.now());
+    let updated = active.update(&services.db).await?;
     let event = if patch.enabled == Some(false) {
         "endpoint.disabled"
     } else {
@@ -222,22 +216,18 @@ pub async fn update<C: ConnectionTrait>(
     if event == "endpoint.disabled" {
         data["reason"] = json!("by_tenant");
     }
-    events::record(deps.db, deps.clock, tenant, Some(id), event, data).await?;
+    events::record(&services.db, &services.clock, tenant, Some(id), event, data).await?;
     Ok((updated, url_changed))
 }
 
-pub async fn delete<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
-    tenant: TenantId,
-    id: EndpointId,
-) -> DomainResult<()> {
-    let endpoint = find(deps.db, tenant, id).await?;
+pub async fn delete(services: &Services, tenant: TenantId, id: EndpointId) -> DomainResult<()> {
+    let endpoint = find(&services.db, tenant, id).await?;
     endpoint::Entity::delete_by_id(endpoint.id)
-        .exec(deps.db)
+        .exec(&services.db)
         .await?;
     events::record(
-        deps.db,
-        deps.clock,
+        &services.db,
+        &services.clock,
         tenant,
         Some(id),
         "endpoint.deleted",
@@ -248,8 +238,8 @@ pub async fn delete<C: ConnectionTrait>(
 }
 
 /// The endpoint's current secret (the documented read).
-pub async fn current_secret<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn current_secret(
+    services: &Services,
     endpoint: &endpoint::Model,
 ) -> DomainResult<HmacSecret> {
     let row = endpoint_secret::Entity::find()
@@ -257,10 +247,10 @@ pub async fn current_secret<C: ConnectionTrait>(
         .filter(endpoint_secret::Column::EndpointId.eq(endpoint.id))
         .filter(endpoint_secret::Column::ExpiresAt.is_null())
         .order_by_desc(endpoint_secret::Column::CreatedAt)
-        .one(deps.db)
+        .one(&services.db)
         .await?
         .ok_or(DomainError::NotFound("endpoint secret"))?;
-    let bytes = deps
+    let bytes = services
         .secret_box
         .open(&row.secret, &context(endpoint.id.into()))
         .map_err(|e| DomainError::internal("decrypting an endpoint secret", e))?;

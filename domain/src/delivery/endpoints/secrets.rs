@@ -8,13 +8,14 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{Deps, context};
+use super::context;
 use crate::{
     delivery::events,
     delivery::webhooks::secrets::HmacSecret,
     platform::entities::{endpoint, endpoint_secret},
     platform::error::{DomainError, DomainResult},
     platform::ids::TenantId,
+    services::Services,
 };
 
 pub const MAX_GRACE_SECS: i64 = 7 * 24 * 3600;
@@ -39,16 +40,16 @@ pub fn grace_period(secs: i64) -> DomainResult<Duration> {
 }
 
 /// Every secret that signs now: the current one first, then old ones still in their grace.
-pub async fn live_hmac_secrets<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn live_hmac_secrets(
+    services: &Services,
     endpoint: &endpoint::Model,
 ) -> DomainResult<Vec<HmacSecret>> {
-    let now = deps.clock.now();
+    let now = services.clock.now();
     let rows = endpoint_secret::Entity::find()
         .filter(endpoint_secret::Column::TenantId.eq(endpoint.tenant_id))
         .filter(endpoint_secret::Column::EndpointId.eq(endpoint.id))
         .order_by_desc(endpoint_secret::Column::CreatedAt)
-        .all(deps.db)
+        .all(&services.db)
         .await?;
     let mut live: Vec<_> = rows
         .into_iter()
@@ -58,7 +59,8 @@ pub async fn live_hmac_secrets<C: ConnectionTrait>(
     live.sort_by_key(|r| r.expires_at.is_some());
     live.iter()
         .map(|r| {
-            deps.secret_box
+            services
+                .secret_box
                 .open(&r.secret, &context(endpoint.id.into()))
                 .map(HmacSecret::from_bytes)
                 .map_err(|e| DomainError::internal("decrypting an endpoint secret", e))
@@ -91,8 +93,8 @@ pub async fn sealed_hmac_secrets<C: ConnectionTrait>(
 }
 
 /// Rotates the endpoint's secret; returns the new one (to show once).
-pub async fn rotate<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn rotate(
+    services: &Services,
     tenant: TenantId,
     endpoint: &endpoint::Model,
     grace: Duration,
@@ -101,17 +103,17 @@ pub async fn rotate<C: ConnectionTrait>(
     if grace < Duration::zero() || grace.num_seconds() > MAX_GRACE_SECS {
         return Err(grace_out_of_range());
     }
-    let now = deps.clock.now();
+    let now = services.clock.now();
     let rows = endpoint_secret::Entity::find()
         .filter(endpoint_secret::Column::TenantId.eq(tenant.uuid()))
         .filter(endpoint_secret::Column::EndpointId.eq(endpoint.id))
         .order_by_desc(endpoint_secret::Column::CreatedAt)
-        .all(deps.db)
+        .all(&services.db)
         .await?;
     for row in rows.iter().filter(|r| r.expires_at.is_none()) {
         let mut active = row.clone().into_active_model();
         active.expires_at = Set(Some(now + grace));
-        active.update(deps.db).await?;
+        active.update(&services.db).await?;
     }
     // Keep at most ten old secrets, dropping expired ones first and then the oldest.
     let mut old: Vec<_> = rows.into_iter().collect();
@@ -120,7 +122,7 @@ pub async fn rotate<C: ConnectionTrait>(
         let expired = row.expires_at.is_some_and(|at| at <= now);
         if expired || index >= MAX_OLD_SECRETS {
             endpoint_secret::Entity::delete_by_id(row.id)
-                .exec(deps.db)
+                .exec(&services.db)
                 .await?;
         }
     }
@@ -129,15 +131,15 @@ pub async fn rotate<C: ConnectionTrait>(
         id: Set(uuid::Uuid::now_v7()),
         tenant_id: Set(tenant.uuid()),
         endpoint_id: Set(endpoint.id),
-        secret: Set(deps
+        secret: Set(services
             .secret_box
             .seal(secret.key(), &context(endpoint.id.into()))),
         created_at: Set(now),
         expires_at: Set(None),
     }
-    .insert(deps.db)
+    .insert(&services.db)
     .await?;
-    events::record(deps.db, deps.clock, tenant, Some(endpoint.id.into()), "endpoint.updated", json!({"endpointId": crate::platform::ids::EndpointId::from(endpoint.id), "secretRotated": true, "graceSecs": grace.num_seconds()})).await?;
+    events::record(&services.db, &services.clock, tenant, Some(endpoint.id.into()), "endpoint.updated", json!({"endpointId": crate::platform::ids::EndpointId::from(endpoint.id), "secretRotated": true, "graceSecs": grace.num_seconds()})).await?;
     Ok(secret)
 }
 

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
 
-use super::{Deps, ed25519_key, headers, live_hmac_secrets};
+use super::{ed25519_key, headers, live_hmac_secrets};
 use crate::{
     delivery::webhooks::{
         new_message_id,
@@ -15,6 +15,7 @@ use crate::{
     },
     platform::entities::endpoint::{self, EndpointStatus},
     platform::error::{DomainError, DomainResult},
+    services::Services,
 };
 
 /// How long an endpoint has to answer the verification challenge.
@@ -28,23 +29,23 @@ pub struct Signed {
 }
 
 /// Signs `body` as message `msg_id` with every live secret of the endpoint.
-pub async fn sign<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn sign(
+    services: &Services,
     endpoint: &endpoint::Model,
     msg_id: &str,
     body: Vec<u8>,
 ) -> DomainResult<Signed> {
     let url = url::Url::parse(&endpoint.url)
         .map_err(|e| DomainError::internal("a stored endpoint URL", e))?;
-    let keys: Vec<Vec<u8>> = live_hmac_secrets(deps, endpoint)
+    let keys: Vec<Vec<u8>> = live_hmac_secrets(services, endpoint)
         .await?
         .iter()
         .map(|s| s.key().to_vec())
         .collect();
-    let ed25519 = ed25519_key(deps.secret_box, endpoint)?;
-    let timestamp = deps.clock.now().timestamp();
+    let ed25519 = ed25519_key(&services.secret_box, endpoint)?;
+    let timestamp = services.clock.now().timestamp();
     let signature = signature_header(&keys, ed25519.as_ref(), msg_id, timestamp, &body);
-    let mut request_headers: Vec<(String, String)> = headers::read(deps.secret_box, endpoint)?
+    let mut request_headers: Vec<(String, String)> = headers::read(&services.secret_box, endpoint)?
         .into_iter()
         .collect();
     request_headers.extend([
@@ -77,15 +78,15 @@ pub async fn send(
 }
 
 /// Signs `body` as message `msg_id` with every live secret and sends it to the endpoint.
-pub async fn send_signed<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn send_signed(
+    services: &Services,
     endpoint: &endpoint::Model,
     msg_id: &str,
     body: Vec<u8>,
     timeout: Duration,
 ) -> DomainResult<Outcome> {
-    let signed = sign(deps, endpoint, msg_id, body).await?;
-    Ok(send(deps.sender, signed, timeout).await)
+    let signed = sign(services, endpoint, msg_id, body).await?;
+    Ok(send(&services.sender, signed, timeout).await)
 }
 
 fn event_body(deps_now: chrono::DateTime<chrono::Utc>, event_type: &str, data: Value) -> Vec<u8> {
@@ -96,8 +97,8 @@ fn event_body(deps_now: chrono::DateTime<chrono::Utc>, event_type: &str, data: V
 /// Ownership verification (webhooks.md): a signed `endpoint.verification` request with a random
 /// challenge; the endpoint must answer 2xx within 10 s with `{"challenge": "<same>"}`. Success
 /// makes a pending endpoint `active`; failure leaves it pending with the reason.
-pub async fn verify<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn verify(
+    services: &Services,
     endpoint: endpoint::Model,
 ) -> DomainResult<(endpoint::Model, Outcome)> {
     let mut bytes = [0u8; 24];
@@ -105,12 +106,12 @@ pub async fn verify<C: ConnectionTrait>(
     let challenge =
         base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
     let body = event_body(
-        deps.clock.now(),
+        services.clock.now(),
         "endpoint.verification",
         json!({"challenge": challenge}),
     );
     let outcome = send_signed(
-        deps,
+        services,
         &endpoint,
         &new_message_id(),
         body,
@@ -135,7 +136,7 @@ pub async fn verify<C: ConnectionTrait>(
     };
     let status = endpoint.status;
     let mut active = endpoint.into_active_model();
-    let now = deps.clock.now();
+    let now = services.clock.now();
     match &failure {
         None => {
             active.verified_at = Set(Some(now));
@@ -147,5 +148,5 @@ pub async fn verify<C: ConnectionTrait>(
         Some(reason) => active.verification_error = Set(Some(reason.clone())),
     }
     active.updated_at = Set(now);
-    Ok((active.update(deps.db).await?, outcome))
+    Ok((active.update(&services.db).await?, outcome))
 }

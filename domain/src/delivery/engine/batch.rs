@@ -10,15 +10,15 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use super::{
-    Attempted, Deps, Hold, Lane,
+    Attempted, Hold, Lane,
     claim::{self, Claimed, Selector, Unclaim},
     enqueue,
     flow::{self, Admission, CircuitChange},
     record, schedule, send,
 };
+use crate::services::Services;
 use crate::{delivery::webhooks::sender::Outcome, platform::error::DomainResult};
 
 /// The note on a delivery held while its tenant is suspended; resuming the tenant makes those
@@ -70,16 +70,12 @@ pub struct Options {
 
 /// Claims, sends and records one batch of `selector`'s due deliveries: each endpoint's share
 /// of the batch is admitted, sent and recorded on its own, all at once.
-#[tracing::instrument(level = "debug", skip(deps))]
-pub async fn run<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    selector: Selector,
-    options: Options,
-) -> DomainResult<Batch> {
-    let now = deps.clock.now();
+#[tracing::instrument(level = "debug", skip(services))]
+pub async fn run(services: &Services, selector: Selector, options: Options) -> DomainResult<Batch> {
+    let now = services.clock.now();
     let until = micros(now + chrono::Duration::seconds(CLAIM_FOR_SECS));
     let limit = options.limit.clamp(1, MAX_BATCH);
-    let claimed = claim::claim(deps.db, selector, now, until, limit).await?;
+    let claimed = claim::claim(&services.db, selector, now, until, limit).await?;
     let Some(first) = claimed.first() else {
         return Ok(Batch::default());
     };
@@ -106,7 +102,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
     let parts = futures::future::join_all(
         groups
             .into_iter()
-            .map(|group| one_endpoint(deps, group, at, options)),
+            .map(|group| one_endpoint(services, group, at, options)),
     )
     .await;
     let mut more_now = false;
@@ -121,7 +117,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         more_now |= part.more_now;
         sent.extend(part.sent);
     }
-    batch.results.extend(record_all(deps, sent).await?);
+    batch.results.extend(record_all(services, sent).await?);
     // At most one next job: at once when this batch was full and went out (more may be due) or
     // a probe closed its circuit; later when flow control held some back; none otherwise. A
     // batch held back entirely does not ask again at once, or a held endpoint with a backlog
@@ -137,7 +133,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
             batch.again_in.map(Some)
         };
         if let Some(delay) = next
-            && let Err(error) = enqueue::push_tenant(deps.queues, tenant, lane, delay).await
+            && let Err(error) = enqueue::push_tenant(&services.queues, tenant, lane, delay).await
         {
             tracing::warn!(%error, "could not ask for the next batch; the sweeper will");
         }
@@ -175,15 +171,15 @@ struct Sent {
 }
 
 /// Reads the endpoint, asks flow control, sends and records one endpoint's claimed deliveries.
-async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn one_endpoint(
+    services: &Services,
     claimed: Vec<Claimed>,
     at: Claim,
     options: Options,
 ) -> DomainResult<Part> {
     let Claim { now, until, lane } = at;
     let mut batch = Part::default();
-    let endpoint = send::endpoint_now(deps.db, claimed[0].endpoint_id).await?;
+    let endpoint = send::endpoint_now(&services.db, claimed[0].endpoint_id).await?;
     let statuses = endpoint
         .as_ref()
         .map(|e| (e.endpoint.status, e.tenant_status));
@@ -195,7 +191,7 @@ async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
                 // Only a missing endpoint has no statuses, and that waits.
                 gate::Gate::Go => Unclaim::Park("the endpoint is gone"),
             };
-            claim::unclaim(deps.db, &claimed, until, now, how).await?;
+            claim::unclaim(&services.db, &claimed, until, now, how).await?;
             batch.results = skipped(&claimed);
             return Ok(batch);
         }
@@ -204,7 +200,7 @@ async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
         claimed.into_iter().partition(|c| c.payload.is_some());
     if !removed.is_empty() {
         let note = "the message's payload was removed by retention";
-        claim::unclaim(deps.db, &removed, until, now, Unclaim::Park(note)).await?;
+        claim::unclaim(&services.db, &removed, until, now, Unclaim::Park(note)).await?;
         batch.results.extend(skipped(&removed));
     }
     if sendable.is_empty() {
@@ -212,7 +208,7 @@ async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
     }
     let timeout = Duration::from_millis(endpoint.endpoint.timeout_ms.max(1000) as u64);
     let admitted = match options.controlled {
-        true => admit(deps, &endpoint, sendable, at, timeout, &mut batch).await?,
+        true => admit(services, &endpoint, sendable, at, timeout, &mut batch).await?,
         false => Some(Admitted {
             lease: None,
             go: sendable,
@@ -223,21 +219,21 @@ async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
         return Ok(batch);
     };
     let probe = lease.as_ref().is_some_and(|l| l.probe);
-    let sent = send_admitted(deps, &endpoint, &go, lease.as_ref(), lane).await;
+    let sent = send_admitted(services, &endpoint, &go, lease.as_ref(), lane).await;
     let outcomes = match sent {
         Ok(outcomes) => outcomes,
         Err(error) => {
             // Nothing was sent: the deliveries are due again as before.
-            claim::unclaim(deps.db, &go, until, now, Unclaim::Restore).await?;
-            claim::unclaim(deps.db, &waiting, until, now, Unclaim::Restore).await?;
+            claim::unclaim(&services.db, &go, until, now, Unclaim::Restore).await?;
+            claim::unclaim(&services.db, &waiting, until, now, Unclaim::Restore).await?;
             return Err(error);
         }
     };
-    let circuit = record_circuit(deps, &endpoint, probe, &outcomes).await;
+    let circuit = record_circuit(services, &endpoint, probe, &outcomes).await;
     if !waiting.is_empty() {
         let (how, more_now) = gate::after_probe(circuit, now);
         batch.more_now = more_now;
-        claim::unclaim(deps.db, &waiting, until, now, how).await?;
+        claim::unclaim(&services.db, &waiting, until, now, how).await?;
         batch.results.extend(skipped(&waiting));
     }
     batch.sent = Some(Sent {
@@ -250,8 +246,8 @@ async fn one_endpoint<C: ConnectionTrait + TransactionTrait>(
 
 /// Sends the admitted deliveries (counted in flight meanwhile) and gives the in-flight lease
 /// back.
-async fn send_admitted<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+async fn send_admitted(
+    services: &Services,
     endpoint: &send::EndpointNow,
     go: &[Claimed],
     lease: Option<&flow::Lease>,
@@ -260,18 +256,18 @@ async fn send_admitted<C: ConnectionTrait>(
     let in_flight = metrics::gauge!("graphhook_deliveries_in_flight", "lane" => lane.as_str());
     in_flight.increment(go.len() as f64);
     let sent = send::send_all(
-        deps.db,
-        deps.signing,
-        deps.secret_box,
-        deps.sender,
+        &services.db,
+        &services.signing,
+        &services.secret_box,
+        &services.sender,
         endpoint,
         go,
-        deps.clock.now(),
+        services.clock.now(),
     )
     .await;
     in_flight.decrement(go.len() as f64);
     if let Some(lease) = lease
-        && let Err(error) = deps.flow.release(lease).await
+        && let Err(error) = services.flow.release(lease).await
     {
         tracing::warn!(%error, "could not release the in-flight leases; they expire by themselves");
     }
@@ -295,8 +291,8 @@ struct Admitted {
 
 /// Asks flow control; what it holds back is given back (and noted in `batch`). `None`: nothing
 /// goes now.
-async fn admit<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+async fn admit(
+    services: &Services,
     endpoint: &send::EndpointNow,
     sendable: Vec<Claimed>,
     at: Claim,
@@ -306,7 +302,7 @@ async fn admit<C: ConnectionTrait>(
     let Claim { now, until, lane } = at;
     // The in-flight lease outlives the requests a little, so a killed worker's lease ends.
     let lease_for = timeout + Duration::from_secs(10);
-    let admission = deps
+    let admission = services
         .flow
         .admit(&endpoint.endpoint, lane, sendable.len(), now, lease_for)
         .await?;
@@ -318,7 +314,7 @@ async fn admit<C: ConnectionTrait>(
     };
     match admission {
         Admission::Held(hold) => {
-            batch.again_in = hold_back(deps, &sendable, until, now, hold).await?;
+            batch.again_in = hold_back(services, &sendable, until, now, hold).await?;
             batch.results.extend(held(&sendable, hold, batch.again_in));
             Ok(None)
         }
@@ -327,7 +323,7 @@ async fn admit<C: ConnectionTrait>(
             let waiting = go.split_off(lease.count.min(go.len()));
             match rest.filter(|_| !waiting.is_empty()) {
                 Some(hold) => {
-                    batch.again_in = hold_back(deps, &waiting, until, now, hold).await?;
+                    batch.again_in = hold_back(services, &waiting, until, now, hold).await?;
                     batch.results.extend(held(&waiting, hold, batch.again_in));
                     Ok(Some(Admitted {
                         lease: Some(lease),
@@ -347,16 +343,16 @@ async fn admit<C: ConnectionTrait>(
 }
 
 /// Tells the endpoint's circuit what the attempts did.
-async fn record_circuit<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+async fn record_circuit(
+    services: &Services,
     endpoint: &send::EndpointNow,
     probe: bool,
     outcomes: &[Outcome],
 ) -> CircuitChange {
     let succeeded = outcomes.iter().filter(|o| o.is_success()).count();
     let failed = outcomes.len() - succeeded;
-    let now = deps.clock.now();
-    match deps
+    let now = services.clock.now();
+    match services
         .flow
         .record(endpoint.endpoint.id, probe, succeeded, failed, now)
         .await
@@ -369,8 +365,8 @@ async fn record_circuit<C: ConnectionTrait>(
     }
 }
 
-async fn hold_back<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+async fn hold_back(
+    services: &Services,
     held: &[Claimed],
     until: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -389,15 +385,15 @@ async fn hold_back<C: ConnectionTrait>(
         ),
         Hold::RateLimited { retry_in } => (Unclaim::Restore, Some(retry_in)),
     };
-    claim::unclaim(deps.db, held, until, now, how).await?;
+    claim::unclaim(&services.db, held, until, now, how).await?;
     Ok(again)
 }
 
 /// Records the outcomes of every endpoint of the batch: plain first-attempt successes together
 /// in one statement, the rest one by one (the first of an endpoint's carries its circuit's
 /// change).
-async fn record_all<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn record_all(
+    services: &Services,
     sent: Vec<Sent>,
 ) -> DomainResult<Vec<(uuid::Uuid, Attempted, Option<Outcome>)>> {
     let plain = |group: &Sent, claimed: &Claimed, outcome: &Outcome| {
@@ -416,7 +412,7 @@ async fn record_all<C: ConnectionTrait + TransactionTrait>(
                 .map(|(c, o)| (c, o))
         })
         .collect();
-    let recorded = record::record_delivered(deps, &delivered).await?;
+    let recorded = record::record_delivered(services, &delivered).await?;
     let mut results = Vec::new();
     for group in sent {
         let mut circuit = group.circuit;
@@ -434,7 +430,7 @@ async fn record_all<C: ConnectionTrait + TransactionTrait>(
                 }
             } else {
                 let change = std::mem::replace(&mut circuit, CircuitChange::Unchanged);
-                record::record_outcome(deps, &claimed, &outcome, change).await?
+                record::record_outcome(services, &claimed, &outcome, change).await?
             };
             tracing::debug!(delivery = %claimed.id, ?attempted, status = ?outcome.status, "attempt");
             results.push((claimed.id, attempted, Some(outcome)));

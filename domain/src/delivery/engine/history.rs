@@ -9,7 +9,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use super::{Deps, Trigger, push_deliveries};
+use super::{Trigger, push_deliveries};
 use crate::{
     delivery::endpoints,
     platform::entities::{
@@ -20,6 +20,7 @@ use crate::{
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{AttemptId, DeliveryId, EndpointId, MessageId, TenantId},
+    services::Services,
 };
 
 pub use crate::platform::paging::Order;
@@ -161,32 +162,32 @@ pub async fn attempts<C: ConnectionTrait>(
         .await?)
 }
 
-async fn requeue<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+async fn requeue(
+    services: &Services,
     delivery: delivery::Model,
     trigger: Trigger,
 ) -> DomainResult<delivery::Model> {
     let mut active = delivery.into_active_model();
     active.status = Set(DeliveryStatus::Pending);
-    active.next_attempt_at = Set(Some(deps.clock.now()));
+    active.next_attempt_at = Set(Some(services.clock.now()));
     active.next_trigger = Set(trigger.as_str().to_owned());
-    active.updated_at = Set(deps.clock.now());
-    let delivery = active.update(deps.db).await?;
-    if let Err(error) = push_deliveries(deps.queues, std::slice::from_ref(&delivery)).await {
+    active.updated_at = Set(services.clock.now());
+    let delivery = active.update(&services.db).await?;
+    if let Err(error) = push_deliveries(&services.queues, std::slice::from_ref(&delivery)).await {
         tracing::warn!(%error, "enqueue failed; the sweeper will deliver it");
     }
     Ok(delivery)
 }
 
 /// Sends a message again to one of the tenant's active endpoints (a `manual` attempt).
-pub async fn resend<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn resend(
+    services: &Services,
     tenant: TenantId,
     message_id: MessageId,
     endpoint_id: EndpointId,
 ) -> DomainResult<delivery::Model> {
-    let message = message(deps.db, tenant, message_id).await?;
-    let endpoint = endpoints::find(deps.db, tenant, endpoint_id).await?;
+    let message = message(&services.db, tenant, message_id).await?;
+    let endpoint = endpoints::find(&services.db, tenant, endpoint_id).await?;
     if endpoint.status != EndpointStatus::Active {
         return Err(DomainError::conflict(
             "endpoint_not_active",
@@ -203,12 +204,12 @@ pub async fn resend<C: ConnectionTrait>(
         .filter(delivery::Column::TenantId.eq(tenant.uuid()))
         .filter(delivery::Column::MessageId.eq(message.id))
         .filter(delivery::Column::EndpointId.eq(endpoint.id))
-        .one(deps.db)
+        .one(&services.db)
         .await?;
     let delivery = match existing {
         Some(delivery) => delivery,
         None => {
-            let now = deps.clock.now();
+            let now = services.clock.now();
             delivery::ActiveModel {
                 id: Set(DeliveryId::new().uuid()),
                 tenant_id: Set(tenant.uuid()),
@@ -222,22 +223,22 @@ pub async fn resend<C: ConnectionTrait>(
                 created_at: Set(now),
                 updated_at: Set(now),
             }
-            .insert(deps.db)
+            .insert(&services.db)
             .await?
         }
     };
-    requeue(deps, delivery, Trigger::Manual).await
+    requeue(services, delivery, Trigger::Manual).await
 }
 
 /// Delivers again every failed or exhausted delivery of an endpoint created since `since`
 /// (`recovery` attempts). Returns how many.
-pub async fn recover<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn recover(
+    services: &Services,
     tenant: TenantId,
     endpoint_id: EndpointId,
     since: DateTime<Utc>,
 ) -> DomainResult<usize> {
-    let endpoint = endpoints::find(deps.db, tenant, endpoint_id).await?;
+    let endpoint = endpoints::find(&services.db, tenant, endpoint_id).await?;
     if endpoint.status != EndpointStatus::Active {
         return Err(DomainError::conflict(
             "endpoint_not_active",
@@ -249,10 +250,10 @@ pub async fn recover<C: ConnectionTrait>(
         .filter(delivery::Column::EndpointId.eq(endpoint.id))
         .filter(delivery::Column::Status.is_in([DeliveryStatus::Failed, DeliveryStatus::Exhausted]))
         .filter(delivery::Column::CreatedAt.gte(since))
-        .all(deps.db)
+        .all(&services.db)
         .await?;
     let count = failed.len();
-    let now = deps.clock.now();
+    let now = services.clock.now();
     // In bulk: a recovery may cover many thousands of deliveries.
     for chunk in failed.chunks(1_000) {
         let ids: Vec<uuid::Uuid> = chunk.iter().map(|d| d.id).collect();
@@ -275,7 +276,7 @@ pub async fn recover<C: ConnectionTrait>(
             )
             .filter(delivery::Column::TenantId.eq(tenant.uuid()))
             .filter(delivery::Column::Id.is_in(ids))
-            .exec(deps.db)
+            .exec(&services.db)
             .await?;
         let requeued: Vec<delivery::Model> = chunk
             .iter()
@@ -287,7 +288,7 @@ pub async fn recover<C: ConnectionTrait>(
                 d
             })
             .collect();
-        if let Err(error) = push_deliveries(deps.queues, &requeued).await {
+        if let Err(error) = push_deliveries(&services.queues, &requeued).await {
             tracing::warn!(%error, "enqueue failed; the sweeper will deliver them");
         }
     }

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TransactionSession, TransactionTrait,
+    TransactionTrait,
 };
 use serde_json::{Value, json};
 
-use super::{Attempted, Deps, NewMessage, Trigger, attempt_one, enqueue::push_deliveries};
+use super::{Attempted, NewMessage, Trigger, attempt_one, enqueue::push_deliveries};
 use crate::{
     delivery::events,
     delivery::webhooks::sender::Outcome,
@@ -22,31 +22,32 @@ use crate::{
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{EndpointId, MessageId, TenantId},
+    services::Services,
 };
 
 /// Writes the message and its deliveries in one transaction, then enqueues the deliveries. A
 /// failed enqueue loses nothing: the sweeper finds the deliveries due.
-pub async fn create_message<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn create_message(
+    services: &Services,
     new: NewMessage,
 ) -> DomainResult<(message::Model, Vec<delivery::Model>)> {
-    let (message, deliveries) = write_message(deps.db, deps.clock, new).await?;
-    enqueue(deps, &deliveries).await;
+    let (message, deliveries) = write_message(&services.db, &services.clock, new).await?;
+    enqueue(services, &deliveries).await;
     Ok((message, deliveries))
 }
 
 /// Writes many messages and their deliveries in one statement, then enqueues the deliveries
 /// (one job per endpoint). Returns them in the order given.
-pub async fn create_messages<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn create_messages(
+    services: &Services,
     news: Vec<NewMessage>,
 ) -> DomainResult<Vec<(message::Model, Vec<delivery::Model>)>> {
-    let written = write_messages(deps.db, deps.clock, news).await?;
+    let written = write_messages(&services.db, &services.clock, news).await?;
     let deliveries: Vec<delivery::Model> = written
         .iter()
         .flat_map(|(_, d)| d.iter().cloned())
         .collect();
-    enqueue(deps, &deliveries).await;
+    enqueue(services, &deliveries).await;
     Ok(written)
 }
 
@@ -190,8 +191,8 @@ async fn insert_all<C: ConnectionTrait>(
     Ok(count)
 }
 
-async fn enqueue<C>(deps: &Deps<'_, C>, deliveries: &[delivery::Model]) {
-    if let Err(error) = push_deliveries(deps.queues, deliveries).await {
+async fn enqueue(services: &Services, deliveries: &[delivery::Model]) {
+    if let Err(error) = push_deliveries(&services.queues, deliveries).await {
         tracing::warn!(%error, "enqueue failed; the sweeper will deliver them");
     }
 }
@@ -206,10 +207,7 @@ pub struct TestSent {
 
 /// Sends an `endpoint.test` message to one active endpoint now. It is an ordinary message: it
 /// is in the history, and if the endpoint fails it is retried on the schedule.
-pub async fn send_test<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    endpoint: &endpoint::Model,
-) -> DomainResult<TestSent> {
+pub async fn send_test(services: &Services, endpoint: &endpoint::Model) -> DomainResult<TestSent> {
     if endpoint.status != EndpointStatus::Active {
         return Err(DomainError::conflict("endpoint_not_active", NOT_ACTIVE));
     }
@@ -223,16 +221,17 @@ pub async fn send_test<C: ConnectionTrait + TransactionTrait>(
     };
     // Reserved for this request: due only later, so no worker takes it meanwhile (and if this
     // process dies, it is due then and delivered as any other).
-    let reserved = deps.clock.now() + chrono::Duration::seconds(90);
-    let (message, deliveries) = write_messages_due(deps.db, deps.clock, vec![new], Some(reserved))
-        .await?
-        .pop()
-        .ok_or_else(|| DomainError::internal("writing a message", anyhow::anyhow!("no row")))?;
+    let reserved = services.clock.now() + chrono::Duration::seconds(90);
+    let (message, deliveries) =
+        write_messages_due(&services.db, &services.clock, vec![new], Some(reserved))
+            .await?
+            .pop()
+            .ok_or_else(|| DomainError::internal("writing a message", anyhow::anyhow!("no row")))?;
     let Some(delivery) = deliveries.first() else {
         return Err(DomainError::conflict("endpoint_not_active", NOT_ACTIVE));
     };
     match attempt_one(
-        deps,
+        services,
         crate::delivery::engine::claim::Selector::Reserved(delivery.id),
         false,
     )
@@ -251,12 +250,9 @@ const NOT_ACTIVE: &str = "the endpoint is not active: nothing is sent to it unti
 
 /// Turns recorded operational events (`endpoint.*`, `tenant.*`, …) into messages for the
 /// tenant's endpoints whose filter includes them, oldest first. Returns how many.
-pub async fn publish_operational_events<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    limit: u64,
-) -> DomainResult<usize> {
+pub async fn publish_operational_events(services: &Services, limit: u64) -> DomainResult<usize> {
     use crate::platform::entities::operational_event;
-    let txn = deps.db.begin().await?;
+    let txn = services.db.begin().await?;
     let pending = operational_event::Entity::find()
         .filter(operational_event::Column::DeliveredAt.is_null())
         .order_by_asc(operational_event::Column::CreatedAt)
@@ -282,18 +278,18 @@ pub async fn publish_operational_events<C: ConnectionTrait + TransactionTrait>(
             endpoint_ids: None,
         })
         .collect();
-    let written = write_messages(&txn, deps.clock, news).await?;
+    let written = write_messages(&txn, &services.clock, news).await?;
     operational_event::Entity::update_many()
         .col_expr(
             operational_event::Column::DeliveredAt,
-            sea_orm::sea_query::Expr::value(deps.clock.now()),
+            sea_orm::sea_query::Expr::value(services.clock.now()),
         )
         .filter(operational_event::Column::Id.is_in(pending.iter().map(|e| e.id)))
         .exec(&txn)
         .await?;
     txn.commit().await?;
     let deliveries: Vec<delivery::Model> = written.into_iter().flat_map(|(_, d)| d).collect();
-    enqueue(deps, &deliveries).await;
+    enqueue(services, &deliveries).await;
     Ok(count)
 }
 

@@ -28,9 +28,8 @@ mod record;
 pub mod retention;
 pub mod schedule;
 pub mod send;
+pub mod signing_cache;
 
-use chrono::Duration;
-use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::Value;
 
 pub use batch::HELD_WHILE_SUSPENDED;
@@ -41,36 +40,15 @@ pub use messages::{
 };
 pub(crate) use messages::{write_message, write_messages};
 pub use record::FAILING_AFTER;
-pub use send::SigningCache;
+pub use signing_cache::SigningCache;
 
 use crate::{
-    delivery::webhooks::{
-        crypt::SecretBox,
-        sender::{Outcome, Sender},
-    },
-    platform::clock::Clock,
+    delivery::webhooks::sender::Outcome,
     platform::entities::delivery,
     platform::error::DomainResult,
     platform::ids::{EndpointId, TenantId},
-    platform::jobs::Queues,
+    services::Services,
 };
-
-/// What sending needs.
-pub struct Deps<'a, C> {
-    pub db: &'a C,
-    pub clock: &'a Clock,
-    pub sender: &'a Sender,
-    pub secret_box: &'a SecretBox,
-    pub queues: &'a Queues,
-    /// Rate limits, in-flight caps and circuits, shared by every worker process.
-    pub flow: &'a FlowControl,
-    /// Endpoints' decrypted signing material, kept by this process.
-    pub signing: &'a SigningCache,
-    /// How long an endpoint may fail without a success before it is disabled.
-    pub auto_disable_after: Duration,
-    /// The deployment's retry schedule, for endpoints without one of their own.
-    pub retry_schedule: &'a schedule::Schedule,
-}
 
 /// An event for a tenant.
 #[derive(Debug)]
@@ -150,14 +128,14 @@ impl Attempted {
 
 /// Makes one attempt of one delivery, if it is due and flow control admits it, and records it:
 /// a batch of one.
-pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn attempt(
+    services: &Services,
     delivery_id: uuid::Uuid,
     trigger: Trigger,
 ) -> DomainResult<Attempted> {
     debug_assert_eq!(trigger, Trigger::Scheduled, "attempts are made when due");
     Ok(
-        attempt_one(deps, claim::Selector::Delivery(delivery_id), true)
+        attempt_one(services, claim::Selector::Delivery(delivery_id), true)
             .await?
             .0,
     )
@@ -165,8 +143,8 @@ pub async fn attempt<C: ConnectionTrait + TransactionTrait>(
 
 /// [`attempt`], with the endpoint's answer when something was sent; `controlled: false` skips
 /// flow control.
-async fn attempt_one<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn attempt_one(
+    services: &Services,
     selector: claim::Selector,
     controlled: bool,
 ) -> DomainResult<(Attempted, Option<Outcome>)> {
@@ -174,7 +152,7 @@ async fn attempt_one<C: ConnectionTrait + TransactionTrait>(
         controlled,
         limit: 1,
     };
-    let done = batch::run(deps, selector, options).await?;
+    let done = batch::run(services, selector, options).await?;
     Ok(done
         .results
         .into_iter()
@@ -187,8 +165,8 @@ async fn attempt_one<C: ConnectionTrait + TransactionTrait>(
 /// Claims, sends and records one batch of a tenant's due deliveries on `lane`: up to
 /// [`batch::MAX_BATCH`] for first attempts, half that for retries and replays (which may use
 /// only half of an endpoint's in-flight cap).
-pub async fn deliver_batch<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn deliver_batch(
+    services: &Services,
     tenant: uuid::Uuid,
     lane: Lane,
 ) -> DomainResult<batch::Batch> {
@@ -197,7 +175,7 @@ pub async fn deliver_batch<C: ConnectionTrait + TransactionTrait>(
         Lane::Retry | Lane::Replay => batch::MAX_BATCH / 2,
     };
     batch::run(
-        deps,
+        services,
         claim::Selector::Tenant { tenant, lane },
         batch::Options {
             controlled: true,

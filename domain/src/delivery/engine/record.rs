@@ -6,11 +6,11 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement, TransactionSession, TransactionTrait,
+    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 use serde_json::{Value, json};
 
-use super::{Attempted, Deps, Trigger, claim::Claimed, flow::CircuitChange, outcome, schedule};
+use super::{Attempted, Trigger, claim::Claimed, flow::CircuitChange, outcome, schedule};
 use crate::{
     delivery::events,
     delivery::webhooks::sender::Outcome,
@@ -21,19 +21,20 @@ use crate::{
     },
     platform::error::DomainResult,
     platform::ids::{EndpointId, TenantId},
+    services::Services,
 };
 
 /// Records first attempts that succeeded, with nothing else to note, in one statement: each
 /// delivery becomes `delivered` and its attempt is inserted, or neither if another worker took
 /// the delivery over after this claim ran out. Returns the ids recorded.
-pub(super) async fn record_delivered<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub(super) async fn record_delivered(
+    services: &Services,
     delivered: &[(&Claimed, &Outcome)],
 ) -> DomainResult<Vec<uuid::Uuid>> {
     if delivered.is_empty() {
         return Ok(Vec::new());
     }
-    let now = deps.clock.now();
+    let now = services.clock.now();
     let rows: Vec<Value> = delivered
         .iter()
         .map(|(claimed, outcome)| {
@@ -49,7 +50,7 @@ pub(super) async fn record_delivered<C: ConnectionTrait>(
         })
         .collect();
     let statement = Statement::from_sql_and_values(
-        deps.db.get_database_backend(),
+        services.db.get_database_backend(),
         r#"WITH r AS (
              SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
                id uuid, attempt_count int, attempt_id uuid, trigger text, status_code int,
@@ -75,7 +76,7 @@ pub(super) async fn record_delivered<C: ConnectionTrait>(
             super::claim::uuid_array(delivered.iter().map(|(c, _)| c.id)).into(),
         ],
     );
-    let recorded = deps.db.query_all_raw(statement).await?;
+    let recorded = services.db.query_all_raw(statement).await?;
     let ids = recorded
         .iter()
         .map(|row| row.try_get::<uuid::Uuid>("", "delivery_id"))
@@ -97,14 +98,14 @@ pub(super) async fn record_delivered<C: ConnectionTrait>(
 
 /// Records a sent attempt and its consequences in one transaction: loads the facts under the
 /// delivery's row lock, lets [`outcome::decide`] decide, and writes the decision.
-pub(super) async fn record_outcome<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub(super) async fn record_outcome(
+    services: &Services,
     claimed: &Claimed,
     outcome: &Outcome,
     circuit: CircuitChange,
 ) -> DomainResult<Attempted> {
-    let now = deps.clock.now();
-    let txn = deps.db.begin().await?;
+    let now = services.clock.now();
+    let txn = services.db.begin().await?;
     let delivery = delivery::Entity::find_by_id(claimed.id)
         .lock_exclusive()
         .one(&txn)
@@ -120,7 +121,7 @@ pub(super) async fn record_outcome<C: ConnectionTrait + TransactionTrait>(
     else {
         return Ok(Attempted::Skipped);
     };
-    record_circuit(&txn, deps.clock, &endpoint, circuit).await?;
+    record_circuit(&txn, &services.clock, &endpoint, circuit).await?;
     let number = delivery.attempt_count + 1;
     // Read before this attempt is written. A first attempt (the common case) has no history.
     let prior_failures = match delivery.attempt_count {
@@ -132,14 +133,14 @@ pub(super) async fn record_outcome<C: ConnectionTrait + TransactionTrait>(
         outcome,
         now,
         prior_failures,
-        retry_delay: schedule::Schedule::for_endpoint(&endpoint, deps.retry_schedule)
+        retry_delay: schedule::Schedule::for_endpoint(&endpoint, &services.retry_schedule)
             .delay(number, schedule::random_unit()),
         endpoint_active: endpoint.status == EndpointStatus::Active,
         failing_since: endpoint.failing_since,
-        auto_disable_after: deps.auto_disable_after,
+        auto_disable_after: services.auto_disable_after(),
         event_type: &claimed.event_type,
     });
-    apply_to_endpoint(&txn, deps.clock, &endpoint, decision.endpoint, now).await?;
+    apply_to_endpoint(&txn, &services.clock, &endpoint, decision.endpoint, now).await?;
     metrics::counter!("graphhook_delivery_attempts_total", "outcome" => decision.result.label())
         .increment(1);
     metrics::histogram!("graphhook_delivery_attempt_duration_seconds")
@@ -148,7 +149,7 @@ pub(super) async fn record_outcome<C: ConnectionTrait + TransactionTrait>(
         let endpoint_id = EndpointId::from(endpoint.id);
         events::record(
             &txn,
-            deps.clock,
+            &services.clock,
             TenantId::from(delivery.tenant_id),
             Some(endpoint_id),
             event_type,

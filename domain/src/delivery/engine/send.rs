@@ -8,18 +8,21 @@
 //! old ones an expiry). Every batch reads the version after its claim, in the same statement as
 //! the endpoint, and reloads on any difference, so a change committed before a delivery was
 //! claimed is never signed or sent with the old value, in any worker process; entries also end
-//! after [`MAX_AGE`]. Secrets whose grace ends are dropped at signing time.
+//! after [`MAX_AGE`](super::signing_cache::MAX_AGE). Secrets whose grace ends are dropped at
+//! signing time.
 
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
 
-use super::claim::Claimed;
+use super::{
+    claim::Claimed,
+    signing_cache::{Material, SigningCache},
+};
 use crate::{
     delivery::endpoints,
     delivery::webhooks::{
@@ -30,12 +33,6 @@ use crate::{
     platform::entities::{endpoint, tenant::TenantStatus},
     platform::error::{DomainError, DomainResult},
 };
-
-/// How long signing material is kept without being used again under the same version.
-pub const MAX_AGE: Duration = Duration::from_secs(60);
-
-/// Endpoints whose material is kept at most; beyond, the cache starts again empty.
-const MAX_ENTRIES: usize = 10_000;
 
 /// An endpoint as a batch sees it, read after the claim.
 #[derive(Debug)]
@@ -78,46 +75,7 @@ pub async fn endpoint_now<C: ConnectionTrait>(
     }))
 }
 
-/// One endpoint's decrypted signing material.
-struct Material {
-    version: String,
-    loaded: Instant,
-    url: url::Url,
-    headers: Vec<(String, String)>,
-    /// HMAC keys, the current one first, with the end of their grace.
-    hmac: Vec<(Vec<u8>, Option<DateTime<Utc>>)>,
-    ed25519: Option<ed25519_dalek::SigningKey>,
-}
-
-/// Signing material per endpoint, shared by a process's batches.
-#[derive(Default)]
-pub struct SigningCache {
-    entries: Mutex<HashMap<uuid::Uuid, Arc<Material>>>,
-}
-
-impl std::fmt::Debug for SigningCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningCache").finish_non_exhaustive()
-    }
-}
-
 impl SigningCache {
-    fn get(&self, id: uuid::Uuid, version: &str) -> Option<Arc<Material>> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .get(&id)
-            .filter(|m| m.version == version && m.loaded.elapsed() < MAX_AGE)
-            .cloned()
-    }
-
-    fn put(&self, id: uuid::Uuid, material: Arc<Material>) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(id, material);
-    }
-
     /// The endpoint's material at its current version: cached, or read and decrypted.
     async fn material<C: ConnectionTrait>(
         &self,

@@ -9,9 +9,9 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json, value::RawValue};
 
-use super::{process::Rich, shape};
+use super::{rich::Rich, shape};
 use crate::{
-    delivery::engine::{Deps, NewMessage},
+    delivery::engine::NewMessage,
     graph::microsoft::rich::{DecryptionKey, EncryptedContent},
     graph::subscriptions,
     operator::audit::{self, Actor, NewEntry},
@@ -21,6 +21,7 @@ use crate::{
     },
     platform::error::DomainResult,
     platform::ids::{EndpointId, SubscriptionId, TenantId},
+    services::Services,
 };
 
 /// An item that becomes an event, once its hash is new.
@@ -105,8 +106,8 @@ pub(super) async fn verify_tokens(
 }
 
 /// The decrypted resource of a rich item, or why it is dropped.
-async fn decrypt_item<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+async fn decrypt_item(
+    services: &Services,
     rich: &mut RichBatch,
     item: &Value,
 ) -> DomainResult<Result<Box<RawValue>, &'static str>> {
@@ -131,7 +132,7 @@ async fn decrypt_item<C: ConnectionTrait>(
     };
     let label = content.encryption_certificate_id.clone();
     if !rich.keys.contains_key(&label) {
-        let key = DecryptionKey::load(deps.db, deps.secret_box, &label).await?;
+        let key = DecryptionKey::load(&services.db, &services.secret_box, &label).await?;
         rich.keys.insert(label.clone(), key);
     }
     let Some(Some(key)) = rich.keys.get(&label) else {
@@ -146,15 +147,15 @@ async fn decrypt_item<C: ConnectionTrait>(
 /// The item's subscription, once the item has proved it belongs to it: a known, live
 /// subscription, the `clientState` it was given (compared in constant time; a mismatch is
 /// audited), and the tenant Graph notifies it under.
-async fn route<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+async fn route(
+    services: &Services,
     routes: &mut Routes,
     item: &Value,
 ) -> DomainResult<Result<subscription::Model, &'static str>> {
     let Some(graph_id) = item.get("subscriptionId").and_then(Value::as_str) else {
         return Ok(Err("malformed"));
     };
-    let Some(subscription) = routes.subscription(deps.db, graph_id).await? else {
+    let Some(subscription) = routes.subscription(&services.db, graph_id).await? else {
         return Ok(Err("unknown_subscription"));
     };
     if subscription.status == SubscriptionStatus::Deleted {
@@ -168,8 +169,8 @@ async fn route<C: ConnectionTrait>(
         let subscription_id = SubscriptionId::from(subscription.id);
         tracing::warn!(subscription = %subscription_id, "an item's clientState does not match; dropped");
         audit::record(
-            deps.db,
-            deps.clock,
+            &services.db,
+            &services.clock,
             NewEntry::new(Actor::system("ingest"), "ingest.client_state_mismatch")
                 .tenant(TenantId::from(subscription.tenant_id))
                 .target("subscription", subscription_id),
@@ -178,7 +179,7 @@ async fn route<C: ConnectionTrait>(
         return Ok(Err("client_state_mismatch"));
     }
     // An item naming another tenant than the subscription's is not ours to deliver.
-    let Some(tenant) = routes.tenant(deps.db, subscription.tenant_id).await? else {
+    let Some(tenant) = routes.tenant(&services.db, subscription.tenant_id).await? else {
         return Ok(Err("unknown_subscription"));
     };
     // A personal account's subscription is notified under the consumers tenant.
@@ -194,15 +195,15 @@ async fn route<C: ConnectionTrait>(
 }
 
 /// Checks and routes one item: what it becomes, or why it is dropped.
-pub(super) async fn prepare<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+pub(super) async fn prepare(
+    services: &Services,
     routes: &mut Routes,
     rich: Option<&mut RichBatch>,
     item: &Value,
     raw: Option<&RawValue>,
     received_at: chrono::DateTime<chrono::Utc>,
 ) -> DomainResult<Result<Prepared, &'static str>> {
-    let subscription = match route(deps, routes, item).await? {
+    let subscription = match route(services, routes, item).await? {
         Ok(subscription) => subscription,
         Err(reason) => return Ok(Err(reason)),
     };
@@ -213,7 +214,7 @@ pub(super) async fn prepare<C: ConnectionTrait>(
         None => {
             let content = match (item.get("encryptedContent").is_some(), rich) {
                 (false, _) => None,
-                (true, Some(rich)) => match decrypt_item(deps, rich, item).await? {
+                (true, Some(rich)) => match decrypt_item(services, rich, item).await? {
                     Ok(content) => Some(content),
                     Err(reason) => {
                         if reason != "unknown_certificate" {
@@ -222,7 +223,7 @@ pub(super) async fn prepare<C: ConnectionTrait>(
                                     .tenant(tenant_id)
                                     .target("subscription", subscription_id)
                                     .details(json!({"reason": reason}));
-                            audit::record(deps.db, deps.clock, entry).await?;
+                            audit::record(&services.db, &services.clock, entry).await?;
                         }
                         return Ok(Err(reason));
                     }

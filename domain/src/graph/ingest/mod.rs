@@ -11,6 +11,7 @@ mod fields;
 pub mod guard;
 mod item;
 pub mod process;
+pub mod rich;
 mod shape;
 
 use std::{sync::Arc, time::Duration};

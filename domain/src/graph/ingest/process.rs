@@ -14,18 +14,21 @@ use std::collections::HashMap;
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, Statement, TransactionSession, TransactionTrait,
+    QueryOrder, Set, Statement, TransactionTrait,
 };
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::item::{self, Prepared, RichBatch, Routes};
+use super::{
+    item::{self, Prepared, RichBatch, Routes},
+    rich::{Dedup, Rich},
+};
 use crate::{
-    delivery::engine::{self, Deps},
-    graph::microsoft::rich::{Expected, JwksCache},
+    delivery::engine,
     graph::subscriptions,
     platform::entities::{delivery, inbound_batch},
     platform::error::DomainResult,
+    services::Services,
 };
 
 /// What processing batches did.
@@ -57,57 +60,15 @@ struct Envelope {
     validation_tokens: Vec<String>,
 }
 
-/// What verifying rich notifications needs: Entra's signing keys (cached) and who we are; and
-/// how long items are remembered.
-pub struct Rich {
-    pub jwks: std::sync::Arc<JwksCache>,
-    /// `None` without a configured client id: rich items cannot be verified, so are dropped.
-    pub expected: Option<Expected>,
-    pub dedup: Dedup,
-}
-
-/// How long an item is remembered, so that Graph's re-delivery of it is dropped: an item that
-/// carries an identity for Graph's retry horizon, one without only briefly (a second real
-/// change can be byte for byte the same as the first).
-#[derive(Clone, Copy, Debug)]
-pub struct Dedup {
-    pub identified: chrono::Duration,
-    pub anonymous: chrono::Duration,
-}
-
-impl Dedup {
-    pub fn from_settings(settings: &crate::platform::config::IngestSettings) -> Self {
-        let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
-        Self {
-            identified: secs(settings.dedup_hours.saturating_mul(3600)),
-            anonymous: secs(settings.dedup_anonymous_secs),
-        }
-    }
-}
-
-impl Rich {
-    pub fn from_settings(settings: &crate::platform::config::Settings) -> anyhow::Result<Self> {
-        Ok(Self {
-            jwks: std::sync::Arc::new(JwksCache::new(&settings.microsoft)?),
-            expected: Expected::from_settings(&settings.microsoft),
-            dedup: Dedup::from_settings(&settings.ingest),
-        })
-    }
-}
-
 /// Processes the batch unless it was already; marks it processed.
-pub async fn process_batch<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    rich: &Rich,
-    batch_id: uuid::Uuid,
-) -> DomainResult<Processed> {
-    process_batches(deps, rich, &[batch_id]).await
+pub async fn process_batch(services: &Services, batch_id: uuid::Uuid) -> DomainResult<Processed> {
+    process_batches(services, &[batch_id]).await
 }
 
 /// Checks and routes one inbound batch's items into `prepared` (dropped ones are counted in
 /// `processed`); `false` when the batch is not a notification collection (it is marked so).
-async fn prepare_batch<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn prepare_batch(
+    services: &Services,
     rich: &Rich,
     batch: inbound_batch::Model,
     routes: &mut Routes,
@@ -120,7 +81,7 @@ async fn prepare_batch<C: ConnectionTrait + TransactionTrait>(
             // The receiver's parse let it through, so this should not happen; keep the reason.
             tracing::warn!(%error, "an inbound batch is not a notification collection");
             let reason = format!("not a notification collection: {error}");
-            mark(deps, batch, Some(reason)).await?;
+            mark(services, batch, Some(reason)).await?;
             return Ok(false);
         }
     };
@@ -132,7 +93,8 @@ async fn prepare_batch<C: ConnectionTrait + TransactionTrait>(
         .any(|i| i.get("encryptedContent").is_some())
     {
         Some(RichBatch {
-            tenants: item::verify_tokens(rich, &envelope.validation_tokens, deps.clock.now()).await,
+            tenants: item::verify_tokens(rich, &envelope.validation_tokens, services.clock.now())
+                .await,
             keys: HashMap::new(),
         })
     } else {
@@ -144,7 +106,16 @@ async fn prepare_batch<C: ConnectionTrait + TransactionTrait>(
     for (n, value) in envelope.value.iter().enumerate() {
         let received_at = batch.received_at;
         let raw = raws.get(n).copied();
-        match item::prepare(deps, routes, rich_batch.as_mut(), value, raw, received_at).await? {
+        match item::prepare(
+            services,
+            routes,
+            rich_batch.as_mut(),
+            value,
+            raw,
+            received_at,
+        )
+        .await?
+        {
             Ok(item) => prepared.push(item),
             Err(reason) => {
                 // Graph's subscription id and the reason; never the clientState.
@@ -165,7 +136,7 @@ async fn prepare_batch<C: ConnectionTrait + TransactionTrait>(
             }
         }
     }
-    let lag = (deps.clock.now() - batch.received_at)
+    let lag = (services.clock.now() - batch.received_at)
         .num_milliseconds()
         .max(0) as f64
         / 1000.0;
@@ -203,10 +174,9 @@ async fn mark_processed<C: ConnectionTrait>(
 
 /// Processes those of the batches not processed yet, all in one transaction; marks them
 /// processed.
-#[tracing::instrument(level = "debug", skip(deps, rich))]
-pub async fn process_batches<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    rich: &Rich,
+#[tracing::instrument(level = "debug", skip(services))]
+pub async fn process_batches(
+    services: &Services,
     batch_ids: &[uuid::Uuid],
 ) -> DomainResult<Processed> {
     let batches = inbound_batch::Entity::find()
@@ -214,7 +184,7 @@ pub async fn process_batches<C: ConnectionTrait + TransactionTrait>(
         .filter(inbound_batch::Column::ProcessedAt.is_null())
         .order_by_asc(inbound_batch::Column::ReceivedAt)
         .order_by_asc(inbound_batch::Column::Id)
-        .all(deps.db)
+        .all(&services.db)
         .await?;
     let mut processed = Processed::default();
     let mut routes = Routes::default();
@@ -223,8 +193,8 @@ pub async fn process_batches<C: ConnectionTrait + TransactionTrait>(
     for batch in batches {
         let id = batch.id;
         if prepare_batch(
-            deps,
-            rich,
+            services,
+            &services.rich,
             batch,
             &mut routes,
             &mut prepared,
@@ -238,8 +208,8 @@ pub async fn process_batches<C: ConnectionTrait + TransactionTrait>(
     if done.is_empty() {
         return Ok(processed);
     }
-    let txn = deps.db.begin().await?;
-    let fresh = remember(&txn, &prepared, rich.dedup).await?;
+    let txn = services.db.begin().await?;
+    let fresh = remember(&txn, &prepared, services.rich.dedup).await?;
     let mut news = Vec::new();
     let mut actions = Vec::new();
     for (item, fresh) in prepared.into_iter().zip(fresh) {
@@ -256,18 +226,20 @@ pub async fn process_batches<C: ConnectionTrait + TransactionTrait>(
         }
         news.push(item.message);
     }
-    let written = engine::write_messages(&txn, deps.clock, news).await?;
+    let written = engine::write_messages(&txn, &services.clock, news).await?;
     // The actions events ask for are due in the same transaction: they cannot be lost.
     for (subscription, (action, trigger)) in &actions {
-        if subscriptions::upkeep::request(&txn, deps.clock, subscription, *action, trigger).await? {
+        if subscriptions::upkeep::request(&txn, &services.clock, subscription, *action, trigger)
+            .await?
+        {
             processed.actions += 1;
         }
     }
-    mark_processed(&txn, done, deps.clock.now()).await?;
+    mark_processed(&txn, done, services.clock.now()).await?;
     txn.commit().await?;
     let deliveries: Vec<delivery::Model> = written.into_iter().flat_map(|(_, d)| d).collect();
     processed.deliveries = deliveries.len();
-    if let Err(error) = engine::push_deliveries(deps.queues, &deliveries).await {
+    if let Err(error) = engine::push_deliveries(&services.queues, &deliveries).await {
         tracing::warn!(%error, "enqueue failed; the sweeper will deliver them");
     }
     Ok(processed)
@@ -340,17 +312,17 @@ async fn remember<C: ConnectionTrait>(
         .collect())
 }
 
-async fn mark<C: ConnectionTrait>(
-    deps: &Deps<'_, C>,
+async fn mark(
+    services: &Services,
     batch: inbound_batch::Model,
     error: Option<String>,
 ) -> DomainResult<()> {
     let attempts = batch.attempts + 1;
     let mut active = batch.into_active_model();
-    active.processed_at = Set(Some(deps.clock.now()));
+    active.processed_at = Set(Some(services.clock.now()));
     active.attempts = Set(attempts);
     active.last_error = Set(error);
-    active.update(deps.db).await?;
+    active.update(&services.db).await?;
     Ok(())
 }
 

@@ -16,12 +16,12 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    Statement, TransactionSession, TransactionTrait,
+    Statement, TransactionTrait,
 };
 use serde_json::json;
 
 use super::{
-    AtGraph, CreateError, CreateRequest, Deps, create_at_graph, hash,
+    AtGraph, CreateError, CreateRequest, create_at_graph, hash,
     input::{self, Checked},
     new_client_state,
 };
@@ -37,6 +37,7 @@ use crate::{
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{ConnectionId, SubscriptionId, TenantId},
+    services::Services,
     tenancy::connections,
     tenancy::tenants,
 };
@@ -53,8 +54,8 @@ fn lock_key(tenant: TenantId) -> i32 {
 
 /// Creates a subscription at Graph for the tenant and records it `active`.
 #[tracing::instrument(skip_all, fields(tenant = %tenant.id))]
-pub async fn create<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn create(
+    services: &Services,
     tenant: &tenant::Model,
     request: CreateRequest,
     actor: Actor,
@@ -62,7 +63,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     let tenant_id = TenantId::from(tenant.id);
     let mut checked = input::check(request)?;
     for id in checked.endpoint_ids.iter().flatten() {
-        endpoints::find(deps.db, tenant_id, *id)
+        endpoints::find(&services.db, tenant_id, *id)
             .await
             .map_err(|e| match e {
                 DomainError::NotFound(_) => CreateError::UnknownEndpoint(*id),
@@ -71,16 +72,27 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     }
     let via = match checked.connection_id {
         None => {
-            app_only(deps, tenant_id, &checked).await?;
+            app_only(services, tenant_id, &checked).await?;
             None
         }
-        Some(id) => Some(through_connection(deps, tenant_id, id, &checked).await?),
+        Some(id) => Some(through_connection(services, tenant_id, id, &checked).await?),
     };
     let token = match &via {
-        None => tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await?,
-        Some(connection) => connections::tokens::access_token(deps, connection.id, false).await?,
+        None => {
+            tenants::access_token(
+                &services.db,
+                &services.clock,
+                &services.broker,
+                tenant,
+                false,
+            )
+            .await?
+        }
+        Some(connection) => {
+            connections::tokens::access_token(services, connection.id, false).await?
+        }
     };
-    let requested = resolve_site(deps, &token, &mut checked).await?;
+    let requested = resolve_site(services, &token, &mut checked).await?;
     let holder_columns = Holder {
         connection_id: via.as_ref().map(|c| c.id),
         graph_tenant_id: via
@@ -91,9 +103,9 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     };
 
     let client_state = new_client_state();
-    let row = reserve(deps, tenant_id, &checked, &client_state, holder_columns).await?;
+    let row = reserve(services, tenant_id, &checked, &client_state, holder_columns).await?;
     let created = match create_at_graph(
-        deps,
+        services,
         &token,
         &checked.resource.path,
         &checked.change_type,
@@ -105,30 +117,31 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     {
         Ok(created) => created,
         Err(error) => {
-            give_back(deps.db, row.id).await;
+            give_back(&services.db, row.id).await;
             return Err(match error {
                 CreateError::Duplicate { graph_id, .. } => CreateError::Duplicate {
-                    existing: holder(deps.db, tenant_id, graph_id.as_deref(), &checked).await?,
+                    existing: holder(&services.db, tenant_id, graph_id.as_deref(), &checked)
+                        .await?,
                     graph_id,
                 },
                 other => other,
             });
         }
     };
-    finish(deps, tenant_id, &row, &created, actor, &token).await
+    finish(services, tenant_id, &row, &created, actor, &token).await
 }
 
 /// A SharePoint site's drive (`sites/{id}/drive[s/{id}]/root`) is resolved to its drive id, which
 /// is what Graph subscribes to; returns what the tenant asked for, when it was such a path.
-async fn resolve_site<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn resolve_site(
+    services: &Services,
     token: &AccessToken,
     checked: &mut Checked,
 ) -> Result<Option<String>, CreateError> {
     Ok(match checked.resource.site.clone() {
         None => None,
         Some(site) => {
-            let drive = deps
+            let drive = services
                 .graph
                 .site_drive(token, &site.site, site.drive.as_deref())
                 .await
@@ -137,7 +150,9 @@ async fn resolve_site<C: ConnectionTrait + TransactionTrait>(
                         resource: checked.resource.path.clone(),
                         graph: e.message,
                     },
-                    other => super::map_graph_error(other, &super::notification_url(deps.settings)),
+                    other => {
+                        super::map_graph_error(other, &super::notification_url(&services.settings))
+                    }
                 })?;
             let asked =
                 std::mem::replace(&mut checked.resource.path, format!("drives/{drive}/root"));
@@ -149,18 +164,18 @@ async fn resolve_site<C: ConnectionTrait + TransactionTrait>(
 /// Writes Graph's answer to the reserved row. When that cannot be done, Graph's copy is deleted
 /// so no subscription is left that Graphhook does not know (unless the write did commit and
 /// only its acknowledgement was lost).
-async fn finish<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn finish(
+    services: &Services,
     tenant_id: TenantId,
     row: &subscription::Model,
     created: &AtGraph,
     actor: Actor,
     token: &AccessToken,
 ) -> Result<subscription::Model, CreateError> {
-    match complete(deps, tenant_id, row, created, actor).await {
+    match complete(services, tenant_id, row, created, actor).await {
         Ok(Some(model)) => Ok(model),
         Ok(None) => {
-            abandon(deps, token, &created.graph_id, row.id).await;
+            abandon(services, token, &created.graph_id, row.id).await;
             Err(CreateError::Domain(DomainError::conflict(
                 "deleted_during_create",
                 "the subscription was deleted (or given up) while Microsoft Graph created it; Graph's copy was deleted too",
@@ -171,12 +186,12 @@ async fn finish<C: ConnectionTrait + TransactionTrait>(
             if let Ok(Some(done)) = subscription::Entity::find_by_id(row.id)
                 .filter(subscription::Column::GraphId.eq(created.graph_id.as_str()))
                 .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
-                .one(deps.db)
+                .one(&services.db)
                 .await
             {
                 return Ok(done);
             }
-            abandon(deps, token, &created.graph_id, row.id).await;
+            abandon(services, token, &created.graph_id, row.id).await;
             Err(error.into())
         }
     }
@@ -192,8 +207,8 @@ struct Holder {
 }
 
 /// An app-only subscription: the resource allows one, and the tenant granted its permission.
-async fn app_only<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn app_only(
+    services: &Services,
     tenant: TenantId,
     checked: &Checked,
 ) -> Result<(), CreateError> {
@@ -209,7 +224,7 @@ async fn app_only<C: ConnectionTrait + TransactionTrait>(
         Access::Personal => return Err(ResourceError::PersonalOnly(path()).into()),
         Access::Any => {}
     }
-    let granted = tenants::current_consent(deps.db, tenant)
+    let granted = tenants::current_consent(&services.db, tenant)
         .await?
         .map(|c| tenants::granted_roles(&c))
         .unwrap_or_default();
@@ -225,13 +240,13 @@ async fn app_only<C: ConnectionTrait + TransactionTrait>(
 
 /// A subscription through a connection: active, of an account that may hold the resource, and
 /// granted the delegated permission it needs.
-async fn through_connection<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn through_connection(
+    services: &Services,
     tenant: TenantId,
     id: ConnectionId,
     checked: &Checked,
 ) -> Result<connection::Model, CreateError> {
-    let found = connections::find(deps.db, tenant, id)
+    let found = connections::find(&services.db, tenant, id)
         .await
         .map_err(|e| match e {
             DomainError::NotFound(_) => CreateError::UnknownConnection(id),
@@ -286,14 +301,14 @@ async fn through_connection<C: ConnectionTrait + TransactionTrait>(
 
 /// Counts the tenant's subscriptions and inserts the new one as `creating`, in one transaction
 /// under the tenant's lock.
-async fn reserve<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn reserve(
+    services: &Services,
     tenant: TenantId,
     checked: &Checked,
     client_state: &str,
     holder: Holder,
 ) -> Result<subscription::Model, CreateError> {
-    let txn = deps.db.begin().await.map_err(DomainError::from)?;
+    let txn = services.db.begin().await.map_err(DomainError::from)?;
     txn.execute_raw(Statement::from_sql_and_values(
         txn.get_database_backend(),
         "SELECT pg_advisory_xact_lock($1, $2)",
@@ -307,12 +322,12 @@ async fn reserve<C: ConnectionTrait + TransactionTrait>(
         .count(&txn)
         .await
         .map_err(DomainError::from)?;
-    let limit = deps.settings.subscriptions.max_per_tenant;
+    let limit = services.settings.subscriptions.max_per_tenant;
     if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
         txn.rollback().await.map_err(DomainError::from)?;
         return Err(CreateError::TenantQuota(limit));
     }
-    let now = deps.clock.now();
+    let now = services.clock.now();
     let row = subscription::ActiveModel {
         id: Set(SubscriptionId::new().uuid()),
         tenant_id: Set(tenant.uuid()),
@@ -351,14 +366,14 @@ async fn reserve<C: ConnectionTrait + TransactionTrait>(
 
 /// Makes the `creating` row `active` with what Graph granted, and audits it; `None` when the
 /// row is no longer `creating`.
-async fn complete<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn complete(
+    services: &Services,
     tenant: TenantId,
     row: &subscription::Model,
     created: &AtGraph,
     actor: Actor,
 ) -> DomainResult<Option<subscription::Model>> {
-    let txn = deps.db.begin().await?;
+    let txn = services.db.begin().await?;
     let completed = subscription::Entity::update_many()
         .set(subscription::ActiveModel {
             graph_id: Set(Some(created.graph_id.clone())),
@@ -366,7 +381,7 @@ async fn complete<C: ConnectionTrait + TransactionTrait>(
             encryption_certificate_id: Set(created.certificate_label.clone()),
             status: Set(SubscriptionStatus::Active),
             expires_at: Set(Some(created.expires_at)),
-            updated_at: Set(deps.clock.now()),
+            updated_at: Set(services.clock.now()),
             renew_at: Set(Some(created.renew_at)),
             due_at: Set(Some(created.renew_at)),
             ..Default::default()
@@ -383,7 +398,7 @@ async fn complete<C: ConnectionTrait + TransactionTrait>(
         .tenant(tenant)
         .target("subscription", SubscriptionId::from(row.id))
         .details(json!({"graph_id": created.graph_id, "resource": row.resource}));
-    audit::record(&txn, deps.clock, entry).await?;
+    audit::record(&txn, &services.clock, entry).await?;
     txn.commit().await?;
     Ok(Some(model))
 }
@@ -402,16 +417,11 @@ async fn give_back<C: ConnectionTrait>(db: &C, id: uuid::Uuid) {
 }
 
 /// Deletes at Graph a subscription whose row could not be completed, then the row.
-async fn abandon<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    token: &AccessToken,
-    graph_id: &str,
-    row: uuid::Uuid,
-) {
-    if let Err(error) = deps.graph.delete_subscription(token, graph_id).await {
+async fn abandon(services: &Services, token: &AccessToken, graph_id: &str, row: uuid::Uuid) {
+    if let Err(error) = services.graph.delete_subscription(token, graph_id).await {
         tracing::warn!(%error, graph_id, "could not delete a Graph subscription whose row was not completed; the reconciler will");
     }
-    give_back(deps.db, row).await;
+    give_back(&services.db, row).await;
 }
 
 /// The tenant's subscription that holds what Graph called a duplicate: by Graph's id when its

@@ -18,19 +18,17 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
 use crate::{
     graph::microsoft::{
-        TokenBroker,
-        graph::{GraphCallError, GraphClient, GraphError, GraphSubscription, NewSubscription},
+        graph::{GraphCallError, GraphError, GraphSubscription, NewSubscription},
         tokens::AccessToken,
     },
     graph::resources::ResourceError,
     operator::audit::{self, Actor, NewEntry},
-    platform::clock::Clock,
     platform::config::Settings,
     platform::entities::{
         subscription::{self, SubscriptionStatus},
@@ -38,17 +36,9 @@ use crate::{
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{ConnectionId, EndpointId, SubscriptionId, TenantId},
+    services::Services,
     tenancy::tenants::{self, AccessError},
 };
-
-pub struct Deps<'a, C> {
-    pub db: &'a C,
-    pub clock: &'a Clock,
-    pub broker: &'a TokenBroker,
-    pub graph: &'a GraphClient,
-    pub settings: &'a Settings,
-    pub secret_box: &'a crate::delivery::webhooks::crypt::SecretBox,
-}
 
 #[derive(Debug)]
 pub struct CreateRequest {
@@ -295,8 +285,8 @@ pub(crate) fn granted_expiry(graph: &GraphSubscription, asked: DateTime<Utc>) ->
 
 /// Creates a subscription at Graph with our receivers and the given `clientState` (see
 /// [`new_client_state`]).
-pub(crate) async fn create_at_graph<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub(crate) async fn create_at_graph(
+    services: &Services,
     token: &AccessToken,
     resource: &str,
     change_type: &str,
@@ -304,17 +294,21 @@ pub(crate) async fn create_at_graph<C: ConnectionTrait + TransactionTrait>(
     rich: bool,
     client_state: String,
 ) -> Result<AtGraph, CreateError> {
-    let now = deps.clock.now();
-    let asked = now + lifetime(deps.settings, max_minutes);
+    let now = services.clock.now();
+    let asked = now + lifetime(&services.settings, max_minutes);
     let certificate = match rich {
         true => Some(
-            crate::graph::microsoft::certificates::current(deps.db, deps.clock, deps.secret_box)
-                .await?,
+            crate::graph::microsoft::certificates::current(
+                &services.db,
+                &services.clock,
+                &services.secret_box,
+            )
+            .await?,
         ),
         false => None,
     };
-    let notification_url = notification_url(deps.settings);
-    let lifecycle_url = lifecycle_url(deps.settings);
+    let notification_url = notification_url(&services.settings);
+    let lifecycle_url = lifecycle_url(&services.settings);
     let body = NewSubscription {
         change_type,
         notification_url: &notification_url,
@@ -327,7 +321,7 @@ pub(crate) async fn create_at_graph<C: ConnectionTrait + TransactionTrait>(
         encryption_certificate: certificate.as_ref().map(|c| c.certificate_base64.as_str()),
         encryption_certificate_id: certificate.as_ref().map(|c| c.label.as_str()),
     };
-    let graph = deps
+    let graph = services
         .graph
         .create_subscription(token, &body)
         .await
@@ -338,48 +332,61 @@ pub(crate) async fn create_at_graph<C: ConnectionTrait + TransactionTrait>(
         client_state,
         certificate_label: certificate.map(|c| c.label),
         expires_at,
-        renew_at: renew_time(deps.settings, now, expires_at, rand::random()),
+        renew_at: renew_time(&services.settings, now, expires_at, rand::random()),
     })
 }
 
 /// The token Graph is asked with about a subscription: its connection's user's, or the
 /// tenant's app-only token.
-pub(crate) async fn token_for<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub(crate) async fn token_for(
+    services: &Services,
     tenant: &tenant::Model,
     subscription: &subscription::Model,
     fresh: bool,
 ) -> Result<AccessToken, AccessError> {
     match subscription.connection_id {
-        Some(id) => crate::tenancy::connections::tokens::access_token(deps, id, fresh).await,
-        None => tenants::access_token(deps.db, deps.clock, deps.broker, tenant, fresh).await,
+        Some(id) => crate::tenancy::connections::tokens::access_token(services, id, fresh).await,
+        None => {
+            tenants::access_token(
+                &services.db,
+                &services.clock,
+                &services.broker,
+                tenant,
+                fresh,
+            )
+            .await
+        }
     }
 }
 
 /// Deletes a subscription at Graph (a subscription Graph no longer knows is fine) and here.
-pub async fn delete<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn delete(
+    services: &Services,
     tenant: &tenant::Model,
     id: SubscriptionId,
     actor: Actor,
 ) -> Result<(), CreateError> {
     let tenant_id = TenantId::from(tenant.id);
-    let subscription = find(deps.db, tenant_id, id).await?;
+    let subscription = find(&services.db, tenant_id, id).await?;
     if let Some(graph_id) = &subscription.graph_id {
-        let token = token_for(deps, tenant, &subscription, false).await?;
-        deps.graph
+        let token = token_for(services, tenant, &subscription, false).await?;
+        services
+            .graph
             .delete_subscription(&token, graph_id)
             .await
-            .map_err(|e| map_graph_error(e, &notification_url(deps.settings)))?;
+            .map_err(|e| map_graph_error(e, &notification_url(&services.settings)))?;
     }
     let mut active = subscription.into_active_model();
     active.status = Set(SubscriptionStatus::Deleted);
-    active.updated_at = Set(deps.clock.now());
-    active.update(deps.db).await.map_err(DomainError::from)?;
+    active.updated_at = Set(services.clock.now());
+    active
+        .update(&services.db)
+        .await
+        .map_err(DomainError::from)?;
     let entry = NewEntry::new(actor, "subscription.deleted")
         .tenant(tenant_id)
         .target("subscription", id);
-    audit::record(deps.db, deps.clock, entry).await?;
+    audit::record(&services.db, &services.clock, entry).await?;
     Ok(())
 }
 

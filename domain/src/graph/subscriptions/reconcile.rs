@@ -22,12 +22,10 @@
 //!   recognised by their rows as well).
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::json;
 
-use super::{Deps, hash, lifetime, notification_url};
+use super::{hash, lifetime, notification_url};
 use crate::{
     graph::microsoft::{
         graph::{GraphCallError, GraphSubscription},
@@ -42,6 +40,7 @@ use crate::{
     },
     platform::error::DomainResult,
     platform::ids::{SubscriptionId, TenantId},
+    services::Services,
     tenancy::tenants,
 };
 
@@ -109,26 +108,23 @@ fn lease(settings: &Settings) -> Duration {
 /// failing, skips the comparison; stuck rows are given up all the same (a Graph subscription
 /// one of them left is then an orphan for a later run).
 #[tracing::instrument(skip_all, fields(tenant = %tenant))]
-pub async fn run<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    tenant: TenantId,
-) -> DomainResult<Reconciled> {
-    let Some(found) = tenants::find(deps.db, tenant).await? else {
+pub async fn run(services: &Services, tenant: TenantId) -> DomainResult<Reconciled> {
+    let Some(found) = tenants::find(&services.db, tenant).await? else {
         return Ok(Reconciled::default());
     };
     // Graph first, the rows after: whatever Graph lists was created before its row was read.
     let listed = match found.status {
-        TenantStatus::Active | TenantStatus::Suspended => listing(deps, &found).await?,
+        TenantStatus::Active | TenantStatus::Suspended => listing(services, &found).await?,
         _ => None,
     };
-    let now = deps.clock.now();
+    let now = services.clock.now();
     // Given up before anything is deleted at Graph: a create still running now finds its row
     // gone, and deletes what it created itself.
     let abandoned = subscription::Entity::delete_many()
         .filter(subscription::Column::TenantId.eq(tenant.uuid()))
         .filter(subscription::Column::Status.eq(SubscriptionStatus::Creating))
-        .filter(subscription::Column::CreatedAt.lte(now - lease(deps.settings)))
-        .exec_with_returning(deps.db)
+        .filter(subscription::Column::CreatedAt.lte(now - lease(&services.settings)))
+        .exec_with_returning(&services.db)
         .await?;
     for row in &abandoned {
         tracing::warn!(subscription = %SubscriptionId::from(row.id), "gave up a create stuck in creating");
@@ -139,7 +135,7 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         .tenant(tenant)
         .target("subscription", SubscriptionId::from(row.id))
         .details(json!({"resource": row.resource, "created_at": row.created_at}));
-        audit::record(deps.db, deps.clock, entry).await?;
+        audit::record(&services.db, &services.clock, entry).await?;
     }
     let mut done = Reconciled {
         abandoned: abandoned.len(),
@@ -151,15 +147,16 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
     let rows = subscription::Entity::find()
         .filter(subscription::Column::TenantId.eq(tenant.uuid()))
         .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
-        .all(deps.db)
+        .all(&services.db)
         .await?;
-    let ours = notification_url(deps.settings);
+    let ours = notification_url(&services.settings);
     for graph in &listed {
-        let Verdict::Delete(reason) = verdict(graph, &ours, &rows, &abandoned, now, deps.settings)
+        let Verdict::Delete(reason) =
+            verdict(graph, &ours, &rows, &abandoned, now, &services.settings)
         else {
             continue;
         };
-        if let Err(error) = deps.graph.delete_subscription(&token, &graph.id).await {
+        if let Err(error) = services.graph.delete_subscription(&token, &graph.id).await {
             tracing::warn!(%error, graph_id = %graph.id, "could not delete an orphaned Graph subscription");
             continue;
         }
@@ -174,22 +171,22 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
                 "change_type": graph.change_type,
                 "reason": reason,
             }));
-        audit::record(deps.db, deps.clock, entry).await?;
+        audit::record(&services.db, &services.clock, entry).await?;
     }
     Ok(done)
 }
 
 /// The tenant's token and Graph's listing, or `None` (logged) when either fails or Graph is
 /// throttling the tenant (whose upkeep then waits too, as for any 429).
-async fn listing<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn listing(
+    services: &Services,
     tenant: &tenant::Model,
 ) -> DomainResult<Option<(AccessToken, Vec<GraphSubscription>)>> {
-    let now = deps.clock.now();
-    let throttled = deps
+    let now = services.clock.now();
+    let throttled = services
         .db
         .query_one_raw(Statement::from_sql_and_values(
-            deps.db.get_database_backend(),
+            services.db.get_database_backend(),
             "SELECT 1 AS throttled FROM graph_throttles WHERE tenant_id = $1 AND until > $2",
             [tenant.id.into(), now.into()],
         ))
@@ -198,7 +195,15 @@ async fn listing<C: ConnectionTrait + TransactionTrait>(
         tracing::debug!("Graph is throttling the tenant; its reconciliation waits");
         return Ok(None);
     }
-    let token = match tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false).await {
+    let token = match tenants::access_token(
+        &services.db,
+        &services.clock,
+        &services.broker,
+        tenant,
+        false,
+    )
+    .await
+    {
         Ok(token) => token,
         Err(tenants::AccessError::Domain(error)) => return Err(error),
         Err(
@@ -208,14 +213,14 @@ async fn listing<C: ConnectionTrait + TransactionTrait>(
             return Ok(None);
         }
     };
-    match deps.graph.list_subscriptions(&token).await {
+    match services.graph.list_subscriptions(&token).await {
         Ok(listed) => Ok(Some((token, listed))),
         Err(GraphCallError::Graph(error)) if error.status == 429 => {
             let wait = error
                 .retry_after
-                .unwrap_or(deps.settings.subscriptions.throttle_default_secs);
+                .unwrap_or(services.settings.subscriptions.throttle_default_secs);
             let until = now + Duration::seconds(i64::try_from(wait).unwrap_or(60));
-            super::upkeep::throttle(deps.db, tenant.id, until).await?;
+            super::upkeep::throttle(&services.db, tenant.id, until).await?;
             tracing::info!(
                 wait,
                 "Graph throttled the listing of the tenant's subscriptions"

@@ -4,14 +4,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Statement,
-    TransactionTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Statement, sea_query::Expr,
 };
 use serde::Serialize;
 use serde_json::json;
 
 use crate::{
-    graph::subscriptions,
     operator::audit::{self, Actor, NewEntry},
     platform::clock::Clock,
     platform::entities::{
@@ -22,6 +20,7 @@ use crate::{
     },
     platform::error::DomainResult,
     platform::ids::TenantId,
+    services::Services,
     tenancy::tenants,
 };
 
@@ -42,16 +41,16 @@ pub struct Offboarded {
 
 /// Offboards a tenant: no more api calls or deliveries, its Graph subscriptions deleted at
 /// Graph, its keys revoked; its data is removed after `retention`.
-pub async fn offboard<C: ConnectionTrait + TransactionTrait>(
-    deps: &subscriptions::Deps<'_, C>,
+pub async fn offboard(
+    services: &Services,
     id: TenantId,
     actor: Actor,
     retention: Duration,
     request_id: Option<String>,
 ) -> DomainResult<Offboarded> {
     let (tenant, previous) = set_status(
-        deps.db,
-        deps.clock,
+        &services.db,
+        &services.clock,
         id,
         &[
             TenantStatus::Active,
@@ -63,20 +62,20 @@ pub async fn offboard<C: ConnectionTrait + TransactionTrait>(
         Some("offboarded".to_owned()),
     )
     .await?;
-    let now = deps.clock.now();
-    let revoked_keys = revoke_and_stop(deps.db, id, now).await?;
+    let now = services.clock.now();
+    let revoked_keys = revoke_and_stop(&services.db, id, now).await?;
     let held = subscription::Entity::find()
         .filter(subscription::Column::TenantId.eq(id.uuid()))
         .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
-        .all(deps.db)
+        .all(&services.db)
         .await?;
     let mut report = Offboarded {
         revoked_keys,
         data_removed_after: Some(now + retention),
         ..Offboarded::default()
     };
-    delete_subscriptions(deps, &tenant, previous, &held, now, &mut report).await?;
-    report.deleted_connections = end_connections(deps, id, now).await?;
+    delete_subscriptions(services, &tenant, previous, &held, now, &mut report).await?;
+    report.deleted_connections = end_connections(services, id, now).await?;
     let entry = NewEntry::new(actor, "tenant.offboarded")
         .tenant(id)
         .target("tenant", id)
@@ -89,7 +88,7 @@ pub async fn offboard<C: ConnectionTrait + TransactionTrait>(
             "data_removed_after": report.data_removed_after,
         }))
         .request_id(request_id);
-    audit::record(deps.db, deps.clock, entry).await?;
+    audit::record(&services.db, &services.clock, entry).await?;
     Ok(report)
 }
 
@@ -123,8 +122,8 @@ async fn revoke_and_stop<C: ConnectionTrait>(
 
 /// Deletes the tenant's subscriptions at Graph (with the tenant's token, or a connection's
 /// user's) and here, counting those Graph may still hold.
-async fn delete_subscriptions<C: ConnectionTrait + TransactionTrait>(
-    deps: &subscriptions::Deps<'_, C>,
+async fn delete_subscriptions(
+    services: &Services,
     tenant: &crate::platform::entities::tenant::Model,
     previous: TenantStatus,
     held: &[subscription::Model],
@@ -134,18 +133,22 @@ async fn delete_subscriptions<C: ConnectionTrait + TransactionTrait>(
     // A token is only asked for if there is something to delete, and only if consent may
     // still be in force.
     let token = match (held.iter().any(|s| s.graph_id.is_some()), previous) {
-        (true, TenantStatus::Active | TenantStatus::Suspended) => {
-            tenants::access_token(deps.db, deps.clock, deps.broker, tenant, false)
-                .await
-                .ok()
-        }
+        (true, TenantStatus::Active | TenantStatus::Suspended) => tenants::access_token(
+            &services.db,
+            &services.clock,
+            &services.broker,
+            tenant,
+            false,
+        )
+        .await
+        .ok(),
         _ => None,
     };
     for sub in held {
         // A connection's subscription is deleted with its user's token, while it works.
         let user_token = match (&sub.graph_id, sub.connection_id) {
             (Some(_), Some(connection)) => {
-                crate::tenancy::connections::tokens::access_token(deps, connection, false)
+                crate::tenancy::connections::tokens::access_token(services, connection, false)
                     .await
                     .ok()
             }
@@ -157,7 +160,7 @@ async fn delete_subscriptions<C: ConnectionTrait + TransactionTrait>(
         };
         let deleted_at_graph = match (&sub.graph_id, token) {
             (None, _) => true,
-            (Some(graph_id), Some(token)) => deps
+            (Some(graph_id), Some(token)) => services
                 .graph
                 .delete_subscription(token, graph_id)
                 .await
@@ -175,7 +178,7 @@ async fn delete_subscriptions<C: ConnectionTrait + TransactionTrait>(
             )
             .col_expr(subscription::Column::UpdatedAt, Expr::value(now))
             .filter(subscription::Column::Id.eq(sub.id))
-            .exec(deps.db)
+            .exec(&services.db)
             .await?;
         report.deleted_subscriptions += 1;
     }
@@ -183,8 +186,8 @@ async fn delete_subscriptions<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Ends the tenant's users' connections and forgets their tokens; returns how many.
-async fn end_connections<C: ConnectionTrait + TransactionTrait>(
-    deps: &subscriptions::Deps<'_, C>,
+async fn end_connections(
+    services: &Services,
     id: TenantId,
     now: DateTime<Utc>,
 ) -> DomainResult<u64> {
@@ -202,10 +205,10 @@ async fn end_connections<C: ConnectionTrait + TransactionTrait>(
         .col_expr(connection::Column::UpdatedAt, Expr::value(now))
         .filter(connection::Column::TenantId.eq(id.uuid()))
         .filter(connection::Column::Status.ne(ConnectionStatus::Deleted))
-        .exec_with_returning(deps.db)
+        .exec_with_returning(&services.db)
         .await?;
     for ended in &ended {
-        deps.broker.forget_connection(ended.id);
+        services.broker.forget_connection(ended.id);
     }
     Ok(ended.len() as u64)
 }

@@ -35,24 +35,9 @@ pub enum TenantStatus {
     Offboarded,
 }
 
+/// Rows that belong to a tenant name it (`belongs_to` in theirs); nothing is loaded from the
+/// tenant's side, so it names none of them.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::consent::Entity")]
-    Consent,
-    #[sea_orm(has_many = "super::api_key::Entity")]
-    ApiKey,
-}
-
-impl Related<super::consent::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Consent.def()
-    }
-}
-
-impl Related<super::api_key::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::ApiKey.def()
-    }
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -8,8 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, FromQueryResult, Set, Statement,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ConnectionTrait, DbBackend, FromQueryResult, Set, Statement, TransactionTrait,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -19,9 +18,7 @@ use crate::{
     graph::microsoft::{
         delegated::{CONSUMERS_TENANT, DelegatedError, DelegatedTokens},
         id_token::{self, Expected},
-        rich::JwksCache,
     },
-    graph::subscriptions::Deps,
     operator::audit::{self, Actor, NewEntry},
     platform::entities::{
         connection::{self, Account, ConnectionStatus},
@@ -29,6 +26,7 @@ use crate::{
     },
     platform::error::DomainError,
     platform::ids::{ConnectionId, TenantId},
+    services::Services,
     tenancy::onboarding::Person,
     tenancy::tenants,
 };
@@ -125,37 +123,38 @@ fn may_connect(
 
 /// The person the `id_token` names, once it is validated like onboarding's (signature, issuer,
 /// audience, this sign-in's nonce, lifetime).
-async fn signed_in_person<C>(
-    deps: &Deps<'_, C>,
-    jwks: &JwksCache,
+async fn signed_in_person(
+    services: &Services,
     pending: &connection::Model,
     id_token: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Person, CallbackError> {
     let id_token = id_token.ok_or_else(|| CallbackError::Unverified("no id_token".into()))?;
-    let client_id = deps
+    let client_id = services
         .settings
         .microsoft
         .client_id
         .as_deref()
         .unwrap_or_default();
-    let authorities = [deps.settings.microsoft.authority_url.clone()];
+    let authorities = [services.settings.microsoft.authority_url.clone()];
     let nonce = pending.auth_nonce.clone().unwrap_or_default();
     let expected = Expected {
         client_id,
         authorities: &authorities,
         nonce: &nonce,
     };
-    Ok(id_token::validate_with(jwks, id_token, &expected, now)
-        .await
-        .map_err(|e| CallbackError::Unverified(e.to_string()))?
-        .person)
+    Ok(
+        id_token::validate_with(&services.jwks, id_token, &expected, now)
+            .await
+            .map_err(|e| CallbackError::Unverified(e.to_string()))?
+            .person,
+    )
 }
 
 /// The connection, active: the user's identity, the granted scopes, the tokens sealed, the
 /// sign-in's one-time values gone.
-fn activated<C>(
-    deps: &Deps<'_, C>,
+fn activated(
+    services: &Services,
     pending: connection::Model,
     person: &Person,
     tokens: &DelegatedTokens,
@@ -171,11 +170,11 @@ fn activated<C>(
     active.username = Set(person.username.clone());
     active.display_name = Set(person.name.clone());
     active.granted_scopes = Set(Some(tokens.scopes.join(" ")));
-    active.refresh_token = Set(Some(deps.secret_box.seal(
+    active.refresh_token = Set(Some(services.secret_box.seal(
         refresh.expose_secret().as_bytes(),
         &seal_context(id, "refresh"),
     )));
-    active.access_token = Set(Some(deps.secret_box.seal(
+    active.access_token = Set(Some(services.secret_box.seal(
         tokens.access_token.expose_secret().as_bytes(),
         &seal_context(id, "access"),
     )));
@@ -194,16 +193,15 @@ fn activated<C>(
 
 /// Completes a connection from Entra's answer (see the module documentation).
 #[tracing::instrument(skip_all)]
-pub async fn complete<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    jwks: &JwksCache,
+pub async fn complete(
+    services: &Services,
     state: &str,
     code: &str,
 ) -> Result<Completed, CallbackError> {
-    let now = deps.clock.now();
-    let pending = take_state(deps.db, state, now).await?;
+    let now = services.clock.now();
+    let pending = take_state(&services.db, state, now).await?;
     let id = pending.id;
-    let tenant = tenants::find(deps.db, TenantId::from(pending.tenant_id))
+    let tenant = tenants::find(&services.db, TenantId::from(pending.tenant_id))
         .await?
         .filter(|t| t.status != TenantStatus::Offboarded)
         .ok_or(CallbackError::TenantGone)?;
@@ -211,19 +209,20 @@ pub async fn complete<C: ConnectionTrait + TransactionTrait>(
         .auth_verifier
         .as_deref()
         .and_then(|sealed| {
-            deps.secret_box
+            services
+                .secret_box
                 .open(sealed, &seal_context(id, "verifier"))
                 .ok()
         })
         .and_then(|v| String::from_utf8(v).ok())
         .ok_or(CallbackError::UnknownState)?;
     let segment = pending.account.authority_segment();
-    let tokens = deps
+    let tokens = services
         .broker
         .redeem_connection_code(
             segment,
             code,
-            &super::callback_url(deps.settings),
+            &super::callback_url(&services.settings),
             &verifier,
         )
         .await
@@ -231,20 +230,20 @@ pub async fn complete<C: ConnectionTrait + TransactionTrait>(
             DelegatedError::Reauthorize { .. } => CallbackError::Refused(e.to_string()),
             DelegatedError::Token(e) => CallbackError::Refused(e.to_string()),
         })?;
-    let person = signed_in_person(deps, jwks, &pending, tokens.id_token.as_deref(), now).await?;
+    let person = signed_in_person(services, &pending, tokens.id_token.as_deref(), now).await?;
     may_connect(&pending, tenant.entra_tenant_id, &person)?;
     let refresh = tokens
         .refresh_token
         .as_ref()
         .ok_or(CallbackError::NoRefreshToken)?;
 
-    let txn = deps.db.begin().await.map_err(DomainError::from)?;
+    let txn = services.db.begin().await.map_err(DomainError::from)?;
     let previous = pending.status;
-    let active = activated(deps, pending, &person, &tokens, refresh, now);
+    let active = activated(services, pending, &person, &tokens, refresh, now);
     let model = active.update(&txn).await.map_err(DomainError::from)?;
     let resumed = match previous {
         ConnectionStatus::ReauthorizationRequired => {
-            Some(lifecycle::restored(&txn, deps.clock, &model).await?)
+            Some(lifecycle::restored(&txn, &services.clock, &model).await?)
         }
         _ => None,
     };
@@ -261,9 +260,9 @@ pub async fn complete<C: ConnectionTrait + TransactionTrait>(
             "scopes": tokens.scopes,
             "resumed_subscriptions": resumed,
         }));
-    audit::record(&txn, deps.clock, entry).await?;
+    audit::record(&txn, &services.clock, entry).await?;
     txn.commit().await.map_err(DomainError::from)?;
-    deps.broker.forget_connection(id);
+    services.broker.forget_connection(id);
     Ok(Completed {
         connection: model,
         person,

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -16,10 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     delivery::events,
-    graph::subscriptions::{
-        Deps,
-        upkeep::{Recorded, emit, record},
-    },
+    graph::subscriptions::upkeep::{Recorded, emit, record},
     operator::audit::{self, Actor, NewEntry},
     platform::clock::Clock,
     platform::entities::{
@@ -29,6 +26,7 @@ use crate::{
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{ConnectionId, TenantId},
+    services::Services,
 };
 
 async fn in_status<C: ConnectionTrait>(
@@ -239,25 +237,25 @@ pub async fn restored<C: ConnectionTrait>(
 /// Deletes a connection: its subscriptions at Graph (with the user's token, while it works)
 /// and here, then its tokens.
 #[tracing::instrument(skip_all, fields(connection = %id))]
-pub async fn delete<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn delete(
+    services: &Services,
     tenant: &tenant::Model,
     id: ConnectionId,
     actor: Actor,
 ) -> DomainResult<usize> {
     let tenant_id = TenantId::from(tenant.id);
-    let found = super::find(deps.db, tenant_id, id).await?;
+    let found = super::find(&services.db, tenant_id, id).await?;
     let held: Vec<subscription::Model> = subscription::Entity::find()
         .filter(subscription::Column::ConnectionId.eq(found.id))
         .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
-        .all(deps.db)
+        .all(&services.db)
         .await?;
     let at_graph: Vec<&str> = held.iter().filter_map(|s| s.graph_id.as_deref()).collect();
     if !at_graph.is_empty() && found.status == ConnectionStatus::Active {
-        match super::tokens::access_token(deps, found.id, false).await {
+        match super::tokens::access_token(services, found.id, false).await {
             Ok(token) => {
                 for graph_id in at_graph {
-                    if let Err(error) = deps.graph.delete_subscription(&token, graph_id).await {
+                    if let Err(error) = services.graph.delete_subscription(&token, graph_id).await {
                         tracing::warn!(%error, graph_id, "could not delete a connection's Graph subscription; it expires by itself");
                     }
                 }
@@ -267,8 +265,8 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
             }
         }
     }
-    let txn = deps.db.begin().await?;
-    let now = deps.clock.now();
+    let txn = services.db.begin().await?;
+    let now = services.clock.now();
     subscription::Entity::update_many()
         .col_expr(subscription::Column::Status, Expr::value("deleted"))
         .col_expr(subscription::Column::UpdatedAt, Expr::value(now))
@@ -289,8 +287,8 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(
         .tenant(tenant_id)
         .target("connection", id)
         .details(json!({"deleted_subscriptions": held.len()}));
-    audit::record(&txn, deps.clock, entry).await?;
+    audit::record(&txn, &services.clock, entry).await?;
     txn.commit().await?;
-    deps.broker.forget_connection(id.uuid());
+    services.broker.forget_connection(id.uuid());
     Ok(held.len())
 }

@@ -23,7 +23,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -31,7 +31,6 @@ use sha2::{Digest, Sha256};
 use crate::{
     graph::microsoft::{delegated, sign_in::SignInRequest},
     graph::resources,
-    graph::subscriptions::Deps,
     operator::audit::{self, Actor, NewEntry},
     platform::entities::{
         connection::{self, Account, ConnectionStatus},
@@ -39,6 +38,7 @@ use crate::{
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{ConnectionId, TenantId},
+    services::Services,
 };
 
 /// How long an authorization URL can be used.
@@ -174,14 +174,14 @@ struct SignIn {
     expires_at: DateTime<Utc>,
 }
 
-fn sign_in<C>(
-    deps: &Deps<'_, C>,
+fn sign_in(
+    services: &Services,
     id: uuid::Uuid,
     account: Account,
     scopes: &[String],
     login_hint: Option<&str>,
 ) -> Result<SignIn, ConnectionError> {
-    let microsoft = &deps.settings.microsoft;
+    let microsoft = &services.settings.microsoft;
     let client_id = microsoft.client_id.as_deref().ok_or_else(|| {
         ConnectionError::NotConfigured("microsoft.client_id is not set".to_owned())
     })?;
@@ -192,7 +192,7 @@ fn sign_in<C>(
         .browser_authority_url
         .as_deref()
         .unwrap_or(&microsoft.authority_url);
-    let redirect = callback_url(deps.settings);
+    let redirect = callback_url(&services.settings);
     let url = delegated::authorize_url(
         browser,
         account.authority_segment(),
@@ -209,12 +209,12 @@ fn sign_in<C>(
     .map_err(|e| ConnectionError::NotConfigured(e.to_string()))?;
     Ok(SignIn {
         state_hash: state_hash(&state),
-        verifier: deps
+        verifier: services
             .secret_box
             .seal(verifier.as_bytes(), &seal_context(id, "verifier")),
         nonce,
         url,
-        expires_at: deps.clock.now() + Duration::seconds(LINK_TTL_SECS),
+        expires_at: services.clock.now() + Duration::seconds(LINK_TTL_SECS),
     })
 }
 
@@ -232,21 +232,27 @@ fn login_hint(hint: Option<String>) -> Result<Option<String>, ConnectionError> {
 
 /// Starts connecting a user: a `pending` connection and the URL its user signs in at.
 #[tracing::instrument(skip_all, fields(tenant = %tenant.id))]
-pub async fn start<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn start(
+    services: &Services,
     tenant: &tenant::Model,
     request: StartRequest,
     actor: Actor,
 ) -> Result<Started, ConnectionError> {
-    if request.account == Account::Personal && !deps.settings.microsoft.personal_accounts {
+    if request.account == Account::Personal && !services.settings.microsoft.personal_accounts {
         return Err(ConnectionError::PersonalAccountsDisabled);
     }
     let scopes = scopes_for(request.account, &request.kinds)?;
     let hint = login_hint(request.login_hint)?;
     let id = ConnectionId::new();
-    let signing_in = sign_in(deps, id.uuid(), request.account, &scopes, hint.as_deref())?;
-    let now = deps.clock.now();
-    let txn = deps.db.begin().await.map_err(DomainError::from)?;
+    let signing_in = sign_in(
+        services,
+        id.uuid(),
+        request.account,
+        &scopes,
+        hint.as_deref(),
+    )?;
+    let now = services.clock.now();
+    let txn = services.db.begin().await.map_err(DomainError::from)?;
     let model = connection::ActiveModel {
         id: Set(id.uuid()),
         tenant_id: Set(tenant.id),
@@ -279,7 +285,7 @@ pub async fn start<C: ConnectionTrait + TransactionTrait>(
         .tenant(TenantId::from(tenant.id))
         .target("connection", id)
         .details(json!({"account": request.account, "scopes": scopes}));
-    audit::record(&txn, deps.clock, entry).await?;
+    audit::record(&txn, &services.clock, entry).await?;
     txn.commit().await.map_err(DomainError::from)?;
     Ok(Started {
         connection: model,
@@ -291,21 +297,21 @@ pub async fn start<C: ConnectionTrait + TransactionTrait>(
 /// A new authorization URL for an existing connection (its user must sign in as the same
 /// account): after `reauthorization_required`, or when the first link expired.
 #[tracing::instrument(skip_all, fields(tenant = %tenant.id, connection = %id))]
-pub async fn reconnect<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub async fn reconnect(
+    services: &Services,
     tenant: &tenant::Model,
     id: ConnectionId,
     actor: Actor,
 ) -> Result<Started, ConnectionError> {
-    let found = find(deps.db, TenantId::from(tenant.id), id).await?;
-    if found.account == Account::Personal && !deps.settings.microsoft.personal_accounts {
+    let found = find(&services.db, TenantId::from(tenant.id), id).await?;
+    if found.account == Account::Personal && !services.settings.microsoft.personal_accounts {
         return Err(ConnectionError::PersonalAccountsDisabled);
     }
     let scopes: Vec<String> = found.scopes.split_whitespace().map(str::to_owned).collect();
     let hint = found.login_hint.clone().or_else(|| found.username.clone());
-    let signing_in = sign_in(deps, id.uuid(), found.account, &scopes, hint.as_deref())?;
-    let now = deps.clock.now();
-    let txn = deps.db.begin().await.map_err(DomainError::from)?;
+    let signing_in = sign_in(services, id.uuid(), found.account, &scopes, hint.as_deref())?;
+    let now = services.clock.now();
+    let txn = services.db.begin().await.map_err(DomainError::from)?;
     let mut active: connection::ActiveModel = found.into();
     active.auth_state_hash = Set(Some(signing_in.state_hash));
     active.auth_verifier = Set(Some(signing_in.verifier));
@@ -316,7 +322,7 @@ pub async fn reconnect<C: ConnectionTrait + TransactionTrait>(
     let entry = NewEntry::new(actor, "connection.reconnect_started")
         .tenant(TenantId::from(tenant.id))
         .target("connection", id);
-    audit::record(&txn, deps.clock, entry).await?;
+    audit::record(&txn, &services.clock, entry).await?;
     txn.commit().await.map_err(DomainError::from)?;
     Ok(Started {
         connection: model,

@@ -13,10 +13,7 @@
 //! ([`super::lifecycle::reauthorization_required`]).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set, TransactionSession,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set, TransactionTrait};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
@@ -27,10 +24,10 @@ use crate::{
         delegated::{DelegatedError, DelegatedTokens},
         tokens::AccessToken,
     },
-    graph::subscriptions::Deps,
     platform::entities::connection::{self, ConnectionStatus},
     platform::error::DomainError,
     platform::ids::ConnectionId,
+    services::Services,
     tenancy::tenants::AccessError,
 };
 
@@ -41,8 +38,8 @@ fn reauthorize(id: Uuid, reason: impl Into<String>) -> AccessError {
     }
 }
 
-fn open<C>(
-    deps: &Deps<'_, C>,
+fn open(
+    services: &Services,
     id: Uuid,
     what: &str,
     sealed: &[u8],
@@ -53,7 +50,7 @@ fn open<C>(
             source,
         })
     };
-    let plain = deps
+    let plain = services
         .secret_box
         .open(sealed, &seal_context(id, what))
         .map_err(|e| internal(e.into()))?;
@@ -91,7 +88,7 @@ fn count_refresh(outcome: &'static str) {
 /// Writes a refresh's answer under the row lock: the rotated refresh token and the new access
 /// token (both sealed), the granted scopes.
 async fn store_refreshed<C: ConnectionTrait>(
-    deps: &Deps<'_, impl ConnectionTrait>,
+    services: &Services,
     txn: &C,
     found: &connection::Model,
     tokens: &DelegatedTokens,
@@ -100,12 +97,12 @@ async fn store_refreshed<C: ConnectionTrait>(
     let id = found.id;
     let mut active: connection::ActiveModel = found.clone().into();
     if let Some(rotated) = &tokens.refresh_token {
-        active.refresh_token = Set(Some(deps.secret_box.seal(
+        active.refresh_token = Set(Some(services.secret_box.seal(
             rotated.expose_secret().as_bytes(),
             &seal_context(id, "refresh"),
         )));
     }
-    active.access_token = Set(Some(deps.secret_box.seal(
+    active.access_token = Set(Some(services.secret_box.seal(
         tokens.access_token.expose_secret().as_bytes(),
         &seal_context(id, "access"),
     )));
@@ -122,23 +119,23 @@ async fn store_refreshed<C: ConnectionTrait>(
 
 /// The connection's access token: from this process's memory, else from the row, else
 /// refreshed (`fresh`: refreshed whatever is cached, e.g. for Graph's reauthorization).
-#[tracing::instrument(skip(deps), fields(connection = %ConnectionId::from(id)))]
-pub async fn access_token<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+#[tracing::instrument(skip(services), fields(connection = %ConnectionId::from(id)))]
+pub async fn access_token(
+    services: &Services,
     id: Uuid,
     fresh: bool,
 ) -> Result<AccessToken, AccessError> {
-    let margin = deps.broker.margin();
-    let slot = deps.broker.connection_slot(id);
+    let margin = services.broker.margin();
+    let slot = services.broker.connection_slot(id);
     let mut cached = slot.lock().await;
-    let now = deps.clock.now();
+    let now = services.clock.now();
     if !fresh
         && let Some(token) = cached.as_ref()
         && token.expires_at - margin > now
     {
         return Ok(token.clone());
     }
-    let txn = deps.db.begin().await.map_err(DomainError::from)?;
+    let txn = services.db.begin().await.map_err(DomainError::from)?;
     let found = connection::Entity::find_by_id(id)
         .lock_exclusive()
         .one(&txn)
@@ -160,7 +157,7 @@ pub async fn access_token<C: ConnectionTrait + TransactionTrait>(
         && expires_at - margin > now
     {
         txn.rollback().await.map_err(DomainError::from)?;
-        let shared = token(&found, open(deps, id, "access", sealed)?, expires_at);
+        let shared = token(&found, open(services, id, "access", sealed)?, expires_at);
         *cached = Some(shared.clone());
         return Ok(shared);
     }
@@ -168,20 +165,20 @@ pub async fn access_token<C: ConnectionTrait + TransactionTrait>(
         txn.rollback().await.map_err(DomainError::from)?;
         return Err(reauthorize(id, "the connection holds no refresh token"));
     };
-    let refresh = open(deps, id, "refresh", sealed_refresh)?;
+    let refresh = open(services, id, "refresh", sealed_refresh)?;
     let scopes: Vec<String> = found.scopes.split_whitespace().map(str::to_owned).collect();
-    let answer = deps
+    let answer = services
         .broker
         .refresh_connection(
             found.account.authority_segment(),
-            &callback_url(deps.settings),
+            &callback_url(&services.settings),
             &refresh,
             &scopes,
         )
         .await;
     match answer {
         Ok(tokens) => {
-            store_refreshed(deps, &txn, &found, &tokens, now).await?;
+            store_refreshed(services, &txn, &found, &tokens, now).await?;
             txn.commit().await.map_err(DomainError::from)?;
             count_refresh("ok");
             let fresh = token(&found, tokens.access_token, tokens.expires_at);
@@ -194,7 +191,7 @@ pub async fn access_token<C: ConnectionTrait + TransactionTrait>(
             message,
         }) => {
             let reason = format!("{error}, AADSTS{code}: {message}");
-            lifecycle::reauthorization_required(&txn, deps.clock, &found, &reason).await?;
+            lifecycle::reauthorization_required(&txn, &services.clock, &found, &reason).await?;
             txn.commit().await.map_err(DomainError::from)?;
             count_refresh("reauthorize");
             *cached = None;

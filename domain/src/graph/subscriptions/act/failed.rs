@@ -8,12 +8,10 @@ use serde_json::{Value, json};
 
 use super::{Done, Failure, Upkept, under_lease};
 use crate::{
-    graph::subscriptions::{
-        Deps,
-        upkeep::{Claimed, Recorded, emit, record, release, throttle},
-    },
+    graph::subscriptions::upkeep::{Claimed, Recorded, emit, record, release, throttle},
     platform::entities::subscription,
     platform::error::DomainResult,
+    services::Services,
 };
 
 /// The wait before the next try after `failures` failures in a row, with ±20 % jitter (`unit`
@@ -90,16 +88,22 @@ fn decide(
     }
 }
 
-pub(super) async fn failed<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+pub(super) async fn failed(
+    services: &Services,
     subscription: &subscription::Model,
     claimed: &Claimed,
     failure: Failure,
 ) -> DomainResult<Upkept> {
-    let now = deps.clock.now();
-    match decide(deps.settings, subscription, failure, now, rand::random()) {
+    let now = services.clock.now();
+    match decide(
+        &services.settings,
+        subscription,
+        failure,
+        now,
+        rand::random(),
+    ) {
         Decision::Throttle { until, wait } => {
-            let txn = deps.db.begin().await?;
+            let txn = services.db.begin().await?;
             throttle(&txn, subscription.tenant_id, until).await?;
             // This one stays due.
             release(&txn, claimed).await?;
@@ -109,7 +113,7 @@ pub(super) async fn failed<C: ConnectionTrait + TransactionTrait>(
             Ok(Upkept::only(Done::Throttled))
         }
         Decision::Fail { reason, event } => {
-            let done = fail(deps, subscription, claimed, &reason, event, now).await?;
+            let done = fail(services, subscription, claimed, &reason, event, now).await?;
             if done.done == Done::Failed {
                 tracing::warn!(%reason, "Graph refused the subscription; it is failed");
             }
@@ -117,7 +121,7 @@ pub(super) async fn failed<C: ConnectionTrait + TransactionTrait>(
         }
         Decision::ConsentGone => Ok(Upkept::only(Done::ConsentGone)),
         Decision::Retry { error, next, event } => {
-            let done = retry(deps, subscription, claimed, &error, next, event, now).await?;
+            let done = retry(services, subscription, claimed, &error, next, event, now).await?;
             if done.done == Done::Retrying {
                 tracing::warn!(%error, failures = subscription.failures + 1, "upkeep failed; trying again later");
             }
@@ -126,8 +130,8 @@ pub(super) async fn failed<C: ConnectionTrait + TransactionTrait>(
     }
 }
 
-async fn fail<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn fail(
+    services: &Services,
     subscription: &subscription::Model,
     claimed: &Claimed,
     reason: &str,
@@ -135,7 +139,7 @@ async fn fail<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> DomainResult<Upkept> {
     let Some(txn) = under_lease(
-        deps.db,
+        &services.db,
         r"UPDATE subscriptions
                  SET status = 'failed', last_error = $3, due_at = NULL,
                      lease_token = NULL, lease_until = NULL, updated_at = $4
@@ -153,13 +157,13 @@ async fn fail<C: ConnectionTrait + TransactionTrait>(
     };
     let detail = reason.to_owned();
     let failure = (Done::Failed, "graph_refused", detail);
-    log_and_tell(deps, txn, subscription, failure, Some(event)).await
+    log_and_tell(services, txn, subscription, failure, Some(event)).await
 }
 
 /// The upkeep log line of a failure and, when given, the `graph.subscription.renewal_failed`
 /// event, written with the failure's own change (`txn`), then committed.
 async fn log_and_tell<T: ConnectionTrait + TransactionTrait + TransactionSession>(
-    deps: &Deps<'_, impl ConnectionTrait>,
+    services: &Services,
     txn: T,
     subscription: &subscription::Model,
     (done, trigger, detail): (Done, &'static str, String),
@@ -172,18 +176,18 @@ async fn log_and_tell<T: ConnectionTrait + TransactionTrait + TransactionSession
         graph_id: subscription.graph_id.as_deref(),
         detail: Some(detail),
     };
-    record(&txn, deps.clock, subscription, line).await?;
+    record(&txn, &services.clock, subscription, line).await?;
     let mut deliveries = Vec::new();
     if let Some(event) = event {
         let event_type = "graph.subscription.renewal_failed";
-        deliveries = emit(&txn, deps.clock, subscription, event_type, event).await?;
+        deliveries = emit(&txn, &services.clock, subscription, event_type, event).await?;
     }
     txn.commit().await?;
     Ok(Upkept { done, deliveries })
 }
 
-async fn retry<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn retry(
+    services: &Services,
     subscription: &subscription::Model,
     claimed: &Claimed,
     error: &str,
@@ -192,7 +196,7 @@ async fn retry<C: ConnectionTrait + TransactionTrait>(
     now: DateTime<Utc>,
 ) -> DomainResult<Upkept> {
     let Some(txn) = under_lease(
-        deps.db,
+        &services.db,
         r"UPDATE subscriptions
                  SET failures = failures + 1, last_error = $3,
                      due_at = CASE WHEN action_version = $4 THEN $5 ELSE due_at END,
@@ -215,7 +219,7 @@ async fn retry<C: ConnectionTrait + TransactionTrait>(
     };
     let detail = format!("{error}; next try at {}", next.to_rfc3339());
     log_and_tell(
-        deps,
+        services,
         txn,
         subscription,
         (Done::Retrying, "retry", detail),

@@ -26,7 +26,7 @@ pub(crate) use success::tests_support;
 use failed::failed;
 
 use super::{
-    AtGraph, CreateError, Deps, create_at_graph, granted_expiry, lifetime, new_client_state,
+    AtGraph, CreateError, create_at_graph, granted_expiry, lifetime, new_client_state,
     upkeep::{Claimed, Recorded, emit, record, release},
 };
 use crate::{
@@ -38,6 +38,7 @@ use crate::{
         tenant::TenantStatus,
     },
     platform::error::{DomainError, DomainResult},
+    services::Services,
     tenancy::tenants::{self, AccessError},
 };
 
@@ -134,19 +135,17 @@ fn max_minutes(subscription: &subscription::Model) -> i64 {
 
 /// Acts on a claimed subscription. Every change is written only while the lease still holds.
 #[tracing::instrument(skip_all, fields(subscription = %handed_out.subscription))]
-pub async fn run<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
-    handed_out: &Claimed,
-) -> DomainResult<Upkept> {
+pub async fn run(services: &Services, handed_out: &Claimed) -> DomainResult<Upkept> {
     // The job's lease is used once: this run swaps it for a lease of its own (and extends it),
     // so a second run of the same job (the queue delivers at least once, e.g. when a busy
     // worker misses heartbeats) finds it gone and does nothing.
-    let now = deps.clock.now();
-    let lease_secs = i64::try_from(deps.settings.subscriptions.upkeep_lease_secs).unwrap_or(300);
-    let taken = deps
+    let now = services.clock.now();
+    let lease_secs =
+        i64::try_from(services.settings.subscriptions.upkeep_lease_secs).unwrap_or(300);
+    let taken = services
         .db
         .query_one_raw(Statement::from_sql_and_values(
-            deps.db.get_database_backend(),
+            services.db.get_database_backend(),
             r"UPDATE subscriptions SET lease_token = gen_random_uuid(), lease_until = $3
                WHERE id = $1 AND lease_token = $2
            RETURNING lease_token",
@@ -165,27 +164,27 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         lease: taken.try_get("", "lease_token")?,
     };
     let found = subscription::Entity::find_by_id(claimed.subscription)
-        .one(deps.db)
+        .one(&services.db)
         .await?;
     let Some(subscription) = found.filter(|s| s.lease_token == Some(claimed.lease)) else {
         return Ok(Upkept::only(Done::Skipped));
     };
-    let tenant = tenants::find(deps.db, subscription.tenant_id.into()).await?;
+    let tenant = tenants::find(&services.db, subscription.tenant_id.into()).await?;
     // A suspended tenant's subscriptions are kept alive for when it is resumed.
     let Some(tenant) =
         tenant.filter(|t| matches!(t.status, TenantStatus::Active | TenantStatus::Suspended))
     else {
-        release(deps.db, claimed).await?;
+        release(&services.db, claimed).await?;
         return Ok(Upkept::only(Done::Skipped));
     };
     if subscription.status != SubscriptionStatus::Active {
-        release(deps.db, claimed).await?;
+        release(&services.db, claimed).await?;
         return Ok(Upkept::only(Done::Skipped));
     }
     let action = subscription.due_action;
     // Reauthorizing starts from a fresh token (§4); so does everything after a pause.
     let fresh = action != DueAction::Renew;
-    let token = match super::token_for(deps, &tenant, &subscription, fresh).await {
+    let token = match super::token_for(services, &tenant, &subscription, fresh).await {
         Ok(token) => token,
         // The tenant's consent, or the connection's user, is gone: the subscription was paused
         // where the token was refused.
@@ -196,36 +195,36 @@ pub async fn run<C: ConnectionTrait + TransactionTrait>(
         }
         Err(AccessError::Token(error)) => {
             let failure = Failure::Transient(format!("no token for the tenant: {error}"));
-            return failed(deps, &subscription, claimed, failure).await;
+            return failed(services, &subscription, claimed, failure).await;
         }
         Err(AccessError::Domain(error)) => return Err(error),
     };
     let mut outcome = match action {
-        DueAction::Renew | DueAction::Resume => renew(deps, &token, &subscription).await,
-        DueAction::Reauthorize => reauthorize(deps, &token, &subscription).await,
-        DueAction::Recreate => recreate(deps, &token, &subscription, true, "removed").await?,
+        DueAction::Renew | DueAction::Resume => renew(services, &token, &subscription).await,
+        DueAction::Reauthorize => reauthorize(services, &token, &subscription).await,
+        DueAction::Recreate => recreate(services, &token, &subscription, true, "removed").await?,
     };
     if matches!(outcome, Err(Failure::NotFound)) && action != DueAction::Recreate {
-        outcome = recreate(deps, &token, &subscription, false, "not_found").await?;
+        outcome = recreate(services, &token, &subscription, false, "not_found").await?;
     }
     match outcome {
-        Ok(success) => succeeded(deps, &subscription, claimed, success).await,
+        Ok(success) => succeeded(services, &subscription, claimed, success).await,
         Err(Failure::ConsentGone) => Ok(Upkept::only(Done::ConsentGone)),
-        Err(failure) => failed(deps, &subscription, claimed, failure).await,
+        Err(failure) => failed(services, &subscription, claimed, failure).await,
     }
 }
 
-async fn renew<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn renew(
+    services: &Services,
     token: &AccessToken,
     subscription: &subscription::Model,
 ) -> Result<Success, Failure> {
     let Some(graph_id) = &subscription.graph_id else {
         return Err(Failure::NotFound);
     };
-    let asked = deps.clock.now() + lifetime(deps.settings, max_minutes(subscription));
+    let asked = services.clock.now() + lifetime(&services.settings, max_minutes(subscription));
     let expiration = asked.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let graph = deps
+    let graph = services
         .graph
         .renew_subscription(token, graph_id, &expiration)
         .await?;
@@ -234,21 +233,24 @@ async fn renew<C: ConnectionTrait + TransactionTrait>(
     })
 }
 
-async fn reauthorize<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn reauthorize(
+    services: &Services,
     token: &AccessToken,
     subscription: &subscription::Model,
 ) -> Result<Success, Failure> {
     let Some(graph_id) = &subscription.graph_id else {
         return Err(Failure::NotFound);
     };
-    deps.graph.reauthorize_subscription(token, graph_id).await?;
+    services
+        .graph
+        .reauthorize_subscription(token, graph_id)
+        .await?;
     Ok(Success::Reauthorized)
 }
 
 /// Creates the subscription again at Graph (after deleting what is left of it, when `tidy`).
-async fn recreate<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn recreate(
+    services: &Services,
     token: &AccessToken,
     subscription: &subscription::Model,
     tidy: bool,
@@ -256,7 +258,7 @@ async fn recreate<C: ConnectionTrait + TransactionTrait>(
 ) -> DomainResult<Result<Success, Failure>> {
     if tidy && let Some(graph_id) = &subscription.graph_id {
         // Graph usually removed it already; one it still holds would make a duplicate.
-        if let Err(error) = deps.graph.delete_subscription(token, graph_id).await {
+        if let Err(error) = services.graph.delete_subscription(token, graph_id).await {
             let failure = Failure::from(error);
             if matches!(failure, Failure::Throttled(_)) {
                 return Ok(Err(failure));
@@ -264,7 +266,7 @@ async fn recreate<C: ConnectionTrait + TransactionTrait>(
         }
     }
     let created = create_at_graph(
-        deps,
+        services,
         token,
         &subscription.resource,
         &subscription.change_types,
@@ -285,16 +287,22 @@ async fn recreate<C: ConnectionTrait + TransactionTrait>(
 /// Writes a success as [`success::plan`] decides it: the new expiry (and Graph id), the next
 /// renewal, the lease given back (an action requested meanwhile stays due), the log line and
 /// the events.
-async fn succeeded<C: ConnectionTrait + TransactionTrait>(
-    deps: &Deps<'_, C>,
+async fn succeeded(
+    services: &Services,
     subscription: &subscription::Model,
     claimed: &Claimed,
     success: Success,
 ) -> DomainResult<Upkept> {
-    let now = deps.clock.now();
-    let plan = success::plan(deps.settings, subscription, &success, now, rand::random());
+    let now = services.clock.now();
+    let plan = success::plan(
+        &services.settings,
+        subscription,
+        &success,
+        now,
+        rand::random(),
+    );
     let Some(txn) = under_lease(
-        deps.db,
+        &services.db,
         r"UPDATE subscriptions
                  SET expires_at = $3, renew_at = $4,
                      last_renewed_at = coalesce($5, last_renewed_at),
@@ -331,10 +339,10 @@ async fn succeeded<C: ConnectionTrait + TransactionTrait>(
             .or(subscription.graph_id.as_deref()),
         detail: plan.detail.clone(),
     };
-    record(&txn, deps.clock, subscription, line).await?;
+    record(&txn, &services.clock, subscription, line).await?;
     let mut deliveries = Vec::new();
     for (event_type, data) in plan.events {
-        deliveries.extend(emit(&txn, deps.clock, subscription, event_type, data).await?);
+        deliveries.extend(emit(&txn, &services.clock, subscription, event_type, data).await?);
     }
     txn.commit().await?;
     Ok(Upkept {
