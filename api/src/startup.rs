@@ -13,7 +13,7 @@ use anyhow::Context;
 use graphhook_domain::delivery::webhooks::sender::{Lookup, SystemLookup};
 use graphhook_domain::{Clock, Services, Settings};
 
-use crate::{error, request_id, routes, state::ApiLocal};
+use crate::{error, openapi, request_id, routes, state::ApiLocal};
 
 pub struct Application {
     port: u16,
@@ -74,6 +74,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .configure(routes::configure)
+                .configure(openapi::configure)
                 .default_service(web::to(error::no_route))
                 .wrap(Compress::default())
                 .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))

@@ -2,14 +2,25 @@
 //! a job worker has been given up on, or while a lane is stalled (see [`crate::watchdog`]): both
 //! mean jobs wait that this process does not run.
 
-use std::{net::TcpListener, sync::Arc, sync::atomic::Ordering};
+use std::{
+    net::TcpListener,
+    sync::Arc,
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
+};
 
 use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
 use anyhow::Context;
 use graphhook_domain::{Settings, platform::telemetry};
 use serde_json::json;
 
-use crate::{monitor::Health, watchdog::Lanes};
+use crate::watchdog::Lanes;
+
+/// Liveness shared with the worker's `/healthz`.
+#[derive(Debug, Default)]
+pub struct Health {
+    pub restarts: AtomicUsize,
+    pub gave_up: AtomicBool,
+}
 
 struct State {
     instance: String,

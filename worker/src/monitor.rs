@@ -13,10 +13,7 @@
 
 use std::{
     future::Future,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-    },
+    sync::{Arc, atomic::Ordering},
     time::Duration,
 };
 
@@ -34,7 +31,7 @@ use graphhook_domain::{
 use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{
-    http,
+    http::{self, Health},
     jobs::{self, JobError},
     ticker,
     wake::{self, WakeUp, Wakeups},
@@ -44,13 +41,6 @@ use crate::{
 /// After this many restarts of one worker, it is left dead and the process reports unhealthy,
 /// so an orchestrator replaces it.
 const MAX_RESTARTS: usize = 10_000;
-
-/// Liveness shared with the worker's `/healthz`.
-#[derive(Debug, Default)]
-pub struct Health {
-    pub restarts: AtomicUsize,
-    pub gave_up: AtomicBool,
-}
 
 /// A running worker process (or its in-process equivalent in tests and `graphhook dev`).
 pub struct WorkerProcess {

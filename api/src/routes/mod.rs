@@ -27,5 +27,4 @@ pub fn configure(cfg: &mut ServiceConfig) {
     connections::callback::configure(cfg);
     portal::configure(cfg);
     tenant_api::register(cfg);
-    crate::openapi::configure(cfg);
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use graphhook_domain::{
     platform::entities::connection::{self, Account, ConnectionStatus},
     platform::ids::ConnectionId,
-    tenancy::connections::{self, StartRequest, Started, lifecycle},
+    tenancy::connections::{self, StartRequest, Started, deletion},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -232,7 +232,7 @@ pub async fn delete(
     state: web::Data<Services>,
     id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    lifecycle::delete(&state, &auth.tenant, id.into_inner(), auth.actor()).await?;
+    deletion::delete(&state, &auth.tenant, id.into_inner(), auth.actor()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -26,7 +26,6 @@ use crate::{
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{ConnectionId, TenantId},
-    services::Services,
 };
 
 async fn in_status<C: ConnectionTrait>(
@@ -232,63 +231,4 @@ pub async fn restored<C: ConnectionTrait>(
     )
     .await?;
     Ok(paused.len())
-}
-
-/// Deletes a connection: its subscriptions at Graph (with the user's token, while it works)
-/// and here, then its tokens.
-#[tracing::instrument(skip_all, fields(connection = %id))]
-pub async fn delete(
-    services: &Services,
-    tenant: &tenant::Model,
-    id: ConnectionId,
-    actor: Actor,
-) -> DomainResult<usize> {
-    let tenant_id = TenantId::from(tenant.id);
-    let found = super::find(&services.db, tenant_id, id).await?;
-    let held: Vec<subscription::Model> = subscription::Entity::find()
-        .filter(subscription::Column::ConnectionId.eq(found.id))
-        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
-        .all(&services.db)
-        .await?;
-    let at_graph: Vec<&str> = held.iter().filter_map(|s| s.graph_id.as_deref()).collect();
-    if !at_graph.is_empty() && found.status == ConnectionStatus::Active {
-        match super::tokens::access_token(services, found.id, false).await {
-            Ok(token) => {
-                for graph_id in at_graph {
-                    if let Err(error) = services.graph.delete_subscription(&token, graph_id).await {
-                        tracing::warn!(%error, graph_id, "could not delete a connection's Graph subscription; it expires by itself");
-                    }
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "no token to delete the connection's Graph subscriptions; they expire by themselves");
-            }
-        }
-    }
-    let txn = services.db.begin().await?;
-    let now = services.clock.now();
-    subscription::Entity::update_many()
-        .col_expr(subscription::Column::Status, Expr::value("deleted"))
-        .col_expr(subscription::Column::UpdatedAt, Expr::value(now))
-        .filter(subscription::Column::ConnectionId.eq(found.id))
-        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
-        .exec(&txn)
-        .await?;
-    let mut active: connection::ActiveModel = found.into();
-    active.status = Set(ConnectionStatus::Deleted);
-    active.refresh_token = Set(None);
-    active.access_token = Set(None);
-    active.access_expires_at = Set(None);
-    active.auth_state_hash = Set(None);
-    active.auth_verifier = Set(None);
-    active.updated_at = Set(now);
-    active.update(&txn).await?;
-    let entry = NewEntry::new(actor, "connection.deleted")
-        .tenant(tenant_id)
-        .target("connection", id)
-        .details(json!({"deleted_subscriptions": held.len()}));
-    audit::record(&txn, &services.clock, entry).await?;
-    txn.commit().await?;
-    services.broker.forget_connection(id.uuid());
-    Ok(held.len())
 }

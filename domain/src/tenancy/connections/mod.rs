@@ -15,6 +15,7 @@
 //!    [`lifecycle`] pauses and resumes the connection's subscriptions.
 
 pub mod callback;
+pub mod deletion;
 pub mod lifecycle;
 pub mod tokens;
 
