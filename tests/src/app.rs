@@ -228,6 +228,11 @@ impl TestApp {
         TestAppBuilder::default()
     }
 
+    /// An app whose settings `f` adjusted before it started.
+    pub async fn spawn_with(f: impl FnOnce(&mut Settings) + Send + 'static) -> TestApp {
+        TestAppBuilder::default().settings(f).spawn().await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -532,6 +537,11 @@ impl TestApp {
             .all(&self.db)
             .await
             .unwrap_or_else(|e| panic!("tenants: {e}"))
+    }
+
+    /// Whether the audit log holds an entry of `action`.
+    pub async fn audited(&self, action: &str) -> bool {
+        self.audit_actions().await.iter().any(|a| a == action)
     }
 
     /// The audit log's actions, oldest first.

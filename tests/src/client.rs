@@ -88,6 +88,42 @@ impl TenantClient<'_> {
         (status, body, retry_after)
     }
 
+    /// `POST /api/v1/subscriptions` for `resource` and `change_types`: the status and body.
+    pub async fn try_subscribe(&self, resource: &str, change_types: &[&str]) -> Answer {
+        let (status, body, _) = self
+            .create_subscription(
+                serde_json::json!({"resource": resource, "change_types": change_types}),
+            )
+            .await;
+        (status, body)
+    }
+
+    /// A `GET`'s JSON body, whatever the status.
+    pub async fn get_body(&self, path: &str) -> Value {
+        self.get(path).await.1
+    }
+
+    /// The status of a call without a body.
+    pub async fn status_of(&self, method: Method, path: &str) -> u16 {
+        self.send(method, path, None).await.status().as_u16()
+    }
+
+    /// `POST /api/v1/endpoints/{id}/test`.
+    pub async fn test_endpoint(&self, id: impl std::fmt::Display) -> Answer {
+        self.call(Method::POST, &format!("/api/v1/endpoints/{id}/test"), None)
+            .await
+    }
+
+    /// `DELETE /api/v1/tenant`, confirmed with the tenant's name `confirm`.
+    pub async fn offboard(&self, confirm: &str) -> Answer {
+        self.call(
+            Method::DELETE,
+            "/api/v1/tenant",
+            Some(serde_json::json!({"confirm": confirm})),
+        )
+        .await
+    }
+
     /// A subscription to `resource` for `change_types`, created (201); its id.
     pub async fn subscribe(&self, resource: &str, change_types: &[&str]) -> String {
         let (status, created, _) = self
@@ -143,6 +179,15 @@ impl OperatorClient<'_> {
 
     pub async fn post_json(&self, path: &str, body: Value) -> Answer {
         self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// `POST /admin/v1/tenants/{tenant}/suspend` with `reason`.
+    pub async fn suspend(&self, tenant: impl std::fmt::Display, reason: &str) -> Answer {
+        self.post_json(
+            &format!("/admin/v1/tenants/{tenant}/suspend"),
+            serde_json::json!({"reason": reason}),
+        )
+        .await
     }
 }
 

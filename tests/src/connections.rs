@@ -97,3 +97,65 @@ pub async fn subscribe_through(
         .await;
     (status, body)
 }
+
+/// A refusal whose message names what to do: connection errors carry no `details`, so the
+/// message is what says which rule a request broke.
+pub fn assert_refused_naming(status: u16, body: &Value, expected: u16, needle: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|message| message.contains(needle)),
+        "{needle}: {body}"
+    );
+}
+
+/// A tenant whose user is connected and subscribed through the connection.
+pub struct Connected {
+    pub key: String,
+    /// The connection's id.
+    pub connection: String,
+    /// The subscription's id.
+    pub subscription: String,
+}
+
+/// Contoso (onboarded) with an endpoint on `receiver`, `CONTOSO_USER` connected for
+/// conversations, and a subscription through it to `GROUP`'s conversations.
+pub async fn connected_to_conversations(app: &TestApp, receiver: &crate::Receiver) -> Connected {
+    let key = crate::tenant_with_endpoint(app, crate::Tenant::Onboarded, receiver)
+        .await
+        .key;
+    let connection = connect(app, &key, "work", &["conversation"], CONTOSO_USER).await;
+    let (status, created) = subscribe_through(
+        app,
+        &key,
+        &connection,
+        &group_conversations(GROUP),
+        &["created"],
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let subscription = created["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("subscription without id: {created}"))
+        .to_owned();
+    Connected {
+        key,
+        connection,
+        subscription,
+    }
+}
+
+/// The resource of a group's conversations.
+pub fn group_conversations(group: impl std::fmt::Display) -> String {
+    format!("groups/{group}/conversations")
+}
+
+/// A new conversation in `GROUP`, as Graph announces it.
+pub async fn new_conversation(app: &TestApp) {
+    crate::graph::change(
+        app,
+        json!({"tenant": crate::fixtures::TENANT, "resource": group_conversations(GROUP), "changeType": "created"}),
+    )
+    .await;
+}

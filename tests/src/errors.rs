@@ -72,3 +72,12 @@ pub fn assert_rule(body: &Value, code: &str, field: &str, rule: &str) {
     assert_field(body, code, field);
     assert_eq!(body["details"]["rule"], rule, "{body}");
 }
+
+/// Checks an answer's status and error `code`.
+pub fn assert_code(status: u16, body: &Value, expected: u16, code: &str) {
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (expected, Some(code)),
+        "{body}"
+    );
+}

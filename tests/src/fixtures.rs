@@ -228,6 +228,25 @@ pub async fn rich_message_delivered(app: &TestApp, receiver: &Receiver, subject:
     key
 }
 
+/// A fresh app and Contoso, onboarded through the browser flow: the app and Contoso's API key.
+pub async fn onboarded_contoso() -> (TestApp, String) {
+    let app = TestApp::spawn().await;
+    let key = app
+        .onboard("Contoso")
+        .await
+        .key
+        .unwrap_or_else(|| panic!("onboarding showed no key"));
+    (app, key)
+}
+
+/// A fresh app, a receiver, and a tenant (made as `how` says) with an endpoint on it.
+pub async fn receiving(how: Tenant<'_>) -> (TestApp, Receiver, TenantWithEndpoint) {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(crate::Mode::Echo);
+    let tenant = tenant_with_endpoint(&app, how, &receiver).await;
+    (app, receiver, tenant)
+}
+
 /// A fresh app, a receiver, and Contoso (onboarded) with an endpoint on it: the app, the
 /// receiver and Contoso's API key.
 pub async fn onboarded_receiving() -> (TestApp, Receiver, String) {

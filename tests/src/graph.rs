@@ -170,3 +170,15 @@ pub async fn consent(app: &TestApp, entra: &str, body: Option<Value>) {
     app.emulator_control(Method::POST, &format!("/tenants/{entra}/consent"), body)
         .await;
 }
+
+/// Changes how the emulator behaves from now on (`PATCH /_emulator/behaviour`).
+pub async fn behave(app: &TestApp, behaviour: Value) {
+    app.emulator_control(Method::PATCH, "/behaviour", Some(behaviour))
+        .await;
+}
+
+/// Changes the emulator's app registration (`PATCH /_emulator/app`).
+pub async fn register_app(app: &TestApp, registration: Value) {
+    app.emulator_control(Method::PATCH, "/app", Some(registration))
+        .await;
+}

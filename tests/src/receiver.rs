@@ -133,6 +133,14 @@ impl Receiver {
         }
     }
 
+    /// The first request that arrived with this event `type`.
+    pub fn first_of(&self, event_type: &str) -> Received {
+        self.received()
+            .into_iter()
+            .find(|r| r.event_type() == event_type)
+            .unwrap_or_else(|| panic!("no {event_type} arrived"))
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared
             .received
