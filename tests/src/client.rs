@@ -100,7 +100,11 @@ impl TenantClient<'_> {
 
     /// A `GET`'s JSON body, whatever the status.
     pub async fn get_body(&self, path: &str) -> Value {
-        self.get(path).await.1
+        self.send(Method::GET, path, None)
+            .await
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
     }
 
     /// The status of a call without a body.

@@ -40,6 +40,15 @@ pub async fn follow(app: &TestApp, url: &str, user: &str) -> (u16, String) {
     (status, page)
 }
 
+/// A browser follows the `authorization_url` of a started or reconnected connection, signed in
+/// as `user`: the final page's status and text.
+pub async fn follow_link(app: &TestApp, started: &Value, user: &str) -> (u16, String) {
+    let url = started["authorization_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no authorization_url: {started}"));
+    follow(app, url, user).await
+}
+
 /// Connects `user` for `kinds` (`account`: work or personal): the connection's id.
 pub async fn connect(
     app: &TestApp,
@@ -153,9 +162,6 @@ pub fn group_conversations(group: impl std::fmt::Display) -> String {
 
 /// A new conversation in `GROUP`, as Graph announces it.
 pub async fn new_conversation(app: &TestApp) {
-    crate::graph::change(
-        app,
-        json!({"tenant": crate::fixtures::TENANT, "resource": group_conversations(GROUP), "changeType": "created"}),
-    )
-    .await;
+    let resource = group_conversations(GROUP);
+    crate::graph::change_of(app, crate::fixtures::TENANT, &resource, "created").await;
 }

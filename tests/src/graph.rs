@@ -19,6 +19,15 @@ pub async fn change(app: &TestApp, body: Value) {
         .await;
 }
 
+/// One change of `change_type` to `resource` in Entra tenant `tenant`, at Graph.
+pub async fn change_of(app: &TestApp, tenant: &str, resource: &str, change_type: &str) {
+    change(
+        app,
+        json!({"tenant": tenant, "resource": resource, "changeType": change_type}),
+    )
+    .await;
+}
+
 /// The emulator's control listing of its subscriptions, one entry each.
 pub async fn graph_entries(app: &TestApp) -> Vec<Value> {
     app.emulator_control(Method::GET, "/subscriptions", None)

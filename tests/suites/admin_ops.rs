@@ -379,13 +379,11 @@ async fn a_certificate_credential_reports_its_expiry() {
     let (certificate, key) = graphhook_domain::graph::microsoft::certificates::generate().unwrap();
     let certificate = pem("CERTIFICATE", &certificate);
     let key = pem("PRIVATE KEY", &key);
-    let app = TestApp::builder()
-        .settings(move |s| {
-            s.microsoft.client_certificate = Some(certificate);
-            s.microsoft.client_private_key = Some(key.into());
-        })
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(move |s| {
+        s.microsoft.client_certificate = Some(certificate);
+        s.microsoft.client_private_key = Some(key.into());
+    })
+    .await;
     let body = app.as_operator().get_ok("/admin/v1/credential").await;
     assert_eq!(body["kind"], "certificate", "{body}");
     let expires_at = time(&body["expires_at"]);

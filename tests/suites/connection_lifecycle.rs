@@ -23,11 +23,13 @@ use graphhook_tests::{
 use graphhook_tests::{
     connections::{
         CONTOSO_USER, Connected, assert_refused_naming, connected_to_conversations, connection,
-        follow, group_conversations, new_conversation, reconnect, subscribe_through,
+        follow_link, group_conversations, new_conversation, reconnect, subscribe_through,
     },
     fixtures::TENANT,
     graph::user_id,
-    graph::{behave, change, graph_entries, graph_entry, subscription_history, subscription_row},
+    graph::{
+        behave, change_of, graph_entries, graph_entry, subscription_history, subscription_row,
+    },
     waits::{deliver_until, settle_until},
 };
 use reqwest::Method;
@@ -52,6 +54,21 @@ async fn connected_where(strict: bool) -> (TestApp, Receiver, Connected) {
     }
     let receiver = Receiver::start(Mode::Echo);
     let connected = connected_to_conversations(&app, &receiver).await;
+    (app, receiver, connected)
+}
+
+/// Connected, then the emulator's `trouble` (a POST on the user, with `body`) strikes: once the
+/// subscription's renewal is due, the connection pauses it.
+async fn paused_by(trouble: &str, body: Option<Value>) -> (TestApp, Receiver, Connected) {
+    let (app, receiver, connected) = connected().await;
+    app.emulator_control(
+        Method::POST,
+        &format!("/tenants/{TENANT}/users/{CONTOSO_USER}/{trouble}"),
+        body,
+    )
+    .await;
+    renew_time(&app, &connected.subscription).await;
+    until_paused(&app, &connected.subscription).await;
     (app, receiver, connected)
 }
 
@@ -93,20 +110,12 @@ async fn renew_time(app: &TestApp, sub: &str) {
 
 #[tokio::test]
 async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_again() {
-    let (app, receiver, connected) = connected().await;
+    let (app, receiver, connected) = paused_by("revoke-sessions", None).await;
     let Connected {
         key,
         connection: id,
         subscription: sub,
     } = connected;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{TENANT}/users/{CONTOSO_USER}/revoke-sessions"),
-        None,
-    )
-    .await;
-    renew_time(&app, &sub).await;
-    until_paused(&app, &sub).await;
     let (_, shown) = connection(&app, &key, &id).await;
     assert_eq!(shown["status"], "reauthorization_required", "{shown}");
     assert!(
@@ -132,12 +141,7 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
     // The same user connects again: the subscription resumes and notifications flow.
     let (status, again) = reconnect(&app, &key, &id).await;
     assert_eq!(status, 200, "{again}");
-    let (status, page) = follow(
-        &app,
-        again["authorization_url"].as_str().unwrap(),
-        CONTOSO_USER,
-    )
-    .await;
+    let (status, page) = follow_link(&app, &again, CONTOSO_USER).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("resuming"), "{page}");
     settle_until(&app, "the resume", || async {
@@ -159,21 +163,9 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
 
 #[tokio::test]
 async fn interaction_required_asks_the_user_to_connect_again() {
-    let (app, receiver, connected) = connected().await;
-    let Connected {
-        key,
-        connection: id,
-        subscription: sub,
-    } = connected;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{TENANT}/users/{CONTOSO_USER}/require-interaction"),
-        Some(json!({"code": 50076})),
-    )
-    .await;
-    renew_time(&app, &sub).await;
-    until_paused(&app, &sub).await;
-    let (_, shown) = connection(&app, &key, &id).await;
+    let (app, receiver, connected) =
+        paused_by("require-interaction", Some(json!({"code": 50076}))).await;
+    let (_, shown) = connection(&app, &connected.key, &connected.connection).await;
     assert_eq!(shown["status"], "reauthorization_required");
     let reason = shown["last_error"].as_str().unwrap();
     assert!(
@@ -329,11 +321,7 @@ async fn a_sharepoint_site_drive_is_resolved_and_delivers_app_only() {
         "{created}"
     );
     assert_eq!(created["connection_id"], Value::Null);
-    change(
-        &app,
-        json!({"tenant": TENANT, "resource": graph_resource, "changeType": "updated"}),
-    )
-    .await;
+    change_of(&app, TENANT, &graph_resource, "updated").await;
     deliver_until(&app, &receiver, "graph.drive_item.updated", 1).await;
 
     let (status, refused) = tenant

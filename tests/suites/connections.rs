@@ -14,10 +14,10 @@ use graphhook_tests::{
     Tenant, TenantWithEndpoint,
     connections::{
         ALICE, CONSUMERS, CONTOSO_USER, GROUP, assert_refused_naming, connect, connection, follow,
-        group_conversations, reconnect, start, subscribe_through,
+        follow_link, group_conversations, reconnect, start, subscribe_through,
     },
     fixtures::{TENANT, onboarded_contoso, receiving, verifies_with},
-    graph::{change, register_app, user_id},
+    graph::{change_of, register_app, user_id},
 };
 use reqwest::Method;
 use sea_orm::EntityTrait;
@@ -50,11 +50,7 @@ async fn a_work_user_connects_and_a_group_conversation_subscription_delivers_ver
     assert_eq!(created["kind"], "conversation");
     assert_eq!(created["connection_id"], id.as_str());
 
-    change(
-        &app,
-        json!({"tenant": TENANT, "resource": resource, "changeType": "created"}),
-    )
-    .await;
+    change_of(&app, TENANT, &resource, "created").await;
     let webhook = drained_first(&app, &receiver, "graph.conversation.created").await;
     assert!(verifies_with(&webhook, &secret));
     let data = &webhook.json()["data"];
@@ -77,11 +73,8 @@ async fn a_personal_account_connects_and_a_onedrive_folder_subscription_delivers
         subscribe_through(&app, &key, &id, "me/drive/items/FOLDER1", &["updated"]).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["kind"], "drive_item");
-    change(
-        &app,
-        json!({"tenant": CONSUMERS, "resource": format!("users/{ALICE}/drive/items/FOLDER1"), "changeType": "updated"}),
-    )
-    .await;
+    let folder = format!("users/{ALICE}/drive/items/FOLDER1");
+    change_of(&app, CONSUMERS, &folder, "updated").await;
     let webhook = drained_first(&app, &receiver, "graph.drive_item.updated").await;
     assert!(verifies_with(&webhook, &secret));
     assert_eq!(webhook.json()["data"]["tenantId"], CONSUMERS);
@@ -96,11 +89,7 @@ async fn my_mail_through_a_connection_delivers_and_another_users_mailbox_is_refu
     let (status, created) = subscribe_through(&app, &key, &id, "me/messages", &["created"]).await;
     assert_eq!(status, 201, "{created}");
     let me = user_id(&app, CONTOSO_USER).await;
-    change(
-        &app,
-        json!({"tenant": TENANT, "resource": format!("users/{me}/messages"), "changeType": "created"}),
-    )
-    .await;
+    change_of(&app, TENANT, &format!("users/{me}/messages"), "created").await;
     let webhook = drained_first(&app, &receiver, "graph.message.created").await;
     assert!(verifies_with(&webhook, &secret));
 
@@ -139,7 +128,7 @@ async fn only_the_tenants_own_organization_connects_and_a_link_works_once() {
     assert!(page.contains("already used"), "{page}");
     // A personal account cannot take a work connection either.
     let (_, again) = reconnect(&app, &key, &id).await;
-    let (status, page) = follow(&app, again["authorization_url"].as_str().unwrap(), ALICE).await;
+    let (status, page) = follow_link(&app, &again, ALICE).await;
     assert!(status >= 400, "{page}");
 }
 
@@ -295,12 +284,7 @@ async fn a_user_whose_organization_has_not_granted_the_permission_is_told_an_adm
     let wide = json!({"delegated_permissions": ["User.Read", "Mail.Read", "Calendars.Read", "Contacts.Read", "Files.ReadWrite", "Files.ReadWrite.All", "Group.Read.All"]});
     register_app(&app, wide).await;
     let (_, started) = start(&app, &key, json!({"kinds": ["conversation"]})).await;
-    let (status, page) = follow(
-        &app,
-        started["authorization_url"].as_str().unwrap(),
-        CONTOSO_USER,
-    )
-    .await;
+    let (status, page) = follow_link(&app, &started, CONTOSO_USER).await;
     assert_eq!(status, 403, "{page}");
     assert!(page.contains("An administrator must approve"), "{page}");
     assert!(page.contains("65001"), "{page}");

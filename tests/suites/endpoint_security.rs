@@ -70,7 +70,7 @@ fn production(s: &mut graphhook_domain::Settings) {
 
 #[tokio::test]
 async fn registration_refuses_non_public_addresses_and_names_the_rule() {
-    let app = TestApp::builder().settings(production).spawn().await;
+    let app = TestApp::spawn_with(production).await;
     let key = app
         .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
         .await;
@@ -313,13 +313,7 @@ async fn secrets_never_appear_in_responses_after_creation_nor_in_logs() {
         .await
         .unwrap();
     let second = rotated["secret"].as_str().unwrap().to_owned();
-    tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    app.as_tenant(&key).test_endpoint(&id).await;
 
     for path in [
         format!("/api/v1/endpoints/{id}"),

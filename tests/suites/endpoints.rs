@@ -43,13 +43,7 @@ async fn an_endpoint_becomes_active_only_when_it_echoes_the_challenge_and_gets_n
         "the challenge is signed"
     );
 
-    let (status, body) = tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    let (status, body) = app.as_tenant(&key).test_endpoint(&id).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(
         receiver.received().len(),
@@ -70,13 +64,7 @@ async fn an_endpoint_becomes_active_only_when_it_echoes_the_challenge_and_gets_n
     assert!(verified["verified_at"].is_string());
     assert!(verified["verification_error"].is_null());
 
-    let (status, test) = tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    let (status, test) = app.as_tenant(&key).test_endpoint(&id).await;
     assert_eq!(status, 200, "{test}");
     assert_eq!(test["delivered"], true);
     assert_eq!(test["status"], 204);
@@ -102,13 +90,7 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
     let old = endpoint["secret"].as_str().unwrap().to_owned();
     assert!(old.starts_with("whsec_") && STANDARD.decode(&old[6..]).unwrap().len() == 32);
 
-    tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    app.as_tenant(&key).test_endpoint(&id).await;
     let first = receiver.received().pop().unwrap();
     assert!(verifies_with(&first, &old));
     assert_eq!(first.header("content-type"), Some("application/json"));
@@ -152,13 +134,7 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
         "the documented read returns the current secret"
     );
 
-    tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    app.as_tenant(&key).test_endpoint(&id).await;
     let during = receiver.received().pop().unwrap();
     assert!(
         verifies_with(&during, &new) && verifies_with(&during, &old),
@@ -174,13 +150,7 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
     );
 
     app.clock.advance(chrono::Duration::seconds(3601));
-    tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    app.as_tenant(&key).test_endpoint(&id).await;
     let after = receiver.received().pop().unwrap();
     assert!(verifies_with(&after, &new));
     assert!(
@@ -319,10 +289,7 @@ async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant()
     }
 
     assert_eq!(
-        app.tenant_request(Method::DELETE, &path, &key, None)
-            .await
-            .status()
-            .as_u16(),
+        app.as_tenant(&key).status_of(Method::DELETE, &path).await,
         204
     );
     assert_eq!(tenant_call(&app, Method::GET, &path, &key).await.0, 404);
@@ -358,13 +325,7 @@ async fn a_slow_endpoint_times_out_within_its_timeout() {
         create_endpoint(&app, &key, json!({"url": receiver.url, "timeout_secs": 1})).await;
     let id = endpoint["id"].as_str().unwrap();
     receiver.set_mode(Mode::Slow(Duration::from_millis(2_500)));
-    let (status, test) = tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    let (status, test) = app.as_tenant(&key).test_endpoint(&id).await;
     assert_eq!(status, 200);
     assert_eq!(test["delivered"], false);
     assert_eq!(test["error"]["class"], "timeout", "{test}");

@@ -69,10 +69,7 @@ async fn a_body_without_json_content_type_is_a_415() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_a_413() {
-    let app = TestApp::builder()
-        .settings(|s| s.api.max_json_bytes = 2048)
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| s.api.max_json_bytes = 2048).await;
     let padding = "x".repeat(4096);
     let response = app
         .client

@@ -60,10 +60,7 @@ async fn health(app: &TestApp, key: &str, endpoint: EndpointId) -> Value {
 async fn a_slow_endpoint_at_its_in_flight_cap_does_not_delay_another_endpoint() {
     // Four attempts at once in this worker: without the cap, the slow endpoint's requests
     // would take every one of them.
-    let mut app = TestApp::builder()
-        .settings(|s| s.worker.delivery_concurrency = 4)
-        .spawn()
-        .await;
+    let mut app = TestApp::spawn_with(|s| s.worker.delivery_concurrency = 4).await;
     let slow = Receiver::start(Mode::Echo);
     let fast = Receiver::start(Mode::Echo);
     let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;

@@ -99,10 +99,7 @@ async fn readyz_names_postgres_while_postgres_is_unreachable() {
 
 #[tokio::test]
 async fn when_the_database_hangs_waiting_requests_fail_fast_with_503() {
-    let app = TestApp::builder()
-        .settings(|s| s.database.max_connections = 1)
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| s.database.max_connections = 1).await;
     assert_eq!(
         app.admin_get("/admin/v1/audit-log").await.status().as_u16(),
         200

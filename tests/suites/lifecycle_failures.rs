@@ -64,10 +64,7 @@ async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
     assert_eq!(tenant.status, TenantStatus::Active);
     deliver_until(&app, &receiver, "graph.subscription.renewal_failed", 1).await;
     let event = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.subscription.renewal_failed")
-        .unwrap()
+        .first_of("graph.subscription.renewal_failed")
         .json();
     assert_eq!(event["data"]["subscriptionId"], blocked_sub.as_str());
     assert_eq!(event["data"]["status"], "failed");
@@ -205,10 +202,7 @@ async fn a_graph_outage_is_retried_with_backoff_and_the_tenant_warned_before_exp
     assert!(gaps.last() > gaps.first(), "{gaps:?}");
     deliver_until(&app, &receiver, "graph.subscription.renewal_failed", 1).await;
     let warning = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.subscription.renewal_failed")
-        .unwrap()
+        .first_of("graph.subscription.renewal_failed")
         .json();
     assert_eq!(warning["data"]["subscriptionId"], id.as_str());
     assert_eq!(warning["data"]["status"], "active");

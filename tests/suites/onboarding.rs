@@ -73,11 +73,7 @@ async fn the_full_consent_flow_makes_an_active_tenant_whose_key_works() {
             .any(|r| r == "Mail.Read")
     );
     assert_eq!(tenant["missing_roles"], json!([]));
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"tenant.created".to_owned())
-    );
+    assert!(app.audited("tenant.created").await);
     // The key is stored hashed: its text is nowhere in the database.
     let keys = graphhook_domain::tenancy::api_keys::list(&app.db, tenants[0].id.into())
         .await
@@ -266,12 +262,7 @@ async fn with_propagation_delay_the_tenant_is_pending_until_onboarding_completes
     app.clock.advance(chrono::Duration::seconds(121));
     assert!(app.drain_jobs().await >= 1);
     assert_eq!(app.tenants().await[0].status, TenantStatus::Active);
-    let tenant: Value = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tenant = app.as_tenant(&key).get_body("/api/v1/tenant").await;
     assert_eq!(tenant["status"], "active");
     assert_eq!(tenant["missing_roles"], json!([]));
 }
@@ -288,11 +279,7 @@ async fn when_roles_never_arrive_the_background_check_gives_up_and_says_so() {
     app.onboard("Contoso").await;
     app.drain_jobs().await;
     assert_eq!(app.tenants().await[0].status, TenantStatus::Pending);
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"onboarding.verification_gave_up".to_owned())
-    );
+    assert!(app.audited("onboarding.verification_gave_up").await);
 }
 
 #[tokio::test]
@@ -310,11 +297,7 @@ async fn a_declined_consent_shows_its_page_and_creates_no_tenant() {
     assert!(done.page.contains("AADSTS65004"));
     assert!(done.key.is_none());
     assert_eq!(app.tenant_count().await, 0);
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"onboarding.consent_failed".to_owned())
-    );
+    assert!(app.audited("onboarding.consent_failed").await);
 }
 
 #[tokio::test]
@@ -393,12 +376,7 @@ async fn re_consent_keeps_one_tenant_and_updates_its_roles() {
         tenants[0].name, "Contoso",
         "the name is the tenant's, not the form's second time"
     );
-    let tenant: Value = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tenant = app.as_tenant(&key).get_body("/api/v1/tenant").await;
     assert_eq!(tenant["missing_roles"], json!([]));
 }
 
@@ -429,11 +407,7 @@ async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_
     );
     let tenant = &app.tenants().await[0];
     assert_eq!(tenant.status, TenantStatus::ConsentRevoked);
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"tenant.consent_revoked".to_owned())
-    );
+    assert!(app.audited("tenant.consent_revoked").await);
     // The tenant can still read its state; it cannot change anything.
     let response = app
         .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
@@ -454,9 +428,5 @@ async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_
     // Consenting again restores it.
     app.grant_consent_again().await;
     assert_eq!(app.tenants().await[0].status, TenantStatus::Active);
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"tenant.consent_restored".to_owned())
-    );
+    assert!(app.audited("tenant.consent_restored").await);
 }

@@ -12,7 +12,7 @@ use graphhook_tests::{
 };
 use reqwest::Method;
 use sea_orm::{EntityTrait, QueryOrder};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
@@ -91,11 +91,7 @@ async fn an_administrator_of_one_tenant_cannot_swap_in_another_consented_tenant(
         "refused before any token request"
     );
     assert!(!app.token_requests().await.contains_key(FABRIKAM));
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"onboarding.tenant_mismatch".to_owned())
-    );
+    assert!(app.audited("onboarding.tenant_mismatch").await);
 }
 
 #[tokio::test]
@@ -174,24 +170,14 @@ async fn an_existing_tenant_is_regranted_by_an_administrator_without_a_key_and_n
         assert!(!done.page.contains("grant-again"));
     }
     assert_eq!(app.audit_actions().await, audit_before, "nothing changed");
-    let tenant: Value = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tenant = app.as_tenant(&key).get_body("/api/v1/tenant").await;
     assert_eq!(tenant["consent"]["granted_roles"], json!(["User.Read.All"]));
 
     app.sign_in_as(CONTOSO_ADMIN).await;
     let again = app.grant_consent_again().await;
     assert!(again.page.contains("are updated"), "{}", again.page);
     assert!(again.key.is_none(), "no key is shown again");
-    let tenant: Value = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tenant = app.as_tenant(&key).get_body("/api/v1/tenant").await;
     assert_eq!(tenant["missing_roles"], json!([]));
     assert_eq!(app.tenant_count().await, 1);
     let last = audit_entries(&app).await.pop().unwrap();
@@ -275,10 +261,7 @@ async fn a_code_bound_to_another_pkce_challenge_is_refused() {
 
 #[tokio::test]
 async fn onboarding_starts_are_rate_limited_per_address() {
-    let app = TestApp::builder()
-        .settings(|s| s.onboarding.max_starts_per_minute_per_address = 3)
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| s.onboarding.max_starts_per_minute_per_address = 3).await;
     for _ in 0..3 {
         app.start_onboarding().await;
     }

@@ -110,11 +110,7 @@ async fn a_signed_in_tenant_without_consent_is_not_onboarded() {
     let page = response.text().await.unwrap();
     assert!(page.contains("could not confirm"), "{page}");
     assert_eq!(app.tenant_count().await, 0);
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"onboarding.unconfirmed".to_owned())
-    );
+    assert!(app.audited("onboarding.unconfirmed").await);
 }
 
 #[tokio::test]
@@ -156,15 +152,12 @@ async fn a_hundred_concurrent_token_requests_make_one_call_to_the_token_endpoint
 
 #[tokio::test]
 async fn a_configuration_error_is_shown_in_readiness_and_not_retried_in_a_loop() {
-    let app = TestApp::builder()
-        .settings(|s| {
-            s.microsoft.client_secret =
-                Some(graphhook_domain::platform::secret::SecretString::from(
-                    "the-secret-id-not-its-value",
-                ))
-        })
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| {
+        s.microsoft.client_secret = Some(graphhook_domain::platform::secret::SecretString::from(
+            "the-secret-id-not-its-value",
+        ))
+    })
+    .await;
     consent(&app, DEFAULT_TENANT_ID, None).await;
     // The sign-in's code redemption is the first call with the app's credential.
     let done = app.onboard("Contoso").await;

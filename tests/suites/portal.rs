@@ -73,12 +73,7 @@ async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_
     // Revoking the key ends its sessions.
     let (_, session) = sign_in(&app, &key).await;
     let token = session["token"].as_str().unwrap().to_owned();
-    let keys: Value = app
-        .tenant_request(Method::GET, "/api/v1/api-keys", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let keys = app.as_tenant(&key).get_body("/api/v1/api-keys").await;
     let key_id = keys["data"][0]["id"].as_str().unwrap();
     let response = app
         .tenant_request(

@@ -300,10 +300,7 @@ async fn an_endpoint_with_its_own_schedule_is_retried_on_it_and_exhausted_after_
 
 #[tokio::test]
 async fn an_endpoint_without_a_schedule_of_its_own_follows_the_deployments() {
-    let app = TestApp::builder()
-        .settings(|s| s.webhooks.retry_schedule_secs = vec![2, 4, 6])
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| s.webhooks.retry_schedule_secs = vec![2, 4, 6]).await;
     let key = contoso(&app).await;
     let receiver = Receiver::start(Mode::Echo);
     let never = endpoint_on(&app, &key, &format!("{}?n=1", receiver.url), json!({})).await;

@@ -19,6 +19,7 @@ use graphhook_domain::{
 };
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
 use graphhook_tests::TestApp;
+use graphhook_tests::errors::assert_code;
 use graphhook_tests::{
     client::create_subscription,
     graph::consent,
@@ -98,10 +99,7 @@ impl Handshakes {
 /// directly: the app and Contoso's API key.
 async fn behind(handshakes: &Handshakes) -> (TestApp, String) {
     let base = handshakes.base_url.clone();
-    let app = TestApp::builder()
-        .settings(move |s| s.api.public_base_url = base)
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(move |s| s.api.public_base_url = base).await;
     consent(&app, DEFAULT_TENANT_ID, None).await;
     let key = app.create_tenant(DEFAULT_TENANT_ID, "Contoso").await;
     (app, key)
@@ -148,12 +146,10 @@ async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_rec
     );
 
     // The tenant can create it now.
-    let (status, body, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    )
-    .await;
+    let (status, body) = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["updated"])
+        .await;
     assert_eq!(status, 201, "{body}");
 }
 
@@ -168,12 +164,7 @@ async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves
     );
     let meanwhile = async {
         handshakes.arrived.recv().await;
-        let list: Value = app
-            .tenant_request(Method::GET, "/api/v1/subscriptions", &key, None)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let list = app.as_tenant(&key).get_body("/api/v1/subscriptions").await;
         assert_eq!(list["data"][0]["status"], "creating", "{list}");
         let id = list["data"][0]["id"].as_str().unwrap().to_owned();
         let path = format!("/api/v1/subscriptions/{id}");
@@ -183,11 +174,7 @@ async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves
         path
     };
     let ((status, body, _), path) = tokio::join!(request, meanwhile);
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("conflict")),
-        "{body}"
-    );
+    assert_code(status, &body, 409, "conflict");
     assert_eq!(held_at_graph(&app).await, Vec::<Value>::new());
     let shown = app.tenant_request(Method::GET, &path, &key, None).await;
     assert_eq!(shown.status().as_u16(), 404);
@@ -201,12 +188,10 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
     let staging = "https://staging.example.com/graph/notifications";
 
     // Held by a row.
-    let (status, held, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    )
-    .await;
+    let (status, held) = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["updated"])
+        .await;
     assert_eq!(status, 201, "{held}");
     // Ours, and no row holds it.
     let orphan = seed_at_graph(&app, "groups", "updated", &ours, Some("lost")).await;

@@ -100,12 +100,10 @@ async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() 
         assert_eq!(row.graph_id.as_deref(), graph["id"].as_str());
         assert!(graphhook_domain::graph::subscriptions::client_state_matches(&row, client_state));
     }
-    let list: Value = app
-        .tenant_request(Method::GET, "/api/v1/subscriptions?limit=5", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = app
+        .as_tenant(&key)
+        .get_body("/api/v1/subscriptions?limit=5")
+        .await;
     assert_eq!(list["data"].as_array().unwrap().len(), 5);
     assert!(list["next_cursor"].is_string());
 }
@@ -128,35 +126,22 @@ async fn graph_style_field_names_are_accepted_too() {
 async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
-    let (_, created, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    )
-    .await;
+    let (_, created) = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["updated"])
+        .await;
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
     assert_eq!(
-        app.tenant_request(Method::DELETE, &path, &key, None)
-            .await
-            .status()
-            .as_u16(),
+        app.as_tenant(&key).status_of(Method::DELETE, &path).await,
         204
     );
     assert_eq!(graph_subscription(&app, "users").await, None);
-    assert_eq!(
-        app.tenant_request(Method::GET, &path, &key, None)
-            .await
-            .status()
-            .as_u16(),
-        404
-    );
+    assert_eq!(app.as_tenant(&key).status_of(Method::GET, &path).await, 404);
 
-    let (_, created, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "groups", "change_types": ["updated"]}),
-    )
-    .await;
+    let (_, created) = app
+        .as_tenant(&key)
+        .try_subscribe("groups", &["updated"])
+        .await;
     let graph_id = graph_subscription(&app, "groups").await.unwrap()["id"]
         .as_str()
         .unwrap()
@@ -169,10 +154,7 @@ async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
     .await;
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
     assert_eq!(
-        app.tenant_request(Method::DELETE, &path, &key, None)
-            .await
-            .status()
-            .as_u16(),
+        app.as_tenant(&key).status_of(Method::DELETE, &path).await,
         204
     );
 }
@@ -184,12 +166,10 @@ async fn every_subscription_route_refuses_another_tenants_key() {
     let fabrikam = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
-    let (_, created, _) = create_subscription(
-        &app,
-        &contoso,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    )
-    .await;
+    let (_, created) = app
+        .as_tenant(&contoso)
+        .try_subscribe("users", &["updated"])
+        .await;
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
     for method in [Method::GET, Method::DELETE] {
         let response = app
@@ -197,12 +177,10 @@ async fn every_subscription_route_refuses_another_tenants_key() {
             .await;
         assert_eq!(response.status().as_u16(), 404, "{method}");
     }
-    let list: Value = app
-        .tenant_request(Method::GET, "/api/v1/subscriptions", &fabrikam, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = app
+        .as_tenant(&fabrikam)
+        .get_body("/api/v1/subscriptions")
+        .await;
     assert!(list["data"].as_array().unwrap().is_empty());
     assert!(
         graph_subscription(&app, "users").await.is_some(),
@@ -360,20 +338,13 @@ async fn creating_and_deleting_are_audited_under_the_api_key_that_did_it() {
 
     let app = TestApp::spawn().await;
     let key = app.onboard("Contoso").await.key.unwrap();
-    let keys: Value = app
-        .tenant_request(Method::GET, "/api/v1/api-keys", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let keys = app.as_tenant(&key).get_body("/api/v1/api-keys").await;
     let key_id = keys["data"][0]["id"].as_str().unwrap().to_owned();
     assert!(key_id.starts_with("key_"), "{keys}");
-    let (_, created, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    )
-    .await;
+    let (_, created) = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["updated"])
+        .await;
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
     let deleted = app.tenant_request(Method::DELETE, &path, &key, None).await;
     assert_eq!(deleted.status().as_u16(), 204);

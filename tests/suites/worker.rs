@@ -295,15 +295,13 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
 async fn an_idle_worker_takes_a_new_job_at_once_rather_than_at_its_next_poll() {
     // Polls ten minutes apart, heartbeats (which also make an idle apalis worker look for
     // jobs) a minute apart: only the wake-up published with the push starts the job sooner.
-    let mut app = TestApp::builder()
-        .settings(|s| {
-            s.worker.poll_interval_ms = 600_000;
-            s.worker.delivery_poll_interval_ms = 600_000;
-            s.worker.heartbeat_interval_secs = 60;
-            s.worker.watchdog_stall_secs = 600;
-        })
-        .spawn()
-        .await;
+    let mut app = TestApp::spawn_with(|s| {
+        s.worker.poll_interval_ms = 600_000;
+        s.worker.delivery_poll_interval_ms = 600_000;
+        s.worker.heartbeat_interval_secs = 60;
+        s.worker.watchdog_stall_secs = 600;
+    })
+    .await;
     let worker = app.start_worker().await;
     let first = app.queue_probe(0).await;
     app.wait_for_probe(&first, "completed", Duration::from_secs(20))
