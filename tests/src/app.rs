@@ -523,6 +523,11 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
+    /// Contoso written directly (as a proven consent would be): its API key.
+    pub async fn create_contoso(&self) -> String {
+        self.create_tenant(crate::fixtures::TENANT, "Contoso").await
+    }
+
     pub async fn tenant_count(&self) -> u64 {
         use sea_orm::{EntityTrait, PaginatorTrait};
         graphhook_domain::platform::entities::tenant::Entity::find()

@@ -61,6 +61,11 @@ impl TenantClient<'_> {
         self.call(Method::POST, path, Some(body)).await
     }
 
+    /// A `POST` without a body.
+    pub async fn post(&self, path: &str) -> Answer {
+        self.call(Method::POST, path, None).await
+    }
+
     pub async fn patch_json(&self, path: &str, body: Value) -> Answer {
         self.call(Method::PATCH, path, Some(body)).await
     }
@@ -116,6 +121,26 @@ impl TenantClient<'_> {
     pub async fn test_endpoint(&self, id: impl std::fmt::Display) -> Answer {
         self.call(Method::POST, &format!("/api/v1/endpoints/{id}/test"), None)
             .await
+    }
+
+    /// `POST /api/v1/endpoints/{id}/secret/rotate` with a grace period: the new secret.
+    pub async fn rotate_secret(
+        &self,
+        id: impl std::fmt::Display,
+        grace_period_secs: u64,
+    ) -> String {
+        let path = format!("/api/v1/endpoints/{id}/secret/rotate");
+        let (status, rotated) = self
+            .post_json(
+                &path,
+                serde_json::json!({"grace_period_secs": grace_period_secs}),
+            )
+            .await;
+        assert_eq!(status, 200, "{rotated}");
+        rotated["secret"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no secret: {rotated}"))
+            .to_owned()
     }
 
     /// `DELETE /api/v1/tenant`, confirmed with the tenant's name `confirm`.
@@ -183,6 +208,11 @@ impl OperatorClient<'_> {
 
     pub async fn post_json(&self, path: &str, body: Value) -> Answer {
         self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// A `POST` without a body.
+    pub async fn post(&self, path: &str) -> Answer {
+        self.call(Method::POST, path, None).await
     }
 
     /// `POST /admin/v1/tenants/{tenant}/suspend` with `reason`.

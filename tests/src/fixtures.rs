@@ -73,6 +73,11 @@ pub async fn direct_tenant(app: &TestApp, entra: &str, name: &str) -> (TenantId,
     (tenant_id(app, entra).await, key)
 }
 
+/// Contoso written directly: its id and API key.
+pub async fn direct_contoso(app: &TestApp) -> (TenantId, String) {
+    direct_tenant(app, TENANT, "Contoso").await
+}
+
 /// Our id of the tenant whose Entra tenant id is `entra`.
 pub async fn tenant_id(app: &TestApp, entra: &str) -> TenantId {
     app.tenants()

@@ -2,6 +2,7 @@
 //! subscriptions across tenants and forced renewals, each audited under the operator's name;
 //! and the tenant's own offboarding.
 
+use graphhook_tests::fixtures::onboarded_contoso;
 use std::time::Duration;
 
 use graphhook_domain::{
@@ -174,11 +175,7 @@ async fn operators_find_tenants_and_see_their_state() {
         .await;
     assert_eq!(none["data"], json!([]));
     let (status, renewing) = alice
-        .call(
-            Method::POST,
-            &format!("/admin/v1/subscriptions/{sub}/renew"),
-            None,
-        )
+        .post(&format!("/admin/v1/subscriptions/{sub}/renew"))
         .await;
     assert_eq!(status, 202, "{renewing}");
     assert_eq!(
@@ -259,13 +256,7 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
     );
 
     app.clock.advance(chrono::Duration::minutes(5));
-    let (status, resumed) = alice
-        .call(
-            Method::POST,
-            &format!("/admin/v1/tenants/{id}/resume"),
-            None,
-        )
-        .await;
+    let (status, resumed) = alice.post(&format!("/admin/v1/tenants/{id}/resume")).await;
     assert_eq!(status, 200, "{resumed}");
     assert_eq!(resumed["status"], "active");
     settle_until(&app, "the delivery after resuming", || async {
@@ -351,8 +342,7 @@ async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() 
 
 #[tokio::test]
 async fn a_tenant_can_offboard_itself_with_a_confirmation() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     subscribe(&app, &key, "users", &["updated"]).await;
     for body in [json!({}), json!({"confirm": "Fabrikam"})] {
         let response = app

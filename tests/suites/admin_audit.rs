@@ -4,7 +4,6 @@
 use graphhook_domain::{platform::entities::tenant, platform::ids::TenantId};
 use graphhook_tests::{TestApp, fixtures::onboarded_receiving};
 use graphhook_tests::{client::subscribe, waits::tick_at};
-use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -63,11 +62,7 @@ async fn subscription_rows_carry_their_tenants_name() {
         tenant_id(&app, "Contoso").await.as_str()
     );
     let (status, renewing) = alice
-        .call(
-            Method::POST,
-            &format!("/admin/v1/subscriptions/{sub}/renew"),
-            None,
-        )
+        .post(&format!("/admin/v1/subscriptions/{sub}/renew"))
         .await;
     assert_eq!(status, 202, "{renewing}");
     assert_eq!(renewing["tenant_name"], "Contoso");
@@ -129,8 +124,7 @@ async fn audit_entries_carry_the_tenants_name_until_its_data_is_removed() {
 #[tokio::test]
 async fn the_audit_log_is_filtered_by_action_prefix_and_actor_with_the_tenant_and_paging() {
     let app = TestApp::spawn().await;
-    app.create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    app.create_contoso().await;
     app.create_tenant(FABRIKAM, "Fabrikam").await;
     let contoso = tenant_id(&app, "Contoso").await;
     let fabrikam = tenant_id(&app, "Fabrikam").await;

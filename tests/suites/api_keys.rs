@@ -1,6 +1,7 @@
 //! Tenant API keys: create, list, revoke; isolation between tenants.
 
 use graphhook_tests::TestApp;
+use graphhook_tests::fixtures::onboarded_contoso;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -69,8 +70,7 @@ async fn keys_are_created_shown_once_listed_and_revoked() {
 
 #[tokio::test]
 async fn missing_malformed_and_unknown_keys_get_401() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let response = app
         .client
         .get(app.url("/api/v1/tenant"))

@@ -97,9 +97,7 @@ fn assert_write_answer(what: &str, (status, retry_after, body): &(u16, Option<St
 #[tokio::test]
 async fn after_postgres_ends_the_pooled_connections_a_read_succeeds_and_nothing_answers_500() {
     let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     // Several requests at once, so the pool holds several connections.
     let warm: Vec<_> = (0..4)
         .map(|_| app.tenant_request(Method::GET, "/api/v1/api-keys", &key, None))

@@ -177,13 +177,10 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
     let until: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(opened["circuit_until"].clone()).unwrap();
     assert_eq!(until, app.clock.now() + chrono::Duration::seconds(60));
-    let (_, events) = tenant_call(
-        &app,
-        Method::GET,
-        "/api/v1/events?event_type=endpoint.circuit_opened",
-        &key,
-    )
-    .await;
+    let (_, events) = app
+        .as_tenant(&key)
+        .get("/api/v1/events?event_type=endpoint.circuit_opened")
+        .await;
     let data = &events["data"][0]["payload"]["data"];
     assert_eq!(
         (
@@ -238,13 +235,10 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
         10 + 1 + 13,
         "the first failures, one failed probe, one success each"
     );
-    let (_, events) = tenant_call(
-        &app,
-        Method::GET,
-        "/api/v1/events?event_type=endpoint.circuit_closed",
-        &key,
-    )
-    .await;
+    let (_, events) = app
+        .as_tenant(&key)
+        .get("/api/v1/events?event_type=endpoint.circuit_closed")
+        .await;
     assert_eq!(events["data"].as_array().map(Vec::len), Some(1), "{events}");
 }
 
@@ -257,12 +251,9 @@ async fn another_tenant_cannot_read_an_endpoints_health() {
     let other = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
-    let (status, body) = tenant_call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/endpoints/{endpoint_id}/health"),
-        &other,
-    )
-    .await;
+    let (status, body) = app
+        .as_tenant(&other)
+        .get(&format!("/api/v1/endpoints/{endpoint_id}/health"))
+        .await;
     assert_eq!(status, 404, "{body}");
 }

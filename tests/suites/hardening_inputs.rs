@@ -12,9 +12,7 @@ use serde_json::{Value, json};
 /// A tenant with one active endpoint: (app, API key, endpoint id, receiver).
 async fn with_endpoint() -> (TestApp, String, String, Receiver) {
     let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     let receiver = Receiver::start(Mode::Echo);
     let (status, endpoint) = create_endpoint(&app, &key, json!({"url": receiver.url})).await;
     assert_eq!(status, 201, "{endpoint}");

@@ -2,6 +2,7 @@
 //! exactly one renewal per round with two workers, lifecycle actions, consent revoked and
 //! restored, a forbidden mailbox, and Graph's rate limit.
 
+use graphhook_tests::fixtures::onboarded_contoso;
 use std::time::Duration;
 
 use graphhook_domain::platform::entities::{
@@ -336,8 +337,7 @@ async fn revoking_consent_pauses_and_consenting_again_resumes() {
 
 #[tokio::test]
 async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let id = subscribe(&app, &key, "users", &["updated"]).await;
     let graph_id = subscription_row(&app, &id).await.graph_id.unwrap();
     app.clock.advance(chrono::Duration::days(21));
@@ -384,8 +384,7 @@ async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
 #[tokio::test]
 async fn upkeep_is_handed_out_at_most_a_few_per_tenant_at_once() {
     use graphhook_domain::graph::subscriptions::upkeep::{claim_due, release};
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     add_mailboxes(&app, 0..5).await;
     for n in 0..5 {
         subscribe(

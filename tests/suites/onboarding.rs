@@ -2,6 +2,8 @@
 
 use graphhook_domain::platform::entities::tenant::TenantStatus;
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
+use graphhook_tests::fixtures::onboarded_contoso;
+use graphhook_tests::graph::behave;
 use graphhook_tests::{TestApp, graph::consent, onboarding::param};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -118,12 +120,7 @@ async fn missing_permissions_are_warned_about() {
 #[tokio::test]
 async fn the_emulators_interactive_consent_page_is_reached_through_the_redirect() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_mode": "interactive"})),
-    )
-    .await;
+    behave(&app, json!({"consent_mode": "interactive"})).await;
     let browser = app.browser();
     let response = browser
         .post(app.url("/onboarding/start"))
@@ -150,12 +147,7 @@ async fn the_emulators_interactive_consent_page_is_reached_through_the_redirect(
 #[tokio::test]
 async fn the_emulators_sign_in_page_is_reached_through_the_redirect() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"auto_sign_in_user": null})),
-    )
-    .await;
+    behave(&app, json!({"auto_sign_in_user": null})).await;
     let response = app
         .browser()
         .post(app.url("/onboarding/start"))
@@ -240,12 +232,7 @@ async fn start_writes_nothing_to_redis_or_postgres_before_the_sign_in_returns() 
 #[tokio::test]
 async fn with_propagation_delay_the_tenant_is_pending_until_onboarding_completes() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_propagation_secs": 120})),
-    )
-    .await;
+    behave(&app, json!({"consent_propagation_secs": 120})).await;
     let done = app.onboard("Contoso").await;
     assert!(done.page.contains("Setup is finishing"), "{}", done.page);
     let key = done.key.expect("the key is shown at once");
@@ -270,12 +257,7 @@ async fn with_propagation_delay_the_tenant_is_pending_until_onboarding_completes
 #[tokio::test]
 async fn when_roles_never_arrive_the_background_check_gives_up_and_says_so() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_propagation_secs": 100000})),
-    )
-    .await;
+    behave(&app, json!({"consent_propagation_secs": 100000})).await;
     app.onboard("Contoso").await;
     app.drain_jobs().await;
     assert_eq!(app.tenants().await[0].status, TenantStatus::Pending);
@@ -285,12 +267,7 @@ async fn when_roles_never_arrive_the_background_check_gives_up_and_says_so() {
 #[tokio::test]
 async fn a_declined_consent_shows_its_page_and_creates_no_tenant() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_mode": "auto_decline"})),
-    )
-    .await;
+    behave(&app, json!({"consent_mode": "auto_decline"})).await;
     let done = app.onboard("Contoso").await;
     assert_eq!(done.status, 200);
     assert!(done.page.contains("Consent was declined"), "{}", done.page);
@@ -337,8 +314,7 @@ async fn consent_required_and_other_errors_show_their_pages_escaped() {
 
 #[tokio::test]
 async fn re_consent_keeps_one_tenant_and_updates_its_roles() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
 
     // Permissions shrink in Entra; checking again records it.
     consent(
@@ -382,8 +358,7 @@ async fn re_consent_keeps_one_tenant_and_updates_its_roles() {
 
 #[tokio::test]
 async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_fetch() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     app.emulator_control(
         Method::DELETE,
         &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),

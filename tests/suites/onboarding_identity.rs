@@ -5,6 +5,9 @@
 
 use graphhook_domain::platform::entities::audit_log::{self, ActorKind};
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
+use graphhook_tests::fixtures::onboarded_contoso;
+use graphhook_tests::graph::behave;
+use graphhook_tests::graph::register_app;
 use graphhook_tests::{
     CONTOSO_ADMIN, TestApp,
     graph::consent,
@@ -147,8 +150,7 @@ async fn a_privileged_role_administrator_can_onboard() {
 
 #[tokio::test]
 async fn an_existing_tenant_is_regranted_by_an_administrator_without_a_key_and_never_by_others() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     // Consent shrinks in Entra and the tenant's key records it.
     consent(
         &app,
@@ -189,12 +191,7 @@ async fn an_existing_tenant_is_regranted_by_an_administrator_without_a_key_and_n
 #[tokio::test]
 async fn without_directory_roles_in_id_tokens_the_page_says_what_to_configure() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/app",
-        Some(json!({"group_membership_claims": "None"})),
-    )
-    .await;
+    register_app(&app, json!({"group_membership_claims": "None"})).await;
     let done = app.onboard("Contoso").await;
     assert_eq!(done.status, 503, "{}", done.page);
     assert!(
@@ -296,19 +293,9 @@ async fn audit_entries(app: &TestApp) -> Vec<audit_log::Model> {
 async fn every_audit_entry_of_onboarding_names_the_signed_in_person() {
     let app = TestApp::spawn().await;
     // A declined consent, a swapped tenant, and a successful onboarding.
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_mode": "auto_decline"})),
-    )
-    .await;
+    behave(&app, json!({"consent_mode": "auto_decline"})).await;
     app.onboard("Contoso").await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_mode": "auto_accept"})),
-    )
-    .await;
+    behave(&app, json!({"consent_mode": "auto_accept"})).await;
     let (browser, _, consent) = app.sign_in_for_consent().await;
     let swapped = format!(
         "/onboarding/callback?admin_consent=True&tenant={FABRIKAM}&state={}",

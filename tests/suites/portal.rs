@@ -20,9 +20,7 @@ async fn sign_in(app: &TestApp, key: &str) -> (u16, Value) {
 #[tokio::test]
 async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_an_hour() {
     let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     for bad in ["", "ghk_nonsense", "not-a-key"] {
         let (status, body) = sign_in(&app, bad).await;
         assert_eq!(status, 401, "{bad}: {body}");

@@ -2,6 +2,8 @@
 
 use graphhook_tests::TestApp;
 use graphhook_tests::errors::assert_code;
+use graphhook_tests::fixtures::onboarded_contoso;
+use graphhook_tests::graph::behave;
 use graphhook_tests::{
     client::{create_subscription, subscribe},
     fixtures::USER,
@@ -12,8 +14,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn bad_requests_get_their_documented_errors() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     // Subscription errors carry no `details`: the message is what tells the tenant which
     // kinds and change types are supported, so it is under test along with the code.
     let cases = [
@@ -95,14 +96,8 @@ async fn a_missing_permission_is_a_403_naming_it() {
 
 #[tokio::test]
 async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"directory_quota_per_app": 1})),
-    )
-    .await;
+    let (app, key) = onboarded_contoso().await;
+    behave(&app, json!({"directory_quota_per_app": 1})).await;
     subscribe(&app, &key, "users", &["updated"]).await;
     let (status, body) = app
         .as_tenant(&key)
@@ -114,10 +109,9 @@ async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
         "the limit is named: {body}"
     );
 
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"rate_limit_per_app": 1, "directory_quota_per_app": 100})),
+    behave(
+        &app,
+        json!({"rate_limit_per_app": 1, "directory_quota_per_app": 100}),
     )
     .await;
     app.clock.advance(chrono::Duration::seconds(21));
@@ -143,14 +137,8 @@ async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
 
 #[tokio::test]
 async fn a_failed_validation_of_our_receiver_is_a_502_naming_the_url_graph_tried() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"validation_always_times_out": true})),
-    )
-    .await;
+    let (app, key) = onboarded_contoso().await;
+    behave(&app, json!({"validation_always_times_out": true})).await;
     let (status, body) = app
         .as_tenant(&key)
         .try_subscribe("users", &["updated"])

@@ -4,6 +4,7 @@
 
 use graphhook_domain::platform::entities::subscription::SubscriptionStatus;
 use graphhook_tests::errors::assert_code;
+use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
     client::{create_endpoint, create_subscription},
@@ -52,8 +53,7 @@ async fn twelve_creates_at_once_make_exactly_the_tenants_quota() {
 
 #[tokio::test]
 async fn inputs_past_their_bounds_are_refused_before_graph_is_called() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let receiver = Receiver::start(Mode::Echo);
     let (status, endpoint) = create_endpoint(&app, &key, json!({"url": receiver.url})).await;
     assert_eq!(status, 201, "{endpoint}");
@@ -113,8 +113,7 @@ async fn inputs_past_their_bounds_are_refused_before_graph_is_called() {
 
 #[tokio::test]
 async fn a_duplicate_at_graph_is_a_409_naming_the_subscription_the_tenant_has() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let (status, first) = app
         .as_tenant(&key)
         .try_subscribe("users", &["updated", "deleted"])
@@ -146,8 +145,7 @@ async fn a_duplicate_at_graph_is_a_409_naming_the_subscription_the_tenant_has() 
 
 #[tokio::test]
 async fn a_duplicate_graph_holds_for_another_deployment_is_a_409_without_an_id() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     seed_at_graph(
         &app,
         "groups",

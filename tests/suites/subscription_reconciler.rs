@@ -3,6 +3,7 @@
 //! Graph's 201 leaves nothing behind once the reconciler ran; and the reconciler deletes only
 //! this deployment's subscriptions that no row holds and that are older than an upkeep lease.
 
+use graphhook_tests::fixtures::onboarded_contoso;
 use std::{
     net::TcpListener,
     sync::{
@@ -182,8 +183,7 @@ async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves
 
 #[tokio::test]
 async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_row_holds() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let ours = app.url("/graph/notifications");
     let staging = "https://staging.example.com/graph/notifications";
 

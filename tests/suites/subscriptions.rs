@@ -1,6 +1,7 @@
 //! Graph subscriptions through the tenant api, against the emulator.
 
 use graphhook_tests::TestApp;
+use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::{client::create_subscription, fixtures::USER, graph::graph_subscription};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -8,8 +9,7 @@ use sha2::{Digest, Sha256};
 
 #[tokio::test]
 async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let cases = [
         (
             format!("users/{USER}/messages"),
@@ -110,8 +110,7 @@ async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() 
 
 #[tokio::test]
 async fn graph_style_field_names_are_accepted_too() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let (status, created, _) = create_subscription(
         &app,
         &key,
@@ -124,8 +123,7 @@ async fn graph_style_field_names_are_accepted_too() {
 
 #[tokio::test]
 async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let (_, created) = app
         .as_tenant(&key)
         .try_subscribe("users", &["updated"])
@@ -239,8 +237,7 @@ async fn the_graph_receivers_answer_the_validation_handshake() {
 
 #[tokio::test]
 async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let resource = format!("users/{USER}/messages");
     let (status, created, _) = create_subscription(
         &app,
@@ -336,8 +333,7 @@ async fn creating_and_deleting_are_audited_under_the_api_key_that_did_it() {
     use graphhook_domain::platform::entities::audit_log::{self, ActorKind};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let keys = app.as_tenant(&key).get_body("/api/v1/api-keys").await;
     let key_id = keys["data"][0]["id"].as_str().unwrap().to_owned();
     assert!(key_id.starts_with("key_"), "{keys}");

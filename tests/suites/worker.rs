@@ -223,9 +223,7 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
 async fn a_real_worker_delivers_and_counts_its_attempts() {
     let mut app = TestApp::spawn().await;
     let receiver = graphhook_tests::Receiver::start(graphhook_tests::Mode::Echo);
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     app.tenant_request(
         reqwest::Method::POST,
         "/api/v1/endpoints",
