@@ -6,6 +6,23 @@ use serde_json::Value;
 
 use crate::TestApp;
 
+/// A response header's value, if it has one that is text.
+pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A string field of a JSON body, which must be there.
+pub fn text(body: &Value, field: &str) -> String {
+    body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {body}"))
+        .to_owned()
+}
+
 /// A status and the JSON body (`Null` when there is none).
 pub type Answer = (u16, Value);
 
@@ -84,11 +101,7 @@ impl TenantClient<'_> {
         let response = self
             .send(Method::POST, "/api/v1/subscriptions", Some(body))
             .await;
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let retry_after = header(&response, "retry-after");
         let (status, body) = answer(response).await;
         (status, body, retry_after)
     }
@@ -137,10 +150,7 @@ impl TenantClient<'_> {
             )
             .await;
         assert_eq!(status, 200, "{rotated}");
-        rotated["secret"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no secret: {rotated}"))
-            .to_owned()
+        text(&rotated, "secret")
     }
 
     /// `DELETE /api/v1/tenant`, confirmed with the tenant's name `confirm`.
@@ -161,10 +171,7 @@ impl TenantClient<'_> {
             )
             .await;
         assert_eq!(status, 201, "{created}");
-        created["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("subscription without id: {created}"))
-            .to_owned()
+        text(&created, "id")
     }
 }
 
@@ -177,18 +184,9 @@ pub struct OperatorClient<'a> {
 impl OperatorClient<'_> {
     /// The raw response, for tests that look at headers.
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        let mut request = self
-            .app
-            .client
-            .request(method, self.app.url(path))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request
-            .send()
+        self.app
+            .bearer_request(method, path, &self.token, body)
             .await
-            .unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {

@@ -7,17 +7,9 @@ use serde_json::Value;
 /// non-empty `message`, the `request_id` of the header, and no key besides `details`.
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(response.status().as_u16(), status, "status");
-    let header_id = response
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    let header_id = crate::client::header(&response, "x-request-id")
         .unwrap_or_else(|| panic!("no x-request-id header"));
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = crate::client::header(&response, "content-type");
     assert_eq!(content_type.as_deref(), Some("application/json"));
     let body: Value = response
         .json()
@@ -45,11 +37,7 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
 /// Checks a 4xx in the one error shape and returns its body.
 pub async fn refused(response: reqwest::Response, status: u16, code: &str) -> Value {
     let actual = response.status().as_u16();
-    let header_id = response
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header_id = crate::client::header(&response, "x-request-id");
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(actual, status, "{body}");
     assert_eq!(body["code"], code, "{body}");

@@ -101,10 +101,7 @@ pub async fn active_endpoint(app: &TestApp, key: &str, body: Value) -> (Endpoint
         .as_str()
         .and_then(|id| id.parse().ok())
         .unwrap_or_else(|| panic!("endpoint without id: {created}"));
-    let secret = created["secret"]
-        .as_str()
-        .unwrap_or_else(|| panic!("endpoint without secret: {created}"))
-        .to_owned();
+    let secret = crate::client::text(&created, "secret");
     (id, secret)
 }
 
@@ -255,21 +252,13 @@ pub async fn receiving(how: Tenant<'_>) -> (TestApp, Receiver, TenantWithEndpoin
 /// A fresh app, a receiver, and Contoso (onboarded) with an endpoint on it: the app, the
 /// receiver and Contoso's API key.
 pub async fn onboarded_receiving() -> (TestApp, Receiver, String) {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(crate::Mode::Echo);
-    let key = tenant_with_endpoint(&app, Tenant::Onboarded, &receiver)
-        .await
-        .key;
-    (app, receiver, key)
+    let (app, receiver, contoso) = receiving(Tenant::Onboarded).await;
+    (app, receiver, contoso.key)
 }
 
 /// A fresh app, a receiver, and Contoso (written directly) with an endpoint on it: the app,
 /// the receiver and Contoso's id.
 pub async fn contoso_receiving() -> (TestApp, Receiver, TenantId) {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(crate::Mode::Echo);
-    let tenant = tenant_with_endpoint(&app, Tenant::CONTOSO, &receiver)
-        .await
-        .tenant;
-    (app, receiver, tenant)
+    let (app, receiver, contoso) = receiving(Tenant::CONTOSO).await;
+    (app, receiver, contoso.tenant)
 }

@@ -119,18 +119,17 @@ impl Receiver {
 
     /// Waits until `n` requests of `event_type` arrived, for at most `within`.
     pub async fn wait_for(&self, event_type: &str, n: usize, within: Duration) {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
+        crate::waits::poll(within, Duration::from_millis(20), || async {
             let count = self.count(event_type);
             if count >= n {
-                return;
+                Ok(())
+            } else {
+                Err(format!(
+                    "{count} of {n} {event_type} requests arrived within {within:?}"
+                ))
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{count} of {n} {event_type} requests arrived within {within:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await;
     }
 
     /// The first request that arrived with this event `type`.
