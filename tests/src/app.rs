@@ -534,6 +534,24 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
+    /// A `GET` of `path` on a worker process's own HTTP port.
+    pub async fn worker_get(&self, worker: &WorkerProcess, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("http://127.0.0.1:{}{path}", worker.http_port()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("worker {path}: {e}"))
+    }
+
+    /// A worker process's `/metrics` text.
+    pub async fn worker_metrics(&self, worker: &WorkerProcess) -> String {
+        self.worker_get(worker, "/metrics")
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("metrics text: {e}"))
+    }
+
     /// Contoso written directly (as a proven consent would be): its API key.
     pub async fn create_contoso(&self) -> String {
         self.create_tenant(crate::fixtures::TENANT, "Contoso").await

@@ -153,6 +153,24 @@ impl TenantClient<'_> {
         text(&rotated, "secret")
     }
 
+    /// `POST /api/v1/messages/{message}/resend` to `endpoint`.
+    pub async fn resend(
+        &self,
+        message: impl std::fmt::Display,
+        endpoint: impl std::fmt::Display,
+    ) -> Answer {
+        let path = format!("/api/v1/messages/{message}/resend");
+        let body = serde_json::json!({"endpoint_id": endpoint.to_string()});
+        self.post_json(&path, body).await
+    }
+
+    /// `POST /api/v1/endpoints/{endpoint}/recover` of what failed since `since` (RFC 3339).
+    pub async fn recover_since(&self, endpoint: impl std::fmt::Display, since: &str) -> Answer {
+        let path = format!("/api/v1/endpoints/{endpoint}/recover");
+        self.post_json(&path, serde_json::json!({"since": since}))
+            .await
+    }
+
     /// `DELETE /api/v1/tenant`, confirmed with the tenant's name `confirm`.
     pub async fn offboard(&self, confirm: &str) -> Answer {
         self.call(

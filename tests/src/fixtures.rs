@@ -199,6 +199,16 @@ pub async fn setup(app: &TestApp) -> Setup {
     }
 }
 
+/// A fresh app and [`setup`], with one `graph.user.updated` message delivered: the app, the
+/// setup and the message's webhook id.
+pub async fn one_message_delivered() -> (TestApp, Setup, String) {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let webhook_id = send_event(&app, s.tenant, "graph.user.updated").await;
+    app.drain_jobs().await;
+    (app, s, webhook_id)
+}
+
 /// A message of `event_type` for every endpoint of `tenant`; its webhook id.
 pub async fn send_event(app: &TestApp, tenant: TenantId, event_type: &str) -> String {
     let (message, _) = write_message(app, tenant, event_type, json!({"x": 1}), None).await;

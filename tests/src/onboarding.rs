@@ -154,6 +154,20 @@ impl TestApp {
     }
 }
 
+/// Contoso, onboarded; then its consent shrinks in Entra to `User.Read.All` alone and the tenant
+/// checks it again (`POST /api/v1/tenant/verify`): the app, the API key and that check's answer.
+pub async fn onboarded_then_consent_shrunk() -> (TestApp, String, crate::client::Answer) {
+    let (app, key) = crate::fixtures::onboarded_contoso().await;
+    crate::graph::consent(
+        &app,
+        crate::fixtures::TENANT,
+        Some(json!({"roles": ["User.Read.All"]})),
+    )
+    .await;
+    let verified = app.as_tenant(&key).post("/api/v1/tenant/verify").await;
+    (app, key, verified)
+}
+
 async fn onboarded(response: reqwest::Response) -> Onboarded {
     let status = response.status().as_u16();
     let page = response.text().await.unwrap_or_default();

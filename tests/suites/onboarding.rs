@@ -4,6 +4,7 @@ use graphhook_domain::platform::entities::tenant::TenantStatus;
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
 use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::graph::behave;
+use graphhook_tests::onboarding::onboarded_then_consent_shrunk;
 use graphhook_tests::{TestApp, graph::consent, onboarding::param};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -314,21 +315,8 @@ async fn consent_required_and_other_errors_show_their_pages_escaped() {
 
 #[tokio::test]
 async fn re_consent_keeps_one_tenant_and_updates_its_roles() {
-    let (app, key) = onboarded_contoso().await;
-
     // Permissions shrink in Entra; checking again records it.
-    consent(
-        &app,
-        DEFAULT_TENANT_ID,
-        Some(json!({"roles": ["User.Read.All"]})),
-    )
-    .await;
-    let verified: Value = app
-        .tenant_request(Method::POST, "/api/v1/tenant/verify", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (app, key, (_, verified)) = onboarded_then_consent_shrunk().await;
     assert_eq!(
         verified["consent"]["granted_roles"],
         json!(["User.Read.All"])

@@ -5,12 +5,11 @@
 
 use graphhook_domain::platform::entities::audit_log::{self, ActorKind};
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
-use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::graph::behave;
 use graphhook_tests::graph::register_app;
+use graphhook_tests::onboarding::onboarded_then_consent_shrunk;
 use graphhook_tests::{
     CONTOSO_ADMIN, TestApp,
-    graph::consent,
     onboarding::{location, param},
 };
 use reqwest::Method;
@@ -150,16 +149,8 @@ async fn a_privileged_role_administrator_can_onboard() {
 
 #[tokio::test]
 async fn an_existing_tenant_is_regranted_by_an_administrator_without_a_key_and_never_by_others() {
-    let (app, key) = onboarded_contoso().await;
     // Consent shrinks in Entra and the tenant's key records it.
-    consent(
-        &app,
-        DEFAULT_TENANT_ID,
-        Some(json!({"roles": ["User.Read.All"]})),
-    )
-    .await;
-    app.tenant_request(Method::POST, "/api/v1/tenant/verify", &key, None)
-        .await;
+    let (app, key, _) = onboarded_then_consent_shrunk().await;
     let audit_before = app.audit_actions().await;
 
     for user in [

@@ -22,14 +22,13 @@ use graphhook_emulator::config::DEFAULT_TENANT_ID;
 use graphhook_tests::TestApp;
 use graphhook_tests::errors::assert_code;
 use graphhook_tests::{
-    client::create_subscription,
     graph::consent,
     graph::{held_at_graph, mailbox, seed_at_graph, subscription_row, subscription_rows},
     waits::tick,
 };
 use reqwest::Method;
 use sea_orm::{ActiveModelTrait, Set};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, mpsc};
 
@@ -110,18 +109,15 @@ async fn behind(handshakes: &Handshakes) -> (TestApp, String) {
 async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_reconciled() {
     let mut handshakes = Handshakes::start();
     let (app, key) = behind(&handshakes).await;
-    let request = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    );
+    let contoso = app.as_tenant(&key);
+    let request = contoso.try_subscribe("users", &["updated"]);
     let cut = async {
         handshakes.arrived.recv().await;
         // Graph has validated both URLs and is about to answer 201: Postgres goes away.
         app.pg_proxy.cut();
         handshakes.go.notify_one();
     };
-    let ((status, body, _), ()) = tokio::join!(request, cut);
+    let ((status, body), ()) = tokio::join!(request, cut);
     assert_eq!(status, 503, "{body}");
     app.pg_proxy.restore();
     // Graph's subscription was deleted at once; the row could not be, and holds its slot.
@@ -158,11 +154,8 @@ async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_rec
 async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves_nothing() {
     let mut handshakes = Handshakes::start();
     let (app, key) = behind(&handshakes).await;
-    let request = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    );
+    let contoso = app.as_tenant(&key);
+    let request = contoso.try_subscribe("users", &["updated"]);
     let meanwhile = async {
         handshakes.arrived.recv().await;
         let list = app.as_tenant(&key).get_body("/api/v1/subscriptions").await;
@@ -174,7 +167,7 @@ async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves
         handshakes.go.notify_one();
         path
     };
-    let ((status, body, _), path) = tokio::join!(request, meanwhile);
+    let ((status, body), path) = tokio::join!(request, meanwhile);
     assert_code(status, &body, 409, "conflict");
     assert_eq!(held_at_graph(&app).await, Vec::<Value>::new());
     let shown = app.tenant_request(Method::GET, &path, &key, None).await;

@@ -51,15 +51,7 @@ async fn wait_for_health(
 
 /// The watchdog's restarts of `lane`, as the worker's `/metrics` counts them.
 async fn lane_restarts(app: &TestApp, worker: &WorkerProcess, lane: &str) -> u64 {
-    let text = app
-        .client
-        .get(format!("http://127.0.0.1:{}/metrics", worker.http_port()))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let text = app.worker_metrics(worker).await;
     let series = format!("graphhook_worker_lane_restarts_total{{lane=\"{lane}\"}} ");
     text.lines()
         .find_map(|line| line.strip_prefix(&series))

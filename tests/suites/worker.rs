@@ -42,19 +42,9 @@ async fn a_real_worker_runs_probes_and_serves_its_own_health_and_metrics() {
         "{probe}"
     );
 
-    let health = app
-        .client
-        .get(format!("http://127.0.0.1:{}/healthz", worker.http_port()))
-        .send()
-        .await
-        .expect("health");
+    let health = app.worker_get(&worker, "/healthz").await;
     assert_eq!(health.status().as_u16(), 200);
-    let metrics = app
-        .client
-        .get(format!("http://127.0.0.1:{}/metrics", worker.http_port()))
-        .send()
-        .await
-        .expect("metrics");
+    let metrics = app.worker_get(&worker, "/metrics").await;
     assert_eq!(metrics.status().as_u16(), 200);
     worker.stop().await.expect("clean stop");
 }
@@ -254,15 +244,7 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
     }
     // The attempt is counted once its outcome is recorded, just after the receiver answered.
     let metrics = loop {
-        let metrics = app
-            .client
-            .get(format!("http://127.0.0.1:{}/metrics", worker.http_port()))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.worker_metrics(&worker).await;
         let counted = metrics
             .lines()
             .any(|l| l.starts_with("graphhook_delivery_attempts_total{outcome=\"delivered\"}"));
