@@ -513,25 +513,7 @@ impl TestApp {
         key: &str,
         body: Option<Value>,
     ) -> reqwest::Response {
-        self.bearer_request(method, path, key, body).await
-    }
-
-    /// A call with a bearer credential (an API key or an operator token) and a JSON body.
-    pub async fn bearer_request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        key: &str,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        let mut request = self.client.request(method, self.url(path)).bearer_auth(key);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{path}: {e}"))
+        crate::client::bearer(self, key, method, path, body).await
     }
 
     /// A `GET` of `path` on a worker process's own HTTP port.

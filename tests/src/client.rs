@@ -23,6 +23,24 @@ pub fn text(body: &Value, field: &str) -> String {
         .to_owned()
 }
 
+/// A call with a bearer credential (an API key or an operator token) and a JSON body.
+pub(crate) async fn bearer(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// A status and the JSON body (`Null` when there is none).
 pub type Answer = (u16, Value);
 
@@ -63,7 +81,7 @@ impl TestApp {
 impl TenantClient<'_> {
     /// The raw response, for tests that look at headers.
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        self.app.tenant_request(method, path, &self.key, body).await
+        bearer(self.app, &self.key, method, path, body).await
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
@@ -202,9 +220,7 @@ pub struct OperatorClient<'a> {
 impl OperatorClient<'_> {
     /// The raw response, for tests that look at headers.
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        self.app
-            .bearer_request(method, path, &self.token, body)
-            .await
+        bearer(self.app, &self.token, method, path, body).await
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {

@@ -4,6 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+pub use crate::errors::assert_refused_naming;
 use crate::{CONTOSO_ADMIN, TestApp, client::Answer};
 
 /// A member of Contoso's directory.
@@ -105,18 +106,6 @@ pub async fn subscribe_through(
         )
         .await;
     (status, body)
-}
-
-/// A refusal whose message names what to do: connection errors carry no `details`, so the
-/// message is what says which rule a request broke.
-pub fn assert_refused_naming(status: u16, body: &Value, expected: u16, needle: &str) {
-    assert_eq!(status, expected, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .is_some_and(|message| message.contains(needle)),
-        "{needle}: {body}"
-    );
 }
 
 /// A tenant whose user is connected and subscribed through the connection.

@@ -69,3 +69,15 @@ pub fn assert_code(status: u16, body: &Value, expected: u16, code: &str) {
         "{body}"
     );
 }
+
+/// A refusal whose message names what to do, for the errors whose `details` cannot say it
+/// (connection errors, an operator's suspension reason, an expired session).
+pub fn assert_refused_naming(status: u16, body: &Value, expected: u16, needle: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|message| message.contains(needle)),
+        "{needle}: {body}"
+    );
+}

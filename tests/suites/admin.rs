@@ -14,6 +14,7 @@ use graphhook_domain::{
     },
     platform::secret::SecretString,
 };
+use graphhook_tests::errors::assert_refused_naming;
 use graphhook_tests::{
     TestApp, app::ADMIN_SIGNING_KEY, fixtures::onboarded_receiving, waits::settle_until,
 };
@@ -211,16 +212,9 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
     let (status, suspended) = alice.suspend(&id, "unpaid invoice").await;
     assert_eq!(status, 200, "{suspended}");
     assert_eq!(suspended["status"], "suspended");
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status(), 403);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = app.as_tenant(&key).get("/api/v1/tenant").await;
     // Under test: the tenant is told the operator's reason, which only the message carries.
-    assert!(
-        body["message"].as_str().unwrap().contains("unpaid invoice"),
-        "{body}"
-    );
+    assert_refused_naming(status, &body, 403, "unpaid invoice");
     assert_eq!(
         audited(&app, "tenant.suspended").await,
         Some((audit_log::ActorKind::Operator, Some("alice".into())))

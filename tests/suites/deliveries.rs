@@ -6,21 +6,18 @@ use graphhook_domain::{
     delivery::engine::{self, Attempted, schedule::DELAYS_SECS},
     platform::entities::{attempt, delivery::DeliveryStatus, endpoint},
 };
-use graphhook_tests::{Mode, Receiver, TestApp, fixtures::contoso_receiving};
+use graphhook_tests::{Mode, fixtures::contoso_receiving, fixtures::receiving};
 use graphhook_tests::{
     Tenant, TenantWithEndpoint,
     fixtures::{delivery_row, message, verifies_with},
-    tenant_with_endpoint,
     waits::tick_at,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 #[tokio::test]
 async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_id() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let TenantWithEndpoint { tenant, secret, .. } =
-        tenant_with_endpoint(&app, Tenant::CONTOSO, &receiver).await;
+    let (app, receiver, TenantWithEndpoint { tenant, secret, .. }) =
+        receiving(Tenant::CONTOSO).await;
     let mut ids = Vec::new();
     for n in 0..3 {
         let (message, deliveries) = message(&app, tenant, n).await;

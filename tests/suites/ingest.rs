@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use graphhook_domain::platform::entities::inbound_batch;
+use graphhook_tests::fixtures::receiving;
 use graphhook_tests::{
     Mode, Receiver, TestApp, fixtures::onboarded_receiving, fixtures::rich_message_delivered,
     graph::lifecycle_event, waits::drained_first,
@@ -21,10 +22,8 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_change_at_graph_reaches_the_tenant_signed_for_every_app_only_kind() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let TenantWithEndpoint { key, secret, .. } =
-        tenant_with_endpoint(&app, Tenant::Onboarded, &receiver).await;
+    let (app, receiver, TenantWithEndpoint { key, secret, .. }) =
+        receiving(Tenant::Onboarded).await;
     let cases = [
         (
             format!("users/{USER}/messages"),

@@ -10,6 +10,14 @@ use graphhook_tests::onboarding::param;
 
 const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 
+/// `browser` opens `url`: a 400 whose page says `why`.
+async fn refused_page(browser: &reqwest::Client, url: String, why: &str) {
+    let page = browser.get(url).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 400);
+    let text = page.text().await.unwrap();
+    assert!(text.contains(why), "{why}: {text}");
+}
+
 #[tokio::test]
 async fn forged_expired_replayed_cookieless_and_wrong_leg_states_are_refused() {
     let app = TestApp::spawn().await;
@@ -23,45 +31,30 @@ async fn forged_expired_replayed_cookieless_and_wrong_leg_states_are_refused() {
     let state = param(&consent, "state").unwrap();
     let (head, _) = state.rsplit_once('.').unwrap();
     let forged = format!("{head}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    let page = browser
-        .get(app.url(&callback(&forged)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status().as_u16(), 400);
-    let text = page.text().await.unwrap();
-    assert!(text.contains("not valid"), "{text}");
+    refused_page(&browser, app.url(&callback(&forged)), "not valid").await;
 
     // Without the browser's cookie.
     let stranger = reqwest::Client::new();
-    let page = stranger
-        .get(app.url(&callback(&state)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status().as_u16(), 400);
-    assert!(page.text().await.unwrap().contains("another browser"));
+    refused_page(&stranger, app.url(&callback(&state)), "another browser").await;
 
     // The sign-in leg's state where the consent leg's belongs.
     let (browser, _, sign_in) = app.start_onboarding().await;
-    let page = browser
-        .get(app.url(&callback(&param(&sign_in, "state").unwrap())))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status().as_u16(), 400);
-    assert!(page.text().await.unwrap().contains("not valid"));
+    refused_page(
+        &browser,
+        app.url(&callback(&param(&sign_in, "state").unwrap())),
+        "not valid",
+    )
+    .await;
 
     // Expired: the administrator took more than ten minutes.
     let (browser, _, consent) = app.sign_in_for_consent().await;
     app.clock.advance(chrono::Duration::minutes(11));
-    let page = browser
-        .get(app.url(&callback(&param(&consent, "state").unwrap())))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status().as_u16(), 400);
-    assert!(page.text().await.unwrap().contains("expired"));
+    refused_page(
+        &browser,
+        app.url(&callback(&param(&consent, "state").unwrap())),
+        "expired",
+    )
+    .await;
     assert_eq!(app.tenant_count().await, 0);
 
     // Replayed: the same callback a second time, even with the cookie (which the first

@@ -7,6 +7,15 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+/// The operator api's list of encryption certificates.
+async fn encryption_certificates(app: &TestApp) -> Value {
+    app.admin_get("/admin/v1/encryption-certificates")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() {
     let (app, key) = onboarded_contoso().await;
@@ -261,12 +270,7 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
         .unwrap()
         .to_owned();
     let certificate = graph["encryptionCertificate"].as_str().unwrap().to_owned();
-    let certificates: Value = app
-        .admin_get("/admin/v1/encryption-certificates")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let certificates = encryption_certificates(&app).await;
     assert_eq!(certificates["data"][0]["label"], label.as_str());
     assert!(certificates["data"][0]["retired_at"].is_null());
     let text = certificates.to_string();
@@ -315,12 +319,7 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
         graph_subscription(&app, &events).await.unwrap()["encryptionCertificateId"],
         new_label.as_str()
     );
-    let certificates: Value = app
-        .admin_get("/admin/v1/encryption-certificates")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let certificates = encryption_certificates(&app).await;
     assert_eq!(certificates["data"].as_array().unwrap().len(), 2);
     assert!(
         certificates["data"][1]["retired_at"].is_string(),

@@ -4,6 +4,14 @@ use graphhook_tests::TestApp;
 use graphhook_worker::jobs::queue_depths;
 use serde_json::Value;
 
+/// The probe queue's finished jobs: (done, dead).
+async fn finished_probes(app: &TestApp) -> (u64, u64) {
+    use graphhook_domain::platform::jobs::{Job, Probe};
+    graphhook_worker::jobs::finished::count(&app.jobs, Probe::QUEUE)
+        .await
+        .expect("count")
+}
+
 #[tokio::test]
 async fn a_probe_queued_through_the_api_is_run_by_draining_the_queues() {
     let app = TestApp::spawn().await;
@@ -171,24 +179,14 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
     app.wait_for_probe(&id, "completed", Duration::from_secs(15))
         .await;
     worker.stop().await.expect("clean stop");
-    assert_eq!(
-        finished::count(&app.jobs, Probe::QUEUE)
-            .await
-            .expect("count"),
-        (1, 0)
-    );
+    assert_eq!(finished_probes(&app).await, (1, 0));
 
     // Younger than the cut-off: kept.
     let kept = finished::trim(&app.jobs, finished::KEEP_DONE, finished::KEEP_DEAD)
         .await
         .expect("trim");
     assert_eq!(kept, 0);
-    assert_eq!(
-        finished::count(&app.jobs, Probe::QUEUE)
-            .await
-            .expect("count"),
-        (1, 0)
-    );
+    assert_eq!(finished_probes(&app).await, (1, 0));
 
     // Older than a zero cut-off: its id, payload and metadata are gone.
     let removed = finished::trim(&app.jobs, Duration::ZERO, Duration::ZERO)
@@ -196,12 +194,7 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
         .expect("trim");
     // The probe, and any maintenance tick the worker finished meanwhile.
     assert!(removed >= 1, "{removed}");
-    assert_eq!(
-        finished::count(&app.jobs, Probe::QUEUE)
-            .await
-            .expect("count"),
-        (0, 0)
-    );
+    assert_eq!(finished_probes(&app).await, (0, 0));
     let data_key = app.jobs.queues.config(Probe::QUEUE).job_data_hash();
     assert!(
         app.redis_hash(&data_key).await.is_empty(),
