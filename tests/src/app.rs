@@ -513,7 +513,7 @@ impl TestApp {
         key: &str,
         body: Option<Value>,
     ) -> reqwest::Response {
-        crate::client::bearer(self, key, method, path, body).await
+        self.as_tenant(key).send(method, path, body).await
     }
 
     /// A `GET` of `path` on a worker process's own HTTP port.

@@ -1,6 +1,8 @@
 //! Typed callers of the two apis: [`TenantClient`] (an API key) and [`OperatorClient`] (an
 //! operator token), so a suite says who calls and what, not how a request is built.
 
+use std::marker::PhantomData;
+
 use reqwest::Method;
 use serde_json::Value;
 
@@ -23,24 +25,6 @@ pub fn text(body: &Value, field: &str) -> String {
         .to_owned()
 }
 
-/// A call with a bearer credential (an API key or an operator token) and a JSON body.
-pub(crate) async fn bearer(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 /// A status and the JSON body (`Null` when there is none).
 pub type Answer = (u16, Value);
 
@@ -49,18 +33,31 @@ async fn answer(response: reqwest::Response) -> Answer {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// The tenant api, called with one API key.
-pub struct TenantClient<'a> {
+/// One api called with one bearer credential; `Api` says which api, and so which typed calls
+/// it has.
+pub struct Client<'a, Api> {
     app: &'a TestApp,
-    key: String,
+    token: String,
+    api: PhantomData<Api>,
 }
+
+/// The tenant api (`/api/v1`), called with an API key.
+pub struct TenantApi;
+/// The operator api (`/admin/v1`), called with an operator token.
+pub struct OperatorApi;
+
+/// The tenant api, called with one API key.
+pub type TenantClient<'a> = Client<'a, TenantApi>;
+/// The operator api, called with one operator's token.
+pub type OperatorClient<'a> = Client<'a, OperatorApi>;
 
 impl TestApp {
     /// The tenant api as the holder of `key`.
     pub fn as_tenant(&self, key: &str) -> TenantClient<'_> {
-        TenantClient {
+        Client {
             app: self,
-            key: key.to_owned(),
+            token: key.to_owned(),
+            api: PhantomData,
         }
     }
 
@@ -71,17 +68,29 @@ impl TestApp {
 
     /// The operator api as the operator `name`.
     pub fn as_operator_named(&self, name: &str) -> OperatorClient<'_> {
-        OperatorClient {
+        Client {
             app: self,
             token: self.operator_token_for(name),
+            api: PhantomData,
         }
     }
 }
 
-impl TenantClient<'_> {
+impl<Api> Client<'_, Api> {
     /// The raw response, for tests that look at headers.
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        bearer(self.app, &self.key, method, path, body).await
+        let mut request = self
+            .app
+            .client
+            .request(method, self.app.url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
@@ -92,6 +101,13 @@ impl TenantClient<'_> {
         self.call(Method::GET, path, None).await
     }
 
+    /// A `GET` that must answer 200: its body.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
     pub async fn post_json(&self, path: &str, body: Value) -> Answer {
         self.call(Method::POST, path, Some(body)).await
     }
@@ -100,7 +116,9 @@ impl TenantClient<'_> {
     pub async fn post(&self, path: &str) -> Answer {
         self.call(Method::POST, path, None).await
     }
+}
 
+impl TenantClient<'_> {
     pub async fn patch_json(&self, path: &str, body: Value) -> Answer {
         self.call(Method::PATCH, path, Some(body)).await
     }
@@ -211,42 +229,7 @@ impl TenantClient<'_> {
     }
 }
 
-/// The operator api, called with one operator's token.
-pub struct OperatorClient<'a> {
-    app: &'a TestApp,
-    token: String,
-}
-
 impl OperatorClient<'_> {
-    /// The raw response, for tests that look at headers.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        bearer(self.app, &self.token, method, path, body).await
-    }
-
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
-        answer(self.send(method, path, body).await).await
-    }
-
-    pub async fn get(&self, path: &str) -> Answer {
-        self.call(Method::GET, path, None).await
-    }
-
-    /// A `GET` that must answer 200: its body.
-    pub async fn get_ok(&self, path: &str) -> Value {
-        let (status, body) = self.get(path).await;
-        assert_eq!(status, 200, "GET {path}: {body}");
-        body
-    }
-
-    pub async fn post_json(&self, path: &str, body: Value) -> Answer {
-        self.call(Method::POST, path, Some(body)).await
-    }
-
-    /// A `POST` without a body.
-    pub async fn post(&self, path: &str) -> Answer {
-        self.call(Method::POST, path, None).await
-    }
-
     /// `POST /admin/v1/tenants/{tenant}/suspend` with `reason`.
     pub async fn suspend(&self, tenant: impl std::fmt::Display, reason: &str) -> Answer {
         self.post_json(

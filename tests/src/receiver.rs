@@ -132,6 +132,14 @@ impl Receiver {
         .await;
     }
 
+    /// Every request that arrived with this event `type`, in order.
+    pub fn all_of(&self, event_type: &str) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.event_type() == event_type)
+            .collect()
+    }
+
     /// The first request that arrived with this event `type`.
     pub fn first_of(&self, event_type: &str) -> Received {
         self.received()

@@ -26,11 +26,7 @@ async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_i
     }
     // One job: the endpoint's batch takes all three.
     assert_eq!(app.drain_jobs().await, 1);
-    let received: Vec<_> = receiver
-        .received()
-        .into_iter()
-        .filter(|r| r.event_type() == "graph.user.updated")
-        .collect();
+    let received = receiver.all_of("graph.user.updated");
     assert_eq!(received.len(), 3);
     for (webhook_id, delivery) in &ids {
         let request = received
@@ -106,11 +102,7 @@ async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
             .iter()
             .all(|a| a.status_code == Some(500) && a.trigger == "scheduled")
     );
-    let sent: Vec<_> = receiver
-        .received()
-        .into_iter()
-        .filter(|r| r.event_type() == "graph.user.updated")
-        .collect();
+    let sent = receiver.all_of("graph.user.updated");
     assert_eq!(sent.len(), 10);
     assert!(
         sent.iter()
@@ -221,11 +213,7 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
         delivery_row(&app, id).await.status,
         DeliveryStatus::Delivered
     );
-    let sent: Vec<_> = receiver
-        .received()
-        .into_iter()
-        .filter(|r| r.event_type() == "graph.user.updated")
-        .collect();
+    let sent = receiver.all_of("graph.user.updated");
     assert_eq!(sent.len(), 2, "the cut-off attempt and the redelivery");
     assert!(
         sent.iter()

@@ -13,12 +13,10 @@ use graphhook_tests::{
     fixtures::{TENANT, direct_tenant, graph_endpoint},
 };
 use graphhook_tests::{
-    client::tenant_call,
     fixtures::delivery_row,
     replay::{pending, recover, seed_exhausted},
     waits::tick_at,
 };
-use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -45,13 +43,10 @@ async fn send_to(
 }
 
 async fn health(app: &TestApp, key: &str, endpoint: EndpointId) -> Value {
-    let (status, health) = tenant_call(
-        app,
-        Method::GET,
-        &format!("/api/v1/endpoints/{endpoint}/health"),
-        key,
-    )
-    .await;
+    let (status, health) = app
+        .as_tenant(key)
+        .get(&format!("/api/v1/endpoints/{endpoint}/health"))
+        .await;
     assert_eq!(status, 200, "{health}");
     health
 }

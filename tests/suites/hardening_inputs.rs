@@ -3,7 +3,7 @@
 
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
-    client::{create_endpoint, tenant_call},
+    client::create_endpoint,
     errors::{assert_field, refused},
 };
 use reqwest::Method;
@@ -21,13 +21,10 @@ async fn with_endpoint() -> (TestApp, String, String, Receiver) {
 }
 
 async fn current_secret(app: &TestApp, key: &str, id: &str) -> Value {
-    let (status, body) = tenant_call(
-        app,
-        Method::GET,
-        &format!("/api/v1/endpoints/{id}/secret"),
-        key,
-    )
-    .await;
+    let (status, body) = app
+        .as_tenant(key)
+        .get(&format!("/api/v1/endpoints/{id}/secret"))
+        .await;
     assert_eq!(status, 200, "{body}");
     body["secret"].clone()
 }

@@ -7,7 +7,7 @@ use graphhook_domain::{
 };
 use graphhook_tests::{Mode, Receiver, TestApp, fixtures::contoso_receiving};
 use graphhook_tests::{
-    client::{create_endpoint, tenant_call},
+    client::create_endpoint,
     fixtures::{delivery_row, message},
     waits::tick_at,
 };
@@ -224,7 +224,9 @@ async fn trouble_with_a_trouble_event_raises_no_further_event() {
 }
 
 async fn events(app: &TestApp, key: &str, query: &str) -> (u16, Value) {
-    tenant_call(app, Method::GET, &format!("/api/v1/events{query}"), key).await
+    app.as_tenant(key)
+        .get(&format!("/api/v1/events{query}"))
+        .await
 }
 
 #[tokio::test]
