@@ -257,10 +257,12 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
         receiver.count("graph.user.updated") > before
     })
     .await;
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(
+        app.as_tenant(&key)
+            .status_of(Method::GET, "/api/v1/tenant")
+            .await,
+        200
+    );
     assert_eq!(
         audited(&app, "tenant.resumed").await,
         Some((audit_log::ActorKind::Operator, Some("alice".into())))
@@ -297,10 +299,13 @@ async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() 
         json!([]),
         "deleted at Graph"
     );
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status(), 401, "the key is revoked");
+    assert_eq!(
+        app.as_tenant(&key)
+            .status_of(Method::GET, "/api/v1/tenant")
+            .await,
+        401,
+        "the key is revoked"
+    );
     assert_eq!(
         audited(&app, "tenant.offboarded").await,
         Some((audit_log::ActorKind::Operator, Some("alice".into())))
@@ -367,10 +372,12 @@ async fn a_tenant_can_offboard_itself_with_a_confirmation() {
     );
     let (kind, _) = audited(&app, "tenant.offboarded").await.unwrap();
     assert_eq!(kind, audit_log::ActorKind::Tenant);
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status(), 401);
+    assert_eq!(
+        app.as_tenant(&key)
+            .status_of(Method::GET, "/api/v1/tenant")
+            .await,
+        401
+    );
 }
 
 #[tokio::test]

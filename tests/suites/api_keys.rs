@@ -53,11 +53,8 @@ async fn keys_are_created_shown_once_listed_and_revoked() {
         app.as_tenant(&first).status_of(Method::DELETE, &path).await,
         204
     );
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &second, None)
-        .await;
-    assert_eq!(response.status().as_u16(), 401);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = app.as_tenant(&second).get("/api/v1/tenant").await;
+    assert_eq!(status, 401, "{body}");
     assert_eq!(body["code"], "unauthorized");
     assert_eq!(body["message"], "the API key was revoked");
     assert_eq!(
@@ -84,11 +81,8 @@ async fn missing_malformed_and_unknown_keys_get_401() {
         &format!("{key}x"),
         &key.replace("ghk_", "ghk_Z"),
     ] {
-        let response = app
-            .tenant_request(Method::GET, "/api/v1/tenant", bad, None)
-            .await;
-        assert_eq!(response.status().as_u16(), 401, "{bad}");
-        let body: Value = response.json().await.unwrap();
+        let (status, body) = app.as_tenant(bad).get("/api/v1/tenant").await;
+        assert_eq!(status, 401, "{bad}");
         assert_eq!(body["code"], "unauthorized");
     }
 }

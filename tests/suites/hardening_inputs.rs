@@ -229,13 +229,7 @@ async fn strings_the_database_cannot_hold_are_a_422_naming_the_field() {
         .await
         .unwrap();
     refused(response, 401, "unauthorized").await;
-    let response = app
-        .client
-        .post(app.url("/onboarding/start"))
-        .form(&[("company_name", "Contoso\u{0}")])
-        .send()
-        .await
-        .unwrap();
+    let response = app.submit_start(&app.client, "Contoso\u{0}").await;
     assert_eq!(
         response.status().as_u16(),
         422,

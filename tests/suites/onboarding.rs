@@ -7,7 +7,7 @@ use graphhook_tests::graph::behave;
 use graphhook_tests::onboarding::onboarded_then_consent_shrunk;
 use graphhook_tests::{TestApp, graph::consent, onboarding::param};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::test]
 async fn the_onboarding_page_lists_each_permission_in_plain_words() {
@@ -61,11 +61,8 @@ async fn the_full_consent_flow_makes_an_active_tenant_whose_key_works() {
     assert_eq!(tenants[0].entra_tenant_id.to_string(), DEFAULT_TENANT_ID);
     assert_eq!(tenants[0].name, "Contoso Ltd");
 
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
-    let tenant: Value = response.json().await.unwrap();
+    let (status, tenant) = app.as_tenant(&key).get("/api/v1/tenant").await;
+    assert_eq!(status, 200, "{tenant}");
     assert_eq!(tenant["status"], "active");
     assert_eq!(tenant["entra_tenant_id"], DEFAULT_TENANT_ID);
     assert!(
@@ -123,12 +120,7 @@ async fn the_emulators_interactive_consent_page_is_reached_through_the_redirect(
     let app = TestApp::spawn().await;
     behave(&app, json!({"consent_mode": "interactive"})).await;
     let browser = app.browser();
-    let response = browser
-        .post(app.url("/onboarding/start"))
-        .form(&[("company_name", "Contoso")])
-        .send()
-        .await
-        .unwrap();
+    let response = app.submit_start(&browser, "Contoso").await;
     assert!(response.url().as_str().starts_with(&app.emulator.base_url));
     assert!(
         response
@@ -149,13 +141,7 @@ async fn the_emulators_interactive_consent_page_is_reached_through_the_redirect(
 async fn the_emulators_sign_in_page_is_reached_through_the_redirect() {
     let app = TestApp::spawn().await;
     behave(&app, json!({"auto_sign_in_user": null})).await;
-    let response = app
-        .browser()
-        .post(app.url("/onboarding/start"))
-        .form(&[("company_name", "Contoso")])
-        .send()
-        .await
-        .unwrap();
+    let response = app.submit_start(&app.browser(), "Contoso").await;
     assert_eq!(
         response.url().path(),
         "/organizations/oauth2/v2.0/authorize"
@@ -238,11 +224,8 @@ async fn with_propagation_delay_the_tenant_is_pending_until_onboarding_completes
     assert!(done.page.contains("Setup is finishing"), "{}", done.page);
     let key = done.key.expect("the key is shown at once");
     assert_eq!(app.tenants().await[0].status, TenantStatus::Pending);
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status().as_u16(), 403);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = app.as_tenant(&key).get("/api/v1/tenant").await;
+    assert_eq!(status, 403, "{body}");
     assert_eq!(body["code"], "forbidden");
     assert_eq!(body["details"]["tenant_status"], "pending");
 
@@ -359,11 +342,11 @@ async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_
         "nothing happens until a token is needed"
     );
 
-    let response = app
-        .tenant_request(Method::POST, "/api/v1/tenant/verify", &key, None)
+    let (status, body) = app
+        .as_tenant(&key)
+        .call(Method::POST, "/api/v1/tenant/verify", None)
         .await;
-    assert_eq!(response.status().as_u16(), 409);
-    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 409, "{body}");
     assert!(
         body["message"].as_str().unwrap().contains("AADSTS700016"),
         "{body}"
@@ -372,17 +355,14 @@ async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_
     assert_eq!(tenant.status, TenantStatus::ConsentRevoked);
     assert!(app.audited("tenant.consent_revoked").await);
     // The tenant can still read its state; it cannot change anything.
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = app.as_tenant(&key).get("/api/v1/tenant").await;
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "consent_revoked", "{body}");
-    let response = app
-        .tenant_request(Method::POST, "/api/v1/tenant/verify", &key, None)
+    let (status, body) = app
+        .as_tenant(&key)
+        .call(Method::POST, "/api/v1/tenant/verify", None)
         .await;
-    assert_eq!(response.status().as_u16(), 403);
-    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 403, "{body}");
     assert_eq!(
         body["details"]["tenant_status"], "consent_revoked",
         "{body}"

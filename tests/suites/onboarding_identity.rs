@@ -253,13 +253,7 @@ async fn onboarding_starts_are_rate_limited_per_address() {
     for _ in 0..3 {
         app.start_onboarding().await;
     }
-    let response = app
-        .client
-        .post(app.url("/onboarding/start"))
-        .form(&[("company_name", "Contoso")])
-        .send()
-        .await
-        .unwrap();
+    let response = app.submit_start(&app.client, "Contoso").await;
     assert_eq!(response.status().as_u16(), 429);
     assert_eq!(response.headers()["retry-after"], "60");
     assert!(

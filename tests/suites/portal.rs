@@ -33,14 +33,18 @@ async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_
     let token = session["token"].as_str().unwrap().to_owned();
     assert!(!token.contains(&key) && !token.starts_with("ghk_"));
 
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &token, None)
-        .await;
-    assert_eq!(response.status(), 200);
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/endpoints", &token, None)
-        .await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(
+        app.as_tenant(&token)
+            .status_of(Method::GET, "/api/v1/tenant")
+            .await,
+        200
+    );
+    assert_eq!(
+        app.as_tenant(&token)
+            .status_of(Method::GET, "/api/v1/endpoints")
+            .await,
+        200
+    );
     // It is not an operator token.
     let response = app
         .client
@@ -52,10 +56,12 @@ async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_
     assert_eq!(response.status(), 401);
     // A tampered token is refused.
     let tampered = format!("{}x", &token[..token.len() - 1]);
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &tampered, None)
-        .await;
-    assert_eq!(response.status(), 401);
+    assert_eq!(
+        app.as_tenant(&tampered)
+            .status_of(Method::GET, "/api/v1/tenant")
+            .await,
+        401
+    );
 
     // Half an hour later it has expired.
     app.clock.advance(chrono::Duration::minutes(31));
@@ -76,10 +82,12 @@ async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_
         )
         .await;
     assert!(response.status().is_success(), "{}", response.status());
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &token, None)
-        .await;
-    assert_eq!(response.status(), 401);
+    assert_eq!(
+        app.as_tenant(&token)
+            .status_of(Method::GET, "/api/v1/tenant")
+            .await,
+        401
+    );
 }
 
 #[tokio::test]
