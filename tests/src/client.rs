@@ -161,6 +161,11 @@ impl TenantClient<'_> {
             .unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
     }
 
+    /// The status of a `GET`.
+    pub async fn get_status(&self, path: &str) -> u16 {
+        self.status_of(Method::GET, path).await
+    }
+
     /// The status of a call without a body.
     pub async fn status_of(&self, method: Method, path: &str) -> u16 {
         self.send(method, path, None).await.status().as_u16()

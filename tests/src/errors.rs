@@ -34,18 +34,48 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     body
 }
 
+/// As [`assert_error`], for errors without `details` (framework errors): the message must name
+/// `needle`, as it is what tells the client what is wrong.
+pub async fn assert_error_naming(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+    needle: &str,
+) -> Value {
+    let body = assert_error(response, status, code).await;
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains(needle)),
+        "{needle}: {body}"
+    );
+    body
+}
+
 /// Checks a 4xx in the one error shape and returns its body.
 pub async fn refused(response: reqwest::Response, status: u16, code: &str) -> Value {
+    refused_case(response, status, code, "").await
+}
+
+/// As [`refused`], for one case of a table: every failure names `case`.
+pub async fn refused_case(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+    case: &str,
+) -> Value {
     let actual = response.status().as_u16();
     let header_id = crate::client::header(&response, "x-request-id");
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(actual, status, "{body}");
-    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(actual, status, "{case}: {body}");
+    assert_eq!(body["code"], code, "{case}: {body}");
     assert!(
         body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
+        "{case}: {body}"
     );
-    assert_eq!(body["request_id"].as_str(), header_id.as_deref(), "{body}");
+    assert_eq!(
+        body["request_id"].as_str(),
+        header_id.as_deref(),
+        "{case}: {body}"
+    );
     body
 }
 

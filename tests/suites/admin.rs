@@ -257,12 +257,7 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
         receiver.count("graph.user.updated") > before
     })
     .await;
-    assert_eq!(
-        app.as_tenant(&key)
-            .status_of(Method::GET, "/api/v1/tenant")
-            .await,
-        200
-    );
+    assert_eq!(app.as_tenant(&key).get_status("/api/v1/tenant").await, 200);
     assert_eq!(
         audited(&app, "tenant.resumed").await,
         Some((audit_log::ActorKind::Operator, Some("alice".into())))
@@ -300,9 +295,7 @@ async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() 
         "deleted at Graph"
     );
     assert_eq!(
-        app.as_tenant(&key)
-            .status_of(Method::GET, "/api/v1/tenant")
-            .await,
+        app.as_tenant(&key).get_status("/api/v1/tenant").await,
         401,
         "the key is revoked"
     );
@@ -372,12 +365,7 @@ async fn a_tenant_can_offboard_itself_with_a_confirmation() {
     );
     let (kind, _) = audited(&app, "tenant.offboarded").await.unwrap();
     assert_eq!(kind, audit_log::ActorKind::Tenant);
-    assert_eq!(
-        app.as_tenant(&key)
-            .status_of(Method::GET, "/api/v1/tenant")
-            .await,
-        401
-    );
+    assert_eq!(app.as_tenant(&key).get_status("/api/v1/tenant").await, 401);
 }
 
 #[tokio::test]

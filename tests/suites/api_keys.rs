@@ -58,9 +58,7 @@ async fn keys_are_created_shown_once_listed_and_revoked() {
     assert_eq!(body["code"], "unauthorized");
     assert_eq!(body["message"], "the API key was revoked");
     assert_eq!(
-        app.as_tenant(&first)
-            .status_of(Method::GET, "/api/v1/tenant")
-            .await,
+        app.as_tenant(&first).get_status("/api/v1/tenant").await,
         200
     );
 }
@@ -117,9 +115,7 @@ async fn another_tenants_key_cannot_read_or_change_this_tenant() {
         "another tenant's key is not found"
     );
     assert_eq!(
-        app.as_tenant(&contoso)
-            .status_of(Method::GET, "/api/v1/tenant")
-            .await,
+        app.as_tenant(&contoso).get_status("/api/v1/tenant").await,
         200
     );
 }

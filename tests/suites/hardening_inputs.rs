@@ -4,7 +4,7 @@
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
     client::create_endpoint,
-    errors::{assert_field, refused},
+    errors::{assert_field, refused, refused_case},
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -106,44 +106,34 @@ async fn a_grace_period_outside_zero_to_a_week_is_a_422_and_the_connection_stays
 async fn a_rotate_body_that_is_present_must_be_a_json_object() {
     let (app, key, id, _receiver) = with_endpoint().await;
     let before = current_secret(&app, &key, &id).await;
-    let json = Some("application/json");
-    refused(
-        rotate_raw(&app, &key, &id, json, b"\x00").await,
-        400,
-        "invalid_json",
-    )
-    .await;
-    refused(
-        rotate_raw(&app, &key, &id, json, b"{\"grace_period_secs\": ").await,
-        400,
-        "invalid_json",
-    )
-    .await;
-    refused(
-        rotate_raw(&app, &key, &id, json, b"[]").await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    refused(
-        rotate_raw(&app, &key, &id, json, b"{\"grace\": 5}").await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    refused(
-        rotate_raw(
-            &app,
-            &key,
-            &id,
-            Some("text/plain"),
+    // The same refusal check for each malformed body: (content type, body, status, code).
+    let cases: [(&str, &'static [u8], u16, &str); 5] = [
+        ("application/json", b"\x00", 400, "invalid_json"),
+        (
+            "application/json",
+            b"{\"grace_period_secs\": ",
+            400,
+            "invalid_json",
+        ),
+        ("application/json", b"[]", 422, "validation_failed"),
+        (
+            "application/json",
+            b"{\"grace\": 5}",
+            422,
+            "validation_failed",
+        ),
+        (
+            "text/plain",
             b"{\"grace_period_secs\": 0}",
-        )
-        .await,
-        415,
-        "unsupported_media_type",
-    )
-    .await;
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (content_type, body, status, code) in cases {
+        let response = rotate_raw(&app, &key, &id, Some(content_type), body).await;
+        let case = format!("{content_type} {}", String::from_utf8_lossy(body));
+        refused_case(response, status, code, &case).await;
+    }
     assert_eq!(
         current_secret(&app, &key, &id).await,
         before,

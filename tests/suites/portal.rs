@@ -34,15 +34,11 @@ async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_
     assert!(!token.contains(&key) && !token.starts_with("ghk_"));
 
     assert_eq!(
-        app.as_tenant(&token)
-            .status_of(Method::GET, "/api/v1/tenant")
-            .await,
+        app.as_tenant(&token).get_status("/api/v1/tenant").await,
         200
     );
     assert_eq!(
-        app.as_tenant(&token)
-            .status_of(Method::GET, "/api/v1/endpoints")
-            .await,
+        app.as_tenant(&token).get_status("/api/v1/endpoints").await,
         200
     );
     // It is not an operator token.
@@ -57,9 +53,7 @@ async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_
     // A tampered token is refused.
     let tampered = format!("{}x", &token[..token.len() - 1]);
     assert_eq!(
-        app.as_tenant(&tampered)
-            .status_of(Method::GET, "/api/v1/tenant")
-            .await,
+        app.as_tenant(&tampered).get_status("/api/v1/tenant").await,
         401
     );
 
@@ -83,9 +77,7 @@ async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_
         .await;
     assert!(response.status().is_success(), "{}", response.status());
     assert_eq!(
-        app.as_tenant(&token)
-            .status_of(Method::GET, "/api/v1/tenant")
-            .await,
+        app.as_tenant(&token).get_status("/api/v1/tenant").await,
         401
     );
 }

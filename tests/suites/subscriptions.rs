@@ -143,7 +143,7 @@ async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
         204
     );
     assert_eq!(graph_subscription(&app, "users").await, None);
-    assert_eq!(app.as_tenant(&key).status_of(Method::GET, &path).await, 404);
+    assert_eq!(app.as_tenant(&key).get_status(&path).await, 404);
 
     let (_, created) = app
         .as_tenant(&key)
