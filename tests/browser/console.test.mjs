@@ -6,7 +6,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { env, eventually, launch, newPage, onboard, placement, screenshot, startReceiver } from "./lib.mjs";
+import {
+  env,
+  eventually,
+  launch,
+  newPage,
+  onboardInOwnPage,
+  placement,
+  screenshot,
+  startReceiver,
+  tenantCall,
+} from "./lib.mjs";
 
 const TENANT = "6f0d3c2a-8b47-4e15-9a3c-d2e71b5f4a08";
 const REASON = "Unpaid invoice INV-2291 (browser test)";
@@ -20,18 +30,8 @@ function forgedToken() {
   return `${unsigned}.${signature}`;
 }
 
-/** The tenant api, called with the tenant's own key. */
-async function call(key, method, path, body) {
-  const response = await fetch(`${env.base}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: response.status, body: await response.json().catch(() => null) };
-}
-
 async function tenantApi(key) {
-  return call(key, "GET", "/tenant");
+  return tenantCall(key, "GET", "/tenant");
 }
 
 async function tenantStatus(page) {
@@ -44,24 +44,22 @@ test("the operator console: sign in, find, suspend and resume a tenant, operatio
   try {
     // 1. A tenant to find, onboarded through the real consent flow (in a page of its own: the
     // console's page is the one whose errors are checked at the end).
-    const onboarding = await newPage(browser);
-    const key = await onboard(onboarding, "console", "Tailspin", TENANT);
+    const key = await onboardInOwnPage(browser, "console", "Tailspin", TENANT);
     assert.ok(key.length > 10, `an API key, not ${key}`);
     assert.equal((await tenantApi(key)).status, 200);
-    await onboarding.context().close();
     // A subscription of its own (for "Renew now"), and an endpoint that has had deliveries,
     // one of them failed (for the delivery health and the charts).
-    const created = await call(key, "POST", "/subscriptions", { resource: "users", change_types: ["updated", "deleted"] });
+    const created = await tenantCall(key, "POST", "/subscriptions", { resource: "users", change_types: ["updated", "deleted"] });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const endpoint = await call(key, "POST", "/endpoints", { url: receiver.url, description: "Tailspin receiver" });
+    const endpoint = await tenantCall(key, "POST", "/endpoints", { url: receiver.url, description: "Tailspin receiver" });
     assert.equal(endpoint.status, 201, JSON.stringify(endpoint.body));
     await eventually(
-      async () => (await call(key, "GET", `/endpoints/${endpoint.body.id}`)).body?.status === "active",
+      async () => (await tenantCall(key, "GET", `/endpoints/${endpoint.body.id}`)).body?.status === "active",
       "the endpoint is verified",
     );
     for (const status of [200, 200, 500, 200]) {
       receiver.status = status;
-      const sent = await call(key, "POST", `/endpoints/${endpoint.body.id}/test`);
+      const sent = await tenantCall(key, "POST", `/endpoints/${endpoint.body.id}/test`);
       assert.equal(sent.status < 300, true, JSON.stringify(sent.body));
     }
     receiver.status = 200;

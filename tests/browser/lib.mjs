@@ -198,3 +198,41 @@ export async function eventually(check, what, ms = 15_000) {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/**
+ * Onboards a new tenant (as `onboard` does) in a page of its own, closed afterwards: the page a
+ * test goes on with then shows only its own errors. Returns the API key.
+ */
+export async function onboardInOwnPage(browser, test, company, tenantId) {
+  const onboarding = await newPage(browser);
+  const key = await onboard(onboarding, test, company, tenantId);
+  await onboarding.context().close();
+  return key;
+}
+
+/** Signs in to the portal (already open in `page`) with `key`, and waits for its first view. */
+export async function signInToPortal(page, key) {
+  await page.getByLabel("API key").fill(key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Endpoints", level: 1 }).waitFor();
+}
+
+/** The tenant api, called with the tenant's own key: `{ status, body }` (body null if not JSON). */
+export async function tenantCall(key, method, path, body) {
+  const response = await fetch(`${env.base}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
+
+/** Clicks the page's Refresh button until `locator` shows up. */
+export async function refreshUntil(page, locator, what) {
+  await eventually(async () => {
+    if (await locator.count()) return true;
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.getByRole("button", { name: "Refresh" }).waitFor();
+    return (await locator.count()) > 0;
+  }, what);
+}

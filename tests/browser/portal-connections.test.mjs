@@ -7,7 +7,18 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { emulator, env, eventually, launch, newPage, onboard, placement, screenshot } from "./lib.mjs";
+import {
+  emulator,
+  env,
+  launch,
+  newPage,
+  onboardInOwnPage,
+  placement,
+  refreshUntil,
+  screenshot,
+  signInToPortal,
+  tenantCall,
+} from "./lib.mjs";
 
 const TENANT = "5d7a1c3e-9b24-4f86-a0e1-3c8f6b2d9e47";
 const COMPANY = "Fabrikam";
@@ -16,40 +27,16 @@ const USER = `user@${DOMAIN}`;
 const GROUP = "02bd9fd6-8f93-4758-87c3-1fb73740a315";
 const RESOURCE = `groups/${GROUP}/conversations`;
 
-/** The tenant api, called with the tenant's own key. */
-async function call(key, method, path, body) {
-  const response = await fetch(`${env.base}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: response.status, body: await response.json().catch(() => null) };
-}
-
-/** Clicks the page's Refresh button until `locator` shows up. */
-async function refreshUntil(page, locator, what) {
-  await eventually(async () => {
-    if (await locator.count()) return true;
-    await page.getByRole("button", { name: "Refresh" }).click();
-    await page.getByRole("button", { name: "Refresh" }).waitFor();
-    return (await locator.count()) > 0;
-  }, what);
-}
-
 test("a tenant connects a user, subscribes through it, restores it when it needs its user again, and deletes it", async () => {
   const browser = await launch();
   const { token_lifetime_secs: lifetime } = await emulator("GET", "/behaviour");
   try {
     // 1. Onboarding gives an API key; the portal's page is a page of its own.
-    const onboarding = await newPage(browser);
-    const key = await onboard(onboarding, "connections", COMPANY, TENANT);
+    const key = await onboardInOwnPage(browser, "connections", COMPANY, TENANT);
     assert.match(key, /^ghk_/);
-    await onboarding.context().close();
     const page = await newPage(browser);
     await page.goto(`${env.base}/portal`);
-    await page.getByLabel("API key").fill(key);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { name: "Endpoints", level: 1 }).waitFor();
+    await signInToPortal(page, key);
     const nav = page.getByRole("navigation", { name: "Portal" });
 
     // 2. Connect a work account for group conversations: pending, with a sign-in link.
@@ -107,14 +94,14 @@ test("a tenant connects a user, subscribes through it, restores it when it needs
     const subscription = page.getByRole("row").filter({ has: page.getByRole("rowheader", { name: new RegExp(RESOURCE) }) });
     await subscription.getByText("active", { exact: true }).waitFor();
     assert.match(await subscription.textContent(), new RegExp(`Through ${COMPANY} User`));
-    const listed = await call(key, "GET", "/subscriptions");
+    const listed = await tenantCall(key, "GET", "/subscriptions");
     const held = listed.body.data.find((s) => s.resource === RESOURCE);
     assert.equal(held?.connection_id, id, JSON.stringify(listed.body));
     assert.deepEqual(held.change_types, ["created"]);
     await screenshot(page, "connections", "subscribed");
 
     // 6. The operator console shows the connection on the tenant's page.
-    const tenant = (await call(key, "GET", "/tenant")).body;
+    const tenant = (await tenantCall(key, "GET", "/tenant")).body;
     const operator = await newPage(browser);
     await operator.goto(`${env.base}/console`);
     await operator.getByLabel("Operator token").fill(env.operatorToken);
@@ -132,7 +119,7 @@ test("a tenant connects a user, subscribes through it, restores it when it needs
     // 7. Microsoft revokes the user's sessions: the next use of the connection (a second
     // subscription) fails its refresh, and the connection needs its user again.
     await emulator("POST", `/tenants/${TENANT}/users/${USER}/revoke-sessions`);
-    const refused = await call(key, "POST", "/subscriptions", {
+    const refused = await tenantCall(key, "POST", "/subscriptions", {
       resource: RESOURCE, change_types: ["updated"], connection_id: id,
     });
     assert.equal(refused.status, 409, JSON.stringify(refused.body));
@@ -172,8 +159,8 @@ test("a tenant connects a user, subscribes through it, restores it when it needs
     await row.getByRole("button", { name: "Yes, delete" }).click();
     await page.getByText(`Connection of ${COMPANY} User deleted, with its subscriptions.`).waitFor();
     await page.getByText("No connections yet.").waitFor();
-    assert.equal((await call(key, "GET", `/connections/${id}`)).status, 404);
-    const after = await call(key, "GET", "/subscriptions");
+    assert.equal((await tenantCall(key, "GET", `/connections/${id}`)).status, 404);
+    const after = await tenantCall(key, "GET", "/subscriptions");
     const left = after.body.data.filter((s) => s.connection_id === id && s.status !== "deleted");
     assert.deepEqual(left, [], "its subscriptions are deleted too");
     await screenshot(page, "connections", "deleted");

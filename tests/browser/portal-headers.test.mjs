@@ -4,7 +4,16 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { eventually, env, launch, newPage, onboard, screenshot, startReceiver } from "./lib.mjs";
+import {
+  eventually,
+  env,
+  launch,
+  newPage,
+  onboardInOwnPage,
+  screenshot,
+  signInToPortal,
+  startReceiver,
+} from "./lib.mjs";
 
 const TENANT = "8d2f4a61-3c7e-4b95-a0d8-6e1f2b9c7a34";
 const TOKEN = "Bearer portal-7c1e9d42a5b0";
@@ -14,14 +23,10 @@ test("custom headers are shown masked and the mask saved back keeps their values
   const browser = await launch();
   const receiver = await startReceiver();
   try {
-    const onboarding = await newPage(browser);
-    const key = await onboard(onboarding, "headers", "Litware", TENANT);
-    await onboarding.context().close();
+    const key = await onboardInOwnPage(browser, "headers", "Litware", TENANT);
     const page = await newPage(browser);
     await page.goto(`${env.base}/portal`);
-    await page.getByLabel("API key").fill(key);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { name: "Endpoints", level: 1 }).waitFor();
+    await signInToPortal(page, key);
 
     // Register with two headers.
     await page.getByLabel("Endpoint URL").fill(receiver.url);

@@ -11,22 +11,14 @@ import {
   eventually,
   launch,
   newPage,
-  onboard,
+  onboardInOwnPage,
+  refreshUntil,
   screenshot,
+  signInToPortal,
   startReceiver,
 } from "./lib.mjs";
 
 const TENANT = "3b9e6c1a-52d4-4f0e-8a7b-c2d91e4f6a85";
-
-/** Clicks the page's Refresh button until `locator` shows up. */
-async function refreshUntil(page, locator, what) {
-  await eventually(async () => {
-    if (await locator.count()) return true;
-    await page.getByRole("button", { name: "Refresh" }).click();
-    await page.getByRole("button", { name: "Refresh" }).waitFor();
-    return (await locator.count()) > 0;
-  }, what);
-}
 
 test("a tenant signs in, registers an endpoint, subscribes, and follows and resends a message", async () => {
   const browser = await launch();
@@ -34,18 +26,14 @@ test("a tenant signs in, registers an endpoint, subscribes, and follows and rese
   try {
     // 1. Onboarding (the emulator accepts the consent) gives an API key. It runs in a page of its
     // own: the portal's page below must show no error at all.
-    const onboarding = await newPage(browser);
-    const key = await onboard(onboarding, "portal", "Northwind", TENANT);
+    const key = await onboardInOwnPage(browser, "portal", "Northwind", TENANT);
     assert.match(key, /^ghk_/);
-    await onboarding.context().close();
     const page = await newPage(browser);
 
     // 2. Sign in: the tenant's name and status show; only the session token is kept.
     await page.goto(`${env.base}/portal`);
     await screenshot(page, "portal", "sign-in");
-    await page.getByLabel("API key").fill(key);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { name: "Endpoints", level: 1 }).waitFor();
+    await signInToPortal(page, key);
     assert.equal(await page.locator("#who-name").textContent(), "Northwind");
     assert.equal(await page.locator("#who-status").textContent(), "active");
     const stored = await page.evaluate(() => JSON.stringify(sessionStorage));

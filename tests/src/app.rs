@@ -230,6 +230,11 @@ impl TestApp {
         TestAppBuilder::default()
     }
 
+    /// An app whose settings `f` adjusted before it started.
+    pub async fn spawn_with(f: impl FnOnce(&mut Settings) + Send + 'static) -> TestApp {
+        TestAppBuilder::default().settings(f).spawn().await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -510,14 +515,30 @@ impl TestApp {
         key: &str,
         body: Option<Value>,
     ) -> reqwest::Response {
-        let mut request = self.client.request(method, self.url(path)).bearer_auth(key);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request
+        self.as_tenant(key).send(method, path, body).await
+    }
+
+    /// A `GET` of `path` on a worker process's own HTTP port.
+    pub async fn worker_get(&self, worker: &WorkerProcess, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("http://127.0.0.1:{}{path}", worker.http_port()))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .unwrap_or_else(|e| panic!("worker {path}: {e}"))
+    }
+
+    /// A worker process's `/metrics` text.
+    pub async fn worker_metrics(&self, worker: &WorkerProcess) -> String {
+        self.worker_get(worker, "/metrics")
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("metrics text: {e}"))
+    }
+
+    /// Contoso written directly (as a proven consent would be): its API key.
+    pub async fn create_contoso(&self) -> String {
+        self.create_tenant(crate::fixtures::TENANT, "Contoso").await
     }
 
     pub async fn tenant_count(&self) -> u64 {
@@ -534,6 +555,11 @@ impl TestApp {
             .all(&self.db)
             .await
             .unwrap_or_else(|e| panic!("tenants: {e}"))
+    }
+
+    /// Whether the audit log holds an entry of `action`.
+    pub async fn audited(&self, action: &str) -> bool {
+        self.audit_actions().await.iter().any(|a| a == action)
     }
 
     /// The audit log's actions, oldest first.

@@ -1,10 +1,29 @@
 //! Typed callers of the two apis: [`TenantClient`] (an API key) and [`OperatorClient`] (an
 //! operator token), so a suite says who calls and what, not how a request is built.
 
+use std::marker::PhantomData;
+
 use reqwest::Method;
 use serde_json::Value;
 
 use crate::TestApp;
+
+/// A response header's value, if it has one that is text.
+pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A string field of a JSON body, which must be there.
+pub fn text(body: &Value, field: &str) -> String {
+    body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {body}"))
+        .to_owned()
+}
 
 /// A status and the JSON body (`Null` when there is none).
 pub type Answer = (u16, Value);
@@ -14,18 +33,31 @@ async fn answer(response: reqwest::Response) -> Answer {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// The tenant api, called with one API key.
-pub struct TenantClient<'a> {
+/// One api called with one bearer credential; `Api` says which api, and so which typed calls
+/// it has.
+pub struct Client<'a, Api> {
     app: &'a TestApp,
-    key: String,
+    token: String,
+    api: PhantomData<Api>,
 }
+
+/// The tenant api (`/api/v1`), called with an API key.
+pub struct TenantApi;
+/// The operator api (`/admin/v1`), called with an operator token.
+pub struct OperatorApi;
+
+/// The tenant api, called with one API key.
+pub type TenantClient<'a> = Client<'a, TenantApi>;
+/// The operator api, called with one operator's token.
+pub type OperatorClient<'a> = Client<'a, OperatorApi>;
 
 impl TestApp {
     /// The tenant api as the holder of `key`.
     pub fn as_tenant(&self, key: &str) -> TenantClient<'_> {
-        TenantClient {
+        Client {
             app: self,
-            key: key.to_owned(),
+            token: key.to_owned(),
+            api: PhantomData,
         }
     }
 
@@ -36,80 +68,15 @@ impl TestApp {
 
     /// The operator api as the operator `name`.
     pub fn as_operator_named(&self, name: &str) -> OperatorClient<'_> {
-        OperatorClient {
+        Client {
             app: self,
             token: self.operator_token_for(name),
+            api: PhantomData,
         }
     }
 }
 
-impl TenantClient<'_> {
-    /// The raw response, for tests that look at headers.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        self.app.tenant_request(method, path, &self.key, body).await
-    }
-
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
-        answer(self.send(method, path, body).await).await
-    }
-
-    pub async fn get(&self, path: &str) -> Answer {
-        self.call(Method::GET, path, None).await
-    }
-
-    pub async fn post_json(&self, path: &str, body: Value) -> Answer {
-        self.call(Method::POST, path, Some(body)).await
-    }
-
-    pub async fn patch_json(&self, path: &str, body: Value) -> Answer {
-        self.call(Method::PATCH, path, Some(body)).await
-    }
-
-    pub async fn delete(&self, path: &str) -> Answer {
-        self.call(Method::DELETE, path, None).await
-    }
-
-    /// `POST /api/v1/endpoints`.
-    pub async fn create_endpoint(&self, body: Value) -> Answer {
-        self.post_json("/api/v1/endpoints", body).await
-    }
-
-    /// `POST /api/v1/subscriptions`: the status, the body and any `retry-after`.
-    pub async fn create_subscription(&self, body: Value) -> (u16, Value, Option<String>) {
-        let response = self
-            .send(Method::POST, "/api/v1/subscriptions", Some(body))
-            .await;
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let (status, body) = answer(response).await;
-        (status, body, retry_after)
-    }
-
-    /// A subscription to `resource` for `change_types`, created (201); its id.
-    pub async fn subscribe(&self, resource: &str, change_types: &[&str]) -> String {
-        let (status, created, _) = self
-            .create_subscription(
-                serde_json::json!({"resource": resource, "change_types": change_types}),
-            )
-            .await;
-        assert_eq!(status, 201, "{created}");
-        created["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("subscription without id: {created}"))
-            .to_owned()
-    }
-}
-
-/// The operator api, called with one operator's token.
-pub struct OperatorClient<'a> {
-    app: &'a TestApp,
-    token: String,
-}
-
-impl OperatorClient<'_> {
+impl<Api> Client<'_, Api> {
     /// The raw response, for tests that look at headers.
     pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
         let mut request = self
@@ -143,6 +110,138 @@ impl OperatorClient<'_> {
 
     pub async fn post_json(&self, path: &str, body: Value) -> Answer {
         self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// A `POST` without a body.
+    pub async fn post(&self, path: &str) -> Answer {
+        self.call(Method::POST, path, None).await
+    }
+}
+
+impl TenantClient<'_> {
+    pub async fn patch_json(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// `POST /api/v1/endpoints`.
+    pub async fn create_endpoint(&self, body: Value) -> Answer {
+        self.post_json("/api/v1/endpoints", body).await
+    }
+
+    /// `POST /api/v1/subscriptions`: the status, the body and any `retry-after`.
+    pub async fn create_subscription(&self, body: Value) -> (u16, Value, Option<String>) {
+        let response = self
+            .send(Method::POST, "/api/v1/subscriptions", Some(body))
+            .await;
+        let retry_after = header(&response, "retry-after");
+        let (status, body) = answer(response).await;
+        (status, body, retry_after)
+    }
+
+    /// `POST /api/v1/subscriptions` for `resource` and `change_types`: the status and body.
+    pub async fn try_subscribe(&self, resource: &str, change_types: &[&str]) -> Answer {
+        let (status, body, _) = self
+            .create_subscription(
+                serde_json::json!({"resource": resource, "change_types": change_types}),
+            )
+            .await;
+        (status, body)
+    }
+
+    /// A `GET`'s JSON body, whatever the status.
+    pub async fn get_body(&self, path: &str) -> Value {
+        self.send(Method::GET, path, None)
+            .await
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
+    }
+
+    /// The status of a `GET`.
+    pub async fn get_status(&self, path: &str) -> u16 {
+        self.status_of(Method::GET, path).await
+    }
+
+    /// The status of a call without a body.
+    pub async fn status_of(&self, method: Method, path: &str) -> u16 {
+        self.send(method, path, None).await.status().as_u16()
+    }
+
+    /// `POST /api/v1/endpoints/{id}/test`.
+    pub async fn test_endpoint(&self, id: impl std::fmt::Display) -> Answer {
+        self.call(Method::POST, &format!("/api/v1/endpoints/{id}/test"), None)
+            .await
+    }
+
+    /// `POST /api/v1/endpoints/{id}/secret/rotate` with a grace period: the new secret.
+    pub async fn rotate_secret(
+        &self,
+        id: impl std::fmt::Display,
+        grace_period_secs: u64,
+    ) -> String {
+        let path = format!("/api/v1/endpoints/{id}/secret/rotate");
+        let (status, rotated) = self
+            .post_json(
+                &path,
+                serde_json::json!({"grace_period_secs": grace_period_secs}),
+            )
+            .await;
+        assert_eq!(status, 200, "{rotated}");
+        text(&rotated, "secret")
+    }
+
+    /// `POST /api/v1/messages/{message}/resend` to `endpoint`.
+    pub async fn resend(
+        &self,
+        message: impl std::fmt::Display,
+        endpoint: impl std::fmt::Display,
+    ) -> Answer {
+        let path = format!("/api/v1/messages/{message}/resend");
+        let body = serde_json::json!({"endpoint_id": endpoint.to_string()});
+        self.post_json(&path, body).await
+    }
+
+    /// `POST /api/v1/endpoints/{endpoint}/recover` of what failed since `since` (RFC 3339).
+    pub async fn recover_since(&self, endpoint: impl std::fmt::Display, since: &str) -> Answer {
+        let path = format!("/api/v1/endpoints/{endpoint}/recover");
+        self.post_json(&path, serde_json::json!({"since": since}))
+            .await
+    }
+
+    /// `DELETE /api/v1/tenant`, confirmed with the tenant's name `confirm`.
+    pub async fn offboard(&self, confirm: &str) -> Answer {
+        self.call(
+            Method::DELETE,
+            "/api/v1/tenant",
+            Some(serde_json::json!({"confirm": confirm})),
+        )
+        .await
+    }
+
+    /// A subscription to `resource` for `change_types`, created (201); its id.
+    pub async fn subscribe(&self, resource: &str, change_types: &[&str]) -> String {
+        let (status, created, _) = self
+            .create_subscription(
+                serde_json::json!({"resource": resource, "change_types": change_types}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        text(&created, "id")
+    }
+}
+
+impl OperatorClient<'_> {
+    /// `POST /admin/v1/tenants/{tenant}/suspend` with `reason`.
+    pub async fn suspend(&self, tenant: impl std::fmt::Display, reason: &str) -> Answer {
+        self.post_json(
+            &format!("/admin/v1/tenants/{tenant}/suspend"),
+            serde_json::json!({"reason": reason}),
+        )
+        .await
     }
 }
 

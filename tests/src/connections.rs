@@ -4,6 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+pub use crate::errors::assert_refused_naming;
 use crate::{CONTOSO_ADMIN, TestApp, client::Answer};
 
 /// A member of Contoso's directory.
@@ -38,6 +39,15 @@ pub async fn follow(app: &TestApp, url: &str, user: &str) -> (u16, String) {
         .unwrap_or_else(|e| panic!("{url}: {e}"));
     app.sign_in_as(CONTOSO_ADMIN).await;
     (status, page)
+}
+
+/// A browser follows the `authorization_url` of a started or reconnected connection, signed in
+/// as `user`: the final page's status and text.
+pub async fn follow_link(app: &TestApp, started: &Value, user: &str) -> (u16, String) {
+    let url = started["authorization_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no authorization_url: {started}"));
+    follow(app, url, user).await
 }
 
 /// Connects `user` for `kinds` (`account`: work or personal): the connection's id.
@@ -96,4 +106,51 @@ pub async fn subscribe_through(
         )
         .await;
     (status, body)
+}
+
+/// A tenant whose user is connected and subscribed through the connection.
+pub struct Connected {
+    pub key: String,
+    /// The connection's id.
+    pub connection: String,
+    /// The subscription's id.
+    pub subscription: String,
+}
+
+/// Contoso (onboarded) with an endpoint on `receiver`, `CONTOSO_USER` connected for
+/// conversations, and a subscription through it to `GROUP`'s conversations.
+pub async fn connected_to_conversations(app: &TestApp, receiver: &crate::Receiver) -> Connected {
+    let key = crate::tenant_with_endpoint(app, crate::Tenant::Onboarded, receiver)
+        .await
+        .key;
+    let connection = connect(app, &key, "work", &["conversation"], CONTOSO_USER).await;
+    let (status, created) = subscribe_through(
+        app,
+        &key,
+        &connection,
+        &group_conversations(GROUP),
+        &["created"],
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let subscription = created["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("subscription without id: {created}"))
+        .to_owned();
+    Connected {
+        key,
+        connection,
+        subscription,
+    }
+}
+
+/// The resource of a group's conversations.
+pub fn group_conversations(group: impl std::fmt::Display) -> String {
+    format!("groups/{group}/conversations")
+}
+
+/// A new conversation in `GROUP`, as Graph announces it.
+pub async fn new_conversation(app: &TestApp) {
+    let resource = group_conversations(GROUP);
+    crate::graph::change_of(app, crate::fixtures::TENANT, &resource, "created").await;
 }

@@ -141,18 +141,24 @@ async fn sweep_stale(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates a fresh, migrated database for one test and returns its name.
-pub async fn create_test_database() -> anyhow::Result<String> {
-    let db = admin().await?;
-    let template = ensure_template(&db).await?;
+/// A database name no other test uses: the time (so leftovers can be told by age) and a random
+/// part.
+fn fresh_name() -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let name = format!(
+    format!(
         "gh_test_{now}_{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
+    )
+}
+
+/// Creates a fresh, migrated database for one test and returns its name.
+pub async fn create_test_database() -> anyhow::Result<String> {
+    let db = admin().await?;
+    let template = ensure_template(&db).await?;
+    let name = fresh_name();
     let sql = format!(
         "CREATE DATABASE {} TEMPLATE {}",
         quote_ident(&name),
@@ -177,14 +183,7 @@ pub async fn create_test_database() -> anyhow::Result<String> {
 /// Creates an empty (unmigrated) database for migration tests.
 pub async fn create_empty_database() -> anyhow::Result<String> {
     let db = admin().await?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let name = format!(
-        "gh_test_{now}_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
+    let name = fresh_name();
     db.execute_unprepared(&format!("CREATE DATABASE {}", quote_ident(&name)))
         .await?;
     db.close().await?;

@@ -7,17 +7,9 @@ use serde_json::Value;
 /// non-empty `message`, the `request_id` of the header, and no key besides `details`.
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(response.status().as_u16(), status, "status");
-    let header_id = response
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    let header_id = crate::client::header(&response, "x-request-id")
         .unwrap_or_else(|| panic!("no x-request-id header"));
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = crate::client::header(&response, "content-type");
     assert_eq!(content_type.as_deref(), Some("application/json"));
     let body: Value = response
         .json()
@@ -42,22 +34,48 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     body
 }
 
+/// As [`assert_error`], for errors without `details` (framework errors): the message must name
+/// `needle`, as it is what tells the client what is wrong.
+pub async fn assert_error_naming(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+    needle: &str,
+) -> Value {
+    let body = assert_error(response, status, code).await;
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains(needle)),
+        "{needle}: {body}"
+    );
+    body
+}
+
 /// Checks a 4xx in the one error shape and returns its body.
 pub async fn refused(response: reqwest::Response, status: u16, code: &str) -> Value {
+    refused_case(response, status, code, "").await
+}
+
+/// As [`refused`], for one case of a table: every failure names `case`.
+pub async fn refused_case(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+    case: &str,
+) -> Value {
     let actual = response.status().as_u16();
-    let header_id = response
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header_id = crate::client::header(&response, "x-request-id");
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(actual, status, "{body}");
-    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(actual, status, "{case}: {body}");
+    assert_eq!(body["code"], code, "{case}: {body}");
     assert!(
         body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
+        "{case}: {body}"
     );
-    assert_eq!(body["request_id"].as_str(), header_id.as_deref(), "{body}");
+    assert_eq!(
+        body["request_id"].as_str(),
+        header_id.as_deref(),
+        "{case}: {body}"
+    );
     body
 }
 
@@ -71,4 +89,25 @@ pub fn assert_field(body: &Value, code: &str, field: &str) {
 pub fn assert_rule(body: &Value, code: &str, field: &str, rule: &str) {
     assert_field(body, code, field);
     assert_eq!(body["details"]["rule"], rule, "{body}");
+}
+
+/// Checks an answer's status and error `code`.
+pub fn assert_code(status: u16, body: &Value, expected: u16, code: &str) {
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (expected, Some(code)),
+        "{body}"
+    );
+}
+
+/// A refusal whose message names what to do, for the errors whose `details` cannot say it
+/// (connection errors, an operator's suspension reason, an expired session).
+pub fn assert_refused_naming(status: u16, body: &Value, expected: u16, needle: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|message| message.contains(needle)),
+        "{needle}: {body}"
+    );
 }

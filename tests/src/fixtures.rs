@@ -73,6 +73,11 @@ pub async fn direct_tenant(app: &TestApp, entra: &str, name: &str) -> (TenantId,
     (tenant_id(app, entra).await, key)
 }
 
+/// Contoso written directly: its id and API key.
+pub async fn direct_contoso(app: &TestApp) -> (TenantId, String) {
+    direct_tenant(app, TENANT, "Contoso").await
+}
+
 /// Our id of the tenant whose Entra tenant id is `entra`.
 pub async fn tenant_id(app: &TestApp, entra: &str) -> TenantId {
     app.tenants()
@@ -96,10 +101,7 @@ pub async fn active_endpoint(app: &TestApp, key: &str, body: Value) -> (Endpoint
         .as_str()
         .and_then(|id| id.parse().ok())
         .unwrap_or_else(|| panic!("endpoint without id: {created}"));
-    let secret = created["secret"]
-        .as_str()
-        .unwrap_or_else(|| panic!("endpoint without secret: {created}"))
-        .to_owned();
+    let secret = crate::client::text(&created, "secret");
     (id, secret)
 }
 
@@ -197,6 +199,16 @@ pub async fn setup(app: &TestApp) -> Setup {
     }
 }
 
+/// A fresh app and [`setup`], with one `graph.user.updated` message delivered: the app, the
+/// setup and the message's webhook id.
+pub async fn one_message_delivered() -> (TestApp, Setup, String) {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let webhook_id = send_event(&app, s.tenant, "graph.user.updated").await;
+    app.drain_jobs().await;
+    (app, s, webhook_id)
+}
+
 /// A message of `event_type` for every endpoint of `tenant`; its webhook id.
 pub async fn send_event(app: &TestApp, tenant: TenantId, event_type: &str) -> String {
     let (message, _) = write_message(app, tenant, event_type, json!({"x": 1}), None).await;
@@ -228,24 +240,35 @@ pub async fn rich_message_delivered(app: &TestApp, receiver: &Receiver, subject:
     key
 }
 
+/// A fresh app and Contoso, onboarded through the browser flow: the app and Contoso's API key.
+pub async fn onboarded_contoso() -> (TestApp, String) {
+    let app = TestApp::spawn().await;
+    let key = app
+        .onboard("Contoso")
+        .await
+        .key
+        .unwrap_or_else(|| panic!("onboarding showed no key"));
+    (app, key)
+}
+
+/// A fresh app, a receiver, and a tenant (made as `how` says) with an endpoint on it.
+pub async fn receiving(how: Tenant<'_>) -> (TestApp, Receiver, TenantWithEndpoint) {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(crate::Mode::Echo);
+    let tenant = tenant_with_endpoint(&app, how, &receiver).await;
+    (app, receiver, tenant)
+}
+
 /// A fresh app, a receiver, and Contoso (onboarded) with an endpoint on it: the app, the
 /// receiver and Contoso's API key.
 pub async fn onboarded_receiving() -> (TestApp, Receiver, String) {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(crate::Mode::Echo);
-    let key = tenant_with_endpoint(&app, Tenant::Onboarded, &receiver)
-        .await
-        .key;
-    (app, receiver, key)
+    let (app, receiver, contoso) = receiving(Tenant::Onboarded).await;
+    (app, receiver, contoso.key)
 }
 
 /// A fresh app, a receiver, and Contoso (written directly) with an endpoint on it: the app,
 /// the receiver and Contoso's id.
 pub async fn contoso_receiving() -> (TestApp, Receiver, TenantId) {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(crate::Mode::Echo);
-    let tenant = tenant_with_endpoint(&app, Tenant::CONTOSO, &receiver)
-        .await
-        .tenant;
-    (app, receiver, tenant)
+    let (app, receiver, contoso) = receiving(Tenant::CONTOSO).await;
+    (app, receiver, contoso.tenant)
 }

@@ -19,6 +19,15 @@ pub async fn change(app: &TestApp, body: Value) {
         .await;
 }
 
+/// One change of `change_type` to `resource` in Entra tenant `tenant`, at Graph.
+pub async fn change_of(app: &TestApp, tenant: &str, resource: &str, change_type: &str) {
+    change(
+        app,
+        json!({"tenant": tenant, "resource": resource, "changeType": change_type}),
+    )
+    .await;
+}
+
 /// The emulator's control listing of its subscriptions, one entry each.
 pub async fn graph_entries(app: &TestApp) -> Vec<Value> {
     app.emulator_control(Method::GET, "/subscriptions", None)
@@ -168,5 +177,17 @@ pub async fn lifecycle_event(app: &TestApp, graph_id: &str, event: &str) {
 /// `None`, or as `body` says (e.g. `{"roles": [...]}`).
 pub async fn consent(app: &TestApp, entra: &str, body: Option<Value>) {
     app.emulator_control(Method::POST, &format!("/tenants/{entra}/consent"), body)
+        .await;
+}
+
+/// Changes how the emulator behaves from now on (`PATCH /_emulator/behaviour`).
+pub async fn behave(app: &TestApp, behaviour: Value) {
+    app.emulator_control(Method::PATCH, "/behaviour", Some(behaviour))
+        .await;
+}
+
+/// Changes the emulator's app registration (`PATCH /_emulator/app`).
+pub async fn register_app(app: &TestApp, registration: Value) {
+    app.emulator_control(Method::PATCH, "/app", Some(registration))
         .await;
 }

@@ -50,13 +50,21 @@ impl TestApp {
     /// Runs the onboarding from the start form to the last page, following the real redirects
     /// through the emulator's sign-in and admin consent, with `browser`'s cookie jar.
     pub async fn onboard_with(&self, browser: &reqwest::Client, company: &str) -> Onboarded {
-        let response = browser
+        onboarded(self.submit_start(browser, company).await).await
+    }
+
+    /// `browser` submits the onboarding's start form for `company`.
+    pub async fn submit_start(
+        &self,
+        browser: &reqwest::Client,
+        company: &str,
+    ) -> reqwest::Response {
+        browser
             .post(self.url("/onboarding/start"))
             .form(&[("company_name", company)])
             .send()
             .await
-            .unwrap_or_else(|e| panic!("onboarding: {e}"));
-        onboarded(response).await
+            .unwrap_or_else(|e| panic!("onboarding start: {e}"))
     }
 
     pub async fn onboard(&self, company: &str) -> Onboarded {
@@ -111,12 +119,7 @@ impl TestApp {
     /// The first leg: the start form answered; returns the browser, its jar and the sign-in URL.
     pub async fn start_onboarding(&self) -> (reqwest::Client, Arc<Jar>, url::Url) {
         let (browser, jar) = self.stepping_browser();
-        let response = browser
-            .post(self.url("/onboarding/start"))
-            .form(&[("company_name", "Contoso")])
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("start: {e}"));
+        let response = self.submit_start(&browser, "Contoso").await;
         assert_eq!(response.status().as_u16(), 303, "start redirects");
         (browser, jar, location(&response))
     }
@@ -152,6 +155,20 @@ impl TestApp {
         let state = self.emulator_control(Method::GET, "/state", None).await;
         serde_json::from_value(state["tokenRequests"].clone()).unwrap_or_default()
     }
+}
+
+/// Contoso, onboarded; then its consent shrinks in Entra to `User.Read.All` alone and the tenant
+/// checks it again (`POST /api/v1/tenant/verify`): the app, the API key and that check's answer.
+pub async fn onboarded_then_consent_shrunk() -> (TestApp, String, crate::client::Answer) {
+    let (app, key) = crate::fixtures::onboarded_contoso().await;
+    crate::graph::consent(
+        &app,
+        crate::fixtures::TENANT,
+        Some(json!({"roles": ["User.Read.All"]})),
+    )
+    .await;
+    let verified = app.as_tenant(&key).post("/api/v1/tenant/verify").await;
+    (app, key, verified)
 }
 
 async fn onboarded(response: reqwest::Response) -> Onboarded {

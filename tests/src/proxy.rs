@@ -118,11 +118,7 @@ impl TcpProxy {
     /// Drops every live connection and refuses new ones.
     pub fn cut(&self) {
         self.shared.mode.send_replace(Mode::Cut);
-        self.shared
-            .held
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.drop_held();
     }
 
     /// Keeps every connection open but forwards nothing, and accepts new connections without
@@ -134,6 +130,11 @@ impl TcpProxy {
     /// Forwards new connections again; connections that were stalled are dropped.
     pub fn restore(&self) {
         self.shared.mode.send_replace(Mode::Open);
+        self.drop_held();
+    }
+
+    /// Drops the connections held open while stalled.
+    fn drop_held(&self) {
         self.shared
             .held
             .lock()

@@ -119,18 +119,33 @@ impl Receiver {
 
     /// Waits until `n` requests of `event_type` arrived, for at most `within`.
     pub async fn wait_for(&self, event_type: &str, n: usize, within: Duration) {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
+        crate::waits::poll(within, Duration::from_millis(20), || async {
             let count = self.count(event_type);
             if count >= n {
-                return;
+                Ok(())
+            } else {
+                Err(format!(
+                    "{count} of {n} {event_type} requests arrived within {within:?}"
+                ))
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{count} of {n} {event_type} requests arrived within {within:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await;
+    }
+
+    /// Every request that arrived with this event `type`, in order.
+    pub fn all_of(&self, event_type: &str) -> Vec<Received> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.event_type() == event_type)
+            .collect()
+    }
+
+    /// The first request that arrived with this event `type`.
+    pub fn first_of(&self, event_type: &str) -> Received {
+        self.received()
+            .into_iter()
+            .find(|r| r.event_type() == event_type)
+            .unwrap_or_else(|| panic!("no {event_type} arrived"))
     }
 
     pub fn received(&self) -> Vec<Received> {

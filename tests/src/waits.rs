@@ -25,24 +25,41 @@ pub async fn tick(app: &TestApp) {
     tick_at(app, app.clock.now().timestamp()).await;
 }
 
+/// Runs `check` every `every` until it answers `Ok` (whose value it returns), for at most
+/// `within`; past that, fails the test with its last `Err`, which says how far things got.
+pub async fn poll<T, F, Fut>(within: Duration, every: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(last) => assert!(tokio::time::Instant::now() < deadline, "{last}"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// Ticks until `done` holds, for at most 15 seconds.
 pub async fn settle_until<F, Fut>(app: &TestApp, what: &str, mut done: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    loop {
-        tick(app).await;
-        if done().await {
-            return;
+    poll(WITHIN, Duration::from_millis(50), || {
+        let done = done();
+        async move {
+            tick(app).await;
+            if done.await {
+                Ok(())
+            } else {
+                Err(format!("never happened: {what}"))
+            }
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never happened: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }
 
 /// Ticks (the sweeper enqueues deliveries written without a job) until `n` requests of
@@ -56,19 +73,16 @@ pub async fn deliver_until(app: &TestApp, receiver: &Receiver, event_type: &str,
 
 /// Runs queued jobs (no tick) until `n` requests of `event_type` reached the receiver.
 pub async fn drain_until(app: &TestApp, receiver: &Receiver, event_type: &str, n: usize) {
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    loop {
+    poll(WITHIN, Duration::from_millis(50), || async {
         app.drain_jobs().await;
         let count = receiver.count(event_type);
         if count >= n {
-            return;
+            Ok(())
+        } else {
+            Err(format!("{count} of {n} {event_type} arrived"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{count} of {n} {event_type} arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }
 
 /// Ticks until the history of subscription `id` holds `(action, trigger, outcome)`.

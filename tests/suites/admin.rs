@@ -2,6 +2,7 @@
 //! subscriptions across tenants and forced renewals, each audited under the operator's name;
 //! and the tenant's own offboarding.
 
+use graphhook_tests::fixtures::onboarded_contoso;
 use std::time::Duration;
 
 use graphhook_domain::{
@@ -13,6 +14,7 @@ use graphhook_domain::{
     },
     platform::secret::SecretString,
 };
+use graphhook_tests::errors::assert_refused_naming;
 use graphhook_tests::{
     TestApp, app::ADMIN_SIGNING_KEY, fixtures::onboarded_receiving, waits::settle_until,
 };
@@ -40,6 +42,7 @@ async fn audited(app: &TestApp, action: &str) -> Option<(audit_log::ActorKind, O
 #[tokio::test]
 async fn operator_tokens_are_checked_and_actions_audited_under_the_operators_name() {
     let app = TestApp::spawn().await;
+    let alice = app.as_operator_named("alice");
     let routes = [
         (Method::GET, "/admin/v1/tenants"),
         (Method::GET, "/admin/v1/subscriptions"),
@@ -97,19 +100,13 @@ async fn operator_tokens_are_checked_and_actions_audited_under_the_operators_nam
         }
     }
     // A valid token works, and what it does carries its name.
-    let (status, _) = app
-        .as_operator_named("alice")
-        .post_json("/admin/v1/probes", json!({}))
-        .await;
+    let (status, _) = alice.post_json("/admin/v1/probes", json!({})).await;
     assert_eq!(status, 202);
     assert_eq!(
         audited(&app, "probe.queued").await,
         Some((audit_log::ActorKind::Operator, Some("alice".into())))
     );
-    let (status, log) = app
-        .as_operator_named("alice")
-        .get("/admin/v1/audit-log")
-        .await;
+    let (status, log) = alice.get("/admin/v1/audit-log").await;
     assert_eq!(status, 200);
     assert_eq!(log["data"][0]["actor_id"], "alice");
 }
@@ -117,41 +114,29 @@ async fn operator_tokens_are_checked_and_actions_audited_under_the_operators_nam
 #[tokio::test]
 async fn operators_find_tenants_and_see_their_state() {
     let (app, receiver, key) = onboarded_receiving().await;
+    let alice = app.as_operator_named("alice");
     let sub = subscribe(&app, &key, "users", &["updated"]).await;
     let other = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
     let _ = other;
 
-    let (status, all) = app
-        .as_operator_named("alice")
-        .get("/admin/v1/tenants")
-        .await;
+    let (status, all) = alice.get("/admin/v1/tenants").await;
     assert_eq!(status, 200);
     assert_eq!(all["data"].as_array().unwrap().len(), 2);
-    let (_, found) = app
-        .as_operator_named("alice")
-        .get("/admin/v1/tenants?search=cont")
-        .await;
+    let (_, found) = alice.get("/admin/v1/tenants?search=cont").await;
     let found = found["data"].as_array().unwrap().clone();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["name"], "Contoso");
     assert_eq!(found[0]["subscriptions"], 1);
     assert_eq!(found[0]["endpoints"], 1);
-    let (_, by_entra) = app
-        .as_operator_named("alice")
+    let (_, by_entra) = alice
         .get(&format!("/admin/v1/tenants?search={TENANT}"))
         .await;
     assert_eq!(by_entra["data"][0]["name"], "Contoso");
-    let (_, suspended) = app
-        .as_operator_named("alice")
-        .get("/admin/v1/tenants?status=suspended")
-        .await;
+    let (_, suspended) = alice.get("/admin/v1/tenants?status=suspended").await;
     assert_eq!(suspended["data"], json!([]));
-    let (status, bad) = app
-        .as_operator_named("alice")
-        .get("/admin/v1/tenants?status=sleeping")
-        .await;
+    let (status, bad) = alice.get("/admin/v1/tenants?status=sleeping").await;
     assert_eq!(status, 400, "{bad}");
 
     change(
@@ -161,10 +146,7 @@ async fn operators_find_tenants_and_see_their_state() {
     .await;
     drain_until(&app, &receiver, "graph.user.updated", 1).await;
     let id = found[0]["id"].as_str().unwrap();
-    let (status, detail) = app
-        .as_operator_named("alice")
-        .get(&format!("/admin/v1/tenants/{id}"))
-        .await;
+    let (status, detail) = alice.get(&format!("/admin/v1/tenants/{id}")).await;
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["tenant"]["status"], "active");
     assert!(
@@ -178,31 +160,23 @@ async fn operators_find_tenants_and_see_their_state() {
     assert_eq!(detail["subscriptions"][0]["id"], sub.as_str());
     assert!(detail["subscriptions"][0]["expires_at"].is_string());
     assert!(detail["delivery_health"]["attempts_24h"].as_i64().unwrap() >= 1);
-    let (status, _) = app
-        .as_operator_named("alice")
+    let (status, _) = alice
         .get("/admin/v1/tenants/ten_01a2254154d971fa93ff63f9783c66c4")
         .await;
     assert_eq!(status, 404);
 
     // Subscriptions across tenants, and a forced renewal.
-    let (status, subs) = app
-        .as_operator_named("alice")
+    let (status, subs) = alice
         .get("/admin/v1/subscriptions?expiring_within_hours=800")
         .await;
     assert_eq!(status, 200);
     assert_eq!(subs["data"][0]["id"], sub.as_str());
-    let (_, none) = app
-        .as_operator_named("alice")
+    let (_, none) = alice
         .get("/admin/v1/subscriptions?expiring_within_hours=1")
         .await;
     assert_eq!(none["data"], json!([]));
-    let (status, renewing) = app
-        .as_operator_named("alice")
-        .call(
-            Method::POST,
-            &format!("/admin/v1/subscriptions/{sub}/renew"),
-            None,
-        )
+    let (status, renewing) = alice
+        .post(&format!("/admin/v1/subscriptions/{sub}/renew"))
         .await;
     assert_eq!(status, 202, "{renewing}");
     assert_eq!(
@@ -228,48 +202,24 @@ async fn operators_find_tenants_and_see_their_state() {
 #[tokio::test]
 async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resumed() {
     let (app, receiver, key) = onboarded_receiving().await;
+    let alice = app.as_operator_named("alice");
     subscribe(&app, &key, "users", &["updated"]).await;
     let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
     let id = graphhook_domain::platform::ids::TenantId::from(tenant.id).to_string();
 
-    let (status, _) = app
-        .as_operator_named("alice")
-        .post_json(
-            &format!("/admin/v1/tenants/{id}/suspend"),
-            json!({"reason": ""}),
-        )
-        .await;
+    let (status, _) = alice.suspend(&id, "").await;
     assert_eq!(status, 422);
-    let (status, suspended) = app
-        .as_operator_named("alice")
-        .post_json(
-            &format!("/admin/v1/tenants/{id}/suspend"),
-            json!({"reason": "unpaid invoice"}),
-        )
-        .await;
+    let (status, suspended) = alice.suspend(&id, "unpaid invoice").await;
     assert_eq!(status, 200, "{suspended}");
     assert_eq!(suspended["status"], "suspended");
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status(), 403);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = app.as_tenant(&key).get("/api/v1/tenant").await;
     // Under test: the tenant is told the operator's reason, which only the message carries.
-    assert!(
-        body["message"].as_str().unwrap().contains("unpaid invoice"),
-        "{body}"
-    );
+    assert_refused_naming(status, &body, 403, "unpaid invoice");
     assert_eq!(
         audited(&app, "tenant.suspended").await,
         Some((audit_log::ActorKind::Operator, Some("alice".into())))
     );
-    let (status, _) = app
-        .as_operator_named("alice")
-        .post_json(
-            &format!("/admin/v1/tenants/{id}/suspend"),
-            json!({"reason": "again"}),
-        )
-        .await;
+    let (status, _) = alice.suspend(&id, "again").await;
     assert_eq!(status, 409, "already suspended");
 
     // What Graph sends meanwhile is kept, and waits.
@@ -300,24 +250,14 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
     );
 
     app.clock.advance(chrono::Duration::minutes(5));
-    let (status, resumed) = app
-        .as_operator_named("alice")
-        .call(
-            Method::POST,
-            &format!("/admin/v1/tenants/{id}/resume"),
-            None,
-        )
-        .await;
+    let (status, resumed) = alice.post(&format!("/admin/v1/tenants/{id}/resume")).await;
     assert_eq!(status, 200, "{resumed}");
     assert_eq!(resumed["status"], "active");
     settle_until(&app, "the delivery after resuming", || async {
         receiver.count("graph.user.updated") > before
     })
     .await;
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.as_tenant(&key).get_status("/api/v1/tenant").await, 200);
     assert_eq!(
         audited(&app, "tenant.resumed").await,
         Some((audit_log::ActorKind::Operator, Some("alice".into())))
@@ -327,6 +267,7 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
 #[tokio::test]
 async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() {
     let (app, _receiver, key) = onboarded_receiving().await;
+    let alice = app.as_operator_named("alice");
     subscribe(&app, &key, "users", &["updated"]).await;
     subscribe(&app, &key, "groups", &["updated"]).await;
     assert_eq!(
@@ -340,15 +281,9 @@ async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() 
     let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
     let id = graphhook_domain::platform::ids::TenantId::from(tenant.id).to_string();
     let path = format!("/admin/v1/tenants/{id}/offboard");
-    let (status, _) = app
-        .as_operator_named("alice")
-        .post_json(&path, json!({"confirm": "contoso"}))
-        .await;
+    let (status, _) = alice.post_json(&path, json!({"confirm": "contoso"})).await;
     assert_eq!(status, 422, "the name must match exactly");
-    let (status, report) = app
-        .as_operator_named("alice")
-        .post_json(&path, json!({"confirm": "Contoso"}))
-        .await;
+    let (status, report) = alice.post_json(&path, json!({"confirm": "Contoso"})).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["deleted_subscriptions"], 2);
     assert_eq!(report["subscriptions_left_at_graph"], 0);
@@ -359,10 +294,11 @@ async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() 
         json!([]),
         "deleted at Graph"
     );
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status(), 401, "the key is revoked");
+    assert_eq!(
+        app.as_tenant(&key).get_status("/api/v1/tenant").await,
+        401,
+        "the key is revoked"
+    );
     assert_eq!(
         audited(&app, "tenant.offboarded").await,
         Some((audit_log::ActorKind::Operator, Some("alice".into())))
@@ -398,8 +334,7 @@ async fn offboarding_deletes_at_graph_revokes_keys_and_removes_the_data_later() 
 
 #[tokio::test]
 async fn a_tenant_can_offboard_itself_with_a_confirmation() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     subscribe(&app, &key, "users", &["updated"]).await;
     for body in [json!({}), json!({"confirm": "Fabrikam"})] {
         let response = app
@@ -430,10 +365,7 @@ async fn a_tenant_can_offboard_itself_with_a_confirmation() {
     );
     let (kind, _) = audited(&app, "tenant.offboarded").await.unwrap();
     assert_eq!(kind, audit_log::ActorKind::Tenant);
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status(), 401);
+    assert_eq!(app.as_tenant(&key).get_status("/api/v1/tenant").await, 401);
 }
 
 #[tokio::test]

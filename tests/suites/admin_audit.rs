@@ -4,7 +4,6 @@
 use graphhook_domain::{platform::entities::tenant, platform::ids::TenantId};
 use graphhook_tests::{TestApp, fixtures::onboarded_receiving};
 use graphhook_tests::{client::subscribe, waits::tick_at};
-use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -49,13 +48,11 @@ async fn tenant_id(app: &TestApp, name: &str) -> String {
 #[tokio::test]
 async fn subscription_rows_carry_their_tenants_name() {
     let (app, _receiver, key) = onboarded_receiving().await;
+    let alice = app.as_operator_named("alice");
     let sub = subscribe(&app, &key, "users", &["updated"]).await;
     app.create_tenant(FABRIKAM, "Fabrikam").await;
 
-    let (status, subs) = app
-        .as_operator_named("alice")
-        .get("/admin/v1/subscriptions")
-        .await;
+    let (status, subs) = alice.get("/admin/v1/subscriptions").await;
     assert_eq!(status, 200, "{subs}");
     assert_eq!(subs["data"].as_array().unwrap().len(), 1, "{subs}");
     assert_eq!(subs["data"][0]["id"], sub.as_str());
@@ -64,13 +61,8 @@ async fn subscription_rows_carry_their_tenants_name() {
         subs["data"][0]["tenant_id"],
         tenant_id(&app, "Contoso").await.as_str()
     );
-    let (status, renewing) = app
-        .as_operator_named("alice")
-        .call(
-            Method::POST,
-            &format!("/admin/v1/subscriptions/{sub}/renew"),
-            None,
-        )
+    let (status, renewing) = alice
+        .post(&format!("/admin/v1/subscriptions/{sub}/renew"))
         .await;
     assert_eq!(status, 202, "{renewing}");
     assert_eq!(renewing["tenant_name"], "Contoso");
@@ -79,20 +71,12 @@ async fn subscription_rows_carry_their_tenants_name() {
 #[tokio::test]
 async fn audit_entries_carry_the_tenants_name_until_its_data_is_removed() {
     let app = TestApp::spawn().await;
+    let alice = app.as_operator_named("alice");
     app.create_tenant(FABRIKAM, "Fabrikam").await;
     let fabrikam = tenant_id(&app, "Fabrikam").await;
-    let (status, _) = app
-        .as_operator_named("alice")
-        .post_json(
-            &format!("/admin/v1/tenants/{fabrikam}/suspend"),
-            json!({"reason": "unpaid invoice"}),
-        )
-        .await;
+    let (status, _) = alice.suspend(&fabrikam, "unpaid invoice").await;
     assert_eq!(status, 200);
-    let (status, _) = app
-        .as_operator_named("alice")
-        .post_json("/admin/v1/probes", json!({}))
-        .await;
+    let (status, _) = alice.post_json("/admin/v1/probes", json!({})).await;
     assert_eq!(status, 202);
 
     let page = audit_log(&app, "").await;
@@ -108,8 +92,7 @@ async fn audit_entries_carry_the_tenants_name_until_its_data_is_removed() {
     assert_eq!(page["data"][1]["tenant_id"], fabrikam.as_str());
 
     // Offboarded, its name is still there; once its data is removed, it is not.
-    let (status, report) = app
-        .as_operator_named("alice")
+    let (status, report) = alice
         .post_json(
             &format!("/admin/v1/tenants/{fabrikam}/offboard"),
             json!({"confirm": "Fabrikam"}),
@@ -141,8 +124,7 @@ async fn audit_entries_carry_the_tenants_name_until_its_data_is_removed() {
 #[tokio::test]
 async fn the_audit_log_is_filtered_by_action_prefix_and_actor_with_the_tenant_and_paging() {
     let app = TestApp::spawn().await;
-    app.create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    app.create_contoso().await;
     app.create_tenant(FABRIKAM, "Fabrikam").await;
     let contoso = tenant_id(&app, "Contoso").await;
     let fabrikam = tenant_id(&app, "Fabrikam").await;
@@ -264,6 +246,7 @@ async fn the_audit_log_is_filtered_by_action_prefix_and_actor_with_the_tenant_an
 #[tokio::test]
 async fn bad_audit_log_filters_are_refused() {
     let app = TestApp::spawn().await;
+    let alice = app.as_operator_named("alice");
     let long_actor = "a".repeat(201);
     let long_action = "a".repeat(101);
     for (query, expected, code) in [
@@ -284,10 +267,7 @@ async fn bad_audit_log_filters_are_refused() {
         ("actor=alice&operator=alice", 400, "invalid_query"),
         ("actor=alice&limit=0", 422, "validation_failed"),
     ] {
-        let (status, body) = app
-            .as_operator_named("alice")
-            .get(&format!("/admin/v1/audit-log?{query}"))
-            .await;
+        let (status, body) = alice.get(&format!("/admin/v1/audit-log?{query}")).await;
         assert_eq!(status, expected, "{query}: {body}");
         assert_eq!(body["code"], code, "{query}: {body}");
         assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));

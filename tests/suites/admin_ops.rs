@@ -11,6 +11,7 @@ use graphhook_domain::{
     platform::ids::TenantId,
     platform::jobs::ALL_QUEUES,
 };
+use graphhook_tests::fixtures::receiving;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
     Tenant,
@@ -228,11 +229,8 @@ fn window<'a>(body: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test]
 async fn delivery_stats_count_successes_and_latencies_per_window_and_tenant() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let contoso = tenant_with_endpoint(&app, Tenant::CONTOSO, &receiver)
-        .await
-        .tenant;
+    let (app, receiver, contoso) = receiving(Tenant::CONTOSO).await;
+    let contoso = contoso.tenant;
     let fabrikam = Tenant::Direct {
         entra: FABRIKAM,
         name: "Fabrikam",
@@ -379,13 +377,11 @@ async fn a_certificate_credential_reports_its_expiry() {
     let (certificate, key) = graphhook_domain::graph::microsoft::certificates::generate().unwrap();
     let certificate = pem("CERTIFICATE", &certificate);
     let key = pem("PRIVATE KEY", &key);
-    let app = TestApp::builder()
-        .settings(move |s| {
-            s.microsoft.client_certificate = Some(certificate);
-            s.microsoft.client_private_key = Some(key.into());
-        })
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(move |s| {
+        s.microsoft.client_certificate = Some(certificate);
+        s.microsoft.client_private_key = Some(key.into());
+    })
+    .await;
     let body = app.as_operator().get_ok("/admin/v1/credential").await;
     assert_eq!(body["kind"], "certificate", "{body}");
     let expires_at = time(&body["expires_at"]);

@@ -1,6 +1,7 @@
 //! Tenant API keys: create, list, revoke; isolation between tenants.
 
 use graphhook_tests::TestApp;
+use graphhook_tests::fixtures::onboarded_contoso;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -35,12 +36,7 @@ async fn keys_are_created_shown_once_listed_and_revoked() {
     assert!(second.starts_with(created["prefix"].as_str().unwrap()));
     assert!(created["id"].as_str().unwrap().starts_with("key_"));
 
-    let list: Value = app
-        .tenant_request(Method::GET, "/api/v1/api-keys", &second, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = app.as_tenant(&second).get_body("/api/v1/api-keys").await;
     let keys = list["data"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
     assert!(
@@ -54,32 +50,22 @@ async fn keys_are_created_shown_once_listed_and_revoked() {
 
     let path = format!("/api/v1/api-keys/{}", created["id"].as_str().unwrap());
     assert_eq!(
-        app.tenant_request(Method::DELETE, &path, &first, None)
-            .await
-            .status()
-            .as_u16(),
+        app.as_tenant(&first).status_of(Method::DELETE, &path).await,
         204
     );
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &second, None)
-        .await;
-    assert_eq!(response.status().as_u16(), 401);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = app.as_tenant(&second).get("/api/v1/tenant").await;
+    assert_eq!(status, 401, "{body}");
     assert_eq!(body["code"], "unauthorized");
     assert_eq!(body["message"], "the API key was revoked");
     assert_eq!(
-        app.tenant_request(Method::GET, "/api/v1/tenant", &first, None)
-            .await
-            .status()
-            .as_u16(),
+        app.as_tenant(&first).get_status("/api/v1/tenant").await,
         200
     );
 }
 
 #[tokio::test]
 async fn missing_malformed_and_unknown_keys_get_401() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let response = app
         .client
         .get(app.url("/api/v1/tenant"))
@@ -93,11 +79,8 @@ async fn missing_malformed_and_unknown_keys_get_401() {
         &format!("{key}x"),
         &key.replace("ghk_", "ghk_Z"),
     ] {
-        let response = app
-            .tenant_request(Method::GET, "/api/v1/tenant", bad, None)
-            .await;
-        assert_eq!(response.status().as_u16(), 401, "{bad}");
-        let body: Value = response.json().await.unwrap();
+        let (status, body) = app.as_tenant(bad).get("/api/v1/tenant").await;
+        assert_eq!(status, 401, "{bad}");
         assert_eq!(body["code"], "unauthorized");
     }
 }
@@ -106,30 +89,15 @@ async fn missing_malformed_and_unknown_keys_get_401() {
 async fn another_tenants_key_cannot_read_or_change_this_tenant() {
     let app = TestApp::spawn().await;
     let (contoso, fabrikam) = two_tenants(&app).await;
-    let mine: Value = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &fabrikam, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mine = app.as_tenant(&fabrikam).get_body("/api/v1/tenant").await;
     assert_eq!(
         mine["entra_tenant_id"], FABRIKAM,
         "a key reads its own tenant only"
     );
 
-    let contoso_keys: Value = app
-        .tenant_request(Method::GET, "/api/v1/api-keys", &contoso, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let contoso_keys = app.as_tenant(&contoso).get_body("/api/v1/api-keys").await;
     let contoso_key_id = contoso_keys["data"][0]["id"].as_str().unwrap().to_owned();
-    let fabrikam_keys: Value = app
-        .tenant_request(Method::GET, "/api/v1/api-keys", &fabrikam, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fabrikam_keys = app.as_tenant(&fabrikam).get_body("/api/v1/api-keys").await;
     assert_eq!(fabrikam_keys["data"].as_array().unwrap().len(), 1);
     assert_ne!(fabrikam_keys["data"][0]["id"], contoso_key_id.as_str());
 
@@ -147,10 +115,7 @@ async fn another_tenants_key_cannot_read_or_change_this_tenant() {
         "another tenant's key is not found"
     );
     assert_eq!(
-        app.tenant_request(Method::GET, "/api/v1/tenant", &contoso, None)
-            .await
-            .status()
-            .as_u16(),
+        app.as_tenant(&contoso).get_status("/api/v1/tenant").await,
         200
     );
 }

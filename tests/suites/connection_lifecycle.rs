@@ -21,24 +21,62 @@ use graphhook_tests::{
     waits::until_history_has,
 };
 use graphhook_tests::{
-    Tenant,
-    client::create_subscription,
-    connections::{CONTOSO_USER, GROUP, connect, connection, follow, reconnect, subscribe_through},
+    connections::{
+        CONTOSO_USER, Connected, assert_refused_naming, connected_to_conversations, connection,
+        follow_link, group_conversations, new_conversation, reconnect, subscribe_through,
+    },
     fixtures::TENANT,
-    graph::{change, graph_entries, graph_entry, subscription_history, subscription_row, user_id},
-    tenant_with_endpoint,
+    graph::user_id,
+    graph::{
+        behave, change_of, graph_entries, graph_entry, subscription_history, subscription_row,
+    },
     waits::{deliver_until, settle_until},
 };
 use reqwest::Method;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
-async fn strict_refresh_tokens(app: &TestApp) {
+/// A fresh app, a receiver, and Contoso's user connected and subscribed to conversations.
+async fn connected() -> (TestApp, Receiver, Connected) {
+    connected_where(false).await
+}
+
+/// As [`connected`], with the emulator's refresh tokens strict (a used one is worthless) from
+/// the start.
+async fn strictly_connected() -> (TestApp, Receiver, Connected) {
+    connected_where(true).await
+}
+
+async fn connected_where(strict: bool) -> (TestApp, Receiver, Connected) {
+    let app = TestApp::spawn().await;
+    if strict {
+        behave(&app, json!({"strict_refresh_tokens": true})).await;
+    }
+    let receiver = Receiver::start(Mode::Echo);
+    let connected = connected_to_conversations(&app, &receiver).await;
+    (app, receiver, connected)
+}
+
+/// Connected, then the emulator's `trouble` (a POST on the user, with `body`) strikes: once the
+/// subscription's renewal is due, the connection pauses it.
+async fn paused_by(trouble: &str, body: Option<Value>) -> (TestApp, Receiver, Connected) {
+    let (app, receiver, connected) = connected().await;
     app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"strict_refresh_tokens": true})),
+        Method::POST,
+        &format!("/tenants/{TENANT}/users/{CONTOSO_USER}/{trouble}"),
+        body,
     )
+    .await;
+    renew_time(&app, &connected.subscription).await;
+    until_paused(&app, &connected.subscription).await;
+    (app, receiver, connected)
+}
+
+/// Waits (ticking) until the subscription is paused.
+async fn until_paused(app: &TestApp, sub: &str) {
+    settle_until(app, "the pause", || async {
+        subscription_row(app, sub).await.status == SubscriptionStatus::Paused
+    })
     .await;
 }
 
@@ -64,25 +102,6 @@ async fn the_connection(app: &TestApp) -> connection::Model {
         .unwrap()
 }
 
-/// A tenant with an endpoint, `user` connected for conversations, and a subscription to
-/// `GROUP`'s conversations: (key, connection id, subscription id).
-async fn conversation_setup(app: &TestApp, receiver: &Receiver) -> (String, String, String) {
-    let key = tenant_with_endpoint(app, Tenant::Onboarded, receiver)
-        .await
-        .key;
-    let id = connect(app, &key, "work", &["conversation"], CONTOSO_USER).await;
-    let (status, created) = subscribe_through(
-        app,
-        &key,
-        &id,
-        &format!("groups/{GROUP}/conversations"),
-        &["created"],
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    (key, id, created["id"].as_str().unwrap().to_owned())
-}
-
 /// Moves the clock to the subscription's next renewal and lets the upkeep run.
 async fn renew_time(app: &TestApp, sub: &str) {
     let due = subscription_row(app, sub).await.due_at.unwrap();
@@ -91,20 +110,12 @@ async fn renew_time(app: &TestApp, sub: &str) {
 
 #[tokio::test]
 async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_again() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, id, sub) = conversation_setup(&app, &receiver).await;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{TENANT}/users/{CONTOSO_USER}/revoke-sessions"),
-        None,
-    )
-    .await;
-    renew_time(&app, &sub).await;
-    settle_until(&app, "the pause", || async {
-        subscription_row(&app, &sub).await.status == SubscriptionStatus::Paused
-    })
-    .await;
+    let (app, receiver, connected) = paused_by("revoke-sessions", None).await;
+    let Connected {
+        key,
+        connection: id,
+        subscription: sub,
+    } = connected;
     let (_, shown) = connection(&app, &key, &id).await;
     assert_eq!(shown["status"], "reauthorization_required", "{shown}");
     assert!(
@@ -113,30 +124,14 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
     );
     deliver_until(&app, &receiver, "connection.reauthorization_required", 1).await;
     deliver_until(&app, &receiver, "graph.subscription.paused", 1).await;
-    let told = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "connection.reauthorization_required")
-        .unwrap();
+    let told = receiver.first_of("connection.reauthorization_required");
     assert_eq!(told.json()["data"]["connectionId"], id.as_str());
     assert_eq!(told.json()["data"]["pausedSubscriptions"], 1);
     // Nothing new is made through it meanwhile; the answer names the call that fixes it.
-    let (status, refused) = subscribe_through(
-        &app,
-        &key,
-        &id,
-        &format!("groups/{}/conversations", uuid::Uuid::from_u128(7)),
-        &["created"],
-    )
-    .await;
-    assert_eq!(status, 409, "{refused}");
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("POST /api/v1/connections/{id}/reconnect")),
-        "{refused}"
-    );
+    let other_group = group_conversations(uuid::Uuid::from_u128(7));
+    let (status, refused) = subscribe_through(&app, &key, &id, &other_group, &["created"]).await;
+    let fix = format!("POST /api/v1/connections/{id}/reconnect");
+    assert_refused_naming(status, &refused, 409, &fix);
     assert!(subscription_history(&app, &sub).await.contains(&(
         "pause".into(),
         "connection_reauthorization_required".into(),
@@ -146,12 +141,7 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
     // The same user connects again: the subscription resumes and notifications flow.
     let (status, again) = reconnect(&app, &key, &id).await;
     assert_eq!(status, 200, "{again}");
-    let (status, page) = follow(
-        &app,
-        again["authorization_url"].as_str().unwrap(),
-        CONTOSO_USER,
-    )
-    .await;
+    let (status, page) = follow_link(&app, &again, CONTOSO_USER).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("resuming"), "{page}");
     settle_until(&app, "the resume", || async {
@@ -167,31 +157,15 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
         subscription_row(&app, &sub).await.status,
         SubscriptionStatus::Active
     );
-    change(
-        &app,
-        json!({"tenant": TENANT, "resource": format!("groups/{GROUP}/conversations"), "changeType": "created"}),
-    )
-    .await;
+    new_conversation(&app).await;
     deliver_until(&app, &receiver, "graph.conversation.created", 1).await;
 }
 
 #[tokio::test]
 async fn interaction_required_asks_the_user_to_connect_again() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, id, sub) = conversation_setup(&app, &receiver).await;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{TENANT}/users/{CONTOSO_USER}/require-interaction"),
-        Some(json!({"code": 50076})),
-    )
-    .await;
-    renew_time(&app, &sub).await;
-    settle_until(&app, "the pause", || async {
-        subscription_row(&app, &sub).await.status == SubscriptionStatus::Paused
-    })
-    .await;
-    let (_, shown) = connection(&app, &key, &id).await;
+    let (app, receiver, connected) =
+        paused_by("require-interaction", Some(json!({"code": 50076}))).await;
+    let (_, shown) = connection(&app, &connected.key, &connected.connection).await;
     assert_eq!(shown["status"], "reauthorization_required");
     let reason = shown["last_error"].as_str().unwrap();
     assert!(
@@ -203,10 +177,8 @@ async fn interaction_required_asks_the_user_to_connect_again() {
 
 #[tokio::test]
 async fn rotating_refresh_tokens_carry_subscriptions_across_lifetimes() {
-    let app = TestApp::spawn().await;
-    strict_refresh_tokens(&app).await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (_, _, sub) = conversation_setup(&app, &receiver).await;
+    let (app, _receiver, connected) = strictly_connected().await;
+    let sub = connected.subscription;
     let first_expiry = subscription_row(&app, &sub).await.expires_at.unwrap();
     let before = refresh_grants(&app).await;
     for round in 1..=4 {
@@ -233,10 +205,7 @@ async fn rotating_refresh_tokens_carry_subscriptions_across_lifetimes() {
 
 #[tokio::test]
 async fn two_brokers_refreshing_one_connection_at_once_never_lose_the_rotated_token() {
-    let app = TestApp::spawn().await;
-    strict_refresh_tokens(&app).await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (_, _, _) = conversation_setup(&app, &receiver).await;
+    let (app, _receiver, _) = strictly_connected().await;
     let id = the_connection(&app).await.id;
     // Two processes' brokers, each with its own memory, asking for fresh tokens together.
     let other = TokenBroker::new(&app.settings.microsoft, app.clock.clone()).unwrap();
@@ -271,20 +240,16 @@ async fn two_brokers_refreshing_one_connection_at_once_never_lose_the_rotated_to
 
 #[tokio::test]
 async fn two_worker_processes_renew_a_connections_subscriptions_without_losing_its_token() {
-    let mut app = TestApp::spawn().await;
-    strict_refresh_tokens(&app).await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, id, first) = conversation_setup(&app, &receiver).await;
+    let (mut app, _receiver, connected) = strictly_connected().await;
+    let Connected {
+        key,
+        connection: id,
+        subscription: first,
+    } = connected;
     let mut subs = vec![first];
     for n in 1..4 {
-        let (status, created) = subscribe_through(
-            &app,
-            &key,
-            &id,
-            &format!("groups/{}/conversations", uuid::Uuid::from_u128(n)),
-            &["created"],
-        )
-        .await;
+        let group = group_conversations(uuid::Uuid::from_u128(n));
+        let (status, created) = subscribe_through(&app, &key, &id, &group, &["created"]).await;
         assert_eq!(status, 201, "{created}");
         subs.push(created["id"].as_str().unwrap().to_owned());
     }
@@ -318,19 +283,18 @@ async fn two_worker_processes_renew_a_connections_subscriptions_without_losing_i
 
 #[tokio::test]
 async fn deleting_a_connection_deletes_its_subscriptions_at_graph() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, id, sub) = conversation_setup(&app, &receiver).await;
+    let (app, _receiver, connected) = connected().await;
+    let Connected {
+        key,
+        connection: id,
+        subscription: sub,
+    } = connected;
     assert_eq!(graph_entries(&app).await.len(), 1);
-    let response = app
-        .tenant_request(
-            Method::DELETE,
-            &format!("/api/v1/connections/{id}"),
-            &key,
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 204);
+    let path = format!("/api/v1/connections/{id}");
+    assert_eq!(
+        app.as_tenant(&key).status_of(Method::DELETE, &path).await,
+        204
+    );
     assert_eq!(graph_entries(&app).await.len(), 0, "deleted at Graph");
     assert_eq!(
         subscription_row(&app, &sub).await.status,
@@ -347,12 +311,8 @@ async fn a_sharepoint_site_drive_is_resolved_and_delivers_app_only() {
     let (app, receiver, key) = onboarded_receiving().await;
     let site = "contoso.sharepoint.com,2c3b1a4e-0000-4000-8000-000000000001,7d1e5f0a-0000-4000-8000-000000000002";
     let asked = format!("sites/{site}/drive/root");
-    let (status, created, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": asked, "change_types": ["updated"]}),
-    )
-    .await;
+    let tenant = app.as_tenant(&key);
+    let (status, created) = tenant.try_subscribe(&asked, &["updated"]).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["resource"], asked.as_str());
     let graph_resource = created["graph_resource"].as_str().unwrap().to_owned();
@@ -361,31 +321,19 @@ async fn a_sharepoint_site_drive_is_resolved_and_delivers_app_only() {
         "{created}"
     );
     assert_eq!(created["connection_id"], Value::Null);
-    change(
-        &app,
-        json!({"tenant": TENANT, "resource": graph_resource, "changeType": "updated"}),
-    )
-    .await;
+    change_of(&app, TENANT, &graph_resource, "updated").await;
     deliver_until(&app, &receiver, "graph.drive_item.updated", 1).await;
 
-    let (status, refused, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "sites/missing-site/drive/root", "change_types": ["updated"]}),
-    )
-    .await;
-    assert_eq!(status, 409, "{refused}");
-    assert!(
-        refused["message"].as_str().unwrap().contains("not found"),
-        "{refused}"
-    );
+    let (status, refused) = tenant
+        .try_subscribe("sites/missing-site/drive/root", &["updated"])
+        .await;
+    assert_refused_naming(status, &refused, 409, "not found");
 }
 
 #[tokio::test]
 async fn lifecycle_events_reauthorize_and_recreate_with_the_users_token() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (_, _, sub) = conversation_setup(&app, &receiver).await;
+    let (app, receiver, connected) = connected().await;
+    let sub = connected.subscription;
     let user = user_id(&app, CONTOSO_USER).await;
     let graph_id = subscription_row(&app, &sub).await.graph_id.unwrap();
     lifecycle_event(&app, &graph_id, "reauthorizationRequired").await;
@@ -406,30 +354,17 @@ async fn lifecycle_events_reauthorize_and_recreate_with_the_users_token() {
     // Graph created it again in the user's name (an app-only create of a conversation fails).
     assert_eq!(entry["subscription"]["creatorId"], user.as_str(), "{entry}");
     deliver_until(&app, &receiver, "graph.subscription.recreated", 1).await;
-    change(
-        &app,
-        json!({"tenant": TENANT, "resource": format!("groups/{GROUP}/conversations"), "changeType": "created"}),
-    )
-    .await;
+    new_conversation(&app).await;
     deliver_until(&app, &receiver, "graph.conversation.created", 1).await;
 }
 
 #[tokio::test]
 async fn offboarding_deletes_a_connections_subscriptions_at_graph_and_ends_it() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (key, _, sub) = conversation_setup(&app, &receiver).await;
+    let (app, _receiver, connected) = connected().await;
+    let sub = connected.subscription;
     assert_eq!(graph_entries(&app).await.len(), 1);
-    let response = app
-        .tenant_request(
-            Method::DELETE,
-            "/api/v1/tenant",
-            &key,
-            Some(json!({"confirm": "Contoso"})),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    let report: Value = response.json().await.unwrap();
+    let (status, report) = app.as_tenant(&connected.key).offboard("Contoso").await;
+    assert_eq!(status, 200, "{report}");
     assert_eq!(report["deleted_connections"], 1, "{report}");
     assert_eq!(
         graph_entries(&app).await.len(),

@@ -8,18 +8,16 @@ use graphhook_domain::{
     platform::entities::connection::{self, ConnectionStatus},
 };
 use graphhook_tests::{
-    CONTOSO_ADMIN, Mode, Receiver, TestApp, fixtures::onboarded_receiving, waits::drained_first,
+    CONTOSO_ADMIN, TestApp, fixtures::onboarded_receiving, waits::drained_first,
 };
 use graphhook_tests::{
     Tenant, TenantWithEndpoint,
-    client::create_subscription,
     connections::{
-        ALICE, CONSUMERS, CONTOSO_USER, GROUP, connect, connection, follow, reconnect, start,
-        subscribe_through,
+        ALICE, CONSUMERS, CONTOSO_USER, GROUP, assert_refused_naming, connect, connection, follow,
+        follow_link, group_conversations, reconnect, start, subscribe_through,
     },
-    fixtures::{TENANT, verifies_with},
-    graph::{change, user_id},
-    tenant_with_endpoint,
+    fixtures::{TENANT, onboarded_contoso, receiving, verifies_with},
+    graph::{change_of, register_app, user_id},
 };
 use reqwest::Method;
 use sea_orm::EntityTrait;
@@ -27,10 +25,8 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_work_user_connects_and_a_group_conversation_subscription_delivers_verified_webhooks() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let TenantWithEndpoint { key, secret, .. } =
-        tenant_with_endpoint(&app, Tenant::Onboarded, &receiver).await;
+    let (app, receiver, TenantWithEndpoint { key, secret, .. }) =
+        receiving(Tenant::Onboarded).await;
     let id = connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
     let (status, shown) = connection(&app, &key, &id).await;
     assert_eq!(status, 200, "{shown}");
@@ -47,18 +43,14 @@ async fn a_work_user_connects_and_a_group_conversation_subscription_delivers_ver
         "{shown}"
     );
 
-    let resource = format!("groups/{GROUP}/conversations");
+    let resource = group_conversations(GROUP);
     let (status, created) =
         subscribe_through(&app, &key, &id, &resource, &["created", "updated"]).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["kind"], "conversation");
     assert_eq!(created["connection_id"], id.as_str());
 
-    change(
-        &app,
-        json!({"tenant": TENANT, "resource": resource, "changeType": "created"}),
-    )
-    .await;
+    change_of(&app, TENANT, &resource, "created").await;
     let webhook = drained_first(&app, &receiver, "graph.conversation.created").await;
     assert!(verifies_with(&webhook, &secret));
     let data = &webhook.json()["data"];
@@ -68,10 +60,8 @@ async fn a_work_user_connects_and_a_group_conversation_subscription_delivers_ver
 
 #[tokio::test]
 async fn a_personal_account_connects_and_a_onedrive_folder_subscription_delivers() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let TenantWithEndpoint { key, secret, .. } =
-        tenant_with_endpoint(&app, Tenant::Onboarded, &receiver).await;
+    let (app, receiver, TenantWithEndpoint { key, secret, .. }) =
+        receiving(Tenant::Onboarded).await;
     let id = connect(&app, &key, "personal", &["drive_item"], ALICE).await;
     let (_, shown) = connection(&app, &key, &id).await;
     assert_eq!(shown["account"], "personal");
@@ -83,11 +73,8 @@ async fn a_personal_account_connects_and_a_onedrive_folder_subscription_delivers
         subscribe_through(&app, &key, &id, "me/drive/items/FOLDER1", &["updated"]).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["kind"], "drive_item");
-    change(
-        &app,
-        json!({"tenant": CONSUMERS, "resource": format!("users/{ALICE}/drive/items/FOLDER1"), "changeType": "updated"}),
-    )
-    .await;
+    let folder = format!("users/{ALICE}/drive/items/FOLDER1");
+    change_of(&app, CONSUMERS, &folder, "updated").await;
     let webhook = drained_first(&app, &receiver, "graph.drive_item.updated").await;
     assert!(verifies_with(&webhook, &secret));
     assert_eq!(webhook.json()["data"]["tenantId"], CONSUMERS);
@@ -96,53 +83,29 @@ async fn a_personal_account_connects_and_a_onedrive_folder_subscription_delivers
 
 #[tokio::test]
 async fn my_mail_through_a_connection_delivers_and_another_users_mailbox_is_refused() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let TenantWithEndpoint { key, secret, .. } =
-        tenant_with_endpoint(&app, Tenant::Onboarded, &receiver).await;
+    let (app, receiver, TenantWithEndpoint { key, secret, .. }) =
+        receiving(Tenant::Onboarded).await;
     let id = connect(&app, &key, "work", &["message", "event"], CONTOSO_USER).await;
     let (status, created) = subscribe_through(&app, &key, &id, "me/messages", &["created"]).await;
     assert_eq!(status, 201, "{created}");
     let me = user_id(&app, CONTOSO_USER).await;
-    change(
-        &app,
-        json!({"tenant": TENANT, "resource": format!("users/{me}/messages"), "changeType": "created"}),
-    )
-    .await;
+    change_of(&app, TENANT, &format!("users/{me}/messages"), "created").await;
     let webhook = drained_first(&app, &receiver, "graph.message.created").await;
     assert!(verifies_with(&webhook, &secret));
 
     // A delegated token reaches only the signed-in user's own mailbox.
     let admin = user_id(&app, CONTOSO_ADMIN).await;
-    let (status, refused) = subscribe_through(
-        &app,
-        &key,
-        &id,
-        &format!("users/{admin}/events"),
-        &["created"],
-    )
-    .await;
-    assert_eq!(status, 502, "{refused}");
-    assert!(
-        refused["message"].as_str().unwrap().contains("Forbidden"),
-        "{refused}"
-    );
+    let theirs = format!("users/{admin}/events");
+    let (status, refused) = subscribe_through(&app, &key, &id, &theirs, &["created"]).await;
+    assert_refused_naming(status, &refused, 502, "Forbidden");
     // The connection was not asked for contacts: Graphhook names the permission.
     let (status, refused) = subscribe_through(&app, &key, &id, "me/contacts", &["created"]).await;
-    assert_eq!(status, 403, "{refused}");
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("Contacts.Read"),
-        "{refused}"
-    );
+    assert_refused_naming(status, &refused, 403, "Contacts.Read");
 }
 
 #[tokio::test]
 async fn only_the_tenants_own_organization_connects_and_a_link_works_once() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     app.onboard_tenant(
         "a9e8e0b7-0d5e-4c2b-9e51-0f3f2f9b7a11",
         "fabrikam.onmicrosoft.com",
@@ -165,7 +128,7 @@ async fn only_the_tenants_own_organization_connects_and_a_link_works_once() {
     assert!(page.contains("already used"), "{page}");
     // A personal account cannot take a work connection either.
     let (_, again) = reconnect(&app, &key, &id).await;
-    let (status, page) = follow(&app, again["authorization_url"].as_str().unwrap(), ALICE).await;
+    let (status, page) = follow_link(&app, &again, ALICE).await;
     assert!(status >= 400, "{page}");
 }
 
@@ -233,8 +196,7 @@ async fn refresh_tokens_are_sealed_in_the_row_and_never_answered_or_logged() {
 
 #[tokio::test]
 async fn what_a_connection_may_hold_is_checked_before_graph_is_asked() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     // Connection errors carry no `details`: the message is what names the rule a request
     // broke, so each case checks the part of it that says which.
     for (body, needle) in [
@@ -250,67 +212,31 @@ async fn what_a_connection_may_hold_is_checked_before_graph_is_asked() {
         ),
     ] {
         let (status, refused) = start(&app, &key, body.clone()).await;
-        assert_eq!(status, 422, "{body}: {refused}");
-        assert!(
-            refused["message"].as_str().unwrap().contains(needle),
-            "{body}: {refused}"
-        );
+        assert_refused_naming(status, &refused, 422, needle);
     }
     // A delegated-only resource without a connection names what to do.
-    let (status, refused, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": format!("groups/{GROUP}/conversations"), "change_types": ["created"]}),
-    )
-    .await;
-    assert_eq!(status, 422, "{refused}");
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("connection_id"),
-        "{refused}"
-    );
+    let conversations = group_conversations(GROUP);
+    let (status, refused) = app
+        .as_tenant(&key)
+        .try_subscribe(&conversations, &["created"])
+        .await;
+    assert_refused_naming(status, &refused, 422, "connection_id");
     // A pending connection holds nothing yet.
     let (_, pending) = start(&app, &key, json!({"kinds": ["conversation"]})).await;
-    let (status, refused) = subscribe_through(
-        &app,
-        &key,
-        pending["id"].as_str().unwrap(),
-        &format!("groups/{GROUP}/conversations"),
-        &["created"],
-    )
-    .await;
-    assert_eq!(status, 409, "{refused}");
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("not signed in")
-    );
+    let pending = pending["id"].as_str().unwrap();
+    let (status, refused) =
+        subscribe_through(&app, &key, pending, &conversations, &["created"]).await;
+    assert_refused_naming(status, &refused, 409, "not signed in");
 }
 
 #[tokio::test]
 async fn a_deployment_without_personal_accounts_says_so() {
-    let app = TestApp::builder()
-        .settings(|s| s.microsoft.personal_accounts = false)
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| s.microsoft.personal_accounts = false).await;
     let key = app.onboard("Contoso").await.key.unwrap();
-    let (status, refused) = start(
-        &app,
-        &key,
-        json!({"account": "personal", "kinds": ["drive_item"]}),
-    )
-    .await;
-    assert_eq!(status, 422, "{refused}");
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .contains("not enabled for personal Microsoft accounts"),
-        "{refused}"
-    );
+    let personal = json!({"account": "personal", "kinds": ["drive_item"]});
+    let (status, refused) = start(&app, &key, personal).await;
+    let told = "not enabled for personal Microsoft accounts";
+    assert_refused_naming(status, &refused, 422, told);
 }
 
 #[tokio::test]
@@ -328,39 +254,16 @@ async fn another_tenant_cannot_see_change_or_use_a_connection() {
         .unwrap();
     let (status, _) = connection(&app, &other, &id).await;
     assert_eq!(status, 404);
-    let response = app
-        .tenant_request(
-            Method::DELETE,
-            &format!("/api/v1/connections/{id}"),
-            &other,
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 404);
-    let response = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/connections/{id}/reconnect"),
-            &other,
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 404);
-    let (status, refused) = subscribe_through(
-        &app,
-        &other,
-        &id,
-        &format!("groups/{GROUP}/conversations"),
-        &["created"],
-    )
-    .await;
+    let intruder = app.as_tenant(&other);
+    let path = format!("/api/v1/connections/{id}");
+    assert_eq!(intruder.status_of(Method::DELETE, &path).await, 404);
+    let reconnect_path = format!("/api/v1/connections/{id}/reconnect");
+    assert_eq!(intruder.status_of(Method::POST, &reconnect_path).await, 404);
+    let conversations = group_conversations(GROUP);
+    let (status, refused) =
+        subscribe_through(&app, &other, &id, &conversations, &["created"]).await;
     assert_eq!(status, 422, "{refused}");
-    let listed = app
-        .tenant_request(Method::GET, "/api/v1/connections", &other, None)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let listed = intruder.get_body("/api/v1/connections").await;
     assert_eq!(listed["data"], json!([]));
     let (_, mine) = connection(&app, &key, &id).await;
     assert_eq!(mine["status"], "active");
@@ -372,19 +275,12 @@ async fn a_user_whose_organization_has_not_granted_the_permission_is_told_an_adm
     let app = TestApp::spawn().await;
     // Onboarded while the app registration did not yet ask for Group.Read.All delegated.
     let narrow = json!({"delegated_permissions": ["User.Read", "Mail.Read", "Calendars.Read", "Contacts.Read", "Files.ReadWrite"]});
-    app.emulator_control(Method::PATCH, "/app", Some(narrow))
-        .await;
+    register_app(&app, narrow).await;
     let key = app.onboard("Contoso").await.key.unwrap();
     let wide = json!({"delegated_permissions": ["User.Read", "Mail.Read", "Calendars.Read", "Contacts.Read", "Files.ReadWrite", "Files.ReadWrite.All", "Group.Read.All"]});
-    app.emulator_control(Method::PATCH, "/app", Some(wide))
-        .await;
+    register_app(&app, wide).await;
     let (_, started) = start(&app, &key, json!({"kinds": ["conversation"]})).await;
-    let (status, page) = follow(
-        &app,
-        started["authorization_url"].as_str().unwrap(),
-        CONTOSO_USER,
-    )
-    .await;
+    let (status, page) = follow_link(&app, &started, CONTOSO_USER).await;
     assert_eq!(status, 403, "{page}");
     assert!(page.contains("An administrator must approve"), "{page}");
     assert!(page.contains("65001"), "{page}");

@@ -5,6 +5,7 @@
 //! that Graph retries.
 
 use graphhook_tests::TestApp;
+use graphhook_tests::client::header;
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
@@ -65,11 +66,7 @@ async fn restart_postgres_for_the_app(app: &TestApp) -> usize {
 /// The status, the `Retry-After` header and the body of a response.
 async fn answer(response: reqwest::Response) -> (u16, Option<String>, Value) {
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let retry_after = header(&response, "retry-after");
     (
         status,
         retry_after,
@@ -97,9 +94,7 @@ fn assert_write_answer(what: &str, (status, retry_after, body): &(u16, Option<St
 #[tokio::test]
 async fn after_postgres_ends_the_pooled_connections_a_read_succeeds_and_nothing_answers_500() {
     let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     // Several requests at once, so the pool holds several connections.
     let warm: Vec<_> = (0..4)
         .map(|_| app.tenant_request(Method::GET, "/api/v1/api-keys", &key, None))

@@ -6,21 +6,18 @@ use graphhook_domain::{
     delivery::engine::{self, Attempted, schedule::DELAYS_SECS},
     platform::entities::{attempt, delivery::DeliveryStatus, endpoint},
 };
-use graphhook_tests::{Mode, Receiver, TestApp, fixtures::contoso_receiving};
+use graphhook_tests::{Mode, fixtures::contoso_receiving, fixtures::receiving};
 use graphhook_tests::{
     Tenant, TenantWithEndpoint,
     fixtures::{delivery_row, message, verifies_with},
-    tenant_with_endpoint,
     waits::tick_at,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 #[tokio::test]
 async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_id() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let TenantWithEndpoint { tenant, secret, .. } =
-        tenant_with_endpoint(&app, Tenant::CONTOSO, &receiver).await;
+    let (app, receiver, TenantWithEndpoint { tenant, secret, .. }) =
+        receiving(Tenant::CONTOSO).await;
     let mut ids = Vec::new();
     for n in 0..3 {
         let (message, deliveries) = message(&app, tenant, n).await;
@@ -29,11 +26,7 @@ async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_i
     }
     // One job: the endpoint's batch takes all three.
     assert_eq!(app.drain_jobs().await, 1);
-    let received: Vec<_> = receiver
-        .received()
-        .into_iter()
-        .filter(|r| r.event_type() == "graph.user.updated")
-        .collect();
+    let received = receiver.all_of("graph.user.updated");
     assert_eq!(received.len(), 3);
     for (webhook_id, delivery) in &ids {
         let request = received
@@ -109,11 +102,7 @@ async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
             .iter()
             .all(|a| a.status_code == Some(500) && a.trigger == "scheduled")
     );
-    let sent: Vec<_> = receiver
-        .received()
-        .into_iter()
-        .filter(|r| r.event_type() == "graph.user.updated")
-        .collect();
+    let sent = receiver.all_of("graph.user.updated");
     assert_eq!(sent.len(), 10);
     assert!(
         sent.iter()
@@ -223,11 +212,7 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
         delivery_row(&app, id).await.status,
         DeliveryStatus::Delivered
     );
-    let sent: Vec<_> = receiver
-        .received()
-        .into_iter()
-        .filter(|r| r.event_type() == "graph.user.updated")
-        .collect();
+    let sent = receiver.all_of("graph.user.updated");
     assert_eq!(sent.len(), 2, "the cut-off attempt and the redelivery");
     assert!(
         sent.iter()

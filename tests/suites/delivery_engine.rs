@@ -1,6 +1,7 @@
 //! The batch delivery engine across worker processes: changes to an endpoint reach every
 //! process before its next attempt, and one tenant's backlog does not hold up another's.
 
+use graphhook_tests::fixtures::direct_contoso;
 use std::time::{Duration, Instant};
 
 use graphhook_domain::{
@@ -62,12 +63,7 @@ const IN_FLIGHT_MARGIN: Duration = Duration::from_millis(400);
 async fn a_rotation_a_url_change_and_a_disable_reach_both_worker_processes_before_their_next_attempt()
  {
     let mut app = TestApp::spawn().await;
-    let (tenant, key) = direct_tenant(
-        &app,
-        graphhook_emulator::config::DEFAULT_TENANT_ID,
-        "Contoso",
-    )
-    .await;
+    let (tenant, key) = direct_contoso(&app).await;
     let first = Receiver::start(Mode::Echo);
     let second = Receiver::start(Mode::Echo);
     // Four a second: deliveries stay waiting while the endpoint changes under them.
@@ -87,19 +83,7 @@ async fn a_rotation_a_url_change_and_a_disable_reach_both_worker_processes_befor
     );
 
     // A rotation without grace: from now on only the new secret signs.
-    let rotate = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/endpoints/{id}/secret/rotate"),
-            &key,
-            Some(json!({"grace_period_secs": 0})),
-        )
-        .await;
-    assert_eq!(rotate.status().as_u16(), 200);
-    let new_secret = rotate.json::<Value>().await.unwrap()["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new_secret = app.as_tenant(&key).rotate_secret(&id, 0).await;
     let rotated = Instant::now() + IN_FLIGHT_MARGIN;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let after_rotation = arrived_after(&first, rotated);
@@ -157,12 +141,7 @@ async fn a_rotation_a_url_change_and_a_disable_reach_both_worker_processes_befor
 #[tokio::test]
 async fn another_tenants_replay_of_ten_thousand_does_not_hold_up_a_live_delivery() {
     let mut app = TestApp::spawn().await;
-    let (busy, busy_key) = direct_tenant(
-        &app,
-        graphhook_emulator::config::DEFAULT_TENANT_ID,
-        "Contoso",
-    )
-    .await;
+    let (busy, busy_key) = direct_contoso(&app).await;
     let (quiet, quiet_key) = direct_tenant(&app, FABRIKAM, "Fabrikam").await;
     let busy_receiver = Receiver::start(Mode::Echo);
     let quiet_receiver = Receiver::start(Mode::Echo);
@@ -195,12 +174,7 @@ async fn another_tenants_replay_of_ten_thousand_does_not_hold_up_a_live_delivery
 #[tokio::test]
 async fn an_endpoint_with_a_backlog_at_its_cap_does_not_starve_the_same_tenants_other_endpoints() {
     let mut app = TestApp::spawn().await;
-    let (tenant, key) = direct_tenant(
-        &app,
-        graphhook_emulator::config::DEFAULT_TENANT_ID,
-        "Contoso",
-    )
-    .await;
+    let (tenant, key) = direct_contoso(&app).await;
     let slow = Receiver::start(Mode::Echo);
     let fast = Receiver::start(Mode::Echo);
     let (slow_endpoint, _) = graph_endpoint(&app, &key, &slow, json!({"max_in_flight": 2})).await;

@@ -96,9 +96,7 @@ async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> (u16, Value) 
 /// with `headers`: the app, the API key, the receiver, and the creation's status and body.
 async fn contoso_with_headers(headers: Value) -> (TestApp, String, Receiver, (u16, Value)) {
     let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     let receiver = Receiver::start(Mode::Echo);
     let created =
         create_endpoint(&app, &key, json!({"url": receiver.url, "headers": headers})).await;
@@ -114,9 +112,12 @@ async fn custom_headers_are_stored_encrypted_shown_masked_and_sent_in_full() {
     assert_eq!(created["headers"], masked);
     let id = created["id"].as_str().unwrap().to_owned();
 
-    let (_, shown) = tenant_call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
+    let (_, shown) = app
+        .as_tenant(&key)
+        .get(&format!("/api/v1/endpoints/{id}"))
+        .await;
     assert_eq!(shown["headers"], masked);
-    let (_, list) = tenant_call(&app, Method::GET, "/api/v1/endpoints", &key).await;
+    let (_, list) = app.as_tenant(&key).get("/api/v1/endpoints").await;
     assert_eq!(list["data"][0]["headers"], masked);
     assert!(!list.to_string().contains(TOKEN));
 
@@ -140,7 +141,10 @@ async fn the_mask_sent_back_keeps_a_header_and_a_new_value_replaces_it() {
     let id = created["id"].as_str().unwrap().to_owned();
 
     // What a client does: GET, change one header, PATCH them all back.
-    let (_, shown) = tenant_call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
+    let (_, shown) = app
+        .as_tenant(&key)
+        .get(&format!("/api/v1/endpoints/{id}"))
+        .await;
     let mut headers = shown["headers"].clone();
     headers["x-team"] = json!("green");
     let (status, patched) = patch(&app, &key, &id, json!({"headers": headers})).await;
@@ -202,9 +206,7 @@ async fn the_mask_sent_back_keeps_a_header_and_a_new_value_replaces_it() {
 #[tokio::test]
 async fn another_tenant_cannot_see_or_reuse_an_endpoints_headers() {
     let app = TestApp::spawn().await;
-    let contoso = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let contoso = app.create_contoso().await;
     let fabrikam = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
@@ -217,15 +219,12 @@ async fn another_tenant_cannot_see_or_reuse_an_endpoints_headers() {
     .await;
     let id = created["id"].as_str().unwrap().to_owned();
 
-    let (status, _) = tenant_call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/endpoints/{id}"),
-        &fabrikam,
-    )
-    .await;
+    let (status, _) = app
+        .as_tenant(&fabrikam)
+        .get(&format!("/api/v1/endpoints/{id}"))
+        .await;
     assert_eq!(status, 404);
-    let (_, list) = tenant_call(&app, Method::GET, "/api/v1/endpoints", &fabrikam).await;
+    let (_, list) = app.as_tenant(&fabrikam).get("/api/v1/endpoints").await;
     assert_eq!(list["data"], json!([]));
     let (status, _) = patch(
         &app,
@@ -255,9 +254,7 @@ async fn another_tenant_cannot_see_or_reuse_an_endpoints_headers() {
 #[tokio::test]
 async fn headers_stored_in_plain_text_before_the_upgrade_are_sent_and_encrypted_at_start_up() {
     let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     let receiver = Receiver::start(Mode::Echo);
     let (_, created) = create_endpoint(&app, &key, json!({"url": receiver.url})).await;
     let id = created["id"].as_str().unwrap().to_owned();
@@ -275,7 +272,10 @@ async fn headers_stored_in_plain_text_before_the_upgrade_are_sent_and_encrypted_
         .unwrap();
 
     // Until the next start it is read as it is: masked, and sent.
-    let (_, shown) = tenant_call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
+    let (_, shown) = app
+        .as_tenant(&key)
+        .get(&format!("/api/v1/endpoints/{id}"))
+        .await;
     assert_eq!(shown["headers"], json!({"authorization": MASK}));
     let sent = test_event(&app, &key, &id, &receiver).await;
     assert_eq!(sent.header("authorization"), Some(legacy));
@@ -290,7 +290,10 @@ async fn headers_stored_in_plain_text_before_the_upgrade_are_sent_and_encrypted_
     assert_no_plaintext(&stored_row(&app, &id).await, legacy);
     let sent = test_event(&app, &key, &id, &receiver).await;
     assert_eq!(sent.header("authorization"), Some(legacy));
-    let (_, shown) = tenant_call(&app, Method::GET, &format!("/api/v1/endpoints/{id}"), &key).await;
+    let (_, shown) = app
+        .as_tenant(&key)
+        .get(&format!("/api/v1/endpoints/{id}"))
+        .await;
     assert_eq!(shown["headers"], json!({"authorization": MASK}));
 }
 

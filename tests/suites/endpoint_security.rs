@@ -1,15 +1,13 @@
 //! Endpoint security: SSRF at registration and at connect, redirects, tenant isolation, secrets.
 
+use graphhook_tests::fixtures::onboarded_contoso;
 use std::{net::IpAddr, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use futures::future::BoxFuture;
 use graphhook_domain::delivery::webhooks::sender::Lookup;
 use graphhook_tests::{Mode, Receiver, TestApp};
-use graphhook_tests::{
-    client::{create_endpoint, tenant_call},
-    errors::assert_rule,
-};
+use graphhook_tests::{client::create_endpoint, errors::assert_rule};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -70,10 +68,8 @@ fn production(s: &mut graphhook_domain::Settings) {
 
 #[tokio::test]
 async fn registration_refuses_non_public_addresses_and_names_the_rule() {
-    let app = TestApp::builder().settings(production).spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let app = TestApp::spawn_with(production).await;
+    let key = app.create_contoso().await;
     assert!(REFUSED.len() >= 30);
     for url in REFUSED {
         let (status, body) = create_endpoint(&app, &key, json!({"url": url})).await;
@@ -105,7 +101,7 @@ async fn registration_refuses_non_public_addresses_and_names_the_rule() {
     let (_, body) = create_endpoint(&app, &key, json!({"url": "http://93.184.216.34/"})).await;
     assert_rule(&body, "validation_failed", "url", "https is required");
     assert_eq!(app.tenant_count().await, 1);
-    let (_, list) = tenant_call(&app, Method::GET, "/api/v1/endpoints", &key).await;
+    let (_, list) = app.as_tenant(&key).get("/api/v1/endpoints").await;
     assert!(
         list["data"].as_array().unwrap().is_empty(),
         "nothing was registered"
@@ -175,9 +171,7 @@ async fn a_refused_name_is_not_told_which_address_it_resolves_to() {
         .lookup(Arc::new(Internal))
         .spawn()
         .await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     let (status, body) =
         create_endpoint(&app, &key, json!({"url": "https://internal.test/hook"})).await;
     assert_eq!(status, 422, "{body}");
@@ -205,8 +199,7 @@ async fn a_refused_name_is_not_told_which_address_it_resolves_to() {
 
 #[tokio::test]
 async fn a_redirect_from_a_receiver_is_not_followed() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let target = Receiver::start(Mode::Echo);
     let redirecting = Receiver::start(Mode::Redirect(target.url.clone()));
     let (_, endpoint) = create_endpoint(&app, &key, json!({"url": redirecting.url})).await;
@@ -274,28 +267,24 @@ async fn another_tenants_key_gets_404_on_every_endpoint_route() {
         let error: Value = response.json().await.unwrap();
         assert_eq!(error["code"], "not_found");
     }
-    let (_, list) = tenant_call(&app, Method::GET, "/api/v1/endpoints", &fabrikam).await;
+    let (_, list) = app.as_tenant(&fabrikam).get("/api/v1/endpoints").await;
     assert!(list["data"].as_array().unwrap().is_empty());
     assert_eq!(
         receiver.received().len(),
         requests,
         "nothing was sent on the other tenant's behalf"
     );
-    let (status, mine) = tenant_call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/endpoints/{id}"),
-        &contoso,
-    )
-    .await;
+    let (status, mine) = app
+        .as_tenant(&contoso)
+        .get(&format!("/api/v1/endpoints/{id}"))
+        .await;
     assert_eq!((status, mine["description"].as_str()), (200, Some("")));
 }
 
 #[tokio::test]
 async fn secrets_never_appear_in_responses_after_creation_nor_in_logs() {
     let logs = graphhook_tests::capture_logs();
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let receiver = Receiver::start(Mode::Echo);
     let (_, endpoint) =
         create_endpoint(&app, &key, json!({"url": receiver.url, "ed25519": true})).await;
@@ -313,13 +302,7 @@ async fn secrets_never_appear_in_responses_after_creation_nor_in_logs() {
         .await
         .unwrap();
     let second = rotated["secret"].as_str().unwrap().to_owned();
-    tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    app.as_tenant(&key).test_endpoint(&id).await;
 
     for path in [
         format!("/api/v1/endpoints/{id}"),

@@ -1,20 +1,17 @@
 //! Tenant endpoints with local receivers: verification, signatures, rotation, SSRF, isolation.
 
+use graphhook_tests::fixtures::onboarded_contoso;
 use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use graphhook_tests::{Mode, Receiver, TestApp};
-use graphhook_tests::{
-    client::{create_endpoint, tenant_call},
-    fixtures::verifies_with,
-};
+use graphhook_tests::{Mode, Receiver};
+use graphhook_tests::{client::create_endpoint, fixtures::verifies_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn an_endpoint_becomes_active_only_when_it_echoes_the_challenge_and_gets_nothing_before() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let receiver = Receiver::start(Mode::Status(200));
     let (status, endpoint) = create_endpoint(&app, &key, json!({"url": receiver.url})).await;
     assert_eq!(status, 201, "{endpoint}");
@@ -43,13 +40,7 @@ async fn an_endpoint_becomes_active_only_when_it_echoes_the_challenge_and_gets_n
         "the challenge is signed"
     );
 
-    let (status, body) = tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    let (status, body) = app.as_tenant(&key).test_endpoint(&id).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(
         receiver.received().len(),
@@ -58,25 +49,16 @@ async fn an_endpoint_becomes_active_only_when_it_echoes_the_challenge_and_gets_n
     );
 
     receiver.set_mode(Mode::Echo);
-    let (status, verified) = tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/verify"),
-        &key,
-    )
-    .await;
+    let (status, verified) = app
+        .as_tenant(&key)
+        .post(&format!("/api/v1/endpoints/{id}/verify"))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(verified["status"], "active");
     assert!(verified["verified_at"].is_string());
     assert!(verified["verification_error"].is_null());
 
-    let (status, test) = tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    let (status, test) = app.as_tenant(&key).test_endpoint(&id).await;
     assert_eq!(status, 200, "{test}");
     assert_eq!(test["delivered"], true);
     assert_eq!(test["status"], 204);
@@ -88,8 +70,7 @@ async fn an_endpoint_becomes_active_only_when_it_echoes_the_challenge_and_gets_n
 
 #[tokio::test]
 async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_its_grace() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let receiver = Receiver::start(Mode::Echo);
     let (_, endpoint) = create_endpoint(
         &app,
@@ -102,13 +83,7 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
     let old = endpoint["secret"].as_str().unwrap().to_owned();
     assert!(old.starts_with("whsec_") && STANDARD.decode(&old[6..]).unwrap().len() == 32);
 
-    tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    app.as_tenant(&key).test_endpoint(&id).await;
     let first = receiver.received().pop().unwrap();
     assert!(verifies_with(&first, &old));
     assert_eq!(first.header("content-type"), Some("application/json"));
@@ -125,40 +100,19 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
         app.clock.now().timestamp().to_string()
     );
 
-    let rotate = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/endpoints/{id}/secret/rotate"),
-            &key,
-            Some(json!({"grace_period_secs": 3600})),
-        )
-        .await;
-    assert_eq!(rotate.status().as_u16(), 200);
-    let new = rotate.json::<Value>().await.unwrap()["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let new = app.as_tenant(&key).rotate_secret(&id, 3600).await;
     assert_ne!(new, old);
-    let (_, current) = tenant_call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/endpoints/{id}/secret"),
-        &key,
-    )
-    .await;
+    let (_, current) = app
+        .as_tenant(&key)
+        .get(&format!("/api/v1/endpoints/{id}/secret"))
+        .await;
     assert_eq!(
         current["secret"],
         new.as_str(),
         "the documented read returns the current secret"
     );
 
-    tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    app.as_tenant(&key).test_endpoint(&id).await;
     let during = receiver.received().pop().unwrap();
     assert!(
         verifies_with(&during, &new) && verifies_with(&during, &old),
@@ -174,13 +128,7 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
     );
 
     app.clock.advance(chrono::Duration::seconds(3601));
-    tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    app.as_tenant(&key).test_endpoint(&id).await;
     let after = receiver.received().pop().unwrap();
     assert!(verifies_with(&after, &new));
     assert!(
@@ -191,8 +139,7 @@ async fn test_events_verify_with_the_secret_and_rotation_keeps_the_old_one_for_i
 
 #[tokio::test]
 async fn an_endpoint_can_also_sign_with_ed25519_and_bring_its_own_secret() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let receiver = Receiver::start(Mode::Echo);
     let own = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let (status, endpoint) = create_endpoint(
@@ -204,13 +151,10 @@ async fn an_endpoint_can_also_sign_with_ed25519_and_bring_its_own_secret() {
     assert_eq!(status, 201, "{endpoint}");
     assert_eq!(endpoint["secret"], own);
     let id = endpoint["id"].as_str().unwrap();
-    let (_, public) = tenant_call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/endpoints/{id}/public-key"),
-        &key,
-    )
-    .await;
+    let (_, public) = app
+        .as_tenant(&key)
+        .get(&format!("/api/v1/endpoints/{id}/public-key"))
+        .await;
     let public = public["public_key"].as_str().unwrap().to_owned();
     assert_eq!(endpoint["ed25519_public_key"], public.as_str());
     let received = receiver.received().pop().unwrap();
@@ -252,8 +196,7 @@ async fn an_endpoint_can_also_sign_with_ed25519_and_bring_its_own_secret() {
 
 #[tokio::test]
 async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let receiver = Receiver::start(Mode::Echo);
     let mut ids = Vec::new();
     for i in 0..3 {
@@ -265,16 +208,13 @@ async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant()
         .await;
         ids.push(e["id"].as_str().unwrap().to_owned());
     }
-    let (_, page) = tenant_call(&app, Method::GET, "/api/v1/endpoints?limit=2", &key).await;
+    let (_, page) = app.as_tenant(&key).get("/api/v1/endpoints?limit=2").await;
     assert_eq!(page["data"].as_array().unwrap().len(), 2);
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
-    let (_, rest) = tenant_call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/endpoints?limit=2&cursor={cursor}"),
-        &key,
-    )
-    .await;
+    let (_, rest) = app
+        .as_tenant(&key)
+        .get(&format!("/api/v1/endpoints?limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(rest["data"][0]["id"], ids[2].as_str());
     assert!(rest["next_cursor"].is_null());
 
@@ -290,7 +230,7 @@ async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant()
     assert_eq!(updated["disabled_reason"], "by_tenant");
     assert_eq!(updated["timeout_secs"], 5);
     assert_eq!(updated["rate_limit_per_sec"], 10);
-    let (status, _) = tenant_call(&app, Method::POST, &format!("{path}/test"), &key).await;
+    let (status, _) = app.as_tenant(&key).post(&format!("{path}/test")).await;
     assert_eq!(status, 409, "a disabled endpoint gets nothing");
     let enabled: Value = app
         .tenant_request(Method::PATCH, &path, &key, Some(json!({"enabled": true})))
@@ -319,13 +259,10 @@ async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant()
     }
 
     assert_eq!(
-        app.tenant_request(Method::DELETE, &path, &key, None)
-            .await
-            .status()
-            .as_u16(),
+        app.as_tenant(&key).status_of(Method::DELETE, &path).await,
         204
     );
-    assert_eq!(tenant_call(&app, Method::GET, &path, &key).await.0, 404);
+    assert_eq!(app.as_tenant(&key).get(&path).await.0, 404);
     use sea_orm::{EntityTrait, QueryOrder};
     let events: Vec<String> =
         graphhook_domain::platform::entities::operational_event::Entity::find()
@@ -351,20 +288,13 @@ async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant()
 
 #[tokio::test]
 async fn a_slow_endpoint_times_out_within_its_timeout() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let receiver = Receiver::start(Mode::Echo);
     let (_, endpoint) =
         create_endpoint(&app, &key, json!({"url": receiver.url, "timeout_secs": 1})).await;
     let id = endpoint["id"].as_str().unwrap();
     receiver.set_mode(Mode::Slow(Duration::from_millis(2_500)));
-    let (status, test) = tenant_call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        &key,
-    )
-    .await;
+    let (status, test) = app.as_tenant(&key).test_endpoint(&id).await;
     assert_eq!(status, 200);
     assert_eq!(test["delivered"], false);
     assert_eq!(test["error"]["class"], "timeout", "{test}");

@@ -2,24 +2,22 @@
 //! (app-only, or through a connected user where Graph allows nothing else), a change at the
 //! emulator, and a webhook at the tenant's endpoint whose Standard Webhooks signature verifies.
 
-use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::fixtures::receiving;
+
 use graphhook_tests::{
     Tenant, TenantWithEndpoint,
     client::create_subscription,
     connections::{ALICE, CONSUMERS, CONTOSO_USER, GROUP, connect},
     fixtures::{TENANT, USER, verifies_with},
     graph::change,
-    tenant_with_endpoint,
     waits::deliver_until,
 };
 use serde_json::json;
 
 #[tokio::test]
 async fn every_resource_of_the_brief_reaches_the_endpoint_as_a_verified_webhook() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let TenantWithEndpoint { key, secret, .. } =
-        tenant_with_endpoint(&app, Tenant::Onboarded, &receiver).await;
+    let (app, receiver, TenantWithEndpoint { key, secret, .. }) =
+        receiving(Tenant::Onboarded).await;
     let work = connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
     let personal = connect(&app, &key, "personal", &["drive_item"], ALICE).await;
     let site = "contoso.sharepoint.com,5b1e2c3d-0000-4000-8000-000000000003,6c2f3d4e-0000-4000-8000-000000000004";

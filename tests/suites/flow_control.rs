@@ -13,12 +13,10 @@ use graphhook_tests::{
     fixtures::{TENANT, direct_tenant, graph_endpoint},
 };
 use graphhook_tests::{
-    client::tenant_call,
     fixtures::delivery_row,
     replay::{pending, recover, seed_exhausted},
     waits::tick_at,
 };
-use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -45,13 +43,10 @@ async fn send_to(
 }
 
 async fn health(app: &TestApp, key: &str, endpoint: EndpointId) -> Value {
-    let (status, health) = tenant_call(
-        app,
-        Method::GET,
-        &format!("/api/v1/endpoints/{endpoint}/health"),
-        key,
-    )
-    .await;
+    let (status, health) = app
+        .as_tenant(key)
+        .get(&format!("/api/v1/endpoints/{endpoint}/health"))
+        .await;
     assert_eq!(status, 200, "{health}");
     health
 }
@@ -60,10 +55,7 @@ async fn health(app: &TestApp, key: &str, endpoint: EndpointId) -> Value {
 async fn a_slow_endpoint_at_its_in_flight_cap_does_not_delay_another_endpoint() {
     // Four attempts at once in this worker: without the cap, the slow endpoint's requests
     // would take every one of them.
-    let mut app = TestApp::builder()
-        .settings(|s| s.worker.delivery_concurrency = 4)
-        .spawn()
-        .await;
+    let mut app = TestApp::spawn_with(|s| s.worker.delivery_concurrency = 4).await;
     let slow = Receiver::start(Mode::Echo);
     let fast = Receiver::start(Mode::Echo);
     let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
@@ -180,13 +172,10 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
     let until: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(opened["circuit_until"].clone()).unwrap();
     assert_eq!(until, app.clock.now() + chrono::Duration::seconds(60));
-    let (_, events) = tenant_call(
-        &app,
-        Method::GET,
-        "/api/v1/events?event_type=endpoint.circuit_opened",
-        &key,
-    )
-    .await;
+    let (_, events) = app
+        .as_tenant(&key)
+        .get("/api/v1/events?event_type=endpoint.circuit_opened")
+        .await;
     let data = &events["data"][0]["payload"]["data"];
     assert_eq!(
         (
@@ -241,13 +230,10 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
         10 + 1 + 13,
         "the first failures, one failed probe, one success each"
     );
-    let (_, events) = tenant_call(
-        &app,
-        Method::GET,
-        "/api/v1/events?event_type=endpoint.circuit_closed",
-        &key,
-    )
-    .await;
+    let (_, events) = app
+        .as_tenant(&key)
+        .get("/api/v1/events?event_type=endpoint.circuit_closed")
+        .await;
     assert_eq!(events["data"].as_array().map(Vec::len), Some(1), "{events}");
 }
 
@@ -260,12 +246,9 @@ async fn another_tenant_cannot_read_an_endpoints_health() {
     let other = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
-    let (status, body) = tenant_call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/endpoints/{endpoint_id}/health"),
-        &other,
-    )
-    .await;
+    let (status, body) = app
+        .as_tenant(&other)
+        .get(&format!("/api/v1/endpoints/{endpoint_id}/health"))
+        .await;
     assert_eq!(status, 404, "{body}");
 }

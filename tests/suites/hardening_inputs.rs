@@ -3,8 +3,8 @@
 
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
-    client::{create_endpoint, tenant_call},
-    errors::{assert_field, refused},
+    client::create_endpoint,
+    errors::{assert_field, refused, refused_case},
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -12,9 +12,7 @@ use serde_json::{Value, json};
 /// A tenant with one active endpoint: (app, API key, endpoint id, receiver).
 async fn with_endpoint() -> (TestApp, String, String, Receiver) {
     let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     let receiver = Receiver::start(Mode::Echo);
     let (status, endpoint) = create_endpoint(&app, &key, json!({"url": receiver.url})).await;
     assert_eq!(status, 201, "{endpoint}");
@@ -23,13 +21,10 @@ async fn with_endpoint() -> (TestApp, String, String, Receiver) {
 }
 
 async fn current_secret(app: &TestApp, key: &str, id: &str) -> Value {
-    let (status, body) = tenant_call(
-        app,
-        Method::GET,
-        &format!("/api/v1/endpoints/{id}/secret"),
-        key,
-    )
-    .await;
+    let (status, body) = app
+        .as_tenant(key)
+        .get(&format!("/api/v1/endpoints/{id}/secret"))
+        .await;
     assert_eq!(status, 200, "{body}");
     body["secret"].clone()
 }
@@ -111,44 +106,34 @@ async fn a_grace_period_outside_zero_to_a_week_is_a_422_and_the_connection_stays
 async fn a_rotate_body_that_is_present_must_be_a_json_object() {
     let (app, key, id, _receiver) = with_endpoint().await;
     let before = current_secret(&app, &key, &id).await;
-    let json = Some("application/json");
-    refused(
-        rotate_raw(&app, &key, &id, json, b"\x00").await,
-        400,
-        "invalid_json",
-    )
-    .await;
-    refused(
-        rotate_raw(&app, &key, &id, json, b"{\"grace_period_secs\": ").await,
-        400,
-        "invalid_json",
-    )
-    .await;
-    refused(
-        rotate_raw(&app, &key, &id, json, b"[]").await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    refused(
-        rotate_raw(&app, &key, &id, json, b"{\"grace\": 5}").await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    refused(
-        rotate_raw(
-            &app,
-            &key,
-            &id,
-            Some("text/plain"),
+    // The same refusal check for each malformed body: (content type, body, status, code).
+    let cases: [(&str, &'static [u8], u16, &str); 5] = [
+        ("application/json", b"\x00", 400, "invalid_json"),
+        (
+            "application/json",
+            b"{\"grace_period_secs\": ",
+            400,
+            "invalid_json",
+        ),
+        ("application/json", b"[]", 422, "validation_failed"),
+        (
+            "application/json",
+            b"{\"grace\": 5}",
+            422,
+            "validation_failed",
+        ),
+        (
+            "text/plain",
             b"{\"grace_period_secs\": 0}",
-        )
-        .await,
-        415,
-        "unsupported_media_type",
-    )
-    .await;
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (content_type, body, status, code) in cases {
+        let response = rotate_raw(&app, &key, &id, Some(content_type), body).await;
+        let case = format!("{content_type} {}", String::from_utf8_lossy(body));
+        refused_case(response, status, code, &case).await;
+    }
     assert_eq!(
         current_secret(&app, &key, &id).await,
         before,
@@ -234,13 +219,7 @@ async fn strings_the_database_cannot_hold_are_a_422_naming_the_field() {
         .await
         .unwrap();
     refused(response, 401, "unauthorized").await;
-    let response = app
-        .client
-        .post(app.url("/onboarding/start"))
-        .form(&[("company_name", "Contoso\u{0}")])
-        .send()
-        .await
-        .unwrap();
+    let response = app.submit_start(&app.client, "Contoso\u{0}").await;
     assert_eq!(
         response.status().as_u16(),
         422,

@@ -1,6 +1,8 @@
+use graphhook_tests::client::header;
 use std::time::Duration;
 
 use graphhook_tests::TestApp;
+use graphhook_tests::waits::poll;
 use serde_json::Value;
 
 #[tokio::test]
@@ -8,11 +10,7 @@ async fn healthz_answers_200_with_a_request_id() {
     let app = TestApp::spawn().await;
     let response = app.get("/healthz").await;
     assert_eq!(response.status().as_u16(), 200);
-    let id = response
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let id = header(&response, "x-request-id");
     assert!(
         id.as_deref().is_some_and(|id| id.starts_with("req_")),
         "request id: {id:?}"
@@ -49,20 +47,21 @@ async fn readyz_answers_200_when_postgres_and_redis_answer() {
 }
 
 async fn wait_for_status(app: &TestApp, path: &str, status: u16) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let response = app.get(path).await;
-        let got = response.status().as_u16();
-        let body: Value = response.json().await.unwrap_or_default();
-        if got == status {
-            return body;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{path} stayed {got}, wanted {status}: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        Duration::from_secs(15),
+        Duration::from_millis(100),
+        || async {
+            let response = app.get(path).await;
+            let got = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or_default();
+            if got == status {
+                Ok(body)
+            } else {
+                Err(format!("{path} stayed {got}, wanted {status}: {body}"))
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -99,10 +98,7 @@ async fn readyz_names_postgres_while_postgres_is_unreachable() {
 
 #[tokio::test]
 async fn when_the_database_hangs_waiting_requests_fail_fast_with_503() {
-    let app = TestApp::builder()
-        .settings(|s| s.database.max_connections = 1)
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| s.database.max_connections = 1).await;
     assert_eq!(
         app.admin_get("/admin/v1/audit-log").await.status().as_u16(),
         200
@@ -148,14 +144,17 @@ async fn when_the_database_hangs_waiting_requests_fail_fast_with_503() {
         .expect("task")
         .expect("the stuck request got an answer");
     assert_eq!(stuck.status().as_u16(), 503);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while app.admin_get("/admin/v1/audit-log").await.status().as_u16() != 200 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "service did not resume"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || async {
+            match app.admin_get("/admin/v1/audit-log").await.status().as_u16() {
+                200 => Ok(()),
+                _ => Err("service did not resume".to_owned()),
+            }
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -164,11 +163,7 @@ async fn metrics_are_served_in_prometheus_text_format() {
     app.get("/healthz").await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status().as_u16(), 200);
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = header(&response, "content-type");
     assert!(
         content_type
             .as_deref()

@@ -3,8 +3,7 @@
 use graphhook_domain::delivery::engine::{self};
 use graphhook_tests::{Mode, TestApp};
 use graphhook_tests::{
-    client::tenant_get,
-    fixtures::{send_event, setup},
+    fixtures::{one_message_delivered, send_event, setup},
     waits::tick_at,
 };
 use reqwest::Method;
@@ -18,7 +17,7 @@ async fn messages_deliveries_and_attempts_are_listed_with_filters() {
     send_event(&app, s.tenant, "graph.group.deleted").await;
     app.drain_jobs().await;
 
-    let (_, messages) = tenant_get(&app, &s.key, "/api/v1/messages").await;
+    let (_, messages) = app.as_tenant(&s.key).get("/api/v1/messages").await;
     assert_eq!(messages["data"].as_array().unwrap().len(), 2);
     assert_eq!(
         messages["data"][0]["id"],
@@ -26,83 +25,70 @@ async fn messages_deliveries_and_attempts_are_listed_with_filters() {
         "a message's id is its webhook-id"
     );
     assert_eq!(messages["data"][0]["payload"]["type"], "graph.user.updated");
-    let (_, only) = tenant_get(
-        &app,
-        &s.key,
-        "/api/v1/messages?event_type=graph.group.deleted",
-    )
-    .await;
+    let (_, only) = app
+        .as_tenant(&s.key)
+        .get("/api/v1/messages?event_type=graph.group.deleted")
+        .await;
     assert_eq!(only["data"].as_array().unwrap().len(), 1);
-    let (_, page) = tenant_get(&app, &s.key, "/api/v1/messages?limit=1").await;
+    let (_, page) = app.as_tenant(&s.key).get("/api/v1/messages?limit=1").await;
     let cursor = page["next_cursor"].as_str().unwrap();
-    let (_, next) = tenant_get(
-        &app,
-        &s.key,
-        &format!("/api/v1/messages?limit=1&cursor={cursor}"),
-    )
-    .await;
+    let (_, next) = app
+        .as_tenant(&s.key)
+        .get(&format!("/api/v1/messages?limit=1&cursor={cursor}"))
+        .await;
     assert_eq!(next["data"][0]["event_type"], "graph.group.deleted");
 
-    let (_, deliveries) = tenant_get(
-        &app,
-        &s.key,
-        &format!(
+    let (_, deliveries) = app
+        .as_tenant(&s.key)
+        .get(&format!(
             "/api/v1/deliveries?endpoint_id={}&status=delivered",
             s.endpoint
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(deliveries["data"].as_array().unwrap().len(), 2);
-    let (_, by_type) = tenant_get(
-        &app,
-        &s.key,
-        "/api/v1/deliveries?event_type=graph.user.updated",
-    )
-    .await;
+    let (_, by_type) = app
+        .as_tenant(&s.key)
+        .get("/api/v1/deliveries?event_type=graph.user.updated")
+        .await;
     assert_eq!(by_type["data"].as_array().unwrap().len(), 1);
     let delivery = by_type["data"][0]["id"].as_str().unwrap();
-    let (_, attempts) = tenant_get(
-        &app,
-        &s.key,
-        &format!("/api/v1/deliveries/{delivery}/attempts"),
-    )
-    .await;
+    let (_, attempts) = app
+        .as_tenant(&s.key)
+        .get(&format!("/api/v1/deliveries/{delivery}/attempts"))
+        .await;
     assert_eq!(attempts["data"][0]["trigger"], "scheduled");
     assert_eq!(attempts["data"][0]["status_code"], 204);
-    let (status, _) = tenant_get(&app, &s.key, "/api/v1/deliveries?status=lost").await;
+    let (status, _) = app
+        .as_tenant(&s.key)
+        .get("/api/v1/deliveries?status=lost")
+        .await;
     assert_eq!(status, 400);
+}
+
+/// The triggers of a delivery's attempts, in order.
+async fn triggers(app: &TestApp, key: &str, delivery: &str) -> Vec<String> {
+    let path = format!("/api/v1/deliveries/{delivery}/attempts");
+    let (_, attempts) = app.as_tenant(key).get(&path).await;
+    attempts["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["trigger"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
 async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
-    let app = TestApp::spawn().await;
-    let s = setup(&app).await;
-    let webhook_id = send_event(&app, s.tenant, "graph.user.updated").await;
-    app.drain_jobs().await;
+    let (app, s, webhook_id) = one_message_delivered().await;
 
-    let response = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/messages/{webhook_id}/resend"),
-            &s.key,
-            Some(json!({"endpoint_id": s.endpoint})),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 202);
-    let delivery: Value = response.json().await.unwrap();
+    let (status, delivery) = app.as_tenant(&s.key).resend(&webhook_id, &s.endpoint).await;
+    assert_eq!(status, 202, "{delivery}");
     app.drain_jobs().await;
-    let path = format!(
-        "/api/v1/deliveries/{}/attempts",
-        delivery["id"].as_str().unwrap()
+    let delivery = delivery["id"].as_str().unwrap();
+    assert_eq!(
+        triggers(&app, &s.key, delivery).await,
+        ["scheduled", "manual"]
     );
-    let (_, attempts) = tenant_get(&app, &s.key, &path).await;
-    let triggers: Vec<&str> = attempts["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["trigger"].as_str().unwrap())
-        .collect();
-    assert_eq!(triggers, ["scheduled", "manual"]);
 
     // Failures, then recovery.
     s.receiver.set_mode(Mode::Status(500));
@@ -110,36 +96,23 @@ async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
     app.drain_jobs().await;
     s.receiver.set_mode(Mode::Echo);
     let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
-    let response = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/endpoints/{}/recover", s.endpoint),
-            &s.key,
-            Some(json!({"since": since})),
-        )
+    let (status, recovered) = app
+        .as_tenant(&s.key)
+        .recover_since(&s.endpoint, &since)
         .await;
-    assert_eq!(response.status().as_u16(), 202);
-    assert_eq!(response.json::<Value>().await.unwrap()["recovered"], 1);
+    assert_eq!(status, 202, "{recovered}");
+    assert_eq!(recovered["recovered"], 1);
     app.drain_jobs().await;
-    let (_, deliveries) = tenant_get(
-        &app,
-        &s.key,
-        &format!("/api/v1/deliveries?message_id={failing}"),
-    )
-    .await;
+    let (_, deliveries) = app
+        .as_tenant(&s.key)
+        .get(&format!("/api/v1/deliveries?message_id={failing}"))
+        .await;
     assert_eq!(deliveries["data"][0]["status"], "delivered");
-    let path = format!(
-        "/api/v1/deliveries/{}/attempts",
-        deliveries["data"][0]["id"].as_str().unwrap()
+    let delivery = deliveries["data"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        triggers(&app, &s.key, delivery).await,
+        ["scheduled", "recovery"]
     );
-    let (_, attempts) = tenant_get(&app, &s.key, &path).await;
-    let triggers: Vec<&str> = attempts["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["trigger"].as_str().unwrap())
-        .collect();
-    assert_eq!(triggers, ["scheduled", "recovery"]);
 
     let sent: Vec<_> = s
         .receiver
@@ -162,51 +135,37 @@ async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
 
 #[tokio::test]
 async fn another_tenant_cannot_list_resend_or_recover_this_tenants_messages() {
-    let app = TestApp::spawn().await;
-    let s = setup(&app).await;
-    let webhook_id = send_event(&app, s.tenant, "graph.user.updated").await;
-    app.drain_jobs().await;
+    let (app, s, webhook_id) = one_message_delivered().await;
     let other = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
 
     for path in ["/api/v1/messages", "/api/v1/deliveries"] {
-        let (status, body) = tenant_get(&app, &other, path).await;
+        let (status, body) = app.as_tenant(&other).get(path).await;
         assert_eq!(status, 200);
         assert!(body["data"].as_array().unwrap().is_empty(), "{path}");
     }
-    let (status, _) = tenant_get(&app, &other, &format!("/api/v1/messages/{webhook_id}")).await;
+    let (status, _) = app
+        .as_tenant(&other)
+        .get(&format!("/api/v1/messages/{webhook_id}"))
+        .await;
     assert_eq!(status, 404);
-    let (_, mine) = tenant_get(&app, &s.key, "/api/v1/deliveries").await;
+    let (_, mine) = app.as_tenant(&s.key).get("/api/v1/deliveries").await;
     let delivery = mine["data"][0]["id"].as_str().unwrap();
     assert_eq!(
-        tenant_get(
-            &app,
-            &other,
-            &format!("/api/v1/deliveries/{delivery}/attempts")
-        )
-        .await
-        .0,
+        app.as_tenant(&other)
+            .get(&format!("/api/v1/deliveries/{delivery}/attempts"))
+            .await
+            .0,
         404
     );
-    let resend = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/messages/{webhook_id}/resend"),
-            &other,
-            Some(json!({"endpoint_id": s.endpoint})),
-        )
+    let (status, resend) = app.as_tenant(&other).resend(&webhook_id, &s.endpoint).await;
+    assert_eq!(status, 404, "{resend}");
+    let (status, recover) = app
+        .as_tenant(&other)
+        .recover_since(&s.endpoint, "2020-01-01T00:00:00Z")
         .await;
-    assert_eq!(resend.status().as_u16(), 404);
-    let recover = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/endpoints/{}/recover", s.endpoint),
-            &other,
-            Some(json!({"since": "2020-01-01T00:00:00Z"})),
-        )
-        .await;
-    assert_eq!(recover.status().as_u16(), 404);
+    assert_eq!(status, 404, "{recover}");
     let sent = s
         .receiver
         .received()
@@ -235,16 +194,16 @@ async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
     assert_eq!(test["status"], 503);
     let webhook_id = test["message_id"].as_str().unwrap().to_owned();
 
-    let (status, message) =
-        tenant_get(&app, &s.key, &format!("/api/v1/messages/{webhook_id}")).await;
+    let (status, message) = app
+        .as_tenant(&s.key)
+        .get(&format!("/api/v1/messages/{webhook_id}"))
+        .await;
     assert_eq!(status, 200, "{message}");
     assert_eq!(message["event_type"], "endpoint.test");
-    let (_, failed) = tenant_get(
-        &app,
-        &s.key,
-        &format!("/api/v1/deliveries?message_id={webhook_id}"),
-    )
-    .await;
+    let (_, failed) = app
+        .as_tenant(&s.key)
+        .get(&format!("/api/v1/deliveries?message_id={webhook_id}"))
+        .await;
     let delivery = &failed["data"][0];
     assert_eq!(delivery["status"], "failed", "{failed}");
     assert_eq!(delivery["attempt_count"], 1);
@@ -259,12 +218,10 @@ async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
         .await
         .unwrap();
     app.drain_jobs().await;
-    let (_, retried) = tenant_get(
-        &app,
-        &s.key,
-        &format!("/api/v1/deliveries?message_id={webhook_id}"),
-    )
-    .await;
+    let (_, retried) = app
+        .as_tenant(&s.key)
+        .get(&format!("/api/v1/deliveries?message_id={webhook_id}"))
+        .await;
     assert_eq!(retried["data"][0]["status"], "delivered", "{retried}");
     let tests: Vec<_> = s
         .receiver
@@ -305,7 +262,10 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
         .unwrap();
     assert_eq!((removed.payloads, removed.attempts), (3, 0));
     for (id, kept) in [(&old, false), (&older, false), (&recent, true)] {
-        let (_, message) = tenant_get(&app, &s.key, &format!("/api/v1/messages/{id}")).await;
+        let (_, message) = app
+            .as_tenant(&s.key)
+            .get(&format!("/api/v1/messages/{id}"))
+            .await;
         assert_eq!(message["payload"].is_object(), kept, "{message}");
     }
     let response = app
@@ -326,12 +286,14 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
 
     // The maintenance tick applies the configured retention (30 and 90 days).
     tick_at(&app, 60).await;
-    let (_, deliveries) = tenant_get(&app, &s.key, "/api/v1/deliveries").await;
+    let (_, deliveries) = app.as_tenant(&s.key).get("/api/v1/deliveries").await;
     let mut attempts = Vec::new();
     for delivery in deliveries["data"].as_array().unwrap() {
         let id = delivery["id"].as_str().unwrap();
-        let (_, list) =
-            tenant_get(&app, &s.key, &format!("/api/v1/deliveries/{id}/attempts")).await;
+        let (_, list) = app
+            .as_tenant(&s.key)
+            .get(&format!("/api/v1/deliveries/{id}/attempts"))
+            .await;
         attempts.push(list["data"].as_array().unwrap().len());
     }
     assert_eq!(
@@ -339,12 +301,12 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
         [0, 0, 0, 1],
         "only the recent message's attempt is left"
     );
-    let (_, events) = tenant_get(&app, &s.key, "/api/v1/events").await;
+    let (_, events) = app.as_tenant(&s.key).get("/api/v1/events").await;
     assert!(
         events["data"].as_array().unwrap().is_empty(),
         "the published endpoint.created is gone: {events}"
     );
-    let (_, messages) = tenant_get(&app, &s.key, "/api/v1/messages").await;
+    let (_, messages) = app.as_tenant(&s.key).get("/api/v1/messages").await;
     assert_eq!(
         messages["data"].as_array().unwrap().len(),
         4,

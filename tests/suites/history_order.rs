@@ -71,16 +71,25 @@ async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
     app.drain_jobs().await;
 
     for list in ["/api/v1/messages", "/api/v1/deliveries", "/api/v1/events"] {
-        let (_, everything) = tenant_get(&app, &s.key, &format!("{list}?limit=200")).await;
+        let (_, everything) = app
+            .as_tenant(&s.key)
+            .get(&format!("{list}?limit=200"))
+            .await;
         let oldest_first = ids(&everything);
         assert!(oldest_first.len() >= 4, "{list}: {everything}");
         let mut sorted = oldest_first.clone();
         sorted.sort();
         assert_eq!(sorted, oldest_first, "{list}: by id is oldest first");
-        let (_, asc) = tenant_get(&app, &s.key, &format!("{list}?limit=200&order=asc")).await;
+        let (_, asc) = app
+            .as_tenant(&s.key)
+            .get(&format!("{list}?limit=200&order=asc"))
+            .await;
         assert_eq!(ids(&asc), oldest_first, "{list}: asc is the default");
 
-        let (_, newest) = tenant_get(&app, &s.key, &format!("{list}?order=desc&limit=200")).await;
+        let (_, newest) = app
+            .as_tenant(&s.key)
+            .get(&format!("{list}?order=desc&limit=200"))
+            .await;
         let newest_first: Vec<String> = oldest_first.iter().rev().cloned().collect();
         assert_eq!(ids(&newest), newest_first, "{list}");
         assert!(newest["next_cursor"].is_null());
@@ -94,22 +103,18 @@ async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
         assert_eq!(paged, oldest_first, "{list}");
         // A cursor from the middle: only older items follow.
         let middle = &newest_first[1];
-        let (_, older) = tenant_get(
-            &app,
-            &s.key,
-            &format!("{list}?order=desc&limit=200&cursor={middle}"),
-        )
-        .await;
+        let (_, older) = app
+            .as_tenant(&s.key)
+            .get(&format!("{list}?order=desc&limit=200&cursor={middle}"))
+            .await;
         assert_eq!(ids(&older), newest_first[2..], "{list}");
     }
 
     // With the other filters.
-    let (_, users) = tenant_get(
-        &app,
-        &s.key,
-        "/api/v1/messages?order=desc&event_type=graph.user.updated&limit=2",
-    )
-    .await;
+    let (_, users) = app
+        .as_tenant(&s.key)
+        .get("/api/v1/messages?order=desc&event_type=graph.user.updated&limit=2")
+        .await;
     assert_eq!(users["data"].as_array().unwrap().len(), 2);
     assert!(
         users["data"]
@@ -125,12 +130,10 @@ async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
     )
     .await;
     assert_eq!(rest.len(), 3);
-    let (_, created) = tenant_get(
-        &app,
-        &s.key,
-        "/api/v1/events?order=desc&event_type=endpoint.created&limit=1",
-    )
-    .await;
+    let (_, created) = app
+        .as_tenant(&s.key)
+        .get("/api/v1/events?order=desc&event_type=endpoint.created&limit=1")
+        .await;
     let (all_created, _) = pages(&app, &s.key, "/api/v1/events?event_type=endpoint.created").await;
     assert_eq!(all_created.len(), 4);
     assert_eq!(ids(&created), [all_created[3].clone()], "the newest one");
@@ -142,7 +145,10 @@ async fn a_bad_order_is_a_query_error() {
     let s = setup(&app).await;
     for list in ["/api/v1/messages", "/api/v1/deliveries", "/api/v1/events"] {
         for order in ["sideways", "DESC", ""] {
-            let (status, body) = tenant_get(&app, &s.key, &format!("{list}?order={order}")).await;
+            let (status, body) = app
+                .as_tenant(&s.key)
+                .get(&format!("{list}?order={order}"))
+                .await;
             assert_eq!(status, 400, "{list}?order={order}: {body}");
             assert_eq!(body["code"], "invalid_query", "{body}");
             assert!(body["message"].is_string(), "{body}");
@@ -194,15 +200,16 @@ async fn messages_are_filtered_by_endpoint_and_delivery_status() {
         ),
     ];
     for (query, expected) in cases {
-        let (status, page) = tenant_get(&app, &s.key, &format!("/api/v1/messages?{query}")).await;
+        let (status, page) = app
+            .as_tenant(&s.key)
+            .get(&format!("/api/v1/messages?{query}"))
+            .await;
         assert_eq!(status, 200, "{query}: {page}");
         assert_eq!(ids(&page), expected, "{query}");
-        let (_, desc) = tenant_get(
-            &app,
-            &s.key,
-            &format!("/api/v1/messages?{query}&order=desc"),
-        )
-        .await;
+        let (_, desc) = app
+            .as_tenant(&s.key)
+            .get(&format!("/api/v1/messages?{query}&order=desc"))
+            .await;
         let newest_first: Vec<String> = expected.into_iter().rev().collect();
         assert_eq!(ids(&desc), newest_first, "{query}&order=desc");
     }
@@ -217,7 +224,10 @@ async fn messages_are_filtered_by_endpoint_and_delivery_status() {
     assert_eq!(count, 3, "two full pages, then an empty one");
 
     for bad in ["status=lost", "endpoint_id=nope"] {
-        let (status, body) = tenant_get(&app, &s.key, &format!("/api/v1/messages?{bad}")).await;
+        let (status, body) = app
+            .as_tenant(&s.key)
+            .get(&format!("/api/v1/messages?{bad}"))
+            .await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["code"], "invalid_query", "{body}");
     }
@@ -272,12 +282,12 @@ async fn another_tenants_history_never_appears_in_either_order_or_filter() {
             .await;
             assert_eq!(filtered, expected, "{order}");
             // The other tenant's endpoint matches nothing here.
-            let (status, none) = tenant_get(
-                &app,
-                key,
-                &format!("/api/v1/messages?order={order}&endpoint_id={foreign_endpoint}"),
-            )
-            .await;
+            let (status, none) = app
+                .as_tenant(key)
+                .get(&format!(
+                    "/api/v1/messages?order={order}&endpoint_id={foreign_endpoint}"
+                ))
+                .await;
             assert_eq!(status, 200);
             assert!(ids(&none).is_empty(), "{none}");
 
@@ -288,12 +298,10 @@ async fn another_tenants_history_never_appears_in_either_order_or_filter() {
             )
             .await;
             assert_eq!(deliveries.len(), 3);
-            let (_, listed) = tenant_get(
-                &app,
-                key,
-                &format!("/api/v1/deliveries?order={order}&limit=200"),
-            )
-            .await;
+            let (_, listed) = app
+                .as_tenant(key)
+                .get(&format!("/api/v1/deliveries?order={order}&limit=200"))
+                .await;
             let message_ids: Vec<&str> = listed["data"]
                 .as_array()
                 .unwrap()
@@ -305,14 +313,16 @@ async fn another_tenants_history_never_appears_in_either_order_or_filter() {
                 "{order}: one delivery per own message"
             );
             for id in &deliveries {
-                let (status, _) =
-                    tenant_get(&app, key, &format!("/api/v1/deliveries/{id}/attempts")).await;
+                let (status, _) = app
+                    .as_tenant(key)
+                    .get(&format!("/api/v1/deliveries/{id}/attempts"))
+                    .await;
                 assert_eq!(status, 200, "the delivery is this tenant's");
             }
             let (events, _) =
                 pages(&app, key, &format!("/api/v1/events?order={order}&limit=1")).await;
             assert_eq!(events.len(), 1, "only its own endpoint.created");
-            let (_, event) = tenant_get(&app, key, "/api/v1/events").await;
+            let (_, event) = app.as_tenant(key).get("/api/v1/events").await;
             assert_eq!(event["data"][0]["endpoint_id"], endpoint.as_str());
         }
     }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use graphhook_domain::platform::entities::inbound_batch;
+use graphhook_tests::fixtures::receiving;
 use graphhook_tests::{
     Mode, Receiver, TestApp, fixtures::onboarded_receiving, fixtures::rich_message_delivered,
     graph::lifecycle_event, waits::drained_first,
@@ -21,10 +22,8 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_change_at_graph_reaches_the_tenant_signed_for_every_app_only_kind() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let TenantWithEndpoint { key, secret, .. } =
-        tenant_with_endpoint(&app, Tenant::Onboarded, &receiver).await;
+    let (app, receiver, TenantWithEndpoint { key, secret, .. }) =
+        receiving(Tenant::Onboarded).await;
     let cases = [
         (
             format!("users/{USER}/messages"),
@@ -57,11 +56,7 @@ async fn a_change_at_graph_reaches_the_tenant_signed_for_every_app_only_kind() {
         )
         .await;
         drain_until(&app, &receiver, event_type, 1).await;
-        let received = receiver
-            .received()
-            .into_iter()
-            .find(|r| r.event_type() == *event_type)
-            .unwrap();
+        let received = receiver.first_of(event_type);
         assert!(
             verifies_with(&received, &secret),
             "{event_type} is signed with the endpoint's secret"
@@ -146,11 +141,7 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
         .unwrap()
         .unwrap();
     assert!(batch.processed_at.is_some());
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"ingest.client_state_mismatch".to_owned())
-    );
+    assert!(app.audited("ingest.client_state_mismatch").await);
     // Each drop is counted by its reason (the api and the jobs run in this process).
     let metrics = app.get("/metrics").await.text().await.unwrap();
     for reason in ["client_state_mismatch", "unknown_subscription"] {
@@ -321,10 +312,7 @@ async fn a_rich_notification_is_delivered_decrypted_and_forgeries_are_not() {
 
 #[tokio::test]
 async fn the_receivers_refuse_addresses_outside_the_allow_list_and_floods() {
-    let app = TestApp::builder()
-        .settings(|s| s.ingest.max_requests_per_sec_per_address = 2)
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| s.ingest.max_requests_per_sec_per_address = 2).await;
     let body = json!({"value": [{"subscriptionId": "x"}]}).to_string();
     let started = std::time::Instant::now();
     let mut statuses = Vec::new();
@@ -345,10 +333,8 @@ async fn the_receivers_refuse_addresses_outside_the_allow_list_and_floods() {
         "{statuses:?}"
     );
 
-    let listed = TestApp::builder()
-        .settings(|s| s.ingest.allow_networks = vec!["52.159.0.0/16".into()])
-        .spawn()
-        .await;
+    let listed =
+        TestApp::spawn_with(|s| s.ingest.allow_networks = vec!["52.159.0.0/16".into()]).await;
     let (status, error) = post_body(&listed, "/graph/notifications", body).await;
     assert_eq!((status, error["code"].as_str()), (403, Some("forbidden")));
     // The validation handshake is not an inbox write; it answers from anywhere.

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use graphhook_domain::platform::entities::inbound_batch;
+use graphhook_tests::waits::poll;
 use graphhook_tests::{TestApp, fixtures::onboarded_receiving};
 use graphhook_tests::{
     client::{post_body, subscribe},
@@ -18,23 +19,24 @@ use serde_json::{Value, json};
 
 /// Waits until `n` inbound batches are processed.
 async fn processed(app: &TestApp, n: u64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        app.drain_jobs().await;
-        let done = inbound_batch::Entity::find()
-            .filter(inbound_batch::Column::ProcessedAt.is_not_null())
-            .count(&app.db)
-            .await
-            .unwrap();
-        if done >= n {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{done} of {n} batches processed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll(
+        Duration::from_secs(15),
+        Duration::from_millis(50),
+        || async {
+            app.drain_jobs().await;
+            let done = inbound_batch::Entity::find()
+                .filter(inbound_batch::Column::ProcessedAt.is_not_null())
+                .count(&app.db)
+                .await
+                .unwrap();
+            if done >= n {
+                Ok(())
+            } else {
+                Err(format!("{done} of {n} batches processed"))
+            }
+        },
+    )
+    .await;
 }
 
 /// A user's change as Graph posts it, for the `users` subscription Graph holds.

@@ -26,13 +26,7 @@ async fn a_change_event_names_its_resources_ids_and_a_normalized_expiry_beside_g
     )
     .await;
     drain_until(&app, &receiver, "graph.message.created", 1).await;
-    let data = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.message.created")
-        .unwrap()
-        .json()["data"]
-        .clone();
+    let data = receiver.first_of("graph.message.created").json()["data"].clone();
     let resource = data["resource"].as_str().unwrap();
     let message_id = data["resourceData"]["id"].as_str().unwrap();
     assert!(resource.contains(message_id), "{data}");
@@ -55,12 +49,7 @@ async fn a_change_event_names_its_resources_ids_and_a_normalized_expiry_beside_g
     assert!(graph_entry(&app, &graph_id).await.is_some());
     lifecycle_event(&app, &graph_id, "missed").await;
     drain_until(&app, &receiver, "graph.subscription.missed", 1).await;
-    let missed = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.subscription.missed")
-        .unwrap()
-        .json();
+    let missed = receiver.first_of("graph.subscription.missed").json();
     assert!(
         missed["data"]["subscriptionExpiresAt"]
             .as_str()
@@ -161,11 +150,7 @@ async fn decrypted_content_reaches_the_tenant_as_the_bytes_graph_encrypted() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
     rich_message_delivered(&app, &receiver, "Café’s minutes").await;
-    let webhook = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.message.created")
-        .unwrap();
+    let webhook = receiver.first_of("graph.message.created");
     let text = String::from_utf8(webhook.body.clone()).unwrap();
     // Exchange escapes non-ASCII characters; a re-serialization would write them as UTF-8.
     assert!(

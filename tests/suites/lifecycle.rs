@@ -2,6 +2,7 @@
 //! exactly one renewal per round with two workers, lifecycle actions, consent revoked and
 //! restored, a forbidden mailbox, and Graph's rate limit.
 
+use graphhook_tests::fixtures::onboarded_contoso;
 use std::time::Duration;
 
 use graphhook_domain::platform::entities::{
@@ -106,10 +107,7 @@ async fn every_kind_stays_alive_across_several_lifetimes_without_the_tenant() {
 
 #[tokio::test]
 async fn two_workers_send_exactly_one_patch_per_subscription_per_round() {
-    let mut app = TestApp::builder()
-        .settings(|s| s.subscriptions.upkeep_per_tenant = 3)
-        .spawn()
-        .await;
+    let mut app = TestApp::spawn_with(|s| s.subscriptions.upkeep_per_tenant = 3).await;
     let key = app.onboard("Contoso").await.key.unwrap();
     add_mailboxes(&app, 0..12).await;
     let mut subs = Vec::new();
@@ -203,12 +201,7 @@ async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_n
     assert_eq!(entry["subscription"]["resource"], calendar.as_str());
     deliver_until(&app, &receiver, "graph.subscription.removed", 1).await;
     deliver_until(&app, &receiver, "graph.subscription.recreated", 1).await;
-    let event = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.subscription.recreated")
-        .unwrap()
-        .json();
+    let event = receiver.first_of("graph.subscription.recreated").json();
     assert_eq!(event["data"]["subscriptionId"], events.as_str());
     assert_eq!(event["data"]["reason"], "removed");
 
@@ -219,12 +212,7 @@ async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_n
     )
     .await;
     deliver_until(&app, &receiver, "graph.event.created", 1).await;
-    let delivered = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.event.created")
-        .unwrap()
-        .json();
+    let delivered = receiver.first_of("graph.event.created").json();
     assert_eq!(delivered["data"]["subscriptionId"], events.as_str());
 
     // missed → the event only; nothing is done at Graph.
@@ -349,8 +337,7 @@ async fn revoking_consent_pauses_and_consenting_again_resumes() {
 
 #[tokio::test]
 async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let id = subscribe(&app, &key, "users", &["updated"]).await;
     let graph_id = subscription_row(&app, &id).await.graph_id.unwrap();
     app.clock.advance(chrono::Duration::days(21));
@@ -397,8 +384,7 @@ async fn the_same_upkeep_job_run_twice_at_once_renews_once() {
 #[tokio::test]
 async fn upkeep_is_handed_out_at_most_a_few_per_tenant_at_once() {
     use graphhook_domain::graph::subscriptions::upkeep::{claim_due, release};
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     add_mailboxes(&app, 0..5).await;
     for n in 0..5 {
         subscribe(

@@ -5,7 +5,9 @@ use graphhook_domain::platform::entities::{
     subscription::SubscriptionStatus,
     tenant::{self, TenantStatus},
 };
-use graphhook_tests::{TestApp, fixtures::onboarded_receiving};
+use graphhook_tests::fixtures::onboarded_contoso;
+use graphhook_tests::fixtures::onboarded_receiving;
+use graphhook_tests::graph::behave;
 use graphhook_tests::{
     client::subscribe,
     fixtures::USER,
@@ -32,12 +34,7 @@ async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
     let open_sub = subscribe(&app, &key, &format!("users/{open}/messages"), &["created"]).await;
     let group_sub = subscribe(&app, &key, "groups", &["updated"]).await;
     // An Exchange application access policy now excludes one mailbox.
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"blocked_mailboxes": [blocked]})),
-    )
-    .await;
+    behave(&app, json!({"blocked_mailboxes": [blocked]})).await;
     app.clock.advance(chrono::Duration::hours(50));
     settle_until(&app, "the renewals", || async {
         subscription_row(&app, &blocked_sub).await.status == SubscriptionStatus::Failed
@@ -64,10 +61,7 @@ async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
     assert_eq!(tenant.status, TenantStatus::Active);
     deliver_until(&app, &receiver, "graph.subscription.renewal_failed", 1).await;
     let event = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.subscription.renewal_failed")
-        .unwrap()
+        .first_of("graph.subscription.renewal_failed")
         .json();
     assert_eq!(event["data"]["subscriptionId"], blocked_sub.as_str());
     assert_eq!(event["data"]["status"], "failed");
@@ -99,8 +93,7 @@ async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
 
 #[tokio::test]
 async fn under_graphs_rate_limit_every_renewal_finishes_before_its_subscription_expires() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     add_mailboxes(&app, 0..20).await;
     let mut subs = Vec::new();
     for n in 0..20 {
@@ -115,10 +108,9 @@ async fn under_graphs_rate_limit_every_renewal_finishes_before_its_subscription_
         subs.push((id, sub.graph_id.unwrap(), sub.expires_at.unwrap()));
     }
     // Five subscription calls per 20 seconds for the app in this tenant.
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"rate_limit_per_app": 5, "rate_window_secs": 20})),
+    behave(
+        &app,
+        json!({"rate_limit_per_app": 5, "rate_window_secs": 20}),
     )
     .await;
     app.emulator_control(Method::DELETE, "/calls", None).await;
@@ -166,12 +158,7 @@ async fn a_graph_outage_is_retried_with_backoff_and_the_tenant_warned_before_exp
     let id = subscribe(&app, &key, &format!("users/{user}/messages"), &["created"]).await;
     let first = subscription_row(&app, &id).await;
     let expires_at = first.expires_at.unwrap();
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"outage_status": 500})),
-    )
-    .await;
+    behave(&app, json!({"outage_status": 500})).await;
     app.clock.advance(chrono::Duration::hours(50));
     let mut waits = Vec::new();
     while app.clock.now() < expires_at {
@@ -205,10 +192,7 @@ async fn a_graph_outage_is_retried_with_backoff_and_the_tenant_warned_before_exp
     assert!(gaps.last() > gaps.first(), "{gaps:?}");
     deliver_until(&app, &receiver, "graph.subscription.renewal_failed", 1).await;
     let warning = receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == "graph.subscription.renewal_failed")
-        .unwrap()
+        .first_of("graph.subscription.renewal_failed")
         .json();
     assert_eq!(warning["data"]["subscriptionId"], id.as_str());
     assert_eq!(warning["data"]["status"], "active");
@@ -234,12 +218,7 @@ async fn a_graph_outage_is_retried_with_backoff_and_the_tenant_warned_before_exp
     );
 
     // Graph is back, but the subscription expired meanwhile: it is created again.
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"outage_status": null})),
-    )
-    .await;
+    behave(&app, json!({"outage_status": null})).await;
     app.clock.advance(chrono::Duration::hours(1));
     settle_until(&app, "the recreation", || async {
         subscription_row(&app, &id).await.graph_id != first.graph_id

@@ -18,6 +18,21 @@ async fn tables(db: &DatabaseConnection) -> Vec<String> {
         .collect()
 }
 
+async fn has_column(db: &DatabaseConnection, table: &str, column: &str) -> bool {
+    columns(db, table).await.iter().any(|c| c == column)
+}
+
+async fn has_table(db: &DatabaseConnection, name: &str) -> bool {
+    tables(db).await.iter().any(|t| t == name)
+}
+
+/// Reverts the latest applied migration, named `what` (for the failure message).
+async fn down_one(db: &DatabaseConnection, what: &str) {
+    Migrator::down(db, Some(1))
+        .await
+        .unwrap_or_else(|e| panic!("{what} down: {e}"));
+}
+
 async fn columns(db: &DatabaseConnection, table: &str) -> Vec<String> {
     let rows = db
         .query_all_raw(Statement::from_string(
@@ -108,82 +123,30 @@ async fn migrations_go_up_down_and_up_again() {
     for index in ["deliveries_endpoint_idx", "deliveries_endpoint_due_idx"] {
         assert!(has_index(&db, index).await, "{index}");
     }
-    Migrator::down(&db, Some(1))
-        .await
-        .expect("the dedup windows down");
-    assert!(
-        !columns(&db, "inbound_items")
-            .await
-            .contains(&"remember_until".to_owned())
-    );
-    Migrator::down(&db, Some(1))
-        .await
-        .expect("the connections down");
-    assert!(!tables(&db).await.contains(&"connections".to_owned()));
+    down_one(&db, "the dedup windows").await;
+    assert!(!has_column(&db, "inbound_items", "remember_until").await);
+    down_one(&db, "the connections").await;
+    assert!(!has_table(&db, "connections").await);
     for column in ["connection_id", "graph_tenant_id", "requested_resource"] {
-        assert!(
-            !columns(&db, "subscriptions")
-                .await
-                .contains(&column.to_owned())
-        );
+        assert!(!has_column(&db, "subscriptions", column).await);
     }
-    Migrator::down(&db, Some(1))
-        .await
-        .expect("the delivery engine down");
+    down_one(&db, "the delivery engine").await;
     assert!(!has_index(&db, "deliveries_endpoint_due_idx").await);
-    assert!(
-        !columns(&db, "endpoints")
-            .await
-            .contains(&"retry_schedule".to_owned())
-    );
-    Migrator::down(&db, Some(1))
-        .await
-        .expect("the encrypted endpoint headers down");
-    assert!(
-        !columns(&db, "endpoints")
-            .await
-            .contains(&"headers_sealed".to_owned())
-    );
+    assert!(!has_column(&db, "endpoints", "retry_schedule").await);
+    down_one(&db, "the encrypted endpoint headers").await;
+    assert!(!has_column(&db, "endpoints", "headers_sealed").await);
     assert!(has_index(&db, "subscriptions_creating_idx").await);
-    Migrator::down(&db, Some(1))
-        .await
-        .expect("the reconciliation down");
-    assert!(
-        !tables(&db)
-            .await
-            .contains(&"subscription_reconciliations".to_owned())
-    );
+    down_one(&db, "the reconciliation").await;
+    assert!(!has_table(&db, "subscription_reconciliations").await);
     assert!(!has_index(&db, "subscriptions_creating_idx").await);
-    Migrator::down(&db, Some(1))
-        .await
-        .expect("the administrator actor down");
-    Migrator::down(&db, Some(1))
-        .await
-        .expect("the token revocations down");
-    assert!(
-        !tables(&db)
-            .await
-            .contains(&"revoked_operator_tokens".to_owned())
-    );
-    Migrator::down(&db, Some(1))
-        .await
-        .expect("the offboarding down");
-    assert!(
-        !columns(&db, "tenants")
-            .await
-            .contains(&"offboarded_at".to_owned())
-    );
-    Migrator::down(&db, Some(1)).await.expect("the upkeep down");
-    assert!(
-        !columns(&db, "subscriptions")
-            .await
-            .contains(&"due_at".to_owned())
-    );
-    assert!(
-        !tables(&db)
-            .await
-            .contains(&"subscription_actions".to_owned())
-    );
+    down_one(&db, "the administrator actor").await;
+    down_one(&db, "the token revocations").await;
+    assert!(!has_table(&db, "revoked_operator_tokens").await);
+    down_one(&db, "the offboarding").await;
+    assert!(!has_column(&db, "tenants", "offboarded_at").await);
+    down_one(&db, "the upkeep").await;
+    assert!(!has_column(&db, "subscriptions", "due_at").await);
+    assert!(!has_table(&db, "subscription_actions").await);
     let expected: Vec<&str> = expected
         .iter()
         .copied()
@@ -198,7 +161,7 @@ async fn migrations_go_up_down_and_up_again() {
             )
         })
         .collect();
-    Migrator::down(&db, Some(1)).await.expect("the inbox down");
+    down_one(&db, "the inbox").await;
     let without_inbox: Vec<&str> = expected
         .iter()
         .copied()
@@ -210,11 +173,7 @@ async fn migrations_go_up_down_and_up_again() {
     assert!(!has_index(&db, "deliveries_endpoint_idx").await);
     Migrator::down(&db, Some(1)).await.expect("two down");
     assert_eq!(tables(&db).await, expected);
-    assert!(
-        !columns(&db, "endpoints")
-            .await
-            .contains(&"failing_since".to_owned())
-    );
+    assert!(!has_column(&db, "endpoints", "failing_since").await);
     Migrator::down(&db, Some(1)).await.expect("three down");
     let without_last: Vec<&str> = expected
         .iter()

@@ -2,9 +2,12 @@
 
 use graphhook_domain::platform::entities::tenant::TenantStatus;
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
+use graphhook_tests::fixtures::onboarded_contoso;
+use graphhook_tests::graph::behave;
+use graphhook_tests::onboarding::onboarded_then_consent_shrunk;
 use graphhook_tests::{TestApp, graph::consent, onboarding::param};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::test]
 async fn the_onboarding_page_lists_each_permission_in_plain_words() {
@@ -58,11 +61,8 @@ async fn the_full_consent_flow_makes_an_active_tenant_whose_key_works() {
     assert_eq!(tenants[0].entra_tenant_id.to_string(), DEFAULT_TENANT_ID);
     assert_eq!(tenants[0].name, "Contoso Ltd");
 
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
-    let tenant: Value = response.json().await.unwrap();
+    let (status, tenant) = app.as_tenant(&key).get("/api/v1/tenant").await;
+    assert_eq!(status, 200, "{tenant}");
     assert_eq!(tenant["status"], "active");
     assert_eq!(tenant["entra_tenant_id"], DEFAULT_TENANT_ID);
     assert!(
@@ -73,11 +73,7 @@ async fn the_full_consent_flow_makes_an_active_tenant_whose_key_works() {
             .any(|r| r == "Mail.Read")
     );
     assert_eq!(tenant["missing_roles"], json!([]));
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"tenant.created".to_owned())
-    );
+    assert!(app.audited("tenant.created").await);
     // The key is stored hashed: its text is nowhere in the database.
     let keys = graphhook_domain::tenancy::api_keys::list(&app.db, tenants[0].id.into())
         .await
@@ -122,19 +118,9 @@ async fn missing_permissions_are_warned_about() {
 #[tokio::test]
 async fn the_emulators_interactive_consent_page_is_reached_through_the_redirect() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_mode": "interactive"})),
-    )
-    .await;
+    behave(&app, json!({"consent_mode": "interactive"})).await;
     let browser = app.browser();
-    let response = browser
-        .post(app.url("/onboarding/start"))
-        .form(&[("company_name", "Contoso")])
-        .send()
-        .await
-        .unwrap();
+    let response = app.submit_start(&browser, "Contoso").await;
     assert!(response.url().as_str().starts_with(&app.emulator.base_url));
     assert!(
         response
@@ -154,19 +140,8 @@ async fn the_emulators_interactive_consent_page_is_reached_through_the_redirect(
 #[tokio::test]
 async fn the_emulators_sign_in_page_is_reached_through_the_redirect() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"auto_sign_in_user": null})),
-    )
-    .await;
-    let response = app
-        .browser()
-        .post(app.url("/onboarding/start"))
-        .form(&[("company_name", "Contoso")])
-        .send()
-        .await
-        .unwrap();
+    behave(&app, json!({"auto_sign_in_user": null})).await;
+    let response = app.submit_start(&app.browser(), "Contoso").await;
     assert_eq!(
         response.url().path(),
         "/organizations/oauth2/v2.0/authorize"
@@ -244,21 +219,13 @@ async fn start_writes_nothing_to_redis_or_postgres_before_the_sign_in_returns() 
 #[tokio::test]
 async fn with_propagation_delay_the_tenant_is_pending_until_onboarding_completes() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_propagation_secs": 120})),
-    )
-    .await;
+    behave(&app, json!({"consent_propagation_secs": 120})).await;
     let done = app.onboard("Contoso").await;
     assert!(done.page.contains("Setup is finishing"), "{}", done.page);
     let key = done.key.expect("the key is shown at once");
     assert_eq!(app.tenants().await[0].status, TenantStatus::Pending);
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status().as_u16(), 403);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = app.as_tenant(&key).get("/api/v1/tenant").await;
+    assert_eq!(status, 403, "{body}");
     assert_eq!(body["code"], "forbidden");
     assert_eq!(body["details"]["tenant_status"], "pending");
 
@@ -266,12 +233,7 @@ async fn with_propagation_delay_the_tenant_is_pending_until_onboarding_completes
     app.clock.advance(chrono::Duration::seconds(121));
     assert!(app.drain_jobs().await >= 1);
     assert_eq!(app.tenants().await[0].status, TenantStatus::Active);
-    let tenant: Value = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tenant = app.as_tenant(&key).get_body("/api/v1/tenant").await;
     assert_eq!(tenant["status"], "active");
     assert_eq!(tenant["missing_roles"], json!([]));
 }
@@ -279,42 +241,24 @@ async fn with_propagation_delay_the_tenant_is_pending_until_onboarding_completes
 #[tokio::test]
 async fn when_roles_never_arrive_the_background_check_gives_up_and_says_so() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_propagation_secs": 100000})),
-    )
-    .await;
+    behave(&app, json!({"consent_propagation_secs": 100000})).await;
     app.onboard("Contoso").await;
     app.drain_jobs().await;
     assert_eq!(app.tenants().await[0].status, TenantStatus::Pending);
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"onboarding.verification_gave_up".to_owned())
-    );
+    assert!(app.audited("onboarding.verification_gave_up").await);
 }
 
 #[tokio::test]
 async fn a_declined_consent_shows_its_page_and_creates_no_tenant() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_mode": "auto_decline"})),
-    )
-    .await;
+    behave(&app, json!({"consent_mode": "auto_decline"})).await;
     let done = app.onboard("Contoso").await;
     assert_eq!(done.status, 200);
     assert!(done.page.contains("Consent was declined"), "{}", done.page);
     assert!(done.page.contains("AADSTS65004"));
     assert!(done.key.is_none());
     assert_eq!(app.tenant_count().await, 0);
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"onboarding.consent_failed".to_owned())
-    );
+    assert!(app.audited("onboarding.consent_failed").await);
 }
 
 #[tokio::test]
@@ -354,22 +298,8 @@ async fn consent_required_and_other_errors_show_their_pages_escaped() {
 
 #[tokio::test]
 async fn re_consent_keeps_one_tenant_and_updates_its_roles() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
-
     // Permissions shrink in Entra; checking again records it.
-    consent(
-        &app,
-        DEFAULT_TENANT_ID,
-        Some(json!({"roles": ["User.Read.All"]})),
-    )
-    .await;
-    let verified: Value = app
-        .tenant_request(Method::POST, "/api/v1/tenant/verify", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (app, key, (_, verified)) = onboarded_then_consent_shrunk().await;
     assert_eq!(
         verified["consent"]["granted_roles"],
         json!(["User.Read.All"])
@@ -393,19 +323,13 @@ async fn re_consent_keeps_one_tenant_and_updates_its_roles() {
         tenants[0].name, "Contoso",
         "the name is the tenant's, not the form's second time"
     );
-    let tenant: Value = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tenant = app.as_tenant(&key).get_body("/api/v1/tenant").await;
     assert_eq!(tenant["missing_roles"], json!([]));
 }
 
 #[tokio::test]
 async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_fetch() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     app.emulator_control(
         Method::DELETE,
         &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
@@ -418,34 +342,27 @@ async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_
         "nothing happens until a token is needed"
     );
 
-    let response = app
-        .tenant_request(Method::POST, "/api/v1/tenant/verify", &key, None)
+    let (status, body) = app
+        .as_tenant(&key)
+        .call(Method::POST, "/api/v1/tenant/verify", None)
         .await;
-    assert_eq!(response.status().as_u16(), 409);
-    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 409, "{body}");
     assert!(
         body["message"].as_str().unwrap().contains("AADSTS700016"),
         "{body}"
     );
     let tenant = &app.tenants().await[0];
     assert_eq!(tenant.status, TenantStatus::ConsentRevoked);
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"tenant.consent_revoked".to_owned())
-    );
+    assert!(app.audited("tenant.consent_revoked").await);
     // The tenant can still read its state; it cannot change anything.
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = app.as_tenant(&key).get("/api/v1/tenant").await;
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "consent_revoked", "{body}");
-    let response = app
-        .tenant_request(Method::POST, "/api/v1/tenant/verify", &key, None)
+    let (status, body) = app
+        .as_tenant(&key)
+        .call(Method::POST, "/api/v1/tenant/verify", None)
         .await;
-    assert_eq!(response.status().as_u16(), 403);
-    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 403, "{body}");
     assert_eq!(
         body["details"]["tenant_status"], "consent_revoked",
         "{body}"
@@ -454,9 +371,5 @@ async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_
     // Consenting again restores it.
     app.grant_consent_again().await;
     assert_eq!(app.tenants().await[0].status, TenantStatus::Active);
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"tenant.consent_restored".to_owned())
-    );
+    assert!(app.audited("tenant.consent_restored").await);
 }

@@ -5,14 +5,16 @@
 
 use graphhook_domain::platform::entities::audit_log::{self, ActorKind};
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
+use graphhook_tests::graph::behave;
+use graphhook_tests::graph::register_app;
+use graphhook_tests::onboarding::onboarded_then_consent_shrunk;
 use graphhook_tests::{
     CONTOSO_ADMIN, TestApp,
-    graph::consent,
     onboarding::{location, param},
 };
 use reqwest::Method;
 use sea_orm::{EntityTrait, QueryOrder};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f814";
@@ -91,11 +93,7 @@ async fn an_administrator_of_one_tenant_cannot_swap_in_another_consented_tenant(
         "refused before any token request"
     );
     assert!(!app.token_requests().await.contains_key(FABRIKAM));
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"onboarding.tenant_mismatch".to_owned())
-    );
+    assert!(app.audited("onboarding.tenant_mismatch").await);
 }
 
 #[tokio::test]
@@ -151,17 +149,8 @@ async fn a_privileged_role_administrator_can_onboard() {
 
 #[tokio::test]
 async fn an_existing_tenant_is_regranted_by_an_administrator_without_a_key_and_never_by_others() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
     // Consent shrinks in Entra and the tenant's key records it.
-    consent(
-        &app,
-        DEFAULT_TENANT_ID,
-        Some(json!({"roles": ["User.Read.All"]})),
-    )
-    .await;
-    app.tenant_request(Method::POST, "/api/v1/tenant/verify", &key, None)
-        .await;
+    let (app, key, _) = onboarded_then_consent_shrunk().await;
     let audit_before = app.audit_actions().await;
 
     for user in [
@@ -174,24 +163,14 @@ async fn an_existing_tenant_is_regranted_by_an_administrator_without_a_key_and_n
         assert!(!done.page.contains("grant-again"));
     }
     assert_eq!(app.audit_actions().await, audit_before, "nothing changed");
-    let tenant: Value = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tenant = app.as_tenant(&key).get_body("/api/v1/tenant").await;
     assert_eq!(tenant["consent"]["granted_roles"], json!(["User.Read.All"]));
 
     app.sign_in_as(CONTOSO_ADMIN).await;
     let again = app.grant_consent_again().await;
     assert!(again.page.contains("are updated"), "{}", again.page);
     assert!(again.key.is_none(), "no key is shown again");
-    let tenant: Value = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tenant = app.as_tenant(&key).get_body("/api/v1/tenant").await;
     assert_eq!(tenant["missing_roles"], json!([]));
     assert_eq!(app.tenant_count().await, 1);
     let last = audit_entries(&app).await.pop().unwrap();
@@ -203,12 +182,7 @@ async fn an_existing_tenant_is_regranted_by_an_administrator_without_a_key_and_n
 #[tokio::test]
 async fn without_directory_roles_in_id_tokens_the_page_says_what_to_configure() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::PATCH,
-        "/app",
-        Some(json!({"group_membership_claims": "None"})),
-    )
-    .await;
+    register_app(&app, json!({"group_membership_claims": "None"})).await;
     let done = app.onboard("Contoso").await;
     assert_eq!(done.status, 503, "{}", done.page);
     assert!(
@@ -275,20 +249,11 @@ async fn a_code_bound_to_another_pkce_challenge_is_refused() {
 
 #[tokio::test]
 async fn onboarding_starts_are_rate_limited_per_address() {
-    let app = TestApp::builder()
-        .settings(|s| s.onboarding.max_starts_per_minute_per_address = 3)
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| s.onboarding.max_starts_per_minute_per_address = 3).await;
     for _ in 0..3 {
         app.start_onboarding().await;
     }
-    let response = app
-        .client
-        .post(app.url("/onboarding/start"))
-        .form(&[("company_name", "Contoso")])
-        .send()
-        .await
-        .unwrap();
+    let response = app.submit_start(&app.client, "Contoso").await;
     assert_eq!(response.status().as_u16(), 429);
     assert_eq!(response.headers()["retry-after"], "60");
     assert!(
@@ -313,19 +278,9 @@ async fn audit_entries(app: &TestApp) -> Vec<audit_log::Model> {
 async fn every_audit_entry_of_onboarding_names_the_signed_in_person() {
     let app = TestApp::spawn().await;
     // A declined consent, a swapped tenant, and a successful onboarding.
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_mode": "auto_decline"})),
-    )
-    .await;
+    behave(&app, json!({"consent_mode": "auto_decline"})).await;
     app.onboard("Contoso").await;
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"consent_mode": "auto_accept"})),
-    )
-    .await;
+    behave(&app, json!({"consent_mode": "auto_accept"})).await;
     let (browser, _, consent) = app.sign_in_for_consent().await;
     let swapped = format!(
         "/onboarding/callback?admin_consent=True&tenant={FABRIKAM}&state={}",

@@ -36,9 +36,7 @@ async fn the_document_lists_exactly_the_routes_the_app_registers() {
 #[tokio::test]
 async fn every_documented_route_is_served_and_documents_its_errors() {
     let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     let doc = document(&app).await;
     for (method, path) in operations(&doc) {
         documents_the_rules(&doc, &method, &path, "api_key");

@@ -7,7 +7,7 @@ use graphhook_domain::{
 };
 use graphhook_tests::{Mode, Receiver, TestApp, fixtures::contoso_receiving};
 use graphhook_tests::{
-    client::{create_endpoint, tenant_call},
+    client::create_endpoint,
     fixtures::{delivery_row, message},
     waits::tick_at,
 };
@@ -32,9 +32,7 @@ async fn operational_events_reach_only_the_owning_tenants_endpoints_that_want_th
     let ops = Receiver::start(Mode::Echo);
     let mail = Receiver::start(Mode::Echo);
     let foreign = Receiver::start(Mode::Echo);
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     let other = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
@@ -108,9 +106,7 @@ async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() 
     let app = TestApp::spawn().await;
     let flaky = Receiver::start(Mode::Echo);
     let ops = Receiver::start(Mode::Echo);
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     let flaky_id = endpoint_with_filter(&app, &key, &flaky.url, &["graph.*"]).await;
     endpoint_with_filter(&app, &key, &ops.url, &["message.attempt.*"]).await;
     let tenant: TenantId = app.tenants().await[0].id.into();
@@ -228,16 +224,16 @@ async fn trouble_with_a_trouble_event_raises_no_further_event() {
 }
 
 async fn events(app: &TestApp, key: &str, query: &str) -> (u16, Value) {
-    tenant_call(app, Method::GET, &format!("/api/v1/events{query}"), key).await
+    app.as_tenant(key)
+        .get(&format!("/api/v1/events{query}"))
+        .await
 }
 
 #[tokio::test]
 async fn the_tenant_lists_its_operational_events_even_with_no_endpoint_listening() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Mode::Echo);
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     let gone = endpoint_with_filter(&app, &key, &receiver.url, &["graph.*"]).await;
     let other_receiver = Receiver::start(Mode::Echo);
     endpoint_with_filter(&app, &key, &other_receiver.url, &["graph.*"]).await;
@@ -304,9 +300,7 @@ async fn an_endpoint_failing_for_five_days_without_a_success_is_disabled() {
     let app = TestApp::spawn().await;
     let dead = Receiver::start(Mode::Echo);
     let flaky = Receiver::start(Mode::Echo);
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     let dead_id = endpoint_with_filter(&app, &key, &dead.url, &["graph.*"]).await;
     let flaky_id = endpoint_with_filter(&app, &key, &flaky.url, &["graph.*"]).await;
     let tenant: TenantId = app.tenants().await[0].id.into();

@@ -2,6 +2,7 @@
 //! the tenant api like the key, ends with the key, and is no operator token.
 
 use graphhook_tests::TestApp;
+use graphhook_tests::errors::assert_refused_naming;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -20,9 +21,7 @@ async fn sign_in(app: &TestApp, key: &str) -> (u16, Value) {
 #[tokio::test]
 async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_an_hour() {
     let app = TestApp::spawn().await;
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     for bad in ["", "ghk_nonsense", "not-a-key"] {
         let (status, body) = sign_in(&app, bad).await;
         assert_eq!(status, 401, "{bad}: {body}");
@@ -34,14 +33,14 @@ async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_
     let token = session["token"].as_str().unwrap().to_owned();
     assert!(!token.contains(&key) && !token.starts_with("ghk_"));
 
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &token, None)
-        .await;
-    assert_eq!(response.status(), 200);
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/endpoints", &token, None)
-        .await;
-    assert_eq!(response.status(), 200);
+    assert_eq!(
+        app.as_tenant(&token).get_status("/api/v1/tenant").await,
+        200
+    );
+    assert_eq!(
+        app.as_tenant(&token).get_status("/api/v1/endpoints").await,
+        200
+    );
     // It is not an operator token.
     let response = app
         .client
@@ -53,32 +52,20 @@ async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_
     assert_eq!(response.status(), 401);
     // A tampered token is refused.
     let tampered = format!("{}x", &token[..token.len() - 1]);
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &tampered, None)
-        .await;
-    assert_eq!(response.status(), 401);
+    assert_eq!(
+        app.as_tenant(&tampered).get_status("/api/v1/tenant").await,
+        401
+    );
 
     // Half an hour later it has expired.
     app.clock.advance(chrono::Duration::minutes(31));
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &token, None)
-        .await;
-    assert_eq!(response.status(), 401);
-    let body: Value = response.json().await.unwrap();
-    assert!(
-        body["message"].as_str().unwrap().contains("expired"),
-        "{body}"
-    );
+    let (status, body) = app.as_tenant(&token).get("/api/v1/tenant").await;
+    assert_refused_naming(status, &body, 401, "expired");
 
     // Revoking the key ends its sessions.
     let (_, session) = sign_in(&app, &key).await;
     let token = session["token"].as_str().unwrap().to_owned();
-    let keys: Value = app
-        .tenant_request(Method::GET, "/api/v1/api-keys", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let keys = app.as_tenant(&key).get_body("/api/v1/api-keys").await;
     let key_id = keys["data"][0]["id"].as_str().unwrap();
     let response = app
         .tenant_request(
@@ -89,10 +76,10 @@ async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_
         )
         .await;
     assert!(response.status().is_success(), "{}", response.status());
-    let response = app
-        .tenant_request(Method::GET, "/api/v1/tenant", &token, None)
-        .await;
-    assert_eq!(response.status(), 401);
+    assert_eq!(
+        app.as_tenant(&token).get_status("/api/v1/tenant").await,
+        401
+    );
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use graphhook_domain::{
 };
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
-    client::{create_endpoint, tenant_call},
+    client::create_endpoint,
     errors::refused,
     fixtures::{delivery_row, message},
 };
@@ -19,8 +19,7 @@ use serde_json::{Value, json};
 const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 
 async fn contoso(app: &TestApp) -> String {
-    app.create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await
+    app.create_contoso().await
 }
 
 async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> reqwest::Response {
@@ -62,9 +61,9 @@ async fn an_endpoints_retry_schedule_is_set_read_back_changed_and_cleared_with_n
     assert_eq!(own["retry_schedule"], json!([10, 20]));
     let id = own["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/endpoints/{id}");
-    let (_, shown) = tenant_call(&app, Method::GET, &path, &key).await;
+    let (_, shown) = app.as_tenant(&key).get(&path).await;
     assert_eq!(shown["retry_schedule"], json!([10, 20]));
-    let (_, list) = tenant_call(&app, Method::GET, "/api/v1/endpoints", &key).await;
+    let (_, list) = app.as_tenant(&key).get("/api/v1/endpoints").await;
     let listed: Vec<&Value> = list["data"]
         .as_array()
         .unwrap()
@@ -91,7 +90,7 @@ async fn an_endpoints_retry_schedule_is_set_read_back_changed_and_cleared_with_n
     assert_eq!(response.status(), 200);
     let cleared: Value = response.json().await.unwrap();
     assert_eq!(cleared["retry_schedule"], Value::Null, "{cleared}");
-    let (_, shown) = tenant_call(&app, Method::GET, &path, &key).await;
+    let (_, shown) = app.as_tenant(&key).get(&path).await;
     assert_eq!(shown["retry_schedule"], Value::Null);
     assert_eq!(stored(&app, &id).await, None, "NULL in the row");
 
@@ -165,7 +164,7 @@ async fn a_bad_retry_schedule_is_a_422_in_the_one_error_shape_and_changes_nothin
             );
         }
     }
-    let (_, list) = tenant_call(&app, Method::GET, "/api/v1/endpoints", &key).await;
+    let (_, list) = app.as_tenant(&key).get("/api/v1/endpoints").await;
     let data = list["data"].as_array().unwrap();
     assert_eq!(
         data.len(),
@@ -209,9 +208,9 @@ async fn another_tenant_cannot_change_an_endpoints_retry_schedule() {
         refused(response, 404, "not_found").await;
     }
     let path = format!("/api/v1/endpoints/{id}");
-    let (status, _) = tenant_call(&app, Method::GET, &path, &fabrikam).await;
+    let (status, _) = app.as_tenant(&fabrikam).get(&path).await;
     assert_eq!(status, 404);
-    let (_, mine) = tenant_call(&app, Method::GET, &path, &key).await;
+    let (_, mine) = app.as_tenant(&key).get(&path).await;
     assert_eq!(mine["retry_schedule"], json!([10, 20]));
     assert_eq!(stored(&app, &id).await, Some(json!([10, 20])));
 }
@@ -300,10 +299,7 @@ async fn an_endpoint_with_its_own_schedule_is_retried_on_it_and_exhausted_after_
 
 #[tokio::test]
 async fn an_endpoint_without_a_schedule_of_its_own_follows_the_deployments() {
-    let app = TestApp::builder()
-        .settings(|s| s.webhooks.retry_schedule_secs = vec![2, 4, 6])
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| s.webhooks.retry_schedule_secs = vec![2, 4, 6]).await;
     let key = contoso(&app).await;
     let receiver = Receiver::start(Mode::Echo);
     let never = endpoint_on(&app, &key, &format!("{}?n=1", receiver.url), json!({})).await;

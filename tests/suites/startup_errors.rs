@@ -48,6 +48,22 @@ fn assert_names(text: &str, url: &str, cause: &str) {
     assert!(!text.contains("hunter2"), "no password in: {text}");
 }
 
+/// A proxy in front of the server at `server` (its port defaulting to `port`) that accepts
+/// connections and never answers.
+async fn stalled_proxy(server: &url::Url, port: u16) -> TcpProxy {
+    let upstream = tokio::net::lookup_host((
+        server.host_str().unwrap_or("127.0.0.1"),
+        server.port().unwrap_or(port),
+    ))
+    .await
+    .unwrap()
+    .next()
+    .unwrap();
+    let proxy = TcpProxy::start(upstream).await.unwrap();
+    proxy.stall();
+    proxy
+}
+
 #[tokio::test]
 async fn the_api_and_the_worker_name_an_unreachable_postgres_and_why() {
     let unreachable = "postgres://graphhook:hunter2@127.0.0.1:1/graphhook";
@@ -84,18 +100,7 @@ async fn the_api_and_the_worker_name_an_unreachable_postgres_and_why() {
 
 #[tokio::test]
 async fn a_postgres_that_never_answers_fails_after_the_connect_timeout() {
-    let server = database::server_url();
-    let upstream = (
-        server.host_str().unwrap_or("127.0.0.1"),
-        server.port().unwrap_or(5432),
-    );
-    let upstream = tokio::net::lookup_host(upstream)
-        .await
-        .unwrap()
-        .next()
-        .unwrap();
-    let proxy = TcpProxy::start(upstream).await.unwrap();
-    proxy.stall();
+    let proxy = stalled_proxy(&database::server_url(), 5432).await;
     let url = format!(
         "postgres://graphhook:hunter2@127.0.0.1:{}/graphhook",
         proxy.addr().port()
@@ -161,17 +166,7 @@ async fn the_api_and_the_worker_name_an_unreachable_redis_and_why() {
     assert_names(&text, masked, "connection refused");
 
     // A Redis that accepts the connection and never answers.
-    let upstream = url::Url::parse(&redis_url()).unwrap();
-    let upstream = tokio::net::lookup_host((
-        upstream.host_str().unwrap_or("127.0.0.1"),
-        upstream.port().unwrap_or(6379),
-    ))
-    .await
-    .unwrap()
-    .next()
-    .unwrap();
-    let proxy = TcpProxy::start(upstream).await.unwrap();
-    proxy.stall();
+    let proxy = stalled_proxy(&url::Url::parse(&redis_url()).unwrap(), 6379).await;
     let mut stalled = settings(
         &postgres,
         &format!("redis://:hunter2@127.0.0.1:{}", proxy.addr().port()),

@@ -1,6 +1,9 @@
 //! Subscription errors: refused requests, missing permissions, and Graph's answers mapped.
 
 use graphhook_tests::TestApp;
+use graphhook_tests::errors::assert_code;
+use graphhook_tests::fixtures::onboarded_contoso;
+use graphhook_tests::graph::behave;
 use graphhook_tests::{
     client::{create_subscription, subscribe},
     fixtures::USER,
@@ -11,8 +14,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn bad_requests_get_their_documented_errors() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     // Subscription errors carry no `details`: the message is what tells the tenant which
     // kinds and change types are supported, so it is under test along with the code.
     let cases = [
@@ -26,12 +28,10 @@ async fn bad_requests_get_their_documented_errors() {
         ("drives/d1/root/Documents", "updated", "personal OneDrive"),
     ];
     for (resource, change_type, names) in cases {
-        let (status, body, _) = create_subscription(
-            &app,
-            &key,
-            json!({"resource": resource, "change_types": [change_type]}),
-        )
-        .await;
+        let (status, body) = app
+            .as_tenant(&key)
+            .try_subscribe(resource, &[change_type])
+            .await;
         assert_eq!(
             (status, body["code"].as_str()),
             (422, Some("validation_failed")),
@@ -82,17 +82,11 @@ async fn a_missing_permission_is_a_403_naming_it() {
     .await
     .unwrap();
     let key = graphhook_domain::platform::secret::ExposeSecret::expose_secret(&key.key).to_owned();
-    let (status, body, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": format!("users/{USER}/messages"), "change_types": ["created"]}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (403, Some("forbidden")),
-        "{body}"
-    );
+    let (status, body) = app
+        .as_tenant(&key)
+        .try_subscribe(&format!("users/{USER}/messages"), &["created"])
+        .await;
+    assert_code(status, &body, 403, "forbidden");
     let message = body["message"].as_str().unwrap();
     assert!(
         message.contains("Mail.Read") && message.contains("consent again"),
@@ -102,35 +96,22 @@ async fn a_missing_permission_is_a_403_naming_it() {
 
 #[tokio::test]
 async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"directory_quota_per_app": 1})),
-    )
-    .await;
+    let (app, key) = onboarded_contoso().await;
+    behave(&app, json!({"directory_quota_per_app": 1})).await;
     subscribe(&app, &key, "users", &["updated"]).await;
-    let (status, body, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "groups", "change_types": ["updated"]}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("conflict")),
-        "{body}"
-    );
+    let (status, body) = app
+        .as_tenant(&key)
+        .try_subscribe("groups", &["updated"])
+        .await;
+    assert_code(status, &body, 409, "conflict");
     assert!(
         body["message"].as_str().unwrap().contains("(1)"),
         "the limit is named: {body}"
     );
 
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"rate_limit_per_app": 1, "directory_quota_per_app": 100})),
+    behave(
+        &app,
+        json!({"rate_limit_per_app": 1, "directory_quota_per_app": 100}),
     )
     .await;
     app.clock.advance(chrono::Duration::seconds(21));
@@ -150,35 +131,19 @@ async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
         json!({"resource": format!("users/{USER}/events"), "change_types": ["created"]}),
     )
     .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (503, Some("service_unavailable")),
-        "{body}"
-    );
+    assert_code(status, &body, 503, "service_unavailable");
     assert_eq!(retry_after.as_deref(), Some("20"));
 }
 
 #[tokio::test]
 async fn a_failed_validation_of_our_receiver_is_a_502_naming_the_url_graph_tried() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
-    app.emulator_control(
-        Method::PATCH,
-        "/behaviour",
-        Some(json!({"validation_always_times_out": true})),
-    )
-    .await;
-    let (status, body, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (502, Some("upstream_error")),
-        "{body}"
-    );
+    let (app, key) = onboarded_contoso().await;
+    behave(&app, json!({"validation_always_times_out": true})).await;
+    let (status, body) = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["updated"])
+        .await;
+    assert_code(status, &body, 502, "upstream_error");
     let message = body["message"].as_str().unwrap();
     assert!(message.contains("notification receiver"), "{body}");
     // Almost always the public URL is not reachable from Graph: the message names what Graph
@@ -204,18 +169,13 @@ async fn a_failed_validation_of_our_receiver_is_a_502_naming_the_url_graph_tried
 
 #[tokio::test]
 async fn our_quota_per_tenant_is_a_409() {
-    let app = TestApp::builder()
-        .settings(|s| s.subscriptions.max_per_tenant = 1)
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| s.subscriptions.max_per_tenant = 1).await;
     let key = app.onboard("Contoso").await.key.unwrap();
     subscribe(&app, &key, "users", &["updated"]).await;
-    let (status, body, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "groups", "change_types": ["updated"]}),
-    )
-    .await;
+    let (status, body) = app
+        .as_tenant(&key)
+        .try_subscribe("groups", &["updated"])
+        .await;
     assert_eq!(status, 409, "{body}");
     assert!(
         body["message"]

@@ -3,20 +3,18 @@
 //! duplicate rule is answered as the tenant's conflict, naming the subscription it already has.
 
 use graphhook_domain::platform::entities::subscription::SubscriptionStatus;
+use graphhook_tests::errors::assert_code;
+use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
     client::{create_endpoint, create_subscription},
     graph::{add_mailboxes, held_at_graph, mailbox, seed_at_graph, subscription_rows},
 };
-use reqwest::Method;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn twelve_creates_at_once_make_exactly_the_tenants_quota() {
-    let app = TestApp::builder()
-        .settings(|s| s.subscriptions.max_per_tenant = 3)
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(|s| s.subscriptions.max_per_tenant = 3).await;
     let key = app.onboard("Contoso").await.key.unwrap();
     add_mailboxes(&app, 0..12).await;
     let creates = (0..12).map(|n| {
@@ -55,8 +53,7 @@ async fn twelve_creates_at_once_make_exactly_the_tenants_quota() {
 
 #[tokio::test]
 async fn inputs_past_their_bounds_are_refused_before_graph_is_called() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let receiver = Receiver::start(Mode::Echo);
     let (status, endpoint) = create_endpoint(&app, &key, json!({"url": receiver.url})).await;
     assert_eq!(status, 201, "{endpoint}");
@@ -116,40 +113,26 @@ async fn inputs_past_their_bounds_are_refused_before_graph_is_called() {
 
 #[tokio::test]
 async fn a_duplicate_at_graph_is_a_409_naming_the_subscription_the_tenant_has() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
-    let (status, first, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated", "deleted"]}),
-    )
-    .await;
+    let (app, key) = onboarded_contoso().await;
+    let (status, first) = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["updated", "deleted"])
+        .await;
     assert_eq!(status, 201, "{first}");
     let first_id = first["id"].as_str().unwrap();
 
-    let (status, body, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["deleted", "updated"]}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("conflict")),
-        "{body}"
-    );
+    let (status, body) = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["deleted", "updated"])
+        .await;
+    assert_code(status, &body, 409, "conflict");
     assert_eq!(body["details"]["existing_subscription_id"], first_id);
     let message = body["message"].as_str().unwrap();
     assert!(message.contains(first_id), "{message}");
     assert!(message.contains("endpoint_ids"), "{message}");
 
     // The refused create left nothing behind: one subscription, the quota slot given back.
-    let list: Value = app
-        .tenant_request(Method::GET, "/api/v1/subscriptions", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = app.as_tenant(&key).get_body("/api/v1/subscriptions").await;
     let ids: Vec<&str> = list["data"]
         .as_array()
         .unwrap()
@@ -162,8 +145,7 @@ async fn a_duplicate_at_graph_is_a_409_naming_the_subscription_the_tenant_has() 
 
 #[tokio::test]
 async fn a_duplicate_graph_holds_for_another_deployment_is_a_409_without_an_id() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     seed_at_graph(
         &app,
         "groups",
@@ -172,17 +154,11 @@ async fn a_duplicate_graph_holds_for_another_deployment_is_a_409_without_an_id()
         None,
     )
     .await;
-    let (status, body, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "groups", "change_types": ["updated"]}),
-    )
-    .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("conflict")),
-        "{body}"
-    );
+    let (status, body) = app
+        .as_tenant(&key)
+        .try_subscribe("groups", &["updated"])
+        .await;
+    assert_code(status, &body, 409, "conflict");
     assert_eq!(body["details"]["existing_subscription_id"], Value::Null);
     assert!(
         body["message"]

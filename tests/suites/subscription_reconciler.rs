@@ -3,6 +3,7 @@
 //! Graph's 201 leaves nothing behind once the reconciler ran; and the reconciler deletes only
 //! this deployment's subscriptions that no row holds and that are older than an upkeep lease.
 
+use graphhook_tests::fixtures::onboarded_contoso;
 use std::{
     net::TcpListener,
     sync::{
@@ -19,15 +20,15 @@ use graphhook_domain::{
 };
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
 use graphhook_tests::TestApp;
+use graphhook_tests::errors::assert_code;
 use graphhook_tests::{
-    client::create_subscription,
     graph::consent,
     graph::{held_at_graph, mailbox, seed_at_graph, subscription_row, subscription_rows},
     waits::tick,
 };
 use reqwest::Method;
 use sea_orm::{ActiveModelTrait, Set};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, mpsc};
 
@@ -98,10 +99,7 @@ impl Handshakes {
 /// directly: the app and Contoso's API key.
 async fn behind(handshakes: &Handshakes) -> (TestApp, String) {
     let base = handshakes.base_url.clone();
-    let app = TestApp::builder()
-        .settings(move |s| s.api.public_base_url = base)
-        .spawn()
-        .await;
+    let app = TestApp::spawn_with(move |s| s.api.public_base_url = base).await;
     consent(&app, DEFAULT_TENANT_ID, None).await;
     let key = app.create_tenant(DEFAULT_TENANT_ID, "Contoso").await;
     (app, key)
@@ -111,18 +109,15 @@ async fn behind(handshakes: &Handshakes) -> (TestApp, String) {
 async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_reconciled() {
     let mut handshakes = Handshakes::start();
     let (app, key) = behind(&handshakes).await;
-    let request = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    );
+    let contoso = app.as_tenant(&key);
+    let request = contoso.try_subscribe("users", &["updated"]);
     let cut = async {
         handshakes.arrived.recv().await;
         // Graph has validated both URLs and is about to answer 201: Postgres goes away.
         app.pg_proxy.cut();
         handshakes.go.notify_one();
     };
-    let ((status, body, _), ()) = tokio::join!(request, cut);
+    let ((status, body), ()) = tokio::join!(request, cut);
     assert_eq!(status, 503, "{body}");
     app.pg_proxy.restore();
     // Graph's subscription was deleted at once; the row could not be, and holds its slot.
@@ -148,12 +143,10 @@ async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_rec
     );
 
     // The tenant can create it now.
-    let (status, body, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    )
-    .await;
+    let (status, body) = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["updated"])
+        .await;
     assert_eq!(status, 201, "{body}");
 }
 
@@ -161,19 +154,11 @@ async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_rec
 async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves_nothing() {
     let mut handshakes = Handshakes::start();
     let (app, key) = behind(&handshakes).await;
-    let request = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    );
+    let contoso = app.as_tenant(&key);
+    let request = contoso.try_subscribe("users", &["updated"]);
     let meanwhile = async {
         handshakes.arrived.recv().await;
-        let list: Value = app
-            .tenant_request(Method::GET, "/api/v1/subscriptions", &key, None)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let list = app.as_tenant(&key).get_body("/api/v1/subscriptions").await;
         assert_eq!(list["data"][0]["status"], "creating", "{list}");
         let id = list["data"][0]["id"].as_str().unwrap().to_owned();
         let path = format!("/api/v1/subscriptions/{id}");
@@ -182,12 +167,8 @@ async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves
         handshakes.go.notify_one();
         path
     };
-    let ((status, body, _), path) = tokio::join!(request, meanwhile);
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (409, Some("conflict")),
-        "{body}"
-    );
+    let ((status, body), path) = tokio::join!(request, meanwhile);
+    assert_code(status, &body, 409, "conflict");
     assert_eq!(held_at_graph(&app).await, Vec::<Value>::new());
     let shown = app.tenant_request(Method::GET, &path, &key, None).await;
     assert_eq!(shown.status().as_u16(), 404);
@@ -195,18 +176,15 @@ async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves
 
 #[tokio::test]
 async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_row_holds() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let ours = app.url("/graph/notifications");
     let staging = "https://staging.example.com/graph/notifications";
 
     // Held by a row.
-    let (status, held, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    )
-    .await;
+    let (status, held) = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["updated"])
+        .await;
     assert_eq!(status, 201, "{held}");
     // Ours, and no row holds it.
     let orphan = seed_at_graph(&app, "groups", "updated", &ours, Some("lost")).await;

@@ -1,15 +1,24 @@
 //! Graph subscriptions through the tenant api, against the emulator.
 
 use graphhook_tests::TestApp;
+use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::{client::create_subscription, fixtures::USER, graph::graph_subscription};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+/// The operator api's list of encryption certificates.
+async fn encryption_certificates(app: &TestApp) -> Value {
+    app.admin_get("/admin/v1/encryption-certificates")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let cases = [
         (
             format!("users/{USER}/messages"),
@@ -100,20 +109,17 @@ async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() 
         assert_eq!(row.graph_id.as_deref(), graph["id"].as_str());
         assert!(graphhook_domain::graph::subscriptions::client_state_matches(&row, client_state));
     }
-    let list: Value = app
-        .tenant_request(Method::GET, "/api/v1/subscriptions?limit=5", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = app
+        .as_tenant(&key)
+        .get_body("/api/v1/subscriptions?limit=5")
+        .await;
     assert_eq!(list["data"].as_array().unwrap().len(), 5);
     assert!(list["next_cursor"].is_string());
 }
 
 #[tokio::test]
 async fn graph_style_field_names_are_accepted_too() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let (status, created, _) = create_subscription(
         &app,
         &key,
@@ -126,37 +132,23 @@ async fn graph_style_field_names_are_accepted_too() {
 
 #[tokio::test]
 async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
-    let (_, created, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    )
-    .await;
+    let (app, key) = onboarded_contoso().await;
+    let (_, created) = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["updated"])
+        .await;
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
     assert_eq!(
-        app.tenant_request(Method::DELETE, &path, &key, None)
-            .await
-            .status()
-            .as_u16(),
+        app.as_tenant(&key).status_of(Method::DELETE, &path).await,
         204
     );
     assert_eq!(graph_subscription(&app, "users").await, None);
-    assert_eq!(
-        app.tenant_request(Method::GET, &path, &key, None)
-            .await
-            .status()
-            .as_u16(),
-        404
-    );
+    assert_eq!(app.as_tenant(&key).get_status(&path).await, 404);
 
-    let (_, created, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "groups", "change_types": ["updated"]}),
-    )
-    .await;
+    let (_, created) = app
+        .as_tenant(&key)
+        .try_subscribe("groups", &["updated"])
+        .await;
     let graph_id = graph_subscription(&app, "groups").await.unwrap()["id"]
         .as_str()
         .unwrap()
@@ -169,10 +161,7 @@ async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
     .await;
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
     assert_eq!(
-        app.tenant_request(Method::DELETE, &path, &key, None)
-            .await
-            .status()
-            .as_u16(),
+        app.as_tenant(&key).status_of(Method::DELETE, &path).await,
         204
     );
 }
@@ -184,12 +173,10 @@ async fn every_subscription_route_refuses_another_tenants_key() {
     let fabrikam = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
-    let (_, created, _) = create_subscription(
-        &app,
-        &contoso,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    )
-    .await;
+    let (_, created) = app
+        .as_tenant(&contoso)
+        .try_subscribe("users", &["updated"])
+        .await;
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
     for method in [Method::GET, Method::DELETE] {
         let response = app
@@ -197,12 +184,10 @@ async fn every_subscription_route_refuses_another_tenants_key() {
             .await;
         assert_eq!(response.status().as_u16(), 404, "{method}");
     }
-    let list: Value = app
-        .tenant_request(Method::GET, "/api/v1/subscriptions", &fabrikam, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = app
+        .as_tenant(&fabrikam)
+        .get_body("/api/v1/subscriptions")
+        .await;
     assert!(list["data"].as_array().unwrap().is_empty());
     assert!(
         graph_subscription(&app, "users").await.is_some(),
@@ -261,8 +246,7 @@ async fn the_graph_receivers_answer_the_validation_handshake() {
 
 #[tokio::test]
 async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
+    let (app, key) = onboarded_contoso().await;
     let resource = format!("users/{USER}/messages");
     let (status, created, _) = create_subscription(
         &app,
@@ -286,12 +270,7 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
         .unwrap()
         .to_owned();
     let certificate = graph["encryptionCertificate"].as_str().unwrap().to_owned();
-    let certificates: Value = app
-        .admin_get("/admin/v1/encryption-certificates")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let certificates = encryption_certificates(&app).await;
     assert_eq!(certificates["data"][0]["label"], label.as_str());
     assert!(certificates["data"][0]["retired_at"].is_null());
     let text = certificates.to_string();
@@ -340,12 +319,7 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
         graph_subscription(&app, &events).await.unwrap()["encryptionCertificateId"],
         new_label.as_str()
     );
-    let certificates: Value = app
-        .admin_get("/admin/v1/encryption-certificates")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let certificates = encryption_certificates(&app).await;
     assert_eq!(certificates["data"].as_array().unwrap().len(), 2);
     assert!(
         certificates["data"][1]["retired_at"].is_string(),
@@ -358,22 +332,14 @@ async fn creating_and_deleting_are_audited_under_the_api_key_that_did_it() {
     use graphhook_domain::platform::entities::audit_log::{self, ActorKind};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-    let app = TestApp::spawn().await;
-    let key = app.onboard("Contoso").await.key.unwrap();
-    let keys: Value = app
-        .tenant_request(Method::GET, "/api/v1/api-keys", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (app, key) = onboarded_contoso().await;
+    let keys = app.as_tenant(&key).get_body("/api/v1/api-keys").await;
     let key_id = keys["data"][0]["id"].as_str().unwrap().to_owned();
     assert!(key_id.starts_with("key_"), "{keys}");
-    let (_, created, _) = create_subscription(
-        &app,
-        &key,
-        json!({"resource": "users", "change_types": ["updated"]}),
-    )
-    .await;
+    let (_, created) = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["updated"])
+        .await;
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
     let deleted = app.tenant_request(Method::DELETE, &path, &key, None).await;
     assert_eq!(deleted.status().as_u16(), 204);

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use graphhook_tests::waits::poll;
 use graphhook_tests::{Mode, Receiver, TestApp, TestAppBuilder};
 use graphhook_tests::{Tenant, fixtures::message, tenant_with_endpoint};
 use graphhook_worker::{WorkerProcess, watchdog::Fault};
@@ -35,31 +36,22 @@ async fn wait_for_health(
     status: u16,
     within: Duration,
 ) -> Value {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
+    poll(within, Duration::from_millis(100), || async {
         let (got, body) = healthz(app, worker).await;
         if got == status {
-            return body;
+            Ok(body)
+        } else {
+            Err(format!(
+                "/healthz did not answer {status} within {within:?}; last {got}: {body}"
+            ))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "/healthz did not answer {status} within {within:?}; last {got}: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// The watchdog's restarts of `lane`, as the worker's `/metrics` counts them.
 async fn lane_restarts(app: &TestApp, worker: &WorkerProcess, lane: &str) -> u64 {
-    let text = app
-        .client
-        .get(format!("http://127.0.0.1:{}/metrics", worker.http_port()))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let text = app.worker_metrics(worker).await;
     let series = format!("graphhook_worker_lane_restarts_total{{lane=\"{lane}\"}} ");
     text.lines()
         .find_map(|line| line.strip_prefix(&series))

@@ -1,15 +1,12 @@
 use graphhook_tests::TestApp;
+use graphhook_tests::client::header;
 
 #[tokio::test]
 async fn the_landing_page_says_what_graphhook_is_and_links_onwards() {
     let app = TestApp::spawn().await;
     let response = app.get("/").await;
     assert_eq!(response.status().as_u16(), 200);
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = header(&response, "content-type");
     assert_eq!(content_type.as_deref(), Some("text/html; charset=utf-8"));
     let html = response.text().await.unwrap_or_default();
     assert!(html.contains("Microsoft Graph"), "{html}");

@@ -4,6 +4,14 @@ use graphhook_tests::TestApp;
 use graphhook_worker::jobs::queue_depths;
 use serde_json::Value;
 
+/// The probe queue's finished jobs: (done, dead).
+async fn finished_probes(app: &TestApp) -> (u64, u64) {
+    use graphhook_domain::platform::jobs::{Job, Probe};
+    graphhook_worker::jobs::finished::count(&app.services, Probe::QUEUE)
+        .await
+        .expect("count")
+}
+
 #[tokio::test]
 async fn a_probe_queued_through_the_api_is_run_by_draining_the_queues() {
     let app = TestApp::spawn().await;
@@ -42,19 +50,9 @@ async fn a_real_worker_runs_probes_and_serves_its_own_health_and_metrics() {
         "{probe}"
     );
 
-    let health = app
-        .client
-        .get(format!("http://127.0.0.1:{}/healthz", worker.http_port()))
-        .send()
-        .await
-        .expect("health");
+    let health = app.worker_get(&worker, "/healthz").await;
     assert_eq!(health.status().as_u16(), 200);
-    let metrics = app
-        .client
-        .get(format!("http://127.0.0.1:{}/metrics", worker.http_port()))
-        .send()
-        .await
-        .expect("metrics");
+    let metrics = app.worker_get(&worker, "/metrics").await;
     assert_eq!(metrics.status().as_u16(), 200);
     worker.stop().await.expect("clean stop");
 }
@@ -181,24 +179,14 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
     app.wait_for_probe(&id, "completed", Duration::from_secs(15))
         .await;
     worker.stop().await.expect("clean stop");
-    assert_eq!(
-        finished::count(&app.services, Probe::QUEUE)
-            .await
-            .expect("count"),
-        (1, 0)
-    );
+    assert_eq!(finished_probes(&app).await, (1, 0));
 
     // Younger than the cut-off: kept.
     let kept = finished::trim(&app.services, finished::KEEP_DONE, finished::KEEP_DEAD)
         .await
         .expect("trim");
     assert_eq!(kept, 0);
-    assert_eq!(
-        finished::count(&app.services, Probe::QUEUE)
-            .await
-            .expect("count"),
-        (1, 0)
-    );
+    assert_eq!(finished_probes(&app).await, (1, 0));
 
     // Older than a zero cut-off: its id, payload and metadata are gone.
     let removed = finished::trim(&app.services, Duration::ZERO, Duration::ZERO)
@@ -206,12 +194,7 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
         .expect("trim");
     // The probe, and any maintenance tick the worker finished meanwhile.
     assert!(removed >= 1, "{removed}");
-    assert_eq!(
-        finished::count(&app.services, Probe::QUEUE)
-            .await
-            .expect("count"),
-        (0, 0)
-    );
+    assert_eq!(finished_probes(&app).await, (0, 0));
     let data_key = app.services.queues.config(Probe::QUEUE).job_data_hash();
     assert!(
         app.redis_hash(&data_key).await.is_empty(),
@@ -223,9 +206,7 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
 async fn a_real_worker_delivers_and_counts_its_attempts() {
     let mut app = TestApp::spawn().await;
     let receiver = graphhook_tests::Receiver::start(graphhook_tests::Mode::Echo);
-    let key = app
-        .create_tenant(graphhook_emulator::config::DEFAULT_TENANT_ID, "Contoso")
-        .await;
+    let key = app.create_contoso().await;
     app.tenant_request(
         reqwest::Method::POST,
         "/api/v1/endpoints",
@@ -256,15 +237,7 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
     }
     // The attempt is counted once its outcome is recorded, just after the receiver answered.
     let metrics = loop {
-        let metrics = app
-            .client
-            .get(format!("http://127.0.0.1:{}/metrics", worker.http_port()))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .unwrap();
+        let metrics = app.worker_metrics(&worker).await;
         let counted = metrics
             .lines()
             .any(|l| l.starts_with("graphhook_delivery_attempts_total{outcome=\"delivered\"}"));
@@ -295,15 +268,13 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
 async fn an_idle_worker_takes_a_new_job_at_once_rather_than_at_its_next_poll() {
     // Polls ten minutes apart, heartbeats (which also make an idle apalis worker look for
     // jobs) a minute apart: only the wake-up published with the push starts the job sooner.
-    let mut app = TestApp::builder()
-        .settings(|s| {
-            s.worker.poll_interval_ms = 600_000;
-            s.worker.delivery_poll_interval_ms = 600_000;
-            s.worker.heartbeat_interval_secs = 60;
-            s.worker.watchdog_stall_secs = 600;
-        })
-        .spawn()
-        .await;
+    let mut app = TestApp::spawn_with(|s| {
+        s.worker.poll_interval_ms = 600_000;
+        s.worker.delivery_poll_interval_ms = 600_000;
+        s.worker.heartbeat_interval_secs = 60;
+        s.worker.watchdog_stall_secs = 600;
+    })
+    .await;
     let worker = app.start_worker().await;
     let first = app.queue_probe(0).await;
     app.wait_for_probe(&first, "completed", Duration::from_secs(20))
