@@ -11,7 +11,10 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::{TestApp, fixtures::TENANT};
+use crate::TestApp;
+
+/// The emulator's default tenant (Contoso), whose world these changes happen in.
+const TENANT: &str = graphhook_emulator::config::DEFAULT_TENANT_ID;
 
 /// A change at Graph, through the emulator's control api.
 pub async fn change(app: &TestApp, body: Value) {

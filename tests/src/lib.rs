@@ -11,6 +11,7 @@ pub mod errors;
 pub mod fixtures;
 pub mod graph;
 pub mod onboarding;
+pub mod poll;
 pub mod proxy;
 pub mod receiver;
 pub mod replay;

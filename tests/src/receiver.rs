@@ -119,7 +119,7 @@ impl Receiver {
 
     /// Waits until `n` requests of `event_type` arrived, for at most `within`.
     pub async fn wait_for(&self, event_type: &str, n: usize, within: Duration) {
-        crate::waits::poll(within, Duration::from_millis(20), || async {
+        crate::poll::poll(within, Duration::from_millis(20), || async {
             let count = self.count(event_type);
             if count >= n {
                 Ok(())

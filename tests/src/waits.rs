@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+pub use crate::poll::poll;
 use crate::{Receiver, TestApp};
 
 const WITHIN: Duration = Duration::from_secs(15);
@@ -23,23 +24,6 @@ pub async fn tick_at(app: &TestApp, n: i64) {
 /// and every job it queued.
 pub async fn tick(app: &TestApp) {
     tick_at(app, app.clock.now().timestamp()).await;
-}
-
-/// Runs `check` every `every` until it answers `Ok` (whose value it returns), for at most
-/// `within`; past that, fails the test with its last `Err`, which says how far things got.
-pub async fn poll<T, F, Fut>(within: Duration, every: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        match check().await {
-            Ok(value) => return value,
-            Err(last) => assert!(tokio::time::Instant::now() < deadline, "{last}"),
-        }
-        tokio::time::sleep(every).await;
-    }
 }
 
 /// Ticks until `done` holds, for at most 15 seconds.
