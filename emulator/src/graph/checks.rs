@@ -225,13 +225,15 @@ pub fn check_duplicates_and_quotas(
             &format!("Subscription Id {id} already exists for the requested combination"),
         ));
     }
-    let quota = |message: String| {
+    let quota = |limited: &str, limit: usize| {
         error(
             req,
             shared,
             StatusCode::FORBIDDEN,
             "ExtensionError",
-            &message,
+            &format!(
+                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions {limited} ({limit}) has been reached]"
+            ),
         )
     };
     if kind.is_directory() {
@@ -245,17 +247,17 @@ pub fn check_duplicates_and_quotas(
             .count();
         if per_app >= behaviour.directory_quota_per_app {
             drop(world);
-            return Err(quota(format!(
-                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions for directory resources per application per tenant ({}) has been reached]",
-                behaviour.directory_quota_per_app
-            )));
+            return Err(quota(
+                "for directory resources per application per tenant",
+                behaviour.directory_quota_per_app,
+            ));
         }
         if per_tenant >= behaviour.directory_quota_per_tenant {
             drop(world);
-            return Err(quota(format!(
-                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions for directory resources per tenant ({}) has been reached]",
-                behaviour.directory_quota_per_tenant
-            )));
+            return Err(quota(
+                "for directory resources per tenant",
+                behaviour.directory_quota_per_tenant,
+            ));
         }
     }
     if let Some(mailbox) = mailbox {
@@ -266,10 +268,7 @@ pub fn check_duplicates_and_quotas(
             .count();
         if count >= behaviour.mailbox_quota {
             drop(world);
-            return Err(quota(format!(
-                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions per mailbox ({}) has been reached]",
-                behaviour.mailbox_quota
-            )));
+            return Err(quota("per mailbox", behaviour.mailbox_quota));
         }
     }
     Ok(())

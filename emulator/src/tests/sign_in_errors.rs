@@ -18,10 +18,10 @@ async fn requests_that_cannot_be_trusted_to_redirect_get_error_pages() {
     let emu = Emu::spawn().await;
     emu.behaviour(json!({"auto_sign_in_user": CONTOSO_ADMIN}))
         .await;
-    let cases: [(&str, &[(&str, Option<&str>)], &str); 3] = [
+    let cases = [
         (
             DEFAULT_TENANT_ID,
-            &[("client_id", Some("11111111-2222-3333-4444-555555555555"))],
+            &[("client_id", Some("11111111-2222-3333-4444-555555555555"))][..],
             "AADSTS700016",
         ),
         (
