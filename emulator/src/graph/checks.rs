@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::{
     auth::Caller,
-    subscriptions::{bad_request, error, forbidden},
+    subscriptions::{bad_request, error, extension_error, forbidden},
 };
 use crate::{
     config::{HttpUrls, UnknownUsers},
@@ -89,15 +89,12 @@ pub fn user_invalid(
     user: &str,
     tenant: Uuid,
 ) -> HttpResponse {
-    error(
+    extension_error(
         req,
         shared,
         StatusCode::NOT_FOUND,
-        "ExtensionError",
-        &format!(
-            "Operation: {}; Exception: [Status Code: NotFound; Reason: The requested user '{user}@{tenant}' is invalid.]",
-            operation.graph_name()
-        ),
+        operation.graph_name(),
+        &format!("The requested user '{user}@{tenant}' is invalid."),
     )
 }
 
@@ -226,14 +223,12 @@ pub fn check_duplicates_and_quotas(
         ));
     }
     let quota = |limited: &str, limit: usize| {
-        error(
+        extension_error(
             req,
             shared,
             StatusCode::FORBIDDEN,
-            "ExtensionError",
-            &format!(
-                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions {limited} ({limit}) has been reached]"
-            ),
+            "Create",
+            &format!("Maximum number of subscriptions {limited} ({limit}) has been reached"),
         )
     };
     if kind.is_directory() {
