@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::{
     auth::Caller,
-    subscriptions::{bad_request, error, forbidden},
+    subscriptions::{bad_request, error, extension_error, forbidden},
 };
 use crate::{
     config::{HttpUrls, UnknownUsers},
@@ -89,15 +89,12 @@ pub fn user_invalid(
     user: &str,
     tenant: Uuid,
 ) -> HttpResponse {
-    error(
+    extension_error(
         req,
         shared,
         StatusCode::NOT_FOUND,
-        "ExtensionError",
-        &format!(
-            "Operation: {}; Exception: [Status Code: NotFound; Reason: The requested user '{user}@{tenant}' is invalid.]",
-            operation.graph_name()
-        ),
+        operation.graph_name(),
+        &format!("The requested user '{user}@{tenant}' is invalid."),
     )
 }
 
@@ -225,13 +222,13 @@ pub fn check_duplicates_and_quotas(
             &format!("Subscription Id {id} already exists for the requested combination"),
         ));
     }
-    let quota = |message: String| {
-        error(
+    let quota = |limited: &str, limit: usize| {
+        extension_error(
             req,
             shared,
             StatusCode::FORBIDDEN,
-            "ExtensionError",
-            &message,
+            "Create",
+            &format!("Maximum number of subscriptions {limited} ({limit}) has been reached"),
         )
     };
     if kind.is_directory() {
@@ -245,17 +242,17 @@ pub fn check_duplicates_and_quotas(
             .count();
         if per_app >= behaviour.directory_quota_per_app {
             drop(world);
-            return Err(quota(format!(
-                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions for directory resources per application per tenant ({}) has been reached]",
-                behaviour.directory_quota_per_app
-            )));
+            return Err(quota(
+                "for directory resources per application per tenant",
+                behaviour.directory_quota_per_app,
+            ));
         }
         if per_tenant >= behaviour.directory_quota_per_tenant {
             drop(world);
-            return Err(quota(format!(
-                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions for directory resources per tenant ({}) has been reached]",
-                behaviour.directory_quota_per_tenant
-            )));
+            return Err(quota(
+                "for directory resources per tenant",
+                behaviour.directory_quota_per_tenant,
+            ));
         }
     }
     if let Some(mailbox) = mailbox {
@@ -266,10 +263,7 @@ pub fn check_duplicates_and_quotas(
             .count();
         if count >= behaviour.mailbox_quota {
             drop(world);
-            return Err(quota(format!(
-                "Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions per mailbox ({}) has been reached]",
-                behaviour.mailbox_quota
-            )));
+            return Err(quota("per mailbox", behaviour.mailbox_quota));
         }
     }
     Ok(())

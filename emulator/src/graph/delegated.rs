@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
 
 use super::{
     auth::Delegated,
-    subscriptions::{bad_request, error, forbidden},
+    subscriptions::{bad_request, extension_error, forbidden},
 };
 use crate::{
     rules::{self, Kind, Resource},
@@ -26,13 +26,13 @@ pub struct Target {
 
 /// 403 naming the delegated permissions a resource needs.
 fn lacks_scope(req: &HttpRequest, shared: &Shared, needed: &[&str]) -> HttpResponse {
-    error(
+    extension_error(
         req,
         shared,
         StatusCode::FORBIDDEN,
-        "ExtensionError",
+        "Create",
         &format!(
-            "Operation: Create; Exception: [Status Code: Forbidden; Reason: Insufficient privileges: the token needs one of the delegated permissions {}]",
+            "Insufficient privileges: the token needs one of the delegated permissions {}",
             needed.join(", ")
         ),
     )

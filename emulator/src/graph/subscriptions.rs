@@ -42,14 +42,32 @@ pub(super) fn bad_request(req: &HttpRequest, shared: &Shared, message: &str) -> 
     )
 }
 
-pub(super) fn forbidden(req: &HttpRequest, shared: &Shared, operation: &str) -> HttpResponse {
+/// Graph's `ExtensionError` body for a refused `operation`: "Operation: Create; Exception:
+/// [Status Code: Forbidden; Reason: …]", the status named as .NET names it.
+pub(super) fn extension_error(
+    req: &HttpRequest,
+    shared: &Shared,
+    status: StatusCode,
+    operation: &str,
+    reason: &str,
+) -> HttpResponse {
+    let status_name = status
+        .canonical_reason()
+        .unwrap_or_default()
+        .replace(' ', "");
     error(
         req,
         shared,
-        StatusCode::FORBIDDEN,
+        status,
         "ExtensionError",
-        &format!("Operation: {operation}; Exception: [Status Code: Forbidden; Reason: Forbidden]"),
+        &format!(
+            "Operation: {operation}; Exception: [Status Code: {status_name}; Reason: {reason}]"
+        ),
     )
+}
+
+pub(super) fn forbidden(req: &HttpRequest, shared: &Shared, operation: &str) -> HttpResponse {
+    extension_error(req, shared, StatusCode::FORBIDDEN, operation, "Forbidden")
 }
 
 fn not_found(req: &HttpRequest, shared: &Shared) -> HttpResponse {

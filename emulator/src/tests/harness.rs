@@ -137,13 +137,10 @@ impl Emu {
         path: &str,
         body: Option<Value>,
     ) -> reqwest::Response {
-        let mut request = self
+        let request = self
             .client
             .request(method, self.url(&format!("/_emulator{path}")));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.unwrap()
+        send_json(request, body).await
     }
 
     /// The body of a control call, whatever its status.
@@ -164,6 +161,13 @@ impl Emu {
         body: Option<Value>,
     ) -> u16 {
         self.control(method, path, body).await.status().as_u16()
+    }
+
+    /// The status of adding `user` (the control API's fields) to `tenant`'s directory.
+    pub async fn add_user(&self, tenant: &str, user: Value) -> u16 {
+        let path = format!("/tenants/{tenant}/users");
+        self.control_status(reqwest::Method::POST, &path, Some(user))
+            .await
     }
 
     /// The status of a bodiless control call on `/tenants/{tenant}/{what}`.
@@ -191,14 +195,11 @@ impl Emu {
         token: &str,
         body: Option<Value>,
     ) -> reqwest::Response {
-        let mut request = self
+        let request = self
             .client
             .request(method, self.url(&format!("/v1.0{path}")))
             .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.unwrap()
+        send_json(request, body).await
     }
 
     /// The body of a Graph call, whatever its status.
@@ -403,6 +404,17 @@ async fn answer(
             HttpResponse::Ok().content_type("text/plain").body(decoded)
         }
     }
+}
+
+/// Sends `request`, with `body` as its JSON if there is one.
+async fn send_json(request: reqwest::RequestBuilder, body: Option<Value>) -> reqwest::Response {
+    match body {
+        Some(body) => request.json(&body),
+        None => request,
+    }
+    .send()
+    .await
+    .unwrap()
 }
 
 /// A local endpoint that answers validation requests in the given way.

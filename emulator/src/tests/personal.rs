@@ -184,10 +184,9 @@ async fn the_consumers_tenant_is_no_organization() {
     assert_eq!(response.status().as_u16(), 400, "an error page, no consent");
     // More personal users can be added.
     assert_eq!(
-        emu.control_status(
-            Method::POST,
-            &format!("/tenants/{CONSUMERS}/users"),
-            Some(json!({"user_principal_name": "bob@hotmail.com", "display_name": "Bob"}))
+        emu.add_user(
+            CONSUMERS,
+            json!({"user_principal_name": "bob@hotmail.com", "display_name": "Bob"})
         )
         .await,
         201

@@ -67,14 +67,8 @@ async fn seeded_subscriptions_belong_to_the_app_in_the_tenant_and_skip_the_hands
 
     // The app sees them through Graph, as if it had created them; the ids keep the order.
     let token = emu.token().await;
-    let response = emu
-        .graph(
-            Method::GET,
-            &format!("/subscriptions/{}", ids[0]),
-            &token,
-            None,
-        )
-        .await;
+    let path = |i: usize| format!("/subscriptions/{}", ids[i]);
+    let response = emu.graph(Method::GET, &path(0), &token, None).await;
     assert_eq!(response.status().as_u16(), 200);
     let first: Value = response.json().await.unwrap();
     assert_eq!(
@@ -109,14 +103,7 @@ async fn seeded_subscriptions_belong_to_the_app_in_the_tenant_and_skip_the_hands
             .format("%Y-%m-%dT%H:%M:%S.0000000Z")
             .to_string()
     );
-    let second = emu
-        .graph_json(
-            Method::GET,
-            &format!("/subscriptions/{}", ids[1]),
-            &token,
-            None,
-        )
-        .await;
+    let second = emu.graph_json(Method::GET, &path(1), &token, None).await;
     assert_eq!(second["resource"], "users");
     let listed = emu
         .graph_json(Method::GET, "/subscriptions", &token, None)
@@ -131,7 +118,7 @@ async fn seeded_subscriptions_belong_to_the_app_in_the_tenant_and_skip_the_hands
     let renewed = emu
         .graph(
             Method::PATCH,
-            &format!("/subscriptions/{}", ids[0]),
+            &path(0),
             &token,
             Some(json!({"expirationDateTime": emu.expires_in(120)})),
         )

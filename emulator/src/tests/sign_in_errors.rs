@@ -18,10 +18,10 @@ async fn requests_that_cannot_be_trusted_to_redirect_get_error_pages() {
     let emu = Emu::spawn().await;
     emu.behaviour(json!({"auto_sign_in_user": CONTOSO_ADMIN}))
         .await;
-    let cases: [(&str, &[(&str, Option<&str>)], &str); 3] = [
+    let cases = [
         (
             DEFAULT_TENANT_ID,
-            &[("client_id", Some("11111111-2222-3333-4444-555555555555"))],
+            &[("client_id", Some("11111111-2222-3333-4444-555555555555"))][..],
             "AADSTS700016",
         ),
         (
@@ -61,28 +61,29 @@ async fn later_errors_redirect_with_an_aadsts_description_and_the_state() {
         );
         (param(&back, "error").unwrap(), code)
     };
-    let expect = |error: &str, code: &str| (error.to_owned(), code.to_owned());
-
-    assert_eq!(
-        refused(&[("prompt", Some("none"))]).await,
-        expect("login_required", "50058")
-    );
-    assert_eq!(
-        refused(&[("response_type", Some("id_token"))]).await,
-        expect("unsupported_response_type", "700054")
-    );
-    assert_eq!(
-        refused(&[("response_mode", Some("form_post"))]).await,
-        expect("invalid_request", "90023")
-    );
-    assert_eq!(
-        refused(&[("code_challenge_method", Some("S512"))]).await,
-        expect("invalid_request", "50149")
-    );
-    assert_eq!(
-        refused(&[("scope", None)]).await,
-        expect("invalid_request", "900144")
-    );
+    let cases = [
+        (&[("prompt", Some("none"))][..], "login_required", "50058"),
+        (
+            &[("response_type", Some("id_token"))],
+            "unsupported_response_type",
+            "700054",
+        ),
+        (
+            &[("response_mode", Some("form_post"))],
+            "invalid_request",
+            "90023",
+        ),
+        (
+            &[("code_challenge_method", Some("S512"))],
+            "invalid_request",
+            "50149",
+        ),
+        (&[("scope", None)], "invalid_request", "900144"),
+    ];
+    for (overrides, error, code) in cases {
+        let expected = (error.to_owned(), code.to_owned());
+        assert_eq!(refused(overrides).await, expected, "{overrides:?}");
+    }
 
     // With an unattended user, prompt=none signs in.
     emu.behaviour(json!({"auto_sign_in_user": CONTOSO_ADMIN}))

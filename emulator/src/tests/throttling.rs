@@ -37,6 +37,17 @@ async fn subscribe(emu: &Emu, notifications: &Inbox, lifecycle: &Inbox) {
     .await;
 }
 
+/// A receiver whose every `every`-th answer among the first `first` is slow.
+fn slow_inbox(every: usize, first: usize) -> Inbox {
+    inbox_with(move |n| {
+        if n < first && n % every == 0 {
+            (202, SLOW_ANSWER_MS)
+        } else {
+            (202, 0)
+        }
+    })
+}
+
 fn endpoint<'a>(deliveries: &'a Value, url: &str) -> &'a Value {
     deliveries["endpoints"]
         .as_array()
@@ -50,13 +61,7 @@ fn endpoint<'a>(deliveries: &'a Value, url: &str) -> &'a Value {
 async fn ten_percent_slow_answers_over_a_hundred_notifications_delay_new_ones_ten_minutes() {
     let emu = Emu::spawn_with(scaled_down).await;
     // 11 of 110 answers (10 %) slow.
-    let notifications = inbox_with(|n| {
-        if n < 110 && n % 10 == 0 {
-            (202, SLOW_ANSWER_MS)
-        } else {
-            (202, 0)
-        }
-    });
+    let notifications = slow_inbox(10, 110);
     let lifecycle = inbox();
     subscribe(&emu, &notifications, &lifecycle).await;
     assert_eq!(emu.change(created(110)).await.len(), 110);
@@ -94,13 +99,7 @@ async fn ten_percent_slow_answers_over_a_hundred_notifications_delay_new_ones_te
 async fn fifteen_percent_slow_answers_drop_notifications_and_tell_outlook_subscribers() {
     let emu = Emu::spawn_with(scaled_down).await;
     // 17 of the first 100 answers slow: the ratio counts only from the 100th notification on.
-    let notifications = inbox_with(|n| {
-        if n < 100 && n % 6 == 0 {
-            (202, SLOW_ANSWER_MS)
-        } else {
-            (202, 0)
-        }
-    });
+    let notifications = slow_inbox(6, 100);
     let lifecycle = inbox();
     subscribe(&emu, &notifications, &lifecycle).await;
     emu.change(created(110)).await;

@@ -86,13 +86,10 @@ async fn a_mailbox_or_drive_of_an_unknown_user_is_refused_unless_accepted() {
     }
     // A user added through the control API has a mailbox at once.
     assert_eq!(
-        emu.control_status(
-            Method::POST,
-            &format!("/tenants/{DEFAULT_TENANT_ID}/users"),
-            Some(
-                json!({"id": GHOST, "user_principal_name": "ghost@contoso.onmicrosoft.com",
-                        "display_name": "Ghost"}),
-            )
+        emu.add_user(
+            DEFAULT_TENANT_ID,
+            json!({"id": GHOST, "user_principal_name": "ghost@contoso.onmicrosoft.com",
+                        "display_name": "Ghost"})
         )
         .await,
         201
@@ -189,13 +186,10 @@ async fn a_removed_mailbox_owner_leaves_subscriptions_graph_cannot_get_or_delete
 
     // Back in the directory, the mailbox works again.
     assert_eq!(
-        emu.control_status(
-            Method::POST,
-            &format!("/tenants/{DEFAULT_TENANT_ID}/users"),
-            Some(
-                json!({"id": USER, "user_principal_name": "adelev@contoso.onmicrosoft.com",
-                        "display_name": "Adele Vance"}),
-            )
+        emu.add_user(
+            DEFAULT_TENANT_ID,
+            json!({"id": USER, "user_principal_name": "adelev@contoso.onmicrosoft.com",
+                        "display_name": "Adele Vance"})
         )
         .await,
         201
