@@ -20,7 +20,7 @@ use crate::{
     crypto::CertInfo,
     graph::body as graph_json,
     notify::lifecycle,
-    server::Data,
+    shared::Data,
     state::{AppSecret, Ended, calls::CallStats, is_consumers, refresh::RefreshStats},
 };
 

@@ -32,6 +32,7 @@ mod notify;
 pub mod persist;
 pub mod rules;
 mod server;
+mod shared;
 pub mod state;
 
 #[cfg(test)]

@@ -1,15 +1,6 @@
 //! Builds and runs the emulator's HTTP server.
 
-use std::{
-    net::TcpListener,
-    ops::{Deref, DerefMut},
-    path::Path,
-    sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{net::TcpListener, path::Path, sync::Arc, time::Duration};
 
 use actix_web::{App, HttpServer, dev::ServerHandle, web};
 use anyhow::Context;
@@ -21,89 +12,9 @@ use crate::{
     crypto::SigningKey,
     delivery, entra, graph,
     persist::{self, StateFile},
+    shared::{Data, Shared},
     state::World,
 };
-
-/// What every handler reaches.
-pub struct Shared {
-    world: Mutex<World>,
-    pub clock: Clock,
-    pub key: SigningKey,
-    /// The base URL clients use (the "login.microsoftonline.com" and "graph.microsoft.com" of
-    /// the emulator).
-    pub base_url: String,
-    /// For validation requests and notification POSTs: no redirects, no proxy from the
-    /// environment.
-    pub http: reqwest::Client,
-    /// `EmulatorConfig::deliver_via`, parsed.
-    pub delivery_routes: Vec<(String, String)>,
-    /// Wakes the delivery loop (notifications queued, a POST ended).
-    pub wake: tokio::sync::Notify,
-    /// Whether the world may have changed since the state file's saver last looked.
-    changed: AtomicBool,
-}
-
-/// The locked world; taking it to change it marks it changed, for the state file.
-pub struct WorldGuard<'a> {
-    world: MutexGuard<'a, World>,
-    changed: &'a AtomicBool,
-}
-
-impl Deref for WorldGuard<'_> {
-    type Target = World;
-
-    fn deref(&self) -> &World {
-        &self.world
-    }
-}
-
-impl DerefMut for WorldGuard<'_> {
-    fn deref_mut(&mut self) -> &mut World {
-        self.changed.store(true, Ordering::Release);
-        &mut self.world
-    }
-}
-
-impl Shared {
-    /// Where a request Graph sends to `url` really goes (`deliver_via`).
-    pub fn outbound_url(&self, url: &str) -> String {
-        for (from, to) in &self.delivery_routes {
-            if let Some(rest) = url.strip_prefix(from.as_str()) {
-                return format!("{to}{rest}");
-            }
-        }
-        url.to_owned()
-    }
-
-    pub fn world(&self) -> WorldGuard<'_> {
-        WorldGuard {
-            world: self.world_unmarked(),
-            changed: &self.changed,
-        }
-    }
-
-    /// The world, without marking it changed. For the delivery loop, which takes it every few
-    /// milliseconds and mostly changes what is not saved (queues, attempts, throttling): it
-    /// calls [`Shared::mark_changed`] when it changes what is. And for the saver itself.
-    pub fn world_unmarked(&self) -> MutexGuard<'_, World> {
-        self.world.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub fn mark_changed(&self) {
-        self.changed.store(true, Ordering::Release);
-    }
-
-    /// Whether the world may have changed since the last call.
-    pub fn take_changed(&self) -> bool {
-        self.changed.swap(false, Ordering::AcqRel)
-    }
-
-    pub fn token_endpoint(&self, tenant: &str) -> String {
-        format!("{}/{tenant}/oauth2/v2.0/token", self.base_url)
-    }
-}
-
-pub type Data = web::Data<Shared>;
 
 pub struct Emulator {
     config: EmulatorConfig,
@@ -154,17 +65,14 @@ impl Emulator {
             .no_proxy()
             .connect_timeout(Duration::from_secs(5))
             .build()?;
-        let shared = web::Data::new(Shared {
-            world: Mutex::new(world),
-            clock: self.clock,
-            key: SigningKey::builtin()?,
-            base_url: base_url.clone(),
+        let shared = web::Data::new(Shared::new(
+            world,
+            self.clock,
+            SigningKey::builtin()?,
+            base_url.clone(),
             http,
             delivery_routes,
-            wake: tokio::sync::Notify::new(),
-            // The first round of the saver writes a missing or outdated file.
-            changed: AtomicBool::new(true),
-        });
+        ));
         let data = shared.clone();
         let server = HttpServer::new(move || {
             App::new()

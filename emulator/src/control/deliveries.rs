@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{
     delivery::throttle::Thresholds,
     notify::{self, ChangeRequest, lifecycle},
-    server::Data,
+    shared::Data,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

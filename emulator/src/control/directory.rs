@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{bad_request, not_found};
 use crate::{
     config::{SignInAudience, UserConfig},
-    server::Data,
+    shared::Data,
     state::users::AddUserError,
 };
 

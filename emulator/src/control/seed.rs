@@ -13,7 +13,7 @@ use super::{bad_request, not_found};
 use crate::{
     config::LifetimePolicy,
     rules,
-    server::Data,
+    shared::Data,
     state::{NewSubscription, Subscription},
 };
 

@@ -15,7 +15,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::{bad_request, not_found};
-use crate::{entra::interaction, server::Data, state::User};
+use crate::{entra::interaction, shared::Data, state::User};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

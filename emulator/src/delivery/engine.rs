@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     notify::{lifecycle, rich},
-    server::{Data, Shared},
+    shared::{Data, Shared},
     state::{Ended, World},
 };
 

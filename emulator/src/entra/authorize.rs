@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     http::entra_error_page,
-    server::{Data, Shared},
+    shared::{Data, Shared},
     state::{
         AuthCode, CONSUMERS_TENANT, User, World,
         auth_codes::{CodeChallengeMethod, new_code},

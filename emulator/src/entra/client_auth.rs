@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::authorize::Audience;
-use crate::{http::entra_error, server::Shared};
+use crate::{http::entra_error, shared::Shared};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     http::entra_error,
-    server::Shared,
+    shared::Shared,
     state::{AuthCode, RefreshToken, User, refresh::new_refresh_token},
 };
 

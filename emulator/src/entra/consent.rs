@@ -18,7 +18,7 @@ use super::redirects::{error_details, hidden, redirect, registered};
 use crate::{
     config::ConsentMode,
     http::{entra_error_page, escape_html},
-    server::Data,
+    shared::Data,
     state::is_consumers,
 };
 

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::server::Data;
+use crate::shared::Data;
 
 const TEMPLATE: &str = "{tenantid}";
 

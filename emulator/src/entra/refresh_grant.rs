@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     http::{entra_error, entra_error_with},
-    server::Shared,
+    shared::Shared,
     state::{RefreshToken, User, is_consumers},
 };
 

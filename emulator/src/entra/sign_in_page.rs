@@ -16,7 +16,7 @@ use super::{
 use crate::{
     directory_roles,
     http::{entra_error_page, escape_html},
-    server::{Data, Shared},
+    shared::{Data, Shared},
 };
 
 fn role_names(roles: &[Uuid]) -> String {

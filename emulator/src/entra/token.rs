@@ -17,7 +17,7 @@ use crate::{
     config::{Behaviour, PropagationEffect},
     crypto::SigningKey,
     http::entra_error,
-    server::{Data, Shared},
+    shared::{Data, Shared},
     state::ServicePrincipal,
 };
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     http::graph_error,
-    server::Shared,
+    shared::Shared,
     state::{User, is_consumers},
 };
 

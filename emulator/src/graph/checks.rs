@@ -31,7 +31,7 @@ use crate::{
     config::{HttpUrls, UnknownUsers},
     crypto::CertInfo,
     rules::{self, Kind, LifetimeError, Resource},
-    server::Shared,
+    shared::Shared,
     state::calls::Operation,
 };
 

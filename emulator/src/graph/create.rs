@@ -23,7 +23,7 @@ use super::{
 use crate::{
     http::graph_ok,
     rules::{self, Kind},
-    server::{Data, Shared},
+    shared::{Data, Shared},
     state::{NewSubscription, Subscription, calls::Operation},
 };
 

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     rules::{self, Kind, Resource},
-    server::Shared,
+    shared::Shared,
     state::personal::personal_drive_id,
 };
 

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::auth::{Caller, authenticate};
 use crate::{
     http::{graph_error, graph_ok},
-    server::Data,
+    shared::Data,
     state::personal::{personal_drive_id, site_drive_id},
 };
 

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     http::{graph_error, graph_ok},
-    server::{Data, Shared},
+    shared::{Data, Shared},
     state::{Ended, Subscription, calls::Operation},
 };
 

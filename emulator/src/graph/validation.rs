@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use uuid::Uuid;
 
-use crate::server::Shared;
+use crate::shared::Shared;
 
 /// Why a validation failed: status, Graph error code, message (§2, §7.2).
 #[derive(Clone, Debug, PartialEq, Eq)]

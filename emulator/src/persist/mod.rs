@@ -26,7 +26,7 @@ use std::{
     time::Duration,
 };
 
-use crate::{server::Shared, state::World};
+use crate::{shared::Shared, state::World};
 
 /// The longest a change waits before it is written.
 const SAVE_INTERVAL: Duration = Duration::from_secs(1);
@@ -102,7 +102,7 @@ impl StateFile {
 /// Saves the world within [`SAVE_INTERVAL`] of a change, until aborted. The first round
 /// writes the file if it is missing or differs from the world just started.
 pub fn spawn_saver(
-    shared: crate::server::Data,
+    shared: crate::shared::Data,
     file: Arc<StateFile>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
