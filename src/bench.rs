@@ -85,7 +85,7 @@ pub(crate) struct Report {
 
 /// The end of a benchmark run: drops its database and Redis prefix (unless kept), prints the
 /// report, and fails when the run failed or the report says why it must.
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout)] // what the command prints is its output
 pub(crate) async fn conclude(
     settings: &Settings,
     url: &url::Url,

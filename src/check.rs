@@ -23,7 +23,7 @@ pub(crate) async fn log_microsoft_checks(settings: Settings) {
 
 /// `graphhook check`: the settings, PostgreSQL and its migrations, and Microsoft, as `api` and
 /// `worker` would use them; prints a line per check and fails if any has a problem.
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout)] // what the command prints is its output
 pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     let line =
         |check: &str, level: &str, message: &str| println!("{check:<18} {level:<8} {message}");

@@ -159,7 +159,7 @@ pub async fn migrate_down(config: Option<&Path>, steps: Option<u32>) -> anyhow::
     Ok(())
 }
 
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout)] // what the command prints is its output
 pub async fn migrate_status(config: Option<&Path>) -> anyhow::Result<()> {
     let settings = load_needing(config, None, Some(&[]))?;
     let db = db::connect(&settings.database)
@@ -176,7 +176,7 @@ pub async fn migrate_status(config: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// Prints the tenant api's OpenAPI document, or with `admin` the operator api's.
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout)] // what the command prints is its output
 pub fn openapi(admin: bool) -> anyhow::Result<()> {
     let document = match admin {
         true => graphhook_api::openapi::admin_document(),
@@ -225,7 +225,7 @@ fn emulator_config(options: EmulatorOptions) -> anyhow::Result<EmulatorConfig> {
     Ok(config)
 }
 
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout)] // what the command prints is its output
 pub async fn emulator(options: EmulatorOptions) -> anyhow::Result<()> {
     telemetry::init_tracing(&Settings {
         mode: Mode::Development,
@@ -254,7 +254,7 @@ pub async fn emulator(options: EmulatorOptions) -> anyhow::Result<()> {
 }
 
 /// Prints an operator token on stdout.
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout)] // what the command prints is its output
 pub fn admin_token(
     config: Option<&Path>,
     name: &str,

@@ -17,7 +17,7 @@ use secrecy::ExposeSecret;
 
 use crate::commands::{connect_migrated, load, shutdown_signal};
 
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout)] // what the command prints is its output
 pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
     let mut settings = load(config, Some(Mode::Development))?;
     let db = connect_migrated(&settings).await?;
@@ -104,7 +104,7 @@ pub async fn dev(config: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// What `graphhook dev` runs, where.
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout)] // what the command prints is its output
 fn print_banner(
     settings: &Settings,
     emulator: &str,

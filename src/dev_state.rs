@@ -86,7 +86,6 @@ fn discard_for_new_database(file: &Path, new_database: bool) -> std::io::Result<
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
 

@@ -42,7 +42,7 @@ pub struct IngestOptions {
     pub keep_database: bool,
 }
 
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout)] // what the command prints is its output
 pub async fn ingest(mut settings: Settings, options: IngestOptions) -> anyhow::Result<()> {
     anyhow::ensure!(
         options.seconds > 0 && options.connections > 0,

@@ -83,7 +83,7 @@ pub(crate) struct Subscription {
     user: uuid::Uuid,
 }
 
-#[allow(clippy::print_stdout)]
+#[allow(clippy::print_stdout)] // what the command prints is its output
 pub async fn pipeline(mut settings: Settings, options: PipelineOptions) -> anyhow::Result<()> {
     anyhow::ensure!(
         options.tenants > 0

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use uuid::Uuid;
 
-use super::authorize::Audience;
+use super::request::Audience;
 use crate::{http::entra_error, shared::Shared};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

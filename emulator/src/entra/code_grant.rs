@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{
     client_auth,
     scopes::Scopes,
-    token::token_ok,
+    token_ok,
     user_tokens::{SignedIn, issue_delegated_access_token, issue_id_token},
 };
 use crate::{

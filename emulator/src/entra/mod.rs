@@ -18,18 +18,32 @@ mod discovery;
 mod permissions;
 mod redirects;
 mod refresh_grant;
+mod request;
 mod scopes;
+mod sign_in_form;
 mod sign_in_page;
 mod token;
 mod user_tokens;
 
 pub use consent::decide;
 pub use refresh_grant::interaction;
-pub use sign_in_page::decide as sign_in_decide;
+pub use sign_in_form::decide as sign_in_decide;
 pub use token::AccessTokenClaims;
 pub use user_tokens::IdTokenClaims;
 
-use actix_web::web;
+use actix_web::{HttpResponse, web};
+
+pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// A successful token response, with the headers Entra sends.
+fn token_ok(body: serde_json::Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store, no-cache"))
+        .insert_header(("pragma", "no-cache"))
+        .content_type("application/json; charset=utf-8")
+        .json(body)
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/_emulator/consent/decide").route(web::post().to(consent::decide)))

@@ -15,10 +15,10 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use uuid::Uuid;
 
 use super::{
-    authorize::Audience,
     client_auth::{self, UserGrantClient},
     code_grant::{Issue, answer},
     permissions,
+    request::Audience,
     scopes::Scopes,
 };
 use crate::{

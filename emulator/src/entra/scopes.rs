@@ -4,7 +4,7 @@
 //! another resource's scope is refused. `.default` asks for the app registration's delegated
 //! permissions; which of those asked for are granted is [`super::permissions`]' decision.
 
-use super::token::{GRAPH_APP_ID, GRAPH_AUDIENCE};
+use super::{GRAPH_APP_ID, GRAPH_AUDIENCE};
 
 const OIDC: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 

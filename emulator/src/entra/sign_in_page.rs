@@ -1,23 +1,13 @@
 //! The sign-in page the authorize endpoint shows when no `auto_sign_in_user` is set: "Sign in to
 //! your account", one radio button per user the URL's tenant allows (display name, UPN, tenant,
 //! directory roles), the `login_hint` user checked. The request travels in hidden fields to
-//! `POST /_emulator/sign-in/decide`, which checks it again as the authorize endpoint did, then
-//! signs the chosen user in or, on Cancel, redirects with `error=access_denied` and
-//! `error_subcode=cancel`.
+//! `POST /_emulator/sign-in/decide` ([`super::sign_in_form`]).
 
-use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use actix_web::HttpResponse;
 use uuid::Uuid;
 
-use super::{
-    authorize::{self, AuthorizeQuery, SignInRequest},
-    redirects::hidden,
-};
-use crate::{
-    directory_roles,
-    http::{entra_error_page, escape_html},
-    shared::{Data, Shared},
-};
+use super::{redirects::hidden, request::SignInRequest};
+use crate::{directory_roles, http::escape_html, shared::Shared};
 
 fn role_names(roles: &[Uuid]) -> String {
     if roles.is_empty() {
@@ -93,63 +83,4 @@ pub fn page(shared: &Shared, request: &SignInRequest, login_hint: Option<&str>) 
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(body)
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Decision {
-    /// The authorize URL's tenant segment.
-    tenant: String,
-    /// The chosen user's object id.
-    user: Option<String>,
-    decision: String,
-    #[serde(flatten)]
-    request: AuthorizeQuery,
-}
-
-/// The sign-in page's form.
-pub async fn decide(shared: Data, form: web::Form<Decision>) -> HttpResponse {
-    let form = form.into_inner();
-    let request = match authorize::check(&shared, &form.tenant, &form.request) {
-        Ok(request) => request,
-        Err(response) => return response,
-    };
-    if form.decision != "sign_in" {
-        return authorize::error_redirect(
-            &shared,
-            &request,
-            "access_denied",
-            65004,
-            "User declined to consent to access the app.",
-            Some("cancel"),
-        );
-    }
-    let chosen = {
-        let world = shared.world();
-        form.user
-            .as_deref()
-            .and_then(|id| Uuid::parse_str(id).ok())
-            .and_then(|id| {
-                world
-                    .tenants
-                    .values()
-                    .filter(|t| request.audience.allows(t.id))
-                    .find_map(|t| {
-                        t.users
-                            .iter()
-                            .find(|u| u.id == id)
-                            .map(|u| (t.id, u.clone()))
-                    })
-            })
-    };
-    match chosen {
-        Some((tenant, user)) => authorize::sign_in(&shared, &request, tenant, &user),
-        None => entra_error_page(
-            shared.clock.now(),
-            50034,
-            &format!(
-                "Choose an account: the user account does not exist in the '{}' directory.",
-                form.tenant
-            ),
-        ),
-    }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{client_auth, code_grant, refresh_grant};
+use super::{GRAPH_APP_ID, GRAPH_AUDIENCE, client_auth, code_grant, refresh_grant, token_ok};
 use crate::{
     config::{Behaviour, PropagationEffect},
     crypto::SigningKey,
@@ -20,9 +20,6 @@ use crate::{
     shared::{Data, Shared},
     state::ServicePrincipal,
 };
-
-pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
-pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
 /// The claims of an app-only Graph access token (v1 shape).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -276,13 +273,4 @@ fn client_credentials(
         "ext_expires_in": behaviour.token_lifetime_secs,
         "access_token": token,
     }))
-}
-
-/// A successful token response, with the headers Entra sends.
-pub(super) fn token_ok(body: serde_json::Value) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("cache-control", "no-store, no-cache"))
-        .insert_header(("pragma", "no-cache"))
-        .content_type("application/json; charset=utf-8")
-        .json(body)
 }

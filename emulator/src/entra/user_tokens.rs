@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::token::{GRAPH_APP_ID, GRAPH_AUDIENCE};
+use super::{GRAPH_APP_ID, GRAPH_AUDIENCE};
 use crate::{
     crypto::SigningKey,
     directory_roles,

@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::{
     auth::Caller,
-    subscriptions::{bad_request, error, extension_error, forbidden},
+    errors::{bad_request, error, extension_error, forbidden},
 };
 use crate::{
     config::{HttpUrls, UnknownUsers},

@@ -14,10 +14,8 @@ use super::{
         check_url, check_user_exists,
     },
     delegated::{self, Target},
-    subscriptions::{
-        Reply, admit, bad_request, counted, forbidden, parse_json, parse_time, string,
-        validation_error,
-    },
+    errors::{bad_request, forbidden},
+    subscriptions::{Reply, admit, counted, parse_json, parse_time, string, validation_error},
     validation,
 };
 use crate::{

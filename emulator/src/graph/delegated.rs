@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
 
 use super::{
     auth::Delegated,
-    subscriptions::{bad_request, extension_error, forbidden},
+    errors::{bad_request, extension_error, forbidden},
 };
 use crate::{
     rules::{self, Kind, Resource},

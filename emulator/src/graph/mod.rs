@@ -8,6 +8,7 @@ mod checks;
 mod create;
 mod delegated;
 mod drives;
+mod errors;
 mod subscriptions;
 mod throttle;
 pub mod validation;

@@ -1,6 +1,7 @@
 //! `/subscriptions/…`: list, get, update (renew, new URL, key rotation), delete and
-//! reauthorize (§1.2), with the rules of §6 and §7, and what every operation shares: Graph's
-//! errors, authentication and throttling, and counting each call. Create lives in `create.rs`.
+//! reauthorize (§1.2), with the rules of §6 and §7, and what every operation shares:
+//! authentication and throttling, and counting each call. Create lives in `create.rs`, Graph's
+//! error bodies in `errors.rs`.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use chrono::{DateTime, Utc};
@@ -11,64 +12,17 @@ use super::{
     auth::{Caller, authenticate},
     body,
     checks::{check_certificate, check_expiration, check_mailbox_access, check_url, user_invalid},
+    errors::{bad_request, error, forbidden},
     throttle,
     validation::{self, Failure},
 };
 use crate::{
-    http::{graph_error, graph_ok},
+    http::graph_ok,
     shared::{Data, Shared},
     state::{Ended, Subscription, calls::Operation},
 };
 
 pub(super) type Reply = Result<HttpResponse, HttpResponse>;
-
-pub(super) fn error(
-    req: &HttpRequest,
-    shared: &Shared,
-    status: StatusCode,
-    code: &str,
-    message: &str,
-) -> HttpResponse {
-    graph_error(req, shared.clock.now(), status, code, message)
-}
-
-pub(super) fn bad_request(req: &HttpRequest, shared: &Shared, message: &str) -> HttpResponse {
-    error(
-        req,
-        shared,
-        StatusCode::BAD_REQUEST,
-        "InvalidRequest",
-        message,
-    )
-}
-
-/// Graph's `ExtensionError` body for a refused `operation`: "Operation: Create; Exception:
-/// [Status Code: Forbidden; Reason: …]", the status named as .NET names it.
-pub(super) fn extension_error(
-    req: &HttpRequest,
-    shared: &Shared,
-    status: StatusCode,
-    operation: &str,
-    reason: &str,
-) -> HttpResponse {
-    let status_name = status
-        .canonical_reason()
-        .unwrap_or_default()
-        .replace(' ', "");
-    error(
-        req,
-        shared,
-        status,
-        "ExtensionError",
-        &format!(
-            "Operation: {operation}; Exception: [Status Code: {status_name}; Reason: {reason}]"
-        ),
-    )
-}
-
-pub(super) fn forbidden(req: &HttpRequest, shared: &Shared, operation: &str) -> HttpResponse {
-    extension_error(req, shared, StatusCode::FORBIDDEN, operation, "Forbidden")
-}
 
 fn not_found(req: &HttpRequest, shared: &Shared) -> HttpResponse {
     error(

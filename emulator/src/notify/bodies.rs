@@ -144,7 +144,6 @@ pub fn resource_body(
 
 #[cfg(test)]
 mod unit {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::{config::ResourceStyle, notify::shape::render};
 

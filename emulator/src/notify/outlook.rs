@@ -345,7 +345,6 @@ pub fn write(
 
 #[cfg(test)]
 mod unit {
-    #![allow(clippy::unwrap_used)]
     use serde_json::json;
 
     use super::*;

@@ -312,7 +312,6 @@ fn chat_message_path(target: &Target, id: &str) -> String {
 
 #[cfg(test)]
 mod unit {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn covers(subscription: &str, change: &str) -> bool {
