@@ -4,6 +4,8 @@
 
 /// The `Relation` of a table whose `tenant_id` references `tenants`, with `on_delete` the
 /// foreign key's action (`"Cascade"`, `"SetNull"`), and `Related<tenant::Entity>` through it.
+// rustfmt re-indents an attribute holding a macro variable on every run.
+#[rustfmt::skip]
 macro_rules! belongs_to_tenant {
     ($on_delete:literal) => {
         #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
