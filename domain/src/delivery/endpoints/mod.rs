@@ -128,13 +128,14 @@ pub async fn create<C: ConnectionTrait>(
     }
     .insert(deps.db)
     .await?;
+    let data = about(id, &model.url);
     events::record(
         deps.db,
         deps.clock,
         tenant,
         Some(id),
         "endpoint.created",
-        json!({"endpointId": id, "url": model.url}),
+        data,
     )
     .await?;
     Ok((model, secret))
@@ -218,12 +219,17 @@ pub async fn update<C: ConnectionTrait>(
     } else {
         "endpoint.updated"
     };
-    let mut data = json!({"endpointId": id, "url": updated.url});
+    let mut data = about(id, &updated.url);
     if event == "endpoint.disabled" {
         data["reason"] = json!("by_tenant");
     }
     events::record(deps.db, deps.clock, tenant, Some(id), event, data).await?;
     Ok((updated, url_changed))
+}
+
+/// What an endpoint's `endpoint.*` event says of it.
+fn about(id: EndpointId, url: &str) -> serde_json::Value {
+    json!({"endpointId": id, "url": url})
 }
 
 pub async fn delete<C: ConnectionTrait>(
@@ -235,13 +241,14 @@ pub async fn delete<C: ConnectionTrait>(
     endpoint::Entity::delete_by_id(endpoint.id)
         .exec(deps.db)
         .await?;
+    let data = about(id, &endpoint.url);
     events::record(
         deps.db,
         deps.clock,
         tenant,
         Some(id),
         "endpoint.deleted",
-        json!({"endpointId": id, "url": endpoint.url}),
+        data,
     )
     .await?;
     Ok(())

@@ -29,6 +29,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::{
+    Clock, Settings,
     graph::microsoft::{delegated, sign_in::SignInRequest},
     graph::resources,
     graph::subscriptions::Deps,
@@ -203,6 +204,33 @@ fn sign_in<C>(
     })
 }
 
+/// Audits `entry` with the connection now waiting for a sign-in, commits, and tells where its
+/// user signs in (until `expires_at`).
+async fn audited<T: ConnectionTrait + TransactionSession>(
+    txn: T,
+    clock: &Clock,
+    entry: NewEntry,
+    connection: connection::Model,
+    authorization_url: String,
+    expires_at: DateTime<Utc>,
+) -> Result<Started, ConnectionError> {
+    audit::record(&txn, clock, entry).await?;
+    txn.commit().await.map_err(DomainError::from)?;
+    Ok(Started {
+        connection,
+        authorization_url,
+        expires_at,
+    })
+}
+
+/// Personal accounts connect only where the deployment allows them.
+fn allowed(settings: &Settings, account: Account) -> Result<(), ConnectionError> {
+    if account == Account::Personal && !settings.microsoft.personal_accounts {
+        return Err(ConnectionError::PersonalAccountsDisabled);
+    }
+    Ok(())
+}
+
 fn login_hint(hint: Option<String>) -> Result<Option<String>, ConnectionError> {
     let hint = hint.map(|h| h.trim().to_owned()).filter(|h| !h.is_empty());
     if let Some(h) = &hint
@@ -223,9 +251,7 @@ pub async fn start<C: ConnectionTrait + TransactionTrait>(
     request: StartRequest,
     actor: Actor,
 ) -> Result<Started, ConnectionError> {
-    if request.account == Account::Personal && !deps.settings.microsoft.personal_accounts {
-        return Err(ConnectionError::PersonalAccountsDisabled);
-    }
+    allowed(deps.settings, request.account)?;
     let scopes = scopes_for(request.account, &request.kinds)?;
     let hint = login_hint(request.login_hint)?;
     let id = ConnectionId::new();
@@ -264,13 +290,8 @@ pub async fn start<C: ConnectionTrait + TransactionTrait>(
         .tenant(TenantId::from(tenant.id))
         .target("connection", id)
         .details(json!({"account": request.account, "scopes": scopes}));
-    audit::record(&txn, deps.clock, entry).await?;
-    txn.commit().await.map_err(DomainError::from)?;
-    Ok(Started {
-        connection: model,
-        authorization_url: signing_in.url,
-        expires_at: signing_in.expires_at,
-    })
+    let (url, expires_at) = (signing_in.url, signing_in.expires_at);
+    audited(txn, deps.clock, entry, model, url, expires_at).await
 }
 
 /// A new authorization URL for an existing connection (its user must sign in as the same
@@ -283,9 +304,7 @@ pub async fn reconnect<C: ConnectionTrait + TransactionTrait>(
     actor: Actor,
 ) -> Result<Started, ConnectionError> {
     let found = find(deps.db, TenantId::from(tenant.id), id).await?;
-    if found.account == Account::Personal && !deps.settings.microsoft.personal_accounts {
-        return Err(ConnectionError::PersonalAccountsDisabled);
-    }
+    allowed(deps.settings, found.account)?;
     let scopes: Vec<String> = found.scopes.split_whitespace().map(str::to_owned).collect();
     let hint = found.login_hint.clone().or_else(|| found.username.clone());
     let signing_in = sign_in(deps, id.uuid(), found.account, &scopes, hint.as_deref())?;
@@ -301,13 +320,8 @@ pub async fn reconnect<C: ConnectionTrait + TransactionTrait>(
     let entry = NewEntry::new(actor, "connection.reconnect_started")
         .tenant(TenantId::from(tenant.id))
         .target("connection", id);
-    audit::record(&txn, deps.clock, entry).await?;
-    txn.commit().await.map_err(DomainError::from)?;
-    Ok(Started {
-        connection: model,
-        authorization_url: signing_in.url,
-        expires_at: signing_in.expires_at,
-    })
+    let (url, expires_at) = (signing_in.url, signing_in.expires_at);
+    audited(txn, deps.clock, entry, model, url, expires_at).await
 }
 
 /// One of the tenant's connections (not deleted).
