@@ -16,10 +16,11 @@ pub use send::{Signed, send, send_signed, sign, verify};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, Set,
 };
 use serde_json::json;
 
+use crate::platform::owned::{self, TenantOwned};
 use crate::{
     delivery::events,
     delivery::webhooks::{
@@ -44,17 +45,25 @@ pub struct Deps<'a, C> {
     pub secret_box: &'a SecretBox,
 }
 
+impl TenantOwned for endpoint::Entity {
+    const NAME: &'static str = "endpoint";
+
+    fn tenant_column() -> endpoint::Column {
+        endpoint::Column::TenantId
+    }
+
+    fn id_column() -> endpoint::Column {
+        endpoint::Column::Id
+    }
+}
+
 /// The tenant's endpoint, or `NotFound` (also for another tenant's).
 pub async fn find<C: ConnectionTrait>(
     db: &C,
     tenant: TenantId,
     id: EndpointId,
 ) -> DomainResult<endpoint::Model> {
-    endpoint::Entity::find_by_id(id.uuid())
-        .filter(endpoint::Column::TenantId.eq(tenant.uuid()))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound("endpoint"))
+    owned::find::<endpoint::Entity, _>(db, tenant, id.uuid()).await
 }
 
 /// A page of the tenant's endpoints, oldest first, after `after`.
@@ -64,15 +73,7 @@ pub async fn list<C: ConnectionTrait>(
     after: Option<EndpointId>,
     limit: u64,
 ) -> DomainResult<Vec<endpoint::Model>> {
-    let mut query = endpoint::Entity::find().filter(endpoint::Column::TenantId.eq(tenant.uuid()));
-    if let Some(after) = after {
-        query = query.filter(endpoint::Column::Id.gt(after.uuid()));
-    }
-    Ok(query
-        .order_by_asc(endpoint::Column::Id)
-        .limit(limit.clamp(1, 200))
-        .all(db)
-        .await?)
+    owned::page::<endpoint::Entity, _>(db, tenant, after.map(|a| a.uuid()), limit).await
 }
 
 fn context(id: EndpointId) -> Vec<u8> {

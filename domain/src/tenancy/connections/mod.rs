@@ -22,12 +22,13 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Select, Set, TransactionSession,
+    TransactionTrait,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::platform::owned::{self, TenantOwned};
 use crate::{
     Clock, Settings,
     graph::microsoft::{delegated, sign_in::SignInRequest},
@@ -324,18 +325,30 @@ pub async fn reconnect<C: ConnectionTrait + TransactionTrait>(
     audited(txn, deps.clock, entry, model, url, expires_at).await
 }
 
+/// A tenant sees its connections until they are deleted.
+impl TenantOwned for connection::Entity {
+    const NAME: &'static str = "connection";
+
+    fn tenant_column() -> connection::Column {
+        connection::Column::TenantId
+    }
+
+    fn id_column() -> connection::Column {
+        connection::Column::Id
+    }
+
+    fn visible(query: Select<Self>) -> Select<Self> {
+        query.filter(connection::Column::Status.ne(ConnectionStatus::Deleted))
+    }
+}
+
 /// One of the tenant's connections (not deleted).
 pub async fn find<C: ConnectionTrait>(
     db: &C,
     tenant: TenantId,
     id: ConnectionId,
 ) -> DomainResult<connection::Model> {
-    connection::Entity::find_by_id(id.uuid())
-        .filter(connection::Column::TenantId.eq(tenant.uuid()))
-        .filter(connection::Column::Status.ne(ConnectionStatus::Deleted))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound("connection"))
+    owned::find::<connection::Entity, _>(db, tenant, id.uuid()).await
 }
 
 /// The tenant's connections (not deleted), by id, after `after`.
@@ -345,17 +358,7 @@ pub async fn list<C: ConnectionTrait>(
     after: Option<ConnectionId>,
     limit: u64,
 ) -> DomainResult<Vec<connection::Model>> {
-    let mut query = connection::Entity::find()
-        .filter(connection::Column::TenantId.eq(tenant.uuid()))
-        .filter(connection::Column::Status.ne(ConnectionStatus::Deleted));
-    if let Some(after) = after {
-        query = query.filter(connection::Column::Id.gt(after.uuid()));
-    }
-    Ok(query
-        .order_by_asc(connection::Column::Id)
-        .limit(limit.clamp(1, 200))
-        .all(db)
-        .await?)
+    owned::page::<connection::Entity, _>(db, tenant, after.map(|a| a.uuid()), limit).await
 }
 
 #[cfg(test)]
