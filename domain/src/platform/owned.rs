@@ -3,12 +3,12 @@
 //! of rows goes through [`find`] or [`page`], which take the tenant id. Another tenant's row is
 //! `NotFound`, exactly like a row that does not exist.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
 use super::{
     error::{DomainError, DomainResult},
     ids::TenantId,
-    paging::Order,
+    paging::oldest_first,
 };
 
 /// A table of rows that belong to one tenant each, found by a UUIDv7 id.
@@ -50,9 +50,5 @@ pub async fn page<E: TenantOwned, C: ConnectionTrait>(
     after: Option<uuid::Uuid>,
     limit: u64,
 ) -> DomainResult<Vec<E::Model>> {
-    Ok(Order::Asc
-        .page(of_tenant::<E>(tenant), E::id_column(), after)
-        .limit(limit.clamp(1, 200))
-        .all(db)
-        .await?)
+    Ok(oldest_first(db, of_tenant::<E>(tenant), E::id_column(), after, limit).await?)
 }
