@@ -284,11 +284,14 @@ async fn rich_subscriptions_carry_our_encryption_certificate_which_rotates() {
         &app.settings.webhook_encryption_key(),
     )
     .unwrap();
-    let private =
-        graphhook_domain::graph::microsoft::certificates::private_key(&app.db, &secret_box, &label)
-            .await
-            .unwrap()
-            .unwrap();
+    let (_, private) = graphhook_domain::graph::microsoft::certificates::with_private_key(
+        &app.db,
+        &secret_box,
+        &label,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     use rsa::pkcs8::DecodePrivateKey;
     assert!(rsa::RsaPrivateKey::from_pkcs8_der(&private).is_ok());
 

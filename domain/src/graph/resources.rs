@@ -39,6 +39,28 @@ pub struct KindSpec {
     pub max_minutes_rich: Option<i64>,
 }
 
+/// A directory object (users, groups): updated or deleted, watched by the application alone, for
+/// up to 29 days and without resource data.
+const fn directory_object(
+    kind: Kind,
+    name: &'static str,
+    paths: &'static [&'static str],
+    application: &'static [&'static str],
+) -> KindSpec {
+    KindSpec {
+        kind,
+        name,
+        paths,
+        change_types: &["updated", "deleted"],
+        application: Some(application),
+        delegated_paths: &[],
+        delegated: None,
+        personal: None,
+        max_minutes: 41_760,
+        max_minutes_rich: None,
+    }
+}
+
 pub const TABLE: &[KindSpec] = &[
     KindSpec {
         kind: Kind::Message,
@@ -87,35 +109,23 @@ pub const TABLE: &[KindSpec] = &[
         max_minutes: 4_230,
         max_minutes_rich: Some(1_440),
     },
-    KindSpec {
-        kind: Kind::User,
-        name: "user",
-        paths: &["users", "users/{id}"],
-        change_types: &["updated", "deleted"],
-        application: Some(&["User.Read.All"]),
-        delegated_paths: &[],
-        delegated: None,
-        personal: None,
-        max_minutes: 41_760,
-        max_minutes_rich: None,
-    },
-    KindSpec {
-        kind: Kind::Group,
-        name: "group",
-        paths: &[
+    directory_object(
+        Kind::User,
+        "user",
+        &["users", "users/{id}"],
+        &["User.Read.All"],
+    ),
+    directory_object(
+        Kind::Group,
+        "group",
+        &[
             "groups",
             "groups/{id}",
             "groups/{id}/members",
             "groups/{id}/owners",
         ],
-        change_types: &["updated", "deleted"],
-        application: Some(&["Group.Read.All"]),
-        delegated_paths: &[],
-        delegated: None,
-        personal: None,
-        max_minutes: 41_760,
-        max_minutes_rich: None,
-    },
+        &["Group.Read.All"],
+    ),
     KindSpec {
         kind: Kind::Conversation,
         name: "conversation",

@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Statement,
+    TransactionSession, TransactionTrait,
     sea_query::{Expr, extension::postgres::PgExpr},
 };
 use serde::Serialize;
@@ -27,6 +27,7 @@ use crate::{
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{SubscriptionId, TenantId},
+    platform::paging::oldest_first,
     tenancy::tenants,
 };
 
@@ -74,14 +75,7 @@ pub async fn list_tenants<C: ConnectionTrait>(
     if let Some(status) = filter.status {
         query = query.filter(tenant::Column::Status.eq(status));
     }
-    if let Some(after) = filter.after {
-        query = query.filter(tenant::Column::Id.gt(after));
-    }
-    let tenants = query
-        .order_by_asc(tenant::Column::Id)
-        .limit(limit.clamp(1, 200))
-        .all(db)
-        .await?;
+    let tenants = oldest_first(db, query, tenant::Column::Id, filter.after, limit).await?;
     let mut out = Vec::with_capacity(tenants.len());
     for tenant in tenants {
         let subscriptions = subscription::Entity::find()
@@ -147,16 +141,12 @@ pub async fn delivery_health<C: ConnectionTrait>(
     })
 }
 
-/// The keys of a tenant, newest first (hashes are never shown).
+/// The keys of a tenant, newest first (hashes are never shown): the tenant's own listing.
 pub async fn api_keys<C: ConnectionTrait>(
     db: &C,
     tenant: TenantId,
 ) -> DomainResult<Vec<api_key::Model>> {
-    Ok(api_key::Entity::find()
-        .filter(api_key::Column::TenantId.eq(tenant.uuid()))
-        .order_by_desc(api_key::Column::CreatedAt)
-        .all(db)
-        .await?)
+    crate::tenancy::api_keys::list(db, tenant).await
 }
 
 async fn set_status<C: ConnectionTrait + TransactionTrait>(
@@ -325,14 +315,8 @@ pub async fn list_subscriptions<C: ConnectionTrait>(
     if let Some(before) = filter.expiring_before {
         query = query.filter(subscription::Column::ExpiresAt.lt(before));
     }
-    if let Some(after) = filter.after {
-        query = query.filter(subscription::Column::Id.gt(after));
-    }
-    let subscriptions = query
-        .order_by_asc(subscription::Column::Id)
-        .limit(limit.clamp(1, 200))
-        .all(db)
-        .await?;
+    let id = subscription::Column::Id;
+    let subscriptions = oldest_first(db, query, id, filter.after, limit).await?;
     let names = tenant_names(db, subscriptions.iter().map(|s| s.tenant_id)).await?;
     Ok(subscriptions
         .into_iter()

@@ -107,22 +107,13 @@ pub async fn mark_started(
     worker: &str,
     at: DateTime<Utc>,
 ) -> DomainResult<()> {
-    let k = key(prefix, id);
-    let _: () = redis::pipe()
-        .atomic()
-        .hset_multiple(
-            &k,
-            &[
-                ("state", "started"),
-                ("started_at", &at.to_rfc3339()),
-                ("worker", worker),
-            ],
-        )
-        .hincr(&k, "runs", 1)
-        .expire(&k, TTL_SECS)
-        .query_async(conn)
-        .await?;
-    Ok(())
+    let at = at.to_rfc3339();
+    let fields = [
+        ("state", "started"),
+        ("started_at", &at),
+        ("worker", worker),
+    ];
+    mark(conn, prefix, id, &fields, true).await
 }
 
 pub async fn mark_completed(
@@ -131,16 +122,27 @@ pub async fn mark_completed(
     id: ProbeId,
     at: DateTime<Utc>,
 ) -> DomainResult<()> {
+    let at = at.to_rfc3339();
+    let fields = [("state", "completed"), ("completed_at", &at)];
+    mark(conn, prefix, id, &fields, false).await
+}
+
+/// Sets the probe's `fields` (counting one more run when `count_run`), keeping it for another
+/// day.
+async fn mark(
+    conn: &mut ConnectionManager,
+    prefix: &str,
+    id: ProbeId,
+    fields: &[(&str, &str)],
+    count_run: bool,
+) -> DomainResult<()> {
     let k = key(prefix, id);
-    let _: () = redis::pipe()
-        .atomic()
-        .hset_multiple(
-            &k,
-            &[("state", "completed"), ("completed_at", &at.to_rfc3339())],
-        )
-        .expire(&k, TTL_SECS)
-        .query_async(conn)
-        .await?;
+    let mut pipe = redis::pipe();
+    pipe.atomic().hset_multiple(&k, fields);
+    if count_run {
+        pipe.hincr(&k, "runs", 1);
+    }
+    let _: () = pipe.expire(&k, TTL_SECS).query_async(conn).await?;
     Ok(())
 }
 

@@ -1,7 +1,9 @@
 //! Keyset paging and search patterns, shared by every list: ids are UUIDv7, so ordering by id
 //! is ordering by creation, and a page continues after the previous page's last id.
 
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
 
 /// Which way a history list runs. Ids are UUIDv7, so by id is by creation: `Asc` is oldest
 /// first, `Desc` newest first. A cursor (the previous page's last id) continues in that
@@ -37,6 +39,22 @@ impl Order {
             }
         }
     }
+}
+
+/// One page of `query`, oldest first (by `id`), after `after`; `limit` is kept between 1 and
+/// 200.
+pub async fn oldest_first<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    query: Select<E>,
+    id: E::Column,
+    after: Option<uuid::Uuid>,
+    limit: u64,
+) -> Result<Vec<E::Model>, DbErr> {
+    Order::Asc
+        .page(query, id, after)
+        .limit(limit.clamp(1, 200))
+        .all(db)
+        .await
 }
 
 /// `text` for a `LIKE` pattern, matched literally (Postgres's default `\` escape).

@@ -16,10 +16,11 @@ pub use send::{Signed, send, send_signed, sign, verify};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, Set,
 };
 use serde_json::json;
 
+use crate::platform::owned::{self, TenantOwned};
 use crate::{
     delivery::events,
     delivery::webhooks::{
@@ -35,17 +36,25 @@ use crate::{
     services::Services,
 };
 
+impl TenantOwned for endpoint::Entity {
+    const NAME: &'static str = "endpoint";
+
+    fn tenant_column() -> endpoint::Column {
+        endpoint::Column::TenantId
+    }
+
+    fn id_column() -> endpoint::Column {
+        endpoint::Column::Id
+    }
+}
+
 /// The tenant's endpoint, or `NotFound` (also for another tenant's).
 pub async fn find<C: ConnectionTrait>(
     db: &C,
     tenant: TenantId,
     id: EndpointId,
 ) -> DomainResult<endpoint::Model> {
-    endpoint::Entity::find_by_id(id.uuid())
-        .filter(endpoint::Column::TenantId.eq(tenant.uuid()))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound("endpoint"))
+    owned::find::<endpoint::Entity, _>(db, tenant, id.uuid()).await
 }
 
 /// A page of the tenant's endpoints, oldest first, after `after`.
@@ -55,15 +64,7 @@ pub async fn list<C: ConnectionTrait>(
     after: Option<EndpointId>,
     limit: u64,
 ) -> DomainResult<Vec<endpoint::Model>> {
-    let mut query = endpoint::Entity::find().filter(endpoint::Column::TenantId.eq(tenant.uuid()));
-    if let Some(after) = after {
-        query = query.filter(endpoint::Column::Id.gt(after.uuid()));
-    }
-    Ok(query
-        .order_by_asc(endpoint::Column::Id)
-        .limit(limit.clamp(1, 200))
-        .all(db)
-        .await?)
+    owned::page::<endpoint::Entity, _>(db, tenant, after.map(|a| a.uuid()), limit).await
 }
 
 fn context(id: EndpointId) -> Vec<u8> {
@@ -120,13 +121,14 @@ pub async fn create(
     }
     .insert(&services.db)
     .await?;
+    let data = about(id, &model.url);
     events::record(
         &services.db,
         &services.clock,
         tenant,
         Some(id),
         "endpoint.created",
-        json!({"endpointId": id, "url": model.url}),
+        data,
     )
     .await?;
     Ok((model, secret))
@@ -212,7 +214,7 @@ pub async fn update(
     } else {
         "endpoint.updated"
     };
-    let mut data = json!({"endpointId": id, "url": updated.url});
+    let mut data = about(id, &updated.url);
     if event == "endpoint.disabled" {
         data["reason"] = json!("by_tenant");
     }
@@ -220,18 +222,24 @@ pub async fn update(
     Ok((updated, url_changed))
 }
 
+/// What an endpoint's `endpoint.*` event says of it.
+fn about(id: EndpointId, url: &str) -> serde_json::Value {
+    json!({"endpointId": id, "url": url})
+}
+
 pub async fn delete(services: &Services, tenant: TenantId, id: EndpointId) -> DomainResult<()> {
     let endpoint = find(&services.db, tenant, id).await?;
     endpoint::Entity::delete_by_id(endpoint.id)
         .exec(&services.db)
         .await?;
+    let data = about(id, &endpoint.url);
     events::record(
         &services.db,
         &services.clock,
         tenant,
         Some(id),
         "endpoint.deleted",
-        json!({"endpointId": id, "url": endpoint.url}),
+        data,
     )
     .await?;
     Ok(())

@@ -10,6 +10,7 @@ use sea_orm::{
 };
 
 use super::{Trigger, push_deliveries};
+use crate::platform::owned::{self, TenantOwned};
 use crate::{
     delivery::endpoints,
     platform::entities::{
@@ -80,11 +81,19 @@ pub async fn message<C: ConnectionTrait>(
     tenant: TenantId,
     id: MessageId,
 ) -> DomainResult<message::Model> {
-    message::Entity::find_by_id(id.uuid())
-        .filter(message::Column::TenantId.eq(tenant.uuid()))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound("message"))
+    owned::find::<message::Entity, _>(db, tenant, id.uuid()).await
+}
+
+impl TenantOwned for message::Entity {
+    const NAME: &'static str = "message";
+
+    fn tenant_column() -> message::Column {
+        message::Column::TenantId
+    }
+
+    fn id_column() -> message::Column {
+        message::Column::Id
+    }
 }
 
 #[derive(Debug, Default)]

@@ -142,12 +142,13 @@ pub async fn list<C: ConnectionTrait>(db: &C) -> DomainResult<Vec<encryption_cer
         .await?)
 }
 
-/// The PKCS#8 private key of a certificate, to decrypt what Graph encrypted for it.
-pub async fn private_key<C: ConnectionTrait>(
+/// The certificate labelled `label` with its PKCS#8 private key, to decrypt what Graph
+/// encrypted for it; `None` when we have no such certificate.
+pub async fn with_private_key<C: ConnectionTrait>(
     db: &C,
     secret_box: &SecretBox,
     label: &str,
-) -> DomainResult<Option<Vec<u8>>> {
+) -> DomainResult<Option<(encryption_certificate::Model, Vec<u8>)>> {
     let Some(model) = encryption_certificate::Entity::find()
         .filter(encryption_certificate::Column::Label.eq(label))
         .one(db)
@@ -155,10 +156,10 @@ pub async fn private_key<C: ConnectionTrait>(
     else {
         return Ok(None);
     };
-    secret_box
+    let key = secret_box
         .open(&model.private_key, &context(label))
-        .map(Some)
-        .map_err(|e| DomainError::internal("decrypting an encryption certificate key", e))
+        .map_err(|e| DomainError::internal("decrypting an encryption certificate key", e))?;
+    Ok(Some((model, key)))
 }
 
 #[cfg(test)]

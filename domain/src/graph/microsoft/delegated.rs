@@ -9,20 +9,13 @@
 //! consent withdrawn; `interaction_required`: MFA or Conditional Access) are
 //! [`DelegatedError::Reauthorize`]; everything else is a [`TokenError`] as for app-only tokens.
 
-use std::time::Duration as StdDuration;
-
-use chrono::{DateTime, Duration, Utc};
-use oauth2::{
-    AuthorizationCode, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RefreshToken,
-    RequestTokenError, Scope, TokenResponse,
-};
-use secrecy::{ExposeSecret, SecretString};
+use chrono::{DateTime, Utc};
+use oauth2::{Scope, TokenResponse};
+use secrecy::SecretString;
 
 use super::{
-    sign_in::{SignInClient, SignInRequest, client_at},
-    tokens::{
-        ASSERTION_TYPE, Credential, TokenBroker, TokenError, classify, client_assertion, send,
-    },
+    sign_in::{Grant, SignInRequest, SignInResponse, authorize_url_at},
+    tokens::{TokenBroker, TokenError, classify, expiry},
 };
 
 /// Graph's resource prefix for delegated scopes.
@@ -75,33 +68,23 @@ pub fn authorize_url(
     scopes: &[String],
     login_hint: Option<&str>,
 ) -> Result<String, TokenError> {
-    let client = client_at(
+    let scopes = connection_scopes(scopes);
+    authorize_url_at(
+        browser_authority,
         segment,
-        browser_authority,
-        browser_authority,
         client_id,
-        request.redirect_uri,
-    )?;
-    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
-        request.pkce_verifier.to_owned(),
-    ));
-    let state = request.state.to_owned();
-    let mut builder = client
-        .authorize_url(|| CsrfToken::new(state))
-        .add_scopes(OIDC_SCOPES.map(|s| Scope::new(s.to_owned())))
-        .add_scopes(
-            scopes
-                .iter()
-                .map(|s| Scope::new(format!("{GRAPH_RESOURCE}{s}"))),
-        )
-        .set_pkce_challenge(challenge)
-        .add_extra_param("nonce", request.nonce)
-        .add_extra_param("response_mode", "query")
-        .add_extra_param("prompt", "select_account");
-    if let Some(hint) = login_hint {
-        builder = builder.add_extra_param("login_hint", hint);
-    }
-    Ok(builder.url().0.to_string())
+        request,
+        scopes,
+        login_hint,
+    )
+}
+
+/// What a connection asks for: the OpenID scopes with `offline_access`, and `scopes` (bare Graph
+/// permission names) under Graph's resource prefix.
+fn connection_scopes(scopes: &[String]) -> Vec<Scope> {
+    let oidc = OIDC_SCOPES.iter().map(|s| (*s).to_owned());
+    let graph = scopes.iter().map(|s| format!("{GRAPH_RESOURCE}{s}"));
+    oidc.chain(graph).map(Scope::new).collect()
 }
 
 /// A granted scope without Graph's resource prefix; `None` for the OpenID ones.
@@ -132,32 +115,12 @@ fn classify_delegated(error: &super::tokens::EntraError) -> DelegatedError {
     DelegatedError::Token(classify(error))
 }
 
-enum Grant<'a> {
-    Code {
-        code: &'a str,
-        verifier: &'a str,
-    },
-    Refresh {
-        token: &'a SecretString,
-        scopes: &'a [String],
-    },
-}
-
 /// What Entra answered, kept: the tokens, when the access token expires, and the Graph
 /// permissions it was granted.
-fn delegated_tokens(
-    response: &oauth2::StandardTokenResponse<
-        super::sign_in::IdTokenField,
-        oauth2::basic::BasicTokenType,
-    >,
-    now: DateTime<Utc>,
-) -> DelegatedTokens {
-    let lifetime = response
-        .expires_in()
-        .unwrap_or(StdDuration::from_secs(3599));
+fn delegated_tokens(response: &SignInResponse, now: DateTime<Utc>) -> DelegatedTokens {
     DelegatedTokens {
         access_token: SecretString::from(response.access_token().secret().to_owned()),
-        expires_at: now + Duration::from_std(lifetime).unwrap_or(Duration::hours(1)),
+        expires_at: expiry(now, response.expires_in()),
         refresh_token: response
             .refresh_token()
             .map(|t| SecretString::from(t.secret().to_owned())),
@@ -202,7 +165,7 @@ impl TokenBroker {
     ) -> Result<DelegatedTokens, DelegatedError> {
         let grant = Grant::Refresh {
             token: refresh_token,
-            scopes,
+            scopes: connection_scopes(scopes),
         };
         self.delegated(segment, redirect_uri, grant).await
     }
@@ -235,78 +198,10 @@ impl TokenBroker {
         grant: Grant<'_>,
         now: DateTime<Utc>,
     ) -> Result<DelegatedTokens, DelegatedError> {
-        let client_id = self
-            .client_id
-            .clone()
-            .ok_or_else(|| TokenError::NotConfigured("microsoft.client_id is not set".into()))?;
-        let credential = self.credential.as_ref().ok_or_else(|| {
-            TokenError::NotConfigured(
-                "set microsoft.client_secret, or microsoft.client_certificate and microsoft.client_private_key".into(),
-            )
-        })?;
-        let mut client: SignInClient = client_at(
-            segment,
-            &self.authority,
-            &self.authority,
-            &client_id,
-            redirect_uri,
-        )?;
-        let token_url = format!("{}/{segment}/oauth2/v2.0/token", self.authority);
-        let assertion = match credential {
-            Credential::Secret(secret) => {
-                client =
-                    client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
-                None
-            }
-            Credential::Certificate { key, x5t, x5t_s256 } => Some(client_assertion(
-                key, x5t, x5t_s256, &client_id, &token_url, now,
-            )?),
-        };
-        let extra = |name: &'static str, value: &str| (name, value.to_owned());
-        let mut params = Vec::new();
-        if let Some(assertion) = &assertion {
-            params.push(extra("client_assertion_type", ASSERTION_TYPE));
-            params.push(extra("client_assertion", assertion));
-        }
-        let http = self.http.clone();
-        let sender = |req| send(http.clone(), req);
-        let response = match grant {
-            Grant::Code { code, verifier } => {
-                let mut request = client
-                    .exchange_code(AuthorizationCode::new(code.to_owned()))
-                    .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
-                for (name, value) in params {
-                    request = request.add_extra_param(name, value);
-                }
-                request.request_async(&sender).await
-            }
-            Grant::Refresh { token, scopes } => {
-                let refresh = RefreshToken::new(token.expose_secret().to_owned());
-                let mut request = client
-                    .exchange_refresh_token(&refresh)
-                    .add_scopes(OIDC_SCOPES.map(|s| Scope::new(s.to_owned())))
-                    .add_scopes(
-                        scopes
-                            .iter()
-                            .map(|s| Scope::new(format!("{GRAPH_RESOURCE}{s}"))),
-                    );
-                for (name, value) in params {
-                    request = request.add_extra_param(name, value);
-                }
-                request.request_async(&sender).await
-            }
-        };
-        match response {
-            Ok(response) => Ok(delegated_tokens(&response, now)),
-            Err(RequestTokenError::ServerResponse(error)) => Err(classify_delegated(&error)),
-            Err(RequestTokenError::Request(e)) => {
-                Err(TokenError::Unavailable(e.to_string()).into())
-            }
-            Err(RequestTokenError::Parse(e, _)) => {
-                Err(TokenError::Unavailable(format!("unreadable answer: {e}")).into())
-            }
-            Err(RequestTokenError::Other(e)) => Err(TokenError::Unavailable(e).into()),
-        }
+        let response = self
+            .grant(segment, redirect_uri, grant, now, classify_delegated)
+            .await?;
+        Ok(delegated_tokens(&response, now))
     }
 }
 

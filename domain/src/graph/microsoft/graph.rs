@@ -102,14 +102,8 @@ pub struct GraphClient {
 
 impl GraphClient {
     pub fn new(base: &str) -> anyhow::Result<Self> {
-        crate::platform::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(5))
-            // Creating a subscription waits for Graph's validation handshake (up to 10 s).
-            .timeout(Duration::from_secs(30))
-            .build()?;
+        // Creating a subscription waits for Graph's validation handshake (up to 10 s).
+        let http = super::http_client(Duration::from_secs(30))?;
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_owned(),
@@ -160,13 +154,24 @@ impl GraphClient {
         Ok(response)
     }
 
-    async fn subscription_of(
-        response: reqwest::Response,
-    ) -> Result<GraphSubscription, GraphCallError> {
-        response
+    /// Sends a request with the tenant's token and reads the JSON of its answer, which must
+    /// have the `expected` status.
+    async fn call_json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &AccessToken,
+        expected: u16,
+    ) -> Result<T, GraphCallError> {
+        self.call(request, token, &[expected])
+            .await?
             .json()
             .await
             .map_err(|e| GraphCallError::Unavailable(format!("unreadable answer: {e}")))
+    }
+
+    /// `{base}/subscriptions/{id}`, followed by `rest`.
+    fn subscription_url(&self, id: &str, rest: &str) -> String {
+        format!("{}/subscriptions/{id}{rest}", self.base)
     }
 
     #[tracing::instrument(skip_all, fields(resource = subscription.resource))]
@@ -179,7 +184,7 @@ impl GraphClient {
             .http
             .post(format!("{}/subscriptions", self.base))
             .json(subscription);
-        Self::subscription_of(self.call(request, token, &[201]).await?).await
+        self.call_json(request, token, 201).await
     }
 
     /// Every subscription this app holds in the token's tenant (app-only: only the app's own),
@@ -193,11 +198,7 @@ impl GraphClient {
         let mut all = Vec::new();
         let mut url = format!("{}/subscriptions", self.base);
         for _ in 0..MAX_LIST_PAGES {
-            let response = self.call(self.http.get(&url), token, &[200]).await?;
-            let page: SubscriptionPage = response
-                .json()
-                .await
-                .map_err(|e| GraphCallError::Unavailable(format!("unreadable answer: {e}")))?;
+            let page: SubscriptionPage = self.call_json(self.http.get(&url), token, 200).await?;
             all.extend(page.value);
             match page.next_link {
                 Some(next) if next.starts_with(&format!("{}/", self.base)) => url = next,
@@ -225,9 +226,9 @@ impl GraphClient {
     ) -> Result<GraphSubscription, GraphCallError> {
         let request = self
             .http
-            .patch(format!("{}/subscriptions/{id}", self.base))
+            .patch(self.subscription_url(id, ""))
             .json(&serde_json::json!({ "expirationDateTime": expiration }));
-        Self::subscription_of(self.call(request, token, &[200]).await?).await
+        self.call_json(request, token, 200).await
     }
 
     /// Reauthorizes a subscription without changing its expiry (§1.2, §4).
@@ -237,9 +238,7 @@ impl GraphClient {
         token: &AccessToken,
         id: &str,
     ) -> Result<(), GraphCallError> {
-        let request = self
-            .http
-            .post(format!("{}/subscriptions/{id}/reauthorize", self.base));
+        let request = self.http.post(self.subscription_url(id, "/reauthorize"));
         self.call(request, token, &[204, 200]).await.map(|_| ())
     }
 
@@ -250,9 +249,7 @@ impl GraphClient {
         token: &AccessToken,
         id: &str,
     ) -> Result<(), GraphCallError> {
-        let request = self
-            .http
-            .delete(format!("{}/subscriptions/{id}", self.base));
+        let request = self.http.delete(self.subscription_url(id, ""));
         self.call(request, token, &[204, 200, 404])
             .await
             .map(|_| ())
@@ -277,11 +274,7 @@ impl GraphClient {
         struct Drive {
             id: String,
         }
-        let response = self.call(self.http.get(url), token, &[200]).await?;
-        let drive: Drive = response
-            .json()
-            .await
-            .map_err(|e| GraphCallError::Unavailable(format!("unreadable answer: {e}")))?;
+        let drive: Drive = self.call_json(self.http.get(url), token, 200).await?;
         Ok(drive.id)
     }
 }

@@ -13,9 +13,9 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use super::rich::{
-    Jwks, JwksCache,
-    tokens::{SignedTokenError, decode_rs256},
+use super::{
+    rich::{Jwks, JwksCache},
+    signed::{self, Rules, SignedError, Verified},
 };
 use crate::tenancy::onboarding::Person;
 
@@ -83,14 +83,9 @@ impl SignedIn {
     }
 }
 
+/// The claims of an id_token beyond those every Entra-signed token is checked on.
 #[derive(Deserialize)]
 struct Claims {
-    #[serde(default)]
-    aud: Option<serde_json::Value>,
-    #[serde(default)]
-    iss: Option<String>,
-    #[serde(default)]
-    tid: Option<String>,
     #[serde(default)]
     oid: Option<String>,
     #[serde(default)]
@@ -101,10 +96,6 @@ struct Claims {
     nonce: Option<String>,
     #[serde(default)]
     wids: Option<Vec<String>>,
-    #[serde(default)]
-    exp: Option<i64>,
-    #[serde(default)]
-    nbf: Option<i64>,
 }
 
 /// [`validate`] with the cached keys, fetching them again once when the token names a key the
@@ -137,62 +128,18 @@ pub fn validate(
     expected: &Expected<'_>,
     now: DateTime<Utc>,
 ) -> Result<SignedIn, IdTokenError> {
-    // 1. Signature.
-    let (claims, key_issuer) = decode_rs256::<Claims>(token, keys).map_err(|e| match e {
-        SignedTokenError::Malformed(m) => IdTokenError::Malformed(m),
-        SignedTokenError::Algorithm(a) => IdTokenError::Algorithm(a),
-        SignedTokenError::UnknownKid(k) => IdTokenError::UnknownKid(k),
-        SignedTokenError::Signature => IdTokenError::Signature,
-    })?;
-
-    // 2. Lifetime.
-    let now = now.timestamp();
-    let exp = claims
-        .exp
-        .ok_or_else(|| IdTokenError::Malformed("no exp".into()))?;
-    if now > exp + LEEWAY_SECS {
-        return Err(IdTokenError::Expired(exp));
-    }
-    if let Some(nbf) = claims.nbf
-        && now + LEEWAY_SECS < nbf
-    {
-        return Err(IdTokenError::NotYetValid(nbf));
-    }
-
-    // 3. Audience: our client id.
-    let audience = match &claims.aud {
-        Some(serde_json::Value::String(aud)) => aud.clone(),
-        Some(other) => return Err(IdTokenError::Audience(other.to_string())),
-        None => return Err(IdTokenError::Audience("(none)".into())),
+    // Signature, lifetime, audience (our client id) and issuer (Entra's v2 issuer for the
+    // token's own tenant).
+    let client_ids = [expected.client_id.to_owned()];
+    let rules = Rules {
+        client_ids: &client_ids,
+        authorities: expected.authorities,
+        v1_issuer: false,
+        leeway_secs: LEEWAY_SECS,
     };
-    if !audience.eq_ignore_ascii_case(expected.client_id) {
-        return Err(IdTokenError::Audience(audience));
-    }
+    let Verified { tenant, claims, .. } = signed::verify::<Claims>(token, keys, &rules, now)?;
 
-    // 4. Issuer: Entra's v2 issuer for the token's own tenant.
-    let tid = claims
-        .tid
-        .ok_or_else(|| IdTokenError::Malformed("no tid".into()))?;
-    let tenant = Uuid::parse_str(&tid)
-        .map_err(|_| IdTokenError::Malformed(format!("tid {tid:?} is not a GUID")))?;
-    let issuers: Vec<String> = expected
-        .authorities
-        .iter()
-        .map(|a| format!("{}/{tid}/v2.0", a.trim_end_matches('/')))
-        .collect();
-    let iss = claims.iss.unwrap_or_default();
-    if !issuers.contains(&iss) {
-        return Err(IdTokenError::Issuer(iss));
-    }
-    if let Some(key_issuer) = key_issuer
-        && !issuers.contains(&key_issuer.replace("{tenantid}", &tid))
-    {
-        return Err(IdTokenError::Issuer(format!(
-            "{iss} (key published for {key_issuer})"
-        )));
-    }
-
-    // 5. Nonce: this browser's sign-in, not a replayed token.
+    // Nonce: this browser's sign-in, not a replayed token.
     let nonce = claims.nonce.unwrap_or_default();
     if nonce.is_empty() || !bool::from(nonce.as_bytes().ct_eq(expected.nonce.as_bytes())) {
         return Err(IdTokenError::Nonce);
@@ -212,6 +159,24 @@ pub fn validate(
         },
         wids: claims.wids,
     })
+}
+
+impl From<SignedError> for IdTokenError {
+    fn from(e: SignedError) -> Self {
+        match e {
+            SignedError::Malformed(m) => Self::Malformed(m),
+            SignedError::Algorithm(a) => Self::Algorithm(a),
+            SignedError::UnknownKid(k) => Self::UnknownKid(k),
+            SignedError::Signature => Self::Signature,
+            SignedError::Expired(exp) => Self::Expired(exp),
+            SignedError::NotYetValid(nbf) => Self::NotYetValid(nbf),
+            SignedError::Audience(aud) => Self::Audience(aud),
+            SignedError::Issuer(iss) => Self::Issuer(iss),
+            SignedError::KeyIssuer { iss, key_issuer } => {
+                Self::Issuer(format!("{iss} (key published for {key_issuer})"))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -92,14 +92,7 @@ pub async fn microsoft(
     clock: Clock,
     tenant: CredentialTenant,
 ) -> Vec<Finding> {
-    crate::platform::tls::install_crypto_provider();
-    let http = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .connect_timeout(StdDuration::from_secs(5))
-        .timeout(StdDuration::from_secs(10))
-        .build()
-    {
+    let http = match super::http_client(StdDuration::from_secs(10)) {
         Ok(http) => http,
         Err(error) => {
             return vec![Finding::new(

@@ -6,20 +6,21 @@
 //!
 //! Both use the `organizations` authority: any work or school account may sign in, and the
 //! token's `tid` tells which organization it belongs to.
+//!
+//! The authorization URL and the token request are built here for any authority segment: a
+//! connected user's sign-in and refresh ([`super::delegated`]) go through the same two steps.
 
+use chrono::{DateTime, Utc};
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, StandardTokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope,
+    StandardTokenResponse, TokenUrl,
     basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType},
 };
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::tokens::{
-    ASSERTION_TYPE, Credential, EntraError, TokenBroker, TokenError, classify, client_assertion,
-    send,
-};
+use super::tokens::{EntraError, TokenBroker, TokenError, classify, request_failed, send};
 
 /// The scopes of the sign-in: who the person is, nothing of their data.
 pub const SIGN_IN_SCOPES: [&str; 3] = ["openid", "profile", "email"];
@@ -35,7 +36,7 @@ impl ExtraTokenFields for IdTokenField {}
 
 pub(super) type SignInClient = oauth2::Client<
     EntraError,
-    StandardTokenResponse<IdTokenField, BasicTokenType>,
+    SignInResponse,
     BasicTokenIntrospectionResponse,
     oauth2::StandardRevocableToken,
     BasicRevocationErrorResponse,
@@ -46,6 +47,20 @@ pub(super) type SignInClient = oauth2::Client<
     EndpointSet,
 >;
 
+/// What the token endpoint answers a sign-in's or a connection's grant.
+pub(super) type SignInResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+/// What is exchanged at the token endpoint for a user's tokens.
+pub(super) enum Grant<'a> {
+    /// A sign-in's code, with its PKCE verifier.
+    Code { code: &'a str, verifier: &'a str },
+    /// A connection's refresh token, asking again for the connection's scopes.
+    Refresh {
+        token: &'a SecretString,
+        scopes: Vec<Scope>,
+    },
+}
+
 /// What one sign-in request carries.
 #[derive(Clone, Copy, Debug)]
 pub struct SignInRequest<'a> {
@@ -55,21 +70,6 @@ pub struct SignInRequest<'a> {
     pub nonce: &'a str,
     /// The PKCE verifier; the URL carries only its S256 challenge.
     pub pkce_verifier: &'a str,
-}
-
-fn client(
-    browser_authority: &str,
-    authority: &str,
-    client_id: &str,
-    redirect_uri: &str,
-) -> Result<SignInClient, TokenError> {
-    client_at(
-        "organizations",
-        browser_authority,
-        authority,
-        client_id,
-        redirect_uri,
-    )
 }
 
 /// A client for one authority segment (`organizations`, `consumers`).
@@ -108,7 +108,30 @@ pub fn authorize_url(
     client_id: &str,
     request: SignInRequest<'_>,
 ) -> Result<String, TokenError> {
-    let client = client(
+    let scopes = SIGN_IN_SCOPES.map(|s| Scope::new(s.to_owned())).to_vec();
+    authorize_url_at(
+        browser_authority,
+        "organizations",
+        client_id,
+        request,
+        scopes,
+        None,
+    )
+}
+
+/// The URL of a sign-in at `{browser_authority}/{segment}/oauth2/v2.0/authorize` asking for
+/// `scopes`: a PKCE S256 challenge, the nonce, the answer in the query, `prompt=select_account`
+/// (a person signed in with another account can choose) and the login hint, if any.
+pub(super) fn authorize_url_at(
+    browser_authority: &str,
+    segment: &str,
+    client_id: &str,
+    request: SignInRequest<'_>,
+    scopes: Vec<Scope>,
+    login_hint: Option<&str>,
+) -> Result<String, TokenError> {
+    let client = client_at(
+        segment,
         browser_authority,
         browser_authority,
         client_id,
@@ -118,15 +141,17 @@ pub fn authorize_url(
         request.pkce_verifier.to_owned(),
     ));
     let state = request.state.to_owned();
-    let (url, _) = client
+    let mut builder = client
         .authorize_url(|| CsrfToken::new(state))
-        .add_scopes(SIGN_IN_SCOPES.map(|s| Scope::new(s.to_owned())))
+        .add_scopes(scopes)
         .set_pkce_challenge(challenge)
         .add_extra_param("nonce", request.nonce)
         .add_extra_param("response_mode", "query")
-        .add_extra_param("prompt", "select_account")
-        .url();
-    Ok(url.to_string())
+        .add_extra_param("prompt", "select_account");
+    if let Some(hint) = login_hint {
+        builder = builder.add_extra_param("login_hint", hint);
+    }
+    Ok(builder.url().0.to_string())
 }
 
 impl TokenBroker {
@@ -154,52 +179,63 @@ impl TokenBroker {
         redirect_uri: &str,
         pkce_verifier: &str,
     ) -> Result<String, TokenError> {
-        let client_id = self
-            .client_id
-            .clone()
-            .ok_or_else(|| TokenError::NotConfigured("microsoft.client_id is not set".into()))?;
-        let credential = self.credential.as_ref().ok_or_else(|| {
-            TokenError::NotConfigured(
-                "set microsoft.client_secret, or microsoft.client_certificate and microsoft.client_private_key".into(),
-            )
-        })?;
-        let mut client = client(&self.authority, &self.authority, &client_id, redirect_uri)?;
-        let token_url = format!("{}/organizations/oauth2/v2.0/token", self.authority);
-        let assertion = match credential {
-            Credential::Secret(secret) => {
-                client =
-                    client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
-                None
-            }
-            Credential::Certificate { key, x5t, x5t_s256 } => Some(client_assertion(
-                key,
-                x5t,
-                x5t_s256,
-                &client_id,
-                &token_url,
-                self.clock.now(),
-            )?),
+        let grant = Grant::Code {
+            code,
+            verifier: pkce_verifier,
         };
-        let mut request = client
-            .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()));
-        if let Some(assertion) = &assertion {
-            request = request
-                .add_extra_param("client_assertion_type", ASSERTION_TYPE)
-                .add_extra_param("client_assertion", assertion.clone());
+        let now = self.clock.now();
+        let response = self
+            .grant("organizations", redirect_uri, grant, now, classify)
+            .await?;
+        response.extra_fields().id_token.clone().ok_or_else(|| {
+            TokenError::Unavailable("the token endpoint returned no id_token".into())
+        })
+    }
+
+    /// Sends `grant` to `{authority}/{segment}/oauth2/v2.0/token` with our app's credential;
+    /// Entra's refusal is named by `classify`.
+    pub(super) async fn grant<E: From<TokenError>>(
+        &self,
+        segment: &str,
+        redirect_uri: &str,
+        grant: Grant<'_>,
+        now: DateTime<Utc>,
+        classify: impl FnOnce(&EntraError) -> E,
+    ) -> Result<SignInResponse, E> {
+        let token_url = format!("{}/{segment}/oauth2/v2.0/token", self.authority);
+        let auth = self.client_auth(&token_url, now)?;
+        let mut client = client_at(
+            segment,
+            &self.authority,
+            &self.authority,
+            &auth.client_id,
+            redirect_uri,
+        )?;
+        if let Some(secret) = auth.secret {
+            client = client.set_client_secret(secret);
         }
         let http = self.http.clone();
-        match request.request_async(&|req| send(http.clone(), req)).await {
-            Ok(response) => response.extra_fields().id_token.clone().ok_or_else(|| {
-                TokenError::Unavailable("the token endpoint returned no id_token".into())
-            }),
-            Err(RequestTokenError::ServerResponse(error)) => Err(classify(&error)),
-            Err(RequestTokenError::Request(e)) => Err(TokenError::Unavailable(e.to_string())),
-            Err(RequestTokenError::Parse(e, _)) => {
-                Err(TokenError::Unavailable(format!("unreadable answer: {e}")))
+        let sender = |req| send(http.clone(), req);
+        let response = match grant {
+            Grant::Code { code, verifier } => {
+                let mut request = client
+                    .exchange_code(AuthorizationCode::new(code.to_owned()))
+                    .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
+                for (name, value) in auth.params {
+                    request = request.add_extra_param(name, value);
+                }
+                request.request_async(&sender).await
             }
-            Err(RequestTokenError::Other(e)) => Err(TokenError::Unavailable(e)),
-        }
+            Grant::Refresh { token, scopes } => {
+                let refresh = RefreshToken::new(token.expose_secret().to_owned());
+                let mut request = client.exchange_refresh_token(&refresh).add_scopes(scopes);
+                for (name, value) in auth.params {
+                    request = request.add_extra_param(name, value);
+                }
+                request.request_async(&sender).await
+            }
+        };
+        response.map_err(|e| request_failed(e, classify))
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration as StdDuration,
 };
 
@@ -33,7 +33,7 @@ use super::claims::{GraphTokenClaims, read_unverified};
 use crate::{Clock, platform::config::MicrosoftSettings};
 
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
-pub(super) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// AADSTS codes meaning the app is no longer in the tenant or consent is missing (§8.2).
 const CONSENT_GONE: &[u32] = &[700016, 7000229, 65001];
 /// AADSTS codes meaning our own credentials or request are wrong (§8.2).
@@ -166,13 +166,7 @@ const CONFIG_COOLDOWN_SECS: i64 = 60;
 
 impl TokenBroker {
     pub fn new(settings: &MicrosoftSettings, clock: Clock) -> anyhow::Result<Self> {
-        crate::platform::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(StdDuration::from_secs(5))
-            .timeout(StdDuration::from_secs(15))
-            .build()?;
+        let http = super::http_client(StdDuration::from_secs(15))?;
         let credential = match (
             &settings.client_certificate,
             &settings.client_private_key,
@@ -265,11 +259,7 @@ impl TokenBroker {
 
     /// The last configuration error, while it is recent: for readiness details.
     pub fn configuration_problem(&self) -> Option<String> {
-        let problem = self
-            .config_problem
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        problem
+        self.config_problem()
             .as_ref()
             .map(|(e, at)| format!("{e} (at {})", at.to_rfc3339()))
     }
@@ -284,14 +274,17 @@ impl TokenBroker {
         result
     }
 
+    /// The last configuration error and when it was seen.
+    fn config_problem(&self) -> MutexGuard<'_, Option<(TokenError, DateTime<Utc>)>> {
+        self.config_problem
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// A configuration error seen less than [`CONFIG_COOLDOWN_SECS`] ago: answered from memory
     /// instead of asking the token endpoint again.
     pub(super) fn recent_configuration_problem(&self, now: DateTime<Utc>) -> Option<TokenError> {
-        let problem = self
-            .config_problem
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        problem
+        self.config_problem()
             .as_ref()
             .filter(|(_, at)| now - *at < Duration::seconds(CONFIG_COOLDOWN_SECS))
             .map(|(error, _)| error.clone())
@@ -301,10 +294,7 @@ impl TokenBroker {
     pub(super) fn record_outcome(&self, error: Option<&TokenError>, now: DateTime<Utc>) {
         let outcome = error.map_or("ok", TokenError::kind);
         metrics::counter!("graphhook_token_requests_total", "outcome" => outcome).increment(1);
-        let mut problem = self
-            .config_problem
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut problem = self.config_problem();
         match error {
             Some(e @ (TokenError::Configuration { .. } | TokenError::NotConfigured(_))) => {
                 tracing::error!(error = %e, "the token endpoint refused our app's credentials");
@@ -316,6 +306,44 @@ impl TokenBroker {
     }
 
     async fn request(&self, tenant: Uuid, now: DateTime<Utc>) -> Result<AccessToken, TokenError> {
+        let token_url = format!("{}/{tenant}/oauth2/v2.0/token", self.authority);
+        let auth = self.client_auth(&token_url, now)?;
+        let url = TokenUrl::new(token_url)
+            .map_err(|e| TokenError::NotConfigured(format!("microsoft.authority_url: {e}")))?;
+        let mut client: EntraClient = oauth2::Client::new(ClientId::new(auth.client_id))
+            .set_token_uri(url)
+            .set_auth_type(AuthType::RequestBody);
+        if let Some(secret) = auth.secret {
+            client = client.set_client_secret(secret);
+        }
+        let mut request = client
+            .exchange_client_credentials()
+            .add_scope(Scope::new(GRAPH_SCOPE.into()));
+        for (name, value) in auth.params {
+            request = request.add_extra_param(name, value);
+        }
+        let http = self.http.clone();
+        let response = request
+            .request_async(&|req| send(http.clone(), req))
+            .await
+            .map_err(|e| request_failed(e, classify))?;
+        let token = response.access_token().secret().to_owned();
+        let claims = read_unverified(&token).ok_or_else(|| {
+            TokenError::Unavailable("the token endpoint returned an unreadable token".into())
+        })?;
+        Ok(AccessToken {
+            token: SecretString::from(token),
+            expires_at: expiry(now, response.expires_in()),
+            claims,
+        })
+    }
+
+    /// Our app's client id, and how a request to `token_url` proves it comes from our app.
+    pub(super) fn client_auth(
+        &self,
+        token_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ClientAuth, TokenError> {
         let client_id = self
             .client_id
             .clone()
@@ -325,58 +353,56 @@ impl TokenBroker {
                 "set microsoft.client_secret, or microsoft.client_certificate and microsoft.client_private_key".into(),
             )
         })?;
-        let token_url = format!("{}/{tenant}/oauth2/v2.0/token", self.authority);
-        let url = TokenUrl::new(token_url.clone())
-            .map_err(|e| TokenError::NotConfigured(format!("microsoft.authority_url: {e}")))?;
-        let mut client: EntraClient = oauth2::Client::new(ClientId::new(client_id.clone()))
-            .set_token_uri(url)
-            .set_auth_type(AuthType::RequestBody);
-        let assertion = match credential {
-            Credential::Secret(secret) => {
-                client =
-                    client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()));
-                None
+        let (secret, params) = match credential {
+            Credential::Secret(secret) => (
+                Some(ClientSecret::new(secret.expose_secret().to_owned())),
+                Vec::new(),
+            ),
+            Credential::Certificate { key, x5t, x5t_s256 } => {
+                let assertion = client_assertion(key, x5t, x5t_s256, &client_id, token_url, now)?;
+                let params = vec![
+                    ("client_assertion_type", ASSERTION_TYPE.to_owned()),
+                    ("client_assertion", assertion),
+                ];
+                (None, params)
             }
-            Credential::Certificate { key, x5t, x5t_s256 } => Some(client_assertion(
-                key, x5t, x5t_s256, &client_id, &token_url, now,
-            )?),
         };
-        let mut request = client
-            .exchange_client_credentials()
-            .add_scope(Scope::new(GRAPH_SCOPE.into()));
-        if let Some(assertion) = &assertion {
-            request = request
-                .add_extra_param("client_assertion_type", ASSERTION_TYPE)
-                .add_extra_param("client_assertion", assertion.clone());
-        }
-        let http = self.http.clone();
-        let response = request.request_async(&|req| send(http.clone(), req)).await;
-        match response {
-            Ok(response) => {
-                let token = response.access_token().secret().to_owned();
-                let lifetime = response
-                    .expires_in()
-                    .unwrap_or(StdDuration::from_secs(3599));
-                let claims = read_unverified(&token).ok_or_else(|| {
-                    TokenError::Unavailable(
-                        "the token endpoint returned an unreadable token".into(),
-                    )
-                })?;
-                let expires_at = now + Duration::from_std(lifetime).unwrap_or(Duration::hours(1));
-                Ok(AccessToken {
-                    token: SecretString::from(token),
-                    expires_at,
-                    claims,
-                })
-            }
-            Err(RequestTokenError::ServerResponse(error)) => Err(classify(&error)),
-            Err(RequestTokenError::Request(e)) => Err(TokenError::Unavailable(e.to_string())),
-            Err(RequestTokenError::Parse(e, _)) => {
-                Err(TokenError::Unavailable(format!("unreadable answer: {e}")))
-            }
-            Err(RequestTokenError::Other(e)) => Err(TokenError::Unavailable(e)),
-        }
+        Ok(ClientAuth {
+            client_id,
+            secret,
+            params,
+        })
     }
+}
+
+/// How a token request proves it comes from our app: with a client secret, which oauth2 sends
+/// itself, or with a client assertion signed by our certificate, sent as extra parameters.
+pub(super) struct ClientAuth {
+    pub client_id: String,
+    pub secret: Option<ClientSecret>,
+    pub params: Vec<(&'static str, String)>,
+}
+
+/// When a token the endpoint answered with expires: `expires_in` from `now` (an hour when the
+/// answer does not say).
+pub(super) fn expiry(now: DateTime<Utc>, expires_in: Option<StdDuration>) -> DateTime<Utc> {
+    let lifetime = expires_in.unwrap_or(StdDuration::from_secs(3599));
+    now + Duration::from_std(lifetime).unwrap_or(Duration::hours(1))
+}
+
+/// A token request that failed: Entra's own error through `classify`, anything else (no
+/// answer, an unreadable one) [`TokenError::Unavailable`].
+pub(super) fn request_failed<E: From<TokenError>>(
+    error: RequestTokenError<HttpError, EntraError>,
+    classify: impl FnOnce(&EntraError) -> E,
+) -> E {
+    let unavailable = match error {
+        RequestTokenError::ServerResponse(error) => return classify(&error),
+        RequestTokenError::Request(e) => e.to_string(),
+        RequestTokenError::Parse(e, _) => format!("unreadable answer: {e}"),
+        RequestTokenError::Other(e) => e,
+    };
+    TokenError::Unavailable(unavailable).into()
 }
 
 pub(super) fn classify(error: &EntraError) -> TokenError {

@@ -17,11 +17,11 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, IntoActiveModel, QueryFilter, Select, Set,
 };
 use sha2::{Digest, Sha256};
 
+use crate::platform::owned::{self, TenantOwned};
 use crate::{
     graph::microsoft::{
         graph::{GraphCallError, GraphError, GraphSubscription, NewSubscription},
@@ -178,17 +178,29 @@ pub fn client_state_matches(subscription: &subscription::Model, presented: &str)
         .into()
 }
 
+/// A tenant sees its subscriptions until they are deleted.
+impl TenantOwned for subscription::Entity {
+    const NAME: &'static str = "subscription";
+
+    fn tenant_column() -> subscription::Column {
+        subscription::Column::TenantId
+    }
+
+    fn id_column() -> subscription::Column {
+        subscription::Column::Id
+    }
+
+    fn visible(query: Select<Self>) -> Select<Self> {
+        query.filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
+    }
+}
+
 pub async fn find<C: ConnectionTrait>(
     db: &C,
     tenant: TenantId,
     id: SubscriptionId,
 ) -> DomainResult<subscription::Model> {
-    subscription::Entity::find_by_id(id.uuid())
-        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
-        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound("subscription"))
+    owned::find::<subscription::Entity, _>(db, tenant, id.uuid()).await
 }
 
 pub async fn list<C: ConnectionTrait>(
@@ -197,17 +209,7 @@ pub async fn list<C: ConnectionTrait>(
     after: Option<SubscriptionId>,
     limit: u64,
 ) -> DomainResult<Vec<subscription::Model>> {
-    let mut query = subscription::Entity::find()
-        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
-        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted));
-    if let Some(after) = after {
-        query = query.filter(subscription::Column::Id.gt(after.uuid()));
-    }
-    Ok(query
-        .order_by_asc(subscription::Column::Id)
-        .limit(limit.clamp(1, 200))
-        .all(db)
-        .await?)
+    owned::page::<subscription::Entity, _>(db, tenant, after.map(|a| a.uuid()), limit).await
 }
 
 /// Graph's answer as a create error; `receiver` is the notification URL Graph was given.

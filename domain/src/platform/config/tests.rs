@@ -1,4 +1,5 @@
 use super::*;
+use figment::{Figment, providers::Serialized};
 use std::path::Path;
 
 fn dev() -> Settings {
@@ -6,6 +7,15 @@ fn dev() -> Settings {
         mode: Mode::Development,
         ..Settings::default()
     }
+}
+
+/// The key the first refusal of `s` names; `None` when `s` validates.
+fn refused_key(s: &Settings) -> Option<String> {
+    s.validate().err().map(|e| e.key)
+}
+
+fn key(key: &str) -> Option<String> {
+    Some(key.to_owned())
 }
 
 #[test]
@@ -36,31 +46,20 @@ fn production_with_every_secret_validates() {
 }
 
 #[test]
-fn production_without_an_operator_signing_key_names_the_key() {
-    let mut s = production();
-    s.admin.signing_key = None;
-    let err = s.validate().err();
-    assert_eq!(err.map(|e| e.key), Some("admin.signing_key".to_owned()));
-}
-
-#[test]
-fn production_refuses_the_development_operator_signing_key() {
-    let mut s = production();
-    s.admin.signing_key = Some(SecretString::from(DEV_ADMIN_SIGNING_KEY));
-    assert_eq!(
-        s.validate().err().map(|e| e.key),
-        Some("admin.signing_key".to_owned())
-    );
-}
-
-#[test]
-fn production_needs_an_onboarding_state_key() {
-    let mut s = production();
-    s.onboarding.state_key = None;
-    assert_eq!(
-        s.validate().err().map(|e| e.key),
-        Some("onboarding.state_key".to_owned())
-    );
+fn production_names_a_missing_or_development_secret() {
+    let cases: [(Change, &str); 3] = [
+        (|s| s.admin.signing_key = None, "admin.signing_key"),
+        (
+            |s| s.admin.signing_key = Some(SecretString::from(DEV_ADMIN_SIGNING_KEY)),
+            "admin.signing_key",
+        ),
+        (|s| s.onboarding.state_key = None, "onboarding.state_key"),
+    ];
+    for (change, secret) in cases {
+        let mut s = production();
+        change(&mut s);
+        assert_eq!(refused_key(&s), key(secret));
+    }
 }
 
 #[test]
@@ -110,10 +109,7 @@ fn a_malformed_secret_is_reported_with_the_missing_ones() {
 fn production_accepts_a_client_certificate_instead_of_a_client_secret() {
     let mut s = production();
     s.microsoft.client_secret = None;
-    assert_eq!(
-        s.validate().err().map(|e| e.key),
-        Some("microsoft.client_secret".to_owned())
-    );
+    assert_eq!(refused_key(&s), key("microsoft.client_secret"));
     s.microsoft.client_certificate = Some("-----BEGIN CERTIFICATE-----".to_owned());
     s.microsoft.client_private_key = Some(SecretString::from("-----BEGIN PRIVATE KEY-----"));
     assert!(s.validate().is_ok());
@@ -123,20 +119,14 @@ fn production_accepts_a_client_certificate_instead_of_a_client_secret() {
 fn a_bad_database_url_names_the_key() {
     let mut s = dev();
     s.database.url = SecretString::from("mysql://x/y");
-    assert_eq!(
-        s.validate().err().map(|e| e.key),
-        Some("database.url".to_owned())
-    );
+    assert_eq!(refused_key(&s), key("database.url"));
 }
 
 #[test]
 fn a_redis_prefix_with_a_colon_is_refused() {
     let mut s = dev();
     s.redis.key_prefix = "a:b".into();
-    assert_eq!(
-        s.validate().err().map(|e| e.key),
-        Some("redis.key_prefix".to_owned())
-    );
+    assert_eq!(refused_key(&s), key("redis.key_prefix"));
 }
 
 #[test]
@@ -149,24 +139,34 @@ fn secrets_do_not_appear_in_debug_output() {
     assert!(!shown.contains("operator-token"), "{shown}");
 }
 
-#[test]
-fn a_file_value_of_the_wrong_type_names_the_key() {
+/// Settings loaded from a file holding `contents` alone (no environment).
+fn load_file(contents: &str) -> Result<Settings, ConfigError> {
     let dir = std::env::temp_dir().join(format!("graphhook-cfg-{}", uuid::Uuid::new_v4()));
     let _ = std::fs::create_dir_all(&dir);
     let file = dir.join("graphhook.toml");
-    let _ = std::fs::write(
-        &file,
-        "mode = \"development\"\n[worker]\nconcurrency = \"many\"\n",
-    );
-    let err = Settings::load(Sources {
+    let _ = std::fs::write(&file, contents);
+    let loaded = Settings::load(Sources {
         file: Some(&file),
         environment: false,
         force_mode: None,
-    })
-    .err()
-    .map(|e| e.key);
+    });
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(err, Some("worker.concurrency".to_owned()));
+    loaded
+}
+
+/// The file (if any) and the environment, in the mode they say unless `force_mode`.
+fn with_environment(file: Option<&Path>, force_mode: Option<Mode>) -> Sources<'_> {
+    Sources {
+        file,
+        environment: true,
+        force_mode,
+    }
+}
+
+#[test]
+fn a_file_value_of_the_wrong_type_names_the_key() {
+    let err = load_file("mode = \"development\"\n[worker]\nconcurrency = \"many\"\n");
+    assert_eq!(err.err().map(|e| e.key), key("worker.concurrency"));
 }
 
 #[test]
@@ -177,14 +177,10 @@ fn environment_variables_override_the_file_and_a_bad_one_names_its_key() {
             "graphhook.toml",
             "mode = \"development\"\n[worker]\nconcurrency = 2\n",
         )?;
+        let file = Path::new("graphhook.toml");
         jail.set_env("GRAPHHOOK__WORKER__CONCURRENCY", "3");
         jail.set_env("GRAPHHOOK__API__PUBLIC_BASE_URL", "http://127.0.0.1:9999");
-        let file = Path::new("graphhook.toml");
-        let sources = || Sources {
-            file: Some(file),
-            environment: true,
-            force_mode: None,
-        };
+        let sources = || with_environment(Some(file), None);
         let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
         assert_eq!(settings.mode, Mode::Development);
         assert_eq!(settings.worker.concurrency, 3);
@@ -192,7 +188,7 @@ fn environment_variables_override_the_file_and_a_bad_one_names_its_key() {
 
         jail.set_env("GRAPHHOOK__API__LISTEN", "not-an-address");
         let err = Settings::load(sources()).err().map(|e| e.key);
-        assert_eq!(err, Some("api.listen".to_owned()));
+        assert_eq!(err, key("api.listen"));
         Ok(())
     });
 }
@@ -205,30 +201,22 @@ fn an_empty_variable_counts_as_unset() {
             "graphhook.toml",
             "mode = \"production\"\n[worker]\nconcurrency = 2\n",
         )?;
+        let file = Path::new("graphhook.toml");
         // What compose passes for a secret the operator did not set: `${VAR:-}`.
         jail.set_env("GRAPHHOOK__WORKER__CONCURRENCY", "");
         jail.set_env("GRAPHHOOK__ONBOARDING__STATE_KEY", "");
         jail.set_env("GRAPHHOOK__MICROSOFT__BROWSER_AUTHORITY_URL", "");
-        let file = Path::new("graphhook.toml");
-        let err = Settings::load(Sources {
-            file: Some(file),
-            environment: true,
-            force_mode: None,
-        })
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+        let err = Settings::load(with_environment(Some(file), None))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         // Missing, as if never set, rather than "must be at least 32 characters".
         assert!(
             err.contains("onboarding.state_key") && err.contains("is required in production"),
             "{err}"
         );
-        let settings = Settings::load(Sources {
-            file: Some(file),
-            environment: true,
-            force_mode: Some(Mode::Development),
-        })
-        .map_err(|e| e.to_string())?;
+        let settings = Settings::load(with_environment(Some(file), Some(Mode::Development)))
+            .map_err(|e| e.to_string())?;
         assert_eq!(settings.worker.concurrency, 2, "the file's value stands");
         assert!(settings.onboarding.state_key.is_none());
         assert!(settings.microsoft.browser_authority_url.is_none());
@@ -238,78 +226,49 @@ fn an_empty_variable_counts_as_unset() {
 
 #[test]
 fn an_unknown_key_in_a_file_is_refused() {
-    let dir = std::env::temp_dir().join(format!("graphhook-cfg-{}", uuid::Uuid::new_v4()));
-    let _ = std::fs::create_dir_all(&dir);
-    let file = dir.join("graphhook.toml");
-    let _ = std::fs::write(&file, "mode = \"development\"\n[api]\nlisten_on = \"x\"\n");
-    let err = Settings::load(Sources {
-        file: Some(&file),
-        environment: false,
-        force_mode: None,
-    });
-    let _ = std::fs::remove_dir_all(&dir);
+    let err = load_file("mode = \"development\"\n[api]\nlisten_on = \"x\"\n");
     let message = err.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("listen_on"), "{message}");
 }
 
 type Change = fn(&mut Settings);
 
+/// Development settings with each dotted key set to its value, as a file or variable sets it.
+fn dev_with(values: &[(&str, i64)]) -> Settings {
+    let mut figment = Figment::new().merge(Serialized::default("mode", Mode::Development));
+    for (key, value) in values {
+        figment = figment.merge(Serialized::default(key, value));
+    }
+    figment.extract().expect("settings of the right types")
+}
+
 #[test]
 fn delivery_health_and_retention_bounds_name_the_key() {
-    let cases: [(Change, &str); 11] = [
-        (
-            |s| s.webhooks.auto_disable_after_hours = 0,
-            "webhooks.auto_disable_after_hours",
-        ),
-        (
-            |s| s.webhooks.circuit_failure_percent = 101,
-            "webhooks.circuit_failure_percent",
-        ),
-        (
-            |s| s.webhooks.circuit_min_attempts = 0,
-            "webhooks.circuit_min_attempts",
-        ),
-        (
-            |s| s.webhooks.circuit_window_secs = 5,
-            "webhooks.circuit_window_secs",
-        ),
-        (
-            |s| s.webhooks.circuit_max_open_secs = 30,
-            "webhooks.circuit_max_open_secs",
-        ),
-        (
-            |s| s.worker.replay_concurrency = 0,
-            "worker.replay_concurrency",
-        ),
-        (
-            |s| s.worker.delivery_concurrency = 0,
-            "worker.delivery_concurrency",
-        ),
-        (
-            |s| s.worker.watchdog_stall_secs = 1,
-            "worker.watchdog_stall_secs",
-        ),
-        (
-            |s| {
-                s.worker.heartbeat_interval_secs = 30;
-                s.worker.watchdog_stall_secs = 45;
-            },
-            "worker.watchdog_stall_secs",
-        ),
-        (
-            |s| s.webhooks.retention_payload_days = 0,
-            "webhooks.retention_payload_days",
-        ),
-        (
-            |s| s.webhooks.retention_attempt_days = 4000,
-            "webhooks.retention_attempt_days",
-        ),
+    let cases = [
+        ("webhooks.auto_disable_after_hours", 0),
+        ("webhooks.circuit_failure_percent", 101),
+        ("webhooks.circuit_min_attempts", 0),
+        ("webhooks.circuit_window_secs", 5),
+        ("webhooks.circuit_max_open_secs", 30),
+        ("worker.replay_concurrency", 0),
+        ("worker.delivery_concurrency", 0),
+        ("worker.watchdog_stall_secs", 1),
+        ("webhooks.retention_payload_days", 0),
+        ("webhooks.retention_attempt_days", 4000),
     ];
-    for (change, key) in cases {
-        let mut s = dev();
-        change(&mut s);
-        assert_eq!(s.validate().err().map(|e| e.key), Some(key.to_owned()));
+    for (bad, value) in cases {
+        assert_eq!(
+            refused_key(&dev_with(&[(bad, value)])),
+            key(bad),
+            "{bad} = {value}"
+        );
     }
+    // Within its own bounds, but not twice the heartbeat.
+    let stall = dev_with(&[
+        ("worker.heartbeat_interval_secs", 30),
+        ("worker.watchdog_stall_secs", 45),
+    ]);
+    assert_eq!(refused_key(&stall), key("worker.watchdog_stall_secs"));
 }
 
 #[test]
@@ -344,11 +303,7 @@ fn the_retry_schedule_is_read_from_the_file_and_the_environment() {
             "mode = \"development\"\n[webhooks]\nretry_schedule_secs = [10, 60]\n",
         )?;
         let file = Path::new("graphhook.toml");
-        let sources = || Sources {
-            file: Some(file),
-            environment: true,
-            force_mode: None,
-        };
+        let sources = || with_environment(Some(file), None);
         let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
         assert_eq!(settings.webhooks.retry_schedule_secs, [10, 60]);
 
@@ -361,10 +316,10 @@ fn the_retry_schedule_is_read_from_the_file_and_the_environment() {
 
         jail.set_env("GRAPHHOOK__WEBHOOKS__RETRY_SCHEDULE_SECS", "[30, 0]");
         let err = Settings::load(sources()).err().map(|e| e.key);
-        assert_eq!(err, Some("webhooks.retry_schedule_secs".to_owned()));
+        assert_eq!(err, key("webhooks.retry_schedule_secs"));
         jail.set_env("GRAPHHOOK__WEBHOOKS__RETRY_SCHEDULE_SECS", "soon");
         let err = Settings::load(sources()).err().map(|e| e.key);
-        assert_eq!(err, Some("webhooks.retry_schedule_secs".to_owned()));
+        assert_eq!(err, key("webhooks.retry_schedule_secs"));
         Ok(())
     });
 }
@@ -397,11 +352,7 @@ fn a_command_is_asked_only_for_the_production_secrets_it_uses() {
 #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
 fn the_emulators_state_file_is_on_by_default_and_can_be_moved_or_turned_off() {
     figment::Jail::expect_with(|jail| {
-        let sources = || Sources {
-            file: None,
-            environment: true,
-            force_mode: Some(Mode::Development),
-        };
+        let sources = || with_environment(None, Some(Mode::Development));
         let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
         assert!(settings.emulator.persist);
         assert_eq!(settings.emulator.state_file, None, "derived by dev");
@@ -417,7 +368,7 @@ fn the_emulators_state_file_is_on_by_default_and_can_be_moved_or_turned_off() {
 
         jail.set_env("GRAPHHOOK__EMULATOR__STATE_FILE", "/");
         let err = Settings::load(sources()).err().map(|e| e.key);
-        assert_eq!(err, Some("emulator.state_file".to_owned()));
+        assert_eq!(err, key("emulator.state_file"));
         Ok(())
     });
 }

@@ -3,7 +3,6 @@
 //! One function per settings section, run in the order of [`Settings::validate_needing`]; the
 //! first refusal is the one reported (the secrets excepted: all of those are reported at once).
 
-use std::fmt::Display;
 use std::ops::RangeInclusive;
 
 use secrecy::ExposeSecret;
@@ -135,16 +134,12 @@ impl Settings {
     fn validate_webhooks(&self) -> Checked {
         let w = &self.webhooks;
         networks("webhooks.allow_networks", &w.allow_networks)?;
-        within(
-            "webhooks.default_timeout_secs",
-            w.default_timeout_secs,
-            1..=30,
-        )?;
-        within(
-            "webhooks.auto_disable_after_hours",
-            w.auto_disable_after_hours,
-            1..=24 * 365,
-        )?;
+        #[rustfmt::skip]
+        let bounds = [
+            ("webhooks.default_timeout_secs",     w.default_timeout_secs,     1..=30),
+            ("webhooks.auto_disable_after_hours", w.auto_disable_after_hours, 1..=24 * 365),
+        ];
+        within(bounds)?;
         for (key, days) in [
             ("webhooks.retention_payload_days", w.retention_payload_days),
             ("webhooks.retention_attempt_days", w.retention_attempt_days),
@@ -153,36 +148,16 @@ impl Settings {
                 return refuse(key, "must be between 1 and 3650 days");
             }
         }
-        within(
-            "webhooks.default_max_in_flight",
-            w.default_max_in_flight,
-            1..=1000,
-        )?;
-        within(
-            "webhooks.circuit_window_secs",
-            w.circuit_window_secs,
-            10..=86_400,
-        )?;
-        within(
-            "webhooks.circuit_min_attempts",
-            w.circuit_min_attempts,
-            1..=100_000,
-        )?;
-        within(
-            "webhooks.circuit_failure_percent",
-            w.circuit_failure_percent,
-            1..=100,
-        )?;
-        within(
-            "webhooks.circuit_open_secs",
-            w.circuit_open_secs,
-            1..=86_400,
-        )?;
-        within(
-            "webhooks.circuit_max_open_secs",
-            w.circuit_max_open_secs,
-            1..=86_400,
-        )?;
+        #[rustfmt::skip]
+        let bounds = [
+            ("webhooks.default_max_in_flight",   w.default_max_in_flight.into(),   1..=1000),
+            ("webhooks.circuit_window_secs",     w.circuit_window_secs,            10..=86_400),
+            ("webhooks.circuit_min_attempts",    w.circuit_min_attempts.into(),    1..=100_000),
+            ("webhooks.circuit_failure_percent", w.circuit_failure_percent.into(), 1..=100),
+            ("webhooks.circuit_open_secs",       w.circuit_open_secs,              1..=86_400),
+            ("webhooks.circuit_max_open_secs",   w.circuit_max_open_secs,          1..=86_400),
+        ];
+        within(bounds)?;
         if let Err(e) = crate::delivery::engine::schedule::Schedule::from_settings(w) {
             return refuse("webhooks.retry_schedule_secs", e.to_string());
         }
@@ -226,38 +201,18 @@ impl Settings {
 
     fn validate_subscriptions(&self) -> Checked {
         let s = &self.subscriptions;
-        within(
-            "subscriptions.upkeep_per_tenant",
-            s.upkeep_per_tenant,
-            1..=1_000,
-        )?;
-        within("subscriptions.upkeep_batch", s.upkeep_batch, 1..=100_000)?;
-        within(
-            "subscriptions.upkeep_lease_secs",
-            s.upkeep_lease_secs,
-            10..=86_400,
-        )?;
-        within(
-            "subscriptions.retry_initial_secs",
-            s.retry_initial_secs,
-            1..=86_400,
-        )?;
-        within("subscriptions.retry_max_secs", s.retry_max_secs, 1..=86_400)?;
-        within(
-            "subscriptions.throttle_default_secs",
-            s.throttle_default_secs,
-            1..=3_600,
-        )?;
-        within(
-            "subscriptions.reconcile_interval_secs",
-            s.reconcile_interval_secs,
-            60..=7 * 86_400,
-        )?;
-        within(
-            "subscriptions.reconcile_batch",
-            s.reconcile_batch,
-            1..=10_000,
-        )?;
+        #[rustfmt::skip]
+        let bounds = [
+            ("subscriptions.upkeep_per_tenant",       s.upkeep_per_tenant.into(), 1..=1_000),
+            ("subscriptions.upkeep_batch",            s.upkeep_batch.into(),      1..=100_000),
+            ("subscriptions.upkeep_lease_secs",       s.upkeep_lease_secs,        10..=86_400),
+            ("subscriptions.retry_initial_secs",      s.retry_initial_secs,       1..=86_400),
+            ("subscriptions.retry_max_secs",          s.retry_max_secs,           1..=86_400),
+            ("subscriptions.throttle_default_secs",   s.throttle_default_secs,    1..=3_600),
+            ("subscriptions.reconcile_interval_secs", s.reconcile_interval_secs,  60..=7 * 86_400),
+            ("subscriptions.reconcile_batch",         s.reconcile_batch.into(),   1..=10_000),
+        ];
+        within(bounds)?;
         if !(0.2..=0.9).contains(&s.renew_at_fraction) {
             return refuse(
                 "subscriptions.renew_at_fraction",
@@ -319,12 +274,15 @@ fn at_least_one<T: PartialEq + Default>(key: &str, value: T) -> Checked {
     Ok(())
 }
 
-fn within<T: PartialOrd + Display>(key: &str, value: T, range: RangeInclusive<T>) -> Checked {
-    if !range.contains(&value) {
-        return refuse(
-            key,
-            format!("must be between {} and {}", range.start(), range.end()),
-        );
+/// Each `(key, value, range)` in order: the first value out of its range is refused.
+fn within<const N: usize>(bounds: [(&str, u64, RangeInclusive<u64>); N]) -> Checked {
+    for (key, value, range) in bounds {
+        if !range.contains(&value) {
+            return refuse(
+                key,
+                format!("must be between {} and {}", range.start(), range.end()),
+            );
+        }
     }
     Ok(())
 }

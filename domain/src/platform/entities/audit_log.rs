@@ -36,21 +36,6 @@ pub enum ActorKind {
     User,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::tenant::Entity",
-        from = "Column::TenantId",
-        to = "super::tenant::Column::Id",
-        on_delete = "SetNull"
-    )]
-    Tenant,
-}
-
-impl Related<super::tenant::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Tenant.def()
-    }
-}
+belongs_to_tenant!("SetNull");
 
 impl ActiveModelBehavior for ActiveModel {}

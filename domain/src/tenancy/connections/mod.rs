@@ -23,13 +23,15 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Select, Set, TransactionSession,
+    TransactionTrait,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::platform::owned::{self, TenantOwned};
 use crate::{
+    Clock, Settings,
     graph::microsoft::{delegated, sign_in::SignInRequest},
     graph::resources,
     operator::audit::{self, Actor, NewEntry},
@@ -219,6 +221,33 @@ fn sign_in(
     })
 }
 
+/// Audits `entry` with the connection now waiting for a sign-in, commits, and tells where its
+/// user signs in (until `expires_at`).
+async fn audited<T: ConnectionTrait + TransactionSession>(
+    txn: T,
+    clock: &Clock,
+    entry: NewEntry,
+    connection: connection::Model,
+    authorization_url: String,
+    expires_at: DateTime<Utc>,
+) -> Result<Started, ConnectionError> {
+    audit::record(&txn, clock, entry).await?;
+    txn.commit().await.map_err(DomainError::from)?;
+    Ok(Started {
+        connection,
+        authorization_url,
+        expires_at,
+    })
+}
+
+/// Personal accounts connect only where the deployment allows them.
+fn allowed(settings: &Settings, account: Account) -> Result<(), ConnectionError> {
+    if account == Account::Personal && !settings.microsoft.personal_accounts {
+        return Err(ConnectionError::PersonalAccountsDisabled);
+    }
+    Ok(())
+}
+
 fn login_hint(hint: Option<String>) -> Result<Option<String>, ConnectionError> {
     let hint = hint.map(|h| h.trim().to_owned()).filter(|h| !h.is_empty());
     if let Some(h) = &hint
@@ -239,9 +268,7 @@ pub async fn start(
     request: StartRequest,
     actor: Actor,
 ) -> Result<Started, ConnectionError> {
-    if request.account == Account::Personal && !services.settings.microsoft.personal_accounts {
-        return Err(ConnectionError::PersonalAccountsDisabled);
-    }
+    allowed(&services.settings, request.account)?;
     let scopes = scopes_for(request.account, &request.kinds)?;
     let hint = login_hint(request.login_hint)?;
     let id = ConnectionId::new();
@@ -286,13 +313,8 @@ pub async fn start(
         .tenant(TenantId::from(tenant.id))
         .target("connection", id)
         .details(json!({"account": request.account, "scopes": scopes}));
-    audit::record(&txn, &services.clock, entry).await?;
-    txn.commit().await.map_err(DomainError::from)?;
-    Ok(Started {
-        connection: model,
-        authorization_url: signing_in.url,
-        expires_at: signing_in.expires_at,
-    })
+    let (url, expires_at) = (signing_in.url, signing_in.expires_at);
+    audited(txn, &services.clock, entry, model, url, expires_at).await
 }
 
 /// A new authorization URL for an existing connection (its user must sign in as the same
@@ -305,9 +327,7 @@ pub async fn reconnect(
     actor: Actor,
 ) -> Result<Started, ConnectionError> {
     let found = find(&services.db, TenantId::from(tenant.id), id).await?;
-    if found.account == Account::Personal && !services.settings.microsoft.personal_accounts {
-        return Err(ConnectionError::PersonalAccountsDisabled);
-    }
+    allowed(&services.settings, found.account)?;
     let scopes: Vec<String> = found.scopes.split_whitespace().map(str::to_owned).collect();
     let hint = found.login_hint.clone().or_else(|| found.username.clone());
     let signing_in = sign_in(services, id.uuid(), found.account, &scopes, hint.as_deref())?;
@@ -323,13 +343,25 @@ pub async fn reconnect(
     let entry = NewEntry::new(actor, "connection.reconnect_started")
         .tenant(TenantId::from(tenant.id))
         .target("connection", id);
-    audit::record(&txn, &services.clock, entry).await?;
-    txn.commit().await.map_err(DomainError::from)?;
-    Ok(Started {
-        connection: model,
-        authorization_url: signing_in.url,
-        expires_at: signing_in.expires_at,
-    })
+    let (url, expires_at) = (signing_in.url, signing_in.expires_at);
+    audited(txn, &services.clock, entry, model, url, expires_at).await
+}
+
+/// A tenant sees its connections until they are deleted.
+impl TenantOwned for connection::Entity {
+    const NAME: &'static str = "connection";
+
+    fn tenant_column() -> connection::Column {
+        connection::Column::TenantId
+    }
+
+    fn id_column() -> connection::Column {
+        connection::Column::Id
+    }
+
+    fn visible(query: Select<Self>) -> Select<Self> {
+        query.filter(connection::Column::Status.ne(ConnectionStatus::Deleted))
+    }
 }
 
 /// One of the tenant's connections (not deleted).
@@ -338,12 +370,7 @@ pub async fn find<C: ConnectionTrait>(
     tenant: TenantId,
     id: ConnectionId,
 ) -> DomainResult<connection::Model> {
-    connection::Entity::find_by_id(id.uuid())
-        .filter(connection::Column::TenantId.eq(tenant.uuid()))
-        .filter(connection::Column::Status.ne(ConnectionStatus::Deleted))
-        .one(db)
-        .await?
-        .ok_or(DomainError::NotFound("connection"))
+    owned::find::<connection::Entity, _>(db, tenant, id.uuid()).await
 }
 
 /// The tenant's connections (not deleted), by id, after `after`.
@@ -353,17 +380,7 @@ pub async fn list<C: ConnectionTrait>(
     after: Option<ConnectionId>,
     limit: u64,
 ) -> DomainResult<Vec<connection::Model>> {
-    let mut query = connection::Entity::find()
-        .filter(connection::Column::TenantId.eq(tenant.uuid()))
-        .filter(connection::Column::Status.ne(ConnectionStatus::Deleted));
-    if let Some(after) = after {
-        query = query.filter(connection::Column::Id.gt(after.uuid()));
-    }
-    Ok(query
-        .order_by_asc(connection::Column::Id)
-        .limit(limit.clamp(1, 200))
-        .all(db)
-        .await?)
+    owned::page::<connection::Entity, _>(db, tenant, after.map(|a| a.uuid()), limit).await
 }
 
 #[cfg(test)]

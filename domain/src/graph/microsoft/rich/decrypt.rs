@@ -4,7 +4,7 @@ use aes::cipher::{BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hmac::{Hmac, KeyInit, Mac};
 use rsa010::{Oaep, PrivateKey, pkcs8::DecodePrivateKey};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
@@ -12,7 +12,7 @@ use sha2::Sha256;
 use super::RichError;
 use crate::{
     delivery::webhooks::crypt::SecretBox,
-    platform::entities::encryption_certificate,
+    graph::microsoft::certificates,
     platform::error::{DomainError, DomainResult},
 };
 
@@ -63,15 +63,8 @@ impl DecryptionKey {
         secret_box: &SecretBox,
         label: &str,
     ) -> DomainResult<Option<Self>> {
-        let Some(model) = encryption_certificate::Entity::find()
-            .filter(encryption_certificate::Column::Label.eq(label))
-            .one(db)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let Some(pkcs8) = super::super::certificates::private_key(db, secret_box, label).await?
-        else {
+        let certificate = certificates::with_private_key(db, secret_box, label).await?;
+        let Some((model, pkcs8)) = certificate else {
             return Ok(None);
         };
         Self::new(&pkcs8, &model.certificate)

@@ -57,13 +57,7 @@ impl JwksCache {
 
     /// Keys from `urls`, fetched again on an unknown kid at most every `min_refresh`.
     pub fn with_urls(urls: Vec<String>, min_refresh: StdDuration) -> anyhow::Result<Self> {
-        crate::platform::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(StdDuration::from_secs(5))
-            .timeout(StdDuration::from_secs(15))
-            .build()?;
+        let http = crate::graph::microsoft::http_client(StdDuration::from_secs(15))?;
         Ok(Self {
             http,
             urls,

@@ -245,11 +245,16 @@ mod tests {
         model
     }
 
+    /// The decision under the default settings, now, with the jitter's midpoint.
+    fn decide_now(sub: &subscription::Model, failure: Failure) -> Decision {
+        decide(&Settings::default(), sub, failure, now(), 0.5)
+    }
+
     #[test]
     fn throttling_waits_for_retry_after_or_the_default() {
         let settings = Settings::default();
         let sub = subscription(Duration::days(2));
-        let told = decide(&settings, &sub, Failure::Throttled(Some(30)), now(), 0.5);
+        let told = decide_now(&sub, Failure::Throttled(Some(30)));
         assert_eq!(
             told,
             Decision::Throttle {
@@ -258,7 +263,7 @@ mod tests {
             }
         );
         let default = settings.subscriptions.throttle_default_secs;
-        let untold = decide(&settings, &sub, Failure::Throttled(None), now(), 0.5);
+        let untold = decide_now(&sub, Failure::Throttled(None));
         assert_eq!(
             untold,
             Decision::Throttle {
@@ -267,7 +272,7 @@ mod tests {
             }
         );
         // A Retry-After of 0 still waits a second.
-        let zero = decide(&settings, &sub, Failure::Throttled(Some(0)), now(), 0.5);
+        let zero = decide_now(&sub, Failure::Throttled(Some(0)));
         assert!(
             matches!(zero, Decision::Throttle { until, .. } if until == now() + Duration::seconds(1))
         );
@@ -276,12 +281,9 @@ mod tests {
     #[test]
     fn a_refusal_fails_the_subscription_with_graphs_reason() {
         let sub = subscription(Duration::days(2));
-        let decision = decide(
-            &Settings::default(),
+        let decision = decide_now(
             &sub,
             Failure::Forbidden("403 ExtensionError: access denied".into()),
-            now(),
-            0.5,
         );
         let Decision::Fail { reason, event } = decision else {
             panic!("{decision:?}");
@@ -294,7 +296,7 @@ mod tests {
     #[test]
     fn consent_gone_changes_nothing_here() {
         let sub = subscription(Duration::days(2));
-        let decision = decide(&Settings::default(), &sub, Failure::ConsentGone, now(), 0.5);
+        let decision = decide_now(&sub, Failure::ConsentGone);
         assert_eq!(decision, Decision::ConsentGone);
     }
 
@@ -302,13 +304,7 @@ mod tests {
     fn a_transient_failure_backs_off_exponentially_without_telling_the_tenant_while_time_is_left() {
         let settings = Settings::default();
         let mut sub = subscription(Duration::days(2));
-        let first = decide(
-            &settings,
-            &sub,
-            Failure::Transient("502".into()),
-            now(),
-            0.5,
-        );
+        let first = decide_now(&sub, Failure::Transient("502".into()));
         let initial = settings.subscriptions.retry_initial_secs as i64;
         assert_eq!(
             first,
@@ -319,19 +315,13 @@ mod tests {
             }
         );
         sub.failures = 3;
-        let Decision::Retry { next, .. } = decide(
-            &settings,
-            &sub,
-            Failure::Transient("502".into()),
-            now(),
-            0.5,
-        ) else {
+        let Decision::Retry { next, .. } = decide_now(&sub, Failure::Transient("502".into()))
+        else {
             panic!("a retry");
         };
         let expected = (initial * 8).min(settings.subscriptions.retry_max_secs as i64);
         assert_eq!(next, now() + Duration::seconds(expected));
-        let Decision::Retry { error, .. } = decide(&settings, &sub, Failure::NotFound, now(), 0.5)
-        else {
+        let Decision::Retry { error, .. } = decide_now(&sub, Failure::NotFound) else {
             panic!("a retry");
         };
         assert_eq!(error, "Graph no longer knows the subscription");
@@ -339,28 +329,17 @@ mod tests {
 
     #[test]
     fn the_tenant_is_told_once_when_the_next_try_comes_after_expiry() {
-        let settings = Settings::default();
         let mut sub = subscription(Duration::seconds(1));
-        let Decision::Retry { event, next, .. } = decide(
-            &settings,
-            &sub,
-            Failure::Transient("502".into()),
-            now(),
-            0.5,
-        ) else {
+        let Decision::Retry { event, next, .. } =
+            decide_now(&sub, Failure::Transient("502".into()))
+        else {
             panic!("a retry");
         };
         let event = event.expect("told");
         assert_eq!(event["status"], "active");
         assert_eq!(event["nextAttemptAt"], json!(next));
         sub.expiry_warned_at = Some(now());
-        let again = decide(
-            &settings,
-            &sub,
-            Failure::Transient("502".into()),
-            now(),
-            0.5,
-        );
+        let again = decide_now(&sub, Failure::Transient("502".into()));
         assert!(
             matches!(again, Decision::Retry { event: None, .. }),
             "{again:?}"

@@ -1,5 +1,8 @@
 use super::*;
-use crate::platform::entities::subscription::DueAction;
+use crate::{
+    graph::subscriptions::act::tests_support::subscription,
+    platform::entities::subscription::DueAction,
+};
 
 const OURS: &str = "https://relay.example.com/graph/notifications";
 
@@ -23,35 +26,21 @@ fn at_graph(resource: &str, age: Duration, url: &str, state: Option<&str>) -> Gr
     }
 }
 
+/// A row of ours for `resource`, whose client state is `state`, with no Graph id, expiry or
+/// upkeep planned.
 fn row(resource: &str, status: SubscriptionStatus, state: &str) -> subscription::Model {
     subscription::Model {
         id: SubscriptionId::new().uuid(),
         tenant_id: uuid::Uuid::new_v4(),
         graph_id: None,
         resource: resource.to_owned(),
-        kind: "user".to_owned(),
-        change_types: "updated".to_owned(),
-        include_resource_data: false,
-        encryption_certificate_id: None,
         client_state_hash: hash(state),
-        endpoint_ids: None,
         status,
         expires_at: None,
-        last_error: None,
-        created_at: now(),
-        updated_at: now(),
         renew_at: None,
-        last_renewed_at: None,
-        due_action: DueAction::Renew,
         due_at: None,
         action_version: 0,
-        failures: 0,
-        lease_token: None,
-        lease_until: None,
-        expiry_warned_at: None,
-        connection_id: None,
-        graph_tenant_id: None,
-        requested_resource: None,
+        ..subscription(now(), DueAction::Renew)
     }
 }
 
