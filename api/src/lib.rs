@@ -11,6 +11,7 @@
 // say what they do; tests may run long.
 #![cfg_attr(not(test), deny(clippy::too_many_lines))]
 
+pub mod annotations;
 pub mod body;
 pub mod bounded;
 pub mod client_addr;

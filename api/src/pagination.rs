@@ -18,3 +18,14 @@ pub fn next_cursor<T, Id>(rows: &[T], limit: u64, id: impl Fn(&T) -> Id) -> Opti
         .then(|| rows.last().map(id))
         .flatten()
 }
+
+/// A page of `rows` as views, and the cursor of the next page.
+pub fn page<T, Id, V>(
+    rows: Vec<T>,
+    limit: u64,
+    id: impl Fn(&T) -> Id,
+    view: impl FnMut(T) -> V,
+) -> (Vec<V>, Option<Id>) {
+    let next_cursor = next_cursor(&rows, limit, id);
+    (rows.into_iter().map(view).collect(), next_cursor)
+}

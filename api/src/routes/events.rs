@@ -108,9 +108,7 @@ pub async fn list(
         cursor: query.cursor,
     };
     let rows = events::list(&state.db, auth.tenant_id(), &filter, limit).await?;
-    let next_cursor = pagination::next_cursor(&rows, limit, |e| EventId::from(e.id));
-    Ok(HttpResponse::Ok().json(EventList {
-        data: rows.into_iter().map(EventView::from).collect(),
-        next_cursor,
-    }))
+    let (data, next_cursor) =
+        pagination::page(rows, limit, |e| EventId::from(e.id), EventView::from);
+    Ok(HttpResponse::Ok().json(EventList { data, next_cursor }))
 }

@@ -71,6 +71,25 @@ pub struct AuditEntry {
     created_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl From<audit::AuditRow> for AuditEntry {
+    fn from(row: audit::AuditRow) -> Self {
+        let r = row.entry;
+        Self {
+            id: r.id.into(),
+            tenant_id: r.tenant_id.map(Into::into),
+            tenant_name: row.tenant_name,
+            actor_kind: r.actor_kind,
+            actor_id: r.actor_id,
+            action: r.action,
+            target_kind: r.target_kind,
+            target_id: r.target_id,
+            details: r.details,
+            request_id: r.request_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct AuditLogPage {
     data: Vec<AuditEntry>,
@@ -139,27 +158,7 @@ pub async fn list(
         limit,
     };
     let rows = audit::list_all(&state.db, &filter, &page).await?;
-    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| AuditId::from(r.entry.id));
-    let data = rows
-        .into_iter()
-        .map(
-            |audit::AuditRow {
-                 entry: r,
-                 tenant_name,
-             }| AuditEntry {
-                id: r.id.into(),
-                tenant_id: r.tenant_id.map(Into::into),
-                tenant_name,
-                actor_kind: r.actor_kind,
-                actor_id: r.actor_id,
-                action: r.action,
-                target_kind: r.target_kind,
-                target_id: r.target_id,
-                details: r.details,
-                request_id: r.request_id,
-                created_at: r.created_at,
-            },
-        )
-        .collect();
+    let id = |r: &audit::AuditRow| AuditId::from(r.entry.id);
+    let (data, next_cursor) = crate::pagination::page(rows, limit, id, AuditEntry::from);
     Ok(HttpResponse::Ok().json(AuditLogPage { data, next_cursor }))
 }

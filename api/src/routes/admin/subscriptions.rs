@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
+    annotations::SubscriptionPath,
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::Services,
@@ -152,12 +153,12 @@ pub async fn list(
         after: query.cursor.map(|c| c.uuid()),
     };
     let rows = admin::list_subscriptions(&state.db, &filter, limit).await?;
-    let next_cursor =
-        crate::pagination::next_cursor(&rows, limit, |r| SubscriptionId::from(r.subscription.id));
-    let data = rows
-        .into_iter()
-        .map(|r| SubscriptionView::new(&r.subscription, r.tenant_name))
-        .collect();
+    let (data, next_cursor) = crate::pagination::page(
+        rows,
+        limit,
+        |r| SubscriptionId::from(r.subscription.id),
+        |r| SubscriptionView::new(&r.subscription, r.tenant_name),
+    );
     Ok(HttpResponse::Ok().json(SubscriptionList { data, next_cursor }))
 }
 
@@ -167,7 +168,7 @@ pub async fn list(
     path = "/admin/v1/subscriptions/{id}/renew",
     operation_id = "admin_subscriptions_renew",
     tag = "subscriptions",
-    params(("id" = String, Path, description = "The subscription's id (`sub_…`)")),
+    params(SubscriptionPath),
     responses(
         (status = 202, description = "The renewal is due now", body = SubscriptionView),
         (status = 400, description = "Malformed id", body = ErrorBody),

@@ -22,6 +22,7 @@ use utoipa::ToSchema;
 use super::{subscriptions::SubscriptionView, tenants::TenantView};
 use crate::routes::connections::ConnectionView;
 use crate::{
+    annotations::TenantPath,
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::Services,
@@ -148,7 +149,7 @@ pub struct TenantDetail {
     path = "/admin/v1/tenants/{id}",
     operation_id = "admin_tenants_show",
     tag = "tenants",
-    params(("id" = String, Path, description = "The tenant's id (`ten_…`)")),
+    params(TenantPath),
     responses(
         (status = 200, description = "The tenant", body = TenantDetail),
         (status = 400, description = "Malformed id", body = ErrorBody),

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
+    annotations::TenantPath,
     bounded::FilterText,
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
@@ -116,15 +117,12 @@ pub async fn list(
         after: query.cursor.map(|c| c.uuid()),
     };
     let rows = admin::list_tenants(&state.db, &filter, limit).await?;
-    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| TenantId::from(r.tenant.id));
-    let data = rows
-        .iter()
-        .map(|r| TenantSummaryView {
-            tenant: TenantView::from(&r.tenant),
-            subscriptions: r.subscriptions,
-            endpoints: r.endpoints,
-        })
-        .collect();
+    let id = |r: &admin::TenantSummary| TenantId::from(r.tenant.id);
+    let (data, next_cursor) = crate::pagination::page(rows, limit, id, |r| TenantSummaryView {
+        tenant: TenantView::from(&r.tenant),
+        subscriptions: r.subscriptions,
+        endpoints: r.endpoints,
+    });
     Ok(HttpResponse::Ok().json(TenantList { data, next_cursor }))
 }
 
@@ -143,7 +141,7 @@ pub struct Suspend {
     path = "/admin/v1/tenants/{id}/suspend",
     operation_id = "admin_tenants_suspend",
     tag = "tenants",
-    params(("id" = String, Path, description = "The tenant's id (`ten_…`)")),
+    params(TenantPath),
     request_body = Suspend,
     responses(
         (status = 200, description = "Suspended", body = TenantView),
@@ -179,7 +177,7 @@ pub async fn suspend(
     path = "/admin/v1/tenants/{id}/resume",
     operation_id = "admin_tenants_resume",
     tag = "tenants",
-    params(("id" = String, Path, description = "The tenant's id (`ten_…`)")),
+    params(TenantPath),
     responses(
         (status = 200, description = "`active` again, or `consent_revoked` when no consent is in force", body = TenantView),
         (status = 400, description = "Malformed id", body = ErrorBody),
@@ -271,7 +269,7 @@ pub(crate) async fn offboard_confirmed(
     path = "/admin/v1/tenants/{id}/offboard",
     operation_id = "admin_tenants_offboard",
     tag = "tenants",
-    params(("id" = String, Path, description = "The tenant's id (`ten_…`)")),
+    params(TenantPath),
     request_body = Offboard,
     responses(
         (status = 200, description = "Offboarded: what was done, and when the data goes", body = OffboardedView),

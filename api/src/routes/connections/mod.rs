@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
+    annotations::{ConnectionPath, ConnectionRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::Services,
@@ -184,8 +185,12 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
     let rows = connections::list(&state.db, auth.tenant_id(), query.cursor, limit).await?;
-    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| ConnectionId::from(r.id));
-    let data = rows.iter().map(ConnectionView::from).collect();
+    let (data, next_cursor) = crate::pagination::page(
+        rows,
+        limit,
+        |r| ConnectionId::from(r.id),
+        |r| ConnectionView::from(&r),
+    );
     Ok(HttpResponse::Ok().json(ConnectionList { data, next_cursor }))
 }
 
@@ -195,11 +200,10 @@ pub async fn list(
     path = "/api/v1/connections/{id}",
     operation_id = "connections_show",
     tag = "connections",
-    params(("id" = String, Path, description = "The connection's id (`conn_…`)")),
+    params(ConnectionPath),
     responses(
         (status = 200, description = "The connection", body = ConnectionView),
-        KeyRefusals,
-        (status = 404, description = "No such connection for this tenant", body = ErrorBody),
+        ConnectionRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -219,11 +223,10 @@ pub async fn show(
     path = "/api/v1/connections/{id}",
     operation_id = "connections_delete",
     tag = "connections",
-    params(("id" = String, Path, description = "The connection's id (`conn_…`)")),
+    params(ConnectionPath),
     responses(
         (status = 204, description = "Deleted"),
-        KeyRefusals,
-        (status = 404, description = "No such connection for this tenant", body = ErrorBody),
+        ConnectionRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -243,11 +246,10 @@ pub async fn delete(
     path = "/api/v1/connections/{id}/reconnect",
     operation_id = "connections_reconnect",
     tag = "connections",
-    params(("id" = String, Path, description = "The connection's id (`conn_…`)")),
+    params(ConnectionPath),
     responses(
         (status = 200, description = "Send the user to `authorization_url`", body = StartedView),
-        KeyRefusals,
-        (status = 404, description = "No such connection for this tenant", body = ErrorBody),
+        ConnectionRefusals,
         (status = 422, description = "Personal accounts are no longer enabled on this deployment", body = ErrorBody),
     ),
     security(("api_key" = []))

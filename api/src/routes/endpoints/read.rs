@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{EndpointList, EndpointView};
 use crate::{
+    annotations::EndpointPath,
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::Services,
@@ -76,11 +77,13 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
     let rows = endpoints::list(&state.db, auth.tenant_id(), query.cursor, limit).await?;
-    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| EndpointId::from(r.id));
-    let data = rows
-        .iter()
-        .map(|r| EndpointView::new(r, &state.secret_box))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (data, next_cursor) = crate::pagination::page(
+        rows,
+        limit,
+        |r| EndpointId::from(r.id),
+        |r| EndpointView::new(&r, &state.secret_box),
+    );
+    let data = data.into_iter().collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(EndpointList { data, next_cursor }))
 }
 
@@ -90,7 +93,7 @@ pub async fn list(
     path = "/api/v1/endpoints/{id}",
     operation_id = "endpoints_show",
     tag = "endpoints",
-    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    params(EndpointPath),
     responses(
         (status = 200, description = "The endpoint", body = EndpointView),
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
@@ -113,7 +116,7 @@ pub async fn show(
     path = "/api/v1/endpoints/{id}/health",
     operation_id = "endpoints_health",
     tag = "endpoints",
-    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    params(EndpointPath),
     responses(
         (status = 200, description = "The endpoint's health", body = HealthView),
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
@@ -159,7 +162,7 @@ pub async fn health(
     path = "/api/v1/endpoints/{id}/secret",
     operation_id = "endpoints_secret",
     tag = "endpoints",
-    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    params(EndpointPath),
     responses(
         (status = 200, description = "The current secret", body = SecretView),
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
@@ -187,7 +190,7 @@ pub async fn secret(
     path = "/api/v1/endpoints/{id}/public-key",
     operation_id = "endpoints_public_key",
     tag = "endpoints",
-    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    params(EndpointPath),
     responses(
         (status = 200, description = "The public key", body = PublicKeyView),
         (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),

@@ -25,6 +25,7 @@ use super::{
     retry_schedule::{Delays, present},
 };
 use crate::{
+    annotations::{EndpointPath, EndpointRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::Services,
@@ -142,12 +143,11 @@ pub struct UpdateEndpoint {
     path = "/api/v1/endpoints/{id}",
     operation_id = "endpoints_update",
     tag = "endpoints",
-    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    params(EndpointPath),
     request_body = UpdateEndpoint,
     responses(
         (status = 200, description = "The endpoint", body = EndpointView),
-        KeyRefusals,
-        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+        EndpointRefusals,
         (status = 422, description = "A refused URL or setting", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -219,11 +219,10 @@ pub async fn update(
     path = "/api/v1/endpoints/{id}",
     operation_id = "endpoints_delete",
     tag = "endpoints",
-    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    params(EndpointPath),
     responses(
         (status = 204, description = "Deleted"),
-        KeyRefusals,
-        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+        EndpointRefusals,
     ),
     security(("api_key" = []))
 )]

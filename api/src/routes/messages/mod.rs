@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
+    annotations::EndpointPath,
     bounded::{FilterText, Timestamp},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
@@ -210,11 +211,9 @@ pub async fn list_messages(
         cursor: query.cursor,
     };
     let rows = history::messages(&state.db, auth.tenant_id(), &filter, limit).await?;
-    let next_cursor = pagination::next_cursor(&rows, limit, |m| MessageId::from(m.id));
-    Ok(HttpResponse::Ok().json(MessageList {
-        data: rows.into_iter().map(MessageView::from).collect(),
-        next_cursor,
-    }))
+    let (data, next_cursor) =
+        pagination::page(rows, limit, |m| MessageId::from(m.id), MessageView::from);
+    Ok(HttpResponse::Ok().json(MessageList { data, next_cursor }))
 }
 
 /// One message, with its payload.
@@ -333,11 +332,9 @@ pub async fn list_deliveries(
         cursor: query.cursor,
     };
     let rows = history::deliveries(&state.db, auth.tenant_id(), &filter, limit).await?;
-    let next_cursor = pagination::next_cursor(&rows, limit, |d| DeliveryId::from(d.id));
-    Ok(HttpResponse::Ok().json(DeliveryList {
-        data: rows.into_iter().map(DeliveryView::from).collect(),
-        next_cursor,
-    }))
+    let (data, next_cursor) =
+        pagination::page(rows, limit, |d| DeliveryId::from(d.id), DeliveryView::from);
+    Ok(HttpResponse::Ok().json(DeliveryList { data, next_cursor }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -378,11 +375,9 @@ pub async fn list_attempts(
         limit,
     )
     .await?;
-    let next_cursor = pagination::next_cursor(&rows, limit, |a| AttemptId::from(a.id));
-    Ok(HttpResponse::Ok().json(AttemptList {
-        data: rows.into_iter().map(AttemptView::from).collect(),
-        next_cursor,
-    }))
+    let (data, next_cursor) =
+        pagination::page(rows, limit, |a| AttemptId::from(a.id), AttemptView::from);
+    Ok(HttpResponse::Ok().json(AttemptList { data, next_cursor }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -406,7 +401,7 @@ pub struct Recovered {
     path = "/api/v1/endpoints/{id}/recover",
     operation_id = "endpoints_recover",
     tag = "history",
-    params(("id" = String, Path, description = "The endpoint's id (`ep_…`)")),
+    params(EndpointPath),
     request_body = Recover,
     responses(
         (status = 202, description = "Queued", body = Recovered),

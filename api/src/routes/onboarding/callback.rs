@@ -21,10 +21,7 @@ use graphhook_domain::{
     platform::jobs::VerifyConsent,
     platform::secret::ExposeSecret,
     tenancy::api_keys,
-    tenancy::onboarding::{
-        Person, StateError,
-        state::{self as onboarding_state, Phase},
-    },
+    tenancy::onboarding::{Person, StateError, state::Phase},
     tenancy::tenants::{self, ConsentProof},
 };
 use serde::Deserialize;
@@ -32,8 +29,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    COOKIE, answers, links,
+    answers, links,
     pages::{self, escape, paragraph},
+    returns,
 };
 use crate::{error::ApiError, request_id::RequestId, state::Services};
 
@@ -67,32 +65,17 @@ async fn answer(
     query: CallbackQuery,
     request_id: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(signed) = query.state.as_deref() else {
-        return Ok(answers::state_page(&StateError::Invalid));
-    };
-    let cookie = req.cookie(COOKIE).map(|c| c.value().to_owned());
-    let claims = match onboarding_state::verify(
-        &state.settings.onboarding_state_key(),
-        state.clock.now(),
-        signed,
-        cookie.as_deref(),
-        Phase::Consent,
-    ) {
-        Ok(claims) => claims,
-        Err(error) => {
-            tracing::warn!(%error, "onboarding callback refused");
-            return Ok(answers::state_page(&error));
-        }
-    };
+    let refused = "onboarding callback refused";
+    let claims =
+        match returns::verified(state, req, query.state.as_deref(), Phase::Consent, refused) {
+            Ok((claims, _)) => claims,
+            Err(page) => return Ok(*page),
+        };
     let Some(person) = claims.person.clone() else {
         return Ok(answers::state_page(&StateError::Invalid));
     };
-    let fresh =
-        onboarding_state::use_once(&state.redis, state.queues.prefix(), &state.clock, &claims)
-            .await
-            .map_err(|e| DomainError::unavailable("onboarding", e))?;
-    if !fresh {
-        return Ok(answers::state_page(&StateError::Replayed));
+    if let Some(page) = returns::use_once(state, &claims).await? {
+        return Ok(page);
     }
     let actor = Actor::administrator(&person);
     if let Some(named) = query.tenant.as_deref()

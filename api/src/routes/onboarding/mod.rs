@@ -7,6 +7,7 @@ mod answers;
 mod callback;
 mod links;
 pub(crate) mod pages;
+mod returns;
 mod signed_in;
 mod start;
 

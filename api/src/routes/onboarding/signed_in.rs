@@ -11,7 +11,6 @@
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, http::header, web};
 use chrono::Duration;
 use graphhook_domain::{
-    DomainError,
     graph::microsoft::id_token::{self, Expected},
     platform::entities::tenant::TenantStatus,
     tenancy::onboarding::{
@@ -23,8 +22,9 @@ use graphhook_domain::{
 use serde::Deserialize;
 
 use super::{
-    COOKIE, answers, links,
+    answers, links,
     pages::{self, escape, paragraph},
+    returns,
 };
 use crate::{error::ApiError, state::Services};
 
@@ -57,31 +57,16 @@ async fn answer(
     req: &HttpRequest,
     query: SignedInQuery,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(signed) = query.state.as_deref() else {
-        return Ok(answers::state_page(&StateError::Invalid));
-    };
+    let refused = "sign-in return refused";
+    let (claims, cookie) =
+        match returns::verified(state, req, query.state.as_deref(), Phase::SignIn, refused) {
+            Ok(verified) => verified,
+            Err(page) => return Ok(*page),
+        };
     let key = state.settings.onboarding_state_key();
-    let cookie = req.cookie(COOKIE).map(|c| c.value().to_owned());
-    let claims = match onboarding_state::verify(
-        &key,
-        state.clock.now(),
-        signed,
-        cookie.as_deref(),
-        Phase::SignIn,
-    ) {
-        Ok(claims) => claims,
-        Err(error) => {
-            tracing::warn!(%error, "sign-in return refused");
-            return Ok(answers::state_page(&error));
-        }
-    };
     let cookie = cookie.unwrap_or_default();
-    let fresh =
-        onboarding_state::use_once(&state.redis, state.queues.prefix(), &state.clock, &claims)
-            .await
-            .map_err(|e| DomainError::unavailable("onboarding", e))?;
-    if !fresh {
-        return Ok(answers::state_page(&StateError::Replayed));
+    if let Some(page) = returns::use_once(state, &claims).await? {
+        return Ok(page);
     }
     if let Some(error) = query.error.as_deref() {
         tracing::info!(error, "the sign-in ended with an error");

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
+    annotations::{SubscriptionPath, SubscriptionRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::Services,
@@ -186,8 +187,12 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let limit = crate::pagination::limit(query.limit)?;
     let rows = subscriptions::list(&state.db, auth.tenant_id(), query.cursor, limit).await?;
-    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| SubscriptionId::from(r.id));
-    let data: Vec<SubscriptionView> = rows.iter().map(SubscriptionView::from).collect();
+    let (data, next_cursor) = crate::pagination::page(
+        rows,
+        limit,
+        |r| SubscriptionId::from(r.id),
+        |r| SubscriptionView::from(&r),
+    );
     Ok(HttpResponse::Ok().json(SubscriptionList { data, next_cursor }))
 }
 
@@ -197,11 +202,10 @@ pub async fn list(
     path = "/api/v1/subscriptions/{id}",
     operation_id = "subscriptions_show",
     tag = "subscriptions",
-    params(("id" = String, Path, description = "The subscription's id (`sub_…`)")),
+    params(SubscriptionPath),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionView),
-        KeyRefusals,
-        (status = 404, description = "No such subscription for this tenant", body = ErrorBody),
+        SubscriptionRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -220,11 +224,10 @@ pub async fn show(
     path = "/api/v1/subscriptions/{id}",
     operation_id = "subscriptions_delete",
     tag = "subscriptions",
-    params(("id" = String, Path, description = "The subscription's id (`sub_…`)")),
+    params(SubscriptionPath),
     responses(
         (status = 204, description = "Deleted"),
-        KeyRefusals,
-        (status = 404, description = "No such subscription for this tenant", body = ErrorBody),
+        SubscriptionRefusals,
         (status = 502, description = "Graph refused", body = ErrorBody),
         (status = 503, description = "Graph is throttling; see Retry-After", body = ErrorBody),
     ),
@@ -301,7 +304,7 @@ pub struct ActionQuery {
     path = "/api/v1/subscriptions/{id}/actions",
     operation_id = "subscriptions_actions",
     tag = "subscriptions",
-    params(("id" = String, Path, description = "The subscription's id (`sub_…`)"), ActionQuery),
+    params(SubscriptionPath, ActionQuery),
     responses(
         (status = 200, description = "A page of the history", body = ActionList),
         (status = 400, description = "Malformed query", body = ErrorBody),
@@ -322,7 +325,7 @@ pub async fn actions(
     subscriptions::find(&state.db, auth.tenant_id(), id).await?;
     let rows = subscriptions::upkeep::history(&state.db, auth.tenant_id(), id, query.cursor, limit)
         .await?;
-    let next_cursor = crate::pagination::next_cursor(&rows, limit, |r| r.id);
-    let data = rows.iter().map(ActionView::from).collect();
+    let (data, next_cursor) =
+        crate::pagination::page(rows, limit, |r| r.id, |r| ActionView::from(&r));
     Ok(HttpResponse::Ok().json(ActionList { data, next_cursor }))
 }
