@@ -14,21 +14,6 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::tenant::Entity",
-        from = "Column::TenantId",
-        to = "super::tenant::Column::Id",
-        on_delete = "Cascade"
-    )]
-    Tenant,
-}
-
-impl Related<super::tenant::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Tenant.def()
-    }
-}
+belongs_to_tenant!("Cascade");
 
 impl ActiveModelBehavior for ActiveModel {}
