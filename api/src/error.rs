@@ -11,12 +11,8 @@
 //! Internal errors log their whole cause chain and tell the client only that something failed.
 
 use actix_web::{
-    HttpRequest, HttpResponse, ResponseError,
-    body::{BoxBody, MessageBody},
-    dev::ServiceResponse,
-    error::{JsonPayloadError, PathError, QueryPayloadError},
+    HttpResponse, ResponseError,
     http::{StatusCode, header},
-    middleware::ErrorHandlerResponse,
 };
 use graphhook_domain::{DomainError, platform::error::Facts};
 use serde::Serialize;
@@ -24,6 +20,10 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 use crate::request_id;
+
+mod framework;
+
+pub use framework::{json_error, no_route, path_error, query_error, render_framework_error};
 
 /// Every error code the api returns. Codes are stable: clients match on them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,19 +181,27 @@ impl ApiError {
         }
     }
 
-    fn unavailable(what: &str, source: impl Into<anyhow::Error>) -> Self {
+    /// `service` (`database`, `queue`) cannot be reached now; `details.service` names it.
+    fn unavailable(service: &str, source: impl Into<anyhow::Error>) -> Self {
         Self {
             source: Some(source.into()),
             ..Self::new(
                 Code::ServiceUnavailable,
-                format!("{what} is temporarily unavailable; try again shortly"),
+                format!("the {service} is temporarily unavailable; try again shortly"),
             )
+            .with_details(Some(json!({ "service": service })))
         }
     }
 
     /// Missing or refused credentials.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(Code::Unauthorized, message)
+    }
+
+    /// Missing or refused credentials, `details.rule` saying which (`missing`, `malformed`,
+    /// `unknown`, `invalid`, `expired`, `revoked`).
+    pub fn unauthorized_because(rule: &str, message: impl Into<String>) -> Self {
+        Self::new(Code::Unauthorized, message).with_details(Some(json!({ "rule": rule })))
     }
 
     /// Too many requests from one caller.
@@ -241,7 +249,12 @@ impl From<DomainError> for ApiError {
                 message,
             } => Self::new(Code::ValidationFailed, message)
                 .with_details(invalid_details(field, rule)),
-            DomainError::Conflict { message, facts, .. } => {
+            DomainError::Conflict {
+                rule,
+                message,
+                mut facts,
+            } => {
+                facts.insert(0, ("rule", Some(rule.to_owned())));
                 Self::new(Code::Conflict, message).with_details(facts_details(facts))
             }
             DomainError::Forbidden { message, facts } => {
@@ -255,18 +268,20 @@ impl From<DomainError> for ApiError {
                 ..Self::new(Code::ServiceUnavailable, message)
                     .with_details(Some(json!({"retry_after_secs": retry_after.as_secs()})))
             },
-            DomainError::Upstream { message } => Self::new(Code::BadGateway, message),
+            DomainError::Upstream { message, facts } => {
+                Self::new(Code::BadGateway, message).with_details(facts_details(facts))
+            }
             DomainError::Unavailable { message, source } => Self {
                 source,
                 ..Self::new(Code::ServiceUnavailable, message)
             },
             DomainError::Database(e) if graphhook_domain::platform::db::is_unavailable(&e) => {
-                ApiError::unavailable("the database", e)
+                ApiError::unavailable("database", e)
             }
-            DomainError::Redis(e) => ApiError::unavailable("the queue", e),
+            DomainError::Redis(e) => ApiError::unavailable("queue", e),
             // A database that went away under a step reported as internal is still a 503.
             other if database_unavailable_within(&other) => {
-                ApiError::unavailable("the database", other)
+                ApiError::unavailable("database", other)
             }
             other => ApiError::internal(other),
         }
@@ -329,14 +344,6 @@ fn database_unavailable_within(err: &DomainError) -> bool {
     false
 }
 
-/// Requests for paths no route serves.
-pub async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        Code::NotFound,
-        format!("no route for {} {}", req.method(), req.path()),
-    ))
-}
-
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.code.status()
@@ -364,102 +371,4 @@ impl ResponseError for ApiError {
         }
         response.json(self.body())
     }
-}
-
-/// Malformed or unacceptable JSON bodies.
-pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let api = match &err {
-        JsonPayloadError::ContentType => ApiError::new(
-            Code::UnsupportedMediaType,
-            "the request body must be JSON with content-type: application/json",
-        ),
-        JsonPayloadError::OverflowKnownLength { limit, .. }
-        | JsonPayloadError::Overflow { limit } => ApiError::new(
-            Code::PayloadTooLarge,
-            format!("the request body exceeds {limit} bytes"),
-        ),
-        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::new(
-            Code::ValidationFailed,
-            format!("the request body does not match the expected shape: {e}"),
-        ),
-        JsonPayloadError::Deserialize(e) => ApiError::new(
-            Code::InvalidJson,
-            format!("the request body is not valid JSON: {e}"),
-        ),
-        other => ApiError::new(
-            Code::BadRequest,
-            format!("could not read the request body: {other}"),
-        ),
-    };
-    api.into()
-}
-
-pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    let message = match &err {
-        PathError::Deserialize(e) => format!("invalid path parameter: {e}"),
-        other => format!("invalid path parameter: {other}"),
-    };
-    ApiError::new(Code::InvalidPath, message).into()
-}
-
-pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let message = match &err {
-        QueryPayloadError::Deserialize(e) => format!("invalid query parameter: {e}"),
-        other => format!("invalid query parameter: {other}"),
-    };
-    ApiError::new(Code::InvalidQuery, message).into()
-}
-
-/// The safety net for error responses the framework produced without our shape (unknown routes,
-/// wrong methods, anything else): replaces a body that is neither our JSON nor one of our HTML
-/// pages with the standard one, keeping the status and headers such as `Allow`.
-pub fn render_framework_error<B: MessageBody + 'static>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
-    // Our JSON errors and our HTML pages (onboarding) are already what they should be.
-    if is_json {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-    }
-    let status = res.status();
-    let code = Code::from_status(status);
-    let message = match code {
-        Code::NotFound => format!(
-            "no route for {} {}",
-            res.request().method(),
-            res.request().path()
-        ),
-        Code::MethodNotAllowed => {
-            format!(
-                "{} is not allowed on {}",
-                res.request().method(),
-                res.request().path()
-            )
-        }
-        _ => status
-            .canonical_reason()
-            .unwrap_or("request failed")
-            .to_lowercase(),
-    };
-    let body = ErrorBody {
-        code: code.as_str(),
-        message,
-        request_id: request_id::current().unwrap_or_default(),
-        details: None,
-    };
-    let (req, old) = res.into_parts();
-    let mut new = HttpResponse::build(status);
-    for (name, value) in old.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            new.append_header((name.clone(), value.clone()));
-        }
-    }
-    let new: HttpResponse<BoxBody> = new.json(body);
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, new).map_into_right_body(),
-    ))
 }

@@ -30,11 +30,14 @@ impl FromRequest for Operator {
 async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
     let state = app_state(req)?;
     let presented = bearer_token(req).ok_or_else(|| {
-        ApiError::unauthorized("an operator token is required: Authorization: Bearer <token>")
+        ApiError::unauthorized_because(
+            "missing",
+            "an operator token is required: Authorization: Bearer <token>",
+        )
     })?;
     let key = state.settings.admin_signing_key();
     let claims = graphhook_domain::operator::tokens::verify(&key, presented, state.clock.now())
-        .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        .map_err(|e| ApiError::unauthorized_because(e.rule(), e.to_string()))?;
     // The first statement of most requests: after a database restart it may meet a dead
     // pooled connection, and a read is safe to run again (on a fresh one).
     let revoked = graphhook_domain::platform::db::retry_read(|| {
@@ -42,8 +45,10 @@ async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
     })
     .await?;
     if revoked {
-        return Err(ApiError::unauthorized(
-            graphhook_domain::operator::tokens::TokenError::Revoked.to_string(),
+        let revoked = graphhook_domain::operator::tokens::TokenError::Revoked;
+        return Err(ApiError::unauthorized_because(
+            revoked.rule(),
+            revoked.to_string(),
         ));
     }
     Ok(Operator {
@@ -99,7 +104,10 @@ async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> 
     use graphhook_domain::{platform::entities::tenant::TenantStatus, tenancy::api_keys};
     let state = app_state(req)?;
     let presented = bearer_token(req).ok_or_else(|| {
-        ApiError::unauthorized("an API key is required: Authorization: Bearer <key>")
+        ApiError::unauthorized_because(
+            "missing",
+            "an API key is required: Authorization: Bearer <key>",
+        )
     })?;
     // An API key, or a portal session made from one. The first statement of every tenant
     // request: after a database restart it may meet a dead pooled connection. It reads (and
@@ -115,7 +123,12 @@ async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> 
     .await?;
     let (key, tenant) = match found {
         Ok(found) => found,
-        Err(error) => return Err(ApiError::unauthorized(error.to_string())),
+        Err(error) => {
+            return Err(ApiError::unauthorized_because(
+                error.rule(),
+                error.to_string(),
+            ));
+        }
     };
     // A tenant whose consent was revoked may still read (its paused subscriptions, its
     // history) while an administrator consents again; it changes nothing.
@@ -137,7 +150,11 @@ async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> 
             .unwrap_or_default();
         return Err(DomainError::Forbidden {
             message: format!("the tenant is {status}{reason}"),
-            facts: vec![("tenant_status", Some(status))],
+            facts: vec![
+                ("rule", Some("tenant_not_active".to_owned())),
+                ("tenant_status", Some(status)),
+                ("reason", tenant.status_reason.clone()),
+            ],
         }
         .into());
     }

@@ -4,7 +4,6 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-pub use crate::errors::assert_refused_naming;
 use crate::{CONTOSO_ADMIN, TestApp, client::Answer};
 
 /// A member of Contoso's directory.

@@ -34,22 +34,6 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     body
 }
 
-/// As [`assert_error`], for errors without `details` (framework errors): the message must name
-/// `needle`, as it is what tells the client what is wrong.
-pub async fn assert_error_naming(
-    response: reqwest::Response,
-    status: u16,
-    code: &str,
-    needle: &str,
-) -> Value {
-    let body = assert_error(response, status, code).await;
-    assert!(
-        body["message"].as_str().is_some_and(|m| m.contains(needle)),
-        "{needle}: {body}"
-    );
-    body
-}
-
 /// Checks a 4xx in the one error shape and returns its body.
 pub async fn refused(response: reqwest::Response, status: u16, code: &str) -> Value {
     refused_case(response, status, code, "").await
@@ -97,17 +81,5 @@ pub fn assert_code(status: u16, body: &Value, expected: u16, code: &str) {
         (status, body["code"].as_str()),
         (expected, Some(code)),
         "{body}"
-    );
-}
-
-/// A refusal whose message names what to do, for the errors whose `details` cannot say it
-/// (connection errors, an operator's suspension reason, an expired session).
-pub fn assert_refused_naming(status: u16, body: &Value, expected: u16, needle: &str) {
-    assert_eq!(status, expected, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .is_some_and(|message| message.contains(needle)),
-        "{needle}: {body}"
     );
 }

@@ -56,7 +56,7 @@ async fn keys_are_created_shown_once_listed_and_revoked() {
     let (status, body) = app.as_tenant(&second).get("/api/v1/tenant").await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["code"], "unauthorized");
-    assert_eq!(body["message"], "the API key was revoked");
+    assert_eq!(body["details"]["rule"], "revoked", "{body}");
     assert_eq!(
         app.as_tenant(&first).get_status("/api/v1/tenant").await,
         200

@@ -22,9 +22,10 @@ use graphhook_tests::{
 };
 use graphhook_tests::{
     connections::{
-        CONTOSO_USER, Connected, assert_refused_naming, connected_to_conversations, connection,
-        follow_link, group_conversations, new_conversation, reconnect, subscribe_through,
+        CONTOSO_USER, Connected, connected_to_conversations, connection, follow_link,
+        group_conversations, new_conversation, reconnect, subscribe_through,
     },
+    errors::assert_code,
     fixtures::TENANT,
     graph::user_id,
     graph::{
@@ -127,11 +128,18 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
     let told = receiver.first_of("connection.reauthorization_required");
     assert_eq!(told.json()["data"]["connectionId"], id.as_str());
     assert_eq!(told.json()["data"]["pausedSubscriptions"], 1);
-    // Nothing new is made through it meanwhile; the answer names the call that fixes it.
+    // Nothing new is made through it meanwhile; the answer says the connection is not active.
     let other_group = group_conversations(uuid::Uuid::from_u128(7));
     let (status, refused) = subscribe_through(&app, &key, &id, &other_group, &["created"]).await;
-    let fix = format!("POST /api/v1/connections/{id}/reconnect");
-    assert_refused_naming(status, &refused, 409, &fix);
+    assert_code(status, &refused, 409, "conflict");
+    assert_eq!(
+        refused["details"]["rule"], "connection_not_active",
+        "{refused}"
+    );
+    assert_eq!(
+        refused["details"]["status"], "reauthorization_required",
+        "{refused}"
+    );
     assert!(subscription_history(&app, &sub).await.contains(&(
         "pause".into(),
         "connection_reauthorization_required".into(),
@@ -327,7 +335,8 @@ async fn a_sharepoint_site_drive_is_resolved_and_delivers_app_only() {
     let (status, refused) = tenant
         .try_subscribe("sites/missing-site/drive/root", &["updated"])
         .await;
-    assert_refused_naming(status, &refused, 409, "not found");
+    assert_code(status, &refused, 409, "conflict");
+    assert_eq!(refused["details"]["rule"], "site_not_found", "{refused}");
 }
 
 #[tokio::test]

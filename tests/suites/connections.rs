@@ -13,9 +13,10 @@ use graphhook_tests::{
 use graphhook_tests::{
     Tenant, TenantWithEndpoint,
     connections::{
-        ALICE, CONSUMERS, CONTOSO_USER, GROUP, assert_refused_naming, connect, connection, follow,
-        follow_link, group_conversations, reconnect, start, subscribe_through,
+        ALICE, CONSUMERS, CONTOSO_USER, GROUP, connect, connection, follow, follow_link,
+        group_conversations, reconnect, start, subscribe_through,
     },
+    errors::{assert_code, assert_rule},
     fixtures::{TENANT, onboarded_contoso, receiving, verifies_with},
     graph::{change_of, register_app, user_id},
 };
@@ -97,10 +98,14 @@ async fn my_mail_through_a_connection_delivers_and_another_users_mailbox_is_refu
     let admin = user_id(&app, CONTOSO_ADMIN).await;
     let theirs = format!("users/{admin}/events");
     let (status, refused) = subscribe_through(&app, &key, &id, &theirs, &["created"]).await;
-    assert_refused_naming(status, &refused, 502, "Forbidden");
+    assert_code(status, &refused, 502, "upstream_error");
+    assert_eq!(refused["details"]["rule"], "graph_refused", "{refused}");
+    assert_eq!(refused["details"]["graph_status"], "403", "{refused}");
     // The connection was not asked for contacts: Graphhook names the permission.
     let (status, refused) = subscribe_through(&app, &key, &id, "me/contacts", &["created"]).await;
-    assert_refused_naming(status, &refused, 403, "Contacts.Read");
+    assert_code(status, &refused, 403, "forbidden");
+    assert_eq!(refused["details"]["rule"], "missing_scope", "{refused}");
+    assert_eq!(refused["details"]["scope"], "Contacts.Read", "{refused}");
 }
 
 #[tokio::test]
@@ -197,22 +202,24 @@ async fn refresh_tokens_are_sealed_in_the_row_and_never_answered_or_logged() {
 #[tokio::test]
 async fn what_a_connection_may_hold_is_checked_before_graph_is_asked() {
     let (app, key) = onboarded_contoso().await;
-    // Connection errors carry no `details`: the message is what names the rule a request
-    // broke, so each case checks the part of it that says which.
-    for (body, needle) in [
+    // Each refusal names the field and the rule a request broke.
+    for (body, field, rule) in [
         (
             json!({"account": "personal", "kinds": ["conversation"]}),
-            "conversation cannot",
+            "kinds",
+            "not_for_account",
         ),
-        (json!({"kinds": ["user"]}), "app-only"),
-        (json!({"kinds": []}), "at least one"),
+        (json!({"kinds": ["user"]}), "kinds", "app_only"),
+        (json!({"kinds": []}), "kinds", "required"),
         (
             json!({"kinds": ["conversation"], "login_hint": "a\u{7}b"}),
             "login_hint",
+            "invalid",
         ),
     ] {
         let (status, refused) = start(&app, &key, body.clone()).await;
-        assert_refused_naming(status, &refused, 422, needle);
+        assert_eq!(status, 422, "{body}: {refused}");
+        assert_rule(&refused, "validation_failed", field, rule);
     }
     // A delegated-only resource without a connection names what to do.
     let conversations = group_conversations(GROUP);
@@ -220,13 +227,24 @@ async fn what_a_connection_may_hold_is_checked_before_graph_is_asked() {
         .as_tenant(&key)
         .try_subscribe(&conversations, &["created"])
         .await;
-    assert_refused_naming(status, &refused, 422, "connection_id");
+    assert_eq!(status, 422, "{refused}");
+    assert_rule(
+        &refused,
+        "validation_failed",
+        "connection_id",
+        "delegated_only",
+    );
     // A pending connection holds nothing yet.
     let (_, pending) = start(&app, &key, json!({"kinds": ["conversation"]})).await;
     let pending = pending["id"].as_str().unwrap();
     let (status, refused) =
         subscribe_through(&app, &key, pending, &conversations, &["created"]).await;
-    assert_refused_naming(status, &refused, 409, "not signed in");
+    assert_code(status, &refused, 409, "conflict");
+    assert_eq!(
+        refused["details"]["rule"], "connection_not_active",
+        "{refused}"
+    );
+    assert_eq!(refused["details"]["status"], "pending", "{refused}");
 }
 
 #[tokio::test]
@@ -235,8 +253,13 @@ async fn a_deployment_without_personal_accounts_says_so() {
     let key = app.onboard("Contoso").await.key.unwrap();
     let personal = json!({"account": "personal", "kinds": ["drive_item"]});
     let (status, refused) = start(&app, &key, personal).await;
-    let told = "not enabled for personal Microsoft accounts";
-    assert_refused_naming(status, &refused, 422, told);
+    assert_eq!(status, 422, "{refused}");
+    assert_rule(
+        &refused,
+        "validation_failed",
+        "account",
+        "personal_accounts_disabled",
+    );
 }
 
 #[tokio::test]

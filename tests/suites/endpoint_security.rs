@@ -93,11 +93,14 @@ async fn registration_refuses_non_public_addresses_and_names_the_rule() {
     );
     let (_, body) = create_endpoint(&app, &key, json!({"url": "https://localhost/"})).await;
     assert_rule(&body, "validation_failed", "url", "a non-public address");
-    // Under test: the message must not say which address the name resolves to.
-    assert_eq!(
-        body["message"], "url: localhost resolves to a non-public address",
-        "which address a name resolves to is not said: {body}"
-    );
+    // Under test: nothing in the body says which address the name resolves to.
+    let text = body.to_string();
+    for address in ["127.0.0.1", "::1", "loopback"] {
+        assert!(
+            !text.contains(address),
+            "which address a name resolves to is not said: {body}"
+        );
+    }
     let (_, body) = create_endpoint(&app, &key, json!({"url": "http://93.184.216.34/"})).await;
     assert_rule(&body, "validation_failed", "url", "https is required");
     assert_eq!(app.tenant_count().await, 1);
@@ -177,10 +180,6 @@ async fn a_refused_name_is_not_told_which_address_it_resolves_to() {
     assert_eq!(status, 422, "{body}");
     assert_rule(&body, "validation_failed", "url", "a non-public address");
     // Under test: neither the message nor anything else in the body names the address.
-    assert_eq!(
-        body["message"],
-        "url: internal.test resolves to a non-public address"
-    );
     let text = body.to_string();
     for hint in ["10.0.0.5", "10.0.0.0", "private"] {
         assert!(!text.contains(hint), "{hint} in {text}");

@@ -1,10 +1,7 @@
 //! Every error, whoever produced it, has one JSON shape: `code`, `message`, `request_id`
 //! (matching the `x-request-id` header), and `details` only where useful.
 
-use graphhook_tests::{
-    TestApp,
-    errors::{assert_error, assert_error_naming},
-};
+use graphhook_tests::{TestApp, errors::assert_error};
 
 /// A probe request with this content type and raw body, as a client could send it.
 async fn post_probes_raw(
@@ -26,8 +23,8 @@ async fn post_probes_raw(
 async fn malformed_json_is_a_400_invalid_json() {
     let app = TestApp::spawn().await;
     let response = post_probes_raw(&app, "application/json", "{\"hold_ms\": ").await;
-    // Framework errors carry no `details`: the message is what tells the client what is wrong.
-    assert_error_naming(response, 400, "invalid_json", "not valid JSON").await;
+    let body = assert_error(response, 400, "invalid_json").await;
+    assert_eq!(body["details"]["rule"], "json_syntax", "{body}");
 }
 
 #[tokio::test]
@@ -36,13 +33,16 @@ async fn json_of_the_wrong_shape_is_a_422_naming_the_problem() {
     let response = app
         .admin_post_json("/admin/v1/probes", &serde_json::json!({"hold_ms": "soon"}))
         .await;
-    // Under test: the message names the problem (there are no `details` to name it).
-    assert_error_naming(response, 422, "validation_failed", "invalid type").await;
+    // Under test: `details` name the problem.
+    let body = assert_error(response, 422, "validation_failed").await;
+    assert_eq!(body["details"]["rule"], "json_type", "{body}");
 
     let response = app
         .admin_post_json("/admin/v1/probes", &serde_json::json!({"hold": 1}))
         .await;
-    assert_error_naming(response, 422, "validation_failed", "unknown field `hold`").await;
+    let body = assert_error(response, 422, "validation_failed").await;
+    assert_eq!(body["details"]["rule"], "unknown_field", "{body}");
+    assert_eq!(body["details"]["field"], "hold", "{body}");
 }
 
 #[tokio::test]
@@ -68,9 +68,12 @@ async fn a_body_over_the_limit_is_a_413() {
 #[tokio::test]
 async fn a_malformed_path_parameter_is_a_400_invalid_path() {
     let app = TestApp::spawn().await;
-    // Under test: the message says which kind of id the path takes.
+    // Under test: `details` say which kind of id the path takes.
     let response = app.admin_get("/admin/v1/probes/not-an-id").await;
-    assert_error_naming(response, 400, "invalid_path", "prb_").await;
+    let body = assert_error(response, 400, "invalid_path").await;
+    assert_eq!(body["details"]["rule"], "invalid_id", "{body}");
+    assert_eq!(body["details"]["prefix"], "prb", "{body}");
+    assert_eq!(body["details"]["field"], "id", "{body}");
     // An id of another kind is refused the same way.
     let tenant_id = "ten_0194c1a27b3c7d4e8f90123456789abc";
     assert_error(
@@ -101,8 +104,9 @@ async fn a_malformed_query_parameter_is_a_400_invalid_query() {
 async fn an_unknown_route_is_a_404() {
     let app = TestApp::spawn().await;
     let body = assert_error(app.get("/no/such/route").await, 404, "not_found").await;
-    // Under test: the message names the method and path that matched no route.
-    assert_eq!(body["message"], "no route for GET /no/such/route");
+    // Under test: `details` name the method and path that matched no route.
+    assert_eq!(body["details"]["method"], "GET", "{body}");
+    assert_eq!(body["details"]["path"], "/no/such/route", "{body}");
     assert_error(
         app.admin_get("/admin/v1/nothing-here").await,
         404,
@@ -129,8 +133,9 @@ async fn a_known_route_with_the_wrong_method_is_a_405() {
         .await
         .expect("request");
     let body = assert_error(response, 405, "method_not_allowed").await;
-    // Under test: the message names the method refused and the route.
-    assert_eq!(body["message"], "PUT is not allowed on /admin/v1/probes");
+    // Under test: `details` name the method refused and the route.
+    assert_eq!(body["details"]["method"], "PUT", "{body}");
+    assert_eq!(body["details"]["path"], "/admin/v1/probes", "{body}");
 }
 
 #[tokio::test]

@@ -347,10 +347,8 @@ async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_
         .call(Method::POST, "/api/v1/tenant/verify", None)
         .await;
     assert_eq!(status, 409, "{body}");
-    assert!(
-        body["message"].as_str().unwrap().contains("AADSTS700016"),
-        "{body}"
-    );
+    assert_eq!(body["details"]["rule"], "token_refused", "{body}");
+    assert_eq!(body["details"]["aadsts"], "700016", "{body}");
     let tenant = &app.tenants().await[0];
     assert_eq!(tenant.status, TenantStatus::ConsentRevoked);
     assert!(app.audited("tenant.consent_revoked").await);

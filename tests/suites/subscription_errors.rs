@@ -15,19 +15,34 @@ use serde_json::json;
 #[tokio::test]
 async fn bad_requests_get_their_documented_errors() {
     let (app, key) = onboarded_contoso().await;
-    // Subscription errors carry no `details`: the message is what tells the tenant which
-    // kinds and change types are supported, so it is under test along with the code.
+    // Each refusal names the field to fix and the rule it broke.
     let cases = [
-        ("users", "created", "supported: updated, deleted"),
+        (
+            "users",
+            "created",
+            "change_types",
+            "unsupported_change_type",
+        ),
         (
             "sites/s1/lists/l1",
             "updated",
-            "supported: users/{id}/messages",
+            "resource",
+            "unsupported_resource",
         ),
-        ("groups/g1/conversations", "created", "delegated token"),
-        ("drives/d1/root/Documents", "updated", "personal OneDrive"),
+        (
+            "groups/g1/conversations",
+            "created",
+            "connection_id",
+            "delegated_only",
+        ),
+        (
+            "drives/d1/root/Documents",
+            "updated",
+            "connection_id",
+            "personal_only",
+        ),
     ];
-    for (resource, change_type, names) in cases {
+    for (resource, change_type, field, rule) in cases {
         let (status, body) = app
             .as_tenant(&key)
             .try_subscribe(resource, &[change_type])
@@ -37,14 +52,13 @@ async fn bad_requests_get_their_documented_errors() {
             (422, Some("validation_failed")),
             "{resource}: {body}"
         );
-        assert!(
-            body["message"].as_str().unwrap().contains(names),
-            "{resource}: {body}"
-        );
+        assert_eq!(body["details"]["field"], field, "{resource}: {body}");
+        assert_eq!(body["details"]["rule"], rule, "{resource}: {body}");
     }
 
     let (status, body, _) = create_subscription(&app, &key, json!({"resource": "users", "change_types": ["updated"], "endpoint_ids": ["ep_0194c1a27b3c7d4e8f90123456789abc"]})).await;
     assert_eq!(status, 422, "{body}");
+    assert_eq!(body["details"]["rule"], "unknown_endpoint", "{body}");
     assert_eq!(
         graph_subscription(&app, "users").await,
         None,
@@ -87,10 +101,10 @@ async fn a_missing_permission_is_a_403_naming_it() {
         .try_subscribe(&format!("users/{USER}/messages"), &["created"])
         .await;
     assert_code(status, &body, 403, "forbidden");
-    let message = body["message"].as_str().unwrap();
-    assert!(
-        message.contains("Mail.Read") && message.contains("consent again"),
-        "{message}"
+    assert_eq!(body["details"]["rule"], "missing_permission", "{body}");
+    assert_eq!(
+        body["details"]["permission"], "Mail.Read or Mail.ReadBasic",
+        "{body}"
     );
 }
 
@@ -104,9 +118,10 @@ async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
         .try_subscribe("groups", &["updated"])
         .await;
     assert_code(status, &body, 409, "conflict");
-    assert!(
-        body["message"].as_str().unwrap().contains("(1)"),
-        "the limit is named: {body}"
+    assert_eq!(body["details"]["rule"], "quota", "{body}");
+    assert_eq!(
+        body["details"]["quota"], "graph",
+        "Graph's quota is named: {body}"
     );
 
     behave(
@@ -144,15 +159,16 @@ async fn a_failed_validation_of_our_receiver_is_a_502_naming_the_url_graph_tried
         .try_subscribe("users", &["updated"])
         .await;
     assert_code(status, &body, 502, "upstream_error");
-    let message = body["message"].as_str().unwrap();
-    assert!(message.contains("notification receiver"), "{body}");
-    // Almost always the public URL is not reachable from Graph: the message names what Graph
+    assert_eq!(body["details"]["rule"], "receiver_not_validated", "{body}");
+    // Almost always the public URL is not reachable from Graph: the answer names what Graph
     // tried and the setting it comes from, so the operator knows what to fix.
-    assert!(
-        message.contains(&app.url("/graph/notifications")),
-        "{message}"
+    assert_eq!(
+        body["details"]["url"],
+        app.url("/graph/notifications"),
+        "{body}"
     );
-    assert!(message.contains("api.public_base_url"), "{message}");
+    assert_eq!(body["details"]["setting"], "api.public_base_url", "{body}");
+    let message = body["message"].as_str().unwrap();
     assert!(
         !message.contains("on our side, try again later"),
         "{message}"
@@ -177,10 +193,7 @@ async fn our_quota_per_tenant_is_a_409() {
         .try_subscribe("groups", &["updated"])
         .await;
     assert_eq!(status, 409, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("Graphhook's limit")
-    );
+    assert_eq!(body["details"]["rule"], "quota", "{body}");
+    assert_eq!(body["details"]["quota"], "tenant", "{body}");
+    assert_eq!(body["details"]["limit"], "1", "{body}");
 }

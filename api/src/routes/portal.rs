@@ -29,7 +29,12 @@ async fn session(
     let presented = body.api_key.trim();
     let (key, tenant) = match api_keys::authenticate(&state.db, &state.clock, presented).await? {
         Ok(found) => found,
-        Err(error) => return Err(ApiError::unauthorized(error.to_string())),
+        Err(error) => {
+            return Err(ApiError::unauthorized_because(
+                error.rule(),
+                error.to_string(),
+            ));
+        }
     };
     if !matches!(
         tenant.status,

@@ -45,6 +45,17 @@ pub enum TokenError {
     BadRequest(String),
 }
 
+impl TokenError {
+    /// The stable name of the refusal, for clients to act on.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            TokenError::Expired => "expired",
+            TokenError::Revoked => "revoked",
+            TokenError::Invalid | TokenError::BadRequest(_) => "invalid",
+        }
+    }
+}
+
 /// Whether a token id (`jti`) is acceptable: 1 to 100 characters, none of them a control
 /// character (the revocation table holds no more).
 pub fn valid_token_id(jti: &str) -> bool {

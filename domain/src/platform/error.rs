@@ -34,9 +34,10 @@ pub enum DomainError {
         message: String,
         retry_after: Duration,
     },
-    /// A service we call refused or failed in a way the caller should hear about.
+    /// A service we call refused or failed in a way the caller should hear about; `facts`
+    /// say how, where known.
     #[error("{message}")]
-    Upstream { message: String },
+    Upstream { message: String, facts: Facts },
     /// Something this request needs is not available now (a queue, a setting, a token
     /// service); trying later may succeed.
     #[error("{message}")]
@@ -111,9 +112,52 @@ impl DomainError {
         }
     }
 
+    /// A service we call refused or failed, `rule` naming how.
+    pub fn upstream_because(rule: &'static str, message: impl Into<String>, facts: Facts) -> Self {
+        let mut facts = facts;
+        facts.insert(0, ("rule", Some(rule.to_owned())));
+        Self::Upstream {
+            message: message.into(),
+            facts,
+        }
+    }
+
+    /// A request the current state refuses, `rule` naming that state, with facts for the client.
+    pub fn conflict_with(rule: &'static str, message: impl Into<String>, facts: Facts) -> Self {
+        Self::Conflict {
+            rule,
+            message: message.into(),
+            facts,
+        }
+    }
+
+    /// The caller may not do this, `rule` naming why, with facts for the client.
+    pub fn forbidden_because(rule: &'static str, message: impl Into<String>, facts: Facts) -> Self {
+        let mut facts = facts;
+        facts.insert(0, ("rule", Some(rule.to_owned())));
+        Self::Forbidden {
+            message: message.into(),
+            facts,
+        }
+    }
+
+    /// An input refused, naming the field and the rule it broke.
+    pub fn invalid_rule(
+        field: &'static str,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Invalid {
+            field: Some(field),
+            rule: Some(rule.to_owned()),
+            message: message.into(),
+        }
+    }
+
     pub fn upstream(message: impl Into<String>) -> Self {
         Self::Upstream {
             message: message.into(),
+            facts: Facts::new(),
         }
     }
 

@@ -125,6 +125,18 @@ pub enum KeyError {
     Expired,
 }
 
+impl KeyError {
+    /// The stable name of the refusal, for clients to act on.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            KeyError::Malformed => "malformed",
+            KeyError::Unknown => "unknown",
+            KeyError::Revoked => "revoked",
+            KeyError::Expired => "expired",
+        }
+    }
+}
+
 /// Finds the key and its tenant for a presented key.
 pub async fn authenticate<C: ConnectionTrait>(
     db: &C,

@@ -140,9 +140,12 @@ pub async fn list(
             if hours <= MAX_EXPIRING_WITHIN_HOURS {
                 Ok(chrono::Duration::hours(i64::from(hours)))
             } else {
-                Err(DomainError::invalid(format!(
-                    "expiring_within_hours must be between 0 and {MAX_EXPIRING_WITHIN_HOURS} (a year)"
-                )))
+                Err(DomainError::invalid_field(
+                    "expiring_within_hours",
+                    format!(
+                        "expiring_within_hours must be between 0 and {MAX_EXPIRING_WITHIN_HOURS} (a year)"
+                    ),
+                ))
             }
         })
         .transpose()?;

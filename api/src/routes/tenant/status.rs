@@ -109,8 +109,12 @@ pub async fn verify(
                 let message = format!("Microsoft refused a token for this tenant: {error}");
                 // An AADSTS answer is the tenant's doing (consent, a disabled app); anything
                 // else is Microsoft being unreachable for now.
-                return Err(if error.aadsts().is_some() {
-                    DomainError::conflict("token_refused", message)
+                return Err(if let Some(code) = error.aadsts() {
+                    DomainError::conflict_with(
+                        "token_refused",
+                        message,
+                        vec![("aadsts", Some(code.to_string()))],
+                    )
                 } else {
                     DomainError::Unavailable {
                         message,

@@ -109,6 +109,7 @@ pub fn unmask(new: Headers, stored: &Headers) -> Result<Headers, InputError> {
     } else {
         Err(InputError {
             field: "headers",
+            rule: Some("mask_without_value"),
             message: format!(
                 "{MASK} keeps a stored value, and there is none for {}: send the value itself",
                 unknown.join(", ")

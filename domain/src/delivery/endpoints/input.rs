@@ -82,18 +82,25 @@ pub struct EndpointPatch {
 #[error("{field}: {message}")]
 pub struct InputError {
     pub field: &'static str,
+    /// The rule broken, where a client may act on it (stable snake_case).
+    pub rule: Option<&'static str>,
     pub message: String,
 }
 
 impl From<InputError> for crate::DomainError {
     fn from(error: InputError) -> Self {
-        crate::DomainError::invalid_field(error.field, error.to_string())
+        crate::DomainError::Invalid {
+            field: Some(error.field),
+            rule: error.rule.map(str::to_owned),
+            message: error.to_string(),
+        }
     }
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> InputError {
     InputError {
         field,
+        rule: None,
         message: message.into(),
     }
 }

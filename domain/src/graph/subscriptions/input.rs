@@ -33,27 +33,41 @@ pub(super) struct Checked {
     pub connection_id: Option<ConnectionId>,
 }
 
-fn invalid(message: String) -> CreateError {
-    CreateError::Invalid(message)
+fn invalid(field: &'static str, rule: &'static str, message: String) -> CreateError {
+    CreateError::Invalid {
+        field,
+        rule,
+        message,
+    }
 }
 
 pub(super) fn check(request: CreateRequest) -> Result<Checked, CreateError> {
     let chars = request.resource.chars().count();
     if chars > MAX_RESOURCE_CHARS {
-        return Err(invalid(format!(
-            "resource is {chars} characters long; at most {MAX_RESOURCE_CHARS} are accepted"
-        )));
+        return Err(invalid(
+            "resource",
+            "too_long",
+            format!(
+                "resource is {chars} characters long; at most {MAX_RESOURCE_CHARS} are accepted"
+            ),
+        ));
     }
     if request.resource.chars().any(char::is_control) {
         return Err(invalid(
+            "resource",
+            "control_characters",
             "resource must not contain control characters (line breaks, tabs, …)".to_owned(),
         ));
     }
     let count = request.change_types.len();
     if count > MAX_CHANGE_TYPES {
-        return Err(invalid(format!(
-            "change_types lists {count} values; at most {MAX_CHANGE_TYPES} (created, updated, deleted)"
-        )));
+        return Err(invalid(
+            "change_types",
+            "too_many",
+            format!(
+                "change_types lists {count} values; at most {MAX_CHANGE_TYPES} (created, updated, deleted)"
+            ),
+        ));
     }
     if let Some(long) = request
         .change_types
@@ -61,16 +75,24 @@ pub(super) fn check(request: CreateRequest) -> Result<Checked, CreateError> {
         .map(|c| c.chars().count())
         .find(|n| *n > MAX_CHANGE_TYPE_CHARS)
     {
-        return Err(invalid(format!(
-            "change_types holds a value {long} characters long; the values are created, updated and deleted"
-        )));
+        return Err(invalid(
+            "change_types",
+            "too_long",
+            format!(
+                "change_types holds a value {long} characters long; the values are created, updated and deleted"
+            ),
+        ));
     }
     let endpoint_ids = match request.endpoint_ids {
         Some(ids) if ids.len() > MAX_ENDPOINT_IDS => {
-            return Err(invalid(format!(
-                "endpoint_ids lists {} endpoints; at most {MAX_ENDPOINT_IDS}",
-                ids.len()
-            )));
+            return Err(invalid(
+                "endpoint_ids",
+                "too_many",
+                format!(
+                    "endpoint_ids lists {} endpoints; at most {MAX_ENDPOINT_IDS}",
+                    ids.len()
+                ),
+            ));
         }
         Some(ids) => {
             let mut unique: Vec<EndpointId> = Vec::with_capacity(ids.len());

@@ -54,9 +54,13 @@ pub struct CreateRequest {
 pub enum CreateError {
     #[error(transparent)]
     Resource(#[from] ResourceError),
-    /// An input past its bounds (too long, too many).
-    #[error("{0}")]
-    Invalid(String),
+    /// An input past its bounds (too long, too many): the field and the rule it broke.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        rule: &'static str,
+        message: String,
+    },
     #[error(
         "the tenant has not granted {permission}, which {kind} subscriptions need; an administrator must consent again (/onboarding) to grant it"
     )]

@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use super::CreateError;
-use crate::{DomainError, tenancy::tenants::AccessError};
+use crate::{
+    DomainError, graph::resources::ResourceError, platform::error::Facts,
+    tenancy::tenants::AccessError,
+};
 
 /// How long to wait when Graph throttles without saying for how long.
 const DEFAULT_RETRY_AFTER_SECS: u64 = 30;
@@ -15,40 +18,66 @@ impl From<CreateError> for DomainError {
         let message = error.to_string();
         match error {
             CreateError::Resource(_)
-            | CreateError::Invalid(_)
+            | CreateError::Invalid { .. }
             | CreateError::RichNotAvailable(_)
             | CreateError::UnknownEndpoint(_)
             | CreateError::UnknownConnection(_)
-            | CreateError::NotThroughConnection { .. } => DomainError::invalid(message),
-            CreateError::Duplicate { existing, graph_id } => DomainError::Conflict {
-                rule: "duplicate",
+            | CreateError::NotThroughConnection { .. } => match input_rule(&error) {
+                Some((field, rule)) => DomainError::invalid_rule(field, rule, message),
+                None => DomainError::invalid(message),
+            },
+            CreateError::Duplicate { existing, graph_id } => DomainError::conflict_with(
+                "duplicate",
                 message,
-                facts: vec![
+                vec![
                     (
                         "existing_subscription_id",
                         existing.map(|id| id.to_string()),
                     ),
                     ("graph_subscription_id", graph_id),
                 ],
-            },
-            CreateError::MissingPermission { .. } | CreateError::MissingScope { .. } => {
-                DomainError::forbidden(message)
-            }
+            ),
+            CreateError::MissingPermission { permission, .. } => DomainError::forbidden_because(
+                "missing_permission",
+                message,
+                vec![("permission", Some(permission))],
+            ),
+            CreateError::MissingScope { scope, .. } => DomainError::forbidden_because(
+                "missing_scope",
+                message,
+                vec![("scope", Some(scope.to_owned()))],
+            ),
             CreateError::TenantQuota(_) | CreateError::GraphQuota(_) => {
-                DomainError::conflict("quota", message)
+                DomainError::conflict_with("quota", message, quota_facts(&error))
             }
-            CreateError::ConnectionNotActive { .. } => {
-                DomainError::conflict("connection_not_active", message)
-            }
+            CreateError::ConnectionNotActive { status, .. } => DomainError::conflict_with(
+                "connection_not_active",
+                message,
+                vec![("status", Some(status.to_owned()))],
+            ),
             CreateError::SiteNotFound { .. } => DomainError::conflict("site_not_found", message),
             CreateError::Throttled { retry_after } => DomainError::Throttled {
                 message: "Microsoft Graph is throttling requests for this tenant; retry later"
                     .to_owned(),
                 retry_after: Duration::from_secs(retry_after.unwrap_or(DEFAULT_RETRY_AFTER_SECS)),
             },
-            CreateError::ReceiverNotValidated { .. }
-            | CreateError::Refused(_)
-            | CreateError::Unavailable(_) => DomainError::upstream(message),
+            CreateError::ReceiverNotValidated { url, .. } => DomainError::upstream_because(
+                "receiver_not_validated",
+                message,
+                vec![
+                    ("url", Some(url)),
+                    ("setting", Some("api.public_base_url".to_owned())),
+                ],
+            ),
+            CreateError::Refused(graph) => DomainError::upstream_because(
+                "graph_refused",
+                message,
+                vec![
+                    ("graph_status", Some(graph.status.to_string())),
+                    ("graph_code", Some(graph.code)),
+                ],
+            ),
+            CreateError::Unavailable(_) => DomainError::upstream(message),
             CreateError::Access(AccessError::Token(e)) => {
                 DomainError::upstream(format!("no token for the tenant: {e}"))
             }
@@ -57,5 +86,35 @@ impl From<CreateError> for DomainError {
             }
             CreateError::Access(AccessError::Domain(e)) | CreateError::Domain(e) => e,
         }
+    }
+}
+
+/// The field and the rule of a refused input, for the errors that are one.
+fn input_rule(error: &CreateError) -> Option<(&'static str, &'static str)> {
+    Some(match error {
+        CreateError::Resource(resource) => match resource {
+            ResourceError::Unknown(..) => ("resource", "unsupported_resource"),
+            ResourceError::DelegatedOnly(..) => ("connection_id", "delegated_only"),
+            ResourceError::PersonalOnly(_) => ("connection_id", "personal_only"),
+            ResourceError::ChangeTypes(..) => ("change_types", "unsupported_change_type"),
+            ResourceError::NoChangeTypes => ("change_types", "required"),
+        },
+        CreateError::Invalid { field, rule, .. } => (*field, *rule),
+        CreateError::RichNotAvailable(_) => ("include_resource_data", "rich_not_available"),
+        CreateError::UnknownEndpoint(_) => ("endpoint_ids", "unknown_endpoint"),
+        CreateError::UnknownConnection(_) => ("connection_id", "unknown_connection"),
+        CreateError::NotThroughConnection { .. } => ("connection_id", "not_through_connection"),
+        _ => return None,
+    })
+}
+
+/// Which quota a create met (`tenant`: Graphhook's, with its limit; `graph`: Microsoft's).
+fn quota_facts(error: &CreateError) -> Facts {
+    match error {
+        CreateError::TenantQuota(limit) => vec![
+            ("quota", Some("tenant".to_owned())),
+            ("limit", Some(limit.to_string())),
+        ],
+        _ => vec![("quota", Some("graph".to_owned()))],
     }
 }

@@ -53,9 +53,9 @@ const MAX_LOGIN_HINT: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
-    /// A bad input (names the field).
-    #[error("{0}")]
-    Invalid(String),
+    /// A bad input: the field, the rule it broke, and the message.
+    #[error("{2}")]
+    Invalid(&'static str, &'static str, String),
     #[error(
         "this Graphhook deployment is not enabled for personal Microsoft accounts: its app registration must accept them (signInAudience AzureADandPersonalMicrosoftAccount) and its operator must set microsoft.personal_accounts"
     )]
@@ -69,8 +69,11 @@ pub enum ConnectionError {
 impl From<ConnectionError> for DomainError {
     fn from(error: ConnectionError) -> Self {
         match error {
-            e @ (ConnectionError::Invalid(_) | ConnectionError::PersonalAccountsDisabled) => {
-                DomainError::invalid(e.to_string())
+            ConnectionError::Invalid(field, rule, message) => {
+                DomainError::invalid_rule(field, rule, message)
+            }
+            e @ ConnectionError::PersonalAccountsDisabled => {
+                DomainError::invalid_rule("account", "personal_accounts_disabled", e.to_string())
             }
             ConnectionError::NotConfigured(message) => DomainError::Unavailable {
                 message: format!("the deployment's Microsoft settings are incomplete: {message}"),
@@ -102,13 +105,17 @@ pub struct Started {
 pub fn scopes_for(account: Account, kinds: &[String]) -> Result<Vec<String>, ConnectionError> {
     if kinds.is_empty() {
         return Err(ConnectionError::Invalid(
+            "kinds",
+            "required",
             "kinds must name at least one resource kind: conversation, drive_item, message, event or contact".into(),
         ));
     }
     if kinds.len() > MAX_KINDS {
-        return Err(ConnectionError::Invalid(format!(
-            "kinds may name at most {MAX_KINDS} resource kinds"
-        )));
+        return Err(ConnectionError::Invalid(
+            "kinds",
+            "too_many",
+            format!("kinds may name at most {MAX_KINDS} resource kinds"),
+        ));
     }
     let mut scopes: Vec<String> = Vec::new();
     for name in kinds {
@@ -118,25 +125,38 @@ pub fn scopes_for(account: Account, kinds: &[String]) -> Result<Vec<String>, Con
             .ok_or_else(|| {
                 // Named back only in part: the input is the caller's and unbounded.
                 let shown: String = name.chars().take(40).collect();
-                ConnectionError::Invalid(format!(
-                    "kinds: unknown resource kind '{shown}'; use conversation, drive_item, message, event or contact"
-                ))
+                ConnectionError::Invalid(
+                    "kinds",
+                    "unknown_kind",
+                    format!(
+                        "kinds: unknown resource kind '{shown}'; use conversation, drive_item, message, event or contact"
+                    ),
+                )
             })?;
         let scope = match account {
             Account::Work => spec.delegated,
             Account::Personal => spec.personal,
         };
         let Some(scope) = scope else {
-            return Err(ConnectionError::Invalid(format!(
-                "kinds: {} cannot be subscribed to through a {} account{}",
-                spec.name,
-                account.as_str(),
-                if spec.application.is_some() {
-                    "; subscribe to it app-only (without connection_id)"
+            let app_only = spec.application.is_some();
+            return Err(ConnectionError::Invalid(
+                "kinds",
+                if app_only {
+                    "app_only"
                 } else {
-                    ""
-                }
-            )));
+                    "not_for_account"
+                },
+                format!(
+                    "kinds: {} cannot be subscribed to through a {} account{}",
+                    spec.name,
+                    account.as_str(),
+                    if app_only {
+                        "; subscribe to it app-only (without connection_id)"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
         };
         if !scopes.iter().any(|s| s == scope) {
             scopes.push(scope.to_owned());
@@ -253,9 +273,13 @@ fn login_hint(hint: Option<String>) -> Result<Option<String>, ConnectionError> {
     if let Some(h) = &hint
         && (h.len() > MAX_LOGIN_HINT || h.chars().any(char::is_control))
     {
-        return Err(ConnectionError::Invalid(format!(
-            "login_hint must be at most {MAX_LOGIN_HINT} characters without control characters"
-        )));
+        return Err(ConnectionError::Invalid(
+            "login_hint",
+            "invalid",
+            format!(
+                "login_hint must be at most {MAX_LOGIN_HINT} characters without control characters"
+            ),
+        ));
     }
     Ok(hint)
 }
@@ -413,7 +437,7 @@ mod tests {
         ] {
             assert!(matches!(
                 scopes_for(account, &kinds(&[refused])),
-                Err(ConnectionError::Invalid(_))
+                Err(ConnectionError::Invalid(..))
             ));
         }
         assert!(scopes_for(Account::Work, &[]).is_err());
