@@ -13,6 +13,86 @@ pub struct EventType {
     pub fields: Vec<Field>,
 }
 
+/// The event types Graphhook emits of its own accord: every type but Graph's resource changes
+/// (`graph.<kind>.<change>` over [`KINDS`]). Emitters name a type through this enum, so none
+/// can emit one that the catalogue, and so the OpenAPI document, does not describe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    SubscriptionReauthorizationRequired,
+    SubscriptionRemoved,
+    SubscriptionMissed,
+    SubscriptionRecreated,
+    SubscriptionRenewalFailed,
+    SubscriptionPaused,
+    SubscriptionResumed,
+    TenantConsentRevoked,
+    TenantConsentRestored,
+    ConnectionReauthorizationRequired,
+    ConnectionRestored,
+    EndpointCreated,
+    EndpointUpdated,
+    EndpointDeleted,
+    EndpointDisabled,
+    EndpointCircuitOpened,
+    EndpointCircuitClosed,
+    MessageAttemptFailing,
+    MessageAttemptExhausted,
+    MessageAttemptRecovered,
+}
+
+impl Event {
+    pub const ALL: [Self; 20] = [
+        Self::SubscriptionReauthorizationRequired,
+        Self::SubscriptionRemoved,
+        Self::SubscriptionMissed,
+        Self::SubscriptionRecreated,
+        Self::SubscriptionRenewalFailed,
+        Self::SubscriptionPaused,
+        Self::SubscriptionResumed,
+        Self::TenantConsentRevoked,
+        Self::TenantConsentRestored,
+        Self::ConnectionReauthorizationRequired,
+        Self::ConnectionRestored,
+        Self::EndpointCreated,
+        Self::EndpointUpdated,
+        Self::EndpointDeleted,
+        Self::EndpointDisabled,
+        Self::EndpointCircuitOpened,
+        Self::EndpointCircuitClosed,
+        Self::MessageAttemptFailing,
+        Self::MessageAttemptExhausted,
+        Self::MessageAttemptRecovered,
+    ];
+
+    /// The type's name, as endpoints receive it in `type` and filter on it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::SubscriptionReauthorizationRequired => {
+                "graph.subscription.reauthorization_required"
+            }
+            Self::SubscriptionRemoved => "graph.subscription.removed",
+            Self::SubscriptionMissed => "graph.subscription.missed",
+            Self::SubscriptionRecreated => "graph.subscription.recreated",
+            Self::SubscriptionRenewalFailed => "graph.subscription.renewal_failed",
+            Self::SubscriptionPaused => "graph.subscription.paused",
+            Self::SubscriptionResumed => "graph.subscription.resumed",
+            Self::TenantConsentRevoked => "tenant.consent_revoked",
+            Self::TenantConsentRestored => "tenant.consent_restored",
+            Self::ConnectionReauthorizationRequired => "connection.reauthorization_required",
+            Self::ConnectionRestored => "connection.restored",
+            Self::EndpointCreated => "endpoint.created",
+            Self::EndpointUpdated => "endpoint.updated",
+            Self::EndpointDeleted => "endpoint.deleted",
+            Self::EndpointDisabled => "endpoint.disabled",
+            Self::EndpointCircuitOpened => "endpoint.circuit_opened",
+            Self::EndpointCircuitClosed => "endpoint.circuit_closed",
+            Self::MessageAttemptFailing => "message.attempt.failing",
+            Self::MessageAttemptExhausted => "message.attempt.exhausted",
+            Self::MessageAttemptRecovered => "message.attempt.recovered",
+        }
+    }
+}
+
 /// The resource kinds whose changes become `graph.<kind>.<change>` events, with what changes.
 pub const KINDS: &[(&str, &str)] = &[
     ("message", "an Outlook message"),
@@ -144,22 +224,22 @@ pub fn all() -> Vec<EventType> {
 fn subscription_events() -> Vec<EventType> {
     vec![
         event(
-            "graph.subscription.reauthorization_required",
+            Event::SubscriptionReauthorizationRequired.name(),
             "Graph asked for reauthorization; Graphhook reauthorizes the subscription.",
             LIFECYCLE.to_vec(),
         ),
         event(
-            "graph.subscription.removed",
+            Event::SubscriptionRemoved.name(),
             "Graph removed the subscription; Graphhook creates it again (`graph.subscription.recreated` follows).",
             LIFECYCLE.to_vec(),
         ),
         event(
-            "graph.subscription.missed",
+            Event::SubscriptionMissed.name(),
             "Graph could not deliver some notifications: resynchronize the resource.",
             LIFECYCLE.to_vec(),
         ),
         event(
-            "graph.subscription.recreated",
+            Event::SubscriptionRecreated.name(),
             "The subscription was created again at Graph (new Graph id, same Graphhook id).",
             with(
                 SUBSCRIPTION,
@@ -171,7 +251,7 @@ fn subscription_events() -> Vec<EventType> {
             ),
         ),
         event(
-            "graph.subscription.renewal_failed",
+            Event::SubscriptionRenewalFailed.name(),
             "A renewal failed; the subscription may expire (or was refused: `status` failed).",
             with(
                 SUBSCRIPTION,
@@ -183,7 +263,7 @@ fn subscription_events() -> Vec<EventType> {
             ),
         ),
         event(
-            "graph.subscription.paused",
+            Event::SubscriptionPaused.name(),
             "The subscription is paused: consent is gone, or its connection's user must connect again.",
             with(
                 SUBSCRIPTION,
@@ -197,7 +277,7 @@ fn subscription_events() -> Vec<EventType> {
             ),
         ),
         event(
-            "graph.subscription.resumed",
+            Event::SubscriptionResumed.name(),
             "The subscription is active again after a pause.",
             with(
                 SUBSCRIPTION,
@@ -211,7 +291,7 @@ fn subscription_events() -> Vec<EventType> {
 fn consent_events() -> Vec<EventType> {
     vec![
         event(
-            "tenant.consent_revoked",
+            Event::TenantConsentRevoked.name(),
             "The organization's consent is gone; every subscription is paused.",
             vec![
                 ("reason", "what Entra answered"),
@@ -219,12 +299,12 @@ fn consent_events() -> Vec<EventType> {
             ],
         ),
         event(
-            "tenant.consent_restored",
+            Event::TenantConsentRestored.name(),
             "Consent is back; paused subscriptions resume.",
             vec![("resumingSubscriptions", "how many resume")],
         ),
         event(
-            "connection.reauthorization_required",
+            Event::ConnectionReauthorizationRequired.name(),
             "A connected user's token can no longer be refreshed; their subscriptions are paused until they connect again.",
             with(
                 CONNECTION,
@@ -239,7 +319,7 @@ fn consent_events() -> Vec<EventType> {
             ),
         ),
         event(
-            "connection.restored",
+            Event::ConnectionRestored.name(),
             "The user connected again; their paused subscriptions resume.",
             with(CONNECTION, &[("resumingSubscriptions", "how many resume")]),
         ),
@@ -250,27 +330,27 @@ fn consent_events() -> Vec<EventType> {
 fn operational_events() -> Vec<EventType> {
     vec![
         event(
-            "endpoint.created",
+            Event::EndpointCreated.name(),
             "An endpoint was registered.",
             ENDPOINT.to_vec(),
         ),
         event(
-            "endpoint.updated",
+            Event::EndpointUpdated.name(),
             "An endpoint changed (or its secret was rotated: `secretRotated`, `graceSecs`).",
             ENDPOINT.to_vec(),
         ),
         event(
-            "endpoint.deleted",
+            Event::EndpointDeleted.name(),
             "An endpoint was deleted.",
             ENDPOINT.to_vec(),
         ),
         event(
-            "endpoint.disabled",
+            Event::EndpointDisabled.name(),
             "An endpoint was disabled (`reason`: by_tenant, failing, gone).",
             with(ENDPOINT, &[("reason", "why")]),
         ),
         event(
-            "endpoint.circuit_opened",
+            Event::EndpointCircuitOpened.name(),
             "Deliveries to an endpoint pause after repeated failures.",
             vec![
                 ("endpointId", "the endpoint (`ep_…`)"),
@@ -281,7 +361,7 @@ fn operational_events() -> Vec<EventType> {
             ],
         ),
         event(
-            "endpoint.circuit_closed",
+            Event::EndpointCircuitClosed.name(),
             "Deliveries to an endpoint flow again.",
             vec![
                 ("endpointId", "the endpoint (`ep_…`)"),
@@ -289,17 +369,17 @@ fn operational_events() -> Vec<EventType> {
             ],
         ),
         event(
-            "message.attempt.failing",
+            Event::MessageAttemptFailing.name(),
             "A delivery keeps failing (it is retried).",
             ATTEMPT.to_vec(),
         ),
         event(
-            "message.attempt.exhausted",
+            Event::MessageAttemptExhausted.name(),
             "A delivery was given up after its last retry.",
             ATTEMPT.to_vec(),
         ),
         event(
-            "message.attempt.recovered",
+            Event::MessageAttemptRecovered.name(),
             "A delivery succeeded after failing.",
             ATTEMPT.to_vec(),
         ),
@@ -322,5 +402,22 @@ mod tests {
                 .iter()
                 .all(|t| !t.fields.is_empty() && !t.summary.is_empty())
         );
+    }
+
+    #[test]
+    fn every_event_graphhook_emits_is_in_the_catalogue_and_nothing_else_is() {
+        let names: Vec<String> = all().into_iter().map(|t| t.name).collect();
+        for event in Event::ALL {
+            assert_eq!(
+                names.iter().filter(|n| *n == event.name()).count(),
+                1,
+                "{event:?}"
+            );
+        }
+        let resource_changes = names
+            .iter()
+            .filter(|n| Event::ALL.iter().all(|e| e.name() != n.as_str()))
+            .count();
+        assert_eq!(resource_changes, KINDS.len() * 3, "{names:?}");
     }
 }

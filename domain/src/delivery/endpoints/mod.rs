@@ -22,6 +22,7 @@ use serde_json::json;
 
 use crate::platform::owned::{self, TenantOwned};
 use crate::{
+    delivery::event_catalogue::Event,
     delivery::events,
     delivery::webhooks::{
         crypt::SecretBox,
@@ -127,7 +128,7 @@ pub async fn create(
         &services.clock,
         tenant,
         Some(id),
-        "endpoint.created",
+        Event::EndpointCreated.name(),
         data,
     )
     .await?;
@@ -210,12 +211,12 @@ pub async fn update(
     active.updated_at = Set(services.clock.now());
     let updated = active.update(&services.db).await?;
     let event = if patch.enabled == Some(false) {
-        "endpoint.disabled"
+        Event::EndpointDisabled.name()
     } else {
-        "endpoint.updated"
+        Event::EndpointUpdated.name()
     };
     let mut data = about(id, &updated.url);
-    if event == "endpoint.disabled" {
+    if event == Event::EndpointDisabled.name() {
         data["reason"] = json!("by_tenant");
     }
     events::record(&services.db, &services.clock, tenant, Some(id), event, data).await?;
@@ -238,7 +239,7 @@ pub async fn delete(services: &Services, tenant: TenantId, id: EndpointId) -> Do
         &services.clock,
         tenant,
         Some(id),
-        "endpoint.deleted",
+        Event::EndpointDeleted.name(),
         data,
     )
     .await?;

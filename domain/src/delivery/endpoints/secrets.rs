@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::context;
 use crate::{
+    delivery::event_catalogue::Event,
     delivery::events,
     delivery::webhooks::secrets::HmacSecret,
     platform::entities::{endpoint, endpoint_secret},
@@ -139,7 +140,7 @@ pub async fn rotate(
     }
     .insert(&services.db)
     .await?;
-    events::record(&services.db, &services.clock, tenant, Some(endpoint.id.into()), "endpoint.updated", json!({"endpointId": crate::platform::ids::EndpointId::from(endpoint.id), "secretRotated": true, "graceSecs": grace.num_seconds()})).await?;
+    events::record(&services.db, &services.clock, tenant, Some(endpoint.id.into()), Event::EndpointUpdated.name(), json!({"endpointId": crate::platform::ids::EndpointId::from(endpoint.id), "secretRotated": true, "graceSecs": grace.num_seconds()})).await?;
     Ok(secret)
 }
 

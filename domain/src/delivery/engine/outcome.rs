@@ -5,7 +5,10 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Attempted, schedule};
-use crate::{delivery::webhooks::sender::Outcome, platform::entities::delivery::DeliveryStatus};
+use crate::{
+    delivery::event_catalogue::Event, delivery::webhooks::sender::Outcome,
+    platform::entities::delivery::DeliveryStatus,
+};
 
 /// `message.attempt.failing` is recorded at this many failures in a row.
 pub const FAILING_AFTER: usize = 4;
@@ -137,12 +140,12 @@ fn trouble(result: &Attempted, facts: &Facts<'_>) -> Option<&'static str> {
     }
     match result {
         Attempted::Delivered if facts.prior_failures >= FAILING_AFTER => {
-            Some("message.attempt.recovered")
+            Some(Event::MessageAttemptRecovered.name())
         }
         Attempted::Retrying(_) if facts.prior_failures + 1 == FAILING_AFTER => {
-            Some("message.attempt.failing")
+            Some(Event::MessageAttemptFailing.name())
         }
-        Attempted::Exhausted => Some("message.attempt.exhausted"),
+        Attempted::Exhausted => Some(Event::MessageAttemptExhausted.name()),
         _ => None,
     }
 }

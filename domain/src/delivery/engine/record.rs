@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::{Attempted, Trigger, claim::Claimed, flow::CircuitChange, outcome, schedule};
 use crate::{
+    delivery::event_catalogue::Event,
     delivery::events,
     delivery::webhooks::sender::Outcome,
     platform::clock::Clock,
@@ -230,12 +231,12 @@ async fn record_circuit<C: ConnectionTrait>(
                 "attempts": attempts,
                 "failed": failed,
             });
-            ("endpoint.circuit_opened", data)
+            (Event::EndpointCircuitOpened.name(), data)
         }
         CircuitChange::Closed => {
             tracing::info!(endpoint = %endpoint_id, "circuit closed");
             let data = json!({"endpointId": endpoint_id, "state": "closed"});
-            ("endpoint.circuit_closed", data)
+            (Event::EndpointCircuitClosed.name(), data)
         }
         CircuitChange::Reopened { until } => {
             tracing::info!(endpoint = %endpoint_id, %until, "circuit probe failed; open again");
@@ -298,7 +299,7 @@ async fn disable<C: ConnectionTrait>(
         clock,
         TenantId::from(endpoint.tenant_id),
         Some(id),
-        "endpoint.disabled",
+        Event::EndpointDisabled.name(),
         data,
     )
     .await

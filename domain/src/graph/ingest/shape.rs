@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::fields;
 use crate::{
+    delivery::event_catalogue::Event,
     platform::entities::subscription::{self, DueAction},
     platform::ids::{ConnectionId, SubscriptionId},
 };
@@ -29,11 +30,13 @@ pub(super) struct Shaped {
 fn lifecycle_event_type(event: &str) -> Option<(&'static str, Option<DueAction>)> {
     match event {
         "reauthorizationRequired" => Some((
-            "graph.subscription.reauthorization_required",
+            Event::SubscriptionReauthorizationRequired.name(),
             Some(DueAction::Reauthorize),
         )),
-        "subscriptionRemoved" => Some(("graph.subscription.removed", Some(DueAction::Recreate))),
-        "missed" => Some(("graph.subscription.missed", None)),
+        "subscriptionRemoved" => {
+            Some((Event::SubscriptionRemoved.name(), Some(DueAction::Recreate)))
+        }
+        "missed" => Some((Event::SubscriptionMissed.name(), None)),
         _ => None,
     }
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     delivery::engine::{self, NewMessage},
+    delivery::event_catalogue::Event,
     delivery::events,
     platform::clock::Clock,
     platform::entities::{
@@ -303,7 +304,7 @@ pub async fn pause_tenant<C: ConnectionTrait + sea_orm::TransactionTrait>(
         clock,
         tenant,
         None,
-        "tenant.consent_revoked",
+        Event::TenantConsentRevoked.name(),
         json!({"reason": reason, "pausedSubscriptions": active.len()}),
     )
     .await?;
@@ -325,7 +326,7 @@ pub async fn pause_tenant<C: ConnectionTrait + sea_orm::TransactionTrait>(
             db,
             clock,
             subscription,
-            "graph.subscription.paused",
+            Event::SubscriptionPaused.name(),
             json!({"status": "paused", "reason": "consent_revoked"}),
         )
         .await?;
@@ -383,7 +384,7 @@ pub async fn resume_tenant<C: ConnectionTrait>(
         clock,
         tenant,
         None,
-        "tenant.consent_restored",
+        Event::TenantConsentRestored.name(),
         json!({"resumingSubscriptions": paused.len()}),
     )
     .await?;

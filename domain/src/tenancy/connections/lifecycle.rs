@@ -15,6 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
+    delivery::event_catalogue::Event,
     delivery::events,
     graph::subscriptions::upkeep::{Recorded, emit, record},
     operator::audit::{self, Actor, NewEntry},
@@ -76,7 +77,7 @@ pub async fn reauthorization_required<C: ConnectionTrait + TransactionTrait>(
         clock,
         tenant,
         None,
-        "connection.reauthorization_required",
+        Event::ConnectionReauthorizationRequired.name(),
         json!({
             "connectionId": id,
             "account": found.account,
@@ -105,7 +106,7 @@ pub async fn reauthorization_required<C: ConnectionTrait + TransactionTrait>(
             db,
             clock,
             subscription,
-            "graph.subscription.paused",
+            Event::SubscriptionPaused.name(),
             json!({"status": "paused", "reason": "connection_reauthorization_required"}),
         )
         .await?;
@@ -221,7 +222,7 @@ pub async fn restored<C: ConnectionTrait>(
         clock,
         TenantId::from(found.tenant_id),
         None,
-        "connection.restored",
+        Event::ConnectionRestored.name(),
         json!({
             "connectionId": ConnectionId::from(found.id),
             "account": found.account,

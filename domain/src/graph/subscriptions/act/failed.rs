@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::{Done, Failure, Upkept, under_lease};
 use crate::{
+    delivery::event_catalogue::Event,
     graph::subscriptions::upkeep::{Claimed, Recorded, emit, record, release, throttle},
     platform::entities::subscription,
     platform::error::DomainResult,
@@ -179,7 +180,7 @@ async fn log_and_tell<T: ConnectionTrait + TransactionTrait + TransactionSession
     record(&txn, &services.clock, subscription, line).await?;
     let mut deliveries = Vec::new();
     if let Some(event) = event {
-        let event_type = "graph.subscription.renewal_failed";
+        let event_type = Event::SubscriptionRenewalFailed.name();
         deliveries = emit(&txn, &services.clock, subscription, event_type, event).await?;
     }
     txn.commit().await?;

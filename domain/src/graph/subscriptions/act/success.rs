@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Done, Success};
 use crate::{
+    delivery::event_catalogue::Event,
     graph::subscriptions::renew_time,
     platform::config::Settings,
     platform::entities::subscription::{self, DueAction},
@@ -91,7 +92,7 @@ pub(super) fn plan(
                 .as_ref()
                 .map(|old| format!("replaces Graph subscription {old}")),
             events: vec![(
-                "graph.subscription.recreated",
+                Event::SubscriptionRecreated.name(),
                 json!({
                     "reason": reason,
                     "expirationDateTime": at_graph.expires_at,
@@ -103,7 +104,7 @@ pub(super) fn plan(
     };
     if action == DueAction::Resume {
         plan.events.push((
-            "graph.subscription.resumed",
+            Event::SubscriptionResumed.name(),
             json!({"status": "active", "expirationDateTime": plan.expires_at}),
         ));
     }
