@@ -1,8 +1,10 @@
-//! Graphhook's domain: everything the api, the worker and the tests agree on.
-//!
-//! It owns the typed configuration, the [`Clock`](platform::clock::Clock) every time-dependent decision
-//! asks, typed ids, the sea-orm entities with their tenant-scoped finders, the job payloads and
-//! their queue names, and the domain error type. It knows nothing about HTTP.
+//! Graphhook's domain: everything the api, the worker and the tests agree on, grouped by what a
+//! reader looks for, in the order a notification meets it: [`platform`] (settings, database,
+//! Redis, jobs, ids, paging, errors, the [`Clock`] every time-dependent decision asks),
+//! [`tenancy`] (tenants, onboarding, API keys, connections), [`graph`] (Microsoft, resources,
+//! subscriptions, ingest), [`delivery`] (events, endpoints, the engine, outgoing webhooks) and
+//! [`operator`] (operators' tokens, actions, audit, figures, probes); [`Services`] is what a
+//! process holds to call them. It knows nothing about HTTP.
 
 // A function longer than clippy.toml's `too-many-lines-threshold` is split into steps that
 // say what they do; tests may run long.

@@ -1,6 +1,6 @@
 //! Operator tokens: HS256 JWTs signed with `admin.signing_key`, minted by
 //! `graphhook admin token --name … --ttl …`, carrying the operator's name (`sub`). Every admin
-//! action is audited under that name. Expiry is checked against the [`Clock`], not the system
+//! action is audited under that name. Expiry is checked against the [`Clock`](crate::Clock), not the system
 //! time, so tests can move it.
 //!
 //! No token lives longer than [`MAX_TTL`], whoever signed it: one whose `exp − iat` is longer,
