@@ -308,29 +308,7 @@ pub async fn pause_tenant<C: ConnectionTrait + sea_orm::TransactionTrait>(
         json!({"reason": reason, "pausedSubscriptions": active.len()}),
     )
     .await?;
-    for subscription in &active {
-        record(
-            db,
-            clock,
-            subscription,
-            Recorded {
-                action: "pause",
-                trigger: "consent_revoked",
-                outcome: "succeeded",
-                graph_id: subscription.graph_id.as_deref(),
-                detail: Some(reason.to_owned()),
-            },
-        )
-        .await?;
-        emit(
-            db,
-            clock,
-            subscription,
-            Event::SubscriptionPaused.name(),
-            json!({"status": "paused", "reason": "consent_revoked"}),
-        )
-        .await?;
-    }
+    paused(db, clock, &active, "consent_revoked", reason).await?;
     Ok(active.len())
 }
 
@@ -388,22 +366,61 @@ pub async fn resume_tenant<C: ConnectionTrait>(
         json!({"resumingSubscriptions": paused.len()}),
     )
     .await?;
-    for subscription in &paused {
-        record(
+    resuming(db, clock, &paused, "consent_restored").await?;
+    Ok(paused.len())
+}
+
+/// What pausing `subscriptions` for `trigger` leaves behind: an upkeep record of each (with
+/// the `reason`) and a `graph.subscription.paused` event naming the trigger. Shared by a
+/// tenant's revoked consent and a connection whose user must connect again.
+pub async fn paused<C: ConnectionTrait + sea_orm::TransactionTrait>(
+    db: &C,
+    clock: &Clock,
+    subscriptions: &[subscription::Model],
+    trigger: &str,
+    reason: &str,
+) -> DomainResult<()> {
+    for subscription in subscriptions {
+        let recorded = Recorded {
+            action: "pause",
+            trigger,
+            outcome: "succeeded",
+            graph_id: subscription.graph_id.as_deref(),
+            detail: Some(reason.to_owned()),
+        };
+        record(db, clock, subscription, recorded).await?;
+        let data = json!({"status": "paused", "reason": trigger});
+        emit(
             db,
             clock,
             subscription,
-            Recorded {
-                action: "resume",
-                trigger: "consent_restored",
-                outcome: "requested",
-                graph_id: subscription.graph_id.as_deref(),
-                detail: None,
-            },
+            Event::SubscriptionPaused.name(),
+            data,
         )
         .await?;
     }
-    Ok(paused.len())
+    Ok(())
+}
+
+/// An upkeep record of each of `subscriptions` being resumed for `trigger` (the resume itself
+/// is due work: its success emits `graph.subscription.resumed`).
+pub async fn resuming<C: ConnectionTrait>(
+    db: &C,
+    clock: &Clock,
+    subscriptions: &[subscription::Model],
+    trigger: &str,
+) -> DomainResult<()> {
+    for subscription in subscriptions {
+        let recorded = Recorded {
+            action: "resume",
+            trigger,
+            outcome: "requested",
+            graph_id: subscription.graph_id.as_deref(),
+            detail: None,
+        };
+        record(db, clock, subscription, recorded).await?;
+    }
+    Ok(())
 }
 
 /// A subscription's history, oldest first, after `after`.

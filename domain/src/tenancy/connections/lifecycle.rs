@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::{
     delivery::event_catalogue::Event,
     delivery::events,
-    graph::subscriptions::upkeep::{Recorded, emit, record},
+    graph::subscriptions::upkeep,
     operator::audit::{self, Actor, NewEntry},
     platform::clock::Clock,
     platform::entities::{
@@ -88,29 +88,14 @@ pub async fn reauthorization_required<C: ConnectionTrait + TransactionTrait>(
         }),
     )
     .await?;
-    for subscription in &paused {
-        record(
-            db,
-            clock,
-            subscription,
-            Recorded {
-                action: "pause",
-                trigger: "connection_reauthorization_required",
-                outcome: "succeeded",
-                graph_id: subscription.graph_id.as_deref(),
-                detail: Some(reason.to_owned()),
-            },
-        )
-        .await?;
-        emit(
-            db,
-            clock,
-            subscription,
-            Event::SubscriptionPaused.name(),
-            json!({"status": "paused", "reason": "connection_reauthorization_required"}),
-        )
-        .await?;
-    }
+    upkeep::paused(
+        db,
+        clock,
+        &paused,
+        "connection_reauthorization_required",
+        reason,
+    )
+    .await?;
     let entry = NewEntry::new(
         Actor::system("token-broker"),
         "connection.reauthorization_required",
@@ -202,21 +187,7 @@ pub async fn restored<C: ConnectionTrait>(
     } else {
         Vec::new()
     };
-    for subscription in &paused {
-        record(
-            db,
-            clock,
-            subscription,
-            Recorded {
-                action: "resume",
-                trigger: "connection_restored",
-                outcome: "requested",
-                graph_id: subscription.graph_id.as_deref(),
-                detail: None,
-            },
-        )
-        .await?;
-    }
+    upkeep::resuming(db, clock, &paused, "connection_restored").await?;
     events::record(
         db,
         clock,
