@@ -15,7 +15,7 @@ use std::{
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use chrono::Duration;
 use graphhook_domain::{
-    platform::entities::subscription::{self, DueAction, SubscriptionStatus},
+    platform::entities::subscription::{self, SubscriptionStatus},
     platform::ids::SubscriptionId,
 };
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
@@ -212,32 +212,14 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
     let now = app.clock.now();
     subscription::ActiveModel {
         id: Set(stuck_row.uuid()),
-        tenant_id: Set(tenant),
-        graph_id: Set(None),
-        resource: Set(format!("users/{}/events", mailbox(2))),
-        kind: Set("event".into()),
-        change_types: Set("created".into()),
-        include_resource_data: Set(false),
-        encryption_certificate_id: Set(None),
-        client_state_hash: Set(Sha256::digest(state.as_bytes()).to_vec()),
-        endpoint_ids: Set(None),
-        status: Set(SubscriptionStatus::Creating),
-        expires_at: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        renew_at: Set(None),
-        last_renewed_at: Set(None),
-        due_action: Set(DueAction::Renew),
-        due_at: Set(None),
-        action_version: Set(0),
-        failures: Set(0),
-        lease_token: Set(None),
-        lease_until: Set(None),
-        expiry_warned_at: Set(None),
-        connection_id: Set(None),
-        graph_tenant_id: Set(None),
-        requested_resource: Set(None),
+        ..subscription::ActiveModel::creating(
+            tenant,
+            format!("users/{}/events", mailbox(2)),
+            "event".into(),
+            "created".into(),
+            Sha256::digest(state.as_bytes()).to_vec(),
+            now,
+        )
     }
     .insert(&app.db)
     .await

@@ -32,7 +32,7 @@ use crate::{
     operator::audit::{self, Actor, NewEntry},
     platform::entities::{
         connection::{self, Account, ConnectionStatus},
-        subscription::{self, DueAction, SubscriptionStatus},
+        subscription::{self, SubscriptionStatus},
         tenant,
     },
     platform::error::{DomainError, DomainResult},
@@ -327,35 +327,21 @@ async fn reserve(
         txn.rollback().await.map_err(DomainError::from)?;
         return Err(CreateError::TenantQuota(limit));
     }
-    let now = services.clock.now();
     let row = subscription::ActiveModel {
         id: Set(SubscriptionId::new().uuid()),
-        tenant_id: Set(tenant.uuid()),
-        graph_id: Set(None),
-        resource: Set(checked.resource.path.clone()),
-        kind: Set(checked.spec.name.to_owned()),
-        change_types: Set(checked.change_type.clone()),
         include_resource_data: Set(checked.rich),
-        encryption_certificate_id: Set(None),
-        client_state_hash: Set(hash(client_state)),
         endpoint_ids: Set(checked.endpoint_ids.as_ref().map(|ids| json!(ids))),
-        status: Set(SubscriptionStatus::Creating),
-        expires_at: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        renew_at: Set(None),
-        last_renewed_at: Set(None),
-        due_action: Set(DueAction::Renew),
-        due_at: Set(None),
-        action_version: Set(0),
-        failures: Set(0),
-        lease_token: Set(None),
-        lease_until: Set(None),
-        expiry_warned_at: Set(None),
         connection_id: Set(holder.connection_id),
         graph_tenant_id: Set(holder.graph_tenant_id),
         requested_resource: Set(holder.requested_resource),
+        ..subscription::ActiveModel::creating(
+            tenant.uuid(),
+            checked.resource.path.clone(),
+            checked.spec.name.to_owned(),
+            checked.change_type.clone(),
+            hash(client_state),
+            services.clock.now(),
+        )
     }
     .insert(&txn)
     .await

@@ -1,4 +1,4 @@
-use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveValue::Set, entity::prelude::*};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -101,3 +101,48 @@ pub enum SubscriptionStatus {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl ActiveModel {
+    /// A new row as a create writes it before Graph is asked: `creating`, no Graph id, no
+    /// expiry, no upkeep due, not rich, for every endpoint, app-only. Callers set what differs
+    /// (rich content, endpoints, the connection that holds it; a Graph id, `active` and an
+    /// expiry once Graph created it).
+    pub fn creating(
+        tenant_id: Uuid,
+        resource: String,
+        kind: String,
+        change_types: String,
+        client_state_hash: Vec<u8>,
+        now: DateTimeUtc,
+    ) -> Self {
+        Self {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(tenant_id),
+            graph_id: Set(None),
+            resource: Set(resource),
+            kind: Set(kind),
+            change_types: Set(change_types),
+            include_resource_data: Set(false),
+            encryption_certificate_id: Set(None),
+            client_state_hash: Set(client_state_hash),
+            endpoint_ids: Set(None),
+            status: Set(SubscriptionStatus::Creating),
+            expires_at: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            renew_at: Set(None),
+            last_renewed_at: Set(None),
+            due_action: Set(DueAction::Renew),
+            due_at: Set(None),
+            action_version: Set(0),
+            failures: Set(0),
+            lease_token: Set(None),
+            lease_until: Set(None),
+            expiry_warned_at: Set(None),
+            connection_id: Set(None),
+            graph_tenant_id: Set(None),
+            requested_resource: Set(None),
+        }
+    }
+}
