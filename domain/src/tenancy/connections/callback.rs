@@ -13,7 +13,7 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::{lifecycle, seal_context, state_hash};
+use super::{lifecycle, seal_context, seal_token, state_hash};
 use crate::{
     graph::microsoft::{
         delegated::{CONSUMERS_TENANT, DelegatedError, DelegatedTokens},
@@ -170,14 +170,10 @@ fn activated(
     active.username = Set(person.username.clone());
     active.display_name = Set(person.name.clone());
     active.granted_scopes = Set(Some(tokens.scopes.join(" ")));
-    active.refresh_token = Set(Some(services.secret_box.seal(
-        refresh.expose_secret().as_bytes(),
-        &seal_context(id, "refresh"),
-    )));
-    active.access_token = Set(Some(services.secret_box.seal(
-        tokens.access_token.expose_secret().as_bytes(),
-        &seal_context(id, "access"),
-    )));
+    let refresh = seal_token(services, id, "refresh", refresh.expose_secret());
+    let access = seal_token(services, id, "access", tokens.access_token.expose_secret());
+    active.refresh_token = Set(Some(refresh));
+    active.access_token = Set(Some(access));
     active.access_expires_at = Set(Some(tokens.expires_at));
     active.refreshed_at = Set(Some(now));
     active.auth_verifier = Set(None);

@@ -180,6 +180,13 @@ pub(crate) fn seal_context(id: uuid::Uuid, what: &str) -> Vec<u8> {
     format!("connection:{id}:{what}").into_bytes()
 }
 
+/// A connection's token sealed for its row, bound to the connection and to `what` it is.
+pub(crate) fn seal_token(services: &Services, id: uuid::Uuid, what: &str, token: &str) -> Vec<u8> {
+    services
+        .secret_box
+        .seal(token.as_bytes(), &seal_context(id, what))
+}
+
 /// Where Entra sends the user back.
 pub fn callback_url(settings: &crate::platform::config::Settings) -> String {
     format!(

@@ -17,7 +17,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set, 
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::{callback_url, lifecycle, seal_context};
+use super::{callback_url, lifecycle, seal_context, seal_token};
 use crate::{
     graph::microsoft::{
         claims::GraphTokenClaims,
@@ -97,15 +97,11 @@ async fn store_refreshed<C: ConnectionTrait>(
     let id = found.id;
     let mut active: connection::ActiveModel = found.clone().into();
     if let Some(rotated) = &tokens.refresh_token {
-        active.refresh_token = Set(Some(services.secret_box.seal(
-            rotated.expose_secret().as_bytes(),
-            &seal_context(id, "refresh"),
-        )));
+        let sealed = seal_token(services, id, "refresh", rotated.expose_secret());
+        active.refresh_token = Set(Some(sealed));
     }
-    active.access_token = Set(Some(services.secret_box.seal(
-        tokens.access_token.expose_secret().as_bytes(),
-        &seal_context(id, "access"),
-    )));
+    let access = seal_token(services, id, "access", tokens.access_token.expose_secret());
+    active.access_token = Set(Some(access));
     active.access_expires_at = Set(Some(tokens.expires_at));
     active.refreshed_at = Set(Some(now));
     if !tokens.scopes.is_empty() {
