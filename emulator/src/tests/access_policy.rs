@@ -15,9 +15,9 @@ async fn every_operation_on_a_blocked_mailboxs_subscription_is_forbidden() {
     let emu = Emu::spawn_with(accept_unknown_users).await;
     let token = emu.token().await;
     let rx = receiver(Answer::Echo);
-    let sub = |resource: String| json!({"changeType": "created", "notificationUrl": rx.url, "resource": resource, "expirationDateTime": emu.expires_in(60)});
+    let sub = |resource: String| emu.subscription("created", &rx.url, &resource, 60);
     let created = emu
-        .create_json(&token, message_subscription(&emu, &rx))
+        .create_json(&token, message_subscription(&emu, &rx.url))
         .await;
     let path = format!("/subscriptions/{}", created["id"].as_str().unwrap());
     let elsewhere = emu
@@ -88,8 +88,8 @@ async fn every_operation_on_a_blocked_mailboxs_subscription_is_forbidden() {
     // Other mailboxes, and the user as a directory object, are not behind the policy.
     let other = format!("/subscriptions/{}", elsewhere["id"].as_str().unwrap());
     assert_eq!(emu.graph_status(Method::GET, &other, &token).await, 200);
-    let user = json!({"changeType": "updated", "notificationUrl": rx.url, "resource": format!("users/{USER}"), "expirationDateTime": emu.expires_in(60)});
-    assert_eq!(emu.create(&token, user).await.status().as_u16(), 201);
+    let user = emu.subscription("updated", &rx.url, &format!("users/{USER}"), 60);
+    assert_eq!(emu.create_status(&token, user).await, 201);
 
     // Lifting the policy gives access back.
     emu.behaviour(json!({"blocked_mailboxes": []})).await;

@@ -258,12 +258,8 @@ async fn declines_redirect_with_permission_denied_or_consent_required_when_switc
         );
     }
     assert_eq!(
-        emu.control_status(
-            reqwest::Method::PATCH,
-            "/behaviour",
-            Some(serde_json::json!({"consent_decline_error": "nope"}))
-        )
-        .await,
+        emu.behaviour_status(serde_json::json!({"consent_decline_error": "nope"}))
+            .await,
         400
     );
 }

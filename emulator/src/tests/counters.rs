@@ -99,7 +99,7 @@ async fn call_statistics_count_every_answer_of_the_subscription_api_until_reset(
     let emu = Emu::spawn().await;
     let token = emu.token().await;
     let rx = receiver(Answer::Echo);
-    let body = message_subscription(&emu, &rx);
+    let body = message_subscription(&emu, &rx.url);
 
     let created = emu.create(&token, body.clone()).await;
     assert_eq!(created.status().as_u16(), 201);
@@ -108,7 +108,7 @@ async fn call_statistics_count_every_answer_of_the_subscription_api_until_reset(
         .unwrap()
         .to_owned();
     let path = format!("/subscriptions/{id}");
-    assert_eq!(emu.create(&token, body).await.status().as_u16(), 409);
+    assert_eq!(emu.create_status(&token, body).await, 409);
     let unknown = format!("/subscriptions/{}", uuid::Uuid::new_v4());
     let calls_made = [
         (Method::GET, "/subscriptions".to_owned(), None, 200),

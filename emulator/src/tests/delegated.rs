@@ -48,15 +48,10 @@ async fn admin_permissions_need_the_tenant_wide_grant_as_it_was_at_consent() {
         .into_iter()
         .filter(|p| *p != "Group.Read.All")
         .collect();
-    assert_eq!(
-        emu.control_status(
-            Method::PATCH,
-            "/app",
-            Some(json!({"delegated_permissions": without}))
-        )
-        .await,
-        200
-    );
+    let patched = emu
+        .patch_app(json!({ "delegated_permissions": without }))
+        .await;
+    assert_eq!(patched.0, 200);
     let back = fabrikam_group_sign_in(&emu).await;
     assert_eq!(
         param(&back, "error").as_deref(),
@@ -68,32 +63,17 @@ async fn admin_permissions_need_the_tenant_wide_grant_as_it_was_at_consent() {
             .unwrap()
             .starts_with("AADSTS650053:")
     );
-    let consented = emu
-        .control_json(
-            Method::POST,
-            &format!("/tenants/{NEW_TENANT}/consent"),
-            None,
-        )
-        .await;
+    let consented: Value = emu.consent(NEW_TENANT, None).await.json().await.unwrap();
     assert_eq!(
         consented["servicePrincipal"]["delegatedGrants"],
         json!(without)
     );
     // …then the permission is added: the tenant lacks it until consent is granted again.
-    emu.control(
-        Method::PATCH,
-        "/app",
-        Some(json!({"delegated_permissions": crate::config::DEFAULT_DELEGATED_PERMISSIONS})),
-    )
-    .await;
+    emu.patch_app(json!({"delegated_permissions": crate::config::DEFAULT_DELEGATED_PERMISSIONS}))
+        .await;
     let back = fabrikam_group_sign_in(&emu).await;
     assert_eq!(param(&back, "error").as_deref(), Some("consent_required"));
-    emu.control(
-        Method::POST,
-        &format!("/tenants/{NEW_TENANT}/consent"),
-        None,
-    )
-    .await;
+    emu.consent(NEW_TENANT, None).await;
     let body = user_tokens(
         &emu,
         FABRIKAM_USER,
@@ -125,8 +105,7 @@ async fn a_delegated_mail_subscription_reaches_only_the_users_own_mailbox() {
     let admin = user_id(&emu, CONTOSO_ADMIN).await;
     let inbox = inbox();
     let create = |resource: String, change_type: &str| {
-        json!({"changeType": change_type, "notificationUrl": inbox.url, "resource": resource,
-               "expirationDateTime": emu.expires_in(60)})
+        emu.subscription(change_type, &inbox.url, &resource, 60)
     };
     let me = emu
         .subscribe(&token, create("me/messages".into(), "created,updated"))
@@ -159,10 +138,11 @@ async fn a_delegated_mail_subscription_reaches_only_the_users_own_mailbox() {
 
     // A change in the user's inbox reaches both, in Graph's resource form.
     let queued = emu
-        .change(
-            json!({"tenant": DEFAULT_TENANT_ID, "resource": format!("users/{oid}/mailFolders('inbox')/messages"),
-                       "changeType": "created"}),
-        )
+        .change(change_of(
+            DEFAULT_TENANT_ID,
+            &format!("users/{oid}/mailFolders('inbox')/messages"),
+            "created",
+        ))
         .await;
     assert_eq!(queued.len(), 2, "{queued:?}");
     let posts = inbox.wait_for_posts(1).await;
@@ -178,10 +158,11 @@ async fn a_delegated_mail_subscription_reaches_only_the_users_own_mailbox() {
     assert_eq!(item["tenantId"], DEFAULT_TENANT_ID);
     // Another user's mail is not theirs.
     let queued = emu
-        .change(
-            json!({"tenant": DEFAULT_TENANT_ID, "resource": format!("users/{admin}/messages"),
-                       "changeType": "created"}),
-        )
+        .change(change_of(
+            DEFAULT_TENANT_ID,
+            &format!("users/{admin}/messages"),
+            "created",
+        ))
         .await;
     assert!(queued.is_empty());
     // The same resource for two users is no duplicate.
@@ -198,9 +179,14 @@ async fn a_delegated_mail_subscription_reaches_only_the_users_own_mailbox() {
 async fn group_conversations_need_a_delegated_group_read_all() {
     let emu = Emu::spawn().await;
     let inbox = inbox();
+    let conversations = "groups('g1')/conversations";
     let create = |minutes: i64| {
-        json!({"changeType": "created,updated,deleted", "notificationUrl": inbox.url,
-               "resource": "groups('g1')/conversations", "expirationDateTime": emu.expires_in(minutes)})
+        emu.subscription(
+            "created,updated,deleted",
+            &inbox.url,
+            conversations,
+            minutes,
+        )
     };
     let app_only = emu.token().await;
     let (status, code, _) = emu.create_error(&app_only, create(60)).await;
@@ -219,10 +205,11 @@ async fn group_conversations_need_a_delegated_group_read_all() {
     assert_eq!(subscription["resource"], "groups('g1')/conversations");
 
     let queued = emu
-        .change(
-            json!({"tenant": DEFAULT_TENANT_ID, "resource": "groups/g1/conversations",
-                       "changeType": "created"}),
-        )
+        .change(change_of(
+            DEFAULT_TENANT_ID,
+            "groups/g1/conversations",
+            "created",
+        ))
         .await;
     assert_eq!(queued.len(), 1);
     let posts = inbox.wait_for_posts(1).await;
@@ -251,8 +238,7 @@ async fn only_its_user_may_change_a_delegated_subscription() {
     let subscription = emu
         .subscribe(
             &owner,
-            json!({"changeType": "created", "notificationUrl": inbox.url, "resource": "me/messages",
-                   "expirationDateTime": emu.expires_in(60)}),
+            emu.subscription("created", &inbox.url, "me/messages", 60),
         )
         .await;
     let path = format!("/subscriptions/{}", subscription["id"].as_str().unwrap());
@@ -327,15 +313,8 @@ async fn a_site_drive_is_found_by_site_id_and_its_root_subscribed_app_only() {
         .graph_json(Method::GET, &format!("/sites/{site}/drive"), &token, None)
         .await;
     assert_eq!(again["id"], drive_id.as_str());
-    let by_id = emu
-        .graph(
-            Method::GET,
-            &format!("/sites/{site}/drives/{drive_id}"),
-            &token,
-            None,
-        )
-        .await;
-    assert_eq!(by_id.status().as_u16(), 200);
+    let by_id = format!("/sites/{site}/drives/{drive_id}");
+    assert_eq!(emu.graph_status(Method::GET, &by_id, &token).await, 200);
     let other_site = "4a6c0d1e-5b2f-4c3d-8e9f-0a1b2c3d4e5f";
     let other = emu
         .graph_json(
@@ -369,12 +348,7 @@ async fn a_site_drive_is_found_by_site_id_and_its_root_subscribed_app_only() {
     .await;
     assert_eq!((status, code.as_str()), (404, "itemNotFound"));
     // Without a Sites or Files role: 403.
-    emu.control(
-        Method::POST,
-        &format!("/tenants/{NEW_TENANT}/consent"),
-        Some(json!({"roles": ["User.Read.All"]})),
-    )
-    .await;
+    emu.consent(NEW_TENANT, Some(&["User.Read.All"])).await;
     let limited = emu.token_for(NEW_TENANT).await;
     let (status, code, _) = graph_error(
         emu.graph(Method::GET, &format!("/sites/{site}/drive"), &limited, None)
@@ -384,18 +358,15 @@ async fn a_site_drive_is_found_by_site_id_and_its_root_subscribed_app_only() {
     assert_eq!((status, code.as_str()), (403, "accessDenied"));
 
     let inbox = inbox();
+    let root = format!("drives/{drive_id}/root");
     let subscription = emu
         .subscribe(
             &token,
-            json!({"changeType": "updated", "notificationUrl": inbox.url,
-                   "resource": format!("drives/{drive_id}/root"), "expirationDateTime": emu.expires_in(42_300)}),
+            emu.subscription("updated", &inbox.url, &root, 42_300),
         )
         .await;
     let queued = emu
-        .change(
-            json!({"tenant": DEFAULT_TENANT_ID, "resource": format!("drives/{drive_id}/root"),
-                       "changeType": "updated"}),
-        )
+        .change(change_of(DEFAULT_TENANT_ID, &root, "updated"))
         .await;
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0]["subscriptionId"], subscription["id"]);

@@ -33,7 +33,7 @@ async fn every_subscription_response_writes_seven_fractional_digits() {
     let rx = receiver(Answer::Echo);
 
     // A whole-second request comes back with seven zeros.
-    let mut body = message_subscription(&emu, &rx);
+    let mut body = message_subscription(&emu, &rx.url);
     body["expirationDateTime"] = json!(
         (emu.clock.now() + chrono::Duration::minutes(60))
             .format("%Y-%m-%dT%H:%M:%SZ")
@@ -90,7 +90,7 @@ async fn a_clamped_expiration_is_written_with_seven_digits_too() {
     emu.behaviour(json!({"lifetime_policy": "clamp"})).await;
     let token = emu.token().await;
     let rx = receiver(Answer::Echo);
-    let mut body = message_subscription(&emu, &rx);
+    let mut body = message_subscription(&emu, &rx.url);
     body["expirationDateTime"] = json!(with_ticks(&emu, 10_000));
     let created = emu.create_json(&token, body).await;
     let text = created["expirationDateTime"].as_str().unwrap();

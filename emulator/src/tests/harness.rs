@@ -81,16 +81,14 @@ impl Emu {
         format!("{}{path}", self.emu.base_url)
     }
 
+    /// An unauthenticated GET of `path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
     /// The JSON body of an unauthenticated GET, whatever its status.
     pub async fn get_json(&self, path: &str) -> Value {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get(path).await.json().await.unwrap()
     }
 
     pub async fn token_response(&self, tenant: &str, form: &[(&str, &str)]) -> reqwest::Response {
@@ -176,6 +174,30 @@ impl Emu {
             .await
     }
 
+    /// `POST /_emulator/tenants/{tenant}/consent`: admin consent to the app's roles, or to
+    /// `roles` only.
+    pub async fn consent(&self, tenant: &str, roles: Option<&[&str]>) -> reqwest::Response {
+        let path = format!("/tenants/{tenant}/consent");
+        let body = roles.map(|roles| json!({ "roles": roles }));
+        self.control(reqwest::Method::POST, &path, body).await
+    }
+
+    /// `PATCH /_emulator/app`: its status and JSON body (the registration, or the error; null
+    /// for actix's plain-text refusal of a patch that does not deserialize).
+    pub async fn patch_app(&self, patch: Value) -> (u16, Value) {
+        let response = self
+            .control(reqwest::Method::PATCH, "/app", Some(patch))
+            .await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The status of `PATCH /_emulator/behaviour`.
+    pub async fn behaviour_status(&self, patch: Value) -> u16 {
+        self.control_status(reqwest::Method::PATCH, "/behaviour", Some(patch))
+            .await
+    }
+
     pub async fn behaviour(&self, patch: Value) {
         let response = self
             .control(reqwest::Method::PATCH, "/behaviour", Some(patch))
@@ -236,6 +258,11 @@ impl Emu {
             .await
     }
 
+    /// The status of a subscription creation.
+    pub async fn create_status(&self, token: &str, body: Value) -> u16 {
+        self.create(token, body).await.status().as_u16()
+    }
+
     /// The body of a subscription creation, whatever its status.
     pub async fn create_json(&self, token: &str, body: Value) -> Value {
         self.create(token, body).await.json().await.unwrap()
@@ -244,6 +271,23 @@ impl Emu {
     /// A subscription creation that fails, read as [`graph_error`] does.
     pub async fn create_error(&self, token: &str, body: Value) -> (u16, String, String) {
         graph_error(self.create(token, body).await).await
+    }
+
+    /// A subscription's body: its `changeType`, `notificationUrl`, `resource`, and an expiration
+    /// `minutes` from now.
+    pub fn subscription(
+        &self,
+        change_type: &str,
+        url: &str,
+        resource: &str,
+        minutes: i64,
+    ) -> Value {
+        json!({
+            "changeType": change_type,
+            "notificationUrl": url,
+            "resource": resource,
+            "expirationDateTime": self.expires_in(minutes),
+        })
     }
 
     /// An expiration `minutes` from the emulator's now, in Graph's 7-digit form.
@@ -270,7 +314,7 @@ impl Emu {
         let token = self.token().await;
         let rx = receiver(Answer::Echo);
         let created = self
-            .create_json(&token, message_subscription(self, &rx))
+            .create_json(&token, message_subscription(self, &rx.url))
             .await;
         let id = created["id"].as_str().unwrap().to_owned();
         let path = format!("/subscriptions/{id}");
@@ -459,14 +503,26 @@ pub fn accept_unknown_users(config: &mut EmulatorConfig) {
     config.behaviour.unknown_users = crate::config::UnknownUsers::Accept;
 }
 
-pub fn message_subscription(emu: &Emu, receiver: &Receiver) -> Value {
-    json!({
-        "changeType": "created,updated",
-        "notificationUrl": receiver.url,
-        "resource": format!("users/{USER}/mailFolders('inbox')/messages"),
-        "expirationDateTime": emu.expires_in(60),
-        "clientState": "secret-client-state",
-    })
+/// A subscription to [`USER`]'s inbox messages at `url`, with a client state.
+pub fn message_subscription(emu: &Emu, url: &str) -> Value {
+    let inbox = format!("users/{USER}/mailFolders('inbox')/messages");
+    let mut body = emu.subscription("created,updated", url, &inbox, 60);
+    body["clientState"] = json!("secret-client-state");
+    body
+}
+
+/// Checks that `response` is the Graph error `status`, `code`, `message` (§1.3).
+pub async fn expect_graph_error(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+    message: &str,
+) {
+    let (got, got_code, got_message) = graph_error(response).await;
+    assert_eq!(
+        (got, got_code.as_str(), got_message.as_str()),
+        (status, code, message)
+    );
 }
 
 /// Reads a Graph error, checking its §1.3 shape; returns status, code and message.

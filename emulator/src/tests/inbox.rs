@@ -9,7 +9,7 @@ use std::{
 };
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::harness::{Emu, serve};
 
@@ -151,6 +151,11 @@ impl Emu {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// The body of `POST /_emulator/changes` for one change to `resource` in `tenant`.
+pub fn change_of(tenant: &str, resource: &str, change_type: &str) -> Value {
+    json!({"tenant": tenant, "resource": resource, "changeType": change_type})
 }
 
 /// The number of entries in `deliveries[list]`.

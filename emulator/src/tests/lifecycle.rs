@@ -65,7 +65,11 @@ impl Setup {
 
     async fn change(&self) -> Vec<Value> {
         self.emu
-            .change(json!({"tenant": DEFAULT_TENANT_ID, "resource": format!("users/{USER}/messages"), "changeType": "created"}))
+            .change(change_of(
+                DEFAULT_TENANT_ID,
+                &format!("users/{USER}/messages"),
+                "created",
+            ))
             .await
     }
 
@@ -141,14 +145,8 @@ async fn without_a_lifecycle_url_no_lifecycle_notification_is_sent() {
     let emu = Emu::spawn().await;
     let token = emu.token().await;
     let notifications = inbox();
-    let id = emu
-        .subscribe(
-            &token,
-            json!({"changeType": "updated", "resource": "users", "notificationUrl": notifications.url,
-                   "expirationDateTime": emu.expires_in(60)}),
-        )
-        .await["id"]
-        .clone();
+    let users = emu.subscription("updated", &notifications.url, "users", 60);
+    let id = emu.subscribe(&token, users).await["id"].clone();
     assert_eq!(
         emu.control_status(
             Method::POST,
@@ -170,19 +168,10 @@ async fn revoking_consent_challenges_and_reauthorizing_releases_the_held_notific
     let setup = Setup::new().await;
     let emu = &setup.emu;
     // Another tenant's subscription: its delivery shows the loop has passed the held one.
-    emu.control(
-        Method::POST,
-        &format!("/tenants/{NEW_TENANT}/consent"),
-        None,
-    )
-    .await;
+    emu.consent(NEW_TENANT, None).await;
     let witness = inbox();
-    emu.subscribe(
-        &emu.token_for(NEW_TENANT).await,
-        json!({"changeType": "updated", "resource": "users", "notificationUrl": witness.url,
-               "expirationDateTime": emu.expires_in(600)}),
-    )
-    .await;
+    let users = emu.subscription("updated", &witness.url, "users", 600);
+    emu.subscribe(&emu.token_for(NEW_TENANT).await, users).await;
 
     assert_eq!(
         emu.tenant_call(Method::DELETE, DEFAULT_TENANT_ID, "consent?mode=grants")
@@ -200,8 +189,7 @@ async fn revoking_consent_challenges_and_reauthorizing_releases_the_held_notific
     // Past the grace period, change notifications are held.
     emu.clock.advance(Duration::minutes(11));
     assert_eq!(setup.change().await.len(), 1);
-    emu.change(json!({"tenant": NEW_TENANT, "resource": "users", "changeType": "updated"}))
-        .await;
+    emu.change(change_of(NEW_TENANT, "users", "updated")).await;
     witness.wait_for_posts(1).await;
     let deliveries = emu.deliveries().await;
     assert_eq!(count(&deliveries, "pending"), 1, "{deliveries:#}");
@@ -209,12 +197,7 @@ async fn revoking_consent_challenges_and_reauthorizing_releases_the_held_notific
 
     // Without the permission, /reauthorize is refused; with it again, it releases them.
     assert_eq!(emu.reauthorize(setup.id(), &emu.token().await).await, 403);
-    emu.control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-        None,
-    )
-    .await;
+    emu.consent(DEFAULT_TENANT_ID, None).await;
     assert_eq!(emu.reauthorize(setup.id(), &emu.token().await).await, 204);
     let posts = setup.notifications.wait_for_posts(1).await;
     assert_eq!(posts[0].body["value"][0]["changeType"], "created");

@@ -18,12 +18,7 @@ async fn a_change_reaches_the_receiver_in_graphs_shape() {
     let token = emu.token().await;
     let inbox = inbox();
     let subscription = emu
-        .subscribe(
-            &token,
-            json!({"changeType": "created,updated", "notificationUrl": inbox.url,
-                   "resource": inbox_messages(), "expirationDateTime": emu.expires_in(60),
-                   "clientState": "secret-client-state"}),
-        )
+        .subscribe(&token, message_subscription(&emu, &inbox.url))
         .await;
 
     let queued = emu
@@ -105,25 +100,25 @@ async fn a_change_reaches_only_the_subscriptions_that_hear_of_it() {
     let token = emu.token().await;
     let inbox = inbox();
     let users = emu
-        .subscribe(
-            &token,
-            json!({"changeType": "updated", "notificationUrl": inbox.url, "resource": "users",
-                   "expirationDateTime": emu.expires_in(60)}),
-        )
+        .subscribe(&token, emu.subscription("updated", &inbox.url, "users", 60))
         .await;
 
     // Another tenant, another user's mailbox, a change type nobody asked for: no notification.
     for change in [
-        json!({"tenant": NEW_TENANT, "resource": "users", "changeType": "updated"}),
-        json!({"tenant": DEFAULT_TENANT_ID, "resource": inbox_messages(), "changeType": "created"}),
-        json!({"tenant": DEFAULT_TENANT_ID, "resource": "users", "changeType": "deleted"}),
+        change_of(NEW_TENANT, "users", "updated"),
+        change_of(DEFAULT_TENANT_ID, &inbox_messages(), "created"),
+        change_of(DEFAULT_TENANT_ID, "users", "deleted"),
     ] {
         assert!(emu.change(change.clone()).await.is_empty(), "{change}");
     }
 
     // A user created shows as `updated` (§1.1), written `Users/{id}`, without an etag.
     let queued = emu
-        .change(json!({"tenant": "contoso.onmicrosoft.com", "resource": format!("users/{USER}"), "changeType": "created"}))
+        .change(change_of(
+            "contoso.onmicrosoft.com",
+            &format!("users/{USER}"),
+            "created",
+        ))
         .await;
     assert_eq!(queued.len(), 1);
     let item = &inbox.wait_for_posts(1).await[0].body["value"][0];
@@ -139,7 +134,11 @@ async fn a_change_reaches_only_the_subscriptions_that_hear_of_it() {
         .control(
             Method::POST,
             "/changes",
-            Some(json!({"tenant": DEFAULT_TENANT_ID, "resource": "users/abc/calendar", "changeType": "updated"})),
+            Some(change_of(
+                DEFAULT_TENANT_ID,
+                "users/abc/calendar",
+                "updated",
+            )),
         )
         .await;
     assert_eq!(
@@ -152,22 +151,15 @@ async fn a_change_reaches_only_the_subscriptions_that_hear_of_it() {
 #[actix_web::test]
 async fn two_subscriptions_on_one_url_share_a_batch_across_tenants() {
     let emu = Emu::spawn_with(accept_unknown_users).await;
-    emu.control(
-        Method::POST,
-        &format!("/tenants/{NEW_TENANT}/consent"),
-        None,
-    )
-    .await;
+    emu.consent(NEW_TENANT, None).await;
     let inbox = inbox();
     let mut subscriptions = Vec::new();
     for tenant in [DEFAULT_TENANT_ID, NEW_TENANT] {
         let token = emu.token_for(tenant).await;
-        let body = json!({"changeType": "created", "notificationUrl": inbox.url,
-                          "resource": format!("users/{USER}/messages"),
-                          "expirationDateTime": emu.expires_in(60)});
+        let body = emu.subscription("created", &inbox.url, &format!("users/{USER}/messages"), 60);
         subscriptions.push(emu.subscribe(&token, body).await["id"].clone());
     }
-    let change = |tenant: &str| json!({"tenant": tenant, "resource": format!("users/{USER}/messages"), "changeType": "created"});
+    let change = |tenant: &str| change_of(tenant, &format!("users/{USER}/messages"), "created");
 
     // Two changes made at once: one POST with both tenants' items.
     let queued = emu
@@ -216,13 +208,9 @@ async fn an_answer_slower_than_the_timeout_is_an_attempt_without_status() {
     let emu = Emu::spawn_with(|c| c.behaviour.delivery_timeout_ms = 200).await;
     let token = emu.token().await;
     let inbox = inbox_with(|_| (202, 1_000));
-    emu.subscribe(
-        &token,
-        json!({"changeType": "updated", "notificationUrl": inbox.url, "resource": "users",
-               "expirationDateTime": emu.expires_in(60)}),
-    )
-    .await;
-    emu.change(json!({"tenant": DEFAULT_TENANT_ID, "resource": "users", "changeType": "updated"}))
+    emu.subscribe(&token, emu.subscription("updated", &inbox.url, "users", 60))
+        .await;
+    emu.change(change_of(DEFAULT_TENANT_ID, "users", "updated"))
         .await;
     let deliveries = emu
         .wait_for_deliveries("the timed-out attempt", |d| count(d, "attempts") == 1)

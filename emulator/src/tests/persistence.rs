@@ -54,12 +54,7 @@ async fn seed_northwind(emu: &Emu) -> Value {
         201,
     )
     .await;
-    json_of(
-        emu.control(Method::POST, &format!("/tenants/{NORTHWIND}/consent"), None)
-            .await,
-        200,
-    )
-    .await;
+    json_of(emu.consent(NORTHWIND, None).await, 200).await;
     let user = json!({"user_principal_name": PAT, "display_name": "Pat Roles",
                       "roles": [PRIVILEGED_ROLE_ADMINISTRATOR]});
     json_of(
@@ -165,7 +160,7 @@ async fn a_restarted_emulator_carries_on_with_the_world_it_saved() {
     }
 
     let queued = after
-        .change(json!({"tenant": NORTHWIND, "resource": mailbox, "changeType": "created"}))
+        .change(change_of(NORTHWIND, &mailbox, "created"))
         .await;
     assert_eq!(queued.len(), 1, "the subscription still hears of changes");
     let posts = inbox.wait_for_posts(1).await;
@@ -234,7 +229,7 @@ async fn an_unchanged_world_is_not_written_again() {
     seed_northwind(&emu).await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
-    emu.subscribe(&token, message_subscription(&emu, &receiver))
+    emu.subscribe(&token, message_subscription(&emu, &receiver.url))
         .await;
     user_tokens(
         &emu,

@@ -77,19 +77,9 @@ async fn organizations_admits_work_accounts_consumers_personal_ones_and_common_b
 #[actix_web::test]
 async fn an_app_for_organizations_only_refuses_personal_accounts() {
     let emu = Emu::spawn().await;
-    let patch = |value: &'static str| {
-        let emu = &emu;
-        async move {
-            emu.control(
-                Method::PATCH,
-                "/app",
-                Some(json!({"sign_in_audience": value})),
-            )
-            .await
-        }
-    };
-    assert_eq!(patch("PersonalOnly").await.status().as_u16(), 400);
-    let app: Value = patch("AzureADMultipleOrgs").await.json().await.unwrap();
+    let audience = |value: &str| emu.patch_app(json!({ "sign_in_audience": value }));
+    assert_eq!(audience("PersonalOnly").await.0, 400);
+    let (_, app) = audience("AzureADMultipleOrgs").await;
     assert_eq!(app["sign_in_audience"], "AzureADMultipleOrgs");
 
     for segment in ["consumers", "common"] {
@@ -111,7 +101,7 @@ async fn an_app_for_organizations_only_refuses_personal_accounts() {
     }
     // Work accounts are unaffected.
     user_tokens(&emu, CONTOSO_USER, "common", "openid").await;
-    patch("AzureADandPersonalMicrosoftAccount").await;
+    audience("AzureADandPersonalMicrosoftAccount").await;
     user_tokens(&emu, ALICE_UPN, "consumers", "openid").await;
 }
 
@@ -165,9 +155,7 @@ async fn personal_accounts_consent_for_themselves_but_get_no_all_permissions() {
 #[actix_web::test]
 async fn the_consumers_tenant_is_no_organization() {
     let emu = Emu::spawn().await;
-    let consent = emu
-        .control(Method::POST, &format!("/tenants/{CONSUMERS}/consent"), None)
-        .await;
+    let consent = emu.consent(CONSUMERS, None).await;
     assert_eq!(consent.status().as_u16(), 400);
     let app_only = emu.secret_token_response(CONSUMERS).await;
     assert_ne!(app_only.status().as_u16(), 200);
@@ -222,8 +210,9 @@ async fn a_personal_drive_folder_subscription_hears_changes_with_the_consumers_t
 
     let inbox = inbox();
     let create = |resource: String, change_type: &str, minutes: i64| {
-        json!({"changeType": change_type, "notificationUrl": inbox.url, "resource": resource,
-               "expirationDateTime": emu.expires_in(minutes), "clientState": "drive-state"})
+        let mut body = emu.subscription(change_type, &inbox.url, &resource, minutes);
+        body["clientState"] = json!("drive-state");
+        body
     };
     let folder = emu
         .subscribe(
@@ -270,18 +259,20 @@ async fn a_personal_drive_folder_subscription_hears_changes_with_the_consumers_t
 
     // A change in the folder reaches the folder's and the root's subscriptions…
     let queued = emu
-        .change(
-            json!({"tenant": "consumers", "resource": format!("drives/{drive_id}/items/FOLDER1"),
-                       "changeType": "updated"}),
-        )
+        .change(change_of(
+            "consumers",
+            &format!("drives/{drive_id}/items/FOLDER1"),
+            "updated",
+        ))
         .await;
     assert_eq!(queued.len(), 2, "{queued:?}");
     // …one at the root (named by the user's address) only the root's.
     let queued = emu
-        .change(
-            json!({"tenant": CONSUMERS, "resource": format!("users/{ALICE_UPN}/drive/root"),
-                       "changeType": "updated"}),
-        )
+        .change(change_of(
+            CONSUMERS,
+            &format!("users/{ALICE_UPN}/drive/root"),
+            "updated",
+        ))
         .await;
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0]["subscriptionId"], root["id"]);

@@ -166,14 +166,7 @@ async fn revoking_a_users_sessions_invalidates_their_refresh_tokens() {
     let mine = user_tokens(&emu, CONTOSO_USER, "organizations", scope).await;
     let others = user_tokens(&emu, CONTOSO_ADMIN, "organizations", scope).await;
     let oid = user_id(&emu, CONTOSO_USER).await;
-    let revoked = emu
-        .control(
-            Method::POST,
-            &format!("/tenants/{DEFAULT_TENANT_ID}/users/{oid}/revoke-sessions"),
-            None,
-        )
-        .await;
-    assert_eq!(revoked.status().as_u16(), 204);
+    assert_eq!(revoke_sessions(&emu, DEFAULT_TENANT_ID, &oid).await, 204);
     let refused = refresh_refused(&emu, "organizations", &mine).await;
     assert_eq!(refused["error"], "invalid_grant");
     assert_eq!(refused["error_codes"], json!([50173]));
@@ -185,26 +178,19 @@ async fn revoking_a_users_sessions_invalidates_their_refresh_tokens() {
     let fresh = user_tokens(&emu, CONTOSO_USER, "organizations", scope).await;
     refresh_ok(&emu, "organizations", &fresh).await;
     // The user may be named by UPN; an unknown one is 404.
+    let by_upn = "USER@contoso.onmicrosoft.com";
     assert_eq!(
-        emu.control_status(
-            Method::POST,
-            "/tenants/contoso.onmicrosoft.com/users/USER@contoso.onmicrosoft.com/revoke-sessions",
-            None
-        )
-        .await,
+        revoke_sessions(&emu, "contoso.onmicrosoft.com", by_upn).await,
         204
     );
-    assert_eq!(
-        emu.control_status(
-            Method::POST,
-            &format!(
-                "/tenants/{DEFAULT_TENANT_ID}/users/nobody@contoso.onmicrosoft.com/revoke-sessions"
-            ),
-            None
-        )
-        .await,
-        404
-    );
+    let nobody = "nobody@contoso.onmicrosoft.com";
+    assert_eq!(revoke_sessions(&emu, DEFAULT_TENANT_ID, nobody).await, 404);
+}
+
+/// The status of revoking `user`'s sessions in `tenant` through the control API.
+async fn revoke_sessions(emu: &Emu, tenant: &str, user: &str) -> u16 {
+    let what = format!("users/{user}/revoke-sessions");
+    emu.tenant_call(Method::POST, tenant, &what).await
 }
 
 #[actix_web::test]

@@ -10,12 +10,11 @@ use super::{harness::*, inbox::*};
 use crate::config::DEFAULT_TENANT_ID;
 
 fn users_subscription(emu: &Emu, url: &str) -> Value {
-    json!({"changeType": "updated", "notificationUrl": url, "resource": "users",
-           "expirationDateTime": emu.expires_in(600)})
+    emu.subscription("updated", url, "users", 600)
 }
 
 fn user_updated() -> Value {
-    json!({"tenant": DEFAULT_TENANT_ID, "resource": format!("users/{USER}"), "changeType": "updated"})
+    change_of(DEFAULT_TENANT_ID, &format!("users/{USER}"), "updated")
 }
 
 fn time(value: &Value) -> DateTime<Utc> {
@@ -130,12 +129,12 @@ async fn nothing_is_delivered_after_the_subscription_was_deleted_or_expired() {
     let users = emu
         .subscribe(&token, users_subscription(&emu, &inbox.url))
         .await;
-    let messages = json!({"changeType": "created", "notificationUrl": inbox.url,
-        "resource": format!("users/{USER}/messages"), "expirationDateTime": emu.expires_in(2)});
+    let mailbox = format!("users/{USER}/messages");
+    let messages = emu.subscription("created", &inbox.url, &mailbox, 2);
     let messages = emu.subscribe(&token, messages).await;
     emu.change(json!([
         user_updated(),
-        {"tenant": DEFAULT_TENANT_ID, "resource": format!("users/{USER}/messages"), "changeType": "created"}
+        change_of(DEFAULT_TENANT_ID, &mailbox, "created")
     ]))
     .await;
     emu.wait_for_deliveries("both waiting for a retry", |d| {
@@ -145,14 +144,9 @@ async fn nothing_is_delivered_after_the_subscription_was_deleted_or_expired() {
 
     let id = users["id"].as_str().unwrap();
     let deleted = emu
-        .graph(
-            Method::DELETE,
-            &format!("/subscriptions/{id}"),
-            &token,
-            None,
-        )
+        .graph_status(Method::DELETE, &format!("/subscriptions/{id}"), &token)
         .await;
-    assert_eq!(deleted.status().as_u16(), 204);
+    assert_eq!(deleted, 204);
     // Past the retry, and past the message subscription's expiration.
     emu.clock.advance(Duration::minutes(3));
     let deliveries = emu

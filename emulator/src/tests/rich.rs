@@ -171,12 +171,7 @@ async fn a_rich_payload_decrypts_independently_and_its_validation_token_verifies
 #[actix_web::test]
 async fn each_item_gets_its_own_key_and_each_app_tenant_pair_its_own_token() {
     let emu = Emu::spawn_with(accept_unknown_users).await;
-    emu.control(
-        reqwest::Method::POST,
-        &format!("/tenants/{NEW_TENANT}/consent"),
-        None,
-    )
-    .await;
+    emu.consent(NEW_TENANT, None).await;
     let inbox = inbox();
     for tenant in [DEFAULT_TENANT_ID, NEW_TENANT] {
         let token = emu.token_for(tenant).await;

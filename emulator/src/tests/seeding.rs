@@ -16,6 +16,12 @@ async fn seed(emu: &Emu, body: Value) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
+/// A refused seeding's status and error message.
+async fn seed_error(emu: &Emu, body: Value) -> (u16, String) {
+    let (status, body) = seed(emu, body).await;
+    (status, body["error"].as_str().unwrap().to_owned())
+}
+
 async fn listing(emu: &Emu) -> Vec<Value> {
     emu.control(Method::GET, "/subscriptions", None)
         .await
@@ -25,8 +31,7 @@ async fn listing(emu: &Emu) -> Vec<Value> {
 }
 
 fn users(emu: &Emu, url: &str) -> Value {
-    json!({"resource": "users", "changeType": "updated,deleted", "notificationUrl": url,
-           "expirationDateTime": emu.expires_in(60)})
+    emu.subscription("updated,deleted", url, "users", 60)
 }
 
 #[actix_web::test]
@@ -131,32 +136,18 @@ async fn seeding_refuses_an_unknown_tenant_one_without_the_app_and_bad_subscript
     let emu = Emu::spawn().await;
     let url = "https://relay.example.com/graph/notify";
     let unknown = uuid::Uuid::new_v4();
-    let (status, body) = seed(
-        &emu,
-        json!({"tenant": unknown, "subscriptions": [users(&emu, url)]}),
-    )
-    .await;
-    assert_eq!(status, 404);
-    assert_eq!(body["error"], format!("tenant {unknown} not found"));
+    let in_tenant = |tenant: Value| json!({"tenant": tenant, "subscriptions": [users(&emu, url)]});
+    let refused = seed_error(&emu, in_tenant(json!(unknown))).await;
+    assert_eq!(refused, (404, format!("tenant {unknown} not found")));
 
     // Fabrikam has not consented: the app has no service principal there.
-    let (status, body) = seed(
-        &emu,
-        json!({"tenant": NEW_TENANT, "subscriptions": [users(&emu, url)]}),
-    )
-    .await;
+    let (status, error) = seed_error(&emu, in_tenant(json!(NEW_TENANT))).await;
     assert_eq!(status, 400);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("has no service principal"),
-        "{body}"
-    );
+    assert!(error.contains("has no service principal"), "{error}");
 
     let cases = [
         (
-            json!({"resource": "users/abc/calendar", "changeType": "updated", "notificationUrl": url, "expirationDateTime": emu.expires_in(60)}),
+            emu.subscription("updated", url, "users/abc/calendar", 60),
             "subscriptions[1]: Resource 'users/abc/calendar' is not supported for subscriptions.",
         ),
         (
@@ -164,31 +155,25 @@ async fn seeding_refuses_an_unknown_tenant_one_without_the_app_and_bad_subscript
             "subscriptions[1]: Subscription expiration can only be 41760 minutes in the future.",
         ),
         (
-            json!({"resource": "users", "changeType": "created", "notificationUrl": url, "expirationDateTime": emu.expires_in(60)}),
+            emu.subscription("created", url, "users", 60),
             "subscriptions[1]: ChangeType 'created' is not supported for resource 'users'. Supported change types: updated,deleted.",
         ),
     ];
     for (bad, message) in cases {
-        let (status, body) = seed(
+        let refused = seed_error(
             &emu,
             json!({"tenant": DEFAULT_TENANT_ID, "subscriptions": [users(&emu, url), bad]}),
         )
         .await;
-        assert_eq!((status, body["error"].as_str().unwrap()), (400, message));
+        assert_eq!(refused, (400, message.to_owned()));
     }
-    let (status, body) = seed(
+    let (status, error) = seed_error(
         &emu,
         json!({"tenant": DEFAULT_TENANT_ID, "subscriptions": [{"resource": "users", "changeType": "updated", "notificationUrl": url}]}),
     )
     .await;
     assert_eq!(status, 400);
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("expirationDateTime"),
-        "{body}"
-    );
+    assert!(error.contains("expirationDateTime"), "{error}");
     let not_json = emu
         .client
         .post(emu.url("/_emulator/subscriptions"))
@@ -251,7 +236,5 @@ async fn seeding_refuses_an_unknown_tenant_one_without_the_app_and_bad_subscript
 }
 
 fn too_long_users(emu: &Emu, url: &str) -> Value {
-    let mut body = users(emu, url);
-    body["expirationDateTime"] = json!(emu.expires_in(50_000));
-    body
+    emu.subscription("updated,deleted", url, "users", 50_000)
 }

@@ -2,7 +2,7 @@
 //! the ID token.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{harness::*, oidc_client::*};
 use crate::{
@@ -130,37 +130,16 @@ async fn wids_follow_the_users_roles_and_the_apps_group_membership_claims() {
     assert!(wids(&app_admin).contains(&CLOUD_APPLICATION_ADMINISTRATOR.to_string()));
     assert!(!wids(&app_admin).contains(&GLOBAL_ADMINISTRATOR.to_string()));
 
-    let response = emu
-        .control(
-            Method::PATCH,
-            "/app",
-            Some(json!({"group_membership_claims": "None"})),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
-    let app: Value = response.json().await.unwrap();
+    let claims = |value: &str| emu.patch_app(json!({ "group_membership_claims": value }));
+    let (status, app) = claims("None").await;
+    assert_eq!(status, 200);
     assert_eq!(app["group_membership_claims"], "None");
     assert!(id_token(CONTOSO_ADMIN).await.get("wids").is_none());
 
-    let response = emu
-        .control(
-            Method::PATCH,
-            "/app",
-            Some(json!({"group_membership_claims": "SecurityGroup, directoryrole"})),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(claims("SecurityGroup, directoryrole").await.0, 200);
     assert!(!wids(&id_token(CONTOSO_ADMIN).await).is_empty());
 
-    assert_eq!(
-        emu.control_status(
-            Method::PATCH,
-            "/app",
-            Some(json!({"group_membership_claims": "Everything"}))
-        )
-        .await,
-        400
-    );
+    assert_eq!(claims("Everything").await.0, 400);
 }
 
 #[actix_web::test]

@@ -9,16 +9,11 @@ use crate::config::DEFAULT_TENANT_ID;
 #[actix_web::test]
 async fn a_token_without_the_needed_role_gets_403_on_create() {
     let emu = Emu::spawn().await;
-    emu.control(
-        Method::POST,
-        &format!("/tenants/{NEW_TENANT}/consent"),
-        Some(json!({"roles": ["User.Read.All"]})),
-    )
-    .await;
+    emu.consent(NEW_TENANT, Some(&["User.Read.All"])).await;
     let token = emu.token_for(NEW_TENANT).await;
     let receiver = receiver(Answer::Echo);
     let (status, code, message) = emu
-        .create_error(&token, message_subscription(&emu, &receiver))
+        .create_error(&token, message_subscription(&emu, &receiver.url))
         .await;
     assert_eq!((status, code.as_str()), (403, "ExtensionError"));
     assert_eq!(
@@ -30,8 +25,8 @@ async fn a_token_without_the_needed_role_gets_403_on_create() {
         "no handshake for a refused request"
     );
 
-    let users = json!({"changeType": "updated,deleted", "notificationUrl": receiver.url, "resource": "users", "expirationDateTime": emu.expires_in(60)});
-    assert_eq!(emu.create(&token, users).await.status().as_u16(), 201);
+    let users = emu.subscription("updated,deleted", &receiver.url, "users", 60);
+    assert_eq!(emu.create_status(&token, users).await, 201);
 }
 
 #[actix_web::test]
@@ -39,7 +34,7 @@ async fn an_expiry_above_the_maximum_is_rejected_with_graphs_message_or_clamped(
     let emu = Emu::spawn().await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
-    let mut body = message_subscription(&emu, &receiver);
+    let mut body = message_subscription(&emu, &receiver.url);
     body["expirationDateTime"] = json!(emu.expires_in(4_231));
     let (status, code, message) = emu.create_error(&token, body.clone()).await;
     assert_eq!((status, code.as_str()), (400, "ExtensionError"));
@@ -116,7 +111,7 @@ async fn duplicates_get_409_and_bad_fields_get_400() {
     let emu = Emu::spawn_with(accept_unknown_users).await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
-    let body = message_subscription(&emu, &receiver);
+    let body = message_subscription(&emu, &receiver.url);
     let first = emu.create_json(&token, body.clone()).await;
     let (status, _, message) = emu.create_error(&token, body.clone()).await;
     assert_eq!(status, 409);
@@ -150,7 +145,7 @@ async fn duplicates_get_409_and_bad_fields_get_400() {
         "rich Outlook: 1 day"
     );
     rich["expirationDateTime"] = json!(emu.expires_in(1_440));
-    assert_eq!(emu.create(&token, rich).await.status().as_u16(), 201);
+    assert_eq!(emu.create_status(&token, rich).await, 201);
 
     let mut missing = body.clone();
     missing
@@ -256,15 +251,16 @@ async fn renew_update_reauthorize_delete_and_expiry() {
     // Graph deletes a subscription once it expires.
     emu.clock.advance(chrono::Duration::minutes(4_001));
     let fresh = emu.token().await;
-    let (status, code, message) =
-        graph_error(emu.graph(Method::GET, &sub.path, &fresh, None).await).await;
-    assert_eq!(
-        (status, code.as_str(), message.as_str()),
-        (404, "ResourceNotFound", "The object was not found.")
-    );
+    expect_graph_error(
+        emu.graph(Method::GET, &sub.path, &fresh, None).await,
+        404,
+        "ResourceNotFound",
+        "The object was not found.",
+    )
+    .await;
 
     let again = emu
-        .create_json(&fresh, message_subscription(&emu, &sub.rx))
+        .create_json(&fresh, message_subscription(&emu, &sub.rx.url))
         .await;
     let path = format!("/subscriptions/{}", again["id"].as_str().unwrap());
     assert_eq!(emu.graph_status(Method::DELETE, &path, &fresh).await, 204);
@@ -277,9 +273,9 @@ async fn directory_quotas_give_403_naming_the_limit() {
     emu.behaviour(json!({"directory_quota_per_app": 1})).await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
-    let users = json!({"changeType": "updated", "notificationUrl": receiver.url, "resource": "users", "expirationDateTime": emu.expires_in(60)});
-    assert_eq!(emu.create(&token, users).await.status().as_u16(), 201);
-    let groups = json!({"changeType": "updated", "notificationUrl": receiver.url, "resource": "groups", "expirationDateTime": emu.expires_in(60)});
+    let users = emu.subscription("updated", &receiver.url, "users", 60);
+    assert_eq!(emu.create_status(&token, users).await, 201);
+    let groups = emu.subscription("updated", &receiver.url, "groups", 60);
     let (status, _, message) = emu.create_error(&token, groups).await;
     assert_eq!(status, 403);
     assert!(
@@ -294,7 +290,7 @@ async fn the_control_api_shows_state_and_expires_or_deletes_subscriptions() {
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
     let created = emu
-        .create_json(&token, message_subscription(&emu, &receiver))
+        .create_json(&token, message_subscription(&emu, &receiver.url))
         .await;
     let id = created["id"].as_str().unwrap();
 
@@ -329,31 +325,16 @@ async fn the_mailbox_quota_counts_outlook_subscriptions_per_mailbox() {
     emu.behaviour(json!({"mailbox_quota": 2})).await;
     let token = emu.token().await;
     let receiver = receiver(Answer::Echo);
-    let sub = |resource: String| json!({"changeType": "created", "notificationUrl": receiver.url, "resource": resource, "expirationDateTime": emu.expires_in(60)});
-    assert_eq!(
-        emu.create(&token, sub(format!("users/{USER}/messages")))
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
-    assert_eq!(
-        emu.create(&token, sub(format!("users/{USER}/events")))
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
+    let sub = |resource: &str| emu.subscription("created", &receiver.url, resource, 60);
+    for folder in ["messages", "events"] {
+        let mailbox = format!("users/{USER}/{folder}");
+        assert_eq!(emu.create_status(&token, sub(&mailbox)).await, 201);
+    }
     let (status, _, message) = emu
-        .create_error(&token, sub(format!("users/{USER}/contacts")))
+        .create_error(&token, sub(&format!("users/{USER}/contacts")))
         .await;
     assert_eq!(status, 403);
     assert!(message.contains("per mailbox (2)"), "{message}");
-    assert_eq!(
-        emu.create(&token, sub("users/another-user/contacts".into()))
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
+    let another = sub("users/another-user/contacts");
+    assert_eq!(emu.create_status(&token, another).await, 201);
 }

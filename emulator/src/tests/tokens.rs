@@ -364,12 +364,7 @@ async fn revoking_consent_makes_the_token_endpoint_answer_700016() {
     );
 
     // Revoking only the grants keeps the app: tokens come back without roles.
-    emu.control(
-        reqwest::Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/consent"),
-        None,
-    )
-    .await;
+    emu.consent(DEFAULT_TENANT_ID, None).await;
     emu.control(
         reqwest::Method::DELETE,
         &format!("/tenants/{DEFAULT_TENANT_ID}/consent?mode=grants"),

@@ -12,8 +12,13 @@ use crate::config::DEFAULT_TENANT_ID;
 const GHOST: &str = "00000007-0679-472c-bc2a-692812af3437";
 
 fn on(emu: &Emu, rx: &Receiver, resource: &str) -> Value {
-    json!({"changeType": "updated", "notificationUrl": rx.url, "resource": resource,
-           "expirationDateTime": emu.expires_in(60)})
+    emu.subscription("updated", &rx.url, resource, 60)
+}
+
+/// The status of adding a Contoso user (with a mailbox) through the control API.
+async fn add_mailbox(emu: &Emu, id: &str, upn: &str, name: &str) -> u16 {
+    let user = json!({"id": id, "user_principal_name": upn, "display_name": name});
+    emu.add_user(DEFAULT_TENANT_ID, user).await
 }
 
 fn invalid_user(operation: &str, user: &str) -> String {
@@ -79,31 +84,20 @@ async fn a_mailbox_or_drive_of_an_unknown_user_is_refused_unless_accepted() {
         "users/AdeleV@contoso.onmicrosoft.com/events".to_owned(),
     ] {
         created["resource"] = json!(resource);
-        assert_eq!(
-            emu.create(&token, created.clone()).await.status().as_u16(),
-            201
-        );
+        assert_eq!(emu.create_status(&token, created.clone()).await, 201);
     }
     // A user added through the control API has a mailbox at once.
     assert_eq!(
-        emu.add_user(
-            DEFAULT_TENANT_ID,
-            json!({"id": GHOST, "user_principal_name": "ghost@contoso.onmicrosoft.com",
-                        "display_name": "Ghost"})
-        )
-        .await,
+        add_mailbox(&emu, GHOST, "ghost@contoso.onmicrosoft.com", "Ghost").await,
         201
     );
     created["resource"] = json!(format!("users/{GHOST}/contacts"));
-    assert_eq!(
-        emu.create(&token, created.clone()).await.status().as_u16(),
-        201
-    );
+    assert_eq!(emu.create_status(&token, created.clone()).await, 201);
 
     // `accept`: any mailbox, as before.
     emu.behaviour(json!({"unknown_users": "accept"})).await;
     created["resource"] = json!("users/00000042-0679-472c-bc2a-692812af3437/messages");
-    assert_eq!(emu.create(&token, created).await.status().as_u16(), 201);
+    assert_eq!(emu.create_status(&token, created).await, 201);
 }
 
 #[actix_web::test]
@@ -115,12 +109,8 @@ async fn unknown_users_is_a_behaviour_switch() {
     let behaviour = emu.control_json(Method::GET, "/behaviour", None).await;
     assert_eq!(behaviour["unknown_users"], "accept");
     assert_eq!(
-        emu.control_status(
-            Method::PATCH,
-            "/behaviour",
-            Some(json!({"unknown_users": "maybe"}))
-        )
-        .await,
+        emu.behaviour_status(json!({"unknown_users": "maybe"}))
+            .await,
         400
     );
     emu.behaviour(json!({"unknown_users": "refuse"})).await;
@@ -131,35 +121,19 @@ async fn a_removed_mailbox_owner_leaves_subscriptions_graph_cannot_get_or_delete
     let emu = Emu::spawn().await;
     let sub = emu.subscribed().await;
 
-    assert_eq!(
-        emu.control_status(
-            Method::DELETE,
-            &format!("/tenants/{DEFAULT_TENANT_ID}/users/{USER}"),
-            None
-        )
-        .await,
-        200
-    );
-    let again = emu
-        .control(
-            Method::DELETE,
-            &format!("/tenants/{DEFAULT_TENANT_ID}/users/{USER}"),
-            None,
-        )
-        .await;
-    assert_eq!(again.status().as_u16(), 404);
+    let adele = format!("users/{USER}");
+    let remove = || emu.tenant_call(Method::DELETE, DEFAULT_TENANT_ID, &adele);
+    assert_eq!(remove().await, 200);
+    assert_eq!(remove().await, 404, "again");
 
     // §1.2 GET (Obs): the storage extension error.
-    let (status, code, message) =
-        graph_error(emu.graph(Method::GET, &sub.path, &sub.token, None).await).await;
-    assert_eq!(
-        (status, code.as_str(), message.as_str()),
-        (
-            500,
-            "ExtensionError",
-            "There was an error processing a storage extension."
-        )
-    );
+    expect_graph_error(
+        emu.graph(Method::GET, &sub.path, &sub.token, None).await,
+        500,
+        "ExtensionError",
+        "There was an error processing a storage extension.",
+    )
+    .await;
     // §1.2 / §7.2 DELETE (Obs): 404 naming the user and the tenant.
     let (status, code, message) =
         graph_error(emu.graph(Method::DELETE, &sub.path, &sub.token, None).await).await;
@@ -179,19 +153,14 @@ async fn a_removed_mailbox_owner_leaves_subscriptions_graph_cannot_get_or_delete
         .graph_json(Method::GET, "/subscriptions", &sub.token, None)
         .await;
     assert_eq!(listed["value"].as_array().unwrap().len(), 1);
-    let mut body = message_subscription(&emu, &sub.rx);
+    let mut body = message_subscription(&emu, &sub.rx.url);
     body["changeType"] = json!("created");
     let (status, _, message) = emu.create_error(&sub.token, body.clone()).await;
     assert_eq!((status, message), (404, invalid_user("Create", USER)));
 
     // Back in the directory, the mailbox works again.
     assert_eq!(
-        emu.add_user(
-            DEFAULT_TENANT_ID,
-            json!({"id": USER, "user_principal_name": "adelev@contoso.onmicrosoft.com",
-                        "display_name": "Adele Vance"})
-        )
-        .await,
+        add_mailbox(&emu, USER, "adelev@contoso.onmicrosoft.com", "Adele Vance").await,
         201
     );
     assert_eq!(
