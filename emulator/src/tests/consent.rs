@@ -1,23 +1,15 @@
 //! Admin consent (§8.1).
 
-use super::harness::*;
+use super::{
+    harness::*,
+    oidc_client::{get, location, param},
+};
 use crate::config::{DEFAULT_CLIENT_ID, DEFAULT_TENANT_ID};
-
-fn location(response: &reqwest::Response) -> url::Url {
-    assert_eq!(response.status().as_u16(), 302, "a redirect");
-    url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
-}
 
 fn params(url: &url::Url) -> Vec<(String, String)> {
     url.query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-fn param(url: &url::Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 const CALLBACK: &str = "http://127.0.0.1:8080/onboarding/callback";
@@ -66,11 +58,7 @@ async fn consent_in_mode(
 ) -> reqwest::Response {
     emu.behaviour(serde_json::json!({"consent_mode": mode}))
         .await;
-    emu.client
-        .get(consent_url(emu, tenant, v2, redirect))
-        .send()
-        .await
-        .unwrap()
+    get(emu, &consent_url(emu, tenant, v2, redirect)).await
 }
 
 /// Where consent redirects under `auto_decline`, once its parameters are checked to be Entra's,
@@ -106,23 +94,12 @@ async fn auto_accept_redirects_with_capital_t_true_the_tenant_and_state() {
     // The tenant can now get a token with the app's roles.
     let token = emu.token_for(NEW_TENANT).await;
     let claims = claims_of(&token);
-    assert!(
-        claims["roles"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == "User.Read.All")
-    );
+    assert!(has_role(&claims, "User.Read.All"));
 
     // `organizations` names no tenant: auto-accept uses the configured one.
     emu.behaviour(serde_json::json!({"auto_accept_tenant": DEFAULT_TENANT_ID}))
         .await;
-    let response = emu
-        .client
-        .get(consent_url(&emu, "organizations", true, CALLBACK))
-        .send()
-        .await
-        .unwrap();
+    let response = get(&emu, &consent_url(&emu, "organizations", true, CALLBACK)).await;
     let url = location(&response);
     assert_eq!(param(&url, "tenant").as_deref(), Some(DEFAULT_TENANT_ID));
     assert_eq!(
@@ -169,17 +146,11 @@ async fn an_unregistered_redirect_uri_gets_an_error_page_never_a_redirect() {
     assert!(page.contains("AADSTS50011"), "{page}");
 
     // Extra path segments under a registered URI are allowed (§8.1).
-    let response = emu
-        .client
-        .get(consent_url(
-            &emu,
-            DEFAULT_TENANT_ID,
-            false,
-            &format!("{CALLBACK}/extra"),
-        ))
-        .send()
-        .await
-        .unwrap();
+    let response = get(
+        &emu,
+        &consent_url(&emu, DEFAULT_TENANT_ID, false, &format!("{CALLBACK}/extra")),
+    )
+    .await;
     assert_eq!(response.status().as_u16(), 302);
 }
 
@@ -190,7 +161,7 @@ async fn v2_consent_without_scope_is_an_error_redirect() {
         "/organizations/v2.0/adminconsent?client_id={DEFAULT_CLIENT_ID}&redirect_uri={}&state=s1",
         url::form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect::<String>()
     ));
-    let response = emu.client.get(url).send().await.unwrap();
+    let response = get(&emu, &url).await;
     let location = location(&response);
     assert_eq!(
         param(&location, "error").as_deref(),
@@ -202,12 +173,7 @@ async fn v2_consent_without_scope_is_an_error_redirect() {
 #[actix_web::test]
 async fn the_interactive_page_offers_tenants_and_its_accept_and_cancel_redirect() {
     let emu = Emu::spawn().await;
-    let response = emu
-        .client
-        .get(consent_url(&emu, "organizations", false, CALLBACK))
-        .send()
-        .await
-        .unwrap();
+    let response = get(&emu, &consent_url(&emu, "organizations", false, CALLBACK)).await;
     assert_eq!(response.status().as_u16(), 200);
     let page = response.text().await.unwrap();
     assert!(page.contains("Contoso") && page.contains("Fabrikam"));
@@ -225,7 +191,7 @@ async fn the_interactive_page_offers_tenants_and_its_accept_and_cancel_redirect(
 async fn an_unknown_client_id_gets_an_error_page() {
     let emu = Emu::spawn().await;
     let url = emu.url(&format!("/{DEFAULT_TENANT_ID}/adminconsent?client_id=11111111-2222-3333-4444-555555555555&redirect_uri={CALLBACK}"));
-    let response = emu.client.get(url).send().await.unwrap();
+    let response = get(&emu, &url).await;
     assert_eq!(response.status().as_u16(), 400);
     assert!(response.text().await.unwrap().contains("AADSTS700016"));
 }

@@ -134,12 +134,7 @@ async fn call_statistics_count_every_answer_of_the_subscription_api_until_reset(
         assert_eq!(response.status().as_u16(), status, "{method} {path}");
     }
     // Without a token: 401, still a call that reached the API.
-    let anonymous = emu
-        .client
-        .get(emu.url("/v1.0/subscriptions"))
-        .send()
-        .await
-        .unwrap();
+    let anonymous = emu.get("/v1.0/subscriptions").await;
     assert_eq!(anonymous.status().as_u16(), 401);
     // Every call above (but the anonymous one) used the rate budget: the next ones get 429.
     emu.behaviour(json!({"rate_limit_per_app": 1})).await;

@@ -43,16 +43,11 @@ type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u64, Option<&'a str>);
 #[actix_web::test]
 async fn every_token_error_description_has_exactly_entras_four_lines() {
     let emu = Emu::spawn().await;
-    let graph = "https://graph.microsoft.com/.default";
+    let graph = GRAPH_DEFAULT;
     let cases: [Case; 7] = [
         (
             "common",
-            vec![
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("client_secret", DEFAULT_CLIENT_SECRET),
-                ("scope", graph),
-                ("grant_type", "client_credentials"),
-            ],
+            client_credentials(DEFAULT_CLIENT_SECRET, graph).to_vec(),
             90002,
             Some(
                 "Tenant 'common' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.",
@@ -60,45 +55,29 @@ async fn every_token_error_description_has_exactly_entras_four_lines() {
         ),
         (
             "0f0f0f0f-0000-4000-8000-000000000000",
-            vec![
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("client_secret", DEFAULT_CLIENT_SECRET),
-                ("scope", graph),
-                ("grant_type", "client_credentials"),
-            ],
+            client_credentials(DEFAULT_CLIENT_SECRET, graph).to_vec(),
             90002,
             None,
         ),
         (
             NEW_TENANT,
-            vec![
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("client_secret", DEFAULT_CLIENT_SECRET),
-                ("scope", graph),
-                ("grant_type", "client_credentials"),
-            ],
+            client_credentials(DEFAULT_CLIENT_SECRET, graph).to_vec(),
             700016,
             None,
         ),
         (
             DEFAULT_TENANT_ID,
-            vec![
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("client_secret", "wrong"),
-                ("scope", graph),
-                ("grant_type", "client_credentials"),
-            ],
+            client_credentials("wrong", graph).to_vec(),
             7000215,
             None,
         ),
         (
             DEFAULT_TENANT_ID,
-            vec![
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("client_secret", DEFAULT_CLIENT_SECRET),
-                ("scope", "https://graph.microsoft.com/Mail.Read"),
-                ("grant_type", "client_credentials"),
-            ],
+            client_credentials(
+                DEFAULT_CLIENT_SECRET,
+                "https://graph.microsoft.com/Mail.Read",
+            )
+            .to_vec(),
             1002012,
             None,
         ),
@@ -137,7 +116,7 @@ async fn every_token_error_description_has_exactly_entras_four_lines() {
 }
 
 async fn get(emu: &Emu, path: &str) -> Value {
-    let response = emu.client.get(emu.url(path)).send().await.unwrap();
+    let response = emu.get(path).await;
     assert_eq!(response.status().as_u16(), 200, "{path}");
     response.json().await.unwrap()
 }

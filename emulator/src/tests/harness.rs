@@ -27,6 +27,19 @@ pub const OTHER_KEY: &str = include_str!("../testdata/other_key.pem");
 pub const NEW_TENANT: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 pub const USER: &str = "8ee44408-0679-472c-bc2a-692812af3437";
 
+/// The scope of an app-only Graph token.
+pub const GRAPH_DEFAULT: &str = "https://graph.microsoft.com/.default";
+
+/// A client-credentials token request's form: the default app with `secret`, asking for `scope`.
+pub fn client_credentials<'a>(secret: &'a str, scope: &'a str) -> [(&'a str, &'a str); 4] {
+    [
+        ("client_id", DEFAULT_CLIENT_ID),
+        ("scope", scope),
+        ("client_secret", secret),
+        ("grant_type", "client_credentials"),
+    ]
+}
+
 pub struct Emu {
     pub emu: RunningEmulator,
     pub client: reqwest::Client,
@@ -105,16 +118,8 @@ impl Emu {
     }
 
     pub async fn secret_token_response(&self, tenant: &str) -> reqwest::Response {
-        self.token_response(
-            tenant,
-            &[
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("scope", "https://graph.microsoft.com/.default"),
-                ("client_secret", DEFAULT_CLIENT_SECRET),
-                ("grant_type", "client_credentials"),
-            ],
-        )
-        .await
+        let form = client_credentials(DEFAULT_CLIENT_SECRET, GRAPH_DEFAULT);
+        self.token_response(tenant, &form).await
     }
 
     /// An access token for the default (consented) tenant.
@@ -354,6 +359,15 @@ pub fn jwk_decoding_key(key: &Value) -> jsonwebtoken::DecodingKey {
         key["e"].as_str().unwrap(),
     )
     .unwrap()
+}
+
+/// Whether a token's claims carry the app role `role`.
+pub fn has_role(claims: &Value, role: &str) -> bool {
+    claims["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == role)
 }
 
 /// The claims of a JWT, read without checking it.

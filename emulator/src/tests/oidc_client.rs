@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::harness::*;
-use crate::config::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use crate::config::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID};
 
 /// A redirect URI registered by default for sign-in.
 pub const SIGNED_IN: &str = "http://127.0.0.1:8080/onboarding/signed-in";
@@ -122,6 +122,32 @@ pub async fn refusal(response: reqwest::Response) -> (u16, String, u64) {
         body["error"].as_str().unwrap_or_default().to_owned(),
         body["error_codes"][0].as_u64().unwrap_or_default(),
     )
+}
+
+/// The refusal of redeeming `code` at `tenant`, read as [`refusal`] does.
+pub async fn redeem_refused(
+    emu: &Emu,
+    tenant: &str,
+    code: &str,
+    overrides: &[(&str, Option<&str>)],
+) -> (u16, String, u64) {
+    refusal(redeem(emu, tenant, code, overrides).await).await
+}
+
+/// A fresh code of the Contoso admin's sign-in, and the refusal of redeeming it at Contoso
+/// with `overrides`.
+pub async fn fresh_code_refused(
+    emu: &Emu,
+    overrides: &[(&str, Option<&str>)],
+) -> (String, (u16, String, u64)) {
+    let code = code_for(emu, CONTOSO_ADMIN, DEFAULT_TENANT_ID).await;
+    let refused = redeem_refused(emu, DEFAULT_TENANT_ID, &code, overrides).await;
+    (code, refused)
+}
+
+/// A 400 `invalid_grant` with this AADSTS code, as [`refusal`] reads it.
+pub fn invalid_grant(code: u64) -> (u16, String, u64) {
+    (400, "invalid_grant".to_owned(), code)
 }
 
 /// The ID token's claims, after checking its signature with the tenant's published v2 keys,

@@ -266,17 +266,7 @@ async fn codes_redeem_at_organizations_but_client_credentials_still_do_not() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     // …and a wrong secret is refused before the code is looked at.
-    let code = code_for(&emu, CONTOSO_ADMIN, DEFAULT_TENANT_ID).await;
-    let refused = refusal(
-        redeem(
-            &emu,
-            DEFAULT_TENANT_ID,
-            &code,
-            &[("client_secret", Some("wrong"))],
-        )
-        .await,
-    )
-    .await;
+    let (code, refused) = fresh_code_refused(&emu, &[("client_secret", Some("wrong"))]).await;
     assert_eq!(refused, (401, "invalid_client".to_owned(), 7000215));
     tokens(redeem(&emu, DEFAULT_TENANT_ID, &code, &[]).await).await;
 }

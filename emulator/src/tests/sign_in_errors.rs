@@ -127,30 +127,18 @@ async fn an_auto_sign_in_user_of_another_tenant_gets_an_error_page_and_null_clea
 #[actix_web::test]
 async fn a_wrong_verifier_is_refused_and_burns_the_code() {
     let emu = Emu::spawn().await;
-    let code = code_for(&emu, CONTOSO_ADMIN, DEFAULT_TENANT_ID).await;
     let wrong = "x".repeat(43);
-    let refused = refusal(
-        redeem(
-            &emu,
-            DEFAULT_TENANT_ID,
-            &code,
-            &[("code_verifier", Some(&wrong))],
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(refused, (400, "invalid_grant".to_owned(), 501481));
-    let again = refusal(redeem(&emu, DEFAULT_TENANT_ID, &code, &[]).await).await;
-    assert_eq!(again, (400, "invalid_grant".to_owned(), 54005));
+    let (code, refused) = fresh_code_refused(&emu, &[("code_verifier", Some(&wrong))]).await;
+    assert_eq!(refused, invalid_grant(501481));
+    let again = redeem_refused(&emu, DEFAULT_TENANT_ID, &code, &[]).await;
+    assert_eq!(again, invalid_grant(54005));
 }
 
 #[actix_web::test]
 async fn a_missing_verifier_is_refused_when_a_challenge_was_sent() {
     let emu = Emu::spawn().await;
-    let code = code_for(&emu, CONTOSO_ADMIN, DEFAULT_TENANT_ID).await;
-    let refused =
-        refusal(redeem(&emu, DEFAULT_TENANT_ID, &code, &[("code_verifier", None)]).await).await;
-    assert_eq!(refused, (400, "invalid_grant".to_owned(), 50148));
+    let (_, refused) = fresh_code_refused(&emu, &[("code_verifier", None)]).await;
+    assert_eq!(refused, invalid_grant(50148));
 
     // Without a challenge no verifier is needed; `plain` compares the verifier as is.
     let code = code_with(
@@ -179,10 +167,10 @@ async fn a_code_redeems_once() {
     let emu = Emu::spawn().await;
     let code = code_for(&emu, CONTOSO_ADMIN, DEFAULT_TENANT_ID).await;
     tokens(redeem(&emu, DEFAULT_TENANT_ID, &code, &[]).await).await;
-    let again = refusal(redeem(&emu, DEFAULT_TENANT_ID, &code, &[]).await).await;
-    assert_eq!(again, (400, "invalid_grant".to_owned(), 54005));
-    let unknown = refusal(redeem(&emu, DEFAULT_TENANT_ID, "not-a-code", &[]).await).await;
-    assert_eq!(unknown, (400, "invalid_grant".to_owned(), 70000));
+    let again = redeem_refused(&emu, DEFAULT_TENANT_ID, &code, &[]).await;
+    assert_eq!(again, invalid_grant(54005));
+    let unknown = redeem_refused(&emu, DEFAULT_TENANT_ID, "not-a-code", &[]).await;
+    assert_eq!(unknown, invalid_grant(70000));
 }
 
 #[actix_web::test]
@@ -195,30 +183,18 @@ async fn a_code_expires_after_its_lifetime_on_the_shared_clock() {
     emu.clock.advance(chrono::Duration::seconds(2));
     // A code issued now drops only codes long expired, so the late one still says why.
     code_for(&emu, CONTOSO_ADMIN, DEFAULT_TENANT_ID).await;
-    let refused = refusal(redeem(&emu, DEFAULT_TENANT_ID, &late, &[]).await).await;
-    assert_eq!(refused, (400, "invalid_grant".to_owned(), 70008));
+    let refused = redeem_refused(&emu, DEFAULT_TENANT_ID, &late, &[]).await;
+    assert_eq!(refused, invalid_grant(70008));
 }
 
 #[actix_web::test]
 async fn a_code_is_refused_with_another_redirect_uri_or_at_another_tenant() {
     let emu = Emu::spawn().await;
-    let code = code_for(&emu, CONTOSO_ADMIN, DEFAULT_TENANT_ID).await;
-    let refused = refusal(
-        redeem(
-            &emu,
-            DEFAULT_TENANT_ID,
-            &code,
-            &[(
-                "redirect_uri",
-                Some("http://localhost:8080/onboarding/signed-in"),
-            )],
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(refused, (400, "invalid_grant".to_owned(), 50011));
+    let elsewhere = Some("http://localhost:8080/onboarding/signed-in");
+    let (_, refused) = fresh_code_refused(&emu, &[("redirect_uri", elsewhere)]).await;
+    assert_eq!(refused, invalid_grant(50011));
 
     let code = code_for(&emu, CONTOSO_ADMIN, DEFAULT_TENANT_ID).await;
-    let refused = refusal(redeem(&emu, NEW_TENANT, &code, &[]).await).await;
+    let refused = redeem_refused(&emu, NEW_TENANT, &code, &[]).await;
     assert_eq!((refused.0, refused.1.as_str()), (400, "invalid_grant"));
 }

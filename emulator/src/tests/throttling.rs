@@ -26,15 +26,40 @@ fn created(count: u32) -> Value {
     json!({"tenant": DEFAULT_TENANT_ID, "resource": messages(), "changeType": "created", "count": count})
 }
 
-async fn subscribe(emu: &Emu, notifications: &Inbox, lifecycle: &Inbox) {
-    let token = emu.token().await;
-    emu.subscribe(
-        &token,
-        json!({"changeType": "created", "resource": messages(),
-               "notificationUrl": notifications.url, "lifecycleNotificationUrl": lifecycle.url,
-               "expirationDateTime": emu.expires_in(4_000)}),
-    )
-    .await;
+/// A scaled-down emulator with a message subscription whose receiver is `notifications`.
+struct Throttled {
+    emu: Emu,
+    notifications: Inbox,
+    lifecycle: Inbox,
+}
+
+impl Throttled {
+    /// Subscribes to [`slow_inbox`]`(every, first)`, then creates 110 messages; returns how many
+    /// notifications were queued.
+    async fn after_110_messages(every: usize, first: usize) -> (Self, usize) {
+        let emu = Emu::spawn_with(scaled_down).await;
+        let (notifications, lifecycle) = (slow_inbox(every, first), inbox());
+        let mut body = emu.subscription("created", &notifications.url, &messages(), 4_000);
+        body["lifecycleNotificationUrl"] = json!(lifecycle.url);
+        emu.subscribe(&emu.token().await, body).await;
+        let queued = emu.change(created(110)).await.len();
+        let throttled = Self {
+            emu,
+            notifications,
+            lifecycle,
+        };
+        (throttled, queued)
+    }
+
+    /// The notification endpoint's throttling `state`, `samples` and `slow` answers.
+    fn endpoint_state(&self, deliveries: &Value) -> (Value, Value, Value) {
+        let state = endpoint(deliveries, &self.notifications.url);
+        (
+            state["state"].clone(),
+            state["samples"].clone(),
+            state["slow"].clone(),
+        )
+    }
 }
 
 /// A receiver whose every `every`-th answer among the first `first` is slow.
@@ -59,20 +84,16 @@ fn endpoint<'a>(deliveries: &'a Value, url: &str) -> &'a Value {
 
 #[actix_web::test]
 async fn ten_percent_slow_answers_over_a_hundred_notifications_delay_new_ones_ten_minutes() {
-    let emu = Emu::spawn_with(scaled_down).await;
     // 11 of 110 answers (10 %) slow.
-    let notifications = slow_inbox(10, 110);
-    let lifecycle = inbox();
-    subscribe(&emu, &notifications, &lifecycle).await;
-    assert_eq!(emu.change(created(110)).await.len(), 110);
+    let (setup, queued) = Throttled::after_110_messages(10, 110).await;
+    assert_eq!(queued, 110);
+    let (emu, notifications) = (&setup.emu, &setup.notifications);
     let deliveries = emu
         .wait_for_deliveries("110 attempts", |d| count(d, "attempts") == 110)
         .await;
-    let state = endpoint(&deliveries, &notifications.url);
     assert_eq!(
-        (&state["state"], &state["samples"], &state["slow"]),
-        (&json!("slow"), &json!(110), &json!(11)),
-        "{state}"
+        setup.endpoint_state(&deliveries),
+        (json!("slow"), json!(110), json!(11))
     );
 
     // A new notification waits 10 minutes.
@@ -97,22 +118,17 @@ async fn ten_percent_slow_answers_over_a_hundred_notifications_delay_new_ones_te
 
 #[actix_web::test]
 async fn fifteen_percent_slow_answers_drop_notifications_and_tell_outlook_subscribers() {
-    let emu = Emu::spawn_with(scaled_down).await;
     // 17 of the first 100 answers slow: the ratio counts only from the 100th notification on.
-    let notifications = slow_inbox(6, 100);
-    let lifecycle = inbox();
-    subscribe(&emu, &notifications, &lifecycle).await;
-    emu.change(created(110)).await;
+    let (setup, _) = Throttled::after_110_messages(6, 100).await;
+    let (emu, notifications, lifecycle) = (&setup.emu, &setup.notifications, &setup.lifecycle);
     let deliveries = emu
         .wait_for_deliveries("100 attempts, then 10 dropped", |d| {
             count(d, "attempts") >= 100 && count(d, "dropped") == 10
         })
         .await;
-    let state = endpoint(&deliveries, &notifications.url);
     assert_eq!(
-        (&state["state"], &state["samples"], &state["slow"]),
-        (&json!("drop"), &json!(100), &json!(17)),
-        "{state}"
+        setup.endpoint_state(&deliveries),
+        (json!("drop"), json!(100), json!(17))
     );
     let to_notifications = |d: &Value| {
         d["attempts"]

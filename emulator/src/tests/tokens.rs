@@ -44,13 +44,7 @@ async fn a_secret_gets_a_v1_graph_token_with_the_consented_roles() {
     assert_eq!(claims["idtyp"], "app");
     assert_eq!(claims["ver"], "1.0");
     assert_eq!(claims["oid"], claims["sub"]);
-    assert!(
-        claims["roles"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == "Mail.Read")
-    );
+    assert!(has_role(&claims, "Mail.Read"));
     assert!(claims.get("scp").is_none());
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
@@ -159,15 +153,7 @@ async fn token_errors_have_entras_codes_bodies_and_statuses() {
     let emu = &emu;
     let form = |tenant: &'static str, secret: &'static str, scope: &'static str| async move {
         let response = emu
-            .token_response(
-                tenant,
-                &[
-                    ("client_id", DEFAULT_CLIENT_ID),
-                    ("scope", scope),
-                    ("client_secret", secret),
-                    ("grant_type", "client_credentials"),
-                ],
-            )
+            .token_response(tenant, &client_credentials(secret, scope))
             .await;
         error_of(response).await
     };
@@ -256,12 +242,7 @@ async fn an_expired_secret_gets_7000222_and_basic_auth_works() {
     let response = emu
         .token_response(
             DEFAULT_TENANT_ID,
-            &[
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("scope", "https://graph.microsoft.com/.default"),
-                ("client_secret", "old-secret"),
-                ("grant_type", "client_credentials"),
-            ],
+            &client_credentials("old-secret", GRAPH_DEFAULT),
         )
         .await;
     let (status, body) = error_of(response).await;
@@ -380,7 +361,7 @@ async fn openid_configuration_v1_and_v2_for_tenants_and_common() {
     let get = |path: String| {
         let emu = &emu;
         async move {
-            let response = emu.client.get(emu.url(&path)).send().await.unwrap();
+            let response = emu.get(&path).await;
             assert_eq!(
                 response.headers()["cache-control"],
                 "max-age=86400, private"
@@ -471,12 +452,10 @@ async fn the_example_config_file_loads() {
     let client = reqwest::Client::new();
     let response = client
         .post(format!("{}/{NEW_TENANT}/oauth2/v2.0/token", emu.base_url))
-        .form(&[
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", "graphhook-emulator-client-secret"),
-            ("scope", "https://graph.microsoft.com/.default"),
-            ("grant_type", "client_credentials"),
-        ])
+        .form(&client_credentials(
+            "graphhook-emulator-client-secret",
+            GRAPH_DEFAULT,
+        ))
         .send()
         .await
         .unwrap();
