@@ -13,8 +13,7 @@ fn refused(operation: &str) -> String {
 #[actix_web::test]
 async fn every_operation_on_a_blocked_mailboxs_subscription_is_forbidden() {
     let emu = Emu::spawn_with(accept_unknown_users).await;
-    let token = emu.token().await;
-    let rx = receiver(Answer::Echo);
+    let (token, rx) = emu.subscriber().await;
     let sub = |resource: String| emu.subscription("created", &rx.url, &resource, 60);
     let created = emu
         .create_json(&token, message_subscription(&emu, &rx.url))

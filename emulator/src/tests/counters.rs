@@ -97,8 +97,7 @@ async fn successful_patches_and_reauthorizations_are_counted_in_the_control_list
 #[actix_web::test]
 async fn call_statistics_count_every_answer_of_the_subscription_api_until_reset() {
     let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let rx = receiver(Answer::Echo);
+    let (token, rx) = emu.subscriber().await;
     let body = message_subscription(&emu, &rx.url);
 
     let created = emu.create(&token, body.clone()).await;

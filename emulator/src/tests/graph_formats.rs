@@ -29,8 +29,7 @@ fn with_ticks(emu: &Emu, minutes: i64) -> String {
 #[actix_web::test]
 async fn every_subscription_response_writes_seven_fractional_digits() {
     let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let rx = receiver(Answer::Echo);
+    let (token, rx) = emu.subscriber().await;
 
     // A whole-second request comes back with seven zeros.
     let mut body = message_subscription(&emu, &rx.url);
@@ -39,12 +38,8 @@ async fn every_subscription_response_writes_seven_fractional_digits() {
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string()
     );
-    let created = emu.create(&token, body).await;
-    assert_eq!(created.status().as_u16(), 201);
-    let created: Value = created.json().await.unwrap();
-    let expected = (emu.clock.now() + chrono::Duration::minutes(60))
-        .format("%Y-%m-%dT%H:%M:%S.0000000Z")
-        .to_string();
+    let created = emu.subscribe(&token, body).await;
+    let expected = emu.expires_in(60);
     assert_eq!(created["expirationDateTime"], expected.as_str(), "create");
     let id = created["id"].as_str().unwrap().to_owned();
     let path = format!("/subscriptions/{id}");
@@ -88,8 +83,7 @@ async fn every_subscription_response_writes_seven_fractional_digits() {
 async fn a_clamped_expiration_is_written_with_seven_digits_too() {
     let emu = Emu::spawn().await;
     emu.behaviour(json!({"lifetime_policy": "clamp"})).await;
-    let token = emu.token().await;
-    let rx = receiver(Answer::Echo);
+    let (token, rx) = emu.subscriber().await;
     let mut body = message_subscription(&emu, &rx.url);
     body["expirationDateTime"] = json!(with_ticks(&emu, 10_000));
     let created = emu.create_json(&token, body).await;

@@ -8,8 +8,7 @@ use super::{fixtures, harness::*};
 #[actix_web::test]
 async fn create_runs_the_handshake_and_answers_201_with_graphs_fields() {
     let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let receiver = receiver(Answer::Echo);
+    let (token, receiver) = emu.subscriber().await;
     let response = emu
         .create(&token, message_subscription(&emu, &receiver.url))
         .await;
@@ -117,8 +116,7 @@ async fn a_slow_or_unreachable_receiver_times_out() {
 #[actix_web::test]
 async fn the_lifecycle_url_is_validated_separately() {
     let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let good = receiver(Answer::Echo);
+    let (token, good) = emu.subscriber().await;
     let bad = receiver(Answer::Accepted);
     let mut body = message_subscription(&emu, &good.url);
     body["lifecycleNotificationUrl"] = json!(bad.url);

@@ -314,10 +314,15 @@ pub struct Subscribed {
 }
 
 impl Emu {
+    /// What a test needs to create subscriptions: an app token for the default tenant and a
+    /// receiver that echoes the handshake.
+    pub async fn subscriber(&self) -> (String, Receiver) {
+        (self.token().await, receiver(Answer::Echo))
+    }
+
     /// Creates a message subscription in the default tenant; panics when it has no id.
     pub async fn subscribed(&self) -> Subscribed {
-        let token = self.token().await;
-        let rx = receiver(Answer::Echo);
+        let (token, rx) = self.subscriber().await;
         let created = self
             .create_json(&token, message_subscription(self, &rx.url))
             .await;

@@ -227,8 +227,7 @@ async fn an_unchanged_world_is_not_written_again() {
     // Something of every kind that is saved: a tenant with users and consent, a certificate
     // (the harness registers one), a subscription, an authorization code and refresh token.
     seed_northwind(&emu).await;
-    let token = emu.token().await;
-    let receiver = receiver(Answer::Echo);
+    let (token, receiver) = emu.subscriber().await;
     emu.subscribe(&token, message_subscription(&emu, &receiver.url))
         .await;
     user_tokens(

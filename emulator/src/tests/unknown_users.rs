@@ -53,8 +53,7 @@ async fn contoso_has_adele_vances_mailbox() {
 #[actix_web::test]
 async fn a_mailbox_or_drive_of_an_unknown_user_is_refused_unless_accepted() {
     let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let rx = receiver(Answer::Echo);
+    let (token, rx) = emu.subscriber().await;
     let mut created = json!({"changeType": "created", "notificationUrl": rx.url,
         "resource": format!("users/{GHOST}/messages"), "expirationDateTime": emu.expires_in(60)});
     for resource in [
