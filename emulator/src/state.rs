@@ -5,6 +5,7 @@
 
 pub mod auth_codes;
 pub mod calls;
+pub mod grant;
 pub mod personal;
 pub mod refresh;
 pub mod users;
@@ -24,6 +25,7 @@ use crate::{
 };
 
 pub use auth_codes::AuthCode;
+pub use grant::DelegatedGrant;
 pub use personal::{CONSUMERS_TENANT, is_consumers};
 pub use refresh::RefreshToken;
 pub use users::User;

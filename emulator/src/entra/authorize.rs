@@ -27,7 +27,7 @@ use crate::{
     http::entra_error_page,
     shared::{Data, Shared},
     state::{
-        AuthCode, User, World,
+        AuthCode, DelegatedGrant, User, World,
         auth_codes::{CodeChallengeMethod, new_code},
         is_consumers,
     },
@@ -330,12 +330,14 @@ pub fn sign_in(
         let mut world = shared.world();
         let lifetime = Duration::seconds(world.behaviour.auth_code_lifetime_secs as i64);
         let grant = AuthCode {
-            client_id: request.client_id,
+            delegated: DelegatedGrant {
+                client_id: request.client_id,
+                tenant_id: tenant,
+                user_id: user.id,
+                scope: request.scope.clone(),
+                granted,
+            },
             redirect_uri: request.redirect_uri.clone(),
-            tenant_id: tenant,
-            user_id: user.id,
-            scope: request.scope.clone(),
-            granted,
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
             issued_at: now,

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use actix_web::HttpResponse;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::{
     client_auth,
@@ -23,7 +22,7 @@ use super::{
 use crate::{
     http::entra_error,
     shared::Shared,
-    state::{AuthCode, RefreshToken, User, refresh::new_refresh_token},
+    state::{AuthCode, DelegatedGrant, RefreshToken, User, refresh::new_refresh_token},
 };
 
 pub fn redeem(
@@ -55,7 +54,9 @@ pub fn redeem(
             "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
         );
     }
-    if grant.client_id != client.app_id || !client.audience.allows(grant.tenant_id) {
+    if grant.delegated.client_id != client.app_id
+        || !client.audience.allows(grant.delegated.tenant_id)
+    {
         return invalid(
             70000,
             "The provided value for the 'code' parameter is not valid.",
@@ -120,7 +121,10 @@ fn tokens(
     // An interactive sign-in satisfies whatever interaction the user's refreshes needed.
     let user = {
         let mut world = shared.world();
-        match world.user_mut(grant.tenant_id, &grant.user_id.to_string()) {
+        match world.user_mut(
+            grant.delegated.tenant_id,
+            &grant.delegated.user_id.to_string(),
+        ) {
             Some(user) => {
                 user.interaction_required = None;
                 Some(user.clone())
@@ -139,14 +143,11 @@ fn tokens(
     answer(
         shared,
         &Issue {
-            tenant: grant.tenant_id,
+            grant: &grant.delegated,
             user: &user,
-            client_id: grant.client_id,
             app_name,
             acr,
-            scope: &grant.scope,
-            scp: &grant.granted,
-            granted: &grant.granted,
+            scp: &grant.delegated.granted,
             nonce: grant.nonce.as_deref(),
             now,
         },
@@ -155,19 +156,16 @@ fn tokens(
 
 /// What a token answer for a signed-in user is made of.
 pub(super) struct Issue<'a> {
-    pub tenant: Uuid,
+    /// The grant the tokens are issued under, which a new refresh token keeps. Its `scope` as
+    /// sent decides, by its OpenID Connect scopes, the ID token, the `email` claim and the
+    /// refresh token.
+    pub grant: &'a DelegatedGrant,
     pub user: &'a User,
-    pub client_id: Uuid,
     pub app_name: &'a str,
     /// `appidacr`.
     pub acr: &'a str,
-    /// The sign-in's `scope` as sent: its OpenID Connect scopes decide the ID token, the
-    /// `email` claim and the refresh token.
-    pub scope: &'a str,
     /// The Graph permissions this access token carries.
     pub scp: &'a [String],
-    /// The Graph permissions of the grant (what a new refresh token keeps).
-    pub granted: &'a [String],
     pub nonce: Option<&'a str>,
     pub now: DateTime<Utc>,
 }
@@ -183,12 +181,12 @@ pub(super) fn answer(shared: &Shared, issue: &Issue<'_>) -> HttpResponse {
             issue.user.session_generation,
         )
     };
-    let scopes = Scopes::parse(issue.scope).unwrap_or_default();
+    let scopes = Scopes::parse(&issue.grant.scope).unwrap_or_default();
     let granted = scopes.granted(issue.scp);
     let signed_in = SignedIn {
-        tenant: issue.tenant,
+        tenant: issue.grant.tenant_id,
         user: issue.user,
-        app_id: issue.client_id,
+        app_id: issue.grant.client_id,
         app_name: issue.app_name,
         credential: issue.acr,
         scp: &granted,
@@ -229,11 +227,7 @@ pub(super) fn answer(shared: &Shared, issue: &Issue<'_>) -> HttpResponse {
             Err(e) => return HttpResponse::InternalServerError().body(e.to_string()),
         };
         let grant = RefreshToken {
-            client_id: issue.client_id,
-            tenant_id: issue.tenant,
-            user_id: issue.user.id,
-            scope: issue.scope.to_owned(),
-            granted: issue.granted.to_vec(),
+            delegated: issue.grant.clone(),
             issued_at: issue.now,
             generation,
             used: false,

@@ -97,14 +97,11 @@ fn redeem_inner(
     answer(
         shared,
         &Issue {
-            tenant: grant.tenant_id,
+            grant: &grant.delegated,
             user: &user,
-            client_id: app_id,
             app_name: &app_name,
             acr,
-            scope: &grant.scope,
             scp: &scp,
-            granted: &grant.granted,
             nonce: None,
             now,
         },
@@ -156,15 +153,15 @@ fn check(
     *world
         .refresh_stats
         .by_user
-        .entry(grant.user_id)
+        .entry(grant.delegated.user_id)
         .or_default() += 1;
-    if grant.client_id != app_id {
+    if grant.delegated.client_id != app_id {
         return Err(not_valid(
             " The refresh token was issued to another client.",
         ));
     }
-    if !audience.allows(grant.tenant_id) {
-        return Err(if is_consumers(grant.tenant_id) {
+    if !audience.allows(grant.delegated.tenant_id) {
+        return Err(if is_consumers(grant.delegated.tenant_id) {
             invalid_grant(
                 now,
                 500200,
@@ -183,7 +180,10 @@ fn check(
         i64::try_from(world.behaviour.refresh_token_lifetime_secs).unwrap_or(i64::MAX / 4_000),
     );
     check_not_expired(&grant, lifetime, now)?;
-    let Some(user) = world.user(grant.tenant_id, grant.user_id).cloned() else {
+    let Some(user) = world
+        .user(grant.delegated.tenant_id, grant.delegated.user_id)
+        .cloned()
+    else {
         return Err(not_valid(" The user no longer exists."));
     };
     check_not_revoked(&grant, &user, now)?;
@@ -191,8 +191,12 @@ fn check(
         drop(world);
         return Err(interaction_required(now, code));
     }
-    if !is_consumers(grant.tenant_id)
-        && permissions::lacks_admin_grant(&world, grant.tenant_id, &grant.granted)
+    if !is_consumers(grant.delegated.tenant_id)
+        && permissions::lacks_admin_grant(
+            &world,
+            grant.delegated.tenant_id,
+            &grant.delegated.granted,
+        )
     {
         let message = permissions::consent_required(&world).message;
         return Err(invalid_grant(now, 65001, &message));
@@ -261,13 +265,14 @@ fn narrowed_permissions(grant: &RefreshToken, narrowed: Option<&Scopes>) -> Opti
             .iter()
             .map(|asked| {
                 grant
+                    .delegated
                     .granted
                     .iter()
                     .find(|g| g.eq_ignore_ascii_case(asked))
                     .cloned()
             })
             .collect(),
-        _ => Some(grant.granted.clone()),
+        _ => Some(grant.delegated.granted.clone()),
     }
 }
 

@@ -6,9 +6,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
-use super::World;
+use super::{DelegatedGrant, World};
 
 /// How the code verifier is compared with the challenge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,16 +48,11 @@ impl CodeChallengeMethod {
 /// An issued authorization code's grant (saved as it is in the emulator's state file).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuthCode {
-    pub client_id: Uuid,
+    /// What the sign-in granted (its `scope` is the authorize request's, as sent).
+    #[serde(flatten)]
+    pub delegated: DelegatedGrant,
     /// The authorize request's `redirect_uri`, which the redemption must repeat.
     pub redirect_uri: String,
-    /// The signed-in user's tenant.
-    pub tenant_id: Uuid,
-    pub user_id: Uuid,
-    /// The authorize request's `scope`, as sent.
-    pub scope: String,
-    /// The Graph permissions the sign-in granted, by their registered names.
-    pub granted: Vec<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<(String, CodeChallengeMethod)>,
     pub issued_at: DateTime<Utc>,

@@ -11,18 +11,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::World;
+use super::{DelegatedGrant, World};
 
 /// An issued refresh token's grant (saved as it is in the emulator's state file).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RefreshToken {
-    pub client_id: Uuid,
-    pub tenant_id: Uuid,
-    pub user_id: Uuid,
-    /// The sign-in's `scope`, as sent (for its OpenID Connect scopes).
-    pub scope: String,
-    /// The Graph permissions granted, by their registered names.
-    pub granted: Vec<String>,
+    /// The sign-in's grant, which every refresh token issued from it keeps.
+    #[serde(flatten)]
+    pub delegated: DelegatedGrant,
     pub issued_at: DateTime<Utc>,
     /// The user's session generation when issued (see `User::session_generation`).
     pub generation: u64,
