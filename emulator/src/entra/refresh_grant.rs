@@ -150,18 +150,15 @@ fn check(
             "Invalid request. Request is malformed or invalid.",
         ));
     };
-    *world
-        .refresh_stats
-        .by_user
-        .entry(grant.delegated.user_id)
-        .or_default() += 1;
+    let (tenant, user_id) = (grant.delegated.tenant_id, grant.delegated.user_id);
+    *world.refresh_stats.by_user.entry(user_id).or_default() += 1;
     if grant.delegated.client_id != app_id {
         return Err(not_valid(
             " The refresh token was issued to another client.",
         ));
     }
-    if !audience.allows(grant.delegated.tenant_id) {
-        return Err(if is_consumers(grant.delegated.tenant_id) {
+    if !audience.allows(tenant) {
+        return Err(if is_consumers(tenant) {
             invalid_grant(
                 now,
                 500200,
@@ -180,10 +177,7 @@ fn check(
         i64::try_from(world.behaviour.refresh_token_lifetime_secs).unwrap_or(i64::MAX / 4_000),
     );
     check_not_expired(&grant, lifetime, now)?;
-    let Some(user) = world
-        .user(grant.delegated.tenant_id, grant.delegated.user_id)
-        .cloned()
-    else {
+    let Some(user) = world.user(tenant, user_id).cloned() else {
         return Err(not_valid(" The user no longer exists."));
     };
     check_not_revoked(&grant, &user, now)?;
@@ -191,12 +185,8 @@ fn check(
         drop(world);
         return Err(interaction_required(now, code));
     }
-    if !is_consumers(grant.delegated.tenant_id)
-        && permissions::lacks_admin_grant(
-            &world,
-            grant.delegated.tenant_id,
-            &grant.delegated.granted,
-        )
+    if !is_consumers(tenant)
+        && permissions::lacks_admin_grant(&world, tenant, &grant.delegated.granted)
     {
         let message = permissions::consent_required(&world).message;
         return Err(invalid_grant(now, 65001, &message));
