@@ -26,19 +26,35 @@ pub fn merge_basic_auth(req: &HttpRequest, form: &mut HashMap<String, String>) {
     }
 }
 
-/// A form field, `None` when absent or empty (Entra treats both alike).
-pub fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    form.get(name).map(String::as_str).filter(|v| !v.is_empty())
+/// A request to the token endpoint as the grants read it: the URL's tenant segment, the form
+/// (with HTTP Basic credentials merged in) and when it arrived.
+#[derive(Clone, Copy)]
+pub struct TokenRequest<'a> {
+    pub shared: &'a Shared,
+    pub segment: &'a str,
+    pub form: &'a HashMap<String, String>,
+    pub now: DateTime<Utc>,
 }
 
-/// AADSTS900144: a required form field is missing.
-pub fn missing(now: DateTime<Utc>, name: &str) -> HttpResponse {
-    entra_error(
-        now,
-        "invalid_request",
-        900144,
-        &format!("The request body must contain the following parameter: '{name}'."),
-    )
+impl<'a> TokenRequest<'a> {
+    /// A form field, `None` when absent or empty (Entra treats both alike).
+    pub fn field(&self, name: &str) -> Option<&'a str> {
+        field(self.form, name)
+    }
+
+    /// AADSTS900144: a required form field is missing.
+    pub fn missing(&self, name: &str) -> HttpResponse {
+        entra_error(
+            self.now,
+            "invalid_request",
+            900144,
+            &format!("The request body must contain the following parameter: '{name}'."),
+        )
+    }
+}
+
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    form.get(name).map(String::as_str).filter(|v| !v.is_empty())
 }
 
 /// AADSTS90002: the tenant segment names no tenant this grant can use.
@@ -78,18 +94,14 @@ pub struct UserGrantClient {
 
 /// What the user grants check first, in Entra's order: the tenant segment, `client_id`, that it
 /// is the registered app, and the client's credential.
-pub fn user_grant_client(
-    shared: &Shared,
-    segment: &str,
-    form: &HashMap<String, String>,
-    now: DateTime<Utc>,
-) -> Result<UserGrantClient, HttpResponse> {
+pub fn user_grant_client(request: &TokenRequest<'_>) -> Result<UserGrantClient, HttpResponse> {
+    let (shared, segment, now) = (request.shared, request.segment, request.now);
     let found = Audience::of_segment(&shared.world(), segment);
     let Some(audience) = found else {
         return Err(tenant_not_found(now, segment));
     };
-    let Some(client_id) = field(form, "client_id") else {
-        return Err(missing(now, "client_id"));
+    let Some(client_id) = request.field("client_id") else {
+        return Err(request.missing("client_id"));
     };
     let (app_id, app_name) = {
         let world = shared.world();
@@ -98,7 +110,7 @@ pub fn user_grant_client(
     if Uuid::parse_str(client_id).ok() != Some(app_id) {
         return Err(unknown_client(now, client_id, segment));
     }
-    let acr = authenticate(shared, form, segment, client_id, now)?;
+    let acr = authenticate(request, client_id)?;
     Ok(UserGrantClient {
         audience,
         app_id,
@@ -110,13 +122,11 @@ pub fn user_grant_client(
 /// Checks the client's credential in the form; `Ok` carries `appidacr`: "1" for a secret, "2"
 /// for a certificate.
 pub fn authenticate(
-    shared: &Shared,
-    form: &HashMap<String, String>,
-    tenant: &str,
+    request: &TokenRequest<'_>,
     client_id: &str,
-    now: DateTime<Utc>,
 ) -> Result<&'static str, HttpResponse> {
-    let field = |name: &str| field(form, name);
+    let (shared, tenant, now) = (request.shared, request.segment, request.now);
+    let field = |name: &str| request.field(name);
     let credential = match (
         field("client_secret"),
         field("client_assertion_type"),

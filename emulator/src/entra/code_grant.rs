@@ -7,14 +7,12 @@
 //! answer holds a delegated Graph access token, an ID token when `openid` was asked for and a
 //! refresh token when `offline_access` was ([`answer`], shared with the refresh grant).
 
-use std::collections::HashMap;
-
 use actix_web::HttpResponse;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::{
-    client_auth,
+    client_auth::{self, TokenRequest},
     scopes::Scopes,
     token_ok,
     user_tokens::{SignedIn, issue_delegated_access_token, issue_id_token},
@@ -25,23 +23,17 @@ use crate::{
     state::{AuthCode, DelegatedGrant, RefreshToken, User, refresh::new_refresh_token},
 };
 
-pub fn redeem(
-    shared: &Shared,
-    segment: &str,
-    form: &HashMap<String, String>,
-    now: DateTime<Utc>,
-) -> HttpResponse {
-    let client = match client_auth::user_grant_client(shared, segment, form, now) {
+pub fn redeem(request: &TokenRequest<'_>) -> HttpResponse {
+    let (shared, now) = (request.shared, request.now);
+    let client = match client_auth::user_grant_client(request) {
         Ok(client) => client,
         Err(response) => return response,
     };
-    let field = |name: &str| client_auth::field(form, name);
-    let missing = |name: &str| client_auth::missing(now, name);
-    let Some(code) = field("code") else {
-        return missing("code");
+    let Some(code) = request.field("code") else {
+        return request.missing("code");
     };
-    let Some(redirect_uri) = field("redirect_uri") else {
-        return missing("redirect_uri");
+    let Some(redirect_uri) = request.field("redirect_uri") else {
+        return request.missing("redirect_uri");
     };
     let grant = match take(shared, code, now) {
         Ok(grant) => grant,
@@ -72,7 +64,7 @@ pub fn redeem(
         );
     }
     if let Some((challenge, method)) = &grant.code_challenge {
-        let Some(verifier) = field("code_verifier") else {
+        let Some(verifier) = request.field("code_verifier") else {
             return invalid(
                 50148,
                 "The code_verifier is required because a code_challenge was supplied in the authorization request.",

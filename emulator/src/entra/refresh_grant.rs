@@ -8,14 +8,12 @@
 //! grants the permissions it carries (AADSTS65001). `scope` may only narrow the grant. Every
 //! success rotates the refresh token; the answer is shaped as the code grant's.
 
-use std::collections::HashMap;
-
 use actix_web::HttpResponse;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use uuid::Uuid;
 
 use super::{
-    client_auth::{self, UserGrantClient},
+    client_auth::{self, TokenRequest, UserGrantClient},
     code_grant::{Issue, answer},
     permissions,
     request::Audience,
@@ -30,14 +28,10 @@ use crate::{
 /// Graph's application id, which Entra names in MFA errors.
 const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
 
-pub fn redeem(
-    shared: &Shared,
-    segment: &str,
-    form: &HashMap<String, String>,
-    now: DateTime<Utc>,
-) -> HttpResponse {
+pub fn redeem(request: &TokenRequest<'_>) -> HttpResponse {
+    let shared = request.shared;
     shared.world().refresh_stats.total += 1;
-    let response = redeem_inner(shared, segment, form, now);
+    let response = redeem_inner(request);
     if response.status().is_success() {
         shared.world().refresh_stats.succeeded += 1;
     }
@@ -48,15 +42,9 @@ fn invalid_grant(now: DateTime<Utc>, code: u32, message: &str) -> HttpResponse {
     entra_error(now, "invalid_grant", code, message)
 }
 
-fn redeem_inner(
-    shared: &Shared,
-    segment: &str,
-    form: &HashMap<String, String>,
-    now: DateTime<Utc>,
-) -> HttpResponse {
-    let field = |name: &str| client_auth::field(form, name);
-    let missing = |name: &str| client_auth::missing(now, name);
-    let client = match client_auth::user_grant_client(shared, segment, form, now) {
+fn redeem_inner(request: &TokenRequest<'_>) -> HttpResponse {
+    let (shared, segment, now) = (request.shared, request.segment, request.now);
+    let client = match client_auth::user_grant_client(request) {
         Ok(client) => client,
         Err(response) => return response,
     };
@@ -66,10 +54,10 @@ fn redeem_inner(
         app_name,
         acr,
     } = client;
-    let Some(presented) = field("refresh_token") else {
-        return missing("refresh_token");
+    let Some(presented) = request.field("refresh_token") else {
+        return request.missing("refresh_token");
     };
-    let narrowed = match field("scope").map(Scopes::parse) {
+    let narrowed = match request.field("scope").map(Scopes::parse) {
         None => None,
         Some(Ok(scopes)) => Some(scopes),
         Some(Err(scope)) => {

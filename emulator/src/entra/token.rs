@@ -12,12 +12,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{GRAPH_APP_ID, GRAPH_AUDIENCE, client_auth, code_grant, refresh_grant, token_ok};
+use super::{
+    GRAPH_APP_ID, GRAPH_AUDIENCE,
+    client_auth::{self, TokenRequest},
+    code_grant, refresh_grant, token_ok,
+};
 use crate::{
     config::{Behaviour, PropagationEffect},
     crypto::SigningKey,
     http::entra_error,
-    shared::{Data, Shared},
+    shared::Data,
     state::ServicePrincipal,
 };
 
@@ -120,6 +124,12 @@ pub async fn token(
         .or_default() += 1;
     let mut form = form.map(web::Form::into_inner).unwrap_or_default();
     client_auth::merge_basic_auth(&req, &mut form);
+    let request = TokenRequest {
+        shared: &shared,
+        segment: &tenant,
+        form: &form,
+        now,
+    };
     match form.get("grant_type").map(String::as_str) {
         None | Some("") => entra_error(
             now,
@@ -127,9 +137,9 @@ pub async fn token(
             900144,
             "The request body must contain the following parameter: 'grant_type'.",
         ),
-        Some("client_credentials") => client_credentials(&shared, &tenant, &form, now),
-        Some("authorization_code") => code_grant::redeem(&shared, &tenant, &form, now),
-        Some("refresh_token") => refresh_grant::redeem(&shared, &tenant, &form, now),
+        Some("client_credentials") => client_credentials(&request),
+        Some("authorization_code") => code_grant::redeem(&request),
+        Some("refresh_token") => refresh_grant::redeem(&request),
         Some(other) => entra_error(
             now,
             "unsupported_grant_type",
@@ -193,13 +203,8 @@ fn app_roles(
 }
 
 /// The client-credentials grant: an app-only token for the tenant named in the URL.
-fn client_credentials(
-    shared: &Shared,
-    tenant: &str,
-    form: &HashMap<String, String>,
-    now: DateTime<Utc>,
-) -> HttpResponse {
-    let field = |name: &str| client_auth::field(form, name);
+fn client_credentials(request: &TokenRequest<'_>) -> HttpResponse {
+    let (shared, tenant, now) = (request.shared, request.segment, request.now);
     if matches!(
         tenant.to_ascii_lowercase().as_str(),
         "common" | "organizations" | "consumers"
@@ -209,8 +214,8 @@ fn client_credentials(
     let Some(tenant_id) = shared.world().find_tenant(tenant).map(|t| t.id) else {
         return client_auth::tenant_not_found(now, tenant);
     };
-    let Some(client_id) = field("client_id") else {
-        return client_auth::missing(now, "client_id");
+    let Some(client_id) = request.field("client_id") else {
+        return request.missing("client_id");
     };
     let (app_id, app_name) = {
         let world = shared.world();
@@ -220,11 +225,11 @@ fn client_credentials(
     if Uuid::parse_str(client_id).ok() != Some(app_id) {
         return not_found();
     }
-    let scope = field("scope").unwrap_or_default();
+    let scope = request.field("scope").unwrap_or_default();
     if let Err(response) = check_app_scope(scope, now) {
         return response;
     }
-    let acr = match client_auth::authenticate(shared, form, tenant, client_id, now) {
+    let acr = match client_auth::authenticate(request, client_id) {
         Ok(acr) => acr,
         Err(response) => return response,
     };
