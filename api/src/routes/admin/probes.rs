@@ -14,6 +14,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::{
+    annotations::{IdPath, OperatorTargetRefusals},
     body::Object,
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
@@ -102,11 +103,10 @@ pub async fn create(
     path = "/admin/v1/probes/{id}",
     operation_id = "admin_probes_show",
     tag = "probes",
-    params(("id" = String, Path, description = "The probe's id (`prb_…`)")),
+    params(IdPath<ProbeId>),
     responses(
         (status = 200, description = "The probe", body = ProbeView),
-        (status = 400, description = "Malformed id", body = ErrorBody),
-        OperatorRefusals,
+        OperatorTargetRefusals<ProbeId>,
         (status = 404, description = "No such probe, or older than a day", body = ErrorBody),
     ),
     security(("operator_token" = []))

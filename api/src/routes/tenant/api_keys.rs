@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
+    annotations::{IdPath, TenantRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::Services,
@@ -129,12 +130,11 @@ pub async fn list(auth: TenantAuth, state: web::Data<Services>) -> Result<HttpRe
     path = "/api/v1/api-keys/{id}",
     operation_id = "api_keys_revoke",
     tag = "api keys",
-    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    params(IdPath<ApiKeyId>),
     responses(
         (status = 204, description = "Revoked"),
+        TenantRefusals<ApiKeyId>,
         (status = 400, description = "Malformed id", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 404, description = "No such key for this tenant", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
