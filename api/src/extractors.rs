@@ -2,7 +2,10 @@
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 
-use graphhook_domain::DomainError;
+use graphhook_domain::{
+    DomainError,
+    operator::audit::{Actor, NewEntry},
+};
 
 use crate::{error::ApiError, request_id::RequestId, state::Services};
 
@@ -15,6 +18,18 @@ pub struct Operator {
     /// The token's claims (its `jti` and expiry).
     pub claims: std::sync::Arc<graphhook_domain::operator::tokens::OperatorClaims>,
     pub request_id: Option<String>,
+}
+
+impl Operator {
+    /// Who acts, for the audit log: the operator, by name.
+    pub fn actor(&self) -> Actor {
+        Actor::operator(&self.name)
+    }
+
+    /// An audit log entry of `action` by this operator, in this request.
+    pub fn audit(&self, action: &str) -> NewEntry {
+        NewEntry::new(self.actor(), action).request_id(self.request_id.clone())
+    }
 }
 
 impl FromRequest for Operator {
@@ -85,8 +100,15 @@ impl TenantAuth {
     }
 
     /// Who acts, for the audit log: the tenant, by the API key it used.
-    pub fn actor(&self) -> graphhook_domain::operator::audit::Actor {
-        graphhook_domain::operator::audit::Actor::api_key(self.key_id)
+    pub fn actor(&self) -> Actor {
+        Actor::api_key(self.key_id)
+    }
+
+    /// An audit log entry of `action` by this tenant, in this request.
+    pub fn audit(&self, action: &str) -> NewEntry {
+        NewEntry::new(self.actor(), action)
+            .tenant(self.tenant_id())
+            .request_id(self.request_id.clone())
     }
 }
 

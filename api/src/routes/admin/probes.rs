@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
     DomainError,
-    operator::audit::{self, Actor, NewEntry},
+    operator::audit,
     operator::probe::{self, MAX_HOLD_MS, ProbeState, ProbeStatus},
     platform::ids::ProbeId,
 };
@@ -89,10 +89,10 @@ pub async fn create(
         return Err(DomainError::invalid(format!("hold_ms must be at most {MAX_HOLD_MS}")).into());
     }
     let status = probe::queue(&state.queues, &state.clock, body.hold_ms).await?;
-    let entry = NewEntry::new(Actor::operator(&operator.name), "probe.queued")
+    let entry = operator
+        .audit("probe.queued")
         .target("probe", status.id)
-        .details(json!({"hold_ms": body.hold_ms}))
-        .request_id(operator.request_id);
+        .details(json!({"hold_ms": body.hold_ms}));
     audit::record(&state.db, &state.clock, entry).await?;
     Ok(HttpResponse::Accepted().json(ProbeView::from(status)))
 }

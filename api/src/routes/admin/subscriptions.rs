@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use graphhook_domain::{
     DomainError,
     operator::admin::{self, SubscriptionFilter},
-    operator::audit::Actor,
     platform::entities::subscription::{self, DueAction, SubscriptionStatus},
     platform::ids::{ConnectionId, SubscriptionId, TenantId},
 };
@@ -188,7 +187,7 @@ pub async fn renew(
         &state.db,
         &state.clock,
         id.into_inner(),
-        Actor::operator(&operator.name),
+        operator.actor(),
         operator.request_id,
     )
     .await?;

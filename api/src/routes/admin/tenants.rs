@@ -161,7 +161,7 @@ pub async fn suspend(
         &state.db,
         &state.clock,
         id.into_inner(),
-        Actor::operator(&operator.name),
+        operator.actor(),
         &body.reason,
         operator.request_id,
     )
@@ -192,7 +192,7 @@ pub async fn resume(
         &state.db,
         &state.clock,
         id.into_inner(),
-        Actor::operator(&operator.name),
+        operator.actor(),
         operator.request_id,
     )
     .await?;
@@ -287,7 +287,7 @@ pub async fn offboard(
         &state,
         &tenant,
         &body.confirm,
-        Actor::operator(&operator.name),
+        operator.actor(),
         operator.request_id,
     )
     .await
