@@ -44,12 +44,7 @@ impl FromRequest for Operator {
 
 async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
     let state = app_state(req)?;
-    let presented = bearer_token(req).ok_or_else(|| {
-        ApiError::unauthorized_because(
-            "missing",
-            "an operator token is required: Authorization: Bearer <token>",
-        )
-    })?;
+    let presented = required_bearer(req, "an operator token", "<token>")?;
     let key = state.settings.admin_signing_key();
     let claims = graphhook_domain::operator::tokens::verify(&key, presented, state.clock.now())
         .map_err(|e| ApiError::unauthorized_because(e.rule(), e.to_string()))?;
@@ -76,6 +71,21 @@ async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
 fn app_state(req: &HttpRequest) -> Result<&web::Data<Services>, ApiError> {
     req.app_data::<web::Data<Services>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))
+}
+
+/// The token of the `Authorization: Bearer …` header, which must carry `what` (shown as
+/// `placeholder` in the 401 that says so).
+fn required_bearer<'r>(
+    req: &'r HttpRequest,
+    what: &str,
+    placeholder: &str,
+) -> Result<&'r str, ApiError> {
+    bearer_token(req).ok_or_else(|| {
+        ApiError::unauthorized_because(
+            "missing",
+            format!("{what} is required: Authorization: Bearer {placeholder}"),
+        )
+    })
 }
 
 /// The token of an `Authorization: Bearer …` header.
@@ -125,12 +135,7 @@ impl FromRequest for TenantAuth {
 async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> {
     use graphhook_domain::{platform::entities::tenant::TenantStatus, tenancy::api_keys};
     let state = app_state(req)?;
-    let presented = bearer_token(req).ok_or_else(|| {
-        ApiError::unauthorized_because(
-            "missing",
-            "an API key is required: Authorization: Bearer <key>",
-        )
-    })?;
+    let presented = required_bearer(req, "an API key", "<key>")?;
     // An API key, or a portal session made from one. The first statement of every tenant
     // request: after a database restart it may meet a dead pooled connection. It reads (and
     // at most sets the key's last use to now), so it is safe to run again on a fresh one.
