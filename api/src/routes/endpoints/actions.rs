@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use utoipa::ToSchema;
 
-use super::EndpointView;
+use super::{EndpointView, TenantEndpoint};
 use crate::{
     annotations::{IdPath, TenantRefusals},
     body::OptionalJson,
@@ -32,11 +32,9 @@ use crate::{
     security(("api_key" = []))
 )]
 pub async fn verify(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let (endpoint, _) = endpoints::verify(&state, endpoint).await?;
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
 }
@@ -57,11 +55,9 @@ pub async fn verify(
     security(("api_key" = []))
 )]
 pub async fn test(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let sent = engine::send_test(&state, &endpoint).await?;
     let outcome = sent.outcome;
     Ok(HttpResponse::Ok().json(TestResult {

@@ -9,7 +9,7 @@ use graphhook_domain::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{EndpointList, EndpointView};
+use super::{EndpointList, EndpointView, TenantEndpoint};
 use crate::{
     annotations::{IdPath, PageParams, QueryRefusals, TenantRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
@@ -91,11 +91,9 @@ pub async fn list(
     security(("api_key" = []))
 )]
 pub async fn show(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
 }
 
@@ -113,12 +111,10 @@ pub async fn show(
     security(("api_key" = []))
 )]
 pub async fn health(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     use graphhook_domain::delivery::engine::flow::CircuitState;
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let circuit = state
         .flow
         .circuit(endpoint.id, state.clock.now())
@@ -158,11 +154,9 @@ pub async fn health(
     security(("api_key" = []))
 )]
 pub async fn secret(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let secret = endpoints::current_secret(&state, &endpoint).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
@@ -180,17 +174,15 @@ pub async fn secret(
     params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "The public key", body = PublicKeyView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        TenantRefusals<EndpointId>,
         (status = 404, description = "No such endpoint, or it signs with HMAC only", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
 pub async fn public_key(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let key = endpoints::ed25519_key(&state.secret_box, &endpoint)?
         .ok_or_else(|| DomainError::NotFound("Ed25519 key (the endpoint signs with HMAC only)"))?;
     Ok(HttpResponse::Ok().json(PublicKeyView {

@@ -16,8 +16,7 @@ use crate::{
     bounded::{FilterText, Timestamp},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
-    pagination,
-    pagination::PageQuery,
+    pagination::{self, PageQuery},
     state::Services,
 };
 
