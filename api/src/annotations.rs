@@ -123,3 +123,50 @@ fn error_response(description: &str) -> RefOr<Response> {
         .build()
         .into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statuses<R: IntoResponses>() -> Vec<String> {
+        R::responses().into_keys().collect()
+    }
+
+    fn description(response: &RefOr<Response>) -> &str {
+        match response {
+            RefOr::T(response) => &response.description,
+            RefOr::Ref(_) => panic!("an inline response"),
+        }
+    }
+
+    #[test]
+    fn an_id_parameter_names_its_kind_and_prefix() {
+        let params = IdPath::<EndpointId>::into_params(|| None);
+        assert_eq!(params.len(), 1);
+        assert_eq!(params[0].name, "id");
+        assert_eq!(
+            params[0].description.as_deref(),
+            Some("The endpoint's id (`ep_…`)")
+        );
+    }
+
+    #[test]
+    fn refusals_on_one_resource_say_which_is_missing() {
+        assert_eq!(
+            statuses::<TenantRefusals<ConnectionId>>(),
+            ["401", "403", "404"]
+        );
+        let tenant = TenantRefusals::<ConnectionId>::responses();
+        assert_eq!(
+            description(&tenant["404"]),
+            "No such connection for this tenant"
+        );
+
+        assert_eq!(
+            statuses::<OperatorTargetRefusals<TenantId>>(),
+            ["400", "401", "404"]
+        );
+        let operator = OperatorTargetRefusals::<TenantId>::responses();
+        assert_eq!(description(&operator["404"]), "No such tenant");
+    }
+}
