@@ -2,7 +2,10 @@
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 
-use graphhook_domain::DomainError;
+use graphhook_domain::{
+    DomainError,
+    operator::audit::{Actor, NewEntry},
+};
 
 use crate::{error::ApiError, request_id::RequestId, state::Services};
 
@@ -17,6 +20,18 @@ pub struct Operator {
     pub request_id: Option<String>,
 }
 
+impl Operator {
+    /// Who acts, for the audit log: the operator, by name.
+    pub fn actor(&self) -> Actor {
+        Actor::operator(&self.name)
+    }
+
+    /// An audit log entry of `action` by this operator, in this request.
+    pub fn audit(&self, action: &str) -> NewEntry {
+        NewEntry::new(self.actor(), action).request_id(self.request_id.clone())
+    }
+}
+
 impl FromRequest for Operator {
     type Error = ApiError;
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
@@ -29,12 +44,7 @@ impl FromRequest for Operator {
 
 async fn authenticate(req: &HttpRequest) -> Result<Operator, ApiError> {
     let state = app_state(req)?;
-    let presented = bearer_token(req).ok_or_else(|| {
-        ApiError::unauthorized_because(
-            "missing",
-            "an operator token is required: Authorization: Bearer <token>",
-        )
-    })?;
+    let presented = required_bearer(req, "an operator token", "<token>")?;
     let key = state.settings.admin_signing_key();
     let claims = graphhook_domain::operator::tokens::verify(&key, presented, state.clock.now())
         .map_err(|e| ApiError::unauthorized_because(e.rule(), e.to_string()))?;
@@ -63,6 +73,21 @@ fn app_state(req: &HttpRequest) -> Result<&web::Data<Services>, ApiError> {
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is missing")))
 }
 
+/// The token of the `Authorization: Bearer …` header, which must carry `what` (shown as
+/// `placeholder` in the 401 that says so).
+fn required_bearer<'r>(
+    req: &'r HttpRequest,
+    what: &str,
+    placeholder: &str,
+) -> Result<&'r str, ApiError> {
+    bearer_token(req).ok_or_else(|| {
+        ApiError::unauthorized_because(
+            "missing",
+            format!("{what} is required: Authorization: Bearer {placeholder}"),
+        )
+    })
+}
+
 /// The token of an `Authorization: Bearer …` header.
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -85,8 +110,15 @@ impl TenantAuth {
     }
 
     /// Who acts, for the audit log: the tenant, by the API key it used.
-    pub fn actor(&self) -> graphhook_domain::operator::audit::Actor {
-        graphhook_domain::operator::audit::Actor::api_key(self.key_id)
+    pub fn actor(&self) -> Actor {
+        Actor::api_key(self.key_id)
+    }
+
+    /// An audit log entry of `action` by this tenant, in this request.
+    pub fn audit(&self, action: &str) -> NewEntry {
+        NewEntry::new(self.actor(), action)
+            .tenant(self.tenant_id())
+            .request_id(self.request_id.clone())
     }
 }
 
@@ -103,12 +135,7 @@ impl FromRequest for TenantAuth {
 async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> {
     use graphhook_domain::{platform::entities::tenant::TenantStatus, tenancy::api_keys};
     let state = app_state(req)?;
-    let presented = bearer_token(req).ok_or_else(|| {
-        ApiError::unauthorized_because(
-            "missing",
-            "an API key is required: Authorization: Bearer <key>",
-        )
-    })?;
+    let presented = required_bearer(req, "an API key", "<key>")?;
     // An API key, or a portal session made from one. The first statement of every tenant
     // request: after a database restart it may meet a dead pooled connection. It reads (and
     // at most sets the key's last use to now), so it is safe to run again on a fresh one.

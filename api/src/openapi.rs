@@ -11,24 +11,40 @@ use utoipa::{
 
 use crate::routes::{admin, connections, endpoints, events, messages, subscriptions, tenant};
 
-struct ApiKeyAuth;
+/// A bearer security scheme a document declares, by the name its operations require it under.
+struct BearerScheme {
+    name: &'static str,
+    /// What the token is (`JWT`), when it has a format.
+    format: Option<&'static str>,
+    description: &'static str,
+}
 
-impl Modify for ApiKeyAuth {
+impl Modify for BearerScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(self.description));
+        if let Some(format) = self.format {
+            scheme = scheme.bearer_format(format);
+        }
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "A tenant API key, `ghk_…`, shown once at onboarding or creation",
-                    ))
-                    .build(),
-            ),
-        );
+        components.add_security_scheme(self.name, SecurityScheme::Http(scheme.build()));
     }
 }
+
+/// The tenant api's scheme.
+const API_KEY: BearerScheme = BearerScheme {
+    name: "api_key",
+    format: None,
+    description: "A tenant API key, `ghk_…`, shown once at onboarding or creation",
+};
+
+/// The operator api's scheme.
+const OPERATOR_TOKEN: BearerScheme = BearerScheme {
+    name: "operator_token",
+    format: Some("JWT"),
+    description: "An operator token: a JWT signed with `admin.signing_key`, minted by `graphhook admin token --name <operator>`",
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -72,7 +88,7 @@ impl Modify for ApiKeyAuth {
         messages::recover,
         events::list,
     ),
-    modifiers(&ApiKeyAuth),
+    modifiers(&API_KEY),
     tags(
         (name = "tenant", description = "Your tenant and its consent"),
         (name = "api keys", description = "Keys for this API"),
@@ -136,26 +152,6 @@ fn webhooks() -> serde_json::Value {
     Value::Object(hooks)
 }
 
-struct OperatorTokenAuth;
-
-impl Modify for OperatorTokenAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "operator_token",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some(
-                        "An operator token: a JWT signed with `admin.signing_key`, minted by `graphhook admin token --name <operator>`",
-                    ))
-                    .build(),
-            ),
-        );
-    }
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -181,7 +177,7 @@ impl Modify for OperatorTokenAuth {
         admin::certificates::list,
         admin::certificates::rotate,
     ),
-    modifiers(&OperatorTokenAuth),
+    modifiers(&OPERATOR_TOKEN),
     tags(
         (name = "tenants", description = "Tenants: their state, suspension, resumption and offboarding"),
         (name = "subscriptions", description = "Microsoft Graph subscriptions across tenants"),

@@ -2,6 +2,23 @@
 //! previous page's `next_cursor`, the last item's id).
 
 use graphhook_domain::DomainError;
+use serde::Deserialize;
+
+/// The query of a list that has no filter: the typed cursor and the page size (documented as
+/// [`crate::annotations::PageParams`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery<Cursor> {
+    pub cursor: Option<Cursor>,
+    pub limit: Option<u16>,
+}
+
+impl<Cursor> PageQuery<Cursor> {
+    /// The page size asked for, checked.
+    pub fn limit(&self) -> Result<u64, DomainError> {
+        limit(self.limit)
+    }
+}
 
 /// The page size asked for, checked.
 pub fn limit(requested: Option<u16>) -> Result<u64, DomainError> {

@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::messages::ListOrder;
 use crate::{
+    annotations::QueryRefusals,
     bounded::{FilterText, Timestamp},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
@@ -87,9 +88,9 @@ pub struct EventsQuery {
     params(EventsQuery),
     responses(
         (status = 200, description = "A page of events", body = EventList),
-        (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
-        (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
         KeyRefusals,
+        QueryRefusals,
+        (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]

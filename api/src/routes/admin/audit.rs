@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
+    annotations::QueryRefusals,
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::Services,
@@ -140,8 +141,8 @@ fn filter(query: &ListQuery) -> Result<AuditFilter, DomainError> {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of the audit log", body = AuditLogPage),
-        (status = 400, description = "Malformed query", body = ErrorBody),
         OperatorRefusals,
+        QueryRefusals,
         (status = 422, description = "`limit` out of range, or an invalid `action` or `actor`", body = ErrorBody),
     ),
     security(("operator_token" = []))

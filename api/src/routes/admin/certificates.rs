@@ -3,10 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use graphhook_domain::{
-    graph::microsoft::certificates,
-    operator::audit::{self, Actor, NewEntry},
-};
+use graphhook_domain::{graph::microsoft::certificates, operator::audit};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -83,12 +80,9 @@ pub async fn rotate(
     state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let current = certificates::rotate(&state.db, &state.clock, &state.secret_box).await?;
-    let entry = NewEntry::new(
-        Actor::operator(&operator.name),
-        "encryption_certificate.rotated",
-    )
-    .target("encryption_certificate", &current.label)
-    .request_id(operator.request_id);
+    let entry = operator
+        .audit("encryption_certificate.rotated")
+        .target("encryption_certificate", &current.label);
     audit::record(&state.db, &state.clock, entry).await?;
     Ok(HttpResponse::Ok().json(RotatedCertificate {
         label: current.label,

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
     DomainError,
-    operator::audit::{self, Actor, NewEntry},
+    operator::audit,
     operator::tokens::{self, OperatorClaims},
 };
 use serde::{Deserialize, Serialize};
@@ -115,10 +115,10 @@ pub async fn revoke(
         }
     };
     let revoked = tokens::revoke(&state.db, &claims, &operator.name, now).await?;
-    let entry = NewEntry::new(Actor::operator(&operator.name), "operator_token.revoked")
+    let entry = operator
+        .audit("operator_token.revoked")
         .target("operator_token", &claims.jti)
-        .details(json!({"operator": claims.sub, "newly_revoked": revoked}))
-        .request_id(operator.request_id.clone());
+        .details(json!({"operator": claims.sub, "newly_revoked": revoked}));
     audit::record(&state.db, &state.clock, entry).await?;
     Ok(HttpResponse::Ok().json(json!({"revoked": true, "token_id": claims.jti})))
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
     DomainError,
-    operator::audit::{self, Actor, NewEntry},
+    operator::audit,
     operator::probe::{self, MAX_HOLD_MS, ProbeState, ProbeStatus},
     platform::ids::ProbeId,
 };
@@ -14,6 +14,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::{
+    annotations::{IdPath, OperatorTargetRefusals},
     body::Object,
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
@@ -88,10 +89,10 @@ pub async fn create(
         return Err(DomainError::invalid(format!("hold_ms must be at most {MAX_HOLD_MS}")).into());
     }
     let status = probe::queue(&state.queues, &state.clock, body.hold_ms).await?;
-    let entry = NewEntry::new(Actor::operator(&operator.name), "probe.queued")
+    let entry = operator
+        .audit("probe.queued")
         .target("probe", status.id)
-        .details(json!({"hold_ms": body.hold_ms}))
-        .request_id(operator.request_id);
+        .details(json!({"hold_ms": body.hold_ms}));
     audit::record(&state.db, &state.clock, entry).await?;
     Ok(HttpResponse::Accepted().json(ProbeView::from(status)))
 }
@@ -102,11 +103,10 @@ pub async fn create(
     path = "/admin/v1/probes/{id}",
     operation_id = "admin_probes_show",
     tag = "probes",
-    params(("id" = String, Path, description = "The probe's id (`prb_…`)")),
+    params(IdPath<ProbeId>),
     responses(
         (status = 200, description = "The probe", body = ProbeView),
-        (status = 400, description = "Malformed id", body = ErrorBody),
-        OperatorRefusals,
+        OperatorTargetRefusals<ProbeId>,
         (status = 404, description = "No such probe, or older than a day", body = ErrorBody),
     ),
     security(("operator_token" = []))

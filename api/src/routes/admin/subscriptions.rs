@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use graphhook_domain::{
     DomainError,
     operator::admin::{self, SubscriptionFilter},
-    operator::audit::Actor,
     platform::entities::subscription::{self, DueAction, SubscriptionStatus},
     platform::ids::{ConnectionId, SubscriptionId, TenantId},
 };
@@ -13,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    annotations::SubscriptionPath,
+    annotations::{IdPath, OperatorTargetRefusals, QueryRefusals},
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
     state::Services,
@@ -122,8 +121,8 @@ const MAX_EXPIRING_WITHIN_HOURS: u32 = 24 * 365;
     params(ListQuery),
     responses(
         (status = 200, description = "A page of subscriptions", body = SubscriptionList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
         OperatorRefusals,
+        QueryRefusals,
         (status = 422, description = "`limit` is not between 1 and 200, or `expiring_within_hours` above 8760", body = ErrorBody),
     ),
     security(("operator_token" = []))
@@ -171,12 +170,10 @@ pub async fn list(
     path = "/admin/v1/subscriptions/{id}/renew",
     operation_id = "admin_subscriptions_renew",
     tag = "subscriptions",
-    params(SubscriptionPath),
+    params(IdPath<SubscriptionId>),
     responses(
         (status = 202, description = "The renewal is due now", body = SubscriptionView),
-        (status = 400, description = "Malformed id", body = ErrorBody),
-        OperatorRefusals,
-        (status = 404, description = "No such subscription", body = ErrorBody),
+        OperatorTargetRefusals<SubscriptionId>,
         (status = 409, description = "The subscription is not active", body = ErrorBody),
     ),
     security(("operator_token" = []))
@@ -190,7 +187,7 @@ pub async fn renew(
         &state.db,
         &state.clock,
         id.into_inner(),
-        Actor::operator(&operator.name),
+        operator.actor(),
         operator.request_id,
     )
     .await?;

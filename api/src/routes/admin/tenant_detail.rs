@@ -22,8 +22,8 @@ use utoipa::ToSchema;
 use super::{subscriptions::SubscriptionView, tenants::TenantView};
 use crate::routes::connections::ConnectionView;
 use crate::{
-    annotations::TenantPath,
-    error::{ApiError, ErrorBody, OperatorRefusals},
+    annotations::{IdPath, OperatorTargetRefusals},
+    error::ApiError,
     extractors::Operator,
     state::Services,
 };
@@ -149,12 +149,10 @@ pub struct TenantDetail {
     path = "/admin/v1/tenants/{id}",
     operation_id = "admin_tenants_show",
     tag = "tenants",
-    params(TenantPath),
+    params(IdPath<TenantId>),
     responses(
         (status = 200, description = "The tenant", body = TenantDetail),
-        (status = 400, description = "Malformed id", body = ErrorBody),
-        OperatorRefusals,
-        (status = 404, description = "No such tenant", body = ErrorBody),
+        OperatorTargetRefusals<TenantId>,
     ),
     security(("operator_token" = []))
 )]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    annotations::TenantPath,
+    annotations::{IdPath, OperatorTargetRefusals, QueryRefusals},
     bounded::FilterText,
     error::{ApiError, ErrorBody, OperatorRefusals},
     extractors::Operator,
@@ -99,9 +99,8 @@ pub struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of tenants, each with its counts of subscriptions and endpoints", body = TenantList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
         OperatorRefusals,
-        (status = 422, description = "`limit` is not between 1 and 200", body = ErrorBody),
+        QueryRefusals,
     ),
     security(("operator_token" = []))
 )]
@@ -141,13 +140,12 @@ pub struct Suspend {
     path = "/admin/v1/tenants/{id}/suspend",
     operation_id = "admin_tenants_suspend",
     tag = "tenants",
-    params(TenantPath),
+    params(IdPath<TenantId>),
     request_body = Suspend,
     responses(
         (status = 200, description = "Suspended", body = TenantView),
+        OperatorTargetRefusals<TenantId>,
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
-        OperatorRefusals,
-        (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The tenant is already suspended, or offboarded", body = ErrorBody),
         (status = 422, description = "The reason is empty, longer than 500 characters or not on one line", body = ErrorBody),
     ),
@@ -163,7 +161,7 @@ pub async fn suspend(
         &state.db,
         &state.clock,
         id.into_inner(),
-        Actor::operator(&operator.name),
+        operator.actor(),
         &body.reason,
         operator.request_id,
     )
@@ -177,12 +175,10 @@ pub async fn suspend(
     path = "/admin/v1/tenants/{id}/resume",
     operation_id = "admin_tenants_resume",
     tag = "tenants",
-    params(TenantPath),
+    params(IdPath<TenantId>),
     responses(
         (status = 200, description = "`active` again, or `consent_revoked` when no consent is in force", body = TenantView),
-        (status = 400, description = "Malformed id", body = ErrorBody),
-        OperatorRefusals,
-        (status = 404, description = "No such tenant", body = ErrorBody),
+        OperatorTargetRefusals<TenantId>,
         (status = 409, description = "The tenant is not suspended", body = ErrorBody),
     ),
     security(("operator_token" = []))
@@ -196,7 +192,7 @@ pub async fn resume(
         &state.db,
         &state.clock,
         id.into_inner(),
-        Actor::operator(&operator.name),
+        operator.actor(),
         operator.request_id,
     )
     .await?;
@@ -269,13 +265,12 @@ pub(crate) async fn offboard_confirmed(
     path = "/admin/v1/tenants/{id}/offboard",
     operation_id = "admin_tenants_offboard",
     tag = "tenants",
-    params(TenantPath),
+    params(IdPath<TenantId>),
     request_body = Offboard,
     responses(
         (status = 200, description = "Offboarded: what was done, and when the data goes", body = OffboardedView),
+        OperatorTargetRefusals<TenantId>,
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
-        OperatorRefusals,
-        (status = 404, description = "No such tenant", body = ErrorBody),
         (status = 409, description = "The tenant is already offboarded", body = ErrorBody),
         (status = 422, description = "The confirmation does not match the tenant's name", body = ErrorBody),
     ),
@@ -292,7 +287,7 @@ pub async fn offboard(
         &state,
         &tenant,
         &body.confirm,
-        Actor::operator(&operator.name),
+        operator.actor(),
         operator.request_id,
     )
     .await

@@ -13,12 +13,13 @@ use graphhook_domain::{
     tenancy::connections::{self, StartRequest, Started, deletion},
 };
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::{
-    annotations::{ConnectionPath, ConnectionRefusals},
+    annotations::{IdPath, PageParams, QueryRefusals, TenantRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
+    pagination::PageQuery,
     state::Services,
 };
 
@@ -153,37 +154,26 @@ pub async fn create(
     Ok(HttpResponse::Created().json(StartedView::from(started)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// The previous page's `next_cursor`.
-    #[param(value_type = Option<String>)]
-    cursor: Option<ConnectionId>,
-    /// 1 to 200, default 50.
-    limit: Option<u16>,
-}
-
 /// Lists the tenant's connections, oldest first.
 #[utoipa::path(
     get,
     path = "/api/v1/connections",
     operation_id = "connections_list",
     tag = "connections",
-    params(ListQuery),
+    params(PageParams),
     responses(
         (status = 200, description = "A page of connections", body = ConnectionList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
         KeyRefusals,
+        QueryRefusals,
     ),
     security(("api_key" = []))
 )]
 pub async fn list(
     auth: TenantAuth,
     state: web::Data<Services>,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery<ConnectionId>>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = crate::pagination::limit(query.limit)?;
+    let limit = query.limit()?;
     let rows = connections::list(&state.db, auth.tenant_id(), query.cursor, limit).await?;
     let (data, next_cursor) = crate::pagination::page(
         rows,
@@ -200,10 +190,10 @@ pub async fn list(
     path = "/api/v1/connections/{id}",
     operation_id = "connections_show",
     tag = "connections",
-    params(ConnectionPath),
+    params(IdPath<ConnectionId>),
     responses(
         (status = 200, description = "The connection", body = ConnectionView),
-        ConnectionRefusals,
+        TenantRefusals<ConnectionId>,
     ),
     security(("api_key" = []))
 )]
@@ -223,10 +213,10 @@ pub async fn show(
     path = "/api/v1/connections/{id}",
     operation_id = "connections_delete",
     tag = "connections",
-    params(ConnectionPath),
+    params(IdPath<ConnectionId>),
     responses(
         (status = 204, description = "Deleted"),
-        ConnectionRefusals,
+        TenantRefusals<ConnectionId>,
     ),
     security(("api_key" = []))
 )]
@@ -246,10 +236,10 @@ pub async fn delete(
     path = "/api/v1/connections/{id}/reconnect",
     operation_id = "connections_reconnect",
     tag = "connections",
-    params(ConnectionPath),
+    params(IdPath<ConnectionId>),
     responses(
         (status = 200, description = "Send the user to `authorization_url`", body = StartedView),
-        ConnectionRefusals,
+        TenantRefusals<ConnectionId>,
         (status = 422, description = "Personal accounts are no longer enabled on this deployment", body = ErrorBody),
     ),
     security(("api_key" = []))

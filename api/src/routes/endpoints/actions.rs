@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use utoipa::ToSchema;
 
-use super::EndpointView;
+use super::{EndpointView, TenantEndpoint};
 use crate::{
-    annotations::{EndpointPath, EndpointRefusals},
+    annotations::{IdPath, TenantRefusals},
     body::OptionalJson,
     error::{ApiError, ErrorBody},
     extractors::TenantAuth,
@@ -24,19 +24,17 @@ use crate::{
     path = "/api/v1/endpoints/{id}/verify",
     operation_id = "endpoints_verify",
     tag = "endpoints",
-    params(EndpointPath),
+    params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "The endpoint, `active` if it answered", body = EndpointView),
-        EndpointRefusals,
+        TenantRefusals<EndpointId>,
     ),
     security(("api_key" = []))
 )]
 pub async fn verify(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let (endpoint, _) = endpoints::verify(&state, endpoint).await?;
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
 }
@@ -48,20 +46,18 @@ pub async fn verify(
     path = "/api/v1/endpoints/{id}/test",
     operation_id = "endpoints_test",
     tag = "endpoints",
-    params(EndpointPath),
+    params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "What happened", body = TestResult),
-        EndpointRefusals,
+        TenantRefusals<EndpointId>,
         (status = 409, description = "The endpoint is not active", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
 pub async fn test(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let sent = engine::send_test(&state, &endpoint).await?;
     let outcome = sent.outcome;
     Ok(HttpResponse::Ok().json(TestResult {
@@ -120,12 +116,12 @@ pub struct Rotate {
     path = "/api/v1/endpoints/{id}/secret/rotate",
     operation_id = "endpoints_rotate",
     tag = "endpoints",
-    params(EndpointPath),
+    params(IdPath<EndpointId>),
     request_body(content = Option<Rotate>, description = "Optional: without a body, a generated secret and a day's grace; a body must be this JSON object"),
     responses(
         (status = 200, description = "The new secret, shown once", body = RotatedSecret),
         (status = 400, description = "A body that is not JSON", body = ErrorBody),
-        EndpointRefusals,
+        TenantRefusals<EndpointId>,
         (status = 415, description = "A body that is not sent as `application/json`", body = ErrorBody),
         (status = 422, description = "A body that is not the object above, or a grace period or secret out of range", body = ErrorBody),
     ),

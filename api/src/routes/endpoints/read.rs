@@ -6,27 +6,17 @@ use graphhook_domain::{
     DomainError, delivery::endpoints, delivery::webhooks::secrets::ed25519_public,
     platform::ids::EndpointId,
 };
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{EndpointList, EndpointView};
+use super::{EndpointList, EndpointView, TenantEndpoint};
 use crate::{
-    annotations::EndpointPath,
+    annotations::{IdPath, PageParams, QueryRefusals, TenantRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
+    pagination::PageQuery,
     state::Services,
 };
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// The previous page's `next_cursor`.
-    #[param(value_type = Option<String>)]
-    cursor: Option<EndpointId>,
-    /// 1 to 200, default 50.
-    limit: Option<u16>,
-}
 
 /// How an endpoint is doing right now: its circuit, what is in flight, and since when it fails.
 #[derive(Serialize, ToSchema)]
@@ -62,20 +52,20 @@ pub struct PublicKeyView {
     path = "/api/v1/endpoints",
     operation_id = "endpoints_list",
     tag = "endpoints",
-    params(ListQuery),
+    params(PageParams),
     responses(
         (status = 200, description = "A page of endpoints", body = EndpointList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
         KeyRefusals,
+        QueryRefusals,
     ),
     security(("api_key" = []))
 )]
 pub async fn list(
     auth: TenantAuth,
     state: web::Data<Services>,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery<EndpointId>>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = crate::pagination::limit(query.limit)?;
+    let limit = query.limit()?;
     let rows = endpoints::list(&state.db, auth.tenant_id(), query.cursor, limit).await?;
     let (data, next_cursor) = crate::pagination::page(
         rows,
@@ -93,20 +83,17 @@ pub async fn list(
     path = "/api/v1/endpoints/{id}",
     operation_id = "endpoints_show",
     tag = "endpoints",
-    params(EndpointPath),
+    params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "The endpoint", body = EndpointView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+        TenantRefusals<EndpointId>,
     ),
     security(("api_key" = []))
 )]
 pub async fn show(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
 }
 
@@ -116,21 +103,18 @@ pub async fn show(
     path = "/api/v1/endpoints/{id}/health",
     operation_id = "endpoints_health",
     tag = "endpoints",
-    params(EndpointPath),
+    params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "The endpoint's health", body = HealthView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+        TenantRefusals<EndpointId>,
     ),
     security(("api_key" = []))
 )]
 pub async fn health(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
     use graphhook_domain::delivery::engine::flow::CircuitState;
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let circuit = state
         .flow
         .circuit(endpoint.id, state.clock.now())
@@ -162,20 +146,17 @@ pub async fn health(
     path = "/api/v1/endpoints/{id}/secret",
     operation_id = "endpoints_secret",
     tag = "endpoints",
-    params(EndpointPath),
+    params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "The current secret", body = SecretView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+        TenantRefusals<EndpointId>,
     ),
     security(("api_key" = []))
 )]
 pub async fn secret(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let secret = endpoints::current_secret(&state, &endpoint).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
@@ -190,20 +171,18 @@ pub async fn secret(
     path = "/api/v1/endpoints/{id}/public-key",
     operation_id = "endpoints_public_key",
     tag = "endpoints",
-    params(EndpointPath),
+    params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "The public key", body = PublicKeyView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        TenantRefusals<EndpointId>,
         (status = 404, description = "No such endpoint, or it signs with HMAC only", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
 pub async fn public_key(
-    auth: TenantAuth,
+    TenantEndpoint(endpoint): TenantEndpoint,
     state: web::Data<Services>,
-    id: web::Path<EndpointId>,
 ) -> Result<HttpResponse, ApiError> {
-    let endpoint = endpoints::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
     let key = endpoints::ed25519_key(&state.secret_box, &endpoint)?
         .ok_or_else(|| DomainError::NotFound("Ed25519 key (the endpoint signs with HMAC only)"))?;
     Ok(HttpResponse::Ok().json(PublicKeyView {

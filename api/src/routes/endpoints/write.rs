@@ -25,7 +25,7 @@ use super::{
     retry_schedule::{Delays, present},
 };
 use crate::{
-    annotations::{EndpointPath, EndpointRefusals},
+    annotations::{IdPath, TenantRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::Services,
@@ -143,11 +143,11 @@ pub struct UpdateEndpoint {
     path = "/api/v1/endpoints/{id}",
     operation_id = "endpoints_update",
     tag = "endpoints",
-    params(EndpointPath),
+    params(IdPath<EndpointId>),
     request_body = UpdateEndpoint,
     responses(
         (status = 200, description = "The endpoint", body = EndpointView),
-        EndpointRefusals,
+        TenantRefusals<EndpointId>,
         (status = 422, description = "A refused URL or setting", body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -219,10 +219,10 @@ pub async fn update(
     path = "/api/v1/endpoints/{id}",
     operation_id = "endpoints_delete",
     tag = "endpoints",
-    params(EndpointPath),
+    params(IdPath<EndpointId>),
     responses(
         (status = 204, description = "Deleted"),
-        EndpointRefusals,
+        TenantRefusals<EndpointId>,
     ),
     security(("api_key" = []))
 )]

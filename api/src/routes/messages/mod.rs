@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    annotations::EndpointPath,
+    annotations::{IdPath, PageParams, QueryRefusals, TenantRefusals},
     bounded::{FilterText, Timestamp},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
-    pagination,
+    pagination::{self, PageQuery},
     state::Services,
 };
 
@@ -188,9 +188,9 @@ pub struct MessagesQuery {
     params(MessagesQuery),
     responses(
         (status = 200, description = "A page of messages", body = MessageList),
-        (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
-        (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
         KeyRefusals,
+        QueryRefusals,
+        (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -225,8 +225,7 @@ pub async fn list_messages(
     params(("id" = String, Path, description = "The message's id (`msg_…`, its webhook-id)")),
     responses(
         (status = 200, description = "The message", body = MessageView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 404, description = "No such message for this tenant", body = ErrorBody),
+        TenantRefusals<MessageId>,
     ),
     security(("api_key" = []))
 )]
@@ -253,11 +252,11 @@ pub struct Resend {
     path = "/api/v1/messages/{id}/resend",
     operation_id = "messages_resend",
     tag = "history",
-    params(("id" = String, Path, description = "The message's id (`msg_…`)")),
+    params(IdPath<MessageId>),
     request_body = Resend,
     responses(
         (status = 202, description = "Queued; the attempt appears in the delivery's attempts", body = DeliveryView),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
+        KeyRefusals,
         (status = 404, description = "No such message or endpoint for this tenant", body = ErrorBody),
         (status = 409, description = "The endpoint is not active, or the payload is gone", body = ErrorBody),
     ),
@@ -309,9 +308,9 @@ pub struct DeliveriesQuery {
     params(DeliveriesQuery),
     responses(
         (status = 200, description = "A page of deliveries", body = DeliveryList),
-        (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
-        (status = 422, description = "A query value out of range (`limit` 1–200)", body = ErrorBody),
         KeyRefusals,
+        QueryRefusals,
+        (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -337,26 +336,17 @@ pub async fn list_deliveries(
     Ok(HttpResponse::Ok().json(DeliveryList { data, next_cursor }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AttemptsQuery {
-    #[param(value_type = Option<String>)]
-    cursor: Option<AttemptId>,
-    limit: Option<u16>,
-}
-
 /// A delivery's attempts, oldest first.
 #[utoipa::path(
     get,
     path = "/api/v1/deliveries/{id}/attempts",
     operation_id = "deliveries_attempts",
     tag = "history",
-    params(("id" = String, Path, description = "The delivery's id (`dlv_…`)"), AttemptsQuery),
+    params(IdPath<DeliveryId>, PageParams),
     responses(
         (status = 200, description = "A page of attempts", body = AttemptList),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 404, description = "No such delivery for this tenant", body = ErrorBody),
+        TenantRefusals<DeliveryId>,
+        QueryRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -364,9 +354,9 @@ pub async fn list_attempts(
     auth: TenantAuth,
     state: web::Data<Services>,
     id: web::Path<DeliveryId>,
-    query: web::Query<AttemptsQuery>,
+    query: web::Query<PageQuery<AttemptId>>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = pagination::limit(query.limit)?;
+    let limit = query.limit()?;
     let rows = history::attempts(
         &state.db,
         auth.tenant_id(),
@@ -401,12 +391,11 @@ pub struct Recovered {
     path = "/api/v1/endpoints/{id}/recover",
     operation_id = "endpoints_recover",
     tag = "history",
-    params(EndpointPath),
+    params(IdPath<EndpointId>),
     request_body = Recover,
     responses(
         (status = 202, description = "Queued", body = Recovered),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 404, description = "No such endpoint for this tenant", body = ErrorBody),
+        TenantRefusals<EndpointId>,
         (status = 409, description = "The endpoint is not active", body = ErrorBody),
         (status = 422, description = "`since` is missing, or not an RFC 3339 time within the years 1970 to 9999", body = ErrorBody),
     ),

@@ -12,12 +12,13 @@ use graphhook_domain::{
 };
 use serde::{Deserialize, Serialize};
 
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::{
-    annotations::{SubscriptionPath, SubscriptionRefusals},
+    annotations::{IdPath, PageParams, QueryRefusals, TenantRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
+    pagination::PageQuery,
     state::Services,
 };
 
@@ -155,37 +156,26 @@ pub async fn create(
     Ok(HttpResponse::Created().json(SubscriptionView::from(&created)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// The previous page's `next_cursor`.
-    #[param(value_type = Option<String>)]
-    cursor: Option<SubscriptionId>,
-    /// 1 to 200, default 50.
-    limit: Option<u16>,
-}
-
 /// Lists the tenant's subscriptions, oldest first.
 #[utoipa::path(
     get,
     path = "/api/v1/subscriptions",
     operation_id = "subscriptions_list",
     tag = "subscriptions",
-    params(ListQuery),
+    params(PageParams),
     responses(
         (status = 200, description = "A page of subscriptions", body = SubscriptionList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
         KeyRefusals,
+        QueryRefusals,
     ),
     security(("api_key" = []))
 )]
 pub async fn list(
     auth: TenantAuth,
     state: web::Data<Services>,
-    query: web::Query<ListQuery>,
+    query: web::Query<PageQuery<SubscriptionId>>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = crate::pagination::limit(query.limit)?;
+    let limit = query.limit()?;
     let rows = subscriptions::list(&state.db, auth.tenant_id(), query.cursor, limit).await?;
     let (data, next_cursor) = crate::pagination::page(
         rows,
@@ -202,10 +192,10 @@ pub async fn list(
     path = "/api/v1/subscriptions/{id}",
     operation_id = "subscriptions_show",
     tag = "subscriptions",
-    params(SubscriptionPath),
+    params(IdPath<SubscriptionId>),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionView),
-        SubscriptionRefusals,
+        TenantRefusals<SubscriptionId>,
     ),
     security(("api_key" = []))
 )]
@@ -224,10 +214,10 @@ pub async fn show(
     path = "/api/v1/subscriptions/{id}",
     operation_id = "subscriptions_delete",
     tag = "subscriptions",
-    params(SubscriptionPath),
+    params(IdPath<SubscriptionId>),
     responses(
         (status = 204, description = "Deleted"),
-        SubscriptionRefusals,
+        TenantRefusals<SubscriptionId>,
         (status = 502, description = "Graph refused", body = ErrorBody),
         (status = 503, description = "Graph is throttling; see Retry-After", body = ErrorBody),
     ),
@@ -286,17 +276,6 @@ pub struct ActionList {
     next_cursor: Option<uuid::Uuid>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ActionQuery {
-    /// The previous page's `next_cursor`.
-    #[param(value_type = Option<String>)]
-    cursor: Option<uuid::Uuid>,
-    /// 1 to 200, default 50.
-    limit: Option<u16>,
-}
-
 /// The subscription's lifecycle history (renewals, reauthorizations, recreations, pauses),
 /// oldest first.
 #[utoipa::path(
@@ -304,13 +283,11 @@ pub struct ActionQuery {
     path = "/api/v1/subscriptions/{id}/actions",
     operation_id = "subscriptions_actions",
     tag = "subscriptions",
-    params(SubscriptionPath, ActionQuery),
+    params(IdPath<SubscriptionId>, PageParams),
     responses(
         (status = 200, description = "A page of the history", body = ActionList),
-        (status = 400, description = "Malformed query", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 403, description = "The tenant is suspended or pending", body = ErrorBody),
-        (status = 404, description = "No such subscription for this tenant", body = ErrorBody),
+        TenantRefusals<SubscriptionId>,
+        QueryRefusals,
     ),
     security(("api_key" = []))
 )]
@@ -318,9 +295,9 @@ pub async fn actions(
     auth: TenantAuth,
     state: web::Data<Services>,
     id: web::Path<SubscriptionId>,
-    query: web::Query<ActionQuery>,
+    query: web::Query<PageQuery<uuid::Uuid>>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = crate::pagination::limit(query.limit)?;
+    let limit = query.limit()?;
     let id = id.into_inner();
     subscriptions::find(&state.db, auth.tenant_id(), id).await?;
     let rows = subscriptions::upkeep::history(&state.db, auth.tenant_id(), id, query.cursor, limit)

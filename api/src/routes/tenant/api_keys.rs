@@ -3,16 +3,14 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
-    operator::audit::{self, Actor, NewEntry},
-    platform::entities::api_key,
-    platform::ids::ApiKeyId,
-    platform::secret::ExposeSecret,
-    tenancy::api_keys,
+    operator::audit, platform::entities::api_key, platform::ids::ApiKeyId,
+    platform::secret::ExposeSecret, tenancy::api_keys,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
+    annotations::{IdPath, TenantRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
     extractors::TenantAuth,
     state::Services,
@@ -68,10 +66,6 @@ impl From<api_key::Model> for KeyView {
     }
 }
 
-fn actor(auth: &TenantAuth) -> Actor {
-    auth.actor()
-}
-
 /// Creates an API key and returns it, once.
 #[utoipa::path(
     post,
@@ -92,10 +86,9 @@ pub async fn create(
     body: web::Json<CreateKey>,
 ) -> Result<HttpResponse, ApiError> {
     let created = api_keys::create(&state.db, &state.clock, auth.tenant_id(), &body.name).await?;
-    let entry = NewEntry::new(actor(&auth), "api_key.created")
-        .tenant(auth.tenant_id())
-        .target("api_key", ApiKeyId::from(created.model.id))
-        .request_id(auth.request_id.clone());
+    let entry = auth
+        .audit("api_key.created")
+        .target("api_key", ApiKeyId::from(created.model.id));
     audit::record(&state.db, &state.clock, entry).await?;
     let key = created.key.expose_secret().to_owned();
     Ok(HttpResponse::Created().json(CreatedKey {
@@ -129,12 +122,11 @@ pub async fn list(auth: TenantAuth, state: web::Data<Services>) -> Result<HttpRe
     path = "/api/v1/api-keys/{id}",
     operation_id = "api_keys_revoke",
     tag = "api keys",
-    params(("id" = String, Path, description = "The key's id (`key_…`)")),
+    params(IdPath<ApiKeyId>),
     responses(
         (status = 204, description = "Revoked"),
+        TenantRefusals<ApiKeyId>,
         (status = 400, description = "Malformed id", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, unknown or revoked API key", body = ErrorBody),
-        (status = 404, description = "No such key for this tenant", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -145,10 +137,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     api_keys::revoke(&state.db, &state.clock, auth.tenant_id(), id).await?;
-    let entry = NewEntry::new(actor(&auth), "api_key.revoked")
-        .tenant(auth.tenant_id())
-        .target("api_key", id)
-        .request_id(auth.request_id.clone());
+    let entry = auth.audit("api_key.revoked").target("api_key", id);
     audit::record(&state.db, &state.clock, entry).await?;
     Ok(HttpResponse::NoContent().finish())
 }
