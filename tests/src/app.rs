@@ -239,12 +239,9 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// A `GET` of `path` without credentials.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        self.anonymous(reqwest::Method::GET, path).await
     }
 
     /// An operator token for `test-operator`, valid for an hour from the app's clock.
@@ -447,36 +444,6 @@ impl Drop for TestApp {
             });
         });
         let _ = cleanup.join();
-    }
-}
-
-impl TestApp {
-    /// A tenant created directly (as a proven consent would), with an API key; no browser.
-    pub async fn create_tenant(&self, entra_tenant_id: &str, name: &str) -> String {
-        use graphhook_domain::{
-            graph::microsoft::roles::PRODUCT_ROLES, platform::secret::ExposeSecret,
-            tenancy::api_keys, tenancy::tenants,
-        };
-        let proof = tenants::ConsentProof {
-            entra_tenant_id: entra_tenant_id
-                .parse()
-                .unwrap_or_else(|e| panic!("tenant id: {e}")),
-            roles: PRODUCT_ROLES.iter().map(|r| r.name.to_owned()).collect(),
-        };
-        let recorded = tenants::record_consent(
-            &self.db,
-            &self.clock,
-            &proof,
-            name,
-            graphhook_domain::operator::audit::Actor::system("onboarding"),
-            None,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("tenant: {e}"));
-        let key = api_keys::create(&self.db, &self.clock, recorded.tenant.id.into(), "test")
-            .await
-            .unwrap_or_else(|e| panic!("key: {e}"));
-        key.key.expose_secret().to_owned()
     }
 }
 

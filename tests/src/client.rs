@@ -68,12 +68,30 @@ impl TestApp {
 
     /// The operator api as the operator `name`.
     pub fn as_operator_named(&self, name: &str) -> OperatorClient<'_> {
+        self.as_operator_bearing(&self.operator_token_for(name))
+    }
+
+    /// The operator api called with `token` as it is (one minted earlier, or a wrong one).
+    pub fn as_operator_bearing(&self, token: &str) -> OperatorClient<'_> {
         Client {
             app: self,
-            token: self.operator_token_for(name),
+            token: token.to_owned(),
             api: PhantomData,
         }
     }
+
+    /// `method` on `path` without credentials.
+    pub async fn anonymous(&self, method: Method, path: &str) -> reqwest::Response {
+        sent(self.client.request(method, self.url(path))).await
+    }
+}
+
+/// A request sent; a request that cannot be sent fails the test.
+pub async fn sent(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("sending a request: {e}"))
 }
 
 impl<Api> Client<'_, Api> {

@@ -83,3 +83,12 @@ pub fn assert_code(status: u16, body: &Value, expected: u16, code: &str) {
         "{body}"
     );
 }
+
+/// Checks a refusal: the answer's status, its error `code` and its `details.rule`. Returns the
+/// body, for the details a test checks besides.
+pub fn assert_refusal(answer: crate::client::Answer, status: u16, code: &str, rule: &str) -> Value {
+    let (actual, body) = answer;
+    assert_code(actual, &body, status, code);
+    assert_eq!(body["details"]["rule"], rule, "{body}");
+    body
+}

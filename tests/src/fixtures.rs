@@ -67,6 +67,48 @@ pub async fn tenant_with_endpoint(
     }
 }
 
+impl TestApp {
+    /// A tenant created directly (as a proven consent would), with an API key; no browser.
+    pub async fn create_tenant(&self, entra_tenant_id: &str, name: &str) -> String {
+        use graphhook_domain::graph::microsoft::roles::PRODUCT_ROLES;
+        let roles: Vec<&str> = PRODUCT_ROLES.iter().map(|r| r.name).collect();
+        self.create_tenant_consenting(entra_tenant_id, name, &roles)
+            .await
+    }
+
+    /// As [`TestApp::create_tenant`], for a consent to `roles` only.
+    pub async fn create_tenant_consenting(
+        &self,
+        entra_tenant_id: &str,
+        name: &str,
+        roles: &[&str],
+    ) -> String {
+        use graphhook_domain::{
+            platform::secret::ExposeSecret, tenancy::api_keys, tenancy::tenants,
+        };
+        let proof = tenants::ConsentProof {
+            entra_tenant_id: entra_tenant_id
+                .parse()
+                .unwrap_or_else(|e| panic!("tenant id: {e}")),
+            roles: roles.iter().map(|&r| r.to_owned()).collect(),
+        };
+        let recorded = tenants::record_consent(
+            &self.db,
+            &self.clock,
+            &proof,
+            name,
+            graphhook_domain::operator::audit::Actor::system("onboarding"),
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("tenant: {e}"));
+        let key = api_keys::create(&self.db, &self.clock, recorded.tenant.id.into(), "test")
+            .await
+            .unwrap_or_else(|e| panic!("key: {e}"));
+        key.key.expose_secret().to_owned()
+    }
+}
+
 /// A tenant written directly (as a proven consent would be): its id and API key.
 pub async fn direct_tenant(app: &TestApp, entra: &str, name: &str) -> (TenantId, String) {
     let key = app.create_tenant(entra, name).await;

@@ -14,7 +14,7 @@ use graphhook_domain::{
     },
     platform::secret::SecretString,
 };
-use graphhook_tests::errors::assert_code;
+use graphhook_tests::errors::assert_refusal;
 use graphhook_tests::{
     TestApp, app::ADMIN_SIGNING_KEY, fixtures::onboarded_receiving, waits::settle_until,
 };
@@ -206,10 +206,13 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
     let (status, suspended) = alice.suspend(&id, "unpaid invoice").await;
     assert_eq!(status, 200, "{suspended}");
     assert_eq!(suspended["status"], "suspended");
-    let (status, body) = app.as_tenant(&key).get("/api/v1/tenant").await;
     // Under test: the tenant is told the operator's reason.
-    assert_code(status, &body, 403, "forbidden");
-    assert_eq!(body["details"]["rule"], "tenant_not_active", "{body}");
+    let body = assert_refusal(
+        app.as_tenant(&key).get("/api/v1/tenant").await,
+        403,
+        "forbidden",
+        "tenant_not_active",
+    );
     assert_eq!(body["details"]["tenant_status"], "suspended", "{body}");
     assert_eq!(
         body["details"]["reason"], "suspended by an operator: unpaid invoice",

@@ -25,7 +25,7 @@ use graphhook_tests::{
         CONTOSO_USER, Connected, connected_to_conversations, connection, follow_link,
         group_conversations, new_conversation, reconnect, subscribe_through,
     },
-    errors::assert_code,
+    errors::assert_refusal,
     fixtures::TENANT,
     graph::user_id,
     graph::{
@@ -130,11 +130,11 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
     assert_eq!(told.json()["data"]["pausedSubscriptions"], 1);
     // Nothing new is made through it meanwhile; the answer says the connection is not active.
     let other_group = group_conversations(uuid::Uuid::from_u128(7));
-    let (status, refused) = subscribe_through(&app, &key, &id, &other_group, &["created"]).await;
-    assert_code(status, &refused, 409, "conflict");
-    assert_eq!(
-        refused["details"]["rule"], "connection_not_active",
-        "{refused}"
+    let refused = assert_refusal(
+        subscribe_through(&app, &key, &id, &other_group, &["created"]).await,
+        409,
+        "conflict",
+        "connection_not_active",
     );
     assert_eq!(
         refused["details"]["status"], "reauthorization_required",
@@ -332,11 +332,14 @@ async fn a_sharepoint_site_drive_is_resolved_and_delivers_app_only() {
     change_of(&app, TENANT, &graph_resource, "updated").await;
     deliver_until(&app, &receiver, "graph.drive_item.updated", 1).await;
 
-    let (status, refused) = tenant
-        .try_subscribe("sites/missing-site/drive/root", &["updated"])
-        .await;
-    assert_code(status, &refused, 409, "conflict");
-    assert_eq!(refused["details"]["rule"], "site_not_found", "{refused}");
+    assert_refusal(
+        tenant
+            .try_subscribe("sites/missing-site/drive/root", &["updated"])
+            .await,
+        409,
+        "conflict",
+        "site_not_found",
+    );
 }
 
 #[tokio::test]

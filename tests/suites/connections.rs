@@ -16,7 +16,7 @@ use graphhook_tests::{
         ALICE, CONSUMERS, CONTOSO_USER, GROUP, connect, connection, follow, follow_link,
         group_conversations, reconnect, start, subscribe_through,
     },
-    errors::{assert_code, assert_rule},
+    errors::{assert_refusal, assert_rule},
     fixtures::{TENANT, onboarded_contoso, receiving, verifies_with},
     graph::{change_of, register_app, user_id},
 };
@@ -97,14 +97,20 @@ async fn my_mail_through_a_connection_delivers_and_another_users_mailbox_is_refu
     // A delegated token reaches only the signed-in user's own mailbox.
     let admin = user_id(&app, CONTOSO_ADMIN).await;
     let theirs = format!("users/{admin}/events");
-    let (status, refused) = subscribe_through(&app, &key, &id, &theirs, &["created"]).await;
-    assert_code(status, &refused, 502, "upstream_error");
-    assert_eq!(refused["details"]["rule"], "graph_refused", "{refused}");
+    let refused = assert_refusal(
+        subscribe_through(&app, &key, &id, &theirs, &["created"]).await,
+        502,
+        "upstream_error",
+        "graph_refused",
+    );
     assert_eq!(refused["details"]["graph_status"], "403", "{refused}");
     // The connection was not asked for contacts: Graphhook names the permission.
-    let (status, refused) = subscribe_through(&app, &key, &id, "me/contacts", &["created"]).await;
-    assert_code(status, &refused, 403, "forbidden");
-    assert_eq!(refused["details"]["rule"], "missing_scope", "{refused}");
+    let refused = assert_refusal(
+        subscribe_through(&app, &key, &id, "me/contacts", &["created"]).await,
+        403,
+        "forbidden",
+        "missing_scope",
+    );
     assert_eq!(refused["details"]["scope"], "Contacts.Read", "{refused}");
 }
 
@@ -237,12 +243,11 @@ async fn what_a_connection_may_hold_is_checked_before_graph_is_asked() {
     // A pending connection holds nothing yet.
     let (_, pending) = start(&app, &key, json!({"kinds": ["conversation"]})).await;
     let pending = pending["id"].as_str().unwrap();
-    let (status, refused) =
-        subscribe_through(&app, &key, pending, &conversations, &["created"]).await;
-    assert_code(status, &refused, 409, "conflict");
-    assert_eq!(
-        refused["details"]["rule"], "connection_not_active",
-        "{refused}"
+    let refused = assert_refusal(
+        subscribe_through(&app, &key, pending, &conversations, &["created"]).await,
+        409,
+        "conflict",
+        "connection_not_active",
     );
     assert_eq!(refused["details"]["status"], "pending", "{refused}");
 }
