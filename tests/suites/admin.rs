@@ -14,7 +14,7 @@ use graphhook_domain::{
     },
     platform::secret::SecretString,
 };
-use graphhook_tests::errors::assert_refusal;
+use graphhook_tests::errors::Refusal;
 use graphhook_tests::{
     TestApp, app::ADMIN_SIGNING_KEY, fixtures::onboarded_receiving, waits::settle_until,
 };
@@ -207,12 +207,8 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
     assert_eq!(status, 200, "{suspended}");
     assert_eq!(suspended["status"], "suspended");
     // Under test: the tenant is told the operator's reason.
-    let body = assert_refusal(
-        app.as_tenant(&key).get("/api/v1/tenant").await,
-        403,
-        "forbidden",
-        "tenant_not_active",
-    );
+    let answer = app.as_tenant(&key).get("/api/v1/tenant").await;
+    let body = Refusal::forbidden("tenant_not_active").of(answer);
     assert_eq!(body["details"]["tenant_status"], "suspended", "{body}");
     assert_eq!(
         body["details"]["reason"], "suspended by an operator: unpaid invoice",

@@ -1,7 +1,7 @@
 //! Tenant API keys: create, list, revoke; isolation between tenants.
 
 use graphhook_tests::TestApp;
-use graphhook_tests::errors::assert_refusal;
+use graphhook_tests::errors::Refusal;
 use graphhook_tests::fixtures::onboarded_contoso;
 use reqwest::Method;
 use serde_json::json;
@@ -49,12 +49,8 @@ async fn keys_are_created_shown_once_listed_and_revoked() {
         app.as_tenant(&first).status_of(Method::DELETE, &path).await,
         204
     );
-    assert_refusal(
-        app.as_tenant(&second).get("/api/v1/tenant").await,
-        401,
-        "unauthorized",
-        "revoked",
-    );
+    let answer = app.as_tenant(&second).get("/api/v1/tenant").await;
+    Refusal::unauthorized("revoked").of(answer);
     assert_eq!(
         app.as_tenant(&first).get_status("/api/v1/tenant").await,
         200

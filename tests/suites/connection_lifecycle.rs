@@ -25,7 +25,7 @@ use graphhook_tests::{
         CONTOSO_USER, Connected, connected_to_conversations, connection, follow_link,
         group_conversations, new_conversation, reconnect, subscribe_through,
     },
-    errors::assert_refusal,
+    errors::Refusal,
     fixtures::TENANT,
     graph::user_id,
     graph::{
@@ -130,12 +130,8 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
     assert_eq!(told.json()["data"]["pausedSubscriptions"], 1);
     // Nothing new is made through it meanwhile; the answer says the connection is not active.
     let other_group = group_conversations(uuid::Uuid::from_u128(7));
-    let refused = assert_refusal(
-        subscribe_through(&app, &key, &id, &other_group, &["created"]).await,
-        409,
-        "conflict",
-        "connection_not_active",
-    );
+    let answer = subscribe_through(&app, &key, &id, &other_group, &["created"]).await;
+    let refused = Refusal::conflict("connection_not_active").of(answer);
     assert_eq!(
         refused["details"]["status"], "reauthorization_required",
         "{refused}"
@@ -332,14 +328,10 @@ async fn a_sharepoint_site_drive_is_resolved_and_delivers_app_only() {
     change_of(&app, TENANT, &graph_resource, "updated").await;
     deliver_until(&app, &receiver, "graph.drive_item.updated", 1).await;
 
-    assert_refusal(
-        tenant
-            .try_subscribe("sites/missing-site/drive/root", &["updated"])
-            .await,
-        409,
-        "conflict",
-        "site_not_found",
-    );
+    let answer = tenant
+        .try_subscribe("sites/missing-site/drive/root", &["updated"])
+        .await;
+    Refusal::conflict("site_not_found").of(answer);
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use graphhook_tests::{
         ALICE, CONSUMERS, CONTOSO_USER, GROUP, connect, connection, follow, follow_link,
         group_conversations, reconnect, start, subscribe_through,
     },
-    errors::{assert_refusal, assert_rule},
+    errors::{Refusal, assert_rule},
     fixtures::{TENANT, onboarded_contoso, receiving, verifies_with},
     graph::{change_of, register_app, user_id},
 };
@@ -97,20 +97,12 @@ async fn my_mail_through_a_connection_delivers_and_another_users_mailbox_is_refu
     // A delegated token reaches only the signed-in user's own mailbox.
     let admin = user_id(&app, CONTOSO_ADMIN).await;
     let theirs = format!("users/{admin}/events");
-    let refused = assert_refusal(
-        subscribe_through(&app, &key, &id, &theirs, &["created"]).await,
-        502,
-        "upstream_error",
-        "graph_refused",
-    );
+    let answer = subscribe_through(&app, &key, &id, &theirs, &["created"]).await;
+    let refused = Refusal::upstream("graph_refused").of(answer);
     assert_eq!(refused["details"]["graph_status"], "403", "{refused}");
     // The connection was not asked for contacts: Graphhook names the permission.
-    let refused = assert_refusal(
-        subscribe_through(&app, &key, &id, "me/contacts", &["created"]).await,
-        403,
-        "forbidden",
-        "missing_scope",
-    );
+    let answer = subscribe_through(&app, &key, &id, "me/contacts", &["created"]).await;
+    let refused = Refusal::forbidden("missing_scope").of(answer);
     assert_eq!(refused["details"]["scope"], "Contacts.Read", "{refused}");
 }
 
@@ -243,12 +235,8 @@ async fn what_a_connection_may_hold_is_checked_before_graph_is_asked() {
     // A pending connection holds nothing yet.
     let (_, pending) = start(&app, &key, json!({"kinds": ["conversation"]})).await;
     let pending = pending["id"].as_str().unwrap();
-    let refused = assert_refusal(
-        subscribe_through(&app, &key, pending, &conversations, &["created"]).await,
-        409,
-        "conflict",
-        "connection_not_active",
-    );
+    let answer = subscribe_through(&app, &key, pending, &conversations, &["created"]).await;
+    let refused = Refusal::conflict("connection_not_active").of(answer);
     assert_eq!(refused["details"]["status"], "pending", "{refused}");
 }
 

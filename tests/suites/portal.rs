@@ -2,7 +2,7 @@
 //! the tenant api like the key, ends with the key, and is no operator token.
 
 use graphhook_tests::TestApp;
-use graphhook_tests::errors::assert_refusal;
+use graphhook_tests::errors::Refusal;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -59,12 +59,8 @@ async fn an_api_key_signs_in_for_a_session_that_ends_with_the_key_or_after_half_
 
     // Half an hour later it has expired.
     app.clock.advance(chrono::Duration::minutes(31));
-    assert_refusal(
-        app.as_tenant(&token).get("/api/v1/tenant").await,
-        401,
-        "unauthorized",
-        "expired",
-    );
+    let answer = app.as_tenant(&token).get("/api/v1/tenant").await;
+    Refusal::unauthorized("expired").of(answer);
 
     // Revoking the key ends its sessions.
     let (_, session) = sign_in(&app, &key).await;

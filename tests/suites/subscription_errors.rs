@@ -1,7 +1,7 @@
 //! Subscription errors: refused requests, missing permissions, and Graph's answers mapped.
 
 use graphhook_tests::TestApp;
-use graphhook_tests::errors::{assert_code, assert_refusal, assert_rule};
+use graphhook_tests::errors::{Refusal, assert_code, assert_rule};
 use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::graph::behave;
 use graphhook_tests::{
@@ -9,7 +9,17 @@ use graphhook_tests::{
     fixtures::{TENANT, USER},
     graph::graph_subscription,
 };
-use serde_json::json;
+use serde_json::{Value, json};
+
+/// With a subscription to users held, one to groups is refused for a quota: the refusal.
+async fn a_second_subscription_refused(app: &TestApp, key: &str) -> Value {
+    subscribe(app, key, "users", &["updated"]).await;
+    let answer = app
+        .as_tenant(key)
+        .try_subscribe("groups", &["updated"])
+        .await;
+    Refusal::conflict("quota").of(answer)
+}
 
 #[tokio::test]
 async fn bad_requests_get_their_documented_errors() {
@@ -67,14 +77,11 @@ async fn a_missing_permission_is_a_403_naming_it() {
     let key = app
         .create_tenant_consenting(TENANT, "Contoso", &["User.Read.All"])
         .await;
-    let body = assert_refusal(
-        app.as_tenant(&key)
-            .try_subscribe(&format!("users/{USER}/messages"), &["created"])
-            .await,
-        403,
-        "forbidden",
-        "missing_permission",
-    );
+    let answer = app
+        .as_tenant(&key)
+        .try_subscribe(&format!("users/{USER}/messages"), &["created"])
+        .await;
+    let body = Refusal::forbidden("missing_permission").of(answer);
     assert_eq!(
         body["details"]["permission"], "Mail.Read or Mail.ReadBasic",
         "{body}"
@@ -85,15 +92,7 @@ async fn a_missing_permission_is_a_403_naming_it() {
 async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
     let (app, key) = onboarded_contoso().await;
     behave(&app, json!({"directory_quota_per_app": 1})).await;
-    subscribe(&app, &key, "users", &["updated"]).await;
-    let body = assert_refusal(
-        app.as_tenant(&key)
-            .try_subscribe("groups", &["updated"])
-            .await,
-        409,
-        "conflict",
-        "quota",
-    );
+    let body = a_second_subscription_refused(&app, &key).await;
     assert_eq!(
         body["details"]["quota"], "graph",
         "Graph's quota is named: {body}"
@@ -129,14 +128,11 @@ async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
 async fn a_failed_validation_of_our_receiver_is_a_502_naming_the_url_graph_tried() {
     let (app, key) = onboarded_contoso().await;
     behave(&app, json!({"validation_always_times_out": true})).await;
-    let body = assert_refusal(
-        app.as_tenant(&key)
-            .try_subscribe("users", &["updated"])
-            .await,
-        502,
-        "upstream_error",
-        "receiver_not_validated",
-    );
+    let answer = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["updated"])
+        .await;
+    let body = Refusal::upstream("receiver_not_validated").of(answer);
     // Almost always the public URL is not reachable from Graph: the answer names what Graph
     // tried and the setting it comes from, so the operator knows what to fix.
     assert_eq!(
@@ -159,15 +155,7 @@ async fn a_failed_validation_of_our_receiver_is_a_502_naming_the_url_graph_tried
 async fn our_quota_per_tenant_is_a_409() {
     let app = TestApp::spawn_with(|s| s.subscriptions.max_per_tenant = 1).await;
     let key = app.onboard("Contoso").await.key.unwrap();
-    subscribe(&app, &key, "users", &["updated"]).await;
-    let body = assert_refusal(
-        app.as_tenant(&key)
-            .try_subscribe("groups", &["updated"])
-            .await,
-        409,
-        "conflict",
-        "quota",
-    );
+    let body = a_second_subscription_refused(&app, &key).await;
     assert_eq!(body["details"]["quota"], "tenant", "{body}");
     assert_eq!(body["details"]["limit"], "1", "{body}");
 }

@@ -3,7 +3,7 @@
 //! duplicate rule is answered as the tenant's conflict, naming the subscription it already has.
 
 use graphhook_domain::platform::entities::subscription::SubscriptionStatus;
-use graphhook_tests::errors::assert_refusal;
+use graphhook_tests::errors::Refusal;
 use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
@@ -32,7 +32,7 @@ async fn twelve_creates_at_once_make_exactly_the_tenants_quota() {
         .count();
     assert_eq!(created, 3, "{answers:?}");
     for (status, body, _) in answers.into_iter().filter(|(status, _, _)| *status != 201) {
-        let body = assert_refusal((status, body), 409, "conflict", "quota");
+        let body = Refusal::conflict("quota").of((status, body));
         assert_eq!(body["details"]["quota"], "tenant", "{body}");
         assert_eq!(body["details"]["limit"], "3", "{body}");
     }
@@ -116,14 +116,11 @@ async fn a_duplicate_at_graph_is_a_409_naming_the_subscription_the_tenant_has() 
     assert_eq!(status, 201, "{first}");
     let first_id = first["id"].as_str().unwrap();
 
-    let body = assert_refusal(
-        app.as_tenant(&key)
-            .try_subscribe("users", &["deleted", "updated"])
-            .await,
-        409,
-        "conflict",
-        "duplicate",
-    );
+    let answer = app
+        .as_tenant(&key)
+        .try_subscribe("users", &["deleted", "updated"])
+        .await;
+    let body = Refusal::conflict("duplicate").of(answer);
     assert_eq!(body["details"]["existing_subscription_id"], first_id);
 
     // The refused create left nothing behind: one subscription, the quota slot given back.
@@ -149,14 +146,11 @@ async fn a_duplicate_graph_holds_for_another_deployment_is_a_409_without_an_id()
         None,
     )
     .await;
-    let body = assert_refusal(
-        app.as_tenant(&key)
-            .try_subscribe("groups", &["updated"])
-            .await,
-        409,
-        "conflict",
-        "duplicate",
-    );
+    let answer = app
+        .as_tenant(&key)
+        .try_subscribe("groups", &["updated"])
+        .await;
+    let body = Refusal::conflict("duplicate").of(answer);
     assert_eq!(body["details"]["existing_subscription_id"], Value::Null);
     assert!(subscription_rows(&app).await.is_empty());
 }
