@@ -182,6 +182,21 @@ pub async fn write_message(
         .unwrap_or_else(|e| panic!("writing a message: {e}"))
 }
 
+/// A message of `event_type` numbered `n` for `endpoint` only: its one delivery.
+pub async fn message_to(
+    app: &TestApp,
+    tenant: TenantId,
+    endpoint: EndpointId,
+    event_type: &str,
+    n: u32,
+) -> delivery::Model {
+    let data = json!({"n": n});
+    let (_, mut deliveries) =
+        write_message(app, tenant, event_type, data, Some(vec![endpoint])).await;
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    deliveries.remove(0)
+}
+
 /// A `graph.user.updated` message numbered `n` for every endpoint of `tenant`.
 pub async fn message(
     app: &TestApp,

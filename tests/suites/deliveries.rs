@@ -4,15 +4,16 @@ use std::time::Duration;
 
 use graphhook_domain::{
     delivery::engine::{self, Attempted, schedule::DELAYS_SECS},
-    platform::entities::{attempt, delivery::DeliveryStatus, endpoint},
+    platform::entities::{delivery::DeliveryStatus, endpoint},
 };
 use graphhook_tests::{Mode, fixtures::contoso_receiving, fixtures::receiving};
 use graphhook_tests::{
     Tenant, TenantWithEndpoint,
     fixtures::{delivery_row, message, verifies_with},
+    retries::fails_through,
     waits::tick_at,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::EntityTrait;
 
 #[tokio::test]
 async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_id() {
@@ -49,59 +50,7 @@ async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
     let (app, receiver, tenant) = contoso_receiving().await;
     receiver.set_mode(Mode::Status(500));
     let (message, deliveries) = message(&app, tenant, 1).await;
-    let id = deliveries[0].id;
-    app.drain_jobs().await;
-    let mut last = app.clock.now();
-    for (index, base) in DELAYS_SECS.iter().enumerate() {
-        let row = delivery_row(&app, id).await;
-        assert_eq!(row.status, DeliveryStatus::Failed);
-        assert_eq!(row.attempt_count, index as i32 + 1);
-        let next = row.next_attempt_at.unwrap();
-        let gap = (next - last).num_milliseconds() as f64;
-        assert!(
-            gap >= *base as f64 * 800.0 && gap <= *base as f64 * 1200.0,
-            "retry {} after {gap} ms",
-            index + 1
-        );
-        // Not due yet: nothing is sent.
-        assert_eq!(
-            engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
-                .await
-                .unwrap(),
-            0
-        );
-        app.clock.set(next);
-        last = next;
-        assert_eq!(
-            engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
-                .await
-                .unwrap(),
-            1
-        );
-        assert_eq!(
-            engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
-                .await
-                .unwrap(),
-            0,
-            "enqueued once"
-        );
-        app.drain_jobs().await;
-    }
-    let row = delivery_row(&app, id).await;
-    assert_eq!(row.status, DeliveryStatus::Exhausted);
-    assert_eq!(row.attempt_count, 10);
-    let attempts = attempt::Entity::find()
-        .filter(attempt::Column::DeliveryId.eq(id))
-        .order_by_asc(attempt::Column::Number)
-        .all(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(attempts.len(), 10);
-    assert!(
-        attempts
-            .iter()
-            .all(|a| a.status_code == Some(500) && a.trigger == "scheduled")
-    );
+    fails_through(&app, &[deliveries[0].id], &DELAYS_SECS).await;
     let sent = receiver.all_of("graph.user.updated");
     assert_eq!(sent.len(), 10);
     assert!(

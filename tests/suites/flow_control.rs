@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use graphhook_domain::{
     platform::entities::delivery::{self, DeliveryStatus},
-    platform::ids::{EndpointId, TenantId},
+    platform::ids::EndpointId,
 };
 use graphhook_tests::{
     Mode, Receiver, TestApp,
-    fixtures::write_message,
+    fixtures::message_to,
     fixtures::{TENANT, direct_tenant, graph_endpoint},
 };
 use graphhook_tests::{
@@ -21,26 +21,6 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 const EVENT: &str = "graph.user.updated";
-
-/// A message of `event_type` for one endpoint only.
-async fn send_to(
-    app: &TestApp,
-    tenant: TenantId,
-    endpoint: EndpointId,
-    event_type: &str,
-    n: u32,
-) -> delivery::Model {
-    let (_, mut deliveries) = write_message(
-        app,
-        tenant,
-        event_type,
-        json!({"n": n}),
-        Some(vec![endpoint]),
-    )
-    .await;
-    assert_eq!(deliveries.len(), 1);
-    deliveries.remove(0)
-}
 
 async fn health(app: &TestApp, key: &str, endpoint: EndpointId) -> Value {
     let (status, health) = app
@@ -65,14 +45,14 @@ async fn a_slow_endpoint_at_its_in_flight_cap_does_not_delay_another_endpoint() 
     let fast_endpoint = graph_endpoint(&app, &key, &fast, json!({})).await.0;
     slow.hold();
     for n in 0..8 {
-        send_to(&app, tenant, slow_endpoint, EVENT, n).await;
+        message_to(&app, tenant, slow_endpoint, EVENT, n).await;
     }
     let worker = app.start_worker().await;
     slow.wait_for(EVENT, 2, Duration::from_secs(10)).await;
     assert_eq!(health(&app, &key, slow_endpoint).await["in_flight"], 2);
 
     for n in 0..5 {
-        send_to(&app, tenant, fast_endpoint, EVENT, n).await;
+        message_to(&app, tenant, fast_endpoint, EVENT, n).await;
     }
     fast.wait_for(EVENT, 5, Duration::from_secs(10)).await;
     assert_eq!(
@@ -98,7 +78,7 @@ async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued(
 
     let worker = app.start_worker().await;
     receiver.wait_for(EVENT, 1, Duration::from_secs(10)).await;
-    let live = send_to(&app, tenant, endpoint_id, "graph.group.created", 0).await;
+    let live = message_to(&app, tenant, endpoint_id, "graph.group.created", 0).await;
     receiver
         .wait_for("graph.group.created", 1, Duration::from_secs(10))
         .await;
@@ -124,7 +104,7 @@ async fn the_rate_limit_holds_across_two_worker_processes() {
         .await
         .0;
     for n in 0..20 {
-        send_to(&app, tenant, endpoint_id, EVENT, n).await;
+        message_to(&app, tenant, endpoint_id, EVENT, n).await;
     }
     let first = app.start_worker().await;
     let second = app.start_worker().await;
@@ -163,7 +143,7 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
     receiver.set_mode(Mode::Status(500));
     // Ten failures out of ten attempts: the circuit opens.
     for n in 0..10 {
-        send_to(&app, tenant, endpoint_id, EVENT, n).await;
+        message_to(&app, tenant, endpoint_id, EVENT, n).await;
     }
     app.drain_jobs().await;
     assert_eq!(receiver.count(EVENT), 10);
@@ -190,7 +170,7 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
     // While open, new deliveries wait without an attempt.
     let mut held = Vec::new();
     for n in 10..13 {
-        held.push(send_to(&app, tenant, endpoint_id, EVENT, n).await);
+        held.push(message_to(&app, tenant, endpoint_id, EVENT, n).await);
     }
     app.drain_jobs().await;
     assert_eq!(receiver.count(EVENT), 10, "nothing was sent");
