@@ -189,6 +189,12 @@ impl TenantClient<'_> {
         self.send(method, path, None).await.status().as_u16()
     }
 
+    /// `PATCH /api/v1/endpoints/{id}` with `body`.
+    pub async fn patch_endpoint(&self, id: impl std::fmt::Display, body: Value) -> Answer {
+        self.patch_json(&format!("/api/v1/endpoints/{id}"), body)
+            .await
+    }
+
     /// `POST /api/v1/endpoints/{id}/test`.
     pub async fn test_endpoint(&self, id: impl std::fmt::Display) -> Answer {
         self.call(Method::POST, &format!("/api/v1/endpoints/{id}/test"), None)

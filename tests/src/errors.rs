@@ -107,6 +107,11 @@ impl Refusal {
         Self::new(403, "forbidden", rule)
     }
 
+    /// A 422 `validation_failed` for `rule`.
+    pub const fn invalid(rule: &'static str) -> Self {
+        Self::new(422, "validation_failed", rule)
+    }
+
     /// A 409 `conflict` for `rule`.
     pub const fn conflict(rule: &'static str) -> Self {
         Self::new(409, "conflict", rule)
@@ -122,6 +127,14 @@ impl Refusal {
     pub fn of(self, answer: crate::client::Answer) -> Value {
         let (status, body) = answer;
         assert_code(status, &body, self.status, self.code);
+        assert_eq!(body["details"]["rule"], self.rule, "{body}");
+        body
+    }
+
+    /// Checks that `response` is this refusal, in the one error shape as strictly as
+    /// [`assert_error`] does. Returns its body.
+    pub async fn of_response(self, response: reqwest::Response) -> Value {
+        let body = assert_error(response, self.status, self.code).await;
         assert_eq!(body["details"]["rule"], self.rule, "{body}");
         body
     }

@@ -6,10 +6,9 @@ use graphhook_domain::{
     delivery::engine::{self, Attempted, schedule::DELAYS_SECS},
     platform::entities::{delivery::DeliveryStatus, endpoint},
 };
-use graphhook_tests::{Mode, fixtures::contoso_receiving, fixtures::receiving};
 use graphhook_tests::{
-    Tenant, TenantWithEndpoint,
-    fixtures::{delivery_row, message, verifies_with},
+    Mode, Tenant, TenantWithEndpoint,
+    fixtures::{contoso_receiving, delivery_row, message, receiving, verifies_with},
     retries::fails_through,
     waits::tick_at,
 };

@@ -18,7 +18,6 @@ use graphhook_tests::{
     fixtures::verifies_with,
     replay::{pending, recover, seed_exhausted},
 };
-use reqwest::Method;
 use serde_json::{Value, json};
 
 const EVENT: &str = "graph.user.updated";
@@ -33,15 +32,8 @@ fn arrived_after(receiver: &Receiver, since: Instant) -> Vec<Received> {
 }
 
 async fn patch(app: &TestApp, key: &str, endpoint: EndpointId, body: Value) {
-    let response = app
-        .tenant_request(
-            Method::PATCH,
-            &format!("/api/v1/endpoints/{endpoint}"),
-            key,
-            Some(body),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
+    let (status, patched) = app.as_tenant(key).patch_endpoint(endpoint, body).await;
+    assert_eq!(status, 200, "{patched}");
 }
 
 /// Attempts admitted before a change returned may still arrive just after it; this is longer

@@ -80,16 +80,7 @@ async fn delivery(
 }
 
 async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .tenant_request(
-            Method::PATCH,
-            &format!("/api/v1/endpoints/{id}"),
-            key,
-            Some(body),
-        )
-        .await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.as_tenant(key).patch_endpoint(id, body).await
 }
 
 /// A fresh app with Contoso (written directly) and an endpoint on a fresh receiver, created

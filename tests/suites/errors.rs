@@ -4,9 +4,10 @@
 use graphhook_tests::{
     TestApp,
     client::{header, sent},
-    errors::assert_error,
+    errors::{Refusal, assert_error},
 };
 use reqwest::Method;
+use serde_json::json;
 
 /// A probe request with this content type and raw body, as a client could send it.
 async fn post_probes_raw(
@@ -38,25 +39,24 @@ async fn operator_get_error(
 async fn malformed_json_is_a_400_invalid_json() {
     let app = TestApp::spawn().await;
     let response = post_probes_raw(&app, "application/json", "{\"hold_ms\": ").await;
-    let body = assert_error(response, 400, "invalid_json").await;
-    assert_eq!(body["details"]["rule"], "json_syntax", "{body}");
+    let invalid_json = Refusal::new(400, "invalid_json", "json_syntax");
+    invalid_json.of_response(response).await;
 }
 
 #[tokio::test]
 async fn json_of_the_wrong_shape_is_a_422_naming_the_problem() {
     let app = TestApp::spawn().await;
-    let response = app
-        .admin_post_json("/admin/v1/probes", &serde_json::json!({"hold_ms": "soon"}))
-        .await;
+    let probes = "/admin/v1/probes";
     // Under test: `details` name the problem.
-    let body = assert_error(response, 422, "validation_failed").await;
-    assert_eq!(body["details"]["rule"], "json_type", "{body}");
-
     let response = app
-        .admin_post_json("/admin/v1/probes", &serde_json::json!({"hold": 1}))
+        .admin_post_json(probes, &json!({"hold_ms": "soon"}))
         .await;
-    let body = assert_error(response, 422, "validation_failed").await;
-    assert_eq!(body["details"]["rule"], "unknown_field", "{body}");
+    Refusal::invalid("json_type").of_response(response).await;
+
+    let response = app.admin_post_json(probes, &json!({"hold": 1})).await;
+    let body = Refusal::invalid("unknown_field")
+        .of_response(response)
+        .await;
     assert_eq!(body["details"]["field"], "hold", "{body}");
 }
 
@@ -84,8 +84,10 @@ async fn a_body_over_the_limit_is_a_413() {
 async fn a_malformed_path_parameter_is_a_400_invalid_path() {
     let app = TestApp::spawn().await;
     // Under test: `details` say which kind of id the path takes.
-    let body = operator_get_error(&app, "/admin/v1/probes/not-an-id", 400, "invalid_path").await;
-    assert_eq!(body["details"]["rule"], "invalid_id", "{body}");
+    let response = app.admin_get("/admin/v1/probes/not-an-id").await;
+    let body = Refusal::new(400, "invalid_path", "invalid_id")
+        .of_response(response)
+        .await;
     assert_eq!(body["details"]["prefix"], "prb", "{body}");
     assert_eq!(body["details"]["field"], "id", "{body}");
     // An id of another kind is refused the same way.

@@ -11,7 +11,6 @@ use graphhook_tests::{
     fixtures::{delivery_row, message},
     waits::tick_at,
 };
-use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -74,15 +73,10 @@ async fn operational_events_reach_only_the_owning_tenants_endpoints_that_want_th
     assert_eq!(ops.received().len(), received.len());
 
     // The published events are messages in the tenant's history.
-    let response = app
-        .tenant_request(
-            Method::GET,
-            "/api/v1/messages?event_type=endpoint.created",
-            &key,
-            None,
-        )
+    let body = app
+        .as_tenant(&key)
+        .get_body("/api/v1/messages?event_type=endpoint.created")
         .await;
-    let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"].as_array().unwrap().len(), 2, "{body}");
 }
 
@@ -363,15 +357,10 @@ async fn an_endpoint_failing_for_five_days_without_a_success_is_disabled() {
         flaky_id
     );
     // …until the tenant enables it again, with a fresh failing period.
-    let response = app
-        .tenant_request(
-            Method::PATCH,
-            &format!("/api/v1/endpoints/{dead_id}"),
-            &key,
-            Some(json!({"enabled": true})),
-        )
+    let (_, body) = app
+        .as_tenant(&key)
+        .patch_endpoint(&dead_id, json!({"enabled": true}))
         .await;
-    let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "active", "{body}");
     assert_eq!(endpoint_row(&app, &dead_id).await.failing_since, None);
 }
