@@ -292,17 +292,30 @@ impl TestApp {
 
     /// Polls a probe until its state is `state`, for at most `within`.
     pub async fn wait_for_probe(&self, id: &str, state: &str, within: Duration) -> Value {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
+        crate::poll::poll(within, Duration::from_millis(50), || async {
             let probe = self.probe(id).await;
             if probe["state"] == state {
-                return probe;
+                Ok(probe)
+            } else {
+                Err(format!(
+                    "probe {id} did not reach {state} within {within:?}: {probe}"
+                ))
             }
-            if tokio::time::Instant::now() > deadline {
-                panic!("probe {id} did not reach {state} within {within:?}: {probe}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
+    }
+
+    /// Queues a probe holding `hold_ms` and waits, for at most `within`, until it is `state`:
+    /// its id and the probe as then shown.
+    pub async fn probe_until(
+        &self,
+        hold_ms: u64,
+        state: &str,
+        within: Duration,
+    ) -> (String, Value) {
+        let id = self.queue_probe(hold_ms).await;
+        let probe = self.wait_for_probe(&id, state, within).await;
+        (id, probe)
     }
 
     /// Runs every queued job in this process until nothing is left; returns how many ran.

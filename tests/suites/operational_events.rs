@@ -81,11 +81,15 @@ async fn operational_events_reach_only_the_owning_tenants_endpoints_that_want_th
 }
 
 /// Runs the delivery's retries as they fall due until it has made `attempts` attempts or ended.
-async fn retry_until(app: &TestApp, id: uuid::Uuid, attempts: i32) {
+/// Retries delivery `id` as each attempt falls due until it has made `attempts` or no longer
+/// fails, then runs one maintenance tick (which raises the operational events). Returns the
+/// delivery's row as it stood before the tick.
+async fn retry_then_tick(app: &TestApp, id: uuid::Uuid, attempts: i32) -> delivery::Model {
     loop {
         let row = delivery_row(app, id).await;
         if row.status != DeliveryStatus::Failed || row.attempt_count >= attempts {
-            return;
+            tick(app).await;
+            return row;
         }
         app.clock.set(row.next_attempt_at.unwrap());
         engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
@@ -115,12 +119,10 @@ async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() 
     flaky.set_mode(Mode::Status(500));
     let (first, rows) = message(&app, tenant, 1).await;
     app.drain_jobs().await;
-    retry_until(&app, rows[0].id, 3).await;
-    tick(&app).await;
+    retry_then_tick(&app, rows[0].id, 3).await;
     assert!(trouble("message.attempt.failing").is_empty(), "3 failures");
 
-    retry_until(&app, rows[0].id, 4).await;
-    tick(&app).await;
+    retry_then_tick(&app, rows[0].id, 4).await;
     let failing = trouble("message.attempt.failing");
     assert_eq!(failing.len(), 1, "at the 4th failure");
     assert_eq!(failing[0]["messageId"], first.webhook_id.as_str());
@@ -129,12 +131,8 @@ async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() 
     assert_eq!(failing[0]["lastAttempt"]["statusCode"], 500);
 
     flaky.set_mode(Mode::Echo);
-    retry_until(&app, rows[0].id, 5).await;
-    assert_eq!(
-        delivery_row(&app, rows[0].id).await.status,
-        DeliveryStatus::Delivered
-    );
-    tick(&app).await;
+    let row = retry_then_tick(&app, rows[0].id, 5).await;
+    assert_eq!(row.status, DeliveryStatus::Delivered);
     let recovered = trouble("message.attempt.recovered");
     assert_eq!(recovered.len(), 1);
     assert_eq!(recovered[0]["messageId"], first.webhook_id.as_str());
@@ -143,12 +141,8 @@ async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() 
     flaky.set_mode(Mode::Status(503));
     let (second, rows) = message(&app, tenant, 2).await;
     app.drain_jobs().await;
-    retry_until(&app, rows[0].id, i32::MAX).await;
-    assert_eq!(
-        delivery_row(&app, rows[0].id).await.status,
-        DeliveryStatus::Exhausted
-    );
-    tick(&app).await;
+    let row = retry_then_tick(&app, rows[0].id, i32::MAX).await;
+    assert_eq!(row.status, DeliveryStatus::Exhausted);
     let exhausted = trouble("message.attempt.exhausted");
     assert_eq!(exhausted.len(), 1);
     assert_eq!(exhausted[0]["messageId"], second.webhook_id.as_str());
@@ -174,8 +168,7 @@ async fn trouble_with_a_trouble_event_raises_no_further_event() {
     receiver.set_mode(Mode::Status(500));
     let (_, rows) = message(&app, tenant, 1).await;
     app.drain_jobs().await;
-    retry_until(&app, rows[0].id, 4).await;
-    tick(&app).await;
+    retry_then_tick(&app, rows[0].id, 4).await;
     // The endpoint takes every event type, so the failing event goes to it, and fails too.
     let event = graphhook_domain::platform::entities::message::Entity::find()
         .filter(
@@ -192,9 +185,8 @@ async fn trouble_with_a_trouble_event_raises_no_further_event() {
         .await
         .unwrap()
         .expect("for the endpoint");
-    retry_until(&app, failing.id, 6).await;
-    assert_eq!(delivery_row(&app, failing.id).await.attempt_count, 6);
-    tick(&app).await;
+    let row = retry_then_tick(&app, failing.id, 6).await;
+    assert_eq!(row.attempt_count, 6);
     let about: Vec<String> =
         graphhook_domain::platform::entities::operational_event::Entity::find()
             .filter(

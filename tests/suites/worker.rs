@@ -39,9 +39,8 @@ async fn a_probe_queued_through_the_api_is_run_by_draining_the_queues() {
 async fn a_real_worker_runs_probes_and_serves_its_own_health_and_metrics() {
     let mut app = TestApp::spawn().await;
     let worker = app.start_worker().await;
-    let id = app.queue_probe(0).await;
-    let probe = app
-        .wait_for_probe(&id, "completed", Duration::from_secs(15))
+    let (_, probe) = app
+        .probe_until(0, "completed", Duration::from_secs(15))
         .await;
     assert!(
         probe["worker"]
@@ -61,8 +60,8 @@ async fn a_real_worker_runs_probes_and_serves_its_own_health_and_metrics() {
 async fn stopping_a_worker_lets_the_job_in_flight_finish() {
     let mut app = TestApp::spawn().await;
     let worker = app.start_worker().await;
-    let id = app.queue_probe(1_500).await;
-    app.wait_for_probe(&id, "started", Duration::from_secs(15))
+    let (id, _) = app
+        .probe_until(1_500, "started", Duration::from_secs(15))
         .await;
 
     worker.stop().await.expect("clean stop");
@@ -82,16 +81,14 @@ async fn stopping_a_worker_lets_the_job_in_flight_finish() {
 async fn after_its_redis_connections_are_killed_the_worker_still_runs_new_jobs() {
     let mut app = TestApp::spawn().await;
     let worker = app.start_worker().await;
-    let first = app.queue_probe(0).await;
-    app.wait_for_probe(&first, "completed", Duration::from_secs(15))
+    app.probe_until(0, "completed", Duration::from_secs(15))
         .await;
 
     let killed = app.kill_redis_clients().await;
     assert!(killed >= 1, "CLIENT KILL found the app's connections");
 
-    let second = app.queue_probe(0).await;
-    let probe = app
-        .wait_for_probe(&second, "completed", Duration::from_secs(30))
+    let (_, probe) = app
+        .probe_until(0, "completed", Duration::from_secs(30))
         .await;
     assert_eq!(probe["runs"], 1, "{probe}");
     worker.stop().await.expect("clean stop");
@@ -175,8 +172,7 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
 
     let mut app = TestApp::spawn().await;
     let worker = app.start_worker().await;
-    let id = app.queue_probe(0).await;
-    app.wait_for_probe(&id, "completed", Duration::from_secs(15))
+    app.probe_until(0, "completed", Duration::from_secs(15))
         .await;
     worker.stop().await.expect("clean stop");
     assert_eq!(finished_probes(&app).await, (1, 0));
@@ -276,13 +272,11 @@ async fn an_idle_worker_takes_a_new_job_at_once_rather_than_at_its_next_poll() {
     })
     .await;
     let worker = app.start_worker().await;
-    let first = app.queue_probe(0).await;
-    app.wait_for_probe(&first, "completed", Duration::from_secs(20))
+    app.probe_until(0, "completed", Duration::from_secs(20))
         .await;
     // The worker is idle now; the next job arrives between two polls.
-    let second = app.queue_probe(0).await;
-    let probe = app
-        .wait_for_probe(&second, "completed", Duration::from_secs(10))
+    let (_, probe) = app
+        .probe_until(0, "completed", Duration::from_secs(10))
         .await;
     assert_eq!(probe["state"], "completed", "{probe}");
     worker.stop().await.expect("clean stop");
