@@ -487,17 +487,6 @@ impl TestApp {
         response.json().await.unwrap_or(Value::Null)
     }
 
-    /// A tenant api call with an API key.
-    pub async fn tenant_request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        key: &str,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        self.as_tenant(key).send(method, path, body).await
-    }
-
     /// A `GET` of `path` on a worker process's own HTTP port.
     pub async fn worker_get(&self, worker: &WorkerProcess, path: &str) -> reqwest::Response {
         self.client

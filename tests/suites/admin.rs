@@ -337,7 +337,8 @@ async fn a_tenant_can_offboard_itself_with_a_confirmation() {
     subscribe(&app, &key, "users", &["updated"]).await;
     for body in [json!({}), json!({"confirm": "Fabrikam"})] {
         let response = app
-            .tenant_request(Method::DELETE, "/api/v1/tenant", &key, Some(body.clone()))
+            .as_tenant(&key)
+            .send(Method::DELETE, "/api/v1/tenant", Some(body.clone()))
             .await;
         assert!(
             [400, 422].contains(&response.status().as_u16()),
@@ -345,16 +346,8 @@ async fn a_tenant_can_offboard_itself_with_a_confirmation() {
             response.status()
         );
     }
-    let response = app
-        .tenant_request(
-            Method::DELETE,
-            "/api/v1/tenant",
-            &key,
-            Some(json!({"confirm": "Contoso"})),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    let report: Value = response.json().await.unwrap();
+    let (status, report) = app.as_tenant(&key).offboard("Contoso").await;
+    assert_eq!(status, 200, "{report}");
     assert_eq!(report["deleted_subscriptions"], 1);
     assert!(report["data_removed_after"].is_string());
     assert_eq!(

@@ -190,7 +190,7 @@ async fn refresh_tokens_are_sealed_in_the_row_and_never_answered_or_logged() {
         format!("/api/v1/connections/{id}"),
         "/api/v1/connections".to_owned(),
     ] {
-        let response = app.tenant_request(Method::GET, &path, &key, None).await;
+        let response = app.as_tenant(&key).send(Method::GET, &path, None).await;
         let text = response.text().await.unwrap();
         assert!(!text.contains(&plain), "{path} shows the refresh token");
         assert!(!text.contains("refresh_token"), "{path}: {text}");

@@ -260,7 +260,8 @@ async fn another_tenants_key_gets_404_on_every_endpoint_route() {
         ),
     ] {
         let response = app
-            .tenant_request(method.clone(), &path, &fabrikam, body)
+            .as_tenant(&fabrikam)
+            .send(method.clone(), &path, body)
             .await;
         assert_eq!(response.status().as_u16(), 404, "{method} {path}");
         let error: Value = response.json().await.unwrap();
@@ -289,46 +290,24 @@ async fn secrets_never_appear_in_responses_after_creation_nor_in_logs() {
         create_endpoint(&app, &key, json!({"url": receiver.url, "ed25519": true})).await;
     let id = endpoint["id"].as_str().unwrap().to_owned();
     let first = endpoint["secret"].as_str().unwrap().to_owned();
-    let rotated: Value = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/endpoints/{id}/secret/rotate"),
-            &key,
-            Some(json!({"grace_period_secs": 0})),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let second = rotated["secret"].as_str().unwrap().to_owned();
-    app.as_tenant(&key).test_endpoint(&id).await;
+    let contoso = app.as_tenant(&key);
+    let second = contoso.rotate_secret(&id, 0).await;
+    contoso.test_endpoint(&id).await;
 
     for path in [
         format!("/api/v1/endpoints/{id}"),
         "/api/v1/endpoints".to_owned(),
     ] {
-        let text = app
-            .tenant_request(Method::GET, &path, &key, None)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let text = contoso.get(&path).await.1.to_string();
         assert!(
             !text.contains("whsec_") && !text.contains(&first[6..]) && !text.contains(&second[6..]),
             "{path}: {text}"
         );
     }
-    let patched = app
-        .tenant_request(
-            Method::PATCH,
-            &format!("/api/v1/endpoints/{id}"),
-            &key,
-            Some(json!({"description": "x"})),
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (_, patched) = contoso
+        .patch_endpoint(&id, json!({"description": "x"}))
+        .await;
+    let patched = patched.to_string();
     assert!(!patched.contains("whsec_"));
 
     // The database holds them encrypted only.

@@ -88,10 +88,10 @@ async fn a_grace_period_outside_zero_to_a_week_is_a_422_and_the_connection_stays
     // At the edges, it rotates.
     for grace in [0, 604_800] {
         let response = app
-            .tenant_request(
+            .as_tenant(&key)
+            .send(
                 Method::POST,
                 &path,
-                &key,
                 Some(json!({"grace_period_secs": grace})),
             )
             .await;
@@ -165,10 +165,10 @@ async fn an_endpoint_url_longer_than_2048_characters_is_a_422_naming_the_limit()
         "{body}"
     );
     let response = app
-        .tenant_request(
+        .as_tenant(&key)
+        .send(
             Method::PATCH,
             &format!("/api/v1/endpoints/{id}"),
-            &key,
             Some(json!({"url": padded(100_000)})),
         )
         .await;
@@ -190,10 +190,10 @@ async fn strings_the_database_cannot_hold_are_a_422_naming_the_field() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["details"]["field"], "description", "{body}");
     let response = app
-        .tenant_request(
+        .as_tenant(&key)
+        .send(
             Method::PATCH,
             &format!("/api/v1/endpoints/{id}"),
-            &key,
             Some(json!({"description": "\u{0}"})),
         )
         .await;
@@ -201,10 +201,10 @@ async fn strings_the_database_cannot_hold_are_a_422_naming_the_field() {
     assert_eq!(body["details"]["field"], "description", "{body}");
     for name in ["ci\u{0}", &"k".repeat(101), " "] {
         let response = app
-            .tenant_request(
+            .as_tenant(&key)
+            .send(
                 Method::POST,
                 "/api/v1/api-keys",
-                &key,
                 Some(json!({"name": name})),
             )
             .await;
@@ -264,15 +264,15 @@ async fn list_filters_outside_what_the_database_compares_are_a_400() {
         "/api/v1/deliveries?event_type=a%00b".to_owned(),
         "/api/v1/events?event_type=%00".to_owned(),
     ] {
-        let response = app.tenant_request(Method::GET, &query, &key, None).await;
+        let response = app.as_tenant(&key).send(Method::GET, &query, None).await;
         let body = refused(response, 400, "invalid_query").await;
         assert_eq!(body["details"]["rule"], "invalid_value", "{query}: {body}");
     }
     let response = app
-        .tenant_request(
+        .as_tenant(&key)
+        .send(
             Method::POST,
             &format!("/api/v1/endpoints/{id}/recover"),
-            &key,
             Some(json!({"since": ancient})),
         )
         .await;
@@ -289,7 +289,7 @@ async fn list_filters_outside_what_the_database_compares_are_a_400() {
         "/api/v1/deliveries?since=2026-01-01T00:00:00Z",
         "/api/v1/events?since=2026-01-01T00:00:00%2B02:00",
     ] {
-        let response = app.tenant_request(Method::GET, query, &key, None).await;
+        let response = app.as_tenant(&key).send(Method::GET, query, None).await;
         assert_eq!(response.status().as_u16(), 200, "{query}");
     }
 }

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 async fn create_endpoint(app: &TestApp, key: &str, body: Value) -> String {
     let response = app
-        .tenant_request(Method::POST, "/api/v1/endpoints", key, Some(body))
+        .as_tenant(key)
+        .send(Method::POST, "/api/v1/endpoints", Some(body))
         .await;
     assert_eq!(response.status().as_u16(), 201);
     let endpoint: Value = response.json().await.unwrap();

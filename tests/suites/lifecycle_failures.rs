@@ -76,17 +76,10 @@ async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
             .count(),
         1
     );
-    let view: Value = app
-        .tenant_request(
-            Method::GET,
-            &format!("/api/v1/subscriptions/{blocked_sub}"),
-            &key,
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view = app
+        .as_tenant(&key)
+        .get_body(&format!("/api/v1/subscriptions/{blocked_sub}"))
+        .await;
     assert_eq!(view["status"], "failed");
     assert_eq!(view["renews_at"], Value::Null);
 }

@@ -17,13 +17,13 @@ async fn contoso(app: &TestApp) -> String {
 }
 
 async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> reqwest::Response {
-    app.tenant_request(
-        Method::PATCH,
-        &format!("/api/v1/endpoints/{id}"),
-        key,
-        Some(body),
-    )
-    .await
+    app.as_tenant(key)
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/endpoints/{id}"),
+            Some(body),
+        )
+        .await
 }
 
 async fn stored(app: &TestApp, id: &str) -> Option<Value> {
@@ -130,10 +130,10 @@ async fn a_bad_retry_schedule_is_a_422_in_the_one_error_shape_and_changes_nothin
     for (bad, names_the_field) in bad_schedules() {
         let url = format!("{}?bad=1", receiver.url);
         let response = app
-            .tenant_request(
+            .as_tenant(&key)
+            .send(
                 Method::POST,
                 "/api/v1/endpoints",
-                &key,
                 Some(json!({"url": url, "retry_schedule": bad})),
             )
             .await;

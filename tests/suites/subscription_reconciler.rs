@@ -162,7 +162,7 @@ async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves
         assert_eq!(list["data"][0]["status"], "creating", "{list}");
         let id = list["data"][0]["id"].as_str().unwrap().to_owned();
         let path = format!("/api/v1/subscriptions/{id}");
-        let deleted = app.tenant_request(Method::DELETE, &path, &key, None).await;
+        let deleted = app.as_tenant(&key).send(Method::DELETE, &path, None).await;
         assert_eq!(deleted.status().as_u16(), 204);
         handshakes.go.notify_one();
         path
@@ -170,7 +170,7 @@ async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves
     let ((status, body), path) = tokio::join!(request, meanwhile);
     assert_code(status, &body, 409, "conflict");
     assert_eq!(held_at_graph(&app).await, Vec::<Value>::new());
-    let shown = app.tenant_request(Method::GET, &path, &key, None).await;
+    let shown = app.as_tenant(&key).send(Method::GET, &path, None).await;
     assert_eq!(shown.status().as_u16(), 404);
 }
 

@@ -180,7 +180,8 @@ async fn every_subscription_route_refuses_another_tenants_key() {
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
     for method in [Method::GET, Method::DELETE] {
         let response = app
-            .tenant_request(method.clone(), &path, &fabrikam, None)
+            .as_tenant(&fabrikam)
+            .send(method.clone(), &path, None)
             .await;
         assert_eq!(response.status().as_u16(), 404, "{method}");
     }
@@ -344,7 +345,7 @@ async fn creating_and_deleting_are_audited_under_the_api_key_that_did_it() {
         .try_subscribe("users", &["updated"])
         .await;
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
-    let deleted = app.tenant_request(Method::DELETE, &path, &key, None).await;
+    let deleted = app.as_tenant(&key).send(Method::DELETE, &path, None).await;
     assert_eq!(deleted.status().as_u16(), 204);
     for action in ["subscription.created", "subscription.deleted"] {
         let entry = audit_log::Entity::find()

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use graphhook_tests::TestApp;
+use graphhook_worker::WorkerProcess;
 use graphhook_worker::jobs::queue_depths;
 use serde_json::Value;
 
@@ -10,6 +11,20 @@ async fn finished_probes(app: &TestApp) -> (u64, u64) {
     graphhook_worker::jobs::finished::count(&app.services, Probe::QUEUE)
         .await
         .expect("count")
+}
+
+/// A fresh app with one worker process, which has taken a probe holding `hold_ms` to `state`
+/// (within 15 s): the app, the worker, the probe's id and the probe as then shown.
+async fn a_worker_with_a_probe(
+    hold_ms: u64,
+    state: &str,
+) -> (TestApp, WorkerProcess, String, Value) {
+    let mut app = TestApp::spawn().await;
+    let worker = app.start_worker().await;
+    let (id, probe) = app
+        .probe_until(hold_ms, state, Duration::from_secs(15))
+        .await;
+    (app, worker, id, probe)
 }
 
 #[tokio::test]
@@ -37,11 +52,7 @@ async fn a_probe_queued_through_the_api_is_run_by_draining_the_queues() {
 
 #[tokio::test]
 async fn a_real_worker_runs_probes_and_serves_its_own_health_and_metrics() {
-    let mut app = TestApp::spawn().await;
-    let worker = app.start_worker().await;
-    let (_, probe) = app
-        .probe_until(0, "completed", Duration::from_secs(15))
-        .await;
+    let (app, worker, _, probe) = a_worker_with_a_probe(0, "completed").await;
     assert!(
         probe["worker"]
             .as_str()
@@ -58,11 +69,7 @@ async fn a_real_worker_runs_probes_and_serves_its_own_health_and_metrics() {
 
 #[tokio::test]
 async fn stopping_a_worker_lets_the_job_in_flight_finish() {
-    let mut app = TestApp::spawn().await;
-    let worker = app.start_worker().await;
-    let (id, _) = app
-        .probe_until(1_500, "started", Duration::from_secs(15))
-        .await;
+    let (app, worker, id, _) = a_worker_with_a_probe(1_500, "started").await;
 
     worker.stop().await.expect("clean stop");
 
@@ -79,10 +86,7 @@ async fn stopping_a_worker_lets_the_job_in_flight_finish() {
 
 #[tokio::test]
 async fn after_its_redis_connections_are_killed_the_worker_still_runs_new_jobs() {
-    let mut app = TestApp::spawn().await;
-    let worker = app.start_worker().await;
-    app.probe_until(0, "completed", Duration::from_secs(15))
-        .await;
+    let (app, worker, _, _) = a_worker_with_a_probe(0, "completed").await;
 
     let killed = app.kill_redis_clients().await;
     assert!(killed >= 1, "CLIENT KILL found the app's connections");
@@ -170,10 +174,7 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
     use graphhook_domain::platform::jobs::{Job, Probe};
     use graphhook_worker::jobs::finished;
 
-    let mut app = TestApp::spawn().await;
-    let worker = app.start_worker().await;
-    app.probe_until(0, "completed", Duration::from_secs(15))
-        .await;
+    let (app, worker, _, _) = a_worker_with_a_probe(0, "completed").await;
     worker.stop().await.expect("clean stop");
     assert_eq!(finished_probes(&app).await, (1, 0));
 
@@ -203,13 +204,13 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
     let mut app = TestApp::spawn().await;
     let receiver = graphhook_tests::Receiver::start(graphhook_tests::Mode::Echo);
     let key = app.create_contoso().await;
-    app.tenant_request(
-        reqwest::Method::POST,
-        "/api/v1/endpoints",
-        &key,
-        Some(serde_json::json!({"url": receiver.url})),
-    )
-    .await;
+    app.as_tenant(&key)
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/endpoints",
+            Some(serde_json::json!({"url": receiver.url})),
+        )
+        .await;
     let worker = app.start_worker().await;
     let tenant = app.tenants().await[0].id.into();
     let new = graphhook_domain::delivery::engine::NewMessage {
