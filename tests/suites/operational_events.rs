@@ -21,6 +21,36 @@ async fn endpoint_with_filter(app: &TestApp, key: &str, url: &str, filter: &[&st
     endpoint["id"].as_str().unwrap().to_owned()
 }
 
+/// Two endpoints of one tenant, each on a receiver of its own.
+struct TwoEndpoints {
+    app: TestApp,
+    key: String,
+    tenant: TenantId,
+    /// Each endpoint's receiver and id.
+    endpoints: [(Receiver, String); 2],
+}
+
+/// A fresh app with Contoso (written directly) and two endpoints, the first taking `first`,
+/// the second `second`.
+async fn contoso_with_two_endpoints(first: &[&str], second: &[&str]) -> TwoEndpoints {
+    let app = TestApp::spawn().await;
+    let key = app.create_contoso().await;
+    let mut endpoints = Vec::new();
+    for filter in [first, second] {
+        let receiver = Receiver::start(Mode::Echo);
+        let id = endpoint_with_filter(&app, &key, &receiver.url, filter).await;
+        endpoints.push((receiver, id));
+    }
+    let tenant: TenantId = app.tenants().await[0].id.into();
+    let endpoints = endpoints.try_into().unwrap_or_else(|_| unreachable!());
+    TwoEndpoints {
+        app,
+        key,
+        tenant,
+        endpoints,
+    }
+}
+
 async fn tick(app: &TestApp) {
     tick_at(app, 2).await;
 }
@@ -101,13 +131,12 @@ async fn retry_then_tick(app: &TestApp, id: uuid::Uuid, attempts: i32) -> delive
 
 #[tokio::test]
 async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() {
-    let app = TestApp::spawn().await;
-    let flaky = Receiver::start(Mode::Echo);
-    let ops = Receiver::start(Mode::Echo);
-    let key = app.create_contoso().await;
-    let flaky_id = endpoint_with_filter(&app, &key, &flaky.url, &["graph.*"]).await;
-    endpoint_with_filter(&app, &key, &ops.url, &["message.attempt.*"]).await;
-    let tenant: TenantId = app.tenants().await[0].id.into();
+    let TwoEndpoints {
+        app,
+        tenant,
+        endpoints: [(flaky, flaky_id), (ops, _)],
+        ..
+    } = contoso_with_two_endpoints(&["graph.*"], &["message.attempt.*"]).await;
     let trouble = |kind: &str| -> Vec<Value> {
         ops.received()
             .iter()
@@ -217,13 +246,12 @@ async fn events(app: &TestApp, key: &str, query: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn the_tenant_lists_its_operational_events_even_with_no_endpoint_listening() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let key = app.create_contoso().await;
-    let gone = endpoint_with_filter(&app, &key, &receiver.url, &["graph.*"]).await;
-    let other_receiver = Receiver::start(Mode::Echo);
-    endpoint_with_filter(&app, &key, &other_receiver.url, &["graph.*"]).await;
-    let tenant: TenantId = app.tenants().await[0].id.into();
+    let TwoEndpoints {
+        app,
+        key,
+        tenant,
+        endpoints: [(receiver, gone), (_listening, _)],
+    } = contoso_with_two_endpoints(&["graph.*"], &["graph.*"]).await;
     receiver.set_mode(Mode::Status(410));
     message(&app, tenant, 1).await;
     app.drain_jobs().await;
@@ -283,13 +311,12 @@ async fn endpoint_row(
 #[tokio::test]
 async fn an_endpoint_failing_for_five_days_without_a_success_is_disabled() {
     use graphhook_domain::platform::entities::endpoint::{DisabledReason, EndpointStatus};
-    let app = TestApp::spawn().await;
-    let dead = Receiver::start(Mode::Echo);
-    let flaky = Receiver::start(Mode::Echo);
-    let key = app.create_contoso().await;
-    let dead_id = endpoint_with_filter(&app, &key, &dead.url, &["graph.*"]).await;
-    let flaky_id = endpoint_with_filter(&app, &key, &flaky.url, &["graph.*"]).await;
-    let tenant: TenantId = app.tenants().await[0].id.into();
+    let TwoEndpoints {
+        app,
+        key,
+        tenant,
+        endpoints: [(dead, dead_id), (flaky, flaky_id)],
+    } = contoso_with_two_endpoints(&["graph.*"], &["graph.*"]).await;
     let start = app.clock.now();
     let day = chrono::Duration::days(1);
     let send = |n| message(&app, tenant, n);
