@@ -272,13 +272,11 @@ pub async fn send_event(app: &TestApp, tenant: TenantId, event_type: &str) -> St
     message.webhook_id
 }
 
-/// Contoso (onboarded) with an endpoint on `receiver` and a subscription with resource data to
-/// a mailbox's messages; a message with `subject` is then created at Graph and delivered.
-/// Returns the API key.
-pub async fn rich_message_delivered(app: &TestApp, receiver: &Receiver, subject: &str) -> String {
-    let key = tenant_with_endpoint(app, Tenant::Onboarded, receiver)
-        .await
-        .key;
+/// A fresh app and a receiver; Contoso (onboarded) with an endpoint on it and a subscription
+/// with resource data to a mailbox's messages; a message with `subject` is then created at Graph
+/// and delivered. Returns the app, the receiver and the API key.
+pub async fn rich_message_delivered(subject: &str) -> (TestApp, Receiver, String) {
+    let (app, receiver, key) = onboarded_receiving().await;
     let resource = format!("users/{USER}/messages");
     let (status, created, _) = app
         .as_tenant(&key)
@@ -288,13 +286,13 @@ pub async fn rich_message_delivered(app: &TestApp, receiver: &Receiver, subject:
         .await;
     assert_eq!(status, 201, "{created}");
     crate::graph::change(
-        app,
+        &app,
         json!({"tenant": TENANT, "resource": resource, "changeType": "created",
                "properties": {"subject": subject}}),
     )
     .await;
-    crate::waits::drain_until(app, receiver, "graph.message.created", 1).await;
-    key
+    crate::waits::drain_until(&app, &receiver, "graph.message.created", 1).await;
+    (app, receiver, key)
 }
 
 /// A fresh app and Contoso, onboarded through the browser flow: the app and Contoso's API key.

@@ -65,6 +65,14 @@ pub async fn graph_subscription(app: &TestApp, resource: &str) -> Option<Value> 
         .find(|s| s["resource"] == resource)
 }
 
+/// The Graph id of the subscription Graph holds for `resource`, which must be there.
+pub async fn graph_subscription_id(app: &TestApp, resource: &str) -> String {
+    let held = graph_subscription(app, resource)
+        .await
+        .unwrap_or_else(|| panic!("Graph holds no subscription to {resource}"));
+    crate::client::text(&held, "id")
+}
+
 /// Puts a subscription at the emulator as if the app had created it just now (expiring after
 /// its kind's lifetime less Graphhook's margin, as Graphhook asks); returns its Graph id.
 pub async fn seed_at_graph(

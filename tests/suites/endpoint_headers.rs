@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 const MASK: &str = "********";
 const TOKEN: &str = "Bearer tok-3f9a1c77e2b84d05";
+/// The value that replaces [`TOKEN`].
+const ROTATED: &str = "Bearer rotated-token-0001";
 
 /// The endpoint's row as PostgreSQL holds it, every column as text (bytea as hex).
 async fn stored_row(app: &TestApp, id: &str) -> String {
@@ -77,6 +79,11 @@ async fn delivery(
         .into_iter()
         .rfind(|r| r.json()["data"]["n"] == json!(n))
         .unwrap()
+}
+
+/// A change of an endpoint's headers to an `Authorization` of `value` alone.
+fn authorization(value: &str) -> Value {
+    json!({"headers": {"Authorization": value}})
 }
 
 async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> (u16, Value) {
@@ -149,21 +156,12 @@ async fn the_mask_sent_back_keeps_a_header_and_a_new_value_replaces_it() {
     assert_eq!(delivered.header("x-team"), Some("green"));
 
     // A new value replaces the stored one; a header left out is removed.
-    let (status, _) = patch(
-        &app,
-        &key,
-        &id,
-        json!({"headers": {"Authorization": "Bearer rotated-token-0001"}}),
-    )
-    .await;
+    let (status, _) = patch(&app, &key, &id, authorization(ROTATED)).await;
     assert_eq!(status, 200);
     let sent = test_event(&app, &key, &id, &receiver).await;
-    assert_eq!(
-        sent.header("authorization"),
-        Some("Bearer rotated-token-0001")
-    );
+    assert_eq!(sent.header("authorization"), Some(ROTATED));
     assert_eq!(sent.header("x-team"), None);
-    assert_no_plaintext(&stored_row(&app, &id).await, "Bearer rotated-token-0001");
+    assert_no_plaintext(&stored_row(&app, &id).await, ROTATED);
 
     // The mask stands for a stored value: with none to keep it is refused, not sent as is.
     let (status, error) = patch(
@@ -185,10 +183,7 @@ async fn the_mask_sent_back_keeps_a_header_and_a_new_value_replaces_it() {
     assert_eq!(status, 422, "{error}");
     // The refused changes changed nothing.
     let sent = test_event(&app, &key, &id, &receiver).await;
-    assert_eq!(
-        sent.header("authorization"),
-        Some("Bearer rotated-token-0001")
-    );
+    assert_eq!(sent.header("authorization"), Some(ROTATED));
 }
 
 #[tokio::test]
@@ -214,25 +209,13 @@ async fn another_tenant_cannot_see_or_reuse_an_endpoints_headers() {
     assert_eq!(status, 404);
     let (_, list) = app.as_tenant(&fabrikam).get("/api/v1/endpoints").await;
     assert_eq!(list["data"], json!([]));
-    let (status, _) = patch(
-        &app,
-        &fabrikam,
-        &id,
-        json!({"headers": {"Authorization": "Bearer hijacked"}}),
-    )
-    .await;
+    let (status, _) = patch(&app, &fabrikam, &id, authorization("Bearer hijacked")).await;
     assert_eq!(status, 404);
 
     // Fabrikam's own endpoint cannot borrow Contoso's value through the mask.
     let (_, own) = create_endpoint(&app, &fabrikam, json!({"url": receiver.url})).await;
     let own_id = own["id"].as_str().unwrap();
-    let (status, _) = patch(
-        &app,
-        &fabrikam,
-        own_id,
-        json!({"headers": {"Authorization": MASK}}),
-    )
-    .await;
+    let (status, _) = patch(&app, &fabrikam, own_id, authorization(MASK)).await;
     assert_eq!(status, 422);
 
     let sent = test_event(&app, &contoso, &id, &receiver).await;

@@ -13,7 +13,7 @@ use graphhook_tests::{
     Tenant, TenantWithEndpoint,
     client::{create_endpoint, post_body, subscribe},
     fixtures::{TENANT, USER, verifies_with},
-    graph::{change, graph_subscription},
+    graph::{change, graph_subscription_id},
     tenant_with_endpoint,
     waits::drain_until,
 };
@@ -116,10 +116,7 @@ async fn duplicates_from_graph_are_delivered_once() {
 async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
     let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
-    let graph_id = graph_subscription(&app, "users").await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let graph_id = graph_subscription_id(&app, "users").await;
     let item = |subscription: &str, client_state: &str| {
         json!({"subscriptionId": subscription, "clientState": client_state,
                "changeType": "updated", "resource": format!("Users/{USER}"), "tenantId": TENANT,
@@ -181,12 +178,7 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
 async fn a_lifecycle_event_reaches_the_tenant() {
     let (app, receiver, key) = onboarded_receiving().await;
     let id = subscribe(&app, &key, &format!("users/{USER}/messages"), &["created"]).await;
-    let graph_id = graph_subscription(&app, &format!("users/{USER}/messages"))
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let graph_id = graph_subscription_id(&app, &format!("users/{USER}/messages")).await;
     lifecycle_event(&app, &graph_id, "missed").await;
     let received = drained_first(&app, &receiver, "graph.subscription.missed").await;
     let data = &received.json()["data"];
@@ -258,9 +250,7 @@ async fn a_batch_mixing_two_tenants_reaches_each_only_with_its_own_items() {
 
 #[tokio::test]
 async fn a_rich_notification_is_delivered_decrypted_and_forgeries_are_not() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    rich_message_delivered(&app, &receiver, "Board minutes").await;
+    let (app, receiver, _) = rich_message_delivered("Board minutes").await;
     let event = receiver.received()[1].json();
     let content = &event["data"]["content"];
     assert!(content.is_object(), "decrypted content: {event}");

@@ -2,7 +2,11 @@
 
 use graphhook_tests::TestApp;
 use graphhook_tests::fixtures::onboarded_contoso;
-use graphhook_tests::{client::create_subscription, fixtures::USER, graph::graph_subscription};
+use graphhook_tests::{
+    client::create_subscription,
+    fixtures::USER,
+    graph::{graph_subscription, graph_subscription_id},
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -149,10 +153,7 @@ async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
         .as_tenant(&key)
         .try_subscribe("groups", &["updated"])
         .await;
-    let graph_id = graph_subscription(&app, "groups").await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let graph_id = graph_subscription_id(&app, "groups").await;
     app.emulator_control(
         Method::POST,
         &format!("/subscriptions/{graph_id}/expire"),
