@@ -321,9 +321,10 @@ pub async fn onboarded_receiving() -> (TestApp, Receiver, String) {
     (app, receiver, contoso.key)
 }
 
-/// A fresh app, a receiver, and Contoso (written directly) with an endpoint on it: the app,
-/// the receiver and Contoso's id.
-pub async fn contoso_receiving() -> (TestApp, Receiver, TenantId) {
+/// A fresh app, a receiver, and Contoso (written directly) with an endpoint on it, verified;
+/// the receiver then answers as `mode`. Returns the app, the receiver and Contoso's id.
+pub async fn contoso_receiving(mode: crate::Mode) -> (TestApp, Receiver, TenantId) {
     let (app, receiver, contoso) = receiving(Tenant::CONTOSO).await;
+    receiver.set_mode(mode);
     (app, receiver, contoso.tenant)
 }

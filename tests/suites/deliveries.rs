@@ -46,8 +46,7 @@ async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_i
 
 #[tokio::test]
 async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
-    let (app, receiver, tenant) = contoso_receiving().await;
-    receiver.set_mode(Mode::Status(500));
+    let (app, receiver, tenant) = contoso_receiving(Mode::Status(500)).await;
     let (message, deliveries) = message(&app, tenant, 1).await;
     fails_through(&app, &[deliveries[0].id], &DELAYS_SECS).await;
     let sent = receiver.all_of("graph.user.updated");
@@ -61,8 +60,7 @@ async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
 
 #[tokio::test]
 async fn retry_after_is_obeyed() {
-    let (app, receiver, tenant) = contoso_receiving().await;
-    receiver.set_mode(Mode::RetryAfter(503, 3_600));
+    let (app, _receiver, tenant) = contoso_receiving(Mode::RetryAfter(503, 3_600)).await;
     let (_, deliveries) = message(&app, tenant, 1).await;
     let before = app.clock.now();
     app.drain_jobs().await;
@@ -77,8 +75,7 @@ async fn retry_after_is_obeyed() {
 
 #[tokio::test]
 async fn a_410_disables_the_endpoint_and_stops_the_delivery() {
-    let (app, receiver, tenant) = contoso_receiving().await;
-    receiver.set_mode(Mode::Status(410));
+    let (app, _receiver, tenant) = contoso_receiving(Mode::Status(410)).await;
     let (_, deliveries) = message(&app, tenant, 1).await;
     app.drain_jobs().await;
     let row = delivery_row(&app, deliveries[0].id).await;
@@ -103,8 +100,7 @@ async fn a_410_disables_the_endpoint_and_stops_the_delivery() {
 
 #[tokio::test]
 async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
-    let (app, receiver, tenant) = contoso_receiving().await;
-    receiver.set_mode(Mode::Slow(Duration::from_secs(3)));
+    let (app, receiver, tenant) = contoso_receiving(Mode::Slow(Duration::from_secs(3))).await;
     let (message, deliveries) = message(&app, tenant, 1).await;
     let id = deliveries[0].id;
 
@@ -177,7 +173,7 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
 
 #[tokio::test]
 async fn the_maintenance_tick_runs_the_sweeper() {
-    let (app, _receiver, tenant) = contoso_receiving().await;
+    let (app, _receiver, tenant) = contoso_receiving(Mode::Echo).await;
     let (_, deliveries) = message(&app, tenant, 1).await;
     app.flush_redis().await;
     tick_at(&app, 2).await;

@@ -193,8 +193,7 @@ async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() 
 
 #[tokio::test]
 async fn trouble_with_a_trouble_event_raises_no_further_event() {
-    let (app, receiver, tenant) = contoso_receiving().await;
-    receiver.set_mode(Mode::Status(500));
+    let (app, _receiver, tenant) = contoso_receiving(Mode::Status(500)).await;
     let (_, rows) = message(&app, tenant, 1).await;
     app.drain_jobs().await;
     retry_then_tick(&app, rows[0].id, 4).await;
