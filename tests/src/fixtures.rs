@@ -3,7 +3,7 @@
 
 use graphhook_domain::{
     delivery::engine::{self, NewMessage},
-    platform::entities::{delivery, message},
+    platform::entities::{delivery, endpoint, message},
     platform::ids::{EndpointId, TenantId},
 };
 use serde_json::{Value, json};
@@ -214,6 +214,19 @@ pub async fn delivery_row(app: &TestApp, id: uuid::Uuid) -> delivery::Model {
         .await
         .unwrap_or_else(|e| panic!("delivery {id}: {e}"))
         .unwrap_or_else(|| panic!("no delivery {id}"))
+}
+
+/// An endpoint's row, by the id the api shows (`ep_…`).
+pub async fn endpoint_row(app: &TestApp, id: &str) -> endpoint::Model {
+    use sea_orm::EntityTrait;
+    let id: EndpointId = id
+        .parse()
+        .unwrap_or_else(|e| panic!("endpoint id {id}: {e:?}"));
+    endpoint::Entity::find_by_id(id.uuid())
+        .one(&app.db)
+        .await
+        .unwrap_or_else(|e| panic!("endpoint {id}: {e}"))
+        .unwrap_or_else(|| panic!("no endpoint {id}"))
 }
 
 /// Whether a request's `v1` signatures verify with `secret`, checked with the Standard Webhooks

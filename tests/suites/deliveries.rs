@@ -4,15 +4,15 @@ use std::time::Duration;
 
 use graphhook_domain::{
     delivery::engine::{self, Attempted, schedule::DELAYS_SECS},
-    platform::entities::{delivery::DeliveryStatus, endpoint},
+    platform::entities::delivery::DeliveryStatus,
+    platform::ids::EndpointId,
 };
 use graphhook_tests::{
     Mode, Tenant, TenantWithEndpoint,
-    fixtures::{contoso_receiving, delivery_row, message, receiving, verifies_with},
+    fixtures::{contoso_receiving, delivery_row, endpoint_row, message, receiving, verifies_with},
     retries::fails_through,
     waits::tick_at,
 };
-use sea_orm::EntityTrait;
 
 #[tokio::test]
 async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_id() {
@@ -80,11 +80,8 @@ async fn a_410_disables_the_endpoint_and_stops_the_delivery() {
     app.drain_jobs().await;
     let row = delivery_row(&app, deliveries[0].id).await;
     assert_eq!(row.status, DeliveryStatus::Exhausted);
-    let endpoint = endpoint::Entity::find_by_id(row.endpoint_id)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let endpoint_id = EndpointId::from(row.endpoint_id).to_string();
+    let endpoint = endpoint_row(&app, &endpoint_id).await;
     assert_eq!(
         endpoint.status,
         graphhook_domain::platform::entities::endpoint::EndpointStatus::Disabled

@@ -8,7 +8,7 @@ use graphhook_domain::{
 use graphhook_tests::{Mode, Receiver, TestApp, fixtures::contoso_receiving};
 use graphhook_tests::{
     client::create_endpoint,
-    fixtures::{delivery_row, message},
+    fixtures::{delivery_row, endpoint_row, message},
     waits::tick_at,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -293,18 +293,6 @@ async fn the_tenant_lists_its_operational_events_even_with_no_endpoint_listening
     assert!(theirs["data"].as_array().unwrap().is_empty(), "{theirs}");
     let (_, filtered) = events(&app, &other, &format!("?endpoint_id={gone}")).await;
     assert!(filtered["data"].as_array().unwrap().is_empty());
-}
-
-async fn endpoint_row(
-    app: &TestApp,
-    id: &str,
-) -> graphhook_domain::platform::entities::endpoint::Model {
-    let id: graphhook_domain::platform::ids::EndpointId = id.parse().unwrap();
-    graphhook_domain::platform::entities::endpoint::Entity::find_by_id(id.uuid())
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
 }
 
 #[tokio::test]

@@ -1,13 +1,15 @@
 //! Retry schedules: the deployment's (`webhooks.retry_schedule_secs`) and an endpoint's own
 //! (`retry_schedule`), set through the api and followed by the delivery engine.
 
-use graphhook_domain::{platform::entities::endpoint, platform::ids::TenantId};
+use graphhook_domain::platform::ids::TenantId;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
-    client::create_endpoint, errors::refused, fixtures::message, retries::fails_through,
+    client::create_endpoint,
+    errors::refused,
+    fixtures::{endpoint_row, message},
+    retries::fails_through,
 };
 use reqwest::Method;
-use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
@@ -27,16 +29,7 @@ async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> reqwest::Resp
 }
 
 async fn stored(app: &TestApp, id: &str) -> Option<Value> {
-    let uuid = id
-        .parse::<graphhook_domain::platform::ids::EndpointId>()
-        .unwrap()
-        .uuid();
-    endpoint::Entity::find_by_id(uuid)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .retry_schedule
+    endpoint_row(app, id).await.retry_schedule
 }
 
 #[tokio::test]

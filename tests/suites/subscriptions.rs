@@ -5,7 +5,7 @@ use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::{
     client::create_subscription,
     fixtures::USER,
-    graph::{graph_subscription, graph_subscription_id},
+    graph::{graph_subscription, graph_subscription_id, subscription_row},
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -97,14 +97,7 @@ async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() 
         assert_eq!(graph["changeType"], change_types.join(","));
         let client_state = graph["clientState"].as_str().unwrap();
         assert!(client_state.len() >= 32);
-        use sea_orm::EntityTrait;
-        let id: graphhook_domain::platform::ids::SubscriptionId =
-            created["id"].as_str().unwrap().parse().unwrap();
-        let row = graphhook_domain::platform::entities::subscription::Entity::find_by_id(id.uuid())
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap();
+        let row = subscription_row(&app, created["id"].as_str().unwrap()).await;
         assert_eq!(
             row.client_state_hash,
             Sha256::digest(client_state.as_bytes()).to_vec(),
