@@ -16,6 +16,7 @@ use graphhook_domain::{
     },
     tenancy::connections,
 };
+use graphhook_tests::poll::poll;
 use graphhook_tests::{
     Mode, Receiver, TestApp, fixtures::onboarded_receiving, graph::lifecycle_event,
     waits::until_history_has,
@@ -264,18 +265,22 @@ async fn two_worker_processes_renew_a_connections_subscriptions_without_losing_i
         latest = latest.max(subscription_row(&app, sub).await.due_at.unwrap());
     }
     app.clock.set(latest + chrono::Duration::seconds(1));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut renewed = 0;
-        for sub in &subs {
-            renewed += usize::from(subscription_row(&app, sub).await.last_renewed_at.is_some());
-        }
-        if renewed == subs.len() {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{renewed} renewed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async {
+            let mut renewed = 0;
+            for sub in &subs {
+                renewed += usize::from(subscription_row(&app, sub).await.last_renewed_at.is_some());
+            }
+            if renewed == subs.len() {
+                Ok(())
+            } else {
+                Err(format!("{renewed} renewed"))
+            }
+        },
+    )
+    .await;
     assert_eq!(the_connection(&app).await.status, ConnectionStatus::Active);
     for sub in &subs {
         assert_eq!(

@@ -105,18 +105,10 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
     let jobs = app.services.clone();
     let attempt =
         tokio::spawn(async move { engine::attempt(&jobs, id, engine::Trigger::Scheduled).await });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !receiver
-        .received()
-        .iter()
-        .any(|r| r.event_type() == "graph.user.updated")
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the attempt started"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The attempt has started once its request reached the receiver.
+    receiver
+        .wait_for("graph.user.updated", 1, Duration::from_secs(10))
+        .await;
     attempt.abort();
     assert!(attempt.await.is_err(), "the attempt was killed");
     // …and Redis loses the test's keys, queued job included.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use graphhook_domain::platform::entities::inbound_batch;
 use graphhook_tests::fixtures::receiving;
+use graphhook_tests::poll::poll;
 use graphhook_tests::{
     Mode, Receiver, TestApp, fixtures::onboarded_receiving, fixtures::rich_message_delivered,
     graph::lifecycle_event, waits::drained_first,
@@ -100,14 +101,17 @@ async fn duplicates_from_graph_are_delivered_once() {
             })
             .sum::<usize>()
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while items(inbound_batch::Entity::find().all(&app.db).await.unwrap()) < 6 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "all six items arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            match items(inbound_batch::Entity::find().all(&app.db).await.unwrap()) {
+                6.. => Ok(()),
+                n => Err(format!("{n} of six items arrived")),
+            }
+        },
+    )
+    .await;
     app.drain_jobs().await;
     assert_eq!(receiver.count("graph.message.created"), 3);
 }

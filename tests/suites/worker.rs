@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use graphhook_tests::TestApp;
+use graphhook_tests::{TestApp, poll::poll};
 use graphhook_worker::WorkerProcess;
 use graphhook_worker::jobs::queue_depths;
 use serde_json::Value;
@@ -104,19 +104,19 @@ async fn two_worker_processes_run_the_periodic_job_once_per_tick() {
     let first = app.start_worker().await;
     let second = app.start_worker().await;
     // Wait for three ticks to have run (one per second), however loaded the machine is.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while app
-        .redis_hash(&queue_depths::runs_key(&app.prefix))
-        .await
-        .len()
-        < 3
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "three ticks did not run within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    poll(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        || async {
+            let ran = app.redis_hash(&queue_depths::runs_key(&app.prefix)).await;
+            if ran.len() >= 3 {
+                Ok(())
+            } else {
+                Err(format!("three ticks did not run within 30 s: {ran:?}"))
+            }
+        },
+    )
+    .await;
     first.stop().await.expect("first stops");
     second.stop().await.expect("second stops");
 
@@ -223,30 +223,26 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
     graphhook_domain::delivery::engine::create_message(&app.services, new)
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !receiver
-        .received()
-        .iter()
-        .any(|r| r.event_type() == "graph.user.updated")
-    {
-        assert!(tokio::time::Instant::now() < deadline, "delivered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    receiver
+        .wait_for("graph.user.updated", 1, Duration::from_secs(15))
+        .await;
     // The attempt is counted once its outcome is recorded, just after the receiver answered.
-    let metrics = loop {
-        let metrics = app.worker_metrics(&worker).await;
-        let counted = metrics
-            .lines()
-            .any(|l| l.starts_with("graphhook_delivery_attempts_total{outcome=\"delivered\"}"));
-        if counted {
-            break metrics;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the attempt was counted: {metrics}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let metrics = poll(
+        Duration::from_secs(15),
+        Duration::from_millis(50),
+        || async {
+            let metrics = app.worker_metrics(&worker).await;
+            let counted = metrics
+                .lines()
+                .any(|l| l.starts_with("graphhook_delivery_attempts_total{outcome=\"delivered\"}"));
+            if counted {
+                Ok(metrics)
+            } else {
+                Err(format!("the attempt was not counted: {metrics}"))
+            }
+        },
+    )
+    .await;
     assert!(
         metrics.contains("graphhook_delivery_attempt_duration_seconds"),
         "{metrics}"
