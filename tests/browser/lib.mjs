@@ -217,6 +217,20 @@ export async function signInToPortal(page, key) {
   await page.getByRole("heading", { name: "Endpoints", level: 1 }).waitFor();
 }
 
+/**
+ * A new tenant onboarded in a page of its own (as `onboardInOwnPage` does), signed in to the
+ * portal in a fresh page: `{ key, page }`. The portal's sign-in view is saved as `portal-sign-in`.
+ */
+export async function portalOfNewTenant(browser, test, company, tenantId) {
+  const key = await onboardInOwnPage(browser, test, company, tenantId);
+  assert.match(key, /^ghk_/);
+  const page = await newPage(browser);
+  await page.goto(`${env.base}/portal`);
+  await screenshot(page, test, "portal-sign-in");
+  await signInToPortal(page, key);
+  return { key, page };
+}
+
 /** The tenant api, called with the tenant's own key: `{ status, body }` (body null if not JSON). */
 export async function tenantCall(key, method, path, body) {
   const response = await fetch(`${env.base}/api/v1${path}`, {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use graphhook_domain::{
     platform::entities::delivery::{self, DeliveryStatus},
-    platform::ids::EndpointId,
+    platform::ids::{EndpointId, TenantId},
 };
 use graphhook_tests::{
     Mode, Receiver, TestApp,
@@ -21,6 +21,30 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 const EVENT: &str = "graph.user.updated";
+
+/// A fresh app with Contoso (written directly) and one Graph endpoint on a receiver of its own.
+struct Contoso {
+    app: TestApp,
+    receiver: Receiver,
+    tenant: TenantId,
+    key: String,
+    endpoint: EndpointId,
+}
+
+/// [`Contoso`], its endpoint created with `extra` fields.
+async fn contoso_with_a_graph_endpoint(extra: Value) -> Contoso {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
+    let endpoint = graph_endpoint(&app, &key, &receiver, extra).await.0;
+    Contoso {
+        app,
+        receiver,
+        tenant,
+        key,
+        endpoint,
+    }
+}
 
 async fn health(app: &TestApp, key: &str, endpoint: EndpointId) -> Value {
     let (status, health) = app
@@ -69,10 +93,14 @@ async fn a_slow_endpoint_at_its_in_flight_cap_does_not_delay_another_endpoint() 
 
 #[tokio::test]
 async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued() {
-    let mut app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
-    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({})).await.0;
+    let Contoso {
+        mut app,
+        receiver,
+        tenant,
+        key,
+        endpoint: endpoint_id,
+        ..
+    } = contoso_with_a_graph_endpoint(json!({})).await;
     seed_exhausted(&app, tenant, endpoint_id, 10_000).await;
     assert_eq!(recover(&app, &key, endpoint_id).await, 10_000);
 
@@ -97,12 +125,13 @@ async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued(
 
 #[tokio::test]
 async fn the_rate_limit_holds_across_two_worker_processes() {
-    let mut app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
-    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({"rate_limit_per_sec": 5}))
-        .await
-        .0;
+    let Contoso {
+        mut app,
+        receiver,
+        tenant,
+        endpoint: endpoint_id,
+        ..
+    } = contoso_with_a_graph_endpoint(json!({"rate_limit_per_sec": 5})).await;
     for n in 0..20 {
         message_to(&app, tenant, endpoint_id, EVENT, n).await;
     }
@@ -136,10 +165,14 @@ async fn the_rate_limit_holds_across_two_worker_processes() {
 
 #[tokio::test]
 async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
-    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({})).await.0;
+    let Contoso {
+        app,
+        receiver,
+        tenant,
+        key,
+        endpoint: endpoint_id,
+        ..
+    } = contoso_with_a_graph_endpoint(json!({})).await;
     receiver.set_mode(Mode::Status(500));
     // Ten failures out of ten attempts: the circuit opens.
     for n in 0..10 {
@@ -219,10 +252,13 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
 
 #[tokio::test]
 async fn another_tenant_cannot_read_an_endpoints_health() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (_, key) = direct_tenant(&app, TENANT, "Contoso").await;
-    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({})).await.0;
+    let Contoso {
+        app,
+        receiver: _receiver,
+
+        endpoint: endpoint_id,
+        ..
+    } = contoso_with_a_graph_endpoint(json!({})).await;
     let other = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;

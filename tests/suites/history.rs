@@ -102,12 +102,7 @@ async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
         ["scheduled", "recovery"]
     );
 
-    let sent: Vec<_> = s
-        .receiver
-        .received()
-        .into_iter()
-        .filter(|r| r.event_type() == "graph.user.updated")
-        .collect();
+    let sent: Vec<_> = s.receiver.all_of("graph.user.updated");
     let ids: Vec<&str> = sent.iter().filter_map(|r| r.header("webhook-id")).collect();
     assert_eq!(
         ids.iter().filter(|i| **i == webhook_id).count(),
@@ -200,12 +195,7 @@ async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
         .get(&format!("/api/v1/deliveries?message_id={webhook_id}"))
         .await;
     assert_eq!(retried["data"][0]["status"], "delivered", "{retried}");
-    let tests: Vec<_> = s
-        .receiver
-        .received()
-        .into_iter()
-        .filter(|r| r.event_type() == "endpoint.test")
-        .collect();
+    let tests: Vec<_> = s.receiver.all_of("endpoint.test");
     assert_eq!(tests.len(), 2);
     assert!(
         tests
