@@ -147,6 +147,17 @@ pub async fn active_endpoint(app: &TestApp, key: &str, body: Value) -> (Endpoint
     (id, secret)
 }
 
+/// Checks that `endpoint` (as the api shows it) waits for verification: the error it shows,
+/// which must contain `why`.
+pub fn unverified_because<'a>(endpoint: &'a Value, why: &str) -> &'a str {
+    assert_eq!(endpoint["status"], "pending_verification", "{endpoint}");
+    let error = endpoint["verification_error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no verification error: {endpoint}"));
+    assert!(error.contains(why), "{why}: {endpoint}");
+    error
+}
+
 /// An endpoint on `receiver` for Graph events only, with `extra` fields: its id and secret.
 pub async fn graph_endpoint(
     app: &TestApp,
