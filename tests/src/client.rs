@@ -25,6 +25,20 @@ pub fn text(body: &Value, field: &str) -> String {
         .to_owned()
 }
 
+/// The text `field` of each entry of a list page's `data`, which every entry must have.
+pub fn each<'a>(page: &'a Value, field: &str) -> Vec<&'a str> {
+    page["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list page: {page}"))
+        .iter()
+        .map(|entry| {
+            entry[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {field} in {entry}"))
+        })
+        .collect()
+}
+
 /// A status and the JSON body (`Null` when there is none).
 pub type Answer = (u16, Value);
 

@@ -93,9 +93,15 @@ pub async fn drained_first(
     event_type: &str,
 ) -> crate::receiver::Received {
     drain_until(app, receiver, event_type, 1).await;
-    receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == event_type)
-        .unwrap_or_else(|| panic!("no {event_type}"))
+    receiver.first_of(event_type)
+}
+
+/// Ticks until a request of `event_type` reached the receiver: the first one.
+pub async fn delivered_first(
+    app: &TestApp,
+    receiver: &Receiver,
+    event_type: &str,
+) -> crate::receiver::Received {
+    deliver_until(app, receiver, event_type, 1).await;
+    receiver.first_of(event_type)
 }

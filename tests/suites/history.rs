@@ -1,6 +1,7 @@
 //! Delivery history through the tenant api: lists, resend, recover, isolation.
 
 use graphhook_domain::delivery::engine::{self};
+use graphhook_tests::client::each;
 use graphhook_tests::{Mode, TestApp};
 use graphhook_tests::{
     fixtures::{one_message_delivered, send_event, setup},
@@ -60,11 +61,9 @@ async fn messages_deliveries_and_attempts_are_listed_with_filters() {
 async fn triggers(app: &TestApp, key: &str, delivery: &str) -> Vec<String> {
     let path = format!("/api/v1/deliveries/{delivery}/attempts");
     let (_, attempts) = app.as_tenant(key).get(&path).await;
-    attempts["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["trigger"].as_str().unwrap().to_owned())
+    each(&attempts, "trigger")
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 

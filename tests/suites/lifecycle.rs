@@ -19,7 +19,7 @@ use graphhook_tests::{
         add_mailboxes, change, graph_entries, graph_entry, mailbox, subscription_history,
         subscription_row,
     },
-    waits::{deliver_until, settle_until, tick},
+    waits::{deliver_until, delivered_first, settle_until, tick},
 };
 use reqwest::Method;
 use sea_orm::EntityTrait;
@@ -200,8 +200,9 @@ async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_n
     let entry = graph_entry(&app, &new_graph).await.unwrap();
     assert_eq!(entry["subscription"]["resource"], calendar.as_str());
     deliver_until(&app, &receiver, "graph.subscription.removed", 1).await;
-    deliver_until(&app, &receiver, "graph.subscription.recreated", 1).await;
-    let event = receiver.first_of("graph.subscription.recreated").json();
+    let event = delivered_first(&app, &receiver, "graph.subscription.recreated")
+        .await
+        .json();
     assert_eq!(event["data"]["subscriptionId"], events.as_str());
     assert_eq!(event["data"]["reason"], "removed");
 
@@ -211,8 +212,9 @@ async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_n
         json!({"tenant": TENANT, "resource": calendar, "changeType": "created", "count": 1}),
     )
     .await;
-    deliver_until(&app, &receiver, "graph.event.created", 1).await;
-    let delivered = receiver.first_of("graph.event.created").json();
+    let delivered = delivered_first(&app, &receiver, "graph.event.created")
+        .await
+        .json();
     assert_eq!(delivered["data"]["subscriptionId"], events.as_str());
 
     // missed → the event only; nothing is done at Graph.

@@ -5,6 +5,7 @@ use graphhook_domain::{
     platform::entities::{delivery, delivery::DeliveryStatus},
     platform::ids::TenantId,
 };
+use graphhook_tests::client::each;
 use graphhook_tests::{Mode, Receiver, TestApp, fixtures::contoso_receiving};
 use graphhook_tests::{
     client::create_endpoint,
@@ -269,12 +270,7 @@ async fn the_tenant_lists_its_operational_events_even_with_no_endpoint_listening
 
     // Filters and pages.
     let (_, about_gone) = events(&app, &key, &format!("?endpoint_id={gone}")).await;
-    let types: Vec<&str> = about_gone["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event_type"].as_str().unwrap())
-        .collect();
+    let types = each(&about_gone, "event_type");
     assert_eq!(types, ["endpoint.created", "endpoint.disabled"]);
     let (_, page) = events(&app, &key, "?limit=1").await;
     assert_eq!(page["data"].as_array().unwrap().len(), 1);

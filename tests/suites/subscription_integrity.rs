@@ -3,6 +3,7 @@
 //! duplicate rule is answered as the tenant's conflict, naming the subscription it already has.
 
 use graphhook_domain::platform::entities::subscription::SubscriptionStatus;
+use graphhook_tests::client::each;
 use graphhook_tests::errors::Refusal;
 use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::{Mode, Receiver, TestApp};
@@ -125,13 +126,7 @@ async fn a_duplicate_at_graph_is_a_409_naming_the_subscription_the_tenant_has() 
 
     // The refused create left nothing behind: one subscription, the quota slot given back.
     let list = app.as_tenant(&key).get_body("/api/v1/subscriptions").await;
-    let ids: Vec<&str> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s["id"].as_str())
-        .collect();
-    assert_eq!(ids, vec![first_id]);
+    assert_eq!(each(&list, "id"), vec![first_id]);
     assert_eq!(subscription_rows(&app).await.len(), 1);
 }
 

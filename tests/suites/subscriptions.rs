@@ -3,7 +3,7 @@
 use graphhook_tests::TestApp;
 use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::{
-    client::create_subscription,
+    client::{create_subscription, post_body},
     fixtures::USER,
     graph::{graph_subscription, graph_subscription_id, subscription_row},
 };
@@ -196,12 +196,8 @@ async fn the_graph_receivers_answer_the_validation_handshake() {
     for path in ["/graph/notifications", "/graph/lifecycle"] {
         let token = "Validation: Testing client application reachability for subscription Request-Id: 877cb92e";
         let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
-        let response = app
-            .client
-            .post(app.url(&format!("{path}?route=x&validationToken={encoded}")))
-            .send()
-            .await
-            .unwrap();
+        let handshake = format!("{path}?route=x&validationToken={encoded}");
+        let response = app.anonymous(Method::POST, &handshake).await;
         assert_eq!(response.status().as_u16(), 200);
         assert!(
             response.headers()["content-type"]
@@ -216,26 +212,10 @@ async fn the_graph_receivers_answer_the_validation_handshake() {
         );
 
         let batch = json!({"value": [{"subscriptionId": "s", "changeType": "created"}]});
-        assert_eq!(
-            app.client
-                .post(app.url(path))
-                .json(&batch)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-            202
-        );
-        let bad = app
-            .client
-            .post(app.url(path))
-            .header("content-type", "application/json")
-            .body("{")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(bad.status().as_u16(), 400);
+        let (status, body) = post_body(&app, path, batch.to_string()).await;
+        assert_eq!(status, 202, "{body}");
+        let (status, body) = post_body(&app, path, "{").await;
+        assert_eq!(status, 400, "{body}");
     }
 }
 
