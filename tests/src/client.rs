@@ -17,6 +17,20 @@ pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A `GET` of `path` without credentials, which must answer 200 under a strict content security
+/// policy (scripts from this site only, nothing unsafe): the response.
+pub async fn strict_page(app: &TestApp, path: &str) -> reqwest::Response {
+    let response = app.get(path).await;
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+    let csp = header(&response, "content-security-policy")
+        .unwrap_or_else(|| panic!("{path}: no content-security-policy"));
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{path}: {csp}"
+    );
+    response
+}
+
 /// A string field of a JSON body, which must be there.
 pub fn text(body: &Value, field: &str) -> String {
     body[field]

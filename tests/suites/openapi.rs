@@ -1,7 +1,7 @@
 //! The OpenAPI documents, the tenant api's and the operator api's: served, complete, and exactly
 //! the routes the app serves.
 
-use graphhook_tests::TestApp;
+use graphhook_tests::{TestApp, client::strict_page};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -97,16 +97,7 @@ async fn one_reference_page_renders_each_document() {
         ("/api/docs", "/api/openapi.json"),
         ("/admin/docs", "/admin/openapi.json"),
     ] {
-        let page = app.get(path).await;
-        assert_eq!(page.status().as_u16(), 200, "{path}");
-        let csp = page.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(
-            csp.contains("script-src 'self'") && !csp.contains("unsafe"),
-            "{path}: {csp}"
-        );
+        let page = strict_page(&app, path).await;
         let html = page.text().await.unwrap();
         assert!(
             html.contains(&format!("data-document=\"{document}\"")),
