@@ -27,6 +27,18 @@ function required(name) {
   return value;
 }
 
+/** A test's body, run with a fresh browser that is closed afterwards whatever happens. */
+export function withBrowser(body) {
+  return async () => {
+    const browser = await launch();
+    try {
+      await body(browser);
+    } finally {
+      await browser.close();
+    }
+  };
+}
+
 /** Headless Chromium with the flags this machine needs (no background networking). */
 export async function launch() {
   return chromium.launch({
