@@ -27,6 +27,18 @@ function required(name) {
   return value;
 }
 
+/** A test's body, run with a fresh browser that is closed afterwards whatever happens. */
+export function withBrowser(body) {
+  return async () => {
+    const browser = await launch();
+    try {
+      await body(browser);
+    } finally {
+      await browser.close();
+    }
+  };
+}
+
 /** Headless Chromium with the flags this machine needs (no background networking). */
 export async function launch() {
   return chromium.launch({
@@ -215,6 +227,20 @@ export async function signInToPortal(page, key) {
   await page.getByLabel("API key").fill(key);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Endpoints", level: 1 }).waitFor();
+}
+
+/**
+ * A new tenant onboarded in a page of its own (as `onboardInOwnPage` does), signed in to the
+ * portal in a fresh page: `{ key, page }`. The portal's sign-in view is saved as `portal-sign-in`.
+ */
+export async function portalOfNewTenant(browser, test, company, tenantId) {
+  const key = await onboardInOwnPage(browser, test, company, tenantId);
+  assert.match(key, /^ghk_/);
+  const page = await newPage(browser);
+  await page.goto(`${env.base}/portal`);
+  await screenshot(page, test, "portal-sign-in");
+  await signInToPortal(page, key);
+  return { key, page };
 }
 
 /** The tenant api, called with the tenant's own key: `{ status, body }` (body null if not JSON). */

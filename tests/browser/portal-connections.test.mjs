@@ -12,11 +12,10 @@ import {
   env,
   launch,
   newPage,
-  onboardInOwnPage,
   placement,
+  portalOfNewTenant,
   refreshUntil,
   screenshot,
-  signInToPortal,
   tenantCall,
 } from "./lib.mjs";
 
@@ -32,11 +31,7 @@ test("a tenant connects a user, subscribes through it, restores it when it needs
   const { token_lifetime_secs: lifetime } = await emulator("GET", "/behaviour");
   try {
     // 1. Onboarding gives an API key; the portal's page is a page of its own.
-    const key = await onboardInOwnPage(browser, "connections", COMPANY, TENANT);
-    assert.match(key, /^ghk_/);
-    const page = await newPage(browser);
-    await page.goto(`${env.base}/portal`);
-    await signInToPortal(page, key);
+    const { key, page } = await portalOfNewTenant(browser, "connections", COMPANY, TENANT);
     const nav = page.getByRole("navigation", { name: "Portal" });
 
     // 2. Connect a work account for group conversations: pending, with a sign-in link.

@@ -6,12 +6,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   eventually,
-  env,
   launch,
-  newPage,
-  onboardInOwnPage,
+  portalOfNewTenant,
   screenshot,
-  signInToPortal,
   startReceiver,
 } from "./lib.mjs";
 
@@ -23,10 +20,7 @@ test("custom headers are shown masked and the mask saved back keeps their values
   const browser = await launch();
   const receiver = await startReceiver();
   try {
-    const key = await onboardInOwnPage(browser, "headers", "Litware", TENANT);
-    const page = await newPage(browser);
-    await page.goto(`${env.base}/portal`);
-    await signInToPortal(page, key);
+    const { page } = await portalOfNewTenant(browser, "headers", "Litware", TENANT);
 
     // Register with two headers.
     await page.getByLabel("Endpoint URL").fill(receiver.url);

@@ -10,11 +10,9 @@ import {
   env,
   eventually,
   launch,
-  newPage,
-  onboardInOwnPage,
+  portalOfNewTenant,
   refreshUntil,
   screenshot,
-  signInToPortal,
   startReceiver,
 } from "./lib.mjs";
 
@@ -25,15 +23,9 @@ test("a tenant signs in, registers an endpoint, subscribes, and follows and rese
   const receiver = await startReceiver();
   try {
     // 1. Onboarding (the emulator accepts the consent) gives an API key. It runs in a page of its
-    // own: the portal's page below must show no error at all.
-    const key = await onboardInOwnPage(browser, "portal", "Northwind", TENANT);
-    assert.match(key, /^ghk_/);
-    const page = await newPage(browser);
-
-    // 2. Sign in: the tenant's name and status show; only the session token is kept.
-    await page.goto(`${env.base}/portal`);
-    await screenshot(page, "portal", "sign-in");
-    await signInToPortal(page, key);
+    // own: the portal's page must show no error at all.
+    // 2. Sign in with it: the tenant's name and status show; only the session token is kept.
+    const { key, page } = await portalOfNewTenant(browser, "portal", "Northwind", TENANT);
     assert.equal(await page.locator("#who-name").textContent(), "Northwind");
     assert.equal(await page.locator("#who-status").textContent(), "active");
     const stored = await page.evaluate(() => JSON.stringify(sessionStorage));

@@ -239,12 +239,9 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// A `GET` of `path` without credentials.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        self.anonymous(reqwest::Method::GET, path).await
     }
 
     /// An operator token for `test-operator`, valid for an hour from the app's clock.
@@ -295,17 +292,30 @@ impl TestApp {
 
     /// Polls a probe until its state is `state`, for at most `within`.
     pub async fn wait_for_probe(&self, id: &str, state: &str, within: Duration) -> Value {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
+        crate::poll::poll(within, Duration::from_millis(50), || async {
             let probe = self.probe(id).await;
             if probe["state"] == state {
-                return probe;
+                Ok(probe)
+            } else {
+                Err(format!(
+                    "probe {id} did not reach {state} within {within:?}: {probe}"
+                ))
             }
-            if tokio::time::Instant::now() > deadline {
-                panic!("probe {id} did not reach {state} within {within:?}: {probe}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
+    }
+
+    /// Queues a probe holding `hold_ms` and waits, for at most `within`, until it is `state`:
+    /// its id and the probe as then shown.
+    pub async fn probe_until(
+        &self,
+        hold_ms: u64,
+        state: &str,
+        within: Duration,
+    ) -> (String, Value) {
+        let id = self.queue_probe(hold_ms).await;
+        let probe = self.wait_for_probe(&id, state, within).await;
+        (id, probe)
     }
 
     /// Runs every queued job in this process until nothing is left; returns how many ran.
@@ -451,36 +461,6 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    /// A tenant created directly (as a proven consent would), with an API key; no browser.
-    pub async fn create_tenant(&self, entra_tenant_id: &str, name: &str) -> String {
-        use graphhook_domain::{
-            graph::microsoft::roles::PRODUCT_ROLES, platform::secret::ExposeSecret,
-            tenancy::api_keys, tenancy::tenants,
-        };
-        let proof = tenants::ConsentProof {
-            entra_tenant_id: entra_tenant_id
-                .parse()
-                .unwrap_or_else(|e| panic!("tenant id: {e}")),
-            roles: PRODUCT_ROLES.iter().map(|r| r.name.to_owned()).collect(),
-        };
-        let recorded = tenants::record_consent(
-            &self.db,
-            &self.clock,
-            &proof,
-            name,
-            graphhook_domain::operator::audit::Actor::system("onboarding"),
-            None,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("tenant: {e}"));
-        let key = api_keys::create(&self.db, &self.clock, recorded.tenant.id.into(), "test")
-            .await
-            .unwrap_or_else(|e| panic!("key: {e}"));
-        key.key.expose_secret().to_owned()
-    }
-}
-
-impl TestApp {
     /// A call to the emulator's control api.
     pub async fn emulator_control(
         &self,
@@ -505,17 +485,6 @@ impl TestApp {
             response.status()
         );
         response.json().await.unwrap_or(Value::Null)
-    }
-
-    /// A tenant api call with an API key.
-    pub async fn tenant_request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        key: &str,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        self.as_tenant(key).send(method, path, body).await
     }
 
     /// A `GET` of `path` on a worker process's own HTTP port.

@@ -17,12 +17,40 @@ pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A `GET` of `path` without credentials, which must answer 200 under a strict content security
+/// policy (scripts from this site only, nothing unsafe): the response.
+pub async fn strict_page(app: &TestApp, path: &str) -> reqwest::Response {
+    let response = app.get(path).await;
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+    let csp = header(&response, "content-security-policy")
+        .unwrap_or_else(|| panic!("{path}: no content-security-policy"));
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+        "{path}: {csp}"
+    );
+    response
+}
+
 /// A string field of a JSON body, which must be there.
 pub fn text(body: &Value, field: &str) -> String {
     body[field]
         .as_str()
         .unwrap_or_else(|| panic!("no {field} in {body}"))
         .to_owned()
+}
+
+/// The text `field` of each entry of a list page's `data`, which every entry must have.
+pub fn each<'a>(page: &'a Value, field: &str) -> Vec<&'a str> {
+    page["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list page: {page}"))
+        .iter()
+        .map(|entry| {
+            entry[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {field} in {entry}"))
+        })
+        .collect()
 }
 
 /// A status and the JSON body (`Null` when there is none).
@@ -68,12 +96,30 @@ impl TestApp {
 
     /// The operator api as the operator `name`.
     pub fn as_operator_named(&self, name: &str) -> OperatorClient<'_> {
+        self.as_operator_bearing(&self.operator_token_for(name))
+    }
+
+    /// The operator api called with `token` as it is (one minted earlier, or a wrong one).
+    pub fn as_operator_bearing(&self, token: &str) -> OperatorClient<'_> {
         Client {
             app: self,
-            token: self.operator_token_for(name),
+            token: token.to_owned(),
             api: PhantomData,
         }
     }
+
+    /// `method` on `path` without credentials.
+    pub async fn anonymous(&self, method: Method, path: &str) -> reqwest::Response {
+        sent(self.client.request(method, self.url(path))).await
+    }
+}
+
+/// A request sent; a request that cannot be sent fails the test.
+pub async fn sent(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("sending a request: {e}"))
 }
 
 impl<Api> Client<'_, Api> {
@@ -169,6 +215,12 @@ impl TenantClient<'_> {
     /// The status of a call without a body.
     pub async fn status_of(&self, method: Method, path: &str) -> u16 {
         self.send(method, path, None).await.status().as_u16()
+    }
+
+    /// `PATCH /api/v1/endpoints/{id}` with `body`.
+    pub async fn patch_endpoint(&self, id: impl std::fmt::Display, body: Value) -> Answer {
+        self.patch_json(&format!("/api/v1/endpoints/{id}"), body)
+            .await
     }
 
     /// `POST /api/v1/endpoints/{id}/test`.

@@ -83,3 +83,59 @@ pub fn assert_code(status: u16, body: &Value, expected: u16, code: &str) {
         "{body}"
     );
 }
+
+/// A refusal a test expects: a status, its error `code`, and the `details.rule` it names.
+#[derive(Clone, Copy, Debug)]
+pub struct Refusal {
+    pub status: u16,
+    pub code: &'static str,
+    pub rule: &'static str,
+}
+
+impl Refusal {
+    pub const fn new(status: u16, code: &'static str, rule: &'static str) -> Self {
+        Self { status, code, rule }
+    }
+
+    /// A 401 `unauthorized` for `rule`.
+    pub const fn unauthorized(rule: &'static str) -> Self {
+        Self::new(401, "unauthorized", rule)
+    }
+
+    /// A 403 `forbidden` for `rule`.
+    pub const fn forbidden(rule: &'static str) -> Self {
+        Self::new(403, "forbidden", rule)
+    }
+
+    /// A 422 `validation_failed` for `rule`.
+    pub const fn invalid(rule: &'static str) -> Self {
+        Self::new(422, "validation_failed", rule)
+    }
+
+    /// A 409 `conflict` for `rule`.
+    pub const fn conflict(rule: &'static str) -> Self {
+        Self::new(409, "conflict", rule)
+    }
+
+    /// A 502 `upstream_error` for `rule`.
+    pub const fn upstream(rule: &'static str) -> Self {
+        Self::new(502, "upstream_error", rule)
+    }
+
+    /// Checks that `answer` is this refusal. Returns its body, for the details a test checks
+    /// besides.
+    pub fn of(self, answer: crate::client::Answer) -> Value {
+        let (status, body) = answer;
+        assert_code(status, &body, self.status, self.code);
+        assert_eq!(body["details"]["rule"], self.rule, "{body}");
+        body
+    }
+
+    /// Checks that `response` is this refusal, in the one error shape as strictly as
+    /// [`assert_error`] does. Returns its body.
+    pub async fn of_response(self, response: reqwest::Response) -> Value {
+        let body = assert_error(response, self.status, self.code).await;
+        assert_eq!(body["details"]["rule"], self.rule, "{body}");
+        body
+    }
+}

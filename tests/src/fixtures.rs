@@ -3,7 +3,7 @@
 
 use graphhook_domain::{
     delivery::engine::{self, NewMessage},
-    platform::entities::{delivery, message},
+    platform::entities::{delivery, endpoint, message},
     platform::ids::{EndpointId, TenantId},
 };
 use serde_json::{Value, json};
@@ -67,6 +67,48 @@ pub async fn tenant_with_endpoint(
     }
 }
 
+impl TestApp {
+    /// A tenant created directly (as a proven consent would), with an API key; no browser.
+    pub async fn create_tenant(&self, entra_tenant_id: &str, name: &str) -> String {
+        use graphhook_domain::graph::microsoft::roles::PRODUCT_ROLES;
+        let roles: Vec<&str> = PRODUCT_ROLES.iter().map(|r| r.name).collect();
+        self.create_tenant_consenting(entra_tenant_id, name, &roles)
+            .await
+    }
+
+    /// As [`TestApp::create_tenant`], for a consent to `roles` only.
+    pub async fn create_tenant_consenting(
+        &self,
+        entra_tenant_id: &str,
+        name: &str,
+        roles: &[&str],
+    ) -> String {
+        use graphhook_domain::{
+            platform::secret::ExposeSecret, tenancy::api_keys, tenancy::tenants,
+        };
+        let proof = tenants::ConsentProof {
+            entra_tenant_id: entra_tenant_id
+                .parse()
+                .unwrap_or_else(|e| panic!("tenant id: {e}")),
+            roles: roles.iter().map(|&r| r.to_owned()).collect(),
+        };
+        let recorded = tenants::record_consent(
+            &self.db,
+            &self.clock,
+            &proof,
+            name,
+            graphhook_domain::operator::audit::Actor::system("onboarding"),
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("tenant: {e}"));
+        let key = api_keys::create(&self.db, &self.clock, recorded.tenant.id.into(), "test")
+            .await
+            .unwrap_or_else(|e| panic!("key: {e}"));
+        key.key.expose_secret().to_owned()
+    }
+}
+
 /// A tenant written directly (as a proven consent would be): its id and API key.
 pub async fn direct_tenant(app: &TestApp, entra: &str, name: &str) -> (TenantId, String) {
     let key = app.create_tenant(entra, name).await;
@@ -105,6 +147,17 @@ pub async fn active_endpoint(app: &TestApp, key: &str, body: Value) -> (Endpoint
     (id, secret)
 }
 
+/// Checks that `endpoint` (as the api shows it) waits for verification: the error it shows,
+/// which must contain `why`.
+pub fn unverified_because<'a>(endpoint: &'a Value, why: &str) -> &'a str {
+    assert_eq!(endpoint["status"], "pending_verification", "{endpoint}");
+    let error = endpoint["verification_error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no verification error: {endpoint}"));
+    assert!(error.contains(why), "{why}: {endpoint}");
+    error
+}
+
 /// An endpoint on `receiver` for Graph events only, with `extra` fields: its id and secret.
 pub async fn graph_endpoint(
     app: &TestApp,
@@ -140,6 +193,21 @@ pub async fn write_message(
         .unwrap_or_else(|e| panic!("writing a message: {e}"))
 }
 
+/// A message of `event_type` numbered `n` for `endpoint` only: its one delivery.
+pub async fn message_to(
+    app: &TestApp,
+    tenant: TenantId,
+    endpoint: EndpointId,
+    event_type: &str,
+    n: u32,
+) -> delivery::Model {
+    let data = json!({"n": n});
+    let (_, mut deliveries) =
+        write_message(app, tenant, event_type, data, Some(vec![endpoint])).await;
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    deliveries.remove(0)
+}
+
 /// A `graph.user.updated` message numbered `n` for every endpoint of `tenant`.
 pub async fn message(
     app: &TestApp,
@@ -157,6 +225,19 @@ pub async fn delivery_row(app: &TestApp, id: uuid::Uuid) -> delivery::Model {
         .await
         .unwrap_or_else(|e| panic!("delivery {id}: {e}"))
         .unwrap_or_else(|| panic!("no delivery {id}"))
+}
+
+/// An endpoint's row, by the id the api shows (`ep_…`).
+pub async fn endpoint_row(app: &TestApp, id: &str) -> endpoint::Model {
+    use sea_orm::EntityTrait;
+    let id: EndpointId = id
+        .parse()
+        .unwrap_or_else(|e| panic!("endpoint id {id}: {e:?}"));
+    endpoint::Entity::find_by_id(id.uuid())
+        .one(&app.db)
+        .await
+        .unwrap_or_else(|e| panic!("endpoint {id}: {e}"))
+        .unwrap_or_else(|| panic!("no endpoint {id}"))
 }
 
 /// Whether a request's `v1` signatures verify with `secret`, checked with the Standard Webhooks
@@ -215,13 +296,11 @@ pub async fn send_event(app: &TestApp, tenant: TenantId, event_type: &str) -> St
     message.webhook_id
 }
 
-/// Contoso (onboarded) with an endpoint on `receiver` and a subscription with resource data to
-/// a mailbox's messages; a message with `subject` is then created at Graph and delivered.
-/// Returns the API key.
-pub async fn rich_message_delivered(app: &TestApp, receiver: &Receiver, subject: &str) -> String {
-    let key = tenant_with_endpoint(app, Tenant::Onboarded, receiver)
-        .await
-        .key;
+/// A fresh app and a receiver; Contoso (onboarded) with an endpoint on it and a subscription
+/// with resource data to a mailbox's messages; a message with `subject` is then created at Graph
+/// and delivered. Returns the app, the receiver and the API key.
+pub async fn rich_message_delivered(subject: &str) -> (TestApp, Receiver, String) {
+    let (app, receiver, key) = onboarded_receiving().await;
     let resource = format!("users/{USER}/messages");
     let (status, created, _) = app
         .as_tenant(&key)
@@ -231,13 +310,13 @@ pub async fn rich_message_delivered(app: &TestApp, receiver: &Receiver, subject:
         .await;
     assert_eq!(status, 201, "{created}");
     crate::graph::change(
-        app,
+        &app,
         json!({"tenant": TENANT, "resource": resource, "changeType": "created",
                "properties": {"subject": subject}}),
     )
     .await;
-    crate::waits::drain_until(app, receiver, "graph.message.created", 1).await;
-    key
+    crate::waits::drain_until(&app, &receiver, "graph.message.created", 1).await;
+    (app, receiver, key)
 }
 
 /// A fresh app and Contoso, onboarded through the browser flow: the app and Contoso's API key.
@@ -266,9 +345,10 @@ pub async fn onboarded_receiving() -> (TestApp, Receiver, String) {
     (app, receiver, contoso.key)
 }
 
-/// A fresh app, a receiver, and Contoso (written directly) with an endpoint on it: the app,
-/// the receiver and Contoso's id.
-pub async fn contoso_receiving() -> (TestApp, Receiver, TenantId) {
+/// A fresh app, a receiver, and Contoso (written directly) with an endpoint on it, verified;
+/// the receiver then answers as `mode`. Returns the app, the receiver and Contoso's id.
+pub async fn contoso_receiving(mode: crate::Mode) -> (TestApp, Receiver, TenantId) {
     let (app, receiver, contoso) = receiving(Tenant::CONTOSO).await;
+    receiver.set_mode(mode);
     (app, receiver, contoso.tenant)
 }

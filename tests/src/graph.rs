@@ -65,6 +65,14 @@ pub async fn graph_subscription(app: &TestApp, resource: &str) -> Option<Value> 
         .find(|s| s["resource"] == resource)
 }
 
+/// The Graph id of the subscription Graph holds for `resource`, which must be there.
+pub async fn graph_subscription_id(app: &TestApp, resource: &str) -> String {
+    let held = graph_subscription(app, resource)
+        .await
+        .unwrap_or_else(|| panic!("Graph holds no subscription to {resource}"));
+    crate::client::text(&held, "id")
+}
+
 /// Puts a subscription at the emulator as if the app had created it just now (expiring after
 /// its kind's lifetime less Graphhook's margin, as Graphhook asks); returns its Graph id.
 pub async fn seed_at_graph(
@@ -107,17 +115,31 @@ pub fn mailbox(n: usize) -> String {
     format!("{n:08x}-0679-472c-bc2a-692812af3437")
 }
 
+/// Adds Entra tenant `id` (with `domain`, and `display_name` if given) to the emulator, with
+/// its seeded Global Administrator `admin@{domain}`.
+pub async fn add_entra_tenant(app: &TestApp, id: &str, domain: &str, display_name: Option<&str>) {
+    let mut tenant = json!({"id": id, "domain": domain});
+    if let Some(name) = display_name {
+        tenant["display_name"] = json!(name);
+    }
+    app.emulator_control(Method::POST, "/tenants", Some(tenant))
+        .await;
+}
+
+/// Adds a user (`user` as the emulator takes it) to the directory of Entra tenant `tenant`.
+pub async fn add_user(app: &TestApp, tenant: &str, user: Value) {
+    let path = format!("/tenants/{tenant}/users");
+    app.emulator_control(Method::POST, &path, Some(user)).await;
+}
+
 /// Makes `mailbox(n)` of each `n` a user of Contoso's directory: Graph refuses a subscription
 /// to a mailbox it does not know.
 pub async fn add_mailboxes(app: &TestApp, ns: impl IntoIterator<Item = usize>) {
     for n in ns {
-        app.emulator_control(
-            Method::POST,
-            &format!("/tenants/{TENANT}/users"),
-            Some(json!({"id": mailbox(n), "user_principal_name": format!("mailbox{n}@contoso.onmicrosoft.com"),
-                        "display_name": format!("Mailbox {n}")})),
-        )
-        .await;
+        let upn = format!("mailbox{n}@contoso.onmicrosoft.com");
+        let user = json!({"id": mailbox(n), "user_principal_name": upn,
+                          "display_name": format!("Mailbox {n}")});
+        add_user(app, TENANT, user).await;
     }
 }
 

@@ -15,6 +15,7 @@ pub mod poll;
 pub mod proxy;
 pub mod receiver;
 pub mod replay;
+pub mod retries;
 pub mod waits;
 
 pub use app::{CONTOSO_ADMIN, TestApp, TestAppBuilder};

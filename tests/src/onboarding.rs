@@ -84,12 +84,7 @@ impl TestApp {
     /// Onboards another of the emulator's tenants (added if new): its seeded Global
     /// Administrator (`admin@{domain}`) signs in and consents. Contoso's signs in again after.
     pub async fn onboard_tenant(&self, tenant_id: &str, domain: &str, company: &str) -> Onboarded {
-        self.client
-            .post(format!("{}/_emulator/tenants", self.emulator.base_url))
-            .json(&json!({"id": tenant_id, "domain": domain, "display_name": company}))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("emulator tenant: {e}"));
+        crate::graph::add_entra_tenant(self, tenant_id, domain, Some(company)).await;
         self.sign_in_as(&format!("admin@{domain}")).await;
         let done = self.onboard(company).await;
         self.sign_in_as(CONTOSO_ADMIN).await;

@@ -59,6 +59,31 @@ struct Shared {
     held: tokio::sync::watch::Sender<bool>,
 }
 
+/// Serves `handler`, with `state`, for every request to a local port of its own (one worker):
+/// the port. The server runs until the test ends.
+pub fn serve_locally<T, H, Args>(state: web::Data<T>, handler: H) -> u16
+where
+    T: Send + Sync + 'static,
+    H: actix_web::Handler<Args> + Clone + Send + 'static,
+    Args: actix_web::FromRequest + 'static,
+    H::Output: actix_web::Responder + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .default_service(web::to(handler.clone()))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap_or_else(|e| panic!("listen: {e}"))
+    .run();
+    tokio::spawn(server);
+    port
+}
+
 pub struct Receiver {
     pub url: String,
     shared: Arc<Shared>,
@@ -66,25 +91,12 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start(mode: Mode) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let shared = Arc::new(Shared {
             mode: Mutex::new(Some(mode)),
             received: Mutex::new(Vec::new()),
             held: tokio::sync::watch::Sender::new(false),
         });
-        let data = web::Data::from(shared.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .default_service(web::to(answer))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap_or_else(|e| panic!("listen: {e}"))
-        .run();
-        tokio::spawn(server);
+        let port = serve_locally(web::Data::from(shared.clone()), answer);
         Self {
             url: format!("http://127.0.0.1:{port}/hook"),
             shared,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 pub use crate::poll::poll;
-use crate::{Receiver, TestApp};
+use crate::{Receiver, TestApp, receiver::Received};
 
 const WITHIN: Duration = Duration::from_secs(15);
 
@@ -47,16 +47,29 @@ where
 }
 
 /// Ticks (the sweeper enqueues deliveries written without a job) until `n` requests of
-/// `event_type` reached the receiver.
-pub async fn deliver_until(app: &TestApp, receiver: &Receiver, event_type: &str, n: usize) {
+/// `event_type` reached the receiver. Returns every request of `event_type` that arrived, in
+/// order.
+pub async fn deliver_until(
+    app: &TestApp,
+    receiver: &Receiver,
+    event_type: &str,
+    n: usize,
+) -> Vec<Received> {
     settle_until(app, &format!("{n} {event_type}"), || async {
         receiver.count(event_type) >= n
     })
     .await;
+    receiver.all_of(event_type)
 }
 
-/// Runs queued jobs (no tick) until `n` requests of `event_type` reached the receiver.
-pub async fn drain_until(app: &TestApp, receiver: &Receiver, event_type: &str, n: usize) {
+/// Runs queued jobs (no tick) until `n` requests of `event_type` reached the receiver. Returns
+/// every request of `event_type` that arrived, in order.
+pub async fn drain_until(
+    app: &TestApp,
+    receiver: &Receiver,
+    event_type: &str,
+    n: usize,
+) -> Vec<Received> {
     poll(WITHIN, Duration::from_millis(50), || async {
         app.drain_jobs().await;
         let count = receiver.count(event_type);
@@ -67,6 +80,7 @@ pub async fn drain_until(app: &TestApp, receiver: &Receiver, event_type: &str, n
         }
     })
     .await;
+    receiver.all_of(event_type)
 }
 
 /// Ticks until the history of subscription `id` holds `(action, trigger, outcome)`.
@@ -87,15 +101,11 @@ pub async fn until_history_has(
 }
 
 /// Drains queued jobs until a request of `event_type` reached the receiver: the first one.
-pub async fn drained_first(
-    app: &TestApp,
-    receiver: &Receiver,
-    event_type: &str,
-) -> crate::receiver::Received {
-    drain_until(app, receiver, event_type, 1).await;
-    receiver
-        .received()
-        .into_iter()
-        .find(|r| r.event_type() == event_type)
-        .unwrap_or_else(|| panic!("no {event_type}"))
+pub async fn drained_first(app: &TestApp, receiver: &Receiver, event_type: &str) -> Received {
+    drain_until(app, receiver, event_type, 1).await.remove(0)
+}
+
+/// Ticks until a request of `event_type` reached the receiver: the first one.
+pub async fn delivered_first(app: &TestApp, receiver: &Receiver, event_type: &str) -> Received {
+    deliver_until(app, receiver, event_type, 1).await.remove(0)
 }

@@ -14,7 +14,7 @@ use graphhook_domain::{
     },
     platform::secret::SecretString,
 };
-use graphhook_tests::errors::assert_code;
+use graphhook_tests::errors::Refusal;
 use graphhook_tests::{
     TestApp, app::ADMIN_SIGNING_KEY, fixtures::onboarded_receiving, waits::settle_until,
 };
@@ -206,10 +206,9 @@ async fn a_suspended_tenant_is_refused_and_its_deliveries_wait_until_it_is_resum
     let (status, suspended) = alice.suspend(&id, "unpaid invoice").await;
     assert_eq!(status, 200, "{suspended}");
     assert_eq!(suspended["status"], "suspended");
-    let (status, body) = app.as_tenant(&key).get("/api/v1/tenant").await;
     // Under test: the tenant is told the operator's reason.
-    assert_code(status, &body, 403, "forbidden");
-    assert_eq!(body["details"]["rule"], "tenant_not_active", "{body}");
+    let answer = app.as_tenant(&key).get("/api/v1/tenant").await;
+    let body = Refusal::forbidden("tenant_not_active").of(answer);
     assert_eq!(body["details"]["tenant_status"], "suspended", "{body}");
     assert_eq!(
         body["details"]["reason"], "suspended by an operator: unpaid invoice",
@@ -338,7 +337,8 @@ async fn a_tenant_can_offboard_itself_with_a_confirmation() {
     subscribe(&app, &key, "users", &["updated"]).await;
     for body in [json!({}), json!({"confirm": "Fabrikam"})] {
         let response = app
-            .tenant_request(Method::DELETE, "/api/v1/tenant", &key, Some(body.clone()))
+            .as_tenant(&key)
+            .send(Method::DELETE, "/api/v1/tenant", Some(body.clone()))
             .await;
         assert!(
             [400, 422].contains(&response.status().as_u16()),
@@ -346,16 +346,8 @@ async fn a_tenant_can_offboard_itself_with_a_confirmation() {
             response.status()
         );
     }
-    let response = app
-        .tenant_request(
-            Method::DELETE,
-            "/api/v1/tenant",
-            &key,
-            Some(json!({"confirm": "Contoso"})),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    let report: Value = response.json().await.unwrap();
+    let (status, report) = app.as_tenant(&key).offboard("Contoso").await;
+    assert_eq!(status, 200, "{report}");
     assert_eq!(report["deleted_subscriptions"], 1);
     assert!(report["data_removed_after"].is_string());
     assert_eq!(
@@ -371,36 +363,20 @@ async fn a_tenant_can_offboard_itself_with_a_confirmation() {
 #[tokio::test]
 async fn an_operator_token_can_be_revoked_before_it_expires() {
     let app = TestApp::spawn().await;
-    let alice = app.operator_token_for("alice");
-    let bob = app.operator_token_for("bob");
-    let get = |token: String, path: &'static str| {
-        let request = app.client.get(app.url(path)).bearer_auth(token);
-        async move { request.send().await.unwrap() }
-    };
-    let me: Value = get(alice.clone(), "/admin/v1/me")
-        .await
-        .json()
-        .await
-        .unwrap();
+    // Each holds one token, minted once.
+    let alice = app.as_operator_named("alice");
+    let bob = app.as_operator_named("bob");
+    let me = alice.get_ok("/admin/v1/me").await;
     assert_eq!(me["name"], "alice");
     let alice_id = me["token_id"].as_str().unwrap().to_owned();
     assert!(me["expires_at"].is_string());
 
     // Bob revokes Alice's token by its id; Alice is out, Bob is not.
-    let response = app
-        .client
-        .post(app.url("/admin/v1/operator-tokens/revoke"))
-        .bearer_auth(&bob)
-        .json(&json!({"token_id": alice_id}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let response = get(alice.clone(), "/admin/v1/tenants").await;
-    assert_eq!(response.status(), 401);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["details"]["rule"], "revoked", "{body}");
-    assert_eq!(get(bob.clone(), "/admin/v1/tenants").await.status(), 200);
+    let revoke = "/admin/v1/operator-tokens/revoke";
+    let (status, body) = bob.post_json(revoke, json!({"token_id": alice_id})).await;
+    assert_eq!(status, 200, "{body}");
+    Refusal::unauthorized("revoked").of(alice.get("/admin/v1/tenants").await);
+    assert_eq!(bob.get("/admin/v1/tenants").await.0, 200);
     assert_eq!(
         audited(&app, "operator_token.revoked").await,
         Some((audit_log::ActorKind::Operator, Some("bob".into())))
@@ -413,15 +389,9 @@ async fn an_operator_token_can_be_revoked_before_it_expires() {
         (json!({"token": "not-a-token"}), 422),
         (json!({}), 422),
     ] {
-        let response = app
-            .client
-            .post(app.url("/admin/v1/operator-tokens/revoke"))
-            .bearer_auth(&bob)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), expected, "{body}");
+        let (status, answer) = bob.post_json(revoke, body.clone()).await;
+        assert_eq!(status, expected, "{body}: {answer}");
     }
-    assert_eq!(get(leaked, "/admin/v1/me").await.status(), 401);
+    let carol = app.as_operator_bearing(&leaked);
+    assert_eq!(carol.get("/admin/v1/me").await.0, 401);
 }

@@ -16,6 +16,7 @@ use graphhook_domain::{
     },
     tenancy::connections,
 };
+use graphhook_tests::poll::poll;
 use graphhook_tests::{
     Mode, Receiver, TestApp, fixtures::onboarded_receiving, graph::lifecycle_event,
     waits::until_history_has,
@@ -25,7 +26,7 @@ use graphhook_tests::{
         CONTOSO_USER, Connected, connected_to_conversations, connection, follow_link,
         group_conversations, new_conversation, reconnect, subscribe_through,
     },
-    errors::assert_code,
+    errors::Refusal,
     fixtures::TENANT,
     graph::user_id,
     graph::{
@@ -130,12 +131,8 @@ async fn a_revoked_refresh_token_pauses_the_connection_until_its_user_connects_a
     assert_eq!(told.json()["data"]["pausedSubscriptions"], 1);
     // Nothing new is made through it meanwhile; the answer says the connection is not active.
     let other_group = group_conversations(uuid::Uuid::from_u128(7));
-    let (status, refused) = subscribe_through(&app, &key, &id, &other_group, &["created"]).await;
-    assert_code(status, &refused, 409, "conflict");
-    assert_eq!(
-        refused["details"]["rule"], "connection_not_active",
-        "{refused}"
-    );
+    let answer = subscribe_through(&app, &key, &id, &other_group, &["created"]).await;
+    let refused = Refusal::conflict("connection_not_active").of(answer);
     assert_eq!(
         refused["details"]["status"], "reauthorization_required",
         "{refused}"
@@ -268,18 +265,22 @@ async fn two_worker_processes_renew_a_connections_subscriptions_without_losing_i
         latest = latest.max(subscription_row(&app, sub).await.due_at.unwrap());
     }
     app.clock.set(latest + chrono::Duration::seconds(1));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut renewed = 0;
-        for sub in &subs {
-            renewed += usize::from(subscription_row(&app, sub).await.last_renewed_at.is_some());
-        }
-        if renewed == subs.len() {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{renewed} renewed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async {
+            let mut renewed = 0;
+            for sub in &subs {
+                renewed += usize::from(subscription_row(&app, sub).await.last_renewed_at.is_some());
+            }
+            if renewed == subs.len() {
+                Ok(())
+            } else {
+                Err(format!("{renewed} renewed"))
+            }
+        },
+    )
+    .await;
     assert_eq!(the_connection(&app).await.status, ConnectionStatus::Active);
     for sub in &subs {
         assert_eq!(
@@ -332,11 +333,10 @@ async fn a_sharepoint_site_drive_is_resolved_and_delivers_app_only() {
     change_of(&app, TENANT, &graph_resource, "updated").await;
     deliver_until(&app, &receiver, "graph.drive_item.updated", 1).await;
 
-    let (status, refused) = tenant
+    let answer = tenant
         .try_subscribe("sites/missing-site/drive/root", &["updated"])
         .await;
-    assert_code(status, &refused, 409, "conflict");
-    assert_eq!(refused["details"]["rule"], "site_not_found", "{refused}");
+    Refusal::conflict("site_not_found").of(answer);
 }
 
 #[tokio::test]

@@ -74,6 +74,23 @@ async fn answer(response: reqwest::Response) -> (u16, Option<String>, Value) {
     )
 }
 
+/// A tenant api call as `key`, answered.
+async fn tenant_call(
+    app: &TestApp,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Option<String>, Value) {
+    answer(app.as_tenant(key).send(method, path, body).await).await
+}
+
+/// `POST /api/v1/api-keys` for a key named `name`, as `key`, answered.
+async fn create_api_key(app: &TestApp, key: &str, name: &str) -> (u16, Option<String>, Value) {
+    let body = json!({"name": name});
+    tenant_call(app, key, Method::POST, "/api/v1/api-keys", Some(body)).await
+}
+
 /// A write may succeed (it was repeated safely) or answer 503 with `Retry-After`; never 500.
 fn assert_write_answer(what: &str, (status, retry_after, body): &(u16, Option<String>, Value)) {
     match status {
@@ -97,18 +114,14 @@ async fn after_postgres_ends_the_pooled_connections_a_read_succeeds_and_nothing_
     let key = app.create_contoso().await;
     // Several requests at once, so the pool holds several connections.
     let warm: Vec<_> = (0..4)
-        .map(|_| app.tenant_request(Method::GET, "/api/v1/api-keys", &key, None))
+        .map(|_| tenant_call(&app, &key, Method::GET, "/api/v1/api-keys", None))
         .collect();
-    for response in futures::future::join_all(warm).await {
-        assert_eq!(response.status(), 200);
+    for (status, _, body) in futures::future::join_all(warm).await {
+        assert_eq!(status, 200, "{body}");
     }
 
     assert!(restart_postgres_for_the_app(&app).await >= 1);
-    let (status, _, body) = answer(
-        app.tenant_request(Method::GET, "/api/v1/api-keys", &key, None)
-            .await,
-    )
-    .await;
+    let (status, _, body) = tenant_call(&app, &key, Method::GET, "/api/v1/api-keys", None).await;
     assert_eq!(
         status, 200,
         "a read is tried again on a fresh connection: {body}"
@@ -117,37 +130,16 @@ async fn after_postgres_ends_the_pooled_connections_a_read_succeeds_and_nothing_
 
     // Writes right after a restart.
     restart_postgres_for_the_app(&app).await;
-    let created = answer(
-        app.tenant_request(
-            Method::POST,
-            "/api/v1/api-keys",
-            &key,
-            Some(json!({"name": "after the restart"})),
-        )
-        .await,
-    )
-    .await;
+    let created = create_api_key(&app, &key, "after the restart").await;
     assert_write_answer("creating an API key", &created);
 
     // And every request after that is served.
     for _ in 0..3 {
-        let (status, _, body) = answer(
-            app.tenant_request(Method::GET, "/api/v1/endpoints", &key, None)
-                .await,
-        )
-        .await;
+        let (status, _, body) =
+            tenant_call(&app, &key, Method::GET, "/api/v1/endpoints", None).await;
         assert_eq!(status, 200, "{body}");
     }
-    let (status, _, body) = answer(
-        app.tenant_request(
-            Method::POST,
-            "/api/v1/api-keys",
-            &key,
-            Some(json!({"name": "later"})),
-        )
-        .await,
-    )
-    .await;
+    let (status, _, body) = create_api_key(&app, &key, "later").await;
     assert_eq!(status, 201, "{body}");
 }
 

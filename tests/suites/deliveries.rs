@@ -4,15 +4,15 @@ use std::time::Duration;
 
 use graphhook_domain::{
     delivery::engine::{self, Attempted, schedule::DELAYS_SECS},
-    platform::entities::{attempt, delivery::DeliveryStatus, endpoint},
+    platform::entities::delivery::DeliveryStatus,
+    platform::ids::EndpointId,
 };
-use graphhook_tests::{Mode, fixtures::contoso_receiving, fixtures::receiving};
 use graphhook_tests::{
-    Tenant, TenantWithEndpoint,
-    fixtures::{delivery_row, message, verifies_with},
+    Mode, Tenant, TenantWithEndpoint,
+    fixtures::{contoso_receiving, delivery_row, endpoint_row, message, receiving, verifies_with},
+    retries::fails_through,
     waits::tick_at,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 #[tokio::test]
 async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_id() {
@@ -46,62 +46,9 @@ async fn a_verifying_receiver_accepts_every_delivery_with_the_messages_webhook_i
 
 #[tokio::test]
 async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
-    let (app, receiver, tenant) = contoso_receiving().await;
-    receiver.set_mode(Mode::Status(500));
+    let (app, receiver, tenant) = contoso_receiving(Mode::Status(500)).await;
     let (message, deliveries) = message(&app, tenant, 1).await;
-    let id = deliveries[0].id;
-    app.drain_jobs().await;
-    let mut last = app.clock.now();
-    for (index, base) in DELAYS_SECS.iter().enumerate() {
-        let row = delivery_row(&app, id).await;
-        assert_eq!(row.status, DeliveryStatus::Failed);
-        assert_eq!(row.attempt_count, index as i32 + 1);
-        let next = row.next_attempt_at.unwrap();
-        let gap = (next - last).num_milliseconds() as f64;
-        assert!(
-            gap >= *base as f64 * 800.0 && gap <= *base as f64 * 1200.0,
-            "retry {} after {gap} ms",
-            index + 1
-        );
-        // Not due yet: nothing is sent.
-        assert_eq!(
-            engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
-                .await
-                .unwrap(),
-            0
-        );
-        app.clock.set(next);
-        last = next;
-        assert_eq!(
-            engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
-                .await
-                .unwrap(),
-            1
-        );
-        assert_eq!(
-            engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
-                .await
-                .unwrap(),
-            0,
-            "enqueued once"
-        );
-        app.drain_jobs().await;
-    }
-    let row = delivery_row(&app, id).await;
-    assert_eq!(row.status, DeliveryStatus::Exhausted);
-    assert_eq!(row.attempt_count, 10);
-    let attempts = attempt::Entity::find()
-        .filter(attempt::Column::DeliveryId.eq(id))
-        .order_by_asc(attempt::Column::Number)
-        .all(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(attempts.len(), 10);
-    assert!(
-        attempts
-            .iter()
-            .all(|a| a.status_code == Some(500) && a.trigger == "scheduled")
-    );
+    fails_through(&app, &[deliveries[0].id], &DELAYS_SECS).await;
     let sent = receiver.all_of("graph.user.updated");
     assert_eq!(sent.len(), 10);
     assert!(
@@ -113,8 +60,7 @@ async fn a_failing_receiver_is_retried_on_the_schedule_until_exhausted() {
 
 #[tokio::test]
 async fn retry_after_is_obeyed() {
-    let (app, receiver, tenant) = contoso_receiving().await;
-    receiver.set_mode(Mode::RetryAfter(503, 3_600));
+    let (app, _receiver, tenant) = contoso_receiving(Mode::RetryAfter(503, 3_600)).await;
     let (_, deliveries) = message(&app, tenant, 1).await;
     let before = app.clock.now();
     app.drain_jobs().await;
@@ -129,17 +75,13 @@ async fn retry_after_is_obeyed() {
 
 #[tokio::test]
 async fn a_410_disables_the_endpoint_and_stops_the_delivery() {
-    let (app, receiver, tenant) = contoso_receiving().await;
-    receiver.set_mode(Mode::Status(410));
+    let (app, _receiver, tenant) = contoso_receiving(Mode::Status(410)).await;
     let (_, deliveries) = message(&app, tenant, 1).await;
     app.drain_jobs().await;
     let row = delivery_row(&app, deliveries[0].id).await;
     assert_eq!(row.status, DeliveryStatus::Exhausted);
-    let endpoint = endpoint::Entity::find_by_id(row.endpoint_id)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let endpoint_id = EndpointId::from(row.endpoint_id).to_string();
+    let endpoint = endpoint_row(&app, &endpoint_id).await;
     assert_eq!(
         endpoint.status,
         graphhook_domain::platform::entities::endpoint::EndpointStatus::Disabled
@@ -155,8 +97,7 @@ async fn a_410_disables_the_endpoint_and_stops_the_delivery() {
 
 #[tokio::test]
 async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
-    let (app, receiver, tenant) = contoso_receiving().await;
-    receiver.set_mode(Mode::Slow(Duration::from_secs(3)));
+    let (app, receiver, tenant) = contoso_receiving(Mode::Slow(Duration::from_secs(3))).await;
     let (message, deliveries) = message(&app, tenant, 1).await;
     let id = deliveries[0].id;
 
@@ -164,18 +105,10 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
     let jobs = app.services.clone();
     let attempt =
         tokio::spawn(async move { engine::attempt(&jobs, id, engine::Trigger::Scheduled).await });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !receiver
-        .received()
-        .iter()
-        .any(|r| r.event_type() == "graph.user.updated")
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the attempt started"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The attempt has started once its request reached the receiver.
+    receiver
+        .wait_for("graph.user.updated", 1, Duration::from_secs(10))
+        .await;
     attempt.abort();
     assert!(attempt.await.is_err(), "the attempt was killed");
     // …and Redis loses the test's keys, queued job included.
@@ -229,7 +162,7 @@ async fn an_interrupted_attempt_and_lost_redis_keys_lose_nothing() {
 
 #[tokio::test]
 async fn the_maintenance_tick_runs_the_sweeper() {
-    let (app, _receiver, tenant) = contoso_receiving().await;
+    let (app, _receiver, tenant) = contoso_receiving(Mode::Echo).await;
     let (_, deliveries) = message(&app, tenant, 1).await;
     app.flush_redis().await;
     tick_at(&app, 2).await;

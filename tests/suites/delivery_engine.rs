@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use graphhook_domain::{
     delivery::engine::{self, NewMessage},
-    platform::ids::{EndpointId, TenantId},
+    platform::ids::EndpointId,
 };
 use graphhook_tests::{
     Mode, Receiver, TestApp,
-    fixtures::write_message,
+    fixtures::message_to,
     fixtures::{FABRIKAM, direct_tenant, graph_endpoint},
     receiver::Received,
 };
@@ -18,21 +18,9 @@ use graphhook_tests::{
     fixtures::verifies_with,
     replay::{pending, recover, seed_exhausted},
 };
-use reqwest::Method;
 use serde_json::{Value, json};
 
 const EVENT: &str = "graph.user.updated";
-
-async fn send(app: &TestApp, tenant: TenantId, endpoint: EndpointId, event_type: &str, n: u32) {
-    write_message(
-        app,
-        tenant,
-        event_type,
-        json!({"n": n}),
-        Some(vec![endpoint]),
-    )
-    .await;
-}
 
 /// What arrived at `receiver` after `since`.
 fn arrived_after(receiver: &Receiver, since: Instant) -> Vec<Received> {
@@ -44,15 +32,8 @@ fn arrived_after(receiver: &Receiver, since: Instant) -> Vec<Received> {
 }
 
 async fn patch(app: &TestApp, key: &str, endpoint: EndpointId, body: Value) {
-    let response = app
-        .tenant_request(
-            Method::PATCH,
-            &format!("/api/v1/endpoints/{endpoint}"),
-            key,
-            Some(body),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
+    let (status, patched) = app.as_tenant(key).patch_endpoint(endpoint, body).await;
+    assert_eq!(status, 200, "{patched}");
 }
 
 /// Attempts admitted before a change returned may still arrive just after it; this is longer
@@ -71,7 +52,7 @@ async fn a_rotation_a_url_change_and_a_disable_reach_both_worker_processes_befor
         graph_endpoint(&app, &key, &first, json!({"rate_limit_per_sec": 4})).await;
     let workers = [app.start_worker().await, app.start_worker().await];
     for n in 0..60 {
-        send(&app, tenant, id, EVENT, n).await;
+        message_to(&app, tenant, id, EVENT, n).await;
     }
     first.wait_for(EVENT, 4, Duration::from_secs(10)).await;
     assert!(
@@ -156,7 +137,7 @@ async fn another_tenants_replay_of_ten_thousand_does_not_hold_up_a_live_delivery
         .wait_for(EVENT, 1, Duration::from_secs(10))
         .await;
     let replayed_before = busy_receiver.count(EVENT);
-    send(&app, quiet, quiet_endpoint, "graph.group.created", 0).await;
+    message_to(&app, quiet, quiet_endpoint, "graph.group.created", 0).await;
     quiet_receiver
         .wait_for("graph.group.created", 1, Duration::from_secs(10))
         .await;
@@ -198,7 +179,7 @@ async fn an_endpoint_with_a_backlog_at_its_cap_does_not_starve_the_same_tenants_
     // The fast endpoint's deliveries are younger than the whole backlog.
     app.clock.advance(chrono::Duration::seconds(1));
     for n in 0..5 {
-        send(&app, tenant, fast_endpoint, "graph.group.created", n).await;
+        message_to(&app, tenant, fast_endpoint, "graph.group.created", n).await;
     }
     fast.wait_for("graph.group.created", 5, Duration::from_secs(10))
         .await;

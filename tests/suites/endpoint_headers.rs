@@ -4,16 +4,14 @@
 use graphhook_api::Application;
 use graphhook_domain::platform::ids::EndpointId;
 use graphhook_tests::{Mode, Receiver, TestApp};
-use graphhook_tests::{
-    client::{create_endpoint, tenant_call},
-    fixtures::message,
-};
-use reqwest::Method;
+use graphhook_tests::{client::create_endpoint, fixtures::message};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 const MASK: &str = "********";
 const TOKEN: &str = "Bearer tok-3f9a1c77e2b84d05";
+/// The value that replaces [`TOKEN`].
+const ROTATED: &str = "Bearer rotated-token-0001";
 
 /// The endpoint's row as PostgreSQL holds it, every column as text (bytea as hex).
 async fn stored_row(app: &TestApp, id: &str) -> String {
@@ -45,22 +43,20 @@ fn assert_no_plaintext(row: &str, secret: &str) {
     assert!(!row.contains(fragment), "part of the plain text in the row");
 }
 
-/// Sends the endpoint a test event; returns the request the receiver got.
+/// Sends a test event to endpoint `id` (delivered), which arrives with `Authorization:
+/// authorization`; the request, for its other headers.
 async fn test_event(
     app: &TestApp,
     key: &str,
     id: &str,
     receiver: &Receiver,
+    authorization: &str,
 ) -> graphhook_tests::receiver::Received {
-    let (status, body) = tenant_call(
-        app,
-        Method::POST,
-        &format!("/api/v1/endpoints/{id}/test"),
-        key,
-    )
-    .await;
+    let (status, body) = app.as_tenant(key).test_endpoint(id).await;
     assert_eq!((status, &body["delivered"]), (200, &json!(true)), "{body}");
-    receiver.received().pop().unwrap()
+    let sent = receiver.received().pop().unwrap();
+    assert_eq!(sent.header("authorization"), Some(authorization));
+    sent
 }
 
 /// Delivers one message through the delivery engine; returns the request the receiver got.
@@ -79,17 +75,13 @@ async fn delivery(
         .unwrap()
 }
 
+/// A change of an endpoint's headers to an `Authorization` of `value` alone.
+fn authorization(value: &str) -> Value {
+    json!({"headers": {"Authorization": value}})
+}
+
 async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .tenant_request(
-            Method::PATCH,
-            &format!("/api/v1/endpoints/{id}"),
-            key,
-            Some(body),
-        )
-        .await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.as_tenant(key).patch_endpoint(id, body).await
 }
 
 /// A fresh app with Contoso (written directly) and an endpoint on a fresh receiver, created
@@ -126,8 +118,7 @@ async fn custom_headers_are_stored_encrypted_shown_masked_and_sent_in_full() {
     // The verification challenge and every later request carry the real values.
     let verification = receiver.received().remove(0);
     assert_eq!(verification.header("authorization"), Some(TOKEN));
-    let sent = test_event(&app, &key, &id, &receiver).await;
-    assert_eq!(sent.header("authorization"), Some(TOKEN));
+    let sent = test_event(&app, &key, &id, &receiver, TOKEN).await;
     assert_eq!(sent.header("x-team"), Some("blue"));
     let delivered = delivery(&app, &receiver, 1).await;
     assert_eq!(delivered.header("authorization"), Some(TOKEN));
@@ -158,21 +149,11 @@ async fn the_mask_sent_back_keeps_a_header_and_a_new_value_replaces_it() {
     assert_eq!(delivered.header("x-team"), Some("green"));
 
     // A new value replaces the stored one; a header left out is removed.
-    let (status, _) = patch(
-        &app,
-        &key,
-        &id,
-        json!({"headers": {"Authorization": "Bearer rotated-token-0001"}}),
-    )
-    .await;
+    let (status, _) = patch(&app, &key, &id, authorization(ROTATED)).await;
     assert_eq!(status, 200);
-    let sent = test_event(&app, &key, &id, &receiver).await;
-    assert_eq!(
-        sent.header("authorization"),
-        Some("Bearer rotated-token-0001")
-    );
+    let sent = test_event(&app, &key, &id, &receiver, ROTATED).await;
     assert_eq!(sent.header("x-team"), None);
-    assert_no_plaintext(&stored_row(&app, &id).await, "Bearer rotated-token-0001");
+    assert_no_plaintext(&stored_row(&app, &id).await, ROTATED);
 
     // The mask stands for a stored value: with none to keep it is refused, not sent as is.
     let (status, error) = patch(
@@ -193,11 +174,7 @@ async fn the_mask_sent_back_keeps_a_header_and_a_new_value_replaces_it() {
     .await;
     assert_eq!(status, 422, "{error}");
     // The refused changes changed nothing.
-    let sent = test_event(&app, &key, &id, &receiver).await;
-    assert_eq!(
-        sent.header("authorization"),
-        Some("Bearer rotated-token-0001")
-    );
+    test_event(&app, &key, &id, &receiver, ROTATED).await;
 }
 
 #[tokio::test]
@@ -223,29 +200,16 @@ async fn another_tenant_cannot_see_or_reuse_an_endpoints_headers() {
     assert_eq!(status, 404);
     let (_, list) = app.as_tenant(&fabrikam).get("/api/v1/endpoints").await;
     assert_eq!(list["data"], json!([]));
-    let (status, _) = patch(
-        &app,
-        &fabrikam,
-        &id,
-        json!({"headers": {"Authorization": "Bearer hijacked"}}),
-    )
-    .await;
+    let (status, _) = patch(&app, &fabrikam, &id, authorization("Bearer hijacked")).await;
     assert_eq!(status, 404);
 
     // Fabrikam's own endpoint cannot borrow Contoso's value through the mask.
     let (_, own) = create_endpoint(&app, &fabrikam, json!({"url": receiver.url})).await;
     let own_id = own["id"].as_str().unwrap();
-    let (status, _) = patch(
-        &app,
-        &fabrikam,
-        own_id,
-        json!({"headers": {"Authorization": MASK}}),
-    )
-    .await;
+    let (status, _) = patch(&app, &fabrikam, own_id, authorization(MASK)).await;
     assert_eq!(status, 422);
 
-    let sent = test_event(&app, &contoso, &id, &receiver).await;
-    assert_eq!(sent.header("authorization"), Some(TOKEN));
+    test_event(&app, &contoso, &id, &receiver, TOKEN).await;
 }
 
 #[tokio::test]
@@ -274,8 +238,7 @@ async fn headers_stored_in_plain_text_before_the_upgrade_are_sent_and_encrypted_
         .get(&format!("/api/v1/endpoints/{id}"))
         .await;
     assert_eq!(shown["headers"], json!({"authorization": MASK}));
-    let sent = test_event(&app, &key, &id, &receiver).await;
-    assert_eq!(sent.header("authorization"), Some(legacy));
+    test_event(&app, &key, &id, &receiver, legacy).await;
 
     // Starting the api encrypts it.
     let mut settings = app.settings.clone();
@@ -285,8 +248,7 @@ async fn headers_stored_in_plain_text_before_the_upgrade_are_sent_and_encrypted_
         .unwrap();
     drop(restarted);
     assert_no_plaintext(&stored_row(&app, &id).await, legacy);
-    let sent = test_event(&app, &key, &id, &receiver).await;
-    assert_eq!(sent.header("authorization"), Some(legacy));
+    test_event(&app, &key, &id, &receiver, legacy).await;
     let (_, shown) = app
         .as_tenant(&key)
         .get(&format!("/api/v1/endpoints/{id}"))
@@ -326,6 +288,5 @@ async fn reverting_the_migration_needs_the_headers_written_back_in_plain_text_fi
     Migrator::up(&app.db, None).await.unwrap();
     assert_eq!(headers::seal_plain(&app.db, &secret_box).await.unwrap(), 1);
     assert_no_plaintext(&stored_row(&app, &id).await, TOKEN);
-    let sent = test_event(&app, &key, &id, &receiver).await;
-    assert_eq!(sent.header("authorization"), Some(TOKEN));
+    test_event(&app, &key, &id, &receiver, TOKEN).await;
 }

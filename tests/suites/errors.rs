@@ -1,7 +1,13 @@
 //! Every error, whoever produced it, has one JSON shape: `code`, `message`, `request_id`
 //! (matching the `x-request-id` header), and `details` only where useful.
 
-use graphhook_tests::{TestApp, errors::assert_error};
+use graphhook_tests::{
+    TestApp,
+    client::{header, sent},
+    errors::{Refusal, assert_error},
+};
+use reqwest::Method;
+use serde_json::json;
 
 /// A probe request with this content type and raw body, as a client could send it.
 async fn post_probes_raw(
@@ -9,39 +15,48 @@ async fn post_probes_raw(
     content_type: &str,
     body: impl Into<reqwest::Body>,
 ) -> reqwest::Response {
-    app.client
-        .post(app.url("/admin/v1/probes"))
-        .bearer_auth(app.operator_token())
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("request")
+    sent(
+        app.client
+            .post(app.url("/admin/v1/probes"))
+            .bearer_auth(app.operator_token())
+            .header("content-type", content_type)
+            .body(body),
+    )
+    .await
+}
+
+/// The error a `GET` of the operator api's `path` answers, checked as [`assert_error`] does.
+async fn operator_get_error(
+    app: &TestApp,
+    path: &str,
+    status: u16,
+    code: &str,
+) -> serde_json::Value {
+    assert_error(app.admin_get(path).await, status, code).await
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_400_invalid_json() {
     let app = TestApp::spawn().await;
     let response = post_probes_raw(&app, "application/json", "{\"hold_ms\": ").await;
-    let body = assert_error(response, 400, "invalid_json").await;
-    assert_eq!(body["details"]["rule"], "json_syntax", "{body}");
+    let invalid_json = Refusal::new(400, "invalid_json", "json_syntax");
+    invalid_json.of_response(response).await;
 }
 
 #[tokio::test]
 async fn json_of_the_wrong_shape_is_a_422_naming_the_problem() {
     let app = TestApp::spawn().await;
-    let response = app
-        .admin_post_json("/admin/v1/probes", &serde_json::json!({"hold_ms": "soon"}))
-        .await;
+    let probes = "/admin/v1/probes";
     // Under test: `details` name the problem.
-    let body = assert_error(response, 422, "validation_failed").await;
-    assert_eq!(body["details"]["rule"], "json_type", "{body}");
-
     let response = app
-        .admin_post_json("/admin/v1/probes", &serde_json::json!({"hold": 1}))
+        .admin_post_json(probes, &json!({"hold_ms": "soon"}))
         .await;
-    let body = assert_error(response, 422, "validation_failed").await;
-    assert_eq!(body["details"]["rule"], "unknown_field", "{body}");
+    Refusal::invalid("json_type").of_response(response).await;
+
+    let response = app.admin_post_json(probes, &json!({"hold": 1})).await;
+    let body = Refusal::invalid("unknown_field")
+        .of_response(response)
+        .await;
     assert_eq!(body["details"]["field"], "hold", "{body}");
 }
 
@@ -70,19 +85,15 @@ async fn a_malformed_path_parameter_is_a_400_invalid_path() {
     let app = TestApp::spawn().await;
     // Under test: `details` say which kind of id the path takes.
     let response = app.admin_get("/admin/v1/probes/not-an-id").await;
-    let body = assert_error(response, 400, "invalid_path").await;
-    assert_eq!(body["details"]["rule"], "invalid_id", "{body}");
+    let body = Refusal::new(400, "invalid_path", "invalid_id")
+        .of_response(response)
+        .await;
     assert_eq!(body["details"]["prefix"], "prb", "{body}");
     assert_eq!(body["details"]["field"], "id", "{body}");
     // An id of another kind is refused the same way.
     let tenant_id = "ten_0194c1a27b3c7d4e8f90123456789abc";
-    assert_error(
-        app.admin_get(&format!("/admin/v1/probes/{tenant_id}"))
-            .await,
-        400,
-        "invalid_path",
-    )
-    .await;
+    let path = format!("/admin/v1/probes/{tenant_id}");
+    operator_get_error(&app, &path, 400, "invalid_path").await;
 }
 
 #[tokio::test]
@@ -95,8 +106,8 @@ async fn a_malformed_query_parameter_is_a_400_invalid_query() {
         ("limit=0", 422, "validation_failed"),
     ];
     for (query, status, code) in cases {
-        let response = app.admin_get(&format!("/admin/v1/audit-log?{query}")).await;
-        assert_error(response, status, code).await;
+        let path = format!("/admin/v1/audit-log?{query}");
+        operator_get_error(&app, &path, status, code).await;
     }
 }
 
@@ -107,31 +118,18 @@ async fn an_unknown_route_is_a_404() {
     // Under test: `details` name the method and path that matched no route.
     assert_eq!(body["details"]["method"], "GET", "{body}");
     assert_eq!(body["details"]["path"], "/no/such/route", "{body}");
-    assert_error(
-        app.admin_get("/admin/v1/nothing-here").await,
-        404,
-        "not_found",
-    )
-    .await;
+    operator_get_error(&app, "/admin/v1/nothing-here", 404, "not_found").await;
 }
 
 #[tokio::test]
 async fn a_known_route_with_the_wrong_method_is_a_405() {
     let app = TestApp::spawn().await;
-    let response = app
-        .client
-        .delete(app.url("/healthz"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.anonymous(Method::DELETE, "/healthz").await;
     assert_error(response, 405, "method_not_allowed").await;
     let response = app
-        .client
-        .put(app.url("/admin/v1/probes"))
-        .bearer_auth(app.operator_token())
-        .send()
-        .await
-        .expect("request");
+        .as_operator()
+        .send(Method::PUT, "/admin/v1/probes", None)
+        .await;
     let body = assert_error(response, 405, "method_not_allowed").await;
     // Under test: `details` name the method refused and the route.
     assert_eq!(body["details"]["method"], "PUT", "{body}");
@@ -143,19 +141,13 @@ async fn the_operator_api_refuses_missing_and_wrong_tokens() {
     let app = TestApp::spawn().await;
     let response = app.get("/admin/v1/audit-log").await;
     assert_eq!(
-        response
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok()),
+        header(&response, "www-authenticate").as_deref(),
         Some("Bearer")
     );
     assert_error(response, 401, "unauthorized").await;
     let response = app
-        .client
-        .get(app.url("/admin/v1/audit-log"))
-        .bearer_auth("test-operator-token-0123456788")
-        .send()
-        .await
-        .expect("request");
+        .as_operator_bearing("test-operator-token-0123456788")
+        .send(Method::GET, "/admin/v1/audit-log", None)
+        .await;
     assert_error(response, 401, "unauthorized").await;
 }

@@ -9,7 +9,7 @@ use graphhook_domain::{
 };
 use graphhook_tests::{
     Mode, Receiver, TestApp,
-    fixtures::write_message,
+    fixtures::message_to,
     fixtures::{TENANT, direct_tenant, graph_endpoint},
 };
 use graphhook_tests::{
@@ -22,24 +22,28 @@ use serde_json::{Value, json};
 
 const EVENT: &str = "graph.user.updated";
 
-/// A message of `event_type` for one endpoint only.
-async fn send_to(
-    app: &TestApp,
+/// A fresh app with Contoso (written directly) and one Graph endpoint on a receiver of its own.
+struct Contoso {
+    app: TestApp,
+    receiver: Receiver,
     tenant: TenantId,
+    key: String,
     endpoint: EndpointId,
-    event_type: &str,
-    n: u32,
-) -> delivery::Model {
-    let (_, mut deliveries) = write_message(
+}
+
+/// [`Contoso`], its endpoint created with `extra` fields.
+async fn contoso_with_a_graph_endpoint(extra: Value) -> Contoso {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Mode::Echo);
+    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
+    let endpoint = graph_endpoint(&app, &key, &receiver, extra).await.0;
+    Contoso {
         app,
+        receiver,
         tenant,
-        event_type,
-        json!({"n": n}),
-        Some(vec![endpoint]),
-    )
-    .await;
-    assert_eq!(deliveries.len(), 1);
-    deliveries.remove(0)
+        key,
+        endpoint,
+    }
 }
 
 async fn health(app: &TestApp, key: &str, endpoint: EndpointId) -> Value {
@@ -65,14 +69,14 @@ async fn a_slow_endpoint_at_its_in_flight_cap_does_not_delay_another_endpoint() 
     let fast_endpoint = graph_endpoint(&app, &key, &fast, json!({})).await.0;
     slow.hold();
     for n in 0..8 {
-        send_to(&app, tenant, slow_endpoint, EVENT, n).await;
+        message_to(&app, tenant, slow_endpoint, EVENT, n).await;
     }
     let worker = app.start_worker().await;
     slow.wait_for(EVENT, 2, Duration::from_secs(10)).await;
     assert_eq!(health(&app, &key, slow_endpoint).await["in_flight"], 2);
 
     for n in 0..5 {
-        send_to(&app, tenant, fast_endpoint, EVENT, n).await;
+        message_to(&app, tenant, fast_endpoint, EVENT, n).await;
     }
     fast.wait_for(EVENT, 5, Duration::from_secs(10)).await;
     assert_eq!(
@@ -89,16 +93,20 @@ async fn a_slow_endpoint_at_its_in_flight_cap_does_not_delay_another_endpoint() 
 
 #[tokio::test]
 async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued() {
-    let mut app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
-    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({})).await.0;
+    let Contoso {
+        mut app,
+        receiver,
+        tenant,
+        key,
+        endpoint: endpoint_id,
+        ..
+    } = contoso_with_a_graph_endpoint(json!({})).await;
     seed_exhausted(&app, tenant, endpoint_id, 10_000).await;
     assert_eq!(recover(&app, &key, endpoint_id).await, 10_000);
 
     let worker = app.start_worker().await;
     receiver.wait_for(EVENT, 1, Duration::from_secs(10)).await;
-    let live = send_to(&app, tenant, endpoint_id, "graph.group.created", 0).await;
+    let live = message_to(&app, tenant, endpoint_id, "graph.group.created", 0).await;
     receiver
         .wait_for("graph.group.created", 1, Duration::from_secs(10))
         .await;
@@ -117,14 +125,15 @@ async fn a_live_delivery_arrives_while_a_replay_of_ten_thousand_is_still_queued(
 
 #[tokio::test]
 async fn the_rate_limit_holds_across_two_worker_processes() {
-    let mut app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
-    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({"rate_limit_per_sec": 5}))
-        .await
-        .0;
+    let Contoso {
+        mut app,
+        receiver,
+        tenant,
+        endpoint: endpoint_id,
+        ..
+    } = contoso_with_a_graph_endpoint(json!({"rate_limit_per_sec": 5})).await;
     for n in 0..20 {
-        send_to(&app, tenant, endpoint_id, EVENT, n).await;
+        message_to(&app, tenant, endpoint_id, EVENT, n).await;
     }
     let first = app.start_worker().await;
     let second = app.start_worker().await;
@@ -156,14 +165,18 @@ async fn the_rate_limit_holds_across_two_worker_processes() {
 
 #[tokio::test]
 async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (tenant, key) = direct_tenant(&app, TENANT, "Contoso").await;
-    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({})).await.0;
+    let Contoso {
+        app,
+        receiver,
+        tenant,
+        key,
+        endpoint: endpoint_id,
+        ..
+    } = contoso_with_a_graph_endpoint(json!({})).await;
     receiver.set_mode(Mode::Status(500));
     // Ten failures out of ten attempts: the circuit opens.
     for n in 0..10 {
-        send_to(&app, tenant, endpoint_id, EVENT, n).await;
+        message_to(&app, tenant, endpoint_id, EVENT, n).await;
     }
     app.drain_jobs().await;
     assert_eq!(receiver.count(EVENT), 10);
@@ -190,7 +203,7 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
     // While open, new deliveries wait without an attempt.
     let mut held = Vec::new();
     for n in 10..13 {
-        held.push(send_to(&app, tenant, endpoint_id, EVENT, n).await);
+        held.push(message_to(&app, tenant, endpoint_id, EVENT, n).await);
     }
     app.drain_jobs().await;
     assert_eq!(receiver.count(EVENT), 10, "nothing was sent");
@@ -239,10 +252,13 @@ async fn the_circuit_opens_holds_deliveries_probes_and_closes() {
 
 #[tokio::test]
 async fn another_tenant_cannot_read_an_endpoints_health() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let (_, key) = direct_tenant(&app, TENANT, "Contoso").await;
-    let endpoint_id = graph_endpoint(&app, &key, &receiver, json!({})).await.0;
+    let Contoso {
+        app,
+        receiver: _receiver,
+
+        endpoint: endpoint_id,
+        ..
+    } = contoso_with_a_graph_endpoint(json!({})).await;
     let other = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;

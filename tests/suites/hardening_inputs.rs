@@ -87,15 +87,11 @@ async fn a_grace_period_outside_zero_to_a_week_is_a_422_and_the_connection_stays
     );
     // At the edges, it rotates.
     for grace in [0, 604_800] {
-        let response = app
-            .tenant_request(
-                Method::POST,
-                &path,
-                &key,
-                Some(json!({"grace_period_secs": grace})),
-            )
+        let (status, body) = app
+            .as_tenant(&key)
+            .post_json(&path, json!({"grace_period_secs": grace}))
             .await;
-        assert_eq!(response.status().as_u16(), 200, "grace {grace}");
+        assert_eq!(status, 200, "grace {grace}: {body}");
     }
 }
 
@@ -164,13 +160,11 @@ async fn an_endpoint_url_longer_than_2048_characters_is_a_422_naming_the_limit()
         body["details"]["rule"], "URLs longer than 2048 characters are not allowed",
         "{body}"
     );
+    let endpoint = format!("/api/v1/endpoints/{id}");
+    let too_long = json!({"url": padded(100_000)});
     let response = app
-        .tenant_request(
-            Method::PATCH,
-            &format!("/api/v1/endpoints/{id}"),
-            &key,
-            Some(json!({"url": padded(100_000)})),
-        )
+        .as_tenant(&key)
+        .send(Method::PATCH, &endpoint, Some(too_long))
         .await;
     let body = refused(response, 422, "validation_failed").await;
     assert_eq!(body["details"]["field"], "url");
@@ -189,24 +183,16 @@ async fn strings_the_database_cannot_hold_are_a_422_naming_the_field() {
     .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["details"]["field"], "description", "{body}");
-    let response = app
-        .tenant_request(
-            Method::PATCH,
-            &format!("/api/v1/endpoints/{id}"),
-            &key,
-            Some(json!({"description": "\u{0}"})),
-        )
-        .await;
+    let contoso = app.as_tenant(&key);
+    let endpoint = format!("/api/v1/endpoints/{id}");
+    let nul = json!({"description": "\u{0}"});
+    let response = contoso.send(Method::PATCH, &endpoint, Some(nul)).await;
     let body = refused(response, 422, "validation_failed").await;
     assert_eq!(body["details"]["field"], "description", "{body}");
     for name in ["ci\u{0}", &"k".repeat(101), " "] {
-        let response = app
-            .tenant_request(
-                Method::POST,
-                "/api/v1/api-keys",
-                &key,
-                Some(json!({"name": name})),
-            )
+        let key_named = json!({"name": name});
+        let response = contoso
+            .send(Method::POST, "/api/v1/api-keys", Some(key_named))
             .await;
         refused(response, 422, "validation_failed").await;
     }
@@ -264,17 +250,14 @@ async fn list_filters_outside_what_the_database_compares_are_a_400() {
         "/api/v1/deliveries?event_type=a%00b".to_owned(),
         "/api/v1/events?event_type=%00".to_owned(),
     ] {
-        let response = app.tenant_request(Method::GET, &query, &key, None).await;
+        let response = app.as_tenant(&key).send(Method::GET, &query, None).await;
         let body = refused(response, 400, "invalid_query").await;
         assert_eq!(body["details"]["rule"], "invalid_value", "{query}: {body}");
     }
+    let recover = format!("/api/v1/endpoints/{id}/recover");
     let response = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/endpoints/{id}/recover"),
-            &key,
-            Some(json!({"since": ancient})),
-        )
+        .as_tenant(&key)
+        .send(Method::POST, &recover, Some(json!({"since": ancient})))
         .await;
     refused(response, 422, "validation_failed").await;
     refused(
@@ -289,7 +272,7 @@ async fn list_filters_outside_what_the_database_compares_are_a_400() {
         "/api/v1/deliveries?since=2026-01-01T00:00:00Z",
         "/api/v1/events?since=2026-01-01T00:00:00%2B02:00",
     ] {
-        let response = app.tenant_request(Method::GET, query, &key, None).await;
+        let response = app.as_tenant(&key).send(Method::GET, query, None).await;
         assert_eq!(response.status().as_u16(), 200, "{query}");
     }
 }

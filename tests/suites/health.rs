@@ -1,8 +1,8 @@
-use graphhook_tests::client::header;
+use graphhook_tests::client::{header, sent};
 use std::time::Duration;
 
-use graphhook_tests::TestApp;
 use graphhook_tests::waits::poll;
+use graphhook_tests::{TcpProxy, TestApp};
 use serde_json::Value;
 
 #[tokio::test]
@@ -20,18 +20,10 @@ async fn healthz_answers_200_with_a_request_id() {
 #[tokio::test]
 async fn a_sane_incoming_request_id_is_kept() {
     let app = TestApp::spawn().await;
-    let response = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "lb-0123456789abcdef")
-        .send()
-        .await
-        .expect("request");
+    let request = app.client.get(app.url("/healthz"));
+    let response = sent(request.header("x-request-id", "lb-0123456789abcdef")).await;
     assert_eq!(
-        response
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok()),
+        header(&response, "x-request-id").as_deref(),
         Some("lb-0123456789abcdef")
     );
 }
@@ -64,36 +56,33 @@ async fn wait_for_status(app: &TestApp, path: &str, status: u16) -> Value {
     .await
 }
 
+/// Cuts `proxy`, the way to `down`: `/readyz` answers 503 naming `down` and not `up`; once
+/// the proxy is restored, 200 with `down` ok again.
+async fn readyz_through_an_outage(app: &TestApp, proxy: &TcpProxy, down: &str, up: &str) {
+    assert_eq!(app.get("/readyz").await.status().as_u16(), 200);
+
+    proxy.cut();
+    let body = wait_for_status(app, "/readyz", 503).await;
+    assert_eq!(body["code"], "not_ready");
+    assert_ne!(body["details"]["checks"][down], "ok", "{body}");
+    assert_eq!(body["details"]["checks"][up], "ok", "{body}");
+    assert!(body["request_id"].as_str().is_some_and(|s| !s.is_empty()));
+
+    proxy.restore();
+    let body = wait_for_status(app, "/readyz", 200).await;
+    assert_eq!(body["checks"][down], "ok", "{body}");
+}
+
 #[tokio::test]
 async fn readyz_names_redis_while_redis_is_unreachable_and_recovers() {
     let app = TestApp::spawn().await;
-    assert_eq!(app.get("/readyz").await.status().as_u16(), 200);
-
-    app.redis_proxy.cut();
-    let body = wait_for_status(&app, "/readyz", 503).await;
-    assert_eq!(body["code"], "not_ready");
-    assert_eq!(body["details"]["checks"]["postgres"], "ok");
-    assert_ne!(body["details"]["checks"]["redis"], "ok");
-    assert!(body["request_id"].as_str().is_some_and(|s| !s.is_empty()));
-
-    app.redis_proxy.restore();
-    let body = wait_for_status(&app, "/readyz", 200).await;
-    assert_eq!(body["checks"]["redis"], "ok");
+    readyz_through_an_outage(&app, &app.redis_proxy, "redis", "postgres").await;
 }
 
 #[tokio::test]
 async fn readyz_names_postgres_while_postgres_is_unreachable() {
     let app = TestApp::spawn().await;
-    assert_eq!(app.get("/readyz").await.status().as_u16(), 200);
-
-    app.pg_proxy.cut();
-    let body = wait_for_status(&app, "/readyz", 503).await;
-    assert_eq!(body["code"], "not_ready");
-    assert_ne!(body["details"]["checks"]["postgres"], "ok");
-    assert_eq!(body["details"]["checks"]["redis"], "ok");
-
-    app.pg_proxy.restore();
-    wait_for_status(&app, "/readyz", 200).await;
+    readyz_through_an_outage(&app, &app.pg_proxy, "postgres", "redis").await;
 }
 
 #[tokio::test]

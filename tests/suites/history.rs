@@ -1,23 +1,23 @@
 //! Delivery history through the tenant api: lists, resend, recover, isolation.
 
 use graphhook_domain::delivery::engine::{self};
+use graphhook_tests::client::each;
 use graphhook_tests::{Mode, TestApp};
 use graphhook_tests::{
     fixtures::{one_message_delivered, send_event, setup},
     waits::tick_at,
 };
-use reqwest::Method;
-use serde_json::{Value, json};
 
 #[tokio::test]
 async fn messages_deliveries_and_attempts_are_listed_with_filters() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
+    let contoso = app.as_tenant(&s.key);
     let first = send_event(&app, s.tenant, "graph.user.updated").await;
     send_event(&app, s.tenant, "graph.group.deleted").await;
     app.drain_jobs().await;
 
-    let (_, messages) = app.as_tenant(&s.key).get("/api/v1/messages").await;
+    let (_, messages) = contoso.get("/api/v1/messages").await;
     assert_eq!(messages["data"].as_array().unwrap().len(), 2);
     assert_eq!(
         messages["data"][0]["id"],
@@ -25,43 +25,35 @@ async fn messages_deliveries_and_attempts_are_listed_with_filters() {
         "a message's id is its webhook-id"
     );
     assert_eq!(messages["data"][0]["payload"]["type"], "graph.user.updated");
-    let (_, only) = app
-        .as_tenant(&s.key)
+    let (_, only) = contoso
         .get("/api/v1/messages?event_type=graph.group.deleted")
         .await;
     assert_eq!(only["data"].as_array().unwrap().len(), 1);
-    let (_, page) = app.as_tenant(&s.key).get("/api/v1/messages?limit=1").await;
+    let (_, page) = contoso.get("/api/v1/messages?limit=1").await;
     let cursor = page["next_cursor"].as_str().unwrap();
-    let (_, next) = app
-        .as_tenant(&s.key)
+    let (_, next) = contoso
         .get(&format!("/api/v1/messages?limit=1&cursor={cursor}"))
         .await;
     assert_eq!(next["data"][0]["event_type"], "graph.group.deleted");
 
-    let (_, deliveries) = app
-        .as_tenant(&s.key)
+    let (_, deliveries) = contoso
         .get(&format!(
             "/api/v1/deliveries?endpoint_id={}&status=delivered",
             s.endpoint
         ))
         .await;
     assert_eq!(deliveries["data"].as_array().unwrap().len(), 2);
-    let (_, by_type) = app
-        .as_tenant(&s.key)
+    let (_, by_type) = contoso
         .get("/api/v1/deliveries?event_type=graph.user.updated")
         .await;
     assert_eq!(by_type["data"].as_array().unwrap().len(), 1);
     let delivery = by_type["data"][0]["id"].as_str().unwrap();
-    let (_, attempts) = app
-        .as_tenant(&s.key)
+    let (_, attempts) = contoso
         .get(&format!("/api/v1/deliveries/{delivery}/attempts"))
         .await;
     assert_eq!(attempts["data"][0]["trigger"], "scheduled");
     assert_eq!(attempts["data"][0]["status_code"], 204);
-    let (status, _) = app
-        .as_tenant(&s.key)
-        .get("/api/v1/deliveries?status=lost")
-        .await;
+    let (status, _) = contoso.get("/api/v1/deliveries?status=lost").await;
     assert_eq!(status, 400);
 }
 
@@ -69,19 +61,18 @@ async fn messages_deliveries_and_attempts_are_listed_with_filters() {
 async fn triggers(app: &TestApp, key: &str, delivery: &str) -> Vec<String> {
     let path = format!("/api/v1/deliveries/{delivery}/attempts");
     let (_, attempts) = app.as_tenant(key).get(&path).await;
-    attempts["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["trigger"].as_str().unwrap().to_owned())
+    each(&attempts, "trigger")
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 
 #[tokio::test]
 async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
     let (app, s, webhook_id) = one_message_delivered().await;
+    let contoso = app.as_tenant(&s.key);
 
-    let (status, delivery) = app.as_tenant(&s.key).resend(&webhook_id, &s.endpoint).await;
+    let (status, delivery) = contoso.resend(&webhook_id, &s.endpoint).await;
     assert_eq!(status, 202, "{delivery}");
     app.drain_jobs().await;
     let delivery = delivery["id"].as_str().unwrap();
@@ -96,15 +87,11 @@ async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
     app.drain_jobs().await;
     s.receiver.set_mode(Mode::Echo);
     let since = (app.clock.now() - chrono::Duration::hours(1)).to_rfc3339();
-    let (status, recovered) = app
-        .as_tenant(&s.key)
-        .recover_since(&s.endpoint, &since)
-        .await;
+    let (status, recovered) = contoso.recover_since(&s.endpoint, &since).await;
     assert_eq!(status, 202, "{recovered}");
     assert_eq!(recovered["recovered"], 1);
     app.drain_jobs().await;
-    let (_, deliveries) = app
-        .as_tenant(&s.key)
+    let (_, deliveries) = contoso
         .get(&format!("/api/v1/deliveries?message_id={failing}"))
         .await;
     assert_eq!(deliveries["data"][0]["status"], "delivered");
@@ -114,12 +101,7 @@ async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
         ["scheduled", "recovery"]
     );
 
-    let sent: Vec<_> = s
-        .receiver
-        .received()
-        .into_iter()
-        .filter(|r| r.event_type() == "graph.user.updated")
-        .collect();
+    let sent: Vec<_> = s.receiver.all_of("graph.user.updated");
     let ids: Vec<&str> = sent.iter().filter_map(|r| r.header("webhook-id")).collect();
     assert_eq!(
         ids.iter().filter(|i| **i == webhook_id).count(),
@@ -136,6 +118,7 @@ async fn resend_and_recover_deliver_again_with_the_same_webhook_id() {
 #[tokio::test]
 async fn another_tenant_cannot_list_resend_or_recover_this_tenants_messages() {
     let (app, s, webhook_id) = one_message_delivered().await;
+    let contoso = app.as_tenant(&s.key);
     let other = app
         .create_tenant("4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b", "Fabrikam")
         .await;
@@ -150,7 +133,7 @@ async fn another_tenant_cannot_list_resend_or_recover_this_tenants_messages() {
         .get(&format!("/api/v1/messages/{webhook_id}"))
         .await;
     assert_eq!(status, 404);
-    let (_, mine) = app.as_tenant(&s.key).get("/api/v1/deliveries").await;
+    let (_, mine) = contoso.get("/api/v1/deliveries").await;
     let delivery = mine["data"][0]["id"].as_str().unwrap();
     assert_eq!(
         app.as_tenant(&other)
@@ -179,29 +162,18 @@ async fn another_tenant_cannot_list_resend_or_recover_this_tenants_messages() {
 async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
+    let contoso = app.as_tenant(&s.key);
     s.receiver.set_mode(Mode::Status(503));
-    let response = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/endpoints/{}/test", s.endpoint),
-            &s.key,
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 200);
-    let test: Value = response.json().await.unwrap();
+    let (status, test) = contoso.test_endpoint(&s.endpoint).await;
+    assert_eq!(status, 200, "{test}");
     assert_eq!(test["delivered"], false);
     assert_eq!(test["status"], 503);
     let webhook_id = test["message_id"].as_str().unwrap().to_owned();
 
-    let (status, message) = app
-        .as_tenant(&s.key)
-        .get(&format!("/api/v1/messages/{webhook_id}"))
-        .await;
+    let (status, message) = contoso.get(&format!("/api/v1/messages/{webhook_id}")).await;
     assert_eq!(status, 200, "{message}");
     assert_eq!(message["event_type"], "endpoint.test");
-    let (_, failed) = app
-        .as_tenant(&s.key)
+    let (_, failed) = contoso
         .get(&format!("/api/v1/deliveries?message_id={webhook_id}"))
         .await;
     let delivery = &failed["data"][0];
@@ -218,17 +190,11 @@ async fn a_test_send_is_a_message_in_the_history_and_a_failed_one_is_retried() {
         .await
         .unwrap();
     app.drain_jobs().await;
-    let (_, retried) = app
-        .as_tenant(&s.key)
+    let (_, retried) = contoso
         .get(&format!("/api/v1/deliveries?message_id={webhook_id}"))
         .await;
     assert_eq!(retried["data"][0]["status"], "delivered", "{retried}");
-    let tests: Vec<_> = s
-        .receiver
-        .received()
-        .into_iter()
-        .filter(|r| r.event_type() == "endpoint.test")
-        .collect();
+    let tests: Vec<_> = s.receiver.all_of("endpoint.test");
     assert_eq!(tests.len(), 2);
     assert!(
         tests
@@ -242,6 +208,7 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
     use graphhook_domain::delivery::engine::retention::{self, Retention};
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
+    let contoso = app.as_tenant(&s.key);
     let start = app.clock.now();
     tick_at(&app, 0).await;
     let old = send_event(&app, s.tenant, "graph.user.updated").await;
@@ -262,21 +229,11 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
         .unwrap();
     assert_eq!((removed.payloads, removed.attempts), (3, 0));
     for (id, kept) in [(&old, false), (&older, false), (&recent, true)] {
-        let (_, message) = app
-            .as_tenant(&s.key)
-            .get(&format!("/api/v1/messages/{id}"))
-            .await;
+        let (_, message) = contoso.get(&format!("/api/v1/messages/{id}")).await;
         assert_eq!(message["payload"].is_object(), kept, "{message}");
     }
-    let response = app
-        .tenant_request(
-            Method::POST,
-            &format!("/api/v1/messages/{old}/resend"),
-            &s.key,
-            Some(json!({"endpoint_id": s.endpoint})),
-        )
-        .await;
-    assert_eq!(response.status(), 409, "nothing left to resend");
+    let (status, _) = contoso.resend(&old, &s.endpoint).await;
+    assert_eq!(status, 409, "nothing left to resend");
     // At most `max_batches` batches of each kind a run.
     app.clock.set(start + chrono::Duration::days(91));
     let removed = retention::apply(&app.db, &app.clock, keep, 1, 1)
@@ -286,12 +243,11 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
 
     // The maintenance tick applies the configured retention (30 and 90 days).
     tick_at(&app, 60).await;
-    let (_, deliveries) = app.as_tenant(&s.key).get("/api/v1/deliveries").await;
+    let (_, deliveries) = contoso.get("/api/v1/deliveries").await;
     let mut attempts = Vec::new();
     for delivery in deliveries["data"].as_array().unwrap() {
         let id = delivery["id"].as_str().unwrap();
-        let (_, list) = app
-            .as_tenant(&s.key)
+        let (_, list) = contoso
             .get(&format!("/api/v1/deliveries/{id}/attempts"))
             .await;
         attempts.push(list["data"].as_array().unwrap().len());
@@ -301,12 +257,12 @@ async fn retention_removes_old_payloads_attempts_and_events_in_batches() {
         [0, 0, 0, 1],
         "only the recent message's attempt is left"
     );
-    let (_, events) = app.as_tenant(&s.key).get("/api/v1/events").await;
+    let (_, events) = contoso.get("/api/v1/events").await;
     assert!(
         events["data"].as_array().unwrap().is_empty(),
         "the published endpoint.created is gone: {events}"
     );
-    let (_, messages) = app.as_tenant(&s.key).get("/api/v1/messages").await;
+    let (_, messages) = contoso.get("/api/v1/messages").await;
     assert_eq!(
         messages["data"].as_array().unwrap().len(),
         4,

@@ -3,6 +3,7 @@
 
 use graphhook_domain::platform::ids::TenantId;
 use graphhook_tests::{Mode, Receiver, TestApp};
+use graphhook_tests::{client::each, errors::assert_code};
 use graphhook_tests::{
     client::tenant_get,
     fixtures::{send_event, setup},
@@ -12,7 +13,8 @@ use serde_json::{Value, json};
 
 async fn create_endpoint(app: &TestApp, key: &str, body: Value) -> String {
     let response = app
-        .tenant_request(Method::POST, "/api/v1/endpoints", key, Some(body))
+        .as_tenant(key)
+        .send(Method::POST, "/api/v1/endpoints", Some(body))
         .await;
     assert_eq!(response.status().as_u16(), 201);
     let endpoint: Value = response.json().await.unwrap();
@@ -20,12 +22,7 @@ async fn create_endpoint(app: &TestApp, key: &str, body: Value) -> String {
 }
 
 fn ids(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["id"].as_str().unwrap().to_owned())
-        .collect()
+    each(page, "id").into_iter().map(str::to_owned).collect()
 }
 
 /// Every page of a list, following `next_cursor`; checks each cursor is its page's last id.
@@ -56,6 +53,7 @@ async fn pages(app: &TestApp, key: &str, path: &str) -> (Vec<String>, usize) {
 async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
+    let contoso = app.as_tenant(&s.key);
     // More operational events: three endpoints more (`endpoint.created`).
     for i in 0..3 {
         create_endpoint(
@@ -71,25 +69,16 @@ async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
     app.drain_jobs().await;
 
     for list in ["/api/v1/messages", "/api/v1/deliveries", "/api/v1/events"] {
-        let (_, everything) = app
-            .as_tenant(&s.key)
-            .get(&format!("{list}?limit=200"))
-            .await;
+        let (_, everything) = contoso.get(&format!("{list}?limit=200")).await;
         let oldest_first = ids(&everything);
         assert!(oldest_first.len() >= 4, "{list}: {everything}");
         let mut sorted = oldest_first.clone();
         sorted.sort();
         assert_eq!(sorted, oldest_first, "{list}: by id is oldest first");
-        let (_, asc) = app
-            .as_tenant(&s.key)
-            .get(&format!("{list}?limit=200&order=asc"))
-            .await;
+        let (_, asc) = contoso.get(&format!("{list}?limit=200&order=asc")).await;
         assert_eq!(ids(&asc), oldest_first, "{list}: asc is the default");
 
-        let (_, newest) = app
-            .as_tenant(&s.key)
-            .get(&format!("{list}?order=desc&limit=200"))
-            .await;
+        let (_, newest) = contoso.get(&format!("{list}?order=desc&limit=200")).await;
         let newest_first: Vec<String> = oldest_first.iter().rev().cloned().collect();
         assert_eq!(ids(&newest), newest_first, "{list}");
         assert!(newest["next_cursor"].is_null());
@@ -103,16 +92,14 @@ async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
         assert_eq!(paged, oldest_first, "{list}");
         // A cursor from the middle: only older items follow.
         let middle = &newest_first[1];
-        let (_, older) = app
-            .as_tenant(&s.key)
+        let (_, older) = contoso
             .get(&format!("{list}?order=desc&limit=200&cursor={middle}"))
             .await;
         assert_eq!(ids(&older), newest_first[2..], "{list}");
     }
 
     // With the other filters.
-    let (_, users) = app
-        .as_tenant(&s.key)
+    let (_, users) = contoso
         .get("/api/v1/messages?order=desc&event_type=graph.user.updated&limit=2")
         .await;
     assert_eq!(users["data"].as_array().unwrap().len(), 2);
@@ -130,8 +117,7 @@ async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
     )
     .await;
     assert_eq!(rest.len(), 3);
-    let (_, created) = app
-        .as_tenant(&s.key)
+    let (_, created) = contoso
         .get("/api/v1/events?order=desc&event_type=endpoint.created&limit=1")
         .await;
     let (all_created, _) = pages(&app, &s.key, "/api/v1/events?event_type=endpoint.created").await;
@@ -143,15 +129,13 @@ async fn order_desc_lists_newest_first_and_the_cursor_pages_backwards() {
 async fn a_bad_order_is_a_query_error() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
+    let contoso = app.as_tenant(&s.key);
     for list in ["/api/v1/messages", "/api/v1/deliveries", "/api/v1/events"] {
         for order in ["sideways", "DESC", ""] {
-            let (status, body) = app
-                .as_tenant(&s.key)
-                .get(&format!("{list}?order={order}"))
-                .await;
-            assert_eq!(status, 400, "{list}?order={order}: {body}");
-            assert_eq!(body["code"], "invalid_query", "{body}");
-            assert!(body["message"].is_string(), "{body}");
+            let path = format!("{list}?order={order}");
+            let (status, body) = contoso.get(&path).await;
+            assert_code(status, &body, 400, "invalid_query");
+            assert!(body["message"].is_string(), "{path}: {body}");
         }
     }
 }
@@ -160,6 +144,7 @@ async fn a_bad_order_is_a_query_error() {
 async fn messages_are_filtered_by_endpoint_and_delivery_status() {
     let app = TestApp::spawn().await;
     let s = setup(&app).await;
+    let contoso = app.as_tenant(&s.key);
     let failing = Receiver::start(Mode::Echo);
     let groups = create_endpoint(
         &app,
@@ -200,14 +185,10 @@ async fn messages_are_filtered_by_endpoint_and_delivery_status() {
         ),
     ];
     for (query, expected) in cases {
-        let (status, page) = app
-            .as_tenant(&s.key)
-            .get(&format!("/api/v1/messages?{query}"))
-            .await;
+        let (status, page) = contoso.get(&format!("/api/v1/messages?{query}")).await;
         assert_eq!(status, 200, "{query}: {page}");
         assert_eq!(ids(&page), expected, "{query}");
-        let (_, desc) = app
-            .as_tenant(&s.key)
+        let (_, desc) = contoso
             .get(&format!("/api/v1/messages?{query}&order=desc"))
             .await;
         let newest_first: Vec<String> = expected.into_iter().rev().collect();
@@ -224,12 +205,8 @@ async fn messages_are_filtered_by_endpoint_and_delivery_status() {
     assert_eq!(count, 3, "two full pages, then an empty one");
 
     for bad in ["status=lost", "endpoint_id=nope"] {
-        let (status, body) = app
-            .as_tenant(&s.key)
-            .get(&format!("/api/v1/messages?{bad}"))
-            .await;
-        assert_eq!(status, 400, "{bad}: {body}");
-        assert_eq!(body["code"], "invalid_query", "{body}");
+        let (status, body) = contoso.get(&format!("/api/v1/messages?{bad}")).await;
+        assert_code(status, &body, 400, "invalid_query");
     }
 }
 
@@ -302,12 +279,7 @@ async fn another_tenants_history_never_appears_in_either_order_or_filter() {
                 .as_tenant(key)
                 .get(&format!("/api/v1/deliveries?order={order}&limit=200"))
                 .await;
-            let message_ids: Vec<&str> = listed["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d["message_id"].as_str().unwrap())
-                .collect();
+            let message_ids = each(&listed, "message_id");
             assert_eq!(
                 message_ids, expected,
                 "{order}: one delivery per own message"

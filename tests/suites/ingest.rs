@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use graphhook_domain::platform::entities::inbound_batch;
 use graphhook_tests::fixtures::receiving;
+use graphhook_tests::poll::poll;
 use graphhook_tests::{
     Mode, Receiver, TestApp, fixtures::onboarded_receiving, fixtures::rich_message_delivered,
     graph::lifecycle_event, waits::drained_first,
@@ -13,10 +14,11 @@ use graphhook_tests::{
     Tenant, TenantWithEndpoint,
     client::{create_endpoint, post_body, subscribe},
     fixtures::{TENANT, USER, verifies_with},
-    graph::{change, graph_subscription},
+    graph::{change, graph_subscription_id},
     tenant_with_endpoint,
     waits::drain_until,
 };
+use reqwest::Method;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
@@ -100,14 +102,17 @@ async fn duplicates_from_graph_are_delivered_once() {
             })
             .sum::<usize>()
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while items(inbound_batch::Entity::find().all(&app.db).await.unwrap()) < 6 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "all six items arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            match items(inbound_batch::Entity::find().all(&app.db).await.unwrap()) {
+                6.. => Ok(()),
+                n => Err(format!("{n} of six items arrived")),
+            }
+        },
+    )
+    .await;
     app.drain_jobs().await;
     assert_eq!(receiver.count("graph.message.created"), 3);
 }
@@ -116,10 +121,7 @@ async fn duplicates_from_graph_are_delivered_once() {
 async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
     let (app, receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
-    let graph_id = graph_subscription(&app, "users").await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let graph_id = graph_subscription_id(&app, "users").await;
     let item = |subscription: &str, client_state: &str| {
         json!({"subscriptionId": subscription, "clientState": client_state,
                "changeType": "updated", "resource": format!("Users/{USER}"), "tenantId": TENANT,
@@ -181,12 +183,7 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
 async fn a_lifecycle_event_reaches_the_tenant() {
     let (app, receiver, key) = onboarded_receiving().await;
     let id = subscribe(&app, &key, &format!("users/{USER}/messages"), &["created"]).await;
-    let graph_id = graph_subscription(&app, &format!("users/{USER}/messages"))
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let graph_id = graph_subscription_id(&app, &format!("users/{USER}/messages")).await;
     lifecycle_event(&app, &graph_id, "missed").await;
     let received = drained_first(&app, &receiver, "graph.subscription.missed").await;
     let data = &received.json()["data"];
@@ -258,9 +255,7 @@ async fn a_batch_mixing_two_tenants_reaches_each_only_with_its_own_items() {
 
 #[tokio::test]
 async fn a_rich_notification_is_delivered_decrypted_and_forgeries_are_not() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    rich_message_delivered(&app, &receiver, "Board minutes").await;
+    let (app, receiver, _) = rich_message_delivered("Board minutes").await;
     let event = receiver.received()[1].json();
     let content = &event["data"]["content"];
     assert!(content.is_object(), "decrypted content: {event}");
@@ -338,12 +333,8 @@ async fn the_receivers_refuse_addresses_outside_the_allow_list_and_floods() {
     let (status, error) = post_body(&listed, "/graph/notifications", body).await;
     assert_eq!((status, error["code"].as_str()), (403, Some("forbidden")));
     // The validation handshake is not an inbox write; it answers from anywhere.
-    let response = listed
-        .client
-        .post(listed.url("/graph/notifications?validationToken=abc"))
-        .send()
-        .await
-        .unwrap();
+    let handshake = "/graph/notifications?validationToken=abc";
+    let response = listed.anonymous(Method::POST, handshake).await;
     assert_eq!(response.status().as_u16(), 200);
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use graphhook_domain::platform::entities::inbound_batch;
 use graphhook_tests::fixtures::onboarded_receiving;
+use graphhook_tests::poll::poll;
 use graphhook_tests::{
     client::{post_body, subscribe},
     fixtures::{TENANT, USER},
@@ -25,11 +26,17 @@ async fn an_acknowledged_batch_survives_lost_redis_keys_and_postgres_down_means_
     )
     .await;
     // Acknowledged (stored), then Redis loses every key of the test, the job included.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while inbound_batch::Entity::find().count(&app.db).await.unwrap() < 1 {
-        assert!(tokio::time::Instant::now() < deadline, "the POST arrived");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll(
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async {
+            match inbound_batch::Entity::find().count(&app.db).await.unwrap() {
+                0 => Err("the POST did not arrive".to_owned()),
+                _ => Ok(()),
+            }
+        },
+    )
+    .await;
     app.flush_redis().await;
     app.drain_jobs().await;
     assert_eq!(receiver.count("graph.group.updated"), 0);
@@ -84,29 +91,30 @@ async fn a_worker_killed_mid_batch_delivers_each_item_once() {
     let worker = tokio::spawn(async move {
         graphhook_domain::graph::ingest::process::process_batch(&jobs, id).await
     });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let waiting = app
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DatabaseBackend::Postgres,
-                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+    poll(
+        Duration::from_secs(10),
+        Duration::from_millis(5),
+        || async {
+            let waiting = app
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Postgres,
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
                  AND wait_event_type = 'Lock' AND query LIKE 'UPDATE \"inbound_batches\"%'",
-            ))
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get::<i64>("", "n")
-            .unwrap();
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "processing reached its last statement"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap();
+            if waiting > 0 {
+                Ok(())
+            } else {
+                Err("processing did not reach its last statement".to_owned())
+            }
+        },
+    )
+    .await;
     worker.abort();
     assert!(worker.await.is_err(), "killed mid-batch");
     blocker.rollback().await.unwrap();

@@ -5,14 +5,14 @@
 //! clientState.
 
 use graphhook_tests::{
-    Mode, Receiver, TestApp, fixtures::onboarded_receiving, fixtures::rich_message_delivered,
-    graph::lifecycle_event, waits::drained_first,
-};
-use graphhook_tests::{
     client::{post_body, subscribe},
     fixtures::{TENANT, USER},
-    graph::{change, graph_entry, graph_subscription, subscription_row},
+    graph::{change, graph_entry, graph_subscription, graph_subscription_id, subscription_row},
     waits::{deliver_until, drain_until},
+};
+use graphhook_tests::{
+    fixtures::onboarded_receiving, fixtures::rich_message_delivered, graph::lifecycle_event,
+    waits::drained_first,
 };
 use serde_json::json;
 
@@ -63,10 +63,7 @@ async fn a_dropped_item_is_logged_with_its_subscription_and_reason_but_not_its_c
     let logs = graphhook_tests::capture_logs();
     let (app, _receiver, key) = onboarded_receiving().await;
     subscribe(&app, &key, "users", &["updated"]).await;
-    let graph_id = graph_subscription(&app, "users").await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let graph_id = graph_subscription_id(&app, "users").await;
     let forged_state = "forged-client-state-7d1e5f0a";
     let body = json!({"value": [{
         "subscriptionId": graph_id, "clientState": forged_state, "changeType": "updated",
@@ -147,9 +144,7 @@ async fn resource_data_reaches_the_tenant_as_the_bytes_graph_sent() {
 
 #[tokio::test]
 async fn decrypted_content_reaches_the_tenant_as_the_bytes_graph_encrypted() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    rich_message_delivered(&app, &receiver, "Café’s minutes").await;
+    let (_app, receiver, _) = rich_message_delivered("Café’s minutes").await;
     let webhook = receiver.first_of("graph.message.created");
     let text = String::from_utf8(webhook.body.clone()).unwrap();
     // Exchange escapes non-ASCII characters; a re-serialization would write them as UTF-8.

@@ -19,11 +19,11 @@ use graphhook_tests::{
         add_mailboxes, change, graph_entries, graph_entry, mailbox, subscription_history,
         subscription_row,
     },
-    waits::{deliver_until, settle_until, tick},
+    waits::{deliver_until, delivered_first, settle_until, tick},
 };
 use reqwest::Method;
 use sea_orm::EntityTrait;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::test]
 async fn every_kind_stays_alive_across_several_lifetimes_without_the_tenant() {
@@ -200,8 +200,9 @@ async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_n
     let entry = graph_entry(&app, &new_graph).await.unwrap();
     assert_eq!(entry["subscription"]["resource"], calendar.as_str());
     deliver_until(&app, &receiver, "graph.subscription.removed", 1).await;
-    deliver_until(&app, &receiver, "graph.subscription.recreated", 1).await;
-    let event = receiver.first_of("graph.subscription.recreated").json();
+    let event = delivered_first(&app, &receiver, "graph.subscription.recreated")
+        .await
+        .json();
     assert_eq!(event["data"]["subscriptionId"], events.as_str());
     assert_eq!(event["data"]["reason"], "removed");
 
@@ -211,8 +212,9 @@ async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_n
         json!({"tenant": TENANT, "resource": calendar, "changeType": "created", "count": 1}),
     )
     .await;
-    deliver_until(&app, &receiver, "graph.event.created", 1).await;
-    let delivered = receiver.first_of("graph.event.created").json();
+    let delivered = delivered_first(&app, &receiver, "graph.event.created")
+        .await
+        .json();
     assert_eq!(delivered["data"]["subscriptionId"], events.as_str());
 
     // missed → the event only; nothing is done at Graph.
@@ -223,16 +225,10 @@ async fn lifecycle_events_reauthorize_or_recreate_and_deliveries_resume_on_the_n
     assert_eq!(subscription_history(&app, &mail).await.len(), before);
 
     // The history is in the tenant api.
-    let response = app
-        .tenant_request(
-            Method::GET,
-            &format!("/api/v1/subscriptions/{events}/actions"),
-            &key,
-            None,
-        )
+    let body = app
+        .as_tenant(&key)
+        .get_ok(&format!("/api/v1/subscriptions/{events}/actions"))
         .await;
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
     let actions: Vec<(&str, &str)> = body["data"]
         .as_array()
         .unwrap()
@@ -277,27 +273,17 @@ async fn revoking_consent_pauses_and_consenting_again_resumes() {
     deliver_until(&app, &receiver, "graph.subscription.paused", 2).await;
     deliver_until(&app, &receiver, "tenant.consent_revoked", 1).await;
     // The tenant can still look (read-only) while consent is gone.
-    let response = app
-        .tenant_request(
-            Method::GET,
-            &format!("/api/v1/subscriptions/{}", subs[0]),
-            &key,
-            None,
-        )
+    let view = app
+        .as_tenant(&key)
+        .get_ok(&format!("/api/v1/subscriptions/{}", subs[0]))
         .await;
-    assert_eq!(response.status(), 200);
-    let view: Value = response.json().await.unwrap();
     assert_eq!(view["status"], "paused");
     assert!(view["last_error"].as_str().unwrap().contains("AADSTS"));
-    let response = app
-        .tenant_request(
-            Method::POST,
-            "/api/v1/subscriptions",
-            &key,
-            Some(json!({"resource": "groups", "change_types": ["updated"]})),
-        )
+    let (status, _) = app
+        .as_tenant(&key)
+        .try_subscribe("groups", &["updated"])
         .await;
-    assert_eq!(response.status(), 403, "no changes while consent is gone");
+    assert_eq!(status, 403, "no changes while consent is gone");
 
     // The admin consents again: every paused subscription comes back.
     let again = app.grant_consent_again().await;

@@ -12,7 +12,7 @@ use graphhook_tests::{
     client::subscribe,
     fixtures::USER,
     graph::{add_mailboxes, graph_entry, mailbox, subscription_history, subscription_row},
-    waits::{deliver_until, settle_until, tick},
+    waits::{deliver_until, delivered_first, settle_until, tick},
 };
 use reqwest::Method;
 use sea_orm::EntityTrait;
@@ -59,9 +59,8 @@ async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
     );
     let tenant = tenant::Entity::find().one(&app.db).await.unwrap().unwrap();
     assert_eq!(tenant.status, TenantStatus::Active);
-    deliver_until(&app, &receiver, "graph.subscription.renewal_failed", 1).await;
-    let event = receiver
-        .first_of("graph.subscription.renewal_failed")
+    let event = delivered_first(&app, &receiver, "graph.subscription.renewal_failed")
+        .await
         .json();
     assert_eq!(event["data"]["subscriptionId"], blocked_sub.as_str());
     assert_eq!(event["data"]["status"], "failed");
@@ -76,17 +75,10 @@ async fn a_forbidden_mailbox_fails_only_its_own_subscription() {
             .count(),
         1
     );
-    let view: Value = app
-        .tenant_request(
-            Method::GET,
-            &format!("/api/v1/subscriptions/{blocked_sub}"),
-            &key,
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view = app
+        .as_tenant(&key)
+        .get_body(&format!("/api/v1/subscriptions/{blocked_sub}"))
+        .await;
     assert_eq!(view["status"], "failed");
     assert_eq!(view["renews_at"], Value::Null);
 }
@@ -190,9 +182,8 @@ async fn a_graph_outage_is_retried_with_backoff_and_the_tenant_warned_before_exp
         .collect();
     assert!(gaps.len() >= 4, "{waits:?}");
     assert!(gaps.last() > gaps.first(), "{gaps:?}");
-    deliver_until(&app, &receiver, "graph.subscription.renewal_failed", 1).await;
-    let warning = receiver
-        .first_of("graph.subscription.renewal_failed")
+    let warning = delivered_first(&app, &receiver, "graph.subscription.renewal_failed")
+        .await
         .json();
     assert_eq!(warning["data"]["subscriptionId"], id.as_str());
     assert_eq!(warning["data"]["status"], "active");

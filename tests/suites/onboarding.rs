@@ -2,6 +2,7 @@
 
 use graphhook_domain::platform::entities::tenant::TenantStatus;
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
+use graphhook_tests::errors::Refusal;
 use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::graph::behave;
 use graphhook_tests::onboarding::onboarded_then_consent_shrunk;
@@ -342,12 +343,8 @@ async fn revoking_consent_moves_the_tenant_to_consent_revoked_at_its_next_token_
         "nothing happens until a token is needed"
     );
 
-    let (status, body) = app
-        .as_tenant(&key)
-        .call(Method::POST, "/api/v1/tenant/verify", None)
-        .await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["details"]["rule"], "token_refused", "{body}");
+    let answer = app.as_tenant(&key).post("/api/v1/tenant/verify").await;
+    let body = Refusal::conflict("token_refused").of(answer);
     assert_eq!(body["details"]["aadsts"], "700016", "{body}");
     let tenant = &app.tenants().await[0];
     assert_eq!(tenant.status, TenantStatus::ConsentRevoked);

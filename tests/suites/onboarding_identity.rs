@@ -5,8 +5,8 @@
 
 use graphhook_domain::platform::entities::audit_log::{self, ActorKind};
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
-use graphhook_tests::graph::behave;
 use graphhook_tests::graph::register_app;
+use graphhook_tests::graph::{add_entra_tenant, add_user, behave};
 use graphhook_tests::onboarding::onboarded_then_consent_shrunk;
 use graphhook_tests::{
     CONTOSO_ADMIN, TestApp,
@@ -21,12 +21,7 @@ const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "e8611ab8-c189-46e8-94e1-60213ab1f81
 
 /// Fabrikam exists and has consented to the app, but has never onboarded: the victim.
 async fn consented_victim(app: &TestApp) {
-    app.emulator_control(
-        Method::POST,
-        "/tenants",
-        Some(json!({"id": FABRIKAM, "domain": "fabrikam.onmicrosoft.com", "display_name": "Fabrikam"})),
-    )
-    .await;
+    add_entra_tenant(app, FABRIKAM, "fabrikam.onmicrosoft.com", Some("Fabrikam")).await;
     app.emulator_control(Method::POST, &format!("/tenants/{FABRIKAM}/consent"), None)
         .await;
 }
@@ -131,16 +126,12 @@ async fn a_non_administrator_cannot_onboard_and_an_administrator_can() {
 #[tokio::test]
 async fn a_privileged_role_administrator_can_onboard() {
     let app = TestApp::spawn().await;
-    app.emulator_control(
-        Method::POST,
-        &format!("/tenants/{DEFAULT_TENANT_ID}/users"),
-        Some(json!({
-            "user_principal_name": "pra@contoso.onmicrosoft.com",
-            "display_name": "Pat Roles",
-            "roles": [PRIVILEGED_ROLE_ADMINISTRATOR],
-        })),
-    )
-    .await;
+    let pra = json!({
+        "user_principal_name": "pra@contoso.onmicrosoft.com",
+        "display_name": "Pat Roles",
+        "roles": [PRIVILEGED_ROLE_ADMINISTRATOR],
+    });
+    add_user(&app, DEFAULT_TENANT_ID, pra).await;
     app.sign_in_as("pra@contoso.onmicrosoft.com").await;
     let done = app.onboard("Contoso").await;
     assert_eq!(done.status, 200, "{}", done.page);

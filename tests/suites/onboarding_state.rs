@@ -2,17 +2,20 @@
 //! token fetches, configuration errors, certificate credentials.
 
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
-use graphhook_tests::{TestApp, graph::consent};
+use graphhook_tests::{
+    TestApp,
+    graph::{add_entra_tenant, consent},
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use graphhook_tests::onboarding::param;
+use graphhook_tests::{client::sent, onboarding::param};
 
 const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
 
-/// `browser` opens `url`: a 400 whose page says `why`.
-async fn refused_page(browser: &reqwest::Client, url: String, why: &str) {
-    let page = browser.get(url).send().await.unwrap();
+/// `request` sent: a 400 whose page says `why`.
+async fn refused_page(request: reqwest::RequestBuilder, why: &str) {
+    let page = sent(request).await;
     assert_eq!(page.status().as_u16(), 400);
     let text = page.text().await.unwrap();
     assert!(text.contains(why), "{why}: {text}");
@@ -31,30 +34,22 @@ async fn forged_expired_replayed_cookieless_and_wrong_leg_states_are_refused() {
     let state = param(&consent, "state").unwrap();
     let (head, _) = state.rsplit_once('.').unwrap();
     let forged = format!("{head}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    refused_page(&browser, app.url(&callback(&forged)), "not valid").await;
+    refused_page(browser.get(app.url(&callback(&forged))), "not valid").await;
 
     // Without the browser's cookie.
     let stranger = reqwest::Client::new();
-    refused_page(&stranger, app.url(&callback(&state)), "another browser").await;
+    refused_page(stranger.get(app.url(&callback(&state))), "another browser").await;
 
     // The sign-in leg's state where the consent leg's belongs.
     let (browser, _, sign_in) = app.start_onboarding().await;
-    refused_page(
-        &browser,
-        app.url(&callback(&param(&sign_in, "state").unwrap())),
-        "not valid",
-    )
-    .await;
+    let sign_in_state = param(&sign_in, "state").unwrap();
+    refused_page(browser.get(app.url(&callback(&sign_in_state))), "not valid").await;
 
     // Expired: the administrator took more than ten minutes.
     let (browser, _, consent) = app.sign_in_for_consent().await;
     app.clock.advance(chrono::Duration::minutes(11));
-    refused_page(
-        &browser,
-        app.url(&callback(&param(&consent, "state").unwrap())),
-        "expired",
-    )
-    .await;
+    let consent_state = param(&consent, "state").unwrap();
+    refused_page(browser.get(app.url(&callback(&consent_state))), "expired").await;
     assert_eq!(app.tenant_count().await, 0);
 
     // Replayed: the same callback a second time, even with the cookie (which the first
@@ -62,22 +57,13 @@ async fn forged_expired_replayed_cookieless_and_wrong_leg_states_are_refused() {
     let (plain, jar, consent) = app.sign_in_for_consent().await;
     let cookie = app.onboarding_cookie(&jar).unwrap();
     let state = param(&consent, "state").unwrap();
-    let first = plain
-        .get(app.url(&callback(&state)))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(first.status().as_u16(), 200);
-    let second = plain
-        .get(app.url(&callback(&state)))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(second.status().as_u16(), 400);
-    let text = second.text().await.unwrap();
-    assert!(text.contains("already used"), "{text}");
+    let call_back = || {
+        plain
+            .get(app.url(&callback(&state)))
+            .header("cookie", &cookie)
+    };
+    assert_eq!(sent(call_back()).await.status().as_u16(), 200);
+    refused_page(call_back(), "already used").await;
     assert_eq!(app.tenant_count().await, 1);
 }
 
@@ -86,12 +72,7 @@ async fn a_signed_in_tenant_without_consent_is_not_onboarded() {
     let app = TestApp::spawn().await;
     // Fabrikam's administrator signs in, but Microsoft's consent never happened: Graphhook
     // asks the token endpoint and records nothing.
-    app.emulator_control(
-        Method::POST,
-        "/tenants",
-        Some(json!({"id": FABRIKAM, "domain": "fabrikam.onmicrosoft.com"})),
-    )
-    .await;
+    add_entra_tenant(&app, FABRIKAM, "fabrikam.onmicrosoft.com", None).await;
     app.sign_in_as("admin@fabrikam.onmicrosoft.com").await;
     let (browser, _, consent) = app.sign_in_for_consent().await;
     let url = format!(

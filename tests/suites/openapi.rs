@@ -1,12 +1,17 @@
 //! The OpenAPI documents, the tenant api's and the operator api's: served, complete, and exactly
 //! the routes the app serves.
 
-use graphhook_tests::TestApp;
+use graphhook_tests::{TestApp, client::strict_page};
 use reqwest::Method;
 use serde_json::Value;
 
-async fn document(app: &TestApp) -> Value {
-    let response = app.get("/api/openapi.json").await;
+/// The tenant api's document.
+const TENANT_DOCUMENT: &str = "/api/openapi.json";
+/// The operator api's document; reading it needs no operator token.
+const ADMIN_DOCUMENT: &str = "/admin/openapi.json";
+
+async fn document(app: &TestApp, path: &str) -> Value {
+    let response = app.get(path).await;
     assert_eq!(response.status().as_u16(), 200);
     response.json().await.unwrap()
 }
@@ -22,22 +27,28 @@ fn operations(doc: &Value) -> Vec<(String, String)> {
     ops
 }
 
+/// The document at `path` is OpenAPI 3.1.0 and lists exactly `registered`, at least `at_least`
+/// operations: the document.
+async fn documents_exactly(path: &str, registered: &[(String, String)], at_least: usize) -> Value {
+    let app = TestApp::spawn().await;
+    let doc = document(&app, path).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(operations(&doc), registered);
+    assert!(registered.len() >= at_least);
+    doc
+}
+
 #[tokio::test]
 async fn the_document_lists_exactly_the_routes_the_app_registers() {
-    let app = TestApp::spawn().await;
-    let doc = document(&app).await;
-    assert_eq!(doc["openapi"], "3.1.0");
-    let documented = operations(&doc);
     let registered = graphhook_api::routes::tenant_api::routes();
-    assert_eq!(documented, registered);
-    assert!(registered.len() >= 25);
+    documents_exactly(TENANT_DOCUMENT, &registered, 25).await;
 }
 
 #[tokio::test]
 async fn every_documented_route_is_served_and_documents_its_errors() {
     let app = TestApp::spawn().await;
     let key = app.create_contoso().await;
-    let doc = document(&app).await;
+    let doc = document(&app, TENANT_DOCUMENT).await;
     for (method, path) in operations(&doc) {
         documents_the_rules(&doc, &method, &path, "api_key");
 
@@ -66,7 +77,8 @@ async fn every_documented_route_is_served_and_documents_its_errors() {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let body = matches!(method, Method::POST | Method::PATCH).then(|| serde_json::json!({}));
         let response = app
-            .tenant_request(method.clone(), &concrete, &key, body)
+            .as_tenant(&key)
+            .send(method.clone(), &concrete, body)
             .await;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
@@ -85,16 +97,7 @@ async fn one_reference_page_renders_each_document() {
         ("/api/docs", "/api/openapi.json"),
         ("/admin/docs", "/admin/openapi.json"),
     ] {
-        let page = app.get(path).await;
-        assert_eq!(page.status().as_u16(), 200, "{path}");
-        let csp = page.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(
-            csp.contains("script-src 'self'") && !csp.contains("unsafe"),
-            "{path}: {csp}"
-        );
+        let page = strict_page(&app, path).await;
         let html = page.text().await.unwrap();
         assert!(
             html.contains(&format!("data-document=\"{document}\"")),
@@ -115,13 +118,6 @@ async fn one_reference_page_renders_each_document() {
     }
     let script = app.get("/static/api-docs.js").await.text().await.unwrap();
     assert!(script.contains("root.dataset.document"));
-}
-
-async fn admin_document(app: &TestApp) -> Value {
-    // Reading the document needs no operator token.
-    let response = app.get("/admin/openapi.json").await;
-    assert_eq!(response.status().as_u16(), 200);
-    response.json().await.unwrap()
 }
 
 /// A request to the operator api, with `token` when given.
@@ -164,13 +160,8 @@ fn admin_concrete(path: &str) -> String {
 
 #[tokio::test]
 async fn the_admin_document_lists_exactly_the_admin_routes_the_app_registers() {
-    let app = TestApp::spawn().await;
-    let doc = admin_document(&app).await;
-    assert_eq!(doc["openapi"], "3.1.0");
-    let documented = operations(&doc);
     let registered = graphhook_api::routes::admin::routes();
-    assert_eq!(documented, registered);
-    assert!(registered.len() >= 15);
+    let doc = documents_exactly(ADMIN_DOCUMENT, &registered, 15).await;
     assert!(
         registered
             .iter()
@@ -186,7 +177,7 @@ async fn the_admin_document_lists_exactly_the_admin_routes_the_app_registers() {
 #[tokio::test]
 async fn every_admin_operation_requires_an_operator_token_and_documents_its_errors() {
     let app = TestApp::spawn().await;
-    let doc = admin_document(&app).await;
+    let doc = document(&app, ADMIN_DOCUMENT).await;
     for (method, path) in operations(&doc) {
         documents_the_rules(&doc, &method, &path, "operator_token");
         let op = &doc["paths"][&path][method.to_lowercase()];
@@ -210,7 +201,7 @@ async fn every_admin_operation_requires_an_operator_token_and_documents_its_erro
 async fn every_documented_admin_route_is_served() {
     let app = TestApp::spawn().await;
     let token = app.operator_token();
-    let doc = admin_document(&app).await;
+    let doc = document(&app, ADMIN_DOCUMENT).await;
     for (method, path) in operations(&doc) {
         // With made-up ids, a 404 for the resource (or a 400 for a missing body), never
         // "no route".
@@ -262,7 +253,7 @@ fn documents_the_rules(doc: &Value, method: &str, path: &str, scheme: &str) {
 #[tokio::test]
 async fn the_webhooks_section_and_the_readme_describe_every_event_type_of_the_catalogue() {
     let app = TestApp::spawn().await;
-    let doc = document(&app).await;
+    let doc = document(&app, TENANT_DOCUMENT).await;
     let hooks = doc["webhooks"].as_object().unwrap();
     let catalogue = graphhook_domain::delivery::event_catalogue::all();
     let mut documented: Vec<&String> = hooks.keys().collect();

@@ -5,13 +5,13 @@ use graphhook_domain::{
     platform::entities::{delivery, delivery::DeliveryStatus},
     platform::ids::TenantId,
 };
+use graphhook_tests::client::each;
 use graphhook_tests::{Mode, Receiver, TestApp, fixtures::contoso_receiving};
 use graphhook_tests::{
     client::create_endpoint,
-    fixtures::{delivery_row, message},
+    fixtures::{delivery_row, endpoint_row, message},
     waits::tick_at,
 };
-use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -20,6 +20,36 @@ async fn endpoint_with_filter(app: &TestApp, key: &str, url: &str, filter: &[&st
         create_endpoint(app, key, json!({"url": url, "filter_types": filter})).await;
     assert_eq!(status, 201, "{endpoint}");
     endpoint["id"].as_str().unwrap().to_owned()
+}
+
+/// Two endpoints of one tenant, each on a receiver of its own.
+struct TwoEndpoints {
+    app: TestApp,
+    key: String,
+    tenant: TenantId,
+    /// Each endpoint's receiver and id.
+    endpoints: [(Receiver, String); 2],
+}
+
+/// A fresh app with Contoso (written directly) and two endpoints, the first taking `first`,
+/// the second `second`.
+async fn contoso_with_two_endpoints(first: &[&str], second: &[&str]) -> TwoEndpoints {
+    let app = TestApp::spawn().await;
+    let key = app.create_contoso().await;
+    let mut endpoints = Vec::new();
+    for filter in [first, second] {
+        let receiver = Receiver::start(Mode::Echo);
+        let id = endpoint_with_filter(&app, &key, &receiver.url, filter).await;
+        endpoints.push((receiver, id));
+    }
+    let tenant: TenantId = app.tenants().await[0].id.into();
+    let endpoints = endpoints.try_into().unwrap_or_else(|_| unreachable!());
+    TwoEndpoints {
+        app,
+        key,
+        tenant,
+        endpoints,
+    }
 }
 
 async fn tick(app: &TestApp) {
@@ -74,24 +104,23 @@ async fn operational_events_reach_only_the_owning_tenants_endpoints_that_want_th
     assert_eq!(ops.received().len(), received.len());
 
     // The published events are messages in the tenant's history.
-    let response = app
-        .tenant_request(
-            Method::GET,
-            "/api/v1/messages?event_type=endpoint.created",
-            &key,
-            None,
-        )
+    let body = app
+        .as_tenant(&key)
+        .get_body("/api/v1/messages?event_type=endpoint.created")
         .await;
-    let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"].as_array().unwrap().len(), 2, "{body}");
 }
 
 /// Runs the delivery's retries as they fall due until it has made `attempts` attempts or ended.
-async fn retry_until(app: &TestApp, id: uuid::Uuid, attempts: i32) {
+/// Retries delivery `id` as each attempt falls due until it has made `attempts` or no longer
+/// fails, then runs one maintenance tick (which raises the operational events). Returns the
+/// delivery's row as it stood before the tick.
+async fn retry_then_tick(app: &TestApp, id: uuid::Uuid, attempts: i32) -> delivery::Model {
     loop {
         let row = delivery_row(app, id).await;
         if row.status != DeliveryStatus::Failed || row.attempt_count >= attempts {
-            return;
+            tick(app).await;
+            return row;
         }
         app.clock.set(row.next_attempt_at.unwrap());
         engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100)
@@ -103,13 +132,12 @@ async fn retry_until(app: &TestApp, id: uuid::Uuid, attempts: i32) {
 
 #[tokio::test]
 async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() {
-    let app = TestApp::spawn().await;
-    let flaky = Receiver::start(Mode::Echo);
-    let ops = Receiver::start(Mode::Echo);
-    let key = app.create_contoso().await;
-    let flaky_id = endpoint_with_filter(&app, &key, &flaky.url, &["graph.*"]).await;
-    endpoint_with_filter(&app, &key, &ops.url, &["message.attempt.*"]).await;
-    let tenant: TenantId = app.tenants().await[0].id.into();
+    let TwoEndpoints {
+        app,
+        tenant,
+        endpoints: [(flaky, flaky_id), (ops, _)],
+        ..
+    } = contoso_with_two_endpoints(&["graph.*"], &["message.attempt.*"]).await;
     let trouble = |kind: &str| -> Vec<Value> {
         ops.received()
             .iter()
@@ -121,12 +149,10 @@ async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() 
     flaky.set_mode(Mode::Status(500));
     let (first, rows) = message(&app, tenant, 1).await;
     app.drain_jobs().await;
-    retry_until(&app, rows[0].id, 3).await;
-    tick(&app).await;
+    retry_then_tick(&app, rows[0].id, 3).await;
     assert!(trouble("message.attempt.failing").is_empty(), "3 failures");
 
-    retry_until(&app, rows[0].id, 4).await;
-    tick(&app).await;
+    retry_then_tick(&app, rows[0].id, 4).await;
     let failing = trouble("message.attempt.failing");
     assert_eq!(failing.len(), 1, "at the 4th failure");
     assert_eq!(failing[0]["messageId"], first.webhook_id.as_str());
@@ -135,12 +161,8 @@ async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() 
     assert_eq!(failing[0]["lastAttempt"]["statusCode"], 500);
 
     flaky.set_mode(Mode::Echo);
-    retry_until(&app, rows[0].id, 5).await;
-    assert_eq!(
-        delivery_row(&app, rows[0].id).await.status,
-        DeliveryStatus::Delivered
-    );
-    tick(&app).await;
+    let row = retry_then_tick(&app, rows[0].id, 5).await;
+    assert_eq!(row.status, DeliveryStatus::Delivered);
     let recovered = trouble("message.attempt.recovered");
     assert_eq!(recovered.len(), 1);
     assert_eq!(recovered[0]["messageId"], first.webhook_id.as_str());
@@ -149,12 +171,8 @@ async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() 
     flaky.set_mode(Mode::Status(503));
     let (second, rows) = message(&app, tenant, 2).await;
     app.drain_jobs().await;
-    retry_until(&app, rows[0].id, i32::MAX).await;
-    assert_eq!(
-        delivery_row(&app, rows[0].id).await.status,
-        DeliveryStatus::Exhausted
-    );
-    tick(&app).await;
+    let row = retry_then_tick(&app, rows[0].id, i32::MAX).await;
+    assert_eq!(row.status, DeliveryStatus::Exhausted);
     let exhausted = trouble("message.attempt.exhausted");
     assert_eq!(exhausted.len(), 1);
     assert_eq!(exhausted[0]["messageId"], second.webhook_id.as_str());
@@ -176,12 +194,10 @@ async fn failing_exhausted_and_recovered_reach_an_endpoint_subscribed_to_them() 
 
 #[tokio::test]
 async fn trouble_with_a_trouble_event_raises_no_further_event() {
-    let (app, receiver, tenant) = contoso_receiving().await;
-    receiver.set_mode(Mode::Status(500));
+    let (app, _receiver, tenant) = contoso_receiving(Mode::Status(500)).await;
     let (_, rows) = message(&app, tenant, 1).await;
     app.drain_jobs().await;
-    retry_until(&app, rows[0].id, 4).await;
-    tick(&app).await;
+    retry_then_tick(&app, rows[0].id, 4).await;
     // The endpoint takes every event type, so the failing event goes to it, and fails too.
     let event = graphhook_domain::platform::entities::message::Entity::find()
         .filter(
@@ -198,9 +214,8 @@ async fn trouble_with_a_trouble_event_raises_no_further_event() {
         .await
         .unwrap()
         .expect("for the endpoint");
-    retry_until(&app, failing.id, 6).await;
-    assert_eq!(delivery_row(&app, failing.id).await.attempt_count, 6);
-    tick(&app).await;
+    let row = retry_then_tick(&app, failing.id, 6).await;
+    assert_eq!(row.attempt_count, 6);
     let about: Vec<String> =
         graphhook_domain::platform::entities::operational_event::Entity::find()
             .filter(
@@ -231,13 +246,12 @@ async fn events(app: &TestApp, key: &str, query: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn the_tenant_lists_its_operational_events_even_with_no_endpoint_listening() {
-    let app = TestApp::spawn().await;
-    let receiver = Receiver::start(Mode::Echo);
-    let key = app.create_contoso().await;
-    let gone = endpoint_with_filter(&app, &key, &receiver.url, &["graph.*"]).await;
-    let other_receiver = Receiver::start(Mode::Echo);
-    endpoint_with_filter(&app, &key, &other_receiver.url, &["graph.*"]).await;
-    let tenant: TenantId = app.tenants().await[0].id.into();
+    let TwoEndpoints {
+        app,
+        key,
+        tenant,
+        endpoints: [(receiver, gone), (_listening, _)],
+    } = contoso_with_two_endpoints(&["graph.*"], &["graph.*"]).await;
     receiver.set_mode(Mode::Status(410));
     message(&app, tenant, 1).await;
     app.drain_jobs().await;
@@ -256,12 +270,7 @@ async fn the_tenant_lists_its_operational_events_even_with_no_endpoint_listening
 
     // Filters and pages.
     let (_, about_gone) = events(&app, &key, &format!("?endpoint_id={gone}")).await;
-    let types: Vec<&str> = about_gone["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event_type"].as_str().unwrap())
-        .collect();
+    let types = each(&about_gone, "event_type");
     assert_eq!(types, ["endpoint.created", "endpoint.disabled"]);
     let (_, page) = events(&app, &key, "?limit=1").await;
     assert_eq!(page["data"].as_array().unwrap().len(), 1);
@@ -282,28 +291,15 @@ async fn the_tenant_lists_its_operational_events_even_with_no_endpoint_listening
     assert!(filtered["data"].as_array().unwrap().is_empty());
 }
 
-async fn endpoint_row(
-    app: &TestApp,
-    id: &str,
-) -> graphhook_domain::platform::entities::endpoint::Model {
-    let id: graphhook_domain::platform::ids::EndpointId = id.parse().unwrap();
-    graphhook_domain::platform::entities::endpoint::Entity::find_by_id(id.uuid())
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn an_endpoint_failing_for_five_days_without_a_success_is_disabled() {
     use graphhook_domain::platform::entities::endpoint::{DisabledReason, EndpointStatus};
-    let app = TestApp::spawn().await;
-    let dead = Receiver::start(Mode::Echo);
-    let flaky = Receiver::start(Mode::Echo);
-    let key = app.create_contoso().await;
-    let dead_id = endpoint_with_filter(&app, &key, &dead.url, &["graph.*"]).await;
-    let flaky_id = endpoint_with_filter(&app, &key, &flaky.url, &["graph.*"]).await;
-    let tenant: TenantId = app.tenants().await[0].id.into();
+    let TwoEndpoints {
+        app,
+        key,
+        tenant,
+        endpoints: [(dead, dead_id), (flaky, flaky_id)],
+    } = contoso_with_two_endpoints(&["graph.*"], &["graph.*"]).await;
     let start = app.clock.now();
     let day = chrono::Duration::days(1);
     let send = |n| message(&app, tenant, n);
@@ -363,15 +359,10 @@ async fn an_endpoint_failing_for_five_days_without_a_success_is_disabled() {
         flaky_id
     );
     // …until the tenant enables it again, with a fresh failing period.
-    let response = app
-        .tenant_request(
-            Method::PATCH,
-            &format!("/api/v1/endpoints/{dead_id}"),
-            &key,
-            Some(json!({"enabled": true})),
-        )
+    let (_, body) = app
+        .as_tenant(&key)
+        .patch_endpoint(&dead_id, json!({"enabled": true}))
         .await;
-    let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "active", "{body}");
     assert_eq!(endpoint_row(&app, &dead_id).await.failing_since, None);
 }

@@ -1,19 +1,15 @@
 //! Retry schedules: the deployment's (`webhooks.retry_schedule_secs`) and an endpoint's own
 //! (`retry_schedule`), set through the api and followed by the delivery engine.
 
-use graphhook_domain::{
-    delivery::engine,
-    platform::entities::{attempt, delivery::DeliveryStatus, endpoint},
-    platform::ids::TenantId,
-};
+use graphhook_domain::platform::ids::TenantId;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
     client::create_endpoint,
     errors::refused,
-    fixtures::{delivery_row, message},
+    fixtures::{endpoint_row, message},
+    retries::fails_through,
 };
 use reqwest::Method;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 const FABRIKAM: &str = "4b3f2a1e-9c8d-4e7f-a6b5-1c2d3e4f5a6b";
@@ -23,26 +19,17 @@ async fn contoso(app: &TestApp) -> String {
 }
 
 async fn patch(app: &TestApp, key: &str, id: &str, body: Value) -> reqwest::Response {
-    app.tenant_request(
-        Method::PATCH,
-        &format!("/api/v1/endpoints/{id}"),
-        key,
-        Some(body),
-    )
-    .await
+    app.as_tenant(key)
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/endpoints/{id}"),
+            Some(body),
+        )
+        .await
 }
 
 async fn stored(app: &TestApp, id: &str) -> Option<Value> {
-    let uuid = id
-        .parse::<graphhook_domain::platform::ids::EndpointId>()
-        .unwrap()
-        .uuid();
-    endpoint::Entity::find_by_id(uuid)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .retry_schedule
+    endpoint_row(app, id).await.retry_schedule
 }
 
 #[tokio::test]
@@ -136,10 +123,10 @@ async fn a_bad_retry_schedule_is_a_422_in_the_one_error_shape_and_changes_nothin
     for (bad, names_the_field) in bad_schedules() {
         let url = format!("{}?bad=1", receiver.url);
         let response = app
-            .tenant_request(
+            .as_tenant(&key)
+            .send(
                 Method::POST,
                 "/api/v1/endpoints",
-                &key,
                 Some(json!({"url": url, "retry_schedule": bad})),
             )
             .await;
@@ -230,55 +217,6 @@ async fn endpoint_on(app: &TestApp, key: &str, url: &str, mut body: Value) -> St
         "{endpoint}"
     );
     endpoint["id"].as_str().unwrap().to_owned()
-}
-
-/// Follows failing deliveries (all to endpoints answering 500) through their schedule: each
-/// attempt's next one is due `delays[i]` seconds ±20 % after it, nothing is sent before, and
-/// after the last delay's attempt the delivery is exhausted, `delays.len() + 1` attempts in all.
-async fn fails_through(app: &TestApp, deliveries: &[uuid::Uuid], delays: &[i64]) {
-    let mut attempted_at = app.clock.now();
-    app.drain_jobs().await;
-    for (index, base) in delays.iter().enumerate() {
-        let mut latest = attempted_at;
-        for id in deliveries {
-            let row = delivery_row(app, *id).await;
-            assert_eq!(row.status, DeliveryStatus::Failed);
-            assert_eq!(row.attempt_count, index as i32 + 1);
-            let next = row.next_attempt_at.unwrap();
-            let gap = (next - attempted_at).num_milliseconds() as f64;
-            assert!(
-                gap >= *base as f64 * 800.0 && gap <= *base as f64 * 1200.0,
-                "attempt {} due {gap} ms after attempt {}, not {base} s ±20 %",
-                index + 2,
-                index + 1
-            );
-            latest = latest.max(next);
-        }
-        let sweep = || engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100);
-        assert_eq!(sweep().await.unwrap(), 0, "not due yet");
-        app.clock.set(latest);
-        attempted_at = latest;
-        // One job for the tenant's batch, however many of its deliveries are due.
-        assert_eq!(sweep().await.unwrap(), 1);
-        app.drain_jobs().await;
-    }
-    for id in deliveries {
-        let row = delivery_row(app, *id).await;
-        assert_eq!(row.status, DeliveryStatus::Exhausted);
-        assert_eq!(row.attempt_count, delays.len() as i32 + 1);
-        assert_eq!(row.next_attempt_at, None);
-        let attempts = attempt::Entity::find()
-            .filter(attempt::Column::DeliveryId.eq(*id))
-            .all(&app.db)
-            .await
-            .unwrap();
-        assert_eq!(attempts.len(), delays.len() + 1);
-        assert!(attempts.iter().all(|a| a.status_code == Some(500)));
-    }
-    // Nothing is left to send.
-    app.clock.advance(chrono::Duration::days(3));
-    let swept = engine::sweep_due(&app.db, &app.clock, &app.services.queues, 100);
-    assert_eq!(swept.await.unwrap(), 0);
 }
 
 #[tokio::test]

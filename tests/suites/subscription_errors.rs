@@ -1,16 +1,25 @@
 //! Subscription errors: refused requests, missing permissions, and Graph's answers mapped.
 
 use graphhook_tests::TestApp;
-use graphhook_tests::errors::assert_code;
+use graphhook_tests::errors::{Refusal, assert_code, assert_rule};
 use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::graph::behave;
 use graphhook_tests::{
     client::{create_subscription, subscribe},
-    fixtures::USER,
+    fixtures::{TENANT, USER},
     graph::graph_subscription,
 };
-use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
+
+/// With a subscription to users held, one to groups is refused for a quota: the refusal.
+async fn a_second_subscription_refused(app: &TestApp, key: &str) -> Value {
+    subscribe(app, key, "users", &["updated"]).await;
+    let answer = app
+        .as_tenant(key)
+        .try_subscribe("groups", &["updated"])
+        .await;
+    Refusal::conflict("quota").of(answer)
+}
 
 #[tokio::test]
 async fn bad_requests_get_their_documented_errors() {
@@ -47,13 +56,8 @@ async fn bad_requests_get_their_documented_errors() {
             .as_tenant(&key)
             .try_subscribe(resource, &[change_type])
             .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (422, Some("validation_failed")),
-            "{resource}: {body}"
-        );
-        assert_eq!(body["details"]["field"], field, "{resource}: {body}");
-        assert_eq!(body["details"]["rule"], rule, "{resource}: {body}");
+        assert_eq!(status, 422, "{resource}: {body}");
+        assert_rule(&body, "validation_failed", field, rule);
     }
 
     let (status, body, _) = create_subscription(&app, &key, json!({"resource": "users", "change_types": ["updated"], "endpoint_ids": ["ep_0194c1a27b3c7d4e8f90123456789abc"]})).await;
@@ -70,38 +74,14 @@ async fn bad_requests_get_their_documented_errors() {
 async fn a_missing_permission_is_a_403_naming_it() {
     let app = TestApp::spawn().await;
     // The tenant consented to users only.
-    let tenant: uuid::Uuid = graphhook_emulator::config::DEFAULT_TENANT_ID
-        .parse()
-        .unwrap();
-    let proof = graphhook_domain::tenancy::tenants::ConsentProof {
-        entra_tenant_id: tenant,
-        roles: vec!["User.Read.All".into()],
-    };
-    let recorded = graphhook_domain::tenancy::tenants::record_consent(
-        &app.db,
-        &app.clock,
-        &proof,
-        "Contoso",
-        graphhook_domain::operator::audit::Actor::system("onboarding"),
-        None,
-    )
-    .await
-    .unwrap();
-    let key = graphhook_domain::tenancy::api_keys::create(
-        &app.db,
-        &app.clock,
-        recorded.tenant.id.into(),
-        "k",
-    )
-    .await
-    .unwrap();
-    let key = graphhook_domain::platform::secret::ExposeSecret::expose_secret(&key.key).to_owned();
-    let (status, body) = app
+    let key = app
+        .create_tenant_consenting(TENANT, "Contoso", &["User.Read.All"])
+        .await;
+    let answer = app
         .as_tenant(&key)
         .try_subscribe(&format!("users/{USER}/messages"), &["created"])
         .await;
-    assert_code(status, &body, 403, "forbidden");
-    assert_eq!(body["details"]["rule"], "missing_permission", "{body}");
+    let body = Refusal::forbidden("missing_permission").of(answer);
     assert_eq!(
         body["details"]["permission"], "Mail.Read or Mail.ReadBasic",
         "{body}"
@@ -112,13 +92,7 @@ async fn a_missing_permission_is_a_403_naming_it() {
 async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
     let (app, key) = onboarded_contoso().await;
     behave(&app, json!({"directory_quota_per_app": 1})).await;
-    subscribe(&app, &key, "users", &["updated"]).await;
-    let (status, body) = app
-        .as_tenant(&key)
-        .try_subscribe("groups", &["updated"])
-        .await;
-    assert_code(status, &body, 409, "conflict");
-    assert_eq!(body["details"]["rule"], "quota", "{body}");
+    let body = a_second_subscription_refused(&app, &key).await;
     assert_eq!(
         body["details"]["quota"], "graph",
         "Graph's quota is named: {body}"
@@ -154,12 +128,11 @@ async fn graphs_quota_maps_to_409_and_its_throttling_to_503_with_retry_after() {
 async fn a_failed_validation_of_our_receiver_is_a_502_naming_the_url_graph_tried() {
     let (app, key) = onboarded_contoso().await;
     behave(&app, json!({"validation_always_times_out": true})).await;
-    let (status, body) = app
+    let answer = app
         .as_tenant(&key)
         .try_subscribe("users", &["updated"])
         .await;
-    assert_code(status, &body, 502, "upstream_error");
-    assert_eq!(body["details"]["rule"], "receiver_not_validated", "{body}");
+    let body = Refusal::upstream("receiver_not_validated").of(answer);
     // Almost always the public URL is not reachable from Graph: the answer names what Graph
     // tried and the setting it comes from, so the operator knows what to fix.
     assert_eq!(
@@ -174,12 +147,7 @@ async fn a_failed_validation_of_our_receiver_is_a_502_naming_the_url_graph_tried
         "{message}"
     );
     // Nothing is left behind: no subscription, the quota slot given back.
-    let list: serde_json::Value = app
-        .tenant_request(Method::GET, "/api/v1/subscriptions", &key, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = app.as_tenant(&key).get_body("/api/v1/subscriptions").await;
     assert_eq!(list["data"], json!([]), "{list}");
 }
 
@@ -187,13 +155,7 @@ async fn a_failed_validation_of_our_receiver_is_a_502_naming_the_url_graph_tried
 async fn our_quota_per_tenant_is_a_409() {
     let app = TestApp::spawn_with(|s| s.subscriptions.max_per_tenant = 1).await;
     let key = app.onboard("Contoso").await.key.unwrap();
-    subscribe(&app, &key, "users", &["updated"]).await;
-    let (status, body) = app
-        .as_tenant(&key)
-        .try_subscribe("groups", &["updated"])
-        .await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["details"]["rule"], "quota", "{body}");
+    let body = a_second_subscription_refused(&app, &key).await;
     assert_eq!(body["details"]["quota"], "tenant", "{body}");
     assert_eq!(body["details"]["limit"], "1", "{body}");
 }

@@ -3,7 +3,8 @@
 //! duplicate rule is answered as the tenant's conflict, naming the subscription it already has.
 
 use graphhook_domain::platform::entities::subscription::SubscriptionStatus;
-use graphhook_tests::errors::assert_code;
+use graphhook_tests::client::each;
+use graphhook_tests::errors::Refusal;
 use graphhook_tests::fixtures::onboarded_contoso;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
@@ -31,9 +32,8 @@ async fn twelve_creates_at_once_make_exactly_the_tenants_quota() {
         .filter(|(status, _, _)| *status == 201)
         .count();
     assert_eq!(created, 3, "{answers:?}");
-    for (status, body, _) in answers.iter().filter(|(status, _, _)| *status != 201) {
-        assert_eq!((*status, body["code"].as_str()), (409, Some("conflict")));
-        assert_eq!(body["details"]["rule"], "quota", "{body}");
+    for (status, body, _) in answers.into_iter().filter(|(status, _, _)| *status != 201) {
+        let body = Refusal::conflict("quota").of((status, body));
         assert_eq!(body["details"]["quota"], "tenant", "{body}");
         assert_eq!(body["details"]["limit"], "3", "{body}");
     }
@@ -117,23 +117,16 @@ async fn a_duplicate_at_graph_is_a_409_naming_the_subscription_the_tenant_has() 
     assert_eq!(status, 201, "{first}");
     let first_id = first["id"].as_str().unwrap();
 
-    let (status, body) = app
+    let answer = app
         .as_tenant(&key)
         .try_subscribe("users", &["deleted", "updated"])
         .await;
-    assert_code(status, &body, 409, "conflict");
-    assert_eq!(body["details"]["rule"], "duplicate", "{body}");
+    let body = Refusal::conflict("duplicate").of(answer);
     assert_eq!(body["details"]["existing_subscription_id"], first_id);
 
     // The refused create left nothing behind: one subscription, the quota slot given back.
     let list = app.as_tenant(&key).get_body("/api/v1/subscriptions").await;
-    let ids: Vec<&str> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s["id"].as_str())
-        .collect();
-    assert_eq!(ids, vec![first_id]);
+    assert_eq!(each(&list, "id"), vec![first_id]);
     assert_eq!(subscription_rows(&app).await.len(), 1);
 }
 
@@ -148,12 +141,11 @@ async fn a_duplicate_graph_holds_for_another_deployment_is_a_409_without_an_id()
         None,
     )
     .await;
-    let (status, body) = app
+    let answer = app
         .as_tenant(&key)
         .try_subscribe("groups", &["updated"])
         .await;
-    assert_code(status, &body, 409, "conflict");
-    assert_eq!(body["details"]["rule"], "duplicate", "{body}");
+    let body = Refusal::conflict("duplicate").of(answer);
     assert_eq!(body["details"]["existing_subscription_id"], Value::Null);
     assert!(subscription_rows(&app).await.is_empty());
 }

@@ -4,23 +4,20 @@
 //! this deployment's subscriptions that no row holds and that are older than an upkeep lease.
 
 use graphhook_tests::fixtures::onboarded_contoso;
-use std::{
-    net::TcpListener,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
 };
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
 use graphhook_domain::{
     platform::entities::subscription::{self, SubscriptionStatus},
     platform::ids::SubscriptionId,
 };
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
-use graphhook_tests::TestApp;
 use graphhook_tests::errors::assert_code;
+use graphhook_tests::{TestApp, receiver::serve_locally};
 use graphhook_tests::{
     graph::consent,
     graph::{held_at_graph, mailbox, seed_at_graph, subscription_row, subscription_rows},
@@ -40,7 +37,6 @@ fn past_the_lease(app: &TestApp) -> Duration {
 /// holds the first lifecycle URL's handshake (the last step before Graph's 201) until the test
 /// says go.
 struct Handshakes {
-    base_url: String,
     arrived: mpsc::UnboundedReceiver<()>,
     go: Arc<Notify>,
 }
@@ -66,9 +62,9 @@ async fn answer(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
 }
 
 impl Handshakes {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+    /// Graph's side of the handshakes, and an app whose public URLs lead to it, with Contoso
+    /// consented at Graph and written directly: the handshakes, the app and Contoso's API key.
+    async fn with_an_app() -> (Self, TestApp, String) {
         let (arrived, arrived_rx) = mpsc::unbounded_channel();
         let go = Arc::new(Notify::new());
         let gate = web::Data::new(Gate {
@@ -76,47 +72,34 @@ impl Handshakes {
             arrived,
             go: go.clone(),
         });
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(gate.clone())
-                .default_service(web::to(answer))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
-        Self {
-            base_url: format!("http://127.0.0.1:{port}"),
+        let base = format!("http://127.0.0.1:{}", serve_locally(gate, answer));
+        let app = TestApp::spawn_with(move |s| s.api.public_base_url = base).await;
+        consent(&app, DEFAULT_TENANT_ID, None).await;
+        let key = app.create_tenant(DEFAULT_TENANT_ID, "Contoso").await;
+        let handshakes = Self {
             arrived: arrived_rx,
             go,
-        }
+        };
+        (handshakes, app, key)
     }
-}
 
-/// An app whose public URLs lead to `handshakes`, with Contoso consented at Graph and written
-/// directly: the app and Contoso's API key.
-async fn behind(handshakes: &Handshakes) -> (TestApp, String) {
-    let base = handshakes.base_url.clone();
-    let app = TestApp::spawn_with(move |s| s.api.public_base_url = base).await;
-    consent(&app, DEFAULT_TENANT_ID, None).await;
-    let key = app.create_tenant(DEFAULT_TENANT_ID, "Contoso").await;
-    (app, key)
+    /// Once Graph holds its last handshake, runs `during`, then lets Graph answer: what
+    /// `during` returned.
+    async fn while_held<T>(&mut self, during: impl std::future::Future<Output = T>) -> T {
+        self.arrived.recv().await;
+        let done = during.await;
+        self.go.notify_one();
+        done
+    }
 }
 
 #[tokio::test]
 async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_reconciled() {
-    let mut handshakes = Handshakes::start();
-    let (app, key) = behind(&handshakes).await;
+    let (mut handshakes, app, key) = Handshakes::with_an_app().await;
     let contoso = app.as_tenant(&key);
     let request = contoso.try_subscribe("users", &["updated"]);
-    let cut = async {
-        handshakes.arrived.recv().await;
-        // Graph has validated both URLs and is about to answer 201: Postgres goes away.
-        app.pg_proxy.cut();
-        handshakes.go.notify_one();
-    };
+    // Graph has validated both URLs and is about to answer 201: Postgres goes away.
+    let cut = handshakes.while_held(async { app.pg_proxy.cut() });
     let ((status, body), ()) = tokio::join!(request, cut);
     assert_eq!(status, 503, "{body}");
     app.pg_proxy.restore();
@@ -152,26 +135,21 @@ async fn a_create_that_loses_postgres_after_graphs_201_leaves_no_orphan_once_rec
 
 #[tokio::test]
 async fn a_create_in_progress_shows_as_creating_and_deleting_it_meanwhile_leaves_nothing() {
-    let mut handshakes = Handshakes::start();
-    let (app, key) = behind(&handshakes).await;
+    let (mut handshakes, app, key) = Handshakes::with_an_app().await;
     let contoso = app.as_tenant(&key);
     let request = contoso.try_subscribe("users", &["updated"]);
-    let meanwhile = async {
-        handshakes.arrived.recv().await;
-        let list = app.as_tenant(&key).get_body("/api/v1/subscriptions").await;
+    let meanwhile = handshakes.while_held(async {
+        let list = contoso.get_body("/api/v1/subscriptions").await;
         assert_eq!(list["data"][0]["status"], "creating", "{list}");
         let id = list["data"][0]["id"].as_str().unwrap().to_owned();
         let path = format!("/api/v1/subscriptions/{id}");
-        let deleted = app.tenant_request(Method::DELETE, &path, &key, None).await;
-        assert_eq!(deleted.status().as_u16(), 204);
-        handshakes.go.notify_one();
+        assert_eq!(contoso.status_of(Method::DELETE, &path).await, 204);
         path
-    };
+    });
     let ((status, body), path) = tokio::join!(request, meanwhile);
     assert_code(status, &body, 409, "conflict");
     assert_eq!(held_at_graph(&app).await, Vec::<Value>::new());
-    let shown = app.tenant_request(Method::GET, &path, &key, None).await;
-    assert_eq!(shown.status().as_u16(), 404);
+    assert_eq!(contoso.get_status(&path).await, 404);
 }
 
 #[tokio::test]

@@ -2,7 +2,11 @@
 
 use graphhook_tests::TestApp;
 use graphhook_tests::fixtures::onboarded_contoso;
-use graphhook_tests::{client::create_subscription, fixtures::USER, graph::graph_subscription};
+use graphhook_tests::{
+    client::{create_subscription, post_body},
+    fixtures::USER,
+    graph::{graph_subscription, graph_subscription_id, subscription_row},
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -93,14 +97,7 @@ async fn every_app_only_kind_is_created_active_with_our_urls_and_client_state() 
         assert_eq!(graph["changeType"], change_types.join(","));
         let client_state = graph["clientState"].as_str().unwrap();
         assert!(client_state.len() >= 32);
-        use sea_orm::EntityTrait;
-        let id: graphhook_domain::platform::ids::SubscriptionId =
-            created["id"].as_str().unwrap().parse().unwrap();
-        let row = graphhook_domain::platform::entities::subscription::Entity::find_by_id(id.uuid())
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap();
+        let row = subscription_row(&app, created["id"].as_str().unwrap()).await;
         assert_eq!(
             row.client_state_hash,
             Sha256::digest(client_state.as_bytes()).to_vec(),
@@ -149,10 +146,7 @@ async fn delete_removes_it_at_graph_and_a_404_from_graph_is_fine() {
         .as_tenant(&key)
         .try_subscribe("groups", &["updated"])
         .await;
-    let graph_id = graph_subscription(&app, "groups").await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let graph_id = graph_subscription_id(&app, "groups").await;
     app.emulator_control(
         Method::POST,
         &format!("/subscriptions/{graph_id}/expire"),
@@ -180,7 +174,8 @@ async fn every_subscription_route_refuses_another_tenants_key() {
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
     for method in [Method::GET, Method::DELETE] {
         let response = app
-            .tenant_request(method.clone(), &path, &fabrikam, None)
+            .as_tenant(&fabrikam)
+            .send(method.clone(), &path, None)
             .await;
         assert_eq!(response.status().as_u16(), 404, "{method}");
     }
@@ -201,12 +196,8 @@ async fn the_graph_receivers_answer_the_validation_handshake() {
     for path in ["/graph/notifications", "/graph/lifecycle"] {
         let token = "Validation: Testing client application reachability for subscription Request-Id: 877cb92e";
         let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
-        let response = app
-            .client
-            .post(app.url(&format!("{path}?route=x&validationToken={encoded}")))
-            .send()
-            .await
-            .unwrap();
+        let handshake = format!("{path}?route=x&validationToken={encoded}");
+        let response = app.anonymous(Method::POST, &handshake).await;
         assert_eq!(response.status().as_u16(), 200);
         assert!(
             response.headers()["content-type"]
@@ -221,26 +212,10 @@ async fn the_graph_receivers_answer_the_validation_handshake() {
         );
 
         let batch = json!({"value": [{"subscriptionId": "s", "changeType": "created"}]});
-        assert_eq!(
-            app.client
-                .post(app.url(path))
-                .json(&batch)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-            202
-        );
-        let bad = app
-            .client
-            .post(app.url(path))
-            .header("content-type", "application/json")
-            .body("{")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(bad.status().as_u16(), 400);
+        let (status, body) = post_body(&app, path, batch.to_string()).await;
+        assert_eq!(status, 202, "{body}");
+        let (status, body) = post_body(&app, path, "{").await;
+        assert_eq!(status, 400, "{body}");
     }
 }
 
@@ -344,7 +319,7 @@ async fn creating_and_deleting_are_audited_under_the_api_key_that_did_it() {
         .try_subscribe("users", &["updated"])
         .await;
     let path = format!("/api/v1/subscriptions/{}", created["id"].as_str().unwrap());
-    let deleted = app.tenant_request(Method::DELETE, &path, &key, None).await;
+    let deleted = app.as_tenant(&key).send(Method::DELETE, &path, None).await;
     assert_eq!(deleted.status().as_u16(), 204);
     for action in ["subscription.created", "subscription.deleted"] {
         let entry = audit_log::Entity::find()

@@ -72,8 +72,7 @@ async fn a_delivery_lane_stalled_on_redis_is_reported_restarted_and_delivers_onc
         .await
         .tenant;
     let worker = app.start_worker().await;
-    let probe = app.queue_probe(0).await;
-    app.wait_for_probe(&probe, "completed", Duration::from_secs(30))
+    app.probe_until(0, "completed", Duration::from_secs(30))
         .await;
     wait_for_health(&app, &worker, 200, Duration::from_secs(30)).await;
 
@@ -130,31 +129,30 @@ async fn a_hung_lane_is_restarted_logged_and_the_job_it_held_runs_again() {
     let logs = graphhook_tests::capture_logs();
     let mut app = watched().spawn().await;
     let worker = app.start_worker().await;
-    let held = app.queue_probe(3_000).await;
-    app.wait_for_probe(&held, "started", Duration::from_secs(30))
+    let (held, _) = app
+        .probe_until(3_000, "started", Duration::from_secs(30))
         .await;
 
     // The probe lane's fetch loop stops where it is: it acknowledges nothing, fetches nothing,
     // and its heartbeat stops, while the probe it holds finishes.
     assert!(worker.lanes().inject("probe", Fault::Hang));
-    let waiting = app.queue_probe(0).await;
-
-    app.wait_for_probe(&waiting, "completed", Duration::from_secs(60))
+    app.probe_until(0, "completed", Duration::from_secs(60))
         .await;
     // The held probe's acknowledgement was lost with the hung worker: it went back on the queue
     // and ran again.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let probe = app.probe(&held).await;
-        if probe["state"] == "completed" && probe["runs"] == 2 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the held probe ran again: {probe}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || async {
+            let probe = app.probe(&held).await;
+            if probe["state"] == "completed" && probe["runs"] == 2 {
+                Ok(())
+            } else {
+                Err(format!("the held probe did not run again: {probe}"))
+            }
+        },
+    )
+    .await;
     assert_eq!(lane_restarts(&app, &worker, "probe").await, 1);
     wait_for_health(&app, &worker, 200, Duration::from_secs(30)).await;
     let text = logs.text();
@@ -177,8 +175,8 @@ async fn a_lane_busy_with_a_job_within_its_timeout_is_not_restarted() {
         .spawn()
         .await;
     let worker = app.start_worker().await;
-    let long = app.queue_probe(8_000).await;
-    app.wait_for_probe(&long, "started", Duration::from_secs(30))
+    let (long, _) = app
+        .probe_until(8_000, "started", Duration::from_secs(30))
         .await;
     let next = app.queue_probe(0).await;
 

@@ -1,11 +1,10 @@
 use graphhook_tests::TestApp;
-use graphhook_tests::client::header;
+use graphhook_tests::client::{header, strict_page};
 
 #[tokio::test]
 async fn the_landing_page_says_what_graphhook_is_and_links_onwards() {
     let app = TestApp::spawn().await;
-    let response = app.get("/").await;
-    assert_eq!(response.status().as_u16(), 200);
+    let response = strict_page(&app, "/").await;
     let content_type = header(&response, "content-type");
     assert_eq!(content_type.as_deref(), Some("text/html; charset=utf-8"));
     let html = response.text().await.unwrap_or_default();
@@ -42,13 +41,7 @@ async fn the_landing_page_says_what_graphhook_is_and_links_onwards() {
 #[tokio::test]
 async fn the_status_page_is_for_people_and_readyz_stays_json() {
     let app = TestApp::spawn().await;
-    let page = app.get("/status").await;
-    assert_eq!(page.status().as_u16(), 200);
-    let csp = page.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"));
+    let page = strict_page(&app, "/status").await;
     let html = page.text().await.unwrap();
     assert!(html.contains("<script src=\"/static/status.js\"></script>"));
     let script = app.get("/static/status.js").await;

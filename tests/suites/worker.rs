@@ -1,6 +1,7 @@
 use std::time::Duration;
 
-use graphhook_tests::TestApp;
+use graphhook_tests::{TestApp, poll::poll};
+use graphhook_worker::WorkerProcess;
 use graphhook_worker::jobs::queue_depths;
 use serde_json::Value;
 
@@ -10,6 +11,20 @@ async fn finished_probes(app: &TestApp) -> (u64, u64) {
     graphhook_worker::jobs::finished::count(&app.services, Probe::QUEUE)
         .await
         .expect("count")
+}
+
+/// A fresh app with one worker process, which has taken a probe holding `hold_ms` to `state`
+/// (within 15 s): the app, the worker, the probe's id and the probe as then shown.
+async fn a_worker_with_a_probe(
+    hold_ms: u64,
+    state: &str,
+) -> (TestApp, WorkerProcess, String, Value) {
+    let mut app = TestApp::spawn().await;
+    let worker = app.start_worker().await;
+    let (id, probe) = app
+        .probe_until(hold_ms, state, Duration::from_secs(15))
+        .await;
+    (app, worker, id, probe)
 }
 
 #[tokio::test]
@@ -37,12 +52,7 @@ async fn a_probe_queued_through_the_api_is_run_by_draining_the_queues() {
 
 #[tokio::test]
 async fn a_real_worker_runs_probes_and_serves_its_own_health_and_metrics() {
-    let mut app = TestApp::spawn().await;
-    let worker = app.start_worker().await;
-    let id = app.queue_probe(0).await;
-    let probe = app
-        .wait_for_probe(&id, "completed", Duration::from_secs(15))
-        .await;
+    let (app, worker, _, probe) = a_worker_with_a_probe(0, "completed").await;
     assert!(
         probe["worker"]
             .as_str()
@@ -59,11 +69,7 @@ async fn a_real_worker_runs_probes_and_serves_its_own_health_and_metrics() {
 
 #[tokio::test]
 async fn stopping_a_worker_lets_the_job_in_flight_finish() {
-    let mut app = TestApp::spawn().await;
-    let worker = app.start_worker().await;
-    let id = app.queue_probe(1_500).await;
-    app.wait_for_probe(&id, "started", Duration::from_secs(15))
-        .await;
+    let (app, worker, id, _) = a_worker_with_a_probe(1_500, "started").await;
 
     worker.stop().await.expect("clean stop");
 
@@ -80,18 +86,13 @@ async fn stopping_a_worker_lets_the_job_in_flight_finish() {
 
 #[tokio::test]
 async fn after_its_redis_connections_are_killed_the_worker_still_runs_new_jobs() {
-    let mut app = TestApp::spawn().await;
-    let worker = app.start_worker().await;
-    let first = app.queue_probe(0).await;
-    app.wait_for_probe(&first, "completed", Duration::from_secs(15))
-        .await;
+    let (app, worker, _, _) = a_worker_with_a_probe(0, "completed").await;
 
     let killed = app.kill_redis_clients().await;
     assert!(killed >= 1, "CLIENT KILL found the app's connections");
 
-    let second = app.queue_probe(0).await;
-    let probe = app
-        .wait_for_probe(&second, "completed", Duration::from_secs(30))
+    let (_, probe) = app
+        .probe_until(0, "completed", Duration::from_secs(30))
         .await;
     assert_eq!(probe["runs"], 1, "{probe}");
     worker.stop().await.expect("clean stop");
@@ -103,19 +104,19 @@ async fn two_worker_processes_run_the_periodic_job_once_per_tick() {
     let first = app.start_worker().await;
     let second = app.start_worker().await;
     // Wait for three ticks to have run (one per second), however loaded the machine is.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while app
-        .redis_hash(&queue_depths::runs_key(&app.prefix))
-        .await
-        .len()
-        < 3
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "three ticks did not run within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    poll(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        || async {
+            let ran = app.redis_hash(&queue_depths::runs_key(&app.prefix)).await;
+            if ran.len() >= 3 {
+                Ok(())
+            } else {
+                Err(format!("three ticks did not run within 30 s: {ran:?}"))
+            }
+        },
+    )
+    .await;
     first.stop().await.expect("first stops");
     second.stop().await.expect("second stops");
 
@@ -173,11 +174,7 @@ async fn finished_jobs_are_trimmed_from_redis_once_old_enough() {
     use graphhook_domain::platform::jobs::{Job, Probe};
     use graphhook_worker::jobs::finished;
 
-    let mut app = TestApp::spawn().await;
-    let worker = app.start_worker().await;
-    let id = app.queue_probe(0).await;
-    app.wait_for_probe(&id, "completed", Duration::from_secs(15))
-        .await;
+    let (app, worker, _, _) = a_worker_with_a_probe(0, "completed").await;
     worker.stop().await.expect("clean stop");
     assert_eq!(finished_probes(&app).await, (1, 0));
 
@@ -207,13 +204,13 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
     let mut app = TestApp::spawn().await;
     let receiver = graphhook_tests::Receiver::start(graphhook_tests::Mode::Echo);
     let key = app.create_contoso().await;
-    app.tenant_request(
-        reqwest::Method::POST,
-        "/api/v1/endpoints",
-        &key,
-        Some(serde_json::json!({"url": receiver.url})),
-    )
-    .await;
+    app.as_tenant(&key)
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/endpoints",
+            Some(serde_json::json!({"url": receiver.url})),
+        )
+        .await;
     let worker = app.start_worker().await;
     let tenant = app.tenants().await[0].id.into();
     let new = graphhook_domain::delivery::engine::NewMessage {
@@ -226,30 +223,26 @@ async fn a_real_worker_delivers_and_counts_its_attempts() {
     graphhook_domain::delivery::engine::create_message(&app.services, new)
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !receiver
-        .received()
-        .iter()
-        .any(|r| r.event_type() == "graph.user.updated")
-    {
-        assert!(tokio::time::Instant::now() < deadline, "delivered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    receiver
+        .wait_for("graph.user.updated", 1, Duration::from_secs(15))
+        .await;
     // The attempt is counted once its outcome is recorded, just after the receiver answered.
-    let metrics = loop {
-        let metrics = app.worker_metrics(&worker).await;
-        let counted = metrics
-            .lines()
-            .any(|l| l.starts_with("graphhook_delivery_attempts_total{outcome=\"delivered\"}"));
-        if counted {
-            break metrics;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the attempt was counted: {metrics}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let metrics = poll(
+        Duration::from_secs(15),
+        Duration::from_millis(50),
+        || async {
+            let metrics = app.worker_metrics(&worker).await;
+            let counted = metrics
+                .lines()
+                .any(|l| l.starts_with("graphhook_delivery_attempts_total{outcome=\"delivered\"}"));
+            if counted {
+                Ok(metrics)
+            } else {
+                Err(format!("the attempt was not counted: {metrics}"))
+            }
+        },
+    )
+    .await;
     assert!(
         metrics.contains("graphhook_delivery_attempt_duration_seconds"),
         "{metrics}"
@@ -276,13 +269,11 @@ async fn an_idle_worker_takes_a_new_job_at_once_rather_than_at_its_next_poll() {
     })
     .await;
     let worker = app.start_worker().await;
-    let first = app.queue_probe(0).await;
-    app.wait_for_probe(&first, "completed", Duration::from_secs(20))
+    app.probe_until(0, "completed", Duration::from_secs(20))
         .await;
     // The worker is idle now; the next job arrives between two polls.
-    let second = app.queue_probe(0).await;
-    let probe = app
-        .wait_for_probe(&second, "completed", Duration::from_secs(10))
+    let (_, probe) = app
+        .probe_until(0, "completed", Duration::from_secs(10))
         .await;
     assert_eq!(probe["state"], "completed", "{probe}");
     worker.stop().await.expect("clean stop");
