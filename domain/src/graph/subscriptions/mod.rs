@@ -1,12 +1,14 @@
 //! Graph subscriptions held for tenants: created synchronously at Graph in the tenant's name
 //! (as Graph's own create is; see [`create`] for how that stays crash-safe), with Graphhook's
 //! receiver URLs and a random `clientState` stored hashed; deleted at Graph too. Every query is
-//! scoped to the tenant. Keeping them alive (renewal, reauthorization, recreation, consent
-//! changes) is [`upkeep`]'s; finding Graph subscriptions that no row holds is [`reconcile`]'s.
+//! scoped to the tenant. Keeping them alive (renewal, reauthorization, recreation) is
+//! [`upkeep`]'s; pausing and resuming them on consent changes [`pause`]'s; finding Graph
+//! subscriptions that no row holds is [`reconcile`]'s.
 
 pub mod act;
 mod create;
 mod input;
+pub mod pause;
 pub mod reconcile;
 mod refusal;
 pub mod upkeep;
@@ -350,18 +352,19 @@ pub(crate) async fn token_for(
     subscription: &subscription::Model,
     fresh: bool,
 ) -> Result<AccessToken, AccessError> {
-    match subscription.connection_id {
+    token_through(services, tenant, subscription.connection_id, fresh).await
+}
+
+/// The token of the `connection`'s user, or without one the tenant's app-only token.
+pub(crate) async fn token_through(
+    services: &Services,
+    tenant: &tenant::Model,
+    connection: Option<uuid::Uuid>,
+    fresh: bool,
+) -> Result<AccessToken, AccessError> {
+    match connection {
         Some(id) => crate::tenancy::connections::tokens::access_token(services, id, fresh).await,
-        None => {
-            tenants::access_token(
-                &services.db,
-                &services.clock,
-                &services.broker,
-                tenant,
-                fresh,
-            )
-            .await
-        }
+        None => tenants::app_token(services, tenant, fresh).await,
     }
 }
 
