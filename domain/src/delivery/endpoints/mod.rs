@@ -15,12 +15,14 @@ pub use secrets::{
 pub use send::{Signed, send, send_signed, sign, verify};
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 
-use crate::platform::owned::{self, TenantOwned};
+use crate::platform::owned::TenantOwned;
+/// The tenant's endpoint (or `NotFound`, also for another tenant's), and a page of them, oldest
+/// first.
+pub use crate::platform::owned::{find, page as list};
 use crate::{
     delivery::event_catalogue::Event,
     delivery::events,
@@ -40,32 +42,8 @@ use crate::{
 impl TenantOwned for endpoint::Entity {
     const NAME: &'static str = "endpoint";
 
-    fn tenant_column() -> endpoint::Column {
-        endpoint::Column::TenantId
-    }
-
-    fn id_column() -> endpoint::Column {
-        endpoint::Column::Id
-    }
-}
-
-/// The tenant's endpoint, or `NotFound` (also for another tenant's).
-pub async fn find<C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    id: EndpointId,
-) -> DomainResult<endpoint::Model> {
-    owned::find::<endpoint::Entity, _>(db, tenant, id.uuid()).await
-}
-
-/// A page of the tenant's endpoints, oldest first, after `after`.
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    after: Option<EndpointId>,
-    limit: u64,
-) -> DomainResult<Vec<endpoint::Model>> {
-    owned::page::<endpoint::Entity, _>(db, tenant, after.map(|a| a.uuid()), limit).await
+    const TENANT_ID: endpoint::Column = endpoint::Column::TenantId;
+    const ID: endpoint::Column = endpoint::Column::Id;
 }
 
 fn context(id: EndpointId) -> Vec<u8> {

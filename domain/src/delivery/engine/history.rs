@@ -10,7 +10,9 @@ use sea_orm::{
 };
 
 use super::{Trigger, push_deliveries};
-use crate::platform::owned::{self, TenantOwned};
+use crate::platform::owned::TenantOwned;
+/// The tenant's message (or `NotFound`, also for another tenant's).
+pub use crate::platform::owned::find as message;
 use crate::{
     delivery::endpoints,
     platform::entities::{
@@ -76,24 +78,11 @@ pub async fn messages<C: ConnectionTrait>(
     Ok(query.limit(limit).all(db).await?)
 }
 
-pub async fn message<C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    id: MessageId,
-) -> DomainResult<message::Model> {
-    owned::find::<message::Entity, _>(db, tenant, id.uuid()).await
-}
-
 impl TenantOwned for message::Entity {
     const NAME: &'static str = "message";
 
-    fn tenant_column() -> message::Column {
-        message::Column::TenantId
-    }
-
-    fn id_column() -> message::Column {
-        message::Column::Id
-    }
+    const TENANT_ID: message::Column = message::Column::TenantId;
+    const ID: message::Column = message::Column::Id;
 }
 
 #[derive(Debug, Default)]
