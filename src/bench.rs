@@ -50,10 +50,7 @@ pub(crate) fn memory_mib() -> (f64, f64) {
 
 /// Checks that a benchmark that `does` something on loopback ports runs in development mode,
 /// then gives it a database and Redis prefix of its own ([`isolate`]) and creates the database.
-pub(crate) async fn isolated(
-    settings: &mut Settings,
-    does: &str,
-) -> anyhow::Result<(url::Url, String)> {
+async fn isolated(settings: &mut Settings, does: &str) -> anyhow::Result<(url::Url, String)> {
     anyhow::ensure!(
         settings.mode == Mode::Development,
         "the benchmark {does}: development mode only"
@@ -61,6 +58,19 @@ pub(crate) async fn isolated(
     let isolated = isolate(settings)?;
     db::create_database_if_missing(&settings.database).await?;
     Ok(isolated)
+}
+
+/// Runs a benchmark that `does` something on loopback ports in a database and Redis prefix of
+/// its own ([`isolated`]), then [`conclude`]s it.
+pub(crate) async fn run_isolated(
+    mut settings: Settings,
+    does: &str,
+    keep_database: bool,
+    run: impl AsyncFnOnce(&mut Settings) -> anyhow::Result<Report>,
+) -> anyhow::Result<()> {
+    let (url, db_name) = isolated(&mut settings, does).await?;
+    let result = run(&mut settings).await;
+    conclude(&settings, &url, &db_name, keep_database, result).await
 }
 
 /// Points `settings` at a database (`{database}_bench_{pid}`) and a Redis prefix of their own;
@@ -86,7 +96,7 @@ pub(crate) struct Report {
 /// The end of a benchmark run: drops its database and Redis prefix (unless kept), prints the
 /// report, and fails when the run failed or the report says why it must.
 #[allow(clippy::print_stdout)] // what the command prints is its output
-pub(crate) async fn conclude(
+async fn conclude(
     settings: &Settings,
     url: &url::Url,
     db_name: &str,

@@ -29,9 +29,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::bench::{
-    Report, active_endpoint, active_tenant, conclude, isolated, memory_mib, percentiles,
-};
+use crate::bench::{Report, active_endpoint, active_tenant, memory_mib, percentiles, run_isolated};
 
 pub struct DeliverOptions {
     pub messages: usize,
@@ -132,9 +130,11 @@ pub async fn deliver(mut settings: Settings, options: DeliverOptions) -> anyhow:
         "--messages, --endpoints and --producers must be at least 1"
     );
     settings.worker.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let (url, db_name) = isolated(&mut settings, "delivers to a loopback receiver").await?;
-    let result = run(&settings, &options).await;
-    conclude(&settings, &url, &db_name, options.keep_database, result).await
+    let does = "delivers to a loopback receiver";
+    run_isolated(settings, does, options.keep_database, async |settings| {
+        run(settings, &options).await
+    })
+    .await
 }
 
 async fn run(settings: &Settings, options: &DeliverOptions) -> anyhow::Result<Report> {

@@ -23,7 +23,7 @@ use graphhook_worker::WorkerProcess;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
-use crate::bench::{Report, active_tenant, conclude, isolated, memory_mib, message_subscription};
+use crate::bench::{Report, active_tenant, memory_mib, message_subscription, run_isolated};
 
 pub struct RenewOptions {
     pub subscriptions: usize,
@@ -40,9 +40,11 @@ pub async fn renew(mut settings: Settings, options: RenewOptions) -> anyhow::Res
         "--subscriptions, --tenants and --rate-limit must be at least 1"
     );
     settings.worker.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    let (url, db_name) = isolated(&mut settings, "runs an emulator on a loopback port").await?;
-    let result = run(&mut settings, &options).await;
-    conclude(&settings, &url, &db_name, options.keep_database, result).await
+    let does = "runs an emulator on a loopback port";
+    run_isolated(settings, does, options.keep_database, async |settings| {
+        run(settings, &options).await
+    })
+    .await
 }
 
 /// An emulator allowing `options.rate_limit` calls per window per app per tenant (twice that

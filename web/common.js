@@ -86,6 +86,17 @@
       : h("th", { scope: "col" }, c)))));
   }
 
+  /**
+   * A scrolling table (of class `className`, if given) of `rows` (<tr>s) under `columns` (as
+   * headRow takes them) and `caption`, which a leading "!" keeps for screen readers only.
+   */
+  function dataTable(caption, columns, rows, className) {
+    const hidden = caption.startsWith("!");
+    return scrollable(h("table", { class: className },
+      h("caption", { class: hidden ? "sr-only" : null }, hidden ? caption.slice(1) : caption),
+      headRow(columns), h("tbody", null, rows)));
+  }
+
   /** Marks the navigation link whose `data-<key>` is `current` as the current page. */
   function markNav(links, key, current) {
     for (const link of links) {
@@ -153,6 +164,7 @@
   }
 
   window.GraphhookWeb = {
-    h, svg, fill, words, term, field, select, scrollable, headRow, markNav, Unreachable, request, relativeTime, parseRoute,
+    h, svg, fill, words, term, field, select, scrollable, headRow, dataTable, markNav, Unreachable, request, relativeTime,
+    parseRoute,
   };
 })();

@@ -24,8 +24,7 @@
     errorBox,
     startView,
     live,
-    scrollable,
-    headRow,
+    dataTable,
     pagedTable,
     tr,
     tenantCell,
@@ -76,52 +75,37 @@
     load();
   }
 
+  /** A column of numbers, for dataTable. */
+  const num = (label) => ({ label, numeric: true });
+
   function queuesView(q) {
     const names = Object.keys(q.queues ?? {}).sort();
     const depth = names.length
-      ? scrollable(
-          h(
-            "table",
-            { class: "queues" },
-            h("caption", null, "Queue depths (jobs by state)"),
-            headRow([
-              { label: "Queue" },
-              { label: "Ready", numeric: true },
-              { label: "Scheduled", numeric: true },
-              { label: "Running", numeric: true },
-              { label: "Dead", numeric: true },
-            ]),
-            h(
-              "tbody",
-              null,
-              names.map((name) => {
-                const d = q.queues[name];
-                const dead = numTd(d.dead);
-                if (d.dead > 0) dead.classList.add("warn");
-                return tr(h("code", null, name), numTd(d.pending), numTd(d.scheduled), numTd(d.running), dead);
-              }),
-            ),
-          ),
+      ? dataTable(
+          "Queue depths (jobs by state)",
+          ["Queue", num("Ready"), num("Scheduled"), num("Running"), num("Dead")],
+          names.map((name) => {
+            const d = q.queues[name];
+            const dead = numTd(d.dead);
+            if (d.dead > 0) dead.classList.add("warn");
+            return tr(h("code", null, name), numTd(d.pending), numTd(d.scheduled), numTd(d.running), dead);
+          }),
+          "queues",
         )
       : h("p", { class: "alert" }, "No worker recorded queue depths in the past day: are the workers running?");
-    const backlogs = scrollable(
-      h(
-        "table",
-        { class: "backlogs" },
-        h("caption", null, "Backlogs in Postgres now"),
-        headRow([{ label: "Backlog" }, { label: "Count", numeric: true }, { label: "Oldest or nearest" }]),
-        h(
-          "tbody",
-          null,
-          tr("Deliveries due (pending or waiting for a retry)", numTd(q.sweeper.deliveries_due), time(q.sweeper.oldest_due_at, { withRelative: true })),
-          tr("Graph batches not processed yet", numTd(q.ingest.unprocessed_batches), time(q.ingest.oldest_unprocessed_at, { withRelative: true })),
-          tr(
-            "Subscriptions whose upkeep is due",
-            numTd(q.subscriptions.due),
-            q.subscriptions.nearest_expiry ? ["nearest expiry ", time(q.subscriptions.nearest_expiry, { withRelative: true })] : "—",
-          ),
+    const backlogs = dataTable(
+      "Backlogs in Postgres now",
+      ["Backlog", num("Count"), "Oldest or nearest"],
+      [
+        tr("Deliveries due (pending or waiting for a retry)", numTd(q.sweeper.deliveries_due), time(q.sweeper.oldest_due_at, { withRelative: true })),
+        tr("Graph batches not processed yet", numTd(q.ingest.unprocessed_batches), time(q.ingest.oldest_unprocessed_at, { withRelative: true })),
+        tr(
+          "Subscriptions whose upkeep is due",
+          numTd(q.subscriptions.due),
+          q.subscriptions.nearest_expiry ? ["nearest expiry ", time(q.subscriptions.nearest_expiry, { withRelative: true })] : "—",
         ),
-      ),
+      ],
+      "backlogs",
     );
     return [
       h("p", { class: "muted" }, q.recorded_at ? ["Depths recorded by a worker at ", timeInline(q.recorded_at), "."] : "No recorded depths."),
@@ -167,32 +151,19 @@
         "details",
         { class: "chart-data" },
         h("summary", null, "The hourly figures as a table"),
-        scrollable(
-          h(
-            "table",
-            { class: "series" },
-            h("caption", null, "Delivery attempts per hour (UTC), oldest first"),
-            headRow([
-              { label: "Hour" },
-              { label: "Attempts", numeric: true },
-              { label: "Succeeded", numeric: true },
-              { label: "Success rate", numeric: true },
-              { label: "Latency p50", numeric: true },
-            ]),
-            h(
-              "tbody",
-              null,
-              series.map((b) =>
-                tr(
-                  time(b.at),
-                  numTd(b.attempts),
-                  numTd(b.succeeded),
-                  h("td", { class: "num" }, percent(b.attempts ? b.succeeded / b.attempts : null)),
-                  h("td", { class: "num" }, millis(b.p50_ms)),
-                ),
-              ),
+        dataTable(
+          "Delivery attempts per hour (UTC), oldest first",
+          ["Hour", num("Attempts"), num("Succeeded"), num("Success rate"), num("Latency p50")],
+          series.map((b) =>
+            tr(
+              time(b.at),
+              numTd(b.attempts),
+              numTd(b.succeeded),
+              h("td", { class: "num" }, percent(b.attempts ? b.succeeded / b.attempts : null)),
+              h("td", { class: "num" }, millis(b.p50_ms)),
             ),
           ),
+          "series",
         ),
       ),
     ];

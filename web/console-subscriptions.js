@@ -16,8 +16,7 @@
     describeError,
     startView,
     replaceHash,
-    scrollable,
-    headRow,
+    dataTable,
     pagedTable,
     SKIP,
     tr,
@@ -89,15 +88,8 @@
 
   function subscriptionsTable(subscriptions, { showTenant, caption }) {
     if (!subscriptions.length) return h("p", { class: "empty" }, "No subscriptions.");
-    return scrollable(
-      h(
-        "table",
-        { class: "subscriptions" },
-        h("caption", null, caption),
-        headRow(SUBSCRIPTION_COLUMNS(showTenant)),
-        h("tbody", null, subscriptions.map((s) => subscriptionRow(s, { showTenant }))),
-      ),
-    );
+    const rows = subscriptions.map((s) => subscriptionRow(s, { showTenant }));
+    return dataTable(caption, SUBSCRIPTION_COLUMNS(showTenant), rows, "subscriptions");
   }
 
   function viewSubscriptions(params) {

@@ -14,7 +14,7 @@
     describeError,
     errorBox,
   } = window.GraphhookConsole;
-  const { scrollable, headRow, words } = window.GraphhookWeb;
+  const { scrollable, headRow, dataTable, words } = window.GraphhookWeb;
   const common = window.GraphhookWeb;
 
   // ---------------------------------------------------------------- tables
@@ -123,5 +123,5 @@
     return common.field(label, control, help, id);
   }
 
-  Object.assign(window.GraphhookConsole, { scrollable, headRow, pagedTable, SKIP, tr, tenantCell, numTd, select, field });
+  Object.assign(window.GraphhookConsole, { scrollable, headRow, dataTable, pagedTable, SKIP, tr, tenantCell, numTd, select, field });
 })();

@@ -24,8 +24,7 @@
     startView,
     live,
     replaceHash,
-    scrollable,
-    headRow,
+    dataTable,
     pagedTable,
     tr,
     numTd,
@@ -186,15 +185,19 @@
       announce(message);
       await ctx.reload({ focus: true });
     };
-
-    if (["active", "pending", "consent_revoked"].includes(t.status)) {
-      const open = h("button", { type: "button", class: "danger", "aria-expanded": "false" }, "Suspend…");
+    // A button that opens `form(cancel)` in the panel, its field focused.
+    const opener = (text, className, form) => {
+      const open = h("button", { type: "button", class: className, "aria-expanded": "false" }, text);
       open.addEventListener("click", () => {
         expand(open);
-        panel.replaceChildren(suspendForm(t, { done, cancel: () => closePanel(panel, open) }));
-        panel.querySelector("textarea").focus();
+        panel.replaceChildren(form(() => closePanel(panel, open)));
+        panel.querySelector("textarea, input").focus();
       });
-      buttons.append(open);
+      return open;
+    };
+
+    if (["active", "pending", "consent_revoked"].includes(t.status)) {
+      buttons.append(opener("Suspend…", "danger", (cancel) => suspendForm(t, { done, cancel })));
     }
     if (t.status === "suspended") {
       const resume = h("button", { type: "button" }, "Resume");
@@ -212,13 +215,7 @@
       buttons.append(resume);
     }
     if (t.status !== "offboarded") {
-      const open = h("button", { type: "button", class: "secondary danger-outline", "aria-expanded": "false" }, "Offboard…");
-      open.addEventListener("click", () => {
-        expand(open);
-        panel.replaceChildren(offboardForm(t, { ctx, cancel: () => closePanel(panel, open) }));
-        panel.querySelector("input").focus();
-      });
-      buttons.append(open);
+      buttons.append(opener("Offboard…", "secondary danger-outline", (cancel) => offboardForm(t, { ctx, cancel })));
     } else {
       buttons.append(h("p", { class: "muted" }, "This tenant is offboarded; nothing more can be done."));
     }
@@ -231,21 +228,18 @@
     opener.focus();
   }
 
-  function suspendForm(t, { done, cancel }) {
-    const reason = h("textarea", { id: "suspend-reason", name: "reason", rows: "3", maxlength: "500", required: true });
+  // A confirming form of the tenant's actions: `intro` and one `input` above the danger button
+  // and Cancel (or Escape). `refusal()` says why the input cannot be sent (shown, nothing sent);
+  // `send()` does the action, a failure shown as `failed`; `after(result)` follows a success.
+  function actionForm({ key, title, intro, input, label, help, submitText, refusal, send, failed, after, cancel }) {
     const problem = h("div");
-    const submit = h("button", { type: "submit", class: "danger" }, "Suspend tenant");
+    const submit = h("button", { type: "submit", class: "danger" }, submitText);
     const form = h(
       "form",
-      { id: "action-form", class: "panel", novalidate: true, "aria-labelledby": "suspend-title" },
-      h("h3", { id: "suspend-title" }, `Suspend ${t.name}`),
-      h(
-        "p",
-        null,
-        "Its api calls get 403 with this reason and its deliveries wait (no retry is spent) until it is resumed. " +
-          "Its subscriptions are still renewed and what Graph sends is still recorded.",
-      ),
-      field("suspend-reason", "Reason", reason, "Shown to the tenant in its 403s and kept in the audit log (at most 500 characters)."),
+      { id: "action-form", class: "panel", novalidate: true, "aria-labelledby": `${key}-title` },
+      h("h3", { id: `${key}-title` }, title),
+      intro,
+      field(input.id, label, input, help),
       problem,
       h("div", { class: "actions" }, submit, h("button", { type: "button", class: "secondary", onclick: cancel }, "Cancel")),
     );
@@ -254,35 +248,59 @@
     });
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const text = reason.value.trim();
-      if (!text) {
-        problem.replaceChildren(h("p", { class: "alert", role: "alert" }, "Give a reason: the tenant sees it."));
-        reason.setAttribute("aria-invalid", "true");
-        reason.focus();
+      const refused = refusal();
+      if (refused) {
+        problem.replaceChildren(h("p", { class: "alert", role: "alert" }, refused));
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
         return;
       }
       submit.disabled = true;
+      let result;
       try {
-        await api("POST", `/admin/v1/tenants/${encodeURIComponent(t.id)}/suspend`, { reason: text });
-        await done(`${t.name} suspended.`);
+        result = await send();
       } catch (error) {
         if (error instanceof SignedOut) return;
         submit.disabled = false;
-        problem.replaceChildren(errorBox("Could not suspend", error));
+        problem.replaceChildren(errorBox(failed, error));
+        return;
       }
+      if (after) await after(result);
     });
     return form;
   }
 
+  function suspendForm(t, { done, cancel }) {
+    const reason = h("textarea", { id: "suspend-reason", name: "reason", rows: "3", maxlength: "500", required: true });
+    return actionForm({
+      key: "suspend",
+      title: `Suspend ${t.name}`,
+      intro: h(
+        "p",
+        null,
+        "Its api calls get 403 with this reason and its deliveries wait (no retry is spent) until it is resumed. " +
+          "Its subscriptions are still renewed and what Graph sends is still recorded.",
+      ),
+      input: reason,
+      label: "Reason",
+      help: "Shown to the tenant in its 403s and kept in the audit log (at most 500 characters).",
+      submitText: "Suspend tenant",
+      refusal: () => (reason.value.trim() ? null : "Give a reason: the tenant sees it."),
+      send: async () => {
+        await api("POST", `/admin/v1/tenants/${encodeURIComponent(t.id)}/suspend`, { reason: reason.value.trim() });
+        await done(`${t.name} suspended.`);
+      },
+      failed: "Could not suspend",
+      cancel,
+    });
+  }
+
   function offboardForm(t, { ctx, cancel }) {
     const confirm = h("input", { id: "offboard-confirm", name: "confirm", type: "text", autocomplete: "off", spellcheck: "false", required: true });
-    const problem = h("div");
-    const submit = h("button", { type: "submit", class: "danger" }, "Offboard tenant");
-    const form = h(
-      "form",
-      { id: "action-form", class: "panel", novalidate: true, "aria-labelledby": "offboard-title" },
-      h("h3", { id: "offboard-title" }, `Offboard ${t.name}`),
-      h(
+    return actionForm({
+      key: "offboard",
+      title: `Offboard ${t.name}`,
+      intro: h(
         "div",
         { class: "alert" },
         h(
@@ -292,50 +310,33 @@
             "consenting again does not bring it back; its data is removed after the retention period. The audit log keeps the record.",
         ),
       ),
-      field("offboard-confirm", `Type the tenant's name, ${t.name}, to confirm`, confirm),
-      problem,
-      h("div", { class: "actions" }, submit, h("button", { type: "button", class: "secondary", onclick: cancel }, "Cancel")),
-    );
-    form.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") cancel();
-    });
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      if (confirm.value !== t.name) {
-        problem.replaceChildren(h("p", { class: "alert", role: "alert" }, `Type ${t.name} exactly as shown to confirm.`));
-        confirm.setAttribute("aria-invalid", "true");
-        confirm.focus();
-        return;
-      }
-      submit.disabled = true;
-      let report;
-      try {
-        report = await api("POST", `/admin/v1/tenants/${encodeURIComponent(t.id)}/offboard`, { confirm: confirm.value });
-      } catch (error) {
-        if (error instanceof SignedOut) return;
-        submit.disabled = false;
-        problem.replaceChildren(errorBox("Could not offboard", error));
-        return;
-      }
-      ctx.notice.replaceChildren(
-        h(
-          "div",
-          { class: "note" },
-          h("p", null, h("strong", null, `${t.name} is offboarded.`)),
+      input: confirm,
+      label: `Type the tenant's name, ${t.name}, to confirm`,
+      submitText: "Offboard tenant",
+      refusal: () => (confirm.value === t.name ? null : `Type ${t.name} exactly as shown to confirm.`),
+      send: () => api("POST", `/admin/v1/tenants/${encodeURIComponent(t.id)}/offboard`, { confirm: confirm.value }),
+      failed: "Could not offboard",
+      after: async (report) => {
+        ctx.notice.replaceChildren(
           h(
-            "ul",
-            null,
-            h("li", null, `Subscriptions deleted at Graph: ${number(report.deleted_subscriptions)}`),
-            h("li", null, `Subscriptions left to expire at Graph: ${number(report.subscriptions_left_at_graph)}`),
-            h("li", null, `API keys revoked: ${number(report.revoked_keys)}`),
-            h("li", null, "Data removed after: ", time(report.data_removed_after)),
+            "div",
+            { class: "note" },
+            h("p", null, h("strong", null, `${t.name} is offboarded.`)),
+            h(
+              "ul",
+              null,
+              h("li", null, `Subscriptions deleted at Graph: ${number(report.deleted_subscriptions)}`),
+              h("li", null, `Subscriptions left to expire at Graph: ${number(report.subscriptions_left_at_graph)}`),
+              h("li", null, `API keys revoked: ${number(report.revoked_keys)}`),
+              h("li", null, "Data removed after: ", time(report.data_removed_after)),
+            ),
           ),
-        ),
-      );
-      announce(`${t.name} offboarded.`);
-      await ctx.reload({ focus: true });
+        );
+        announce(`${t.name} offboarded.`);
+        await ctx.reload({ focus: true });
+      },
+      cancel,
     });
-    return form;
   }
 
   function consentView(consent) {
@@ -371,22 +372,14 @@
 
   function endpointsTable(endpoints, name) {
     if (!endpoints.length) return h("p", { class: "empty" }, "No endpoints.");
-    return scrollable(
-      h(
-        "table",
-        null,
-        h("caption", null, `Endpoints of ${name}`),
-        headRow([{ label: "URL" }, { label: "Status" }, { label: "Failing since" }]),
-        h(
-          "tbody",
-          null,
-          endpoints.map((e) =>
-            tr(
-              h("code", { class: "url" }, e.url),
-              [badge(e.status), e.disabled_reason ? ` (${words(e.disabled_reason)})` : null],
-              time(e.failing_since),
-            ),
-          ),
+    return dataTable(
+      `Endpoints of ${name}`,
+      ["URL", "Status", "Failing since"],
+      endpoints.map((e) =>
+        tr(
+          h("code", { class: "url" }, e.url),
+          [badge(e.status), e.disabled_reason ? ` (${words(e.disabled_reason)})` : null],
+          time(e.failing_since),
         ),
       ),
     );
@@ -395,38 +388,24 @@
   /** The Microsoft users connected to the tenant, whose delegated tokens hold some subscriptions. */
   function connectionsTable(connections, name) {
     if (!connections.length) return h("p", { class: "empty" }, "No connected users.");
-    return scrollable(
-      h(
-        "table",
-        { class: "connections" },
-        h("caption", null, `Connections of ${name} (connected Microsoft users; tokens are never shown)`),
-        headRow([
-          { label: "User" },
-          { label: "Account" },
-          { label: "Status" },
-          { label: "Connected" },
-          { label: "Refreshed" },
-          { label: "Last error" },
-        ]),
-        h(
-          "tbody",
-          null,
-          connections.map((c) =>
-            tr(
-              [
-                c.display_name || c.username || h("span", { class: "muted" }, "not signed in yet"),
-                c.username && c.display_name ? h("span", { class: "sub-kind" }, c.username) : null,
-                h("span", { class: "sub-kind" }, h("code", null, c.id)),
-              ],
-              c.account,
-              badge(c.status),
-              time(c.connected_at),
-              time(c.refreshed_at),
-              c.last_error ? h("span", { class: "error-text" }, c.last_error) : "—",
-            ),
-          ),
+    return dataTable(
+      `Connections of ${name} (connected Microsoft users; tokens are never shown)`,
+      ["User", "Account", "Status", "Connected", "Refreshed", "Last error"],
+      connections.map((c) =>
+        tr(
+          [
+            c.display_name || c.username || h("span", { class: "muted" }, "not signed in yet"),
+            c.username && c.display_name ? h("span", { class: "sub-kind" }, c.username) : null,
+            h("span", { class: "sub-kind" }, h("code", null, c.id)),
+          ],
+          c.account,
+          badge(c.status),
+          time(c.connected_at),
+          time(c.refreshed_at),
+          c.last_error ? h("span", { class: "error-text" }, c.last_error) : "—",
         ),
       ),
+      "connections",
     );
   }
 
@@ -438,32 +417,17 @@
       if (k.expires_at && parseDate(k.expires_at)?.getTime() <= now) return badge("expired");
       return badge("active");
     };
-    return scrollable(
-      h(
-        "table",
-        null,
-        h("caption", null, `API keys of ${name} (prefixes only; secrets are never shown)`),
-        headRow([
-          { label: "Name" },
-          { label: "Prefix" },
-          { label: "State" },
-          { label: "Created" },
-          { label: "Last used" },
-          { label: "Expires" },
-        ]),
-        h(
-          "tbody",
-          null,
-          keys.map((k) =>
-            tr(
-              k.name || "(unnamed)",
-              h("code", null, k.prefix),
-              keyState(k),
-              time(k.created_at),
-              time(k.last_used_at, { empty: "never" }),
-              time(k.expires_at, { empty: "never" }),
-            ),
-          ),
+    return dataTable(
+      `API keys of ${name} (prefixes only; secrets are never shown)`,
+      ["Name", "Prefix", "State", "Created", "Last used", "Expires"],
+      keys.map((k) =>
+        tr(
+          k.name || "(unnamed)",
+          h("code", null, k.prefix),
+          keyState(k),
+          time(k.created_at),
+          time(k.last_used_at, { empty: "never" }),
+          time(k.expires_at, { empty: "never" }),
         ),
       ),
     );

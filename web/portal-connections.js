@@ -6,7 +6,7 @@
 "use strict";
 (() => {
   const {
-    state, views, h, badge, time, field, select, table, heading, refreshButton, say, busy, confirmButton, api,
+    state, views, h, badge, time, field, select, table, heading, refreshButton, say, busy, panelForm, confirmButton, api,
     listAll, refresh,
   } = window.GraphhookPortal;
 
@@ -136,17 +136,18 @@
     }
     account.addEventListener("change", fit);
     fit();
-    const button = h("button", { type: "submit" }, "Connect a user");
-    const form = h("form", { class: "panel", novalidate: true, "aria-labelledby": "conn-title" },
-      h("h2", { id: "conn-title" }, "Connect a user"),
-      h("p", { class: "help" }, "Graphhook makes a sign-in link for the user: they sign in with Microsoft and approve the " +
-        "permissions, and the connection becomes active."),
-      field("Account", account), kinds,
-      field("Login hint (optional)", hint, "The user's sign-in name, to pre-fill Microsoft's sign-in page."),
-      button);
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      busy(button, "Connecting…", async () => {
+    return panelForm({
+      key: "conn",
+      title: "Connect a user",
+      fields: [
+        h("p", { class: "help" }, "Graphhook makes a sign-in link for the user: they sign in with Microsoft and approve the " +
+          "permissions, and the connection becomes active."),
+        field("Account", account), kinds,
+        field("Login hint (optional)", hint, "The user's sign-in name, to pre-fill Microsoft's sign-in page."),
+      ],
+      submitText: "Connect a user",
+      busyText: "Connecting…",
+      submit: async () => {
         const chosen = [...kinds.querySelectorAll("input:checked")].map((i) => i.value);
         if (!chosen.length) throw new Error("Choose at least one kind of resource the connection will hold.");
         const body = { account: account.value, kinds: chosen };
@@ -155,9 +156,8 @@
         state.flash = linkBox(started, "Connection started: send the sign-in link");
         say("Connection pending: it becomes active once the user signs in with the link.");
         return refresh();
-      });
+      },
     });
-    return form;
   }
 
   /** The tenant's connections by id, for the subscriptions page. */

@@ -47,7 +47,7 @@
     bad: ["disabled", "exhausted", "open", "failed", "consent_revoked", "suspended", "deleted"],
   };
 
-  const { h, fill, term, field, select, scrollable, headRow, markNav, request, relativeTime, parseRoute, words } = window.GraphhookWeb;
+  const { h, fill, term, field, select, scrollable, headRow, dataTable, markNav, request, relativeTime, parseRoute, words } = window.GraphhookWeb;
   const $ = (id) => document.getElementById(id);
   let generation = 0;
   let expiryTimer = null;
@@ -74,9 +74,7 @@
 
   function table(caption, headers, rows, empty) {
     if (!rows.length) return h("p", { class: "empty" }, empty);
-    return scrollable(h("table", {},
-      h("caption", { class: caption.startsWith("!") ? "sr-only" : "" }, caption.replace(/^!/, "")),
-      headRow(headers), h("tbody", {}, rows)));
+    return dataTable(caption, headers, rows);
   }
 
   function props(pairs) {
@@ -121,6 +119,21 @@
         button.textContent = old;
       }
     }
+  }
+
+  /**
+   * A form in a panel: its `title` (an h2 whose id is `${key}-title`), its `fields`, and a submit
+   * button (`submitText`) that is busy (`busyText`) while `submit()` runs.
+   */
+  function panelForm({ key, title, fields, submitText, busyText, submit }) {
+    const button = h("button", { type: "submit" }, submitText);
+    const form = h("form", { class: "panel", novalidate: true, "aria-labelledby": `${key}-title` },
+      h("h2", { id: `${key}-title` }, title), fields, button);
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      busy(button, busyText, submit);
+    });
+    return form;
   }
 
   /** A danger button that asks once more, inline (no dialogs). */
@@ -337,7 +350,7 @@
 
   window.GraphhookPortal = {
     CATALOGUE, OPERATIONAL, PATTERNS, WINDOWS, isTrouble, state, views: VIEWS, h, fill, badge, time, field,
-    select, table, props, heading, refreshButton, say, busy, confirmButton, api, listAll, sinceOf, session,
+    select, table, props, heading, refreshButton, say, busy, panelForm, confirmButton, api, listAll, sinceOf, session,
     loadTenant, endpointsById, endpointName, refresh,
   };
 

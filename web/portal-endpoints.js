@@ -5,7 +5,7 @@
 (() => {
   const {
     CATALOGUE, PATTERNS, isTrouble, state, views, h, badge, time, field, select, table, props, heading,
-    refreshButton, say, busy, confirmButton, api, listAll, sinceOf, endpointName, refresh, eventsTable,
+    refreshButton, say, busy, panelForm, confirmButton, api, listAll, sinceOf, endpointName, refresh, eventsTable,
   } = window.GraphhookPortal;
   const { words } = window.GraphhookWeb;
 
@@ -131,10 +131,10 @@
     const retries = h("input", { type: "text", id: `${prefix}-retries`, inputmode: "numeric", autocomplete: "off",
       spellcheck: "false", value: (e.retry_schedule || []).join(", "), placeholder: "e.g. 10, 60, 600, 3600" });
     const ed25519 = existing ? null : h("input", { type: "checkbox", id: "ep-ed25519" });
-    const button = h("button", { type: "submit" }, existing ? "Save changes" : "Register endpoint");
-    const form = h("form", { class: "panel", novalidate: true, "aria-labelledby": `${prefix}-title` },
-      h("h2", { id: `${prefix}-title` }, existing ? "Change this endpoint" : "Register an endpoint"),
-      field("Endpoint URL", url, existing ? "A new URL is verified again before anything else is sent to it."
+    return panelForm({
+      key: prefix,
+      title: existing ? "Change this endpoint" : "Register an endpoint",
+      fields: [field("Endpoint URL", url, existing ? "A new URL is verified again before anything else is sent to it."
         : "Graphhook POSTs a signed verification challenge to it at once; it must answer with the challenge."),
       field("Description (optional)", description),
       filters.el,
@@ -148,11 +148,10 @@
         field("Retry schedule (optional)", retries, "The delays in seconds before each retry of a failed delivery, " +
           "comma-separated (1–20 delays of 1–86400 s, each ±20 %); after the last one the delivery is exhausted. " +
           "Empty: the deployment's default schedule."),
-        ed25519 ? h("div", { class: "field check" }, ed25519, h("label", { for: "ep-ed25519" }, "Also sign with Ed25519 (v1a)")) : null),
-      button);
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      busy(button, existing ? "Saving…" : "Registering and verifying…", async () => {
+        ed25519 ? h("div", { class: "field check" }, ed25519, h("label", { for: "ep-ed25519" }, "Also sign with Ed25519 (v1a)")) : null)],
+      submitText: existing ? "Save changes" : "Register endpoint",
+      busyText: existing ? "Saving…" : "Registering and verifying…",
+      submit: async () => {
         if (!url.value.trim()) throw new Error("Enter the endpoint's URL.");
         const body = { url: url.value.trim(), description: description.value.trim(), filter_types: filters.values(),
           headers: parseHeaders(headers.value) };
@@ -179,9 +178,8 @@
         say(created.status === "active" ? "Endpoint registered and verified."
           : "Endpoint registered, but it did not answer the verification challenge yet.");
         return refresh();
-      });
+      },
     });
-    return form;
   }
 
   function secretBox(label, secret) {

@@ -4,7 +4,7 @@
 "use strict";
 (() => {
   const {
-    views, h, fill, badge, time, field, select, table, heading, refreshButton, say, busy, confirmButton, api,
+    views, h, fill, badge, time, field, select, table, heading, refreshButton, say, busy, panelForm, confirmButton, api,
     listAll, endpointsById, endpointName, refresh, connectionsById, connectionName,
   } = window.GraphhookPortal;
   const { words } = window.GraphhookWeb;
@@ -120,18 +120,20 @@
     }
     kind.addEventListener("change", prefill);
     prefill();
-    const button = h("button", { type: "submit" }, "Create subscription");
-    const form = h("form", { class: "panel", novalidate: true, "aria-labelledby": "sub-title" },
-      h("h2", { id: "sub-title" }, "Create a subscription"),
-      field("Resource kind", kind), field("Resource", resource), patterns,
-      field("Through connection", through, connections.length ? throughHelp
-        : [throughHelp, " No connection is active: ", h("a", { href: "#/connections" }, "connect a user"), " first."]),
-      changes,
-      h("div", { class: "field check" }, rich, h("label", { for: "sub-rich" }, "Include resource data"), richHelp),
-      targets, button);
-    form.addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      busy(button, "Creating at Microsoft Graph…", async () => {
+    return panelForm({
+      key: "sub",
+      title: "Create a subscription",
+      fields: [
+        field("Resource kind", kind), field("Resource", resource), patterns,
+        field("Through connection", through, connections.length ? throughHelp
+          : [throughHelp, " No connection is active: ", h("a", { href: "#/connections" }, "connect a user"), " first."]),
+        changes,
+        h("div", { class: "field check" }, rich, h("label", { for: "sub-rich" }, "Include resource data"), richHelp),
+        targets,
+      ],
+      submitText: "Create subscription",
+      busyText: "Creating at Microsoft Graph…",
+      submit: async () => {
         const changeTypes = [...changes.querySelectorAll("input:checked")].map((i) => i.value);
         if (!resource.value.trim()) throw new Error("Enter the resource.");
         if (!changeTypes.length) throw new Error("Choose at least one change type.");
@@ -143,9 +145,8 @@
         const s = await api("POST", "/api/v1/subscriptions", body);
         say(`Subscription for ${s.resource} is ${s.status}; it expires ${new Date(s.expires_at).toLocaleString()} unless renewed.`);
         return refresh();
-      });
+      },
     });
-    return form;
   }
 
   Object.assign(views, { subscriptions: viewSubscriptions });

@@ -29,7 +29,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::{
-    bench::{Report, conclude, isolated, memory_mib},
+    bench::{Report, memory_mib, run_isolated},
     bench_http::{Answers, request_bytes, start_bare},
 };
 use load::{Pace, drive};
@@ -56,9 +56,11 @@ pub async fn ingest(mut settings: Settings, options: IngestOptions) -> anyhow::R
     // Every client comes from 127.0.0.1: the per-address limit would answer most of them 429,
     // and it is the write path, not the limiter, that is measured.
     settings.ingest.max_requests_per_sec_per_address = 0;
-    let (url, db_name) = isolated(&mut settings, "runs the api on a loopback port").await?;
-    let result = run(&settings, &options).await;
-    conclude(&settings, &url, &db_name, options.keep_database, result).await
+    let does = "runs the api on a loopback port";
+    run_isolated(settings, does, options.keep_database, async |settings| {
+        run(settings, &options).await
+    })
+    .await
 }
 
 /// One way the api reaches Postgres.

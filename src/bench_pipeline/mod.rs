@@ -31,7 +31,7 @@ use graphhook_migrations::{Migrator, MigratorTrait};
 use secrecy::ExposeSecret;
 
 use crate::{
-    bench::{Report, conclude, isolated, memory_mib},
+    bench::{Report, memory_mib, run_isolated},
     bench_http::{Answers, start_bare},
 };
 use children::{Children, free_port};
@@ -84,7 +84,7 @@ pub(crate) struct Subscription {
 }
 
 #[allow(clippy::print_stdout)] // what the command prints is its output
-pub async fn pipeline(mut settings: Settings, options: PipelineOptions) -> anyhow::Result<()> {
+pub async fn pipeline(settings: Settings, options: PipelineOptions) -> anyhow::Result<()> {
     anyhow::ensure!(
         options.tenants > 0
             && options.endpoints > 0
@@ -102,13 +102,15 @@ pub async fn pipeline(mut settings: Settings, options: PipelineOptions) -> anyho
         options.rate.is_none_or(|r| r.is_finite() && r > 0.0),
         "--rate must be a positive number of notifications per second"
     );
-    let (url, db_name) = isolated(&mut settings, "delivers to loopback receivers").await?;
-    // Ctrl-C ends the run (its children with it) and still drops the database.
-    let result = tokio::select! {
-        result = run(&settings, &options) => result,
-        _ = crate::commands::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
-    };
-    conclude(&settings, &url, &db_name, options.keep_database, result).await
+    let does = "delivers to loopback receivers";
+    run_isolated(settings, does, options.keep_database, async |settings| {
+        // Ctrl-C ends the run (its children with it) and still drops the database.
+        tokio::select! {
+            result = run(settings, &options) => result,
+            _ = crate::commands::shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
+        }
+    })
+    .await
 }
 
 async fn run(settings: &Settings, options: &PipelineOptions) -> anyhow::Result<Report> {

@@ -196,36 +196,39 @@ fn register_lanes(monitor: Monitor, at: &mut Registration<'_>) -> Monitor {
         at,
         general,
         |job: ProcessInbound, ctx: Data<Services>, _| async move {
-            jobs::ingest::run(job, &ctx)
-                .await
-                .map(|_| ())
-                .map_err(JobError::into_apalis)
+            done(jobs::ingest::run(job, &ctx).await)
         },
     );
     let monitor = register::<Upkeep, _, _>(
         monitor,
         at,
         general,
-        |job: Upkeep, ctx: Data<Services>, _| async move {
-            jobs::upkeep::run(job, &ctx)
-                .await
-                .map(|_| ())
-                .map_err(JobError::into_apalis)
-        },
+        |job: Upkeep, ctx: Data<Services>, _| async move { done(jobs::upkeep::run(job, &ctx).await) },
     );
     let monitor = register::<Reconcile, _, _>(
         monitor,
         at,
         general,
         |job: Reconcile, ctx: Data<Services>, _| async move {
-            jobs::reconcile::run(job, &ctx)
-                .await
-                .map(|_| ())
-                .map_err(JobError::into_apalis)
+            done(jobs::reconcile::run(job, &ctx).await)
         },
     );
-    let monitor = register::<VerifyConsent, _, _>(monitor, at, general, handle_verify_consent);
-    register::<QueueDepthsTick, _, _>(monitor, at, general, handle_queue_depths)
+    let monitor = register::<VerifyConsent, _, _>(
+        monitor,
+        at,
+        general,
+        |job: VerifyConsent, ctx: Data<Services>, _| async move {
+            done(jobs::verify_consent::run(job, &ctx).await)
+        },
+    );
+    register::<QueueDepthsTick, _, _>(
+        monitor,
+        at,
+        general,
+        |job: QueueDepthsTick, ctx: Data<Services>, _| async move {
+            done(jobs::queue_depths::run(job, &ctx).await)
+        },
+    )
 }
 
 /// Restarts a worker that died (or that the watchdog stopped), up to [`MAX_RESTARTS`].
@@ -321,31 +324,11 @@ async fn handle_probe(
         .map_err(JobError::into_apalis)
 }
 
-async fn handle_queue_depths(
-    job: QueueDepthsTick,
-    ctx: Data<Services>,
-    _worker: WorkerContext,
-) -> Result<(), BoxDynError> {
-    jobs::queue_depths::run(job, &ctx)
-        .await
-        .map(|_| ())
-        .map_err(JobError::into_apalis)
-}
-
-async fn handle_verify_consent(
-    job: VerifyConsent,
-    ctx: Data<Services>,
-    _worker: WorkerContext,
-) -> Result<(), BoxDynError> {
-    jobs::verify_consent::run(job, &ctx)
-        .await
-        .map(|_| ())
-        .map_err(JobError::into_apalis)
+/// A job's result as apalis takes it: what the job reports is for its tests and callers.
+fn done<T>(result: Result<T, JobError>) -> Result<(), BoxDynError> {
+    result.map(|_| ()).map_err(JobError::into_apalis)
 }
 
 async fn deliver(tenant: uuid::Uuid, lane: Lane, ctx: Data<Services>) -> Result<(), BoxDynError> {
-    jobs::deliver::run(tenant, lane, &ctx)
-        .await
-        .map(|_| ())
-        .map_err(JobError::into_apalis)
+    done(jobs::deliver::run(tenant, lane, &ctx).await)
 }

@@ -70,6 +70,12 @@ impl From<sea_orm::DbErr> for DomainError {
     }
 }
 
+/// `facts` led by the `rule` that applied (for errors whose variant has no rule of its own).
+fn ruled(rule: &'static str, mut facts: Facts) -> Facts {
+    facts.insert(0, ("rule", Some(rule.to_owned())));
+    facts
+}
+
 impl DomainError {
     pub fn internal(context: impl Into<String>, source: impl Into<anyhow::Error>) -> Self {
         Self::Internal {
@@ -114,11 +120,9 @@ impl DomainError {
 
     /// A service we call refused or failed, `rule` naming how.
     pub fn upstream_because(rule: &'static str, message: impl Into<String>, facts: Facts) -> Self {
-        let mut facts = facts;
-        facts.insert(0, ("rule", Some(rule.to_owned())));
         Self::Upstream {
             message: message.into(),
-            facts,
+            facts: ruled(rule, facts),
         }
     }
 
@@ -133,11 +137,9 @@ impl DomainError {
 
     /// The caller may not do this, `rule` naming why, with facts for the client.
     pub fn forbidden_because(rule: &'static str, message: impl Into<String>, facts: Facts) -> Self {
-        let mut facts = facts;
-        facts.insert(0, ("rule", Some(rule.to_owned())));
         Self::Forbidden {
             message: message.into(),
-            facts,
+            facts: ruled(rule, facts),
         }
     }
 

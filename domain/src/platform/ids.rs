@@ -14,7 +14,20 @@ pub struct IdParseError {
     pub prefix: &'static str,
 }
 
+/// The id of a row that belongs to a tenant, in its `Table`: [`super::owned`]'s finders take one
+/// and know from it where to look.
+pub trait RowId: Copy + Into<Uuid> {
+    type Table: sea_orm::EntityTrait;
+}
+
 macro_rules! typed_id {
+    ($(#[$meta:meta])* $name:ident, $prefix:literal, row of $table:path) => {
+        typed_id!($(#[$meta])* $name, $prefix);
+
+        impl RowId for $name {
+            type Table = $table;
+        }
+    };
     ($(#[$meta:meta])* $name:ident, $prefix:literal) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,6 +54,12 @@ macro_rules! typed_id {
         impl From<Uuid> for $name {
             fn from(id: Uuid) -> Self {
                 Self(id)
+            }
+        }
+
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Self {
+                id.0
             }
         }
 
@@ -106,19 +125,19 @@ typed_id!(
 );
 typed_id!(
     /// A tenant's webhook endpoint.
-    EndpointId, "ep"
+    EndpointId, "ep", row of super::entities::endpoint::Entity
 );
 typed_id!(
     /// A Microsoft user connected to a tenant (delegated access).
-    ConnectionId, "conn"
+    ConnectionId, "conn", row of super::entities::connection::Entity
 );
 typed_id!(
     /// A Graph subscription held for a tenant.
-    SubscriptionId, "sub"
+    SubscriptionId, "sub", row of super::entities::subscription::Entity
 );
 typed_id!(
     /// A message: one event for a tenant. Its text form is also the `webhook-id`.
-    MessageId, "msg"
+    MessageId, "msg", row of super::entities::message::Entity
 );
 typed_id!(
     /// A message's delivery to one endpoint.

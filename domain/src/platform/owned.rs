@@ -1,13 +1,15 @@
 //! Tenant-scoped finders: a table whose rows belong to a tenant says so once (its
 //! [`TenantOwned`] impl, beside the module that owns it), and every read of one row or one page
-//! of rows goes through [`find`] or [`page`], which take the tenant id. Another tenant's row is
+//! of rows goes through [`find`] or [`page`], which take the tenant id and a typed id
+//! ([`RowId`]) that names the table. The modules that own a table re-export them under their
+//! own names (`endpoints::find`, `subscriptions::list`). Another tenant's row is
 //! `NotFound`, exactly like a row that does not exist.
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
 use super::{
     error::{DomainError, DomainResult},
-    ids::TenantId,
+    ids::{RowId, TenantId},
     paging::oldest_first,
 };
 
@@ -16,9 +18,9 @@ pub trait TenantOwned: EntityTrait {
     /// What a missing row is called in `NotFound`.
     const NAME: &'static str;
     /// The `tenant_id` column.
-    fn tenant_column() -> Self::Column;
+    const TENANT_ID: Self::Column;
     /// The `id` column.
-    fn id_column() -> Self::Column;
+    const ID: Self::Column;
     /// The rows a tenant still sees (e.g. not deleted); all of them unless said otherwise.
     fn visible(query: Select<Self>) -> Select<Self> {
         query
@@ -27,28 +29,38 @@ pub trait TenantOwned: EntityTrait {
 
 /// The rows of `tenant` that it still sees.
 pub fn of_tenant<E: TenantOwned>(tenant: TenantId) -> Select<E> {
-    E::visible(E::find().filter(E::tenant_column().eq(tenant.uuid())))
+    E::visible(E::find().filter(E::TENANT_ID.eq(tenant.uuid())))
 }
 
-/// The tenant's row `id`, or `NotFound` (also for another tenant's).
-pub async fn find<E: TenantOwned, C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    id: uuid::Uuid,
-) -> DomainResult<E::Model> {
-    of_tenant::<E>(tenant)
-        .filter(E::id_column().eq(id))
+/// The tenant's row `id` (in the table its type names), or `NotFound` (also for another
+/// tenant's).
+pub async fn find<I, C>(db: &C, tenant: TenantId, id: I) -> DomainResult<Model<I>>
+where
+    I: RowId<Table: TenantOwned>,
+    C: ConnectionTrait,
+{
+    of_tenant::<I::Table>(tenant)
+        .filter(I::Table::ID.eq(id.into()))
         .one(db)
         .await?
-        .ok_or(DomainError::NotFound(E::NAME))
+        .ok_or(DomainError::NotFound(I::Table::NAME))
 }
 
-/// A page of the tenant's rows, oldest first, after `after`; `limit` is kept between 1 and 200.
-pub async fn page<E: TenantOwned, C: ConnectionTrait>(
+/// A page of the tenant's rows (in the table the ids' type names), oldest first, after
+/// `after`; `limit` is kept between 1 and 200.
+pub async fn page<I, C>(
     db: &C,
     tenant: TenantId,
-    after: Option<uuid::Uuid>,
+    after: Option<I>,
     limit: u64,
-) -> DomainResult<Vec<E::Model>> {
-    Ok(oldest_first(db, of_tenant::<E>(tenant), E::id_column(), after, limit).await?)
+) -> DomainResult<Vec<Model<I>>>
+where
+    I: RowId<Table: TenantOwned>,
+    C: ConnectionTrait,
+{
+    let rows = of_tenant::<I::Table>(tenant);
+    Ok(oldest_first(db, rows, I::Table::ID, after.map(Into::into), limit).await?)
 }
+
+/// The row an id of type `I` names.
+type Model<I> = <<I as RowId>::Table as EntityTrait>::Model;

@@ -116,7 +116,7 @@ pub async fn record_consent<C: ConnectionTrait + TransactionTrait>(
     upsert_consent(&txn, &tenant, &proof.roles, now).await?;
     if decision.resume_subscriptions {
         // Paused subscriptions come back: renewed (or recreated) by the upkeep right away.
-        crate::graph::subscriptions::upkeep::resume_tenant(&txn, clock, tenant_id).await?;
+        crate::graph::subscriptions::pause::resume_tenant(&txn, clock, tenant_id).await?;
     }
     let entry = NewEntry::new(actor, decision.action)
         .tenant(tenant_id)
@@ -239,7 +239,7 @@ pub async fn mark_consent_revoked<C: ConnectionTrait + TransactionTrait>(
         active.update(&txn).await?;
     }
     // Nothing can be asked of Graph in the tenant's name any more.
-    crate::graph::subscriptions::upkeep::pause_tenant(&txn, clock, tenant, &error.to_string())
+    crate::graph::subscriptions::pause::pause_tenant(&txn, clock, tenant, &error.to_string())
         .await?;
     let entry = NewEntry::new(Actor::system("token-broker"), "tenant.consent_revoked")
         .tenant(tenant)
@@ -263,6 +263,22 @@ pub enum AccessError {
     },
     #[error(transparent)]
     Domain(#[from] DomainError),
+}
+
+/// [`access_token`] through the process's own database, clock and broker.
+pub async fn app_token(
+    services: &crate::services::Services,
+    tenant: &tenant::Model,
+    fresh: bool,
+) -> Result<AccessToken, AccessError> {
+    access_token(
+        &services.db,
+        &services.clock,
+        &services.broker,
+        tenant,
+        fresh,
+    )
+    .await
 }
 
 /// A Graph token for a tenant. When the token endpoint says consent or the app is gone, the

@@ -11,6 +11,7 @@ pub mod upkeep;
 pub mod verify_consent;
 
 use apalis::prelude::{AbortError, BoxDynError};
+use graphhook_domain::{Services, platform::jobs::Job};
 
 /// How a job failed: `Retry` hands it back to the queue to run again later; `Permanent` stops
 /// it (apalis-redis would otherwise retry every failure up to 25 times on its own).
@@ -46,4 +47,18 @@ impl JobError {
             JobError::Permanent(e) => Box::new(AbortError::new(e)),
         }
     }
+}
+
+/// Queues `jobs`, each under its idempotency key (one still queued under its key is not queued
+/// again). A failed push is retried.
+async fn push_unique<J: Job>(
+    ctx: &Services,
+    jobs: impl IntoIterator<Item = (J, String)>,
+) -> Result<(), JobError> {
+    let jobs: Vec<(J, String)> = jobs.into_iter().collect();
+    ctx.queues
+        .push_many_unique(&jobs)
+        .await
+        .map_err(|e| JobError::Retry(e.into()))?;
+    Ok(())
 }

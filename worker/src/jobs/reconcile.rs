@@ -7,7 +7,7 @@ use graphhook_domain::{
     platform::jobs::Reconcile,
 };
 
-use super::JobError;
+use super::{JobError, push_unique};
 use graphhook_domain::Services;
 
 /// Hands out up to `limit` tenants due for reconciliation and queues a job for each. A push
@@ -18,19 +18,11 @@ pub async fn schedule(ctx: &Services, limit: u32) -> Result<usize, JobError> {
     if tenants.is_empty() {
         return Ok(0);
     }
-    let jobs: Vec<(Reconcile, String)> = tenants
-        .iter()
-        .map(|tenant| {
-            (
-                Reconcile { tenant: *tenant },
-                format!("reconcile:{tenant}:{}", now.timestamp()),
-            )
-        })
-        .collect();
-    ctx.queues
-        .push_many_unique(&jobs)
-        .await
-        .map_err(|e| JobError::Retry(e.into()))?;
+    let jobs = tenants.iter().map(|tenant| {
+        let key = format!("reconcile:{tenant}:{}", now.timestamp());
+        (Reconcile { tenant: *tenant }, key)
+    });
+    push_unique(ctx, jobs).await?;
     Ok(tenants.len())
 }
 

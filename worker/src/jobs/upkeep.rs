@@ -14,7 +14,7 @@ use graphhook_domain::{
 
 use sea_orm::EntityTrait;
 
-use super::JobError;
+use super::{JobError, push_unique};
 use graphhook_domain::Services;
 
 /// Hands out what is due (of one tenant, or of all) and queues a job for each. Returns how many.
@@ -39,23 +39,15 @@ pub async fn schedule(
     if claimed.is_empty() {
         return Ok(0);
     }
-    let jobs: Vec<(Upkeep, String)> = claimed
-        .iter()
-        .map(|c| {
-            (
-                Upkeep {
-                    subscription: c.subscription,
-                    lease: c.lease,
-                },
-                format!("upkeep:{}", c.lease),
-            )
-        })
-        .collect();
+    let jobs = claimed.iter().map(|c| {
+        let job = Upkeep {
+            subscription: c.subscription,
+            lease: c.lease,
+        };
+        (job, format!("upkeep:{}", c.lease))
+    });
     // A failed push loses nothing: the lease expires and the subscription is handed out again.
-    ctx.queues
-        .push_many_unique(&jobs)
-        .await
-        .map_err(|e| JobError::Retry(e.into()))?;
+    push_unique(ctx, jobs).await?;
     Ok(claimed.len())
 }
 

@@ -12,7 +12,7 @@ use graphhook_domain::{
         api_key, consent,
         endpoint::{self, DisabledReason, EndpointStatus},
     },
-    platform::ids::{ApiKeyId, EndpointId, TenantId},
+    platform::ids::{ApiKeyId, ConnectionId, EndpointId, SubscriptionId, TenantId},
     tenancy::connections,
     tenancy::tenants,
 };
@@ -165,9 +165,9 @@ pub async fn show(
     let tenant = super::tenants::find(&state, id).await?;
     let consent = tenants::current_consent(&state.db, id).await?;
     let keys = admin::api_keys(&state.db, id).await?;
-    let endpoint_rows = endpoints::list(&state.db, id, None, 200).await?;
-    let subscription_rows = subscriptions::list(&state.db, id, None, 200).await?;
-    let connection_rows = connections::list(&state.db, id, None, 200).await?;
+    let endpoint_rows = endpoints::list(&state.db, id, None::<EndpointId>, 200).await?;
+    let subscription_rows = subscriptions::list(&state.db, id, None::<SubscriptionId>, 200).await?;
+    let connection_rows = connections::list(&state.db, id, None::<ConnectionId>, 200).await?;
     let health = admin::delivery_health(&state.db, id, state.clock.now()).await?;
     Ok(HttpResponse::Ok().json(TenantDetail {
         tenant: TenantView::from(&tenant),

@@ -14,13 +14,16 @@ pub use secrets::{
 };
 pub use send::{Signed, send, send_signed, sign, verify};
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 
-use crate::platform::owned::{self, TenantOwned};
+use crate::platform::owned::TenantOwned;
+/// The tenant's endpoint (or `NotFound`, also for another tenant's), and a page of them, oldest
+/// first.
+pub use crate::platform::owned::{find, page as list};
 use crate::{
     delivery::event_catalogue::Event,
     delivery::events,
@@ -40,32 +43,8 @@ use crate::{
 impl TenantOwned for endpoint::Entity {
     const NAME: &'static str = "endpoint";
 
-    fn tenant_column() -> endpoint::Column {
-        endpoint::Column::TenantId
-    }
-
-    fn id_column() -> endpoint::Column {
-        endpoint::Column::Id
-    }
-}
-
-/// The tenant's endpoint, or `NotFound` (also for another tenant's).
-pub async fn find<C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    id: EndpointId,
-) -> DomainResult<endpoint::Model> {
-    owned::find::<endpoint::Entity, _>(db, tenant, id.uuid()).await
-}
-
-/// A page of the tenant's endpoints, oldest first, after `after`.
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    after: Option<EndpointId>,
-    limit: u64,
-) -> DomainResult<Vec<endpoint::Model>> {
-    owned::page::<endpoint::Entity, _>(db, tenant, after.map(|a| a.uuid()), limit).await
+    const TENANT_ID: endpoint::Column = endpoint::Column::TenantId;
+    const ID: endpoint::Column = endpoint::Column::Id;
 }
 
 fn context(id: EndpointId) -> Vec<u8> {
@@ -112,6 +91,20 @@ pub async fn create(
     }
     .insert(&services.db)
     .await?;
+    store_secret(services, tenant, id, &secret, now).await?;
+    let data = about(id, &model.url);
+    tell(services, tenant, id, Event::EndpointCreated.name(), data).await?;
+    Ok((model, secret))
+}
+
+/// Keeps `secret`, sealed, as the endpoint's current signing secret from `now`.
+async fn store_secret(
+    services: &Services,
+    tenant: TenantId,
+    id: EndpointId,
+    secret: &HmacSecret,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
     endpoint_secret::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         tenant_id: Set(tenant.uuid()),
@@ -122,17 +115,19 @@ pub async fn create(
     }
     .insert(&services.db)
     .await?;
-    let data = about(id, &model.url);
-    events::record(
-        &services.db,
-        &services.clock,
-        tenant,
-        Some(id),
-        Event::EndpointCreated.name(),
-        data,
-    )
-    .await?;
-    Ok((model, secret))
+    Ok(())
+}
+
+/// Records an `endpoint.*` event about the tenant's endpoint `id`.
+async fn tell(
+    services: &Services,
+    tenant: TenantId,
+    id: EndpointId,
+    event_type: &str,
+    data: serde_json::Value,
+) -> DomainResult<()> {
+    let (db, clock) = (&services.db, &services.clock);
+    events::record(db, clock, tenant, Some(id), event_type, data).await
 }
 
 /// Applies a change. A new URL needs verifying again; disabling is the tenant's choice
@@ -219,7 +214,7 @@ pub async fn update(
     if event == Event::EndpointDisabled.name() {
         data["reason"] = json!("by_tenant");
     }
-    events::record(&services.db, &services.clock, tenant, Some(id), event, data).await?;
+    tell(services, tenant, id, event, data).await?;
     Ok((updated, url_changed))
 }
 
@@ -234,16 +229,7 @@ pub async fn delete(services: &Services, tenant: TenantId, id: EndpointId) -> Do
         .exec(&services.db)
         .await?;
     let data = about(id, &endpoint.url);
-    events::record(
-        &services.db,
-        &services.clock,
-        tenant,
-        Some(id),
-        Event::EndpointDeleted.name(),
-        data,
-    )
-    .await?;
-    Ok(())
+    tell(services, tenant, id, Event::EndpointDeleted.name(), data).await
 }
 
 /// The endpoint's current secret (the documented read).

@@ -8,14 +8,13 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::context;
+use super::{context, store_secret, tell};
 use crate::{
     delivery::event_catalogue::Event,
-    delivery::events,
     delivery::webhooks::secrets::HmacSecret,
     platform::entities::{endpoint, endpoint_secret},
     platform::error::{DomainError, DomainResult},
-    platform::ids::TenantId,
+    platform::ids::{EndpointId, TenantId},
     services::Services,
 };
 
@@ -128,19 +127,10 @@ pub async fn rotate(
         }
     }
     let secret = new_secret.unwrap_or_else(HmacSecret::generate);
-    endpoint_secret::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        tenant_id: Set(tenant.uuid()),
-        endpoint_id: Set(endpoint.id),
-        secret: Set(services
-            .secret_box
-            .seal(secret.key(), &context(endpoint.id.into()))),
-        created_at: Set(now),
-        expires_at: Set(None),
-    }
-    .insert(&services.db)
-    .await?;
-    events::record(&services.db, &services.clock, tenant, Some(endpoint.id.into()), Event::EndpointUpdated.name(), json!({"endpointId": crate::platform::ids::EndpointId::from(endpoint.id), "secretRotated": true, "graceSecs": grace.num_seconds()})).await?;
+    let id = EndpointId::from(endpoint.id);
+    store_secret(services, tenant, id, &secret, now).await?;
+    let data = json!({"endpointId": id, "secretRotated": true, "graceSecs": grace.num_seconds()});
+    tell(services, tenant, id, Event::EndpointUpdated.name(), data).await?;
     Ok(secret)
 }
 

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, Statement, Value};
 
-use super::{Lane, Trigger};
+use super::Lane;
 use crate::platform::error::DomainResult;
 
 /// What a batch is made of.
@@ -42,13 +42,7 @@ pub struct Claimed {
 
 impl Claimed {
     pub fn lane(&self) -> Lane {
-        if self.next_trigger != Trigger::Scheduled.as_str() {
-            Lane::Replay
-        } else if self.attempt_count > 0 {
-            Lane::Retry
-        } else {
-            Lane::Live
-        }
+        Lane::next(&self.next_trigger, self.attempt_count)
     }
 }
 

@@ -73,19 +73,13 @@ impl CircuitSettings {
 const WINDOW_BUCKETS: u64 = 30;
 
 /// Flow control for every endpoint, under one key prefix.
-#[derive(Clone)]
+#[derive(Clone, derive_more::Debug)]
 pub struct FlowControl {
+    #[debug(skip)]
     conn: ConnectionManager,
     prefix: String,
+    #[debug(skip)]
     circuit: CircuitSettings,
-}
-
-impl std::fmt::Debug for FlowControl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FlowControl")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Admitted attempts' hold on the endpoint's capacity: one place in its in-flight cap each.

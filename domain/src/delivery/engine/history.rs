@@ -5,18 +5,20 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::{Trigger, push_deliveries};
-use crate::platform::owned::{self, TenantOwned};
+use crate::platform::owned::TenantOwned;
+/// The tenant's message (or `NotFound`, also for another tenant's).
+pub use crate::platform::owned::find as message;
 use crate::{
     delivery::endpoints,
     platform::entities::{
         attempt,
         delivery::{self, DeliveryStatus},
-        endpoint::EndpointStatus,
+        endpoint::{self, EndpointStatus},
         message,
     },
     platform::error::{DomainError, DomainResult},
@@ -46,16 +48,26 @@ pub async fn messages<C: ConnectionTrait>(
     filter: &MessageFilter,
     limit: u64,
 ) -> DomainResult<Vec<message::Model>> {
-    let mut query = message::Entity::find().filter(message::Column::TenantId.eq(tenant.uuid()));
-    if let Some(t) = &filter.event_type {
-        query = query.filter(message::Column::EventType.eq(t.clone()));
-    }
-    if let Some(since) = filter.since {
-        query = query.filter(message::Column::CreatedAt.gte(since));
-    }
-    if let Some(until) = filter.until {
-        query = query.filter(message::Column::CreatedAt.lt(until));
-    }
+    let mut query = message::Entity::find().filter(
+        Condition::all()
+            .add(message::Column::TenantId.eq(tenant.uuid()))
+            .add_option(
+                filter
+                    .event_type
+                    .clone()
+                    .map(|t| message::Column::EventType.eq(t)),
+            )
+            .add_option(
+                filter
+                    .since
+                    .map(|since| message::Column::CreatedAt.gte(since)),
+            )
+            .add_option(
+                filter
+                    .until
+                    .map(|until| message::Column::CreatedAt.lt(until)),
+            ),
+    );
     if filter.endpoint.is_some() || filter.status.is_some() {
         // One delivery of the tenant's that matches both: to the endpoint, in the status.
         let mut with = sea_orm::sea_query::Query::select();
@@ -76,24 +88,11 @@ pub async fn messages<C: ConnectionTrait>(
     Ok(query.limit(limit).all(db).await?)
 }
 
-pub async fn message<C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    id: MessageId,
-) -> DomainResult<message::Model> {
-    owned::find::<message::Entity, _>(db, tenant, id.uuid()).await
-}
-
 impl TenantOwned for message::Entity {
     const NAME: &'static str = "message";
 
-    fn tenant_column() -> message::Column {
-        message::Column::TenantId
-    }
-
-    fn id_column() -> message::Column {
-        message::Column::Id
-    }
+    const TENANT_ID: message::Column = message::Column::TenantId;
+    const ID: message::Column = message::Column::Id;
 }
 
 #[derive(Debug, Default)]
@@ -114,19 +113,26 @@ pub async fn deliveries<C: ConnectionTrait>(
     filter: &DeliveryFilter,
     limit: u64,
 ) -> DomainResult<Vec<delivery::Model>> {
-    let mut query = delivery::Entity::find().filter(delivery::Column::TenantId.eq(tenant.uuid()));
-    if let Some(e) = filter.endpoint {
-        query = query.filter(delivery::Column::EndpointId.eq(e.uuid()));
-    }
-    if let Some(m) = filter.message {
-        query = query.filter(delivery::Column::MessageId.eq(m.uuid()));
-    }
-    if let Some(s) = filter.status {
-        query = query.filter(delivery::Column::Status.eq(s));
-    }
-    if let Some(since) = filter.since {
-        query = query.filter(delivery::Column::CreatedAt.gte(since));
-    }
+    let mut query = delivery::Entity::find().filter(
+        Condition::all()
+            .add(delivery::Column::TenantId.eq(tenant.uuid()))
+            .add_option(
+                filter
+                    .endpoint
+                    .map(|e| delivery::Column::EndpointId.eq(e.uuid())),
+            )
+            .add_option(
+                filter
+                    .message
+                    .map(|m| delivery::Column::MessageId.eq(m.uuid())),
+            )
+            .add_option(filter.status.map(|s| delivery::Column::Status.eq(s)))
+            .add_option(
+                filter
+                    .since
+                    .map(|since| delivery::Column::CreatedAt.gte(since)),
+            ),
+    );
     if let Some(t) = &filter.event_type {
         let ids: Vec<uuid::Uuid> = message::Entity::find()
             .select_only()
@@ -196,13 +202,7 @@ pub async fn resend(
     endpoint_id: EndpointId,
 ) -> DomainResult<delivery::Model> {
     let message = message(&services.db, tenant, message_id).await?;
-    let endpoint = endpoints::find(&services.db, tenant, endpoint_id).await?;
-    if endpoint.status != EndpointStatus::Active {
-        return Err(DomainError::conflict(
-            "endpoint_not_active",
-            "the endpoint is not active",
-        ));
-    }
+    let endpoint = active_endpoint(services, tenant, endpoint_id).await?;
     if message.payload.is_none() {
         return Err(DomainError::conflict(
             "payload_removed",
@@ -239,6 +239,22 @@ pub async fn resend(
     requeue(services, delivery, Trigger::Manual).await
 }
 
+/// The tenant's endpoint, which must be active to be delivered to again.
+async fn active_endpoint(
+    services: &Services,
+    tenant: TenantId,
+    id: EndpointId,
+) -> DomainResult<endpoint::Model> {
+    let endpoint = endpoints::find(&services.db, tenant, id).await?;
+    if endpoint.status != EndpointStatus::Active {
+        return Err(DomainError::conflict(
+            "endpoint_not_active",
+            "the endpoint is not active",
+        ));
+    }
+    Ok(endpoint)
+}
+
 /// Delivers again every failed or exhausted delivery of an endpoint created since `since`
 /// (`recovery` attempts). Returns how many.
 pub async fn recover(
@@ -247,13 +263,7 @@ pub async fn recover(
     endpoint_id: EndpointId,
     since: DateTime<Utc>,
 ) -> DomainResult<usize> {
-    let endpoint = endpoints::find(&services.db, tenant, endpoint_id).await?;
-    if endpoint.status != EndpointStatus::Active {
-        return Err(DomainError::conflict(
-            "endpoint_not_active",
-            "the endpoint is not active",
-        ));
-    }
+    let endpoint = active_endpoint(services, tenant, endpoint_id).await?;
     let failed = delivery::Entity::find()
         .filter(delivery::Column::TenantId.eq(tenant.uuid()))
         .filter(delivery::Column::EndpointId.eq(endpoint.id))

@@ -84,9 +84,15 @@ impl Trigger {
 impl Lane {
     /// The lane a delivery's next attempt runs in.
     pub fn of(delivery: &delivery::Model) -> Lane {
-        if delivery.next_trigger != Trigger::Scheduled.as_str() {
+        Lane::next(&delivery.next_trigger, delivery.attempt_count)
+    }
+
+    /// The lane of an attempt for `trigger` after `attempts` earlier ones: a replay's own
+    /// (anything not on schedule), a retry, or the first try.
+    pub fn next(trigger: &str, attempts: i32) -> Lane {
+        if trigger != Trigger::Scheduled.as_str() {
             Lane::Replay
-        } else if delivery.attempt_count > 0 {
+        } else if attempts > 0 {
             Lane::Retry
         } else {
             Lane::Live

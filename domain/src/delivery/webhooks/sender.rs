@@ -191,19 +191,15 @@ pub struct Request<'a> {
     pub timeout: Duration,
 }
 
+#[derive(derive_more::Debug)]
 pub struct Sender {
+    #[debug(skip)]
     client: reqwest::Client,
     policy: Arc<Policy>,
+    #[debug(skip)]
     lookup: Arc<dyn Lookup>,
+    #[debug(skip)]
     https_only: bool,
-}
-
-impl std::fmt::Debug for Sender {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sender")
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Sender {

@@ -27,21 +27,16 @@ pub enum Verdict {
     RateLimited,
 }
 
+#[derive(derive_more::Debug)]
 pub struct SourceGuard {
     allowed: Vec<IpNet>,
     per_second: u32,
+    #[debug(skip)]
     window_secs: u64,
+    #[debug(skip)]
     started: Instant,
+    #[debug(skip)]
     windows: Mutex<HashMap<IpAddr, (u64, u32)>>,
-}
-
-impl std::fmt::Debug for SourceGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SourceGuard")
-            .field("allowed", &self.allowed)
-            .field("per_second", &self.per_second)
-            .finish_non_exhaustive()
-    }
 }
 
 impl SourceGuard {

@@ -26,23 +26,18 @@ pub const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_acces
 pub const CONSUMERS_TENANT: uuid::Uuid = uuid::uuid!("9188040d-6c67-4c5b-b112-36a304b66dad");
 
 /// What the token endpoint gave for a connected user.
+#[derive(derive_more::Debug)]
 pub struct DelegatedTokens {
+    #[debug(skip)]
     pub access_token: SecretString,
     pub expires_at: DateTime<Utc>,
     /// A new refresh token (Entra rotates them); `None` when the answer carried none.
+    #[debug(skip)]
     pub refresh_token: Option<SecretString>,
+    #[debug(skip)]
     pub id_token: Option<String>,
     /// The Graph permissions granted, without the resource prefix.
     pub scopes: Vec<String>,
-}
-
-impl std::fmt::Debug for DelegatedTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DelegatedTokens")
-            .field("expires_at", &self.expires_at)
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -266,5 +261,23 @@ mod tests {
             Some("Mail.Read")
         );
         assert_eq!(graph_permission("offline_access"), None);
+    }
+
+    #[test]
+    fn debug_shows_the_expiry_and_scopes_but_no_token() {
+        let tokens = DelegatedTokens {
+            access_token: SecretString::from("access-secret"),
+            expires_at: DateTime::UNIX_EPOCH,
+            refresh_token: Some(SecretString::from("refresh-secret")),
+            id_token: Some("id-secret".into()),
+            scopes: vec!["Mail.Read".into()],
+        };
+        let shown = format!("{tokens:?}");
+        assert!(
+            shown.starts_with("DelegatedTokens { expires_at: "),
+            "{shown}"
+        );
+        assert!(shown.ends_with(r#"scopes: ["Mail.Read"], .. }"#), "{shown}");
+        assert!(!shown.contains("secret"), "{shown}");
     }
 }

@@ -140,25 +140,26 @@ pub(super) enum Credential {
 
 pub(crate) type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
 
+#[derive(derive_more::Debug)]
 pub struct TokenBroker {
+    #[debug(skip)]
     pub(super) http: reqwest::Client,
     pub(super) authority: String,
+    #[debug(skip)]
     pub(super) client_id: Option<String>,
+    #[debug(skip)]
     pub(super) credential: Option<Credential>,
+    #[debug(skip)]
     pub(super) clock: Clock,
+    #[debug(skip)]
     margin: Duration,
+    #[debug(skip)]
     slots: Mutex<HashMap<Uuid, Slot>>,
     /// Connected users' tokens, per connection (see [`crate::tenancy::connections::tokens`]).
+    #[debug(skip)]
     connection_slots: Mutex<HashMap<Uuid, Slot>>,
+    #[debug(skip)]
     config_problem: Mutex<Option<(TokenError, DateTime<Utc>)>>,
-}
-
-impl std::fmt::Debug for TokenBroker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenBroker")
-            .field("authority", &self.authority)
-            .finish_non_exhaustive()
-    }
 }
 
 /// How long a configuration error is answered from memory before the endpoint is asked again.

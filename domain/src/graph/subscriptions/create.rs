@@ -23,7 +23,7 @@ use serde_json::json;
 use super::{
     AtGraph, CreateError, CreateRequest, create_at_graph, hash,
     input::{self, Checked},
-    new_client_state,
+    new_client_state, token_through,
 };
 use crate::{
     delivery::endpoints,
@@ -77,21 +77,7 @@ pub async fn create(
         }
         Some(id) => Some(through_connection(services, tenant_id, id, &checked).await?),
     };
-    let token = match &via {
-        None => {
-            tenants::access_token(
-                &services.db,
-                &services.clock,
-                &services.broker,
-                tenant,
-                false,
-            )
-            .await?
-        }
-        Some(connection) => {
-            connections::tokens::access_token(services, connection.id, false).await?
-        }
-    };
+    let token = token_through(services, tenant, via.as_ref().map(|c| c.id), false).await?;
     let requested = resolve_site(services, &token, &mut checked).await?;
     let holder_columns = Holder {
         connection_id: via.as_ref().map(|c| c.id),

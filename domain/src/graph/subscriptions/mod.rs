@@ -1,12 +1,14 @@
 //! Graph subscriptions held for tenants: created synchronously at Graph in the tenant's name
 //! (as Graph's own create is; see [`create`] for how that stays crash-safe), with Graphhook's
 //! receiver URLs and a random `clientState` stored hashed; deleted at Graph too. Every query is
-//! scoped to the tenant. Keeping them alive (renewal, reauthorization, recreation, consent
-//! changes) is [`upkeep`]'s; finding Graph subscriptions that no row holds is [`reconcile`]'s.
+//! scoped to the tenant. Keeping them alive (renewal, reauthorization, recreation) is
+//! [`upkeep`]'s; pausing and resuming them on consent changes [`pause`]'s; finding Graph
+//! subscriptions that no row holds is [`reconcile`]'s.
 
 pub mod act;
 mod create;
 mod input;
+pub mod pause;
 pub mod reconcile;
 mod refusal;
 pub mod upkeep;
@@ -16,12 +18,12 @@ pub use create::create;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, IntoActiveModel, QueryFilter, Select, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Select, Set};
 use sha2::{Digest, Sha256};
 
-use crate::platform::owned::{self, TenantOwned};
+use crate::platform::owned::TenantOwned;
+/// The tenant's subscription (not deleted), and a page of them, oldest first.
+pub use crate::platform::owned::{find, page as list};
 use crate::{
     graph::microsoft::{
         graph::{GraphCallError, GraphError, GraphSubscription, NewSubscription},
@@ -34,7 +36,7 @@ use crate::{
         subscription::{self, SubscriptionStatus},
         tenant,
     },
-    platform::error::{DomainError, DomainResult},
+    platform::error::DomainError,
     platform::ids::{ConnectionId, EndpointId, SubscriptionId, TenantId},
     services::Services,
     tenancy::tenants::{self, AccessError},
@@ -186,34 +188,12 @@ pub fn client_state_matches(subscription: &subscription::Model, presented: &str)
 impl TenantOwned for subscription::Entity {
     const NAME: &'static str = "subscription";
 
-    fn tenant_column() -> subscription::Column {
-        subscription::Column::TenantId
-    }
-
-    fn id_column() -> subscription::Column {
-        subscription::Column::Id
-    }
+    const TENANT_ID: subscription::Column = subscription::Column::TenantId;
+    const ID: subscription::Column = subscription::Column::Id;
 
     fn visible(query: Select<Self>) -> Select<Self> {
         query.filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
     }
-}
-
-pub async fn find<C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    id: SubscriptionId,
-) -> DomainResult<subscription::Model> {
-    owned::find::<subscription::Entity, _>(db, tenant, id.uuid()).await
-}
-
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    after: Option<SubscriptionId>,
-    limit: u64,
-) -> DomainResult<Vec<subscription::Model>> {
-    owned::page::<subscription::Entity, _>(db, tenant, after.map(|a| a.uuid()), limit).await
 }
 
 /// Graph's answer as a create error; `receiver` is the notification URL Graph was given.
@@ -350,18 +330,19 @@ pub(crate) async fn token_for(
     subscription: &subscription::Model,
     fresh: bool,
 ) -> Result<AccessToken, AccessError> {
-    match subscription.connection_id {
+    token_through(services, tenant, subscription.connection_id, fresh).await
+}
+
+/// The token of the `connection`'s user, or without one the tenant's app-only token.
+pub(crate) async fn token_through(
+    services: &Services,
+    tenant: &tenant::Model,
+    connection: Option<uuid::Uuid>,
+    fresh: bool,
+) -> Result<AccessToken, AccessError> {
+    match connection {
         Some(id) => crate::tenancy::connections::tokens::access_token(services, id, fresh).await,
-        None => {
-            tenants::access_token(
-                &services.db,
-                &services.clock,
-                &services.broker,
-                tenant,
-                fresh,
-            )
-            .await
-        }
+        None => tenants::app_token(services, tenant, fresh).await,
     }
 }
 

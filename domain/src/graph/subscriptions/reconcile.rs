@@ -195,15 +195,7 @@ async fn listing(
         tracing::debug!("Graph is throttling the tenant; its reconciliation waits");
         return Ok(None);
     }
-    let token = match tenants::access_token(
-        &services.db,
-        &services.clock,
-        &services.broker,
-        tenant,
-        false,
-    )
-    .await
-    {
+    let token = match tenants::app_token(services, tenant, false).await {
         Ok(token) => token,
         Err(tenants::AccessError::Domain(error)) => return Err(error),
         Err(

@@ -11,19 +11,17 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
-    sea_query::{Expr, ExprTrait},
+    sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
     delivery::engine::{self, NewMessage},
-    delivery::event_catalogue::Event,
-    delivery::events,
     platform::clock::Clock,
     platform::entities::{
         delivery,
-        subscription::{self, DueAction, SubscriptionStatus},
+        subscription::{self, DueAction},
         subscription_action,
     },
     platform::error::DomainResult,
@@ -163,19 +161,8 @@ pub async fn request<C: ConnectionTrait>(
     if updated == 0 {
         return Ok(false);
     }
-    record(
-        db,
-        clock,
-        subscription,
-        Recorded {
-            action: action.as_str(),
-            trigger,
-            outcome: "requested",
-            graph_id: subscription.graph_id.as_deref(),
-            detail: None,
-        },
-    )
-    .await?;
+    let line = Recorded::of(subscription, action.as_str(), trigger, "requested", None);
+    record(db, clock, subscription, line).await?;
     Ok(true)
 }
 
@@ -186,6 +173,25 @@ pub struct Recorded<'a> {
     pub outcome: &'a str,
     pub graph_id: Option<&'a str>,
     pub detail: Option<String>,
+}
+
+impl<'a> Recorded<'a> {
+    /// A line about `subscription` under the Graph id it has.
+    pub fn of(
+        subscription: &'a subscription::Model,
+        action: &'a str,
+        trigger: &'a str,
+        outcome: &'a str,
+        detail: Option<String>,
+    ) -> Self {
+        Self {
+            action,
+            trigger,
+            outcome,
+            graph_id: subscription.graph_id.as_deref(),
+            detail,
+        }
+    }
 }
 
 pub async fn record<C: ConnectionTrait>(
@@ -259,168 +265,6 @@ pub async fn emit<C: ConnectionTrait + sea_orm::TransactionTrait>(
     )
     .await?;
     Ok(created)
-}
-
-/// A tenant's subscriptions in one status.
-async fn in_status<C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    status: SubscriptionStatus,
-) -> DomainResult<Vec<subscription::Model>> {
-    Ok(subscription::Entity::find()
-        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
-        .filter(subscription::Column::Status.eq(status))
-        .order_by_asc(subscription::Column::Id)
-        .all(db)
-        .await?)
-}
-
-/// Consent is gone: every active subscription of the tenant is paused (Graph cannot be asked
-/// anything in its name), with `graph.subscription.paused` and `tenant.consent_revoked`.
-/// Runs inside the caller's transaction.
-pub async fn pause_tenant<C: ConnectionTrait + sea_orm::TransactionTrait>(
-    db: &C,
-    clock: &Clock,
-    tenant: TenantId,
-    reason: &str,
-) -> DomainResult<usize> {
-    let now = clock.now();
-    let active = in_status(db, tenant, SubscriptionStatus::Active).await?;
-    subscription::Entity::update_many()
-        .col_expr(subscription::Column::Status, Expr::value("paused"))
-        .col_expr(subscription::Column::LastError, Expr::value(reason))
-        .col_expr(subscription::Column::LeaseToken, Expr::value(None::<Uuid>))
-        .col_expr(
-            subscription::Column::LeaseUntil,
-            Expr::value(None::<DateTime<Utc>>),
-        )
-        .col_expr(subscription::Column::UpdatedAt, Expr::value(now))
-        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
-        .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
-        .exec(db)
-        .await?;
-    events::record(
-        db,
-        clock,
-        tenant,
-        None,
-        Event::TenantConsentRevoked.name(),
-        json!({"reason": reason, "pausedSubscriptions": active.len()}),
-    )
-    .await?;
-    paused(db, clock, &active, "consent_revoked", reason).await?;
-    Ok(active.len())
-}
-
-/// App-only subscriptions, and those of connections whose user is still connected (the others
-/// wait for their user: [`crate::tenancy::connections::lifecycle::restored`]).
-fn held_by_active_connection() -> sea_orm::Condition {
-    sea_orm::Condition::any()
-        .add(subscription::Column::ConnectionId.is_null())
-        .add(Expr::cust(
-            "subscriptions.connection_id IN (SELECT id FROM connections WHERE status = 'active')",
-        ))
-}
-
-/// Consent is back: every paused subscription of the tenant becomes active with `resume` due
-/// now (renewed, or recreated if Graph dropped it meanwhile; `graph.subscription.resumed` when
-/// that succeeds), and `tenant.consent_restored` is recorded. Runs inside the caller's
-/// transaction.
-pub async fn resume_tenant<C: ConnectionTrait>(
-    db: &C,
-    clock: &Clock,
-    tenant: TenantId,
-) -> DomainResult<usize> {
-    let now = clock.now();
-    let paused: Vec<subscription::Model> = subscription::Entity::find()
-        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
-        .filter(subscription::Column::Status.eq(SubscriptionStatus::Paused))
-        .filter(held_by_active_connection())
-        .order_by_asc(subscription::Column::Id)
-        .all(db)
-        .await?;
-    subscription::Entity::update_many()
-        .col_expr(subscription::Column::Status, Expr::value("active"))
-        .col_expr(
-            subscription::Column::DueAction,
-            Expr::value(DueAction::Resume.as_str()),
-        )
-        .col_expr(subscription::Column::DueAt, Expr::value(now))
-        .col_expr(
-            subscription::Column::ActionVersion,
-            Expr::col(subscription::Column::ActionVersion).add(1),
-        )
-        .col_expr(subscription::Column::Failures, Expr::value(0))
-        .col_expr(subscription::Column::UpdatedAt, Expr::value(now))
-        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
-        .filter(subscription::Column::Status.eq(SubscriptionStatus::Paused))
-        .filter(held_by_active_connection())
-        .exec(db)
-        .await?;
-    events::record(
-        db,
-        clock,
-        tenant,
-        None,
-        Event::TenantConsentRestored.name(),
-        json!({"resumingSubscriptions": paused.len()}),
-    )
-    .await?;
-    resuming(db, clock, &paused, "consent_restored").await?;
-    Ok(paused.len())
-}
-
-/// What pausing `subscriptions` for `trigger` leaves behind: an upkeep record of each (with
-/// the `reason`) and a `graph.subscription.paused` event naming the trigger. Shared by a
-/// tenant's revoked consent and a connection whose user must connect again.
-pub async fn paused<C: ConnectionTrait + sea_orm::TransactionTrait>(
-    db: &C,
-    clock: &Clock,
-    subscriptions: &[subscription::Model],
-    trigger: &str,
-    reason: &str,
-) -> DomainResult<()> {
-    for subscription in subscriptions {
-        let recorded = Recorded {
-            action: "pause",
-            trigger,
-            outcome: "succeeded",
-            graph_id: subscription.graph_id.as_deref(),
-            detail: Some(reason.to_owned()),
-        };
-        record(db, clock, subscription, recorded).await?;
-        let data = json!({"status": "paused", "reason": trigger});
-        emit(
-            db,
-            clock,
-            subscription,
-            Event::SubscriptionPaused.name(),
-            data,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// An upkeep record of each of `subscriptions` being resumed for `trigger` (the resume itself
-/// is due work: its success emits `graph.subscription.resumed`).
-pub async fn resuming<C: ConnectionTrait>(
-    db: &C,
-    clock: &Clock,
-    subscriptions: &[subscription::Model],
-    trigger: &str,
-) -> DomainResult<()> {
-    for subscription in subscriptions {
-        let recorded = Recorded {
-            action: "resume",
-            trigger,
-            outcome: "requested",
-            graph_id: subscription.graph_id.as_deref(),
-            detail: None,
-        };
-        record(db, clock, subscription, recorded).await?;
-    }
-    Ok(())
 }
 
 /// A subscription's history, oldest first, after `after`.

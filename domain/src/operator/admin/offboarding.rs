@@ -133,15 +133,9 @@ async fn delete_subscriptions(
     // A token is only asked for if there is something to delete, and only if consent may
     // still be in force.
     let token = match (held.iter().any(|s| s.graph_id.is_some()), previous) {
-        (true, TenantStatus::Active | TenantStatus::Suspended) => tenants::access_token(
-            &services.db,
-            &services.clock,
-            &services.broker,
-            tenant,
-            false,
-        )
-        .await
-        .ok(),
+        (true, TenantStatus::Active | TenantStatus::Suspended) => {
+            tenants::app_token(services, tenant, false).await.ok()
+        }
         _ => None,
     };
     for sub in held {

@@ -163,6 +163,24 @@ fn with_environment(file: Option<&Path>, force_mode: Option<Mode>) -> Sources<'_
     }
 }
 
+/// Runs `test` in a figment jail (an environment and a directory of its own) whose
+/// `graphhook.toml` holds `contents`; `test` is given the file's path.
+#[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+fn with_file(
+    contents: &str,
+    test: impl FnOnce(&mut figment::Jail, &Path) -> figment::error::Result<()>,
+) {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("graphhook.toml", contents)?;
+        test(jail, Path::new("graphhook.toml"))
+    });
+}
+
+/// The key the first refusal of loading `sources` names; `None` when they load.
+fn load_refused(sources: Sources<'_>) -> Option<String> {
+    Settings::load(sources).err().map(|e| e.key)
+}
+
 #[test]
 fn a_file_value_of_the_wrong_type_names_the_key() {
     let err = load_file("mode = \"development\"\n[worker]\nconcurrency = \"many\"\n");
@@ -172,56 +190,51 @@ fn a_file_value_of_the_wrong_type_names_the_key() {
 #[test]
 #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
 fn environment_variables_override_the_file_and_a_bad_one_names_its_key() {
-    figment::Jail::expect_with(|jail| {
-        jail.create_file(
-            "graphhook.toml",
-            "mode = \"development\"\n[worker]\nconcurrency = 2\n",
-        )?;
-        let file = Path::new("graphhook.toml");
-        jail.set_env("GRAPHHOOK__WORKER__CONCURRENCY", "3");
-        jail.set_env("GRAPHHOOK__API__PUBLIC_BASE_URL", "http://127.0.0.1:9999");
-        let sources = || with_environment(Some(file), None);
-        let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
-        assert_eq!(settings.mode, Mode::Development);
-        assert_eq!(settings.worker.concurrency, 3);
-        assert_eq!(settings.api.public_base_url, "http://127.0.0.1:9999");
+    with_file(
+        "mode = \"development\"\n[worker]\nconcurrency = 2\n",
+        |jail, file| {
+            jail.set_env("GRAPHHOOK__WORKER__CONCURRENCY", "3");
+            jail.set_env("GRAPHHOOK__API__PUBLIC_BASE_URL", "http://127.0.0.1:9999");
+            let sources = || with_environment(Some(file), None);
+            let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
+            assert_eq!(settings.mode, Mode::Development);
+            assert_eq!(settings.worker.concurrency, 3);
+            assert_eq!(settings.api.public_base_url, "http://127.0.0.1:9999");
 
-        jail.set_env("GRAPHHOOK__API__LISTEN", "not-an-address");
-        let err = Settings::load(sources()).err().map(|e| e.key);
-        assert_eq!(err, key("api.listen"));
-        Ok(())
-    });
+            jail.set_env("GRAPHHOOK__API__LISTEN", "not-an-address");
+            assert_eq!(load_refused(sources()), key("api.listen"));
+            Ok(())
+        },
+    );
 }
 
 #[test]
 #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
 fn an_empty_variable_counts_as_unset() {
-    figment::Jail::expect_with(|jail| {
-        jail.create_file(
-            "graphhook.toml",
-            "mode = \"production\"\n[worker]\nconcurrency = 2\n",
-        )?;
-        let file = Path::new("graphhook.toml");
-        // What compose passes for a secret the operator did not set: `${VAR:-}`.
-        jail.set_env("GRAPHHOOK__WORKER__CONCURRENCY", "");
-        jail.set_env("GRAPHHOOK__ONBOARDING__STATE_KEY", "");
-        jail.set_env("GRAPHHOOK__MICROSOFT__BROWSER_AUTHORITY_URL", "");
-        let err = Settings::load(with_environment(Some(file), None))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        // Missing, as if never set, rather than "must be at least 32 characters".
-        assert!(
-            err.contains("onboarding.state_key") && err.contains("is required in production"),
-            "{err}"
-        );
-        let settings = Settings::load(with_environment(Some(file), Some(Mode::Development)))
-            .map_err(|e| e.to_string())?;
-        assert_eq!(settings.worker.concurrency, 2, "the file's value stands");
-        assert!(settings.onboarding.state_key.is_none());
-        assert!(settings.microsoft.browser_authority_url.is_none());
-        Ok(())
-    });
+    with_file(
+        "mode = \"production\"\n[worker]\nconcurrency = 2\n",
+        |jail, file| {
+            // What compose passes for a secret the operator did not set: `${VAR:-}`.
+            jail.set_env("GRAPHHOOK__WORKER__CONCURRENCY", "");
+            jail.set_env("GRAPHHOOK__ONBOARDING__STATE_KEY", "");
+            jail.set_env("GRAPHHOOK__MICROSOFT__BROWSER_AUTHORITY_URL", "");
+            let err = Settings::load(with_environment(Some(file), None))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            // Missing, as if never set, rather than "must be at least 32 characters".
+            assert!(
+                err.contains("onboarding.state_key") && err.contains("is required in production"),
+                "{err}"
+            );
+            let settings = Settings::load(with_environment(Some(file), Some(Mode::Development)))
+                .map_err(|e| e.to_string())?;
+            assert_eq!(settings.worker.concurrency, 2, "the file's value stands");
+            assert!(settings.onboarding.state_key.is_none());
+            assert!(settings.microsoft.browser_authority_url.is_none());
+            Ok(())
+        },
+    );
 }
 
 #[test]
@@ -272,6 +285,7 @@ fn delivery_health_and_retention_bounds_name_the_key() {
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
 fn the_retry_schedule_has_one_to_twenty_delays_of_a_second_to_a_day() {
     assert_eq!(
         dev().webhooks.retry_schedule_secs,
@@ -297,31 +311,27 @@ fn the_retry_schedule_has_one_to_twenty_delays_of_a_second_to_a_day() {
 #[test]
 #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
 fn the_retry_schedule_is_read_from_the_file_and_the_environment() {
-    figment::Jail::expect_with(|jail| {
-        jail.create_file(
-            "graphhook.toml",
-            "mode = \"development\"\n[webhooks]\nretry_schedule_secs = [10, 60]\n",
-        )?;
-        let file = Path::new("graphhook.toml");
-        let sources = || with_environment(Some(file), None);
-        let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
-        assert_eq!(settings.webhooks.retry_schedule_secs, [10, 60]);
+    with_file(
+        "mode = \"development\"\n[webhooks]\nretry_schedule_secs = [10, 60]\n",
+        |jail, file| {
+            let sources = || with_environment(Some(file), None);
+            let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
+            assert_eq!(settings.webhooks.retry_schedule_secs, [10, 60]);
 
-        jail.set_env(
-            "GRAPHHOOK__WEBHOOKS__RETRY_SCHEDULE_SECS",
-            "[30, 300, 3600]",
-        );
-        let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
-        assert_eq!(settings.webhooks.retry_schedule_secs, [30, 300, 3_600]);
+            jail.set_env(
+                "GRAPHHOOK__WEBHOOKS__RETRY_SCHEDULE_SECS",
+                "[30, 300, 3600]",
+            );
+            let settings = Settings::load(sources()).map_err(|e| e.to_string())?;
+            assert_eq!(settings.webhooks.retry_schedule_secs, [30, 300, 3_600]);
 
-        jail.set_env("GRAPHHOOK__WEBHOOKS__RETRY_SCHEDULE_SECS", "[30, 0]");
-        let err = Settings::load(sources()).err().map(|e| e.key);
-        assert_eq!(err, key("webhooks.retry_schedule_secs"));
-        jail.set_env("GRAPHHOOK__WEBHOOKS__RETRY_SCHEDULE_SECS", "soon");
-        let err = Settings::load(sources()).err().map(|e| e.key);
-        assert_eq!(err, key("webhooks.retry_schedule_secs"));
-        Ok(())
-    });
+            jail.set_env("GRAPHHOOK__WEBHOOKS__RETRY_SCHEDULE_SECS", "[30, 0]");
+            assert_eq!(load_refused(sources()), key("webhooks.retry_schedule_secs"));
+            jail.set_env("GRAPHHOOK__WEBHOOKS__RETRY_SCHEDULE_SECS", "soon");
+            assert_eq!(load_refused(sources()), key("webhooks.retry_schedule_secs"));
+            Ok(())
+        },
+    );
 }
 
 #[test]
@@ -367,8 +377,7 @@ fn the_emulators_state_file_is_on_by_default_and_can_be_moved_or_turned_off() {
         assert!(!settings.emulator.persist);
 
         jail.set_env("GRAPHHOOK__EMULATOR__STATE_FILE", "/");
-        let err = Settings::load(sources()).err().map(|e| e.key);
-        assert_eq!(err, key("emulator.state_file"));
+        assert_eq!(load_refused(sources()), key("emulator.state_file"));
         Ok(())
     });
 }

@@ -245,23 +245,19 @@ mod tests {
         .await;
         assert_eq!((result.ok(), runs), (Some(7), 2));
 
-        let mut runs = 0;
-        let result: DomainResult<()> = retry_read(|| {
-            runs += 1;
-            async { Err(DomainError::Database(query("57P01"))) }
-        })
-        .await;
-        assert!(result.is_err());
-        assert_eq!(runs, 2, "once more, not until it works");
-
-        let mut runs = 0;
-        let result: DomainResult<()> = retry_read(|| {
-            runs += 1;
-            async { Err(DomainError::Database(query("23505"))) }
-        })
-        .await;
-        assert!(result.is_err());
-        assert_eq!(runs, 1, "a statement's own error is not repeated");
+        for (code, expected, why) in [
+            ("57P01", 2, "once more, not until it works"),
+            ("23505", 1, "a statement's own error is not repeated"),
+        ] {
+            let mut runs = 0;
+            let result: DomainResult<()> = retry_read(|| {
+                runs += 1;
+                async { Err(DomainError::Database(query(code))) }
+            })
+            .await;
+            assert!(result.is_err());
+            assert_eq!(runs, expected, "{code}: {why}");
+        }
     }
 
     #[test]

@@ -60,23 +60,20 @@ pub enum PushError {
 }
 
 /// Pushes jobs and builds apalis storages, all under one key prefix.
-#[derive(Clone)]
+#[derive(Clone, derive_more::Debug)]
 pub struct Queues {
     prefix: String,
+    #[debug(skip)]
     conn: ConnectionManager,
+    #[debug(skip)]
     heartbeat: Duration,
+    #[debug(skip)]
     missed_heartbeats: usize,
+    #[debug(skip)]
     batch_size: usize,
     /// The delivery lanes' batch sizes: live, retry, replay.
+    #[debug(skip)]
     lane_batch_sizes: [usize; 3],
-}
-
-impl std::fmt::Debug for Queues {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Queues")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Queues {

@@ -1,46 +1,27 @@
 //! What a connection's state changes do to its subscriptions, as consent changes do to a
-//! tenant's ([`crate::graph::subscriptions::upkeep::pause_tenant`]): when only the user can fix the
+//! tenant's ([`crate::graph::subscriptions::pause::pause_tenant`]): when only the user can fix the
 //! connection, its subscriptions are paused (`graph.subscription.paused` each) and the tenant is
 //! told (`connection.reauthorization_required`); when the user connects again they are resumed
 //! (renewed, or recreated if Graph dropped them: `graph.subscription.resumed`) and the tenant
 //! is told (`connection.restored`). Deleting a connection deletes its subscriptions.
 
-use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
-    sea_query::{Expr, ExprTrait},
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::{
     delivery::event_catalogue::Event,
     delivery::events,
-    graph::subscriptions::upkeep,
+    graph::subscriptions::pause,
     operator::audit::{self, Actor, NewEntry},
     platform::clock::Clock,
     platform::entities::{
         connection::{self, ConnectionStatus},
-        subscription::{self, DueAction, SubscriptionStatus},
+        subscription,
         tenant::{self, TenantStatus},
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{ConnectionId, TenantId},
 };
-
-async fn in_status<C: ConnectionTrait>(
-    db: &C,
-    connection: Uuid,
-    status: SubscriptionStatus,
-) -> DomainResult<Vec<subscription::Model>> {
-    Ok(subscription::Entity::find()
-        .filter(subscription::Column::ConnectionId.eq(connection))
-        .filter(subscription::Column::Status.eq(status))
-        .order_by_asc(subscription::Column::Id)
-        .all(db)
-        .await?)
-}
 
 /// The connection's user must connect again: the connection is `reauthorization_required`, its
 /// tokens are dropped and its active subscriptions paused. Runs inside the caller's
@@ -60,16 +41,8 @@ pub async fn reauthorization_required<C: ConnectionTrait + TransactionTrait>(
     active.access_expires_at = Set(None);
     active.updated_at = Set(now);
     active.update(db).await?;
-    let paused = in_status(db, found.id, SubscriptionStatus::Active).await?;
-    set_status(
-        db,
-        now,
-        found.id,
-        SubscriptionStatus::Active,
-        SubscriptionStatus::Paused,
-        Some(reason),
-    )
-    .await?;
+    let of_connection = subscription::Column::ConnectionId.eq(found.id);
+    let paused = pause::pause_where(db, now, of_connection, reason).await?;
     let tenant = TenantId::from(found.tenant_id);
     let id = ConnectionId::from(found.id);
     events::record(
@@ -88,7 +61,7 @@ pub async fn reauthorization_required<C: ConnectionTrait + TransactionTrait>(
         }),
     )
     .await?;
-    upkeep::paused(
+    pause::paused(
         db,
         clock,
         &paused,
@@ -108,56 +81,6 @@ pub async fn reauthorization_required<C: ConnectionTrait + TransactionTrait>(
     Ok(())
 }
 
-fn status_text(status: SubscriptionStatus) -> &'static str {
-    match status {
-        SubscriptionStatus::Creating => "creating",
-        SubscriptionStatus::Active => "active",
-        SubscriptionStatus::Paused => "paused",
-        SubscriptionStatus::Failed => "failed",
-        SubscriptionStatus::Deleted => "deleted",
-    }
-}
-
-async fn set_status<C: ConnectionTrait>(
-    db: &C,
-    now: DateTime<Utc>,
-    connection: Uuid,
-    from: SubscriptionStatus,
-    to: SubscriptionStatus,
-    reason: Option<&str>,
-) -> DomainResult<()> {
-    let mut update = subscription::Entity::update_many()
-        .col_expr(subscription::Column::Status, Expr::value(status_text(to)))
-        .col_expr(subscription::Column::LeaseToken, Expr::value(None::<Uuid>))
-        .col_expr(
-            subscription::Column::LeaseUntil,
-            Expr::value(None::<DateTime<Utc>>),
-        )
-        .col_expr(subscription::Column::UpdatedAt, Expr::value(now));
-    if let Some(reason) = reason {
-        update = update.col_expr(subscription::Column::LastError, Expr::value(reason));
-    }
-    if to == SubscriptionStatus::Active {
-        update = update
-            .col_expr(
-                subscription::Column::DueAction,
-                Expr::value(DueAction::Resume.as_str()),
-            )
-            .col_expr(subscription::Column::DueAt, Expr::value(now))
-            .col_expr(
-                subscription::Column::ActionVersion,
-                Expr::col(subscription::Column::ActionVersion).add(1),
-            )
-            .col_expr(subscription::Column::Failures, Expr::value(0));
-    }
-    update
-        .filter(subscription::Column::ConnectionId.eq(connection))
-        .filter(subscription::Column::Status.eq(from))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 /// The user connected again: the paused subscriptions are resumed (unless the tenant itself
 /// is not active: its own consent change resumes them later) and the tenant is told.
 pub async fn restored<C: ConnectionTrait>(
@@ -173,21 +96,12 @@ pub async fn restored<C: ConnectionTrait>(
         tenant.status,
         TenantStatus::Active | TenantStatus::Suspended
     ) {
-        let paused = in_status(db, found.id, SubscriptionStatus::Paused).await?;
-        set_status(
-            db,
-            clock.now(),
-            found.id,
-            SubscriptionStatus::Paused,
-            SubscriptionStatus::Active,
-            None,
-        )
-        .await?;
-        paused
+        let of_connection = subscription::Column::ConnectionId.eq(found.id);
+        pause::resume_where(db, clock.now(), of_connection).await?
     } else {
         Vec::new()
     };
-    upkeep::resuming(db, clock, &paused, "connection_restored").await?;
+    pause::resuming(db, clock, &paused, "connection_restored").await?;
     events::record(
         db,
         clock,

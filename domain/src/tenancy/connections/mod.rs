@@ -29,7 +29,9 @@ use sea_orm::{
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::platform::owned::{self, TenantOwned};
+use crate::platform::owned::TenantOwned;
+/// The tenant's connection (not deleted), and a page of them, oldest first.
+pub use crate::platform::owned::{find, page as list};
 use crate::{
     Clock, Settings,
     graph::microsoft::{delegated, sign_in::SignInRequest},
@@ -39,7 +41,7 @@ use crate::{
         connection::{self, Account, ConnectionStatus},
         tenant,
     },
-    platform::error::{DomainError, DomainResult},
+    platform::error::DomainError,
     platform::ids::{ConnectionId, TenantId},
     services::Services,
 };
@@ -382,36 +384,12 @@ pub async fn reconnect(
 impl TenantOwned for connection::Entity {
     const NAME: &'static str = "connection";
 
-    fn tenant_column() -> connection::Column {
-        connection::Column::TenantId
-    }
-
-    fn id_column() -> connection::Column {
-        connection::Column::Id
-    }
+    const TENANT_ID: connection::Column = connection::Column::TenantId;
+    const ID: connection::Column = connection::Column::Id;
 
     fn visible(query: Select<Self>) -> Select<Self> {
         query.filter(connection::Column::Status.ne(ConnectionStatus::Deleted))
     }
-}
-
-/// One of the tenant's connections (not deleted).
-pub async fn find<C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    id: ConnectionId,
-) -> DomainResult<connection::Model> {
-    owned::find::<connection::Entity, _>(db, tenant, id.uuid()).await
-}
-
-/// The tenant's connections (not deleted), by id, after `after`.
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    tenant: TenantId,
-    after: Option<ConnectionId>,
-    limit: u64,
-) -> DomainResult<Vec<connection::Model>> {
-    owned::page::<connection::Entity, _>(db, tenant, after.map(|a| a.uuid()), limit).await
 }
 
 #[cfg(test)]

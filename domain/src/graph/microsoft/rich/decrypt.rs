@@ -31,17 +31,11 @@ pub struct EncryptedContent {
 
 /// A certificate's private key, parsed once, with the certificate's thumbprint. Parse it once
 /// per certificate and reuse it: parsing an RSA key costs more than decrypting an item.
+#[derive(derive_more::Debug)]
 pub struct DecryptionKey {
+    #[debug(skip)]
     key: PrivateKey,
     thumbprint: String,
-}
-
-impl std::fmt::Debug for DecryptionKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DecryptionKey")
-            .field("thumbprint", &self.thumbprint)
-            .finish_non_exhaustive()
-    }
 }
 
 impl DecryptionKey {

@@ -23,22 +23,20 @@ struct Fetched {
 /// when a token names an unknown `kid`, but never twice within [`JWKS_MIN_REFRESH`]: forged
 /// kids cannot make us hammer Entra. Concurrent callers share one fetch. Share one cache per
 /// process (it is `Send + Sync`; wrap it in an `Arc`).
+#[derive(derive_more::Debug)]
 pub struct JwksCache {
+    #[debug(skip)]
     http: reqwest::Client,
     urls: Vec<String>,
+    #[debug(skip)]
     min_refresh: StdDuration,
+    #[debug(skip)]
     max_age: StdDuration,
+    #[debug(skip)]
     current: tokio::sync::RwLock<Option<Fetched>>,
     /// The last fetch attempt; held while fetching, so one caller fetches and the others wait.
+    #[debug(skip)]
     last_attempt: tokio::sync::Mutex<Option<Instant>>,
-}
-
-impl std::fmt::Debug for JwksCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwksCache")
-            .field("urls", &self.urls)
-            .finish_non_exhaustive()
-    }
 }
 
 impl JwksCache {

@@ -12,28 +12,20 @@ fn error(code: u32, error: &str) -> EntraError {
 
 #[test]
 fn only_consent_codes_mean_consent_is_gone() {
-    assert!(matches!(
-        classify(&error(700016, "unauthorized_client")),
-        TokenError::ConsentGone { code: 700016, .. }
-    ));
-    assert!(matches!(
-        classify(&error(65001, "invalid_grant")),
-        TokenError::ConsentGone { .. }
-    ));
-    assert!(matches!(
-        classify(&error(7000215, "invalid_client")),
-        TokenError::Configuration { .. }
-    ));
-    assert!(matches!(
-        classify(&error(7000222, "invalid_client")),
-        TokenError::Configuration { .. }
-    ));
-    assert!(matches!(
-        classify(&error(90002, "invalid_request")),
-        TokenError::Refused { .. }
-    ));
-    let TokenError::Refused { message, .. } = classify(&error(90002, "invalid_request")) else {
-        return;
+    // What Entra's answer with `code` and `error` is taken for.
+    let taken_for = |code: u32, error_name: &str| match classify(&error(code, error_name)) {
+        TokenError::ConsentGone { code, .. } => format!("consent gone, AADSTS{code}"),
+        TokenError::Configuration { code, .. } => format!("configuration, AADSTS{code}"),
+        TokenError::Refused { message, .. } => format!("refused: {message}"),
+        other => format!("{other:?}"),
     };
-    assert_eq!(message, "Something happened.");
+    for (code, error_name, expected) in [
+        (700016, "unauthorized_client", "consent gone, AADSTS700016"),
+        (65001, "invalid_grant", "consent gone, AADSTS65001"),
+        (7000215, "invalid_client", "configuration, AADSTS7000215"),
+        (7000222, "invalid_client", "configuration, AADSTS7000222"),
+        (90002, "invalid_request", "refused: Something happened."),
+    ] {
+        assert_eq!(taken_for(code, error_name), expected);
+    }
 }

@@ -3,7 +3,7 @@
 //! would come after the subscription expires).
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
 
 use super::{Done, Failure, Upkept, under_lease};
@@ -139,52 +139,62 @@ async fn fail(
     event: Value,
     now: DateTime<Utc>,
 ) -> DomainResult<Upkept> {
-    let Some(txn) = under_lease(
-        &services.db,
-        r"UPDATE subscriptions
+    let failure = Written {
+        change: r"UPDATE subscriptions
                  SET status = 'failed', last_error = $3, due_at = NULL,
                      lease_token = NULL, lease_until = NULL, updated_at = $4
                WHERE id = $1 AND lease_token = $2",
-        vec![
-            subscription.id.into(),
-            claimed.lease.into(),
-            reason.to_owned().into(),
-            now.into(),
-        ],
-    )
-    .await?
+        values: vec![reason.to_owned().into(), now.into()],
+        done: Done::Failed,
+        trigger: "graph_refused",
+        detail: reason.to_owned(),
+        event: Some(event),
+    };
+    write(services, subscription, claimed, failure).await
+}
+
+/// What a failure leaves: its change to the subscription (SQL for [`under_lease`], with the
+/// values from `$3` on), the upkeep log line and, when there is one, the
+/// `graph.subscription.renewal_failed` event.
+struct Written<'a> {
+    change: &'a str,
+    values: Vec<sea_orm::Value>,
+    done: Done,
+    trigger: &'static str,
+    detail: String,
+    event: Option<Value>,
+}
+
+/// Writes a failure in one transaction, while the lease holds.
+async fn write(
+    services: &Services,
+    subscription: &subscription::Model,
+    claimed: &Claimed,
+    failure: Written<'_>,
+) -> DomainResult<Upkept> {
+    let Some(txn) = under_lease(&services.db, claimed, failure.change, failure.values).await?
     else {
         return Ok(Upkept::only(Done::Skipped));
     };
-    let detail = reason.to_owned();
-    let failure = (Done::Failed, "graph_refused", detail);
-    log_and_tell(services, txn, subscription, failure, Some(event)).await
-}
-
-/// The upkeep log line of a failure and, when given, the `graph.subscription.renewal_failed`
-/// event, written with the failure's own change (`txn`), then committed.
-async fn log_and_tell<T: ConnectionTrait + TransactionTrait + TransactionSession>(
-    services: &Services,
-    txn: T,
-    subscription: &subscription::Model,
-    (done, trigger, detail): (Done, &'static str, String),
-    event: Option<Value>,
-) -> DomainResult<Upkept> {
-    let line = Recorded {
-        action: subscription.due_action.as_str(),
-        trigger,
-        outcome: "failed",
-        graph_id: subscription.graph_id.as_deref(),
-        detail: Some(detail),
-    };
+    let action = subscription.due_action.as_str();
+    let line = Recorded::of(
+        subscription,
+        action,
+        failure.trigger,
+        "failed",
+        Some(failure.detail),
+    );
     record(&txn, &services.clock, subscription, line).await?;
     let mut deliveries = Vec::new();
-    if let Some(event) = event {
+    if let Some(event) = failure.event {
         let event_type = Event::SubscriptionRenewalFailed.name();
         deliveries = emit(&txn, &services.clock, subscription, event_type, event).await?;
     }
     txn.commit().await?;
-    Ok(Upkept { done, deliveries })
+    Ok(Upkept {
+        done: failure.done,
+        deliveries,
+    })
 }
 
 async fn retry(
@@ -196,37 +206,26 @@ async fn retry(
     event: Option<Value>,
     now: DateTime<Utc>,
 ) -> DomainResult<Upkept> {
-    let Some(txn) = under_lease(
-        &services.db,
-        r"UPDATE subscriptions
+    let failure = Written {
+        change: r"UPDATE subscriptions
                  SET failures = failures + 1, last_error = $3,
                      due_at = CASE WHEN action_version = $4 THEN $5 ELSE due_at END,
                      expiry_warned_at = CASE WHEN $6 THEN $7 ELSE expiry_warned_at END,
                      lease_token = NULL, lease_until = NULL, updated_at = $7
                WHERE id = $1 AND lease_token = $2",
-        vec![
-            subscription.id.into(),
-            claimed.lease.into(),
+        values: vec![
             error.to_owned().into(),
             subscription.action_version.into(),
             next.into(),
             event.is_some().into(),
             now.into(),
         ],
-    )
-    .await?
-    else {
-        return Ok(Upkept::only(Done::Skipped));
-    };
-    let detail = format!("{error}; next try at {}", next.to_rfc3339());
-    log_and_tell(
-        services,
-        txn,
-        subscription,
-        (Done::Retrying, "retry", detail),
+        done: Done::Retrying,
+        trigger: "retry",
+        detail: format!("{error}; next try at {}", next.to_rfc3339()),
         event,
-    )
-    .await
+    };
+    write(services, subscription, claimed, failure).await
 }
 
 #[cfg(test)]

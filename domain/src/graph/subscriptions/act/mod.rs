@@ -200,8 +200,9 @@ pub async fn run(services: &Services, handed_out: &Claimed) -> DomainResult<Upke
         Err(AccessError::Domain(error)) => return Err(error),
     };
     let mut outcome = match action {
-        DueAction::Renew | DueAction::Resume => renew(services, &token, &subscription).await,
-        DueAction::Reauthorize => reauthorize(services, &token, &subscription).await,
+        DueAction::Renew | DueAction::Resume | DueAction::Reauthorize => {
+            renew_or_reauthorize(services, &token, &subscription, action).await
+        }
         DueAction::Recreate => recreate(services, &token, &subscription, true, "removed").await?,
     };
     if matches!(outcome, Err(Failure::NotFound)) && action != DueAction::Recreate {
@@ -214,14 +215,24 @@ pub async fn run(services: &Services, handed_out: &Claimed) -> DomainResult<Upke
     }
 }
 
-async fn renew(
+/// Renews (a later expiry) or reauthorizes the subscription Graph holds under its id; one
+/// without an id is, to Graph, not found.
+async fn renew_or_reauthorize(
     services: &Services,
     token: &AccessToken,
     subscription: &subscription::Model,
+    action: DueAction,
 ) -> Result<Success, Failure> {
     let Some(graph_id) = &subscription.graph_id else {
         return Err(Failure::NotFound);
     };
+    if action == DueAction::Reauthorize {
+        services
+            .graph
+            .reauthorize_subscription(token, graph_id)
+            .await?;
+        return Ok(Success::Reauthorized);
+    }
     let asked = services.clock.now() + lifetime(&services.settings, max_minutes(subscription));
     let expiration = asked.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let graph = services
@@ -231,21 +242,6 @@ async fn renew(
     Ok(Success::Renewed {
         expires_at: granted_expiry(&graph, asked),
     })
-}
-
-async fn reauthorize(
-    services: &Services,
-    token: &AccessToken,
-    subscription: &subscription::Model,
-) -> Result<Success, Failure> {
-    let Some(graph_id) = &subscription.graph_id else {
-        return Err(Failure::NotFound);
-    };
-    services
-        .graph
-        .reauthorize_subscription(token, graph_id)
-        .await?;
-    Ok(Success::Reauthorized)
 }
 
 /// Creates the subscription again at Graph (after deleting what is left of it, when `tidy`).
@@ -303,6 +299,7 @@ async fn succeeded(
     );
     let Some(txn) = under_lease(
         &services.db,
+        claimed,
         r"UPDATE subscriptions
                  SET expires_at = $3, renew_at = $4,
                      last_renewed_at = coalesce($5, last_renewed_at),
@@ -314,8 +311,6 @@ async fn succeeded(
                      lease_token = NULL, lease_until = NULL, updated_at = $9
                WHERE id = $1 AND lease_token = $2 AND status = 'active'",
         vec![
-            subscription.id.into(),
-            claimed.lease.into(),
             plan.expires_at.into(),
             plan.renew_at.into(),
             plan.renewed_at.into(),
@@ -351,19 +346,22 @@ async fn succeeded(
     })
 }
 
-/// Begins a transaction with a write that holds only while the lease does (its SQL names the
-/// lease); `None`, rolled back, when the lease was lost meanwhile.
+/// Begins a transaction with a write that holds only while the lease does: its SQL names the
+/// claimed subscription `$1` and the lease `$2`, and `values` from `$3` on. `None`, rolled back,
+/// when the lease was lost meanwhile.
 pub(super) async fn under_lease<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    claimed: &Claimed,
     sql: &str,
     values: Vec<sea_orm::Value>,
 ) -> DomainResult<Option<C::Transaction>> {
+    let leased = [claimed.subscription.into(), claimed.lease.into()];
     let txn = db.begin().await?;
     let updated = txn
         .execute_raw(Statement::from_sql_and_values(
             txn.get_database_backend(),
             sql,
-            values,
+            leased.into_iter().chain(values),
         ))
         .await?
         .rows_affected();

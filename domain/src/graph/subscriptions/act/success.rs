@@ -166,6 +166,18 @@ mod tests {
         tests_support::subscription(now(), action)
     }
 
+    /// The plan for a success of the subscription's due `action`, with the default settings
+    /// and the middle of the renewal window.
+    fn planned(action: DueAction, success: &Success) -> Plan {
+        plan(
+            &Settings::default(),
+            &subscription(action),
+            success,
+            now(),
+            0.5,
+        )
+    }
+
     fn recreated(reason: &str) -> Success {
         Success::Recreated {
             at_graph: AtGraph {
@@ -181,17 +193,11 @@ mod tests {
 
     #[test]
     fn a_renewal_takes_graphs_expiry_and_schedules_the_next_within_it() {
-        let settings = Settings::default();
         let expires_at = now() + Duration::days(2);
-        let plan = plan(
-            &settings,
-            &subscription(DueAction::Renew),
-            &Success::Renewed { expires_at },
-            now(),
-            0.5,
-        );
+        let plan = planned(DueAction::Renew, &Success::Renewed { expires_at });
         assert_eq!(plan.done, Done::Renewed);
         assert_eq!(plan.expires_at, expires_at);
+        let settings = Settings::default();
         assert_eq!(plan.renew_at, renew_time(&settings, now(), expires_at, 0.5));
         assert!(plan.renew_at > now() && plan.renew_at < expires_at);
         assert_eq!(plan.renewed_at, Some(now()));
@@ -222,14 +228,7 @@ mod tests {
 
     #[test]
     fn a_recreation_takes_the_new_id_and_state_and_tells_the_tenant_to_resync() {
-        let settings = Settings::default();
-        let plan = plan(
-            &settings,
-            &subscription(DueAction::Recreate),
-            &recreated("removed"),
-            now(),
-            0.5,
-        );
+        let plan = planned(DueAction::Recreate, &recreated("removed"));
         assert_eq!(plan.done, Done::Recreated);
         assert_eq!(plan.graph_id.as_deref(), Some("new-graph-id"));
         assert_eq!(plan.client_state.as_deref(), Some("new-state"));
@@ -246,39 +245,20 @@ mod tests {
 
     #[test]
     fn a_renewal_that_found_graph_had_forgotten_it_is_logged_as_not_found() {
-        let plan = plan(
-            &Settings::default(),
-            &subscription(DueAction::Renew),
-            &recreated("not_found"),
-            now(),
-            0.5,
-        );
+        let plan = planned(DueAction::Renew, &recreated("not_found"));
         assert_eq!((plan.action, plan.trigger), ("recreate", "not_found"));
         assert_eq!(plan.events[0].1["reason"], "not_found");
     }
 
     #[test]
     fn a_resumption_also_says_resumed_after_what_it_did() {
-        let settings = Settings::default();
         let expires_at = now() + Duration::days(2);
-        let plan = plan(
-            &settings,
-            &subscription(DueAction::Resume),
-            &Success::Renewed { expires_at },
-            now(),
-            0.5,
-        );
+        let plan = planned(DueAction::Resume, &Success::Renewed { expires_at });
         assert_eq!((plan.action, plan.trigger), ("resume", "request"));
         let types: Vec<_> = plan.events.iter().map(|(t, _)| *t).collect();
         assert_eq!(types, ["graph.subscription.resumed"]);
         assert_eq!(plan.events[0].1["status"], "active");
-        let plan = super::plan(
-            &settings,
-            &subscription(DueAction::Resume),
-            &recreated("removed"),
-            now(),
-            0.5,
-        );
+        let plan = planned(DueAction::Resume, &recreated("removed"));
         let types: Vec<_> = plan.events.iter().map(|(t, _)| *t).collect();
         assert_eq!(
             types,

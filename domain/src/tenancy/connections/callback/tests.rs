@@ -1,4 +1,4 @@
-//! [`super::may_connect`], one test per branch: who may complete which connection.
+//! [`super::may_connect`], every branch: who may complete which connection.
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -51,63 +51,36 @@ fn person(tid: Uuid, oid: Uuid) -> Person {
     }
 }
 
-#[test]
-fn a_work_user_of_the_organization_may_connect_a_work_connection() {
-    let result = may_connect(
-        &pending(Account::Work, None),
-        ORGANIZATION,
-        &person(ORGANIZATION, Uuid::now_v7()),
-    );
-    assert!(result.is_ok(), "{result:?}");
+/// [`may_connect`] for a user of the organization `tid`, never seen before, completing
+/// `connection` of [`ORGANIZATION`].
+fn new_user_of(tid: Uuid, connection: &connection::Model) -> Result<(), CallbackError> {
+    may_connect(connection, ORGANIZATION, &person(tid, Uuid::now_v7()))
 }
 
 #[test]
-fn a_personal_account_may_connect_a_personal_connection() {
-    let result = may_connect(
-        &pending(Account::Personal, None),
-        ORGANIZATION,
-        &person(CONSUMERS_TENANT, Uuid::now_v7()),
-    );
-    assert!(result.is_ok(), "{result:?}");
-}
-
-#[test]
-fn a_work_account_is_refused_for_a_personal_connection() {
-    let result = may_connect(
-        &pending(Account::Personal, None),
-        ORGANIZATION,
-        &person(ORGANIZATION, Uuid::now_v7()),
-    );
-    assert!(
-        matches!(result, Err(CallbackError::NotPersonal(_))),
-        "{result:?}"
-    );
-}
-
-#[test]
-fn a_personal_account_is_refused_for_a_work_connection() {
-    let result = may_connect(
-        &pending(Account::Work, None),
-        ORGANIZATION,
-        &person(CONSUMERS_TENANT, Uuid::now_v7()),
-    );
-    assert!(
-        matches!(result, Err(CallbackError::NotWork(_))),
-        "{result:?}"
-    );
-}
-
-#[test]
-fn a_user_of_another_organization_is_refused_for_a_work_connection() {
-    let result = may_connect(
-        &pending(Account::Work, None),
-        ORGANIZATION,
-        &person(OTHER_ORGANIZATION, Uuid::now_v7()),
-    );
-    assert!(
-        matches!(result, Err(CallbackError::OtherOrganization(_))),
-        "{result:?}"
-    );
+fn a_new_connection_takes_a_user_of_its_kind_of_account_and_of_the_organization() {
+    type Verdict = fn(&Result<(), CallbackError>) -> bool;
+    // The connection's account, the organization of the user who signs in, what is answered.
+    let cases: [(Account, Uuid, Verdict); 5] = [
+        (Account::Work, ORGANIZATION, Result::is_ok),
+        (Account::Personal, CONSUMERS_TENANT, Result::is_ok),
+        (Account::Personal, ORGANIZATION, |result| {
+            matches!(result, Err(CallbackError::NotPersonal(_)))
+        }),
+        (Account::Work, CONSUMERS_TENANT, |result| {
+            matches!(result, Err(CallbackError::NotWork(_)))
+        }),
+        (Account::Work, OTHER_ORGANIZATION, |result| {
+            matches!(result, Err(CallbackError::OtherOrganization(_)))
+        }),
+    ];
+    for (account, tid, verdict) in cases {
+        let result = new_user_of(tid, &pending(account, None));
+        assert!(
+            verdict(&result),
+            "{account:?} connection, user of {tid}: {result:?}"
+        );
+    }
 }
 
 #[test]
@@ -115,12 +88,7 @@ fn a_reconnection_takes_the_same_user_and_names_the_one_expected() {
     let before = Uuid::now_v7();
     let connection = pending(Account::Work, Some((before, "adele@example.test")));
     assert!(may_connect(&connection, ORGANIZATION, &person(ORGANIZATION, before)).is_ok());
-    let result = may_connect(
-        &connection,
-        ORGANIZATION,
-        &person(ORGANIZATION, Uuid::now_v7()),
-    );
-    match result {
+    match new_user_of(ORGANIZATION, &connection) {
         Err(CallbackError::OtherUser(_, expected)) => assert_eq!(expected, "adele@example.test"),
         other => panic!("expected OtherUser, got {other:?}"),
     }
@@ -131,12 +99,7 @@ fn a_reconnection_without_a_known_username_names_the_expected_user_by_id() {
     let before = Uuid::now_v7();
     let mut connection = pending(Account::Personal, Some((before, "")));
     connection.username = None;
-    let result = may_connect(
-        &connection,
-        ORGANIZATION,
-        &person(CONSUMERS_TENANT, Uuid::now_v7()),
-    );
-    match result {
+    match new_user_of(CONSUMERS_TENANT, &connection) {
         Err(CallbackError::OtherUser(_, expected)) => assert_eq!(expected, before.to_string()),
         other => panic!("expected OtherUser, got {other:?}"),
     }
