@@ -6,7 +6,11 @@
 use actix_web::{HttpResponse, web};
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        path::{Operation, PathItem},
+        security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
+        tag::TagBuilder,
+    },
 };
 
 use crate::routes::{admin, connections, endpoints, events, messages, subscriptions, tenant};
@@ -19,31 +23,198 @@ struct BearerScheme {
     description: &'static str,
 }
 
-impl Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let mut scheme = HttpBuilder::new()
-            .scheme(HttpAuthScheme::Bearer)
-            .description(Some(self.description));
-        if let Some(format) = self.format {
-            scheme = scheme.bearer_format(format);
-        }
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(self.name, SecurityScheme::Http(scheme.build()));
+/// A section of a document: its tag, what it holds, and the paths whose operations it tags.
+struct Section {
+    tag: &'static str,
+    description: &'static str,
+    /// Path prefixes, whole segments; a path belongs to the section of its longest matching one.
+    paths: &'static [&'static str],
+}
+
+/// What holds for every operation of a document, declared here once rather than on each
+/// handler: the scheme each requires (so a new route cannot forget it) and its section's tag.
+/// The public routes (Graph's receiver, onboarding, health, these documents) are in neither
+/// document, so every operation a document lists requires its scheme.
+struct Document {
+    scheme: BearerScheme,
+    sections: &'static [Section],
+}
+
+impl Document {
+    /// The tag of the operations at `path`: its section's, by the longest matching prefix.
+    fn tag_of(&self, path: &str) -> Option<&'static str> {
+        let within = |prefix: &str| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        self.sections
+            .iter()
+            .flat_map(|section| {
+                section
+                    .paths
+                    .iter()
+                    .map(move |prefix| (section.tag, prefix))
+            })
+            .filter(|(_, prefix)| within(prefix))
+            .max_by_key(|(_, prefix)| prefix.len())
+            .map(|(tag, _)| tag)
     }
 }
 
-/// The tenant api's scheme.
-const API_KEY: BearerScheme = BearerScheme {
-    name: "api_key",
-    format: None,
-    description: "A tenant API key, `ghk_…`, shown once at onboarding or creation",
+impl Modify for Document {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let BearerScheme {
+            name,
+            format,
+            description,
+        } = self.scheme;
+        let mut scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(description));
+        if let Some(format) = format {
+            scheme = scheme.bearer_format(format);
+        }
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(name, SecurityScheme::Http(scheme.build()));
+
+        let tags = self.sections.iter().map(|section| {
+            TagBuilder::new()
+                .name(section.tag)
+                .description(Some(section.description))
+                .build()
+        });
+        openapi.tags = Some(tags.collect());
+        for (path, item) in &mut openapi.paths.paths {
+            let tag = self.tag_of(path);
+            for operation in operations(item) {
+                operation.tags = tag.map(|tag| vec![tag.to_owned()]);
+                let requirement = SecurityRequirement::new(name, Vec::<String>::new());
+                operation.security = Some(vec![requirement]);
+            }
+        }
+    }
+}
+
+/// Every operation at one path.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    let PathItem {
+        get,
+        put,
+        post,
+        delete,
+        options,
+        head,
+        patch,
+        trace,
+        query,
+        additional_operations,
+        ..
+    } = item;
+    [get, put, post, delete, options, head, patch, trace, query]
+        .into_iter()
+        .flatten()
+        .chain(additional_operations.values_mut())
+}
+
+/// The tenant api's document.
+const TENANT: Document = Document {
+    scheme: BearerScheme {
+        name: "api_key",
+        format: None,
+        description: "A tenant API key, `ghk_…`, shown once at onboarding or creation",
+    },
+    sections: &[
+        Section {
+            tag: "tenant",
+            description: "Your tenant and its consent",
+            paths: &["/api/v1/tenant"],
+        },
+        Section {
+            tag: "api keys",
+            description: "Keys for this API",
+            paths: &["/api/v1/api-keys"],
+        },
+        Section {
+            tag: "endpoints",
+            description: "Where your events are delivered",
+            paths: &["/api/v1/endpoints"],
+        },
+        Section {
+            tag: "subscriptions",
+            description: "Microsoft Graph subscriptions held for you",
+            paths: &["/api/v1/subscriptions"],
+        },
+        Section {
+            tag: "connections",
+            description: "Microsoft users connected to your tenant, for the subscriptions Graph allows only in a signed-in user's name (group conversations, personal OneDrive, `me/…`)",
+            paths: &["/api/v1/connections"],
+        },
+        Section {
+            tag: "history",
+            description: "Messages, deliveries and attempts; resend and recover; operational events",
+            paths: &[
+                "/api/v1/messages",
+                "/api/v1/deliveries",
+                "/api/v1/endpoints/{id}/recover",
+                "/api/v1/events",
+            ],
+        },
+        Section {
+            tag: "webhooks",
+            description: "What your endpoints receive: one Standard Webhooks POST per event, its `data` per type (the `webhooks` section)",
+            paths: &[],
+        },
+    ],
 };
 
-/// The operator api's scheme.
-const OPERATOR_TOKEN: BearerScheme = BearerScheme {
-    name: "operator_token",
-    format: Some("JWT"),
-    description: "An operator token: a JWT signed with `admin.signing_key`, minted by `graphhook admin token --name <operator>`",
+/// The operator api's document.
+const OPERATOR: Document = Document {
+    scheme: BearerScheme {
+        name: "operator_token",
+        format: Some("JWT"),
+        description: "An operator token: a JWT signed with `admin.signing_key`, minted by `graphhook admin token --name <operator>`",
+    },
+    sections: &[
+        Section {
+            tag: "tenants",
+            description: "Tenants: their state, suspension, resumption and offboarding",
+            paths: &["/admin/v1/tenants"],
+        },
+        Section {
+            tag: "subscriptions",
+            description: "Microsoft Graph subscriptions across tenants",
+            paths: &["/admin/v1/subscriptions"],
+        },
+        Section {
+            tag: "operations",
+            description: "Queue depths and backlogs, delivery statistics, the app credential",
+            paths: &[
+                "/admin/v1/queues",
+                "/admin/v1/deliveries",
+                "/admin/v1/credential",
+            ],
+        },
+        Section {
+            tag: "probes",
+            description: "Jobs that check the pipeline from the api to a worker",
+            paths: &["/admin/v1/probes"],
+        },
+        Section {
+            tag: "operators",
+            description: "Operator tokens: who a token names, revoking one",
+            paths: &["/admin/v1/me", "/admin/v1/operator-tokens"],
+        },
+        Section {
+            tag: "audit",
+            description: "What operators, tenants and the system did",
+            paths: &["/admin/v1/audit-log"],
+        },
+        Section {
+            tag: "certificates",
+            description: "The certificates Graph encrypts rich notifications with",
+            paths: &["/admin/v1/encryption-certificates"],
+        },
+    ],
 };
 
 #[derive(OpenApi)]
@@ -88,16 +259,7 @@ const OPERATOR_TOKEN: BearerScheme = BearerScheme {
         messages::recover,
         events::list,
     ),
-    modifiers(&API_KEY),
-    tags(
-        (name = "tenant", description = "Your tenant and its consent"),
-        (name = "api keys", description = "Keys for this API"),
-        (name = "endpoints", description = "Where your events are delivered"),
-        (name = "subscriptions", description = "Microsoft Graph subscriptions held for you"),
-        (name = "connections", description = "Microsoft users connected to your tenant, for the subscriptions Graph allows only in a signed-in user's name (group conversations, personal OneDrive, `me/…`)"),
-        (name = "history", description = "Messages, deliveries and attempts; resend and recover; operational events"),
-        (name = "webhooks", description = "What your endpoints receive: one Standard Webhooks POST per event, its `data` per type (the `webhooks` section)"),
-    )
+    modifiers(&TENANT)
 )]
 pub struct ApiDoc;
 
@@ -177,16 +339,7 @@ fn webhooks() -> serde_json::Value {
         admin::certificates::list,
         admin::certificates::rotate,
     ),
-    modifiers(&OPERATOR_TOKEN),
-    tags(
-        (name = "tenants", description = "Tenants: their state, suspension, resumption and offboarding"),
-        (name = "subscriptions", description = "Microsoft Graph subscriptions across tenants"),
-        (name = "operations", description = "Queue depths and backlogs, delivery statistics, the app credential"),
-        (name = "probes", description = "Jobs that check the pipeline from the api to a worker"),
-        (name = "operators", description = "Operator tokens: who a token names, revoking one"),
-        (name = "audit", description = "What operators, tenants and the system did"),
-        (name = "certificates", description = "The certificates Graph encrypts rich notifications with"),
-    )
+    modifiers(&OPERATOR)
 )]
 pub struct AdminApiDoc;
 
@@ -212,4 +365,64 @@ async fn admin_openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(admin_document())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// Every operation of `doc`: its path, its tags and its security requirements as JSON.
+    fn operations_of(doc: utoipa::openapi::OpenApi) -> Vec<(String, Vec<String>, Value)> {
+        let mut found = Vec::new();
+        for (path, mut item) in doc.paths.paths {
+            for operation in operations(&mut item) {
+                let security = serde_json::to_value(&operation.security).unwrap_or_default();
+                let tags = operation.tags.clone().unwrap_or_default();
+                found.push((path.clone(), tags, security));
+            }
+        }
+        found
+    }
+
+    fn assert_one_tag_and_the_scheme(doc: utoipa::openapi::OpenApi, declared: &Document) {
+        let declared_tags: Vec<_> = declared.sections.iter().map(|s| s.tag).collect();
+        let required = json!([{ declared.scheme.name: [] }]);
+        let operations = operations_of(doc);
+        assert!(!operations.is_empty());
+        for (path, tags, security) in operations {
+            assert_eq!(tags.len(), 1, "{path} has tags {tags:?}");
+            assert!(
+                declared_tags.contains(&tags[0].as_str()),
+                "{path}: {tags:?}"
+            );
+            assert_eq!(security, required, "{path}");
+        }
+    }
+
+    #[test]
+    fn every_tenant_operation_has_one_tag_and_needs_an_api_key() {
+        assert_one_tag_and_the_scheme(ApiDoc::openapi(), &TENANT);
+    }
+
+    #[test]
+    fn every_operator_operation_has_one_tag_and_needs_an_operator_token() {
+        assert_one_tag_and_the_scheme(AdminApiDoc::openapi(), &OPERATOR);
+    }
+
+    #[test]
+    fn a_path_takes_the_tag_of_its_longest_prefix_by_whole_segments() {
+        assert_eq!(TENANT.tag_of("/api/v1/endpoints/{id}"), Some("endpoints"));
+        assert_eq!(
+            TENANT.tag_of("/api/v1/endpoints/{id}/recover"),
+            Some("history")
+        );
+        assert_eq!(TENANT.tag_of("/api/v1/tenant/verify"), Some("tenant"));
+        assert_eq!(TENANT.tag_of("/api/v1/tenants"), None);
+        assert_eq!(
+            OPERATOR.tag_of("/admin/v1/deliveries/stats"),
+            Some("operations")
+        );
+    }
 }

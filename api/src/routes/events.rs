@@ -84,7 +84,6 @@ pub struct EventsQuery {
     get,
     path = "/api/v1/events",
     operation_id = "events_list",
-    tag = "history",
     params(EventsQuery),
     responses(
         (status = 200, description = "A page of events", body = EventList),
@@ -92,7 +91,6 @@ pub struct EventsQuery {
         QueryRefusals,
         (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn list(
     auth: TenantAuth,

@@ -137,7 +137,6 @@ fn filter(query: &ListQuery) -> Result<AuditFilter, DomainError> {
     get,
     path = "/admin/v1/audit-log",
     operation_id = "admin_audit_log",
-    tag = "audit",
     params(ListQuery),
     responses(
         (status = 200, description = "A page of the audit log", body = AuditLogPage),
@@ -145,7 +144,6 @@ fn filter(query: &ListQuery) -> Result<AuditFilter, DomainError> {
         QueryRefusals,
         (status = 422, description = "`limit` out of range, or an invalid `action` or `actor`", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn list(
     _operator: Operator,

@@ -40,12 +40,10 @@ pub struct RotatedCertificate {
     get,
     path = "/admin/v1/encryption-certificates",
     operation_id = "admin_certificates_list",
-    tag = "certificates",
     responses(
         (status = 200, description = "Every certificate, current and retired", body = CertificateList),
         OperatorRefusals,
     ),
-    security(("operator_token" = []))
 )]
 pub async fn list(
     _operator: Operator,
@@ -68,12 +66,10 @@ pub async fn list(
     post,
     path = "/admin/v1/encryption-certificates/rotate",
     operation_id = "admin_certificates_rotate",
-    tag = "certificates",
     responses(
         (status = 200, description = "The new current certificate", body = RotatedCertificate),
         OperatorRefusals,
     ),
-    security(("operator_token" = []))
 )]
 pub async fn rotate(
     operator: Operator,

@@ -35,12 +35,10 @@ pub struct MeView {
     get,
     path = "/admin/v1/me",
     operation_id = "admin_me",
-    tag = "operators",
     responses(
         (status = 200, description = "The operator", body = MeView),
         (status = 401, description = "Missing, expired, revoked or invalid operator token", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn me(operator: Operator) -> HttpResponse {
     HttpResponse::Ok().json(MeView {
@@ -65,7 +63,6 @@ pub struct Revoke {
     post,
     path = "/admin/v1/operator-tokens/revoke",
     operation_id = "admin_operator_tokens_revoke",
-    tag = "operators",
     request_body = Revoke,
     responses(
         (status = 200, description = "Revoked (or revoked already)"),
@@ -73,7 +70,6 @@ pub struct Revoke {
         (status = 401, description = "Missing, expired, revoked or invalid operator token", body = ErrorBody),
         (status = 422, description = "Neither a valid token nor a token id", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn revoke(
     operator: Operator,

@@ -69,13 +69,11 @@ pub struct QueuesView {
     get,
     path = "/admin/v1/queues",
     operation_id = "admin_queues",
-    tag = "operations",
     responses(
         (status = 200, description = "Queue depths and backlogs", body = QueuesView),
         OperatorRefusals,
         (status = 503, description = "Postgres or Redis is unavailable", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn queues(
     _operator: Operator,
@@ -177,7 +175,6 @@ pub struct DeliveryStatsView {
     get,
     path = "/admin/v1/deliveries/stats",
     operation_id = "admin_delivery_stats",
-    tag = "operations",
     params(StatsQuery),
     responses(
         (status = 200, description = "The last hour, the last day, and the day hour by hour", body = DeliveryStatsView),
@@ -185,7 +182,6 @@ pub struct DeliveryStatsView {
         OperatorRefusals,
         (status = 503, description = "Postgres is unavailable", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn delivery_stats(
     _operator: Operator,
@@ -245,12 +241,10 @@ pub struct CredentialView {
     get,
     path = "/admin/v1/credential",
     operation_id = "admin_credential",
-    tag = "operations",
     responses(
         (status = 200, description = "The app credential in use and its expiry", body = CredentialView),
         OperatorRefusals,
     ),
-    security(("operator_token" = []))
 )]
 pub async fn credential(
     _operator: Operator,

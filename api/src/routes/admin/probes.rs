@@ -68,7 +68,6 @@ impl From<ProbeStatus> for ProbeView {
     post,
     path = "/admin/v1/probes",
     operation_id = "admin_probes_create",
-    tag = "probes",
     request_body = CreateProbe,
     responses(
         (status = 202, description = "Queued", body = ProbeView),
@@ -77,7 +76,6 @@ impl From<ProbeStatus> for ProbeView {
         (status = 422, description = "The body is not an object of this shape, or `hold_ms` is above 30000", body = ErrorBody),
         (status = 503, description = "The job queue is unavailable", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn create(
     operator: Operator,
@@ -102,14 +100,12 @@ pub async fn create(
     get,
     path = "/admin/v1/probes/{id}",
     operation_id = "admin_probes_show",
-    tag = "probes",
     params(IdPath<ProbeId>),
     responses(
         (status = 200, description = "The probe", body = ProbeView),
         OperatorTargetRefusals<ProbeId>,
         (status = 404, description = "No such probe, or older than a day", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn show(
     _operator: Operator,

@@ -117,7 +117,6 @@ const MAX_EXPIRING_WITHIN_HOURS: u32 = 24 * 365;
     get,
     path = "/admin/v1/subscriptions",
     operation_id = "admin_subscriptions_list",
-    tag = "subscriptions",
     params(ListQuery),
     responses(
         (status = 200, description = "A page of subscriptions", body = SubscriptionList),
@@ -125,7 +124,6 @@ const MAX_EXPIRING_WITHIN_HOURS: u32 = 24 * 365;
         QueryRefusals,
         (status = 422, description = "`limit` is not between 1 and 200, or `expiring_within_hours` above 8760", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn list(
     _operator: Operator,
@@ -169,14 +167,12 @@ pub async fn list(
     post,
     path = "/admin/v1/subscriptions/{id}/renew",
     operation_id = "admin_subscriptions_renew",
-    tag = "subscriptions",
     params(IdPath<SubscriptionId>),
     responses(
         (status = 202, description = "The renewal is due now", body = SubscriptionView),
         OperatorTargetRefusals<SubscriptionId>,
         (status = 409, description = "The subscription is not active", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn renew(
     operator: Operator,

@@ -148,13 +148,11 @@ pub struct TenantDetail {
     get,
     path = "/admin/v1/tenants/{id}",
     operation_id = "admin_tenants_show",
-    tag = "tenants",
     params(IdPath<TenantId>),
     responses(
         (status = 200, description = "The tenant", body = TenantDetail),
         OperatorTargetRefusals<TenantId>,
     ),
-    security(("operator_token" = []))
 )]
 pub async fn show(
     _operator: Operator,

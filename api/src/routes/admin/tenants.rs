@@ -95,14 +95,12 @@ pub struct ListQuery {
     get,
     path = "/admin/v1/tenants",
     operation_id = "admin_tenants_list",
-    tag = "tenants",
     params(ListQuery),
     responses(
         (status = 200, description = "A page of tenants, each with its counts of subscriptions and endpoints", body = TenantList),
         OperatorRefusals,
         QueryRefusals,
     ),
-    security(("operator_token" = []))
 )]
 pub async fn list(
     _operator: Operator,
@@ -139,7 +137,6 @@ pub struct Suspend {
     post,
     path = "/admin/v1/tenants/{id}/suspend",
     operation_id = "admin_tenants_suspend",
-    tag = "tenants",
     params(IdPath<TenantId>),
     request_body = Suspend,
     responses(
@@ -149,7 +146,6 @@ pub struct Suspend {
         (status = 409, description = "The tenant is already suspended, or offboarded", body = ErrorBody),
         (status = 422, description = "The reason is empty, longer than 500 characters or not on one line", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn suspend(
     operator: Operator,
@@ -174,14 +170,12 @@ pub async fn suspend(
     post,
     path = "/admin/v1/tenants/{id}/resume",
     operation_id = "admin_tenants_resume",
-    tag = "tenants",
     params(IdPath<TenantId>),
     responses(
         (status = 200, description = "`active` again, or `consent_revoked` when no consent is in force", body = TenantView),
         OperatorTargetRefusals<TenantId>,
         (status = 409, description = "The tenant is not suspended", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn resume(
     operator: Operator,
@@ -264,7 +258,6 @@ pub(crate) async fn offboard_confirmed(
     post,
     path = "/admin/v1/tenants/{id}/offboard",
     operation_id = "admin_tenants_offboard",
-    tag = "tenants",
     params(IdPath<TenantId>),
     request_body = Offboard,
     responses(
@@ -274,7 +267,6 @@ pub(crate) async fn offboard_confirmed(
         (status = 409, description = "The tenant is already offboarded", body = ErrorBody),
         (status = 422, description = "The confirmation does not match the tenant's name", body = ErrorBody),
     ),
-    security(("operator_token" = []))
 )]
 pub async fn offboard(
     operator: Operator,

@@ -129,7 +129,6 @@ pub struct CreateConnection {
     post,
     path = "/api/v1/connections",
     operation_id = "connections_create",
-    tag = "connections",
     request_body = CreateConnection,
     responses(
         (status = 201, description = "Pending: send the user to `authorization_url`", body = StartedView),
@@ -137,7 +136,6 @@ pub struct CreateConnection {
         KeyRefusals,
         (status = 422, description = "Unknown kind, a kind this account type cannot hold, too many kinds, a bad login_hint, or personal accounts are not enabled on this deployment", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn create(
     auth: TenantAuth,
@@ -159,14 +157,12 @@ pub async fn create(
     get,
     path = "/api/v1/connections",
     operation_id = "connections_list",
-    tag = "connections",
     params(PageParams),
     responses(
         (status = 200, description = "A page of connections", body = ConnectionList),
         KeyRefusals,
         QueryRefusals,
     ),
-    security(("api_key" = []))
 )]
 pub async fn list(
     auth: TenantAuth,
@@ -189,13 +185,11 @@ pub async fn list(
     get,
     path = "/api/v1/connections/{id}",
     operation_id = "connections_show",
-    tag = "connections",
     params(IdPath<ConnectionId>),
     responses(
         (status = 200, description = "The connection", body = ConnectionView),
         TenantRefusals<ConnectionId>,
     ),
-    security(("api_key" = []))
 )]
 pub async fn show(
     auth: TenantAuth,
@@ -212,13 +206,11 @@ pub async fn show(
     delete,
     path = "/api/v1/connections/{id}",
     operation_id = "connections_delete",
-    tag = "connections",
     params(IdPath<ConnectionId>),
     responses(
         (status = 204, description = "Deleted"),
         TenantRefusals<ConnectionId>,
     ),
-    security(("api_key" = []))
 )]
 pub async fn delete(
     auth: TenantAuth,
@@ -235,14 +227,12 @@ pub async fn delete(
     post,
     path = "/api/v1/connections/{id}/reconnect",
     operation_id = "connections_reconnect",
-    tag = "connections",
     params(IdPath<ConnectionId>),
     responses(
         (status = 200, description = "Send the user to `authorization_url`", body = StartedView),
         TenantRefusals<ConnectionId>,
         (status = 422, description = "Personal accounts are no longer enabled on this deployment", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn reconnect(
     auth: TenantAuth,

@@ -23,13 +23,11 @@ use crate::{
     post,
     path = "/api/v1/endpoints/{id}/verify",
     operation_id = "endpoints_verify",
-    tag = "endpoints",
     params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "The endpoint, `active` if it answered", body = EndpointView),
         TenantRefusals<EndpointId>,
     ),
-    security(("api_key" = []))
 )]
 pub async fn verify(
     TenantEndpoint(endpoint): TenantEndpoint,
@@ -45,14 +43,12 @@ pub async fn verify(
     post,
     path = "/api/v1/endpoints/{id}/test",
     operation_id = "endpoints_test",
-    tag = "endpoints",
     params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "What happened", body = TestResult),
         TenantRefusals<EndpointId>,
         (status = 409, description = "The endpoint is not active", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn test(
     TenantEndpoint(endpoint): TenantEndpoint,
@@ -115,7 +111,6 @@ pub struct Rotate {
     post,
     path = "/api/v1/endpoints/{id}/secret/rotate",
     operation_id = "endpoints_rotate",
-    tag = "endpoints",
     params(IdPath<EndpointId>),
     request_body(content = Option<Rotate>, description = "Optional: without a body, a generated secret and a day's grace; a body must be this JSON object"),
     responses(
@@ -125,7 +120,6 @@ pub struct Rotate {
         (status = 415, description = "A body that is not sent as `application/json`", body = ErrorBody),
         (status = 422, description = "A body that is not the object above, or a grace period or secret out of range", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn rotate(
     auth: TenantAuth,

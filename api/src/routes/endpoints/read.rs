@@ -51,14 +51,12 @@ pub struct PublicKeyView {
     get,
     path = "/api/v1/endpoints",
     operation_id = "endpoints_list",
-    tag = "endpoints",
     params(PageParams),
     responses(
         (status = 200, description = "A page of endpoints", body = EndpointList),
         KeyRefusals,
         QueryRefusals,
     ),
-    security(("api_key" = []))
 )]
 pub async fn list(
     auth: TenantAuth,
@@ -82,13 +80,11 @@ pub async fn list(
     get,
     path = "/api/v1/endpoints/{id}",
     operation_id = "endpoints_show",
-    tag = "endpoints",
     params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "The endpoint", body = EndpointView),
         TenantRefusals<EndpointId>,
     ),
-    security(("api_key" = []))
 )]
 pub async fn show(
     TenantEndpoint(endpoint): TenantEndpoint,
@@ -102,13 +98,11 @@ pub async fn show(
     get,
     path = "/api/v1/endpoints/{id}/health",
     operation_id = "endpoints_health",
-    tag = "endpoints",
     params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "The endpoint's health", body = HealthView),
         TenantRefusals<EndpointId>,
     ),
-    security(("api_key" = []))
 )]
 pub async fn health(
     TenantEndpoint(endpoint): TenantEndpoint,
@@ -145,13 +139,11 @@ pub async fn health(
     get,
     path = "/api/v1/endpoints/{id}/secret",
     operation_id = "endpoints_secret",
-    tag = "endpoints",
     params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "The current secret", body = SecretView),
         TenantRefusals<EndpointId>,
     ),
-    security(("api_key" = []))
 )]
 pub async fn secret(
     TenantEndpoint(endpoint): TenantEndpoint,
@@ -170,14 +162,12 @@ pub async fn secret(
     get,
     path = "/api/v1/endpoints/{id}/public-key",
     operation_id = "endpoints_public_key",
-    tag = "endpoints",
     params(IdPath<EndpointId>),
     responses(
         (status = 200, description = "The public key", body = PublicKeyView),
         TenantRefusals<EndpointId>,
         (status = 404, description = "No such endpoint, or it signs with HMAC only", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn public_key(
     TenantEndpoint(endpoint): TenantEndpoint,

@@ -64,7 +64,6 @@ pub struct CreateEndpoint {
     post,
     path = "/api/v1/endpoints",
     operation_id = "endpoints_create",
-    tag = "endpoints",
     request_body = CreateEndpoint,
     responses(
         (status = 201, description = "Registered; `active` if it answered the challenge", body = CreatedEndpoint),
@@ -72,7 +71,6 @@ pub struct CreateEndpoint {
         KeyRefusals,
         (status = 422, description = "A refused URL (the rule is named) or setting", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn create(
     auth: TenantAuth,
@@ -142,7 +140,6 @@ pub struct UpdateEndpoint {
     patch,
     path = "/api/v1/endpoints/{id}",
     operation_id = "endpoints_update",
-    tag = "endpoints",
     params(IdPath<EndpointId>),
     request_body = UpdateEndpoint,
     responses(
@@ -150,7 +147,6 @@ pub struct UpdateEndpoint {
         TenantRefusals<EndpointId>,
         (status = 422, description = "A refused URL or setting", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn update(
     auth: TenantAuth,
@@ -218,13 +214,11 @@ pub async fn update(
     delete,
     path = "/api/v1/endpoints/{id}",
     operation_id = "endpoints_delete",
-    tag = "endpoints",
     params(IdPath<EndpointId>),
     responses(
         (status = 204, description = "Deleted"),
         TenantRefusals<EndpointId>,
     ),
-    security(("api_key" = []))
 )]
 pub async fn delete(
     auth: TenantAuth,

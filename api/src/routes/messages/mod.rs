@@ -184,7 +184,6 @@ pub struct MessagesQuery {
     get,
     path = "/api/v1/messages",
     operation_id = "messages_list",
-    tag = "history",
     params(MessagesQuery),
     responses(
         (status = 200, description = "A page of messages", body = MessageList),
@@ -192,7 +191,6 @@ pub struct MessagesQuery {
         QueryRefusals,
         (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn list_messages(
     auth: TenantAuth,
@@ -221,13 +219,11 @@ pub async fn list_messages(
     get,
     path = "/api/v1/messages/{id}",
     operation_id = "messages_show",
-    tag = "history",
     params(("id" = String, Path, description = "The message's id (`msg_…`, its webhook-id)")),
     responses(
         (status = 200, description = "The message", body = MessageView),
         TenantRefusals<MessageId>,
     ),
-    security(("api_key" = []))
 )]
 pub async fn show_message(
     auth: TenantAuth,
@@ -251,7 +247,6 @@ pub struct Resend {
     post,
     path = "/api/v1/messages/{id}/resend",
     operation_id = "messages_resend",
-    tag = "history",
     params(IdPath<MessageId>),
     request_body = Resend,
     responses(
@@ -260,7 +255,6 @@ pub struct Resend {
         (status = 404, description = "No such message or endpoint for this tenant", body = ErrorBody),
         (status = 409, description = "The endpoint is not active, or the payload is gone", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn resend(
     auth: TenantAuth,
@@ -304,7 +298,6 @@ pub struct DeliveriesQuery {
     get,
     path = "/api/v1/deliveries",
     operation_id = "deliveries_list",
-    tag = "history",
     params(DeliveriesQuery),
     responses(
         (status = 200, description = "A page of deliveries", body = DeliveryList),
@@ -312,7 +305,6 @@ pub struct DeliveriesQuery {
         QueryRefusals,
         (status = 400, description = "Malformed query, or a time outside the years 1970 to 9999", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn list_deliveries(
     auth: TenantAuth,
@@ -341,14 +333,12 @@ pub async fn list_deliveries(
     get,
     path = "/api/v1/deliveries/{id}/attempts",
     operation_id = "deliveries_attempts",
-    tag = "history",
     params(IdPath<DeliveryId>, PageParams),
     responses(
         (status = 200, description = "A page of attempts", body = AttemptList),
         TenantRefusals<DeliveryId>,
         QueryRefusals,
     ),
-    security(("api_key" = []))
 )]
 pub async fn list_attempts(
     auth: TenantAuth,
@@ -390,7 +380,6 @@ pub struct Recovered {
     post,
     path = "/api/v1/endpoints/{id}/recover",
     operation_id = "endpoints_recover",
-    tag = "history",
     params(IdPath<EndpointId>),
     request_body = Recover,
     responses(
@@ -399,7 +388,6 @@ pub struct Recovered {
         (status = 409, description = "The endpoint is not active", body = ErrorBody),
         (status = 422, description = "`since` is missing, or not an RFC 3339 time within the years 1970 to 9999", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn recover(
     auth: TenantAuth,

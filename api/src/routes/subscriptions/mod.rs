@@ -124,7 +124,6 @@ pub struct CreateSubscription {
     post,
     path = "/api/v1/subscriptions",
     operation_id = "subscriptions_create",
-    tag = "subscriptions",
     request_body = CreateSubscription,
     responses(
         (status = 201, description = "Created at Graph and active", body = SubscriptionView),
@@ -137,7 +136,6 @@ pub struct CreateSubscription {
         (status = 502, description = "Graph refused; or Graph could not validate Graphhook's receiver, whose URL (built from the deployment's `api.public_base_url`) the message names", body = ErrorBody),
         (status = 503, description = "Graph is throttling (see Retry-After), or the database is unavailable", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn create(
     auth: TenantAuth,
@@ -161,14 +159,12 @@ pub async fn create(
     get,
     path = "/api/v1/subscriptions",
     operation_id = "subscriptions_list",
-    tag = "subscriptions",
     params(PageParams),
     responses(
         (status = 200, description = "A page of subscriptions", body = SubscriptionList),
         KeyRefusals,
         QueryRefusals,
     ),
-    security(("api_key" = []))
 )]
 pub async fn list(
     auth: TenantAuth,
@@ -191,13 +187,11 @@ pub async fn list(
     get,
     path = "/api/v1/subscriptions/{id}",
     operation_id = "subscriptions_show",
-    tag = "subscriptions",
     params(IdPath<SubscriptionId>),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionView),
         TenantRefusals<SubscriptionId>,
     ),
-    security(("api_key" = []))
 )]
 pub async fn show(
     auth: TenantAuth,
@@ -213,7 +207,6 @@ pub async fn show(
     delete,
     path = "/api/v1/subscriptions/{id}",
     operation_id = "subscriptions_delete",
-    tag = "subscriptions",
     params(IdPath<SubscriptionId>),
     responses(
         (status = 204, description = "Deleted"),
@@ -221,7 +214,6 @@ pub async fn show(
         (status = 502, description = "Graph refused", body = ErrorBody),
         (status = 503, description = "Graph is throttling; see Retry-After", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn delete(
     auth: TenantAuth,
@@ -282,14 +274,12 @@ pub struct ActionList {
     get,
     path = "/api/v1/subscriptions/{id}/actions",
     operation_id = "subscriptions_actions",
-    tag = "subscriptions",
     params(IdPath<SubscriptionId>, PageParams),
     responses(
         (status = 200, description = "A page of the history", body = ActionList),
         TenantRefusals<SubscriptionId>,
         QueryRefusals,
     ),
-    security(("api_key" = []))
 )]
 pub async fn actions(
     auth: TenantAuth,

@@ -71,14 +71,12 @@ impl From<api_key::Model> for KeyView {
     post,
     path = "/api/v1/api-keys",
     operation_id = "api_keys_create",
-    tag = "api keys",
     request_body = CreateKey,
     responses(
         (status = 201, description = "The new key, shown once", body = CreatedKey),
         KeyRefusals,
         (status = 422, description = "Invalid name", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn create(
     auth: TenantAuth,
@@ -102,12 +100,10 @@ pub async fn create(
     get,
     path = "/api/v1/api-keys",
     operation_id = "api_keys_list",
-    tag = "api keys",
     responses(
         (status = 200, description = "The keys, newest first", body = KeyList),
         KeyRefusals,
     ),
-    security(("api_key" = []))
 )]
 pub async fn list(auth: TenantAuth, state: web::Data<Services>) -> Result<HttpResponse, ApiError> {
     let keys = api_keys::list(&state.db, auth.tenant_id()).await?;
@@ -121,14 +117,12 @@ pub async fn list(auth: TenantAuth, state: web::Data<Services>) -> Result<HttpRe
     delete,
     path = "/api/v1/api-keys/{id}",
     operation_id = "api_keys_revoke",
-    tag = "api keys",
     params(IdPath<ApiKeyId>),
     responses(
         (status = 204, description = "Revoked"),
         TenantRefusals<ApiKeyId>,
         (status = 400, description = "Malformed id", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn revoke(
     auth: TenantAuth,

@@ -71,12 +71,10 @@ async fn view(state: &Services, tenant: &tenant::Model) -> Result<TenantView, Ap
     get,
     path = "/api/v1/tenant",
     operation_id = "tenant_show",
-    tag = "tenant",
     responses(
         (status = 200, description = "The tenant", body = TenantView),
         KeyRefusals,
     ),
-    security(("api_key" = []))
 )]
 pub async fn show(auth: TenantAuth, state: web::Data<Services>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(view(&state, &auth.tenant).await?))
@@ -87,14 +85,12 @@ pub async fn show(auth: TenantAuth, state: web::Data<Services>) -> Result<HttpRe
     post,
     path = "/api/v1/tenant/verify",
     operation_id = "tenant_verify",
-    tag = "tenant",
     responses(
         (status = 200, description = "The tenant, with the roles Microsoft shows now", body = TenantView),
         KeyRefusals,
         (status = 409, description = "Microsoft refused a token: consent was revoked", body = ErrorBody),
         (status = 503, description = "Microsoft could not be reached", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn verify(
     auth: TenantAuth,
@@ -159,14 +155,12 @@ pub struct OffboardTenant {
     delete,
     path = "/api/v1/tenant",
     operation_id = "tenant_offboard",
-    tag = "tenant",
     request_body = OffboardTenant,
     responses(
         (status = 200, description = "Offboarded: what was done, and when the data goes"),
         KeyRefusals,
         (status = 422, description = "The confirmation does not match the tenant's name", body = ErrorBody),
     ),
-    security(("api_key" = []))
 )]
 pub async fn offboard(
     auth: TenantAuth,
