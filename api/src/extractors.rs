@@ -2,10 +2,17 @@
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 
+use futures::future::LocalBoxFuture;
 use graphhook_domain::{
     DomainError,
     operator::audit::{Actor, NewEntry},
+    platform::{
+        ids::RowId,
+        owned::{self, TenantOwned},
+    },
 };
+use sea_orm::EntityTrait;
+use serde::de::DeserializeOwned;
 
 use crate::{error::ApiError, request_id::RequestId, state::Services};
 
@@ -190,4 +197,30 @@ async fn authenticate_tenant(req: &HttpRequest) -> Result<TenantAuth, ApiError> 
         key_id: key.id.into(),
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
     })
+}
+
+/// One of the authenticated tenant's rows, by the path's `{id}` (its type, `I`, names the
+/// table): the tenant is authenticated ([`TenantAuth`]), then the row loaded (a 404 when the
+/// tenant has none by that id), before the handler runs.
+pub struct Owned<I: RowId>(pub <I::Table as EntityTrait>::Model);
+
+impl<I> FromRequest for Owned<I>
+where
+    I: RowId<Table: TenantOwned> + DeserializeOwned + 'static,
+{
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let auth = TenantAuth::extract(&req).await?;
+            let id = web::Path::<I>::extract(&req).await?.into_inner();
+            let state = web::Data::<Services>::extract(&req).await?;
+            let row = owned::find(&state.db, auth.tenant_id(), id)
+                .await
+                .map_err(ApiError::from)?;
+            Ok(Self(row))
+        })
+    }
 }

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::{
     annotations::{IdPath, PageParams, QueryRefusals, TenantRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
-    extractors::TenantAuth,
+    extractors::{Owned, TenantAuth},
     pagination::PageQuery,
     state::Services,
 };
@@ -191,13 +191,8 @@ pub async fn list(
         TenantRefusals<ConnectionId>,
     ),
 )]
-pub async fn show(
-    auth: TenantAuth,
-    state: web::Data<Services>,
-    id: web::Path<ConnectionId>,
-) -> Result<HttpResponse, ApiError> {
-    let found = connections::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(ConnectionView::from(&found)))
+pub async fn show(Owned(connection): Owned<ConnectionId>) -> HttpResponse {
+    HttpResponse::Ok().json(ConnectionView::from(&connection))
 }
 
 /// Deletes a connection: its subscriptions are deleted (at Graph too, while the user's token

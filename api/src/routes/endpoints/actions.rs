@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use utoipa::ToSchema;
 
-use super::{EndpointView, TenantEndpoint};
+use super::EndpointView;
 use crate::{
     annotations::{IdPath, TenantRefusals},
     body::OptionalJson,
     error::{ApiError, ErrorBody},
-    extractors::TenantAuth,
+    extractors::{Owned, TenantAuth},
     state::Services,
 };
 
@@ -30,7 +30,7 @@ use crate::{
     ),
 )]
 pub async fn verify(
-    TenantEndpoint(endpoint): TenantEndpoint,
+    Owned(endpoint): Owned<EndpointId>,
     state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let (endpoint, _) = endpoints::verify(&state, endpoint).await?;
@@ -51,7 +51,7 @@ pub async fn verify(
     ),
 )]
 pub async fn test(
-    TenantEndpoint(endpoint): TenantEndpoint,
+    Owned(endpoint): Owned<EndpointId>,
     state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let sent = engine::send_test(&state, &endpoint).await?;

@@ -5,9 +5,7 @@ pub(crate) mod read;
 mod retry_schedule;
 pub(crate) mod write;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use chrono::{DateTime, Utc};
-use futures::future::LocalBoxFuture;
 use graphhook_domain::{
     delivery::endpoints,
     delivery::webhooks::{crypt::SecretBox, secrets::ed25519_public},
@@ -16,30 +14,7 @@ use graphhook_domain::{
 };
 use serde::Serialize;
 
-use crate::{error::ApiError, extractors::TenantAuth, state::Services};
-
-/// One of the authenticated tenant's endpoints, by the path's `{id}`: the tenant is
-/// authenticated ([`TenantAuth`]), then the endpoint loaded (a 404 when the tenant has none by
-/// that id), before the handler runs.
-pub struct TenantEndpoint(pub endpoint::Model);
-
-impl FromRequest for TenantEndpoint {
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let auth = TenantAuth::extract(&req).await?;
-            let id = web::Path::<EndpointId>::extract(&req).await?.into_inner();
-            let state = web::Data::<Services>::extract(&req).await?;
-            let endpoint = endpoints::find(&state.db, auth.tenant_id(), id)
-                .await
-                .map_err(ApiError::from)?;
-            Ok(Self(endpoint))
-        })
-    }
-}
+use crate::error::ApiError;
 
 /// An endpoint as the tenant sees it. Secrets are never part of it, and custom headers only by
 /// name.

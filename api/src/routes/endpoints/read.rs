@@ -9,11 +9,11 @@ use graphhook_domain::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{EndpointList, EndpointView, TenantEndpoint};
+use super::{EndpointList, EndpointView};
 use crate::{
     annotations::{IdPath, PageParams, QueryRefusals, TenantRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
-    extractors::TenantAuth,
+    extractors::{Owned, TenantAuth},
     pagination::PageQuery,
     state::Services,
 };
@@ -87,7 +87,7 @@ pub async fn list(
     ),
 )]
 pub async fn show(
-    TenantEndpoint(endpoint): TenantEndpoint,
+    Owned(endpoint): Owned<EndpointId>,
     state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
@@ -105,7 +105,7 @@ pub async fn show(
     ),
 )]
 pub async fn health(
-    TenantEndpoint(endpoint): TenantEndpoint,
+    Owned(endpoint): Owned<EndpointId>,
     state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     use graphhook_domain::delivery::engine::flow::CircuitState;
@@ -146,7 +146,7 @@ pub async fn health(
     ),
 )]
 pub async fn secret(
-    TenantEndpoint(endpoint): TenantEndpoint,
+    Owned(endpoint): Owned<EndpointId>,
     state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let secret = endpoints::current_secret(&state, &endpoint).await?;
@@ -170,7 +170,7 @@ pub async fn secret(
     ),
 )]
 pub async fn public_key(
-    TenantEndpoint(endpoint): TenantEndpoint,
+    Owned(endpoint): Owned<EndpointId>,
     state: web::Data<Services>,
 ) -> Result<HttpResponse, ApiError> {
     let key = endpoints::ed25519_key(&state.secret_box, &endpoint)?

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use crate::{
     annotations::{IdPath, PageParams, QueryRefusals, TenantRefusals},
     error::{ApiError, ErrorBody, KeyRefusals},
-    extractors::TenantAuth,
+    extractors::{Owned, TenantAuth},
     pagination::PageQuery,
     state::Services,
 };
@@ -193,13 +193,8 @@ pub async fn list(
         TenantRefusals<SubscriptionId>,
     ),
 )]
-pub async fn show(
-    auth: TenantAuth,
-    state: web::Data<Services>,
-    id: web::Path<SubscriptionId>,
-) -> Result<HttpResponse, ApiError> {
-    let subscription = subscriptions::find(&state.db, auth.tenant_id(), id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(SubscriptionView::from(&subscription)))
+pub async fn show(Owned(subscription): Owned<SubscriptionId>) -> HttpResponse {
+    HttpResponse::Ok().json(SubscriptionView::from(&subscription))
 }
 
 /// Deletes a subscription, at Graph too.
