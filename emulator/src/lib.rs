@@ -39,6 +39,6 @@ pub mod state;
 mod tests;
 
 pub use config::{Behaviour, EmulatorConfig};
-pub use entra::{AccessTokenClaims, IdTokenClaims};
+pub use entra::{AccessTokenClaims, IdTokenClaims, Issued};
 pub use graphhook_platform::Clock;
 pub use server::{Emulator, RunningEmulator};

@@ -32,7 +32,7 @@ use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{
     http::{self, Health},
-    jobs::{self, JobError},
+    jobs::{self, Handle, JobError},
     ticker,
     wake::{self, WakeUp, Wakeups},
     watchdog::{self, LaneConnection, Lanes, TrackJobsLayer, Watched},
@@ -170,8 +170,7 @@ fn build_monitor(
 /// `worker.concurrency`.
 fn register_lanes(monitor: Monitor, at: &mut Registration<'_>) -> Monitor {
     let settings = &at.ctx.settings.worker;
-    let general = settings.concurrency;
-    let monitor = register::<Probe, _, _>(monitor, at, general, handle_probe);
+    let monitor = register::<Probe, _, _>(monitor, at, settings.concurrency, handle_probe);
     // Each delivery lane has its own queue and capacity.
     let monitor = register::<Deliver, _, _>(
         monitor,
@@ -191,43 +190,22 @@ fn register_lanes(monitor: Monitor, at: &mut Registration<'_>) -> Monitor {
         settings.replay_concurrency,
         |job: DeliverReplay, ctx, _| deliver(job.tenant, Lane::Replay, ctx),
     );
-    let monitor = register::<ProcessInbound, _, _>(
+    let monitor = register_handled::<ProcessInbound>(monitor, at);
+    let monitor = register_handled::<Upkeep>(monitor, at);
+    let monitor = register_handled::<Reconcile>(monitor, at);
+    let monitor = register_handled::<VerifyConsent>(monitor, at);
+    register_handled::<QueueDepthsTick>(monitor, at)
+}
+
+/// Registers a job that needs only its payload and the services, on a lane of
+/// `worker.concurrency`.
+fn register_handled<J: Handle>(monitor: Monitor, at: &mut Registration<'_>) -> Monitor {
+    let concurrency = at.ctx.settings.worker.concurrency;
+    register::<J, _, _>(
         monitor,
         at,
-        general,
-        |job: ProcessInbound, ctx: Data<Services>, _| async move {
-            done(jobs::ingest::run(job, &ctx).await)
-        },
-    );
-    let monitor = register::<Upkeep, _, _>(
-        monitor,
-        at,
-        general,
-        |job: Upkeep, ctx: Data<Services>, _| async move { done(jobs::upkeep::run(job, &ctx).await) },
-    );
-    let monitor = register::<Reconcile, _, _>(
-        monitor,
-        at,
-        general,
-        |job: Reconcile, ctx: Data<Services>, _| async move {
-            done(jobs::reconcile::run(job, &ctx).await)
-        },
-    );
-    let monitor = register::<VerifyConsent, _, _>(
-        monitor,
-        at,
-        general,
-        |job: VerifyConsent, ctx: Data<Services>, _| async move {
-            done(jobs::verify_consent::run(job, &ctx).await)
-        },
-    );
-    register::<QueueDepthsTick, _, _>(
-        monitor,
-        at,
-        general,
-        |job: QueueDepthsTick, ctx: Data<Services>, _| async move {
-            done(jobs::queue_depths::run(job, &ctx).await)
-        },
+        concurrency,
+        |job: J, ctx: Data<Services>, _| async move { done(job.handle(&ctx).await) },
     )
 }
 

@@ -11,6 +11,7 @@
 //! - OpenID discovery, the signing keys (JWKS) and MSAL's instance discovery.
 
 mod authorize;
+mod claims;
 mod client_auth;
 mod code_grant;
 mod consent;
@@ -25,6 +26,7 @@ mod sign_in_page;
 mod token;
 mod user_tokens;
 
+pub use claims::Issued;
 pub use consent::decide;
 pub use refresh_grant::interaction;
 pub use sign_in_form::decide as sign_in_decide;

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
-use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
     GRAPH_APP_ID, GRAPH_AUDIENCE,
+    claims::{Issued, header},
     client_auth::{self, TokenRequest},
     code_grant, refresh_grant, token_ok,
 };
@@ -28,11 +28,8 @@ use crate::{
 /// The claims of an app-only Graph access token (v1 shape).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
-    pub aud: String,
-    pub iss: String,
-    pub iat: i64,
-    pub nbf: i64,
-    pub exp: i64,
+    #[serde(flatten)]
+    pub issued: Issued,
     pub aio: String,
     pub app_displayname: String,
     pub appid: String,
@@ -81,11 +78,7 @@ pub fn issue_access_token(
     } = grant;
     let iss = format!("https://sts.windows.net/{tenant}/");
     let claims = AccessTokenClaims {
-        aud: GRAPH_AUDIENCE.into(),
-        iss: iss.clone(),
-        iat: now.timestamp(),
-        nbf: now.timestamp(),
-        exp: (now + lifetime).timestamp(),
+        issued: Issued::new(GRAPH_AUDIENCE, iss.clone(), now, lifetime),
         aio: Uuid::new_v4().simple().to_string(),
         app_displayname: app_name.into(),
         appid: app_id.to_string(),
@@ -102,9 +95,7 @@ pub fn issue_access_token(
         ver: "1.0".into(),
         xms_tcdt: (now - Duration::days(365)).timestamp(),
     };
-    let mut header = Header::new(Algorithm::RS256);
-    header.typ = Some("JWT".into());
-    header.kid = Some(key.kid().to_owned());
+    let mut header = header(key);
     header.x5t = Some(key.kid().to_owned());
     jsonwebtoken::encode(&header, &claims, &key.encoding)
 }

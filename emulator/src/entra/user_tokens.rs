@@ -5,12 +5,14 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
-use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{GRAPH_APP_ID, GRAPH_AUDIENCE};
+use super::{
+    GRAPH_APP_ID, GRAPH_AUDIENCE,
+    claims::{Issued, header},
+};
 use crate::{
     crypto::SigningKey,
     directory_roles,
@@ -18,18 +20,14 @@ use crate::{
 };
 
 /// How long ID tokens live (Entra: one hour).
-const ID_TOKEN_LIFETIME_SECS: i64 = 3600;
+const ID_TOKEN_LIFETIME: Duration = Duration::hours(1);
 
 /// The claims of an ID token (v2.0).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IdTokenClaims {
-    /// The client id of the app that signed the user in.
-    pub aud: String,
-    /// `{authority}/{tid}/v2.0`.
-    pub iss: String,
-    pub iat: i64,
-    pub nbf: i64,
-    pub exp: i64,
+    /// `aud`: the client id of the app that signed the user in; `iss`: `{authority}/{tid}/v2.0`.
+    #[serde(flatten)]
+    pub issued: Issued,
     pub aio: String,
     /// The UPN, when the `email` scope was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,11 +53,8 @@ pub struct IdTokenClaims {
 /// The claims of a delegated Graph access token (v1 shape).
 #[derive(Serialize)]
 struct DelegatedClaims<'a> {
-    aud: &'a str,
-    iss: String,
-    iat: i64,
-    nbf: i64,
-    exp: i64,
+    #[serde(flatten)]
+    issued: Issued,
     acr: &'a str,
     aio: String,
     amr: [&'a str; 1],
@@ -106,27 +101,20 @@ fn opaque() -> String {
     URL_SAFE_NO_PAD.encode(Uuid::new_v4().as_bytes())
 }
 
-fn header(key: &SigningKey) -> Header {
-    let mut header = Header::new(Algorithm::RS256);
-    header.typ = Some("JWT".into());
-    header.kid = Some(key.kid().to_owned());
-    header
-}
-
 /// Signs an ID token; `authority` is the emulator's base URL.
 pub fn issue_id_token(
     key: &SigningKey,
     authority: &str,
     signed_in: &SignedIn<'_>,
 ) -> Result<String, jsonwebtoken::errors::Error> {
-    let now = signed_in.now.timestamp();
     let user = signed_in.user;
     let claims = IdTokenClaims {
-        aud: signed_in.app_id.to_string(),
-        iss: format!("{authority}/{}/v2.0", signed_in.tenant),
-        iat: now,
-        nbf: now,
-        exp: now + ID_TOKEN_LIFETIME_SECS,
+        issued: Issued::new(
+            signed_in.app_id.to_string(),
+            format!("{authority}/{}/v2.0", signed_in.tenant),
+            signed_in.now,
+            ID_TOKEN_LIFETIME,
+        ),
         aio: opaque(),
         email: signed_in.email.then(|| user.user_principal_name.clone()),
         name: user.display_name.clone(),
@@ -154,11 +142,12 @@ pub fn issue_delegated_access_token(
     let now = signed_in.now;
     let user = signed_in.user;
     let claims = DelegatedClaims {
-        aud: GRAPH_AUDIENCE,
-        iss: format!("https://sts.windows.net/{}/", signed_in.tenant),
-        iat: now.timestamp(),
-        nbf: now.timestamp(),
-        exp: (now + lifetime).timestamp(),
+        issued: Issued::new(
+            GRAPH_AUDIENCE,
+            format!("https://sts.windows.net/{}/", signed_in.tenant),
+            now,
+            lifetime,
+        ),
         acr: "1",
         aio: opaque(),
         amr: ["pwd"],

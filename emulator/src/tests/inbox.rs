@@ -106,6 +106,16 @@ pub fn inbox_with(script: impl Fn(usize) -> (u16, u64) + Send + Sync + 'static) 
     }
 }
 
+/// A fresh emulator whose default app subscribes a new receiver with `body(&emu, &inbox.url)`;
+/// returns the emulator, the receiver and the subscription as created.
+pub async fn subscribed(body: impl FnOnce(&Emu, &str) -> Value) -> (Emu, Inbox, Value) {
+    let emu = Emu::spawn().await;
+    let token = emu.token().await;
+    let inbox = inbox();
+    let subscription = emu.subscribe(&token, body(&emu, &inbox.url)).await;
+    (emu, inbox, subscription)
+}
+
 impl Emu {
     /// Creates a subscription, expecting 201; returns its body.
     pub async fn subscribe(&self, token: &str, body: Value) -> Value {

@@ -14,12 +14,7 @@ fn inbox_messages() -> String {
 
 #[actix_web::test]
 async fn a_change_reaches_the_receiver_in_graphs_shape() {
-    let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let inbox = inbox();
-    let subscription = emu
-        .subscribe(&token, message_subscription(&emu, &inbox.url))
-        .await;
+    let (emu, inbox, subscription) = subscribed(message_subscription).await;
 
     let queued = emu
         .change(json!({"tenant": DEFAULT_TENANT_ID, "resource": inbox_messages(), "changeType": "created", "count": 3}))
@@ -96,12 +91,8 @@ async fn a_change_reaches_the_receiver_in_graphs_shape() {
 
 #[actix_web::test]
 async fn a_change_reaches_only_the_subscriptions_that_hear_of_it() {
-    let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let inbox = inbox();
-    let users = emu
-        .subscribe(&token, emu.subscription("updated", &inbox.url, "users", 60))
-        .await;
+    let (emu, inbox, users) =
+        subscribed(|emu, url| emu.subscription("updated", url, "users", 60)).await;
 
     // Another tenant, another user's mailbox, a change type nobody asked for: no notification.
     for change in [

@@ -172,11 +172,7 @@ async fn nothing_is_delivered_after_the_subscription_was_deleted_or_expired() {
 
 #[actix_web::test]
 async fn duplicates_and_reordering_happen_on_demand() {
-    let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let inbox = inbox();
-    emu.subscribe(&token, users_subscription(&emu, &inbox.url))
-        .await;
+    let (emu, inbox, _) = subscribed(users_subscription).await;
     let queued = emu
         .change(
             json!({"tenant": DEFAULT_TENANT_ID, "resource": "users", "changeType": "updated",

@@ -94,11 +94,7 @@ async fn verify(emu: &Emu, token: &str, keys_path: &str, issuer: &str) -> Value 
 
 #[actix_web::test]
 async fn a_rich_payload_decrypts_independently_and_its_validation_token_verifies() {
-    let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let inbox = inbox();
-    emu.subscribe(&token, rich_subscription(&emu, &inbox.url))
-        .await;
+    let (emu, inbox, _) = subscribed(rich_subscription).await;
     emu.change(message_created()).await;
     let body = inbox.wait_for_posts(1).await[0].body.clone();
     let item = &body["value"][0];

@@ -17,16 +17,12 @@ use crate::config::DEFAULT_TENANT_ID;
 /// Subscribes `resource` with resource data, makes `properties` change on it, and returns the
 /// decrypted plaintext of the one notification.
 async fn decrypted(resource: &str, select: &str, properties: Value) -> String {
-    let emu = Emu::spawn().await;
-    let token = emu.token().await;
-    let inbox = inbox();
-    emu.subscribe(
-        &token,
+    let (emu, inbox, _) = subscribed(|emu, url| {
         json!({"changeType": "created", "resource": format!("{resource}?$select={select}"),
-               "notificationUrl": inbox.url, "expirationDateTime": emu.expires_in(600),
+               "notificationUrl": url, "expirationDateTime": emu.expires_in(600),
                "clientState": "secret-client-state", "includeResourceData": true,
-               "encryptionCertificate": certificate(), "encryptionCertificateId": "graphhook-2026"}),
-    )
+               "encryptionCertificate": certificate(), "encryptionCertificateId": "graphhook-2026"})
+    })
     .await;
     emu.change(json!({"tenant": DEFAULT_TENANT_ID, "resource": resource,
                       "changeType": "created", "properties": properties}))

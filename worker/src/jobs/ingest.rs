@@ -22,3 +22,9 @@ pub async fn run(job: ProcessInbound, ctx: &Services) -> Result<Processed, JobEr
     }
     Ok(processed)
 }
+
+impl super::Handle for ProcessInbound {
+    async fn handle(self, ctx: &Services) -> Result<(), JobError> {
+        run(self, ctx).await.map(drop)
+    }
+}

@@ -39,6 +39,13 @@ impl From<redis::RedisError> for JobError {
     }
 }
 
+/// A job that needs only its payload and the services: the monitor registers every such queue
+/// the same way (probes and deliveries take more, and have adapters of their own).
+pub trait Handle: Job {
+    /// Runs the job; what it reports is for its tests and callers, not for apalis.
+    fn handle(self, ctx: &Services) -> impl Future<Output = Result<(), JobError>> + Send;
+}
+
 impl JobError {
     /// The error apalis understands.
     pub fn into_apalis(self) -> BoxDynError {

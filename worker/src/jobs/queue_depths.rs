@@ -91,6 +91,12 @@ pub async fn run(job: QueueDepthsTick, ctx: &Services) -> Result<Snapshot, JobEr
     Ok(snapshot)
 }
 
+impl super::Handle for QueueDepthsTick {
+    async fn handle(self, ctx: &Services) -> Result<(), JobError> {
+        run(self, ctx).await.map(drop)
+    }
+}
+
 async fn measure(
     conn: &mut graphhook_domain::platform::redis_conn::ConnectionManager,
     ctx: &Services,

@@ -34,3 +34,9 @@ pub async fn run(job: Reconcile, ctx: &Services) -> Result<Reconciled, JobError>
     }
     Ok(done)
 }
+
+impl super::Handle for Reconcile {
+    async fn handle(self, ctx: &Services) -> Result<(), JobError> {
+        run(self, ctx).await.map(drop)
+    }
+}

@@ -81,3 +81,9 @@ pub async fn run(job: Upkeep, ctx: &Services) -> Result<Done, JobError> {
     }
     Ok(upkept.done)
 }
+
+impl super::Handle for Upkeep {
+    async fn handle(self, ctx: &Services) -> Result<(), JobError> {
+        run(self, ctx).await.map(drop)
+    }
+}

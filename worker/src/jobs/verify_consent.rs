@@ -85,3 +85,9 @@ pub async fn run(job: VerifyConsent, ctx: &Services) -> Result<Outcome, JobError
         .map_err(|e| JobError::Retry(e.into()))?;
     Ok(Outcome::Retrying)
 }
+
+impl super::Handle for VerifyConsent {
+    async fn handle(self, ctx: &Services) -> Result<(), JobError> {
+        run(self, ctx).await.map(drop)
+    }
+}

@@ -1,7 +1,7 @@
 //! The secrets production cannot run without, checked together: a deployment missing four of
 //! them hears about all four at its first start, not one per start.
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{ConfigError, DEV_ADMIN_SIGNING_KEY, Mode, Settings};
 
@@ -33,6 +33,25 @@ fn invalid(key: &'static str, message: &str) -> Problem {
         key,
         message: message.to_owned(),
         missing: false,
+    }
+}
+
+/// A key that signs something: at least 32 characters, and required in production.
+fn signing_key(
+    key: &'static str,
+    value: Option<&SecretString>,
+    production: bool,
+    signs: &str,
+) -> Option<Problem> {
+    match value {
+        Some(value) if value.expose_secret().len() < 32 => {
+            Some(invalid(key, "must be at least 32 characters"))
+        }
+        None if production => Some(missing(
+            key,
+            &format!("it signs {signs}; at least 32 random characters"),
+        )),
+        _ => None,
     }
 }
 
@@ -74,35 +93,27 @@ impl Settings {
     /// Graphhook's own keys: the operator-token signing key, the onboarding state key, the
     /// encryption key.
     fn key_problems(&self, production: bool) -> Vec<Problem> {
+        let admin_key = self.admin.signing_key.as_ref();
         let mut problems = Vec::new();
-        match &self.admin.signing_key {
-            Some(key) if key.expose_secret().len() < 32 => problems.push(invalid(
+        problems.extend(signing_key(
+            "admin.signing_key",
+            admin_key,
+            production,
+            "operator tokens",
+        ));
+        if production && admin_key.is_some_and(|key| key.expose_secret() == DEV_ADMIN_SIGNING_KEY) {
+            problems.push(invalid(
                 "admin.signing_key",
-                "must be at least 32 characters",
-            )),
-            Some(key) if production && key.expose_secret() == DEV_ADMIN_SIGNING_KEY => {
-                problems.push(invalid(
-                    "admin.signing_key",
-                    "is the public development key; set a secret one in production",
-                ));
-            }
-            None if production => problems.push(missing(
-                "admin.signing_key",
-                "it signs operator tokens; at least 32 random characters",
-            )),
-            _ => {}
+                "is the public development key; set a secret one in production",
+            ));
         }
-        match &self.onboarding.state_key {
-            Some(key) if key.expose_secret().len() < 32 => problems.push(invalid(
-                "onboarding.state_key",
-                "must be at least 32 characters",
-            )),
-            None if production => problems.push(missing(
-                "onboarding.state_key",
-                "it signs onboarding states; at least 32 random characters",
-            )),
-            _ => {}
-        }
+        let state_key = self.onboarding.state_key.as_ref();
+        problems.extend(signing_key(
+            "onboarding.state_key",
+            state_key,
+            production,
+            "onboarding states",
+        ));
         match &self.webhooks.encryption_key {
             Some(key) if crate::delivery::webhooks::crypt::SecretBox::new(key).is_err() => {
                 problems.push(invalid(
