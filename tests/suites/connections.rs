@@ -5,10 +5,16 @@
 
 use graphhook_domain::{
     delivery::webhooks::crypt::SecretBox,
-    platform::entities::connection::{self, ConnectionStatus},
+    platform::entities::{
+        audit_log,
+        connection::{self, ConnectionStatus},
+    },
+    tenancy::connections::{self, deletion},
 };
 use graphhook_tests::{
-    CONTOSO_ADMIN, TestApp, fixtures::onboarded_receiving, waits::drained_first,
+    CONTOSO_ADMIN, TestApp,
+    fixtures::onboarded_receiving,
+    waits::{drained_first, tick_at},
 };
 use graphhook_tests::{
     Tenant, TenantWithEndpoint,
@@ -16,12 +22,12 @@ use graphhook_tests::{
         ALICE, CONSUMERS, CONTOSO_USER, GROUP, connect, connection, follow, follow_link,
         group_conversations, reconnect, start, subscribe_through,
     },
-    errors::{Refusal, assert_rule},
+    errors::{Refusal, assert_code, assert_rule},
     fixtures::{TENANT, onboarded_contoso, receiving, verifies_with},
     graph::{change_of, register_app, user_id},
 };
 use reqwest::Method;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -304,4 +310,46 @@ async fn a_user_whose_organization_has_not_granted_the_permission_is_told_an_adm
     let again = app.grant_consent_again().await;
     assert_eq!(again.status, 200, "{}", again.page);
     connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
+}
+
+#[tokio::test]
+async fn a_connection_nobody_signed_in_to_is_removed_a_week_after_its_link_expired() {
+    let (app, key) = onboarded_contoso().await;
+    let connected = connect(&app, &key, "work", &["conversation"], CONTOSO_USER).await;
+    let abandoned = pending(&app, &key).await;
+    let kept_for = chrono::Duration::seconds(connections::LINK_TTL_SECS)
+        + chrono::Duration::days(deletion::ABANDONED_AFTER_DAYS);
+    app.clock.advance(kept_for - chrono::Duration::minutes(1));
+    let recent = pending(&app, &key).await;
+    tick_at(&app, 0).await;
+    let (status, shown) = connection(&app, &key, &abandoned).await;
+    assert_eq!(
+        (status, &shown["status"]),
+        (200, &json!("pending")),
+        "{shown}"
+    );
+
+    app.clock.advance(chrono::Duration::minutes(2));
+    tick_at(&app, 0).await;
+    let (status, body) = connection(&app, &key, &abandoned).await;
+    assert_code(status, &body, 404, "not_found");
+    for kept in [&recent, &connected] {
+        let (status, shown) = connection(&app, &key, kept).await;
+        assert_eq!(status, 200, "{kept} is kept: {shown}");
+    }
+    let entry = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("connection.abandoned"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(entry.len(), 1, "one audit entry");
+    assert_eq!(entry[0].target_id.as_deref(), Some(abandoned.as_str()));
+    assert_eq!(entry[0].actor_kind, audit_log::ActorKind::System);
+}
+
+/// Starts a connection nobody signs in to: its id.
+async fn pending(app: &TestApp, key: &str) -> String {
+    let (status, started) = start(app, key, json!({"kinds": ["conversation"]})).await;
+    assert_eq!(status, 201, "{started}");
+    started["id"].as_str().unwrap().to_owned()
 }

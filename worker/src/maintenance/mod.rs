@@ -17,6 +17,7 @@
 //! | `upkeep_history` | minute | removes upkeep history past retention |
 //! | `operator_tokens` | minute | forgets revoked operator tokens that have expired |
 //! | `offboarded` | minute | removes the data of tenants offboarded past their retention |
+//! | `abandoned` | minute | removes connections nobody signed in to, a week after their link expired |
 //! | `events` | tick | turns operational events into messages for the endpoints that want them |
 //! | `due` | tick | queues due deliveries whose job is missing (Redis lost it) |
 
@@ -26,6 +27,7 @@ use graphhook_domain::Services;
 
 use crate::jobs::JobError;
 
+mod abandoned;
 mod circuits;
 mod dedup;
 mod due;
@@ -81,7 +83,7 @@ macro_rules! chore {
     };
 }
 
-pub const CHORES: [Chore; 13] = [
+pub const CHORES: [Chore; 14] = [
     chore!("circuits", Tick, circuits, ""),
     chore!("finished", Minute, finished, "trimmed finished jobs"),
     chore!(
@@ -127,6 +129,12 @@ pub const CHORES: [Chore; 13] = [
         Minute,
         offboarded,
         "removed the data of offboarded tenants"
+    ),
+    chore!(
+        "abandoned",
+        Minute,
+        abandoned,
+        "removed connections nobody signed in to"
     ),
     chore!("events", Tick, events, "published operational events"),
     chore!("due", Tick, due, "enqueued due deliveries"),

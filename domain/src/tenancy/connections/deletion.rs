@@ -3,7 +3,8 @@
 //! the token refresh itself calls when only the user can fix a connection.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Statement,
+    TransactionTrait, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -76,4 +77,38 @@ pub async fn delete(
     txn.commit().await?;
     services.broker.forget_connection(id.uuid());
     Ok(held.len())
+}
+
+/// How long a connection nobody signed in to is kept after its sign-in link expired: long
+/// enough for the tenant to see it and ask for a new link ([`super::reconnect`]).
+pub const ABANDONED_AFTER_DAYS: i64 = 7;
+
+/// Removes the connections nobody ever signed in to whose sign-in link expired more than
+/// [`ABANDONED_AFTER_DAYS`] ago, with what they kept for that sign-in, and records each
+/// removal in the tenant's audit log. Returns how many it removed.
+pub async fn remove_abandoned(services: &Services) -> DomainResult<u64> {
+    let now = services.clock.now();
+    let before = now - chrono::Duration::days(ABANDONED_AFTER_DAYS);
+    let txn = services.db.begin().await?;
+    let removed = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            "DELETE FROM connections c
+              WHERE c.status = 'pending' AND c.user_object_id IS NULL AND c.auth_expires_at < $1
+                AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.connection_id = c.id)
+              RETURNING c.id, c.tenant_id",
+            [before.into()],
+        ))
+        .await?;
+    for row in &removed {
+        let id: uuid::Uuid = row.try_get("", "id")?;
+        let tenant: uuid::Uuid = row.try_get("", "tenant_id")?;
+        let entry = NewEntry::new(Actor::system("maintenance"), "connection.abandoned")
+            .tenant(TenantId::from(tenant))
+            .target("connection", ConnectionId::from(id))
+            .details(json!({"abandoned_after_days": ABANDONED_AFTER_DAYS}));
+        audit::record(&txn, &services.clock, entry).await?;
+    }
+    txn.commit().await?;
+    Ok(removed.len() as u64)
 }
