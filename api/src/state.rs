@@ -23,6 +23,8 @@ pub struct ApiLocal {
     pub client_addr: Arc<crate::client_addr::ClientAddress>,
     /// Onboardings started per client address and minute.
     pub onboarding_starts: Arc<SourceGuard>,
+    /// Connection callbacks per client address and minute.
+    pub connection_callbacks: Arc<SourceGuard>,
     pub metrics: PrometheusHandle,
 }
 
@@ -43,6 +45,11 @@ impl ApiLocal {
             onboarding_starts: Arc::new(SourceGuard::per_window(
                 Vec::new(),
                 settings.onboarding.max_starts_per_minute_per_address,
+                60,
+            )),
+            connection_callbacks: Arc::new(SourceGuard::per_window(
+                Vec::new(),
+                settings.api.max_connection_callbacks_per_minute_per_address,
                 60,
             )),
             metrics: graphhook_domain::platform::telemetry::metrics_handle(),

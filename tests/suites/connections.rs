@@ -353,3 +353,18 @@ async fn pending(app: &TestApp, key: &str) -> String {
     assert_eq!(status, 201, "{started}");
     started["id"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test]
+async fn connection_callbacks_are_rate_limited_per_address() {
+    let app =
+        TestApp::spawn_with(|s| s.api.max_connection_callbacks_per_minute_per_address = 2).await;
+    let callback = app.url("/connections/callback?state=unknown&code=unknown");
+    for _ in 0..2 {
+        let response = app.client.get(&callback).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 400, "an unknown state");
+    }
+    let response = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "60");
+    assert!(response.text().await.unwrap().contains("Too many sign-ins"));
+}

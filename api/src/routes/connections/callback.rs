@@ -2,13 +2,23 @@
 //! everything ([`graphhook_domain::tenancy::connections::callback`]); this page tells the user, in
 //! words, what happened and what to do, and never shows a token.
 
-use actix_web::{HttpResponse, http::StatusCode, web};
-use graphhook_domain::tenancy::connections::callback::{self, CallbackError};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{
+        StatusCode,
+        header::{self, HeaderValue},
+    },
+    web,
+};
+use graphhook_domain::{
+    graph::ingest::guard::Verdict,
+    tenancy::connections::callback::{self, CallbackError},
+};
 use serde::Deserialize;
 
 use crate::{
     routes::onboarding::pages::{self, paragraph},
-    state::Services,
+    state::{ApiLocal, Services},
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -77,7 +87,26 @@ fn entra_error(error: &str, description: &str) -> HttpResponse {
     )
 }
 
-pub async fn callback(state: web::Data<Services>, query: web::Query<Query>) -> HttpResponse {
+pub async fn callback(
+    state: web::Data<Services>,
+    local: web::Data<ApiLocal>,
+    req: HttpRequest,
+    query: web::Query<Query>,
+) -> HttpResponse {
+    if let Some(addr) = local.client_addr.of(&req)
+        && local.connection_callbacks.check(addr) == Verdict::RateLimited
+    {
+        metrics::counter!("graphhook_connection_callbacks_refused_total").increment(1);
+        let mut response = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-ins",
+            &["Too many connection sign-ins came from your network in the last minute. Wait a minute, then open your connection link again.".to_owned()],
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return response;
+    }
     let query = query.into_inner();
     fn bounded(v: &Option<String>) -> Option<&str> {
         v.as_deref()

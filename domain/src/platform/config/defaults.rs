@@ -57,6 +57,7 @@ impl Default for ApiSettings {
             max_json_bytes: 1024 * 1024,
             shutdown_timeout_secs: 20,
             trusted_proxies: Vec::new(),
+            max_connection_callbacks_per_minute_per_address: 60,
         }
     }
 }

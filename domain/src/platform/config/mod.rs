@@ -79,8 +79,11 @@ pub struct ApiSettings {
     /// Reverse proxies (CIDR networks) whose `X-Forwarded-For` names the client: a request from
     /// one of them is counted against the rightmost forwarded address that is not itself a
     /// trusted proxy. Empty: the peer address is the client. Used by every per-address limit
-    /// (ingest, onboarding).
+    /// (ingest, onboarding, connection callbacks).
     pub trusted_proxies: Vec<String>,
+    /// Connection callbacks (`/connections/callback`) one client address may bring per minute
+    /// (0: no limit); more get 429 before the state is looked up.
+    pub max_connection_callbacks_per_minute_per_address: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]
