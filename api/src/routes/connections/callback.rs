@@ -2,14 +2,7 @@
 //! everything ([`graphhook_domain::tenancy::connections::callback`]); this page tells the user, in
 //! words, what happened and what to do, and never shows a token.
 
-use actix_web::{
-    HttpRequest, HttpResponse,
-    http::{
-        StatusCode,
-        header::{self, HeaderValue},
-    },
-    web,
-};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use graphhook_domain::{
     graph::ingest::guard::Verdict,
     tenancy::connections::callback::{self, CallbackError},
@@ -97,15 +90,11 @@ pub async fn callback(
         && local.connection_callbacks.check(addr) == Verdict::RateLimited
     {
         metrics::counter!("graphhook_connection_callbacks_refused_total").increment(1);
-        let mut response = page(
+        return pages::over_the_minute_limit(page(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many sign-ins",
             &["Too many connection sign-ins came from your network in the last minute. Wait a minute, then open your connection link again.".to_owned()],
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-        return response;
+        ));
     }
     let query = query.into_inner();
     fn bounded(v: &Option<String>) -> Option<&str> {

@@ -1,6 +1,12 @@
 //! The onboarding pages, filled from `web/` templates on the public pages' layout. Every value put into a page is escaped.
 
-use actix_web::{HttpResponse, http::StatusCode};
+use actix_web::{
+    HttpResponse,
+    http::{
+        StatusCode,
+        header::{self, HeaderValue},
+    },
+};
 use graphhook_domain::graph::microsoft::roles::PRODUCT_ROLES;
 
 use crate::routes::web_pages::{NAV, on_layout};
@@ -65,4 +71,12 @@ pub fn message(status: StatusCode, title: &str, content_html: &str) -> HttpRespo
 
 pub fn paragraph(text: &str) -> String {
     format!("    <p>{}</p>\n", escape(text))
+}
+
+/// A page that refuses a client address over its per-minute limit: `page`, answered with
+/// `Retry-After: 60`.
+pub fn over_the_minute_limit(mut page: HttpResponse) -> HttpResponse {
+    page.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    page
 }

@@ -5,10 +5,7 @@
 
 use actix_web::{
     HttpRequest, HttpResponse,
-    http::{
-        StatusCode,
-        header::{self, HeaderValue},
-    },
+    http::{StatusCode, header},
     web,
 };
 use chrono::Duration;
@@ -46,17 +43,13 @@ pub async fn start(
         && local.onboarding_starts.check(addr) == Verdict::RateLimited
     {
         metrics::counter!("graphhook_onboarding_starts_refused_total").increment(1);
-        let mut response = pages::onboarding(
+        return Ok(pages::over_the_minute_limit(pages::onboarding(
             StatusCode::TOO_MANY_REQUESTS,
             Some(
                 "Too many onboardings were started from your network in the last minute. Wait a minute, then try again.",
             ),
             company,
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-        return Ok(response);
+        )));
     }
     if company.is_empty() || company.chars().count() > 200 || company.chars().any(char::is_control)
     {
