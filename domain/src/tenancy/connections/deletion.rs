@@ -83,9 +83,13 @@ pub async fn delete(
 /// enough for the tenant to see it and ask for a new link ([`super::reconnect`]).
 pub const ABANDONED_AFTER_DAYS: i64 = 7;
 
+/// The most connections one run removes (a backlog is worked off over the next minutes).
+const ABANDONED_PER_RUN: i64 = 500;
+
 /// Removes the connections nobody ever signed in to whose sign-in link expired more than
 /// [`ABANDONED_AFTER_DAYS`] ago, with what they kept for that sign-in, and records each
-/// removal in the tenant's audit log. Returns how many it removed.
+/// removal in the tenant's audit log, at most [`ABANDONED_PER_RUN`] at a time. Returns how many
+/// it removed.
 pub async fn remove_abandoned(services: &Services) -> DomainResult<u64> {
     let now = services.clock.now();
     let before = now - chrono::Duration::days(ABANDONED_AFTER_DAYS);
@@ -93,11 +97,14 @@ pub async fn remove_abandoned(services: &Services) -> DomainResult<u64> {
     let removed = txn
         .query_all_raw(Statement::from_sql_and_values(
             txn.get_database_backend(),
-            "DELETE FROM connections c
-              WHERE c.status = 'pending' AND c.user_object_id IS NULL AND c.auth_expires_at < $1
-                AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.connection_id = c.id)
-              RETURNING c.id, c.tenant_id",
-            [before.into()],
+            "DELETE FROM connections WHERE id IN (
+                SELECT c.id FROM connections c
+                 WHERE c.status = 'pending' AND c.user_object_id IS NULL
+                   AND c.auth_expires_at < $1
+                   AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.connection_id = c.id)
+                 LIMIT $2 FOR UPDATE SKIP LOCKED)
+              RETURNING id, tenant_id",
+            [before.into(), ABANDONED_PER_RUN.into()],
         ))
         .await?;
     for row in &removed {
