@@ -81,11 +81,19 @@ async fn operational_events_reach_only_the_owning_tenants_endpoints_that_want_th
     tick(&app).await;
 
     let received = ops.received();
-    let created: Vec<String> = received
+    // Arrival order is not promised (deliveries go out concurrently); the messages' ids are
+    // time-ordered, so sorted by `webhook-id` the events stand in the order they happened.
+    let mut created: Vec<(String, String)> = received
         .iter()
         .filter(|r| r.event_type() == "endpoint.created")
-        .map(|r| r.json()["data"]["endpointId"].as_str().unwrap().to_owned())
+        .map(|r| {
+            let message = r.header("webhook-id").unwrap().to_owned();
+            let endpoint = r.json()["data"]["endpointId"].as_str().unwrap().to_owned();
+            (message, endpoint)
+        })
         .collect();
+    created.sort();
+    let created: Vec<String> = created.into_iter().map(|(_, endpoint)| endpoint).collect();
     assert_eq!(created, vec![ops_id.clone(), mail_id.clone()], "in order");
     let only_verification = |r: &Receiver| {
         r.received()
