@@ -120,9 +120,16 @@ async fn migrations_go_up_down_and_up_again() {
             "{table}.{column}"
         );
     }
-    for index in ["deliveries_endpoint_idx", "deliveries_endpoint_due_idx"] {
+    for index in [
+        "deliveries_endpoint_idx",
+        "deliveries_endpoint_due_idx",
+        "connections_abandoned_idx",
+    ] {
         assert!(has_index(&db, index).await, "{index}");
     }
+    down_one(&db, "the abandoned connections' index").await;
+    assert!(!has_index(&db, "connections_abandoned_idx").await);
+    assert!(has_table(&db, "connections").await);
     down_one(&db, "the dedup windows").await;
     assert!(!has_column(&db, "inbound_items", "remember_until").await);
     down_one(&db, "the connections").await;
