@@ -1,7 +1,8 @@
 //! No Graph subscription outlives its row: a create shows as `creating` while Graph works and
 //! deleting it meanwhile leaves nothing at Graph; a create that loses Postgres right after
 //! Graph's 201 leaves nothing behind once the reconciler ran; and the reconciler deletes only
-//! this deployment's subscriptions that no row holds and that are older than an upkeep lease.
+//! this deployment's subscriptions that no row holds and that are older than an upkeep lease,
+//! its delegated connections' (work and personal) with the connection's own token.
 
 use graphhook_tests::fixtures::onboarded_contoso;
 use std::sync::{
@@ -16,6 +17,7 @@ use graphhook_domain::{
     platform::ids::SubscriptionId,
 };
 use graphhook_emulator::config::DEFAULT_TENANT_ID;
+use graphhook_tests::connections::{ALICE, CONTOSO_USER, connect, subscribe_through};
 use graphhook_tests::errors::assert_code;
 use graphhook_tests::{TestApp, receiver::serve_locally};
 use graphhook_tests::{
@@ -24,7 +26,7 @@ use graphhook_tests::{
     waits::tick,
 };
 use reqwest::Method;
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, mpsc};
@@ -241,4 +243,58 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
         audit.contains(&"subscription.creation_abandoned".to_owned()),
         "{audit:?}"
     );
+}
+
+#[tokio::test]
+async fn the_reconciler_deletes_a_connections_orphans_with_its_users_token() {
+    let (app, key) = onboarded_contoso().await;
+    let work = connect(&app, &key, "work", &["message", "event"], CONTOSO_USER).await;
+    let personal = connect(&app, &key, "personal", &["drive_item"], ALICE).await;
+    let subscribe = |connection: String, resource: &'static str, change: &'static str| {
+        let (app, key) = (&app, &key);
+        async move {
+            let (status, created) =
+                subscribe_through(app, key, &connection, resource, &[change]).await;
+            assert_eq!(status, 201, "{created}");
+            subscription_row(app, created["id"].as_str().unwrap()).await
+        }
+    };
+    let mail = subscribe(work.clone(), "me/messages", "created").await;
+    let drive = subscribe(personal.clone(), "me/drive/root", "updated").await;
+    let events = subscribe(work.clone(), "me/events", "created").await;
+    // Two rows are lost, as a create that died after Graph's 201 leaves its Graph subscription:
+    // live at Graph (the personal one in the consumers tenant), held by no row, and reachable
+    // only with the user's token.
+    for lost in [&mail, &drive] {
+        subscription::Entity::delete_by_id(lost.id)
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
+
+    app.clock.advance(past_the_lease(&app));
+    tick(&app).await;
+
+    let remaining: Vec<String> = held_at_graph(&app)
+        .await
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        remaining,
+        vec![events.graph_id.clone().unwrap()],
+        "only the subscription a row holds is left"
+    );
+    let audit = app.audit_actions().await;
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| *a == "subscription.orphan_deleted")
+            .count(),
+        2,
+        "{audit:?}"
+    );
+    // Graph's duplicate rule no longer stands in the way.
+    subscribe(work, "me/messages", "created").await;
+    subscribe(personal, "me/drive/root", "updated").await;
 }

@@ -49,6 +49,9 @@ pub struct GraphSubscription {
     pub client_state: Option<String>,
     #[serde(default)]
     pub include_resource_data: Option<bool>,
+    /// Who created it: the app's service principal (app-only), or the signed-in user.
+    #[serde(default)]
+    pub creator_id: Option<String>,
 }
 
 /// One page of `GET /subscriptions` (§1.2 List).

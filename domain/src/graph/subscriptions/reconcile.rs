@@ -20,9 +20,17 @@
 //!   was created; its expiry, less the lifetime Graphhook asks for that kind, does (Graph
 //!   granting less only makes it look older, which is why subscriptions in flight are
 //!   recognised by their rows as well).
+//! - A delegated subscription belongs to its user: only the user's token deletes it, and a
+//!   personal account's lives in the consumers tenant, which the app's listing does not reach.
+//!   So each user of the tenant's active connections is listed with that connection's token
+//!   (delegated `GET /subscriptions`: this app's subscriptions for the signed-in user), judged
+//!   by the same rules, and its orphans deleted with that token; the app's listing leaves out
+//!   what those users created (`creatorId`).
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
 use serde_json::json;
 
 use super::{hash, lifetime, notification_url};
@@ -35,12 +43,14 @@ use crate::{
     operator::audit::{self, Actor, NewEntry},
     platform::config::Settings,
     platform::entities::{
+        connection::{self, ConnectionStatus},
         subscription::{self, SubscriptionStatus},
         tenant::{self, TenantStatus},
     },
     platform::error::DomainResult,
-    platform::ids::{SubscriptionId, TenantId},
+    platform::ids::{ConnectionId, SubscriptionId, TenantId},
     services::Services,
+    tenancy::connections::tokens as connection_tokens,
     tenancy::tenants,
 };
 
@@ -104,8 +114,8 @@ fn lease(settings: &Settings) -> Duration {
     Duration::seconds(i64::try_from(settings.subscriptions.upkeep_lease_secs).unwrap_or(300))
 }
 
-/// Reconciles one tenant (see the module docs). Graph being unreachable, or the tenant's token
-/// failing, skips the comparison; stuck rows are given up all the same (a Graph subscription
+/// Reconciles one tenant (see the module docs). Graph being unreachable, or a token failing,
+/// skips that listing's comparison; stuck rows are given up all the same (a Graph subscription
 /// one of them left is then an orphan for a later run).
 #[tracing::instrument(skip_all, fields(tenant = %tenant))]
 pub async fn run(services: &Services, tenant: TenantId) -> DomainResult<Reconciled> {
@@ -113,13 +123,53 @@ pub async fn run(services: &Services, tenant: TenantId) -> DomainResult<Reconcil
         return Ok(Reconciled::default());
     };
     // Graph first, the rows after: whatever Graph lists was created before its row was read.
-    let listed = match found.status {
-        TenantStatus::Active | TenantStatus::Suspended => listing(services, &found).await?,
-        _ => None,
+    let listings = match found.status {
+        TenantStatus::Active | TenantStatus::Suspended => listings(services, &found).await?,
+        _ => Vec::new(),
     };
     let now = services.clock.now();
-    // Given up before anything is deleted at Graph: a create still running now finds its row
-    // gone, and deletes what it created itself.
+    let abandoned = give_up_stuck(services, tenant, now).await?;
+    let mut done = Reconciled {
+        abandoned: abandoned.len(),
+        deleted: 0,
+    };
+    if listings.is_empty() {
+        return Ok(done);
+    }
+    let rows = subscription::Entity::find()
+        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
+        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
+        .all(&services.db)
+        .await?;
+    let ours = notification_url(&services.settings);
+    // A user with two connections lists the same subscriptions twice.
+    let mut seen = std::collections::HashSet::new();
+    for listing in &listings {
+        for graph in &listing.subscriptions {
+            if !seen.insert(graph.id.as_str()) {
+                continue;
+            }
+            let Verdict::Delete(reason) =
+                verdict(graph, &ours, &rows, &abandoned, now, &services.settings)
+            else {
+                continue;
+            };
+            if delete_orphan(services, tenant, listing, graph, reason).await? {
+                done.deleted += 1;
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Deletes the rows `creating` for longer than an upkeep lease, recording each: the rows.
+/// Given up before anything is deleted at Graph: a create still running finds its row gone, and
+/// deletes what it created itself.
+async fn give_up_stuck(
+    services: &Services,
+    tenant: TenantId,
+    now: DateTime<Utc>,
+) -> DomainResult<Vec<subscription::Model>> {
     let abandoned = subscription::Entity::delete_many()
         .filter(subscription::Column::TenantId.eq(tenant.uuid()))
         .filter(subscription::Column::Status.eq(SubscriptionStatus::Creating))
@@ -137,48 +187,118 @@ pub async fn run(services: &Services, tenant: TenantId) -> DomainResult<Reconcil
         .details(json!({"resource": row.resource, "created_at": row.created_at}));
         audit::record(&services.db, &services.clock, entry).await?;
     }
-    let mut done = Reconciled {
-        abandoned: abandoned.len(),
-        deleted: 0,
-    };
-    let Some((token, listed)) = listed else {
-        return Ok(done);
-    };
-    let rows = subscription::Entity::find()
-        .filter(subscription::Column::TenantId.eq(tenant.uuid()))
-        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
+    Ok(abandoned)
+}
+
+/// Deletes `graph` at Graph with the token that listed it, and records it: whether it went.
+async fn delete_orphan(
+    services: &Services,
+    tenant: TenantId,
+    listing: &Listing,
+    graph: &GraphSubscription,
+    reason: &str,
+) -> DomainResult<bool> {
+    if let Err(error) = services
+        .graph
+        .delete_subscription(&listing.token, &graph.id)
+        .await
+    {
+        tracing::warn!(%error, graph_id = %graph.id, "could not delete an orphaned Graph subscription");
+        return Ok(false);
+    }
+    tracing::info!(graph_id = %graph.id, reason, "deleted a Graph subscription no row holds");
+    let mut details = json!({
+        "graph_id": graph.id,
+        "resource": graph.resource,
+        "change_type": graph.change_type,
+        "reason": reason,
+    });
+    if let Some(connection) = listing.connection {
+        details["connection_id"] = json!(ConnectionId::from(connection).to_string());
+    }
+    let entry = NewEntry::new(Actor::system("reconciler"), "subscription.orphan_deleted")
+        .tenant(tenant)
+        .target("graph_subscription", &graph.id)
+        .details(details);
+    audit::record(&services.db, &services.clock, entry).await?;
+    Ok(true)
+}
+
+/// What one token sees at Graph, and may delete.
+struct Listing {
+    token: AccessToken,
+    /// The connection whose user's token it is; `None`: the app's.
+    connection: Option<uuid::Uuid>,
+    subscriptions: Vec<GraphSubscription>,
+}
+
+/// The app's listing of the tenant (without its connections' users' subscriptions, which only
+/// their own tokens may delete), then one per user of an active connection (a personal
+/// account's are held in the consumers tenant, which no app-only token reaches). A listing
+/// that cannot be had is left out (logged).
+async fn listings(services: &Services, tenant: &tenant::Model) -> DomainResult<Vec<Listing>> {
+    let connections = connection::Entity::find()
+        .filter(connection::Column::TenantId.eq(tenant.id))
+        .filter(connection::Column::UserObjectId.is_not_null())
+        .order_by_desc(connection::Column::ConnectedAt)
         .all(&services.db)
         .await?;
-    let ours = notification_url(&services.settings);
-    for graph in &listed {
-        let Verdict::Delete(reason) =
-            verdict(graph, &ours, &rows, &abandoned, now, &services.settings)
-        else {
-            continue;
-        };
-        if let Err(error) = services.graph.delete_subscription(&token, &graph.id).await {
-            tracing::warn!(%error, graph_id = %graph.id, "could not delete an orphaned Graph subscription");
+    let users: HashSet<String> = connections
+        .iter()
+        .filter_map(|c| c.user_object_id.map(|u| u.to_string()))
+        .collect();
+    let mut listings = Vec::new();
+    if let Some((token, mut subscriptions)) = app_listing(services, tenant).await? {
+        subscriptions.retain(|s| {
+            s.creator_id
+                .as_deref()
+                .is_none_or(|creator| !users.contains(&creator.to_ascii_lowercase()))
+        });
+        listings.push(Listing {
+            token,
+            connection: None,
+            subscriptions,
+        });
+    }
+    let mut listed_users = HashSet::new();
+    for found in connections {
+        if found.status != ConnectionStatus::Active || !listed_users.insert(found.user_object_id) {
             continue;
         }
-        done.deleted += 1;
-        tracing::info!(graph_id = %graph.id, reason, "deleted a Graph subscription no row holds");
-        let entry = NewEntry::new(Actor::system("reconciler"), "subscription.orphan_deleted")
-            .tenant(tenant)
-            .target("graph_subscription", &graph.id)
-            .details(json!({
-                "graph_id": graph.id,
-                "resource": graph.resource,
-                "change_type": graph.change_type,
-                "reason": reason,
-            }));
-        audit::record(&services.db, &services.clock, entry).await?;
+        if let Some(listing) = connection_listing(services, found.id).await? {
+            listings.push(listing);
+        }
     }
-    Ok(done)
+    Ok(listings)
+}
+
+/// A connection's user's subscriptions, with the user's token; `None` (logged) when the token
+/// or the listing fails.
+async fn connection_listing(services: &Services, id: uuid::Uuid) -> DomainResult<Option<Listing>> {
+    let token = match connection_tokens::access_token(services, id, false).await {
+        Ok(token) => token,
+        Err(tenants::AccessError::Domain(error)) => return Err(error),
+        Err(error) => {
+            tracing::warn!(%error, connection = %ConnectionId::from(id), "no token to reconcile the connection's subscriptions");
+            return Ok(None);
+        }
+    };
+    match services.graph.list_subscriptions(&token).await {
+        Ok(subscriptions) => Ok(Some(Listing {
+            token,
+            connection: Some(id),
+            subscriptions,
+        })),
+        Err(error) => {
+            tracing::warn!(%error, connection = %ConnectionId::from(id), "could not list the connection's Graph subscriptions");
+            Ok(None)
+        }
+    }
 }
 
 /// The tenant's token and Graph's listing, or `None` (logged) when either fails or Graph is
 /// throttling the tenant (whose upkeep then waits too, as for any 429).
-async fn listing(
+async fn app_listing(
     services: &Services,
     tenant: &tenant::Model,
 ) -> DomainResult<Option<(AccessToken, Vec<GraphSubscription>)>> {

@@ -23,6 +23,7 @@ fn at_graph(resource: &str, age: Duration, url: &str, state: Option<&str>) -> Gr
         notification_url: Some(url.to_owned()),
         client_state: state.map(str::to_owned),
         include_resource_data: None,
+        creator_id: None,
     }
 }
 
