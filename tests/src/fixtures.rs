@@ -102,9 +102,16 @@ impl TestApp {
         )
         .await
         .unwrap_or_else(|e| panic!("tenant: {e}"));
-        let key = api_keys::create(&self.db, &self.clock, recorded.tenant.id.into(), "test")
-            .await
-            .unwrap_or_else(|e| panic!("key: {e}"));
+        let limit = self.settings.api.max_api_keys_per_tenant;
+        let key = api_keys::create(
+            &self.db,
+            &self.clock,
+            recorded.tenant.id.into(),
+            "test",
+            limit,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("key: {e}"));
         key.key.expose_secret().to_owned()
     }
 }

@@ -37,6 +37,7 @@ mod openapi;
 mod operational_events;
 mod portal;
 mod preflight;
+mod quotas;
 mod retry_schedule;
 mod startup_errors;
 mod subscription_errors;

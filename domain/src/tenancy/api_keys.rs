@@ -6,8 +6,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Duration;
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
@@ -18,6 +18,7 @@ use crate::{
     platform::entities::{api_key, tenant},
     platform::error::{DomainError, DomainResult},
     platform::ids::{ApiKeyId, TenantId},
+    platform::quota::{self, Quota},
 };
 
 const PREFIX: &str = "ghk_";
@@ -41,11 +42,14 @@ fn hash(key: &str) -> Vec<u8> {
     Sha256::digest(key.as_bytes()).to_vec()
 }
 
-pub async fn create<C: ConnectionTrait>(
-    db: &C,
+/// Creates a key named `name` for the tenant, unless it already holds `limit` keys that are
+/// neither revoked nor expired.
+pub async fn create(
+    db: &DatabaseConnection,
     clock: &Clock,
     tenant: TenantId,
     name: &str,
+    limit: u32,
 ) -> DomainResult<NewKey> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -61,19 +65,31 @@ pub async fn create<C: ConnectionTrait>(
         .collect();
     let prefix = format!("{PREFIX}{id_part}");
     let key = format!("{prefix}_{}", random_token(32));
+    let now = clock.now();
+    let txn = db.begin().await?;
+    let held = api_key::Entity::find()
+        .filter(api_key::Column::TenantId.eq(tenant.uuid()))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(api_key::Column::ExpiresAt.is_null())
+                .add(api_key::Column::ExpiresAt.gt(now)),
+        );
+    quota::reserve(&txn, tenant, Quota::ApiKeys, limit, held).await?;
     let model = api_key::ActiveModel {
         id: Set(ApiKeyId::new().uuid()),
         tenant_id: Set(tenant.uuid()),
         name: Set(name.to_owned()),
         prefix: Set(prefix),
         secret_hash: Set(hash(&key)),
-        created_at: Set(clock.now()),
+        created_at: Set(now),
         last_used_at: Set(None),
         expires_at: Set(None),
         revoked_at: Set(None),
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
+    txn.commit().await?;
     Ok(NewKey {
         model,
         key: SecretString::from(key),

@@ -134,6 +134,7 @@ pub struct CreateConnection {
         (status = 201, description = "Pending: send the user to `authorization_url`", body = StartedView),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         KeyRefusals,
+        (status = 409, description = "The tenant holds `api.max_connections_per_tenant` connections already, pending ones included (`details.rule: \"quota\"`, with the `limit`)", body = ErrorBody),
         (status = 422, description = "Unknown kind, a kind this account type cannot hold, too many kinds, a bad login_hint, or personal accounts are not enabled on this deployment", body = ErrorBody),
     ),
 )]

@@ -69,6 +69,7 @@ pub struct CreateEndpoint {
         (status = 201, description = "Registered; `active` if it answered the challenge", body = CreatedEndpoint),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         KeyRefusals,
+        (status = 409, description = "The tenant holds `webhooks.max_endpoints_per_tenant` endpoints already (`details.rule: \"quota\"`, with the `limit`)", body = ErrorBody),
         (status = 422, description = "A refused URL (the rule is named) or setting", body = ErrorBody),
     ),
 )]

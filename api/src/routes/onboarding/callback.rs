@@ -218,7 +218,8 @@ async fn consent_granted(
     };
     let tenant_id = TenantId::from(recorded.tenant.id);
     let key = if recorded.created {
-        Some(api_keys::create(&state.db, &state.clock, tenant_id, "Default key").await?)
+        let limit = state.settings.api.max_api_keys_per_tenant;
+        Some(api_keys::create(&state.db, &state.clock, tenant_id, "Default key", limit).await?)
     } else {
         None
     };

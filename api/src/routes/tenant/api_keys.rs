@@ -75,6 +75,7 @@ impl From<api_key::Model> for KeyView {
     responses(
         (status = 201, description = "The new key, shown once", body = CreatedKey),
         KeyRefusals,
+        (status = 409, description = "The tenant holds `api.max_api_keys_per_tenant` keys that are neither revoked nor expired (`details.rule: \"quota\"`, with the `limit`)", body = ErrorBody),
         (status = 422, description = "Invalid name", body = ErrorBody),
     ),
 )]
@@ -83,7 +84,9 @@ pub async fn create(
     state: web::Data<Services>,
     body: web::Json<CreateKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = api_keys::create(&state.db, &state.clock, auth.tenant_id(), &body.name).await?;
+    let limit = state.settings.api.max_api_keys_per_tenant;
+    let created =
+        api_keys::create(&state.db, &state.clock, auth.tenant_id(), &body.name, limit).await?;
     let entry = auth
         .audit("api_key.created")
         .target("api_key", ApiKeyId::from(created.model.id));

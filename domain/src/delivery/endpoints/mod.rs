@@ -16,7 +16,8 @@ pub use send::{Signed, send, send_signed, sign, verify};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 use serde_json::json;
 
@@ -37,6 +38,7 @@ use crate::{
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{EndpointId, TenantId},
+    platform::quota::{self, Quota},
     services::Services,
 };
 
@@ -68,6 +70,10 @@ pub async fn create(
             .secret_box
             .seal(&generate_ed25519().to_bytes(), &context(id))
     });
+    let txn = services.db.begin().await?;
+    let held = endpoint::Entity::find().filter(endpoint::Column::TenantId.eq(tenant.uuid()));
+    let limit = services.settings.webhooks.max_endpoints_per_tenant;
+    quota::reserve(&txn, tenant, Quota::Endpoints, limit, held).await?;
     let model = endpoint::ActiveModel {
         id: Set(id.uuid()),
         tenant_id: Set(tenant.uuid()),
@@ -89,17 +95,27 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&services.db)
+    .insert(&txn)
     .await?;
-    store_secret(services, tenant, id, &secret, now).await?;
+    store_secret(services, &txn, tenant, id, &secret, now).await?;
     let data = about(id, &model.url);
-    tell(services, tenant, id, Event::EndpointCreated.name(), data).await?;
+    tell(
+        services,
+        &txn,
+        tenant,
+        id,
+        Event::EndpointCreated.name(),
+        data,
+    )
+    .await?;
+    txn.commit().await?;
     Ok((model, secret))
 }
 
 /// Keeps `secret`, sealed, as the endpoint's current signing secret from `now`.
-async fn store_secret(
+async fn store_secret<C: ConnectionTrait>(
     services: &Services,
+    db: &C,
     tenant: TenantId,
     id: EndpointId,
     secret: &HmacSecret,
@@ -113,21 +129,21 @@ async fn store_secret(
         created_at: Set(now),
         expires_at: Set(None),
     }
-    .insert(&services.db)
+    .insert(db)
     .await?;
     Ok(())
 }
 
 /// Records an `endpoint.*` event about the tenant's endpoint `id`.
-async fn tell(
+async fn tell<C: ConnectionTrait>(
     services: &Services,
+    db: &C,
     tenant: TenantId,
     id: EndpointId,
     event_type: &str,
     data: serde_json::Value,
 ) -> DomainResult<()> {
-    let (db, clock) = (&services.db, &services.clock);
-    events::record(db, clock, tenant, Some(id), event_type, data).await
+    events::record(db, &services.clock, tenant, Some(id), event_type, data).await
 }
 
 /// Applies a change. A new URL needs verifying again; disabling is the tenant's choice
@@ -214,7 +230,7 @@ pub async fn update(
     if event == Event::EndpointDisabled.name() {
         data["reason"] = json!("by_tenant");
     }
-    tell(services, tenant, id, event, data).await?;
+    tell(services, &services.db, tenant, id, event, data).await?;
     Ok((updated, url_changed))
 }
 
@@ -229,7 +245,15 @@ pub async fn delete(services: &Services, tenant: TenantId, id: EndpointId) -> Do
         .exec(&services.db)
         .await?;
     let data = about(id, &endpoint.url);
-    tell(services, tenant, id, Event::EndpointDeleted.name(), data).await
+    tell(
+        services,
+        &services.db,
+        tenant,
+        id,
+        Event::EndpointDeleted.name(),
+        data,
+    )
+    .await
 }
 
 /// The endpoint's current secret (the documented read).

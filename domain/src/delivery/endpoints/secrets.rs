@@ -128,9 +128,17 @@ pub async fn rotate(
     }
     let secret = new_secret.unwrap_or_else(HmacSecret::generate);
     let id = EndpointId::from(endpoint.id);
-    store_secret(services, tenant, id, &secret, now).await?;
+    store_secret(services, &services.db, tenant, id, &secret, now).await?;
     let data = json!({"endpointId": id, "secretRotated": true, "graceSecs": grace.num_seconds()});
-    tell(services, tenant, id, Event::EndpointUpdated.name(), data).await?;
+    tell(
+        services,
+        &services.db,
+        tenant,
+        id,
+        Event::EndpointUpdated.name(),
+        data,
+    )
+    .await?;
     Ok(secret)
 }
 

@@ -15,8 +15,7 @@
 //! that is possible; what a crash leaves behind, the reconciler ([`super::reconcile`]) resolves.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 use serde_json::json;
 
@@ -37,20 +36,11 @@ use crate::{
     },
     platform::error::{DomainError, DomainResult},
     platform::ids::{ConnectionId, SubscriptionId, TenantId},
+    platform::quota::{self, Quota},
     services::Services,
     tenancy::connections,
     tenancy::tenants,
 };
-
-/// The first key of the per-tenant advisory lock that serializes creates (the second is
-/// derived from the tenant). Two-key advisory locks never collide with one-key ones.
-const CREATE_LOCK: i32 = 0x5355_4253; // "SUBS"
-
-fn lock_key(tenant: TenantId) -> i32 {
-    let (high, low) = tenant.uuid().as_u64_pair();
-    let folded = high ^ low;
-    ((folded >> 32) as u32 ^ folded as u32) as i32
-}
 
 /// Creates a subscription at Graph for the tenant and records it `active`.
 #[tracing::instrument(skip_all, fields(tenant = %tenant.id))]
@@ -295,19 +285,10 @@ async fn reserve(
     holder: Holder,
 ) -> Result<subscription::Model, CreateError> {
     let txn = services.db.begin().await.map_err(DomainError::from)?;
-    txn.execute_raw(Statement::from_sql_and_values(
-        txn.get_database_backend(),
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        [CREATE_LOCK.into(), lock_key(tenant).into()],
-    ))
-    .await
-    .map_err(DomainError::from)?;
     let held = subscription::Entity::find()
         .filter(subscription::Column::TenantId.eq(tenant.uuid()))
-        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
-        .count(&txn)
-        .await
-        .map_err(DomainError::from)?;
+        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted));
+    let held = quota::count(&txn, tenant, Quota::Subscriptions, held).await?;
     let limit = services.settings.subscriptions.max_per_tenant;
     if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
         txn.rollback().await.map_err(DomainError::from)?;
@@ -425,17 +406,4 @@ async fn holder<C: ConnectionTrait>(
         same = same.filter(subscription::Column::Status.eq(SubscriptionStatus::Creating));
     }
     Ok(same.one(db).await?.map(|s| s.id.into()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_tenant_has_its_own_lock_key_and_keeps_it() {
-        let one = TenantId::new();
-        let other = TenantId::new();
-        assert_eq!(lock_key(one), lock_key(one));
-        assert_ne!(lock_key(one), lock_key(other));
-    }
 }

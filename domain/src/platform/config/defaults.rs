@@ -58,6 +58,8 @@ impl Default for ApiSettings {
             shutdown_timeout_secs: 20,
             trusted_proxies: Vec::new(),
             max_connection_callbacks_per_minute_per_address: 60,
+            max_api_keys_per_tenant: 25,
+            max_connections_per_tenant: 1_000,
         }
     }
 }
@@ -88,6 +90,29 @@ impl Default for LogSettings {
         Self {
             filter: "info".to_owned(),
             format: LogFormat::Auto,
+        }
+    }
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            encryption_key: None,
+            allow_networks: Vec::new(),
+            allow_hosts: Vec::new(),
+            connect_timeout_ms: 5_000,
+            default_timeout_secs: 15,
+            default_max_in_flight: 64,
+            auto_disable_after_hours: 120,
+            retention_payload_days: 30,
+            retention_attempt_days: 90,
+            circuit_window_secs: 300,
+            circuit_min_attempts: 10,
+            circuit_failure_percent: 70,
+            circuit_open_secs: 60,
+            circuit_max_open_secs: 1800,
+            retry_schedule_secs: DEFAULT_RETRY_DELAYS_SECS.to_vec(),
+            max_endpoints_per_tenant: 100,
         }
     }
 }

@@ -84,6 +84,10 @@ pub struct ApiSettings {
     /// Connection callbacks (`/connections/callback`) one client address may bring per minute
     /// (0: no limit); more get 429 before the state is looked up.
     pub max_connection_callbacks_per_minute_per_address: u32,
+    /// API keys one tenant may hold that are neither revoked nor expired.
+    pub max_api_keys_per_tenant: u32,
+    /// Connections one tenant may hold (pending ones included).
+    pub max_connections_per_tenant: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -308,28 +312,8 @@ pub struct WebhookSettings {
     pub circuit_max_open_secs: u64,
     /// The delays (seconds) before attempts 2, 3, … unless an endpoint sets its own.
     pub retry_schedule_secs: Vec<i64>,
-}
-
-impl Default for WebhookSettings {
-    fn default() -> Self {
-        Self {
-            encryption_key: None,
-            allow_networks: Vec::new(),
-            allow_hosts: Vec::new(),
-            connect_timeout_ms: 5_000,
-            default_timeout_secs: 15,
-            default_max_in_flight: 64,
-            auto_disable_after_hours: 120,
-            retention_payload_days: 30,
-            retention_attempt_days: 90,
-            circuit_window_secs: 300,
-            circuit_min_attempts: 10,
-            circuit_failure_percent: 70,
-            circuit_open_secs: 60,
-            circuit_max_open_secs: 1800,
-            retry_schedule_secs: DEFAULT_RETRY_DELAYS_SECS.to_vec(),
-        }
-    }
+    /// Endpoints one tenant may hold.
+    pub max_endpoints_per_tenant: u32,
 }
 
 /// The deployment's retry schedule unless configured: the delays before attempts 2 to 10, in

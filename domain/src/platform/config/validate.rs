@@ -83,6 +83,12 @@ impl Settings {
         if self.api.max_json_bytes < 1024 {
             return refuse("api.max_json_bytes", "must be at least 1024");
         }
+        #[rustfmt::skip]
+        let bounds = [
+            ("api.max_api_keys_per_tenant",    self.api.max_api_keys_per_tenant.into(),    1..=10_000),
+            ("api.max_connections_per_tenant", self.api.max_connections_per_tenant.into(), 1..=1_000_000),
+        ];
+        within(bounds)?;
         networks("api.trusted_proxies", &self.api.trusted_proxies)
     }
 
@@ -138,6 +144,7 @@ impl Settings {
         let bounds = [
             ("webhooks.default_timeout_secs",     w.default_timeout_secs,     1..=30),
             ("webhooks.auto_disable_after_hours", w.auto_disable_after_hours, 1..=24 * 365),
+            ("webhooks.max_endpoints_per_tenant", w.max_endpoints_per_tenant.into(), 1..=100_000),
         ];
         within(bounds)?;
         for (key, days) in [

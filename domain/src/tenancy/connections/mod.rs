@@ -23,8 +23,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Select, Set, TransactionSession,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select, Set,
+    TransactionSession, TransactionTrait,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -43,6 +43,7 @@ use crate::{
     },
     platform::error::DomainError,
     platform::ids::{ConnectionId, TenantId},
+    platform::quota::{self, Quota},
     services::Services,
 };
 
@@ -314,6 +315,18 @@ pub async fn start(
     )?;
     let now = services.clock.now();
     let txn = services.db.begin().await.map_err(DomainError::from)?;
+    let held = connection::Entity::find()
+        .filter(connection::Column::TenantId.eq(tenant.id))
+        .filter(connection::Column::Status.ne(ConnectionStatus::Deleted));
+    let limit = services.settings.api.max_connections_per_tenant;
+    quota::reserve(
+        &txn,
+        TenantId::from(tenant.id),
+        Quota::Connections,
+        limit,
+        held,
+    )
+    .await?;
     let model = connection::ActiveModel {
         id: Set(id.uuid()),
         tenant_id: Set(tenant.id),
