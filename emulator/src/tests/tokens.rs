@@ -431,7 +431,10 @@ async fn openid_configuration_v1_and_v2_for_tenants_and_common() {
 
 #[actix_web::test]
 async fn the_example_config_file_loads() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("emulator.example.toml");
+    // Read when the test runs, not when it was compiled: a build reused from another checkout
+    // would otherwise look in that checkout.
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let path = std::path::Path::new(&root).join("emulator.example.toml");
     let config = crate::EmulatorConfig::from_file(&path).unwrap();
     assert_eq!(config.tenants.len(), 2);
     assert_eq!(config.app.secrets.len(), 2);
