@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use graphhook_domain::platform::entities::inbound_batch;
+use graphhook_domain::platform::entities::{audit_log, inbound_batch};
 use graphhook_tests::fixtures::receiving;
 use graphhook_tests::poll::poll;
 use graphhook_tests::{
@@ -19,7 +19,7 @@ use graphhook_tests::{
     waits::drain_until,
 };
 use reqwest::Method;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -128,11 +128,10 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
                "subscriptionExpirationDateTime": "2026-12-01T00:00:00Z",
                "resourceData": {"@odata.type": "#Microsoft.Graph.User", "id": USER}})
     };
-    // Wrong clientState on a real subscription; an unknown subscription.
-    let forged = json!({"value": [
-        item(&graph_id, "not-the-client-state"),
-        item("6f9619ff-8b86-d011-b42d-00cf4fc964ff", "whatever"),
-    ]});
+    // Fifty items with a wrong clientState on a real subscription; an unknown subscription.
+    let mut items = vec![item("6f9619ff-8b86-d011-b42d-00cf4fc964ff", "whatever")];
+    items.extend((0..50).map(|n| item(&graph_id, &format!("not-the-client-state-{n}"))));
+    let forged = json!({ "value": items });
     let (status, _) = post_body(&app, "/graph/notifications", forged.to_string()).await;
     assert_eq!(status, 202, "acknowledged like anything well-formed");
     app.drain_jobs().await;
@@ -143,11 +142,18 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
         .unwrap()
         .unwrap();
     assert!(batch.processed_at.is_some());
-    assert!(app.audited("ingest.client_state_mismatch").await);
+    // One audit entry for the subscription, however many forged items: with their count.
+    let audited = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("ingest.client_state_mismatch"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0].details["items"], 50, "{:?}", audited[0].details);
     // Each drop is counted by its reason (the api and the jobs run in this process).
     let metrics = app.get("/metrics").await.text().await.unwrap();
-    for reason in ["client_state_mismatch", "unknown_subscription"] {
-        let line = format!("graphhook_ingest_dropped_total{{reason=\"{reason}\"}} 1");
+    for (reason, count) in [("client_state_mismatch", 50), ("unknown_subscription", 1)] {
+        let line = format!("graphhook_ingest_dropped_total{{reason=\"{reason}\"}} {count}");
         assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
     }
 
@@ -157,12 +163,29 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
         ("[]", 400),
         ("{\"value\": 3}", 400),
         ("{\"value\": [1, 2]}", 400),
+        // Every Graph item names its subscription.
+        ("{\"value\": [{}]}", 400),
+        ("{\"value\": [{\"subscriptionId\": \"\"}]}", 400),
+        ("{\"value\": [{\"subscriptionId\": 3}]}", 400),
         ("{\"value\": []}", 422),
     ] {
         let (status, error) = post_body(&app, "/graph/notifications", body).await;
         assert_eq!(status, expected, "{body}: {error}");
         assert!(error["code"].is_string(), "{error}");
     }
+    // More items than one POST may hold.
+    let many = vec![json!({"subscriptionId": "x"}); app.settings.ingest.max_items_per_post + 1];
+    let (status, error) = post_body(
+        &app,
+        "/graph/notifications",
+        json!({ "value": many }).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (413, Some("payload_too_large")),
+        "{error}"
+    );
     let huge = format!(
         "{{\"value\": [{{\"x\": \"{}\"}}]}}",
         "a".repeat(app.settings.ingest.max_body_bytes)

@@ -76,7 +76,7 @@ async fn a_dropped_item_is_logged_with_its_subscription_and_reason_but_not_its_c
     let text = logs.text();
     let line = text
         .lines()
-        .find(|l| l.contains("a notification item was dropped"))
+        .find(|l| l.contains("notification items were dropped"))
         .unwrap_or_else(|| panic!("no drop line in {text}"));
     assert!(line.contains(" INFO "), "{line}");
     assert!(line.contains("client_state_mismatch"), "{line}");

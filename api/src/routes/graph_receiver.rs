@@ -3,8 +3,10 @@
 //! (§2): 200, `text/plain`, the form-decoded token, with `x-content-type-options: nosniff` (the
 //! body is whatever the caller put in the query, so no browser may take it for HTML).
 //! Otherwise the request does nothing but read the body (413 above `ingest.max_body_bytes`),
-//! check cheaply that it is a notification collection (400 if not), and write it durably to
-//! the inbox; 202 once the row is committed, 503 if it could not be (Graph then retries).
+//! check cheaply that it is a notification collection whose every item names its
+//! `subscriptionId` (400 if not; 413 above `ingest.max_items_per_post` items), and write it
+//! durably to the inbox; 202 once the row is committed, 503 if it could not be (Graph then
+//! retries).
 //! Everything else happens in the worker.
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
@@ -27,19 +29,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )));
 }
 
-/// The cheap parse: a JSON object whose `value` is an array of objects, nothing decoded further.
+/// The cheap parse: a JSON object whose `value` is an array of objects that each name the
+/// subscription they are for (every Graph item, change or lifecycle, carries `subscriptionId`),
+/// nothing decoded further.
 #[derive(Deserialize)]
 struct Collection {
-    value: Vec<IgnoredObject>,
+    value: Vec<RoutedItem>,
 }
 
-struct IgnoredObject;
+/// An item of the collection: an object with a `subscriptionId` string, its other members
+/// skipped.
+struct RoutedItem;
 
-impl<'de> Deserialize<'de> for IgnoredObject {
+/// The longest `subscriptionId` taken (Graph's are GUIDs).
+const MAX_SUBSCRIPTION_ID: usize = 128;
+
+impl<'de> Deserialize<'de> for RoutedItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;
         impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = IgnoredObject;
+            type Value = RoutedItem;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a notification object")
             }
@@ -47,11 +56,58 @@ impl<'de> Deserialize<'de> for IgnoredObject {
                 self,
                 mut map: A,
             ) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(IgnoredObject)
+                use serde::de::Error;
+                let mut routed = false;
+                while let Some(key) = map.next_key::<Member>()? {
+                    match key {
+                        Member::SubscriptionId => {
+                            let id = map.next_value::<std::borrow::Cow<'de, str>>()?;
+                            if id.is_empty() || id.len() > MAX_SUBSCRIPTION_ID {
+                                return Err(A::Error::custom(format!(
+                                    "an item's subscriptionId must be 1 to {MAX_SUBSCRIPTION_ID} characters"
+                                )));
+                            }
+                            routed = true;
+                        }
+                        Member::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                if routed {
+                    Ok(RoutedItem)
+                } else {
+                    Err(A::Error::custom("an item has no subscriptionId"))
+                }
             }
         }
         deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// A member name of an item: `subscriptionId`, or any other.
+enum Member {
+    SubscriptionId,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Member;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Member, E> {
+                Ok(if name == "subscriptionId" {
+                    Member::SubscriptionId
+                } else {
+                    Member::Other
+                })
+            }
+        }
+        deserializer.deserialize_identifier(Visitor)
     }
 }
 
@@ -123,7 +179,16 @@ async fn receive(
         }
         body.extend_from_slice(&chunk);
     }
+    let max_items = state.settings.ingest.max_items_per_post;
     match serde_json::from_slice::<Collection>(&body) {
+        Ok(collection) if collection.value.len() > max_items => {
+            metrics::counter!("graphhook_ingest_rejected_total", "reason" => "too_many_items")
+                .increment(1);
+            return Err(ApiError::payload_too_large(format!(
+                "the collection holds {} items, more than {max_items}",
+                collection.value.len()
+            )));
+        }
         Ok(collection) if !collection.value.is_empty() => {}
         Ok(_) => {
             metrics::counter!("graphhook_ingest_rejected_total", "reason" => "empty").increment(1);

@@ -4,7 +4,7 @@
 //! and its content decrypted. What passes becomes a [`Prepared`] event; writing it is the
 //! batch's (see [`super::process`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json, value::RawValue};
@@ -45,14 +45,68 @@ pub(super) struct RichBatch {
     pub keys: HashMap<String, Option<DecryptionKey>>,
 }
 
-/// Subscriptions and tenants looked up once per batch.
+/// Subscriptions and tenants looked up once per batch, and the items dropped for a reason the
+/// tenant should hear of.
 #[derive(Default)]
 pub(super) struct Routes {
     subscriptions: HashMap<String, Option<subscription::Model>>,
     tenants: HashMap<uuid::Uuid, Option<tenant::Model>>,
+    pub rejections: Rejections,
 }
 
+/// Subscriptions looked up per statement.
+const LOOKUP_CHUNK: usize = 1_000;
+
 impl Routes {
+    /// Looks up every subscription `graph_ids` names that is not known yet, and their tenants,
+    /// a statement per thousand: a batch asks Postgres once, however many items it holds.
+    pub(super) async fn preload<'a, C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        graph_ids: impl IntoIterator<Item = &'a str>,
+    ) -> DomainResult<()> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let wanted: BTreeSet<&str> = graph_ids
+            .into_iter()
+            .filter(|id| !self.subscriptions.contains_key(*id))
+            .collect();
+        let wanted: Vec<&str> = wanted.into_iter().collect();
+        for chunk in wanted.chunks(LOOKUP_CHUNK) {
+            let found = subscription::Entity::find()
+                .filter(subscription::Column::GraphId.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?;
+            for id in chunk {
+                self.subscriptions.insert((*id).to_owned(), None);
+            }
+            for row in found {
+                if let Some(graph_id) = row.graph_id.clone() {
+                    self.subscriptions.insert(graph_id, Some(row));
+                }
+            }
+        }
+        let tenants: BTreeSet<uuid::Uuid> = self
+            .subscriptions
+            .values()
+            .flatten()
+            .map(|s| s.tenant_id)
+            .filter(|t| !self.tenants.contains_key(t))
+            .collect();
+        if !tenants.is_empty() {
+            let found = tenant::Entity::find()
+                .filter(tenant::Column::Id.is_in(tenants.iter().copied()))
+                .all(db)
+                .await?;
+            for id in tenants {
+                self.tenants.insert(id, None);
+            }
+            for row in found {
+                self.tenants.insert(row.id, Some(row));
+            }
+        }
+        Ok(())
+    }
+
     async fn subscription<C: ConnectionTrait>(
         &mut self,
         db: &C,
@@ -82,6 +136,49 @@ impl Routes {
         let found = tenant::Entity::find_by_id(id).one(db).await?;
         self.tenants.insert(id, found.clone());
         Ok(found)
+    }
+}
+
+/// Items dropped for a reason the tenant should hear of (a wrong `clientState`, a rich item
+/// that failed its checks), tallied per subscription: one audit entry each with the count of
+/// `items`, however many a forger sent.
+#[derive(Default)]
+pub(super) struct Rejections(BTreeMap<Rejection, usize>);
+
+/// The audit action, the tenant, the subscription and the reason (rich items).
+type Rejection = (&'static str, uuid::Uuid, uuid::Uuid, Option<&'static str>);
+
+impl Rejections {
+    fn add(
+        &mut self,
+        action: &'static str,
+        subscription: &subscription::Model,
+        reason: Option<&'static str>,
+    ) {
+        let key = (action, subscription.tenant_id, subscription.id, reason);
+        *self.0.entry(key).or_default() += 1;
+    }
+
+    /// Writes an audit entry per subscription and reason.
+    pub(super) async fn record<C: ConnectionTrait>(
+        self,
+        db: &C,
+        clock: &crate::Clock,
+    ) -> DomainResult<()> {
+        for ((action, tenant, subscription, reason), items) in self.0 {
+            let subscription = SubscriptionId::from(subscription);
+            tracing::warn!(%subscription, action, reason, items, "notification items were refused");
+            let mut details = json!({"items": items});
+            if let Some(reason) = reason {
+                details["reason"] = json!(reason);
+            }
+            let entry = NewEntry::new(Actor::system("ingest"), action)
+                .tenant(TenantId::from(tenant))
+                .target("subscription", subscription)
+                .details(details);
+            audit::record(db, clock, entry).await?;
+        }
+        Ok(())
     }
 }
 
@@ -166,16 +263,8 @@ async fn route(
         .and_then(Value::as_str)
         .unwrap_or_default();
     if !subscriptions::client_state_matches(&subscription, presented) {
-        let subscription_id = SubscriptionId::from(subscription.id);
-        tracing::warn!(subscription = %subscription_id, "an item's clientState does not match; dropped");
-        audit::record(
-            &services.db,
-            &services.clock,
-            NewEntry::new(Actor::system("ingest"), "ingest.client_state_mismatch")
-                .tenant(TenantId::from(subscription.tenant_id))
-                .target("subscription", subscription_id),
-        )
-        .await?;
+        let action = "ingest.client_state_mismatch";
+        routes.rejections.add(action, &subscription, None);
         return Ok(Err("client_state_mismatch"));
     }
     // An item naming another tenant than the subscription's is not ours to deliver.
@@ -208,7 +297,6 @@ pub(super) async fn prepare(
         Err(reason) => return Ok(Err(reason)),
     };
     let tenant_id = TenantId::from(subscription.tenant_id);
-    let subscription_id = SubscriptionId::from(subscription.id);
     let shaped = match item.get("lifecycleEvent").and_then(Value::as_str) {
         Some(event) => shape::lifecycle(item, &subscription, event),
         None => {
@@ -218,12 +306,8 @@ pub(super) async fn prepare(
                     Ok(content) => Some(content),
                     Err(reason) => {
                         if reason != "unknown_certificate" {
-                            let entry =
-                                NewEntry::new(Actor::system("ingest"), "ingest.rich_rejected")
-                                    .tenant(tenant_id)
-                                    .target("subscription", subscription_id)
-                                    .details(json!({"reason": reason}));
-                            audit::record(&services.db, &services.clock, entry).await?;
+                            let action = "ingest.rich_rejected";
+                            routes.rejections.add(action, &subscription, Some(reason));
                         }
                         return Ok(Err(reason));
                     }

@@ -103,6 +103,10 @@ async fn prepare_batch(
     let raws = serde_json::from_slice::<RawEnvelope>(&batch.body)
         .map(|e| e.value)
         .unwrap_or_default();
+    routes
+        .preload(&services.db, envelope.value.iter().filter_map(named))
+        .await?;
+    let mut dropped = Dropped::default();
     for (n, value) in envelope.value.iter().enumerate() {
         let received_at = batch.received_at;
         let raw = raws.get(n).copied();
@@ -118,30 +122,63 @@ async fn prepare_batch(
         {
             Ok(item) => prepared.push(item),
             Err(reason) => {
-                // Graph's subscription id and the reason; never the clientState.
-                tracing::info!(
-                    reason,
-                    graph_subscription = value
-                        .get("subscriptionId")
-                        .and_then(serde_json::Value::as_str)
-                        .map(|id| id.chars().take(64).collect::<String>())
-                        .unwrap_or_default(),
-                    "a notification item was dropped"
-                );
+                dropped.add(reason, named(value));
                 processed.dropped.push(reason);
-                metrics::counter!("graphhook_ingest_items_total", "outcome" => "dropped")
-                    .increment(1);
-                metrics::counter!("graphhook_ingest_dropped_total", "reason" => reason)
-                    .increment(1);
             }
         }
     }
+    dropped.report(batch.id);
     let lag = (services.clock.now() - batch.received_at)
         .num_milliseconds()
         .max(0) as f64
         / 1000.0;
     metrics::histogram!("graphhook_ingest_processing_lag_seconds").record(lag);
     Ok(true)
+}
+
+/// The Graph subscription an item names.
+fn named(item: &Value) -> Option<&str> {
+    item.get("subscriptionId").and_then(Value::as_str)
+}
+
+/// A batch's dropped items, told once: per reason, how many, with a few of Graph's subscription
+/// ids (never a `clientState`), so a flood of junk makes one log line, not one per item.
+#[derive(Default)]
+struct Dropped {
+    reasons: std::collections::BTreeMap<&'static str, u64>,
+    sample: Vec<String>,
+}
+
+/// Subscription ids a batch's drop report names at most.
+const DROPPED_SAMPLE: usize = 5;
+
+impl Dropped {
+    fn add(&mut self, reason: &'static str, graph_subscription: Option<&str>) {
+        *self.reasons.entry(reason).or_default() += 1;
+        if self.sample.len() < DROPPED_SAMPLE {
+            let id = graph_subscription.unwrap_or_default();
+            self.sample.push(id.chars().take(64).collect());
+        }
+    }
+
+    fn report(self, batch: uuid::Uuid) {
+        if self.reasons.is_empty() {
+            return;
+        }
+        let total: u64 = self.reasons.values().sum();
+        metrics::counter!("graphhook_ingest_items_total", "outcome" => "dropped").increment(total);
+        for (reason, count) in &self.reasons {
+            metrics::counter!("graphhook_ingest_dropped_total", "reason" => *reason)
+                .increment(*count);
+        }
+        tracing::info!(
+            %batch,
+            dropped = total,
+            reasons = ?self.reasons,
+            graph_subscriptions = ?self.sample,
+            "notification items were dropped"
+        );
+    }
 }
 
 /// The batches are processed: they are not handed out again.
@@ -235,6 +272,7 @@ pub async fn process_batches(
             processed.actions += 1;
         }
     }
+    routes.rejections.record(&txn, &services.clock).await?;
     mark_processed(&txn, done, services.clock.now()).await?;
     txn.commit().await?;
     let deliveries: Vec<delivery::Model> = written.into_iter().flat_map(|(_, d)| d).collect();

@@ -241,6 +241,8 @@ impl Default for SubscriptionSettings {
 pub struct IngestSettings {
     /// Larger POSTs to `/graph/notifications` and `/graph/lifecycle` get 413.
     pub max_body_bytes: usize,
+    /// A POST whose collection holds more items gets 413.
+    pub max_items_per_post: usize,
     /// How long a request waits for its batch to be durably written before it answers 503.
     pub write_timeout_ms: u64,
     /// Concurrent inbox writers; each writes everything waiting in one statement.
@@ -267,6 +269,7 @@ impl Default for IngestSettings {
     fn default() -> Self {
         Self {
             max_body_bytes: 8 * 1024 * 1024,
+            max_items_per_post: 10_000,
             write_timeout_ms: 1_500,
             writers: 2,
             sweep_after_secs: 30,

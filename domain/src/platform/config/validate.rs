@@ -188,6 +188,10 @@ impl Settings {
                 "ingest.write_timeout_ms",
                 (10..=30_000).contains(&i.write_timeout_ms),
             ),
+            (
+                "ingest.max_items_per_post",
+                (1..=1_000_000).contains(&i.max_items_per_post),
+            ),
             ("ingest.writers", (1..=64).contains(&i.writers)),
             (
                 "ingest.sweep_after_secs",
