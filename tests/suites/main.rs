@@ -38,6 +38,7 @@ mod operational_events;
 mod portal;
 mod preflight;
 mod quotas;
+mod races;
 mod retry_schedule;
 mod startup_errors;
 mod subscription_errors;

@@ -241,9 +241,15 @@ fn about(id: EndpointId, url: &str) -> serde_json::Value {
 
 pub async fn delete(services: &Services, tenant: TenantId, id: EndpointId) -> DomainResult<()> {
     let endpoint = find(&services.db, tenant, id).await?;
-    endpoint::Entity::delete_by_id(endpoint.id)
+    let deleted = endpoint::Entity::delete_many()
+        .filter(endpoint::Column::Id.eq(endpoint.id))
+        .filter(endpoint::Column::TenantId.eq(tenant.uuid()))
         .exec(&services.db)
         .await?;
+    // Another request deleted it meanwhile: that one tells of it.
+    if deleted.rows_affected == 0 {
+        return Err(DomainError::NotFound("endpoint"));
+    }
     let data = about(id, &endpoint.url);
     tell(
         services,

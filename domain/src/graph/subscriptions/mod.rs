@@ -18,7 +18,7 @@ pub use create::create;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Select, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select, sea_query::Expr};
 use sha2::{Digest, Sha256};
 
 use crate::platform::owned::TenantOwned;
@@ -363,13 +363,21 @@ pub async fn delete(
             .await
             .map_err(|e| map_graph_error(e, &notification_url(&services.settings)))?;
     }
-    let mut active = subscription.into_active_model();
-    active.status = Set(SubscriptionStatus::Deleted);
-    active.updated_at = Set(services.clock.now());
-    active
-        .update(&services.db)
+    let marked = subscription::Entity::update_many()
+        .col_expr(subscription::Column::Status, Expr::value("deleted"))
+        .col_expr(
+            subscription::Column::UpdatedAt,
+            Expr::value(services.clock.now()),
+        )
+        .filter(subscription::Column::Id.eq(subscription.id))
+        .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
+        .exec(&services.db)
         .await
         .map_err(DomainError::from)?;
+    // Another request deleted it meanwhile: that one records it.
+    if marked.rows_affected == 0 {
+        return Err(DomainError::NotFound("subscription").into());
+    }
     let entry = NewEntry::new(actor, "subscription.deleted")
         .tenant(tenant_id)
         .target("subscription", id);

@@ -3,8 +3,8 @@
 //! the token refresh itself calls when only the user can fix a connection.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Statement,
-    TransactionTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, TransactionTrait,
+    sea_query::Expr,
 };
 use serde_json::json;
 
@@ -15,7 +15,7 @@ use crate::{
         subscription::{self, SubscriptionStatus},
         tenant,
     },
-    platform::error::DomainResult,
+    platform::error::{DomainError, DomainResult},
     platform::ids::{ConnectionId, TenantId},
     services::Services,
 };
@@ -53,6 +53,38 @@ pub async fn delete(
     }
     let txn = services.db.begin().await?;
     let now = services.clock.now();
+    let marked = connection::Entity::update_many()
+        .col_expr(connection::Column::Status, Expr::value("deleted"))
+        .col_expr(
+            connection::Column::RefreshToken,
+            Expr::value(Option::<Vec<u8>>::None),
+        )
+        .col_expr(
+            connection::Column::AccessToken,
+            Expr::value(Option::<Vec<u8>>::None),
+        )
+        .col_expr(
+            connection::Column::AccessExpiresAt,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(
+            connection::Column::AuthStateHash,
+            Expr::value(Option::<Vec<u8>>::None),
+        )
+        .col_expr(
+            connection::Column::AuthVerifier,
+            Expr::value(Option::<Vec<u8>>::None),
+        )
+        .col_expr(connection::Column::UpdatedAt, Expr::value(now))
+        .filter(connection::Column::Id.eq(found.id))
+        .filter(connection::Column::Status.ne(ConnectionStatus::Deleted))
+        .exec(&txn)
+        .await?;
+    // Another request deleted it meanwhile: that one records it.
+    if marked.rows_affected == 0 {
+        txn.rollback().await?;
+        return Err(DomainError::NotFound("connection"));
+    }
     subscription::Entity::update_many()
         .col_expr(subscription::Column::Status, Expr::value("deleted"))
         .col_expr(subscription::Column::UpdatedAt, Expr::value(now))
@@ -60,15 +92,6 @@ pub async fn delete(
         .filter(subscription::Column::Status.ne(SubscriptionStatus::Deleted))
         .exec(&txn)
         .await?;
-    let mut active: connection::ActiveModel = found.into();
-    active.status = Set(ConnectionStatus::Deleted);
-    active.refresh_token = Set(None);
-    active.access_token = Set(None);
-    active.access_expires_at = Set(None);
-    active.auth_state_hash = Set(None);
-    active.auth_verifier = Set(None);
-    active.updated_at = Set(now);
-    active.update(&txn).await?;
     let entry = NewEntry::new(actor, "connection.deleted")
         .tenant(tenant_id)
         .target("connection", id)
