@@ -226,6 +226,30 @@ async fn endpoints_are_listed_with_a_cursor_updated_and_disabled_by_the_tenant()
         .await;
     assert_eq!(enabled["status"], "active");
 
+    // `null` clears the rate limit; a setting that cannot be cleared refuses `null`.
+    let (status, cleared) = contoso
+        .patch_endpoint(&ids[0], json!({"rate_limit_per_sec": null}))
+        .await;
+    assert_eq!(status, 200, "{cleared}");
+    assert!(cleared["rate_limit_per_sec"].is_null(), "{cleared}");
+    let (_, shown) = contoso.get(&path).await;
+    assert!(shown["rate_limit_per_sec"].is_null(), "{shown}");
+    for field in [
+        "url",
+        "description",
+        "filter_types",
+        "headers",
+        "timeout_secs",
+        "max_in_flight",
+        "enabled",
+    ] {
+        let mut body = serde_json::Map::new();
+        body.insert(field.to_owned(), serde_json::Value::Null);
+        let (status, error) = contoso.patch_endpoint(&ids[0], body.into()).await;
+        assert_eq!(status, 422, "{field}: {error}");
+        assert_eq!(error["details"]["rule"], "json_type", "{field}: {error}");
+    }
+
     for (body, field) in [
         (json!({"timeout_secs": 31}), "timeout_secs"),
         (json!({"headers": {"Webhook-Id": "x"}}), "headers"),

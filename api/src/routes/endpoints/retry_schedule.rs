@@ -72,12 +72,21 @@ impl<'de> Deserialize<'de> for Delays {
     }
 }
 
-/// For a `PATCH`: a field that is present (`null` included) is `Some`, one left out `None`
+/// For a `PATCH` field that `null` clears: present (`null` included) is `Some`, left out `None`
 /// (with `#[serde(default)]`).
-pub fn present<'de, D: Deserializer<'de>>(
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
-) -> Result<Option<Option<Delays>>, D::Error> {
-    Option::<Delays>::deserialize(deserializer).map(Some)
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// For a `PATCH` field that cannot be cleared: left out is `None` (with `#[serde(default)]`), a
+/// value `Some`, and `null` is refused like any value of the wrong type, never taken for "left
+/// out".
+pub fn given<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]

@@ -18,11 +18,10 @@ use graphhook_domain::{
     platform::ids::EndpointId,
 };
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::{
     CreatedEndpoint, EndpointView,
-    retry_schedule::{Delays, present},
+    retry_schedule::{Delays, given, present},
 };
 use crate::{
     annotations::{IdPath, TenantRefusals},
@@ -115,18 +114,32 @@ pub async fn create(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"enabled": false}))]
 pub struct UpdateEndpoint {
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
     url: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
     description: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
     filter_types: Option<Vec<String>>,
     /// Replaces every custom header; a header left out is removed. A value of `********` (as
     /// the endpoint shows it) keeps the stored value of that header.
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
     headers: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
     timeout_secs: Option<u64>,
     /// A number sets the limit; `null` removes it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>)]
-    rate_limit_per_sec: Option<Value>,
+    rate_limit_per_sec: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
     max_in_flight: Option<u32>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
     enabled: Option<bool>,
     /// An array of delays (as on creation) replaces the endpoint's retry schedule; `null`
     /// returns it to the deployment's. Deliveries already waiting keep their next attempt's due
@@ -164,14 +177,8 @@ pub async fn update(
     };
     let rate_limit_per_sec = match body.rate_limit_per_sec {
         None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::Number(n)) => {
-            let rate = n.as_u64().and_then(|r| u32::try_from(r).ok()).unwrap_or(0);
-            Some(Some(check_rate_limit(rate)?))
-        }
-        Some(_) => {
-            return Err(DomainError::invalid("rate_limit_per_sec must be a number or null").into());
-        }
+        Some(None) => Some(None),
+        Some(Some(rate)) => Some(Some(check_rate_limit(rate)?)),
     };
     let patch = EndpointPatch {
         url,
