@@ -56,6 +56,7 @@ mod m20261207_000019_delivery_engine;
 mod m20261207_000020_connections;
 mod m20261207_000021_dedup_windows;
 mod m20261208_000022_abandoned_connections_index;
+mod m20261208_000023_delivery_claims;
 
 /// A fingerprint of the migration sources; changes whenever a migration is added or edited.
 pub const FINGERPRINT: &str = env!("GRAPHHOOK_MIGRATIONS_FINGERPRINT");
@@ -92,6 +93,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000020_connections::Migration),
             Box::new(m20261207_000021_dedup_windows::Migration),
             Box::new(m20261208_000022_abandoned_connections_index::Migration),
+            Box::new(m20261208_000023_delivery_claims::Migration),
         ]
     }
 }

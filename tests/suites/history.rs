@@ -1,7 +1,11 @@
 //! Delivery history through the tenant api: lists, resend, recover, isolation.
 
+use std::time::Duration;
+
 use graphhook_domain::delivery::engine::{self};
 use graphhook_tests::client::each;
+use graphhook_tests::errors::Refusal;
+use graphhook_tests::poll::poll;
 use graphhook_tests::{Mode, TestApp};
 use graphhook_tests::{
     fixtures::{one_message_delivered, send_event, setup},
@@ -65,6 +69,55 @@ async fn triggers(app: &TestApp, key: &str, delivery: &str) -> Vec<String> {
         .into_iter()
         .map(str::to_owned)
         .collect()
+}
+
+#[tokio::test]
+async fn a_resend_while_an_attempt_is_in_flight_is_refused_so_every_request_sent_is_recorded() {
+    let (app, s, webhook_id) = one_message_delivered().await;
+    let contoso = app.as_tenant(&s.key);
+    let sent = || {
+        s.receiver
+            .received()
+            .iter()
+            .filter(|r| r.header("webhook-id") == Some(webhook_id.as_str()))
+            .count()
+    };
+    let (status, delivery) = contoso.resend(&webhook_id, &s.endpoint).await;
+    assert_eq!(status, 202, "{delivery}");
+    let delivery = delivery["id"].as_str().unwrap().to_owned();
+
+    // The resend's attempt is in flight (the endpoint holds its answer): another is refused.
+    s.receiver.hold();
+    let meanwhile = async {
+        poll(
+            Duration::from_secs(10),
+            Duration::from_millis(20),
+            || async {
+                match sent() {
+                    2 => Ok(()),
+                    n => Err(format!("{n} requests arrived, not 2")),
+                }
+            },
+        )
+        .await;
+        let answer = contoso.resend(&webhook_id, &s.endpoint).await;
+        s.receiver.release();
+        answer
+    };
+    let (_, answer) = tokio::join!(app.drain_jobs(), meanwhile);
+    Refusal::conflict("attempt_in_flight").of(answer);
+
+    // Once that attempt is recorded, a resend goes.
+    let (status, again) = contoso.resend(&webhook_id, &s.endpoint).await;
+    assert_eq!(status, 202, "{again}");
+    app.drain_jobs().await;
+    let recorded = triggers(&app, &s.key, &delivery).await;
+    assert_eq!(recorded, ["scheduled", "manual", "manual"]);
+    assert_eq!(
+        sent(),
+        recorded.len(),
+        "every request sent is an attempt recorded"
+    );
 }
 
 #[tokio::test]

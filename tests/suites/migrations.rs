@@ -114,6 +114,7 @@ async fn migrations_go_up_down_and_up_again() {
         ("endpoints", "retry_schedule"),
         ("subscriptions", "connection_id"),
         ("inbound_items", "remember_until"),
+        ("deliveries", "claimed_until"),
     ] {
         assert!(
             columns(&db, table).await.contains(&column.to_owned()),
@@ -127,6 +128,8 @@ async fn migrations_go_up_down_and_up_again() {
     ] {
         assert!(has_index(&db, index).await, "{index}");
     }
+    down_one(&db, "the delivery claims").await;
+    assert!(!has_column(&db, "deliveries", "claimed_until").await);
     down_one(&db, "the abandoned connections' index").await;
     assert!(!has_index(&db, "connections_abandoned_idx").await);
     assert!(has_table(&db, "connections").await);

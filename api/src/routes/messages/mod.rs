@@ -253,7 +253,7 @@ pub struct Resend {
         (status = 202, description = "Queued; the attempt appears in the delivery's attempts", body = DeliveryView),
         KeyRefusals,
         (status = 404, description = "No such message or endpoint for this tenant", body = ErrorBody),
-        (status = 409, description = "The endpoint is not active, or the payload is gone", body = ErrorBody),
+        (status = 409, description = "The endpoint is not active, the payload is gone, or an attempt of this delivery is in flight (`attempt_in_flight`)", body = ErrorBody),
     ),
 )]
 pub async fn resend(

@@ -106,7 +106,7 @@ pub async fn claim<C: ConnectionTrait>(
     let sql = format!(
         r#"WITH due AS ({due}),
            claimed AS (
-             UPDATE deliveries d SET next_attempt_at = $4, updated_at = $2
+             UPDATE deliveries d SET next_attempt_at = $4, claimed_until = $4, updated_at = $2
                FROM due WHERE d.id = due.id
              RETURNING d.id, d.tenant_id, d.endpoint_id, d.message_id, d.attempt_count,
                        d.status, d.next_trigger, due.was_due)
@@ -182,7 +182,7 @@ pub async fn unclaim<C: ConnectionTrait>(
         ),
     };
     let sql = format!(
-        r#"UPDATE deliveries d SET {set}, updated_at = $3
+        r#"UPDATE deliveries d SET {set}, claimed_until = NULL, updated_at = $3
              FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, was_due timestamptz)
             WHERE d.id = ANY($4::uuid[]) AND d.id = r.id AND d.next_attempt_at = $2
               AND d.status NOT IN ('delivered', 'exhausted')"#

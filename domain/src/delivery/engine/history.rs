@@ -5,8 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+    sea_query::{Expr, OnConflict},
 };
 
 use super::{Trigger, push_deliveries};
@@ -177,17 +178,39 @@ pub async fn attempts<C: ConnectionTrait>(
         .await?)
 }
 
+/// Not claimed by a worker's attempt in flight (a claim that ran out is no claim).
+fn unclaimed(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(delivery::Column::ClaimedUntil.is_null())
+        .add(delivery::Column::ClaimedUntil.lte(now))
+}
+
+/// Makes the delivery due now for a `trigger` attempt, unless an attempt of it is in flight:
+/// two at once would leave one of them unrecorded, so that is a 409 `attempt_in_flight`.
 async fn requeue(
     services: &Services,
     delivery: delivery::Model,
     trigger: Trigger,
 ) -> DomainResult<delivery::Model> {
-    let mut active = delivery.into_active_model();
-    active.status = Set(DeliveryStatus::Pending);
-    active.next_attempt_at = Set(Some(services.clock.now()));
-    active.next_trigger = Set(trigger.as_str().to_owned());
-    active.updated_at = Set(services.clock.now());
-    let delivery = active.update(&services.db).await?;
+    let now = services.clock.now();
+    let requeued = delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::Status,
+            Expr::value(DeliveryStatus::Pending),
+        )
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(delivery::Column::NextTrigger, Expr::value(trigger.as_str()))
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+        .filter(delivery::Column::Id.eq(delivery.id))
+        .filter(unclaimed(now))
+        .exec_with_returning(&services.db)
+        .await?;
+    let Some(delivery) = requeued.into_iter().next() else {
+        return Err(DomainError::conflict(
+            "attempt_in_flight",
+            "an attempt of this delivery is in flight; send it again once that attempt is recorded",
+        ));
+    };
     if let Err(error) = push_deliveries(&services.queues, std::slice::from_ref(&delivery)).await {
         tracing::warn!(%error, "enqueue failed; the sweeper will deliver it");
     }
@@ -209,17 +232,18 @@ pub async fn resend(
             "the message's payload was removed by retention",
         ));
     }
-    let existing = delivery::Entity::find()
-        .filter(delivery::Column::TenantId.eq(tenant.uuid()))
-        .filter(delivery::Column::MessageId.eq(message.id))
-        .filter(delivery::Column::EndpointId.eq(endpoint.id))
-        .one(&services.db)
-        .await?;
-    let delivery = match existing {
+    let existing = || {
+        delivery::Entity::find()
+            .filter(delivery::Column::TenantId.eq(tenant.uuid()))
+            .filter(delivery::Column::MessageId.eq(message.id))
+            .filter(delivery::Column::EndpointId.eq(endpoint.id))
+            .one(&services.db)
+    };
+    let delivery = match existing().await? {
         Some(delivery) => delivery,
         None => {
             let now = services.clock.now();
-            delivery::ActiveModel {
+            let first = delivery::ActiveModel {
                 id: Set(DeliveryId::new().uuid()),
                 tenant_id: Set(tenant.uuid()),
                 message_id: Set(message.id),
@@ -231,9 +255,21 @@ pub async fn resend(
                 last_error: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
-            }
-            .insert(&services.db)
-            .await?
+                claimed_until: Set(None),
+            };
+            // Another resend may create it meanwhile: then that one is the delivery.
+            delivery::Entity::insert(first)
+                .on_conflict(
+                    OnConflict::columns([
+                        delivery::Column::MessageId,
+                        delivery::Column::EndpointId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&services.db)
+                .await?;
+            existing().await?.ok_or(DomainError::NotFound("delivery"))?
         }
     };
     requeue(services, delivery, Trigger::Manual).await
@@ -271,42 +307,32 @@ pub async fn recover(
         .filter(delivery::Column::CreatedAt.gte(since))
         .all(&services.db)
         .await?;
-    let count = failed.len();
     let now = services.clock.now();
-    // In bulk: a recovery may cover many thousands of deliveries.
+    let mut count = 0;
+    // In bulk: a recovery may cover many thousands of deliveries. The update checks again what
+    // the read found: one delivered meanwhile, or with a retry in flight, is left alone.
     for chunk in failed.chunks(1_000) {
         let ids: Vec<uuid::Uuid> = chunk.iter().map(|d| d.id).collect();
-        delivery::Entity::update_many()
+        let requeued = delivery::Entity::update_many()
             .col_expr(
                 delivery::Column::Status,
-                sea_orm::sea_query::Expr::value(DeliveryStatus::Pending),
+                Expr::value(DeliveryStatus::Pending),
             )
-            .col_expr(
-                delivery::Column::NextAttemptAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
+            .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
             .col_expr(
                 delivery::Column::NextTrigger,
-                sea_orm::sea_query::Expr::value(Trigger::Recovery.as_str()),
+                Expr::value(Trigger::Recovery.as_str()),
             )
-            .col_expr(
-                delivery::Column::UpdatedAt,
-                sea_orm::sea_query::Expr::value(now),
-            )
+            .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
             .filter(delivery::Column::TenantId.eq(tenant.uuid()))
             .filter(delivery::Column::Id.is_in(ids))
-            .exec(&services.db)
+            .filter(
+                delivery::Column::Status.is_in([DeliveryStatus::Failed, DeliveryStatus::Exhausted]),
+            )
+            .filter(unclaimed(now))
+            .exec_with_returning(&services.db)
             .await?;
-        let requeued: Vec<delivery::Model> = chunk
-            .iter()
-            .cloned()
-            .map(|mut d| {
-                d.status = DeliveryStatus::Pending;
-                d.next_attempt_at = Some(now);
-                d.next_trigger = Trigger::Recovery.as_str().to_owned();
-                d
-            })
-            .collect();
+        count += requeued.len();
         if let Err(error) = push_deliveries(&services.queues, &requeued).await {
             tracing::warn!(%error, "enqueue failed; the sweeper will deliver them");
         }

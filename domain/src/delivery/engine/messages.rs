@@ -132,6 +132,7 @@ async fn write_messages_due<C: ConnectionTrait>(
                 last_error: None,
                 created_at: now,
                 updated_at: now,
+                claimed_until: None,
             })
             .collect();
         written.push((message, deliveries));

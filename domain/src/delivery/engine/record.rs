@@ -59,7 +59,7 @@ pub(super) async fn record_delivered(
            d AS (
              UPDATE deliveries SET status = 'delivered', attempt_count = r.attempt_count + 1,
                     next_attempt_at = NULL, next_trigger = 'scheduled', last_error = NULL,
-                    updated_at = $2
+                    claimed_until = NULL, updated_at = $2
                FROM r
               WHERE deliveries.id = ANY($3::uuid[]) AND deliveries.id = r.id
                 AND deliveries.attempt_count = r.attempt_count
@@ -176,6 +176,7 @@ pub(super) async fn record_outcome(
     active.status = Set(decision.status);
     active.next_attempt_at = Set(decision.next_attempt_at);
     active.last_error = Set(decision.last_error);
+    active.claimed_until = Set(None);
     active.update(&txn).await?;
     txn.commit().await?;
     Ok(decision.result)
