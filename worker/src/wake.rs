@@ -75,12 +75,21 @@ impl Wakeups {
         self.signals.entry(queue).or_default().clone()
     }
 
+    fn wake_all(&self) {
+        for signal in self.signals.values() {
+            signal.wake();
+        }
+    }
+
     fn wake(&self, queue: &str) {
         if let Some(signal) = self.signals.get(queue) {
             signal.wake();
         }
     }
 }
+
+/// How long after subscribing every lane is woken a second time.
+const AGAIN_AFTER: Duration = Duration::from_secs(1);
 
 /// Listens on the wake-up channel until `stopped`, subscribing again after a lost connection.
 pub async fn listen(ctx: Services, wakeups: Arc<Wakeups>, mut stopped: watch::Receiver<bool>) {
@@ -106,12 +115,24 @@ async fn subscribe(ctx: &Services, channel: &str, wakeups: &Wakeups) -> redis::R
     let client = redis::Client::open(ctx.settings.redis.url.expose_secret())?;
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(channel).await?;
-    // Jobs pushed while no one listened wait for the interval; wake every lane once to start.
-    for signal in wakeups.signals.values() {
-        signal.wake();
-    }
+    // Jobs pushed while no one listened would wait for the interval: wake every lane once now,
+    // and once more a moment later for a lane that was still registering with Redis (it lets a
+    // wake-up pass while it does).
+    wakeups.wake_all();
     let mut messages = pubsub.into_on_message();
-    while let Some(message) = messages.next().await {
+    let again = tokio::time::sleep(AGAIN_AFTER);
+    tokio::pin!(again);
+    let mut woken_again = false;
+    loop {
+        let message = tokio::select! {
+            message = messages.next() => message,
+            () = &mut again, if !woken_again => {
+                woken_again = true;
+                wakeups.wake_all();
+                continue;
+            }
+        };
+        let Some(message) = message else { break };
         if let Ok(queue) = message.get_payload::<String>() {
             wakeups.wake(&queue);
         }
