@@ -62,6 +62,15 @@ impl<T> OptionalJson<T> {
     }
 }
 
+/// The body of an operation that takes none: nothing, or `{}`. Anything else is refused as a
+/// body with an unknown field would be, rather than ignored.
+pub type NoBody = OptionalJson<Nothing>;
+
+/// No member at all.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nothing {}
+
 fn is_json(req: &HttpRequest) -> bool {
     matches!(
         req.mime_type(),

@@ -13,6 +13,7 @@
 
 pub mod annotations;
 pub mod body;
+pub mod body_deadline;
 pub mod bounded;
 pub mod client_addr;
 pub mod error;

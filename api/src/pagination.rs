@@ -24,7 +24,10 @@ impl<Cursor> PageQuery<Cursor> {
 pub fn limit(requested: Option<u16>) -> Result<u64, DomainError> {
     let limit = u64::from(requested.unwrap_or(50));
     if !(1..=200).contains(&limit) {
-        return Err(DomainError::invalid("limit must be between 1 and 200"));
+        return Err(DomainError::invalid_field(
+            "limit",
+            "limit must be between 1 and 200",
+        ));
     }
     Ok(limit)
 }

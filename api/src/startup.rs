@@ -13,7 +13,7 @@ use anyhow::Context;
 use graphhook_domain::delivery::webhooks::sender::{Lookup, SystemLookup};
 use graphhook_domain::{Clock, Services, Settings};
 
-use crate::{error, openapi, request_id, routes, state::ApiLocal};
+use crate::{body_deadline, error, openapi, request_id, routes, state::ApiLocal};
 
 pub struct Application {
     port: u16,
@@ -62,6 +62,7 @@ impl Application {
         let data = web::Data::new(services.clone());
         let local = web::Data::new(ApiLocal::start(&services));
         let json_limit = settings.api.max_json_bytes;
+        let body_within = Duration::from_secs(settings.api.request_body_timeout_secs);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -78,6 +79,9 @@ impl Application {
                 .default_service(web::to(error::no_route))
                 .wrap(Compress::default())
                 .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
+                .wrap(from_fn(move |req, next| {
+                    body_deadline::middleware(body_within, req, next)
+                }))
                 .wrap(from_fn(request_id::middleware))
         })
         .disable_signals()

@@ -1,6 +1,9 @@
 //! Values at and past the edge of their range: each gets a 4xx in the one error shape (never a
 //! 5xx, never a dropped connection), and nothing changes.
 
+use std::time::Duration;
+
+use graphhook_tests::errors::Refusal;
 use graphhook_tests::{Mode, Receiver, TestApp};
 use graphhook_tests::{
     client::create_endpoint,
@@ -302,5 +305,104 @@ async fn the_admin_api_bounds_its_query_and_wants_an_object_body() {
             error["details"]["expected"], "a JSON object",
             "{body}: {error}"
         );
+    }
+}
+
+/// Sends a request head announcing a 100-byte body and one byte of it, then waits: what the
+/// server answered (its status line), or `None` if it had not within `wait`.
+async fn stalled_body(port: u16, path: &str, key: &str, wait: Duration) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 512];
+    let read = tokio::time::timeout(wait, stream.read(&mut answer)).await;
+    let n = read.ok()?.ok()?;
+    let text = String::from_utf8_lossy(&answer[..n]).into_owned();
+    text.lines().next().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_answered_once_its_time_is_up() {
+    let app = TestApp::spawn_with(|s| s.api.request_body_timeout_secs = 1).await;
+    let key = app.create_contoso().await;
+    for path in ["/api/v1/endpoints", "/graph/notifications"] {
+        let status = stalled_body(app.port, path, &key, Duration::from_secs(10)).await;
+        assert_eq!(
+            status.as_deref(),
+            Some("HTTP/1.1 400 Bad Request"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_operation_that_takes_no_body_refuses_one_rather_than_ignoring_it() {
+    let (app, key, id, _receiver) = with_endpoint().await;
+    let contoso = app.as_tenant(&key);
+    let tenant_paths = [
+        format!("/api/v1/endpoints/{id}/verify"),
+        format!("/api/v1/endpoints/{id}/test"),
+        "/api/v1/tenant/verify".to_owned(),
+    ];
+    for path in &tenant_paths {
+        let answer = contoso.post_json(path, json!({"zzz": 1})).await;
+        let refused = Refusal::invalid("unknown_field").of(answer);
+        assert_eq!(refused["details"]["field"], "zzz", "{path}: {refused}");
+        // An empty object is no body: the operation runs (and answers for itself; Contoso has
+        // no consent at Microsoft, so its verification is a 409).
+        let (status, body) = contoso.post_json(path, json!({})).await;
+        assert!(
+            status < 300 || body["details"]["rule"] == "token_refused",
+            "{path}: {status} {body}"
+        );
+    }
+    let rotate = "/admin/v1/encryption-certificates/rotate";
+    let answer = app.as_operator().post_json(rotate, json!({"zzz": 1})).await;
+    Refusal::invalid("unknown_field").of(answer);
+}
+
+#[tokio::test]
+async fn a_refused_value_names_its_field() {
+    let (app, key, _id, _receiver) = with_endpoint().await;
+    let contoso = app.as_tenant(&key);
+    let operator = app.as_operator();
+    let tenant = graphhook_domain::platform::ids::TenantId::from(app.tenants().await[0].id);
+    let answers = [
+        ("limit", contoso.get("/api/v1/endpoints?limit=0").await),
+        (
+            "name",
+            contoso
+                .post_json("/api/v1/api-keys", json!({"name": " "}))
+                .await,
+        ),
+        (
+            "hold_ms",
+            operator
+                .post_json("/admin/v1/probes", json!({"hold_ms": 999_999}))
+                .await,
+        ),
+        (
+            "action",
+            operator.get("/admin/v1/audit-log?action=%20").await,
+        ),
+        (
+            "reason",
+            operator
+                .post_json(
+                    &format!("/admin/v1/tenants/{tenant}/suspend"),
+                    json!({"reason": ""}),
+                )
+                .await,
+        ),
+    ];
+    for (field, (status, body)) in answers {
+        assert_eq!(status, 422, "{field}: {body}");
+        graphhook_tests::errors::assert_field(&body, "validation_failed", field);
     }
 }

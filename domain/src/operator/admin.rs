@@ -201,9 +201,10 @@ fn suspension_reason(reason: &str) -> DomainResult<&str> {
         || reason.chars().count() > MAX_REASON_CHARS
         || reason.chars().any(char::is_control)
     {
-        return Err(DomainError::invalid(format!(
-            "reason must be 1 to {MAX_REASON_CHARS} characters on one line"
-        )));
+        return Err(DomainError::invalid_field(
+            "reason",
+            format!("reason must be 1 to {MAX_REASON_CHARS} characters on one line"),
+        ));
     }
     Ok(reason)
 }

@@ -53,7 +53,8 @@ pub async fn create(
 ) -> DomainResult<NewKey> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(DomainError::invalid(
+        return Err(DomainError::invalid_field(
+            "name",
             "name must be 1 to 100 characters on one line",
         ));
     }

@@ -107,7 +107,8 @@ fn filter(query: &ListQuery) -> Result<AuditFilter, DomainError> {
     let action = match query.action.as_deref() {
         None => None,
         Some(text) => Some(ActionFilter::parse(text).ok_or_else(|| {
-            DomainError::invalid(
+            DomainError::invalid_field(
+                "action",
                 "action must be an action (tenant.suspended) or a prefix ending in .* (tenant.*)",
             )
         })?),
@@ -119,9 +120,10 @@ fn filter(query: &ListQuery) -> Result<AuditFilter, DomainError> {
                 || actor.len() > MAX_ACTOR_LEN
                 || actor.chars().any(char::is_control) =>
         {
-            return Err(DomainError::invalid(format!(
-                "actor must be an actor id of 1 to {MAX_ACTOR_LEN} characters"
-            )));
+            return Err(DomainError::invalid_field(
+                "actor",
+                format!("actor must be an actor id of 1 to {MAX_ACTOR_LEN} characters"),
+            ));
         }
         Some(actor) => Some(actor.to_owned()),
     };

@@ -1,6 +1,7 @@
 //! `/admin/v1/encryption-certificates`: the certificates Graph encrypts rich notifications
 //! with. Listing shows labels and dates (never keys); rotating makes a new current one.
 
+use crate::body::NoBody;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{graph::microsoft::certificates, operator::audit};
@@ -74,6 +75,7 @@ pub async fn list(
 pub async fn rotate(
     operator: Operator,
     state: web::Data<Services>,
+    _body: NoBody,
 ) -> Result<HttpResponse, ApiError> {
     let current = certificates::rotate(&state.db, &state.clock, &state.secret_box).await?;
     let entry = operator

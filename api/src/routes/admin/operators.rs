@@ -88,7 +88,8 @@ pub async fn revoke(
                     ));
                 }
                 Err(_) => {
-                    return Err(DomainError::invalid(
+                    return Err(DomainError::invalid_field(
+                        "token",
                         "token is not an operator token signed by this deployment",
                     )
                     .into());

@@ -84,7 +84,11 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner().into_inner();
     if body.hold_ms > MAX_HOLD_MS {
-        return Err(DomainError::invalid(format!("hold_ms must be at most {MAX_HOLD_MS}")).into());
+        return Err(DomainError::invalid_field(
+            "hold_ms",
+            format!("hold_ms must be at most {MAX_HOLD_MS}"),
+        )
+        .into());
     }
     let status = probe::queue(&state.queues, &state.clock, body.hold_ms).await?;
     let entry = operator

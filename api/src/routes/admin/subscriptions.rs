@@ -1,5 +1,6 @@
 //! `/admin/v1/subscriptions`: subscriptions across tenants, and a forced renewal.
 
+use crate::body::NoBody;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
@@ -177,6 +178,7 @@ pub async fn list(
 pub async fn renew(
     operator: Operator,
     state: web::Data<Services>,
+    _body: NoBody,
     id: web::Path<SubscriptionId>,
 ) -> Result<HttpResponse, ApiError> {
     let sub = admin::force_renew(

@@ -1,6 +1,7 @@
 //! `/admin/v1/tenants`: find tenants; suspend, resume and offboard them. One tenant in detail
 //! is `tenant_detail`'s.
 
+use crate::body::NoBody;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
@@ -180,6 +181,7 @@ pub async fn suspend(
 pub async fn resume(
     operator: Operator,
     state: web::Data<Services>,
+    _body: NoBody,
     id: web::Path<TenantId>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = admin::resume(
@@ -241,7 +243,8 @@ pub(crate) async fn offboard_confirmed(
     request_id: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     if confirm != tenant.name {
-        return Err(DomainError::invalid(
+        return Err(DomainError::invalid_field(
+            "confirm",
             "to offboard, confirm with the tenant's name exactly as shown",
         )
         .into());

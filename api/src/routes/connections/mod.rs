@@ -5,6 +5,7 @@
 
 pub mod callback;
 
+use crate::body::NoBody;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
@@ -233,6 +234,7 @@ pub async fn delete(
 pub async fn reconnect(
     auth: TenantAuth,
     state: web::Data<Services>,
+    _body: NoBody,
     id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
     let started =

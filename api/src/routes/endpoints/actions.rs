@@ -1,5 +1,6 @@
 //! Actions on an endpoint: verify its ownership again, send a test event, rotate its secret.
 
+use crate::body::NoBody;
 use actix_web::{HttpResponse, web};
 use graphhook_domain::{
     DomainError, delivery::endpoints, delivery::engine, delivery::webhooks::secrets::HmacSecret,
@@ -32,6 +33,7 @@ use crate::{
 pub async fn verify(
     Owned(endpoint): Owned<EndpointId>,
     state: web::Data<Services>,
+    _body: NoBody,
 ) -> Result<HttpResponse, ApiError> {
     let (endpoint, _) = endpoints::verify(&state, endpoint).await?;
     Ok(HttpResponse::Ok().json(EndpointView::new(&endpoint, &state.secret_box)?))
@@ -53,6 +55,7 @@ pub async fn verify(
 pub async fn test(
     Owned(endpoint): Owned<EndpointId>,
     state: web::Data<Services>,
+    _body: NoBody,
 ) -> Result<HttpResponse, ApiError> {
     let sent = engine::send_test(&state, &endpoint).await?;
     let outcome = sent.outcome;
@@ -134,7 +137,7 @@ pub async fn rotate(
         .as_deref()
         .map(HmacSecret::parse)
         .transpose()
-        .map_err(|e| DomainError::invalid(format!("secret: {e}")))?;
+        .map_err(|e| DomainError::invalid_field("secret", format!("secret: {e}")))?;
     let secs = body
         .grace_period_secs
         .map_or(endpoints::DEFAULT_GRACE_SECS, |secs| {

@@ -2,6 +2,7 @@
 //! `POST /api/v1/tenant/verify`: checks the consent with Microsoft now (after granting missing
 //! permissions, for example).
 
+use crate::body::NoBody;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use graphhook_domain::{
@@ -95,6 +96,7 @@ pub async fn show(auth: TenantAuth, state: web::Data<Services>) -> Result<HttpRe
 pub async fn verify(
     auth: TenantAuth,
     state: web::Data<Services>,
+    _body: NoBody,
 ) -> Result<HttpResponse, ApiError> {
     let token =
         match tenants::access_token(&state.db, &state.clock, &state.broker, &auth.tenant, true)

@@ -58,6 +58,7 @@ impl Default for ApiSettings {
             shutdown_timeout_secs: 20,
             trusted_proxies: Vec::new(),
             max_connection_callbacks_per_minute_per_address: 60,
+            request_body_timeout_secs: 30,
             max_api_keys_per_tenant: 25,
             max_connections_per_tenant: 1_000,
         }

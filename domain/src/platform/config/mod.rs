@@ -84,6 +84,9 @@ pub struct ApiSettings {
     /// Connection callbacks (`/connections/callback`) one client address may bring per minute
     /// (0: no limit); more get 429 before the state is looked up.
     pub max_connection_callbacks_per_minute_per_address: u32,
+    /// How long a request's body may take to arrive once its handler reads it; a slower one
+    /// ends with a 400 and its connection is closed.
+    pub request_body_timeout_secs: u64,
     /// API keys one tenant may hold that are neither revoked nor expired.
     pub max_api_keys_per_tenant: u32,
     /// Connections one tenant may hold (pending ones included).

@@ -85,6 +85,7 @@ impl Settings {
         }
         #[rustfmt::skip]
         let bounds = [
+            ("api.request_body_timeout_secs",  self.api.request_body_timeout_secs,         1..=600),
             ("api.max_api_keys_per_tenant",    self.api.max_api_keys_per_tenant.into(),    1..=10_000),
             ("api.max_connections_per_tenant", self.api.max_connections_per_tenant.into(), 1..=1_000_000),
         ];
