@@ -532,6 +532,21 @@ impl TestApp {
     }
 
     /// The audit log's actions, oldest first.
+    /// The audit entries recorded as `action`, oldest first.
+    pub async fn audit_entries(
+        &self,
+        action: &str,
+    ) -> Vec<graphhook_domain::platform::entities::audit_log::Model> {
+        use graphhook_domain::platform::entities::audit_log;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        audit_log::Entity::find()
+            .filter(audit_log::Column::Action.eq(action))
+            .order_by_asc(audit_log::Column::Id)
+            .all(&self.db)
+            .await
+            .unwrap_or_else(|e| panic!("audit: {e}"))
+    }
+
     pub async fn audit_actions(&self) -> Vec<String> {
         use graphhook_domain::platform::entities::audit_log;
         use sea_orm::{EntityTrait, QueryOrder};

@@ -27,7 +27,7 @@ use graphhook_tests::{
     graph::{change_of, register_app, user_id},
 };
 use reqwest::Method;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -337,11 +337,7 @@ async fn a_connection_nobody_signed_in_to_is_removed_a_week_after_its_link_expir
         let (status, shown) = connection(&app, &key, kept).await;
         assert_eq!(status, 200, "{kept} is kept: {shown}");
     }
-    let entry = audit_log::Entity::find()
-        .filter(audit_log::Column::Action.eq("connection.abandoned"))
-        .all(&app.db)
-        .await
-        .unwrap();
+    let entry = app.audit_entries("connection.abandoned").await;
     assert_eq!(entry.len(), 1, "one audit entry");
     assert_eq!(entry[0].target_id.as_deref(), Some(abandoned.as_str()));
     assert_eq!(entry[0].actor_kind, audit_log::ActorKind::System);

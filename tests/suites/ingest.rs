@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use graphhook_domain::platform::entities::{audit_log, inbound_batch};
+use graphhook_domain::platform::entities::inbound_batch;
 use graphhook_tests::fixtures::receiving;
 use graphhook_tests::poll::poll;
 use graphhook_tests::{
@@ -19,7 +19,7 @@ use graphhook_tests::{
     waits::drain_until,
 };
 use reqwest::Method;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -143,11 +143,7 @@ async fn items_that_are_not_ours_are_dropped_and_bad_bodies_get_4xx() {
         .unwrap();
     assert!(batch.processed_at.is_some());
     // One audit entry for the subscription, however many forged items: with their count.
-    let audited = audit_log::Entity::find()
-        .filter(audit_log::Column::Action.eq("ingest.client_state_mismatch"))
-        .all(&app.db)
-        .await
-        .unwrap();
+    let audited = app.audit_entries("ingest.client_state_mismatch").await;
     assert_eq!(audited.len(), 1, "{audited:?}");
     assert_eq!(audited[0].details["items"], 50, "{:?}", audited[0].details);
     // Each drop is counted by its reason (the api and the jobs run in this process).

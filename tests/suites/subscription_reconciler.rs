@@ -230,19 +230,10 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
     let left = subscription_rows(&app).await;
     assert_eq!(left.len(), 1, "the stuck row is gone: {left:?}");
     assert_eq!(left[0].status, SubscriptionStatus::Active);
-    let audit = app.audit_actions().await;
-    assert_eq!(
-        audit
-            .iter()
-            .filter(|a| *a == "subscription.orphan_deleted")
-            .count(),
-        2,
-        "{audit:?}"
-    );
-    assert!(
-        audit.contains(&"subscription.creation_abandoned".to_owned()),
-        "{audit:?}"
-    );
+    let orphans = app.audit_entries("subscription.orphan_deleted").await;
+    assert_eq!(orphans.len(), 2, "{orphans:?}");
+    let abandoned = app.audit_entries("subscription.creation_abandoned").await;
+    assert_eq!(abandoned.len(), 1, "{abandoned:?}");
 }
 
 #[tokio::test]
@@ -285,15 +276,8 @@ async fn the_reconciler_deletes_a_connections_orphans_with_its_users_token() {
         vec![events.graph_id.clone().unwrap()],
         "only the subscription a row holds is left"
     );
-    let audit = app.audit_actions().await;
-    assert_eq!(
-        audit
-            .iter()
-            .filter(|a| *a == "subscription.orphan_deleted")
-            .count(),
-        2,
-        "{audit:?}"
-    );
+    let orphans = app.audit_entries("subscription.orphan_deleted").await;
+    assert_eq!(orphans.len(), 2, "{orphans:?}");
     // Graph's duplicate rule no longer stands in the way.
     subscribe(work, "me/messages", "created").await;
     subscribe(personal, "me/drive/root", "updated").await;

@@ -53,29 +53,20 @@ pub async fn delete(
     }
     let txn = services.db.begin().await?;
     let now = services.clock.now();
-    let marked = connection::Entity::update_many()
+    let mut marked = connection::Entity::update_many()
         .col_expr(connection::Column::Status, Expr::value("deleted"))
-        .col_expr(
-            connection::Column::RefreshToken,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
-        .col_expr(
-            connection::Column::AccessToken,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
-        .col_expr(
-            connection::Column::AccessExpiresAt,
-            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-        )
-        .col_expr(
-            connection::Column::AuthStateHash,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
-        .col_expr(
-            connection::Column::AuthVerifier,
-            Expr::value(Option::<Vec<u8>>::None),
-        )
-        .col_expr(connection::Column::UpdatedAt, Expr::value(now))
+        .col_expr(connection::Column::UpdatedAt, Expr::value(now));
+    // Its tokens, and what it kept for a sign-in, are forgotten.
+    for held in [
+        connection::Column::RefreshToken,
+        connection::Column::AccessToken,
+        connection::Column::AccessExpiresAt,
+        connection::Column::AuthStateHash,
+        connection::Column::AuthVerifier,
+    ] {
+        marked = marked.col_expr(held, Expr::cust("NULL"));
+    }
+    let marked = marked
         .filter(connection::Column::Id.eq(found.id))
         .filter(connection::Column::Status.ne(ConnectionStatus::Deleted))
         .exec(&txn)
