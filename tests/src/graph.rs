@@ -57,6 +57,15 @@ pub async fn held_at_graph(app: &TestApp) -> Vec<Value> {
         .collect()
 }
 
+/// The Graph ids of every subscription the emulator holds.
+pub async fn held_ids_at_graph(app: &TestApp) -> Vec<String> {
+    held_at_graph(app)
+        .await
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// Graph's JSON of the subscription to `resource`.
 pub async fn graph_subscription(app: &TestApp, resource: &str) -> Option<Value> {
     held_at_graph(app)

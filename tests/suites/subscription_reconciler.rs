@@ -22,7 +22,10 @@ use graphhook_tests::errors::assert_code;
 use graphhook_tests::{TestApp, receiver::serve_locally};
 use graphhook_tests::{
     graph::consent,
-    graph::{held_at_graph, mailbox, seed_at_graph, subscription_row, subscription_rows},
+    graph::{
+        held_at_graph, held_ids_at_graph, mailbox, seed_at_graph, subscription_row,
+        subscription_rows,
+    },
     waits::tick,
 };
 use reqwest::Method;
@@ -210,11 +213,7 @@ async fn the_reconciler_deletes_only_this_deployments_old_subscriptions_that_no_
     let young = seed_at_graph(&app, "drives/b!drive1/root", "updated", &ours, None).await;
     tick(&app).await;
 
-    let remaining: Vec<String> = held_at_graph(&app)
-        .await
-        .iter()
-        .filter_map(|s| s["id"].as_str().map(str::to_owned))
-        .collect();
+    let remaining = held_ids_at_graph(&app).await;
     let held_graph_id = subscription_row(&app, held["id"].as_str().unwrap())
         .await
         .graph_id
@@ -266,11 +265,7 @@ async fn the_reconciler_deletes_a_connections_orphans_with_its_users_token() {
     app.clock.advance(past_the_lease(&app));
     tick(&app).await;
 
-    let remaining: Vec<String> = held_at_graph(&app)
-        .await
-        .iter()
-        .filter_map(|s| s["id"].as_str().map(str::to_owned))
-        .collect();
+    let remaining = held_ids_at_graph(&app).await;
     assert_eq!(
         remaining,
         vec![events.graph_id.clone().unwrap()],
