@@ -20,6 +20,12 @@ impl<Cursor> PageQuery<Cursor> {
     }
 }
 
+/// The query of an operation that takes none: any parameter is refused (400
+/// `invalid_query`), not ignored.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoQuery {}
+
 /// The page size asked for, checked.
 pub fn limit(requested: Option<u16>) -> Result<u64, DomainError> {
     let limit = u64::from(requested.unwrap_or(50));

@@ -406,3 +406,19 @@ async fn a_refused_value_names_its_field() {
         graphhook_tests::errors::assert_field(&body, "validation_failed", field);
     }
 }
+
+#[tokio::test]
+async fn an_operation_that_takes_no_query_refuses_a_parameter_rather_than_ignoring_it() {
+    let (app, key, _id, _receiver) = with_endpoint().await;
+    let answers = [
+        app.as_tenant(&key).get("/api/v1/api-keys?zzz=1").await,
+        app.as_operator().get("/admin/v1/queues?zzz=1").await,
+        app.as_operator().get("/admin/v1/me?x=1").await,
+    ];
+    for answer in answers {
+        let (status, body) = &answer;
+        assert_eq!(*status, 400, "{body}");
+        assert_eq!(body["code"], "invalid_query", "{body}");
+    }
+    assert_eq!(app.as_tenant(&key).get("/api/v1/api-keys").await.0, 200);
+}

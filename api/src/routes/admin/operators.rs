@@ -40,7 +40,10 @@ pub struct MeView {
         (status = 401, description = "Missing, expired, revoked or invalid operator token", body = ErrorBody),
     ),
 )]
-pub async fn me(operator: Operator) -> HttpResponse {
+pub async fn me(
+    operator: Operator,
+    _query: web::Query<crate::pagination::NoQuery>,
+) -> HttpResponse {
     HttpResponse::Ok().json(MeView {
         name: operator.name.clone(),
         token_id: operator.claims.jti.clone(),

@@ -78,6 +78,7 @@ pub struct QueuesView {
 pub async fn queues(
     _operator: Operator,
     state: web::Data<Services>,
+    _query: web::Query<crate::pagination::NoQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (snapshot, backlogs) = futures::try_join!(
         ops::queue_snapshot(&state.redis, state.queues.prefix()),

@@ -108,7 +108,11 @@ pub async fn create(
         KeyRefusals,
     ),
 )]
-pub async fn list(auth: TenantAuth, state: web::Data<Services>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    auth: TenantAuth,
+    state: web::Data<Services>,
+    _query: web::Query<crate::pagination::NoQuery>,
+) -> Result<HttpResponse, ApiError> {
     let keys = api_keys::list(&state.db, auth.tenant_id()).await?;
     Ok(HttpResponse::Ok().json(KeyList {
         data: keys.into_iter().map(KeyView::from).collect(),
