@@ -88,8 +88,20 @@ async fn a_grace_period_outside_zero_to_a_week_is_a_422_and_the_connection_stays
         before,
         "nothing was rotated"
     );
-    // At the edges, it rotates.
-    for grace in [0, 604_800] {
+    // A fraction, a string or a boolean is a value of the wrong type.
+    for grace in [json!(1.5), json!("10"), json!(true)] {
+        let (status, body) = app
+            .as_tenant(&key)
+            .post_json(&path, json!({"grace_period_secs": grace}))
+            .await;
+        assert_eq!(status, 422, "grace {grace}: {body}");
+        assert_eq!(
+            body["details"]["rule"], "json_type",
+            "grace {grace}: {body}"
+        );
+    }
+    // At the edges, it rotates; a whole number written with a fraction or an exponent is whole.
+    for grace in [json!(0), json!(604_800), json!(1.0), json!(1e3)] {
         let (status, body) = app
             .as_tenant(&key)
             .post_json(&path, json!({"grace_period_secs": grace}))

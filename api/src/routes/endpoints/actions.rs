@@ -6,7 +6,10 @@ use graphhook_domain::{
     DomainError, delivery::endpoints, delivery::engine, delivery::webhooks::secrets::HmacSecret,
     platform::ids::EndpointId,
 };
-use serde::{Deserialize, Serialize};
+use serde::{
+    Deserialize, Deserializer, Serialize,
+    de::{self, Visitor},
+};
 
 use utoipa::ToSchema;
 
@@ -102,11 +105,41 @@ pub struct RotatedSecret {
 #[schema(example = json!({"grace_period_secs": 86400}))]
 pub struct Rotate {
     /// How long the old secret keeps signing (0–604800 s, 7 days; default one day).
-    // Read wider than `i64`, so that any integer out of range gets the range in its error.
+    #[serde(default, deserialize_with = "whole_seconds")]
     #[schema(value_type = Option<i64>)]
     grace_period_secs: Option<i128>,
     /// The tenant's own new `whsec_…` secret; generated when absent.
     secret: Option<String>,
+}
+
+/// A whole number of seconds, read wider than `i64` so that any integer out of range gets the
+/// range in its error (`1e3` and `1.0` are whole; a fraction, a string or a boolean is refused
+/// as a value of the wrong type); `null` is the default.
+fn whole_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i128>, D::Error> {
+    struct Whole;
+    impl Visitor<'_> for Whole {
+        type Value = Option<i128>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number of seconds")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.into()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.into()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            if v.is_finite() && v.fract() == 0.0 {
+                // Saturates: far out of range stays out of range.
+                return Ok(Some(v as i128));
+            }
+            Err(E::invalid_type(de::Unexpected::Float(v), &self))
+        }
+    }
+    deserializer.deserialize_any(Whole)
 }
 
 /// Rotates the signing secret; the old one keeps signing for the grace period.
