@@ -109,6 +109,10 @@ const NON_PUBLIC: &str = "a non-public address";
 pub enum UrlRefusal {
     #[error("not a valid absolute URL")]
     Invalid,
+    /// What a URL parser would quietly drop or fix, refused instead of changed behind the
+    /// tenant's back.
+    #[error("URLs with spaces or control characters, a fragment or port 0 are not allowed")]
+    Unclean,
     #[error("URLs longer than {MAX_URL_CHARS} characters are not allowed")]
     TooLong,
     #[error("only http and https URLs are allowed")]
@@ -237,7 +241,13 @@ impl Sender {
         if text.len() > 4 * MAX_URL_CHARS {
             return Err(UrlRefusal::TooLong);
         }
+        if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(UrlRefusal::Unclean);
+        }
         let url = Url::parse(text).map_err(|_| UrlRefusal::Invalid)?;
+        if url.fragment().is_some() || url.port() == Some(0) {
+            return Err(UrlRefusal::Unclean);
+        }
         if url.as_str().chars().count() > MAX_URL_CHARS {
             return Err(UrlRefusal::TooLong);
         }

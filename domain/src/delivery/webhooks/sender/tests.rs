@@ -115,3 +115,32 @@ async fn ip_literals_are_checked_before_sending() {
         .await;
     assert_eq!(outcome.error.map(|e| e.class), Some(ErrorClass::Refused));
 }
+
+#[tokio::test]
+async fn what_a_parser_would_quietly_fix_in_a_url_is_refused() {
+    let lookup = Arc::new(Rebinding(Mutex::new(vec![
+        "93.184.216.34".parse().unwrap(),
+    ])));
+    let sender = Sender::new(Policy::default(), lookup, false, Duration::from_secs(2)).unwrap();
+    for text in [
+        "http://93.184.216.34/\u{0}",
+        "http://93.184.216.34/\r\nX: y",
+        "http://93.184.216.34/a\tb",
+        " http://93.184.216.34/",
+        "http://93.184.216.34/a b",
+        "http://93.184.216.34/#fragment",
+        "http://93.184.216.34:0/",
+    ] {
+        assert_eq!(
+            sender.check_url(text).await,
+            Err(UrlRefusal::Unclean),
+            "{text:?}"
+        );
+    }
+    assert!(
+        sender
+            .check_url("http://93.184.216.34:8443/a%20b?q=1")
+            .await
+            .is_ok()
+    );
+}
