@@ -35,7 +35,7 @@ impl Quota {
     }
 
     /// How the refusal names what is counted.
-    pub fn noun(self) -> &'static str {
+    fn noun(self) -> &'static str {
         match self {
             Self::Endpoints => "endpoints",
             Self::ApiKeys => "active API keys",
@@ -53,7 +53,7 @@ fn tenant_key(tenant: TenantId) -> i32 {
 }
 
 /// Serializes the tenant's creates of `quota`'s kind until `txn` ends.
-pub async fn lock(txn: &DatabaseTransaction, tenant: TenantId, quota: Quota) -> DomainResult<()> {
+async fn lock(txn: &DatabaseTransaction, tenant: TenantId, quota: Quota) -> DomainResult<()> {
     txn.execute_raw(Statement::from_sql_and_values(
         txn.get_database_backend(),
         "SELECT pg_advisory_xact_lock($1, $2)",

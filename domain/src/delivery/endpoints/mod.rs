@@ -99,15 +99,8 @@ pub async fn create(
     .await?;
     store_secret(services, &txn, tenant, id, &secret, now).await?;
     let data = about(id, &model.url);
-    tell(
-        services,
-        &txn,
-        tenant,
-        id,
-        Event::EndpointCreated.name(),
-        data,
-    )
-    .await?;
+    let created = Event::EndpointCreated.name();
+    events::record(&txn, &services.clock, tenant, Some(id), created, data).await?;
     txn.commit().await?;
     Ok((model, secret))
 }
@@ -135,15 +128,15 @@ async fn store_secret<C: ConnectionTrait>(
 }
 
 /// Records an `endpoint.*` event about the tenant's endpoint `id`.
-async fn tell<C: ConnectionTrait>(
+async fn tell(
     services: &Services,
-    db: &C,
     tenant: TenantId,
     id: EndpointId,
     event_type: &str,
     data: serde_json::Value,
 ) -> DomainResult<()> {
-    events::record(db, &services.clock, tenant, Some(id), event_type, data).await
+    let (db, clock) = (&services.db, &services.clock);
+    events::record(db, clock, tenant, Some(id), event_type, data).await
 }
 
 /// Applies a change. A new URL needs verifying again; disabling is the tenant's choice
@@ -230,7 +223,7 @@ pub async fn update(
     if event == Event::EndpointDisabled.name() {
         data["reason"] = json!("by_tenant");
     }
-    tell(services, &services.db, tenant, id, event, data).await?;
+    tell(services, tenant, id, event, data).await?;
     Ok((updated, url_changed))
 }
 
@@ -251,15 +244,7 @@ pub async fn delete(services: &Services, tenant: TenantId, id: EndpointId) -> Do
         return Err(DomainError::NotFound("endpoint"));
     }
     let data = about(id, &endpoint.url);
-    tell(
-        services,
-        &services.db,
-        tenant,
-        id,
-        Event::EndpointDeleted.name(),
-        data,
-    )
-    .await
+    tell(services, tenant, id, Event::EndpointDeleted.name(), data).await
 }
 
 /// The endpoint's current secret (the documented read).

@@ -130,15 +130,7 @@ pub async fn rotate(
     let id = EndpointId::from(endpoint.id);
     store_secret(services, &services.db, tenant, id, &secret, now).await?;
     let data = json!({"endpointId": id, "secretRotated": true, "graceSecs": grace.num_seconds()});
-    tell(
-        services,
-        &services.db,
-        tenant,
-        id,
-        Event::EndpointUpdated.name(),
-        data,
-    )
-    .await?;
+    tell(services, tenant, id, Event::EndpointUpdated.name(), data).await?;
     Ok(secret)
 }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::CreateError;
 use crate::{
-    DomainError, graph::resources::ResourceError, platform::error::Facts,
+    DomainError,
+    graph::resources::ResourceError,
+    platform::quota::{self, Quota},
     tenancy::tenants::AccessError,
 };
 
@@ -47,9 +49,16 @@ impl From<CreateError> for DomainError {
                 message,
                 vec![("scope", Some(scope.to_owned()))],
             ),
-            CreateError::TenantQuota(_) | CreateError::GraphQuota(_) => {
-                DomainError::conflict_with("quota", message, quota_facts(&error))
-            }
+            // Graphhook's own quota, worded as for every kind a tenant holds.
+            CreateError::TenantQuota(limit) => quota::refusal(
+                Quota::Subscriptions,
+                u64::try_from(limit).unwrap_or(u64::MAX),
+            ),
+            CreateError::GraphQuota(_) => DomainError::conflict_with(
+                "quota",
+                message,
+                vec![("quota", Some("graph".to_owned()))],
+            ),
             CreateError::ConnectionNotActive { status, .. } => DomainError::conflict_with(
                 "connection_not_active",
                 message,
@@ -106,15 +115,4 @@ fn input_rule(error: &CreateError) -> Option<(&'static str, &'static str)> {
         CreateError::NotThroughConnection { .. } => ("connection_id", "not_through_connection"),
         _ => return None,
     })
-}
-
-/// Which quota a create met (`tenant`: Graphhook's, with its limit; `graph`: Microsoft's).
-fn quota_facts(error: &CreateError) -> Facts {
-    match error {
-        CreateError::TenantQuota(limit) => vec![
-            ("quota", Some("tenant".to_owned())),
-            ("limit", Some(limit.to_string())),
-        ],
-        _ => vec![("quota", Some("graph".to_owned()))],
-    }
 }
